@@ -1,0 +1,25 @@
+# Quick start: `make demo` and `make test` work on a fresh machine with only Python 3.11.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[all,test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m miniflow.cli.main demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench:
+	$(MAKE) -C benchmarks bench PYTHON=$(PYTHON)
+
+clean:
+	rm -rf $(VENV) benchmarks/.venv-bench build *.egg-info src/*.egg-info

@@ -1,0 +1,1 @@
+"""The `miniflow` command line: one module per subcommand."""
