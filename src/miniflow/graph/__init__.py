@@ -1,0 +1,1 @@
+"""Graph mode: `Graph`, `Operation`, `Tensor`, `Session` and `tf.gradients`."""

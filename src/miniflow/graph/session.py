@@ -1,0 +1,426 @@
+"""`Session`: runs the part of a graph that the fetches need.
+
+For each distinct (fetches, feeds) signature the session builds a *plan* once: the
+pruned ops in topological order, compiled into one Python function whose body is a flat
+sequence of kernel calls on local variables (constants and kernel closures bound in
+advance). Repeated `run` calls with the same signature only convert the feeds and call
+that function — no graph walk, no dict building, no re-validation. Kernel errors are
+mapped back to the op that raised them through the generated line numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import itertools
+import threading
+
+import numpy as np
+
+from miniflow import errors
+from miniflow.core.indexed_slices import IndexedSlices, IndexedSlicesValue
+from miniflow.graph.graph import get_default_graph
+from miniflow.graph.operation import Operation, Tensor
+
+# Ops whose output may share memory with a variable's buffer, which in-place updates
+# later change: their fetched values are copied.
+_ALIASING = {"VariableV2", "Identity", "Reshape", "ExpandDims", "Squeeze",
+             "StridedSlice", "Slice", "Transpose", "PlaceholderWithDefault"}
+
+# Composite fetch types (e.g. SparseTensor) registered by higher layers:
+# type -> (to_tensors(obj) -> list, build(values) -> value)
+_FETCH_TYPES: dict[type, tuple] = {
+    IndexedSlices: (lambda s: [s.values, s.indices] + ([s.dense_shape] if s.dense_shape
+                                                       is not None else []),
+                    lambda v: IndexedSlicesValue(v[0], v[1], v[2] if len(v) > 2 else None)),
+}
+
+
+def register_fetch_type(cls, to_tensors, build) -> None:
+    """Lets `Session.run` fetch a composite object (list of tensors -> value)."""
+    _FETCH_TYPES[cls] = (to_tensors, build)
+
+
+_default_sessions = threading.local()
+
+
+def get_default_session():
+    """The session made default by ``with sess:`` / ``as_default`` (None if none)."""
+    stack = getattr(_default_sessions, "stack", None)
+    return stack[-1] if stack else None
+
+
+def _session_for(graph, session):
+    session = session or get_default_session()
+    if session is None:
+        raise ValueError("Cannot evaluate tensor using `eval()`: No default session is "
+                         "registered. Use `with sess.as_default()` or pass an explicit "
+                         "session to `eval(session=sess)`")
+    if session.graph is not graph:
+        raise ValueError("Cannot use the given session to evaluate tensor: the tensor's "
+                         "graph is different from the session's graph.")
+    return session
+
+
+class Session:
+    """A TF1 session: owns the values of variables (and other state) for one graph."""
+
+    def __init__(self, target="", graph=None, config=None):
+        if not isinstance(target, str | bytes):
+            raise TypeError(f"target must be a string, but got {type(target)!r}. Did you do "
+                            '"Session(config)" instead of "Session(config=config)"?')
+        self.graph = graph if graph is not None else get_default_graph()
+        self.config = config
+        self.sess_str = target
+        self._states: dict = {}
+        self._plans: dict = {}
+        self.plan_builds = 0  # how many plans were compiled (guards the plan cache)
+        self._closed = False
+        self._default_ctx = None
+
+    # -- lifecycle ------------------------------------------------------------------
+    def close(self) -> None:
+        self._closed = True
+        self._plans.clear()
+        self._states.clear()
+
+    def __enter__(self):
+        self._default_ctx = self.as_default()
+        self._default_ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._default_ctx.__exit__(*exc)
+        self._default_ctx = None
+        self.close()
+
+    @contextlib.contextmanager
+    def as_default(self):
+        stack = _default_sessions.__dict__.setdefault("stack", [])
+        stack.append(self)
+        try:
+            yield self
+        finally:
+            stack.remove(self)
+
+    # -- running --------------------------------------------------------------------
+    def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        """Runs the ops needed for ``fetches`` and returns their values in the same
+        nested structure (list, tuple, namedtuple, dict; an Operation gives None).
+
+        Raises:
+            InvalidArgumentError: a feed has the wrong shape/dtype or a needed
+                placeholder was not fed, or a kernel failed.
+            FailedPreconditionError: an uninitialized variable was read.
+            TypeError / ValueError: a fetch is not a graph element of this graph.
+        """
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        if feed_dict:
+            feed_keys = tuple(feed_dict)
+            feed_vals = feed_dict.values()
+        else:
+            feed_keys, feed_vals = (), ()
+        try:
+            key = (tuple(fetches) if type(fetches) is list else fetches, feed_keys)
+            plan = self._plans.get(key)
+        except TypeError:  # unhashable nesting (dicts, nested lists)
+            key = (_structure_key(fetches), feed_keys)
+            plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _Plan(self, fetches, feed_keys)
+        return plan.run(feed_vals)
+
+    def partial_run_setup(self, *args, **kwargs):
+        raise errors.UnimplementedError(None, None, "partial_run is not supported")
+
+    def list_devices(self):
+        return ["/device:CPU:0"]
+
+    def _state_for(self, op):
+        opdef = op.opdef
+        key = opdef.state_key(op.attrs) if opdef.state_key else op
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = opdef.make_state(op.attrs)
+        return state
+
+
+class InteractiveSession(Session):
+    """A session that installs itself as the default session on construction."""
+
+    def __init__(self, target="", graph=None, config=None):
+        super().__init__(target, graph, config)
+        self._ctx = self.as_default()
+        self._ctx.__enter__()
+
+    def close(self) -> None:
+        if self._ctx is not None:
+            self._ctx.__exit__(None, None, None)
+            self._ctx = None
+        super().close()
+
+
+def _structure_key(fetches):
+    if isinstance(fetches, dict):
+        return ("d", type(fetches), tuple((k, _structure_key(v)) for k, v in fetches.items()))
+    if isinstance(fetches, list | tuple):
+        return ("s", type(fetches), tuple(_structure_key(f) for f in fetches))
+    return fetches
+
+
+class _Plan:
+    """The compiled execution of one (fetches, feeds) signature."""
+
+    def __init__(self, session, fetches, feed_keys):
+        session.plan_builds += 1
+        graph = session.graph
+        self.leaves: list = []
+        self._leaf_index: dict = {}
+        self.target_ops: list = []
+        self.build = self._map_fetches(fetches, graph)
+        self.feeds = [_resolve_feed(graph, k) for k in feed_keys]
+        self.convert = [_feed_converter(t) for t in self.feeds]
+        self.fn, self.lines = _compile(session, self.leaves, self.target_ops, self.feeds)
+
+    def run(self, feed_vals):
+        try:
+            vals = self.fn(*[c(v) for c, v in zip(self.convert, feed_vals)])
+        except Exception as e:
+            raise _node_error(e, self.lines) from e
+        return self.build(vals)
+
+    def _map_fetches(self, fetch, graph):
+        """Flattens the fetch structure into unique leaves; returns the rebuild function."""
+        if fetch is None:
+            raise TypeError(f"Fetch argument None has invalid type {type(None)}")
+        if isinstance(fetch, dict):
+            parts = [(k, self._map_fetches(v, graph)) for k, v in fetch.items()]
+            cls = type(fetch)
+            return lambda vals: cls((k, b(vals)) for k, b in parts)
+        if isinstance(fetch, list | tuple):
+            parts = [self._map_fetches(f, graph) for f in fetch]
+            if isinstance(fetch, list):
+                return lambda vals: [b(vals) for b in parts]
+            if hasattr(fetch, "_fields"):  # namedtuple
+                cls = type(fetch)
+                return lambda vals: cls(*[b(vals) for b in parts])
+            return lambda vals: tuple(b(vals) for b in parts)
+        for cls, (to_tensors, build) in _FETCH_TYPES.items():
+            if isinstance(fetch, cls):
+                parts = [self._map_fetches(t, graph) for t in to_tensors(fetch)]
+                return lambda vals: build([b(vals) for b in parts])
+        try:
+            elem = graph.as_graph_element(fetch)
+        except (ValueError, errors.NotFoundError) as e:
+            if isinstance(fetch, str | Tensor | Operation) or hasattr(fetch,
+                                                                      "_as_graph_element"):
+                raise type(e)(*e.args) from None
+            raise TypeError(f"Fetch argument {fetch!r} has invalid type {type(fetch)}, must "
+                            "be a string or Tensor. (Can not convert a "
+                            f"{type(fetch).__name__} into a Tensor or Operation.)") from None
+        if isinstance(elem, Operation):
+            self.target_ops.append(elem)
+            return lambda vals: None
+        i = self._leaf_index.get(elem)
+        if i is None:
+            i = self._leaf_index[elem] = len(self.leaves)
+            self.leaves.append(elem)
+        return lambda vals: vals[i]
+
+
+def _resolve_feed(graph, key):
+    if isinstance(key, str):
+        try:
+            t = graph.as_graph_element(key, allow_operation=False)
+        except (ValueError, errors.NotFoundError) as e:
+            raise errors.NotFoundError(None, None, f"Cannot interpret feed_dict key as "
+                                       f"Tensor: {e}") from None
+    else:
+        hook = getattr(key, "_as_graph_element", None)
+        t = hook() if hook is not None else key
+    if not isinstance(t, Tensor):
+        raise TypeError(f"Cannot interpret feed_dict key {key!r} as a Tensor: it is a "
+                        f"{type(key).__name__}. Feed keys are Tensors or 'name:0' strings.")
+    if t.graph is not graph:
+        raise ValueError(f"Cannot feed {t.name}: the tensor is not an element of this "
+                         "session's graph.")
+    return t
+
+
+def _feed_converter(t: Tensor):
+    np_dtype = t.dtype.np
+    dims = t.shape.as_tuple()
+    kind = np_dtype.kind
+    name = t.name
+    if t.dtype.name == "string":
+        def convert(v):
+            return np.asarray(v, dtype=object)
+        return convert
+
+    def convert(v):
+        try:
+            arr = np.asarray(v, dtype=np_dtype)
+        except (TypeError, ValueError) as e:
+            raise errors.InvalidArgumentError(
+                None, None, f"Cannot feed value {v!r} for Tensor '{name}' of dtype "
+                f"{t.dtype.name}: {e}") from None
+        if kind in "iub" and getattr(v, "dtype", None) is not None and v.dtype.kind == "f" \
+                and not np.array_equal(arr, v):
+            raise errors.InvalidArgumentError(
+                None, None, f"Cannot feed non-integral float values to Tensor '{name}' of "
+                f"dtype {t.dtype.name}; cast them first.")
+        if dims is not None:
+            shape = arr.shape
+            if len(shape) != len(dims) or any(d is not None and d != s
+                                               for d, s in zip(dims, shape)):
+                raise errors.InvalidArgumentError(
+                    None, None, f"Cannot feed value of shape {shape} for Tensor '{name}', "
+                    f"which has shape '{t.shape}'")
+        return arr
+
+    return convert
+
+
+def _prune(leaves, target_ops, feeds):
+    """The ops needed for the fetches given the feeds, in topological order.
+
+    Ops that do not depend on a state write (``writes`` ops such as Assign) come first:
+    every read of a variable then happens before any in-place update of it, unless the
+    graph itself orders the read after the write.
+    """
+    fed = set(feeds)
+    order, seen = [], set()
+    roots = [t.op for t in leaves if t not in fed] + list(target_ops)
+
+    def deps(op):
+        for t in op.inputs:
+            if t not in fed:
+                yield t.op
+        yield from op.control_inputs
+
+    for root in roots:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, deps(root))]
+        while stack:
+            op, it = stack[-1]
+            for child in it:
+                if child not in seen:
+                    seen.add(child)
+                    stack.append((child, deps(child)))
+                    break
+            else:
+                stack.pop()
+                order.append(op)
+    after_write: set = set()
+    for op in order:
+        if op.opdef.extra.get("writes") or any(t.op in after_write for t in op.inputs
+                                               if t not in fed) \
+                or any(c in after_write for c in op.control_inputs):
+            after_write.add(op)
+    return [op for op in order if op not in after_write] + \
+        [op for op in order if op in after_write]
+
+
+_counter = itertools.count()
+
+
+def _compile(session, leaves, target_ops, feeds):
+    """Generates the plan function; returns it and the op behind each source line."""
+    names: dict = {}  # Tensor -> local name
+    env: dict = {}  # bound kernels and constants
+    params = []
+    for i, t in enumerate(feeds):
+        names[t] = f"f{i}"
+        params.append(f"f{i}")
+    body: list[str] = []
+    line_ops: list = []
+    for k, op in enumerate(_prune(leaves, target_ops, feeds)):
+        opdef = op.opdef
+        if op.type == "Const":
+            env[f"c{k}"] = op.attrs["value"]
+            names[op.outputs[0]] = f"c{k}"
+            continue
+        if op.type == "NoOp":
+            continue
+        if op.type == "Placeholder":
+            t = op.outputs[0]
+            raise errors.InvalidArgumentError(
+                None, op, f"You must feed a value for placeholder tensor '{op.name}' with "
+                f"dtype {t.dtype.name}" + (f" and shape {_fmt_dims(t.shape)}"
+                                           if t.shape.ndims is not None else "") +
+                f"\n\t [[node {op.name} (defined at {op.traceback}) ]]")
+        kernel = _bind_kernel(session, op)
+        env[f"k{k}"] = kernel
+        args = ", ".join(names[t] for t in op.inputs)
+        outs = [f"v{k}_{j}" for j in range(len(op.outputs))]
+        for t, n in zip(op.outputs, outs):
+            names[t] = n
+        if not outs:
+            body.append(f"k{k}({args})")
+        elif len(outs) == 1 and opdef.num_outputs == 1:
+            body.append(f"{outs[0]} = k{k}({args})")
+        else:
+            body.append(f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = k{k}({args})")
+        line_ops.append(op)
+    results = []
+    for t in leaves:
+        n = names[t]
+        if t.op.type in _ALIASING or t.op.opdef.stateful or t in feeds:
+            env["_copy"] = _copy
+            n = f"_copy({n})"
+        results.append(n)
+    body.append(f"return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+    fname = f"<miniflow plan {next(_counter)}>"
+    src = f"def plan({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
+    exec(compile(src, fname, "exec"), env)  # noqa: S102  generated from graph, not user text
+    fn = env["plan"]
+    # Line i+2 of the source is body[i]; body lines up to len(line_ops) are kernel calls.
+    return fn, {i + 2: op for i, op in enumerate(line_ops)} | {"file": fname}
+
+
+def _copy(value):
+    """A fetched value detached from variable buffers (0-d arrays as NumPy scalars)."""
+    value = np.array(value)
+    return value[()] if value.ndim == 0 else value
+
+
+def _fmt_dims(shape) -> str:
+    return "[" + ",".join("?" if d is None else str(d) for d in shape.as_tuple()) + "]"
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel_params(forward):
+    sig = inspect.signature(forward)
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return None
+    return frozenset(sig.parameters)
+
+
+def _bind_kernel(session, op):
+    opdef = op.opdef
+    accepted = _kernel_params(opdef.forward)
+    attrs = {k: v for k, v in op.attrs.items()
+             if not k.startswith("_") and (accepted is None or k in accepted)}
+    fn = opdef.forward
+    if opdef.stateful:
+        fn = functools.partial(fn, session._state_for(op))
+    return functools.partial(fn, **attrs) if attrs else fn
+
+
+def _node_error(exc, lines):
+    tb = exc.__traceback__
+    op = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == lines["file"]:
+            op = lines.get(tb.tb_lineno)
+        tb = tb.tb_next
+    where = f"\n\t [[node {op.name} (defined at {op.traceback}) ]]" if op is not None else ""
+    if isinstance(exc, errors.OpError):
+        return type(exc)(None, op, f"{exc.message}{where}")
+    kind = type(exc).__name__
+    what = f"{op.type} op '{op.name}'" if op is not None else "an op"
+    return errors.InvalidArgumentError(None, op, f"{kind} in {what}: {exc}{where}")

@@ -1,0 +1,1066 @@
+"""Constants, placeholders, shape manipulation, indexing and selection ops."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from miniflow import dtypes
+from miniflow.core.dispatch import apply_op, current_frontend
+from miniflow.core.indexed_slices import IndexedSlices
+from miniflow.core.registry import not_differentiable, register_gradient, register_op
+from miniflow.core.shapes import TensorShape, as_shape, broadcast_dims
+from miniflow.core.values import as_array
+from miniflow.ops import math_ops as _math
+from miniflow.ops import shape_rules as rules
+from miniflow.ops.shape_rules import dims, normalize_axis
+
+
+_py_slice = builtins.slice
+_py_range = builtins.range
+
+
+def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None, dtype_hint=None):
+    """A tensor for ``value`` in the current mode (graph: a Const op; eager: a value)."""
+    return current_frontend().convert_to_tensor(value, dtype=dtype, name=name,
+                                                preferred_dtype=preferred_dtype or dtype_hint)
+
+
+def convert_pair(x, y):
+    """Converts two operands; a literal takes the dtype of the other (tensor) operand."""
+    fe = current_frontend()
+    x_is = fe.is_tensor(x) or hasattr(x, "__tf_tensor__")
+    if not x_is and (fe.is_tensor(y) or hasattr(y, "__tf_tensor__")):
+        y = convert_to_tensor(y)
+        return convert_to_tensor(x, dtype=y.dtype), y
+    x = convert_to_tensor(x)
+    return x, convert_to_tensor(y, preferred_dtype=x.dtype)
+
+
+def _const_value(t):
+    """The value of ``t`` if it is known when the graph is built, else None."""
+    op = getattr(t, "op", None)
+    if op is None:
+        v = getattr(t, "_value", None)  # eager tensors
+        return v
+    if op.type == "Const":
+        return op.attrs["value"]
+    if op.type == "Shape":
+        d = dims(op.inputs[0])
+        return np.array(d, dtype=np.int32) if d is not None and None not in d else None
+    if op.type == "Pack":
+        vals = [_const_value(i) for i in op.inputs]
+        return None if any(v is None for v in vals) else np.stack(vals, op.attrs["axis"])
+    return None
+
+
+def _shape_from_tensor(t):
+    """Static dims described by a 1-D shape tensor (entries unknown where not constant)."""
+    v = _const_value(t)
+    if v is not None:
+        return tuple(int(d) if d >= 0 else None for d in np.asarray(v).reshape(-1))
+    op = getattr(t, "op", None)
+    if op is not None and op.type == "Pack":
+        return tuple(int(c) if (c := _const_value(i)) is not None else None for i in op.inputs)
+    d = dims(t)
+    return None if d is None or d[0] is None else (None,) * d[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Sources: constants and placeholders.
+
+
+@register_op("Const", infer=lambda i, a: [(a["value"].shape, a["dtype"])])
+def _const(value, dtype=None):
+    return value
+
+
+@register_op("Placeholder", infer=lambda i, a: [(as_shape(a["shape"]).as_tuple(), a["dtype"])])
+def _placeholder(dtype=None, shape=None):
+    raise AssertionError("placeholders are fed, never run")  # sessions check feeds first
+
+
+@register_op("PlaceholderWithDefault",
+             infer=lambda i, a: [(as_shape(a["shape"]).as_tuple(), i[0].dtype)])
+def _placeholder_with_default(x, shape=None):
+    return x
+
+
+@register_gradient("PlaceholderWithDefault")
+def _pwd_grad(op, grad):
+    return [grad]
+
+
+@register_op("NoOp", num_outputs=0)
+def _no_op():
+    return ()
+
+
+not_differentiable("Const", "Placeholder", "NoOp")
+
+
+def constant(value, dtype=None, shape=None, name="Const", verify_shape=False):
+    """A constant tensor from a number, nested list, NumPy array or string.
+
+    ``shape`` reshapes ``value``, or broadcasts a scalar (or a list whose size divides
+    the shape's size, as TF does) to it.
+
+    Raises:
+        TypeError: the value cannot be converted to ``dtype``.
+        ValueError: the value does not fit ``shape``.
+    """
+    arr = as_array(value, dtype)
+    if shape is not None:
+        shape = tuple(as_shape(shape).as_list())
+        size = int(np.prod(shape))
+        if arr.shape != shape:
+            if verify_shape:
+                raise TypeError(f"Expected Tensor's shape: {shape}, got {arr.shape}.")
+            if arr.size == 1:
+                arr = np.full(shape, arr.reshape(()), dtype=arr.dtype)
+            elif arr.size == size:
+                arr = arr.reshape(shape)
+            elif arr.ndim == 1 and arr.size < size:
+                arr = np.concatenate([arr, np.full(size - arr.size, arr[-1])]).reshape(shape)
+            else:
+                raise ValueError(f"Too many elements provided. Needed at most {size}, but "
+                                 f"received {arr.size}")
+    return apply_op("Const", value=arr, dtype=dtypes.as_dtype(arr.dtype), name=name)
+
+
+def placeholder(dtype, shape=None, name=None):
+    """A tensor to be fed through ``feed_dict`` (graph mode only)."""
+    if current_frontend().eager:
+        raise RuntimeError("tf.placeholder() is not compatible with eager execution.")
+    return apply_op("Placeholder", dtype=dtypes.as_dtype(dtype), shape=TensorShape(shape),
+                    name=name)
+
+
+def placeholder_with_default(input, shape, name=None):  # noqa: A002  TF's argument name
+    """A placeholder that yields ``input`` when it is not fed."""
+    x = convert_to_tensor(input)
+    shape = as_shape(shape)
+    if not shape.is_compatible_with(x.shape):
+        raise ValueError(f"Shape {shape} is not compatible with the default's shape {x.shape}")
+    return apply_op("PlaceholderWithDefault", x, shape=shape, name=name)
+
+
+# ---------------------------------------------------------------------------------------
+# Identity and gradient control.
+
+register_op("Identity", infer=rules.same_as_first)(lambda x: x)
+register_op("StopGradient", infer=rules.same_as_first)(lambda x: x)
+not_differentiable("StopGradient")
+
+
+@register_gradient("Identity")
+def _identity_grad(op, grad):
+    return [grad]
+
+
+def identity(input, name=None):  # noqa: A002
+    """The same value, as a new tensor (often used to name a value)."""
+    return apply_op("Identity", input, name=name)
+
+
+def stop_gradient(input, name=None):  # noqa: A002
+    """The same value, but no gradient flows through it."""
+    return apply_op("StopGradient", input, name=name)
+
+
+# ---------------------------------------------------------------------------------------
+# Shapes.
+
+
+def _shape_infer(inputs, attrs):
+    d = dims(inputs[0])
+    return [((None if d is None else len(d),), dtypes.as_dtype(attrs.get("out_type", "int32")))]
+
+
+@register_op("Shape", infer=_shape_infer)
+def _shape(x, out_type=dtypes.int32):
+    return np.array(np.shape(x), dtype=out_type.np)
+
+
+register_op("Size", infer=lambda i, a: [((), dtypes.as_dtype(a.get("out_type", "int32")))])(
+    lambda x, out_type=dtypes.int32: np.array(np.size(x), dtype=out_type.np))
+register_op("Rank", infer=rules.scalar_of("int32"))(
+    lambda x: np.array(np.ndim(x), dtype=np.int32))
+not_differentiable("Shape", "Size", "Rank")
+
+
+def shape(input, name=None, out_type=dtypes.int32):  # noqa: A002
+    """The runtime shape of ``input`` as a 1-D int32 tensor."""
+    return apply_op("Shape", input, out_type=dtypes.as_dtype(out_type), name=name)
+
+
+def size(input, name=None, out_type=dtypes.int32):  # noqa: A002
+    return apply_op("Size", input, out_type=dtypes.as_dtype(out_type), name=name)
+
+
+def rank(input, name=None):  # noqa: A002
+    return apply_op("Rank", input, name=name)
+
+
+def _reshape_infer(inputs, attrs):
+    x, target = dims(inputs[0]), _shape_from_tensor(inputs[1])
+    if target is None:
+        return [(None, inputs[0].dtype)]
+    if x is not None and None not in x:
+        n = int(np.prod(x))
+        known = [d for d in target if d is not None]
+        if None not in target and int(np.prod(target)) != n:
+            raise ValueError(f"Cannot reshape a tensor with {n} elements to shape "
+                             f"{list(target)} ({int(np.prod(target))} elements)")
+        if target.count(None) == 1 and known and n % int(np.prod(known)) == 0:
+            target = tuple(n // int(np.prod(known)) if d is None else d for d in target)
+    return [(target, inputs[0].dtype)]
+
+
+@register_op("Reshape", infer=_reshape_infer)
+def _reshape(x, shape):
+    return np.reshape(x, shape)
+
+
+def _like_shape_of(x):
+    d = dims(x)
+    return list(d) if d is not None and None not in d else shape(x)
+
+
+@register_gradient("Reshape")
+def _reshape_grad(op, grad):
+    return [reshape(grad, _like_shape_of(op.inputs[0])), None]
+
+
+def reshape(tensor, shape, name=None):
+    """``tensor`` with a new shape (one dim may be -1)."""
+    return apply_op("Reshape", tensor, _int_tensor(shape), name=name)
+
+
+def _int_tensor(v):
+    if current_frontend().is_tensor(v):
+        return v
+    if isinstance(v, list | tuple) and any(current_frontend().is_tensor(e) for e in v):
+        return stack([convert_to_tensor(e, dtype=dtypes.int32) for e in v])
+    if isinstance(v, TensorShape):
+        v = v.as_list()
+    return convert_to_tensor(np.asarray(v, dtype=np.int32))
+
+
+def _expand_infer(inputs, attrs):
+    x = dims(inputs[0])
+    if x is None:
+        return [(None, inputs[0].dtype)]
+    axis = normalize_axis(attrs["axis"], len(x) + 1)
+    return [(x[:axis] + (1,) + x[axis:], inputs[0].dtype)]
+
+
+@register_op("ExpandDims", infer=_expand_infer)
+def _expand_dims(x, axis):
+    return np.expand_dims(x, axis)
+
+
+def _squeeze_infer(inputs, attrs):
+    x, axis = dims(inputs[0]), attrs["axis"]
+    if x is None:
+        return [(None, inputs[0].dtype)]
+    if axis:
+        axes = normalize_axis(tuple(axis), len(x))
+        for a in axes:
+            if x[a] is not None and x[a] != 1:
+                raise ValueError(f"Can not squeeze dim[{a}], expected a dimension of 1, got "
+                                 f"{x[a]}")
+        return [(tuple(d for i, d in enumerate(x) if i not in axes), inputs[0].dtype)]
+    if None in x:
+        return [(None, inputs[0].dtype)]
+    return [(tuple(d for d in x if d != 1), inputs[0].dtype)]
+
+
+@register_op("Squeeze", infer=_squeeze_infer)
+def _squeeze(x, axis=None):
+    return np.squeeze(x, axis=tuple(axis) if axis else None)
+
+
+@register_gradient("ExpandDims")
+def _expand_dims_grad(op, grad):
+    return [reshape(grad, _like_shape_of(op.inputs[0]))]
+
+
+register_gradient("Squeeze")(_expand_dims_grad)
+
+
+def expand_dims(input, axis=None, name=None, dim=None):  # noqa: A002
+    """Inserts a dimension of 1 at ``axis``."""
+    axis = dim if axis is None else axis
+    if axis is None:
+        raise ValueError("Must specify an axis argument to tf.expand_dims()")
+    return apply_op("ExpandDims", input, axis=int(axis), name=name)
+
+
+def squeeze(input, axis=None, name=None, squeeze_dims=None):  # noqa: A002
+    """Removes dimensions of size 1 (only those in ``axis`` if given)."""
+    axis = squeeze_dims if axis is None else axis
+    if axis is not None:
+        axis = (int(axis),) if np.ndim(axis) == 0 else tuple(int(a) for a in axis)
+    return apply_op("Squeeze", input, axis=axis or None, name=name)
+
+
+def _transpose_infer(inputs, attrs):
+    x, perm = dims(inputs[0]), attrs["perm"]
+    if x is None:
+        return [(None if perm is None else (None,) * len(perm), inputs[0].dtype)]
+    perm = perm if perm is not None else tuple(reversed(_py_range(len(x))))
+    if sorted(perm) != list(_py_range(len(x))):
+        raise ValueError(f"perm {list(perm)} is not a permutation of the {len(x)} dims")
+    return [(tuple(x[p] for p in perm), inputs[0].dtype)]
+
+
+@register_op("Transpose", infer=_transpose_infer)
+def _transpose(x, perm=None):
+    return np.transpose(x, perm)
+
+
+@register_gradient("Transpose")
+def _transpose_grad(op, grad):
+    perm = op.attrs["perm"]
+    return [transpose(grad, None if perm is None else list(np.argsort(perm)))]
+
+
+def transpose(a, perm=None, name="transpose", conjugate=False):
+    """Permutes dimensions (reverses them when ``perm`` is None)."""
+    return apply_op("Transpose", a, perm=None if perm is None else tuple(int(p) for p in perm),
+                    name=name)
+
+
+def _broadcast_to_infer(inputs, attrs):
+    target = _shape_from_tensor(inputs[1])
+    if target is not None:
+        broadcast_dims(dims(inputs[0]), target)
+    return [(target, inputs[0].dtype)]
+
+
+@register_op("BroadcastTo", infer=_broadcast_to_infer)
+def _broadcast_to(x, shape):
+    return np.broadcast_to(x, tuple(shape))
+
+
+@register_gradient("BroadcastTo")
+def _broadcast_to_grad(op, grad):
+    return [_math.unbroadcast(grad, op.inputs[0]), None]
+
+
+def broadcast_to(input, shape, name=None):  # noqa: A002
+    return apply_op("BroadcastTo", input, _int_tensor(shape), name=name)
+
+
+# ---------------------------------------------------------------------------------------
+# Joining and splitting.
+
+
+def _concat_infer(inputs, attrs):
+    ds = [dims(t) for t in inputs]
+    known = [d for d in ds if d is not None]
+    if not known:
+        return [(None, inputs[0].dtype)]
+    rank_ = len(known[0])
+    if any(len(d) != rank_ for d in known):
+        raise ValueError("Shape must be of equal rank for all inputs of ConcatV2, got "
+                         f"{[list(d) for d in known]}")
+    axis = normalize_axis(attrs["axis"], rank_)
+    out = []
+    for i in _py_range(rank_):
+        col = [d[i] if d is not None else None for d in ds]
+        if i == axis:
+            out.append(None if None in col else sum(col))
+        else:
+            vals = {c for c in col if c is not None}
+            if len(vals) > 1:
+                raise ValueError(f"Dimension {i} in both shapes must be equal, but are "
+                                 f"{sorted(vals)}")
+            out.append(vals.pop() if vals else None)
+    return [(tuple(out), inputs[0].dtype)]
+
+
+@register_op("ConcatV2", infer=_concat_infer, same_dtype=True)
+def _concat(*xs, axis=0):
+    return np.concatenate(xs, axis=axis)
+
+
+def _split_like_infer(inputs, attrs):
+    return [(dims(t), inputs[0].dtype) for t in inputs[1:]]
+
+
+@register_op("SplitLike", infer=_split_like_infer, num_outputs=lambda a: a["n"])
+def _split_like(g, *xs, axis=0, n=1):
+    """Splits ``g`` along ``axis`` into pieces shaped like ``xs`` (concat's gradient)."""
+    cuts = np.cumsum([np.shape(x)[axis] for x in xs])[:-1]
+    return tuple(np.split(g, cuts, axis=axis))
+
+
+@register_gradient("ConcatV2")
+def _concat_grad(op, grad):
+    pieces = apply_op("SplitLike", grad, *op.inputs, axis=op.attrs["axis"], n=len(op.inputs))
+    return list(pieces)
+
+
+@register_gradient("SplitLike")
+def _split_like_grad(op, *grads):
+    return [concat(list(grads), axis=op.attrs["axis"])] + [None] * (len(op.inputs) - 1)
+
+
+def concat(values, axis, name="concat"):
+    """Joins tensors along ``axis``."""
+    values = list(values)
+    if len(values) == 1:
+        return identity(values[0], name=name)
+    return apply_op("ConcatV2", *values, axis=int(axis), name=name)
+
+
+def _pack_infer(inputs, attrs):
+    d = None
+    for t in inputs:
+        td = dims(t)
+        if td is not None:
+            d = td if d is None else broadcast_dims(d, td) if len(d) == len(td) else d
+            if d is not None and len(d) != len(td):
+                raise ValueError("Shapes of all inputs to stack must match")
+    if d is None:
+        return [(None, inputs[0].dtype)]
+    axis = normalize_axis(attrs["axis"], len(d) + 1)
+    return [(d[:axis] + (len(inputs),) + d[axis:], inputs[0].dtype)]
+
+
+@register_op("Pack", infer=_pack_infer, same_dtype=True)
+def _pack(*xs, axis=0):
+    return np.stack(xs, axis=axis)
+
+
+@register_gradient("Pack")
+def _pack_grad(op, grad):
+    return unstack(grad, num=len(op.inputs), axis=op.attrs["axis"])
+
+
+def _unpack_infer(inputs, attrs):
+    d = dims(inputs[0])
+    if d is None:
+        return [(None, inputs[0].dtype)] * attrs["num"]
+    axis = normalize_axis(attrs["axis"], len(d))
+    return [(d[:axis] + d[axis + 1:], inputs[0].dtype)] * attrs["num"]
+
+
+@register_op("Unpack", infer=_unpack_infer, num_outputs=lambda a: a["num"])
+def _unpack(x, num=None, axis=0):
+    return tuple(np.moveaxis(x, axis, 0))
+
+
+@register_gradient("Unpack")
+def _unpack_grad(op, *grads):
+    return [stack(list(grads), axis=op.attrs["axis"])]
+
+
+def stack(values, axis=0, name="stack"):
+    """Stacks rank-R tensors into one rank-(R+1) tensor."""
+    return apply_op("Pack", *values, axis=int(axis), name=name)
+
+
+def unstack(value, num=None, axis=0, name="unstack"):
+    """Splits a tensor into a list of tensors along ``axis`` (removing it)."""
+    value = convert_to_tensor(value)
+    if num is None:
+        d = dims(value)
+        if d is None or d[axis] is None:
+            raise ValueError(f"Cannot infer num from shape {value.shape}")
+        num = d[axis]
+    return list(apply_op("Unpack", value, num=int(num), axis=int(axis), name=name))
+
+
+def _split_infer(inputs, attrs):
+    d = dims(inputs[0])
+    sizes, num = attrs["sizes"], attrs["num"]
+    n = num if sizes is None else len(sizes)
+    if d is None:
+        return [(None, inputs[0].dtype)] * n
+    axis = normalize_axis(attrs["axis"], len(d))
+    if sizes is None:
+        if d[axis] is not None and d[axis] % num:
+            raise ValueError(f"Dimension size must be evenly divisible by {num} but is "
+                             f"{d[axis]}")
+        sizes = [None if d[axis] is None else d[axis] // num] * num
+    elif d[axis] is not None and -1 not in sizes and sum(sizes) != d[axis]:
+        raise ValueError(f"Determined shape must either match input shape along split_dim "
+                         f"exactly if fully specified, or be less than the size of the input "
+                         f"along split_dim if not fully specified. Got: {sum(sizes)} vs "
+                         f"{d[axis]}")
+    return [(d[:axis] + (None if s == -1 else s,) + d[axis + 1:], inputs[0].dtype)
+            for s in sizes]
+
+
+@register_op("Split", infer=_split_infer,
+             num_outputs=lambda a: a["num"] if a["sizes"] is None else len(a["sizes"]))
+def _split(x, axis=0, num=None, sizes=None):
+    if sizes is None:
+        return tuple(np.split(x, num, axis=axis))
+    sizes = list(sizes)
+    if -1 in sizes:
+        sizes[sizes.index(-1)] = np.shape(x)[axis] - (sum(sizes) + 1)
+    return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
+
+
+@register_gradient("Split")
+def _split_grad(op, *grads):
+    return [concat(list(grads), axis=op.attrs["axis"])]
+
+
+def split(value, num_or_size_splits, axis=0, num=None, name="split"):
+    """Splits into ``num_or_size_splits`` equal parts, or parts of the given sizes."""
+    if np.ndim(num_or_size_splits) == 0:
+        return list(apply_op("Split", value, axis=int(axis), num=int(num_or_size_splits),
+                             sizes=None, name=name))
+    sizes = tuple(int(s) for s in num_or_size_splits)
+    return list(apply_op("Split", value, axis=int(axis), num=None, sizes=sizes, name=name))
+
+
+# ---------------------------------------------------------------------------------------
+# Slicing: one op for `tf.slice`, `tf.strided_slice` and `tensor[...]`. The static
+# ``spec`` is a tuple of int / slice / None (newaxis) / Ellipsis; a ("arg", k) entry
+# (or slice bound) takes its value from extra scalar input k.
+
+
+def _resolve(spec, args):
+    def val(v):
+        return int(args[v[1]]) if isinstance(v, tuple) else v
+
+    out = []
+    for s in spec:
+        if isinstance(s, _py_slice):
+            out.append(_py_slice(val(s.start), val(s.stop), val(s.step)))
+        elif isinstance(s, tuple):
+            out.append(val(s))
+        else:
+            out.append(s)
+    return tuple(out)
+
+
+def _slice_infer(inputs, attrs):
+    d = dims(inputs[0])
+    spec = attrs["spec"]
+    if d is None:
+        return [(None, inputs[0].dtype)]
+    n_real = sum(1 for s in spec if s is not None and s is not Ellipsis)
+    if n_real > len(d):
+        raise ValueError(f"Index out of range: {n_real} indices for a tensor of rank {len(d)}")
+    full = []
+    for s in spec:
+        if s is Ellipsis:
+            full.extend([_py_slice(None)] * (len(d) - n_real))
+        else:
+            full.append(s)
+    if Ellipsis not in spec:
+        full.extend([_py_slice(None)] * (len(d) - n_real))
+    out, i = [], 0
+    for s in full:
+        if s is None:
+            out.append(1)
+            continue
+        size = d[i]
+        if isinstance(s, _py_slice):
+            dynamic = any(isinstance(b, tuple) for b in (s.start, s.stop, s.step))
+            if dynamic or size is None:
+                out.append(size if s == _py_slice(None) else None)
+            else:
+                out.append(len(_py_range(*s.indices(size))))
+        elif not isinstance(s, tuple) and size is not None and not -size <= s < size:
+            raise ValueError(f"slice index {s} of dimension {i} out of bounds (size {size})")
+        i += 1
+    return [(tuple(out), inputs[0].dtype)]
+
+
+@register_op("StridedSlice", infer=_slice_infer)
+def _strided_slice(x, *args, spec=()):
+    return x[_resolve(spec, args)] if args else x[spec]
+
+
+@register_op("StridedSliceGrad", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
+def _strided_slice_grad(g, x, *args, spec=()):
+    out = np.zeros(np.shape(x), dtype=np.asarray(g).dtype)
+    out[_resolve(spec, args) if args else spec] = g
+    return out
+
+
+@register_gradient("StridedSlice")
+def _slice_grad(op, grad):
+    x, *args = op.inputs
+    return [apply_op("StridedSliceGrad", grad, x, *args, spec=op.attrs["spec"])] + \
+        [None] * len(args)
+
+
+@register_gradient("StridedSliceGrad")
+def _slice_grad_grad(op, grad):
+    _, x, *args = op.inputs
+    return [apply_op("StridedSlice", grad, *args, spec=op.attrs["spec"]), None] + \
+        [None] * len(args)
+
+
+def _index_spec(key):
+    """Turns a ``tensor[...]`` key into a static spec plus dynamic scalar inputs."""
+    fe = current_frontend()
+    args = []
+
+    def static(v):
+        if v is None or isinstance(v, int | np.integer):
+            return None if v is None else int(v)
+        if fe.is_tensor(v) or hasattr(v, "__tf_tensor__"):
+            args.append(v)
+            return ("arg", len(args) - 1)
+        raise TypeError("Only integers, slices (`:`), ellipsis (`...`), tf.newaxis (`None`) "
+                        f"and scalar int32/int64 tensors are valid indices, got {v!r}")
+
+    spec = []
+    for k in key if isinstance(key, tuple) else (key,):
+        if isinstance(k, _py_slice):
+            spec.append(_py_slice(static(k.start), static(k.stop), static(k.step)))
+        elif k is None or k is Ellipsis:
+            spec.append(k)
+        else:
+            spec.append(static(k))
+    return tuple(spec), args
+
+
+def getitem(tensor, key):
+    """``tensor[key]``: NumPy basic indexing (ints, slices, ..., newaxis)."""
+    spec, args = _index_spec(key)
+    return apply_op("StridedSlice", tensor, *args, spec=spec, name="strided_slice")
+
+
+def slice(input_, begin, size, name=None):  # noqa: A001  TF's public name
+    """The part of ``input_`` starting at ``begin`` with ``size`` (-1: to the end)."""
+    begin = [int(b) for b in np.asarray(begin).reshape(-1)]
+    size = [int(n) for n in np.asarray(size).reshape(-1)]
+    spec = tuple(_py_slice(b, None if n == -1 else b + n) for b, n in zip(begin, size))
+    return apply_op("StridedSlice", input_, spec=spec, name=name or "Slice")
+
+
+def strided_slice(input_, begin, end, strides=None, name=None, **_masks):
+    """``input_[begin:end:strides]`` per dimension (masks are not supported)."""
+    strides = strides if strides is not None else [1] * len(begin)
+    spec = tuple(_py_slice(int(b), int(e), int(s)) for b, e, s in zip(begin, end, strides))
+    return apply_op("StridedSlice", input_, spec=spec, name=name)
+
+
+# ---------------------------------------------------------------------------------------
+# Gather and scatter.
+
+
+def _gather_infer(inputs, attrs):
+    p, i = dims(inputs[0]), dims(inputs[1])
+    if p is None or i is None:
+        return [(None, inputs[0].dtype)]
+    axis = normalize_axis(attrs["axis"], len(p))
+    return [(p[:axis] + i + p[axis + 1:], inputs[0].dtype)]
+
+
+@register_op("GatherV2", infer=_gather_infer)
+def _gather(params, indices, axis=0):
+    n = np.shape(params)[axis]
+    idx = np.asarray(indices)
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = idx[(idx < 0) | (idx >= n)].reshape(-1)[0]
+        raise IndexError(f"indices contains {bad}, which is not in [0, {n})")
+    return np.take(params, idx, axis=axis)
+
+
+@register_gradient("GatherV2")
+def _gather_grad(op, grad):
+    """Axis 0: an IndexedSlices over the gathered rows (sparse updates downstream)."""
+    params, indices = op.inputs
+    axis = op.attrs["axis"]
+    if axis == 0:
+        p = dims(params)
+        row = list(p[1:]) if p is not None and None not in p[1:] else None
+        flat_idx = reshape(indices, [-1])
+        if row is not None:
+            values = reshape(grad, [-1] + row)
+        else:
+            values = reshape(grad, concat([[-1], shape(params)[1:]], 0))
+        return [IndexedSlices(values, flat_idx, shape(params)), None]
+    return [apply_op("GatherGradDense", grad, indices, params, axis=axis), None]
+
+
+@register_op("GatherGradDense", infer=lambda i, a: [(dims(i[2]), i[0].dtype)])
+def _gather_grad_dense(g, indices, params, axis=0):
+    out = np.zeros(np.shape(params), dtype=np.asarray(g).dtype)
+    moved = np.moveaxis(out, axis, 0)
+    gm = np.moveaxis(np.asarray(g), list(_py_range(axis, axis + np.ndim(indices))),
+                     list(_py_range(np.ndim(indices))))
+    np.add.at(moved, np.asarray(indices), gm)
+    return out
+
+
+@register_gradient("GatherGradDense")
+def _gather_grad_dense_grad(op, grad):
+    return [gather(grad, op.inputs[1], axis=op.attrs["axis"]), None, None]
+
+
+@register_op("IndexedSlicesToDense", infer=lambda i, a: [(_shape_from_tensor(i[2]),
+                                                          i[0].dtype)])
+def _slices_to_dense(values, indices, dense_shape):
+    out = np.zeros(tuple(dense_shape), dtype=np.asarray(values).dtype)
+    np.add.at(out, np.asarray(indices), values)
+    return out
+
+
+@register_gradient("IndexedSlicesToDense")
+def _slices_to_dense_grad(op, grad):
+    return [gather(grad, op.inputs[1]), None, None]
+
+
+def gather(params, indices, validate_indices=None, name=None, axis=0, batch_dims=0):
+    """Slices of ``params`` along ``axis`` at ``indices``."""
+    hook = getattr(params, "_gather", None)
+    if hook is not None:  # partitioned or resource-style params
+        return hook(indices, name=name)
+    return apply_op("GatherV2", params, _as_index(indices), axis=int(axis), name=name)
+
+
+def _as_index(indices):
+    fe = current_frontend()
+    if fe.is_tensor(indices):
+        return indices
+    return convert_to_tensor(np.asarray(indices).astype(np.int64)
+                             if np.asarray(indices).dtype.kind in "iu" else indices,
+                             dtype=None)
+
+
+# ---------------------------------------------------------------------------------------
+# Tiling and padding.
+
+
+def _tile_infer(inputs, attrs):
+    d, m = dims(inputs[0]), attrs["multiples"]
+    if d is None:
+        return [((None,) * len(m), inputs[0].dtype)]
+    if len(m) != len(d):
+        raise ValueError(f"Shape must be rank {len(d)} but multiples has length {len(m)}")
+    return [(tuple(None if x is None else x * k for x, k in zip(d, m)), inputs[0].dtype)]
+
+
+@register_op("Tile", infer=_tile_infer)
+def _tile(x, multiples=()):
+    return np.tile(x, multiples)
+
+
+@register_op("TileGrad", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
+def _tile_grad_kernel(g, x, multiples=()):
+    xs = np.shape(x)
+    split = [v for pair in zip(multiples, xs) for v in pair]
+    return np.sum(np.reshape(g, split), axis=tuple(_py_range(0, 2 * len(xs), 2)))
+
+
+@register_gradient("Tile")
+def _tile_grad(op, grad):
+    return [apply_op("TileGrad", grad, op.inputs[0], multiples=op.attrs["multiples"])]
+
+
+@register_gradient("TileGrad")
+def _tile_grad_grad(op, grad):
+    return [tile(grad, op.attrs["multiples"]), None]
+
+
+def tile(input, multiples, name=None):  # noqa: A002
+    """Repeats ``input`` ``multiples[i]`` times along dimension i."""
+    return apply_op("Tile", input, multiples=tuple(int(m) for m in np.asarray(multiples)),
+                    name=name)
+
+
+def _pad_infer(inputs, attrs):
+    d, p = dims(inputs[0]), attrs["paddings"]
+    if d is None:
+        return [((None,) * len(p), inputs[0].dtype)]
+    if len(p) != len(d):
+        raise ValueError(f"The first dimension of paddings must be the rank of inputs "
+                         f"{len(d)}, got {len(p)}")
+    return [(tuple(None if x is None else x + a + b for x, (a, b) in zip(d, p)),
+             inputs[0].dtype)]
+
+
+@register_op("Pad", infer=_pad_infer)
+def _pad(x, paddings=(), mode="CONSTANT", constant_values=0):
+    if mode == "CONSTANT":
+        return np.pad(x, paddings, mode="constant", constant_values=constant_values)
+    return np.pad(x, paddings, mode={"REFLECT": "reflect", "SYMMETRIC": "symmetric"}[mode])
+
+
+@register_gradient("Pad")
+def _pad_grad(op, grad):
+    if op.attrs["mode"] != "CONSTANT":
+        raise LookupError(f"No gradient defined for Pad with mode {op.attrs['mode']}")
+    spec = tuple(_py_slice(a, -b if b else None) for a, b in op.attrs["paddings"])
+    return [apply_op("StridedSlice", grad, spec=spec)]
+
+
+def pad(tensor, paddings, mode="CONSTANT", name=None, constant_values=0):
+    """Pads ``tensor`` with ``paddings[i] = [before, after]`` along each dimension."""
+    mode = mode.upper()
+    if mode not in ("CONSTANT", "REFLECT", "SYMMETRIC"):
+        raise ValueError(f"Unknown padding mode: {mode}")
+    p = tuple((int(a), int(b)) for a, b in np.asarray(paddings).reshape(-1, 2))
+    return apply_op("Pad", tensor, paddings=p, mode=mode, constant_values=constant_values,
+                    name=name)
+
+
+# ---------------------------------------------------------------------------------------
+# Casting, selection, filling.
+
+
+@register_op("Cast", infer=lambda i, a: [(dims(i[0]), a["DstT"])])
+def _cast(x, DstT=None):  # noqa: N803  TF's attr name
+    return np.asarray(x).astype(DstT.np, copy=False)
+
+
+@register_gradient("Cast")
+def _cast_grad(op, grad):
+    src = op.inputs[0].dtype
+    if src.is_floating and op.attrs["DstT"].is_floating:
+        return [cast(grad, src)]
+    return [None]
+
+
+def cast(x, dtype, name=None):
+    """``x`` converted to ``dtype`` (floats to ints truncate toward zero)."""
+    dtype = dtypes.as_dtype(dtype)
+    x = convert_to_tensor(x)
+    if x.dtype == dtype:
+        return x
+    return apply_op("Cast", x, DstT=dtype, name=name)
+
+
+def to_float(x, name="ToFloat"):
+    return cast(x, dtypes.float32, name=name)
+
+
+def to_double(x, name="ToDouble"):
+    return cast(x, dtypes.float64, name=name)
+
+
+def to_int32(x, name="ToInt32"):
+    return cast(x, dtypes.int32, name=name)
+
+
+def to_int64(x, name="ToInt64"):
+    return cast(x, dtypes.int64, name=name)
+
+
+def _select_infer(inputs, attrs):
+    c, x, y = (dims(t) for t in inputs)
+    out = broadcast_dims(x, y)
+    if c is not None and out is not None and len(c) == 1 and len(out) > 1:
+        return [(out, inputs[1].dtype)]  # TF1's row selection by a vector
+    return [(broadcast_dims(c, out), inputs[1].dtype)]
+
+
+@register_op("Select", infer=_select_infer)
+def _select(c, x, y):
+    if np.ndim(c) == 1 and np.ndim(x) > 1 and np.shape(c)[0] == np.shape(x)[0]:
+        c = np.reshape(c, (-1,) + (1,) * (np.ndim(x) - 1))
+    return np.where(c, x, y)
+
+
+@register_gradient("Select")
+def _select_grad(op, grad):
+    c, x, y = op.inputs
+    zeros = zeros_like(grad)
+    return [None, _math.unbroadcast(where(c, grad, zeros), x),
+            _math.unbroadcast(where(c, zeros, grad), y)]
+
+
+@register_op("Where", infer=lambda i, a: [((None, None if dims(i[0]) is None
+                                             else len(dims(i[0]))), dtypes.int64)])
+def _where_indices(c):
+    return np.argwhere(c).astype(np.int64)
+
+
+not_differentiable("Where", "ArgMax", "ArgMin", "OneHot", "Range", "Fill", "ZerosLike",
+                   "OnesLike")
+
+
+def where(condition, x=None, y=None, name=None):
+    """With x and y: elements of x where ``condition`` else y. Alone: the indices of the
+    true elements, as an int64 matrix."""
+    if x is None and y is None:
+        return apply_op("Where", condition, name=name)
+    if x is None or y is None:
+        raise ValueError("x and y must both be non-None or both be None.")
+    x, y = convert_pair(x, y)
+    return apply_op("Select", condition, x, y, name=name)
+
+
+where_v2 = where
+
+
+def _fill_infer(inputs, attrs):
+    return [(_shape_from_tensor(inputs[0]), inputs[1].dtype)]
+
+
+@register_op("Fill", infer=_fill_infer)
+def _fill(dims_, value):
+    return np.full(tuple(dims_), value, dtype=np.asarray(value).dtype)
+
+
+def fill(dims, value, name=None):  # noqa: A002
+    """A tensor of shape ``dims`` filled with ``value``."""
+    return apply_op("Fill", _int_tensor(dims), value, name=name)
+
+
+def zeros(shape, dtype=dtypes.float32, name=None):
+    """A tensor of zeros of ``shape``."""
+    dtype = dtypes.as_dtype(dtype)
+    if not current_frontend().is_tensor(shape) and not (
+            isinstance(shape, list | tuple) and any(current_frontend().is_tensor(s)
+                                                    for s in shape)):
+        return constant(np.zeros(tuple(as_shape(shape).as_list()), dtype=dtype.np),
+                        name=name or "zeros")
+    return fill(shape, np.zeros((), dtype=dtype.np), name=name)
+
+
+def ones(shape, dtype=dtypes.float32, name=None):
+    """A tensor of ones of ``shape``."""
+    dtype = dtypes.as_dtype(dtype)
+    if not current_frontend().is_tensor(shape) and not (
+            isinstance(shape, list | tuple) and any(current_frontend().is_tensor(s)
+                                                    for s in shape)):
+        return constant(np.ones(tuple(as_shape(shape).as_list()), dtype=dtype.np),
+                        name=name or "ones")
+    return fill(shape, np.ones((), dtype=dtype.np), name=name)
+
+
+def _like_infer(inputs, attrs):
+    dt = attrs.get("dtype")
+    return [(dims(inputs[0]), inputs[0].dtype if dt is None else dt)]
+
+
+@register_op("ZerosLike", infer=_like_infer)
+def _zeros_like(x, dtype=None):
+    return np.zeros(np.shape(x), dtype=np.asarray(x).dtype if dtype is None else dtype.np)
+
+
+@register_op("OnesLike", infer=_like_infer)
+def _ones_like(x, dtype=None):
+    return np.ones(np.shape(x), dtype=np.asarray(x).dtype if dtype is None else dtype.np)
+
+
+def zeros_like(tensor, dtype=None, name=None, optimize=True):
+    return apply_op("ZerosLike", tensor, dtype=None if dtype is None else
+                    dtypes.as_dtype(dtype), name=name)
+
+
+def ones_like(tensor, dtype=None, name=None, optimize=True):
+    return apply_op("OnesLike", tensor, dtype=None if dtype is None else
+                    dtypes.as_dtype(dtype), name=name)
+
+
+def _range_infer(inputs, attrs):
+    vals = [_const_value(t) for t in inputs]
+    n = None
+    if all(v is not None for v in vals):
+        n = int(np.ceil((vals[1] - vals[0]) / vals[2]))
+        n = max(n, 0)
+    return [((n,), inputs[0].dtype)]
+
+
+@register_op("Range", infer=_range_infer, same_dtype=True)
+def _range(start, limit, delta):
+    return np.arange(start, limit, delta, dtype=np.asarray(start).dtype)
+
+
+def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
+    """[start, start+delta, ...) up to ``limit`` (``range(n)`` counts from 0)."""
+    if limit is None:
+        start, limit = 0, start
+    fe = current_frontend()
+    tensors = [v for v in (start, limit, delta) if fe.is_tensor(v)]
+    if dtype is None:
+        if tensors:
+            dtype = tensors[0].dtype
+        elif any(isinstance(v, float) or np.asarray(v).dtype.kind == "f"
+                 for v in (start, limit, delta)):
+            dtype = dtypes.float32
+        else:
+            dtype = dtypes.int32
+    dtype = dtypes.as_dtype(dtype)
+    parts = [cast(v, dtype) if fe.is_tensor(v) else convert_to_tensor(
+        np.asarray(v, dtype=dtype.np)) for v in (start, limit, delta)]
+    return apply_op("Range", *parts, name=name)
+
+
+def _argminmax_infer(inputs, attrs):
+    d = dims(inputs[0])
+    dt = attrs["output_type"]
+    if d is None:
+        return [(None, dt)]
+    axis = normalize_axis(attrs["axis"], len(d))
+    return [(d[:axis] + d[axis + 1:], dt)]
+
+
+@register_op("ArgMax", infer=_argminmax_infer)
+def _argmax(x, axis=0, output_type=dtypes.int64):
+    return np.argmax(x, axis=axis).astype(output_type.np)
+
+
+@register_op("ArgMin", infer=_argminmax_infer)
+def _argmin(x, axis=0, output_type=dtypes.int64):
+    return np.argmin(x, axis=axis).astype(output_type.np)
+
+
+def argmax(input, axis=None, name=None, dimension=None, output_type=dtypes.int64):  # noqa: A002
+    """Index of the largest value along ``axis`` (TF1 default axis: 0)."""
+    axis = dimension if axis is None else axis
+    return apply_op("ArgMax", input, axis=0 if axis is None else int(axis),
+                    output_type=dtypes.as_dtype(output_type), name=name)
+
+
+def argmin(input, axis=None, name=None, dimension=None, output_type=dtypes.int64):  # noqa: A002
+    """Index of the smallest value along ``axis`` (TF1 default axis: 0)."""
+    axis = dimension if axis is None else axis
+    return apply_op("ArgMin", input, axis=0 if axis is None else int(axis),
+                    output_type=dtypes.as_dtype(output_type), name=name)
+
+
+def _one_hot_infer(inputs, attrs):
+    d = dims(inputs[0])
+    if d is None:
+        return [(None, attrs["dtype"])]
+    axis = attrs["axis"]
+    axis = len(d) if axis == -1 else axis
+    return [(d[:axis] + (attrs["depth"],) + d[axis:], attrs["dtype"])]
+
+
+@register_op("OneHot", infer=_one_hot_infer)
+def _one_hot(indices, depth=1, on_value=1, off_value=0, axis=-1, dtype=dtypes.float32):
+    idx = np.asarray(indices)
+    hot = idx[..., None] == np.arange(depth)
+    out = np.where(hot, np.asarray(on_value, dtype.np), np.asarray(off_value, dtype.np))
+    return np.moveaxis(out, -1, axis) if axis != -1 else out
+
+
+def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
+    """One-hot vectors of length ``depth`` (out-of-range indices give all-off rows)."""
+    dtype = dtypes.as_dtype(dtype or dtypes.float32)
+    return apply_op("OneHot", indices, depth=int(depth),
+                    on_value=1 if on_value is None else on_value,
+                    off_value=0 if off_value is None else off_value,
+                    axis=-1 if axis is None else int(axis), dtype=dtype, name=name)
+
+
+def clip_by_value(t, clip_value_min, clip_value_max, name=None):
+    """Clips values to [min, max]; the gradient flows where the value is inside."""
+    return _math.minimum(_math.maximum(t, clip_value_min), clip_value_max, name=name)
+
+
+def boolean_mask(tensor, mask, name="boolean_mask", axis=None):
+    """The elements (rows) of ``tensor`` where ``mask`` is true."""
+    idx = reshape(where(mask), [-1]) if len(dims(convert_to_tensor(mask)) or (0, 0)) == 1 \
+        else where(mask)
+    if len(dims(convert_to_tensor(mask)) or (0, 0)) != 1:
+        raise ValueError("boolean_mask supports 1-D masks")
+    return gather(tensor, idx, name=name)

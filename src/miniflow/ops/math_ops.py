@@ -1,0 +1,630 @@
+"""Element-wise arithmetic, reductions and matmul: kernel, shape rule and gradient of
+each op side by side, then the public TF1 function."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from miniflow import dtypes
+from miniflow.core.dispatch import apply_op
+from miniflow.core.registry import not_differentiable, register_gradient, register_op
+from miniflow.core.shapes import broadcast_dims
+from miniflow.ops import array_ops as _arr
+from miniflow.ops import shape_rules as rules
+from miniflow.ops.shape_rules import dims
+
+# ---------------------------------------------------------------------------------------
+# Broadcasting is undone in exactly one place: the Unbroadcast / BroadcastLike pair.
+
+
+@register_op("Unbroadcast", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
+def _unbroadcast(g, x):
+    xs, gs = np.shape(x), np.shape(g)
+    if gs == xs:
+        return g
+    lead = len(gs) - len(xs)
+    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(xs)
+                                      if d == 1 and gs[lead + i] != 1)
+    return np.sum(g, axis=axes).reshape(xs) if axes else np.reshape(g, xs)
+
+
+@register_gradient("Unbroadcast")
+def _unbroadcast_grad(op, grad):
+    return [broadcast_like(grad, op.inputs[0]), None]
+
+
+@register_op("BroadcastLike", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
+def _broadcast_like(g, x):
+    xs = np.shape(x)
+    return g if np.shape(g) == xs else np.broadcast_to(g, xs)
+
+
+@register_gradient("BroadcastLike")
+def _broadcast_like_grad(op, grad):
+    return [unbroadcast(grad, op.inputs[0]), None]
+
+
+def unbroadcast(g, x):
+    """Sums gradient ``g`` down to the shape of ``x`` (undoing NumPy broadcasting)."""
+    gd, xd = dims(g), dims(x)
+    if gd is not None and gd == xd and None not in gd:
+        return g
+    return apply_op("Unbroadcast", g, x)
+
+
+def broadcast_like(g, x):
+    """Broadcasts ``g`` to the shape of ``x``."""
+    gd, xd = dims(g), dims(x)
+    if gd is not None and gd == xd and None not in gd:
+        return g
+    return apply_op("BroadcastLike", g, x)
+
+
+# ---------------------------------------------------------------------------------------
+# Binary element-wise ops.
+
+def _binary(op_type, kernel, infer=rules.broadcast):
+    register_op(op_type, infer=infer, same_dtype=True)(kernel)
+
+
+_binary("Add", np.add)
+_binary("Sub", np.subtract)
+_binary("Mul", np.multiply)
+_binary("RealDiv", np.true_divide)
+_binary("FloorDiv", np.floor_divide)
+_binary("FloorMod", np.mod)
+_binary("Pow", np.power)
+_binary("Maximum", np.maximum)
+_binary("Minimum", np.minimum)
+_binary("SquaredDifference", lambda x, y: np.square(np.subtract(x, y)))
+
+
+@register_gradient("Add")
+def _add_grad(op, grad):
+    x, y = op.inputs
+    return [unbroadcast(grad, x), unbroadcast(grad, y)]
+
+
+@register_gradient("Sub")
+def _sub_grad(op, grad):
+    x, y = op.inputs
+    return [unbroadcast(grad, x), unbroadcast(negative(grad), y)]
+
+
+@register_gradient("Mul")
+def _mul_grad(op, grad):
+    x, y = op.inputs
+    return [unbroadcast(grad * y, x), unbroadcast(x * grad, y)]
+
+
+@register_gradient("RealDiv")
+def _div_grad(op, grad):
+    """d(x/y) = g/y, -g*x/y^2."""
+    x, y = op.inputs
+    return [unbroadcast(grad / y, x), unbroadcast(negative(grad) * x / square(y), y)]
+
+
+@register_gradient("FloorMod")
+def _floormod_grad(op, grad):
+    """x mod y = x - floor(x/y)*y."""
+    x, y = op.inputs
+    return [unbroadcast(grad, x), unbroadcast(negative(grad) * floordiv(x, y), y)]
+
+
+@register_gradient("Pow")
+def _pow_grad(op, grad):
+    """d(x^y) = y*x^(y-1) dx + x^y*log(x) dy (log taken as 0 where x <= 0)."""
+    x, y = op.inputs
+    z = op.outputs[0]
+    gx = grad * y * pow(x, y - 1)
+    safe_log = where(x > 0, log(where(x > 0, x, ones_like(x))), zeros_like(x))
+    gy = grad * z * safe_log
+    return [unbroadcast(gx, x), unbroadcast(gy, y)]
+
+
+def _select_grad(cmp):
+    def grad_fn(op, grad):
+        x, y = op.inputs
+        mask = cmp(x, y)
+        zeros = zeros_like(grad)
+        return [unbroadcast(where(mask, grad, zeros), x),
+                unbroadcast(where(mask, zeros, grad), y)]
+    return grad_fn
+
+
+register_gradient("Maximum")(_select_grad(lambda x, y: broadcast_like(x >= y, x * y)))
+register_gradient("Minimum")(_select_grad(lambda x, y: broadcast_like(x <= y, x * y)))
+
+
+@register_gradient("SquaredDifference")
+def _sqdiff_grad(op, grad):
+    x, y = op.inputs
+    d = grad * 2.0 * (x - y)
+    return [unbroadcast(d, x), unbroadcast(negative(d), y)]
+
+
+not_differentiable("FloorDiv")
+
+for _t, _k in [("Equal", np.equal), ("NotEqual", np.not_equal), ("Less", np.less),
+               ("LessEqual", np.less_equal), ("Greater", np.greater),
+               ("GreaterEqual", np.greater_equal), ("LogicalAnd", np.logical_and),
+               ("LogicalOr", np.logical_or), ("LogicalXor", np.logical_xor)]:
+    _binary(_t, _k, infer=rules.broadcast_bool)
+    not_differentiable(_t)
+
+# ---------------------------------------------------------------------------------------
+# Unary element-wise ops. Gradients use the output where that is cheaper and stable.
+
+
+def _unary(op_type, kernel):
+    register_op(op_type, infer=rules.same_as_first)(kernel)
+
+
+def _sigmoid(x):
+    # exp of a non-positive number only, so large |x| gives no overflow warning
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.result_type(x, np.float32))
+
+
+_unary("Neg", np.negative)
+_unary("Abs", np.abs)
+_unary("Sign", np.sign)
+_unary("Square", np.square)
+_unary("Sqrt", np.sqrt)
+_unary("Rsqrt", lambda x: 1 / np.sqrt(x))
+_unary("Reciprocal", np.reciprocal)
+_unary("Exp", np.exp)
+_unary("Expm1", np.expm1)
+_unary("Log", np.log)
+_unary("Log1p", np.log1p)
+_unary("Sigmoid", _sigmoid)
+_unary("Tanh", np.tanh)
+_unary("Relu", lambda x: np.maximum(x, 0).astype(x.dtype, copy=False))
+_unary("Sin", np.sin)
+_unary("Cos", np.cos)
+_unary("Tan", np.tan)
+_unary("Floor", np.floor)
+_unary("Ceil", np.ceil)
+_unary("Round", np.round)
+_unary("LogicalNot", np.logical_not)
+_unary("IsNan", np.isnan)
+_unary("IsInf", np.isinf)
+_unary("IsFinite", np.isfinite)
+not_differentiable("Sign", "Floor", "Ceil", "Round", "LogicalNot", "IsNan", "IsInf",
+                   "IsFinite")
+
+
+@register_gradient("Neg")
+def _neg_grad(op, grad):
+    return [negative(grad)]
+
+
+@register_gradient("Abs")
+def _abs_grad(op, grad):
+    return [grad * sign(op.inputs[0])]
+
+
+@register_gradient("Square")
+def _square_grad(op, grad):
+    return [grad * (2.0 * op.inputs[0])]
+
+
+@register_gradient("Sqrt")
+def _sqrt_grad(op, grad):
+    return [grad * 0.5 / op.outputs[0]]
+
+
+@register_gradient("Rsqrt")
+def _rsqrt_grad(op, grad):
+    y = op.outputs[0]
+    return [grad * -0.5 * y * y * y]
+
+
+@register_gradient("Reciprocal")
+def _reciprocal_grad(op, grad):
+    y = op.outputs[0]
+    return [negative(grad) * y * y]
+
+
+@register_gradient("Exp")
+def _exp_grad(op, grad):
+    return [grad * op.outputs[0]]
+
+
+@register_gradient("Expm1")
+def _expm1_grad(op, grad):
+    return [grad * exp(op.inputs[0])]
+
+
+@register_gradient("Log")
+def _log_grad(op, grad):
+    return [grad / op.inputs[0]]
+
+
+@register_gradient("Log1p")
+def _log1p_grad(op, grad):
+    return [grad / (1.0 + op.inputs[0])]
+
+
+@register_gradient("Sigmoid")
+def _sigmoid_grad(op, grad):
+    y = op.outputs[0]
+    return [grad * y * (1.0 - y)]
+
+
+@register_gradient("Tanh")
+def _tanh_grad(op, grad):
+    y = op.outputs[0]
+    return [grad * (1.0 - y * y)]
+
+
+@register_gradient("Relu")
+def _relu_grad(op, grad):
+    x = op.inputs[0]
+    return [where(x > 0, grad, zeros_like(grad))]
+
+
+@register_gradient("Sin")
+def _sin_grad(op, grad):
+    return [grad * cos(op.inputs[0])]
+
+
+@register_gradient("Cos")
+def _cos_grad(op, grad):
+    return [negative(grad) * sin(op.inputs[0])]
+
+
+@register_gradient("Tan")
+def _tan_grad(op, grad):
+    y = op.outputs[0]
+    return [grad * (1.0 + y * y)]
+
+
+# ---------------------------------------------------------------------------------------
+# Reductions.
+
+
+def _reduce(op_type, kernel):
+    register_op(op_type, infer=rules.reduced)(kernel)
+
+
+def _np_reduce(fn):
+    def kernel(x, axis=None, keepdims=False):
+        r = fn(x, axis=axis, keepdims=keepdims)
+        return r if isinstance(r, np.ndarray) else np.asarray(r, dtype=np.asarray(x).dtype)
+    return kernel
+
+
+def _mean_kernel(x, axis=None, keepdims=False):
+    x = np.asarray(x)
+    if x.dtype.kind in "iu":  # TF's integer mean truncates
+        n = x.size // max(np.sum(x, axis=axis, keepdims=keepdims).size, 1) if x.size else 1
+        return (np.sum(x, axis=axis, keepdims=keepdims) // max(n, 1)).astype(x.dtype)
+    r = np.mean(x, axis=axis, keepdims=keepdims)
+    return r if isinstance(r, np.ndarray) else np.asarray(r, dtype=x.dtype)
+
+
+_reduce("Sum", _np_reduce(np.sum))
+_reduce("Mean", _mean_kernel)
+_reduce("Max", _np_reduce(np.max))
+_reduce("Min", _np_reduce(np.min))
+_reduce("Prod", _np_reduce(np.prod))
+_reduce("All", _np_reduce(np.all))
+_reduce("Any", _np_reduce(np.any))
+not_differentiable("All", "Any")
+
+
+@register_op("ReduceBroadcast", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
+def _reduce_broadcast(g, x, axis=None, keepdims=False):
+    """Broadcasts a reduction's gradient back to the reduced input's shape."""
+    xs = np.shape(x)
+    if not keepdims and axis is not None:
+        g = np.reshape(g, [1 if i in _axes(axis, len(xs)) else d for i, d in enumerate(xs)])
+    return np.broadcast_to(g, xs)
+
+
+@register_gradient("ReduceBroadcast")
+def _reduce_broadcast_grad(op, grad):
+    return [reduce_sum(grad, axis=op.attrs["axis"], keepdims=op.attrs["keepdims"]), None]
+
+
+@register_op("ReduceCount", infer=lambda i, a: [((), i[0].dtype)])
+def _reduce_count(x, axis=None):
+    """The number of elements a reduction over ``axis`` combines (as x's dtype)."""
+    xs = np.shape(x)
+    n = int(np.prod([xs[a] for a in _axes(axis, len(xs))])) if axis is not None else np.size(x)
+    return np.asarray(n, dtype=np.asarray(x).dtype)
+
+
+not_differentiable("ReduceCount")
+
+
+def _axes(axis, rank):
+    return {a % rank for a in ((axis,) if isinstance(axis, int) else axis)}
+
+
+def _spread(op, grad):
+    return apply_op("ReduceBroadcast", grad, op.inputs[0], axis=op.attrs["axis"],
+                    keepdims=op.attrs["keepdims"])
+
+
+@register_gradient("Sum")
+def _sum_grad(op, grad):
+    return [_spread(op, grad)]
+
+
+@register_gradient("Mean")
+def _mean_grad(op, grad):
+    x = op.inputs[0]
+    xd = dims(x)
+    if xd is not None and None not in xd:
+        axis = op.attrs["axis"]
+        n = int(np.prod([xd[a] for a in _axes(axis, len(xd))])) if axis is not None \
+            else int(np.prod(xd))
+        return [_spread(op, grad) / float(max(n, 1))]
+    return [_spread(op, grad) / apply_op("ReduceCount", x, axis=op.attrs["axis"])]
+
+
+def _minmax_grad(op, grad):
+    """Gradient flows to the extreme elements, split evenly among ties."""
+    x = op.inputs[0]
+    y = apply_op("ReduceBroadcast", op.outputs[0], x, axis=op.attrs["axis"],
+                 keepdims=op.attrs["keepdims"])
+    mask = cast(equal(x, y), x.dtype)
+    ties = reduce_sum(mask, axis=op.attrs["axis"], keepdims=op.attrs["keepdims"])
+    return [_spread(op, grad / ties) * mask]
+
+
+register_gradient("Max")(_minmax_grad)
+register_gradient("Min")(_minmax_grad)
+
+
+@register_gradient("Prod")
+def _prod_grad(op, grad):
+    """d(prod x)/dx_i = prod / x_i (inputs are assumed non-zero)."""
+    return [_spread(op, grad * op.outputs[0]) / op.inputs[0]]
+
+
+# ---------------------------------------------------------------------------------------
+# Matrix multiplication.
+
+
+def _matmul_infer(inputs, attrs):
+    a, b = dims(inputs[0]), dims(inputs[1])
+    if a is not None and b is not None:
+        if len(a) < 2 or len(b) < 2:
+            raise ValueError(f"Shape must be rank 2 (or more) but is rank {min(len(a), len(b))}")
+        ak = a[-2] if attrs.get("transpose_a") else a[-1]
+        bk = b[-1] if attrs.get("transpose_b") else b[-2]
+        if ak is not None and bk is not None and ak != bk:
+            raise ValueError(f"Dimensions must be equal, but are {ak} and {bk}")
+        m = a[-1] if attrs.get("transpose_a") else a[-2]
+        n = b[-2] if attrs.get("transpose_b") else b[-1]
+        batch = broadcast_dims(a[:-2], b[:-2])
+        return [(batch + (m, n), inputs[0].dtype)]
+    return [(None, inputs[0].dtype)]
+
+
+@register_op("MatMul", infer=_matmul_infer, same_dtype=True)
+def _matmul(a, b, transpose_a=False, transpose_b=False):
+    if transpose_a:
+        a = np.swapaxes(a, -1, -2)
+    if transpose_b:
+        b = np.swapaxes(b, -1, -2)
+    return np.matmul(a, b)
+
+
+@register_gradient("MatMul")
+def _matmul_grad(op, grad):
+    a, b = op.inputs
+    ta, tb = op.attrs["transpose_a"], op.attrs["transpose_b"]
+    if not ta and not tb:
+        ga, gb = matmul(grad, b, transpose_b=True), matmul(a, grad, transpose_a=True)
+    elif not ta and tb:
+        ga, gb = matmul(grad, b), matmul(grad, a, transpose_a=True)
+    elif ta and not tb:
+        ga, gb = matmul(b, grad, transpose_b=True), matmul(a, grad)
+    else:
+        ga = matmul(b, grad, transpose_a=True, transpose_b=True)
+        gb = matmul(grad, a, transpose_a=True, transpose_b=True)
+    return [unbroadcast(ga, a), unbroadcast(gb, b)]
+
+
+# ---------------------------------------------------------------------------------------
+# AddN.
+
+
+def _addn_infer(inputs, attrs):
+    return rules.broadcast(inputs, attrs)
+
+
+@register_op("AddN", infer=_addn_infer, same_dtype=True)
+def _addn(*xs):
+    out = np.add(xs[0], xs[1]) if len(xs) > 1 else np.array(xs[0])
+    for x in xs[2:]:
+        out += x
+    return out
+
+
+@register_gradient("AddN")
+def _addn_grad(op, grad):
+    return [unbroadcast(grad, x) for x in op.inputs]
+
+
+# ---------------------------------------------------------------------------------------
+# Public functions.
+
+
+def add(x, y, name=None):
+    """x + y element-wise, with broadcasting."""
+    return apply_op("Add", x, y, name=name)
+
+
+def subtract(x, y, name=None):
+    """x - y element-wise, with broadcasting."""
+    return apply_op("Sub", x, y, name=name)
+
+
+def multiply(x, y, name=None):
+    """x * y element-wise, with broadcasting."""
+    return apply_op("Mul", x, y, name=name)
+
+
+def truediv(x, y, name=None):
+    """x / y; integer inputs are first cast to float (float64 for int32/int64, as TF)."""
+    x, y = _arr.convert_pair(x, y)
+    if x.dtype.is_integer:
+        target = dtypes.float32 if x.dtype.np.itemsize <= 2 else dtypes.float64
+        x, y = cast(x, target), cast(y, target)
+    return apply_op("RealDiv", x, y, name=name)
+
+
+divide = truediv
+
+
+def div(x, y, name=None):
+    """TF1's `tf.div`: floor division for integers, true division for floats."""
+    x, y = _arr.convert_pair(x, y)
+    if x.dtype.is_integer:
+        return floordiv(x, y, name=name)
+    return apply_op("RealDiv", x, y, name=name)
+
+
+def realdiv(x, y, name=None):
+    return apply_op("RealDiv", x, y, name=name)
+
+
+def floordiv(x, y, name=None):
+    """Floor of x / y element-wise."""
+    x, y = _arr.convert_pair(x, y)
+    if x.dtype.is_floating:
+        return floor(apply_op("RealDiv", x, y), name=name)
+    return apply_op("FloorDiv", x, y, name=name)
+
+
+def floormod(x, y, name=None):
+    """x mod y with the sign of y (Python semantics)."""
+    return apply_op("FloorMod", x, y, name=name)
+
+
+mod = floormod
+
+
+def pow(x, y, name=None):  # noqa: A001  TF's public name
+    """x ** y element-wise."""
+    return apply_op("Pow", x, y, name=name)
+
+
+def maximum(x, y, name=None):
+    return apply_op("Maximum", x, y, name=name)
+
+
+def minimum(x, y, name=None):
+    return apply_op("Minimum", x, y, name=name)
+
+
+def squared_difference(x, y, name=None):
+    return apply_op("SquaredDifference", x, y, name=name)
+
+
+def _unary_fn(op_type, doc):
+    def fn(x, name=None):
+        return apply_op(op_type, x, name=name)
+    fn.__doc__ = doc
+    return fn
+
+
+negative = _unary_fn("Neg", "-x element-wise.")
+abs = _unary_fn("Abs", "|x| element-wise.")  # noqa: A001
+sign = _unary_fn("Sign", "-1, 0 or 1 by the sign of x.")
+square = _unary_fn("Square", "x * x element-wise.")
+sqrt = _unary_fn("Sqrt", "Square root element-wise.")
+rsqrt = _unary_fn("Rsqrt", "1 / sqrt(x) element-wise.")
+reciprocal = _unary_fn("Reciprocal", "1 / x element-wise.")
+exp = _unary_fn("Exp", "e ** x element-wise.")
+expm1 = _unary_fn("Expm1", "e ** x - 1 element-wise.")
+log = _unary_fn("Log", "Natural logarithm element-wise.")
+log1p = _unary_fn("Log1p", "log(1 + x) element-wise.")
+sigmoid = _unary_fn("Sigmoid", "1 / (1 + exp(-x)), computed without overflow.")
+tanh = _unary_fn("Tanh", "Hyperbolic tangent element-wise.")
+relu = _unary_fn("Relu", "max(x, 0) element-wise.")
+sin = _unary_fn("Sin", "Sine element-wise.")
+cos = _unary_fn("Cos", "Cosine element-wise.")
+tan = _unary_fn("Tan", "Tangent element-wise.")
+floor = _unary_fn("Floor", "Largest integer not greater than x.")
+ceil = _unary_fn("Ceil", "Smallest integer not less than x.")
+round = _unary_fn("Round", "Round half to even, element-wise.")  # noqa: A001
+logical_not = _unary_fn("LogicalNot", "NOT x element-wise.")
+is_nan = _unary_fn("IsNan", "True where x is NaN.")
+is_inf = _unary_fn("IsInf", "True where x is +-inf.")
+is_finite = _unary_fn("IsFinite", "True where x is finite.")
+
+
+def _cmp_fn(op_type):
+    def fn(x, y, name=None):
+        return apply_op(op_type, x, y, name=name)
+    return fn
+
+
+equal = _cmp_fn("Equal")
+not_equal = _cmp_fn("NotEqual")
+less = _cmp_fn("Less")
+less_equal = _cmp_fn("LessEqual")
+greater = _cmp_fn("Greater")
+greater_equal = _cmp_fn("GreaterEqual")
+logical_and = _cmp_fn("LogicalAnd")
+logical_or = _cmp_fn("LogicalOr")
+logical_xor = _cmp_fn("LogicalXor")
+
+
+def _reduce_fn(op_type):
+    def fn(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None,
+           keep_dims=None):
+        if axis is None:
+            axis = reduction_indices
+        keep = bool(keepdims if keepdims is not None else keep_dims)
+        if axis is not None:
+            axis = (int(axis),) if np.ndim(axis) == 0 else tuple(int(a) for a in axis)
+        return apply_op(op_type, input_tensor, axis=axis, keepdims=keep, name=name)
+    fn.__doc__ = f"Reduces ``input_tensor`` along ``axis`` ({op_type}); all axes if None."
+    return fn
+
+
+reduce_sum = _reduce_fn("Sum")
+reduce_mean = _reduce_fn("Mean")
+reduce_max = _reduce_fn("Max")
+reduce_min = _reduce_fn("Min")
+reduce_prod = _reduce_fn("Prod")
+reduce_all = _reduce_fn("All")
+reduce_any = _reduce_fn("Any")
+
+
+def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
+           a_is_sparse=False, b_is_sparse=False, name=None):
+    """Matrix product of the last two dims (batched over leading dims, broadcast)."""
+    return apply_op("MatMul", a, b, transpose_a=bool(transpose_a or adjoint_a),
+                    transpose_b=bool(transpose_b or adjoint_b), name=name)
+
+
+def add_n(inputs, name=None):
+    """Sum of a list of tensors of the same shape and dtype."""
+    inputs = list(inputs)
+    if not inputs:
+        raise ValueError("inputs must be a non-empty list of tensors")
+    return apply_op("AddN", *inputs, name=name)
+
+
+def cast(x, dtype, name=None):
+    return _arr.cast(x, dtype, name=name)
+
+
+def where(condition, x=None, y=None, name=None):
+    return _arr.where(condition, x, y, name=name)
+
+
+def zeros_like(x, dtype=None, name=None):
+    return _arr.zeros_like(x, dtype=dtype, name=name)
+
+
+def ones_like(x, dtype=None, name=None):
+    return _arr.ones_like(x, dtype=dtype, name=name)

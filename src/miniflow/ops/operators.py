@@ -1,0 +1,35 @@
+"""Python operators on tensors and variables, as TF1 defines them (``==`` stays identity)."""
+
+from __future__ import annotations
+
+from miniflow.ops import array_ops as a
+from miniflow.ops import math_ops as m
+
+_BINARY = {
+    "add": m.add, "sub": m.subtract, "mul": m.multiply, "truediv": m.truediv,
+    "floordiv": m.floordiv, "mod": m.floormod, "pow": m.pow, "matmul": m.matmul,
+    "and": m.logical_and, "or": m.logical_or, "xor": m.logical_xor,
+}
+_COMPARE = {"lt": m.less, "le": m.less_equal, "gt": m.greater, "ge": m.greater_equal}
+_UNARY = {"neg": m.negative, "abs": m.abs, "invert": m.logical_not, "pos": lambda x: x}
+
+
+def _forward(fn):
+    return lambda self, other: fn(self, other)
+
+
+def _reflected(fn):
+    return lambda self, other: fn(other, self)
+
+
+def install(cls) -> None:
+    """Adds TF1's operator overloads to a tensor-like class."""
+    for name, fn in _BINARY.items():
+        setattr(cls, f"__{name}__", _forward(fn))
+        setattr(cls, f"__r{name}__", _reflected(fn))
+    for name, fn in _COMPARE.items():
+        setattr(cls, f"__{name}__", _forward(fn))
+    for name, fn in _UNARY.items():
+        setattr(cls, f"__{name}__", lambda self, fn=fn: fn(self))
+    cls.__getitem__ = lambda self, key: a.getitem(self, key)
+    cls.__div__ = cls.__truediv__

@@ -1,0 +1,117 @@
+"""Ops on variable state: reading a variable and assigning to it (in place).
+
+A variable's value lives in a `Slot` owned by whoever runs the op: a `Session` (one per
+variable per session, as in TF1) or the eager variable itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from miniflow import errors
+from miniflow.core.dispatch import apply_op
+from miniflow.core.registry import not_differentiable, register_op
+from miniflow.ops.shape_rules import dims
+
+
+class Slot:
+    """Mutable holder of one variable's current value (None until initialized)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = None
+
+
+def _var_state(**kw):
+    return dict(stateful=True, make_state=lambda attrs: Slot(),
+                state_key=lambda attrs: attrs["var"], **kw)
+
+
+def _uninitialized(var):
+    return errors.FailedPreconditionError(
+        None, None, f"Attempting to use uninitialized value {var.op_name}")
+
+
+@register_op("VariableV2", infer=lambda i, a: [(a["shape"], a["dtype"])], **_var_state())
+def _read_variable(slot, var=None):
+    value = slot.value
+    if value is None:
+        raise _uninitialized(var)
+    return value
+
+
+not_differentiable("VariableV2")
+
+
+@register_op("InitializedValue", infer=lambda i, a: [(dims(i[0]), i[0].dtype)], **_var_state())
+def _initialized_value(slot, initial, var=None):
+    return initial if slot.value is None else slot.value
+
+
+not_differentiable("InitializedValue")
+
+
+@register_op("IsVariableInitialized", infer=lambda i, a: [((), _bool())], **_var_state())
+def _is_initialized(slot, var=None):
+    return np.asarray(slot.value is not None)
+
+
+def _bool():
+    from miniflow import dtypes
+
+    return dtypes.bool
+
+
+def _check_shape(var, value):
+    want = var.shape.as_tuple()
+    if want is not None and np.shape(value) != want and None not in want:
+        raise errors.InvalidArgumentError(
+            None, None, f"Assign requires shapes of both tensors to match. lhs shape= "
+            f"{list(want)} rhs shape= {list(np.shape(value))} (variable {var.op_name})")
+
+
+@register_op("Assign", infer=lambda i, a: [(dims(i[0]), i[0].dtype)],
+             **_var_state(writes=True))
+def _assign(slot, value, var=None, validate_shape=True):
+    if validate_shape:
+        _check_shape(var, value)
+    slot.value = np.array(value, dtype=var.dtype.np, copy=True)
+    return slot.value
+
+
+def _inplace(ufunc):
+    def kernel(slot, delta, var=None):
+        value = slot.value
+        if value is None:
+            raise _uninitialized(var)
+        ufunc(value, delta, out=value, casting="unsafe")
+        return value
+    return kernel
+
+
+register_op("AssignAdd", infer=lambda i, a: [(a["var"].shape.as_tuple(), i[0].dtype)],
+            **_var_state(writes=True))(_inplace(np.add))
+register_op("AssignSub", infer=lambda i, a: [(a["var"].shape.as_tuple(), i[0].dtype)],
+            **_var_state(writes=True))(_inplace(np.subtract))
+not_differentiable("Assign", "AssignAdd", "AssignSub", "IsVariableInitialized")
+
+
+def assign(ref, value, validate_shape=None, use_locking=None, name=None):
+    """Sets variable ``ref`` to ``value``; returns the new value."""
+    return ref.assign(value, use_locking=use_locking, name=name,
+                      validate_shape=validate_shape is not False)
+
+
+def assign_add(ref, value, use_locking=None, name=None):
+    """Adds ``value`` to variable ``ref`` in place; returns the new value."""
+    return ref.assign_add(value, use_locking=use_locking, name=name)
+
+
+def assign_sub(ref, value, use_locking=None, name=None):
+    """Subtracts ``value`` from variable ``ref`` in place; returns the new value."""
+    return ref.assign_sub(value, use_locking=use_locking, name=name)
+
+
+def is_variable_initialized(variable):
+    return apply_op("IsVariableInitialized", var=variable)

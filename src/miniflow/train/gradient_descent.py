@@ -1,0 +1,57 @@
+"""Plain gradient descent: ``var -= learning_rate * grad`` (rows only, for sparse grads)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from miniflow.core.dispatch import apply_op
+from miniflow.core.registry import not_differentiable, register_op
+from miniflow.ops import array_ops
+from miniflow.ops.state_ops import Slot, _uninitialized
+from miniflow.train.optimizer import Optimizer
+
+_UPDATE = dict(stateful=True, make_state=lambda a: Slot(), state_key=lambda a: a["var"],
+               writes=True, infer=lambda i, a: [(a["var"].shape.as_tuple(), a["var"].dtype)])
+
+
+@register_op("ApplyGradientDescent", **_UPDATE)
+def _apply_gradient_descent(slot, alpha, delta, var=None):
+    value = slot.value
+    if value is None:
+        raise _uninitialized(var)
+    np.subtract(value, np.multiply(alpha, delta), out=value, casting="unsafe")
+    return value
+
+
+@register_op("SparseApplyGradientDescent", **_UPDATE)
+def _sparse_apply_gradient_descent(slot, alpha, values, indices, var=None):
+    value = slot.value
+    if value is None:
+        raise _uninitialized(var)
+    np.subtract.at(value, np.asarray(indices), np.multiply(alpha, values).astype(value.dtype))
+    return value
+
+
+not_differentiable("ApplyGradientDescent", "SparseApplyGradientDescent")
+
+
+class GradientDescentOptimizer(Optimizer):
+    """SGD: ``var -= learning_rate * gradient``; sparse gradients touch only their rows."""
+
+    def __init__(self, learning_rate, use_locking=False, name="GradientDescent"):
+        super().__init__(use_locking, name)
+        self._learning_rate = learning_rate
+
+    def _prepare(self):
+        lr = self._call_if_callable(self._learning_rate)
+        self._lr_t = array_ops.convert_to_tensor(lr, name="learning_rate")
+
+    def _lr(self, var):
+        return array_ops.cast(self._lr_t, var.dtype)
+
+    def _apply_dense(self, grad, var):
+        return apply_op("ApplyGradientDescent", self._lr(var), grad, var=var)
+
+    def _apply_sparse(self, grad, var):
+        return apply_op("SparseApplyGradientDescent", self._lr(var), grad.values,
+                        grad.indices, var=var)
