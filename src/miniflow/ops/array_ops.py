@@ -941,12 +941,12 @@ def _like_infer(inputs, attrs):
 
 @register_op("ZerosLike", infer=_like_infer)
 def _zeros_like(x, dtype=None):
-    return np.zeros(np.shape(x), dtype=np.asarray(x).dtype if dtype is None else dtype.np)
+    return np.zeros(x.shape, dtype=x.dtype if dtype is None else dtype.np)
 
 
 @register_op("OnesLike", infer=_like_infer)
 def _ones_like(x, dtype=None):
-    return np.ones(np.shape(x), dtype=np.asarray(x).dtype if dtype is None else dtype.np)
+    return np.ones(x.shape, dtype=x.dtype if dtype is None else dtype.np)
 
 
 def zeros_like(tensor, dtype=None, name=None, optimize=True):
