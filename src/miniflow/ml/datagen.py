@@ -73,6 +73,22 @@ def generate_ctr(rows: int, truth: CTRGroundTruth, seed: int = 1,
         yield truth.sample(min(block, rows - start), rng)
 
 
+def _libsvm_lines(ids: np.ndarray, y: np.ndarray) -> list[bytes]:
+    """Rows of hashed ids -> libsvm lines with sorted, unique indices (as svmlight
+    requires); ids that collide within a row become one feature with value 2, 3..."""
+    ids = np.sort(ids, axis=1)
+    dup_rows = set(np.flatnonzero((ids[:, 1:] == ids[:, :-1]).any(axis=1)).tolist())
+    lines = []
+    for i, (label, row) in enumerate(zip(y.tolist(), ids.tolist())):
+        if i in dup_rows:
+            uniq, counts = np.unique(row, return_counts=True)
+            feats = b" ".join(b"%d:%d" % (k, c) for k, c in zip(uniq.tolist(), counts.tolist()))
+        else:
+            feats = b":1 ".join(b"%d" % k for k in row) + b":1"
+        lines.append((b"1 " if label else b"0 ") + feats)
+    return lines
+
+
 def write_ctr(path, rows: int, dims_log2: int = 22, fmt: str = "libsvm", seed: int = 1,
               model_seed: int = 0, truth_path: str | None = None, **truth_kw) -> dict:
     """Writes ``rows`` generated rows to ``path`` as ``libsvm`` or ``vw`` text.
@@ -92,23 +108,26 @@ def write_ctr(path, rows: int, dims_log2: int = 22, fmt: str = "libsvm", seed: i
         raise ValueError(f"fmt must be 'libsvm' or 'vw', got {fmt!r}")
     truth = CTRGroundTruth.make(model_seed=model_seed, **truth_kw)
     mask = (1 << dims_log2) - 1
-    # Per field, the text of each value is built once, on first use.
-    texts: list[dict[int, bytes]] = [{} for _ in truth.vocab]
     probs, labels = [], []
     out = path if hasattr(path, "write") else open(path, "wb")  # noqa: SIM115
+    # Per field, the hashed id (libsvm) or the token (VW) of each value, made on first use.
+    codes: list[dict[int, int | bytes]] = [{} for _ in truth.vocab]
     try:
         for values, p, y in generate_ctr(rows, truth, seed):
             cols = []
             for f in range(values.shape[1]):
-                cache = texts[f]
+                code = codes[f]
                 col = values[:, f].tolist()
-                for v in set(col).difference(cache):
+                for v in set(col).difference(code):
                     tok = _token(f, v)
-                    cache[v] = tok if fmt == "vw" else b"%d:1" % (hash_feature(tok, b"f") & mask)
-                cols.append([cache[v] for v in col])
-            heads = ([b"1 |f" if t else b"-1 |f" for t in y.tolist()] if fmt == "vw"
-                     else [b"1" if t else b"0" for t in y.tolist()])
-            out.write(b"\n".join(b" ".join(r) for r in zip(heads, *cols)) + b"\n")
+                    code[v] = tok if fmt == "vw" else hash_feature(tok, b"f") & mask
+                cols.append([code[v] for v in col])
+            if fmt == "vw":
+                heads = [b"1 |f" if t else b"-1 |f" for t in y.tolist()]
+                lines = [b" ".join(r) for r in zip(heads, *cols)]
+            else:
+                lines = _libsvm_lines(np.array(cols, np.int64).T, y)
+            out.write(b"\n".join(lines) + b"\n")
             probs.append(p.astype(np.float32))
             labels.append(y)
     finally:

@@ -338,7 +338,8 @@ class LogisticRegression(_LinearModel):
 
     def predict(self, X) -> np.ndarray:
         """The more probable class label for each row."""
-        return self.classes_[(self.decision_function(X) > 0).astype(np.int64)]
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(np.int64)]
 
     def score(self, X, y, sample_weight=None) -> float:
         """Mean accuracy."""
