@@ -183,7 +183,8 @@ class _Handler(BaseHTTPRequestHandler):
             if m is not None:
                 model = m["name"] if m["name"] in app.managers else ""
                 version = int(m["version"]) if m["version"] else None
-                api, code, payload = self._model_call(app, method, m, version,
+                api = "predict" if m["verb"] else "metadata" if m["metadata"] else "status"
+                code, payload = 200, self._model_call(app, method, m, version,
                                                       body if method == "POST" else b"")
             elif path == "/monitoring/prometheus/metrics" and method == "GET":
                 api = "metrics"
@@ -208,19 +209,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(code, json.dumps(payload).encode())
         app.metrics.observe_request(model, api, code, time.perf_counter() - start)
 
-    def _model_call(self, app: ModelServer, method: str, m, version, body: bytes):
+    def _model_call(self, app: ModelServer, method: str, m, version, body: bytes) -> dict:
         name = m["name"]
         if m["verb"] is not None:
             if method != "POST":
                 raise _HTTPError(405, f"{m['verb']} needs POST, got {method}")
             if m["verb"] != "predict":
                 raise InvalidRequest(f"API {m['verb']!r} is not supported; use :predict")
-            return "predict", 200, app.predict(name, version, body)
+            return app.predict(name, version, body)
         if method != "GET":
             raise _HTTPError(405, f"{method} is not allowed on {self.path}; use GET")
         if m["metadata"]:
-            return "metadata", 200, app.model_metadata(name, version)
-        return "status", 200, app.model_status(name, version)
+            return app.model_metadata(name, version)
+        return app.model_status(name, version)
 
     def _read_body(self, limit: int) -> bytes:
         raw = self.headers.get("Content-Length")
