@@ -164,6 +164,8 @@ def _as_array(name: str, spec: TensorSpec, value: list) -> np.ndarray:
                              f"rectangular ({e})") from None
     kind, want = raw.dtype.kind, spec.dtype.kind
     if kind == "O":
+        if any(type(x) is int for x in raw.flat):  # an integer beyond 64 bits
+            raise InvalidRequest(f"input {name!r}: value out of range for {spec.dtype.name}")
         raise InvalidRequest(f"input {name!r}: wrong shape or dtype: values must be "
                              "rectangular lists of numbers")
     ok = {"f": "iuf", "c": "iufc", "i": "iu", "u": "iu", "b": "b"}.get(want, "")
