@@ -47,10 +47,10 @@ def lr_truth(model_dir: Path, rows: list[tuple[list[int], list[float]]], logits=
     """P(click) per row computed directly from the saved weights (plain Python)."""
     meta = json.loads((Path(model_dir) / "model.json").read_text())
     with np.load(Path(model_dir) / "weights.npz") as z:
-        w = dict(zip(z["keys"].tolist(), z["values"].tolist()))
+        w = dict(zip(z["keys"].tolist(), z["values"].tolist(), strict=True))
     out = []
     for idx, val in rows:
-        m = meta["bias"] + sum(w.get(i, 0.0) * v for i, v in zip(idx, val))
+        m = meta["bias"] + sum(w.get(i, 0.0) * v for i, v in zip(idx, val, strict=True))
         out.append(m if logits else 1.0 / (1.0 + math.exp(-m)))
     return out
 

@@ -23,7 +23,7 @@ def model(tmp_path_factory):
 
 
 def _libsvm(rows, label=1):
-    return "".join(f"{label} " + " ".join(f"{i}:{v}" for i, v in zip(idx, val)) + "\n"
+    return "".join(f"{label} " + " ".join(f"{i}:{v}" for i, v in zip(idx, val, strict=True)) + "\n"
                    for idx, val in rows)
 
 

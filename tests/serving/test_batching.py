@@ -36,7 +36,7 @@ def test_batcher_merges_requests_and_splits_results(tmp_path):
     finally:
         batcher.close()
     assert calls == [6]
-    for rows, out in zip(requests, results):
+    for rows, out in zip(requests, results, strict=True):
         np.testing.assert_allclose(out["probabilities"], lr_truth(model_dir, rows), rtol=1e-6)
 
 
@@ -77,7 +77,7 @@ def test_server_batches_concurrent_requests(tmp_path, start_server):
 
     with ThreadPoolExecutor(4) as pool:
         replies = list(pool.map(send, requests))
-    for rows, (code, body) in zip(requests, replies):
+    for rows, (code, body) in zip(requests, replies, strict=True):
         assert code == 200
         np.testing.assert_allclose(body["predictions"], lr_truth(model_dir, rows), rtol=1e-6)
     _, metrics = server.get("/monitoring/prometheus/metrics")

@@ -8,7 +8,6 @@ import socket
 
 import numpy as np
 import pytest
-
 from serving_helpers import (
     DIMS_LOG2,
     ServerProcess,

@@ -193,13 +193,14 @@ def _format_rows(outputs: dict[str, np.ndarray], fmt: str) -> list[str]:
     if fmt == "jsonl":
         if len(cols) == 1:
             return [json.dumps(v) for v in next(iter(cols.values()))]
-        return [json.dumps(dict(zip(cols, row))) for row in zip(*cols.values())]
+        return [json.dumps(dict(zip(cols, row, strict=True)))
+                for row in zip(*cols.values(), strict=True)]
 
     def text(v) -> str:
         if isinstance(v, list):
             return " ".join(text(x) for x in v)
         return f"{v:.9g}" if isinstance(v, float) else str(v)
-    return ["\t".join(text(x) for x in row) for row in zip(*cols.values())]
+    return ["\t".join(text(x) for x in row) for row in zip(*cols.values(), strict=True)]
 
 
 def _error_record(err: BadRowError, fmt: str) -> str:

@@ -101,7 +101,12 @@ class MicroBatcher:
                 if not self._queue:
                     return
                 batch = self._collect()
-            self._execute(batch)
+            try:
+                self._execute(batch)
+            except BaseException as e:  # never leave a caller waiting on a dead worker
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(e)
 
     def _collect(self) -> list[_Pending]:
         """Waits (lock held, released while waiting) for the oldest request's batch."""
@@ -127,9 +132,8 @@ class MicroBatcher:
         if len(batch) == 1:
             self._run_alone(batch[0])
             return
-        names = list(batch[0].inputs)
-        merged = {n: _concat([p.inputs[n] for p in batch]) for n in names}
         try:
+            merged = {n: _concat([p.inputs[n] for p in batch]) for n in batch[0].inputs}
             outputs = self._run(batch[0].signature_name, merged)
         except Exception:  # one bad request must not fail the others: run each alone
             for p in batch:

@@ -132,7 +132,8 @@ def _convert(name: str, spec: TensorSpec, value: object) -> np.ndarray | Ragged:
     arr = _as_array(name, spec, value)
     if spec.shape is not None:
         want = spec.shape
-        if arr.ndim != len(want) or any(d is not None and d != s for d, s in zip(want, arr.shape)):
+        if arr.ndim != len(want) or any(d is not None and d != s
+                                        for d, s in zip(want, arr.shape, strict=True)):
             shown = "[" + ", ".join("-1" if d is None else str(d) for d in want) + "]"
             raise InvalidRequest(f"input {name!r}: wrong shape: got {list(arr.shape)} for the "
                                  f"batch, the signature expects {shown} (-1 = any size; the "
@@ -192,4 +193,5 @@ def encode_predict(outputs: Mapping[str, np.ndarray], columnar: bool) -> dict:
     if len(cols) == 1:
         return {"predictions": next(iter(cols.values()))}
     keys = list(cols)
-    return {"predictions": [dict(zip(keys, row)) for row in zip(*cols.values())]}
+    return {"predictions": [dict(zip(keys, row, strict=True))
+                            for row in zip(*cols.values(), strict=True)]}

@@ -143,7 +143,8 @@ def load_model_config(path: str | os.PathLike) -> list[ModelConfig]:
         if name in names:
             raise ValueError(f"model config {path}: model name {name!r} appears twice")
         names.add(name)
-        out.append(ModelConfig(name, os.path.join(here, base), _policy(c.get("model_version_policy"))))
+        policy = _policy(c.get("model_version_policy"))
+        out.append(ModelConfig(name, os.path.join(here, base), policy))
     if not out:
         raise ValueError(f"model config {path}: no models (expected model_config_list "
                          "{ config { name: ... base_path: ... } })")

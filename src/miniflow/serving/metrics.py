@@ -19,7 +19,7 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 def _labels(names: tuple[str, ...], values: tuple) -> str:
     if not names:
         return ""
-    inner = ",".join(f'{n}="{_escape(str(v))}"' for n, v in zip(names, values))
+    inner = ",".join(f'{n}="{_escape(str(v))}"' for n, v in zip(names, values, strict=True))
     return "{" + inner + "}"
 
 
@@ -59,7 +59,7 @@ class _Histogram(_Metric):
         names = self.labels + ("le",)
         for key, counts in sorted(self.values.items()):
             cum = 0
-            for bound, c in zip(self.buckets + (float("inf"),), counts):
+            for bound, c in zip(self.buckets + (float("inf"),), counts[:-2], strict=True):
                 cum += c
                 le = "+Inf" if bound == float("inf") else _num(bound)
                 lines.append(f"{self.name}_bucket{_labels(names, key + (le,))} {cum}")
@@ -119,5 +119,6 @@ class Metrics:
                     lines += m.render()
                     continue
                 lines += m.header()
-                lines += [f"{m.name}{_labels(m.labels, k)} {v}" for k, v in sorted(m.values.items())]
+                lines += [f"{m.name}{_labels(m.labels, k)} {v}"
+                          for k, v in sorted(m.values.items())]
         return "\n".join(lines) + "\n"

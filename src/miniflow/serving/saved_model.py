@@ -76,7 +76,7 @@ class SavedModelServable:
                 values = self.session.run(fetches, feed)
                 self._warm.add(signature_name)
         names = self.signature_defs[signature_name].outputs
-        return {k: np.asarray(v) for k, v in zip(names, values)}
+        return {k: np.asarray(v) for k, v in zip(names, values, strict=True)}
 
     def close(self) -> None:
         self.session.close()

@@ -60,7 +60,8 @@ class Ragged:
     def concat(parts: list[Ragged]) -> Ragged:
         """Stacks batches row-wise."""
         offsets = np.cumsum([0] + [len(p.values) for p in parts])
-        splits = [parts[0].row_splits[:1]] + [p.row_splits[1:] + o for p, o in zip(parts, offsets)]
+        splits = [parts[0].row_splits[:1]]
+        splits += [p.row_splits[1:] + o for p, o in zip(parts, offsets[:-1], strict=True)]
         return Ragged(np.concatenate([p.values for p in parts]), np.concatenate(splits))
 
 

@@ -13,7 +13,7 @@ from miniflow.serving.signature import DEFAULT_SIGNATURE, Ragged, SignatureDef, 
 __all__ = ["SparseLRServable"]
 
 
-def _signatures(dims_log2: int) -> dict[str, SignatureDef]:
+def _signatures() -> dict[str, SignatureDef]:
     inputs = {"indices": TensorSpec("indices", np.dtype(np.int64), (None, None), ragged=True),
               "values": TensorSpec("values", np.dtype(np.float32), (None, None), ragged=True)}
     prob = TensorSpec("probabilities", np.dtype(np.float32), (None,))
@@ -33,7 +33,7 @@ class SparseLRServable:
 
     def __init__(self, model: SparseLinearModel):
         self.model = model
-        self.signature_defs = _signatures(model.dims_log2)
+        self.signature_defs = _signatures()
 
     @classmethod
     def load(cls, path: str) -> SparseLRServable:
