@@ -78,8 +78,7 @@ def decode_instances(instances: object, sig: SignatureDef) -> dict[str, np.ndarr
     if not isinstance(instances, list) or not instances:
         raise InvalidRequest("'instances' must be a non-empty JSON list")
     names = list(sig.inputs)
-    named = isinstance(instances[0], dict) and (len(names) > 1 or set(instances[0]) <= set(names))
-    if not named:
+    if not isinstance(instances[0], dict):  # an input value is never a JSON object
         if len(names) != 1:
             raise InvalidRequest(f"instance 0 must be a JSON object with the named inputs "
                                  f"{names}; the signature has {len(names)} inputs")
@@ -97,7 +96,7 @@ def decode_instances(instances: object, sig: SignatureDef) -> dict[str, np.ndarr
 
 def _decode_columns(value: object, sig: SignatureDef) -> dict[str, np.ndarray | Ragged]:
     names = list(sig.inputs)
-    if isinstance(value, dict) and (len(names) > 1 or set(value) <= set(names)):
+    if isinstance(value, dict):
         _check_names(value, sig, "'inputs'")
         inputs = {n: _convert(n, sig.inputs[n], value[n]) for n in names}
     elif len(names) == 1:

@@ -133,9 +133,11 @@ def load_model_config(path: str | os.PathLike) -> list[ModelConfig]:
     doc = json.loads(text) if text.lstrip().startswith("{") else parse_text_proto(text)
     top = _as_list(doc.get("model_config_list", []))
     configs = []
-    for block in top:
-        configs += _as_list(block.get("config", [])) if isinstance(block, dict) and \
-            "config" in block else [block]
+    for block in top:  # {"config": [...]} (text format), or a list of configs (JSON)
+        if isinstance(block, dict) and "config" in block:
+            configs += _as_list(block["config"])
+        elif block:
+            configs.append(block)
     here = os.path.dirname(os.path.abspath(path))
     out, names = [], set()
     for c in configs:
