@@ -7,6 +7,10 @@ reports requests/s and p50/p99 latency. Prints a markdown table and writes
 results/serving.md.
 
     python benchmarks/bench_serving.py [--clients 8] [--seconds 5] [--client-procs 2]
+                                       [--compare-uvicorn]
+
+``--compare-uvicorn`` also serves the sparse LR predict path from a bare ASGI app under
+uvicorn, the measurement behind the choice of the standard library's server.
 """
 
 from __future__ import annotations
@@ -120,6 +124,11 @@ def drive(port: int, model: str, request: dict, clients: int, procs: int, second
             "p50": float(np.percentile(lat_ms, 50)), "p99": float(np.percentile(lat_ms, 99))}
 
 
+def _progress(name: str, mode: str, r: dict) -> None:
+    print(f"{name:10s} batching={mode:16s} {r['rps']:8.0f} req/s  p50 {r['p50']:6.2f} ms  "
+          f"p99 {r['p99']:6.2f} ms  errors {r['errors']}", file=sys.stderr)
+
+
 def start_server(base: Path, name: str, extra: list[str]):
     env = dict(os.environ, PYTHONPATH=_src_dir() + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cmd = [sys.executable, "-m", "miniflow.cli.main", "serve", "--model-dir", str(base),
@@ -132,6 +141,56 @@ def start_server(base: Path, name: str, extra: list[str]):
     return proc, int(line.split()[4].rsplit(":", 1)[1])
 
 
+def make_asgi_app():
+    """The same predict path as a bare ASGI app (for ``--compare-uvicorn``); the model
+    directory comes from $BENCH_MODEL."""
+    from miniflow.serving import load_servable
+    from miniflow.serving.codec import decode_predict, encode_predict, parse_json
+
+    servable = load_servable(os.environ["BENCH_MODEL"])
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        req = decode_predict(parse_json(body), servable.signature_defs)
+        out = encode_predict(servable.predict(req.signature_name, req.inputs), req.columnar)
+        data = json.dumps(out).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(data)).encode())]})
+        await send({"type": "http.response.body", "body": data})
+
+    return app
+
+
+def start_uvicorn(model_dir: Path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, BENCH_MODEL=str(model_dir),
+               PYTHONPATH=os.pathsep.join([_src_dir(), str(HERE)]))
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory",
+                             "bench_serving:make_asgi_app", "--port", str(port),
+                             "--log-level", "warning", "--no-access-log"], env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("uvicorn did not start")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -140,6 +199,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--batch-max-size", type=int, default=32)
     ap.add_argument("--batch-timeout-ms", type=float, default=1.0)
+    ap.add_argument("--compare-uvicorn", action="store_true",
+                    help="also run the sparse LR predict path as a bare ASGI app under uvicorn")
     args = ap.parse_args()
 
     rows, notes = [], []
@@ -166,9 +227,20 @@ def main() -> int:
                     proc.terminate()
                     proc.wait(timeout=30)
                 rows.append((name, what, mode, r))
-                print(f"{name:10s} batching={mode:16s} {r['rps']:8.0f} req/s  "
-                      f"p50 {r['p50']:6.2f} ms  p99 {r['p99']:6.2f} ms  errors {r['errors']}",
-                      file=sys.stderr)
+                _progress(name, mode, r)
+        if args.compare_uvicorn:
+            base, request, what = models["sparse_lr"]
+            proc, port = start_uvicorn(base / "1")
+            try:
+                r = drive(port, "sparse_lr", request, args.clients, args.client_procs,
+                          args.seconds)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+            rows.append(("sparse_lr", what, "off (uvicorn + bare ASGI app)", r))
+            _progress("sparse_lr", "uvicorn", r)
+            notes.append("the uvicorn row runs the same decode/predict/encode code in a bare "
+                         "ASGI app (no routing, metrics or version manager)")
 
     lines = [f"Serving benchmark: {args.clients} concurrent keep-alive clients in "
              f"{args.client_procs} processes, {args.seconds:g} s per row, loopback, "
