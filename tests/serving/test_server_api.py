@@ -251,3 +251,16 @@ def test_health_and_prometheus_metrics(served):
     assert delta('miniflow_serving_batch_size_count{model="ctr"}') == 3
     assert delta('miniflow_serving_batch_size_sum{model="ctr"}') == 6
     assert after['miniflow_serving_model_version{model="ctr"}'] == 2
+
+
+def test_negative_content_length_is_refused(served):
+    server, _ = served
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(b"POST /v1/models/ctr:predict HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    reply = b"".join(chunks).decode()
+    assert reply.startswith("HTTP/1.1 400 ")
+    assert reply.endswith('{"error": "invalid Content-Length \'-5\'"}')

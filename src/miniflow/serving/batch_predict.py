@@ -168,7 +168,7 @@ def _make_decoder(fmt: str, sig: SignatureDef, dims_log2: int | None) -> Callabl
             raise ValueError("not a CSV row of numbers")
         if layout == "dense":
             return _dense_inputs(sig, X)
-        if X.shape[1] > 1 << dims_log2:
+        if dims_log2 is not None and X.shape[1] > 1 << dims_log2:
             raise ValueError(f"row has {X.shape[1]} columns; the model has 2^{dims_log2} features")
         rows, cols = np.nonzero(X)
         indptr = np.zeros(len(X) + 1, np.int64)
@@ -242,8 +242,8 @@ def predict_files(servable: Servable, inputs: list[str], output: str, fmt: str =
     out_fmt = output_format
     if out_fmt == "auto":
         out_fmt = "jsonl" if output.endswith((".jsonl", ".json")) else "txt"
-    model = getattr(servable, "model", None)
-    decode = _make_decoder(fmt, sig, getattr(model, "dims_log2", None))
+    # Sparse models expose dims_log2: libsvm ids are reduced modulo 2**dims_log2.
+    decode = _make_decoder(fmt, sig, getattr(servable, "dims_log2", None))
 
     def run(lines: list[bytes]) -> list[str]:
         inputs_ = decode(lines)

@@ -68,7 +68,8 @@ def list_versions(base_path: str) -> list[int]:
         names = os.listdir(base_path)
     except FileNotFoundError:
         return []
-    return sorted((int(n) for n in names if n.isdigit() and
+    # Only canonical numbers ("7", not "07"), so the directory is always str(version).
+    return sorted((int(n) for n in names if n.isdigit() and str(int(n)) == n and
                    os.path.isdir(os.path.join(base_path, n))), reverse=True)
 
 
@@ -190,20 +191,23 @@ class ModelManager:
                 return None  # enough newer versions serve already
         path = os.path.join(self.config.base_path, str(version))
         fp = _fingerprint(path)
-        if version in self._failed and self._failed[version][0] == fp:
+        failed = self._failed.get(version)
+        if failed is not None and failed[0] == fp:
             return None  # unchanged since it failed
         try:
             servable = self._loader(path)
         except Exception as e:  # a bad version must never stop the server
             msg = str(e) if isinstance(e, ModelLoadError) else f"{type(e).__name__}: {e}"
-            self._failed[version] = (fp, msg)
+            with self._lock:
+                self._failed[version] = (fp, msg)
             log.error("model %s: version %d failed to load; still serving %s: %s", self.name,
                       version, sorted(self._loaded) or "nothing", msg)
             if self._on_load_failure is not None:
                 self._on_load_failure()
             return None
-        self._failed.pop(version, None)
-        self._ended.discard(version)
+        with self._lock:
+            self._failed.pop(version, None)
+            self._ended.discard(version)
         log.info("model %s: version %d loaded from %s", self.name, version, path)
         return LoadedVersion(self.name, version, servable, self._batching, self._on_batch)
 
@@ -261,12 +265,13 @@ class ModelManager:
             ServableNotFound: ``version`` was never seen, or no version is known at all.
         """
         entries: dict[int, dict] = {}
-        for v in self._ended:
-            entries[v] = _status(v, "END")
-        for v, (_, msg) in self._failed.items():
-            entries[v] = _status(v, "END", "UNKNOWN", msg)
-        for v in self._loaded:
-            entries[v] = _status(v, "AVAILABLE")
+        with self._lock:  # the poller changes these
+            for v in self._ended:
+                entries[v] = _status(v, "END")
+            for v, (_, msg) in self._failed.items():
+                entries[v] = _status(v, "END", "UNKNOWN", msg)
+            for v in self._loaded:
+                entries[v] = _status(v, "AVAILABLE")
         if version is not None:
             if version not in entries:
                 raise ServableNotFound(f"Servable not found for request: Specific({self.name}, "

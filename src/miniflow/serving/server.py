@@ -230,6 +230,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise _HTTPError(411, "Content-Length required (chunked bodies are not supported)")
         try:
             length = int(raw)
+            if length < 0:
+                raise ValueError(raw)
         except ValueError:
             self.close_connection = True
             raise _HTTPError(400, f"invalid Content-Length {raw!r}") from None
@@ -246,5 +248,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client went away
+            self.close_connection = True

@@ -35,6 +35,11 @@ class SparseLRServable:
         self.model = model
         self.signature_defs = _signatures()
 
+    @property
+    def dims_log2(self) -> int:
+        """Feature ids lie in ``[0, 2**dims_log2)``."""
+        return self.model.dims_log2
+
     @classmethod
     def load(cls, path: str) -> SparseLRServable:
         return cls(load_model(path))
