@@ -178,18 +178,36 @@ class _Plan:
         graph = session.graph
         self.leaves: list = []
         self._leaf_index: dict = {}
+        self._resolved: dict = {}
         self.target_ops: list = []
         self.build = self._map_fetches(fetches, graph)
+        flat = self._flat_structure(fetches)
+        if flat is not None:  # the generated function returns the caller's structure
+            self.build = _identity
         self.feeds = [_resolve_feed(graph, k) for k in feed_keys]
-        self.convert = [_feed_converter(t) for t in self.feeds]
-        self.fn, self.lines = _compile(session, self.leaves, self.target_ops, self.feeds)
+        self.fn, self.lines = _compile(session, self.leaves, self.target_ops, self.feeds, flat)
 
     def run(self, feed_vals):
         try:
-            vals = self.fn(*[c(v) for c, v in zip(self.convert, feed_vals)])
+            vals = self.fn(*feed_vals)
         except Exception as e:
             raise _node_error(e, self.lines) from e
         return self.build(vals)
+
+    def _flat_structure(self, fetches):
+        """("list"|"tuple"|"single", [leaf index or None per fetch]) for fetches that are
+        one element or a plain list/tuple of elements; None for anything nested."""
+        kind = "single"
+        items = [fetches]
+        if type(fetches) is list or type(fetches) is tuple:
+            kind, items = type(fetches).__name__, fetches
+        out = []
+        for f in items:
+            if isinstance(f, list | tuple | dict) or any(isinstance(f, c) for c in _FETCH_TYPES):
+                return None
+            elem = self._resolved.get(id(f))
+            out.append(None if isinstance(elem, Operation) else self._leaf_index[elem])
+        return kind, out
 
     def _map_fetches(self, fetch, graph):
         """Flattens the fetch structure into unique leaves; returns the rebuild function."""
@@ -220,6 +238,7 @@ class _Plan:
             raise TypeError(f"Fetch argument {fetch!r} has invalid type {type(fetch)}, must "
                             "be a string or Tensor. (Can not convert a "
                             f"{type(fetch).__name__} into a Tensor or Operation.)") from None
+        self._resolved[id(fetch)] = elem
         if isinstance(elem, Operation):
             self.target_ops.append(elem)
             return lambda vals: None
@@ -328,15 +347,21 @@ def _prune(leaves, target_ops, feeds):
 _counter = itertools.count()
 
 
-def _compile(session, leaves, target_ops, feeds):
+def _identity(value):
+    return value
+
+
+def _compile(session, leaves, target_ops, feeds, flat=None):
     """Generates the plan function; returns it and the op behind each source line."""
     names: dict = {}  # Tensor -> local name
     env: dict = {}  # bound kernels and constants
     params = []
+    body: list[str] = []
     for i, t in enumerate(feeds):
         names[t] = f"f{i}"
         params.append(f"f{i}")
-    body: list[str] = []
+        env[f"_c{i}"] = _feed_converter(t)
+        body.append(f"f{i} = _c{i}(f{i})")
     line_ops: list = []
     for k, op in enumerate(_prune(leaves, target_ops, feeds)):
         opdef = op.opdef
@@ -373,13 +398,24 @@ def _compile(session, leaves, target_ops, feeds):
             env["_copy"] = _copy
             n = f"_copy({n})"
         results.append(n)
-    body.append(f"return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+    if flat is None:
+        body.append(f"return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+    else:
+        kind, idx = flat
+        items = ["None" if i is None else results[i] for i in idx]
+        if kind == "single":
+            body.append(f"return {items[0]}")
+        elif kind == "list":
+            body.append(f"return [{', '.join(items)}]")
+        else:
+            body.append(f"return ({', '.join(items)}{',' if len(items) == 1 else ''})")
     fname = f"<miniflow plan {next(_counter)}>"
     src = f"def plan({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
     exec(compile(src, fname, "exec"), env)  # noqa: S102  generated from graph, not user text
     fn = env["plan"]
-    # Line i+2 of the source is body[i]; body lines up to len(line_ops) are kernel calls.
-    return fn, {i + 2: op for i, op in enumerate(line_ops)} | {"file": fname}
+    # Line i+2 of the source is body[i]; kernel calls follow the feed conversions.
+    first = 2 + len(feeds)
+    return fn, {first + i: op for i, op in enumerate(line_ops)} | {"file": fname}
 
 
 def _copy(value):
