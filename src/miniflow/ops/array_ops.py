@@ -946,7 +946,9 @@ def _zeros_like(x, dtype=None):
 
 @register_op("OnesLike", infer=_like_infer)
 def _ones_like(x, dtype=None):
-    return np.ones(x.shape, dtype=x.dtype if dtype is None else dtype.np)
+    out = np.empty(x.shape, dtype=x.dtype if dtype is None else dtype.np)
+    out.fill(1)
+    return out
 
 
 def zeros_like(tensor, dtype=None, name=None, optimize=True):
