@@ -786,6 +786,8 @@ def _pad_infer(inputs, attrs):
 
 @register_op("Pad", infer=_pad_infer)
 def _pad(x, paddings=(), mode="CONSTANT", constant_values=0):
+    if not paddings:  # a scalar: nothing to pad (np.pad rejects an empty pad list)
+        return np.array(x)
     if mode == "CONSTANT":
         return np.pad(x, paddings, mode="constant", constant_values=constant_values)
     return np.pad(x, paddings, mode={"REFLECT": "reflect", "SYMMETRIC": "symmetric"}[mode])
