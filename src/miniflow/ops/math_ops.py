@@ -290,8 +290,9 @@ def _reduce(op_type, kernel):
 
 def _np_reduce(fn):
     def kernel(x, axis=None, keepdims=False):
-        r = fn(x, axis=axis, keepdims=keepdims)
-        return r if isinstance(r, np.ndarray) else np.asarray(r, dtype=np.asarray(x).dtype)
+        # NumPy widens small integer sums/products to int64; TF keeps the input dtype
+        return np.asarray(fn(x, axis=axis, keepdims=keepdims)).astype(np.asarray(x).dtype,
+                                                                      copy=False)
     return kernel
 
 
