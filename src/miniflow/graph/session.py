@@ -123,7 +123,9 @@ class Session:
         else:
             feed_keys, feed_vals = (), ()
         try:
-            key = (tuple(fetches) if type(fetches) is list else fetches, feed_keys)
+            # a list keys as a tuple plus a marker, so [a, b] and (a, b) get their own plans
+            key = (tuple(fetches), feed_keys, list) if type(fetches) is list \
+                else (fetches, feed_keys)
             plan = self._plans.get(key)
         except TypeError:  # unhashable nesting (dicts, nested lists)
             key = (_structure_key(fetches), feed_keys)
@@ -369,7 +371,10 @@ def _compile(session, leaves, target_ops, feeds):
     results = []
     for t in leaves:
         n = names[t]
-        if t.op.type in _ALIASING or t.op.opdef.stateful or t in feeds:
+        # copies: values a later step may change in place, constants (the graph's own
+        # arrays), and scalars (fetched as NumPy scalars, as TF does)
+        if t.op.type in _ALIASING or t.op.opdef.stateful or t in feeds or \
+                t.op.type == "Const" or t.shape.ndims == 0:
             env["_copy"] = _copy
             n = f"_copy({n})"
         results.append(n)
