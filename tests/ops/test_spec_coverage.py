@@ -9,10 +9,15 @@ from miniflow.core.registry import registered_gradients, registered_ops
 from tests.ops.op_specs import SPECS
 
 
+def _library_gradients() -> dict:
+    """Gradient rules shipped in the miniflow package (tests register their own ops)."""
+    return {t: rule for t, rule in registered_gradients().items()
+            if rule is not None and getattr(rule, "__module__", "").startswith("miniflow.")}
+
+
 def test_every_differentiable_op_has_a_gradient_spec():
     covered = {s.op_type for s in SPECS}
-    missing = sorted(t for t, rule in registered_gradients().items()
-                     if rule is not None and t not in covered)
+    missing = sorted(t for t, rule in _library_gradients().items() if t not in covered)
     assert not missing, (
         f"Op types with a registered gradient but no row in tests/ops/op_specs.py: {missing}. "
         "Add one per op to SPECS there, e.g. "
