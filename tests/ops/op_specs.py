@@ -467,7 +467,7 @@ SPECS: list[OpSpec] = [
         "SplitLike", g, *[_ref(p) for p in pieces], axis=axis, n=len(pieces))),
         split_like_case()),
     OpSpec("TileGrad", lambda g, small, multiples: apply_op(
-        "TileGrad", g, _ref(small), multiples=tuple(multiples)), tile_grad_case()),
+        "TileGrad", g, _ref(small), tf.constant(multiples, dtype=tf.int32)), tile_grad_case()),
     OpSpec("StridedSliceGrad", _strided_slice_grad, strided_slice_grad_case()),
     OpSpec("GatherGradDense", lambda g, params, indices, axis: apply_op(
         "GatherGradDense", g, tf.constant(indices), _ref(params), axis=axis),

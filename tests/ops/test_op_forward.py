@@ -608,3 +608,40 @@ def test_mixed_dtypes_are_rejected():
         tf.add(tf.constant([1.0], tf.float64), tf.constant([1.0], tf.float32))
     with pytest.raises(TypeError):
         tf.constant(1) + 1.5  # a literal that int32 cannot hold
+
+
+def test_strided_slice_masks_follow_tf():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    t = tf.constant(x)
+    cases = [
+        (dict(begin=[1, 0, 0], end=[2, 2, 3], strides=[1, 1, 1], begin_mask=0b010,
+              end_mask=0b100), x[1:2, :2, 0:]),
+        (dict(begin=[1, 0, 1], end=[0, 0, 3], strides=[1, 1, 2], shrink_axis_mask=0b001,
+              begin_mask=0b010, end_mask=0b010), x[1, :, 1:3:2]),
+        (dict(begin=[0, 1], end=[0, 3], strides=[1, 1], ellipsis_mask=0b01), x[..., 1:3]),
+        (dict(begin=[0, 0, 0], end=[0, 2, 0], strides=[1, 1, 1], new_axis_mask=0b001,
+              end_mask=0b100), x[None, 0:2, :]),
+        (dict(begin=[-1], end=[0], strides=[-1], end_mask=1), x[::-1]),
+    ]
+    for kwargs, want in cases:
+        assert_same(evaluate(tf.strided_slice(t, **kwargs)), want)
+    i = tf.placeholder(tf.int32, [])
+    assert_same(evaluate(tf.strided_slice(t, [i, 0], [i + 1, 2], [1, 1]), {i: 1}), x[1:2, 0:2])
+    with pytest.raises(ValueError, match="same length"):
+        tf.strided_slice(t, [0, 0], [1], [1])
+
+
+def test_slice_and_tile_with_tensor_arguments():
+    x = np.arange(12.0).reshape(3, 4)
+    t = tf.placeholder(tf.float64, [None, 4])
+    b = tf.placeholder(tf.int32, [2])
+    n = tf.placeholder(tf.int32, [2])
+    feed = {t: x, b: [1, 1], n: [-1, 2]}
+    assert_same(evaluate(tf.slice(t, b, n), feed), x[1:, 1:3])
+    assert_same(evaluate(tf.slice(t, [0, b[1]], [2, -1]), feed), x[0:2, 1:])
+    rows = tf.shape(t)[0]
+    tiled = tf.tile(tf.constant([[1.0, 2.0]]), [rows, 1])
+    assert tiled.shape.as_list() == [None, 2]
+    assert_same(evaluate(tiled, feed), np.tile(np.float32([[1.0, 2.0]]), (3, 1)))
+    assert_same(evaluate(tf.tile(t, tf.constant([1, 2])), feed), np.tile(x, (1, 2)))
+    assert tf.tile(tf.zeros([2, 3]), [2, 1]).shape.as_list() == [4, 3]
