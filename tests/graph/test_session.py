@@ -195,6 +195,10 @@ def test_bad_feed_dtype():
     with tf.Session() as sess:
         with pytest.raises(tf.errors.InvalidArgumentError, match="non-integral"):
             sess.run(i, {i: np.array([1.5, 2.0])})
+        with pytest.raises(tf.errors.InvalidArgumentError, match="non-integral"):
+            sess.run(i, {i: [1.5, 2.0]})
+        with pytest.raises(tf.errors.InvalidArgumentError, match="non-integral"):
+            sess.run(tf.placeholder(tf.int64, []), {"Placeholder_1:0": 0.5})
         np.testing.assert_array_equal(sess.run(i, {i: np.array([1.0, 2.0])}), [1, 2])
         assert sess.run(i, {i: [1, 2]}).dtype == np.int32
 

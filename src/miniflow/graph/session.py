@@ -268,6 +268,8 @@ def _feed_converter(t: Tensor):
             raise errors.InvalidArgumentError(
                 None, None, f"Cannot feed value {v!r} for Tensor '{name}' of dtype "
                 f"{t.dtype.name}: {e}") from None
+        if kind in "iub" and not isinstance(v, np.ndarray | int):  # lists, Python floats
+            v = np.asarray(v)
         if kind in "iub" and getattr(v, "dtype", None) is not None and v.dtype.kind == "f" \
                 and not np.array_equal(arr, v):
             raise errors.InvalidArgumentError(
