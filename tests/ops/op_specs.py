@@ -67,6 +67,11 @@ def small(rng, shape):
     return rng.uniform(-1.0, 1.0, size=shape)
 
 
+def with_zeros(rng, shape):
+    """Mostly exact zeros (none, one or several per reduced slice)."""
+    return np.where(rng.random(shape) < 0.4, 0.0, away_from_zero(rng, shape))
+
+
 def per_input(*domains):
     """A different domain for each input (e.g. pow's positive base)."""
     def draw(rng, shape, index):
@@ -425,6 +430,10 @@ SPECS: list[OpSpec] = [
     OpSpec("Max", _reduce(tf.reduce_max), reduction()),
     OpSpec("Min", _reduce(tf.reduce_min), reduction()),
     OpSpec("Prod", _reduce(tf.reduce_prod), reduction(), away_from_zero),
+    # prod is multilinear, so central differences are exact even at zeros; first order
+    # only there (TF's own second derivative at zeros is not exact either)
+    OpSpec("Prod", _reduce(tf.reduce_prod), reduction(), with_zeros, order=1,
+           label="with_zeros"),
     OpSpec("AddN", lambda *xs: tf.add_n(list(xs)), same_shapes()),
     # matmul (transposes, batched with broadcast batch dims)
     OpSpec("MatMul", tf.matmul, matmul_case()),
