@@ -284,7 +284,7 @@ def dynamic_index_case(draw):
 @st.composite
 def gather_case(draw):
     shape = draw(nonscalar_st)
-    axis = draw(st.integers(0, len(shape) - 1))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
     ishape = draw(st.lists(st.integers(1, 3), max_size=2).map(tuple))
     seed = draw(st.integers(0, 2**16))
     indices = np.random.default_rng(seed).integers(0, shape[axis], size=ishape)
@@ -380,7 +380,8 @@ def strided_slice_grad_case(draw):
 def gather_grad_dense_case(draw):
     c = draw(gather_case())
     p, axis, idx = c.shapes[0], c.kwargs["axis"], c.kwargs["indices"]
-    g = p[:axis] + idx.shape + p[axis + 1:]
+    a = axis % len(p)
+    g = p[:a] + idx.shape + p[a + 1:]
     return Case((g,), {"params": p, "indices": idx, "axis": axis})
 
 

@@ -442,6 +442,9 @@ def test_one_hot():
     assert_same(evaluate(tf.one_hot(idx, 3, on_value=5, off_value=-1, dtype=tf.int32)),
                 np.where(want == 1, 5, -1).astype(np.int32))
     assert_same(evaluate(tf.one_hot([4, 1], 3)), np.array([[0, 0, 0], [0, 1, 0]], np.float32))
+    # without dtype, TF takes it from on_value / off_value
+    assert_same(evaluate(tf.one_hot([1], 2, on_value=5)), np.array([[0, 5]], np.int32))
+    assert_same(evaluate(tf.one_hot([1], 2, off_value=-1.0)), np.array([[-1, 1]], np.float32))
 
 
 # -- cast, argmax, where, fill, range --------------------------------------------------------
@@ -477,8 +480,9 @@ def test_where_select(case, seed):
     rng = np.random.default_rng(seed)
     x, y = (rand(rng, s, np.float32) for s in case.shapes)
     mask = case.kwargs["mask"]
-    if mask.ndim == 1 and np.ndim(x) > 1:
-        want = np.where(mask.reshape((-1,) + (1,) * (x.ndim - 1)), x, y)
+    out = np.broadcast_shapes(x.shape, y.shape)
+    if mask.ndim == 1 and len(out) > 1 and mask.shape[0] == out[0]:  # TF1: row selection
+        want = np.where(mask.reshape((-1,) + (1,) * (len(out) - 1)), x, y)
     else:
         want = np.where(mask, x, y)
     assert_same(evaluate(tf.where(mask, x, y)), want)
@@ -540,6 +544,15 @@ def test_range_from_tensors():
 def test_constant(value, dtype, shape, want):
     t = tf.constant(value, dtype=dtype, shape=shape)
     assert_same(evaluate(t), want)
+
+
+def test_string_placeholders_and_comparisons():
+    p = tf.placeholder(tf.string, [None])
+    with tf.Session() as sess:
+        got = sess.run(p, {p: ["x", "yy"]})
+        assert list(got) == [b"x", b"yy"]  # fed str comes back as bytes, as in TF
+        np.testing.assert_array_equal(sess.run(tf.equal(p, "yy"), {p: ["x", "yy"]}),
+                                      [False, True])
 
 
 def test_string_constants():

@@ -20,6 +20,7 @@ import numpy as np
 
 from miniflow import errors
 from miniflow.core.indexed_slices import IndexedSlices, IndexedSlicesValue
+from miniflow.core.values import as_array
 from miniflow.graph.graph import get_default_graph
 from miniflow.graph.operation import Operation, Tensor
 
@@ -258,7 +259,7 @@ def _feed_converter(t: Tensor):
     name = t.name
     if t.dtype.name == "string":
         def convert(v):
-            return np.asarray(v, dtype=object)
+            return as_array(v, t.dtype)  # str -> bytes, as TF returns strings
         return convert
 
     def convert(v):

@@ -729,6 +729,7 @@ def _gather_grad(op, grad):
 
 @register_op("GatherGradDense", infer=lambda i, a: [(dims(i[2]), i[0].dtype)])
 def _gather_grad_dense(g, indices, params, axis=0):
+    axis %= np.ndim(params)
     out = np.zeros(np.shape(params), dtype=np.asarray(g).dtype)
     moved = np.moveaxis(out, axis, 0)
     gm = np.moveaxis(np.asarray(g), list(_py_range(axis, axis + np.ndim(indices))),
@@ -904,15 +905,19 @@ def to_int64(x, name="ToInt64"):
 def _select_infer(inputs, attrs):
     c, x, y = (dims(t) for t in inputs)
     out = broadcast_dims(x, y)
-    if c is not None and out is not None and len(c) == 1 and len(out) > 1:
+    if c is not None and out is not None and len(c) == 1 and len(out) > 1 and \
+            (c[0] == out[0] or None in (c[0], out[0])):
         return [(out, inputs[1].dtype)]  # TF1's row selection by a vector
     return [(broadcast_dims(c, out), inputs[1].dtype)]
 
 
 @register_op("Select", infer=_select_infer)
 def _select(c, x, y):
-    if np.ndim(c) == 1 and np.ndim(x) > 1 and np.shape(c)[0] == np.shape(x)[0]:
-        c = np.reshape(c, (-1,) + (1,) * (np.ndim(x) - 1))
+    """np.where, except that a vector condition whose length is the first dimension of
+    the (broadcast) values selects whole rows, as TF1's `tf.where` does."""
+    out = np.broadcast_shapes(np.shape(x), np.shape(y))
+    if np.ndim(c) == 1 and len(out) > 1 and np.shape(c)[0] == out[0]:
+        c = np.reshape(c, (-1,) + (1,) * (len(out) - 1))
     return np.where(c, x, y)
 
 
@@ -1095,7 +1100,11 @@ def _one_hot(indices, depth=1, on_value=1, off_value=0, axis=-1, dtype=dtypes.fl
 
 def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
     """One-hot vectors of length ``depth`` (out-of-range indices give all-off rows)."""
-    dtype = dtypes.as_dtype(dtype or dtypes.float32)
+    if dtype is None:  # TF infers it from on_value/off_value, else float32
+        given = on_value if on_value is not None else off_value
+        dtype = dtypes.float32 if given is None else (
+            given.dtype if current_frontend().is_tensor(given) else dtypes.from_value(given))
+    dtype = dtypes.as_dtype(dtype)
     return apply_op("OneHot", indices, depth=int(depth),
                     on_value=1 if on_value is None else on_value,
                     off_value=0 if off_value is None else off_value,
