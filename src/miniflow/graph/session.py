@@ -20,6 +20,7 @@ import numpy as np
 
 from miniflow import errors
 from miniflow.core.indexed_slices import IndexedSlices, IndexedSlicesValue
+from miniflow.core.values import as_array
 from miniflow.graph.graph import get_default_graph
 from miniflow.graph.operation import Operation, Tensor
 
@@ -123,7 +124,9 @@ class Session:
         else:
             feed_keys, feed_vals = (), ()
         try:
-            key = (tuple(fetches) if type(fetches) is list else fetches, feed_keys)
+            # a list keys as a tuple plus a marker, so [a, b] and (a, b) get their own plans
+            key = (tuple(fetches), feed_keys, list) if type(fetches) is list \
+                else (fetches, feed_keys)
             plan = self._plans.get(key)
         except TypeError:  # unhashable nesting (dicts, nested lists)
             key = (_structure_key(fetches), feed_keys)
@@ -275,7 +278,7 @@ def _feed_converter(t: Tensor):
     name = t.name
     if t.dtype.name == "string":
         def convert(v):
-            return np.asarray(v, dtype=object)
+            return as_array(v, t.dtype)  # str -> bytes, as TF returns strings
         return convert
 
     def convert(v):
@@ -285,6 +288,8 @@ def _feed_converter(t: Tensor):
             raise errors.InvalidArgumentError(
                 None, None, f"Cannot feed value {v!r} for Tensor '{name}' of dtype "
                 f"{t.dtype.name}: {e}") from None
+        if kind in "iub" and not isinstance(v, np.ndarray | int):  # lists, Python floats
+            v = np.asarray(v)
         if kind in "iub" and getattr(v, "dtype", None) is not None and v.dtype.kind == "f" \
                 and not np.array_equal(arr, v):
             raise errors.InvalidArgumentError(
@@ -394,7 +399,10 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
     results = []
     for t in leaves:
         n = names[t]
-        if t.op.type in _ALIASING or t.op.opdef.stateful or t in feeds:
+        # copies: values a later step may change in place, constants (the graph's own
+        # arrays), and scalars (fetched as NumPy scalars, as TF does)
+        if t.op.type in _ALIASING or t.op.opdef.stateful or t in feeds or \
+                t.op.type == "Const" or t.shape.ndims == 0:
             env["_copy"] = _copy
             n = f"_copy({n})"
         results.append(n)
