@@ -42,6 +42,27 @@ def register_fetch_type(cls, to_tensors, build) -> None:
     _FETCH_TYPES[cls] = (to_tensors, build)
 
 
+# Composite feed keys (e.g. a sparse placeholder): type -> expand(key, value) -> pairs.
+_FEED_TYPES: dict[type, object] = {}
+
+
+def register_feed_type(cls, expand) -> None:
+    """Lets a composite object be a feed key: ``expand(key, value)`` returns the
+    ``[(tensor, value), ...]`` pairs that feed its component tensors."""
+    _FEED_TYPES[cls] = expand
+
+
+def _expand_feeds(feed_dict) -> dict:
+    out = {}
+    for k, v in feed_dict.items():
+        expand = _FEED_TYPES.get(type(k))
+        if expand is None:
+            out[k] = v
+        else:
+            out.update(expand(k, v))
+    return out
+
+
 _default_sessions = threading.local()
 
 
@@ -118,6 +139,8 @@ class Session:
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         if feed_dict:
+            if _FEED_TYPES and any(type(k) in _FEED_TYPES for k in feed_dict):
+                feed_dict = _expand_feeds(feed_dict)
             feed_keys = tuple(feed_dict)
             feed_vals = feed_dict.values()
         else:
@@ -408,6 +431,10 @@ def _bind_kernel(session, op):
     fn = opdef.forward
     if opdef.stateful:
         fn = functools.partial(fn, session._state_for(op))
+        if "slot_vars" in attrs:
+            # Optimizer Apply ops name the slot variables they also update (accumulators,
+            # moments) in "slot_vars"; their kernels receive those variables' Slots.
+            attrs["slot_vars"] = tuple(session._state_for(v.op) for v in attrs["slot_vars"])
     return functools.partial(fn, **attrs) if attrs else fn
 
 
