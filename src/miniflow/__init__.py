@@ -228,3 +228,11 @@ def gradient_override_map(op_type_map):
 newaxis = None
 __version__ = "0.1.0"
 VERSION = "1.15.0-miniflow"
+
+
+# -- Training and sparse (issue 5): clipping, sparse tensors, scatter ops ----------------
+from miniflow.ops.clip_ops import (  # noqa: E402
+    clip_by_global_norm as clip_by_global_norm,
+    clip_by_norm as clip_by_norm,
+    global_norm as global_norm,
+)
