@@ -236,3 +236,17 @@ from miniflow.ops.clip_ops import (  # noqa: E402
     clip_by_norm as clip_by_norm,
     global_norm as global_norm,
 )
+from miniflow import sparse as sparse  # noqa: E402
+from miniflow.ops.sparse_ops import (  # noqa: E402
+    SparseTensor as SparseTensor,
+    SparseTensorValue as SparseTensorValue,
+    segment_sum as segment_sum,
+    sparse_add as sparse_add,
+    sparse_placeholder as sparse_placeholder,
+    sparse_reduce_sum as sparse_reduce_sum,
+    sparse_reorder as sparse_reorder,
+    sparse_tensor_dense_matmul as sparse_tensor_dense_matmul,
+    sparse_tensor_to_dense as sparse_tensor_to_dense,
+    sparse_to_dense as sparse_to_dense,
+    unsorted_segment_sum as unsorted_segment_sum,
+)
