@@ -664,11 +664,14 @@ def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_
                                       "not supported; concatenate them into one variable")
         params = params[0]
     with control_flow_ops.name_scope(name, "embedding_lookup"):
+        ids = array_ops._as_index(ids)
         rows = array_ops.gather(params, ids)
         if max_norm is not None:
-            rank = len(dims(rows)) if dims(rows) is not None else None
-            axes = list(range(len(dims(ids) or ()), rank)) if rank is not None else None
-            rows = clip_ops.clip_by_norm(rows, max_norm, axes=axes)
+            id_rank, rank = (len(d) if d is not None else None for d in (dims(ids), dims(rows)))
+            if id_rank is None or rank is None:
+                raise ValueError("embedding_lookup with max_norm needs the ranks of ids and "
+                                 "params known when the graph is built")
+            rows = clip_ops.clip_by_norm(rows, max_norm, axes=list(range(id_rank, rank)))
         return rows
 
 
@@ -710,10 +713,10 @@ def embedding_lookup_sparse(params, sp_ids, sp_weights, partition_strategy="mod"
         summed = unsorted_segment_sum(emb * w, segments, n_rows)
         if combiner == "sum":
             return summed
-        if combiner == "mean":
-            denom = unsorted_segment_sum(weights, segments, n_rows)
-        else:
-            denom = math_ops.sqrt(unsorted_segment_sum(weights * weights, segments, n_rows))
+        total = unsorted_segment_sum(weights if combiner == "mean" else weights * weights,
+                                     segments, n_rows)
         # Empty rows: 0 / 0 would be NaN; divide them by 1 (their sum is 0).
-        safe = array_ops.where(math_ops.equal(denom, 0), array_ops.ones_like(denom), denom)
-        return summed / array_ops.reshape(safe, [-1] + [1] * row_rank)
+        denom = array_ops.where(math_ops.equal(total, 0), array_ops.ones_like(total), total)
+        if combiner == "sqrtn":
+            denom = math_ops.sqrt(denom)
+        return summed / array_ops.reshape(denom, [-1] + [1] * row_rank)
