@@ -250,3 +250,16 @@ from miniflow.ops.sparse_ops import (  # noqa: E402
     sparse_to_dense as sparse_to_dense,
     unsorted_segment_sum as unsorted_segment_sum,
 )
+from miniflow.train.moving_averages import moving_average_variables as moving_average_variables  # noqa: E402,E501
+from miniflow.ops.scatter_ops import (  # noqa: E402
+    scatter_add as scatter_add,
+    scatter_div as scatter_div,
+    scatter_max as scatter_max,
+    scatter_min as scatter_min,
+    scatter_mul as scatter_mul,
+    scatter_nd_add as scatter_nd_add,
+    scatter_nd_sub as scatter_nd_sub,
+    scatter_nd_update as scatter_nd_update,
+    scatter_sub as scatter_sub,
+    scatter_update as scatter_update,
+)

@@ -360,7 +360,12 @@ def _compile(session, leaves, target_ops, feeds):
         names[t] = f"f{i}"
         params.append(f"f{i}")
     body: list[str] = []
-    line_ops: list = []
+    line_ops: dict = {}  # body index -> op
+    # Fetched outputs that may alias a variable's buffer are copied as soon as they are
+    # computed, so a later in-place update in the same run does not change them.
+    snapshot_names: dict = {}
+    snapshot = {t for t in leaves if t not in feeds and (t.op.type in _ALIASING or
+                                                         t.op.opdef.stateful)}
     for k, op in enumerate(_prune(leaves, target_ops, feeds)):
         opdef = op.opdef
         if op.type == "Const":
@@ -388,11 +393,16 @@ def _compile(session, leaves, target_ops, feeds):
             body.append(f"{outs[0]} = k{k}({args})")
         else:
             body.append(f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = k{k}({args})")
-        line_ops.append(op)
+        line_ops[len(body) - 1] = op
+        for j, t in enumerate(op.outputs):
+            if t in snapshot:
+                env["_copy"] = _copy
+                body.append(f"s{k}_{j} = _copy({names[t]})")
+                snapshot_names[t] = f"s{k}_{j}"  # later kernels still read the buffer
     results = []
     for t in leaves:
-        n = names[t]
-        if t.op.type in _ALIASING or t.op.opdef.stateful or t in feeds:
+        n = snapshot_names.get(t, names[t])
+        if t in feeds:
             env["_copy"] = _copy
             n = f"_copy({n})"
         results.append(n)
@@ -401,8 +411,8 @@ def _compile(session, leaves, target_ops, feeds):
     src = f"def plan({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
     exec(compile(src, fname, "exec"), env)  # noqa: S102  generated from graph, not user text
     fn = env["plan"]
-    # Line i+2 of the source is body[i]; body lines up to len(line_ops) are kernel calls.
-    return fn, {i + 2: op for i, op in enumerate(line_ops)} | {"file": fname}
+    # Line i+2 of the source is body[i].
+    return fn, {i + 2: op for i, op in line_ops.items()} | {"file": fname}
 
 
 def _copy(value):

@@ -16,6 +16,9 @@ from miniflow.train.learning_rate_decay import (  # noqa: E402
     polynomial_decay as polynomial_decay,
 )
 from miniflow.train.momentum import MomentumOptimizer as MomentumOptimizer  # noqa: E402
+from miniflow.train.moving_averages import (  # noqa: E402
+    ExponentialMovingAverage as ExponentialMovingAverage,
+)
 from miniflow.train.rmsprop import RMSPropOptimizer as RMSPropOptimizer  # noqa: E402
 from miniflow.train.training_util import (  # noqa: E402
     create_global_step as create_global_step,
@@ -25,7 +28,7 @@ from miniflow.train.training_util import (  # noqa: E402
 )
 
 __all__ = ["GradientDescentOptimizer", "Optimizer",
-           "AdadeltaOptimizer", "AdagradOptimizer", "AdamOptimizer", "FtrlOptimizer",
+           "AdadeltaOptimizer", "ExponentialMovingAverage", "AdagradOptimizer", "AdamOptimizer", "FtrlOptimizer",
            "MomentumOptimizer", "RMSPropOptimizer", "create_global_step",
            "exponential_decay", "get_global_step", "get_or_create_global_step",
            "global_step", "inverse_time_decay", "natural_exp_decay", "piecewise_constant",
