@@ -1,9 +1,10 @@
 """W4: one sparse Adagrad step costs the same whatever the embedding table's size.
 
-Builds ``loss = sum(embedding_lookup(table, ids) ** 2)`` for a table of 1,000 x 16 and
-of 1,000,000 x 16, 100 ids per batch, and times ``sess.run(train_op)`` (Adagrad, so the
-update also touches the accumulator). A sparse update touches only the looked-up rows of
-the table and of the accumulator, so the two step times should be about equal.
+Builds ``loss = sum(gather(table, ids) ** 2)`` (an embedding lookup) for tables of
+1,000 x 16 and of 1,000,000 x 16 with 100 ids per batch, and times
+``sess.run(train_op)`` (Adagrad, so the update also touches the accumulator). A sparse
+update touches only the looked-up rows of the table and of the accumulator, so the two
+step times should be about equal.
 
 Run: ``python benchmarks/bench_sparse_step.py [--steps N]``; not part of the tests.
 """
@@ -26,7 +27,7 @@ def time_step(rows: int, steps: int, repeats: int = 5) -> float:
     with graph.as_default():
         table = tf.Variable(tf.random_uniform([rows, DIM], -0.1, 0.1, seed=1), name="table")
         ids = tf.placeholder(tf.int64, [BATCH], name="ids")
-        loss = tf.reduce_sum(tf.square(tf.nn.embedding_lookup(table, ids)))
+        loss = tf.reduce_sum(tf.square(tf.gather(table, ids)))  # = embedding_lookup
         train_op = tf.train.AdagradOptimizer(0.1).minimize(loss)
         rng = np.random.RandomState(0)
         batches = [rng.randint(0, rows, BATCH).astype(np.int64) for _ in range(steps)]

@@ -250,7 +250,9 @@ from miniflow.ops.sparse_ops import (  # noqa: E402
     sparse_to_dense as sparse_to_dense,
     unsorted_segment_sum as unsorted_segment_sum,
 )
-from miniflow.train.moving_averages import moving_average_variables as moving_average_variables  # noqa: E402,E501
+from miniflow.train.moving_averages import (  # noqa: E402
+    moving_average_variables as moving_average_variables,
+)
 from miniflow.ops.scatter_ops import (  # noqa: E402
     scatter_add as scatter_add,
     scatter_div as scatter_div,

@@ -76,10 +76,9 @@ SPECS = [
     Spec("unsorted_segment_sum", lambda d: tf.unsorted_segment_sum(d, [0, 2, 0, 1], 4),
          [rng.randn(4, 3)]),
     Spec("segment_sum", lambda d: tf.segment_sum(d, [0, 0, 1, 3]), [rng.randn(4, 2)]),
-    Spec("embedding_lookup", lambda p: tf.nn.embedding_lookup(p, [[3, 0], [3, 1]]),
-         [rng.randn(4, 2)]),
-    Spec("embedding_lookup_max_norm", lambda p: tf.nn.embedding_lookup(p, [2, 0, 2],
-                                                                      max_norm=1.0),
+    Spec("embedding_lookup_sparse_max_norm", lambda p: tf.nn.embedding_lookup_sparse(
+        p, tf.SparseTensor([[0, 0], [0, 1], [1, 0]], tf.constant([2, 0, 2], tf.int64),
+                           [2, 2]), None, combiner="sum", max_norm=1.0),
          [rng.randn(3, 2) * 2]),
 ] + [_emb_spec(c, w) for c in ("sum", "mean", "sqrtn") for w in (False, True)]
 

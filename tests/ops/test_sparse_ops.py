@@ -221,10 +221,12 @@ def test_embedding_lookup_sparse_rejects_unknown_combiner_and_dense_ids():
         tf.nn.embedding_lookup_sparse(tf.ones([3, 2]), tf.constant([1]), None)
 
 
-def test_embedding_lookup_max_norm_and_partition_list():
+def test_embedding_lookup_sparse_max_norm_and_partition_list():
     table = np.array([[3.0, 4.0], [0.3, 0.4]])
+    ids = tf.SparseTensor([[0, 0], [1, 0]], tf.constant([0, 1], tf.int64), [2, 1])
     with tf.Session() as sess:
-        got = sess.run(tf.nn.embedding_lookup([tf.constant(table)], [0, 1], max_norm=1.0))
+        got = sess.run(tf.nn.embedding_lookup_sparse([tf.constant(table)], ids, None,
+                                                     combiner="sum", max_norm=1.0))
     np.testing.assert_allclose(got, [[0.6, 0.8], [0.3, 0.4]])
     with pytest.raises(NotImplementedError, match="partitioned"):
-        tf.nn.embedding_lookup([tf.constant(table), tf.constant(table)], [0])
+        tf.nn.embedding_lookup_sparse([tf.constant(table)] * 2, ids, None)

@@ -644,35 +644,24 @@ def segment_sum(data, segment_ids, name=None):
                     name=name or "SegmentSum")
 
 
-def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_indices=True,
-                     max_norm=None):
-    """Rows ``params[ids]``; the gradient with respect to ``params`` is an `IndexedSlices`
-    over the looked-up rows.
-
-    Args:
-        params: a tensor or variable (or a one-element list of one).
-        ids: int32/int64 ids of any shape; the result has shape ``ids.shape + row shape``.
-        partition_strategy: accepted for TF1 compatibility (one partition only).
-        max_norm: if set, rows with a larger L2 norm are scaled down to it.
-
-    Raises:
-        NotImplementedError: ``params`` is a list of several partitions.
-    """
+def _lookup(params, ids, max_norm=None):
+    """Rows ``params[ids]`` (L2-clipped to ``max_norm``); the gradient with respect to
+    ``params`` is an `IndexedSlices` over the looked-up rows. One partition only: a list
+    of several partitioned tables is refused."""
     if isinstance(params, list | tuple):
         if len(params) != 1:
-            raise NotImplementedError("embedding_lookup over several partitioned params is "
-                                      "not supported; concatenate them into one variable")
+            raise NotImplementedError("embedding_lookup_sparse over several partitioned "
+                                      "params is not supported; concatenate them into one "
+                                      "variable")
         params = params[0]
-    with control_flow_ops.name_scope(name, "embedding_lookup"):
-        ids = array_ops._as_index(ids)
-        rows = array_ops.gather(params, ids)
-        if max_norm is not None:
-            id_rank, rank = (len(d) if d is not None else None for d in (dims(ids), dims(rows)))
-            if id_rank is None or rank is None:
-                raise ValueError("embedding_lookup with max_norm needs the ranks of ids and "
-                                 "params known when the graph is built")
-            rows = clip_ops.clip_by_norm(rows, max_norm, axes=list(range(id_rank, rank)))
-        return rows
+    rows = array_ops.gather(params, ids)
+    if max_norm is not None:
+        rank = len(dims(rows)) if dims(rows) is not None else None
+        if rank is None:
+            raise ValueError("embedding_lookup_sparse with max_norm needs the rank of params "
+                             "known when the graph is built")
+        rows = clip_ops.clip_by_norm(rows, max_norm, axes=list(range(1, rank)))
+    return rows
 
 
 def embedding_lookup_sparse(params, sp_ids, sp_weights, partition_strategy="mod", name=None,
@@ -684,6 +673,16 @@ def embedding_lookup_sparse(params, sp_ids, sp_weights, partition_strategy="mod"
     ``"mean"`` (the default) and ``sum(w * e) / sqrt(sum(w**2))`` for ``"sqrtn"``. The
     result has ``sp_ids.dense_shape[0]`` rows; rows without ids are zero. The gradient
     with respect to ``params`` is an `IndexedSlices` over the looked-up ids.
+
+    Args:
+        params: the embedding table, a tensor or variable [vocabulary, dim...] (or a
+            one-element list of one; several partitions are not supported).
+        sp_ids: a rank-2 SparseTensor of int64 ids, one row per output row.
+        sp_weights: a SparseTensor of weights with the same indices, or None.
+        partition_strategy: accepted for TF1 compatibility (one partition only).
+        name: the ops' name scope.
+        combiner: "sum", "mean" or "sqrtn".
+        max_norm: if set, each looked-up embedding is L2-clipped to it first.
 
     Raises:
         ValueError: ``combiner`` is not one of "sum", "mean", "sqrtn".
@@ -702,7 +701,7 @@ def embedding_lookup_sparse(params, sp_ids, sp_weights, partition_strategy="mod"
     with control_flow_ops.name_scope(name, "embedding_lookup_sparse"):
         segments = array_ops.gather(sp_ids.indices, 0, axis=1)
         n_rows = array_ops.gather(sp_ids.dense_shape, 0)
-        emb = embedding_lookup(params, sp_ids.values, max_norm=max_norm)
+        emb = _lookup(params, sp_ids.values, max_norm=max_norm)
         if sp_weights is None:
             weights = array_ops.ones_like(sp_ids.values, dtype=emb.dtype)
         else:

@@ -28,7 +28,8 @@ from miniflow.train.training_util import (  # noqa: E402
 )
 
 __all__ = ["GradientDescentOptimizer", "Optimizer",
-           "AdadeltaOptimizer", "ExponentialMovingAverage", "AdagradOptimizer", "AdamOptimizer", "FtrlOptimizer",
+           "AdadeltaOptimizer", "AdagradOptimizer", "AdamOptimizer",
+           "ExponentialMovingAverage", "FtrlOptimizer",
            "MomentumOptimizer", "RMSPropOptimizer", "create_global_step",
            "exponential_decay", "get_global_step", "get_or_create_global_step",
            "global_step", "inverse_time_decay", "natural_exp_decay", "piecewise_constant",
