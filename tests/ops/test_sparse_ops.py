@@ -52,6 +52,16 @@ def test_sparse_placeholder_fed_with_value_or_tuple():
             sess.run(total)
 
 
+def test_sparse_placeholder_with_partial_shape_fixes_the_rank():
+    sp = tf.sparse_placeholder(tf.float32, shape=[None, 3], name="p")
+    assert sp.indices.shape.as_list() == [None, 2]
+    assert sp.dense_shape.op.type == "Placeholder"
+    with tf.Session() as sess:
+        with pytest.raises(tf.errors.InvalidArgumentError, match="Cannot feed value of shape"):
+            sess.run(tf.sparse_reduce_sum(sp), {sp: ([[0, 0, 0]], [1.0], [1, 3, 1])})
+        assert sess.run(tf.sparse_reduce_sum(sp), {sp: ([[4, 2]], [1.5], [5, 3])}) == 1.5
+
+
 def test_sparse_placeholder_with_known_shape_has_constant_dense_shape():
     sp = tf.sparse_placeholder(tf.float32, shape=[3, 5])
     assert sp.shape.as_list() == [3, 5]

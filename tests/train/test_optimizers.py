@@ -305,3 +305,49 @@ def test_uninitialized_slot_is_failed_precondition():
         sess.run(v.initializer)
         with pytest.raises(tf.errors.FailedPreconditionError):
             sess.run(train)
+
+
+@pytest.mark.parametrize("make", [lambda: tf.train.AdagradOptimizer(0.3),
+                                  lambda: tf.train.GradientDescentOptimizer(0.3)])
+def test_sparse_path_equals_dense_path_for_two_overlapping_lookups(make):
+    """The gradient of two lookups is a concatenated IndexedSlices with repeated rows;
+    for optimizers that leave zero-gradient rows alone, applying it sparsely must equal
+    applying its densified form."""
+    tables = []
+    for densify in (False, True):
+        tf.reset_default_graph()
+        emb = tf.Variable(np.random.RandomState(5).randn(20, 3))
+        a = tf.placeholder(tf.int64, [None])
+        b = tf.placeholder(tf.int64, [None])
+        loss = tf.reduce_sum(tf.sin(tf.gather(emb, a))) + \
+            tf.reduce_sum(tf.square(tf.gather(emb, b)))
+        opt = make()
+        (g,) = tf.gradients(loss, [emb])
+        assert isinstance(g, tf.IndexedSlices)
+        train = opt.apply_gradients([(tf.convert_to_tensor(g) if densify else g, emb)])
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for ids_a, ids_b in [([1, 2, 2], [2, 7]), ([7], [1, 1, 19]), ([0], [0])]:
+                sess.run(train, {a: ids_a, b: ids_b})
+            tables.append(sess.run(emb))
+    np.testing.assert_allclose(tables[0], tables[1], rtol=1e-12, atol=1e-14)
+
+
+def test_clipped_sparse_gradients_stay_sparse_through_apply():
+    tf.reset_default_graph()
+    emb = tf.Variable(np.ones((30, 2)))
+    ids = tf.constant([3, 4])
+    loss = tf.reduce_sum(tf.gather(emb, ids) * tf.constant([[3.0, 0.0], [0.0, 4.0]],
+                                                          tf.float64))
+    opt = tf.train.GradientDescentOptimizer(1.0)
+    grads, _ = tf.clip_by_global_norm([g for g, _ in opt.compute_gradients(loss, [emb])], 1.0)
+    assert isinstance(grads[0], tf.IndexedSlices)
+    train = opt.apply_gradients([(grads[0], emb)])
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(train)
+        table = sess.run(emb)
+    want = np.ones((30, 2))
+    want[3, 0] -= 0.6
+    want[4, 1] -= 0.8
+    np.testing.assert_allclose(table, want)
