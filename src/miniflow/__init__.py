@@ -228,3 +228,40 @@ def gradient_override_map(op_type_map):
 newaxis = None
 __version__ = "0.1.0"
 VERSION = "1.15.0-miniflow"
+
+
+# -- Training and sparse (issue 5): clipping, sparse tensors, scatter ops ----------------
+from miniflow.ops.clip_ops import (  # noqa: E402
+    clip_by_global_norm as clip_by_global_norm,
+    clip_by_norm as clip_by_norm,
+    global_norm as global_norm,
+)
+from miniflow import sparse as sparse  # noqa: E402
+from miniflow.ops.sparse_ops import (  # noqa: E402
+    SparseTensor as SparseTensor,
+    SparseTensorValue as SparseTensorValue,
+    segment_sum as segment_sum,
+    sparse_add as sparse_add,
+    sparse_placeholder as sparse_placeholder,
+    sparse_reduce_sum as sparse_reduce_sum,
+    sparse_reorder as sparse_reorder,
+    sparse_tensor_dense_matmul as sparse_tensor_dense_matmul,
+    sparse_tensor_to_dense as sparse_tensor_to_dense,
+    sparse_to_dense as sparse_to_dense,
+    unsorted_segment_sum as unsorted_segment_sum,
+)
+from miniflow.train.moving_averages import (  # noqa: E402
+    moving_average_variables as moving_average_variables,
+)
+from miniflow.ops.scatter_ops import (  # noqa: E402
+    scatter_add as scatter_add,
+    scatter_div as scatter_div,
+    scatter_max as scatter_max,
+    scatter_min as scatter_min,
+    scatter_mul as scatter_mul,
+    scatter_nd_add as scatter_nd_add,
+    scatter_nd_sub as scatter_nd_sub,
+    scatter_nd_update as scatter_nd_update,
+    scatter_sub as scatter_sub,
+    scatter_update as scatter_update,
+)

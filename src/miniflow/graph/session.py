@@ -43,6 +43,27 @@ def register_fetch_type(cls, to_tensors, build) -> None:
     _FETCH_TYPES[cls] = (to_tensors, build)
 
 
+# Composite feed keys (e.g. a sparse placeholder): type -> expand(key, value) -> pairs.
+_FEED_TYPES: dict[type, object] = {}
+
+
+def register_feed_type(cls, expand) -> None:
+    """Lets a composite object be a feed key: ``expand(key, value)`` returns the
+    ``[(tensor, value), ...]`` pairs that feed its component tensors."""
+    _FEED_TYPES[cls] = expand
+
+
+def _expand_feeds(feed_dict) -> dict:
+    out = {}
+    for k, v in feed_dict.items():
+        expand = _FEED_TYPES.get(type(k))
+        if expand is None:
+            out[k] = v
+        else:
+            out.update(expand(k, v))
+    return out
+
+
 _default_sessions = threading.local()
 
 
@@ -119,6 +140,8 @@ class Session:
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         if feed_dict:
+            if _FEED_TYPES and any(type(k) in _FEED_TYPES for k in feed_dict):
+                feed_dict = _expand_feeds(feed_dict)
             feed_keys = tuple(feed_dict)
             feed_vals = feed_dict.values()
         else:
@@ -367,7 +390,12 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
         params.append(f"f{i}")
         env[f"_c{i}"] = _feed_converter(t)
         body.append(f"f{i} = _c{i}(f{i})")
-    line_ops: list = []
+    line_ops: dict = {}  # body index -> op
+    # Fetched outputs that may alias a variable's buffer are copied as soon as they are
+    # computed, so a later in-place update in the same run does not change them.
+    snapshot_names: dict = {}
+    snapshot = {t for t in leaves if t not in feeds and (t.op.type in _ALIASING or
+                                                         t.op.opdef.stateful)}
     for k, op in enumerate(_prune(leaves, target_ops, feeds)):
         opdef = op.opdef
         if op.type == "Const":
@@ -395,14 +423,18 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
             body.append(f"{outs[0]} = k{k}({args})")
         else:
             body.append(f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = k{k}({args})")
-        line_ops.append(op)
+        line_ops[len(body) - 1] = op
+        for j, t in enumerate(op.outputs):
+            if t in snapshot:
+                env["_copy"] = _copy
+                body.append(f"s{k}_{j} = _copy({names[t]})")
+                snapshot_names[t] = f"s{k}_{j}"  # later kernels still read the buffer
     results = []
     for t in leaves:
-        n = names[t]
-        # copies: values a later step may change in place, constants (the graph's own
-        # arrays), and scalars (fetched as NumPy scalars, as TF does)
-        if t.op.type in _ALIASING or t.op.opdef.stateful or t in feeds or \
-                t.op.type == "Const" or t.shape.ndims == 0:
+        n = snapshot_names.get(t, names[t])
+        # copies: feeds, constants (the graph's own arrays), and scalars (fetched as NumPy
+        # scalars, as TF does); variable-aliasing values were snapshotted when computed
+        if t in feeds or t.op.type == "Const" or (t.shape.ndims == 0 and t not in snapshot):
             env["_copy"] = _copy
             n = f"_copy({n})"
         results.append(n)
@@ -421,9 +453,8 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
     src = f"def plan({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
     exec(compile(src, fname, "exec"), env)  # noqa: S102  generated from graph, not user text
     fn = env["plan"]
-    # Line i+2 of the source is body[i]; kernel calls follow the feed conversions.
-    first = 2 + len(feeds)
-    return fn, {first + i: op for i, op in enumerate(line_ops)} | {"file": fname}
+    # Line i+2 of the source is body[i].
+    return fn, {i + 2: op for i, op in line_ops.items()} | {"file": fname}
 
 
 def _copy(value):
@@ -452,6 +483,10 @@ def _bind_kernel(session, op):
     fn = opdef.forward
     if opdef.stateful:
         fn = functools.partial(fn, session._state_for(op))
+        if "slot_vars" in attrs:
+            # Optimizer Apply ops name the slot variables they also update (accumulators,
+            # moments) in "slot_vars"; their kernels receive those variables' Slots.
+            attrs["slot_vars"] = tuple(session._state_for(v.op) for v in attrs["slot_vars"])
     return functools.partial(fn, **attrs) if attrs else fn
 
 
