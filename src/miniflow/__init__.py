@@ -228,3 +228,14 @@ def gradient_override_map(op_type_map):
 newaxis = None
 __version__ = "0.1.0"
 VERSION = "1.15.0-miniflow"
+
+# -- Eager execution and the neural-network API (issue 4) ---------------------------------
+from miniflow.eager.tensor import EagerTensor as _EagerTensor  # noqa: E402
+
+_operators.install(_EagerTensor)
+
+from miniflow.eager.context import eager_mode as eager_mode  # noqa: E402
+from miniflow.eager.context import enable_eager_execution as enable_eager_execution  # noqa: E402
+from miniflow.eager.context import executing_eagerly as executing_eagerly  # noqa: E402
+from miniflow.eager.context import graph_mode as graph_mode  # noqa: E402
+from miniflow.eager.tape import GradientTape as GradientTape  # noqa: E402
