@@ -1,9 +1,10 @@
 """The eager front end: `apply_op` runs the registered NumPy kernel at once and returns
 `EagerTensor`s, recording the op on every active `GradientTape` that watches an input.
 
-Variable state: a read returns the variable's buffer itself (no copy) and remembers that
-it lent it; the next in-place update first gives the variable a fresh buffer, so values
-already read never change. Gathers read rows straight from the live buffer, so an
+Variable state: a read returns the variable's buffer itself (no copy). An in-place update
+first checks whether anything besides the variable still references that buffer (a read
+tensor, a view of it, a tape record); if so the variable gets a fresh copy to update, so
+values already read never change — and reads that were dropped cost nothing. Gathers read rows straight from the live buffer, so an
 embedding lookup never copies the whole table.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 
 import numpy as np
 
@@ -46,7 +48,6 @@ class EagerFrontEnd:
     eager = True
 
     def __init__(self):
-        self._lent: dict = {}  # id(slot) -> the buffer a read handed out
         self._rngs: dict = {}  # (op type, seed, seed2) -> generator stream
         self._handles: dict = {}  # id(slot) -> VariableHandle
 
@@ -115,13 +116,13 @@ class EagerFrontEnd:
         slot = getattr(key, "_slot", None)
         if slot is None:  # an RNG or other per-op state
             return opdef.forward(self._state(opdef, attrs), *vals, **kwargs)
-        if opdef.extra.get("writes") and self._lent.get(id(slot)) is slot.value \
-                and slot.value is not None:
-            slot.value = slot.value.copy()  # readers keep the old buffer
-        out = opdef.forward(slot, *vals, **kwargs)
-        if out is slot.value:
-            self._lent[id(slot)] = out
-        return out
+        if opdef.extra.get("writes"):
+            buf = slot.value
+            # 3 references: the slot, `buf`, and getrefcount's argument
+            if buf is not None and sys.getrefcount(buf) > 3:
+                slot.value = buf.copy()  # whoever shares the old buffer keeps it
+            del buf
+        return opdef.forward(slot, *vals, **kwargs)
 
     def _state(self, opdef, attrs):
         key = (opdef.type, attrs.get("seed"), attrs.get("seed2"))
