@@ -239,3 +239,11 @@ from miniflow.eager.context import enable_eager_execution as enable_eager_execut
 from miniflow.eager.context import executing_eagerly as executing_eagerly  # noqa: E402
 from miniflow.eager.context import graph_mode as graph_mode  # noqa: E402
 from miniflow.eager.tape import GradientTape as GradientTape  # noqa: E402
+from miniflow import linalg as linalg  # noqa: E402
+from miniflow.ops.linalg_ops import cholesky as cholesky  # noqa: E402
+from miniflow.ops.linalg_ops import eye as eye  # noqa: E402
+from miniflow.ops.linalg_ops import matrix_band_part as matrix_band_part  # noqa: E402
+from miniflow.ops.linalg_ops import matrix_determinant as matrix_determinant  # noqa: E402
+from miniflow.ops.linalg_ops import matrix_inverse as matrix_inverse  # noqa: E402
+from miniflow.ops.linalg_ops import matrix_solve as matrix_solve  # noqa: E402
+from miniflow.ops.linalg_ops import trace as trace  # noqa: E402

@@ -143,3 +143,30 @@ def _eager_max_pool_grad(x, dy):
         tape.watch(x)
         y = tf.nn.max_pool(x, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
     return tape.gradient(y, x, output_gradients=dy)
+
+
+def _well_conditioned(rng, n):
+    return rng.standard_normal((n + 1, n + 1)) + 2 * (n + 1) * np.eye(n + 1)
+
+
+def _sym(a):
+    return 0.5 * (a + tf.transpose(a))
+
+
+NN_SPECS += [
+    NNSpec("matrix_inverse", ("MatrixInverse",), tf.linalg.inv,
+           lambda r, n: [_well_conditioned(r, n)], order=2),
+    NNSpec("matrix_determinant", ("MatrixDeterminant",), tf.linalg.det,
+           lambda r, n: [_well_conditioned(r, n)], order=2),
+    NNSpec("matrix_solve", ("MatrixSolve",), tf.linalg.solve,
+           lambda r, n: [_well_conditioned(r, n), r.standard_normal((n + 1, 2))], order=2),
+    NNSpec("matrix_solve_adjoint", ("MatrixSolve",),
+           lambda a, b: tf.linalg.solve(a, b, adjoint=True),
+           lambda r, n: [_well_conditioned(r, n), r.standard_normal((n + 1, 2))]),
+    NNSpec("cholesky", ("Cholesky",), lambda a: tf.linalg.cholesky(_sym(a)),
+           lambda r, n: [_spd(r, n)], order=2),
+    NNSpec("band_part", ("MatrixBandPart",), lambda a: tf.linalg.band_part(a, 1, 0),
+           _normal(3, "n")),
+    NNSpec("logdet_trace", (), lambda a: tf.linalg.logdet(_sym(a)) + tf.linalg.trace(a),
+           lambda r, n: [_spd(r, n)]),
+]

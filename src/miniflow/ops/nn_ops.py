@@ -393,7 +393,10 @@ def _out_and_pad(size, k, s, d, padding):
     """Output size and (before, after) padding of one spatial dimension."""
     eff = (k - 1) * d + 1
     if padding == "VALID":
-        return max(-(-(size - eff + 1) // s), 0), (0, 0)
+        if size - eff + s < 0:
+            raise ValueError(f"Computed output size would be negative: {(size - eff) // s + 1}"
+                             f" [input_size: {size}, effective_filter_size: {eff}, stride: {s}]")
+        return (size - eff + s) // s, (0, 0)
     out = -(-size // s)
     total = max((out - 1) * s + eff - size, 0)
     return out, (total // 2, total - total // 2)
