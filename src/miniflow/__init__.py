@@ -247,3 +247,8 @@ from miniflow.ops.linalg_ops import matrix_determinant as matrix_determinant  # 
 from miniflow.ops.linalg_ops import matrix_inverse as matrix_inverse  # noqa: E402
 from miniflow.ops.linalg_ops import matrix_solve as matrix_solve  # noqa: E402
 from miniflow.ops.linalg_ops import trace as trace  # noqa: E402
+from miniflow.ops.functional_ops import case as case  # noqa: E402
+from miniflow.ops.functional_ops import cond as cond  # noqa: E402
+from miniflow.ops.functional_ops import map_fn as map_fn  # noqa: E402
+from miniflow.ops.functional_ops import while_loop as while_loop  # noqa: E402
+from miniflow import layers as layers  # noqa: E402

@@ -10,8 +10,6 @@ embedding lookup never copies the whole table.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import sys
 
 import numpy as np
@@ -19,27 +17,13 @@ import numpy as np
 from miniflow import errors
 from miniflow.core import dispatch
 from miniflow.core.indexed_slices import IndexedSlices
-from miniflow.core.registry import lookup_op
+from miniflow.core.registry import kernel_attrs, lookup_op
 from miniflow.core.values import as_array
 from miniflow.eager import tape as _tape
 from miniflow.eager.tensor import _BY_NP, EagerTensor, VariableHandle, dtype_of
 
 
-@functools.lru_cache(maxsize=None)
-def _kernel_params(forward):
-    sig = inspect.signature(forward)
-    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        return None
-    return frozenset(sig.parameters)
-
-
 _NO_ATTRS: dict = {}
-
-
-def _kernel_kwargs(opdef, attrs):
-    accepted = _kernel_params(opdef.forward)
-    return {k: v for k, v in attrs.items()
-            if k[0] != "_" and (accepted is None or k in accepted)}
 
 
 class EagerFrontEnd:
@@ -67,7 +51,7 @@ class EagerFrontEnd:
         else:
             if opdef.same_dtype and len(inputs) > 1:
                 _check_same_dtype(opdef, inputs)
-        kwargs = _kernel_kwargs(opdef, attrs) if attrs else _NO_ATTRS
+        kwargs = kernel_attrs(opdef, attrs) if attrs else _NO_ATTRS
         try:
             if opdef.stateful:
                 out = self._run_stateful(opdef, vals, attrs, kwargs)
