@@ -252,3 +252,5 @@ from miniflow.ops.functional_ops import cond as cond  # noqa: E402
 from miniflow.ops.functional_ops import map_fn as map_fn  # noqa: E402
 from miniflow.ops.functional_ops import while_loop as while_loop  # noqa: E402
 from miniflow import layers as layers  # noqa: E402
+from miniflow import contrib as contrib  # noqa: E402
+from miniflow import losses as losses  # noqa: E402
