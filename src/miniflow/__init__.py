@@ -254,3 +254,8 @@ from miniflow.ops.functional_ops import while_loop as while_loop  # noqa: E402
 from miniflow import layers as layers  # noqa: E402
 from miniflow import contrib as contrib  # noqa: E402
 from miniflow import losses as losses  # noqa: E402
+from miniflow import metrics as metrics  # noqa: E402
+from miniflow.ops.script_ops import Print as Print  # noqa: E402
+from miniflow.ops.script_ops import numpy_function as numpy_function  # noqa: E402
+from miniflow.ops.script_ops import print as print  # noqa: E402, A004
+from miniflow.ops.script_ops import py_func as py_func  # noqa: E402
