@@ -130,8 +130,10 @@ class Variable:
         return self._read
 
     def _gather(self, indices, name=None):
-        return apply_op("GatherV2", self.value(), array_ops._as_index(indices), axis=0,
-                        name=name)
+        # Eager: gather rows straight from the live buffer (through the front end's handle)
+        # instead of reading — and later copying — the whole table.
+        params = current_frontend().variable_handle(self) if self._eager else self.value()
+        return apply_op("GatherV2", params, array_ops._as_index(indices), axis=0, name=name)
 
     def initialized_value(self):
         """The value if initialized, else the initial value (to initialize others)."""

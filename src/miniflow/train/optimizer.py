@@ -3,6 +3,8 @@ dense or sparse (`IndexedSlices`) updates in place, bump the global step."""
 
 from __future__ import annotations
 
+import contextlib
+
 from miniflow.core.dispatch import current_frontend
 from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.graph.gradients import gradients
@@ -68,7 +70,7 @@ class Optimizer:
         scope = control_flow_ops.name_scope(name or self._name)
         with scope as scope_name:
             variables = [v for g, v in pairs if g is not None]
-            with control_flow_ops.name_scope(None) if not eager else scope:
+            with control_flow_ops.name_scope(None) if not eager else contextlib.nullcontext():
                 self._create_slots(variables)
             self._prepare()
             updates = []
