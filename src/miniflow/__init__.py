@@ -228,3 +228,6 @@ def gradient_override_map(op_type_map):
 newaxis = None
 __version__ = "0.1.0"
 VERSION = "1.15.0-miniflow"
+
+# -- persistence, tf.data, program utilities, TensorBoard (issue 5) ------------------------
+from miniflow import saved_model as saved_model  # noqa: E402
