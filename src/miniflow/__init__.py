@@ -232,3 +232,4 @@ VERSION = "1.15.0-miniflow"
 # -- persistence, tf.data, program utilities, TensorBoard (issue 5) ------------------------
 from miniflow import saved_model as saved_model  # noqa: E402
 from miniflow import summary as summary  # noqa: E402
+from miniflow import data as data  # noqa: E402
