@@ -230,15 +230,15 @@ __version__ = "0.1.0"
 VERSION = "1.15.0-miniflow"
 
 # -- persistence, tf.data, program utilities, TensorBoard (issue 5) ------------------------
-from miniflow import saved_model as saved_model  # noqa: E402
-from miniflow import summary as summary  # noqa: E402
-from miniflow import data as data  # noqa: E402
 from miniflow import app as app  # noqa: E402
 from miniflow import compat as compat  # noqa: E402
+from miniflow import data as data  # noqa: E402
 from miniflow import flags as flags  # noqa: E402
 from miniflow import gfile as gfile  # noqa: E402
 from miniflow import io as io  # noqa: E402
 from miniflow import logging_api as logging  # noqa: E402
+from miniflow import saved_model as saved_model  # noqa: E402
+from miniflow import summary as summary  # noqa: E402
 from miniflow.config_protos import ConfigProto as ConfigProto  # noqa: E402
 from miniflow.config_protos import GPUOptions as GPUOptions  # noqa: E402
 from miniflow.config_protos import GraphOptions as GraphOptions  # noqa: E402
