@@ -162,3 +162,20 @@ def test_export_records_typed_attrs(tmp_path):
         np.testing.assert_array_equal(sess.run("sl:0"), [[2], [4]])
         np.testing.assert_array_equal(sess.run("r:0"), [[10]])
         assert list(sess.run(s.name)) == [b"ab", b"\xff"]
+
+
+def test_input_map_rewires_the_imported_graph(tmp_path):
+    x = tf.placeholder(tf.float32, [None], name="x")
+    tf.multiply(x, 3.0, name="y")
+    tf.train.export_meta_graph(str(tmp_path / "g.meta"))
+    tf.reset_default_graph()
+    source = tf.constant([1.0, 2.0], name="source")
+    tf.train.import_meta_graph(str(tmp_path / "g.meta"), import_scope="m",
+                               input_map={"x:0": source})
+    with tf.Session() as sess:
+        np.testing.assert_array_equal(sess.run("m/y:0"), [3.0, 6.0])
+    with pytest.raises(ValueError, match="not found in graph_def"):
+        tf.train.import_meta_graph(str(tmp_path / "g.meta"), import_scope="n",
+                                   input_map={"nothing:0": source})
+    with pytest.raises(tf.errors.UnimplementedError, match="return_elements"):
+        tf.train.import_meta_graph(str(tmp_path / "g.meta"), return_elements=["y:0"])

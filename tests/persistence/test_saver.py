@@ -159,3 +159,12 @@ def test_crash_before_index_commit_keeps_previous_checkpoint(tmp_path, monkeypat
     assert float(load_checkpoint_tensors(prefix)["v"]) == 1.0
     assert tf.train.latest_checkpoint(str(tmp_path)) == prefix
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+
+
+def test_save_into_missing_directory_is_refused(tmp_path):
+    tf.Variable(1.0, name="v")
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        with pytest.raises(ValueError, match="Parent directory"):
+            tf.train.Saver().save(sess, str(tmp_path / "missing" / "model.ckpt"))
+    assert not (tmp_path / "missing").exists()

@@ -202,11 +202,12 @@ def graph_to_dict(graph, var_names: dict) -> dict:
     return {"seed": graph.seed, "ops": ops}
 
 
-def import_graph(graph, data, resolve_var, scope: str = "") -> dict:
+def import_graph(graph, data, resolve_var, scope: str = "", input_map=None) -> dict:
     """Rebuilds the ops of `graph_to_dict` data into ``graph``; returns name -> Operation.
 
     ``resolve_var(name, where)`` gives the variable object for a ``var`` attribute.
-    Names get the prefix ``scope/`` when ``scope`` is given.
+    Names get the prefix ``scope/`` when ``scope`` is given. ``input_map`` replaces
+    inputs named in the file ("x:0") by tensors of ``graph``.
 
     Raises:
         NotFoundError: an op type is not registered in this process.
@@ -221,13 +222,27 @@ def import_graph(graph, data, resolve_var, scope: str = "") -> dict:
         graph.seed = seed
     prefix = f"{scope}/" if scope else ""
     built: dict = {}
+    mapped = {(k if ":" in k else f"{k}:0"): v for k, v in (input_map or {}).items()}
+    for t in mapped.values():
+        if not isinstance(t, Tensor) or t.graph is not graph:
+            raise ValueError(f"input_map values must be tensors of the importing graph, "
+                             f"got {t!r}")
     for i, entry in enumerate(data["ops"]):
-        op = _import_op(graph, entry, f"graph_def.ops[{i}]", built, resolve_var, prefix)
+        op = _import_op(graph, entry, f"graph_def.ops[{i}]", built, resolve_var, prefix,
+                        mapped)
         built[op.name[len(prefix):]] = op
+    unused = set(mapped) - _used_inputs(data["ops"])
+    if unused:
+        raise ValueError(f"Attempted to map inputs that were not found in graph_def: "
+                         f"[{', '.join(sorted(unused))}]")
     return built
 
 
-def _import_op(graph, entry, where, built, resolve_var, prefix):
+def _used_inputs(ops) -> set:
+    return {ref for entry in ops for ref in entry.get("inputs", [])}
+
+
+def _import_op(graph, entry, where, built, resolve_var, prefix, mapped):
     if not isinstance(entry, dict):
         raise malformed(where, "an op must be a JSON object")
     name, op_type = entry.get("name"), entry.get("type")
@@ -242,7 +257,8 @@ def _import_op(graph, entry, where, built, resolve_var, prefix):
     if name in built or full in graph._by_name:
         raise malformed(where, f"duplicate op name '{full}'")
     opdef = lookup_op(op_type)
-    inputs = [_tensor(built, ref, where) for ref in _str_list(entry, "inputs", where)]
+    inputs = [mapped[ref] if ref in mapped else _tensor(built, ref, where)
+              for ref in _str_list(entry, "inputs", where)]
     controls = []
     for ref in _str_list(entry, "control_inputs", where):
         if ref not in built:

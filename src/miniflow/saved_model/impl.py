@@ -91,6 +91,7 @@ class SavedModelBuilder:
         saver = saver or Saver(graph.get_collection(GraphKeys.GLOBAL_VARIABLES) +
                                graph.get_collection("saveable_objects"), allow_empty=True)
         if saver._vars:
+            os.makedirs(os.path.join(self._staging, VARIABLES_DIRECTORY), exist_ok=True)
             prefix = os.path.join(self._staging, VARIABLES_DIRECTORY, VARIABLES_FILENAME)
             saver.save(sess, prefix, write_meta_graph=False, write_state=False)
             self._saver_def = saver.saver_def

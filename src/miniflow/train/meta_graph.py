@@ -123,9 +123,13 @@ def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_d
     return meta
 
 
-def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
+def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None,
+                      input_map=None, **kwargs):
     """Rebuilds an exported graph into the default graph; returns a `Saver` for its
     variables (the recorded one, else one over all variables; None without variables).
+
+    ``input_map`` ({"x:0": tensor}) wires the imported ops to tensors of the current graph
+    instead of the file's own ``x:0`` (e.g. to put a new input pipeline in front).
 
     Nothing in the file is executed: ops are rebuilt from the op registry, values are
     decoded from tagged JSON.
@@ -140,13 +144,16 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
         >>> saver.restore(sess, "model.ckpt-100")
         >>> y = tf.get_default_graph().get_tensor_by_name("y:0")
     """
+    if kwargs:
+        raise errors.UnimplementedError(None, None, f"import_meta_graph does not support "
+                                                    f"{sorted(kwargs)}")
     if isinstance(meta_graph_or_file, MetaGraphDef):
         meta = meta_graph_or_file
     else:
         path = os.fspath(meta_graph_or_file)
         meta = MetaGraphDef.from_json(read_bytes(path, "Meta graph file"),
                                       f"Meta graph file {path}")
-    variables = import_into(get_default_graph(), meta, import_scope or "")
+    variables = import_into(get_default_graph(), meta, import_scope or "", input_map)
     return saver_for(meta, variables)
 
 
@@ -168,7 +175,7 @@ def saver_for(meta: MetaGraphDef, variables: dict):
     return None
 
 
-def import_into(graph, meta: MetaGraphDef, scope: str = "") -> dict:
+def import_into(graph, meta: MetaGraphDef, scope: str = "", input_map=None) -> dict:
     """Rebuilds ``meta`` into ``graph``; returns the variables by their file names."""
     body = meta._body
     variables = {}
@@ -188,7 +195,7 @@ def import_into(graph, meta: MetaGraphDef, scope: str = "") -> dict:
         return variables[name]
 
     with graph.as_default():
-        built = ser.import_graph(graph, body["graph_def"], resolve_var, scope)
+        built = ser.import_graph(graph, body["graph_def"], resolve_var, scope, input_map)
     for spec in body["variables"]:
         var, where = variables[spec["name"]], f"variable '{spec['name']}'"
         read = _lookup(built, spec.get("read"), where, tensor=True)

@@ -82,9 +82,13 @@ class Saver:
             The checkpoint prefix written (``save_path-STEP``).
 
         Raises:
+            ValueError: the directory of ``save_path`` does not exist (as in TF).
             FailedPreconditionError: a variable is uninitialized.
         """
         prefix = os.fspath(save_path)
+        parent = os.path.dirname(os.path.abspath(prefix))
+        if not os.path.isdir(parent):
+            raise ValueError(f"Parent directory of {prefix} doesn't exist, can't save.")
         if global_step is not None:
             if not isinstance(global_step, int | np.integer):
                 global_step = sess.run(global_step)
@@ -104,7 +108,7 @@ class Saver:
         if write_state:
             self._record(prefix, meta_graph_suffix)
             ckpt.update_checkpoint_state(
-                os.path.dirname(os.path.abspath(prefix)), prefix,
+                parent, prefix,
                 [p for p, _ in self._last_checkpoints], latest_filename,
                 [t for _, t in self._last_checkpoints], self._last_preserved)
         return prefix
