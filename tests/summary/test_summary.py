@@ -98,3 +98,14 @@ def test_summary_op_names_tags_and_errors():
         with pytest.raises(tf.errors.InvalidArgumentError, match="Nan in summary histogram"):
             sess.run(nan)
     assert tf.summary.merge_all(key="nothing_here") is None
+
+
+def test_events_reach_disk_when_the_writer_is_dropped_without_close(tmp_path):
+    import gc
+
+    writer = tf.summary.FileWriter(str(tmp_path))
+    writer.add_summary(tf.summary.Summary(value=[tf.summary.Summary.Value(
+        tag="loss", simple_value=2.0)]), 7)
+    del writer
+    gc.collect()
+    assert [(e.step, e.value) for e in _accumulate(tmp_path).Scalars("loss")] == [(7, 2.0)]

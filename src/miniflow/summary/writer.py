@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
+import weakref
 
 from miniflow import errors
 from miniflow.ops.summary_ops import summary_pb2
@@ -51,6 +52,9 @@ class FileWriter:
         # pid and a counter keep two writers in one second from sharing a file name.
         unique = f".{os.getpid()}.{next(_counter)}{self._suffix}"
         self._writer = self._efw.EventsWriter(os.path.join(self._logdir, "events"), unique)
+        # A writer dropped (or alive at exit) without close() still gets its events on disk.
+        # finalize runs its function at most once, so close() goes through it too.
+        self._finalizer = weakref.finalize(self, self._writer.close)
         self._pending = 0
         self._last_flush = time.time()
         self._closed = False
@@ -122,8 +126,7 @@ class FileWriter:
     def close(self) -> None:
         """Flushes and closes the event file."""
         if not self._closed:
-            self.flush()
-            self._writer.close()
+            self._finalizer()  # EventsWriter.close flushes
             self._closed = True
 
     def reopen(self) -> None:
