@@ -213,3 +213,19 @@ def test_namedtuple_elements_and_function_forms():
     with tf.Session() as sess:
         sess.run(it.initializer)
         assert [int(v) for v in drain(it.get_next(), sess)] == [0, 1]
+
+
+def test_text_line_dataset_reads_files_in_order(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_bytes(b"1,2\n3,4\r\n")
+    b.write_bytes(b"5,6")
+    lines = drain(tf.data.TextLineDataset([str(a), str(b)]).make_one_shot_iterator().get_next())
+    assert lines == [b"1,2", b"3,4", b"5,6"]
+    names = tf.placeholder(tf.string, [None])
+    it = tf.data.TextLineDataset(names).batch(2).make_initializable_iterator()
+    with tf.Session() as sess:
+        sess.run(it.initializer, {names: [str(b), str(a)]})
+        assert [list(x) for x in drain(it.get_next(), sess)] == [[b"5,6", b"1,2"], [b"3,4"]]
+        sess.run(it.initializer, {names: [str(tmp_path / "missing")]})
+        with pytest.raises(tf.errors.NotFoundError, match="missing"):
+            sess.run(it.get_next())

@@ -179,3 +179,37 @@ def test_input_map_rewires_the_imported_graph(tmp_path):
                                    input_map={"nothing:0": source})
     with pytest.raises(tf.errors.UnimplementedError, match="return_elements"):
         tf.train.import_meta_graph(str(tmp_path / "g.meta"), return_elements=["y:0"])
+
+
+def test_builder_with_custom_signatures_and_two_tag_sets(tmp_path):
+    x = tf.placeholder(tf.float32, [None, 2], name="x")
+    v = tf.Variable([[1.0], [2.0]], name="v")
+    y = tf.matmul(x, v, name="y")
+    counter = tf.Variable(0, name="counter")
+    main_op = counter.assign(41)
+    utils, sdu = tf.saved_model.utils, tf.saved_model.signature_def_utils
+    sig = sdu.build_signature_def({"in": utils.build_tensor_info(x)},
+                                  {"out": utils.build_tensor_info(y)}, "custom/method")
+    export = str(tmp_path / "m")
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(v.assign([[3.0], [-1.0]]))
+        b = tf.saved_model.Builder(export)
+        b.add_meta_graph_and_variables(sess, ["serve", "gpu"], signature_def_map={"s": sig},
+                                       main_op=main_op)
+        b.add_meta_graph(["train"])
+        assert b.save() == export
+    assert tf.saved_model.contains_saved_model(export)
+    with tf.Session(graph=tf.Graph()) as sess:
+        meta = tf.saved_model.loader.load(sess, ["gpu", "serve"], export)
+        s = meta.signature_def["s"]
+        assert s.method_name == "custom/method"
+        np.testing.assert_array_equal(sess.run(s.outputs["out"].name,
+                                               {s.inputs["in"].name: [[1.0, 1.0]]}), [[2.0]])
+        assert sess.run("counter:0") == 41  # the main op ran after the restore
+    with tf.Session(graph=tf.Graph()) as sess:
+        meta = tf.saved_model.loader.load(sess, ["train"], export)
+        assert meta.signature_def == {} and meta.tags == ["train"]
+        np.testing.assert_array_equal(sess.run("v:0"), [[3.0], [-1.0]])
+    with pytest.raises(tf.errors.NotFoundError, match="serving_default"):
+        tf.saved_model.load_signature_runner(export, tags=["serve", "gpu"])

@@ -48,6 +48,11 @@ def build_tensor_info(tensor) -> mg.TensorInfo:
     return mg.TensorInfo(tensor.name, tensor.dtype, tensor.shape)
 
 
+def build_signature_def(inputs=None, outputs=None, method_name=None) -> mg.SignatureDef:
+    """A signature from dicts of key -> `TensorInfo` (see `build_tensor_info`)."""
+    return mg.SignatureDef(dict(inputs or {}), dict(outputs or {}), method_name or "")
+
+
 def predict_signature_def(inputs: dict, outputs: dict) -> mg.SignatureDef:
     """A prediction signature from dicts of key -> tensor."""
     if not inputs:
@@ -95,7 +100,8 @@ class SavedModelBuilder:
             prefix = os.path.join(self._staging, VARIABLES_DIRECTORY, VARIABLES_FILENAME)
             saver.save(sess, prefix, write_meta_graph=False, write_state=False)
             self._saver_def = saver.saver_def
-        self._add(graph, tags, signature_def_map, main_op or legacy_init_op)
+        self._add(graph, tags, signature_def_map,
+                  main_op if main_op is not None else legacy_init_op)
 
     def add_meta_graph(self, tags, signature_def_map=None, assets_collection=None,
                        legacy_init_op=None, clear_devices=False, main_op=None,
@@ -105,7 +111,7 @@ class SavedModelBuilder:
             raise AssertionError("Variables and assets have not been saved yet. Please "
                                  "invoke `add_meta_graph_and_variables()` first.")
         self._add(graph or get_default_graph(), tags, signature_def_map,
-                  main_op or legacy_init_op)
+                  main_op if main_op is not None else legacy_init_op)
 
     def _add(self, graph, tags, signature_def_map, main_op):
         tags = sorted(set(tags))
@@ -289,6 +295,7 @@ def load_signature_runner(export_dir, signature_key=DEFAULT_SERVING_SIGNATURE_DE
         raise
 
 
-__all__ = ["SavedModelBuilder", "SignatureRunner", "build_tensor_info", "load",
+__all__ = ["SavedModelBuilder", "SignatureRunner", "build_signature_def", "build_tensor_info",
+           "load",
            "load_signature_runner", "maybe_saved_model_directory", "predict_signature_def",
            "read_saved_model", "simple_save"]
