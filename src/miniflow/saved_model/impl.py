@@ -93,8 +93,8 @@ class SavedModelBuilder:
             raise AssertionError("Graph state including variables and assets has already "
                                  "been saved. Please invoke `add_meta_graph()` instead.")
         graph = sess.graph
-        saver = saver or Saver(graph.get_collection(GraphKeys.GLOBAL_VARIABLES) +
-                               graph.get_collection("saveable_objects"), allow_empty=True)
+        saver = saver or Saver(graph.get_collection(GraphKeys.GLOBAL_VARIABLES),
+                               allow_empty=True)
         if saver._vars:
             os.makedirs(os.path.join(self._staging, VARIABLES_DIRECTORY), exist_ok=True)
             prefix = os.path.join(self._staging, VARIABLES_DIRECTORY, VARIABLES_FILENAME)

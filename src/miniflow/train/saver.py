@@ -25,7 +25,7 @@ class Saver:
     Args:
         var_list: the variables to save: a list (each saved under its op name) or a dict
             checkpoint name -> variable (e.g. `ExponentialMovingAverage.variables_to_restore`).
-            Default: all global and saveable variables.
+            Default: the graph's global variables.
         max_to_keep: how many recent checkpoints to keep (None or 0: keep all).
         keep_checkpoint_every_n_hours: additionally keep one checkpoint per this interval.
         allow_empty: allow a saver with no variables (otherwise ValueError).
@@ -42,9 +42,7 @@ class Saver:
                  write_version=2, pad_step_number=False, save_relative_paths=False,
                  filename=None):
         if var_list is None:
-            graph = get_default_graph()
-            var_list = graph.get_collection(GraphKeys.GLOBAL_VARIABLES) + \
-                graph.get_collection("saveable_objects")
+            var_list = get_default_graph().get_collection(GraphKeys.GLOBAL_VARIABLES)
         self._vars = _named(var_list)
         if not self._vars and not allow_empty:
             raise ValueError("No variables to save")
