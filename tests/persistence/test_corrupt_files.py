@@ -237,3 +237,15 @@ def test_saved_model_file_corruption(tmp_path):
     os.remove(path)
     with tf.Session(graph=tf.Graph()) as sess, pytest.raises(tf.errors.NotFoundError):
         tf.saved_model.loader.load(sess, ["serve"], export)
+
+
+def test_a_refused_file_leaves_the_graph_untouched(meta_file):
+    _rewrite_meta(meta_file, lambda b: _op(b, "y").update(type="NoSuchOp"))
+    tf.reset_default_graph()
+    keep = tf.constant(1.0, name="keep")
+    with pytest.raises(tf.errors.NotFoundError):
+        tf.train.import_meta_graph(meta_file, import_scope="m")
+    g = tf.get_default_graph()
+    assert g.get_operations() == [keep.op]
+    assert tf.global_variables() == [] and g.get_all_collection_keys() == []
+    assert tf.constant(2.0, name="m").op.name == "m"  # the scope name was released

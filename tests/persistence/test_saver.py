@@ -168,3 +168,20 @@ def test_save_into_missing_directory_is_refused(tmp_path):
         with pytest.raises(ValueError, match="Parent directory"):
             tf.train.Saver().save(sess, str(tmp_path / "missing" / "model.ckpt"))
     assert not (tmp_path / "missing").exists()
+
+
+def test_session_of_another_graph_or_no_session_is_refused(tmp_path):
+    tf.Variable(1.0, name="v")
+    saver = tf.train.Saver()
+    with tf.Session(graph=tf.Graph()) as other:
+        with pytest.raises(ValueError, match="another graph"):
+            saver.save(other, str(tmp_path / "c"))
+    with pytest.raises(TypeError, match="Session"):
+        saver.restore(None, str(tmp_path / "c"))
+
+
+def test_import_over_existing_names_asks_for_a_scope(tmp_path):
+    tf.Variable(1.0, name="v")
+    tf.train.export_meta_graph(str(tmp_path / "g.meta"))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="import_scope"):
+        tf.train.import_meta_graph(str(tmp_path / "g.meta"))

@@ -10,6 +10,7 @@ from the file is executed or unpickled.
 from __future__ import annotations
 
 import base64
+import contextlib
 import math
 
 import numpy as np
@@ -254,8 +255,12 @@ def _import_op(graph, entry, where, built, resolve_var, prefix, mapped):
             None, None, f"Op type not registered '{op_type}' (op '{name}' in the graph file). "
             "Import the module that defines it before loading, or re-export the graph.")
     full = prefix + name
-    if name in built or full in graph._by_name:
+    if name in built:
         raise malformed(where, f"duplicate op name '{full}'")
+    if full in graph._by_name:
+        raise errors.InvalidArgumentError(
+            None, None, f"Cannot import op '{full}': the graph already has an op of that "
+            "name. Import into a new graph, or pass import_scope to prefix the names.")
     opdef = lookup_op(op_type)
     inputs = [mapped[ref] if ref in mapped else _tensor(built, ref, where)
               for ref in _str_list(entry, "inputs", where)]
@@ -318,6 +323,26 @@ def _output_specs(opdef, inputs, attrs, stored, where):
                                    f"shape rule {TensorShape(dims)}") from None
         out.append((shape.as_tuple(), dt))
     return out
+
+
+@contextlib.contextmanager
+def all_or_nothing(graph):
+    """Undoes every op, name, collection item and seed added to ``graph`` in the block if
+    it raises, so a refused file leaves the graph as it was."""
+    n_ops, names = len(graph._ops), dict(graph._names_in_use)
+    collections = {k: list(v) for k, v in graph._collections.items()}
+    seed = graph.seed
+    try:
+        yield
+    except BaseException:
+        added = set(graph._ops[n_ops:])
+        for op in added:
+            graph._by_name.pop(op.name, None)
+        del graph._ops[n_ops:]
+        for op in graph._ops:
+            op._consumers = [c for c in op._consumers if c not in added]
+        graph._names_in_use, graph._collections, graph.seed = names, collections, seed
+        raise
 
 
 def _mark_used(graph, name: str) -> None:

@@ -153,8 +153,10 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
         path = os.fspath(meta_graph_or_file)
         meta = MetaGraphDef.from_json(read_bytes(path, "Meta graph file"),
                                       f"Meta graph file {path}")
-    variables = import_into(get_default_graph(), meta, import_scope or "", input_map)
-    return saver_for(meta, variables)
+    graph = get_default_graph()
+    with ser.all_or_nothing(graph):
+        variables = import_into(graph, meta, import_scope or "", input_map)
+        return saver_for(meta, variables)
 
 
 def saver_for(meta: MetaGraphDef, variables: dict):
@@ -176,8 +178,15 @@ def saver_for(meta: MetaGraphDef, variables: dict):
 
 
 def import_into(graph, meta: MetaGraphDef, scope: str = "", input_map=None) -> dict:
-    """Rebuilds ``meta`` into ``graph``; returns the variables by their file names."""
-    body = meta._body
+    """Rebuilds ``meta`` into ``graph``; returns the variables by their file names.
+
+    Either everything is added or, on any error, nothing.
+    """
+    with ser.all_or_nothing(graph):
+        return _import_into(graph, meta._body, scope, input_map)
+
+
+def _import_into(graph, body, scope, input_map) -> dict:
     variables = {}
     for i, spec in enumerate(body["variables"]):
         where = f"variables[{i}]"

@@ -92,6 +92,7 @@ class Saver:
                 global_step = sess.run(global_step)
             step = int(global_step)
             prefix = f"{prefix}-{step:08d}" if self._pad_step_number else f"{prefix}-{step}"
+        self._check_session(sess)
         values = {}
         for name, var in self._vars.items():
             value = var._slot_in(sess).value
@@ -144,6 +145,7 @@ class Saver:
         if save_path is None:
             raise ValueError("Can't load save_path when it is None.")
         prefix = os.fspath(save_path)
+        self._check_session(sess)
         if not ckpt.checkpoint_exists(prefix):
             raise errors.InvalidArgumentError(
                 None, None, f"The passed save_path is not a valid checkpoint: {prefix}")
@@ -158,6 +160,15 @@ class Saver:
         values = ckpt.load_checkpoint_tensors(prefix, list(self._vars))
         for name, var in self._vars.items():
             var._slot_in(sess).value = np.array(values[name], dtype=var.dtype.np, copy=True)
+
+    def _check_session(self, sess):
+        graph = getattr(sess, "graph", None)
+        if graph is None:
+            raise TypeError(f"'sess' must be a Session; got {sess!r}")
+        for var in self._vars.values():
+            if var.graph is not None and var.graph is not graph:
+                raise ValueError(f"Variable {var.op_name} belongs to another graph than the "
+                                 "session's; run the Saver with a session of its graph.")
 
     # -- bookkeeping -------------------------------------------------------------------
     @property
