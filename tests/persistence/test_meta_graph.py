@@ -213,3 +213,33 @@ def test_builder_with_custom_signatures_and_two_tag_sets(tmp_path):
         np.testing.assert_array_equal(sess.run("v:0"), [[3.0], [-1.0]])
     with pytest.raises(tf.errors.NotFoundError, match="serving_default"):
         tf.saved_model.load_signature_runner(export, tags=["serve", "gpu"])
+
+
+def test_signature_runner_serves_concurrent_callers(tmp_path):
+    import threading
+
+    x = tf.placeholder(tf.float32, [None, 2], name="x")
+    w = tf.Variable([[1.0, -1.0], [0.5, 2.0]], name="w")
+    y = tf.tanh(tf.matmul(x, w))
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        export = tf.saved_model.simple_save(sess, str(tmp_path / "m"), {"x": x}, {"y": y})
+    runner = tf.saved_model.load_signature_runner(export)
+    wv = np.array([[1.0, -1.0], [0.5, 2.0]], np.float32)
+    failures = []
+
+    def client(seed):
+        rng = np.random.default_rng(seed)
+        for _ in range(25):
+            batch = rng.normal(size=(int(rng.integers(1, 5)), 2)).astype(np.float32)
+            got = runner.run({"x": batch})["y"]
+            if not np.allclose(got, np.tanh(batch @ wv), rtol=1e-5, atol=1e-6):
+                failures.append(seed)
+
+    threads = [threading.Thread(target=client, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    runner.close()
+    assert failures == [] and runner.session.plan_builds == 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 
 from miniflow import errors
 from miniflow.graph.file_io import (atomic_write, dump_envelope, fsync_dir, load_envelope,
@@ -253,6 +254,8 @@ class SignatureRunner:
         graph = session.graph
         self._feed_tensors = [graph.as_graph_element(i.name) for i in self.inputs.values()]
         self._fetches = {k: graph.as_graph_element(i.name) for k, i in self.outputs.items()}
+        self._lock = threading.Lock()
+        self._warm = False
 
     def run(self, inputs: dict) -> dict:
         """The outputs for one batch of ``inputs`` (key -> array-like).
@@ -268,6 +271,13 @@ class SignatureRunner:
                 None, None, f"Signature inputs mismatch: missing {missing}, unknown {unknown}; "
                 f"expected exactly {list(self.inputs)}.")
         feed = {t: inputs[k] for t, k in zip(self._feed_tensors, self.inputs)}
+        if not self._warm:
+            # The first call compiles the plan; concurrent first callers wait for it
+            # instead of each compiling their own.
+            with self._lock:
+                out = self.session.run(self._fetches, feed)
+                self._warm = True
+                return out
         return self.session.run(self._fetches, feed)
 
     def close(self) -> None:
