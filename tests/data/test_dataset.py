@@ -195,9 +195,6 @@ def test_errors_are_clear():
     mismatch = tf.data.Dataset.from_tensor_slices((np.zeros(3), np.zeros(4)))
     with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError, match="match"):
         sess.run(mismatch.make_one_shot_iterator().get_next())
-    outer = tf.constant(2.0)
-    with pytest.raises(ValueError, match="own graph"):
-        tf.data.Dataset.range(3).map(lambda v: tf.cast(v, tf.float32) * outer)
     with pytest.raises(ValueError, match="boolean"):
         tf.data.Dataset.range(3).filter(lambda v: v * 2)
 
@@ -229,3 +226,63 @@ def test_text_line_dataset_reads_files_in_order(tmp_path):
         sess.run(it.initializer, {names: [str(tmp_path / "missing")]})
         with pytest.raises(tf.errors.NotFoundError, match="missing"):
             sess.run(it.get_next())
+
+
+def test_flat_map_interleave_unbatch_match_python():
+    ds = tf.data.Dataset.range(1, 5)
+    # Each n opens a dataset of n copies of n*10 (capturing the element's tensor).
+    flat = ds.flat_map(lambda n: tf.data.Dataset.from_tensors(n * 10).repeat(n))
+    assert [int(v) for v in drain(flat.make_one_shot_iterator().get_next())] == \
+        [n * 10 for n in range(1, 5) for _ in range(n)]
+
+    def interleave(seqs, cycle, block):  # TF's documented order, in plain Python
+        seqs, out, slots, index = iter(seqs), [], [None] * cycle, 0
+        done = False
+        while True:
+            if slots[index] is None and not done:
+                nxt = next(seqs, None)
+                done = nxt is None
+                slots[index] = None if done else iter(nxt)
+            if slots[index] is None:
+                if done and all(s is None for s in slots):
+                    return out
+                index = (index + 1) % cycle
+                continue
+            block_items = [v for _, v in zip(range(block), slots[index])]
+            out += block_items
+            if len(block_items) < block:
+                slots[index] = None
+            index = (index + 1) % cycle
+
+    for cycle, block in [(2, 1), (3, 2), (1, 3)]:
+        tf.reset_default_graph()
+        inter = tf.data.Dataset.range(1, 6).interleave(
+            lambda n: tf.data.Dataset.range(n).map(lambda i: i + 100 * n),
+            cycle_length=cycle, block_length=block)
+        want = interleave([[i + 100 * n for i in range(n)] for n in range(1, 6)], cycle, block)
+        assert [int(v) for v in drain(inter.make_one_shot_iterator().get_next())] == want
+
+    tf.reset_default_graph()
+    ub = tf.data.Dataset.from_tensor_slices((np.arange(6).reshape(3, 2),
+                                             np.arange(6.0).reshape(3, 2))).unbatch()
+    assert ub.output_shapes[0].as_list() == []
+    assert [(int(a), float(b)) for a, b in drain(ub.make_one_shot_iterator().get_next())] \
+        == [(i, float(i)) for i in range(6)]
+    with pytest.raises(TypeError, match="Dataset"):
+        tf.data.Dataset.range(3).flat_map(lambda n: n)
+
+
+def test_functions_capture_outer_tensors_at_iterator_start():
+    scale = tf.placeholder(tf.float32, [], name="scale")
+    offset = tf.constant(0.5)
+    ds = tf.data.Dataset.range(4).map(lambda v: tf.cast(v, tf.float32) * scale + offset) \
+        .filter(lambda v: v < scale * 2.0)
+    it = ds.make_initializable_iterator()
+    nxt = it.get_next()
+    with tf.Session() as sess:
+        sess.run(it.initializer, {scale: 3.0})
+        assert [float(v) for v in drain(nxt, sess)] == [0.5, 3.5]
+        sess.run(it.initializer, {scale: 10.0})
+        assert [float(v) for v in drain(nxt, sess)] == [0.5, 10.5]
+    with pytest.raises(ValueError, match="placeholder"):
+        ds.make_one_shot_iterator()

@@ -17,6 +17,8 @@ RULES = {
     "train/meta_graph.py": ("miniflow.saved_model", "miniflow.data", "miniflow.summary"),
     "data/dataset_ops.py": ("miniflow.train", "miniflow.saved_model", "miniflow.summary"),
     "data/iterator_ops.py": ("miniflow.train", "miniflow.saved_model", "miniflow.summary"),
+    "data/sources.py": ("miniflow.train", "miniflow.saved_model", "miniflow.summary"),
+    "data/transformations.py": ("miniflow.train", "miniflow.saved_model", "miniflow.summary"),
     "summary/writer.py": ("miniflow.train", "miniflow.data", "miniflow.saved_model"),
 }
 

@@ -60,6 +60,20 @@ class Dataset:
         """The elements for which ``predicate`` returns True (a scalar bool tensor)."""
         return _transforms._Filter(self, predicate)
 
+    def flat_map(self, map_func) -> Dataset:
+        """The elements of the datasets ``map_func`` returns for each element, in order."""
+        return _transforms._FlatMap(self, map_func)
+
+    def interleave(self, map_func, cycle_length=-1, block_length=1,
+                   num_parallel_calls=None) -> Dataset:
+        """Like `flat_map`, but ``cycle_length`` inner datasets are read in turn,
+        ``block_length`` elements at a time (-1: one per CPU, as TF's AUTOTUNE)."""
+        return _transforms._Interleave(self, map_func, cycle_length, block_length)
+
+    def unbatch(self) -> Dataset:
+        """Splits each element into its slices along the first dimension."""
+        return _transforms._Unbatch(self)
+
     def batch(self, batch_size, drop_remainder=False) -> Dataset:
         """Consecutive elements stacked into batches of ``batch_size``."""
         return _transforms._Batch(self, batch_size, drop_remainder, None, None)

@@ -56,13 +56,28 @@ def _component(value):
     return np.array(arr, copy=True) if arr.dtype != object else arr.copy()
 
 
+def _int_arg(value):
+    """An int, or a scalar graph tensor read when the iterator starts."""
+    if isinstance(value, Tensor) or hasattr(value, "_as_graph_element"):
+        return array_ops.convert_to_tensor(value)
+    return int(value)
+
+
+def _int_value(ctx, arg) -> int:
+    return int(ctx["values"][arg]) if isinstance(arg, Tensor) else arg
+
+
 class _Range(Dataset):
     def __init__(self, *args):
-        self._range = range(*[int(a) for a in args])
+        self._args = [_int_arg(a) for a in args]
+        range(*[1 if isinstance(a, Tensor) else a for a in self._args])  # checks arity
         self._template, self._specs = None, [TensorSpec(dtypes.int64, TensorShape([]))]
 
+    def _own_captured(self):
+        return [a for a in self._args if isinstance(a, Tensor)]
+
     def _iter(self, ctx):
-        for i in self._range:
+        for i in range(*[_int_value(ctx, a) for a in self._args]):
             yield [np.int64(i)]
 
 

@@ -5,6 +5,7 @@ session (whose compiled plan is reused for every element)."""
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 
@@ -13,9 +14,10 @@ from miniflow.core.shapes import TensorShape
 from miniflow.core.values import as_array
 from miniflow.data import structure
 from miniflow.data.dataset_ops import Dataset
-from miniflow.data.sources import _shape_leaves
+from miniflow.data.sources import _int_arg, _int_value, _shape_leaves
 from miniflow.data.structure import TensorSpec
 from miniflow.graph.graph import Graph
+from miniflow.graph.operation import Tensor
 from miniflow.graph.session import Session
 from miniflow.ops import array_ops
 from miniflow.ops.random_ops import get_seed
@@ -51,34 +53,142 @@ class _Unary(Dataset):
         return [self._input]
 
 
+class _FunctionGraph(Graph):
+    """The private graph of a dataset function. Tensors of other graphs that the function
+    uses become placeholders here, fed per element with the values the outer tensors
+    had when the iterator started."""
+
+    def __init__(self):
+        super().__init__()
+        self.captures: dict = {}  # outer tensor -> placeholder
+
+    def capture(self, tensor):
+        ph = self.captures.get(tensor)
+        if ph is None:
+            with self.as_default():
+                ph = array_ops.placeholder(tensor.dtype, tensor.shape, name="capture")
+            self.captures[tensor] = ph
+        return ph
+
+
 class _ElementFunction:
     """A dataset function traced once into a private graph, run per element by a private
     session (whose compiled plan is reused for every element)."""
 
     def __init__(self, fn, tmpl, specs, what):
-        self.graph = Graph()
+        self.graph = _FunctionGraph()
         with self.graph.as_default():
             self.args = [array_ops.placeholder(s.dtype, s.shape, name=f"arg{i}")
                          for i, s in enumerate(specs)]
             element = structure.pack(tmpl, self.args)
-            try:
-                out = fn(*element) if type(element) is tuple else fn(element)
-            except ValueError as e:
-                if "same graph" not in str(e):
-                    raise
-                raise ValueError(f"{e} A tf.data {what} function is traced into its own "
-                                 "graph: create the tensors it uses inside the function, or "
-                                 "use Python/NumPy values.") from None
-            out = structure.lists_to_tuples(out)
-            self.template = structure.template(out)
-            self.outputs = [array_ops.convert_to_tensor(t) for t in structure.flatten(out)]
-        self.specs = [TensorSpec(t.dtype, t.shape) for t in self.outputs]
+            out = fn(*element) if type(element) is tuple else fn(element)
+            self._set_outputs(out, what)
         self._session = None
 
-    def __call__(self, values):
+    def _set_outputs(self, out, what):
+        out = structure.lists_to_tuples(out)
+        self.template = structure.template(out)
+        self.outputs = [array_ops.convert_to_tensor(t) for t in structure.flatten(out)]
+        self.specs = [TensorSpec(t.dtype, t.shape) for t in self.outputs]
+
+    @property
+    def captured(self) -> list:
+        """The outer tensors the function uses (inputs of the iterator ops)."""
+        return list(self.graph.captures)
+
+    def __call__(self, values, ctx):
         if self._session is None:
             self._session = Session(graph=self.graph)
-        return self._session.run(self.outputs, dict(zip(self.args, values)))
+        feed = dict(zip(self.args, values))
+        for outer, ph in self.graph.captures.items():
+            feed[ph] = ctx["values"][outer]
+        return self._session.run(self.outputs, feed)
+
+
+class _DatasetFunction(_ElementFunction):
+    """A function from an element to a `Dataset` (for `flat_map` and `interleave`): the
+    inner dataset is built once over placeholders, and started per element with the
+    values its captured tensors take for that element."""
+
+    def _set_outputs(self, dataset, what):
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"`map_func` of {what} must return a `Dataset` object, got "
+                            f"{type(dataset).__name__}.")
+        self.dataset = dataset
+        self.outputs = dataset._captured()
+
+    def start(self, values, ctx):
+        return self.dataset._generate(self(values, ctx) if self.outputs else [])
+
+
+class _FlatMap(_Unary):
+    def __init__(self, input_dataset, fn):
+        super().__init__(input_dataset)
+        self._fn = _DatasetFunction(fn, self._template, self._specs, "flat_map")
+        self._template, self._specs = self._fn.dataset._template, self._fn.dataset._specs
+
+    def _own_captured(self):
+        return self._fn.captured
+
+    def _iter(self, ctx):
+        for element in self._input._iter(ctx):
+            yield from self._fn.start(element, ctx)
+
+
+class _Interleave(_FlatMap):
+    """TF's deterministic interleave: a cycle of ``cycle_length`` inner datasets, taking
+    ``block_length`` elements from each in turn; an exhausted slot is refilled from the
+    next input element when the cycle reaches it."""
+
+    def __init__(self, input_dataset, fn, cycle_length, block_length):
+        super().__init__(input_dataset, fn)
+        self._cycle = int(cycle_length) if cycle_length not in (None, -1) else \
+            (os.cpu_count() or 1)
+        self._block = int(block_length)
+        if self._cycle <= 0 or self._block <= 0:
+            raise errors.InvalidArgumentError(None, None, "cycle_length and block_length must "
+                                                          "be positive.")
+
+    def _iter(self, ctx):
+        inputs = self._input._iter(ctx)
+        slots: list = [None] * self._cycle
+        exhausted, index = False, 0
+        while True:
+            if slots[index] is None and not exhausted:
+                element = next(inputs, None)
+                if element is None:
+                    exhausted = True
+                else:
+                    slots[index] = self._fn.start(element, ctx)
+            if slots[index] is None:
+                if exhausted and all(s is None for s in slots):
+                    return
+                index = (index + 1) % self._cycle
+                continue
+            block = list(itertools.islice(slots[index], self._block))
+            yield from block
+            if len(block) < self._block:
+                slots[index] = None
+            index = (index + 1) % self._cycle
+
+
+class _Unbatch(_Unary):
+    def __init__(self, input_dataset):
+        super().__init__(input_dataset)
+        for spec in self._specs:
+            if spec.shape.ndims == 0:
+                raise ValueError("Cannot unbatch an input with scalar components.")
+        self._specs = [TensorSpec(s.dtype, TensorShape(None) if s.shape.ndims is None else
+                                  TensorShape(s.shape.as_list()[1:])) for s in self._specs]
+
+    def _iter(self, ctx):
+        for element in self._input._iter(ctx):
+            sizes = {np.shape(v)[0] for v in element}
+            if len(sizes) != 1:
+                raise errors.InvalidArgumentError(None, None, f"Input element components to "
+                                                  f"unbatch have different sizes {sorted(sizes)}.")
+            for i in range(sizes.pop()):
+                yield [v[i] for v in element]
 
 
 class _Map(_Unary):
@@ -87,9 +197,12 @@ class _Map(_Unary):
         self._fn = _ElementFunction(fn, input_dataset._template, input_dataset._specs, "map")
         self._template, self._specs = self._fn.template, self._fn.specs
 
+    def _own_captured(self):
+        return self._fn.captured
+
     def _iter(self, ctx):
         for element in self._input._iter(ctx):
-            yield self._fn(element)
+            yield self._fn(element, ctx)
 
 
 class _Filter(_Unary):
@@ -101,9 +214,12 @@ class _Filter(_Unary):
             raise ValueError("`predicate` return type must be convertible to a scalar boolean "
                              f"tensor. Was {self._fn.specs}.")
 
+    def _own_captured(self):
+        return self._fn.captured
+
     def _iter(self, ctx):
         for element in self._input._iter(ctx):
-            if bool(self._fn(element)[0]):
+            if bool(self._fn(element, ctx)[0]):
                 yield element
 
 
@@ -202,11 +318,14 @@ class _Shuffle(_Unary):
 class _Repeat(_Unary):
     def __init__(self, input_dataset, count):
         super().__init__(input_dataset)
-        self._count = -1 if count is None else int(count)
+        self._count = _int_arg(-1 if count is None else count)
+
+    def _own_captured(self):
+        return [self._count] if isinstance(self._count, Tensor) else []
 
     def _iter(self, ctx):
-        epoch = 0
-        while self._count < 0 or epoch < self._count:
+        count, epoch = _int_value(ctx, self._count), 0
+        while count < 0 or epoch < count:
             produced = False
             for element in self._input._iter(ctx):
                 produced = True
@@ -219,11 +338,15 @@ class _Repeat(_Unary):
 class _Slice(_Unary):
     def __init__(self, input_dataset, start, count):
         super().__init__(input_dataset)
-        self._start, self._count = int(start), int(count)
+        self._start, self._count = _int_arg(start), _int_arg(count)
+
+    def _own_captured(self):
+        return [a for a in (self._start, self._count) if isinstance(a, Tensor)]
 
     def _iter(self, ctx):
-        stop = None if self._count < 0 else self._start + self._count
-        yield from itertools.islice(self._input._iter(ctx), max(self._start, 0), stop)
+        start, count = _int_value(ctx, self._start), _int_value(ctx, self._count)
+        stop = None if count < 0 else max(start, 0) + count
+        yield from itertools.islice(self._input._iter(ctx), max(start, 0), stop)
 
 
 class _Concatenate(Dataset):
