@@ -20,14 +20,12 @@ from miniflow.saved_model.impl import (
     REGRESS_METHOD_NAME as REGRESS_METHOD_NAME,
     SERVING as SERVING,
     TRAINING as TRAINING,
-    SavedModelBuilder as Builder,
     SavedModelBuilder as SavedModelBuilder,
     SignatureRunner as SignatureRunner,
     build_signature_def as build_signature_def,
     build_tensor_info as build_tensor_info,
     load as load,
     load_signature_runner as load_signature_runner,
-    maybe_saved_model_directory as contains_saved_model,
     maybe_saved_model_directory as maybe_saved_model_directory,
     predict_signature_def as predict_signature_def,
     read_saved_model as read_saved_model,
@@ -36,3 +34,6 @@ from miniflow.saved_model.impl import (
 from miniflow.train.meta_graph import MetaGraphDef as MetaGraphDef
 from miniflow.train.meta_graph import SignatureDef as SignatureDef
 from miniflow.train.meta_graph import TensorInfo as TensorInfo
+
+Builder = SavedModelBuilder
+contains_saved_model = maybe_saved_model_directory
