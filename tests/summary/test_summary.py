@@ -109,3 +109,23 @@ def test_events_reach_disk_when_the_writer_is_dropped_without_close(tmp_path):
     del writer
     gc.collect()
     assert [(e.step, e.value) for e in _accumulate(tmp_path).Scalars("loss")] == [(7, 2.0)]
+
+
+def test_summary_iterator_reads_back_and_detects_corruption(tmp_path):
+    with tf.summary.FileWriter(str(tmp_path)) as writer:
+        for step in range(3):
+            writer.add_summary(tf.summary.Summary(value=[tf.summary.Summary.Value(
+                tag="acc", simple_value=step / 4)]), step)
+    (path,) = glob.glob(str(tmp_path / "events.out.tfevents.*"))
+    events = list(tf.train.summary_iterator(path))
+    assert events[0].file_version == "brain.Event:2"
+    assert [(e.step, e.summary.value[0].tag, e.summary.value[0].simple_value)
+            for e in events[1:]] == [(0, "acc", 0.0), (1, "acc", 0.25), (2, "acc", 0.5)]
+    raw = bytearray(open(path, "rb").read())
+    raw[-6] ^= 0x10
+    open(path, "wb").write(bytes(raw))
+    with pytest.raises(tf.errors.DataLossError, match="corrupted record data"):
+        list(tf.train.summary_iterator(path))
+    open(path, "wb").write(bytes(raw[:-3]))
+    with pytest.raises(tf.errors.DataLossError, match="truncated"):
+        list(tf.train.summary_iterator(path))

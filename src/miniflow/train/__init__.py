@@ -20,8 +20,9 @@ from miniflow.train.meta_graph import MetaGraphDef as MetaGraphDef  # noqa: E402
 from miniflow.train.meta_graph import export_meta_graph as export_meta_graph  # noqa: E402
 from miniflow.train.meta_graph import import_meta_graph as import_meta_graph  # noqa: E402
 from miniflow.train.saver import Saver as Saver  # noqa: E402
+from miniflow.summary.reader import summary_iterator as summary_iterator  # noqa: E402
 
 __all__ += ["CheckpointState", "MetaGraphDef", "Saver", "checkpoint_exists",
             "export_meta_graph", "get_checkpoint_mtimes", "get_checkpoint_state",
             "import_meta_graph", "latest_checkpoint", "list_variables", "load_variable",
-            "update_checkpoint_state"]
+            "summary_iterator", "update_checkpoint_state"]
