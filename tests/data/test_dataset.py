@@ -222,7 +222,9 @@ def test_text_line_dataset_reads_files_in_order(tmp_path):
     it = tf.data.TextLineDataset(names).batch(2).make_initializable_iterator()
     with tf.Session() as sess:
         sess.run(it.initializer, {names: [str(b), str(a)]})
-        assert [list(x) for x in drain(it.get_next(), sess)] == [[b"5,6", b"1,2"], [b"3,4"]]
+        batches = drain(it.get_next(), sess)
+        assert [list(x) for x in batches] == [[b"5,6", b"1,2"], [b"3,4"]]
+        assert batches[0].dtype == object  # tf.string values are object arrays of bytes
         sess.run(it.initializer, {names: [str(tmp_path / "missing")]})
         with pytest.raises(tf.errors.NotFoundError, match="missing"):
             sess.run(it.get_next())

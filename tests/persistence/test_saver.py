@@ -185,3 +185,26 @@ def test_import_over_existing_names_asks_for_a_scope(tmp_path):
     tf.train.export_meta_graph(str(tmp_path / "g.meta"))
     with pytest.raises(tf.errors.InvalidArgumentError, match="import_scope"):
         tf.train.import_meta_graph(str(tmp_path / "g.meta"))
+
+
+def test_meta_graph_is_encoded_once_per_graph_state(tmp_path, monkeypatch):
+    from miniflow.graph import serialization
+
+    calls = []
+    real = serialization.graph_to_dict
+    monkeypatch.setattr(serialization, "graph_to_dict",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    v = tf.Variable(np.ones(3, np.float32), name="v")
+    saver = tf.train.Saver()
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for step in range(3):
+            saver.save(sess, str(tmp_path / "m"), global_step=step)
+        assert len(calls) == 1
+        tf.identity(v, name="new_op")  # the graph changed: encoded again
+        last = saver.save(sess, str(tmp_path / "m"), global_step=3)
+    assert len(calls) == 2
+    tf.reset_default_graph()
+    tf.train.import_meta_graph(last + ".meta")
+    assert tf.get_default_graph().get_operation_by_name("new_op").type == "Identity"
+    assert (tmp_path / "m-2.meta").read_bytes() == (tmp_path / "m-1.meta").read_bytes()

@@ -260,6 +260,8 @@ class _Batch(_Unary):
                         None, None, f"Cannot batch tensors with different shapes in component "
                         f"{k}. First element had shape {list(shapes[0])} and element {i} had "
                         f"shape {list(s)}.")
+            if self._specs[k].dtype == dtypes.string:  # keep TF strings as object arrays
+                return np.array(values, dtype=object)
             return np.stack(values)
         return self._pad(values, shapes, k)
 

@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from miniflow import errors
+from miniflow.graph.file_io import atomic_write
 from miniflow.graph.graph import GraphKeys, get_default_graph
 from miniflow.graph.serialization import UnserializableError
 from miniflow.train import checkpoint as ckpt
@@ -51,6 +52,7 @@ class Saver:
         self._last_preserved = time.time()
         self._pad_step_number = pad_step_number
         self._last_checkpoints: list[tuple[str, float]] = []
+        self._meta_cache = None
 
     @property
     def saver_def(self) -> dict:
@@ -113,10 +115,21 @@ class Saver:
         return prefix
 
     def _write_meta_graph(self, graph, path):
-        try:
-            self.export_meta_graph(path, graph=graph)
-        except UnserializableError as e:
-            _log.warning("Not writing %s: %s", path, e.message)
+        # Graphs only grow, so the op count and collection sizes tell whether the graph
+        # changed since the last save; if not, the encoded bytes are reused.
+        key = (id(graph), len(graph._ops), graph.seed,
+               tuple((k, len(v)) for k, v in graph._collections.items()))
+        if self._meta_cache is None or self._meta_cache[0] != key:
+            try:
+                data = meta_graph.build_meta_graph(graph, self.saver_def).to_json()
+            except UnserializableError as e:
+                data = e
+            self._meta_cache = (key, data)
+        data = self._meta_cache[1]
+        if isinstance(data, UnserializableError):
+            _log.warning("Not writing %s: %s", path, data.message)
+            return
+        atomic_write(path, lambda fh: fh.write(data))
 
     def _record(self, prefix, meta_graph_suffix):
         """Adds ``prefix`` to the recent list; deletes what falls out of it."""
