@@ -288,3 +288,11 @@ def test_functions_capture_outer_tensors_at_iterator_start():
         assert [float(v) for v in drain(nxt, sess)] == [0.5, 10.5]
     with pytest.raises(ValueError, match="placeholder"):
         ds.make_one_shot_iterator()
+
+
+def test_experimental_transformations():
+    exp = tf.data.experimental
+    ds = tf.data.Dataset.range(6).apply(exp.shuffle_and_repeat(6, count=2, seed=4)) \
+        .apply(exp.map_and_batch(lambda v: v * 3, 4)).prefetch(exp.AUTOTUNE)
+    got = np.concatenate(drain(ds.make_one_shot_iterator().get_next()))
+    assert sorted(got[:6].tolist()) == [0, 3, 6, 9, 12, 15] == sorted(got[6:].tolist())
