@@ -72,3 +72,24 @@ def test_graph_with_a_python_function_is_refused_clearly(tmp_path, caplog):
         prefix = tf.train.Saver().save(sess, str(tmp_path / "c"))  # the checkpoint still saves
     assert tf.train.checkpoint_exists(prefix)
     assert "Not writing" in caplog.text and not (tmp_path / "c.meta").exists()
+
+
+def test_variables_nested_in_attributes_round_trip(tmp_path):
+    """An op type (defined here, as another module would) holding variables in a tuple.
+    It is removed from the registry afterwards so registry-wide checks never see it."""
+    from miniflow.core import registry
+    from miniflow.core.dispatch import apply_op
+
+    registry.register_op("TestSumOfVars", infer=lambda i, a: [((), tf.float32)])(
+        lambda pair=(): np.float32(0.0))
+    try:
+        a, b = tf.Variable(1.0, name="a"), tf.Variable(2.0, name="b")
+        apply_op("TestSumOfVars", pair=(a, {"second": b}), name="s")
+        tf.train.export_meta_graph(str(tmp_path / "g.meta"))
+        tf.reset_default_graph()
+        tf.train.import_meta_graph(str(tmp_path / "g.meta"))
+    finally:
+        registry._OPS.pop("TestSumOfVars", None)
+    pair = tf.get_default_graph().get_operation_by_name("s").get_attr("pair")
+    assert [pair[0].op_name, pair[1]["second"].op_name] == ["a", "b"]
+    assert pair[0] is tf.global_variables()[0]

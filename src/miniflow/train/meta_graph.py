@@ -232,11 +232,24 @@ def _lookup(built, ref, where, tensor):
 
 # -- encoding helpers -----------------------------------------------------------------------
 def _graph_variables(graph) -> list:
+    """The variables that ops refer to, also inside tuple/list/dict attributes (e.g. an
+    optimizer op holding its slot variables)."""
     seen: dict = {}
+
+    def visit(value):
+        if isinstance(value, Variable):
+            if not value._eager:
+                seen.setdefault(id(value), value)
+        elif isinstance(value, tuple | list):
+            for item in value:
+                visit(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                visit(item)
+
     for op in graph.get_operations():
-        for v in op.attrs.values():
-            if isinstance(v, Variable) and not v._eager:
-                seen.setdefault(id(v), v)
+        for value in op.attrs.values():
+            visit(value)
     return list(seen.values())
 
 
