@@ -296,3 +296,20 @@ from miniflow.ops.script_ops import Print as Print  # noqa: E402
 from miniflow.ops.script_ops import numpy_function as numpy_function  # noqa: E402
 from miniflow.ops.script_ops import print as print  # noqa: E402, A004
 from miniflow.ops.script_ops import py_func as py_func  # noqa: E402
+
+# -- persistence, tf.data, program utilities, TensorBoard (issue 5) ------------------------
+from miniflow import app as app  # noqa: E402
+from miniflow import compat as compat  # noqa: E402
+from miniflow import data as data  # noqa: E402
+from miniflow import flags as flags  # noqa: E402
+from miniflow import gfile as gfile  # noqa: E402
+from miniflow import io as io  # noqa: E402
+from miniflow import logging_api as logging  # noqa: E402
+from miniflow import saved_model as saved_model  # noqa: E402
+from miniflow import summary as summary  # noqa: E402
+from miniflow.config_protos import ConfigProto as ConfigProto  # noqa: E402
+from miniflow.config_protos import GPUOptions as GPUOptions  # noqa: E402
+from miniflow.config_protos import GraphOptions as GraphOptions  # noqa: E402
+from miniflow.config_protos import OptimizerOptions as OptimizerOptions  # noqa: E402
+from miniflow.config_protos import RunMetadata as RunMetadata  # noqa: E402
+from miniflow.config_protos import RunOptions as RunOptions  # noqa: E402

@@ -83,7 +83,10 @@ class Optimizer:
                     else:
                         g = array_ops.convert_to_tensor(g)
                         updates.append(self._apply_dense(g, v))
-            finish = self._finish(updates, scope_name or None)
+            # With a global step, TF names the group "update" and gives the scope's own
+            # name to the step increment, so the two ops never share a name.
+            finish = self._finish(updates, (scope_name or None) if global_step is None
+                                  else "update")
             if global_step is None:
                 return finish
             if eager:
