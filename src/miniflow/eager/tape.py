@@ -184,20 +184,18 @@ class GradientTape:
 
     def jacobian(self, target, sources, unconnected_gradients="none"):
         """d target[i] / d source for every element i (one sweep per element)."""
-        from miniflow.ops import array_ops
-
         y = _as_tensor(target)
         n = y._value.size
         rows = []
-        flat = array_ops.reshape(y, [-1])
         for i in range(n):
             with self.stop_recording():
-                seed = array_ops.one_hot(i, n, dtype=y.dtype)
-            g = _reverse(self, flat, sources, seed, unconnected_gradients)
-            rows.append(g)
-        grads = [array_ops.stack(col) for col in zip(*[_flatten(r) for r in rows])]
+                seed = apply_op("Reshape", apply_op("OneHot", i, depth=n, on_value=1,
+                                                    off_value=0, axis=-1, dtype=y.dtype),
+                                list(y.shape.as_list()))
+            rows.append(_reverse(self, y, sources, seed, unconnected_gradients))
+        grads = [apply_op("Pack", *col, axis=0) for col in zip(*[_flatten(r) for r in rows])]
         return _pack(sources, iter(
-            [array_ops.reshape(g, list(y.shape.as_list()) + list(s.shape.as_list()))
+            [apply_op("Reshape", g, list(y.shape.as_list()) + list(s.shape.as_list()))
              for g, s in zip(grads, _flatten(sources))]))
 
 
