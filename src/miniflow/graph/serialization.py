@@ -273,6 +273,10 @@ def _import_op(graph, entry, where, built, resolve_var, prefix, mapped):
     if not isinstance(raw_attrs, dict):
         raise malformed(where, "'attrs' must be a JSON object")
     attrs = {k: decode_value(v, f"{where} attr '{k}'", resolve_var) for k, v in raw_attrs.items()}
+    value, dtype = attrs.get("value"), attrs.get("dtype")
+    if isinstance(value, np.ndarray) and isinstance(dtype, dtypes.DType) and \
+            dtypes.as_dtype(value.dtype) != dtype:
+        raise malformed(where, f"its value is {value.dtype} but its dtype attr is {dtype.name}")
     specs = _output_specs(opdef, inputs, attrs, entry.get("outputs"), where)
     op = Operation(graph, full, opdef, inputs, attrs, controls, specs)
     grad_type = entry.get("grad_type")
