@@ -123,9 +123,12 @@ def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_d
     Returns:
         The `MetaGraphDef`.
 
+    `tf.data` iterator ops and what is computed from them are left out, with a warning
+    (their Python functions cannot be stored).
+
     Raises:
-        UnimplementedError: an op holds a value the format cannot represent (such as the
-            Python function of a `tf.data` pipeline), or ``export_scope`` was given.
+        UnimplementedError: an op holds another value the format cannot represent, or
+            ``export_scope`` was given.
 
     Example:
         >>> tf.train.export_meta_graph("model.meta")
