@@ -224,3 +224,14 @@ def test_keep_checkpoint_every_n_hours_preserves_old_checkpoints(tmp_path):
     assert saver.last_checkpoints == [str(tmp_path / "a-2")]
     assert tf.train.get_checkpoint_state(str(tmp_path), "b").all_model_checkpoint_paths == \
         [str(tmp_path / f"b-{s}") for s in range(3)]
+
+
+def test_string_variables_round_trip_without_pickle(tmp_path):
+    v = tf.Variable(["héllo".encode(), b"x"], name="s")
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        path = tf.train.Saver().save(sess, str(tmp_path / "c"))
+        sess.run(v.assign([b"", b""]))
+        tf.train.Saver().restore(sess, path)
+        got = sess.run(v)
+    assert got.dtype == object and list(got) == ["héllo".encode(), b"x"]
