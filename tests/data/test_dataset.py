@@ -296,3 +296,10 @@ def test_experimental_transformations():
         .apply(exp.map_and_batch(lambda v: v * 3, 4)).prefetch(exp.AUTOTUNE)
     got = np.concatenate(drain(ds.make_one_shot_iterator().get_next()))
     assert sorted(got[:6].tolist()) == [0, 3, 6, 9, 12, 15] == sorted(got[6:].tolist())
+
+
+def test_graph_mode_iteration_is_refused_clearly():
+    ds = tf.data.Dataset.range(2)
+    with pytest.raises(RuntimeError, match="make_one_shot_iterator"):
+        iter(ds)
+    assert ds.output_classes is tf.Tensor

@@ -185,6 +185,10 @@ def _op(body, name):
     return next(o for o in body["graph_def"]["ops"] if o["name"] == name)
 
 
+def _const(body):
+    return next(o for o in body["graph_def"]["ops"] if o["type"] == "Const")
+
+
 @pytest.mark.parametrize("mutate, error, match", [
     (lambda b: _op(b, "y").update(type="SystemShell"), tf.errors.NotFoundError,
      "Op type not registered 'SystemShell'"),
@@ -201,6 +205,12 @@ def _op(body, name):
     (lambda b: _op(b, "x")["attrs"].update(dtype={"t": "dtype", "v": "object"}),
      tf.errors.InvalidArgumentError, "unknown dtype"),
     (lambda b: b["graph_def"].update(ops={}), tf.errors.InvalidArgumentError, "ops"),
+    (lambda b: _const(b)["attrs"]["value"].update(dtype="int32"),
+     tf.errors.InvalidArgumentError, "dtype attr"),
+    (lambda b: _const(b)["attrs"]["value"].update(data="AAAA"),
+     tf.errors.InvalidArgumentError, "bytes"),
+    (lambda b: _const(b)["attrs"]["value"].update(data="not base64!"),
+     tf.errors.InvalidArgumentError, "base64"),
     (lambda b: b.update(variables={}), tf.errors.InvalidArgumentError, "variables"),
     (lambda b: b["variables"][0].update(trainable=1), tf.errors.InvalidArgumentError,
      "trainable"),

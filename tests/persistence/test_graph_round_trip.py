@@ -60,18 +60,29 @@ def test_every_op_kind_round_trips(tmp_path):
         assert graph.get_tensor_by_name(name).shape.as_tuple() == t.shape.as_tuple(), name
 
 
-def test_graph_with_a_python_function_is_refused_clearly(tmp_path, caplog):
+def test_tf_data_pipelines_are_left_out_of_exports(tmp_path, caplog):
     it = tf.data.Dataset.range(3).map(lambda v: v * 2).make_one_shot_iterator()
     v = tf.Variable(1.0, name="v")
-    total = v + tf.cast(it.get_next(), tf.float32)
-    with pytest.raises(tf.errors.UnimplementedError, match="IteratorGetNext"):
-        tf.train.export_meta_graph(str(tmp_path / "g.meta"))
+    total = tf.add(v, tf.cast(it.get_next(), tf.float32), name="total")
+    tf.add_to_collection("outputs", total)
+    tf.add_to_collection("outputs", [1, "unhashable item"])
+    tf.multiply(v, 2.0, name="doubled")
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         assert sess.run(total) == 1.0
-        prefix = tf.train.Saver().save(sess, str(tmp_path / "c"))  # the checkpoint still saves
-    assert tf.train.checkpoint_exists(prefix)
-    assert "Not writing" in caplog.text and not (tmp_path / "c.meta").exists()
+        prefix = tf.train.Saver().save(sess, str(tmp_path / "c"))
+        with pytest.raises(tf.errors.UnimplementedError, match="tf.data pipeline"):
+            tf.saved_model.simple_save(sess, str(tmp_path / "m"), {"v": v}, {"t": total})
+    assert "IteratorGetNext" in caplog.text and "total" in caplog.text
+
+    tf.reset_default_graph()
+    saver = tf.train.import_meta_graph(prefix + ".meta")
+    names = {op.name for op in tf.get_default_graph().get_operations()}
+    assert "doubled" in names and not {"total", "IteratorGetNext"} & names
+    assert tf.get_collection("outputs") == [[1, "unhashable item"]]
+    with tf.Session() as sess:
+        saver.restore(sess, prefix)
+        assert sess.run("doubled:0") == 2.0
 
 
 def test_variables_nested_in_attributes_round_trip(tmp_path):

@@ -208,3 +208,30 @@ def test_meta_graph_is_encoded_once_per_graph_state(tmp_path, monkeypatch):
     tf.train.import_meta_graph(last + ".meta")
     assert tf.get_default_graph().get_operation_by_name("new_op").type == "Identity"
     assert (tmp_path / "m-2.meta").read_bytes() == (tmp_path / "m-1.meta").read_bytes()
+
+
+def test_keep_checkpoint_every_n_hours_preserves_old_checkpoints(tmp_path):
+    tf.Variable(1.0, name="v")
+    saver = tf.train.Saver(max_to_keep=1, keep_checkpoint_every_n_hours=1e-12)
+    keep_all = tf.train.Saver(max_to_keep=None)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for step in range(3):
+            saver.save(sess, str(tmp_path / "a"), global_step=step)
+            keep_all.save(sess, str(tmp_path / "b"), global_step=step, latest_filename="b")
+    # Every interval elapsed, so each checkpoint leaving the window was preserved.
+    assert all(tf.train.checkpoint_exists(str(tmp_path / f"a-{s}")) for s in range(3))
+    assert saver.last_checkpoints == [str(tmp_path / "a-2")]
+    assert tf.train.get_checkpoint_state(str(tmp_path), "b").all_model_checkpoint_paths == \
+        [str(tmp_path / f"b-{s}") for s in range(3)]
+
+
+def test_string_variables_round_trip_without_pickle(tmp_path):
+    v = tf.Variable(["héllo".encode(), b"x"], name="s")
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        path = tf.train.Saver().save(sess, str(tmp_path / "c"))
+        sess.run(v.assign([b"", b""]))
+        tf.train.Saver().restore(sess, path)
+        got = sess.run(v)
+    assert got.dtype == object and list(got) == ["héllo".encode(), b"x"]

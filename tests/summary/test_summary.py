@@ -129,3 +129,35 @@ def test_summary_iterator_reads_back_and_detects_corruption(tmp_path):
     open(path, "wb").write(bytes(raw[:-3]))
     with pytest.raises(tf.errors.DataLossError, match="truncated"):
         list(tf.train.summary_iterator(path))
+
+
+def test_image_and_text_summaries_open_in_tensorboard(tmp_path):
+    import io
+
+    from PIL import Image
+
+    rgb = np.random.default_rng(0).integers(0, 256, size=(2, 4, 5, 3)).astype(np.uint8)
+    gray = np.array([[[[0.0], [0.5]], [[1.0], [2.0]]]])  # non-negative floats: max -> 255
+    signed = np.array([[[[-1.0], [0.0]], [[0.5], [1.0]]]])
+    tf.summary.image("rgb", tf.constant(rgb), max_outputs=2)
+    tf.summary.image("gray", tf.constant(gray), max_outputs=1)
+    tf.summary.image("signed", tf.constant(signed), max_outputs=1)
+    tf.summary.text("note", tf.constant("hello *world*"))
+    with tf.Session() as sess, tf.summary.FileWriter(str(tmp_path)) as writer:
+        writer.add_summary(sess.run(tf.summary.merge_all()), 1)
+    acc = _accumulate(tmp_path)
+    assert sorted(acc.Tags()["images"]) == ["gray/image", "rgb/image/0", "rgb/image/1",
+                                            "signed/image"]
+
+    def decoded(tag):
+        (event,) = acc.Images(tag)
+        return np.array(Image.open(io.BytesIO(event.encoded_image_string)))
+
+    for i in range(2):
+        np.testing.assert_array_equal(decoded(f"rgb/image/{i}"), rgb[i])
+    np.testing.assert_array_equal(decoded("gray/image"), np.round(gray[0, ..., 0] * 127.5))
+    # Negative values: 0 -> 127, scaled so that -1 -> 0 (127/1 < 128/1).
+    np.testing.assert_array_equal(decoded("signed/image"),
+                                  np.round(signed[0, ..., 0] * 127 + 127))
+    (text_event,) = acc.Tensors("note")
+    assert text_event.tensor_proto.string_val == [b"hello *world*"]

@@ -136,6 +136,17 @@ class Dataset:
         return structure.pack(self._template, [s.shape for s in self._specs])
 
     @property
+    def output_classes(self):
+        from miniflow.graph.operation import Tensor
+
+        return structure.pack(self._template, [Tensor] * len(self._specs))
+
+    def __iter__(self):
+        raise RuntimeError("__iter__() is only supported when eager execution is enabled; in "
+                           "graph mode use make_one_shot_iterator().get_next() and "
+                           "Session.run.")
+
+    @property
     def element_spec(self):
         return structure.pack(self._template, list(self._specs))
 

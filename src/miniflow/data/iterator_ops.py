@@ -19,8 +19,10 @@ class _IteratorState:
 
 
 def _iterator_state(**kw):
+    # exportable=False: the dataset (Python functions) cannot travel in a meta graph, so
+    # exports leave these ops, and what is computed from them, out.
     return dict(stateful=True, make_state=lambda attrs: _IteratorState(),
-                state_key=lambda attrs: attrs["iterator"], **kw)
+                state_key=lambda attrs: attrs["iterator"], exportable=False, **kw)
 
 
 @register_op("MakeIterator", num_outputs=0, **_iterator_state(writes=True))

@@ -180,14 +180,30 @@ def _decode_array(e, where):
 
 
 # -- graphs -------------------------------------------------------------------------------
-def graph_to_dict(graph, var_names: dict) -> dict:
-    """The ops of ``graph`` (in creation order, which is topological) as JSON-ready data.
+def unexportable_ops(graph) -> set:
+    """Ops registered with ``exportable=False`` (they hold Python objects, such as a
+    `tf.data` pipeline's functions) and every op computed from them or ordered after them.
+    Exports leave these out."""
+    dropped: set = set()
+    for op in graph.get_operations():  # creation order is topological
+        if op.opdef.extra.get("exportable", True) is False or \
+                any(t.op in dropped for t in op.inputs) or \
+                any(c in dropped for c in op.control_inputs):
+            dropped.add(op)
+    return dropped
+
+
+def graph_to_dict(graph, var_names: dict, skip=frozenset()) -> dict:
+    """The ops of ``graph`` but ``skip`` (in creation order, which is topological) as
+    JSON-ready data.
 
     Raises:
         UnserializableError: an attribute cannot be represented (names the op).
     """
     ops = []
     for op in graph.get_operations():
+        if op in skip:
+            continue
         try:
             attrs = {k: encode_value(v, var_names) for k, v in op.attrs.items()}
         except UnserializableError as e:
@@ -273,6 +289,10 @@ def _import_op(graph, entry, where, built, resolve_var, prefix, mapped):
     if not isinstance(raw_attrs, dict):
         raise malformed(where, "'attrs' must be a JSON object")
     attrs = {k: decode_value(v, f"{where} attr '{k}'", resolve_var) for k, v in raw_attrs.items()}
+    value, dtype = attrs.get("value"), attrs.get("dtype")
+    if isinstance(value, np.ndarray) and isinstance(dtype, dtypes.DType) and \
+            dtypes.as_dtype(value.dtype) != dtype:
+        raise malformed(where, f"its value is {value.dtype} but its dtype attr is {dtype.name}")
     specs = _output_specs(opdef, inputs, attrs, entry.get("outputs"), where)
     op = Operation(graph, full, opdef, inputs, attrs, controls, specs)
     grad_type = entry.get("grad_type")

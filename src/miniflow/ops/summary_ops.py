@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import math
+import struct
+import zlib
 
 import numpy as np
 
@@ -89,15 +91,80 @@ def _merge_summary(*serialized):
     return merged.SerializeToString()
 
 
-not_differentiable("ScalarSummary", "HistogramSummary", "MergeSummary")
+@register_op("ImageSummary", infer=_string_scalar)
+def _image_summary(images, tag="", max_images=3):
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):
+        raise errors.InvalidArgumentError(
+            None, None, f"Tensor must be 4-D with last dim 1, 3, or 4, not {list(images.shape)} "
+            f"(tag '{tag}')")
+    images = images[:max_images]
+    pixels = images if images.dtype == np.uint8 else _to_uint8(images.astype(np.float64))
+    pb = summary_pb2()
+    values = []
+    for i, img in enumerate(pixels):
+        h, w, c = img.shape
+        values.append(pb.Summary.Value(
+            tag=f"{tag}/image" if max_images == 1 else f"{tag}/image/{i}",
+            image=pb.Summary.Image(height=h, width=w, colorspace=c,
+                                   encoded_image_string=_png(img))))
+    return pb.Summary(value=values).SerializeToString()
 
 
-def _summary(op_type, name, tensor, collections, family):
+def _to_uint8(x):
+    """TF's rule: all non-negative -> scaled so the maximum is 255; otherwise shifted so
+    0 is 127, then scaled so the minimum is 0 or the maximum 255."""
+    if x.size == 0:
+        return x.astype(np.uint8)
+    if x.min() >= 0:
+        scale = 255.0 / x.max() if x.max() > 0 else 0.0
+        return np.round(x * scale).astype(np.uint8)
+    scale = min(127.0 / -x.min(), 128.0 / x.max() if x.max() > 0 else np.inf)
+    return np.clip(np.round(x * scale + 127.0), 0, 255).astype(np.uint8)
+
+
+def _png(img) -> bytes:
+    """A minimal PNG (8-bit gray / RGB / RGBA, no filtering)."""
+    h, w, c = img.shape
+    raw = b"".join(b"\x00" + np.ascontiguousarray(img[y]).tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + \
+            struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", w, h, 8, {1: 0, 3: 2, 4: 6}[c], 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + \
+        chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+@register_op("TextSummary", infer=_string_scalar)
+def _text_summary(text, tag=""):
+    from tensorboardX.proto import plugin_text_pb2, tensor_pb2, tensor_shape_pb2
+
+    text = np.asarray(text, dtype=object)
+    pb = summary_pb2()
+    meta = pb.SummaryMetadata(plugin_data=pb.SummaryMetadata.PluginData(
+        plugin_name="text", content=plugin_text_pb2.TextPluginData(version=0)
+        .SerializeToString()))
+    shape = tensor_shape_pb2.TensorShapeProto(
+        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in text.shape])
+    tensor = tensor_pb2.TensorProto(
+        dtype="DT_STRING", tensor_shape=shape,
+        string_val=[v if isinstance(v, bytes) else str(v).encode() for v in text.ravel()])
+    return pb.Summary(value=[pb.Summary.Value(tag=tag, metadata=meta, tensor=tensor)]) \
+        .SerializeToString()
+
+
+not_differentiable("ScalarSummary", "HistogramSummary", "MergeSummary", "ImageSummary",
+                   "TextSummary")
+
+
+def _summary(op_type, name, tensor, collections, family, **attrs):
     graph = get_default_graph()
     scoped = f"{family}/{name}" if family else name
     with graph.name_scope(scoped) as scope:
         tag = scope.rstrip("/")
-        out = apply_op(op_type, tensor, tag=tag, name=scope)
+        out = apply_op(op_type, tensor, tag=tag, name=scope, **attrs)
     for key in [GraphKeys.SUMMARIES] if collections is None else collections:
         graph.add_to_collection(key, out)
     return out
@@ -119,6 +186,19 @@ def scalar(name, tensor, collections=None, family=None):
 def histogram(name, values, collections=None, family=None):
     """A summary op writing a histogram of ``values`` (TF's exponential buckets)."""
     return _summary("HistogramSummary", name, values, collections, family)
+
+
+def image(name, tensor, max_outputs=3, collections=None, family=None):
+    """A summary op writing up to ``max_outputs`` images of the 4-D ``tensor`` [batch,
+    height, width, 1|3|4] as PNGs (uint8 as is; floats rescaled as TF does). Tags are
+    ``name/image/i`` (``name/image`` when ``max_outputs`` is 1)."""
+    return _summary("ImageSummary", name, tensor, collections, family,
+                    max_images=int(max_outputs))
+
+
+def text(name, tensor, collections=None):
+    """A summary op writing the string ``tensor`` for TensorBoard's text dashboard."""
+    return _summary("TextSummary", name, tensor, collections, None)
 
 
 def merge(inputs, collections=None, name=None):

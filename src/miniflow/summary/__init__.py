@@ -1,9 +1,11 @@
 """`tf.summary`: summary ops and `FileWriter` for TensorBoard."""
 
 from miniflow.ops.summary_ops import histogram as histogram
+from miniflow.ops.summary_ops import image as image
 from miniflow.ops.summary_ops import merge as merge
 from miniflow.ops.summary_ops import merge_all as merge_all
 from miniflow.ops.summary_ops import scalar as scalar
+from miniflow.ops.summary_ops import text as text
 from miniflow.summary.writer import FileWriter as FileWriter
 
 

@@ -74,19 +74,23 @@ def read_index(prefix: str) -> dict:
 
 
 def _check_index(body, what):
-    ok = (isinstance(body, dict) and isinstance(body.get("data_file"), str)
-          and isinstance(body.get("data_sha256"), str) and type(body.get("data_size")) is int
-          and isinstance(body.get("tensors"), dict))
-    if ok and re.fullmatch(r"[^/\\]+\.npz", body["data_file"]) is None:
-        ok = False
-    for entry in body.get("tensors", {}).values() if ok else ():
-        ok = ok and isinstance(entry, dict) and isinstance(entry.get("key"), str) \
-            and entry.get("dtype") in dtypes._BY_NAME and isinstance(entry.get("shape"), list) \
-            and all(type(d) is int and d >= 0 for d in entry["shape"])
-    if not ok:
+    if not _valid_index(body):
         raise errors.InvalidArgumentError(None, None, f"{what} is malformed: expected "
-                                          "data_file, data_sha256, data_size and a tensors map "
-                                          "of {dtype, shape, key}.")
+                                          "data_file (a file name), data_sha256, data_size and "
+                                          "a tensors map of {dtype, shape, key}.")
+
+
+def _valid_index(body) -> bool:
+    if not (isinstance(body, dict) and isinstance(body.get("data_file"), str)
+            and isinstance(body.get("data_sha256"), str) and type(body.get("data_size")) is int
+            and isinstance(body.get("tensors"), dict)):
+        return False
+    if re.fullmatch(r"[^/\\]+\.npz", body["data_file"]) is None:  # no paths
+        return False
+    return all(isinstance(e, dict) and isinstance(e.get("key"), str)
+               and e.get("dtype") in dtypes._BY_NAME and isinstance(e.get("shape"), list)
+               and all(type(d) is int and d >= 0 for d in e["shape"])
+               for e in body["tensors"].values())
 
 
 def load_checkpoint_tensors(prefix: str, names=None) -> dict:

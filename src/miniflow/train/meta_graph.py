@@ -14,6 +14,7 @@ from miniflow.dtypes import DType
 from miniflow.graph import serialization as ser
 from miniflow.graph.file_io import atomic_write, dump_envelope, load_envelope, read_bytes
 from miniflow.graph.graph import get_default_graph
+from miniflow.graph.operation import Operation
 from miniflow.ops.variables import Variable
 
 META_FORMAT = "miniflow.meta_graph"
@@ -75,19 +76,36 @@ def build_meta_graph(graph=None, saver_def=None, signature_def_map=None, tags=()
                      collection_list=None) -> MetaGraphDef:
     """A `MetaGraphDef` of ``graph`` (default graph), with optional saver/signatures."""
     graph = graph or get_default_graph()
-    variables = _graph_variables(graph)
+    dropped = ser.unexportable_ops(graph)
+    if dropped:
+        _log.warning("Exporting the graph without %d ops that hold Python objects (tf.data "
+                     "pipelines) or are computed from them: %s", len(dropped),
+                     ", ".join(sorted(op.name for op in dropped)[:10]) +
+                     (", ..." if len(dropped) > 10 else ""))
+    variables = _graph_variables(graph, dropped)
     var_names = {id(v): v.op_name for v in variables}
     keys = graph.get_all_collection_keys() if collection_list is None else collection_list
+    signatures = signature_def_map or {}
+    _check_signatures(graph, signatures, dropped)
     body = {
         "meta_info_def": {"tags": sorted(tags), "miniflow_version": _version()},
-        "graph_def": ser.graph_to_dict(graph, var_names),
-        "variables": [_encode_variable(v) for v in variables],
+        "graph_def": ser.graph_to_dict(graph, var_names, dropped),
+        "variables": [_encode_variable(v, dropped) for v in variables],
         "collection_def": {k: items for k in keys
-                           if (items := _encode_collection(graph, k, var_names))},
+                           if (items := _encode_collection(graph, k, var_names, dropped))},
         "saver_def": saver_def,
-        "signature_def": {k: _encode_signature(s) for k, s in (signature_def_map or {}).items()},
+        "signature_def": {k: _encode_signature(s) for k, s in signatures.items()},
     }
     return MetaGraphDef(body)
+
+
+def _check_signatures(graph, signatures, dropped):
+    for key, sig in signatures.items():
+        for info in [*sig.inputs.values(), *sig.outputs.values()]:
+            if graph.as_graph_element(info.name).op in dropped:
+                raise ser.UnserializableError(
+                    None, None, f"Signature '{key}' uses {info.name}, which is computed from "
+                    "a tf.data pipeline and cannot be exported; feed a placeholder instead.")
 
 
 def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_def=None,
@@ -105,9 +123,12 @@ def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_d
     Returns:
         The `MetaGraphDef`.
 
+    `tf.data` iterator ops and what is computed from them are left out, with a warning
+    (their Python functions cannot be stored).
+
     Raises:
-        UnimplementedError: an op holds a value the format cannot represent (such as the
-            Python function of a `tf.data` pipeline), or ``export_scope`` was given.
+        UnimplementedError: an op holds another value the format cannot represent, or
+            ``export_scope`` was given.
 
     Example:
         >>> tf.train.export_meta_graph("model.meta")
@@ -231,7 +252,7 @@ def _lookup(built, ref, where, tensor):
 
 
 # -- encoding helpers -----------------------------------------------------------------------
-def _graph_variables(graph) -> list:
+def _graph_variables(graph, dropped) -> list:
     """The variables that ops refer to, also inside tuple/list/dict attributes (e.g. an
     optimizer op holding its slot variables)."""
     seen: dict = {}
@@ -248,22 +269,30 @@ def _graph_variables(graph) -> list:
                 visit(item)
 
     for op in graph.get_operations():
-        for value in op.attrs.values():
-            visit(value)
+        if op not in dropped:
+            for value in op.attrs.values():
+                visit(value)
     return list(seen.values())
 
 
-def _encode_variable(v) -> dict:
+def _encode_variable(v, dropped) -> dict:
+    if v.initializer in dropped:
+        raise ser.UnserializableError(
+            None, None, f"Variable {v.op_name} is initialized from a tf.data pipeline, so its "
+            "graph cannot be exported.")
     return {"name": v.op_name, "dtype": v.dtype.name, "shape": ser.encode_dims(v.shape),
             "trainable": v.trainable, "read": v._read.name, "initializer": v.initializer.name,
             "initial_value": None if v._initial_value is None else v._initial_value.name}
 
 
-def _encode_collection(graph, key, var_names) -> list:
+def _encode_collection(graph, key, var_names, dropped) -> list:
     if not isinstance(key, str):
         return []
     out = []
     for item in graph.get_collection(key):
+        op = item if isinstance(item, Operation) else getattr(item, "op", None)
+        if op is not None and op in dropped:
+            continue  # left out with its op (see build_meta_graph's warning)
         ref = ser.tensor_or_op_name(item)
         if ref is None:
             try:
