@@ -48,7 +48,9 @@ class GraphFrontEnd:
                     break
         out = []
         for i, x in enumerate(inputs):
-            t = convert_to_tensor(x, dtype=want if opdef.same_dtype else None, graph=graph)
+            # literals take the common dtype; tensors keep theirs (a mismatch is a TypeError)
+            literal = opdef.same_dtype and _as_tensor_or_none(x) is None
+            t = convert_to_tensor(x, dtype=want if literal else None, graph=graph)
             if want is not None and t.dtype != want:
                 raise TypeError(f"Input {i} of '{opdef.type}' Op (name: {name or opdef.type}) "
                                 f"has type {t.dtype.name} that does not match type "
@@ -78,6 +80,8 @@ def convert_to_tensor(value, dtype=None, name=None, graph=None, preferred_dtype=
         value = densify(value)
     t = _as_tensor_or_none(value)
     if t is not None:
+        if t.graph is not graph and getattr(graph, "capture", None) is not None:
+            t = graph.capture(t)  # a function graph (tf.data) turns it into an input
         if t.graph is not graph:
             raise ValueError(f"Tensor {t.name} must be from the same graph as the op being "
                              "created; use `with g.as_default():` to build in one graph.")
