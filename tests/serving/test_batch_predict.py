@@ -156,3 +156,23 @@ def test_through_the_miniflow_command_with_progress(model, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "rows/s" in proc.stderr
     np.testing.assert_allclose(_read_txt(out), lr_truth(model / "3", rows), rtol=1e-6)
+
+
+def test_model_trained_by_miniflow_lr_predicts_like_its_weights(tmp_path, capsys):
+    from sklearn.datasets import load_svmlight_file
+
+    from miniflow.cli.main import main as miniflow
+
+    data = tmp_path / "d.svm"
+    assert miniflow(["data", "gen-ctr", "--rows", "3000", "--dims-log2", "12", "--fields", "6",
+                     "--max-vocab", "500", "--out", str(data)]) == 0
+    assert miniflow(["lr", "train", "--train", str(data), "--dims-log2", "12", "--model-out",
+                     str(tmp_path / "ctr" / "1"), "--no-progress"]) == 0
+    out = tmp_path / "pred.txt"
+    assert main(["--model-dir", str(tmp_path / "ctr"), "--input", str(data), "--output",
+                 str(out), "--batch-size", "512", "--no-progress"]) == 0
+    capsys.readouterr()
+    X, _ = load_svmlight_file(str(data), n_features=1 << 12, zero_based=True)
+    rows = [(X.indices[X.indptr[i]:X.indptr[i + 1]].tolist(),
+             X.data[X.indptr[i]:X.indptr[i + 1]].tolist()) for i in range(X.shape[0])]
+    np.testing.assert_allclose(_read_txt(out), lr_truth(tmp_path / "ctr" / "1", rows), rtol=1e-6)
