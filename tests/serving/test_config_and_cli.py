@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from serving_helpers import child_env
+from serving_helpers import child_env, write_lr_model
 
 from miniflow.serving.config import load_model_config
 from miniflow.serving.manager import ModelConfig, VersionPolicy
@@ -66,3 +66,7 @@ def test_serve_refuses_a_missing_directory_and_a_bad_config(tmp_path):
     proc = _serve()
     assert proc.returncode == 2
     assert "--model-dir (or --model-config-file) is required" in proc.stderr
+    write_lr_model(tmp_path / "version", seed=1)
+    proc = _serve("--model-dir", tmp_path / "version")
+    assert proc.returncode == 2
+    assert "is a model version itself; pass its parent" in proc.stderr

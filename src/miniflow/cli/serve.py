@@ -64,10 +64,17 @@ def main(argv: list[str]) -> int:
     except (OSError, ValueError) as e:
         print(f"miniflow serve: {e}", file=sys.stderr)
         return 2
+    from miniflow.serving.servable import servable_kind
+
     for c in configs:
         if not os.path.isdir(c.base_path):
             print(f"miniflow serve: model {c.name!r}: base directory {c.base_path} does not "
                   "exist", file=sys.stderr)
+            return 2
+        if servable_kind(c.base_path) is not None:
+            print(f"miniflow serve: model {c.name!r}: {c.base_path} is a model version itself; "
+                  "pass its parent, a base directory of numbered versions (e.g. put the model "
+                  "in DIR/1/ and serve DIR)", file=sys.stderr)
             return 2
     batching = None
     if args.batch_max_size > 0:
