@@ -43,7 +43,7 @@ def test_hot_switch_to_a_new_version_without_failing_requests(tmp_path, start_se
         v2 = lr_truth(tmp_path / "2", rows)
         server.wait_for(lambda: _served_versions(server).get(2, {}).get("state") == "AVAILABLE",
                         "version 2 to be served")
-        server.wait_for(lambda: len(results) > 0 and np.allclose(
+        server.wait_for(lambda: len(results) > 0 and results[-1][0] == 200 and np.allclose(
             results[-1][1]["predictions"], v2, rtol=1e-6), "requests answered by version 2")
     finally:
         stop.set()
