@@ -196,3 +196,21 @@ def test_graph_model_hot_switch_and_corrupt_version(tmp_path, start_server):
         "error_message"]
     np.testing.assert_allclose(predict(), np.array(X) @ (2 * W), rtol=1e-5)
     assert server.get("/healthz") == (200, {"status": "ok", "models": {"m": [2]}})
+
+
+def test_graph_op_error_from_input_values_is_a_400(tmp_path, start_server):
+    table = np.array([0.5, 1.5, -2.0, 4.0], np.float32)
+    graph = tf.Graph()
+    with graph.as_default():
+        ids = tf.placeholder(tf.int64, [None], name="ids")
+        y = tf.gather(tf.constant(table), ids, name="emb")
+        with tf.Session() as sess:
+            tf.saved_model.simple_save(sess, str(tmp_path / "1"), {"ids": ids}, {"y": y})
+    server = start_server("--model-dir", tmp_path, "--name", "emb")
+    assert server.post("/v1/models/emb:predict", {"instances": [3, 0]}) == (
+        200, {"predictions": [4.0, 0.5]})
+    code, body = server.post("/v1/models/emb:predict", {"instances": [1, 9]})
+    assert code == 400
+    assert body["error"].startswith("IndexError in GatherV2 op 'emb': indices contains 9, "
+                                    "which is not in [0, 4)")
+    assert server.post("/v1/models/emb:predict", {"inputs": [2]}) == (200, {"outputs": [-2.0]})
