@@ -61,10 +61,10 @@ def backward(ys, grad_ys, xs, producer, stop=()):
 
 
 def _leads_to_x(t, targets, stopped, producer, reaches) -> bool:
+    if id(t) in targets:  # a stopped x still receives its own gradient (TF's rule)
+        return True
     if id(t) in stopped:
         return False
-    if id(t) in targets:
-        return True
     node = producer(t)
     return node is not None and reaches.get(id(node), False)
 

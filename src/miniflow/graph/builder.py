@@ -48,7 +48,9 @@ class GraphFrontEnd:
                     break
         out = []
         for i, x in enumerate(inputs):
-            t = convert_to_tensor(x, dtype=want if opdef.same_dtype else None, graph=graph)
+            # literals take the common dtype; tensors keep theirs (a mismatch is a TypeError)
+            literal = opdef.same_dtype and _as_tensor_or_none(x) is None
+            t = convert_to_tensor(x, dtype=want if literal else None, graph=graph)
             if want is not None and t.dtype != want:
                 raise TypeError(f"Input {i} of '{opdef.type}' Op (name: {name or opdef.type}) "
                                 f"has type {t.dtype.name} that does not match type "

@@ -20,6 +20,7 @@ import numpy as np
 
 from miniflow import errors
 from miniflow.core.indexed_slices import IndexedSlices, IndexedSlicesValue
+from miniflow.core.values import as_array
 from miniflow.graph.graph import get_default_graph
 from miniflow.graph.operation import Operation, Tensor
 
@@ -146,7 +147,9 @@ class Session:
         else:
             feed_keys, feed_vals = (), ()
         try:
-            key = (tuple(fetches) if type(fetches) is list else fetches, feed_keys)
+            # a list keys as a tuple plus a marker, so [a, b] and (a, b) get their own plans
+            key = (tuple(fetches), feed_keys, list) if type(fetches) is list \
+                else (fetches, feed_keys)
             plan = self._plans.get(key)
         except TypeError:  # unhashable nesting (dicts, nested lists)
             key = (_structure_key(fetches), feed_keys)
@@ -201,18 +204,36 @@ class _Plan:
         graph = session.graph
         self.leaves: list = []
         self._leaf_index: dict = {}
+        self._resolved: dict = {}
         self.target_ops: list = []
         self.build = self._map_fetches(fetches, graph)
+        flat = self._flat_structure(fetches)
+        if flat is not None:  # the generated function returns the caller's structure
+            self.build = _identity
         self.feeds = [_resolve_feed(graph, k) for k in feed_keys]
-        self.convert = [_feed_converter(t) for t in self.feeds]
-        self.fn, self.lines = _compile(session, self.leaves, self.target_ops, self.feeds)
+        self.fn, self.lines = _compile(session, self.leaves, self.target_ops, self.feeds, flat)
 
     def run(self, feed_vals):
         try:
-            vals = self.fn(*[c(v) for c, v in zip(self.convert, feed_vals)])
+            vals = self.fn(*feed_vals)
         except Exception as e:
             raise _node_error(e, self.lines) from e
         return self.build(vals)
+
+    def _flat_structure(self, fetches):
+        """("list"|"tuple"|"single", [leaf index or None per fetch]) for fetches that are
+        one element or a plain list/tuple of elements; None for anything nested."""
+        kind = "single"
+        items = [fetches]
+        if type(fetches) is list or type(fetches) is tuple:
+            kind, items = type(fetches).__name__, fetches
+        out = []
+        for f in items:
+            if isinstance(f, list | tuple | dict) or any(isinstance(f, c) for c in _FETCH_TYPES):
+                return None
+            elem = self._resolved.get(id(f))
+            out.append(None if isinstance(elem, Operation) else self._leaf_index[elem])
+        return kind, out
 
     def _map_fetches(self, fetch, graph):
         """Flattens the fetch structure into unique leaves; returns the rebuild function."""
@@ -243,6 +264,7 @@ class _Plan:
             raise TypeError(f"Fetch argument {fetch!r} has invalid type {type(fetch)}, must "
                             "be a string or Tensor. (Can not convert a "
                             f"{type(fetch).__name__} into a Tensor or Operation.)") from None
+        self._resolved[id(fetch)] = elem
         if isinstance(elem, Operation):
             self.target_ops.append(elem)
             return lambda vals: None
@@ -279,7 +301,7 @@ def _feed_converter(t: Tensor):
     name = t.name
     if t.dtype.name == "string":
         def convert(v):
-            return np.asarray(v, dtype=object)
+            return as_array(v, t.dtype)  # str -> bytes, as TF returns strings
         return convert
 
     def convert(v):
@@ -289,6 +311,8 @@ def _feed_converter(t: Tensor):
             raise errors.InvalidArgumentError(
                 None, None, f"Cannot feed value {v!r} for Tensor '{name}' of dtype "
                 f"{t.dtype.name}: {e}") from None
+        if kind in "iub" and not isinstance(v, np.ndarray | int):  # lists, Python floats
+            v = np.asarray(v)
         if kind in "iub" and getattr(v, "dtype", None) is not None and v.dtype.kind == "f" \
                 and not np.array_equal(arr, v):
             raise errors.InvalidArgumentError(
@@ -351,15 +375,21 @@ def _prune(leaves, target_ops, feeds):
 _counter = itertools.count()
 
 
-def _compile(session, leaves, target_ops, feeds):
+def _identity(value):
+    return value
+
+
+def _compile(session, leaves, target_ops, feeds, flat=None):
     """Generates the plan function; returns it and the op behind each source line."""
     names: dict = {}  # Tensor -> local name
     env: dict = {}  # bound kernels and constants
     params = []
+    body: list[str] = []
     for i, t in enumerate(feeds):
         names[t] = f"f{i}"
         params.append(f"f{i}")
-    body: list[str] = []
+        env[f"_c{i}"] = _feed_converter(t)
+        body.append(f"f{i} = _c{i}(f{i})")
     line_ops: dict = {}  # body index -> op
     # Fetched outputs that may alias a variable's buffer are copied as soon as they are
     # computed, so a later in-place update in the same run does not change them.
@@ -401,17 +431,33 @@ def _compile(session, leaves, target_ops, feeds):
                 snapshot_names[t] = f"s{k}_{j}"  # later kernels still read the buffer
     results = []
     for t in leaves:
-        n = snapshot_names.get(t, names[t])
-        if t in feeds:
+        n = snapshot_names.get(t)
+        if n is not None:  # already copied when computed
+            results.append(n)
+            continue
+        n = names[t]
+        # copies: fed values, constants (the graph's own arrays), and scalars (fetched as
+        # NumPy scalars, as TF does)
+        if t in feeds or t.op.type == "Const" or t.shape.ndims == 0:
             env["_copy"] = _copy
             n = f"_copy({n})"
         results.append(n)
-    body.append(f"return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+    if flat is None:
+        body.append(f"return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+    else:
+        kind, idx = flat
+        items = ["None" if i is None else results[i] for i in idx]
+        if kind == "single":
+            body.append(f"return {items[0]}")
+        elif kind == "list":
+            body.append(f"return [{', '.join(items)}]")
+        else:
+            body.append(f"return ({', '.join(items)}{',' if len(items) == 1 else ''})")
     fname = f"<miniflow plan {next(_counter)}>"
     src = f"def plan({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
     exec(compile(src, fname, "exec"), env)  # noqa: S102  generated from graph, not user text
     fn = env["plan"]
-    # Line i+2 of the source is body[i].
+    # Line i+2 of the source is body[i] (feed conversions come first).
     return fn, {i + 2: op for i, op in line_ops.items()} | {"file": fname}
 
 

@@ -633,19 +633,59 @@ def getitem(tensor, key):
     return apply_op("StridedSlice", tensor, *args, spec=spec, name="strided_slice")
 
 
+def _elements(v, what):
+    """The entries of a 1-D int list or tensor: Python ints, or scalar tensors."""
+    if current_frontend().is_tensor(v):
+        d = dims(v)
+        if d is None or len(d) != 1 or d[0] is None:
+            raise ValueError(f"{what} must be a 1-D tensor of known length, got shape {v.shape}")
+        return [v[i] for i in _py_range(d[0])]
+    return [e if current_frontend().is_tensor(e) else int(e) for e in
+            (v if isinstance(v, list | tuple) else np.asarray(v).reshape(-1).tolist())]
+
+
 def slice(input_, begin, size, name=None):  # noqa: A001  TF's public name
-    """The part of ``input_`` starting at ``begin`` with ``size`` (-1: to the end)."""
-    begin = [int(b) for b in np.asarray(begin).reshape(-1)]
-    size = [int(n) for n in np.asarray(size).reshape(-1)]
-    spec = tuple(_py_slice(b, None if n == -1 else b + n) for b, n in zip(begin, size))
-    return apply_op("StridedSlice", input_, spec=spec, name=name or "Slice")
+    """The part of ``input_`` starting at ``begin`` with ``size`` (-1: to the end).
+
+    ``begin`` and ``size`` may be tensors (or lists holding scalar tensors).
+    """
+    x = convert_to_tensor(input_)
+    key = []
+    for i, (b, n) in enumerate(zip(_elements(begin, "begin"), _elements(size, "size"))):
+        if not current_frontend().is_tensor(n):
+            stop = None if n == -1 else b + n
+        else:  # a runtime size of -1 also means "to the end"
+            stop = where(n < 0, shape(x)[i], b + n)
+        key.append(_py_slice(b, stop))
+    spec, args = _index_spec(tuple(key))
+    return apply_op("StridedSlice", x, *args, spec=spec, name=name or "Slice")
 
 
-def strided_slice(input_, begin, end, strides=None, name=None, **_masks):
-    """``input_[begin:end:strides]`` per dimension (masks are not supported)."""
-    strides = strides if strides is not None else [1] * len(begin)
-    spec = tuple(_py_slice(int(b), int(e), int(s)) for b, e, s in zip(begin, end, strides))
-    return apply_op("StridedSlice", input_, spec=spec, name=name)
+def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0,
+                  ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0, var=None, name=None):
+    """``input_[begin:end:strides]`` per dimension, with TF's bit masks: bit i of
+    ``begin_mask``/``end_mask`` ignores ``begin[i]``/``end[i]``, of ``ellipsis_mask`` puts
+    ``...`` at i, of ``new_axis_mask`` a new axis, of ``shrink_axis_mask`` the index
+    ``begin[i]`` (removing that dimension). Bounds may be tensors."""
+    begin, end = _elements(begin, "begin"), _elements(end, "end")
+    strides = [1] * len(begin) if strides is None else _elements(strides, "strides")
+    if len({len(begin), len(end), len(strides)}) != 1:
+        raise ValueError(f"begin, end and strides must have the same length, got "
+                         f"{len(begin)}, {len(end)} and {len(strides)}")
+    key = []
+    for i, (b, e, st) in enumerate(zip(begin, end, strides)):
+        bit = 1 << i
+        if ellipsis_mask & bit:
+            key.append(Ellipsis)
+        elif new_axis_mask & bit:
+            key.append(None)
+        elif shrink_axis_mask & bit:
+            key.append(b)
+        else:
+            key.append(_py_slice(None if begin_mask & bit else b,
+                                 None if end_mask & bit else e, st))
+    spec, args = _index_spec(tuple(key))
+    return apply_op("StridedSlice", input_, *args, spec=spec, name=name or "StridedSlice")
 
 
 # ---------------------------------------------------------------------------------------
@@ -689,6 +729,7 @@ def _gather_grad(op, grad):
 
 @register_op("GatherGradDense", infer=lambda i, a: [(dims(i[2]), i[0].dtype)])
 def _gather_grad_dense(g, indices, params, axis=0):
+    axis %= np.ndim(params)
     out = np.zeros(np.shape(params), dtype=np.asarray(g).dtype)
     moved = np.moveaxis(out, axis, 0)
     gm = np.moveaxis(np.asarray(g), list(_py_range(axis, axis + np.ndim(indices))),
@@ -737,21 +778,28 @@ def _as_index(indices):
 
 
 def _tile_infer(inputs, attrs):
-    d, m = dims(inputs[0]), attrs["multiples"]
+    d, m = dims(inputs[0]), _shape_from_tensor(inputs[1])
+    md = dims(inputs[1])
+    if md is not None and len(md) != 1:
+        raise ValueError(f"Shape must be rank 1 but is rank {len(md)} for multiples")
+    if d is not None and md is not None and md[0] is not None and md[0] != len(d):
+        raise ValueError(f"Shape must be rank {len(d)} but multiples has length {md[0]}")
     if d is None:
-        return [((None,) * len(m), inputs[0].dtype)]
-    if len(m) != len(d):
-        raise ValueError(f"Shape must be rank {len(d)} but multiples has length {len(m)}")
-    return [(tuple(None if x is None else x * k for x, k in zip(d, m)), inputs[0].dtype)]
+        return [(None if m is None else (None,) * len(m), inputs[0].dtype)]
+    if m is None:
+        return [((None,) * len(d), inputs[0].dtype)]
+    return [(tuple(None if x is None or k is None else x * k for x, k in zip(d, m)),
+             inputs[0].dtype)]
 
 
 @register_op("Tile", infer=_tile_infer)
-def _tile(x, multiples=()):
-    return np.tile(x, multiples)
+def _tile(x, multiples):
+    return np.tile(x, tuple(multiples))
 
 
 @register_op("TileGrad", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
-def _tile_grad_kernel(g, x, multiples=()):
+def _tile_grad_kernel(g, x, multiples):
+    """Sums the ``multiples`` copies of each element of ``x`` in ``g``."""
     xs = np.shape(x)
     split = [v for pair in zip(multiples, xs) for v in pair]
     return np.sum(np.reshape(g, split), axis=tuple(_py_range(0, 2 * len(xs), 2)))
@@ -759,18 +807,19 @@ def _tile_grad_kernel(g, x, multiples=()):
 
 @register_gradient("Tile")
 def _tile_grad(op, grad):
-    return [apply_op("TileGrad", grad, op.inputs[0], multiples=op.attrs["multiples"])]
+    x, multiples = op.inputs
+    return [apply_op("TileGrad", grad, x, multiples), None]
 
 
 @register_gradient("TileGrad")
 def _tile_grad_grad(op, grad):
-    return [tile(grad, op.attrs["multiples"]), None]
+    return [tile(grad, op.inputs[2]), None, None]
 
 
 def tile(input, multiples, name=None):  # noqa: A002
-    """Repeats ``input`` ``multiples[i]`` times along dimension i."""
-    return apply_op("Tile", input, multiples=tuple(int(m) for m in np.asarray(multiples)),
-                    name=name)
+    """Repeats ``input`` ``multiples[i]`` times along dimension i (``multiples`` may be a
+    tensor, or a list mixing ints and scalar tensors)."""
+    return apply_op("Tile", input, _int_tensor(multiples), name=name)
 
 
 def _pad_infer(inputs, attrs):
@@ -786,6 +835,8 @@ def _pad_infer(inputs, attrs):
 
 @register_op("Pad", infer=_pad_infer)
 def _pad(x, paddings=(), mode="CONSTANT", constant_values=0):
+    if not paddings:  # a scalar: nothing to pad (np.pad rejects an empty pad list)
+        return np.array(x)
     if mode == "CONSTANT":
         return np.pad(x, paddings, mode="constant", constant_values=constant_values)
     return np.pad(x, paddings, mode={"REFLECT": "reflect", "SYMMETRIC": "symmetric"}[mode])
@@ -854,15 +905,19 @@ def to_int64(x, name="ToInt64"):
 def _select_infer(inputs, attrs):
     c, x, y = (dims(t) for t in inputs)
     out = broadcast_dims(x, y)
-    if c is not None and out is not None and len(c) == 1 and len(out) > 1:
+    if c is not None and out is not None and len(c) == 1 and len(out) > 1 and \
+            (c[0] == out[0] or None in (c[0], out[0])):
         return [(out, inputs[1].dtype)]  # TF1's row selection by a vector
     return [(broadcast_dims(c, out), inputs[1].dtype)]
 
 
 @register_op("Select", infer=_select_infer)
 def _select(c, x, y):
-    if np.ndim(c) == 1 and np.ndim(x) > 1 and np.shape(c)[0] == np.shape(x)[0]:
-        c = np.reshape(c, (-1,) + (1,) * (np.ndim(x) - 1))
+    """np.where, except that a vector condition whose length is the first dimension of
+    the (broadcast) values selects whole rows, as TF1's `tf.where` does."""
+    out = np.broadcast_shapes(np.shape(x), np.shape(y))
+    if np.ndim(c) == 1 and len(out) > 1 and np.shape(c)[0] == out[0]:
+        c = np.reshape(c, (-1,) + (1,) * (len(out) - 1))
     return np.where(c, x, y)
 
 
@@ -941,12 +996,14 @@ def _like_infer(inputs, attrs):
 
 @register_op("ZerosLike", infer=_like_infer)
 def _zeros_like(x, dtype=None):
-    return np.zeros(np.shape(x), dtype=np.asarray(x).dtype if dtype is None else dtype.np)
+    return np.zeros(x.shape, dtype=x.dtype if dtype is None else dtype.np)
 
 
 @register_op("OnesLike", infer=_like_infer)
 def _ones_like(x, dtype=None):
-    return np.ones(np.shape(x), dtype=np.asarray(x).dtype if dtype is None else dtype.np)
+    out = np.empty(x.shape, dtype=x.dtype if dtype is None else dtype.np)
+    out.fill(1)
+    return out
 
 
 def zeros_like(tensor, dtype=None, name=None, optimize=True):
@@ -1045,7 +1102,11 @@ def _one_hot(indices, depth=1, on_value=1, off_value=0, axis=-1, dtype=dtypes.fl
 
 def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
     """One-hot vectors of length ``depth`` (out-of-range indices give all-off rows)."""
-    dtype = dtypes.as_dtype(dtype or dtypes.float32)
+    if dtype is None:  # TF infers it from on_value/off_value, else float32
+        given = on_value if on_value is not None else off_value
+        dtype = dtypes.float32 if given is None else (
+            given.dtype if current_frontend().is_tensor(given) else dtypes.from_value(given))
+    dtype = dtypes.as_dtype(dtype)
     return apply_op("OneHot", indices, depth=int(depth),
                     on_value=1 if on_value is None else on_value,
                     off_value=0 if off_value is None else off_value,

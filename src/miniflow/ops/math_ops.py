@@ -19,7 +19,7 @@ from miniflow.ops.shape_rules import dims
 
 @register_op("Unbroadcast", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
 def _unbroadcast(g, x):
-    xs, gs = np.shape(x), np.shape(g)
+    xs, gs = x.shape, g.shape  # kernels always see NumPy arrays or NumPy scalars
     if gs == xs:
         return g
     lead = len(gs) - len(xs)
@@ -35,8 +35,8 @@ def _unbroadcast_grad(op, grad):
 
 @register_op("BroadcastLike", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
 def _broadcast_like(g, x):
-    xs = np.shape(x)
-    return g if np.shape(g) == xs else np.broadcast_to(g, xs)
+    xs = x.shape
+    return g if g.shape == xs else np.broadcast_to(g, xs)
 
 
 @register_gradient("BroadcastLike")
@@ -290,8 +290,9 @@ def _reduce(op_type, kernel):
 
 def _np_reduce(fn):
     def kernel(x, axis=None, keepdims=False):
-        r = fn(x, axis=axis, keepdims=keepdims)
-        return r if isinstance(r, np.ndarray) else np.asarray(r, dtype=np.asarray(x).dtype)
+        # NumPy widens small integer sums/products to int64; TF keeps the input dtype
+        return np.asarray(fn(x, axis=axis, keepdims=keepdims)).astype(np.asarray(x).dtype,
+                                                                      copy=False)
     return kernel
 
 
@@ -381,8 +382,19 @@ register_gradient("Min")(_minmax_grad)
 
 @register_gradient("Prod")
 def _prod_grad(op, grad):
-    """d(prod x)/dx_i = prod / x_i (inputs are assumed non-zero)."""
-    return [_spread(op, grad * op.outputs[0]) / op.inputs[0]]
+    """d(prod x)/dx_i = the product of the other elements, exact with zeros: with no zero
+    it is prod / x_i; with one zero, the product of the non-zeros at that zero and 0
+    elsewhere; with more zeros, 0."""
+    x = op.inputs[0]
+    axis, keep = op.attrs["axis"], op.attrs["keepdims"]
+    is_zero = equal(x, zeros_like(x))
+    safe_x = where(is_zero, ones_like(x), x)
+    zeros = _spread(op, reduce_sum(cast(is_zero, x.dtype), axis=axis, keepdims=keep))
+    nonzero_prod = _spread(op, reduce_prod(safe_x, axis=axis, keepdims=keep))
+    at_single_zero = where(logical_and(is_zero, equal(zeros, ones_like(zeros))),
+                           nonzero_prod, zeros_like(x))
+    others = where(equal(zeros, zeros_like(zeros)), nonzero_prod / safe_x, at_single_zero)
+    return [_spread(op, grad) * others]
 
 
 # ---------------------------------------------------------------------------------------

@@ -137,7 +137,8 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
         raise ValueError(f"Variable {full} does not exist, or was not created with "
                          "tf.get_variable(). Did you mean to set reuse=tf.AUTO_REUSE in "
                          "VarScope?")
-    initializer = initializer or scope.initializer
+    if initializer is None:  # not `or`: the initializer may be a tensor
+        initializer = scope.initializer
     if initializer is None:
         initializer = init_ops.glorot_uniform_initializer() if dtype.is_floating \
             else init_ops.zeros_initializer()
