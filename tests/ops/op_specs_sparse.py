@@ -95,3 +95,4 @@ def _scatter_of(c):
 SPARSE_OP_TYPES = {"SparseTensorDenseMatMul", "SparseReduceSum", "SparseToDense",
                    "SparseAdd", "SparseTensorDenseAdd", "SparseValuesFromDense",
                    "SparseScatterAddToDense", "UnsortedSegmentSum"}
+COVERED_OP_TYPES = SPARSE_OP_TYPES

@@ -431,14 +431,10 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
                 snapshot_names[t] = f"s{k}_{j}"  # later kernels still read the buffer
     results = []
     for t in leaves:
-        n = snapshot_names.get(t)
-        if n is not None:  # already copied when computed
-            results.append(n)
-            continue
-        n = names[t]
-        # copies: fed values, constants (the graph's own arrays), and scalars (fetched as
-        # NumPy scalars, as TF does)
-        if t in feeds or t.op.type == "Const" or t.shape.ndims == 0:
+        n = snapshot_names.get(t, names[t])
+        # copies: feeds, constants (the graph's own arrays), and scalars (fetched as NumPy
+        # scalars, as TF does); variable-aliasing values were snapshotted when computed
+        if t in feeds or t.op.type == "Const" or (t.shape.ndims == 0 and t not in snapshot):
             env["_copy"] = _copy
             n = f"_copy({n})"
         results.append(n)
@@ -457,7 +453,7 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
     src = f"def plan({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
     exec(compile(src, fname, "exec"), env)  # noqa: S102  generated from graph, not user text
     fn = env["plan"]
-    # Line i+2 of the source is body[i] (feed conversions come first).
+    # Line i+2 of the source is body[i].
     return fn, {i + 2: op for i, op in line_ops.items()} | {"file": fname}
 
 
