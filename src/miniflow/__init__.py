@@ -265,3 +265,51 @@ from miniflow.ops.scatter_ops import (  # noqa: E402
     scatter_sub as scatter_sub,
     scatter_update as scatter_update,
 )
+
+# -- Eager execution and the neural-network API (issue 4) ---------------------------------
+from miniflow.eager.tensor import EagerTensor as _EagerTensor  # noqa: E402
+
+_operators.install(_EagerTensor)
+
+from miniflow.eager.context import eager_mode as eager_mode  # noqa: E402
+from miniflow.eager.context import enable_eager_execution as enable_eager_execution  # noqa: E402
+from miniflow.eager.context import executing_eagerly as executing_eagerly  # noqa: E402
+from miniflow.eager.context import graph_mode as graph_mode  # noqa: E402
+from miniflow.eager.tape import GradientTape as GradientTape  # noqa: E402
+from miniflow import linalg as linalg  # noqa: E402
+from miniflow.ops.linalg_ops import cholesky as cholesky  # noqa: E402
+from miniflow.ops.linalg_ops import eye as eye  # noqa: E402
+from miniflow.ops.linalg_ops import matrix_band_part as matrix_band_part  # noqa: E402
+from miniflow.ops.linalg_ops import matrix_determinant as matrix_determinant  # noqa: E402
+from miniflow.ops.linalg_ops import matrix_inverse as matrix_inverse  # noqa: E402
+from miniflow.ops.linalg_ops import matrix_solve as matrix_solve  # noqa: E402
+from miniflow.ops.linalg_ops import trace as trace  # noqa: E402
+from miniflow.ops.functional_ops import case as case  # noqa: E402
+from miniflow.ops.functional_ops import cond as cond  # noqa: E402
+from miniflow.ops.functional_ops import map_fn as map_fn  # noqa: E402
+from miniflow.ops.functional_ops import while_loop as while_loop  # noqa: E402
+from miniflow import layers as layers  # noqa: E402
+from miniflow import contrib as contrib  # noqa: E402
+from miniflow import losses as losses  # noqa: E402
+from miniflow import metrics as metrics  # noqa: E402
+from miniflow.ops.script_ops import Print as Print  # noqa: E402
+from miniflow.ops.script_ops import numpy_function as numpy_function  # noqa: E402
+from miniflow.ops.script_ops import print as print  # noqa: E402, A004
+from miniflow.ops.script_ops import py_func as py_func  # noqa: E402
+
+# -- persistence, tf.data, program utilities, TensorBoard (issue 5) ------------------------
+from miniflow import app as app  # noqa: E402
+from miniflow import compat as compat  # noqa: E402
+from miniflow import data as data  # noqa: E402
+from miniflow import flags as flags  # noqa: E402
+from miniflow import gfile as gfile  # noqa: E402
+from miniflow import io as io  # noqa: E402
+from miniflow import logging_api as logging  # noqa: E402
+from miniflow import saved_model as saved_model  # noqa: E402
+from miniflow import summary as summary  # noqa: E402
+from miniflow.config_protos import ConfigProto as ConfigProto  # noqa: E402
+from miniflow.config_protos import GPUOptions as GPUOptions  # noqa: E402
+from miniflow.config_protos import GraphOptions as GraphOptions  # noqa: E402
+from miniflow.config_protos import OptimizerOptions as OptimizerOptions  # noqa: E402
+from miniflow.config_protos import RunMetadata as RunMetadata  # noqa: E402
+from miniflow.config_protos import RunOptions as RunOptions  # noqa: E402

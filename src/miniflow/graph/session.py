@@ -459,6 +459,8 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
 
 def _copy(value):
     """A fetched value detached from variable buffers (0-d arrays as NumPy scalars)."""
+    if isinstance(value, bytes | str):  # np.array would drop trailing NUL bytes
+        return value
     value = np.array(value)
     return value[()] if value.ndim == 0 else value
 
