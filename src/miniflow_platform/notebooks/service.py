@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from datetime import UTC, datetime, timedelta
@@ -57,6 +58,8 @@ def _spec(p: Platform, nb: Notebook, python_env: str | None) -> RunSpec:
     command = [python, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={nb.port}", "--ServerApp.port_retries=0",
                f"--ServerApp.root_dir={work}", "--ServerApp.open_browser=False"]
+    if os.geteuid() == 0:  # containers often run as root; jupyter refuses that by default
+        command.append("--ServerApp.allow_root=True")
     return RunSpec(command=command, run_dir=rd, cwd=work, env=env,
                    resources=Resources(cpu=nb.cpu, memory_mb=nb.memory_mb,
                                        gpu_devices=tuple(nb.gpu_devices),

@@ -34,6 +34,7 @@ class ModelService(Base):
                                           index=True)
     model_dir: Mapped[str] = mapped_column(Text)
     source_job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    python_env: Mapped[str | None] = mapped_column(Text, nullable=True)
     generation: Mapped[int] = mapped_column(Integer, default=1)  # +1 per model update
     port: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16), default=ServiceState.STARTING.value)

@@ -38,21 +38,22 @@ def create_service(p: Platform, session: Session, user: User, body: ServiceCreat
                            "choose another name")
         gpus = usage.reserve_now(session, p.settings, user.id, res.cpu, memory_mb, res.gpu)
         svc = ModelService(name=body.name, owner_id=user.id, model_dir=model_dir,
-                           source_job_id=source, port=usage.free_port(), cpu=res.cpu,
+                           source_job_id=source, python_env=body.python_env,
+                           port=usage.free_port(), cpu=res.cpu,
                            memory_mb=memory_mb, gpu=res.gpu, gpu_devices=gpus)
         session.add(svc)
         session.flush()
-        svc.isolation = p.executor.submit(_spec(p, svc, body.python_env))
+        svc.isolation = p.executor.submit(_spec(p, svc))
         session.commit()
     return svc
 
 
-def _spec(p: Platform, svc: ModelService, python_env: str | None = None) -> RunSpec:
+def _spec(p: Platform, svc: ModelService) -> RunSpec:
     rd = run_dir(p, svc)
     rd.mkdir(parents=True, exist_ok=True)
     command = ["miniflow", "serve", "--model-dir", svc.model_dir, "--name", svc.name,
                "--port", str(svc.port), "--host", "127.0.0.1"]
-    env = p.base_env(python_env)
+    env = p.base_env(svc.python_env)
     return RunSpec(command=command, run_dir=rd, cwd=rd, env=env,
                    resources=Resources(cpu=svc.cpu, memory_mb=svc.memory_mb,
                                        gpu_devices=tuple(svc.gpu_devices),
