@@ -17,11 +17,14 @@ LINES = ("import sys, time\n"
          "sys.exit({code})\n")
 
 
-def _zombies_since(start: float) -> list[psutil.Process]:
+def _zombies_since(start: float) -> list[tuple[int, int, str]]:
+    """Zombies this test could have made: children of pytest or of init, born after start."""
     found = []
-    for proc in psutil.process_iter(["status", "create_time"]):
-        if proc.info["status"] == psutil.STATUS_ZOMBIE and proc.info["create_time"] >= start:
-            found.append(proc)
+    for proc in psutil.process_iter(["status", "create_time", "ppid", "name"]):
+        info = proc.info
+        if (info["status"] == psutil.STATUS_ZOMBIE and info["create_time"] >= start
+                and info["ppid"] in (1, os.getpid())):
+            found.append((proc.pid, info["ppid"], info["name"]))
     return found
 
 
@@ -73,7 +76,10 @@ def test_restart_reconciles_every_job(tmp_path):
         assert q["state"] == "SUCCEEDED"
         assert c.get(f"/v1/jobs/{q['id']}/logs").text.count("C ran") == 1  # not duplicated
         assert c.get("/v1/jobs").json()["count"] == 4  # nothing lost, nothing added
-        wait_for(lambda: not _zombies_since(t0), 10, what="no zombie processes")
+        try:
+            wait_for(lambda: not _zombies_since(t0), 10, what="no zombie processes")
+        except AssertionError as e:
+            raise AssertionError(f"zombies: {_zombies_since(t0)}") from e
     finally:
         server.stop()
         kill_all_runs(server.data_dir)
