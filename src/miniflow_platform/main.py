@@ -58,6 +58,7 @@ def create_app(settings: Settings, *, platform: Platform | None = None,
             yield
         finally:
             scheduler.stop()  # runs keep going: the next server adopts them
+            platform.executor.close()
 
     app = FastAPI(title="miniflow platform", version=__version__, lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None,

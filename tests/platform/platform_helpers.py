@@ -101,6 +101,9 @@ def kill_all_runs(data_dir: Path) -> None:
                 proc.kill()
                 proc.wait(5)
         cgroups.remove(groups)
+    parents = {Path(g).parent for f in data_dir.rglob("spec.json")
+               for g in json.loads(f.read_text())["cgroups"]}
+    cgroups.remove([str(p) for p in parents])
 
 
 def wait_for(predicate, timeout: float = 30, interval: float = 0.1, what: str = "condition"):

@@ -74,6 +74,9 @@ class Executor(abc.ABC):
     def release(self, run_dir: Path) -> None:  # noqa: B027  optional hook, default no-op
         """Free per-run resources (e.g. cgroups) once the run has ended."""
 
+    def close(self) -> None:  # noqa: B027  optional hook, default no-op
+        """The server is shutting down; runs keep going (the next server adopts them)."""
+
     def remove(self, run_dir: Path) -> None:
         """Release the run and delete its directory (logs and artifacts included)."""
         self.release(run_dir)

@@ -125,6 +125,10 @@ class LocalExecutor(Executor):
         if spec:
             cgroups.remove(spec["cgroups"])
 
+    def close(self) -> None:
+        if self._layout is not None:  # removes the parent groups only if no run is left
+            cgroups.remove([str(parent) for parent in self._layout.parents.values()])
+
     def _reap(self) -> None:
         # Runners are our children; poll() reaps the finished ones so none stays a zombie.
         with self._lock:
