@@ -82,7 +82,8 @@ def over_quota(settings: Settings, held: Held, cpu: float, memory_mb: int, gpu: 
     """Why adding this request would break the user's quota, or None if it fits."""
     if settings.quota_cpu is not None and held.cpu + cpu > settings.quota_cpu + 1e-9:
         return f"cpu quota {settings.quota_cpu} reached"
-    if settings.quota_memory_mb is not None and held.memory_mb + memory_mb > settings.quota_memory_mb:
+    quota_mem = settings.quota_memory_mb
+    if quota_mem is not None and held.memory_mb + memory_mb > quota_mem:
         return f"memory quota {settings.quota_memory_mb} MiB reached"
     if settings.quota_gpu is not None and len(held.gpus) + gpu > settings.quota_gpu:
         return f"gpu quota {settings.quota_gpu} reached"

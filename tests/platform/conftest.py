@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from platform_helpers import Server, kill_all_runs
 
 

@@ -156,7 +156,8 @@ if cmd == "serve":
 
         def do_GET(self):
             if self.path == f"/v1/models/{{a.name}}":
-                self._send(200, {{"model_version_status": [{{"version": "1", "state": "AVAILABLE"}}]}})
+                status = {{"version": "1", "state": "AVAILABLE"}}
+                self._send(200, {{"model_version_status": [status]}})
             else:
                 self._send(404, {{"error": "no such model"}})
 

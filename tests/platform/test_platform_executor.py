@@ -25,11 +25,11 @@ def executor(tmp_path):
     ex.close()
 
 
-def run(ex: LocalExecutor, tmp: Path, code: str, res: Resources = Resources(),
+def run(ex: LocalExecutor, tmp: Path, code: str, res: Resources | None = None,
         timeout: float | None = None, name: str = "r", wait: bool = True):
     run_dir = tmp / "runs" / name
     spec = RunSpec([sys.executable, "-c", code], run_dir, tmp, {"PATH": "/usr/bin:/bin"},
-                   res, timeout)
+                   res or Resources(), timeout)
     isolation = ex.submit(spec)
     if not wait:
         return run_dir, isolation

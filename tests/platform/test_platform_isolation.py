@@ -49,7 +49,7 @@ def test_owner_reads_own_artifact(alice, alices_jobs):
     assert r.text == "alice artifact"
 
 
-def test_tokens_only_for_self_unless_admin(alice, bob, admin):
+def test_tokens_only_for_self_unless_admin(bob, admin):
     assert bob.post("/v1/users/alice/tokens").status_code == 404
     r = bob.post("/v1/users/bob/tokens")
     assert r.status_code == 201 and r.json()["token"].startswith("mfp_")

@@ -91,7 +91,8 @@ def test_artifact_paths_cannot_escape(alice, server):
 
 
 def test_follow_streams_logs_until_the_job_ends(alice):
-    code = "import time\nfor i in range(5):\n    print('line', i, flush=True)\n    time.sleep(0.3)\n"
+    code = ("import time\nfor i in range(5):\n"
+            "    print('line', i, flush=True)\n    time.sleep(0.3)\n")
     job = submit(alice, code, **SMALL)
     start = time.time()
     with alice.stream("GET", f"/v1/jobs/{job['id']}/logs", params={"follow": "true"}) as r:
@@ -128,8 +129,9 @@ def test_malicious_archive_is_refused(alice):
 
 def test_working_dir_inside_another_users_job_is_refused(alice, bob, server):
     job = submit(alice, "print(1)", **SMALL)
+    alices_dir = server.data_dir / "jobs" / f"job-{job['id']}"
     r = bob.post("/v1/jobs", json={"command": ["cat", "output.log"],
-                                   "working_dir": str(server.data_dir / "jobs" / f"job-{job['id']}")})
+                                   "working_dir": str(alices_dir)})
     assert r.status_code == 422 and "outside your own jobs" in r.json()["detail"]
 
 

@@ -110,7 +110,8 @@ def test_gpus_are_countable_devices(tmp_path):
     service.sync_running(p, s)
     service.start_queued(p, s)
     assert started_names(s, fake) == ["two", "two-more", "one"]
-    assert set(fake.started[1].resources.gpu_devices).isdisjoint(fake.started[2].resources.gpu_devices)
+    second, third = (set(s.resources.gpu_devices) for s in fake.started[1:3])
+    assert second.isdisjoint(third)
 
 
 def test_impossible_requests_are_refused_at_submit(tmp_path):

@@ -37,7 +37,7 @@ class RunSpec:
     timeout_s: float | None = None
 
 
-class RunState(str, enum.Enum):
+class RunState(enum.StrEnum):
     RUNNING = "RUNNING"
     EXITED = "EXITED"  # exit_code tells success or failure; signal_num if killed
     OOM_KILLED = "OOM_KILLED"

@@ -12,7 +12,7 @@ from miniflow_platform.auth.models import User
 from miniflow_platform.db import Base, utcnow
 
 
-class JobState(str, enum.Enum):
+class JobState(enum.StrEnum):
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
@@ -32,7 +32,7 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
 }
 
 
-class JobKind(str, enum.Enum):
+class JobKind(enum.StrEnum):
     TRAINING = "training"
     PREDICTION = "prediction"
 

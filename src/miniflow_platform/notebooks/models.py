@@ -12,7 +12,7 @@ from miniflow_platform.auth.models import User
 from miniflow_platform.db import Base, utcnow
 
 
-class NotebookState(str, enum.Enum):
+class NotebookState(enum.StrEnum):
     STARTING = "STARTING"
     RUNNING = "RUNNING"
     STOPPED = "STOPPED"

@@ -12,7 +12,7 @@ from miniflow_platform.auth.models import User
 from miniflow_platform.db import Base, utcnow
 
 
-class ServiceState(str, enum.Enum):
+class ServiceState(enum.StrEnum):
     STARTING = "STARTING"  # process started, health check not yet passing
     AVAILABLE = "AVAILABLE"
     UNAVAILABLE = "UNAVAILABLE"  # process up, health check failing
