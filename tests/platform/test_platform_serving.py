@@ -191,3 +191,12 @@ def test_real_train_serve_predict(alice, tmp_path):
     done = wait_job(alice, pred["id"], prefix="/v1/predictions", timeout=300)
     assert done["state"] == "SUCCEEDED", alice.get(f"/v1/predictions/{pred['id']}/logs").text
     assert len(out.read_text().splitlines()) == len(test.read_text().splitlines())
+
+
+def test_platform_demo_example():
+    _miniflow_ready()
+    example = Path(__file__).resolve().parents[2] / "examples" / "platform_demo.py"
+    r = subprocess.run([sys.executable, str(example)], capture_output=True, text=True,
+                       timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "3. prediction through the platform: HTTP 200" in r.stdout
