@@ -84,3 +84,36 @@ def test_restart_reconciles_every_job(tmp_path):
         server.stop()
         kill_all_runs(server.data_dir)
     assert os.getpid()
+
+
+def test_model_service_survives_a_server_crash(tmp_path):
+    from platform_helpers import free_port, make_fake_env
+
+    model = tmp_path / "model"
+    (model / "1").mkdir(parents=True)
+    (model / "offset").write_text("10")
+    env = str(make_fake_env(tmp_path / "env"))
+    server = Server(tmp_path / "data", "--cpu", "2", "--memory-mb", "4096")
+    try:
+        server.start()
+        token = server.new_user("hank")
+        c = server.client(token)
+        r = c.post("/v1/services", json={"name": "sticky", "model_dir": str(model),
+                                         "python_env": env,
+                                         "resources": {"cpu": 0.2, "memory_mb": 256}})
+        assert r.status_code == 201, r.text
+        wait_for(lambda: c.get("/v1/services/sticky").json()["state"] == "AVAILABLE", 30,
+                 what="service available")
+        server.kill9()
+        server.port = free_port()
+        server.url = f"http://127.0.0.1:{server.port}"
+        server.start()
+        c = server.client(token)
+        svc = c.get("/v1/services/sticky").json()
+        assert svc["state"] == "AVAILABLE", svc  # re-adopted, not restarted
+        r = c.post("/v1/services/sticky:predict", json={"instances": [[1, 2]]})
+        assert r.json() == {"predictions": [13.0]}
+        assert c.post("/v1/services/sticky/stop").json()["state"] == "STOPPED"
+    finally:
+        server.stop()
+        kill_all_runs(server.data_dir)

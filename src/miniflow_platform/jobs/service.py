@@ -152,9 +152,10 @@ def cancel_job(p: Platform, session: Session, job: Job, by: User) -> Job:
 
 
 def delete_job(p: Platform, session: Session, job: Job) -> None:
-    if job.state not in {s.value for s in TERMINAL} | {JobState.QUEUED.value}:
-        raise Conflict(f"job {job.id} is {job.state}; cancel it before deleting it")
-    with p.lock:
+    with p.lock:  # under the lock, a QUEUED job cannot start while we delete it
+        session.refresh(job)
+        if job.state not in {s.value for s in TERMINAL} | {JobState.QUEUED.value}:
+            raise Conflict(f"job {job.id} is {job.state}; cancel it before deleting it")
         session.delete(job)
         session.commit()
         p.executor.remove(job_dir(p, job.id))
