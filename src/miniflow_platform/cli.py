@@ -20,7 +20,7 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("MINIFLOW_PLATFORM_DATA", Path(base) / "miniflow-platform"))
 
 
-def _serve_parser(sub: argparse._SubParsersAction) -> None:
+def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="start the API server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)

@@ -17,11 +17,12 @@ import sys
 import tarfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8080"
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 class ClientError(Exception):
@@ -90,7 +91,7 @@ def show(args: argparse.Namespace, data: Any, columns: Sequence[str]) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
 
 
-def _cell(row: dict, column: str) -> str:
+def _cell(row: dict[str, Any], column: str) -> str:
     value: Any = row
     for part in column.split("."):
         value = value.get(part) if isinstance(value, dict) else None
@@ -135,12 +136,21 @@ def _model_options(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--model-path", default="model", help="with --job: path in its artifacts")
 
 
-def _sub(sub: argparse._SubParsersAction, name: str, help_: str,
+def _sub(sub: Subparsers, name: str, help_: str,
          func: Callable[[argparse.Namespace], Any]) -> argparse.ArgumentParser:
-    p = sub.add_parser(name, help=help_)
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help_)
     _common(p)
     p.set_defaults(func=func)
     return p
+
+
+def _action(method: str, path: str, columns: Sequence[str]) -> Callable[[argparse.Namespace], None]:
+    """A command that calls ``method path`` (formatted with the parsed args) and shows it."""
+
+    def run(args: argparse.Namespace) -> None:
+        show(args, call(args, method, path.format(**vars(args))), columns)
+
+    return run
 
 
 def _job_body(args: argparse.Namespace) -> dict[str, Any]:
@@ -172,7 +182,7 @@ def _archive(path: Path) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def _jobs_parser(sub: argparse._SubParsersAction, prefix: str) -> None:
+def _jobs_parser(sub: Subparsers, prefix: str) -> None:
     def submit(a: argparse.Namespace) -> Any:
         body = _job_body(a)
         command = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
@@ -193,7 +203,7 @@ def _jobs_parser(sub: argparse._SubParsersAction, prefix: str) -> None:
     _job_common_commands(sub, prefix)
 
 
-def _job_common_commands(sub: argparse._SubParsersAction, prefix: str) -> None:
+def _job_common_commands(sub: Subparsers, prefix: str) -> None:
     p = _sub(sub, "list", "list jobs", lambda a: show(a, call(a, "GET", prefix, params={
         k: v for k, v in (("state", a.state), ("user_name", a.user)) if v}), JOB_COLUMNS))
     p.add_argument("--state", default=None)
@@ -216,7 +226,7 @@ def _job_common_commands(sub: argparse._SubParsersAction, prefix: str) -> None:
                         ("file",))).add_argument("id", type=int)
 
 
-def _predictions_parser(sub: argparse._SubParsersAction) -> None:
+def _predictions_parser(sub: Subparsers) -> None:
     def submit(a: argparse.Namespace) -> Any:
         body = {**_job_body(a), **_model_body(a),
                 "inputs": [str(Path(i).resolve()) for i in a.input], "format": a.format}
@@ -233,7 +243,7 @@ def _predictions_parser(sub: argparse._SubParsersAction) -> None:
     _job_common_commands(sub, "/v1/predictions")
 
 
-def _notebooks_parser(sub: argparse._SubParsersAction) -> None:
+def _notebooks_parser(sub: Subparsers) -> None:
     def create(a: argparse.Namespace) -> Any:
         body: dict[str, Any] = {"name": a.name, "resources": {"cpu": a.cpu, "gpu": a.gpu}}
         if a.memory_mb:
@@ -249,13 +259,14 @@ def _notebooks_parser(sub: argparse._SubParsersAction) -> None:
     _sub(sub, "list", "list notebooks",
          lambda a: show(a, call(a, "GET", "/v1/notebooks"), NB_COLUMNS))
     for name, method, suffix in (("get", "GET", ""), ("stop", "POST", "/stop")):
-        _sub(sub, name, f"{name} a notebook", lambda a, m=method, s=suffix: show(
-            a, call(a, m, f"/v1/notebooks/{a.id}{s}"), NB_COLUMNS)).add_argument("id", type=int)
+        _sub(sub, name, f"{name} a notebook",
+             _action(method, "/v1/notebooks/{id}" + suffix, NB_COLUMNS)) \
+            .add_argument("id", type=int)
     _sub(sub, "delete", "stop and delete a notebook",
          lambda a: call(a, "DELETE", f"/v1/notebooks/{a.id}")).add_argument("id", type=int)
 
 
-def _services_parser(sub: argparse._SubParsersAction) -> None:
+def _services_parser(sub: Subparsers) -> None:
     def create(a: argparse.Namespace) -> Any:
         body: dict[str, Any] = {"name": a.name, **_model_body(a),
                                 "resources": {"cpu": a.cpu, "gpu": a.gpu}}
@@ -276,8 +287,8 @@ def _services_parser(sub: argparse._SubParsersAction) -> None:
     _sub(sub, "list", "list model services",
          lambda a: show(a, call(a, "GET", "/v1/services"), SVC_COLUMNS))
     for name, method, suffix in (("get", "GET", ""), ("stop", "POST", "/stop")):
-        _sub(sub, name, f"{name} a model service", lambda a, m=method, s=suffix: show(
-            a, call(a, m, f"/v1/services/{a.name}{s}"), SVC_COLUMNS)).add_argument("name")
+        _sub(sub, name, f"{name} a model service",
+             _action(method, "/v1/services/{name}" + suffix, SVC_COLUMNS)).add_argument("name")
     p = _sub(sub, "update", "serve another model version", lambda a: show(
         a, call(a, "PATCH", f"/v1/services/{a.name}", json=_model_body(a)), SVC_COLUMNS))
     p.add_argument("name")
@@ -291,7 +302,7 @@ def _services_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--data", help="file with a JSON request body")
 
 
-def add_users_parser(sub: argparse._SubParsersAction) -> None:
+def add_users_parser(sub: Subparsers) -> None:
     users = sub.add_parser("users", help="manage users and tokens (talks to the server)")
     usub = users.add_subparsers(dest="users_command", required=True)
     p = _sub(usub, "create", "create a user (admin); prints its token once", lambda a: show(
@@ -317,7 +328,7 @@ def dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _main(prog: str, build: Callable[[argparse._SubParsersAction], None],
+def _main(prog: str, build: Callable[[Subparsers], None],
           argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

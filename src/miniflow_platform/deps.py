@@ -12,7 +12,8 @@ from miniflow_platform.context import Platform
 
 
 def get_platform(request: Request) -> Platform:
-    return request.app.state.platform
+    platform: Platform = request.app.state.platform
+    return platform
 
 
 def get_session(platform: Annotated[Platform, Depends(get_platform)]) -> Iterator[Session]:

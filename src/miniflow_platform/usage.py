@@ -46,7 +46,7 @@ class Usage:
 
 def current_usage(session: Session) -> Usage:
     usage = Usage(Held(), {})
-    rows: list[tuple[int, float, int, list, bool]] = []
+    rows: list[tuple[int, float, int, list[str], bool]] = []
     rows += [(j.owner_id, j.cpu, j.memory_mb, j.gpu_devices, True) for j in
              session.scalars(select(Job).where(Job.state == JobState.RUNNING.value))]
     rows += [(n.owner_id, n.cpu, n.memory_mb, n.gpu_devices, False) for n in
@@ -123,4 +123,5 @@ def reserve_now(session: Session, settings: Settings, owner_id: int, cpu: float,
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port

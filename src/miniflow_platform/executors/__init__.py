@@ -20,7 +20,8 @@ def get_executor(name: str, settings: Settings) -> Executor:
         raise ValueError(f"unknown executor {name!r}; expected one of {sorted(EXECUTORS)}")
     module_name, _, cls_name = EXECUTORS[name].partition(":")
     cls = getattr(importlib.import_module(module_name), cls_name)
-    return cls(settings)
+    executor: Executor = cls(settings)
+    return executor
 
 
 __all__ = ["EXECUTORS", "Executor", "Resources", "RunSpec", "RunState", "RunStatus",

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -36,7 +37,7 @@ START_GRACE_S = 15.0  # a runner that has not written runner.json by then is los
 class LocalExecutor(Executor):
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._children: dict[str, subprocess.Popen] = {}
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
         self._layout: cgroups.CgroupLayout | None = None
         if settings.isolation in ("auto", "cgroups"):
@@ -137,24 +138,25 @@ class LocalExecutor(Executor):
                     del self._children[key]
 
 
-def _read_json(path: Path) -> dict | None:
+def _read_json(path: Path) -> dict[str, Any] | None:
     try:
-        return json.loads(path.read_text())
+        data: dict[str, Any] = json.loads(path.read_text())
+        return data
     except (OSError, ValueError):
         return None
 
 
-def _alive(runner: dict) -> bool:
+def _alive(runner: dict[str, Any]) -> bool:
     try:
         proc = psutil.Process(runner["pid"])
         # pid reuse: the same pid with another start time is another process.
-        return (abs(proc.create_time() - runner["create_time"]) < 1.0
-                and proc.status() != psutil.STATUS_ZOMBIE)
+        same = abs(proc.create_time() - float(runner["create_time"])) < 1.0
+        return same and bool(proc.status() != psutil.STATUS_ZOMBIE)
     except psutil.Error:
         return False
 
 
-def _status_from_record(rec: dict) -> RunStatus:
+def _status_from_record(rec: dict[str, Any]) -> RunStatus:
     code = rec.get("exit_code")
     if rec.get("oom_killed"):
         return RunStatus(RunState.OOM_KILLED, code, "the job exceeded its memory limit")

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -35,7 +36,7 @@ KILL_GRACE_S = 2.0
 MEMORY_ERROR_MARKERS = ("MemoryError", "std::bad_alloc", "Cannot allocate memory")
 
 
-def write_json(path: Path, data: dict) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data))
     os.replace(tmp, path)
@@ -72,7 +73,7 @@ def _tree(root_pid: int, groups: list[str]) -> list[psutil.Process]:
     return list(found.values())
 
 
-def _preexec(spec: dict) -> None:
+def _preexec(spec: dict[str, Any]) -> None:
     os.setpgid(0, 0)
     cgroups.join(spec["cgroups"], os.getpid())
     limits = spec.get("rlimits") or {}
@@ -96,7 +97,7 @@ def run(run_dir: Path) -> int:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     write_json(run_dir / "runner.json",
                {"pid": os.getpid(), "create_time": psutil.Process().create_time()})
-    stopping = {"signal": None}
+    stopping: dict[str, int | None] = {"signal": None}
 
     def _on_term(signum: int, _frame: object) -> None:
         stopping["signal"] = signum

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -82,7 +83,7 @@ class JobPublic(BaseModel):
     resources: ResourcesPublic
     isolation: str
     artifacts_dir: str
-    details: dict
+    details: dict[str, Any]
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

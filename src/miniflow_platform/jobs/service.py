@@ -12,8 +12,9 @@ import io
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from miniflow_platform import usage
@@ -64,7 +65,7 @@ def _int(text: str) -> int:
 
 def create_job(p: Platform, session: Session, user: User, body: JobBase, command: list[str],
                kind: JobKind = JobKind.TRAINING, working_dir: str | None = None,
-               code_archive_b64: str | None = None, details: dict | None = None) -> Job:
+               code_archive_b64: str | None = None, details: dict[str, Any] | None = None) -> Job:
     res = body.resources
     memory_mb = res.memory_mb or p.settings.default_job_memory_mb
     usage.check_possible(p.settings, res.cpu, memory_mb, res.gpu)
@@ -126,8 +127,9 @@ def transition(session: Session, job: Job, new: JobState, **fields: object) -> b
     old = JobState(job.state)
     if new not in TRANSITIONS.get(old, frozenset()):
         raise Conflict(f"job {job.id} is {old.value}; it cannot become {new.value}")
-    result = session.execute(update(Job).where(Job.id == job.id, Job.state == old.value)
-                             .values(state=new.value, **fields))
+    result = cast(CursorResult[Any], session.execute(
+        update(Job).where(Job.id == job.id, Job.state == old.value)
+        .values(state=new.value, **fields)))
     session.commit()
     session.refresh(job)
     return result.rowcount == 1

@@ -42,7 +42,7 @@ class ModelService(Base):
     cpu: Mapped[float] = mapped_column(Float, default=1.0)
     memory_mb: Mapped[int] = mapped_column(Integer)
     gpu: Mapped[int] = mapped_column(Integer, default=0)
-    gpu_devices: Mapped[list] = mapped_column(JSON, default=list)
+    gpu_devices: Mapped[list[str]] = mapped_column(JSON, default=list)
     isolation: Mapped[str] = mapped_column(String(32), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
