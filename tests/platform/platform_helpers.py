@@ -116,7 +116,7 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.1, what: str = 
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def wait_job(client: httpx.Client, job_id: int, states=TERMINAL, timeout: float = 30,
+def wait_job(client: httpx.Client, job_id: int, states=TERMINAL, timeout: float = 60,
              prefix: str = "/v1/jobs") -> dict:
     def done():
         job = client.get(f"{prefix}/{job_id}").json()

@@ -129,7 +129,7 @@ class TestCgroups:
         result = json.loads(log.strip().splitlines()[-1])
         share = result["cpu"] / result["wall"]
         print(f"CPU share under a 0.2-CPU quota: {share:.3f}")
-        assert 0.08 < share < 0.3, share
+        assert 0.05 < share < 0.3, share  # the upper bound is the quota; low = busy box
 
     def test_pids_limit(self, executor, tmp_path):
         code = ("import subprocess, sys\n"

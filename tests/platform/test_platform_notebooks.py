@@ -34,6 +34,8 @@ def test_notebook_answers_with_its_token_and_only_its_owner_sees_it(alice, bob, 
         assert bob.get(f"/v1/notebooks/{nb['id']}").status_code == 404
         assert bob.post(f"/v1/notebooks/{nb['id']}/stop").status_code == 404
         assert bob.delete(f"/v1/notebooks/{nb['id']}").status_code == 404
+        assert bob.get(f"/v1/notebooks/{nb['id']}/logs").status_code == 404
+        assert "Jupyter Server" in alice.get(f"/v1/notebooks/{nb['id']}/logs").text
         assert nb["id"] not in [n["id"] for n in bob.get("/v1/notebooks").json()["data"]]
         seen_by_admin = admin.get(f"/v1/notebooks/{nb['id']}").json()
         assert seen_by_admin["user"] == "alice" and seen_by_admin["token"] is None

@@ -60,6 +60,8 @@ def test_model_service_lifecycle(alice, bob, fake_env, models):
             .status_code == 404
         assert bob.post("/v1/services/ctr/stop").status_code == 404
         assert bob.delete("/v1/services/ctr").status_code == 404
+        assert bob.get("/v1/services/ctr/logs").status_code == 404
+        assert "serving ctr on" in alice.get("/v1/services/ctr/logs").text
         assert bob.get("/v1/services").json()["count"] == 0
 
         r = alice.patch("/v1/services/ctr", json={"model_dir": str(models / "v2")})

@@ -41,3 +41,13 @@ def _read(path: Path, pos: int) -> bytes:
             return f.read(CHUNK)
     except OSError:
         return b""
+
+
+def tail_file(path: Path, limit: int = 2**20) -> str:
+    """The last ``limit`` bytes of a log file, as text ("" if there is none yet)."""
+    try:
+        with path.open("rb") as f:
+            f.seek(max(0, path.stat().st_size - limit))
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
 
 from miniflow_platform.auth.dependencies import CurrentUser
 from miniflow_platform.deps import PlatformDep, SessionDep
@@ -31,6 +32,12 @@ def read_notebooks(session: SessionDep, user: CurrentUser) -> NotebooksPublic:
 def read_notebook(nb: OwnedNotebook, user: CurrentUser) -> NotebookPublic:
     """One notebook: URL, state, last activity; the token only for its owner."""
     return NotebookPublic.of(nb, user.id)
+
+
+@router.get("/{notebook_id}/logs", response_class=PlainTextResponse)
+def read_notebook_logs(nb: OwnedNotebook, p: PlatformDep) -> PlainTextResponse:
+    """The Jupyter server's output."""
+    return PlainTextResponse(service.read_log(p, nb))
 
 
 @router.post("/{notebook_id}/stop", response_model=NotebookPublic)

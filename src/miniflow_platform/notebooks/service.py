@@ -18,6 +18,7 @@ from miniflow_platform.context import Platform
 from miniflow_platform.db import utcnow
 from miniflow_platform.errors import Conflict
 from miniflow_platform.executors.base import Resources, RunSpec, RunState
+from miniflow_platform.jobs.logs import tail_file
 from miniflow_platform.notebooks.models import ACTIVE, Notebook, NotebookState
 from miniflow_platform.notebooks.schemas import NotebookCreate
 
@@ -64,6 +65,10 @@ def _spec(p: Platform, nb: Notebook, python_env: str | None) -> RunSpec:
                    resources=Resources(cpu=nb.cpu, memory_mb=nb.memory_mb,
                                        gpu_devices=tuple(nb.gpu_devices),
                                        pids=p.settings.default_pids_limit))
+
+
+def read_log(p: Platform, nb: Notebook) -> str:
+    return tail_file(p.executor.log_path(run_dir(p, nb)))
 
 
 def list_notebooks(session: Session, user: User) -> list[Notebook]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from miniflow_platform.auth.dependencies import CurrentUser
 from miniflow_platform.deps import PlatformDep, SessionDep
@@ -59,6 +59,12 @@ def stop_service(svc: OwnedService, p: PlatformDep, session: SessionDep,
 def delete_service(svc: OwnedService, p: PlatformDep, session: SessionDep) -> None:
     """Stop the model server if it runs and delete the service."""
     service.delete_service(p, session, svc)
+
+
+@router.get("/{name}/logs", response_class=PlainTextResponse)
+def read_service_logs(svc: OwnedService, p: PlatformDep) -> PlainTextResponse:
+    """Output of the current model server process (the latest generation)."""
+    return PlainTextResponse(service.read_log(p, svc))
 
 
 @router.post("/{name}:predict")

@@ -16,6 +16,7 @@ from miniflow_platform.context import Platform
 from miniflow_platform.db import utcnow
 from miniflow_platform.errors import Conflict, Unavailable
 from miniflow_platform.executors.base import Resources, RunSpec, RunState
+from miniflow_platform.jobs.logs import tail_file
 from miniflow_platform.predictions.service import resolve_model
 from miniflow_platform.serving.models import ACTIVE, ModelService, ServiceState
 from miniflow_platform.serving.schemas import ModelSource, ServiceCreate
@@ -110,6 +111,10 @@ def delete_service(p: Platform, session: Session, svc: ModelService) -> None:
         session.commit()
         for gen in range(1, svc.generation + 1):
             p.executor.remove(p.settings.data_dir / "services" / f"svc-{svc.id}-g{gen}")
+
+
+def read_log(p: Platform, svc: ModelService) -> str:
+    return tail_file(p.executor.log_path(run_dir(p, svc)))
 
 
 def healthy(svc: ModelService) -> bool:
