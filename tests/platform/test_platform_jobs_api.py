@@ -133,6 +133,10 @@ def test_working_dir_inside_another_users_job_is_refused(alice, bob, server):
     r = bob.post("/v1/jobs", json={"command": ["cat", "output.log"],
                                    "working_dir": str(alices_dir)})
     assert r.status_code == 422 and "outside your own jobs" in r.json()["detail"]
+    r = bob.post("/v1/jobs", json={"command": ["python"], "python_env": str(alices_dir)})
+    assert r.status_code == 422 and "outside your own jobs" in r.json()["detail"]
+    r = bob.post("/v1/notebooks", json={"python_env": str(alices_dir)})
+    assert r.status_code == 422 and "outside your own jobs" in r.json()["detail"]
 
 
 def test_invalid_requests_are_422(alice):

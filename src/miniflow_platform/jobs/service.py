@@ -69,6 +69,8 @@ def create_job(p: Platform, session: Session, user: User, body: JobBase, command
     res = body.resources
     memory_mb = res.memory_mb or p.settings.default_job_memory_mb
     usage.check_possible(p.settings, res.cpu, memory_mb, res.gpu)
+    if body.python_env is not None:
+        check_user_path(p, session, user, body.python_env, "python_env")
     if working_dir is not None:
         if not check_user_path(p, session, user, working_dir, "working_dir").is_dir():
             raise InvalidRequest(f"working_dir {working_dir!r} is not a directory")

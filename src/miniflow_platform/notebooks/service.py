@@ -19,6 +19,7 @@ from miniflow_platform.db import utcnow
 from miniflow_platform.errors import Conflict
 from miniflow_platform.executors.base import Resources, RunSpec, RunState
 from miniflow_platform.jobs.logs import tail_file
+from miniflow_platform.jobs.service import check_user_path
 from miniflow_platform.notebooks.models import ACTIVE, Notebook, NotebookState
 from miniflow_platform.notebooks.schemas import NotebookCreate
 
@@ -32,6 +33,8 @@ def run_dir(p: Platform, nb: Notebook) -> Path:
 def create_notebook(p: Platform, session: Session, user: User, body: NotebookCreate) -> Notebook:
     res = body.resources
     memory_mb = res.memory_mb or p.settings.default_job_memory_mb
+    if body.python_env is not None:
+        check_user_path(p, session, user, body.python_env, "python_env")
     with p.lock:
         gpus = usage.reserve_now(session, p.settings, user.id, res.cpu, memory_mb, res.gpu)
         nb = Notebook(owner_id=user.id, name=body.name, port=usage.free_port(),

@@ -17,6 +17,7 @@ from miniflow_platform.db import utcnow
 from miniflow_platform.errors import Conflict, Unavailable
 from miniflow_platform.executors.base import Resources, RunSpec, RunState
 from miniflow_platform.jobs.logs import tail_file
+from miniflow_platform.jobs.service import check_user_path
 from miniflow_platform.predictions.service import resolve_model
 from miniflow_platform.serving.models import ACTIVE, ModelService, ServiceState
 from miniflow_platform.serving.schemas import ModelSource, ServiceCreate
@@ -31,6 +32,8 @@ def run_dir(p: Platform, svc: ModelService) -> Path:
 def create_service(p: Platform, session: Session, user: User, body: ServiceCreate) -> ModelService:
     model_dir, source = resolve_model(p, session, user, body.model_dir, body.model_job_id,
                                       body.model_path)
+    if body.python_env is not None:
+        check_user_path(p, session, user, body.python_env, "python_env")
     res = body.resources
     memory_mb = res.memory_mb or p.settings.default_job_memory_mb
     with p.lock:
