@@ -70,6 +70,8 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    parser.add_argument("--python-env", default=None,
+                        help="virtualenv whose bin/miniflow the workloads use (default: this one)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="miniflow-platform-demo-"))
     proc, url, admin_token = start_server(root / "data")
@@ -85,10 +87,12 @@ def main() -> int:
                   "--format libsvm --out train.svm\n"
                   "miniflow data gen-ctr --rows 2000 --dims-log2 12 --seed 2 "
                   "--format libsvm --out test.svm\n"
-                  "miniflow lr train --train train.svm --test test.svm --model-out model\n")
+                  "miniflow lr train --train train.svm --test test.svm --dims-log2 12 "
+                  "--model-out model/1 --no-progress\n")  # model/ = base dir, 1/ = version
+        env = {"python_env": args.python_env} if args.python_env else {}
         job = api.post("/v1/jobs", json={"name": "train-ctr", "command": ["sh", "-c", script],
                                          "resources": {"cpu": 1, "memory_mb": 2048},
-                                         "timeout_s": 600}).json()
+                                         "timeout_s": 600, **env}).json()
         print(f"1. training job {job['id']} submitted")
         done = wait(lambda: (j := api.get(f"/v1/jobs/{job['id']}").json())["state"] in {
             "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "OOM_KILLED"} and j, 600, "training")
@@ -99,7 +103,7 @@ def main() -> int:
         print(f"   training job ended {done['state']}; artifacts: {files[:5]}")
 
         api.post("/v1/services", json={"name": "ctr", "model_job_id": job["id"],
-                                       "resources": {"cpu": 1, "memory_mb": 2048}})
+                                       "resources": {"cpu": 1, "memory_mb": 2048}, **env})
         svc = wait(lambda: (s := api.get("/v1/services/ctr").json())["state"] in {
             "AVAILABLE", "FAILED"} and s, 120, "the model service")
         print(f"2. model service {svc['name']}: {svc['state']} at {svc['url']}")
@@ -112,7 +116,7 @@ def main() -> int:
 
         pred = api.post("/v1/predictions", json={"model_job_id": job["id"],
                                                  "inputs": [str(test_file)],
-                                                 "format": "libsvm"}).json()
+                                                 "format": "libsvm", **env}).json()
         pdone = wait(lambda: (j := api.get(f"/v1/predictions/{pred['id']}").json())["state"]
                      not in ("QUEUED", "RUNNING") and j, 600, "batch prediction")
         outputs = api.get(f"/v1/predictions/{pred['id']}/artifacts").json()["files"]

@@ -8,6 +8,7 @@ them.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -153,10 +154,16 @@ def test_prediction_inputs_cannot_read_other_users_jobs(alice, bob, server, fake
 
 # ---- with the real miniflow library ------------------------------------------------------
 
+# Another install of the library to run the real tests against (a virtualenv dir whose
+# bin/miniflow is used); by default the `miniflow` next to this interpreter.
+REAL_ENV = {"python_env": os.environ["MINIFLOW_TEST_PYTHON_ENV"]} \
+    if os.environ.get("MINIFLOW_TEST_PYTHON_ENV") else {}
+
+
 def _miniflow_ready():
     pytest.importorskip("miniflow.serving", reason="needs the miniflow library's serve/predict "
                         "(issue contract); un-skipped when the library lands")
-    if shutil.which("miniflow", path=str(Path(sys.executable).parent)) is None:
+    if not REAL_ENV and shutil.which("miniflow", path=str(Path(sys.executable).parent)) is None:
         pytest.skip("the `miniflow` command is not installed next to this interpreter")
 
 
@@ -169,12 +176,13 @@ def test_real_train_serve_predict(alice, tmp_path):
                         "--out", str(path)], check=True)
     job = alice.post("/v1/jobs", json={
         "command": ["miniflow", "lr", "train", "--train", str(train), "--test", str(test),
-                    "--model-out", "model"], "resources": {"cpu": 1, "memory_mb": 2048},
-        "timeout_s": 300}).json()
+                    "--dims-log2", "10", "--model-out", "model/1", "--no-progress"],
+        "resources": {"cpu": 1, "memory_mb": 2048}, "timeout_s": 300, **REAL_ENV}).json()
     done = wait_job(alice, job["id"], timeout=300)
     assert done["state"] == "SUCCEEDED", alice.get(f"/v1/jobs/{job['id']}/logs").text
     r = alice.post("/v1/services", json={"name": "real-lr", "model_job_id": job["id"],
-                                         "resources": {"cpu": 1, "memory_mb": 2048}})
+                                         "resources": {"cpu": 1, "memory_mb": 2048},
+                                         **REAL_ENV})
     assert r.status_code == 201, r.text
     try:
         wait_service(alice, "real-lr", {"AVAILABLE"}, timeout=120)
@@ -189,7 +197,7 @@ def test_real_train_serve_predict(alice, tmp_path):
     out = tmp_path / "preds.txt"
     pred = alice.post("/v1/predictions", json={
         "model_job_id": job["id"], "inputs": [str(test)], "output": str(out),
-        "format": "libsvm", "resources": {"cpu": 1, "memory_mb": 2048}}).json()
+        "format": "libsvm", "resources": {"cpu": 1, "memory_mb": 2048}, **REAL_ENV}).json()
     done = wait_job(alice, pred["id"], prefix="/v1/predictions", timeout=300)
     assert done["state"] == "SUCCEEDED", alice.get(f"/v1/predictions/{pred['id']}/logs").text
     assert len(out.read_text().splitlines()) == len(test.read_text().splitlines())
@@ -198,7 +206,8 @@ def test_real_train_serve_predict(alice, tmp_path):
 def test_platform_demo_example():
     _miniflow_ready()
     example = Path(__file__).resolve().parents[2] / "examples" / "platform_demo.py"
-    r = subprocess.run([sys.executable, str(example)], capture_output=True, text=True,
+    extra = ["--python-env", REAL_ENV["python_env"]] if REAL_ENV else []
+    r = subprocess.run([sys.executable, str(example), *extra], capture_output=True, text=True,
                        timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "3. prediction through the platform: HTTP 200" in r.stdout
