@@ -315,8 +315,12 @@ def add_users_parser(sub: Subparsers) -> None:
     _sub(usub, "me", "who am I", lambda a: show(
         a, call(a, "GET", "/v1/users/me"), ("id", "name", "is_admin")))
     _sub(usub, "token", "issue another token", lambda a: show(
-        a, call(a, "POST", f"/v1/users/{a.name}/tokens"), ("user", "token"))) \
+        a, call(a, "POST", f"/v1/users/{a.name}/tokens"), ("id", "user", "token"))) \
         .add_argument("name")
+    p = _sub(usub, "revoke", "revoke a token by id",
+             lambda a: call(a, "DELETE", f"/v1/users/{a.name}/tokens/{a.token_id}"))
+    p.add_argument("name")
+    p.add_argument("token_id", type=int)
 
 
 def dispatch(args: argparse.Namespace) -> int:

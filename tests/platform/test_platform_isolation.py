@@ -56,6 +56,17 @@ def test_tokens_only_for_self_unless_admin(bob, admin):
     assert admin.post("/v1/users/alice/tokens").status_code == 201
 
 
+def test_revoked_token_stops_working(server, bob):
+    new = bob.post("/v1/users/bob/tokens").json()
+    with server.client(new["token"]) as c:
+        assert c.get("/v1/users/me").status_code == 200
+        other = server.client(server.new_user("ivan"))
+        assert other.delete(f"/v1/users/bob/tokens/{new['id']}").status_code == 404
+        assert other.delete(f"/v1/users/ivan/tokens/{new['id']}").status_code == 404
+        assert bob.delete(f"/v1/users/bob/tokens/{new['id']}").status_code == 204
+        assert c.get("/v1/users/me").status_code == 401
+
+
 def test_ids_and_names_in_paths_are_validated(alice):
     for path in ("/v1/jobs/0", "/v1/jobs/-1", "/v1/jobs/abc", "/v1/jobs/1e3",
                  "/v1/services/..%2F..", "/v1/services/UPPER", "/v1/notebooks/x"):

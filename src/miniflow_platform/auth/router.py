@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
 
 from miniflow_platform.auth import service
 from miniflow_platform.auth.dependencies import AdminUser, CurrentUser
+from miniflow_platform.auth.models import User
 from miniflow_platform.auth.schemas import (
     NAME_PATTERN,
     TokenPublic,
@@ -39,12 +42,25 @@ def read_me(user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.post("/{name}/tokens", status_code=201, response_model=TokenPublic)
-def create_token(session: SessionDep, user: CurrentUser,
-                 name: str = Path(pattern=NAME_PATTERN)) -> TokenPublic:
-    """Issue another token for a user (the user itself or an admin)."""
+def _self_or_admin(session: SessionDep, user: CurrentUser,
+                   name: Annotated[str, Path(pattern=NAME_PATTERN)]) -> User:
     if name != user.name and not user.is_admin:
         raise NotFound(f"user {name!r} not found")
-    target = service.get_user(session, name)
+    return service.get_user(session, name)
+
+
+TargetUser = Annotated[User, Depends(_self_or_admin)]
+
+
+@router.post("/{name}/tokens", status_code=201, response_model=TokenPublic)
+def create_token(session: SessionDep, target: TargetUser) -> TokenPublic:
+    """Issue another token for a user (the user itself or an admin)."""
     row, token = service.issue_token(session, target)
     return TokenPublic(id=row.id, user=target.name, token=token)
+
+
+@router.delete("/{name}/tokens/{token_id}", status_code=204)
+def revoke_token(session: SessionDep, target: TargetUser,
+                 token_id: Annotated[int, Path(ge=1, le=2**53)]) -> None:
+    """Revoke one of a user's tokens (its id is in the response that created it)."""
+    service.revoke_token(session, target, token_id)

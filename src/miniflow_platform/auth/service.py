@@ -62,3 +62,11 @@ def get_user(session: Session, name: str) -> User:
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(f"token {token_id} of user {user.name!r} not found")
+    session.delete(row)
+    session.commit()
