@@ -15,6 +15,17 @@ from miniflow_platform.executors import Resources, RunSpec, RunState, get_execut
 from miniflow_platform.executors.local import LocalExecutor
 
 
+@pytest.fixture(params=["auto", "rlimits"])
+def any_executor(request, tmp_path):
+    """The executor with the best isolation here, and with the rlimits fallback."""
+    ex = get_executor("local", Settings(data_dir=tmp_path, isolation=request.param))
+    yield ex
+    from platform_helpers import kill_all_runs
+
+    kill_all_runs(tmp_path)
+    ex.close()
+
+
 @pytest.fixture
 def executor(tmp_path):
     ex = get_executor("local", Settings(data_dir=tmp_path))
@@ -76,7 +87,8 @@ def test_timeout_ends_timed_out(executor, tmp_path):
     assert "timed out" in log
 
 
-def test_cancel_kills_the_whole_tree(executor, tmp_path):
+def test_cancel_kills_the_whole_tree(any_executor, tmp_path):
+    executor = any_executor
     # The job starts a child and a double-forked, setsid'd grandchild that tries to escape.
     code = (
         "import os, subprocess, sys, time\n"
