@@ -86,24 +86,33 @@ class Server:
 
 
 def kill_all_runs(data_dir: Path) -> None:
-    """Kill every run a test server left behind (runners live in their own sessions)."""
+    """Kill every run a test server left behind (runners live in their own sessions).
+
+    Goes by spec.json, which the executor writes before starting the runner, so a run
+    whose runner is still booting is waited for rather than missed.
+    """
     from miniflow_platform.executors import cgroups
     from miniflow_platform.executors.runner import kill_tree
 
-    for runner_file in data_dir.rglob("runner.json"):
-        spec_file = runner_file.with_name("spec.json")
-        groups = json.loads(spec_file.read_text())["cgroups"] if spec_file.exists() else []
-        info = json.loads(runner_file.read_text())
-        with contextlib.suppress(psutil.Error):
-            proc = psutil.Process(info["pid"])
-            if abs(proc.create_time() - info["create_time"]) < 1:
-                kill_tree(proc.pid, groups, grace_s=0.5)
-                proc.kill()
-                proc.wait(5)
+    parents = set()
+    for spec_file in data_dir.rglob("spec.json"):
+        groups = json.loads(spec_file.read_text())["cgroups"]
+        parents.update(str(Path(g).parent) for g in groups)
+        runner_file = spec_file.with_name("runner.json")
+        status_file = spec_file.with_name("status.json")
+        deadline = time.time() + 10
+        while not runner_file.exists() and not status_file.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        if runner_file.exists():
+            info = json.loads(runner_file.read_text())
+            with contextlib.suppress(psutil.Error):
+                proc = psutil.Process(info["pid"])
+                if abs(proc.create_time() - info["create_time"]) < 1:
+                    kill_tree(proc.pid, groups, grace_s=0.5)
+                    proc.kill()
+                    proc.wait(5)
         cgroups.remove(groups)
-    parents = {Path(g).parent for f in data_dir.rglob("spec.json")
-               for g in json.loads(f.read_text())["cgroups"]}
-    cgroups.remove([str(p) for p in parents])
+    cgroups.remove(sorted(parents))
 
 
 def wait_for(predicate, timeout: float = 30, interval: float = 0.1, what: str = "condition"):
