@@ -289,3 +289,17 @@ def test_list_and_tuple_fetches_of_the_same_tensors_keep_their_types():
         assert sess.run([a, b]) == [1, 2]
         assert sess.run((a, b)) == (1, 2)
         assert sess.run([a, b]) == [1, 2]
+
+
+def test_fetching_a_variable_with_its_update_returns_the_updated_value():
+    """TF1 ref-variable semantics: the variable itself is read at the end of the run,
+    while a value computed from it (identity, arithmetic) is taken when computed."""
+    step = tf.Variable(0, name="global_step", trainable=False)
+    inc = tf.assign_add(step, 1)
+    before = tf.identity(step)
+    with tf.Session() as sess:
+        sess.run(step.initializer)
+        _, s, b = sess.run([inc, step, before])
+        assert (s, b) == (1, 0)
+        _, s, b = sess.run([inc, step, before])
+        assert (s, b) == (2, 1)
