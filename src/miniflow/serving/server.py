@@ -176,6 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
         app = self.server.app
         model, api = "", "other"
         path = self.path.split("?", 1)[0]
+        body = b""
         try:
             if method == "POST":
                 body = self._read_body(app.max_body_bytes)
@@ -184,8 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
                 model = m["name"] if m["name"] in app.managers else ""
                 version = int(m["version"]) if m["version"] else None
                 api = "predict" if m["verb"] else "metadata" if m["metadata"] else "status"
-                code, payload = 200, self._model_call(app, method, m, version,
-                                                      body if method == "POST" else b"")
+                code, payload = 200, self._model_call(app, method, m, version, body)
             elif path == "/monitoring/prometheus/metrics" and method == "GET":
                 api = "metrics"
                 self._send(200, app.metrics.render().encode(),
