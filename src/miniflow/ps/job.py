@@ -146,8 +146,9 @@ class PSJob:
             coordinator = backend.client()
             for i in range(cfg.num_workers):
                 backend.start_worker(i)
-            last = self._watch(backend, coordinator, parts.rows * cfg.epochs, progress,
-                               on_progress, log)
+            # Progress polls must not hang on a shard that is being restarted.
+            watcher = backend.client(timeout=1.0)
+            self._watch(backend, watcher, parts.rows * cfg.epochs, progress, on_progress, log)
             seconds = time.perf_counter() - t0
             if cfg.checkpoint_every or cfg.job_dir:
                 coordinator.checkpoint()
@@ -155,13 +156,13 @@ class PSJob:
             shard_stats = coordinator.stats()
         finally:
             backend.stop()
-        rows = last["rows"]
+        rows, loss = shard_stats[0]["rows"], shard_stats[0]["loss"]
         model = SparseLinearModel(keys, weights, bias, cfg.dims_log2, {
             "optimizer": {"name": cfg.optimizer, "l1": cfg.l1, "l2": cfg.l2,
                           **optimizer_hyperparameters(cfg.optimizer, cfg.alpha, cfg.beta, cfg.lr)},
             "batch_size": cfg.batch_size, "rows_seen": rows,
             "parameter_server": {k: v for k, v in asdict(cfg).items() if k != "job_dir"}})
-        result = PSResult(model, rows, seconds, last["loss"] / max(rows, 1),
+        result = PSResult(model, rows, seconds, loss / max(rows, 1),
                           shard_stats=shard_stats, events=list(backend.events), partitions=parts)
         if holdout is not None:
             ys, ps = [], []
@@ -173,7 +174,7 @@ class PSJob:
             log(describe(result, cfg))
         return result
 
-    def _watch(self, backend, coordinator, total, progress, on_progress, log) -> dict:
+    def _watch(self, backend, coordinator, total, progress, on_progress, log) -> None:
         """Polls until every worker is done; replaces failed workers."""
         from tqdm import tqdm
 
@@ -190,7 +191,10 @@ class PSJob:
                     if log is not None:
                         log(event)
                 seen_events = len(backend.events)
-                stats = coordinator.shard_stats(0)
+                try:
+                    stats = coordinator.shard_stats(0)
+                except ConnectionError:
+                    pass  # shard 0 is down; poll() restarts it
                 bar.n = min(stats["rows"], total)
                 bar.set_postfix_str(f"logloss={stats['loss'] / max(stats['rows'], 1):.4f}",
                                     refresh=False)
@@ -198,7 +202,7 @@ class PSJob:
                 if on_progress is not None:
                     on_progress(self, stats)
                 if all(st.status == "done" for st in states):
-                    return stats
+                    return
                 time.sleep(0.1)
         finally:
             bar.close()

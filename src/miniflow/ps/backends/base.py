@@ -52,8 +52,9 @@ class Backend(ABC):
         """Starts every shard; returns when all accept requests."""
 
     @abstractmethod
-    def client(self, worker: int = -1) -> ShardClient:
-        """A client for the coordinator (worker -1) or for serving."""
+    def client(self, worker: int = -1, timeout: float | None = None) -> ShardClient:
+        """A client for the coordinator (worker -1) or for serving; ``timeout`` bounds how
+        long a request retries an unreachable shard (backends that retry at all)."""
 
     @abstractmethod
     def start_worker(self, index: int) -> None:

@@ -44,7 +44,7 @@ class LocalBackend(Backend):
     def start_shards(self) -> None:
         self.shards = [Shard(cfg) for cfg in self.spec.shards]
 
-    def client(self, worker: int = -1) -> ShardClient:
+    def client(self, worker: int = -1, timeout: float | None = None) -> ShardClient:  # noqa: ARG002
         return ShardClient(LocalTransport(self.shards), worker)
 
     def start_worker(self, index: int) -> None:
