@@ -84,6 +84,22 @@ class ShardConfig:
     timeout: float = 300.0
 
 
+def peak_rss() -> int:
+    """This process's peak resident set size in bytes.
+
+    Linux's ``VmHWM`` counts from the process's last ``exec``; ``ru_maxrss`` (the
+    fallback) would include the memory of the parent a child was forked from.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def _build_optimizer(cfg: ShardConfig) -> Optimizer:
     try:
         slots = dict(OPTIMIZERS[cfg.optimizer].slots)
@@ -302,7 +318,7 @@ class Shard:
                     "index": self.config.index, "keys": self.num_keys,
                     "version": int(self.version), "clock": self.clock.tolist(),
                     "incarnation": self.incarnation,
-                    "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+                    "peak_rss": peak_rss()}
 
     def checkpoint(self) -> str:
         """Writes the checkpoint now; returns its path."""
