@@ -87,8 +87,9 @@ class PSResult:
 
     model: SparseLinearModel
     rows: int
-    seconds: float
+    seconds: float  # from starting the workers to the last one finishing
     progressive_log_loss: float
+    startup_seconds: float  # starting the shards
     holdout: dict = field(default_factory=dict)
     shard_stats: list[dict] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
@@ -140,10 +141,11 @@ class PSJob:
         spec = JobSpec(cfg.shard_configs(job_dir), parts, cfg.epochs, job_dir, cfg.pace,
                        cfg.timeout, cfg.address)
         self.backend = backend = make_backend(cfg.backend, spec)
-        t0 = time.perf_counter()
+        t_start = time.perf_counter()
         try:
             backend.start_shards()
             coordinator = backend.client()
+            t0 = time.perf_counter()
             for i in range(cfg.num_workers):
                 backend.start_worker(i)
             # Progress polls must not hang on a shard that is being restarted.
@@ -162,7 +164,7 @@ class PSJob:
                           **optimizer_hyperparameters(cfg.optimizer, cfg.alpha, cfg.beta, cfg.lr)},
             "batch_size": cfg.batch_size, "rows_seen": rows,
             "parameter_server": {k: v for k, v in asdict(cfg).items() if k != "job_dir"}})
-        result = PSResult(model, rows, seconds, loss / max(rows, 1),
+        result = PSResult(model, rows, seconds, loss / max(rows, 1), t0 - t_start,
                           shard_stats=shard_stats, events=list(backend.events), partitions=parts)
         if holdout is not None:
             ys, ps = [], []

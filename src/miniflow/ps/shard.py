@@ -128,7 +128,8 @@ class Shard:
         self.version = 0                       # sync: global steps applied
         self.clock = np.zeros(m, np.int64)     # next step expected from each worker
         self.finished = np.zeros(m, np.bool_)
-        self.stats = {"rows": 0, "loss": 0.0, "updates": 0, "pushes": 0, "duplicates": 0,
+        self.stats = {"rows": 0, "loss": 0.0, "updates": 0, "pulls": 0, "pushes": 0,
+                      "duplicates": 0,
                       "checkpoints": 0, "lost_steps": [], "restored_from": None,
                       "restored_version": None}
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
@@ -182,6 +183,7 @@ class Shard:
         with self._cond:
             if worker is not None and step is not None and worker >= 0:
                 self._wait_for(worker, step)
+            self.stats["pulls"] += 1
             return self._weights(keys)
 
     def push(self, worker: int, step: int, keys: np.ndarray, grads: np.ndarray,
