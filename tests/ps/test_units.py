@@ -114,3 +114,11 @@ def test_unknown_op_and_stale_incarnation_are_reported_not_raised():
     assert reply["ok"] is False and "unknown op 'frobnicate'" in reply["error"]
     reply, _ = shard.handle({"op": "stats", "incarnation": shard.incarnation + 1}, {})
     assert reply == {"ok": False, "stale": True, "incarnation": shard.incarnation}
+
+
+def test_a_shard_restarted_before_its_first_checkpoint_rejoins_empty(tmp_path):
+    cfg = _cfg(num_workers=1, sync=True, checkpoint_path=str(tmp_path / "none.npz"))
+    shard = Shard(cfg, restore=True)
+    shard.push(0, 7, np.array([1]), np.array([0.5]))  # the workers are at step 7
+    assert shard.version == 8 and shard.stats["lost_steps"] == [[0, 7]]
+    assert shard.stats["restored_from"].startswith("(no checkpoint")

@@ -139,6 +139,9 @@ class Shard:
         self._cond = threading.Condition()
         if restore and config.checkpoint_path and os.path.exists(config.checkpoint_path):
             self._load(config.checkpoint_path)
+        elif restore:  # died before its first checkpoint: everything it had is lost
+            self.stats.update(restored_from="(no checkpoint yet: empty state)", restored_version=0)
+            self._recovering = True
 
     # -- requests -----------------------------------------------------------------------
     def handle(self, header: dict, arrays: dict) -> tuple[dict, dict]:
