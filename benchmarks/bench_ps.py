@@ -84,9 +84,9 @@ def table(rows: list[dict]) -> str:
            "auc": "{:.5f}", "rows": "{:,}"}
     cells = [[fmt.get(c, "{}").format(r[c]) if c in r else "" for c in cols] for r in rows]
     widths = [max(len(c), *(len(x[i]) for x in cells)) for i, c in enumerate(cols)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in cells]
+    lines += ["  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join(lines)
 
 

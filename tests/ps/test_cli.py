@@ -34,6 +34,7 @@ def test_cli_async_with_staleness_on_local(ctr, tmp_path, capsys):
                  "--workers", "2", "--async", "--staleness", "2",
                  "--metrics-out", str(tmp_path / "m.json")]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["parameter_server"]["sync"] is False and len(out["parameter_server"]["shard_keys"]) == 3
+    assert out["parameter_server"]["sync"] is False
+    assert len(out["parameter_server"]["shard_keys"]) == 3
     assert out["test"]["auc"] > 0.7
     assert json.loads((tmp_path / "m.json").read_text()) == out

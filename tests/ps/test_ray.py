@@ -7,7 +7,8 @@ from miniflow.ps import PSConfig, PSJob
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray = pytest.importorskip("ray")  # the [ps] extra; make test installs it
+    import ray  # the [ps] extra, which `make test` installs
+
     from miniflow.ps.backends.base import import_path
 
     ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
@@ -18,8 +19,8 @@ def local_ray():
 
 
 @pytest.mark.slow
-def test_ray_sync_and_async_match_single_process_and_survive_a_shard_kill(
-        local_ray, ctr, reference, tmp_path):
+@pytest.mark.usefixtures("local_ray")
+def test_ray_sync_and_async_match_single_process_and_survive_a_shard_kill(ctr, reference, tmp_path):
     results = {}
     for sync in (True, False):
         job = PSJob(PSConfig(num_shards=2, num_workers=2, backend="ray", sync=sync,

@@ -18,7 +18,7 @@ class CountingTransport(LocalTransport):
         return super().call_many(calls)
 
 
-def test_sharded_model_predicts_like_the_merged_model_fetching_only_touched_keys(ctr, tmp_path):
+def test_sharded_model_predicts_like_the_merged_model_fetching_only_touched_keys(ctr):
     job = PSJob(PSConfig(num_shards=3, num_workers=2, dims_log2=ctr.dims_log2,
                          batch_size=ctr.batch_size))
     r = job.run(ctr.train(), progress=False)

@@ -8,7 +8,6 @@ from miniflow.ps import PSConfig, PSJob
 from miniflow.ps.sharding import shard_of
 
 
-
 def _run(ctr, backend, sync, tmp_path, **kw):
     cfg = PSConfig(num_shards=2, num_workers=2, backend=backend, sync=sync, dims_log2=ctr.dims_log2,
                    batch_size=ctr.batch_size, job_dir=str(tmp_path / "job"), **kw)
@@ -59,7 +58,7 @@ def test_bounded_staleness_and_more_epochs(ctr, reference, tmp_path):
     assert abs(ctr.auc(r.model) - ref_auc) < 0.01  # two passes: close, not equal
 
 
-def test_merged_model_is_the_single_process_format(ctr, reference, tmp_path):
+def test_merged_model_is_the_single_process_format(ctr, tmp_path):
     from miniflow.ml.sparse_lr import load_model
 
     _, r = _run(ctr, "local", True, tmp_path)

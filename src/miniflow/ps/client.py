@@ -76,7 +76,7 @@ class ShardClient:
     def _call(self, calls: list[Call]) -> list[tuple[dict, dict]]:
         replies = self.transport.call_many([self._stamp(c) for c in calls])
         out = []
-        for call, (header, arrays) in zip(calls, replies):
+        for call, (header, arrays) in zip(calls, replies, strict=True):
             while header.get("stale"):
                 header, arrays = self._recover(call, header["incarnation"])
             if not header.get("ok"):
@@ -110,7 +110,7 @@ class ShardClient:
         calls = [Call(s, {"op": "pull", "worker": self.worker, "step": step}, {"keys": keys[idx]})
                  for s, idx in enumerate(parts) if len(idx)]
         out = np.empty(len(keys), np.float64)
-        for call, (_, arrays) in zip(calls, self._call(calls)):
+        for call, (_, arrays) in zip(calls, self._call(calls), strict=True):
             out[parts[call.shard]] = arrays["weights"]
         return out
 

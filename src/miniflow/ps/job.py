@@ -13,6 +13,7 @@ trainer exports, so ``load_model``, serving and batch prediction work unchanged.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -136,6 +137,14 @@ class PSJob:
         """
         cfg = self.config
         job_dir = cfg.job_dir or tempfile.mkdtemp(prefix="miniflow-ps-")
+        try:
+            return self._run(job_dir, train, holdout, progress, log, on_progress)
+        finally:
+            if cfg.job_dir is None:
+                shutil.rmtree(job_dir, ignore_errors=True)
+
+    def _run(self, job_dir, train, holdout, progress, log, on_progress) -> PSResult:
+        cfg = self.config
         parts = write_partitions(train, os.path.join(job_dir, "partitions"), cfg.num_workers,
                                  cfg.batch_size)
         spec = JobSpec(cfg.shard_configs(job_dir), parts, cfg.epochs, job_dir, cfg.pace,
@@ -197,10 +206,11 @@ class PSJob:
                     stats = coordinator.shard_stats(0)
                 except ConnectionError:
                     pass  # shard 0 is down; poll() restarts it
-                bar.n = min(stats["rows"], total)
+                # Shard 0's counters go back if it is restored from a checkpoint; the bar
+                # only moves forward.
                 bar.set_postfix_str(f"logloss={stats['loss'] / max(stats['rows'], 1):.4f}",
                                     refresh=False)
-                bar.refresh()
+                bar.update(max(0, min(stats["rows"], total) - bar.n))
                 if on_progress is not None:
                     on_progress(self, stats)
                 if all(st.status == "done" for st in states):

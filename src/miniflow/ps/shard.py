@@ -177,7 +177,8 @@ class Shard:
                     "incarnation": self.incarnation}, {}
         return reply, out
 
-    def pull(self, keys: np.ndarray, worker: int | None = None, step: int | None = None) -> np.ndarray:
+    def pull(self, keys: np.ndarray, worker: int | None = None,
+             step: int | None = None) -> np.ndarray:
         """Current weights (float64) at ``keys``; waits as the consistency mode requires.
 
         ``worker``/``step`` None (serving, the coordinator) never waits.

@@ -68,7 +68,7 @@ class SocketTransport:
                 self._drop(c.shard)
                 sent.append(False)
         replies = []
-        for c, ok in zip(calls, sent):
+        for c, ok in zip(calls, sent, strict=True):
             reply = None
             if ok:
                 try:
