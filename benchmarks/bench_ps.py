@@ -4,9 +4,9 @@ trainer on the same data, side by side. Prints a table; not part of pytest.
 
     python benchmarks/bench_ps.py [--rows 100000] [--ray-rows 40000] [--no-ray]
 
-Each job is timed from starting its shards to its last worker finishing (process start
-included; partitioning the input is not, as the single-process run is timed on
-already-parsed batches). "pull/s" and "push/s" are the requests one shard served per
+Each job is timed from starting its workers (worker process start-up included; shard
+start-up and partitioning the input are not, as the single-process run is timed on
+already-parsed batches) to its last worker finishing. "pull/s" and "push/s" are the requests one shard served per
 second of the job. The "rpc" rows time a loop of pull+push of 4,096 keys against one
 shard: the transport's own round-trip rate.
 """
@@ -111,11 +111,9 @@ def main() -> None:
         if not args.no_ray:
             import ray
 
-            from miniflow.ps.backends.base import import_path
+            from miniflow.ps.backends.ray import start_local_ray
 
-            ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-                     runtime_env={"env_vars": {"PYTHONPATH": import_path()}},
-                     log_to_driver=False)
+            start_local_ray(num_cpus=2, log_to_driver=False)
             try:
                 small = train.slice(0, min(args.ray_rows, len(train)))
                 rows.append(single_process(small, test))

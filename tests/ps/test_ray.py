@@ -9,10 +9,9 @@ from miniflow.ps import PSConfig, PSJob
 def local_ray():
     import ray  # the [ps] extra, which `make test` installs
 
-    from miniflow.ps.backends.base import import_path
+    from miniflow.ps.backends.ray import start_local_ray
 
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-             runtime_env={"env_vars": {"PYTHONPATH": import_path()}}, log_to_driver=False)
+    start_local_ray(num_cpus=2, log_to_driver=False)  # 127.0.0.1, no dashboard
     yield ray
     ray.shutdown()
     assert not ray.is_initialized()

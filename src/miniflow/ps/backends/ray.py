@@ -28,7 +28,26 @@ from miniflow.ps.client import Call, ShardClient
 from miniflow.ps.shard import Shard, ShardConfig
 from miniflow.ps.worker import run_worker
 
-__all__ = ["RayBackend", "RayTransport", "ShardActor"]
+__all__ = ["RayBackend", "RayTransport", "ShardActor", "start_local_ray"]
+
+
+def start_local_ray(num_cpus: int | None = None, attempts: int = 3, **kwargs) -> None:
+    """``ray.init`` of a local Ray on 127.0.0.1 without a dashboard, where children
+    import this miniflow.
+
+    Ray gives its raylet a fixed 30 s to register; on a heavily loaded machine that can
+    fail, so the start is retried (after cleaning up) up to ``attempts`` times.
+    """
+    env = {"env_vars": {"PYTHONPATH": import_path()}}
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
+                     runtime_env=env, **kwargs)
+            return
+        except Exception:  # Ray raises a bare Exception for this timeout
+            ray.shutdown()
+            if attempt == attempts:
+                raise
 
 
 class ShardActor:
@@ -78,11 +97,11 @@ class RayBackend(Backend):
 
     def start_shards(self) -> None:
         if not ray.is_initialized():
-            env = {"env_vars": {"PYTHONPATH": import_path()}}
             if self.spec.address:
-                ray.init(address=self.spec.address, runtime_env=env)
+                ray.init(address=self.spec.address,
+                         runtime_env={"env_vars": {"PYTHONPATH": import_path()}})
             else:
-                ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", runtime_env=env)
+                start_local_ray()
             self._started_ray = True
         actor = ray.remote(ShardActor).options(
             num_cpus=0, max_concurrency=2 * self.spec.num_workers + 4, max_restarts=3,
