@@ -7,8 +7,8 @@ trainer on the same data, side by side. Prints a table; not part of pytest.
 Each job is timed from starting its workers (worker process start-up included; shard
 start-up and partitioning the input are not, as the single-process run is timed on
 already-parsed batches) to its last worker finishing. "pull/s" and "push/s" are the
-requests one shard served per second of the job. The "rpc" rows time a loop of pull+push of 4,096 keys against one
-shard: the transport's own round-trip rate.
+requests one shard served per second of the job. The "rpc" rows time a loop of
+pull+push of 4,096 keys against one shard: the transport's own round-trip rate.
 """
 
 from __future__ import annotations
