@@ -31,7 +31,7 @@ from miniflow.ps.worker import run_worker
 __all__ = ["RayBackend", "RayTransport", "ShardActor", "start_local_ray"]
 
 
-def start_local_ray(num_cpus: int | None = None, attempts: int = 3, **kwargs) -> None:
+def start_local_ray(num_cpus: int | None = None, attempts: int = 4, **kwargs) -> None:
     """``ray.init`` of a local Ray on 127.0.0.1 without a dashboard, where children
     import this miniflow.
 
