@@ -151,14 +151,17 @@ class PSJob:
                        cfg.timeout, cfg.address)
         self.backend = backend = make_backend(cfg.backend, spec)
         t_start = time.perf_counter()
+        clients = []
         try:
             backend.start_shards()
             coordinator = backend.client()
+            clients.append(coordinator)
             t0 = time.perf_counter()
             for i in range(cfg.num_workers):
                 backend.start_worker(i)
             # Progress polls must not hang on a shard that is being restarted.
             watcher = backend.client(timeout=1.0)
+            clients.append(watcher)
             self._watch(backend, watcher, parts.rows * cfg.epochs, progress, on_progress, log)
             seconds = time.perf_counter() - t0
             if cfg.checkpoint_every or cfg.job_dir:
@@ -166,6 +169,8 @@ class PSJob:
             keys, weights, bias = coordinator.dump()
             shard_stats = coordinator.stats()
         finally:
+            for client in clients:
+                client.close()
             backend.stop()
         rows, loss = shard_stats[0]["rows"], shard_stats[0]["loss"]
         model = SparseLinearModel(keys, weights, bias, cfg.dims_log2, {
