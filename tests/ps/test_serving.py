@@ -57,3 +57,15 @@ def test_connect_serves_from_process_shards(ctr, tmp_path):
     finally:
         backend.stop()
     assert all(p.poll() is not None for p in backend.shard_procs)
+
+
+def test_serve_a_finished_job_from_its_checkpoints(ctr, tmp_path):
+    job = PSJob(PSConfig(num_shards=2, num_workers=2, dims_log2=ctr.dims_log2,
+                         batch_size=ctr.batch_size, job_dir=str(tmp_path / "job")))
+    r = job.run(ctr.train(), progress=False)
+    request = ctr.test.slice(100, 300)
+    with ShardedModel.from_checkpoints(tmp_path / "job", ctr.dims_log2) as served:
+        procs = served._backend.shard_procs
+        np.testing.assert_allclose(served.predict_proba(request), r.model.predict_proba(request),
+                                   rtol=1e-6)
+    assert all(p.poll() is not None for p in procs)  # close() stopped the shard processes

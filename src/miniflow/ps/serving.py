@@ -9,6 +9,9 @@ the wire and no full model is ever assembled. It has the prediction surface of
 
 from __future__ import annotations
 
+import json
+import os
+
 import numpy as np
 
 from miniflow.ml.data import Batch
@@ -32,10 +35,53 @@ class ShardedModel:
         >>> model.predict_proba(batch)                                             # doctest: +SKIP
     """
 
-    def __init__(self, client: ShardClient, dims_log2: int):
+    def __init__(self, client: ShardClient, dims_log2: int, backend=None):
         self.client = client
         self.dims_log2 = int(dims_log2)
         self.keys_fetched = 0
+        self._backend = backend
+
+    @classmethod
+    def from_checkpoints(cls, job_dir, dims_log2: int, backend: str = "process") -> ShardedModel:
+        """Starts shards restored from a job's checkpoints (``JOB_DIR/shard-*.ckpt.npz``,
+        written at the end of every job with a job dir) and serves from them.
+
+        Call :meth:`close` (or use ``with``) to stop the shards.
+        """
+        from miniflow.ps.backends import make_backend
+        from miniflow.ps.backends.base import JobSpec
+        from miniflow.ps.partition import Partitions
+        from miniflow.ps.shard import ShardConfig
+
+        job_dir = os.fspath(job_dir)
+        configs = []
+        while os.path.exists(path := os.path.join(job_dir, f"shard-{len(configs)}.ckpt.npz")):
+            with np.load(path, allow_pickle=False) as z:
+                configs.append(ShardConfig(**json.loads(z["meta"].tobytes())["config"]))
+        if not configs:
+            raise FileNotFoundError(f"{job_dir}: no shard-0.ckpt.npz; pass the --job-dir of a "
+                                    "finished job (its shards checkpoint at the end)")
+        spec = JobSpec(configs, Partitions(job_dir, 1, 1, []), 1, job_dir)
+        b = make_backend(backend, spec)
+        try:
+            b.start_shards(restore=True)
+        except BaseException:
+            b.stop()
+            raise
+        return cls(b.client(), dims_log2, backend=b)
+
+    def close(self) -> None:
+        """Closes the connections; stops the shards if :meth:`from_checkpoints` started them."""
+        self.client.close()
+        if self._backend is not None:
+            self._backend.stop()
+            self._backend = None
+
+    def __enter__(self) -> ShardedModel:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @classmethod
     def connect(cls, addresses: list[str], dims_log2: int, timeout: float = 30.0) -> ShardedModel:

@@ -48,8 +48,9 @@ class Backend(ABC):
         self.events: list[str] = []
 
     @abstractmethod
-    def start_shards(self) -> None:
-        """Starts every shard; returns when all accept requests."""
+    def start_shards(self, restore: bool = False) -> None:
+        """Starts every shard (from its checkpoint if ``restore``); returns when all
+        accept requests."""
 
     @abstractmethod
     def client(self, worker: int = -1, timeout: float | None = None) -> ShardClient:

@@ -41,8 +41,8 @@ class LocalBackend(Backend):
         self._errors: dict[int, str] = {}
         self._stop = threading.Event()
 
-    def start_shards(self) -> None:
-        self.shards = [Shard(cfg) for cfg in self.spec.shards]
+    def start_shards(self, restore: bool = False) -> None:
+        self.shards = [Shard(cfg, restore=restore) for cfg in self.spec.shards]
 
     def client(self, worker: int = -1, timeout: float | None = None) -> ShardClient:  # noqa: ARG002
         return ShardClient(LocalTransport(self.shards), worker)

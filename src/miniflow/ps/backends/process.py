@@ -174,9 +174,9 @@ class ProcessBackend(Backend):
         self.ports[index] = int(line.split()[1])
         self.shard_procs[index] = proc
 
-    def start_shards(self) -> None:
+    def start_shards(self, restore: bool = False) -> None:
         for i in range(len(self.spec.shards)):
-            self._start_shard(i, restore=False)
+            self._start_shard(i, restore=restore)
 
     def client(self, worker: int = -1, timeout: float | None = None) -> ShardClient:
         timeout = self.spec.timeout if timeout is None else timeout

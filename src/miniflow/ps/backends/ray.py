@@ -53,11 +53,11 @@ def start_local_ray(num_cpus: int | None = None, attempts: int = 4, **kwargs) ->
 class ShardActor:
     """A :class:`Shard` in a Ray actor; restores its checkpoint when Ray restarts it."""
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, restore: bool = False):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Ray's own use of a deprecated API inside
             restarted = ray.get_runtime_context().was_current_actor_reconstructed
-        self.shard = Shard(ShardConfig(**config), restore=restarted)
+        self.shard = Shard(ShardConfig(**config), restore=restore or restarted)
 
     def handle(self, header: dict, arrays: dict) -> tuple[dict, dict]:
         return self.shard.handle(header, arrays)
@@ -95,7 +95,7 @@ class RayBackend(Backend):
         self.refs: dict[int, ray.ObjectRef] = {}
         self._started_ray = False
 
-    def start_shards(self) -> None:
+    def start_shards(self, restore: bool = False) -> None:
         if not ray.is_initialized():
             if self.spec.address:
                 ray.init(address=self.spec.address,
@@ -106,7 +106,7 @@ class RayBackend(Backend):
         actor = ray.remote(ShardActor).options(
             num_cpus=0, max_concurrency=2 * self.spec.num_workers + 4, max_restarts=3,
             max_task_retries=3)
-        self.actors = [actor.remote(cfg.__dict__) for cfg in self.spec.shards]
+        self.actors = [actor.remote(cfg.__dict__, restore) for cfg in self.spec.shards]
         ray.get([a.pid.remote() for a in self.actors])  # constructed and serving
 
     def client(self, worker: int = -1, timeout: float | None = None) -> ShardClient:  # noqa: ARG002
