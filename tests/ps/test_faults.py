@@ -10,8 +10,8 @@ import pytest
 from miniflow.ps import PSConfig, PSJob
 
 
-def _job(ctr, tmp_path, **kw) -> PSJob:
-    return PSJob(PSConfig(num_shards=2, num_workers=2, backend="process", sync=True,
+def _job(ctr, tmp_path, sync=True, **kw) -> PSJob:
+    return PSJob(PSConfig(num_shards=2, num_workers=2, backend="process", sync=sync,
                           dims_log2=ctr.dims_log2, batch_size=ctr.batch_size, pace=0.025,
                           job_dir=str(tmp_path / "job"), timeout=120, **kw))
 
@@ -53,6 +53,35 @@ def test_sigkill_worker_is_replaced_and_nothing_is_lost(ctr, reference, tmp_path
     auc = ctr.auc(r.model)
     print(f"auc {auc:.6f} vs single-process {reference.auc:.6f}")
     assert abs(auc - reference.auc) < 0.001
+
+
+def test_async_sigkill_of_a_worker_and_a_shard(ctr, reference, tmp_path):
+    """Async: the replacement worker re-runs its partition from the slowest shard's clock
+    (duplicates dropped); the restored shard loses at most its updates since the last
+    checkpoint (3 pushes of at most 256 rows), minus what the replays bring back."""
+    job = _job(ctr, tmp_path, sync=False, checkpoint_every=3)
+    killed = []
+
+    def on_progress(j, stats):
+        if not killed and stats["rows"] >= ctr.rows / 4:
+            killed.append(("worker 0", stats["rows"]))
+            j.backend.kill_worker(0)
+        elif len(killed) == 1 and stats["rows"] >= ctr.rows / 2:
+            killed.append(("shard 1", stats["rows"]))
+            j.backend.kill_shard(1)
+
+    r = job.run(ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress)
+    _assert_stopped(job)
+    s0, s1 = r.shard_stats
+    print(f"killed {killed}\n" + "\n".join(r.events))
+    print("shard 1 after recovery:", {k: s1[k] for k in ("restored_from", "rows", "duplicates")})
+    assert [k for k, _ in killed] == ["worker 0", "shard 1"] and job.restarts == [1, 0]
+    assert s0["rows"] == ctr.rows and s0["restored_from"] is None
+    assert s1["restored_from"].endswith("shard-1.ckpt.npz")
+    assert 0 <= ctr.rows - s1["rows"] <= 3 * 256
+    auc = ctr.auc(r.model)
+    print(f"auc {auc:.6f} vs single-process {reference.auc:.6f}")
+    assert abs(auc - reference.auc) < 0.005
 
 
 def test_sigkill_shard_restores_from_checkpoint_and_loses_only_what_it_says(
