@@ -115,6 +115,8 @@ def test_unknown_op_and_stale_incarnation_are_reported_not_raised():
     shard = Shard(_cfg())
     reply, _ = shard.handle({"op": "frobnicate"}, {})
     assert reply["ok"] is False and "unknown op 'frobnicate'" in reply["error"]
+    reply, _ = shard.handle({"op": "push", "worker": -1, "step": 0}, {})
+    assert reply["ok"] is False and "push from worker -1" in reply["error"]
     reply, _ = shard.handle({"op": "stats", "incarnation": shard.incarnation + 1}, {})
     assert reply == {"ok": False, "stale": True, "incarnation": shard.incarnation}
 

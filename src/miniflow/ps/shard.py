@@ -154,6 +154,10 @@ class Shard:
         reply: dict = {"ok": True, "incarnation": self.incarnation}
         out: dict = {}
         try:
+            if op in ("push", "done", "clock") and not (
+                    isinstance(worker, int) and 0 <= worker < self.config.num_workers):
+                raise ValueError(f"shard {self.config.index}: {op} from worker {worker}; this job "
+                                 f"has workers 0..{self.config.num_workers - 1}")
             if op == "pull":
                 out["weights"] = self.pull(arrays["keys"], worker, step)
             elif op == "push":
