@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--model-out", help="directory for the trained model")
     t.add_argument("--metrics-out", help="JSON metrics file (default MODEL_OUT/metrics.json)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from miniflow.ps.cli import add_arguments as add_ps_arguments  # --ps-shards, --workers...
+
+    add_ps_arguments(t)
 
     e = sub.add_parser("eval", help="metrics of a saved model on a labelled file")
     e.add_argument("--model", required=True)
@@ -67,6 +70,10 @@ def _write_json(obj: dict, path: str | None) -> None:
 
 
 def _train(args) -> int:
+    if args.ps_shards:  # sharded training: miniflow.ps runs the job
+        from miniflow.ps.cli import train
+
+        return train(args)
     from miniflow.ml.source import DataSource
     from miniflow.ml.sparse_lr import SparseLRTrainer
 
