@@ -160,3 +160,22 @@ def test_a_batch_allocates_o_k_not_o_dims():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 2_000_000, peak  # ~5k touched features; one dense temporary would be 16 MiB
+
+
+def test_cached_epochs_train_exactly_like_parsing_every_epoch(ctr, tmp_path):
+    from miniflow.ml.cache import read_cache
+    from miniflow.ml.source import DataSource
+
+    d, _ = ctr
+    src = DataSource(d / "train.svm", 20, cache=tmp_path / "c", block_rows=1024)
+    a, b = SparseLRTrainer(20), SparseLRTrainer(20)
+    a.fit(src, epochs=3, progress=False)
+    b.fit(lambda: read_libsvm(d / "train.svm", 20), epochs=3, progress=False)
+    assert src.cached
+    blocks = list(read_cache(tmp_path / "c"))
+    assert all(blk.keys is not None for blk in blocks)  # the trainer's de-duplication
+    for blk in blocks[:5]:
+        np.testing.assert_array_equal(blk.keys[blk.local], blk.indices)
+        assert len(np.unique(blk.keys)) == len(blk.keys)
+    test = blocks[0]
+    np.testing.assert_array_equal(a.predict_proba(test), b.predict_proba(test))

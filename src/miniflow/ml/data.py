@@ -37,12 +37,17 @@ class Batch:
         indices: int64 feature ids (already reduced to the model's dimension).
         values: float32 feature values, or None when every value is 1 (one-hot data).
         labels: float32 (n_rows,) in {0, 1} (libsvm -1/+1 and VW -1/1 become 0/1).
+        keys, local: optional de-duplication of ``indices``: ``indices == keys[local]``
+            with ``keys`` unique. The trainer fills them in; the cache stores them, so
+            later epochs skip that work.
     """
 
     indptr: np.ndarray
     indices: np.ndarray
     values: np.ndarray | None
     labels: np.ndarray
+    keys: np.ndarray | None = None
+    local: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -53,6 +58,8 @@ class Batch:
 
     def slice(self, start: int, stop: int) -> Batch:
         """Rows ``start:stop`` (views, no copy of the feature arrays)."""
+        if start == 0 and stop == len(self):
+            return self
         lo, hi = self.indptr[start], self.indptr[stop]
         return Batch(self.indptr[start:stop + 1] - lo, self.indices[lo:hi],
                      None if self.values is None else self.values[lo:hi], self.labels[start:stop])
@@ -60,6 +67,11 @@ class Batch:
     def row_ids(self) -> np.ndarray:
         """The row of every stored feature (length nnz)."""
         return np.repeat(np.arange(len(self), dtype=np.int64), np.diff(self.indptr))
+
+    def split(self, rows: int) -> Iterator[Batch]:
+        """Consecutive slices of at most ``rows`` rows."""
+        for start in range(0, len(self), rows):
+            yield self.slice(start, min(start + rows, len(self)))
 
     def to_csr(self, n_features: int):
         """A ``scipy.sparse.csr_matrix`` of shape (n_rows, n_features)."""
@@ -124,86 +136,116 @@ def iter_chunks(path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
 
 
 # -- libsvm -------------------------------------------------------------------------------
-def _fields(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end offsets of the runs of non-separator bytes (whitespace and ':')."""
+# Byte classes: 0 = part of a field, 1 = blank (space, tab, CR...), 2 = ':', 3 = newline.
+_CLASS = np.zeros(256, np.uint8)
+_CLASS[:33] = 1
+_CLASS[_COLON] = 2
+_CLASS[_NEWLINE] = 3
+
+
+def _fields(b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, ends, class before, class after) of every run of field bytes.
+
+    ``b`` must end with a newline. Fast path: when no two separators touch (single
+    spaces, ``\\n`` line ends), the separators' positions alone give every field.
+    """
+    is_sep = b <= 32
+    is_sep |= b == _COLON
+    sep = np.flatnonzero(is_sep)
+    if len(sep) and sep[0] > 0 and sep[-1] == len(b) - 1 and (sep[1:] - sep[:-1] > 1).all():
+        starts = np.empty(len(sep), np.int64)
+        starts[0] = 0
+        starts[1:] = sep[:-1] + 1
+        after = _CLASS[b[sep]]
+        before = np.empty(len(starts), np.uint8)
+        before[0] = 3
+        before[1:] = after[:-1]
+        return starts, sep, before, after
+    cls = _CLASS[b]
     body = np.empty(len(b) + 2, dtype=np.bool_)
     body[0] = body[-1] = False
-    np.greater(b, 32, out=body[1:-1])
-    body[1:-1] &= b != _COLON
+    np.equal(cls, 0, out=body[1:-1])
     edges = np.flatnonzero(body[1:] != body[:-1])
-    return edges[0::2], edges[1::2]
+    starts, sep = edges[0::2], edges[1::2]
+    after = cls[sep]  # the chunk ends with a newline, so every field has a byte after it
+    before = np.empty(len(starts), np.uint8)
+    before[0] = 3
+    if len(starts) > 1:
+        before[1:] = _gap_class(cls, sep[:-1], starts[1:])
+    return starts, sep, before, after
 
 
-def _uints(d: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Decimal digit runs -> (int64 values, mask of runs holding a non-digit).
+def _gap_class(cls: np.ndarray, gap_start: np.ndarray, gap_end: np.ndarray) -> np.ndarray:
+    """The class of the separator run before each field: 3 if it holds a newline, else
+    the class of its last byte (2 for ':', 1 for blanks)."""
+    last = cls[gap_end - 1]
+    if (gap_end - gap_start == 1).all():
+        return last
+    newlines = np.cumsum(cls == 3, dtype=np.int64)
+    has_newline = newlines[gap_end - 1] > newlines[gap_start] - (cls[gap_start] == 3)
+    return np.where(has_newline, np.uint8(3), last)
 
-    ``d`` is the chunk's bytes minus ord('0'), so a digit is ``d <= 9``. Runs are
-    grouped by length and each group is folded digit by digit (Horner's rule) with one
-    gather per digit position: total work is one gather per digit.
+
+_ZEROS = np.uint64(0x3030303030303030)
+_HIGH_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0)
+
+
+def _words(chunk: bytes) -> np.ndarray:
+    """A uint64 view at *every* byte offset of the chunk, padded with 8 NULs both sides:
+    ``words[e]`` holds the 8 bytes that end at chunk offset ``e``."""
+    padded = b"\0" * 8 + chunk + b"\0" * 8
+    return np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+
+
+def _digits8(words: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The last ``lens`` (1..8) bytes of each word as a decimal number, SWAR-style.
+
+    The bytes before the number are replaced by '0', then three multiply-shift steps
+    combine digit pairs, quads and octets (Lemire's 8-digit parse). Also returns which
+    words really held only digits.
     """
-    out = np.zeros(len(starts), dtype=np.int64)
-    bad = np.zeros(len(starts), dtype=np.bool_)
+    low = (np.uint64(1) << ((8 - lens) * 8).astype(np.uint64)) - np.uint64(1)
+    t = (words & ~low) | (_ZEROS & low)
+    ok = ((t & _HIGH_NIBBLES) == _ZEROS) & (((t + np.uint64(0x0606060606060606)) & _HIGH_NIBBLES) == _ZEROS)
+    t = t - _ZEROS
+    t = (t * np.uint64(10) + (t >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
+    t = (t * np.uint64(100) + (t >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
+    t = (t * np.uint64(10000) + (t >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    return t.astype(np.int64), ok
+
+
+def _uints(words: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Decimal fields [starts, ends) -> (int64 values, mask of fields that are not 1..16
+    digits). One 8-byte gather per field (two above 8 digits), no per-digit loop."""
+    lens = ends - starts
     if not len(starts):
-        return out, bad
-    lo, hi = int(lens.min()), int(lens.max())
-    if lo < 1 or hi > 18:
-        return out, np.ones(len(starts), np.bool_)
-    for length in range(lo, hi + 1):
-        sel = None if lo == hi else np.flatnonzero(lens == length)
-        s = starts if sel is None else starts[sel]
-        if not len(s):
-            continue
-        digit = d[s]
-        acc = digit.astype(np.int64)
-        wrong = digit > 9
-        for k in range(1, length):
-            digit = d[s + k]
-            wrong |= digit > 9
-            acc *= 10
-            acc += digit
-        if sel is None:
-            return acc, wrong
-        out[sel] = acc
-        bad[sel] = wrong
-    return out, bad
+        return np.zeros(0, np.int64), np.zeros(0, np.bool_)
+    if lens.min() < 1 or lens.max() > 16:
+        return np.zeros(len(starts), np.int64), np.ones(len(starts), np.bool_)
+    values, ok = _digits8(words[ends], np.minimum(lens, 8))
+    if lens.max() > 8:
+        big = np.flatnonzero(lens > 8)
+        high, ok_high = _digits8(words[ends[big] - 8], lens[big] - 8)
+        values[big] += high * 100_000_000
+        ok[big] &= ok_high
+    return values, ~ok
 
 
-def _floats(chunk: bytes, b: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def _floats(chunk: bytes, b: np.ndarray, words: np.ndarray, starts: np.ndarray,
+            ends: np.ndarray) -> np.ndarray:
     """Numeric fields -> float64: vectorised for [+-]digits, else Python float()."""
     if not len(starts):
         return np.zeros(0)
     first = b[starts]
     sign = np.where(first == _MINUS, -1.0, 1.0)
     s = starts + ((first == _MINUS) | (first == _PLUS))
-    values, bad = _uints(b - np.uint8(48), s, ends - s)
+    values, bad = _uints(words, s, ends)
     if not bad.any():
         return sign * values
     try:
         return np.array([float(chunk[i:j]) for i, j in zip(starts.tolist(), ends.tolist())])
     except ValueError as e:
         raise ValueError(f"libsvm: bad number in chunk: {e}") from None
-
-
-def _field_roles(b: np.ndarray, starts: np.ndarray, ends: np.ndarray):
-    """(is_label, is_value, has_value) per field.
-
-    A label is the first field of a line, a value follows a ':' and an index with a
-    value is followed by one. When every gap between fields is one byte (the normal
-    case) the byte before a field decides; otherwise newlines are counted.
-    """
-    n = len(b)
-    prev = b[np.maximum(starts - 1, 0)]
-    is_value = (prev == _COLON) & (starts > 0)
-    has_value = (b[np.minimum(ends, n - 1)] == _COLON) & (ends < n)
-    is_label = np.empty(len(starts), np.bool_)
-    is_label[0] = True
-    if (starts[1:] - ends[:-1] == 1).all():
-        np.equal(prev[1:], _NEWLINE, out=is_label[1:])
-    else:
-        newlines = np.cumsum(b == _NEWLINE, dtype=np.int64)
-        line = newlines[starts]
-        np.not_equal(line[1:], line[:-1], out=is_label[1:])
-    return is_label, is_value, has_value
 
 
 def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
@@ -214,20 +256,23 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
     Indices are kept as given, reduced modulo ``2**dims_log2`` when that is set.
 
     Raises:
-        ValueError: a feature index that is not a non-negative integer.
+        ValueError: a feature index that is not a non-negative integer (<= 16 digits).
     """
     if b"#" in chunk:
         chunk = b"\n".join(line.split(b"#", 1)[0] for line in chunk.split(b"\n"))
+    if not chunk.endswith(b"\n"):
+        chunk += b"\n"
     b = np.frombuffer(chunk, dtype=np.uint8)
-    starts, ends = _fields(b)
+    starts, ends, before, after = _fields(b)
     if len(starts) == 0:
         return Batch(np.zeros(1, np.int64), np.zeros(0, np.int64), None, np.zeros(0, np.float32))
-    is_label, is_value, has_value = _field_roles(b, starts, ends)
+    words = _words(chunk)
+    is_label = before == 3
     row = np.cumsum(is_label) - 1  # the row of every field
 
-    idx_f = np.flatnonzero(~(is_label | is_value))
+    idx_f = np.flatnonzero(before < 2)  # neither a label nor a value
     s, e = starts[idx_f], ends[idx_f]
-    indices, bad = _uints(b - np.uint8(48), s, e - s)
+    indices, bad = _uints(words, s, e)
     if bad.any():
         qid = (e - s == 3) & (b[s] == ord("q")) & (b[s + 1] == ord("i")) & (b[s + 2] == ord("d"))
         wrong = bad & ~qid
@@ -240,16 +285,16 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
     if dims_log2 is not None:
         indices &= (1 << dims_log2) - 1
 
-    with_value = has_value[idx_f]
+    with_value = after[idx_f] == 2
     val_f = idx_f[with_value] + 1
     if len(val_f) == 0 or ((ends[val_f] - starts[val_f] == 1).all() and (b[starts[val_f]] == 49).all()):
         values = None  # every value is exactly "1": one-hot data, no value array needed
     else:
         values = np.ones(len(idx_f), np.float32)
-        values[with_value] = _floats(chunk, b, starts[val_f], ends[val_f])
+        values[with_value] = _floats(chunk, b, words, starts[val_f], ends[val_f])
 
     lab_f = np.flatnonzero(is_label)
-    labels = (_floats(chunk, b, starts[lab_f], ends[lab_f]) > 0).astype(np.float32)
+    labels = (_floats(chunk, b, words, starts[lab_f], ends[lab_f]) > 0).astype(np.float32)
     counts = np.bincount(row[idx_f], minlength=len(lab_f))
     indptr = np.zeros(len(lab_f) + 1, np.int64)
     np.cumsum(counts, out=indptr[1:])

@@ -69,7 +69,11 @@ class DenseStore:
     def __init__(self, dim: int, slots: Mapping[str, float], dtype=np.float64):
         self.dim = int(dim)
         self.dtype = np.dtype(dtype)
-        self._arrays = {name: np.full(self.dim, init, dtype=self.dtype) for name, init in slots.items()}
+        # np.zeros maps untouched pages lazily, so a 2^28 table costs memory only where
+        # keys are actually used.
+        self._arrays = {name: np.zeros(self.dim, self.dtype) if init == 0
+                        else np.full(self.dim, init, dtype=self.dtype)
+                        for name, init in slots.items()}
 
     def get(self, slot: str, keys: np.ndarray) -> np.ndarray:
         return self._arrays[slot][keys]

@@ -233,8 +233,14 @@ class SparseLRTrainer:
         return keys, buf[ids]
 
     def step(self, batch: Batch) -> float:
-        """One update on ``batch``; returns the summed log loss *before* the update."""
-        keys, local = self._dedup(batch.indices)
+        """One update on ``batch``; returns the summed log loss *before* the update.
+
+        Attaches the batch's de-duplication (``batch.keys``/``batch.local``) if it has
+        none, so a cache written from this batch lets later epochs skip it.
+        """
+        if batch.keys is None:
+            batch.keys, batch.local = self._dedup(batch.indices)
+        keys, local = batch.keys, batch.local
         margin = _margins(batch, self.opt.weights(keys)[local], self.bias)
         y = batch.labels.astype(np.float64)
         g = sigmoid(margin) - y  # d logloss / d margin, per row
@@ -253,10 +259,8 @@ class SparseLRTrainer:
             (rows, summed progressive log loss).
         """
         rows, loss, step = 0, 0.0, 0
-        bs = self.batch_size
         for chunk in batches:
-            for start in range(0, len(chunk), bs):
-                mb = chunk.slice(start, min(start + bs, len(chunk)))
+            for mb in chunk.split(self.batch_size):
                 loss += self.step(mb)
                 rows += len(mb)
                 step += 1
