@@ -39,6 +39,7 @@ __all__ = ["SparseLRTrainer", "SparseLinearModel", "EpochStats", "load_model", "
            "FORMAT_VERSION"]
 
 FORMAT = "miniflow.sparse_lr"
+_BIAS_KEY = np.zeros(1, np.int64)  # one shared array, so FTRL reuses its pulled state
 FORMAT_VERSION = 1
 
 
@@ -209,9 +210,16 @@ class SparseLRTrainer:
         self.rows_seen = 0
         self.history: list[EpochStats] = []
 
+    def prefault(self) -> None:
+        """Allocates the dense tables' pages now instead of during the first epoch."""
+        if isinstance(self.opt.store, DenseStore):
+            self.opt.store.prefault()
+        if self._slots is not None:
+            self._slots.fill(0)
+
     @property
     def bias(self) -> float:
-        return float(self.bias_opt.weights(np.zeros(1, np.int64))[0])
+        return float(self.bias_opt.weights(_BIAS_KEY)[0])
 
     # -- the hot path -------------------------------------------------------------------
     def _dedup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -248,7 +256,7 @@ class SparseLRTrainer:
         if batch.values is not None:
             per_nnz *= batch.values
         self.opt.update(keys, np.bincount(local, weights=per_nnz, minlength=len(keys)))
-        self.bias_opt.update(np.zeros(1, np.int64), np.array([g.sum()]))
+        self.bias_opt.update(_BIAS_KEY, np.array([g.sum()]))
         self.rows_seen += len(batch)
         return float(np.sum(np.logaddexp(0.0, margin) - y * margin))
 
