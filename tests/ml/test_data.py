@@ -159,3 +159,20 @@ def test_read_file_detects_formats(tmp_path):
     assert len(data.concat_batches(list(data.read_file(tmp_path / "a.svm", 18)))) == 1
     with pytest.raises(ValueError, match="unknown format"):
         data.read_file(tmp_path / "a.svm", 18, fmt="csv")
+
+
+def test_one_hot_fast_path_with_a_few_other_values_matches_sklearn():
+    rng = np.random.default_rng(5)
+    lines = []
+    for i in range(2000):
+        cols = np.sort(rng.choice(10**6, size=10, replace=False))
+        vals = ["1"] * 10
+        if i % 400 == 7:
+            vals[3] = "2"  # rare: stays on the fast path
+        lines.append(" ".join([str(i % 2)] + [f"{c}:{v}" for c, v in zip(cols, vals)]))
+    text = ("\n".join(lines) + "\n").encode()
+    b = parse_libsvm(text)
+    assert b.values is not None and (b.values == 2).sum() == 5
+    _assert_same_as_sklearn(b, text)
+    many = text.replace(b":1 ", b":3 ")  # common: general parser, same result
+    _assert_same_as_sklearn(parse_libsvm(many), many)

@@ -248,6 +248,53 @@ def _floats(chunk: bytes, b: np.ndarray, words: np.ndarray, starts: np.ndarray,
         raise ValueError(f"libsvm: bad number in chunk: {e}") from None
 
 
+def _parse_one_hot(chunk: bytes, b: np.ndarray) -> Batch | None:
+    """Fast path for one-hot data where (nearly) every feature is written ``idx:1``.
+
+    Splits on whitespace only, so each feature is one field (half the fields of the
+    general path), and checks that every non-label field ends in ``:1``. Returns None
+    whenever the chunk is anything else; the general parser then handles it.
+    """
+    sep = np.flatnonzero(b <= 32)
+    if not len(sep) or sep[0] == 0 or (sep[1:] - sep[:-1] == 1).any():
+        return None
+    starts = np.empty(len(sep), np.int64)
+    starts[0] = 0
+    starts[1:] = sep[:-1] + 1
+    is_label = np.empty(len(sep), np.bool_)
+    is_label[0] = True
+    np.equal(b[sep[:-1]], _NEWLINE, out=is_label[1:])
+    feat = np.flatnonzero(~is_label)
+    ends = sep[feat] - 2  # the index ends where ":1" starts
+    values = None
+    one = (b[ends] == _COLON) & (b[ends + 1] == 49)
+    if not one.all():
+        # A few other values (hash collisions written as idx:2, say) are parsed here,
+        # one by one; anything more common goes to the general parser.
+        odd = np.flatnonzero(~one)
+        if len(odd) > len(feat) // 256 + 1:
+            return None
+        values = np.ones(len(feat), np.float32)
+        for j in odd.tolist():
+            word = chunk[starts[feat[j]]:sep[feat[j]]]
+            index, colon, value = word.partition(b":")
+            if not colon or not index.isdigit():
+                return None
+            ends[j] = starts[feat[j]] + len(index)
+            values[j] = float(value)
+    words = _words(chunk)
+    indices, bad = _uints(words, starts[feat], ends)
+    if bad.any():  # e.g. qid:1, or a malformed index: let the general parser decide
+        return None
+    lab = np.flatnonzero(is_label)
+    labels = (_floats(chunk, b, words, starts[lab], sep[lab]) > 0).astype(np.float32)
+    indptr = np.empty(len(lab) + 1, np.int64)
+    indptr[0] = 0
+    indptr[1:] = np.append(lab[1:], len(sep)) - lab - 1
+    np.cumsum(indptr, out=indptr)
+    return Batch(indptr, indices, values, labels)
+
+
 def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
     """Parses whole lines of libsvm/svmlight text into a :class:`Batch`.
 
@@ -263,6 +310,11 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
     if not chunk.endswith(b"\n"):
         chunk += b"\n"
     b = np.frombuffer(chunk, dtype=np.uint8)
+    fast = _parse_one_hot(chunk, b) if b":1" in chunk else None
+    if fast is not None:
+        if dims_log2 is not None:
+            fast.indices &= (1 << dims_log2) - 1
+        return fast
     starts, ends, before, after = _fields(b)
     if len(starts) == 0:
         return Batch(np.zeros(1, np.int64), np.zeros(0, np.int64), None, np.zeros(0, np.float32))
