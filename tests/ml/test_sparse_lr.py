@@ -167,8 +167,8 @@ def test_cached_epochs_train_exactly_like_parsing_every_epoch(ctr, tmp_path):
     from miniflow.ml.source import DataSource
 
     d, _ = ctr
-    src = DataSource(d / "train.svm", 20, cache=tmp_path / "c", block_rows=1024)
-    a, b = SparseLRTrainer(20), SparseLRTrainer(20)
+    a, b = SparseLRTrainer(20, batch_size=1024), SparseLRTrainer(20, batch_size=1024)
+    src = DataSource(d / "train.svm", 20, cache=tmp_path / "c", block_rows=a.batch_size)
     a.fit(src, epochs=3, progress=False)
     b.fit(lambda: read_libsvm(d / "train.svm", 20), epochs=3, progress=False)
     assert src.cached

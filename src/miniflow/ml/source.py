@@ -35,7 +35,7 @@ class DataSource:
     """
 
     def __init__(self, path, dims_log2: int, fmt: str = "auto", cache=None,
-                 chunk_bytes: int = CHUNK_BYTES, block_rows: int = 1024):
+                 chunk_bytes: int = CHUNK_BYTES, block_rows: int = 4096):
         self.path = os.fspath(path)
         self.dims_log2 = dims_log2
         self.fmt = fmt

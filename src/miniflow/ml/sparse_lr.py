@@ -194,7 +194,7 @@ class SparseLRTrainer:
 
     def __init__(self, dims_log2: int = 22, optimizer: str = "ftrl", *, alpha: float = 0.2,
                  beta: float = 1.0, lr: float = 0.1, l1: float = 0.0, l2: float = 0.0,
-                 batch_size: int = 1024, dtype=np.float32, store=None):
+                 batch_size: int = 4096, dtype=np.float32, store=None):
         if not 1 <= dims_log2 <= 32:
             raise ValueError(f"dims_log2 must be in 1..32, got {dims_log2}")
         self.dims_log2 = dims_log2
