@@ -102,7 +102,7 @@ def run_sklearn(w: str, dims: int) -> dict:
 TOOLS = {
     "miniflow ftrl 1 pass": lambda w, d: run_miniflow(w, d, 1, cache=False),
     "miniflow ftrl 2 epochs (cache)": lambda w, d: run_miniflow(w, d, 2, cache=True),
-    "miniflow ftrl 1 pass 2^28": lambda w, d: run_miniflow(w, 28, 1, cache=False, suffix="28"),
+    "miniflow ftrl 1 pass 2^28": lambda w, _: run_miniflow(w, 28, 1, cache=False, suffix="28"),
     "vw 1 pass": run_vw,
     "sklearn SGDClassifier": run_sklearn,
 }
@@ -126,7 +126,8 @@ def _run_best_of(tool: str, workdir: str, dims: int, repeat: int) -> dict:
 
 def _run_in_subprocess(tool: str, workdir: str, dims: int) -> dict:
     out = os.path.join(workdir, "child.json")
-    cmd = [sys.executable, __file__, "--child", tool, "--workdir", workdir, "--dims-log2", str(dims)]
+    cmd = [sys.executable, __file__, "--child", tool, "--workdir", workdir,
+           "--dims-log2", str(dims)]
     proc = subprocess.Popen(cmd)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)

@@ -17,7 +17,8 @@ def main() -> None:
     exact = np.linalg.lstsq(np.column_stack([X, np.ones(500)]), y, rcond=None)[0]
     lin = LinearRegression(epochs=200, learning_rate=0.05, batch_size=32, random_state=0).fit(X, y)
     print("least squares :", np.round(exact, 3))
-    print("miniflow (SGD):", np.round(np.r_[lin.coef_, lin.intercept_], 3), f"R^2 {lin.score(X, y):.4f}")
+    print("miniflow (SGD):", np.round(np.r_[lin.coef_, lin.intercept_], 3),
+          f"R^2 {lin.score(X, y):.4f}")
 
     labels = (rng.random(500) < 1 / (1 + np.exp(-(X @ true_w + true_b)))).astype(int)
     clf = LogisticRegression(epochs=100, optimizer="ftrl", learning_rate=0.5, l1=1e-3,

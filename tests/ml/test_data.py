@@ -112,7 +112,7 @@ def test_cache_round_trip_and_incomplete_files(tmp_path):
     assert cache.is_complete_cache(path, 24) and not cache.is_complete_cache(path, 25)
     back = list(cache.read_cache(path))
     assert len(back) == len(batches)
-    for a, b in zip(batches, back):
+    for a, b in zip(batches, back, strict=True):
         np.testing.assert_array_equal(a.indptr, b.indptr)
         np.testing.assert_array_equal(a.indices, b.indices)
         np.testing.assert_array_equal(a.labels, b.labels)
@@ -169,7 +169,7 @@ def test_one_hot_fast_path_with_a_few_other_values_matches_sklearn():
         vals = ["1"] * 10
         if i % 400 == 7:
             vals[3] = "2"  # rare: stays on the fast path
-        lines.append(" ".join([str(i % 2)] + [f"{c}:{v}" for c, v in zip(cols, vals)]))
+        lines.append(" ".join([str(i % 2)] + [f"{c}:{v}" for c, v in zip(cols, vals, strict=True)]))
     text = ("\n".join(lines) + "\n").encode()
     b = parse_libsvm(text)
     assert b.values is not None and (b.values == 2).sum() == 5

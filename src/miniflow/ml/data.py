@@ -95,8 +95,8 @@ def concat_batches(batches: list[Batch]) -> Batch:
     if len(batches) == 1:
         return batches[0]
     offsets = np.cumsum([0] + [b.nnz for b in batches])
-    indptr = np.concatenate([batches[0].indptr[:1]] +
-                            [b.indptr[1:] + off for b, off in zip(batches, offsets)])
+    shifted = [b.indptr[1:] + off for b, off in zip(batches, offsets[:-1], strict=True)]
+    indptr = np.concatenate([batches[0].indptr[:1], *shifted])
     values = None
     if any(b.values is not None for b in batches):
         values = np.concatenate([np.ones(b.nnz, np.float32) if b.values is None else b.values
@@ -206,7 +206,9 @@ def _digits8(words: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """
     low = (np.uint64(1) << ((8 - lens) * 8).astype(np.uint64)) - np.uint64(1)
     t = (words & ~low) | (_ZEROS & low)
-    ok = ((t & _HIGH_NIBBLES) == _ZEROS) & (((t + np.uint64(0x0606060606060606)) & _HIGH_NIBBLES) == _ZEROS)
+    # Every byte is 0x30..0x39: high nibble 3, and still 3 after adding 6.
+    ok = (t & _HIGH_NIBBLES) == _ZEROS
+    ok &= ((t + np.uint64(0x0606060606060606)) & _HIGH_NIBBLES) == _ZEROS
     t = t - _ZEROS
     t = (t * np.uint64(10) + (t >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
     t = (t * np.uint64(100) + (t >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
@@ -214,7 +216,8 @@ def _digits8(words: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return t.astype(np.int64), ok
 
 
-def _uints(words: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _uints(words: np.ndarray, starts: np.ndarray,
+           ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Decimal fields [starts, ends) -> (int64 values, mask of fields that are not 1..16
     digits). One 8-byte gather per field (two above 8 digits), no per-digit loop."""
     lens = ends - starts
@@ -243,7 +246,8 @@ def _floats(chunk: bytes, b: np.ndarray, words: np.ndarray, starts: np.ndarray,
     if not bad.any():
         return sign * values
     try:
-        return np.array([float(chunk[i:j]) for i, j in zip(starts.tolist(), ends.tolist())])
+        spans = zip(starts.tolist(), ends.tolist(), strict=True)
+        return np.array([float(chunk[i:j]) for i, j in spans])
     except ValueError as e:
         raise ValueError(f"libsvm: bad number in chunk: {e}") from None
 
@@ -339,7 +343,8 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
 
     with_value = after[idx_f] == 2
     val_f = idx_f[with_value] + 1
-    if len(val_f) == 0 or ((ends[val_f] - starts[val_f] == 1).all() and (b[starts[val_f]] == 49).all()):
+    all_one = (ends[val_f] - starts[val_f] == 1).all() and (b[starts[val_f]] == 49).all()
+    if len(val_f) == 0 or all_one:
         values = None  # every value is exactly "1": one-hot data, no value array needed
     else:
         values = np.ones(len(idx_f), np.float32)
@@ -353,7 +358,8 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
     return Batch(indptr, indices, values, labels)
 
 
-def read_libsvm(path, dims_log2: int | None = None, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Batch]:
+def read_libsvm(path, dims_log2: int | None = None,
+                chunk_bytes: int = CHUNK_BYTES) -> Iterator[Batch]:
     """Streams a libsvm/svmlight file (optionally gzip) as :class:`Batch` chunks."""
     for chunk in iter_chunks(path, chunk_bytes):
         batch = parse_libsvm(chunk, dims_log2)
@@ -435,7 +441,8 @@ def read_vw(path, dims_log2: int, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Ba
             yield batch
 
 
-def read_file(path, dims_log2: int, fmt: str = "auto", chunk_bytes: int = CHUNK_BYTES) -> Iterator[Batch]:
+def read_file(path, dims_log2: int, fmt: str = "auto",
+              chunk_bytes: int = CHUNK_BYTES) -> Iterator[Batch]:
     """Streams ``path`` in the given format: ``libsvm``, ``vw``, ``cache`` or ``auto``.
 
     ``auto`` picks ``cache`` for miniflow cache files, ``vw`` when the first line

@@ -122,7 +122,8 @@ class HashStore:
             return np.fromiter((rows.get(k, -1) for k in keys.tolist()), np.int64, len(keys))
         before = len(rows)
         # setdefault evaluates len(rows) before inserting, so a new key gets the next row.
-        out = np.fromiter((rows.setdefault(k, len(rows)) for k in keys.tolist()), np.int64, len(keys))
+        found = (rows.setdefault(k, len(rows)) for k in keys.tolist())
+        out = np.fromiter(found, np.int64, len(keys))
         if len(rows) > before:
             self._grow(len(rows))
             new = out >= before
@@ -326,7 +327,8 @@ class Adam(Optimizer):
         v_hat = v / (1 - self.beta2**t)
         for slot, value in (("t", t), ("m", m), ("v", v)):
             self.store.put(slot, keys, value)
-        self.store.put("w", keys, self._shrink(w - self.lr * m_hat / (np.sqrt(v_hat) + self.eps), self.lr))
+        w = w - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        self.store.put("w", keys, self._shrink(w, self.lr))
 
     def hyperparameters(self):
         return {**super().hyperparameters(), "lr": self.lr, "beta1": self.beta1,
@@ -404,5 +406,6 @@ def make_optimizer(name: str, dim: int | None = None, **kwargs) -> Optimizer:
     try:
         cls = OPTIMIZERS[name]
     except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; expected one of {sorted(OPTIMIZERS)}") from None
+        raise ValueError(f"unknown optimizer {name!r}; "
+                         f"expected one of {sorted(OPTIMIZERS)}") from None
     return cls(dim, **kwargs)
