@@ -176,3 +176,15 @@ def test_one_hot_fast_path_with_a_few_other_values_matches_sklearn():
     _assert_same_as_sklearn(b, text)
     many = text.replace(b":1 ", b":3 ")  # common: general parser, same result
     _assert_same_as_sklearn(parse_libsvm(many), many)
+
+
+@pytest.mark.parametrize("text", [
+    b"1 3:1 5:1\r\n0 2:1\r\n",            # CRLF line ends
+    b"1\t3:1\t5:2\n0 2:1  \n",            # tabs, trailing blanks
+    b"  1 3:1 5:1\n\n\n0 2:1\n",          # leading blanks, blank lines
+    b"1 3:1 5:1\n0 2:1",                  # no final newline
+    b"1 3:0.5 7:1e-2\n-1 4:-3\n",         # float values, -1 label
+    b"1 qid:2 3:1\n0 qid:3 4:1\n",        # qid on the one-hot path
+])
+def test_whitespace_and_format_variants_match_sklearn(text):
+    _assert_same_as_sklearn(parse_libsvm(text), text, n_features=10)

@@ -276,7 +276,7 @@ class SparseLRTrainer:
                 step += 1
                 if progress is not None:
                     progress.update(len(mb))
-                    if step % 64 == 0:
+                    if step % 8 == 0:
                         progress.set_postfix_str(f"logloss={loss / rows:.4f}", refresh=False)
                 if stop is not None and stop["stop"]:
                     return rows, loss
