@@ -35,7 +35,8 @@ def _labels_and_auc(test_svm: str, p: np.ndarray) -> float:
     return metrics.roc_auc(y, p)
 
 
-def run_miniflow(w: str, dims: int, epochs: int, cache: bool, suffix: str = "") -> dict:
+def run_miniflow(w: str, dims: int, epochs: int, cache: bool, suffix: str = "",
+                 ext: str = "svm") -> dict:
     from miniflow.ml.data import read_libsvm
     from miniflow.ml.source import DataSource
     from miniflow.ml.sparse_lr import SparseLRTrainer
@@ -45,7 +46,7 @@ def run_miniflow(w: str, dims: int, epochs: int, cache: bool, suffix: str = "") 
         os.remove(cache_path)
     c0 = time.process_time()
     trainer = SparseLRTrainer(dims, "ftrl")
-    src = DataSource(os.path.join(w, f"train{suffix}.svm"), dims, cache=cache_path,
+    src = DataSource(os.path.join(w, f"train{suffix}.{ext}"), dims, cache=cache_path,
                      block_rows=trainer.batch_size)
     trainer.prefault()  # allocation of the 2^dims table, reported apart from training
     alloc = time.process_time() - c0
@@ -102,6 +103,7 @@ def run_sklearn(w: str, dims: int) -> dict:
 TOOLS = {
     "miniflow ftrl 1 pass": lambda w, d: run_miniflow(w, d, 1, cache=False),
     "miniflow ftrl 2 epochs (cache)": lambda w, d: run_miniflow(w, d, 2, cache=True),
+    "miniflow ftrl 1 pass, VW text": lambda w, d: run_miniflow(w, d, 1, cache=False, ext="vw"),
     "miniflow ftrl 1 pass 2^28": lambda w, _: run_miniflow(w, 28, 1, cache=False, suffix="28"),
     "vw 1 pass": run_vw,
     "sklearn SGDClassifier": run_sklearn,

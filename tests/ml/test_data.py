@@ -188,3 +188,19 @@ def test_one_hot_fast_path_with_a_few_other_values_matches_sklearn():
 ])
 def test_whitespace_and_format_variants_match_sklearn(text):
     _assert_same_as_sklearn(parse_libsvm(text), text, n_features=10)
+
+
+def test_vw_vectorised_path_by_hand_with_namespaces_numbers_and_values():
+    text = (b"1 |u alice 42 age:0.5 |i:2 item7 x:3\n"
+            b"-1 |u bob |i:2 item7\n"
+            b"0 |u 42\n")
+    b = parse_vw(text, dims_log2=30)
+    m = (1 << 30) - 1
+    h = hash_feature
+    ns_u = murmurhash3_32(b"u", seed=0, positive=True)
+    expected = [h(b"alice", b"u"), (42 + ns_u) & 0xFFFFFFFF, h(b"age", b"u"), h(b"item7", b"i"),
+                h(b"x", b"i"), h(b"bob", b"u"), h(b"item7", b"i"), (42 + ns_u) & 0xFFFFFFFF]
+    np.testing.assert_array_equal(b.indices, np.array(expected) & m)
+    np.testing.assert_array_equal(b.indptr, [0, 5, 7, 8])
+    np.testing.assert_allclose(b.values, [1, 1, 0.5, 2, 6, 1, 2, 1])
+    np.testing.assert_array_equal(b.labels, [1, 0, 0])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ __all__ = ["Batch", "iter_chunks", "parse_libsvm", "parse_vw", "read_libsvm", "r
            "read_file", "hash_feature", "concat_batches"]
 
 CHUNK_BYTES = 1 << 20
-_COLON, _NEWLINE, _MINUS, _PLUS, _DOT = 58, 10, 45, 43, 46
+_COLON, _NEWLINE, _MINUS, _PLUS, _DOT, _PIPE = 58, 10, 45, 43, 46, 124
 
 
 @dataclass
@@ -387,16 +388,111 @@ def hash_feature(name: bytes, namespace: bytes = b"") -> int:
     return _murmur3_32(name, h_ns)
 
 
+def _vw_namespace(marker: bytes) -> tuple[bytes, float]:
+    """``|ns:0.5`` -> (b"ns", 0.5); ``|`` -> (b"", 1.0)."""
+    name, _, scale = marker[1:].partition(b":")
+    return name, float(scale) if scale else 1.0
+
+
+def _vw_ids(toks: np.ndarray, special: np.ndarray,
+            namespace: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+    """(32-bit ids, values or None) of one namespace's feature words, as hash_feature.
+
+    Plain categorical tokens (the bulk) are hashed by a C-level ``map`` over
+    ``mmh3.hash``, about 80 ns each: faster than a memo dict, whose cache misses on a
+    big vocabulary cost ~3x more. The ``special`` words (numeric names, ``name:value``)
+    take a Python path.
+    """
+    import mmh3
+
+    seed = hash_feature(namespace) if namespace else 0
+    n = len(toks)
+    ids = np.fromiter(map(mmh3.hash, toks, itertools.repeat(seed), itertools.repeat(False)),
+                      np.int64, n)
+    values = None
+    for i in np.flatnonzero(special).tolist():
+        name, colon, val = toks[i].partition(b":")
+        ids[i] = hash_feature(name, namespace)
+        if colon:
+            if values is None:
+                values = np.ones(n, np.float32)
+            values[i] = float(val)
+    return ids, values
+
+
+def _parse_vw_fast(chunk: bytes, mask: int) -> Batch | None:
+    """Vectorised VW parsing for single-space separated lines; None means "use the slow
+    parser". Words come from ``bytes.split`` (C speed); their roles (label, namespace
+    marker, feature) from NumPy on the bytes; ids from :func:`_vw_ids`."""
+    b = np.frombuffer(chunk, np.uint8)
+    sep = np.flatnonzero(b <= 32)
+    if not len(sep) or sep[0] == 0 or sep[-1] != len(b) - 1 or (sep[1:] - sep[:-1] == 1).any():
+        return None
+    words = np.array(chunk.split(), dtype=object)
+    if len(words) != len(sep):
+        return None
+    starts = np.empty(len(sep), np.int64)
+    starts[0] = 0
+    starts[1:] = sep[:-1] + 1
+    is_label = np.empty(len(sep), np.bool_)
+    is_label[0] = True
+    np.equal(b[sep[:-1]], _NEWLINE, out=is_label[1:])
+    is_ns = b[starts] == _PIPE
+    if np.count_nonzero(b == _PIPE) != np.count_nonzero(is_ns):
+        return None  # a '|' inside a word (e.g. a tag written 'tag|ns): slow path
+    where = np.arange(len(sep))
+    last_ns = np.maximum.accumulate(np.where(is_ns, where, -1))
+    last_label = np.maximum.accumulate(np.where(is_label, where, -1))
+    feat = np.flatnonzero(~is_ns & ~is_label & (last_ns > last_label))
+    lab = np.flatnonzero(is_label)
+    labels = np.fromiter(map(float, words[lab]), np.float64, len(lab)) > 0
+    # Words that need more than murmur3 of the whole word: a digit first (VW's numeric
+    # names) or a ':' inside (name:value).
+    colon_word = np.searchsorted(starts, np.flatnonzero(b == _COLON), side="right") - 1
+    special = b[starts[feat]] <= ord("9")
+    special[np.searchsorted(feat, colon_word[np.isin(colon_word, feat)])] = True
+    indices = np.empty(len(feat), np.int64)
+    values = None
+    ns_words = np.flatnonzero(is_ns)
+    distinct = sorted(set(words[ns_words].tolist()))
+    if len(distinct) > 1:
+        number = {m: i for i, m in enumerate(distinct)}
+        ns_number = np.zeros(len(sep), np.int64)
+        ns_number[ns_words] = np.fromiter(map(number.__getitem__, words[ns_words]), np.int64,
+                                          len(ns_words))
+        owner = ns_number[last_ns[feat]]
+    for i, marker in enumerate(distinct):
+        sel = slice(None) if len(distinct) == 1 else np.flatnonzero(owner == i)
+        namespace, scale = _vw_namespace(marker)
+        ids, vals = _vw_ids(words[feat[sel]], special[sel], namespace)
+        indices[sel] = ids
+        if vals is not None or scale != 1.0:
+            if values is None:
+                values = np.ones(len(feat), np.float32)
+            values[sel] = (1.0 if vals is None else vals) * scale
+    indices &= mask
+    counts = np.diff(np.searchsorted(feat, np.append(lab, len(sep))))
+    indptr = np.zeros(len(lab) + 1, np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return Batch(indptr, indices, values, labels.astype(np.float32))
+
+
 def parse_vw(chunk: bytes, dims_log2: int, memo: dict | None = None) -> Batch:
     """Parses Vowpal Wabbit text lines: ``label [importance] [tag]|ns f f:v ... |ns2 ...``.
 
-    Namespaces may carry a scale (``|ns:0.5``); labels > 0 become 1. Feature ids are
-    :func:`hash_feature` reduced to ``dims_log2`` bits. ``memo`` caches the hash of each
-    (namespace, feature) seen, so Zipf-distributed categorical data hashes each distinct
-    token once.
+    Namespaces may carry a scale (``|ns:0.5``); labels > 0 become 1; importance
+    weights and tags are skipped. Feature ids are :func:`hash_feature` reduced to
+    ``dims_log2`` bits. Single-space separated text takes a vectorised path
+    (:func:`_parse_vw_fast`); anything else (tags glued to ``|``, repeated blanks) a
+    line-by-line one, where ``memo`` caches each (namespace, feature) hash.
     """
     memo = {} if memo is None else memo
     mask = (1 << dims_log2) - 1
+    if not chunk.endswith(b"\n"):
+        chunk += b"\n"
+    fast = _parse_vw_fast(chunk, mask)
+    if fast is not None:
+        return fast
     labels, counts, indices, values = [], [], [], []
     scaled = False
     for line in chunk.split(b"\n"):
