@@ -197,17 +197,21 @@ def _chart(results: dict, truth_auc: float, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for tool, r in results.items():
-        ax.scatter(r["cpu_s"], r["auc"], s=60)
-        ax.annotate(tool, (r["cpu_s"], r["auc"]), textcoords="offset points", xytext=(5, 4),
-                    fontsize=8)
+    from matplotlib.ticker import ScalarFormatter
+
+    fig, ax = plt.subplots(figsize=(8, 6.5))
+    markers = "osD^vP*X"
+    for i, (tool, r) in enumerate(results.items()):
+        ax.scatter(r["cpu_s"], r["auc"], s=70, marker=markers[i % len(markers)],
+                   label=f"{tool} ({r['cpu_s']:.1f} s, {r['auc']:.4f})")
     ax.axhline(truth_auc, color="gray", linestyle="--", label=f"ground truth {truth_auc:.4f}")
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(ScalarFormatter())
     ax.set_xlabel("training CPU seconds, including parsing (log scale)")
     ax.set_ylabel("test ROC AUC")
-    ax.set_title("Sparse LR on generated click data")
-    ax.legend(loc="lower right")
+    ax.set_title("Sparse LR on generated click data (1 pass unless noted)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -222,12 +226,19 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=3,
                    help="runs per tool (the one with the least CPU is reported); "
                         "the slow sklearn and 2^28 runs are done once")
+    p.add_argument("--replot", action="store_true", help="redraw table and chart from results.json")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         _child(args.child, args.workdir, args.dims_log2, os.path.join(args.workdir, "child.json"))
         return 0
     truth_auc = _generate(args.workdir, args.rows, args.test_rows, args.dims_log2)
+    if args.replot:
+        with open(os.path.join(args.workdir, "results.json")) as f:
+            results = json.load(f)["results"]
+        _chart(results, truth_auc, os.path.join(args.workdir, "ctr_auc_vs_time.png"))
+        print(_table(results, args.rows, truth_auc))
+        return 0
     results = {}
     for tool in args.tools:
         print(f"running {tool} ...", file=sys.stderr)
