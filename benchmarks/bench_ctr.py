@@ -196,7 +196,6 @@ def _chart(results: dict, truth_auc: float, path: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     from matplotlib.ticker import ScalarFormatter
 
     fig, ax = plt.subplots(figsize=(8, 6.5))
