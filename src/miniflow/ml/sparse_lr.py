@@ -187,14 +187,15 @@ class SparseLRTrainer:
         alpha, beta: FTRL learning-rate parameters; ``lr`` for the others.
         l1, l2: regularisation (applied to touched coordinates, never to the bias).
         batch_size: rows per update.
-        dtype: state dtype (float32 default). With a dense store the trainer also keeps
-            one int32 work buffer of ``2**dims_log2`` entries (4 bytes each).
+        dtype: state dtype (float32 default).
         store: an alternative state store (e.g. a ``HashStore``); overrides the dense one.
+        dedup_bits: the trainer's de-duplication table has ``2**min(dims_log2,
+            dedup_bits)`` int32 entries (16 MiB by default, whatever the model size).
     """
 
     def __init__(self, dims_log2: int = 22, optimizer: str = "ftrl", *, alpha: float = 0.2,
                  beta: float = 1.0, lr: float = 0.1, l1: float = 0.0, l2: float = 0.0,
-                 batch_size: int = 4096, dtype=np.float32, store=None):
+                 batch_size: int = 4096, dtype=np.float32, store=None, dedup_bits: int = 22):
         if not 1 <= dims_log2 <= 32:
             raise ValueError(f"dims_log2 must be in 1..32, got {dims_log2}")
         self.dims_log2 = dims_log2
@@ -205,8 +206,10 @@ class SparseLRTrainer:
                                              store=store, dtype=dtype, l1=l1, l2=l2, **hp)
         self.bias_opt: Optimizer = make_optimizer(optimizer, 1, dtype=np.float64, **hp)
         dense = isinstance(self.opt.store, DenseStore)
-        # Work buffer of _dedup (int32 per weight); never read before written.
-        self._slots = np.empty(1 << dims_log2, np.int32) if dense else None
+        # Work table of _dedup, never read before written. Capped at 2^dedup_bits
+        # entries: bigger models share slots and resolve the rare collisions by sorting.
+        self._slot_bits = min(dims_log2, dedup_bits)
+        self._slots = np.empty(1 << self._slot_bits, np.int32) if dense else None
         self.rows_seen = 0
         self.history: list[EpochStats] = []
 
@@ -225,22 +228,35 @@ class SparseLRTrainer:
     def _dedup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(unique keys, local id of every occurrence) without sorting.
 
-        Scatters each occurrence's position into a persistent int32 buffer indexed by
-        feature id and reads it back: every occurrence then holds the position of one
-        representative occurrence of its key (the one whose write survived). Two O(k)
-        random accesses replace the O(k log k) argsort of ``np.unique``; numbering the
-        representatives is done on small, cache-resident arrays. Nothing needs
-        resetting because every slot read was written in the same call.
+        Scatters each occurrence's position into a persistent int32 table indexed by
+        (the low bits of) its feature id and reads it back: every occurrence then holds
+        the position of one representative occurrence of its slot (the one whose write
+        survived). Two O(k) random accesses replace the O(k log k) argsort of
+        ``np.unique``; numbering the representatives is done on small, cache-resident
+        arrays. Nothing needs resetting because every slot read was written in the same
+        call. When the table is smaller than the model, an occurrence whose
+        representative holds another id collided; those few are de-duplicated by
+        ``np.unique`` and numbered after the others (a colliding id can never be a
+        representative, since its slot's representative is a different id).
         """
         if self._slots is None:
             return np.unique(ids, return_inverse=True)
         pos = np.arange(len(ids), dtype=np.int32)
-        self._slots[ids] = pos
-        representative = self._slots[ids]
+        small = self._slot_bits < self.dims_log2
+        slot = ids & ((1 << self._slot_bits) - 1) if small else ids
+        self._slots[slot] = pos
+        representative = self._slots[slot]
         is_rep = representative == pos
         rank = np.cumsum(is_rep, dtype=np.int32)
         rank -= 1
-        return ids[is_rep], rank[representative]
+        keys, local = ids[is_rep], rank[representative]
+        if small:
+            collided = np.flatnonzero(ids[representative] != ids)
+            if len(collided):
+                extra, inverse = np.unique(ids[collided], return_inverse=True)
+                local[collided] = len(keys) + inverse
+                keys = np.concatenate([keys, extra])
+        return keys, local
 
     def step(self, batch: Batch) -> float:
         """One update on ``batch``; returns the summed log loss *before* the update.
@@ -328,8 +344,8 @@ class SparseLRTrainer:
         """P(click) per row of a :class:`Batch` or CSR matrix, with the current weights."""
         batch = _as_batch(X)
         ids = batch.indices & ((1 << self.dims_log2) - 1)
-        uniq, local = np.unique(ids, return_inverse=True)
-        return sigmoid(_margins(batch, self.opt.weights(uniq)[local], self.bias))
+        keys, local = self._dedup(ids)
+        return sigmoid(_margins(batch, self.opt.weights(keys)[local], self.bias))
 
     def evaluate(self, batches: Iterable[Batch]) -> dict:
         """Metrics (:func:`miniflow.ml.metrics.summary`) over all batches."""
