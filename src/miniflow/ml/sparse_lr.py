@@ -205,11 +205,10 @@ class SparseLRTrainer:
         self.opt: Optimizer = make_optimizer(optimizer, None if store else 1 << dims_log2,
                                              store=store, dtype=dtype, l1=l1, l2=l2, **hp)
         self.bias_opt: Optimizer = make_optimizer(optimizer, 1, dtype=np.float64, **hp)
-        dense = isinstance(self.opt.store, DenseStore)
         # Work table of _dedup, never read before written. Capped at 2^dedup_bits
         # entries: bigger models share slots and resolve the rare collisions by sorting.
         self._slot_bits = min(dims_log2, dedup_bits)
-        self._slots = np.empty(1 << self._slot_bits, np.int32) if dense else None
+        self._slots = np.empty(1 << self._slot_bits, np.int32)
         self.rows_seen = 0
         self.history: list[EpochStats] = []
 
@@ -217,8 +216,7 @@ class SparseLRTrainer:
         """Allocates the dense tables' pages now instead of during the first epoch."""
         if isinstance(self.opt.store, DenseStore):
             self.opt.store.prefault()
-        if self._slots is not None:
-            self._slots.fill(0)
+        self._slots.fill(0)
 
     @property
     def bias(self) -> float:
@@ -239,8 +237,6 @@ class SparseLRTrainer:
         ``np.unique`` and numbered after the others (a colliding id can never be a
         representative, since its slot's representative is a different id).
         """
-        if self._slots is None:
-            return np.unique(ids, return_inverse=True)
         pos = np.arange(len(ids), dtype=np.int32)
         small = self._slot_bits < self.dims_log2
         slot = ids & ((1 << self._slot_bits) - 1) if small else ids
