@@ -204,3 +204,20 @@ def test_vw_vectorised_path_by_hand_with_namespaces_numbers_and_values():
     np.testing.assert_array_equal(b.indptr, [0, 5, 7, 8])
     np.testing.assert_allclose(b.values, [1, 1, 0.5, 2, 6, 1, 2, 1])
     np.testing.assert_array_equal(b.labels, [1, 0, 0])
+
+
+def test_swar_integer_parsing_against_python_int():
+    import re
+
+    from miniflow.ml.data import _uints, _words
+
+    rng = np.random.default_rng(9)
+    good = [str(x).encode() for x in rng.integers(0, 10**16, 2000)]
+    good += [str(x).encode() for x in rng.integers(0, 1000, 500)] + [b"0", b"00012"]
+    bad = [b"12a4", b"1.5", b"-3", b"9:9", b"x", b"1234567/", b"0/", b"12345678901234567"]
+    text = b" " + b" ".join(good + bad) + b" "
+    spans = [(m.start(), m.end()) for m in re.finditer(rb"[^ ]+", text)]
+    values, wrong = _uints(_words(text), np.array([a for a, _ in spans]),
+                           np.array([e for _, e in spans]))
+    np.testing.assert_array_equal(values[:len(good)], [int(t) for t in good])
+    assert not wrong[:len(good)].any() and wrong[len(good):].all()

@@ -188,7 +188,10 @@ def _gap_class(cls: np.ndarray, gap_start: np.ndarray, gap_end: np.ndarray) -> n
 
 
 _ZEROS = np.uint64(0x3030303030303030)
-_HIGH_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0)
+# Per number length L (0..8): which bytes of a word to keep (the top L) and the '0'
+# characters that replace the others.
+_KEEP = np.array([~((1 << 8 * (8 - n)) - 1) & 0xFFFFFFFFFFFFFFFF for n in range(9)], np.uint64)
+_PAD = np.array([0x3030303030303030 & ((1 << 8 * (8 - n)) - 1) for n in range(9)], np.uint64)
 
 
 def _words(chunk: bytes) -> np.ndarray:
@@ -205,16 +208,16 @@ def _digits8(words: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarra
     combine digit pairs, quads and octets (Lemire's 8-digit parse). Also returns which
     words really held only digits.
     """
-    low = (np.uint64(1) << ((8 - lens) * 8).astype(np.uint64)) - np.uint64(1)
-    t = (words & ~low) | (_ZEROS & low)
-    # Every byte is 0x30..0x39: high nibble 3, and still 3 after adding 6.
-    ok = (t & _HIGH_NIBBLES) == _ZEROS
-    ok &= ((t + np.uint64(0x0606060606060606)) & _HIGH_NIBBLES) == _ZEROS
-    t = t - _ZEROS
+    t = words & _KEEP[lens]
+    t |= _PAD[lens]
+    t -= _ZEROS
+    # Every byte is now 0..9: no byte has its top bit set, before or after adding
+    # 0x76 (a byte above 9 reaches 0x80; one below '0' borrowed and wrapped above 0x7F).
+    ok = ((t + np.uint64(0x7676767676767676)) | t) & np.uint64(0x8080808080808080) == 0
     t = (t * np.uint64(10) + (t >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
     t = (t * np.uint64(100) + (t >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
     t = (t * np.uint64(10000) + (t >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
-    return t.astype(np.int64), ok
+    return t.view(np.int64), ok
 
 
 def _uints(words: np.ndarray, starts: np.ndarray,
@@ -224,14 +227,19 @@ def _uints(words: np.ndarray, starts: np.ndarray,
     lens = ends - starts
     if not len(starts):
         return np.zeros(0, np.int64), np.zeros(0, np.bool_)
-    if lens.min() < 1 or lens.max() > 16:
-        return np.zeros(len(starts), np.int64), np.ones(len(starts), np.bool_)
+    odd = None
+    if lens.min() < 1 or lens.max() > 16:  # empty or too long: marked wrong, parsed as 1
+        odd = (lens < 1) | (lens > 16)
+        lens = np.where(odd, 1, lens)
+        ends = starts + lens
     values, ok = _digits8(words[ends], np.minimum(lens, 8))
     if lens.max() > 8:
         big = np.flatnonzero(lens > 8)
         high, ok_high = _digits8(words[ends[big] - 8], lens[big] - 8)
         values[big] += high * 100_000_000
         ok[big] &= ok_high
+    if odd is not None:
+        ok &= ~odd
     return values, ~ok
 
 
