@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=0.1, help="learning rate (adagrad, sgd)")
     t.add_argument("--l1", type=float, default=0.0)
     t.add_argument("--l2", type=float, default=0.0)
-    t.add_argument("--batch-size", type=int, default=1024)
+    t.add_argument("--batch-size", type=int, default=4096)
     t.add_argument("--epochs", type=int, default=1)
     t.add_argument("--cache", help="binary cache of the training data (default with "
                                    "--epochs > 1: TRAIN.mfcache)")
@@ -78,7 +78,8 @@ def _train(args) -> int:
     from miniflow.ml.sparse_lr import SparseLRTrainer
 
     cache = args.cache or (args.train + ".mfcache" if args.epochs > 1 else None)
-    train = DataSource(args.train, args.dims_log2, args.format, cache=cache)
+    train = DataSource(args.train, args.dims_log2, args.format, cache=cache,
+                       block_rows=args.batch_size)
     test = DataSource(args.test, args.dims_log2, args.format) if args.test else None
     trainer = SparseLRTrainer(args.dims_log2, args.optimizer, alpha=args.alpha, beta=args.beta,
                               lr=args.lr, l1=args.l1, l2=args.l2, batch_size=args.batch_size)
