@@ -71,6 +71,9 @@ class Layer:
     def __call__(self, inputs, *args, **kwargs):
         inputs = array_ops.convert_to_tensor(inputs) if not isinstance(
             inputs, list | tuple) else inputs
+        if self.dtype is None and getattr(inputs, "dtype", None) is not None \
+                and inputs.dtype.is_floating:
+            self.dtype = inputs.dtype  # weights take the dtype of the first inputs, as in TF
         if _eager():
             if self.name is None:
                 self.name = self._default_name

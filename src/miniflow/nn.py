@@ -36,3 +36,6 @@ from miniflow.ops.nn_ops import (  # noqa: F401
     top_k as top_k,
     weighted_cross_entropy_with_logits as weighted_cross_entropy_with_logits,
 )
+from miniflow import rnn_cell as rnn_cell  # noqa: E402
+from miniflow.rnn import dynamic_rnn as dynamic_rnn  # noqa: E402
+from miniflow.rnn import static_rnn as static_rnn  # noqa: E402
