@@ -259,3 +259,8 @@ from miniflow.ops.script_ops import Print as Print  # noqa: E402
 from miniflow.ops.script_ops import numpy_function as numpy_function  # noqa: E402
 from miniflow.ops.script_ops import print as print  # noqa: E402, A004
 from miniflow.ops.script_ops import py_func as py_func  # noqa: E402
+from miniflow import math as math  # noqa: E402
+from miniflow import random as random  # noqa: E402
+from miniflow.ops.nn_ops import div_no_nan as div_no_nan  # noqa: E402
+from miniflow.ops.nn_ops import log_sigmoid as log_sigmoid  # noqa: E402
+from miniflow.ops.nn_ops import reduce_logsumexp as reduce_logsumexp  # noqa: E402

@@ -170,3 +170,8 @@ NN_SPECS += [
     NNSpec("logdet_trace", (), lambda a: tf.linalg.logdet(_sym(a)) + tf.linalg.trace(a),
            lambda r, n: [_spd(r, n)]),
 ]
+NN_SPECS += [
+    NNSpec("reduce_logsumexp", (), lambda x: tf.reduce_logsumexp(x, axis=1), _normal("n", 4),
+           order=2),
+    NNSpec("log_sigmoid", (), tf.math.log_sigmoid, _normal("n", 3)),
+]

@@ -236,3 +236,13 @@ def test_embedding_lookup_of_a_variable_gives_sparse_gradients_in_both_modes():
         v = tf.Variable(table)
         g = tf.gradients(tf.reduce_sum(tf.nn.embedding_lookup(v, [3, 7, 3])), v)[0]
     assert isinstance(g, tf.IndexedSlices)
+
+
+def test_math_composites():
+    x = np.array([[1000.0, 0.0, -1000.0], [1.0, 2.0, 3.0]])
+    _both(lambda a: tf.math.reduce_logsumexp(a, axis=1), special.logsumexp(x, axis=1), x)
+    _both(tf.reduce_logsumexp, special.logsumexp(x), x)
+    _both(tf.math.log_sigmoid, -np.logaddexp(0, -x), x)
+    _both(lambda a: tf.math.divide_no_nan(a, np.array([0.0, 2.0, 0.0])),
+          np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), x)
+    assert tf.random.normal is tf.random_normal and tf.math.top_k is tf.nn.top_k

@@ -926,3 +926,35 @@ not_differentiable("InTopKV2")
 def in_top_k(predictions, targets, k, name=None):
     """Whether each target class is among the ``k`` highest predictions of its row."""
     return apply_op("InTopKV2", predictions, targets, k=int(k), name=name)
+
+
+# ---------------------------------------------------------------------------------------
+# tf.math composites.
+
+
+def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None,
+                     reduction_indices=None, keep_dims=None):
+    """log(sum(exp(x))) along ``axis``, shifted by the maximum so it cannot overflow."""
+    axis = reduction_indices if axis is None else axis
+    keep = bool(keep_dims if keep_dims is not None else keepdims)
+    x = _arr.convert_to_tensor(input_tensor)
+    # the shift cancels exactly, so it needs no gradient
+    m = _arr.stop_gradient(_math.reduce_max(x, axis=axis, keepdims=True))
+    m = _math.where(_math.is_finite(m), m, _arr.zeros_like(m))
+    out = _math.log(_math.reduce_sum(_math.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keep:
+        out = _arr.squeeze(out, axis) if axis is not None else _arr.reshape(out, [])
+    return _arr.identity(out, name=name)
+
+
+def log_sigmoid(x, name=None):
+    """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
+    return _math.negative(softplus(_math.negative(x)), name=name)
+
+
+def div_no_nan(x, y, name=None):
+    """x / y, and 0 where y is 0."""
+    x, y = _arr.convert_pair(x, y)
+    zero = _math.equal(y, 0)
+    safe = _math.where(zero, _arr.ones_like(y), y)
+    return _math.where(zero, _arr.zeros_like(x * y), _math.truediv(x, safe), name=name)
