@@ -32,7 +32,14 @@ def backward(ys, grad_ys, xs, producer, stop=()):
     for node in order:
         hit = False
         for t in node.inputs:
-            if _leads_to_x(t, targets, stopped, producer, reaches):
+            i = id(t)
+            if i in stopped:
+                continue
+            if i in targets:
+                hit = True
+                break
+            p = producer(t)
+            if p is not None and reaches.get(id(p), False):
                 hit = True
                 break
         reaches[id(node)] = hit
@@ -67,6 +74,12 @@ def backward(ys, grad_ys, xs, producer, stop=()):
                 grads.setdefault(id(t), []).append(g)
 
     return [_aggregate(grads, x) for x in xs]
+
+
+def add_gradients(parts):
+    """The sum of several gradients of one tensor (kept sparse if all are IndexedSlices)."""
+    key = object()
+    return _aggregate({id(key): list(parts)}, key)
 
 
 def _leads_to_x(t, targets, stopped, producer, reaches) -> bool:
