@@ -229,3 +229,14 @@ def test_enable_eager_execution_is_global():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "6.0"
+
+
+def test_jacobian_matches_the_analytic_one():
+    x = tf.constant([1.0, 2.0, 3.0], dtype=tf.float64)
+    a = tf.constant(np.arange(6.0).reshape(2, 3))
+    with tf.GradientTape(persistent=True) as g:
+        g.watch(x)
+        y = tf.matmul(a, tf.reshape(x * x, [3, 1]))  # shape (2, 1)
+    jac = g.jacobian(y, x).numpy()
+    want = (np.arange(6.0).reshape(2, 3) * 2 * np.array([1.0, 2.0, 3.0])).reshape(2, 1, 3)
+    np.testing.assert_allclose(jac, want)

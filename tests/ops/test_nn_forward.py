@@ -100,7 +100,8 @@ def _conv_reference(x, w, stride, padding, dilation=(1, 1)):
         for j in range(ow):
             for a in range(kh):
                 for b in range(kw):
-                    r, q = i * stride[0] + a * dilation[0] - pt, j * stride[1] + b * dilation[1] - pl
+                    r = i * stride[0] + a * dilation[0] - pt
+                    q = j * stride[1] + b * dilation[1] - pl
                     if 0 <= r < h and 0 <= q < wd:
                         out[:, i, j, :] += x[:, r, q, :] @ w[a, b]
     return out

@@ -4,8 +4,8 @@
 Variable state: a read returns the variable's buffer itself (no copy). An in-place update
 first checks whether anything besides the variable still references that buffer (a read
 tensor, a view of it, a tape record); if so the variable gets a fresh copy to update, so
-values already read never change — and reads that were dropped cost nothing. Gathers read rows straight from the live buffer, so an
-embedding lookup never copies the whole table.
+values already read never change — and reads that were dropped cost nothing. Gathers
+read rows straight from the live buffer, so an embedding lookup never copies the table.
 """
 
 from __future__ import annotations

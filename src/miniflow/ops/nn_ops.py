@@ -723,13 +723,15 @@ def _pool(op_type, value, ksize, strides, padding, data_format, name):
                     strides=_pair(strides, "strides"), padding=padding, name=name)
 
 
-def max_pool(value, ksize, strides, padding, data_format="NHWC", name=None, input=None):  # noqa: A002
+def max_pool(value, ksize, strides, padding, data_format="NHWC", name=None,
+             input=None):  # noqa: A002
     """Maximum over ksize windows of an NHWC tensor."""
     return _pool("MaxPool", value if input is None else input, ksize, strides, padding,
                  data_format, name)
 
 
-def avg_pool(value, ksize, strides, padding, data_format="NHWC", name=None, input=None):  # noqa: A002
+def avg_pool(value, ksize, strides, padding, data_format="NHWC", name=None,
+             input=None):  # noqa: A002
     """Mean over ksize windows (SAME padding averages only the real elements)."""
     return _pool("AvgPool", value if input is None else input, ksize, strides, padding,
                  data_format, name)
