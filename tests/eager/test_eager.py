@@ -240,3 +240,16 @@ def test_jacobian_matches_the_analytic_one():
     jac = g.jacobian(y, x).numpy()
     want = (np.arange(6.0).reshape(2, 3) * 2 * np.array([1.0, 2.0, 3.0])).reshape(2, 1, 3)
     np.testing.assert_allclose(jac, want)
+
+
+def test_partitioned_embedding_variables_get_sparse_updates():
+    parts = [tf.Variable(np.zeros((3, 2), np.float32)), tf.Variable(np.zeros((2, 2),
+                                                                              np.float32))]
+    with tf.GradientTape() as g:
+        rows = tf.nn.embedding_lookup(parts, [0, 1, 4])  # mod: ids 0, 4 -> part 0; 1 -> part 1
+        loss = tf.reduce_sum(rows * tf.constant([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]))
+    grads = g.gradient(loss, parts)
+    assert all(isinstance(gr, tf.IndexedSlices) for gr in grads)
+    tf.train.GradientDescentOptimizer(1.0).apply_gradients(zip(grads, parts))
+    np.testing.assert_array_equal(parts[0].numpy(), [[-1, -1], [0, 0], [-3, -3]])
+    np.testing.assert_array_equal(parts[1].numpy(), [[-2, -2], [0, 0]])
