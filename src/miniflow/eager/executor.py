@@ -24,6 +24,7 @@ from miniflow.eager.tensor import _BY_NP, EagerTensor, VariableHandle, dtype_of
 
 
 _NO_ATTRS: dict = {}
+_MAX_STREAMS = 4096
 
 
 class EagerFrontEnd:
@@ -112,6 +113,8 @@ class EagerFrontEnd:
         key = (opdef.type, attrs.get("seed"), attrs.get("seed2"))
         state = self._rngs.get(key)
         if state is None:
+            if len(self._rngs) >= _MAX_STREAMS:  # a global seed gives each call a new key
+                del self._rngs[next(iter(self._rngs))]
             state = self._rngs[key] = opdef.make_state(attrs)
         return state
 
