@@ -175,3 +175,16 @@ NN_SPECS += [
            order=2),
     NNSpec("log_sigmoid", (), tf.math.log_sigmoid, _normal("n", 3)),
 ]
+
+
+def _py_sin(x):
+    return tf.py_func(np.sin, [x], tf.float64, grad=lambda op, g: [g * tf.cos(op.inputs[0])])
+
+
+NN_SPECS += [
+    NNSpec("py_func_with_grad", ("PyFunc",), _py_sin, _normal("n", 3), order=2),
+    NNSpec("print", ("Print",), lambda x: tf.Print(x, [x], "x: ", first_n=0) * x,
+           _normal("n", 2), order=2),
+    NNSpec("cond", (), lambda x: tf.cond(tf.reduce_sum(x) > 0, lambda: tf.sin(x),
+                                         lambda: x * x), _normal("n", 3)),
+]
