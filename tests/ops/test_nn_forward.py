@@ -247,3 +247,25 @@ def test_math_composites():
     _both(lambda a: tf.math.divide_no_nan(a, np.array([0.0, 2.0, 0.0])),
           np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), x)
     assert tf.random.normal is tf.random_normal and tf.math.top_k is tf.nn.top_k
+
+
+def test_linalg_values():
+    a = RNG.standard_normal((2, 4, 4)) + 4 * np.eye(4)
+    spd = a @ np.swapaxes(a, -1, -2)
+    b = RNG.standard_normal((2, 4, 3))
+    _both(tf.linalg.inv, np.linalg.inv(a), a, tol=1e-9)
+    _both(tf.linalg.det, np.linalg.det(a), a, tol=1e-9)
+    _both(tf.linalg.solve, np.linalg.solve(a, b), a, b, tol=1e-9)
+    _both(lambda m, r: tf.linalg.solve(m, r, adjoint=True),
+          np.linalg.solve(np.swapaxes(a, -1, -2), b), a, b, tol=1e-9)
+    _both(tf.linalg.cholesky, np.linalg.cholesky(spd), spd, tol=1e-9)
+    _both(lambda m: tf.linalg.band_part(m, 1, 0), np.tril(np.triu(a, -1)), a)
+    _both(tf.linalg.trace, np.trace(a, axis1=-2, axis2=-1), a, tol=1e-9)
+    _both(tf.linalg.logdet, np.linalg.slogdet(spd)[1], spd, tol=1e-9)
+    with tf.eager_mode():
+        with pytest.raises(tf.errors.InvalidArgumentError, match="not invertible"):
+            tf.linalg.inv(np.zeros((2, 2)))
+        with pytest.raises(tf.errors.InvalidArgumentError, match="Cholesky"):
+            tf.linalg.cholesky(-np.eye(2))
+    with pytest.raises(ValueError, match="square"):
+        tf.linalg.inv(np.ones((2, 3)))

@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from miniflow import errors
+from miniflow import dtypes, errors
 from miniflow.core import dispatch
 from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.core.registry import kernel_attrs, lookup_op
@@ -163,9 +163,7 @@ class EagerFrontEnd:
             else:
                 arr = as_array(value, dtype)
             return EagerTensor(arr, dtype_of(arr))
-        if dtype is not None:
-            from miniflow import dtypes
-
+        if dtype is not None and t.dtype is not dtype:
             if t.dtype != dtypes.as_dtype(dtype):
                 raise ValueError(f"Tensor conversion requested dtype "
                                  f"{dtypes.as_dtype(dtype).name} for Tensor with dtype "
