@@ -865,7 +865,8 @@ def _partitioned_lookup(params, ids, strategy, name):
     id_parts = dynamic_partition(local, part, n)
     rows = [_arr.gather(p, i) for p, i in zip(params, id_parts)]
     stitched = dynamic_stitch(pos_parts, rows)
-    row_shape = dims(rows[0])[1:]
+    row_shape = dims(rows[0])
+    row_shape = row_shape[1:] if row_shape is not None else (None,)
     ids_shape = dims(ids)
     if ids_shape is not None and None not in ids_shape and None not in row_shape:
         return _arr.reshape(stitched, list(ids_shape) + list(row_shape), name=name)
