@@ -68,7 +68,7 @@ def backward(ys, grad_ys, xs, producer, stop=()):
             out_grads = [apply_op("ZerosLike", t) if g is None else g
                          for t, g in zip(outputs, out_grads)]
         in_grads = rule(node, *out_grads)
-        if in_grads is None or not isinstance(in_grads, (list, tuple)):
+        if in_grads is None or not isinstance(in_grads, list | tuple):
             in_grads = [in_grads]
         if len(in_grads) != len(node.inputs):
             raise ValueError(f"Gradient rule for {node.grad_type!r} returned "
