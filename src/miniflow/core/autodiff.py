@@ -33,11 +33,11 @@ def backward(ys, grad_ys, xs, producer, stop=()):
         hit = False
         for t in node.inputs:
             i = id(t)
-            if i in stopped:
-                continue
-            if i in targets:
+            if i in targets:  # checked before `stopped`, as in _leads_to_x
                 hit = True
                 break
+            if i in stopped:
+                continue
             p = producer(t)
             if p is not None and reaches.get(id(p), False):
                 hit = True
@@ -91,11 +91,10 @@ def add_gradients(parts):
 
 
 def _leads_to_x(t, targets, stopped, producer, reaches) -> bool:
-    i = id(t)
-    if i in stopped:
-        return False
-    if i in targets:
+    if id(t) in targets:  # a stopped x still receives its own gradient (TF's rule)
         return True
+    if id(t) in stopped:
+        return False
     node = producer(t)
     return node is not None and reaches.get(id(node), False)
 

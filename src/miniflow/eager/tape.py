@@ -9,8 +9,6 @@ the handle, a gather takes the handle as its params input.
 
 from __future__ import annotations
 
-import numpy as np
-
 from miniflow.core import autodiff
 from miniflow.core.dispatch import apply_op
 from miniflow.core.indexed_slices import IndexedSlices
@@ -207,24 +205,20 @@ class GradientTape:
         return _pack(sources, iter(grads))
 
     def jacobian(self, target, sources, unconnected_gradients="none"):
-        """d target[i] / d source for every element i of ``target`` (one reverse sweep per
-        element); each result has shape target.shape + source.shape."""
+        """d target[i] / d source for every element i (one sweep per element)."""
         y = _as_tensor(target)
-        n = int(np.size(y._value))
+        n = y._value.size
         rows = []
-        for i in range(n):  # seed = the i-th unit vector, shaped like the target
-            seed = _const(np.eye(n, dtype=y.dtype.np)[i].reshape(np.shape(y._value)))
-            rows.append(_flatten(_reverse(self, y, sources, seed, unconnected_gradients)))
-        out = []
-        for col, s in zip(zip(*rows), _flatten(sources)):
-            if any(g is None for g in col):
-                out.append(None)
-                continue
-            stacked = apply_op("Pack", *[_as_tensor(g) for g in col], axis=0)
-            shape = np.array(list(np.shape(y._value)) + list(np.shape(_as_tensor(s)._value)),
-                             np.int32)
-            out.append(apply_op("Reshape", stacked, _const(shape)))
-        return _pack(sources, iter(out))
+        for i in range(n):
+            with self.stop_recording():
+                seed = apply_op("Reshape", apply_op("OneHot", i, depth=n, on_value=1,
+                                                    off_value=0, axis=-1, dtype=y.dtype),
+                                list(y.shape.as_list()))
+            rows.append(_reverse(self, y, sources, seed, unconnected_gradients))
+        grads = [apply_op("Pack", *col, axis=0) for col in zip(*[_flatten(r) for r in rows])]
+        return _pack(sources, iter(
+            [apply_op("Reshape", g, list(y.shape.as_list()) + list(s.shape.as_list()))
+             for g, s in zip(grads, _flatten(sources))]))
 
 
 def _reverse(tape, y, sources, seed, unconnected):
@@ -255,12 +249,6 @@ def _handle(variable):
     from miniflow.eager.executor import FRONTEND
 
     return FRONTEND.variable_handle(variable)
-
-
-def _const(value):
-    from miniflow.eager.tensor import dtype_of
-
-    return EagerTensor(value, dtype_of(value))
 
 
 def _as_tensor(x):
