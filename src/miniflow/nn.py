@@ -3,6 +3,9 @@
 from miniflow.ops.math_ops import relu as relu
 from miniflow.ops.math_ops import sigmoid as sigmoid
 from miniflow.ops.math_ops import tanh as tanh
+from miniflow import rnn_cell as rnn_cell
+from miniflow.rnn import dynamic_rnn as dynamic_rnn
+from miniflow.rnn import static_rnn as static_rnn
 from miniflow.ops.nn_ops import (  # noqa: F401
     avg_pool as avg_pool,
     batch_normalization as batch_normalization,
@@ -36,6 +39,3 @@ from miniflow.ops.nn_ops import (  # noqa: F401
     top_k as top_k,
     weighted_cross_entropy_with_logits as weighted_cross_entropy_with_logits,
 )
-from miniflow import rnn_cell as rnn_cell  # noqa: E402
-from miniflow.rnn import dynamic_rnn as dynamic_rnn  # noqa: E402
-from miniflow.rnn import static_rnn as static_rnn  # noqa: E402
