@@ -136,5 +136,7 @@ def kernel_attrs(opdef: OpDef, attrs: dict) -> dict:
     """The attrs that ``opdef.forward`` accepts as keyword arguments (private attrs, those
     starting with '_', are never passed)."""
     accepted = _kernel_params(opdef.forward)
+    if accepted is not None and accepted.issuperset(attrs):
+        return attrs  # the common case: every attr is a kernel parameter
     return {k: v for k, v in attrs.items()
             if k[0] != "_" and (accepted is None or k in accepted)}

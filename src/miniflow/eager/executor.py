@@ -24,6 +24,9 @@ from miniflow.eager.tensor import _BY_NP, EagerTensor, VariableHandle, dtype_of
 
 
 _NO_ATTRS: dict = {}
+# NumPy scalar types kernels return for 0-d results (kept as they are: cheaper than arrays)
+_SCALARS = frozenset({np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
+                      np.int64, np.uint8, np.uint16, np.bool_, np.complex64, np.complex128})
 _MAX_STREAMS = 4096
 
 
@@ -50,29 +53,32 @@ class EagerFrontEnd:
                 break
             vals.append(x._value)
         else:
-            if opdef.same_dtype and len(inputs) > 1:
+            if opdef.same_dtype and len(inputs) > 1 and (
+                    len(inputs) > 2 or inputs[0].dtype is not inputs[1].dtype):
                 _check_same_dtype(opdef, inputs)
-        kwargs = kernel_attrs(opdef, attrs) if attrs else _NO_ATTRS
         try:
             if opdef.stateful:
-                out = self._run_stateful(opdef, vals, attrs, kwargs)
+                out = self._run_stateful(opdef, vals, attrs)
+            elif attrs:
+                out = opdef.forward(*vals, **kernel_attrs(opdef, attrs))
             else:
-                out = opdef.forward(*vals, **kwargs)
+                out = opdef.forward(*vals)
         except errors.OpError:
             raise
         except Exception as e:
             raise errors.InvalidArgumentError(
                 None, None, f"{type(e).__name__} in {opdef.type} op"
                 f"{f' {name!r}' if name else ''}: {e}") from e
-        n = opdef.num_outputs
-        if n == 1:
-            if type(out) is not np.ndarray and not isinstance(out, np.generic):
+        if opdef.num_outputs == 1:
+            cls = type(out)
+            if cls is not np.ndarray and cls not in _SCALARS:
                 out = np.asarray(out)
             dt = _BY_NP.get(out.dtype)
             result = EagerTensor(out, dt if dt is not None else dtype_of(out))
             if _tape.ACTIVE:
                 _tape.record(opdef, inputs, (result,), attrs, self)
             return result
+        n = opdef.outputs_for(attrs)
         outputs = tuple(_wrap(v) for v in out) if n else ()
         if _tape.ACTIVE:
             _tape.record(opdef, inputs, outputs, attrs, self)
@@ -96,7 +102,8 @@ class EagerFrontEnd:
             _check_same_dtype(opdef, out)
         return out
 
-    def _run_stateful(self, opdef, vals, attrs, kwargs):
+    def _run_stateful(self, opdef, vals, attrs):
+        kwargs = kernel_attrs(opdef, attrs) if attrs else _NO_ATTRS
         key = opdef.state_key(attrs) if opdef.state_key else None
         slot = getattr(key, "_slot", None)
         if slot is None:  # an RNG or other per-op state
@@ -190,6 +197,7 @@ def _check_same_dtype(opdef, tensors):
 
 
 FRONTEND = EagerFrontEnd()
+_tape.EXECUTOR = FRONTEND
 
 
 def run_op(op_type: str, *inputs, **attrs):

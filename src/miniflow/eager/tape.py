@@ -16,6 +16,7 @@ from miniflow.eager.tensor import EagerTensor, VariableHandle
 
 # Tapes currently recording, innermost last. The executor checks it before recording.
 ACTIVE: list = []
+EXECUTOR = None  # the eager front end; it sets this when it is created (it imports us)
 
 
 class _Node:
@@ -46,20 +47,19 @@ def record(opdef, inputs, outputs, attrs, executor):
     if opdef.type == "VariableV2":
         _record_read(executor.variable_handle(attrs["var"]), outputs[0])
         return
-    op_type = opdef.type
     for tape in ACTIVE:
-        produced = tape._producer
-        hit = False
+        produced, watched = tape._producer, tape._watched
         for t in inputs:
-            if t in produced or t in tape._watched:
-                hit = True
-            elif type(t) is VariableHandle and tape._watch_accessed and t.variable.trainable:
+            if t in produced or t in watched:
+                break
+            if type(t) is VariableHandle and tape._watch_accessed and t.variable.trainable:
                 tape._watch_handle(t)
-                hit = True
-        if hit:
-            node = _Node(op_type, tuple(inputs), outputs, attrs)
-            for o in outputs:
-                produced[o] = node
+                break
+        else:
+            continue
+        node = _Node(opdef.type, tuple(inputs), outputs, attrs)
+        for o in outputs:
+            produced[o] = node
 
 
 def _record_read(handle, value):
@@ -170,11 +170,11 @@ class GradientTape:
         self._used = True
         xs, groups = [], []  # a variable stands for its handle and all its reads
         for s in _flatten(sources):
-            if hasattr(s, "_slot") and hasattr(s, "assign"):
+            if isinstance(s, EagerTensor):
+                group = [s]
+            elif getattr(s, "_slot", None) is not None and hasattr(s, "assign"):
                 h = _handle(s)
                 group = [h] + self._reads.get(h, [])
-            elif isinstance(s, EagerTensor):
-                group = [s]
             else:
                 raise ValueError(f"Passed in object of type {type(s).__name__}, not "
                                  "tf.Tensor or tf.Variable")
@@ -246,9 +246,7 @@ class _StopRecording:
 
 
 def _handle(variable):
-    from miniflow.eager.executor import FRONTEND
-
-    return FRONTEND.variable_handle(variable)
+    return EXECUTOR.variable_handle(variable)
 
 
 def _as_tensor(x):
@@ -256,9 +254,7 @@ def _as_tensor(x):
         return x
     if isinstance(x, IndexedSlices):
         return autodiff.densify(x)
-    from miniflow.eager.executor import FRONTEND
-
-    return FRONTEND.convert_to_tensor(x)
+    return EXECUTOR.convert_to_tensor(x)
 
 
 def _flatten(x):
