@@ -34,6 +34,7 @@ class Layer:
         self._non_trainable_weights: list = []
         self._scope = None
         self.updates: list = []
+        self._losses: list = []  # graph: regularization tensors; eager: (regularizer, var)
 
     # -- weights --------------------------------------------------------------------
     def add_weight(self, name, shape, dtype=None, initializer=None, regularizer=None,
@@ -45,9 +46,15 @@ class Layer:
         if _eager():
             var = Variable(lambda: initializer(list(shape), dtype=dtype), trainable=trainable,
                            name=f"{self.name}/{name}", dtype=dtype)
+            if regularizer is not None:
+                self._losses.append((regularizer, var))
         else:
+            collection = get_default_graph().get_collection_ref(
+                GraphKeys.REGULARIZATION_LOSSES)
+            before = len(collection)
             var = get_variable(name, shape=list(shape), dtype=dtype, initializer=initializer,
                                regularizer=regularizer, trainable=trainable)
+            self._losses.extend(collection[before:])
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
         return var
 
@@ -66,6 +73,13 @@ class Layer:
         return self._trainable_weights + self._non_trainable_weights
 
     variables = weights
+
+    @property
+    def losses(self):
+        """The regularization losses of this layer's weights (recomputed in eager mode)."""
+        if _eager():
+            return [loss for loss in (reg(v) for reg, v in self._losses) if loss is not None]
+        return list(self._losses)
 
     # -- calling --------------------------------------------------------------------
     def __call__(self, inputs, *args, **kwargs):
