@@ -8,6 +8,8 @@ Usage: python benchmarks/bench_eager_w1.py [--profile]
 import sys
 import time
 
+import numpy as np
+
 import miniflow as tf
 
 
@@ -29,7 +31,21 @@ def miniflow_steps():
         w.assign_sub(0.01 * gw)
         b.assign_sub(0.01 * gb)
 
-    return {"miniflow apply_gradients": step_opt, "miniflow assign_sub": step_hand}
+    xs = np.random.default_rng(0).standard_normal(4096).astype(np.float32)
+    ys = 2 * xs + 10
+    it = iter(range(1 << 62))
+
+    def step_fed():  # bench_core.py's W1 loop: a NumPy example per step, loss as a float
+        i = next(it) & 4095
+        with tf.GradientTape() as tape:
+            loss = tf.square(ys[i] - (w * xs[i] + b))
+        gw, gb = tape.gradient(loss, [w, b])
+        w.assign_sub(0.01 * gw)
+        b.assign_sub(0.01 * gb)
+        return float(loss)
+
+    return {"miniflow apply_gradients": step_opt, "miniflow assign_sub": step_hand,
+            "miniflow fed + float(loss)": step_fed}
 
 
 def torch_steps():
@@ -49,7 +65,19 @@ def torch_steps():
         loss.backward()
         opt.step()
 
-    return {"pytorch SGD": step_torch}
+    xs = torch.from_numpy(np.random.default_rng(0).standard_normal(4096).astype(np.float32))
+    ys = 2 * xs + 10
+    it = iter(range(1 << 62))
+
+    def step_torch_fed():
+        i = next(it) & 4095
+        opt.zero_grad()
+        loss = (ys[i] - (w * xs[i] + b)) ** 2
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return {"pytorch SGD": step_torch, "pytorch fed + loss.item()": step_torch_fed}
 
 
 def measure(step, n=2000):

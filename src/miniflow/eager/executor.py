@@ -154,6 +154,9 @@ class EagerFrontEnd:
             t = dispatch.apply_op("Pack", *value, axis=0)
         else:
             kind = type(value)
+            if kind in _SCALARS and (dtype is None and preferred_dtype is None or type(
+                    dtype) is dtypes.DType and value.dtype == dtype.np):
+                return EagerTensor(value, dtype_of(value))  # NumPy scalars are immutable
             if (kind is float or kind is int) and dtype is None and preferred_dtype is None:
                 arr = np.array(value, dtype=np.float32 if kind is float else np.int32) \
                     if kind is float or -2**31 <= value < 2**31 else as_array(value)
