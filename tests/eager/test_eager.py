@@ -156,6 +156,10 @@ def test_a_read_value_does_not_change_when_the_variable_is_updated():
     new = v.assign([0.0, 0.0])
     v.assign_add([1.0, 1.0])
     np.testing.assert_array_equal(new.numpy(), [0.0, 0.0])
+    before = v.read_value()
+    tf.train.GradientDescentOptimizer(1.0).apply_gradients([(tf.constant([1.0, 1.0]), v)])
+    np.testing.assert_array_equal(before.numpy(), [1.0, 1.0])  # in-place optimizer update
+    np.testing.assert_array_equal(v.numpy(), [0.0, 0.0])
 
 
 def test_gather_from_a_variable_reads_rows_without_copying_the_table():
