@@ -86,18 +86,21 @@ class EagerFrontEnd:
 
     def _convert_inputs(self, opdef, inputs):
         want = None
-        if opdef.same_dtype:
+        if opdef.same_dtype:  # literals take the dtype of the first tensor (or variable)
             for x in inputs:
-                if isinstance(x, EagerTensor):
-                    want = x.dtype
-                    break
-                if hasattr(x, "__tf_tensor__"):
+                if isinstance(x, EagerTensor) or hasattr(x, "__tf_tensor__"):
                     want = x.dtype
                     break
         out = []
         for x in inputs:
-            t = x if isinstance(x, EagerTensor) else self.convert_to_tensor(x, dtype=want)
-            out.append(t)
+            kind = type(x)
+            if kind is EagerTensor:
+                out.append(x)
+            elif kind is float and want is not None and want.is_floating:
+                out.append(EagerTensor(np.array(x, dtype=want.np), want))
+            else:
+                out.append(x if isinstance(x, EagerTensor)
+                           else self.convert_to_tensor(x, dtype=want))
         if want is not None:
             _check_same_dtype(opdef, out)
         return out
