@@ -9,7 +9,7 @@ import numpy as np
 from miniflow import dtypes
 from miniflow.core.dispatch import current_frontend
 from miniflow.graph.graph import GraphKeys, get_default_graph
-from miniflow.ops import array_ops, functional_ops, init_ops, math_ops, nn_ops
+from miniflow.ops import array_ops, conv_ops, functional_ops, init_ops, math_ops, nn_ops
 from miniflow.ops.variable_scope import get_variable, variable_scope
 from miniflow.ops.variables import Variable
 
@@ -222,7 +222,7 @@ class Conv2D(Layer):
             else None
 
     def call(self, inputs):
-        out = nn_ops.conv2d(inputs, self.kernel, [1, *self.strides, 1], self.padding,
+        out = conv_ops.conv2d(inputs, self.kernel, [1, *self.strides, 1], self.padding,
                             dilations=[1, *self.dilation_rate, 1])
         if self.bias is not None:
             out = nn_ops.bias_add(out, self.bias)
@@ -246,12 +246,12 @@ class _Pooling2D(Layer):
 
 class MaxPooling2D(_Pooling2D):
     _default_name = "max_pooling2d"
-    _fn = staticmethod(nn_ops.max_pool)
+    _fn = staticmethod(conv_ops.max_pool)
 
 
 class AveragePooling2D(_Pooling2D):
     _default_name = "average_pooling2d"
-    _fn = staticmethod(nn_ops.avg_pool)
+    _fn = staticmethod(conv_ops.avg_pool)
 
 
 class Flatten(Layer):

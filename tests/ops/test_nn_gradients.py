@@ -114,10 +114,10 @@ def test_gradient_matches_finite_differences(spec, seed, n):
 
 
 def test_every_nn_op_with_a_gradient_has_a_row():
-    from miniflow.ops import linalg_ops, nn_ops, script_ops
+    from miniflow.ops import conv_ops, embedding_ops, linalg_ops, nn_ops, script_ops
 
     mine = set()
-    for module in (nn_ops, linalg_ops, script_ops):
+    for module in (nn_ops, conv_ops, embedding_ops, linalg_ops, script_ops):
         src = open(module.__file__).read()
         for t, fn in registered_gradients().items():
             if fn is not None and f'register_gradient("{t}")' in src:
