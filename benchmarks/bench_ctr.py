@@ -9,8 +9,9 @@ VW text (raw tokens it hashes itself), miniflow and scikit-learn read libsvm tex
 ids are the same tokens hashed the same way. Timings are CPU seconds of the child
 process (all threads) for training *including parsing the text*; evaluation on the test
 rows is not timed. Tools run in ``--repeat`` interleaved rounds and each reports its
-run with the least CPU, so all see the same mix of load on a shared machine. Results: a table on stdout, ``results.json`` and ``ctr_auc_vs_time.png``
-in ``--workdir`` (benchmarks/results/ctr by default).
+run with the least CPU, so all see the same mix of load on a shared machine.
+Results: a table on stdout, ``results.json`` and ``ctr_auc_vs_time.png`` in
+``--workdir`` (benchmarks/results/ctr by default).
 """
 
 from __future__ import annotations

@@ -125,13 +125,14 @@ def iter_chunks(path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
             block = f.read(chunk_bytes)
             if not block:
                 break
-            block = tail + block
             cut = block.rfind(b"\n") + 1
             if cut == 0:  # no newline yet: a line longer than the chunk
-                tail = block
+                tail += block
                 continue
+            # One copy: the previous tail and this block up to its last newline.
+            chunk = b"".join((tail, memoryview(block)[:cut]))
             tail = block[cut:]
-            yield block[:cut]
+            yield chunk
         if tail.strip():
             yield tail + b"\n"
 

@@ -359,7 +359,12 @@ class FTRL(Optimizer):
         self._pulled = None
 
     def _w(self, z: np.ndarray, n: np.ndarray) -> np.ndarray:
-        denom = (self.beta + np.sqrt(n)) / self.alpha + self.l2
+        denom = np.sqrt(n)
+        denom += self.beta
+        denom *= 1.0 / self.alpha
+        denom += self.l2
+        if not self.l1:
+            return -z / denom
         w = -(z - np.sign(z) * self.l1) / denom
         return np.where(np.abs(z) > self.l1, w, 0.0)
 
