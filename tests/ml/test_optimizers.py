@@ -138,9 +138,14 @@ def test_dense_store_memory_and_errors():
         SGD(3, schedule="cosine")
 
 
-@pytest.mark.parametrize("slots,dtype", [({"z": 0.0, "n": 0.5}, np.float32),
-                                         ({"z": 0.0, "n": 0.0}, np.float64),
-                                         ({"a": 1.0, "b": 2.0, "c": 3.0}, np.float32)])
+@pytest.mark.parametrize(
+    "slots,dtype",
+    [
+        ({"z": 0.0, "n": 0.5}, np.float32),
+        ({"z": 0.0, "n": 0.0}, np.float64),
+        ({"a": 1.0, "b": 2.0, "c": 3.0}, np.float32),
+    ],
+)
 def test_dense_store_rows_agree_with_per_slot_access(slots, dtype):
     s = DenseStore(100, slots, dtype)
     keys = np.array([3, 50, 99])

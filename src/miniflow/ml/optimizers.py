@@ -228,8 +228,15 @@ class Optimizer:
 
     slots: dict[str, float] = {"w": 0.0}
 
-    def __init__(self, dim: int | None = None, *, store: StateStore | None = None,
-                 dtype=np.float64, l1: float = 0.0, l2: float = 0.0):
+    def __init__(
+        self,
+        dim: int | None = None,
+        *,
+        store: StateStore | None = None,
+        dtype=np.float64,
+        l1: float = 0.0,
+        l2: float = 0.0,
+    ):
         if store is None:
             if dim is None:
                 raise ValueError(f"{type(self).__name__}: pass dim= (dense state) or store=")
@@ -285,8 +292,16 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, dim=None, *, lr: float = 0.01, schedule: str = "constant",
-                 power_t: float = 0.5, decay: float = 1e-3, **kw):
+    def __init__(
+        self,
+        dim=None,
+        *,
+        lr: float = 0.01,
+        schedule: str = "constant",
+        power_t: float = 0.5,
+        decay: float = 1e-3,
+        **kw,
+    ):
         super().__init__(dim, **kw)
         if schedule not in ("constant", "invscaling", "inverse"):
             raise ValueError(f"SGD: schedule must be constant|invscaling|inverse, got {schedule!r}")
@@ -306,8 +321,13 @@ class SGD(Optimizer):
         self.store.put("w", keys, self._shrink(w, lr))
 
     def hyperparameters(self):
-        return {**super().hyperparameters(), "lr": self.lr, "schedule": self.schedule,
-                "power_t": self.power_t, "decay": self.decay}
+        return {
+            **super().hyperparameters(),
+            "lr": self.lr,
+            "schedule": self.schedule,
+            "power_t": self.power_t,
+            "decay": self.decay,
+        }
 
 
 class Momentum(SGD):
@@ -337,8 +357,15 @@ class Adagrad(Optimizer):
     name = "adagrad"
     slots = {"w": 0.0, "n": 0.0}
 
-    def __init__(self, dim=None, *, lr: float = 0.1, eps: float = 1e-8,
-                 initial_accumulator: float = 0.0, **kw):
+    def __init__(
+        self,
+        dim=None,
+        *,
+        lr: float = 0.1,
+        eps: float = 1e-8,
+        initial_accumulator: float = 0.0,
+        **kw,
+    ):
         if initial_accumulator:
             self.slots = {"w": 0.0, "n": float(initial_accumulator)}
         super().__init__(dim, **kw)
@@ -352,8 +379,12 @@ class Adagrad(Optimizer):
         self.store.put_many(("w", "n"), keys, [self._shrink(w - step * g, step), n])
 
     def hyperparameters(self):
-        return {**super().hyperparameters(), "lr": self.lr, "eps": self.eps,
-                "initial_accumulator": self.initial_accumulator}
+        return {
+            **super().hyperparameters(),
+            "lr": self.lr,
+            "eps": self.eps,
+            "initial_accumulator": self.initial_accumulator,
+        }
 
 
 class Adam(Optimizer):
@@ -366,8 +397,16 @@ class Adam(Optimizer):
     name = "adam"
     slots = {"w": 0.0, "m": 0.0, "v": 0.0, "t": 0.0}
 
-    def __init__(self, dim=None, *, lr: float = 0.001, beta1: float = 0.9,
-                 beta2: float = 0.999, eps: float = 1e-8, **kw):
+    def __init__(
+        self,
+        dim=None,
+        *,
+        lr: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        **kw,
+    ):
         super().__init__(dim, **kw)
         self.lr, self.beta1, self.beta2, self.eps = float(lr), beta1, beta2, eps
 
@@ -385,8 +424,13 @@ class Adam(Optimizer):
         self.store.put("w", keys, self._shrink(w, self.lr))
 
     def hyperparameters(self):
-        return {**super().hyperparameters(), "lr": self.lr, "beta1": self.beta1,
-                "beta2": self.beta2, "eps": self.eps}
+        return {
+            **super().hyperparameters(),
+            "lr": self.lr,
+            "beta1": self.beta1,
+            "beta2": self.beta2,
+            "eps": self.eps,
+        }
 
 
 class FTRL(Optimizer):
@@ -464,6 +508,7 @@ def make_optimizer(name: str, dim: int | None = None, **kwargs) -> Optimizer:
     try:
         cls = OPTIMIZERS[name]
     except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; "
-                         f"expected one of {sorted(OPTIMIZERS)}") from None
+        raise ValueError(
+            f"unknown optimizer {name!r}; expected one of {sorted(OPTIMIZERS)}"
+        ) from None
     return cls(dim, **kwargs)
