@@ -202,7 +202,8 @@ class SparseLRTrainer:
         optimizer: ``ftrl``, ``adagrad`` or ``sgd`` (``adam``/``momentum`` also work).
         alpha, beta: FTRL learning-rate parameters; ``lr`` for the others.
         l1, l2: regularisation (applied to touched coordinates, never to the bias).
-        batch_size: rows per update.
+        batch_size: rows per update (4096 suits millions of rows; use a few hundred for
+            data sets of tens of thousands).
         dtype: state dtype (float32 default).
         store: an alternative state store (e.g. a ``HashStore``); overrides the dense one.
         dedup_bits: the trainer's de-duplication table has ``2**min(dims_log2,
