@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from miniflow.core.dispatch import apply_op
 from miniflow.core.indexed_slices import IndexedSlices
-from miniflow.core.registry import lookup_gradient
+from miniflow.core.registry import accepts_none, lookup_gradient
 
 
 def backward(ys, grad_ys, xs, producer, stop=()):
@@ -64,7 +64,7 @@ def backward(ys, grad_ys, xs, producer, stop=()):
         rule = lookup_gradient(node.grad_type)
         if rule is None:
             continue
-        if None in out_grads:
+        if None in out_grads and not accepts_none(node.grad_type):
             out_grads = [apply_op("ZerosLike", t) if g is None else g
                          for t, g in zip(outputs, out_grads)]
         in_grads = rule(node, *out_grads)

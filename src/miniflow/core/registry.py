@@ -45,6 +45,12 @@ class OpDef:
 
 _OPS: dict[str, OpDef] = {}
 _GRADIENTS: dict[str, Callable | None] = {}
+_ACCEPTS_NONE: set[str] = set()
+
+
+def accepts_none(op_type: str) -> bool:
+    """Whether the gradient rule of ``op_type`` takes None for outputs without gradient."""
+    return op_type in _ACCEPTS_NONE
 
 
 def register_op(op_type: str, *, infer=None, num_outputs=1, stateful=False, make_state=None,
@@ -65,11 +71,13 @@ def register_op(op_type: str, *, infer=None, num_outputs=1, stateful=False, make
     return deco
 
 
-def register_gradient(op_type: str, *, override: bool = False):
+def register_gradient(op_type: str, *, override: bool = False, accepts_none: bool = False):
     """Decorator registering ``grad(op, *output_grads) -> [input_grad or None, ...]``.
 
     The rule must be written with miniflow ops so that it builds graph nodes in graph
-    mode, computes values in eager mode, and can itself be differentiated.
+    mode, computes values in eager mode, and can itself be differentiated. Outputs that
+    received no gradient are passed as zeros, or as None when ``accepts_none`` (for
+    multi-output ops whose extra outputs are rarely used, so no zeros are computed).
 
     Raises:
         KeyError: a gradient is already registered for this type (TF's behaviour).
@@ -80,6 +88,8 @@ def register_gradient(op_type: str, *, override: bool = False):
             raise KeyError(f"Registering two gradient with name '{op_type}'! "
                            f"(Previous registration was for {_GRADIENTS[op_type]})")
         _GRADIENTS[op_type] = fn
+        if accepts_none:
+            _ACCEPTS_NONE.add(op_type)
         return fn
 
     return deco

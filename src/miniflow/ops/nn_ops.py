@@ -165,14 +165,26 @@ def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, 
                                                 axis if axis is not None else dim, name)
 
 
-@register_op("SparseSoftmaxCrossEntropyWithLogits",
-             infer=lambda i, a: [(None if dims(i[0]) is None else dims(i[0])[:-1],
-                                  i[0].dtype)])
+def _sparse_xent_infer(inputs, attrs):
+    d = dims(inputs[0])
+    return [(None if d is None else d[:-1], inputs[0].dtype), (d, inputs[0].dtype)]
+
+
+@register_op("SparseSoftmaxCrossEntropyWithLogits", infer=_sparse_xent_infer, num_outputs=2)
 def _sparse_xent(logits, labels):
+    """(loss, backprop) as TF computes them: backprop = softmax(logits) - onehot(labels) is
+    the loss's gradient, produced here so the backward pass needs no second softmax."""
     n = logits.shape[-1]
     labels = _check_labels(labels, n)
-    logp = _log_softmax_kernel(logits).reshape(-1, n)
-    return -logp[np.arange(logp.shape[0]), labels.reshape(-1)].reshape(labels.shape)
+    rows = np.arange(labels.size)
+    flat = logits.reshape(-1, n)
+    shifted = flat - flat.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=1, keepdims=True)
+    loss = (np.log(total[:, 0]) - shifted[rows, labels.reshape(-1)]).reshape(labels.shape)
+    e /= total
+    e[rows, labels.reshape(-1)] -= 1
+    return loss.astype(logits.dtype, copy=False), e.reshape(logits.shape)
 
 
 def _check_labels(labels, n):
@@ -183,22 +195,6 @@ def _check_labels(labels, n):
             None, None, f"Received a label value of {bad} which is outside the valid range "
             f"of [0, {n}).  Label values: {' '.join(str(v) for v in labels.reshape(-1))}")
     return labels
-
-
-@register_op("SparseSoftmaxXentBackprop", infer=lambda i, a: [(dims(i[0]), i[0].dtype)])
-def _sparse_xent_backprop(logits, labels):
-    """softmax(logits) - onehot(labels): the loss's gradient, in one kernel."""
-    n = logits.shape[-1]
-    out = _softmax_kernel(logits).reshape(-1, n)
-    out[np.arange(out.shape[0]), _check_labels(labels, n).reshape(-1)] -= 1
-    return out.reshape(logits.shape)
-
-
-@register_gradient("SparseSoftmaxXentBackprop")
-def _sparse_xent_backprop_grad(op, grad):
-    """Only softmax depends on the logits: (g - sum(g * y)) * y with y = softmax."""
-    y = softmax(op.inputs[0])
-    return [(grad - _math.reduce_sum(grad * y, axis=-1, keepdims=True)) * y, None]
 
 
 def _one_hot_like_infer(inputs, attrs):
@@ -215,12 +211,20 @@ def _one_hot_like(labels, like):
 not_differentiable("OneHotLike")
 
 
-@register_gradient("SparseSoftmaxCrossEntropyWithLogits")
-def _sparse_xent_grad(op, grad):
-    """d/dlogits = g * (softmax(logits) - onehot(labels))."""
-    logits, labels = op.inputs
-    diff = apply_op("SparseSoftmaxXentBackprop", logits, labels)
-    return [_arr.expand_dims(grad, -1) * diff, None]
+@register_gradient("SparseSoftmaxCrossEntropyWithLogits", accepts_none=True)
+def _sparse_xent_grad(op, grad_loss, grad_backprop):
+    """d loss/d logits = backprop (output 1). The backprop output itself depends on the
+    logits through softmax only, so a gradient reaching it (second order) takes the
+    softmax Jacobian: (g - sum(g * y)) * y with y = softmax(logits)."""
+    logits = op.inputs[0]
+    parts = []
+    if grad_loss is not None:
+        parts.append(_arr.expand_dims(grad_loss, -1) * op.outputs[1])
+    if grad_backprop is not None:
+        y = softmax(logits)
+        parts.append((grad_backprop - _math.reduce_sum(grad_backprop * y, axis=-1,
+                                                       keepdims=True)) * y)
+    return [parts[0] if len(parts) == 1 else _math.add_n(parts), None]
 
 
 def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None,
@@ -242,7 +246,7 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
                          f"rank of logits minus 1 (received {len(gd)}).")
     if not labels.dtype.is_integer:
         raise ValueError(f"labels must be an integer tensor, got {labels.dtype.name}")
-    return apply_op("SparseSoftmaxCrossEntropyWithLogits", logits, labels, name=name)
+    return apply_op("SparseSoftmaxCrossEntropyWithLogits", logits, labels, name=name)[0]
 
 
 def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
