@@ -67,7 +67,7 @@ BINARY = [
     (operator.or_, np.logical_or, "b", rand),
     (operator.xor, np.logical_xor, "b", rand),
 ]
-DTYPES = {"f": [np.float32, np.float64], "i": [np.int32, np.int64], "b": [np.bool_]}
+DTYPES = {"f": [np.float16, np.float32, np.float64], "i": [np.int32, np.int64], "b": [np.bool_]}
 
 
 @pytest.mark.parametrize("tf_fn,np_fn,kinds,sampler", BINARY,
@@ -148,12 +148,13 @@ UNARY = [
                          ids=[getattr(u[0], "__name__", str(i)) for i, u in enumerate(UNARY)])
 @FAST
 @given(case=specs.unary(), seed=st.integers(0, 2**16),
-       dtype=st.sampled_from([np.float32, np.float64]))
+       dtype=st.sampled_from([np.float16, np.float32, np.float64]))
 def test_unary_ops_match_numpy(tf_fn, np_fn, sampler, case, seed, dtype):
     x = sampler(np.random.default_rng(seed), case.shapes[0], dtype)
     with np.errstate(all="ignore"):
-        want = np_fn(x).astype(dtype)
-    assert_same(evaluate(tf_fn(tf.constant(x))), want, rtol=1e-5)
+        want = np_fn(x.astype(np.float64)).astype(dtype)
+    tol = 2e-3 if dtype == np.float16 else 1e-5
+    assert_same(evaluate(tf_fn(tf.constant(x))), want, rtol=tol, atol=tol)
 
 
 def test_integer_unary_ops_and_logical_not():

@@ -163,7 +163,9 @@ def _unary(op_type, kernel):
 def _sigmoid(x):
     # exp of a non-positive number only, so large |x| gives no overflow warning
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.result_type(x, np.float32))
+    dtype = np.asarray(x).dtype
+    dtype = dtype if dtype.kind == "f" else np.float32  # float16 stays float16
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(dtype, copy=False)
 
 
 _unary("Neg", np.negative)
