@@ -239,3 +239,14 @@ def test_placeholder_with_default():
         np.testing.assert_array_equal(sess.run(d * 2), [2.0, 4.0])
     with pytest.raises(ValueError, match="not compatible"):
         tf.placeholder_with_default([1.0, 2.0], shape=[3])
+
+
+def test_python_operators_name_their_ops_like_tf1():
+    a, b = tf.constant(1.0), tf.constant(2.0)
+    names = [t.op.name for t in [a + b, a - b, a * b, a / b, a % b, a ** b, 1.0 + a, a < b,
+                                 -a, tf.reshape(a, [1])[0]]]
+    assert names == ["add", "sub", "mul", "truediv", "mod", "pow", "add_1", "Less", "Neg",
+                     "strided_slice"]
+    # the function names the op by its type; uniqueness ignores case, as in TF
+    assert tf.add(a, b).op.name == "Add_2"
+    assert tf.multiply(a, b, name="product").op.name == "product"
