@@ -203,6 +203,9 @@ def test_integer_and_boolean_reductions():
     # TF's integer mean truncates toward zero... of the integer sum divided by the count
     assert_same(evaluate(tf.reduce_mean(x)), np.int32(23 // 6))
     assert_same(evaluate(tf.reduce_mean(x, axis=0)), np.array([2, 3, 6], np.int32))
+    # ... truncating toward zero, like C's integer division
+    assert_same(evaluate(tf.reduce_mean(-x, axis=0)), np.array([-2, -3, -6], np.int32))
+    assert_same(evaluate(tf.reduce_mean(np.array([-1, -2], np.int64))), np.int64(-1))
     assert_same(evaluate(tf.reduce_max(x, axis=[0, 1])), np.int32(8))
     b = x > 2
     assert_same(evaluate(tf.reduce_all(b, axis=0)), b.all(0))

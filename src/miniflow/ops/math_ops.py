@@ -300,9 +300,10 @@ def _np_reduce(fn):
 
 def _mean_kernel(x, axis=None, keepdims=False):
     x = np.asarray(x)
-    if x.dtype.kind in "iu":  # TF's integer mean truncates
-        n = x.size // max(np.sum(x, axis=axis, keepdims=keepdims).size, 1) if x.size else 1
-        return (np.sum(x, axis=axis, keepdims=keepdims) // max(n, 1)).astype(x.dtype)
+    if x.dtype.kind in "iu":  # TF's integer mean divides like C: truncating toward zero
+        total = np.sum(x, axis=axis, keepdims=keepdims)
+        n = max(x.size // max(total.size, 1), 1) if x.size else 1
+        return (np.sign(total) * (np.abs(total) // n)).astype(x.dtype)
     r = np.mean(x, axis=axis, keepdims=keepdims)
     return r if isinstance(r, np.ndarray) else np.asarray(r, dtype=x.dtype)
 
