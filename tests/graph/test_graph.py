@@ -216,6 +216,7 @@ def test_static_shapes_with_unknown_dims():
     (lambda: tf.transpose(tf.zeros([2, 3]), [0, 0]), "not a permutation"),
     (lambda: tf.split(tf.zeros([5]), 2), "evenly divisible"),
     (lambda: tf.split(tf.zeros([5]), [1, 2]), "split_dim"),
+    (lambda: tf.split(tf.zeros([5]), [4, 2, -1]), "split_dim"),
     (lambda: tf.tile(tf.zeros([2]), [1, 2]), "multiples"),
     (lambda: tf.pad(tf.zeros([2]), [[1, 1], [1, 1]]), "paddings"),
     (lambda: tf.zeros([2])[3], "out of bounds"),

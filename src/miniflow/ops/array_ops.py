@@ -487,6 +487,14 @@ def _split_infer(inputs, attrs):
             raise ValueError(f"Dimension size must be evenly divisible by {num} but is "
                              f"{d[axis]}")
         sizes = [None if d[axis] is None else d[axis] // num] * num
+    elif d[axis] is not None and -1 in sizes:  # the -1 piece takes what is left
+        rest = d[axis] - (sum(sizes) + 1)
+        if rest < 0:
+            raise ValueError(f"Determined shape must either match input shape along "
+                             f"split_dim exactly if fully specified, or be less than the "
+                             f"size of the input along split_dim if not fully specified. "
+                             f"Got: {sum(sizes) + 1} vs {d[axis]}")
+        sizes = [rest if s == -1 else s for s in sizes]
     elif d[axis] is not None and -1 not in sizes and sum(sizes) != d[axis]:
         raise ValueError(f"Determined shape must either match input shape along split_dim "
                          f"exactly if fully specified, or be less than the size of the input "
