@@ -34,6 +34,11 @@ def nonzero(rng, shape, dtype):
 
 # -- element-wise binary ops (functions and operators), with broadcasting ------------------
 
+def floor_div(x, y):
+    """TF's floor division: floor(x / y) for floats (rounded like x / y), exact for ints."""
+    return np.floor(x / y).astype(x.dtype) if x.dtype.kind == "f" else np.floor_divide(x, y)
+
+
 BINARY = [
     (tf.add, np.add, "fi", rand),
     (tf.subtract, np.subtract, "fi", rand),
@@ -43,7 +48,7 @@ BINARY = [
     (tf.squared_difference, lambda x, y: np.square(x - y), "fi", rand),
     (tf.floormod, np.mod, "fi", nonzero),
     (tf.mod, np.mod, "fi", nonzero),
-    (tf.floordiv, np.floor_divide, "fi", nonzero),
+    (tf.floordiv, floor_div, "fi", nonzero),
     (tf.realdiv, np.true_divide, "f", nonzero),
     (tf.equal, np.equal, "fi", rand),
     (tf.not_equal, np.not_equal, "fi", rand),
@@ -57,7 +62,7 @@ BINARY = [
     (operator.add, np.add, "fi", rand),
     (operator.sub, np.subtract, "fi", rand),
     (operator.mul, np.multiply, "fi", rand),
-    (operator.floordiv, np.floor_divide, "fi", nonzero),
+    (operator.floordiv, floor_div, "fi", nonzero),
     (operator.mod, np.mod, "fi", nonzero),
     (operator.lt, np.less, "fi", rand),
     (operator.le, np.less_equal, "fi", rand),
