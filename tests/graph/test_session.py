@@ -289,3 +289,16 @@ def test_list_and_tuple_fetches_of_the_same_tensors_keep_their_types():
         assert sess.run([a, b]) == [1, 2]
         assert sess.run((a, b)) == (1, 2)
         assert sess.run([a, b]) == [1, 2]
+
+
+def test_fetch_and_feed_variables():
+    v = tf.Variable([1.0, 2.0], name="v")
+    doubled = v * 2.0
+    with tf.Session() as sess:
+        sess.run(v.initializer)
+        np.testing.assert_array_equal(sess.run(v), [1.0, 2.0])
+        np.testing.assert_array_equal(sess.run({"v": [v]})["v"][0], [1.0, 2.0])
+        # feeding a variable overrides its value for this step only
+        np.testing.assert_array_equal(sess.run(doubled, {v: [5.0, 6.0]}), [10.0, 12.0])
+        np.testing.assert_array_equal(sess.run(doubled), [2.0, 4.0])
+        np.testing.assert_array_equal(sess.run("v:0"), [1.0, 2.0])
