@@ -164,6 +164,16 @@ def test_default_graph_stack_and_reset():
     assert tf.get_default_graph().get_operations() == []
 
 
+def test_reentering_a_graph_inside_another_restores_the_right_default():
+    a, b = tf.Graph(), tf.Graph()
+    with a.as_default():
+        with b.as_default():
+            with a.as_default():
+                assert tf.get_default_graph() is a
+            assert tf.get_default_graph() is b
+        assert tf.get_default_graph() is a
+
+
 def test_finalized_graph_rejects_new_ops():
     g = tf.Graph()
     with g.as_default():

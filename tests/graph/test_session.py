@@ -135,6 +135,17 @@ def test_eval_run_and_default_sessions(graph):
         c.eval(session=foreign)
 
 
+def test_nested_default_sessions():
+    s1, s2 = tf.Session(), tf.Session()
+    with s1.as_default():
+        with s2.as_default():
+            with s1.as_default():
+                assert tf.get_default_session() is s1
+            assert tf.get_default_session() is s2
+        assert tf.get_default_session() is s1
+    assert tf.get_default_session() is None
+
+
 def test_interactive_session_installs_itself():
     c = tf.constant(4.0)
     sess = tf.InteractiveSession()
