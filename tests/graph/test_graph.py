@@ -120,12 +120,16 @@ def test_control_dependencies_order_side_effects():
         with tf.control_dependencies(None):  # clears the dependencies
             nested_none = tf.identity(v.value())
     assert after.op.control_inputs == (inc.op,)
+    reset = tf.assign(v, 100.0)
+    with tf.control_dependencies([reset]):
+        plus_one = v + 1.0  # reads the variable after the assignment
     assert nested_none.op.control_inputs == ()
     with tf.Session() as sess:
         sess.run(v.initializer)
         assert sess.run(after) == 11.0  # the increment ran first
         assert sess.run(after) == 21.0
         assert sess.run(nested_none) == 21.0  # no increment
+        assert sess.run(plus_one) == 101.0
 
 
 def test_group_no_op_identity_and_tuple():

@@ -67,6 +67,7 @@ def test_assignments():
         np.testing.assert_array_equal(sess.run(method_add), [12.0, 22.0])
         np.testing.assert_array_equal(sess.run(v.assign_sub([2.0, 2.0])), [10.0, 20.0])
         np.testing.assert_array_equal(sess.run(v.assign(v * 2.0)), [20.0, 40.0])
+        np.testing.assert_array_equal(sess.run(v.assign(v[::-1])), [40.0, 20.0])  # overlap
         v.load([7.0, 8.0], sess)
         np.testing.assert_array_equal(sess.run(v), [7.0, 8.0])
         with pytest.raises(ValueError, match="Cannot load value of shape"):
