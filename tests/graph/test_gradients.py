@@ -201,3 +201,25 @@ def test_check_grads_detects_a_wrong_gradient():
         check_grads(lambda x: extend.apply_op("TestWrongGrad", x), [np.array([0.3, 1.0])])
     with pytest.raises(TypeError, match="floating"):
         check_grads(tf.square, [np.array([1, 2])])
+
+
+ELEMENTWISE_AFTER = [lambda p: p + 1.0, lambda p: p * 2.0, lambda p: 1.0 - p, lambda p: -p,
+                     tf.sqrt, tf.rsqrt, lambda p: tf.squared_difference(p, 1.0),
+                     lambda p: tf.add_n([p, p]), lambda p: tf.maximum(p, 1.0), tf.sigmoid,
+                     lambda p: tf.reshape(p, [6])[None]]
+
+
+@pytest.mark.parametrize("f", ELEMENTWISE_AFTER,
+                         ids=[str(i) for i in range(len(ELEMENTWISE_AFTER))])
+def test_sparse_gradient_flowing_into_other_ops(f):
+    """gather's IndexedSlices gradient reaches rules as a dense gradient."""
+    def g(p):
+        return tf.gather(f(p), [0, 0])
+    check_grads(g, [np.random.default_rng(1).uniform(0.5, 2.0, (3, 2))], order=2,
+                rtol=1e-4)
+
+
+def test_identity_passes_indexed_slices_through():
+    p = tf.Variable(np.ones((3, 2)))
+    (g,) = tf.gradients(tf.reduce_sum(tf.gather(tf.identity(p), [1])), p)
+    assert isinstance(g, tf.IndexedSlices)

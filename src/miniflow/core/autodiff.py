@@ -45,7 +45,10 @@ def backward(ys, grad_ys, xs, producer, stop=()):
         rule = lookup_gradient(node.grad_type)
         if rule is None:
             continue
-        out_grads = [apply_op("ZerosLike", t) if g is None else g
+        # rules get dense gradients unless they declare they pass IndexedSlices through
+        sparse_ok = getattr(rule, "accepts_indexed_slices", False)
+        out_grads = [apply_op("ZerosLike", t) if g is None else
+                     g if sparse_ok or not isinstance(g, IndexedSlices) else densify(g)
                      for t, g in zip(node.outputs, out_grads)]
         in_grads = rule(node, *out_grads)
         if in_grads is None or not isinstance(in_grads, list | tuple):

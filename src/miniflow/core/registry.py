@@ -67,7 +67,9 @@ def register_gradient(op_type: str, *, override: bool = False):
     """Decorator registering ``grad(op, *output_grads) -> [input_grad or None, ...]``.
 
     The rule must be written with miniflow ops so that it builds graph nodes in graph
-    mode, computes values in eager mode, and can itself be differentiated.
+    mode, computes values in eager mode, and can itself be differentiated. It receives
+    dense gradients; a rule that handles `IndexedSlices` itself sets
+    ``rule.accepts_indexed_slices = True``.
 
     Raises:
         KeyError: a gradient is already registered for this type (TF's behaviour).

@@ -159,6 +159,9 @@ def _identity_grad(op, grad):
     return [grad]
 
 
+_identity_grad.accepts_indexed_slices = True  # a gather's sparse gradient passes through
+
+
 def identity(input, name=None):  # noqa: A002
     """The same value, as a new tensor (often used to name a value)."""
     return apply_op("Identity", input, name=name)
