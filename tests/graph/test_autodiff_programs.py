@@ -13,7 +13,14 @@ from miniflow.testing import check_grads
 
 UNARY = [tf.sin, tf.tanh, tf.sigmoid, tf.square, lambda x: tf.exp(x * 0.3),
          lambda x: tf.reduce_sum(x, axis=-1, keepdims=True), lambda x: x[..., ::-1],
-         lambda x: tf.concat([x, x * 2.0], axis=-1)[..., :tf_dim(x)]]
+         lambda x: tf.concat([x, x * 2.0], axis=-1)[..., :tf_dim(x)],
+         lambda x: tf.gather(x, rotation(x)),  # axis 0: a sparse (IndexedSlices) gradient
+         lambda x: tf.gather(x, [0, 0, 1], axis=-1)]
+
+
+def rotation(x):
+    n = x.shape.as_list()[0]
+    return [n - 1] + list(range(n - 1))
 BINARY = [tf.add, tf.subtract, tf.multiply, lambda x, y: x / (1.5 + tf.sin(y)),
           tf.maximum, lambda x, y: tf.where(x > y, x * y, x - y)]
 
