@@ -20,7 +20,7 @@ from miniflow.graph.session import Session
 from miniflow.ops import array_ops
 
 
-def check_grads(fn, args, order=1, eps=1e-6, rtol=1e-5, atol=1e-8, static_shapes=True,
+def check_grads(fn, args, order=1, eps=1e-6, rtol=1e-5, atol=1e-8, shapes="static",
                 seed=0):
     """Checks the gradients of ``fn`` at ``args`` up to ``order`` against finite differences.
 
@@ -31,8 +31,9 @@ def check_grads(fn, args, order=1, eps=1e-6, rtol=1e-5, atol=1e-8, static_shapes
         order: 1 checks `tf.gradients`; 2 also checks `tf.gradients` of `tf.gradients`.
         eps: the finite-difference step.
         rtol, atol: tolerances of the comparison (`numpy.testing.assert_allclose`).
-        static_shapes: when False the placeholders have unknown shapes, so the gradient
-            rules must work from runtime shapes.
+        shapes: the static shapes the placeholders declare: ``"static"`` (those of
+            ``args``), ``"partial"`` (the leading dimension unknown, like a batch) or
+            ``"unknown"`` (unknown rank), so rules must also work from runtime shapes.
         seed: seeds the random cotangents.
 
     Raises:
@@ -51,8 +52,8 @@ def check_grads(fn, args, order=1, eps=1e-6, rtol=1e-5, atol=1e-8, static_shapes
     rng = np.random.default_rng(seed)
     graph = Graph()
     with graph.as_default():
-        xs = [array_ops.placeholder(dtypes.as_dtype(a.dtype),
-                                    shape=a.shape if static_shapes else None, name=f"x{i}")
+        xs = [array_ops.placeholder(dtypes.as_dtype(a.dtype), shape=_declared(a.shape, shapes),
+                                    name=f"x{i}")
               for i, a in enumerate(args)]
         outputs = fn(*xs)
         outputs = list(outputs) if isinstance(outputs, list | tuple) else [outputs]
@@ -62,6 +63,16 @@ def check_grads(fn, args, order=1, eps=1e-6, rtol=1e-5, atol=1e-8, static_shapes
                 outputs = _check_vjp(sess, xs, outputs, args, rng, eps, rtol, atol, k)
                 if not outputs:
                     break
+
+
+def _declared(shape, shapes):
+    if shapes == "static":
+        return shape
+    if shapes == "partial":
+        return (None,) + tuple(shape[1:]) if shape else shape
+    if shapes == "unknown":
+        return None
+    raise ValueError(f"shapes must be 'static', 'partial' or 'unknown', got {shapes!r}")
 
 
 def _check_vjp(sess, xs, outputs, args, rng, eps, rtol, atol, k):
