@@ -1,7 +1,7 @@
 """The layer table (STYLE.md §2.2), checked on every module's imports with `ast`.
 
     errors, dtypes  <-  core  <-  graph | eager (never each other)  <-  ops
-        <-  train, testing  <-  public namespace (miniflow/__init__.py, extend, nn, and
+        <-  train, testing, summary, data  <-  public namespace (miniflow/__init__.py, extend, nn, and
         any other top-level namespace module)  <-  ml  <-  ps, serving  <-  cli
 
 A module may import its own layer and the layers below it. Imports inside functions and
@@ -26,7 +26,7 @@ LAYERS = {
     "core": (1, None),
     "graph": (2, "frontend"), "eager": (2, "frontend"),
     "ops": (3, None),
-    "train": (4, None), "testing": (4, None),
+    "train": (4, None), "testing": (4, None), "summary": (4, None), "data": (4, None),
     "": (5, None),  # miniflow/__init__.py, the public namespace
     "ml": (6, None),
     "ps": (7, None), "serving": (7, None),

@@ -228,3 +228,88 @@ def gradient_override_map(op_type_map):
 newaxis = None
 __version__ = "0.1.0"
 VERSION = "1.15.0-miniflow"
+
+
+# -- Training and sparse (issue 5): clipping, sparse tensors, scatter ops ----------------
+from miniflow.ops.clip_ops import (  # noqa: E402
+    clip_by_global_norm as clip_by_global_norm,
+    clip_by_norm as clip_by_norm,
+    global_norm as global_norm,
+)
+from miniflow import sparse as sparse  # noqa: E402
+from miniflow.ops.sparse_ops import (  # noqa: E402
+    SparseTensor as SparseTensor,
+    SparseTensorValue as SparseTensorValue,
+    segment_sum as segment_sum,
+    sparse_add as sparse_add,
+    sparse_placeholder as sparse_placeholder,
+    sparse_reduce_sum as sparse_reduce_sum,
+    sparse_reorder as sparse_reorder,
+    sparse_tensor_dense_matmul as sparse_tensor_dense_matmul,
+    sparse_tensor_to_dense as sparse_tensor_to_dense,
+    sparse_to_dense as sparse_to_dense,
+    unsorted_segment_sum as unsorted_segment_sum,
+)
+from miniflow.train.moving_averages import (  # noqa: E402
+    moving_average_variables as moving_average_variables,
+)
+from miniflow.ops.scatter_ops import (  # noqa: E402
+    scatter_add as scatter_add,
+    scatter_div as scatter_div,
+    scatter_max as scatter_max,
+    scatter_min as scatter_min,
+    scatter_mul as scatter_mul,
+    scatter_nd_add as scatter_nd_add,
+    scatter_nd_sub as scatter_nd_sub,
+    scatter_nd_update as scatter_nd_update,
+    scatter_sub as scatter_sub,
+    scatter_update as scatter_update,
+)
+
+# -- Eager execution and the neural-network API (issue 4) ---------------------------------
+from miniflow.eager.tensor import EagerTensor as _EagerTensor  # noqa: E402
+
+_operators.install(_EagerTensor)
+
+from miniflow.eager.context import eager_mode as eager_mode  # noqa: E402
+from miniflow.eager.context import enable_eager_execution as enable_eager_execution  # noqa: E402
+from miniflow.eager.context import executing_eagerly as executing_eagerly  # noqa: E402
+from miniflow.eager.context import graph_mode as graph_mode  # noqa: E402
+from miniflow.eager.tape import GradientTape as GradientTape  # noqa: E402
+from miniflow import linalg as linalg  # noqa: E402
+from miniflow.ops.linalg_ops import cholesky as cholesky  # noqa: E402
+from miniflow.ops.linalg_ops import eye as eye  # noqa: E402
+from miniflow.ops.linalg_ops import matrix_band_part as matrix_band_part  # noqa: E402
+from miniflow.ops.linalg_ops import matrix_determinant as matrix_determinant  # noqa: E402
+from miniflow.ops.linalg_ops import matrix_inverse as matrix_inverse  # noqa: E402
+from miniflow.ops.linalg_ops import matrix_solve as matrix_solve  # noqa: E402
+from miniflow.ops.linalg_ops import trace as trace  # noqa: E402
+from miniflow.ops.functional_ops import case as case  # noqa: E402
+from miniflow.ops.functional_ops import cond as cond  # noqa: E402
+from miniflow.ops.functional_ops import map_fn as map_fn  # noqa: E402
+from miniflow.ops.functional_ops import while_loop as while_loop  # noqa: E402
+from miniflow import layers as layers  # noqa: E402
+from miniflow import contrib as contrib  # noqa: E402
+from miniflow import losses as losses  # noqa: E402
+from miniflow import metrics as metrics  # noqa: E402
+from miniflow.ops.script_ops import Print as Print  # noqa: E402
+from miniflow.ops.script_ops import numpy_function as numpy_function  # noqa: E402
+from miniflow.ops.script_ops import print as print  # noqa: E402, A004
+from miniflow.ops.script_ops import py_func as py_func  # noqa: E402
+
+# -- persistence, tf.data, program utilities, TensorBoard (issue 5) ------------------------
+from miniflow import app as app  # noqa: E402
+from miniflow import compat as compat  # noqa: E402
+from miniflow import data as data  # noqa: E402
+from miniflow import flags as flags  # noqa: E402
+from miniflow import gfile as gfile  # noqa: E402
+from miniflow import io as io  # noqa: E402
+from miniflow import logging_api as logging  # noqa: E402
+from miniflow import saved_model as saved_model  # noqa: E402
+from miniflow import summary as summary  # noqa: E402
+from miniflow.config_protos import ConfigProto as ConfigProto  # noqa: E402
+from miniflow.config_protos import GPUOptions as GPUOptions  # noqa: E402
+from miniflow.config_protos import GraphOptions as GraphOptions  # noqa: E402
+from miniflow.config_protos import OptimizerOptions as OptimizerOptions  # noqa: E402
+from miniflow.config_protos import RunMetadata as RunMetadata  # noqa: E402
+from miniflow.config_protos import RunOptions as RunOptions  # noqa: E402

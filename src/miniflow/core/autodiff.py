@@ -26,11 +26,16 @@ def backward(ys, grad_ys, xs, producer, stop=()):
     stopped = {id(s) for s in stop}
     order = _postorder([producer(y) for y in ys], producer, stopped)
 
-    # A node matters only if some x lies upstream of it.
+    # A node matters only if some x lies upstream of it. (Loops rather than any() over
+    # generators: this sweep runs once per eager training step.)
     reaches: dict[int, bool] = {}
     for node in order:
-        reaches[id(node)] = any(_leads_to_x(t, targets, stopped, producer, reaches)
-                                for t in node.inputs)
+        hit = False
+        for t in node.inputs:
+            if _leads_to_x(t, targets, stopped, producer, reaches):
+                hit = True
+                break
+        reaches[id(node)] = hit
 
     grads: dict[int, list] = {}
     for y, gy in zip(ys, grad_ys):
@@ -40,16 +45,21 @@ def backward(ys, grad_ys, xs, producer, stop=()):
         if not reaches[id(node)]:
             continue
         out_grads = [_aggregate(grads, t) for t in node.outputs]
-        if all(g is None for g in out_grads):
+        if len(out_grads) == 1:
+            if out_grads[0] is None:
+                continue
+        elif all(g is None for g in out_grads):
             continue
         rule = lookup_gradient(node.grad_type)
         if rule is None:
             continue
         # rules get dense gradients unless they declare they pass IndexedSlices through
         sparse_ok = getattr(rule, "accepts_indexed_slices", False)
-        out_grads = [apply_op("ZerosLike", t) if g is None else
-                     g if sparse_ok or not isinstance(g, IndexedSlices) else densify(g)
-                     for t, g in zip(node.outputs, out_grads)]
+        if None in out_grads or not sparse_ok and any(isinstance(g, IndexedSlices)
+                                                      for g in out_grads):
+            out_grads = [apply_op("ZerosLike", t) if g is None else
+                         g if sparse_ok or not isinstance(g, IndexedSlices) else densify(g)
+                         for t, g in zip(node.outputs, out_grads)]
         in_grads = rule(node, *out_grads)
         if in_grads is None or not isinstance(in_grads, list | tuple):
             in_grads = [in_grads]

@@ -3,6 +3,8 @@ and both the graph and the eager front end run that one definition."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -122,3 +124,19 @@ def registered_ops() -> dict[str, OpDef]:
 
 def registered_gradients() -> dict:
     return dict(_GRADIENTS)
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel_params(forward):
+    params = inspect.signature(forward).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return frozenset(p.name for p in params)
+
+
+def kernel_attrs(opdef: OpDef, attrs: dict) -> dict:
+    """The attrs that ``opdef.forward`` accepts as keyword arguments (private attrs, those
+    starting with '_', are never passed)."""
+    accepted = _kernel_params(opdef.forward)
+    return {k: v for k, v in attrs.items()
+            if k[0] != "_" and (accepted is None or k in accepted)}

@@ -80,6 +80,8 @@ def convert_to_tensor(value, dtype=None, name=None, graph=None, preferred_dtype=
         value = densify(value)
     t = _as_tensor_or_none(value)
     if t is not None:
+        if t.graph is not graph and getattr(graph, "capture", None) is not None:
+            t = graph.capture(t)  # a function graph (tf.data) turns it into an input
         if t.graph is not graph:
             raise ValueError(f"Tensor {t.name} must be from the same graph as the op being "
                              "created; use `with g.as_default():` to build in one graph.")

@@ -43,6 +43,27 @@ def register_fetch_type(cls, to_tensors, build) -> None:
     _FETCH_TYPES[cls] = (to_tensors, build)
 
 
+# Composite feed keys (e.g. a sparse placeholder): type -> expand(key, value) -> pairs.
+_FEED_TYPES: dict[type, object] = {}
+
+
+def register_feed_type(cls, expand) -> None:
+    """Lets a composite object be a feed key: ``expand(key, value)`` returns the
+    ``[(tensor, value), ...]`` pairs that feed its component tensors."""
+    _FEED_TYPES[cls] = expand
+
+
+def _expand_feeds(feed_dict) -> dict:
+    out = {}
+    for k, v in feed_dict.items():
+        expand = _FEED_TYPES.get(type(k))
+        if expand is None:
+            out[k] = v
+        else:
+            out.update(expand(k, v))
+    return out
+
+
 _default_sessions = threading.local()
 
 
@@ -119,6 +140,8 @@ class Session:
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         if feed_dict:
+            if _FEED_TYPES and any(type(k) in _FEED_TYPES for k in feed_dict):
+                feed_dict = _expand_feeds(feed_dict)
             feed_keys = tuple(feed_dict)
             feed_vals = feed_dict.values()
         else:
@@ -181,18 +204,36 @@ class _Plan:
         graph = session.graph
         self.leaves: list = []
         self._leaf_index: dict = {}
+        self._resolved: dict = {}
         self.target_ops: list = []
         self.build = self._map_fetches(fetches, graph)
+        flat = self._flat_structure(fetches)
+        if flat is not None:  # the generated function returns the caller's structure
+            self.build = _identity
         self.feeds = [_resolve_feed(graph, k) for k in feed_keys]
-        self.convert = [_feed_converter(t) for t in self.feeds]
-        self.fn, self.lines = _compile(session, self.leaves, self.target_ops, self.feeds)
+        self.fn, self.lines = _compile(session, self.leaves, self.target_ops, self.feeds, flat)
 
     def run(self, feed_vals):
         try:
-            vals = self.fn(*[c(v) for c, v in zip(self.convert, feed_vals)])
+            vals = self.fn(*feed_vals)
         except Exception as e:
             raise _node_error(e, self.lines) from e
         return self.build(vals)
+
+    def _flat_structure(self, fetches):
+        """("list"|"tuple"|"single", [leaf index or None per fetch]) for fetches that are
+        one element or a plain list/tuple of elements; None for anything nested."""
+        kind = "single"
+        items = [fetches]
+        if type(fetches) is list or type(fetches) is tuple:
+            kind, items = type(fetches).__name__, fetches
+        out = []
+        for f in items:
+            if isinstance(f, list | tuple | dict) or any(isinstance(f, c) for c in _FETCH_TYPES):
+                return None
+            elem = self._resolved.get(id(f))
+            out.append(None if isinstance(elem, Operation) else self._leaf_index[elem])
+        return kind, out
 
     def _map_fetches(self, fetch, graph):
         """Flattens the fetch structure into unique leaves; returns the rebuild function."""
@@ -223,6 +264,7 @@ class _Plan:
             raise TypeError(f"Fetch argument {fetch!r} has invalid type {type(fetch)}, must "
                             "be a string or Tensor. (Can not convert a "
                             f"{type(fetch).__name__} into a Tensor or Operation.)") from None
+        self._resolved[id(fetch)] = elem
         if isinstance(elem, Operation):
             self.target_ops.append(elem)
             return lambda vals: None
@@ -333,16 +375,27 @@ def _prune(leaves, target_ops, feeds):
 _counter = itertools.count()
 
 
-def _compile(session, leaves, target_ops, feeds):
+def _identity(value):
+    return value
+
+
+def _compile(session, leaves, target_ops, feeds, flat=None):
     """Generates the plan function; returns it and the op behind each source line."""
     names: dict = {}  # Tensor -> local name
     env: dict = {}  # bound kernels and constants
     params = []
+    body: list[str] = []
     for i, t in enumerate(feeds):
         names[t] = f"f{i}"
         params.append(f"f{i}")
-    body: list[str] = []
-    line_ops: list = []
+        env[f"_c{i}"] = _feed_converter(t)
+        body.append(f"f{i} = _c{i}(f{i})")
+    line_ops: dict = {}  # body index -> op
+    # Fetched outputs that may alias a variable's buffer are copied as soon as they are
+    # computed, so a later in-place update in the same run does not change them.
+    snapshot_names: dict = {}
+    snapshot = {t for t in leaves if t not in feeds and (t.op.type in _ALIASING or
+                                                         t.op.opdef.stateful)}
     for k, op in enumerate(_prune(leaves, target_ops, feeds)):
         opdef = op.opdef
         if op.type == "Const":
@@ -370,28 +423,44 @@ def _compile(session, leaves, target_ops, feeds):
             body.append(f"{outs[0]} = k{k}({args})")
         else:
             body.append(f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = k{k}({args})")
-        line_ops.append(op)
+        line_ops[len(body) - 1] = op
+        for j, t in enumerate(op.outputs):
+            if t in snapshot:
+                env["_copy"] = _copy
+                body.append(f"s{k}_{j} = _copy({names[t]})")
+                snapshot_names[t] = f"s{k}_{j}"  # later kernels still read the buffer
     results = []
     for t in leaves:
-        n = names[t]
-        # copies: values a later step may change in place, constants (the graph's own
-        # arrays), and scalars (fetched as NumPy scalars, as TF does)
-        if t.op.type in _ALIASING or t.op.opdef.stateful or t in feeds or \
-                t.op.type == "Const" or t.shape.ndims == 0:
+        n = snapshot_names.get(t, names[t])
+        # copies: feeds, constants (the graph's own arrays), and scalars (fetched as NumPy
+        # scalars, as TF does); variable-aliasing values were snapshotted when computed
+        if t in feeds or t.op.type == "Const" or (t.shape.ndims == 0 and t not in snapshot):
             env["_copy"] = _copy
             n = f"_copy({n})"
         results.append(n)
-    body.append(f"return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+    if flat is None:
+        body.append(f"return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+    else:
+        kind, idx = flat
+        items = ["None" if i is None else results[i] for i in idx]
+        if kind == "single":
+            body.append(f"return {items[0]}")
+        elif kind == "list":
+            body.append(f"return [{', '.join(items)}]")
+        else:
+            body.append(f"return ({', '.join(items)}{',' if len(items) == 1 else ''})")
     fname = f"<miniflow plan {next(_counter)}>"
     src = f"def plan({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
     exec(compile(src, fname, "exec"), env)  # noqa: S102  generated from graph, not user text
     fn = env["plan"]
-    # Line i+2 of the source is body[i]; body lines up to len(line_ops) are kernel calls.
-    return fn, {i + 2: op for i, op in enumerate(line_ops)} | {"file": fname}
+    # Line i+2 of the source is body[i].
+    return fn, {i + 2: op for i, op in line_ops.items()} | {"file": fname}
 
 
 def _copy(value):
     """A fetched value detached from variable buffers (0-d arrays as NumPy scalars)."""
+    if isinstance(value, bytes | str):  # np.array would drop trailing NUL bytes
+        return value
     value = np.array(value)
     return value[()] if value.ndim == 0 else value
 
@@ -416,6 +485,10 @@ def _bind_kernel(session, op):
     fn = opdef.forward
     if opdef.stateful:
         fn = functools.partial(fn, session._state_for(op))
+        if "slot_vars" in attrs:
+            # Optimizer Apply ops name the slot variables they also update (accumulators,
+            # moments) in "slot_vars"; their kernels receive those variables' Slots.
+            attrs["slot_vars"] = tuple(session._state_for(v.op) for v in attrs["slot_vars"])
     return functools.partial(fn, **attrs) if attrs else fn
 
 

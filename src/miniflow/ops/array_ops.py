@@ -1007,12 +1007,14 @@ def _like_infer(inputs, attrs):
 
 @register_op("ZerosLike", infer=_like_infer)
 def _zeros_like(x, dtype=None):
-    return np.zeros(np.shape(x), dtype=np.asarray(x).dtype if dtype is None else dtype.np)
+    return np.zeros(x.shape, dtype=x.dtype if dtype is None else dtype.np)
 
 
 @register_op("OnesLike", infer=_like_infer)
 def _ones_like(x, dtype=None):
-    return np.ones(np.shape(x), dtype=np.asarray(x).dtype if dtype is None else dtype.np)
+    out = np.empty(x.shape, dtype=x.dtype if dtype is None else dtype.np)
+    out.fill(1)
+    return out
 
 
 def zeros_like(tensor, dtype=None, name=None, optimize=True):

@@ -19,7 +19,7 @@ from miniflow.ops.shape_rules import dims
 
 @register_op("Unbroadcast", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
 def _unbroadcast(g, x):
-    xs, gs = np.shape(x), np.shape(g)
+    xs, gs = x.shape, g.shape  # kernels always see NumPy arrays or NumPy scalars
     if gs == xs:
         return g
     lead = len(gs) - len(xs)
@@ -35,8 +35,8 @@ def _unbroadcast_grad(op, grad):
 
 @register_op("BroadcastLike", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
 def _broadcast_like(g, x):
-    xs = np.shape(x)
-    return g if np.shape(g) == xs else np.broadcast_to(g, xs)
+    xs = x.shape
+    return g if g.shape == xs else np.broadcast_to(g, xs)
 
 
 @register_gradient("BroadcastLike")

@@ -15,29 +15,34 @@ from miniflow.ops.shape_rules import dims
 
 
 class Slot:
-    """Mutable holder of one variable's current value (None until initialized)."""
+    """Mutable holder of one variable's current value (None until initialized).
 
-    __slots__ = ("value",)
+    Kernels get the slot itself (bound once per plan), so they need no variable lookup.
+    """
 
-    def __init__(self):
+    __slots__ = ("value", "name")
+
+    def __init__(self, name: str = ""):
         self.value = None
+        self.name = name
 
 
 def _var_state(**kw):
-    return dict(stateful=True, make_state=lambda attrs: Slot(),
+    return dict(stateful=True, make_state=lambda attrs: Slot(attrs["var"].op_name),
                 state_key=lambda attrs: attrs["var"], **kw)
 
 
-def _uninitialized(var):
+def _uninitialized(slot_or_var):
+    name = getattr(slot_or_var, "op_name", None) or slot_or_var.name
     return errors.FailedPreconditionError(
-        None, None, f"Attempting to use uninitialized value {var.op_name}")
+        None, None, f"Attempting to use uninitialized value {name}")
 
 
 @register_op("VariableV2", infer=lambda i, a: [(a["shape"], a["dtype"])], **_var_state())
-def _read_variable(slot, var=None):
+def _read_variable(slot):
     value = slot.value
     if value is None:
-        raise _uninitialized(var)
+        raise _uninitialized(slot)
     return value
 
 
@@ -87,10 +92,10 @@ def _assign(slot, value, var=None, validate_shape=True):
 
 
 def _inplace(ufunc):
-    def kernel(slot, delta, var=None):
+    def kernel(slot, delta):
         value = slot.value
         if value is None:
-            raise _uninitialized(var)
+            raise _uninitialized(slot)
         ufunc(value, delta, out=value, casting="unsafe")
         return value
     return kernel

@@ -65,6 +65,20 @@ class Variable:
         if self.trainable and GraphKeys.TRAINABLE_VARIABLES not in (collections or []):
             graph.add_to_collection(GraphKeys.TRAINABLE_VARIABLES, self)
 
+    @classmethod
+    def _from_serialized(cls, graph, dtype, shape, trainable):
+        """A graph variable whose ops `import_meta_graph` is about to rebuild (they refer
+        to it); `_attach_ops` completes it once they exist."""
+        v = cls.__new__(cls)
+        v.trainable, v.constraint, v._eager, v.graph = bool(trainable), None, False, graph
+        v.dtype, v._shape = dtype, TensorShape(shape)
+        v._read = v.op = v.initializer = v._initial_value = None
+        return v
+
+    def _attach_ops(self, read, initializer, initial_value):
+        self._read, self.op = read, read.op
+        self.initializer, self._initial_value = initializer, initial_value
+
     def _init_eager(self, initial_value, name, dtype, shape):
         init = initial_value() if callable(initial_value) else initial_value
         value = np.asarray(getattr(init, "numpy", lambda: init)())
@@ -130,8 +144,10 @@ class Variable:
         return self._read
 
     def _gather(self, indices, name=None):
-        return apply_op("GatherV2", self.value(), array_ops._as_index(indices), axis=0,
-                        name=name)
+        # Eager: gather rows straight from the live buffer (through the front end's handle)
+        # instead of reading — and later copying — the whole table.
+        params = current_frontend().variable_handle(self) if self._eager else self.value()
+        return apply_op("GatherV2", params, array_ops._as_index(indices), axis=0, name=name)
 
     def initialized_value(self):
         """The value if initialized, else the initial value (to initialize others)."""

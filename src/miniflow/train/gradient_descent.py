@@ -10,24 +10,25 @@ from miniflow.ops import array_ops
 from miniflow.ops.state_ops import Slot, _uninitialized
 from miniflow.train.optimizer import Optimizer
 
-_UPDATE = dict(stateful=True, make_state=lambda a: Slot(), state_key=lambda a: a["var"],
+_UPDATE = dict(stateful=True, make_state=lambda a: Slot(a["var"].op_name),
+               state_key=lambda a: a["var"],
                writes=True, infer=lambda i, a: [(a["var"].shape.as_tuple(), a["var"].dtype)])
 
 
 @register_op("ApplyGradientDescent", **_UPDATE)
-def _apply_gradient_descent(slot, alpha, delta, var=None):
+def _apply_gradient_descent(slot, alpha, delta):
     value = slot.value
     if value is None:
-        raise _uninitialized(var)
-    np.subtract(value, np.multiply(alpha, delta), out=value, casting="unsafe")
+        raise _uninitialized(slot)
+    value -= alpha * delta  # in place on the variable's buffer
     return value
 
 
 @register_op("SparseApplyGradientDescent", **_UPDATE)
-def _sparse_apply_gradient_descent(slot, alpha, values, indices, var=None):
+def _sparse_apply_gradient_descent(slot, alpha, values, indices):
     value = slot.value
     if value is None:
-        raise _uninitialized(var)
+        raise _uninitialized(slot)
     np.subtract.at(value, np.asarray(indices), np.multiply(alpha, values).astype(value.dtype))
     return value
 

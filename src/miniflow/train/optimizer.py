@@ -3,6 +3,8 @@ dense or sparse (`IndexedSlices`) updates in place, bump the global step."""
 
 from __future__ import annotations
 
+import contextlib
+
 from miniflow.core.dispatch import current_frontend
 from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.graph.gradients import gradients
@@ -68,7 +70,7 @@ class Optimizer:
         scope = control_flow_ops.name_scope(name or self._name)
         with scope as scope_name:
             variables = [v for g, v in pairs if g is not None]
-            with control_flow_ops.name_scope(None) if not eager else scope:
+            with control_flow_ops.name_scope(None) if not eager else contextlib.nullcontext():
                 self._create_slots(variables)
             self._prepare()
             updates = []
@@ -81,7 +83,10 @@ class Optimizer:
                     else:
                         g = array_ops.convert_to_tensor(g)
                         updates.append(self._apply_dense(g, v))
-            finish = self._finish(updates, scope_name or None)
+            # With a global step, TF names the group "update" and gives the scope's own
+            # name to the step increment, so the two ops never share a name.
+            finish = self._finish(updates, (scope_name or None) if global_step is None
+                                  else "update")
             if global_step is None:
                 return finish
             if eager:

@@ -1,0 +1,126 @@
+"""`miniflow lr`: train, evaluate and apply sparse logistic regression on click data.
+
+    miniflow lr train --train train.svm --test test.svm --dims-log2 24 --optimizer ftrl \\
+                      --epochs 1 --model-out model/
+    miniflow lr eval --model model/ --data test.svm
+    miniflow lr predict --model model/ --data test.svm --out preds.txt
+
+Inputs are libsvm/svmlight or VW text (optionally gzip) or a miniflow cache file;
+``--format auto`` tells them apart. Metrics are printed and written as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="miniflow lr", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model")
+    t.add_argument("--train", required=True, help="training file")
+    t.add_argument("--test", help="holdout file, evaluated after every epoch")
+    t.add_argument("--format", default="auto", choices=("auto", "libsvm", "vw", "cache"))
+    t.add_argument("--dims-log2", type=int, default=22)
+    t.add_argument("--optimizer", default="ftrl", choices=("ftrl", "adagrad", "sgd"))
+    t.add_argument("--alpha", type=float, default=0.2, help="FTRL alpha")
+    t.add_argument("--beta", type=float, default=1.0, help="FTRL beta")
+    t.add_argument("--lr", type=float, default=0.1, help="learning rate (adagrad, sgd)")
+    t.add_argument("--l1", type=float, default=0.0)
+    t.add_argument("--l2", type=float, default=0.0)
+    t.add_argument("--batch-size", type=int, default=1024)
+    t.add_argument("--epochs", type=int, default=1)
+    t.add_argument("--cache", help="binary cache of the training data (default with "
+                                   "--epochs > 1: TRAIN.mfcache)")
+    t.add_argument("--model-out", help="directory for the trained model")
+    t.add_argument("--metrics-out", help="JSON metrics file (default MODEL_OUT/metrics.json)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("eval", help="metrics of a saved model on a labelled file")
+    e.add_argument("--model", required=True)
+    e.add_argument("--data", required=True)
+    e.add_argument("--format", default="auto", choices=("auto", "libsvm", "vw", "cache"))
+    e.add_argument("--metrics-out")
+
+    q = sub.add_parser("predict", help="click probabilities of a saved model, one per line")
+    q.add_argument("--model", required=True)
+    q.add_argument("--data", required=True)
+    q.add_argument("--format", default="auto", choices=("auto", "libsvm", "vw", "cache"))
+    q.add_argument("--out", default="-", help="output file ('-' = stdout)")
+    return p
+
+
+def _write_json(obj: dict, path: str | None) -> None:
+    text = json.dumps(obj, indent=2, sort_keys=True, default=float)
+    print(text)
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text + "\n")
+
+
+def _train(args) -> int:
+    from miniflow.ml.source import DataSource
+    from miniflow.ml.sparse_lr import SparseLRTrainer
+
+    cache = args.cache or (args.train + ".mfcache" if args.epochs > 1 else None)
+    train = DataSource(args.train, args.dims_log2, args.format, cache=cache)
+    test = DataSource(args.test, args.dims_log2, args.format) if args.test else None
+    trainer = SparseLRTrainer(args.dims_log2, args.optimizer, alpha=args.alpha, beta=args.beta,
+                              lr=args.lr, l1=args.l1, l2=args.l2, batch_size=args.batch_size)
+    history = trainer.fit(train, args.epochs, holdout=test, progress=not args.no_progress,
+                          log=lambda line: print(line, file=sys.stderr))
+    last = history[-1] if history else None
+    result = {"train_rows": trainer.rows_seen, "epochs": [s.__dict__ for s in history],
+              "test": last.holdout if last else {}}
+    if args.model_out:
+        model = trainer.to_model()
+        model.save(args.model_out)
+        result["model"] = {"dir": args.model_out, "nnz": model.nnz}
+    metrics_out = args.metrics_out or (os.path.join(args.model_out, "metrics.json")
+                                       if args.model_out else None)
+    _write_json(result, metrics_out)
+    return 130 if last is not None and last.interrupted else 0
+
+
+def _predictions(args):
+    from miniflow.ml.data import read_file
+    from miniflow.ml.sparse_lr import load_model
+
+    model = load_model(args.model)
+    for batch in read_file(args.data, model.dims_log2, args.format):
+        yield batch, model.predict_proba(batch)
+
+
+def _eval(args) -> int:
+    from miniflow.ml import metrics
+
+    ys, ps = [], []
+    for batch, p in _predictions(args):
+        ys.append(batch.labels)
+        ps.append(p)
+    _write_json(metrics.summary(np.concatenate(ys), np.concatenate(ps)), args.metrics_out)
+    return 0
+
+
+def _predict(args) -> int:
+    out = sys.stdout if args.out == "-" else open(args.out, "w")  # noqa: SIM115
+    try:
+        for _, p in _predictions(args):
+            np.savetxt(out, p, fmt="%.6f")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    return {"train": _train, "eval": _eval, "predict": _predict}[args.command](args)

@@ -1,0 +1,3 @@
+"""`tf.contrib`: the small part of TF 1.15's contrib that TF1 programs commonly use."""
+
+from miniflow.contrib import layers as layers  # noqa: F401

@@ -1,0 +1,49 @@
+"""Switching between graph mode and eager mode (the front-end stack of `core.dispatch`)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from miniflow.core import dispatch
+from miniflow.eager.executor import FRONTEND
+
+
+def enable_eager_execution(config=None, device_policy=None, execution_mode=None):
+    """Runs every op eagerly from now on, for the rest of the program (TF 1.x spelling).
+
+    Raises:
+        ValueError: called inside a scoped mode switch (`eager_mode`/`graph_mode`).
+    """
+    if executing_eagerly():
+        return
+    if len(dispatch._stack) != 1:
+        raise ValueError("tf.enable_eager_execution must be called at program startup, "
+                         "not inside a `with tf.eager_mode()` or `with tf.graph_mode()` "
+                         "block.")
+    dispatch.push_frontend(FRONTEND)
+
+
+def executing_eagerly() -> bool:
+    """True when ops run immediately (eager mode), False when they build a graph."""
+    return dispatch.executing_eagerly()
+
+
+@contextlib.contextmanager
+def eager_mode():
+    """Runs the ops of the ``with`` block eagerly."""
+    dispatch.push_frontend(FRONTEND)
+    try:
+        yield
+    finally:
+        dispatch.pop_frontend(FRONTEND)
+
+
+@contextlib.contextmanager
+def graph_mode():
+    """Builds graph ops in the ``with`` block, even when eager execution is enabled."""
+    graph_frontend = next(f for f in dispatch._stack if not f.eager)
+    dispatch.push_frontend(graph_frontend)
+    try:
+        yield
+    finally:
+        dispatch.pop_frontend(graph_frontend)

@@ -1,0 +1,196 @@
+"""The eager front end: `apply_op` runs the registered NumPy kernel at once and returns
+`EagerTensor`s, recording the op on every active `GradientTape` that watches an input.
+
+Variable state: a read returns the variable's buffer itself (no copy). An in-place update
+first checks whether anything besides the variable still references that buffer (a read
+tensor, a view of it, a tape record); if so the variable gets a fresh copy to update, so
+values already read never change — and reads that were dropped cost nothing. Gathers read rows straight from the live buffer, so an
+embedding lookup never copies the whole table.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from miniflow import errors
+from miniflow.core import dispatch
+from miniflow.core.indexed_slices import IndexedSlices
+from miniflow.core.registry import kernel_attrs, lookup_op
+from miniflow.core.values import as_array
+from miniflow.eager import tape as _tape
+from miniflow.eager.tensor import _BY_NP, EagerTensor, VariableHandle, dtype_of
+
+
+_NO_ATTRS: dict = {}
+
+
+class EagerFrontEnd:
+    """Runs ops immediately; pushed on the front-end stack by eager mode."""
+
+    eager = True
+
+    def __init__(self):
+        self._rngs: dict = {}  # (op type, seed, seed2) -> generator stream
+        self._handles: dict = {}  # id(slot) -> VariableHandle
+
+    @staticmethod
+    def is_tensor(value) -> bool:
+        return isinstance(value, EagerTensor)
+
+    # -- running ops ------------------------------------------------------------------
+    def apply(self, opdef, inputs, attrs, name):
+        vals = []
+        for x in inputs:
+            if type(x) is not EagerTensor:
+                inputs = self._convert_inputs(opdef, inputs)
+                vals = [t._value for t in inputs]
+                break
+            vals.append(x._value)
+        else:
+            if opdef.same_dtype and len(inputs) > 1:
+                _check_same_dtype(opdef, inputs)
+        kwargs = kernel_attrs(opdef, attrs) if attrs else _NO_ATTRS
+        try:
+            if opdef.stateful:
+                out = self._run_stateful(opdef, vals, attrs, kwargs)
+            else:
+                out = opdef.forward(*vals, **kwargs)
+        except errors.OpError:
+            raise
+        except Exception as e:
+            raise errors.InvalidArgumentError(
+                None, None, f"{type(e).__name__} in {opdef.type} op"
+                f"{f' {name!r}' if name else ''}: {e}") from e
+        n = opdef.num_outputs
+        if n == 1:
+            if type(out) is not np.ndarray and not isinstance(out, np.generic):
+                out = np.asarray(out)
+            dt = _BY_NP.get(out.dtype)
+            result = EagerTensor(out, dt if dt is not None else dtype_of(out))
+            if _tape.ACTIVE:
+                _tape.record(opdef, inputs, (result,), attrs, self)
+            return result
+        outputs = tuple(_wrap(v) for v in out) if n else ()
+        if _tape.ACTIVE:
+            _tape.record(opdef, inputs, outputs, attrs, self)
+        return outputs if n else None
+
+    def _convert_inputs(self, opdef, inputs):
+        want = None
+        if opdef.same_dtype:
+            for x in inputs:
+                if isinstance(x, EagerTensor):
+                    want = x.dtype
+                    break
+                if hasattr(x, "__tf_tensor__"):
+                    want = x.dtype
+                    break
+        out = []
+        for x in inputs:
+            t = x if isinstance(x, EagerTensor) else self.convert_to_tensor(x, dtype=want)
+            out.append(t)
+        if want is not None:
+            _check_same_dtype(opdef, out)
+        return out
+
+    def _run_stateful(self, opdef, vals, attrs, kwargs):
+        key = opdef.state_key(attrs) if opdef.state_key else None
+        slot = getattr(key, "_slot", None)
+        if slot is None:  # an RNG or other per-op state
+            return opdef.forward(self._state(opdef, attrs), *vals, **kwargs)
+        if opdef.extra.get("writes"):
+            buf = slot.value
+            # 3 references: the slot, `buf`, and getrefcount's argument
+            if buf is not None and sys.getrefcount(buf) > 3:
+                slot.value = buf.copy()  # whoever shares the old buffer keeps it
+            del buf
+        return opdef.forward(slot, *vals, **kwargs)
+
+    def _state(self, opdef, attrs):
+        key = (opdef.type, attrs.get("seed"), attrs.get("seed2"))
+        state = self._rngs.get(key)
+        if state is None:
+            state = self._rngs[key] = opdef.make_state(attrs)
+        return state
+
+    def variable_handle(self, variable) -> VariableHandle:
+        """The tape's stand-in for ``variable`` (one per variable)."""
+        h = self._handles.get(id(variable._slot))
+        if h is None or h.variable is not variable:
+            h = self._handles[id(variable._slot)] = VariableHandle(variable)
+        return h
+
+    # -- conversion -------------------------------------------------------------------
+    def convert_to_tensor(self, value, dtype=None, name=None, preferred_dtype=None):
+        """An `EagerTensor` for ``value`` (variables are read; lists of tensors stacked).
+
+        Raises:
+            ValueError: a tensor of a different dtype than ``dtype`` was given.
+        """
+        if isinstance(value, EagerTensor):
+            t = value
+            if dtype is None or t.dtype is dtype:
+                return t
+        elif hasattr(value, "__tf_tensor__"):
+            t = value.__tf_tensor__()
+        elif isinstance(value, IndexedSlices):
+            from miniflow.core.autodiff import densify
+
+            t = densify(value)
+        elif isinstance(value, list | tuple) and any(
+                isinstance(v, EagerTensor) or hasattr(v, "__tf_tensor__") for v in value):
+            t = dispatch.apply_op("Pack", *value, axis=0)
+        else:
+            kind = type(value)
+            if (kind is float or kind is int) and dtype is None and preferred_dtype is None:
+                arr = np.array(value, dtype=np.float32 if kind is float else np.int32) \
+                    if kind is float or -2**31 <= value < 2**31 else as_array(value)
+            elif (kind is float or kind is int) and dtype is not None \
+                    and not isinstance(dtype, str):
+                arr = np.array(value, dtype=dtype.np)
+                if dtype.is_integer and kind is float and arr != value:
+                    arr = as_array(value, dtype)  # raises the TypeError
+            elif dtype is None and preferred_dtype is not None:
+                try:
+                    arr = as_array(value, preferred_dtype)
+                except TypeError:
+                    arr = as_array(value)
+            else:
+                arr = as_array(value, dtype)
+            return EagerTensor(arr, dtype_of(arr))
+        if dtype is not None:
+            from miniflow import dtypes
+
+            if t.dtype != dtypes.as_dtype(dtype):
+                raise ValueError(f"Tensor conversion requested dtype "
+                                 f"{dtypes.as_dtype(dtype).name} for Tensor with dtype "
+                                 f"{t.dtype.name}: {t!r}")
+        return t
+
+
+def _wrap(value):
+    if type(value) is not np.ndarray and not isinstance(value, np.generic):
+        value = np.asarray(value)
+    dt = _BY_NP.get(value.dtype)
+    return EagerTensor(value, dt if dt is not None else dtype_of(value))
+
+
+def _check_same_dtype(opdef, tensors):
+    want = tensors[0].dtype
+    if len(tensors) == 2 and tensors[1].dtype is want:
+        return
+    for i, t in enumerate(tensors):
+        if t.dtype is not want and t.dtype != want:
+            raise errors.InvalidArgumentError(
+                None, None, f"cannot compute {opdef.type} as input #{i}(zero-based) was "
+                f"expected to be a {want.name} tensor but is a {t.dtype.name} tensor")
+
+
+FRONTEND = EagerFrontEnd()
+
+
+def run_op(op_type: str, *inputs, **attrs):
+    """Runs one op eagerly whatever the active front end is (used by tests)."""
+    return FRONTEND.apply(lookup_op(op_type), inputs, attrs, None)

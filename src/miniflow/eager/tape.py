@@ -1,0 +1,258 @@
+"""`GradientTape`: records eagerly run ops and differentiates them with the shared
+reverse sweep (`core.autodiff.backward`) — the same gradient rules as `tf.gradients`.
+
+Only ops with at least one input that a recording tape watches (or that derives from a
+watched tensor) are recorded, so code that no tape watches pays one list check per op.
+A variable enters the tape through its handle: a read is recorded as ``Identity`` from
+the handle, a gather takes the handle as its params input.
+"""
+
+from __future__ import annotations
+
+from miniflow.core import autodiff
+from miniflow.core.dispatch import apply_op
+from miniflow.core.indexed_slices import IndexedSlices
+from miniflow.eager.tensor import EagerTensor, VariableHandle
+
+# Tapes currently recording, innermost last. The executor checks it before recording.
+ACTIVE: list = []
+
+
+class _Node:
+    """One recorded op: the interface gradient rules see (like a graph Operation)."""
+
+    __slots__ = ("type", "grad_type", "inputs", "outputs", "attrs")
+
+    def __init__(self, op_type, inputs, outputs, attrs):
+        self.type = op_type
+        self.grad_type = op_type
+        self.inputs = inputs
+        self.outputs = outputs
+        self.attrs = attrs
+
+    @property
+    def name(self):
+        return self.type
+
+    def get_attr(self, name):
+        try:
+            return self.attrs[name]
+        except KeyError:
+            raise ValueError(f"Operation '{self.type}' has no attr named '{name}'.") from None
+
+
+def record(opdef, inputs, outputs, attrs, executor):
+    """Records an op on every active tape that watches one of its inputs."""
+    if opdef.type == "VariableV2":
+        var = attrs["var"]
+        inputs = (executor.variable_handle(var),)
+        op_type = "Identity"
+    else:
+        op_type = opdef.type
+    for tape in ACTIVE:
+        produced = tape._producer
+        hit = False
+        for t in inputs:
+            if t in produced or t in tape._watched:
+                hit = True
+            elif type(t) is VariableHandle and tape._watch_accessed and t.variable.trainable:
+                tape._watch_handle(t)
+                hit = True
+        if hit:
+            node = _Node(op_type, tuple(inputs), outputs, attrs)
+            for o in outputs:
+                produced[o] = node
+
+
+class GradientTape:
+    """Records operations for automatic differentiation (TF's `tf.GradientTape`).
+
+    Args:
+        persistent: allow several calls to `gradient` (default: one).
+        watch_accessed_variables: watch trainable variables as they are read.
+
+    Example::
+
+        x = tf.constant(3.0)
+        with tf.GradientTape() as g:
+            g.watch(x)
+            y = x * x
+        g.gradient(y, x)  # 6.0
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self._persistent = persistent
+        self._watch_accessed = watch_accessed_variables
+        # Keyed by the tensors themselves (they hash by identity), which keeps them alive.
+        self._watched: dict = {}  # watched tensor -> True
+        self._producer: dict = {}  # tensor -> _Node that made it
+        self._variables: list = []
+        self._recording = False
+        self._used = False
+
+    def __enter__(self):
+        self._push()
+        return self
+
+    def __exit__(self, *exc):
+        if self._recording:
+            self._pop()
+
+    def _push(self):
+        if self._recording:
+            raise ValueError("Tape is already recording.")
+        ACTIVE.append(self)
+        self._recording = True
+
+    def _pop(self):
+        ACTIVE.remove(self)
+        self._recording = False
+
+    def stop_recording(self):
+        """A context in which ops are not recorded on this tape."""
+        return _StopRecording(self)
+
+    def reset(self):
+        """Clears everything recorded so far (the tape stays active)."""
+        self._watched.clear()
+        self._producer.clear()
+        self._variables.clear()
+
+    def watch(self, tensor):
+        """Ensures ``tensor`` (a tensor, variable, or nested structure of them) is traced."""
+        for t in _flatten(tensor):
+            if hasattr(t, "_slot") and hasattr(t, "assign"):
+                self._watch_handle(_handle(t))
+            elif isinstance(t, EagerTensor):
+                self._watched[t] = True
+            else:
+                raise ValueError(f"Passed in object of type {type(t).__name__}, not tf.Tensor "
+                                 "or tf.Variable")
+
+    def _watch_handle(self, handle):
+        if handle not in self._watched:
+            self._watched[handle] = True
+            self._variables.append(handle.variable)
+
+    def watched_variables(self):
+        """The variables this tape watches, in the order they were first watched."""
+        return list(self._variables)
+
+    def gradient(self, target, sources, output_gradients=None,
+                 unconnected_gradients="none"):
+        """d(sum of ``target``)/d(each source), in the nested structure of ``sources``.
+
+        Returns tensors (`IndexedSlices` for a variable read through a gather), None
+        where a source does not affect the target (zeros if
+        ``unconnected_gradients="zero"``).
+
+        Raises:
+            RuntimeError: a non-persistent tape was already used.
+        """
+        if self._used and not self._persistent:
+            raise RuntimeError("GradientTape.gradient can only be called once on "
+                               "non-persistent tapes.")
+        if unconnected_gradients not in ("none", "zero"):
+            raise ValueError(f"Unknown value for unconnected_gradients: "
+                             f"{unconnected_gradients!r}")
+        self._used = True
+        flat_sources = _flatten(sources)
+        xs = [_handle(s) if hasattr(s, "_slot") and hasattr(s, "assign") else s
+              for s in flat_sources]
+        for s, x in zip(flat_sources, xs):
+            if not isinstance(x, EagerTensor):
+                raise ValueError(f"Passed in object of type {type(s).__name__}, not "
+                                 "tf.Tensor or tf.Variable")
+        ys = [_as_tensor(y) for y in _flatten(target)]
+        if output_gradients is None:
+            seeds = [None] * len(ys)
+        else:
+            seeds = [None if g is None else _as_tensor(g) for g in _flatten(output_gradients)]
+        paused = self._recording
+        if paused:
+            self._pop()
+        try:
+            seeds = [apply_op("OnesLike", y) if g is None else g for y, g in zip(ys, seeds)]
+            grads = autodiff.backward(ys, seeds, xs, producer=self._producer.get)
+            if unconnected_gradients == "zero":
+                grads = [apply_op("ZerosLike", x) if g is None else g
+                         for x, g in zip(xs, grads)]
+        finally:
+            if paused:
+                self._push()
+        return _pack(sources, iter(grads))
+
+    def jacobian(self, target, sources, unconnected_gradients="none"):
+        """d target[i] / d source for every element i (one sweep per element)."""
+        y = _as_tensor(target)
+        n = y._value.size
+        rows = []
+        for i in range(n):
+            with self.stop_recording():
+                seed = apply_op("Reshape", apply_op("OneHot", i, depth=n, on_value=1,
+                                                    off_value=0, axis=-1, dtype=y.dtype),
+                                list(y.shape.as_list()))
+            rows.append(_reverse(self, y, sources, seed, unconnected_gradients))
+        grads = [apply_op("Pack", *col, axis=0) for col in zip(*[_flatten(r) for r in rows])]
+        return _pack(sources, iter(
+            [apply_op("Reshape", g, list(y.shape.as_list()) + list(s.shape.as_list()))
+             for g, s in zip(grads, _flatten(sources))]))
+
+
+def _reverse(tape, y, sources, seed, unconnected):
+    persistent, tape._persistent = tape._persistent, True
+    try:
+        return tape.gradient(y, sources, output_gradients=seed,
+                             unconnected_gradients=unconnected)
+    finally:
+        tape._persistent = persistent
+
+
+class _StopRecording:
+    def __init__(self, tape):
+        self._tape = tape
+        self._was = False
+
+    def __enter__(self):
+        self._was = self._tape._recording
+        if self._was:
+            self._tape._pop()
+
+    def __exit__(self, *exc):
+        if self._was:
+            self._tape._push()
+
+
+def _handle(variable):
+    from miniflow.eager.executor import FRONTEND
+
+    return FRONTEND.variable_handle(variable)
+
+
+def _as_tensor(x):
+    if isinstance(x, EagerTensor):
+        return x
+    if isinstance(x, IndexedSlices):
+        return autodiff.densify(x)
+    from miniflow.eager.executor import FRONTEND
+
+    return FRONTEND.convert_to_tensor(x)
+
+
+def _flatten(x):
+    if isinstance(x, dict):
+        return [leaf for k in sorted(x) for leaf in _flatten(x[k])]
+    if isinstance(x, list | tuple):
+        return [leaf for v in x for leaf in _flatten(v)]
+    return [x]
+
+
+def _pack(structure, it):
+    if isinstance(structure, dict):
+        return type(structure)((k, _pack(structure[k], it)) for k in sorted(structure))
+    if isinstance(structure, list | tuple):
+        vals = [_pack(v, it) for v in structure]
+        if hasattr(structure, "_fields"):
+            return type(structure)(*vals)
+        return type(structure)(vals)
+    return next(it)

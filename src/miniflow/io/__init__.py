@@ -1,0 +1,3 @@
+"""`tf.io` (the part miniflow provides): `tf.io.gfile`."""
+
+from miniflow.io import gfile as gfile

@@ -1,0 +1,391 @@
+"""`tf.layers`: layer objects (which own their variables, for graph and eager mode) and
+TF1's functional forms (`tf.layers.dense(x, 10)`), which create one layer per call under
+a variable scope, so ``reuse`` shares the variables as in TF1."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from miniflow import dtypes
+from miniflow.core.dispatch import current_frontend
+from miniflow.graph.graph import GraphKeys, get_default_graph
+from miniflow.ops import array_ops, functional_ops, init_ops, math_ops, nn_ops
+from miniflow.ops.variable_scope import get_variable, variable_scope
+from miniflow.ops.variables import Variable
+
+
+def _eager() -> bool:
+    return current_frontend().eager
+
+
+class Layer:
+    """Base layer: creates its weights on the first call (``build``), then applies
+    ``call``. Weights are shared by every later call of the same object."""
+
+    _default_name = "layer"
+
+    def __init__(self, trainable=True, name=None, dtype=None, _reuse=None, **kwargs):
+        self.trainable = trainable
+        self.name = name
+        self.dtype = dtypes.as_dtype(dtype) if dtype is not None else None
+        self._reuse = _reuse
+        self.built = False
+        self._trainable_weights: list = []
+        self._non_trainable_weights: list = []
+        self._scope = None
+        self.updates: list = []
+
+    # -- weights --------------------------------------------------------------------
+    def add_weight(self, name, shape, dtype=None, initializer=None, regularizer=None,
+                   trainable=True):
+        dtype = dtypes.as_dtype(dtype or self.dtype or dtypes.float32)
+        trainable = trainable and self.trainable
+        if initializer is None:
+            initializer = init_ops.glorot_uniform_initializer()
+        if _eager():
+            var = Variable(lambda: initializer(list(shape), dtype=dtype), trainable=trainable,
+                           name=f"{self.name}/{name}", dtype=dtype)
+        else:
+            var = get_variable(name, shape=list(shape), dtype=dtype, initializer=initializer,
+                               regularizer=regularizer, trainable=trainable)
+        (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
+        return var
+
+    @property
+    def trainable_weights(self):
+        return list(self._trainable_weights)
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        return list(self._non_trainable_weights)
+
+    @property
+    def weights(self):
+        return self._trainable_weights + self._non_trainable_weights
+
+    variables = weights
+
+    # -- calling --------------------------------------------------------------------
+    def __call__(self, inputs, *args, **kwargs):
+        inputs = array_ops.convert_to_tensor(inputs) if not isinstance(
+            inputs, list | tuple) else inputs
+        if _eager():
+            if self.name is None:
+                self.name = self._default_name
+            if not self.built:
+                self.build(inputs.shape)
+                self.built = True
+            return self.call(inputs, *args, **kwargs)
+        scope = self._scope if self._scope is not None else self.name
+        with variable_scope(scope, default_name=self._default_name,
+                            reuse=True if self.built else self._reuse) as vs:
+            if self._scope is None:
+                self._scope = vs
+                self.name = vs.name.rsplit("/", 1)[-1]
+            if not self.built:
+                self.build(inputs.shape)
+                self.built = True
+            return self.call(inputs, *args, **kwargs)
+
+    def build(self, input_shape):
+        pass
+
+    def call(self, inputs, **kwargs):
+        return inputs
+
+    def apply(self, inputs, *args, **kwargs):
+        return self(inputs, *args, **kwargs)
+
+    def _add_update(self, update):
+        self.updates.append(update)
+        if not _eager():
+            get_default_graph().add_to_collection(GraphKeys.UPDATE_OPS, update)
+
+
+def _last_dim(shape, what):
+    d = shape.as_list()[-1] if shape.ndims else None
+    if d is None:
+        raise ValueError(f"The last dimension of the inputs to `{what}` should be defined. "
+                         "Found `None`.")
+    return d
+
+
+def _activate(x, activation):
+    return activation(x) if activation is not None else x
+
+
+class Dense(Layer):
+    """``activation(inputs @ kernel + bias)``."""
+
+    _default_name = "dense"
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer=None,
+                 bias_initializer=init_ops.zeros_initializer(), kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, trainable=True, name=None, **kwargs):
+        super().__init__(trainable=trainable, name=name, **kwargs)
+        self.units = int(units)
+        self.activation = activation
+        self.use_bias = use_bias
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+
+    def build(self, input_shape):
+        n = _last_dim(input_shape, "Dense")
+        self.kernel = self.add_weight("kernel", [n, self.units],
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", [self.units], initializer=self.bias_initializer,
+                                    regularizer=self.bias_regularizer) if self.use_bias \
+            else None
+
+    def call(self, inputs):
+        rank = inputs.shape.ndims
+        if rank is not None and rank > 2:
+            flat = array_ops.reshape(inputs, [-1, _last_dim(inputs.shape, "Dense")])
+            out = math_ops.matmul(flat, self.kernel)
+            out = array_ops.reshape(out, array_ops.concat(
+                [array_ops.shape(inputs)[:-1], [self.units]], 0))
+        else:
+            out = math_ops.matmul(inputs, self.kernel)
+        if self.bias is not None:
+            out = nn_ops.bias_add(out, self.bias)
+        return _activate(out, self.activation)
+
+
+def _tuple2(v):
+    return (int(v), int(v)) if isinstance(v, int) else tuple(int(a) for a in v)
+
+
+def _padding(p):
+    p = p.upper()
+    if p not in ("SAME", "VALID"):
+        raise ValueError(f"The `padding` argument must be one of 'valid', 'same'. Received: "
+                         f"{p.lower()}")
+    return p
+
+
+def _channels_last(data_format):
+    if data_format not in ("channels_last", None):
+        raise ValueError(f"data_format {data_format!r} is not supported; use "
+                         "'channels_last'")
+
+
+class Conv2D(Layer):
+    """2-D convolution over NHWC inputs with ``filters`` output channels."""
+
+    _default_name = "conv2d"
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
+                 data_format="channels_last", dilation_rate=(1, 1), activation=None,
+                 use_bias=True, kernel_initializer=None,
+                 bias_initializer=init_ops.zeros_initializer(), kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, trainable=True, name=None, **kwargs):
+        super().__init__(trainable=trainable, name=name, **kwargs)
+        _channels_last(data_format)
+        self.filters = int(filters)
+        self.kernel_size = _tuple2(kernel_size)
+        self.strides = _tuple2(strides)
+        self.padding = _padding(padding)
+        self.dilation_rate = _tuple2(dilation_rate)
+        self.activation, self.use_bias = activation, use_bias
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+
+    def build(self, input_shape):
+        c = _last_dim(input_shape, "Conv2D")
+        self.kernel = self.add_weight("kernel", list(self.kernel_size) + [c, self.filters],
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", [self.filters], initializer=self.bias_initializer,
+                                    regularizer=self.bias_regularizer) if self.use_bias \
+            else None
+
+    def call(self, inputs):
+        out = nn_ops.conv2d(inputs, self.kernel, [1, *self.strides, 1], self.padding,
+                            dilations=[1, *self.dilation_rate, 1])
+        if self.bias is not None:
+            out = nn_ops.bias_add(out, self.bias)
+        return _activate(out, self.activation)
+
+
+class _Pooling2D(Layer):
+    _fn = None
+
+    def __init__(self, pool_size, strides, padding="valid", data_format="channels_last",
+                 name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        _channels_last(data_format)
+        self.pool_size, self.strides = _tuple2(pool_size), _tuple2(strides)
+        self.padding = _padding(padding)
+
+    def call(self, inputs):
+        return type(self)._fn(inputs, [1, *self.pool_size, 1], [1, *self.strides, 1],
+                              self.padding)
+
+
+class MaxPooling2D(_Pooling2D):
+    _default_name = "max_pooling2d"
+    _fn = staticmethod(nn_ops.max_pool)
+
+
+class AveragePooling2D(_Pooling2D):
+    _default_name = "average_pooling2d"
+    _fn = staticmethod(nn_ops.avg_pool)
+
+
+class Flatten(Layer):
+    """Reshapes [batch, ...] to [batch, prod(...)]."""
+
+    _default_name = "flatten"
+
+    def call(self, inputs):
+        d = inputs.shape.as_list()
+        if None not in d[1:]:
+            return array_ops.reshape(inputs, [-1, int(np.prod(d[1:]))])
+        return array_ops.reshape(inputs, array_ops.stack([array_ops.shape(inputs)[0], -1]))
+
+
+class Dropout(Layer):
+    """Dropout with ``rate`` when ``training`` is true (a bool or a boolean tensor)."""
+
+    _default_name = "dropout"
+
+    def __init__(self, rate=0.5, noise_shape=None, seed=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.rate, self.noise_shape, self.seed = rate, noise_shape, seed
+
+    def call(self, inputs, training=False):
+        def dropped():
+            return nn_ops.dropout(inputs, rate=self.rate, noise_shape=self.noise_shape,
+                                  seed=self.seed)
+        if isinstance(training, bool):
+            return dropped() if training and self.rate > 0 else array_ops.identity(inputs)
+        return functional_ops.cond(training, dropped, lambda: array_ops.identity(inputs))
+
+
+class BatchNormalization(Layer):
+    """Normalises by batch statistics in training (and updates moving averages, added to
+    ``UPDATE_OPS`` in graph mode), by the moving averages otherwise."""
+
+    _default_name = "batch_normalization"
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer=init_ops.zeros_initializer(),
+                 gamma_initializer=init_ops.ones_initializer(),
+                 moving_mean_initializer=init_ops.zeros_initializer(),
+                 moving_variance_initializer=init_ops.ones_initializer(),
+                 beta_regularizer=None, gamma_regularizer=None, trainable=True, name=None,
+                 **kwargs):
+        super().__init__(trainable=trainable, name=name, **kwargs)
+        self.axis, self.momentum, self.epsilon = axis, momentum, epsilon
+        self.center, self.scale = center, scale
+        self.inits = (beta_initializer, gamma_initializer, moving_mean_initializer,
+                      moving_variance_initializer)
+        self.regs = (beta_regularizer, gamma_regularizer)
+
+    def build(self, input_shape):
+        rank = input_shape.ndims
+        self._axis = self.axis % rank
+        n = input_shape.as_list()[self._axis]
+        beta_i, gamma_i, mean_i, var_i = self.inits
+        self.beta = self.add_weight("beta", [n], initializer=beta_i,
+                                    regularizer=self.regs[0]) if self.center else None
+        self.gamma = self.add_weight("gamma", [n], initializer=gamma_i,
+                                     regularizer=self.regs[1]) if self.scale else None
+        self.moving_mean = self.add_weight("moving_mean", [n], initializer=mean_i,
+                                           trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", [n], initializer=var_i,
+                                               trainable=False)
+
+    def call(self, inputs, training=False):
+        rank = inputs.shape.ndims
+        axes = [i for i in range(rank) if i != self._axis]
+        shape = [1] * rank
+        shape[self._axis] = -1
+
+        def norm(mean, var):
+            r = lambda t: None if t is None else array_ops.reshape(t, shape)  # noqa: E731
+            return nn_ops.batch_normalization(inputs, r(mean), r(var), r(self.beta),
+                                              r(self.gamma), self.epsilon)
+
+        def train():
+            mean, var = nn_ops.moments(inputs, axes)
+            decay = 1.0 - self.momentum
+            for v, value in ((self.moving_mean, mean), (self.moving_variance, var)):
+                # TF's assign_moving_average: v -= (v - value) * (1 - momentum)
+                self._add_update(v.assign_sub((v.value() - value) * decay))
+            return norm(mean, var)
+
+        if isinstance(training, bool):
+            return train() if training else norm(self.moving_mean.value(),
+                                                  self.moving_variance.value())
+        return functional_ops.cond(training, train,
+                                     lambda: norm(self.moving_mean.value(),
+                                                  self.moving_variance.value()))
+
+
+# -- TF1's functional forms ---------------------------------------------------------------
+
+
+def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None,
+          bias_initializer=init_ops.zeros_initializer(), kernel_regularizer=None,
+          bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+          bias_constraint=None, trainable=True, name=None, reuse=None):
+    """A densely connected layer: ``activation(inputs @ kernel + bias)``."""
+    return Dense(units, activation, use_bias, kernel_initializer, bias_initializer,
+                 kernel_regularizer, bias_regularizer, trainable=trainable, name=name,
+                 _reuse=reuse)(inputs)
+
+
+def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
+           data_format="channels_last", dilation_rate=(1, 1), activation=None, use_bias=True,
+           kernel_initializer=None, bias_initializer=init_ops.zeros_initializer(),
+           kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+           kernel_constraint=None, bias_constraint=None, trainable=True, name=None,
+           reuse=None):
+    """A 2-D convolution layer over NHWC inputs."""
+    return Conv2D(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                  activation, use_bias, kernel_initializer, bias_initializer,
+                  kernel_regularizer, bias_regularizer, trainable=trainable, name=name,
+                  _reuse=reuse)(inputs)
+
+
+def max_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_last",
+                  name=None):
+    """Max pooling over ``pool_size`` windows."""
+    return MaxPooling2D(pool_size, strides, padding, data_format, name=name)(inputs)
+
+
+def average_pooling2d(inputs, pool_size, strides, padding="valid",
+                      data_format="channels_last", name=None):
+    """Average pooling over ``pool_size`` windows."""
+    return AveragePooling2D(pool_size, strides, padding, data_format, name=name)(inputs)
+
+
+def flatten(inputs, name=None, data_format="channels_last"):
+    """Flattens all but the batch dimension."""
+    return Flatten(name=name)(inputs)
+
+
+def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=None):
+    """Dropout applied only when ``training`` is true."""
+    return Dropout(rate, noise_shape, seed, name=name)(inputs, training=training)
+
+
+def batch_normalization(inputs, axis=-1, momentum=0.99, epsilon=1e-3, center=True,
+                        scale=True, beta_initializer=init_ops.zeros_initializer(),
+                        gamma_initializer=init_ops.ones_initializer(),
+                        moving_mean_initializer=init_ops.zeros_initializer(),
+                        moving_variance_initializer=init_ops.ones_initializer(),
+                        beta_regularizer=None, gamma_regularizer=None, training=False,
+                        trainable=True, name=None, reuse=None, **kwargs):
+    """Batch normalisation; in training the moving-average updates go to ``UPDATE_OPS``."""
+    return BatchNormalization(axis, momentum, epsilon, center, scale, beta_initializer,
+                              gamma_initializer, moving_mean_initializer,
+                              moving_variance_initializer, beta_regularizer,
+                              gamma_regularizer, trainable=trainable, name=name,
+                              _reuse=reuse)(inputs, training=training)

@@ -1,0 +1,127 @@
+"""Binary cache of parsed data: CSR blocks that later epochs read at memory speed.
+
+File layout (little-endian)::
+
+    b"MFCSR\\x00\\x01\\x00"                    magic + format version 1
+    int64 header_len, header_len bytes of JSON   {"dims_log2": D, "version": 1}
+    block*:  int64[3] (n_rows, nnz, has_values)
+             int64[n_rows+1] indptr, uint32[nnz] indices,
+             float32[nnz] values (only if has_values), float32[n_rows] labels
+    int64[3] (-1, 0, 0)                          end marker: the file is complete
+
+Indices are stored as uint32, so a cache serves models up to 2^32 dimensions.
+A file without the end marker (an interrupted first pass) is reported as incomplete
+and is not used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from miniflow.ml.data import Batch
+
+__all__ = ["CacheWriter", "read_cache", "is_cache", "is_complete_cache", "write_cache"]
+
+MAGIC = b"MFCSR\x00\x01\x00"
+_END = np.array([-1, 0, 0], np.int64)
+
+
+class CacheWriter:
+    """Appends batches to a cache file; :meth:`close` writes the end marker.
+
+    Written to ``path + ".part"`` and renamed on close, so a reader never sees a
+    half-written file under the final name.
+    """
+
+    def __init__(self, path, dims_log2: int):
+        self.path = os.fspath(path)
+        self._f = open(self.path + ".part", "wb")  # noqa: SIM115  closed in close()
+        header = json.dumps({"dims_log2": dims_log2, "version": 1}).encode()
+        self._f.write(MAGIC)
+        self._f.write(np.int64(len(header)).tobytes())
+        self._f.write(header)
+
+    def write(self, batch: Batch) -> None:
+        has_values = batch.values is not None
+        self._f.write(np.array([len(batch), batch.nnz, has_values], np.int64).tobytes())
+        self._f.write(np.ascontiguousarray(batch.indptr - batch.indptr[0], np.int64).tobytes())
+        self._f.write(np.ascontiguousarray(batch.indices, np.uint32).tobytes())
+        if has_values:
+            self._f.write(np.ascontiguousarray(batch.values, np.float32).tobytes())
+        self._f.write(np.ascontiguousarray(batch.labels, np.float32).tobytes())
+
+    def close(self) -> None:
+        self._f.write(_END.tobytes())
+        self._f.close()
+        os.replace(self.path + ".part", self.path)
+
+    def abort(self) -> None:
+        """Drops the partial file (e.g. after Ctrl-C)."""
+        self._f.close()
+        os.remove(self.path + ".part")
+
+
+def write_cache(path, batches: Iterable[Batch], dims_log2: int) -> None:
+    """Writes every batch to a complete cache file."""
+    w = CacheWriter(path, dims_log2)
+    for b in batches:
+        w.write(b)
+    w.close()
+
+
+def _header(f) -> dict:
+    if f.read(len(MAGIC)) != MAGIC:
+        raise ValueError(f"{f.name}: not a miniflow cache file (bad magic)")
+    n = int(np.frombuffer(f.read(8), np.int64)[0])
+    return json.loads(f.read(n))
+
+
+def is_cache(path) -> bool:
+    """True if ``path`` starts with the cache magic."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
+
+
+def is_complete_cache(path, dims_log2: int | None = None) -> bool:
+    """True if ``path`` is a cache with its end marker (and for ``dims_log2`` if given)."""
+    if not is_cache(path):
+        return False
+    with open(path, "rb") as f:
+        header = _header(f)
+        f.seek(-24, os.SEEK_END)
+        done = np.array_equal(np.frombuffer(f.read(24), np.int64), _END)
+    return done and (dims_log2 is None or header["dims_log2"] >= dims_log2)
+
+
+def read_cache(path, dims_log2: int | None = None) -> Iterator[Batch]:
+    """Streams the batches of a cache file (one block in memory at a time).
+
+    Args:
+        dims_log2: reduce indices to this many bits (must be <= the cache's).
+
+    Raises:
+        ValueError: not a cache, or cached with fewer bits than requested.
+    """
+    with open(path, "rb") as f:
+        header = _header(f)
+        if dims_log2 is not None and dims_log2 > header["dims_log2"]:
+            raise ValueError(f"{path}: cached with dims_log2={header['dims_log2']}, cannot serve "
+                             f"{dims_log2}; delete the cache to rebuild it")
+        while True:
+            n_rows, nnz, has_values = np.fromfile(f, np.int64, 3)
+            if n_rows < 0:
+                return
+            indptr = np.fromfile(f, np.int64, n_rows + 1)
+            indices = np.fromfile(f, np.uint32, nnz).astype(np.int64)
+            if dims_log2 is not None and dims_log2 < header["dims_log2"]:
+                indices &= (1 << dims_log2) - 1
+            values = np.fromfile(f, np.float32, nnz) if has_values else None
+            labels = np.fromfile(f, np.float32, n_rows)
+            yield Batch(indptr, indices, values, labels)

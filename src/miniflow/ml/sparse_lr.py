@@ -1,0 +1,363 @@
+"""Large-scale sparse logistic regression: a minibatch trainer and a servable model.
+
+:class:`SparseLRTrainer` trains ``p = sigmoid(b + sum_j w[j] x_j)`` over 2^D hashed
+dimensions with a per-coordinate optimizer (FTRL-Proximal, Adagrad or SGD from
+:mod:`miniflow.ml.optimizers`). Each minibatch step is vectorised and costs O(k) in
+the k feature occurrences it touches:
+
+1. ``np.unique`` maps the batch's feature ids to k' unique keys and local ids;
+2. the optimizer returns the k' current weights (a gather, never a dense temporary);
+3. margins are segment sums of ``w[local] * x`` per row; p = sigmoid(margin);
+4. the log-loss gradient of row i is ``(p_i - y_i) x`` (see
+   :func:`miniflow.ml.linear_model.log_loss_gradient`), summed per unique key with
+   ``np.bincount`` over the local ids, and handed to ``optimizer.update(keys, grads)``.
+
+The running (progressive) log loss is computed on each batch *before* its update, as
+VW reports it. :class:`SparseLinearModel` is the trained artifact: non-zero weights as
+sorted keys + values, saved as ``.npz`` + JSON and loaded by :func:`load_model`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from miniflow.ml import metrics
+from miniflow.ml.data import Batch
+from miniflow.ml.linear_model import sigmoid
+from miniflow.ml.optimizers import DenseStore, Optimizer, make_optimizer
+
+__all__ = ["SparseLRTrainer", "SparseLinearModel", "EpochStats", "load_model", "FORMAT",
+           "FORMAT_VERSION"]
+
+FORMAT = "miniflow.sparse_lr"
+FORMAT_VERSION = 1
+
+
+def _as_batch(X) -> Batch:
+    if isinstance(X, Batch):
+        return X
+    return Batch.from_csr(X, np.zeros(X.shape[0], np.float32))
+
+
+def _margins(batch: Batch, w_per_nnz: np.ndarray, bias: float) -> np.ndarray:
+    """Row sums of the per-occurrence contributions (segment sums over indptr)."""
+    contrib = w_per_nnz if batch.values is None else w_per_nnz * batch.values
+    n = len(batch)
+    if n == 0:
+        return np.zeros(0)
+    lengths = np.diff(batch.indptr)
+    if contrib.size and lengths.all():
+        # reduceat is ~2x faster than bincount but is wrong for empty segments.
+        out = np.add.reduceat(contrib, batch.indptr[:-1] - batch.indptr[0])
+    else:
+        out = np.bincount(batch.row_ids(), weights=contrib, minlength=n)
+    return out.astype(np.float64) + bias
+
+
+class SparseLinearModel:
+    """A trained sparse logistic-regression model: sorted keys, their weights, a bias.
+
+    Prediction looks weights up with ``np.searchsorted`` on the sorted keys, so its
+    memory is proportional to the non-zero weights, not to 2^dims_log2, and a batch
+    with k feature occurrences costs O(k log nnz).
+
+    Args:
+        keys: int64 feature ids with non-zero weight (any order; sorted here).
+        weights: their weights.
+        bias: the intercept.
+        dims_log2: feature ids are reduced to this many bits before lookup.
+        meta: free-form JSON-serialisable metadata (hyperparameters, metrics).
+    """
+
+    def __init__(self, keys, weights, bias: float, dims_log2: int, meta: dict | None = None):
+        order = np.argsort(keys, kind="stable")
+        self.keys = np.asarray(keys, np.int64)[order]
+        self.weights = np.asarray(weights, np.float32)[order]
+        self.bias = float(bias)
+        self.dims_log2 = int(dims_log2)
+        self.meta = dict(meta or {})
+
+    @property
+    def nnz(self) -> int:
+        return len(self.keys)
+
+    def lookup(self, ids: np.ndarray) -> np.ndarray:
+        """Weights of arbitrary feature ids (0 where the model has none)."""
+        ids = np.asarray(ids, np.int64) & ((1 << self.dims_log2) - 1)
+        if not self.nnz:
+            return np.zeros(len(ids), np.float32)
+        pos = np.minimum(np.searchsorted(self.keys, ids), self.nnz - 1)
+        return np.where(self.keys[pos] == ids, self.weights[pos], np.float32(0))
+
+    def decision_function(self, X) -> np.ndarray:
+        """Margins ``b + w.x`` of a :class:`Batch` or SciPy CSR matrix."""
+        batch = _as_batch(X)
+        return _margins(batch, self.lookup(batch.indices), self.bias)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """P(click) per row of a :class:`Batch` or SciPy CSR matrix (1-D array)."""
+        return sigmoid(self.decision_function(X))
+
+    def save(self, directory) -> None:
+        """Writes ``model.json`` and ``weights.npz`` into ``directory`` (created)."""
+        os.makedirs(directory, exist_ok=True)
+        np.savez(os.path.join(directory, "weights.npz"), keys=self.keys, values=self.weights)
+        meta = {"format": FORMAT, "version": FORMAT_VERSION, "dims_log2": self.dims_log2,
+                "bias": self.bias, "nnz": self.nnz, **self.meta}
+        with open(os.path.join(directory, "model.json"), "w") as f:
+            json.dump(meta, f, indent=2, sort_keys=True)
+
+
+def load_model(directory) -> SparseLinearModel:
+    """Loads a model written by :meth:`SparseLinearModel.save` (no pickle involved).
+
+    Raises:
+        ValueError: not a miniflow sparse LR model, or a newer format version.
+    """
+    with open(os.path.join(directory, "model.json")) as f:
+        meta = json.load(f)
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{directory}: model.json has format {meta.get('format')!r}, "
+                         f"expected {FORMAT!r}")
+    if meta.get("version", 0) > FORMAT_VERSION:
+        raise ValueError(f"{directory}: model format version {meta['version']} is newer than "
+                         f"this miniflow's ({FORMAT_VERSION}); upgrade miniflow")
+    with np.load(os.path.join(directory, "weights.npz"), allow_pickle=False) as z:
+        keys, values = z["keys"], z["values"]
+    extra = {k: v for k, v in meta.items()
+             if k not in ("format", "version", "dims_log2", "bias", "nnz")}
+    return SparseLinearModel(keys, values, meta["bias"], meta["dims_log2"], extra)
+
+
+@contextmanager
+def _stop_on_interrupt():
+    """Turns the first Ctrl-C into a flag checked between steps (a second one raises).
+
+    An update interrupted half-way could leave z updated and n not; finishing the
+    current step keeps the model consistent.
+    """
+    state = {"stop": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):  # noqa: ARG001  signal API
+        state["stop"] = True
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@dataclass
+class EpochStats:
+    """What one pass over the training data did."""
+
+    epoch: int
+    rows: int
+    seconds: float
+    cpu_seconds: float
+    progressive_log_loss: float
+    holdout: dict = field(default_factory=dict)
+    interrupted: bool = False
+
+
+class SparseLRTrainer:
+    """Minibatch sparse logistic regression over ``2**dims_log2`` hashed features.
+
+    Args:
+        dims_log2: log2 of the number of weights (18..30). Dense state costs
+            ``2**dims_log2 * slots * itemsize`` bytes: FTRL/Adagrad keep 2 slots, so
+            2^22 in float32 is 32 MiB and 2^28 is 2 GiB.
+        optimizer: ``ftrl``, ``adagrad`` or ``sgd`` (``adam``/``momentum`` also work).
+        alpha, beta: FTRL learning-rate parameters; ``lr`` for the others.
+        l1, l2: regularisation (applied to touched coordinates, never to the bias).
+        batch_size: rows per update.
+        dtype: state dtype (float32 default). With a dense store the trainer also keeps
+            one int32 work buffer of ``2**dims_log2`` entries (4 bytes each).
+        store: an alternative state store (e.g. a ``HashStore``); overrides the dense one.
+    """
+
+    def __init__(self, dims_log2: int = 22, optimizer: str = "ftrl", *, alpha: float = 0.2,
+                 beta: float = 1.0, lr: float = 0.1, l1: float = 0.0, l2: float = 0.0,
+                 batch_size: int = 1024, dtype=np.float32, store=None):
+        if not 1 <= dims_log2 <= 32:
+            raise ValueError(f"dims_log2 must be in 1..32, got {dims_log2}")
+        self.dims_log2 = dims_log2
+        self.batch_size = int(batch_size)
+        self.optimizer_name = optimizer
+        hp = {"alpha": alpha, "beta": beta} if optimizer == "ftrl" else {"lr": lr}
+        self.opt: Optimizer = make_optimizer(optimizer, None if store else 1 << dims_log2,
+                                             store=store, dtype=dtype, l1=l1, l2=l2, **hp)
+        self.bias_opt: Optimizer = make_optimizer(optimizer, 1, dtype=np.float64, **hp)
+        dense = isinstance(self.opt.store, DenseStore)
+        # Work buffer of _dedup (int32 per weight); never read before written.
+        self._slots = np.empty(1 << dims_log2, np.int32) if dense else None
+        self.rows_seen = 0
+        self.history: list[EpochStats] = []
+
+    @property
+    def bias(self) -> float:
+        return float(self.bias_opt.weights(np.zeros(1, np.int64))[0])
+
+    # -- the hot path -------------------------------------------------------------------
+    def _dedup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(unique keys, local id of every occurrence) without sorting.
+
+        Scatters each occurrence's position into a persistent int32 buffer indexed by
+        key; the occurrence whose position survives represents the key. Then the
+        keys' local numbers are scattered and read back per occurrence. Four O(k)
+        scatters/gathers replace the O(k log k) argsort of ``np.unique``, and nothing
+        needs resetting because every slot read was written in the same call.
+        """
+        if self._slots is None:
+            return np.unique(ids, return_inverse=True)
+        buf = self._slots
+        pos = np.arange(len(ids), dtype=np.int32)
+        buf[ids] = pos
+        keys = ids[buf[ids] == pos]
+        buf[keys] = pos[: len(keys)]
+        return keys, buf[ids]
+
+    def step(self, batch: Batch) -> float:
+        """One update on ``batch``; returns the summed log loss *before* the update."""
+        keys, local = self._dedup(batch.indices)
+        margin = _margins(batch, self.opt.weights(keys)[local], self.bias)
+        y = batch.labels.astype(np.float64)
+        g = sigmoid(margin) - y  # d logloss / d margin, per row
+        per_nnz = np.repeat(g, np.diff(batch.indptr))
+        if batch.values is not None:
+            per_nnz *= batch.values
+        self.opt.update(keys, np.bincount(local, weights=per_nnz, minlength=len(keys)))
+        self.bias_opt.update(np.zeros(1, np.int64), np.array([g.sum()]))
+        self.rows_seen += len(batch)
+        return float(np.sum(np.logaddexp(0.0, margin) - y * margin))
+
+    def partial_fit(self, batches: Iterable[Batch], progress=None, stop=None) -> tuple[int, float]:
+        """One pass over ``batches`` in minibatches of ``batch_size`` rows.
+
+        Returns:
+            (rows, summed progressive log loss).
+        """
+        rows, loss, step = 0, 0.0, 0
+        bs = self.batch_size
+        for chunk in batches:
+            for start in range(0, len(chunk), bs):
+                mb = chunk.slice(start, min(start + bs, len(chunk)))
+                loss += self.step(mb)
+                rows += len(mb)
+                step += 1
+                if progress is not None:
+                    progress.update(len(mb))
+                    if step % 64 == 0:
+                        progress.set_postfix_str(f"logloss={loss / rows:.4f}", refresh=False)
+                if stop is not None and stop["stop"]:
+                    return rows, loss
+        return rows, loss
+
+    def fit(self, train: Iterable[Batch] | Callable[[], Iterable[Batch]], epochs: int = 1,
+            holdout: Iterable[Batch] | Callable[[], Iterable[Batch]] | None = None,
+            progress: bool = True, log: Callable[[str], None] | None = None) -> list[EpochStats]:
+        """Trains for ``epochs`` passes, evaluating on ``holdout`` after each.
+
+        Args:
+            train: batches, or a function returning a fresh iterable per epoch (needed
+                for more than one epoch; e.g. a :class:`miniflow.ml.source.DataSource`).
+            holdout: test batches (same convention), evaluated after every epoch.
+            progress: show a tqdm bar with examples/s and the running log loss.
+            log: called with one line per epoch.
+
+        Ctrl-C stops after the current minibatch; the model stays consistent and the
+        stats of the interrupted epoch are marked ``interrupted``.
+        """
+        from tqdm import tqdm
+
+        def fresh(src):
+            return src() if callable(src) else src
+
+        with _stop_on_interrupt() as stop:
+            for epoch in range(1, epochs + 1):
+                t0, c0 = time.perf_counter(), time.process_time()
+                bar = tqdm(desc=f"epoch {epoch}", unit="ex", unit_scale=True, disable=not progress,
+                           mininterval=0.5, smoothing=0.1)
+                try:
+                    rows, loss = self.partial_fit(fresh(train), bar, stop)
+                finally:
+                    bar.close()
+                stats = EpochStats(epoch, rows, time.perf_counter() - t0,
+                                   time.process_time() - c0, loss / max(rows, 1),
+                                   interrupted=stop["stop"])
+                if holdout is not None and not stop["stop"]:
+                    stats.holdout = self.evaluate(fresh(holdout))
+                self.history.append(stats)
+                if log is not None:
+                    log(_describe(stats))
+                if stop["stop"]:
+                    break
+        return self.history
+
+    # -- prediction and export ----------------------------------------------------------
+    def predict_proba(self, X) -> np.ndarray:
+        """P(click) per row of a :class:`Batch` or CSR matrix, with the current weights."""
+        batch = _as_batch(X)
+        ids = batch.indices & ((1 << self.dims_log2) - 1)
+        uniq, local = np.unique(ids, return_inverse=True)
+        return sigmoid(_margins(batch, self.opt.weights(uniq)[local], self.bias))
+
+    def evaluate(self, batches: Iterable[Batch]) -> dict:
+        """Metrics (:func:`miniflow.ml.metrics.summary`) over all batches."""
+        ys, ps = [], []
+        for b in batches:
+            ys.append(b.labels)
+            ps.append(self.predict_proba(b))
+        if not ys:
+            return {}
+        return metrics.summary(np.concatenate(ys), np.concatenate(ps))
+
+    def nonzero_weights(self, block: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+        """(keys, weights) of every non-zero weight, scanned in blocks (no full temporaries)."""
+        store = self.opt.store
+        if not isinstance(store, DenseStore):
+            keys, _ = store.items(next(iter(self.opt.slots)))
+            w = self.opt.weights(keys)
+            nz = w != 0
+            return keys[nz], w[nz]
+        out_k, out_w = [], []
+        for lo in range(0, store.dim, block):
+            keys = np.arange(lo, min(lo + block, store.dim), dtype=np.int64)
+            w = self.opt.weights(keys)
+            nz = np.flatnonzero(w)
+            out_k.append(keys[nz])
+            out_w.append(w[nz])
+        return np.concatenate(out_k), np.concatenate(out_w)
+
+    def to_model(self, meta: dict | None = None) -> SparseLinearModel:
+        """The servable model: non-zero weights, bias, hyperparameters, training history."""
+        keys, w = self.nonzero_weights()
+        info = {"optimizer": self.opt.hyperparameters(), "batch_size": self.batch_size,
+                "rows_seen": self.rows_seen,
+                "history": [s.__dict__ for s in self.history], **(meta or {})}
+        return SparseLinearModel(keys, w, self.bias, self.dims_log2, info)
+
+
+def _describe(s: EpochStats) -> str:
+    rate = s.rows / s.cpu_seconds if s.cpu_seconds else float("nan")
+    text = (f"epoch {s.epoch}: {s.rows} rows in {s.seconds:.1f}s ({rate:,.0f} ex/CPU-s), "
+            f"progressive logloss {s.progressive_log_loss:.5f}")
+    if s.holdout:
+        text += f", holdout auc {s.holdout['auc']:.5f} logloss {s.holdout['log_loss']:.5f}"
+    return text + (" [interrupted]" if s.interrupted else "")
+

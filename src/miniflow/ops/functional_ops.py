@@ -1,0 +1,289 @@
+"""Control flow: `tf.cond`, `tf.case`, `tf.while_loop`, `tf.map_fn`.
+
+Eager mode runs Python control flow on concrete values. Graph mode:
+
+- ``cond`` builds both branches and selects each output with ``Select`` on the scalar
+  predicate, so gradients flow into the taken branch only (ops with side effects in a
+  branch run whichever branch is taken — keep assignments out of branches).
+- ``while_loop`` builds cond and body once, on placeholders standing for the loop
+  variables, and adds one ``While`` op whose kernel interprets those ops each iteration
+  (tensors from outside the loop become extra inputs). It runs forward only.
+- ``map_fn`` unrolls over the (static) first dimension.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from miniflow import errors
+from miniflow.core.dispatch import apply_op, current_frontend
+from miniflow.core.registry import kernel_attrs, register_op
+from miniflow.graph.graph import get_default_graph
+from miniflow.ops import array_ops
+
+
+def _flatten(x):
+    if isinstance(x, dict):
+        return [leaf for k in sorted(x) for leaf in _flatten(x[k])]
+    if isinstance(x, list | tuple):
+        return [leaf for v in x for leaf in _flatten(v)]
+    return [x]
+
+
+def _pack(structure, it):
+    if isinstance(structure, dict):
+        return type(structure)((k, _pack(structure[k], it)) for k in sorted(structure))
+    if isinstance(structure, list | tuple):
+        vals = [_pack(v, it) for v in structure]
+        return type(structure)(*vals) if hasattr(structure, "_fields") else type(structure)(vals)
+    return next(it)
+
+
+def _same_structure(a, b):
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and sorted(a) == sorted(b) and all(
+            _same_structure(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) or isinstance(b, list | tuple):
+        return isinstance(a, list | tuple) and isinstance(b, list | tuple) and len(a) == len(
+            b) and all(_same_structure(x, y) for x, y in zip(a, b))
+    return True
+
+
+# ---------------------------------------------------------------------------------------
+# cond and case.
+
+
+def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, fn2=None):
+    """``true_fn()`` if ``pred`` else ``false_fn()`` (both return the same structure).
+
+    Raises:
+        TypeError: a branch function is missing or not callable.
+        ValueError: the branches return different structures.
+    """
+    true_fn = fn1 if true_fn is None else true_fn
+    false_fn = fn2 if false_fn is None else false_fn
+    if not callable(true_fn) or not callable(false_fn):
+        raise TypeError("true_fn and false_fn must be callable.")
+    fe = current_frontend()
+    if isinstance(pred, bool | np.bool_):
+        return true_fn() if pred else false_fn()
+    pred = array_ops.convert_to_tensor(pred)
+    if fe.eager:
+        return true_fn() if bool(pred) else false_fn()
+    if pred.shape.ndims not in (None, 0):
+        raise ValueError(f"pred must be a scalar, got shape {pred.shape}")
+    t_out, f_out = true_fn(), false_fn()
+    if not _same_structure(t_out, f_out):
+        raise ValueError("true_fn and false_fn must have the same type of outputs: "
+                         f"{t_out!r} vs {f_out!r}")
+    merged = [None if t is None else array_ops.where(pred, t, f, name=name)
+              for t, f in zip(_flatten(t_out), _flatten(f_out))]
+    return _pack(t_out, iter(merged))
+
+
+def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"):
+    """The function of the first true predicate (``default`` if none is true).
+
+    Raises:
+        TypeError: pred_fn_pairs is not a list of (predicate, callable) pairs.
+    """
+    pairs = list(pred_fn_pairs.items()) if isinstance(pred_fn_pairs, dict) else list(
+        pred_fn_pairs)
+    for p in pairs:
+        if not isinstance(p, tuple) or len(p) != 2 or not callable(p[1]):
+            raise TypeError("fn for pred must be callable: pred_fn_pairs must be a list of "
+                            "(predicate, callable) pairs.")
+    if default is None:
+        if not pairs:
+            raise ValueError("No predicates and no default given")
+        *pairs, (_, default) = pairs
+    if exclusive and current_frontend().eager:
+        hits = sum(bool(array_ops.convert_to_tensor(p)) for p, _ in pairs)
+        if hits > 1:
+            raise errors.InvalidArgumentError(None, None, "Input error: exclusive=True and "
+                                              "more than 1 conditions evaluated as True")
+    fn = default
+    for pred, branch in reversed(pairs):
+        fn = (lambda p, b, rest: lambda: cond(p, b, rest))(pred, branch, fn)
+    return fn()
+
+
+# ---------------------------------------------------------------------------------------
+# while_loop.
+
+
+class _SubGraph:
+    """Ops built by a loop function, runnable on values by `_interpret`."""
+
+    def __init__(self, placeholders, ops, outputs):
+        self.placeholders = placeholders
+        self.ops = ops
+        self.outputs = outputs
+        self.captures: list = []
+
+
+def _build(fn, loop_vars, graph, placeholders):
+    start = len(graph._ops)
+    out = fn(*_pack(loop_vars, iter(placeholders)))
+    new_ops = graph._ops[start:]
+    return out, new_ops
+
+
+def _interpret(sub, loop, caps):
+    env = dict(zip(sub.placeholders, loop))
+    env.update(zip(sub.captures, caps))
+    for op in sub.ops:
+        vals = [env[t] for t in op.inputs]
+        out = op.opdef.forward(*vals, **kernel_attrs(op.opdef, op.attrs))
+        if len(op.outputs) == 1 and op.opdef.num_outputs == 1:
+            env[op.outputs[0]] = out
+        else:
+            env.update(zip(op.outputs, out))
+    return [env[t] for t in sub.outputs]
+
+
+def _while_infer(inputs, attrs):
+    return attrs["specs"]
+
+
+@register_op("While", infer=_while_infer, num_outputs=lambda a: a["n"])
+def _while(*vals, cond=None, body=None, n=0, maximum_iterations=None, specs=None):
+    loop, caps = list(vals[:n]), vals[n:]
+    i = 0
+    while maximum_iterations is None or i < maximum_iterations:
+        if not bool(np.asarray(_interpret(cond, loop, caps)[0])):
+            break
+        loop = [np.asarray(v) for v in _interpret(body, loop, caps)]
+        i += 1
+    return tuple(loop)
+
+
+def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations=10,
+               back_prop=True, swap_memory=False, name=None, maximum_iterations=None,
+               return_same_structure=False):
+    """Repeats ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)`` is true.
+
+    Returns the final loop variables (a single tensor for one loop variable unless
+    ``return_same_structure``). In graph mode the loop runs forward only: asking for
+    its gradient raises LookupError.
+
+    Raises:
+        TypeError: cond or body is not callable.
+        ValueError: body returns a structure other than loop_vars'.
+        NotImplementedError: (graph mode) the body creates stateful ops.
+    """
+    if not callable(cond) or not callable(body):
+        raise TypeError("cond and body must be callable.")
+    single = not isinstance(loop_vars, list | tuple)
+    structure = [loop_vars] if single else loop_vars
+    flat = [array_ops.convert_to_tensor(v) for v in _flatten(structure)]
+    if current_frontend().eager:
+        result = _eager_while(cond, body, structure, flat, maximum_iterations)
+    else:
+        result = _graph_while(cond, body, structure, flat, shape_invariants,
+                              maximum_iterations, name)
+    if single or (len(_flatten(structure)) == 1 and not return_same_structure
+                  and isinstance(structure, list | tuple) and len(structure) == 1):
+        return _flatten(result)[0]
+    return result
+
+
+def _as_list(out):
+    return list(out) if isinstance(out, list | tuple) else [out]
+
+
+def _eager_while(cond, body, structure, flat, maximum_iterations):
+    loop = _pack(structure, iter(flat))
+    i = 0
+    while maximum_iterations is None or i < int(maximum_iterations):
+        if not bool(array_ops.convert_to_tensor(cond(*loop))):
+            break
+        out = body(*loop)
+        out = _as_list(out) if not isinstance(loop, dict) else out
+        if len(_flatten(out)) != len(flat):
+            raise ValueError(f"body returned {len(_flatten(out))} values for {len(flat)} "
+                             "loop variables")
+        loop = _pack(structure, iter([array_ops.convert_to_tensor(v)
+                                      for v in _flatten(out)]))
+        i += 1
+    return loop
+
+
+def _graph_while(cond, body, structure, flat, shape_invariants, maximum_iterations, name):
+    graph = get_default_graph()
+    invariants = _flatten(shape_invariants) if shape_invariants is not None else None
+    with graph.name_scope(name or "while"):
+        placeholders = [array_ops.placeholder(t.dtype, invariants[i] if invariants else
+                                              t.shape, name="loop_var")
+                        for i, t in enumerate(flat)]
+        c_out, c_ops = _build(cond, structure, graph, placeholders)
+        b_out, b_ops = _build(body, structure, graph, placeholders)
+    b_flat = [array_ops.convert_to_tensor(v) for v in _flatten(_as_list(b_out))]
+    if len(b_flat) != len(flat):
+        raise ValueError(f"body returned {len(b_flat)} values for {len(flat)} loop variables")
+    subs = [_SubGraph(placeholders, c_ops, [array_ops.convert_to_tensor(c_out)]),
+            _SubGraph(placeholders, b_ops, b_flat)]
+    captures = _captures(subs, placeholders)
+    for sub in subs:
+        sub.captures = captures
+    specs = []
+    for t, b in zip(flat, b_flat):
+        shape = t.shape.as_tuple() if invariants is None else None
+        if invariants is None and b.shape.as_tuple() != shape:
+            shape = None
+        if invariants is not None:
+            shape = invariants[len(specs)]
+            shape = shape.as_tuple() if hasattr(shape, "as_tuple") else tuple(shape)
+        specs.append((shape, t.dtype))
+    out = apply_op("While", *flat, *captures, cond=subs[0], body=subs[1], n=len(flat),
+                   maximum_iterations=None if maximum_iterations is None
+                   else int(maximum_iterations), specs=specs, name=name or "while")
+    out = [out] if len(flat) == 1 and not isinstance(out, tuple) else list(out)
+    return _pack(structure, iter(out))
+
+
+def _captures(subs, placeholders):
+    inside = {op for sub in subs for op in sub.ops}
+    for op in inside:
+        if op.opdef.stateful or op.opdef.extra.get("writes"):
+            raise NotImplementedError(f"while_loop bodies in graph mode cannot create "
+                                      f"stateful ops ({op.type} '{op.name}'); read variables "
+                                      "outside the loop")
+    held = set(placeholders)
+    caps, seen = [], set()
+    for sub in subs:
+        for op in sub.ops:
+            for t in op.inputs:
+                if t.op not in inside and t not in held and t not in seen:
+                    seen.add(t)
+                    caps.append(t)
+        for t in sub.outputs:
+            if t.op not in inside and t not in held and t not in seen:
+                seen.add(t)
+                caps.append(t)
+    return caps
+
+
+# ---------------------------------------------------------------------------------------
+# map_fn.
+
+
+def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True,
+           swap_memory=False, infer_shape=True, name=None):
+    """``stack([fn(e) for e in unstack(elems)])`` (unrolled; elems may be nested).
+
+    Raises:
+        ValueError: the first dimension of elems is not statically known in graph mode.
+    """
+    flat = [array_ops.convert_to_tensor(e) for e in _flatten(elems)]
+    n = flat[0].shape.as_list()[0] if flat[0].shape.ndims else None
+    if n is None:
+        raise ValueError("map_fn needs the first dimension of elems to be known when the "
+                         "graph is built (miniflow unrolls the loop).")
+    items = [_pack(elems, iter([t[i] for t in flat])) for i in range(n)]
+    results = [fn(item) for item in items]
+    if not results:
+        raise ValueError("map_fn over an empty first dimension")
+    stacked = [array_ops.stack([_flatten(r)[j] for r in results], name=name)
+               for j in range(len(_flatten(results[0])))]
+    return _pack(results[0], iter(stacked))

@@ -1,0 +1,4 @@
+"""`tf.saved_model.loader`."""
+
+from miniflow.saved_model.impl import load as load
+from miniflow.saved_model.impl import maybe_saved_model_directory as maybe_saved_model_directory

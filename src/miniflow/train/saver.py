@@ -1,0 +1,248 @@
+"""`tf.train.Saver`: saves and restores variables as crash-safe checkpoints
+(`miniflow.train.checkpoint` holds the file format), keeps the ``checkpoint`` state file
+and prunes old checkpoints."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import numpy as np
+
+from miniflow import errors
+from miniflow.graph.file_io import atomic_write
+from miniflow.graph.graph import GraphKeys, get_default_graph
+from miniflow.graph.serialization import UnserializableError
+from miniflow.train import checkpoint as ckpt
+from miniflow.train import meta_graph
+
+_log = logging.getLogger("miniflow")
+
+
+class Saver:
+    """Saves and restores variables.
+
+    Args:
+        var_list: the variables to save: a list (each saved under its op name) or a dict
+            checkpoint name -> variable (e.g. `ExponentialMovingAverage.variables_to_restore`).
+            Default: the graph's global variables.
+        max_to_keep: how many recent checkpoints to keep (None or 0: keep all).
+        keep_checkpoint_every_n_hours: additionally keep one checkpoint per this interval.
+        allow_empty: allow a saver with no variables (otherwise ValueError).
+
+    Example:
+        >>> saver = tf.train.Saver(max_to_keep=3)
+        >>> path = saver.save(sess, "/tmp/run/model.ckpt", global_step=step)
+        >>> saver.restore(sess, tf.train.latest_checkpoint("/tmp/run"))
+    """
+
+    def __init__(self, var_list=None, reshape=False, sharded=False, max_to_keep=5,
+                 keep_checkpoint_every_n_hours=10000.0, name=None, restore_sequentially=False,
+                 saver_def=None, builder=None, defer_build=False, allow_empty=False,
+                 write_version=2, pad_step_number=False, save_relative_paths=False,
+                 filename=None):
+        if var_list is None:
+            var_list = get_default_graph().get_collection(GraphKeys.GLOBAL_VARIABLES)
+        self._vars = _named(var_list)
+        if not self._vars and not allow_empty:
+            raise ValueError("No variables to save")
+        self._max_to_keep = max_to_keep
+        self._keep_every_s = keep_checkpoint_every_n_hours * 3600.0
+        self._last_preserved = time.time()
+        self._pad_step_number = pad_step_number
+        self._last_checkpoints: list[tuple[str, float]] = []
+        self._meta_cache = None
+
+    @property
+    def saver_def(self) -> dict:
+        """What `export_meta_graph` records to rebuild this saver."""
+        return {"var_names": {n: v.op_name for n, v in self._vars.items()},
+                "max_to_keep": int(self._max_to_keep or 0),
+                "keep_checkpoint_every_n_hours": self._keep_every_s / 3600.0}
+
+    def as_saver_def(self) -> dict:
+        return self.saver_def
+
+    # -- saving -------------------------------------------------------------------------
+    def save(self, sess, save_path, global_step=None, latest_filename=None,
+             meta_graph_suffix="meta", write_meta_graph=True, write_state=True,
+             strip_default_attrs=False, save_debug_info=False):
+        """Writes the variables' values in ``sess`` to a checkpoint.
+
+        Args:
+            sess: the session holding the values.
+            save_path: the checkpoint prefix, e.g. ``"/tmp/run/model.ckpt"``.
+            global_step: an int or a variable/tensor; appended as ``-STEP``.
+            write_meta_graph: also write ``PREFIX.meta`` (the graph, see
+                `export_meta_graph`); skipped with a warning if the graph cannot be encoded.
+            write_state: update the ``checkpoint`` state file and prune old checkpoints.
+
+        Returns:
+            The checkpoint prefix written (``save_path-STEP``).
+
+        Raises:
+            ValueError: the directory of ``save_path`` does not exist (as in TF).
+            FailedPreconditionError: a variable is uninitialized.
+        """
+        prefix = os.fspath(save_path)
+        parent = os.path.dirname(os.path.abspath(prefix))
+        if not os.path.isdir(parent):
+            raise ValueError(f"Parent directory of {prefix} doesn't exist, can't save.")
+        if global_step is not None:
+            if not isinstance(global_step, int | np.integer):
+                global_step = sess.run(global_step)
+            step = int(global_step)
+            prefix = f"{prefix}-{step:08d}" if self._pad_step_number else f"{prefix}-{step}"
+        self._check_session(sess)
+        values = {}
+        for name, var in self._vars.items():
+            value = var._slot_in(sess).value
+            if value is None:
+                raise errors.FailedPreconditionError(
+                    None, None, f"Attempting to use uninitialized value {var.op_name} while "
+                    f"saving checkpoint {prefix}. Run the variable initializers first.")
+            values[name] = np.asarray(value)
+        ckpt.write_checkpoint(prefix, values)
+        if write_meta_graph:
+            self._write_meta_graph(sess.graph, f"{prefix}.{meta_graph_suffix}")
+        if write_state:
+            self._record(prefix, meta_graph_suffix)
+            ckpt.update_checkpoint_state(
+                parent, prefix,
+                [p for p, _ in self._last_checkpoints], latest_filename,
+                [t for _, t in self._last_checkpoints], self._last_preserved)
+        return prefix
+
+    def _write_meta_graph(self, graph, path):
+        # Graphs only grow, so the op count and collection sizes tell whether the graph
+        # changed since the last save; if not, the encoded bytes are reused.
+        key = (id(graph), len(graph._ops), graph.seed,
+               tuple((k, len(v)) for k, v in graph._collections.items()))
+        if self._meta_cache is None or self._meta_cache[0] != key:
+            try:
+                data = meta_graph.build_meta_graph(graph, self.saver_def).to_json()
+            except UnserializableError as e:
+                data = e
+            self._meta_cache = (key, data)
+        data = self._meta_cache[1]
+        if isinstance(data, UnserializableError):
+            _log.warning("Not writing %s: %s", path, data.message)
+            return
+        atomic_write(path, lambda fh: fh.write(data))
+
+    def _record(self, prefix, meta_graph_suffix):
+        """Adds ``prefix`` to the recent list; deletes what falls out of it."""
+        now = time.time()
+        self._last_checkpoints = [(p, t) for p, t in self._last_checkpoints if p != prefix]
+        self._last_checkpoints.append((prefix, now))
+        if not self._max_to_keep:
+            return
+        while len(self._last_checkpoints) > self._max_to_keep:
+            old, stamp = self._last_checkpoints.pop(0)
+            if stamp - self._last_preserved >= self._keep_every_s:
+                self._last_preserved = stamp  # kept for good, as keep_checkpoint_every_n_hours
+                continue
+            ckpt.remove_checkpoint(old, meta_graph_suffix)
+
+    # -- restoring ------------------------------------------------------------------------
+    def restore(self, sess, save_path):
+        """Loads the saved values into the variables in ``sess``.
+
+        Raises:
+            ValueError (InvalidArgumentError): ``save_path`` is not a checkpoint, or a
+                variable's dtype or shape differs from the saved one (names it).
+            NotFoundError: a variable is not in the checkpoint (names it).
+            DataLossError: the checkpoint files are corrupt.
+        """
+        if save_path is None:
+            raise ValueError("Can't load save_path when it is None.")
+        prefix = os.fspath(save_path)
+        self._check_session(sess)
+        if not ckpt.checkpoint_exists(prefix):
+            raise errors.InvalidArgumentError(
+                None, None, f"The passed save_path is not a valid checkpoint: {prefix}")
+        index = ckpt.read_index(prefix)["tensors"]
+        for name, var in self._vars.items():
+            entry = index.get(name)
+            if entry is None:
+                raise errors.NotFoundError(
+                    None, None, f"Key {name} not found in checkpoint {prefix} (variable "
+                    f"{var.op_name}). The checkpoint holds: {', '.join(sorted(index))}")
+            _check_compatible(var, name, entry, prefix)
+        values = ckpt.load_checkpoint_tensors(prefix, list(self._vars))
+        for name, var in self._vars.items():
+            var._slot_in(sess).value = np.array(values[name], dtype=var.dtype.np, copy=True)
+
+    def _check_session(self, sess):
+        graph = getattr(sess, "graph", None)
+        if graph is None:
+            raise TypeError(f"'sess' must be a Session; got {sess!r}")
+        for var in self._vars.values():
+            if var.graph is not None and var.graph is not graph:
+                raise ValueError(f"Variable {var.op_name} belongs to another graph than the "
+                                 "session's; run the Saver with a session of its graph.")
+
+    # -- bookkeeping -------------------------------------------------------------------
+    @property
+    def last_checkpoints(self) -> list:
+        """The checkpoints this saver keeps, oldest first."""
+        return [p for p, _ in self._last_checkpoints]
+
+    def set_last_checkpoints(self, last_checkpoints) -> None:
+        self._last_checkpoints = [(p, time.time()) for p in last_checkpoints]
+
+    def set_last_checkpoints_with_time(self, last_checkpoints_with_time) -> None:
+        self._last_checkpoints = list(last_checkpoints_with_time)
+
+    def recover_last_checkpoints(self, checkpoint_paths) -> None:
+        """Adopts existing checkpoints (e.g. from `get_checkpoint_state` after a restart)
+        so that pruning continues across processes."""
+        self._last_checkpoints = [(p, os.path.getmtime(p + ".index"))
+                                  for p in checkpoint_paths if ckpt.checkpoint_exists(p)]
+
+    def export_meta_graph(self, filename=None, collection_list=None, as_text=False,
+                          export_scope=None, clear_devices=False,
+                          clear_extraneous_savers=False, strip_default_attrs=False,
+                          save_debug_info=False, graph=None):
+        """`tf.train.export_meta_graph` recording this saver."""
+        return meta_graph.export_meta_graph(filename, saver_def=self.saver_def,
+                                            collection_list=collection_list,
+                                            graph=graph or self._graph())
+
+    def _graph(self):
+        for v in self._vars.values():
+            return v.graph
+        return get_default_graph()
+
+
+def _named(var_list) -> dict:
+    if isinstance(var_list, dict):
+        items = list(var_list.items())
+    else:
+        items = [(v.op_name, v) for v in var_list]
+    out = {}
+    for name, var in items:
+        if not hasattr(var, "_slot_in"):
+            raise TypeError(f"Saver var_list entries must be tf.Variable objects; {name!r} is "
+                            f"a {type(var).__name__}.")
+        if name in out:
+            raise ValueError(f"At least two variables have the same name: {name}")
+        out[name] = var
+    return out
+
+
+def _check_compatible(var, name, entry, prefix):
+    want_dtype, want_shape = var.dtype.name, var.shape.as_tuple()
+    if entry["dtype"] != want_dtype:
+        raise errors.InvalidArgumentError(
+            None, None, f"Restoring variable {var.op_name} from checkpoint {prefix}: key "
+            f"{name} has dtype {entry['dtype']} in the checkpoint but the variable is "
+            f"{want_dtype}.")
+    saved = tuple(entry["shape"])
+    if want_shape is not None and (len(saved) != len(want_shape) or any(
+            w is not None and w != s for w, s in zip(want_shape, saved))):
+        raise errors.InvalidArgumentError(
+            None, None, f"Restoring variable {var.op_name} from checkpoint {prefix}: key "
+            f"{name} has shape {list(saved)} in the checkpoint but the variable has shape "
+            f"{list(want_shape)}. Build the graph the checkpoint was saved from.")

@@ -1,0 +1,138 @@
+"""Per-coordinate optimizers against hand-computed updates and a scalar reference FTRL."""
+
+import math
+
+import numpy as np
+import pytest
+
+from miniflow.ml.optimizers import (
+    FTRL,
+    SGD,
+    Adagrad,
+    Adam,
+    DenseStore,
+    HashStore,
+    Momentum,
+    make_optimizer,
+)
+
+KEYS = np.array([1, 4], np.int64)
+G = np.array([0.5, -2.0])
+
+
+def test_sgd_step_by_hand():
+    opt = SGD(6, lr=0.1, l2=0.5)
+    opt.store.put("w", KEYS, np.array([1.0, -1.0]))
+    opt.update(KEYS, G)
+    # w - lr (g + l2 w): 1 - 0.1*(0.5 + 0.5) = 0.9 ; -1 - 0.1*(-2 - 0.5) = -0.75
+    np.testing.assert_allclose(opt.weights(KEYS), [0.9, -0.75])
+    np.testing.assert_array_equal(opt.weights(np.array([0, 2, 3, 5])), 0.0)  # untouched
+
+
+def test_sgd_l1_soft_threshold_and_schedule():
+    opt = SGD(3, lr=1.0, l1=0.3, schedule="invscaling", power_t=0.5)
+    opt.update(np.array([0, 1]), np.array([-0.2, -1.0]))  # step 1: lr 1
+    # w = 0.2 -> max(0.2 - 0.3, 0) = 0 ; w = 1.0 -> 0.7
+    np.testing.assert_allclose(opt.weights(np.array([0, 1])), [0.0, 0.7])
+    opt.update(np.array([1]), np.array([0.0]))  # step 2: lr 1/sqrt(2), only l1 shrinks
+    assert opt.weights(np.array([1]))[0] == pytest.approx(0.7 - 0.3 / math.sqrt(2))
+
+
+def test_momentum_two_steps_by_hand():
+    opt = Momentum(2, lr=0.1, momentum=0.9)
+    k = np.array([0])
+    opt.update(k, np.array([1.0]))  # v = -0.1, w = -0.1
+    opt.update(k, np.array([1.0]))  # v = 0.9*-0.1 - 0.1 = -0.19, w = -0.29
+    assert opt.weights(k)[0] == pytest.approx(-0.29)
+
+
+def test_adagrad_two_steps_by_hand():
+    opt = Adagrad(2, lr=0.5, eps=0.0)
+    k = np.array([1])
+    opt.update(k, np.array([3.0]))  # n = 9, w = -0.5*3/3 = -0.5
+    opt.update(k, np.array([4.0]))  # n = 25, w = -0.5 - 0.5*4/5 = -0.9
+    assert opt.weights(k)[0] == pytest.approx(-0.9)
+
+
+def test_adam_first_step_is_lr_times_sign():
+    opt = Adam(3, lr=0.01)
+    opt.update(KEYS[:1], np.array([123.0]))  # bias-corrected m/sqrt(v) = 1 on step 1
+    assert opt.weights(KEYS[:1])[0] == pytest.approx(-0.01, rel=1e-6)
+    # Lazy per-key step count: a key first touched later also gets a full first step.
+    for _ in range(5):
+        opt.update(np.array([0]), np.array([1.0]))
+    opt.update(np.array([2]), np.array([-7.0]))
+    assert opt.weights(np.array([2]))[0] == pytest.approx(0.01, rel=1e-6)
+
+
+def _ftrl_reference(grads_per_step, alpha, beta, l1, l2):
+    """McMahan et al. 2013, Algorithm 1, one scalar coordinate at a time."""
+    z, n = {}, {}
+
+    def weight(i):
+        zi, ni = z.get(i, 0.0), n.get(i, 0.0)
+        if abs(zi) <= l1:
+            return 0.0
+        return -(zi - math.copysign(l1, zi)) / ((beta + math.sqrt(ni)) / alpha + l2)
+
+    for step in grads_per_step:
+        for i, g in step.items():
+            w = weight(i)
+            sigma = (math.sqrt(n.get(i, 0.0) + g * g) - math.sqrt(n.get(i, 0.0))) / alpha
+            z[i] = z.get(i, 0.0) + g - sigma * w
+            n[i] = n.get(i, 0.0) + g * g
+    return weight
+
+
+@pytest.mark.parametrize("store", ["dense", "hash"])
+def test_ftrl_matches_scalar_reference(store):
+    rng = np.random.default_rng(0)
+    hp = dict(alpha=0.3, beta=1.0, l1=0.2, l2=0.5)
+    steps = []
+    for _ in range(50):
+        keys = rng.choice(10_000, size=20, replace=False)
+        steps.append(dict(zip(keys.tolist(), rng.normal(size=20).tolist())))
+    ref = _ftrl_reference(steps, **hp)
+    kw = {"store": HashStore(FTRL.slots)} if store == "hash" else {}
+    opt = FTRL(None if kw else 10_000, dtype=np.float64, **kw, **hp)
+    for s in steps:
+        opt.update(np.array(list(s)), np.array(list(s.values())))
+    touched = np.array(sorted({k for s in steps for k in s}))
+    expected = np.array([ref(i) for i in touched])
+    np.testing.assert_allclose(opt.weights(touched), expected, rtol=1e-12, atol=1e-15)
+    assert (expected == 0).any() and (expected != 0).any()  # l1 really zeroes some weights
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adagrad", "adam", "ftrl"])
+def test_hash_store_equals_dense_store_on_a_huge_key_space(name):
+    rng = np.random.default_rng(1)
+    dense = make_optimizer(name, 1000, l2=0.1)
+    mapping = rng.choice(2**40, size=1000, replace=False)  # dense key k <-> sparse key
+    sparse = make_optimizer(name, store=HashStore(type(dense).slots), l2=0.1)
+    for _ in range(30):
+        keys = rng.choice(1000, size=50, replace=False)
+        g = rng.normal(size=50)
+        dense.update(keys, g)
+        sparse.update(mapping[keys], g)
+    np.testing.assert_allclose(sparse.weights(mapping), dense.weights(np.arange(1000)), rtol=1e-12)
+    assert len(sparse.store) <= 1000
+    keys, _ = sparse.store.items(next(iter(type(dense).slots)))
+    assert set(keys.tolist()) <= set(mapping.tolist())
+
+
+def test_repeated_keys_with_equal_gradients_update_once():
+    a, b = FTRL(10, alpha=0.5), FTRL(10, alpha=0.5)
+    a.update(np.array([3, 7]), np.array([1.5, -1.0]))
+    b.update(np.array([3, 7, 3, 3]), np.array([1.5, -1.0, 1.5, 1.5]))
+    np.testing.assert_array_equal(a.weights(np.arange(10)), b.weights(np.arange(10)))
+
+
+def test_dense_store_memory_and_errors():
+    s = DenseStore(1 << 20, FTRL.slots, np.float32)
+    assert s.nbytes == 2 * 4 * (1 << 20)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        make_optimizer("lbfgs", 10)
+    with pytest.raises(ValueError, match="dim="):
+        FTRL()
+    with pytest.raises(ValueError, match="schedule"):
+        SGD(3, schedule="cosine")
