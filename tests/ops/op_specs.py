@@ -385,6 +385,10 @@ def gather_grad_dense_case(draw):
     return Case((g,), {"params": p, "indices": idx, "axis": axis})
 
 
+def _sin_grad(op, grad):
+    return [grad * tf.cos(op.inputs[0])]
+
+
 def _strided_slice_grad(g, full, key):
     spec = tuple(key)
     return apply_op("StridedSliceGrad", g, _ref(full), spec=spec)
@@ -467,6 +471,11 @@ SPECS: list[OpSpec] = [
     OpSpec("GatherV2", lambda x, indices, axis: tf.gather(x, indices, axis=axis),
            gather_case()),
     OpSpec("Select", lambda x, y, mask: tf.where(mask, x, y), select_case()),
+    # user Python in the graph (script_ops): tf.Print is an identity on its first input;
+    # py_func differentiates through the user's gradient function
+    OpSpec("Print", lambda x: tf.Print(x, [x], "never printed: ", first_n=0) * x, unary()),
+    OpSpec("PyFunc", lambda x: tf.py_func(np.sin, [x], tf.float64, grad=_sin_grad) * x,
+           unary()),
     # gradient helper ops (they appear in gradient graphs; second order goes through them)
     OpSpec("Unbroadcast", lambda g, small: apply_op("Unbroadcast", g, _ref(small)),
            unbroadcast_case()),
