@@ -313,3 +313,17 @@ def test_fetch_and_feed_variables():
         np.testing.assert_array_equal(sess.run(doubled, {v: [5.0, 6.0]}), [10.0, 12.0])
         np.testing.assert_array_equal(sess.run(doubled), [2.0, 4.0])
         np.testing.assert_array_equal(sess.run("v:0"), [1.0, 2.0])
+
+
+def test_fetching_a_variable_with_its_update_returns_the_updated_value():
+    """TF1 ref-variable semantics: the variable itself is read at the end of the run,
+    while a value computed from it (identity, arithmetic) is taken when computed."""
+    step = tf.Variable(0, name="global_step", trainable=False)
+    inc = tf.assign_add(step, 1)
+    before = tf.identity(step)
+    with tf.Session() as sess:
+        sess.run(step.initializer)
+        _, s, b = sess.run([inc, step, before])
+        assert (s, b) == (1, 0)
+        _, s, b = sess.run([inc, step, before])
+        assert (s, b) == (2, 1)

@@ -421,6 +421,8 @@ SPECS: list[OpSpec] = [
     OpSpec("Sigmoid", tf.sigmoid, unary()),
     OpSpec("Tanh", tf.tanh, unary()),
     OpSpec("Relu", tf.nn.relu, unary(), away_from_zero),
+    OpSpec("ReluGrad", lambda g, x: apply_op("ReluGrad", g, x), same_shapes(2, 2),
+           per_input(real, away_from_zero)),
     OpSpec("Sin", tf.sin, unary()),
     OpSpec("Cos", tf.cos, unary()),
     OpSpec("Tan", tf.tan, unary(), small),
@@ -482,6 +484,8 @@ SPECS: list[OpSpec] = [
     OpSpec("BroadcastLike", lambda g, target: apply_op("BroadcastLike", g, _ref(target)),
            broadcast_to_case()),
     OpSpec("ReduceBroadcast", _reduce_broadcast, reduce_broadcast_case()),
+    OpSpec("MeanGrad", lambda g, full, axis, keepdims: apply_op(
+        "MeanGrad", g, _ref(full), axis=axis, keepdims=keepdims), reduce_broadcast_case()),
     OpSpec("SplitLike", lambda g, pieces, axis: list(apply_op(
         "SplitLike", g, *[_ref(p) for p in pieces], axis=axis, n=len(pieces))),
         split_like_case()),

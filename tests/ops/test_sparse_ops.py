@@ -52,6 +52,18 @@ def test_sparse_placeholder_fed_with_value_or_tuple():
             sess.run(total)
 
 
+def test_values_and_indices_of_different_lengths_are_rejected():
+    sp = tf.sparse_placeholder(tf.float32)
+    ops = [tf.sparse_reduce_sum(sp), tf.sparse.to_dense(sp),
+           tf.sparse_tensor_dense_matmul(sp, np.ones((3, 1), np.float32)),
+           tf.sparse_add(sp, sp), tf.sparse_add(sp, np.ones((3, 3), np.float32))]
+    bad = ([[0, 0], [1, 1]], [1.0, 2.0, 3.0], [3, 3])
+    with tf.Session() as sess:
+        for op in ops:
+            with pytest.raises(tf.errors.InvalidArgumentError, match="one entry per row"):
+                sess.run(op, {sp: bad})
+
+
 def test_sparse_placeholder_with_partial_shape_fixes_the_rank():
     sp = tf.sparse_placeholder(tf.float32, shape=[None, 3], name="p")
     assert sp.indices.shape.as_list() == [None, 2]

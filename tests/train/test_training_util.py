@@ -100,6 +100,13 @@ def test_inverse_time_and_natural_exp_decay():
                                rtol=1e-6)
 
 
+def test_cosine_decay():
+    got = _run_schedule(lambda s: tf.train.cosine_decay(0.5, s, 200, alpha=0.1), STEPS)
+    want = [0.5 * (0.9 * 0.5 * (1 + math.cos(math.pi * min(s, 200) / 200)) + 0.1)
+            for s in STEPS]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
 def test_decay_needs_a_global_step():
     with pytest.raises(ValueError, match="global_step is required"):
         tf.train.exponential_decay(0.1, None, 10, 0.5)

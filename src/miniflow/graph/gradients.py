@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from miniflow.core import autodiff
 from miniflow.core.dispatch import apply_op
 from miniflow.graph.builder import convert_to_tensor
@@ -10,6 +12,15 @@ from miniflow.graph.graph import get_default_graph
 
 def _as_list(x):
     return list(x) if isinstance(x, list | tuple) else [x]
+
+
+def _ones_for(y, name):
+    """The default seed d(y)/d(y): a constant when y's shape is known, else OnesLike(y)."""
+    shape = y.shape
+    if shape.is_fully_defined():
+        return apply_op("Const", value=np.ones(shape.as_tuple(), dtype=y.dtype.np),
+                        dtype=y.dtype, name=name)
+    return apply_op("OnesLike", y, name=name)
 
 
 def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_ops=False,
@@ -28,7 +39,7 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
     with graph.name_scope(name):
         if grad_ys is None:
             grad_ys = [None] * len(ys)
-        seeds = [apply_op("OnesLike", y, name=f"grad_ys_{i}") if g is None
+        seeds = [_ones_for(y, f"grad_ys_{i}") if g is None
                  else convert_to_tensor(g, dtype=y.dtype)
                  for i, (y, g) in enumerate(zip(ys, _as_list(grad_ys)))]
         grads = autodiff.backward(ys, seeds, xs, producer=lambda t: t.op, stop=stop)

@@ -392,10 +392,12 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
         body.append(f"f{i} = _c{i}(f{i})")
     line_ops: dict = {}  # body index -> op
     # Fetched outputs that may alias a variable's buffer are copied as soon as they are
-    # computed, so a later in-place update in the same run does not change them.
+    # computed, so a later in-place update in the same run does not change them. A
+    # variable fetched itself is read at the end of the run instead: as with TF1's ref
+    # variables, `sess.run([train_op, global_step])` returns the step after the update.
     snapshot_names: dict = {}
-    snapshot = {t for t in leaves if t not in feeds and (t.op.type in _ALIASING or
-                                                         t.op.opdef.stateful)}
+    snapshot = {t for t in leaves if t not in feeds and t.op.type != "VariableV2" and
+                (t.op.type in _ALIASING or t.op.opdef.stateful)}
     for k, op in enumerate(_prune(leaves, target_ops, feeds)):
         opdef = op.opdef
         if op.type == "Const":
@@ -434,7 +436,8 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
         n = snapshot_names.get(t, names[t])
         # copies: feeds, constants (the graph's own arrays), and scalars (fetched as NumPy
         # scalars, as TF does); variable-aliasing values were snapshotted when computed
-        if t in feeds or t.op.type == "Const" or (t.shape.ndims == 0 and t not in snapshot):
+        if t in feeds or t.op.type in ("Const", "VariableV2") or \
+                (t.shape.ndims == 0 and t not in snapshot):
             env["_copy"] = _copy
             n = f"_copy({n})"
         results.append(n)

@@ -25,7 +25,7 @@ def _unbroadcast(g, x):
     lead = len(gs) - len(xs)
     axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(xs)
                                       if d == 1 and gs[lead + i] != 1)
-    return np.sum(g, axis=axes).reshape(xs) if axes else np.reshape(g, xs)
+    return np.add.reduce(g, axis=axes).reshape(xs) if axes else np.reshape(g, xs)
 
 
 @register_gradient("Unbroadcast")
@@ -44,12 +44,26 @@ def _broadcast_like_grad(op, grad):
     return [unbroadcast(grad, op.inputs[0]), None]
 
 
-def unbroadcast(g, x):
-    """Sums gradient ``g`` down to the shape of ``x`` (undoing NumPy broadcasting)."""
+def unbroadcast(g, x, other=None):
+    """Sums gradient ``g`` down to the shape of ``x`` (undoing NumPy broadcasting).
+
+    ``other`` is the op's other operand: when static shapes prove that x already has the
+    broadcast shape (e.g. x is [?, n] and other is [n]), no op is added at all.
+    """
     gd, xd = dims(g), dims(x)
     if gd is not None and gd == xd and None not in gd:
         return g
+    if other is not None and _has_broadcast_shape(xd, dims(other)):
+        return g
     return apply_op("Unbroadcast", g, x)
+
+
+def _has_broadcast_shape(xd, od) -> bool:
+    """True when broadcast(x, other) has exactly x's shape, whatever the unknown dims."""
+    if xd is None or od is None or len(od) > len(xd):
+        return False
+    od = (1,) * (len(xd) - len(od)) + tuple(od)
+    return all(b == 1 or (a is not None and a == b) for a, b in zip(xd, od))
 
 
 def broadcast_like(g, x):
@@ -82,33 +96,33 @@ _binary("SquaredDifference", lambda x, y: np.square(np.subtract(x, y)))
 @register_gradient("Add")
 def _add_grad(op, grad):
     x, y = op.inputs
-    return [unbroadcast(grad, x), unbroadcast(grad, y)]
+    return [unbroadcast(grad, x, y), unbroadcast(grad, y, x)]
 
 
 @register_gradient("Sub")
 def _sub_grad(op, grad):
     x, y = op.inputs
-    return [unbroadcast(grad, x), unbroadcast(negative(grad), y)]
+    return [unbroadcast(grad, x, y), unbroadcast(negative(grad), y, x)]
 
 
 @register_gradient("Mul")
 def _mul_grad(op, grad):
     x, y = op.inputs
-    return [unbroadcast(grad * y, x), unbroadcast(x * grad, y)]
+    return [unbroadcast(grad * y, x, y), unbroadcast(x * grad, y, x)]
 
 
 @register_gradient("RealDiv")
 def _div_grad(op, grad):
     """d(x/y) = g/y, -g*x/y^2."""
     x, y = op.inputs
-    return [unbroadcast(grad / y, x), unbroadcast(negative(grad) * x / square(y), y)]
+    return [unbroadcast(grad / y, x, y), unbroadcast(negative(grad) * x / square(y), y, x)]
 
 
 @register_gradient("FloorMod")
 def _floormod_grad(op, grad):
     """x mod y = x - floor(x/y)*y."""
     x, y = op.inputs
-    return [unbroadcast(grad, x), unbroadcast(negative(grad) * floordiv(x, y), y)]
+    return [unbroadcast(grad, x, y), unbroadcast(negative(grad) * floordiv(x, y), y, x)]
 
 
 @register_gradient("Pow")
@@ -119,7 +133,7 @@ def _pow_grad(op, grad):
     gx = grad * y * pow(x, y - 1)
     safe_log = where(x > 0, log(where(x > 0, x, ones_like(x))), zeros_like(x))
     gy = grad * z * safe_log
-    return [unbroadcast(gx, x), unbroadcast(gy, y)]
+    return [unbroadcast(gx, x, y), unbroadcast(gy, y, x)]
 
 
 def _select_grad(cmp):
@@ -127,8 +141,8 @@ def _select_grad(cmp):
         x, y = op.inputs
         mask = cmp(x, y)
         zeros = zeros_like(grad)
-        return [unbroadcast(where(mask, grad, zeros), x),
-                unbroadcast(where(mask, zeros, grad), y)]
+        return [unbroadcast(where(mask, grad, zeros), x, y),
+                unbroadcast(where(mask, zeros, grad), y, x)]
     return grad_fn
 
 
@@ -140,7 +154,7 @@ register_gradient("Minimum")(_select_grad(lambda x, y: broadcast_like(x <= y, x 
 def _sqdiff_grad(op, grad):
     x, y = op.inputs
     d = grad * 2.0 * (x - y)
-    return [unbroadcast(d, x), unbroadcast(negative(d), y)]
+    return [unbroadcast(d, x, y), unbroadcast(negative(d), y, x)]
 
 
 not_differentiable("FloorDiv")
@@ -262,8 +276,19 @@ def _tanh_grad(op, grad):
 
 @register_gradient("Relu")
 def _relu_grad(op, grad):
-    x = op.inputs[0]
-    return [where(x > 0, grad, zeros_like(grad))]
+    return [apply_op("ReluGrad", grad, op.inputs[0])]
+
+
+@register_op("ReluGrad", infer=rules.same_as_first)
+def _relu_backprop(g, x):
+    """g where x > 0, else 0 (one kernel instead of compare + zeros + select)."""
+    return np.multiply(g, x > 0, dtype=g.dtype)
+
+
+@register_gradient("ReluGrad")
+def _relu_backprop_grad(op, grad):
+    """Linear in g; piecewise constant in x (zero almost everywhere)."""
+    return [apply_op("ReluGrad", grad, op.inputs[1]), None]
 
 
 @register_gradient("Sin")
@@ -292,9 +317,12 @@ def _reduce(op_type, kernel):
 
 def _np_reduce(fn):
     def kernel(x, axis=None, keepdims=False):
-        # NumPy widens small integer sums/products to int64; TF keeps the input dtype
-        return np.asarray(fn(x, axis=axis, keepdims=keepdims)).astype(np.asarray(x).dtype,
-                                                                      copy=False)
+        # ufunc.reduce directly (np.sum & co. add a Python dispatch layer); NumPy widens
+        # small integer sums/products to int64, TF keeps the input dtype
+        x = np.asarray(x)
+        r = fn(x, axis=axis, keepdims=keepdims)
+        return r if r.dtype == x.dtype and type(r) is np.ndarray else \
+            np.asarray(r).astype(x.dtype, copy=False)
     return kernel
 
 
@@ -304,15 +332,17 @@ def _mean_kernel(x, axis=None, keepdims=False):
         total = np.sum(x, axis=axis, keepdims=keepdims)
         n = max(x.size // max(total.size, 1), 1) if x.size else 1
         return (np.sign(total) * (np.abs(total) // n)).astype(x.dtype)
-    r = np.mean(x, axis=axis, keepdims=keepdims)
-    return r if isinstance(r, np.ndarray) else np.asarray(r, dtype=x.dtype)
+    total = np.add.reduce(x, axis=axis, keepdims=keepdims)
+    n = x.size // max(total.size, 1) if x.size else 0
+    r = np.true_divide(total, n, dtype=x.dtype) if n else np.full(total.shape, np.nan, x.dtype)
+    return r if type(r) is np.ndarray else np.asarray(r, dtype=x.dtype)
 
 
-_reduce("Sum", _np_reduce(np.sum))
+_reduce("Sum", _np_reduce(np.add.reduce))
 _reduce("Mean", _mean_kernel)
 _reduce("Max", _np_reduce(np.max))
 _reduce("Min", _np_reduce(np.min))
-_reduce("Prod", _np_reduce(np.prod))
+_reduce("Prod", _np_reduce(np.multiply.reduce))
 _reduce("All", _np_reduce(np.all))
 _reduce("Any", _np_reduce(np.any))
 not_differentiable("All", "Any")
@@ -324,7 +354,9 @@ def _reduce_broadcast(g, x, axis=None, keepdims=False):
     xs = np.shape(x)
     if not keepdims and axis is not None:
         g = np.reshape(g, [1 if i in _axes(axis, len(xs)) else d for i, d in enumerate(xs)])
-    return np.broadcast_to(g, xs)
+    out = np.empty(xs, dtype=np.result_type(g))
+    out[...] = g  # a real array: cheaper than a broadcast view for the ops that follow
+    return out
 
 
 @register_gradient("ReduceBroadcast")
@@ -332,15 +364,6 @@ def _reduce_broadcast_grad(op, grad):
     return [reduce_sum(grad, axis=op.attrs["axis"], keepdims=op.attrs["keepdims"]), None]
 
 
-@register_op("ReduceCount", infer=lambda i, a: [((), i[0].dtype)])
-def _reduce_count(x, axis=None):
-    """The number of elements a reduction over ``axis`` combines (as x's dtype)."""
-    xs = np.shape(x)
-    n = int(np.prod([xs[a] for a in _axes(axis, len(xs))])) if axis is not None else np.size(x)
-    return np.asarray(n, dtype=np.asarray(x).dtype)
-
-
-not_differentiable("ReduceCount")
 
 
 def _axes(axis, rank):
@@ -359,14 +382,23 @@ def _sum_grad(op, grad):
 
 @register_gradient("Mean")
 def _mean_grad(op, grad):
-    x = op.inputs[0]
-    xd = dims(x)
-    if xd is not None and None not in xd:
-        axis = op.attrs["axis"]
-        n = int(np.prod([xd[a] for a in _axes(axis, len(xd))])) if axis is not None \
-            else int(np.prod(xd))
-        return [_spread(op, grad) / float(max(n, 1))]
-    return [_spread(op, grad) / apply_op("ReduceCount", x, axis=op.attrs["axis"])]
+    return [apply_op("MeanGrad", grad, op.inputs[0], axis=op.attrs["axis"],
+                     keepdims=op.attrs["keepdims"])]
+
+
+@register_op("MeanGrad", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
+def _mean_grad_kernel(g, x, axis=None, keepdims=False):
+    """A mean's gradient: g spread over the reduced input's shape, divided by the count."""
+    out = _reduce_broadcast(g, x, axis, keepdims)
+    n = out.size // max(np.size(g), 1) if out.size else 1
+    out /= n
+    return out
+
+
+@register_gradient("MeanGrad")
+def _mean_grad_grad(op, grad):
+    """MeanGrad is linear in g; its adjoint is the mean over the broadcast positions."""
+    return [reduce_mean(grad, axis=op.attrs["axis"], keepdims=op.attrs["keepdims"]), None]
 
 
 def _minmax_grad(op, grad):
@@ -442,6 +474,8 @@ def _matmul_grad(op, grad):
     else:
         ga = matmul(b, grad, transpose_a=True, transpose_b=True)
         gb = matmul(grad, a, transpose_a=True, transpose_b=True)
+    if len(dims(a) or ()) == 2 and len(dims(b) or ()) == 2:
+        return [ga, gb]  # plain matrices: no batch dimensions to broadcast
     return [unbroadcast(ga, a), unbroadcast(gb, b)]
 
 

@@ -163,11 +163,16 @@ def _as_sparse(sp, what="sp_input") -> SparseTensor:
 # Validation shared by the kernels.
 
 
-def _check_indices(indices, dense_shape, check_order=False):
+def _check_indices(indices, dense_shape, check_order=False, values=None):
     """Raises InvalidArgumentError for out-of-bounds (or, with ``check_order``, unsorted
-    or repeated) indices, naming the first bad entry as TF does."""
+    or repeated) indices, naming the first bad entry as TF does, or for ``values`` whose
+    length is not the number of indices."""
     idx = np.asarray(indices)
     idx = idx.reshape(-1, 1) if idx.ndim < 2 else idx
+    if values is not None and np.ndim(values) != 0 and np.shape(values) != (len(idx),):
+        raise errors.InvalidArgumentError(
+            None, None, f"values must be a vector with one entry per row of indices: got "
+            f"values of shape {list(np.shape(values))} for {len(idx)} indices")
     shape = np.asarray(dense_shape).reshape(-1)
     if idx.shape[1] != shape.size:
         raise errors.InvalidArgumentError(
@@ -209,7 +214,7 @@ def _spmm_infer(inputs, attrs):
 
 @register_op("SparseTensorDenseMatMul", infer=_spmm_infer)
 def _spmm(a_indices, a_values, a_shape, b, adjoint_a=False, adjoint_b=False):
-    idx = _check_indices(a_indices, a_shape)
+    idx = _check_indices(a_indices, a_shape, values=a_values)
     rows, cols = (idx[:, 1], idx[:, 0]) if adjoint_a else (idx[:, 0], idx[:, 1])
     b = np.asarray(b)
     if adjoint_b:
@@ -308,9 +313,9 @@ def _sparse_to_dense(sparse_indices, output_shape, sparse_values, default_value,
     idx = np.asarray(sparse_indices)
     idx = idx.reshape(-1, 1) if idx.ndim < 2 else idx
     if validate_indices:
-        _check_indices(idx, shape, check_order=True)
+        _check_indices(idx, shape, check_order=True, values=sparse_values)
     else:
-        _check_indices(idx, shape)
+        _check_indices(idx, shape, values=sparse_values)
     out = np.full(shape, default_value, dtype=np.asarray(sparse_values).dtype)
     if idx.size:
         out[tuple(idx.T)] = sparse_values
@@ -424,7 +429,7 @@ def _sparse_reduce_infer(inputs, attrs):
 @register_op("SparseReduceSum", infer=_sparse_reduce_infer)
 def _sparse_reduce_sum(indices, values, dense_shape, axis=None, keepdims=False):
     shape = tuple(int(d) for d in np.asarray(dense_shape).reshape(-1))
-    idx = _check_indices(indices, shape)
+    idx = _check_indices(indices, shape, values=values)
     values = np.asarray(values)
     axes = _reduce_axes(axis, len(shape))
     if axes is None:
@@ -484,8 +489,8 @@ def _merge_sparse(a_idx, a_val, b_idx, b_val, shape):
     """Row-major merged indices, summed values and, for each output entry, the entry of a
     and of b it came from (-1 where none)."""
     shape = tuple(int(d) for d in np.asarray(shape).reshape(-1))
-    a_idx = _check_indices(a_idx, shape)
-    b_idx = _check_indices(b_idx, shape)
+    a_idx = _check_indices(a_idx, shape, values=a_val)
+    b_idx = _check_indices(b_idx, shape, values=b_val)
     keys = np.concatenate([np.ravel_multi_index(tuple(a_idx.T), shape) if a_idx.size else
                            np.zeros(0, np.int64),
                            np.ravel_multi_index(tuple(b_idx.T), shape) if b_idx.size else
@@ -554,7 +559,7 @@ def _sparse_dense_add(a_indices, a_values, a_shape, b):
         raise errors.InvalidArgumentError(
             None, None, f"Dimension mismatch: sparse operand has shape "
             f"{np.asarray(a_shape).tolist()}, dense operand {list(b.shape)}")
-    idx = _check_indices(a_indices, b.shape)
+    idx = _check_indices(a_indices, b.shape, values=a_values)
     out = b.copy()
     if idx.size:
         np.add.at(out, tuple(idx.T), a_values)

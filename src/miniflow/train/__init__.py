@@ -9,6 +9,7 @@ from miniflow.train.adagrad import AdagradOptimizer as AdagradOptimizer  # noqa:
 from miniflow.train.adam import AdamOptimizer as AdamOptimizer  # noqa: E402
 from miniflow.train.ftrl import FtrlOptimizer as FtrlOptimizer  # noqa: E402
 from miniflow.train.learning_rate_decay import (  # noqa: E402
+    cosine_decay as cosine_decay,
     exponential_decay as exponential_decay,
     inverse_time_decay as inverse_time_decay,
     natural_exp_decay as natural_exp_decay,
@@ -30,7 +31,7 @@ from miniflow.train.training_util import (  # noqa: E402
 __all__ = ["GradientDescentOptimizer", "Optimizer",
            "AdadeltaOptimizer", "AdagradOptimizer", "AdamOptimizer",
            "ExponentialMovingAverage", "FtrlOptimizer",
-           "MomentumOptimizer", "RMSPropOptimizer", "create_global_step",
+           "MomentumOptimizer", "RMSPropOptimizer", "cosine_decay", "create_global_step",
            "exponential_decay", "get_global_step", "get_or_create_global_step",
            "global_step", "inverse_time_decay", "natural_exp_decay", "piecewise_constant",
            "polynomial_decay"]

@@ -8,7 +8,7 @@ import numpy as np
 
 from miniflow.core.dispatch import apply_op
 from miniflow.train.optimizer import Optimizer
-from miniflow.train.slot_apply import buffers, hyper, like, unique_rows, update_op
+from miniflow.train.slot_apply import buffers, fill_slot, hyper, like, unique_rows, update_op
 
 
 def _adadelta(g, accum, accum_update, lr, rho, epsilon):
@@ -62,8 +62,8 @@ class AdadeltaOptimizer(Optimizer):
 
     def _create_slots(self, var_list):
         for v in var_list:
-            self._zeros_slot(v, "accum", self._name)
-            self._zeros_slot(v, "accum_update", self._name)
+            self._get_or_make_slot(v, fill_slot(v, 0.0), "accum", self._name)
+            self._get_or_make_slot(v, fill_slot(v, 0.0), "accum_update", self._name)
 
     def _prepare(self):
         self._lr_t = hyper(self._learning_rate, "lr")

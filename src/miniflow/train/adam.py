@@ -10,7 +10,7 @@ from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.ops import control_flow_ops
 from miniflow.ops.variables import Variable
 from miniflow.train.optimizer import Optimizer
-from miniflow.train.slot_apply import buffers, hyper, like, unique_rows, update_op
+from miniflow.train.slot_apply import buffers, fill_slot, hyper, like, unique_rows, update_op
 
 
 def _step_size(beta1_power, beta2_power, lr):
@@ -80,8 +80,8 @@ class AdamOptimizer(Optimizer):
             self._beta2_power = Variable(self._beta2, trainable=False, name="beta2_power",
                                          dtype=first.dtype)
         for v in var_list:
-            self._zeros_slot(v, "m", self._name)
-            self._zeros_slot(v, "v", self._name)
+            self._get_or_make_slot(v, fill_slot(v, 0.0), "m", self._name)
+            self._get_or_make_slot(v, fill_slot(v, 0.0), "v", self._name)
 
     def _get_beta_accumulators(self):
         return self._beta1_power, self._beta2_power

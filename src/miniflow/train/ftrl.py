@@ -105,7 +105,8 @@ class FtrlOptimizer(Optimizer):
         for v in var_list:
             self._get_or_make_slot(v, fill_slot(v, self._initial_accumulator_value), "accum",
                                    self._accum_name or self._name)
-            self._zeros_slot(v, "linear", self._linear_name or self._name + "_1")
+            self._get_or_make_slot(v, fill_slot(v, 0.0), "linear",
+                                   self._linear_name or self._name + "_1")
 
     def _prepare(self):
         self._lr_t = hyper(self._learning_rate, "learning_rate")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from miniflow import dtypes
 from miniflow.ops import array_ops, control_flow_ops, math_ops
 
@@ -102,3 +104,21 @@ def natural_exp_decay(learning_rate, global_step, decay_steps, decay_rate, stair
         if staircase:
             p = math_ops.floor(p)
         return lr * math_ops.exp(-array_ops.cast(decay_rate, lr.dtype) * p)
+
+
+def cosine_decay(learning_rate, global_step, decay_steps, alpha=0.0, name=None):
+    """``learning_rate * ((1 - alpha) * 0.5 * (1 + cos(pi * s / decay_steps)) + alpha)``
+    with ``s = min(global_step, decay_steps)``: a half cosine from ``learning_rate`` down to
+    ``alpha * learning_rate``.
+
+    Example::
+
+        lr = tf.train.cosine_decay(0.1, step, 10000, alpha=0.01)
+    """
+    with control_flow_ops.name_scope(name, "CosineDecay"):
+        lr, step = _step_and_rate(learning_rate, global_step, "cosine decay")
+        steps = array_ops.cast(decay_steps, lr.dtype)
+        frac = math_ops.minimum(step, steps) / steps
+        cosine = 0.5 * (1 + math_ops.cos(np.pi * frac))
+        alpha = array_ops.cast(alpha, lr.dtype)
+        return lr * ((1 - alpha) * cosine + alpha)

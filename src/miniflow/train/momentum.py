@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from miniflow.core.dispatch import apply_op
 from miniflow.train.optimizer import Optimizer
-from miniflow.train.slot_apply import buffers, hyper, like, unique_rows, update_op
+from miniflow.train.slot_apply import buffers, fill_slot, hyper, like, unique_rows, update_op
 
 
 @update_op("ApplyMomentum")
@@ -63,7 +63,7 @@ class MomentumOptimizer(Optimizer):
 
     def _create_slots(self, var_list):
         for v in var_list:
-            self._zeros_slot(v, "momentum", self._name)
+            self._get_or_make_slot(v, fill_slot(v, 0.0), "momentum", self._name)
 
     def _prepare(self):
         self._lr_t = hyper(self._learning_rate, "learning_rate")

@@ -81,8 +81,8 @@ class RMSPropOptimizer(Optimizer):
         for v in var_list:
             self._get_or_make_slot(v, fill_slot(v, 1.0), "rms", self._name)
             if self._centered:
-                self._zeros_slot(v, "mg", self._name)
-            self._zeros_slot(v, "momentum", self._name)
+                self._get_or_make_slot(v, fill_slot(v, 0.0), "mg", self._name)
+            self._get_or_make_slot(v, fill_slot(v, 0.0), "momentum", self._name)
 
     def _prepare(self):
         self._lr_t = hyper(self._learning_rate, "learning_rate")

@@ -90,5 +90,7 @@ def like(t, var):
 
 
 def fill_slot(var, value):
-    """An initial value for a slot: ``var``'s shape filled with ``value``."""
+    """An initial value for a slot: ``var``'s shape filled with ``value`` by a `Fill` op
+    (not a graph constant the size of the variable, which a large embedding's slots
+    would otherwise keep in the graph)."""
     return lambda: array_ops.fill(var.shape.as_list(), np.asarray(value, var.dtype.np))

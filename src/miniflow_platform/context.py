@@ -1,0 +1,48 @@
+"""The objects one server shares between its routes and its scheduler thread."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from miniflow_platform.config import Settings
+from miniflow_platform.executors.base import Executor
+
+
+@dataclass
+class Platform:
+    """Settings, DB sessions and the executor of one server.
+
+    ``lock`` serialises the state changes that pair a DB update with an executor
+    action (start, cancel, stop), so the scheduler and a request never race on one run.
+    """
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    executor: Executor
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def run_dir(self, kind: str, ident: int | str) -> Path:
+        return self.settings.data_dir / kind / str(ident)
+
+    def base_env(self, python_env: str | None = None) -> dict[str, str]:
+        """Environment of a workload: a clean PATH with the chosen Python first.
+
+        The server's own environment is not passed on (it may hold tokens); jobs get
+        PATH, HOME, locale and TMPDIR plus what the request sets.
+        """
+        bins = [str(Path(python_env) / "bin")] if python_env else []
+        bins.append(str(Path(sys.executable).parent))  # where `miniflow` and `python` live
+        env = {"PATH": os.pathsep.join([*bins, os.environ.get("PATH", "/usr/bin:/bin")]),
+               "PYTHONUNBUFFERED": "1"}
+        if python_env:
+            env["VIRTUAL_ENV"] = python_env
+        for key in ("HOME", "LANG", "LC_ALL", "TMPDIR"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        return env

@@ -1,0 +1,140 @@
+"""Linux control groups: detect v1/v2, create one group per run, read OOM kills.
+
+Groups are created under the server's own cgroup (read from /proc/self/cgroup), in a
+directory named after the server's data dir, so two servers on one machine never
+share groups. Everything here is plain file I/O on /sys/fs/cgroup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from miniflow_platform.executors.base import Resources
+
+ROOT = Path("/sys/fs/cgroup")
+CPU_PERIOD_US = 100_000
+V1_CONTROLLERS = {"memory": ("memory",), "cpu": ("cpu", "cpu,cpuacct"), "pids": ("pids",)}
+
+
+@dataclass(frozen=True)
+class CgroupLayout:
+    """Where a server may create groups: ``version`` 1 or 2 and the parent dir(s)."""
+
+    version: int
+    parents: dict[str, Path]  # controller -> parent dir (v2: one dir under "unified")
+
+
+def _own_paths() -> dict[str, str]:
+    paths = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for c in controllers.split(",") if controllers else [""]:
+            paths[c] = path
+    return paths
+
+
+def detect(namespace: str) -> CgroupLayout | None:
+    """Return a writable layout for this process, or None when cgroups cannot be used."""
+    try:
+        own = _own_paths()
+    except OSError:
+        return None
+    tag = "miniflow-" + hashlib.sha256(namespace.encode()).hexdigest()[:10]
+    if (ROOT / "cgroup.controllers").exists():
+        return _detect_v2(own.get("", "/"), tag)
+    parents = {}
+    for controller, dirnames in V1_CONTROLLERS.items():
+        mount = next((ROOT / d for d in dirnames if (ROOT / d).is_dir()), None)
+        if mount is None or controller not in own:
+            return None
+        parent = mount / own[controller].lstrip("/") / tag
+        try:
+            parent.mkdir(exist_ok=True)
+        except OSError:
+            return None
+        parents[controller] = parent
+    return CgroupLayout(1, parents)
+
+
+def _detect_v2(own: str, tag: str) -> CgroupLayout | None:
+    # v2 forbids processes in a group whose children get controllers ("no internal
+    # processes"), so we can only use a parent whose subtree_control we may set.
+    base = ROOT / own.lstrip("/")
+    parent = base / tag
+    try:
+        parent.mkdir(exist_ok=True)
+        (base / "cgroup.subtree_control").write_text("+memory +cpu +pids")
+        (parent / "cgroup.subtree_control").write_text("+memory +cpu +pids")
+    except OSError:
+        with contextlib.suppress(OSError):
+            parent.rmdir()
+        return None
+    return CgroupLayout(2, {"unified": parent})
+
+
+def create(layout: CgroupLayout, name: str, res: Resources) -> list[Path]:
+    """Create the groups of one run with its limits; returns the group dirs."""
+    groups = []
+    for controller, parent in layout.parents.items():
+        group = parent / name
+        group.mkdir(exist_ok=True)
+        groups.append(group)
+        if layout.version == 2:
+            _limit_v2(group, res)
+        elif controller == "memory" and res.memory_mb:
+            (group / "memory.limit_in_bytes").write_text(str(res.memory_mb * 2**20))
+            with contextlib.suppress(OSError):  # only present with swap accounting
+                (group / "memory.memsw.limit_in_bytes").write_text(str(res.memory_mb * 2**20))
+        elif controller == "cpu" and res.cpu:
+            (group / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+            (group / "cpu.cfs_quota_us").write_text(str(max(1000, int(res.cpu * CPU_PERIOD_US))))
+        elif controller == "pids" and res.pids:
+            (group / "pids.max").write_text(str(res.pids))
+    return groups
+
+
+def _limit_v2(group: Path, res: Resources) -> None:
+    if res.memory_mb:
+        (group / "memory.max").write_text(str(res.memory_mb * 2**20))
+        with contextlib.suppress(OSError):
+            (group / "memory.swap.max").write_text("0")
+    if res.cpu:
+        (group / "cpu.max").write_text(f"{max(1000, int(res.cpu * CPU_PERIOD_US))} {CPU_PERIOD_US}")
+    if res.pids:
+        (group / "pids.max").write_text(str(res.pids))
+
+
+def join(groups: list[str], pid: int) -> None:
+    for group in groups:
+        Path(group, "cgroup.procs").write_text(str(pid))
+
+
+def pids(groups: list[str]) -> set[int]:
+    found: set[int] = set()
+    for group in groups:
+        with contextlib.suppress(OSError):
+            found.update(int(p) for p in Path(group, "cgroup.procs").read_text().split())
+    return found
+
+
+def oom_kills(groups: list[str]) -> int:
+    """How many processes the kernel OOM-killed in these groups."""
+    total = 0
+    for group in groups:
+        for fname in ("memory.oom_control", "memory.events"):
+            with contextlib.suppress(OSError):
+                for line in Path(group, fname).read_text().splitlines():
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill":
+                        total += int(value)
+    return total
+
+
+def remove(groups: list[str]) -> None:
+    for group in groups:
+        with contextlib.suppress(OSError):
+            os.rmdir(group)

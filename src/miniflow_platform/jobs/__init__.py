@@ -1,0 +1,1 @@
+"""Training jobs (and, with ``kind="prediction"``, batch prediction jobs): one lifecycle."""

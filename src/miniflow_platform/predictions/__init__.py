@@ -1,0 +1,1 @@
+"""Batch prediction jobs: `miniflow predict` run as a job (same lifecycle, logs, resources)."""

@@ -1,0 +1,1 @@
+"""Model services: `miniflow serve` as a managed process, health-checked and proxied."""

@@ -1,0 +1,1 @@
+"""Programs the executors run. They call the `miniflow` CLI; they never run in the server."""
