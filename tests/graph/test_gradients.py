@@ -203,6 +203,23 @@ def test_check_grads_detects_a_wrong_gradient():
         check_grads(tf.square, [np.array([1, 2])])
 
 
+def test_check_grads_defaults_suit_float32():
+    check_grads(lambda x: tf.sin(x) * x, [np.array([0.3, -1.2, 2.0], np.float32)], order=2)
+    with pytest.raises(AssertionError):  # a 10% error is still caught at float32 precision
+        check_grads(lambda x: extend.apply_op("TestWrongGrad10", x),
+                    [np.array([0.3, 1.0], np.float32)])
+
+
+@extend.register_op("TestWrongGrad10", infer=extend.same_shape)
+def _wrong10(x):
+    return np.sin(x)
+
+
+@extend.register_gradient("TestWrongGrad10")
+def _wrong10_grad(op, grad):
+    return [grad * tf.cos(op.inputs[0]) * 1.1]
+
+
 ELEMENTWISE_AFTER = [lambda p: p + 1.0, lambda p: p * 2.0, lambda p: 1.0 - p, lambda p: -p,
                      tf.sqrt, tf.rsqrt, lambda p: tf.squared_difference(p, 1.0),
                      lambda p: tf.add_n([p, p]), lambda p: tf.maximum(p, 1.0), tf.sigmoid,

@@ -20,8 +20,11 @@ from miniflow.graph.session import Session
 from miniflow.ops import array_ops
 
 
-def check_grads(fn, args, order=1, eps=1e-6, rtol=1e-5, atol=1e-8, shapes="static",
-                seed=0):
+# (eps, rtol, atol) that suit central differences at each precision
+_DEFAULT_TOLERANCES = {8: (1e-6, 1e-5, 1e-8), 4: (1e-3, 1e-2, 1e-3), 2: (1e-2, 1e-1, 1e-1)}
+
+
+def check_grads(fn, args, order=1, eps=None, rtol=None, atol=None, shapes="static", seed=0):
     """Checks the gradients of ``fn`` at ``args`` up to ``order`` against finite differences.
 
     Args:
@@ -29,8 +32,10 @@ def check_grads(fn, args, order=1, eps=1e-6, rtol=1e-5, atol=1e-8, shapes="stati
             tuple of tensors). Inputs are float placeholders shaped like ``args``.
         args: the point, a list of floating NumPy arrays (float64 recommended).
         order: 1 checks `tf.gradients`; 2 also checks `tf.gradients` of `tf.gradients`.
-        eps: the finite-difference step.
-        rtol, atol: tolerances of the comparison (`numpy.testing.assert_allclose`).
+        eps: the finite-difference step (default 1e-6 for float64 inputs, 1e-3 for
+            float32, 1e-2 for float16).
+        rtol, atol: tolerances of the comparison (`numpy.testing.assert_allclose`);
+            defaults suit the least precise input dtype.
         shapes: the static shapes the placeholders declare: ``"static"`` (those of
             ``args``), ``"partial"`` (the leading dimension unknown, like a batch) or
             ``"unknown"`` (unknown rank), so rules must also work from runtime shapes.
@@ -49,6 +54,11 @@ def check_grads(fn, args, order=1, eps=1e-6, rtol=1e-5, atol=1e-8, shapes="stati
         if a.dtype.kind != "f":
             raise TypeError(f"check_grads: argument {i} must be a floating array, got "
                             f"dtype {a.dtype}")
+    d_eps, d_rtol, d_atol = _DEFAULT_TOLERANCES[min(a.dtype.itemsize for a in args)
+                                                  if args else 8]
+    eps = d_eps if eps is None else eps
+    rtol = d_rtol if rtol is None else rtol
+    atol = d_atol if atol is None else atol
     rng = np.random.default_rng(seed)
     graph = Graph()
     with graph.as_default():
