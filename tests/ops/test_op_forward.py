@@ -672,3 +672,25 @@ def test_slice_and_tile_with_tensor_arguments():
     assert_same(evaluate(tiled, feed), np.tile(np.float32([[1.0, 2.0]]), (3, 1)))
     assert_same(evaluate(tf.tile(t, tf.constant([1, 2])), feed), np.tile(x, (1, 2)))
     assert tf.tile(tf.zeros([2, 3]), [2, 1]).shape.as_list() == [4, 3]
+
+
+def test_float_predicates():
+    x = np.array([1.0, np.nan, np.inf, -np.inf], np.float32)
+    assert_same(evaluate(tf.is_nan(x)), np.isnan(x))
+    assert_same(evaluate(tf.is_inf(x)), np.isinf(x))
+    assert_same(evaluate(tf.is_finite(x)), np.isfinite(x))
+
+
+@pytest.mark.parametrize("build,error,match", [
+    (lambda: tf.logical_and(tf.constant([1, 0]), tf.constant([1, 1])), TypeError, "bool"),
+    (lambda: tf.constant([1, 2]) & tf.constant([1, 0]), TypeError, "bool"),
+    (lambda: ~tf.constant([1.0]), TypeError, "bool"),
+    (lambda: tf.gather(tf.zeros([3]), tf.constant([0.0])), TypeError, "indices"),
+    (lambda: tf.reshape(tf.zeros([2, 3]), [-1, -1]), ValueError, "only one dimension"),
+    (lambda: tf.reshape(tf.zeros([2, 3]), [-1, 4]), ValueError, "multiple of 4"),
+    (lambda: tf.slice(tf.zeros([3, 2]), [1, 0], [3, -1]), ValueError, "size\\[0\\]"),
+    (lambda: tf.slice(tf.zeros([3, 2]), [0, 3], [1, 1]), ValueError, "begin\\[1\\]"),
+])
+def test_invalid_arguments_fail_at_construction(build, error, match):
+    with pytest.raises(error, match=match):
+        build()

@@ -210,12 +210,19 @@ def _reshape_infer(inputs, attrs):
     x, target = dims(inputs[0]), _shape_from_tensor(inputs[1])
     if target is None:
         return [(None, inputs[0].dtype)]
+    value = _const_value(inputs[1])
+    if value is not None and int(np.sum(np.asarray(value) == -1)) > 1:
+        raise ValueError(f"Cannot infer the shape of a reshape to {np.asarray(value).tolist()}:"
+                         " only one dimension may be -1")
     if x is not None and None not in x:
         n = int(np.prod(x))
         known = [d for d in target if d is not None]
         if None not in target and int(np.prod(target)) != n:
             raise ValueError(f"Cannot reshape a tensor with {n} elements to shape "
                              f"{list(target)} ({int(np.prod(target))} elements)")
+        if known and value is not None and n % int(np.prod(known)):
+            raise ValueError(f"Input to reshape is a tensor with {n} values, but the "
+                             f"requested shape requires a multiple of {int(np.prod(known))}")
         if target.count(None) == 1 and known and n % int(np.prod(known)) == 0:
             target = tuple(n // int(np.prod(known)) if d is None else d for d in target)
     return [(target, inputs[0].dtype)]
@@ -662,7 +669,14 @@ def slice(input_, begin, size, name=None):  # noqa: A001  TF's public name
     """
     x = convert_to_tensor(input_)
     key = []
+    xd = dims(x)
     for i, (b, n) in enumerate(zip(_elements(begin, "begin"), _elements(size, "size"))):
+        d = xd[i] if xd is not None and i < len(xd) else None
+        static = not current_frontend().is_tensor(b) and not current_frontend().is_tensor(n)
+        if static and d is not None and not (0 <= b <= d and (n == -1 or 0 <= n <= d - b)):
+            raise ValueError(f"Expected begin[{i}] in [0, {d}] and size[{i}] in "
+                             f"[0, {d - b if 0 <= b <= d else d}] (or -1), but got "
+                             f"begin {b} and size {n} for a dimension of size {d}")
         if not current_frontend().is_tensor(n):
             stop = None if n == -1 else b + n
         else:  # a runtime size of -1 also means "to the end"
@@ -704,6 +718,9 @@ def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0,
 
 
 def _gather_infer(inputs, attrs):
+    if not inputs[1].dtype.is_integer:
+        raise TypeError(f"Value passed to parameter 'indices' has DataType "
+                        f"{inputs[1].dtype.name} not in list of allowed values: int32, int64")
     p, i = dims(inputs[0]), dims(inputs[1])
     if p is None or i is None:
         return [(None, inputs[0].dtype)]

@@ -161,9 +161,12 @@ not_differentiable("FloorDiv")
 
 for _t, _k in [("Equal", np.equal), ("NotEqual", np.not_equal), ("Less", np.less),
                ("LessEqual", np.less_equal), ("Greater", np.greater),
-               ("GreaterEqual", np.greater_equal), ("LogicalAnd", np.logical_and),
-               ("LogicalOr", np.logical_or), ("LogicalXor", np.logical_xor)]:
+               ("GreaterEqual", np.greater_equal)]:
     _binary(_t, _k, infer=rules.broadcast_bool)
+    not_differentiable(_t)
+for _t, _k in [("LogicalAnd", np.logical_and), ("LogicalOr", np.logical_or),
+               ("LogicalXor", np.logical_xor)]:
+    _binary(_t, _k, infer=rules.logical)
     not_differentiable(_t)
 
 # ---------------------------------------------------------------------------------------
@@ -202,10 +205,9 @@ _unary("Tan", np.tan)
 _unary("Floor", np.floor)
 _unary("Ceil", np.ceil)
 _unary("Round", np.round)
-_unary("LogicalNot", np.logical_not)
-_unary("IsNan", np.isnan)
-_unary("IsInf", np.isinf)
-_unary("IsFinite", np.isfinite)
+register_op("LogicalNot", infer=rules.logical)(np.logical_not)
+for _t, _k in [("IsNan", np.isnan), ("IsInf", np.isinf), ("IsFinite", np.isfinite)]:
+    register_op(_t, infer=rules.broadcast_bool)(_k)
 not_differentiable("Sign", "Floor", "Ceil", "Round", "LogicalNot", "IsNan", "IsInf",
                    "IsFinite")
 
