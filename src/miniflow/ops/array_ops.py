@@ -963,7 +963,7 @@ def _where_indices(c):
     return np.argwhere(c).astype(np.int64)
 
 
-not_differentiable("Where", "ArgMax", "ArgMin", "OneHot", "Range", "Fill", "ZerosLike",
+not_differentiable("Where", "ArgMax", "ArgMin", "OneHot", "Range", "ZerosLike",
                    "OnesLike")
 
 
@@ -993,6 +993,12 @@ def _fill(dims_, value):
 def fill(dims, value, name=None):  # noqa: A002
     """A tensor of shape ``dims`` filled with ``value``."""
     return apply_op("Fill", _int_tensor(dims), value, name=name)
+
+
+@register_gradient("Fill")
+def _fill_grad(op, grad):
+    """Every element is the value: its gradient is the sum."""
+    return [None, _math.reduce_sum(grad)]
 
 
 def zeros(shape, dtype=dtypes.float32, name=None):

@@ -208,8 +208,14 @@ _unary("Round", np.round)
 register_op("LogicalNot", infer=rules.logical)(np.logical_not)
 for _t, _k in [("IsNan", np.isnan), ("IsInf", np.isinf), ("IsFinite", np.isfinite)]:
     register_op(_t, infer=rules.broadcast_bool)(_k)
-not_differentiable("Sign", "Floor", "Ceil", "Round", "LogicalNot", "IsNan", "IsInf",
+not_differentiable("Floor", "Ceil", "Round", "LogicalNot", "IsNan", "IsInf",
                    "IsFinite")
+
+
+@register_gradient("Sign")
+def _sign_grad(op, grad):
+    """Zero (not None, as in TF): the sign is piecewise constant."""
+    return [zeros_like(op.inputs[0])]
 
 
 @register_gradient("Neg")
