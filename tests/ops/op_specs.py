@@ -219,6 +219,21 @@ def pad_case(draw):
 
 
 @st.composite
+def mirror_pad_case(draw):
+    """Reflect pads at most d - 1 on each side of a dimension of size d; symmetric d."""
+    mode = draw(st.sampled_from(["REFLECT", "SYMMETRIC"]))
+    shape = draw(shape_st)
+    most = [d - 1 if mode == "REFLECT" else d for d in shape]
+    pads = [[draw(st.integers(0, m)), draw(st.integers(0, m))] for m in most]
+    return Case((shape,), {"paddings": pads, "mode": mode})
+
+
+def _mirror_pad_grad_case(c):
+    padded = tuple(d + a + b for d, (a, b) in zip(c.shapes[0], c.kwargs["paddings"]))
+    return Case((padded,), {"x_shape": c.shapes[0], **c.kwargs})
+
+
+@st.composite
 def tile_case(draw):
     shape = draw(shape_st)
     return Case((shape,), {"multiples": [draw(st.integers(1, 3)) for _ in shape]})
@@ -464,6 +479,11 @@ SPECS: list[OpSpec] = [
                                                       "num": c.shapes[0][c.kwargs["axis"]]}))),
     OpSpec("Split", lambda x, splits, axis: tf.split(x, splits, axis), split_case()),
     OpSpec("Pad", lambda x, paddings: tf.pad(x, paddings), pad_case()),
+    OpSpec("Pad", lambda x, paddings, mode: tf.pad(x, paddings, mode=mode), mirror_pad_case(),
+           label="mirror"),
+    OpSpec("MirrorPadGrad", lambda g, x_shape, paddings, mode: apply_op(
+        "MirrorPadGrad", g, _ref(x_shape), paddings=tuple(map(tuple, paddings)), mode=mode),
+        mirror_pad_case().map(_mirror_pad_grad_case)),
     OpSpec("Tile", lambda x, multiples: tf.tile(x, multiples), tile_case()),
     # slicing and selection
     OpSpec("StridedSlice", lambda x, key: x[key], getitem_case(), label="getitem"),

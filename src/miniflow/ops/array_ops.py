@@ -873,9 +873,30 @@ def _pad(x, paddings=(), mode="CONSTANT", constant_values=0):
 @register_gradient("Pad")
 def _pad_grad(op, grad):
     if op.attrs["mode"] != "CONSTANT":
-        raise LookupError(f"No gradient defined for Pad with mode {op.attrs['mode']}")
+        return [apply_op("MirrorPadGrad", grad, op.inputs[0], paddings=op.attrs["paddings"],
+                         mode=op.attrs["mode"])]
     spec = tuple(_py_slice(a, -b if b else None) for a, b in op.attrs["paddings"])
     return [apply_op("StridedSlice", grad, spec=spec)]
+
+
+@register_op("MirrorPadGrad", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
+def _mirror_pad_grad(g, x, paddings=(), mode="REFLECT"):
+    """Folds a reflect/symmetric pad's gradient back: each padded element adds to the
+    element it copies."""
+    g = np.asarray(g)
+    np_mode = {"REFLECT": "reflect", "SYMMETRIC": "symmetric"}[mode]
+    for axis, (n, (a, b)) in enumerate(zip(np.shape(x), paddings)):
+        source = np.pad(np.arange(n), (a, b), mode=np_mode)  # padded position -> source
+        out = np.zeros(g.shape[:axis] + (n,) + g.shape[axis + 1:], dtype=g.dtype)
+        np.add.at(np.moveaxis(out, axis, 0), source, np.moveaxis(g, axis, 0))
+        g = out
+    return g
+
+
+@register_gradient("MirrorPadGrad")
+def _mirror_pad_grad_grad(op, grad):
+    """The fold is linear; its adjoint is the pad itself."""
+    return [pad(grad, op.attrs["paddings"], mode=op.attrs["mode"]), None]
 
 
 def pad(tensor, paddings, mode="CONSTANT", name=None, constant_values=0):
