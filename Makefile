@@ -12,8 +12,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[all,test]'
 	touch $(STAMP)
 
+# The classic TF1 examples, then the platform: a training job, a model service, a prediction.
 demo: $(STAMP)
 	$(PY) -m miniflow.cli.main demo
+	$(PY) examples/platform_demo.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q

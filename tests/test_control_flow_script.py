@@ -69,6 +69,8 @@ def test_while_loop_graph_and_eager():
         single = tf.while_loop(lambda k: k < 100, lambda k: k * 2, [tf.constant(1)])
         capped = tf.while_loop(lambda k: k < 100, lambda k: k + 1, [tf.constant(0)],
                                maximum_iterations=7)
+        with pytest.raises(LookupError, match="While"):  # forward only in graph mode
+            tf.gradients(acc, w)
         with tf.Session() as s:
             assert s.run([i, acc], {n: 5}) == [5, 2.0 * (0 + 1 + 2 + 3 + 4)]
             assert s.run(single) == 128 and s.run(capped) == 7

@@ -212,3 +212,16 @@ def test_auc_approximates_sklearn_and_mean_is_weighted():
 def test_metrics_refuse_eager_mode():
     with tf.eager_mode(), pytest.raises(RuntimeError, match="eager"):
         tf.metrics.accuracy([1], [1])
+
+
+def test_layer_losses_hold_the_regularization_terms_in_both_modes():
+    reg = tf.contrib.layers.l2_regularizer(0.5)
+    layer = tf.layers.Dense(2, kernel_initializer=tf.ones_initializer(), kernel_regularizer=reg)
+    layer(np.ones((1, 3), np.float32))
+    assert len(layer.losses) == 1
+    np.testing.assert_allclose(_run(layer.losses[0]), 0.5 * 6 / 2)
+    with tf.eager_mode():
+        layer = tf.layers.Dense(2, kernel_initializer=tf.ones_initializer(),
+                                kernel_regularizer=reg)
+        layer(tf.constant(np.ones((1, 3), np.float32)))
+        np.testing.assert_allclose(layer.losses[0].numpy(), 1.5)

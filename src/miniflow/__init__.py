@@ -276,6 +276,11 @@ from miniflow.eager.context import enable_eager_execution as enable_eager_execut
 from miniflow.eager.context import executing_eagerly as executing_eagerly  # noqa: E402
 from miniflow.eager.context import graph_mode as graph_mode  # noqa: E402
 from miniflow.eager.tape import GradientTape as GradientTape  # noqa: E402
+from miniflow import math as math  # noqa: E402
+from miniflow import random as random  # noqa: E402
+from miniflow.ops.nn_ops import div_no_nan as div_no_nan  # noqa: E402
+from miniflow.ops.nn_ops import log_sigmoid as log_sigmoid  # noqa: E402
+from miniflow.ops.nn_ops import reduce_logsumexp as reduce_logsumexp  # noqa: E402
 from miniflow import linalg as linalg  # noqa: E402
 from miniflow.ops.linalg_ops import cholesky as cholesky  # noqa: E402
 from miniflow.ops.linalg_ops import eye as eye  # noqa: E402

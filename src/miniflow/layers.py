@@ -9,7 +9,7 @@ import numpy as np
 from miniflow import dtypes
 from miniflow.core.dispatch import current_frontend
 from miniflow.graph.graph import GraphKeys, get_default_graph
-from miniflow.ops import array_ops, functional_ops, init_ops, math_ops, nn_ops
+from miniflow.ops import array_ops, conv_ops, functional_ops, init_ops, math_ops, nn_ops
 from miniflow.ops.variable_scope import get_variable, variable_scope
 from miniflow.ops.variables import Variable
 
@@ -34,6 +34,7 @@ class Layer:
         self._non_trainable_weights: list = []
         self._scope = None
         self.updates: list = []
+        self._losses: list = []  # graph: regularization tensors; eager: (regularizer, var)
 
     # -- weights --------------------------------------------------------------------
     def add_weight(self, name, shape, dtype=None, initializer=None, regularizer=None,
@@ -45,9 +46,15 @@ class Layer:
         if _eager():
             var = Variable(lambda: initializer(list(shape), dtype=dtype), trainable=trainable,
                            name=f"{self.name}/{name}", dtype=dtype)
+            if regularizer is not None:
+                self._losses.append((regularizer, var))
         else:
+            collection = get_default_graph().get_collection_ref(
+                GraphKeys.REGULARIZATION_LOSSES)
+            before = len(collection)
             var = get_variable(name, shape=list(shape), dtype=dtype, initializer=initializer,
                                regularizer=regularizer, trainable=trainable)
+            self._losses.extend(collection[before:])
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
         return var
 
@@ -67,10 +74,20 @@ class Layer:
 
     variables = weights
 
+    @property
+    def losses(self):
+        """The regularization losses of this layer's weights (recomputed in eager mode)."""
+        if _eager():
+            return [loss for loss in (reg(v) for reg, v in self._losses) if loss is not None]
+        return list(self._losses)
+
     # -- calling --------------------------------------------------------------------
     def __call__(self, inputs, *args, **kwargs):
         inputs = array_ops.convert_to_tensor(inputs) if not isinstance(
             inputs, list | tuple) else inputs
+        if self.dtype is None and getattr(inputs, "dtype", None) is not None \
+                and inputs.dtype.is_floating:
+            self.dtype = inputs.dtype  # weights take the dtype of the first inputs, as in TF
         if _eager():
             if self.name is None:
                 self.name = self._default_name
@@ -205,7 +222,7 @@ class Conv2D(Layer):
             else None
 
     def call(self, inputs):
-        out = nn_ops.conv2d(inputs, self.kernel, [1, *self.strides, 1], self.padding,
+        out = conv_ops.conv2d(inputs, self.kernel, [1, *self.strides, 1], self.padding,
                             dilations=[1, *self.dilation_rate, 1])
         if self.bias is not None:
             out = nn_ops.bias_add(out, self.bias)
@@ -229,12 +246,12 @@ class _Pooling2D(Layer):
 
 class MaxPooling2D(_Pooling2D):
     _default_name = "max_pooling2d"
-    _fn = staticmethod(nn_ops.max_pool)
+    _fn = staticmethod(conv_ops.max_pool)
 
 
 class AveragePooling2D(_Pooling2D):
     _default_name = "average_pooling2d"
-    _fn = staticmethod(nn_ops.avg_pool)
+    _fn = staticmethod(conv_ops.avg_pool)
 
 
 class Flatten(Layer):

@@ -11,3 +11,4 @@ from miniflow.ops.linalg_ops import matrix_inverse as inv
 from miniflow.ops.linalg_ops import matrix_solve as solve
 from miniflow.ops.linalg_ops import trace as trace
 from miniflow.ops.math_ops import matmul as matmul
+from miniflow.ops.linalg_ops import band_part as matrix_band_part  # noqa: E402, F401

@@ -156,6 +156,10 @@ def test_a_read_value_does_not_change_when_the_variable_is_updated():
     new = v.assign([0.0, 0.0])
     v.assign_add([1.0, 1.0])
     np.testing.assert_array_equal(new.numpy(), [0.0, 0.0])
+    before = v.read_value()
+    tf.train.GradientDescentOptimizer(1.0).apply_gradients([(tf.constant([1.0, 1.0]), v)])
+    np.testing.assert_array_equal(before.numpy(), [1.0, 1.0])  # in-place optimizer update
+    np.testing.assert_array_equal(v.numpy(), [0.0, 0.0])
 
 
 def test_gather_from_a_variable_reads_rows_without_copying_the_table():
@@ -229,3 +233,27 @@ def test_enable_eager_execution_is_global():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "6.0"
+
+
+def test_jacobian_matches_the_analytic_one():
+    x = tf.constant([1.0, 2.0, 3.0], dtype=tf.float64)
+    a = tf.constant(np.arange(6.0).reshape(2, 3))
+    with tf.GradientTape(persistent=True) as g:
+        g.watch(x)
+        y = tf.matmul(a, tf.reshape(x * x, [3, 1]))  # shape (2, 1)
+    jac = g.jacobian(y, x).numpy()
+    want = (np.arange(6.0).reshape(2, 3) * 2 * np.array([1.0, 2.0, 3.0])).reshape(2, 1, 3)
+    np.testing.assert_allclose(jac, want)
+
+
+def test_partitioned_embedding_variables_get_sparse_updates():
+    parts = [tf.Variable(np.zeros((3, 2), np.float32)), tf.Variable(np.zeros((2, 2),
+                                                                              np.float32))]
+    with tf.GradientTape() as g:
+        rows = tf.nn.embedding_lookup(parts, [0, 1, 4])  # mod: ids 0, 4 -> part 0; 1 -> part 1
+        loss = tf.reduce_sum(rows * tf.constant([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]))
+    grads = g.gradient(loss, parts)
+    assert all(isinstance(gr, tf.IndexedSlices) for gr in grads)
+    tf.train.GradientDescentOptimizer(1.0).apply_gradients(zip(grads, parts))
+    np.testing.assert_array_equal(parts[0].numpy(), [[-1, -1], [0, 0], [-3, -3]])
+    np.testing.assert_array_equal(parts[1].numpy(), [[-2, -2], [0, 0]])

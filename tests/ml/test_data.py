@@ -112,7 +112,7 @@ def test_cache_round_trip_and_incomplete_files(tmp_path):
     assert cache.is_complete_cache(path, 24) and not cache.is_complete_cache(path, 25)
     back = list(cache.read_cache(path))
     assert len(back) == len(batches)
-    for a, b in zip(batches, back):
+    for a, b in zip(batches, back, strict=True):
         np.testing.assert_array_equal(a.indptr, b.indptr)
         np.testing.assert_array_equal(a.indices, b.indices)
         np.testing.assert_array_equal(a.labels, b.labels)
@@ -159,3 +159,65 @@ def test_read_file_detects_formats(tmp_path):
     assert len(data.concat_batches(list(data.read_file(tmp_path / "a.svm", 18)))) == 1
     with pytest.raises(ValueError, match="unknown format"):
         data.read_file(tmp_path / "a.svm", 18, fmt="csv")
+
+
+def test_one_hot_fast_path_with_a_few_other_values_matches_sklearn():
+    rng = np.random.default_rng(5)
+    lines = []
+    for i in range(2000):
+        cols = np.sort(rng.choice(10**6, size=10, replace=False))
+        vals = ["1"] * 10
+        if i % 400 == 7:
+            vals[3] = "2"  # rare: stays on the fast path
+        lines.append(" ".join([str(i % 2)] + [f"{c}:{v}" for c, v in zip(cols, vals, strict=True)]))
+    text = ("\n".join(lines) + "\n").encode()
+    b = parse_libsvm(text)
+    assert b.values is not None and (b.values == 2).sum() == 5
+    _assert_same_as_sklearn(b, text)
+    many = text.replace(b":1 ", b":3 ")  # common: general parser, same result
+    _assert_same_as_sklearn(parse_libsvm(many), many)
+
+
+@pytest.mark.parametrize("text", [
+    b"1 3:1 5:1\r\n0 2:1\r\n",            # CRLF line ends
+    b"1\t3:1\t5:2\n0 2:1  \n",            # tabs, trailing blanks
+    b"  1 3:1 5:1\n\n\n0 2:1\n",          # leading blanks, blank lines
+    b"1 3:1 5:1\n0 2:1",                  # no final newline
+    b"1 3:0.5 7:1e-2\n-1 4:-3\n",         # float values, -1 label
+    b"1 qid:2 3:1\n0 qid:3 4:1\n",        # qid on the one-hot path
+])
+def test_whitespace_and_format_variants_match_sklearn(text):
+    _assert_same_as_sklearn(parse_libsvm(text), text, n_features=10)
+
+
+def test_vw_vectorised_path_by_hand_with_namespaces_numbers_and_values():
+    text = (b"1 |u alice 42 age:0.5 |i:2 item7 x:3\n"
+            b"-1 |u bob |i:2 item7\n"
+            b"0 |u 42\n")
+    b = parse_vw(text, dims_log2=30)
+    m = (1 << 30) - 1
+    h = hash_feature
+    ns_u = murmurhash3_32(b"u", seed=0, positive=True)
+    expected = [h(b"alice", b"u"), (42 + ns_u) & 0xFFFFFFFF, h(b"age", b"u"), h(b"item7", b"i"),
+                h(b"x", b"i"), h(b"bob", b"u"), h(b"item7", b"i"), (42 + ns_u) & 0xFFFFFFFF]
+    np.testing.assert_array_equal(b.indices, np.array(expected) & m)
+    np.testing.assert_array_equal(b.indptr, [0, 5, 7, 8])
+    np.testing.assert_allclose(b.values, [1, 1, 0.5, 2, 6, 1, 2, 1])
+    np.testing.assert_array_equal(b.labels, [1, 0, 0])
+
+
+def test_swar_integer_parsing_against_python_int():
+    import re
+
+    from miniflow.ml.data import _uints, _words
+
+    rng = np.random.default_rng(9)
+    good = [str(x).encode() for x in rng.integers(0, 10**16, 2000)]
+    good += [str(x).encode() for x in rng.integers(0, 1000, 500)] + [b"0", b"00012"]
+    bad = [b"12a4", b"1.5", b"-3", b"9:9", b"x", b"1234567/", b"0/", b"12345678901234567"]
+    text = b" " + b" ".join(good + bad) + b" "
+    spans = [(m.start(), m.end()) for m in re.finditer(rb"[^ ]+", text)]
+    values, wrong = _uints(_words(text), np.array([a for a, _ in spans]),
+                           np.array([e for _, e in spans]))
+    np.testing.assert_array_equal(values[:len(good)], [int(t) for t in good])
+    assert not wrong[:len(good)].any() and wrong[len(good):].all()

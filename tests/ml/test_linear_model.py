@@ -79,7 +79,7 @@ def test_logistic_regression_matches_lbfgs(cancer, optimizer, lr):
 
 def test_float32_and_sparse_inputs_give_the_same_model(cancer):
     X, y = cancer
-    kw = dict(epochs=300, batch_size=len(y), learning_rate=0.05, l2=1e-3, shuffle=False)
+    kw = {"epochs": 300, "batch_size": len(y), "learning_rate": 0.05, "l2": 1e-3, "shuffle": False}
     dense = LogisticRegression(**kw).fit(X, y)
     f32 = LogisticRegression(**kw).fit(X.astype(np.float32), y)
     csr = LogisticRegression(**kw).fit(sp.csr_matrix(X), y)
@@ -102,13 +102,15 @@ def test_class_weight_balanced_matches_sklearn():
     X = rng.normal(size=(300, 4))
     y = (X @ [1.0, -2.0, 0.5, 0.0] + rng.normal(size=300) > 1.5).astype(int)  # imbalanced
     n = len(y)
-    ref = sk.LogisticRegression(C=1.0, class_weight="balanced", tol=1e-10, max_iter=10_000).fit(X, y)
-    kw = dict(epochs=3000, batch_size=n, optimizer="adagrad", learning_rate=1.0, l2=1 / n,
-              shuffle=False)
+    ref = sk.LogisticRegression(C=1.0, class_weight="balanced", tol=1e-10, max_iter=10_000)
+    ref.fit(X, y)
+    kw = {"epochs": 3000, "batch_size": n, "optimizer": "adagrad", "learning_rate": 1.0,
+          "l2": 1 / n, "shuffle": False}
     m = LogisticRegression(class_weight="balanced", **kw).fit(X, y)
     np.testing.assert_allclose(m.coef_, ref.coef_[0], atol=1e-4)
     d = LogisticRegression(class_weight={0: 1.0, 1: 3.0}, **kw).fit(X, y)
-    ref_d = sk.LogisticRegression(class_weight={0: 1.0, 1: 3.0}, tol=1e-10, max_iter=10_000).fit(X, y)
+    ref_d = sk.LogisticRegression(class_weight={0: 1.0, 1: 3.0}, tol=1e-10, max_iter=10_000)
+    ref_d.fit(X, y)
     np.testing.assert_allclose(d.coef_, ref_d.coef_[0], atol=1e-4)
 
 
@@ -126,7 +128,7 @@ def test_string_labels_and_errors():
         LogisticRegression(optimizer="nope").fit(X, [0, 0, 1, 1])
 
 
-def test_sklearn_clone_pipeline_and_cross_val_score(cancer):
+def test_sklearn_clone_pipeline_and_cross_val_score():
     X, y = load_breast_cancer(return_X_y=True)
     est = LogisticRegression(epochs=30, learning_rate=0.05, random_state=0)
     c = clone(est)
@@ -138,8 +140,8 @@ def test_sklearn_clone_pipeline_and_cross_val_score(cancer):
     pipe = make_pipeline(StandardScaler(), est)
     scores = cross_val_score(pipe, X, y, cv=3)
     assert scores.mean() > 0.95
-    reg = cross_val_score(make_pipeline(StandardScaler(), LinearRegression(epochs=100, learning_rate=0.5)),
-                          *load_diabetes(return_X_y=True), cv=3)
+    ols = make_pipeline(StandardScaler(), LinearRegression(epochs=100, learning_rate=0.5))
+    reg = cross_val_score(ols, *load_diabetes(return_X_y=True), cv=3)
     assert reg.mean() > 0.4  # R^2; sklearn's OLS gets ~0.49 on these folds
     assert "epochs=30" in repr(est)
 
@@ -176,7 +178,10 @@ def _numeric_grad(f, x, eps=1e-6):
 def test_written_out_gradients_match_finite_differences(grad_fn):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(20, 3))
-    y = (rng.random(20) > 0.5).astype(float) if grad_fn is log_loss_gradient else rng.normal(size=20)
+    if grad_fn is log_loss_gradient:
+        y = (rng.random(20) > 0.5).astype(float)
+    else:
+        y = rng.normal(size=20)
     c = rng.random(20) + 0.5
     w, b = rng.normal(size=3), 0.3
     gw, gb, _ = grad_fn(X, y, w, b, c)

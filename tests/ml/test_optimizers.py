@@ -87,11 +87,11 @@ def _ftrl_reference(grads_per_step, alpha, beta, l1, l2):
 @pytest.mark.parametrize("store", ["dense", "hash"])
 def test_ftrl_matches_scalar_reference(store):
     rng = np.random.default_rng(0)
-    hp = dict(alpha=0.3, beta=1.0, l1=0.2, l2=0.5)
+    hp = {"alpha": 0.3, "beta": 1.0, "l1": 0.2, "l2": 0.5}
     steps = []
     for _ in range(50):
         keys = rng.choice(10_000, size=20, replace=False)
-        steps.append(dict(zip(keys.tolist(), rng.normal(size=20).tolist())))
+        steps.append(dict(zip(keys.tolist(), rng.normal(size=20).tolist(), strict=True)))
     ref = _ftrl_reference(steps, **hp)
     kw = {"store": HashStore(FTRL.slots)} if store == "hash" else {}
     opt = FTRL(None if kw else 10_000, dtype=np.float64, **kw, **hp)

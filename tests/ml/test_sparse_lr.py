@@ -160,3 +160,45 @@ def test_a_batch_allocates_o_k_not_o_dims():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 2_000_000, peak  # ~5k touched features; one dense temporary would be 16 MiB
+
+
+def test_cached_epochs_train_exactly_like_parsing_every_epoch(ctr, tmp_path):
+    from miniflow.ml.cache import read_cache
+    from miniflow.ml.source import DataSource
+
+    d, _ = ctr
+    a, b = SparseLRTrainer(20, batch_size=1024), SparseLRTrainer(20, batch_size=1024)
+    src = DataSource(d / "train.svm", 20, cache=tmp_path / "c", block_rows=a.batch_size)
+    a.fit(src, epochs=3, progress=False)
+    b.fit(lambda: read_libsvm(d / "train.svm", 20), epochs=3, progress=False)
+    assert src.cached
+    blocks = list(read_cache(tmp_path / "c"))
+    assert all(blk.keys is not None for blk in blocks)  # the trainer's de-duplication
+    for blk in blocks[:5]:
+        np.testing.assert_array_equal(blk.keys[blk.local], blk.indices)
+        assert len(np.unique(blk.keys)) == len(blk.keys)
+    test = blocks[0]
+    np.testing.assert_array_equal(a.predict_proba(test), b.predict_proba(test))
+
+
+@pytest.mark.parametrize("dedup_bits", [22, 6])
+def test_dedup_gives_unique_keys_and_local_ids(dedup_bits):
+    # 2^6 slots for 2^20 ids forces many collisions onto the sorting fallback.
+    t = SparseLRTrainer(20, dedup_bits=dedup_bits)
+    rng = np.random.default_rng(7)
+    for n in (1, 50, 5000):
+        ids = rng.integers(0, 1 << 20, n) % rng.integers(1, 1 << 20)  # many repeats
+        keys, local = t._dedup(ids)
+        assert len(np.unique(keys)) == len(keys) == len(np.unique(ids))
+        np.testing.assert_array_equal(keys[local], ids)
+
+
+def test_small_dedup_table_trains_the_same_model(ctr):
+    d, _ = ctr
+    chunks = list(read_libsvm(d / "train.svm", 20))[:4]
+    a, b = SparseLRTrainer(20, dtype=np.float64), SparseLRTrainer(20, dtype=np.float64,
+                                                                  dedup_bits=8)
+    a.partial_fit(chunks)
+    b.partial_fit([Batch(c.indptr, c.indices, c.values, c.labels) for c in chunks])
+    np.testing.assert_allclose(b.predict_proba(chunks[0]), a.predict_proba(chunks[0]),
+                               rtol=1e-9)

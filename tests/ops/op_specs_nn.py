@@ -145,6 +145,26 @@ def _eager_max_pool_grad(x, dy):
     return tape.gradient(y, x, output_gradients=dy)
 
 
+NN_SPECS += [
+    NNSpec("reduce_logsumexp", (), lambda x: tf.reduce_logsumexp(x, axis=1), _normal("n", 4),
+           order=2),
+    NNSpec("log_sigmoid", (), tf.math.log_sigmoid, _normal("n", 3)),
+]
+
+
+def _py_sin(x):
+    return tf.py_func(np.sin, [x], tf.float64, grad=lambda op, g: [g * tf.cos(op.inputs[0])])
+
+
+NN_SPECS += [
+    NNSpec("py_func_with_grad", ("PyFunc",), _py_sin, _normal("n", 3), order=2),
+    NNSpec("print", ("Print",), lambda x: tf.Print(x, [x], "x: ", first_n=0) * x,
+           _normal("n", 2), order=2),
+    NNSpec("cond", (), lambda x: tf.cond(tf.reduce_sum(x) > 0, lambda: tf.sin(x),
+                                         lambda: x * x), _normal("n", 3)),
+]
+
+
 def _well_conditioned(rng, n):
     return rng.standard_normal((n + 1, n + 1)) + 2 * (n + 1) * np.eye(n + 1)
 

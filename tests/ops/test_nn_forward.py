@@ -100,7 +100,8 @@ def _conv_reference(x, w, stride, padding, dilation=(1, 1)):
         for j in range(ow):
             for a in range(kh):
                 for b in range(kw):
-                    r, q = i * stride[0] + a * dilation[0] - pt, j * stride[1] + b * dilation[1] - pl
+                    r = i * stride[0] + a * dilation[0] - pt
+                    q = j * stride[1] + b * dilation[1] - pl
                     if 0 <= r < h and 0 <= q < wd:
                         out[:, i, j, :] += x[:, r, q, :] @ w[a, b]
     return out
@@ -236,3 +237,35 @@ def test_embedding_lookup_of_a_variable_gives_sparse_gradients_in_both_modes():
         v = tf.Variable(table)
         g = tf.gradients(tf.reduce_sum(tf.nn.embedding_lookup(v, [3, 7, 3])), v)[0]
     assert isinstance(g, tf.IndexedSlices)
+
+
+def test_math_composites():
+    x = np.array([[1000.0, 0.0, -1000.0], [1.0, 2.0, 3.0]])
+    _both(lambda a: tf.math.reduce_logsumexp(a, axis=1), special.logsumexp(x, axis=1), x)
+    _both(tf.reduce_logsumexp, special.logsumexp(x), x)
+    _both(tf.math.log_sigmoid, -np.logaddexp(0, -x), x)
+    _both(lambda a: tf.math.divide_no_nan(a, np.array([0.0, 2.0, 0.0])),
+          np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), x)
+    assert tf.random.normal is tf.random_normal and tf.math.top_k is tf.nn.top_k
+
+
+def test_linalg_values():
+    a = RNG.standard_normal((2, 4, 4)) + 4 * np.eye(4)
+    spd = a @ np.swapaxes(a, -1, -2)
+    b = RNG.standard_normal((2, 4, 3))
+    _both(tf.linalg.inv, np.linalg.inv(a), a, tol=1e-9)
+    _both(tf.linalg.det, np.linalg.det(a), a, tol=1e-9)
+    _both(tf.linalg.solve, np.linalg.solve(a, b), a, b, tol=1e-9)
+    _both(lambda m, r: tf.linalg.solve(m, r, adjoint=True),
+          np.linalg.solve(np.swapaxes(a, -1, -2), b), a, b, tol=1e-9)
+    _both(tf.linalg.cholesky, np.linalg.cholesky(spd), spd, tol=1e-9)
+    _both(lambda m: tf.linalg.band_part(m, 1, 0), np.tril(np.triu(a, -1)), a)
+    _both(tf.linalg.trace, np.trace(a, axis1=-2, axis2=-1), a, tol=1e-9)
+    _both(tf.linalg.logdet, np.linalg.slogdet(spd)[1], spd, tol=1e-9)
+    with tf.eager_mode():
+        with pytest.raises(tf.errors.InvalidArgumentError, match="not invertible"):
+            tf.linalg.inv(np.zeros((2, 2)))
+        with pytest.raises(tf.errors.InvalidArgumentError, match="Cholesky"):
+            tf.linalg.cholesky(-np.eye(2))
+    with pytest.raises(ValueError, match="square"):
+        tf.linalg.inv(np.ones((2, 3)))

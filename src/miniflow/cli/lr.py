@@ -35,13 +35,16 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=0.1, help="learning rate (adagrad, sgd)")
     t.add_argument("--l1", type=float, default=0.0)
     t.add_argument("--l2", type=float, default=0.0)
-    t.add_argument("--batch-size", type=int, default=1024)
+    t.add_argument("--batch-size", type=int, default=4096)
     t.add_argument("--epochs", type=int, default=1)
     t.add_argument("--cache", help="binary cache of the training data (default with "
                                    "--epochs > 1: TRAIN.mfcache)")
     t.add_argument("--model-out", help="directory for the trained model")
     t.add_argument("--metrics-out", help="JSON metrics file (default MODEL_OUT/metrics.json)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from miniflow.ps.cli import add_arguments as add_ps_arguments  # --ps-shards, --workers...
+
+    add_ps_arguments(t)
 
     e = sub.add_parser("eval", help="metrics of a saved model on a labelled file")
     e.add_argument("--model", required=True)
@@ -67,11 +70,16 @@ def _write_json(obj: dict, path: str | None) -> None:
 
 
 def _train(args) -> int:
+    if args.ps_shards:  # sharded training: miniflow.ps runs the job
+        from miniflow.ps.cli import train
+
+        return train(args)
     from miniflow.ml.source import DataSource
     from miniflow.ml.sparse_lr import SparseLRTrainer
 
     cache = args.cache or (args.train + ".mfcache" if args.epochs > 1 else None)
-    train = DataSource(args.train, args.dims_log2, args.format, cache=cache)
+    train = DataSource(args.train, args.dims_log2, args.format, cache=cache,
+                       block_rows=args.batch_size)
     test = DataSource(args.test, args.dims_log2, args.format) if args.test else None
     trainer = SparseLRTrainer(args.dims_log2, args.optimizer, alpha=args.alpha, beta=args.beta,
                               lr=args.lr, l1=args.l1, l2=args.l2, batch_size=args.batch_size)

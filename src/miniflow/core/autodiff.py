@@ -32,7 +32,14 @@ def backward(ys, grad_ys, xs, producer, stop=()):
     for node in order:
         hit = False
         for t in node.inputs:
-            if _leads_to_x(t, targets, stopped, producer, reaches):
+            i = id(t)
+            if i in targets:  # checked before `stopped`, as in _leads_to_x
+                hit = True
+                break
+            if i in stopped:
+                continue
+            p = producer(t)
+            if p is not None and reaches.get(id(p), False):
                 hit = True
                 break
         reaches[id(node)] = hit
@@ -44,22 +51,25 @@ def backward(ys, grad_ys, xs, producer, stop=()):
     for node in reversed(order):
         if not reaches[id(node)]:
             continue
-        out_grads = [_aggregate(grads, t) for t in node.outputs]
-        if len(out_grads) == 1:
-            if out_grads[0] is None:
+        outputs = node.outputs
+        if len(outputs) == 1:  # the common case, without building lists
+            g = _aggregate(grads, outputs[0])
+            if g is None:
                 continue
-        elif all(g is None for g in out_grads):
-            continue
+            out_grads = (g,)
+        else:
+            out_grads = [_aggregate(grads, t) for t in outputs]
+            if all(g is None for g in out_grads):
+                continue
         rule = lookup_gradient(node.grad_type)
         if rule is None:
             continue
         # rules get dense gradients unless they declare they pass IndexedSlices through
         sparse_ok = getattr(rule, "accepts_indexed_slices", False)
-        if None in out_grads or not sparse_ok and any(isinstance(g, IndexedSlices)
-                                                      for g in out_grads):
+        if None in out_grads or not sparse_ok and IndexedSlices in map(type, out_grads):
             out_grads = [apply_op("ZerosLike", t) if g is None else
                          g if sparse_ok or not isinstance(g, IndexedSlices) else densify(g)
-                         for t, g in zip(node.outputs, out_grads)]
+                         for t, g in zip(outputs, out_grads)]
         in_grads = rule(node, *out_grads)
         if in_grads is None or not isinstance(in_grads, list | tuple):
             in_grads = [in_grads]
@@ -68,9 +78,19 @@ def backward(ys, grad_ys, xs, producer, stop=()):
                              f"{len(in_grads)} gradients for {len(node.inputs)} inputs")
         for t, g in zip(node.inputs, in_grads):
             if g is not None and _leads_to_x(t, targets, stopped, producer, reaches):
-                grads.setdefault(id(t), []).append(g)
+                parts = grads.get(id(t))
+                if parts is None:
+                    grads[id(t)] = [g]
+                else:
+                    parts.append(g)
 
     return [_aggregate(grads, x) for x in xs]
+
+
+def add_gradients(parts):
+    """The sum of several gradients of one tensor (kept sparse if all are IndexedSlices)."""
+    key = object()
+    return _aggregate({id(key): list(parts)}, key)
 
 
 def _leads_to_x(t, targets, stopped, producer, reaches) -> bool:

@@ -134,9 +134,18 @@ def _kernel_params(forward):
     return frozenset(p.name for p in params)
 
 
+_KEEP: dict = {}  # (kernel, attr names) -> names to pass, or True for all of them
+
+
 def kernel_attrs(opdef: OpDef, attrs: dict) -> dict:
     """The attrs that ``opdef.forward`` accepts as keyword arguments (private attrs, those
     starting with '_', are never passed)."""
-    accepted = _kernel_params(opdef.forward)
-    return {k: v for k, v in attrs.items()
-            if k[0] != "_" and (accepted is None or k in accepted)}
+    names = tuple(attrs)
+    keep = _KEEP.get((opdef.forward, names))
+    if keep is None:
+        accepted = _kernel_params(opdef.forward)
+        keep = tuple(k for k in names if k[0] != "_" and (accepted is None or k in accepted))
+        keep = _KEEP[(opdef.forward, names)] = True if keep == names else keep
+    if keep is True:
+        return attrs
+    return {k: attrs[k] for k in keep}

@@ -4,8 +4,8 @@
 Variable state: a read returns the variable's buffer itself (no copy). An in-place update
 first checks whether anything besides the variable still references that buffer (a read
 tensor, a view of it, a tape record); if so the variable gets a fresh copy to update, so
-values already read never change — and reads that were dropped cost nothing. Gathers read rows straight from the live buffer, so an
-embedding lookup never copies the whole table.
+values already read never change — and reads that were dropped cost nothing. Gathers
+read rows straight from the live buffer, so an embedding lookup never copies the table.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from miniflow import errors
+from miniflow import dtypes, errors
 from miniflow.core import dispatch
 from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.core.registry import kernel_attrs, lookup_op
@@ -24,6 +24,10 @@ from miniflow.eager.tensor import _BY_NP, EagerTensor, VariableHandle, dtype_of
 
 
 _NO_ATTRS: dict = {}
+# NumPy scalar types kernels return for 0-d results (kept as they are: cheaper than arrays)
+_SCALARS = frozenset({np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
+                      np.int64, np.uint8, np.uint16, np.bool_, np.complex64, np.complex128})
+_MAX_STREAMS = 4096
 
 
 class EagerFrontEnd:
@@ -49,29 +53,32 @@ class EagerFrontEnd:
                 break
             vals.append(x._value)
         else:
-            if opdef.same_dtype and len(inputs) > 1:
+            if opdef.same_dtype and len(inputs) > 1 and (
+                    len(inputs) > 2 or inputs[0].dtype is not inputs[1].dtype):
                 _check_same_dtype(opdef, inputs)
-        kwargs = kernel_attrs(opdef, attrs) if attrs else _NO_ATTRS
         try:
             if opdef.stateful:
-                out = self._run_stateful(opdef, vals, attrs, kwargs)
+                out = self._run_stateful(opdef, vals, attrs)
+            elif attrs:
+                out = opdef.forward(*vals, **kernel_attrs(opdef, attrs))
             else:
-                out = opdef.forward(*vals, **kwargs)
+                out = opdef.forward(*vals)
         except errors.OpError:
             raise
         except Exception as e:
             raise errors.InvalidArgumentError(
                 None, None, f"{type(e).__name__} in {opdef.type} op"
                 f"{f' {name!r}' if name else ''}: {e}") from e
-        n = opdef.num_outputs
-        if n == 1:
-            if type(out) is not np.ndarray and not isinstance(out, np.generic):
+        if opdef.num_outputs == 1:
+            cls = type(out)
+            if cls is not np.ndarray and cls not in _SCALARS:
                 out = np.asarray(out)
             dt = _BY_NP.get(out.dtype)
             result = EagerTensor(out, dt if dt is not None else dtype_of(out))
             if _tape.ACTIVE:
                 _tape.record(opdef, inputs, (result,), attrs, self)
             return result
+        n = opdef.outputs_for(attrs)
         outputs = tuple(_wrap(v) for v in out) if n else ()
         if _tape.ACTIVE:
             _tape.record(opdef, inputs, outputs, attrs, self)
@@ -79,23 +86,27 @@ class EagerFrontEnd:
 
     def _convert_inputs(self, opdef, inputs):
         want = None
-        if opdef.same_dtype:
+        if opdef.same_dtype:  # literals take the dtype of the first tensor (or variable)
             for x in inputs:
-                if isinstance(x, EagerTensor):
-                    want = x.dtype
-                    break
-                if hasattr(x, "__tf_tensor__"):
+                if isinstance(x, EagerTensor) or hasattr(x, "__tf_tensor__"):
                     want = x.dtype
                     break
         out = []
         for x in inputs:
-            t = x if isinstance(x, EagerTensor) else self.convert_to_tensor(x, dtype=want)
-            out.append(t)
+            kind = type(x)
+            if kind is EagerTensor:
+                out.append(x)
+            elif kind is float and want is not None and want.is_floating:
+                out.append(EagerTensor(np.array(x, dtype=want.np), want))
+            else:
+                out.append(x if isinstance(x, EagerTensor)
+                           else self.convert_to_tensor(x, dtype=want))
         if want is not None:
             _check_same_dtype(opdef, out)
         return out
 
-    def _run_stateful(self, opdef, vals, attrs, kwargs):
+    def _run_stateful(self, opdef, vals, attrs):
+        kwargs = kernel_attrs(opdef, attrs) if attrs else _NO_ATTRS
         key = opdef.state_key(attrs) if opdef.state_key else None
         slot = getattr(key, "_slot", None)
         if slot is None:  # an RNG or other per-op state
@@ -112,6 +123,8 @@ class EagerFrontEnd:
         key = (opdef.type, attrs.get("seed"), attrs.get("seed2"))
         state = self._rngs.get(key)
         if state is None:
+            if len(self._rngs) >= _MAX_STREAMS:  # a global seed gives each call a new key
+                del self._rngs[next(iter(self._rngs))]
             state = self._rngs[key] = opdef.make_state(attrs)
         return state
 
@@ -144,6 +157,9 @@ class EagerFrontEnd:
             t = dispatch.apply_op("Pack", *value, axis=0)
         else:
             kind = type(value)
+            if kind in _SCALARS and (dtype is None and preferred_dtype is None or type(
+                    dtype) is dtypes.DType and value.dtype == dtype.np):
+                return EagerTensor(value, dtype_of(value))  # NumPy scalars are immutable
             if (kind is float or kind is int) and dtype is None and preferred_dtype is None:
                 arr = np.array(value, dtype=np.float32 if kind is float else np.int32) \
                     if kind is float or -2**31 <= value < 2**31 else as_array(value)
@@ -160,9 +176,7 @@ class EagerFrontEnd:
             else:
                 arr = as_array(value, dtype)
             return EagerTensor(arr, dtype_of(arr))
-        if dtype is not None:
-            from miniflow import dtypes
-
+        if dtype is not None and t.dtype is not dtype:
             if t.dtype != dtypes.as_dtype(dtype):
                 raise ValueError(f"Tensor conversion requested dtype "
                                  f"{dtypes.as_dtype(dtype).name} for Tensor with dtype "
@@ -189,6 +203,7 @@ def _check_same_dtype(opdef, tensors):
 
 
 FRONTEND = EagerFrontEnd()
+_tape.EXECUTOR = FRONTEND
 
 
 def run_op(op_type: str, *inputs, **attrs):

@@ -16,6 +16,7 @@ from miniflow.eager.tensor import EagerTensor, VariableHandle
 
 # Tapes currently recording, innermost last. The executor checks it before recording.
 ACTIVE: list = []
+EXECUTOR = None  # the eager front end; it sets this when it is created (it imports us)
 
 
 class _Node:
@@ -44,24 +45,33 @@ class _Node:
 def record(opdef, inputs, outputs, attrs, executor):
     """Records an op on every active tape that watches one of its inputs."""
     if opdef.type == "VariableV2":
-        var = attrs["var"]
-        inputs = (executor.variable_handle(var),)
-        op_type = "Identity"
-    else:
-        op_type = opdef.type
+        _record_read(executor.variable_handle(attrs["var"]), outputs[0])
+        return
     for tape in ACTIVE:
-        produced = tape._producer
-        hit = False
+        produced, watched = tape._producer, tape._watched
         for t in inputs:
-            if t in produced or t in tape._watched:
-                hit = True
-            elif type(t) is VariableHandle and tape._watch_accessed and t.variable.trainable:
+            if t in produced or t in watched:
+                break
+            if type(t) is VariableHandle and tape._watch_accessed and t.variable.trainable:
                 tape._watch_handle(t)
-                hit = True
-        if hit:
-            node = _Node(op_type, tuple(inputs), outputs, attrs)
-            for o in outputs:
-                produced[o] = node
+                break
+        else:
+            continue
+        node = _Node(opdef.type, tuple(inputs), outputs, attrs)
+        for o in outputs:
+            produced[o] = node
+
+
+def _record_read(handle, value):
+    """A variable read is not a node: the tape remembers the value as the variable's, and
+    the variable's gradient sums the gradients of its reads (and of gathers from it)."""
+    for tape in ACTIVE:
+        if handle not in tape._watched:
+            if not (tape._watch_accessed and handle.variable.trainable):
+                continue
+            tape._watch_handle(handle)
+        tape._watched[value] = True
+        tape._reads.setdefault(handle, []).append(value)
 
 
 class GradientTape:
@@ -86,6 +96,7 @@ class GradientTape:
         # Keyed by the tensors themselves (they hash by identity), which keeps them alive.
         self._watched: dict = {}  # watched tensor -> True
         self._producer: dict = {}  # tensor -> _Node that made it
+        self._reads: dict = {}  # variable handle -> the values read from it
         self._variables: list = []
         self._recording = False
         self._used = False
@@ -116,6 +127,7 @@ class GradientTape:
         """Clears everything recorded so far (the tape stays active)."""
         self._watched.clear()
         self._producer.clear()
+        self._reads.clear()
         self._variables.clear()
 
     def watch(self, tensor):
@@ -156,13 +168,18 @@ class GradientTape:
             raise ValueError(f"Unknown value for unconnected_gradients: "
                              f"{unconnected_gradients!r}")
         self._used = True
-        flat_sources = _flatten(sources)
-        xs = [_handle(s) if hasattr(s, "_slot") and hasattr(s, "assign") else s
-              for s in flat_sources]
-        for s, x in zip(flat_sources, xs):
-            if not isinstance(x, EagerTensor):
+        xs, groups = [], []  # a variable stands for its handle and all its reads
+        for s in _flatten(sources):
+            if isinstance(s, EagerTensor):
+                group = [s]
+            elif getattr(s, "_slot", None) is not None and hasattr(s, "assign"):
+                h = _handle(s)
+                group = [h] + self._reads.get(h, [])
+            else:
                 raise ValueError(f"Passed in object of type {type(s).__name__}, not "
                                  "tf.Tensor or tf.Variable")
+            groups.append(len(group))
+            xs.extend(group)
         ys = [_as_tensor(y) for y in _flatten(target)]
         if output_gradients is None:
             seeds = [None] * len(ys)
@@ -173,10 +190,15 @@ class GradientTape:
             self._pop()
         try:
             seeds = [apply_op("OnesLike", y) if g is None else g for y, g in zip(ys, seeds)]
-            grads = autodiff.backward(ys, seeds, xs, producer=self._producer.get)
-            if unconnected_gradients == "zero":
-                grads = [apply_op("ZerosLike", x) if g is None else g
-                         for x, g in zip(xs, grads)]
+            flat = autodiff.backward(ys, seeds, xs, producer=self._producer.get)
+            grads, start = [], 0
+            for n in groups:
+                parts = [g for g in flat[start:start + n] if g is not None]
+                grads.append(None if not parts else parts[0] if len(parts) == 1
+                             else autodiff.add_gradients(parts))
+                if grads[-1] is None and unconnected_gradients == "zero":
+                    grads[-1] = apply_op("ZerosLike", xs[start])
+                start += n
         finally:
             if paused:
                 self._push()
@@ -224,9 +246,7 @@ class _StopRecording:
 
 
 def _handle(variable):
-    from miniflow.eager.executor import FRONTEND
-
-    return FRONTEND.variable_handle(variable)
+    return EXECUTOR.variable_handle(variable)
 
 
 def _as_tensor(x):
@@ -234,9 +254,7 @@ def _as_tensor(x):
         return x
     if isinstance(x, IndexedSlices):
         return autodiff.densify(x)
-    from miniflow.eager.executor import FRONTEND
-
-    return FRONTEND.convert_to_tensor(x)
+    return EXECUTOR.convert_to_tensor(x)
 
 
 def _flatten(x):

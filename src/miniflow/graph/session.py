@@ -456,6 +456,7 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
     src = f"def plan({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
     exec(compile(src, fname, "exec"), env)  # noqa: S102  generated from graph, not user text
     fn = env["plan"]
+    fn.source = src  # for debugging: print(plan.fn.source)
     # Line i+2 of the source is body[i].
     return fn, {i + 2: op for i, op in line_ops.items()} | {"file": fname}
 

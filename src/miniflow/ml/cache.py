@@ -2,14 +2,18 @@
 
 File layout (little-endian)::
 
-    b"MFCSR\\x00\\x01\\x00"                    magic + format version 1
-    int64 header_len, header_len bytes of JSON   {"dims_log2": D, "version": 1}
-    block*:  int64[3] (n_rows, nnz, has_values)
-             int64[n_rows+1] indptr, uint32[nnz] indices,
-             float32[nnz] values (only if has_values), float32[n_rows] labels
-    int64[3] (-1, 0, 0)                          end marker: the file is complete
+    b"MFCSR\\x00\\x02\\x00"                    magic + format version 2
+    int64 header_len, header_len bytes of JSON   {"dims_log2": D, "version": 2}
+    block*:  int64[4] (n_rows, nnz, flags, n_keys)   flags: 1 = values, 2 = de-duplicated
+             int64[n_rows+1] indptr
+             uint32[nnz] indices                  (not de-duplicated), or
+             uint32[n_keys] keys, int32[nnz] local   (de-duplicated: indices = keys[local])
+             float32[nnz] values (only with flag 1), float32[n_rows] labels
+    int64[4] (-1, 0, 0, 0)                       end marker: the file is complete
 
-Indices are stored as uint32, so a cache serves models up to 2^32 dimensions.
+Feature ids are stored as uint32, so a cache serves models up to 2^32 dimensions.
+A block that the trainer has de-duplicated (``Batch.keys``/``Batch.local``) is stored
+with that mapping, so later epochs skip the de-duplication too.
 A file without the end marker (an interrupted first pass) is reported as incomplete
 and is not used.
 """
@@ -26,8 +30,9 @@ from miniflow.ml.data import Batch
 
 __all__ = ["CacheWriter", "read_cache", "is_cache", "is_complete_cache", "write_cache"]
 
-MAGIC = b"MFCSR\x00\x01\x00"
-_END = np.array([-1, 0, 0], np.int64)
+MAGIC = b"MFCSR\x00\x02\x00"
+_END = np.array([-1, 0, 0, 0], np.int64)
+_VALUES, _DEDUP = 1, 2
 
 
 class CacheWriter:
@@ -40,19 +45,26 @@ class CacheWriter:
     def __init__(self, path, dims_log2: int):
         self.path = os.fspath(path)
         self._f = open(self.path + ".part", "wb")  # noqa: SIM115  closed in close()
-        header = json.dumps({"dims_log2": dims_log2, "version": 1}).encode()
+        header = json.dumps({"dims_log2": dims_log2, "version": 2}).encode()
         self._f.write(MAGIC)
         self._f.write(np.int64(len(header)).tobytes())
         self._f.write(header)
 
     def write(self, batch: Batch) -> None:
-        has_values = batch.values is not None
-        self._f.write(np.array([len(batch), batch.nnz, has_values], np.int64).tobytes())
-        self._f.write(np.ascontiguousarray(batch.indptr - batch.indptr[0], np.int64).tobytes())
-        self._f.write(np.ascontiguousarray(batch.indices, np.uint32).tobytes())
-        if has_values:
-            self._f.write(np.ascontiguousarray(batch.values, np.float32).tobytes())
-        self._f.write(np.ascontiguousarray(batch.labels, np.float32).tobytes())
+        dedup = batch.keys is not None
+        flags = (_VALUES if batch.values is not None else 0) | (_DEDUP if dedup else 0)
+        n_keys = len(batch.keys) if dedup else 0
+        w = self._f.write
+        w(np.array([len(batch), batch.nnz, flags, n_keys], np.int64).tobytes())
+        w(np.ascontiguousarray(batch.indptr - batch.indptr[0], np.int64).tobytes())
+        if dedup:
+            w(np.ascontiguousarray(batch.keys, np.uint32).tobytes())
+            w(np.ascontiguousarray(batch.local, np.int32).tobytes())
+        else:
+            w(np.ascontiguousarray(batch.indices, np.uint32).tobytes())
+        if batch.values is not None:
+            w(np.ascontiguousarray(batch.values, np.float32).tobytes())
+        w(np.ascontiguousarray(batch.labels, np.float32).tobytes())
 
     def close(self) -> None:
         self._f.write(_END.tobytes())
@@ -95,8 +107,8 @@ def is_complete_cache(path, dims_log2: int | None = None) -> bool:
         return False
     with open(path, "rb") as f:
         header = _header(f)
-        f.seek(-24, os.SEEK_END)
-        done = np.array_equal(np.frombuffer(f.read(24), np.int64), _END)
+        f.seek(-_END.nbytes, os.SEEK_END)
+        done = np.array_equal(np.frombuffer(f.read(_END.nbytes), np.int64), _END)
     return done and (dims_log2 is None or header["dims_log2"] >= dims_log2)
 
 
@@ -114,14 +126,23 @@ def read_cache(path, dims_log2: int | None = None) -> Iterator[Batch]:
         if dims_log2 is not None and dims_log2 > header["dims_log2"]:
             raise ValueError(f"{path}: cached with dims_log2={header['dims_log2']}, cannot serve "
                              f"{dims_log2}; delete the cache to rebuild it")
+        reduce = dims_log2 is not None and dims_log2 < header["dims_log2"]
+        mask = (1 << dims_log2) - 1 if reduce else 0
         while True:
-            n_rows, nnz, has_values = np.fromfile(f, np.int64, 3)
+            n_rows, nnz, flags, n_keys = (int(x) for x in np.fromfile(f, np.int64, 4))
             if n_rows < 0:
                 return
             indptr = np.fromfile(f, np.int64, n_rows + 1)
-            indices = np.fromfile(f, np.uint32, nnz).astype(np.int64)
-            if dims_log2 is not None and dims_log2 < header["dims_log2"]:
-                indices &= (1 << dims_log2) - 1
-            values = np.fromfile(f, np.float32, nnz) if has_values else None
+            keys = local = None
+            if flags & _DEDUP:
+                keys = np.fromfile(f, np.uint32, n_keys).astype(np.int64)
+                local = np.fromfile(f, np.int32, nnz)
+                indices = keys[local]
+            else:
+                indices = np.fromfile(f, np.uint32, nnz).astype(np.int64)
+            if reduce:  # fewer bits than cached: keys may merge, so drop the mapping
+                indices &= mask
+                keys = local = None
+            values = np.fromfile(f, np.float32, nnz) if flags & _VALUES else None
             labels = np.fromfile(f, np.float32, n_rows)
-            yield Batch(indptr, indices, values, labels)
+            yield Batch(indptr, indices, values, labels, keys, local)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ __all__ = ["Batch", "iter_chunks", "parse_libsvm", "parse_vw", "read_libsvm", "r
            "read_file", "hash_feature", "concat_batches"]
 
 CHUNK_BYTES = 1 << 20
-_COLON, _NEWLINE, _MINUS, _PLUS, _DOT = 58, 10, 45, 43, 46
+_COLON, _NEWLINE, _MINUS, _PLUS, _DOT, _PIPE = 58, 10, 45, 43, 46, 124
 
 
 @dataclass
@@ -37,12 +38,17 @@ class Batch:
         indices: int64 feature ids (already reduced to the model's dimension).
         values: float32 feature values, or None when every value is 1 (one-hot data).
         labels: float32 (n_rows,) in {0, 1} (libsvm -1/+1 and VW -1/1 become 0/1).
+        keys, local: optional de-duplication of ``indices``: ``indices == keys[local]``
+            with ``keys`` unique. The trainer fills them in; the cache stores them, so
+            later epochs skip that work.
     """
 
     indptr: np.ndarray
     indices: np.ndarray
     values: np.ndarray | None
     labels: np.ndarray
+    keys: np.ndarray | None = None
+    local: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -53,6 +59,8 @@ class Batch:
 
     def slice(self, start: int, stop: int) -> Batch:
         """Rows ``start:stop`` (views, no copy of the feature arrays)."""
+        if start == 0 and stop == len(self):
+            return self
         lo, hi = self.indptr[start], self.indptr[stop]
         return Batch(self.indptr[start:stop + 1] - lo, self.indices[lo:hi],
                      None if self.values is None else self.values[lo:hi], self.labels[start:stop])
@@ -60,6 +68,11 @@ class Batch:
     def row_ids(self) -> np.ndarray:
         """The row of every stored feature (length nnz)."""
         return np.repeat(np.arange(len(self), dtype=np.int64), np.diff(self.indptr))
+
+    def split(self, rows: int) -> Iterator[Batch]:
+        """Consecutive slices of at most ``rows`` rows."""
+        for start in range(0, len(self), rows):
+            yield self.slice(start, min(start + rows, len(self)))
 
     def to_csr(self, n_features: int):
         """A ``scipy.sparse.csr_matrix`` of shape (n_rows, n_features)."""
@@ -83,8 +96,8 @@ def concat_batches(batches: list[Batch]) -> Batch:
     if len(batches) == 1:
         return batches[0]
     offsets = np.cumsum([0] + [b.nnz for b in batches])
-    indptr = np.concatenate([batches[0].indptr[:1]] +
-                            [b.indptr[1:] + off for b, off in zip(batches, offsets)])
+    shifted = [b.indptr[1:] + off for b, off in zip(batches, offsets[:-1], strict=True)]
+    indptr = np.concatenate([batches[0].indptr[:1], *shifted])
     values = None
     if any(b.values is not None for b in batches):
         values = np.concatenate([np.ones(b.nnz, np.float32) if b.values is None else b.values
@@ -124,86 +137,175 @@ def iter_chunks(path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
 
 
 # -- libsvm -------------------------------------------------------------------------------
-def _fields(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end offsets of the runs of non-separator bytes (whitespace and ':')."""
+# Byte classes: 0 = part of a field, 1 = blank (space, tab, CR...), 2 = ':', 3 = newline.
+_CLASS = np.zeros(256, np.uint8)
+_CLASS[:33] = 1
+_CLASS[_COLON] = 2
+_CLASS[_NEWLINE] = 3
+
+
+def _fields(b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, ends, class before, class after) of every run of field bytes.
+
+    ``b`` must end with a newline. Fast path: when no two separators touch (single
+    spaces, ``\\n`` line ends), the separators' positions alone give every field.
+    """
+    is_sep = b <= 32
+    is_sep |= b == _COLON
+    sep = np.flatnonzero(is_sep)
+    if len(sep) and sep[0] > 0 and sep[-1] == len(b) - 1 and (sep[1:] - sep[:-1] > 1).all():
+        starts = np.empty(len(sep), np.int64)
+        starts[0] = 0
+        starts[1:] = sep[:-1] + 1
+        after = _CLASS[b[sep]]
+        before = np.empty(len(starts), np.uint8)
+        before[0] = 3
+        before[1:] = after[:-1]
+        return starts, sep, before, after
+    cls = _CLASS[b]
     body = np.empty(len(b) + 2, dtype=np.bool_)
     body[0] = body[-1] = False
-    np.greater(b, 32, out=body[1:-1])
-    body[1:-1] &= b != _COLON
+    np.equal(cls, 0, out=body[1:-1])
     edges = np.flatnonzero(body[1:] != body[:-1])
-    return edges[0::2], edges[1::2]
+    starts, sep = edges[0::2], edges[1::2]
+    after = cls[sep]  # the chunk ends with a newline, so every field has a byte after it
+    before = np.empty(len(starts), np.uint8)
+    before[0] = 3
+    if len(starts) > 1:
+        before[1:] = _gap_class(cls, sep[:-1], starts[1:])
+    return starts, sep, before, after
 
 
-def _uints(d: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Decimal digit runs -> (int64 values, mask of runs holding a non-digit).
+def _gap_class(cls: np.ndarray, gap_start: np.ndarray, gap_end: np.ndarray) -> np.ndarray:
+    """The class of the separator run before each field: 3 if it holds a newline, else
+    the class of its last byte (2 for ':', 1 for blanks)."""
+    last = cls[gap_end - 1]
+    if (gap_end - gap_start == 1).all():
+        return last
+    newlines = np.cumsum(cls == 3, dtype=np.int64)
+    has_newline = newlines[gap_end - 1] > newlines[gap_start] - (cls[gap_start] == 3)
+    return np.where(has_newline, np.uint8(3), last)
 
-    ``d`` is the chunk's bytes minus ord('0'), so a digit is ``d <= 9``. Runs are
-    grouped by length and each group is folded digit by digit (Horner's rule) with one
-    gather per digit position: total work is one gather per digit.
+
+_ZEROS = np.uint64(0x3030303030303030)
+# Per number length L (0..8): which bytes of a word to keep (the top L) and the '0'
+# characters that replace the others.
+_KEEP = np.array([~((1 << 8 * (8 - n)) - 1) & 0xFFFFFFFFFFFFFFFF for n in range(9)], np.uint64)
+_PAD = np.array([0x3030303030303030 & ((1 << 8 * (8 - n)) - 1) for n in range(9)], np.uint64)
+
+
+def _words(chunk: bytes) -> np.ndarray:
+    """A uint64 view at *every* byte offset of the chunk, padded with 8 NULs both sides:
+    ``words[e]`` holds the 8 bytes that end at chunk offset ``e``."""
+    padded = b"\0" * 8 + chunk + b"\0" * 8
+    return np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+
+
+def _digits8(words: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The last ``lens`` (1..8) bytes of each word as a decimal number, SWAR-style.
+
+    The bytes before the number are replaced by '0', then three multiply-shift steps
+    combine digit pairs, quads and octets (Lemire's 8-digit parse). Also returns which
+    words really held only digits.
     """
-    out = np.zeros(len(starts), dtype=np.int64)
-    bad = np.zeros(len(starts), dtype=np.bool_)
+    t = words & _KEEP[lens]
+    t |= _PAD[lens]
+    t -= _ZEROS
+    # Every byte is now 0..9: no byte has its top bit set, before or after adding
+    # 0x76 (a byte above 9 reaches 0x80; one below '0' borrowed and wrapped above 0x7F).
+    ok = ((t + np.uint64(0x7676767676767676)) | t) & np.uint64(0x8080808080808080) == 0
+    t = (t * np.uint64(10) + (t >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
+    t = (t * np.uint64(100) + (t >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
+    t = (t * np.uint64(10000) + (t >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    return t.view(np.int64), ok
+
+
+def _uints(words: np.ndarray, starts: np.ndarray,
+           ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Decimal fields [starts, ends) -> (int64 values, mask of fields that are not 1..16
+    digits). One 8-byte gather per field (two above 8 digits), no per-digit loop."""
+    lens = ends - starts
     if not len(starts):
-        return out, bad
-    lo, hi = int(lens.min()), int(lens.max())
-    if lo < 1 or hi > 18:
-        return out, np.ones(len(starts), np.bool_)
-    for length in range(lo, hi + 1):
-        sel = None if lo == hi else np.flatnonzero(lens == length)
-        s = starts if sel is None else starts[sel]
-        if not len(s):
-            continue
-        digit = d[s]
-        acc = digit.astype(np.int64)
-        wrong = digit > 9
-        for k in range(1, length):
-            digit = d[s + k]
-            wrong |= digit > 9
-            acc *= 10
-            acc += digit
-        if sel is None:
-            return acc, wrong
-        out[sel] = acc
-        bad[sel] = wrong
-    return out, bad
+        return np.zeros(0, np.int64), np.zeros(0, np.bool_)
+    odd = None
+    if lens.min() < 1 or lens.max() > 16:  # empty or too long: marked wrong, parsed as 1
+        odd = (lens < 1) | (lens > 16)
+        lens = np.where(odd, 1, lens)
+        ends = starts + lens
+    values, ok = _digits8(words[ends], np.minimum(lens, 8))
+    if lens.max() > 8:
+        big = np.flatnonzero(lens > 8)
+        high, ok_high = _digits8(words[ends[big] - 8], lens[big] - 8)
+        values[big] += high * 100_000_000
+        ok[big] &= ok_high
+    if odd is not None:
+        ok &= ~odd
+    return values, ~ok
 
 
-def _floats(chunk: bytes, b: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def _floats(chunk: bytes, b: np.ndarray, words: np.ndarray, starts: np.ndarray,
+            ends: np.ndarray) -> np.ndarray:
     """Numeric fields -> float64: vectorised for [+-]digits, else Python float()."""
     if not len(starts):
         return np.zeros(0)
     first = b[starts]
     sign = np.where(first == _MINUS, -1.0, 1.0)
     s = starts + ((first == _MINUS) | (first == _PLUS))
-    values, bad = _uints(b - np.uint8(48), s, ends - s)
+    values, bad = _uints(words, s, ends)
     if not bad.any():
         return sign * values
     try:
-        return np.array([float(chunk[i:j]) for i, j in zip(starts.tolist(), ends.tolist())])
+        spans = zip(starts.tolist(), ends.tolist(), strict=True)
+        return np.array([float(chunk[i:j]) for i, j in spans])
     except ValueError as e:
         raise ValueError(f"libsvm: bad number in chunk: {e}") from None
 
 
-def _field_roles(b: np.ndarray, starts: np.ndarray, ends: np.ndarray):
-    """(is_label, is_value, has_value) per field.
+def _parse_one_hot(chunk: bytes, b: np.ndarray) -> Batch | None:
+    """Fast path for one-hot data where (nearly) every feature is written ``idx:1``.
 
-    A label is the first field of a line, a value follows a ':' and an index with a
-    value is followed by one. When every gap between fields is one byte (the normal
-    case) the byte before a field decides; otherwise newlines are counted.
+    Splits on whitespace only, so each feature is one field (half the fields of the
+    general path), and checks that every non-label field ends in ``:1``. Returns None
+    whenever the chunk is anything else; the general parser then handles it.
     """
-    n = len(b)
-    prev = b[np.maximum(starts - 1, 0)]
-    is_value = (prev == _COLON) & (starts > 0)
-    has_value = (b[np.minimum(ends, n - 1)] == _COLON) & (ends < n)
-    is_label = np.empty(len(starts), np.bool_)
+    sep = np.flatnonzero(b <= 32)
+    if not len(sep) or sep[0] == 0 or (sep[1:] - sep[:-1] == 1).any():
+        return None
+    starts = np.empty(len(sep), np.int64)
+    starts[0] = 0
+    starts[1:] = sep[:-1] + 1
+    is_label = np.empty(len(sep), np.bool_)
     is_label[0] = True
-    if (starts[1:] - ends[:-1] == 1).all():
-        np.equal(prev[1:], _NEWLINE, out=is_label[1:])
-    else:
-        newlines = np.cumsum(b == _NEWLINE, dtype=np.int64)
-        line = newlines[starts]
-        np.not_equal(line[1:], line[:-1], out=is_label[1:])
-    return is_label, is_value, has_value
+    np.equal(b[sep[:-1]], _NEWLINE, out=is_label[1:])
+    feat = np.flatnonzero(~is_label)
+    ends = sep[feat] - 2  # the index ends where ":1" starts
+    values = None
+    one = (b[ends] == _COLON) & (b[ends + 1] == 49)
+    if not one.all():
+        # A few other values (hash collisions written as idx:2, say) are parsed here,
+        # one by one; anything more common goes to the general parser.
+        odd = np.flatnonzero(~one)
+        if len(odd) > len(feat) // 256 + 1:
+            return None
+        values = np.ones(len(feat), np.float32)
+        for j in odd.tolist():
+            word = chunk[starts[feat[j]]:sep[feat[j]]]
+            index, colon, value = word.partition(b":")
+            if not colon or not index.isdigit():
+                return None
+            ends[j] = starts[feat[j]] + len(index)
+            values[j] = float(value)
+    words = _words(chunk)
+    indices, bad = _uints(words, starts[feat], ends)
+    if bad.any():  # e.g. qid:1, or a malformed index: let the general parser decide
+        return None
+    lab = np.flatnonzero(is_label)
+    labels = (_floats(chunk, b, words, starts[lab], sep[lab]) > 0).astype(np.float32)
+    indptr = np.empty(len(lab) + 1, np.int64)
+    indptr[0] = 0
+    indptr[1:] = np.append(lab[1:], len(sep)) - lab - 1
+    np.cumsum(indptr, out=indptr)
+    return Batch(indptr, indices, values, labels)
 
 
 def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
@@ -214,20 +316,28 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
     Indices are kept as given, reduced modulo ``2**dims_log2`` when that is set.
 
     Raises:
-        ValueError: a feature index that is not a non-negative integer.
+        ValueError: a feature index that is not a non-negative integer (<= 16 digits).
     """
     if b"#" in chunk:
         chunk = b"\n".join(line.split(b"#", 1)[0] for line in chunk.split(b"\n"))
+    if not chunk.endswith(b"\n"):
+        chunk += b"\n"
     b = np.frombuffer(chunk, dtype=np.uint8)
-    starts, ends = _fields(b)
+    fast = _parse_one_hot(chunk, b) if b":1" in chunk else None
+    if fast is not None:
+        if dims_log2 is not None:
+            fast.indices &= (1 << dims_log2) - 1
+        return fast
+    starts, ends, before, after = _fields(b)
     if len(starts) == 0:
         return Batch(np.zeros(1, np.int64), np.zeros(0, np.int64), None, np.zeros(0, np.float32))
-    is_label, is_value, has_value = _field_roles(b, starts, ends)
+    words = _words(chunk)
+    is_label = before == 3
     row = np.cumsum(is_label) - 1  # the row of every field
 
-    idx_f = np.flatnonzero(~(is_label | is_value))
+    idx_f = np.flatnonzero(before < 2)  # neither a label nor a value
     s, e = starts[idx_f], ends[idx_f]
-    indices, bad = _uints(b - np.uint8(48), s, e - s)
+    indices, bad = _uints(words, s, e)
     if bad.any():
         qid = (e - s == 3) & (b[s] == ord("q")) & (b[s + 1] == ord("i")) & (b[s + 2] == ord("d"))
         wrong = bad & ~qid
@@ -240,23 +350,25 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
     if dims_log2 is not None:
         indices &= (1 << dims_log2) - 1
 
-    with_value = has_value[idx_f]
+    with_value = after[idx_f] == 2
     val_f = idx_f[with_value] + 1
-    if len(val_f) == 0 or ((ends[val_f] - starts[val_f] == 1).all() and (b[starts[val_f]] == 49).all()):
+    all_one = (ends[val_f] - starts[val_f] == 1).all() and (b[starts[val_f]] == 49).all()
+    if len(val_f) == 0 or all_one:
         values = None  # every value is exactly "1": one-hot data, no value array needed
     else:
         values = np.ones(len(idx_f), np.float32)
-        values[with_value] = _floats(chunk, b, starts[val_f], ends[val_f])
+        values[with_value] = _floats(chunk, b, words, starts[val_f], ends[val_f])
 
     lab_f = np.flatnonzero(is_label)
-    labels = (_floats(chunk, b, starts[lab_f], ends[lab_f]) > 0).astype(np.float32)
+    labels = (_floats(chunk, b, words, starts[lab_f], ends[lab_f]) > 0).astype(np.float32)
     counts = np.bincount(row[idx_f], minlength=len(lab_f))
     indptr = np.zeros(len(lab_f) + 1, np.int64)
     np.cumsum(counts, out=indptr[1:])
     return Batch(indptr, indices, values, labels)
 
 
-def read_libsvm(path, dims_log2: int | None = None, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Batch]:
+def read_libsvm(path, dims_log2: int | None = None,
+                chunk_bytes: int = CHUNK_BYTES) -> Iterator[Batch]:
     """Streams a libsvm/svmlight file (optionally gzip) as :class:`Batch` chunks."""
     for chunk in iter_chunks(path, chunk_bytes):
         batch = parse_libsvm(chunk, dims_log2)
@@ -284,16 +396,111 @@ def hash_feature(name: bytes, namespace: bytes = b"") -> int:
     return _murmur3_32(name, h_ns)
 
 
+def _vw_namespace(marker: bytes) -> tuple[bytes, float]:
+    """``|ns:0.5`` -> (b"ns", 0.5); ``|`` -> (b"", 1.0)."""
+    name, _, scale = marker[1:].partition(b":")
+    return name, float(scale) if scale else 1.0
+
+
+def _vw_ids(toks: np.ndarray, special: np.ndarray,
+            namespace: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+    """(32-bit ids, values or None) of one namespace's feature words, as hash_feature.
+
+    Plain categorical tokens (the bulk) are hashed by a C-level ``map`` over
+    ``mmh3.hash``, about 80 ns each: faster than a memo dict, whose cache misses on a
+    big vocabulary cost ~3x more. The ``special`` words (numeric names, ``name:value``)
+    take a Python path.
+    """
+    import mmh3
+
+    seed = hash_feature(namespace) if namespace else 0
+    n = len(toks)
+    ids = np.fromiter(map(mmh3.hash, toks, itertools.repeat(seed), itertools.repeat(False)),
+                      np.int64, n)
+    values = None
+    for i in np.flatnonzero(special).tolist():
+        name, colon, val = toks[i].partition(b":")
+        ids[i] = hash_feature(name, namespace)
+        if colon:
+            if values is None:
+                values = np.ones(n, np.float32)
+            values[i] = float(val)
+    return ids, values
+
+
+def _parse_vw_fast(chunk: bytes, mask: int) -> Batch | None:
+    """Vectorised VW parsing for single-space separated lines; None means "use the slow
+    parser". Words come from ``bytes.split`` (C speed); their roles (label, namespace
+    marker, feature) from NumPy on the bytes; ids from :func:`_vw_ids`."""
+    b = np.frombuffer(chunk, np.uint8)
+    sep = np.flatnonzero(b <= 32)
+    if not len(sep) or sep[0] == 0 or sep[-1] != len(b) - 1 or (sep[1:] - sep[:-1] == 1).any():
+        return None
+    words = np.array(chunk.split(), dtype=object)
+    if len(words) != len(sep):
+        return None
+    starts = np.empty(len(sep), np.int64)
+    starts[0] = 0
+    starts[1:] = sep[:-1] + 1
+    is_label = np.empty(len(sep), np.bool_)
+    is_label[0] = True
+    np.equal(b[sep[:-1]], _NEWLINE, out=is_label[1:])
+    is_ns = b[starts] == _PIPE
+    if np.count_nonzero(b == _PIPE) != np.count_nonzero(is_ns):
+        return None  # a '|' inside a word (e.g. a tag written 'tag|ns): slow path
+    where = np.arange(len(sep))
+    last_ns = np.maximum.accumulate(np.where(is_ns, where, -1))
+    last_label = np.maximum.accumulate(np.where(is_label, where, -1))
+    feat = np.flatnonzero(~is_ns & ~is_label & (last_ns > last_label))
+    lab = np.flatnonzero(is_label)
+    labels = np.fromiter(map(float, words[lab]), np.float64, len(lab)) > 0
+    # Words that need more than murmur3 of the whole word: a digit first (VW's numeric
+    # names) or a ':' inside (name:value).
+    colon_word = np.searchsorted(starts, np.flatnonzero(b == _COLON), side="right") - 1
+    special = b[starts[feat]] <= ord("9")
+    special[np.searchsorted(feat, colon_word[np.isin(colon_word, feat)])] = True
+    indices = np.empty(len(feat), np.int64)
+    values = None
+    ns_words = np.flatnonzero(is_ns)
+    distinct = sorted(set(words[ns_words].tolist()))
+    if len(distinct) > 1:
+        number = {m: i for i, m in enumerate(distinct)}
+        ns_number = np.zeros(len(sep), np.int64)
+        ns_number[ns_words] = np.fromiter(map(number.__getitem__, words[ns_words]), np.int64,
+                                          len(ns_words))
+        owner = ns_number[last_ns[feat]]
+    for i, marker in enumerate(distinct):
+        sel = slice(None) if len(distinct) == 1 else np.flatnonzero(owner == i)
+        namespace, scale = _vw_namespace(marker)
+        ids, vals = _vw_ids(words[feat[sel]], special[sel], namespace)
+        indices[sel] = ids
+        if vals is not None or scale != 1.0:
+            if values is None:
+                values = np.ones(len(feat), np.float32)
+            values[sel] = (1.0 if vals is None else vals) * scale
+    indices &= mask
+    counts = np.diff(np.searchsorted(feat, np.append(lab, len(sep))))
+    indptr = np.zeros(len(lab) + 1, np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return Batch(indptr, indices, values, labels.astype(np.float32))
+
+
 def parse_vw(chunk: bytes, dims_log2: int, memo: dict | None = None) -> Batch:
     """Parses Vowpal Wabbit text lines: ``label [importance] [tag]|ns f f:v ... |ns2 ...``.
 
-    Namespaces may carry a scale (``|ns:0.5``); labels > 0 become 1. Feature ids are
-    :func:`hash_feature` reduced to ``dims_log2`` bits. ``memo`` caches the hash of each
-    (namespace, feature) seen, so Zipf-distributed categorical data hashes each distinct
-    token once.
+    Namespaces may carry a scale (``|ns:0.5``); labels > 0 become 1; importance
+    weights and tags are skipped. Feature ids are :func:`hash_feature` reduced to
+    ``dims_log2`` bits. Single-space separated text takes a vectorised path
+    (:func:`_parse_vw_fast`); anything else (tags glued to ``|``, repeated blanks) a
+    line-by-line one, where ``memo`` caches each (namespace, feature) hash.
     """
     memo = {} if memo is None else memo
     mask = (1 << dims_log2) - 1
+    if not chunk.endswith(b"\n"):
+        chunk += b"\n"
+    fast = _parse_vw_fast(chunk, mask)
+    if fast is not None:
+        return fast
     labels, counts, indices, values = [], [], [], []
     scaled = False
     for line in chunk.split(b"\n"):
@@ -338,7 +545,8 @@ def read_vw(path, dims_log2: int, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Ba
             yield batch
 
 
-def read_file(path, dims_log2: int, fmt: str = "auto", chunk_bytes: int = CHUNK_BYTES) -> Iterator[Batch]:
+def read_file(path, dims_log2: int, fmt: str = "auto",
+              chunk_bytes: int = CHUNK_BYTES) -> Iterator[Batch]:
     """Streams ``path`` in the given format: ``libsvm``, ``vw``, ``cache`` or ``auto``.
 
     ``auto`` picks ``cache`` for miniflow cache files, ``vw`` when the first line

@@ -49,11 +49,12 @@ class CTRGroundTruth:
             weights.append(rng.normal(0.0, sigma, v))
         return cls(vocab, cdfs, weights, bias)
 
-    def sample(self, rows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def sample(self, rows: int,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(values (rows, fields) int64, true probabilities, labels in {0, 1})."""
         values = np.empty((rows, len(self.vocab)), np.int64)
         margin = np.full(rows, self.bias)
-        for f, (cdf, w) in enumerate(zip(self.cdfs, self.weights)):
+        for f, (cdf, w) in enumerate(zip(self.cdfs, self.weights, strict=True)):
             v = np.minimum(np.searchsorted(cdf, rng.random(rows)), len(cdf) - 1)
             values[:, f] = v
             margin += w[v]
@@ -79,10 +80,11 @@ def _libsvm_lines(ids: np.ndarray, y: np.ndarray) -> list[bytes]:
     ids = np.sort(ids, axis=1)
     dup_rows = set(np.flatnonzero((ids[:, 1:] == ids[:, :-1]).any(axis=1)).tolist())
     lines = []
-    for i, (label, row) in enumerate(zip(y.tolist(), ids.tolist())):
+    for i, (label, row) in enumerate(zip(y.tolist(), ids.tolist(), strict=True)):
         if i in dup_rows:
             uniq, counts = np.unique(row, return_counts=True)
-            feats = b" ".join(b"%d:%d" % (k, c) for k, c in zip(uniq.tolist(), counts.tolist()))
+            pairs = zip(uniq.tolist(), counts.tolist(), strict=True)
+            feats = b" ".join(b"%d:%d" % (k, c) for k, c in pairs)
         else:
             feats = b":1 ".join(b"%d" % k for k in row) + b":1"
         lines.append((b"1 " if label else b"0 ") + feats)
@@ -124,7 +126,7 @@ def write_ctr(path, rows: int, dims_log2: int = 22, fmt: str = "libsvm", seed: i
                 cols.append([code[v] for v in col])
             if fmt == "vw":
                 heads = [b"1 |f" if t else b"-1 |f" for t in y.tolist()]
-                lines = [b" ".join(r) for r in zip(heads, *cols)]
+                lines = [b" ".join(r) for r in zip(heads, *cols, strict=True)]
             else:
                 lines = _libsvm_lines(np.array(cols, np.int64).T, y)
             out.write(b"\n".join(lines) + b"\n")

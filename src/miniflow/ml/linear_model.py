@@ -97,8 +97,9 @@ class _LinearModel(Params):
 
     _gradient = staticmethod(mse_gradient)
 
-    def __init__(self, epochs: int = 100, learning_rate: float = 0.01, lr_schedule: str = "constant",
-                 batch_size: int = 32, optimizer: str = "adam", l1: float = 0.0, l2: float = 0.0,
+    def __init__(self, epochs: int = 100, learning_rate: float = 0.01,
+                 lr_schedule: str = "constant", batch_size: int = 32, optimizer: str = "adam",
+                 l1: float = 0.0, l2: float = 0.0,
                  momentum: float = 0.9, shuffle: bool = True, random_state=None,
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  n_iter_no_change: int = 5, tol: float = 1e-4, fit_intercept: bool = True,
@@ -142,7 +143,8 @@ class _LinearModel(Params):
 
     def _sync(self) -> None:
         self.coef_ = self._opt_w.weights(self._all_keys)
-        self.intercept_ = float(self._opt_b.weights(np.zeros(1, np.int64))[0]) if self.fit_intercept else 0.0
+        bias = self._opt_b.weights(np.zeros(1, np.int64))[0]
+        self.intercept_ = float(bias) if self.fit_intercept else 0.0
 
     def _target(self, y):  # overridden by the classifier (label encoding)
         return np.asarray(y, dtype=np.float64)
@@ -289,8 +291,9 @@ class LogisticRegression(_LinearModel):
     _estimator_type = "classifier"
     _gradient = staticmethod(log_loss_gradient)
 
-    def __init__(self, epochs: int = 100, learning_rate: float = 0.01, lr_schedule: str = "constant",
-                 batch_size: int = 32, optimizer: str = "adam", l1: float = 0.0, l2: float = 0.0,
+    def __init__(self, epochs: int = 100, learning_rate: float = 0.01,
+                 lr_schedule: str = "constant", batch_size: int = 32, optimizer: str = "adam",
+                 l1: float = 0.0, l2: float = 0.0,
                  momentum: float = 0.9, shuffle: bool = True, random_state=None,
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  n_iter_no_change: int = 5, tol: float = 1e-4, fit_intercept: bool = True,

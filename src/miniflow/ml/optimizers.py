@@ -69,7 +69,12 @@ class DenseStore:
     def __init__(self, dim: int, slots: Mapping[str, float], dtype=np.float64):
         self.dim = int(dim)
         self.dtype = np.dtype(dtype)
-        self._arrays = {name: np.full(self.dim, init, dtype=self.dtype) for name, init in slots.items()}
+        self._init = dict(slots)
+        # np.zeros maps untouched pages lazily, so a 2^28 table costs memory only where
+        # keys are actually used.
+        self._arrays = {name: np.zeros(self.dim, self.dtype) if init == 0
+                        else np.full(self.dim, init, dtype=self.dtype)
+                        for name, init in slots.items()}
 
     def get(self, slot: str, keys: np.ndarray) -> np.ndarray:
         return self._arrays[slot][keys]
@@ -79,6 +84,11 @@ class DenseStore:
 
     def items(self, slot: str) -> tuple[np.ndarray, np.ndarray]:
         return np.arange(self.dim, dtype=np.int64), self._arrays[slot]
+
+    def prefault(self) -> None:
+        """Touches every page now, so first use during training pays no page faults."""
+        for name, arr in self._arrays.items():
+            arr.fill(0 if self._init[name] == 0 else self._init[name])
 
     def array(self, slot: str) -> np.ndarray:
         """The slot's full backing array (a view; writes go to the store)."""
@@ -112,7 +122,8 @@ class HashStore:
             return np.fromiter((rows.get(k, -1) for k in keys.tolist()), np.int64, len(keys))
         before = len(rows)
         # setdefault evaluates len(rows) before inserting, so a new key gets the next row.
-        out = np.fromiter((rows.setdefault(k, len(rows)) for k in keys.tolist()), np.int64, len(keys))
+        found = (rows.setdefault(k, len(rows)) for k in keys.tolist())
+        out = np.fromiter(found, np.int64, len(keys))
         if len(rows) > before:
             self._grow(len(rows))
             new = out >= before
@@ -316,7 +327,8 @@ class Adam(Optimizer):
         v_hat = v / (1 - self.beta2**t)
         for slot, value in (("t", t), ("m", m), ("v", v)):
             self.store.put(slot, keys, value)
-        self.store.put("w", keys, self._shrink(w - self.lr * m_hat / (np.sqrt(v_hat) + self.eps), self.lr))
+        w = w - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        self.store.put("w", keys, self._shrink(w, self.lr))
 
     def hyperparameters(self):
         return {**super().hyperparameters(), "lr": self.lr, "beta1": self.beta1,
@@ -344,6 +356,7 @@ class FTRL(Optimizer):
     def __init__(self, dim=None, *, alpha: float = 0.1, beta: float = 1.0, **kw):
         super().__init__(dim, **kw)
         self.alpha, self.beta = float(alpha), float(beta)
+        self._pulled = None
 
     def _w(self, z: np.ndarray, n: np.ndarray) -> np.ndarray:
         denom = (self.beta + np.sqrt(n)) / self.alpha + self.l2
@@ -351,12 +364,20 @@ class FTRL(Optimizer):
         return np.where(np.abs(z) > self.l1, w, 0.0)
 
     def weights(self, keys):
-        return self._w(self.store.get("z", keys), self.store.get("n", keys))
+        z, n = self.store.get("z", keys), self.store.get("n", keys)
+        w = self._w(z, n)
+        # The usual pattern is weights(keys) then update(keys, grads) on the same array
+        # (a trainer step, a parameter-server pull then push): keep what was gathered.
+        self._pulled = (keys, z, n, w)
+        return w
 
     def _apply(self, keys, grads):
-        z = self.store.get("z", keys)
-        n = self.store.get("n", keys)
-        w = self._w(z, n)
+        pulled, self._pulled = self._pulled, None
+        if pulled is not None and pulled[0] is keys:
+            _, z, n, w = pulled
+        else:
+            z, n = self.store.get("z", keys), self.store.get("n", keys)
+            w = self._w(z, n)
         n_new = n + grads * grads
         sigma = (np.sqrt(n_new) - np.sqrt(n)) / self.alpha
         self.store.put("z", keys, z + grads - sigma * w)
@@ -385,5 +406,6 @@ def make_optimizer(name: str, dim: int | None = None, **kwargs) -> Optimizer:
     try:
         cls = OPTIMIZERS[name]
     except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; expected one of {sorted(OPTIMIZERS)}") from None
+        raise ValueError(f"unknown optimizer {name!r}; "
+                         f"expected one of {sorted(OPTIMIZERS)}") from None
     return cls(dim, **kwargs)

@@ -17,13 +17,17 @@ class DataSource:
     With ``cache`` set, the first complete pass over the text also writes the binary
     cache (:mod:`miniflow.ml.cache`); every later pass (and later runs) read the cache
     instead of parsing. A pass that stops early (Ctrl-C, an error) discards the
-    partial cache.
+    partial cache. While writing the cache the source yields blocks of ``block_rows``
+    rows and stores each one *after* the consumer is done with it, so the
+    de-duplication a :class:`~miniflow.ml.sparse_lr.SparseLRTrainer` attaches to a
+    minibatch of that size is cached too.
 
     Args:
         path: libsvm, VW (optionally gzip) or cache file.
         dims_log2: feature ids are reduced to this many bits.
         fmt: ``auto``, ``libsvm``, ``vw`` or ``cache``.
         cache: path of the cache file, or None for no cache.
+        block_rows: rows per cached block (use the trainer's batch size).
 
     Example:
         >>> src = DataSource("train.svm", 22, cache="train.svm.cache")  # doctest: +SKIP
@@ -31,12 +35,13 @@ class DataSource:
     """
 
     def __init__(self, path, dims_log2: int, fmt: str = "auto", cache=None,
-                 chunk_bytes: int = CHUNK_BYTES):
+                 chunk_bytes: int = CHUNK_BYTES, block_rows: int = 4096):
         self.path = os.fspath(path)
         self.dims_log2 = dims_log2
         self.fmt = fmt
         self.cache = None if cache is None else os.fspath(cache)
         self.chunk_bytes = chunk_bytes
+        self.block_rows = block_rows
 
     @property
     def cached(self) -> bool:
@@ -54,9 +59,10 @@ class DataSource:
         writer = CacheWriter(self.cache, self.dims_log2)
         complete = False
         try:
-            for batch in batches:
-                writer.write(batch)
-                yield batch
+            for chunk in batches:
+                for block in chunk.split(self.block_rows):
+                    yield block
+                    writer.write(block)  # after the consumer: with its de-duplication
             complete = True
         finally:
             if complete:

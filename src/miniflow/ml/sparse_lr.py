@@ -39,6 +39,7 @@ __all__ = ["SparseLRTrainer", "SparseLinearModel", "EpochStats", "load_model", "
            "FORMAT_VERSION"]
 
 FORMAT = "miniflow.sparse_lr"
+_BIAS_KEY = np.zeros(1, np.int64)  # one shared array, so FTRL reuses its pulled state
 FORMAT_VERSION = 1
 
 
@@ -186,14 +187,15 @@ class SparseLRTrainer:
         alpha, beta: FTRL learning-rate parameters; ``lr`` for the others.
         l1, l2: regularisation (applied to touched coordinates, never to the bias).
         batch_size: rows per update.
-        dtype: state dtype (float32 default). With a dense store the trainer also keeps
-            one int32 work buffer of ``2**dims_log2`` entries (4 bytes each).
+        dtype: state dtype (float32 default).
         store: an alternative state store (e.g. a ``HashStore``); overrides the dense one.
+        dedup_bits: the trainer's de-duplication table has ``2**min(dims_log2,
+            dedup_bits)`` int32 entries (16 MiB by default, whatever the model size).
     """
 
     def __init__(self, dims_log2: int = 22, optimizer: str = "ftrl", *, alpha: float = 0.2,
                  beta: float = 1.0, lr: float = 0.1, l1: float = 0.0, l2: float = 0.0,
-                 batch_size: int = 1024, dtype=np.float32, store=None):
+                 batch_size: int = 4096, dtype=np.float32, store=None, dedup_bits: int = 22):
         if not 1 <= dims_log2 <= 32:
             raise ValueError(f"dims_log2 must be in 1..32, got {dims_log2}")
         self.dims_log2 = dims_log2
@@ -203,38 +205,64 @@ class SparseLRTrainer:
         self.opt: Optimizer = make_optimizer(optimizer, None if store else 1 << dims_log2,
                                              store=store, dtype=dtype, l1=l1, l2=l2, **hp)
         self.bias_opt: Optimizer = make_optimizer(optimizer, 1, dtype=np.float64, **hp)
-        dense = isinstance(self.opt.store, DenseStore)
-        # Work buffer of _dedup (int32 per weight); never read before written.
-        self._slots = np.empty(1 << dims_log2, np.int32) if dense else None
+        # Work table of _dedup, never read before written. Capped at 2^dedup_bits
+        # entries: bigger models share slots and resolve the rare collisions by sorting.
+        self._slot_bits = min(dims_log2, dedup_bits)
+        self._slots = np.empty(1 << self._slot_bits, np.int32)
         self.rows_seen = 0
         self.history: list[EpochStats] = []
 
+    def prefault(self) -> None:
+        """Allocates the dense tables' pages now instead of during the first epoch."""
+        if isinstance(self.opt.store, DenseStore):
+            self.opt.store.prefault()
+        self._slots.fill(0)
+
     @property
     def bias(self) -> float:
-        return float(self.bias_opt.weights(np.zeros(1, np.int64))[0])
+        return float(self.bias_opt.weights(_BIAS_KEY)[0])
 
     # -- the hot path -------------------------------------------------------------------
     def _dedup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(unique keys, local id of every occurrence) without sorting.
 
-        Scatters each occurrence's position into a persistent int32 buffer indexed by
-        key; the occurrence whose position survives represents the key. Then the
-        keys' local numbers are scattered and read back per occurrence. Four O(k)
-        scatters/gathers replace the O(k log k) argsort of ``np.unique``, and nothing
-        needs resetting because every slot read was written in the same call.
+        Scatters each occurrence's position into a persistent int32 table indexed by
+        (the low bits of) its feature id and reads it back: every occurrence then holds
+        the position of one representative occurrence of its slot (the one whose write
+        survived). Two O(k) random accesses replace the O(k log k) argsort of
+        ``np.unique``; numbering the representatives is done on small, cache-resident
+        arrays. Nothing needs resetting because every slot read was written in the same
+        call. When the table is smaller than the model, an occurrence whose
+        representative holds another id collided; those few are de-duplicated by
+        ``np.unique`` and numbered after the others (a colliding id can never be a
+        representative, since its slot's representative is a different id).
         """
-        if self._slots is None:
-            return np.unique(ids, return_inverse=True)
-        buf = self._slots
         pos = np.arange(len(ids), dtype=np.int32)
-        buf[ids] = pos
-        keys = ids[buf[ids] == pos]
-        buf[keys] = pos[: len(keys)]
-        return keys, buf[ids]
+        small = self._slot_bits < self.dims_log2
+        slot = ids & ((1 << self._slot_bits) - 1) if small else ids
+        self._slots[slot] = pos
+        representative = self._slots[slot]
+        is_rep = representative == pos
+        rank = np.cumsum(is_rep, dtype=np.int32)
+        rank -= 1
+        keys, local = ids[is_rep], rank[representative]
+        if small:
+            collided = np.flatnonzero(ids[representative] != ids)
+            if len(collided):
+                extra, inverse = np.unique(ids[collided], return_inverse=True)
+                local[collided] = len(keys) + inverse
+                keys = np.concatenate([keys, extra])
+        return keys, local
 
     def step(self, batch: Batch) -> float:
-        """One update on ``batch``; returns the summed log loss *before* the update."""
-        keys, local = self._dedup(batch.indices)
+        """One update on ``batch``; returns the summed log loss *before* the update.
+
+        Attaches the batch's de-duplication (``batch.keys``/``batch.local``) if it has
+        none, so a cache written from this batch lets later epochs skip it.
+        """
+        if batch.keys is None:
+            batch.keys, batch.local = self._dedup(batch.indices)
+        keys, local = batch.keys, batch.local
         margin = _margins(batch, self.opt.weights(keys)[local], self.bias)
         y = batch.labels.astype(np.float64)
         g = sigmoid(margin) - y  # d logloss / d margin, per row
@@ -242,7 +270,7 @@ class SparseLRTrainer:
         if batch.values is not None:
             per_nnz *= batch.values
         self.opt.update(keys, np.bincount(local, weights=per_nnz, minlength=len(keys)))
-        self.bias_opt.update(np.zeros(1, np.int64), np.array([g.sum()]))
+        self.bias_opt.update(_BIAS_KEY, np.array([g.sum()]))
         self.rows_seen += len(batch)
         return float(np.sum(np.logaddexp(0.0, margin) - y * margin))
 
@@ -253,16 +281,14 @@ class SparseLRTrainer:
             (rows, summed progressive log loss).
         """
         rows, loss, step = 0, 0.0, 0
-        bs = self.batch_size
         for chunk in batches:
-            for start in range(0, len(chunk), bs):
-                mb = chunk.slice(start, min(start + bs, len(chunk)))
+            for mb in chunk.split(self.batch_size):
                 loss += self.step(mb)
                 rows += len(mb)
                 step += 1
                 if progress is not None:
                     progress.update(len(mb))
-                    if step % 64 == 0:
+                    if step % 8 == 0:
                         progress.set_postfix_str(f"logloss={loss / rows:.4f}", refresh=False)
                 if stop is not None and stop["stop"]:
                     return rows, loss
@@ -314,8 +340,8 @@ class SparseLRTrainer:
         """P(click) per row of a :class:`Batch` or CSR matrix, with the current weights."""
         batch = _as_batch(X)
         ids = batch.indices & ((1 << self.dims_log2) - 1)
-        uniq, local = np.unique(ids, return_inverse=True)
-        return sigmoid(_margins(batch, self.opt.weights(uniq)[local], self.bias))
+        keys, local = self._dedup(ids)
+        return sigmoid(_margins(batch, self.opt.weights(keys)[local], self.bias))
 
     def evaluate(self, batches: Iterable[Batch]) -> dict:
         """Metrics (:func:`miniflow.ml.metrics.summary`) over all batches."""

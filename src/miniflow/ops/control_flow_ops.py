@@ -56,11 +56,11 @@ def control_dependencies(control_inputs):
     return get_default_graph().control_dependencies(control_inputs)
 
 
-@contextlib.contextmanager
+_EAGER_SCOPE = contextlib.nullcontext("")  # eager ops have no names
+
+
 def name_scope(name, default_name=None, values=None):
     """Prefixes the names of ops created in the block with ``name/``."""
     if current_frontend().eager:
-        yield ""
-        return
-    with get_default_graph().name_scope(name if name is not None else default_name) as scope:
-        yield scope
+        return _EAGER_SCOPE
+    return get_default_graph().name_scope(name if name is not None else default_name)

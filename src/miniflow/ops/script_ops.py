@@ -96,7 +96,8 @@ def _print_v2(*values, template=(), output_stream=None, end="\n"):
     return ()
 
 
-def print(*inputs, output_stream=sys.stderr, sep=" ", end="\n", summarize=3, name=None):  # noqa: A001
+def print(*inputs, output_stream=sys.stderr, sep=" ", end="\n", summarize=3,  # noqa: A001
+          name=None):
     """Prints tensors and Python values: at once in eager mode, when the returned op runs
     in graph mode."""
     template, tensors = [], []

@@ -1,0 +1,102 @@
+"""`miniflow serve`: serve models over HTTP with TensorFlow Serving's REST API.
+
+    miniflow serve --model-dir /models/ctr --name ctr --port 8501
+    miniflow serve --model-config-file models.config --port 8501 \\
+                   --batch-max-size 64 --batch-timeout-ms 2
+
+A model directory holds numbered versions (1/, 2/, ...); the newest one that loads is
+served, and a newer one is picked up while serving. See docs/serving.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="miniflow serve", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model-dir", help="base directory with numbered version directories")
+    p.add_argument("--name", help="model name in URLs (default: the directory's name)")
+    p.add_argument("--model-config-file", help="several models (TF Serving text format or JSON)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    p.add_argument("--port", type=int, default=8501, help="port (0 = any free port)")
+    p.add_argument("--batch-max-size", type=int, default=0,
+                   help="merge concurrent requests into model calls of up to N rows (0 = off)")
+    p.add_argument("--batch-timeout-ms", type=float, default=1.0,
+                   help="longest wait for a batch to fill (with --batch-max-size)")
+    p.add_argument("--poll-seconds", type=float, default=1.0,
+                   help="how often to look for new versions")
+    p.add_argument("--max-body-bytes", type=int, default=None, help="largest request body")
+    p.add_argument("--log-level", default="INFO")
+    return p
+
+
+def _configs(args, parser):
+    from miniflow.serving.config import load_model_config
+    from miniflow.serving.manager import ModelConfig
+
+    if args.model_config_file:
+        if args.model_dir:
+            parser.error("give --model-dir or --model-config-file, not both")
+        return load_model_config(args.model_config_file)
+    if not args.model_dir:
+        parser.error("--model-dir (or --model-config-file) is required")
+    base = os.path.abspath(args.model_dir)
+    return [ModelConfig(args.name or os.path.basename(base.rstrip(os.sep)), base)]
+
+
+def main(argv: list[str]) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from miniflow.serving.manager import BatchingOptions
+    from miniflow.serving.server import DEFAULT_MAX_BODY_BYTES, ModelServer
+
+    try:
+        configs = _configs(args, parser)
+    except (OSError, ValueError) as e:
+        print(f"miniflow serve: {e}", file=sys.stderr)
+        return 2
+    from miniflow.serving.servable import servable_kind
+
+    for c in configs:
+        if not os.path.isdir(c.base_path):
+            print(f"miniflow serve: model {c.name!r}: base directory {c.base_path} does not "
+                  "exist", file=sys.stderr)
+            return 2
+        if servable_kind(c.base_path) is not None:
+            print(f"miniflow serve: model {c.name!r}: {c.base_path} is a model version itself; "
+                  "pass its parent, a base directory of numbered versions (e.g. put the model "
+                  "in DIR/1/ and serve DIR)", file=sys.stderr)
+            return 2
+    batching = None
+    if args.batch_max_size > 0:
+        batching = BatchingOptions(args.batch_max_size, args.batch_timeout_ms / 1000.0)
+    try:
+        server = ModelServer(configs, args.host, args.port, batching, args.poll_seconds,
+                             args.max_body_bytes or DEFAULT_MAX_BODY_BYTES)
+    except OSError as e:
+        print(f"miniflow serve: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    server.start()
+    for c in configs:
+        versions = server.managers[c.name].versions
+        if not versions:
+            logging.getLogger("miniflow.serving").warning(
+                "model %s: no loadable version in %s yet; waiting for one", c.name, c.base_path)
+    # One machine-readable line: tests and scripts read the port from it.
+    print(f"miniflow serve: listening on http://{args.host}:{server.port} models="
+          + ",".join(f"{c.name}@{server.managers[c.name].versions}" for c in configs), flush=True)
+    stop.wait()
+    server.stop()
+    return 0

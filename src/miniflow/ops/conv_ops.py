@@ -1,0 +1,379 @@
+"""Convolution and pooling (`tf.nn.conv2d`, `conv2d_transpose`, `max_pool`, `avg_pool`):
+NHWC, SAME/VALID, strides and dilations, with im2col kernels over a strided view of the
+padded input (one tensordot per call; backward loops run over kernel taps, not pixels).
+Every backward op has its own gradient, so second derivatives work."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from miniflow import errors
+from miniflow.core.dispatch import apply_op
+from miniflow.core.registry import register_gradient, register_op
+from miniflow.ops import array_ops as _arr
+from miniflow.ops.shape_rules import dims
+
+# ---------------------------------------------------------------------------------------
+# Convolution: im2col through a strided view, one tensordot per call.
+
+
+def _pair(v, what):
+    if isinstance(v, int):
+        return v, v
+    v = list(v)
+    if len(v) == 4:
+        return int(v[1]), int(v[2])
+    if len(v) == 2:
+        return int(v[0]), int(v[1])
+    if len(v) == 1:
+        return int(v[0]), int(v[0])
+    raise ValueError(f"{what} must be an int or a list of 1, 2 or 4 ints, got {v}")
+
+
+def _out_and_pad(size, k, s, d, padding):
+    """Output size and (before, after) padding of one spatial dimension."""
+    eff = (k - 1) * d + 1
+    if padding == "VALID":
+        if size - eff + s < 0:
+            raise ValueError(f"Computed output size would be negative: {(size - eff) // s + 1}"
+                             f" [input_size: {size}, effective_filter_size: {eff}, stride: {s}]")
+        return (size - eff + s) // s, (0, 0)
+    out = -(-size // s)
+    total = max((out - 1) * s + eff - size, 0)
+    return out, (total // 2, total - total // 2)
+
+
+def _windows(xp, oh, ow, kh, kw, sh, sw, dh, dw):
+    """(N, OH, OW, KH, KW, C) view of the padded NHWC input (no copy)."""
+    n, _, _, c = xp.shape
+    s0, s1, s2, s3 = xp.strides
+    return as_strided(xp, (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3),
+                      writeable=False)
+
+
+def _geometry(x_shape, kh, kw, strides, dilations, padding):
+    (sh, sw), (dh, dw) = strides, dilations
+    oh, ph = _out_and_pad(x_shape[1], kh, sh, dh, padding)
+    ow, pw = _out_and_pad(x_shape[2], kw, sw, dw, padding)
+    return oh, ow, ph, pw
+
+
+def _pad_hw(x, ph, pw, value=0):
+    if ph == (0, 0) and pw == (0, 0):
+        return np.ascontiguousarray(x)
+    return np.pad(x, ((0, 0), ph, pw, (0, 0)), constant_values=value)
+
+
+def _conv2d_kernel(x, w, strides=(1, 1), dilations=(1, 1), padding="VALID"):
+    if x.shape[3] != w.shape[2]:
+        raise errors.InvalidArgumentError(
+            None, None, f"input depth must be evenly divisible by filter depth: "
+            f"{x.shape[3]} vs {w.shape[2]}")
+    kh, kw = w.shape[:2]
+    oh, ow, ph, pw = _geometry(x.shape, kh, kw, strides, dilations, padding)
+    cols = _windows(_pad_hw(x, ph, pw), oh, ow, kh, kw, *strides, *dilations)
+    return np.tensordot(cols, w, axes=([3, 4, 5], [0, 1, 2])).astype(x.dtype, copy=False)
+
+
+def _conv_backprop_input_kernel(input_sizes, w, dy, strides=(1, 1), dilations=(1, 1),
+                                padding="VALID"):
+    shape = tuple(int(s) for s in input_sizes)
+    kh, kw = w.shape[:2]
+    oh, ow, ph, pw = _geometry(shape, kh, kw, strides, dilations, padding)
+    (sh, sw), (dh, dw) = strides, dilations
+    n, h, wd, c = shape
+    dxp = np.zeros((n, h + sum(ph), wd + sum(pw), c), dtype=dy.dtype)
+    dcols = np.tensordot(dy, w, axes=([3], [3]))  # (N, OH, OW, KH, KW, C)
+    for i in range(kh):  # one strided add per kernel tap, not per pixel
+        for j in range(kw):
+            dxp[:, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                j * dw:j * dw + sw * (ow - 1) + 1:sw, :] += dcols[:, :, :, i, j, :]
+    return dxp[:, ph[0]:ph[0] + h, pw[0]:pw[0] + wd, :]
+
+
+def _conv_backprop_filter_kernel(x, filter_sizes, dy, strides=(1, 1), dilations=(1, 1),
+                                 padding="VALID"):
+    kh, kw = int(filter_sizes[0]), int(filter_sizes[1])
+    oh, ow, ph, pw = _geometry(x.shape, kh, kw, strides, dilations, padding)
+    cols = _windows(_pad_hw(x, ph, pw), oh, ow, kh, kw, *strides, *dilations)
+    return np.tensordot(cols, dy, axes=([0, 1, 2], [0, 1, 2])).astype(dy.dtype, copy=False)
+
+
+def _conv_infer(inputs, attrs):
+    x, w = dims(inputs[0]), dims(inputs[1])
+    if x is None or w is None:
+        return [((None,) * 4, inputs[0].dtype)]
+    if len(x) != 4:
+        raise ValueError(f"Shape must be rank 4 but is rank {len(x)}")
+    if len(w) != 4:
+        raise ValueError(f"Shape must be rank 4 but is rank {len(w)}")
+    if None not in (x[3], w[2]) and x[3] != w[2]:
+        raise ValueError(f"Dimensions must be equal, but are {x[3]} and {w[2]}")
+    return [((x[0],) + _spatial_out(x, w[0], w[1], attrs) + (w[3],), inputs[0].dtype)]
+
+
+def _spatial_out(x, kh, kw, attrs):
+    out = []
+    for size, k, s, d in ((x[1], kh, attrs["strides"][0], attrs["dilations"][0]),
+                          (x[2], kw, attrs["strides"][1], attrs["dilations"][1])):
+        out.append(None if size is None or k is None else
+                   _out_and_pad(size, k, s, d, attrs["padding"])[0])
+    return tuple(out)
+
+
+register_op("Conv2D", infer=_conv_infer)(_conv2d_kernel)
+register_op("Conv2DBackpropInput",
+            infer=lambda i, a: [(_arr._shape_from_tensor(i[0]), i[1].dtype)])(
+    _conv_backprop_input_kernel)
+register_op("Conv2DBackpropFilter",
+            infer=lambda i, a: [(_arr._shape_from_tensor(i[1]), i[0].dtype)])(
+    _conv_backprop_filter_kernel)
+
+
+def _conv_attrs(op):
+    return {k: op.attrs[k] for k in ("strides", "dilations", "padding")}
+
+
+@register_gradient("Conv2D")
+def _conv2d_grad(op, grad):
+    x, w = op.inputs
+    a = _conv_attrs(op)
+    return [apply_op("Conv2DBackpropInput", _arr.shape(x), w, grad, **a),
+            apply_op("Conv2DBackpropFilter", x, _arr.shape(w), grad, **a)]
+
+
+@register_gradient("Conv2DBackpropInput")
+def _conv_backprop_input_grad(op, grad):
+    """Linear in (filter, dy): the adjoints are the filter backprop and conv2d itself."""
+    _, w, dy = op.inputs
+    a = _conv_attrs(op)
+    return [None, apply_op("Conv2DBackpropFilter", grad, _arr.shape(w), dy, **a),
+            apply_op("Conv2D", grad, w, **a)]
+
+
+@register_gradient("Conv2DBackpropFilter")
+def _conv_backprop_filter_grad(op, grad):
+    x, _, dy = op.inputs
+    a = _conv_attrs(op)
+    return [apply_op("Conv2DBackpropInput", _arr.shape(x), grad, dy, **a), None,
+            apply_op("Conv2D", x, grad, **a)]
+
+
+def _check_conv_args(padding, data_format, strides, dilations):
+    padding = padding.upper() if isinstance(padding, str) else padding
+    if padding not in ("SAME", "VALID"):
+        raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}")
+    if data_format not in (None, "NHWC"):
+        raise ValueError(f"data_format {data_format!r} is not supported; use 'NHWC'")
+    s = _pair(strides, "strides")
+    d = _pair(dilations if dilations is not None else 1, "dilations")
+    if isinstance(strides, list | tuple) and len(strides) == 4 and (strides[0] != 1 or
+                                                                     strides[3] != 1):
+        raise ValueError("Current implementation does not yet support strides in the batch "
+                         "and depth dimensions.")
+    if min(s) < 1 or min(d) < 1:
+        raise ValueError(f"strides and dilations must be >= 1, got {s} and {d}")
+    if max(d) > 1 and max(s) > 1:
+        raise ValueError("strides > 1 not supported in conjunction with dilation_rate > 1")
+    return padding, s, d
+
+
+def conv2d(input, filter=None, strides=None, padding=None, use_cudnn_on_gpu=True,  # noqa: A002
+           data_format="NHWC", dilations=None, name=None, filters=None):
+    """2-D convolution of an NHWC ``input`` with an HWIO ``filter``.
+
+    Args:
+        strides: 4 ints [1, sh, sw, 1] (or 1/2 ints).
+        padding: "SAME" (output = ceil(in / stride)) or "VALID".
+        dilations: [1, dh, dw, 1]; the filter taps are spaced dh, dw apart.
+    """
+    filter = filters if filter is None else filter  # noqa: A001
+    padding, s, d = _check_conv_args(padding, data_format, strides, dilations)
+    return apply_op("Conv2D", input, filter, strides=s, dilations=d, padding=padding,
+                    name=name)
+
+
+def conv2d_backprop_input(input_sizes, filter, out_backprop, strides, padding,  # noqa: A002
+                          use_cudnn_on_gpu=True, data_format="NHWC", dilations=None,
+                          name=None):
+    """The gradient of conv2d with respect to its input (of shape ``input_sizes``)."""
+    padding, s, d = _check_conv_args(padding, data_format, strides, dilations)
+    return apply_op("Conv2DBackpropInput", _arr._int_tensor(input_sizes), filter, out_backprop,
+                    strides=s, dilations=d, padding=padding, name=name)
+
+
+def conv2d_backprop_filter(input, filter_sizes, out_backprop, strides, padding,  # noqa: A002
+                           use_cudnn_on_gpu=True, data_format="NHWC", dilations=None,
+                           name=None):
+    """The gradient of conv2d with respect to its filter (of shape ``filter_sizes``)."""
+    padding, s, d = _check_conv_args(padding, data_format, strides, dilations)
+    return apply_op("Conv2DBackpropFilter", input, _arr._int_tensor(filter_sizes),
+                    out_backprop, strides=s, dilations=d, padding=padding, name=name)
+
+
+def conv2d_transpose(value, filter, output_shape, strides, padding="SAME",  # noqa: A002
+                     data_format="NHWC", name=None, dilations=None):
+    """The transpose (gradient) of conv2d: ``filter`` is [h, w, out_channels, in_channels].
+
+    Raises:
+        ValueError: output_shape's depth does not match the filter's.
+    """
+    f = dims(_arr.convert_to_tensor(filter))
+    if isinstance(output_shape, list | tuple) and f is not None and \
+            f[2] is not None and int(output_shape[3]) != f[2]:
+        raise ValueError(f"output_shape does not match filter's output channels, "
+                         f"{output_shape[3]} != {f[2]}")
+    return conv2d_backprop_input(output_shape, filter, value, strides, padding,
+                                 data_format=data_format, dilations=dilations, name=name)
+
+
+# ---------------------------------------------------------------------------------------
+# Pooling. Max routes the gradient to the first maximum of each window (as TF does).
+
+
+def _pool_windows(x, ksize, strides, padding, fill):
+    kh, kw = ksize
+    oh, ow, ph, pw = _geometry(x.shape, kh, kw, strides, (1, 1), padding)
+    return _windows(_pad_hw(x, ph, pw, fill), oh, ow, kh, kw, *strides, 1, 1), (oh, ow, ph, pw)
+
+
+def _max_pool_kernel(x, ksize=(1, 1), strides=(1, 1), padding="VALID"):
+    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    cols, _ = _pool_windows(x, ksize, strides, padding, fill)
+    return cols.max(axis=(3, 4))
+
+
+def _argmax_taps(x, ksize, strides, padding):
+    """Index (i * kw + j) of the first maximum in each window, and the geometry."""
+    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    cols, geo = _pool_windows(x, ksize, strides, padding, fill)
+    n, oh, ow, kh, kw, c = cols.shape
+    flat = np.moveaxis(cols, 5, 3).reshape(n, oh, ow, c, kh * kw)
+    return np.argmax(flat, axis=-1), geo
+
+
+def _scatter_taps(per_tap, x_shape, ksize, strides, geo, dtype):
+    """Sums per-window values back onto the (padded, then cropped) input positions."""
+    (kh, kw), (sh, sw) = ksize, strides
+    oh, ow, ph, pw = geo
+    n, h, w, c = x_shape
+    out = np.zeros((n, h + sum(ph), w + sum(pw), c), dtype=dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :] += per_tap(i, j)
+    return out[:, ph[0]:ph[0] + h, pw[0]:pw[0] + w, :]
+
+
+def _max_pool_grad_kernel(x, dy, ksize=(1, 1), strides=(1, 1), padding="VALID"):
+    arg, geo = _argmax_taps(x, ksize, strides, padding)
+    kw = ksize[1]
+    return _scatter_taps(lambda i, j: np.where(arg == i * kw + j, dy, 0), x.shape, ksize,
+                         strides, geo, dy.dtype)
+
+
+def _max_pool_grad_grad_kernel(x, g, ksize=(1, 1), strides=(1, 1), padding="VALID"):
+    """g at the position of each window's maximum (the adjoint of MaxPoolGrad in dy)."""
+    arg, geo = _argmax_taps(x, ksize, strides, padding)
+    cols, _ = _pool_windows(g, ksize, strides, padding, 0)
+    n, oh, ow, kh, kw, c = cols.shape
+    flat = np.moveaxis(cols, 5, 3).reshape(n, oh, ow, c, kh * kw)
+    return np.take_along_axis(flat, arg[..., None], -1)[..., 0]
+
+
+def _avg_counts(x_shape, ksize, strides, padding):
+    ones = np.ones((1,) + tuple(x_shape[1:3]) + (1,))
+    cols, _ = _pool_windows(ones, ksize, strides, padding, 0)
+    return cols.sum(axis=(3, 4))  # only real (unpadded) elements count, as in TF
+
+
+def _avg_pool_kernel(x, ksize=(1, 1), strides=(1, 1), padding="VALID"):
+    cols, _ = _pool_windows(x, ksize, strides, padding, 0)
+    return (cols.sum(axis=(3, 4)) / _avg_counts(x.shape, ksize, strides, padding)).astype(
+        x.dtype, copy=False)
+
+
+def _avg_pool_grad_kernel(x_shape, dy, ksize=(1, 1), strides=(1, 1), padding="VALID"):
+    x_shape = tuple(int(s) for s in x_shape)
+    scaled = dy / _avg_counts(x_shape, ksize, strides, padding)
+    _, _, ph, pw = _geometry(x_shape, *ksize, strides, (1, 1), padding)
+    geo = (dy.shape[1], dy.shape[2], ph, pw)
+    return _scatter_taps(lambda i, j: scaled, x_shape, ksize, strides, geo,
+                         dy.dtype).astype(dy.dtype, copy=False)
+
+
+def _pool_infer(inputs, attrs):
+    x = dims(inputs[0])
+    if x is None:
+        return [((None,) * 4, inputs[0].dtype)]
+    if len(x) != 4:
+        raise ValueError(f"Shape must be rank 4 but is rank {len(x)}")
+    a = dict(attrs, dilations=(1, 1))
+    return [((x[0],) + _spatial_out(x, *attrs["ksize"], a) + (x[3],), inputs[0].dtype)]
+
+
+register_op("MaxPool", infer=_pool_infer)(_max_pool_kernel)
+register_op("AvgPool", infer=_pool_infer)(_avg_pool_kernel)
+register_op("MaxPoolGrad", infer=lambda i, a: [(dims(i[0]), i[1].dtype)])(
+    _max_pool_grad_kernel)
+register_op("MaxPoolGradGrad", infer=_pool_infer)(_max_pool_grad_grad_kernel)
+register_op("AvgPoolGrad", infer=lambda i, a: [(_arr._shape_from_tensor(i[0]), i[1].dtype)])(
+    _avg_pool_grad_kernel)
+
+
+def _pool_attrs(op):
+    return {k: op.attrs[k] for k in ("ksize", "strides", "padding")}
+
+
+@register_gradient("MaxPool")
+def _max_pool_grad(op, grad):
+    return [apply_op("MaxPoolGrad", op.inputs[0], grad, **_pool_attrs(op))]
+
+
+@register_gradient("MaxPoolGrad")
+def _max_pool_grad_grad(op, grad):
+    """Linear in dy; its adjoint picks each window's maximum position."""
+    return [None, apply_op("MaxPoolGradGrad", op.inputs[0], grad, **_pool_attrs(op))]
+
+
+@register_gradient("MaxPoolGradGrad")
+def _max_pool_grad_grad_grad(op, grad):
+    return [None, apply_op("MaxPoolGrad", op.inputs[0], grad, **_pool_attrs(op))]
+
+
+@register_gradient("AvgPool")
+def _avg_pool_grad(op, grad):
+    return [apply_op("AvgPoolGrad", _arr.shape(op.inputs[0]), grad, **_pool_attrs(op))]
+
+
+@register_gradient("AvgPoolGrad")
+def _avg_pool_grad_grad(op, grad):
+    """AvgPoolGrad is AvgPool's transpose, so its own adjoint is AvgPool."""
+    return [None, apply_op("AvgPool", grad, **_pool_attrs(op))]
+
+
+def _pool(op_type, value, ksize, strides, padding, data_format, name):
+    padding = padding.upper() if isinstance(padding, str) else padding
+    if padding not in ("SAME", "VALID"):
+        raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}")
+    if data_format not in (None, "NHWC"):
+        raise ValueError(f"data_format {data_format!r} is not supported; use 'NHWC'")
+    if isinstance(ksize, list | tuple) and len(ksize) == 4 and (ksize[0] != 1 or
+                                                                 ksize[3] != 1):
+        raise ValueError("Pooling is not yet supported on the batch nor depth dimensions.")
+    return apply_op(op_type, value, ksize=_pair(ksize, "ksize"),
+                    strides=_pair(strides, "strides"), padding=padding, name=name)
+
+
+def max_pool(value, ksize, strides, padding, data_format="NHWC", name=None,
+             input=None):  # noqa: A002
+    """Maximum over ksize windows of an NHWC tensor."""
+    return _pool("MaxPool", value if input is None else input, ksize, strides, padding,
+                 data_format, name)
+
+
+def avg_pool(value, ksize, strides, padding, data_format="NHWC", name=None,
+             input=None):  # noqa: A002
+    """Mean over ksize windows (SAME padding averages only the real elements)."""
+    return _pool("AvgPool", value if input is None else input, ksize, strides, padding,
+                 data_format, name)

@@ -1,0 +1,247 @@
+"""A whole parameter-server training job: partition, start, watch, recover, merge.
+
+:class:`PSJob` is the coordinator. ``run`` cuts the training data into per-worker
+partitions (:mod:`miniflow.ps.partition`), starts the shards and the workers on the
+chosen backend, shows a tqdm bar (examples/s and the running progressive log loss,
+read from shard 0's counters), replaces workers that die (the replacement resumes at
+the first step some shard lacks), lets the backend restore shards that die, and at the
+end merges the shards' non-zero weights into one
+:class:`~miniflow.ml.sparse_lr.SparseLinearModel`: the same artifact the single-process
+trainer exports, so ``load_model``, serving and batch prediction work unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from miniflow.ml import metrics
+from miniflow.ml.data import Batch
+from miniflow.ml.sparse_lr import SparseLinearModel
+from miniflow.ps.backends import make_backend
+from miniflow.ps.backends.base import Backend, JobSpec
+from miniflow.ps.partition import Partitions, write_partitions
+from miniflow.ps.shard import ShardConfig, optimizer_hyperparameters
+
+__all__ = ["PSConfig", "PSJob", "PSResult"]
+
+
+@dataclass
+class PSConfig:
+    """A job's shape, consistency, model and fault-tolerance settings.
+
+    Attributes:
+        num_shards, num_workers: parameter-server shards and data-parallel workers.
+        backend: ``local`` (threads), ``process`` (processes over loopback TCP) or ``ray``.
+        sync: a barrier per step (equal to single-process training) or async.
+        staleness: async only: max steps a worker may run ahead of the slowest.
+        dims_log2, optimizer, alpha, beta, lr, l1, l2, dtype: as ``SparseLRTrainer``.
+        batch_size: rows per *global* step (split over the workers).
+        checkpoint_every: shard checkpoint every N updates (0: only at the end).
+        job_dir: partitions, checkpoints and logs (default: a new temporary directory).
+        max_restarts: replacements per worker before the job fails.
+        pace: minimum seconds per worker step (fault-injection tests, demos).
+        address: Ray cluster address (``ray`` backend; None starts a local Ray).
+    """
+
+    num_shards: int = 2
+    num_workers: int = 2
+    backend: str = "local"
+    sync: bool = True
+    staleness: int | None = None
+    dims_log2: int = 22
+    optimizer: str = "ftrl"
+    alpha: float = 0.2
+    beta: float = 1.0
+    lr: float = 0.1
+    l1: float = 0.0
+    l2: float = 0.0
+    dtype: str = "float32"
+    batch_size: int = 1024
+    epochs: int = 1
+    checkpoint_every: int = 0
+    job_dir: str | None = None
+    max_restarts: int = 3
+    pace: float = 0.0
+    timeout: float = 300.0
+    address: str | None = None
+
+    def shard_configs(self, job_dir: str) -> list[ShardConfig]:
+        hp = optimizer_hyperparameters(self.optimizer, self.alpha, self.beta, self.lr)
+        return [ShardConfig(index=i, num_shards=self.num_shards, num_workers=self.num_workers,
+                            optimizer=self.optimizer, hyperparameters=hp, l1=self.l1, l2=self.l2,
+                            dtype=self.dtype, sync=self.sync, staleness=self.staleness,
+                            checkpoint_path=os.path.join(job_dir, f"shard-{i}.ckpt.npz"),
+                            checkpoint_every=self.checkpoint_every, timeout=self.timeout)
+                for i in range(self.num_shards)]
+
+
+@dataclass
+class PSResult:
+    """What a job produced."""
+
+    model: SparseLinearModel
+    rows: int
+    seconds: float  # from starting the workers to the last one finishing
+    progressive_log_loss: float
+    startup_seconds: float  # starting the shards
+    holdout: dict = field(default_factory=dict)
+    shard_stats: list[dict] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    partitions: Partitions | None = None
+
+    @property
+    def examples_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("nan")
+
+
+class PSJob:
+    """Runs one sharded training job.
+
+    Args:
+        config: a :class:`PSConfig`.
+
+    Example:
+        >>> job = PSJob(PSConfig(num_shards=2, num_workers=2, backend="process"))  # doctest: +SKIP
+        >>> result = job.run(DataSource("train.svm", 22), holdout=DataSource("test.svm", 22))
+        >>> result.model.save("model/")                                            # doctest: +SKIP
+    """
+
+    def __init__(self, config: PSConfig):
+        if config.num_shards < 1 or config.num_workers < 1:
+            raise ValueError(f"need at least one shard and one worker, got "
+                             f"{config.num_shards} shards and {config.num_workers} workers")
+        if config.sync and config.staleness is not None:
+            raise ValueError("staleness applies to async training only; drop it or pass "
+                             "sync=False")
+        self.config = config
+        self.backend: Backend | None = None
+        self.restarts: list[int] = [0] * config.num_workers
+
+    def run(self, train: Iterable[Batch], holdout: Iterable[Batch] | None = None,
+            progress: bool = True, log: Callable[[str], None] | None = None,
+            on_progress: Callable[[PSJob, dict], None] | None = None) -> PSResult:
+        """Trains on ``train`` (read once, then partitioned) and returns the merged model.
+
+        Args:
+            holdout: evaluated with the merged model at the end.
+            log: called with each recovery event and a summary line.
+            on_progress: called about 10 times a second with shard 0's statistics
+                (fault-injection tests call ``job.backend.kill_worker`` from it).
+        """
+        cfg = self.config
+        job_dir = cfg.job_dir or tempfile.mkdtemp(prefix="miniflow-ps-")
+        try:
+            return self._run(job_dir, train, holdout, progress, log, on_progress)
+        finally:
+            if cfg.job_dir is None:
+                shutil.rmtree(job_dir, ignore_errors=True)
+
+    def _run(self, job_dir, train, holdout, progress, log, on_progress) -> PSResult:
+        cfg = self.config
+        parts = write_partitions(train, os.path.join(job_dir, "partitions"), cfg.num_workers,
+                                 cfg.batch_size)
+        spec = JobSpec(cfg.shard_configs(job_dir), parts, cfg.epochs, job_dir, cfg.pace,
+                       cfg.timeout, cfg.address)
+        self.backend = backend = make_backend(cfg.backend, spec)
+        t_start = time.perf_counter()
+        clients = []
+        try:
+            backend.start_shards()
+            coordinator = backend.client()
+            clients.append(coordinator)
+            t0 = time.perf_counter()
+            for i in range(cfg.num_workers):
+                backend.start_worker(i)
+            # Progress polls must not hang on a shard that is being restarted.
+            watcher = backend.client(timeout=1.0)
+            clients.append(watcher)
+            self._watch(backend, watcher, parts.rows * cfg.epochs, progress, on_progress, log)
+            seconds = time.perf_counter() - t0
+            if cfg.checkpoint_every or cfg.job_dir:
+                coordinator.checkpoint()
+            keys, weights, bias = coordinator.dump()
+            shard_stats = coordinator.stats()
+        finally:
+            for client in clients:
+                client.close()
+            backend.stop()
+        rows, loss = shard_stats[0]["rows"], shard_stats[0]["loss"]
+        model = SparseLinearModel(keys, weights, bias, cfg.dims_log2, {
+            "optimizer": {"name": cfg.optimizer, "l1": cfg.l1, "l2": cfg.l2,
+                          **optimizer_hyperparameters(cfg.optimizer, cfg.alpha, cfg.beta, cfg.lr)},
+            "batch_size": cfg.batch_size, "rows_seen": rows,
+            "parameter_server": {k: v for k, v in asdict(cfg).items() if k != "job_dir"}})
+        result = PSResult(model, rows, seconds, loss / max(rows, 1), t0 - t_start,
+                          shard_stats=shard_stats, events=list(backend.events), partitions=parts)
+        if holdout is not None:
+            ys, ps = [], []
+            for b in holdout:
+                ys.append(b.labels)
+                ps.append(model.predict_proba(b))
+            result.holdout = metrics.summary(np.concatenate(ys), np.concatenate(ps))
+        if log is not None:
+            log(describe(result, cfg))
+        return result
+
+    def _watch(self, backend, coordinator, total, progress, on_progress, log) -> None:
+        """Polls until every worker is done; replaces failed workers."""
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc=f"ps {self.config.backend}", unit="ex", unit_scale=True,
+                   disable=not progress, mininterval=0.5, smoothing=0.1)
+        seen_events, stats = 0, {"rows": 0, "loss": 0.0}
+        try:
+            while True:
+                states = backend.poll()
+                for i, st in enumerate(states):
+                    if st.status == "failed":
+                        self._replace(backend, i, st.reason)
+                for event in backend.events[seen_events:]:
+                    if log is not None:
+                        log(event)
+                seen_events = len(backend.events)
+                try:
+                    stats = coordinator.shard_stats(0)
+                except ConnectionError:
+                    pass  # shard 0 is down; poll() restarts it
+                # Shard 0's counters go back if it is restored from a checkpoint; the bar
+                # only moves forward.
+                bar.set_postfix_str(f"logloss={stats['loss'] / max(stats['rows'], 1):.4f}",
+                                    refresh=False)
+                bar.update(max(0, min(stats["rows"], total) - bar.n))
+                if on_progress is not None:
+                    on_progress(self, stats)
+                if all(st.status == "done" for st in states):
+                    return
+                time.sleep(0.1)
+        finally:
+            bar.close()
+
+    def _replace(self, backend: Backend, index: int, reason: str) -> None:
+        if self.restarts[index] >= self.config.max_restarts:
+            raise RuntimeError(f"worker {index} failed {self.restarts[index] + 1} times; "
+                               f"last failure: {reason}")
+        self.restarts[index] += 1
+        backend.log(f"worker {index} failed ({reason}); starting replacement "
+                    f"#{self.restarts[index]} on partition {backend.spec.partitions.path(index)}")
+        backend.start_worker(index)
+
+
+def describe(result: PSResult, cfg: PSConfig) -> str:
+    """One summary line, in the style of the single-process trainer's epoch line."""
+    mode = "sync" if cfg.sync else f"async(staleness={cfg.staleness})"
+    text = (f"ps {cfg.backend} {cfg.num_shards} shards x {cfg.num_workers} workers {mode}: "
+            f"{result.rows} rows in {result.seconds:.1f}s "
+            f"({result.examples_per_second:,.0f} ex/s), "
+            f"progressive logloss {result.progressive_log_loss:.5f}")
+    if result.holdout:
+        text += (f", holdout auc {result.holdout['auc']:.5f} "
+                 f"logloss {result.holdout['log_loss']:.5f}")
+    return text

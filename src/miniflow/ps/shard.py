@@ -1,0 +1,379 @@
+"""A parameter-server shard: the optimizer state of the keys it owns, and the barrier.
+
+A :class:`Shard` keeps the per-coordinate state of the optimizer (FTRL z/n, Adagrad
+n, ...) in a :class:`~miniflow.ml.optimizers.HashStore`, so it holds rows only for keys
+that were ever pushed: memory follows the distinct features seen, never the key space.
+``push`` applies the optimizer update on the shard itself; workers never send weights.
+Shard 0 also owns the intercept (key :data:`~miniflow.ps.sharding.BIAS_KEY`), updated by
+its own float64 optimizer without regularisation, exactly as ``SparseLRTrainer`` does.
+
+Consistency (every request names its ``worker`` and ``step``):
+
+* **sync**: the pushes of one global step from all ``num_workers`` workers are summed
+  and applied as one update; ``pull(step=t)`` waits until step ``t-1`` is applied. The
+  result equals single-process training with the global batch, up to float summation
+  order.
+* **async**: each push is applied when it arrives. With ``staleness=s``,
+  ``pull(step=t)`` waits until every unfinished worker has pushed step ``t-s-1``
+  (stale-synchronous parallel); with ``staleness=None`` nothing ever waits.
+
+Pushes are idempotent: ``clock[w]`` is the next step expected from worker ``w``, and a
+push with an older step is counted as a duplicate and dropped. That lets a replacement
+worker or a retried request send a push again safely.
+
+Fault tolerance: the state is checkpointed atomically (``np.savez`` to a temporary
+file, fsync, ``os.replace``) every ``checkpoint_every`` updates and on request. A shard
+built with ``restore=True`` loads the checkpoint and gets a new ``incarnation`` number;
+clients that see it replay their last push (see :mod:`miniflow.ps.client`). The updates
+applied after the checkpoint are lost, and only those: a restored sync shard skips
+forward to the step the workers are on and records the skipped steps in
+``stats["lost_steps"]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import threading
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from miniflow.ml.optimizers import OPTIMIZERS, HashStore, Optimizer, make_optimizer
+from miniflow.ps.sharding import BIAS_KEY
+
+__all__ = ["Shard", "ShardConfig", "optimizer_hyperparameters"]
+
+_ZERO = np.zeros(1, np.int64)
+
+
+def optimizer_hyperparameters(optimizer: str, alpha: float = 0.2, beta: float = 1.0,
+                              lr: float = 0.1) -> dict:
+    """The optimizer arguments ``SparseLRTrainer`` passes for the same CLI flags."""
+    return {"alpha": alpha, "beta": beta} if optimizer == "ftrl" else {"lr": lr}
+
+
+@dataclass
+class ShardConfig:
+    """Everything a shard needs; JSON-serialisable (sent to shard processes and actors).
+
+    Attributes:
+        index, num_shards: which part of the key space (see :mod:`miniflow.ps.sharding`).
+        num_workers: workers whose pushes make up one sync step.
+        optimizer, hyperparameters, l1, l2, dtype: the update rule and its state dtype.
+        sync: sync (barrier per step) or async.
+        staleness: async only: how many steps a worker may run ahead (None: unbounded).
+        checkpoint_path: where the checkpoint file lives (None: no checkpoints).
+        checkpoint_every: checkpoint after every N updates (0: only on request).
+        timeout: seconds a pull may wait for other workers before failing.
+    """
+
+    index: int = 0
+    num_shards: int = 1
+    num_workers: int = 1
+    optimizer: str = "ftrl"
+    hyperparameters: dict = field(default_factory=dict)
+    l1: float = 0.0
+    l2: float = 0.0
+    dtype: str = "float32"
+    sync: bool = True
+    staleness: int | None = None
+    checkpoint_path: str | None = None
+    checkpoint_every: int = 0
+    timeout: float = 300.0
+
+
+def peak_rss() -> int:
+    """This process's peak resident set size in bytes.
+
+    Linux's ``VmHWM`` counts from the process's last ``exec``; ``ru_maxrss`` (the
+    fallback) would include the memory of the parent a child was forked from.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _build_optimizer(cfg: ShardConfig) -> Optimizer:
+    try:
+        slots = dict(OPTIMIZERS[cfg.optimizer].slots)
+    except KeyError:
+        raise ValueError(f"unknown optimizer {cfg.optimizer!r}; "
+                         f"expected one of {sorted(OPTIMIZERS)}") from None
+    store = HashStore(slots, dtype=np.dtype(cfg.dtype))
+    return make_optimizer(cfg.optimizer, store=store, l1=cfg.l1, l2=cfg.l2, **cfg.hyperparameters)
+
+
+class Shard:
+    """One shard's state and request handling (thread-safe; transport-agnostic).
+
+    Args:
+        config: a :class:`ShardConfig`.
+        restore: load ``config.checkpoint_path`` if it exists (a restarted shard).
+    """
+
+    def __init__(self, config: ShardConfig, restore: bool = False):
+        self.config = config
+        self.incarnation = int.from_bytes(os.urandom(6), "little")
+        self.opt = _build_optimizer(config)
+        self.bias_opt = (make_optimizer(config.optimizer, 1, dtype=np.float64,
+                                        **config.hyperparameters) if config.index == 0 else None)
+        m = config.num_workers
+        self.version = 0                       # sync: global steps applied
+        self.clock = np.zeros(m, np.int64)     # next step expected from each worker
+        self.finished = np.zeros(m, np.bool_)
+        self.stats = {"rows": 0, "loss": 0.0, "updates": 0, "pulls": 0, "pushes": 0,
+                      "duplicates": 0,
+                      "checkpoints": 0, "lost_steps": [], "restored_from": None,
+                      "restored_version": None}
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_rows, self._pending_loss = 0, 0.0
+        self._recovering = False
+        self._closed = False
+        self._cond = threading.Condition()
+        if restore and config.checkpoint_path and os.path.exists(config.checkpoint_path):
+            self._load(config.checkpoint_path)
+        elif restore:  # died before its first checkpoint: everything it had is lost
+            self.stats.update(restored_from="(no checkpoint yet: empty state)", restored_version=0)
+            self._recovering = True
+
+    # -- requests -----------------------------------------------------------------------
+    def handle(self, header: dict, arrays: dict) -> tuple[dict, dict]:
+        """Serves one request ``{"op": ...}``; every transport calls only this."""
+        known = header.get("incarnation")
+        if known is not None and known != self.incarnation:
+            return {"ok": False, "stale": True, "incarnation": self.incarnation}, {}
+        op = header.get("op")
+        worker, step = header.get("worker"), header.get("step")
+        reply: dict = {"ok": True, "incarnation": self.incarnation}
+        out: dict = {}
+        try:
+            if op in ("push", "done", "clock") and not (
+                    isinstance(worker, int) and 0 <= worker < self.config.num_workers):
+                raise ValueError(f"shard {self.config.index}: {op} from worker {worker}; this job "
+                                 f"has workers 0..{self.config.num_workers - 1}")
+            if op == "pull":
+                out["weights"] = self.pull(arrays["keys"], worker, step)
+            elif op == "push":
+                reply["applied"] = self.push(worker, step, arrays["keys"], arrays["grads"],
+                                             header.get("rows", 0), header.get("loss", 0.0))
+            elif op == "done":
+                self.finish(worker)
+            elif op == "clock":
+                reply["clock"] = int(self.clock[worker])
+            elif op == "stats":
+                reply["stats"] = self.statistics()
+            elif op == "dump":
+                out["keys"], out["weights"] = self.nonzero_weights()
+                reply["bias"] = self.bias
+            elif op == "checkpoint":
+                reply["path"] = self.checkpoint()
+            else:
+                raise ValueError(f"shard {self.config.index}: unknown op {op!r}")
+        except Exception as e:  # noqa: BLE001  reported to the caller, who raises it
+            return {"ok": False, "error": f"{type(e).__name__}: {e}",
+                    "incarnation": self.incarnation}, {}
+        return reply, out
+
+    def pull(self, keys: np.ndarray, worker: int | None = None,
+             step: int | None = None) -> np.ndarray:
+        """Current weights (float64) at ``keys``; waits as the consistency mode requires.
+
+        ``worker``/``step`` None (serving, the coordinator) never waits.
+        """
+        keys = np.asarray(keys, np.int64)
+        with self._cond:
+            if worker is not None and step is not None and worker >= 0:
+                self._wait_for(worker, step)
+            self.stats["pulls"] += 1
+            return self._weights(keys)
+
+    def push(self, worker: int, step: int, keys: np.ndarray, grads: np.ndarray,
+             rows: int = 0, loss: float = 0.0) -> bool:
+        """Applies (async) or accumulates (sync) one worker's gradient; False if a duplicate."""
+        keys = np.asarray(keys, np.int64)
+        grads = np.asarray(grads, np.float64)
+        with self._cond:
+            if step < self.clock[worker]:
+                self.stats["duplicates"] += 1
+                return False
+            self.stats["pushes"] += 1
+            if self.config.sync:
+                self._push_sync(worker, step, keys, grads, rows, loss)
+            else:
+                self.clock[worker] = step + 1
+                self._apply(keys, grads, rows, loss)
+            self._cond.notify_all()
+            return True
+
+    def finish(self, worker: int) -> None:
+        """Worker ``worker`` has pushed its last step (it no longer holds others back)."""
+        with self._cond:
+            self.finished[worker] = True
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Wakes every waiting pull with an error (the job is being torn down)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    # -- consistency --------------------------------------------------------------------
+    def _wait_for(self, worker: int, step: int) -> None:
+        cfg = self.config
+        if cfg.sync:
+            if self._recovering and step > self.version:
+                self._skip_to(step)
+            ready = lambda: self.version >= step  # noqa: E731
+            waiting_for = lambda: (f"step {step - 1} to be complete; pushes of step "  # noqa: E731
+                                   f"{self.version} missing from workers "
+                                   f"{np.flatnonzero(self.clock <= self.version).tolist()}")
+        else:
+            # A pull of step t means the worker pushed steps < t (or will replay them).
+            self.clock[worker] = max(self.clock[worker], step)
+            if cfg.staleness is None:
+                return
+            ready = lambda: self._slowest() >= step - cfg.staleness  # noqa: E731
+            waiting_for = lambda: (f"the slowest worker to reach step {step - cfg.staleness} "  # noqa: E731
+                                   f"(clocks {self.clock.tolist()})")
+        if not self._cond.wait_for(lambda: ready() or self._closed, cfg.timeout):
+            raise TimeoutError(f"shard {cfg.index}: worker {worker} waited {cfg.timeout:.0f}s "
+                               f"for {waiting_for()}; is a worker dead without a replacement?")
+        if self._closed and not ready():
+            raise RuntimeError(f"shard {cfg.index} was closed while worker {worker} waited")
+
+    def _slowest(self) -> float:
+        active = self.clock[~self.finished]
+        return float(active.min()) if len(active) else float("inf")
+
+    def _push_sync(self, worker, step, keys, grads, rows, loss) -> None:
+        if step > self.version:
+            if not self._recovering:
+                raise RuntimeError(f"shard {self.config.index}: worker {worker} pushed step "
+                                   f"{step} while step {self.version} is incomplete")
+            self._skip_to(step)
+        self.clock[worker] = step + 1
+        self._pending.append((keys, grads))
+        self._pending_rows += int(rows)
+        self._pending_loss += float(loss)
+        if len(self._pending) == self.config.num_workers:
+            k = np.concatenate([p[0] for p in self._pending])
+            g = np.concatenate([p[1] for p in self._pending])
+            uniq, inv = np.unique(k, return_inverse=True)
+            rows, loss = self._pending_rows, self._pending_loss
+            self._pending, self._pending_rows, self._pending_loss = [], 0, 0.0
+            self.version += 1
+            self._recovering = False
+            self._apply(uniq, np.bincount(inv, weights=g, minlength=len(uniq)), rows, loss)
+
+    def _skip_to(self, step: int) -> None:
+        """A restored sync shard joins the workers' current step; steps in between are lost."""
+        self.stats["lost_steps"].append([int(self.version), int(step)])
+        self.version = step
+        np.maximum(self.clock, step, out=self.clock)
+        self._pending, self._pending_rows, self._pending_loss = [], 0, 0.0
+
+    def _apply(self, keys, grads, rows, loss) -> None:
+        is_bias = keys == BIAS_KEY
+        if self.bias_opt is not None:
+            self.bias_opt.update(_ZERO, np.array([grads[is_bias].sum()]))
+        self.opt.update(keys[~is_bias], grads[~is_bias])
+        self.stats["rows"] += int(rows)
+        self.stats["loss"] += float(loss)
+        self.stats["updates"] += 1
+        every = self.config.checkpoint_every
+        if every and self.config.checkpoint_path and self.stats["updates"] % every == 0:
+            self._checkpoint()
+
+    # -- state --------------------------------------------------------------------------
+    @property
+    def bias(self) -> float:
+        return float(self.bias_opt.weights(_ZERO)[0]) if self.bias_opt is not None else 0.0
+
+    @property
+    def num_keys(self) -> int:
+        """Keys with a row in the store (every key ever pushed to this shard)."""
+        return len(self.opt.store)
+
+    def keys(self) -> np.ndarray:
+        """Every key this shard holds state for."""
+        with self._cond:
+            return self.opt.store.items(next(iter(self.opt.slots)))[0]
+
+    def _weights(self, keys: np.ndarray) -> np.ndarray:
+        out = np.empty(len(keys), np.float64)
+        is_bias = keys == BIAS_KEY
+        out[is_bias] = self.bias
+        out[~is_bias] = self.opt.weights(keys[~is_bias])
+        return out
+
+    def nonzero_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """(keys, float32 weights) of every non-zero weight on this shard."""
+        with self._cond:
+            keys = self.opt.store.items(next(iter(self.opt.slots)))[0]
+            w = self.opt.weights(keys)
+        nz = w != 0
+        return keys[nz], w[nz].astype(np.float32)
+
+    def statistics(self) -> dict:
+        """Counters, the key count and this process's peak RSS (bytes)."""
+        with self._cond:
+            return {**self.stats, "lost_steps": [list(r) for r in self.stats["lost_steps"]],
+                    "index": self.config.index, "keys": self.num_keys,
+                    "version": int(self.version), "clock": self.clock.tolist(),
+                    "incarnation": self.incarnation,
+                    "peak_rss": peak_rss()}
+
+    def checkpoint(self) -> str:
+        """Writes the checkpoint now; returns its path."""
+        with self._cond:
+            return self._checkpoint()
+
+    def _checkpoint(self) -> str:
+        path = self.config.checkpoint_path
+        if not path:
+            raise ValueError(f"shard {self.config.index}: no checkpoint_path configured")
+        self.stats["checkpoints"] += 1
+        slots = list(self.opt.slots)
+        keys = self.opt.store.items(slots[0])[0]
+        arrays = {"keys": keys, "clock": self.clock, "finished": self.finished}
+        for s in slots:
+            arrays["slot_" + s] = self.opt.store.items(s)[1]
+        if self.bias_opt is not None:
+            for s in self.bias_opt.slots:
+                arrays["bias_" + s] = self.bias_opt.store.array(s)
+        meta = {"version": int(self.version), "step": self.opt.step, "stats": self.stats,
+                "bias_step": self.bias_opt.step if self.bias_opt is not None else 0,
+                "config": asdict(self.config)}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # atomic: a reader sees the old or the new file, never half
+        return path
+
+    def _load(self, path: str) -> None:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(z["meta"].tobytes())
+            keys = z["keys"]
+            for s in self.opt.slots:
+                self.opt.store.put(s, keys, z["slot_" + s])
+            if self.bias_opt is not None:
+                for s in self.bias_opt.slots:
+                    self.bias_opt.store.put(s, _ZERO, z["bias_" + s])
+            self.clock[:] = z["clock"]
+            self.finished[:] = z["finished"]
+        self.version = meta["version"]
+        self.opt.step = meta["step"]
+        if self.bias_opt is not None:
+            self.bias_opt.step = meta["bias_step"]
+        self.stats = {**meta["stats"], "restored_from": path, "restored_version": self.version}
+        self._recovering = True

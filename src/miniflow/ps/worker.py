@@ -1,0 +1,98 @@
+"""A data-parallel worker: read its partition, pull, compute the gradient, push.
+
+Per step, exactly the computation of ``SparseLRTrainer.step`` split around the network:
+unique keys of the minibatch -> ``pull`` their weights and the bias -> margins,
+``p - y`` per row, the gradient summed per key -> ``push``. The progressive log loss
+is computed before the update and travels with the push, so the shards count it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from miniflow.ml.data import Batch
+from miniflow.ml.linear_model import sigmoid
+from miniflow.ps.client import ShardClient
+from miniflow.ps.partition import read_partition
+from miniflow.ps.sharding import BIAS_KEY
+
+__all__ = ["gradient", "train_step", "run_worker", "WorkerResult"]
+
+
+@dataclass
+class WorkerResult:
+    """What one worker did: the step it started at (after a restart) and its work."""
+
+    worker: int
+    first_step: int
+    steps: int
+    rows: int
+    loss: float
+
+
+def margins(batch: Batch, w_per_nnz: np.ndarray, bias: float) -> np.ndarray:
+    """``b + w.x`` per row (segment sums of the occurrences' contributions)."""
+    contrib = w_per_nnz if batch.values is None else w_per_nnz * batch.values
+    return np.bincount(batch.row_ids(), weights=contrib, minlength=len(batch)) + bias
+
+
+def gradient(batch: Batch, local: np.ndarray, n_keys: int, w: np.ndarray,
+             bias: float) -> tuple[np.ndarray, float, float]:
+    """(log-loss gradient per unique key, bias gradient, summed log loss) at weights ``w``.
+
+    ``local`` maps each feature occurrence to its unique key; the gradient of row i is
+    ``(sigmoid(margin_i) - y_i) x_i``, summed over the rows per key.
+    """
+    margin = margins(batch, w[local], bias)
+    y = batch.labels.astype(np.float64)
+    g = sigmoid(margin) - y
+    per_nnz = np.repeat(g, np.diff(batch.indptr))
+    if batch.values is not None:
+        per_nnz *= batch.values
+    grads = np.bincount(local, weights=per_nnz, minlength=n_keys)
+    loss = float(np.sum(np.logaddexp(0.0, margin) - y * margin))
+    return grads, float(g.sum()), loss
+
+
+def train_step(client: ShardClient, step: int, batch: Batch) -> float:
+    """One pull -> gradient -> push; returns the summed log loss before the update."""
+    keys, local = np.unique(batch.indices, return_inverse=True)
+    pulled = client.pull(np.append(keys, BIAS_KEY), step)
+    grads, bias_grad, loss = gradient(batch, local, len(keys), pulled[:-1], pulled[-1])
+    client.push(np.append(keys, BIAS_KEY), np.append(grads, bias_grad), step,
+                rows=len(batch), loss=loss)
+    return loss
+
+
+def run_worker(client: ShardClient, partition_path: str, epochs: int = 1, pace: float = 0.0,
+               stop: Callable[[], bool] | None = None) -> WorkerResult:
+    """Trains on one partition for ``epochs`` passes, then tells the shards it is done.
+
+    Steps are numbered across epochs. A replacement worker (same ``client.worker``)
+    starts at :meth:`ShardClient.resume_step`, skipping the steps the shards have.
+
+    Args:
+        pace: minimum seconds per step (demos and fault-injection tests slow a job
+            down with it so a kill lands mid-training); 0 runs at full speed.
+        stop: polled between steps; True ends the worker early (local backend).
+    """
+    first = client.resume_step()
+    step, done, rows, loss = 0, 0, 0, 0.0
+    for _ in range(epochs):
+        for batch in read_partition(partition_path):
+            if step >= first:
+                t0 = time.perf_counter()
+                loss += train_step(client, step, batch)
+                rows += len(batch)
+                done += 1
+                if pace:
+                    time.sleep(max(0.0, pace - (time.perf_counter() - t0)))
+            if stop is not None and stop():
+                return WorkerResult(client.worker, first, done, rows, loss)
+            step += 1
+    client.done()
+    return WorkerResult(client.worker, first, done, rows, loss)

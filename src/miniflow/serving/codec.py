@@ -1,0 +1,196 @@
+"""TensorFlow Serving's REST predict format: JSON request -> checked arrays -> JSON response.
+
+Row format: ``{"instances": [inst, ...]}`` -> ``{"predictions": [...]}``; an instance is
+the value of the only input, or an object with one entry per named input.
+Columnar format: ``{"inputs": value | {name: value}}`` -> ``{"outputs": value | {name:
+value}}``, every input batched along its first dimension. With one output the response
+holds its value directly, with several an object (row format: one object per instance).
+Both accept ``signature_name`` (default ``serving_default``).
+
+Every input is checked against the signature (name, dtype, shape, equal batch sizes)
+before the model sees it; a violation raises :class:`InvalidRequest` whose message the
+server returns as ``{"error": ...}`` with HTTP 400.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from miniflow.serving.errors import InvalidRequest
+from miniflow.serving.signature import DEFAULT_SIGNATURE, Ragged, SignatureDef, TensorSpec
+
+__all__ = ["PredictRequest", "parse_json", "decode_predict", "decode_instances",
+           "encode_predict"]
+
+
+@dataclass
+class PredictRequest:
+    """A decoded predict call: which signature, its checked inputs, the batch size."""
+
+    signature_name: str
+    inputs: dict[str, np.ndarray | Ragged]
+    rows: int
+    columnar: bool
+
+
+def parse_json(body: bytes) -> object:
+    """The request body as JSON, or :class:`InvalidRequest` naming the syntax error."""
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InvalidRequest(f"JSON Parse error: {e}") from None
+
+
+def decode_predict(doc: object, signatures: Mapping[str, SignatureDef]) -> PredictRequest:
+    """Checks a parsed predict body against ``signatures`` and converts its inputs."""
+    if not isinstance(doc, dict):
+        raise InvalidRequest("JSON Value: request body must be a JSON object with "
+                             "'instances' or 'inputs'")
+    unknown = set(doc) - {"instances", "inputs", "signature_name"}
+    if unknown:
+        raise InvalidRequest(f"Unknown key(s) {sorted(unknown)} in request; expected "
+                             "'instances' or 'inputs', and optionally 'signature_name'")
+    name = doc.get("signature_name", DEFAULT_SIGNATURE)
+    if not isinstance(name, str):
+        raise InvalidRequest("'signature_name' must be a string")
+    if name not in signatures:
+        raise InvalidRequest(f"Serving signature name: \"{name}\" not found in signature "
+                             f"def; available: {sorted(signatures)}")
+    sig = signatures[name]
+    if ("instances" in doc) == ("inputs" in doc):
+        raise InvalidRequest("Missing 'inputs' or 'instances' key" if "inputs" not in doc
+                             else "Only one of 'instances' or 'inputs' can be specified")
+    if "instances" in doc:
+        inputs = decode_instances(doc["instances"], sig)
+        columnar = False
+    else:
+        inputs = _decode_columns(doc["inputs"], sig)
+        columnar = True
+    return PredictRequest(name, inputs, _batch_size(inputs), columnar)
+
+
+def decode_instances(instances: object, sig: SignatureDef) -> dict[str, np.ndarray | Ragged]:
+    """Row format: a list of instances -> one batched array per input."""
+    if not isinstance(instances, list) or not instances:
+        raise InvalidRequest("'instances' must be a non-empty JSON list")
+    names = list(sig.inputs)
+    if not isinstance(instances[0], dict):  # an input value is never a JSON object
+        if len(names) != 1:
+            raise InvalidRequest(f"instance 0 must be a JSON object with the named inputs "
+                                 f"{names}; the signature has {len(names)} inputs")
+        return {names[0]: _convert(names[0], sig.inputs[names[0]], instances)}
+    columns: dict[str, list] = {n: [] for n in names}
+    for i, inst in enumerate(instances):
+        if not isinstance(inst, dict):
+            raise InvalidRequest(f"instance {i} is not a JSON object; when named inputs are "
+                                 "used every instance must be an object")
+        _check_names(inst, sig, f"instance {i}")
+        for n in names:
+            columns[n].append(inst[n])
+    return {n: _convert(n, sig.inputs[n], col) for n, col in columns.items()}
+
+
+def _decode_columns(value: object, sig: SignatureDef) -> dict[str, np.ndarray | Ragged]:
+    names = list(sig.inputs)
+    if isinstance(value, dict):
+        _check_names(value, sig, "'inputs'")
+        inputs = {n: _convert(n, sig.inputs[n], value[n]) for n in names}
+    elif len(names) == 1:
+        inputs = {names[0]: _convert(names[0], sig.inputs[names[0]], value)}
+    else:
+        raise InvalidRequest(f"'inputs' must be a JSON object with the named inputs {names}")
+    sizes = {n: len(v) for n, v in inputs.items()}
+    if len(set(sizes.values())) > 1:
+        raise InvalidRequest(f"Input batch sizes differ: {sizes}; every input must have the "
+                             "same size in its first dimension")
+    return inputs
+
+
+def _check_names(obj: dict, sig: SignatureDef, where: str) -> None:
+    extra = [k for k in obj if k not in sig.inputs]
+    if extra:
+        raise InvalidRequest(f"{where}: JSON object does not have named input: {extra[0]!r}; "
+                             f"the signature's inputs are {list(sig.inputs)}")
+    missing = [k for k in sig.inputs if k not in obj]
+    if missing:
+        raise InvalidRequest(f"{where}: missing named input {missing[0]!r}; the signature's "
+                             f"inputs are {list(sig.inputs)}")
+
+
+def _convert(name: str, spec: TensorSpec, value: object) -> np.ndarray | Ragged:
+    """A JSON batch (list over instances) -> an array of the spec's dtype and shape."""
+    if not isinstance(value, list) or not value:
+        raise InvalidRequest(f"input {name!r}: expected a non-empty list (one entry per "
+                             f"instance), got {type(value).__name__}")
+    if spec.ragged:
+        return _convert_ragged(name, spec, value)
+    arr = _as_array(name, spec, value)
+    if spec.shape is not None:
+        want = spec.shape
+        if arr.ndim != len(want) or any(d is not None and d != s
+                                        for d, s in zip(want, arr.shape, strict=True)):
+            shown = "[" + ", ".join("-1" if d is None else str(d) for d in want) + "]"
+            raise InvalidRequest(f"input {name!r}: wrong shape: got {list(arr.shape)} for the "
+                                 f"batch, the signature expects {shown} (-1 = any size; the "
+                                 "first dimension is the batch)")
+    return arr
+
+
+def _convert_ragged(name: str, spec: TensorSpec, rows: list) -> Ragged:
+    lengths = np.empty(len(rows) + 1, np.int64)
+    lengths[0] = 0
+    for i, row in enumerate(rows):
+        if not isinstance(row, list):
+            raise InvalidRequest(f"input {name!r}, instance {i}: expected a list of numbers, "
+                                 f"got {type(row).__name__}")
+        lengths[i + 1] = len(row)
+    flat = [x for row in rows for x in row]
+    values = _as_array(name, spec, flat) if flat else np.zeros(0, spec.dtype)
+    if values.ndim != 1:
+        raise InvalidRequest(f"input {name!r}: wrong shape: each instance must be a flat list "
+                             "of numbers")
+    return Ragged(values, np.cumsum(lengths))
+
+
+def _as_array(name: str, spec: TensorSpec, value: list) -> np.ndarray:
+    try:
+        raw = np.asarray(value)
+    except (ValueError, OverflowError) as e:  # ragged nesting, or an int beyond 64 bits
+        raise InvalidRequest(f"input {name!r}: wrong shape: nested lists must be "
+                             f"rectangular ({e})") from None
+    kind, want = raw.dtype.kind, spec.dtype.kind
+    if kind == "O":
+        if any(type(x) is int for x in raw.flat):  # an integer beyond 64 bits
+            raise InvalidRequest(f"input {name!r}: value out of range for {spec.dtype.name}")
+        raise InvalidRequest(f"input {name!r}: wrong shape or dtype: values must be "
+                             "rectangular lists of numbers")
+    ok = {"f": "iuf", "c": "iufc", "i": "iu", "u": "iu", "b": "b"}.get(want, "")
+    if kind not in ok:
+        got = {"U": "string", "b": "boolean", "f": "non-integer number"}.get(kind, raw.dtype.name)
+        raise InvalidRequest(f"input {name!r}: wrong dtype: expected {spec.dtype.name} "
+                             f"({'integers' if want in 'iu' else 'numbers'}), got {got} values")
+    if want in "iu" and kind in "iu":
+        info = np.iinfo(spec.dtype)
+        if raw.size and (raw.min() < info.min or raw.max() > info.max):
+            raise InvalidRequest(f"input {name!r}: value out of range for {spec.dtype.name}")
+    return raw.astype(spec.dtype, copy=False)
+
+
+def _batch_size(inputs: Mapping[str, np.ndarray | Ragged]) -> int:
+    return len(next(iter(inputs.values())))
+
+
+def encode_predict(outputs: Mapping[str, np.ndarray], columnar: bool) -> dict:
+    """Outputs by name -> the response object of the request's format."""
+    cols = {k: np.asarray(v).tolist() for k, v in outputs.items()}
+    if columnar:
+        return {"outputs": next(iter(cols.values())) if len(cols) == 1 else cols}
+    if len(cols) == 1:
+        return {"predictions": next(iter(cols.values()))}
+    keys = list(cols)
+    return {"predictions": [dict(zip(keys, row, strict=True))
+                            for row in zip(*cols.values(), strict=True)]}

@@ -1,0 +1,291 @@
+"""Model versions on disk -> loaded servables, with hot switching.
+
+A model's base directory holds numbered version directories (``1/``, ``2/``, ... as in
+TensorFlow Serving). :meth:`ModelManager.poll` scans it, loads the versions the policy
+wants, and only then swaps them in; requests already running keep the version they
+started with, which is closed when its last request finishes. A version that fails to
+load is logged and recorded in the status, the versions already serving stay, and the
+directory is retried only once its contents change (a copy still in progress, fixed).
+
+Write a new version atomically (save into a temporary directory, then rename it to its
+number) so the poller never sees it half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from miniflow.serving.batching import MicroBatcher
+from miniflow.serving.errors import ModelLoadError, ServableNotFound
+from miniflow.serving.servable import Servable, load_servable
+
+__all__ = ["VersionPolicy", "ModelConfig", "BatchingOptions", "LoadedVersion", "ModelManager",
+           "list_versions"]
+
+log = logging.getLogger("miniflow.serving")
+
+
+@dataclass(frozen=True)
+class VersionPolicy:
+    """Which versions to serve: the ``latest`` N that load, ``specific`` ones, or ``all``."""
+
+    kind: str = "latest"
+    num_versions: int = 1
+    versions: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        if self.kind not in ("latest", "specific", "all"):
+            raise ValueError(f"version policy must be latest, specific or all, got {self.kind!r}")
+        if self.kind == "latest" and self.num_versions < 1:
+            raise ValueError(f"latest num_versions must be >= 1, got {self.num_versions}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One served model: its URL name, base directory and version policy."""
+
+    name: str
+    base_path: str
+    policy: VersionPolicy = field(default_factory=VersionPolicy)
+
+
+@dataclass(frozen=True)
+class BatchingOptions:
+    max_batch_size: int
+    timeout_s: float
+
+
+def list_versions(base_path: str) -> list[int]:
+    """Numbered sub-directories of ``base_path``, newest first (others are ignored)."""
+    try:
+        names = os.listdir(base_path)
+    except FileNotFoundError:
+        return []
+    # Only canonical numbers ("7", not "07"), so the directory is always str(version).
+    return sorted((int(n) for n in names if n.isdigit() and str(int(n)) == n and
+                   os.path.isdir(os.path.join(base_path, n))), reverse=True)
+
+
+def _fingerprint(path: str) -> tuple:
+    """Changes when a file under ``path`` is added, removed, resized or rewritten."""
+    items = []
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                st = os.stat(os.path.join(root, f))
+            except OSError:
+                continue
+            items.append((os.path.relpath(os.path.join(root, f), path), st.st_size,
+                          st.st_mtime_ns))
+    return tuple(sorted(items))
+
+
+class LoadedVersion:
+    """A servable version in service, counted while requests use it."""
+
+    def __init__(self, model: str, version: int, servable: Servable,
+                 batching: BatchingOptions | None, on_batch: Callable[[int], None] | None):
+        self.model = model
+        self.version = version
+        self.servable = servable
+        self.refs = 0
+        self.retired = False
+        self._batcher = None
+        if batching is not None:
+            self._batcher = MicroBatcher(servable.predict, batching.max_batch_size,
+                                         batching.timeout_s, on_batch)
+        self._on_batch = on_batch
+
+    @property
+    def signature_defs(self):
+        return self.servable.signature_defs
+
+    def predict(self, signature_name: str, inputs: dict, rows: int) -> dict[str, np.ndarray]:
+        if self._batcher is not None:
+            return self._batcher.predict(signature_name, inputs, rows)
+        out = self.servable.predict(signature_name, inputs)
+        if self._on_batch is not None:
+            self._on_batch(rows)
+        return out
+
+    def close(self) -> None:
+        if self._batcher is not None:
+            self._batcher.close()
+        self.servable.close()
+        log.info("model %s: version %d unloaded", self.model, self.version)
+
+
+class ModelManager:
+    """Serves the versions of one model that its policy selects.
+
+    Args:
+        config: name, base path and version policy.
+        loader: version directory -> servable (default :func:`load_servable`).
+        batching: micro-batching options, or None to run each request on its own.
+        on_batch: called with the rows of every model call (metrics).
+        on_load_failure: called once per failed load (metrics).
+    """
+
+    def __init__(self, config: ModelConfig, loader: Callable[[str], Servable] = load_servable,
+                 batching: BatchingOptions | None = None,
+                 on_batch: Callable[[int], None] | None = None,
+                 on_load_failure: Callable[[], None] | None = None):
+        self.config = config
+        self.name = config.name
+        self._loader = loader
+        self._batching = batching
+        self._on_batch = on_batch
+        self._on_load_failure = on_load_failure
+        self._lock = threading.Lock()
+        self._loaded: dict[int, LoadedVersion] = {}
+        self._failed: dict[int, tuple[tuple, str]] = {}  # version -> (fingerprint, error)
+        self._ended: set[int] = set()
+
+    # -- versions on disk --------------------------------------------------------------
+    def poll(self) -> None:
+        """Loads newly wanted versions, then retires the ones no longer wanted."""
+        on_disk = list_versions(self.config.base_path)
+        wanted = self._wanted(on_disk)
+        with self._lock:
+            keep = dict(self._loaded)
+        for v in wanted:
+            if v not in keep:
+                loaded = self._load(v)
+                if loaded is not None:
+                    keep[v] = loaded
+                    with self._lock:
+                        self._loaded = {**self._loaded, v: loaded}
+        final = self._select(keep, on_disk)
+        for v in [v for v in keep if v not in final]:
+            self._retire(v)
+
+    def _wanted(self, on_disk: list[int]) -> list[int]:
+        p = self.config.policy
+        if p.kind == "specific":
+            return [v for v in on_disk if v in p.versions]
+        return on_disk
+
+    def _select(self, loaded: dict[int, LoadedVersion], on_disk: list[int]) -> set[int]:
+        p = self.config.policy
+        present = [v for v in sorted(loaded, reverse=True) if v in on_disk]
+        if p.kind == "latest":
+            return set(present[:p.num_versions])
+        if p.kind == "specific":
+            return {v for v in present if v in p.versions}
+        return set(present)
+
+    def _load(self, version: int) -> LoadedVersion | None:
+        """Loads one version; None (logged, recorded) if it fails."""
+        policy = self.config.policy
+        if policy.kind == "latest":
+            with self._lock:
+                newer_ok = sum(1 for v in self._loaded if v > version)
+            if newer_ok >= policy.num_versions:
+                return None  # enough newer versions serve already
+        path = os.path.join(self.config.base_path, str(version))
+        fp = _fingerprint(path)
+        failed = self._failed.get(version)
+        if failed is not None and failed[0] == fp:
+            return None  # unchanged since it failed
+        try:
+            servable = self._loader(path)
+        except Exception as e:  # a bad version must never stop the server
+            msg = str(e) if isinstance(e, ModelLoadError) else f"{type(e).__name__}: {e}"
+            with self._lock:
+                self._failed[version] = (fp, msg)
+            log.error("model %s: version %d failed to load; still serving %s: %s", self.name,
+                      version, sorted(self._loaded) or "nothing", msg)
+            if self._on_load_failure is not None:
+                self._on_load_failure()
+            return None
+        with self._lock:
+            self._failed.pop(version, None)
+            self._ended.discard(version)
+        log.info("model %s: version %d loaded from %s", self.name, version, path)
+        return LoadedVersion(self.name, version, servable, self._batching, self._on_batch)
+
+    def _retire(self, version: int) -> None:
+        with self._lock:
+            loaded = self._loaded.pop(version, None)
+            if loaded is None:
+                return
+            self._loaded = dict(self._loaded)
+            loaded.retired = True
+            self._ended.add(version)
+            idle = loaded.refs == 0
+        if idle:
+            loaded.close()
+
+    # -- requests ----------------------------------------------------------------------
+    @property
+    def versions(self) -> list[int]:
+        """Versions being served, newest first."""
+        return sorted(self._loaded, reverse=True)
+
+    @contextmanager
+    def use(self, version: int | None = None) -> Iterator[LoadedVersion]:
+        """The requested version (default: the newest served) for one request.
+
+        Raises:
+            ServableNotFound: the model has no such version loaded.
+        """
+        with self._lock:
+            if version is None:
+                if not self._loaded:
+                    raise ServableNotFound(f"Servable not found for request: Latest({self.name})"
+                                           f"; no version of model {self.name!r} is loaded")
+                loaded = self._loaded[max(self._loaded)]
+            else:
+                loaded = self._loaded.get(version)
+                if loaded is None:
+                    raise ServableNotFound(
+                        f"Servable not found for request: Specific({self.name}, {version}); "
+                        f"serving versions: {self.versions}")
+            loaded.refs += 1
+        try:
+            yield loaded
+        finally:
+            with self._lock:
+                loaded.refs -= 1
+                close = loaded.retired and loaded.refs == 0
+            if close:
+                loaded.close()
+
+    def status(self, version: int | None = None) -> list[dict]:
+        """TF Serving's ``model_version_status`` entries (newest first).
+
+        Raises:
+            ServableNotFound: ``version`` was never seen, or no version is known at all.
+        """
+        entries: dict[int, dict] = {}
+        with self._lock:  # the poller changes these
+            for v in self._ended:
+                entries[v] = _status(v, "END")
+            for v, (_, msg) in self._failed.items():
+                entries[v] = _status(v, "END", "UNKNOWN", msg)
+            for v in self._loaded:
+                entries[v] = _status(v, "AVAILABLE")
+        if version is not None:
+            if version not in entries:
+                raise ServableNotFound(f"Servable not found for request: Specific({self.name}, "
+                                       f"{version})")
+            return [entries[version]]
+        if not entries:
+            raise ServableNotFound(f"Could not find any versions of model {self.name}")
+        return [entries[v] for v in sorted(entries, reverse=True)]
+
+    def close(self) -> None:
+        for v in list(self._loaded):
+            self._retire(v)
+
+
+def _status(version: int, state: str, code: str = "OK", message: str = "") -> dict:
+    return {"version": str(version), "state": state,
+            "status": {"error_code": code, "error_message": message}}

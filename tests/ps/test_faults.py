@@ -1,0 +1,156 @@
+"""Kill tests on the process backend: SIGKILL a worker, then a shard, mid-training.
+
+Each run is paced (at least 25 ms per worker step, ~80 steps) so the kill lands in the
+middle of training on any machine; the kill is triggered from the job's progress
+callback once a third (half) of the rows have been trained.
+"""
+
+import pytest
+
+from miniflow.ps import PSConfig, PSJob
+
+
+def _job(ctr, tmp_path, sync=True, **kw) -> PSJob:
+    return PSJob(PSConfig(num_shards=2, num_workers=2, backend="process", sync=sync,
+                          dims_log2=ctr.dims_log2, batch_size=ctr.batch_size, pace=0.025,
+                          job_dir=str(tmp_path / "job"), timeout=120, **kw))
+
+
+def _kill_once(kill, fraction, total):
+    state = {"at_rows": None}
+
+    def on_progress(job, stats):
+        if state["at_rows"] is None and stats["rows"] >= fraction * total:
+            state["at_rows"] = stats["rows"]
+            kill(job)
+
+    return on_progress, state
+
+
+def _assert_stopped(job):
+    procs = [*job.backend.shard_procs, *job.backend.worker_procs.values()]
+    assert all(p.poll() is not None for p in procs)
+
+
+def test_sigkill_worker_is_replaced_and_nothing_is_lost(ctr, reference, tmp_path):
+    job = _job(ctr, tmp_path)
+    on_progress, state = _kill_once(lambda j: j.backend.kill_worker(1), 1 / 3, ctr.rows)
+    r = job.run(ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress)
+    _assert_stopped(job)
+    log = (tmp_path / "job" / "worker-1.log").read_text()
+    print(f"worker 1 SIGKILLed after {state['at_rows']} of {ctr.rows} rows")
+    print("\n".join(r.events))
+    print("worker 1 log:", log)
+    assert state["at_rows"] is not None and state["at_rows"] < ctr.rows
+    assert job.restarts == [0, 1]
+    assert any("killed by SIGKILL" in e and "replacement #1" in e for e in r.events)
+    # The replacement resumed at the step the shards lacked, not at 0 ...
+    first = int(log.split('"first_step": ')[1].split(",")[0])
+    assert 0 < first < r.partitions.steps
+    # ... and every row reached every shard exactly once.
+    for s in r.shard_stats:
+        assert s["rows"] == ctr.rows and s["updates"] == r.partitions.steps
+    auc = ctr.auc(r.model)
+    print(f"auc {auc:.6f} vs single-process {reference.auc:.6f}")
+    assert abs(auc - reference.auc) < 0.001
+
+
+def test_async_sigkill_of_a_worker_and_a_shard(ctr, reference, tmp_path):
+    """Async: the replacement worker re-runs its partition from the slowest shard's clock
+    (duplicates dropped); the restored shard loses at most its updates since the last
+    checkpoint (3 pushes of at most 256 rows), minus what the replays bring back."""
+    job = _job(ctr, tmp_path, sync=False, checkpoint_every=3)
+    killed = []
+
+    def on_progress(j, stats):
+        if not killed and stats["rows"] >= ctr.rows / 4:
+            killed.append(("worker 0", stats["rows"]))
+            j.backend.kill_worker(0)
+        elif len(killed) == 1 and stats["rows"] >= ctr.rows / 2:
+            killed.append(("shard 1", stats["rows"]))
+            j.backend.kill_shard(1)
+
+    r = job.run(ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress)
+    _assert_stopped(job)
+    s0, s1 = r.shard_stats
+    print(f"killed {killed}\n" + "\n".join(r.events))
+    print("shard 1 after recovery:", {k: s1[k] for k in ("restored_from", "rows", "duplicates")})
+    assert [k for k, _ in killed] == ["worker 0", "shard 1"] and job.restarts == [1, 0]
+    assert s0["rows"] == ctr.rows and s0["restored_from"] is None
+    assert s1["restored_from"].endswith("shard-1.ckpt.npz")
+    assert 0 <= ctr.rows - s1["rows"] <= 3 * 256
+    auc = ctr.auc(r.model)
+    print(f"auc {auc:.6f} vs single-process {reference.auc:.6f}")
+    assert abs(auc - reference.auc) < 0.005
+
+
+def test_sigkill_shard_restores_from_checkpoint_and_loses_only_what_it_says(
+        ctr, reference, tmp_path):
+    job = _job(ctr, tmp_path, checkpoint_every=3)
+    on_progress, state = _kill_once(lambda j: j.backend.kill_shard(1), 1 / 2, ctr.rows)
+    r = job.run(ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress)
+    _assert_stopped(job)
+    print(f"shard 1 SIGKILLed after {state['at_rows']} of {ctr.rows} rows")
+    print("\n".join(r.events))
+    s0, s1 = r.shard_stats
+    print("shard 1 after recovery:", {k: s1[k] for k in
+                                      ("restored_from", "restored_version", "lost_steps", "rows",
+                                       "duplicates", "checkpoints")})
+    assert state["at_rows"] is not None and state["at_rows"] < ctr.rows
+    assert any("shard 1 died (exit -9)" in e for e in r.events)
+    assert s1["restored_from"].endswith("shard-1.ckpt.npz")
+    assert s1["restored_version"] % 3 == 0  # the last periodic checkpoint
+    # What was lost: the steps between that checkpoint and the crash, on shard 1 only.
+    lost = [t for a, b in s1["lost_steps"] for t in range(a, b)]
+    assert all(s1["restored_version"] <= t < s1["restored_version"] + 3 for t in lost)
+    assert s1["rows"] == ctr.rows - sum(r.partitions.step_rows[t] for t in lost)
+    assert s0["rows"] == ctr.rows and s0["lost_steps"] == [] and s0["restored_from"] is None
+    auc = ctr.auc(r.model)
+    print(f"lost steps {lost}; auc {auc:.6f} vs single-process {reference.auc:.6f}")
+    assert abs(auc - reference.auc) < 0.001
+
+
+def test_checkpoint_restore_round_trip_is_exact(ctr, tmp_path):
+    from miniflow.ps.shard import Shard
+
+    job = _job(ctr, tmp_path, checkpoint_every=0)
+    job.config.backend, job.config.pace = "local", 0.0
+    r = job.run(ctr.train(), progress=False)
+    cfg = job.backend.spec.shards[1]
+    restored = Shard(cfg, restore=True)
+    live = job.backend.shards[1]
+    assert restored.incarnation != live.incarnation
+    keys = live.keys()
+    assert len(keys) == r.shard_stats[1]["keys"] and sorted(restored.keys()) == sorted(keys)
+    for slot in live.opt.slots:
+        assert (restored.opt.store.get(slot, keys) == live.opt.store.get(slot, keys)).all()
+    assert restored.version == live.version and restored.opt.step == live.opt.step
+
+
+@pytest.mark.parametrize("sync", [True, False])
+def test_a_restarted_shard_gets_the_clients_last_push_again(tmp_path, sync):
+    """In-process: a shard restored from a checkpoint one step old gets that step back
+    from the client's replay, so its state equals the state before the crash."""
+    import numpy as np
+
+    from miniflow.ps.backends.local import LocalTransport
+    from miniflow.ps.client import ShardClient
+    from miniflow.ps.shard import Shard, ShardConfig
+
+    cfg = ShardConfig(index=0, num_workers=1, hyperparameters={"alpha": 0.2, "beta": 1.0},
+                      sync=sync, checkpoint_path=str(tmp_path / "s.npz"))
+    shards = [Shard(cfg)]
+    client = ShardClient(LocalTransport(shards), worker=0)
+    keys = np.array([3, 7, -1], np.int64)
+    client.push(keys, np.array([0.5, -0.5, 0.1]), step=0)
+    client.checkpoint()
+    client.push(keys, np.array([0.25, 0.25, 0.2]), step=1)   # after the checkpoint
+    before_crash = client.pull(keys)
+    shards[0] = Shard(cfg, restore=True)                      # the crash loses step 1 ...
+    assert not np.allclose(shards[0].pull(keys), before_crash)
+    after = client.pull(keys, step=2)  # ... the stale incarnation makes the client replay it
+    assert client.replays == 1
+    np.testing.assert_array_equal(after, before_crash)
+    assert shards[0].stats["lost_steps"] == []
+    client.push(keys, np.array([0.25, 0.25, 0.2]), step=1)   # a late duplicate is dropped
+    assert shards[0].stats["duplicates"] == 1
