@@ -242,3 +242,18 @@ def test_identity_passes_indexed_slices_through():
     p = tf.Variable(np.ones((3, 2)))
     (g,) = tf.gradients(tf.reduce_sum(tf.gather(tf.identity(p), [1])), p)
     assert isinstance(g, tf.IndexedSlices)
+
+
+@extend.register_op("TestNumpyGrad", infer=extend.same_shape)
+def _numpy_grad_op(x):
+    return 2.0 * x
+
+
+@extend.register_gradient("TestNumpyGrad")
+def _numpy_grad(op, grad):
+    return [np.full(op.inputs[0].shape.as_list(), 2.0)]  # wrong: NumPy, not miniflow ops
+
+
+def test_check_grads_rejects_rules_written_in_numpy():
+    with pytest.raises(AssertionError, match="must be written with miniflow ops"):
+        check_grads(lambda x: extend.apply_op("TestNumpyGrad", x), [np.ones(3)])

@@ -13,9 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from miniflow import dtypes
+from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.graph.builder import convert_to_tensor
 from miniflow.graph.gradients import gradients
 from miniflow.graph.graph import Graph
+from miniflow.graph.operation import Tensor
 from miniflow.graph.session import Session
 from miniflow.ops import array_ops
 
@@ -91,6 +93,11 @@ def _check_vjp(sess, xs, outputs, args, rng, eps, rtol, atol, k):
     values = sess.run(outputs, feed)
     us = [rng.standard_normal(np.shape(v)).astype(np.asarray(v).dtype) for v in values]
     grads = gradients(outputs, xs, grad_ys=[array_ops.constant(u) for u in us])
+    for i, g in enumerate(grads):
+        if g is not None and not isinstance(g, Tensor | IndexedSlices):
+            raise AssertionError(f"order {k}: the gradient of input {i} is a "
+                                 f"{type(g).__name__}, not a graph tensor; gradient rules "
+                                 "must be written with miniflow ops")
     dense = [None if g is None else convert_to_tensor(g) for g in grads]
     analytic = sess.run([g for g in dense if g is not None], feed)
     analytic_iter = iter(analytic)
