@@ -30,8 +30,10 @@ def main() -> None:
     model = load_model(os.path.join(d, "model"))
     test = concat_batches(list(read_libsvm(os.path.join(d, "test.svm"), dims)))
     auc = metrics.roc_auc(test.labels, model.predict_proba(test))
-    print(f"model: {model.nnz} non-zero weights of 2^{dims}; test AUC {auc:.4f}, "
-          f"ground truth {truth['ground_truth_auc']:.4f}")
+    print(
+        f"model: {model.nnz} non-zero weights of 2^{dims}; test AUC {auc:.4f}, "
+        f"ground truth {truth['ground_truth_auc']:.4f}"
+    )
     assert np.isfinite(auc)
 
 

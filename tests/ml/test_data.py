@@ -99,8 +99,10 @@ def test_vw_parser_by_hand():
     h = hash_feature
     np.testing.assert_array_equal(b.labels, [1, 0])
     np.testing.assert_array_equal(b.indptr, [0, 3, 4])
-    np.testing.assert_array_equal(b.indices, [h(b"alice", b"u") & m, h(b"age", b"u") & m,
-                                              h(b"item7", b"i") & m, h(b"bob", b"u") & m])
+    np.testing.assert_array_equal(
+        b.indices,
+        [h(b"alice", b"u") & m, h(b"age", b"u") & m, h(b"item7", b"i") & m, h(b"bob", b"u") & m],
+    )
     np.testing.assert_allclose(b.values, [1.0, 0.5, 2.0, 1.0])
 
 
@@ -178,28 +180,37 @@ def test_one_hot_fast_path_with_a_few_other_values_matches_sklearn():
     _assert_same_as_sklearn(parse_libsvm(many), many)
 
 
-@pytest.mark.parametrize("text", [
-    b"1 3:1 5:1\r\n0 2:1\r\n",            # CRLF line ends
-    b"1\t3:1\t5:2\n0 2:1  \n",            # tabs, trailing blanks
-    b"  1 3:1 5:1\n\n\n0 2:1\n",          # leading blanks, blank lines
-    b"1 3:1 5:1\n0 2:1",                  # no final newline
-    b"1 3:0.5 7:1e-2\n-1 4:-3\n",         # float values, -1 label
-    b"1 qid:2 3:1\n0 qid:3 4:1\n",        # qid on the one-hot path
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"1 3:1 5:1\r\n0 2:1\r\n",  # CRLF line ends
+        b"1\t3:1\t5:2\n0 2:1  \n",  # tabs, trailing blanks
+        b"  1 3:1 5:1\n\n\n0 2:1\n",  # leading blanks, blank lines
+        b"1 3:1 5:1\n0 2:1",  # no final newline
+        b"1 3:0.5 7:1e-2\n-1 4:-3\n",  # float values, -1 label
+        b"1 qid:2 3:1\n0 qid:3 4:1\n",  # qid on the one-hot path
+    ],
+)
 def test_whitespace_and_format_variants_match_sklearn(text):
     _assert_same_as_sklearn(parse_libsvm(text), text, n_features=10)
 
 
 def test_vw_vectorised_path_by_hand_with_namespaces_numbers_and_values():
-    text = (b"1 |u alice 42 age:0.5 |i:2 item7 x:3\n"
-            b"-1 |u bob |i:2 item7\n"
-            b"0 |u 42\n")
+    text = b"1 |u alice 42 age:0.5 |i:2 item7 x:3\n-1 |u bob |i:2 item7\n0 |u 42\n"
     b = parse_vw(text, dims_log2=30)
     m = (1 << 30) - 1
     h = hash_feature
     ns_u = murmurhash3_32(b"u", seed=0, positive=True)
-    expected = [h(b"alice", b"u"), (42 + ns_u) & 0xFFFFFFFF, h(b"age", b"u"), h(b"item7", b"i"),
-                h(b"x", b"i"), h(b"bob", b"u"), h(b"item7", b"i"), (42 + ns_u) & 0xFFFFFFFF]
+    expected = [
+        h(b"alice", b"u"),
+        (42 + ns_u) & 0xFFFFFFFF,
+        h(b"age", b"u"),
+        h(b"item7", b"i"),
+        h(b"x", b"i"),
+        h(b"bob", b"u"),
+        h(b"item7", b"i"),
+        (42 + ns_u) & 0xFFFFFFFF,
+    ]
     np.testing.assert_array_equal(b.indices, np.array(expected) & m)
     np.testing.assert_array_equal(b.indptr, [0, 5, 7, 8])
     np.testing.assert_allclose(b.values, [1, 1, 0.5, 2, 6, 1, 2, 1])
@@ -217,7 +228,8 @@ def test_swar_integer_parsing_against_python_int():
     bad = [b"12a4", b"1.5", b"-3", b"9:9", b"x", b"1234567/", b"0/", b"12345678901234567"]
     text = b" " + b" ".join(good + bad) + b" "
     spans = [(m.start(), m.end()) for m in re.finditer(rb"[^ ]+", text)]
-    values, wrong = _uints(_words(text), np.array([a for a, _ in spans]),
-                           np.array([e for _, e in spans]))
-    np.testing.assert_array_equal(values[:len(good)], [int(t) for t in good])
-    assert not wrong[:len(good)].any() and wrong[len(good):].all()
+    values, wrong = _uints(
+        _words(text), np.array([a for a, _ in spans]), np.array([e for _, e in spans])
+    )
+    np.testing.assert_array_equal(values[: len(good)], [int(t) for t in good])
+    assert not wrong[: len(good)].any() and wrong[len(good) :].all()

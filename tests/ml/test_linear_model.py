@@ -32,8 +32,9 @@ def test_linear_regression_matches_closed_form_ols(diabetes, optimizer, lr):
     X, y = diabetes
     A = np.column_stack([X, np.ones(len(y))])
     exact = np.linalg.lstsq(A, y, rcond=None)[0]  # closed-form least squares
-    m = LinearRegression(epochs=3000, batch_size=len(y), learning_rate=lr, optimizer=optimizer,
-                         shuffle=False).fit(X, y)
+    m = LinearRegression(
+        epochs=3000, batch_size=len(y), learning_rate=lr, optimizer=optimizer, shuffle=False
+    ).fit(X, y)
     # Tolerance: 1e-3 absolute on coefficients of size ~1..40.
     np.testing.assert_allclose(m.coef_, exact[:-1], atol=1e-3)
     assert m.intercept_ == pytest.approx(exact[-1], abs=1e-6)
@@ -45,8 +46,14 @@ def test_l2_matches_ridge(diabetes):
     X, y = diabetes
     alpha, n = 50.0, len(y)
     ref = sk.Ridge(alpha=alpha).fit(X, y)
-    m = LinearRegression(epochs=3000, batch_size=n, learning_rate=0.05, optimizer="momentum",
-                         l2=2 * alpha / n, shuffle=False).fit(X, y)
+    m = LinearRegression(
+        epochs=3000,
+        batch_size=n,
+        learning_rate=0.05,
+        optimizer="momentum",
+        l2=2 * alpha / n,
+        shuffle=False,
+    ).fit(X, y)
     np.testing.assert_allclose(m.coef_, ref.coef_, atol=1e-4)
     assert m.intercept_ == pytest.approx(ref.intercept_, abs=1e-6)
 
@@ -55,8 +62,14 @@ def test_l1_proximal_sgd_matches_lasso(diabetes):
     X, y = diabetes
     alpha = 1.0  # Lasso: (1/2n)|y-Xw|^2 + alpha|w|_1  ==  ours / 2 with l1 = 2 alpha
     ref = sk.Lasso(alpha=alpha, tol=1e-12, max_iter=100_000).fit(X, y)
-    m = LinearRegression(epochs=6000, batch_size=len(y), learning_rate=0.1, optimizer="sgd",
-                         l1=2 * alpha, shuffle=False).fit(X, y)
+    m = LinearRegression(
+        epochs=6000,
+        batch_size=len(y),
+        learning_rate=0.1,
+        optimizer="sgd",
+        l1=2 * alpha,
+        shuffle=False,
+    ).fit(X, y)
     np.testing.assert_allclose(m.coef_, ref.coef_, atol=1e-3)
     # The same coefficients are exactly zero.
     np.testing.assert_array_equal(m.coef_ == 0, ref.coef_ == 0)
@@ -68,8 +81,14 @@ def test_logistic_regression_matches_lbfgs(cancer, optimizer, lr):
     X, y = cancer
     n, C = len(y), 1.0
     ref = sk.LogisticRegression(C=C, tol=1e-10, max_iter=10_000).fit(X, y)
-    m = LogisticRegression(epochs=3000, batch_size=n, learning_rate=lr, optimizer=optimizer,
-                           l2=1 / (C * n), shuffle=False).fit(X, y)
+    m = LogisticRegression(
+        epochs=3000,
+        batch_size=n,
+        learning_rate=lr,
+        optimizer=optimizer,
+        l2=1 / (C * n),
+        shuffle=False,
+    ).fit(X, y)
     # Tolerance: 1e-4 on coefficients (size ~0.1..1.5) and on probabilities.
     np.testing.assert_allclose(m.coef_, ref.coef_[0], atol=1e-4)
     assert m.intercept_ == pytest.approx(ref.intercept_[0], abs=1e-4)
@@ -85,15 +104,22 @@ def test_float32_and_sparse_inputs_give_the_same_model(cancer):
     csr = LogisticRegression(**kw).fit(sp.csr_matrix(X), y)
     np.testing.assert_allclose(f32.coef_, dense.coef_, atol=1e-4)
     np.testing.assert_allclose(csr.coef_, dense.coef_, atol=1e-10)
-    np.testing.assert_allclose(csr.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X),
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        csr.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X), atol=1e-10
+    )
 
 
 def test_minibatch_sgd_batch_size_one_reaches_good_accuracy(cancer):
     X, y = cancer
     ref = sk.LogisticRegression(C=1.0).fit(X, y)
-    m = LogisticRegression(epochs=20, batch_size=1, optimizer="sgd", learning_rate=0.01,
-                           lr_schedule="constant", random_state=0).fit(X, y)
+    m = LogisticRegression(
+        epochs=20,
+        batch_size=1,
+        optimizer="sgd",
+        learning_rate=0.01,
+        lr_schedule="constant",
+        random_state=0,
+    ).fit(X, y)
     assert m.score(X, y) >= ref.score(X, y) - 0.02
 
 
@@ -104,8 +130,14 @@ def test_class_weight_balanced_matches_sklearn():
     n = len(y)
     ref = sk.LogisticRegression(C=1.0, class_weight="balanced", tol=1e-10, max_iter=10_000)
     ref.fit(X, y)
-    kw = {"epochs": 3000, "batch_size": n, "optimizer": "adagrad", "learning_rate": 1.0,
-          "l2": 1 / n, "shuffle": False}
+    kw = {
+        "epochs": 3000,
+        "batch_size": n,
+        "optimizer": "adagrad",
+        "learning_rate": 1.0,
+        "l2": 1 / n,
+        "shuffle": False,
+    }
     m = LogisticRegression(class_weight="balanced", **kw).fit(X, y)
     np.testing.assert_allclose(m.coef_, ref.coef_[0], atol=1e-4)
     d = LogisticRegression(class_weight={0: 1.0, 1: 3.0}, **kw).fit(X, y)
@@ -148,8 +180,14 @@ def test_sklearn_clone_pipeline_and_cross_val_score():
 
 def test_early_stopping_stops_and_keeps_best(cancer):
     X, y = cancer
-    m = LogisticRegression(epochs=500, learning_rate=0.05, early_stopping=True,
-                           n_iter_no_change=3, tol=1e-3, random_state=0).fit(X, y)
+    m = LogisticRegression(
+        epochs=500,
+        learning_rate=0.05,
+        early_stopping=True,
+        n_iter_no_change=3,
+        tol=1e-3,
+        random_state=0,
+    ).fit(X, y)
     assert m.n_iter_ < 500
     assert m.score(X, y) > 0.95
 

@@ -14,12 +14,58 @@ from miniflow.cli.main import main
 def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("cli")
     common = ["--dims-log2", "18", "--fields", "10", "--max-vocab", "5000"]
-    assert main(["data", "gen-ctr", "--rows", "20000", "--seed", "1", "--out",
-                 str(d / "train.svm"), *common]) == 0
-    assert main(["data", "gen-ctr", "--rows", "5000", "--seed", "2", "--out", str(d / "test.svm"),
-                 "--truth-out", str(d / "truth.npy"), *common]) == 0
-    assert main(["data", "gen-ctr", "--rows", "5000", "--seed", "2", "--format", "vw",
-                 "--out", str(d / "test.vw"), *common]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "gen-ctr",
+                "--rows",
+                "20000",
+                "--seed",
+                "1",
+                "--out",
+                str(d / "train.svm"),
+                *common,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "data",
+                "gen-ctr",
+                "--rows",
+                "5000",
+                "--seed",
+                "2",
+                "--out",
+                str(d / "test.svm"),
+                "--truth-out",
+                str(d / "truth.npy"),
+                *common,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "data",
+                "gen-ctr",
+                "--rows",
+                "5000",
+                "--seed",
+                "2",
+                "--format",
+                "vw",
+                "--out",
+                str(d / "test.vw"),
+                *common,
+            ]
+        )
+        == 0
+    )
     return d
 
 
@@ -35,21 +81,50 @@ def test_generated_files_are_valid_libsvm_and_vw(files):
 
 def test_train_eval_predict(files, capsys):
     model = files / "model"
-    rc = main(["lr", "train", "--train", str(files / "train.svm"), "--test",
-               str(files / "test.svm"), "--dims-log2", "18", "--epochs", "2",
-               "--model-out", str(model), "--no-progress"])
+    rc = main(
+        [
+            "lr",
+            "train",
+            "--train",
+            str(files / "train.svm"),
+            "--test",
+            str(files / "test.svm"),
+            "--dims-log2",
+            "18",
+            "--epochs",
+            "2",
+            "--model-out",
+            str(model),
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["epochs"]) == 2 and out["train_rows"] == 40_000
     assert (files / "train.svm.mfcache").exists()  # second epoch came from the cache
     saved = json.loads((model / "metrics.json").read_text())
-    truth_auc = roc_auc_score(load_svmlight_file(str(files / "test.svm"), n_features=1 << 18)[1],
-                              np.load(files / "truth.npy"))
+    truth_auc = roc_auc_score(
+        load_svmlight_file(str(files / "test.svm"), n_features=1 << 18)[1],
+        np.load(files / "truth.npy"),
+    )
     assert saved["test"]["auc"] == out["test"]["auc"] > truth_auc - 0.1
 
     preds = files / "p.txt"
-    assert main(["lr", "predict", "--model", str(model), "--data", str(files / "test.svm"),
-                 "--out", str(preds)]) == 0
+    assert (
+        main(
+            [
+                "lr",
+                "predict",
+                "--model",
+                str(model),
+                "--data",
+                str(files / "test.svm"),
+                "--out",
+                str(preds),
+            ]
+        )
+        == 0
+    )
     p = np.loadtxt(preds)
     _, y = load_svmlight_file(str(files / "test.svm"), n_features=1 << 18, zero_based=True)
     assert len(p) == 5000

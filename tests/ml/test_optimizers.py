@@ -136,3 +136,25 @@ def test_dense_store_memory_and_errors():
         FTRL()
     with pytest.raises(ValueError, match="schedule"):
         SGD(3, schedule="cosine")
+
+
+@pytest.mark.parametrize(
+    "slots,dtype",
+    [
+        ({"z": 0.0, "n": 0.5}, np.float32),
+        ({"z": 0.0, "n": 0.0}, np.float64),
+        ({"a": 1.0, "b": 2.0, "c": 3.0}, np.float32),
+    ],
+)
+def test_dense_store_rows_agree_with_per_slot_access(slots, dtype):
+    s = DenseStore(100, slots, dtype)
+    keys = np.array([3, 50, 99])
+    names = tuple(slots)
+    for name, got in zip(names, s.get_many(names, keys), strict=True):
+        np.testing.assert_array_equal(got, slots[name])  # initial values
+    s.put_many(names, keys, [np.arange(3) + 10 * j for j in range(len(names))])
+    for j, name in enumerate(names):
+        np.testing.assert_array_equal(s.get(name, keys), np.arange(3) + 10 * j)
+        np.testing.assert_array_equal(s.get(name, np.array([4])), slots[name])  # untouched
+    s.put(names[0], np.array([50]), np.array([-1.0]))
+    assert s.get_many(names, np.array([50]))[0][0] == -1.0

@@ -45,8 +45,9 @@ def test_sgd_steps_equal_the_log_loss_gradient_by_hand():
 def ctr(tmp_path_factory):
     d = tmp_path_factory.mktemp("ctr")
     info = write_ctr(d / "train.svm", 60_000, 20, seed=1, fields=16, max_vocab=20_000)
-    test = write_ctr(d / "test.svm", 20_000, 20, seed=2, truth_path=d / "truth.npy", fields=16,
-                     max_vocab=20_000)
+    test = write_ctr(
+        d / "test.svm", 20_000, 20, seed=2, truth_path=d / "truth.npy", fields=16, max_vocab=20_000
+    )
     assert info["ground_truth_auc"] > 0.75
     return d, test
 
@@ -71,8 +72,12 @@ def test_other_optimizers_learn(ctr, optimizer):
     d, _ = ctr
     # Gradients are summed over the 1024-row batch, so plain SGD needs a small rate.
     t = SparseLRTrainer(20, optimizer, lr=0.002 if optimizer == "sgd" else 0.1)
-    hist = t.fit(lambda: read_libsvm(d / "train.svm", 20), epochs=2,
-                 holdout=lambda: read_libsvm(d / "test.svm", 20), progress=False)
+    hist = t.fit(
+        lambda: read_libsvm(d / "train.svm", 20),
+        epochs=2,
+        holdout=lambda: read_libsvm(d / "test.svm", 20),
+        progress=False,
+    )
     assert len(hist) == 2 and hist[-1].holdout["auc"] > 0.72
     assert hist[1].progressive_log_loss < hist[0].progressive_log_loss
 
@@ -151,8 +156,12 @@ def test_a_batch_allocates_o_k_not_o_dims():
     rng = np.random.default_rng(0)
     rows, per_row = 256, 20
     indices = rng.integers(0, 1 << dims_log2, rows * per_row)
-    batch = Batch(np.arange(0, rows * per_row + 1, per_row), indices, None,
-                  rng.integers(0, 2, rows).astype(np.float32))
+    batch = Batch(
+        np.arange(0, rows * per_row + 1, per_row),
+        indices,
+        None,
+        rng.integers(0, 2, rows).astype(np.float32),
+    )
     t.step(batch)
     tracemalloc.start()
     t.step(batch)
@@ -196,9 +205,10 @@ def test_dedup_gives_unique_keys_and_local_ids(dedup_bits):
 def test_small_dedup_table_trains_the_same_model(ctr):
     d, _ = ctr
     chunks = list(read_libsvm(d / "train.svm", 20))[:4]
-    a, b = SparseLRTrainer(20, dtype=np.float64), SparseLRTrainer(20, dtype=np.float64,
-                                                                  dedup_bits=8)
+    a, b = (
+        SparseLRTrainer(20, dtype=np.float64),
+        SparseLRTrainer(20, dtype=np.float64, dedup_bits=8),
+    )
     a.partial_fit(chunks)
     b.partial_fit([Batch(c.indptr, c.indices, c.values, c.labels) for c in chunks])
-    np.testing.assert_allclose(b.predict_proba(chunks[0]), a.predict_proba(chunks[0]),
-                               rtol=1e-9)
+    np.testing.assert_allclose(b.predict_proba(chunks[0]), a.predict_proba(chunks[0]), rtol=1e-9)

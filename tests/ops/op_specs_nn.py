@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import miniflow as tf
+from miniflow.extend import apply_op
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ NN_SPECS = [
     NNSpec("sparse_softmax_xent", ("SparseSoftmaxCrossEntropyWithLogits",),
            lambda x, lab: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=lab, logits=x),
            lambda r, n: [r.standard_normal((n, 4)) * 3, r.integers(0, 4, n)], order=2),
+    NNSpec("sparse_softmax_xent_backprop", ("SparseSoftmaxXentBackprop",),
+           lambda x, lab: apply_op("SparseSoftmaxXentBackprop", x, lab),
+           lambda r, n: [r.standard_normal((n, 4)) * 3, r.integers(0, 4, n)]),
     NNSpec("sigmoid_xent", (),
            lambda lab, x: tf.nn.sigmoid_cross_entropy_with_logits(labels=lab, logits=x),
            lambda r, n: [r.uniform(0, 1, (n, 3)), r.standard_normal((n, 3)) * 4]),

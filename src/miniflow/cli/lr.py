@@ -20,8 +20,11 @@ import numpy as np
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="miniflow lr", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="miniflow lr",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model")
@@ -37,8 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--l2", type=float, default=0.0)
     t.add_argument("--batch-size", type=int, default=4096)
     t.add_argument("--epochs", type=int, default=1)
-    t.add_argument("--cache", help="binary cache of the training data (default with "
-                                   "--epochs > 1: TRAIN.mfcache)")
+    t.add_argument(
+        "--cache",
+        help="binary cache of the training data (default with --epochs > 1: TRAIN.mfcache)",
+    )
     t.add_argument("--model-out", help="directory for the trained model")
     t.add_argument("--metrics-out", help="JSON metrics file (default MODEL_OUT/metrics.json)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -78,22 +83,40 @@ def _train(args) -> int:
     from miniflow.ml.sparse_lr import SparseLRTrainer
 
     cache = args.cache or (args.train + ".mfcache" if args.epochs > 1 else None)
-    train = DataSource(args.train, args.dims_log2, args.format, cache=cache,
-                       block_rows=args.batch_size)
+    train = DataSource(
+        args.train, args.dims_log2, args.format, cache=cache, block_rows=args.batch_size
+    )
     test = DataSource(args.test, args.dims_log2, args.format) if args.test else None
-    trainer = SparseLRTrainer(args.dims_log2, args.optimizer, alpha=args.alpha, beta=args.beta,
-                              lr=args.lr, l1=args.l1, l2=args.l2, batch_size=args.batch_size)
-    history = trainer.fit(train, args.epochs, holdout=test, progress=not args.no_progress,
-                          log=lambda line: print(line, file=sys.stderr))
+    trainer = SparseLRTrainer(
+        args.dims_log2,
+        args.optimizer,
+        alpha=args.alpha,
+        beta=args.beta,
+        lr=args.lr,
+        l1=args.l1,
+        l2=args.l2,
+        batch_size=args.batch_size,
+    )
+    history = trainer.fit(
+        train,
+        args.epochs,
+        holdout=test,
+        progress=not args.no_progress,
+        log=lambda line: print(line, file=sys.stderr),
+    )
     last = history[-1] if history else None
-    result = {"train_rows": trainer.rows_seen, "epochs": [s.__dict__ for s in history],
-              "test": last.holdout if last else {}}
+    result = {
+        "train_rows": trainer.rows_seen,
+        "epochs": [s.__dict__ for s in history],
+        "test": last.holdout if last else {},
+    }
     if args.model_out:
         model = trainer.to_model()
         model.save(args.model_out)
         result["model"] = {"dir": args.model_out, "nnz": model.nnz}
-    metrics_out = args.metrics_out or (os.path.join(args.model_out, "metrics.json")
-                                       if args.model_out else None)
+    metrics_out = args.metrics_out or (
+        os.path.join(args.model_out, "metrics.json") if args.model_out else None
+    )
     _write_json(result, metrics_out)
     return 130 if last is not None and last.interrupted else 0
 

@@ -21,8 +21,11 @@ class Params:
     @classmethod
     def _param_names(cls) -> list[str]:
         sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values()
-                if p.name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD]
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
+        ]
 
     def get_params(self, deep: bool = True) -> dict:  # noqa: ARG002  deep: sklearn API
         """Returns the hyperparameters as a dict (``deep`` is accepted for sklearn)."""
@@ -37,15 +40,20 @@ class Params:
         valid = set(self._param_names())
         for name, value in params.items():
             if name not in valid:
-                raise ValueError(f"{type(self).__name__}.set_params: invalid parameter {name!r}; "
-                                 f"valid parameters are {sorted(valid)}")
+                raise ValueError(
+                    f"{type(self).__name__}.set_params: invalid parameter {name!r}; "
+                    f"valid parameters are {sorted(valid)}"
+                )
             setattr(self, name, value)
         return self
 
     def __repr__(self) -> str:
         sig = inspect.signature(type(self).__init__)
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items()
-                   if not _same(v, sig.parameters[k].default)]
+        changed = [
+            f"{k}={v!r}"
+            for k, v in self.get_params().items()
+            if not _same(v, sig.parameters[k].default)
+        ]
         return f"{type(self).__name__}({', '.join(changed)})"
 
     def __sklearn_tags__(self):

@@ -124,8 +124,10 @@ def read_cache(path, dims_log2: int | None = None) -> Iterator[Batch]:
     with open(path, "rb") as f:
         header = _header(f)
         if dims_log2 is not None and dims_log2 > header["dims_log2"]:
-            raise ValueError(f"{path}: cached with dims_log2={header['dims_log2']}, cannot serve "
-                             f"{dims_log2}; delete the cache to rebuild it")
+            raise ValueError(
+                f"{path}: cached with dims_log2={header['dims_log2']}, cannot serve "
+                f"{dims_log2}; delete the cache to rebuild it"
+            )
         reduce = dims_log2 is not None and dims_log2 < header["dims_log2"]
         mask = (1 << dims_log2) - 1 if reduce else 0
         while True:

@@ -22,8 +22,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Batch", "iter_chunks", "parse_libsvm", "parse_vw", "read_libsvm", "read_vw",
-           "read_file", "hash_feature", "concat_batches"]
+__all__ = [
+    "Batch",
+    "iter_chunks",
+    "parse_libsvm",
+    "parse_vw",
+    "read_libsvm",
+    "read_vw",
+    "read_file",
+    "hash_feature",
+    "concat_batches",
+]
 
 CHUNK_BYTES = 1 << 20
 _COLON, _NEWLINE, _MINUS, _PLUS, _DOT, _PIPE = 58, 10, 45, 43, 46, 124
@@ -62,8 +71,12 @@ class Batch:
         if start == 0 and stop == len(self):
             return self
         lo, hi = self.indptr[start], self.indptr[stop]
-        return Batch(self.indptr[start:stop + 1] - lo, self.indices[lo:hi],
-                     None if self.values is None else self.values[lo:hi], self.labels[start:stop])
+        return Batch(
+            self.indptr[start : stop + 1] - lo,
+            self.indices[lo:hi],
+            None if self.values is None else self.values[lo:hi],
+            self.labels[start:stop],
+        )
 
     def row_ids(self) -> np.ndarray:
         """The row of every stored feature (length nnz)."""
@@ -87,8 +100,12 @@ class Batch:
         import scipy.sparse as sp
 
         X = sp.csr_matrix(X)
-        return cls(X.indptr.astype(np.int64), X.indices.astype(np.int64),
-                   X.data.astype(np.float32), np.asarray(labels, np.float32))
+        return cls(
+            X.indptr.astype(np.int64),
+            X.indices.astype(np.int64),
+            X.data.astype(np.float32),
+            np.asarray(labels, np.float32),
+        )
 
 
 def concat_batches(batches: list[Batch]) -> Batch:
@@ -100,10 +117,15 @@ def concat_batches(batches: list[Batch]) -> Batch:
     indptr = np.concatenate([batches[0].indptr[:1], *shifted])
     values = None
     if any(b.values is not None for b in batches):
-        values = np.concatenate([np.ones(b.nnz, np.float32) if b.values is None else b.values
-                                 for b in batches])
-    return Batch(indptr, np.concatenate([b.indices for b in batches]), values,
-                 np.concatenate([b.labels for b in batches]))
+        values = np.concatenate(
+            [np.ones(b.nnz, np.float32) if b.values is None else b.values for b in batches]
+        )
+    return Batch(
+        indptr,
+        np.concatenate([b.indices for b in batches]),
+        values,
+        np.concatenate([b.labels for b in batches]),
+    )
 
 
 # -- input files --------------------------------------------------------------------------
@@ -125,13 +147,14 @@ def iter_chunks(path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
             block = f.read(chunk_bytes)
             if not block:
                 break
-            block = tail + block
             cut = block.rfind(b"\n") + 1
             if cut == 0:  # no newline yet: a line longer than the chunk
-                tail = block
+                tail += block
                 continue
+            # One copy: the previous tail and this block up to its last newline.
+            chunk = b"".join((tail, memoryview(block)[:cut]))
             tail = block[cut:]
-            yield block[:cut]
+            yield chunk
         if tail.strip():
             yield tail + b"\n"
 
@@ -220,8 +243,9 @@ def _digits8(words: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return t.view(np.int64), ok
 
 
-def _uints(words: np.ndarray, starts: np.ndarray,
-           ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _uints(
+    words: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Decimal fields [starts, ends) -> (int64 values, mask of fields that are not 1..16
     digits). One 8-byte gather per field (two above 8 digits), no per-digit loop."""
     lens = ends - starts
@@ -243,8 +267,9 @@ def _uints(words: np.ndarray, starts: np.ndarray,
     return values, ~ok
 
 
-def _floats(chunk: bytes, b: np.ndarray, words: np.ndarray, starts: np.ndarray,
-            ends: np.ndarray) -> np.ndarray:
+def _floats(
+    chunk: bytes, b: np.ndarray, words: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
     """Numeric fields -> float64: vectorised for [+-]digits, else Python float()."""
     if not len(starts):
         return np.zeros(0)
@@ -289,7 +314,7 @@ def _parse_one_hot(chunk: bytes, b: np.ndarray) -> Batch | None:
             return None
         values = np.ones(len(feat), np.float32)
         for j in odd.tolist():
-            word = chunk[starts[feat[j]]:sep[feat[j]]]
+            word = chunk[starts[feat[j]] : sep[feat[j]]]
             index, colon, value = word.partition(b":")
             if not colon or not index.isdigit():
                 return None
@@ -343,9 +368,11 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
         wrong = bad & ~qid
         if wrong.any():
             i = idx_f[np.argmax(wrong)]
-            text = chunk[starts[i]:ends[i]].decode(errors="replace")
-            raise ValueError(f"libsvm: feature index {text!r} in row {row[i] + 1} of the chunk "
-                             "is not a non-negative integer")
+            text = chunk[starts[i] : ends[i]].decode(errors="replace")
+            raise ValueError(
+                f"libsvm: feature index {text!r} in row {row[i] + 1} of the chunk "
+                "is not a non-negative integer"
+            )
         idx_f, indices = idx_f[~bad], indices[~bad]
     if dims_log2 is not None:
         indices &= (1 << dims_log2) - 1
@@ -367,8 +394,9 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
     return Batch(indptr, indices, values, labels)
 
 
-def read_libsvm(path, dims_log2: int | None = None,
-                chunk_bytes: int = CHUNK_BYTES) -> Iterator[Batch]:
+def read_libsvm(
+    path, dims_log2: int | None = None, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[Batch]:
     """Streams a libsvm/svmlight file (optionally gzip) as :class:`Batch` chunks."""
     for chunk in iter_chunks(path, chunk_bytes):
         batch = parse_libsvm(chunk, dims_log2)
@@ -402,8 +430,9 @@ def _vw_namespace(marker: bytes) -> tuple[bytes, float]:
     return name, float(scale) if scale else 1.0
 
 
-def _vw_ids(toks: np.ndarray, special: np.ndarray,
-            namespace: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+def _vw_ids(
+    toks: np.ndarray, special: np.ndarray, namespace: bytes
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(32-bit ids, values or None) of one namespace's feature words, as hash_feature.
 
     Plain categorical tokens (the bulk) are hashed by a C-level ``map`` over
@@ -415,8 +444,9 @@ def _vw_ids(toks: np.ndarray, special: np.ndarray,
 
     seed = hash_feature(namespace) if namespace else 0
     n = len(toks)
-    ids = np.fromiter(map(mmh3.hash, toks, itertools.repeat(seed), itertools.repeat(False)),
-                      np.int64, n)
+    ids = np.fromiter(
+        map(mmh3.hash, toks, itertools.repeat(seed), itertools.repeat(False)), np.int64, n
+    )
     values = None
     for i in np.flatnonzero(special).tolist():
         name, colon, val = toks[i].partition(b":")
@@ -466,8 +496,9 @@ def _parse_vw_fast(chunk: bytes, mask: int) -> Batch | None:
     if len(distinct) > 1:
         number = {m: i for i, m in enumerate(distinct)}
         ns_number = np.zeros(len(sep), np.int64)
-        ns_number[ns_words] = np.fromiter(map(number.__getitem__, words[ns_words]), np.int64,
-                                          len(ns_words))
+        ns_number[ns_words] = np.fromiter(
+            map(number.__getitem__, words[ns_words]), np.int64, len(ns_words)
+        )
         owner = ns_number[last_ns[feat]]
     for i, marker in enumerate(distinct):
         sel = slice(None) if len(distinct) == 1 else np.flatnonzero(owner == i)
@@ -530,8 +561,12 @@ def parse_vw(chunk: bytes, dims_log2: int, memo: dict | None = None) -> Batch:
         counts.append(n)
     indptr = np.zeros(len(counts) + 1, np.int64)
     np.cumsum(counts, out=indptr[1:])
-    return Batch(indptr, np.array(indices, np.int64),
-                 np.array(values, np.float32) if scaled else None, np.array(labels, np.float32))
+    return Batch(
+        indptr,
+        np.array(indices, np.int64),
+        np.array(values, np.float32) if scaled else None,
+        np.array(labels, np.float32),
+    )
 
 
 def read_vw(path, dims_log2: int, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Batch]:
@@ -545,8 +580,9 @@ def read_vw(path, dims_log2: int, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Ba
             yield batch
 
 
-def read_file(path, dims_log2: int, fmt: str = "auto",
-              chunk_bytes: int = CHUNK_BYTES) -> Iterator[Batch]:
+def read_file(
+    path, dims_log2: int, fmt: str = "auto", chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[Batch]:
     """Streams ``path`` in the given format: ``libsvm``, ``vw``, ``cache`` or ``auto``.
 
     ``auto`` picks ``cache`` for miniflow cache files, ``vw`` when the first line

@@ -36,8 +36,15 @@ class CTRGroundTruth:
     bias: float
 
     @classmethod
-    def make(cls, fields: int = 24, max_vocab: int = 200_000, zipf_a: float = 1.1,
-             sigma: float = 0.35, bias: float = -1.6, model_seed: int = 0) -> CTRGroundTruth:
+    def make(
+        cls,
+        fields: int = 24,
+        max_vocab: int = 200_000,
+        zipf_a: float = 1.1,
+        sigma: float = 0.35,
+        bias: float = -1.6,
+        model_seed: int = 0,
+    ) -> CTRGroundTruth:
         rng = np.random.default_rng(model_seed)
         # Vocabulary sizes spread log-uniformly from 8 to max_vocab.
         vocab = np.unique(np.geomspace(8, max_vocab, fields).astype(np.int64)).tolist()
@@ -49,8 +56,9 @@ class CTRGroundTruth:
             weights.append(rng.normal(0.0, sigma, v))
         return cls(vocab, cdfs, weights, bias)
 
-    def sample(self, rows: int,
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def sample(
+        self, rows: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(values (rows, fields) int64, true probabilities, labels in {0, 1})."""
         values = np.empty((rows, len(self.vocab)), np.int64)
         margin = np.full(rows, self.bias)
@@ -66,8 +74,9 @@ def _token(f: int, v: int) -> bytes:
     return b"f%d_%d" % (f, v)
 
 
-def generate_ctr(rows: int, truth: CTRGroundTruth, seed: int = 1,
-                 block: int = 100_000) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def generate_ctr(
+    rows: int, truth: CTRGroundTruth, seed: int = 1, block: int = 100_000
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Yields (values, true probabilities, labels) in blocks of ``block`` rows."""
     rng = np.random.default_rng(seed)
     for start in range(0, rows, block):
@@ -91,8 +100,16 @@ def _libsvm_lines(ids: np.ndarray, y: np.ndarray) -> list[bytes]:
     return lines
 
 
-def write_ctr(path, rows: int, dims_log2: int = 22, fmt: str = "libsvm", seed: int = 1,
-              model_seed: int = 0, truth_path: str | None = None, **truth_kw) -> dict:
+def write_ctr(
+    path,
+    rows: int,
+    dims_log2: int = 22,
+    fmt: str = "libsvm",
+    seed: int = 1,
+    model_seed: int = 0,
+    truth_path: str | None = None,
+    **truth_kw,
+) -> dict:
     """Writes ``rows`` generated rows to ``path`` as ``libsvm`` or ``vw`` text.
 
     Args:
@@ -138,6 +155,9 @@ def write_ctr(path, rows: int, dims_log2: int = 22, fmt: str = "libsvm", seed: i
     p_all, y_all = np.concatenate(probs), np.concatenate(labels)
     if truth_path:
         np.save(truth_path, p_all)
-    return {"rows": rows, "positive_rate": float(y_all.mean()),
-            "ground_truth_auc": metrics.roc_auc(y_all, p_all),
-            "ground_truth_log_loss": metrics.log_loss(y_all, p_all)}
+    return {
+        "rows": rows,
+        "positive_rate": float(y_all.mean()),
+        "ground_truth_auc": metrics.roc_auc(y_all, p_all),
+        "ground_truth_log_loss": metrics.log_loss(y_all, p_all),
+    }

@@ -23,8 +23,7 @@ import scipy.sparse as sp
 from miniflow.ml.base import Params
 from miniflow.ml.optimizers import Optimizer, make_optimizer
 
-__all__ = ["LinearRegression", "LogisticRegression", "mse_gradient", "log_loss_gradient",
-           "sigmoid"]
+__all__ = ["LinearRegression", "LogisticRegression", "mse_gradient", "log_loss_gradient", "sigmoid"]
 
 
 def sigmoid(s: np.ndarray) -> np.ndarray:
@@ -87,8 +86,10 @@ def _check_X(X, n_features: int | None = None):
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}")
     if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"X has {X.shape[1]} features, but the model was fitted with "
-                         f"{n_features}; pass data with the same columns")
+        raise ValueError(
+            f"X has {X.shape[1]} features, but the model was fitted with "
+            f"{n_features}; pass data with the same columns"
+        )
     return X
 
 
@@ -97,13 +98,25 @@ class _LinearModel(Params):
 
     _gradient = staticmethod(mse_gradient)
 
-    def __init__(self, epochs: int = 100, learning_rate: float = 0.01,
-                 lr_schedule: str = "constant", batch_size: int = 32, optimizer: str = "adam",
-                 l1: float = 0.0, l2: float = 0.0,
-                 momentum: float = 0.9, shuffle: bool = True, random_state=None,
-                 early_stopping: bool = False, validation_fraction: float = 0.1,
-                 n_iter_no_change: int = 5, tol: float = 1e-4, fit_intercept: bool = True,
-                 verbose: bool = False):
+    def __init__(
+        self,
+        epochs: int = 100,
+        learning_rate: float = 0.01,
+        lr_schedule: str = "constant",
+        batch_size: int = 32,
+        optimizer: str = "adam",
+        l1: float = 0.0,
+        l2: float = 0.0,
+        momentum: float = 0.9,
+        shuffle: bool = True,
+        random_state=None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 5,
+        tol: float = 1e-4,
+        fit_intercept: bool = True,
+        verbose: bool = False,
+    ):
         self.epochs = epochs
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
@@ -161,7 +174,7 @@ class _LinearModel(Params):
         order = rng.permutation(n) if self.shuffle else np.arange(n)
         total = 0.0
         for start in range(0, n, self.batch_size):
-            rows = order[start:start + self.batch_size]
+            rows = order[start : start + self.batch_size]
             gw, gb, loss = self._gradient(X[rows], y[rows], self.coef_, self.intercept_, c[rows])
             self._opt_w.update(self._all_keys, np.asarray(gw).ravel())
             if self.fit_intercept:
@@ -226,8 +239,9 @@ class _LinearModel(Params):
 
     def _check_fitted(self):
         if not hasattr(self, "coef_"):
-            raise RuntimeError(f"This {type(self).__name__} instance is not fitted yet; "
-                               "call fit(X, y) first")
+            raise RuntimeError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit(X, y) first"
+            )
 
     def decision_function(self, X) -> np.ndarray:
         """The linear score X w + b for each row."""
@@ -291,16 +305,44 @@ class LogisticRegression(_LinearModel):
     _estimator_type = "classifier"
     _gradient = staticmethod(log_loss_gradient)
 
-    def __init__(self, epochs: int = 100, learning_rate: float = 0.01,
-                 lr_schedule: str = "constant", batch_size: int = 32, optimizer: str = "adam",
-                 l1: float = 0.0, l2: float = 0.0,
-                 momentum: float = 0.9, shuffle: bool = True, random_state=None,
-                 early_stopping: bool = False, validation_fraction: float = 0.1,
-                 n_iter_no_change: int = 5, tol: float = 1e-4, fit_intercept: bool = True,
-                 verbose: bool = False, class_weight=None):
-        super().__init__(epochs, learning_rate, lr_schedule, batch_size, optimizer, l1, l2,
-                         momentum, shuffle, random_state, early_stopping, validation_fraction,
-                         n_iter_no_change, tol, fit_intercept, verbose)
+    def __init__(
+        self,
+        epochs: int = 100,
+        learning_rate: float = 0.01,
+        lr_schedule: str = "constant",
+        batch_size: int = 32,
+        optimizer: str = "adam",
+        l1: float = 0.0,
+        l2: float = 0.0,
+        momentum: float = 0.9,
+        shuffle: bool = True,
+        random_state=None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 5,
+        tol: float = 1e-4,
+        fit_intercept: bool = True,
+        verbose: bool = False,
+        class_weight=None,
+    ):
+        super().__init__(
+            epochs,
+            learning_rate,
+            lr_schedule,
+            batch_size,
+            optimizer,
+            l1,
+            l2,
+            momentum,
+            shuffle,
+            random_state,
+            early_stopping,
+            validation_fraction,
+            n_iter_no_change,
+            tol,
+            fit_intercept,
+            verbose,
+        )
         self.class_weight = class_weight
 
     def _target(self, y):
@@ -308,13 +350,16 @@ class LogisticRegression(_LinearModel):
         classes = np.unique(y)
         if not hasattr(self, "classes_") or not hasattr(self, "_opt_w"):
             if len(classes) != 2:
-                raise ValueError(f"LogisticRegression is binary: y must have exactly 2 classes, "
-                                 f"found {len(classes)} ({classes[:5].tolist()}...)")
+                raise ValueError(
+                    f"LogisticRegression is binary: y must have exactly 2 classes, "
+                    f"found {len(classes)} ({classes[:5].tolist()}...)"
+                )
             self.classes_ = classes
         unknown = np.setdiff1d(classes, self.classes_)
         if len(unknown):
-            raise ValueError(f"y contains labels {unknown.tolist()} not in classes_ "
-                             f"{self.classes_.tolist()}")
+            raise ValueError(
+                f"y contains labels {unknown.tolist()} not in classes_ {self.classes_.tolist()}"
+            )
         return (y == self.classes_[1]).astype(np.float64)
 
     def _weights(self, y_enc, sample_weight):

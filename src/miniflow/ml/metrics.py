@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["roc_auc", "log_loss", "accuracy", "precision_recall", "calibration",
-           "calibration_curve", "summary"]
+__all__ = [
+    "roc_auc",
+    "log_loss",
+    "accuracy",
+    "precision_recall",
+    "calibration",
+    "calibration_curve",
+    "summary",
+]
 
 
 def _binary(y_true) -> np.ndarray:
@@ -75,8 +82,11 @@ def calibration(y_true, y_prob) -> dict:
     y = _binary(y_true)
     p = np.asarray(y_prob, np.float64).ravel()
     mean_p, rate = float(p.mean()), float(y.mean())
-    return {"mean_prediction": mean_p, "observed_rate": rate,
-            "ratio": mean_p / rate if rate else float("inf")}
+    return {
+        "mean_prediction": mean_p,
+        "observed_rate": rate,
+        "ratio": mean_p / rate if rate else float("inf"),
+    }
 
 
 def calibration_curve(y_true, y_prob, n_bins: int = 10, strategy: str = "uniform"):
@@ -109,7 +119,13 @@ def summary(y_true, y_prob, threshold: float = 0.5) -> dict:
     y = _binary(y_true)
     pred = (np.asarray(y_prob) >= threshold).astype(np.float64)
     precision, recall = precision_recall(y, pred)
-    out = {"rows": int(len(y)), "log_loss": log_loss(y, y_prob), "accuracy": accuracy(y, pred),
-           "precision": precision, "recall": recall, **calibration(y, y_prob)}
+    out = {
+        "rows": int(len(y)),
+        "log_loss": log_loss(y, y_prob),
+        "accuracy": accuracy(y, pred),
+        "precision": precision,
+        "recall": recall,
+        **calibration(y, y_prob),
+    }
     out["auc"] = roc_auc(y, y_prob) if 0 < y.sum() < len(y) else float("nan")
     return out

@@ -34,8 +34,15 @@ class DataSource:
         >>> trainer.fit(src, epochs=3)                                  # doctest: +SKIP
     """
 
-    def __init__(self, path, dims_log2: int, fmt: str = "auto", cache=None,
-                 chunk_bytes: int = CHUNK_BYTES, block_rows: int = 4096):
+    def __init__(
+        self,
+        path,
+        dims_log2: int,
+        fmt: str = "auto",
+        cache=None,
+        chunk_bytes: int = CHUNK_BYTES,
+        block_rows: int = 4096,
+    ):
         self.path = os.fspath(path)
         self.dims_log2 = dims_log2
         self.fmt = fmt

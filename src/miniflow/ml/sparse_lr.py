@@ -35,8 +35,14 @@ from miniflow.ml.data import Batch
 from miniflow.ml.linear_model import sigmoid
 from miniflow.ml.optimizers import DenseStore, Optimizer, make_optimizer
 
-__all__ = ["SparseLRTrainer", "SparseLinearModel", "EpochStats", "load_model", "FORMAT",
-           "FORMAT_VERSION"]
+__all__ = [
+    "SparseLRTrainer",
+    "SparseLinearModel",
+    "EpochStats",
+    "load_model",
+    "FORMAT",
+    "FORMAT_VERSION",
+]
 
 FORMAT = "miniflow.sparse_lr"
 _BIAS_KEY = np.zeros(1, np.int64)  # one shared array, so FTRL reuses its pulled state
@@ -112,8 +118,14 @@ class SparseLinearModel:
         """Writes ``model.json`` and ``weights.npz`` into ``directory`` (created)."""
         os.makedirs(directory, exist_ok=True)
         np.savez(os.path.join(directory, "weights.npz"), keys=self.keys, values=self.weights)
-        meta = {"format": FORMAT, "version": FORMAT_VERSION, "dims_log2": self.dims_log2,
-                "bias": self.bias, "nnz": self.nnz, **self.meta}
+        meta = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "dims_log2": self.dims_log2,
+            "bias": self.bias,
+            "nnz": self.nnz,
+            **self.meta,
+        }
         with open(os.path.join(directory, "model.json"), "w") as f:
             json.dump(meta, f, indent=2, sort_keys=True)
 
@@ -127,15 +139,19 @@ def load_model(directory) -> SparseLinearModel:
     with open(os.path.join(directory, "model.json")) as f:
         meta = json.load(f)
     if meta.get("format") != FORMAT:
-        raise ValueError(f"{directory}: model.json has format {meta.get('format')!r}, "
-                         f"expected {FORMAT!r}")
+        raise ValueError(
+            f"{directory}: model.json has format {meta.get('format')!r}, expected {FORMAT!r}"
+        )
     if meta.get("version", 0) > FORMAT_VERSION:
-        raise ValueError(f"{directory}: model format version {meta['version']} is newer than "
-                         f"this miniflow's ({FORMAT_VERSION}); upgrade miniflow")
+        raise ValueError(
+            f"{directory}: model format version {meta['version']} is newer than "
+            f"this miniflow's ({FORMAT_VERSION}); upgrade miniflow"
+        )
     with np.load(os.path.join(directory, "weights.npz"), allow_pickle=False) as z:
         keys, values = z["keys"], z["values"]
-    extra = {k: v for k, v in meta.items()
-             if k not in ("format", "version", "dims_log2", "bias", "nnz")}
+    extra = {
+        k: v for k, v in meta.items() if k not in ("format", "version", "dims_log2", "bias", "nnz")
+    }
     return SparseLinearModel(keys, values, meta["bias"], meta["dims_log2"], extra)
 
 
@@ -186,24 +202,44 @@ class SparseLRTrainer:
         optimizer: ``ftrl``, ``adagrad`` or ``sgd`` (``adam``/``momentum`` also work).
         alpha, beta: FTRL learning-rate parameters; ``lr`` for the others.
         l1, l2: regularisation (applied to touched coordinates, never to the bias).
-        batch_size: rows per update.
+        batch_size: rows per update (4096 suits millions of rows; use a few hundred for
+            data sets of tens of thousands).
         dtype: state dtype (float32 default).
         store: an alternative state store (e.g. a ``HashStore``); overrides the dense one.
         dedup_bits: the trainer's de-duplication table has ``2**min(dims_log2,
             dedup_bits)`` int32 entries (16 MiB by default, whatever the model size).
     """
 
-    def __init__(self, dims_log2: int = 22, optimizer: str = "ftrl", *, alpha: float = 0.2,
-                 beta: float = 1.0, lr: float = 0.1, l1: float = 0.0, l2: float = 0.0,
-                 batch_size: int = 4096, dtype=np.float32, store=None, dedup_bits: int = 22):
+    def __init__(
+        self,
+        dims_log2: int = 22,
+        optimizer: str = "ftrl",
+        *,
+        alpha: float = 0.2,
+        beta: float = 1.0,
+        lr: float = 0.1,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        batch_size: int = 4096,
+        dtype=np.float32,
+        store=None,
+        dedup_bits: int = 22,
+    ):
         if not 1 <= dims_log2 <= 32:
             raise ValueError(f"dims_log2 must be in 1..32, got {dims_log2}")
         self.dims_log2 = dims_log2
         self.batch_size = int(batch_size)
         self.optimizer_name = optimizer
         hp = {"alpha": alpha, "beta": beta} if optimizer == "ftrl" else {"lr": lr}
-        self.opt: Optimizer = make_optimizer(optimizer, None if store else 1 << dims_log2,
-                                             store=store, dtype=dtype, l1=l1, l2=l2, **hp)
+        self.opt: Optimizer = make_optimizer(
+            optimizer,
+            None if store else 1 << dims_log2,
+            store=store,
+            dtype=dtype,
+            l1=l1,
+            l2=l2,
+            **hp,
+        )
         self.bias_opt: Optimizer = make_optimizer(optimizer, 1, dtype=np.float64, **hp)
         # Work table of _dedup, never read before written. Capped at 2^dedup_bits
         # entries: bigger models share slots and resolve the rare collisions by sorting.
@@ -294,9 +330,14 @@ class SparseLRTrainer:
                     return rows, loss
         return rows, loss
 
-    def fit(self, train: Iterable[Batch] | Callable[[], Iterable[Batch]], epochs: int = 1,
-            holdout: Iterable[Batch] | Callable[[], Iterable[Batch]] | None = None,
-            progress: bool = True, log: Callable[[str], None] | None = None) -> list[EpochStats]:
+    def fit(
+        self,
+        train: Iterable[Batch] | Callable[[], Iterable[Batch]],
+        epochs: int = 1,
+        holdout: Iterable[Batch] | Callable[[], Iterable[Batch]] | None = None,
+        progress: bool = True,
+        log: Callable[[str], None] | None = None,
+    ) -> list[EpochStats]:
         """Trains for ``epochs`` passes, evaluating on ``holdout`` after each.
 
         Args:
@@ -317,15 +358,26 @@ class SparseLRTrainer:
         with _stop_on_interrupt() as stop:
             for epoch in range(1, epochs + 1):
                 t0, c0 = time.perf_counter(), time.process_time()
-                bar = tqdm(desc=f"epoch {epoch}", unit="ex", unit_scale=True, disable=not progress,
-                           mininterval=0.5, smoothing=0.1)
+                bar = tqdm(
+                    desc=f"epoch {epoch}",
+                    unit="ex",
+                    unit_scale=True,
+                    disable=not progress,
+                    mininterval=0.5,
+                    smoothing=0.1,
+                )
                 try:
                     rows, loss = self.partial_fit(fresh(train), bar, stop)
                 finally:
                     bar.close()
-                stats = EpochStats(epoch, rows, time.perf_counter() - t0,
-                                   time.process_time() - c0, loss / max(rows, 1),
-                                   interrupted=stop["stop"])
+                stats = EpochStats(
+                    epoch,
+                    rows,
+                    time.perf_counter() - t0,
+                    time.process_time() - c0,
+                    loss / max(rows, 1),
+                    interrupted=stop["stop"],
+                )
                 if holdout is not None and not stop["stop"]:
                     stats.holdout = self.evaluate(fresh(holdout))
                 self.history.append(stats)
@@ -373,17 +425,22 @@ class SparseLRTrainer:
     def to_model(self, meta: dict | None = None) -> SparseLinearModel:
         """The servable model: non-zero weights, bias, hyperparameters, training history."""
         keys, w = self.nonzero_weights()
-        info = {"optimizer": self.opt.hyperparameters(), "batch_size": self.batch_size,
-                "rows_seen": self.rows_seen,
-                "history": [s.__dict__ for s in self.history], **(meta or {})}
+        info = {
+            "optimizer": self.opt.hyperparameters(),
+            "batch_size": self.batch_size,
+            "rows_seen": self.rows_seen,
+            "history": [s.__dict__ for s in self.history],
+            **(meta or {}),
+        }
         return SparseLinearModel(keys, w, self.bias, self.dims_log2, info)
 
 
 def _describe(s: EpochStats) -> str:
     rate = s.rows / s.cpu_seconds if s.cpu_seconds else float("nan")
-    text = (f"epoch {s.epoch}: {s.rows} rows in {s.seconds:.1f}s ({rate:,.0f} ex/CPU-s), "
-            f"progressive logloss {s.progressive_log_loss:.5f}")
+    text = (
+        f"epoch {s.epoch}: {s.rows} rows in {s.seconds:.1f}s ({rate:,.0f} ex/CPU-s), "
+        f"progressive logloss {s.progressive_log_loss:.5f}"
+    )
     if s.holdout:
         text += f", holdout auc {s.holdout['auc']:.5f} logloss {s.holdout['log_loss']:.5f}"
     return text + (" [interrupted]" if s.interrupted else "")
-

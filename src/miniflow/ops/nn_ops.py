@@ -89,13 +89,16 @@ def softsign(features, name=None):
 
 
 def _softmax_kernel(x, axis=-1):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    # ndarray methods and in-place division: this runs on every step of a classifier
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
 
 
 def _log_softmax_kernel(x, axis=-1):
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return shifted
 
 
 register_op("Softmax", infer=rules.same_as_first)(_softmax_kernel)
@@ -167,15 +170,35 @@ def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, 
                                   i[0].dtype)])
 def _sparse_xent(logits, labels):
     n = logits.shape[-1]
+    labels = _check_labels(labels, n)
+    logp = _log_softmax_kernel(logits).reshape(-1, n)
+    return -logp[np.arange(logp.shape[0]), labels.reshape(-1)].reshape(labels.shape)
+
+
+def _check_labels(labels, n):
     labels = np.asarray(labels)
-    bad = (labels < 0) | (labels >= n)
-    if bad.any():
+    if labels.size and (labels.min() < 0 or labels.max() >= n):
+        bad = labels[(labels < 0) | (labels >= n)].reshape(-1)[0]
         raise errors.InvalidArgumentError(
-            None, None, f"Received a label value of {labels[bad].reshape(-1)[0]} which is "
-            f"outside the valid range of [0, {n}).  Label values: "
-            f"{' '.join(str(v) for v in labels.reshape(-1))}")
-    logp = _log_softmax_kernel(logits)
-    return -np.take_along_axis(logp, labels[..., None].astype(np.int64), -1)[..., 0]
+            None, None, f"Received a label value of {bad} which is outside the valid range "
+            f"of [0, {n}).  Label values: {' '.join(str(v) for v in labels.reshape(-1))}")
+    return labels
+
+
+@register_op("SparseSoftmaxXentBackprop", infer=lambda i, a: [(dims(i[0]), i[0].dtype)])
+def _sparse_xent_backprop(logits, labels):
+    """softmax(logits) - onehot(labels): the loss's gradient, in one kernel."""
+    n = logits.shape[-1]
+    out = _softmax_kernel(logits).reshape(-1, n)
+    out[np.arange(out.shape[0]), _check_labels(labels, n).reshape(-1)] -= 1
+    return out.reshape(logits.shape)
+
+
+@register_gradient("SparseSoftmaxXentBackprop")
+def _sparse_xent_backprop_grad(op, grad):
+    """Only softmax depends on the logits: (g - sum(g * y)) * y with y = softmax."""
+    y = softmax(op.inputs[0])
+    return [(grad - _math.reduce_sum(grad * y, axis=-1, keepdims=True)) * y, None]
 
 
 def _one_hot_like_infer(inputs, attrs):
@@ -196,7 +219,7 @@ not_differentiable("OneHotLike")
 def _sparse_xent_grad(op, grad):
     """d/dlogits = g * (softmax(logits) - onehot(labels))."""
     logits, labels = op.inputs
-    diff = softmax(logits) - apply_op("OneHotLike", labels, logits)
+    diff = apply_op("SparseSoftmaxXentBackprop", logits, labels)
     return [_arr.expand_dims(grad, -1) * diff, None]
 
 
