@@ -15,7 +15,7 @@ UNARY = [tf.sin, tf.tanh, tf.sigmoid, tf.square, lambda x: tf.exp(x * 0.3),
          lambda x: tf.reduce_sum(x, axis=-1, keepdims=True), lambda x: x[..., ::-1],
          lambda x: tf.concat([x, x * 2.0], axis=-1)[..., :tf_dim(x)],
          lambda x: tf.gather(x, rotation(x)),  # axis 0: a sparse (IndexedSlices) gradient
-         lambda x: tf.gather(x, [0, 0, 1], axis=-1)]
+         lambda x: tf.gather(x, [0] + list(range(tf_dim(x) - 1)), axis=-1)]  # 0 twice
 
 
 def rotation(x):
