@@ -82,7 +82,8 @@ def test_logistic_regression_matches_sklearn_and_newton():
     assert r["accuracy"] == pytest.approx(ref.score(x, y), abs=1e-6)
 
 
-@pytest.mark.parametrize("name", ["basic_operations", "placeholders_and_feeds"])
+@pytest.mark.parametrize("name", ["basic_operations", "placeholders_and_feeds",
+                                  "linear_regression"])
 def test_examples_run_as_scripts(name):
     done = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py")], capture_output=True,
                           text=True, timeout=120, env=_env())

@@ -46,7 +46,9 @@ def test_unconnected_and_integer_inputs_give_none():
     assert tf.gradients(tf.cast(i, tf.float32) * x, i) == [None]
     assert tf.gradients(tf.argmax(tf.stack([x, z])), x) == [None]
     # a path through a non-differentiable op contributes nothing
-    assert tf.gradients(tf.floor(x) + tf.sign(z), [x, z]) == [None, None]
+    assert tf.gradients(tf.floor(x) + tf.round(z), [x, z]) == [None, None]
+    # ... but sign's gradient is zero, not None, as in TF
+    assert run(tf.gradients(tf.sign(z), z)[0]) == 0.0
 
 
 def test_stop_gradient_and_stop_gradients():
@@ -201,3 +203,57 @@ def test_check_grads_detects_a_wrong_gradient():
         check_grads(lambda x: extend.apply_op("TestWrongGrad", x), [np.array([0.3, 1.0])])
     with pytest.raises(TypeError, match="floating"):
         check_grads(tf.square, [np.array([1, 2])])
+
+
+def test_check_grads_defaults_suit_float32():
+    check_grads(lambda x: tf.sin(x) * x, [np.array([0.3, -1.2, 2.0], np.float32)], order=2)
+    with pytest.raises(AssertionError):  # a 10% error is still caught at float32 precision
+        check_grads(lambda x: extend.apply_op("TestWrongGrad10", x),
+                    [np.array([0.3, 1.0], np.float32)])
+
+
+@extend.register_op("TestWrongGrad10", infer=extend.same_shape)
+def _wrong10(x):
+    return np.sin(x)
+
+
+@extend.register_gradient("TestWrongGrad10")
+def _wrong10_grad(op, grad):
+    return [grad * tf.cos(op.inputs[0]) * 1.1]
+
+
+ELEMENTWISE_AFTER = [lambda p: p + 1.0, lambda p: p * 2.0, lambda p: 1.0 - p, lambda p: -p,
+                     tf.sqrt, tf.rsqrt, lambda p: tf.squared_difference(p, 1.0),
+                     lambda p: tf.add_n([p, p]), lambda p: tf.maximum(p, 1.0), tf.sigmoid,
+                     lambda p: tf.reshape(p, [6])[None]]
+
+
+@pytest.mark.parametrize("f", ELEMENTWISE_AFTER,
+                         ids=[str(i) for i in range(len(ELEMENTWISE_AFTER))])
+def test_sparse_gradient_flowing_into_other_ops(f):
+    """gather's IndexedSlices gradient reaches rules as a dense gradient."""
+    def g(p):
+        return tf.gather(f(p), [0, 0])
+    check_grads(g, [np.random.default_rng(1).uniform(0.5, 2.0, (3, 2))], order=2,
+                rtol=1e-4)
+
+
+def test_identity_passes_indexed_slices_through():
+    p = tf.Variable(np.ones((3, 2)))
+    (g,) = tf.gradients(tf.reduce_sum(tf.gather(tf.identity(p), [1])), p)
+    assert isinstance(g, tf.IndexedSlices)
+
+
+@extend.register_op("TestNumpyGrad", infer=extend.same_shape)
+def _numpy_grad_op(x):
+    return 2.0 * x
+
+
+@extend.register_gradient("TestNumpyGrad")
+def _numpy_grad(op, grad):
+    return [np.full(op.inputs[0].shape.as_list(), 2.0)]  # wrong: NumPy, not miniflow ops
+
+
+def test_check_grads_rejects_rules_written_in_numpy():
+    with pytest.raises(AssertionError, match="must be written with miniflow ops"):
+        check_grads(lambda x: extend.apply_op("TestNumpyGrad", x), [np.ones(3)])

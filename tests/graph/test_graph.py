@@ -120,12 +120,16 @@ def test_control_dependencies_order_side_effects():
         with tf.control_dependencies(None):  # clears the dependencies
             nested_none = tf.identity(v.value())
     assert after.op.control_inputs == (inc.op,)
+    reset = tf.assign(v, 100.0)
+    with tf.control_dependencies([reset]):
+        plus_one = v + 1.0  # reads the variable after the assignment
     assert nested_none.op.control_inputs == ()
     with tf.Session() as sess:
         sess.run(v.initializer)
         assert sess.run(after) == 11.0  # the increment ran first
         assert sess.run(after) == 21.0
         assert sess.run(nested_none) == 21.0  # no increment
+        assert sess.run(plus_one) == 101.0
 
 
 def test_group_no_op_identity_and_tuple():
@@ -162,6 +166,16 @@ def test_default_graph_stack_and_reset():
     tf.reset_default_graph()
     assert tf.get_default_graph() is not g0
     assert tf.get_default_graph().get_operations() == []
+
+
+def test_reentering_a_graph_inside_another_restores_the_right_default():
+    a, b = tf.Graph(), tf.Graph()
+    with a.as_default():
+        with b.as_default():
+            with a.as_default():
+                assert tf.get_default_graph() is a
+            assert tf.get_default_graph() is b
+        assert tf.get_default_graph() is a
 
 
 def test_finalized_graph_rejects_new_ops():
@@ -216,6 +230,7 @@ def test_static_shapes_with_unknown_dims():
     (lambda: tf.transpose(tf.zeros([2, 3]), [0, 0]), "not a permutation"),
     (lambda: tf.split(tf.zeros([5]), 2), "evenly divisible"),
     (lambda: tf.split(tf.zeros([5]), [1, 2]), "split_dim"),
+    (lambda: tf.split(tf.zeros([5]), [4, 2, -1]), "split_dim"),
     (lambda: tf.tile(tf.zeros([2]), [1, 2]), "multiples"),
     (lambda: tf.pad(tf.zeros([2]), [[1, 1], [1, 1]]), "paddings"),
     (lambda: tf.zeros([2])[3], "out of bounds"),
@@ -239,3 +254,14 @@ def test_placeholder_with_default():
         np.testing.assert_array_equal(sess.run(d * 2), [2.0, 4.0])
     with pytest.raises(ValueError, match="not compatible"):
         tf.placeholder_with_default([1.0, 2.0], shape=[3])
+
+
+def test_python_operators_name_their_ops_like_tf1():
+    a, b = tf.constant(1.0), tf.constant(2.0)
+    names = [t.op.name for t in [a + b, a - b, a * b, a / b, a % b, a ** b, 1.0 + a, a < b,
+                                 -a, tf.reshape(a, [1])[0]]]
+    assert names == ["add", "sub", "mul", "truediv", "mod", "pow", "add_1", "Less", "Neg",
+                     "strided_slice"]
+    # the function names the op by its type; uniqueness ignores case, as in TF
+    assert tf.add(a, b).op.name == "Add_2"
+    assert tf.multiply(a, b, name="product").op.name == "product"

@@ -135,6 +135,17 @@ def test_eval_run_and_default_sessions(graph):
         c.eval(session=foreign)
 
 
+def test_nested_default_sessions():
+    s1, s2 = tf.Session(), tf.Session()
+    with s1.as_default():
+        with s2.as_default():
+            with s1.as_default():
+                assert tf.get_default_session() is s1
+            assert tf.get_default_session() is s2
+        assert tf.get_default_session() is s1
+    assert tf.get_default_session() is None
+
+
 def test_interactive_session_installs_itself():
     c = tf.constant(4.0)
     sess = tf.InteractiveSession()
@@ -289,6 +300,19 @@ def test_list_and_tuple_fetches_of_the_same_tensors_keep_their_types():
         assert sess.run([a, b]) == [1, 2]
         assert sess.run((a, b)) == (1, 2)
         assert sess.run([a, b]) == [1, 2]
+
+
+def test_fetch_and_feed_variables():
+    v = tf.Variable([1.0, 2.0], name="v")
+    doubled = v * 2.0
+    with tf.Session() as sess:
+        sess.run(v.initializer)
+        np.testing.assert_array_equal(sess.run(v), [1.0, 2.0])
+        np.testing.assert_array_equal(sess.run({"v": [v]})["v"][0], [1.0, 2.0])
+        # feeding a variable overrides its value for this step only
+        np.testing.assert_array_equal(sess.run(doubled, {v: [5.0, 6.0]}), [10.0, 12.0])
+        np.testing.assert_array_equal(sess.run(doubled), [2.0, 4.0])
+        np.testing.assert_array_equal(sess.run("v:0"), [1.0, 2.0])
 
 
 def test_fetching_a_variable_with_its_update_returns_the_updated_value():

@@ -67,6 +67,7 @@ def test_assignments():
         np.testing.assert_array_equal(sess.run(method_add), [12.0, 22.0])
         np.testing.assert_array_equal(sess.run(v.assign_sub([2.0, 2.0])), [10.0, 20.0])
         np.testing.assert_array_equal(sess.run(v.assign(v * 2.0)), [20.0, 40.0])
+        np.testing.assert_array_equal(sess.run(v.assign(v[::-1])), [40.0, 20.0])  # overlap
         v.load([7.0, 8.0], sess)
         np.testing.assert_array_equal(sess.run(v), [7.0, 8.0])
         with pytest.raises(ValueError, match="Cannot load value of shape"):
@@ -259,3 +260,15 @@ def test_random_ops_shapes_dtypes_and_ranges():
         np.testing.assert_array_equal(np.sort(sess.run(s)), np.arange(10))
     with pytest.raises(ValueError, match="maxval"):
         tf.random_uniform([2], dtype=tf.int32)
+
+
+def test_gradient_descent_sparse_update_touches_only_gathered_rows():
+    table = tf.Variable(np.ones((4, 2)))
+    rows = tf.gather(table, [3, 0, 3])
+    loss = tf.reduce_sum(rows * np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))
+    step = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+    with tf.Session() as sess:
+        sess.run(table.initializer)
+        sess.run(step)
+        # d loss / d row3 = [1+5, 2+6], d / d row0 = [3, 4]; rows 1 and 2 untouched
+        np.testing.assert_allclose(sess.run(table), [[0.7, 0.6], [1, 1], [1, 1], [0.4, 0.2]])

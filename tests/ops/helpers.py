@@ -7,9 +7,11 @@ import numpy as np
 import miniflow as tf
 
 
-def evaluate(fetches, feed_dict=None):
+def evaluate(fetches, feed_dict=None, exact_shapes=None):
     """Runs ``fetches`` in a fresh session of the default graph; checks each fetched
-    tensor's static dtype and shape against the value it produced."""
+    tensor's static dtype and shape against the value it produced. Without feeds every
+    input is a constant, so static shapes must then be exact (not just compatible)."""
+    exact = feed_dict is None if exact_shapes is None else exact_shapes
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         values = sess.run(fetches, feed_dict)
@@ -17,14 +19,17 @@ def evaluate(fetches, feed_dict=None):
     flat_v = values if isinstance(fetches, list | tuple) else [values]
     for t, v in zip(flat_t, flat_v):
         if isinstance(t, tf.Tensor):
-            check_static(t, v)
+            check_static(t, v, exact)
     return values
 
 
-def check_static(t, value):
+def check_static(t, value, exact=False):
     v = np.asarray(value)
     assert t.shape.is_compatible_with(v.shape), \
         f"{t.name}: static shape {t.shape} but value shape {v.shape}"
+    if exact:
+        assert t.shape.is_fully_defined(), \
+            f"{t.name} ({t.op.type}): static shape {t.shape} from constant inputs"
     if t.dtype != tf.string:
         assert t.dtype.np == v.dtype, f"{t.name}: static dtype {t.dtype} but value {v.dtype}"
 

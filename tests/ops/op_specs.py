@@ -219,6 +219,21 @@ def pad_case(draw):
 
 
 @st.composite
+def mirror_pad_case(draw):
+    """Reflect pads at most d - 1 on each side of a dimension of size d; symmetric d."""
+    mode = draw(st.sampled_from(["REFLECT", "SYMMETRIC"]))
+    shape = draw(shape_st)
+    most = [d - 1 if mode == "REFLECT" else d for d in shape]
+    pads = [[draw(st.integers(0, m)), draw(st.integers(0, m))] for m in most]
+    return Case((shape,), {"paddings": pads, "mode": mode})
+
+
+def _mirror_pad_grad_case(c):
+    padded = tuple(d + a + b for d, (a, b) in zip(c.shapes[0], c.kwargs["paddings"]))
+    return Case((padded,), {"x_shape": c.shapes[0], **c.kwargs})
+
+
+@st.composite
 def tile_case(draw):
     shape = draw(shape_st)
     return Case((shape,), {"multiples": [draw(st.integers(1, 3)) for _ in shape]})
@@ -385,6 +400,10 @@ def gather_grad_dense_case(draw):
     return Case((g,), {"params": p, "indices": idx, "axis": axis})
 
 
+def _sin_grad(op, grad):
+    return [grad * tf.cos(op.inputs[0])]
+
+
 def _strided_slice_grad(g, full, key):
     spec = tuple(key)
     return apply_op("StridedSliceGrad", g, _ref(full), spec=spec)
@@ -422,6 +441,9 @@ SPECS: list[OpSpec] = [
     OpSpec("Sin", tf.sin, unary()),
     OpSpec("Cos", tf.cos, unary()),
     OpSpec("Tan", tf.tan, unary(), small),
+    OpSpec("Sign", lambda x: tf.sign(x) * x, unary(), away_from_zero),
+    OpSpec("Fill", lambda x, dims: tf.fill(dims, x) * x,
+           shape_st.map(lambda d: Case(((),), {"dims": list(d)}))),
     OpSpec("Cast", lambda x: tf.cast(x, tf.float32), unary(), order=1,
            tol={"eps": 1e-2, "rtol": 1e-3, "atol": 1e-4}, label="to_float32"),
     OpSpec("Identity", tf.identity, unary()),
@@ -457,6 +479,11 @@ SPECS: list[OpSpec] = [
                                                       "num": c.shapes[0][c.kwargs["axis"]]}))),
     OpSpec("Split", lambda x, splits, axis: tf.split(x, splits, axis), split_case()),
     OpSpec("Pad", lambda x, paddings: tf.pad(x, paddings), pad_case()),
+    OpSpec("Pad", lambda x, paddings, mode: tf.pad(x, paddings, mode=mode), mirror_pad_case(),
+           label="mirror"),
+    OpSpec("MirrorPadGrad", lambda g, x_shape, paddings, mode: apply_op(
+        "MirrorPadGrad", g, _ref(x_shape), paddings=tuple(map(tuple, paddings)), mode=mode),
+        mirror_pad_case().map(_mirror_pad_grad_case)),
     OpSpec("Tile", lambda x, multiples: tf.tile(x, multiples), tile_case()),
     # slicing and selection
     OpSpec("StridedSlice", lambda x, key: x[key], getitem_case(), label="getitem"),
@@ -469,6 +496,11 @@ SPECS: list[OpSpec] = [
     OpSpec("GatherV2", lambda x, indices, axis: tf.gather(x, indices, axis=axis),
            gather_case()),
     OpSpec("Select", lambda x, y, mask: tf.where(mask, x, y), select_case()),
+    # user Python in the graph (script_ops): tf.Print is an identity on its first input;
+    # py_func differentiates through the user's gradient function
+    OpSpec("Print", lambda x: tf.Print(x, [x], "never printed: ", first_n=0) * x, unary()),
+    OpSpec("PyFunc", lambda x: tf.py_func(np.sin, [x], tf.float64, grad=_sin_grad) * x,
+           unary()),
     # gradient helper ops (they appear in gradient graphs; second order goes through them)
     OpSpec("Unbroadcast", lambda g, small: apply_op("Unbroadcast", g, _ref(small)),
            unbroadcast_case()),

@@ -64,8 +64,14 @@ def backward(ys, grad_ys, xs, producer, stop=()):
         rule = lookup_gradient(node.grad_type)
         if rule is None:
             continue
-        if None in out_grads and not accepts_none(node.grad_type):
-            out_grads = [apply_op("ZerosLike", t) if g is None else g
+        # rules get dense gradients unless they declare they pass IndexedSlices through,
+        # and zeros for outputs without gradient unless they accept None
+        sparse_ok = getattr(rule, "accepts_indexed_slices", False)
+        fill = not accepts_none(node.grad_type)
+        if (fill and None in out_grads) or \
+                (not sparse_ok and IndexedSlices in map(type, out_grads)):
+            out_grads = [(apply_op("ZerosLike", t) if fill else None) if g is None else
+                         g if sparse_ok or not isinstance(g, IndexedSlices) else densify(g)
                          for t, g in zip(outputs, out_grads)]
         in_grads = rule(node, *out_grads)
         if in_grads is None or not isinstance(in_grads, list | tuple):

@@ -75,9 +75,11 @@ def register_gradient(op_type: str, *, override: bool = False, accepts_none: boo
     """Decorator registering ``grad(op, *output_grads) -> [input_grad or None, ...]``.
 
     The rule must be written with miniflow ops so that it builds graph nodes in graph
-    mode, computes values in eager mode, and can itself be differentiated. Outputs that
-    received no gradient are passed as zeros, or as None when ``accepts_none`` (for
-    multi-output ops whose extra outputs are rarely used, so no zeros are computed).
+    mode, computes values in eager mode, and can itself be differentiated. It receives
+    dense gradients; a rule that handles `IndexedSlices` itself sets
+    ``rule.accepts_indexed_slices = True``. Outputs that received no gradient are passed
+    as zeros, or as None when ``accepts_none`` (for multi-output ops whose extra outputs
+    are rarely used, so no zeros are computed).
 
     Raises:
         KeyError: a gradient is already registered for this type (TF's behaviour).

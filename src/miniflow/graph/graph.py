@@ -146,7 +146,7 @@ class Graph:
         try:
             yield self
         finally:
-            _graph_stack.remove(self)
+            remove_innermost(_graph_stack, self)
 
     def finalize(self) -> None:
         self._finalized = True
@@ -237,6 +237,16 @@ class Graph:
 
 _default_graph = Graph()
 _graph_stack: list[Graph] = []
+
+
+def remove_innermost(stack: list, item) -> None:
+    """Removes the last occurrence of ``item``: the same graph (or session) may be made
+    default again inside its own block, and leaving the inner block must not pop the
+    outer entry."""
+    for i in range(len(stack) - 1, -1, -1):
+        if stack[i] is item:
+            del stack[i]
+            return
 
 
 def get_default_graph() -> Graph:

@@ -21,7 +21,7 @@ import numpy as np
 from miniflow import errors
 from miniflow.core.indexed_slices import IndexedSlices, IndexedSlicesValue
 from miniflow.core.values import as_array
-from miniflow.graph.graph import get_default_graph
+from miniflow.graph.graph import get_default_graph, remove_innermost
 from miniflow.graph.operation import Operation, Tensor
 
 # Ops whose output may share memory with a variable's buffer, which in-place updates
@@ -124,7 +124,7 @@ class Session:
         try:
             yield self
         finally:
-            stack.remove(self)
+            remove_innermost(stack, self)
 
     # -- running --------------------------------------------------------------------
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):

@@ -159,6 +159,9 @@ def _identity_grad(op, grad):
     return [grad]
 
 
+_identity_grad.accepts_indexed_slices = True  # a gather's sparse gradient passes through
+
+
 def identity(input, name=None):  # noqa: A002
     """The same value, as a new tensor (often used to name a value)."""
     return apply_op("Identity", input, name=name)
@@ -207,12 +210,19 @@ def _reshape_infer(inputs, attrs):
     x, target = dims(inputs[0]), _shape_from_tensor(inputs[1])
     if target is None:
         return [(None, inputs[0].dtype)]
+    value = _const_value(inputs[1])
+    if value is not None and int(np.sum(np.asarray(value) == -1)) > 1:
+        raise ValueError(f"Cannot infer the shape of a reshape to {np.asarray(value).tolist()}:"
+                         " only one dimension may be -1")
     if x is not None and None not in x:
         n = int(np.prod(x))
         known = [d for d in target if d is not None]
         if None not in target and int(np.prod(target)) != n:
             raise ValueError(f"Cannot reshape a tensor with {n} elements to shape "
                              f"{list(target)} ({int(np.prod(target))} elements)")
+        if known and value is not None and n % int(np.prod(known)):
+            raise ValueError(f"Input to reshape is a tensor with {n} values, but the "
+                             f"requested shape requires a multiple of {int(np.prod(known))}")
         if target.count(None) == 1 and known and n % int(np.prod(known)) == 0:
             target = tuple(n // int(np.prod(known)) if d is None else d for d in target)
     return [(target, inputs[0].dtype)]
@@ -487,6 +497,14 @@ def _split_infer(inputs, attrs):
             raise ValueError(f"Dimension size must be evenly divisible by {num} but is "
                              f"{d[axis]}")
         sizes = [None if d[axis] is None else d[axis] // num] * num
+    elif d[axis] is not None and -1 in sizes:  # the -1 piece takes what is left
+        rest = d[axis] - (sum(sizes) + 1)
+        if rest < 0:
+            raise ValueError(f"Determined shape must either match input shape along "
+                             f"split_dim exactly if fully specified, or be less than the "
+                             f"size of the input along split_dim if not fully specified. "
+                             f"Got: {sum(sizes) + 1} vs {d[axis]}")
+        sizes = [rest if s == -1 else s for s in sizes]
     elif d[axis] is not None and -1 not in sizes and sum(sizes) != d[axis]:
         raise ValueError(f"Determined shape must either match input shape along split_dim "
                          f"exactly if fully specified, or be less than the size of the input "
@@ -651,7 +669,14 @@ def slice(input_, begin, size, name=None):  # noqa: A001  TF's public name
     """
     x = convert_to_tensor(input_)
     key = []
+    xd = dims(x)
     for i, (b, n) in enumerate(zip(_elements(begin, "begin"), _elements(size, "size"))):
+        d = xd[i] if xd is not None and i < len(xd) else None
+        static = not current_frontend().is_tensor(b) and not current_frontend().is_tensor(n)
+        if static and d is not None and not (0 <= b <= d and (n == -1 or 0 <= n <= d - b)):
+            raise ValueError(f"Expected begin[{i}] in [0, {d}] and size[{i}] in "
+                             f"[0, {d - b if 0 <= b <= d else d}] (or -1), but got "
+                             f"begin {b} and size {n} for a dimension of size {d}")
         if not current_frontend().is_tensor(n):
             stop = None if n == -1 else b + n
         else:  # a runtime size of -1 also means "to the end"
@@ -693,6 +718,9 @@ def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0,
 
 
 def _gather_infer(inputs, attrs):
+    if not inputs[1].dtype.is_integer:
+        raise TypeError(f"Value passed to parameter 'indices' has DataType "
+                        f"{inputs[1].dtype.name} not in list of allowed values: int32, int64")
     p, i = dims(inputs[0]), dims(inputs[1])
     if p is None or i is None:
         return [(None, inputs[0].dtype)]
@@ -845,9 +873,30 @@ def _pad(x, paddings=(), mode="CONSTANT", constant_values=0):
 @register_gradient("Pad")
 def _pad_grad(op, grad):
     if op.attrs["mode"] != "CONSTANT":
-        raise LookupError(f"No gradient defined for Pad with mode {op.attrs['mode']}")
+        return [apply_op("MirrorPadGrad", grad, op.inputs[0], paddings=op.attrs["paddings"],
+                         mode=op.attrs["mode"])]
     spec = tuple(_py_slice(a, -b if b else None) for a, b in op.attrs["paddings"])
     return [apply_op("StridedSlice", grad, spec=spec)]
+
+
+@register_op("MirrorPadGrad", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
+def _mirror_pad_grad(g, x, paddings=(), mode="REFLECT"):
+    """Folds a reflect/symmetric pad's gradient back: each padded element adds to the
+    element it copies."""
+    g = np.asarray(g)
+    np_mode = {"REFLECT": "reflect", "SYMMETRIC": "symmetric"}[mode]
+    for axis, (n, (a, b)) in enumerate(zip(np.shape(x), paddings)):
+        source = np.pad(np.arange(n), (a, b), mode=np_mode)  # padded position -> source
+        out = np.zeros(g.shape[:axis] + (n,) + g.shape[axis + 1:], dtype=g.dtype)
+        np.add.at(np.moveaxis(out, axis, 0), source, np.moveaxis(g, axis, 0))
+        g = out
+    return g
+
+
+@register_gradient("MirrorPadGrad")
+def _mirror_pad_grad_grad(op, grad):
+    """The fold is linear; its adjoint is the pad itself."""
+    return [pad(grad, op.attrs["paddings"], mode=op.attrs["mode"]), None]
 
 
 def pad(tensor, paddings, mode="CONSTANT", name=None, constant_values=0):
@@ -935,7 +984,7 @@ def _where_indices(c):
     return np.argwhere(c).astype(np.int64)
 
 
-not_differentiable("Where", "ArgMax", "ArgMin", "OneHot", "Range", "Fill", "ZerosLike",
+not_differentiable("Where", "ArgMax", "ArgMin", "OneHot", "Range", "ZerosLike",
                    "OnesLike")
 
 
@@ -965,6 +1014,12 @@ def _fill(dims_, value):
 def fill(dims, value, name=None):  # noqa: A002
     """A tensor of shape ``dims`` filled with ``value``."""
     return apply_op("Fill", _int_tensor(dims), value, name=name)
+
+
+@register_gradient("Fill")
+def _fill_grad(op, grad):
+    """Every element is the value: its gradient is the sum."""
+    return [None, _math.reduce_sum(grad)]
 
 
 def zeros(shape, dtype=dtypes.float32, name=None):

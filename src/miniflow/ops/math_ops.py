@@ -161,9 +161,12 @@ not_differentiable("FloorDiv")
 
 for _t, _k in [("Equal", np.equal), ("NotEqual", np.not_equal), ("Less", np.less),
                ("LessEqual", np.less_equal), ("Greater", np.greater),
-               ("GreaterEqual", np.greater_equal), ("LogicalAnd", np.logical_and),
-               ("LogicalOr", np.logical_or), ("LogicalXor", np.logical_xor)]:
+               ("GreaterEqual", np.greater_equal)]:
     _binary(_t, _k, infer=rules.broadcast_bool)
+    not_differentiable(_t)
+for _t, _k in [("LogicalAnd", np.logical_and), ("LogicalOr", np.logical_or),
+               ("LogicalXor", np.logical_xor)]:
+    _binary(_t, _k, infer=rules.logical)
     not_differentiable(_t)
 
 # ---------------------------------------------------------------------------------------
@@ -177,7 +180,9 @@ def _unary(op_type, kernel):
 def _sigmoid(x):
     # exp of a non-positive number only, so large |x| gives no overflow warning
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.result_type(x, np.float32))
+    dtype = np.asarray(x).dtype
+    dtype = dtype if dtype.kind == "f" else np.float32  # float16 stays float16
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(dtype, copy=False)
 
 
 _unary("Neg", np.negative)
@@ -200,12 +205,17 @@ _unary("Tan", np.tan)
 _unary("Floor", np.floor)
 _unary("Ceil", np.ceil)
 _unary("Round", np.round)
-_unary("LogicalNot", np.logical_not)
-_unary("IsNan", np.isnan)
-_unary("IsInf", np.isinf)
-_unary("IsFinite", np.isfinite)
-not_differentiable("Sign", "Floor", "Ceil", "Round", "LogicalNot", "IsNan", "IsInf",
+register_op("LogicalNot", infer=rules.logical)(np.logical_not)
+for _t, _k in [("IsNan", np.isnan), ("IsInf", np.isinf), ("IsFinite", np.isfinite)]:
+    register_op(_t, infer=rules.broadcast_bool)(_k)
+not_differentiable("Floor", "Ceil", "Round", "LogicalNot", "IsNan", "IsInf",
                    "IsFinite")
+
+
+@register_gradient("Sign")
+def _sign_grad(op, grad):
+    """Zero (not None, as in TF): the sign is piecewise constant."""
+    return [zeros_like(op.inputs[0])]
 
 
 @register_gradient("Neg")
@@ -326,9 +336,10 @@ def _np_reduce(fn):
 
 def _mean_kernel(x, axis=None, keepdims=False):
     x = np.asarray(x)
-    if x.dtype.kind in "iu":  # TF's integer mean truncates
-        n = x.size // max(np.sum(x, axis=axis, keepdims=keepdims).size, 1) if x.size else 1
-        return (np.sum(x, axis=axis, keepdims=keepdims) // max(n, 1)).astype(x.dtype)
+    if x.dtype.kind in "iu":  # TF's integer mean divides like C: truncating toward zero
+        total = np.sum(x, axis=axis, keepdims=keepdims)
+        n = max(x.size // max(total.size, 1), 1) if x.size else 1
+        return (np.sign(total) * (np.abs(total) // n)).astype(x.dtype)
     total = np.add.reduce(x, axis=axis, keepdims=keepdims)
     n = x.size // max(total.size, 1) if x.size else 0
     r = np.true_divide(total, n, dtype=x.dtype) if n else np.full(total.shape, np.nan, x.dtype)

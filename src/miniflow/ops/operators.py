@@ -14,21 +14,25 @@ _COMPARE = {"lt": m.less, "le": m.less_equal, "gt": m.greater, "ge": m.greater_e
 _UNARY = {"neg": m.negative, "abs": m.abs, "invert": m.logical_not, "pos": lambda x: x}
 
 
-def _forward(fn):
-    return lambda self, other: fn(self, other)
+# Binary operators name their op after the operator ("add", "mul", ...), as TF1 does;
+# comparisons keep the op type ("Less").
 
 
-def _reflected(fn):
-    return lambda self, other: fn(other, self)
+def _forward(fn, name):
+    return lambda self, other: fn(self, other, name=name)
+
+
+def _reflected(fn, name):
+    return lambda self, other: fn(other, self, name=name)
 
 
 def install(cls) -> None:
     """Adds TF1's operator overloads to a tensor-like class."""
     for name, fn in _BINARY.items():
-        setattr(cls, f"__{name}__", _forward(fn))
-        setattr(cls, f"__r{name}__", _reflected(fn))
+        setattr(cls, f"__{name}__", _forward(fn, name))
+        setattr(cls, f"__r{name}__", _reflected(fn, name))
     for name, fn in _COMPARE.items():
-        setattr(cls, f"__{name}__", _forward(fn))
+        setattr(cls, f"__{name}__", _forward(fn, None))
     for name, fn in _UNARY.items():
         setattr(cls, f"__{name}__", lambda self, fn=fn: fn(self))
     cls.__getitem__ = lambda self, key: a.getitem(self, key)

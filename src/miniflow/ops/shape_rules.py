@@ -19,6 +19,15 @@ def broadcast(inputs, attrs):
     return [(_broadcast_all(inputs), inputs[0].dtype)]
 
 
+def logical(inputs, attrs):
+    """Boolean inputs only (TF's logical ops take no numbers); broadcasting."""
+    for t in inputs:
+        if t.dtype != dtypes.bool:
+            raise TypeError(f"Logical ops take bool tensors, got {t.dtype.name}; compare or "
+                            "tf.cast first")
+    return [(_broadcast_all(inputs), dtypes.bool)]
+
+
 def broadcast_bool(inputs, attrs):
     return [(_broadcast_all(inputs), dtypes.bool)]
 

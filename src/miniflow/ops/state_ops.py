@@ -81,7 +81,13 @@ def _check_shape(var, value):
 def _assign(slot, value, var=None, validate_shape=True):
     if validate_shape:
         _check_shape(var, value)
-    slot.value = np.array(value, dtype=var.dtype.np, copy=True)
+    old = slot.value
+    if old is not None and old.shape == np.shape(value):
+        # in place, like AssignAdd: reads ordered after this op (control dependencies)
+        # see the new value through the variable's buffer
+        np.copyto(old, value, casting="unsafe")
+    else:
+        slot.value = np.array(value, dtype=var.dtype.np, copy=True)
     return slot.value
 
 

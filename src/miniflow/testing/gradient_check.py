@@ -13,15 +13,20 @@ from __future__ import annotations
 import numpy as np
 
 from miniflow import dtypes
+from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.graph.builder import convert_to_tensor
 from miniflow.graph.gradients import gradients
 from miniflow.graph.graph import Graph
+from miniflow.graph.operation import Tensor
 from miniflow.graph.session import Session
 from miniflow.ops import array_ops
 
 
-def check_grads(fn, args, order=1, eps=1e-6, rtol=1e-5, atol=1e-8, static_shapes=True,
-                seed=0):
+# (eps, rtol, atol) that suit central differences at each precision
+_DEFAULT_TOLERANCES = {8: (1e-6, 1e-5, 1e-8), 4: (1e-3, 1e-2, 1e-3), 2: (1e-2, 1e-1, 1e-1)}
+
+
+def check_grads(fn, args, order=1, eps=None, rtol=None, atol=None, shapes="static", seed=0):
     """Checks the gradients of ``fn`` at ``args`` up to ``order`` against finite differences.
 
     Args:
@@ -29,10 +34,13 @@ def check_grads(fn, args, order=1, eps=1e-6, rtol=1e-5, atol=1e-8, static_shapes
             tuple of tensors). Inputs are float placeholders shaped like ``args``.
         args: the point, a list of floating NumPy arrays (float64 recommended).
         order: 1 checks `tf.gradients`; 2 also checks `tf.gradients` of `tf.gradients`.
-        eps: the finite-difference step.
-        rtol, atol: tolerances of the comparison (`numpy.testing.assert_allclose`).
-        static_shapes: when False the placeholders have unknown shapes, so the gradient
-            rules must work from runtime shapes.
+        eps: the finite-difference step (default 1e-6 for float64 inputs, 1e-3 for
+            float32, 1e-2 for float16).
+        rtol, atol: tolerances of the comparison (`numpy.testing.assert_allclose`);
+            defaults suit the least precise input dtype.
+        shapes: the static shapes the placeholders declare: ``"static"`` (those of
+            ``args``), ``"partial"`` (the leading dimension unknown, like a batch) or
+            ``"unknown"`` (unknown rank), so rules must also work from runtime shapes.
         seed: seeds the random cotangents.
 
     Raises:
@@ -48,11 +56,16 @@ def check_grads(fn, args, order=1, eps=1e-6, rtol=1e-5, atol=1e-8, static_shapes
         if a.dtype.kind != "f":
             raise TypeError(f"check_grads: argument {i} must be a floating array, got "
                             f"dtype {a.dtype}")
+    d_eps, d_rtol, d_atol = _DEFAULT_TOLERANCES[min(a.dtype.itemsize for a in args)
+                                                  if args else 8]
+    eps = d_eps if eps is None else eps
+    rtol = d_rtol if rtol is None else rtol
+    atol = d_atol if atol is None else atol
     rng = np.random.default_rng(seed)
     graph = Graph()
     with graph.as_default():
-        xs = [array_ops.placeholder(dtypes.as_dtype(a.dtype),
-                                    shape=a.shape if static_shapes else None, name=f"x{i}")
+        xs = [array_ops.placeholder(dtypes.as_dtype(a.dtype), shape=_declared(a.shape, shapes),
+                                    name=f"x{i}")
               for i, a in enumerate(args)]
         outputs = fn(*xs)
         outputs = list(outputs) if isinstance(outputs, list | tuple) else [outputs]
@@ -64,12 +77,27 @@ def check_grads(fn, args, order=1, eps=1e-6, rtol=1e-5, atol=1e-8, static_shapes
                     break
 
 
+def _declared(shape, shapes):
+    if shapes == "static":
+        return shape
+    if shapes == "partial":
+        return (None,) + tuple(shape[1:]) if shape else shape
+    if shapes == "unknown":
+        return None
+    raise ValueError(f"shapes must be 'static', 'partial' or 'unknown', got {shapes!r}")
+
+
 def _check_vjp(sess, xs, outputs, args, rng, eps, rtol, atol, k):
     """Checks one order; returns the gradient tensors (the next order's outputs)."""
     feed = dict(zip(xs, args))
     values = sess.run(outputs, feed)
     us = [rng.standard_normal(np.shape(v)).astype(np.asarray(v).dtype) for v in values]
     grads = gradients(outputs, xs, grad_ys=[array_ops.constant(u) for u in us])
+    for i, g in enumerate(grads):
+        if g is not None and not isinstance(g, Tensor | IndexedSlices):
+            raise AssertionError(f"order {k}: the gradient of input {i} is a "
+                                 f"{type(g).__name__}, not a graph tensor; gradient rules "
+                                 "must be written with miniflow ops")
     dense = [None if g is None else convert_to_tensor(g) for g in grads]
     analytic = sess.run([g for g in dense if g is not None], feed)
     analytic_iter = iter(analytic)
