@@ -43,6 +43,8 @@ def _read_variable(slot):
     value = slot.value
     if value is None:
         raise _uninitialized(slot)
+    # the buffer itself, as TF1's ref variables: an op ordered after an in-place update
+    # (by a control dependency) sees the new value
     return value
 
 

@@ -20,7 +20,10 @@ def _apply_gradient_descent(slot, alpha, delta):
     value = slot.value
     if value is None:
         raise _uninitialized(slot)
-    value -= alpha * delta  # in place on the variable's buffer
+    if value.ndim:
+        value -= alpha * delta  # in place on the variable's buffer
+    else:
+        value[()] = value[()] - alpha * delta  # same, without 0-d ufunc overhead
     return value
 
 
