@@ -7,8 +7,11 @@ import numpy as np
 from miniflow import dtypes
 
 
-def as_array(value, dtype=None) -> np.ndarray:
+def as_array(value, dtype=None, preferred_dtype=None) -> np.ndarray:
     """Converts ``value`` to an ndarray of ``dtype`` (or TF's default dtype for it).
+
+    Without ``dtype``, ``preferred_dtype`` is tried first and TF's default used when the
+    value does not fit it.
 
     Python floats become float32 and ints int32, as in TF. Strings become object
     arrays of bytes.
@@ -16,6 +19,11 @@ def as_array(value, dtype=None) -> np.ndarray:
     Raises:
         TypeError: the value cannot be represented in ``dtype`` (e.g. 1.5 as int32).
     """
+    if dtype is None and preferred_dtype is not None:
+        try:
+            return as_array(value, preferred_dtype)
+        except TypeError:
+            pass
     dt = dtypes.from_value(value) if dtype is None else dtypes.as_dtype(dtype)
     if dt is dtypes.string:
         arr = np.asarray(value, dtype=object)

@@ -168,13 +168,8 @@ class EagerFrontEnd:
                 arr = np.array(value, dtype=dtype.np)
                 if dtype.is_integer and kind is float and arr != value:
                     arr = as_array(value, dtype)  # raises the TypeError
-            elif dtype is None and preferred_dtype is not None:
-                try:
-                    arr = as_array(value, preferred_dtype)
-                except TypeError:
-                    arr = as_array(value)
             else:
-                arr = as_array(value, dtype)
+                arr = as_array(value, dtype, preferred_dtype)
             return EagerTensor(arr, dtype_of(arr))
         if dtype is not None and t.dtype is not dtype:
             if t.dtype != dtypes.as_dtype(dtype):

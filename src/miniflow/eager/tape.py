@@ -10,6 +10,8 @@ the handle, a gather takes the handle as its params input.
 from __future__ import annotations
 
 from miniflow.core import autodiff
+from miniflow.core.nest import flatten as _flatten
+from miniflow.core.nest import pack as _pack
 from miniflow.core.dispatch import apply_op
 from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.eager.tensor import EagerTensor, VariableHandle
@@ -257,20 +259,3 @@ def _as_tensor(x):
     return EXECUTOR.convert_to_tensor(x)
 
 
-def _flatten(x):
-    if isinstance(x, dict):
-        return [leaf for k in sorted(x) for leaf in _flatten(x[k])]
-    if isinstance(x, list | tuple):
-        return [leaf for v in x for leaf in _flatten(v)]
-    return [x]
-
-
-def _pack(structure, it):
-    if isinstance(structure, dict):
-        return type(structure)((k, _pack(structure[k], it)) for k in sorted(structure))
-    if isinstance(structure, list | tuple):
-        vals = [_pack(v, it) for v in structure]
-        if hasattr(structure, "_fields"):
-            return type(structure)(*vals)
-        return type(structure)(vals)
-    return next(it)

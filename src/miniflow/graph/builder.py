@@ -94,13 +94,7 @@ def convert_to_tensor(value, dtype=None, name=None, graph=None, preferred_dtype=
         return dispatch.apply_op("Pack", *value, axis=0, name=name)
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
         value = value.numpy()
-    if dtype is None and preferred_dtype is not None:
-        try:
-            arr = as_array(value, preferred_dtype)
-        except TypeError:
-            arr = as_array(value)
-    else:
-        arr = as_array(value, dtype)
+    arr = as_array(value, dtype, preferred_dtype)
     with graph.as_default():
         return dispatch.current_frontend().apply(
             lookup_op("Const"), (), {"value": arr, "dtype": dtypes.as_dtype(arr.dtype)},

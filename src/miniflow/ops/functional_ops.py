@@ -17,26 +17,11 @@ import numpy as np
 
 from miniflow import errors
 from miniflow.core.dispatch import apply_op, current_frontend
+from miniflow.core.nest import flatten as _flatten
+from miniflow.core.nest import pack as _pack
 from miniflow.core.registry import kernel_attrs, register_op
 from miniflow.graph.graph import get_default_graph
 from miniflow.ops import array_ops
-
-
-def _flatten(x):
-    if isinstance(x, dict):
-        return [leaf for k in sorted(x) for leaf in _flatten(x[k])]
-    if isinstance(x, list | tuple):
-        return [leaf for v in x for leaf in _flatten(v)]
-    return [x]
-
-
-def _pack(structure, it):
-    if isinstance(structure, dict):
-        return type(structure)((k, _pack(structure[k], it)) for k in sorted(structure))
-    if isinstance(structure, list | tuple):
-        vals = [_pack(v, it) for v in structure]
-        return type(structure)(*vals) if hasattr(structure, "_fields") else type(structure)(vals)
-    return next(it)
 
 
 def _same_structure(a, b):
