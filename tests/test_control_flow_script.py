@@ -143,3 +143,37 @@ def test_print_ops(capsys):
     with tf.eager_mode():
         tf.print("eager", tf.constant([1, 2]), output_stream=sys.stdout)
     assert "eager [1 2]" in capsys.readouterr().out
+
+
+def test_graph_cond_runs_only_the_taken_branch():
+    """As in TF: the untaken branch's ops do not run (no side effects, no errors)."""
+    with tf.Graph().as_default():
+        i = tf.placeholder(tf.int32, [])
+        x = tf.placeholder(tf.float64, [])
+        data = tf.constant([1.0, 2.0, 3.0], tf.float64)
+        v = tf.Variable(0.0, dtype=tf.float64)
+        y = tf.cond(i < 3, lambda: data[i] * x, lambda: x * x)  # data[i] fails for i >= 3
+        bump = tf.cond(x > 0, lambda: tf.assign_add(v, 1.0), lambda: tf.assign_add(v, -10.0))
+        gx = tf.gradients(y, x)[0]
+        with tf.Session() as s:
+            s.run(v.initializer)
+            assert s.run([y, gx], {x: 2.0, i: 1}) == [4.0, 2.0]
+            assert s.run([y, gx], {x: 2.0, i: 7}) == [4.0, 4.0]  # d(x*x)/dx
+            for value in (1.0, 1.0, -1.0):
+                s.run(bump, {x: value})
+            assert s.run(v) == 1.0 + 1.0 - 10.0
+
+
+def test_graph_cond_trains_a_variable_used_in_one_branch():
+    """The untaken branch gives the variable a zero gradient (TF's Switch/Merge)."""
+    with tf.Graph().as_default():
+        flag = tf.placeholder(tf.bool, [])
+        w = tf.Variable(1.0, dtype=tf.float64)
+        loss = tf.cond(flag, lambda: tf.square(w - 3.0), lambda: tf.constant(0.0, tf.float64))
+        step = tf.train.GradientDescentOptimizer(0.25).minimize(loss)
+        with tf.Session() as s:
+            s.run(w.initializer)
+            s.run(step, {flag: False})
+            assert s.run(w) == 1.0
+            s.run(step, {flag: True})  # w -= 0.25 * 2 * (1 - 3)
+            assert s.run(w) == 2.0

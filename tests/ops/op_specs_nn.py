@@ -164,8 +164,14 @@ NN_SPECS += [
     NNSpec("py_func_with_grad", ("PyFunc",), _py_sin, _normal("n", 3), order=2),
     NNSpec("print", ("Print",), lambda x: tf.Print(x, [x], "x: ", first_n=0) * x,
            _normal("n", 2), order=2),
-    NNSpec("cond", (), lambda x: tf.cond(tf.reduce_sum(x) > 0, lambda: tf.sin(x),
-                                         lambda: x * x), _normal("n", 3)),
+    NNSpec("cond", ("CondMerge", "CondEnter", "CondExit"),
+           lambda x: tf.cond(tf.reduce_sum(x) > 0, lambda: tf.sin(x), lambda: x * x),
+           _normal("n", 3), order=2),
+    NNSpec("cond_nested", ("CondMerge", "CondEnter", "CondExit"),
+           lambda x: tf.cond(tf.reduce_sum(x) > 0,
+                             lambda: tf.cond(tf.reduce_max(x) > 1.0, lambda: x * 3.0,
+                                               lambda: tf.exp(x)),
+                             lambda: x * x), _normal("n", 3)),
 ]
 
 

@@ -51,34 +51,14 @@ def backward(ys, grad_ys, xs, producer, stop=()):
     for node in reversed(order):
         if not reaches[id(node)]:
             continue
-        outputs = node.outputs
-        if len(outputs) == 1:  # the common case, without building lists
-            g = _aggregate(grads, outputs[0])
-            if g is None:
-                continue
-            out_grads = (g,)
+        scope = getattr(node, "gradient_scope", None)  # graph ops in a tf.cond branch
+        if scope is None:
+            in_grads = _node_gradients(node, grads)
         else:
-            out_grads = [_aggregate(grads, t) for t in outputs]
-            if all(g is None for g in out_grads):
-                continue
-        rule = lookup_gradient(node.grad_type)
-        if rule is None:
+            with scope():
+                in_grads = _node_gradients(node, grads)
+        if in_grads is None:
             continue
-        # rules get dense gradients unless they declare they pass IndexedSlices through,
-        # and zeros for outputs without gradient unless they accept None
-        sparse_ok = getattr(rule, "accepts_indexed_slices", False)
-        fill = not accepts_none(node.grad_type)
-        if (fill and None in out_grads) or \
-                (not sparse_ok and IndexedSlices in map(type, out_grads)):
-            out_grads = [(apply_op("ZerosLike", t) if fill else None) if g is None else
-                         g if sparse_ok or not isinstance(g, IndexedSlices) else densify(g)
-                         for t, g in zip(outputs, out_grads)]
-        in_grads = rule(node, *out_grads)
-        if in_grads is None or not isinstance(in_grads, list | tuple):
-            in_grads = [in_grads]
-        if len(in_grads) != len(node.inputs):
-            raise ValueError(f"Gradient rule for {node.grad_type!r} returned "
-                             f"{len(in_grads)} gradients for {len(node.inputs)} inputs")
         for t, g in zip(node.inputs, in_grads):
             if g is not None and _leads_to_x(t, targets, stopped, producer, reaches):
                 parts = grads.get(id(t))
@@ -88,6 +68,39 @@ def backward(ys, grad_ys, xs, producer, stop=()):
                     parts.append(g)
 
     return [_aggregate(grads, x) for x in xs]
+
+
+def _node_gradients(node, grads):
+    """The gradients of ``node``'s inputs from those of its outputs (None: nothing flows)."""
+    outputs = node.outputs
+    if len(outputs) == 1:  # the common case, without building lists
+        g = _aggregate(grads, outputs[0])
+        if g is None:
+            return None
+        out_grads = (g,)
+    else:
+        out_grads = [_aggregate(grads, t) for t in outputs]
+        if all(g is None for g in out_grads):
+            return None
+    rule = lookup_gradient(node.grad_type)
+    if rule is None:
+        return None
+    # rules get dense gradients unless they declare they pass IndexedSlices through,
+    # and zeros for outputs without gradient unless they accept None
+    sparse_ok = getattr(rule, "accepts_indexed_slices", False)
+    fill = not accepts_none(node.grad_type)
+    if (fill and None in out_grads) or \
+            (not sparse_ok and IndexedSlices in map(type, out_grads)):
+        out_grads = [(apply_op("ZerosLike", t) if fill else None) if g is None else
+                     g if sparse_ok or not isinstance(g, IndexedSlices) else densify(g)
+                     for t, g in zip(outputs, out_grads)]
+    in_grads = rule(node, *out_grads)
+    if in_grads is None or not isinstance(in_grads, list | tuple):
+        in_grads = [in_grads]
+    if len(in_grads) != len(node.inputs):
+        raise ValueError(f"Gradient rule for {node.grad_type!r} returned "
+                         f"{len(in_grads)} gradients for {len(node.inputs)} inputs")
+    return in_grads
 
 
 def add_gradients(parts):

@@ -26,13 +26,17 @@ class GraphFrontEnd:
     def apply(self, opdef, inputs, attrs, name):
         graph = get_default_graph()
         tensors = self._convert_inputs(graph, opdef, inputs, name)
+        controls = graph._current_control_deps()
+        if graph._guard:  # inside a tf.cond branch: the op runs only if the branch is taken
+            tensors = [_enter(graph, t) for t in tensors]
+            attrs = dict(attrs, _guard=graph._guard)
+            controls = controls + [graph.get_tensor_by_name(p).op for p, _ in graph._guard]
         if name and name.endswith("/"):  # an exact name, as returned by name_scope
             op_name = name[:-1]
         else:
             op_name = graph.unique_name(name or opdef.type)
         specs = _infer(opdef, tensors, attrs, op_name)
-        op = Operation(graph, op_name, opdef, tensors, attrs, graph._current_control_deps(),
-                       specs)
+        op = Operation(graph, op_name, opdef, tensors, attrs, controls, specs)
         graph._add_op(op)
         if opdef.num_outputs == 0:
             return op
@@ -57,6 +61,24 @@ class GraphFrontEnd:
                                 f"{want.name} of argument 0.")
             out.append(t)
         return out
+
+
+def _enter(graph, t):
+    """``t`` as seen inside the current branch: a tensor from an enclosing scope enters
+    through one CondEnter op per branch level, whose gradient turns 'branch not taken'
+    into zeros for the level outside (TF's Switch)."""
+    guard, own = graph._guard, t.op.attrs.get("_guard", ())
+    if len(own) >= len(guard) or guard[:len(own)] != own:
+        return t
+    level = guard[:len(own) + 1]
+    entered = graph._enters.get((t, level))
+    if entered is None:
+        op = Operation(graph, graph.unique_name("CondEnter"), lookup_op("CondEnter"), [t],
+                       {"_guard": level}, [graph.get_tensor_by_name(p).op for p, _ in level],
+                       [(t.shape.as_tuple(), t.dtype)])
+        graph._add_op(op)
+        entered = graph._enters[(t, level)] = op.outputs[0]
+    return _enter(graph, entered)
 
 
 def _as_tensor_or_none(x):

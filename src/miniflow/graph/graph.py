@@ -48,6 +48,8 @@ class Graph:
         self._scope = ""
         self._control_deps: list[list] = []
         self._grad_override: dict[str, str] = {}
+        self._guard: tuple = ()  # ((pred tensor name, branch), ...) of enclosing tf.conds
+        self._enters: dict = {}
         self._ids = 0
         self._finalized = False
         self.seed = None
@@ -128,6 +130,21 @@ class Graph:
 
     def _current_control_deps(self) -> list:
         return [op for deps in self._control_deps for op in deps]
+
+    @contextlib.contextmanager
+    def cond_branch(self, pred, branch: bool):
+        """Ops created inside run only when ``pred`` equals ``branch`` (a tf.cond branch)."""
+        with self.guard_scope(self._guard + ((pred.name, bool(branch)),)):
+            yield
+
+    @contextlib.contextmanager
+    def guard_scope(self, guard: tuple):
+        """Sets the branch guard of new ops (gradient ops reuse their op's guard)."""
+        saved, self._guard = self._guard, tuple(guard)
+        try:
+            yield
+        finally:
+            self._guard = saved
 
     @contextlib.contextmanager
     def gradient_override_map(self, op_type_map: dict):

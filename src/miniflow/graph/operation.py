@@ -46,6 +46,11 @@ class Operation:
     def values(self):
         return self.outputs
 
+    def gradient_scope(self):
+        """Where this op's gradient ops are built: under the same tf.cond branch guard, so
+        they run only when the op itself ran."""
+        return self.graph.guard_scope(self.attrs.get("_guard", ()))
+
     def get_attr(self, name):
         try:
             return self.attrs[name]

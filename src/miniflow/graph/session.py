@@ -347,7 +347,9 @@ def _prune(leaves, target_ops, feeds):
         for t in op.inputs:
             if t not in fed:
                 yield t.op
-        yield from op.control_inputs
+        for c in op.control_inputs:  # an op whose outputs are all fed is not run
+            if not c.outputs or any(o not in fed for o in c.outputs):
+                yield c
 
     for root in roots:
         if root in seen:
@@ -423,12 +425,20 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
         outs = [f"v{k}_{j}" for j in range(len(op.outputs))]
         for t, n in zip(op.outputs, outs):
             names[t] = n
+        call = f"k{k}({args})"
+        guard = op.attrs.get("_guard")
+        if guard:  # a tf.cond branch op runs only when its branch is taken
+            cond = " and ".join(("" if branch else "not ") +
+                                names[op.graph.get_tensor_by_name(p)] for p, branch in guard)
+            skipped = "None" if len(outs) <= 1 and opdef.num_outputs == 1 else \
+                f"({'None, ' * len(outs)})"
+            call = f"({call} if {cond} else {skipped})"
         if not outs:
-            body.append(f"k{k}({args})")
+            body.append(call)
         elif len(outs) == 1 and opdef.num_outputs == 1:
-            body.append(f"{outs[0]} = k{k}({args})")
+            body.append(f"{outs[0]} = {call}")
         else:
-            body.append(f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = k{k}({args})")
+            body.append(f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = {call}")
         line_ops[len(body) - 1] = op
         for j, t in enumerate(op.outputs):
             if t in snapshot:

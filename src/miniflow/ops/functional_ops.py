@@ -19,7 +19,7 @@ from miniflow import errors
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.nest import flatten as _flatten
 from miniflow.core.nest import pack as _pack
-from miniflow.core.registry import kernel_attrs, register_op
+from miniflow.core.registry import kernel_attrs, register_gradient, register_op
 from miniflow.graph.graph import get_default_graph
 from miniflow.ops import array_ops
 
@@ -57,13 +57,73 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
         return true_fn() if bool(pred) else false_fn()
     if pred.shape.ndims not in (None, 0):
         raise ValueError(f"pred must be a scalar, got shape {pred.shape}")
-    t_out, f_out = true_fn(), false_fn()
+    graph = get_default_graph()
+    with graph.cond_branch(pred, True):
+        t_out = true_fn()
+    with graph.cond_branch(pred, False):
+        f_out = false_fn()
     if not _same_structure(t_out, f_out):
         raise ValueError("true_fn and false_fn must have the same type of outputs: "
                          f"{t_out!r} vs {f_out!r}")
-    merged = [None if t is None else array_ops.where(pred, t, f, name=name)
+    merged = [None if t is None else _merge(pred, t, f, name)
               for t, f in zip(_flatten(t_out), _flatten(f_out))]
     return _pack(t_out, iter(merged))
+
+
+def _merge(pred, t, f, name):
+    t, f = array_ops.convert_pair(t, f)
+    if t.dtype != f.dtype:
+        raise TypeError(f"true_fn and false_fn outputs have different dtypes: "
+                        f"{t.dtype.name} vs {f.dtype.name}")
+    return apply_op("CondMerge", pred, t, f, name=name)
+
+
+# Graph-mode tf.cond: ops built by a branch carry a guard and run only when the branch is
+# taken (the session skips them otherwise); CondMerge picks the taken branch's value.
+# Tensors from outside enter a branch through CondEnter, whose gradient (CondExit) gives
+# zeros to the outside when the branch did not run.
+
+
+def _merge_infer(inputs, attrs):
+    t, f = inputs[1].shape, inputs[2].shape
+    dims = t.as_tuple() if t.is_compatible_with(f) and t.as_tuple() == f.as_tuple() else (
+        None if t.ndims is None or t.ndims != f.ndims else
+        tuple(a if a == b else None for a, b in zip(t.as_tuple(), f.as_tuple())))
+    return [(dims, inputs[1].dtype)]
+
+
+@register_op("CondMerge", infer=_merge_infer)
+def _cond_merge(pred, t, f):
+    return t if pred else f
+
+
+@register_gradient("CondMerge")
+def _cond_merge_grad(op, grad):
+    """The incoming gradient goes to both branches; only the taken one's gradient ops run."""
+    return [None, grad, grad]
+
+
+register_op("CondEnter", infer=lambda i, a: [(i[0].shape.as_tuple(), i[0].dtype)])(
+    lambda x: x)
+
+
+@register_gradient("CondEnter")
+def _cond_enter_grad(op, grad):
+    """Built outside the branch (the enclosing guard): it must run even when the branch
+    did not, to give the outside tensor its zeros."""
+    with op.graph.guard_scope(op.attrs["_guard"][:-1]):
+        return [apply_op("CondExit", grad, op.inputs[0])]
+
+
+@register_op("CondExit", infer=lambda i, a: [(i[1].shape.as_tuple(), i[1].dtype)])
+def _cond_exit(g, x):
+    """The branch's gradient for an outside tensor, zeros when the branch did not run."""
+    return np.zeros(np.shape(x), dtype=np.result_type(x)) if g is None else g
+
+
+@register_gradient("CondExit")
+def _cond_exit_grad(op, grad):
+    return [grad, None]
 
 
 def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"):
