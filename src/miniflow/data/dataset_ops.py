@@ -13,7 +13,7 @@ from miniflow.data import structure
 from miniflow.data.iterator_ops import Iterator
 
 
-class Dataset:
+class Dataset(structure.ElementStructure):
     """A sequence of elements, each a (nested) structure of tensors.
 
     Example:
@@ -126,20 +126,6 @@ class Dataset:
         where placeholders captured by the dataset are fed."""
         return Iterator(self._template, self._specs, self)
 
-    # -- element structure ---------------------------------------------------------------
-    @property
-    def output_types(self):
-        return structure.pack(self._template, [s.dtype for s in self._specs])
-
-    @property
-    def output_shapes(self):
-        return structure.pack(self._template, [s.shape for s in self._specs])
-
-    @property
-    def output_classes(self):
-        from miniflow.graph.operation import Tensor
-
-        return structure.pack(self._template, [Tensor] * len(self._specs))
 
     def __iter__(self):
         raise RuntimeError("__iter__() is only supported when eager execution is enabled; in "

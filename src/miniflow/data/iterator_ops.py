@@ -52,7 +52,7 @@ def _get_next(state, *captured, iterator=None, specs=(), one_shot=False):
 not_differentiable("MakeIterator", "IteratorGetNext")
 
 
-class Iterator:
+class Iterator(structure.ElementStructure):
     """An iterator over a `Dataset` in graph mode (`tf.data.Iterator`).
 
     ``get_next()`` returns the element's tensors; each `Session.run` that evaluates them
@@ -110,19 +110,6 @@ class Iterator:
             t.set_shape(spec.shape)
         return structure.pack(self._template, flat)
 
-    @property
-    def output_types(self):
-        return structure.pack(self._template, [s.dtype for s in self._specs])
-
-    @property
-    def output_shapes(self):
-        return structure.pack(self._template, [s.shape for s in self._specs])
-
-    @property
-    def output_classes(self):
-        from miniflow.graph.operation import Tensor
-
-        return structure.pack(self._template, [Tensor] * len(self._specs))
 
 
 def _shapes_as_leaves(shapes):

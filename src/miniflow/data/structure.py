@@ -62,3 +62,22 @@ def lists_to_tuples(s):
 
 def same_structure(a, b) -> bool:
     return template(a) == template(b)
+
+
+class ElementStructure:
+    """TF1's ``output_types``/``output_shapes``/``output_classes`` of a dataset or an
+    iterator, from its ``_template`` (the nesting) and ``_specs`` (one per leaf)."""
+
+    @property
+    def output_types(self):
+        return pack(self._template, [s.dtype for s in self._specs])
+
+    @property
+    def output_shapes(self):
+        return pack(self._template, [s.shape for s in self._specs])
+
+    @property
+    def output_classes(self):
+        from miniflow.graph.operation import Tensor
+
+        return pack(self._template, [Tensor] * len(self._specs))
