@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from miniflow.core.dispatch import apply_op
 from miniflow.core.indexed_slices import IndexedSlices
-from miniflow.core.registry import accepts_none, lookup_gradient
+from miniflow.core.registry import gradient_inputs, lookup_gradient
 
 
 def backward(ys, grad_ys, xs, producer, stop=()):
@@ -87,8 +87,8 @@ def _node_gradients(node, grads):
         return None
     # rules get dense gradients unless they declare they pass IndexedSlices through,
     # and zeros for outputs without gradient unless they accept None
-    sparse_ok = getattr(rule, "accepts_indexed_slices", False)
-    fill = not accepts_none(node.grad_type)
+    none_ok, sparse_ok = gradient_inputs(node.grad_type)
+    fill = not none_ok
     if (fill and None in out_grads) or \
             (not sparse_ok and IndexedSlices in map(type, out_grads)):
         out_grads = [(apply_op("ZerosLike", t) if fill else None) if g is None else

@@ -45,12 +45,13 @@ class OpDef:
 
 _OPS: dict[str, OpDef] = {}
 _GRADIENTS: dict[str, Callable | None] = {}
-_ACCEPTS_NONE: set[str] = set()
+_GRADIENT_INPUTS: dict[str, tuple[bool, bool]] = {}  # op type -> (None ok, IndexedSlices ok)
 
 
-def accepts_none(op_type: str) -> bool:
-    """Whether the gradient rule of ``op_type`` takes None for outputs without gradient."""
-    return op_type in _ACCEPTS_NONE
+def gradient_inputs(op_type: str) -> tuple[bool, bool]:
+    """What the gradient rule of ``op_type`` accepts besides dense tensors:
+    (None for outputs without gradient, `IndexedSlices`)."""
+    return _GRADIENT_INPUTS.get(op_type, (False, False))
 
 
 def register_op(op_type: str, *, infer=None, num_outputs=1, stateful=False, make_state=None,
@@ -71,13 +72,14 @@ def register_op(op_type: str, *, infer=None, num_outputs=1, stateful=False, make
     return deco
 
 
-def register_gradient(op_type: str, *, override: bool = False, accepts_none: bool = False):
+def register_gradient(op_type: str, *, override: bool = False, accepts_none: bool = False,
+                      accepts_indexed_slices: bool = False):
     """Decorator registering ``grad(op, *output_grads) -> [input_grad or None, ...]``.
 
     The rule must be written with miniflow ops so that it builds graph nodes in graph
     mode, computes values in eager mode, and can itself be differentiated. It receives
-    dense gradients; a rule that handles `IndexedSlices` itself sets
-    ``rule.accepts_indexed_slices = True``. Outputs that received no gradient are passed
+    dense gradients unless ``accepts_indexed_slices`` (the rule passes a sparse gradient
+    on, e.g. Identity's). Outputs that received no gradient are passed
     as zeros, or as None when ``accepts_none`` (for multi-output ops whose extra outputs
     are rarely used, so no zeros are computed).
 
@@ -90,8 +92,8 @@ def register_gradient(op_type: str, *, override: bool = False, accepts_none: boo
             raise KeyError(f"Registering two gradient with name '{op_type}'! "
                            f"(Previous registration was for {_GRADIENTS[op_type]})")
         _GRADIENTS[op_type] = fn
-        if accepts_none:
-            _ACCEPTS_NONE.add(op_type)
+        if accepts_none or accepts_indexed_slices:
+            _GRADIENT_INPUTS[op_type] = (accepts_none, accepts_indexed_slices)
         return fn
 
     return deco

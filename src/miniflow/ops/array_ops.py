@@ -154,12 +154,9 @@ register_op("StopGradient", infer=rules.same_as_first)(lambda x: x)
 not_differentiable("StopGradient")
 
 
-@register_gradient("Identity")
+@register_gradient("Identity", accepts_indexed_slices=True)  # a gather's sparse grad passes
 def _identity_grad(op, grad):
     return [grad]
-
-
-_identity_grad.accepts_indexed_slices = True  # a gather's sparse gradient passes through
 
 
 def identity(input, name=None):  # noqa: A002
