@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import itertools
 import threading
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from miniflow import errors
 from miniflow.core.indexed_slices import IndexedSlices, IndexedSlicesValue
+from miniflow.core.registry import kernel_attrs
 from miniflow.core.values import as_array
 from miniflow.graph.graph import get_default_graph, remove_innermost
 from miniflow.graph.operation import Operation, Tensor
@@ -487,19 +487,9 @@ def _fmt_dims(shape) -> str:
     return "[" + ",".join("?" if d is None else str(d) for d in shape.as_tuple()) + "]"
 
 
-@functools.lru_cache(maxsize=None)
-def _kernel_params(forward):
-    sig = inspect.signature(forward)
-    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        return None
-    return frozenset(sig.parameters)
-
-
 def _bind_kernel(session, op):
     opdef = op.opdef
-    accepted = _kernel_params(opdef.forward)
-    attrs = {k: v for k, v in op.attrs.items()
-             if not k.startswith("_") and (accepted is None or k in accepted)}
+    attrs = dict(kernel_attrs(opdef, op.attrs))
     fn = opdef.forward
     if opdef.stateful:
         fn = functools.partial(fn, session._state_for(op))
