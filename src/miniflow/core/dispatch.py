@@ -37,6 +37,16 @@ def apply_op(op_type: str, *inputs, name=None, **attrs):
     return _stack[-1].apply(lookup_op(op_type), inputs, attrs, name)
 
 
+def binary_operator(op_type: str, name: str, reflected: bool = False):
+    """``x <op> y`` for a Python operator: ``apply_op(op_type, x, y, name=name)`` with
+    the registry lookup done once (operators run on every eager step)."""
+    opdef = lookup_op(op_type)
+    stack = _stack
+    if reflected:
+        return lambda self, other: stack[-1].apply(opdef, (other, self), {}, name)
+    return lambda self, other: stack[-1].apply(opdef, (self, other), {}, name)
+
+
 def is_tensor(value) -> bool:
     """True for a tensor of any front end (graph Tensor, eager tensor)."""
     return any(f.is_tensor(value) for f in _stack)

@@ -28,6 +28,7 @@ _NO_ATTRS: dict = {}
 _SCALARS = frozenset({np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
                       np.int64, np.uint8, np.uint16, np.bool_, np.complex64, np.complex128})
 _MAX_STREAMS = 4096
+_LITERALS = _SCALARS | {float, int, bool, list, tuple, np.ndarray}
 
 
 class EagerFrontEnd:
@@ -71,8 +72,11 @@ class EagerFrontEnd:
                 f"{f' {name!r}' if name else ''}: {e}") from e
         if opdef.num_outputs == 1:
             cls = type(out)
-            if cls is not np.ndarray and cls not in _SCALARS:
-                out = np.asarray(out)
+            if cls is np.ndarray:
+                if not out.ndim and out.dtype.kind in "biufc":
+                    out = out[()]
+            elif cls not in _SCALARS:
+                out = normalize(out)
             dt = _BY_NP.get(out.dtype)
             result = EagerTensor(out, dt if dt is not None else dtype_of(out))
             if _tape.ACTIVE:
@@ -85,25 +89,47 @@ class EagerFrontEnd:
         return outputs if n else None
 
     def _convert_inputs(self, opdef, inputs):
-        want = None
-        if opdef.same_dtype:  # literals take the dtype of the first tensor (or variable)
-            for x in inputs:
-                if isinstance(x, EagerTensor) or hasattr(x, "__tf_tensor__"):
-                    want = x.dtype
-                    break
         out = []
+        want = None  # literals take the dtype of the first tensor (or variable)
         for x in inputs:
             kind = type(x)
-            if kind is EagerTensor:
-                out.append(x)
-            elif kind is float and want is not None and want.is_floating:
-                out.append(EagerTensor(np.array(x, dtype=want.np), want))
+            if kind is not EagerTensor and kind is not VariableHandle:
+                read = None if kind in _LITERALS else getattr(x, "__tf_tensor__", None)
+                if read is None:
+                    out.append(x)  # a literal: converted below
+                    continue
+                x = read()
+            if want is None:
+                want = x.dtype
+            out.append(x)
+        if want is None or not opdef.same_dtype:
+            want = None
+        else:
+            np_want = want.np
+        for i, x in enumerate(out):
+            kind = type(x)
+            if kind is EagerTensor or kind is VariableHandle:
+                continue
+            if want is not None and (kind is float and want.is_floating or kind in _SCALARS
+                                     and x.dtype == np_want):
+                out[i] = EagerTensor(np_want.type(x), want)  # NumPy scalars are immutable
             else:
-                out.append(x if isinstance(x, EagerTensor)
-                           else self.convert_to_tensor(x, dtype=want))
+                out[i] = self.convert_to_tensor(x, dtype=want)
         if want is not None:
             _check_same_dtype(opdef, out)
         return out
+
+    def read_variable(self, variable):
+        """The variable's value: its buffer itself (copy-on-write, see the module doc)."""
+        value = variable._slot.value
+        if value is None:  # the kernel raises the uninitialized-value error
+            return self.apply(lookup_op("VariableV2"), (), read_attrs(variable), None)
+        if not value.ndim and value.dtype.kind in "biufc":
+            value = value[()]  # a copy: no later update can change it
+        t = EagerTensor(value, variable.dtype)
+        if _tape.ACTIVE:
+            _tape.record_read(variable, t)
+        return t
 
     def _run_stateful(self, opdef, vals, attrs):
         kwargs = kernel_attrs(opdef, attrs) if attrs else _NO_ATTRS
@@ -170,7 +196,7 @@ class EagerFrontEnd:
                     arr = as_array(value, dtype)  # raises the TypeError
             else:
                 arr = as_array(value, dtype, preferred_dtype)
-            return EagerTensor(arr, dtype_of(arr))
+            return EagerTensor(normalize(arr), dtype_of(arr))
         if dtype is not None and t.dtype is not dtype:
             if t.dtype != dtypes.as_dtype(dtype):
                 raise ValueError(f"Tensor conversion requested dtype "
@@ -179,9 +205,23 @@ class EagerFrontEnd:
         return t
 
 
-def _wrap(value):
+def read_attrs(variable) -> dict:
+    """The attrs of a VariableV2 op reading ``variable``."""
+    return {"var": variable, "shape": variable.shape.as_tuple(), "dtype": variable.dtype}
+
+
+def normalize(value):
+    """A kernel's result as eager tensors hold it: an ndarray, or a NumPy scalar for 0-d
+    numbers (immutable, and NumPy's scalar arithmetic is far cheaper than 0-d arrays')."""
     if type(value) is not np.ndarray and not isinstance(value, np.generic):
         value = np.asarray(value)
+    if type(value) is np.ndarray and not value.ndim and value.dtype.kind in "biufc":
+        value = value[()]
+    return value
+
+
+def _wrap(value):
+    value = normalize(value)
     dt = _BY_NP.get(value.dtype)
     return EagerTensor(value, dt if dt is not None else dtype_of(value))
 

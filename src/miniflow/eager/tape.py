@@ -14,11 +14,13 @@ from miniflow.core.nest import flatten as _flatten
 from miniflow.core.nest import pack as _pack
 from miniflow.core.dispatch import apply_op
 from miniflow.core.indexed_slices import IndexedSlices
+from miniflow.eager import gradient_plans
 from miniflow.eager.tensor import EagerTensor, VariableHandle
 
 # Tapes currently recording, innermost last. The executor checks it before recording.
 ACTIVE: list = []
 EXECUTOR = None  # the eager front end; it sets this when it is created (it imports us)
+TRACE = None  # a gradient_plans.Trace while a backward pass is being logged
 
 
 class _Node:
@@ -26,9 +28,8 @@ class _Node:
 
     __slots__ = ("type", "grad_type", "inputs", "outputs", "attrs")
 
-    def __init__(self, op_type, inputs, outputs, attrs):
-        self.type = op_type
-        self.grad_type = op_type
+    def __init__(self, opdef, inputs, outputs, attrs):
+        self.type = self.grad_type = opdef.type
         self.inputs = inputs
         self.outputs = outputs
         self.attrs = attrs
@@ -46,8 +47,10 @@ class _Node:
 
 def record(opdef, inputs, outputs, attrs, executor):
     """Records an op on every active tape that watches one of its inputs."""
+    if TRACE is not None:
+        TRACE.log(opdef, inputs, outputs, attrs)
     if opdef.type == "VariableV2":
-        _record_read(executor.variable_handle(attrs["var"]), outputs[0])
+        record_read(attrs["var"], outputs[0])
         return
     for tape in ACTIVE:
         produced, watched = tape._producer, tape._watched
@@ -59,14 +62,19 @@ def record(opdef, inputs, outputs, attrs, executor):
                 break
         else:
             continue
-        node = _Node(opdef.type, tuple(inputs), outputs, attrs)
+        nodes = tape._nodes
         for o in outputs:
-            produced[o] = node
+            produced[o] = len(nodes)
+        nodes.append((opdef, inputs if type(inputs) is tuple else tuple(inputs), outputs,
+                      attrs))
 
 
-def _record_read(handle, value):
+def record_read(variable, value):
     """A variable read is not a node: the tape remembers the value as the variable's, and
     the variable's gradient sums the gradients of its reads (and of gathers from it)."""
+    if TRACE is not None:
+        TRACE.clean = False  # reads are state: a plan must not replay one
+    handle = EXECUTOR.variable_handle(variable)
     for tape in ACTIVE:
         if handle not in tape._watched:
             if not (tape._watch_accessed and handle.variable.trainable):
@@ -97,7 +105,9 @@ class GradientTape:
         self._watch_accessed = watch_accessed_variables
         # Keyed by the tensors themselves (they hash by identity), which keeps them alive.
         self._watched: dict = {}  # watched tensor -> True
-        self._producer: dict = {}  # tensor -> _Node that made it
+        self._producer: dict = {}  # tensor -> index in _nodes of the op that made it
+        self._nodes: list = []  # recorded ops, in order: (opdef, inputs, outputs, attrs)
+        self._node_cache: list = []  # _Nodes for _nodes[:len(_node_cache)], made on demand
         self._reads: dict = {}  # variable handle -> the values read from it
         self._variables: list = []
         self._recording = False
@@ -129,6 +139,8 @@ class GradientTape:
         """Clears everything recorded so far (the tape stays active)."""
         self._watched.clear()
         self._producer.clear()
+        self._nodes.clear()
+        self._node_cache.clear()
         self._reads.clear()
         self._variables.clear()
 
@@ -183,28 +195,56 @@ class GradientTape:
             groups.append(len(group))
             xs.extend(group)
         ys = [_as_tensor(y) for y in _flatten(target)]
-        if output_gradients is None:
-            seeds = [None] * len(ys)
-        else:
-            seeds = [None if g is None else _as_tensor(g) for g in _flatten(output_gradients)]
         paused = self._recording
         if paused:
             self._pop()
         try:
-            seeds = [apply_op("OnesLike", y) if g is None else g for y, g in zip(ys, seeds)]
-            flat = autodiff.backward(ys, seeds, xs, producer=self._producer.get)
-            grads, start = [], 0
-            for n in groups:
-                parts = [g for g in flat[start:start + n] if g is not None]
-                grads.append(None if not parts else parts[0] if len(parts) == 1
-                             else autodiff.add_gradients(parts))
-                if grads[-1] is None and unconnected_gradients == "zero":
-                    grads[-1] = apply_op("ZerosLike", xs[start])
-                start += n
+            if output_gradients is None and not ACTIVE:  # nothing records the sweep
+                grads = self._planned(ys, xs, groups, unconnected_gradients)
+            else:
+                seeds = None if output_gradients is None else \
+                    [None if g is None else _as_tensor(g) for g in _flatten(output_gradients)]
+                grads = _sweep(ys, seeds, xs, groups, unconnected_gradients, self._node_of)
         finally:
             if paused:
                 self._push()
         return _pack(sources, iter(grads))
+
+    def _node_of(self, t):
+        """The `_Node` that made ``t`` on this tape (None for leaves), as the sweep asks."""
+        i = self._producer.get(t)
+        if i is None:
+            return None
+        cache = self._node_cache
+        while len(cache) < len(self._nodes):
+            cache.append(_Node(*self._nodes[len(cache)]))
+        return cache[i]
+
+    def _planned(self, ys, xs, groups, unconnected):
+        """The sweep's result, from a gradient plan when one fits (see gradient_plans)."""
+        global TRACE
+        try:
+            key, vals, slots = gradient_plans.signature(
+                self._nodes, ys, xs, (tuple(groups), unconnected))
+        except gradient_plans.Uncacheable:
+            return _sweep(ys, None, xs, groups, unconnected, self._node_of)
+        plan = gradient_plans.PLANS.lookup(key)
+        if plan:
+            try:
+                return plan(vals)
+            except Exception:  # the sweep below raises it with the op's name
+                gradient_plans.PLANS.forget(key)
+        if plan is not None:
+            return _sweep(ys, None, xs, groups, unconnected, self._node_of)
+        trace = TRACE = gradient_plans.Trace()
+        ACTIVE.append(_TRACER)  # the executor reports ops while a tape is active
+        try:
+            grads = _sweep(ys, None, xs, groups, unconnected, self._node_of)
+        finally:
+            TRACE = None
+            ACTIVE.remove(_TRACER)
+        gradient_plans.PLANS.offer(key, trace, slots, grads)
+        return grads
 
     def jacobian(self, target, sources, unconnected_gradients="none"):
         """d target[i] / d source for every element i (one sweep per element)."""
@@ -221,6 +261,23 @@ class GradientTape:
         return _pack(sources, iter(
             [apply_op("Reshape", g, list(y.shape.as_list()) + list(s.shape.as_list()))
              for g, s in zip(grads, _flatten(sources))]))
+
+
+def _sweep(ys, seeds, xs, groups, unconnected, producer):
+    """Gradients of ys (seeded with ones where ``seeds`` is None) for each group of xs."""
+    if seeds is None:
+        seeds = [None] * len(ys)
+    seeds = [apply_op("OnesLike", y) if g is None else g for y, g in zip(ys, seeds)]
+    flat = autodiff.backward(ys, seeds, xs, producer=producer)
+    grads, start = [], 0
+    for n in groups:
+        parts = [g for g in flat[start:start + n] if g is not None]
+        grads.append(None if not parts else parts[0] if len(parts) == 1
+                     else autodiff.add_gradients(parts))
+        if grads[-1] is None and unconnected == "zero":
+            grads[-1] = apply_op("ZerosLike", xs[start])
+        start += n
+    return grads
 
 
 def _reverse(tape, y, sources, seed, unconnected):
@@ -259,3 +316,6 @@ def _as_tensor(x):
     return EXECUTOR.convert_to_tensor(x)
 
 
+
+
+_TRACER = GradientTape(watch_accessed_variables=False)  # stands in ACTIVE while tracing

@@ -42,6 +42,12 @@ class GraphFrontEnd:
             return op
         return op.outputs[0] if opdef.num_outputs == 1 else op.outputs
 
+    def read_variable(self, variable):
+        """A VariableV2 op reading an eager ``variable`` into this graph."""
+        return self.apply(lookup_op("VariableV2"), (), {
+            "var": variable, "shape": variable.shape.as_tuple(), "dtype": variable.dtype},
+            None)
+
     def _convert_inputs(self, graph, opdef, inputs, name):
         want = None
         if opdef.same_dtype:

@@ -1048,11 +1048,15 @@ def _like_infer(inputs, attrs):
 
 @register_op("ZerosLike", infer=_like_infer)
 def _zeros_like(x, dtype=None):
+    if type(x) is not np.ndarray:  # a NumPy scalar in, a NumPy scalar out
+        return (x.dtype if dtype is None else dtype.np).type(0)
     return np.zeros(x.shape, dtype=x.dtype if dtype is None else dtype.np)
 
 
 @register_op("OnesLike", infer=_like_infer)
 def _ones_like(x, dtype=None):
+    if type(x) is not np.ndarray:
+        return (x.dtype if dtype is None else dtype.np).type(1)
     out = np.empty(x.shape, dtype=x.dtype if dtype is None else dtype.np)
     out.fill(1)
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from miniflow.core.dispatch import binary_operator
 from miniflow.ops import array_ops as a
 from miniflow.ops import math_ops as m
 
@@ -19,10 +20,14 @@ _UNARY = {"neg": m.negative, "abs": m.abs, "invert": m.logical_not, "pos": lambd
 
 
 def _forward(fn, name):
+    if hasattr(fn, "op_type"):  # a plain apply_op: skip the function call
+        return binary_operator(fn.op_type, name)
     return lambda self, other: fn(self, other, name=name)
 
 
 def _reflected(fn, name):
+    if hasattr(fn, "op_type"):
+        return binary_operator(fn.op_type, name, reflected=True)
     return lambda self, other: fn(other, self, name=name)
 
 

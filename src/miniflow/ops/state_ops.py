@@ -6,6 +6,8 @@ variable per session, as in TF1) or the eager variable itself.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from miniflow import errors
@@ -93,20 +95,23 @@ def _assign(slot, value, var=None, validate_shape=True):
     return slot.value
 
 
-def _inplace(ufunc):
+def _inplace(ufunc, scalar_op):
     def kernel(slot, delta):
         value = slot.value
         if value is None:
             raise _uninitialized(slot)
-        ufunc(value, delta, out=value, casting="unsafe")
+        if value.ndim:
+            ufunc(value, delta, out=value, casting="unsafe")
+        else:
+            value[()] = scalar_op(value[()], delta)  # same, without 0-d ufunc overhead
         return value
     return kernel
 
 
 register_op("AssignAdd", infer=lambda i, a: [(a["var"].shape.as_tuple(), i[0].dtype)],
-            **_var_state(writes=True))(_inplace(np.add))
+            **_var_state(writes=True))(_inplace(np.add, operator.add))
 register_op("AssignSub", infer=lambda i, a: [(a["var"].shape.as_tuple(), i[0].dtype)],
-            **_var_state(writes=True))(_inplace(np.subtract))
+            **_var_state(writes=True))(_inplace(np.subtract, operator.sub))
 not_differentiable("Assign", "AssignAdd", "AssignSub", "IsVariableInitialized")
 
 

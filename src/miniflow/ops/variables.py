@@ -130,8 +130,7 @@ class Variable:
     def value(self):
         """The variable's current value as a tensor."""
         if self._eager:
-            return apply_op("VariableV2", var=self, shape=self._shape.as_tuple(),
-                            dtype=self.dtype)
+            return current_frontend().read_variable(self)
         return self._read
 
     def read_value(self):

@@ -1,0 +1,287 @@
+"""Gradient plans: `GradientTape.gradient` replays the kernels of an earlier backward pass
+over a tape of the same structure, instead of walking the gradient rules again.
+
+An eager training step records the same ops on its tape every time: the same op types,
+attrs, wiring, shapes and dtypes. The tape's structure is the key. The first two times a
+key is differentiated, the sweep runs as usual while the executor logs every kernel it
+calls; when both logs agree (the same kernels, attrs and constants), they become one
+generated function of kernel calls — the Session's compiled plan, for eager mode. Later
+steps with that key compute it (one pass over the recorded ops), pass the recorded
+values to the plan and get the gradients back.
+
+Gradient rules look at shapes, dtypes and attrs, all part of the key; integer tensors of
+up to 16 elements (shapes, axes) are keyed by value as well. A rule that looked at other
+values would log different kernels or constants the second time, and such a key is never
+compiled. Stateful kernels (random ops, variable reads) are never replayed.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import numpy as np
+
+from miniflow import dtypes
+from miniflow.core.indexed_slices import IndexedSlices
+from miniflow.core.registry import kernel_attrs
+from miniflow.core.shapes import TensorShape
+from miniflow.eager.tensor import EagerTensor
+
+_SMALL_INT = 16  # integer tensors up to this size are part of the key, by value
+_MAX_PLANS = 512
+_UNCACHEABLE = object()
+_counter = itertools.count()
+
+
+class Uncacheable(Exception):
+    """The tape holds something a key cannot describe (an unhashable attr)."""
+
+
+def _freeze(v):
+    """A hashable stand-in for an attr value (raises Uncacheable for anything else)."""
+    kind = type(v)
+    if kind in (int, float, str, bool, type(None), dtypes.DType, bytes):
+        return v
+    if kind is tuple or kind is list:
+        return (kind,) + tuple(_freeze(x) for x in v)
+    if kind is TensorShape:
+        return (kind, v.as_tuple())
+    if kind is np.ndarray and v.size <= _SMALL_INT:
+        return (kind, v.dtype.str, v.shape, v.tobytes())
+    if isinstance(v, np.generic):
+        return (kind, v.item())
+    raise Uncacheable(f"attr of type {kind.__name__}")
+
+
+def _attrs_key(attrs):
+    return tuple((k, _freeze(v)) for k, v in attrs.items())
+
+
+_FLOAT_SCALARS = frozenset({np.float16, np.float32, np.float64, np.complex64, np.complex128})
+
+
+def _describe(v):
+    """What the key records of one value: its dtype and shape, and small integers' values
+    (a float NumPy scalar: its type alone)."""
+    kind = type(v)
+    if kind is np.ndarray:
+        if v.dtype.kind in "iub" and v.size <= _SMALL_INT:
+            return (v.dtype, v.shape, v.tobytes())
+        return (v.dtype, v.shape)
+    npd = getattr(v, "dtype", None)
+    if npd is None:
+        return kind
+    if npd.kind in "iub":
+        return (kind, v.item())
+    return kind
+
+
+def signature(nodes, ys, xs, extra):
+    """(key, values, slots) of a tape's recorded ops ``(opdef, inputs, outputs, attrs)``:
+    ``values`` holds every tensor they read or made, in first-seen order, and ``slots``
+    maps each tensor to its index. The key is one flat tuple (cheap to hash)."""
+    slots: dict = {}
+    vals: list = []
+    key: list = [extra]
+    add_val, add_key = vals.append, key.append
+    floats = _FLOAT_SCALARS
+    for opdef, inputs, outputs, attrs in nodes:
+        add_key(opdef.type)
+        add_key(_attrs_key(attrs) if attrs else None)
+        add_key(len(inputs))
+        for t in inputs:
+            i = slots.get(t)
+            if i is None:
+                i = slots[t] = len(vals)
+                v = t._value
+                add_val(v)
+                add_key(type(v) if type(v) in floats else _describe(v))
+            add_key(i)
+        for t in outputs:
+            slots[t] = len(vals)
+            v = t._value
+            add_val(v)
+            add_key(type(v) if type(v) in floats else _describe(v))
+    for group in (ys, xs):
+        add_key(len(group))
+        for t in group:
+            i = slots.get(t)
+            if i is None:
+                i = slots[t] = len(vals)
+                v = t._value
+                add_val(v)
+                add_key(_describe(v))
+            add_key(i)
+    return tuple(key), vals, slots
+
+
+class Trace:
+    """The kernels run while a tape is differentiated, as the executor reports them."""
+
+    def __init__(self):
+        self.ops: list = []  # (opdef, inputs, outputs, attrs)
+        self.clean = True
+
+    def log(self, opdef, inputs, outputs, attrs):
+        if opdef.stateful:
+            self.clean = False
+        self.ops.append((opdef, inputs, outputs, attrs))
+
+
+class GradientPlans:
+    """key -> the trace seen first, then the compiled plan (or a mark: never compile)."""
+
+    def __init__(self, max_plans=_MAX_PLANS):
+        self._entries: dict = {}
+        self._max = max_plans
+        self.compiled = 0  # plans built (tests check that a step's plan is built once)
+
+    def lookup(self, key):
+        """The plan for ``key``; None when a trace should be taken; False: run uncached."""
+        entry = self._entries.get(key)
+        if entry is None or type(entry) is tuple:
+            return None
+        return entry if entry is not _UNCACHEABLE else False
+
+    def offer(self, key, trace, slots, result):
+        """Takes a finished trace: the first is kept, the second compiled if they agree."""
+        spec = _generate(trace, slots, result) if trace.clean else None
+        entry = self._entries.get(key)
+        if spec is None:
+            self._store(key, _UNCACHEABLE)
+        elif entry is None:
+            self._store(key, spec)
+        elif type(entry) is tuple:
+            if _same_spec(entry, spec):
+                self._store(key, _build(spec))
+                self.compiled += 1
+            else:
+                self._store(key, _UNCACHEABLE)
+
+    def forget(self, key):
+        self._store(key, _UNCACHEABLE)
+
+    def clear(self):
+        self._entries.clear()
+
+    def _store(self, key, entry):
+        if key not in self._entries and len(self._entries) >= self._max:
+            del self._entries[next(iter(self._entries))]
+        self._entries[key] = entry
+
+
+def _generate(trace, slots, result):
+    """(source, constants, kernels, dtypes) of a plan function ``plan(v) -> gradients``;
+    None if the trace holds something a plan cannot replay. Kernels whose outputs the
+    gradients do not need (the other input's gradient of a rule) are left out."""
+    names = {t: f"v{i}" for t, i in slots.items()}
+    consts: list = []
+
+    def name_of(t):
+        n = names.get(t)
+        if n is None:
+            n = names[t] = f"c{len(consts)}"
+            consts.append(t._value)
+        return n
+
+    steps = []  # (opdef, kernel attrs, input names, output names, lines)
+    for k, (opdef, inputs, outputs, attrs) in enumerate(trace.ops):
+        args = [name_of(t) for t in inputs]
+        outs = [f"t{k}_{j}" for j in range(len(outputs))]
+        names.update(zip(outputs, outs))
+        call = f"k{k}({', '.join(args)})"
+        lines = [f"{outs[0]} = {call}" if opdef.num_outputs == 1 else
+                 f"{', '.join(outs)}, = {call}" if outs else call]
+        for t, n in zip(outputs, outs):  # as executor.normalize does
+            if type(t._value) is np.ndarray:
+                lines.append(f"if type({n}) is not _nd: {n} = _asarray({n})")
+            elif isinstance(t._value, np.generic):
+                lines.append(f"if type({n}) is _nd: {n} = {n}[()]")
+            else:
+                return None
+        steps.append((f"k{k}", opdef, kernel_attrs(opdef, attrs) if attrs else {}, args,
+                      outs, lines))
+
+    dts: list = []
+
+    def wrapped(t):
+        dts.append(t.dtype)
+        return f"_E({name_of(t)}, _d{len(dts) - 1})"
+
+    items = []
+    for g in result:
+        if g is None:
+            items.append("None")
+        elif type(g) is EagerTensor:
+            items.append(wrapped(g))
+        elif type(g) is IndexedSlices and type(g.values) is EagerTensor \
+                and type(g.indices) is EagerTensor:
+            ds = g.dense_shape
+            ds = wrapped(ds) if type(ds) is EagerTensor else name_of(_Const(ds))
+            items.append(f"_IS({wrapped(g.values)}, {wrapped(g.indices)}, {ds})")
+        else:
+            return None
+    ret = f"return [{', '.join(items)}]"
+
+    needed = set(ret.replace("(", " ").replace(")", " ").replace(",", " ").split())
+    kept = []
+    for step in reversed(steps):
+        if needed.intersection(step[4]):
+            needed.update(step[3])
+            kept.append(step)
+    kept.reverse()
+    body = [f"{', '.join(f'v{i}' for i in range(len(slots)))}{',' if slots else ''} = v"]
+    kernels = []
+    for name, opdef, kattrs, _, _, lines in kept:
+        try:
+            kernels.append((name, opdef, _attrs_key(kattrs) if kattrs else (),
+                            functools.partial(opdef.forward, **kattrs) if kattrs
+                            else opdef.forward))
+        except Uncacheable:
+            return None
+        body.extend(lines)
+    body.append(ret)
+    src = "def plan(v):\n" + "".join(f"    {line}\n" for line in body)
+    return src, consts, kernels, dts
+
+
+class _Const:
+    """A non-tensor constant in the result (an IndexedSlices' dense_shape tuple)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value):
+        self._value = value
+
+
+def _same_spec(a, b) -> bool:
+    (src_a, consts_a, kernels_a, dts_a), (src_b, consts_b, kernels_b, dts_b) = a, b
+    return (src_a == src_b and dts_a == dts_b and len(consts_a) == len(consts_b)
+            and all(ka[:3] == kb[:3] for ka, kb in zip(kernels_a, kernels_b))
+            and all(_same_value(x, y) for x, y in zip(consts_a, consts_b)))
+
+
+def _same_value(x, y) -> bool:
+    if isinstance(x, np.ndarray | np.generic) or isinstance(y, np.ndarray | np.generic):
+        x, y = np.asarray(x), np.asarray(y)
+        return x.dtype == y.dtype and x.shape == y.shape and \
+            bool(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"))
+    return type(x) is type(y) and x == y
+
+
+def _build(spec):
+    src, consts, kernels, dts = spec
+    env = {"_nd": np.ndarray, "_asarray": np.asarray, "_E": EagerTensor,
+           "_IS": IndexedSlices}
+    env.update({f"c{i}": c for i, c in enumerate(consts)})
+    env.update({name: fn for name, _, _, fn in kernels})
+    env.update({f"_d{i}": d for i, d in enumerate(dts)})
+    fname = f"<miniflow gradient plan {next(_counter)}>"
+    exec(compile(src, fname, "exec"), env)  # noqa: S102  generated from a trace, not user text
+    fn = env["plan"]
+    fn.source = src  # for debugging: print(fn.source)
+    return fn
+
+
+PLANS = GradientPlans()
