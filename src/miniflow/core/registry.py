@@ -160,4 +160,7 @@ def kernel_attrs(opdef: OpDef, attrs: dict) -> dict:
         keep = _KEEP[(opdef.forward, names)] = True if keep == names else keep
     if keep is True:
         return attrs
-    return {k: attrs[k] for k in keep}
+    return {k: attrs[k] for k in keep} if keep else _NONE
+
+
+_NONE: dict = {}  # never mutated: callers pass it on as **kwargs or copy it

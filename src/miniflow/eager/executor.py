@@ -46,17 +46,24 @@ class EagerFrontEnd:
 
     # -- running ops ------------------------------------------------------------------
     def apply(self, opdef, inputs, attrs, name):
-        vals = []
-        for x in inputs:
-            if type(x) is not EagerTensor:
-                inputs = self._convert_inputs(opdef, inputs)
-                vals = [t._value for t in inputs]
-                break
-            vals.append(x._value)
-        else:
-            if opdef.same_dtype and len(inputs) > 1 and (
-                    len(inputs) > 2 or inputs[0].dtype is not inputs[1].dtype):
+        if len(inputs) == 2 and opdef.same_dtype:  # binary arithmetic: the common case
+            x, y = inputs
+            if type(x) is not EagerTensor or type(y) is not EagerTensor:
+                x, y = inputs = self._convert_pair(opdef, x, y)
+            elif x.dtype is not y.dtype:
                 _check_same_dtype(opdef, inputs)
+            vals = (x._value, y._value)
+        elif len(inputs) == 1 and type(inputs[0]) is EagerTensor:
+            vals = (inputs[0]._value,)
+        else:
+            for x in inputs:
+                if type(x) is not EagerTensor:
+                    inputs = self._convert_inputs(opdef, inputs)
+                    break
+            else:
+                if opdef.same_dtype and len(inputs) > 1:
+                    _check_same_dtype(opdef, inputs)
+            vals = [t._value for t in inputs]
         try:
             if opdef.stateful:
                 out = self._run_stateful(opdef, vals, attrs)
@@ -89,35 +96,36 @@ class EagerFrontEnd:
         return outputs if n else None
 
     def _convert_inputs(self, opdef, inputs):
-        out = []
+        out = [_read(x) for x in inputs]
         want = None  # literals take the dtype of the first tensor (or variable)
-        for x in inputs:
-            kind = type(x)
-            if kind is not EagerTensor and kind is not VariableHandle:
-                read = None if kind in _LITERALS else getattr(x, "__tf_tensor__", None)
-                if read is None:
-                    out.append(x)  # a literal: converted below
-                    continue
-                x = read()
-            if want is None:
-                want = x.dtype
-            out.append(x)
-        if want is None or not opdef.same_dtype:
-            want = None
-        else:
-            np_want = want.np
+        if opdef.same_dtype:
+            for x in out:
+                if type(x) is EagerTensor or type(x) is VariableHandle:
+                    want = x.dtype
+                    break
         for i, x in enumerate(out):
-            kind = type(x)
-            if kind is EagerTensor or kind is VariableHandle:
-                continue
-            if want is not None and (kind is float and want.is_floating or kind in _SCALARS
-                                     and x.dtype == np_want):
-                out[i] = EagerTensor(np_want.type(x), want)  # NumPy scalars are immutable
-            else:
-                out[i] = self.convert_to_tensor(x, dtype=want)
-        if want is not None:
+            if type(x) is not EagerTensor and type(x) is not VariableHandle:
+                out[i] = _literal(self, x, want) if want is not None else \
+                    self.convert_to_tensor(x)
+        if want is not None and len(out) > 1:
             _check_same_dtype(opdef, out)
         return out
+
+    def _convert_pair(self, opdef, x, y):
+        """The two inputs of a same-dtype op as tensors (a literal takes the other's dtype)."""
+        if type(x) is not EagerTensor:
+            x = _read(x)
+        if type(y) is not EagerTensor:
+            y = _read(y)
+        x_is = type(x) is EagerTensor or type(x) is VariableHandle
+        y_is = type(y) is EagerTensor or type(y) is VariableHandle
+        if not x_is:
+            x = self.convert_to_tensor(x) if not y_is else _literal(self, x, y.dtype)
+        if not y_is:
+            y = _literal(self, y, x.dtype)
+        if x.dtype is not y.dtype:
+            _check_same_dtype(opdef, (x, y))
+        return x, y
 
     def read_variable(self, variable):
         """The variable's value: its buffer itself (copy-on-write, see the module doc)."""
@@ -143,7 +151,7 @@ class EagerFrontEnd:
             if buf is not None and sys.getrefcount(buf) > 3:
                 slot.value = buf.copy()  # whoever shares the old buffer keeps it
             del buf
-        return opdef.forward(slot, *vals, **kwargs)
+        return opdef.forward(slot, *vals, **kwargs) if kwargs else opdef.forward(slot, *vals)
 
     def _state(self, opdef, attrs):
         key = (opdef.type, attrs.get("seed"), attrs.get("seed2"))
@@ -203,6 +211,36 @@ class EagerFrontEnd:
                                  f"{dtypes.as_dtype(dtype).name} for Tensor with dtype "
                                  f"{t.dtype.name}: {t!r}")
         return t
+
+
+def _read(x):
+    """A variable (or other object with ``__tf_tensor__``) as its tensor; others as is."""
+    kind = type(x)
+    if kind is EagerTensor or kind in _LITERALS or not hasattr(x, "__tf_tensor__"):
+        return x
+    return x.__tf_tensor__()
+
+
+def _literal(frontend, value, want):
+    """``value`` (not a tensor) as a tensor of the other operand's dtype ``want``."""
+    np_want = want._np
+    kind = type(value)
+    if kind is np_want.type:
+        return EagerTensor(value, want)  # NumPy scalars are immutable
+    if kind is float and np_want.kind == "f" and value:  # (0.0 == -0.0: not cached)
+        t = _FLOATS.get((value, np_want))  # `lr * grad` converts lr once, not every step
+        if t is None:
+            if len(_FLOATS) >= _MAX_FLOATS:
+                _FLOATS.clear()
+            t = _FLOATS[(value, np_want)] = EagerTensor(np_want.type(value), want)
+        return t
+    if kind is float and np_want.kind == "f":
+        return EagerTensor(np_want.type(value), want)
+    return frontend.convert_to_tensor(value, dtype=want)
+
+
+_FLOATS: dict = {}  # (Python float, NumPy dtype) -> its (immutable) tensor
+_MAX_FLOATS = 1024
 
 
 def read_attrs(variable) -> dict:

@@ -77,43 +77,67 @@ def _describe(v):
     return kind
 
 
-def signature(nodes, ys, xs, extra):
-    """(key, values, slots) of a tape's recorded ops ``(opdef, inputs, outputs, attrs)``:
-    ``values`` holds every tensor they read or made, in first-seen order, and ``slots``
-    maps each tensor to its index. The key is one flat tuple (cheap to hash)."""
-    slots: dict = {}
-    vals: list = []
+def signature(nodes, produced, ys, xs, extra):
+    """The key of a tape: its recorded ops ``(opdef, inputs, outputs, attrs)`` in order,
+    each input named by the op output that made it (``produced``: tensor -> op index,
+    or (op index, output index) for multi-output ops) or as a leaf (described where first
+    seen), the description of each output, then the targets and sources.
+
+    One flat tuple, cheap to hash. Its tokens are op types (str), attrs (tuple or None),
+    input counts and references (int, or a tuple of ints), and descriptions (a type, or
+    a tuple starting with a dtype); a token of one kind never equals one of another, so
+    two different tapes never share a key.
+    """
+    leaves: dict = {}
+    n_leaves = 0
     key: list = [extra]
-    add_val, add_key = vals.append, key.append
+    add = key.append
     floats = _FLOAT_SCALARS
     for opdef, inputs, outputs, attrs in nodes:
-        add_key(opdef.type)
-        add_key(_attrs_key(attrs) if attrs else None)
-        add_key(len(inputs))
+        add(opdef.type)
+        add(_attrs_key(attrs) if attrs else None)
+        add(len(inputs))
         for t in inputs:
-            i = slots.get(t)
-            if i is None:
-                i = slots[t] = len(vals)
-                v = t._value
-                add_val(v)
-                add_key(type(v) if type(v) in floats else _describe(v))
-            add_key(i)
+            p = produced.get(t)
+            if p is None:
+                p = leaves.get(t)
+                if p is None:
+                    n_leaves -= 1
+                    p = leaves[t] = n_leaves
+                    v = t._value
+                    kind = type(v)
+                    add(kind if kind in floats else _describe(v))
+            add(p)
         for t in outputs:
-            slots[t] = len(vals)
             v = t._value
-            add_val(v)
-            add_key(type(v) if type(v) in floats else _describe(v))
+            kind = type(v)
+            add(kind if kind in floats else _describe(v))
     for group in (ys, xs):
-        add_key(len(group))
+        add(len(group))
         for t in group:
-            i = slots.get(t)
-            if i is None:
-                i = slots[t] = len(vals)
-                v = t._value
-                add_val(v)
-                add_key(_describe(v))
-            add_key(i)
-    return tuple(key), vals, slots
+            p = produced.get(t)
+            if p is None:
+                p = leaves.get(t)
+                if p is None:
+                    n_leaves -= 1
+                    p = leaves[t] = n_leaves
+                    add(_describe(t._value))
+            add(p)
+    return tuple(key)
+
+
+def _paths(nodes, ys, xs) -> dict:
+    """tensor -> where a plan finds the tensor of a later tape with the same key."""
+    paths: dict = {}
+    for k, (_, inputs, outputs, _) in enumerate(nodes):
+        for j, t in enumerate(inputs):
+            paths.setdefault(t, f"n[{k}][1][{j}]")
+        for j, t in enumerate(outputs):
+            paths.setdefault(t, f"n[{k}][2][{j}]")
+    for group, name in ((ys, "ys"), (xs, "xs")):
+        for j, t in enumerate(group):
+            paths.setdefault(t, f"{name}[{j}]")
+    return paths
 
 
 class Trace:
@@ -144,9 +168,9 @@ class GradientPlans:
             return None
         return entry if entry is not _UNCACHEABLE else False
 
-    def offer(self, key, trace, slots, result):
+    def offer(self, key, trace, tape_ops, ys, xs, result):
         """Takes a finished trace: the first is kept, the second compiled if they agree."""
-        spec = _generate(trace, slots, result) if trace.clean else None
+        spec = _generate(trace, _paths(tape_ops, ys, xs), result) if trace.clean else None
         entry = self._entries.get(key)
         if spec is None:
             self._store(key, _UNCACHEABLE)
@@ -171,11 +195,12 @@ class GradientPlans:
         self._entries[key] = entry
 
 
-def _generate(trace, slots, result):
-    """(source, constants, kernels, dtypes) of a plan function ``plan(v) -> gradients``;
-    None if the trace holds something a plan cannot replay. Kernels whose outputs the
-    gradients do not need (the other input's gradient of a rule) are left out."""
-    names = {t: f"v{i}" for t, i in slots.items()}
+def _generate(trace, paths, result):
+    """(source, constants, kernels, dtypes) of a plan ``plan(n, ys, xs) -> gradients``
+    over a tape's ops, targets and sources; None if the trace holds something a plan
+    cannot replay. Kernels whose outputs the gradients do not need (the other input's
+    gradient of a rule) are left out."""
+    names = {t: f"v{i}" for i, t in enumerate(paths)}
     consts: list = []
 
     def name_of(t):
@@ -231,7 +256,8 @@ def _generate(trace, slots, result):
             needed.update(step[3])
             kept.append(step)
     kept.reverse()
-    body = [f"{', '.join(f'v{i}' for i in range(len(slots)))}{',' if slots else ''} = v"]
+    body = [f"v{i} = {path}._value" for i, path in enumerate(paths.values())
+            if f"v{i}" in needed]
     kernels = []
     for name, opdef, kattrs, _, _, lines in kept:
         try:
@@ -242,7 +268,7 @@ def _generate(trace, slots, result):
             return None
         body.extend(lines)
     body.append(ret)
-    src = "def plan(v):\n" + "".join(f"    {line}\n" for line in body)
+    src = "def plan(n, ys, xs):\n" + "".join(f"    {line}\n" for line in body)
     return src, consts, kernels, dts
 
 

@@ -21,6 +21,7 @@ from miniflow.eager.tensor import EagerTensor, VariableHandle
 ACTIVE: list = []
 EXECUTOR = None  # the eager front end; it sets this when it is created (it imports us)
 TRACE = None  # a gradient_plans.Trace while a backward pass is being logged
+_CONTAINERS = (list, tuple, dict)
 
 
 class _Node:
@@ -63,8 +64,12 @@ def record(opdef, inputs, outputs, attrs, executor):
         else:
             continue
         nodes = tape._nodes
-        for o in outputs:
-            produced[o] = len(nodes)
+        k = len(nodes)
+        if len(outputs) == 1:
+            produced[outputs[0]] = k
+        else:
+            for j, o in enumerate(outputs):
+                produced[o] = (k, j)
         nodes.append((opdef, inputs if type(inputs) is tuple else tuple(inputs), outputs,
                       attrs))
 
@@ -105,7 +110,8 @@ class GradientTape:
         self._watch_accessed = watch_accessed_variables
         # Keyed by the tensors themselves (they hash by identity), which keeps them alive.
         self._watched: dict = {}  # watched tensor -> True
-        self._producer: dict = {}  # tensor -> index in _nodes of the op that made it
+        # tensor -> index in _nodes of the op that made it ((index, output) if several)
+        self._producer: dict = {}
         self._nodes: list = []  # recorded ops, in order: (opdef, inputs, outputs, attrs)
         self._node_cache: list = []  # _Nodes for _nodes[:len(_node_cache)], made on demand
         self._reads: dict = {}  # variable handle -> the values read from it
@@ -182,19 +188,13 @@ class GradientTape:
             raise ValueError(f"Unknown value for unconnected_gradients: "
                              f"{unconnected_gradients!r}")
         self._used = True
-        xs, groups = [], []  # a variable stands for its handle and all its reads
-        for s in _flatten(sources):
-            if isinstance(s, EagerTensor):
-                group = [s]
-            elif getattr(s, "_slot", None) is not None and hasattr(s, "assign"):
-                h = _handle(s)
-                group = [h] + self._reads.get(h, [])
-            else:
-                raise ValueError(f"Passed in object of type {type(s).__name__}, not "
-                                 "tf.Tensor or tf.Variable")
-            groups.append(len(group))
-            xs.extend(group)
-        ys = [_as_tensor(y) for y in _flatten(target)]
+        flat = sources if type(sources) is list or type(sources) is tuple else None
+        xs, groups = self._sources(flat) if flat is not None else (None, None)
+        if xs is None:  # nested structures
+            flat = _flatten(sources)
+            xs, groups = self._sources(flat)
+        ys = [target] if type(target) is EagerTensor else \
+            [_as_tensor(y) for y in _flatten(target)]
         paused = self._recording
         if paused:
             self._pop()
@@ -208,13 +208,39 @@ class GradientTape:
         finally:
             if paused:
                 self._push()
-        return _pack(sources, iter(grads))
+        return type(sources)(grads) if flat is sources else _pack(sources, iter(grads))
+
+    def _sources(self, flat):
+        """(xs, group sizes): a variable stands for its handle and all its reads.
+        (None, None) if ``flat`` holds a container (then it must be flattened first)."""
+        xs, groups = [], []
+        reads = self._reads
+        for s in flat:
+            kind = type(s)
+            if kind is EagerTensor or isinstance(s, EagerTensor):
+                xs.append(s)
+                groups.append(1)
+            elif getattr(s, "_slot", None) is not None and hasattr(s, "assign"):
+                h = EXECUTOR.variable_handle(s)
+                xs.append(h)
+                read = reads.get(h)
+                if read:
+                    xs.extend(read)
+                groups.append(1 + len(read) if read else 1)
+            elif kind in _CONTAINERS:
+                return None, None
+            else:
+                raise ValueError(f"Passed in object of type {type(s).__name__}, not "
+                                 "tf.Tensor or tf.Variable")
+        return xs, groups
 
     def _node_of(self, t):
         """The `_Node` that made ``t`` on this tape (None for leaves), as the sweep asks."""
         i = self._producer.get(t)
         if i is None:
             return None
+        if type(i) is tuple:  # (op index, output index)
+            i = i[0]
         cache = self._node_cache
         while len(cache) < len(self._nodes):
             cache.append(_Node(*self._nodes[len(cache)]))
@@ -224,14 +250,14 @@ class GradientTape:
         """The sweep's result, from a gradient plan when one fits (see gradient_plans)."""
         global TRACE
         try:
-            key, vals, slots = gradient_plans.signature(
-                self._nodes, ys, xs, (tuple(groups), unconnected))
+            key = gradient_plans.signature(self._nodes, self._producer, ys, xs,
+                                           (tuple(groups), unconnected))
         except gradient_plans.Uncacheable:
             return _sweep(ys, None, xs, groups, unconnected, self._node_of)
         plan = gradient_plans.PLANS.lookup(key)
         if plan:
             try:
-                return plan(vals)
+                return plan(self._nodes, ys, xs)
             except Exception:  # the sweep below raises it with the op's name
                 gradient_plans.PLANS.forget(key)
         if plan is not None:
@@ -243,7 +269,7 @@ class GradientTape:
         finally:
             TRACE = None
             ACTIVE.remove(_TRACER)
-        gradient_plans.PLANS.offer(key, trace, slots, grads)
+        gradient_plans.PLANS.offer(key, trace, self._nodes, ys, xs, grads)
         return grads
 
     def jacobian(self, target, sources, unconnected_gradients="none"):

@@ -136,8 +136,7 @@ class Variable:
     def read_value(self):
         return array_ops.identity(self.value(), name="read")
 
-    def __tf_tensor__(self):
-        return self.value()
+    __tf_tensor__ = value
 
     def _as_graph_element(self):
         return self._read
@@ -174,12 +173,14 @@ class Variable:
 
     def assign_add(self, delta, use_locking=None, name=None, read_value=True):
         """Adds ``delta`` in place; returns the new value."""
-        delta = array_ops.convert_to_tensor(delta, dtype=self.dtype)
+        if getattr(delta, "dtype", None) is not self.dtype:  # tensors of our dtype pass
+            delta = array_ops.convert_to_tensor(delta, dtype=self.dtype)
         return apply_op("AssignAdd", delta, var=self, name=name or "AssignAdd")
 
     def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
         """Subtracts ``delta`` in place; returns the new value."""
-        delta = array_ops.convert_to_tensor(delta, dtype=self.dtype)
+        if getattr(delta, "dtype", None) is not self.dtype:
+            delta = array_ops.convert_to_tensor(delta, dtype=self.dtype)
         return apply_op("AssignSub", delta, var=self, name=name or "AssignSub")
 
     def load(self, value, session=None):
