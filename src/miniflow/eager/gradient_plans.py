@@ -9,10 +9,10 @@ generated function of kernel calls — the Session's compiled plan, for eager mo
 steps with that key compute it (one pass over the recorded ops), pass the recorded
 values to the plan and get the gradients back.
 
-Gradient rules look at shapes, dtypes and attrs, all part of the key; integer tensors of
-up to 16 elements (shapes, axes) are keyed by value as well. A rule that looked at other
-values would log different kernels or constants the second time, and such a key is never
-compiled. Stateful kernels (random ops, variable reads) are never replayed.
+Gradient rules look at shapes, dtypes and attrs, all part of the key. A pass in which
+Python code read a tensor's value (``numpy()``, ``float()``, a constant-folding shape
+helper) is never compiled, nor one whose two logs disagree (a rule that consulted some
+other state), nor one that ran a stateful kernel (random ops, variable reads).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from miniflow.core.registry import kernel_attrs
 from miniflow.core.shapes import TensorShape
 from miniflow.eager.tensor import EagerTensor
 
-_SMALL_INT = 16  # integer tensors up to this size are part of the key, by value
 _MAX_PLANS = 512
+_MAX_ATTR_ARRAY = 64  # larger array attrs make a tape uncacheable
 _UNCACHEABLE = object()
 _counter = itertools.count()
 
@@ -38,16 +38,21 @@ class Uncacheable(Exception):
     """The tape holds something a key cannot describe (an unhashable attr)."""
 
 
+_PLAIN = frozenset({int, float, str, bool, type(None), type(Ellipsis), dtypes.DType, bytes})
+
+
 def _freeze(v):
     """A hashable stand-in for an attr value (raises Uncacheable for anything else)."""
     kind = type(v)
-    if kind in (int, float, str, bool, type(None), dtypes.DType, bytes):
+    if kind in _PLAIN:
         return v
+    if kind is slice:
+        return (kind, _freeze(v.start), _freeze(v.stop), _freeze(v.step))
     if kind is tuple or kind is list:
         return (kind,) + tuple(_freeze(x) for x in v)
     if kind is TensorShape:
         return (kind, v.as_tuple())
-    if kind is np.ndarray and v.size <= _SMALL_INT:
+    if kind is np.ndarray and v.size <= _MAX_ATTR_ARRAY:
         return (kind, v.dtype.str, v.shape, v.tobytes())
     if isinstance(v, np.generic):
         return (kind, v.item())
@@ -62,18 +67,10 @@ _FLOAT_SCALARS = frozenset({np.float16, np.float32, np.float64, np.complex64, np
 
 
 def _describe(v):
-    """What the key records of one value: its dtype and shape, and small integers' values
-    (a float NumPy scalar: its type alone)."""
+    """What the key records of one value: its dtype and shape (a NumPy scalar: its type)."""
     kind = type(v)
     if kind is np.ndarray:
-        if v.dtype.kind in "iub" and v.size <= _SMALL_INT:
-            return (v.dtype, v.shape, v.tobytes())
         return (v.dtype, v.shape)
-    npd = getattr(v, "dtype", None)
-    if npd is None:
-        return kind
-    if npd.kind in "iub":
-        return (kind, v.item())
     return kind
 
 
@@ -147,6 +144,10 @@ class Trace:
         self.ops: list = []  # (opdef, inputs, outputs, attrs)
         self.clean = True
 
+    def taint(self):
+        """Python code read a value: the pass depends on more than the key."""
+        self.clean = False
+
     def log(self, opdef, inputs, outputs, attrs):
         if opdef.stateful:
             self.clean = False
@@ -160,6 +161,7 @@ class GradientPlans:
         self._entries: dict = {}
         self._max = max_plans
         self.compiled = 0  # plans built (tests check that a step's plan is built once)
+        self.enabled = True  # False: every gradient runs the sweep (tests compare both)
 
     def lookup(self, key):
         """The plan for ``key``; None when a trace should be taken; False: run uncached."""
@@ -188,6 +190,12 @@ class GradientPlans:
 
     def clear(self):
         self._entries.clear()
+
+    def plan_for(self, key):
+        """The compiled plan for ``key`` (None if there is none): its ``source`` shows the
+        kernels it runs."""
+        entry = self._entries.get(key)
+        return entry if callable(entry) else None
 
     def _store(self, key, entry):
         if key not in self._entries and len(self._entries) >= self._max:

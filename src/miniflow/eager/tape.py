@@ -15,6 +15,7 @@ from miniflow.core.nest import pack as _pack
 from miniflow.core.dispatch import apply_op
 from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.eager import gradient_plans
+from miniflow.eager import tensor as _tensor
 from miniflow.eager.tensor import EagerTensor, VariableHandle
 
 # Tapes currently recording, innermost last. The executor checks it before recording.
@@ -199,7 +200,8 @@ class GradientTape:
         if paused:
             self._pop()
         try:
-            if output_gradients is None and not ACTIVE:  # nothing records the sweep
+            if output_gradients is None and not ACTIVE and gradient_plans.PLANS.enabled:
+                # nothing records the sweep: a plan may stand in for it
                 grads = self._planned(ys, xs, groups, unconnected_gradients)
             else:
                 seeds = None if output_gradients is None else \
@@ -264,10 +266,11 @@ class GradientTape:
             return _sweep(ys, None, xs, groups, unconnected, self._node_of)
         trace = TRACE = gradient_plans.Trace()
         ACTIVE.append(_TRACER)  # the executor reports ops while a tape is active
+        _tensor.VALUE_READ_HOOK = trace.taint
         try:
             grads = _sweep(ys, None, xs, groups, unconnected, self._node_of)
         finally:
-            TRACE = None
+            TRACE = _tensor.VALUE_READ_HOOK = None
             ACTIVE.remove(_TRACER)
         gradient_plans.PLANS.offer(key, trace, self._nodes, ys, xs, grads)
         return grads

@@ -10,6 +10,15 @@ from miniflow.core.shapes import TensorShape
 
 _BY_NP: dict = {}
 _NEW_SHAPE = TensorShape.__new__
+# Called when Python code reads a tensor's value; set while a backward pass is traced,
+# since a plan replaying that pass would not see the values of later steps.
+VALUE_READ_HOOK = None
+
+
+def note_value_read() -> None:
+    """Tells a tracing gradient plan that Python code looked at a tensor's value."""
+    if VALUE_READ_HOOK is not None:
+        VALUE_READ_HOOK()
 
 
 def dtype_of(value) -> dtypes.DType:
@@ -33,10 +42,13 @@ class EagerTensor:
 
     def numpy(self):
         """The value as a NumPy array (a NumPy scalar for rank 0); a copy."""
+        if VALUE_READ_HOOK is not None:
+            VALUE_READ_HOOK()
         v = self._value
         return v.copy() if type(v) is np.ndarray and v.ndim else np.asarray(v)[()]
 
     def __array__(self, dtype=None, copy=None):
+        note_value_read()
         return np.asarray(self._value, dtype=dtype)
 
     @property
@@ -70,15 +82,19 @@ class EagerTensor:
                              f"shape {TensorShape(shape)}")
 
     def __bool__(self):
+        note_value_read()
         return bool(self._value)
 
     def __float__(self):
+        note_value_read()
         return float(self._value)
 
     def __int__(self):
+        note_value_read()
         return int(self._value)
 
     def __index__(self):
+        note_value_read()
         if self.dtype.is_integer and np.ndim(self._value) == 0:
             return int(self._value)
         raise TypeError("Only integer scalar tensors can be used as an index")
@@ -89,6 +105,7 @@ class EagerTensor:
         return len(self._value)
 
     def __iter__(self):
+        note_value_read()
         if np.ndim(self._value) == 0:
             raise TypeError("Cannot iterate over a scalar tensor.")
         return (self[i] for i in range(len(self._value)))

@@ -43,6 +43,8 @@ def _const_value(t):
     op = getattr(t, "op", None)
     if op is None:
         v = getattr(t, "_value", None)  # eager tensors
+        if v is not None:
+            note_value_read()
         return v
     if op.type == "Const":
         return op.attrs["value"]
