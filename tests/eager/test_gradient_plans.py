@@ -206,26 +206,57 @@ def test_second_order_through_nested_tapes_is_not_replayed():
         assert float(d2y) == pytest.approx(6 * x0)
 
 
-def test_keys_tell_structures_apart():
+def test_keys_tell_structures_apart_and_matchers_agree():
     a, b = tf.constant(1.0), tf.constant(2.0)
-
-    def key(f):
-        with tf.GradientTape() as tape:
-            tape.watch([a, b])
-            y = f()
-        return gradient_plans.signature(tape._nodes, tape._producer, [y], [a, b], ())
-
-    assert key(lambda: a * b) == key(lambda: a * b)
-    assert key(lambda: a * b) != key(lambda: b * a)  # wiring
-    assert key(lambda: a * a) != key(lambda: a * b)  # a leaf used twice
-    assert key(lambda: a * b) != key(lambda: a + b)  # op type
-    assert key(lambda: tf.reduce_sum(a * b)) != key(lambda: a * b)
     c = tf.constant([1.0, 2.0])
-    assert key(lambda: a * c) != key(lambda: a * b)  # shapes
-    assert key(lambda: tf.cast(a, tf.float64) * 2.0) != key(lambda: a * 2.0)  # dtypes
-    i, j = tf.constant([0, 1]), tf.constant([1, 0])  # values are not part of the key
-    assert key(lambda: tf.gather(a * c, i)) == key(lambda: tf.gather(a * c, j))
-    assert key(lambda: tf.reduce_sum(a * c, axis=0)) != key(lambda: tf.reduce_sum(a * c))
+    i, j = tf.constant([0, 1]), tf.constant([1, 0])
+
+    def tape_of(f):
+        with tf.GradientTape() as tape:
+            tape.watch([a, b, c])
+            y = f()
+        return tape._nodes, tape._producer, [y], [a, b], [1, 1], "none"
+
+    def key(t):
+        ops, producer, ys, xs, groups, unconnected = t
+        return gradient_plans.signature(ops, producer, ys, xs, (tuple(groups), unconnected))
+
+    same = [(lambda: a * b, lambda: a * b),
+            (lambda: tf.gather(a * c, i), lambda: tf.gather(a * c, j))]  # values: not keyed
+    different = [(lambda: a * b, lambda: b * a),  # wiring
+                 (lambda: a * a, lambda: a * b),  # a leaf used twice
+                 (lambda: a * b, lambda: a + b),  # op type
+                 (lambda: tf.reduce_sum(a * b), lambda: a * b),
+                 (lambda: a * c, lambda: a * b),  # shapes
+                 (lambda: tf.cast(a, tf.float64) * 2.0, lambda: a * 2.0),  # dtypes
+                 (lambda: tf.reduce_sum(a * c, axis=0), lambda: tf.reduce_sum(a * c))]
+    for (f, g), equal in [(p, True) for p in same] + [(p, False) for p in different]:
+        tf_, tg = tape_of(f), tape_of(g)
+        assert (key(tf_) == key(tg)) is equal
+        match = gradient_plans._matcher(*tf_)
+        assert match(tg[0], tg[2], tg[3], tg[4], tg[5]) is equal
+        assert match(tf_[0], tf_[2], tf_[3], tf_[4], tf_[5])
+    t = tape_of(lambda: a * b)
+    assert not gradient_plans._matcher(*t)(t[0], t[2], t[3], [2], "none")  # groups
+    assert not gradient_plans._matcher(*t)(t[0], t[2], t[3], t[4], "zero")
+
+
+tf.extend.register_op("PlanScaled", infer=tf.extend.same_shape)(lambda x: x)
+tf.extend.register_gradient("PlanScaled")(lambda op, grad: [2.0 * grad])
+
+
+def test_replacing_a_gradient_rule_drops_the_plans():
+    x = tf.constant(3.0)
+
+    def grad():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.extend.apply_op("PlanScaled", x * x)
+        return float(tape.gradient(y, x))
+
+    assert [grad() for _ in range(4)] == [12.0] * 4
+    tf.extend.register_gradient("PlanScaled", override=True)(lambda op, grad: [5.0 * grad])
+    assert [grad() for _ in range(4)] == [30.0] * 4
 
 
 # -- every differentiable op: a replayed gradient equals the sweep's -------------------

@@ -46,6 +46,7 @@ class OpDef:
 _OPS: dict[str, OpDef] = {}
 _GRADIENTS: dict[str, Callable | None] = {}
 _GRADIENT_INPUTS: dict[str, tuple[bool, bool]] = {}  # op type -> (None ok, IndexedSlices ok)
+_GENERATION = 0
 
 
 def gradient_inputs(op_type: str) -> tuple[bool, bool]:
@@ -91,7 +92,9 @@ def register_gradient(op_type: str, *, override: bool = False, accepts_none: boo
         if op_type in _GRADIENTS and not override:
             raise KeyError(f"Registering two gradient with name '{op_type}'! "
                            f"(Previous registration was for {_GRADIENTS[op_type]})")
+        global _GENERATION
         _GRADIENTS[op_type] = fn
+        _GENERATION += 1
         if accepts_none or accepts_indexed_slices:
             _GRADIENT_INPUTS[op_type] = (accepts_none, accepts_indexed_slices)
         return fn
@@ -101,8 +104,15 @@ def register_gradient(op_type: str, *, override: bool = False, accepts_none: boo
 
 def not_differentiable(*op_types: str) -> None:
     """Declares op types as having no gradient (their inputs receive None)."""
+    global _GENERATION
     for t in op_types:
         _GRADIENTS[t] = None
+    _GENERATION += 1
+
+
+def gradient_generation() -> int:
+    """Counts gradient registrations: whatever caches gradient code compares it."""
+    return _GENERATION
 
 
 def lookup_op(op_type: str) -> OpDef:

@@ -24,12 +24,13 @@ import numpy as np
 
 from miniflow import dtypes
 from miniflow.core.indexed_slices import IndexedSlices
-from miniflow.core.registry import kernel_attrs
+from miniflow.core.registry import gradient_generation, kernel_attrs
 from miniflow.core.shapes import TensorShape
 from miniflow.eager.tensor import EagerTensor
 
 _MAX_PLANS = 512
 _MAX_ATTR_ARRAY = 64  # larger array attrs make a tape uncacheable
+_MAX_MATCHERS = 8  # plans filed per tape length (most recently compiled first)
 _UNCACHEABLE = object()
 _counter = itertools.count()
 
@@ -155,13 +156,29 @@ class Trace:
 
 
 class GradientPlans:
-    """key -> the trace seen first, then the compiled plan (or a mark: never compile)."""
+    """key -> the trace seen first, then the compiled plan (or a mark: never compile).
+
+    Compiled plans are also filed by the number of recorded ops with a generated
+    matcher: straight-line checks that a tape has exactly the structure of the plan's
+    key. A training step finds its plan that way, without building the key.
+    """
 
     def __init__(self, max_plans=_MAX_PLANS):
         self._entries: dict = {}
+        self._by_length: dict = {}  # number of tape ops -> [(matcher, plan, key)]
         self._max = max_plans
+        self._generation = gradient_generation()
         self.compiled = 0  # plans built (tests check that a step's plan is built once)
         self.enabled = True  # False: every gradient runs the sweep (tests compare both)
+
+    def find(self, tape_ops, ys, xs, groups, unconnected):
+        """(plan, key) of a compiled plan whose structure the tape has, or None."""
+        if self._generation != gradient_generation():  # a gradient rule was replaced
+            self.clear()
+        for match, plan, key in self._by_length.get(len(tape_ops), ()):
+            if match(tape_ops, ys, xs, groups, unconnected):
+                return plan, key
+        return None
 
     def lookup(self, key):
         """The plan for ``key``; None when a trace should be taken; False: run uncached."""
@@ -170,9 +187,11 @@ class GradientPlans:
             return None
         return entry if entry is not _UNCACHEABLE else False
 
-    def offer(self, key, trace, tape_ops, ys, xs, result):
-        """Takes a finished trace: the first is kept, the second compiled if they agree."""
-        spec = _generate(trace, _paths(tape_ops, ys, xs), result) if trace.clean else None
+    def offer(self, key, trace, tape, result):
+        """Takes a finished trace: the first is kept, the second compiled if they agree.
+        ``tape`` is (ops, producer, ys, xs, groups, unconnected) of the traced tape."""
+        ops, producer, ys, xs, groups, unconnected = tape
+        spec = _generate(trace, _paths(ops, ys, xs), result) if trace.clean else None
         entry = self._entries.get(key)
         if spec is None:
             self._store(key, _UNCACHEABLE)
@@ -180,7 +199,15 @@ class GradientPlans:
             self._store(key, spec)
         elif type(entry) is tuple:
             if _same_spec(entry, spec):
-                self._store(key, _build(spec))
+                plan = _build(spec)
+                self._store(key, plan)
+                try:
+                    match = _matcher(ops, producer, ys, xs, groups, unconnected)
+                except Uncacheable:
+                    return
+                filed = self._by_length.setdefault(len(ops), [])
+                filed.insert(0, (match, plan, key))
+                del filed[_MAX_MATCHERS:]
                 self.compiled += 1
             else:
                 self._store(key, _UNCACHEABLE)
@@ -190,17 +217,92 @@ class GradientPlans:
 
     def clear(self):
         self._entries.clear()
-
-    def plan_for(self, key):
-        """The compiled plan for ``key`` (None if there is none): its ``source`` shows the
-        kernels it runs."""
-        entry = self._entries.get(key)
-        return entry if callable(entry) else None
+        self._by_length.clear()
+        self._generation = gradient_generation()
 
     def _store(self, key, entry):
         if key not in self._entries and len(self._entries) >= self._max:
             del self._entries[next(iter(self._entries))]
+        old = self._entries.get(key)
+        if callable(old):
+            for filed in self._by_length.values():
+                filed[:] = [f for f in filed if f[1] is not old]
         self._entries[key] = entry
+
+
+def _matcher(ops, producer, ys, xs, groups, unconnected):
+    """``match(ops, ys, xs, groups, unconnected)``: True iff a tape's `signature` would
+    equal the one of the tape given — the same checks, unrolled for this structure."""
+    env = {"_describe": _describe, "_attrs_key": _attrs_key, "G": list(groups),
+           "U": unconnected}
+    body = [f"if len(n) != {len(ops)} or len(ys) != {len(ys)} or len(xs) != {len(xs)} "
+            f"or groups != G or unconnected != U: return False"]
+    names: dict = {}  # tensor -> local name (leaves and op outputs)
+    leaves: list = []
+    checks: list = []
+
+    def describe_check(name, t):
+        v = t._value
+        kind = type(v)
+        if kind in _FLOAT_SCALARS:
+            env[f"T_{name}"] = kind
+            checks.append(f"type({name}._value) is not T_{name}")
+        else:
+            env[f"D_{name}"] = _describe(v)
+            checks.append(f"_describe({name}._value) != D_{name}")
+
+    def refer(t, expr):
+        """Checks that ``expr`` (a tensor of the new tape) stands where ``t`` stood."""
+        name = names.get(t)
+        if name is not None:
+            checks.append(f"{expr} is not {name}")
+            return
+        p = producer.get(t)
+        if p is not None:  # an output of a later op cannot be an input: topological
+            raise AssertionError("tape ops out of order")
+        name = names[t] = f"l{len(leaves)}"
+        leaves.append(name)
+        body.append(f"{name} = {expr}")
+        describe_check(name, t)
+
+    for k, (opdef, inputs, outputs, attrs) in enumerate(ops):
+        env[f"O{k}"] = opdef
+        body.append(f"o{k}, i{k}, q{k}, a{k} = n[{k}]")
+        checks.append(f"o{k} is not O{k} or len(i{k}) != {len(inputs)} "
+                      f"or len(q{k}) != {len(outputs)}")
+        if attrs:
+            env[f"A{k}"] = _attrs_key(attrs)  # raises Uncacheable as the key would
+            checks.append(f"_attrs_key(a{k}) != A{k}")
+        else:
+            checks.append(f"a{k}")
+        _flush(body, checks)
+        for j, t in enumerate(inputs):
+            refer(t, f"i{k}[{j}]")
+        for j, t in enumerate(outputs):
+            name = names[t] = f"q{k}_{j}"
+            body.append(f"{name} = q{k}[{j}]")
+            describe_check(name, t)
+        _flush(body, checks)
+    for group, label in ((ys, "ys"), (xs, "xs")):
+        for j, t in enumerate(group):
+            refer(t, f"{label}[{j}]")
+    _flush(body, checks)
+    # distinct leaves, none of them an op output (as `signature`'s identity dicts)
+    every = leaves + [n for t, n in names.items() if n.startswith("q")]
+    body.append(f"if len({{{', '.join(every)}}}) != {len(every)}: return False"
+                if every else "pass")
+    body.append("return True")
+    src = "def match(n, ys, xs, groups, unconnected):\n" + \
+        "".join(f"    {line}\n" for line in body)
+    exec(compile(src, f"<miniflow plan matcher {next(_counter)}>", "exec"), env)  # noqa: S102
+    env["match"].source = src
+    return env["match"]
+
+
+def _flush(body, checks):
+    if checks:
+        body.append(f"if {' or '.join(f'({c})' for c in checks)}: return False")
+        checks.clear()
 
 
 def _generate(trace, paths, result):

@@ -87,7 +87,11 @@ def record_read(variable, value):
                 continue
             tape._watch_handle(handle)
         tape._watched[value] = True
-        tape._reads.setdefault(handle, []).append(value)
+        reads = tape._reads.get(handle)
+        if reads is None:
+            tape._reads[handle] = [value]
+        else:
+            reads.append(value)
 
 
 class GradientTape:
@@ -251,18 +255,20 @@ class GradientTape:
     def _planned(self, ys, xs, groups, unconnected):
         """The sweep's result, from a gradient plan when one fits (see gradient_plans)."""
         global TRACE
+        plans = gradient_plans.PLANS
+        found = plans.find(self._nodes, ys, xs, groups, unconnected)
+        if found is not None:
+            try:
+                return found[0](self._nodes, ys, xs)
+            except Exception:  # the sweep below raises it with the op's name
+                plans.forget(found[1])
+                return _sweep(ys, None, xs, groups, unconnected, self._node_of)
         try:
             key = gradient_plans.signature(self._nodes, self._producer, ys, xs,
                                            (tuple(groups), unconnected))
         except gradient_plans.Uncacheable:
             return _sweep(ys, None, xs, groups, unconnected, self._node_of)
-        plan = gradient_plans.PLANS.lookup(key)
-        if plan:
-            try:
-                return plan(self._nodes, ys, xs)
-            except Exception:  # the sweep below raises it with the op's name
-                gradient_plans.PLANS.forget(key)
-        if plan is not None:
+        if plans.lookup(key) is not None:  # uncacheable (or filed under no matcher)
             return _sweep(ys, None, xs, groups, unconnected, self._node_of)
         trace = TRACE = gradient_plans.Trace()
         ACTIVE.append(_TRACER)  # the executor reports ops while a tape is active
@@ -272,7 +278,8 @@ class GradientTape:
         finally:
             TRACE = _tensor.VALUE_READ_HOOK = None
             ACTIVE.remove(_TRACER)
-        gradient_plans.PLANS.offer(key, trace, self._nodes, ys, xs, grads)
+        plans.offer(key, trace, (self._nodes, self._producer, ys, xs, groups, unconnected),
+                    grads)
         return grads
 
     def jacobian(self, target, sources, unconnected_gradients="none"):
