@@ -927,6 +927,8 @@ def _cast_grad(op, grad):
 
 def cast(x, dtype, name=None):
     """``x`` converted to ``dtype`` (floats to ints truncate toward zero)."""
+    if getattr(x, "dtype", None) is dtype and current_frontend().is_tensor(x):
+        return x  # already a tensor of that dtype (optimizers cast every step)
     dtype = dtypes.as_dtype(dtype)
     x = convert_to_tensor(x)
     if x.dtype == dtype:

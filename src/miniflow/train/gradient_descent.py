@@ -6,9 +6,9 @@ import numpy as np
 
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_op
-from miniflow.ops import array_ops
 from miniflow.ops.state_ops import Slot, _uninitialized
 from miniflow.train.optimizer import Optimizer
+from miniflow.train.slot_apply import hyper, like
 
 _UPDATE = dict(stateful=True, make_state=lambda a: Slot(a["var"].op_name),
                state_key=lambda a: a["var"],
@@ -47,11 +47,10 @@ class GradientDescentOptimizer(Optimizer):
         self._learning_rate = learning_rate
 
     def _prepare(self):
-        lr = self._call_if_callable(self._learning_rate)
-        self._lr_t = array_ops.convert_to_tensor(lr, name="learning_rate")
+        self._lr_t = hyper(self._learning_rate, "learning_rate")
 
     def _lr(self, var):
-        return array_ops.cast(self._lr_t, var.dtype)
+        return like(self._lr_t, var)
 
     def _apply_dense(self, grad, var):
         return apply_op("ApplyGradientDescent", self._lr(var), grad, var=var)

@@ -3,8 +3,6 @@ dense or sparse (`IndexedSlices`) updates in place, bump the global step."""
 
 from __future__ import annotations
 
-import contextlib
-
 from miniflow.core.dispatch import current_frontend
 from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.graph.gradients import gradients
@@ -62,15 +60,21 @@ class Optimizer:
             ValueError: no variable has a gradient.
         """
         pairs = [(g, v) for g, v in grads_and_vars]
-        if not any(g is not None for g, _ in pairs):
+        variables = [v for g, v in pairs if g is not None]
+        if not variables:
             raise ValueError("No gradients provided for any variable, check your graph for "
                              "ops that do not support gradients, between variables "
                              f"{[v.name for _, v in pairs]} and loss.")
-        eager = current_frontend().eager
-        scope = control_flow_ops.name_scope(name or self._name)
-        with scope as scope_name:
-            variables = [v for g, v in pairs if g is not None]
-            with control_flow_ops.name_scope(None) if not eager else contextlib.nullcontext():
+        if current_frontend().eager:  # no names to scope: the updates run now
+            self._create_slots(variables)
+            self._prepare()
+            for g, v in pairs:
+                if g is not None:
+                    self._apply_one(g, v)
+            self._finish((), None)  # e.g. Adam's beta powers
+            return None if global_step is None else global_step.assign_add(1)
+        with control_flow_ops.name_scope(name or self._name) as scope_name:
+            with control_flow_ops.name_scope(None):
                 self._create_slots(variables)
             self._prepare()
             updates = []
@@ -78,21 +82,20 @@ class Optimizer:
                 if g is None:
                     continue
                 with control_flow_ops.name_scope("update_" + v.op_name.replace(":", "_")):
-                    if isinstance(g, IndexedSlices):
-                        updates.append(self._apply_sparse(g, v))
-                    else:
-                        g = array_ops.convert_to_tensor(g)
-                        updates.append(self._apply_dense(g, v))
+                    updates.append(self._apply_one(g, v))
             # With a global step, TF names the group "update" and gives the scope's own
             # name to the step increment, so the two ops never share a name.
             finish = self._finish(updates, (scope_name or None) if global_step is None
                                   else "update")
             if global_step is None:
                 return finish
-            if eager:
-                return global_step.assign_add(1)
             with control_flow_ops.control_dependencies([finish]):
                 return global_step.assign_add(1, name=scope_name or None).op
+
+    def _apply_one(self, grad, var):
+        if isinstance(grad, IndexedSlices):
+            return self._apply_sparse(grad, var)
+        return self._apply_dense(array_ops.convert_to_tensor(grad), var)
 
     def minimize(self, loss, global_step=None, var_list=None, gate_gradients=GATE_OP,
                  aggregation_method=None, colocate_gradients_with_ops=False, name=None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from miniflow import errors
+from miniflow.core.dispatch import current_frontend
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.ops import array_ops
 from miniflow.ops.state_ops import Slot, _uninitialized
@@ -80,8 +81,22 @@ def unique_rows(values, indices, num_rows: int):
 
 
 def hyper(value, name):
-    """A hyperparameter (number, tensor or zero-argument callable) as a tensor."""
-    return array_ops.convert_to_tensor(value() if callable(value) else value, name=name)
+    """A hyperparameter (number, tensor or zero-argument callable) as a tensor. In eager
+    mode a Python number converts once, not at every step."""
+    if callable(value):
+        value = value()
+    kind = type(value)
+    if (kind is float or kind is int) and current_frontend().eager:
+        t = _EAGER_NUMBERS.get((kind, value))
+        if t is None:
+            if len(_EAGER_NUMBERS) >= 256:
+                _EAGER_NUMBERS.clear()
+            t = _EAGER_NUMBERS[(kind, value)] = array_ops.convert_to_tensor(value)
+        return t
+    return array_ops.convert_to_tensor(value, name=name)
+
+
+_EAGER_NUMBERS: dict = {}  # (type, number) -> its (immutable) eager tensor
 
 
 def like(t, var):
