@@ -122,7 +122,9 @@ def w1_tf1_graph(xs, ys):
     return _tf1_style(tf, xs, ys)
 
 
-def _eager_style(tf, xs, ys, compile_fn=None):
+def _eager_style(tf, xs, ys, compile_fn=None, optimizer=None):
+    """The eager step as users write it: a tape, then the optimizer's update (as
+    PyTorch's optim.SGD) or, without one, assign_sub by hand."""
     w = tf.Variable(0.0)
     b = tf.Variable(0.0)
 
@@ -130,8 +132,11 @@ def _eager_style(tf, xs, ys, compile_fn=None):
         with tf.GradientTape() as tape:
             loss = tf.square(y - (w * x + b))
         gw, gb = tape.gradient(loss, [w, b])
-        w.assign_sub(LR_W1 * gw)
-        b.assign_sub(LR_W1 * gb)
+        if optimizer is not None:
+            optimizer.apply_gradients(zip([gw, gb], [w, b]))
+        else:
+            w.assign_sub(LR_W1 * gw)
+            b.assign_sub(LR_W1 * gb)
         return loss
 
     if compile_fn is not None:
@@ -148,7 +153,7 @@ def w1_miniflow_eager(xs, ys):
     import miniflow as tf
 
     tf.enable_eager_execution()
-    return _eager_style(tf, xs, ys)
+    return _eager_style(tf, xs, ys, optimizer=tf.train.GradientDescentOptimizer(LR_W1))
 
 
 def w1_tf2_eager(xs, ys):

@@ -257,3 +257,32 @@ def test_partitioned_embedding_variables_get_sparse_updates():
     tf.train.GradientDescentOptimizer(1.0).apply_gradients(zip(grads, parts))
     np.testing.assert_array_equal(parts[0].numpy(), [[-1, -1], [0, 0], [-3, -3]])
     np.testing.assert_array_equal(parts[1].numpy(), [[-2, -2], [0, 0]])
+
+
+def test_scalars_are_numpy_scalars_and_python_floats_keep_their_sign():
+    w = tf.Variable(3.0)
+    t = tf.constant(2.0)
+    for value in (w.value(), t, t * t, tf.ones_like(t), tf.zeros_like(t), w.assign_add(1.0)):
+        assert type(value._value) is np.float32  # 0-d values: NumPy scalars, not 0-d arrays
+    read = w.value()
+    w.assign_sub(10.0)
+    assert float(read) == 4.0 and float(w.value()) == -6.0  # a read is a copy
+    one = tf.constant(1.0)
+    with np.errstate(divide="ignore"):
+        assert float(one / (one * -0.0)) == -np.inf and float(one / (one * 0.0)) == np.inf
+    assert float(0.5 * one) == 0.5 and float(-0.5 * one) == -0.5  # cached literals
+    with pytest.raises(tf.errors.InvalidArgumentError, match="int32"):
+        tf.constant(1.0) + tf.constant(1)
+
+
+def test_optimizer_hyperparameters_follow_a_changing_learning_rate():
+    w = tf.Variable(1.0)
+    lr = [0.5]
+    opt = tf.train.GradientDescentOptimizer(lambda: lr[0])
+    for expected in (0.5, 0.25, 0.0):  # w -= lr * 1
+        opt.apply_gradients([(tf.constant(1.0), w)])
+        assert float(w.numpy()) == pytest.approx(expected)
+        lr[0] = 0.25
+    opt2 = tf.train.GradientDescentOptimizer(0.1)
+    opt2.apply_gradients([(tf.constant(1.0), w)])
+    assert float(w.numpy()) == pytest.approx(-0.1)

@@ -38,7 +38,6 @@ class EagerFrontEnd:
 
     def __init__(self):
         self._rngs: dict = {}  # (op type, seed, seed2) -> generator stream
-        self._handles: dict = {}  # id(slot) -> VariableHandle
 
     @staticmethod
     def is_tensor(value) -> bool:
@@ -164,9 +163,9 @@ class EagerFrontEnd:
 
     def variable_handle(self, variable) -> VariableHandle:
         """The tape's stand-in for ``variable`` (one per variable)."""
-        h = self._handles.get(id(variable._slot))
-        if h is None or h.variable is not variable:
-            h = self._handles[id(variable._slot)] = VariableHandle(variable)
+        h = getattr(variable, "_tape_handle", None)  # kept on the variable: dies with it
+        if h is None:
+            h = variable._tape_handle = VariableHandle(variable)
         return h
 
     # -- conversion -------------------------------------------------------------------
@@ -218,6 +217,8 @@ def _read(x):
     kind = type(x)
     if kind is EagerTensor or kind in _LITERALS or not hasattr(x, "__tf_tensor__"):
         return x
+    if getattr(x, "_eager", False):  # an eager variable: read it here, not via value()
+        return FRONTEND.read_variable(x)
     return x.__tf_tensor__()
 
 

@@ -320,7 +320,7 @@ def _generate(trace, paths, result):
             consts.append(t._value)
         return n
 
-    steps = []  # (opdef, kernel attrs, input names, output names, lines)
+    steps = []  # (kernel name, opdef, kernel attrs, input names, output names, lines)
     for k, (opdef, inputs, outputs, attrs) in enumerate(trace.ops):
         args = [name_of(t) for t in inputs]
         outs = [f"t{k}_{j}" for j in range(len(outputs))]

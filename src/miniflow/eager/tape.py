@@ -82,11 +82,13 @@ def record_read(variable, value):
         TRACE.clean = False  # reads are state: a plan must not replay one
     handle = EXECUTOR.variable_handle(variable)
     for tape in ACTIVE:
-        if handle not in tape._watched:
-            if not (tape._watch_accessed and handle.variable.trainable):
+        watched = tape._watched
+        if handle not in watched:
+            if not (tape._watch_accessed and variable.trainable):
                 continue
-            tape._watch_handle(handle)
-        tape._watched[value] = True
+            watched[handle] = True
+            tape._variables.append(variable)
+        watched[value] = True
         reads = tape._reads.get(handle)
         if reads is None:
             tape._reads[handle] = [value]
