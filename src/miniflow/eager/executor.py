@@ -45,14 +45,16 @@ class EagerFrontEnd:
 
     # -- running ops ------------------------------------------------------------------
     def apply(self, opdef, inputs, attrs, name):
-        if len(inputs) == 2 and opdef.same_dtype:  # binary arithmetic: the common case
+        n = len(inputs)
+        if n == 2 and (opdef.same_dtype or type(inputs[0]) is EagerTensor
+                       and type(inputs[1]) is EagerTensor):  # the common case
             x, y = inputs
             if type(x) is not EagerTensor or type(y) is not EagerTensor:
                 x, y = inputs = self._convert_pair(opdef, x, y)
-            elif x.dtype is not y.dtype:
+            elif x.dtype is not y.dtype and opdef.same_dtype:
                 _check_same_dtype(opdef, inputs)
             vals = (x._value, y._value)
-        elif len(inputs) == 1 and type(inputs[0]) is EagerTensor:
+        elif n == 1 and type(inputs[0]) is EagerTensor:
             vals = (inputs[0]._value,)
         else:
             for x in inputs:

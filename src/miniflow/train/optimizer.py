@@ -95,7 +95,9 @@ class Optimizer:
     def _apply_one(self, grad, var):
         if isinstance(grad, IndexedSlices):
             return self._apply_sparse(grad, var)
-        return self._apply_dense(array_ops.convert_to_tensor(grad), var)
+        if not current_frontend().is_tensor(grad):
+            grad = array_ops.convert_to_tensor(grad)
+        return self._apply_dense(grad, var)
 
     def minimize(self, loss, global_step=None, var_list=None, gate_gradients=GATE_OP,
                  aggregation_method=None, colocate_gradients_with_ops=False, name=None,
