@@ -273,6 +273,7 @@ _operators.install(_EagerTensor)
 
 from miniflow.eager.context import eager_mode as eager_mode  # noqa: E402
 from miniflow.eager.context import enable_eager_execution as enable_eager_execution  # noqa: E402
+from miniflow.eager.context import disable_eager_execution as disable_eager_execution  # noqa: E402
 from miniflow.eager.context import executing_eagerly as executing_eagerly  # noqa: E402
 from miniflow.eager.context import graph_mode as graph_mode  # noqa: E402
 from miniflow.eager.tape import GradientTape as GradientTape  # noqa: E402

@@ -229,10 +229,13 @@ def test_eager_tensor_into_a_graph_becomes_a_constant():
 def test_enable_eager_execution_is_global():
     code = ("import miniflow as tf\nassert not tf.executing_eagerly()\n"
             "tf.enable_eager_execution()\nassert tf.executing_eagerly()\n"
-            "print((tf.constant(2.0) * 3).numpy())\n")
+            "print((tf.constant(2.0) * 3).numpy())\n"
+            "tf.compat.v1.disable_eager_execution()\nassert not tf.executing_eagerly()\n"
+            "t = tf.constant(2.0) * 3\nprint(t.name, tf.Session().run(t))\n"
+            "tf.disable_eager_execution()\n")  # graph mode already: nothing to do
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
-    assert out.stdout.strip() == "6.0"
+    assert out.stdout.split() == ["6.0", "mul:0", "6.0"]
 
 
 def test_jacobian_matches_the_analytic_one():

@@ -23,6 +23,21 @@ def enable_eager_execution(config=None, device_policy=None, execution_mode=None)
     dispatch.push_frontend(FRONTEND)
 
 
+def disable_eager_execution():
+    """Builds graphs again after `enable_eager_execution` (TF1's
+    ``tf.compat.v1.disable_eager_execution``; a no-op in graph mode).
+
+    Raises:
+        ValueError: called inside a scoped mode switch (`eager_mode`/`graph_mode`).
+    """
+    if len(dispatch._stack) == 1:
+        return
+    if len(dispatch._stack) != 2 or not executing_eagerly():
+        raise ValueError("tf.disable_eager_execution cannot be called inside a "
+                         "`with tf.eager_mode()` or `with tf.graph_mode()` block.")
+    dispatch.pop_frontend(FRONTEND)
+
+
 def executing_eagerly() -> bool:
     """True when ops run immediately (eager mode), False when they build a graph."""
     return dispatch.executing_eagerly()
