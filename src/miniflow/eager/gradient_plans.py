@@ -87,40 +87,30 @@ def signature(nodes, produced, ys, xs, extra):
     two different tapes never share a key.
     """
     leaves: dict = {}
-    n_leaves = 0
     key: list = [extra]
     add = key.append
-    floats = _FLOAT_SCALARS
+
+    def ref(t):
+        p = produced.get(t)
+        if p is None:
+            p = leaves.get(t)
+            if p is None:
+                p = leaves[t] = -1 - len(leaves)
+                add(_describe(t._value))
+        return p
+
     for opdef, inputs, outputs, attrs in nodes:
         add(opdef.type)
         add(_attrs_key(attrs) if attrs else None)
         add(len(inputs))
         for t in inputs:
-            p = produced.get(t)
-            if p is None:
-                p = leaves.get(t)
-                if p is None:
-                    n_leaves -= 1
-                    p = leaves[t] = n_leaves
-                    v = t._value
-                    kind = type(v)
-                    add(kind if kind in floats else _describe(v))
-            add(p)
+            add(ref(t))
         for t in outputs:
-            v = t._value
-            kind = type(v)
-            add(kind if kind in floats else _describe(v))
+            add(_describe(t._value))
     for group in (ys, xs):
         add(len(group))
         for t in group:
-            p = produced.get(t)
-            if p is None:
-                p = leaves.get(t)
-                if p is None:
-                    n_leaves -= 1
-                    p = leaves[t] = n_leaves
-                    add(_describe(t._value))
-            add(p)
+            add(ref(t))
     return tuple(key)
 
 
