@@ -1,7 +1,8 @@
 """The eager front end: `apply_op` runs the registered NumPy kernel at once and returns
 `EagerTensor`s, recording the op on every active `GradientTape` that watches an input.
 
-Variable state: a read returns the variable's buffer itself (no copy). An in-place update
+Variable state: a read returns the variable's buffer itself (no copy; a 0-d variable's
+read is a NumPy scalar, a copy as cheap as a view). An in-place update
 first checks whether anything besides the variable still references that buffer (a read
 tensor, a view of it, a tape record); if so the variable gets a fresh copy to update, so
 values already read never change — and reads that were dropped cost nothing. Gathers
@@ -45,8 +46,8 @@ class EagerFrontEnd:
 
     # -- running ops ------------------------------------------------------------------
     def apply(self, opdef, inputs, attrs, name):
-        n = len(inputs)
-        if n == 2 and (opdef.same_dtype or type(inputs[0]) is EagerTensor
+        arity = len(inputs)
+        if arity == 2 and (opdef.same_dtype or type(inputs[0]) is EagerTensor
                        and type(inputs[1]) is EagerTensor):  # the common case
             x, y = inputs
             if type(x) is not EagerTensor or type(y) is not EagerTensor:
@@ -54,7 +55,7 @@ class EagerFrontEnd:
             elif x.dtype is not y.dtype and opdef.same_dtype:
                 _check_same_dtype(opdef, inputs)
             vals = (x._value, y._value)
-        elif n == 1 and type(inputs[0]) is EagerTensor:
+        elif arity == 1 and type(inputs[0]) is EagerTensor:
             vals = (inputs[0]._value,)
         else:
             for x in inputs:
