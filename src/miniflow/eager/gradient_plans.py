@@ -2,12 +2,12 @@
 over a tape of the same structure, instead of walking the gradient rules again.
 
 An eager training step records the same ops on its tape every time: the same op types,
-attrs, wiring, shapes and dtypes. The tape's structure is the key. The first two times a
-key is differentiated, the sweep runs as usual while the executor logs every kernel it
-calls; when both logs agree (the same kernels, attrs and constants), they become one
-generated function of kernel calls — the Session's compiled plan, for eager mode. Later
-steps with that key compute it (one pass over the recorded ops), pass the recorded
-values to the plan and get the gradients back.
+attrs, wiring, shapes and dtypes. The tape's structure is the key. The second and third
+time a key is differentiated, the sweep runs as usual while the executor logs every
+kernel it calls; when both logs agree (the same kernels, attrs and constants), they
+become one generated function of kernel calls — the Session's compiled plan, for eager
+mode — and a generated matcher that recognizes the structure. Later steps whose tape the
+matcher accepts pass the recorded values to the plan and get the gradients back.
 
 Gradient rules look at shapes, dtypes and attrs, all part of the key. A pass in which
 Python code read a tensor's value (``numpy()``, ``float()``, a constant-folding shape
@@ -31,7 +31,18 @@ from miniflow.eager.tensor import EagerTensor
 _MAX_PLANS = 512
 _MAX_ATTR_ARRAY = 64  # larger array attrs make a tape uncacheable
 _MAX_MATCHERS = 8  # plans filed per tape length (most recently compiled first)
+# Tracing and compiling a plan costs about _COST_PER_KERNEL kernel calls of the sweep per
+# kernel it logs. The credit (in kernel calls) starts at _FIRST_CREDIT, grows by the
+# kernels each replay skips, and, while it is spent, by a small share of each sweep's
+# size: a steady training loop gets its plan at once, a model whose structure changes at
+# every step spends at most a few percent of its time on plans it never replays.
+_COST_PER_KERNEL = 12
+_FIRST_CREDIT = 4000.0
+_MAX_CREDIT = 20000.0
+_SWEEP_SHARE = 0.5  # credit per recorded op of a sweep run while in debt (at least 8)
+_MAX_DEBT = 2000.0  # so a small model after a large, ever-changing one gets its plan soon
 _UNCACHEABLE = object()
+_SEEN = object()
 _counter = itertools.count()
 
 
@@ -159,33 +170,48 @@ class GradientPlans:
         self._max = max_plans
         self._generation = gradient_generation()
         self.compiled = 0  # plans built (tests check that a step's plan is built once)
+        self._credit = _FIRST_CREDIT  # kernel calls that tracing and compiling may cost
         self.enabled = True  # False: every gradient runs the sweep (tests compare both)
 
     def find(self, tape_ops, ys, xs, groups, unconnected):
         """(plan, key) of a compiled plan whose structure the tape has, or None."""
         if self._generation != gradient_generation():  # a gradient rule was replaced
             self.clear()
-        for match, plan, key in self._by_length.get(len(tape_ops), ()):
+        for match, plan, key, size in self._by_length.get(len(tape_ops), ()):
             if match(tape_ops, ys, xs, groups, unconnected):
+                self._credit = min(self._credit + size, _MAX_CREDIT)
                 return plan, key
         return None
 
-    def lookup(self, key):
-        """The plan for ``key``; None when a trace should be taken; False: run uncached."""
+    def wants_trace(self, key) -> bool:
+        """Whether the sweep for ``key`` should be logged: not the first time a key is
+        seen (a structure seen once may never come back: logging and generating code
+        for it would only slow down models whose structure changes every step), then
+        twice, to be compiled."""
         entry = self._entries.get(key)
-        if entry is None or type(entry) is tuple:
-            return None
-        return entry if entry is not _UNCACHEABLE else False
+        if entry is None:
+            self._store(key, _SEEN)
+            return False
+        return entry is _SEEN or type(entry) is tuple
+
+    def in_debt(self, tape_ops) -> bool:
+        """True while tracing has cost more than plans saved (structures keep changing):
+        then the tape is not even keyed, and its sweep earns a little credit back."""
+        if self._credit >= 0:
+            return False
+        self._credit = max(self._credit, -_MAX_DEBT) + max(len(tape_ops) * _SWEEP_SHARE, 8)
+        return True
 
     def offer(self, key, trace, tape, result):
         """Takes a finished trace: the first is kept, the second compiled if they agree.
         ``tape`` is (ops, producer, ys, xs, groups, unconnected) of the traced tape."""
         ops, producer, ys, xs, groups, unconnected = tape
+        self._credit -= len(trace.ops) * _COST_PER_KERNEL
         spec = _generate(trace, _paths(ops, ys, xs), result) if trace.clean else None
         entry = self._entries.get(key)
         if spec is None:
             self._store(key, _UNCACHEABLE)
-        elif entry is None:
+        elif entry is None or entry is _SEEN:
             self._store(key, spec)
         elif type(entry) is tuple:
             if _same_spec(entry, spec):
@@ -196,7 +222,7 @@ class GradientPlans:
                 except Uncacheable:
                     return
                 filed = self._by_length.setdefault(len(ops), [])
-                filed.insert(0, (match, plan, key))
+                filed.insert(0, (match, plan, key, len(spec[2])))
                 del filed[_MAX_MATCHERS:]
                 self.compiled += 1
             else:
@@ -208,6 +234,8 @@ class GradientPlans:
     def clear(self):
         self._entries.clear()
         self._by_length.clear()
+        self.compiled = 0
+        self._credit = _FIRST_CREDIT
         self._generation = gradient_generation()
 
     def _store(self, key, entry):

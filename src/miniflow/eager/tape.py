@@ -265,12 +265,14 @@ class GradientTape:
             except Exception:  # the sweep below raises it with the op's name
                 plans.forget(found[1])
                 return _sweep(ys, None, xs, groups, unconnected, self._node_of)
+        if plans.in_debt(self._nodes):
+            return _sweep(ys, None, xs, groups, unconnected, self._node_of)
         try:
             key = gradient_plans.signature(self._nodes, self._producer, ys, xs,
                                            (tuple(groups), unconnected))
         except gradient_plans.Uncacheable:
             return _sweep(ys, None, xs, groups, unconnected, self._node_of)
-        if plans.lookup(key) is not None:  # uncacheable (or filed under no matcher)
+        if not plans.wants_trace(key):
             return _sweep(ys, None, xs, groups, unconnected, self._node_of)
         trace = TRACE = gradient_plans.Trace()
         ACTIVE.append(_TRACER)  # the executor reports ops while a tape is active
