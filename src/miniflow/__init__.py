@@ -67,6 +67,7 @@ from miniflow.ops.array_ops import (  # noqa: E402
     expand_dims as expand_dims,
     fill as fill,
     gather as gather,
+    get_static_value as get_static_value,
     identity as identity,
     one_hot as one_hot,
     ones as ones,

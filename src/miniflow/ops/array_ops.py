@@ -12,6 +12,7 @@ from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.core.registry import not_differentiable, register_gradient, register_op
 from miniflow.core.shapes import TensorShape, as_shape, broadcast_dims
 from miniflow.core.values import as_array
+from miniflow.eager.tensor import note_value_read
 from miniflow.ops import math_ops as _math
 from miniflow.ops import shape_rules as rules
 from miniflow.ops.shape_rules import dims, normalize_axis
@@ -55,6 +56,13 @@ def _const_value(t):
         vals = [_const_value(i) for i in op.inputs]
         return None if any(v is None for v in vals) else np.stack(vals, op.attrs["axis"])
     return None
+
+
+def get_static_value(tensor, partial=False):
+    """The value of ``tensor`` as a NumPy array if it is known without running a graph
+    (constants, static shapes, stacks of them; every eager tensor), else None."""
+    v = _const_value(tensor)
+    return None if v is None else np.array(v)
 
 
 def _shape_from_tensor(t):
