@@ -30,6 +30,7 @@ _SCALARS = frozenset({np.float16, np.float32, np.float64, np.int8, np.int16, np.
                       np.int64, np.uint8, np.uint16, np.bool_, np.complex64, np.complex128})
 _MAX_STREAMS = 4096
 _LITERALS = _SCALARS | {float, int, bool, list, tuple, np.ndarray}
+_BY_SCALAR_TYPE = {t: dtypes.as_dtype(t) for t in _SCALARS}
 
 
 class EagerFrontEnd:
@@ -80,14 +81,15 @@ class EagerFrontEnd:
                 None, None, f"{type(e).__name__} in {opdef.type} op"
                 f"{f' {name!r}' if name else ''}: {e}") from e
         if opdef.num_outputs == 1:
-            cls = type(out)
-            if cls is np.ndarray:
-                if not out.ndim and out.dtype.kind in "biufc":
-                    out = out[()]
-            elif cls not in _SCALARS:
-                out = normalize(out)
-            dt = _BY_NP.get(out.dtype)
-            result = EagerTensor(out, dt if dt is not None else dtype_of(out))
+            dt = _BY_SCALAR_TYPE.get(type(out))  # a NumPy scalar: its type says its dtype
+            if dt is None:
+                if type(out) is np.ndarray:
+                    if not out.ndim and out.dtype.kind in "biufc":
+                        out = out[()]
+                elif type(out) not in _SCALARS:
+                    out = normalize(out)
+                dt = dtype_of(out)
+            result = EagerTensor(out, dt)
             if _tape.ACTIVE:
                 _tape.record(opdef, inputs, (result,), attrs, self)
             return result

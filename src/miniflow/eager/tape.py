@@ -228,7 +228,7 @@ class GradientTape:
             if kind is EagerTensor or isinstance(s, EagerTensor):
                 xs.append(s)
                 groups.append(1)
-            elif getattr(s, "_slot", None) is not None and hasattr(s, "assign"):
+            elif getattr(s, "_eager", False):  # an eager variable
                 h = EXECUTOR.variable_handle(s)
                 xs.append(h)
                 read = reads.get(h)
