@@ -117,9 +117,9 @@ class EagerFrontEnd:
 
     def _convert_pair(self, opdef, x, y):
         """The two inputs of a same-dtype op as tensors (a literal takes the other's dtype)."""
-        if type(x) is not EagerTensor:
+        if type(x) is not EagerTensor and type(x) not in _LITERALS:
             x = _read(x)
-        if type(y) is not EagerTensor:
+        if type(y) is not EagerTensor and type(y) not in _LITERALS:
             y = _read(y)
         x_is = type(x) is EagerTensor or type(x) is VariableHandle
         y_is = type(y) is EagerTensor or type(y) is VariableHandle
