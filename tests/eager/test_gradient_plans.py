@@ -335,7 +335,12 @@ def _replay_matches_sweep(fn, draws, wrt):
     return compiled
 
 
-_REPLAYED: dict = {}
+# Rows whose backward pass runs a stateful kernel (Print, py_func): never replayed.
+_STATEFUL_ROWS = {"Print", "PyFunc", "print", "py_func_with_grad"}
+# Rows whose tape structure depends on the values drawn (the branch a cond takes, the
+# sizes of embedding partitions): four draws need not share one structure.
+_DATA_SHAPED_ROWS = {"cond", "cond_nested", "embedding_lookup_partitioned",
+                     "embedding_lookup_div"}
 
 
 @pytest.mark.parametrize("spec", OP_SPECS, ids=[s.id for s in OP_SPECS])
@@ -355,7 +360,7 @@ def test_core_op_gradients_replay_exactly(spec, data):
             draws.append([domain(rng, s).astype(spec.dtype) for s in case.shapes])
     fn = lambda *xs: spec.fn(*xs, **case.kwargs)  # noqa: E731
     compiled = _replay_matches_sweep(fn, draws, tuple(range(len(case.shapes))))
-    _REPLAYED[spec.id] = _REPLAYED.get(spec.id, False) or compiled
+    assert compiled != (spec.id in _STATEFUL_ROWS)  # the parity above tested a replay
 
 
 @pytest.mark.parametrize("spec", NN_SPECS, ids=[s.name for s in NN_SPECS])
@@ -367,12 +372,5 @@ def test_nn_op_gradients_replay_exactly(spec, seed, n):
     wrt = spec.wrt if spec.wrt is not None else tuple(
         i for i, a in enumerate(draws[0]) if np.asarray(a).dtype.kind == "f")
     compiled = _replay_matches_sweep(spec.fn, draws, wrt)
-    _REPLAYED[spec.name] = _REPLAYED.get(spec.name, False) or compiled
-
-
-def test_most_ops_get_a_plan():
-    """Plans must engage for nearly every op, or the parity tests above test nothing."""
-    if len(_REPLAYED) < len(OP_SPECS) + len(NN_SPECS):
-        pytest.skip("runs after the parity tests (whole module)")
-    missing = sorted(k for k, v in _REPLAYED.items() if not v)
-    assert len(missing) <= 0.1 * len(_REPLAYED), missing
+    if spec.name not in _DATA_SHAPED_ROWS:
+        assert compiled != (spec.name in _STATEFUL_ROWS)
