@@ -94,7 +94,8 @@ def test_map_fn_both_modes_and_nested():
         a, b = s.run(tf.map_fn(lambda t: (t[0] + t[1], t[0] * t[1]),
                                (tf.constant([1.0, 2.0]), tf.constant([3.0, 4.0]))))
     np.testing.assert_allclose(got, (xs ** 2).sum(1))
-    np.testing.assert_allclose(a, [4, 6]) and np.testing.assert_allclose(b, [3, 8])
+    np.testing.assert_allclose(a, [4, 6])
+    np.testing.assert_allclose(b, [3, 8])
     with tf.eager_mode():
         np.testing.assert_allclose(tf.map_fn(tf.reduce_sum, tf.constant(xs)).numpy(),
                                    xs.sum(1))
@@ -113,7 +114,8 @@ def test_py_func_with_and_without_gradient():
             gy, gg, (t1, t2) = s.run([y, g, two], {x: v})
     np.testing.assert_allclose(gy, np.sin(v))
     np.testing.assert_allclose(gg, np.cos(v))
-    np.testing.assert_allclose(t1, v + 1) and np.testing.assert_allclose(t2, v * 2)
+    np.testing.assert_allclose(t1, v + 1)
+    np.testing.assert_allclose(t2, v * 2)
     with tf.eager_mode():
         a = tf.constant([1.0, 3.0])
         with tf.GradientTape() as t:

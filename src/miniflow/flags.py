@@ -161,25 +161,26 @@ def DEFINE_string(name, default, help, flag_values=FLAGS, **kwargs):  # noqa: N8
 def DEFINE_integer(name, default, help, lower_bound=None, upper_bound=None,  # noqa: N802, A002
                    flag_values=FLAGS, **kwargs):
     """Defines an integer flag ``--name`` (optionally bounded)."""
-    def parse(text):
-        v = _typed("an int", int)(text)
-        if (lower_bound is not None and v < lower_bound) or \
-                (upper_bound is not None and v > upper_bound):
-            raise ValueError(f"{v} is outside [{lower_bound}, {upper_bound}]")
-        return v
-    flag_values._define(_Flag(name, default, help, parse))
+    flag_values._define(_Flag(name, default, help,
+                              _bounded("an int", int, lower_bound, upper_bound)))
 
 
 def DEFINE_float(name, default, help, lower_bound=None, upper_bound=None,  # noqa: N802, A002
                  flag_values=FLAGS, **kwargs):
-    """Defines a float flag ``--name``."""
+    """Defines a float flag ``--name`` (optionally bounded)."""
+    flag_values._define(_Flag(name, default, help,
+                              _bounded("a float", float, lower_bound, upper_bound)))
+
+
+def _bounded(what, cast, lower_bound, upper_bound):
+    """A parser for ``what`` (via `_typed`) that rejects values outside the bounds."""
     def parse(text):
-        v = _typed("a float", float)(text)
+        v = _typed(what, cast)(text)
         if (lower_bound is not None and v < lower_bound) or \
                 (upper_bound is not None and v > upper_bound):
             raise ValueError(f"{v} is outside [{lower_bound}, {upper_bound}]")
         return v
-    flag_values._define(_Flag(name, default, help, parse))
+    return parse
 
 
 def DEFINE_boolean(name, default, help, flag_values=FLAGS, **kwargs):  # noqa: N802, A002

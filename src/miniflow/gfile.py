@@ -130,19 +130,21 @@ def DeleteRecursively(dirname) -> None:  # noqa: N802
 
 def Rename(oldname, newname, overwrite=False) -> None:  # noqa: N802
     """Moves ``oldname`` to ``newname`` (AlreadyExistsError unless ``overwrite``)."""
-    if not os.path.exists(oldname):
-        raise _not_found(oldname)
-    if os.path.exists(newname) and not overwrite:
-        raise errors.AlreadyExistsError(None, None, f"file already exists: {newname}")
+    _check_move(oldname, newname, overwrite)
     os.replace(oldname, newname)
 
 
 def Copy(oldpath, newpath, overwrite=False) -> None:  # noqa: N802
-    if not os.path.exists(oldpath):
-        raise _not_found(oldpath)
-    if os.path.exists(newpath) and not overwrite:
-        raise errors.AlreadyExistsError(None, None, f"file already exists: {newpath}")
+    """Copies ``oldpath`` to ``newpath`` (AlreadyExistsError unless ``overwrite``)."""
+    _check_move(oldpath, newpath, overwrite)
     shutil.copyfile(oldpath, newpath)
+
+
+def _check_move(src, dst, overwrite):
+    if not os.path.exists(src):
+        raise _not_found(src)
+    if os.path.exists(dst) and not overwrite:
+        raise errors.AlreadyExistsError(None, None, f"file already exists: {dst}")
 
 
 @dataclass

@@ -289,3 +289,44 @@ def test_optimizer_hyperparameters_follow_a_changing_learning_rate():
     opt2 = tf.train.GradientDescentOptimizer(0.1)
     opt2.apply_gradients([(tf.constant(1.0), w)])
     assert float(w.numpy()) == pytest.approx(-0.1)
+
+
+def test_a_read_slot_variable_does_not_change_when_the_optimizer_updates_it():
+    v = tf.Variable([1.0, 2.0])
+    for opt, name in ((tf.train.AdagradOptimizer(0.1), "accumulator"),
+                      (tf.train.AdamOptimizer(0.1), "m")):
+        opt.apply_gradients([(tf.constant([1.0, 1.0]), v)])
+        read = opt.get_slot(v, name).value()
+        before = read.numpy().copy()
+        opt.apply_gradients([(tf.constant([1.0, 1.0]), v)])
+        np.testing.assert_array_equal(read.numpy(), before)  # copy-on-write, as for v
+        assert not np.array_equal(opt.get_slot(v, name).numpy(), before)
+
+
+def test_jacobian_of_an_unconnected_source_is_none_or_zeros():
+    x, z = tf.constant([1.0, 2.0]), tf.constant([3.0])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([x, z])
+        y = tf.stack([x[0] * 3.0, tf.constant(5.0)])  # row 1 depends on nothing
+    jx, jz = tape.jacobian(y, [x, z])
+    np.testing.assert_array_equal(jx.numpy(), [[3.0, 0.0], [0.0, 0.0]])
+    assert jz is None
+    np.testing.assert_array_equal(
+        tape.jacobian(y, [x, z], unconnected_gradients="zero")[1].numpy(), [[0.0], [0.0]])
+
+
+def test_compute_gradients_of_a_tensor_loss_in_eager_mode_is_an_error():
+    v = tf.Variable(1.0)
+    opt = tf.train.GradientDescentOptimizer(0.1)
+    with pytest.raises(RuntimeError, match="should be a function"):
+        opt.minimize(v * v)
+    opt.minimize(lambda: v * v)
+    assert float(v.numpy()) == pytest.approx(0.8)
+
+
+def test_eager_hyperparameters_keep_the_sign_of_zero():
+    from miniflow.train.slot_apply import hyper
+
+    assert np.signbit(hyper(0.0, "lr").numpy()) == np.signbit(0.0)
+    assert np.signbit(hyper(-0.0, "lr").numpy())
+    assert np.isnan(hyper(float("nan"), "lr").numpy())

@@ -257,3 +257,13 @@ def _numpy_grad(op, grad):
 def test_check_grads_rejects_rules_written_in_numpy():
     with pytest.raises(AssertionError, match="must be written with miniflow ops"):
         check_grads(lambda x: extend.apply_op("TestNumpyGrad", x), [np.ones(3)])
+
+
+def test_an_overriding_rule_declares_afresh_what_it_accepts():
+    from miniflow.core.registry import gradient_inputs, register_gradient
+
+    tf.extend.register_op("AcceptsFlagsProbe", infer=tf.extend.same_shape)(lambda x: x)
+    register_gradient("AcceptsFlagsProbe", accepts_indexed_slices=True)(lambda op, g: [g])
+    assert gradient_inputs("AcceptsFlagsProbe") == (False, True)
+    register_gradient("AcceptsFlagsProbe", override=True)(lambda op, g: [g])
+    assert gradient_inputs("AcceptsFlagsProbe") == (False, False)

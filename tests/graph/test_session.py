@@ -112,6 +112,25 @@ def test_results_do_not_alias_variable_state():
         np.testing.assert_array_equal(sess.run(v), [2.0, 3.0])
 
 
+@pytest.mark.parametrize("view", [
+    tf.identity, tf.stop_gradient, lambda x: tf.reshape(x, [4]), lambda x: tf.unstack(x)[0],
+    lambda x: tf.split(x, 2)[0], lambda x: tf.broadcast_to(x, [2, 2]), lambda x: x[0]],
+    ids=["identity", "stop_gradient", "reshape", "unstack", "split", "broadcast_to",
+         "slice"])
+def test_values_computed_from_a_variable_are_fetched_before_its_update(view):
+    v = tf.Variable([[1.0, 2.0], [3.0, 4.0]])
+    t = view(v)
+    with tf.control_dependencies([t]):
+        inc = tf.assign_add(v, tf.ones([2, 2]))
+    with tf.Session() as sess:
+        sess.run(v.initializer)
+        got, _ = sess.run([t, inc])  # the update runs after t, in place
+        np.testing.assert_array_equal(np.ravel(got)[:2], [1.0, 2.0])
+        later = sess.run(t)
+        sess.run(inc)  # a fetched value never changes afterwards either
+        np.testing.assert_array_equal(np.ravel(later)[:2], [2.0, 3.0])
+
+
 def test_eval_run_and_default_sessions(graph):
     x, y, c = graph
     with pytest.raises(ValueError, match="No default session"):
@@ -327,3 +346,12 @@ def test_fetching_a_variable_with_its_update_returns_the_updated_value():
         assert (s, b) == (1, 0)
         _, s, b = sess.run([inc, step, before])
         assert (s, b) == (2, 1)
+
+
+def test_string_feeds_are_checked_against_the_placeholder_shape():
+    p = tf.placeholder(tf.string, [2])
+    q = tf.identity(p)
+    with tf.Session() as sess:
+        np.testing.assert_array_equal(sess.run(q, {p: ["a", "b"]}), [b"a", b"b"])
+        with pytest.raises(tf.errors.InvalidArgumentError, match="shape"):
+            sess.run(q, {p: ["a", "b", "c"]})

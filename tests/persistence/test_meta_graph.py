@@ -230,11 +230,14 @@ def test_signature_runner_serves_concurrent_callers(tmp_path):
 
     def client(seed):
         rng = np.random.default_rng(seed)
-        for _ in range(25):
-            batch = rng.normal(size=(int(rng.integers(1, 5)), 2)).astype(np.float32)
-            got = runner.run({"x": batch})["y"]
-            if not np.allclose(got, np.tanh(batch @ wv), rtol=1e-5, atol=1e-6):
-                failures.append(seed)
+        try:
+            for _ in range(25):
+                batch = rng.normal(size=(int(rng.integers(1, 5)), 2)).astype(np.float32)
+                got = runner.run({"x": batch})["y"]
+                if not np.allclose(got, np.tanh(batch @ wv), rtol=1e-5, atol=1e-6):
+                    failures.append(seed)
+        except Exception as e:  # a thread's exception would otherwise only be a warning
+            failures.append((seed, repr(e)))
 
     threads = [threading.Thread(target=client, args=(s,)) for s in range(4)]
     for t in threads:

@@ -156,8 +156,9 @@ class TestCgroups:
         assert "refused after" in log, log
 
 
-def test_rlimits_fallback_marks_memory_error_oom(tmp_path):
-    ex = get_executor("local", Settings(data_dir=tmp_path, isolation="rlimits"))
+@pytest.mark.parametrize("any_executor", ["rlimits"], indirect=True)
+def test_rlimits_fallback_marks_memory_error_oom(any_executor, tmp_path):
+    ex = any_executor  # the fixture stops whatever it started
     assert ex.isolation == "rlimits"
     status, log = run(ex, tmp_path, "x = bytearray(800 * 2**20)", Resources(memory_mb=200))
     assert "MemoryError" in log

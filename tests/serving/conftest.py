@@ -17,5 +17,11 @@ def start_server():
         return s
 
     yield start
-    for s in started:
-        s.stop()
+    errors = []
+    for s in started:  # every server is stopped even if stopping one fails
+        try:
+            s.stop()
+        except Exception as e:  # noqa: BLE001  re-raised below
+            errors.append(e)
+    if errors:
+        raise errors[0]

@@ -97,6 +97,8 @@ def register_gradient(op_type: str, *, override: bool = False, accepts_none: boo
         _GENERATION += 1
         if accepts_none or accepts_indexed_slices:
             _GRADIENT_INPUTS[op_type] = (accepts_none, accepts_indexed_slices)
+        else:  # an override declares afresh what it accepts
+            _GRADIENT_INPUTS.pop(op_type, None)
         return fn
 
     return deco

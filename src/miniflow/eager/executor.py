@@ -150,11 +150,15 @@ class EagerFrontEnd:
         if slot is None:  # an RNG or other per-op state
             return opdef.forward(self._state(opdef, attrs), *vals, **kwargs)
         if opdef.extra.get("writes"):
-            buf = slot.value
-            # 3 references: the slot, `buf`, and getrefcount's argument
-            if buf is not None and sys.getrefcount(buf) > 3:
-                slot.value = buf.copy()  # whoever shares the old buffer keeps it
-            del buf
+            _own(slot)
+            if "slot_vars" in kwargs:
+                # Optimizer Apply ops also update the variables named in "slot_vars"
+                # (accumulators, moments): their kernels receive those Slots, as in a
+                # Session, and every buffer written is first made private.
+                extra = tuple(v._slot for v in kwargs["slot_vars"])
+                for s in extra:
+                    _own(s)
+                kwargs = dict(kwargs, slot_vars=extra)
         return opdef.forward(slot, *vals, **kwargs) if kwargs else opdef.forward(slot, *vals)
 
     def _state(self, opdef, attrs):
@@ -215,6 +219,15 @@ class EagerFrontEnd:
                                  f"{dtypes.as_dtype(dtype).name} for Tensor with dtype "
                                  f"{t.dtype.name}: {t!r}")
         return t
+
+
+def _own(slot):
+    """Gives ``slot`` a buffer of its own before an in-place update, if anything besides
+    the slot still holds the current one (a read tensor, a view, a tape record)."""
+    buf = slot.value
+    # 3 references: the slot, `buf`, and getrefcount's argument
+    if buf is not None and sys.getrefcount(buf) > 3:
+        slot.value = buf.copy()  # whoever shares the old buffer keeps it
 
 
 def _read(x):

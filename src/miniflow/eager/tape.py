@@ -51,9 +51,6 @@ def record(opdef, inputs, outputs, attrs, executor):
     """Records an op on every active tape that watches one of its inputs."""
     if TRACE is not None:
         TRACE.log(opdef, inputs, outputs, attrs)
-    if opdef.type == "VariableV2":
-        record_read(attrs["var"], outputs[0])
-        return
     for tape in ACTIVE:
         produced, watched = tape._producer, tape._watched
         for t in inputs:
@@ -297,10 +294,16 @@ class GradientTape:
                                                     off_value=0, axis=-1, dtype=y.dtype),
                                 list(y.shape.as_list()))
             rows.append(_reverse(self, y, sources, seed, unconnected_gradients))
-        grads = [apply_op("Pack", *col, axis=0) for col in zip(*[_flatten(r) for r in rows])]
-        return _pack(sources, iter(
-            [apply_op("Reshape", g, list(y.shape.as_list()) + list(s.shape.as_list()))
-             for g, s in zip(grads, _flatten(sources))]))
+        out = []
+        for col, s in zip(zip(*[_flatten(r) for r in rows]), _flatten(sources)):
+            if all(g is None for g in col):  # the source does not affect the target
+                out.append(None)
+                continue
+            g = apply_op("Pack", *[apply_op("ZerosLike", s) if g is None else
+                                   autodiff.densify(g) for g in col], axis=0)
+            out.append(apply_op("Reshape", g, list(y.shape.as_list()) +
+                                list(s.shape.as_list())))
+        return _pack(sources, iter(out))
 
 
 def _sweep(ys, seeds, xs, groups, unconnected, producer):

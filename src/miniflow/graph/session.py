@@ -24,11 +24,6 @@ from miniflow.core.values import as_array
 from miniflow.graph.graph import get_default_graph, remove_innermost
 from miniflow.graph.operation import Operation, Tensor
 
-# Ops whose output may share memory with a variable's buffer, which in-place updates
-# later change: their fetched values are copied.
-_ALIASING = {"VariableV2", "Identity", "Reshape", "ExpandDims", "Squeeze",
-             "StridedSlice", "Slice", "Transpose", "PlaceholderWithDefault"}
-
 # Composite fetch types (e.g. SparseTensor) registered by higher layers:
 # type -> (to_tensors(obj) -> list, build(values) -> value)
 _FETCH_TYPES: dict[type, tuple] = {
@@ -299,18 +294,18 @@ def _feed_converter(t: Tensor):
     dims = t.shape.as_tuple()
     kind = np_dtype.kind
     name = t.name
-    if t.dtype.name == "string":
-        def convert(v):
-            return as_array(v, t.dtype)  # str -> bytes, as TF returns strings
-        return convert
+    string = t.dtype.name == "string"
 
     def convert(v):
-        try:
-            arr = np.asarray(v, dtype=np_dtype)
-        except (TypeError, ValueError) as e:
-            raise errors.InvalidArgumentError(
-                None, None, f"Cannot feed value {v!r} for Tensor '{name}' of dtype "
-                f"{t.dtype.name}: {e}") from None
+        if string:
+            arr = as_array(v, t.dtype)  # str -> bytes, as TF returns strings
+        else:
+            try:
+                arr = np.asarray(v, dtype=np_dtype)
+            except (TypeError, ValueError) as e:
+                raise errors.InvalidArgumentError(
+                    None, None, f"Cannot feed value {v!r} for Tensor '{name}' of dtype "
+                    f"{t.dtype.name}: {e}") from None
         if kind in "iub" and not isinstance(v, np.ndarray | int):  # lists, Python floats
             v = np.asarray(v)
         if kind in "iub" and getattr(v, "dtype", None) is not None and v.dtype.kind == "f" \
@@ -327,7 +322,7 @@ def _feed_converter(t: Tensor):
                     f"which has shape '{t.shape}'")
         # a scalar travels as a NumPy scalar: its arithmetic is several times cheaper
         # than a 0-d array's, which is most of the cost of small models
-        return arr[()] if arr.ndim == 0 else arr
+        return arr[()] if arr.ndim == 0 and not string else arr
 
     return convert
 
@@ -400,9 +395,11 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
     # variable fetched itself is read at the end of the run instead: as with TF1's ref
     # variables, `sess.run([train_op, global_step])` returns the step after the update.
     snapshot_names: dict = {}
+    ops = _prune(leaves, target_ops, feeds)
+    on_state = _state_dependent(ops, feeds)
     snapshot = {t for t in leaves if t not in feeds and t.op.type != "VariableV2" and
-                (t.op.type in _ALIASING or t.op.opdef.stateful)}
-    for k, op in enumerate(_prune(leaves, target_ops, feeds)):
+                t.op in on_state}
+    for k, op in enumerate(ops):
         opdef = op.opdef
         if op.type == "Const":
             value = op.attrs["value"]
@@ -473,6 +470,19 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
     fn.source = src  # for debugging: print(plan.fn.source)
     # Line i+2 of the source is body[i].
     return fn, {i + 2: op for i, op in line_ops.items()} | {"file": fname}
+
+
+def _state_dependent(ops, feeds) -> set:
+    """The ops (in topological order) whose outputs may share memory with state: the
+    stateful ones and everything computed from them. Many kernels return views or their
+    input itself, so the session copies such outputs when they are fetched."""
+    fed = {t.op for t in feeds}
+    out: set = set()
+    for op in ops:
+        if op.opdef.stateful or any(t.op in out and t not in feeds for t in op.inputs):
+            if op not in fed:
+                out.add(op)
+    return out
 
 
 def _copy(value):

@@ -1033,24 +1033,23 @@ def _fill_grad(op, grad):
 
 def zeros(shape, dtype=dtypes.float32, name=None):
     """A tensor of zeros of ``shape``."""
-    dtype = dtypes.as_dtype(dtype)
-    if not current_frontend().is_tensor(shape) and not (
-            isinstance(shape, list | tuple) and any(current_frontend().is_tensor(s)
-                                                    for s in shape)):
-        return constant(np.zeros(tuple(as_shape(shape).as_list()), dtype=dtype.np),
-                        name=name or "zeros")
-    return fill(shape, np.zeros((), dtype=dtype.np), name=name)
+    return _filled(shape, dtype, name, np.zeros, "zeros")
 
 
 def ones(shape, dtype=dtypes.float32, name=None):
     """A tensor of ones of ``shape``."""
+    return _filled(shape, dtype, name, np.ones, "ones")
+
+
+def _filled(shape, dtype, name, np_fn, default_name):
+    """A constant when ``shape`` is static, else a `Fill` of the computed shape."""
     dtype = dtypes.as_dtype(dtype)
     if not current_frontend().is_tensor(shape) and not (
             isinstance(shape, list | tuple) and any(current_frontend().is_tensor(s)
                                                     for s in shape)):
-        return constant(np.ones(tuple(as_shape(shape).as_list()), dtype=dtype.np),
-                        name=name or "ones")
-    return fill(shape, np.ones((), dtype=dtype.np), name=name)
+        return constant(np_fn(tuple(as_shape(shape).as_list()), dtype=dtype.np),
+                        name=name or default_name)
+    return fill(shape, np_fn((), dtype=dtype.np), name=name)
 
 
 def _like_infer(inputs, attrs):

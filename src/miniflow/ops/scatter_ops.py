@@ -99,14 +99,30 @@ register_op("ScatterNdSub", **_STATE)(_scatter_nd_kernel(np.subtract.at))
 not_differentiable(*_SCATTERS, "ScatterNdUpdate", "ScatterNdAdd", "ScatterNdSub")
 
 
-def _scatter_fn(op_type, doc):
+_RETURNS = """
+    Returns:
+        ``ref``'s value after the update.
+
+    Raises:
+        InvalidArgumentError: (at run time) an index is out of range or ``updates`` has
+            the wrong shape.
+"""
+
+
+def _scatter_public(op_type, doc):
+    """The public function ``tf.scatter_*(ref, indices, updates)`` of a scatter op."""
     def fn(ref, indices, updates, use_locking=None, name=None):
         updates = array_ops.convert_to_tensor(updates, dtype=ref.dtype)
         return apply_op(op_type, array_ops._as_index(indices), updates, var=ref,
                         name=name or op_type)
 
     fn.__name__ = "".join("_" + c.lower() if c.isupper() else c for c in op_type)[1:]
-    fn.__doc__ = doc + """
+    fn.__doc__ = doc
+    return fn
+
+
+def _scatter_fn(op_type, doc):
+    return _scatter_public(op_type, doc + """
 
     Args:
         ref: the variable to update.
@@ -114,15 +130,7 @@ def _scatter_fn(op_type, doc):
         updates: values of shape ``indices.shape + ref.shape[1:]`` (or a scalar).
         use_locking: ignored (updates are not concurrent).
         name: the op's name.
-
-    Returns:
-        ``ref``'s value after the update.
-
-    Raises:
-        InvalidArgumentError: (at run time) an index is out of range or ``updates`` has
-            the wrong shape.
-    """
-    return fn
+""" + _RETURNS)
 
 
 scatter_update = _scatter_fn("ScatterUpdate", "Sets ``ref[indices] = updates`` in place "
@@ -140,29 +148,15 @@ scatter_min = _scatter_fn("ScatterMin", "``ref[indices] = min(ref[indices], upda
 
 
 def _scatter_nd_fn(op_type, doc):
-    def fn(ref, indices, updates, use_locking=None, name=None):
-        updates = array_ops.convert_to_tensor(updates, dtype=ref.dtype)
-        return apply_op(op_type, array_ops._as_index(indices), updates, var=ref,
-                        name=name or op_type)
-
-    fn.__name__ = "".join("_" + c.lower() if c.isupper() else c for c in op_type)[1:]
-    fn.__doc__ = doc + """
+    return _scatter_public(op_type, doc + """
 
     ``indices`` has shape ``[..., K]``: each innermost vector indexes the first K
     dimensions of ``ref``; ``updates`` has shape ``indices.shape[:-1] + ref.shape[K:]``.
-
-    Returns:
-        ``ref``'s value after the update.
-
-    Raises:
-        InvalidArgumentError: (at run time) an index is out of range or ``updates`` has
-            the wrong shape.
-
+""" + _RETURNS + """
     Example::
 
         tf.scatter_nd_update(v, [[0, 1], [2, 2]], [10.0, 20.0])
-    """
-    return fn
+    """)
 
 
 scatter_nd_update = _scatter_nd_fn("ScatterNdUpdate", "Sets elements or slices of ``ref`` "

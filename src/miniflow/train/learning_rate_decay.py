@@ -28,10 +28,14 @@ def exponential_decay(learning_rate, global_step, decay_steps, decay_rate, stair
     """
     with control_flow_ops.name_scope(name, "ExponentialDecay"):
         lr, step = _step_and_rate(learning_rate, global_step, "exponential decay")
-        p = step / array_ops.cast(decay_steps, lr.dtype)
-        if staircase:
-            p = math_ops.floor(p)
+        p = _progress(step, decay_steps, lr.dtype, staircase)
         return math_ops.multiply(lr, math_ops.pow(array_ops.cast(decay_rate, lr.dtype), p))
+
+
+def _progress(step, decay_steps, dtype, staircase):
+    """``step / decay_steps``, floored when ``staircase``."""
+    p = step / array_ops.cast(decay_steps, dtype)
+    return math_ops.floor(p) if staircase else p
 
 
 def piecewise_constant(x, boundaries, values, name=None):
@@ -88,9 +92,7 @@ def inverse_time_decay(learning_rate, global_step, decay_steps, decay_rate, stai
     when ``staircase``)."""
     with control_flow_ops.name_scope(name, "InverseTimeDecay"):
         lr, step = _step_and_rate(learning_rate, global_step, "inverse time decay")
-        p = step / array_ops.cast(decay_steps, lr.dtype)
-        if staircase:
-            p = math_ops.floor(p)
+        p = _progress(step, decay_steps, lr.dtype, staircase)
         return lr / (1 + array_ops.cast(decay_rate, lr.dtype) * p)
 
 
@@ -100,9 +102,7 @@ def natural_exp_decay(learning_rate, global_step, decay_steps, decay_rate, stair
     when ``staircase``)."""
     with control_flow_ops.name_scope(name, "NaturalExpDecay"):
         lr, step = _step_and_rate(learning_rate, global_step, "natural exp decay")
-        p = step / array_ops.cast(decay_steps, lr.dtype)
-        if staircase:
-            p = math_ops.floor(p)
+        p = _progress(step, decay_steps, lr.dtype, staircase)
         return lr * math_ops.exp(-array_ops.cast(decay_rate, lr.dtype) * p)
 
 

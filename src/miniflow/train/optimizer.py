@@ -43,7 +43,13 @@ class Optimizer:
         return list(zip(grads, var_list))
 
     def _compute_gradients_eager(self, loss, var_list, grad_loss):
+        """Raises:
+            RuntimeError: ``loss`` is a tensor, computed before any tape could see it."""
         from miniflow.eager.tape import GradientTape  # provided by the eager front end
+
+        if not callable(loss):
+            raise RuntimeError("`loss` passed to Optimizer.compute_gradients should be a "
+                               "function when eager execution is enabled.")
 
         with GradientTape() as tape:
             value = loss() if callable(loss) else loss
@@ -150,6 +156,3 @@ class Optimizer:
 
     def variables(self):
         return [v for named in self._slots.values() for v in named.values()]
-
-    def _call_if_callable(self, value):
-        return value() if callable(value) else value

@@ -42,9 +42,7 @@ def buffers(slot, var, slot_vars) -> list:
     Raises:
         FailedPreconditionError: the variable or one of its slots is uninitialized.
     """
-    out = [slot.value]
-    for s in slot_vars:
-        out.append((s if isinstance(s, Slot) else s._slot_in(None)).value)
+    out = [slot.value] + [s.value for s in slot_vars]  # Slots, in either mode
     if any(b is None for b in out):
         if out[0] is None:
             raise _uninitialized(var)
@@ -86,7 +84,8 @@ def hyper(value, name):
     if callable(value):
         value = value()
     kind = type(value)
-    if (kind is float or kind is int) and current_frontend().eager:
+    if (kind is float or kind is int) and value and value == value \
+            and current_frontend().eager:  # (not 0: 0.0 == -0.0; not NaN: NaN != NaN)
         t = _EAGER_NUMBERS.get((kind, value))
         if t is None:
             if len(_EAGER_NUMBERS) >= 256:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from miniflow_platform.jobs.models import Job, JobState
 
@@ -43,6 +43,26 @@ class JobBase(BaseModel):
             if not re.match(ENV_NAME, key) or "\x00" in value:
                 raise ValueError(f"invalid environment variable {key!r}")
         return env
+
+
+class ModelSource(BaseModel):
+    """Where a model comes from: a directory, or a training job's artifacts (batch
+    prediction jobs and model services take one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_dir: str | None = Field(default=None, max_length=4096,
+                                  description="absolute path of a model base dir")
+    model_job_id: int | None = Field(default=None, ge=1, le=2**53,
+                                     description="a training job whose output to use instead")
+    model_path: str = Field(default="model", max_length=1024,
+                            description="with model_job_id: the model's path in its artifacts")
+
+    @model_validator(mode="after")
+    def _one_model(self) -> ModelSource:
+        if (self.model_dir is None) == (self.model_job_id is None):
+            raise ValueError("give exactly one of model_dir and model_job_id")
+        return self
 
 
 class JobCreate(JobBase):

@@ -4,29 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 
-from miniflow_platform.jobs.schemas import ResourcesPublic, ResourcesSpec
+from miniflow_platform.jobs.schemas import ModelSource, ResourcesPublic, ResourcesSpec
 from miniflow_platform.serving.models import ModelService, ServiceState
 
 SERVICE_NAME = r"^[a-z][a-z0-9-]{0,62}$"
-
-
-class ModelSource(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    model_dir: str | None = Field(default=None, max_length=4096,
-                                  description="absolute path of a model base dir")
-    model_job_id: int | None = Field(default=None, ge=1, le=2**53,
-                                     description="serve a training job's output instead")
-    model_path: str = Field(default="model", max_length=1024,
-                            description="with model_job_id: the model's path in its artifacts")
-
-    @model_validator(mode="after")
-    def _one_model(self) -> ModelSource:
-        if (self.model_dir is None) == (self.model_job_id is None):
-            raise ValueError("give exactly one of model_dir and model_job_id")
-        return self
 
 
 class ServiceCreate(ModelSource):
