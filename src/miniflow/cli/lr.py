@@ -12,8 +12,6 @@ Inputs are libsvm/svmlight or VW text (optionally gzip) or a miniflow cache file
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 
 import numpy as np
@@ -65,20 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _write_json(obj: dict, path: str | None) -> None:
-    text = json.dumps(obj, indent=2, sort_keys=True, default=float)
-    print(text)
-    if path:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(text + "\n")
-
-
 def _train(args) -> int:
     if args.ps_shards:  # sharded training: miniflow.ps runs the job
         from miniflow.ps.cli import train
 
         return train(args)
+    from miniflow.ml.report import finish_training
     from miniflow.ml.source import DataSource
     from miniflow.ml.sparse_lr import SparseLRTrainer
 
@@ -110,14 +100,8 @@ def _train(args) -> int:
         "epochs": [s.__dict__ for s in history],
         "test": last.holdout if last else {},
     }
-    if args.model_out:
-        model = trainer.to_model()
-        model.save(args.model_out)
-        result["model"] = {"dir": args.model_out, "nnz": model.nnz}
-    metrics_out = args.metrics_out or (
-        os.path.join(args.model_out, "metrics.json") if args.model_out else None
-    )
-    _write_json(result, metrics_out)
+    finish_training(result, trainer.to_model() if args.model_out else None, args.model_out,
+                    args.metrics_out)
     return 130 if last is not None and last.interrupted else 0
 
 
@@ -132,12 +116,13 @@ def _predictions(args):
 
 def _eval(args) -> int:
     from miniflow.ml import metrics
+    from miniflow.ml.report import write_json
 
     ys, ps = [], []
     for batch, p in _predictions(args):
         ys.append(batch.labels)
         ps.append(p)
-    _write_json(metrics.summary(np.concatenate(ys), np.concatenate(ps)), args.metrics_out)
+    write_json(metrics.summary(np.concatenate(ys), np.concatenate(ps)), args.metrics_out)
     return 0
 
 

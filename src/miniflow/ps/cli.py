@@ -10,8 +10,6 @@ training, and the exported model has the same format.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 
 __all__ = ["add_arguments", "train"]
@@ -38,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def train(args: argparse.Namespace) -> int:
     """Runs the job described by ``args``; prints (and writes) the metrics JSON."""
+    from miniflow.ml.report import finish_training
     from miniflow.ml.source import DataSource
     from miniflow.ps.job import PSConfig, PSJob
 
@@ -61,15 +60,5 @@ def train(args: argparse.Namespace) -> int:
                                 "examples_per_second": result.examples_per_second,
                                 "events": result.events,
                                 "shard_keys": [s["keys"] for s in result.shard_stats]}}
-    if args.model_out:
-        result.model.save(args.model_out)
-        out["model"] = {"dir": args.model_out, "nnz": result.model.nnz}
-    path = args.metrics_out or (os.path.join(args.model_out, "metrics.json")
-                                if args.model_out else None)
-    text = json.dumps(out, indent=2, sort_keys=True, default=float)
-    print(text)
-    if path:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(text + "\n")
+    finish_training(out, result.model, args.model_out, args.metrics_out)
     return 0
