@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench conformance lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,14 @@ test: $(STAMP)
 
 bench:
 	$(MAKE) -C benchmarks bench PYTHON=$(PYTHON)
+
+# Every registered op against TensorFlow's tf.compat.v1 graph mode (conformance/README.md),
+# in the benchmark environment (built by the same stamp rule as `make bench`).
+# Options: make conformance K=softmax REPORT=conformance.json
+conformance:
+	$(MAKE) -C benchmarks .venv-bench/.installed PYTHON=$(PYTHON)
+	benchmarks/.venv-bench/bin/python -m conformance.run $(if $(K),-k $(K)) \
+		$(if $(REPORT),--report $(REPORT))
 
 clean:
 	rm -rf $(VENV) benchmarks/.venv-bench build *.egg-info src/*.egg-info

@@ -31,6 +31,7 @@ LAYERS = {
     "ml": (6, None),
     "ps": (7, None), "serving": (7, None),
     "cli": (8, None),
+    "__main__": (8, None),  # `python -m miniflow`: the cli's entry point
 }
 NAMESPACE_RANK = 5  # unlisted top-level modules (nn.py, extend.py, ...) are namespace modules
 ML_FORBIDDEN = {"core", "graph", "ops", "train", "eager"}

@@ -320,3 +320,480 @@ from miniflow.config_protos import GraphOptions as GraphOptions  # noqa: E402
 from miniflow.config_protos import OptimizerOptions as OptimizerOptions  # noqa: E402
 from miniflow.config_protos import RunMetadata as RunMetadata  # noqa: E402
 from miniflow.config_protos import RunOptions as RunOptions  # noqa: E402
+
+# -- issue 13: array ops and nn ------------------------------------------------------------
+from miniflow.ops.embedding_ops import dynamic_partition as dynamic_partition  # noqa: E402
+from miniflow.ops.embedding_ops import dynamic_stitch as dynamic_stitch  # noqa: E402
+from miniflow.ops.gather_scatter_ops import (  # noqa: E402
+    batch_gather as batch_gather,
+    batch_scatter_update as batch_scatter_update,
+    gather_nd as gather_nd,
+    scatter_nd as scatter_nd,
+    tensor_scatter_add as tensor_scatter_add,
+    tensor_scatter_nd_add as tensor_scatter_nd_add,
+    tensor_scatter_nd_max as tensor_scatter_nd_max,
+    tensor_scatter_nd_min as tensor_scatter_nd_min,
+    tensor_scatter_nd_sub as tensor_scatter_nd_sub,
+    tensor_scatter_nd_update as tensor_scatter_nd_update,
+    tensor_scatter_sub as tensor_scatter_sub,
+    tensor_scatter_update as tensor_scatter_update,
+)
+from miniflow.ops.index_ops import (  # noqa: E402
+    edit_distance as edit_distance,
+    histogram_fixed_width as histogram_fixed_width,
+    histogram_fixed_width_bins as histogram_fixed_width_bins,
+    invert_permutation as invert_permutation,
+    lin_space as lin_space,
+    linspace as linspace,
+    searchsorted as searchsorted,
+    setdiff1d as setdiff1d,
+    unravel_index as unravel_index,
+)
+from miniflow.ops.manip_ops import (  # noqa: E402
+    batch_to_space as batch_to_space,
+    batch_to_space_nd as batch_to_space_nd,
+    depth_to_space as depth_to_space,
+    diag as diag,
+    diag_part as diag_part,
+    meshgrid as meshgrid,
+    parallel_stack as parallel_stack,
+    repeat as repeat,
+    required_space_to_batch_paddings as required_space_to_batch_paddings,
+    reverse as reverse,
+    reverse_sequence as reverse_sequence,
+    reverse_v2 as reverse_v2,
+    roll as roll,
+    sequence_mask as sequence_mask,
+    space_to_batch as space_to_batch,
+    space_to_batch_nd as space_to_batch_nd,
+    space_to_depth as space_to_depth,
+)
+from miniflow.ops.shape_ops import (  # noqa: E402
+    broadcast_dynamic_shape as broadcast_dynamic_shape,
+    broadcast_static_shape as broadcast_static_shape,
+    ensure_shape as ensure_shape,
+    guarantee_const as guarantee_const,
+    identity_n as identity_n,
+    shape_n as shape_n,
+)
+from miniflow.ops.conv3d_ops import extract_volume_patches as extract_volume_patches  # noqa: E402
+from miniflow.ops.conv_compose_ops import (  # noqa: E402
+    conv as conv,
+    conv2d_backprop_filter_v2 as conv2d_backprop_filter_v2,
+    conv2d_backprop_input_v2 as conv2d_backprop_input_v2,
+)
+from miniflow.ops.nn_compose_ops import approx_top_k as approx_top_k  # noqa: E402
+
+# -- issue 13: tutorial programs, contrib, debugging, metrics
+from miniflow import debugging as debugging  # noqa: E402
+from miniflow.ops.check_ops import (  # noqa: E402
+    Assert as Assert,
+    add_check_numerics_ops as add_check_numerics_ops,
+    assert_equal as assert_equal,
+    assert_greater as assert_greater,
+    assert_greater_equal as assert_greater_equal,
+    assert_integer as assert_integer,
+    assert_less as assert_less,
+    assert_less_equal as assert_less_equal,
+    assert_near as assert_near,
+    assert_negative as assert_negative,
+    assert_non_negative as assert_non_negative,
+    assert_non_positive as assert_non_positive,
+    assert_none_equal as assert_none_equal,
+    assert_positive as assert_positive,
+    assert_proper_iterable as assert_proper_iterable,
+    assert_rank as assert_rank,
+    assert_rank_at_least as assert_rank_at_least,
+    assert_rank_in as assert_rank_in,
+    assert_same_float_dtype as assert_same_float_dtype,
+    assert_scalar as assert_scalar,
+    assert_type as assert_type,
+    assert_variables_initialized as assert_variables_initialized,
+    check_numerics as check_numerics,
+    is_numeric_tensor as is_numeric_tensor,
+    verify_tensor_all_finite as verify_tensor_all_finite,
+)
+
+# -- issue 13: math, linalg, signal -------------------------------------------------------
+from miniflow import signal as signal  # noqa: E402
+from miniflow.math import (  # noqa: E402
+    accumulate_n as accumulate_n,
+    acos as acos,
+    acosh as acosh,
+    asin as asin,
+    asinh as asinh,
+    atan as atan,
+    atan2 as atan2,
+    atanh as atanh,
+    betainc as betainc,
+    bincount as bincount,
+    confusion_matrix as confusion_matrix,
+    cosh as cosh,
+    count_nonzero as count_nonzero,
+    cumprod as cumprod,
+    cumsum as cumsum,
+    digamma as digamma,
+    erf as erf,
+    erfc as erfc,
+    igamma as igamma,
+    igammac as igammac,
+    is_non_decreasing as is_non_decreasing,
+    is_strictly_increasing as is_strictly_increasing,
+    lbeta as lbeta,
+    lgamma as lgamma,
+    polygamma as polygamma,
+    rint as rint,
+    scalar_mul as scalar_mul,
+    segment_max as segment_max,
+    segment_mean as segment_mean,
+    segment_min as segment_min,
+    segment_prod as segment_prod,
+    sinh as sinh,
+    unsorted_segment_max as unsorted_segment_max,
+    unsorted_segment_mean as unsorted_segment_mean,
+    unsorted_segment_min as unsorted_segment_min,
+    unsorted_segment_prod as unsorted_segment_prod,
+    unsorted_segment_sqrt_n as unsorted_segment_sqrt_n,
+    zeta as zeta,
+)
+from miniflow.linalg import (  # noqa: E402
+    cholesky_solve as cholesky_solve,
+    cross as cross,
+    einsum as einsum,
+    matrix_transpose as matrix_transpose,
+    norm as norm,
+    tensordot as tensordot,
+)
+from miniflow.ops.linalg_ops import (  # noqa: E402
+    lstsq as matrix_solve_ls,
+    matrix_diag as matrix_diag,
+    matrix_set_diag as matrix_set_diag,
+    triangular_solve as matrix_triangular_solve,
+)
+from miniflow.ops.decomposition_ops import (  # noqa: E402
+    qr as qr,
+    self_adjoint_eig as self_adjoint_eig,
+    self_adjoint_eigvals as self_adjoint_eigvals,
+    svd as svd,
+)
+from miniflow.ops.matrix_function_ops import sqrtm as matrix_square_root  # noqa: E402
+from miniflow.ops.complex_ops import (  # noqa: E402
+    angle as angle,
+    complex as complex,  # noqa: A004
+    conj as conj,
+    imag as imag,
+    real as real,
+    to_complex64 as to_complex64,
+    to_complex128 as to_complex128,
+)
+from miniflow.signal import (  # noqa: E402
+    fft as fft,
+    fft2d as fft2d,
+    fft3d as fft3d,
+    fftnd as fftnd,
+    ifft as ifft,
+    ifft2d as ifft2d,
+    ifft3d as ifft3d,
+    ifftnd as ifftnd,
+    irfftnd as irfftnd,
+    rfftnd as rfftnd,
+)
+from miniflow.ops.safe_math_ops import truncatediv as truncatediv  # noqa: E402
+from miniflow.ops.safe_math_ops import truncatemod as truncatemod  # noqa: E402
+from miniflow.ops.sort_ops import (  # noqa: E402
+    argsort as argsort,
+    sort as sort,
+    unique as unique,
+    unique_with_counts as unique_with_counts,
+)
+
+# -- issue 13: image
+from miniflow import image as image  # noqa: E402
+from miniflow.image import extract_image_patches as extract_image_patches  # noqa: E402
+from miniflow.image import random_crop as random_crop  # noqa: E402
+
+# -- issue 13: strings, io, bitwise, sets
+from miniflow import bitwise as bitwise  # noqa: E402
+from miniflow import python_io as python_io  # noqa: E402
+from miniflow import sets as sets  # noqa: E402
+from miniflow import strings as strings  # noqa: E402
+from miniflow.ops.example_parsing_ops import FixedLenFeature as FixedLenFeature  # noqa: E402
+from miniflow.ops.example_parsing_ops import (  # noqa: E402
+    FixedLenSequenceFeature as FixedLenSequenceFeature,
+)
+from miniflow.ops.example_parsing_ops import SparseFeature as SparseFeature  # noqa: E402
+from miniflow.ops.example_parsing_ops import VarLenFeature as VarLenFeature  # noqa: E402
+from miniflow.ops.example_parsing_ops import parse_example as parse_example  # noqa: E402
+from miniflow.ops.example_parsing_ops import (  # noqa: E402
+    parse_single_example as parse_single_example,
+)
+from miniflow.ops.parsing_ops import decode_base64 as decode_base64  # noqa: E402
+from miniflow.ops.parsing_ops import decode_compressed as decode_compressed  # noqa: E402
+from miniflow.ops.parsing_ops import decode_csv as decode_csv  # noqa: E402
+from miniflow.ops.parsing_ops import decode_raw as decode_raw  # noqa: E402
+from miniflow.ops.parsing_ops import encode_base64 as encode_base64  # noqa: E402
+from miniflow.ops.parsing_ops import matching_files as matching_files  # noqa: E402
+from miniflow.ops.parsing_ops import parse_tensor as parse_tensor  # noqa: E402
+from miniflow.ops.parsing_ops import read_file as read_file  # noqa: E402
+from miniflow.ops.parsing_ops import serialize_tensor as serialize_tensor  # noqa: E402
+from miniflow.ops.parsing_ops import write_file as write_file  # noqa: E402
+from miniflow.ops.string_ops import as_string as as_string  # noqa: E402
+from miniflow.ops.string_ops import join as string_join  # noqa: E402
+from miniflow.ops.string_ops import reduce_join as reduce_join  # noqa: E402
+from miniflow.ops.string_ops import regex_replace as regex_replace  # noqa: E402
+from miniflow.ops.string_ops import strip as string_strip  # noqa: E402
+from miniflow.ops.string_ops import substr as substr  # noqa: E402
+from miniflow.ops.string_ops import to_hash_bucket as string_to_hash_bucket  # noqa: E402
+from miniflow.ops.string_ops import (  # noqa: E402
+    to_hash_bucket_fast as string_to_hash_bucket_fast,
+    to_hash_bucket_strong as string_to_hash_bucket_strong,
+)
+from miniflow.ops.string_ops import to_number as string_to_number  # noqa: E402
+from miniflow.ops.string_split_ops import string_split as string_split  # noqa: E402
+from miniflow.ops.parsing_ops import decode_json_example as decode_json_example  # noqa: E402
+from miniflow.ops.sequence_example_parsing_ops import (  # noqa: E402
+    parse_single_sequence_example as parse_single_sequence_example,
+)
+from miniflow.ops.sparse_serialization_ops import (  # noqa: E402
+    deserialize_many_sparse as deserialize_many_sparse,
+    serialize_many_sparse as serialize_many_sparse,
+    serialize_sparse as serialize_sparse,
+)
+
+# -- issue 13: api inventory: small namespaces (the stub installer is at the very end)
+from miniflow import audio as audio  # noqa: E402
+from miniflow import config as config  # noqa: E402
+from miniflow import initializers as initializers  # noqa: E402
+from miniflow import lookup as lookup  # noqa: E402
+from miniflow import manip as manip  # noqa: E402
+from miniflow import nest as nest  # noqa: E402
+from miniflow import resource_loader as resource_loader  # noqa: E402
+from miniflow import spectral as spectral  # noqa: E402
+from miniflow import test as test  # noqa: E402
+from miniflow.ops.lookup_ops import initialize_all_tables as initialize_all_tables  # noqa: E402
+from miniflow.ops.lookup_ops import tables_initializer as tables_initializer  # noqa: E402
+from miniflow.compat.switches import (  # noqa: E402
+    disable_control_flow_v2 as disable_control_flow_v2,
+    disable_resource_variables as disable_resource_variables,
+    disable_tensor_equality as disable_tensor_equality,
+    disable_v2_behavior as disable_v2_behavior,
+    disable_v2_tensorshape as disable_v2_tensorshape,
+)
+from miniflow.errors import OpError as OpError  # noqa: E402
+from miniflow.extend import NotDifferentiable as NoGradient  # noqa: E402
+from miniflow.extend import NotDifferentiable as no_gradient  # noqa: E402
+from miniflow.logging_api import get_logger as get_logger  # noqa: E402
+from miniflow.placement import colocate_with as colocate_with  # noqa: E402
+from miniflow.placement import container as container  # noqa: E402
+from miniflow.placement import device as device  # noqa: E402
+from miniflow.ops.sampling_ops import multinomial as multinomial  # noqa: E402
+from miniflow.ops.sampling_ops import random_poisson as random_poisson  # noqa: E402
+from miniflow.compat import dimension_at_index as dimension_at_index  # noqa: E402
+from miniflow.compat import dimension_value as dimension_value  # noqa: E402
+from miniflow.eager.context import (  # noqa: E402  no tf.function: "outside" is everywhere
+    executing_eagerly as executing_eagerly_outside_functions,
+)
+from miniflow.ops.random_ops import get_seed as get_seed  # noqa: E402
+from miniflow.ops.variables import (  # noqa: E402  TF1's deprecated names
+    local_variables_initializer as initialize_local_variables,
+    variables_initializer as initialize_variables,
+)
+from miniflow.tensor_types import is_tensor as is_tensor  # noqa: E402
+from miniflow import distributions as distributions  # noqa: E402  (uses the names above)
+from miniflow.ops.more_init_ops import (  # noqa: E402
+    uniform_unit_scaling_initializer as uniform_unit_scaling_initializer,
+)
+# -- issue 13: sparse, random, dtypes
+from miniflow.dtypes import QUANTIZED_DTYPES as QUANTIZED_DTYPES  # noqa: E402
+from miniflow.dtypes import qint8 as qint8  # noqa: E402
+from miniflow.dtypes import qint16 as qint16  # noqa: E402
+from miniflow.dtypes import qint32 as qint32  # noqa: E402
+from miniflow.dtypes import quint8 as quint8  # noqa: E402
+from miniflow.dtypes import quint16 as quint16  # noqa: E402
+from miniflow.dtypes import resource as resource  # noqa: E402
+from miniflow.dtypes import uint32 as uint32  # noqa: E402
+from miniflow.dtypes import uint64 as uint64  # noqa: E402
+from miniflow.dtypes import variant as variant  # noqa: E402
+from miniflow.ops.random_distribution_ops import random_gamma as random_gamma  # noqa: E402
+from miniflow.ops.sparse_manip_ops import (  # noqa: E402
+    sparse_concat as sparse_concat,
+    sparse_fill_empty_rows as sparse_fill_empty_rows,
+    sparse_mask as sparse_mask,
+    sparse_merge as sparse_merge,
+    sparse_reset_shape as sparse_reset_shape,
+    sparse_reshape as sparse_reshape,
+    sparse_retain as sparse_retain,
+    sparse_slice as sparse_slice,
+    sparse_split as sparse_split,
+    sparse_to_indicator as sparse_to_indicator,
+    sparse_transpose as sparse_transpose,
+)
+from miniflow.ops.sparse_reduce_ops import (  # noqa: E402
+    sparse_maximum as sparse_maximum,
+    sparse_minimum as sparse_minimum,
+    sparse_reduce_max as sparse_reduce_max,
+    sparse_reduce_max_sparse as sparse_reduce_max_sparse,
+    sparse_reduce_sum_sparse as sparse_reduce_sum_sparse,
+    sparse_softmax as sparse_softmax,
+)
+from miniflow.ops.sparse_segment_ops import (  # noqa: E402
+    sparse_matmul as sparse_matmul,
+    sparse_segment_mean as sparse_segment_mean,
+    sparse_segment_sqrt_n as sparse_segment_sqrt_n,
+    sparse_segment_sum as sparse_segment_sum,
+)
+from miniflow.ops.dtype_cast_ops import bitcast as bitcast  # noqa: E402
+from miniflow.ops.dtype_cast_ops import saturate_cast as saturate_cast  # noqa: E402
+from miniflow.ops.array_ops import cast as _cast  # noqa: E402
+from miniflow.ops.complex_ops import complex as _complex  # noqa: E402
+from miniflow.ops.string_ops import as_string as _as_string  # noqa: E402
+
+_dtypes.register_functions(as_string=_as_string, cast=_cast, complex=_complex,
+                           saturate_cast=saturate_cast)
+
+# -- issue 13: functional and top-level leftovers
+from miniflow.module import Module as Module  # noqa: E402
+from miniflow.ops.array_ops import argmax as arg_max  # noqa: E402
+from miniflow.ops.array_ops import argmin as arg_min  # noqa: E402
+from miniflow.ops.clip_average_norm import clip_by_average_norm as clip_by_average_norm  # noqa: E402,E501
+from miniflow.ops.counter_ops import count_up_to as count_up_to  # noqa: E402
+from miniflow.ops.counter_ops import (  # noqa: E402
+    report_uninitialized_variables as report_uninitialized_variables,
+)
+from miniflow.ops.counter_ops import timestamp as timestamp  # noqa: E402
+from miniflow.ops.custom_gradient import custom_gradient as custom_gradient  # noqa: E402
+from miniflow.ops.custom_gradient import grad_pass_through as grad_pass_through  # noqa: E402
+from miniflow.ops.custom_gradient import hessians as hessians  # noqa: E402
+from miniflow.ops.custom_gradient import recompute_grad as recompute_grad  # noqa: E402
+from miniflow.ops.def_function import control_flow_v2_enabled as control_flow_v2_enabled  # noqa: E402,E501
+from miniflow.ops.def_function import function as function  # noqa: E402
+from miniflow.ops.def_function import init_scope as init_scope  # noqa: E402
+from miniflow.ops.def_function import (  # noqa: E402
+    resource_variables_enabled as resource_variables_enabled,
+)
+from miniflow.ops.def_function import wrap_function as wrap_function  # noqa: E402
+from miniflow.ops.device_spec import DeviceSpec as DeviceSpec  # noqa: E402
+from miniflow.ops.eager_py_func import py_function as py_function  # noqa: E402
+from miniflow.ops.fingerprint_ops import fingerprint as fingerprint  # noqa: E402
+from miniflow.ops.framework_enums import AggregationMethod as AggregationMethod  # noqa: E402
+from miniflow.ops.framework_enums import UnconnectedGradients as UnconnectedGradients  # noqa: E402,E501
+from miniflow.ops.framework_enums import VariableAggregation as VariableAggregation  # noqa: E402
+from miniflow.ops.framework_enums import (  # noqa: E402
+    VariableSynchronization as VariableSynchronization,
+)
+from miniflow.ops.higher_order_ops import foldl as foldl  # noqa: E402
+from miniflow.ops.higher_order_ops import foldr as foldr  # noqa: E402
+from miniflow.ops.higher_order_ops import scan as scan  # noqa: E402
+from miniflow.ops.higher_order_ops import switch_case as switch_case  # noqa: E402
+from miniflow.ops.higher_order_ops import vectorized_map as vectorized_map  # noqa: E402
+from miniflow.ops.linalg_ops import diag_part as matrix_diag_part  # noqa: E402
+from miniflow.ops.math_ops import floordiv as floor_div  # noqa: E402
+from miniflow.ops.orthogonal_init import orthogonal_initializer as orthogonal_initializer  # noqa: E402,E501
+from miniflow.ops.partitioned_variables import (  # noqa: E402
+    create_partitioned_variables as create_partitioned_variables,
+    fixed_size_partitioner as fixed_size_partitioner,
+    min_max_variable_partitioner as min_max_variable_partitioner,
+    variable_axis_size_partitioner as variable_axis_size_partitioner,
+)
+from miniflow.ops.tensor_array_ops import TensorArray as TensorArray  # noqa: E402
+from miniflow.ops.tensor_conversion import (  # noqa: E402
+    convert_to_tensor_or_indexed_slices as convert_to_tensor_or_indexed_slices,
+    convert_to_tensor_or_sparse_tensor as convert_to_tensor_or_sparse_tensor,
+    is_symbolic_tensor as is_symbolic_tensor,
+    make_ndarray as make_ndarray,
+    make_tensor_proto as make_tensor_proto,
+    register_tensor_conversion_function as register_tensor_conversion_function,
+)
+from miniflow.ops.type_spec import IndexedSlicesSpec as IndexedSlicesSpec  # noqa: E402
+from miniflow.ops.type_spec import SparseTensorSpec as SparseTensorSpec  # noqa: E402
+from miniflow.ops.type_spec import TensorArraySpec as TensorArraySpec  # noqa: E402
+from miniflow.ops.type_spec import TensorSpec as TensorSpec  # noqa: E402
+from miniflow.ops.type_spec import TypeSpec as TypeSpec  # noqa: E402
+from miniflow.ops.variable_template import get_local_variable as get_local_variable  # noqa: E402
+from miniflow.ops.variable_template import make_template as make_template  # noqa: E402
+from miniflow.ops.variable_template import no_regularizer as no_regularizer  # noqa: E402
+from miniflow.ops.variable_template import op_scope as op_scope  # noqa: E402
+from miniflow.ops.variable_template import variable_op_scope as variable_op_scope  # noqa: E402
+
+# -- issue 13: summary, saved_model, graph_util, test, version, lookup, misc train
+from miniflow import version as version  # noqa: E402
+from miniflow.version import COMPILER_VERSION as COMPILER_VERSION  # noqa: E402
+from miniflow.version import CXX11_ABI_FLAG as CXX11_ABI_FLAG  # noqa: E402
+from miniflow.version import CXX_VERSION as CXX_VERSION  # noqa: E402
+from miniflow.version import GIT_VERSION as GIT_VERSION  # noqa: E402
+from miniflow.version import GRAPH_DEF_VERSION as GRAPH_DEF_VERSION  # noqa: E402
+from miniflow.version import (  # noqa: E402
+    GRAPH_DEF_VERSION_MIN_CONSUMER as GRAPH_DEF_VERSION_MIN_CONSUMER,
+    GRAPH_DEF_VERSION_MIN_PRODUCER as GRAPH_DEF_VERSION_MIN_PRODUCER,
+)
+from miniflow.version import MONOLITHIC_BUILD as MONOLITHIC_BUILD  # noqa: E402
+from miniflow.train.meta_graph import MetaGraphDef as MetaGraphDef  # noqa: E402
+from miniflow.train.meta_graph import TensorInfo as TensorInfo  # noqa: E402
+from miniflow import graph_util as graph_util  # noqa: E402
+from miniflow.train.graph_def import GraphDef as GraphDef  # noqa: E402
+from miniflow.train.graph_def import NodeDef as NodeDef  # noqa: E402
+from miniflow.train.graph_def import import_graph_def as import_graph_def  # noqa: E402
+
+_LAZY_SUMMARY_PROTOS = ("Summary", "SummaryMetadata", "HistogramProto", "Event", "SessionLog",
+                        "LogMessage")
+
+
+def __getattr__(name):
+    """``tf.Summary``, ``tf.Event``, ...: protobuf classes loaded on first use (the
+    optional tensorboardX extra), see `miniflow.summary.proto_class`."""
+    if name in _LAZY_SUMMARY_PROTOS:
+        return summary.proto_class(name)
+    raise AttributeError(f"module 'miniflow' has no attribute '{name}'")
+
+
+# -- issue 13: queue input pipelines (queues, readers; tf.train's producers and batchers)
+from miniflow import queue as queue  # noqa: E402
+from miniflow.ops.data_flow_ops import FIFOQueue as FIFOQueue  # noqa: E402
+from miniflow.ops.data_flow_ops import PaddingFIFOQueue as PaddingFIFOQueue  # noqa: E402
+from miniflow.ops.data_flow_ops import PriorityQueue as PriorityQueue  # noqa: E402
+from miniflow.ops.data_flow_ops import QueueBase as QueueBase  # noqa: E402
+from miniflow.ops.data_flow_ops import RandomShuffleQueue as RandomShuffleQueue  # noqa: E402
+from miniflow.ops.io_readers import FixedLengthRecordReader as FixedLengthRecordReader  # noqa: E402
+from miniflow.ops.io_readers import IdentityReader as IdentityReader  # noqa: E402
+from miniflow.ops.io_readers import ReaderBase as ReaderBase  # noqa: E402
+from miniflow.ops.io_readers import TextLineReader as TextLineReader  # noqa: E402
+from miniflow.ops.io_readers import TFRecordReader as TFRecordReader  # noqa: E402
+from miniflow.ops.io_readers import WholeFileReader as WholeFileReader  # noqa: E402
+
+
+# -- issue 13: feature columns
+from miniflow import feature_column as feature_column  # noqa: E402
+
+# -- issue 13: ragged tensors
+from miniflow import ragged as ragged  # noqa: E402
+from miniflow.ops.ragged_array_ops import ragged_fill_empty_rows as ragged_fill_empty_rows  # noqa: E402
+from miniflow.ops.ragged_array_ops import ragged_fill_empty_rows_grad as ragged_fill_empty_rows_grad  # noqa: E402
+from miniflow.ragged.ragged_factory import RaggedTensorSpec as RaggedTensorSpec  # noqa: E402
+from miniflow.ragged.ragged_tensor import RaggedTensor as RaggedTensor  # noqa: E402
+
+# -- issue 13: estimators
+from miniflow import estimator as estimator  # noqa: E402
+
+# -- issue 13: quantization, mixed precision, autograph, leftovers
+from miniflow import autograph as autograph  # noqa: E402
+from miniflow import mixed_precision as mixed_precision  # noqa: E402
+from miniflow import quantization as quantization  # noqa: E402
+from miniflow.ops.quantization_ops import dequantize as dequantize  # noqa: E402
+from miniflow.ops.quantization_ops import (  # noqa: E402
+    fake_quant_with_min_max_args as fake_quant_with_min_max_args,
+    fake_quant_with_min_max_args_gradient as fake_quant_with_min_max_args_gradient,
+    fake_quant_with_min_max_vars as fake_quant_with_min_max_vars,
+    fake_quant_with_min_max_vars_gradient as fake_quant_with_min_max_vars_gradient,
+    fake_quant_with_min_max_vars_per_channel as fake_quant_with_min_max_vars_per_channel,
+    fake_quant_with_min_max_vars_per_channel_gradient as
+    fake_quant_with_min_max_vars_per_channel_gradient,
+)
+from miniflow.ops.quantization_ops import quantize as quantize  # noqa: E402
+from miniflow.ops.quantization_ops import quantize_v2 as quantize_v2  # noqa: E402
+from miniflow.ops.quantization_ops import quantized_concat as quantized_concat  # noqa: E402
+
+# -- issue 13: api inventory. Keep this last: every TF1 name still missing gets a stub that
+# raises tf.errors.UnimplementedError with the reason (miniflow/compat/stubs.py).
+from miniflow.compat import stubs as _stubs  # noqa: E402
+
+_stubs.install()

@@ -25,6 +25,9 @@ class DType:
 
     @property
     def real_dtype(self) -> DType:
+        """float32 for complex64, float64 for complex128, else the dtype itself."""
+        if self._np.kind == "c":
+            return float32 if self._np.itemsize == 8 else float64
         return self
 
     @property
@@ -49,15 +52,31 @@ class DType:
 
     @property
     def is_numeric(self) -> bool:
-        return self._np.kind in "fiuc"
+        return self._np.kind in "fiuc" or self.is_quantized
+
+    @property
+    def is_quantized(self) -> bool:
+        return self.name in _QUANTIZED_NAMES
+
+    @property
+    def size(self) -> int:
+        """Bytes per element (0 for string, resource and variant, as in TF)."""
+        return 0 if self.name in ("string", "resource", "variant") else self._np.itemsize
 
     @property
     def min(self):
+        self._check_range("minimum")
         return np.finfo(self._np).min if self.is_floating else np.iinfo(self._np).min
 
     @property
     def max(self):
+        self._check_range("maximum")
         return np.finfo(self._np).max if self.is_floating else np.iinfo(self._np).max
+
+    def _check_range(self, what):
+        if self.is_quantized or not (self.is_floating or self.is_integer or self.is_bool):
+            raise TypeError(f"Cannot find {what} value of {self} with "
+                            f"{'quantized type' if self.is_quantized else 'type'} {self}.")
 
     def is_compatible_with(self, other) -> bool:
         return self == as_dtype(other)
@@ -95,11 +114,27 @@ bool = DType("bool", np.bool_)  # noqa: A001  TF's public name
 string = DType("string", np.object_)
 complex64 = DType("complex64", np.complex64)
 complex128 = DType("complex128", np.complex128)
+uint32 = DType("uint32", np.uint32)
+uint64 = DType("uint64", np.uint64)
+# Quantized types: as in TF, their NumPy type is a one-field structured dtype over the
+# integer storage (``[('qint8', 'i1')]``); few ops accept them.
+qint8 = DType("qint8", np.dtype([("qint8", np.int8)]))
+qint16 = DType("qint16", np.dtype([("qint16", np.int16)]))
+qint32 = DType("qint32", np.dtype([("qint32", np.int32)]))
+quint8 = DType("quint8", np.dtype([("quint8", np.uint8)]))
+quint16 = DType("quint16", np.dtype([("quint16", np.uint16)]))
+# Handles: miniflow keeps resources and variants as Python objects (TF has no NumPy type).
+resource = DType("resource", np.object_)
+variant = DType("variant", np.object_)
+
+_QUANTIZED_NAMES = frozenset({"qint8", "qint16", "qint32", "quint8", "quint16"})
+QUANTIZED_DTYPES = frozenset({qint8, qint16, qint32, quint8, quint16})
 
 _ALL = [float16, float32, float64, int8, int16, int32, int64, uint8, uint16, bool, string,
-        complex64, complex128]
+        complex64, complex128, uint32, uint64, qint8, qint16, qint32, quint8, quint16,
+        resource, variant]
 _BY_NAME = {d.name: d for d in _ALL}
-_BY_NP = {d.np: d for d in _ALL if d is not string}
+_BY_NP = {d.np: d for d in _ALL if d.np.kind != "O"}
 _BY_NAME.update(half=float16, double=float64, float=float32)
 
 
@@ -146,8 +181,16 @@ def from_value(value) -> DType:
     return as_dtype(arr.dtype)
 
 
+def register_functions(**functions) -> None:
+    """Adds tf.dtypes' op functions (``cast``, ``saturate_cast``, ...): they are defined in
+    miniflow.ops, above this leaf module, so the public namespace registers them here."""
+    globals().update(functions)
+    __all__.extend(sorted(set(functions) - set(__all__)))
+
+
 import builtins as _builtins  # noqa: E402
 
 builtins_bool = _builtins.bool
 
-__all__ = ["DType", "as_dtype", "from_value"] + [d.name for d in _ALL] + ["half", "double"]
+__all__ = (["DType", "QUANTIZED_DTYPES", "as_dtype", "from_value"] + [d.name for d in _ALL]
+           + ["half", "double"])

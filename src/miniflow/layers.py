@@ -18,6 +18,21 @@ def _eager() -> bool:
     return current_frontend().eager
 
 
+_EAGER_NAMES: dict = {}  # default layer name -> how many eager layers have taken it
+
+
+class InputSpec:
+    """What a layer accepts (dtype, shape, rank bounds, known axes); recorded, not
+    enforced."""
+
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None,
+                 axes=None):
+        self.dtype = None if dtype is None else dtypes.as_dtype(dtype).name
+        self.shape = shape
+        self.ndim = len(shape) if shape is not None else ndim
+        self.max_ndim, self.min_ndim, self.axes = max_ndim, min_ndim, axes or {}
+
+
 class Layer:
     """Base layer: creates its weights on the first call (``build``), then applies
     ``call``. Weights are shared by every later call of the same object."""
@@ -89,13 +104,17 @@ class Layer:
                 and inputs.dtype.is_floating:
             self.dtype = inputs.dtype  # weights take the dtype of the first inputs, as in TF
         if _eager():
-            if self.name is None:
-                self.name = self._default_name
+            if self.name is None:  # unique like TF's eager layers: dense, dense_1, ...
+                n = _EAGER_NAMES.get(self._default_name, 0)
+                _EAGER_NAMES[self._default_name] = n + 1
+                self.name = self._default_name + (f"_{n}" if n else "")
             if not self.built:
                 self.build(inputs.shape)
                 self.built = True
             return self.call(inputs, *args, **kwargs)
         scope = self._scope if self._scope is not None else self.name
+        if scope is None and self._reuse:  # TF1: reuse without a name means the base name
+            scope = self._default_name
         with variable_scope(scope, default_name=self._default_name,
                             reuse=True if self.built else self._reuse) as vs:
             if self._scope is None:
@@ -229,6 +248,57 @@ class Conv2D(Layer):
         return _activate(out, self.activation)
 
 
+class Conv2DTranspose(Conv2D):
+    """The transpose of a 2-D convolution ("deconvolution"): output spatial size is
+    ``in * stride`` ('same') or ``(in - 1) * stride + kernel`` ('valid')."""
+
+    _default_name = "conv2d_transpose"
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
+                 data_format="channels_last", activation=None, use_bias=True,
+                 kernel_initializer=None, bias_initializer=init_ops.zeros_initializer(),
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, trainable=True, name=None,
+                 **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, (1, 1),
+                         activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, trainable=trainable,
+                         name=name, **kwargs)
+
+    def build(self, input_shape):
+        c = _last_dim(input_shape, "Conv2DTranspose")
+        self.kernel = self.add_weight("kernel", list(self.kernel_size) + [self.filters, c],
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", [self.filters], initializer=self.bias_initializer,
+                                    regularizer=self.bias_regularizer) if self.use_bias \
+            else None
+
+    def _out_size(self, size, k, s):
+        if size is None:
+            return None
+        return size * s if self.padding == "SAME" else (size - 1) * s + k
+
+    def call(self, inputs):
+        dims = inputs.shape.as_list()
+        hw = [self._out_size(d, k, s) for d, k, s in zip(dims[1:3], self.kernel_size,
+                                                          self.strides)]
+        if None in hw:
+            dyn = array_ops.shape(inputs)
+            hw = [dyn[1 + i] * s if self.padding == "SAME" else (dyn[1 + i] - 1) * s + k
+                  if h is None else h for i, (h, k, s) in enumerate(
+                      zip(hw, self.kernel_size, self.strides))]
+        batch = dims[0] if dims[0] is not None else array_ops.shape(inputs)[0]
+        shape = [batch, *hw, self.filters]
+        if any(not isinstance(d, int) for d in shape):
+            shape = array_ops.stack(shape)
+        out = conv_ops.conv2d_transpose(inputs, self.kernel, shape, [1, *self.strides, 1],
+                                        self.padding)
+        if self.bias is not None:
+            out = nn_ops.bias_add(out, self.bias)
+        return _activate(out, self.activation)
+
+
 class _Pooling2D(Layer):
     _fn = None
 
@@ -309,10 +379,10 @@ class BatchNormalization(Layer):
         self._axis = self.axis % rank
         n = input_shape.as_list()[self._axis]
         beta_i, gamma_i, mean_i, var_i = self.inits
-        self.beta = self.add_weight("beta", [n], initializer=beta_i,
-                                    regularizer=self.regs[0]) if self.center else None
         self.gamma = self.add_weight("gamma", [n], initializer=gamma_i,
                                      regularizer=self.regs[1]) if self.scale else None
+        self.beta = self.add_weight("beta", [n], initializer=beta_i,
+                                    regularizer=self.regs[0]) if self.center else None
         self.moving_mean = self.add_weight("moving_mean", [n], initializer=mean_i,
                                            trainable=False)
         self.moving_variance = self.add_weight("moving_variance", [n], initializer=var_i,
@@ -371,6 +441,19 @@ def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
                   _reuse=reuse)(inputs)
 
 
+def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
+                     data_format="channels_last", activation=None, use_bias=True,
+                     kernel_initializer=None, bias_initializer=init_ops.zeros_initializer(),
+                     kernel_regularizer=None, bias_regularizer=None,
+                     activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                     trainable=True, name=None, reuse=None):
+    """A transposed 2-D convolution layer over NHWC inputs."""
+    return Conv2DTranspose(filters, kernel_size, strides, padding, data_format, activation,
+                           use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                           bias_regularizer, trainable=trainable, name=name,
+                           _reuse=reuse)(inputs)
+
+
 def max_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_last",
                   name=None):
     """Max pooling over ``pool_size`` windows."""
@@ -406,3 +489,26 @@ def batch_normalization(inputs, axis=-1, momentum=0.99, epsilon=1e-3, center=Tru
                               moving_variance_initializer, beta_regularizer,
                               gamma_regularizer, trainable=trainable, name=name,
                               _reuse=reuse)(inputs, training=training)
+
+
+# The 1-D, 3-D and separable convolutions and poolings live in `conv_layers.py`.
+from miniflow.conv_layers import (  # noqa: E402
+    AveragePooling1D as AveragePooling1D,
+    AveragePooling3D as AveragePooling3D,
+    Conv1D as Conv1D,
+    Conv3D as Conv3D,
+    Conv3DTranspose as Conv3DTranspose,
+    MaxPooling1D as MaxPooling1D,
+    MaxPooling3D as MaxPooling3D,
+    SeparableConv1D as SeparableConv1D,
+    SeparableConv2D as SeparableConv2D,
+    average_pooling1d as average_pooling1d,
+    average_pooling3d as average_pooling3d,
+    conv1d as conv1d,
+    conv3d as conv3d,
+    conv3d_transpose as conv3d_transpose,
+    max_pooling1d as max_pooling1d,
+    max_pooling3d as max_pooling3d,
+    separable_conv1d as separable_conv1d,
+    separable_conv2d as separable_conv2d,
+)

@@ -5,6 +5,8 @@ from miniflow.ops.losses_impl import (  # noqa: F401
     absolute_difference as absolute_difference,
     add_loss as add_loss,
     compute_weighted_loss as compute_weighted_loss,
+    cosine_distance as cosine_distance,
+    mean_pairwise_squared_error as mean_pairwise_squared_error,
     get_losses as get_losses,
     get_regularization_loss as get_regularization_loss,
     get_regularization_losses as get_regularization_losses,

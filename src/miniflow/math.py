@@ -68,3 +68,88 @@ from miniflow.ops.nn_ops import (
     softsign as softsign,
     top_k as top_k,
 )
+from miniflow.ops.composite_math_ops import (
+    accumulate_n as accumulate_n,
+    bincount as bincount,
+    confusion_matrix as confusion_matrix,
+    count_nonzero as count_nonzero,
+    is_non_decreasing as is_non_decreasing,
+    is_strictly_increasing as is_strictly_increasing,
+    polyval as polyval,
+    reduce_euclidean_norm as reduce_euclidean_norm,
+    reduce_std as reduce_std,
+    reduce_variance as reduce_variance,
+    scalar_mul as scalar_mul,
+    zero_fraction as zero_fraction,
+)
+from miniflow.ops.index_ops import invert_permutation as invert_permutation
+from miniflow.ops.safe_math_ops import (
+    multiply_no_nan as multiply_no_nan,
+    nextafter as nextafter,
+    reciprocal_no_nan as reciprocal_no_nan,
+    rint as rint,
+    xdivy as xdivy,
+    xlog1py as xlog1py,
+    xlogy as xlogy,
+)
+from miniflow.ops.scan_ops import (
+    cumprod as cumprod,
+    cumsum as cumsum,
+    cumulative_logsumexp as cumulative_logsumexp,
+)
+from miniflow.ops.segment_ops import (
+    segment_max as segment_max,
+    segment_mean as segment_mean,
+    segment_min as segment_min,
+    segment_prod as segment_prod,
+    unsorted_segment_max as unsorted_segment_max,
+    unsorted_segment_mean as unsorted_segment_mean,
+    unsorted_segment_min as unsorted_segment_min,
+    unsorted_segment_prod as unsorted_segment_prod,
+    unsorted_segment_sqrt_n as unsorted_segment_sqrt_n,
+)
+from miniflow.ops.sparse_ops import (
+    segment_sum as segment_sum,
+    unsorted_segment_sum as unsorted_segment_sum,
+)
+from miniflow.ops.special_math_ops import (
+    bessel_i0 as bessel_i0,
+    bessel_i0e as bessel_i0e,
+    bessel_i1 as bessel_i1,
+    bessel_i1e as bessel_i1e,
+    betainc as betainc,
+    digamma as digamma,
+    erf as erf,
+    erfc as erfc,
+    erfcinv as erfcinv,
+    erfinv as erfinv,
+    igamma as igamma,
+    igammac as igammac,
+    lbeta as lbeta,
+    lgamma as lgamma,
+    ndtri as ndtri,
+    polygamma as polygamma,
+    zeta as zeta,
+)
+from miniflow.ops.trig_ops import (
+    acos as acos,
+    acosh as acosh,
+    asin as asin,
+    asinh as asinh,
+    atan as atan,
+    atan2 as atan2,
+    atanh as atanh,
+    cosh as cosh,
+    sinh as sinh,
+)
+from miniflow.ops.complex_ops import (
+    angle as angle,
+    conj as conj,
+    imag as imag,
+    real as real,
+)
+from miniflow.ops.sort_ops import approx_max_k as approx_max_k
+from miniflow.ops.sort_ops import approx_min_k as approx_min_k
+
+from miniflow import math_special as special  # noqa: E402
+from miniflow.ops.sobol_ops import sobol_sample as sobol_sample  # noqa: E402

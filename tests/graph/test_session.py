@@ -208,15 +208,15 @@ def test_missing_feed_names_the_placeholder(graph):
     assert "test_session.py" in msg  # where the placeholder was defined
 
 
-@pytest.mark.parametrize("value,match", [
-    (np.zeros((2, 3)), r"Cannot feed value of shape \(2, 3\) for Tensor 'x:0', which has "
-                       r"shape '\(\?, 2\)'"),
+@pytest.mark.parametrize("value,match", [  # TF 2.21's class and message
+    (np.zeros((2, 3)), r"Cannot feed value of shape \(2, 3\) for Tensor x:0, which has "
+                       r"shape \(None, 2\)"),
     (np.zeros(2), "Cannot feed value of shape"),
     ([["a", "b"]], "Cannot feed value"),
 ])
 def test_bad_feed_value(graph, value, match):
     x, y, c = graph
-    with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError, match=match):
+    with tf.Session() as sess, pytest.raises(ValueError, match=match):
         sess.run(y, {x: value})
 
 
@@ -353,5 +353,5 @@ def test_string_feeds_are_checked_against_the_placeholder_shape():
     q = tf.identity(p)
     with tf.Session() as sess:
         np.testing.assert_array_equal(sess.run(q, {p: ["a", "b"]}), [b"a", b"b"])
-        with pytest.raises(tf.errors.InvalidArgumentError, match="shape"):
+        with pytest.raises(ValueError, match="shape"):
             sess.run(q, {p: ["a", "b", "c"]})

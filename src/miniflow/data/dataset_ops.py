@@ -10,10 +10,12 @@ transformations in `transformations.py`.
 from __future__ import annotations
 
 from miniflow.data import structure
-from miniflow.data.iterator_ops import Iterator
+from miniflow.core.dispatch import current_frontend
+from miniflow.data.dataset_methods import DatasetMethods
+from miniflow.data.iterator_ops import EagerIterator, Iterator
 
 
-class Dataset(structure.ElementStructure):
+class Dataset(DatasetMethods, structure.ElementStructure):
     """A sequence of elements, each a (nested) structure of tensors.
 
     Example:
@@ -114,7 +116,10 @@ class Dataset(structure.ElementStructure):
 
     # -- iterators -----------------------------------------------------------------------
     def make_one_shot_iterator(self) -> Iterator:
-        """An iterator that starts itself on first use (no initializer)."""
+        """An iterator that starts itself on first use (no initializer); in eager mode, a
+        Python iterator over eager tensors."""
+        if current_frontend().eager:
+            return EagerIterator(self)
         for t in self._captured():
             if t.op.type == "Placeholder":
                 raise ValueError(f"Cannot capture a placeholder ({t.name}) by value in a "
@@ -124,13 +129,16 @@ class Dataset(structure.ElementStructure):
     def make_initializable_iterator(self, shared_name=None) -> Iterator:
         """An iterator started (and restarted) by running its ``initializer``, which is
         where placeholders captured by the dataset are fed."""
+        if current_frontend().eager:
+            raise RuntimeError("dataset.make_initializable_iterator is not supported when "
+                               "eager execution is enabled. Use `for element in dataset` "
+                               "instead.")
         return Iterator(self._template, self._specs, self)
 
 
     def __iter__(self):
-        raise RuntimeError("__iter__() is only supported when eager execution is enabled; in "
-                           "graph mode use make_one_shot_iterator().get_next() and "
-                           "Session.run.")
+        """Eager mode only: iterates the elements as eager tensors."""
+        return EagerIterator(self)
 
     @property
     def element_spec(self):

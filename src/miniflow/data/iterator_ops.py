@@ -5,10 +5,11 @@ iterator's position is session state, like a variable's value."""
 from __future__ import annotations
 
 from miniflow import errors
-from miniflow.core.dispatch import apply_op
+from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.data import structure
 from miniflow.data.structure import TensorSpec
+from miniflow.ops import array_ops
 
 
 class _IteratorState:
@@ -110,6 +111,37 @@ class Iterator(structure.ElementStructure):
             t.set_shape(spec.shape)
         return structure.pack(self._template, flat)
 
+
+class EagerIterator(structure.ElementStructure):
+    """Iterates a dataset in eager mode (``iter(dataset)``, ``for x in dataset``,
+    ``make_one_shot_iterator()``), yielding elements as eager tensors: ``next()`` raises
+    `StopIteration` at the end, ``get_next()`` `OutOfRangeError` (as TF)."""
+
+    def __init__(self, dataset):
+        if not current_frontend().eager:
+            raise RuntimeError("__iter__() is only supported when eager execution is "
+                               "enabled; in graph mode use make_one_shot_iterator()."
+                               "get_next() and Session.run.")
+        self._template, self._specs = dataset._template, dataset._specs
+        self._dataset = dataset
+        self._elements = dataset._generate([t.numpy() for t in dataset._captured()])
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        values = next(self._elements)
+        return structure.pack(self._template, [array_ops.constant(v, dtype=s.dtype)
+                                               for v, s in zip(values, self._specs)])
+
+    next = __next__
+
+    def get_next(self, name=None):
+        """The next element; `OutOfRangeError` when the dataset is exhausted."""
+        try:
+            return next(self)
+        except StopIteration:
+            raise errors.OutOfRangeError(None, None, "End of sequence") from None
 
 
 def _shapes_as_leaves(shapes):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from miniflow import dtypes, errors
+from miniflow.core.dispatch import current_frontend
 from miniflow.core.shapes import TensorShape
 from miniflow.core.values import as_array
 from miniflow.data import structure
@@ -49,7 +50,18 @@ class _Slices(Dataset):
             yield [v[i] for v in values]
 
 
+def _eager_value(value):
+    """The NumPy value of an eager tensor or variable (datasets built in eager mode hold
+    values, not tensors), else None."""
+    if current_frontend().eager and hasattr(value, "numpy"):
+        return np.asarray(value.numpy())
+    return None
+
+
 def _component(value):
+    eager = _eager_value(value)
+    if eager is not None:
+        return np.array(eager, copy=True)
     if isinstance(value, Tensor) or hasattr(value, "_as_graph_element"):
         return array_ops.convert_to_tensor(value)
     arr = as_array(value)
@@ -58,6 +70,9 @@ def _component(value):
 
 def _int_arg(value):
     """An int, or a scalar graph tensor read when the iterator starts."""
+    eager = _eager_value(value)
+    if eager is not None:
+        return int(eager)
     if isinstance(value, Tensor) or hasattr(value, "_as_graph_element"):
         return array_ops.convert_to_tensor(value)
     return int(value)

@@ -16,6 +16,7 @@ from miniflow.data import structure
 from miniflow.data.dataset_ops import Dataset
 from miniflow.data.sources import _int_arg, _int_value, _shape_leaves
 from miniflow.data.structure import TensorSpec
+from miniflow.eager.context import graph_mode
 from miniflow.graph.graph import Graph
 from miniflow.graph.operation import Tensor
 from miniflow.graph.session import Session
@@ -77,10 +78,12 @@ class _ElementFunction:
 
     def __init__(self, fn, tmpl, specs, what):
         self.graph = _FunctionGraph()
-        with self.graph.as_default():
+        with graph_mode(), self.graph.as_default():  # traced as a graph in eager mode too
             self.args = [array_ops.placeholder(s.dtype, s.shape, name=f"arg{i}")
                          for i, s in enumerate(specs)]
-            element = structure.pack(tmpl, self.args)
+            # A window component (stateful.WindowSpec) is passed on as a dataset.
+            element = structure.pack(tmpl, [s.wrap(a) if hasattr(s, "wrap") else a
+                                            for s, a in zip(specs, self.args)])
             out = fn(*element) if type(element) is tuple else fn(element)
             self._set_outputs(out, what)
         self._session = None
@@ -236,8 +239,8 @@ class _Batch(_Unary):
                             for s in structure.flatten(_shape_leaves(padded_shapes))]
             pads = [None] * len(self._specs) if padding_values is None else \
                 structure.flatten(padding_values)
-            self._pad_values = [("" if s.dtype == dtypes.string else 0) if p is None else p
-                                for p, s in zip(pads, self._specs)]
+            self._pad_values = [("" if s.dtype == dtypes.string else 0) if p is None else
+                                _constant_value(p) for p, s in zip(pads, self._specs)]
         lead = self._size if self._drop else None
         inner = self._padded or [s.shape for s in self._specs]
         self._specs = [TensorSpec(s.dtype, TensorShape([lead]).concatenate(shape))
@@ -347,6 +350,8 @@ class _Slice(_Unary):
 
     def _iter(self, ctx):
         start, count = _int_value(ctx, self._start), _int_value(ctx, self._count)
+        if start < 0:  # skip(-1) skips everything, as TF's
+            return
         stop = None if count < 0 else max(start, 0) + count
         yield from itertools.islice(self._input._iter(ctx), max(start, 0), stop)
 
@@ -368,6 +373,15 @@ class _Concatenate(Dataset):
     def _iter(self, ctx):
         for d in self._parts:
             yield from d._iter(ctx)
+
+
+def _constant_value(value):
+    """A padding value given as a constant tensor (graph or eager) as its NumPy value."""
+    if isinstance(value, Tensor):
+        if value.op.type != "Const":
+            raise TypeError(f"padding_values must be constants, got the tensor {value.name}.")
+        return value.op.attrs["value"]
+    return value.numpy() if hasattr(value, "numpy") else value
 
 
 def _most_specific_compatible(a: TensorShape, b: TensorShape) -> TensorShape:

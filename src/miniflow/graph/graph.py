@@ -128,6 +128,18 @@ class Graph:
         finally:
             self._control_deps.pop()
 
+    @contextlib.contextmanager
+    def init_scope(self):
+        """TF's ``ops.init_scope()`` for this graph: ops created inside have no control
+        dependencies and no tf.cond guard (variables and their initializers are built
+        there, so initializing them never needs what the surrounding code depends on)."""
+        saved = self._control_deps, self._guard
+        self._control_deps, self._guard = [], ()
+        try:
+            yield
+        finally:
+            self._control_deps, self._guard = saved
+
     def _current_control_deps(self) -> list:
         return [op for deps in self._control_deps for op in deps]
 

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import itertools
 import threading
+import time
 
 import numpy as np
 
@@ -95,11 +96,16 @@ class Session:
         self.plan_builds = 0  # how many plans were compiled (guards the plan cache)
         self._closed = False
         self._default_ctx = None
+        self._timeout_ms = getattr(config, "operation_timeout_in_ms", 0) or 0
 
     # -- lifecycle ------------------------------------------------------------------
     def close(self) -> None:
         self._closed = True
         self._plans.clear()
+        for state in list(self._states.values()):  # wakes ops blocked on a queue
+            cancel = getattr(state, "session_closed", None)
+            if cancel is not None:
+                cancel()
         self._states.clear()
 
     def __enter__(self):
@@ -151,6 +157,8 @@ class Session:
             plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _Plan(self, fetches, feed_keys)
+        if options is not None or self._timeout_ms:
+            return _run_with_deadline(plan, feed_vals, options, self._timeout_ms)
         return plan.run(feed_vals)
 
     def partial_run_setup(self, *args, **kwargs):
@@ -163,8 +171,8 @@ class Session:
         opdef = op.opdef
         key = opdef.state_key(op.attrs) if opdef.state_key else op
         state = self._states.get(key)
-        if state is None:
-            state = self._states[key] = opdef.make_state(op.attrs)
+        if state is None:  # setdefault: threads compiling plans at once share one state
+            state = self._states.setdefault(key, opdef.make_state(op.attrs))
         return state
 
 
@@ -181,6 +189,28 @@ class InteractiveSession(Session):
             self._ctx.__exit__(None, None, None)
             self._ctx = None
         super().close()
+
+
+_deadlines = threading.local()
+
+
+def run_deadline():
+    """The `time.monotonic()` by which the current thread's `Session.run` must finish
+    (`RunOptions.timeout_in_ms`, `ConfigProto.operation_timeout_in_ms`), or None: blocking
+    kernels (a queue's dequeue) raise `DeadlineExceededError` when it passes."""
+    return getattr(_deadlines, "at", None)
+
+
+def _run_with_deadline(plan, feed_vals, options, default_ms):
+    ms = getattr(options, "timeout_in_ms", 0) or default_ms
+    if ms <= 0:
+        return plan.run(feed_vals)
+    outer = run_deadline()
+    _deadlines.at = time.monotonic() + ms / 1000.0
+    try:
+        return plan.run(feed_vals)
+    finally:
+        _deadlines.at = outer
 
 
 def _structure_key(fetches):
@@ -211,6 +241,8 @@ class _Plan:
     def run(self, feed_vals):
         try:
             vals = self.fn(*feed_vals)
+        except _FeedError:
+            raise
         except Exception as e:
             raise _node_error(e, self.lines) from e
         return self.build(vals)
@@ -289,6 +321,11 @@ def _resolve_feed(graph, key):
     return t
 
 
+class _FeedError(ValueError):
+    """A fed value that cannot be converted to the tensor's dtype, or whose shape
+    contradicts the tensor's static shape: TF raises ValueError before running."""
+
+
 def _feed_converter(t: Tensor):
     np_dtype = t.dtype.np
     dims = t.shape.as_tuple()
@@ -303,9 +340,8 @@ def _feed_converter(t: Tensor):
             try:
                 arr = np.asarray(v, dtype=np_dtype)
             except (TypeError, ValueError) as e:
-                raise errors.InvalidArgumentError(
-                    None, None, f"Cannot feed value {v!r} for Tensor '{name}' of dtype "
-                    f"{t.dtype.name}: {e}") from None
+                raise _FeedError(f"Cannot feed value {v!r} for Tensor {name} of dtype "
+                                 f"{t.dtype.name}: {e}") from None
         if kind in "iub" and not isinstance(v, np.ndarray | int):  # lists, Python floats
             v = np.asarray(v)
         if kind in "iub" and getattr(v, "dtype", None) is not None and v.dtype.kind == "f" \
@@ -317,9 +353,8 @@ def _feed_converter(t: Tensor):
             shape = arr.shape
             if len(shape) != len(dims) or any(d is not None and d != s
                                                for d, s in zip(dims, shape)):
-                raise errors.InvalidArgumentError(
-                    None, None, f"Cannot feed value of shape {shape} for Tensor '{name}', "
-                    f"which has shape '{t.shape}'")
+                raise _FeedError(f"Cannot feed value of shape {shape} for Tensor "
+                                      f"{name}, which has shape {dims}")
         # a scalar travels as a NumPy scalar: its arithmetic is several times cheaper
         # than a 0-d array's, which is most of the cost of small models
         return arr[()] if arr.ndim == 0 and not string else arr

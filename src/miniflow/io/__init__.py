@@ -1,3 +1,62 @@
-"""`tf.io` (the part miniflow provides): `tf.io.gfile`."""
+"""`tf.io`: `tf.io.gfile`, decoders and parsers, `tf.train.Example` parsing, TFRecord
+files (see docs/strings_and_io.md) and image codecs."""
 
 from miniflow.io import gfile as gfile
+from miniflow.ops.image_codec_ops import (  # noqa: F401  issue 13: image codecs
+    decode_and_crop_jpeg as decode_and_crop_jpeg,
+    decode_bmp as decode_bmp,
+    decode_gif as decode_gif,
+    decode_image as decode_image,
+    decode_jpeg as decode_jpeg,
+    decode_png as decode_png,
+    decode_webp as decode_webp,
+    encode_jpeg as encode_jpeg,
+    encode_png as encode_png,
+    extract_jpeg_shape as extract_jpeg_shape,
+    is_jpeg as is_jpeg,
+)
+
+# -- issue 13: decoders, parsers, Example parsing, TFRecord files --------------------------
+from miniflow.core.tfrecord import TFRecordCompressionType as TFRecordCompressionType  # noqa: E402
+from miniflow.core.tfrecord import TFRecordOptions as TFRecordOptions  # noqa: E402
+from miniflow.core.tfrecord import TFRecordWriter as TFRecordWriter  # noqa: E402
+from miniflow.core.tfrecord import tf_record_iterator as tf_record_iterator  # noqa: E402
+from miniflow.ops.example_parsing_ops import (  # noqa: E402
+    FixedLenFeature as FixedLenFeature,
+    FixedLenSequenceFeature as FixedLenSequenceFeature,
+    SparseFeature as SparseFeature,
+    VarLenFeature as VarLenFeature,
+    parse_example as parse_example,
+    parse_single_example as parse_single_example,
+)
+from miniflow.ops.parsing_ops import (  # noqa: E402
+    decode_base64 as decode_base64,
+    decode_compressed as decode_compressed,
+    decode_csv as decode_csv,
+    decode_json_example as decode_json_example,
+    decode_raw as decode_raw,
+    encode_base64 as encode_base64,
+    match_filenames_once as match_filenames_once,
+    matching_files as matching_files,
+    parse_tensor as parse_tensor,
+    read_file as read_file,
+    serialize_tensor as serialize_tensor,
+    write_file as write_file,
+)
+from miniflow.ops.sequence_example_parsing_ops import (  # noqa: E402
+    parse_sequence_example as parse_sequence_example,
+    parse_single_sequence_example as parse_single_sequence_example,
+)
+from miniflow.ops.sparse_serialization_ops import (  # noqa: E402
+    deserialize_many_sparse as deserialize_many_sparse,
+    serialize_many_sparse as serialize_many_sparse,
+    serialize_sparse as serialize_sparse,
+)
+
+# -- issue 13: queue input pipelines (TF's tf.io has these four, not FIFOQueue) ------------
+from miniflow.ops.data_flow_ops import PaddingFIFOQueue as PaddingFIFOQueue  # noqa: E402
+from miniflow.ops.data_flow_ops import PriorityQueue as PriorityQueue  # noqa: E402
+from miniflow.ops.data_flow_ops import QueueBase as QueueBase  # noqa: E402
+from miniflow.ops.data_flow_ops import RandomShuffleQueue as RandomShuffleQueue  # noqa: E402
+# -- issue 13: ragged tensors ---------------------------------------------------------------
+from miniflow.ragged.ragged_feature import RaggedFeature as RaggedFeature  # noqa: E402

@@ -6,7 +6,7 @@ import builtins
 
 import numpy as np
 
-from miniflow import dtypes
+from miniflow import dtypes, errors
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.core.registry import not_differentiable, register_gradient, register_op
@@ -72,7 +72,8 @@ def _shape_from_tensor(t):
         return tuple(int(d) if d >= 0 else None for d in np.asarray(v).reshape(-1))
     op = getattr(t, "op", None)
     if op is not None and op.type == "Pack":
-        return tuple(int(c) if (c := _const_value(i)) is not None else None for i in op.inputs)
+        return tuple(int(c) if (c := _const_value(i)) is not None and c >= 0 else None
+                     for i in op.inputs)
     d = dims(t)
     return None if d is None or d[0] is None else (None,) * d[0]
 
@@ -227,17 +228,34 @@ def _reshape_infer(inputs, attrs):
         if None not in target and int(np.prod(target)) != n:
             raise ValueError(f"Cannot reshape a tensor with {n} elements to shape "
                              f"{list(target)} ({int(np.prod(target))} elements)")
+        if 0 in known:  # TF leaves the -1 unknown next to a 0 (it need not be 0)
+            if n and value is not None:
+                raise ValueError(f"Cannot reshape a tensor with {n} elements to shape "
+                                 f"{np.asarray(value).tolist()} (0 elements)")
+            return [(target, inputs[0].dtype)]
         if known and value is not None and n % int(np.prod(known)):
             raise ValueError(f"Input to reshape is a tensor with {n} values, but the "
                              f"requested shape requires a multiple of {int(np.prod(known))}")
-        if target.count(None) == 1 and known and n % int(np.prod(known)) == 0:
+        if target.count(None) == 1 and n % int(np.prod(known)) == 0:
             target = tuple(n // int(np.prod(known)) if d is None else d for d in target)
     return [(target, inputs[0].dtype)]
 
 
 @register_op("Reshape", infer=_reshape_infer)
 def _reshape(x, shape):
+    if np.size(x) == 0:
+        shape = _zero_size_target(np.shape(x), np.asarray(shape).tolist())
     return np.reshape(x, shape)
+
+
+def _zero_size_target(in_shape, target):
+    """TF's -1 next to a 0 in the target: the product of the input's non-zero dims
+    divided by the target's non-zero dims (NumPy cannot infer it)."""
+    if -1 not in target or 0 not in target:
+        return target
+    n = int(np.prod([d for d in in_shape if d > 0]))
+    known = int(np.prod([d for d in target if d > 0]))
+    return [n // known if d == -1 else d for d in target]
 
 
 def _like_shape_of(x):
@@ -593,6 +611,9 @@ def _slice_infer(inputs, attrs):
             dynamic = any(isinstance(b, tuple) for b in (s.start, s.stop, s.step))
             if dynamic or size is None:
                 out.append(size if s == _py_slice(None) else None)
+            elif attrs.get("checked") and not 0 <= s.start <= (size if s.stop is None
+                                                                 else s.stop) <= size:
+                out.append(None)  # out of bounds: an error when it runs, as in TF
             else:
                 out.append(len(_py_range(*s.indices(size))))
         elif not isinstance(s, tuple) and size is not None and not -size <= s < size:
@@ -602,8 +623,11 @@ def _slice_infer(inputs, attrs):
 
 
 @register_op("StridedSlice", infer=_slice_infer)
-def _strided_slice(x, *args, spec=()):
-    return x[_resolve(spec, args)] if args else x[spec]
+def _strided_slice(x, *args, spec=(), checked=False):
+    key = _resolve(spec, args) if args else spec
+    if checked:  # tf.slice
+        _check_slice(x, key)
+    return x[key]
 
 
 @register_op("StridedSliceGrad", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
@@ -676,21 +700,28 @@ def slice(input_, begin, size, name=None):  # noqa: A001  TF's public name
     """
     x = convert_to_tensor(input_)
     key = []
-    xd = dims(x)
     for i, (b, n) in enumerate(zip(_elements(begin, "begin"), _elements(size, "size"))):
-        d = xd[i] if xd is not None and i < len(xd) else None
-        static = not current_frontend().is_tensor(b) and not current_frontend().is_tensor(n)
-        if static and d is not None and not (0 <= b <= d and (n == -1 or 0 <= n <= d - b)):
-            raise ValueError(f"Expected begin[{i}] in [0, {d}] and size[{i}] in "
-                             f"[0, {d - b if 0 <= b <= d else d}] (or -1), but got "
-                             f"begin {b} and size {n} for a dimension of size {d}")
         if not current_frontend().is_tensor(n):
             stop = None if n == -1 else b + n
         else:  # a runtime size of -1 also means "to the end"
             stop = where(n < 0, shape(x)[i], b + n)
         key.append(_py_slice(b, stop))
     spec, args = _index_spec(tuple(key))
-    return apply_op("StridedSlice", x, *args, spec=spec, name=name or "Slice")
+    # bounds are checked when the op runs (TF's InvalidArgumentError), as they may be
+    # tensors; StridedSlice itself clamps like Python slicing
+    return apply_op("StridedSlice", x, *args, spec=spec, checked=True, name=name or "Slice")
+
+
+def _check_slice(x, spec):
+    """tf.slice's bounds: 0 <= begin <= begin + size <= dim, with TF's messages."""
+    for i, (s, d) in enumerate(zip(spec, np.shape(x))):
+        b, stop = s.start, d if s.stop is None else s.stop
+        if not 0 <= b <= d:
+            raise errors.InvalidArgumentError(
+                None, None, f"Expected begin[{i}] in [0, {d}], but got {b}")
+        if not b <= stop <= d:
+            raise errors.InvalidArgumentError(
+                None, None, f"Expected size[{i}] in [0, {d - b}], but got {stop - b}")
 
 
 def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0,
@@ -740,8 +771,11 @@ def _gather(params, indices, axis=0):
     n = np.shape(params)[axis]
     idx = np.asarray(indices)
     if idx.size and (idx.min() < 0 or idx.max() >= n):
-        bad = idx[(idx < 0) | (idx >= n)].reshape(-1)[0]
-        raise IndexError(f"indices contains {bad}, which is not in [0, {n})")
+        flat = idx.reshape(-1)
+        k = int(np.argmax((flat < 0) | (flat >= n)))
+        where_ = ", ".join(str(int(i)) for i in np.unravel_index(k, idx.shape))
+        raise errors.InvalidArgumentError(
+            None, None, f"indices[{where_}] = {int(flat[k])} is not in [0, {n})")
     return np.take(params, idx, axis=axis)
 
 
@@ -796,6 +830,9 @@ def gather(params, indices, validate_indices=None, name=None, axis=0, batch_dims
     hook = getattr(params, "_gather", None)
     if hook is not None:  # partitioned or resource-style params
         return hook(indices, name=name)
+    if batch_dims:  # composed from GatherNd, which imports this module
+        from miniflow.ops.gather_scatter_ops import batched_gather
+        return batched_gather(params, indices, int(axis), int(batch_dims), name=name)
     return apply_op("GatherV2", params, _as_index(indices), axis=int(axis), name=name)
 
 
@@ -829,7 +866,12 @@ def _tile_infer(inputs, attrs):
 
 @register_op("Tile", infer=_tile_infer)
 def _tile(x, multiples):
-    return np.tile(x, tuple(multiples))
+    multiples = tuple(np.asarray(multiples).reshape(-1))
+    if len(multiples) != np.ndim(x):
+        raise errors.InvalidArgumentError(
+            None, None, f"Expected multiples argument to be a vector of length "
+            f"{np.ndim(x)} but got length {len(multiples)}")
+    return np.tile(x, multiples)
 
 
 @register_op("TileGrad", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
@@ -1126,14 +1168,25 @@ def _argminmax_infer(inputs, attrs):
     return [(d[:axis] + d[axis + 1:], dt)]
 
 
+def _skip_nan(x, fill):
+    """TF's arg-reductions never pick a NaN (NumPy's always do): NaN loses every
+    comparison, and an all-NaN slice gives index 0."""
+    x = np.asarray(x)
+    if x.dtype.kind == "f":
+        nan = np.isnan(x)
+        if nan.any():
+            return np.where(nan, fill, x)
+    return x
+
+
 @register_op("ArgMax", infer=_argminmax_infer)
 def _argmax(x, axis=0, output_type=dtypes.int64):
-    return np.argmax(x, axis=axis).astype(output_type.np)
+    return np.argmax(_skip_nan(x, -np.inf), axis=axis).astype(output_type.np)
 
 
 @register_op("ArgMin", infer=_argminmax_infer)
 def _argmin(x, axis=0, output_type=dtypes.int64):
-    return np.argmin(x, axis=axis).astype(output_type.np)
+    return np.argmin(_skip_nan(x, np.inf), axis=axis).astype(output_type.np)
 
 
 def argmax(input, axis=None, name=None, dimension=None, output_type=dtypes.int64):  # noqa: A002
@@ -1186,9 +1239,44 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None):
 
 
 def boolean_mask(tensor, mask, name="boolean_mask", axis=None):
-    """The elements (rows) of ``tensor`` where ``mask`` is true."""
-    idx = reshape(where(mask), [-1]) if len(dims(convert_to_tensor(mask)) or (0, 0)) == 1 \
-        else where(mask)
-    if len(dims(convert_to_tensor(mask)) or (0, 0)) != 1:
-        raise ValueError("boolean_mask supports 1-D masks")
-    return gather(tensor, idx, name=name)
+    """The slices of ``tensor`` where the N-D ``mask`` (matching dims ``axis`` ..
+    ``axis + N - 1``) is true: those dims collapse into one, as in TF.
+
+    Raises:
+        ValueError: the mask is a scalar, has unknown rank, or its static shape does not
+            match those dims of ``tensor``.
+    """
+    tensor, mask = convert_to_tensor(tensor), convert_to_tensor(mask)
+    m, t = dims(mask), dims(tensor)
+    if m is None:
+        raise ValueError("Number of mask dimensions must be specified, even if some "
+                         "dimensions are None.  E.g. shape=[None] is ok, but shape=None is "
+                         "not.")
+    if not m:
+        raise ValueError("mask cannot be scalar.")
+    axis = 0 if axis is None else int(axis)
+    if t is not None:
+        axis = normalize_axis(axis, len(t))
+        part = TensorShape(t[axis:axis + len(m)])
+        if not part.is_compatible_with(TensorShape(m)) or len(t) < axis + len(m):
+            raise ValueError(f"Shapes {part} and {TensorShape(m)} are incompatible")
+    idx = reshape(where(mask), [-1]) if len(m) == 1 else \
+        _math.reduce_sum(where(mask) * _strides(mask, m), axis=1)
+    if len(m) > 1:
+        inner = t[axis:axis + len(m)] if t is not None else None
+        if inner is not None and None not in inner and None not in t[:axis] + t[axis + len(m):]:
+            flat = list(t[:axis]) + [int(np.prod(inner))] + list(t[axis + len(m):])
+        else:
+            s = shape(tensor, out_type=dtypes.int64)
+            flat = concat([s[:axis], _math.reduce_prod(s[axis:axis + len(m)], keepdims=True),
+                           s[axis + len(m):]], 0)
+        tensor = reshape(tensor, flat)
+    return gather(tensor, idx, axis=axis, name=name)
+
+
+def _strides(mask, m):
+    """Row-major strides of the mask's dims, to turn `where` coordinates into offsets."""
+    if None not in m:
+        return convert_to_tensor(np.cumprod((m[1:] + (1,))[::-1])[::-1].astype(np.int64))
+    s = shape(mask, out_type=dtypes.int64)
+    return concat([_math.reduce_prod(s[k + 1:], keepdims=True) for k in _py_range(len(m))], 0)

@@ -165,7 +165,7 @@ def _check_conv_args(padding, data_format, strides, dilations):
     if padding not in ("SAME", "VALID"):
         raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}")
     if data_format not in (None, "NHWC"):
-        raise ValueError(f"data_format {data_format!r} is not supported; use 'NHWC'")
+        raise ValueError(f"data_format {data_format!r} is not supported here; use 'NHWC'")
     s = _pair(strides, "strides")
     d = _pair(dilations if dilations is not None else 1, "dilations")
     if isinstance(strides, list | tuple) and len(strides) == 4 and (strides[0] != 1 or
@@ -179,9 +179,23 @@ def _check_conv_args(padding, data_format, strides, dilations):
     return padding, s, d
 
 
+def _nhwc_list(v):
+    """An NCHW [n, c, h, w] strides/ksize/dilations list in NHWC order (else unchanged)."""
+    if isinstance(v, list | tuple) and len(v) == 4:
+        return [v[0], v[2], v[3], v[1]]
+    return v
+
+
+def _via_nhwc(fn, x):
+    """``fn`` (an NHWC op) applied to an NCHW tensor: transposed in and back out (TF's
+    CPU kernels refuse NCHW; miniflow computes it)."""
+    y = fn(_arr.transpose(x, [0, 2, 3, 1]))
+    return _arr.transpose(y, [0, 3, 1, 2])
+
+
 def conv2d(input, filter=None, strides=None, padding=None, use_cudnn_on_gpu=True,  # noqa: A002
            data_format="NHWC", dilations=None, name=None, filters=None):
-    """2-D convolution of an NHWC ``input`` with an HWIO ``filter``.
+    """2-D convolution of an NHWC (or NCHW) ``input`` with an HWIO ``filter``.
 
     Args:
         strides: 4 ints [1, sh, sw, 1] (or 1/2 ints).
@@ -189,6 +203,9 @@ def conv2d(input, filter=None, strides=None, padding=None, use_cudnn_on_gpu=True
         dilations: [1, dh, dw, 1]; the filter taps are spaced dh, dw apart.
     """
     filter = filters if filter is None else filter  # noqa: A001
+    if data_format == "NCHW":
+        return _via_nhwc(lambda x: conv2d(x, filter, _nhwc_list(strides), padding,
+                                          dilations=_nhwc_list(dilations), name=name), input)
     padding, s, d = _check_conv_args(padding, data_format, strides, dilations)
     return apply_op("Conv2D", input, filter, strides=s, dilations=d, padding=padding,
                     name=name)
@@ -225,7 +242,8 @@ def conv2d_transpose(value, filter, output_shape, strides, padding="SAME",  # no
         raise ValueError(f"output_shape does not match filter's output channels, "
                          f"{output_shape[3]} != {f[2]}")
     return conv2d_backprop_input(output_shape, filter, value, strides, padding,
-                                 data_format=data_format, dilations=dilations, name=name)
+                                 data_format=data_format, dilations=dilations,
+                                 name=name or "conv2d_transpose")
 
 
 # ---------------------------------------------------------------------------------------
@@ -353,6 +371,9 @@ def _avg_pool_grad_grad(op, grad):
 
 
 def _pool(op_type, value, ksize, strides, padding, data_format, name):
+    if data_format == "NCHW":
+        return _via_nhwc(lambda x: _pool(op_type, x, _nhwc_list(ksize), _nhwc_list(strides),
+                                         padding, "NHWC", name), value)
     padding = padding.upper() if isinstance(padding, str) else padding
     if padding not in ("SAME", "VALID"):
         raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}")

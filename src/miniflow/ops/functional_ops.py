@@ -16,12 +16,15 @@ from __future__ import annotations
 import numpy as np
 
 from miniflow import errors
+from miniflow.core import autodiff
 from miniflow.core.dispatch import apply_op, current_frontend
+from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.core.nest import flatten as _flatten
 from miniflow.core.nest import pack as _pack
 from miniflow.core.registry import kernel_attrs, register_gradient, register_op
 from miniflow.graph.graph import get_default_graph
 from miniflow.ops import array_ops
+from miniflow.ops.tensor_array_ops import unwrap_loop_vars
 
 
 def _same_structure(a, b):
@@ -59,15 +62,27 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
         raise ValueError(f"pred must be a scalar, got shape {pred.shape}")
     graph = get_default_graph()
     with graph.cond_branch(pred, True):
-        t_out = true_fn()
+        t_out = _inside(graph, true_fn())
     with graph.cond_branch(pred, False):
-        f_out = false_fn()
+        f_out = _inside(graph, false_fn())
     if not _same_structure(t_out, f_out):
         raise ValueError("true_fn and false_fn must have the same type of outputs: "
                          f"{t_out!r} vs {f_out!r}")
     merged = [None if t is None else _merge(pred, t, f, name)
               for t, f in zip(_flatten(t_out), _flatten(f_out))]
     return _pack(t_out, iter(merged))
+
+
+def _inside(graph, out):
+    """Branch outputs made by ops of the branch itself: an outside tensor returned as is
+    enters through an Identity, so its gradient passes CondEnter (zeros when the branch
+    did not run) rather than reaching it ungated (TF's cond does the same)."""
+    def wrap(t):
+        if t is None or isinstance(t, IndexedSlices):
+            return t
+        t = array_ops.convert_to_tensor(t)
+        return t if t.op.attrs.get("_guard") == graph._guard else array_ops.identity(t)
+    return _pack(out, iter([wrap(t) for t in _flatten(out)]))
 
 
 def _merge(pred, t, f, name):
@@ -99,8 +114,16 @@ def _cond_merge(pred, t, f):
 
 @register_gradient("CondMerge")
 def _cond_merge_grad(op, grad):
-    """The incoming gradient goes to both branches; only the taken one's gradient ops run."""
-    return [None, grad, grad]
+    """The incoming gradient enters each branch through an Identity guarded like that
+    branch, so it is None (and CondEnter's gradient gives zeros) in the branch not taken,
+    even when the branch's own gradient rules pass it through unchanged."""
+    pred = op.inputs[0]
+    outer = op.attrs.get("_guard", ())
+    out = [None]
+    for branch in (True, False):
+        with op.graph.guard_scope(outer + ((pred.name, branch),)):
+            out.append(array_ops.identity(grad))
+    return out
 
 
 register_op("CondEnter", infer=lambda i, a: [(i[0].shape.as_tuple(), i[0].dtype)])(
@@ -162,9 +185,16 @@ class _SubGraph:
 
     def __init__(self, placeholders, ops, outputs):
         self.placeholders = placeholders
-        self.ops = ops
+        nested = {o for op in ops for sub in op.attrs.values() if isinstance(sub, _SubGraph)
+                  for o in sub.ops + [t.op for t in sub.placeholders]}
+        self.ops = [op for op in ops if op not in nested]  # a nested loop runs its own
         self.outputs = outputs
         self.captures: list = []
+        # a tf.cond inside the loop: (op, [(pred tensor, branch), ...]) so that
+        # `_interpret` skips the ops of the branch not taken, as the session does
+        graph = ops[0].graph if ops else None
+        self.guards = {op: [(graph.get_tensor_by_name(p), b) for p, b in
+                            op.attrs.get("_guard", ())] for op in self.ops}
 
 
 def _build(fn, loop_vars, graph, placeholders):
@@ -178,29 +208,113 @@ def _interpret(sub, loop, caps):
     env = dict(zip(sub.placeholders, loop))
     env.update(zip(sub.captures, caps))
     for op in sub.ops:
+        guard = sub.guards[op]
+        if guard and not all(bool(env[p]) == b for p, b in guard if p in env):
+            env.update((t, None) for t in op.outputs)
+            continue
         vals = [env[t] for t in op.inputs]
         out = op.opdef.forward(*vals, **kernel_attrs(op.opdef, op.attrs))
         if len(op.outputs) == 1 and op.opdef.num_outputs == 1:
             env[op.outputs[0]] = out
         else:
             env.update(zip(op.outputs, out))
-    return [env[t] for t in sub.outputs]
+    return [None if t is None else env[t] for t in sub.outputs]
 
 
 def _while_infer(inputs, attrs):
     return attrs["specs"]
 
 
-@register_op("While", infer=_while_infer, num_outputs=lambda a: a["n"])
-def _while(*vals, cond=None, body=None, n=0, maximum_iterations=None, specs=None):
-    loop, caps = list(vals[:n]), vals[n:]
+def _iterations(loop, caps, cond, body, maximum_iterations, trace=None):
     i = 0
     while maximum_iterations is None or i < maximum_iterations:
         if not bool(np.asarray(_interpret(cond, loop, caps)[0])):
             break
+        if trace is not None:
+            trace.append(loop)
         loop = [np.asarray(v) for v in _interpret(body, loop, caps)]
         i += 1
-    return tuple(loop)
+    return loop
+
+
+@register_op("While", infer=_while_infer, num_outputs=lambda a: a["n"])
+def _while(*vals, cond=None, body=None, n=0, maximum_iterations=None, specs=None):
+    return tuple(_iterations(list(vals[:n]), vals[n:], cond, body, maximum_iterations))
+
+
+# The gradient of a graph-mode while loop: WhileGrad replays the loop forward from the
+# While op's inputs (the loop is deterministic: bodies cannot hold stateful ops), keeping
+# every iteration's loop values, then runs the body's gradient subgraph once per iteration
+# in reverse. The trip count is whatever it is at run time.
+
+
+@register_gradient("While")
+def _while_grad(op, *grads):
+    attrs = op.attrs
+    if not attrs.get("back_prop", True):
+        return [None] * len(op.inputs)
+    n, body = attrs["n"], attrs["body"]
+    caps = list(op.inputs[n:])
+    diff = [i for i in range(n) if op.inputs[i].dtype.is_floating]
+    diff_caps = [j for j, t in enumerate(caps) if t.dtype.is_floating]
+    if not diff:
+        return [None] * len(op.inputs)
+    graph = op.graph
+    with graph.name_scope("while_grad"):
+        seeds = [array_ops.placeholder(op.inputs[i].dtype, attrs["specs"][i][0],
+                                       name="grad_in") for i in diff]
+        start = len(graph._ops)
+        inside = set(body.ops)
+        xs = [body.placeholders[i] for i in diff] + [caps[j] for j in diff_caps]
+        outs = autodiff.backward([body.outputs[i] for i in diff], seeds, xs,
+                                 producer=lambda t: t.op if t.op in inside else None)
+        outs = [None if g is None else autodiff.densify(g) for g in outs]
+    grad_ops = graph._ops[start:]
+    sub = _SubGraph(list(body.placeholders) + seeds, list(body.ops) + grad_ops, outs)
+    held = set(sub.placeholders) | set(caps)
+    made = set(sub.ops)
+    extra = []
+    for o in sub.ops:
+        for t in o.inputs:
+            if t.op not in made and t not in held and t not in extra:
+                extra.append(t)
+    extra += [t for t in outs if t is not None and t.op not in made and t not in held
+              and t not in extra]
+    sub.captures = caps + extra
+    specs = [(op.inputs[i].shape.as_tuple(), op.inputs[i].dtype) for i in diff] + \
+        [(caps[j].shape.as_tuple(), caps[j].dtype) for j in diff_caps]
+    res = apply_op("WhileGrad", *op.inputs, *[grads[i] for i in diff], *extra,
+                   cond=attrs["cond"], body=body, grad=sub, n=n, n_caps=len(caps),
+                   diff=tuple(diff), diff_caps=tuple(diff_caps),
+                   maximum_iterations=attrs["maximum_iterations"], specs=specs,
+                   name="WhileGrad")
+    res = list(res)
+    out = [None] * len(op.inputs)
+    for k, i in enumerate(diff):
+        out[i] = res[k]
+    for k, j in enumerate(diff_caps):
+        out[n + j] = res[len(diff) + k]
+    return out
+
+
+@register_op("WhileGrad", infer=_while_infer, num_outputs=lambda a: len(a["specs"]))
+def _while_grad_kernel(*vals, cond=None, body=None, grad=None, n=0, n_caps=0, diff=(),
+                       diff_caps=(), maximum_iterations=None, specs=None):
+    loop, caps = list(vals[:n]), vals[n:n + n_caps]
+    gys = vals[n + n_caps:n + n_caps + len(diff)]
+    extra = vals[n + n_caps + len(diff):]
+    trace: list = []
+    _iterations(loop, caps, cond, body, maximum_iterations, trace)
+    g = list(gys)
+    g_caps = [np.zeros(np.shape(caps[j]), dtype=np.result_type(caps[j])) for j in diff_caps]
+    for values in reversed(trace):
+        out = _interpret(grad, list(values) + g, list(caps) + list(extra))
+        g = [np.zeros(np.shape(values[i]), np.result_type(values[i])) if d is None else d
+             for i, d in zip(diff, out[:len(diff)])]
+        for k, d in enumerate(out[len(diff):]):
+            if d is not None:
+                g_caps[k] = g_caps[k] + d
+    return tuple(np.asarray(v, dtype=spec[1].np) for v, spec in zip(g + g_caps, specs))
 
 
 def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations=10,
@@ -209,8 +323,8 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     """Repeats ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)`` is true.
 
     Returns the final loop variables (a single tensor for one loop variable unless
-    ``return_same_structure``). In graph mode the loop runs forward only: asking for
-    its gradient raises LookupError.
+    ``return_same_structure``). Differentiable in both modes with respect to the loop
+    variables and captured tensors (graph mode: a reverse loop over replayed values).
 
     Raises:
         TypeError: cond or body is not callable.
@@ -219,6 +333,13 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     """
     if not callable(cond) or not callable(body):
         raise TypeError("cond and body must be callable.")
+    loop_vars, cond, body, restore = unwrap_loop_vars(loop_vars, cond, body)
+    return restore(_while_loop(cond, body, loop_vars, shape_invariants, name,
+                               maximum_iterations, back_prop, return_same_structure))
+
+
+def _while_loop(cond, body, loop_vars, shape_invariants, name, maximum_iterations,
+                back_prop, return_same_structure):
     single = not isinstance(loop_vars, list | tuple)
     structure = [loop_vars] if single else loop_vars
     flat = [array_ops.convert_to_tensor(v) for v in _flatten(structure)]
@@ -226,7 +347,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         result = _eager_while(cond, body, structure, flat, maximum_iterations)
     else:
         result = _graph_while(cond, body, structure, flat, shape_invariants,
-                              maximum_iterations, name)
+                              maximum_iterations, name, back_prop)
     if single or (len(_flatten(structure)) == 1 and not return_same_structure
                   and isinstance(structure, list | tuple) and len(structure) == 1):
         return _flatten(result)[0]
@@ -254,7 +375,8 @@ def _eager_while(cond, body, structure, flat, maximum_iterations):
     return loop
 
 
-def _graph_while(cond, body, structure, flat, shape_invariants, maximum_iterations, name):
+def _graph_while(cond, body, structure, flat, shape_invariants, maximum_iterations, name,
+                 back_prop=True):
     graph = get_default_graph()
     invariants = _flatten(shape_invariants) if shape_invariants is not None else None
     with graph.name_scope(name or "while"):
@@ -282,7 +404,8 @@ def _graph_while(cond, body, structure, flat, shape_invariants, maximum_iteratio
         specs.append((shape, t.dtype))
     out = apply_op("While", *flat, *captures, cond=subs[0], body=subs[1], n=len(flat),
                    maximum_iterations=None if maximum_iterations is None
-                   else int(maximum_iterations), specs=specs, name=name or "while")
+                   else int(maximum_iterations), specs=specs, back_prop=bool(back_prop),
+                   name=name or "while")
     out = [out] if len(flat) == 1 and not isinstance(out, tuple) else list(out)
     return _pack(structure, iter(out))
 
@@ -315,16 +438,14 @@ def _captures(subs, placeholders):
 
 def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True,
            swap_memory=False, infer_shape=True, name=None):
-    """``stack([fn(e) for e in unstack(elems)])`` (unrolled; elems may be nested).
-
-    Raises:
-        ValueError: the first dimension of elems is not statically known in graph mode.
-    """
+    """``stack([fn(e) for e in unstack(elems)])`` (unrolled over a static first dimension,
+    else a while loop over TensorArrays; elems may be nested)."""
     flat = [array_ops.convert_to_tensor(e) for e in _flatten(elems)]
     n = flat[0].shape.as_list()[0] if flat[0].shape.ndims else None
     if n is None:
-        raise ValueError("map_fn needs the first dimension of elems to be known when the "
-                         "graph is built (miniflow unrolls the loop).")
+        from miniflow.ops.higher_order_ops import map_loop  # it builds on while_loop
+
+        return map_loop(fn, elems, dtype=dtype, back_prop=back_prop)
     items = [_pack(elems, iter([t[i] for t in flat])) for i in range(n)]
     results = [fn(item) for item in items]
     if not results:

@@ -53,12 +53,20 @@ def _determinant_grad(op, grad):
     """d det(A) = det(A) * inv(A)^T."""
     a, d = op.inputs[0], op.outputs[0]
     scale = _arr.expand_dims(_arr.expand_dims(grad * d, -1), -1)
-    return [scale * _arr.transpose(matrix_inverse(a), _swap_last(a))]
+    return [scale * _transpose_last(matrix_inverse(a))]
 
 
 def _swap_last(t):
     n = len(dims(t))
     return list(range(n - 2)) + [n - 1, n - 2]
+
+
+def _transpose_last(t, name=None):
+    """Swaps the last two dimensions (through einsum when the rank is unknown)."""
+    from miniflow.ops.einsum_ops import einsum  # noqa: PLC0415  (einsum imports no linalg)
+    if dims(t) is None:
+        return einsum("...ij->...ji", t, name=name)
+    return _arr.transpose(t, _swap_last(t), name=name)
 
 
 register_op("MatrixSolve", infer=lambda i, a: [(dims(i[1]), i[1].dtype)])(
@@ -93,7 +101,7 @@ def _cholesky_grad(op, grad):
     middle = _math.matmul(l_mat, grad, transpose_a=True)
     middle = band_part(middle, -1, 0) - 0.5 * band_part(middle, 0, 0)
     ga = _math.matmul(_math.matmul(l_inv, middle, transpose_a=True), l_inv)
-    return [0.5 * (ga + _arr.transpose(ga, _swap_last(ga)))]
+    return [0.5 * (ga + _transpose_last(ga))]
 
 
 @register_op("MatrixBandPart", infer=rules.same_as_first)
@@ -113,7 +121,7 @@ def matrix_inverse(input, adjoint=False, name=None):  # noqa: A002
     """The inverse of each square matrix in ``input`` (InvalidArgumentError if singular)."""
     x = _arr.convert_to_tensor(input)
     if adjoint:
-        x = _arr.transpose(x, _swap_last(x))
+        x = _transpose_last(x)
     return apply_op("MatrixInverse", x, name=name)
 
 
@@ -162,3 +170,137 @@ def logdet(matrix, name=None):
     return _math.multiply(2.0, _math.reduce_sum(_math.log(diag_part(chol)), axis=-1),
                           name=name)
 matrix_band_part = band_part
+
+
+def _eye_like(m):
+    """Identity matrices shaped like the square matrices ``m``."""
+    return band_part(_arr.ones_like(m), 0, 0)
+
+
+# ---------------------------------------------------------------------------------------
+# Compositions.
+
+
+def matrix_transpose(a, name="matrix_transpose", conjugate=False):
+    """Swaps the last two dimensions."""
+    return _transpose_last(_arr.convert_to_tensor(a), name=name)
+
+
+def adjoint(matrix, name=None):
+    """The conjugate transpose of the last two dimensions (real: the transpose)."""
+    return matrix_transpose(matrix, name=name or "adjoint")
+
+
+def matvec(a, b, transpose_a=False, adjoint_a=False, a_is_sparse=False, b_is_sparse=False,
+           name=None):
+    """a @ b for matrices a and vectors b (batched)."""
+    b = _arr.expand_dims(_arr.convert_to_tensor(b), -1)
+    out = _math.matmul(a, b, transpose_a=transpose_a or adjoint_a)
+    return _arr.squeeze(out, axis=[-1], name=name)
+
+
+def cross(a, b, name=None):
+    """The cross product of 3-vectors along the last axis."""
+    a, b = _arr.convert_to_tensor(a), _arr.convert_to_tensor(b)
+    a0, a1, a2 = _arr.unstack(a, num=3, axis=-1)
+    b0, b1, b2 = _arr.unstack(b, num=3, axis=-1)
+    return _arr.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1,
+                      name=name or "cross")
+
+
+def triangular_solve(matrix, rhs, lower=True, adjoint=False, name=None):
+    """X with A X = rhs for triangular A (only its ``lower`` or upper triangle is read)."""
+    tri = band_part(matrix, -1, 0) if lower else band_part(matrix, 0, -1)
+    return matrix_solve(tri, rhs, adjoint=adjoint, name=name)
+
+
+def cholesky_solve(chol, rhs, name=None):
+    """X with (L L^T) X = rhs, given the Cholesky factor L."""
+    y = triangular_solve(chol, rhs, lower=True)
+    return triangular_solve(chol, y, lower=True, adjoint=True, name=name)
+
+
+def lstsq(matrix, rhs, l2_regularizer=0.0, fast=True, name=None):
+    """Least-squares solution of A X = rhs by the (regularized) normal equations, as TF's
+    fast path."""
+    a = _arr.convert_to_tensor(matrix)
+    d = dims(a)
+    if d is not None and None not in d[-2:] and d[-2] < d[-1]:
+        gram = _math.matmul(a, a, transpose_b=True)
+        gram = gram + l2_regularizer * _eye_like(gram)
+        return _math.matmul(a, cholesky_solve(cholesky(gram), rhs), transpose_a=True,
+                            name=name)
+    gram = _math.matmul(a, a, transpose_a=True)
+    gram = gram + l2_regularizer * _eye_like(gram)
+    return cholesky_solve(cholesky(gram), _math.matmul(a, rhs, transpose_a=True), name=name)
+
+
+def matrix_diag(diagonal, name="diag"):
+    """Square matrices with ``diagonal`` (last axis) on their main diagonal."""
+    d = _arr.convert_to_tensor(diagonal)
+    square = _arr.expand_dims(d, -1) * _arr.expand_dims(_arr.ones_like(d), -2)
+    return band_part(square, 0, 0, name=name)
+
+
+def matrix_set_diag(input, diagonal, name="set_diag"):  # noqa: A002
+    """``input`` with its main diagonal replaced by ``diagonal``."""
+    x = _arr.convert_to_tensor(input)
+    diagonal = _arr.convert_to_tensor(diagonal, dtype=x.dtype)
+    return _math.add(x - band_part(x, 0, 0), matrix_diag(diagonal) * _arr.ones_like(x),
+                     name=name)
+
+
+def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None,  # noqa: A002
+         keep_dims=None):
+    """Vector norms (ord 1, 2, inf, any p > 0) or matrix norms ('fro', 1, inf) over
+    ``axis`` (an int, or a pair for matrices; None: all elements as one vector)."""
+    x = _arr.convert_to_tensor(tensor)
+    keep = bool(keepdims if keepdims is not None else keep_dims)
+    is_matrix = axis is not None and not isinstance(axis, int) and len(axis) == 2
+    if ord in ("euclidean", "fro") or (ord == 2 and not is_matrix):
+        if ord == "fro" and not is_matrix and axis is not None:
+            raise ValueError("'fro' is a matrix norm: give a pair of axes")
+        out = _math.sqrt(_math.reduce_sum(_math.square(x), axis=axis, keepdims=keep))
+    elif is_matrix and ord in (1, np.inf):
+        rows, cols = axis
+        inner, outer = (rows, cols) if ord == 1 else (cols, rows)
+        sums = _math.reduce_sum(_math.abs(x), axis=inner, keepdims=True)
+        out = _math.reduce_max(sums, axis=outer, keepdims=True)
+        if not keep:
+            out = _arr.squeeze(out, axis=sorted(axis))
+    elif is_matrix and ord == 2:
+        from miniflow.ops.decomposition_ops import svd  # noqa: PLC0415  (it imports this)
+        rows, cols = (a % len(dims(x)) for a in axis)
+        rest = [i for i in range(len(dims(x))) if i not in (rows, cols)]
+        mats = _arr.transpose(x, rest + [rows, cols])
+        out = _math.reduce_max(svd(mats, compute_uv=False), axis=-1)
+        if keep:
+            for a in sorted((rows, cols)):
+                out = _arr.expand_dims(out, a)
+    elif is_matrix:
+        raise ValueError(f"'ord' must be a supported matrix norm in ['euclidean', 'fro', 1, "
+                         f"2, inf], got {ord!r}")
+    elif ord == np.inf:
+        out = _math.reduce_max(_math.abs(x), axis=axis, keepdims=keep)
+    elif ord == 1:
+        out = _math.reduce_sum(_math.abs(x), axis=axis, keepdims=keep)
+    elif isinstance(ord, int | float) and ord > 0:
+        out = _math.pow(_math.reduce_sum(_math.pow(_math.abs(x), float(ord)), axis=axis,
+                                         keepdims=keep), 1.0 / ord)
+    else:
+        raise ValueError(f"'ord' must be a supported vector norm, got {ord!r}")
+    return _arr.identity(out, name=name or "norm")
+
+
+def normalize(tensor, ord="euclidean", axis=None, name=None):
+    """(tensor / norm(tensor), norm(tensor)), the norm kept with the reduced dims."""
+    x = _arr.convert_to_tensor(tensor)
+    n = norm(x, ord=ord, axis=axis, keepdims=True)
+    return _math.truediv(x, n, name=name), n
+
+
+def global_norm(t_list, name=None):
+    """sqrt(sum of the squared L2 norms of every tensor in ``t_list``) (None skipped)."""
+    squares = [_math.reduce_sum(_math.square(_arr.convert_to_tensor(t))) for t in t_list
+               if t is not None]
+    return _math.sqrt(_math.add_n(squares), name=name or "global_norm")

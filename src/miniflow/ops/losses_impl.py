@@ -208,6 +208,46 @@ def sparse_softmax_cross_entropy(labels, logits, weights=1.0, scope=None,
     return compute_weighted_loss(losses, weights, scope, loss_collection, reduction)
 
 
+def cosine_distance(labels, predictions, axis=None, weights=1.0, scope=None,
+                    loss_collection=GraphKeys.LOSSES,
+                    reduction=Reduction.SUM_BY_NONZERO_WEIGHTS, dim=None):
+    """1 - sum(labels * predictions) along ``axis`` (inputs expected unit-normalized),
+    weighted and reduced.
+
+    Raises:
+        ValueError: no ``axis`` given.
+    """
+    axis = dim if axis is None else axis
+    if axis is None:
+        raise ValueError("You must specify 'axis'.")
+    labels, predictions = _pair(_math.cast(labels, "float32"),
+                                _math.cast(predictions, "float32"))
+    losses = 1.0 - _math.reduce_sum(predictions * labels, axis=(axis,), keepdims=True)
+    return compute_weighted_loss(losses, weights, scope, loss_collection, reduction)
+
+
+def mean_pairwise_squared_error(labels, predictions, weights=1.0, scope=None,
+                                loss_collection=GraphKeys.LOSSES):
+    """Per example, the mean over pairs of its elements (i, j) of
+    ((p_i - p_j) - (y_i - y_j))^2, weighted and summed over the batch (TF's formula)."""
+    labels, predictions = _pair(_math.cast(labels, "float32"),
+                                _math.cast(predictions, "float32"))
+    weights = _math.cast(_arr.convert_to_tensor(weights), "float32")
+    diffs = predictions - labels
+    axis = list(range(1, diffs.shape.ndims))
+    present = _math.where(_math.equal(weights, 0.0), _arr.zeros_like(weights),
+                          _arr.ones_like(weights)) * _arr.ones_like(diffs)
+    n = _math.reduce_sum(present, axis=axis, keepdims=True)
+    term1 = 2.0 * _div_no_nan(_math.reduce_sum(_math.square(diffs), axis=axis, keepdims=True),
+                              _math.maximum(n - 1.0, 0.0))
+    term2 = 2.0 * _div_no_nan(_math.square(_math.reduce_sum(diffs, axis=axis, keepdims=True)),
+                              _math.maximum(n * (n - 1.0), 0.0))
+    loss = _math.reduce_sum((term1 - term2) * weights)
+    loss = _math.where(_math.reduce_sum(n) > 0, loss, _arr.zeros_like(loss))
+    add_loss(loss, loss_collection)
+    return loss
+
+
 # -- regularizers (tf.contrib.layers) -----------------------------------------------------
 
 

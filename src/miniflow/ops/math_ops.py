@@ -7,7 +7,7 @@ import operator
 
 import numpy as np
 
-from miniflow import dtypes
+from miniflow import dtypes, errors
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_gradient, register_op
 from miniflow.core.shapes import broadcast_dims
@@ -89,8 +89,18 @@ _binary("Add", operator.add)
 _binary("Sub", operator.sub)
 _binary("Mul", operator.mul)
 _binary("RealDiv", operator.truediv)
-_binary("FloorDiv", np.floor_divide)
-_binary("FloorMod", np.mod)
+def _integer_checked(ufunc):
+    """An integer divisor of zero is TF's InvalidArgumentError (NumPy returns 0)."""
+    def kernel(x, y):
+        y = np.asarray(y)
+        if y.dtype.kind in "iu" and not y.all():
+            raise errors.InvalidArgumentError(None, None, "Integer division by zero")
+        return ufunc(x, y)
+    return kernel
+
+
+_binary("FloorDiv", _integer_checked(np.floor_divide))
+_binary("FloorMod", _integer_checked(np.mod))
 _binary("Pow", np.power)
 _binary("Maximum", np.maximum)
 _binary("Minimum", np.minimum)
@@ -112,13 +122,20 @@ def _sub_grad(op, grad):
 @register_gradient("Mul")
 def _mul_grad(op, grad):
     x, y = op.inputs
+    if x.dtype.is_complex:  # TF's convention for complex z: dL/dRe z + i dL/dIm z
+        x, y = apply_op("Conj", x), apply_op("Conj", y)
+        return [unbroadcast(grad * y, op.inputs[0], y), unbroadcast(x * grad, op.inputs[1], x)]
     return [unbroadcast(grad * y, x, y), unbroadcast(x * grad, y, x)]
 
 
 @register_gradient("RealDiv")
 def _div_grad(op, grad):
-    """d(x/y) = g/y, -g*x/y^2."""
+    """d(x/y) = g/y, -g*x/y^2 (conjugated for complex inputs, as TF)."""
     x, y = op.inputs
+    if x.dtype.is_complex:
+        xc, yc = apply_op("Conj", x), apply_op("Conj", y)
+        return [unbroadcast(grad / yc, x, y),
+                unbroadcast(negative(grad) * xc / square(yc), y, x)]
     return [unbroadcast(grad / y, x, y), unbroadcast(negative(grad) * x / square(y), y, x)]
 
 
@@ -177,8 +194,29 @@ for _t, _k in [("LogicalAnd", np.logical_and), ("LogicalOr", np.logical_or),
 # Unary element-wise ops. Gradients use the output where that is cheaper and stable.
 
 
-def _unary(op_type, kernel):
-    register_op(op_type, infer=rules.same_as_first)(kernel)
+def _unary(op_type, kernel, infer=rules.same_as_first):
+    register_op(op_type, infer=infer)(kernel)
+
+
+_FLOATS = "bfloat16, float16, float32, float64"
+
+
+def dtype_rule(kinds, allowed, param="x", rule=rules.same_as_first):
+    """``rule`` for ops defined only for some dtypes: another input dtype is TF's
+    TypeError at graph construction (NumPy would quietly compute in float64)."""
+    def infer(inputs, attrs):
+        dt = inputs[0].dtype
+        if dt.np.kind not in kinds:
+            raise TypeError(f"Value passed to parameter '{param}' has DataType {dt.name} not "
+                            f"in list of allowed values: {allowed}")
+        return rule(inputs, attrs)
+    return infer
+
+
+float_rule = dtype_rule("fc", _FLOATS + ", complex64, complex128")
+real_float_rule = dtype_rule("f", _FLOATS)
+numeric_rule = dtype_rule("iufc", _FLOATS + ", int8, int16, int32, int64, complex64, "
+                          "complex128")
 
 
 def _sigmoid(x):
@@ -190,28 +228,29 @@ def _sigmoid(x):
 
 
 _unary("Neg", operator.neg)
-_unary("Abs", np.abs)
-_unary("Sign", np.sign)
-_unary("Square", lambda x: x * x)  # np.square's exact result, with the scalar fast path
-_unary("Sqrt", np.sqrt)
-_unary("Rsqrt", lambda x: 1 / np.sqrt(x))
-_unary("Reciprocal", np.reciprocal)
-_unary("Exp", np.exp)
-_unary("Expm1", np.expm1)
-_unary("Log", np.log)
-_unary("Log1p", np.log1p)
-_unary("Sigmoid", _sigmoid)
-_unary("Tanh", np.tanh)
-_unary("Relu", lambda x: np.maximum(x, 0).astype(x.dtype, copy=False))
-_unary("Sin", np.sin)
-_unary("Cos", np.cos)
-_unary("Tan", np.tan)
-_unary("Floor", np.floor)
-_unary("Ceil", np.ceil)
-_unary("Round", np.round)
+_unary("Abs", np.abs, numeric_rule)
+_unary("Sign", np.sign, numeric_rule)
+_unary("Square", lambda x: x * x, numeric_rule)  # np.square's result, scalar fast path
+_unary("Sqrt", np.sqrt, float_rule)
+_unary("Rsqrt", lambda x: 1 / np.sqrt(x), float_rule)
+_unary("Reciprocal", np.reciprocal, numeric_rule)
+_unary("Exp", np.exp, float_rule)
+_unary("Expm1", np.expm1, float_rule)
+_unary("Log", np.log, float_rule)
+_unary("Log1p", np.log1p, float_rule)
+_unary("Sigmoid", _sigmoid, float_rule)
+_unary("Tanh", np.tanh, float_rule)
+_unary("Relu", lambda x: np.maximum(x, 0).astype(x.dtype, copy=False),
+       dtype_rule("iuf", _FLOATS + ", int8, int16, int32, int64", "features"))
+_unary("Sin", np.sin, float_rule)
+_unary("Cos", np.cos, float_rule)
+_unary("Tan", np.tan, float_rule)
+_unary("Floor", np.floor, real_float_rule)
+_unary("Ceil", np.ceil, real_float_rule)
+_unary("Round", np.round, numeric_rule)
 register_op("LogicalNot", infer=rules.logical)(np.logical_not)
 for _t, _k in [("IsNan", np.isnan), ("IsInf", np.isinf), ("IsFinite", np.isfinite)]:
-    register_op(_t, infer=rules.broadcast_bool)(_k)
+    register_op(_t, infer=dtype_rule("f", _FLOATS, rule=rules.broadcast_bool))(_k)
 not_differentiable("Floor", "Ceil", "Round", "LogicalNot", "IsNan", "IsInf",
                    "IsFinite")
 
@@ -234,7 +273,8 @@ def _abs_grad(op, grad):
 
 @register_gradient("Square")
 def _square_grad(op, grad):
-    return [grad * (2.0 * op.inputs[0])]
+    x = op.inputs[0]
+    return [grad * (2.0 * (apply_op("Conj", x) if x.dtype.is_complex else x))]
 
 
 @register_gradient("Sqrt")
@@ -351,9 +391,25 @@ def _mean_kernel(x, axis=None, keepdims=False):
 
 
 _reduce("Sum", _np_reduce(np.add.reduce))
-_reduce("Mean", _mean_kernel)
-_reduce("Max", _np_reduce(np.max))
-_reduce("Min", _np_reduce(np.min))
+register_op("Mean", infer=dtype_rule("iufc", "numeric types", "input",
+                                     rules.reduced))(_mean_kernel)
+def _extreme(fn, float_init, int_init):
+    """Max/Min: over an empty axis TF returns the reduction's identity (-inf/+inf, an
+    integer dtype's min/max) where NumPy raises."""
+    reduce = _np_reduce(fn)
+
+    def kernel(x, axis=None, keepdims=False):
+        x = np.asarray(x)
+        if x.size:
+            return reduce(x, axis=axis, keepdims=keepdims)
+        init = float_init if x.dtype.kind in "fc" else getattr(np.iinfo(x.dtype), int_init) \
+            if x.dtype.kind in "iu" else int_init == "max"
+        return np.asarray(fn(x, axis=axis, keepdims=keepdims, initial=init), dtype=x.dtype)
+    return kernel
+
+
+_reduce("Max", _extreme(np.max, -np.inf, "min"))
+_reduce("Min", _extreme(np.min, np.inf, "max"))
 _reduce("Prod", _np_reduce(np.multiply.reduce))
 _reduce("All", _np_reduce(np.all))
 _reduce("Any", _np_reduce(np.any))
@@ -610,7 +666,13 @@ def _unary_fn(op_type, doc):
 
 
 negative = _unary_fn("Neg", "-x element-wise.")
-abs = _unary_fn("Abs", "|x| element-wise.")  # noqa: A001
+def abs(x, name=None):  # noqa: A001  TF's public name
+    """|x| element-wise (complex x: the real magnitude, TF's ComplexAbs)."""
+    if getattr(getattr(x, "dtype", None), "is_complex", False):
+        return apply_op("ComplexAbs", x, name=name)  # registered in ops/complex_ops.py
+    return apply_op("Abs", x, name=name)
+
+
 sign = _unary_fn("Sign", "-1, 0 or 1 by the sign of x.")
 square = _unary_fn("Square", "x * x element-wise.")
 sqrt = _unary_fn("Sqrt", "Square root element-wise.")

@@ -29,7 +29,7 @@ def _softplus(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
-register_op("Softplus", infer=rules.same_as_first)(_softplus)
+register_op("Softplus", infer=_math.real_float_rule)(_softplus)
 
 
 @register_gradient("Softplus")
@@ -38,21 +38,23 @@ def _softplus_grad(op, grad):
     return [grad * _math.sigmoid(op.inputs[0])]
 
 
-@register_op("Elu", infer=rules.same_as_first)
+@register_op("Elu", infer=_math.real_float_rule)
 def _elu(x):
     return np.where(x > 0, x, np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
 
 
 @register_gradient("Elu")
 def _elu_grad(op, grad):
-    """d elu = 1 for x > 0, elu(x) + 1 otherwise."""
+    """d elu = elu(x) + 1 for x < 0, 1 otherwise (at 0 and NaN too, as in TF)."""
     x, y = op.inputs[0], op.outputs[0]
-    return [_math.where(x > 0, grad, grad * (y + 1.0))]
+    return [_math.where(x < 0, grad * (y + 1.0), grad)]
 
 
 def relu6(features, name=None):
-    """min(max(x, 0), 6)."""
-    return _math.minimum(_math.relu(features), 6.0, name=name)
+    """min(max(x, 0), 6); the gradient is 1 on the open interval (0, 6) only (TF)."""
+    x = _arr.convert_to_tensor(features)
+    return _math.where(x >= 6, _arr.convert_to_tensor(6, dtype=x.dtype), _math.relu(x),
+                       name=name)
 
 
 def elu(features, name=None):
@@ -63,13 +65,15 @@ def elu(features, name=None):
 def selu(features, name=None):
     """scale * elu(x) with alpha, the self-normalising constants of Klambauer et al."""
     alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
-    x = _arr.convert_to_tensor(features)
-    return _math.multiply(_math.where(x > 0, x, alpha * elu(x)), scale, name=name)
+    x = _arr.convert_to_tensor(features)  # x < 0: at 0 the gradient is `scale`, as in TF
+    return _math.multiply(_math.where(x < 0, alpha * elu(x), x), scale, name=name)
 
 
 def leaky_relu(features, alpha=0.2, name=None):
-    """x for x > 0, alpha * x otherwise."""
+    """x for x > 0, alpha * x otherwise (integers are cast to float32 first, as in TF)."""
     x = _arr.convert_to_tensor(features)
+    if x.dtype.is_integer:
+        x = _math.cast(x, dtypes.float32)
     return _math.where(x > 0, x, x * alpha, name=name)
 
 
@@ -78,10 +82,19 @@ def softplus(features, name=None):
     return apply_op("Softplus", features, name=name)
 
 
+register_op("Softsign", infer=_math.dtype_rule("f", _math._FLOATS, "features"))(
+    lambda x: x / (1 + np.abs(x)))
+
+
+@register_gradient("Softsign")
+def _softsign_grad(op, grad):
+    """grad / (1 + |x|)^2: 0 at +-inf (the quotient rule on the composition gives NaN)."""
+    return [grad / _math.square(1.0 + _math.abs(op.inputs[0]))]
+
+
 def softsign(features, name=None):
     """x / (1 + |x|)."""
-    x = _arr.convert_to_tensor(features)
-    return _math.truediv(x, 1.0 + _math.abs(x), name=name)
+    return apply_op("Softsign", features, name=name)
 
 
 # ---------------------------------------------------------------------------------------
@@ -101,8 +114,9 @@ def _log_softmax_kernel(x, axis=-1):
     return shifted
 
 
-register_op("Softmax", infer=rules.same_as_first)(_softmax_kernel)
-register_op("LogSoftmax", infer=rules.same_as_first)(_log_softmax_kernel)
+_logits_rule = _math.dtype_rule("f", "float16, bfloat16, float32, float64", "logits")
+register_op("Softmax", infer=_logits_rule)(_softmax_kernel)
+register_op("LogSoftmax", infer=_logits_rule)(_log_softmax_kernel)
 
 
 @register_gradient("Softmax")
@@ -149,7 +163,9 @@ def softmax_cross_entropy_with_logits_v2(labels, logits, axis=-1, name=None, dim
     if dim is not None:
         axis = dim
     logits = _arr.convert_to_tensor(logits)
-    labels = _arr.convert_to_tensor(labels, dtype=logits.dtype)
+    labels = _arr.convert_to_tensor(labels)
+    if labels.dtype != logits.dtype:  # TF casts the labels (e.g. float64 or int32)
+        labels = _math.cast(labels, logits.dtype)
     _check_same_shape(labels, logits, "labels", "logits")
     return _math.negative(_math.reduce_sum(labels * log_softmax(logits, axis), axis=axis),
                           name=name)

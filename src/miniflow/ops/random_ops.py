@@ -3,12 +3,16 @@ op-level seed make each op's stream deterministic; each op keeps its own generat
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from miniflow import dtypes
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.graph.graph import get_default_graph
+from miniflow.ops import array_ops as _arr
+from miniflow.ops import math_ops as _math
 from miniflow.ops.array_ops import _int_tensor, _shape_from_tensor
 
 DEFAULT_GRAPH_SEED = 87654321
@@ -82,14 +86,36 @@ def _random(op_type, shape, dtype, seed, name, **params):
                     seed2=seed2, name=name, **params)
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Number | np.generic) or (
+        isinstance(value, np.ndarray) and value.ndim == 0)
+
+
+def _scaled(op_type, shape, dtype, seed, name, scale, shift):
+    """``draw * scale + shift`` for tensor parameters (TF composes the same way)."""
+    dtype = dtypes.as_dtype(dtype)
+    draw = _random(op_type, shape, dtype, seed, None, **_UNIT[op_type])
+    scaled = _math.multiply(draw, _arr.convert_to_tensor(scale, dtype=dtype))
+    return _math.add(scaled, _arr.convert_to_tensor(shift, dtype=dtype), name=name)
+
+
+_UNIT = {"RandomStandardNormal": dict(mean=0.0, stddev=1.0),
+         "TruncatedNormal": dict(mean=0.0, stddev=1.0),
+         "RandomUniform": dict(minval=0.0, maxval=1.0)}
+
+
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
-    """Samples from N(mean, stddev^2)."""
+    """Samples from N(mean, stddev^2); ``mean`` and ``stddev`` may be tensors."""
+    if not (_is_number(mean) and _is_number(stddev)):
+        return _scaled("RandomStandardNormal", shape, dtype, seed, name, stddev, mean)
     return _random("RandomStandardNormal", shape, dtype, seed, name, mean=float(mean),
                    stddev=float(stddev))
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Samples from N(mean, stddev^2), redrawing values beyond 2 standard deviations."""
+    if not (_is_number(mean) and _is_number(stddev)):
+        return _scaled("TruncatedNormal", shape, dtype, seed, name, stddev, mean)
     return _random("TruncatedNormal", shape, dtype, seed, name, mean=float(mean),
                    stddev=float(stddev))
 
@@ -101,6 +127,16 @@ def random_uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None
         if dtype.is_integer:
             raise ValueError("Must specify maxval for integer dtype %r" % dtype)
         maxval = 1.0
+    if not (_is_number(minval) and _is_number(maxval)):
+        if dtype.is_integer:  # floor(u * (max - min)) + min, exact for int32 ranges
+            lo = _math.cast(_arr.convert_to_tensor(minval, dtype=dtype), dtypes.float64)
+            hi = _math.cast(_arr.convert_to_tensor(maxval, dtype=dtype), dtypes.float64)
+            u = _random("RandomUniform", shape, dtypes.float64, seed, None, minval=0.0,
+                        maxval=1.0)
+            return _math.cast(_math.floor(u * (hi - lo)) + lo, dtype, name=name)
+        lo = _arr.convert_to_tensor(minval, dtype=dtype)
+        return _scaled("RandomUniform", shape, dtype, seed, name,
+                       _arr.convert_to_tensor(maxval, dtype=dtype) - lo, lo)
     return _random("RandomUniform", shape, dtype, seed, name, minval=minval, maxval=maxval)
 
 

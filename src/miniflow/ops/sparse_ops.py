@@ -608,29 +608,66 @@ def sparse_add(a, b, thresh=0, name=None):
 
 def _segment_infer(inputs, attrs):
     d = dims(inputs[0])
+    i = dims(inputs[1])
+    if d is not None and i is not None and not TensorShape(d[:len(i)]).is_compatible_with(
+            TensorShape(i)):
+        raise ValueError(f"Dimensions must be equal, but are {d[:len(i)]} and {i} (data "
+                         "and segment_ids)")
     n = _const_value(inputs[2])
     rows = None if n is None else int(n)
     return [(None if d is None else (rows,) + d[1:], inputs[0].dtype)]
 
 
 @register_op("UnsortedSegmentSum", infer=_segment_infer)
-def _unsorted_segment_sum(data, segment_ids, num_segments):
+def _unsorted_segment_sum(data, segment_ids, num_segments, is_sorted=False):
+    """Rows with a negative id are dropped (TF); ``is_sorted`` (tf.segment_sum) also
+    checks that the ids are sorted and non-negative, with TF's messages."""
     data = np.asarray(data)
     ids = np.asarray(segment_ids).reshape(-1)
     n = int(num_segments)
-    if ids.size and (ids.min() < 0 or ids.max() >= n):
-        bad = ids[(ids < 0) | (ids >= n)][0]
+    if is_sorted and ids.size:
+        n = max(n, 0)
+        if np.any(ids[1:] < ids[:-1]):
+            raise errors.InvalidArgumentError(None, None, "segment ids are not increasing")
+        if ids[0] < 0:
+            raise errors.InvalidArgumentError(
+                None, None, f"Segment id {int(ids[0])} out of range [0, {n}), possibly "
+                "because 'segment_ids' input is not sorted.")
+    elif is_sorted:
+        n = 0
+    if ids.size and ids.max() >= n:
+        k = int(np.argmax(ids >= n))
         raise errors.InvalidArgumentError(
-            None, None, f"segment_ids[{int(np.argmax(ids == bad))}] = {int(bad)} is out of "
-            f"range [0, {n})")
-    out = np.zeros((n,) + data.shape[np.ndim(segment_ids):], dtype=data.dtype)
-    np.add.at(out, ids, data.reshape((ids.size,) + out.shape[1:]))
+            None, None, f"segment_ids[{k}] = {int(ids[k])} is out of range [0, {n})")
+    rows = data.reshape((ids.size,) + data.shape[np.ndim(segment_ids):])
+    if ids.size and ids.min() < 0:
+        keep = ids >= 0
+        ids, rows = ids[keep], rows[keep]
+    out = np.zeros((n,) + rows.shape[1:], dtype=data.dtype)
+    np.add.at(out, ids, rows)
     return out
 
 
 @register_gradient("UnsortedSegmentSum")
 def _unsorted_segment_sum_grad(op, grad):
-    return [array_ops.gather(grad, op.inputs[1]), None, None]
+    """Gathers the output gradient back to the rows; rows with a negative id get 0."""
+    ids = op.inputs[1]
+    known = _const_value(ids)
+    if op.attrs.get("is_sorted") or op.attrs.get("_rows") or (  # no negative ids
+            known is not None and (np.size(known) == 0 or np.min(known) >= 0)):
+        return [array_ops.gather(grad, ids), None, None]
+    mask = math_ops.cast(math_ops.greater_equal(ids, array_ops.zeros_like(ids)), grad.dtype)
+    rows = array_ops.gather(grad, math_ops.maximum(ids, array_ops.zeros_like(ids)))
+    d_rows, d_ids = dims(rows), dims(ids)
+    if d_rows is not None and d_ids is not None:
+        for _ in range(len(d_rows) - len(d_ids)):
+            mask = array_ops.expand_dims(mask, -1)
+    else:
+        extra = array_ops.rank(rows) - array_ops.rank(ids)
+        mask = array_ops.reshape(mask, array_ops.concat(
+            [array_ops.shape(ids), array_ops.ones(array_ops.expand_dims(extra, 0),
+                                                  dtypes.int32)], 0))
+    return [rows * mask, None, None]
 
 
 def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
@@ -641,12 +678,18 @@ def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
                     array_ops.convert_to_tensor(num_segments), name=name)
 
 
+def _rows_sum(data, rows, n):
+    """unsorted_segment_sum over the row indices of a SparseTensor (never negative, so
+    the gradient is a plain gather)."""
+    return apply_op("UnsortedSegmentSum", data, rows, n, _rows=True)
+
+
 def segment_sum(data, segment_ids, name=None):
     """Sums of ``data`` rows over sorted ``segment_ids``; ``max(segment_ids) + 1`` rows."""
     ids = array_ops.convert_to_tensor(segment_ids)
     n = math_ops.reduce_max(ids) + 1
     return apply_op("UnsortedSegmentSum", array_ops.convert_to_tensor(data), ids, n,
-                    name=name or "SegmentSum")
+                    is_sorted=True, name=name or "SegmentSum")
 
 
 def _lookup(params, ids, max_norm=None):
@@ -714,11 +757,11 @@ def embedding_lookup_sparse(params, sp_ids, sp_weights, partition_strategy="mod"
         # One weight per looked-up row, broadcast across the embedding's dimensions.
         row_rank = len(dims(emb)) - 1 if dims(emb) is not None else 1
         w = array_ops.reshape(weights, [-1] + [1] * row_rank)
-        summed = unsorted_segment_sum(emb * w, segments, n_rows)
+        summed = _rows_sum(emb * w, segments, n_rows)
         if combiner == "sum":
             return summed
-        total = unsorted_segment_sum(weights if combiner == "mean" else weights * weights,
-                                     segments, n_rows)
+        total = _rows_sum(weights if combiner == "mean" else weights * weights, segments,
+                          n_rows)
         # Empty rows: 0 / 0 would be NaN; divide them by 1 (their sum is 0).
         denom = array_ops.where(math_ops.equal(total, 0), array_ops.ones_like(total), total)
         if combiner == "sqrtn":

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+import re
 import struct
 import zlib
 
@@ -159,8 +160,15 @@ not_differentiable("ScalarSummary", "HistogramSummary", "MergeSummary", "ImageSu
                    "TextSummary")
 
 
+def _clean_tag(name):
+    """TF's rule: characters other than letters, digits and ``_-/.`` become ``_``, and
+    leading slashes go (``histogram(v.name, v)`` with ``'W1:0'`` writes ``'W1_0'``)."""
+    return None if name is None else re.sub(r"[^-/\w.]", "_", name).lstrip("/")
+
+
 def _summary(op_type, name, tensor, collections, family, **attrs):
     graph = get_default_graph()
+    name, family = _clean_tag(name), _clean_tag(family)
     scoped = f"{family}/{name}" if family else name
     with graph.name_scope(scoped) as scope:
         tag = scope.rstrip("/")

@@ -80,10 +80,7 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
         base = name_or_scope
     else:
         if name_or_scope is None:  # unique default name among siblings
-            prefix = f"{parent.name}/{default_name}" if parent.name else default_name
-            n = st["counts"].get(prefix, 0)
-            st["counts"][prefix] = n + 1
-            leaf = default_name if n == 0 else f"{default_name}_{n}"
+            leaf = _unique_leaf(st["counts"], parent.name, default_name)
         else:
             leaf = name_or_scope
         full = f"{parent.name}/{leaf}" if parent.name else leaf
@@ -98,6 +95,9 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
     ns = graph.name_scope(name_scope_name if name_scope_name else
                           (name_or_scope if isinstance(name_or_scope, str) else default_name)) \
         if auxiliary_name_scope else contextlib.nullcontext("")
+    counts = st["counts"]
+    counts[full] = counts.get(full, 0) + 1
+    saved = dict(counts) if isinstance(name_or_scope, VariableScope) else None
     with ns as ns_name:
         scope.original_name_scope = name_scope_name or ns_name
         st["scopes"].append(scope)
@@ -105,6 +105,26 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
             yield scope
         finally:
             st["scopes"].pop()
+            # As TF1: leaving a scope restarts the default-name counters below it, so
+            # re-entering it by name (e.g. with reuse=True) names layers dense, dense_1, ...
+            # again; re-entering a captured scope object restores the counters.
+            if saved is not None:
+                st["counts"] = saved
+            else:
+                counts = st["counts"]
+                for k in [k for k in counts if k.startswith(full + "/")]:
+                    counts[k] = 0
+
+
+def _unique_leaf(counts, parent, prefix):
+    """TF1's unique default scope name: ``prefix``, else the first free ``prefix_<i>``."""
+    base = f"{parent}/{prefix}" if parent else prefix
+    if counts.get(base, 0) == 0:
+        return prefix
+    i = 1
+    while counts.get(f"{base}_{i}", 0) > 0:
+        i += 1
+    return f"{prefix}_{i}"
 
 
 def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=None,

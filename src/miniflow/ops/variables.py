@@ -43,7 +43,7 @@ class Variable:
             return
         graph = get_default_graph()
         self.graph = graph
-        with graph.name_scope(name or "Variable") as scope:
+        with graph.init_scope(), graph.name_scope(name or "Variable") as scope:
             with graph.name_scope("Initializer" if callable(initial_value) else
                                   "initial_value"):
                 init = initial_value() if callable(initial_value) else initial_value

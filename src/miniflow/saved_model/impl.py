@@ -271,14 +271,17 @@ class SignatureRunner:
                 None, None, f"Signature inputs mismatch: missing {missing}, unknown {unknown}; "
                 f"expected exactly {list(self.inputs)}.")
         feed = {t: inputs[k] for t, k in zip(self._feed_tensors, self.inputs)}
-        if not self._warm:
-            # The first call compiles the plan; concurrent first callers wait for it
-            # instead of each compiling their own.
-            with self._lock:
-                out = self.session.run(self._fetches, feed)
-                self._warm = True
-                return out
-        return self.session.run(self._fetches, feed)
+        try:
+            if not self._warm:
+                # The first call compiles the plan; concurrent first callers wait for it
+                # instead of each compiling their own.
+                with self._lock:
+                    out = self.session.run(self._fetches, feed)
+                    self._warm = True
+                    return out
+            return self.session.run(self._fetches, feed)
+        except ValueError as e:  # Session.run's (TF's) error for a bad fed value
+            raise errors.InvalidArgumentError(None, None, str(e)) from None
 
     def close(self) -> None:
         self.session.close()

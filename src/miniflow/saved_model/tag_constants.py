@@ -2,3 +2,6 @@
 
 from miniflow.saved_model.impl import SERVING as SERVING
 from miniflow.saved_model.impl import TRAINING as TRAINING
+
+GPU = "gpu"  # TF's tags for graphs meant for a GPU or a TPU (issue 13)
+TPU = "tpu"

@@ -286,8 +286,8 @@ def _encode_variable(v, dropped) -> dict:
 
 
 def _encode_collection(graph, key, var_names, dropped) -> list:
-    if not isinstance(key, str):
-        return []
+    if not isinstance(key, str) or key == "savers":
+        return []  # a Saver is exported as the meta graph's saver_def, not as an item
     out = []
     for item in graph.get_collection(key):
         op = item if isinstance(item, Operation) else getattr(item, "op", None)

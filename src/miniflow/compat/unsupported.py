@@ -1,0 +1,99 @@
+"""The TF1 names miniflow deliberately does not implement, each with the reason.
+
+A name belongs here only when its meaning needs hardware, a runtime or a service that a
+NumPy library on one CPU does not have, or when it switches TF1 into behaviour miniflow
+does not model (TF2 semantics). Names that are merely not written yet are *pending*
+(``pending_names.txt``, generated), not here. Using any of these raises
+``tf.errors.UnimplementedError`` with the reason (see ``stubs.py``).
+"""
+
+from __future__ import annotations
+
+TPU = "TPU only"
+GPU = "needs a GPU"
+DISTRIBUTED = "needs a distributed runtime (miniflow runs in one process; see miniflow.ps)"
+XLA = "XLA compiler"
+MLIR = "MLIR compiler"
+CPP = "loads compiled TensorFlow C++ code"
+TF2 = "switches on TF2 behaviour; miniflow implements TF1 semantics"
+NO_BFLOAT16 = "NumPy has no bfloat16 type"
+DATA_SERVICE = "needs a tf.data service cluster (distributed runtime)"
+ONE_DEVICE = "miniflow has one device, the CPU, and does not split it into logical devices"
+TF2_SAVED_MODEL = ("TF2 object-based SavedModel (saves trackable objects and tf.functions, "
+                   "not a TF1 graph); use tf.saved_model.Builder / simple_save and "
+                   "tf.saved_model.load")
+
+# Whole namespaces: every attribute of the stub is a stub with the same reason.
+UNSUPPORTED_NAMESPACES = {
+    "tf.keras": "out of scope: miniflow implements TF1's own API (tf.layers, tf.losses, "
+                "tf.metrics, tf.train); Keras is a separate library",
+    "tf.tpu": TPU,
+    "tf.distribute": DISTRIBUTED,
+    "tf.xla": XLA,
+    "tf.lite": "TensorFlow Lite (mobile runtime and converter)",
+    "tf.mlir": MLIR,
+    "tf.raw_ops": "TensorFlow's generated C++ op bindings; use the public functions",
+    "tf.profiler": "TensorFlow's C++ profiler",
+    "tf.sysconfig": "TensorFlow's C++ build configuration",
+    "tf.user_ops": "TensorFlow's example C++ op",
+    "tf.data.experimental.service": DATA_SERVICE,
+    "tf.saved_model.experimental": "TF2 object-based SavedModel (trackable objects and "
+                                   "tf.function signatures); miniflow's SavedModel is "
+                                   "TF1's graph + signatures (tf.saved_model.Builder)",
+}
+
+UNSUPPORTED = {
+    "tf.bfloat16": NO_BFLOAT16,
+    "tf.dtypes.bfloat16": NO_BFLOAT16,
+    "tf.to_bfloat16": NO_BFLOAT16,
+    "tf.load_file_system_library": CPP,
+    "tf.load_library": CPP,
+    "tf.load_op_library": CPP,
+    "tf.enable_v2_behavior": TF2,
+    "tf.enable_v2_tensorshape": TF2,
+    "tf.enable_control_flow_v2": TF2,
+    "tf.enable_tensor_equality": TF2,
+    "tf.config.experimental_connect_to_cluster": DISTRIBUTED,
+    "tf.config.experimental_connect_to_host": DISTRIBUTED,
+    "tf.config.set_logical_device_configuration": ONE_DEVICE,
+    "tf.config.experimental.ClusterDeviceFilters": DISTRIBUTED,
+    "tf.config.experimental.enable_mlir_bridge": MLIR,
+    "tf.config.experimental.disable_mlir_bridge": MLIR,
+    "tf.config.experimental.set_memory_growth": GPU,
+    "tf.config.experimental.get_memory_growth": GPU,
+    "tf.config.experimental.set_virtual_device_configuration": GPU,
+    "tf.config.experimental.get_virtual_device_configuration": GPU,
+    "tf.config.experimental.VirtualDeviceConfiguration": GPU,
+    "tf.config.experimental.enable_tensor_float_32_execution": GPU,
+    "tf.config.optimizer.set_jit": XLA,
+    "tf.data.experimental.DistributeOptions": DISTRIBUTED,
+    "tf.data.experimental.ServiceOptions": DATA_SERVICE,
+    "tf.data.experimental.distributed_save": DATA_SERVICE,
+    "tf.data.experimental.copy_to_device": GPU,
+    "tf.data.experimental.prefetch_to_device": GPU,
+    "tf.nn.rnn_cell.DeviceWrapper": "places a cell on a device; miniflow has only the CPU",
+    "tf.test.create_local_cluster": DISTRIBUTED,
+    "tf.test.test_src_dir_path": "locates files in TensorFlow's source tree",
+    "tf.resource_loader.load_resource": "locates files in TensorFlow's source tree",
+    "tf.resource_loader.get_root_dir_with_all_resources":
+        "locates files in TensorFlow's source tree (Bazel runfiles)",
+    "tf.test.experimental.sync_devices": GPU,
+    "tf.train.Server": DISTRIBUTED,
+    "tf.train.SyncReplicasOptimizer": DISTRIBUTED,
+    "tf.train.replica_device_setter": DISTRIBUTED,
+    "tf.errors.raise_exception_on_not_ok_status": "checks a TensorFlow C API status",
+    "tf.image.decode_jxl": "JPEG XL decoding needs a codec miniflow does not ship",
+    "tf.io.decode_jxl": "JPEG XL decoding needs a codec miniflow does not ship",
+    "tf.mixed_precision.enable_mixed_precision_graph_rewrite":
+        "float16 graph rewrite for GPUs and TPUs",
+    "tf.train.experimental.enable_mixed_precision_graph_rewrite":
+        "float16 graph rewrite for GPUs and TPUs",
+    "tf.autograph.to_graph": "AutoGraph rewrites Python source into TF graph code; "
+                             "miniflow does not transform source",
+    "tf.autograph.to_code": "AutoGraph rewrites Python source into TF graph code; "
+                            "miniflow does not transform source",
+    "tf.saved_model.save": TF2_SAVED_MODEL,
+    "tf.saved_model.load_v2": TF2_SAVED_MODEL,
+    "tf.saved_model.Asset": TF2_SAVED_MODEL,
+    "tf.saved_model.SaveOptions": TF2_SAVED_MODEL,
+}

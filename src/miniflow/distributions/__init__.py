@@ -1,0 +1,16 @@
+"""`tf.distributions` (deprecated in TF 1.13): the classes TF1 programs use most."""
+
+from miniflow.distributions.continuous import Exponential as Exponential  # noqa: F401
+from miniflow.distributions.continuous import Laplace as Laplace  # noqa: F401
+from miniflow.distributions.continuous import Normal as Normal  # noqa: F401
+from miniflow.distributions.continuous import Uniform as Uniform  # noqa: F401
+from miniflow.distributions.discrete import Bernoulli as Bernoulli  # noqa: F401
+from miniflow.distributions.discrete import Categorical as Categorical  # noqa: F401
+from miniflow.distributions.distribution import (  # noqa: F401
+    FULLY_REPARAMETERIZED as FULLY_REPARAMETERIZED,
+    NOT_REPARAMETERIZED as NOT_REPARAMETERIZED,
+    Distribution as Distribution,
+    RegisterKL as RegisterKL,
+    ReparameterizationType as ReparameterizationType,
+    kl_divergence as kl_divergence,
+)

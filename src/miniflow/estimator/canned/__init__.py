@@ -1,0 +1,1 @@
+"""The canned estimators: linear, DNN and wide & deep models over feature columns."""

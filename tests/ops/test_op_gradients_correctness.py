@@ -1,0 +1,31 @@
+"""Every row of `op_specs_correctness.SPECS` against central finite differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import miniflow as tf
+from miniflow.testing import check_grads
+from tests.ops.op_specs_correctness import SPECS
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.id for s in SPECS])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_gradient_matches_finite_differences(spec, data):
+    case = data.draw(spec.cases, label="case")
+    seed = data.draw(st.integers(0, 2**16), label="seed")
+    shapes = data.draw(st.sampled_from(["static", "partial", "unknown"]), label="shapes")
+    rng = np.random.default_rng(seed)
+    args = [spec.domain(rng, s).astype(spec.dtype) for s in case.shapes]
+
+    def build(*xs):
+        out = spec.fn(*xs, **case.kwargs)
+        built = {op.type for op in tf.get_default_graph().get_operations()}
+        assert spec.op_type in built, f"row {spec.id} builds only {sorted(built)}"
+        return out
+
+    check_grads(build, args, order=spec.order, shapes=shapes, seed=seed, **spec.tol)
