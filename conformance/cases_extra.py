@@ -189,6 +189,39 @@ def sobol(tf, x):
     return tf.math.sobol_sample(3, 5, dtype=x.dtype)
 
 
+def _drain(tf, q, x):
+    """Enqueue the 3 rows of ``x``, dequeue one, close, dequeue up to 5 (the 2 left: a
+    closed queue returns what it has); then the queue's size and state."""
+    with tf.control_dependencies([q.enqueue_many(x)]):
+        first = q.dequeue()
+    with tf.control_dependencies([first]):
+        close = q.close()
+    with tf.control_dependencies([close]):
+        rest = q.dequeue_up_to(5)
+    with tf.control_dependencies([rest]):
+        return first, rest, q.size(), q.is_closed()
+
+
+def fifo_queue(tf, x):
+    return _drain(tf, tf.FIFOQueue(5, x.dtype, shapes=[[2]]), x)
+
+
+def padding_fifo_queue(tf, x):
+    return _drain(tf, tf.PaddingFIFOQueue(5, x.dtype, shapes=[[None]]), x)
+
+
+def random_shuffle_queue(tf, x):
+    return _drain(tf, tf.RandomShuffleQueue(5, 0, x.dtype, shapes=[[2]]), x)
+
+
+def priority_queue(tf, x):
+    q = tf.PriorityQueue(5, [x.dtype], shapes=[[2]])
+    with tf.control_dependencies([q.enqueue_many((tf.constant([3, 1, 2], tf.int64), x))]):
+        out = q.dequeue_many(3)
+    with tf.control_dependencies(list(out)):
+        return out, q.size()
+
+
 def _v(*pairs):
     return [Variant(shapes, kwargs) for shapes, kwargs in pairs]
 
@@ -259,4 +292,9 @@ CASES = [
     Case(sparse_setdiff_positions, (Arg(integers(0, 6)), Arg(integers(0, 6))),
          _v((((8,), (3,)), {})), ("int32",), 0),
     Case(sobol, (Arg(real),), _v((((),), {})), FLOATS, 0),
+    Case(fifo_queue, (Arg(real),), _v((((3, 2),), {})), ("float32",), 0, eager=False),
+    Case(padding_fifo_queue, (Arg(real),), _v((((3, 2),), {})), ("float32",), 0, eager=False),
+    Case(random_shuffle_queue, (Arg(real),), _v((((3, 2),), {})), ("float32",), 0,
+         compare="shape", eager=False),
+    Case(priority_queue, (Arg(real),), _v((((3, 2),), {})), ("float32",), 0, eager=False),
 ]

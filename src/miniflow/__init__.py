@@ -759,6 +759,11 @@ from miniflow.ops.io_readers import ReaderBase as ReaderBase  # noqa: E402
 from miniflow.ops.io_readers import TextLineReader as TextLineReader  # noqa: E402
 from miniflow.ops.io_readers import TFRecordReader as TFRecordReader  # noqa: E402
 from miniflow.ops.io_readers import WholeFileReader as WholeFileReader  # noqa: E402
+from miniflow.ops.accumulator_ops import (  # noqa: E402
+    ConditionalAccumulator as ConditionalAccumulator,
+    ConditionalAccumulatorBase as ConditionalAccumulatorBase,
+    SparseConditionalAccumulator as SparseConditionalAccumulator,
+)
 
 
 # -- issue 13: feature columns
@@ -770,6 +775,9 @@ from miniflow.ops.ragged_array_ops import ragged_fill_empty_rows as ragged_fill_
 from miniflow.ops.ragged_array_ops import ragged_fill_empty_rows_grad as ragged_fill_empty_rows_grad  # noqa: E402
 from miniflow.ragged.ragged_factory import RaggedTensorSpec as RaggedTensorSpec  # noqa: E402
 from miniflow.ragged.ragged_tensor import RaggedTensor as RaggedTensor  # noqa: E402
+# the example parsers, plus RaggedFeature specs (they delegate when there is none)
+from miniflow.ragged.ragged_parsing import parse_example as parse_example  # noqa: E402
+from miniflow.ragged.ragged_parsing import parse_single_example as parse_single_example  # noqa: E402
 
 # -- issue 13: estimators
 from miniflow import estimator as estimator  # noqa: E402
@@ -779,7 +787,7 @@ from miniflow import autograph as autograph  # noqa: E402
 from miniflow import mixed_precision as mixed_precision  # noqa: E402
 from miniflow import quantization as quantization  # noqa: E402
 from miniflow.ops.quantization_ops import dequantize as dequantize  # noqa: E402
-from miniflow.ops.quantization_ops import (  # noqa: E402
+from miniflow.ops.fake_quant_ops import (  # noqa: E402
     fake_quant_with_min_max_args as fake_quant_with_min_max_args,
     fake_quant_with_min_max_args_gradient as fake_quant_with_min_max_args_gradient,
     fake_quant_with_min_max_vars as fake_quant_with_min_max_vars,
@@ -791,6 +799,20 @@ from miniflow.ops.quantization_ops import (  # noqa: E402
 from miniflow.ops.quantization_ops import quantize as quantize  # noqa: E402
 from miniflow.ops.quantization_ops import quantize_v2 as quantize_v2  # noqa: E402
 from miniflow.ops.quantization_ops import quantized_concat as quantized_concat  # noqa: E402
+from miniflow import experimental as experimental  # noqa: E402
+from miniflow.data.structures import OptionalSpec as OptionalSpec  # noqa: E402
+from miniflow.ops.type_spec_values import NoneTensorSpec as NoneTensorSpec  # noqa: E402
+from miniflow.ops.type_spec_values import (  # noqa: E402
+    type_spec_from_value as type_spec_from_value,
+)
+from miniflow.ops.variables import variable_creator_scope as variable_creator_scope  # noqa: E402
+from miniflow.ops.critical_section_ops import CriticalSection as CriticalSection  # noqa: E402
+from miniflow.ops.batch_ops import (  # noqa: E402
+    nondifferentiable_batch_function as nondifferentiable_batch_function,
+)
+from miniflow.ops.session_ops import delete_session_tensor as delete_session_tensor  # noqa: E402
+from miniflow.ops.session_ops import get_session_handle as get_session_handle  # noqa: E402
+from miniflow.ops.session_ops import get_session_tensor as get_session_tensor  # noqa: E402
 
 # -- issue 13: api inventory. Keep this last: every TF1 name still missing gets a stub that
 # raises tf.errors.UnimplementedError with the reason (miniflow/compat/stubs.py).

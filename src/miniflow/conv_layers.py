@@ -4,58 +4,9 @@ functional forms (re-exported by `miniflow.layers`)."""
 
 from __future__ import annotations
 
-from miniflow.layers import Layer, _activate, _channels_last, _last_dim, _padding
+from miniflow.layers import _Conv, _Pooling, _last_dim, _tuple
 from miniflow.ops import array_ops, conv3d_ops, conv_compose_ops, depthwise_ops, init_ops
 from miniflow.ops import nn_ops
-
-
-def _tuple(v, n):
-    return (int(v),) * n if isinstance(v, int) else tuple(int(a) for a in v)
-
-
-class _Conv(Layer):
-    """An N-D convolution over channels-last inputs with ``filters`` output channels."""
-
-    _rank = 1
-
-    def __init__(self, filters, kernel_size, strides=1, padding="valid",
-                 data_format="channels_last", dilation_rate=1, activation=None,
-                 use_bias=True, kernel_initializer=None,
-                 bias_initializer=init_ops.zeros_initializer(), kernel_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, trainable=True, name=None, **kwargs):
-        super().__init__(trainable=trainable, name=name, **kwargs)
-        _channels_last(data_format)
-        n = self._rank
-        self.filters, self.kernel_size = int(filters), _tuple(kernel_size, n)
-        self.strides, self.padding = _tuple(strides, n), _padding(padding)
-        self.dilation_rate = _tuple(dilation_rate, n)
-        self.activation, self.use_bias = activation, use_bias
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
-
-    def _kernel_shape(self, channels):
-        return [*self.kernel_size, channels, self.filters]
-
-    def build(self, input_shape):
-        c = _last_dim(input_shape, type(self).__name__)
-        self.kernel = self.add_weight("kernel", self._kernel_shape(c),
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight("bias", [self.filters], initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias \
-            else None
-
-    def _convolve(self, inputs):
-        return conv_compose_ops.convolution(inputs, self.kernel, self.padding,
-                                            strides=self.strides,
-                                            dilation_rate=self.dilation_rate)
-
-    def call(self, inputs):
-        out = self._convolve(inputs)
-        if self.bias is not None:
-            out = nn_ops.bias_add(out, self.bias)
-        return _activate(out, self.activation)
 
 
 class Conv1D(_Conv):
@@ -159,22 +110,6 @@ class SeparableConv1D(SeparableConv2D):
                                 array_ops.expand_dims(self.depthwise_kernel, 0),
                                 array_ops.expand_dims(self.pointwise_kernel, 0))
         return array_ops.squeeze(out, [1])
-
-
-class _Pooling(Layer):
-    _rank, _type = 1, "MAX"
-
-    def __init__(self, pool_size, strides, padding="valid", data_format="channels_last",
-                 name=None, **kwargs):
-        super().__init__(name=name, **kwargs)
-        _channels_last(data_format)
-        self.pool_size = _tuple(pool_size, self._rank)
-        self.strides = _tuple(strides, self._rank)
-        self.padding = _padding(padding)
-
-    def call(self, inputs):
-        return conv_compose_ops.pool(inputs, list(self.pool_size), self._type, self.padding,
-                                     strides=list(self.strides))
 
 
 class MaxPooling1D(_Pooling):

@@ -84,6 +84,8 @@ class DType:
     def __eq__(self, other) -> bool:
         if isinstance(other, DType):
             return self.name == other.name
+        if other is None:  # np.dtype(None) is float64, but no DType equals None
+            return False
         try:
             return self.name == as_dtype(other).name
         except TypeError:

@@ -9,7 +9,8 @@ import numpy as np
 from miniflow import dtypes
 from miniflow.core.dispatch import current_frontend
 from miniflow.graph.graph import GraphKeys, get_default_graph
-from miniflow.ops import array_ops, conv_ops, functional_ops, init_ops, math_ops, nn_ops
+from miniflow.ops import (array_ops, conv_compose_ops, conv_ops, functional_ops, init_ops,
+                          math_ops, nn_ops)
 from miniflow.ops.variable_scope import get_variable, variable_scope
 from miniflow.ops.variables import Variable
 
@@ -191,8 +192,53 @@ class Dense(Layer):
         return _activate(out, self.activation)
 
 
-def _tuple2(v):
-    return (int(v), int(v)) if isinstance(v, int) else tuple(int(a) for a in v)
+def _tuple(v, n):
+    return (int(v),) * n if isinstance(v, int) else tuple(int(a) for a in v)
+
+
+class _Conv(Layer):
+    """An N-D convolution over channels-last inputs with ``filters`` output channels."""
+
+    _rank = 1
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid",
+                 data_format="channels_last", dilation_rate=1, activation=None,
+                 use_bias=True, kernel_initializer=None,
+                 bias_initializer=init_ops.zeros_initializer(), kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, trainable=True, name=None, **kwargs):
+        super().__init__(trainable=trainable, name=name, **kwargs)
+        _channels_last(data_format)
+        n = self._rank
+        self.filters, self.kernel_size = int(filters), _tuple(kernel_size, n)
+        self.strides, self.padding = _tuple(strides, n), _padding(padding)
+        self.dilation_rate = _tuple(dilation_rate, n)
+        self.activation, self.use_bias = activation, use_bias
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+
+    def _kernel_shape(self, channels):
+        return [*self.kernel_size, channels, self.filters]
+
+    def build(self, input_shape):
+        c = _last_dim(input_shape, type(self).__name__)
+        self.kernel = self.add_weight("kernel", self._kernel_shape(c),
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", [self.filters], initializer=self.bias_initializer,
+                                    regularizer=self.bias_regularizer) if self.use_bias \
+            else None
+
+    def _convolve(self, inputs):
+        return conv_compose_ops.convolution(inputs, self.kernel, self.padding,
+                                            strides=self.strides,
+                                            dilation_rate=self.dilation_rate)
+
+    def call(self, inputs):
+        out = self._convolve(inputs)
+        if self.bias is not None:
+            out = nn_ops.bias_add(out, self.bias)
+        return _activate(out, self.activation)
 
 
 def _padding(p):
@@ -209,43 +255,15 @@ def _channels_last(data_format):
                          "'channels_last'")
 
 
-class Conv2D(Layer):
+class Conv2D(_Conv):
     """2-D convolution over NHWC inputs with ``filters`` output channels."""
 
     _default_name = "conv2d"
+    _rank = 2
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
-                 data_format="channels_last", dilation_rate=(1, 1), activation=None,
-                 use_bias=True, kernel_initializer=None,
-                 bias_initializer=init_ops.zeros_initializer(), kernel_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, trainable=True, name=None, **kwargs):
-        super().__init__(trainable=trainable, name=name, **kwargs)
-        _channels_last(data_format)
-        self.filters = int(filters)
-        self.kernel_size = _tuple2(kernel_size)
-        self.strides = _tuple2(strides)
-        self.padding = _padding(padding)
-        self.dilation_rate = _tuple2(dilation_rate)
-        self.activation, self.use_bias = activation, use_bias
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
-
-    def build(self, input_shape):
-        c = _last_dim(input_shape, "Conv2D")
-        self.kernel = self.add_weight("kernel", list(self.kernel_size) + [c, self.filters],
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight("bias", [self.filters], initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias \
-            else None
-
-    def call(self, inputs):
-        out = conv_ops.conv2d(inputs, self.kernel, [1, *self.strides, 1], self.padding,
-                            dilations=[1, *self.dilation_rate, 1])
-        if self.bias is not None:
-            out = nn_ops.bias_add(out, self.bias)
-        return _activate(out, self.activation)
+    def _convolve(self, inputs):
+        return conv_ops.conv2d(inputs, self.kernel, [1, *self.strides, 1], self.padding,
+                               dilations=[1, *self.dilation_rate, 1])
 
 
 class Conv2DTranspose(Conv2D):
@@ -265,14 +283,8 @@ class Conv2DTranspose(Conv2D):
                          kernel_regularizer, bias_regularizer, trainable=trainable,
                          name=name, **kwargs)
 
-    def build(self, input_shape):
-        c = _last_dim(input_shape, "Conv2DTranspose")
-        self.kernel = self.add_weight("kernel", list(self.kernel_size) + [self.filters, c],
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight("bias", [self.filters], initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias \
-            else None
+    def _kernel_shape(self, channels):
+        return [*self.kernel_size, self.filters, channels]
 
     def _out_size(self, size, k, s):
         if size is None:
@@ -299,15 +311,24 @@ class Conv2DTranspose(Conv2D):
         return _activate(out, self.activation)
 
 
-class _Pooling2D(Layer):
-    _fn = None
+class _Pooling(Layer):
+    _rank, _type = 1, "MAX"
 
     def __init__(self, pool_size, strides, padding="valid", data_format="channels_last",
                  name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         _channels_last(data_format)
-        self.pool_size, self.strides = _tuple2(pool_size), _tuple2(strides)
+        self.pool_size = _tuple(pool_size, self._rank)
+        self.strides = _tuple(strides, self._rank)
         self.padding = _padding(padding)
+
+    def call(self, inputs):
+        return conv_compose_ops.pool(inputs, list(self.pool_size), self._type, self.padding,
+                                     strides=list(self.strides))
+
+
+class _Pooling2D(_Pooling):
+    _rank, _fn = 2, None
 
     def call(self, inputs):
         return type(self)._fn(inputs, [1, *self.pool_size, 1], [1, *self.strides, 1],

@@ -12,13 +12,13 @@ from miniflow.ops.linalg_ops import matrix_solve as solve
 from miniflow.ops.linalg_ops import trace as trace
 from miniflow.ops.math_ops import matmul as matmul
 from miniflow.ops.linalg_ops import band_part as matrix_band_part  # noqa: E402, F401
+from miniflow.ops.clip_ops import global_norm as global_norm
 from miniflow.ops.einsum_ops import einsum as einsum
 from miniflow.ops.einsum_ops import tensordot as tensordot
 from miniflow.ops.linalg_ops import (
     adjoint as adjoint,
     cholesky_solve as cholesky_solve,
     cross as cross,
-    global_norm as global_norm,
     lstsq as lstsq,
     matrix_transpose as matrix_transpose,
     matvec as matvec,

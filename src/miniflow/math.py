@@ -80,9 +80,9 @@ from miniflow.ops.composite_math_ops import (
     reduce_std as reduce_std,
     reduce_variance as reduce_variance,
     scalar_mul as scalar_mul,
-    zero_fraction as zero_fraction,
 )
 from miniflow.ops.index_ops import invert_permutation as invert_permutation
+from miniflow.ops.nn_compose_ops import zero_fraction as zero_fraction
 from miniflow.ops.safe_math_ops import (
     multiply_no_nan as multiply_no_nan,
     nextafter as nextafter,

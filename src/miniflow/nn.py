@@ -90,9 +90,9 @@ from miniflow.ops.manip_ops import (  # noqa: E402
     space_to_batch as space_to_batch,
     space_to_depth as space_to_depth,
 )
+from miniflow.ops.sort_ops import approx_max_k as approx_max_k  # noqa: E402
+from miniflow.ops.sort_ops import approx_min_k as approx_min_k  # noqa: E402
 from miniflow.ops.nn_compose_ops import (  # noqa: E402
-    approx_max_k as approx_max_k,
-    approx_min_k as approx_min_k,
     batch_norm_with_global_normalization as batch_norm_with_global_normalization,
     compute_average_loss as compute_average_loss,
     crelu as crelu,
@@ -148,3 +148,10 @@ from miniflow.rnn_state_saving import (  # noqa: E402
     static_state_saving_rnn as static_state_saving_rnn,
 )
 from miniflow.rnn_raw import raw_rnn as raw_rnn  # noqa: E402
+
+# -- issue 13: quantized nn ops, tf.nn.experimental
+from miniflow import nn_experimental as experimental  # noqa: E402
+from miniflow.ops.quantized_nn_ops import quantized_avg_pool as quantized_avg_pool  # noqa: E402
+from miniflow.ops.quantized_nn_ops import quantized_conv2d as quantized_conv2d  # noqa: E402
+from miniflow.ops.quantized_nn_ops import quantized_max_pool as quantized_max_pool  # noqa: E402
+from miniflow.ops.quantized_nn_ops import quantized_relu_x as quantized_relu_x  # noqa: E402

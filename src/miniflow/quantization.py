@@ -1,8 +1,7 @@
 """`tf.quantization`: fake quantization for quantization-aware training, conversion
 between float32 and the quantized dtypes, and quantized concatenation."""
 
-from miniflow.ops.quantization_ops import dequantize as dequantize
-from miniflow.ops.quantization_ops import (
+from miniflow.ops.fake_quant_ops import (
     fake_quant_with_min_max_args as fake_quant_with_min_max_args,
     fake_quant_with_min_max_args_gradient as fake_quant_with_min_max_args_gradient,
     fake_quant_with_min_max_vars as fake_quant_with_min_max_vars,
@@ -11,6 +10,7 @@ from miniflow.ops.quantization_ops import (
     fake_quant_with_min_max_vars_per_channel_gradient as
     fake_quant_with_min_max_vars_per_channel_gradient,
 )
+from miniflow.ops.quantization_ops import dequantize as dequantize
 from miniflow.ops.quantization_ops import quantize as quantize
 from miniflow.ops.quantization_ops import quantize_and_dequantize as quantize_and_dequantize
 from miniflow.ops.quantization_ops import (

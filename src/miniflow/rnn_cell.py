@@ -9,3 +9,6 @@ from miniflow.rnn import LSTMStateTuple as LSTMStateTuple
 from miniflow.rnn import MultiRNNCell as MultiRNNCell
 from miniflow.rnn import RNNCell as RNNCell
 from miniflow.rnn import static_rnn as static_rnn
+
+# -- issue 13: leftovers
+from miniflow.rnn_residual import ResidualWrapper as ResidualWrapper  # noqa: E402

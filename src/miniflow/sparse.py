@@ -47,3 +47,10 @@ __all__ = ["SparseTensor", "SparseTensorValue", "add", "bincount", "concat", "cr
            "segment_mean", "segment_sqrt_n", "segment_sum", "slice", "softmax",
            "sparse_dense_matmul", "sparse_to_dense", "split", "to_dense", "to_indicator",
            "transpose"]
+
+# -- issue 13: queue input pipelines (gradient accumulators) --------------------------------
+from miniflow.ops.accumulator_ops import (  # noqa: E402
+    SparseConditionalAccumulator as SparseConditionalAccumulator,
+)
+
+__all__ += ["SparseConditionalAccumulator"]

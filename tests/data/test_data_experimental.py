@@ -202,8 +202,6 @@ def test_pass_through_names():
     assert graph_values(D.range(4).batch(2).apply(E.unbatch())) == [0, 1, 2, 3]
     assert graph_values(D.range(3).map_with_legacy_function(lambda x: x + 1)) == [1, 2, 3]
     assert graph_values(D.range(3).filter_with_legacy_function(lambda x: x > 0)) == [1, 2]
-    with pytest.raises(tf.errors.UnimplementedError, match="dense"):
-        D.range(2).sparse_batch(2, [3])
 
 
 def test_make_csv_dataset_batches_repeat_forever_with_drop_remainder(tmp_path):

@@ -219,8 +219,16 @@ def test_parse_example_dataset_and_make_batched_features_dataset():
         EXAMPLES, 5, FEATURES, label_key="id", num_epochs=2, shuffle=True, shuffle_seed=3)
     got = drain(ds)
     assert [sorted(label.tolist()) for _, label in got] == [[0, 1, 2, 3, 4]] * 2
-    with pytest.raises(tf.errors.UnimplementedError, match="VarLenFeature"):
-        tf.data.experimental.parse_example_dataset({"t": tf.VarLenFeature(tf.string)})
+    tf.reset_default_graph()
+    ds = tf.data.TFRecordDataset(EXAMPLES).batch(3).apply(
+        tf.data.experimental.parse_example_dataset(
+            {"tags": tf.VarLenFeature(tf.string), "id": tf.FixedLenFeature([], tf.int64)}))
+    assert ds.output_classes["tags"] is tf.SparseTensor
+    got = [(e["tags"].indices.tolist(), e["tags"].values.tolist(),
+            e["tags"].dense_shape.tolist(), e["id"].tolist()) for e in drain(ds)]
+    # TF 2.21 tf.compat.v1 on the same file:
+    assert got == [([[1, 0], [2, 0], [2, 1]], [b"t0", b"t0", b"t1"], [3, 2], [0, 1, 2]),
+                   ([[1, 0]], [b"t0"], [2, 1], [3, 4])]
 
 
 def test_sql_dataset_reads_sqlite(tmp_path):
@@ -265,3 +273,16 @@ def test_list_files_sorted_unshuffled_and_no_match():
                                       if not os.path.isdir(os.path.join(HERE, n)))
     with pytest.raises(tf.errors.InvalidArgumentError, match="No files matched"):
         drain(tf.data.Dataset.list_files(os.path.join(HERE, "*.nothing")))
+
+
+def test_parallel_reads_of_unequal_files_follow_tensorflow_order(tmp_path):
+    paths = []
+    for name, n in [("a", 3), ("b", 1), ("c", 2), ("d", 4)]:
+        paths.append(str(tmp_path / f"{name}.tfrecord"))
+        with tf.io.TFRecordWriter(paths[-1]) as w:
+            for i in range(n):
+                w.write(f"{name}{i}")
+    got = drain(tf.data.TFRecordDataset(paths, num_parallel_reads=2))
+    # Written by TF 2.21 tf.compat.v1 for the same four files:
+    assert [g.decode() for g in got] == ["a0", "b0", "a1", "a2", "c0", "c1", "d0", "d1",
+                                         "d2", "d3"]

@@ -86,3 +86,11 @@ def test_dtypes_namespace_functions():
     np.testing.assert_array_equal(got[0], [1])
     np.testing.assert_array_equal(got[1], [1 + 2j])
     assert got[2].tolist() == [b"3"]
+
+
+def test_no_dtype_equals_none():
+    # np.dtype(None) is float64; TF's DType never compares equal to None.
+    import miniflow as tf
+    assert not (tf.float64 == None)  # noqa: E711
+    assert tf.float64 != None  # noqa: E711
+    assert tf.float64 == "float64" and tf.float32 == np.float32

@@ -230,6 +230,8 @@ def test_model_fn_and_argument_checks(tmp_path):
         est.train(train_input_fn, steps=0)
     with pytest.raises(ValueError, match="Must specify max_steps > 0, given: -1"):
         est.train(train_input_fn, max_steps=-1)
+    with pytest.raises(TypeError, match="All hooks must be SessionRunHook instances"):
+        est.train(train_input_fn, hooks=[object()], steps=1)
     with pytest.raises(ValueError, match="input_fn should return"):
         est.train(lambda: (1, 2, 3), steps=1)
     no_labels = tf.estimator.Estimator(lambda features, mode: None, str(tmp_path / "c"))
@@ -245,3 +247,31 @@ def test_model_dir_defaults_to_a_temporary_directory():
     assert os.path.isdir(est.model_dir)
     assert est.config.model_dir == est.model_dir
     assert est.params == {"lr": 0.1}
+
+
+def test_inside_eager_mode_the_estimator_still_builds_graphs(tmp_path):
+    """As TF's Estimator, each call builds its graph in graph mode; the numbers equal
+    those of the same calls made in graph mode."""
+    results = []
+    for name, mode in (("graph", tf.graph_mode), ("eager", tf.eager_mode)):
+        with mode():
+            est = tf.estimator.Estimator(linear_model_fn, str(tmp_path / name),
+                                         params={"lr": 0.1})
+            est.train(lambda: eval_input_fn(batch=32), steps=3)
+            metrics = est.evaluate(eval_input_fn)
+            preds = [p["y"] for p in est.predict(lambda: tf.data.Dataset.from_tensor_slices(
+                {"x": X[:3]}).batch(3))]
+            assert tf.executing_eagerly() == (name == "eager")
+        results.append((metrics["loss"], metrics["global_step"], preds))
+    np.testing.assert_allclose(results[0][2], results[1][2], rtol=1e-6)
+    assert results[0][:2] == results[1][:2] and results[0][1] == 3
+
+
+def test_warm_start_initializes_trainable_variables_from_another_model(estimator, tmp_path):
+    estimator.train(train_input_fn, steps=4)
+    warm = tf.estimator.Estimator(linear_model_fn, str(tmp_path / "warm"), params={"lr": 0.5},
+                                  warm_start_from=estimator.model_dir)
+    warm.train(train_input_fn, steps=1)
+    start = tf.train.load_variable(str(tmp_path / "warm" / "model.ckpt-0"), "w")
+    np.testing.assert_array_equal(start, estimator.get_variable_value("w"))
+    assert warm.get_variable_value("global_step") == 1  # the step is not warm-started

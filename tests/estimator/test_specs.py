@@ -50,7 +50,7 @@ def test_predict_spec_gets_a_default_serving_signature():
         spec = tf.estimator.EstimatorSpec(MODES.PREDICT, predictions=p,
                                           export_outputs={"r": reg})
         assert spec.export_outputs == {"r": reg, "serving_default": reg}
-        with pytest.raises(ValueError, match="none of them is specified as the default"):
+        with pytest.raises(ValueError, match="none of them are specified as the default"):
             tf.estimator.EstimatorSpec(MODES.PREDICT, predictions=p,
                                        export_outputs={"a": reg, "b": reg})
         assert tf.estimator.export.PredictOutput(p).outputs == {"output": p}
@@ -119,9 +119,9 @@ def test_run_config_defaults_and_replace():
     steps = c.replace(save_checkpoints_steps=10)
     assert (steps.save_checkpoints_steps, steps.save_checkpoints_secs) == (10, None)
     assert c.save_checkpoints_secs == 600  # unchanged
-    with pytest.raises(ValueError, match="Can not provide both save_checkpoints_steps"):
+    with pytest.raises(ValueError, match="and `save_checkpoints_secs` cannot be both set"):
         tf.estimator.RunConfig(save_checkpoints_steps=1, save_checkpoints_secs=1)
-    with pytest.raises(ValueError, match="not allowed to be replaced"):
+    with pytest.raises(ValueError, match="Replacing is_chief is not supported"):
         c.replace(is_chief=False)
     with pytest.raises(ValueError, match="log_step_count_steps must be > 0"):
         tf.estimator.RunConfig(log_step_count_steps=0)

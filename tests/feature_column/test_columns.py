@@ -269,3 +269,25 @@ def test_embedding_initialized_from_checkpoint(tmp_path):
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         np.testing.assert_array_equal(sess.run(out), table[[0, 3, 1]])
+
+
+def test_columns_are_values_like_tensorflows_namedtuples():
+    """Equality and hashing by fields, as TF 2.21's `tf.compat.v1.feature_column` gives
+    them (every result below was checked there)."""
+    c = fc.categorical_column_with_identity("a", 5)
+    init = tf.zeros_initializer()
+    assert fc.embedding_column(c, 4, initializer=init) == fc.embedding_column(
+        c, 4, initializer=init)
+    assert fc.embedding_column(c, 4, initializer=init) != fc.embedding_column(
+        c, 3, initializer=init)
+    assert fc.indicator_column(c) == fc.indicator_column(
+        fc.categorical_column_with_identity("a", 5))
+    assert fc.numeric_column("x", shape=[2]) == fc.numeric_column("x", shape=(2,))
+    assert fc.bucketized_column(fc.numeric_column("x"), [0., 1.]) == fc.bucketized_column(
+        fc.numeric_column("x"), [0., 1.])
+    assert fc.sequence_categorical_column_with_identity("s", 3) == \
+        fc.sequence_categorical_column_with_identity("s", 3)
+    assert fc.sequence_numeric_column("t") == fc.sequence_numeric_column("t")
+    assert len({fc.numeric_column("x"), fc.numeric_column("x"),
+                fc.embedding_column(c, 4, initializer=init),
+                fc.embedding_column(c, 4, initializer=init)}) == 2

@@ -8,19 +8,7 @@ import numpy as np
 import pytest
 
 import miniflow as tf
-
-
-def both(fn):
-    tf.reset_default_graph()
-    with tf.Session() as sess:
-        graph = sess.run(fn())
-    with tf.eager_mode():
-        out = fn()
-        eager = [o.numpy() for o in out] if isinstance(out, list) else out.numpy()
-    for g, e in zip(graph if isinstance(graph, list) else [graph],
-                    eager if isinstance(eager, list) else [eager]):
-        np.testing.assert_array_equal(np.asarray(g), np.asarray(e))
-    return graph
+from tests.ops.helpers import graph_and_eager as both
 
 
 def run_error(fn, cls, match):

@@ -119,6 +119,15 @@ def test_op_names_follow_tensorflow():
         assert tf.math.xlogy(1., 2.).name == "Xlogy:0"
         e, v = tf.linalg.eigh(tf.eye(2))
         assert (e.name, v.name) == ("SelfAdjointEigV2:0", "SelfAdjointEigV2:1")
+        # TF: one function behind each pair of names, with these op names
+        assert tf.linalg.global_norm is tf.global_norm
+        assert tf.linalg.global_norm([tf.constant([3., 4.]), None]).name == \
+            "global_norm/global_norm:0"
+        assert tf.math.zero_fraction is tf.nn.zero_fraction
+        assert tf.math.zero_fraction([0., 1.]).name == "zero_fraction/fraction:0"
+        assert tf.math.approx_max_k is tf.nn.approx_max_k
+        with pytest.raises(TypeError, match="sequence"):  # TF: a bare tensor is refused
+            tf.linalg.global_norm(tf.constant([3., 4.]))
 
 
 @pytest.mark.parametrize("build,error", [

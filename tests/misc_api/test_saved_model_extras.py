@@ -66,3 +66,31 @@ def test_tf2_object_saving_is_reported_unsupported():
         tf.saved_model.save(None, "/tmp/x")
     with pytest.raises(tf.errors.UnimplementedError, match="TF2 object-based"):
         tf.saved_model.experimental.save(None, "/tmp/x")
+
+
+def test_method_name_updater_edits_signatures_on_disk(tmp_path):
+    x = tf.placeholder(tf.float32, [None, 2], name="x")
+    y = tf.identity(x * 2.0, name="y")
+    export = str(tmp_path / "model")
+    with tf.Session() as sess:
+        tf.saved_model.simple_save(sess, export, {"x": x}, {"y": y})
+    updater = tf.saved_model.signature_def_utils.MethodNameUpdater(export)
+    with pytest.raises(ValueError, match="`method_name` must be defined"):
+        updater.replace_method_name("serving_default", "")
+    with pytest.raises(ValueError, match="does not have a signature_def with key: 'nope'"):
+        updater.replace_method_name("nope", "m")
+    with pytest.raises(ValueError, match="could not be found in SavedModel"):
+        updater.replace_method_name("serving_default", "m", tags="train")
+    updater.replace_method_name("serving_default", "tensorflow/serving/regress",
+                                tags=tf.saved_model.SERVING)
+    updater.save()
+    (meta,) = tf.saved_model.read_saved_model(export)
+    assert meta.signature_def["serving_default"].method_name == "tensorflow/serving/regress"
+    other = str(tmp_path / "copy")
+    updater.replace_method_name("serving_default", "custom")
+    updater.save(other)
+    (copied,) = tf.saved_model.read_saved_model(other)
+    assert copied.signature_def["serving_default"].method_name == "custom"
+    (unchanged,) = tf.saved_model.read_saved_model(export)
+    assert unchanged.signature_def["serving_default"].method_name == \
+        "tensorflow/serving/regress"

@@ -99,7 +99,8 @@ def test_overflowing_increase_keeps_the_scale_and_floor_is_one():
             assert s.run(ls2()) == 1.0
         assert ls2.get_config() == {"initial_loss_scale": 1.5, "increment_period": 5,
                                     "multiplier": 2.0}
-        assert tf.mixed_precision.experimental.DynamicLossScale is tf.mixed_precision.DynamicLossScale
+        mp = tf.mixed_precision
+        assert mp.experimental.DynamicLossScale is mp.DynamicLossScale
 
 
 def test_fixed_loss_scale_errors_as_tf():

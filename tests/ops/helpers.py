@@ -43,3 +43,31 @@ def assert_same(got, want, rtol=1e-6, atol=1e-6):
         np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
     else:
         np.testing.assert_array_equal(got, want)
+
+
+def graph_and_eager(fn):
+    """``fn()`` run in a session of a fresh default graph, checked equal to ``fn()`` in
+    eager mode (each element of a list; a SparseTensor component by component, shapes and
+    dtypes included); returns the graph-mode value."""
+    tf.reset_default_graph()
+    with tf.Session() as sess:
+        graph = sess.run(fn())
+    with tf.eager_mode():
+        out = fn()
+        eager = [_eager_value(o) for o in out] if isinstance(out, list) else _eager_value(out)
+    pairs = list(zip(graph, eager)) if isinstance(out, list) else [(graph, eager)]
+    assert not isinstance(out, list) or len(graph) == len(eager)
+    for g, e in pairs:
+        if isinstance(g, tf.SparseTensorValue):
+            assert isinstance(e, tf.SparseTensorValue), f"eager gives {type(e).__name__}"
+            for a, b in zip(g, e):
+                assert_same(b, a)
+        else:
+            assert_same(e, g)
+    return graph
+
+
+def _eager_value(t):
+    if isinstance(t, tf.SparseTensor):
+        return tf.SparseTensorValue(t.indices.numpy(), t.values.numpy(), t.dense_shape.numpy())
+    return t.numpy()

@@ -4,8 +4,14 @@ Each `OpSpec` names the op type it covers, a graph function building it from flo
 placeholders, a hypothesis strategy drawing a `Case` (input shapes, including
 broadcasting, plus any non-differentiable arguments such as axes, indices or masks), a
 domain for the input values, and the derivative order to check. `test_op_gradients.py`
-runs every row through `miniflow.testing.check_grads`; `test_spec_coverage.py` fails when
-a registered op with a gradient rule has no row here.
+runs every row (of this table and of each per-area `op_specs_<area>.py` table of OpSpec
+rows) through `miniflow.testing.check_grads`; `test_spec_coverage.py` fails when a
+registered op with a gradient rule has no row in any table.
+
+A per-area table may set, at module level: ``MAX_EXAMPLES`` (hypothesis examples per row,
+default 10), ``SHAPE_MODES`` (placeholder shapes tried: a subset of ``("static",
+"partial", "unknown")``; a row's ``shape_modes`` overrides it) and ``EAGER_PARITY`` (also
+compare GradientTape in eager mode with `tf.gradients` in graph mode).
 
 To add a row for a new op: append ``OpSpec("YourOpType", fn, case_strategy, domain)`` to
 ``SPECS`` below (see the existing rows of the same family for the shape strategies).
@@ -43,6 +49,7 @@ class OpSpec:
     dtype: type = np.float64
     tol: dict = field(default_factory=dict)  # eps / rtol / atol overrides
     label: str = ""
+    shape_modes: tuple = None  # placeholder shapes to try; default: the table's SHAPE_MODES
 
     @property
     def id(self) -> str:

@@ -1,6 +1,6 @@
 """Gradient table for the issue-13 array ops (gather/scatter N-d, reverse, roll,
 reverse_sequence, ensure_shape). Rows use `op_specs.OpSpec` and are run by
-`test_op_gradients_array.py` exactly like the core table."""
+`test_op_gradients.py` (with the eager/graph parity check) exactly like the core table."""
 
 from __future__ import annotations
 
@@ -112,3 +112,4 @@ SPECS = [
 ]
 
 COVERED_OP_TYPES = {s.op_type for s in SPECS}
+EAGER_PARITY = True

@@ -1,5 +1,5 @@
 """Gradient rows for the op types added by the issue-13 correctness fixes, checked
-against finite differences by `test_op_gradients_correctness.py`: the graph-mode `While`
+against finite differences by `test_op_gradients.py`: the graph-mode `While`
 op (a reverse loop over replayed iterations; `WhileGrad` has no gradient of its own, so
 these rows are first order). `Softsign`'s row is in `op_specs_nn.py`."""
 
@@ -44,3 +44,4 @@ SPECS = [
 ]
 
 COVERED_OP_TYPES = {s.op_type for s in SPECS}
+MAX_EXAMPLES = 8

@@ -1,7 +1,7 @@
 """Gradient table for the issue-13 functional ops: custom_gradient's ``IdentityN``,
 py_function's ``EagerPyFunc``, TensorArray's ``TensorArrayFit``, and TensorArrays,
 scan and folds through while loops. Rows use `op_specs.OpSpec` and are run by
-`test_op_gradients_functional.py` exactly like the core table."""
+`test_op_gradients.py` (with the eager/graph parity check) exactly like the core table."""
 
 from __future__ import annotations
 
@@ -102,3 +102,4 @@ SPECS = [
 ]
 
 COVERED_OP_TYPES = {"IdentityN", "EagerPyFunc", "TensorArrayFit"}
+EAGER_PARITY = True

@@ -4,8 +4,8 @@ the resize ops, `CropAndResize` and `ExtractImagePatches`, plus their gradient o
 
 The resize and crop ops output float32 whatever the input (as TF's do), so their rows
 run in float32 with float32 tolerances; they are linear in the image, so the finite
-differences are exact up to rounding. `test_op_gradients_image.py` runs every row
-through `miniflow.testing.check_grads`, like `test_op_gradients.py`.
+differences are exact up to rounding. `test_op_gradients.py` runs every row
+through `miniflow.testing.check_grads`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Gradient rows for the math / linalg ops of issue 13 (special functions, inverse trig,
 safe divisions, scans, segment reductions, einsum, eigh, slogdet), in the `OpSpec` format
-of `op_specs.py`; `test_op_gradients_math.py` runs them through `check_grads`."""
+of `op_specs.py`; `test_op_gradients.py` runs them through `check_grads`."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 from hypothesis import strategies as st
@@ -254,11 +256,16 @@ SPECS = [
            well_conditioned),
 ]
 
-COVERED_OP_TYPES = {s.op_type for s in SPECS}
-
 # rows whose public functions need static sizes for the transformed dims (rfft/irfft
 # choose the FFT length at graph construction), so not an unknown rank
 STATIC_RANK = {s.id for s in SPECS if s.op_type.startswith(("RFFT", "IRFFT"))} | {
     "Qr", "Svd", "Svd-values", "MatrixExponential", "MatrixSquareRoot", "Lu"}
 # ... and static matrix sizes too (their gradients slice or build Kronecker products)
 STATIC_ONLY = {"Qr", "Svd", "Svd-values", "MatrixExponential", "MatrixSquareRoot"}
+SPECS = [replace(s, shape_modes=("static",)) if s.id in STATIC_ONLY
+         else replace(s, shape_modes=("static", "partial")) if s.id in STATIC_RANK else s
+         for s in SPECS]
+
+COVERED_OP_TYPES = {s.op_type for s in SPECS}
+MAX_EXAMPLES = 8
+EAGER_PARITY = True

@@ -1,7 +1,7 @@
 """Gradient table for the issue-13 `tf.nn` primitives: 3-D convolution and pooling,
 depthwise convolution (each with its backprop ops, checked wrt input and filter), and
 the other new nn primitives. Rows use `op_specs.OpSpec` and run through
-`test_op_gradients_nnx.py` like the core table."""
+`test_op_gradients.py` (with the eager/graph parity check) like the core table."""
 
 from __future__ import annotations
 
@@ -209,3 +209,4 @@ SPECS = [
 ]
 
 COVERED_OP_TYPES = {s.op_type for s in SPECS}
+EAGER_PARITY = True

@@ -1,5 +1,5 @@
 """Gradient rows for the issue-13 sparse, random and dtype ops (finite differences
-through `miniflow.testing.check_grads`, run by `test_op_gradients_sparse2.py`).
+through `miniflow.testing.check_grads`, run by `test_op_gradients.py`).
 
 These ops add no gradient rule of their own: each is an index-only kernel (named by the
 row's ``op_type``, which the built graph must contain) plus differentiable compositions
@@ -103,3 +103,5 @@ SPECS = [
 
 # No new op type has a gradient rule of its own (see the module docstring).
 COVERED_OP_TYPES: frozenset = frozenset()
+MAX_EXAMPLES = 4
+SHAPE_MODES = ("static", "partial")

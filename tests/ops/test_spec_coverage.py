@@ -1,6 +1,6 @@
 """Every registered op with a gradient rule must have a row in a gradient table: the
 core table ``tests/ops/op_specs.py`` or a per-area table ``tests/ops/op_specs_<area>.py``
-(which exports ``COVERED_OP_TYPES`` and checks its rows with its own test)."""
+(which exports ``COVERED_OP_TYPES``; `test_op_gradients.py` runs its OpSpec rows)."""
 
 from __future__ import annotations
 

@@ -107,6 +107,20 @@ def test_from_tensor_keeps_inner_padding(mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_from_tensor_with_more_ragged_dimensions(mode):
+    t = [[[1, 2, 0], [3, 0, 0]], [[0, 0, 0], [4, 5, 6]]]
+    # TF: shapes (2, 2, 3) and (2, 2, None)
+    assert tf.RaggedTensor.from_tensor(t, ragged_rank=2).shape.as_list() == [2, 2, 3]
+    assert tf.RaggedTensor.from_tensor(t, ragged_rank=2, padding=0).shape.as_list() == \
+        [2, 2, None]
+    assert run(mode, lambda: tf.RaggedTensor.from_tensor(t, ragged_rank=2)) == t
+    assert run(mode, lambda: tf.RaggedTensor.from_tensor(t, ragged_rank=2, padding=0)) == \
+        [[[1, 2], [3]], [[], [4, 5, 6]]]
+    assert run(mode, lambda: tf.RaggedTensor.from_uniform_row_length([1, 2, 3, 4], 2)) == \
+        [[1, 2], [3, 4]]
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("splits,what", [([0, 2, 1, 3], "monotonic"), ([0, 2, 2], "valid"),
                                          ([1, 2, 3], "zero")])
 def test_validation_raises_invalid_argument(mode, splits, what):
@@ -144,8 +158,18 @@ def test_to_tensor(mode):
     assert got[0].dtype == np.float32
 
 
-def test_to_tensor_with_shape_has_that_static_shape():
-    assert _rt().to_tensor(shape=[2, 2]).shape.as_list() == [2, 2]  # as TF
+def test_to_tensor_static_shapes():
+    # TF: (2, 2), (3, None), (3, 5)
+    assert _rt().to_tensor(shape=[2, 2]).shape.as_list() == [2, 2]
+    assert _rt().to_tensor().shape.as_list() == [3, None]
+    assert _rt().to_tensor(shape=[None, 5]).shape.as_list() == [3, 5]
+    assert tf.ragged.reduce_sum(_rt(), axis=1).shape.as_list() == [3]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_to_tensor_pads_to_a_wider_shape(mode):
+    np.testing.assert_array_equal(run(mode, lambda: _rt().to_tensor(shape=[None, 5])),
+                                  [[1, 2, 0, 0, 0], [0, 0, 0, 0, 0], [3, 4, 5, 0, 0]])
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -185,6 +209,14 @@ def test_eager_numpy_is_an_object_array_of_rows():
     assert out.dtype == object and len(out) == 3
     np.testing.assert_array_equal(out[2], np.array([3, 4, 5], np.float32))
     assert out[1].shape == (0,)
+
+
+def test_iteration_over_rows():
+    with tf.eager_mode():
+        rows = [r.numpy().tolist() for r in _rt()]
+    assert rows == [[1, 2], [], [3, 4, 5]]
+    with pytest.raises(TypeError, match="eager"):
+        iter(_rt())
 
 
 def test_graph_to_list_says_to_fetch():

@@ -555,3 +555,16 @@ def test_intended_differences_keep_the_mathematics():
     check_grads(lambda x, w: tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="VALID",
                                           dilations=[1, 2, 2, 1]),
                 [rng.randn(1, 5, 5, 2), rng.randn(2, 2, 2, 1)])
+
+
+def test_shape_lists_of_int64_tensors_pack_as_int64():
+    # TF auto-packs [int64 tensor, ...] as an int64 shape: tf.fill([x], x) works (TF 2.21).
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.constant(3, tf.int64)
+        y = tf.fill([x], x)
+        z = tf.reshape(tf.range(6), [tf.constant(2, tf.int64), 3])
+        fy, fz = tf.Session(graph=g).run([y, z])
+    assert y.dtype == tf.int64
+    np.testing.assert_array_equal(fy, [3, 3, 3])
+    assert fz.shape == (2, 3)

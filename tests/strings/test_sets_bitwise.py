@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import miniflow as tf
+from tests.ops.helpers import graph_and_eager as both
 
 A = [[1, 2, 3, 3], [4, 5, 6, 7]]
 B = [[1, 3, 9], [5, 4, 4]]
@@ -12,22 +13,6 @@ B = [[1, 3, 9], [5, 4, 4]]
 
 def _sparse(v):
     return v.indices.tolist(), v.values.tolist(), v.dense_shape.tolist()
-
-
-def both(fn):
-    """The SparseTensorValue / array ``fn()`` gives in graph mode, checked against eager."""
-    tf.reset_default_graph()
-    with tf.Session() as sess:
-        graph = sess.run(fn())
-    with tf.eager_mode():
-        out = fn()
-        if isinstance(out, tf.SparseTensor):
-            eager = (out.indices.numpy().tolist(), out.values.numpy().tolist(),
-                     out.dense_shape.numpy().tolist())
-            assert eager == _sparse(graph)
-        else:
-            np.testing.assert_array_equal(out.numpy(), graph)
-    return graph
 
 
 def test_dense_dense_set_operations():

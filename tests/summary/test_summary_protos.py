@@ -56,3 +56,21 @@ def test_file_writer_cache_shares_and_clears(tmp_path):
     assert b is not a
     tf.summary.FileWriterCache.clear()
     assert tf.summary.all_v2_summary_ops() == []
+
+
+def test_initialize_and_get_summary_description_follow_tf():
+    # TF without a TF2 summary writer: RuntimeError in graph mode, None in eager mode.
+    tf.reset_default_graph()
+    with pytest.raises(RuntimeError, match="No default tf.contrib.summary.SummaryWriter"):
+        tf.summary.initialize()
+    with tf.eager_mode():
+        assert tf.summary.initialize() is None
+    s = tf.summary.tensor_summary("t", tf.constant(1.0))
+    with pytest.raises(ValueError, match="Can't get_summary_description on TensorSummaryV2"):
+        tf.summary.get_summary_description(s.op)
+
+    class Node:  # a TF1 TensorSummary NodeDef, as TF's function reads it
+        op = "TensorSummary"
+        attr = {"description": b'{"typeHint": "scalar"}'}
+
+    assert tf.summary.get_summary_description(Node()).type_hint == "scalar"

@@ -171,3 +171,26 @@ def test_saver_def_fields():
     assert (sd.filename_tensor_name, sd.max_to_keep, sd.version, sd.sharded) == \
         ("save/Const:0", 5, 2, False)
     assert tf.train.SaverDef() == tf.train.SaverDef() and tf.train.SaverDef.V1 == 1
+
+
+def test_sdca_shrink_l1_matches_tensorflow():
+    w = tf.Variable([0.5, -0.2, 0.05, -1.0])
+    u = tf.Variable([[2.0, -0.3]])
+    op = tf.train.sdca_shrink_l1([w, u], l1=0.1, l2=0.5)
+    again = tf.train.sdca_shrink_l1([w], l1=0.3, l2=2.0, name="again")
+    assert (op.name, again.name) == ("SdcaShrinkL1", "again")
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(op)
+        # TensorFlow (ref variables): [0.3, -0., 0., -0.8] [[1.8, -0.10000001]]
+        got_w, got_u = sess.run([w, u])
+        np.testing.assert_allclose(got_w, [0.3, -0.0, 0.0, -0.8], rtol=1e-6)
+        np.testing.assert_allclose(got_u, [[1.8, -0.10000001]], rtol=1e-6)
+        sess.run(again)
+        np.testing.assert_allclose(sess.run(w), [0.15, 0.0, 0.0, -0.65], rtol=1e-6)
+        sess.run(tf.train.sdca_shrink_l1([w], l1=0.1, l2=0.0))  # TF: all zero
+        np.testing.assert_array_equal(sess.run(w), [0.0, 0.0, 0.0, 0.0])
+    with tf.eager_mode():
+        v = tf.Variable([0.5, -0.2])
+        assert tf.train.sdca_shrink_l1([v], l1=0.1, l2=0.5) is None
+        np.testing.assert_allclose(v.numpy(), [0.3, 0.0], rtol=1e-6)

@@ -1,4 +1,4 @@
-"""`tf.layers` 1-D, 3-D and separable convolutions and poolings, against NumPy
+"""`tf.layers` 1-D, 2-D, 3-D and separable convolutions and poolings, against NumPy
 references (and the adjoint identity for the transposed convolution)."""
 
 import numpy as np
@@ -29,9 +29,10 @@ def _correlate(x, w, stride):
 
 @pytest.mark.parametrize("layer, x_shape, kernel, stride", [
     (tf.layers.conv1d, (2, 9, 3), (3,), (2,)),
+    (tf.layers.conv2d, (2, 7, 6, 3), (3, 2), (2, 1)),
     (tf.layers.conv3d, (1, 4, 5, 4, 2), (2, 3, 2), (1, 2, 1)),
 ])
-def test_conv1d_and_conv3d_match_numpy(layer, x_shape, kernel, stride):
+def test_conv1d_conv2d_conv3d_match_numpy(layer, x_shape, kernel, stride):
     x = RNG.randn(*x_shape).astype(np.float32)
     w = RNG.randn(*kernel, x_shape[-1], 4).astype(np.float32)
     out = layer(tf.constant(x), 4, kernel, strides=stride, padding="valid",
@@ -89,4 +90,17 @@ def test_conv3d_transpose_is_the_adjoint_of_conv3d():
     down = tf.nn.conv3d(tf.constant(x), w, [1, 2, 2, 2, 1], "SAME")
     up_v, down_v = _run([up, down])
     assert up_v.shape == (1, 4, 6, 4, 3)
+    np.testing.assert_allclose(np.sum(up_v * x), np.sum(y * down_v), rtol=1e-4)
+
+
+def test_conv2d_transpose_is_the_adjoint_of_conv2d():
+    w = RNG.randn(3, 2, 3, 2).astype(np.float32)  # [h, w, out=3, in=2]
+    y = RNG.randn(2, 3, 2, 2).astype(np.float32)
+    x = RNG.randn(2, 6, 4, 3).astype(np.float32)
+    up = tf.layers.conv2d_transpose(tf.constant(y), 3, (3, 2), strides=2, padding="same",
+                                    use_bias=False, kernel_initializer=tf.constant_initializer(w))
+    down = tf.nn.conv2d(tf.constant(x), w, [1, 2, 2, 1], "SAME")
+    up_v, down_v = _run([up, down])
+    assert tf.trainable_variables()[0].shape.as_list() == [3, 2, 3, 2]
+    assert up_v.shape == (2, 6, 4, 3)
     np.testing.assert_allclose(np.sum(up_v * x), np.sum(y * down_v), rtol=1e-4)

@@ -96,4 +96,41 @@ UNSUPPORTED = {
     "tf.saved_model.load_v2": TF2_SAVED_MODEL,
     "tf.saved_model.Asset": TF2_SAVED_MODEL,
     "tf.saved_model.SaveOptions": TF2_SAVED_MODEL,
+    "tf.train.do_quantize_training_on_graphdef":
+        "rewrites a binary GraphDef for quantized training with TensorFlow's C++ graph "
+        "transforms (deprecated in TF1 too)",
 }
+
+# -- issue 13: quantization, mixed precision, autograph, leftovers
+_NO_NUMPY_TYPE = "NumPy has no {} type (sub-byte and float8 types need ml_dtypes)"
+UNSUPPORTED_NAMESPACES["tf.quantization.experimental"] = (
+    "TF2 SavedModel quantization through TensorFlow's MLIR converter")
+UNSUPPORTED_NAMESPACES["tf.experimental.extension_type"] = (
+    "TF2 extension types (composite tensors of user-defined classes, batched by tf.function)")
+for _prefix in ("tf.experimental.", "tf.dtypes.experimental."):
+    for _t in ("float4_e2m1fn", "float8_e4m3b11fnuz", "float8_e4m3fn", "float8_e4m3fnuz",
+               "float8_e5m2", "float8_e5m2fnuz", "int2", "int4", "uint2", "uint4"):
+        UNSUPPORTED[_prefix + _t] = _NO_NUMPY_TYPE.format(_t)
+for _name in ("ExtensionType", "BatchableExtensionType", "ExtensionTypeSpec",
+              "ExtensionTypeBatchEncoder"):
+    UNSUPPORTED["tf.experimental." + _name] = UNSUPPORTED_NAMESPACES[
+        "tf.experimental.extension_type"]
+for _name in ("DynamicRaggedShape", "RowPartition", "StructuredTensor"):
+    UNSUPPORTED["tf.experimental." + _name] = (
+        "TF2 ragged/structured composite tensors; miniflow implements TF1's tensors only")
+for _name in ("dispatch_for_api", "dispatch_for_binary_elementwise_apis",
+              "dispatch_for_binary_elementwise_assert_apis",
+              "dispatch_for_unary_elementwise_apis", "unregister_dispatch_for"):
+    UNSUPPORTED["tf.experimental." + _name] = (
+        "TF2 type-based API dispatch for extension types (see tf.experimental.ExtensionType)")
+UNSUPPORTED.update({
+    "tf.experimental.enable_strict_mode": TF2,
+    "tf.experimental.output_all_intermediates":
+        "switches TF2's functional control flow (cond_v2/while_v2) outputs; miniflow's "
+        "control flow is TF1's",
+    "tf.experimental.function_executor_type":
+        "selects TensorFlow's C++ function executor; miniflow has none",
+    "tf.experimental.register_filesystem_plugin": CPP,
+    "tf.check_pinned": "checks that a tensor is in host memory pinned for a GPU (CUDA)",
+})
+del _prefix, _t, _name

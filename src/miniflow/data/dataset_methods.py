@@ -50,11 +50,10 @@ class DatasetMethods:
 
     @staticmethod
     def from_sparse_tensor_slices(sparse_tensor):
-        """Not supported: dataset elements are dense tensors in miniflow."""
-        from miniflow import errors
+        """The rows of ``sparse_tensor``, each as ``(indices, values, dense_shape)``."""
+        from miniflow.data import sparse_datasets
 
-        raise errors.UnimplementedError(None, None, "Dataset.from_sparse_tensor_slices is not "
-                                        "supported by miniflow: dataset elements are dense.")
+        return sparse_datasets.from_sparse_tensor_slices(sparse_tensor)
 
     @staticmethod
     def load(path, element_spec=None, compression=None, reader_func=None, wait=False):
@@ -144,11 +143,11 @@ class DatasetMethods:
                                         "miniflow: there are no ragged tensors.")
 
     def sparse_batch(self, batch_size, row_shape, name=None):
-        """Not supported: dataset elements are dense tensors in miniflow."""
-        from miniflow import errors
+        """Batches of dense elements as SparseTensors of dense shape
+        ``[batch, *row_shape]``."""
+        from miniflow.data import sparse_datasets
 
-        raise errors.UnimplementedError(None, None, "Dataset.sparse_batch is not supported by "
-                                        "miniflow: dataset elements are dense.")
+        return sparse_datasets.dense_to_sparse_batch(batch_size, row_shape)(self)
 
     def rebatch(self, batch_size, drop_remainder=False, name=None):
         """The batched elements re-batched to ``batch_size``."""

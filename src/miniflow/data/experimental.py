@@ -28,6 +28,7 @@ from miniflow.data.readers import TFRecordWriter as TFRecordWriter
 from miniflow.data.sampling import RandomDataset as RandomDataset
 from miniflow.data.sampling import counter as Counter  # noqa: F401, N812 (TF's name)
 from miniflow.data.sampling import from_list as from_list
+from miniflow.data.sparse_datasets import dense_to_sparse_batch as dense_to_sparse_batch
 from miniflow.data.structures import DatasetSpec as DatasetStructure  # noqa: F401
 from miniflow.data.structures import Optional as Optional
 from miniflow.data.structures import OptionalSpec as OptionalStructure  # noqa: F401

@@ -51,13 +51,7 @@ def list_files(file_pattern, shuffle=None, seed=None):
 
 def parse_example_dataset(features, num_parallel_calls=1, deterministic=None):
     """A transformation for `Dataset.apply`: each element (a vector of serialized
-    `tf.train.Example`s) parsed into a dict of dense tensors with ``features``."""
-    for key, f in features.items():
-        if not isinstance(f, example_parsing_ops.FixedLenFeature |
-                          example_parsing_ops.FixedLenSequenceFeature):
-            raise errors.UnimplementedError(None, None, f"parse_example_dataset: feature "
-                                            f"{key!r} is {type(f).__name__}; dataset elements "
-                                            "are dense in miniflow (use FixedLenFeature).")
+    `tf.train.Example`s) parsed into a dict of tensors and SparseTensors."""
     return lambda dataset: dataset.map(
         lambda serialized: example_parsing_ops.parse_example(serialized, features))
 

@@ -178,6 +178,8 @@ class _Interleave(_FlatMap):
 class _Unbatch(_Unary):
     def __init__(self, input_dataset):
         super().__init__(input_dataset)
+        if structure.sparse_positions(self._template):
+            raise TypeError("unbatch does not support SparseTensor components in miniflow.")
         for spec in self._specs:
             if spec.shape.ndims == 0:
                 raise ValueError("Cannot unbatch an input with scalar components.")
@@ -243,8 +245,13 @@ class _Batch(_Unary):
                                 _constant_value(p) for p, s in zip(pads, self._specs)]
         lead = self._size if self._drop else None
         inner = self._padded or [s.shape for s in self._specs]
+        self._sparse = structure.sparse_positions(self._template)
+        if self._sparse and self._padded is not None:
+            raise TypeError("padded_batch does not support SparseTensor components.")
         self._specs = [TensorSpec(s.dtype, TensorShape([lead]).concatenate(shape))
                        for s, shape in zip(self._specs, inner)]
+        for k in self._sparse:  # batched SparseTensors gain a leading dimension
+            self._specs[k:k + 3] = structure.batched_sparse_specs(input_dataset._specs[k:k + 3])
 
     def _iter(self, ctx):
         it = self._input._iter(ctx)
@@ -252,7 +259,15 @@ class _Batch(_Unary):
             rows = list(itertools.islice(it, self._size))
             if not rows or (self._drop and len(rows) < self._size):
                 return
-            yield [self._combine([r[k] for r in rows], k) for k in range(len(self._specs))]
+            out, k = [], 0
+            while k < len(self._specs):
+                if k in self._sparse:
+                    out.extend(structure.batch_sparse([r[k:k + 3] for r in rows]))
+                    k += 3
+                else:
+                    out.append(self._combine([r[k] for r in rows], k))
+                    k += 1
+            yield out
 
     def _combine(self, values, k):
         shapes = [np.shape(v) for v in values]

@@ -6,6 +6,14 @@ from miniflow.distributions.continuous import Normal as Normal  # noqa: F401
 from miniflow.distributions.continuous import Uniform as Uniform  # noqa: F401
 from miniflow.distributions.discrete import Bernoulli as Bernoulli  # noqa: F401
 from miniflow.distributions.discrete import Categorical as Categorical  # noqa: F401
+from miniflow.distributions.gamma_family import Beta as Beta  # noqa: F401
+from miniflow.distributions.gamma_family import Gamma as Gamma  # noqa: F401
+from miniflow.distributions.gamma_family import StudentT as StudentT  # noqa: F401
+from miniflow.distributions.multivariate import Dirichlet as Dirichlet  # noqa: F401
+from miniflow.distributions.multivariate import (  # noqa: F401
+    DirichletMultinomial as DirichletMultinomial,
+    Multinomial as Multinomial,
+)
 from miniflow.distributions.distribution import (  # noqa: F401
     FULLY_REPARAMETERIZED as FULLY_REPARAMETERIZED,
     NOT_REPARAMETERIZED as NOT_REPARAMETERIZED,

@@ -3,6 +3,8 @@ over vectors (the last dimension of the parameters is the event)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 import miniflow as tf
 from miniflow.distributions.continuous import _params
 from miniflow.distributions.discrete import _logits_and_probs
@@ -41,6 +43,11 @@ class _VectorEvent(Distribution):
     def sample(self, sample_shape=(), seed=None, name="sample"):
         """Samples of shape ``sample_shape + batch_shape + event_shape``."""
         with self._scope(name):
+            known = self.batch_shape.concatenate(self.event_shape)
+            if not tf.is_tensor(sample_shape) and known.is_fully_defined():
+                static = [int(d) for d in np.reshape(sample_shape, [-1])]
+                flat = self._sample_n(int(np.prod(static)), seed)
+                return tf.reshape(flat, static + known.as_list())
             shape = tf.reshape(tf.convert_to_tensor(sample_shape, dtype=tf.int32), [-1])
             flat = self._sample_n(tf.reduce_prod(shape), seed)
             return tf.reshape(flat, tf.concat([shape, tf.shape(flat)[1:]], 0))
@@ -144,7 +151,10 @@ class Multinomial(_VectorEvent):
 
 def _multinomial_counts(n, logits, total_count, dtype, seed):
     """[n, batch..., k] counts: ``total_count`` categorical draws per batch member."""
-    k = tf.shape(logits)[-1]
+    k = logits.shape.as_list()[-1] if logits.shape.ndims is not None else None
+    if k is None:
+        raise ValueError("Sampling a multinomial needs a known number of classes (the last "
+                         f"dimension of the logits), got shape {logits.shape}")
     flat_logits = tf.reshape(logits * tf.ones_like(total_count[..., None]), [-1, k])
     draws = tf.cast(tf.reduce_max(total_count), tf.int32)
     picks = tf.random.categorical(flat_logits, n * draws, seed=seed)  # [b, n * draws]

@@ -19,6 +19,7 @@ from miniflow import dtypes, errors
 from miniflow.core import dispatch
 from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.core.registry import kernel_attrs, lookup_op
+from miniflow.core.shapes import TensorShape
 from miniflow.core.values import as_array
 from miniflow.eager import tape as _tape
 from miniflow.eager.tensor import _BY_NP, EagerTensor, VariableHandle, dtype_of
@@ -55,8 +56,12 @@ class EagerFrontEnd:
                 x, y = inputs = self._convert_pair(opdef, x, y)
             elif x.dtype is not y.dtype and opdef.same_dtype:
                 _check_same_dtype(opdef, inputs)
+            if x.dtype is not _F32 or y.dtype is not _F32:
+                _check_dtypes(opdef, inputs, attrs)
             vals = (x._value, y._value)
         elif arity == 1 and type(inputs[0]) is EagerTensor:
+            if inputs[0].dtype is not _F32:
+                _check_dtypes(opdef, inputs, attrs)
             vals = (inputs[0]._value,)
         else:
             for x in inputs:
@@ -66,6 +71,10 @@ class EagerFrontEnd:
             else:
                 if opdef.same_dtype and len(inputs) > 1:
                     _check_same_dtype(opdef, inputs)
+            for x in inputs:
+                if x.dtype is not _F32:
+                    _check_dtypes(opdef, inputs, attrs)
+                    break
             vals = [t._value for t in inputs]
         try:
             if opdef.stateful:
@@ -170,6 +179,11 @@ class EagerFrontEnd:
             state = self._rngs[key] = opdef.make_state(attrs)
         return state
 
+    def reset_random_streams(self):
+        """Restarts the seeded random streams (TF does so when the global seed is set)."""
+        for key in [k for k in self._rngs if k[1] is not None]:  # seed None: other state
+            del self._rngs[key]
+
     def variable_handle(self, variable) -> VariableHandle:
         """The tape's stand-in for ``variable`` (one per variable)."""
         h = getattr(variable, "_tape_handle", None)  # kept on the variable: dies with it
@@ -271,7 +285,9 @@ def normalize(value):
     """A kernel's result as eager tensors hold it: an ndarray, or a NumPy scalar for 0-d
     numbers (immutable, and NumPy's scalar arithmetic is far cheaper than 0-d arrays')."""
     if type(value) is not np.ndarray and not isinstance(value, np.generic):
-        value = np.asarray(value)
+        arr = np.asarray(value)
+        # bytes as NumPy's fixed-width 'S' lose trailing NULs: strings are object arrays
+        value = as_array(value, dtypes.string) if arr.dtype.kind in "SU" else arr
     if type(value) is np.ndarray and not value.ndim and value.dtype.kind in "biufc":
         value = value[()]
     return value
@@ -281,6 +297,39 @@ def _wrap(value):
     value = normalize(value)
     dt = _BY_NP.get(value.dtype)
     return EagerTensor(value, dt if dt is not None else dtype_of(value))
+
+
+_F32 = dtypes.float32  # every op that restricts its input dtypes accepts float32
+_DTYPES_OK: set = set()  # (op type, input dtypes...) the op's shape rule accepted
+
+
+class _Spec:
+    """What a shape rule sees of an input: dtype and shape, never the value."""
+
+    __slots__ = ("dtype", "shape")
+
+    def __init__(self, t):
+        self.dtype, self.shape = t.dtype, TensorShape(np.shape(t._value))
+
+
+def _check_dtypes(opdef, inputs, attrs):
+    """Raises TF's error for input dtypes the op does not allow, as its shape rule does at
+    graph construction; runs the rule once per (op type, input dtypes)."""
+    if opdef.infer is None:
+        return
+    key = (opdef.type, *[t.dtype for t in inputs])
+    if key in _DTYPES_OK:
+        return
+    try:
+        opdef.infer([_Spec(t) for t in inputs], attrs)
+    except TypeError as e:
+        if "allowed values" in str(e):
+            raise errors.InvalidArgumentError(None, None, f"{e} [Op:{opdef.type}]") from None
+    except Exception:  # shape problems: the kernel reports those with the values
+        pass
+    if len(_DTYPES_OK) >= _MAX_STREAMS:
+        _DTYPES_OK.clear()
+    _DTYPES_OK.add(key)
 
 
 def _check_same_dtype(opdef, tensors):

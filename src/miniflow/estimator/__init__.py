@@ -21,3 +21,8 @@ from miniflow.estimator.canned.dnn_linear_combined import (
 )
 from miniflow.estimator.canned.linear import LinearClassifier as LinearClassifier
 from miniflow.estimator.canned.linear import LinearRegressor as LinearRegressor
+from miniflow.estimator import inputs as inputs
+from miniflow.estimator.canned.parsing_utils import (
+    classifier_parse_example_spec as classifier_parse_example_spec,
+    regressor_parse_example_spec as regressor_parse_example_spec,
+)

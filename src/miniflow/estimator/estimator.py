@@ -10,6 +10,7 @@ checkpoint with a `FinalOpsHook` reading the metrics, as in TF 1.15.
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import inspect
 import logging
@@ -30,7 +31,7 @@ GLOBAL_STEP_KEY = "global_step"
 
 
 def _fn_args(fn) -> tuple:
-    """The names of ``fn``'s parameters (a partial's bound ones left out)."""
+    """The names of ``fn``'s parameters (for a `functools.partial`, those still free)."""
     return tuple(inspect.signature(fn).parameters)
 
 
@@ -76,6 +77,22 @@ class _StopAfterNEvalsHook(SessionRunHook):
         self._evals_completed += 1
         if self._evals_completed >= self._num_evals:
             run_context.request_stop()
+
+
+@contextlib.contextmanager
+def _fresh_graph():
+    """A new default graph, built in graph mode even inside `tf.eager_mode()` (as TF's
+    Estimator does)."""
+    with tf.graph_mode(), tf.Graph().as_default() as graph:
+        yield graph
+
+
+def _check_hooks(hooks) -> list:
+    hooks = list(hooks or [])
+    for hook in hooks:
+        if not isinstance(hook, SessionRunHook):
+            raise TypeError(f"All hooks must be SessionRunHook instances, given: {hook}")
+    return hooks
 
 
 def _parse_input_fn_result(result):
@@ -239,7 +256,7 @@ class Estimator:
         if max_steps is not None and max_steps <= self._checkpoint_global_step():
             _log.info("Skipping training since max_steps has already saved.")
             return self
-        hooks = list(hooks or [])
+        hooks = _check_hooks(hooks)
         if steps is not None or max_steps is not None:
             hooks.append(tf.train.StopAtStepHook(num_steps=steps, last_step=max_steps))
         loss = self._train_model(input_fn, hooks, list(saving_listeners or []))
@@ -256,7 +273,7 @@ class Estimator:
             return 0
 
     def _train_model(self, input_fn, hooks, saving_listeners):
-        with tf.Graph().as_default() as graph:
+        with _fresh_graph() as graph:
             global_step = self._new_graph_step(graph)
             features, labels, input_hooks = self._input(input_fn, ModeKeys.TRAIN)
             spec = self._call_model_fn(features, labels, ModeKeys.TRAIN)
@@ -271,22 +288,7 @@ class Estimator:
             worker_hooks.extend(spec.training_hooks)
             if not (spec.scaffold.saver or graph.get_collection(tf.GraphKeys.SAVERS)):
                 graph.add_to_collection(tf.GraphKeys.SAVERS, self._saver())
-            chief_hooks = []
-            saver_hooks = [h for h in worker_hooks + list(spec.training_chief_hooks)
-                           if isinstance(h, tf.train.CheckpointSaverHook)]
-            if (self._config.save_checkpoints_secs or self._config.save_checkpoints_steps) \
-                    and not saver_hooks:
-                chief_hooks = [tf.train.CheckpointSaverHook(
-                    self._model_dir, save_secs=self._config.save_checkpoints_secs,
-                    save_steps=self._config.save_checkpoints_steps, scaffold=spec.scaffold)]
-                saver_hooks = chief_hooks
-            if saving_listeners:
-                if not saver_hooks:
-                    raise ValueError("There should be a CheckpointSaverHook to use "
-                                     "saving_listeners. Please set one of the "
-                                     "RunConfig.save_checkpoints_steps or "
-                                     "RunConfig.save_checkpoints_secs.")
-                saver_hooks[0]._listeners.extend(saving_listeners)
+            chief_hooks = self._checkpoint_hooks(spec, worker_hooks, saving_listeners)
             loss, any_step = None, False
             with tf.train.MonitoredTrainingSession(
                     checkpoint_dir=self._model_dir, scaffold=spec.scaffold,
@@ -303,6 +305,27 @@ class Estimator:
                              "or misspecified.")
             return loss
 
+    def _checkpoint_hooks(self, spec, worker_hooks, saving_listeners) -> list:
+        """The `CheckpointSaverHook` RunConfig asks for (unless the model_fn brought
+        one), with the ``saving_listeners`` attached to the first saver hook."""
+        chief_hooks = []
+        saver_hooks = [h for h in worker_hooks + list(spec.training_chief_hooks)
+                       if isinstance(h, tf.train.CheckpointSaverHook)]
+        config = self._config
+        if (config.save_checkpoints_secs or config.save_checkpoints_steps) and not saver_hooks:
+            chief_hooks = [tf.train.CheckpointSaverHook(
+                self._model_dir, save_secs=config.save_checkpoints_secs,
+                save_steps=config.save_checkpoints_steps, scaffold=spec.scaffold)]
+            saver_hooks = chief_hooks
+        if saving_listeners:
+            if not saver_hooks:
+                raise ValueError("There should be a CheckpointSaverHook to use "
+                                 "saving_listeners. Please set one of the "
+                                 "RunConfig.save_checkpoints_steps or "
+                                 "RunConfig.save_checkpoints_secs.")
+            saver_hooks[0]._listeners.extend(saving_listeners)
+        return chief_hooks
+
     def _maybe_warm_start(self):
         ws = self._warm_start_settings
         if ws is None:
@@ -316,7 +339,7 @@ class Estimator:
         """The metrics of the model on ``input_fn`` (``steps`` batches, or until the input
         ends): the ``eval_metric_ops`` plus ``loss`` (mean batch loss) and
         ``global_step``, also written as summaries under `eval_dir`."""
-        hooks = list(hooks or [])
+        hooks = _check_hooks(hooks)
         if steps is not None:
             if steps <= 0:
                 raise ValueError(f"Must specify steps > 0, given: {steps}")
@@ -326,7 +349,7 @@ class Estimator:
             if not checkpoint_path:
                 _log.info("Could not find trained model in model_dir: %s, running "
                           "initialization to evaluate.", self._model_dir)
-        with tf.Graph().as_default() as graph:
+        with _fresh_graph() as graph:
             global_step = self._new_graph_step(graph)
             features, labels, input_hooks = self._input(input_fn, ModeKeys.EVAL)
             spec = self._call_model_fn(features, labels, ModeKeys.EVAL)
@@ -368,7 +391,7 @@ class Estimator:
             if not checkpoint_path:
                 _log.info("Could not find trained model in model_dir: %s, running "
                           "initialization to predict.", self._model_dir)
-        with tf.Graph().as_default() as graph:
+        with _fresh_graph() as graph:
             self._new_graph_step(graph)
             features, _, input_hooks = self._input(input_fn, ModeKeys.PREDICT)
             spec = self._call_model_fn(features, None, ModeKeys.PREDICT)
@@ -376,7 +399,7 @@ class Estimator:
             creator = tf.train.ChiefSessionCreator(
                 scaffold=spec.scaffold, checkpoint_filename_with_path=checkpoint_path,
                 config=self._config.session_config)
-            all_hooks = input_hooks + list(hooks or []) + list(spec.prediction_hooks)
+            all_hooks = input_hooks + _check_hooks(hooks) + list(spec.prediction_hooks)
             with tf.train.MonitoredSession(session_creator=creator, hooks=all_hooks) as sess:
                 while not sess.should_stop():
                     values = sess.run(predictions)
@@ -407,7 +430,7 @@ class Estimator:
         if not checkpoint_path:
             raise ValueError(f"Couldn't find trained model at {self._model_dir}.")
         export_dir = _timestamped_export_dir(os.fspath(export_dir_base))
-        with tf.Graph().as_default() as graph:
+        with _fresh_graph() as graph:
             self._new_graph_step(graph)
             receiver = serving_input_receiver_fn()
             spec = self._call_model_fn(receiver.features, None, experimental_mode)

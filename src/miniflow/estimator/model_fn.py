@@ -105,8 +105,9 @@ def _export_outputs(export_outputs, predictions):
     export_outputs = dict(export_outputs)
     if DEFAULT_SERVING_SIGNATURE_DEF_KEY not in export_outputs:
         if len(export_outputs) != 1:
-            raise ValueError("Multiple export_outputs were provided, but none of them is "
-                             "specified as the default.  Do this by naming one of them with "
-                             "signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY.")
+            raise ValueError("Multiple `export_outputs` were provided, but none of them are "
+                             "specified as the default. Use "
+                             "`tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY` to specify a "
+                             "default.")
         export_outputs[DEFAULT_SERVING_SIGNATURE_DEF_KEY] = next(iter(export_outputs.values()))
     return export_outputs

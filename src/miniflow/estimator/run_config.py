@@ -45,8 +45,8 @@ class RunConfig:
         save_checkpoints_secs = None if save_checkpoints_secs is _UNSET \
             else save_checkpoints_secs
         if save_checkpoints_steps and save_checkpoints_secs:
-            raise ValueError("Can not provide both save_checkpoints_steps and "
-                             "save_checkpoints_secs.")
+            raise ValueError("`save_checkpoints_steps` and `save_checkpoints_secs` cannot be "
+                             "both set.")
         for name, value in (("save_summary_steps", save_summary_steps),
                             ("save_checkpoints_steps", save_checkpoints_steps),
                             ("save_checkpoints_secs", save_checkpoints_secs),
@@ -86,7 +86,8 @@ class RunConfig:
         """
         bad = sorted(set(kwargs) - set(_REPLACEABLE))
         if bad:
-            raise ValueError(f"{', '.join(bad)} are not allowed to be replaced.")
+            raise ValueError(f"Replacing {', '.join(bad)} is not supported. Allowed properties "
+                             f"are {list(_REPLACEABLE)}.")
         args = {name: getattr(self, f"_{name}") for name in _REPLACEABLE}
         args.update(kwargs)
         if "save_checkpoints_steps" in kwargs and "save_checkpoints_secs" not in kwargs \

@@ -74,50 +74,52 @@ class _EvaluateAfterSaveListener(CheckpointSaverListener):
     def __init__(self, estimator, eval_spec, max_steps):
         self._estimator, self._eval_spec, self._max_steps = estimator, eval_spec, max_steps
         self._last_eval_time = None
+        self._first_save = True
         self._last_evaluated_step = None
         self.eval_result = None
-        self.export_results = []
+        self.export_results = None
 
     def after_save(self, session, global_step_value):
-        if global_step_value == 0:
-            return False  # the checkpoint written at session creation: nothing trained yet
+        if self._first_save:  # written at session creation: nothing trained yet
+            self._first_save = False
+            return False
         now = time.time()
         if self._last_eval_time is not None and \
                 now - self._last_eval_time < self._eval_spec.throttle_secs:
             return False
         self._last_eval_time = now
-        return self._evaluate(global_step_value, is_final=False)
+        return self._evaluate(global_step_value)
 
     def end(self, session, global_step_value):
         if global_step_value != self._last_evaluated_step:
-            self._evaluate(global_step_value, is_final=True)
-        elif self._eval_spec.exporters:
-            self._export(self._estimator.latest_checkpoint(), is_final=True)
+            self._evaluate(global_step_value)
 
-    def _evaluate(self, step, is_final) -> bool:
+    def _evaluate(self, step) -> bool:
         spec = self._eval_spec
         checkpoint = self._estimator.latest_checkpoint()
         self.eval_result = self._estimator.evaluate(spec.input_fn, steps=spec.steps,
                                                     hooks=spec.hooks, name=spec.name,
                                                     checkpoint_path=checkpoint)
         self._last_evaluated_step = step
-        is_final = is_final or (self._max_steps is not None and step >= self._max_steps)
+        # As in TF: the final export is the one that reaches max_steps (none without it).
+        is_final = self._max_steps is not None and step >= self._max_steps
         self._export(checkpoint, is_final)
         return False
 
     def _export(self, checkpoint, is_final):
-        for exporter in self._eval_spec.exporters:
-            path = os.path.join(self._estimator.model_dir, "export", exporter.name)
-            result = exporter.export(self._estimator, path, checkpoint, self.eval_result,
-                                     is_final)
-            if result is not None:
-                self.export_results.append(result)
+        """One result per exporter (None where it did not export), as TF reports."""
+        self.export_results = [
+            exporter.export(self._estimator,
+                            os.path.join(self._estimator.model_dir, "export", exporter.name),
+                            checkpoint, self.eval_result, is_final)
+            for exporter in self._eval_spec.exporters]
 
 
 def train_and_evaluate(estimator, train_spec, eval_spec):
     """Trains ``estimator`` per ``train_spec``, evaluating per ``eval_spec`` after each
     saved checkpoint (throttled) and at the end; returns ``(eval metrics, export
-    results)`` of the last evaluation, as TF's local mode does.
+    results)`` of the last evaluation (one export result per exporter, None where it did
+    not export; ``(None, None)`` when training was skipped), as TF's local mode does.
 
     Raises:
         TypeError: the specs have the wrong types.

@@ -51,6 +51,18 @@ class FeatureColumn:
         fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._fields)
         return f"{type(self).__name__}({fields})"
 
+    def _key(self):
+        return tuple(tuple(v) if isinstance(v, list) else v
+                     for v in (getattr(self, f) for f in self._fields))
+
+    def __eq__(self, other):
+        """Columns are immutable values (TF's are namedtuples): equal when of one type with
+        equal fields."""
+        return type(other) is type(self) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash((type(self), self._key()))
+
     _fields: tuple = ()
 
 

@@ -24,23 +24,6 @@ from miniflow.ops.sparse_cross_ops import sparse_cross_hashed
 from miniflow.ops.sparse_ops import SparseTensor
 
 
-class _Column(CategoricalColumn):
-    """Equality and hashing by the column's fields (columns are immutable values)."""
-
-    def _key(self):
-        return tuple(_hashable(getattr(self, f)) for f in self._fields)
-
-    def __eq__(self, other):
-        return type(other) is type(self) and self._key() == other._key()
-
-    def __hash__(self):
-        return hash((type(self), self._key()))
-
-
-def _hashable(v):
-    return tuple(v) if isinstance(v, list) else v
-
-
 def _check_dtype(dtype, key):
     dtype = dtypes.as_dtype(dtype)
     if dtype != dtypes.string and not dtype.is_integer:
@@ -62,7 +45,7 @@ def _with_values(sp, values):
     return SparseTensor(sp.indices, values, sp.dense_shape)
 
 
-class HashedCategoricalColumn(_Column):
+class HashedCategoricalColumn(CategoricalColumn):
     """Ids ``Fingerprint64(str(value)) % hash_bucket_size`` (see
     `categorical_column_with_hash_bucket`)."""
 
@@ -93,7 +76,7 @@ def categorical_column_with_hash_bucket(key, hash_bucket_size, dtype=dtypes.stri
     return HashedCategoricalColumn(key, int(hash_bucket_size), _check_dtype(dtype, key))
 
 
-class _VocabularyColumn(_Column):
+class _VocabularyColumn(CategoricalColumn):
     """Shared lookup of the vocabulary columns: a table from the vocabulary, with
     ``num_oov_buckets`` hashed ids after it or ``default_value`` for unknown values."""
 
@@ -217,7 +200,7 @@ def categorical_column_with_vocabulary_file(key, vocabulary_file, vocabulary_siz
                                            default_value)
 
 
-class IdentityCategoricalColumn(_Column):
+class IdentityCategoricalColumn(CategoricalColumn):
     """The integer value is the id (see `categorical_column_with_identity`)."""
 
     _fields = ("key", "number_buckets", "default_value")
@@ -268,7 +251,7 @@ def categorical_column_with_identity(key, num_buckets, default_value=None):
     return IdentityCategoricalColumn(key, int(num_buckets), default_value)
 
 
-class WeightedCategoricalColumn(_Column):
+class WeightedCategoricalColumn(CategoricalColumn):
     """A categorical column with a weight per id from another feature (see
     `weighted_categorical_column`)."""
 
@@ -320,7 +303,7 @@ def weighted_categorical_column(categorical_column, weight_feature_key,
                                      dtype)
 
 
-class CrossedColumn(_Column):
+class CrossedColumn(CategoricalColumn):
     """Hashed crosses of several features (see `crossed_column`)."""
 
     _fields = ("keys", "hash_bucket_size", "hash_key")

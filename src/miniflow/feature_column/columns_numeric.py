@@ -55,13 +55,6 @@ class NumericColumn(DenseColumn):
         self.key, self.shape, self.default_value = key, shape, default_value
         self.dtype, self.normalizer_fn = dtype, normalizer_fn
 
-    def __eq__(self, other):
-        return type(other) is type(self) and all(getattr(self, f) == getattr(other, f)
-                                                  for f in self._fields)
-
-    def __hash__(self):
-        return hash((type(self), self.key, self.shape, self.default_value, self.dtype))
-
     name = property(lambda self: self.key)
     variable_shape = property(lambda self: tuple(self.shape))
 
@@ -114,13 +107,6 @@ class BucketizedColumn(DenseColumn, CategoricalColumn):
 
     def __init__(self, source_column, boundaries):
         self.source_column, self.boundaries = source_column, boundaries
-
-    def __eq__(self, other):
-        return type(other) is type(self) and self.source_column == other.source_column \
-            and self.boundaries == other.boundaries
-
-    def __hash__(self):
-        return hash((type(self), self.source_column, self.boundaries))
 
     name = property(lambda self: f"{self.source_column.name}_bucketized")
     parse_example_spec = property(lambda self: self.source_column.parse_example_spec)

@@ -41,13 +41,6 @@ class SequenceCategoricalColumn(CategoricalColumn):
     def __init__(self, categorical_column):
         self.categorical_column = categorical_column
 
-    def __eq__(self, other):
-        return type(other) is type(self) and self.categorical_column == \
-            other.categorical_column
-
-    def __hash__(self):
-        return hash((type(self), self.categorical_column))
-
     name = property(lambda self: self.categorical_column.name)
     num_buckets = property(lambda self: self.categorical_column.num_buckets)
     parse_example_spec = property(lambda self: self.categorical_column.parse_example_spec)

@@ -60,3 +60,6 @@ from miniflow.ops.data_flow_ops import QueueBase as QueueBase  # noqa: E402
 from miniflow.ops.data_flow_ops import RandomShuffleQueue as RandomShuffleQueue  # noqa: E402
 # -- issue 13: ragged tensors ---------------------------------------------------------------
 from miniflow.ragged.ragged_feature import RaggedFeature as RaggedFeature  # noqa: E402
+# the same parsers, plus RaggedFeature specs (delegates when there is none)
+from miniflow.ragged.ragged_parsing import parse_example as parse_example  # noqa: E402
+from miniflow.ragged.ragged_parsing import parse_single_example as parse_single_example  # noqa: E402

@@ -24,8 +24,58 @@ _py_range = builtins.range
 
 def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None, dtype_hint=None):
     """A tensor for ``value`` in the current mode (graph: a Const op; eager: a value)."""
+    hint = preferred_dtype or dtype_hint
+    if hint is not None and dtype is None:
+        hint = dtypes.as_dtype(hint)
+        if isinstance(value, list | tuple) and _has_tensor(value):
+            return _pack_hinted(value, hint, name) if _literals_fit(value, hint) \
+                else current_frontend().convert_to_tensor(value, name=name)
+        if isinstance(value, np.ndarray | np.generic):
+            if value.dtype.kind in "biufc" and hint is not dtypes.string:
+                value = np.asarray(value).astype(hint.np)  # NumPy values cast, as in TF
+            hint = None
+        elif not _literals_fit(value, hint):
+            hint = None  # TF uses the hint only where the literal converts losslessly
     return current_frontend().convert_to_tensor(value, dtype=dtype, name=name,
-                                                preferred_dtype=preferred_dtype or dtype_hint)
+                                                preferred_dtype=hint)
+
+
+def _has_tensor(value):
+    fe = current_frontend()
+    return any(_has_tensor(v) if isinstance(v, list | tuple)
+               else fe.is_tensor(v) or hasattr(v, "__tf_tensor__") for v in value)
+
+
+def _literals_fit(value, dt):
+    """Whether every Python/NumPy literal in ``value`` has a kind that ``dt`` holds
+    (bool < int < float < complex; strings only as strings); tensors always fit."""
+    if isinstance(value, list | tuple):
+        return all(_literals_fit(v, dt) for v in value)
+    if current_frontend().is_tensor(value) or hasattr(value, "__tf_tensor__"):
+        return True
+    if isinstance(value, str | bytes):
+        return dt is dtypes.string
+    kind = np.asarray(value).dtype.kind
+    if dt is dtypes.string or kind not in "biufc":
+        return False
+    return (kind == "b" or not dt.is_bool) and (kind in "biu" or dt.is_floating
+                                                or dt.is_complex) \
+        and (kind != "c" or dt.is_complex)
+
+
+def _pack_hinted(value, dt, name):
+    """TF's auto-packing with a dtype: tensors are cast to ``dt``, literals made ``dt``."""
+    fe = current_frontend()
+
+    def part(v):
+        if isinstance(v, list | tuple):
+            return apply_op("Pack", *[part(e) for e in v], axis=0)
+        if fe.is_tensor(v) or hasattr(v, "__tf_tensor__"):
+            t = fe.convert_to_tensor(v)
+            return t if t.dtype == dt else _math.cast(t, dt)
+        return fe.convert_to_tensor(v, dtype=dt)
+
+    return apply_op("Pack", *[part(e) for e in value], axis=0, name=name or "packed")
 
 
 def convert_pair(x, y):
@@ -277,7 +327,10 @@ def _int_tensor(v):
     if current_frontend().is_tensor(v):
         return v
     if isinstance(v, list | tuple) and any(current_frontend().is_tensor(e) for e in v):
-        return stack([convert_to_tensor(e, dtype=dtypes.int32) for e in v])
+        # Like TF's auto-packing: the tensors' int dtype (int32 or int64) wins.
+        dtype = next(e.dtype for e in v if current_frontend().is_tensor(e))
+        dtype = dtype if dtype in (dtypes.int32, dtypes.int64) else dtypes.int32
+        return stack([convert_to_tensor(e, dtype=dtype) for e in v])
     if isinstance(v, TensorShape):
         v = v.as_list()
     return convert_to_tensor(np.asarray(v, dtype=np.int32))

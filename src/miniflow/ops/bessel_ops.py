@@ -5,6 +5,7 @@ expansions, ~1e-13 against scipy.special) and has TF's gradient written with the
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -17,14 +18,20 @@ from miniflow.ops.special_math_ops import _EPS, _float_kernel
 from miniflow.ops.trig_ops import float_only
 
 _EULER = 0.5772156649015329
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(128)
+
+
+@functools.cache
+def _gauss_legendre():
+    """128 nodes and weights, built on first use (about 40 ms, so not at import)."""
+    return np.polynomial.legendre.leggauss(128)
 
 
 def _gauss(fn, lo, hi):
     """Gauss-Legendre quadrature of fn over [lo, hi] (arrays of intervals)."""
+    nodes, weights = _gauss_legendre()
     mid, half = (hi + lo) / 2.0, (hi - lo) / 2.0
-    t = mid[..., None] + half[..., None] * _GL_X
-    return half * np.sum(_GL_W * fn(t), axis=-1)
+    t = mid[..., None] + half[..., None] * nodes
+    return half * np.sum(weights * fn(t), axis=-1)
 
 
 def _hankel(x, n):

@@ -48,13 +48,6 @@ def count_nonzero(input_tensor=None, axis=None, keepdims=None, dtype=dtypes.int6
     return _math.cast(count, dtype, name=name)
 
 
-def zero_fraction(value, name=None):
-    """The fraction of zeros in ``value`` (float32)."""
-    x = _arr.convert_to_tensor(value)
-    zero = _math.cast(_math.equal(x, _arr.zeros_like(x)), dtypes.float32)
-    return _math.reduce_mean(zero, name=name)
-
-
 def scalar_mul(scalar, x, name=None):
     """A scalar times a tensor."""
     return _math.multiply(scalar, x, name=name)

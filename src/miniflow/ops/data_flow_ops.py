@@ -105,13 +105,9 @@ def _enqueue_many(state, handle, *components):
             None, None, f"EnqueueMany requires the same dimension 0 in all components, got "
             f"{sorted(sizes)}")
     _check_shapes(state, comps, many=True)
-    n = comps[0].shape[0]
-    state.enqueue([tuple(np.array(c[k], dtype=c.dtype) for c in comps) for k in range(n)], run_deadline())
+    rows = [tuple(np.array(c[k], dtype=c.dtype) for c in comps) for k in range(comps[0].shape[0])]
+    state.enqueue(rows, run_deadline())
     return ()
-
-
-def _one(state, taken):
-    return tuple(taken[0])
 
 
 def _zeros(shape, dtype):
@@ -120,7 +116,7 @@ def _zeros(shape, dtype):
     return np.zeros(shape, dtype=dtype.np)
 
 
-def _batch(state, taken, n_requested):
+def _batch(state, taken):
     out = []
     for i, dt in enumerate(state.dtypes):
         parts = [e[i] for e in taken]
@@ -139,11 +135,18 @@ def _batch(state, taken, n_requested):
 
 
 def _require_shapes(state):
-    if state.shapes is None or any(s is None or None in s for s in state.shapes) and \
-            not isinstance(state, PaddingFIFOQueueState):
+    if state.shapes is None or (not isinstance(state, PaddingFIFOQueueState) and
+                                any(s is None or None in s for s in state.shapes)):
         raise errors.InvalidArgumentError(
             None, None, f"{state.kind}'s DequeueMany and DequeueUpTo require the components "
             "to have specified shapes.")
+
+
+def _count_value(n):
+    n = int(n)
+    if n < 0:
+        raise errors.InvalidArgumentError(None, None, f"Input 'n' must be >= 0, but is {n}")
+    return n
 
 
 def _dequeue_outputs(attrs):
@@ -153,23 +156,23 @@ def _dequeue_outputs(attrs):
 @register_op("QueueDequeueV2", num_outputs=_dequeue_outputs,
              infer=lambda i, a: _element_specs(a, False), **_queue_state())
 def _dequeue(state, handle):
-    return _one(state, state.dequeue(1, deadline=run_deadline()))
+    return tuple(state.dequeue(1, deadline=run_deadline())[0])
 
 
 @register_op("QueueDequeueManyV2", num_outputs=_dequeue_outputs,
              infer=lambda i, a: _element_specs(a, a.get("_n")), **_queue_state())
 def _dequeue_many(state, handle, n):
     _require_shapes(state)
-    n = int(n)
-    return _batch(state, state.dequeue(n, deadline=run_deadline()), n)
+    n = _count_value(n)
+    return _batch(state, state.dequeue(n, deadline=run_deadline()))
 
 
 @register_op("QueueDequeueUpToV2", num_outputs=_dequeue_outputs,
              infer=lambda i, a: _element_specs(a, None), **_queue_state())
 def _dequeue_up_to(state, handle, n):
     _require_shapes(state)
-    n = int(n)
-    return _batch(state, state.dequeue(n, up_to=True, deadline=run_deadline()), n)
+    n = _count_value(n)
+    return _batch(state, state.dequeue(n, up_to=True, deadline=run_deadline()))
 
 
 @register_op("QueueCloseV2", num_outputs=0, **_queue_state())

@@ -299,8 +299,3 @@ def normalize(tensor, ord="euclidean", axis=None, name=None):
     return _math.truediv(x, n, name=name), n
 
 
-def global_norm(t_list, name=None):
-    """sqrt(sum of the squared L2 norms of every tensor in ``t_list``) (None skipped)."""
-    squares = [_math.reduce_sum(_math.square(_arr.convert_to_tensor(t))) for t in t_list
-               if t is not None]
-    return _math.sqrt(_math.add_n(squares), name=name or "global_norm")

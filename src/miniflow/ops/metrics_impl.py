@@ -39,7 +39,8 @@ def metric_variable(shape, dtype, name):
                         name=name)
 
 
-def div_no_nan(num, den, name=None):
+def _safe_div(num, den, name=None):
+    """num / den, and 0 where den <= 0 (TF1 metrics' `_safe_div`, not `div_no_nan`)."""
     safe = _math.where(den > 0, den, _arr.ones_like(den))
     return _math.where(den > 0, num / safe, _arr.zeros_like(num), name=name)
 
@@ -104,8 +105,8 @@ def mean(values, weights=None, metrics_collections=None, updates_collections=Non
         update_total = total.assign_add(_math.reduce_sum(values))
         with control_flow_ops.control_dependencies([values]):
             update_count = count.assign_add(num_values)
-        value = div_no_nan(total.value(), count.value(), name="value")
-        update = div_no_nan(update_total, update_count, name="update_op")
+        value = _safe_div(total.value(), count.value(), name="value")
+        update = _safe_div(update_total, update_count, name="update_op")
     return _collect(value, update, metrics_collections, updates_collections)
 
 
@@ -125,8 +126,8 @@ def mean_tensor(values, weights=None, metrics_collections=None, updates_collecti
         update_total = total.assign_add(values)
         with control_flow_ops.control_dependencies([values]):
             update_count = count.assign_add(num_values)
-        value = div_no_nan(total.value(), count.value(), name="value")
-        update = div_no_nan(update_total, update_count, name="update_op")
+        value = _safe_div(total.value(), count.value(), name="value")
+        update = _safe_div(update_total, update_count, name="update_op")
     return _collect(value, update, metrics_collections, updates_collections)
 
 
@@ -252,7 +253,7 @@ def _ratio(metric, other, labels, predictions, weights, metrics_collections,
         o, o_up = other(lab, pred, weights)
 
         def ratio(t, f, name):
-            return _math.where(_math.greater(t + f, 0), div_no_nan(t, t + f),
+            return _math.where(_math.greater(t + f, 0), _safe_div(t, t + f),
                                _arr.zeros_like(t), name=name)
 
         value, update = ratio(tp, o, "value"), ratio(tp_up, o_up, "update_op")
@@ -415,13 +416,13 @@ def _interpolate_pr_auc(tp, fp, fn, name):
     """TF's careful interpolation of the PR curve (Davis & Goadrich, 2006)."""
     dtp = tp[:-1] - tp[1:]
     p = tp + fp
-    slope = div_no_nan(dtp, _math.maximum(p[:-1] - p[1:], 0.0))
+    slope = _safe_div(dtp, _math.maximum(p[:-1] - p[1:], 0.0))
     intercept = tp[1:] - slope * p[1:]
     ratio = _math.where(_math.logical_and(p[:-1] > 0, p[1:] > 0),
-                        div_no_nan(p[:-1], _math.maximum(p[1:], 0.0)),
+                        _safe_div(p[:-1], _math.maximum(p[1:], 0.0)),
                         _arr.ones_like(p[1:]))
-    increments = div_no_nan(slope * (dtp + intercept * _math.log(ratio)),
-                            _math.maximum(tp[1:] + fn[1:], 0.0))
+    increments = _safe_div(slope * (dtp + intercept * _math.log(ratio)),
+                           _math.maximum(tp[1:] + fn[1:], 0.0))
     return _math.reduce_sum(increments, name=name)
 
 
@@ -534,7 +535,7 @@ def mean_per_class_accuracy(labels, predictions, num_classes, weights=None,
                                                          0))
         update_count = count.assign_add(_math.reduce_sum(
             onehot * _arr.expand_dims(correct, 1), 0))
-        value = _math.reduce_mean(div_no_nan(count.value(), total.value()),
+        value = _math.reduce_mean(_safe_div(count.value(), total.value()),
                                   name="mean_accuracy")
-        update = div_no_nan(update_count, update_total, name="update_op")
+        update = _safe_div(update_count, update_total, name="update_op")
     return _collect(value, update, metrics_collections, updates_collections)

@@ -3,7 +3,7 @@ their own): activations (`crelu`, `silu`/`swish`, `relu_layer`, `xw_plus_b`), st
 (`sufficient_statistics`, `normalize_moments`, `weighted_moments`, `zero_fraction`,
 `batch_norm_with_global_normalization`), `local_response_normalization`, losses
 (`log_poisson_loss`, `compute_average_loss`, `scale_regularization_loss`) and
-`approx_max_k`/`approx_min_k` (exact top-k here)."""
+`approx_top_k` (over `sort_ops.approx_max_k`/`approx_min_k`: exact top-k here)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from miniflow.ops import math_ops as _math
 from miniflow.ops import nn_ops as _nn
 from miniflow.ops.control_flow_ops import name_scope as _name_scope
 from miniflow.ops.shape_rules import dims
+from miniflow.ops.sort_ops import approx_max_k, approx_min_k
 
 # ---------------------------------------------------------------------------------------
 # Activations.
@@ -112,7 +113,7 @@ def zero_fraction(value, name=None):
     with _name_scope(name, "zero_fraction"):
         value = _arr.convert_to_tensor(value)
         zero = _math.equal(value, _arr.zeros_like(value))
-        return _math.reduce_mean(_arr.cast(zero, dtypes.float32))
+        return _math.reduce_mean(_arr.cast(zero, dtypes.float32), name="fraction")
 
 
 def batch_norm_with_global_normalization(t=None, m=None, v=None, beta=None, gamma=None,
@@ -192,27 +193,6 @@ def scale_regularization_loss(regularization_loss):
 
 # ---------------------------------------------------------------------------------------
 # Approximate top-k: exact here.
-
-
-def approx_max_k(operand, k, reduction_dimension=-1, recall_target=0.95,
-                 reduction_input_size_override=-1, aggregate_to_topk=True, name=None):
-    """(values, indices) of the k largest along ``reduction_dimension`` (exact top-k)."""
-    x = _arr.convert_to_tensor(operand)
-    r = len(dims(x))
-    axis = reduction_dimension % r
-    if axis == r - 1:
-        return _nn.top_k(x, k, name=name)
-    perm = list(range(r))
-    perm[axis], perm[-1] = perm[-1], perm[axis]
-    values, indices = _nn.top_k(_arr.transpose(x, perm), k)
-    return _arr.transpose(values, perm), _arr.transpose(indices, perm)
-
-
-def approx_min_k(operand, k, reduction_dimension=-1, recall_target=0.95,
-                 reduction_input_size_override=-1, aggregate_to_topk=True, name=None):
-    """(values, indices) of the k smallest along ``reduction_dimension`` (exact)."""
-    values, indices = approx_max_k(_math.negative(operand), k, reduction_dimension)
-    return _math.negative(values, name=name), indices
 
 
 def approx_top_k(input, k, reduction_dimension=-1, recall_target=0.95, is_max_k=True,  # noqa: A002

@@ -1,7 +1,7 @@
-"""Quantization ops: fake quantization (TF's nudged ranges, straight-through gradients),
-Quantize/Dequantize between float32 and the quantized dtypes, QuantizeAndDequantize and
-QuantizedConcat; each kernel follows TF's CPU kernel arithmetic (float32 or double as TF
-computes it)."""
+"""Quantization ops: Quantize/Dequantize between float32 and the quantized dtypes,
+QuantizeAndDequantize (straight-through gradients) and QuantizedConcat; each kernel
+follows TF's CPU kernel arithmetic (float32 or double as TF computes it). Fake
+quantization is in `fake_quant_ops`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 
 from miniflow import dtypes, errors
 from miniflow.core.dispatch import apply_op
+from miniflow.core.registry import not_differentiable, register_gradient, register_op
 from miniflow.ops import array_ops as _arr
 from miniflow.ops.shape_rules import dims
 
@@ -34,194 +35,13 @@ def int_limits(dtype):
     return int(info.min), int(info.max)
 
 
-def _round_away(x):
+def round_half_away(x):
     """std::round: halves away from zero."""
     return np.sign(x) * np.floor(np.abs(x) + 0.5)
 
 
 def _invalid(msg):
     return errors.InvalidArgumentError(None, None, msg)
-
-
-def _float32_only(name, index=0):
-    """Shape rule: float32 inputs only (TF's fake-quant kernels); the output is shaped
-    like input ``index``."""
-    def infer(inputs, attrs):
-        for t in inputs:
-            if t.dtype != dtypes.float32:
-                raise TypeError(f"{name} takes float32 tensors, got {t.dtype.name}")
-        return [(dims(inputs[index]), dtypes.float32)]
-    return infer
-
-
-# -- fake quantization -------------------------------------------------------------------
-
-def _nudge(min_, max_, num_bits, narrow_range, with_zero_point=False):
-    """TF's Nudge: shifts [min, max] so that 0.0 is exactly representable."""
-    if not 2 <= num_bits <= 16:
-        raise _invalid(f"num_bits is out of range, expected between 2 and 16, was: {num_bits}")
-    min_, max_ = np.asarray(min_, _F32), np.asarray(max_, _F32)
-    qmin = _F32(1 if narrow_range else 0)
-    qmax = _F32((1 << num_bits) - 1)
-    scale = (max_ - min_) / (qmax - qmin)
-    zp_from_min = qmin - min_ / scale
-    zp = np.where(zp_from_min < qmin, qmin,
-                  np.where(zp_from_min > qmax, qmax, _round_away(zp_from_min))).astype(_F32)
-    out = (qmin - zp) * scale, (qmax - zp) * scale, scale
-    return out + (zp,) if with_zero_point else out
-
-
-def _fake_quant(x, min_, max_, num_bits, narrow_range):
-    x = np.asarray(x, _F32)
-    lo, hi, scale, zp = _nudge(min_, max_, num_bits, narrow_range, with_zero_point=True)
-    qmax, qmin = (1 << num_bits) - 1, 1 if narrow_range else 0
-    inv = (_F32(qmax - qmin) / (np.asarray(max_, _F32) - np.asarray(min_, _F32))).astype(_F32)
-    shifted = np.minimum(np.maximum(x, lo), hi) - lo
-    steps = np.floor(shifted * inv + _F32(0.5))
-    # TF multiplies the integer offset from the zero point by the scale (0.0 stays exact)
-    return ((steps + (_F32(qmin) - zp)) * scale).astype(_F32)
-
-
-def _in_range(x, min_, max_, num_bits, narrow_range):
-    lo, hi, _ = _nudge(min_, max_, num_bits, narrow_range)
-    x = np.asarray(x, _F32)
-    return x, lo, hi, (x >= lo) & (x <= hi)
-
-
-def _check_args_range(min, max):  # noqa: A002  TF's attr names
-    if not min < max:
-        raise _invalid(f"min has to be smaller than max, was: min={min}, max={max}")
-
-
-def _fq_args(x, min=-6.0, max=6.0, num_bits=8, narrow_range=False):  # noqa: A002
-    _check_args_range(min, max)
-    return _fake_quant(x, min, max, num_bits, narrow_range)
-
-
-def _fq_args_grad(g, x, min=-6.0, max=6.0, num_bits=8, narrow_range=False):  # noqa: A002
-    _check_args_range(min, max)
-    _, _, _, inside = _in_range(x, min, max, num_bits, narrow_range)
-    return np.where(inside, np.asarray(g, _F32), _F32(0))
-
-
-def _fq_vars(x, min_, max_, num_bits=8, narrow_range=False):
-    return _fake_quant(x, min_, max_, num_bits, narrow_range)
-
-
-def _fq_vars_grad(g, x, min_, max_, num_bits=8, narrow_range=False):
-    x, lo, hi, inside = _in_range(x, min_, max_, num_bits, narrow_range)
-    g = np.asarray(g, _F32)
-    axes = tuple(range(x.ndim - np.ndim(min_)))  # per channel: every axis but the last
-    below = np.sum(np.where(x < lo, g, _F32(0)), axis=axes, dtype=_F32)
-    above = np.sum(np.where(x > hi, g, _F32(0)), axis=axes, dtype=_F32)
-    return np.where(inside, g, _F32(0)), below, above
-
-
-def _per_channel_check(name):
-    base = _float32_only(name)
-
-    def infer(inputs, attrs):
-        out = base(inputs, attrs)
-        x, mn = dims(inputs[-3]), dims(inputs[-2])
-        if x is not None and len(x) == 0:
-            raise ValueError(f"{name}: inputs must have rank at least 1, got a scalar")
-        if x is not None and mn is not None and None not in (x[-1], *mn) and (x[-1],) != mn:
-            raise ValueError(f"{name}: min and max must have shape [{x[-1]}] (the last "
-                             f"dimension of the inputs), got {list(mn)}")
-        return out
-    return infer
-
-
-def _register_fake_quant():
-    from miniflow.core.registry import not_differentiable, register_gradient, register_op
-
-    register_op("FakeQuantWithMinMaxArgs",
-                infer=_float32_only("FakeQuantWithMinMaxArgs"))(_fq_args)
-    register_op("FakeQuantWithMinMaxArgsGradient",
-                infer=_float32_only("FakeQuantWithMinMaxArgsGradient", 1))(_fq_args_grad)
-    register_op("FakeQuantWithMinMaxVars",
-                infer=_float32_only("FakeQuantWithMinMaxVars"))(_fq_vars)
-    register_op("FakeQuantWithMinMaxVarsPerChannel",
-                infer=_per_channel_check("FakeQuantWithMinMaxVarsPerChannel"))(_fq_vars)
-
-    def grad_infer(inputs, attrs):
-        _float32_only("FakeQuantWithMinMaxVarsGradient")(inputs, attrs)
-        return [(dims(inputs[1]), dtypes.float32), (dims(inputs[2]), dtypes.float32),
-                (dims(inputs[3]), dtypes.float32)]
-
-    for t in ("FakeQuantWithMinMaxVarsGradient", "FakeQuantWithMinMaxVarsPerChannelGradient"):
-        register_op(t, num_outputs=3, infer=grad_infer)(_fq_vars_grad)
-    not_differentiable("FakeQuantWithMinMaxArgsGradient", "FakeQuantWithMinMaxVarsGradient",
-                       "FakeQuantWithMinMaxVarsPerChannelGradient")
-
-    @register_gradient("FakeQuantWithMinMaxArgs")
-    def _args_grad(op, grad):
-        """Straight-through: grad where the input lies in the nudged range, else 0."""
-        return [apply_op("FakeQuantWithMinMaxArgsGradient", grad, op.inputs[0],
-                         **_attrs(op, ("min", "max", "num_bits", "narrow_range")))]
-
-    @register_gradient("FakeQuantWithMinMaxVars")
-    def _vars_grad(op, grad):
-        """Straight-through for the input; min/max get the gradients of clamped values."""
-        return list(apply_op("FakeQuantWithMinMaxVarsGradient", grad, *op.inputs,
-                             **_attrs(op, ("num_bits", "narrow_range"))))
-
-    @register_gradient("FakeQuantWithMinMaxVarsPerChannel")
-    def _per_channel_grad(op, grad):
-        """Straight-through, per channel of the last dimension."""
-        return list(apply_op("FakeQuantWithMinMaxVarsPerChannelGradient", grad, *op.inputs,
-                             **_attrs(op, ("num_bits", "narrow_range"))))
-
-
-def _attrs(op, names):
-    return {k: op.attrs[k] for k in names}
-
-
-_register_fake_quant()
-
-
-def fake_quant_with_min_max_args(inputs, min=-6, max=6, num_bits=8,  # noqa: A002
-                                 narrow_range=False, name=None):
-    """Fake-quantizes float ``inputs`` into [min, max] (nudged so 0 is exact)."""
-    return apply_op("FakeQuantWithMinMaxArgs", inputs, min=float(min), max=float(max),
-                    num_bits=int(num_bits), narrow_range=bool(narrow_range), name=name)
-
-
-def fake_quant_with_min_max_args_gradient(gradients, inputs, min=-6, max=6,  # noqa: A002
-                                          num_bits=8, narrow_range=False, name=None):
-    """Straight-through gradient of fake_quant_with_min_max_args."""
-    return apply_op("FakeQuantWithMinMaxArgsGradient", gradients, inputs, min=float(min),
-                    max=float(max), num_bits=int(num_bits), narrow_range=bool(narrow_range),
-                    name=name)
-
-
-def fake_quant_with_min_max_vars(inputs, min, max, num_bits=8,  # noqa: A002
-                                 narrow_range=False, name=None):
-    """Fake-quantizes ``inputs`` into the range given by scalar tensors min and max."""
-    return apply_op("FakeQuantWithMinMaxVars", inputs, min, max, num_bits=int(num_bits),
-                    narrow_range=bool(narrow_range), name=name)
-
-
-def fake_quant_with_min_max_vars_gradient(gradients, inputs, min, max,  # noqa: A002
-                                          num_bits=8, narrow_range=False, name=None):
-    """(backprops_wrt_input, backprop_wrt_min, backprop_wrt_max)."""
-    return apply_op("FakeQuantWithMinMaxVarsGradient", gradients, inputs, min, max,
-                    num_bits=int(num_bits), narrow_range=bool(narrow_range), name=name)
-
-
-def fake_quant_with_min_max_vars_per_channel(inputs, min, max, num_bits=8,  # noqa: A002
-                                             narrow_range=False, name=None):
-    """Fake quantization with one [min, max] per channel of the last dimension."""
-    return apply_op("FakeQuantWithMinMaxVarsPerChannel", inputs, min, max,
-                    num_bits=int(num_bits), narrow_range=bool(narrow_range), name=name)
-
-
-def fake_quant_with_min_max_vars_per_channel_gradient(gradients, inputs, min,  # noqa: A002
-                                                      max, num_bits=8,  # noqa: A002
-                                                      narrow_range=False, name=None):
-    """Per-channel (backprops_wrt_input, backprop_wrt_min, backprop_wrt_max)."""
-    return apply_op("FakeQuantWithMinMaxVarsPerChannelGradient", gradients, inputs, min, max,
-                    num_bits=int(num_bits), narrow_range=bool(narrow_range), name=name)
 
 
 # -- quantize / dequantize ----------------------------------------------------------------
@@ -235,8 +55,6 @@ def _check_mode(mode, round_mode=None):
     if round_mode not in (None, "HALF_AWAY_FROM_ZERO", "HALF_TO_EVEN"):
         raise ValueError("round_mode must be 'HALF_AWAY_FROM_ZERO' or 'HALF_TO_EVEN', got "
                          f"{round_mode!r}")
-    if round_mode == "HALF_TO_EVEN" and mode != "SCALED":
-        raise ValueError("Round mode 'HALF_TO_EVEN' is only supported for mode 'SCALED'")
 
 
 def _steps(T):
@@ -245,27 +63,38 @@ def _steps(T):
 
 
 def float_to_quantized(x, range_min, range_max, T):
-    """TF's FloatToQuantized (MIN_FIRST): double arithmetic, clamped to T's range."""
+    """TF's scalar FloatToQuantized: double arithmetic, clamped to T's range."""
     steps, lo, hi = _steps(T)
     if range_min == range_max:
-        return np.zeros(np.shape(x), np.int64) + max(lo, 0)
+        return np.zeros(np.shape(x), np.int64) + lo
     rng = (float(range_max) - float(range_min)) * (steps / (steps - 1.0))
     scale = steps / rng
-    q = (_round_away(np.asarray(x, np.float64) * scale) - _round_away(float(range_min) * scale)
+    q = (round_half_away(np.asarray(x, np.float64) * scale) - round_half_away(float(range_min) * scale)
          + lo)
     return np.clip(q, lo, hi).astype(np.int64)
 
 
-def quantized_to_float(q, range_min, range_max, T):
-    """TF's QuantizedToFloat (MIN_FIRST), with its rounding of range_min to a step."""
+def quantize_min_first(x, range_min, range_max, T):
+    """TF's QUANTIZE_WITH_EIGEN (MIN_FIRST tensors): float32 arithmetic."""
+    steps, lo, hi = _steps(T)
+    range_min, range_max = _F32(range_min), _F32(range_max)
+    scale = _F32(0.0 if range_max == range_min else (steps - 1.0) / float(range_max - range_min))
+    min_scaled = _F32(round_half_away(range_min * scale))
+    q = round_half_away(np.asarray(x, _F32) * scale) - (min_scaled - _F32(lo))
+    lower, upper = max(_F32(lo), _F32(-2.147483648e9)), min(_F32(hi), _F32(2.147483520e9))
+    return np.minimum(np.maximum(q, lower), upper).astype(np.int64)
+
+
+def dequantize_min_first(q, range_min, range_max, T):
+    """TF's DEQUANTIZE_WITH_EIGEN (MIN_FIRST tensors): float32 arithmetic, range_min
+    rounded to a whole step."""
     steps, lo, _ = _steps(T)
-    if range_min == range_max:
-        return np.full(np.shape(q), range_min, _F32)
-    rng = (float(range_max) - float(range_min)) * (steps / (steps - 1.0))
-    scale = rng / steps
-    step32 = float(_F32(scale))
-    min_rounded = _round_away(float(range_min) / step32) * step32
-    return (min_rounded + (np.asarray(q, np.float64) - lo) * scale).astype(_F32)
+    range_min, range_max = _F32(range_min), _F32(range_max)
+    scale = _F32(float(range_max - range_min) / (steps - 1.0))
+    min_rounded = (range_min if range_max == range_min
+                   else _F32(round_half_away(float(range_min) / float(scale)) * float(scale)))
+    offset = _F32(min_rounded - _F32(lo) * scale)
+    return (offset + np.asarray(q).astype(_F32) * scale).astype(_F32)
 
 
 def _quantize_slice(x, in_min, in_max, T, mode, round_mode, narrow_range, ensure_min):
@@ -278,12 +107,12 @@ def _quantize_slice(x, in_min, in_max, T, mode, round_mode, narrow_range, ensure
     mx = max(_F32(0), max(in_max, _F32(mn + eps)))
     x = np.asarray(x, _F32)
     if mode == "MIN_FIRST":
-        return float_to_quantized(x, mn, mx, T), mn, mx
+        return quantize_min_first(x, mn, mx, T), mn, mx
     if mode == "MIN_COMBINED":
         scale = _F32((float(hi) - float(lo)) / (mx - mn))
         shifted = (np.minimum(np.maximum(x, mn), mx) - mn) * scale
         if lo < 0:
-            return _round_away(shifted - _F32((hi - lo + 1) / 2.0)), mn, mx
+            return round_half_away(shifted - _F32((hi - lo + 1) / 2.0)), mn, mx
         return np.floor(shifted + _F32(0.5)), mn, mx
     qlo = lo + (1 if narrow_range else 0)
     big = np.finfo(_F32).max
@@ -292,16 +121,18 @@ def _quantize_slice(x, in_min, in_max, T, mode, round_mode, narrow_range, ensure
     scale = min(from_min, from_max)
     mn, mx = _F32(qlo / scale), _F32(hi / scale)
     scaled = np.minimum(np.maximum(x, mn), mx) * scale
-    q = np.rint(scaled) if round_mode == "HALF_TO_EVEN" else _round_away(scaled)
+    q = np.rint(scaled) if round_mode == "HALF_TO_EVEN" else round_half_away(scaled)
     return q, mn, mx
 
 
 def _quantize(x, min_range, max_range, T=None, mode="MIN_COMBINED",
               round_mode="HALF_AWAY_FROM_ZERO", narrow_range=False, axis=-1,
               ensure_minimum_range=0.01):
+    if round_mode == "HALF_TO_EVEN" and mode != "SCALED":  # TF checks it in the kernel
+        raise _invalid(f"Round mode 'HALF_TO_EVEN' is only supported for mode 'SCALED', "
+                       f"but mode is '{mode}'.")
     x = np.asarray(x, _F32)
     mins, maxs = np.asarray(min_range, _F32), np.asarray(max_range, _F32)
-    lo, hi = int_limits(T)
     args = (T, mode, round_mode, narrow_range, ensure_minimum_range)
     if axis == -1:
         if mins.size != 1 or maxs.size != 1:
@@ -311,7 +142,8 @@ def _quantize(x, min_range, max_range, T=None, mode="MIN_COMBINED",
         out_min, out_max = np.asarray(mn, _F32), np.asarray(mx, _F32)
     else:
         if mode == "MIN_FIRST":
-            raise _invalid("MIN_FIRST mode is not implemented for Quantize with axis != -1.")
+            raise errors.UnimplementedError(
+                None, None, "MIN_FIRST mode is not implemented for Quantize with axis != -1.")
         n = x.shape[axis]
         if mins.shape != (n,) or maxs.shape != (n,):
             raise _invalid(f"min_range and max_range must have shape [{n}] (dimension "
@@ -322,7 +154,17 @@ def _quantize(x, min_range, max_range, T=None, mode="MIN_COMBINED",
         for i in range(n):
             sl = (slice(None),) * axis + (i,)
             q[sl], out_min[i], out_max[i] = _quantize_slice(x[sl], mins[i], maxs[i], *args)
-    return as_quantized(np.clip(q, lo, hi), T), out_min, out_max
+    return as_quantized(_cast_like_tf(q, T), T), out_min, out_max
+
+
+def _cast_like_tf(q, T):
+    """Eigen's float -> T cast: values past qint32's range become INT32_MIN (x86's
+    conversion), as TF's MIN_COMBINED does with qint32 at the top of the range."""
+    lo, hi = int_limits(T)
+    if T == dtypes.qint32:
+        q = np.asarray(q, np.float64)
+        return np.where((q >= 2.0 ** 31) | (q < -2.0 ** 31), lo, q)
+    return np.clip(q, lo, hi)
 
 
 def _minmax_shape(inputs, attrs):
@@ -358,7 +200,7 @@ def _dequantize(q, min_range, max_range, mode="MIN_COMBINED", narrow_range=False
 def _dequantize_slice(q, mn, mx, T, mode, narrow_range):
     lo, hi = int_limits(T)
     if mode == "MIN_FIRST":
-        return quantized_to_float(q, mn, mx, T)
+        return dequantize_min_first(q, mn, mx, T)
     q = q.astype(_F32)
     if mode == "MIN_COMBINED":
         scale = _F32((mx - mn) / _F32(hi - lo))
@@ -375,14 +217,9 @@ def _dequantize_infer(inputs, attrs):
     return [(dims(inputs[0]), dtypes.float32)]
 
 
-def _register_quantize():
-    from miniflow.core.registry import not_differentiable, register_op
-    register_op("QuantizeV2", num_outputs=3, infer=_quantize_infer)(_quantize)
-    register_op("Dequantize", infer=_dequantize_infer)(_dequantize)
-    not_differentiable("QuantizeV2", "Dequantize")
-
-
-_register_quantize()
+register_op("QuantizeV2", num_outputs=3, infer=_quantize_infer)(_quantize)
+register_op("Dequantize", infer=_dequantize_infer)(_dequantize)
+not_differentiable("QuantizeV2", "Dequantize")
 
 
 def _axis_attr(input, axis):  # noqa: A002  TF's argument name
@@ -470,6 +307,9 @@ def _qdq(x, input_min, input_max, signed_input=True, num_bits=8, range_given=Fal
                        f"{signed_input}")
     mins = np.asarray(input_min, x.dtype).reshape(-1)
     maxs = np.asarray(input_max, x.dtype).reshape(-1)
+    if range_given and (np.ndim(input_min) != 0 or np.ndim(input_max) != 0):
+        raise _invalid("input_min must be a scalar." if np.ndim(input_min) else
+                       "input_max must be a scalar.")  # TF's check, even with an axis
     if range_given and np.any(mins > maxs):
         raise _invalid(f"Invalid range: input_min {mins.tolist()} > input_max "
                        f"{maxs.tolist()}")
@@ -504,27 +344,24 @@ def _qdq_infer(inputs, attrs):
     return [(dims(inputs[0]), inputs[0].dtype)]
 
 
-def _register_qdq():
-    from miniflow.core.registry import not_differentiable, register_gradient, register_op
-    register_op("QuantizeAndDequantizeV2", infer=_qdq_infer)(_qdq)
-    register_op("QuantizeAndDequantizeV4", infer=_qdq_infer)(_qdq)
-    register_op("QuantizeAndDequantizeV4Grad", num_outputs=3,
-                infer=lambda i, a: [(dims(t), i[0].dtype) for t in i[:3]])(_qdq_v4_grad)
-    not_differentiable("QuantizeAndDequantizeV4Grad")
-
-    @register_gradient("QuantizeAndDequantizeV2")
-    def _v2_grad(op, grad):
-        """Straight-through: the gradient passes unchanged (TF's rule for V2)."""
-        return [grad, None, None]
-
-    @register_gradient("QuantizeAndDequantizeV4")
-    def _v4_grad(op, grad):
-        """Straight-through inside [input_min, input_max], zero outside."""
-        return list(apply_op("QuantizeAndDequantizeV4Grad", grad, *op.inputs,
-                             axis=op.attrs["axis"]))
+register_op("QuantizeAndDequantizeV2", infer=_qdq_infer)(_qdq)
+register_op("QuantizeAndDequantizeV4", infer=_qdq_infer)(_qdq)
+register_op("QuantizeAndDequantizeV4Grad", num_outputs=3,
+            infer=lambda i, a: [(dims(t), i[0].dtype) for t in i[:3]])(_qdq_v4_grad)
+not_differentiable("QuantizeAndDequantizeV4Grad")
 
 
-_register_qdq()
+@register_gradient("QuantizeAndDequantizeV2")
+def _v2_grad(op, grad):
+    """Straight-through: the gradient passes unchanged (TF's rule for V2)."""
+    return [grad, None, None]
+
+
+@register_gradient("QuantizeAndDequantizeV4")
+def _v4_grad(op, grad):
+    """Straight-through inside [input_min, input_max], zero outside."""
+    return list(apply_op("QuantizeAndDequantizeV4Grad", grad, *op.inputs,
+                         axis=op.attrs["axis"]))
 
 
 def _qdq_call(op_type, input, input_min, input_max, signed_input, num_bits,  # noqa: A002
@@ -560,6 +397,9 @@ def quantize_and_dequantize_v2(input, input_min, input_max, signed_input=True,  
 def _quantized_concat(*args, n=1, axis=0):
     values, mins, maxs = args[:n], args[n:2 * n], args[2 * n:]
     T = dtypes.as_dtype(np.asarray(values[0]).dtype.names[0])
+    if T not in (dtypes.quint8, dtypes.qint32):
+        raise _invalid(f"QuantizedConcat has kernels for quint8 and qint32 only (as TF's "
+                       f"CPU kernels), got {T.name}")
     ranges = [(_F32(np.asarray(a).reshape(-1)[0]), _F32(np.asarray(b).reshape(-1)[0]))
               for a, b in zip(mins, maxs)]
     out_min = min(_F32(0), min(r[0] for r in ranges))
@@ -571,7 +411,7 @@ def _quantized_concat(*args, n=1, axis=0):
     for v, (mn, mx) in zip(values, ranges):
         q = as_int(v)
         if (mn, mx) != (out_min, out_max):
-            q = float_to_quantized(quantized_to_float(q, mn, mx, T), out_min, out_max, T)
+            q = quantize_min_first(dequantize_min_first(q, mn, mx, T), out_min, out_max, T)
         pieces.append(q)
     return (as_quantized(np.concatenate(pieces, axis=axis), T), np.asarray(out_min, _F32),
             np.asarray(out_max, _F32))
@@ -590,14 +430,9 @@ def _quantized_concat_infer(inputs, attrs):
     return [(out, values[0].dtype), ((), dtypes.float32), ((), dtypes.float32)]
 
 
-def _register_concat():
-    from miniflow.core.registry import not_differentiable, register_op
-    register_op("QuantizedConcat", num_outputs=3, infer=_quantized_concat_infer)(
-        _quantized_concat)
-    not_differentiable("QuantizedConcat")
-
-
-_register_concat()
+register_op("QuantizedConcat", num_outputs=3, infer=_quantized_concat_infer)(
+    _quantized_concat)
+not_differentiable("QuantizedConcat")
 
 
 def quantized_concat(concat_dim, values, input_mins, input_maxes, name=None):

@@ -37,7 +37,8 @@ def _quantized_input(name, rule):
     return infer
 
 
-def _same_range(q, min_input, max_input):
+def _same_range(min_input, max_input):
+    """Pooling keeps the input's range."""
     return np.asarray(_scalar(min_input)), np.asarray(_scalar(max_input))
 
 
@@ -57,7 +58,7 @@ def _quantized_avg_pool(x, min_input, max_input, ksize=(1, 1), strides=(1, 1),
     cols, _ = _pool_windows(q, ksize, strides, padding, 0)
     counts = _avg_counts(q.shape, ksize, strides, padding).astype(np.int32)
     return (as_quantized(cols.sum(axis=(3, 4), dtype=np.int32) // counts, T),
-            *_same_range(x, min_input, max_input))
+            *_same_range(min_input, max_input))
 
 
 @register_op("QuantizedMaxPool", num_outputs=3, infer=_quantized_input("QuantizedMaxPool",
@@ -66,7 +67,7 @@ def _quantized_max_pool(x, min_input, max_input, ksize=(1, 1), strides=(1, 1),
                         padding="VALID"):
     _check_4d(x)
     return (as_quantized(_max_pool_kernel(as_int(x), ksize, strides, padding), _qtype(x)),
-            *_same_range(x, min_input, max_input))
+            *_same_range(min_input, max_input))
 
 
 @register_op("QuantizedReluX", num_outputs=3,

@@ -19,7 +19,7 @@ from miniflow.core.registry import not_differentiable, register_gradient, regist
 from miniflow.ops import array_ops, control_flow_ops, math_ops
 from miniflow.ops.array_ops import gather
 from miniflow.ops.gather_scatter_ops import scatter_nd
-from miniflow.ops.index_ops import searchsorted
+from miniflow.ops.manip_ops import repeat
 from miniflow.ops.scan_ops import cumsum
 from miniflow.ops.shape_rules import dims
 from miniflow.ops.sparse_ops import unsorted_segment_sum
@@ -100,10 +100,9 @@ def row_splits_to_segment_ids(splits, name=None, out_type=None):
         if dims(splits) is not None and len(dims(splits)) != 1:
             raise ValueError(f"splits must be a vector, got shape {dims(splits)}")
         out_type = splits.dtype if out_type is None else dtypes.as_dtype(out_type)
-        nvals = splits[-1]
-        ids = searchsorted(splits[1:], array_ops.range(nvals, dtype=splits.dtype),
-                           side="right", out_type=out_type)
-        return ids
+        lengths = row_lengths_from_splits(math_ops.cast(splits, out_type))
+        nrows = array_ops.shape(lengths, out_type=out_type)[0]
+        return repeat(array_ops.range(nrows, dtype=out_type), lengths)
 
 
 def segment_ids_to_row_splits(segment_ids, num_segments=None, out_type=None, name=None):

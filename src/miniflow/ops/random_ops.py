@@ -20,9 +20,11 @@ _eager_seed = {"seed": None, "count": 0}
 
 
 def set_random_seed(seed):
-    """Sets the graph-level seed (in eager mode, the global seed)."""
-    if current_frontend().eager:
+    """Sets the graph-level seed (in eager mode, the global seed: seeded streams restart)."""
+    frontend = current_frontend()
+    if frontend.eager:
         _eager_seed.update(seed=seed, count=0)
+        frontend.reset_random_streams()
     else:
         get_default_graph().seed = seed
 

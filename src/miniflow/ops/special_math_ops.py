@@ -15,6 +15,7 @@ from miniflow.ops import array_ops as _arr
 from miniflow.ops import math_ops as _math
 from miniflow.ops.math_ops import unbroadcast
 from miniflow.ops.trig_ops import float_only
+from miniflow.ops.trig_ops import unary_function as _unary
 
 _EPS = np.finfo(np.float64).eps
 
@@ -434,13 +435,6 @@ def _bessel_i1e_grad(op, grad):
     safe_x = _math.where(zero, _arr.ones_like(x), x)
     d = bessel_i0e(x) - y * (_math.sign(x) + _math.reciprocal(safe_x))
     return [grad * _math.where(zero, 0.5 * _arr.ones_like(x), d)]
-
-
-def _unary(op_type, doc):
-    def fn(x, name=None):
-        return apply_op(op_type, x, name=name)
-    fn.__doc__ = doc
-    return fn
 
 
 lgamma = _unary("Lgamma", "log|Gamma(x)| element-wise (inf at the poles 0, -1, -2, ...).")

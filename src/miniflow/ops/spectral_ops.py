@@ -155,22 +155,23 @@ def _norm_scale(x, axes, norm, inverse):
     return x * _arr.constant(factor, dtype=x.dtype)
 
 
-def fftnd(input_tensor, fft_length=None, axes=None, norm=None, name=None):
-    """The DFT over ``axes`` (default: all, or the last len(fft_length))."""
+def _complex_nd(input_tensor, fft_length, axes, norm, inverse, name):
     x = _arr.convert_to_tensor(input_tensor)
     axes, lengths = _nd_axes(x, fft_length, axes)
+    transform = fft_ops.ifft if inverse else fft_ops.fft
     for a, n in zip(axes, lengths):
-        x = _along(x, a, lambda t, n=n: fft_ops.fft(_fit_last(t, n)))
-    return _arr.identity(_norm_scale(x, axes, norm, False), name=name or "fftnd")
+        x = _along(x, a, lambda t, n=n: transform(_fit_last(t, n)))
+    return _arr.identity(_norm_scale(x, axes, norm, inverse), name=name)
+
+
+def fftnd(input_tensor, fft_length=None, axes=None, norm=None, name=None):
+    """The DFT over ``axes`` (default: all, or the last len(fft_length))."""
+    return _complex_nd(input_tensor, fft_length, axes, norm, False, name or "fftnd")
 
 
 def ifftnd(input_tensor, fft_length=None, axes=None, norm=None, name=None):
     """The inverse DFT over ``axes``."""
-    x = _arr.convert_to_tensor(input_tensor)
-    axes, lengths = _nd_axes(x, fft_length, axes)
-    for a, n in zip(axes, lengths):
-        x = _along(x, a, lambda t, n=n: fft_ops.ifft(_fit_last(t, n)))
-    return _arr.identity(_norm_scale(x, axes, norm, True), name=name or "ifftnd")
+    return _complex_nd(input_tensor, fft_length, axes, norm, True, name or "ifftnd")
 
 
 def rfftnd(input_tensor, fft_length=None, axes=None, norm=None, name=None):

@@ -38,12 +38,20 @@ def tensor_proto(value):
                                   tensor_content=content)
 
 
+def _string(data: bytes):
+    """A 0-d string value (an object array: a ``np.bytes_`` would drop trailing zero bytes,
+    and a serialized Summary can end in one)."""
+    out = np.empty((), dtype=object)
+    out[()] = data
+    return out
+
+
 @register_op("TensorSummaryV2", infer=_string_scalar)
 def _tensor_summary(tensor, tag="", metadata=b""):
     pb = summary_pb2()
     meta = pb.SummaryMetadata.FromString(metadata)
-    return pb.Summary(value=[pb.Summary.Value(tag=tag, tensor=tensor_proto(tensor),
-                                              metadata=meta)]).SerializeToString()
+    return _string(pb.Summary(value=[pb.Summary.Value(tag=tag, tensor=tensor_proto(tensor),
+                                                      metadata=meta)]).SerializeToString())
 
 
 def wav(samples, sample_rate) -> bytes:
@@ -80,7 +88,7 @@ def _audio_summary(tensor, tag="", sample_rate=1.0, max_outputs=3):
                                  encoded_audio_string=wav(clips[i], rate))
         values.append(pb.Summary.Value(tag=f"{tag}/audio" if max_outputs == 1
                                        else f"{tag}/audio/{i}", audio=audio))
-    return pb.Summary(value=values).SerializeToString()
+    return _string(pb.Summary(value=values).SerializeToString())
 
 
 not_differentiable("TensorSummaryV2", "AudioSummaryV2")

@@ -83,21 +83,22 @@ def _atan2_grad(op, grad):
     return [unbroadcast(scale * x, y, x), unbroadcast(_math.negative(scale) * y, x, y)]
 
 
-def _unary(op_type, doc):
+def unary_function(op_type, doc):
+    """The public ``fn(x, name=None)`` applying the one-input op ``op_type``."""
     def fn(x, name=None):
         return apply_op(op_type, x, name=name)
     fn.__doc__ = doc
     return fn
 
 
-asin = _unary("Asin", "Inverse sine element-wise (NaN outside [-1, 1]).")
-acos = _unary("Acos", "Inverse cosine element-wise (NaN outside [-1, 1]).")
-atan = _unary("Atan", "Inverse tangent element-wise.")
-sinh = _unary("Sinh", "Hyperbolic sine element-wise.")
-cosh = _unary("Cosh", "Hyperbolic cosine element-wise.")
-asinh = _unary("Asinh", "Inverse hyperbolic sine element-wise.")
-acosh = _unary("Acosh", "Inverse hyperbolic cosine element-wise (NaN below 1).")
-atanh = _unary("Atanh", "Inverse hyperbolic tangent element-wise (NaN outside [-1, 1]).")
+asin = unary_function("Asin", "Inverse sine element-wise (NaN outside [-1, 1]).")
+acos = unary_function("Acos", "Inverse cosine element-wise (NaN outside [-1, 1]).")
+atan = unary_function("Atan", "Inverse tangent element-wise.")
+sinh = unary_function("Sinh", "Hyperbolic sine element-wise.")
+cosh = unary_function("Cosh", "Hyperbolic cosine element-wise.")
+asinh = unary_function("Asinh", "Inverse hyperbolic sine element-wise.")
+acosh = unary_function("Acosh", "Inverse hyperbolic cosine element-wise (NaN below 1).")
+atanh = unary_function("Atanh", "Inverse hyperbolic tangent element-wise (NaN outside [-1, 1]).")
 
 
 def atan2(y, x, name=None):

@@ -16,7 +16,44 @@ from miniflow.ops import array_ops
 from miniflow.ops.state_ops import Slot
 
 
-class Variable:
+_CREATORS: list = []  # tf.variable_creator_scope's creators, innermost last
+
+
+class _CreatorHook(type):
+    """Routes ``Variable(...)`` through the creators of `variable_creator_scope`."""
+
+    def __call__(cls, *args, **kwargs):
+        if not _CREATORS:
+            return super().__call__(*args, **kwargs)
+        import inspect  # noqa: PLC0415  only when a creator scope is active
+
+        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+        bound.apply_defaults()
+        bound.arguments.pop("self")
+
+        def chain(i):
+            if i < 0:
+                return lambda **kw: type.__call__(cls, **kw)
+            return lambda **kw: _CREATORS[i](chain(i - 1), **kw)
+        return chain(len(_CREATORS) - 1)(**bound.arguments)
+
+
+def variable_creator_scope(variable_creator):
+    """variable_creator_scope(variable_creator): inside, each variable is made by
+    ``variable_creator(next_creator, **kwargs)`` (kwargs: Variable's arguments)."""
+    import contextlib  # noqa: PLC0415
+
+    @contextlib.contextmanager
+    def scope():
+        _CREATORS.append(variable_creator)
+        try:
+            yield
+        finally:
+            _CREATORS.remove(variable_creator)
+    return scope()
+
+
+class Variable(metaclass=_CreatorHook):
     """A TF1 variable: a named, shaped, typed value that ops can read and assign.
 
     Args:
@@ -163,6 +200,23 @@ class Variable:
 
     def __array__(self, dtype=None, copy=None):
         return np.asarray(self.numpy(), dtype=dtype)
+
+    # Eager variables convert like their value; graph ones as TF1's RefVariable: int() and
+    # float() raise TypeError, bool() is True. Neither has __index__ (as in TF).
+    def __bool__(self):
+        return bool(self.value()) if self._eager else True
+
+    def __int__(self):
+        if not self._eager:
+            raise TypeError(f"int() argument must be a string, a bytes-like object or a "
+                            f"real number, not '{type(self).__name__}'")
+        return int(self.value())
+
+    def __float__(self):
+        if not self._eager:
+            raise TypeError(f"float() argument must be a string or a real number, not "
+                            f"'{type(self).__name__}'")
+        return float(self.value())
 
     # -- writing --------------------------------------------------------------------
     def assign(self, value, use_locking=None, name=None, read_value=True, validate_shape=True):

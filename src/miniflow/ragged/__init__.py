@@ -33,8 +33,6 @@ from miniflow.ragged.ragged_ops import (  # noqa: F401
     reduce_sum as reduce_sum,
     stack as stack,
 )
-from miniflow.ragged.ragged_tensor import (  # noqa: F401
-    RaggedTensor as RaggedTensor,
-    RaggedTensorValue as RaggedTensorValue,
-    placeholder as placeholder,
-)
+from miniflow.ragged.ragged_session import placeholder as placeholder  # noqa: F401
+from miniflow.ragged.ragged_tensor import RaggedTensor as RaggedTensor  # noqa: F401
+from miniflow.ragged.ragged_value import RaggedTensorValue as RaggedTensorValue  # noqa: F401

@@ -97,11 +97,10 @@ def constant(pylist, dtype=None, ragged_rank=None, inner_shape=None, name=None,
         items, inner_shape, nested, inner_rank = _parse(pylist, ragged_rank, inner_shape)
         if not nested:
             return array_ops.constant(pylist, dtype=dtype)
-        if items:
-            values = array_ops.constant(items, dtype=dtype, name="values")
-        else:
-            values = array_ops.constant(_flat_array(items, dtype, inner_shape, inner_rank),
-                                        name="values")
+        arr = _flat_array(items, dtype, inner_shape, inner_rank)  # checks the shape
+        # Python scalars take TF's dtypes (int32, float32), not NumPy's
+        values = array_ops.constant(items if items and arr.ndim == 1 + inner_rank
+                                    else arr, dtype=dtype, name="values")
         sdtype = dtypes.as_dtype(row_splits_dtype)
         result = values
         for splits in reversed(nested):

@@ -63,19 +63,39 @@ def _same_splits(rts):
     return [c for c in checks if c is not None]
 
 
+def _ragged_in(x) -> list:
+    if _is_ragged(x):
+        return [x]
+    if isinstance(x, list | tuple):
+        return [r for v in x for r in _ragged_in(v)]
+    return []
+
+
+def _flat(x):
+    if _is_ragged(x):
+        return x.flat_values
+    if isinstance(x, list | tuple):
+        return type(x)(_flat(v) for v in x)
+    return x
+
+
 def map_flat_values(op, *args, **kwargs):
-    """``op`` applied to the flat values of the ragged arguments, which must share their
-    row partitions; the result has that partition.
+    """``op`` applied to the flat values of the ragged arguments (also inside lists),
+    which must share their row partitions; the result has that partition.
     ``tf.ragged.map_flat_values(op, *args, **kwargs)``"""
-    rts = [a for a in list(args) + list(kwargs.values()) if _is_ragged(a)]
+    rts = [r for a in list(args) + list(kwargs.values()) for r in _ragged_in(a)]
     if not rts:
         return op(*args, **kwargs)
     checks = _same_splits(rts)
-    flat = lambda a: a.flat_values if _is_ragged(a) else a  # noqa: E731
     with control_flow_ops.control_dependencies(checks):
-        out = op(*[flat(a) for a in args], **{k: flat(v) for k, v in kwargs.items()})
+        out = op(*[_flat(a) for a in args], **{k: _flat(v) for k, v in kwargs.items()})
         if checks:
             out = array_ops.identity(out)
+    n_in, n_out = dims(rts[0].flat_values), dims(out)
+    if n_in and n_out and None not in (n_in[0], n_out[0]) and n_in[0] != n_out[0]:
+        raise ValueError(f"tf.ragged.map_flat_values: the output of op has {n_out[0]} rows "
+                         f"but the flat values have {n_in[0]}; op must keep the outer "
+                         f"dimension")
     return rts[0].with_flat_values(out)
 
 
@@ -88,9 +108,7 @@ def _broadcast_dense(rt, dense):
     if len(d) <= inner - 1:  # broadcasts against the uniform inner dimensions only
         return dense
     if rt.ragged_rank == 1 and len(d) == rt.shape.ndims and len(d) >= 2 and d[1] == 1:
-        rows = array_ops.gather(array_ops.squeeze(dense, [1]) if len(d) > 1 else dense,
-                                rt.value_rowids())
-        return rows
+        return array_ops.gather(array_ops.squeeze(dense, [1]), rt.value_rowids())
     raise ValueError(f"Cannot broadcast a dense operand of shape {d} against a "
                      f"RaggedTensor of shape {rt.shape}: only scalars, inner-dimension "
                      f"shapes and [nrows, 1, ...] are supported")
@@ -314,8 +332,15 @@ def reduce_mean(input_tensor, axis=None, keepdims=None, name=None):
             else array_ops.ones_like(rt)
         count = _reduce("sum", ones, axis, bool(keepdims))
         if _is_ragged(total):
-            return total.with_flat_values(total.flat_values / count.flat_values)
-        return total / count
+            return total.with_flat_values(_divide(total.flat_values, count.flat_values))
+        return _divide(total, count)
+
+
+def _divide(total, count):
+    """``total / count``, NaN (without a NumPy warning) where ``count`` is 0, as TF."""
+    nan = array_ops.fill(array_ops.shape(total), np.array(np.nan, total.dtype.np))
+    return array_ops.where(math_ops.greater(count, 0),
+                           total / math_ops.maximum(count, array_ops.ones_like(count)), nan)
 
 
 def _bool_reduction(kind):

@@ -6,7 +6,7 @@ or a RaggedTensor for more ragged dimensions) and ``row_splits`` (int64 by defau
 Every method builds ordinary ops on those components, so it works in graph and eager
 mode alike, and gradients flow to ``flat_values`` through the gathers and segment sums.
 `Session.run` fetches a RaggedTensor as a `RaggedTensorValue`; a ragged placeholder is
-fed with one.
+fed with one (see `ragged_session`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import numpy as np
 from miniflow import dtypes
 from miniflow.core.dispatch import executing_eagerly, is_tensor
 from miniflow.core.shapes import TensorShape
-from miniflow.graph.session import register_feed_type, register_fetch_type
 from miniflow.ops import array_ops, check_ops, control_flow_ops, math_ops
 from miniflow.ops import ragged_array_ops as rp
 from miniflow.ops.gather_scatter_ops import scatter_nd
 from miniflow.ops.shape_rules import dims
 from miniflow.ops.sparse_ops import SparseTensor
+from miniflow.ragged.ragged_value import RaggedTensorValue
 
 _SPLITS_DTYPES = (dtypes.int32, dtypes.int64)
 
@@ -66,7 +66,7 @@ class RaggedTensor:
     Example::
 
         rt = tf.RaggedTensor.from_row_splits([3., 1., 4., 1.], [0, 2, 2, 4])
-        tf.reduce_sum(rt, axis=1)  # -> tf.ragged.reduce_sum in miniflow
+        tf.ragged.reduce_sum(rt, axis=1)  # TF also spells it tf.reduce_sum(rt, axis=1)
     """
 
     def __init__(self, values, row_splits, internal=False, uniform_row_length=None):
@@ -82,10 +82,9 @@ class RaggedTensor:
 
     # -- factories ------------------------------------------------------------------
     @classmethod
-    def _partition(cls, values, splits, validate, what, nrows=None):
-        """The ragged tensor of checked ``splits`` over checked ``values``."""
-        if splits.dtype != getattr(values, "_row_splits", splits).dtype:
-            raise ValueError("row_splits dtype does not match the nested row_splits dtype")
+    def _partition(cls, values, splits, validate, what):
+        """The ragged tensor of ``splits`` over ``values``; with ``validate``, the splits
+        are checked at run time (InvalidArgumentError, as TF)."""
         if validate:
             nvals = _nvals(values, splits.dtype)
             msg = f"Arguments to {what} do not form a valid RaggedTensor"
@@ -169,8 +168,9 @@ class RaggedTensor:
             nvals = _nvals(values, dtype)
             if nrows is None:
                 nrows = math_ops.floordiv(nvals, math_ops.maximum(length, 1))
-            splits = array_ops.range(0, array_ops.convert_to_tensor(nrows, dtype) * length
-                                     + 1, math_ops.maximum(length, 1), dtype=dtype)
+            if not isinstance(nrows, int):  # a Python int keeps the shape static
+                nrows = array_ops.convert_to_tensor(nrows, dtype=dtype)
+            splits = array_ops.range(nrows + 1, dtype=dtype) * length
             rt = cls._partition(values, splits, validate, "from_uniform_row_length")
             static = _static(length)
             rt._uniform = None if static is None else int(static)
@@ -218,16 +218,19 @@ class RaggedTensor:
         padding=None, ragged_rank=1, name=None, row_splits_dtype=tf.int64)``"""
         if lengths is not None and padding is not None:
             raise ValueError("Specify argument `lengths` or `padding`, but not both.")
-        if ragged_rank != 1:
-            raise NotImplementedError("miniflow's RaggedTensor.from_tensor supports "
-                                      "ragged_rank=1 only")
         dtype = dtypes.as_dtype(row_splits_dtype)
         with control_flow_ops.name_scope(name, "RaggedFromTensor"):
             tensor = array_ops.convert_to_tensor(tensor)
             d = dims(tensor)
-            if d is not None and len(d) < 2:
-                raise ValueError(f"tensor must have rank at least 2, got shape {d}")
+            if d is not None and len(d) < ragged_rank + 1:
+                raise ValueError(f"tensor must have rank at least {ragged_rank + 1}, got "
+                                 f"shape {d}")
+            if ragged_rank > 1:
+                return cls._from_tensor_nested(tensor, d, lengths, padding, ragged_rank, dtype)
+            if ragged_rank < 1:
+                raise ValueError(f"ragged_rank must be at least 1, got {ragged_rank}")
             shape = array_ops.shape(tensor, out_type=dtype)
+            uniform = lengths is None and padding is None and d is not None
             if padding is not None:
                 pad = array_ops.convert_to_tensor(padding, dtype=tensor.dtype)
                 not_pad = math_ops.not_equal(tensor, pad)
@@ -242,7 +245,32 @@ class RaggedTensor:
             lengths = math_ops.cast(array_ops.convert_to_tensor(lengths), dtype)
             mask = _sequence_mask(lengths, shape[1])
             values = array_ops.boolean_mask(tensor, mask)
-            return cls.from_row_lengths(values, lengths, validate=False)
+            rt = cls.from_row_lengths(values, lengths, validate=False)
+            if uniform:
+                rt._uniform = d[1]
+            return rt
+
+    @classmethod
+    def _from_tensor_nested(cls, tensor, d, lengths, padding, ragged_rank, dtype):
+        """`from_tensor` with ``ragged_rank`` > 1: the outer dimensions become uniform
+        partitions over the rows of the innermost ragged dimension."""
+        if lengths is not None:
+            raise NotImplementedError("miniflow's RaggedTensor.from_tensor takes lengths "
+                                      "with ragged_rank=1 only; use padding")
+        if d is None:
+            raise ValueError("from_tensor with ragged_rank > 1 needs a known rank")
+        shape = array_ops.shape(tensor, out_type=dtype)
+        inner = list(d[ragged_rank:])
+        rows = array_ops.reshape(tensor, [-1] + inner if None not in inner else
+                                 array_ops.concat([array_ops.constant([-1], dtype),
+                                                   shape[ragged_rank:]], 0))
+        result = cls.from_tensor(rows, padding=padding, row_splits_dtype=dtype)
+        for j in reversed(range(1, ragged_rank)):
+            outer = d[:j]
+            nrows = int(np.prod(outer)) if None not in outer else None
+            length = d[j] if d[j] is not None else shape[j]
+            result = cls.from_uniform_row_length(result, length, nrows=nrows, validate=False)
+        return result
 
     @classmethod
     def from_sparse(cls, st_input, name=None, row_splits_dtype=dtypes.int64):
@@ -308,7 +336,11 @@ class RaggedTensor:
     def nrows(self, out_type=None, name=None):
         """The number of rows (a scalar of the row splits' dtype)."""
         with control_flow_ops.name_scope(name, "RaggedNRows"):
-            n = array_ops.shape(self._row_splits, out_type=self.row_splits_dtype)[0] - 1
+            known = dims(self._row_splits)
+            if known is not None and known[0] is not None:  # keeps static shapes known
+                n = array_ops.constant(known[0] - 1, self.row_splits_dtype)
+            else:
+                n = array_ops.shape(self._row_splits, out_type=self.row_splits_dtype)[0] - 1
             return n if out_type is None else math_ops.cast(n, out_type)
 
     def row_starts(self, name=None):
@@ -432,6 +464,12 @@ class RaggedTensor:
                                       array_ops.zeros_like(dense) + default)
             if shape is not None and None not in shape:
                 out = array_ops.reshape(out, shape)
+            elif hasattr(out, "set_shape"):  # graph mode: what is known statically
+                static = self.shape.as_list() if self.shape.ndims is not None else None
+                if static is not None:
+                    if shape is not None:
+                        static = [a if a is not None else b for a, b in zip(shape, static)]
+                    out.set_shape(static)
             return out
 
     def to_sparse(self, name=None):
@@ -495,11 +533,13 @@ class RaggedTensor:
             return f"<tf.RaggedTensor {self.to_list()}>"
         return f"tf.RaggedTensor(values={self._values!r}, row_splits={self._row_splits!r})"
 
-    def __len__(self):
-        n = dims(self._row_splits)
-        if n is None or n[0] is None:
-            raise TypeError("len() of a RaggedTensor with an unknown number of rows")
-        return n[0] - 1
+    def __iter__(self):
+        """Eager mode: the rows (as TF); graph mode: a TypeError, as for a Tensor."""
+        if not executing_eagerly():
+            raise TypeError("RaggedTensor objects are only iterable when eager execution "
+                            "is enabled. To iterate over rows, fetch the tensor with "
+                            "Session.run or use tf.map_fn over its rows.")
+        return (self[i] for i in range(int(self.nrows().numpy())))
 
     def __tf_tensor__(self):
         raise TypeError(
@@ -551,108 +591,3 @@ def _dense_to_sparse_rows(values):
     idx = array_ops.where(array_ops.ones_like(values, dtype=dtypes.bool))
     return SparseTensor(idx, array_ops.reshape(values, [-1]),
                         array_ops.shape(values, out_type=dtypes.int64))
-
-
-# ---------------------------------------------------------------------------------------
-# RaggedTensorValue: what Session.run returns.
-
-
-class RaggedTensorValue:
-    """The value of a fetched RaggedTensor: ``values`` (a NumPy array or another
-    RaggedTensorValue) partitioned by the NumPy ``row_splits``."""
-
-    def __init__(self, values, row_splits):
-        row_splits = np.asarray(row_splits)
-        if row_splits.dtype not in (np.int32, np.int64):
-            raise TypeError(f"row_splits must be int32 or int64, got {row_splits.dtype}")
-        if not isinstance(values, RaggedTensorValue):
-            values = np.asarray(values)
-        self._values, self._row_splits = values, row_splits
-
-    @classmethod
-    def from_nested(cls, flat_values, nested_row_splits):
-        result = flat_values
-        for splits in reversed(list(nested_row_splits)):
-            result = cls(result, splits)
-        return result
-
-    values = property(lambda self: self._values)
-    row_splits = property(lambda self: self._row_splits)
-
-    @property
-    def flat_values(self):
-        v = self._values
-        while isinstance(v, RaggedTensorValue):
-            v = v._values
-        return v
-
-    @property
-    def nested_row_splits(self) -> tuple:
-        out, v = [self._row_splits], self._values
-        while isinstance(v, RaggedTensorValue):
-            out.append(v._row_splits)
-            v = v._values
-        return tuple(out)
-
-    ragged_rank = property(lambda self: len(self.nested_row_splits))
-    dtype = property(lambda self: self.flat_values.dtype)
-
-    @property
-    def shape(self) -> tuple:
-        return (self._row_splits.shape[0] - 1,) + (None,) * self.ragged_rank + \
-            self.flat_values.shape[1:]
-
-    def to_list(self) -> list:
-        """Nested Python lists (bytes for strings, as TF)."""
-        v = self._values.to_list() if isinstance(self._values, RaggedTensorValue) \
-            else self._values.tolist()
-        s = self._row_splits.tolist()
-        return [v[s[i]:s[i + 1]] for i in range(len(s) - 1)]
-
-    def numpy(self):
-        """An object array of rows; each row a NumPy array (or object array)."""
-        v = self._values.numpy() if isinstance(self._values, RaggedTensorValue) \
-            else self._values
-        s = self._row_splits
-        out = np.empty(len(s) - 1, dtype=object)
-        for i in range(len(s) - 1):
-            out[i] = v[s[i]:s[i + 1]]
-        return out
-
-    def __repr__(self):
-        return f"<tf.RaggedTensorValue {self.to_list()}>"
-
-
-def _feed_ragged(key, value):
-    if isinstance(value, RaggedTensor):
-        raise TypeError("Cannot feed a RaggedTensor symbolic value; feed a "
-                        "tf.ragged.RaggedTensorValue (e.g. tf.ragged.constant_value(...))")
-    if not isinstance(value, RaggedTensorValue):
-        raise TypeError(f"A RaggedTensor is fed with a tf.ragged.RaggedTensorValue, got "
-                        f"{type(value).__name__}")
-    if value.ragged_rank != key.ragged_rank:
-        raise ValueError(f"Cannot feed a value of ragged_rank {value.ragged_rank} to a "
-                         f"RaggedTensor of ragged_rank {key.ragged_rank}")
-    return [(key.flat_values, value.flat_values)] + list(zip(key.nested_row_splits,
-                                                             value.nested_row_splits))
-
-
-register_fetch_type(RaggedTensor, lambda rt: [rt.flat_values, *rt.nested_row_splits],
-                    lambda v: RaggedTensorValue.from_nested(v[0], v[1:]))
-register_feed_type(RaggedTensor, _feed_ragged)
-
-
-def placeholder(dtype, ragged_rank, value_shape=None, name=None):
-    """A RaggedTensor to feed with a `RaggedTensorValue`.
-    ``tf.ragged.placeholder(dtype, ragged_rank, value_shape=None, name=None)``"""
-    if ragged_rank < 1:
-        raise ValueError(f"ragged_rank must be at least 1, got {ragged_rank}")
-    inner = [] if value_shape is None else TensorShape(value_shape).as_list()
-    with control_flow_ops.name_scope(name, "RaggedPlaceholder"):
-        flat = array_ops.placeholder(dtype, [None] + inner, name="flat_values")
-        splits = [array_ops.placeholder(dtypes.int64, [None], name=f"row_splits_{i}")
-                  for i in range(ragged_rank)]
-        result = flat
-        for s in reversed(splits):
-            result = RaggedTensor(result, s, internal=True)
-        return result

@@ -9,3 +9,6 @@ from miniflow.saved_model.signatures import (  # noqa: E402
     is_valid_signature as is_valid_signature,
     regression_signature_def as regression_signature_def,
 )
+from miniflow.saved_model.method_name_updater import (  # noqa: E402
+    MethodNameUpdater as MethodNameUpdater,
+)

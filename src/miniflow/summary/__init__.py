@@ -40,3 +40,9 @@ def all_v2_summary_ops():
     """The TF2 summary ops of the default graph: always ``[]`` (miniflow's summaries are
     TF1 ops). ``tf.summary.all_v2_summary_ops()``"""
     return []
+
+
+from miniflow.summary.contrib_compat import (  # noqa: E402
+    get_summary_description as get_summary_description,
+)
+from miniflow.summary.contrib_compat import initialize as initialize  # noqa: E402

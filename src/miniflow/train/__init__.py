@@ -108,6 +108,7 @@ from miniflow.train.object_checkpoint import Checkpoint as Checkpoint  # noqa: E
 from miniflow.train.object_checkpoint import CheckpointManager as CheckpointManager  # noqa: E402,E501
 from miniflow.train.object_checkpoint import CheckpointOptions as CheckpointOptions  # noqa: E402,E501
 from miniflow.train.saver_def import SaverDef as SaverDef  # noqa: E402
+from miniflow.train.sdca_shrink import sdca_shrink_l1 as sdca_shrink_l1  # noqa: E402
 from miniflow.train.warm_starting import VocabInfo as VocabInfo  # noqa: E402
 from miniflow.train.warm_starting import init_from_checkpoint as init_from_checkpoint  # noqa: E402,E501
 from miniflow.train.warm_starting import warm_start as warm_start  # noqa: E402
@@ -115,10 +116,10 @@ from miniflow.train.warm_starting import warm_start as warm_start  # noqa: E402
 __all__ += ["AdagradDAOptimizer", "ProximalAdagradOptimizer",
             "ProximalGradientDescentOptimizer", "cosine_decay_restarts",
             "linear_cosine_decay", "noisy_linear_cosine_decay", "piecewise_constant_decay",
-            "Checkpoint", "CheckpointManager", "CheckpointOptions", "ClusterDef", "ClusterSpec", "JobDef", "NewCheckpointReader", "SaverDef",
-            "ServerDef", "VocabInfo", "assert_global_step", "checkpoints_iterator",
+            "Checkpoint", "CheckpointManager", "CheckpointOptions", "ClusterDef",
+            "ClusterSpec", "JobDef", "NewCheckpointReader", "SaverDef", "ServerDef", "VocabInfo", "assert_global_step", "checkpoints_iterator",
             "generate_checkpoint_state_proto", "init_from_checkpoint", "load_checkpoint",
-            "remove_checkpoint", "warm_start", "write_graph"]
+            "remove_checkpoint", "sdca_shrink_l1", "warm_start", "write_graph"]
 
 # -- issue 13: monitored training loop ------------------------------------------------------
 from miniflow.train.basic_session_run_hooks import (  # noqa: E402

@@ -8,6 +8,9 @@ A checkpoint with prefix ``P`` is two files:
 
 The index is written last, by an atomic rename, and is the commit point: a crash at any
 moment leaves either the previous checkpoint or the complete new one.
+
+TensorFlow's own format (`tensor_bundle`) is read wherever ``P.index`` is one, and
+written by ``write_checkpoint(..., fmt="tf")``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 from miniflow import dtypes, errors
 from miniflow.graph.file_io import (atomic_write, dump_envelope, file_sha256, load_envelope,
                                     read_bytes)
+from miniflow.train import tensor_bundle
 
 INDEX_FORMAT = "miniflow.checkpoint"
 INDEX_VERSION = 1
@@ -32,8 +36,14 @@ STATE_FILENAME = "checkpoint"
 
 
 # -- checkpoint files ---------------------------------------------------------------------
-def write_checkpoint(prefix: str, tensors: dict) -> None:
-    """Writes ``tensors`` (name -> ndarray) as checkpoint ``prefix``, crash-safely."""
+def write_checkpoint(prefix: str, tensors: dict, fmt: str = "miniflow") -> None:
+    """Writes ``tensors`` (name -> ndarray) as checkpoint ``prefix``, crash-safely, in
+    miniflow's format or (``fmt="tf"``) TensorFlow's V2 bundle format."""
+    if fmt == "tf":
+        tensor_bundle.write(prefix, tensors)
+        for stale in glob.glob(glob.escape(prefix) + ".data-*.npz"):
+            os.remove(stale)
+        return
     directory = os.path.dirname(os.path.abspath(prefix))
     os.makedirs(directory, exist_ok=True)
     arrays, entries = {}, {}
@@ -66,6 +76,11 @@ def read_index(prefix: str) -> dict:
         NotFoundError: there is no checkpoint at ``prefix``.
         DataLossError / InvalidArgumentError: the index is corrupt or of another format.
     """
+    if tensor_bundle.is_bundle(prefix):
+        num_shards, entries = tensor_bundle.read_index(prefix)
+        return {"format": "tf", "num_shards": num_shards, "entries": entries,
+                "tensors": {n: {"dtype": e.dtype, "shape": list(e.shape)}
+                            for n, e in entries.items()}}
     what = f"Checkpoint index {prefix}.index"
     body = load_envelope(read_bytes(prefix + ".index", "Checkpoint index"), INDEX_FORMAT,
                          INDEX_VERSION, what)
@@ -109,6 +124,9 @@ def load_checkpoint_tensors(prefix: str, names=None) -> dict:
             raise errors.NotFoundError(
                 None, None, f"Key {name} not found in checkpoint {prefix}. The checkpoint "
                 f"holds: {', '.join(sorted(tensors)) or '(nothing)'}")
+    if index.get("format") == "tf":
+        return tensor_bundle.read_tensors(prefix, index["num_shards"], index["entries"],
+                                          wanted)
     path = os.path.join(os.path.dirname(os.path.abspath(prefix)), index["data_file"])
     if not os.path.exists(path):
         raise errors.DataLossError(None, None, f"Checkpoint {prefix}: data file {path} is "
@@ -150,7 +168,8 @@ def checkpoint_exists(checkpoint_prefix: str) -> bool:
 
 def remove_checkpoint(prefix: str, meta_graph_suffix: str = "meta") -> None:
     for path in [prefix + ".index", f"{prefix}.{meta_graph_suffix}",
-                 *glob.glob(glob.escape(prefix) + ".data-*.npz")]:
+                 *glob.glob(glob.escape(prefix) + ".data-*.npz"),
+                 *glob.glob(glob.escape(prefix) + ".data-[0-9][0-9][0-9][0-9][0-9]-of-*")]:
         if os.path.exists(path):
             os.remove(path)
 

@@ -155,13 +155,10 @@ class SessionCreator:
                                   f"{type(self).__name__}.")
 
 
-class ChiefSessionCreator(SessionCreator):
-    """Restores the latest checkpoint of ``checkpoint_dir`` or initializes the model."""
+class _ScaffoldSessionCreator(SessionCreator):
+    """A creator whose `SessionManager` is built (once) from its scaffold."""
 
-    def __init__(self, scaffold=None, master="", config=None, checkpoint_dir=None,
-                 checkpoint_filename_with_path=None):
-        self._checkpoint_dir = checkpoint_dir
-        self._checkpoint_filename_with_path = checkpoint_filename_with_path
+    def __init__(self, scaffold, master, config):
         self._scaffold = scaffold or Scaffold()
         self._session_manager = None
         self._master, self._config = master, config
@@ -170,6 +167,16 @@ class ChiefSessionCreator(SessionCreator):
         if self._session_manager is None:
             self._session_manager = _manager_for(self._scaffold)
         return self._session_manager
+
+
+class ChiefSessionCreator(_ScaffoldSessionCreator):
+    """Restores the latest checkpoint of ``checkpoint_dir`` or initializes the model."""
+
+    def __init__(self, scaffold=None, master="", config=None, checkpoint_dir=None,
+                 checkpoint_filename_with_path=None):
+        super().__init__(scaffold, master, config)
+        self._checkpoint_dir = checkpoint_dir
+        self._checkpoint_filename_with_path = checkpoint_filename_with_path
 
     def create_session(self):
         self._scaffold.finalize()
@@ -180,19 +187,12 @@ class ChiefSessionCreator(SessionCreator):
             init_feed_dict=self._scaffold.init_feed_dict, init_fn=self._scaffold.init_fn)
 
 
-class WorkerSessionCreator(SessionCreator):
+class WorkerSessionCreator(_ScaffoldSessionCreator):
     """Waits (up to ``max_wait_secs``) for the chief to initialize the model."""
 
     def __init__(self, scaffold=None, master="", config=None, max_wait_secs=30 * 60):
-        self._scaffold = scaffold or Scaffold()
-        self._session_manager = None
-        self._master, self._config = master, config
+        super().__init__(scaffold, master, config)
         self._max_wait_secs = max_wait_secs
-
-    def _get_session_manager(self):
-        if self._session_manager is None:
-            self._session_manager = _manager_for(self._scaffold)
-        return self._session_manager
 
     def create_session(self):
         self._scaffold.finalize()

@@ -30,6 +30,9 @@ class Saver:
         max_to_keep: how many recent checkpoints to keep (None or 0: keep all).
         keep_checkpoint_every_n_hours: additionally keep one checkpoint per this interval.
         allow_empty: allow a saver with no variables (otherwise ValueError).
+        format: ``"miniflow"`` (default) writes miniflow's checkpoint format; ``"tf"``
+            writes TensorFlow's V2 bundle (``.index`` + ``.data-00000-of-00001``), which
+            TensorFlow restores. `restore` reads either, whatever this is set to.
 
     Example:
         >>> saver = tf.train.Saver(max_to_keep=3)
@@ -41,7 +44,10 @@ class Saver:
                  keep_checkpoint_every_n_hours=10000.0, name=None, restore_sequentially=False,
                  saver_def=None, builder=None, defer_build=False, allow_empty=False,
                  write_version=2, pad_step_number=False, save_relative_paths=False,
-                 filename=None):
+                 filename=None, format="miniflow"):  # noqa: A002 (a keyword argument)
+        if format not in ("miniflow", "tf"):
+            raise ValueError(f"Saver format must be 'miniflow' or 'tf', got {format!r}")
+        self._format = format
         if var_list is None:
             var_list = get_default_graph().get_collection(GraphKeys.GLOBAL_VARIABLES)
         self._vars = _named(var_list)
@@ -103,7 +109,7 @@ class Saver:
                     None, None, f"Attempting to use uninitialized value {var.op_name} while "
                     f"saving checkpoint {prefix}. Run the variable initializers first.")
             values[name] = np.asarray(value)
-        ckpt.write_checkpoint(prefix, values)
+        ckpt.write_checkpoint(prefix, values, self._format)
         if write_meta_graph:
             self._write_meta_graph(sess.graph, f"{prefix}.{meta_graph_suffix}")
         if write_state:

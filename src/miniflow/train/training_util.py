@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from miniflow import dtypes
+from miniflow.core.dispatch import current_frontend
 from miniflow.graph.graph import GraphKeys, get_default_graph
-from miniflow.ops import init_ops, variable_scope
+from miniflow.ops import init_ops, variable_scope, variables
 
 
 def get_global_step(graph=None):
@@ -43,6 +44,11 @@ def create_global_step(graph=None):
     graph = graph or get_default_graph()
     if get_global_step(graph) is not None:
         raise ValueError('"global_step" already exists.')
+    if current_frontend().eager:  # as TF: a new variable, found through the collection
+        step = variables.Variable(0, dtype=dtypes.int64, trainable=False, name="global_step")
+        for key in (GraphKeys.GLOBAL_VARIABLES, GraphKeys.GLOBAL_STEP):
+            graph.add_to_collection(key, step)
+        return step
     with graph.as_default(), graph.name_scope(None):
         return variable_scope.get_variable(
             "global_step", shape=[], dtype=dtypes.int64,
@@ -59,7 +65,8 @@ def get_or_create_global_step(graph=None):
         train_op = opt.minimize(loss, global_step=step)
     """
     graph = graph or get_default_graph()
-    return get_global_step(graph) or create_global_step(graph)
+    step = get_global_step(graph)  # not `or`: an eager step's truth value is its value
+    return step if step is not None else create_global_step(graph)
 
 
 def global_step(sess, global_step_tensor):

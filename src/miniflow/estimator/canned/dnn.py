@@ -30,9 +30,18 @@ def dnn_logits(features, feature_columns, hidden_units, units, activation_fn, dr
             if batch_norm:
                 net = tf.layers.batch_normalization(net, momentum=0.999, training=training,
                                                     name=f"hiddenlayer_{i}/batchnorm_{i}")
-        return tf.layers.dense(net, units, activation=None,
-                               kernel_initializer=tf.glorot_uniform_initializer(),
-                               name="logits")
+            _layer_summaries(net, f"dnn/hiddenlayer_{i}")
+        logits = tf.layers.dense(net, units, activation=None,
+                                 kernel_initializer=tf.glorot_uniform_initializer(),
+                                 name="logits")
+        _layer_summaries(logits, "dnn/logits")
+        return logits
+
+
+def _layer_summaries(value, tag):
+    """TF's per-layer summaries (tags ``dnn/dnn/<layer>/...`` under the ``dnn`` scope)."""
+    tf.summary.scalar(f"{tag}/fraction_of_zero_values", tf.nn.zero_fraction(value))
+    tf.summary.histogram(f"{tag}/activation", value)
 
 
 def _check_args(hidden_units, feature_columns):
@@ -47,9 +56,7 @@ def _check_args(hidden_units, feature_columns):
 def _dnn_model_fn(head, hidden_units, feature_columns, optimizer, activation_fn, dropout,
                   batch_norm):
     def model_fn(features, labels, mode, config):
-        if not isinstance(features, dict):
-            raise ValueError(f"features should be a dictionary of `Tensor`s. Given type: "
-                             f"{type(features)}")
+        head_lib.check_features(features)
         logits = dnn_logits(features, feature_columns, hidden_units, head.logits_dimension,
                             activation_fn, dropout, mode, batch_norm)
 

@@ -22,9 +22,7 @@ def _combined_model_fn(head, linear_feature_columns, linear_optimizer, dnn_featu
                        dnn_optimizer, dnn_hidden_units, dnn_activation_fn, dnn_dropout,
                        batch_norm, linear_sparse_combiner):
     def model_fn(features, labels, mode, config):
-        if not isinstance(features, dict):
-            raise ValueError(f"features should be a dictionary of `Tensor`s. Given type: "
-                             f"{type(features)}")
+        head_lib.check_features(features)
         parts = []
         if dnn_feature_columns:
             parts.append(("dnn", dnn_optimizer, DNN_LEARNING_RATE, dnn_logits(

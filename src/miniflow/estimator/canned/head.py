@@ -115,7 +115,7 @@ class _ClassificationHead(_Head):
                 raise ValueError(f"Labels dtype should be integer. Instead got {labels.dtype}.")
             ids = tf.cast(labels, tf.int64)
         checks = [tf.assert_less(ids, tf.constant(self._n_classes, tf.int64),
-                                 message=f"Labels must be <= n_classes - 1"),
+                                 message="Labels must be <= n_classes - 1"),
                   tf.assert_non_negative(ids, message="Labels must be >= 0")]
         with tf.control_dependencies(checks):
             return tf.identity(ids)
@@ -254,6 +254,13 @@ class RegressionHead(_Head):
         regression = export_lib.RegressionOutput(predictions["predictions"])
         return {DEFAULT_SERVING_SIGNATURE_DEF_KEY: regression, _REGRESS: regression,
                 _PREDICT: export_lib.PredictOutput(predictions)}
+
+
+def check_features(features):
+    """The canned models take a dict of feature tensors."""
+    if not isinstance(features, dict):
+        raise ValueError(f"features should be a dictionary of `Tensor`s. Given type: "
+                         f"{type(features)}")
 
 
 def _broadcast(weights, values):

@@ -19,15 +19,9 @@ def linear_logits(features, feature_columns, units, sparse_combiner="sum"):
                                               sparse_combiner=sparse_combiner)
 
 
-def _check_features(features):
-    if not isinstance(features, dict):
-        raise ValueError(f"features should be a dictionary of `Tensor`s. Given type: "
-                         f"{type(features)}")
-
-
 def _linear_model_fn(head, feature_columns, optimizer, sparse_combiner):
     def model_fn(features, labels, mode, config):
-        _check_features(features)
+        head_lib.check_features(features)
         logits = linear_logits(features, feature_columns, head.logits_dimension,
                                sparse_combiner)
 
