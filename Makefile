@@ -26,10 +26,12 @@ bench:
 # Every registered op against TensorFlow's tf.compat.v1 graph mode (conformance/README.md),
 # in the benchmark environment (built by the same stamp rule as `make bench`).
 # Options: make conformance K=softmax REPORT=conformance.json
+# Then TensorFlow reads back the files miniflow writes (TFRecord, Example, SequenceExample).
 conformance:
 	$(MAKE) -C benchmarks .venv-bench/.installed PYTHON=$(PYTHON)
 	benchmarks/.venv-bench/bin/python -m conformance.run $(if $(K),-k $(K)) \
 		$(if $(REPORT),--report $(REPORT))
+	benchmarks/.venv-bench/bin/python tests/io/fixtures/tf_reads_miniflow.py
 
 clean:
 	rm -rf $(VENV) benchmarks/.venv-bench build *.egg-info src/*.egg-info

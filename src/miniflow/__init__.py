@@ -549,7 +549,7 @@ from miniflow.ops.string_ops import (  # noqa: E402
     to_hash_bucket_strong as string_to_hash_bucket_strong,
 )
 from miniflow.ops.string_ops import to_number as string_to_number  # noqa: E402
-from miniflow.ops.string_split_ops import string_split as string_split  # noqa: E402
+from miniflow.ragged.ragged_strings import string_split as string_split  # noqa: E402
 from miniflow.ops.parsing_ops import decode_json_example as decode_json_example  # noqa: E402
 from miniflow.ops.sequence_example_parsing_ops import (  # noqa: E402
     parse_single_sequence_example as parse_single_sequence_example,
@@ -813,6 +813,9 @@ from miniflow.ops.batch_ops import (  # noqa: E402
 from miniflow.ops.session_ops import delete_session_tensor as delete_session_tensor  # noqa: E402
 from miniflow.ops.session_ops import get_session_handle as get_session_handle  # noqa: E402
 from miniflow.ops.session_ops import get_session_tensor as get_session_tensor  # noqa: E402
+
+# -- issue 13: conformance mismatches
+from miniflow.ops.array_ops import where_v1 as where  # noqa: E402
 
 # -- issue 13: api inventory. Keep this last: every TF1 name still missing gets a stub that
 # raises tf.errors.UnimplementedError with the reason (miniflow/compat/stubs.py).

@@ -11,18 +11,17 @@ _VERBOSITY = {"level": None, "alsologtostdout": False}
 
 
 def set_verbosity(level, alsologtostdout=False):
-    """set_verbosity(level, alsologtostdout=False): AutoGraph's log level (the
-    AUTOGRAPH_VERBOSITY environment variable wins, as in TF)."""
+    """set_verbosity(level, alsologtostdout=False): AutoGraph's log level (it wins over
+    the AUTOGRAPH_VERBOSITY environment variable, as in TF)."""
     _VERBOSITY["level"] = int(level)
     _VERBOSITY["alsologtostdout"] = bool(alsologtostdout)
 
 
 def get_verbosity():
     """The level set by set_verbosity, else $AUTOGRAPH_VERBOSITY, else 0."""
-    env = os.environ.get("AUTOGRAPH_VERBOSITY")
-    if env is not None:
-        return int(env)
-    return 0 if _VERBOSITY["level"] is None else _VERBOSITY["level"]
+    if _VERBOSITY["level"] is not None:
+        return _VERBOSITY["level"]
+    return int(os.environ.get("AUTOGRAPH_VERBOSITY", 0))
 
 
 def trace(*args):

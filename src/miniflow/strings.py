@@ -16,15 +16,15 @@ from miniflow.ops.string_ops import to_hash_bucket_strong as to_hash_bucket_stro
 from miniflow.ops.string_ops import to_number as to_number
 from miniflow.ops.string_ops import unsorted_segment_join as unsorted_segment_join
 from miniflow.ops.string_ops import upper as upper
-from miniflow.ops.string_split_ops import bytes_split as bytes_split
+from miniflow.ragged.ragged_strings import bytes_split as bytes_split
 from miniflow.ops.string_split_ops import ngrams as ngrams
-from miniflow.ops.string_split_ops import split as split
-from miniflow.ops.unicode_ops import unicode_decode as unicode_decode
-from miniflow.ops.unicode_ops import unicode_decode_with_offsets as unicode_decode_with_offsets
+from miniflow.ragged.ragged_strings import split as split
+from miniflow.ragged.ragged_strings import unicode_decode as unicode_decode
+from miniflow.ragged.ragged_strings import unicode_decode_with_offsets as unicode_decode_with_offsets
 from miniflow.ops.unicode_ops import unicode_encode as unicode_encode
 from miniflow.ops.unicode_ops import unicode_script as unicode_script
-from miniflow.ops.unicode_ops import unicode_split as unicode_split
-from miniflow.ops.unicode_ops import unicode_split_with_offsets as unicode_split_with_offsets
+from miniflow.ragged.ragged_strings import unicode_split as unicode_split
+from miniflow.ragged.ragged_strings import unicode_split_with_offsets as unicode_split_with_offsets
 from miniflow.ops.unicode_ops import unicode_transcode as unicode_transcode
 
 __all__ = ["as_string", "bytes_split", "format", "join", "length", "lower", "ngrams",

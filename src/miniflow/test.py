@@ -1,7 +1,5 @@
 """`tf.test`: TF1's test utilities (``TestCase``, gradient checks, build queries)."""
 
-from unittest import mock as mock  # noqa: F401
-
 from miniflow.testing.tf_test import TestCase as TestCase  # noqa: F401
 from miniflow.testing.tf_test import compute_gradient as compute_gradient  # noqa: F401
 from miniflow.testing.tf_test import compute_gradient_error as compute_gradient_error  # noqa: F401
@@ -36,3 +34,13 @@ def benchmark_config():
     """A ``tf.ConfigProto`` for benchmarks (TF turns graph rewrites off; miniflow has
     none, so it is the default config). ``tf.test.benchmark_config()``"""
     return _ConfigProto()
+
+
+def __getattr__(name):
+    # ``tf.test.mock`` is ``unittest.mock``, imported on first use: it pulls in asyncio,
+    # which would otherwise be a tenth of ``import miniflow``.
+    if name == "mock":
+        from unittest import mock
+
+        return mock
+    raise AttributeError(f"module 'miniflow.test' has no attribute {name!r}")

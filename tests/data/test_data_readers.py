@@ -13,35 +13,12 @@ import pytest
 
 import miniflow as tf
 from miniflow.core.tfrecord import masked_crc32c
+from tests.data.helpers import eager_values, graph_values
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures")
 TRUTH = json.load(open(os.path.join(HERE, "tf_truth.json")))
 EXAMPLES = os.path.join(HERE, "examples.tfrecord")
 FEATURES = {"id": tf.FixedLenFeature([], tf.int64), "x": tf.FixedLenFeature([2], tf.float32)}
-
-
-@pytest.fixture(autouse=True)
-def fresh_graph():
-    tf.reset_default_graph()
-    yield
-    tf.reset_default_graph()
-
-
-def drain(ds, sess=None):
-    """Every element of a one-shot iterator until OutOfRangeError."""
-    nxt = ds.make_one_shot_iterator().get_next()
-    out = []
-    with tf.Session() as s:
-        while True:
-            try:
-                out.append(s.run(nxt))
-            except tf.errors.OutOfRangeError:
-                return out
-
-
-def eager_drain(make):
-    with tf.eager_mode():
-        return list(make().as_numpy_iterator())
 
 
 def tolist(v):
@@ -62,20 +39,20 @@ def test_tfrecord_dataset_reads_tensorflow_written_file_graph_and_eager():
     assert len(want) == 5
     ds = tf.data.TFRecordDataset(EXAMPLES)
     assert ds.output_types == tf.string and ds.output_shapes.as_list() == []
-    assert tolist(drain(ds)) == want
-    assert tolist(eager_drain(lambda: tf.data.TFRecordDataset([EXAMPLES]))) == want
+    assert tolist(graph_values(ds)) == want
+    assert tolist(eager_values(lambda: tf.data.TFRecordDataset([EXAMPLES]))) == want
 
 
 def test_tfrecord_gzip_written_by_tensorflow_and_parallel_reads_interleave():
     path = os.path.join(HERE, "plain.tfrecord.gz")
-    got = drain(tf.data.TFRecordDataset(path, compression_type="GZIP"))
+    got = graph_values(tf.data.TFRecordDataset(path, compression_type="GZIP"))
     assert got == [b"record-0", b"record-1", b"record-2"]
-    both = drain(tf.data.TFRecordDataset([path, EXAMPLES], compression_type="GZIP",
-                                         num_parallel_reads=1).take(3))
+    both = graph_values(tf.data.TFRecordDataset([path, EXAMPLES], compression_type="GZIP",
+                                                num_parallel_reads=1).take(3))
     assert both == got
     # Two files read two at a time: one record of each in turn (TF's cycle order).
     tf.reset_default_graph()
-    got = drain(tf.data.TFRecordDataset([path, path], "GZIP", num_parallel_reads=2))
+    got = graph_values(tf.data.TFRecordDataset([path, path], "GZIP", num_parallel_reads=2))
     assert got == [b"record-0", b"record-0", b"record-1", b"record-1", b"record-2",
                    b"record-2"]
 
@@ -132,34 +109,34 @@ def test_corrupt_tfrecord_is_data_loss_after_the_good_records(tmp_path, damage):
 
 def test_missing_file_is_not_found():
     with pytest.raises(tf.errors.NotFoundError, match="no_such"):
-        drain(tf.data.TFRecordDataset("/nonexistent/no_such.tfrecord"))
+        graph_values(tf.data.TFRecordDataset("/nonexistent/no_such.tfrecord"))
 
 
 def test_fixed_length_records_with_header_and_footer():
     path = os.path.join(HERE, "fixed.bin")
     ds = tf.data.FixedLengthRecordDataset(path, 4, header_bytes=3, footer_bytes=2)
-    assert tolist(drain(ds)) == TRUTH["fixed"] == ["0000", "0001", "0002", "0003", "0004",
-                                                   "0005"]
+    assert tolist(graph_values(ds)) == TRUTH["fixed"] == ["0000", "0001", "0002", "0003",
+                                                          "0004", "0005"]
     # Body not a multiple of record_bytes: TF raises InvalidArgumentError (fixture truth).
     assert TRUTH["errors"]["fixed_leftover"][0] == "InvalidArgumentError"
     with pytest.raises(tf.errors.InvalidArgumentError, match="record_bytes"):
-        drain(tf.data.FixedLengthRecordDataset(path, 5))
+        graph_values(tf.data.FixedLengthRecordDataset(path, 5))
 
 
 def test_fixed_length_gzip(tmp_path):
     path = tmp_path / "r.bin.gz"
     path.write_bytes(gzip.compress(b"H" + bytes(range(12))))
-    got = eager_drain(lambda: tf.data.FixedLengthRecordDataset(
+    got = eager_values(lambda: tf.data.FixedLengthRecordDataset(
         str(path), 3, header_bytes=1, compression_type="GZIP"))
     assert got == [bytes(range(i, i + 3)) for i in range(0, 12, 3)]
 
 
 def test_text_line_dataset_endings_and_compression(tmp_path):
     path = os.path.join(HERE, "lines.txt")
-    assert tolist(drain(tf.data.TextLineDataset(path))) == TRUTH["text_lines"]
+    assert tolist(graph_values(tf.data.TextLineDataset(path))) == TRUTH["text_lines"]
     z = tmp_path / "lines.z"
     z.write_bytes(zlib.compress(open(path, "rb").read()))
-    assert tolist(eager_drain(lambda: tf.data.TextLineDataset(str(z), "ZLIB"))) == \
+    assert tolist(eager_values(lambda: tf.data.TextLineDataset(str(z), "ZLIB"))) == \
         TRUTH["text_lines"]
 
 
@@ -168,21 +145,21 @@ def test_csv_dataset_matches_tensorflow():
         os.path.join(HERE, "people.csv"),
         [tf.string, tf.constant([0], tf.int32), tf.constant([-1.0])], header=True)
     assert ds.output_types == (tf.string, tf.int32, tf.float32)
-    assert tolist(drain(ds)) == TRUTH["csv"]
+    assert tolist(graph_values(ds)) == TRUTH["csv"]
     numbers = os.path.join(HERE, "numbers.csv")
     sel = tf.data.experimental.CsvDataset(numbers, [tf.int32, tf.string], header=True,
                                           select_cols=[0, 3])
-    assert tolist(drain(sel)) == TRUTH["csv_select"]
+    assert tolist(graph_values(sel)) == TRUTH["csv_select"]
     exc = tf.data.experimental.CsvDataset(numbers, [tf.int64, tf.float64], header=True,
                                           exclude_cols=[0, 3])
-    assert tolist(eager_drain(lambda: exc)) == TRUTH["csv_exclude"]
+    assert tolist(eager_values(lambda: exc)) == TRUTH["csv_exclude"]
 
 
 def test_csv_dataset_required_field_missing_is_invalid_argument(tmp_path):
     path = tmp_path / "a.csv"
     path.write_text("1,\n")
     with pytest.raises(tf.errors.InvalidArgumentError, match="required"):
-        drain(tf.data.experimental.CsvDataset(str(path), [tf.int32, tf.int32]))
+        graph_values(tf.data.experimental.CsvDataset(str(path), [tf.int32, tf.int32]))
 
 
 def test_make_csv_dataset_with_defaults_and_label():
@@ -191,14 +168,14 @@ def test_make_csv_dataset_with_defaults_and_label():
         shuffle=False, label_name="score")
     feats, label = ds.output_types
     assert feats == {"name": tf.string, "age": tf.int32} and label == tf.float32
-    assert tolist(drain(ds)) == TRUTH["make_csv"]
+    assert tolist(graph_values(ds)) == TRUTH["make_csv"]
 
 
 def test_make_csv_dataset_infers_column_types_like_tensorflow():
     ds = tf.data.experimental.make_csv_dataset(os.path.join(HERE, "numbers.csv"), 3,
                                                num_epochs=1, shuffle=False)
     assert {k: v.name for k, v in ds.output_types.items()} == TRUTH["csv_inferred_types"]
-    got = tolist(drain(ds))
+    got = tolist(graph_values(ds))
     want = TRUTH["csv_inferred"]
     assert len(got) == len(want) == 1
     for key in want[0]:
@@ -209,15 +186,15 @@ def test_parse_example_dataset_and_make_batched_features_dataset():
     ds = tf.data.TFRecordDataset(EXAMPLES).batch(2).apply(
         tf.data.experimental.parse_example_dataset(FEATURES))
     assert ds.output_types == {"id": tf.int64, "x": tf.float32}
-    assert tolist(drain(ds)) == TRUTH["parse_example_dataset"]
+    assert tolist(graph_values(ds)) == TRUTH["parse_example_dataset"]
     tf.reset_default_graph()
     ds = tf.data.experimental.make_batched_features_dataset(EXAMPLES, 2, FEATURES,
                                                             num_epochs=1, shuffle=False)
-    assert tolist(drain(ds)) == TRUTH["batched_features"]
+    assert tolist(graph_values(ds)) == TRUTH["batched_features"]
     tf.reset_default_graph()
     ds = tf.data.experimental.make_batched_features_dataset(
         EXAMPLES, 5, FEATURES, label_key="id", num_epochs=2, shuffle=True, shuffle_seed=3)
-    got = drain(ds)
+    got = graph_values(ds)
     assert [sorted(label.tolist()) for _, label in got] == [[0, 1, 2, 3, 4]] * 2
     tf.reset_default_graph()
     ds = tf.data.TFRecordDataset(EXAMPLES).batch(3).apply(
@@ -225,7 +202,7 @@ def test_parse_example_dataset_and_make_batched_features_dataset():
             {"tags": tf.VarLenFeature(tf.string), "id": tf.FixedLenFeature([], tf.int64)}))
     assert ds.output_classes["tags"] is tf.SparseTensor
     got = [(e["tags"].indices.tolist(), e["tags"].values.tolist(),
-            e["tags"].dense_shape.tolist(), e["id"].tolist()) for e in drain(ds)]
+            e["tags"].dense_shape.tolist(), e["id"].tolist()) for e in graph_values(ds)]
     # TF 2.21 tf.compat.v1 on the same file:
     assert got == [([[1, 0], [2, 0], [2, 1]], [b"t0", b"t0", b"t1"], [3, 2], [0, 1, 2]),
                    ([[1, 0]], [b"t0"], [2, 1], [3, 4])]
@@ -240,12 +217,12 @@ def test_sql_dataset_reads_sqlite(tmp_path):
     conn.close()
     ds = tf.data.experimental.SqlDataset("sqlite", db, "select name, age, w from t order by age",
                                          (tf.string, tf.int32, tf.float64))
-    assert drain(ds) == [(b"a", 1, 0.5), (b"b", 20, 1.5)]
-    assert eager_drain(lambda: tf.data.experimental.SqlDataset(
+    assert graph_values(ds) == [(b"a", 1, 0.5), (b"b", 20, 1.5)]
+    assert eager_values(lambda: tf.data.experimental.SqlDataset(
         "sqlite", db, "select age from t where age > 5", tf.int64)) == [20]
     with pytest.raises(tf.errors.InvalidArgumentError, match="number of columns"):
-        drain(tf.data.experimental.SqlDataset("sqlite", db, "select age from t",
-                                              (tf.int64, tf.int64)))
+        graph_values(tf.data.experimental.SqlDataset("sqlite", db, "select age from t",
+                                                     (tf.int64, tf.int64)))
     with pytest.raises(tf.errors.InvalidArgumentError, match="not supported"):
         tf.data.experimental.SqlDataset("mysql", db, "select 1", tf.int64)
 
@@ -266,13 +243,13 @@ def test_experimental_tfrecord_writer_round_trip_graph_and_eager(tmp_path):
 
 
 def test_list_files_sorted_unshuffled_and_no_match():
-    got = drain(tf.data.Dataset.list_files(os.path.join(HERE, "*.csv"), shuffle=False))
+    got = graph_values(tf.data.Dataset.list_files(os.path.join(HERE, "*.csv"), shuffle=False))
     assert got == [os.path.join(HERE, n).encode() for n in ("numbers.csv", "people.csv")]
-    shuffled = drain(tf.data.Dataset.list_files(os.path.join(HERE, "*"), seed=5))
+    shuffled = graph_values(tf.data.Dataset.list_files(os.path.join(HERE, "*"), seed=5))
     assert sorted(shuffled) == sorted(os.path.join(HERE, n).encode() for n in os.listdir(HERE)
                                       if not os.path.isdir(os.path.join(HERE, n)))
     with pytest.raises(tf.errors.InvalidArgumentError, match="No files matched"):
-        drain(tf.data.Dataset.list_files(os.path.join(HERE, "*.nothing")))
+        graph_values(tf.data.Dataset.list_files(os.path.join(HERE, "*.nothing")))
 
 
 def test_parallel_reads_of_unequal_files_follow_tensorflow_order(tmp_path):
@@ -282,7 +259,7 @@ def test_parallel_reads_of_unequal_files_follow_tensorflow_order(tmp_path):
         with tf.io.TFRecordWriter(paths[-1]) as w:
             for i in range(n):
                 w.write(f"{name}{i}")
-    got = drain(tf.data.TFRecordDataset(paths, num_parallel_reads=2))
+    got = graph_values(tf.data.TFRecordDataset(paths, num_parallel_reads=2))
     # Written by TF 2.21 tf.compat.v1 for the same four files:
     assert [g.decode() for g in got] == ["a0", "b0", "a1", "a2", "c0", "c1", "d0", "d1",
                                          "d2", "d3"]

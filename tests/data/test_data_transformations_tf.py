@@ -11,36 +11,11 @@ import numpy as np
 import pytest
 
 import miniflow as tf
+from tests.data.helpers import eager_values, graph_values
 
 TRUTH = json.load(open(os.path.join(os.path.dirname(__file__), "fixtures", "tf_truth.json")))
 D = tf.data.Dataset
 E = tf.data.experimental
-
-
-@pytest.fixture(autouse=True)
-def fresh_graph():
-    tf.reset_default_graph()
-    yield
-    tf.reset_default_graph()
-
-
-def graph_values(make):
-    nxt = make().make_one_shot_iterator().get_next()
-    out = []
-    with tf.Session() as s:
-        while True:
-            try:
-                out.append(s.run(nxt))
-            except tf.errors.OutOfRangeError:
-                break
-        with pytest.raises(tf.errors.OutOfRangeError):
-            s.run(nxt)
-    return out
-
-
-def eager_values(make):
-    with tf.eager_mode():
-        return list(make().as_numpy_iterator())
 
 
 def tolist(v):
@@ -84,7 +59,7 @@ PIPELINES = {
 
 @pytest.mark.parametrize("name", sorted(PIPELINES))
 def test_pipeline_matches_tensorflow_graph(name):
-    assert tolist(graph_values(PIPELINES[name])) == TRUTH[name]
+    assert tolist(graph_values(PIPELINES[name]())) == TRUTH[name]
 
 
 @pytest.mark.parametrize("name", ["scan", "window", "group_by_window", "bucket", "choose",
@@ -107,12 +82,12 @@ def test_static_element_specs():
 def test_scan_relaxes_a_growing_state_shape():  # TF 2.21: [0, 1, 2]
     ds = D.range(3).scan(np.zeros([0], np.int64),
                          lambda s, x: (tf.concat([s, [x]], 0), tf.size(s)))
-    assert graph_values(lambda: ds) == [0, 1, 2]
+    assert graph_values(ds) == [0, 1, 2]
 
 
 def test_window_of_tuples_gives_a_dataset_per_component():
     ds = D.from_tensor_slices((np.arange(5), np.arange(5) * 10)).window(2, drop_remainder=True)
-    got = graph_values(lambda: ds.flat_map(lambda a, b: D.zip((a.batch(2), b.batch(2)))))
+    got = graph_values(ds.flat_map(lambda a, b: D.zip((a.batch(2), b.batch(2)))))
     assert tolist(got) == [[[0, 1], [0, 10]], [[2, 3], [20, 30]]]  # as TF 2.21
 
 
@@ -166,21 +141,21 @@ def test_cardinality_reads_placeholders_at_run_time():
 
 def test_assert_cardinality_fails_at_the_wrong_count():
     with pytest.raises(tf.errors.FailedPreconditionError, match="at least 3 elements"):
-        graph_values(lambda: D.range(3).apply(E.assert_cardinality(2)))
+        graph_values(D.range(3).apply(E.assert_cardinality(2)))
     tf.reset_default_graph()
     with pytest.raises(tf.errors.FailedPreconditionError, match="only 3 elements"):
-        graph_values(lambda: D.range(3).apply(E.assert_cardinality(4)))
+        graph_values(D.range(3).apply(E.assert_cardinality(4)))
 
 
 def test_errors_match_tensorflow_classes():
     errs = TRUTH["errors"]
     assert errs["choose_out_of_range"][0] == "InvalidArgumentError"
     with pytest.raises(tf.errors.InvalidArgumentError):
-        graph_values(lambda: D.choose_from_datasets(
+        graph_values(D.choose_from_datasets(
             [D.range(3)], D.from_tensors(tf.constant(4, tf.int64))))
     assert errs["shard_bad_index"][0] == "InvalidArgumentError"
     with pytest.raises(tf.errors.InvalidArgumentError, match="Index must be between"):
-        graph_values(lambda: D.range(3).shard(2, 3))
+        graph_values(D.range(3).shard(2, 3))
     with pytest.raises(ValueError, match="int64"):
         D.range(3).group_by_window(lambda x: tf.cast(x, tf.int32), lambda k, w: w,
                                    window_size=2)
@@ -189,17 +164,17 @@ def test_errors_match_tensorflow_classes():
 
 
 def test_group_by_window_size_func_and_rebatch():
-    got = graph_values(lambda: D.range(9).group_by_window(
+    got = graph_values(D.range(9).group_by_window(
         lambda x: x % 2, lambda k, w: w.batch(9), window_size_func=lambda k: k + 2))
     # Numbers from TF 2.21 tf.compat.v1: leftover groups come out in ascending key order.
     assert tolist(got) == [[0, 2], [1, 3, 5], [4, 6], [8], [7]]
-    got = graph_values(lambda: D.range(4).group_by_window(
+    got = graph_values(D.range(4).group_by_window(
         lambda x: (5 - x) % 3, lambda k, w: w.batch(9), window_size=5))
     assert tolist(got) == [[2], [1], [0, 3]]
-    got = graph_values(lambda: D.range(4).apply(E.group_by_reducer(
+    got = graph_values(D.range(4).apply(E.group_by_reducer(
         lambda x: (5 - x) % 3, E.Reducer(lambda k: k * 100, lambda s, x: s + x, lambda s: s))))
     assert got == [2, 101, 203]
-    got = graph_values(lambda: D.range(7).batch(3).rebatch(2))  # TF 2.21: the same
+    got = graph_values(D.range(7).batch(3).rebatch(2))  # TF 2.21: the same
     assert tolist(got) == [[0, 1], [2, 3], [4, 5], [6]]
 
 
@@ -207,7 +182,7 @@ def test_group_by_window_size_func_and_rebatch():
 def test_ignore_errors_skips_failing_elements():
     ds = D.from_tensor_slices([1.0, 2.0, 0.0, 4.0]).map(
         lambda x: tf.debugging.check_numerics(1.0 / x, "error")).apply(E.ignore_errors())
-    assert graph_values(lambda: ds) == [1.0, 0.5, 0.25]
+    assert graph_values(ds) == [1.0, 0.5, 0.25]
     assert eager_values(lambda: D.from_tensor_slices([1.0, 0.0]).map(
         lambda x: tf.debugging.check_numerics(1.0 / x, "e")).ignore_errors()) == [1.0]
 
@@ -215,11 +190,11 @@ def test_ignore_errors_skips_failing_elements():
 def test_parallel_interleave_and_map_and_batch_legacy_names():
     ds = D.range(1, 4).apply(E.parallel_interleave(
         lambda x: D.from_tensors(x).repeat(x), cycle_length=2))
-    assert graph_values(lambda: ds) == [1, 2, 2, 3, 3, 3]
+    assert graph_values(ds) == [1, 2, 2, 3, 3, 3]
     tf.reset_default_graph()
     ds = D.range(5).apply(E.map_and_batch_with_legacy_function(lambda x: x * 2, 2))
-    assert tolist(graph_values(lambda: ds)) == [[0, 2], [4, 6], [8]]
-    assert tolist(graph_values(lambda: D.range(3).apply(E.enumerate_dataset(5)))) == \
+    assert tolist(graph_values(ds)) == [[0, 2], [4, 6], [8]]
+    assert tolist(graph_values(D.range(3).apply(E.enumerate_dataset(5)))) == \
         [[5, 0], [6, 1], [7, 2]]
 
 

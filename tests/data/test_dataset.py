@@ -7,14 +7,6 @@ import pytest
 
 import miniflow as tf
 
-
-@pytest.fixture(autouse=True)
-def fresh_graph():
-    tf.reset_default_graph()
-    yield
-    tf.reset_default_graph()
-
-
 def drain(next_element, sess=None, feed=None):
     """Every element until OutOfRangeError (which must then repeat)."""
     own = sess is None

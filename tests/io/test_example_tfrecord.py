@@ -126,6 +126,18 @@ def test_crc32c_known_values():
     assert masked_crc32c(b"abc") == int.from_bytes(b"nW\xf1!", "little")
 
 
+def test_crc32c_pure_python_loop_equals_the_accelerated_one(monkeypatch):
+    import numpy as np
+
+    from miniflow.core import tfrecord
+
+    data = [b"", b"\x00", b"123456789", np.random.default_rng(0).bytes(4099)]
+    fast = [tfrecord.crc32c(d) for d in data]
+    monkeypatch.setattr(tfrecord, "_fast_crc32c", None)
+    assert [tfrecord.crc32c(d) for d in data] == fast
+    assert fast[2] == 0xE3069283
+
+
 def test_tfrecord_files_match_tensorflow(tmp_path):
     path = str(tmp_path / "r.tfrecord")
     with tf.io.TFRecordWriter(path) as w:

@@ -25,9 +25,18 @@ def test_autograph_helpers():
     assert ag.experimental.do_not_convert(f)(1) == 2
     assert ag.experimental.do_not_convert()(f) is f
     assert ag.experimental.set_loop_options(maximum_iterations=3) is None
-    ag.set_verbosity(3)
-    assert ag.get_verbosity() in (3, int(__import__("os").environ.get("AUTOGRAPH_VERBOSITY",
-                                                                      3)))
+
+
+def test_autograph_verbosity_set_wins_over_the_environment(monkeypatch):
+    # TF's ag_logging.get_verbosity: the set level, else $AUTOGRAPH_VERBOSITY, else 0
+    ag = tf.autograph
+    monkeypatch.setitem(ag._VERBOSITY, "level", None)
+    monkeypatch.setenv("AUTOGRAPH_VERBOSITY", "2")
+    assert ag.get_verbosity() == 2
+    ag.set_verbosity(5)
+    assert ag.get_verbosity() == 5
+    monkeypatch.delenv("AUTOGRAPH_VERBOSITY")
+    assert ag.get_verbosity() == 5
 
 
 def test_autograph_trace_prints(capsys):

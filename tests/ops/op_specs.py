@@ -502,7 +502,7 @@ SPECS: list[OpSpec] = [
            dynamic_index_case(), label="tensor_index"),
     OpSpec("GatherV2", lambda x, indices, axis: tf.gather(x, indices, axis=axis),
            gather_case()),
-    OpSpec("Select", lambda x, y, mask: tf.where(mask, x, y), select_case()),
+    OpSpec("Select", lambda x, y, mask: tf.where_v2(mask, x, y), select_case()),  # broadcasts
     # user Python in the graph (script_ops): tf.Print is an identity on its first input;
     # py_func differentiates through the user's gradient function
     OpSpec("Print", lambda x: tf.Print(x, [x], "never printed: ", first_n=0) * x, unary()),

@@ -60,3 +60,5 @@ SPECS = [
 ]
 
 COVERED_OP_TYPES = {"RaggedFillEmptyRows"}
+MAX_EXAMPLES = 4
+SHAPE_MODES = ("static", "partial")

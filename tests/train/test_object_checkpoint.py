@@ -104,11 +104,14 @@ def test_manager_arguments_and_restore_or_initialize(tmp_path):
         step = tf.Variable(0, dtype=tf.int64)
         timed = tf.train.CheckpointManager(c, str(tmp_path / "t"), None, step_counter=step,
                                            checkpoint_interval=5)
-        assert timed.save() is not None
+        # TF 2.21 on the same calls: ckpt-1 (mgr), then ckpt-2, None, ckpt-3 (one save_counter)
+        assert saved == str(tmp_path / "ckpt-1")
+        assert timed.save() == str(tmp_path / "t" / "ckpt-2")
         step.assign(3)
         assert timed.save() is None
         step.assign(5)
-        assert timed.save() is not None
+        assert timed.save() == str(tmp_path / "t" / "ckpt-3")
+        assert timed.checkpoints == [str(tmp_path / "t" / f"ckpt-{i}") for i in (2, 3)]
     with tf.Graph().as_default():
         g = tf.train.Checkpoint(v=tf.Variable(1.0))
         with pytest.raises(ValueError, match="needs a session"):

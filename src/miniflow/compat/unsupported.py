@@ -37,6 +37,10 @@ UNSUPPORTED_NAMESPACES = {
     "tf.sysconfig": "TensorFlow's C++ build configuration",
     "tf.user_ops": "TensorFlow's example C++ op",
     "tf.data.experimental.service": DATA_SERVICE,
+    "tf.layers.experimental": "switches tf.layers to Keras-style layers; Keras is out of "
+                              "scope (see tf.keras)",
+    "tf.debugging.experimental": "TensorFlow Debugger V2 dumps, written by instrumenting "
+                                 "TensorFlow's C++ runtime",
     "tf.saved_model.experimental": "TF2 object-based SavedModel (trackable objects and "
                                    "tf.function signatures); miniflow's SavedModel is "
                                    "TF1's graph + signatures (tf.saved_model.Builder)",
@@ -83,6 +87,8 @@ UNSUPPORTED = {
     "tf.train.replica_device_setter": DISTRIBUTED,
     "tf.errors.raise_exception_on_not_ok_status": "checks a TensorFlow C API status",
     "tf.image.decode_jxl": "JPEG XL decoding needs a codec miniflow does not ship",
+    "tf.image.generate_bounding_box_proposals": GPU + " (TensorFlow itself has no CPU kernel "
+                                                "for it)",
     "tf.io.decode_jxl": "JPEG XL decoding needs a codec miniflow does not ship",
     "tf.mixed_precision.enable_mixed_precision_graph_rewrite":
         "float16 graph rewrite for GPUs and TPUs",
@@ -133,4 +139,10 @@ UNSUPPORTED.update({
     "tf.experimental.register_filesystem_plugin": CPP,
     "tf.check_pinned": "checks that a tensor is in host memory pinned for a GPU (CUDA)",
 })
+# -- issue 13: cross-area follow-ups
+UNSUPPORTED_NAMESPACES["tf.dtypes.experimental"] = _NO_NUMPY_TYPE.format(
+    "float8, float4 or sub-byte integer")
+UNSUPPORTED["tf.data.experimental.get_model_proto"] = (
+    "returns the autotuning model of TensorFlow's C++ tf.data runtime; miniflow's input "
+    "pipelines are Python iterators and have none")
 del _prefix, _t, _name

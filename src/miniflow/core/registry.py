@@ -152,7 +152,10 @@ def registered_gradients() -> dict:
 
 @functools.lru_cache(maxsize=None)
 def _kernel_params(forward):
-    params = inspect.signature(forward).parameters.values()
+    try:
+        params = inspect.signature(forward).parameters.values()
+    except ValueError:  # NumPy 1.x ufuncs have no signature; kernels that are ufuncs take
+        return frozenset()  # their inputs only, never attrs
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return None
     return frozenset(p.name for p in params)

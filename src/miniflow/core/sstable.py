@@ -54,10 +54,11 @@ def read_table(data: bytes, what: str) -> list[tuple[bytes, bytes]]:
     if not has_magic(data):
         raise _loss(what, "not an sstable (bad magic number)")
     try:
-        _meta, pos = _handle(data, footer, footer + 40)
+        meta_handle, pos = _handle(data, footer, footer + 40)
         index_handle, _ = _handle(data, pos, footer + 40)
     except DecodeError as e:
         raise _loss(what, f"corrupt footer ({e})") from None
+    _entries(_block(data, meta_handle, footer, what), what)  # checked; holds no filters
     out: list[tuple[bytes, bytes]] = []
     for _, value in _entries(_block(data, index_handle, footer, what), what):
         try:

@@ -31,9 +31,20 @@ def _crc32c_table():
 
 _TABLE = _crc32c_table()
 
+try:  # optional accelerator; the pure-Python loop is the reference
+    from google_crc32c import value as _fast_crc32c
+except ImportError:  # pragma: no cover - depends on the environment
+    _fast_crc32c = None
+
 
 def crc32c(data: bytes) -> int:
-    """CRC-32C (Castagnoli), as TF's ``crc32c::Value``."""
+    """CRC-32C (Castagnoli), as TF's ``crc32c::Value``.
+
+    Uses the C implementation of ``google-crc32c`` (the ``[ml]`` extra) when installed:
+    the table loop below runs at about 3 MB/s, which bounds TFRecord and checkpoint I/O.
+    """
+    if _fast_crc32c is not None:
+        return _fast_crc32c(data)
     c = 0xFFFFFFFF
     table = _TABLE
     for b in data:

@@ -18,7 +18,7 @@ from miniflow.data.sources import _int_value
 from miniflow.graph.operation import Tensor
 
 _UNKNOWN_TYPES = (tr._Filter, tr._FlatMap, tr._Unbatch, sources._Generator,
-                  sources.TextLineDataset, readers._FileDataset, readers.SqlDataset)
+                  readers._FileDataset, readers.SqlDataset)
 
 
 def cardinality_of(ds, ctx) -> int:

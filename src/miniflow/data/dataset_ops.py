@@ -142,7 +142,10 @@ class Dataset(DatasetMethods, structure.ElementStructure):
 
     @property
     def element_spec(self):
-        return structure.pack(self._template, list(self._specs))
+        """The (nested) `tf.TensorSpec`s (`SparseTensorSpec`s, ...) of an element."""
+        from miniflow.data.structures import element_spec_of  # structures imports Dataset
+
+        return element_spec_of(self)
 
     # -- implementation --------------------------------------------------------------------
     def _inputs(self) -> list:

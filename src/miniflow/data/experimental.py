@@ -2,8 +2,8 @@
 `Dataset.apply`), readers, options and structures (see docs/data.md)."""
 
 from miniflow.data import grouping as _grouping
-from miniflow.data import sampling as _sampling
 from miniflow.data.cardinality import assert_cardinality as assert_cardinality
+from miniflow.data.cardinality import cardinality as cardinality
 from miniflow.data.feature_datasets import (
     make_batched_features_dataset as make_batched_features_dataset,
     make_csv_dataset as make_csv_dataset,
@@ -26,8 +26,11 @@ from miniflow.data.readers import CsvDataset as CsvDataset
 from miniflow.data.readers import SqlDataset as SqlDataset
 from miniflow.data.readers import TFRecordWriter as TFRecordWriter
 from miniflow.data.sampling import RandomDataset as RandomDataset
+from miniflow.data.sampling import choose_from_datasets as choose_from_datasets
 from miniflow.data.sampling import counter as Counter  # noqa: F401, N812 (TF's name)
 from miniflow.data.sampling import from_list as from_list
+from miniflow.data.sampling import rejection_resample as rejection_resample
+from miniflow.data.sampling import sample_from_datasets as sample_from_datasets
 from miniflow.data.sparse_datasets import dense_to_sparse_batch as dense_to_sparse_batch
 from miniflow.data.structures import DatasetSpec as DatasetStructure  # noqa: F401
 from miniflow.data.structures import Optional as Optional
@@ -98,30 +101,9 @@ def snapshot(path, compression="AUTO", reader_func=None, shard_func=None):
     return lambda dataset: dataset
 
 
-def rejection_resample(class_func, target_dist, initial_dist=None, seed=None):
-    """A transformation for `Dataset.apply`: ``Dataset.rejection_resample``."""
-    return _sampling.rejection_resample(class_func, target_dist, initial_dist, seed)
-
-
 group_by_window = _grouping.group_by_window
 group_by_reducer = _grouping.group_by_reducer
 bucket_by_sequence_length = _grouping.bucket_by_sequence_length
-
-
-def sample_from_datasets(datasets, weights=None, seed=None, stop_on_empty_dataset=False):
-    """``Dataset.sample_from_datasets``."""
-    return _sampling.sample_from_datasets(datasets, weights, seed, stop_on_empty_dataset)
-
-
-def choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset=False):
-    """``Dataset.choose_from_datasets`` (here ``stop_on_empty_dataset`` defaults to
-    False, as in TF)."""
-    return _sampling.choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset)
-
-
-def cardinality(dataset):
-    """``dataset.cardinality()``: a scalar int64 tensor (-1 infinite, -2 unknown)."""
-    return dataset.cardinality()
 
 
 def get_single_element(dataset):

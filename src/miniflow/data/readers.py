@@ -29,7 +29,7 @@ class _FileDataset(Dataset):
     """A source reading one or more files in order (or ``num_parallel_reads`` at a time,
     one record from each in turn, as TF's deterministic parallel interleave)."""
 
-    def __init__(self, filenames, num_parallel_reads=None):
+    def __init__(self, filenames, num_parallel_reads=None, compression_type=None):
         if isinstance(filenames, Dataset):
             self._files, self._file_ds = None, filenames
         else:
@@ -39,6 +39,7 @@ class _FileDataset(Dataset):
             raise TypeError(f"`filenames` must be a string or a list of strings, got "
                             f"{self._files.dtype}.")
         self._parallel = int(num_parallel_reads or 1)
+        self._compression = tfrecord.TFRecordOptions(compression_type or None).compression_type
 
     def _inputs(self):
         return [self._file_ds] if self._file_ds is not None else []
@@ -112,8 +113,7 @@ class TFRecordDataset(_FileDataset):
 
     def __init__(self, filenames, compression_type=None, buffer_size=None,
                  num_parallel_reads=None, name=None):
-        super().__init__(filenames, num_parallel_reads)
-        self._compression = tfrecord.TFRecordOptions(compression_type or None).compression_type
+        super().__init__(filenames, num_parallel_reads, compression_type)
         self._template, self._specs = None, _SCALAR_STRING
 
     def _read(self, path, ctx):
@@ -132,13 +132,12 @@ class FixedLengthRecordDataset(_FileDataset):
     def __init__(self, filenames, record_bytes, header_bytes=None, footer_bytes=None,
                  buffer_size=None, compression_type=None, num_parallel_reads=None,
                  name=None):
-        super().__init__(filenames, num_parallel_reads)
+        super().__init__(filenames, num_parallel_reads, compression_type)
         self._record, self._header = int(record_bytes), int(header_bytes or 0)
         self._footer = int(footer_bytes or 0)
         if self._record <= 0 or self._header < 0 or self._footer < 0:
             raise errors.InvalidArgumentError(None, None, "record_bytes must be positive and "
                                                           "header/footer bytes non-negative.")
-        self._compression = tfrecord.TFRecordOptions(compression_type or None).compression_type
         self._template, self._specs = None, _SCALAR_STRING
 
     def _read(self, path, ctx):
@@ -168,8 +167,7 @@ class TextLineDataset(_FileDataset):
 
     def __init__(self, filenames, compression_type=None, buffer_size=None,
                  num_parallel_reads=None, name=None):
-        super().__init__(filenames, num_parallel_reads)
-        self._compression = tfrecord.TFRecordOptions(compression_type or None).compression_type
+        super().__init__(filenames, num_parallel_reads, compression_type)
         self._template, self._specs = None, _SCALAR_STRING
 
     def _read(self, path, ctx):
@@ -202,14 +200,13 @@ class CsvDataset(_FileDataset):
     def __init__(self, filenames, record_defaults, compression_type=None, buffer_size=None,
                  header=False, field_delim=",", use_quote_delim=True, na_value="",
                  select_cols=None, exclude_cols=None, name=None):
-        super().__init__(filenames)
+        super().__init__(filenames, compression_type=compression_type)
         if select_cols is not None and exclude_cols is not None:
             raise ValueError("Either select_cols or exclude_cols should be set, not both.")
         self._defaults = [_csv_default(d, k) for k, d in enumerate(record_defaults)]
         if select_cols is not None and len(select_cols) != len(self._defaults):
             raise ValueError("Length of select_cols and record_defaults do not match.")
         self._select, self._exclude = select_cols, exclude_cols
-        self._compression = tfrecord.TFRecordOptions(compression_type or None).compression_type
         self._header, self._delim, self._quote = bool(header), field_delim, use_quote_delim
         self._na = na_value
         self._template = tuple([None] * len(self._defaults))

@@ -136,36 +136,3 @@ def _shape_leaves(shapes):
             isinstance(d, int | type(None)) for d in shapes):
         return tuple(_shape_leaves(s) for s in shapes)
     return TensorShape(shapes)
-
-
-class TextLineDataset(Dataset):
-    """The lines of text files, without line endings, as scalar strings.
-
-    Args:
-        filenames: a file name, a list of them, or a string tensor (fed at iterator
-            initialization).
-    """
-
-    def __init__(self, filenames, compression_type=None, buffer_size=None):
-        if compression_type:
-            raise errors.UnimplementedError(None, None, "TextLineDataset: compressed files "
-                                                        "are not supported")
-        self._files = array_ops.convert_to_tensor(filenames) \
-            if isinstance(filenames, Tensor) else as_array(filenames, dtypes.string)
-        self._template, self._specs = None, [TensorSpec(dtypes.string, TensorShape([]))]
-
-    def _own_captured(self):
-        return [self._files] if isinstance(self._files, Tensor) else []
-
-    def _iter(self, ctx):
-        files = ctx["values"][self._files] if isinstance(self._files, Tensor) else self._files
-        for name in np.asarray(files, dtype=object).ravel():
-            path = name.decode() if isinstance(name, bytes) else str(name)
-            try:
-                fh = open(path, "rb")
-            except FileNotFoundError:
-                raise errors.NotFoundError(None, None, f"{path}; No such file or "
-                                                       "directory") from None
-            with fh:
-                for line in fh:
-                    yield [line.rstrip(b"\n").rstrip(b"\r")]

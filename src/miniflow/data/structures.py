@@ -17,7 +17,7 @@ from miniflow.data.dataset_ops import Dataset
 from miniflow.data.iterator_ops import EagerIterator, _iterator_state
 from miniflow.data.transformations import _Unary
 from miniflow.ops import array_ops
-from miniflow.ops.type_spec import SparseTensorSpec, TensorSpec, TypeSpec
+from miniflow.ops.type_spec import SparseTensorSpec, TensorArraySpec, TensorSpec, TypeSpec
 
 
 class DatasetSpec(TypeSpec):
@@ -63,9 +63,27 @@ def _public_spec(spec):
 
 
 def element_spec_of(dataset_or_iterator):
-    """The (nested) `tf.TensorSpec`s of an element."""
-    return structure.pack(dataset_or_iterator._template,
-                          [_public_spec(s) for s in dataset_or_iterator._specs])
+    """The (nested) `tf.TensorSpec`s (`tf.SparseTensorSpec`s, `tf.data.DatasetSpec`s) of
+    an element."""
+    return _sparse_specs(structure.pack(dataset_or_iterator._template,
+                                        [_public_spec(s) for s in dataset_or_iterator._specs]))
+
+
+def _sparse_specs(packed):
+    """Replaces the (indices, values, dense_shape) spec triples by `SparseTensorSpec`s;
+    the dense shape is known only up to its rank (its dims are runtime values)."""
+    if isinstance(packed, dict):
+        return {k: _sparse_specs(v) for k, v in packed.items()}
+    if structure.is_sparse(packed):
+        rank = packed.dense_shape.shape.as_list() if packed.dense_shape.shape.ndims == 1 \
+            else [None]
+        rank = rank[0]
+        return SparseTensorSpec(TensorShape(None if rank is None else [None] * rank),
+                                packed.values.dtype)
+    if isinstance(packed, tuple):
+        items = [_sparse_specs(e) for e in packed]
+        return type(packed)(*items) if hasattr(packed, "_fields") else tuple(items)
+    return packed
 
 
 def get_structure(dataset_or_iterator):
@@ -235,32 +253,6 @@ def get_next_as_optional(iterator):
     for t, spec in zip(flat[1:], iterator._specs):
         t.set_shape(spec.shape)
     return Optional(flat[0], iterator._template, flat[1:], specs)
-
-
-class TensorArraySpec(TypeSpec):
-    """The type of a `tf.TensorArray` (`tf.data.experimental.TensorArrayStructure`)."""
-
-    def __init__(self, element_shape=None, dtype=dtypes.float32, dynamic_size=None,
-                 infer_shape=True):
-        self._element_shape = TensorShape(element_shape)
-        self._dtype = dtypes.as_dtype(dtype)
-        self._dynamic_size, self._infer_shape = dynamic_size, infer_shape
-
-    @property
-    def dtype(self):
-        return self._dtype
-
-    @property
-    def element_shape(self):
-        return self._element_shape
-
-    def _fields(self):
-        return (self._element_shape.as_list() if self._element_shape.ndims is not None
-                else None, self._dtype, self._dynamic_size, self._infer_shape)
-
-    def __repr__(self):
-        return (f"TensorArraySpec({self._element_shape}, tf.{self._dtype.name}, "
-                f"{self._dynamic_size}, {self._infer_shape})")
 
 
 def TensorArrayStructure(dtype, element_shape, dynamic_size, infer_shape):  # noqa: N802

@@ -195,30 +195,21 @@ class Estimator:
         return os.path.join(self._model_dir, "eval" if not name else "eval_" + name)
 
     # -- building a graph ---------------------------------------------------------------
+    def _context_kwargs(self, fn, mode):
+        """``mode``, ``params`` and ``config``: those of them that ``fn`` takes."""
+        args = _fn_args(fn)
+        context = {"mode": mode, "params": self.params, "config": self.config}
+        return {k: v for k, v in context.items() if k in args}
+
     def _call_input_fn(self, input_fn, mode):
-        args = _fn_args(input_fn)
-        kwargs = {}
-        if "mode" in args:
-            kwargs["mode"] = mode
-        if "params" in args:
-            kwargs["params"] = self.params
-        if "config" in args:
-            kwargs["config"] = self.config
-        return input_fn(**kwargs)
+        return input_fn(**self._context_kwargs(input_fn, mode))
 
     def _call_model_fn(self, features, labels, mode):
-        args = _fn_args(self._model_fn)
-        kwargs = {}
-        if "labels" in args:
+        kwargs = self._context_kwargs(self._model_fn, mode)
+        if "labels" in _fn_args(self._model_fn):
             kwargs["labels"] = labels
         elif labels is not None:
             raise ValueError("model_fn does not take labels, but input_fn returns labels.")
-        if "mode" in args:
-            kwargs["mode"] = mode
-        if "params" in args:
-            kwargs["params"] = self.params
-        if "config" in args:
-            kwargs["config"] = self.config
         spec = self._model_fn(features=features, **kwargs)
         if not isinstance(spec, EstimatorSpec):
             raise ValueError(f"model_fn should return an EstimatorSpec, got {spec!r}.")

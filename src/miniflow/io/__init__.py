@@ -63,3 +63,5 @@ from miniflow.ragged.ragged_feature import RaggedFeature as RaggedFeature  # noq
 # the same parsers, plus RaggedFeature specs (delegates when there is none)
 from miniflow.ragged.ragged_parsing import parse_example as parse_example  # noqa: E402
 from miniflow.ragged.ragged_parsing import parse_single_example as parse_single_example  # noqa: E402
+# tf.io.write_graph is tf.train.write_graph
+from miniflow.train.graph_def import write_graph as write_graph  # noqa: E402

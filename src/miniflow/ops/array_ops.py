@@ -86,7 +86,7 @@ def convert_pair(x, y):
         y = convert_to_tensor(y)
         return convert_to_tensor(x, dtype=y.dtype), y
     x = convert_to_tensor(x)
-    return x, convert_to_tensor(y, preferred_dtype=x.dtype)
+    return x, fe.convert_to_tensor(y, preferred_dtype=x.dtype)  # 2.0 next to int32: int32
 
 
 def _const_value(t):
@@ -500,9 +500,15 @@ def _split_like_grad(op, *grads):
 def concat(values, axis, name="concat"):
     """Joins tensors along ``axis``."""
     values = list(values)
-    if len(values) == 1:
-        return identity(values[0], name=name)
-    return apply_op("ConcatV2", *values, axis=int(axis), name=name)
+    try:
+        if len(values) == 1:
+            return identity(values[0], name=name)
+        return apply_op("ConcatV2", *values, axis=int(axis), name=name)
+    except TypeError:
+        impl = _math.ragged_impl(concat, values)
+        if impl is None:
+            raise
+        return impl(values, axis, name=name)
 
 
 def _pack_infer(inputs, attrs):
@@ -886,7 +892,13 @@ def gather(params, indices, validate_indices=None, name=None, axis=0, batch_dims
     if batch_dims:  # composed from GatherNd, which imports this module
         from miniflow.ops.gather_scatter_ops import batched_gather
         return batched_gather(params, indices, int(axis), int(batch_dims), name=name)
-    return apply_op("GatherV2", params, _as_index(indices), axis=int(axis), name=name)
+    try:
+        return apply_op("GatherV2", params, _as_index(indices), axis=int(axis), name=name)
+    except TypeError:
+        impl = _math.ragged_impl(gather, params, indices)
+        if impl is None or axis:
+            raise
+        return impl(params, indices, name=name)
 
 
 def _as_index(indices):
@@ -969,6 +981,13 @@ def _pad(x, paddings=(), mode="CONSTANT", constant_values=0):
         return np.array(x)
     if mode == "CONSTANT":
         return np.pad(x, paddings, mode="constant", constant_values=constant_values)
+    limit = 1 if mode == "REFLECT" else 0  # REFLECT leaves out the edge: one less to mirror
+    for n, (a, b) in zip(np.shape(x), paddings):
+        if max(a, b) > n - limit:
+            raise errors.InvalidArgumentError(
+                None, None, f"{mode} paddings must be {'less than' if limit else 'at most'} "
+                f"the dimension size: {a}, {b} {'not less than' if limit else 'greater than'} "
+                f"{n}")
     return np.pad(x, paddings, mode={"REFLECT": "reflect", "SYMMETRIC": "symmetric"}[mode])
 
 
@@ -1104,6 +1123,38 @@ def where(condition, x=None, y=None, name=None):
 
 
 where_v2 = where
+
+
+def _same_dims(a, b, what, inputs):
+    """TF's Select shape check: equal ranks and equal known dimensions."""
+    if a is None or b is None:
+        return
+    shapes = ", ".join("?" if dims(t) is None else
+                       "[" + ",".join("?" if d is None else str(d) for d in dims(t)) + "]"
+                       for t in inputs)
+    if len(a) != len(b):
+        raise ValueError(f"Shapes must be equal rank, but are {len(a)} and {len(b)} for "
+                         f"'Select' ({what}) with input shapes: {shapes}.")
+    for i, (m, n) in enumerate(zip(a, b)):
+        if m is not None and n is not None and m != n:
+            raise ValueError(f"Dimension {i} in both shapes must be equal, but are {m} and "
+                             f"{n} for 'Select' ({what}) with input shapes: {shapes}.")
+
+
+def where_v1(condition, x=None, y=None, name=None):
+    """TF1 `tf.where`: as `where_v2` but without broadcasting: x and y have one shape, the
+    condition is a scalar, that shape, or a vector over its first dimension."""
+    if x is None or y is None:
+        return where(condition, x, y, name=name)
+    condition = convert_to_tensor(condition)
+    x, y = convert_pair(x, y)
+    dx, dc, ins = dims(x), dims(condition), (condition, x, y)
+    _same_dims(dx, dims(y), "x and y", ins)
+    if dc is not None and dx is not None and dc and len(dc) != len(dx):
+        _same_dims(dc, dx[:1], "condition and x's first dimension", ins)  # Select's rows
+    elif dc:
+        _same_dims(dc, dx, "condition and x", ins)
+    return apply_op("Select", condition, x, y, name=name)
 
 
 def _fill_infer(inputs, attrs):

@@ -122,7 +122,8 @@ def _bessel_ke64(x, n):
     x = np.asarray(x, np.float64)
     out = np.full_like(x, np.inf)
     out[np.isnan(x)] = np.nan
-    pos = x > 0
+    out[x == np.inf] = 0.0  # exp(x) K_n(x) ~ sqrt(pi / 2x)
+    pos = (x > 0) & (x < np.inf)
     if pos.any():
         v = x[pos]
         end = np.arccosh(1.0 + 60.0 / v)  # the integrand is below exp(-60) beyond

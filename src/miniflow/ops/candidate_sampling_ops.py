@@ -157,14 +157,13 @@ def all_candidate_sampler(true_classes, num_true, num_sampled, unique, seed=None
                                  ((None,), dtypes.float32)])
 def _accidental_hits(true_classes, sampled, num_true=1):
     rows, ids = [], []
-    where = {}
-    for j, s in enumerate(np.asarray(sampled).tolist()):
-        where.setdefault(s, []).append(j)
+    # one hit per true class, at the last position of a duplicated sampled id (TF's kernel)
+    where = {s: j for j, s in enumerate(np.asarray(sampled).tolist())}
     for i, row in enumerate(np.asarray(true_classes).tolist()):
         for c in row:
-            for j in where.get(c, ()):
+            if c in where:
                 rows.append(i)
-                ids.append(j)
+                ids.append(where[c])
     return (np.asarray(rows, np.int32), np.asarray(ids, np.int64),
             np.full(len(rows), -np.finfo(np.float32).max, np.float32))
 

@@ -51,8 +51,11 @@ def _eigh(x, compute_v=True):
 @register_gradient("SelfAdjointEigV2")
 def _eigh_grad(op, grad_e, grad_v):
     """TF's rule: V (diag(g_e) + F o (V^T g_V)) V^T, F_ij = 1/(e_j - e_i) off the diagonal,
-    symmetrized (the input is read as symmetric)."""
+    folded onto the lower triangle that the kernel reads."""
     e, v = op.outputs
+    if not op.attrs["compute_v"]:  # eigvalsh: TF recomputes the vectors (differentiably)
+        v = apply_op("SelfAdjointEigV2", op.inputs[0], compute_v=True)[1]
+        grad_v = None
     vt = _transpose_last(v)
     inner = _arr.expand_dims(grad_e, -2) * _eye_like(v)
     if grad_v is not None:
@@ -63,7 +66,9 @@ def _eigh_grad(op, grad_e, grad_v):
                                                      _arr.ones_like(diff), diff)))
         inner = inner + f * _math.matmul(v, grad_v, transpose_a=True)
     ga = _math.matmul(v, _math.matmul(inner, vt))
-    return [0.5 * (ga + _transpose_last(ga))]
+    # The kernel reads the lower triangle only: its derivative, as TF's (halved diagonal).
+    sym = ga + _transpose_last(ga)
+    return [band_part(sym, -1, 0) - 0.5 * sym * _eye_like(v)]
 
 
 @register_op("LogMatrixDeterminant", num_outputs=2,

@@ -11,6 +11,7 @@ from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import register_gradient, register_op
 from miniflow.core.shapes import broadcast_dims
 from miniflow.ops import array_ops as _arr
+from miniflow.ops import math_ops as _math
 from miniflow.ops.math_ops import broadcast_like, unbroadcast
 from miniflow.ops.shape_rules import dims
 
@@ -85,11 +86,10 @@ def _einsum_grad(op, grad):
     grads = []
     for i, (x, sub) in enumerate(zip(op.inputs, subs)):
         letters = sub.replace("...", "")
-        if len(set(letters)) != len(letters):
-            raise NotImplementedError(
-                f"The gradient of einsum with a repeated subscript in one operand ({sub!r}) "
-                "is not supported; take the diagonal first (tf.linalg.diag_part)")
         others = [(s, t) for j, (s, t) in enumerate(zip(subs, op.inputs)) if j != i]
+        if len(set(letters)) != len(letters):
+            grads.append(_repeated_grad(grad, x, sub, rhs, others))
+            continue
         elsewhere = set(rhs) | {c for s, _ in others for c in s}
         target = "".join(c for c in sub if c in elsewhere or c == ".")
         g = apply_op("Einsum", grad, *[t for _, t in others],
@@ -107,6 +107,38 @@ def _einsum_grad(op, grad):
             g = unbroadcast(g, x)
         grads.append(g)
     return grads
+
+
+def _repeated_grad(grad, x, sub, rhs, others):
+    """The gradient for an operand with a repeated subscript ('ii'): the gradient of its
+    diagonal, placed back on the diagonal by an einsum with identity matrices."""
+    if "..." in sub:
+        raise NotImplementedError(
+            f"The gradient of einsum with a repeated subscript and an ellipsis ({sub!r}) "
+            "is not supported; take the diagonal first (tf.linalg.diag_part)")
+    used = set(sub) | set(rhs) | {c for s, _ in others for c in s}
+    fresh = iter(c for c in string.ascii_letters if c not in used)
+    elsewhere = set(rhs) | {c for s, _ in others for c in s}
+    target = "".join(dict.fromkeys(c for c in sub if c in elsewhere))
+    h = apply_op("Einsum", grad, *[t for _, t in others],
+                 subscripts=(rhs,) + tuple(s for s, _ in others), output=target)
+    shape = _arr.shape(x)
+    out, ops, op_subs = [], [h], [target]
+    for pos, c in enumerate(sub):
+        size = shape[pos]
+        if c in out:  # a later occurrence: tie it to the first with an identity matrix
+            f = next(fresh)
+            r = _arr.range(size)
+            ops.append(_math.cast(_math.equal(_arr.expand_dims(r, 1), _arr.expand_dims(r, 0)),
+                                  x.dtype))
+            op_subs.append(c + f)
+            out.append(f)
+            continue
+        if c not in elsewhere and sub.count(c) == 1:  # summed out: constant along it
+            ops.append(_arr.ones(_arr.reshape(size, [1]), dtype=x.dtype))
+            op_subs.append(c)
+        out.append(c)
+    return apply_op("Einsum", *ops, subscripts=tuple(op_subs), output="".join(out))
 
 
 def einsum(equation, *inputs, **kwargs):

@@ -25,14 +25,25 @@ def _bound_infer(inputs, attrs):
 def _bound_kernel(side):
     def kernel(sorted_inputs, values, out_type=dtypes.int32):
         s, v = np.asarray(sorted_inputs), np.asarray(values)
-        if s.shape[:-1] != v.shape[:-1]:
+        if s.shape[:-1] != v.shape[:-1] or _rows(s.shape) != _rows(v.shape):
             raise errors.InvalidArgumentError(
                 None, None, f"Leading dim_size of both tensors must match: {list(s.shape)} vs "
                             f"{list(v.shape)}")
-        rows = [np.searchsorted(a, b, side=side) for a, b in
-                zip(s.reshape(-1, s.shape[-1]), v.reshape(-1, v.shape[-1]))]
-        return np.asarray(rows, dtype=out_type.np).reshape(v.shape)
+        out = np.zeros((_rows(v.shape), v.shape[-1]), dtype=out_type.np)
+        for i, (a, b) in enumerate(zip(s.reshape(-1, s.shape[-1]) if s.size else
+                                       np.zeros((len(out), 0), s.dtype),
+                                       v.reshape(out.shape))):
+            out[i] = np.searchsorted(a, b, side=side)
+        return out.reshape(v.shape)
     return kernel
+
+
+def _rows(shape):
+    """Rows of TF's ``reshape(x, [-1, shape[-1]])``; with a 0 last dim TF's Reshape drops
+    the zero dims, so (2, 0) has 2 rows and (0, 0) has 1."""
+    if shape[-1]:
+        return int(np.prod(shape[:-1]))
+    return int(np.prod([d for d in shape if d]))
 
 
 register_op("LowerBound", infer=_bound_infer)(_bound_kernel("left"))

@@ -130,13 +130,14 @@ def _mul_grad(op, grad):
 
 @register_gradient("RealDiv")
 def _div_grad(op, grad):
-    """d(x/y) = g/y, -g*x/y^2 (conjugated for complex inputs, as TF)."""
+    """d(x/y) = g/y, g*(-x/y)/y (conjugated for complex inputs, as TF)."""
     x, y = op.inputs
     if x.dtype.is_complex:
         xc, yc = apply_op("Conj", x), apply_op("Conj", y)
         return [unbroadcast(grad / yc, x, y),
                 unbroadcast(negative(grad) * xc / square(yc), y, x)]
-    return [unbroadcast(grad / y, x, y), unbroadcast(negative(grad) * x / square(y), y, x)]
+    # TF's order, (-x / y) / y: its derivative stays finite (0) at y = +-inf
+    return [unbroadcast(grad / y, x, y), unbroadcast(grad * (negative(x) / y / y), y, x)]
 
 
 @register_gradient("FloorMod")
@@ -233,7 +234,15 @@ _unary("Sign", np.sign, numeric_rule)
 _unary("Square", lambda x: x * x, numeric_rule)  # np.square's result, scalar fast path
 _unary("Sqrt", np.sqrt, float_rule)
 _unary("Rsqrt", lambda x: 1 / np.sqrt(x), float_rule)
-_unary("Reciprocal", np.reciprocal, numeric_rule)
+def _reciprocal(x):
+    if np.asarray(x).dtype.kind in "iu":  # TF's op def allows ints but has no such kernel
+        raise errors.InvalidArgumentError(
+            None, None, f"No OpKernel was registered to support Op 'Reciprocal' with these "
+            f"attrs: T={dtypes.as_dtype(np.asarray(x).dtype).name}")
+    return np.reciprocal(x)
+
+
+_unary("Reciprocal", _reciprocal, numeric_rule)
 _unary("Exp", np.exp, float_rule)
 _unary("Expm1", np.expm1, float_rule)
 _unary("Log", np.log, float_rule)
@@ -602,6 +611,9 @@ def multiply(x, y, name=None):
 def truediv(x, y, name=None):
     """x / y; integer inputs are first cast to float (float64 for int32/int64, as TF)."""
     x, y = _arr.convert_pair(x, y)
+    if x.dtype != y.dtype:
+        raise TypeError(f"`x` and `y` must have the same dtype, got {x.dtype!r} != "
+                        f"{y.dtype!r}.")
     if x.dtype.is_integer:
         target = dtypes.float32 if x.dtype.np.itemsize <= 2 else dtypes.float64
         x, y = cast(x, target), cast(y, target)
@@ -658,9 +670,40 @@ def squared_difference(x, y, name=None):
     return apply_op("SquaredDifference", x, y, name=name)
 
 
+# -- dispatch to tf.ragged: TF hands RaggedTensor arguments of tf.reduce_sum, tf.square,
+# tf.gather, tf.concat, ... to the ragged implementations. The dense path pays nothing:
+# the check runs only after the conversion of a RaggedTensor has raised its TypeError
+# (a `try` costs no instructions in Python 3.11).
+_RAGGED_IMPLS: dict = {}  # public dense function -> its tf.ragged implementation
+_RAGGED_TYPES: list = []
+
+
+def register_ragged_dispatch(fn, impl, ragged_type):
+    """Makes ``fn`` call ``impl`` when given an instance of ``ragged_type`` (registered
+    by `miniflow.ragged`, which sits above the ops)."""
+    _RAGGED_IMPLS[fn] = impl
+    if ragged_type not in _RAGGED_TYPES:
+        _RAGGED_TYPES.append(ragged_type)
+
+
+def ragged_impl(fn, *values):
+    """The ragged implementation of ``fn`` if any of ``values`` (or of the elements of a
+    list among them) is ragged, else None (the caller re-raises its error)."""
+    flat = [e for v in values for e in (v if isinstance(v, list | tuple) else (v,))]
+    if any(isinstance(v, tuple(_RAGGED_TYPES)) for v in flat):
+        return _RAGGED_IMPLS.get(fn)
+    return None
+
+
 def _unary_fn(op_type, doc):
     def fn(x, name=None):
-        return apply_op(op_type, x, name=name)
+        try:
+            return apply_op(op_type, x, name=name)
+        except TypeError:
+            impl = ragged_impl(fn, x)
+            if impl is None:
+                raise
+            return impl(x, name=name)
     fn.__doc__ = doc
     return fn
 
@@ -669,8 +712,15 @@ negative = _unary_fn("Neg", "-x element-wise.")
 def abs(x, name=None):  # noqa: A001  TF's public name
     """|x| element-wise (complex x: the real magnitude, TF's ComplexAbs)."""
     if getattr(getattr(x, "dtype", None), "is_complex", False):
+        if ragged_impl(abs, x) is not None:
+            return ragged_impl(abs, x)(x, name=name)
         return apply_op("ComplexAbs", x, name=name)  # registered in ops/complex_ops.py
-    return apply_op("Abs", x, name=name)
+    try:
+        return apply_op("Abs", x, name=name)
+    except TypeError:
+        if ragged_impl(abs, x) is None:
+            raise
+        return ragged_impl(abs, x)(x, name=name)
 
 
 sign = _unary_fn("Sign", "-1, 0 or 1 by the sign of x.")
@@ -722,7 +772,14 @@ def _reduce_fn(op_type):
         keep = bool(keepdims if keepdims is not None else keep_dims)
         if axis is not None:
             axis = (int(axis),) if np.ndim(axis) == 0 else tuple(int(a) for a in axis)
-        return apply_op(op_type, input_tensor, axis=axis, keepdims=keep, name=name)
+        try:
+            return apply_op(op_type, input_tensor, axis=axis, keepdims=keep, name=name)
+        except TypeError:
+            impl = ragged_impl(fn, input_tensor)
+            if impl is None:
+                raise
+            axis = axis if axis is None or len(axis) != 1 else axis[0]
+            return impl(input_tensor, axis=axis, keepdims=keep, name=name)
     fn.__doc__ = f"Reduces ``input_tensor`` along ``axis`` ({op_type}); all axes if None."
     return fn
 

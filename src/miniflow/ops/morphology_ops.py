@@ -94,7 +94,8 @@ def dilation2d(input, filter=None, strides=None, rates=None, padding=None,  # no
     """Grey-scale dilation: max over the window of input + filter ([kh, kw, C])."""
     filter = filters if filter is None else filter  # noqa: A001
     rates = dilations if rates is None else rates
-    padding, s, r = _c2._check_conv_args(padding, data_format, strides, rates)
+    padding, s, _ = _c2._check_conv_args(padding, data_format, strides, None)
+    _, _, r = _c2._check_conv_args(padding, data_format, 1, rates)  # strides with rates: ok
     return apply_op("Dilation2D", input, filter, strides=s, rates=r, padding=padding,
                     name=name)
 

@@ -103,12 +103,16 @@ def softsign(features, name=None):
 
 def _softmax_kernel(x, axis=-1):
     # ndarray methods and in-place division: this runs on every step of a classifier
+    if not x.size:  # max() has no identity; TF returns the empty result
+        return np.empty_like(x)
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
 
 def _log_softmax_kernel(x, axis=-1):
+    if not x.size:
+        return np.empty_like(x)
     shifted = x - x.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
@@ -419,11 +423,16 @@ def fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001,
 # Top-k.
 
 
-@register_op("TopKV2", num_outputs=2,
-             infer=lambda i, a: [(None if dims(i[0]) is None else dims(i[0])[:-1] + (a["k"],),
-                                  i[0].dtype),
-                                 (None if dims(i[0]) is None else dims(i[0])[:-1] + (a["k"],),
-                                  dtypes.int32)])
+def _top_k_infer(inputs, attrs):
+    d, k = dims(inputs[0]), attrs["k"]
+    if d is not None and d and d[-1] is not None and k > d[-1]:
+        raise ValueError(f"input must have at least k columns. Had {d[-1]}, needed {k} "
+                         "for 'TopKV2'")
+    out = None if d is None else d[:-1] + (k,)
+    return [(out, inputs[0].dtype), (out, dtypes.int32)]
+
+
+@register_op("TopKV2", num_outputs=2, infer=_top_k_infer)
 def _top_k(x, k=1, sorted=True):  # noqa: A002  TF's attr name
     if k > x.shape[-1]:
         raise errors.InvalidArgumentError(

@@ -75,8 +75,14 @@ def _cumulative_logsumexp_grad(op, grad):
                       neg_inf)
     neg = _math.where(grad < zero, _math.log(_math.where(grad < zero, _math.negative(grad),
                                                          _arr.ones_like(grad))), neg_inf)
-    gp = _math.exp(apply_op("CumulativeLogsumexp", pos - out, **attrs) + x)
-    gn = _math.exp(apply_op("CumulativeLogsumexp", neg - out, **attrs) + x)
+    # Where out is -inf (only -inf inputs so far) the terms are 0; masking them keeps
+    # -inf - -inf out, whose NaN would reach the second derivative as a cotangent.
+    live = out > neg_inf
+    safe_out = _math.where(live, out, zero)
+    gp = _math.exp(apply_op("CumulativeLogsumexp", _math.where(live, pos - safe_out, neg_inf),
+                            **attrs) + x)
+    gn = _math.exp(apply_op("CumulativeLogsumexp", _math.where(live, neg - safe_out, neg_inf),
+                            **attrs) + x)
     return [gp - gn]
 
 

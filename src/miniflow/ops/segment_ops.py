@@ -12,6 +12,7 @@ from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import register_gradient, register_op
 from miniflow.ops import array_ops as _arr
 from miniflow.ops import math_ops as _math
+from miniflow.ops.safe_math_ops import truncatediv
 from miniflow.ops.shape_rules import dims
 from miniflow.ops.sparse_ops import segment_sum, unsorted_segment_sum
 
@@ -169,7 +170,10 @@ def segment_mean(data, segment_ids, name=None):
     data = _arr.convert_to_tensor(data)
     total = segment_sum(data, segment_ids)
     count = segment_sum(_arr.ones_like(data), segment_ids)
-    return _math.truediv(total, _math.maximum(count, _arr.ones_like(count)), name=name)
+    count = _math.maximum(count, _arr.ones_like(count))
+    if data.dtype.is_integer:  # TF's kernel divides in the data's dtype (truncating)
+        return truncatediv(total, count, name=name)
+    return _math.truediv(total, count, name=name)
 
 
 def _unsorted_count(data, segment_ids, num_segments):

@@ -127,7 +127,7 @@ def bincount(values, weights=None, axis=0, minlength=None, maxlength=None,
             vals = array_ops.reshape(vals, [-1])
         if weights is None:
             w = array_ops.zeros([0], dtypes.int64 if vals.dtype.is_integer else vals.dtype)
-            out_dtype = dtypes.int64
+            out_dtype = vals.dtype  # TF: counts in the values' dtype (int32 or int64)
         else:
             w = weights.values if isinstance(weights, SparseTensor) else \
                 array_ops.reshape(array_ops.convert_to_tensor(weights), [-1])

@@ -14,6 +14,7 @@ from miniflow.core.registry import not_differentiable, register_gradient, regist
 from miniflow.ops import array_ops as _arr
 from miniflow.ops import math_ops as _math
 from miniflow.ops.math_ops import unbroadcast
+from miniflow.ops.shape_rules import dims
 from miniflow.ops.trig_ops import float_only
 from miniflow.ops.trig_ops import unary_function as _unary
 
@@ -99,8 +100,10 @@ def _zeta64(x, q):
         b = b / w
         k += 1.0
     integer_q = (q <= 0) & (q == np.floor(q))
-    s = np.where(integer_q, np.inf, s)
+    even_x = (x == np.floor(x)) & (np.mod(x, 2.0) == 0)
+    s = np.where(integer_q, np.where(even_x, np.inf, np.nan), s)  # as Eigen's zeta
     s = np.where((q <= 0) & ~integer_q & (x != np.floor(x)), np.nan, s)
+    s = np.where(q == np.inf, 0.0, s)  # every term vanishes (inf / inf above)
     s = np.where(x == 1.0, np.inf, s)
     return np.where(x < 1.0, np.nan, s)
 
@@ -315,6 +318,21 @@ register_op("Igamma", infer=float_only, same_dtype=True)(
     _float_kernel(lambda a, x: _igamma_pair(a, x)[0]))
 register_op("Igammac", infer=float_only, same_dtype=True)(
     _float_kernel(lambda a, x: _igamma_pair(a, x)[1]))
+def _betainc_shapes(inputs):
+    """TF's rule: the non-scalar inputs have one shape (no broadcasting)."""
+    shapes = [d for d in (dims(t) if hasattr(t, "shape") and not isinstance(t, np.ndarray)
+                          else np.shape(t) for t in inputs) if d != ()]
+    known = [d for d in shapes if d is not None]
+    for d in known[1:]:
+        if len(d) != len(known[0]):
+            raise ValueError(f"Shapes must be equal rank, but are {len(known[0])} and "
+                             f"{len(d)} for 'Betainc'")
+        for i, (m, n) in enumerate(zip(known[0], d)):
+            if m is not None and n is not None and m != n:
+                raise ValueError(f"Dimension {i} in both shapes must be equal, but are {m} "
+                                 f"and {n} for 'Betainc'")
+
+
 register_op("Betainc", infer=float_only, same_dtype=True)(_float_kernel(_betainc64))
 register_op("Erf", infer=float_only)(_float_kernel(_erf64))
 register_op("Erfc", infer=float_only)(_float_kernel(_erfc64))
@@ -469,6 +487,7 @@ def igammac(a, x, name=None):
 
 def betainc(a, b, x, name=None):
     """The regularized incomplete beta function I_x(a, b)."""
+    _betainc_shapes((a, b, x))
     return apply_op("Betainc", a, b, x, name=name)
 
 

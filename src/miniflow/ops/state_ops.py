@@ -80,8 +80,18 @@ def _check_shape(var, value):
             f"{list(want)} rhs shape= {list(np.shape(value))} (variable {var.op_name})")
 
 
-@register_op("Assign", infer=lambda i, a: [(dims(i[0]), i[0].dtype)],
-             **_var_state(writes=True))
+def _assign_infer(inputs, attrs):
+    d = dims(inputs[0])
+    if attrs.get("validate_shape", True) and d is not None:
+        want = attrs["var"].shape.as_tuple()
+        if want is not None and (len(want) != len(d) or any(
+                m is not None and n is not None and m != n for m, n in zip(want, d))):
+            raise ValueError(f"Shapes {want} and {d} are incompatible (Assign to "
+                             f"{attrs['var'].op_name})")
+    return [(d, inputs[0].dtype)]
+
+
+@register_op("Assign", infer=_assign_infer, **_var_state(writes=True))
 def _assign(slot, value, var=None, validate_shape=True):
     if validate_shape:
         _check_shape(var, value)

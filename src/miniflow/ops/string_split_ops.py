@@ -2,9 +2,9 @@
 `tf.strings.split` (a SparseTensor, as in TF1), `bytes_split` and `ngrams` (the
 `unicode_*` family is in `unicode_ops`).
 
-TF2 returns a RaggedTensor from several of these; miniflow has no RaggedTensor, so a
-scalar input gives a dense vector (what TF's ragged result of a scalar is) and a batch
-gives the equivalent SparseTensor (row ``i`` holds string ``i``'s results in order).
+The kernels split a scalar into a dense vector and a vector of strings into a
+SparseTensor (row ``i`` holds string ``i``'s results in order); the RaggedTensor results
+TF gives are built from these in ``ragged/ragged_strings.py`` (above the ops).
 """
 
 from __future__ import annotations
@@ -94,9 +94,7 @@ def string_split(source, sep=None, skip_empty=True, delimiter=None,
         raise ValueError("Cannot specify both 'sep' and 'delimiter'")
     sep = sep if sep is not None else (delimiter if delimiter is not None else " ")
     if result_type != "SparseTensor":
-        raise errors.UnimplementedError(None, None, "tf.string_split: result_type "
-                                        f"{result_type!r} needs RaggedTensor, which miniflow "
-                                        "does not have; use result_type='SparseTensor'")
+        raise ValueError("result_type must be 'RaggedTensor' or 'SparseTensor'.")
     idx, val, shp = apply_op("StringSplit", source, sep, skip_empty=bool(skip_empty),
                              name=name)
     return SparseTensor(idx, val, shp)
@@ -112,9 +110,7 @@ def split(input=None, sep=None, maxsplit=-1, result_type="SparseTensor", source=
     if input is None:
         raise ValueError("tf.strings.split needs `input` (or its alias `source`)")
     if result_type != "SparseTensor":
-        raise errors.UnimplementedError(None, None, "tf.strings.split: result_type "
-                                        f"{result_type!r} needs RaggedTensor, which miniflow "
-                                        "does not have; use result_type='SparseTensor'")
+        raise ValueError("result_type must be 'RaggedTensor' or 'SparseTensor'.")
     idx, val, shp = apply_op("StringSplitV2", input, sep or "", maxsplit=int(maxsplit),
                              name=name)
     return SparseTensor(idx, val, shp)
@@ -147,8 +143,8 @@ def rank_of(x):
     if d is None:
         raise ValueError("the input's rank must be known statically (a scalar or a vector)")
     if len(d) > 1:
-        raise errors.UnimplementedError(None, None, f"input of rank {len(d)}: miniflow has no "
-                                        "RaggedTensor; pass a scalar or a vector")
+        raise errors.UnimplementedError(None, None, f"input of rank {len(d)}: this kernel "
+                                        "takes a scalar or a vector")
     return len(d)
 
 

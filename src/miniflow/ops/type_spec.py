@@ -116,7 +116,7 @@ class SparseTensorSpec(TypeSpec):
         return (_shape_key(self._shape), self._dtype)
 
     def __repr__(self):
-        return f"SparseTensorSpec({self._shape}, tf.{self._dtype.name})"
+        return f"SparseTensorSpec({self._shape!r}, tf.{self._dtype.name})"
 
 
 class IndexedSlicesSpec(TypeSpec):

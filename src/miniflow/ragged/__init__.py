@@ -33,6 +33,7 @@ from miniflow.ragged.ragged_ops import (  # noqa: F401
     reduce_sum as reduce_sum,
     stack as stack,
 )
+from miniflow.ragged import ragged_dispatch  # noqa: F401  (tf.reduce_sum(rt), ... )
 from miniflow.ragged.ragged_session import placeholder as placeholder  # noqa: F401
 from miniflow.ragged.ragged_tensor import RaggedTensor as RaggedTensor  # noqa: F401
 from miniflow.ragged.ragged_value import RaggedTensorValue as RaggedTensorValue  # noqa: F401

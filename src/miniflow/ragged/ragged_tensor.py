@@ -543,8 +543,9 @@ class RaggedTensor:
 
     def __tf_tensor__(self):
         raise TypeError(
-            "A RaggedTensor was passed to a dense op: miniflow's dense ops do not dispatch "
-            "on RaggedTensors as TF's do. Use the tf.ragged function of the same name "
+            "A RaggedTensor was passed to a dense op: of miniflow's dense ops only "
+            "tf.reduce_*, tf.gather, tf.concat and the unary element-wise ops dispatch on "
+            "RaggedTensors as TF's do. Use the tf.ragged function of the same name "
             "(tf.ragged.reduce_sum, tf.ragged.concat, tf.ragged.gather, ...), "
             "tf.ragged.map_flat_values(op, rt) for element-wise ops, or rt.to_tensor() "
             "for a dense tensor")

@@ -10,10 +10,17 @@ Both accept ``signature_name`` (default ``serving_default``).
 Every input is checked against the signature (name, dtype, shape, equal batch sizes)
 before the model sees it; a violation raises :class:`InvalidRequest` whose message the
 server returns as ``{"error": ...}`` with HTTP 400.
+
+String (``DT_STRING``) inputs take JSON strings (sent as their UTF-8 bytes) or, for
+binary data such as serialized ``tf.train.Example`` protos, ``{"b64": "<base64>"}``
+objects, as in TF Serving. String outputs are written as JSON strings, or as
+``{"b64": ...}`` objects when the output's key ends with ``_bytes``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,6 +50,8 @@ def parse_json(body: bytes) -> object:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InvalidRequest(f"JSON Parse error: {e}") from None
+    except RecursionError:
+        raise InvalidRequest("JSON Parse error: arrays or objects nested too deeply") from None
 
 
 def decode_predict(doc: object, signatures: Mapping[str, SignatureDef]) -> PredictRequest:
@@ -78,14 +87,14 @@ def decode_instances(instances: object, sig: SignatureDef) -> dict[str, np.ndarr
     if not isinstance(instances, list) or not instances:
         raise InvalidRequest("'instances' must be a non-empty JSON list")
     names = list(sig.inputs)
-    if not isinstance(instances[0], dict):  # an input value is never a JSON object
+    if not _is_named(instances[0]):
         if len(names) != 1:
             raise InvalidRequest(f"instance 0 must be a JSON object with the named inputs "
                                  f"{names}; the signature has {len(names)} inputs")
         return {names[0]: _convert(names[0], sig.inputs[names[0]], instances)}
     columns: dict[str, list] = {n: [] for n in names}
     for i, inst in enumerate(instances):
-        if not isinstance(inst, dict):
+        if not _is_named(inst):
             raise InvalidRequest(f"instance {i} is not a JSON object; when named inputs are "
                                  "used every instance must be an object")
         _check_names(inst, sig, f"instance {i}")
@@ -96,7 +105,7 @@ def decode_instances(instances: object, sig: SignatureDef) -> dict[str, np.ndarr
 
 def _decode_columns(value: object, sig: SignatureDef) -> dict[str, np.ndarray | Ragged]:
     names = list(sig.inputs)
-    if isinstance(value, dict):
+    if _is_named(value):
         _check_names(value, sig, "'inputs'")
         inputs = {n: _convert(n, sig.inputs[n], value[n]) for n in names}
     elif len(names) == 1:
@@ -108,6 +117,16 @@ def _decode_columns(value: object, sig: SignatureDef) -> dict[str, np.ndarray | 
         raise InvalidRequest(f"Input batch sizes differ: {sizes}; every input must have the "
                              "same size in its first dimension")
     return inputs
+
+
+def _is_b64(value: object) -> bool:
+    """TF Serving's test for a binary value: an object whose only key is ``b64``."""
+    return isinstance(value, dict) and len(value) == 1 and "b64" in value
+
+
+def _is_named(value: object) -> bool:
+    """A JSON object of named inputs (an input's value is never an object, except b64)."""
+    return isinstance(value, dict) and not _is_b64(value)
 
 
 def _check_names(obj: dict, sig: SignatureDef, where: str) -> None:
@@ -157,6 +176,8 @@ def _convert_ragged(name: str, spec: TensorSpec, rows: list) -> Ragged:
 
 
 def _as_array(name: str, spec: TensorSpec, value: list) -> np.ndarray:
+    if spec.dtype.kind == "O":
+        return _string_array(name, spec, value)
     try:
         raw = np.asarray(value)
     except (ValueError, OverflowError) as e:  # ragged nesting, or an int beyond 64 bits
@@ -180,13 +201,68 @@ def _as_array(name: str, spec: TensorSpec, value: list) -> np.ndarray:
     return raw.astype(spec.dtype, copy=False)
 
 
+# TF's largest tensor rank; bounds the walk over a string input of unknown rank.
+_MAX_RANK = 254
+
+
+def _string_array(name: str, spec: TensorSpec, value: list) -> np.ndarray:
+    """Rectangular nested lists of JSON strings / b64 objects -> an object array of bytes."""
+    max_depth = _MAX_RANK if spec.shape is None else max(len(spec.shape), 1)
+    shape: list[int] = []
+    level: list = [value]
+    while any(isinstance(x, list) for x in level):  # one nesting level per pass, no recursion
+        size = len(level[0]) if isinstance(level[0], list) else -1
+        if any(not isinstance(x, list) or len(x) != size for x in level):
+            raise InvalidRequest(f"input {name!r}: wrong shape: nested lists must be "
+                                 "rectangular")
+        if len(shape) == max_depth:
+            raise InvalidRequest(f"input {name!r}: wrong shape: lists nested deeper than the "
+                                 f"signature's rank {max_depth}")
+        shape.append(size)
+        level = [y for x in level for y in x]
+    out = np.empty(len(level), dtype=object)
+    for i, leaf in enumerate(level):
+        out[i] = _string_value(name, leaf)
+    return out.reshape(shape)
+
+
+def _string_value(name: str, leaf: object) -> bytes:
+    if isinstance(leaf, str):
+        return leaf.encode("utf-8", "surrogatepass")
+    if _is_b64(leaf):
+        text = leaf["b64"]
+        if not isinstance(text, str):
+            raise InvalidRequest(f"input {name!r}: the value of \"b64\" must be a string of "
+                                 f"base64, got {_json_type(text)}")
+        try:  # standard alphabet (not URL-safe), padding optional, as TF Serving accepts
+            return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        except (binascii.Error, ValueError) as e:
+            raise InvalidRequest(f"input {name!r}: Unable to base64 decode {_clip(text)}: "
+                                 f"{e}") from None
+    raise InvalidRequest(f"input {name!r}: wrong dtype: expected string (JSON strings or "
+                         f"{{\"b64\": \"...\"}} objects), got {_json_type(leaf)}")
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, dict):
+        return "a JSON object" + (" (binary values are {\"b64\": \"...\"} objects with no "
+                                  "other key)" if "b64" in value else "")
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return "a number" if isinstance(value, int | float) else type(value).__name__
+
+
+def _clip(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
 def _batch_size(inputs: Mapping[str, np.ndarray | Ragged]) -> int:
     return len(next(iter(inputs.values())))
 
 
 def encode_predict(outputs: Mapping[str, np.ndarray], columnar: bool) -> dict:
     """Outputs by name -> the response object of the request's format."""
-    cols = {k: np.asarray(v).tolist() for k, v in outputs.items()}
+    cols = {k: _json_values(k, v) for k, v in outputs.items()}
     if columnar:
         return {"outputs": next(iter(cols.values())) if len(cols) == 1 else cols}
     if len(cols) == 1:
@@ -194,3 +270,21 @@ def encode_predict(outputs: Mapping[str, np.ndarray], columnar: bool) -> dict:
     keys = list(cols)
     return {"predictions": [dict(zip(keys, row, strict=True))
                             for row in zip(*cols.values(), strict=True)]}
+
+
+def _json_values(key: str, value) -> object:
+    """An output as JSON values; strings as text, or b64 objects for ``*_bytes`` keys."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "OSU":
+        return arr.tolist()
+    out = np.frompyfunc(_b64_object if key.endswith("_bytes") else _text, 1, 1)(arr)
+    return out.tolist() if isinstance(out, np.ndarray) else out
+
+
+def _text(v) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+def _b64_object(v) -> dict:
+    raw = v if isinstance(v, bytes) else str(v).encode("utf-8")
+    return {"b64": base64.b64encode(raw).decode("ascii")}

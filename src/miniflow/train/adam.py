@@ -74,11 +74,9 @@ class AdamOptimizer(Optimizer):
 
     def _create_slots(self, var_list):
         if self._beta1_power is None:
-            first = min(var_list, key=lambda v: v.name)
-            self._beta1_power = Variable(self._beta1, trainable=False, name="beta1_power",
-                                         dtype=first.dtype)
-            self._beta2_power = Variable(self._beta2, trainable=False, name="beta2_power",
-                                         dtype=first.dtype)
+            # float32 whatever the variables' dtype, as TF (its kernels cast them)
+            self._beta1_power = Variable(self._beta1, trainable=False, name="beta1_power")
+            self._beta2_power = Variable(self._beta2, trainable=False, name="beta2_power")
         for v in var_list:
             self._get_or_make_slot(v, fill_slot(v, 0.0), "m", self._name)
             self._get_or_make_slot(v, fill_slot(v, 0.0), "v", self._name)

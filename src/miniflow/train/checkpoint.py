@@ -15,6 +15,8 @@ written by ``write_checkpoint(..., fmt="tf")``.
 
 from __future__ import annotations
 
+import codecs
+import functools
 import glob
 import hashlib
 import io
@@ -225,8 +227,10 @@ def update_checkpoint_state(save_dir, model_checkpoint_path, all_model_checkpoin
     paths = list(all_model_checkpoint_paths or [])
     if not paths or paths[-1] != model_checkpoint_path:
         paths.append(model_checkpoint_path)
-    lines = [f"model_checkpoint_path: {json.dumps(_relative(save_dir, model_checkpoint_path))}"]
-    lines += [f"all_model_checkpoint_paths: {json.dumps(_relative(save_dir, p))}" for p in paths]
+    # Raw UTF-8 (not JSON's \u escapes), which TF's text-format parser also reads.
+    quote = functools.partial(json.dumps, ensure_ascii=False)
+    lines = [f"model_checkpoint_path: {quote(_relative(save_dir, model_checkpoint_path))}"]
+    lines += [f"all_model_checkpoint_paths: {quote(_relative(save_dir, p))}" for p in paths]
     lines += [f"all_model_checkpoint_timestamps: {float(t)!r}"
               for t in all_model_checkpoint_timestamps or []]
     if last_preserved_timestamp is not None:
@@ -264,7 +268,7 @@ def get_checkpoint_state(checkpoint_dir, latest_filename=None):
             m = _STATE_LINE.match(line)
             if m is None:
                 raise ValueError(f"unexpected line {line!r:.80}")
-            key, value = m.group(1), json.loads(m.group(2))
+            key, value = m.group(1), _text_value(m.group(2))
             if key.endswith("timestamp") or key.endswith("timestamps"):
                 if type(value) not in (int, float):
                     raise ValueError(f"{key} must be a number")
@@ -288,6 +292,17 @@ def get_checkpoint_state(checkpoint_dir, latest_filename=None):
                            [absolute(p) for p in fields.get("all_model_checkpoint_paths", [])],
                            fields.get("all_model_checkpoint_timestamps", []),
                            fields.get("last_preserved_timestamp", 0.0))
+
+
+def _text_value(text: str):
+    """A value of the state file: JSON (what miniflow and TF 2.x write), else a
+    text-format string with C escapes (older TF, hand edits: octal ``\\303\\251``)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        if len(text) < 2 or text[0] != text[-1] or text[0] not in "\"'":
+            raise
+        return codecs.escape_decode(text[1:-1].encode("utf-8"))[0].decode("utf-8")
 
 
 def latest_checkpoint(checkpoint_dir, latest_filename=None):

@@ -244,9 +244,6 @@ def _shuffle_batch(tensors, batch_size, capacity, min_after_dequeue, keep_input,
     _no_eager()
     tensor_list = _as_tensor_list(tensors)
     with name_scope(name, "shuffle_batch") as scope:
-        if capacity <= min_after_dequeue:
-            raise ValueError(f"capacity {capacity} must be bigger than min_after_dequeue "
-                             f"{min_after_dequeue}.")
         tensor_list = _validate(tensor_list)
         keep_input = _validate_keep_input(keep_input, enqueue_many)
         types = [t.dtype for t in tensor_list]

@@ -15,6 +15,7 @@ returning anything, so a caller can assign all values or none.
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 
@@ -38,11 +39,13 @@ VERSION = 1  # kTensorBundleVersion
 class Entry:
     """One tensor of the index (a decoded ``BundleEntryProto``)."""
 
-    __slots__ = ("dtype", "shape", "shard_id", "offset", "size", "crc32c", "sliced")
+    __slots__ = ("dtype", "shape", "shard_id", "offset", "size", "crc32c", "slices")
 
-    def __init__(self, dtype, shape, shard_id=0, offset=0, size=0, crc32c=0, sliced=False):
+    def __init__(self, dtype, shape, shard_id=0, offset=0, size=0, crc32c=0):
         self.dtype, self.shape, self.shard_id = dtype, shape, shard_id
-        self.offset, self.size, self.crc32c, self.sliced = offset, size, crc32c, sliced
+        self.offset, self.size, self.crc32c = offset, size, crc32c
+        # A partitioned variable: [(extents [(start, length)...], Entry of that slice)].
+        self.slices: list = []
 
 
 def data_path(prefix: str, shard: int, num_shards: int) -> str:
@@ -50,9 +53,12 @@ def data_path(prefix: str, shard: int, num_shards: int) -> str:
 
 
 def is_bundle(prefix: str) -> bool:
-    """True if ``prefix.index`` is a TensorFlow sstable (not miniflow's JSON index)."""
+    """True if ``prefix.index`` is (or, damaged, was) a TensorFlow sstable: it ends with
+    the table magic, or it is not miniflow's JSON index (which starts with ``{``)."""
     try:
         with open(prefix + ".index", "rb") as fh:
+            if fh.read(1) not in (b"{", b""):
+                return True
             fh.seek(0, os.SEEK_END)
             if fh.tell() < sstable.FOOTER_SIZE:
                 return False
@@ -82,16 +88,22 @@ def read_index(prefix: str) -> tuple[int, dict]:
         raise errors.DataLossError(None, None, f"Checkpoint index {path}: no bundle header")
     try:
         num_shards = _header(items[0][1], path)
-        entries = {}
+        entries, slice_entries = {}, {}
         for key, value in items[1:]:
             entry = _entry(value, path)
             if entry.shard_id >= num_shards:
                 raise wire.DecodeError(f"shard_id {entry.shard_id} >= num_shards "
                                        f"{num_shards}")
-            try:
-                entries[key.decode("utf-8")] = entry
-            except UnicodeDecodeError:
-                continue  # a slice key (binary OrderedCode), reached through its full tensor
+            if key[:1] == b"\0":  # a slice's key (OrderedCode), reached from its tensor
+                slice_entries[key] = entry
+            else:
+                entries[key.decode("utf-8", "surrogateescape")] = entry
+        for name, entry in entries.items():
+            for i, (extents, _) in enumerate(entry.slices):
+                part = slice_entries.get(slice_key(name, extents))
+                if part is None or part.dtype != entry.dtype:
+                    raise wire.DecodeError(f"slice {extents} of {name} missing")
+                entry.slices[i] = (extents, part)
     except wire.DecodeError as e:
         raise errors.DataLossError(None, None, f"Checkpoint index {path}: corrupt entry "
                                    f"({e})") from None
@@ -127,8 +139,8 @@ def _entry(buf, path) -> Entry:
             setattr(e, ("shard_id", "offset", "size")[number - 3], wire.signed64(value))
         elif number == 6 and kind == wire.FIXED32:
             e.crc32c = value
-        elif number == 7:
-            e.sliced = True
+        elif number == 7 and kind == wire.LENGTH:
+            e.slices.append((_extents(buf, *value), None))
     if e.dtype is None or min(e.shard_id, e.offset, e.size) < 0:
         raise wire.DecodeError("missing dtype or negative shard/offset/size")
     return e
@@ -150,6 +162,52 @@ def _shape(buf, start, stop) -> tuple:
     return tuple(dims)
 
 
+def _extents(buf, start, stop) -> list:
+    """A ``TensorSliceProto``'s extents, ``(start, length)``; length -1: the whole axis."""
+    out = []
+    for number, kind, value in wire.fields(buf, start, stop):
+        if number == 1 and kind == wire.LENGTH:
+            begin, length = 0, -1
+            for n, k, v in wire.fields(buf, *value):
+                if n == 1 and k == wire.VARINT:
+                    begin = wire.signed64(v)
+                elif n == 2 and k == wire.VARINT:
+                    length = wire.signed64(v)
+            if begin < 0 or length < -1:
+                raise wire.DecodeError(f"slice extent {begin}:{length}")
+            out.append((begin, length))
+    return out
+
+
+def slice_key(name: str, extents) -> bytes:
+    """The index key of one slice of tensor ``name`` (TF's ``EncodeTensorNameSlice``, an
+    OrderedCode: 0, the name, the rank, then each extent's start and length)."""
+    escaped = b"".join(b"\x00\xff" if b == 0 else b"\xff\x00" if b == 0xFF else bytes([b])
+                       for b in name.encode("utf-8", "surrogateescape"))
+    return (b"\0" + escaped + b"\x00\x01" + _num_increasing(len(extents)) +
+            b"".join(_signed_increasing(v) for ext in extents for v in ext))
+
+
+def _num_increasing(v: int) -> bytes:
+    raw = v.to_bytes((v.bit_length() + 7) // 8, "big")
+    return bytes([len(raw)]) + raw
+
+
+def _signed_increasing(v: int) -> bytes:
+    """OrderedCode's WriteSignedNumIncreasing: n bytes whose first bits are n-1 ones
+    after the sign (as many as fit: the header spills into a second byte past 8)."""
+    x = ~v if v < 0 else v
+    n = 1
+    while x.bit_length() > 7 * n - 1:
+        n += 1
+    raw = bytearray((v & ((1 << (8 * n)) - 1)).to_bytes(n, "big"))
+    header = ((1 << 16) - (1 << (16 - n))) & 0xFFFF  # n leading one bits, 16-bit
+    raw[0] ^= header >> 8
+    if n > 1:
+        raw[1] ^= header & 0xFF
+    return bytes(raw)
+
+
 def read_tensors(prefix: str, num_shards: int, entries: dict, names) -> dict:
     """Name -> ndarray for ``names`` (all in ``entries``), every checksum verified first.
 
@@ -161,15 +219,45 @@ def read_tensors(prefix: str, num_shards: int, entries: dict, names) -> dict:
     try:
         for name in names:
             e = entries[name]
-            if e.sliced:
-                raise errors.UnimplementedError(
-                    None, None, f"Checkpoint {prefix}: tensor {name} is saved in slices (a "
-                    "partitioned variable); miniflow cannot read sliced tensors yet.")
-            out[name] = _read_one(prefix, data_path(prefix, e.shard_id, num_shards), name,
-                                  e, handles)
+            if e.slices:
+                out[name] = _read_sliced(prefix, num_shards, name, e, handles)
+            else:
+                out[name] = _read_one(prefix, data_path(prefix, e.shard_id, num_shards),
+                                      name, e, handles)
     finally:
         for fh in handles.values():
             fh.close()
+    return out
+
+
+def _read_sliced(prefix, num_shards, name, e: Entry, handles):
+    """Assembles a partitioned variable's slices, which must tile its shape exactly."""
+    parts, count = [], 0
+    for extents, part in e.slices:
+        if len(extents) != len(e.shape) or any(n != -1 and b + n > d for (b, n), d in
+                                                zip(extents, e.shape)):
+            raise errors.DataLossError(None, None, f"Checkpoint {prefix}: slice {extents} "
+                                       f"does not fit {name}{list(e.shape)}")
+        index = tuple(slice(b, d if n == -1 else b + n) for (b, n), d in zip(extents, e.shape))
+        if tuple(len(range(d)[i]) for i, d in zip(index, e.shape)) != part.shape:
+            raise errors.DataLossError(None, None, f"Checkpoint {prefix}: slice {extents} of "
+                                       f"{name} has shape {list(part.shape)}")
+        value = _read_one(prefix, data_path(prefix, part.shard_id, num_shards), name, part,
+                          handles)
+        parts.append((index, value))
+        count += value.size
+    # Every slice was read within its file, so the whole is at most the files' size.
+    if count != math.prod(e.shape):
+        raise errors.DataLossError(None, None, f"Checkpoint {prefix}: the slices of {name} "
+                                   f"do not tile its shape {list(e.shape)}")
+    out = np.empty(e.shape, dtype=dtypes.as_dtype(e.dtype).np)
+    seen = np.zeros(e.shape, dtype=bool)
+    for index, value in parts:
+        if seen[index].any():
+            raise errors.DataLossError(None, None, f"Checkpoint {prefix}: slices of {name} "
+                                       "overlap")
+        seen[index] = True
+        out[index] = value
     return out
 
 
@@ -187,7 +275,7 @@ def _read_one(prefix, path, name, e: Entry, handles):
         raise errors.DataLossError(None, None, f"Checkpoint {prefix}: tensor {name} needs "
                                    f"bytes {e.offset}..{e.offset + e.size} of {path}, which "
                                    f"has {length} (truncated file?)")
-    count = int(np.prod(e.shape, dtype=np.int64))
+    count = math.prod(e.shape)
     dt = dtypes.as_dtype(e.dtype)
     if dt is not dtypes.string and e.size != count * dt.np.itemsize:
         raise errors.DataLossError(None, None, f"Checkpoint {prefix}: tensor {name} has "
