@@ -5,8 +5,8 @@ Run with the benchmark environment, which has TensorFlow::
     benchmarks/.venv-bench/bin/python benchmarks/tf1_api_inventory.py
 
 It walks ``tensorflow.compat.v1`` and every namespace below it that belongs to TF's
-generated API tree (so not ``tf.flags``, which is absl's, nor ``tf.test.mock``), except
-``NOT_WALKED``, and records every public name (no leading underscore) with its kind:
+generated API tree (so not ``tf.flags``, which is absl's, nor ``tf.test.mock``), plus
+``ALSO_WALKED`` (``tf.logging``), except ``NOT_WALKED``, and records every public name (no leading underscore) with its kind:
 module, class, function or constant. A namespace that is not walked still appears as a
 ``module`` name of its parent, so miniflow must answer for it too (implemented, or a
 stub). The output is sorted, so running it twice with the same TensorFlow gives the same
@@ -41,6 +41,11 @@ NOT_WALKED = ("compat", "distribute", "keras", "lite", "mlir", "profiler", "raw_
               "sysconfig", "tpu", "user_ops", "xla")
 
 
+# TF1 namespaces that are plain modules rather than part of the generated API tree, but
+# whose names TF1 programs use (tf.logging is tensorflow/python/platform/tf_logging.py).
+ALSO_WALKED = ("logging",)
+
+
 def kind_of(obj) -> str:
     """module / class / function / constant, as a TF1 user sees the name."""
     if inspect.ismodule(obj):
@@ -69,7 +74,7 @@ def walk(module, path: str, out: dict) -> None:
             obj = getattr(module, name)
             names[name] = kind_of(obj)
             if (names[name] == "module" and not (path == "tf" and name in NOT_WALKED)
-                    and is_api_tree(obj)):
+                    and (is_api_tree(obj) or (path == "tf" and name in ALSO_WALKED))):
                 subs.append((name, obj))
         except ImportError as e:  # a lazy loader (tf.layers is served by tf_keras)
             raise SystemExit(f"cannot list {path}.{name}: {e}\n(see this script's "

@@ -103,3 +103,8 @@ def get_verbosity() -> int:
 def flush() -> None:
     for h in get_logger().handlers:
         h.flush()
+
+
+def TaskLevelStatusMessage(msg):  # noqa: N802  TF's name
+    """Logs a task-level status message (TF logs it at ERROR level)."""
+    error(msg)

@@ -135,3 +135,14 @@ def test_configs_are_accepted_and_checked_like_protos():
         options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
         assert sess.run(tf.constant(np.float32(2.5)), options=options,
                         run_metadata=tf.RunMetadata()) == 2.5
+
+
+def test_task_level_status_message_logs_at_error_level(caplog):
+    import logging
+
+    import miniflow as tf
+
+    with caplog.at_level(logging.ERROR):
+        tf.logging.TaskLevelStatusMessage("task 3 done")
+    assert any(r.levelno == logging.ERROR and "task 3 done" in r.getMessage()
+               for r in caplog.records)

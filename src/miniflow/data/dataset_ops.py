@@ -109,7 +109,9 @@ class Dataset(DatasetMethods, structure.ElementStructure):
         return self
 
     def cache(self, filename="") -> Dataset:
-        return self
+        """Elements kept in memory after the first complete pass and replayed after it
+        (a ``filename`` is accepted; the cache stays in memory, per iterator)."""
+        return _transforms._Cache(self)
 
     def apply(self, transformation_func) -> Dataset:
         return transformation_func(self)

@@ -355,6 +355,25 @@ class _Repeat(_Unary):
             epoch += 1
 
 
+class _Cache(_Unary):
+    """`Dataset.cache()`: the elements of the first complete pass, kept in memory and
+    replayed by later passes of the same iterator (e.g. under ``repeat``), so the input
+    pipeline (file reading, parsing, ``map``) runs once. A pass stopped early is not kept,
+    as in TF."""
+
+    def _iter(self, ctx):
+        key = ("cache", id(self))
+        kept = ctx.get(key)
+        if kept is not None:
+            yield from kept
+            return
+        seen = []
+        for element in self._input._iter(ctx):
+            seen.append(element)
+            yield element
+        ctx[key] = seen
+
+
 class _Slice(_Unary):
     def __init__(self, input_dataset, start, count):
         super().__init__(input_dataset)
