@@ -218,3 +218,16 @@ def test_runtime_errors_follow_tf():
     with pytest.raises(ValueError, match="must have shape"):  # TF: ValueError at build
         tf.quantization.fake_quant_with_min_max_vars_per_channel(
             tf.constant([[0.5, -1.2, 2.5]]), [0.0, 1.0], [1.0, 2.0])
+
+
+def test_quantize_returns_tf_named_tuple():
+    # TF 2.21: tf.quantization.quantize / tf.quantize_v2 return a QuantizeV2 namedtuple
+    # with fields ('output', 'output_min', 'output_max').
+    g = tf.Graph()
+    with g.as_default():
+        q = tf.quantization.quantize(tf.constant([1.0, 2.0]), 0.0, 2.0, tf.quint8)
+        assert type(q).__name__ == "QuantizeV2"
+        assert q._fields == ("output", "output_min", "output_max")
+        out, lo, hi = tf.Session(graph=g).run([q.output, q.output_min, q.output_max])
+    # quint8 values are NumPy structured scalars, as TF's are: [(128,), (255,)]
+    assert [v[0] for v in out.tolist()] == [128, 255] and lo == 0.0 and hi == 2.0

@@ -5,6 +5,8 @@ quantization is in `fake_quant_ops`."""
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 
 from miniflow import dtypes, errors
@@ -234,13 +236,16 @@ def _axis_attr(input, axis):  # noqa: A002  TF's argument name
     return axis
 
 
+QuantizeV2 = collections.namedtuple("QuantizeV2", ["output", "output_min", "output_max"])
+
+
 def quantize_v2(input, min_range, max_range, T, mode="MIN_COMBINED",  # noqa: A002, N803
                 name=None, round_mode="HALF_AWAY_FROM_ZERO", narrow_range=False, axis=None,
                 ensure_minimum_range=0.01):
     """(output, output_min, output_max): float32 ``input`` quantized to dtype ``T``."""
     _check_mode(mode, round_mode)
     input = _arr.convert_to_tensor(input, dtype=dtypes.float32)  # noqa: A001
-    return tuple(apply_op("QuantizeV2", input, _f32(min_range), _f32(max_range),
+    return QuantizeV2(*apply_op("QuantizeV2", input, _f32(min_range), _f32(max_range),
                           T=dtypes.as_dtype(T), mode=mode, round_mode=round_mode,
                           narrow_range=bool(narrow_range), axis=_axis_attr(input, axis),
                           ensure_minimum_range=float(ensure_minimum_range), name=name))
