@@ -32,7 +32,7 @@ def read_all(make_reader, files, up_to=None):
                 if up_to is None:
                     k, v = [k], [v]
                 out.append([[x.decode().replace(str(FIXTURES), "{dir}") for x in k],
-                            [x.hex() for x in v]])
+                            [x.replace(bytes(FIXTURES), b"{dir}").hex() for x in v]])
         except tf.errors.OutOfRangeError:
             pass
         n, w = sess.run(counts)
