@@ -20,8 +20,20 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
 PLAN = {
-    "W1": (20_000, ["miniflow-graph", "miniflow-eager", "tf1-graph", "tf2-eager",
-                    "tf-function", "torch-eager", "jax-jit", "numpy", "numpy-scalar"]),
+    "W1": (
+        20_000,
+        [
+            "miniflow-graph",
+            "miniflow-eager",
+            "tf1-graph",
+            "tf2-eager",
+            "tf-function",
+            "torch-eager",
+            "jax-jit",
+            "numpy",
+            "numpy-scalar",
+        ],
+    ),
     "W2": (2_000, ["miniflow-graph", "tf1-graph", "torch-eager", "jax-jit", "numpy"]),
     "W3": (20, ["miniflow-graph", "tf1-graph", "torch-eager", "jax-jit", "numpy"]),
     "W4": (2_000, ["miniflow-graph", "tf1-graph", "torch-eager", "numpy"]),
@@ -35,8 +47,16 @@ DESCRIPTION = {
 
 
 def run_one(workload, framework, steps, rows=None, env=None):
-    cmd = [sys.executable, str(HERE / "core_workloads.py"), "--workload", workload,
-           "--framework", framework, "--steps", str(steps)]
+    cmd = [
+        sys.executable,
+        str(HERE / "core_workloads.py"),
+        "--workload",
+        workload,
+        "--framework",
+        framework,
+        "--steps",
+        str(steps),
+    ]
     if rows:
         cmd += ["--rows", str(rows)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
@@ -69,23 +89,29 @@ def main():
         jobs.append(("matmul", "numpy", 20, None))
     results: dict = {}
     for rep in range(repeats):
-        order = jobs[rep % len(jobs):] + jobs[:rep % len(jobs)]  # rotate: alternate order
+        order = jobs[rep % len(jobs) :] + jobs[: rep % len(jobs)]  # rotate: alternate order
         for wl, fw, n, rows in order:
             r = run_one(wl, fw, n, rows)
             results.setdefault((wl, fw, rows), []).append(r)
             tag = f"{wl} {fw}" + (f" rows={rows}" if rows else "")
-            print(f"[{rep + 1}/{repeats}] {tag}: "
-                  + (f"{r['us_per_step']:.1f} us/step" if "us_per_step" in r
-                     else r.get("error", "?")), flush=True)
-    blas_env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-                if k in os.environ}
+            print(
+                f"[{rep + 1}/{repeats}] {tag}: "
+                + (
+                    f"{r['us_per_step']:.1f} us/step" if "us_per_step" in r else r.get("error", "?")
+                ),
+                flush=True,
+            )
+    blas_env = {
+        k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ
+    }
     if blas_env and (not only or "W3" in only):
         env = {k: v for k, v in os.environ.items() if k not in blas_env}
         for fw in ("miniflow-graph", "numpy"):
             runs = [run_one("W3", fw, max(int(20 * scale), 5), env=env) for _ in range(repeats)]
             results[("W3", fw + " (no OPENBLAS_*)", None)] = runs
         results[("matmul", "numpy (no OPENBLAS_*)", None)] = [
-            run_one("matmul", "numpy", 20, env=env) for _ in range(repeats)]
+            run_one("matmul", "numpy", 20, env=env) for _ in range(repeats)
+        ]
     report(results, repeats, blas_env)
 
 
@@ -93,18 +119,25 @@ def report(results, repeats, blas_env):
     def med(wl, fw, rows=None, key="us_per_step"):
         return median_of(results.get((wl, fw, rows), []), key)
 
-    lines = ["# miniflow core benchmark", "",
-             f"Median of {repeats} runs per cell, each in its own process. "
-             "`vs TF1` = TF1-graph time / this time (higher is faster); "
-             "`vs NumPy` = this time / hand-NumPy time (1.0 = as fast as NumPy).", ""]
+    lines = [
+        "# miniflow core benchmark",
+        "",
+        f"Median of {repeats} runs per cell, each in its own process. "
+        "`vs TF1` = TF1-graph time / this time (higher is faster); "
+        "`vs NumPy` = this time / hand-NumPy time (1.0 = as fast as NumPy).",
+        "",
+    ]
     if blas_env:
-        lines.append(f"This machine sets {blas_env}; W3 rows marked (no OPENBLAS_*) rerun "
-                     "without them.\n")
-    lines += ["| workload | framework | µs/step | vs TF1 | vs NumPy | final loss | accuracy "
-              "| GFLOP/s | peak RSS MB |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"This machine sets {blas_env}; W3 rows marked (no OPENBLAS_*) rerun without them.\n"
+        )
+    lines += [
+        "| workload | framework | µs/step | vs TF1 | vs NumPy | final loss | accuracy "
+        "| GFLOP/s | peak RSS MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     chart = []
-    for (wl, fw, rows), runs in sorted(results.items(), key=lambda kv: (kv[0][0],
-                                                                         str(kv[0][2]))):
+    for (wl, fw, rows), runs in sorted(results.items(), key=lambda kv: (kv[0][0], str(kv[0][2]))):
         us = median_of(runs, "us_per_step")
         label = f"{wl}" + (f" ({rows:,} rows)" if rows else "")
         if us is None:
@@ -118,13 +151,18 @@ def report(results, repeats, blas_env):
         gf = median_of(runs, "gflops")
         rss = median_of(runs, "peak_rss_mb")
         lines.append(
-            f"| {label} | {fw} | {us:,.1f} | {tf1 / us:.1f}x | {us / npy:.2f} |"
-            .replace("| None", "| ") if tf1 and npy else
-            f"| {label} | {fw} | {us:,.1f} | {'%.1fx' % (tf1 / us) if tf1 else ''} | "
-            f"{'%.2f' % (us / npy) if npy else ''} |")
-        lines[-1] += (f" {'' if loss is None else '%.4g' % loss} | "
-                      f"{'' if acc is None else '%.3f' % acc} | "
-                      f"{'' if gf is None else '%.1f' % gf} | {rss:.0f} |")
+            f"| {label} | {fw} | {us:,.1f} | {tf1 / us:.1f}x | {us / npy:.2f} |".replace(
+                "| None", "| "
+            )
+            if tf1 and npy
+            else f"| {label} | {fw} | {us:,.1f} | {'%.1fx' % (tf1 / us) if tf1 else ''} | "
+            f"{'%.2f' % (us / npy) if npy else ''} |"
+        )
+        lines[-1] += (
+            f" {'' if loss is None else '%.4g' % loss} | "
+            f"{'' if acc is None else '%.3f' % acc} | "
+            f"{'' if gf is None else '%.1f' % gf} | {rss:.0f} |"
+        )
         if wl != "matmul":
             chart.append((label, fw, us))
     w4 = [(fw, med("W4", fw, 1_000_000), med("W4", fw, 1_000)) for fw in PLAN["W4"][1]]

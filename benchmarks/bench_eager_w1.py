@@ -44,8 +44,11 @@ def miniflow_steps():
         b.assign_sub(0.01 * gb)
         return float(loss)
 
-    return {"miniflow apply_gradients": step_opt, "miniflow assign_sub": step_hand,
-            "miniflow fed + float(loss)": step_fed}
+    return {
+        "miniflow apply_gradients": step_opt,
+        "miniflow assign_sub": step_hand,
+        "miniflow fed + float(loss)": step_fed,
+    }
 
 
 def torch_steps():

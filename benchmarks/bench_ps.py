@@ -39,19 +39,41 @@ def single_process(train, test) -> dict:
     t.fit([train], progress=False)
     seconds = time.perf_counter() - t0
     auc = metrics.roc_auc(test.labels, t.predict_proba(test))
-    return {"backend": "single-process", "shape": "-", "mode": "-", "rows": len(train),
-            "seconds": seconds, "ex/s": len(train) / seconds, "auc": auc}
+    return {
+        "backend": "single-process",
+        "shape": "-",
+        "mode": "-",
+        "rows": len(train),
+        "seconds": seconds,
+        "ex/s": len(train) / seconds,
+        "auc": auc,
+    }
 
 
 def sharded(backend, n, train, test, sync=True, directory=None) -> dict:
-    cfg = PSConfig(num_shards=n, num_workers=n, backend=backend, sync=sync, dims_log2=DIMS,
-                   batch_size=BATCH, job_dir=tempfile.mkdtemp(dir=directory))
+    cfg = PSConfig(
+        num_shards=n,
+        num_workers=n,
+        backend=backend,
+        sync=sync,
+        dims_log2=DIMS,
+        batch_size=BATCH,
+        job_dir=tempfile.mkdtemp(dir=directory),
+    )
     r = PSJob(cfg).run([train], holdout=[test], progress=False)
     pulls = np.mean([s["pulls"] for s in r.shard_stats]) / r.seconds
     pushes = np.mean([s["pushes"] for s in r.shard_stats]) / r.seconds
-    return {"backend": backend, "shape": f"{n}x{n}", "mode": "sync" if sync else "async",
-            "rows": r.rows, "seconds": r.seconds, "ex/s": r.examples_per_second,
-            "pull/s": pulls, "push/s": pushes, "auc": r.holdout["auc"]}
+    return {
+        "backend": backend,
+        "shape": f"{n}x{n}",
+        "mode": "sync" if sync else "async",
+        "rows": r.rows,
+        "seconds": r.seconds,
+        "ex/s": r.examples_per_second,
+        "pull/s": pulls,
+        "push/s": pushes,
+        "auc": r.holdout["auc"],
+    }
 
 
 def rpc_loop(backend, directory, keys=4096, seconds=3.0) -> dict:
@@ -73,15 +95,26 @@ def rpc_loop(backend, directory, keys=4096, seconds=3.0) -> dict:
         elapsed = time.perf_counter() - t0
     finally:
         b.stop()
-    return {"backend": backend, "shape": "rpc 1 shard", "mode": f"{len(k)} keys",
-            "pull/s": n / elapsed, "push/s": n / elapsed,
-            "seconds": elapsed}
+    return {
+        "backend": backend,
+        "shape": "rpc 1 shard",
+        "mode": f"{len(k)} keys",
+        "pull/s": n / elapsed,
+        "push/s": n / elapsed,
+        "seconds": elapsed,
+    }
 
 
 def table(rows: list[dict]) -> str:
     cols = ["backend", "shape", "mode", "rows", "seconds", "ex/s", "pull/s", "push/s", "auc"]
-    fmt = {"seconds": "{:.2f}", "ex/s": "{:,.0f}", "pull/s": "{:,.1f}", "push/s": "{:,.1f}",
-           "auc": "{:.5f}", "rows": "{:,}"}
+    fmt = {
+        "seconds": "{:.2f}",
+        "ex/s": "{:,.0f}",
+        "pull/s": "{:,.1f}",
+        "push/s": "{:,.1f}",
+        "auc": "{:.5f}",
+        "rows": "{:,}",
+    }
     cells = [[fmt.get(c, "{}").format(r[c]) if c in r else "" for c in cols] for r in rows]
     widths = [max(len(c), *(len(x[i]) for x in cells)) for i, c in enumerate(cols)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
@@ -123,8 +156,10 @@ def main() -> None:
                 ray.shutdown()
         print()
         print(table(rows))
-        print(f"\nmachine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
-              f"FTRL, 2^{DIMS} hashed features, global batch {BATCH}")
+        print(
+            f"\nmachine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+            f"FTRL, 2^{DIMS} hashed features, global batch {BATCH}"
+        )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,10 @@ def make_sparse_lr(base: Path, dims_log2: int = 20, nnz: int = 200_000) -> dict:
     rng = np.random.default_rng(0)
     keys = rng.choice(1 << dims_log2, nnz, replace=False)
     SparseLinearModel(keys, rng.normal(0, 0.1, nnz), -1.0, dims_log2).save(base / "1")
-    inst = {"indices": sorted(rng.choice(1 << dims_log2, 40, replace=False).tolist()),
-            "values": [1.0] * 40}
+    inst = {
+        "indices": sorted(rng.choice(1 << dims_log2, 40, replace=False).tolist()),
+        "values": [1.0] * 40,
+    }
     return {"instances": [inst]}
 
 
@@ -106,8 +108,9 @@ def drive(port: int, model: str, request: dict, clients: int, procs: int, second
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     per = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
-    ps = [ctx.Process(target=_client_proc, args=(port, path, body, n, seconds, q))
-          for n in per if n]
+    ps = [
+        ctx.Process(target=_client_proc, args=(port, path, body, n, seconds, q)) for n in per if n
+    ]
     t0 = time.perf_counter()
     for p in ps:
         p.start()
@@ -120,19 +123,40 @@ def drive(port: int, model: str, request: dict, clients: int, procs: int, second
         p.join()
     wall = time.perf_counter() - t0
     lat_ms = np.array(lat) * 1e3
-    return {"requests": len(lat), "errors": errors, "rps": len(lat) / min(wall, seconds + 1e-9),
-            "p50": float(np.percentile(lat_ms, 50)), "p99": float(np.percentile(lat_ms, 99))}
+    return {
+        "requests": len(lat),
+        "errors": errors,
+        "rps": len(lat) / min(wall, seconds + 1e-9),
+        "p50": float(np.percentile(lat_ms, 50)),
+        "p99": float(np.percentile(lat_ms, 99)),
+    }
 
 
 def _progress(name: str, mode: str, r: dict) -> None:
-    print(f"{name:10s} batching={mode:16s} {r['rps']:8.0f} req/s  p50 {r['p50']:6.2f} ms  "
-          f"p99 {r['p99']:6.2f} ms  errors {r['errors']}", file=sys.stderr)
+    print(
+        f"{name:10s} batching={mode:16s} {r['rps']:8.0f} req/s  p50 {r['p50']:6.2f} ms  "
+        f"p99 {r['p99']:6.2f} ms  errors {r['errors']}",
+        file=sys.stderr,
+    )
 
 
 def start_server(base: Path, name: str, extra: list[str]):
     env = dict(os.environ, PYTHONPATH=_src_dir() + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, "-m", "miniflow.cli.main", "serve", "--model-dir", str(base),
-           "--name", name, "--port", "0", "--log-level", "WARNING", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "miniflow.cli.main",
+        "serve",
+        "--model-dir",
+        str(base),
+        "--name",
+        name,
+        "--port",
+        "0",
+        "--log-level",
+        "WARNING",
+        *extra,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     line = proc.stdout.readline()
     if not line.startswith("miniflow serve: listening on"):
@@ -161,9 +185,16 @@ def make_asgi_app():
         req = decode_predict(parse_json(body), servable.signature_defs)
         out = encode_predict(servable.predict(req.signature_name, req.inputs), req.columnar)
         data = json.dumps(out).encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(data)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(data)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": data})
 
     return app
@@ -175,11 +206,24 @@ def start_uvicorn(model_dir: Path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, BENCH_MODEL=str(model_dir),
-               PYTHONPATH=os.pathsep.join([_src_dir(), str(HERE)]))
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory",
-                             "bench_serving:make_asgi_app", "--port", str(port),
-                             "--log-level", "warning", "--no-access-log"], env=env)
+    env = dict(
+        os.environ, BENCH_MODEL=str(model_dir), PYTHONPATH=os.pathsep.join([_src_dir(), str(HERE)])
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bench_serving:make_asgi_app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -192,15 +236,19 @@ def start_uvicorn(model_dir: Path):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--client-procs", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--batch-max-size", type=int, default=32)
     ap.add_argument("--batch-timeout-ms", type=float, default=1.0)
-    ap.add_argument("--compare-uvicorn", action="store_true",
-                    help="also run the sparse LR predict path as a bare ASGI app under uvicorn")
+    ap.add_argument(
+        "--compare-uvicorn",
+        action="store_true",
+        help="also run the sparse LR predict path as a bare ASGI app under uvicorn",
+    )
     args = ap.parse_args()
 
     rows, notes = [], []
@@ -208,21 +256,30 @@ def main() -> int:
         models = {}
         dense = make_dense(Path(tmp) / "dense")
         if dense is None:
-            notes.append("dense SavedModel: not available (this miniflow has no "
-                         "tf.saved_model yet)")
+            notes.append(
+                "dense SavedModel: not available (this miniflow has no tf.saved_model yet)"
+            )
         else:
             models["dense"] = (Path(tmp) / "dense", dense, "MLP 32-64-1, 1 instance/request")
-        models["sparse_lr"] = (Path(tmp) / "lr", make_sparse_lr(Path(tmp) / "lr"),
-                               "2^20 dims, 200k weights, 40 features/instance, 1/request")
-        batching = ["--batch-max-size", str(args.batch_max_size), "--batch-timeout-ms",
-                    str(args.batch_timeout_ms)]
+        models["sparse_lr"] = (
+            Path(tmp) / "lr",
+            make_sparse_lr(Path(tmp) / "lr"),
+            "2^20 dims, 200k weights, 40 features/instance, 1/request",
+        )
+        batching = [
+            "--batch-max-size",
+            str(args.batch_max_size),
+            "--batch-timeout-ms",
+            str(args.batch_timeout_ms),
+        ]
         for name, (base, request, what) in models.items():
-            for mode, extra in (("off", []), (f"max {args.batch_max_size}, "
-                                              f"{args.batch_timeout_ms:g} ms", batching)):
+            for mode, extra in (
+                ("off", []),
+                (f"max {args.batch_max_size}, {args.batch_timeout_ms:g} ms", batching),
+            ):
                 proc, port = start_server(base, name, extra)
                 try:
-                    r = drive(port, name, request, args.clients, args.client_procs,
-                              args.seconds)
+                    r = drive(port, name, request, args.clients, args.client_procs, args.seconds)
                 finally:
                     proc.terminate()
                     proc.wait(timeout=30)
@@ -232,24 +289,32 @@ def main() -> int:
             base, request, what = models["sparse_lr"]
             proc, port = start_uvicorn(base / "1")
             try:
-                r = drive(port, "sparse_lr", request, args.clients, args.client_procs,
-                          args.seconds)
+                r = drive(port, "sparse_lr", request, args.clients, args.client_procs, args.seconds)
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
             rows.append(("sparse_lr", what, "off (uvicorn + bare ASGI app)", r))
             _progress("sparse_lr", "uvicorn", r)
-            notes.append("the uvicorn row runs the same decode/predict/encode code in a bare "
-                         "ASGI app (no routing, metrics or version manager)")
+            notes.append(
+                "the uvicorn row runs the same decode/predict/encode code in a bare "
+                "ASGI app (no routing, metrics or version manager)"
+            )
 
-    lines = [f"Serving benchmark: {args.clients} concurrent keep-alive clients in "
-             f"{args.client_procs} processes, {args.seconds:g} s per row, loopback, "
-             f"{os.cpu_count()} CPUs (clients and server share them).", ""]
-    lines += ["| model | request | batching | req/s | p50 ms | p99 ms | errors |",
-              "|---|---|---|---:|---:|---:|---:|"]
+    lines = [
+        f"Serving benchmark: {args.clients} concurrent keep-alive clients in "
+        f"{args.client_procs} processes, {args.seconds:g} s per row, loopback, "
+        f"{os.cpu_count()} CPUs (clients and server share them).",
+        "",
+    ]
+    lines += [
+        "| model | request | batching | req/s | p50 ms | p99 ms | errors |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
     for name, what, mode, r in rows:
-        lines.append(f"| {name} | {what} | {mode} | {r['rps']:.0f} | {r['p50']:.2f} | "
-                     f"{r['p99']:.2f} | {r['errors']} |")
+        lines.append(
+            f"| {name} | {what} | {mode} | {r['rps']:.0f} | {r['p50']:.2f} | "
+            f"{r['p99']:.2f} | {r['errors']} |"
+        )
     lines += [""] + [f"Note: {n}" for n in notes]
     text = "\n".join(lines)
     print(text)

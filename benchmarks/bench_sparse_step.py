@@ -32,8 +32,7 @@ def build(rows: int, steps: int, dense: bool = False):
         loss = tf.reduce_sum(tf.square(tf.gather(table, ids)))  # = embedding_lookup
         opt = tf.train.AdagradOptimizer(0.1)
         (grad,) = tf.gradients(loss, [table])
-        train_op = opt.apply_gradients([(tf.convert_to_tensor(grad) if dense else grad,
-                                         table)])
+        train_op = opt.apply_gradients([(tf.convert_to_tensor(grad) if dense else grad, table)])
         sess = tf.Session()
         sess.run(tf.global_variables_initializer())
     rng = np.random.RandomState(0)
@@ -69,14 +68,18 @@ def main() -> None:
     dense_steps = 5
     run_dense = build(sizes[1], dense_steps, dense=True)
     dense = min(run_dense() for _ in range(3)) / dense_steps * 1e6
-    print(f"Adagrad step, {BATCH} ids, embedding dim {DIM} "
-          f"(best of {args.repeats} interleaved runs of {args.steps} steps)")
+    print(
+        f"Adagrad step, {BATCH} ids, embedding dim {DIM} "
+        f"(best of {args.repeats} interleaved runs of {args.steps} steps)"
+    )
     print(f"{'table rows':>12} | {'us/step':>9}")
     print(f"{sizes[0]:>12,} | {small:>9.1f}")
     print(f"{sizes[1]:>12,} | {large:>9.1f}")
     print(f"ratio (1M / 1K): {large / small:.2f}")
-    print(f"for reference, the same step with the gradient densified on 1,000,000 rows: "
-          f"{dense:,.0f} us/step")
+    print(
+        f"for reference, the same step with the gradient densified on 1,000,000 rows: "
+        f"{dense:,.0f} us/step"
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,14 @@ HERE = Path(__file__).resolve().parent
 EXAMPLE = HERE.parent / "examples" / "wide_deep_ctr.py"
 
 # The model of examples/wide_deep_ctr.py.
-FIELDS, CROSSES, BUCKETS, CROSS_BUCKETS, EMBED, HIDDEN = 8, [(0, 1), (2, 3), (1, 4)], 1000, \
-    20_000, 8, [32, 16]
+FIELDS, CROSSES, BUCKETS, CROSS_BUCKETS, EMBED, HIDDEN = (
+    8,
+    [(0, 1), (2, 3), (1, 4)],
+    1000,
+    20_000,
+    8,
+    [32, 16],
+)
 
 
 def _load_example():
@@ -57,8 +63,7 @@ def run_side(tf, data: str, steps: int, batch: int, rows: int) -> dict:
     fields = [fc.categorical_column_with_hash_bucket(f"f{i}", BUCKETS) for i in range(FIELDS)]
     wide = fields + [fc.crossed_column([f"f{a}", f"f{b}"], CROSS_BUCKETS) for a, b in CROSSES]
     deep = [fc.embedding_column(c, dimension=EMBED) for c in fields]
-    spec = dict(fc.make_parse_example_spec(wide + deep),
-                label=tf.io.FixedLenFeature([1], tf.int64))
+    spec = dict(fc.make_parse_example_spec(wide + deep), label=tf.io.FixedLenFeature([1], tf.int64))
 
     def input_fn(name, train):
         def fn():
@@ -67,8 +72,10 @@ def run_side(tf, data: str, steps: int, batch: int, rows: int) -> dict:
             def parse(serialized):
                 features = tf.io.parse_example(serialized, spec)
                 return features, features.pop("label")
+
             ds = ds.map(parse)  # no cache(): miniflow's is a pass-through
             return ds.shuffle(64, seed=0).repeat() if train else ds
+
         return fn
 
     times: list[float] = []
@@ -79,12 +86,19 @@ def run_side(tf, data: str, steps: int, batch: int, rows: int) -> dict:
 
     model_dir = tempfile.mkdtemp(prefix="bench-wide-deep-")
     never = 10**9
-    config = tf.estimator.RunConfig(model_dir=model_dir, tf_random_seed=0,
-                                    save_checkpoints_steps=steps, save_summary_steps=never,
-                                    log_step_count_steps=never)
+    config = tf.estimator.RunConfig(
+        model_dir=model_dir,
+        tf_random_seed=0,
+        save_checkpoints_steps=steps,
+        save_summary_steps=never,
+        log_step_count_steps=never,
+    )
     est = tf.estimator.DNNLinearCombinedClassifier(
-        linear_feature_columns=wide, dnn_feature_columns=deep, dnn_hidden_units=HIDDEN,
-        config=config)
+        linear_feature_columns=wide,
+        dnn_feature_columns=deep,
+        dnn_hidden_units=HIDDEN,
+        config=config,
+    )
     t0 = time.perf_counter()
     est.train(input_fn("train", True), max_steps=steps, hooks=[StepTimes()])
     train_s = time.perf_counter() - t0
@@ -92,8 +106,13 @@ def run_side(tf, data: str, steps: int, batch: int, rows: int) -> dict:
     steady = (len(times) - 1 - first) / (times[-1] - times[first])
     metrics = est.evaluate(input_fn("eval", False))
     shutil.rmtree(model_dir, ignore_errors=True)
-    return {"steps": len(times), "steady_steps_per_s": steady, "train_s": train_s,
-            "auc": float(metrics["auc"]), "loss": float(metrics["loss"])}
+    return {
+        "steps": len(times),
+        "steady_steps_per_s": steady,
+        "train_s": train_s,
+        "auc": float(metrics["auc"]),
+        "loss": float(metrics["loss"]),
+    }
 
 
 def _make_data(data: str, rows: int, eval_rows: int) -> None:
@@ -101,8 +120,9 @@ def _make_data(data: str, rows: int, eval_rows: int) -> None:
     example = _load_example()
     example.generate(data, rows, eval_rows, log=lambda *a: None)
     for name in ("train", "eval"):
-        example.vw_to_tfrecord(os.path.join(data, f"{name}.vw"),
-                               os.path.join(data, f"{name}.tfrecord"))
+        example.vw_to_tfrecord(
+            os.path.join(data, f"{name}.vw"), os.path.join(data, f"{name}.tfrecord")
+        )
 
 
 def _side_main(args) -> None:
@@ -137,12 +157,24 @@ def _tf_python(arg: str | None) -> str | None:
 
 
 def _run(python: str, side: str, args, data: str) -> dict:
-    cmd = [python, str(Path(__file__).resolve()), "--side", side, "--data", data,
-           "--steps", str(args.steps), "--batch", str(args.batch), "--rows", str(args.rows)]
+    cmd = [
+        python,
+        str(Path(__file__).resolve()),
+        "--side",
+        side,
+        "--data",
+        data,
+        "--steps",
+        str(args.steps),
+        "--batch",
+        str(args.batch),
+        "--rows",
+        str(args.rows),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     raise RuntimeError(f"{side} side failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
 
 
@@ -167,9 +199,21 @@ def main() -> None:
     # Everything miniflow runs under --miniflow-python: this script itself imports neither
     # framework, so it runs in either environment.
     data = tempfile.mkdtemp(prefix="bench-wide-deep-data-")
-    subprocess.run([args.miniflow_python, str(Path(__file__).resolve()), "--side", "data",
-                    "--data", data, "--rows", str(args.rows), "--eval-rows",
-                    str(args.eval_rows)], check=True)
+    subprocess.run(
+        [
+            args.miniflow_python,
+            str(Path(__file__).resolve()),
+            "--side",
+            "data",
+            "--data",
+            data,
+            "--rows",
+            str(args.rows),
+            "--eval-rows",
+            str(args.eval_rows),
+        ],
+        check=True,
+    )
     tf_python = _tf_python(args.tf_python)
     try:
         results = {"miniflow": _run(args.miniflow_python, "miniflow", args, data)}
@@ -178,21 +222,29 @@ def main() -> None:
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
-    print(f"wide & deep CTR (DNNLinearCombinedClassifier): {FIELDS} hashed fields, "
-          f"{len(CROSSES)} crosses, embeddings of {EMBED}, DNN {HIDDEN}; batch {args.batch}, "
-          f"{args.rows} train / {args.eval_rows} eval rows, {args.steps} steps")
-    print(f"{'framework':<28}{'steady steps/s':>16}{'train s':>10}{'eval AUC':>10}"
-          f"{'eval loss':>11}")
+    print(
+        f"wide & deep CTR (DNNLinearCombinedClassifier): {FIELDS} hashed fields, "
+        f"{len(CROSSES)} crosses, embeddings of {EMBED}, DNN {HIDDEN}; batch {args.batch}, "
+        f"{args.rows} train / {args.eval_rows} eval rows, {args.steps} steps"
+    )
+    print(
+        f"{'framework':<28}{'steady steps/s':>16}{'train s':>10}{'eval AUC':>10}{'eval loss':>11}"
+    )
     for side, r in results.items():
         name = f"{side} {r['version']}"
-        print(f"{name:<28}{r['steady_steps_per_s']:>16.1f}{r['train_s']:>10.1f}"
-              f"{r['auc']:>10.4f}{r['loss']:>11.3f}")
+        print(
+            f"{name:<28}{r['steady_steps_per_s']:>16.1f}{r['train_s']:>10.1f}"
+            f"{r['auc']:>10.4f}{r['loss']:>11.3f}"
+        )
     if tf_python is None:
-        print("tensorflow (Estimator)      n/a: no Python with tensorflow_estimator; run "
-              "`make -C benchmarks bench-estimator` or pass --tf-python")
+        print(
+            "tensorflow (Estimator)      n/a: no Python with tensorflow_estimator; run "
+            "`make -C benchmarks bench-estimator` or pass --tf-python"
+        )
     else:
-        ratio = results["tensorflow"]["steady_steps_per_s"] / results["miniflow"][
-            "steady_steps_per_s"]
+        ratio = (
+            results["tensorflow"]["steady_steps_per_s"] / results["miniflow"]["steady_steps_per_s"]
+        )
         print(f"TensorFlow / miniflow steady steps/s: {ratio:.1f}x")
 
 

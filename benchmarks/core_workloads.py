@@ -52,7 +52,7 @@ def batches(x, y, batch, steps):
     if batch >= n:
         return [(x, y)] * steps
     idx = rng.integers(0, n - batch, steps)
-    return [(x[i:i + batch], y[i:i + batch]) for i in idx]
+    return [(x[i : i + batch], y[i : i + batch]) for i in idx]
 
 
 def mlp_flops(n_in, hidden, n_out, batch):
@@ -165,8 +165,9 @@ def w1_tf2_eager(xs, ys):
 def w1_tf_function(xs, ys):
     import tensorflow as tf
 
-    return _eager_style(tf, [tf.constant(x) for x in xs], [tf.constant(y) for y in ys],
-                        compile_fn=tf.function)
+    return _eager_style(
+        tf, [tf.constant(x) for x in xs], [tf.constant(y) for y in ys], compile_fn=tf.function
+    )
 
 
 def w1_torch_eager(xs, ys):
@@ -250,8 +251,7 @@ def _mlp_tf1(tf, x, y, hidden, batch, steps, lr):
     yp = tf.placeholder(tf.int64, [None])
     w1, b1, w2, b2 = (tf.Variable(v) for v in init)
     logits = tf.matmul(tf.nn.relu(tf.matmul(xp, w1) + b1), w2) + b2
-    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yp,
-                                                                         logits=logits))
+    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yp, logits=logits))
     train = tf.train.GradientDescentOptimizer(lr).minimize(loss)
     acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), yp), tf.float32))
     data = batches(x, y, batch, steps)
@@ -286,8 +286,7 @@ def mlp_torch_eager(x, y, hidden, batch, steps, lr):
     params = [torch.tensor(v, requires_grad=True) for v in mlp_init(x.shape[1], hidden, 10)]
     w1, b1, w2, b2 = params
     opt = torch.optim.SGD(params, lr=lr)
-    data = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in
-            batches(x, y, batch, steps)]
+    data = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches(x, y, batch, steps)]
     losses = []
     t = time.perf_counter()
     for xb, yb in data:
@@ -395,8 +394,9 @@ def w4_torch_eager(rows, steps):
     rng = np.random.default_rng(4)
     emb = torch.nn.Embedding(rows, 16, sparse=True)
     with torch.no_grad():
-        emb.weight.copy_(torch.from_numpy((rng.standard_normal((rows, 16)) * 0.01)
-                                          .astype(np.float32)))
+        emb.weight.copy_(
+            torch.from_numpy((rng.standard_normal((rows, 16)) * 0.01).astype(np.float32))
+        )
     opt = torch.optim.Adagrad(emb.parameters(), lr=0.1, initial_accumulator_value=0.1)
     data = [torch.from_numpy(i) for i in w4_ids(rows, steps)]
     losses = []
@@ -413,14 +413,23 @@ def w4_torch_eager(rows, steps):
 
 # ----------------------------------------------------------------------------- main
 def threads_info():
-    info = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                           "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-            if os.environ.get(k)}
+    info = {
+        k: os.environ.get(k)
+        for k in (
+            "OMP_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS",
+            "OPENBLAS_CORETYPE",
+            "OPENBLAS_L2_SIZE",
+        )
+        if os.environ.get(k)
+    }
     try:
         from threadpoolctl import threadpool_info
 
-        info["blas"] = [f"{p.get('internal_api')}:{p.get('num_threads')}:"
-                        f"{p.get('architecture')}" for p in threadpool_info()]
+        info["blas"] = [
+            f"{p.get('internal_api')}:{p.get('num_threads')}:{p.get('architecture')}"
+            for p in threadpool_info()
+        ]
     except ImportError:
         pass
     return info

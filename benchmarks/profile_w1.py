@@ -37,15 +37,20 @@ def graph_rows(n):
     body = per_call(lambda: plan.fn(*feed.values()), n)
     env = plan.fn.__globals__
     converters = [env[f"_c{i}"] for i in range(len(feed))]
-    rows = [("`Session.run` total", total),
-            ("  signature lookup and result (run - plan)", total - body),
-            ("  generated plan function", body),
-            ("    feed conversions", sum(per_call(lambda c=c, v=v: c(v), n)
-                                        for c, v in zip(converters, feed.values())))]
+    rows = [
+        ("`Session.run` total", total),
+        ("  signature lookup and result (run - plan)", total - body),
+        ("  generated plan function", body),
+        (
+            "    feed conversions",
+            sum(per_call(lambda c=c, v=v: c(v), n) for c, v in zip(converters, feed.values())),
+        ),
+    ]
     # each kernel of the plan, in plan order, on the values a real step gives it
     vals = dict(zip(plan.feeds, [c(v) for c, v in zip(converters, feed.values())]))
-    kernels = {op: env[line.split("= ")[-1].split("(")[0].strip("(")]
-               for line, op in _plan_lines(plan)}
+    kernels = {
+        op: env[line.split("= ")[-1].split("(")[0].strip("(")] for line, op in _plan_lines(plan)
+    }
     kernel_total = 0.0
     for op, kernel in kernels.items():
         args = [vals[t] if t in vals else t.op.attrs.get("value") for t in op.inputs]
@@ -94,15 +99,23 @@ def eager_rows(n):
         grads = forward_and_gradient()
         total = per_call(step, n)
         fwd = per_call(forward, n)
-        rows = [("eager step total", total),
-                ("  forward: 2 variable reads, Mul, Add, Sub, Square, with the tape", fwd),
-                ("    the same ops without a tape", per_call(forward_untaped, n)),
-                ("    `GradientTape()` enter and exit", per_call(
-                    lambda: tf.GradientTape().__enter__().__exit__(), n)),
-                ("  `tape.gradient`: find the plan, replay 5 kernels, wrap 2 tensors",
-                 per_call(forward_and_gradient, n) - fwd),
-                ("  `apply_gradients`: 2 ApplyGradientDescent", per_call(
-                    lambda: opt.apply_gradients(zip(grads, [w, b])), n))]
+        rows = [
+            ("eager step total", total),
+            ("  forward: 2 variable reads, Mul, Add, Sub, Square, with the tape", fwd),
+            ("    the same ops without a tape", per_call(forward_untaped, n)),
+            (
+                "    `GradientTape()` enter and exit",
+                per_call(lambda: tf.GradientTape().__enter__().__exit__(), n),
+            ),
+            (
+                "  `tape.gradient`: find the plan, replay 5 kernels, wrap 2 tensors",
+                per_call(forward_and_gradient, n) - fwd,
+            ),
+            (
+                "  `apply_gradients`: 2 ApplyGradientDescent",
+                per_call(lambda: opt.apply_gradients(zip(grads, [w, b])), n),
+            ),
+        ]
         return rows
 
 

@@ -37,8 +37,19 @@ OUT = Path(__file__).resolve().parents[1] / "tests" / "compat" / "tf1_api_invent
 # Namespaces of tf.compat.v1 whose names are not listed: out of scope as a whole (their
 # reasons are in src/miniflow/compat/unsupported.py; tests/compat checks the two agree),
 # and tf.compat, which is the inventory itself. Each is still a `module` name of `tf`.
-NOT_WALKED = ("compat", "distribute", "keras", "lite", "mlir", "profiler", "raw_ops",
-              "sysconfig", "tpu", "user_ops", "xla")
+NOT_WALKED = (
+    "compat",
+    "distribute",
+    "keras",
+    "lite",
+    "mlir",
+    "profiler",
+    "raw_ops",
+    "sysconfig",
+    "tpu",
+    "user_ops",
+    "xla",
+)
 
 
 # TF1 namespaces that are plain modules rather than part of the generated API tree, but
@@ -73,12 +84,17 @@ def walk(module, path: str, out: dict) -> None:
         try:
             obj = getattr(module, name)
             names[name] = kind_of(obj)
-            if (names[name] == "module" and not (path == "tf" and name in NOT_WALKED)
-                    and (is_api_tree(obj) or (path == "tf" and name in ALSO_WALKED))):
+            if (
+                names[name] == "module"
+                and not (path == "tf" and name in NOT_WALKED)
+                and (is_api_tree(obj) or (path == "tf" and name in ALSO_WALKED))
+            ):
                 subs.append((name, obj))
         except ImportError as e:  # a lazy loader (tf.layers is served by tf_keras)
-            raise SystemExit(f"cannot list {path}.{name}: {e}\n(see this script's "
-                             "docstring: tf.compat.v1.layers needs tf_keras)") from e
+            raise SystemExit(
+                f"cannot list {path}.{name}: {e}\n(see this script's "
+                "docstring: tf.compat.v1.layers needs tf_keras)"
+            ) from e
     out[path] = dict(sorted(names.items()))
     for name, obj in subs:
         walk(obj, f"{path}.{name}", out)
@@ -107,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
     total = sum(len(v) for v in data["namespaces"].values())
-    print(f"wrote {args.out}: {total} names in {len(data['namespaces'])} namespaces "
-          f"(TensorFlow {data['tensorflow_version']})")
+    print(
+        f"wrote {args.out}: {total} names in {len(data['namespaces'])} namespaces "
+        f"(TensorFlow {data['tensorflow_version']})"
+    )
     return 0
 
 

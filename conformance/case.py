@@ -14,15 +14,19 @@ FLOATS = ("float32", "float64")
 NUMERIC = ("float32", "float64", "int32")
 
 # (rtol, atol) for forward values and for gradients, per dtype
-TOL = {"float16": ((1e-2, 1e-2), (5e-2, 5e-2)),
-       "float32": ((2e-5, 1e-5), (2e-4, 1e-4)),
-       "float64": ((1e-9, 1e-10), (1e-7, 1e-9))}
+TOL = {
+    "float16": ((1e-2, 1e-2), (5e-2, 5e-2)),
+    "float32": ((2e-5, 1e-5), (2e-4, 1e-4)),
+    "float64": ((1e-9, 1e-10), (1e-7, 1e-9)),
+}
 
 
 # -- domains: f(rng, shape, dtype) -> np.ndarray ------------------------------------------
 
+
 def uniform(lo, hi, nonzero=False):
     """Uniform values in [lo, hi] (integers in that range for integer dtypes)."""
+
     def draw(rng, shape, dtype):
         dt = np.dtype(dtype)
         if dt.kind in "iu":
@@ -36,6 +40,7 @@ def uniform(lo, hi, nonzero=False):
         if nonzero:
             v = np.where(np.abs(v) < 0.25, np.copysign(0.5, v), v)
         return v.astype(dt)
+
     draw.__name__ = f"uniform({lo}, {hi}{', nonzero' if nonzero else ''})"
     return draw
 
@@ -62,15 +67,19 @@ def specials(rng, shape, dtype):
 
 def const(value):
     """A fixed value, whatever the shape asked for (indices, masks ...)."""
+
     def draw(rng, shape, dtype):
         return np.asarray(value, dtype=dtype)
+
     return draw
 
 
 def integers(lo, hi):
     """Integers in [lo, hi) (indices): always int, whatever the case's dtype."""
+
     def draw(rng, shape, dtype):
         return rng.integers(lo, hi, size=shape).astype(dtype)
+
     return draw
 
 
@@ -130,8 +139,10 @@ class Case:
         n = sum(isinstance(a, Arg) for a in self.args)
         for v in self.variants:
             if len(v.shapes) != n:
-                raise ValueError(f"case {self.id}: variant {v.shapes} gives {len(v.shapes)} "
-                                 f"shapes for {n} Arg inputs")
+                raise ValueError(
+                    f"case {self.id}: variant {v.shapes} gives {len(v.shapes)} "
+                    f"shapes for {n} Arg inputs"
+                )
 
     @property
     def path(self) -> str:
@@ -186,9 +197,18 @@ def seeded(name: str) -> np.random.Generator:
 # -- shape families -----------------------------------------------------------------------
 
 UNARY = [(), (1,), (3,), (2, 3), (0,), (2, 0, 3), (1, 1, 4), (3, 1, 2)]
-BINARY = [((), ()), ((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((1,), (2, 3)),
-          ((), (2, 2)), ((0, 3), (3,)), ((2, 0, 1), (1, 4)), ((4, 1, 3), (2, 1)),
-          ((2, 3, 1), (1,))]
+BINARY = [
+    ((), ()),
+    ((3,), (3,)),
+    ((2, 3), (3,)),
+    ((2, 1), (1, 3)),
+    ((1,), (2, 3)),
+    ((), (2, 2)),
+    ((0, 3), (3,)),
+    ((2, 0, 1), (1, 4)),
+    ((4, 1, 3), (2, 1)),
+    ((2, 3, 1), (1,)),
+]
 
 
 def random_shapes(name: str, n: int, rank=(0, 3), dim=(0, 4)):
@@ -205,7 +225,7 @@ def random_broadcast_pairs(name: str, n: int):
     for _ in range(n):
         base = tuple(int(d) for d in rng.integers(1, 4, rng.integers(1, 4)))
         keep = int(rng.integers(0, len(base) + 1))
-        small = tuple(1 if rng.random() < 0.5 else d for d in base[len(base) - keep:])
+        small = tuple(1 if rng.random() < 0.5 else d for d in base[len(base) - keep :])
         pairs.append((base, small) if rng.random() < 0.5 else (small, base))
     return pairs
 

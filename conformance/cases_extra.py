@@ -5,16 +5,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from conformance.case import (FLOATS, Arg, Case, Variant, const, integers, positive, real,
-                              uniform, unary_variants)
+from conformance.case import (
+    FLOATS,
+    Arg,
+    Case,
+    Variant,
+    const,
+    integers,
+    positive,
+    real,
+    uniform,
+    unary_variants,
+)
 from conformance.cases_linalg import spd, well_conditioned
 from conformance.cases_state import _read_after
 
-SPECIAL = [("bessel_j0", real), ("bessel_j1", real), ("bessel_y0", positive),
-           ("bessel_y1", positive), ("bessel_k0", positive), ("bessel_k0e", positive),
-           ("bessel_k1", positive), ("bessel_k1e", positive), ("dawsn", real),
-           ("expint", positive), ("fresnel_cos", real), ("fresnel_sin", real),
-           ("spence", positive)]
+SPECIAL = [
+    ("bessel_j0", real),
+    ("bessel_j1", real),
+    ("bessel_y0", positive),
+    ("bessel_y1", positive),
+    ("bessel_k0", positive),
+    ("bessel_k0e", positive),
+    ("bessel_k1", positive),
+    ("bessel_k1e", positive),
+    ("dawsn", real),
+    ("expint", positive),
+    ("fresnel_cos", real),
+    ("fresnel_sin", real),
+    ("spence", positive),
+]
 
 
 def bitcast(tf, x, to="int32"):
@@ -71,6 +91,7 @@ def singular_values(tf, a):
 def _linalg(kind):
     def fn(tf, a):
         return getattr(tf.linalg, kind)(a)
+
     fn.__name__ = f"linalg.{kind}"
     return fn
 
@@ -87,6 +108,7 @@ def random_gamma(tf, alpha):
 def _stateless(kind, **kw):
     def fn(tf, seed):
         return getattr(tf.random, kind)(seed=seed, **kw)
+
     fn.__name__ = f"random.{kind}" + "".join(f",{k}" for k in kw if k != "shape")
     return fn
 
@@ -107,7 +129,9 @@ def custom_gradient(tf, x):
     def cube_ish(v):
         def grad(dy):
             return dy * 3.0 * v
+
         return tf.square(v), grad
+
     return cube_ish(x)
 
 
@@ -118,6 +142,7 @@ def _optimizer(name, **kw):
             kw["global_step"] = tf.train.get_or_create_global_step()
         step = getattr(tf.train, name)(0.1, **kw).apply_gradients([(grad, var)])
         return _read_after(tf, var, step)
+
     fn.__name__ = f"train.{name}"
     return fn
 
@@ -129,6 +154,7 @@ def _sparse_optimizer(name, **kw):
             kw["global_step"] = tf.train.get_or_create_global_step()
         loss = tf.reduce_sum(tf.gather(var, [0, 2, 0]) * w)
         return _read_after(tf, var, getattr(tf.train, name)(0.1, **kw).minimize(loss))
+
     fn.__name__ = f"train.{name}.sparse"
     return fn
 
@@ -227,58 +253,100 @@ def _v(*pairs):
 
 
 SEED = Arg(const([7, 11]), "int32", diff=False)
-OPTIMIZERS = [("AdagradDAOptimizer", {}), ("ProximalAdagradOptimizer",
-                                          {"l1_regularization_strength": 0.01}),
-              ("ProximalGradientDescentOptimizer", {"l2_regularization_strength": 0.01})]
+OPTIMIZERS = [
+    ("AdagradDAOptimizer", {}),
+    ("ProximalAdagradOptimizer", {"l1_regularization_strength": 0.01}),
+    ("ProximalGradientDescentOptimizer", {"l2_regularization_strength": 0.01}),
+]
 WORDS = Arg(const(np.array([b"a", b"b", b"c", b"d"], dtype=object)), "string", diff=False)
 
 CASES = [
-    *[Case(f"math.special.{k}", (Arg(d),), unary_variants(k)[:6], FLOATS, 1, specials=True)
-      for k, d in SPECIAL],
-    Case(bitcast, (Arg(real),), _v((((3,),), {}), (((2, 2),), {"to": "uint8"})),
-         ("float32",), 0),
+    *[
+        Case(f"math.special.{k}", (Arg(d),), unary_variants(k)[:6], FLOATS, 1, specials=True)
+        for k, d in SPECIAL
+    ],
+    Case(bitcast, (Arg(real),), _v((((3,),), {}), (((2, 2),), {"to": "uint8"})), ("float32",), 0),
     Case(count_up_to, (Arg(const(3)),), _v((((),), {})), ("int32",), 0, eager=False),
-    Case(timestamp, (Arg(real),), _v((((),), {})), ("float32",), 0, compare="shape",
-         eager=False),
+    Case(timestamp, (Arg(real),), _v((((),), {})), ("float32",), 0, compare="shape", eager=False),
     Case(wav_roundtrip, (Arg(uniform(-1.0, 1.0)),), _v((((20, 2),), {})), ("float32",), 0),
-    Case(extract_volume_patches, (Arg(real),), _v((((1, 3, 4, 4, 1),), {}),
-                                                  (((1, 2, 3, 3, 2),), {"padding": "SAME"})),
-         FLOATS, 1),
+    Case(
+        extract_volume_patches,
+        (Arg(real),),
+        _v((((1, 3, 4, 4, 1),), {}), (((1, 2, 3, 3, 2),), {"padding": "SAME"})),
+        FLOATS,
+        1,
+    ),
     Case(identity_n, (Arg(real), Arg(real)), _v((((2, 3), (3,)), {}))),
     Case(fingerprint, (Arg(integers(0, 100)),), _v((((3, 2),), {})), ("int32",), 0),
-    Case(combined_nms, (Arg(uniform(0.0, 1.0), diff=False), Arg(uniform(0.0, 1.0))),
-         _v((((1, 4, 1, 4), (1, 4, 2)), {})), ("float32",), 0),
-    Case(fractional_max_pool, (Arg(real),), _v((((1, 4, 4, 2),), {})), ("float32",), 1,
-         label="integral-ratio"),
-    Case(lu, (Arg(well_conditioned),), _v((((3, 3),), {}), (((2, 2, 2),), {})), FLOATS, 0,
-         tol=10),
+    Case(
+        combined_nms,
+        (Arg(uniform(0.0, 1.0), diff=False), Arg(uniform(0.0, 1.0))),
+        _v((((1, 4, 1, 4), (1, 4, 2)), {})),
+        ("float32",),
+        0,
+    ),
+    Case(
+        fractional_max_pool,
+        (Arg(real),),
+        _v((((1, 4, 4, 2),), {})),
+        ("float32",),
+        1,
+        label="integral-ratio",
+    ),
+    Case(lu, (Arg(well_conditioned),), _v((((3, 3),), {}), (((2, 2, 2),), {})), FLOATS, 0, tol=10),
     Case(qr_product, (Arg(real),), _v((((3, 3),), {}), (((4, 2),), {})), FLOATS, 1, tol=10),
-    Case(singular_values, (Arg(real),), _v((((3, 3),), {}), (((4, 2),), {})), FLOATS, 1,
-         tol=10),
+    Case(singular_values, (Arg(real),), _v((((3, 3),), {}), (((4, 2),), {})), FLOATS, 1, tol=10),
     Case(_linalg("expm"), (Arg(uniform(-0.5, 0.5)),), _v((((3, 3),), {})), FLOATS, 1, tol=10),
     Case(_linalg("sqrtm"), (Arg(spd),), _v((((3, 3),), {})), FLOATS, 0, tol=100),
     Case(logm, (Arg(spd),), _v((((3, 3),), {})), FLOATS, 0, tol=100),
-    Case(random_gamma, (Arg(const([1.0, 3.0]), diff=False),), _v((((2,),), {})),
-         ("float32",), 0, compare="stats", eager=False),
-    *[Case(_stateless(k, **kw), (SEED,), _v((((2,),), {})), ("int32",), 0, compare="stats")
-      for k, kw in [("stateless_uniform", {"shape": [3000]}),
-                    ("stateless_uniform", {"shape": [3000], "minval": 0, "maxval": 10,
-                                           "dtype": "int32"}),
-                    ("stateless_normal", {"shape": [3000]}),
-                    ("stateless_truncated_normal", {"shape": [3000]}),
-                    ("stateless_gamma", {"shape": [3000], "alpha": 2.0}),
-                    ("stateless_poisson", {"shape": [3000], "lam": 3.0}),
-                    ("stateless_binomial", {"shape": [3000], "counts": 5.0, "probs": 0.3}),
-                    ("stateless_parameterized_truncated_normal", {"shape": [3000]}),
-                    ("stateless_categorical", {"logits": [[0.0, 1.0, 2.0]],
-                                               "num_samples": 3000})]],
+    Case(
+        random_gamma,
+        (Arg(const([1.0, 3.0]), diff=False),),
+        _v((((2,),), {})),
+        ("float32",),
+        0,
+        compare="stats",
+        eager=False,
+    ),
+    *[
+        Case(_stateless(k, **kw), (SEED,), _v((((2,),), {})), ("int32",), 0, compare="stats")
+        for k, kw in [
+            ("stateless_uniform", {"shape": [3000]}),
+            ("stateless_uniform", {"shape": [3000], "minval": 0, "maxval": 10, "dtype": "int32"}),
+            ("stateless_normal", {"shape": [3000]}),
+            ("stateless_truncated_normal", {"shape": [3000]}),
+            ("stateless_gamma", {"shape": [3000], "alpha": 2.0}),
+            ("stateless_poisson", {"shape": [3000], "lam": 3.0}),
+            ("stateless_binomial", {"shape": [3000], "counts": 5.0, "probs": 0.3}),
+            ("stateless_parameterized_truncated_normal", {"shape": [3000]}),
+            ("stateless_categorical", {"logits": [[0.0, 1.0, 2.0]], "num_samples": 3000}),
+        ]
+    ],
     Case(tensor_array, (Arg(real),), _v((((3, 2),), {})), FLOATS, 1),
     Case(tensor_array_read_twice, (Arg(real),), _v((((3, 2),), {})), ("float32",), 0),
     Case(custom_gradient, (Arg(real),), _v((((2, 3),), {})), FLOATS, 1),
-    *[Case(_optimizer(n, **kw), (Arg(real), Arg(real)), _v((((2, 3), (2, 3)), {})),
-           order=0, tol=10, eager=n != "AdagradDAOptimizer") for n, kw in OPTIMIZERS],
-    *[Case(_sparse_optimizer(n, **kw), (Arg(real), Arg(real)), _v((((4, 2), (3, 2)), {})),
-           order=0, tol=10, eager=False) for n, kw in OPTIMIZERS],
+    *[
+        Case(
+            _optimizer(n, **kw),
+            (Arg(real), Arg(real)),
+            _v((((2, 3), (2, 3)), {})),
+            order=0,
+            tol=10,
+            eager=n != "AdagradDAOptimizer",
+        )
+        for n, kw in OPTIMIZERS
+    ],
+    *[
+        Case(
+            _sparse_optimizer(n, **kw),
+            (Arg(real), Arg(real)),
+            _v((((4, 2), (3, 2)), {})),
+            order=0,
+            tol=10,
+            eager=False,
+        )
+        for n, kw in OPTIMIZERS
+    ],
     Case(sparse_reshape, (Arg(real),), _v((((4,),), {}))),
     Case(sparse_slice, (Arg(real),), _v((((4,),), {}))),
     Case(sparse_concat, (Arg(real), Arg(real)), _v((((4,), (4,)), {}))),
@@ -289,12 +357,24 @@ CASES = [
     Case(sparse_segment_sum, (Arg(real),), _v((((3, 2),), {}))),
     Case(sparse_cross, (WORDS, WORDS), _v((((4,), (4,)), {})), ("string",), 0),
     Case(sparse_bincount, (Arg(integers(0, 5)),), _v((((4,),), {})), ("int32",), 0),
-    Case(sparse_setdiff_positions, (Arg(integers(0, 6)), Arg(integers(0, 6))),
-         _v((((8,), (3,)), {})), ("int32",), 0),
+    Case(
+        sparse_setdiff_positions,
+        (Arg(integers(0, 6)), Arg(integers(0, 6))),
+        _v((((8,), (3,)), {})),
+        ("int32",),
+        0,
+    ),
     Case(sobol, (Arg(real),), _v((((),), {})), FLOATS, 0),
     Case(fifo_queue, (Arg(real),), _v((((3, 2),), {})), ("float32",), 0, eager=False),
     Case(padding_fifo_queue, (Arg(real),), _v((((3, 2),), {})), ("float32",), 0, eager=False),
-    Case(random_shuffle_queue, (Arg(real),), _v((((3, 2),), {})), ("float32",), 0,
-         compare="shape", eager=False),
+    Case(
+        random_shuffle_queue,
+        (Arg(real),),
+        _v((((3, 2),), {})),
+        ("float32",),
+        0,
+        compare="shape",
+        eager=False,
+    ),
     Case(priority_queue, (Arg(real),), _v((((3, 2),), {})), ("float32",), 0, eager=False),
 ]

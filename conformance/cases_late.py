@@ -101,45 +101,111 @@ def dataset_single_element(tf, x):
 
 
 QS = (uniform(-3.0, 4.0, nonzero=True),)
-RANGE_ARGS = (Arg(const([0, 5, 2]), "int32", diff=False),
-              Arg(const([4, 5, 9]), "int32", diff=False),
-              Arg(const([1, 2, 3]), "int32", diff=False))
+RANGE_ARGS = (
+    Arg(const([0, 5, 2]), "int32", diff=False),
+    Arg(const([4, 5, 9]), "int32", diff=False),
+    Arg(const([1, 2, 3]), "int32", diff=False),
+)
 
 CASES = [
-    Case(fake_quant_args, (Arg(QS[0]),),
-         _v((((2, 3),), {}), (((4,),), {"min": -1.0, "max": 2.0, "num_bits": 4}),
-            (((3, 2),), {"narrow_range": True}), (((0,),), {})), F32, 1),
-    Case(fake_quant_vars, (Arg(QS[0]), Arg(const(-1.5)), Arg(const(2.5))),
-         _v((((2, 3), (), ()), {}), (((5,), (), ()), {"num_bits": 5, "narrow_range": True})),
-         F32, 1),
-    Case(fake_quant_per_channel, (Arg(QS[0]), Arg(const([-1.0, -2.0, 0.0])),
-                                  Arg(const([1.0, 3.0, 2.0]))),
-         _v((((4, 3), (3,), (3,)), {}), (((2, 2, 3), (3,), (3,)), {"num_bits": 6})), F32, 1),
-    Case(quantize_dequantize, (Arg(uniform(-2.0, 3.0)),),
-         _v((((2, 5),), {}), (((3,),), {"mode": "MIN_FIRST"}),
-            (((4,),), {"mode": "SCALED", "T": "qint8"})), F32, 0),
-    Case(quantize_and_dequantize_v2, (Arg(uniform(-2.5, 3.5)),),
-         _v((((2, 5),), {}), (((3,),), {"num_bits": 4, "signed_input": False})), F32, 0),
-    Case(quantize_and_dequantize_v4, (Arg(uniform(-2.5, 3.5)),),
-         _v((((2, 5),), {}), (((3,),), {"num_bits": 4})), F32, 1),
-    Case(stateless_uniform, (), _v(((), {}), ((), {"seed": (0, 0), "shape": (7,)}),
-                                   ((), {"dtype": "float64"}),
-                                   ((), {"dtype": "int32", "minval": -5, "maxval": 9}),
-                                   ((), {"dtype": "int64", "minval": None, "maxval": None})),
-         F32, 0),
+    Case(
+        fake_quant_args,
+        (Arg(QS[0]),),
+        _v(
+            (((2, 3),), {}),
+            (((4,),), {"min": -1.0, "max": 2.0, "num_bits": 4}),
+            (((3, 2),), {"narrow_range": True}),
+            (((0,),), {}),
+        ),
+        F32,
+        1,
+    ),
+    Case(
+        fake_quant_vars,
+        (Arg(QS[0]), Arg(const(-1.5)), Arg(const(2.5))),
+        _v((((2, 3), (), ()), {}), (((5,), (), ()), {"num_bits": 5, "narrow_range": True})),
+        F32,
+        1,
+    ),
+    Case(
+        fake_quant_per_channel,
+        (Arg(QS[0]), Arg(const([-1.0, -2.0, 0.0])), Arg(const([1.0, 3.0, 2.0]))),
+        _v((((4, 3), (3,), (3,)), {}), (((2, 2, 3), (3,), (3,)), {"num_bits": 6})),
+        F32,
+        1,
+    ),
+    Case(
+        quantize_dequantize,
+        (Arg(uniform(-2.0, 3.0)),),
+        _v(
+            (((2, 5),), {}),
+            (((3,),), {"mode": "MIN_FIRST"}),
+            (((4,),), {"mode": "SCALED", "T": "qint8"}),
+        ),
+        F32,
+        0,
+    ),
+    Case(
+        quantize_and_dequantize_v2,
+        (Arg(uniform(-2.5, 3.5)),),
+        _v((((2, 5),), {}), (((3,),), {"num_bits": 4, "signed_input": False})),
+        F32,
+        0,
+    ),
+    Case(
+        quantize_and_dequantize_v4,
+        (Arg(uniform(-2.5, 3.5)),),
+        _v((((2, 5),), {}), (((3,),), {"num_bits": 4})),
+        F32,
+        1,
+    ),
+    Case(
+        stateless_uniform,
+        (),
+        _v(
+            ((), {}),
+            ((), {"seed": (0, 0), "shape": (7,)}),
+            ((), {"dtype": "float64"}),
+            ((), {"dtype": "int32", "minval": -5, "maxval": 9}),
+            ((), {"dtype": "int64", "minval": None, "maxval": None}),
+        ),
+        F32,
+        0,
+    ),
     Case(stateless_normal, (), _v(((), {}), ((), {"seed": (3, 1), "shape": (2, 2, 2)})), F32, 0),
-    Case(stateless_truncated_normal, (), _v(((), {}), ((), {"seed": (3, 1), "shape": (9,)})),
-         F32, 0),
+    Case(
+        stateless_truncated_normal, (), _v(((), {}), ((), {"seed": (3, 1), "shape": (9,)})), F32, 0
+    ),
     Case(ragged_range, RANGE_ARGS, _v((((3,), (3,), (3,)), {})), F32, 0),
-    Case(mutable_hash_table, (Arg(const([1, 2, 3]), "int32", diff=False), Arg(real),
-                              Arg(const([3, 1, 7, 2]), "int32", diff=False)),
-         _v((((3,), (3,), (4,)), {})), F32, 0, eager=False),
-    Case(conditional_accumulator, (Arg(real), Arg(real)), _v((((2, 3), (2, 3)), {})), F32, 0,
-         eager=False),
-    Case(sparse_conditional_accumulator, (Arg(real), Arg(real)), _v((((2, 2), (2, 2)), {})),
-         F32, 0, eager=False),
-    Case(dataset_cardinality, (), _v(((), {}), ((), {"n": 0, "batch": 3})), F32, 0,
-         eager=False),
+    Case(
+        mutable_hash_table,
+        (
+            Arg(const([1, 2, 3]), "int32", diff=False),
+            Arg(real),
+            Arg(const([3, 1, 7, 2]), "int32", diff=False),
+        ),
+        _v((((3,), (3,), (4,)), {})),
+        F32,
+        0,
+        eager=False,
+    ),
+    Case(
+        conditional_accumulator,
+        (Arg(real), Arg(real)),
+        _v((((2, 3), (2, 3)), {})),
+        F32,
+        0,
+        eager=False,
+    ),
+    Case(
+        sparse_conditional_accumulator,
+        (Arg(real), Arg(real)),
+        _v((((2, 2), (2, 2)), {})),
+        F32,
+        0,
+        eager=False,
+    ),
+    Case(dataset_cardinality, (), _v(((), {}), ((), {"n": 0, "batch": 3})), F32, 0, eager=False),
     Case(dataset_single_element, (Arg(real),), _v((((2, 3),), {})), F32, 0, eager=False),
 ]
 
@@ -157,6 +223,7 @@ def quantized_pool(kind):
         q, lo, hi = _quint8(tf, x)
         out = getattr(tf.nn, kind)(q, lo, hi, [1, 2, 2, 1], [1, 2, 2, 1], padding)
         return _deq(tf, *out)
+
     fn.__name__ = kind
     return fn
 
@@ -175,16 +242,29 @@ def quantized_conv2d(tf, x, w, padding="VALID"):
 
 
 CASES += [
-    Case(quantized_pool(k), (Arg(uniform(-2.0, 3.0)),),
-         _v((((1, 4, 4, 2),), {}), (((2, 5, 3, 1),), {"padding": "SAME"})), F32, 0)
+    Case(
+        quantized_pool(k),
+        (Arg(uniform(-2.0, 3.0)),),
+        _v((((1, 4, 4, 2),), {}), (((2, 5, 3, 1),), {"padding": "SAME"})),
+        F32,
+        0,
+    )
     for k in ("quantized_avg_pool", "quantized_max_pool")
 ] + [
-    Case(quantized_concat, (Arg(uniform(-2.0, 3.0)), Arg(uniform(-1.0, 4.0))),
-         _v((((2, 3), (2, 2)), {})), F32, 0),
-    Case(quantized_conv2d, (Arg(uniform(-2.0, 3.0)), Arg(uniform(-1.0, 1.0))),
-         _v((((1, 4, 4, 2), (2, 2, 2, 3)), {}),
-            (((1, 3, 5, 1), (3, 3, 1, 2)), {"padding": "SAME"})),
-         F32, 0),
+    Case(
+        quantized_concat,
+        (Arg(uniform(-2.0, 3.0)), Arg(uniform(-1.0, 4.0))),
+        _v((((2, 3), (2, 2)), {})),
+        F32,
+        0,
+    ),
+    Case(
+        quantized_conv2d,
+        (Arg(uniform(-2.0, 3.0)), Arg(uniform(-1.0, 1.0))),
+        _v((((1, 4, 4, 2), (2, 2, 2, 3)), {}), (((1, 3, 5, 1), (3, 3, 1, 2)), {"padding": "SAME"})),
+        F32,
+        0,
+    ),
 ]
 
 
@@ -197,9 +277,14 @@ def fractional_avg_pool(tf, x, overlapping=False):
 def ragged_fill_empty_rows(tf, rowids, values, default):
     if hasattr(tf, "ragged_fill_empty_rows"):
         return list(tf.ragged_fill_empty_rows(rowids, values, 4, default))
-    return list(tf.raw_ops.RaggedFillEmptyRows(value_rowids=rowids, values=values,
-                                               nrows=tf.constant(4, tf.int64),
-                                               default_value=default))
+    return list(
+        tf.raw_ops.RaggedFillEmptyRows(
+            value_rowids=rowids,
+            values=values,
+            nrows=tf.constant(4, tf.int64),
+            default_value=default,
+        )
+    )
 
 
 def get_next_as_optional(tf, n=2):
@@ -209,11 +294,21 @@ def get_next_as_optional(tf, n=2):
 
 
 CASES += [
-    Case(fractional_avg_pool, (Arg(real),),
-         _v((((1, 4, 6, 2),), {}), (((2, 4, 4, 1),), {"overlapping": True})), F32, 1),
-    Case(ragged_fill_empty_rows, (Arg(const([0, 0, 2]), "int64", diff=False), Arg(real),
-                                  Arg(const(-1.0), diff=False)),
-         _v((((3,), (3,), ()), {})), F32, 0, eager=False),
+    Case(
+        fractional_avg_pool,
+        (Arg(real),),
+        _v((((1, 4, 6, 2),), {}), (((2, 4, 4, 1),), {"overlapping": True})),
+        F32,
+        1,
+    ),
+    Case(
+        ragged_fill_empty_rows,
+        (Arg(const([0, 0, 2]), "int64", diff=False), Arg(real), Arg(const(-1.0), diff=False)),
+        _v((((3,), (3,), ()), {})),
+        F32,
+        0,
+        eager=False,
+    ),
     Case(get_next_as_optional, (), _v(((), {})), F32, 0, eager=False),
 ]
 
@@ -227,18 +322,38 @@ def generator(method, **kw):
     def fn(tf, shape=(3, 4)):
         gen = tf.random.experimental.Generator.from_seed(42)
         return getattr(gen, method)(list(shape), **kw)
+
     fn.__name__ = f"random.experimental.Generator.{method}"
     return fn
 
 
 CASES += [
-    Case(sparse_mask, (Arg(real), Arg(const([4, 0, 7, 2]), "int32", diff=False),
-                       Arg(const([7, 4]), "int32", diff=False)),
-         _v((((4, 2), (4,), (2,)), {})), F32, 0),
+    Case(
+        sparse_mask,
+        (
+            Arg(real),
+            Arg(const([4, 0, 7, 2]), "int32", diff=False),
+            Arg(const([7, 4]), "int32", diff=False),
+        ),
+        _v((((4, 2), (4,), (2,)), {})),
+        F32,
+        0,
+    ),
 ] + [
-    Case(generator(m, **kw), (), _v(((), {}), ((), {"shape": (5,)})), F32, 0, eager=False,
-         label=label)
-    for m, kw, label in [("uniform", {}, ""), ("uniform", {"maxval": 9, "dtype": "int32"}, "int"),
-                         ("uniform_full_int", {"dtype": "int64"}, ""), ("normal", {}, ""),
-                         ("truncated_normal", {}, "")]
+    Case(
+        generator(m, **kw),
+        (),
+        _v(((), {}), ((), {"shape": (5,)})),
+        F32,
+        0,
+        eager=False,
+        label=label,
+    )
+    for m, kw, label in [
+        ("uniform", {}, ""),
+        ("uniform", {"maxval": 9, "dtype": "int32"}, "int"),
+        ("uniform_full_int", {"dtype": "int64"}, ""),
+        ("normal", {}, ""),
+        ("truncated_normal", {}, ""),
+    ]
 ]

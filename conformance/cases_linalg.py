@@ -48,8 +48,9 @@ def sparse_add_sparse(tf, a, b):
 
 
 def sparse_reduce_sum(tf, values, axis=None, keepdims=False):
-    return tf.sparse_reduce_sum(tf.SparseTensor(SPARSE_IDX, values, [3, 3]), axis=axis,
-                                keepdims=keepdims)
+    return tf.sparse_reduce_sum(
+        tf.SparseTensor(SPARSE_IDX, values, [3, 3]), axis=axis, keepdims=keepdims
+    )
 
 
 def sparse_to_dense(tf, values, default=0.0):
@@ -69,30 +70,54 @@ SQUARE = [(2, 2), (3, 3), (1, 1), (2, 3, 3), (0, 2, 2)]
 CASES = [
     Case("matrix_inverse", (Arg(well_conditioned),), [Variant((s,)) for s in SQUARE], tol=10),
     Case("matrix_inverse", (Arg(real),), [Variant(((2, 3),))], label="not-square"),
-    Case("matrix_determinant", (Arg(well_conditioned),), [Variant((s,)) for s in SQUARE],
-         tol=10),
-    Case("matrix_solve", (Arg(well_conditioned), Arg(real)),
-         _v((((3, 3), (3, 2)), {}), (((2, 2), (2, 1)), {"adjoint": True}),
-            (((2, 3, 3), (2, 3, 1)), {})), tol=10),
+    Case("matrix_determinant", (Arg(well_conditioned),), [Variant((s,)) for s in SQUARE], tol=10),
+    Case(
+        "matrix_solve",
+        (Arg(well_conditioned), Arg(real)),
+        _v(
+            (((3, 3), (3, 2)), {}),
+            (((2, 2), (2, 1)), {"adjoint": True}),
+            (((2, 3, 3), (2, 3, 1)), {}),
+        ),
+        tol=10,
+    ),
     Case(symmetrized_cholesky, (Arg(spd),), [Variant((s,)) for s in SQUARE[:4]], tol=10),
-    Case("cholesky", (Arg(spd),), [Variant((s,)) for s in SQUARE[:4]], order=0,
-         label="forward"),
-    Case("matrix_band_part", (Arg(real),), _v((((3, 4),), {"num_lower": 1, "num_upper": 0}),
-                                              (((3, 3),), {"num_lower": -1, "num_upper": 1}),
-                                              (((2, 3, 3),), {"num_lower": 0,
-                                                              "num_upper": 0}))),
+    Case("cholesky", (Arg(spd),), [Variant((s,)) for s in SQUARE[:4]], order=0, label="forward"),
+    Case(
+        "matrix_band_part",
+        (Arg(real),),
+        _v(
+            (((3, 4),), {"num_lower": 1, "num_upper": 0}),
+            (((3, 3),), {"num_lower": -1, "num_upper": 1}),
+            (((2, 3, 3),), {"num_lower": 0, "num_upper": 0}),
+        ),
+    ),
     Case("linalg.diag_part", (Arg(real),), [Variant(((3, 3),)), Variant(((2, 3, 3),))]),
     Case("linalg.trace", (Arg(real),), [Variant(((3, 3),)), Variant(((2, 3, 3),))]),
-    Case("eye", (), _v(((), {"num_rows": 3}), ((), {"num_rows": 2, "num_columns": 3}),
-                       ((), {"num_rows": 0})), ("float32",), 0),
-    Case(sparse_dense_matmul, (Arg(real), Arg(real)),
-         _v((((3,), (3, 2)), {}), (((3,), (3, 1)), {"adjoint_a": True}))),
+    Case(
+        "eye",
+        (),
+        _v(((), {"num_rows": 3}), ((), {"num_rows": 2, "num_columns": 3}), ((), {"num_rows": 0})),
+        ("float32",),
+        0,
+    ),
+    Case(
+        sparse_dense_matmul,
+        (Arg(real), Arg(real)),
+        _v((((3,), (3, 2)), {}), (((3,), (3, 1)), {"adjoint_a": True})),
+    ),
     Case(sparse_add_dense, (Arg(real), Arg(real)), _v((((3,), (3, 3)), {}))),
     Case(sparse_add_sparse, (Arg(real), Arg(real)), _v((((3,), (3,)), {}))),
-    Case(sparse_reduce_sum, (Arg(real),), _v((((3,),), {}), (((3,),), {"axis": 1}),
-                                             (((3,),), {"axis": 0, "keepdims": True}))),
+    Case(
+        sparse_reduce_sum,
+        (Arg(real),),
+        _v((((3,),), {}), (((3,),), {"axis": 1}), (((3,),), {"axis": 0, "keepdims": True})),
+    ),
     Case(sparse_to_dense, (Arg(real),), _v((((3,),), {}), (((3,),), {"default": 1.5}))),
     Case(sparse_tensor_to_dense, (Arg(real),), _v((((3,),), {}))),
-    Case("segment_sum", (Arg(real), Arg(integers(0, 1), "int32", diff=False)),
-         _v((((3, 2), (3,)), {}))),
+    Case(
+        "segment_sum",
+        (Arg(real), Arg(integers(0, 1), "int32", diff=False)),
+        _v((((3, 2), (3,)), {})),
+    ),
 ]

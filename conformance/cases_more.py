@@ -21,6 +21,7 @@ def conv3d(tf, x, f, strides=(1, 1, 1, 1, 1), padding="SAME"):
 def pool3d(kind):
     def fn(tf, x, ksize=(1, 2, 2, 2, 1), strides=(1, 2, 2, 2, 1), padding="VALID"):
         return getattr(tf.nn, kind)(x, list(ksize), list(strides), padding)
+
     fn.__name__ = f"nn.{kind}"
     return fn
 
@@ -34,6 +35,7 @@ def sparse_sets(kind, both_sparse):
         sb = tf.SparseTensor([[0, 0], [0, 1], [1, 0]], b, [2, 2])
         sa = tf.SparseTensor([[0, 0], [1, 0], [1, 1]], a, [2, 2]) if both_sparse else a
         return getattr(tf.sets, kind)(sa, sb)
+
     fn.__name__ = f"sets.{kind}.{'sparse-sparse' if both_sparse else 'dense-sparse'}"
     return fn
 
@@ -44,24 +46,29 @@ def nms_overlaps(tf, overlaps, scores):
 
 def sample_distorted_bounding_box(tf, boxes):
     begin, size, box = tf.image.sample_distorted_bounding_box(
-        [40, 60, 3], boxes, min_object_covered=0.1)
+        [40, 60, 3], boxes, min_object_covered=0.1
+    )
     return begin, size, box
 
 
 def _encoded(fmt, shape=(4, 5, 3)):
     """An image file's bytes (PIL; both frameworks decode the same file)."""
+
     def draw(rng, _, dtype):
         from PIL import Image  # noqa: PLC0415 - only these cases need it
+
         pixels = rng.integers(0, 256, size=shape).astype(np.uint8)
         buf = io.BytesIO()
         Image.fromarray(pixels).save(buf, format=fmt)
         return np.array(buf.getvalue(), dtype=object)
+
     return draw
 
 
 def decode(kind):
     def fn(tf, data):
         return getattr(tf.image, kind)(data)
+
     fn.__name__ = f"image.{kind}"
     return fn
 
@@ -91,6 +98,7 @@ def file_roundtrip(tf, contents):
 
 # -- tf.Example protos, encoded by hand (protobuf wire format) -----------------------------
 
+
 def _varint(n):
     out = b""
     while True:
@@ -106,23 +114,28 @@ def _field(number, payload: bytes):
 
 def example(floats, ints, text):
     """A serialized tf.train.Example with features "f" (floats), "i" (int64), "s" (bytes)."""
-    feats = {b"f": _field(2, _field(1, struct.pack(f"<{len(floats)}f", *floats))),
-             b"i": _field(3, _field(1, b"".join(_varint(i) for i in ints))),
-             b"s": _field(1, b"".join(_field(1, t) for t in text))}
+    feats = {
+        b"f": _field(2, _field(1, struct.pack(f"<{len(floats)}f", *floats))),
+        b"i": _field(3, _field(1, b"".join(_varint(i) for i in ints))),
+        b"s": _field(1, b"".join(_field(1, t) for t in text)),
+    }
     if not text:  # absent: FixedLenFeature falls back to its default
         del feats[b"s"]
     entries = b"".join(_field(1, _field(1, k) + _field(2, v)) for k, v in feats.items())
     return _field(1, entries)
 
 
-EXAMPLES = np.array([example([1.5, -2.0], [3], [b"a"]), example([0.25, 4.0], [7, 8], [])],
-                    dtype=object)
+EXAMPLES = np.array(
+    [example([1.5, -2.0], [3], [b"a"]), example([0.25, 4.0], [7, 8], [])], dtype=object
+)
 
 
 def parse_example(tf, serialized):
-    spec = {"f": tf.io.FixedLenFeature([2], tf.float32),
-            "i": tf.io.VarLenFeature(tf.int64),
-            "s": tf.io.FixedLenFeature([], tf.string, default_value="none")}
+    spec = {
+        "f": tf.io.FixedLenFeature([2], tf.float32),
+        "i": tf.io.VarLenFeature(tf.int64),
+        "s": tf.io.FixedLenFeature([], tf.string, default_value="none"),
+    }
     return tf.io.parse_example(serialized, spec)
 
 
@@ -142,8 +155,11 @@ def serialize_sparse(tf, values):
 
 def static_hash_table(tf, keys):
     table = tf.lookup.StaticHashTable(
-        tf.lookup.KeyValueTensorInitializer(tf.constant([3, 5, 7], tf.int64),
-                                            tf.constant([0.5, 1.5, 2.5])), -1.0)
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant([3, 5, 7], tf.int64), tf.constant([0.5, 1.5, 2.5])
+        ),
+        -1.0,
+    )
     return table.lookup(keys), table.size()
 
 
@@ -156,8 +172,7 @@ def adjust_jpeg_quality(tf, image, quality=50):
 
 
 def extract_glimpse(tf, x, offsets, centered=False, normalized=False):
-    return tf.image.extract_glimpse(x, [2, 3], offsets, centered=centered,
-                                    normalized=normalized)
+    return tf.image.extract_glimpse(x, [2, 3], offsets, centered=centered, normalized=normalized)
 
 
 def fractional_max_pool(tf, x):
@@ -181,67 +196,210 @@ def _v(*pairs):
 
 
 CASES = [
-    Case(conv3d, (Arg(real), Arg(real)), _v(
-        (((1, 3, 4, 4, 2), (2, 2, 2, 2, 3)), {}),
-        (((2, 4, 4, 3, 1), (3, 2, 2, 1, 2)), {"strides": (1, 2, 1, 2, 1), "padding": "VALID"})),
-         tol=10),
-    *[Case(pool3d(k), (Arg(real),), _v((((1, 4, 4, 4, 2),), {}),
-                                       (((2, 3, 5, 4, 1),), {"ksize": (1, 2, 3, 2, 1),
-                                                             "strides": (1, 1, 2, 1, 1),
-                                                             "padding": "SAME"})))
-      for k in ("max_pool3d", "avg_pool3d")],
-    Case(depthwise_conv2d, (Arg(real), Arg(real)), _v(
-        (((1, 5, 5, 2), (3, 3, 2, 2)), {}),
-        (((2, 6, 5, 3), (2, 2, 3, 1)), {"strides": (1, 2, 2, 1), "padding": "VALID"})),
-         tol=10),
-    *[Case(sparse_sets(k, s), (Arg(integers(0, 4)), Arg(integers(0, 4))),
-           [Variant(((3,) if s else (2, 3), (3,)))], ("int32",), 0)
-      for k in ("intersection", "union", "difference") for s in (False, True)],
-    Case(nms_overlaps, (Arg(const([[1.0, 0.7, 0.2], [0.7, 1.0, 0.0], [0.2, 0.0, 1.0]])),
-                        Arg(const([0.9, 0.8, 0.7]))), [Variant(((3, 3), (3,)))],
-         ("float32",), 0),
-    Case(sample_distorted_bounding_box, (Arg(const([[[0.1, 0.1, 0.8, 0.9]]]), diff=False),),
-         [Variant(((1, 1, 4),))], ("float32",), 0, compare="shape", eager=False),
-    Case(decode("decode_bmp"), (Arg(_encoded("BMP"), "string", diff=False),),
-         [Variant(((),))], ("string",), 0),
-    Case(decode("decode_gif"), (Arg(_encoded("GIF"), "string", diff=False),),
-         [Variant(((),))], ("string",), 0),
-    Case(decode("decode_webp"), (Arg(_encoded("WEBP"), "string", diff=False),),
-         [Variant(((),))], ("string",), 0),
-    Case(decode_image_png, (Arg(integers(0, 256), "uint8"),), [Variant(((3, 4, 3),))],
-         ("uint8",), 0),
-    Case(file_roundtrip, (Arg(const(b"some bytes\n"), "string", diff=False),),
-         [Variant(((),))], ("string",), 0, eager=False),
-    Case(parse_example, (Arg(const(EXAMPLES), "string", diff=False),), [Variant(((2,),))],
-         ("string",), 0),
-    Case(dilation2d, (Arg(real), Arg(real)), _v(
-        (((1, 4, 5, 2), (2, 2, 2)), {}),
-        (((2, 5, 5, 1), (3, 2, 1)), {"strides": (1, 2, 2, 1), "rates": (1, 1, 2, 1),
-                                     "padding": "VALID"})), order=1),
-    Case(max_pool_with_argmax, (Arg(real),), _v((((1, 4, 4, 2),), {}),
-                                                (((2, 5, 3, 1),), {"padding": "SAME"})),
-         ("float32",), 1),
+    Case(
+        conv3d,
+        (Arg(real), Arg(real)),
+        _v(
+            (((1, 3, 4, 4, 2), (2, 2, 2, 2, 3)), {}),
+            (((2, 4, 4, 3, 1), (3, 2, 2, 1, 2)), {"strides": (1, 2, 1, 2, 1), "padding": "VALID"}),
+        ),
+        tol=10,
+    ),
+    *[
+        Case(
+            pool3d(k),
+            (Arg(real),),
+            _v(
+                (((1, 4, 4, 4, 2),), {}),
+                (
+                    ((2, 3, 5, 4, 1),),
+                    {"ksize": (1, 2, 3, 2, 1), "strides": (1, 1, 2, 1, 1), "padding": "SAME"},
+                ),
+            ),
+        )
+        for k in ("max_pool3d", "avg_pool3d")
+    ],
+    Case(
+        depthwise_conv2d,
+        (Arg(real), Arg(real)),
+        _v(
+            (((1, 5, 5, 2), (3, 3, 2, 2)), {}),
+            (((2, 6, 5, 3), (2, 2, 3, 1)), {"strides": (1, 2, 2, 1), "padding": "VALID"}),
+        ),
+        tol=10,
+    ),
+    *[
+        Case(
+            sparse_sets(k, s),
+            (Arg(integers(0, 4)), Arg(integers(0, 4))),
+            [Variant(((3,) if s else (2, 3), (3,)))],
+            ("int32",),
+            0,
+        )
+        for k in ("intersection", "union", "difference")
+        for s in (False, True)
+    ],
+    Case(
+        nms_overlaps,
+        (
+            Arg(const([[1.0, 0.7, 0.2], [0.7, 1.0, 0.0], [0.2, 0.0, 1.0]])),
+            Arg(const([0.9, 0.8, 0.7])),
+        ),
+        [Variant(((3, 3), (3,)))],
+        ("float32",),
+        0,
+    ),
+    Case(
+        sample_distorted_bounding_box,
+        (Arg(const([[[0.1, 0.1, 0.8, 0.9]]]), diff=False),),
+        [Variant(((1, 1, 4),))],
+        ("float32",),
+        0,
+        compare="shape",
+        eager=False,
+    ),
+    Case(
+        decode("decode_bmp"),
+        (Arg(_encoded("BMP"), "string", diff=False),),
+        [Variant(((),))],
+        ("string",),
+        0,
+    ),
+    Case(
+        decode("decode_gif"),
+        (Arg(_encoded("GIF"), "string", diff=False),),
+        [Variant(((),))],
+        ("string",),
+        0,
+    ),
+    Case(
+        decode("decode_webp"),
+        (Arg(_encoded("WEBP"), "string", diff=False),),
+        [Variant(((),))],
+        ("string",),
+        0,
+    ),
+    Case(
+        decode_image_png, (Arg(integers(0, 256), "uint8"),), [Variant(((3, 4, 3),))], ("uint8",), 0
+    ),
+    Case(
+        file_roundtrip,
+        (Arg(const(b"some bytes\n"), "string", diff=False),),
+        [Variant(((),))],
+        ("string",),
+        0,
+        eager=False,
+    ),
+    Case(
+        parse_example,
+        (Arg(const(EXAMPLES), "string", diff=False),),
+        [Variant(((2,),))],
+        ("string",),
+        0,
+    ),
+    Case(
+        dilation2d,
+        (Arg(real), Arg(real)),
+        _v(
+            (((1, 4, 5, 2), (2, 2, 2)), {}),
+            (
+                ((2, 5, 5, 1), (3, 2, 1)),
+                {"strides": (1, 2, 2, 1), "rates": (1, 1, 2, 1), "padding": "VALID"},
+            ),
+        ),
+        order=1,
+    ),
+    Case(
+        max_pool_with_argmax,
+        (Arg(real),),
+        _v((((1, 4, 4, 2),), {}), (((2, 5, 3, 1),), {"padding": "SAME"})),
+        ("float32",),
+        1,
+    ),
     Case(serialize_sparse, (Arg(real),), _v((((2,),), {})), ("float32",), 0),
-    Case(static_hash_table, (Arg(const([5, 1, 7, 3]), "int64", diff=False),),
-         _v((((4,),), {})), ("int64",), 0),
-    Case("strings.bytes_split", (Arg(const(b"abc"), "string", diff=False),),
-         [Variant(((),))], ("string",), 0, label="scalar"),
-    Case("strings.unicode_decode", (Arg(const("héllo".encode()), "string", diff=False),),
-         [Variant(((),), {"input_encoding": "UTF-8"})], ("string",), 0, label="scalar"),
-    Case(decode_and_crop_jpeg, (Arg(integers(0, 256), "uint8"),), _v((((8, 8, 3),), {})),
-         ("uint8",), 0, compare="shape"),
-    Case(adjust_jpeg_quality, (Arg(integers(0, 256), "uint8"),),
-         _v((((8, 8, 3),), {})), ("uint8",), 0, compare="shape"),
-    Case(extract_glimpse, (Arg(real), Arg(const([[1.0, 1.0], [2.0, 3.0]]), diff=False)),
-         _v((((2, 5, 6, 1), (2, 2)), {})), ("float32",), 0),
-    Case(fractional_max_pool, (Arg(real),), _v((((1, 6, 6, 2),), {})), ("float32",), 0,
-         compare="shape", eager=False),
-    Case(multinomial, (Arg(const([[0.0, 1.0, 2.0], [1.0, 1.0, -1.0]]), diff=False),),
-         _v((((2, 3),), {})), ("float32",), 0, compare="stats", eager=False),
-    Case(random_poisson, (Arg(const([1.0, 4.0]), diff=False),), _v((((2,),), {})),
-         ("float32",), 0, compare="stats", eager=False),
-    Case(repeat, (Arg(real), Arg(const([1, 0, 2]), "int32", diff=False)),
-         _v((((3,), (3,)), {}), (((3, 2), (3,)), {"axis": 0}))),
-    Case("strings.unicode_script", (Arg(const([65, 0x3b1, 0x416, 0x4e00]), "int32",
-                                        diff=False),), _v((((4,),), {})), ("int32",), 0),
+    Case(
+        static_hash_table,
+        (Arg(const([5, 1, 7, 3]), "int64", diff=False),),
+        _v((((4,),), {})),
+        ("int64",),
+        0,
+    ),
+    Case(
+        "strings.bytes_split",
+        (Arg(const(b"abc"), "string", diff=False),),
+        [Variant(((),))],
+        ("string",),
+        0,
+        label="scalar",
+    ),
+    Case(
+        "strings.unicode_decode",
+        (Arg(const("héllo".encode()), "string", diff=False),),
+        [Variant(((),), {"input_encoding": "UTF-8"})],
+        ("string",),
+        0,
+        label="scalar",
+    ),
+    Case(
+        decode_and_crop_jpeg,
+        (Arg(integers(0, 256), "uint8"),),
+        _v((((8, 8, 3),), {})),
+        ("uint8",),
+        0,
+        compare="shape",
+    ),
+    Case(
+        adjust_jpeg_quality,
+        (Arg(integers(0, 256), "uint8"),),
+        _v((((8, 8, 3),), {})),
+        ("uint8",),
+        0,
+        compare="shape",
+    ),
+    Case(
+        extract_glimpse,
+        (Arg(real), Arg(const([[1.0, 1.0], [2.0, 3.0]]), diff=False)),
+        _v((((2, 5, 6, 1), (2, 2)), {})),
+        ("float32",),
+        0,
+    ),
+    Case(
+        fractional_max_pool,
+        (Arg(real),),
+        _v((((1, 6, 6, 2),), {})),
+        ("float32",),
+        0,
+        compare="shape",
+        eager=False,
+    ),
+    Case(
+        multinomial,
+        (Arg(const([[0.0, 1.0, 2.0], [1.0, 1.0, -1.0]]), diff=False),),
+        _v((((2, 3),), {})),
+        ("float32",),
+        0,
+        compare="stats",
+        eager=False,
+    ),
+    Case(
+        random_poisson,
+        (Arg(const([1.0, 4.0]), diff=False),),
+        _v((((2,),), {})),
+        ("float32",),
+        0,
+        compare="stats",
+        eager=False,
+    ),
+    Case(
+        repeat,
+        (Arg(real), Arg(const([1, 0, 2]), "int32", diff=False)),
+        _v((((3,), (3,)), {}), (((3, 2), (3,)), {"axis": 0})),
+    ),
+    Case(
+        "strings.unicode_script",
+        (Arg(const([65, 0x3B1, 0x416, 0x4E00]), "int32", diff=False),),
+        _v((((4,),), {})),
+        ("int32",),
+        0,
+    ),
 ]

@@ -15,8 +15,7 @@ def words(rng, shape, dtype):
 
 def numbers(rng, shape, dtype):
     v = rng.uniform(-100, 100, size=shape)
-    return np.array([str(round(x, 3)).encode() for x in v.reshape(-1)],
-                    dtype=object).reshape(shape)
+    return np.array([str(round(x, 3)).encode() for x in v.reshape(-1)], dtype=object).reshape(shape)
 
 
 S = "string"
@@ -26,6 +25,7 @@ TEXT = Arg(words, S, diff=False)
 def _strings(kind, **kw):
     def fn(tf, x):
         return getattr(tf.strings, kind)(x, **kw)
+
     fn.__name__ = f"strings.{kind}" + "".join(f",{k}={v}" for k, v in kw.items())
     return fn
 
@@ -79,8 +79,11 @@ def regex_full_match(tf, x, pattern="[a-z]+"):
 
 
 def hash_bucket(tf, x):
-    return (tf.strings.to_hash_bucket_fast(x, 10), tf.strings.to_hash_bucket_strong(x, 10, [1, 2]),
-            tf.strings.to_hash_bucket(x, 10))
+    return (
+        tf.strings.to_hash_bucket_fast(x, 10),
+        tf.strings.to_hash_bucket_strong(x, 10, [1, 2]),
+        tf.strings.to_hash_bucket(x, 10),
+    )
 
 
 def unsorted_segment_join(tf, x, ids):
@@ -127,35 +130,59 @@ def _v(*pairs):
 SHAPES = _v((((4,),), {}), (((2, 3),), {}), (((0,),), {}))
 CSV = Arg(const([b"1.5,abc,3", b",,", b"-2,x y,0"]), S, diff=False)
 CASES = [
-    *[Case(_strings(k), (TEXT,), SHAPES, (S,), 0)
-      for k in ("length", "lower", "upper", "strip")],
+    *[Case(_strings(k), (TEXT,), SHAPES, (S,), 0) for k in ("length", "lower", "upper", "strip")],
     Case(_strings("length", unit="UTF8_CHAR"), (TEXT,), SHAPES[:1], (S,), 0),
     Case(join, (TEXT, TEXT), _v((((4,), (4,)), {}), (((2, 3), (3,)), {})), (S,), 0),
-    Case(reduce_join, (TEXT,), _v((((2, 3),), {}), (((2, 3),), {"axis": 1, "separator": "|"}),
-                                  (((0,),), {})), (S,), 0),
+    Case(
+        reduce_join,
+        (TEXT,),
+        _v((((2, 3),), {}), (((2, 3),), {"axis": 1, "separator": "|"}), (((0,),), {})),
+        (S,),
+        0,
+    ),
     Case(split_sparse, (TEXT,), _v((((4,),), {}), (((3,),), {"sep": " "})), (S,), 0),
     Case(string_split, (TEXT,), _v((((4,),), {})), (S,), 0),
     Case(bytes_split, (TEXT,), _v((((4,),), {})), (S,), 0),
     Case(ngrams, (TEXT,), _v((((4,),), {}), (((4,),), {"width": 3})), (S,), 0),
     Case(substr, (TEXT,), _v((((4,),), {"pos": 0, "length": 10}), (((4,),), {})), (S,), 0),
-    Case(to_number, (Arg(numbers, S, diff=False),), _v((((4,),), {}),
-                                                       (((3,),), {"out_type": "float64"})),
-         (S,), 0),
-    Case(to_number, (Arg(const([b"12", b"x"]), S, diff=False),), _v((((2,),), {})), (S,), 0,
-         label="bad"),
-    Case(as_string, (Arg(real),), _v((((4,),), {}), (((2, 2),), {"precision": 2})),
-         ("float32",), 0),
+    Case(
+        to_number,
+        (Arg(numbers, S, diff=False),),
+        _v((((4,),), {}), (((3,),), {"out_type": "float64"})),
+        (S,),
+        0,
+    ),
+    Case(
+        to_number,
+        (Arg(const([b"12", b"x"]), S, diff=False),),
+        _v((((2,),), {})),
+        (S,),
+        0,
+        label="bad",
+    ),
+    Case(
+        as_string, (Arg(real),), _v((((4,),), {}), (((2, 2),), {"precision": 2})), ("float32",), 0
+    ),
     Case(as_string, (Arg(integers(-50, 50)),), _v((((4,),), {})), ("int32",), 0, label="int"),
     Case(string_format, (Arg(integers(0, 9)),), _v((((3,),), {})), ("int32",), 0),
-    Case(regex_replace, (TEXT,), _v((((4,),), {}), (((4,),), {"replace_global": False})),
-         (S,), 0),
+    Case(regex_replace, (TEXT,), _v((((4,),), {}), (((4,),), {"replace_global": False})), (S,), 0),
     Case(regex_full_match, (TEXT,), _v((((4,),), {})), (S,), 0),
     Case(hash_bucket, (TEXT,), _v((((4,),), {})), (S,), 0),
-    Case(unsorted_segment_join, (TEXT, Arg(const([0, 2, 0, 1]), "int32", diff=False)),
-         _v((((4,), (4,)), {})), (S,), 0),
+    Case(
+        unsorted_segment_join,
+        (TEXT, Arg(const([0, 2, 0, 1]), "int32", diff=False)),
+        _v((((4,), (4,)), {})),
+        (S,),
+        0,
+    ),
     Case(unicode_decode, (TEXT,), _v((((4,),), {})), (S,), 0),
-    Case(unicode_encode, (Arg(const([[104, 233], [8364, 97]]), "int32", diff=False),),
-         _v((((2, 2),), {})), ("int32",), 0),
+    Case(
+        unicode_encode,
+        (Arg(const([[104, 233], [8364, 97]]), "int32", diff=False),),
+        _v((((2, 2),), {})),
+        ("int32",),
+        0,
+    ),
     Case(unicode_transcode, (TEXT,), _v((((4,),), {})), (S,), 0),
     Case(base64_roundtrip, (TEXT,), _v((((4,),), {})), (S,), 0),
     Case(decode_csv, (CSV,), _v((((3,),), {})), (S,), 0),

@@ -11,8 +11,14 @@ import numpy as np
 from conformance.case import Case
 from conformance.harness import Outcome
 
-_PHASE = {"build": "error", "run": "error", "grad-build": "grad1", "grad-run": "grad1",
-          "grad2": "grad2", "eager": "error"}
+_PHASE = {
+    "build": "error",
+    "run": "error",
+    "grad-build": "grad1",
+    "grad-run": "grad1",
+    "grad2": "grad2",
+    "eager": "error",
+}
 
 
 @dataclass
@@ -24,24 +30,30 @@ class Check:
 
 def _short(a) -> str:
     a = np.asarray(a)
-    return np.array2string(a.reshape(-1)[:6], precision=5, threshold=6) + \
-        ("..." if a.size > 6 else "")
+    return np.array2string(a.reshape(-1)[:6], precision=5, threshold=6) + (
+        "..." if a.size > 6 else ""
+    )
 
 
 def same_values(got, want, rtol: float, atol: float) -> str | None:
     """None when ``got`` matches ``want`` (shape, dtype, values); else what differs."""
     if got is None or want is None:
-        return None if got is None and want is None else \
-            f"{'no gradient' if got is None else _short(got)} vs " \
+        return (
+            None
+            if got is None and want is None
+            else f"{'no gradient' if got is None else _short(got)} vs "
             f"{'no gradient' if want is None else _short(want)}"
+        )
     got, want = np.asarray(got), np.asarray(want)
     if got.shape != want.shape:
         return f"shape {got.shape} vs {want.shape}"
     if got.dtype != want.dtype:
         return f"dtype {got.dtype} vs {want.dtype}"
     if got.dtype.kind in "fc":
-        g, w = got.astype(np.complex128 if got.dtype.kind == "c" else np.float64), \
-            want.astype(np.complex128 if got.dtype.kind == "c" else np.float64)
+        g, w = (
+            got.astype(np.complex128 if got.dtype.kind == "c" else np.float64),
+            want.astype(np.complex128 if got.dtype.kind == "c" else np.float64),
+        )
         nan_g, nan_w = np.isnan(g), np.isnan(w)
         if not np.array_equal(nan_g, nan_w):
             return f"NaN at different places: {_short(got)} vs {_short(want)}"
@@ -109,9 +121,12 @@ def _errors(got: Outcome, want: Outcome, phase: str, eager: bool) -> Check | Non
         ok = ge is not None and we is not None
     else:
         ok = ge is not None and we is not None and ge[:2] == we[:2]
-    describe = (lambda e: "no error" if e is None else f"{e[1]} at {e[0]}: {e[2]}")
-    return Check("eager" if eager else phase, ok,
-                 "" if ok else f"miniflow {describe(ge)} | reference {describe(we)}")
+    describe = lambda e: "no error" if e is None else f"{e[1]} at {e[0]}: {e[2]}"
+    return Check(
+        "eager" if eager else phase,
+        ok,
+        "" if ok else f"miniflow {describe(ge)} | reference {describe(we)}",
+    )
 
 
 def compare(case: Case, dtype: str, got: Outcome, want: Outcome, eager=False) -> list[Check]:
@@ -123,10 +138,14 @@ def compare(case: Case, dtype: str, got: Outcome, want: Outcome, eager=False) ->
     name = "eager" if eager else "forward"
     if len(got.forward) != len(want.forward):
         return [Check(name, False, f"{len(got.forward)} outputs vs {len(want.forward)}")]
-    problems = [same_stats(g, w) if case.compare == "stats" else
-                same_shape(g, w) if case.compare == "shape" else
-                same_values(g, w, *_tol(case, w, 0, eager))
-                for g, w in zip(got.forward, want.forward)]
+    problems = [
+        same_stats(g, w)
+        if case.compare == "stats"
+        else same_shape(g, w)
+        if case.compare == "shape"
+        else same_values(g, w, *_tol(case, w, 0, eager))
+        for g, w in zip(got.forward, want.forward)
+    ]
     bad = [f"output {i}: {p}" for i, p in enumerate(problems) if p]
     checks.append(Check(name, not bad, "; ".join(bad)))
     for phase, gv, wv in (("grad1", got.grad1, want.grad1), ("grad2", got.grad2, want.grad2)):
@@ -139,14 +158,22 @@ def compare(case: Case, dtype: str, got: Outcome, want: Outcome, eager=False) ->
         if gv is None and wv is None:
             continue
         if gv is None or wv is None:
-            checks.append(Check("eager" if eager else phase, False,
-                                f"{'no' if gv is None else 'some'} gradients vs "
-                                f"{'no' if wv is None else 'some'}"))
+            checks.append(
+                Check(
+                    "eager" if eager else phase,
+                    False,
+                    f"{'no' if gv is None else 'some'} gradients vs "
+                    f"{'no' if wv is None else 'some'}",
+                )
+            )
             break
         if phase == "grad2":  # TF's second-order graphs often stay connected through
             # ops whose gradient is zero (Select, ReluGrad): None and zeros mean the same
             gv, wv = zip(*[_none_as_zeros(g, w) for g, w in zip(gv, wv)])
-        bad = [f"input {i}: {p}" for i, (g, w) in enumerate(zip(gv, wv))
-               if (p := same_values(g, w, *_tol(case, w, 1, eager)))]
+        bad = [
+            f"input {i}: {p}"
+            for i, (g, w) in enumerate(zip(gv, wv))
+            if (p := same_values(g, w, *_tol(case, w, 1, eager)))
+        ]
         checks.append(Check("eager" if eager else phase, not bad, "; ".join(bad)))
     return checks

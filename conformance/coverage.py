@@ -7,8 +7,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Graph plumbing every case builds: not counted when a case lists "its" op types.
-PLUMBING = {"Placeholder", "Const", "Identity", "Sum", "Mul", "AddN", "NoOp",
-            "ReduceBroadcast", "Reshape", "Shape", "Unbroadcast", "BroadcastLike"}
+PLUMBING = {
+    "Placeholder",
+    "Const",
+    "Identity",
+    "Sum",
+    "Mul",
+    "AddN",
+    "NoOp",
+    "ReduceBroadcast",
+    "Reshape",
+    "Shape",
+    "Unbroadcast",
+    "BroadcastLike",
+}
 
 # op type -> why no case compares it with TensorFlow
 NOT_COMPARED = {
@@ -35,9 +47,8 @@ NOT_COMPARED = {
     "CondMerge": "miniflow-internal node of tf.cond (exercised through the tf.cond cases)",
     # issue 13 late ops: stateful or IO, checked elsewhere
     "AudioSummaryV2": "writes a Summary protobuf (WAV bytes): "
-                      "tests/summary/test_tensor_audio_summaries.py",
-    "TensorSummaryV2": "writes a Summary protobuf: "
-                       "tests/summary/test_tensor_audio_summaries.py",
+    "tests/summary/test_tensor_audio_summaries.py",
+    "TensorSummaryV2": "writes a Summary protobuf: tests/summary/test_tensor_audio_summaries.py",
     "BatchFunction": "batches calls of a user function: tests/misc_names/test_leftovers.py",
     "CriticalSectionAcquire": "session-level locking, no value: tests/misc_names/test_leftovers.py",
     "CriticalSectionRelease": "session-level locking, no value: tests/misc_names/test_leftovers.py",
@@ -48,13 +59,23 @@ NOT_COMPARED = {
     "DatasetToVariant": "an opaque variant handle: tests/data/test_data_experimental.py",
     "QueueEnqueueV2": "a queue side effect, no value: tests/queues/test_queues.py",
     "QuantizedReluX": "TF 2.21's CPU build registers no QuantizedReluX kernel: "
-                      "tests/quantization/test_quantization_ops.py",
-    **{t: "reader outputs need files and a filename queue: tests/queues/test_readers.py "
-          "(on TF-written fixtures)"
-       for t in ("FixedLengthRecordReaderV2", "IdentityReaderV2", "TFRecordReaderV2",
-                 "TextLineReaderV2", "WholeFileReaderV2", "ReaderReadV2", "ReaderReadUpToV2",
-                 "ReaderResetV2", "ReaderNumRecordsProducedV2",
-                 "ReaderNumWorkUnitsCompletedV2")},
+    "tests/quantization/test_quantization_ops.py",
+    **{
+        t: "reader outputs need files and a filename queue: tests/queues/test_readers.py "
+        "(on TF-written fixtures)"
+        for t in (
+            "FixedLengthRecordReaderV2",
+            "IdentityReaderV2",
+            "TFRecordReaderV2",
+            "TextLineReaderV2",
+            "WholeFileReaderV2",
+            "ReaderReadV2",
+            "ReaderReadUpToV2",
+            "ReaderResetV2",
+            "ReaderNumRecordsProducedV2",
+            "ReaderNumWorkUnitsCompletedV2",
+        )
+    },
 }
 
 
@@ -71,6 +92,7 @@ def compute(exercised: set, registered=None) -> Coverage:
     uncovered (neither)."""
     if registered is None:
         from miniflow.core.registry import registered_ops  # noqa: PLC0415
+
         registered = set(registered_ops())
     registered = set(registered)
     covered = registered & set(exercised)

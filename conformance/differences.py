@@ -25,9 +25,11 @@ class Difference:
         return case_id == self.case or fnmatch.fnmatchcase(case_id, self.case)
 
     def matches(self, case_id: str, variant: str, check: str) -> bool:
-        return (self.matches_case(case_id)
-                and fnmatch.fnmatchcase(variant, self.variant)
-                and fnmatch.fnmatchcase(check, self.check))
+        return (
+            self.matches_case(case_id)
+            and fnmatch.fnmatchcase(variant, self.variant)
+            and fnmatch.fnmatchcase(check, self.check)
+        )
 
 
 def load(path=DEFAULT) -> list[Difference]:
@@ -42,8 +44,10 @@ def load(path=DEFAULT) -> list[Difference]:
     for i, entry in enumerate(data.get("difference", [])):
         unknown = set(entry) - _KEYS
         if unknown or "case" not in entry or not entry.get("reason"):
-            raise ValueError(f"{path}: difference #{i + 1} needs 'case' and 'reason' "
-                             f"(allowed keys {sorted(_KEYS)}), got {sorted(entry)}")
+            raise ValueError(
+                f"{path}: difference #{i + 1} needs 'case' and 'reason' "
+                f"(allowed keys {sorted(_KEYS)}), got {sorted(entry)}"
+            )
         cases = entry["case"] if isinstance(entry["case"], list) else [entry["case"]]
         out += [Difference(**{**entry, "case": c}) for c in cases]
     return out

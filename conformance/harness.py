@@ -71,8 +71,7 @@ def weights(case: Case, variant_name: str, values, salt: str):
     for i, v in enumerate(values):
         rng = np.random.default_rng(zlib.crc32(f"{case.id}/{variant_name}/{salt}{i}".encode()))
         v = np.asarray(v)
-        out.append(rng.uniform(-1.0, 1.0, v.shape).astype(v.dtype) if v.dtype.kind == "f"
-                   else None)
+        out.append(rng.uniform(-1.0, 1.0, v.shape).astype(v.dtype) if v.dtype.kind == "f" else None)
     return out
 
 
@@ -81,8 +80,9 @@ def _call(tf, case: Case, xs, kwargs):
     returns the flat list of output tensors."""
     it = iter(xs)
     args = [next(it) if isinstance(a, Arg) else a for a in case.args]
-    fn = resolve(tf, case.fn) if isinstance(case.fn, str) else \
-        (lambda *a, **k: case.fn(tf, *a, **k))
+    fn = (
+        resolve(tf, case.fn) if isinstance(case.fn, str) else (lambda *a, **k: case.fn(tf, *a, **k))
+    )
     return [c for r in _flatten(fn(*args, **kwargs)) for c in _components(tf, r)]
 
 
@@ -97,8 +97,11 @@ def _is_float(t) -> bool:
 def _error(stage, e):
     """(stage, class name, the message's telling line: TF puts it after a node trace)."""
     lines = [ln for ln in str(e).splitlines() if ln.strip()]
-    told = [ln for ln in lines if not ln.startswith((" ", "\t", "Graph execution error",
-                                                     "Detected at node"))]
+    told = [
+        ln
+        for ln in lines
+        if not ln.startswith((" ", "\t", "Graph execution error", "Detected at node"))
+    ]
     return (stage, type(e).__name__, (told or lines or [""])[-1][:200])
 
 
@@ -116,8 +119,10 @@ class GraphRunner:
         out = Outcome()
         with g.as_default():
             try:
-                xs = [tf.placeholder(tf.as_dtype(a.dtype), a.shape, name=f"x{i}")
-                      for i, a in enumerate(arrays)]
+                xs = [
+                    tf.placeholder(tf.as_dtype(a.dtype), a.shape, name=f"x{i}")
+                    for i, a in enumerate(arrays)
+                ]
                 outs = _call(tf, case, xs, variant.kwargs)
             except Exception as e:  # noqa: BLE001 - the class is what is compared
                 out.error = _error("build", e)
@@ -203,13 +208,15 @@ class EagerRunner:
                     outs = _call(tf, case, xs, variant.kwargs)
                     out.forward = [np.asarray(o.numpy()) for o in outs]
                     ws = weights(case, variant.name(dtype), out.forward, "w")
-                    terms = [tf.reduce_sum(o * tf.constant(w)) for o, w in zip(outs, ws)
-                             if w is not None and o.dtype.is_floating]
+                    terms = [
+                        tf.reduce_sum(o * tf.constant(w))
+                        for o, w in zip(outs, ws)
+                        if w is not None and o.dtype.is_floating
+                    ]
                     loss = _total(tf, terms) if terms else None
                 if case.order >= 1 and sources and terms and case.compare == "values":
                     grads = tape.gradient(loss, sources)
-                    out.grad1 = [None if g is None else _densify(_eager_value(g))
-                                 for g in grads]
+                    out.grad1 = [None if g is None else _densify(_eager_value(g)) for g in grads]
             except Exception as e:  # noqa: BLE001
                 out.error = _error("eager", e)
         return out
@@ -218,6 +225,7 @@ class EagerRunner:
 def _eager_value(g):
     if hasattr(g, "indices") and hasattr(g, "dense_shape"):  # eager IndexedSlices
         shape = g.dense_shape.numpy() if hasattr(g.dense_shape, "numpy") else g.dense_shape
-        return SimpleNamespace(values=g.values.numpy(), indices=g.indices.numpy(),
-                               dense_shape=np.asarray(shape))
+        return SimpleNamespace(
+            values=g.values.numpy(), indices=g.indices.numpy(), dense_shape=np.asarray(shape)
+        )
     return np.asarray(g.numpy())

@@ -36,6 +36,7 @@ def all_cases():
 def tensorflow_v1():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow.compat.v1 as tf1  # noqa: PLC0415 - only the bench venv has it
+
     tf1.disable_v2_behavior()
     tf1.logging.set_verbosity(tf1.logging.ERROR)
     return tf1
@@ -63,8 +64,9 @@ def run_case(case, mf_graph, ref, mf_eager, diffs, used=None) -> CaseResult:
         want = ref.run(case, dtype, variant, arrays)
         checks = compare(case, dtype, got, want)
         if case.eager and mf_eager is not None:
-            checks += compare(case, dtype, mf_eager.run(case, dtype, variant, arrays), got,
-                              eager=True)
+            checks += compare(
+                case, dtype, mf_eager.run(case, dtype, variant, arrays), got, eager=True
+            )
         for c in checks:
             res.runs += 1
             d = differences.find(diffs, case.id, vname, c.check)
@@ -99,9 +101,12 @@ def select(cases, pattern, mf_graph):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-k", dest="pattern",
-                    help="only cases whose id contains, or whose op types include, one of "
-                         "these comma-separated names")
+    ap.add_argument(
+        "-k",
+        dest="pattern",
+        help="only cases whose id contains, or whose op types include, one of "
+        "these comma-separated names",
+    )
     ap.add_argument("--report", help="write the results as JSON to this file")
     ap.add_argument("--reference", choices=["tensorflow", "miniflow"], default="tensorflow")
     ap.add_argument("--no-eager", action="store_true", help="skip eager-vs-graph checks")
@@ -110,6 +115,7 @@ def main(argv=None) -> int:
     warnings.simplefilter("ignore")  # kernels' NumPy warnings (x / 0 ...) are expected here
 
     import miniflow  # noqa: PLC0415
+
     ref_tf = tensorflow_v1() if args.reference == "tensorflow" else miniflow
     mf_graph = GraphRunner(miniflow, "miniflow")
     ref = GraphRunner(ref_tf, f"reference {args.reference}")
@@ -123,9 +129,11 @@ def main(argv=None) -> int:
         r = run_case(case, mf_graph, ref, mf_eager, diffs, used)
         results.append(r)
         mark = "FAIL" if r.failed else ("known" if r.known else "ok")
-        print(f"{r.id[:44]:44} {r.runs:6} {r.passed:5} {len(r.failed):5} {len(r.known):5}"
-              f"  {mark:5} {','.join(sorted(r.op_types - coverage.PLUMBING))[:60]}",
-              flush=True)
+        print(
+            f"{r.id[:44]:44} {r.runs:6} {r.passed:5} {len(r.failed):5} {len(r.known):5}"
+            f"  {mark:5} {','.join(sorted(r.op_types - coverage.PLUMBING))[:60]}",
+            flush=True,
+        )
     cov = coverage.compute(set().union(*(r.op_types for r in results)) if results else set())
     print_failures(results, args.verbose)
     if not args.pattern:
@@ -133,22 +141,32 @@ def main(argv=None) -> int:
     if not args.pattern and args.reference == "tensorflow":
         for d in diffs:
             if d not in used:
-                print(f"unused difference (fixed? remove it): case={d.case!r} "
-                      f"variant={d.variant!r} check={d.check!r}")
-    totals = {"cases": len(results), "checks": sum(r.runs for r in results),
-              "passed": sum(r.passed for r in results),
-              "failed": sum(len(r.failed) for r in results),
-              "known": sum(len(r.known) for r in results),
-              "cases_failing": sum(1 for r in results if r.failed),
-              "op_types": len(cov.registered), "covered": len(cov.covered),
-              "not_compared": len(cov.declared), "uncovered": len(cov.uncovered),
-              "seconds": round(time.time() - t0, 1), "reference": args.reference}
-    print(f"\nTOTAL: {totals['checks']} checks in {totals['cases']} cases: "
-          f"{totals['passed']} passed, {totals['failed']} failed "
-          f"({totals['cases_failing']} cases), {totals['known']} known differences; "
-          f"op types: {totals['covered']}/{totals['op_types']} exercised, "
-          f"{totals['not_compared']} declared not comparable, "
-          f"{totals['uncovered']} uncovered ({totals['seconds']} s)")
+                print(
+                    f"unused difference (fixed? remove it): case={d.case!r} "
+                    f"variant={d.variant!r} check={d.check!r}"
+                )
+    totals = {
+        "cases": len(results),
+        "checks": sum(r.runs for r in results),
+        "passed": sum(r.passed for r in results),
+        "failed": sum(len(r.failed) for r in results),
+        "known": sum(len(r.known) for r in results),
+        "cases_failing": sum(1 for r in results if r.failed),
+        "op_types": len(cov.registered),
+        "covered": len(cov.covered),
+        "not_compared": len(cov.declared),
+        "uncovered": len(cov.uncovered),
+        "seconds": round(time.time() - t0, 1),
+        "reference": args.reference,
+    }
+    print(
+        f"\nTOTAL: {totals['checks']} checks in {totals['cases']} cases: "
+        f"{totals['passed']} passed, {totals['failed']} failed "
+        f"({totals['cases_failing']} cases), {totals['known']} known differences; "
+        f"op types: {totals['covered']}/{totals['op_types']} exercised, "
+        f"{totals['not_compared']} declared not comparable, "
+        f"{totals['uncovered']} uncovered ({totals['seconds']} s)"
+    )
     if args.report:
         write_report(args.report, results, cov, totals, [d for d in diffs if d not in used])
     return 1 if totals["failed"] else 0
@@ -168,8 +186,10 @@ def print_failures(results, verbose):
 
 
 def print_coverage(cov):
-    print(f"\nOp types: {len(cov.registered)} registered, {len(cov.covered)} exercised, "
-          f"{len(cov.declared)} declared not comparable.")
+    print(
+        f"\nOp types: {len(cov.registered)} registered, {len(cov.covered)} exercised, "
+        f"{len(cov.declared)} declared not comparable."
+    )
     if cov.uncovered:
         print(f"UNCOVERED ({len(cov.uncovered)}): {', '.join(sorted(cov.uncovered))}")
 
@@ -179,15 +199,26 @@ def write_report(path, results, cov, totals, unused):
         d = {"variant": vname, "check": c.check, "detail": c.detail}
         return {**d, "reason": reason} if reason else d
 
-    data = {"totals": totals,
-            "cases": [{"id": r.id, "checks": r.runs, "passed": r.passed,
-                       "op_types": sorted(r.op_types),
-                       "failed": [check(v, c) for v, c in r.failed],
-                       "known": [check(v, c, why) for v, c, why in r.known]}
-                      for r in results],
-            "unused_differences": [vars(d) for d in unused],
-            "coverage": {"covered": sorted(cov.covered), "uncovered": sorted(cov.uncovered),
-                         "not_compared": dict(sorted(cov.declared.items()))}}
+    data = {
+        "totals": totals,
+        "cases": [
+            {
+                "id": r.id,
+                "checks": r.runs,
+                "passed": r.passed,
+                "op_types": sorted(r.op_types),
+                "failed": [check(v, c) for v, c in r.failed],
+                "known": [check(v, c, why) for v, c, why in r.known],
+            }
+            for r in results
+        ],
+        "unused_differences": [vars(d) for d in unused],
+        "coverage": {
+            "covered": sorted(cov.covered),
+            "uncovered": sorted(cov.uncovered),
+            "not_compared": dict(sorted(cov.declared.items())),
+        },
+    }
     Path(path).write_text(json.dumps(data, indent=1))
 
 

@@ -16,4 +16,4 @@ def load(seed=0):
 def batches(n, batch_size, rng):
     """Index arrays of one shuffled epoch."""
     order = rng.permutation(n)
-    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]

@@ -8,10 +8,50 @@ import numpy as np
 import miniflow as tf
 
 # The classic toy data set of the TensorFlow examples.
-TRAIN_X = np.asarray([3.3, 4.4, 5.5, 6.71, 6.93, 4.168, 9.779, 6.182, 7.59, 2.167, 7.042,
-                      10.791, 5.313, 7.997, 5.654, 9.27, 3.1], dtype=np.float32)
-TRAIN_Y = np.asarray([1.7, 2.76, 2.09, 3.19, 1.694, 1.573, 3.366, 2.596, 2.53, 1.221, 2.827,
-                      3.465, 1.65, 2.904, 2.42, 2.94, 1.3], dtype=np.float32)
+TRAIN_X = np.asarray(
+    [
+        3.3,
+        4.4,
+        5.5,
+        6.71,
+        6.93,
+        4.168,
+        9.779,
+        6.182,
+        7.59,
+        2.167,
+        7.042,
+        10.791,
+        5.313,
+        7.997,
+        5.654,
+        9.27,
+        3.1,
+    ],
+    dtype=np.float32,
+)
+TRAIN_Y = np.asarray(
+    [
+        1.7,
+        2.76,
+        2.09,
+        3.19,
+        1.694,
+        1.573,
+        3.366,
+        2.596,
+        2.53,
+        1.221,
+        2.827,
+        3.465,
+        1.65,
+        2.904,
+        2.42,
+        2.94,
+        1.3,
+    ],
+    dtype=np.float32,
+)
 
 
 def main(learning_rate=0.02, steps=5000, verbose=True):

@@ -37,8 +37,9 @@ def main(C=0.1, learning_rate=0.5, steps=3000, verbose=True):  # noqa: N803  skl
     b = tf.Variable(0.0, name="bias")
     logits = tf.reshape(tf.matmul(x, w), [-1]) + b
     # log(1 + exp(-|z|)) + max(z, 0) - z*y: the log-loss without overflow
-    log_loss = tf.reduce_mean(tf.maximum(logits, 0.0) - logits * y
-                              + tf.log1p(tf.exp(-tf.abs(logits))))
+    log_loss = tf.reduce_mean(
+        tf.maximum(logits, 0.0) - logits * y + tf.log1p(tf.exp(-tf.abs(logits)))
+    )
     loss = log_loss + tf.reduce_sum(tf.square(w)) / (2.0 * C * n)
     train_op = tf.train.GradientDescentOptimizer(learning_rate).minimize(loss)
     correct = tf.equal(tf.cast(logits > 0.0, tf.float32), y)
@@ -53,8 +54,12 @@ def main(C=0.1, learning_rate=0.5, steps=3000, verbose=True):  # noqa: N803  skl
         w_value, b_value, loss_value, acc = sess.run([w, b, loss, accuracy], feed)
     if verbose:
         print(f"objective={loss_value:.6f} accuracy={acc:.4f}")
-    return {"weights": w_value.reshape(-1), "bias": float(b_value), "loss": float(loss_value),
-            "accuracy": float(acc)}
+    return {
+        "weights": w_value.reshape(-1),
+        "bias": float(b_value),
+        "loss": float(loss_value),
+        "accuracy": float(acc),
+    }
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """A small convolutional network on the 8x8 digits, in graph mode or eager mode.
 
-    python examples/mnist_cnn.py [graph|eager]
+python examples/mnist_cnn.py [graph|eager]
 """
 
 import sys
@@ -17,11 +17,14 @@ except ImportError:  # run as a script from examples/
 
 def build_model():
     he = tf.variance_scaling_initializer(2.0)
-    return [tf.layers.Conv2D(16, 3, padding="same", activation=tf.nn.relu,
-                             kernel_initializer=he, name="conv"),
-            tf.layers.MaxPooling2D(2, 2, name="pool"),
-            tf.layers.Flatten(name="flatten"),
-            tf.layers.Dense(10, name="logits")]
+    return [
+        tf.layers.Conv2D(
+            16, 3, padding="same", activation=tf.nn.relu, kernel_initializer=he, name="conv"
+        ),
+        tf.layers.MaxPooling2D(2, 2, name="pool"),
+        tf.layers.Flatten(name="flatten"),
+        tf.layers.Dense(10, name="logits"),
+    ]
 
 
 def forward(model, x):
@@ -72,8 +75,7 @@ def train(mode="graph", epochs=9, batch_size=32, base_lr=0.1, seed=0):
         lr = tf.placeholder(tf.float32, [])
         logits = forward(build_model(), x)
         train_op = tf.train.GradientDescentOptimizer(lr).minimize(loss_fn(logits, y))
-        accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, axis=1), y),
-                                          tf.float32))
+        accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, axis=1), y), tf.float32))
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             for epoch in range(epochs):

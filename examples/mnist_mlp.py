@@ -1,6 +1,6 @@
 """A two-layer perceptron on the 8x8 digits, trained in graph mode or eager mode.
 
-    python examples/mnist_mlp.py [graph|eager]
+python examples/mnist_mlp.py [graph|eager]
 """
 
 import sys
@@ -16,8 +16,10 @@ except ImportError:  # run as a script from examples/
 
 
 def build_model():
-    return [tf.layers.Dense(64, activation=tf.nn.relu, name="hidden"),
-            tf.layers.Dense(10, name="logits")]
+    return [
+        tf.layers.Dense(64, activation=tf.nn.relu, name="hidden"),
+        tf.layers.Dense(10, name="logits"),
+    ]
 
 
 def forward(model, x):
@@ -27,8 +29,9 @@ def forward(model, x):
 
 
 def loss_fn(logits, labels):
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
-                                                                         logits=logits))
+    return tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    )
 
 
 def train(mode="graph", epochs=12, batch_size=32, learning_rate=0.5, seed=0):

@@ -50,9 +50,21 @@ def wait(predicate, timeout: float, what: str):
 def start_server(data_dir: Path) -> tuple[subprocess.Popen, str, str]:
     port = free_port()
     log = (data_dir.parent / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "miniflow_platform.cli", "serve", "--port",
-                             str(port), "--data-dir", str(data_dir)], stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "miniflow_platform.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
 
     def up():
@@ -70,55 +82,96 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
-    parser.add_argument("--python-env", default=None,
-                        help="virtualenv whose bin/miniflow the workloads use (default: this one)")
+    parser.add_argument(
+        "--python-env",
+        default=None,
+        help="virtualenv whose bin/miniflow the workloads use (default: this one)",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="miniflow-platform-demo-"))
     proc, url, admin_token = start_server(root / "data")
     print(f"platform running at {url} (data in {root})")
     try:
-        admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin_token}"},
-                             timeout=60)
+        admin = httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=60
+        )
         token = admin.post("/v1/users", json={"name": "demo"}).json()["token"]
-        api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
-                           timeout=60)
-        script = ("set -e\n"
-                  "miniflow data gen-ctr --rows 20000 --dims-log2 12 --seed 1 "
-                  "--format libsvm --out train.svm\n"
-                  "miniflow data gen-ctr --rows 2000 --dims-log2 12 --seed 2 "
-                  "--format libsvm --out test.svm\n"
-                  "miniflow lr train --train train.svm --test test.svm --dims-log2 12 "
-                  "--model-out model/1 --no-progress\n")  # model/ = base dir, 1/ = version
+        api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        script = (
+            "set -e\n"
+            "miniflow data gen-ctr --rows 20000 --dims-log2 12 --seed 1 "
+            "--format libsvm --out train.svm\n"
+            "miniflow data gen-ctr --rows 2000 --dims-log2 12 --seed 2 "
+            "--format libsvm --out test.svm\n"
+            "miniflow lr train --train train.svm --test test.svm --dims-log2 12 "
+            "--model-out model/1 --no-progress\n"
+        )  # model/ = base dir, 1/ = version
         env = {"python_env": args.python_env} if args.python_env else {}
-        job = api.post("/v1/jobs", json={"name": "train-ctr", "command": ["sh", "-c", script],
-                                         "resources": {"cpu": 1, "memory_mb": 2048},
-                                         "timeout_s": 600, **env}).json()
+        job = api.post(
+            "/v1/jobs",
+            json={
+                "name": "train-ctr",
+                "command": ["sh", "-c", script],
+                "resources": {"cpu": 1, "memory_mb": 2048},
+                "timeout_s": 600,
+                **env,
+            },
+        ).json()
         print(f"1. training job {job['id']} submitted")
-        done = wait(lambda: (j := api.get(f"/v1/jobs/{job['id']}").json())["state"] in {
-            "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "OOM_KILLED"} and j, 600, "training")
+        done = wait(
+            lambda: (
+                (j := api.get(f"/v1/jobs/{job['id']}").json())["state"]
+                in {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "OOM_KILLED"}
+                and j
+            ),
+            600,
+            "training",
+        )
         print(api.get(f"/v1/jobs/{job['id']}/logs").text[-1500:])
         if done["state"] != "SUCCEEDED":
             raise SystemExit(f"demo: training ended {done['state']}: {done['reason']}")
         files = api.get(f"/v1/jobs/{job['id']}/artifacts").json()["files"]
         print(f"   training job ended {done['state']}; artifacts: {files[:5]}")
 
-        api.post("/v1/services", json={"name": "ctr", "model_job_id": job["id"],
-                                       "resources": {"cpu": 1, "memory_mb": 2048}, **env})
-        svc = wait(lambda: (s := api.get("/v1/services/ctr").json())["state"] in {
-            "AVAILABLE", "FAILED"} and s, 120, "the model service")
+        api.post(
+            "/v1/services",
+            json={
+                "name": "ctr",
+                "model_job_id": job["id"],
+                "resources": {"cpu": 1, "memory_mb": 2048},
+                **env,
+            },
+        )
+        svc = wait(
+            lambda: (
+                (s := api.get("/v1/services/ctr").json())["state"] in {"AVAILABLE", "FAILED"} and s
+            ),
+            120,
+            "the model service",
+        )
         print(f"2. model service {svc['name']}: {svc['state']} at {svc['url']}")
         test_file = Path(done["artifacts_dir"]) / "test.svm"
         first = test_file.read_text().splitlines()[0].split()[1:]
-        instance = {"indices": [int(t.split(":")[0]) for t in first],
-                    "values": [float(t.split(":")[1]) for t in first]}
+        instance = {
+            "indices": [int(t.split(":")[0]) for t in first],
+            "values": [float(t.split(":")[1]) for t in first],
+        }
         r = api.post("/v1/services/ctr:predict", json={"instances": [instance]})
         print(f"3. prediction through the platform: HTTP {r.status_code} {json.dumps(r.json())}")
 
-        pred = api.post("/v1/predictions", json={"model_job_id": job["id"],
-                                                 "inputs": [str(test_file)],
-                                                 "format": "libsvm", **env}).json()
-        pdone = wait(lambda: (j := api.get(f"/v1/predictions/{pred['id']}").json())["state"]
-                     not in ("QUEUED", "RUNNING") and j, 600, "batch prediction")
+        pred = api.post(
+            "/v1/predictions",
+            json={"model_job_id": job["id"], "inputs": [str(test_file)], "format": "libsvm", **env},
+        ).json()
+        pdone = wait(
+            lambda: (
+                (j := api.get(f"/v1/predictions/{pred['id']}").json())["state"]
+                not in ("QUEUED", "RUNNING")
+                and j
+            ),
+            600,
+            "batch prediction",
+        )
         outputs = api.get(f"/v1/predictions/{pred['id']}/artifacts").json()["files"]
         print(f"4. batch prediction job {pred['id']}: {pdone['state']}, outputs {outputs}")
         api.delete("/v1/services/ctr")

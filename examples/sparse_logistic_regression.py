@@ -20,9 +20,17 @@ import numpy as np
 
 import miniflow as tf
 
-BUCKETS = 2 ** 18
-FIELDS = [("site", 200), ("app", 500), ("device", 50), ("hour", 24), ("country", 80),
-          ("ad", 1000), ("slot", 10), ("os", 12)]
+BUCKETS = 2**18
+FIELDS = [
+    ("site", 200),
+    ("app", 500),
+    ("device", 50),
+    ("hour", 24),
+    ("country", 80),
+    ("ad", 1000),
+    ("slot", 10),
+    ("os", 12),
+]
 
 
 def make_data(n, seed=0, truth_seed=123):
@@ -75,14 +83,15 @@ def train(train_x, train_y, epochs=3, batch_size=64, learning_rate=1.0, seed=0):
         labels = tf.placeholder(tf.float32, [None], name="labels")
         w = tf.Variable(tf.zeros([BUCKETS, 1]), name="weights")
         b = tf.Variable(0.0, name="bias")
-        logits = tf.reshape(tf.nn.embedding_lookup_sparse(w, ids, None, combiner="sum"),
-                            [-1]) + b
+        logits = tf.reshape(tf.nn.embedding_lookup_sparse(w, ids, None, combiner="sum"), [-1]) + b
         # Log loss, written to be stable for large |logit|.
-        loss = tf.reduce_mean(tf.maximum(logits, 0.0) - logits * labels +
-                              tf.log1p(tf.exp(-tf.abs(logits))))
+        loss = tf.reduce_mean(
+            tf.maximum(logits, 0.0) - logits * labels + tf.log1p(tf.exp(-tf.abs(logits)))
+        )
         step = tf.train.get_or_create_global_step()
-        opt = tf.train.FtrlOptimizer(learning_rate, l1_regularization_strength=0.001,
-                                     l2_regularization_strength=0.01)
+        opt = tf.train.FtrlOptimizer(
+            learning_rate, l1_regularization_strength=0.001, l2_regularization_strength=0.01
+        )
         train_op = opt.minimize(loss, global_step=step)
 
         # Scoring: the one-hot rows times the weight column.
@@ -95,15 +104,16 @@ def train(train_x, train_y, epochs=3, batch_size=64, learning_rate=1.0, seed=0):
         for _ in range(epochs):
             order = rng.permutation(len(train_y))
             for start in range(0, len(order), batch_size):
-                batch = order[start:start + batch_size]
-                sess.run(train_op, {ids: sparse_batch(train_x[batch]),
-                                    labels: train_y[batch]})
+                batch = order[start : start + batch_size]
+                sess.run(train_op, {ids: sparse_batch(train_x[batch]), labels: train_y[batch]})
 
     def predict(buckets):
         n, k = buckets.shape
         onehot = tf.SparseTensorValue(
             np.stack([np.repeat(np.arange(n), k), buckets.reshape(-1)], 1),
-            np.ones(n * k, np.float32), [n, BUCKETS])
+            np.ones(n * k, np.float32),
+            [n, BUCKETS],
+        )
         return sess.run(scores, {x: onehot})
 
     return predict
@@ -113,8 +123,10 @@ def main():
     train_x, train_y = make_data(40_000, seed=0)
     test_x, test_y = make_data(10_000, seed=1)
     predict = train(train_x, train_y)
-    print(f"test AUC: {auc(test_y, predict(test_x)):.4f} "
-          f"(positives: {test_y.mean():.1%} of {len(test_y)})")
+    print(
+        f"test AUC: {auc(test_y, predict(test_x)):.4f} "
+        f"(positives: {test_y.mean():.1%} of {len(test_y)})"
+    )
 
 
 if __name__ == "__main__":

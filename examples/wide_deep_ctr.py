@@ -43,10 +43,27 @@ def generate(data_dir: str, rows: int, eval_rows: int, log=print) -> dict:
     the generator's summary of the eval file (ground-truth AUC and log loss)."""
     info = {}
     for name, n, seed in (("train", rows, 1), ("eval", eval_rows, 2)):
-        cmd = [sys.executable, "-m", "miniflow.cli.main", "data", "gen-ctr",
-               "--rows", str(n), "--seed", str(seed), "--model-seed", "0", "--format", "vw",
-               "--fields", str(FIELDS), "--max-vocab", str(MAX_VOCAB),
-               "--out", os.path.join(data_dir, f"{name}.vw")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "miniflow.cli.main",
+            "data",
+            "gen-ctr",
+            "--rows",
+            str(n),
+            "--seed",
+            str(seed),
+            "--model-seed",
+            "0",
+            "--format",
+            "vw",
+            "--fields",
+            str(FIELDS),
+            "--max-vocab",
+            str(MAX_VOCAB),
+            "--out",
+            os.path.join(data_dir, f"{name}.vw"),
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
         info[name] = json.loads(done.stderr.strip().splitlines()[-1])
         log(f"[data] {name}: {n} rows, positive rate {info[name]['positive_rate']:.3f}")
@@ -59,8 +76,11 @@ def vw_to_tfrecord(vw_path: str, record_path: str) -> int:
     with open(vw_path, "rb") as src, tf.io.TFRecordWriter(record_path) as out:
         for line in src:
             head, _, tokens = line.partition(b"|f")
-            feature = {"label": tf.train.Feature(
-                int64_list=tf.train.Int64List(value=[int(float(head) > 0)]))}
+            feature = {
+                "label": tf.train.Feature(
+                    int64_list=tf.train.Int64List(value=[int(float(head) > 0)])
+                )
+            }
             for tok in tokens.split():
                 field = tok.split(b"_", 1)[0].decode()
                 feature[field] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[tok]))
@@ -73,10 +93,11 @@ def vw_to_tfrecord(vw_path: str, record_path: str) -> int:
 def feature_columns():
     """(wide columns, deep columns): hashed fields + crosses; embeddings of the fields."""
     fc = tf.feature_column
-    fields = [fc.categorical_column_with_hash_bucket(f"f{i}", hash_bucket_size=1000)
-              for i in range(FIELDS)]
-    crosses = [fc.crossed_column([f"f{a}", f"f{b}"], hash_bucket_size=20_000)
-               for a, b in CROSSES]
+    fields = [
+        fc.categorical_column_with_hash_bucket(f"f{i}", hash_bucket_size=1000)
+        for i in range(FIELDS)
+    ]
+    crosses = [fc.crossed_column([f"f{a}", f"f{b}"], hash_bucket_size=20_000) for a, b in CROSSES]
     deep = [fc.embedding_column(c, dimension=8) for c in fields]
     return fields + crosses, deep
 
@@ -84,6 +105,7 @@ def feature_columns():
 def input_fn(files, feature_spec, epochs=None, shuffle=False, limit=None):
     """TFRecord Examples (the first ``limit``) -> (features, label) batches, parsed a
     batch at a time."""
+
     def fn():
         ds = tf.data.TFRecordDataset(files)
         ds = (ds if limit is None else ds.take(limit)).batch(BATCH)
@@ -91,31 +113,54 @@ def input_fn(files, feature_spec, epochs=None, shuffle=False, limit=None):
         def parse(serialized):
             features = tf.io.parse_example(serialized, feature_spec)
             return features, features.pop("label")
+
         ds = ds.map(parse)
         if shuffle:
             ds = ds.shuffle(64, seed=0)  # of whole batches: the data are small
         return ds.repeat(epochs)
+
     return fn
 
 
 def make_estimator(model_dir: str, steps: int):
     wide, deep = feature_columns()
-    config = tf.estimator.RunConfig(model_dir=model_dir, tf_random_seed=0,
-                                    save_checkpoints_steps=steps,
-                                    log_step_count_steps=None)
+    config = tf.estimator.RunConfig(
+        model_dir=model_dir,
+        tf_random_seed=0,
+        save_checkpoints_steps=steps,
+        log_step_count_steps=None,
+    )
     return tf.estimator.DNNLinearCombinedClassifier(
-        linear_feature_columns=wide, dnn_feature_columns=deep, dnn_hidden_units=[32, 16],
-        config=config)
+        linear_feature_columns=wide,
+        dnn_feature_columns=deep,
+        dnn_hidden_units=[32, 16],
+        config=config,
+    )
 
 
 class Server:
     """``miniflow serve`` in a subprocess on a free loopback port; always stop() it."""
 
     def __init__(self, model_base: str, name: str):
-        cmd = [sys.executable, "-m", "miniflow.cli.main", "serve", "--model-dir", model_base,
-               "--name", name, "--host", "127.0.0.1", "--port", "0", "--log-level", "WARNING"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "miniflow.cli.main",
+            "serve",
+            "--model-dir",
+            model_base,
+            "--name",
+            name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--log-level",
+            "WARNING",
+        ]
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         lines: queue.Queue = queue.Queue()
         threading.Thread(target=self._pump, args=(lines,), daemon=True).start()
         seen = []
@@ -138,8 +183,9 @@ class Server:
         lines.put("")
 
     def predict(self, name: str, body: dict) -> dict:
-        req = urllib.request.Request(f"{self.url}/v1/models/{name}:predict",
-                                     data=json.dumps(body).encode(), method="POST")
+        req = urllib.request.Request(
+            f"{self.url}/v1/models/{name}:predict", data=json.dumps(body).encode(), method="POST"
+        )
         with urllib.request.urlopen(req, timeout=60) as r:
             return json.loads(r.read())
 
@@ -153,8 +199,14 @@ class Server:
                 self.proc.wait()
 
 
-def main(rows: int = 6_000, eval_rows: int = 2_000, steps: int = 300, queries: int = 64,
-         workdir: str | None = None, log=print) -> dict:
+def main(
+    rows: int = 6_000,
+    eval_rows: int = 2_000,
+    steps: int = 300,
+    queries: int = 64,
+    workdir: str | None = None,
+    log=print,
+) -> dict:
     """Runs every stage, printing progress through ``log``; returns the results."""
     start = time.perf_counter()
     work = workdir or tempfile.mkdtemp(prefix="miniflow-wide-deep-")
@@ -170,16 +222,22 @@ def main(rows: int = 6_000, eval_rows: int = 2_000, steps: int = 300, queries: i
     train_spec_map = dict(serving_spec, label=tf.io.FixedLenFeature([1], tf.int64))
     estimator = make_estimator(os.path.join(work, "model"), steps)
     train_spec = tf.estimator.TrainSpec(
-        input_fn(records["train"], train_spec_map, shuffle=True), max_steps=steps)
-    eval_spec = tf.estimator.EvalSpec(input_fn(records["eval"], train_spec_map, epochs=1),
-                                      steps=None, throttle_secs=0)
-    log(f"[train] DNNLinearCombinedClassifier: {len(wide)} wide columns "
-        f"({len(CROSSES)} crosses), {len(deep)} embeddings; {steps} steps of {BATCH}")
+        input_fn(records["train"], train_spec_map, shuffle=True), max_steps=steps
+    )
+    eval_spec = tf.estimator.EvalSpec(
+        input_fn(records["eval"], train_spec_map, epochs=1), steps=None, throttle_secs=0
+    )
+    log(
+        f"[train] DNNLinearCombinedClassifier: {len(wide)} wide columns "
+        f"({len(CROSSES)} crosses), {len(deep)} embeddings; {steps} steps of {BATCH}"
+    )
     t0 = time.perf_counter()
     metrics, _ = tf.estimator.train_and_evaluate(estimator, train_spec, eval_spec)
     train_s = time.perf_counter() - t0
-    log(f"[train] {steps} steps and evaluation in {train_s:.1f} s; eval AUC {metrics['auc']:.4f} "
-        f"(ground truth {truth['ground_truth_auc']:.4f}), loss {metrics['loss']:.4f}")
+    log(
+        f"[train] {steps} steps and evaluation in {train_s:.1f} s; eval AUC {metrics['auc']:.4f} "
+        f"(ground truth {truth['ground_truth_auc']:.4f}), loss {metrics['loss']:.4f}"
+    )
 
     receiver = tf.estimator.export.build_parsing_serving_input_receiver_fn(serving_spec)
     export_base = os.path.join(work, "export")
@@ -188,30 +246,49 @@ def main(rows: int = 6_000, eval_rows: int = 2_000, steps: int = 300, queries: i
     log(f"[export] {export_dir}")
 
     # The same serialized Examples go to estimator.predict and to the server.
-    serialized = [r for r, _ in zip(tf.io.tf_record_iterator(records["eval"]), range(queries),
-                                    strict=False)]
-    local = np.array([p["logistic"][0] for p in estimator.predict(
-        input_fn(records["eval"], train_spec_map, epochs=1, limit=queries))])
+    serialized = [
+        r for r, _ in zip(tf.io.tf_record_iterator(records["eval"]), range(queries), strict=False)
+    ]
+    local = np.array(
+        [
+            p["logistic"][0]
+            for p in estimator.predict(
+                input_fn(records["eval"], train_spec_map, epochs=1, limit=queries)
+            )
+        ]
+    )
 
     server = Server(export_base, "ctr")
     try:
         log(f"[serve] miniflow serve pid {server.proc.pid} at {server.url}")
         b64 = [{"b64": base64.b64encode(s).decode("ascii")} for s in serialized]
-        rows_answer = server.predict("ctr", {"signature_name": "predict",
-                                             "instances": [{"examples": v} for v in b64]})
+        rows_answer = server.predict(
+            "ctr", {"signature_name": "predict", "instances": [{"examples": v} for v in b64]}
+        )
         cols_answer = server.predict("ctr", {"inputs": b64})  # serving_default: classify
     finally:
         server.stop()
     served = np.array([p["logistic"][0] for p in rows_answer["predictions"]])
     scores = np.array(cols_answer["outputs"]["scores"])[:, 1]
     diff = float(max(np.abs(served - local).max(), np.abs(scores - local).max()))
-    log(f"[serve] {len(served)} REST predictions (b64 Examples); max |REST - "
-        f"estimator.predict| = {diff:.2e}; server stopped (exit {server.proc.returncode})")
+    log(
+        f"[serve] {len(served)} REST predictions (b64 Examples); max |REST - "
+        f"estimator.predict| = {diff:.2e}; server stopped (exit {server.proc.returncode})"
+    )
     log(f"[done] {time.perf_counter() - start:.1f} s; data, checkpoints and export in {work}")
-    return {"metrics": metrics, "truth": truth, "served": served, "served_scores": scores,
-            "local": local, "max_abs_diff": diff, "export_dir": export_dir,
-            "server_pid": server.proc.pid, "server_returncode": server.proc.returncode,
-            "train_seconds": train_s, "workdir": work}
+    return {
+        "metrics": metrics,
+        "truth": truth,
+        "served": served,
+        "served_scores": scores,
+        "local": local,
+        "max_abs_diff": diff,
+        "export_dir": export_dir,
+        "server_pid": server.proc.pid,
+        "server_returncode": server.proc.returncode,
+        "train_seconds": train_s,
+        "workdir": work,
+    }
 
 
 if __name__ == "__main__":

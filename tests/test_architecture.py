@@ -22,14 +22,20 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 # top-level component of miniflow -> (rank, sibling group that may not import its peers)
 LAYERS = {
-    "errors": (0, None), "dtypes": (0, None),
+    "errors": (0, None),
+    "dtypes": (0, None),
     "core": (1, None),
-    "graph": (2, "frontend"), "eager": (2, "frontend"),
+    "graph": (2, "frontend"),
+    "eager": (2, "frontend"),
     "ops": (3, None),
-    "train": (4, None), "testing": (4, None), "summary": (4, None), "data": (4, None),
+    "train": (4, None),
+    "testing": (4, None),
+    "summary": (4, None),
+    "data": (4, None),
     "": (5, None),  # miniflow/__init__.py, the public namespace
     "ml": (6, None),
-    "ps": (7, None), "serving": (7, None),
+    "ps": (7, None),
+    "serving": (7, None),
     "cli": (8, None),
     "__main__": (8, None),  # `python -m miniflow`: the cli's entry point
 }
@@ -67,7 +73,7 @@ def imports(source: str, module: str, is_package: bool) -> list[tuple[str, int, 
             base = node.module or ""
             if node.level:
                 pkg = module.split(".") if is_package else module.split(".")[:-1]
-                pkg = pkg[:len(pkg) - (node.level - 1)]
+                pkg = pkg[: len(pkg) - (node.level - 1)]
                 base = ".".join(pkg + ([base] if base else []))
             for a in node.names:
                 sub = f"{base}.{a.name}"
@@ -84,9 +90,12 @@ def violations(module: str, found: list[tuple[str, int, bool]]) -> list[str]:
     """The layer-table violations of ``module`` importing ``found``."""
     bad = []
     if module.split(".")[0] == "miniflow_platform":
-        return [f"{module}:{line} imports {t}: the platform drives miniflow through its CLI "
-                "and never imports it" for t, line, _ in found
-                if t.split(".")[0] == "miniflow"]
+        return [
+            f"{module}:{line} imports {t}: the platform drives miniflow through its CLI "
+            "and never imports it"
+            for t, line, _ in found
+            if t.split(".")[0] == "miniflow"
+        ]
     if module.split(".")[0] != "miniflow":
         return bad
     src_rank, src_group = rank(module)
@@ -97,18 +106,24 @@ def violations(module: str, found: list[tuple[str, int, bool]]) -> list[str]:
             if from_root:
                 continue  # `from miniflow import x`: the public namespace
             if component(target) in ML_FORBIDDEN:
-                bad.append(f"{module}:{line} imports {target}: miniflow.ml uses only the "
-                           "public namespace (import miniflow as tf)")
+                bad.append(
+                    f"{module}:{line} imports {target}: miniflow.ml uses only the "
+                    "public namespace (import miniflow as tf)"
+                )
                 continue
         t_rank, t_group = rank(target)
         if t_rank > src_rank:
-            bad.append(f"{module}:{line} imports {target}, a higher layer "
-                       f"({component(target) or 'public namespace'} above "
-                       f"{component(module) or 'public namespace'}); invert it with a hook "
-                       "the upper layer registers into")
+            bad.append(
+                f"{module}:{line} imports {target}, a higher layer "
+                f"({component(target) or 'public namespace'} above "
+                f"{component(module) or 'public namespace'}); invert it with a hook "
+                "the upper layer registers into"
+            )
         elif src_group and src_group == t_group and component(target) != component(module):
-            bad.append(f"{module}:{line} imports {target}: graph and eager front ends never "
-                       "import each other")
+            bad.append(
+                f"{module}:{line} imports {target}: graph and eager front ends never "
+                "import each other"
+            )
     return bad
 
 
@@ -130,39 +145,50 @@ def test_layer_table_holds_for_every_module():
 
 def test_the_checked_tree_is_the_real_one():
     names = {module_name(p) for p in all_modules()}
-    assert {"miniflow", "miniflow.core.registry", "miniflow.graph.session",
-            "miniflow.ops.math_ops", "miniflow.train.optimizer"} <= names
+    assert {
+        "miniflow",
+        "miniflow.core.registry",
+        "miniflow.graph.session",
+        "miniflow.ops.math_ops",
+        "miniflow.train.optimizer",
+    } <= names
 
 
-@pytest.mark.parametrize("module,source,expected", [
-    ("miniflow.core.registry", "from miniflow.graph import graph", "higher layer"),
-    ("miniflow.core.autodiff", "def f():\n    import miniflow.ops.math_ops", "higher layer"),
-    ("miniflow.ops.math_ops", "import miniflow", "higher layer"),
-    ("miniflow.graph.session", "from miniflow.eager import tape", "never import each other"),
-    ("miniflow.eager.tape", "from ..graph import graph", "never import each other"),
-    ("miniflow.ml.lr", "from miniflow.ops import math_ops", "public namespace"),
-    ("miniflow.ml.lr", "import miniflow.train.optimizer", "public namespace"),
-    ("miniflow.train.adam", "from miniflow.ml import metrics", "higher layer"),
-    ("miniflow.ml.data", "from miniflow.serving import server", "higher layer"),
-    ("miniflow_platform.jobs.service", "import miniflow", "never imports it"),
-    ("miniflow_platform.main", "from miniflow.ml import lr", "never imports it"),
-])
+@pytest.mark.parametrize(
+    "module,source,expected",
+    [
+        ("miniflow.core.registry", "from miniflow.graph import graph", "higher layer"),
+        ("miniflow.core.autodiff", "def f():\n    import miniflow.ops.math_ops", "higher layer"),
+        ("miniflow.ops.math_ops", "import miniflow", "higher layer"),
+        ("miniflow.graph.session", "from miniflow.eager import tape", "never import each other"),
+        ("miniflow.eager.tape", "from ..graph import graph", "never import each other"),
+        ("miniflow.ml.lr", "from miniflow.ops import math_ops", "public namespace"),
+        ("miniflow.ml.lr", "import miniflow.train.optimizer", "public namespace"),
+        ("miniflow.train.adam", "from miniflow.ml import metrics", "higher layer"),
+        ("miniflow.ml.data", "from miniflow.serving import server", "higher layer"),
+        ("miniflow_platform.jobs.service", "import miniflow", "never imports it"),
+        ("miniflow_platform.main", "from miniflow.ml import lr", "never imports it"),
+    ],
+)
 def test_the_checker_flags_violations(module, source, expected):
     found = imports(source, module, is_package=False)
     bad = violations(module, found)
     assert len(bad) == 1 and expected in bad[0], bad
 
 
-@pytest.mark.parametrize("module,source", [
-    ("miniflow.ops.math_ops", "from miniflow.core.registry import register_op"),
-    ("miniflow.ops.math_ops", "from miniflow import dtypes"),
-    ("miniflow.ops.variables", "from miniflow.graph.graph import get_default_graph"),
-    ("miniflow.train.optimizer", "from miniflow.eager.tape import GradientTape"),
-    ("miniflow.ml.lr", "import miniflow as tf\nfrom miniflow import train"),
-    ("miniflow.ml.lr", "from miniflow.ml import metrics\nimport numpy"),
-    ("miniflow.nn", "from miniflow.ops.math_ops import relu"),
-    ("miniflow.cli.demo", "import miniflow"),
-    ("miniflow_platform.jobs.service", "import subprocess"),
-])
+@pytest.mark.parametrize(
+    "module,source",
+    [
+        ("miniflow.ops.math_ops", "from miniflow.core.registry import register_op"),
+        ("miniflow.ops.math_ops", "from miniflow import dtypes"),
+        ("miniflow.ops.variables", "from miniflow.graph.graph import get_default_graph"),
+        ("miniflow.train.optimizer", "from miniflow.eager.tape import GradientTape"),
+        ("miniflow.ml.lr", "import miniflow as tf\nfrom miniflow import train"),
+        ("miniflow.ml.lr", "from miniflow.ml import metrics\nimport numpy"),
+        ("miniflow.nn", "from miniflow.ops.math_ops import relu"),
+        ("miniflow.cli.demo", "import miniflow"),
+        ("miniflow_platform.jobs.service", "import subprocess"),
+    ],
+)
 def test_the_checker_allows_downward_imports(module, source):
     assert violations(module, imports(source, module, is_package=False)) == []

@@ -33,8 +33,11 @@ def test_cond_values_and_gradients_in_both_modes():
 def test_cond_nested_outputs_and_errors():
     with tf.Graph().as_default():
         p = tf.placeholder(tf.bool, [])
-        out = tf.cond(p, lambda: (tf.constant(1), {"a": tf.constant(2.0)}),
-                      lambda: (tf.constant(3), {"a": tf.constant(4.0)}))
+        out = tf.cond(
+            p,
+            lambda: (tf.constant(1), {"a": tf.constant(2.0)}),
+            lambda: (tf.constant(3), {"a": tf.constant(4.0)}),
+        )
         with tf.Session() as s:
             assert s.run(out, {p: False}) == (3, {"a": 4.0})
         with pytest.raises(ValueError, match="same type of outputs"):
@@ -46,13 +49,18 @@ def test_cond_nested_outputs_and_errors():
 def test_case_picks_the_first_true_predicate():
     with tf.Graph().as_default():
         x = tf.placeholder(tf.int32, [])
-        y = tf.case([(x < 0, lambda: tf.constant(-1)), (x < 10, lambda: tf.constant(1))],
-                    default=lambda: tf.constant(100))
+        y = tf.case(
+            [(x < 0, lambda: tf.constant(-1)), (x < 10, lambda: tf.constant(1))],
+            default=lambda: tf.constant(100),
+        )
         with tf.Session() as s:
             assert [s.run(y, {x: v}) for v in (-5, 5, 50)] == [-1, 1, 100]
     with tf.eager_mode(), pytest.raises(tf.errors.InvalidArgumentError, match="exclusive"):
-        tf.case([(tf.constant(True), lambda: 1), (tf.constant(True), lambda: 2)],
-                default=lambda: 3, exclusive=True)
+        tf.case(
+            [(tf.constant(True), lambda: 1), (tf.constant(True), lambda: 2)],
+            default=lambda: 3,
+            exclusive=True,
+        )
 
 
 def test_while_loop_graph_and_eager():
@@ -67,8 +75,9 @@ def test_while_loop_graph_and_eager():
         w = tf.constant(2.0)  # captured from outside the loop
         i, acc = tf.while_loop(cond, body, [tf.constant(0), tf.constant(0.0)])
         single = tf.while_loop(lambda k: k < 100, lambda k: k * 2, [tf.constant(1)])
-        capped = tf.while_loop(lambda k: k < 100, lambda k: k + 1, [tf.constant(0)],
-                               maximum_iterations=7)
+        capped = tf.while_loop(
+            lambda k: k < 100, lambda k: k + 1, [tf.constant(0)], maximum_iterations=7
+        )
         g_w = tf.gradients(acc, w)[0]  # d acc / d w = 0 + 1 + ... + (n - 1)
         with tf.Session() as s:
             assert s.run([i, acc], {n: 5}) == [5, 2.0 * (0 + 1 + 2 + 3 + 4)]
@@ -83,22 +92,26 @@ def test_while_loop_graph_and_eager():
 def test_while_loop_in_graph_mode_rejects_stateful_bodies():
     with tf.Graph().as_default():
         with pytest.raises(NotImplementedError, match="stateful"):
-            tf.while_loop(lambda k: k < 3.0, lambda k: k + tf.random_uniform([]),
-                          [tf.constant(0.0)])
+            tf.while_loop(
+                lambda k: k < 3.0, lambda k: k + tf.random_uniform([]), [tf.constant(0.0)]
+            )
 
 
 def test_map_fn_both_modes_and_nested():
     xs = np.arange(6, dtype=np.float32).reshape(3, 2)
     with tf.Graph().as_default(), tf.Session() as s:
         got = s.run(tf.map_fn(lambda r: tf.reduce_sum(r * r), tf.constant(xs)))
-        a, b = s.run(tf.map_fn(lambda t: (t[0] + t[1], t[0] * t[1]),
-                               (tf.constant([1.0, 2.0]), tf.constant([3.0, 4.0]))))
-    np.testing.assert_allclose(got, (xs ** 2).sum(1))
+        a, b = s.run(
+            tf.map_fn(
+                lambda t: (t[0] + t[1], t[0] * t[1]),
+                (tf.constant([1.0, 2.0]), tf.constant([3.0, 4.0])),
+            )
+        )
+    np.testing.assert_allclose(got, (xs**2).sum(1))
     np.testing.assert_allclose(a, [4, 6])
     np.testing.assert_allclose(b, [3, 8])
     with tf.eager_mode():
-        np.testing.assert_allclose(tf.map_fn(tf.reduce_sum, tf.constant(xs)).numpy(),
-                                   xs.sum(1))
+        np.testing.assert_allclose(tf.map_fn(tf.reduce_sum, tf.constant(xs)).numpy(), xs.sum(1))
 
 
 def test_py_func_with_and_without_gradient():
@@ -120,8 +133,7 @@ def test_py_func_with_and_without_gradient():
         a = tf.constant([1.0, 3.0])
         with tf.GradientTape() as t:
             t.watch(a)
-            y = tf.py_func(np.square, [a], tf.float32,
-                           grad=lambda op, g: [2.0 * g * op.inputs[0]])
+            y = tf.py_func(np.square, [a], tf.float32, grad=lambda op, g: [2.0 * g * op.inputs[0]])
         np.testing.assert_allclose(t.gradient(y, a).numpy(), [2.0, 6.0])
         with pytest.raises(tf.errors.InvalidArgumentError, match="returned 1 values"):
             tf.py_func(np.square, [a], [tf.float32, tf.float32])

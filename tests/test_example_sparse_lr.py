@@ -22,15 +22,17 @@ def _load_example():
 def _onehot(train_x, test_x):
     """One-hot CSR matrices of both sets over the buckets that occur (fewer columns than
     2**18, so scikit-learn fits quickly; the model is the same)."""
-    _, cols = np.unique(np.concatenate([train_x.ravel(), test_x.ravel()]),
-                        return_inverse=True)
+    _, cols = np.unique(np.concatenate([train_x.ravel(), test_x.ravel()]), return_inverse=True)
     width = cols.max() + 1
     out, offset = [], 0
     for x in (train_x, test_x):
         n, k = x.shape
         rows = np.repeat(np.arange(n), k)
-        out.append(scipy.sparse.csr_matrix((np.ones(n * k), (rows, cols[offset:offset + n * k])),
-                                           shape=(n, width)))
+        out.append(
+            scipy.sparse.csr_matrix(
+                (np.ones(n * k), (rows, cols[offset : offset + n * k])), shape=(n, width)
+            )
+        )
         offset += n * k
     return out
 

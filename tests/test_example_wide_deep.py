@@ -28,8 +28,9 @@ def run(tmp_path_factory):
     work = tmp_path_factory.mktemp("wide_deep")
     example = load()
     lines: list[str] = []
-    result = example.main(rows=3000, eval_rows=1000, steps=150, queries=40,
-                          workdir=str(work), log=lines.append)
+    result = example.main(
+        rows=3000, eval_rows=1000, steps=150, queries=40, workdir=str(work), log=lines.append
+    )
     result["log"] = lines
     return example, result, work
 
@@ -81,6 +82,5 @@ def test_export_is_a_parsing_saved_model(run):
 def test_progress_is_shown_stage_by_stage(run):
     _, r, _ = run
     stages = [line.split("]")[0] + "]" for line in r["log"]]
-    assert stages == ["[data]"] * 4 + ["[train]"] * 2 + ["[export]", "[serve]", "[serve]",
-                                                         "[done]"]
+    assert stages == ["[data]"] * 4 + ["[train]"] * 2 + ["[export]", "[serve]", "[serve]", "[done]"]
     assert "eval AUC" in r["log"][5] and "max |REST - estimator.predict|" in r["log"][8]

@@ -82,11 +82,17 @@ def test_logistic_regression_matches_sklearn_and_newton():
     assert r["accuracy"] == pytest.approx(ref.score(x, y), abs=1e-6)
 
 
-@pytest.mark.parametrize("name", ["basic_operations", "placeholders_and_feeds",
-                                  "linear_regression"])
+@pytest.mark.parametrize(
+    "name", ["basic_operations", "placeholders_and_feeds", "linear_regression"]
+)
 def test_examples_run_as_scripts(name):
-    done = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py")], capture_output=True,
-                          text=True, timeout=120, env=_env())
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / f"{name}.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
     assert done.returncode == 0, done.stderr
     assert "=" in done.stdout
 
@@ -96,15 +102,24 @@ def test_demo_runs_the_classic_examples(capsys):
 
     assert demo.main(["--quick"]) == 0
     out = capsys.readouterr().out
-    for title in ("basic operations", "placeholders and feeds", "linear regression",
-                  "logistic regression"):
+    for title in (
+        "basic operations",
+        "placeholders and feeds",
+        "linear regression",
+        "logistic regression",
+    ):
         assert title in out
     assert "w=" in out and "accuracy" in out
 
 
 def test_demo_through_the_cli_dispatcher():
-    done = subprocess.run([sys.executable, "-m", "miniflow.cli.main", "demo", "--quick"],
-                          capture_output=True, text=True, timeout=120, env=_env())
+    done = subprocess.run(
+        [sys.executable, "-m", "miniflow.cli.main", "demo", "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
     assert done.returncode == 0, done.stderr
     assert "linear regression" in done.stdout
 

@@ -14,28 +14,49 @@ RNG = np.random.default_rng(0)
 
 def _mlp(x, w1, b1, w2):
     h = tf.nn.relu(tf.matmul(x, w1) + b1)
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=[0, 2, 1], logits=tf.matmul(h, w2)))
+    return tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[0, 2, 1], logits=tf.matmul(h, w2))
+    )
 
 
 def _cnn(x, k):
-    y = tf.nn.max_pool(tf.nn.conv2d(x, k, [1, 1, 1, 1], "SAME"), [1, 2, 2, 1], [1, 2, 2, 1],
-                       "VALID")
+    y = tf.nn.max_pool(
+        tf.nn.conv2d(x, k, [1, 1, 1, 1], "SAME"), [1, 2, 2, 1], [1, 2, 2, 1], "VALID"
+    )
     return tf.reduce_sum(tf.tanh(y))
 
 
 PROGRAMS = [
-    ("arithmetic", lambda a, b: tf.reduce_sum(a * b - a / (1.0 + b * b) + tf.exp(-a)),
-     [RNG.standard_normal((3, 4)), RNG.standard_normal((4,))]),
-    ("matmul_broadcast", lambda a, b: tf.reduce_sum(tf.sigmoid(tf.matmul(a, b)) ** 2),
-     [RNG.standard_normal((2, 3, 4)), RNG.standard_normal((4, 5))]),
-    ("reductions_and_slicing", lambda a: tf.reduce_max(a, axis=1)[1:] * tf.reduce_mean(a[:, 2]),
-     [RNG.standard_normal((4, 5))]),
-    ("concat_gather", lambda a, b: tf.reduce_sum(tf.gather(tf.concat([a, b], 0), [0, 3, 3]) *
-                                                 tf.transpose(b)[0]),
-     [RNG.standard_normal((2, 3)), RNG.standard_normal((3, 3))]),
-    ("mlp", _mlp, [RNG.standard_normal((3, 4)), RNG.standard_normal((4, 5)),
-                   RNG.standard_normal(5), RNG.standard_normal((5, 3))]),
+    (
+        "arithmetic",
+        lambda a, b: tf.reduce_sum(a * b - a / (1.0 + b * b) + tf.exp(-a)),
+        [RNG.standard_normal((3, 4)), RNG.standard_normal((4,))],
+    ),
+    (
+        "matmul_broadcast",
+        lambda a, b: tf.reduce_sum(tf.sigmoid(tf.matmul(a, b)) ** 2),
+        [RNG.standard_normal((2, 3, 4)), RNG.standard_normal((4, 5))],
+    ),
+    (
+        "reductions_and_slicing",
+        lambda a: tf.reduce_max(a, axis=1)[1:] * tf.reduce_mean(a[:, 2]),
+        [RNG.standard_normal((4, 5))],
+    ),
+    (
+        "concat_gather",
+        lambda a, b: tf.reduce_sum(tf.gather(tf.concat([a, b], 0), [0, 3, 3]) * tf.transpose(b)[0]),
+        [RNG.standard_normal((2, 3)), RNG.standard_normal((3, 3))],
+    ),
+    (
+        "mlp",
+        _mlp,
+        [
+            RNG.standard_normal((3, 4)),
+            RNG.standard_normal((4, 5)),
+            RNG.standard_normal(5),
+            RNG.standard_normal((5, 3)),
+        ],
+    ),
     ("cnn", _cnn, [RNG.standard_normal((2, 4, 4, 2)), RNG.standard_normal((3, 3, 2, 3))]),
 ]
 
@@ -91,8 +112,11 @@ def _train(eager: bool, steps=5):
     w0 = np.linspace(-1, 1, 9, dtype=np.float32).reshape(3, 3)
 
     def loss(w, b):
-        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels=labels, logits=tf.matmul(x, w) + b))
+        return tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=labels, logits=tf.matmul(x, w) + b
+            )
+        )
 
     opt = tf.train.GradientDescentOptimizer(0.5)
     if eager:

@@ -27,9 +27,14 @@ def _run(fetches, feed=None, init=True):
 
 def test_dense_layer_values_names_and_reuse():
     x = RNG.standard_normal((4, 3)).astype(np.float32)
-    y = tf.layers.dense(x, 2, activation=tf.nn.relu, name="fc",
-                        kernel_initializer=tf.constant_initializer(0.5),
-                        bias_initializer=tf.constant_initializer(-0.1))
+    y = tf.layers.dense(
+        x,
+        2,
+        activation=tf.nn.relu,
+        name="fc",
+        kernel_initializer=tf.constant_initializer(0.5),
+        bias_initializer=tf.constant_initializer(-0.1),
+    )
     y2 = tf.layers.dense(x, 2, name="fc", reuse=True)
     assert [v.name for v in tf.trainable_variables()] == ["fc/kernel:0", "fc/bias:0"]
     with pytest.raises(ValueError, match="already exists"):
@@ -60,8 +65,9 @@ def test_conv_pool_flatten_shapes_and_values():
     cv, fv, k = _run([c, f, kernel])
     want = tf.Session().run(tf.nn.conv2d(x, k, [1, 1, 1, 1], "SAME"))
     np.testing.assert_allclose(cv, want, rtol=1e-5)
-    np.testing.assert_allclose(fv, cv.reshape(2, 3, 2, 3, 2, 4).max(axis=(2, 4)).reshape(2, -1),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        fv, cv.reshape(2, 3, 2, 3, 2, 4).max(axis=(2, 4)).reshape(2, -1), rtol=1e-6
+    )
 
 
 def test_dropout_layer_training_flag():
@@ -107,8 +113,10 @@ def test_layers_in_eager_mode_own_their_variables():
 LOSS_CASES = [
     (tf.losses.mean_squared_error, lambda y, p: (p - y) ** 2),
     (tf.losses.absolute_difference, lambda y, p: np.abs(p - y)),
-    (tf.losses.huber_loss, lambda y, p: np.where(np.abs(p - y) <= 1, 0.5 * (p - y) ** 2,
-                                                 np.abs(p - y) - 0.5)),
+    (
+        tf.losses.huber_loss,
+        lambda y, p: np.where(np.abs(p - y) <= 1, 0.5 * (p - y) ** 2, np.abs(p - y) - 0.5),
+    ),
     (tf.losses.log_loss, lambda y, p: -y * np.log(p + 1e-7) - (1 - y) * np.log(1 - p + 1e-7)),
     (tf.losses.hinge_loss, lambda y, p: np.maximum(0, 1 - (2 * y - 1) * p)),
 ]
@@ -121,18 +129,21 @@ def test_losses_and_reductions(fn, ref):
     w = np.array([[1.0], [0.0], [2.0], [0.5]])
     per = ref(labels, preds)
     red = tf.losses.Reduction
-    got = _run([fn(labels, preds, weights=w),
-                fn(labels, preds, weights=w, reduction=red.SUM),
-                fn(labels, preds, weights=w, reduction=red.MEAN),
-                fn(labels, preds, weights=w, reduction=red.SUM_OVER_BATCH_SIZE),
-                fn(labels, preds, weights=w, reduction=red.NONE),
-                fn(labels, preds)])
+    got = _run(
+        [
+            fn(labels, preds, weights=w),
+            fn(labels, preds, weights=w, reduction=red.SUM),
+            fn(labels, preds, weights=w, reduction=red.MEAN),
+            fn(labels, preds, weights=w, reduction=red.SUM_OVER_BATCH_SIZE),
+            fn(labels, preds, weights=w, reduction=red.NONE),
+            fn(labels, preds),
+        ]
+    )
     weighted = per * w
     nonzero = np.sum(np.broadcast_to(w != 0, per.shape))
     np.testing.assert_allclose(got[0], weighted.sum() / nonzero, rtol=1e-6)
     np.testing.assert_allclose(got[1], weighted.sum(), rtol=1e-6)
-    np.testing.assert_allclose(got[2], weighted.sum() / np.sum(w * np.ones_like(per)),
-                               rtol=1e-6)
+    np.testing.assert_allclose(got[2], weighted.sum() / np.sum(w * np.ones_like(per)), rtol=1e-6)
     np.testing.assert_allclose(got[3], weighted.sum() / per.size, rtol=1e-6)
     np.testing.assert_allclose(got[4], weighted, rtol=1e-6)
     np.testing.assert_allclose(got[5], per.mean(), rtol=1e-6)
@@ -147,10 +158,14 @@ def test_cross_entropy_losses_with_smoothing_and_total_loss():
     smooth = onehot * 0.8 + 0.2 / 4
     z = RNG.integers(0, 2, (5, 4)).astype(np.float64)
     sig = np.logaddexp(0, logits) - logits * (z * 0.9 + 0.05)
-    got = _run([tf.losses.sparse_softmax_cross_entropy(labels, logits),
-                tf.losses.softmax_cross_entropy(onehot, logits, label_smoothing=0.2),
-                tf.losses.sigmoid_cross_entropy(z, logits, label_smoothing=0.1),
-                tf.losses.get_total_loss()])
+    got = _run(
+        [
+            tf.losses.sparse_softmax_cross_entropy(labels, logits),
+            tf.losses.softmax_cross_entropy(onehot, logits, label_smoothing=0.2),
+            tf.losses.sigmoid_cross_entropy(z, logits, label_smoothing=0.1),
+            tf.losses.get_total_loss(),
+        ]
+    )
     np.testing.assert_allclose(got[0], -logp[np.arange(5), labels].mean(), rtol=1e-6)
     np.testing.assert_allclose(got[1], -(smooth * logp).sum(1).mean(), rtol=1e-6)
     np.testing.assert_allclose(got[2], sig.mean(), rtol=1e-6)
@@ -160,9 +175,13 @@ def test_cross_entropy_losses_with_smoothing_and_total_loss():
 def test_regularizers_collect_into_regularization_losses():
     reg = tf.contrib.layers.l2_regularizer(0.1)
     w = tf.get_variable("w", [3], initializer=tf.constant_initializer(2.0), regularizer=reg)
-    tf.layers.dense(np.ones((1, 2), np.float32), 1, name="d",
-                    kernel_initializer=tf.ones_initializer(),
-                    kernel_regularizer=tf.contrib.layers.l1_regularizer(0.5))
+    tf.layers.dense(
+        np.ones((1, 2), np.float32),
+        1,
+        name="d",
+        kernel_initializer=tf.ones_initializer(),
+        kernel_regularizer=tf.contrib.layers.l1_regularizer(0.5),
+    )
     assert len(tf.losses.get_regularization_losses()) == 2
     total = _run(tf.losses.get_regularization_loss())
     np.testing.assert_allclose(total, 0.1 * 3 * 4 / 2 + 0.5 * 2, rtol=1e-6)
@@ -190,9 +209,15 @@ def test_metrics_accumulate_and_reset():
         assert sess.run(acc) == 0.0
     all_l = np.concatenate([b[0] for b in batches])
     all_p = np.concatenate([b[1] for b in batches])
-    np.testing.assert_allclose(got, [skm.accuracy_score(all_l, all_p),
-                                     skm.precision_score(all_l, all_p),
-                                     skm.recall_score(all_l, all_p)], rtol=1e-6)
+    np.testing.assert_allclose(
+        got,
+        [
+            skm.accuracy_score(all_l, all_p),
+            skm.precision_score(all_l, all_p),
+            skm.recall_score(all_l, all_p),
+        ],
+        rtol=1e-6,
+    )
     assert len(tf.local_variables()) == 6
 
 
@@ -221,7 +246,6 @@ def test_layer_losses_hold_the_regularization_terms_in_both_modes():
     assert len(layer.losses) == 1
     np.testing.assert_allclose(_run(layer.losses[0]), 0.5 * 6 / 2)
     with tf.eager_mode():
-        layer = tf.layers.Dense(2, kernel_initializer=tf.ones_initializer(),
-                                kernel_regularizer=reg)
+        layer = tf.layers.Dense(2, kernel_initializer=tf.ones_initializer(), kernel_regularizer=reg)
         layer(tf.constant(np.ones((1, 3), np.float32)))
         np.testing.assert_allclose(layer.losses[0].numpy(), 1.5)

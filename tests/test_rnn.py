@@ -46,8 +46,7 @@ def test_lstm_matches_numpy_with_sequence_length_in_both_modes():
     seq = np.array([4, 1, 3])
     with tf.Graph().as_default():
         cell = tf.nn.rnn_cell.BasicLSTMCell(5)
-        out, (c, h) = tf.nn.dynamic_rnn(cell, tf.constant(x), sequence_length=seq,
-                                        dtype=tf.float64)
+        out, (c, h) = tf.nn.dynamic_rnn(cell, tf.constant(x), sequence_length=seq, dtype=tf.float64)
         with tf.Session() as s:
             s.run(tf.global_variables_initializer())
             got_out, got_c, got_h, k, b = s.run([out, c, h, cell.kernel, cell.bias])
@@ -57,8 +56,7 @@ def test_lstm_matches_numpy_with_sequence_length_in_both_modes():
     np.testing.assert_allclose(got_h, want_h, atol=1e-12)
     with tf.eager_mode():
         cell = tf.nn.rnn_cell.BasicLSTMCell(5)
-        out, (c, h) = tf.nn.dynamic_rnn(cell, tf.constant(x), sequence_length=seq,
-                                        dtype=tf.float64)
+        out, (c, h) = tf.nn.dynamic_rnn(cell, tf.constant(x), sequence_length=seq, dtype=tf.float64)
         want_out, _, want_h = _np_lstm(x, cell.kernel.numpy(), cell.bias.numpy(), seq)
         np.testing.assert_allclose(out.numpy(), want_out, atol=1e-12)
         np.testing.assert_allclose(h.numpy(), want_h, atol=1e-12)
@@ -69,8 +67,9 @@ def test_gru_time_major_and_static_rnn():
     with tf.Graph().as_default():
         cell = tf.nn.rnn_cell.GRUCell(3)
         out, state = tf.nn.dynamic_rnn(cell, tf.constant(x), time_major=True, dtype=tf.float64)
-        outs, st2 = tf.nn.static_rnn(cell, [tf.constant(x[t]) for t in range(4)],
-                                     dtype=tf.float64, scope="rnn")
+        outs, st2 = tf.nn.static_rnn(
+            cell, [tf.constant(x[t]) for t in range(4)], dtype=tf.float64, scope="rnn"
+        )
         with tf.Session() as s:
             s.run(tf.global_variables_initializer())
             got, got_state, got2, w = s.run([out, state, outs, cell.weights])
@@ -82,19 +81,24 @@ def test_gru_time_major_and_static_rnn():
 
 def test_variable_names_follow_tf1():
     with tf.Graph().as_default():
-        cell = tf.nn.rnn_cell.MultiRNNCell([tf.nn.rnn_cell.BasicRNNCell(2),
-                                            tf.nn.rnn_cell.LSTMCell(3, use_peepholes=True,
-                                                                    num_proj=2)])
+        cell = tf.nn.rnn_cell.MultiRNNCell(
+            [
+                tf.nn.rnn_cell.BasicRNNCell(2),
+                tf.nn.rnn_cell.LSTMCell(3, use_peepholes=True, num_proj=2),
+            ]
+        )
         out, _ = tf.nn.dynamic_rnn(cell, tf.zeros([1, 2, 4]), dtype=tf.float32)
         names = [v.name for v in tf.trainable_variables()]
-    assert names == ["rnn/multi_rnn_cell/cell_0/basic_rnn_cell/kernel:0",
-                     "rnn/multi_rnn_cell/cell_0/basic_rnn_cell/bias:0",
-                     "rnn/multi_rnn_cell/cell_1/lstm_cell/kernel:0",
-                     "rnn/multi_rnn_cell/cell_1/lstm_cell/bias:0",
-                     "rnn/multi_rnn_cell/cell_1/lstm_cell/w_f_diag:0",
-                     "rnn/multi_rnn_cell/cell_1/lstm_cell/w_i_diag:0",
-                     "rnn/multi_rnn_cell/cell_1/lstm_cell/w_o_diag:0",
-                     "rnn/multi_rnn_cell/cell_1/lstm_cell/projection/kernel:0"]
+    assert names == [
+        "rnn/multi_rnn_cell/cell_0/basic_rnn_cell/kernel:0",
+        "rnn/multi_rnn_cell/cell_0/basic_rnn_cell/bias:0",
+        "rnn/multi_rnn_cell/cell_1/lstm_cell/kernel:0",
+        "rnn/multi_rnn_cell/cell_1/lstm_cell/bias:0",
+        "rnn/multi_rnn_cell/cell_1/lstm_cell/w_f_diag:0",
+        "rnn/multi_rnn_cell/cell_1/lstm_cell/w_i_diag:0",
+        "rnn/multi_rnn_cell/cell_1/lstm_cell/w_o_diag:0",
+        "rnn/multi_rnn_cell/cell_1/lstm_cell/projection/kernel:0",
+    ]
     assert out.shape.as_list() == [1, 2, 2]
 
 
@@ -115,8 +119,9 @@ def test_rnn_gradient_matches_finite_differences():
         weights = cell.trainable_weights
         gx, *gw = tape.gradient(val, [xt] + weights)
         v = RNG.standard_normal(x.shape)
-        num = (float(loss(tf.constant(x + 1e-6 * v))) -
-               float(loss(tf.constant(x - 1e-6 * v)))) / 2e-6
+        num = (
+            float(loss(tf.constant(x + 1e-6 * v))) - float(loss(tf.constant(x - 1e-6 * v)))
+        ) / 2e-6
         assert abs(float(np.sum(gx.numpy() * v)) - num) < 1e-6
         k = weights[0]
         base = k.numpy()
@@ -134,8 +139,7 @@ def test_lstm_trains_end_to_end():
     y = (x.sum(axis=(1, 2)) > 0).astype(np.int64)
     with tf.Graph().as_default():
         tf.set_random_seed(0)
-        cell = tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.BasicLSTMCell(8),
-                                             output_keep_prob=1.0)
+        cell = tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.BasicLSTMCell(8), output_keep_prob=1.0)
         _, state = tf.nn.dynamic_rnn(cell, x, dtype=tf.float32)
         logits = tf.layers.dense(state.h, 2)
         loss = tf.losses.sparse_softmax_cross_entropy(y, logits)
@@ -155,7 +159,10 @@ def test_rnn_errors():
         with pytest.raises(ValueError, match="dtype"):
             tf.nn.dynamic_rnn(tf.nn.rnn_cell.GRUCell(2), tf.zeros([1, 2, 3]))
         with pytest.raises(ValueError, match="time steps"):
-            tf.nn.dynamic_rnn(tf.nn.rnn_cell.GRUCell(2),
-                              tf.placeholder(tf.float32, [1, None, 3]), dtype=tf.float32)
+            tf.nn.dynamic_rnn(
+                tf.nn.rnn_cell.GRUCell(2),
+                tf.placeholder(tf.float32, [1, None, 3]),
+                dtype=tf.float32,
+            )
         with pytest.raises(ValueError, match="keep_prob"):
             tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.GRUCell(2), output_keep_prob=1.5)

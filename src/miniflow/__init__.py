@@ -603,6 +603,7 @@ from miniflow import distributions as distributions  # noqa: E402  (uses the nam
 from miniflow.ops.more_init_ops import (  # noqa: E402
     uniform_unit_scaling_initializer as uniform_unit_scaling_initializer,
 )
+
 # -- issue 13: sparse, random, dtypes
 from miniflow.dtypes import QUANTIZED_DTYPES as QUANTIZED_DTYPES  # noqa: E402
 from miniflow.dtypes import qint8 as qint8  # noqa: E402
@@ -648,8 +649,9 @@ from miniflow.ops.array_ops import cast as _cast  # noqa: E402
 from miniflow.ops.complex_ops import complex as _complex  # noqa: E402
 from miniflow.ops.string_ops import as_string as _as_string  # noqa: E402
 
-_dtypes.register_functions(as_string=_as_string, cast=_cast, complex=_complex,
-                           saturate_cast=saturate_cast)
+_dtypes.register_functions(
+    as_string=_as_string, cast=_cast, complex=_complex, saturate_cast=saturate_cast
+)
 
 # -- issue 13: functional and top-level leftovers
 from miniflow.module import Module as Module  # noqa: E402
@@ -734,8 +736,14 @@ from miniflow.train.graph_def import GraphDef as GraphDef  # noqa: E402
 from miniflow.train.graph_def import NodeDef as NodeDef  # noqa: E402
 from miniflow.train.graph_def import import_graph_def as import_graph_def  # noqa: E402
 
-_LAZY_SUMMARY_PROTOS = ("Summary", "SummaryMetadata", "HistogramProto", "Event", "SessionLog",
-                        "LogMessage")
+_LAZY_SUMMARY_PROTOS = (
+    "Summary",
+    "SummaryMetadata",
+    "HistogramProto",
+    "Event",
+    "SessionLog",
+    "LogMessage",
+)
 
 
 def __getattr__(name):
@@ -775,6 +783,7 @@ from miniflow.ops.ragged_array_ops import ragged_fill_empty_rows as ragged_fill_
 from miniflow.ops.ragged_array_ops import ragged_fill_empty_rows_grad as ragged_fill_empty_rows_grad  # noqa: E402
 from miniflow.ragged.ragged_factory import RaggedTensorSpec as RaggedTensorSpec  # noqa: E402
 from miniflow.ragged.ragged_tensor import RaggedTensor as RaggedTensor  # noqa: E402
+
 # the example parsers, plus RaggedFeature specs (they delegate when there is none)
 from miniflow.ragged.ragged_parsing import parse_example as parse_example  # noqa: E402
 from miniflow.ragged.ragged_parsing import parse_single_example as parse_single_example  # noqa: E402
@@ -793,8 +802,7 @@ from miniflow.ops.fake_quant_ops import (  # noqa: E402
     fake_quant_with_min_max_vars as fake_quant_with_min_max_vars,
     fake_quant_with_min_max_vars_gradient as fake_quant_with_min_max_vars_gradient,
     fake_quant_with_min_max_vars_per_channel as fake_quant_with_min_max_vars_per_channel,
-    fake_quant_with_min_max_vars_per_channel_gradient as
-    fake_quant_with_min_max_vars_per_channel_gradient,
+    fake_quant_with_min_max_vars_per_channel_gradient as fake_quant_with_min_max_vars_per_channel_gradient,
 )
 from miniflow.ops.quantization_ops import quantize as quantize  # noqa: E402
 from miniflow.ops.quantization_ops import quantize_v2 as quantize_v2  # noqa: E402

@@ -35,7 +35,8 @@ def do_not_convert(func=None):
     return func
 
 
-def set_loop_options(parallel_iterations=None, swap_memory=None, maximum_iterations=None,
-                     shape_invariants=None):
+def set_loop_options(
+    parallel_iterations=None, swap_memory=None, maximum_iterations=None, shape_invariants=None
+):
     """Loop hints for AutoGraph-converted loops; a no-op outside converted code (as in TF)."""
     del parallel_iterations, swap_memory, maximum_iterations, shape_invariants

@@ -42,8 +42,9 @@ class Conv3DTranspose(_Conv):
         shape.append(self.filters)
         if any(not isinstance(d, int) for d in shape):
             shape = array_ops.stack(shape)
-        return conv3d_ops.conv3d_transpose(inputs, self.kernel, shape,
-                                           [1, *self.strides, 1], self.padding)
+        return conv3d_ops.conv3d_transpose(
+            inputs, self.kernel, shape, [1, *self.strides, 1], self.padding
+        )
 
 
 class SeparableConv2D(_Conv):
@@ -53,17 +54,48 @@ class SeparableConv2D(_Conv):
     _default_name = "separable_conv2d"
     _rank = 2
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
-                 data_format="channels_last", dilation_rate=(1, 1), depth_multiplier=1,
-                 activation=None, use_bias=True, depthwise_initializer=None,
-                 pointwise_initializer=None, bias_initializer=init_ops.zeros_initializer(),
-                 depthwise_regularizer=None, pointwise_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
-                 pointwise_constraint=None, bias_constraint=None, trainable=True, name=None,
-                 **kwargs):
-        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
-                         activation, use_bias, None, bias_initializer, None,
-                         bias_regularizer, trainable=trainable, name=name, **kwargs)
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1),
+        padding="valid",
+        data_format="channels_last",
+        dilation_rate=(1, 1),
+        depth_multiplier=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer=None,
+        pointwise_initializer=None,
+        bias_initializer=init_ops.zeros_initializer(),
+        depthwise_regularizer=None,
+        pointwise_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        depthwise_constraint=None,
+        pointwise_constraint=None,
+        bias_constraint=None,
+        trainable=True,
+        name=None,
+        **kwargs,
+    ):
+        super().__init__(
+            filters,
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
+            activation,
+            use_bias,
+            None,
+            bias_initializer,
+            None,
+            bias_regularizer,
+            trainable=trainable,
+            name=name,
+            **kwargs,
+        )
         self.depth_multiplier = int(depth_multiplier)
         self.initializers = (depthwise_initializer, pointwise_initializer)
         self.regularizers = (depthwise_regularizer, pointwise_regularizer)
@@ -73,23 +105,40 @@ class SeparableConv2D(_Conv):
         m = self.depth_multiplier
         ones = [1] * (len(self._spatial) - 1)  # SeparableConv1D's kernels are 3-D, as TF's
         self.depthwise_kernel = self.add_weight(
-            "depthwise_kernel", [*self._spatial[-1 - len(ones):], c, m],
-            initializer=self.initializers[0], regularizer=self.regularizers[0])
+            "depthwise_kernel",
+            [*self._spatial[-1 - len(ones) :], c, m],
+            initializer=self.initializers[0],
+            regularizer=self.regularizers[0],
+        )
         self.pointwise_kernel = self.add_weight(
-            "pointwise_kernel", [*ones, 1, c * m, self.filters],
-            initializer=self.initializers[1], regularizer=self.regularizers[1])
-        self.bias = self.add_weight("bias", [self.filters], initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias \
+            "pointwise_kernel",
+            [*ones, 1, c * m, self.filters],
+            initializer=self.initializers[1],
+            regularizer=self.regularizers[1],
+        )
+        self.bias = (
+            self.add_weight(
+                "bias",
+                [self.filters],
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+            )
+            if self.use_bias
             else None
+        )
 
     _spatial = property(lambda self: self.kernel_size)
 
     def _convolve(self, inputs, depthwise=None, pointwise=None):
         strides = [1, *self.strides[-2:], 1]
         return depthwise_ops.separable_conv2d(
-            inputs, self.depthwise_kernel if depthwise is None else depthwise,
-            self.pointwise_kernel if pointwise is None else pointwise, strides, self.padding,
-            rate=list(self.dilation_rate[-2:]))
+            inputs,
+            self.depthwise_kernel if depthwise is None else depthwise,
+            self.pointwise_kernel if pointwise is None else pointwise,
+            strides,
+            self.padding,
+            rate=list(self.dilation_rate[-2:]),
+        )
 
 
 class SeparableConv1D(SeparableConv2D):
@@ -97,18 +146,36 @@ class SeparableConv1D(SeparableConv2D):
 
     _default_name = "separable_conv1d"
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid",
-                 data_format="channels_last", dilation_rate=1, depth_multiplier=1, **kwargs):
-        super().__init__(filters, (1, *_tuple(kernel_size, 1)), (1, *_tuple(strides, 1)),
-                         padding, data_format, (1, *_tuple(dilation_rate, 1)),
-                         depth_multiplier, **kwargs)
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format="channels_last",
+        dilation_rate=1,
+        depth_multiplier=1,
+        **kwargs,
+    ):
+        super().__init__(
+            filters,
+            (1, *_tuple(kernel_size, 1)),
+            (1, *_tuple(strides, 1)),
+            padding,
+            data_format,
+            (1, *_tuple(dilation_rate, 1)),
+            depth_multiplier,
+            **kwargs,
+        )
 
     _spatial = property(lambda self: self.kernel_size[1:])
 
     def _convolve(self, inputs):
-        out = super()._convolve(array_ops.expand_dims(inputs, 1),
-                                array_ops.expand_dims(self.depthwise_kernel, 0),
-                                array_ops.expand_dims(self.pointwise_kernel, 0))
+        out = super()._convolve(
+            array_ops.expand_dims(inputs, 1),
+            array_ops.expand_dims(self.depthwise_kernel, 0),
+            array_ops.expand_dims(self.pointwise_kernel, 0),
+        )
         return array_ops.squeeze(out, [1])
 
 
@@ -131,6 +198,7 @@ class AveragePooling3D(_Pooling):
 def _functional(cls, doc):
     def layer_fn(inputs, *args, name=None, reuse=None, **kwargs):
         return cls(*args, name=name, _reuse=reuse, **kwargs)(inputs)
+
     layer_fn.__doc__ = doc
     return layer_fn
 

@@ -30,8 +30,7 @@ from miniflow.ops.math_ops import is_finite as is_finite
 from miniflow.ops.math_ops import is_inf as is_inf
 from miniflow.ops.math_ops import is_nan as is_nan
 
-_settings = {"log_device_placement": False, "check_numerics": False,
-             "traceback_filtering": True}
+_settings = {"log_device_placement": False, "check_numerics": False, "traceback_filtering": True}
 
 
 def set_log_device_placement(enabled):

@@ -75,8 +75,10 @@ class DType:
 
     def _check_range(self, what):
         if self.is_quantized or not (self.is_floating or self.is_integer or self.is_bool):
-            raise TypeError(f"Cannot find {what} value of {self} with "
-                            f"{'quantized type' if self.is_quantized else 'type'} {self}.")
+            raise TypeError(
+                f"Cannot find {what} value of {self} with "
+                f"{'quantized type' if self.is_quantized else 'type'} {self}."
+            )
 
     def is_compatible_with(self, other) -> bool:
         return self == as_dtype(other)
@@ -132,9 +134,30 @@ variant = DType("variant", np.object_)
 _QUANTIZED_NAMES = frozenset({"qint8", "qint16", "qint32", "quint8", "quint16"})
 QUANTIZED_DTYPES = frozenset({qint8, qint16, qint32, quint8, quint16})
 
-_ALL = [float16, float32, float64, int8, int16, int32, int64, uint8, uint16, bool, string,
-        complex64, complex128, uint32, uint64, qint8, qint16, qint32, quint8, quint16,
-        resource, variant]
+_ALL = [
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+    uint16,
+    bool,
+    string,
+    complex64,
+    complex128,
+    uint32,
+    uint64,
+    qint8,
+    qint16,
+    qint32,
+    quint8,
+    quint16,
+    resource,
+    variant,
+]
 _BY_NAME = {d.name: d for d in _ALL}
 _BY_NP = {d.np: d for d in _ALL if d.np.kind != "O"}
 _BY_NAME.update(half=float16, double=float64, float=float32)
@@ -194,5 +217,8 @@ import builtins as _builtins  # noqa: E402
 
 builtins_bool = _builtins.bool
 
-__all__ = (["DType", "QUANTIZED_DTYPES", "as_dtype", "from_value"] + [d.name for d in _ALL]
-           + ["half", "double"])
+__all__ = (
+    ["DType", "QUANTIZED_DTYPES", "as_dtype", "from_value"]
+    + [d.name for d in _ALL]
+    + ["half", "double"]
+)

@@ -26,8 +26,15 @@ from miniflow.core.registry import register_op as register_op
 from miniflow.ops.shape_rules import broadcast as broadcast_shapes
 from miniflow.ops.shape_rules import same_as_first as same_shape
 
-__all__ = ["apply_op", "register_op", "register_gradient", "RegisterGradient",
-           "NotDifferentiable", "same_shape", "broadcast_shapes"]
+__all__ = [
+    "apply_op",
+    "register_op",
+    "register_gradient",
+    "RegisterGradient",
+    "NotDifferentiable",
+    "same_shape",
+    "broadcast_shapes",
+]
 
 
 class RegisterGradient:

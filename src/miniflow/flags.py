@@ -126,8 +126,7 @@ class FlagValues:
             flag.present = True
         missing = [n for n, f in self._flags.items() if f.required and f.value is None]
         if missing:
-            raise IllegalFlagValueError(f"Flag --{missing[0]} must have a value other than "
-                                        "None.")
+            raise IllegalFlagValueError(f"Flag --{missing[0]} must have a value other than None.")
         object.__setattr__(self, "_parsed", True)
         return rest
 
@@ -137,8 +136,10 @@ class FlagValues:
         object.__setattr__(self, "_parsed", False)
 
     def get_help(self) -> str:
-        return "\n".join(f"  --{n}: {f.help}\n    (default: {f.default!r})"
-                         for n, f in sorted(self._flags.items()))
+        return "\n".join(
+            f"  --{n}: {f.help}\n    (default: {f.default!r})"
+            for n, f in sorted(self._flags.items())
+        )
 
 
 FLAGS = FlagValues()
@@ -150,6 +151,7 @@ def _typed(kind, cast):
             return cast(text)
         except (TypeError, ValueError):
             raise ValueError(f"could not parse {text!r} as {kind}") from None
+
     return parse
 
 
@@ -158,28 +160,47 @@ def DEFINE_string(name, default, help, flag_values=FLAGS, **kwargs):  # noqa: N8
     flag_values._define(_Flag(name, default, help, str))
 
 
-def DEFINE_integer(name, default, help, lower_bound=None, upper_bound=None,  # noqa: N802, A002
-                   flag_values=FLAGS, **kwargs):
+def DEFINE_integer(
+    name,
+    default,
+    help,
+    lower_bound=None,
+    upper_bound=None,  # noqa: N802, A002
+    flag_values=FLAGS,
+    **kwargs,
+):
     """Defines an integer flag ``--name`` (optionally bounded)."""
-    flag_values._define(_Flag(name, default, help,
-                              _bounded("an int", int, lower_bound, upper_bound)))
+    flag_values._define(
+        _Flag(name, default, help, _bounded("an int", int, lower_bound, upper_bound))
+    )
 
 
-def DEFINE_float(name, default, help, lower_bound=None, upper_bound=None,  # noqa: N802, A002
-                 flag_values=FLAGS, **kwargs):
+def DEFINE_float(
+    name,
+    default,
+    help,
+    lower_bound=None,
+    upper_bound=None,  # noqa: N802, A002
+    flag_values=FLAGS,
+    **kwargs,
+):
     """Defines a float flag ``--name`` (optionally bounded)."""
-    flag_values._define(_Flag(name, default, help,
-                              _bounded("a float", float, lower_bound, upper_bound)))
+    flag_values._define(
+        _Flag(name, default, help, _bounded("a float", float, lower_bound, upper_bound))
+    )
 
 
 def _bounded(what, cast, lower_bound, upper_bound):
     """A parser for ``what`` (via `_typed`) that rejects values outside the bounds."""
+
     def parse(text):
         v = _typed(what, cast)(text)
-        if (lower_bound is not None and v < lower_bound) or \
-                (upper_bound is not None and v > upper_bound):
+        if (lower_bound is not None and v < lower_bound) or (
+            upper_bound is not None and v > upper_bound
+        ):
             raise ValueError(f"{v} is outside [{lower_bound}, {upper_bound}]")
         return v
+
     return parse
 
 
@@ -193,16 +214,17 @@ DEFINE_bool = DEFINE_boolean
 
 def DEFINE_list(name, default, help, flag_values=FLAGS, **kwargs):  # noqa: N802, A002
     """Defines a comma-separated list flag."""
-    flag_values._define(_Flag(name, default, help,
-                              lambda text: [s for s in text.split(",") if s]))
+    flag_values._define(_Flag(name, default, help, lambda text: [s for s in text.split(",") if s]))
 
 
 def DEFINE_enum(name, default, enum_values, help, flag_values=FLAGS, **kwargs):  # noqa: N802, A002
     """Defines a string flag restricted to ``enum_values``."""
+
     def parse(text):
         if text not in enum_values:
             raise ValueError(f"value should be one of <{'|'.join(enum_values)}>")
         return text
+
     flag_values._define(_Flag(name, default, help, parse, enum_values=list(enum_values)))
 
 

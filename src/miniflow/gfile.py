@@ -25,13 +25,15 @@ class GFile:
     def __init__(self, name, mode="r"):
         self.name, self.mode = os.fspath(name), mode
         try:
-            self._f = open(self.name, mode if "b" in mode else mode, encoding=None
-                           if "b" in mode else "utf-8")
+            self._f = open(
+                self.name, mode if "b" in mode else mode, encoding=None if "b" in mode else "utf-8"
+            )
         except FileNotFoundError:
             raise _not_found(self.name) from None
         except IsADirectoryError:
-            raise errors.FailedPreconditionError(None, None, f"{self.name}; Is a directory") \
-                from None
+            raise errors.FailedPreconditionError(
+                None, None, f"{self.name}; Is a directory"
+            ) from None
 
     def read(self, n=-1):
         return self._f.read(n)

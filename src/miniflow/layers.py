@@ -9,8 +9,15 @@ import numpy as np
 from miniflow import dtypes
 from miniflow.core.dispatch import current_frontend
 from miniflow.graph.graph import GraphKeys, get_default_graph
-from miniflow.ops import (array_ops, conv_compose_ops, conv_ops, functional_ops, init_ops,
-                          math_ops, nn_ops)
+from miniflow.ops import (
+    array_ops,
+    conv_compose_ops,
+    conv_ops,
+    functional_ops,
+    init_ops,
+    math_ops,
+    nn_ops,
+)
 from miniflow.ops.variable_scope import get_variable, variable_scope
 from miniflow.ops.variables import Variable
 
@@ -26,8 +33,7 @@ class InputSpec:
     """What a layer accepts (dtype, shape, rank bounds, known axes); recorded, not
     enforced."""
 
-    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None,
-                 axes=None):
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None):
         self.dtype = None if dtype is None else dtypes.as_dtype(dtype).name
         self.shape = shape
         self.ndim = len(shape) if shape is not None else ndim
@@ -53,23 +59,33 @@ class Layer:
         self._losses: list = []  # graph: regularization tensors; eager: (regularizer, var)
 
     # -- weights --------------------------------------------------------------------
-    def add_weight(self, name, shape, dtype=None, initializer=None, regularizer=None,
-                   trainable=True):
+    def add_weight(
+        self, name, shape, dtype=None, initializer=None, regularizer=None, trainable=True
+    ):
         dtype = dtypes.as_dtype(dtype or self.dtype or dtypes.float32)
         trainable = trainable and self.trainable
         if initializer is None:
             initializer = init_ops.glorot_uniform_initializer()
         if _eager():
-            var = Variable(lambda: initializer(list(shape), dtype=dtype), trainable=trainable,
-                           name=f"{self.name}/{name}", dtype=dtype)
+            var = Variable(
+                lambda: initializer(list(shape), dtype=dtype),
+                trainable=trainable,
+                name=f"{self.name}/{name}",
+                dtype=dtype,
+            )
             if regularizer is not None:
                 self._losses.append((regularizer, var))
         else:
-            collection = get_default_graph().get_collection_ref(
-                GraphKeys.REGULARIZATION_LOSSES)
+            collection = get_default_graph().get_collection_ref(GraphKeys.REGULARIZATION_LOSSES)
             before = len(collection)
-            var = get_variable(name, shape=list(shape), dtype=dtype, initializer=initializer,
-                               regularizer=regularizer, trainable=trainable)
+            var = get_variable(
+                name,
+                shape=list(shape),
+                dtype=dtype,
+                initializer=initializer,
+                regularizer=regularizer,
+                trainable=trainable,
+            )
             self._losses.extend(collection[before:])
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
         return var
@@ -99,10 +115,14 @@ class Layer:
 
     # -- calling --------------------------------------------------------------------
     def __call__(self, inputs, *args, **kwargs):
-        inputs = array_ops.convert_to_tensor(inputs) if not isinstance(
-            inputs, list | tuple) else inputs
-        if self.dtype is None and getattr(inputs, "dtype", None) is not None \
-                and inputs.dtype.is_floating:
+        inputs = (
+            array_ops.convert_to_tensor(inputs) if not isinstance(inputs, list | tuple) else inputs
+        )
+        if (
+            self.dtype is None
+            and getattr(inputs, "dtype", None) is not None
+            and inputs.dtype.is_floating
+        ):
             self.dtype = inputs.dtype  # weights take the dtype of the first inputs, as in TF
         if _eager():
             if self.name is None:  # unique like TF's eager layers: dense, dense_1, ...
@@ -116,8 +136,9 @@ class Layer:
         scope = self._scope if self._scope is not None else self.name
         if scope is None and self._reuse:  # TF1: reuse without a name means the base name
             scope = self._default_name
-        with variable_scope(scope, default_name=self._default_name,
-                            reuse=True if self.built else self._reuse) as vs:
+        with variable_scope(
+            scope, default_name=self._default_name, reuse=True if self.built else self._reuse
+        ) as vs:
             if self._scope is None:
                 self._scope = vs
                 self.name = vs.name.rsplit("/", 1)[-1]
@@ -144,8 +165,9 @@ class Layer:
 def _last_dim(shape, what):
     d = shape.as_list()[-1] if shape.ndims else None
     if d is None:
-        raise ValueError(f"The last dimension of the inputs to `{what}` should be defined. "
-                         "Found `None`.")
+        raise ValueError(
+            f"The last dimension of the inputs to `{what}` should be defined. Found `None`."
+        )
     return d
 
 
@@ -158,10 +180,22 @@ class Dense(Layer):
 
     _default_name = "dense"
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer=None,
-                 bias_initializer=init_ops.zeros_initializer(), kernel_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, trainable=True, name=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=None,
+        bias_initializer=init_ops.zeros_initializer(),
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        trainable=True,
+        name=None,
+        **kwargs,
+    ):
         super().__init__(trainable=trainable, name=name, **kwargs)
         self.units = int(units)
         self.activation = activation
@@ -171,20 +205,31 @@ class Dense(Layer):
 
     def build(self, input_shape):
         n = _last_dim(input_shape, "Dense")
-        self.kernel = self.add_weight("kernel", [n, self.units],
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight("bias", [self.units], initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias \
+        self.kernel = self.add_weight(
+            "kernel",
+            [n, self.units],
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        self.bias = (
+            self.add_weight(
+                "bias",
+                [self.units],
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+            )
+            if self.use_bias
             else None
+        )
 
     def call(self, inputs):
         rank = inputs.shape.ndims
         if rank is not None and rank > 2:
             flat = array_ops.reshape(inputs, [-1, _last_dim(inputs.shape, "Dense")])
             out = math_ops.matmul(flat, self.kernel)
-            out = array_ops.reshape(out, array_ops.concat(
-                [array_ops.shape(inputs)[:-1], [self.units]], 0))
+            out = array_ops.reshape(
+                out, array_ops.concat([array_ops.shape(inputs)[:-1], [self.units]], 0)
+            )
         else:
             out = math_ops.matmul(inputs, self.kernel)
         if self.bias is not None:
@@ -201,12 +246,27 @@ class _Conv(Layer):
 
     _rank = 1
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid",
-                 data_format="channels_last", dilation_rate=1, activation=None,
-                 use_bias=True, kernel_initializer=None,
-                 bias_initializer=init_ops.zeros_initializer(), kernel_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, trainable=True, name=None, **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format="channels_last",
+        dilation_rate=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=None,
+        bias_initializer=init_ops.zeros_initializer(),
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        trainable=True,
+        name=None,
+        **kwargs,
+    ):
         super().__init__(trainable=trainable, name=name, **kwargs)
         _channels_last(data_format)
         n = self._rank
@@ -222,17 +282,31 @@ class _Conv(Layer):
 
     def build(self, input_shape):
         c = _last_dim(input_shape, type(self).__name__)
-        self.kernel = self.add_weight("kernel", self._kernel_shape(c),
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight("bias", [self.filters], initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias \
+        self.kernel = self.add_weight(
+            "kernel",
+            self._kernel_shape(c),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        self.bias = (
+            self.add_weight(
+                "bias",
+                [self.filters],
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+            )
+            if self.use_bias
             else None
+        )
 
     def _convolve(self, inputs):
-        return conv_compose_ops.convolution(inputs, self.kernel, self.padding,
-                                            strides=self.strides,
-                                            dilation_rate=self.dilation_rate)
+        return conv_compose_ops.convolution(
+            inputs,
+            self.kernel,
+            self.padding,
+            strides=self.strides,
+            dilation_rate=self.dilation_rate,
+        )
 
     def call(self, inputs):
         out = self._convolve(inputs)
@@ -244,15 +318,15 @@ class _Conv(Layer):
 def _padding(p):
     p = p.upper()
     if p not in ("SAME", "VALID"):
-        raise ValueError(f"The `padding` argument must be one of 'valid', 'same'. Received: "
-                         f"{p.lower()}")
+        raise ValueError(
+            f"The `padding` argument must be one of 'valid', 'same'. Received: {p.lower()}"
+        )
     return p
 
 
 def _channels_last(data_format):
     if data_format not in ("channels_last", None):
-        raise ValueError(f"data_format {data_format!r} is not supported; use "
-                         "'channels_last'")
+        raise ValueError(f"data_format {data_format!r} is not supported; use 'channels_last'")
 
 
 class Conv2D(_Conv):
@@ -262,8 +336,13 @@ class Conv2D(_Conv):
     _rank = 2
 
     def _convolve(self, inputs):
-        return conv_ops.conv2d(inputs, self.kernel, [1, *self.strides, 1], self.padding,
-                               dilations=[1, *self.dilation_rate, 1])
+        return conv_ops.conv2d(
+            inputs,
+            self.kernel,
+            [1, *self.strides, 1],
+            self.padding,
+            dilations=[1, *self.dilation_rate, 1],
+        )
 
 
 class Conv2DTranspose(Conv2D):
@@ -272,16 +351,43 @@ class Conv2DTranspose(Conv2D):
 
     _default_name = "conv2d_transpose"
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
-                 data_format="channels_last", activation=None, use_bias=True,
-                 kernel_initializer=None, bias_initializer=init_ops.zeros_initializer(),
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, trainable=True, name=None,
-                 **kwargs):
-        super().__init__(filters, kernel_size, strides, padding, data_format, (1, 1),
-                         activation, use_bias, kernel_initializer, bias_initializer,
-                         kernel_regularizer, bias_regularizer, trainable=trainable,
-                         name=name, **kwargs)
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1),
+        padding="valid",
+        data_format="channels_last",
+        activation=None,
+        use_bias=True,
+        kernel_initializer=None,
+        bias_initializer=init_ops.zeros_initializer(),
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        trainable=True,
+        name=None,
+        **kwargs,
+    ):
+        super().__init__(
+            filters,
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            (1, 1),
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            trainable=trainable,
+            name=name,
+            **kwargs,
+        )
 
     def _kernel_shape(self, channels):
         return [*self.kernel_size, self.filters, channels]
@@ -293,19 +399,24 @@ class Conv2DTranspose(Conv2D):
 
     def call(self, inputs):
         dims = inputs.shape.as_list()
-        hw = [self._out_size(d, k, s) for d, k, s in zip(dims[1:3], self.kernel_size,
-                                                          self.strides)]
+        hw = [self._out_size(d, k, s) for d, k, s in zip(dims[1:3], self.kernel_size, self.strides)]
         if None in hw:
             dyn = array_ops.shape(inputs)
-            hw = [dyn[1 + i] * s if self.padding == "SAME" else (dyn[1 + i] - 1) * s + k
-                  if h is None else h for i, (h, k, s) in enumerate(
-                      zip(hw, self.kernel_size, self.strides))]
+            hw = [
+                dyn[1 + i] * s
+                if self.padding == "SAME"
+                else (dyn[1 + i] - 1) * s + k
+                if h is None
+                else h
+                for i, (h, k, s) in enumerate(zip(hw, self.kernel_size, self.strides))
+            ]
         batch = dims[0] if dims[0] is not None else array_ops.shape(inputs)[0]
         shape = [batch, *hw, self.filters]
         if any(not isinstance(d, int) for d in shape):
             shape = array_ops.stack(shape)
-        out = conv_ops.conv2d_transpose(inputs, self.kernel, shape, [1, *self.strides, 1],
-                                        self.padding)
+        out = conv_ops.conv2d_transpose(
+            inputs, self.kernel, shape, [1, *self.strides, 1], self.padding
+        )
         if self.bias is not None:
             out = nn_ops.bias_add(out, self.bias)
         return _activate(out, self.activation)
@@ -314,8 +425,9 @@ class Conv2DTranspose(Conv2D):
 class _Pooling(Layer):
     _rank, _type = 1, "MAX"
 
-    def __init__(self, pool_size, strides, padding="valid", data_format="channels_last",
-                 name=None, **kwargs):
+    def __init__(
+        self, pool_size, strides, padding="valid", data_format="channels_last", name=None, **kwargs
+    ):
         super().__init__(name=name, **kwargs)
         _channels_last(data_format)
         self.pool_size = _tuple(pool_size, self._rank)
@@ -323,16 +435,16 @@ class _Pooling(Layer):
         self.padding = _padding(padding)
 
     def call(self, inputs):
-        return conv_compose_ops.pool(inputs, list(self.pool_size), self._type, self.padding,
-                                     strides=list(self.strides))
+        return conv_compose_ops.pool(
+            inputs, list(self.pool_size), self._type, self.padding, strides=list(self.strides)
+        )
 
 
 class _Pooling2D(_Pooling):
     _rank, _fn = 2, None
 
     def call(self, inputs):
-        return type(self)._fn(inputs, [1, *self.pool_size, 1], [1, *self.strides, 1],
-                              self.padding)
+        return type(self)._fn(inputs, [1, *self.pool_size, 1], [1, *self.strides, 1], self.padding)
 
 
 class MaxPooling2D(_Pooling2D):
@@ -368,8 +480,10 @@ class Dropout(Layer):
 
     def call(self, inputs, training=False):
         def dropped():
-            return nn_ops.dropout(inputs, rate=self.rate, noise_shape=self.noise_shape,
-                                  seed=self.seed)
+            return nn_ops.dropout(
+                inputs, rate=self.rate, noise_shape=self.noise_shape, seed=self.seed
+            )
+
         if isinstance(training, bool):
             return dropped() if training and self.rate > 0 else array_ops.identity(inputs)
         return functional_ops.cond(training, dropped, lambda: array_ops.identity(inputs))
@@ -381,18 +495,32 @@ class BatchNormalization(Layer):
 
     _default_name = "batch_normalization"
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
-                 beta_initializer=init_ops.zeros_initializer(),
-                 gamma_initializer=init_ops.ones_initializer(),
-                 moving_mean_initializer=init_ops.zeros_initializer(),
-                 moving_variance_initializer=init_ops.ones_initializer(),
-                 beta_regularizer=None, gamma_regularizer=None, trainable=True, name=None,
-                 **kwargs):
+    def __init__(
+        self,
+        axis=-1,
+        momentum=0.99,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer=init_ops.zeros_initializer(),
+        gamma_initializer=init_ops.ones_initializer(),
+        moving_mean_initializer=init_ops.zeros_initializer(),
+        moving_variance_initializer=init_ops.ones_initializer(),
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        trainable=True,
+        name=None,
+        **kwargs,
+    ):
         super().__init__(trainable=trainable, name=name, **kwargs)
         self.axis, self.momentum, self.epsilon = axis, momentum, epsilon
         self.center, self.scale = center, scale
-        self.inits = (beta_initializer, gamma_initializer, moving_mean_initializer,
-                      moving_variance_initializer)
+        self.inits = (
+            beta_initializer,
+            gamma_initializer,
+            moving_mean_initializer,
+            moving_variance_initializer,
+        )
         self.regs = (beta_regularizer, gamma_regularizer)
 
     def build(self, input_shape):
@@ -400,14 +528,20 @@ class BatchNormalization(Layer):
         self._axis = self.axis % rank
         n = input_shape.as_list()[self._axis]
         beta_i, gamma_i, mean_i, var_i = self.inits
-        self.gamma = self.add_weight("gamma", [n], initializer=gamma_i,
-                                     regularizer=self.regs[1]) if self.scale else None
-        self.beta = self.add_weight("beta", [n], initializer=beta_i,
-                                    regularizer=self.regs[0]) if self.center else None
-        self.moving_mean = self.add_weight("moving_mean", [n], initializer=mean_i,
-                                           trainable=False)
-        self.moving_variance = self.add_weight("moving_variance", [n], initializer=var_i,
-                                               trainable=False)
+        self.gamma = (
+            self.add_weight("gamma", [n], initializer=gamma_i, regularizer=self.regs[1])
+            if self.scale
+            else None
+        )
+        self.beta = (
+            self.add_weight("beta", [n], initializer=beta_i, regularizer=self.regs[0])
+            if self.center
+            else None
+        )
+        self.moving_mean = self.add_weight("moving_mean", [n], initializer=mean_i, trainable=False)
+        self.moving_variance = self.add_weight(
+            "moving_variance", [n], initializer=var_i, trainable=False
+        )
 
     def call(self, inputs, training=False):
         rank = inputs.shape.ndims
@@ -417,8 +551,9 @@ class BatchNormalization(Layer):
 
         def norm(mean, var):
             r = lambda t: None if t is None else array_ops.reshape(t, shape)  # noqa: E731
-            return nn_ops.batch_normalization(inputs, r(mean), r(var), r(self.beta),
-                                              r(self.gamma), self.epsilon)
+            return nn_ops.batch_normalization(
+                inputs, r(mean), r(var), r(self.beta), r(self.gamma), self.epsilon
+            )
 
         def train():
             mean, var = nn_ops.moments(inputs, axes)
@@ -429,60 +564,140 @@ class BatchNormalization(Layer):
             return norm(mean, var)
 
         if isinstance(training, bool):
-            return train() if training else norm(self.moving_mean.value(),
-                                                  self.moving_variance.value())
-        return functional_ops.cond(training, train,
-                                     lambda: norm(self.moving_mean.value(),
-                                                  self.moving_variance.value()))
+            return (
+                train()
+                if training
+                else norm(self.moving_mean.value(), self.moving_variance.value())
+            )
+        return functional_ops.cond(
+            training, train, lambda: norm(self.moving_mean.value(), self.moving_variance.value())
+        )
 
 
 # -- TF1's functional forms ---------------------------------------------------------------
 
 
-def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None,
-          bias_initializer=init_ops.zeros_initializer(), kernel_regularizer=None,
-          bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-          bias_constraint=None, trainable=True, name=None, reuse=None):
+def dense(
+    inputs,
+    units,
+    activation=None,
+    use_bias=True,
+    kernel_initializer=None,
+    bias_initializer=init_ops.zeros_initializer(),
+    kernel_regularizer=None,
+    bias_regularizer=None,
+    activity_regularizer=None,
+    kernel_constraint=None,
+    bias_constraint=None,
+    trainable=True,
+    name=None,
+    reuse=None,
+):
     """A densely connected layer: ``activation(inputs @ kernel + bias)``."""
-    return Dense(units, activation, use_bias, kernel_initializer, bias_initializer,
-                 kernel_regularizer, bias_regularizer, trainable=trainable, name=name,
-                 _reuse=reuse)(inputs)
+    return Dense(
+        units,
+        activation,
+        use_bias,
+        kernel_initializer,
+        bias_initializer,
+        kernel_regularizer,
+        bias_regularizer,
+        trainable=trainable,
+        name=name,
+        _reuse=reuse,
+    )(inputs)
 
 
-def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
-           data_format="channels_last", dilation_rate=(1, 1), activation=None, use_bias=True,
-           kernel_initializer=None, bias_initializer=init_ops.zeros_initializer(),
-           kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-           kernel_constraint=None, bias_constraint=None, trainable=True, name=None,
-           reuse=None):
+def conv2d(
+    inputs,
+    filters,
+    kernel_size,
+    strides=(1, 1),
+    padding="valid",
+    data_format="channels_last",
+    dilation_rate=(1, 1),
+    activation=None,
+    use_bias=True,
+    kernel_initializer=None,
+    bias_initializer=init_ops.zeros_initializer(),
+    kernel_regularizer=None,
+    bias_regularizer=None,
+    activity_regularizer=None,
+    kernel_constraint=None,
+    bias_constraint=None,
+    trainable=True,
+    name=None,
+    reuse=None,
+):
     """A 2-D convolution layer over NHWC inputs."""
-    return Conv2D(filters, kernel_size, strides, padding, data_format, dilation_rate,
-                  activation, use_bias, kernel_initializer, bias_initializer,
-                  kernel_regularizer, bias_regularizer, trainable=trainable, name=name,
-                  _reuse=reuse)(inputs)
+    return Conv2D(
+        filters,
+        kernel_size,
+        strides,
+        padding,
+        data_format,
+        dilation_rate,
+        activation,
+        use_bias,
+        kernel_initializer,
+        bias_initializer,
+        kernel_regularizer,
+        bias_regularizer,
+        trainable=trainable,
+        name=name,
+        _reuse=reuse,
+    )(inputs)
 
 
-def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
-                     data_format="channels_last", activation=None, use_bias=True,
-                     kernel_initializer=None, bias_initializer=init_ops.zeros_initializer(),
-                     kernel_regularizer=None, bias_regularizer=None,
-                     activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                     trainable=True, name=None, reuse=None):
+def conv2d_transpose(
+    inputs,
+    filters,
+    kernel_size,
+    strides=(1, 1),
+    padding="valid",
+    data_format="channels_last",
+    activation=None,
+    use_bias=True,
+    kernel_initializer=None,
+    bias_initializer=init_ops.zeros_initializer(),
+    kernel_regularizer=None,
+    bias_regularizer=None,
+    activity_regularizer=None,
+    kernel_constraint=None,
+    bias_constraint=None,
+    trainable=True,
+    name=None,
+    reuse=None,
+):
     """A transposed 2-D convolution layer over NHWC inputs."""
-    return Conv2DTranspose(filters, kernel_size, strides, padding, data_format, activation,
-                           use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-                           bias_regularizer, trainable=trainable, name=name,
-                           _reuse=reuse)(inputs)
+    return Conv2DTranspose(
+        filters,
+        kernel_size,
+        strides,
+        padding,
+        data_format,
+        activation,
+        use_bias,
+        kernel_initializer,
+        bias_initializer,
+        kernel_regularizer,
+        bias_regularizer,
+        trainable=trainable,
+        name=name,
+        _reuse=reuse,
+    )(inputs)
 
 
-def max_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_last",
-                  name=None):
+def max_pooling2d(
+    inputs, pool_size, strides, padding="valid", data_format="channels_last", name=None
+):
     """Max pooling over ``pool_size`` windows."""
     return MaxPooling2D(pool_size, strides, padding, data_format, name=name)(inputs)
 
 
-def average_pooling2d(inputs, pool_size, strides, padding="valid",
-                      data_format="channels_last", name=None):
+def average_pooling2d(
+    inputs, pool_size, strides, padding="valid", data_format="channels_last", name=None
+):
     """Average pooling over ``pool_size`` windows."""
     return AveragePooling2D(pool_size, strides, padding, data_format, name=name)(inputs)
 
@@ -497,19 +712,42 @@ def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=
     return Dropout(rate, noise_shape, seed, name=name)(inputs, training=training)
 
 
-def batch_normalization(inputs, axis=-1, momentum=0.99, epsilon=1e-3, center=True,
-                        scale=True, beta_initializer=init_ops.zeros_initializer(),
-                        gamma_initializer=init_ops.ones_initializer(),
-                        moving_mean_initializer=init_ops.zeros_initializer(),
-                        moving_variance_initializer=init_ops.ones_initializer(),
-                        beta_regularizer=None, gamma_regularizer=None, training=False,
-                        trainable=True, name=None, reuse=None, **kwargs):
+def batch_normalization(
+    inputs,
+    axis=-1,
+    momentum=0.99,
+    epsilon=1e-3,
+    center=True,
+    scale=True,
+    beta_initializer=init_ops.zeros_initializer(),
+    gamma_initializer=init_ops.ones_initializer(),
+    moving_mean_initializer=init_ops.zeros_initializer(),
+    moving_variance_initializer=init_ops.ones_initializer(),
+    beta_regularizer=None,
+    gamma_regularizer=None,
+    training=False,
+    trainable=True,
+    name=None,
+    reuse=None,
+    **kwargs,
+):
     """Batch normalisation; in training the moving-average updates go to ``UPDATE_OPS``."""
-    return BatchNormalization(axis, momentum, epsilon, center, scale, beta_initializer,
-                              gamma_initializer, moving_mean_initializer,
-                              moving_variance_initializer, beta_regularizer,
-                              gamma_regularizer, trainable=trainable, name=name,
-                              _reuse=reuse)(inputs, training=training)
+    return BatchNormalization(
+        axis,
+        momentum,
+        epsilon,
+        center,
+        scale,
+        beta_initializer,
+        gamma_initializer,
+        moving_mean_initializer,
+        moving_variance_initializer,
+        beta_regularizer,
+        gamma_regularizer,
+        trainable=trainable,
+        name=name,
+        _reuse=reuse,
+    )(inputs, training=training)
 
 
 # The 1-D, 3-D and separable convolutions and poolings live in `conv_layers.py`.

@@ -12,5 +12,6 @@ from miniflow.ops.lookup_ops import TextFileIndex as TextFileIndex  # noqa: F401
 from miniflow.ops.lookup_ops import TextFileInitializer as TextFileInitializer  # noqa: F401
 
 # `tf.lookup.experimental` (lookup.py is a module, so its sub-namespace is an object).
-experimental = _Namespace(MutableHashTable=_mutable.MutableHashTable,
-                          DenseHashTable=_mutable.DenseHashTable)
+experimental = _Namespace(
+    MutableHashTable=_mutable.MutableHashTable, DenseHashTable=_mutable.DenseHashTable
+)

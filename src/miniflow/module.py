@@ -34,8 +34,10 @@ class Module:
         if name is None:
             name = _snake(type(self).__name__)
         elif not _VALID.match(name):
-            raise ValueError(f"{name!r} is not a valid module name. Module names must be "
-                             "valid Python identifiers (e.g. a valid class name).")
+            raise ValueError(
+                f"{name!r} is not a valid module name. Module names must be "
+                "valid Python identifiers (e.g. a valid class name)."
+            )
         self._name = name
         if current_frontend().eager:
             self._scope_name = name + "/"
@@ -87,10 +89,12 @@ class Module:
     @classmethod
     def with_name_scope(cls, method):
         """Decorator: ``method`` runs inside the module's name scope."""
+
         @functools.wraps(method)
         def wrapped(self, *args, **kwargs):
             with self.name_scope:
                 return method(self, *args, **kwargs)
+
         return wrapped
 
     def __repr__(self):

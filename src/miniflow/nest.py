@@ -42,9 +42,11 @@ def pack_sequence_as(structure, flat_sequence, expand_composites=False):
     flat_sequence = list(flat_sequence)
     n_leaves = len(flatten(structure))
     if n_leaves != len(flat_sequence):
-        raise ValueError(f"Could not pack sequence. Structure had {n_leaves} atoms, but "
-                         f"flat_sequence had {len(flat_sequence)} items.  Structure: "
-                         f"{structure}, flat_sequence: {flat_sequence}.")
+        raise ValueError(
+            f"Could not pack sequence. Structure had {n_leaves} atoms, but "
+            f"flat_sequence had {len(flat_sequence)} items.  Structure: "
+            f"{structure}, flat_sequence: {flat_sequence}."
+        )
     leaves = iter(flat_sequence)
 
     def build(s):
@@ -56,10 +58,12 @@ def pack_sequence_as(structure, flat_sequence, expand_composites=False):
 
 
 def _mismatch(nest1, nest2, detail: str) -> str:
-    return ("The two structures don't have the same nested structure.\n\n"
-            f"First structure: type={type(nest1).__name__} str={nest1}\n\n"
-            f"Second structure: type={type(nest2).__name__} str={nest2}\n\n"
-            f"More specifically: {detail}")
+    return (
+        "The two structures don't have the same nested structure.\n\n"
+        f"First structure: type={type(nest1).__name__} str={nest1}\n\n"
+        f"Second structure: type={type(nest2).__name__} str={nest2}\n\n"
+        f"More specifically: {detail}"
+    )
 
 
 def assert_same_structure(nest1, nest2, check_types=True, expand_composites=False):
@@ -71,17 +75,23 @@ def assert_same_structure(nest1, nest2, check_types=True, expand_composites=Fals
             raise ValueError(_mismatch(nest1, nest2, f"{a!r} and {b!r} differ in nesting."))
         if not is_nested(a):
             return
-        if check_types and type(a) is not type(b) and not (
-                isinstance(a, Mapping) and isinstance(b, Mapping)):
-            raise TypeError(_mismatch(nest1, nest2, f"{type(a).__name__} and "
-                                      f"{type(b).__name__} are different sequence types."))
+        if (
+            check_types
+            and type(a) is not type(b)
+            and not (isinstance(a, Mapping) and isinstance(b, Mapping))
+        ):
+            raise TypeError(
+                _mismatch(
+                    nest1,
+                    nest2,
+                    f"{type(a).__name__} and {type(b).__name__} are different sequence types.",
+                )
+            )
         if isinstance(a, Mapping) and sorted(a) != sorted(b):
-            raise ValueError(_mismatch(nest1, nest2, f"keys {sorted(a)} and {sorted(b)} "
-                                       "differ."))
+            raise ValueError(_mismatch(nest1, nest2, f"keys {sorted(a)} and {sorted(b)} differ."))
         ca, cb = _children(a), _children(b)
         if len(ca) != len(cb):
-            raise ValueError(_mismatch(nest1, nest2, f"lengths {len(ca)} and {len(cb)} "
-                                       "differ."))
+            raise ValueError(_mismatch(nest1, nest2, f"lengths {len(ca)} and {len(cb)} differ."))
         for x, y in zip(ca, cb):
             walk(x, y)
 
@@ -96,8 +106,10 @@ def map_structure(func, *structure, **kwargs):
     check_types = kwargs.pop("check_types", True)
     kwargs.pop("expand_composites", None)
     if kwargs:
-        raise ValueError(f"Only valid keyword arguments are `check_types` and "
-                         f"`expand_composites`, not: {', '.join(kwargs)}")
+        raise ValueError(
+            f"Only valid keyword arguments are `check_types` and "
+            f"`expand_composites`, not: {', '.join(kwargs)}"
+        )
     for other in structure[1:]:
         assert_same_structure(structure[0], other, check_types=check_types)
     leaves = zip(*(flatten(s) for s in structure))

@@ -13,10 +13,15 @@ import contextlib
 def device(device_name_or_function):
     """A scope for ops placed on a device (a name like ``"/cpu:0"``, or a function of the
     op): accepted, and ignored, since every op runs on the CPU."""
-    if not (device_name_or_function is None or callable(device_name_or_function)
-            or isinstance(device_name_or_function, str)):
-        raise TypeError("tf.device expects a device name (a string), a function or None, "
-                        f"got {device_name_or_function!r}")
+    if not (
+        device_name_or_function is None
+        or callable(device_name_or_function)
+        or isinstance(device_name_or_function, str)
+    ):
+        raise TypeError(
+            "tf.device expects a device name (a string), a function or None, "
+            f"got {device_name_or_function!r}"
+        )
     return contextlib.nullcontext()
 
 

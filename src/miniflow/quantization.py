@@ -7,8 +7,7 @@ from miniflow.ops.fake_quant_ops import (
     fake_quant_with_min_max_vars as fake_quant_with_min_max_vars,
     fake_quant_with_min_max_vars_gradient as fake_quant_with_min_max_vars_gradient,
     fake_quant_with_min_max_vars_per_channel as fake_quant_with_min_max_vars_per_channel,
-    fake_quant_with_min_max_vars_per_channel_gradient as
-    fake_quant_with_min_max_vars_per_channel_gradient,
+    fake_quant_with_min_max_vars_per_channel_gradient as fake_quant_with_min_max_vars_per_channel_gradient,
 )
 from miniflow.ops.quantization_ops import dequantize as dequantize
 from miniflow.ops.quantization_ops import quantize as quantize

@@ -6,5 +6,4 @@ from miniflow.ops.data_flow_ops import PriorityQueue as PriorityQueue
 from miniflow.ops.data_flow_ops import QueueBase as QueueBase
 from miniflow.ops.data_flow_ops import RandomShuffleQueue as RandomShuffleQueue
 
-__all__ = ["FIFOQueue", "PaddingFIFOQueue", "PriorityQueue", "QueueBase",
-           "RandomShuffleQueue"]
+__all__ = ["FIFOQueue", "PaddingFIFOQueue", "PriorityQueue", "QueueBase", "RandomShuffleQueue"]

@@ -9,5 +9,12 @@ from miniflow.ops.random_generator_ops import set_global_generator as set_global
 from miniflow.ops.stateless_random_ops import fold_in as stateless_fold_in
 from miniflow.ops.stateless_random_ops import split as stateless_split
 
-__all__ = ["Algorithm", "Generator", "create_rng_state", "get_global_generator",
-           "set_global_generator", "stateless_fold_in", "stateless_split"]
+__all__ = [
+    "Algorithm",
+    "Generator",
+    "create_rng_state",
+    "get_global_generator",
+    "set_global_generator",
+    "stateless_fold_in",
+    "stateless_split",
+]

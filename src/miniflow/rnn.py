@@ -52,11 +52,16 @@ class RNNCell(Layer):
 
     def zero_state(self, batch_size, dtype):
         """Zeros of ``state_size`` (a tuple structure for LSTMs) for ``batch_size`` rows."""
+
         def zeros(size):
             if isinstance(size, tuple):
-                return type(size)(*[zeros(s) for s in size]) if hasattr(size, "_fields") \
+                return (
+                    type(size)(*[zeros(s) for s in size])
+                    if hasattr(size, "_fields")
                     else tuple(zeros(s) for s in size)
+                )
             return array_ops.zeros([batch_size, size], dtype=dtype)
+
         return zeros(self.state_size)
 
     def __call__(self, inputs, state, scope=None):
@@ -66,18 +71,17 @@ class RNNCell(Layer):
 
 
 def _linear_weights(cell, input_depth, out, bias_init=None):
-    kernel = cell.add_weight("kernel", [input_depth + cell._num_units, out],
-                             initializer=cell._initializer)
-    bias = cell.add_weight("bias", [out], initializer=bias_init or
-                           init_ops.zeros_initializer())
+    kernel = cell.add_weight(
+        "kernel", [input_depth + cell._num_units, out], initializer=cell._initializer
+    )
+    bias = cell.add_weight("bias", [out], initializer=bias_init or init_ops.zeros_initializer())
     return kernel, bias
 
 
 def _input_depth(shape):
     d = shape.as_list()[-1]
     if d is None:
-        raise ValueError("Expected inputs.shape[-1] to be known, saw shape: "
-                         f"{shape}")
+        raise ValueError(f"Expected inputs.shape[-1] to be known, saw shape: {shape}")
     return d
 
 
@@ -86,8 +90,7 @@ class BasicRNNCell(RNNCell):
 
     _default_name = "basic_rnn_cell"
 
-    def __init__(self, num_units, activation=None, reuse=None, name=None, dtype=None,
-                 **kwargs):
+    def __init__(self, num_units, activation=None, reuse=None, name=None, dtype=None, **kwargs):
         super().__init__(name=name, dtype=dtype, _reuse=reuse, **kwargs)
         self._num_units = num_units
         self._activation = activation or math_ops.tanh
@@ -97,8 +100,7 @@ class BasicRNNCell(RNNCell):
     output_size = property(lambda self: self._num_units)
 
     def build(self, inputs_shape):
-        self.kernel, self.bias = _linear_weights(self, _input_depth(inputs_shape),
-                                                 self._num_units)
+        self.kernel, self.bias = _linear_weights(self, _input_depth(inputs_shape), self._num_units)
 
     def call(self, inputs, state):
         x = array_ops.concat([inputs, state], 1)
@@ -112,8 +114,17 @@ class BasicLSTMCell(RNNCell):
 
     _default_name = "basic_lstm_cell"
 
-    def __init__(self, num_units, forget_bias=1.0, state_is_tuple=True, activation=None,
-                 reuse=None, name=None, dtype=None, **kwargs):
+    def __init__(
+        self,
+        num_units,
+        forget_bias=1.0,
+        state_is_tuple=True,
+        activation=None,
+        reuse=None,
+        name=None,
+        dtype=None,
+        **kwargs,
+    ):
         super().__init__(name=name, dtype=dtype, _reuse=reuse, **kwargs)
         self._num_units = num_units
         self._forget_bias = forget_bias
@@ -129,8 +140,9 @@ class BasicLSTMCell(RNNCell):
     output_size = property(lambda self: self._num_units)
 
     def build(self, inputs_shape):
-        self.kernel, self.bias = _linear_weights(self, _input_depth(inputs_shape),
-                                                 4 * self._num_units)
+        self.kernel, self.bias = _linear_weights(
+            self, _input_depth(inputs_shape), 4 * self._num_units
+        )
 
     def _split_state(self, state):
         if self._state_is_tuple:
@@ -142,11 +154,13 @@ class BasicLSTMCell(RNNCell):
 
     def call(self, inputs, state):
         c, h = self._split_state(state)
-        gates = nn_ops.bias_add(math_ops.matmul(array_ops.concat([inputs, h], 1), self.kernel),
-                                self.bias)
+        gates = nn_ops.bias_add(
+            math_ops.matmul(array_ops.concat([inputs, h], 1), self.kernel), self.bias
+        )
         i, j, f, o = array_ops.split(gates, 4, axis=1)
-        new_c = c * math_ops.sigmoid(f + self._forget_bias) + \
-            math_ops.sigmoid(i) * self._activation(j)
+        new_c = c * math_ops.sigmoid(f + self._forget_bias) + math_ops.sigmoid(
+            i
+        ) * self._activation(j)
         new_h = self._activation(new_c) * math_ops.sigmoid(o)
         return new_h, self._join_state(new_c, new_h)
 
@@ -156,11 +170,25 @@ class LSTMCell(BasicLSTMCell):
 
     _default_name = "lstm_cell"
 
-    def __init__(self, num_units, use_peepholes=False, cell_clip=None, initializer=None,
-                 num_proj=None, proj_clip=None, forget_bias=1.0, state_is_tuple=True,
-                 activation=None, reuse=None, name=None, dtype=None, **kwargs):
-        super().__init__(num_units, forget_bias, state_is_tuple, activation, reuse, name,
-                         dtype, **kwargs)
+    def __init__(
+        self,
+        num_units,
+        use_peepholes=False,
+        cell_clip=None,
+        initializer=None,
+        num_proj=None,
+        proj_clip=None,
+        forget_bias=1.0,
+        state_is_tuple=True,
+        activation=None,
+        reuse=None,
+        name=None,
+        dtype=None,
+        **kwargs,
+    ):
+        super().__init__(
+            num_units, forget_bias, state_is_tuple, activation, reuse, name, dtype, **kwargs
+        )
         self._use_peepholes, self._cell_clip = use_peepholes, cell_clip
         self._num_proj, self._proj_clip = num_proj, proj_clip
         self._initializer = initializer
@@ -168,41 +196,48 @@ class LSTMCell(BasicLSTMCell):
     @property
     def state_size(self):
         h = self._num_proj or self._num_units
-        return LSTMStateTuple(self._num_units, h) if self._state_is_tuple \
-            else self._num_units + h
+        return LSTMStateTuple(self._num_units, h) if self._state_is_tuple else self._num_units + h
 
     output_size = property(lambda self: self._num_proj or self._num_units)
 
     def build(self, inputs_shape):
         h = self._num_proj or self._num_units
-        self.kernel = self.add_weight("kernel", [_input_depth(inputs_shape) + h,
-                                                 4 * self._num_units],
-                                      initializer=self._initializer)
-        self.bias = self.add_weight("bias", [4 * self._num_units],
-                                    initializer=init_ops.zeros_initializer())
+        self.kernel = self.add_weight(
+            "kernel",
+            [_input_depth(inputs_shape) + h, 4 * self._num_units],
+            initializer=self._initializer,
+        )
+        self.bias = self.add_weight(
+            "bias", [4 * self._num_units], initializer=init_ops.zeros_initializer()
+        )
         if self._use_peepholes:
             self.w_f_diag, self.w_i_diag, self.w_o_diag = (
                 self.add_weight(n, [self._num_units], initializer=self._initializer)
-                for n in ("w_f_diag", "w_i_diag", "w_o_diag"))
+                for n in ("w_f_diag", "w_i_diag", "w_o_diag")
+            )
         if self._num_proj:
-            self.projection = self.add_weight("projection/kernel",
-                                              [self._num_units, self._num_proj],
-                                              initializer=self._initializer)
+            self.projection = self.add_weight(
+                "projection/kernel",
+                [self._num_units, self._num_proj],
+                initializer=self._initializer,
+            )
 
     def _split_state(self, state):
         if self._state_is_tuple:
             return state
-        return state[:, :self._num_units], state[:, self._num_units:]
+        return state[:, : self._num_units], state[:, self._num_units :]
 
     def call(self, inputs, state):
         c, h = self._split_state(state)
-        gates = nn_ops.bias_add(math_ops.matmul(array_ops.concat([inputs, h], 1), self.kernel),
-                                self.bias)
+        gates = nn_ops.bias_add(
+            math_ops.matmul(array_ops.concat([inputs, h], 1), self.kernel), self.bias
+        )
         i, j, f, o = array_ops.split(gates, 4, axis=1)
         if self._use_peepholes:
             i, f = i + self.w_i_diag * c, f + self.w_f_diag * c
-        new_c = c * math_ops.sigmoid(f + self._forget_bias) + \
-            math_ops.sigmoid(i) * self._activation(j)
+        new_c = c * math_ops.sigmoid(f + self._forget_bias) + math_ops.sigmoid(
+            i
+        ) * self._activation(j)
         if self._cell_clip is not None:
             new_c = array_ops.clip_by_value(new_c, -self._cell_clip, self._cell_clip)
         if self._use_peepholes:
@@ -220,8 +255,17 @@ class GRUCell(RNNCell):
 
     _default_name = "gru_cell"
 
-    def __init__(self, num_units, activation=None, reuse=None, kernel_initializer=None,
-                 bias_initializer=None, name=None, dtype=None, **kwargs):
+    def __init__(
+        self,
+        num_units,
+        activation=None,
+        reuse=None,
+        kernel_initializer=None,
+        bias_initializer=None,
+        name=None,
+        dtype=None,
+        **kwargs,
+    ):
         super().__init__(name=name, dtype=dtype, _reuse=reuse, **kwargs)
         self._num_units = num_units
         self._activation = activation or math_ops.tanh
@@ -233,22 +277,37 @@ class GRUCell(RNNCell):
 
     def build(self, inputs_shape):
         d, n = _input_depth(inputs_shape), self._num_units
-        self.gate_kernel = self.add_weight("gates/kernel", [d + n, 2 * n],
-                                           initializer=self._initializer)
-        self.gate_bias = self.add_weight("gates/bias", [2 * n], initializer=(
-            self._bias_initializer or init_ops.constant_initializer(1.0)))
-        self.candidate_kernel = self.add_weight("candidate/kernel", [d + n, n],
-                                                initializer=self._initializer)
-        self.candidate_bias = self.add_weight("candidate/bias", [n], initializer=(
-            self._bias_initializer or init_ops.zeros_initializer()))
+        self.gate_kernel = self.add_weight(
+            "gates/kernel", [d + n, 2 * n], initializer=self._initializer
+        )
+        self.gate_bias = self.add_weight(
+            "gates/bias",
+            [2 * n],
+            initializer=(self._bias_initializer or init_ops.constant_initializer(1.0)),
+        )
+        self.candidate_kernel = self.add_weight(
+            "candidate/kernel", [d + n, n], initializer=self._initializer
+        )
+        self.candidate_bias = self.add_weight(
+            "candidate/bias",
+            [n],
+            initializer=(self._bias_initializer or init_ops.zeros_initializer()),
+        )
 
     def call(self, inputs, state):
-        gates = math_ops.sigmoid(nn_ops.bias_add(math_ops.matmul(
-            array_ops.concat([inputs, state], 1), self.gate_kernel), self.gate_bias))
+        gates = math_ops.sigmoid(
+            nn_ops.bias_add(
+                math_ops.matmul(array_ops.concat([inputs, state], 1), self.gate_kernel),
+                self.gate_bias,
+            )
+        )
         r, u = array_ops.split(gates, 2, axis=1)
-        c = self._activation(nn_ops.bias_add(math_ops.matmul(
-            array_ops.concat([inputs, r * state], 1), self.candidate_kernel),
-            self.candidate_bias))
+        c = self._activation(
+            nn_ops.bias_add(
+                math_ops.matmul(array_ops.concat([inputs, r * state], 1), self.candidate_kernel),
+                self.candidate_bias,
+            )
+        )
         new_h = u * state + (1.0 - u) * c
         return new_h, new_h
 
@@ -289,8 +348,15 @@ class MultiRNNCell(RNNCell):
 class DropoutWrapper(RNNCell):
     """Applies dropout to a cell's inputs, outputs and/or state (keep probabilities)."""
 
-    def __init__(self, cell, input_keep_prob=1.0, output_keep_prob=1.0, state_keep_prob=1.0,
-                 seed=None, **kwargs):
+    def __init__(
+        self,
+        cell,
+        input_keep_prob=1.0,
+        output_keep_prob=1.0,
+        state_keep_prob=1.0,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__()
         for p in (input_keep_prob, output_keep_prob, state_keep_prob):
             if isinstance(p, float | int) and not 0 < p <= 1:
@@ -315,8 +381,9 @@ class DropoutWrapper(RNNCell):
         out, new_state = self._cell(inputs, state, scope)
         out = self._drop(out, self._keep[1])
         if not (isinstance(self._keep[2], float | int) and self._keep[2] == 1):
-            new_state = _pack(new_state, iter([self._drop(s, self._keep[2])
-                                               for s in _flatten(new_state)]))
+            new_state = _pack(
+                new_state, iter([self._drop(s, self._keep[2]) for s in _flatten(new_state)])
+            )
         return out, new_state
 
     @property
@@ -338,23 +405,31 @@ def _run_steps(cell, steps, initial_state, dtype, sequence_length):
             raise ValueError("If there is no initial_state, you must give a dtype.")
         initial_state = cell.zero_state(_batch_size(steps[0]), dtype)
     state, outputs = initial_state, []
-    seq = None if sequence_length is None else math_ops.cast(
-        array_ops.convert_to_tensor(sequence_length), "int32")
+    seq = (
+        None
+        if sequence_length is None
+        else math_ops.cast(array_ops.convert_to_tensor(sequence_length), "int32")
+    )
     for t, x in enumerate(steps):
         out, new_state = cell(x, state)
         if seq is not None:
             alive = math_ops.greater(seq, t)
             out = math_ops.where(alive, out, array_ops.zeros_like(out))
-            new_state = _pack(new_state, iter([
-                math_ops.where(alive, n, o) for n, o in zip(_flatten(new_state),
-                                                            _flatten(state))]))
+            new_state = _pack(
+                new_state,
+                iter(
+                    [
+                        math_ops.where(alive, n, o)
+                        for n, o in zip(_flatten(new_state), _flatten(state))
+                    ]
+                ),
+            )
         outputs.append(out)
         state = new_state
     return outputs, state
 
 
-def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=None,
-               scope=None):
+def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=None, scope=None):
     """Runs ``cell`` over the list ``inputs`` (one [batch, depth] tensor per step).
 
     Returns:
@@ -369,8 +444,17 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
         return _run_steps(cell, inputs, initial_state, dtype, sequence_length)
 
 
-def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=None,
-                parallel_iterations=None, swap_memory=False, time_major=False, scope=None):
+def dynamic_rnn(
+    cell,
+    inputs,
+    sequence_length=None,
+    initial_state=None,
+    dtype=None,
+    parallel_iterations=None,
+    swap_memory=False,
+    time_major=False,
+    scope=None,
+):
     """Runs ``cell`` over ``inputs`` [batch, time, depth] ([time, batch, depth] if
     ``time_major``), unrolled over the static number of time steps.
 
@@ -384,9 +468,10 @@ def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=No
     dims = inputs.shape.as_list()
     steps_axis = 0 if time_major else 1
     if dims[steps_axis] is None:
-        raise ValueError("dynamic_rnn needs the number of time steps to be known when the "
-                         "graph is built (miniflow unrolls the recurrence).")
+        raise ValueError(
+            "dynamic_rnn needs the number of time steps to be known when the "
+            "graph is built (miniflow unrolls the recurrence)."
+        )
     steps = array_ops.unstack(inputs, axis=steps_axis)
-    outputs, state = static_rnn(cell, steps, initial_state, dtype, sequence_length,
-                                scope or "rnn")
+    outputs, state = static_rnn(cell, steps, initial_state, dtype, sequence_length, scope or "rnn")
     return array_ops.stack(outputs, axis=steps_axis), state

@@ -28,8 +28,10 @@ class ResidualWrapper(RNNCell):
             return self._residual_fn(inputs, outputs), new_state
         ins, outs = nest.flatten(inputs), nest.flatten(outputs)
         if len(ins) != len(outs):
-            raise ValueError(f"The inputs and the cell outputs of a ResidualWrapper must have "
-                             f"the same structure, got {len(ins)} and {len(outs)} tensors")
+            raise ValueError(
+                f"The inputs and the cell outputs of a ResidualWrapper must have "
+                f"the same structure, got {len(ins)} and {len(outs)} tensors"
+            )
         for i, o in zip(ins, outs):
             i.shape.assert_is_compatible_with(o.shape)
         return nest.pack(outputs, iter([i + o for i, o in zip(ins, outs)])), new_state

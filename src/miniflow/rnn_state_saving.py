@@ -27,8 +27,9 @@ def _pack(structure, flat):
     return build(structure)
 
 
-def static_state_saving_rnn(cell, inputs, state_saver, state_name, sequence_length=None,
-                            scope=None):
+def static_state_saving_rnn(
+    cell, inputs, state_saver, state_name, sequence_length=None, scope=None
+):
     """`static_rnn` starting from ``state_saver.state(state_name)``; the returned outputs
     and state are computed after the final state has been saved.
 
@@ -38,19 +39,24 @@ def static_state_saving_rnn(cell, inputs, state_saver, state_name, sequence_leng
     size = cell.state_size
     tuple_state = isinstance(size, list | tuple)
     if tuple_state != isinstance(state_name, list | tuple):
-        raise ValueError(f"state_name should be the same type as cell.state_size. "
-                         f"state_name: {state_name!r}, cell.state_size: {size!r}")
+        raise ValueError(
+            f"state_name should be the same type as cell.state_size. "
+            f"state_name: {state_name!r}, cell.state_size: {size!r}"
+        )
     if tuple_state:
         names = _flat(state_name)
         if len(names) != len(_flat(size)):
-            raise ValueError(f"Number of elements in state_name ({len(names)}) and "
-                             f"cell.state_size ({len(_flat(size))}) do not match")
+            raise ValueError(
+                f"Number of elements in state_name ({len(names)}) and "
+                f"cell.state_size ({len(_flat(size))}) do not match"
+            )
         initial = _pack(size, [state_saver.state(n) for n in names])
     else:
         names = [state_name]
         initial = state_saver.state(state_name)
-    outputs, state = static_rnn(cell, inputs, initial_state=initial,
-                                sequence_length=sequence_length, scope=scope)
+    outputs, state = static_rnn(
+        cell, inputs, initial_state=initial, sequence_length=sequence_length, scope=scope
+    )
     saves = [state_saver.save_state(n, s) for n, s in zip(names, _flat(state), strict=True)]
     with control_dependencies(saves):
         outputs = list(outputs)

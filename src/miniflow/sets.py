@@ -9,5 +9,13 @@ from miniflow.ops.set_ops import set_size as size
 from miniflow.ops.set_ops import set_union as set_union
 from miniflow.ops.set_ops import set_union as union
 
-__all__ = ["difference", "intersection", "set_difference", "set_intersection", "set_size",
-           "set_union", "size", "union"]
+__all__ = [
+    "difference",
+    "intersection",
+    "set_difference",
+    "set_intersection",
+    "set_size",
+    "set_union",
+    "size",
+    "union",
+]

@@ -39,14 +39,44 @@ from miniflow.ops.sparse_segment_ops import sparse_segment_mean as segment_mean
 from miniflow.ops.sparse_segment_ops import sparse_segment_sqrt_n as segment_sqrt_n
 from miniflow.ops.sparse_segment_ops import sparse_segment_sum as segment_sum
 
-__all__ = ["SparseTensor", "SparseTensorValue", "add", "bincount", "concat", "cross",
-           "cross_hashed", "expand_dims",
-           "eye", "fill_empty_rows", "from_dense", "mask", "matmul", "maximum", "merge",
-           "minimum", "placeholder", "reduce_max", "reduce_max_sparse", "reduce_sum",
-           "reduce_sum_sparse", "reorder", "reset_shape", "reshape", "retain",
-           "segment_mean", "segment_sqrt_n", "segment_sum", "slice", "softmax",
-           "sparse_dense_matmul", "sparse_to_dense", "split", "to_dense", "to_indicator",
-           "transpose"]
+__all__ = [
+    "SparseTensor",
+    "SparseTensorValue",
+    "add",
+    "bincount",
+    "concat",
+    "cross",
+    "cross_hashed",
+    "expand_dims",
+    "eye",
+    "fill_empty_rows",
+    "from_dense",
+    "mask",
+    "matmul",
+    "maximum",
+    "merge",
+    "minimum",
+    "placeholder",
+    "reduce_max",
+    "reduce_max_sparse",
+    "reduce_sum",
+    "reduce_sum_sparse",
+    "reorder",
+    "reset_shape",
+    "reshape",
+    "retain",
+    "segment_mean",
+    "segment_sqrt_n",
+    "segment_sum",
+    "slice",
+    "softmax",
+    "sparse_dense_matmul",
+    "sparse_to_dense",
+    "split",
+    "to_dense",
+    "to_indicator",
+    "transpose",
+]
 
 # -- issue 13: queue input pipelines (gradient accumulators) --------------------------------
 from miniflow.ops.accumulator_ops import (  # noqa: E402

@@ -20,16 +20,40 @@ from miniflow.ragged.ragged_strings import bytes_split as bytes_split
 from miniflow.ops.string_split_ops import ngrams as ngrams
 from miniflow.ragged.ragged_strings import split as split
 from miniflow.ragged.ragged_strings import unicode_decode as unicode_decode
-from miniflow.ragged.ragged_strings import unicode_decode_with_offsets as unicode_decode_with_offsets
+from miniflow.ragged.ragged_strings import (
+    unicode_decode_with_offsets as unicode_decode_with_offsets,
+)
 from miniflow.ops.unicode_ops import unicode_encode as unicode_encode
 from miniflow.ops.unicode_ops import unicode_script as unicode_script
 from miniflow.ragged.ragged_strings import unicode_split as unicode_split
 from miniflow.ragged.ragged_strings import unicode_split_with_offsets as unicode_split_with_offsets
 from miniflow.ops.unicode_ops import unicode_transcode as unicode_transcode
 
-__all__ = ["as_string", "bytes_split", "format", "join", "length", "lower", "ngrams",
-           "reduce_join", "regex_full_match", "regex_replace", "split", "strip", "substr",
-           "to_hash_bucket", "to_hash_bucket_fast", "to_hash_bucket_strong", "to_number",
-           "unicode_decode", "unicode_decode_with_offsets", "unicode_encode", "unicode_script",
-           "unicode_split", "unicode_split_with_offsets", "unicode_transcode",
-           "unsorted_segment_join", "upper"]
+__all__ = [
+    "as_string",
+    "bytes_split",
+    "format",
+    "join",
+    "length",
+    "lower",
+    "ngrams",
+    "reduce_join",
+    "regex_full_match",
+    "regex_replace",
+    "split",
+    "strip",
+    "substr",
+    "to_hash_bucket",
+    "to_hash_bucket_fast",
+    "to_hash_bucket_strong",
+    "to_number",
+    "unicode_decode",
+    "unicode_decode_with_offsets",
+    "unicode_encode",
+    "unicode_script",
+    "unicode_split",
+    "unicode_split_with_offsets",
+    "unicode_transcode",
+    "unsorted_segment_join",
+    "upper",
+]

@@ -27,8 +27,7 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite in data dir)")
     p.add_argument("--executor", default="local")
-    p.add_argument("--isolation", choices=["auto", "cgroups", "rlimits", "none"],
-                   default="auto")
+    p.add_argument("--isolation", choices=["auto", "cgroups", "rlimits", "none"], default="auto")
     p.add_argument("--cpu", type=float, default=None, help="CPU capacity (default: all)")
     p.add_argument("--memory-mb", type=int, default=None, help="memory capacity")
     p.add_argument("--gpus", default="", help="comma-separated GPU ids, e.g. 0,1")
@@ -39,8 +38,12 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--default-job-memory-mb", type=int, default=1024)
     p.add_argument("--poll-interval", type=float, default=0.5)
     p.add_argument("--notebook-idle-timeout", type=float, default=3600.0)
-    p.add_argument("--admin-token-file", type=Path, default=None,
-                   help="also write the first-start admin token here (mode 0600)")
+    p.add_argument(
+        "--admin-token-file",
+        type=Path,
+        default=None,
+        help="also write the first-start admin token here (mode 0600)",
+    )
     p.add_argument("--log-level", default="warning")
 
 
@@ -50,14 +53,22 @@ def serve(args: argparse.Namespace) -> int:
     from miniflow_platform.config import Settings
     from miniflow_platform.main import build_platform, create_app, ensure_admin
 
-    fields = {"data_dir": args.data_dir or default_data_dir(), "db_url": args.db,
-              "host": args.host, "port": args.port, "executor": args.executor,
-              "isolation": args.isolation, "gpus": [g for g in args.gpus.split(",") if g],
-              "quota_cpu": args.quota_cpu, "quota_memory_mb": args.quota_memory_mb,
-              "quota_gpu": args.quota_gpu, "quota_running_jobs": args.quota_running_jobs,
-              "default_job_memory_mb": args.default_job_memory_mb,
-              "poll_interval_s": args.poll_interval,
-              "notebook_idle_timeout_s": args.notebook_idle_timeout}
+    fields = {
+        "data_dir": args.data_dir or default_data_dir(),
+        "db_url": args.db,
+        "host": args.host,
+        "port": args.port,
+        "executor": args.executor,
+        "isolation": args.isolation,
+        "gpus": [g for g in args.gpus.split(",") if g],
+        "quota_cpu": args.quota_cpu,
+        "quota_memory_mb": args.quota_memory_mb,
+        "quota_gpu": args.quota_gpu,
+        "quota_running_jobs": args.quota_running_jobs,
+        "default_job_memory_mb": args.default_job_memory_mb,
+        "poll_interval_s": args.poll_interval,
+        "notebook_idle_timeout_s": args.notebook_idle_timeout,
+    }
     if args.cpu is not None:
         fields["capacity_cpu"] = args.cpu
     if args.memory_mb is not None:
@@ -71,9 +82,11 @@ def serve(args: argparse.Namespace) -> int:
             fd = os.open(args.admin_token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(token + "\n")
-    print(f"miniflow platform on http://{settings.host}:{settings.port} "
-          f"(data: {settings.data_dir}, isolation: {getattr(platform.executor, 'isolation', '?')})",
-          flush=True)
+    print(
+        f"miniflow platform on http://{settings.host}:{settings.port} "
+        f"(data: {settings.data_dir}, isolation: {getattr(platform.executor, 'isolation', '?')})",
+        flush=True,
+    )
     app = create_app(settings, platform=platform)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
     return 0
@@ -81,8 +94,11 @@ def serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="miniflow-platform", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="miniflow-platform",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
     from miniflow_platform import client

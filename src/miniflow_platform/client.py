@@ -30,8 +30,11 @@ class ClientError(Exception):
 
 
 def config_path() -> Path:
-    return Path(os.environ.get("MINIFLOW_PLATFORM_CONFIG",
-                               Path.home() / ".config" / "miniflow" / "platform.json"))
+    return Path(
+        os.environ.get(
+            "MINIFLOW_PLATFORM_CONFIG", Path.home() / ".config" / "miniflow" / "platform.json"
+        )
+    )
 
 
 def connection(args: argparse.Namespace) -> tuple[str, str | None]:
@@ -76,6 +79,7 @@ def stream(args: argparse.Namespace, path: str, out: io.TextIOBase | Any = None)
 
 # ---- output -----------------------------------------------------------------------------
 
+
 def show(args: argparse.Namespace, data: Any, columns: Sequence[str]) -> None:
     if args.json:
         print(json.dumps(data, indent=2, default=str))
@@ -84,8 +88,9 @@ def show(args: argparse.Namespace, data: Any, columns: Sequence[str]) -> None:
         return
     rows = data["data"] if isinstance(data, dict) and "data" in data else [data]
     cells = [[_cell(row, c) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) if cells else len(c)
-              for i, c in enumerate(columns)]
+    widths = [
+        max(len(c), *(len(r[i]) for r in cells)) if cells else len(c) for i, c in enumerate(columns)
+    ]
     print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for r in cells:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
@@ -100,13 +105,23 @@ def _cell(row: dict[str, Any], column: str) -> str:
     return "" if value is None else str(value)
 
 
-JOB_COLUMNS = ("id", "name", "user", "state", "exit_code", "priority", "resources.cpu",
-               "resources.memory_mb", "created_at")
+JOB_COLUMNS = (
+    "id",
+    "name",
+    "user",
+    "state",
+    "exit_code",
+    "priority",
+    "resources.cpu",
+    "resources.memory_mb",
+    "created_at",
+)
 NB_COLUMNS = ("id", "name", "user", "state", "url", "token", "last_activity")
 SVC_COLUMNS = ("name", "user", "state", "url", "generation", "model_dir")
 
 
 # ---- parsers ----------------------------------------------------------------------------
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -136,8 +151,9 @@ def _model_options(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--model-path", default="model", help="with --job: path in its artifacts")
 
 
-def _sub(sub: Subparsers, name: str, help_: str,
-         func: Callable[[argparse.Namespace], Any]) -> argparse.ArgumentParser:
+def _sub(
+    sub: Subparsers, name: str, help_: str, func: Callable[[argparse.Namespace], Any]
+) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(name, help=help_)
     _common(p)
     p.set_defaults(func=func)
@@ -163,8 +179,14 @@ def _job_body(args: argparse.Namespace) -> dict[str, Any]:
     resources = {"cpu": args.cpu, "gpu": args.gpu}
     if args.memory_mb:
         resources["memory_mb"] = args.memory_mb
-    return {"name": args.name, "priority": args.priority, "timeout_s": args.timeout,
-            "env": env, "resources": resources, "python_env": args.python_env}
+    return {
+        "name": args.name,
+        "priority": args.priority,
+        "timeout_s": args.timeout,
+        "env": env,
+        "resources": resources,
+        "python_env": args.python_env,
+    }
 
 
 def _model_body(args: argparse.Namespace) -> dict[str, Any]:
@@ -204,32 +226,66 @@ def _jobs_parser(sub: Subparsers, prefix: str) -> None:
 
 
 def _job_common_commands(sub: Subparsers, prefix: str) -> None:
-    p = _sub(sub, "list", "list jobs", lambda a: show(a, call(a, "GET", prefix, params={
-        k: v for k, v in (("state", a.state), ("user_name", a.user)) if v}), JOB_COLUMNS))
+    p = _sub(
+        sub,
+        "list",
+        "list jobs",
+        lambda a: show(
+            a,
+            call(
+                a,
+                "GET",
+                prefix,
+                params={k: v for k, v in (("state", a.state), ("user_name", a.user)) if v},
+            ),
+            JOB_COLUMNS,
+        ),
+    )
     p.add_argument("--state", default=None)
     p.add_argument("--user", default=None, help="admin only")
-    _sub(sub, "get", "show one job",
-         lambda a: show(a, call(a, "GET", f"{prefix}/{a.id}"), JOB_COLUMNS)) \
-        .add_argument("id", type=int)
-    p = _sub(sub, "logs", "print a job's logs", lambda a: stream(
-        a, f"{prefix}/{a.id}/logs" + ("?follow=true" if a.follow else "")))
+    _sub(
+        sub,
+        "get",
+        "show one job",
+        lambda a: show(a, call(a, "GET", f"{prefix}/{a.id}"), JOB_COLUMNS),
+    ).add_argument("id", type=int)
+    p = _sub(
+        sub,
+        "logs",
+        "print a job's logs",
+        lambda a: stream(a, f"{prefix}/{a.id}/logs" + ("?follow=true" if a.follow else "")),
+    )
     p.add_argument("id", type=int)
     p.add_argument("-f", "--follow", action="store_true", help="stream until the job ends")
-    _sub(sub, "cancel", "cancel a job",
-         lambda a: show(a, call(a, "POST", f"{prefix}/{a.id}/cancel"), JOB_COLUMNS)) \
-        .add_argument("id", type=int)
-    _sub(sub, "delete", "delete an ended job",
-         lambda a: call(a, "DELETE", f"{prefix}/{a.id}")).add_argument("id", type=int)
-    _sub(sub, "artifacts", "list a job's artifacts",
-         lambda a: show(a, {"data": [{"file": f} for f in
-                                     call(a, "GET", f"{prefix}/{a.id}/artifacts")["files"]]},
-                        ("file",))).add_argument("id", type=int)
+    _sub(
+        sub,
+        "cancel",
+        "cancel a job",
+        lambda a: show(a, call(a, "POST", f"{prefix}/{a.id}/cancel"), JOB_COLUMNS),
+    ).add_argument("id", type=int)
+    _sub(
+        sub, "delete", "delete an ended job", lambda a: call(a, "DELETE", f"{prefix}/{a.id}")
+    ).add_argument("id", type=int)
+    _sub(
+        sub,
+        "artifacts",
+        "list a job's artifacts",
+        lambda a: show(
+            a,
+            {"data": [{"file": f} for f in call(a, "GET", f"{prefix}/{a.id}/artifacts")["files"]]},
+            ("file",),
+        ),
+    ).add_argument("id", type=int)
 
 
 def _predictions_parser(sub: Subparsers) -> None:
     def submit(a: argparse.Namespace) -> Any:
-        body = {**_job_body(a), **_model_body(a),
-                "inputs": [str(Path(i).resolve()) for i in a.input], "format": a.format}
+        body = {
+            **_job_body(a),
+            **_model_body(a),
+            "inputs": [str(Path(i).resolve()) for i in a.input],
+            "format": a.format,
+        }
         if a.output:
             body["output"] = str(Path(a.output).resolve())
         show(a, call(a, "POST", "/v1/predictions", json=body), JOB_COLUMNS)
@@ -256,20 +312,34 @@ def _notebooks_parser(sub: Subparsers) -> None:
     _resources(p)
     p.add_argument("--name", default="")
     p.add_argument("--idle-timeout", type=float, default=None, help="seconds")
-    _sub(sub, "list", "list notebooks",
-         lambda a: show(a, call(a, "GET", "/v1/notebooks"), NB_COLUMNS))
+    _sub(
+        sub,
+        "list",
+        "list notebooks",
+        lambda a: show(a, call(a, "GET", "/v1/notebooks"), NB_COLUMNS),
+    )
     for name, method, suffix in (("get", "GET", ""), ("stop", "POST", "/stop")):
-        _sub(sub, name, f"{name} a notebook",
-             _action(method, "/v1/notebooks/{id}" + suffix, NB_COLUMNS)) \
-            .add_argument("id", type=int)
-    _sub(sub, "delete", "stop and delete a notebook",
-         lambda a: call(a, "DELETE", f"/v1/notebooks/{a.id}")).add_argument("id", type=int)
+        _sub(
+            sub,
+            name,
+            f"{name} a notebook",
+            _action(method, "/v1/notebooks/{id}" + suffix, NB_COLUMNS),
+        ).add_argument("id", type=int)
+    _sub(
+        sub,
+        "delete",
+        "stop and delete a notebook",
+        lambda a: call(a, "DELETE", f"/v1/notebooks/{a.id}"),
+    ).add_argument("id", type=int)
 
 
 def _services_parser(sub: Subparsers) -> None:
     def create(a: argparse.Namespace) -> Any:
-        body: dict[str, Any] = {"name": a.name, **_model_body(a),
-                                "resources": {"cpu": a.cpu, "gpu": a.gpu}}
+        body: dict[str, Any] = {
+            "name": a.name,
+            **_model_body(a),
+            "resources": {"cpu": a.cpu, "gpu": a.gpu},
+        }
         if a.memory_mb:
             body["resources"]["memory_mb"] = a.memory_mb
         show(a, call(a, "POST", "/v1/services", json=body), SVC_COLUMNS)
@@ -284,41 +354,81 @@ def _services_parser(sub: Subparsers) -> None:
     p.add_argument("name")
     _model_options(p)
     _resources(p)
-    _sub(sub, "list", "list model services",
-         lambda a: show(a, call(a, "GET", "/v1/services"), SVC_COLUMNS))
+    _sub(
+        sub,
+        "list",
+        "list model services",
+        lambda a: show(a, call(a, "GET", "/v1/services"), SVC_COLUMNS),
+    )
     for name, method, suffix in (("get", "GET", ""), ("stop", "POST", "/stop")):
-        _sub(sub, name, f"{name} a model service",
-             _action(method, "/v1/services/{name}" + suffix, SVC_COLUMNS)).add_argument("name")
-    p = _sub(sub, "update", "serve another model version", lambda a: show(
-        a, call(a, "PATCH", f"/v1/services/{a.name}", json=_model_body(a)), SVC_COLUMNS))
+        _sub(
+            sub,
+            name,
+            f"{name} a model service",
+            _action(method, "/v1/services/{name}" + suffix, SVC_COLUMNS),
+        ).add_argument("name")
+    p = _sub(
+        sub,
+        "update",
+        "serve another model version",
+        lambda a: show(
+            a, call(a, "PATCH", f"/v1/services/{a.name}", json=_model_body(a)), SVC_COLUMNS
+        ),
+    )
     p.add_argument("name")
     _model_options(p)
-    _sub(sub, "delete", "stop and delete a model service",
-         lambda a: call(a, "DELETE", f"/v1/services/{a.name}")).add_argument("name")
+    _sub(
+        sub,
+        "delete",
+        "stop and delete a model service",
+        lambda a: call(a, "DELETE", f"/v1/services/{a.name}"),
+    ).add_argument("name")
     p = _sub(sub, "predict", "send a predict request through the platform", predict)
     p.add_argument("name")
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--instances", help='JSON, e.g. \'[[1.0, 2.0]]\'')
+    g.add_argument("--instances", help="JSON, e.g. '[[1.0, 2.0]]'")
     g.add_argument("--data", help="file with a JSON request body")
 
 
 def add_users_parser(sub: Subparsers) -> None:
     users = sub.add_parser("users", help="manage users and tokens (talks to the server)")
     usub = users.add_subparsers(dest="users_command", required=True)
-    p = _sub(usub, "create", "create a user (admin); prints its token once", lambda a: show(
-        a, call(a, "POST", "/v1/users", json={"name": a.name, "admin": a.admin}),
-        ("user", "token")))
+    p = _sub(
+        usub,
+        "create",
+        "create a user (admin); prints its token once",
+        lambda a: show(
+            a,
+            call(a, "POST", "/v1/users", json={"name": a.name, "admin": a.admin}),
+            ("user", "token"),
+        ),
+    )
     p.add_argument("name")
     p.add_argument("--admin", action="store_true")
-    _sub(usub, "list", "list users (admin)", lambda a: show(
-        a, call(a, "GET", "/v1/users"), ("id", "name", "is_admin", "created_at")))
-    _sub(usub, "me", "who am I", lambda a: show(
-        a, call(a, "GET", "/v1/users/me"), ("id", "name", "is_admin")))
-    _sub(usub, "token", "issue another token", lambda a: show(
-        a, call(a, "POST", f"/v1/users/{a.name}/tokens"), ("id", "user", "token"))) \
-        .add_argument("name")
-    p = _sub(usub, "revoke", "revoke a token by id",
-             lambda a: call(a, "DELETE", f"/v1/users/{a.name}/tokens/{a.token_id}"))
+    _sub(
+        usub,
+        "list",
+        "list users (admin)",
+        lambda a: show(a, call(a, "GET", "/v1/users"), ("id", "name", "is_admin", "created_at")),
+    )
+    _sub(
+        usub,
+        "me",
+        "who am I",
+        lambda a: show(a, call(a, "GET", "/v1/users/me"), ("id", "name", "is_admin")),
+    )
+    _sub(
+        usub,
+        "token",
+        "issue another token",
+        lambda a: show(a, call(a, "POST", f"/v1/users/{a.name}/tokens"), ("id", "user", "token")),
+    ).add_argument("name")
+    p = _sub(
+        usub,
+        "revoke",
+        "revoke a token by id",
+        lambda a: call(a, "DELETE", f"/v1/users/{a.name}/tokens/{a.token_id}"),
+    )
     p.add_argument("name")
     p.add_argument("token_id", type=int)
 
@@ -332,10 +442,10 @@ def dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _main(prog: str, build: Callable[[Subparsers], None],
-          argv: list[str] | None) -> int:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def _main(prog: str, build: Callable[[Subparsers], None], argv: list[str] | None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     build(parser.add_subparsers(dest="command", required=True))
     return dispatch(parser.parse_args(sys.argv[1:] if argv is None else argv))
 

@@ -38,8 +38,10 @@ class Platform:
         """
         bins = [str(Path(python_env) / "bin")] if python_env else []
         bins.append(str(Path(sys.executable).parent))  # where `miniflow` and `python` live
-        env = {"PATH": os.pathsep.join([*bins, os.environ.get("PATH", "/usr/bin:/bin")]),
-               "PYTHONUNBUFFERED": "1"}
+        env = {
+            "PATH": os.pathsep.join([*bins, os.environ.get("PATH", "/usr/bin:/bin")]),
+            "PYTHONUNBUFFERED": "1",
+        }
         if python_env:
             env["VIRTUAL_ENV"] = python_env
         for key in ("HOME", "LANG", "LC_ALL", "TMPDIR"):

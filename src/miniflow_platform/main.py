@@ -26,8 +26,12 @@ from miniflow_platform.scheduler import Scheduler
 from miniflow_platform.serving import service as serving_service
 from miniflow_platform.serving.router import router as serving_router
 
-STEPS = (jobs_service.sync_running, jobs_service.start_queued,
-         notebooks_service.sync_notebooks, serving_service.sync_services)
+STEPS = (
+    jobs_service.sync_running,
+    jobs_service.start_queued,
+    notebooks_service.sync_notebooks,
+    serving_service.sync_services,
+)
 
 
 def build_platform(settings: Settings, executor: Executor | None = None) -> Platform:
@@ -35,8 +39,11 @@ def build_platform(settings: Settings, executor: Executor | None = None) -> Plat
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings)
     Base.metadata.create_all(engine)
-    return Platform(settings=settings, sessions=make_session_factory(engine),
-                    executor=executor or get_executor(settings.executor, settings))
+    return Platform(
+        settings=settings,
+        sessions=make_session_factory(engine),
+        executor=executor or get_executor(settings.executor, settings),
+    )
 
 
 def ensure_admin(platform: Platform) -> str | None:
@@ -45,8 +52,9 @@ def ensure_admin(platform: Platform) -> str | None:
         return auth_service.ensure_admin(session)
 
 
-def create_app(settings: Settings, *, platform: Platform | None = None,
-               run_scheduler: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings, *, platform: Platform | None = None, run_scheduler: bool = True
+) -> FastAPI:
     platform = platform or build_platform(settings)
     scheduler = Scheduler(platform, STEPS)
 
@@ -60,11 +68,17 @@ def create_app(settings: Settings, *, platform: Platform | None = None,
             scheduler.stop()  # runs keep going: the next server adopts them
             platform.executor.close()
 
-    app = FastAPI(title="miniflow platform", version=__version__, lifespan=lifespan,
-                  openapi_url=None, docs_url=None, redoc_url=None,
-                  description="Training jobs, notebooks, model services and batch "
-                              "prediction jobs behind one API. Every endpoint but "
-                              "/healthz needs `Authorization: Bearer <token>`.")
+    app = FastAPI(
+        title="miniflow platform",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        description="Training jobs, notebooks, model services and batch "
+        "prediction jobs behind one API. Every endpoint but "
+        "/healthz needs `Authorization: Bearer <token>`.",
+    )
     app.state.platform = platform
     app.state.scheduler = scheduler
 
@@ -81,7 +95,6 @@ def create_app(settings: Settings, *, platform: Platform | None = None,
     def openapi(_user: CurrentUser) -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    for router in (users_router, jobs_router, predictions_router, notebooks_router,
-                   serving_router):
+    for router in (users_router, jobs_router, predictions_router, notebooks_router, serving_router):
         app.include_router(router)
     return app

@@ -38,8 +38,7 @@ class Scheduler:
 
     def start(self) -> None:
         self.tick()  # reconcile before serving the first request
-        self._thread = threading.Thread(target=self._loop, name="miniflow-scheduler",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="miniflow-scheduler", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

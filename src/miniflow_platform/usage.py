@@ -47,12 +47,18 @@ class Usage:
 def current_usage(session: Session) -> Usage:
     usage = Usage(Held(), {})
     rows: list[tuple[int, float, int, list[str], bool]] = []
-    rows += [(j.owner_id, j.cpu, j.memory_mb, j.gpu_devices, True) for j in
-             session.scalars(select(Job).where(Job.state == JobState.RUNNING.value))]
-    rows += [(n.owner_id, n.cpu, n.memory_mb, n.gpu_devices, False) for n in
-             session.scalars(select(Notebook).where(Notebook.state.in_(NOTEBOOK_ACTIVE)))]
-    rows += [(s.owner_id, s.cpu, s.memory_mb, s.gpu_devices, False) for s in
-             session.scalars(select(ModelService).where(ModelService.state.in_(SERVICE_ACTIVE)))]
+    rows += [
+        (j.owner_id, j.cpu, j.memory_mb, j.gpu_devices, True)
+        for j in session.scalars(select(Job).where(Job.state == JobState.RUNNING.value))
+    ]
+    rows += [
+        (n.owner_id, n.cpu, n.memory_mb, n.gpu_devices, False)
+        for n in session.scalars(select(Notebook).where(Notebook.state.in_(NOTEBOOK_ACTIVE)))
+    ]
+    rows += [
+        (s.owner_id, s.cpu, s.memory_mb, s.gpu_devices, False)
+        for s in session.scalars(select(ModelService).where(ModelService.state.in_(SERVICE_ACTIVE)))
+    ]
     for owner_id, cpu, mem, gpus, is_job in rows:
         usage.total.add(cpu, mem, gpus, is_job)
         usage.user(owner_id).add(cpu, mem, gpus, is_job)
@@ -68,17 +74,20 @@ def check_possible(settings: Settings, cpu: float, memory_mb: int, gpu: int) -> 
         problems.append(f"memory_mb {memory_mb} > capacity {settings.capacity_memory_mb}")
     if gpu > len(settings.gpus):
         problems.append(f"gpu {gpu} > {len(settings.gpus)} GPUs configured")
-    for what, asked, quota in (("cpu", cpu, settings.quota_cpu),
-                               ("memory_mb", memory_mb, settings.quota_memory_mb),
-                               ("gpu", gpu, settings.quota_gpu)):
+    for what, asked, quota in (
+        ("cpu", cpu, settings.quota_cpu),
+        ("memory_mb", memory_mb, settings.quota_memory_mb),
+        ("gpu", gpu, settings.quota_gpu),
+    ):
         if quota is not None and asked > quota:
             problems.append(f"{what} {asked} > per-user quota {quota}")
     if problems:
         raise InvalidRequest("request can never be scheduled: " + "; ".join(problems))
 
 
-def over_quota(settings: Settings, held: Held, cpu: float, memory_mb: int, gpu: int,
-               is_job: bool) -> str | None:
+def over_quota(
+    settings: Settings, held: Held, cpu: float, memory_mb: int, gpu: int, is_job: bool
+) -> str | None:
     """Why adding this request would break the user's quota, or None if it fits."""
     if settings.quota_cpu is not None and held.cpu + cpu > settings.quota_cpu + 1e-9:
         return f"cpu quota {settings.quota_cpu} reached"
@@ -87,14 +96,18 @@ def over_quota(settings: Settings, held: Held, cpu: float, memory_mb: int, gpu: 
         return f"memory quota {settings.quota_memory_mb} MiB reached"
     if settings.quota_gpu is not None and len(held.gpus) + gpu > settings.quota_gpu:
         return f"gpu quota {settings.quota_gpu} reached"
-    if (is_job and settings.quota_running_jobs is not None
-            and held.running_jobs + 1 > settings.quota_running_jobs):
+    if (
+        is_job
+        and settings.quota_running_jobs is not None
+        and held.running_jobs + 1 > settings.quota_running_jobs
+    ):
         return f"running-jobs quota {settings.quota_running_jobs} reached"
     return None
 
 
-def allocate(settings: Settings, total: Held, cpu: float, memory_mb: int,
-             gpu: int) -> list[str] | None:
+def allocate(
+    settings: Settings, total: Held, cpu: float, memory_mb: int, gpu: int
+) -> list[str] | None:
     """GPU device ids for a request that fits the free capacity now, or None if it does not."""
     if total.cpu + cpu > settings.capacity_cpu + 1e-9:
         return None
@@ -106,8 +119,9 @@ def allocate(settings: Settings, total: Held, cpu: float, memory_mb: int,
     return free[:gpu]
 
 
-def reserve_now(session: Session, settings: Settings, owner_id: int, cpu: float,
-                memory_mb: int, gpu: int) -> list[str]:
+def reserve_now(
+    session: Session, settings: Settings, owner_id: int, cpu: float, memory_mb: int, gpu: int
+) -> list[str]:
     """For notebooks and services: the GPUs to use, or Conflict if there is no room now."""
     check_possible(settings, cpu, memory_mb, gpu)
     usage = current_usage(session)

@@ -29,11 +29,32 @@ def test_flags_parse_types_booleans_and_errors():
     flags_module.DEFINE_bool("debug", False, "debug", flag_values=fv)
     flags_module.DEFINE_list("layers", ["a"], "layers", flag_values=fv)
     flags_module.DEFINE_enum("mode", "train", ["train", "eval"], "mode", flag_values=fv)
-    rest = fv(["prog", "--name=run1", "pos", "--steps", "7", "--lr=0.5", "--nofast",
-               "--debug", "--layers=64,32", "--mode=eval", "--", "--steps=1"])
+    rest = fv(
+        [
+            "prog",
+            "--name=run1",
+            "pos",
+            "--steps",
+            "7",
+            "--lr=0.5",
+            "--nofast",
+            "--debug",
+            "--layers=64,32",
+            "--mode=eval",
+            "--",
+            "--steps=1",
+        ]
+    )
     assert rest == ["prog", "pos", "--steps=1"]
-    assert (fv.name, fv.steps, fv.lr, fv.fast, fv.debug, fv.layers, fv.mode) == \
-        ("run1", 7, 0.5, False, True, ["64", "32"], "eval")
+    assert (fv.name, fv.steps, fv.lr, fv.fast, fv.debug, fv.layers, fv.mode) == (
+        "run1",
+        7,
+        0.5,
+        False,
+        True,
+        ["64", "32"],
+        "eval",
+    )
     fv.unparse_flags()
     with pytest.raises(flags_module.UnrecognizedFlagError, match="nope"):
         fv(["prog", "--nope=1"])
@@ -47,7 +68,8 @@ def test_flags_parse_types_booleans_and_errors():
 
 def test_app_run_parses_flags_and_exits_with_main_result(tmp_path):
     script = tmp_path / "prog.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import miniflow as tf
         FLAGS = tf.app.flags.FLAGS
         tf.app.flags.DEFINE_integer("batch_size", 32, "batch size")
@@ -60,14 +82,24 @@ def test_app_run_parses_flags_and_exits_with_main_result(tmp_path):
 
         if __name__ == "__main__":
             tf.app.run()
-    """))
+    """)
+    )
     out = tmp_path / "out.txt"
-    r = subprocess.run([sys.executable, str(script), f"--out={out}", "--batch_size", "8",
-                        "extra", "--unknown=1"], env=_env(), capture_output=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, str(script), f"--out={out}", "--batch_size", "8", "extra", "--unknown=1"],
+        env=_env(),
+        capture_output=True,
+        timeout=60,
+    )
     assert r.returncode == 3, r.stderr
     assert out.read_text() == "8 ['extra', '--unknown=1']"
-    r = subprocess.run([sys.executable, str(script), "--batch_size=x"], env=_env(),
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, str(script), "--batch_size=x"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 1 and "batch_size" in r.stderr
 
 
@@ -111,8 +143,12 @@ def test_gfile_matches_the_file_system(tmp_path):
     assert sorted(os.listdir(d)) == ["f.txt"]
     assert tf.gfile.Stat(os.path.join(d, "f.txt")).length == 13
     tf.gfile.Remove(os.path.join(d, "f.txt"))
-    for fn, arg in [(tf.gfile.Remove, "f.txt"), (tf.gfile.ListDirectory, "nodir"),
-                    (tf.gfile.DeleteRecursively, "nodir"), (tf.gfile.GFile, "nofile")]:
+    for fn, arg in [
+        (tf.gfile.Remove, "f.txt"),
+        (tf.gfile.ListDirectory, "nodir"),
+        (tf.gfile.DeleteRecursively, "nodir"),
+        (tf.gfile.GFile, "nofile"),
+    ]:
         with pytest.raises(tf.errors.NotFoundError):
             fn(os.path.join(d, arg))
     with pytest.raises(tf.errors.AlreadyExistsError):
@@ -123,18 +159,23 @@ def test_gfile_matches_the_file_system(tmp_path):
 
 
 def test_configs_are_accepted_and_checked_like_protos():
-    config = tf.ConfigProto(allow_soft_placement=True, device_count={"GPU": 0},
-                            gpu_options=tf.GPUOptions(per_process_gpu_memory_fraction=0.4))
+    config = tf.ConfigProto(
+        allow_soft_placement=True,
+        device_count={"GPU": 0},
+        gpu_options=tf.GPUOptions(per_process_gpu_memory_fraction=0.4),
+    )
     config.gpu_options.allow_growth = True
     assert config.gpu_options.allow_growth and config.intra_op_parallelism_threads == 0
     assert tf.ConfigProto().gpu_options.allow_growth is False  # defaults are not shared
-    with pytest.raises(ValueError, match="no \"allow_growht\" field"):
+    with pytest.raises(ValueError, match='no "allow_growht" field'):
         tf.GPUOptions(allow_growht=True)
     tf.reset_default_graph()
     with tf.Session(config=config) as sess:
         options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
-        assert sess.run(tf.constant(np.float32(2.5)), options=options,
-                        run_metadata=tf.RunMetadata()) == 2.5
+        assert (
+            sess.run(tf.constant(np.float32(2.5)), options=options, run_metadata=tf.RunMetadata())
+            == 2.5
+        )
 
 
 def test_task_level_status_message_logs_at_error_level(caplog):
@@ -144,5 +185,6 @@ def test_task_level_status_message_logs_at_error_level(caplog):
 
     with caplog.at_level(logging.ERROR):
         tf.logging.TaskLevelStatusMessage("task 3 done")
-    assert any(r.levelno == logging.ERROR and "task 3 done" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        r.levelno == logging.ERROR and "task 3 done" in r.getMessage() for r in caplog.records
+    )

@@ -11,12 +11,14 @@ import pytest
 
 import miniflow as tf
 
-AUDIO = np.array([[0., 0.5], [-0.5, 1.], [1.2, -1.3], [0.25, -0.25]], np.float32)
+AUDIO = np.array([[0.0, 0.5], [-0.5, 1.0], [1.2, -1.3], [0.25, -0.25]], np.float32)
 # TF: encode_wav(AUDIO, 8000)
-TF_WAV = bytes.fromhex("524946463400000057415645666d74201000000001000200401f0000007d000004"
-                       "00100064617461100000000000004000c0ff7fff7f0080002000e0")
+TF_WAV = bytes.fromhex(
+    "524946463400000057415645666d74201000000001000200401f0000007d000004"
+    "00100064617461100000000000004000c0ff7fff7f0080002000e0"
+)
 # TF: decode_wav(TF_WAV).audio (1.0 -> 32767/32768, -1.3 -> -1)
-TF_DECODED = [[0., 0.5], [-0.5, 0.9999695], [0.9999695, -1.], [0.25, -0.25]]
+TF_DECODED = [[0.0, 0.5], [-0.5, 0.9999695], [0.9999695, -1.0], [0.25, -0.25]]
 
 
 def test_encode_wav_writes_tfs_bytes():
@@ -25,8 +27,12 @@ def test_encode_wav_writes_tfs_bytes():
         assert (encoded.shape.as_list(), encoded.dtype) == ([], tf.string)  # TF
         assert sess.run(encoded) == TF_WAV
     with wave.open(io.BytesIO(TF_WAV)) as w:  # an independent reader agrees
-        assert (w.getnchannels(), w.getframerate(), w.getsampwidth(), w.getnframes()) == \
-            (2, 8000, 2, 4)
+        assert (w.getnchannels(), w.getframerate(), w.getsampwidth(), w.getnframes()) == (
+            2,
+            8000,
+            2,
+            4,
+        )
 
 
 def test_decode_wav_matches_tf_in_graph_and_eager():

@@ -17,8 +17,11 @@ def test_categorical_shapes_dtypes_and_names_match_tf():
         m = tf.multinomial(tf.zeros([3, 4]), 2, output_dtype=tf.int32)
         n = tf.random.categorical(tf.zeros([3, 4]), tf.placeholder(tf.int32, []))
         # TF: categorical/Multinomial:0 (2, 5) int64; multinomial/... (3, 2) int32; (3, ?)
-        assert (c.name, c.shape.as_list(), c.dtype) == ("categorical/Multinomial:0", [2, 5],
-                                                        tf.int64)
+        assert (c.name, c.shape.as_list(), c.dtype) == (
+            "categorical/Multinomial:0",
+            [2, 5],
+            tf.int64,
+        )
         assert (m.shape.as_list(), m.dtype) == ([3, 2], tf.int32)
         assert n.shape.as_list() == [3, None]
         with pytest.raises(ValueError, match="rank 2"):
@@ -45,6 +48,7 @@ def test_categorical_is_reproducible_with_seeds_in_graph_and_eager():
             x = tf.random.categorical(tf.zeros([2, 10]), 8)
             with tf.Session() as sess:
                 return sess.run(x)
+
     np.testing.assert_array_equal(run(), run())
     with tf.eager_mode():  # eager calls continue one stream per seed, like TF's
         a = tf.random.categorical([[0.0, 0.0, 0.0]], 50, seed=3).numpy()
@@ -62,8 +66,11 @@ def test_poisson_shapes_and_means():
         p = tf.random.poisson([1.0, 5.0], [3, 2])
         q = tf.random_poisson([[1.0]], [2], dtype=tf.int32)
         # TF: random_poisson/RandomPoissonV2:0 (3, 2, 2) float32; (2, 1, 1) int32
-        assert (p.name, p.shape.as_list(), p.dtype) == ("random_poisson/RandomPoissonV2:0",
-                                                        [3, 2, 2], tf.float32)
+        assert (p.name, p.shape.as_list(), p.dtype) == (
+            "random_poisson/RandomPoissonV2:0",
+            [3, 2, 2],
+            tf.float32,
+        )
         assert (q.shape.as_list(), q.dtype) == ([2, 1, 1], tf.int32)
         many = tf.random.poisson([0.0, 2.0, 30.0], [20000], seed=5)
         with tf.Session() as sess:
@@ -80,6 +87,5 @@ def test_sampling_ops_have_no_gradient():
     with tf.Graph().as_default():
         logits = tf.zeros([2, 3])
         lam = tf.constant([1.0])
-        assert tf.gradients(tf.cast(tf.random.categorical(logits, 2), tf.float32),
-                            logits) == [None]
+        assert tf.gradients(tf.cast(tf.random.categorical(logits, 2), tf.float32), logits) == [None]
         assert tf.gradients(tf.random.poisson(lam, [2]), lam) == [None]

@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location("tf1_api_table",
-                                                  ROOT / "tools" / "tf1_api_table.py")
+    spec = importlib.util.spec_from_file_location(
+        "tf1_api_table", ROOT / "tools" / "tf1_api_table.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -49,8 +50,18 @@ def test_the_inventory_is_tensorflows_and_large():
     assert INVENTORY["source"] == "tensorflow.compat.v1"
     assert INVENTORY["tensorflow_version"].startswith("2.")
     spaces = INVENTORY["namespaces"]
-    assert {"tf", "tf.nn", "tf.nn.rnn_cell", "tf.math", "tf.image", "tf.io.gfile",
-            "tf.data.experimental", "tf.train", "tf.layers", "tf.errors"} <= set(spaces)
+    assert {
+        "tf",
+        "tf.nn",
+        "tf.nn.rnn_cell",
+        "tf.math",
+        "tf.image",
+        "tf.io.gfile",
+        "tf.data.experimental",
+        "tf.train",
+        "tf.layers",
+        "tf.errors",
+    } <= set(spaces)
     assert "tf.keras" not in spaces and spaces["tf"]["keras"] == "module"
     assert spaces["tf"]["matmul"] == "function" and spaces["tf"]["Session"] == "class"
     assert spaces["tf"]["float32"] == "constant" and spaces["tf"]["nn"] == "module"
@@ -69,24 +80,34 @@ def test_every_inventory_name_resolves_without_attribute_error():
             except AttributeError:
                 missing.append(symbol)
                 break
-    assert not missing, (f"{len(missing)} TF1 names raise AttributeError: implement them "
-                         f"or {FIX}. A namespace whose module exists but is not imported by "
-                         f"its parent (miniflow/__init__.py) is not stubbed either, so that "
-                         f"its own import binds it: {missing[:20]}")
+    assert not missing, (
+        f"{len(missing)} TF1 names raise AttributeError: implement them "
+        f"or {FIX}. A namespace whose module exists but is not imported by "
+        f"its parent (miniflow/__init__.py) is not stubbed either, so that "
+        f"its own import binds it: {missing[:20]}"
+    )
 
 
 def test_the_pending_list_is_not_stale():
-    stale = sorted(s for s in PENDING
-                   if TABLE.get(s, ("absent",))[0] not in (tool.PENDING_, tool.MISSING))
-    assert not stale, (f"stale pending list: {FIX} ({len(stale)} entries are implemented, "
-                       f"unsupported or not in the inventory: {stale[:20]})")
+    stale = sorted(
+        s for s in PENDING if TABLE.get(s, ("absent",))[0] not in (tool.PENDING_, tool.MISSING)
+    )
+    assert not stale, (
+        f"stale pending list: {FIX} ({len(stale)} entries are implemented, "
+        f"unsupported or not in the inventory: {stale[:20]})"
+    )
 
 
 def test_no_name_is_neither_implemented_unsupported_nor_pending():
-    loose = sorted(s for s, (status, _) in TABLE.items()
-                   if status in (tool.PENDING_, tool.MISSING) and s not in PENDING)
-    assert not loose, (f"{len(loose)} names are not implemented and not in the pending "
-                       f"list or the unsupported table: {FIX} ({loose[:20]})")
+    loose = sorted(
+        s
+        for s, (status, _) in TABLE.items()
+        if status in (tool.PENDING_, tool.MISSING) and s not in PENDING
+    )
+    assert not loose, (
+        f"{len(loose)} names are not implemented and not in the pending "
+        f"list or the unsupported table: {FIX} ({loose[:20]})"
+    )
 
 
 def test_unsupported_entries_are_in_the_inventory_and_not_implemented():
@@ -94,7 +115,8 @@ def test_unsupported_entries_are_in_the_inventory_and_not_implemented():
     for symbol in list(UNSUPPORTED) + list(UNSUPPORTED_NAMESPACES):
         assert symbol in known, f"{symbol} is in unsupported.py but not in the inventory"
         assert TABLE[symbol][0] == tool.UNSUPPORTED, (
-            f"{symbol} is implemented: remove it from miniflow/compat/unsupported.py")
+            f"{symbol} is implemented: remove it from miniflow/compat/unsupported.py"
+        )
 
 
 def test_namespaces_the_inventory_skips_are_unsupported_namespaces():
@@ -113,8 +135,11 @@ def test_implemented_counts_do_not_drop_below_the_floors():
     floors = tool.read_floors()
     assert floors, f"no floors recorded: {FIX}"
     now = tool.counts(INVENTORY, TABLE)
-    dropped = {ns: (now[ns][tool.IMPLEMENTED], floor) for ns, floor in floors.items()
-               if ns in now and now[ns][tool.IMPLEMENTED] < floor}
+    dropped = {
+        ns: (now[ns][tool.IMPLEMENTED], floor)
+        for ns, floor in floors.items()
+        if ns in now and now[ns][tool.IMPLEMENTED] < floor
+    }
     assert not dropped, f"implemented names lost (now, floor): {dropped}"
 
 
@@ -141,6 +166,7 @@ def test_implemented_means_the_exact_path_is_real():
 
 # -- using a stub -------------------------------------------------------------------------
 
+
 def _raises_unimplemented(fn, *needles):
     with pytest.raises(tf.errors.UnimplementedError) as e:
         fn()
@@ -151,19 +177,24 @@ def _raises_unimplemented(fn, *needles):
 
 def test_an_unsupported_function_raises_naming_symbol_and_reason():
     assert hasattr(tf, "load_op_library")
-    _raises_unimplemented(lambda: tf.load_op_library("x.so"),
-                          "tf.load_op_library", "not supported", "C++")
+    _raises_unimplemented(
+        lambda: tf.load_op_library("x.so"), "tf.load_op_library", "not supported", "C++"
+    )
 
 
 def test_an_unsupported_class_cannot_be_instantiated_subclassed_or_read():
     server = tf.train.Server
     _raises_unimplemented(lambda: server(None), "tf.train.Server", "distributed runtime")
-    _raises_unimplemented(lambda: server.create_local_server,
-                          "tf.train.Server.create_local_server", "distributed runtime")
+    _raises_unimplemented(
+        lambda: server.create_local_server,
+        "tf.train.Server.create_local_server",
+        "distributed runtime",
+    )
 
     def subclass():
         class MyServer(tf.train.Server):
             pass
+
     _raises_unimplemented(subclass, "tf.train.Server")
     assert not isinstance(object(), server)
 
@@ -171,10 +202,12 @@ def test_an_unsupported_class_cannot_be_instantiated_subclassed_or_read():
 def test_a_whole_stubbed_namespace_returns_stubs_that_raise():
     assert stubs.is_stub(tf.tpu) and hasattr(tf.tpu, "anything_at_all")
     _raises_unimplemented(lambda: tf.tpu.rewrite(lambda: 1), "tf.tpu.rewrite", "TPU only")
-    _raises_unimplemented(lambda: tf.keras.layers.Dense(3),
-                          "tf.keras.layers.Dense", "out of scope")
-    _raises_unimplemented(lambda: tf.distribute.MirroredStrategy(),
-                          "tf.distribute.MirroredStrategy", "distributed runtime")
+    _raises_unimplemented(lambda: tf.keras.layers.Dense(3), "tf.keras.layers.Dense", "out of scope")
+    _raises_unimplemented(
+        lambda: tf.distribute.MirroredStrategy(),
+        "tf.distribute.MirroredStrategy",
+        "distributed runtime",
+    )
     with pytest.raises(AttributeError):
         tf.tpu.__wrapped__  # noqa: B018  dunders stay AttributeErrors (inspect, pickle)
     # private probes (duck typing) see a plain object; public attributes are uses
@@ -185,6 +218,7 @@ def test_a_whole_stubbed_namespace_returns_stubs_that_raise():
 def test_stubs_can_be_imported_like_modules():
     from miniflow.tpu import rewrite
     import miniflow.keras as keras
+
     assert stubs.stub_info(rewrite).symbol == "tf.tpu.rewrite"
     assert keras is tf.keras
     assert tf.compat.v1.tpu is tf.tpu
@@ -194,13 +228,20 @@ def test_a_specific_reason_inside_a_stubbed_namespace_wins():
     info = stubs.StubInfo("tf.ns", stubs.PENDING_STATUS, stubs.PENDING_REASON)
     child = info.child("tf_child_not_listed")
     assert child.status == stubs.PENDING_STATUS
-    assert stubs.StubInfo("tf.config", stubs.PENDING_STATUS, "").child(
-        "experimental_connect_to_cluster").status == stubs.UNSUPPORTED_STATUS
+    assert (
+        stubs.StubInfo("tf.config", stubs.PENDING_STATUS, "")
+        .child("experimental_connect_to_cluster")
+        .status
+        == stubs.UNSUPPORTED_STATUS
+    )
 
 
 def test_a_pending_stub_says_not_implemented_yet():
-    functions = [s for s, kind in PENDING.items()
-                 if kind == "function" and TABLE.get(s, ("",))[0] == tool.PENDING_]
+    functions = [
+        s
+        for s, kind in PENDING.items()
+        if kind == "function" and TABLE.get(s, ("",))[0] == tool.PENDING_
+    ]
     if not functions:
         pytest.skip("no pending function left")
     symbol = functions[0]
@@ -211,11 +252,11 @@ def test_a_pending_stub_says_not_implemented_yet():
 
 
 def test_a_pending_namespace_stub():
-    stub = stubs.StubNamespace("miniflow.fake_ns",
-                               stubs.StubInfo("tf.fake_ns", stubs.PENDING_STATUS, ""))
+    stub = stubs.StubNamespace(
+        "miniflow.fake_ns", stubs.StubInfo("tf.fake_ns", stubs.PENDING_STATUS, "")
+    )
     assert stubs.is_stub(stub.anything)
-    _raises_unimplemented(lambda: stub.anything(1), "tf.fake_ns.anything",
-                          "not implemented yet")
+    _raises_unimplemented(lambda: stub.anything(1), "tf.fake_ns.anything", "not implemented yet")
     assert "tf.fake_ns" in repr(stub)
 
 
@@ -231,10 +272,17 @@ def test_install_fills_only_what_is_missing():
     real_keras = object()
     root.keras, root.train, root.matmul = real_keras, types.ModuleType("fake_root.train"), 1
     try:
-        stubs.install(root, {"tf.matmul": "function", "tf.lookup": "module",
-                             "tf.train.fancy": "class", "tf.nowhere.x": "function",
-                             "tf.lookup.experimental": "module",
-                             "tf.lookup.experimental.Table": "class"})
+        stubs.install(
+            root,
+            {
+                "tf.matmul": "function",
+                "tf.lookup": "module",
+                "tf.train.fancy": "class",
+                "tf.nowhere.x": "function",
+                "tf.lookup.experimental": "module",
+                "tf.lookup.experimental.Table": "class",
+            },
+        )
         assert root.keras is real_keras and root.matmul == 1
         assert stubs.is_stub(root.load_op_library) and stubs.is_stub(root.tpu)
         assert stubs.stub_info(root.train.Server).status == stubs.UNSUPPORTED_STATUS
@@ -245,8 +293,9 @@ def test_install_fills_only_what_is_missing():
         # a namespace inside a stubbed namespace is a stub namespace too, importable
         assert isinstance(root.lookup.experimental, stubs.StubNamespace)
         assert sys.modules["fake_root.lookup.experimental"] is root.lookup.experimental
-        assert stubs.stub_info(root.lookup.experimental.Table).symbol == \
-            "tf.lookup.experimental.Table"
+        assert (
+            stubs.stub_info(root.lookup.experimental.Table).symbol == "tf.lookup.experimental.Table"
+        )
     finally:
         for name in [m for m in sys.modules if m.startswith("fake_root.")]:
             del sys.modules[name]
@@ -268,19 +317,27 @@ def test_the_inventory_file_is_sorted_json():
 
 # -- python -m miniflow --------------------------------------------------------------------
 
+
 def test_python_dash_m_miniflow_is_the_miniflow_command(capsys):
-    via_m = subprocess.run([sys.executable, "-m", "miniflow", "--help"],
-                           capture_output=True, text=True, timeout=120)
+    via_m = subprocess.run(
+        [sys.executable, "-m", "miniflow", "--help"], capture_output=True, text=True, timeout=120
+    )
     assert via_m.returncode == 0, via_m.stderr
     assert via_m.stdout.startswith("usage: miniflow COMMAND")
     script = Path(sys.executable).with_name("miniflow")
     if script.is_file():  # the console script of this environment
-        via_script = subprocess.run([str(script), "--help"], capture_output=True,
-                                    text=True, timeout=120)
+        via_script = subprocess.run(
+            [str(script), "--help"], capture_output=True, text=True, timeout=120
+        )
         assert (via_script.returncode, via_script.stdout) == (0, via_m.stdout)
     from miniflow.cli.main import main
+
     assert main(["--help"]) == 0
     assert capsys.readouterr().out == via_m.stdout
-    bad = subprocess.run([sys.executable, "-m", "miniflow", "no-such-command"],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "miniflow", "no-such-command"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "unknown command 'no-such-command'" in bad.stderr

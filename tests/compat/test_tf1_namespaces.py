@@ -15,12 +15,28 @@ import miniflow as tf
 
 # -- tf.errors ----------------------------------------------------------------------------
 
+
 def test_error_codes_are_tfs():
     # TF: OK=0 ... UNAUTHENTICATED=16, in this order
-    names = ["OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-             "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-             "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
-             "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"]
+    names = [
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    ]
     assert [getattr(tf.errors, n) for n in names] == list(range(17))
 
 
@@ -41,6 +57,7 @@ def test_error_code_and_class_map_both_ways():
 
 
 # -- tf.initializers ------------------------------------------------------------------------
+
 
 def _value(init, shape, **kw):
     with tf.Graph().as_default(), tf.Session() as sess:
@@ -88,6 +105,7 @@ def test_uniform_unit_scaling_bound_in_graph_and_eager():
 
 # -- tf.test ----------------------------------------------------------------------------------
 
+
 def test_build_queries_say_cpu_only():
     assert tf.test.is_gpu_available() is False and tf.test.is_built_with_cuda() is False
     assert tf.test.is_built_with_rocm() is False and tf.test.is_built_with_gpu_support() is False
@@ -101,10 +119,12 @@ def test_compute_gradient_matches_tf():
     x = tf.placeholder(tf.float64, [2, 2])
     y = tf.reduce_sum(x * x, axis=1)
     with tf.Session():
-        theory, numeric = tf.test.compute_gradient(x, [2, 2], y, [2],
-                                                   x_init_value=np.array([[1., 2.], [3., 4.]]))
-        err = tf.test.compute_gradient_error(x, [2, 2], y, [2],
-                                             x_init_value=np.array([[1., 2.], [3., 4.]]))
+        theory, numeric = tf.test.compute_gradient(
+            x, [2, 2], y, [2], x_init_value=np.array([[1.0, 2.0], [3.0, 4.0]])
+        )
+        err = tf.test.compute_gradient_error(
+            x, [2, 2], y, [2], x_init_value=np.array([[1.0, 2.0], [3.0, 4.0]])
+        )
         pairs = tf.test.compute_gradient([x], [[2, 2]], y, [2])
     # TF: [[2, 0], [4, 0], [0, 6], [0, 8]] for both
     expected = [[2, 0], [4, 0], [0, 6], [0, 8]]
@@ -116,10 +136,11 @@ def test_compute_gradient_matches_tf():
 
 def test_compute_gradient_of_a_gather_sums_indexed_slices():
     g = tf.placeholder(tf.float64, [3, 2])
-    z = tf.gather(g, [0, 0, 2]) * tf.constant([[1., 2.]], tf.float64)
+    z = tf.gather(g, [0, 0, 2]) * tf.constant([[1.0, 2.0]], tf.float64)
     with tf.Session():
-        theory, numeric = tf.test.compute_gradient(g, [3, 2], z, [3, 2],
-                                                   x_init_value=np.arange(6.).reshape(3, 2))
+        theory, numeric = tf.test.compute_gradient(
+            g, [3, 2], z, [3, 2], x_init_value=np.arange(6.0).reshape(3, 2)
+        )
     # TF's theoretical Jacobian
     expected = np.zeros((6, 6))
     expected[0, 0] = expected[0, 2] = expected[4, 4] = 1
@@ -164,8 +185,9 @@ class _Case(tf.test.TestCase):
         p = tf.placeholder(tf.float32, [None])
         check = tf.debugging.assert_positive(p) if hasattr(tf, "debugging") else None
         with self.session() as sess, self.assertRaisesOpError("must be fed|positive"):
-            sess.run(tf.identity(p) if check is None else check, {} if check is None
-                     else {p: [-1.0]})
+            sess.run(
+                tf.identity(p) if check is None else check, {} if check is None else {p: [-1.0]}
+            )
 
     def test_each_test_starts_with_a_fresh_graph(self):
         self.assertEqual(tf.get_default_graph().get_operations(), [])
@@ -174,7 +196,8 @@ class _Case(tf.test.TestCase):
 
 def test_testcase_runs_under_unittest():
     result = unittest.TextTestRunner(stream=open("/dev/null", "w")).run(
-        unittest.defaultTestLoader.loadTestsFromTestCase(_Case))
+        unittest.defaultTestLoader.loadTestsFromTestCase(_Case)
+    )
     assert result.testsRun == 4 and result.wasSuccessful(), result.failures + result.errors
 
 
@@ -194,12 +217,17 @@ def test_disable_with_predicate_skips():
 
 # -- tf.config ----------------------------------------------------------------------------
 
+
 def test_config_lists_one_cpu_named_like_tf():
     # TF on a CPU-only machine, by repr
-    assert repr(tf.config.list_physical_devices()) == \
-        "[PhysicalDevice(name='/physical_device:CPU:0', device_type='CPU')]"
-    assert repr(tf.config.list_logical_devices()) == \
-        "[LogicalDevice(name='/device:CPU:0', device_type='CPU')]"
+    assert (
+        repr(tf.config.list_physical_devices())
+        == "[PhysicalDevice(name='/physical_device:CPU:0', device_type='CPU')]"
+    )
+    assert (
+        repr(tf.config.list_logical_devices())
+        == "[LogicalDevice(name='/device:CPU:0', device_type='CPU')]"
+    )
     assert tf.config.list_physical_devices("GPU") == []
     assert tf.config.list_physical_devices("cpu") == []  # TF: case-sensitive
     assert tf.config.get_visible_devices() == tf.config.list_physical_devices("CPU")
@@ -209,8 +237,7 @@ def test_config_lists_one_cpu_named_like_tf():
     assert tf.config.get_logical_device_configuration(cpu) is None
     tf.config.set_visible_devices(tf.config.list_physical_devices("CPU"))  # a no-op
     with pytest.raises(ValueError, match="Unrecognized device"):
-        tf.config.set_visible_devices([tf.config.PhysicalDevice("/physical_device:GPU:0",
-                                                                "GPU")])
+        tf.config.set_visible_devices([tf.config.PhysicalDevice("/physical_device:GPU:0", "GPU")])
     with pytest.raises(ValueError, match="cannot be hidden"):
         tf.config.set_visible_devices([], "CPU")
 
@@ -220,8 +247,10 @@ def test_config_switches_are_remembered():
     assert c.get_soft_device_placement() is True and c.functions_run_eagerly() is False
     assert c.threading.get_inter_op_parallelism_threads() == 0
     assert c.optimizer.get_jit() == ""  # TF 2.21's answer
-    assert c.optimizer.get_experimental_options() == {"disable_model_pruning": False,
-                                                      "disable_meta_optimizer": False}
+    assert c.optimizer.get_experimental_options() == {
+        "disable_model_pruning": False,
+        "disable_meta_optimizer": False,
+    }
     assert c.experimental.get_device_policy() == "silent"
     try:
         c.set_soft_device_placement(False)
@@ -273,22 +302,27 @@ def test_nest_flatten_and_pack_match_tf():
 
 
 def test_nest_structure_checks_match_tf():
-    assert [tf.nest.is_nested(x) for x in ([1], "ab", _P(1, 2), {}, 3)] == \
-        [True, False, True, True, False]
+    assert [tf.nest.is_nested(x) for x in ([1], "ab", _P(1, 2), {}, 3)] == [
+        True,
+        False,
+        True,
+        True,
+        False,
+    ]
     with pytest.raises(TypeError, match="same nested structure"):
         tf.nest.assert_same_structure([1, 2], (1, 2))
     tf.nest.assert_same_structure([1, 2], (1, 2), check_types=False)
     for a, b in (([1, 2], [1, [2]]), ([1], [1, 2]), ({"a": 1}, {"b": 1})):
         with pytest.raises(ValueError, match="same nested structure"):
             tf.nest.assert_same_structure(a, b)
-    assert tf.nest.map_structure(lambda a, b: a + b, [1, (2, 3)], [10, (20, 30)]) == \
-        [11, (22, 33)]
+    assert tf.nest.map_structure(lambda a, b: a + b, [1, (2, 3)], [10, (20, 30)]) == [11, (22, 33)]
     assert tf.nest.map_structure(lambda x: x * 2, {"b": 1, "a": [2]}) == {"b": 2, "a": [4]}
     with pytest.raises(TypeError):
         tf.nest.map_structure(lambda a, b: a, [1, 2], (1, 2))
 
 
 # -- top-level TF1 switches and placement scopes -------------------------------------------
+
 
 def test_disable_v2_behavior_turns_eager_off_and_the_rest_are_no_ops():
     tf.enable_eager_execution()
@@ -298,8 +332,12 @@ def test_disable_v2_behavior_turns_eager_off_and_the_rest_are_no_ops():
         assert not tf.executing_eagerly()
     finally:
         tf.disable_eager_execution()
-    for switch in (tf.disable_v2_tensorshape, tf.disable_control_flow_v2,
-                   tf.disable_tensor_equality, tf.disable_resource_variables):
+    for switch in (
+        tf.disable_v2_tensorshape,
+        tf.disable_control_flow_v2,
+        tf.disable_tensor_equality,
+        tf.disable_resource_variables,
+    ):
         assert switch() is None
     with pytest.raises(tf.errors.UnimplementedError, match="TF2 behaviour"):
         tf.enable_v2_behavior()
@@ -329,17 +367,29 @@ def test_top_level_aliases_are_tfs():
 
 # -- tf.saved_model constants -------------------------------------------------------------
 
+
 def test_saved_model_constants_are_tfs():
     sm = tf.saved_model
     # TF 2.21's values
-    expected = {"ASSETS_DIRECTORY": "assets", "ASSETS_KEY": "saved_model_assets",
-                "DEBUG_DIRECTORY": "debug", "LEGACY_INIT_OP_KEY": "legacy_init_op",
-                "MAIN_OP_KEY": "saved_model_main_op", "SAVED_MODEL_SCHEMA_VERSION": 1,
-                "VARIABLES_DIRECTORY": "variables", "VARIABLES_FILENAME": "variables",
-                "CLASSIFY_INPUTS": "inputs", "CLASSIFY_OUTPUT_CLASSES": "classes",
-                "CLASSIFY_OUTPUT_SCORES": "scores", "REGRESS_INPUTS": "inputs",
-                "REGRESS_OUTPUTS": "outputs", "PREDICT_INPUTS": "inputs",
-                "PREDICT_OUTPUTS": "outputs", "GPU": "gpu", "TPU": "tpu"}
+    expected = {
+        "ASSETS_DIRECTORY": "assets",
+        "ASSETS_KEY": "saved_model_assets",
+        "DEBUG_DIRECTORY": "debug",
+        "LEGACY_INIT_OP_KEY": "legacy_init_op",
+        "MAIN_OP_KEY": "saved_model_main_op",
+        "SAVED_MODEL_SCHEMA_VERSION": 1,
+        "VARIABLES_DIRECTORY": "variables",
+        "VARIABLES_FILENAME": "variables",
+        "CLASSIFY_INPUTS": "inputs",
+        "CLASSIFY_OUTPUT_CLASSES": "classes",
+        "CLASSIFY_OUTPUT_SCORES": "scores",
+        "REGRESS_INPUTS": "inputs",
+        "REGRESS_OUTPUTS": "outputs",
+        "PREDICT_INPUTS": "inputs",
+        "PREDICT_OUTPUTS": "outputs",
+        "GPU": "gpu",
+        "TPU": "tpu",
+    }
     assert {k: getattr(sm, k) for k in expected} == expected
     assert sm.constants.MAIN_OP_KEY == "saved_model_main_op"
     assert sm.signature_constants.CLASSIFY_OUTPUT_SCORES == "scores"
@@ -348,20 +398,44 @@ def test_saved_model_constants_are_tfs():
 
 # -- tf.manip, tf.spectral: TF1's older names -----------------------------------------------
 
+
 def test_manip_and_spectral_are_the_same_functions():
     # TF: tf.manip.X is tf.X (except reshape, a second wrapper of the same op);
     # tf.spectral.X is tf.signal.X
-    for name in ("batch_to_space_nd", "gather_nd", "reshape", "reverse", "roll",
-                 "scatter_nd", "space_to_batch_nd", "tile"):
+    for name in (
+        "batch_to_space_nd",
+        "gather_nd",
+        "reshape",
+        "reverse",
+        "roll",
+        "scatter_nd",
+        "space_to_batch_nd",
+        "tile",
+    ):
         assert getattr(tf.manip, name) is getattr(tf, name), name
-    for name in ("dct", "fft", "fft2d", "fft3d", "idct", "ifft", "ifft2d", "ifft3d",
-                 "irfft", "irfft2d", "irfft3d", "rfft", "rfft2d", "rfft3d"):
+    for name in (
+        "dct",
+        "fft",
+        "fft2d",
+        "fft3d",
+        "idct",
+        "ifft",
+        "ifft2d",
+        "ifft3d",
+        "irfft",
+        "irfft2d",
+        "irfft3d",
+        "rfft",
+        "rfft2d",
+        "rfft3d",
+    ):
         assert getattr(tf.spectral, name) is getattr(tf.signal, name), name
     with tf.Session() as sess:
         np.testing.assert_array_equal(sess.run(tf.manip.roll([1, 2, 3], 1, 0)), [3, 1, 2])
 
 
 # -- small top-level helpers ----------------------------------------------------------------
+
 
 def test_dimension_helpers_match_tf():
     # TF: 3, None, 4; Dimension(2); Dimension(None) for an unknown rank; IndexError
@@ -381,10 +455,14 @@ def test_dimension_helpers_match_tf():
 def test_is_tensor_matches_tf():
     # TF: False, True, True, True, True, False
     with tf.Graph().as_default():
-        got = [tf.is_tensor(np.ones(2)),
-               tf.is_tensor(tf.IndexedSlices(tf.constant([1.]), tf.constant([0]))),
-               tf.is_tensor(tf.placeholder(tf.float32)), tf.is_tensor(tf.Variable(1.)),
-               tf.is_tensor(tf.SparseTensor([[0]], [1], [2])), tf.is_tensor(1.0)]
+        got = [
+            tf.is_tensor(np.ones(2)),
+            tf.is_tensor(tf.IndexedSlices(tf.constant([1.0]), tf.constant([0]))),
+            tf.is_tensor(tf.placeholder(tf.float32)),
+            tf.is_tensor(tf.Variable(1.0)),
+            tf.is_tensor(tf.SparseTensor([[0]], [1], [2])),
+            tf.is_tensor(1.0),
+        ]
     assert got == [False, True, True, True, True, False]
     with tf.eager_mode():
         assert tf.is_tensor(tf.constant(1.0))
@@ -407,22 +485,24 @@ def test_classification_and_regression_signatures_match_tf():
     u = tf.saved_model.signature_def_utils
     with tf.Graph().as_default():
         ex = tf.placeholder(tf.string, [None])
-        classes, scores, preds = tf.constant([["a"]]), tf.constant([[0.5]]), tf.constant([[1.]])
+        classes, scores, preds = tf.constant([["a"]]), tf.constant([[0.5]]), tf.constant([[1.0]])
         cls = u.classification_signature_def(ex, classes, scores)
         reg = u.regression_signature_def(ex, preds)
         # TF: inputs {"inputs"}, outputs {"classes", "scores"} / {"outputs"}, method names
         assert (set(cls.inputs), set(cls.outputs), cls.method_name) == (
-            {"inputs"}, {"classes", "scores"}, "tensorflow/serving/classify")
+            {"inputs"},
+            {"classes", "scores"},
+            "tensorflow/serving/classify",
+        )
         assert cls.inputs["inputs"].name == ex.name
-        assert (set(reg.outputs), reg.method_name) == ({"outputs"},
-                                                       "tensorflow/serving/regress")
+        assert (set(reg.outputs), reg.method_name) == ({"outputs"}, "tensorflow/serving/regress")
         assert set(u.classification_signature_def(ex, None, scores).outputs) == {"scores"}
         predict = u.predict_signature_def({"x": ex}, {"y": scores})
         assert all(u.is_valid_signature(s) for s in (cls, reg, predict))  # TF: True x3
         assert not u.is_valid_signature(u.build_signature_def({}, {}, "bogus"))
         assert tf.saved_model.classification_signature_def is u.classification_signature_def
         with pytest.raises(ValueError, match="must be of type string"):
-            u.classification_signature_def(tf.constant([1.]), classes, scores)
+            u.classification_signature_def(tf.constant([1.0]), classes, scores)
         with pytest.raises(ValueError, match="cannot both be None"):
             u.classification_signature_def(ex, None, None)
         with pytest.raises(ValueError, match="must be of type float"):
@@ -434,8 +514,9 @@ def test_resource_loader_paths_are_relative_to_the_caller():
 
     here = os.path.dirname(os.path.abspath(__file__))
     assert os.path.abspath(tf.resource_loader.get_data_files_path()) == here
-    assert os.path.abspath(tf.resource_loader.get_path_to_datafile("x.txt")) == \
-        os.path.join(here, "x.txt")
+    assert os.path.abspath(tf.resource_loader.get_path_to_datafile("x.txt")) == os.path.join(
+        here, "x.txt"
+    )
     assert tf.resource_loader.readahead_file_path("/a/b") == "/a/b"
     with pytest.raises(tf.errors.UnimplementedError, match="source tree"):
         tf.resource_loader.load_resource("core/x")

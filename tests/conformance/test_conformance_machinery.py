@@ -32,15 +32,24 @@ class WrongReference:
         out = copy.deepcopy(MF.run(case, dtype, variant, arrays))
         values = getattr(out, self.where)
         if values:
-            setattr(out, self.where, [v if v is None or np.asarray(v).dtype.kind != "f"
-                                      else np.asarray(v) + self.nudge for v in values])
+            setattr(
+                out,
+                self.where,
+                [
+                    v
+                    if v is None or np.asarray(v).dtype.kind != "f"
+                    else np.asarray(v) + self.nudge
+                    for v in values
+                ],
+            )
         return out
 
 
 def _first_variant_outcomes():
     """Each case's first variant, forward only (the gradient tables check gradients)."""
-    return {case.id: MF.run(dataclasses.replace(case, order=0), *case.expanded()[0])
-            for case in CASES}
+    return {
+        case.id: MF.run(dataclasses.replace(case, order=0), *case.expanded()[0]) for case in CASES
+    }
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +91,7 @@ def test_differences_parse_and_are_documented(tmp_path):
     text = "".join(p.read_text() for p in docs if p.exists())
     ids = [c.id for c in CASES]
     for d in diffs:
-        assert any(d.matches_case(i) for i in ids), \
-            f"difference for {d.case!r} matches no case"
+        assert any(d.matches_case(i) for i in ids), f"difference for {d.case!r} matches no case"
         assert f"`{d.case}`" in text, f"{d.case} is not documented in {docs}"
     bad = tmp_path / "bad.toml"
     bad.write_text('[[difference]]\ncase = "add"\n')
@@ -132,7 +140,9 @@ def test_the_runner_exits_non_zero_only_on_failures(capsys, monkeypatch):
     assert main(["--reference", "miniflow", "-k", "LogSoftmax"]) == 0  # by op type
     out = capsys.readouterr().out
     assert "nn.log_softmax " in out and "nn.softmax " not in out
-    monkeypatch.setattr("conformance.run.GraphRunner",
-                        lambda module, name: WrongReference() if name.startswith("ref") else MF)
+    monkeypatch.setattr(
+        "conformance.run.GraphRunner",
+        lambda module, name: WrongReference() if name.startswith("ref") else MF,
+    )
     assert main(["--reference", "miniflow", "-k", "nn.softmax"]) == 1
     assert "FAIL" in capsys.readouterr().out

@@ -10,8 +10,7 @@ def _counting_dataset(calls):
         calls.append(int(x))
         return x
 
-    return tf.data.Dataset.range(4).map(
-        lambda x: tf.py_func(count, [x], tf.int64, stateful=True))
+    return tf.data.Dataset.range(4).map(lambda x: tf.py_func(count, [x], tf.int64, stateful=True))
 
 
 def test_cache_runs_the_input_once_under_repeat():

@@ -64,8 +64,10 @@ def test_get_next_as_optional_graph():
     assert opt.element_spec == tf.TensorSpec([], tf.int64)
     with tf.Session() as s:
         s.run(it.initializer)
-        assert [s.run([opt.has_value(), opt.get_value()]) for _ in range(2)] == \
-            [[True, 0], [True, 1]]
+        assert [s.run([opt.has_value(), opt.get_value()]) for _ in range(2)] == [
+            [True, 0],
+            [True, 1],
+        ]
         assert not s.run(opt.has_value())  # the end is an empty Optional, not an error
         with pytest.raises(tf.errors.InvalidArgumentError, match="does not have a value"):
             s.run(opt.get_value())
@@ -95,8 +97,9 @@ def test_as_numpy_iterator_is_eager_only():
 
 
 def test_sample_from_datasets_follows_weights_and_drains_inputs():
-    ds = E.sample_from_datasets([D.from_tensors(0).repeat(), D.from_tensors(1).repeat()],
-                                [0.8, 0.2], seed=7)
+    ds = E.sample_from_datasets(
+        [D.from_tensors(0).repeat(), D.from_tensors(1).repeat()], [0.8, 0.2], seed=7
+    )
     got = np.array(graph_values(ds.take(2000)))
     assert abs(got.mean() - 0.2) < 0.03  # binomial sd 0.009
     tf.reset_default_graph()
@@ -108,8 +111,9 @@ def test_sample_from_datasets_follows_weights_and_drains_inputs():
     again = graph_values(D.sample_from_datasets([D.range(5), D.range(10, 13)], seed=1))
     assert again == got  # same seed, same order
     tf.reset_default_graph()
-    stop = graph_values(D.sample_from_datasets([D.range(1), D.range(10, 100)], seed=2,
-                                               stop_on_empty_dataset=True))
+    stop = graph_values(
+        D.sample_from_datasets([D.range(1), D.range(10, 100)], seed=2, stop_on_empty_dataset=True)
+    )
     # It stops when the exhausted range(1) is picked again: 0 once, the other input in
     # order and not drained.
     rest = [v for v in stop if v != 0]
@@ -130,7 +134,8 @@ def test_rejection_resample_moves_towards_target():
     labels = np.array([0] * 900 + [1] * 100, np.int64)
     np.random.default_rng(0).shuffle(labels)
     ds = D.from_tensor_slices(labels).rejection_resample(
-        lambda x: x, target_dist=[0.5, 0.5], initial_dist=[0.9, 0.1], seed=3)
+        lambda x: x, target_dist=[0.5, 0.5], initial_dist=[0.9, 0.1], seed=3
+    )
     got = graph_values(ds)
     classes = np.array([c for c, _ in got])
     assert all(c == v for c, v in got)
@@ -143,7 +148,7 @@ def test_random_counter_and_from_list():
     tf.reset_default_graph()
     b = graph_values(E.RandomDataset(seed=4).take(3))
     assert a == b and len(set(a)) == 3 and all(isinstance(v, np.int64) for v in a)
-    assert all(0 <= v < 2 ** 32 for v in a)  # TF's values: [0, 2**32) as int64
+    assert all(0 <= v < 2**32 for v in a)  # TF's values: [0, 2**32) as int64
     assert graph_values(E.Counter(2, 3).take(3)) == [2, 5, 8]
     assert graph_values(D.counter(1, dtype=tf.int32).take(2)) == [1, 2]
     got = graph_values(E.from_list([(1, "a"), (2, "b")]))
@@ -159,8 +164,13 @@ def test_random_counter_and_from_list():
 def test_pad_to_cardinality_marks_padding():
     ds = D.from_tensor_slices({"a": np.arange(3)}).apply(E.pad_to_cardinality(5))
     got = graph_values(ds)  # the same elements as TF 2.21
-    assert [(int(e["a"]), bool(e["valid"])) for e in got] == \
-        [(0, True), (1, True), (2, True), (0, False), (0, False)]
+    assert [(int(e["a"]), bool(e["valid"])) for e in got] == [
+        (0, True),
+        (1, True),
+        (2, True),
+        (0, False),
+        (0, False),
+    ]
     with pytest.raises(ValueError, match="dictionary"):
         D.range(3).apply(E.pad_to_cardinality(5))
 
@@ -183,8 +193,7 @@ def test_pass_through_names():
     E.enable_debug_mode()
     assert graph_values(ds.apply(E.unique())) == [0, 1, 2, 3]
     assert graph_values(D.range(6).apply(E.take_while(lambda x: x < 2))) == [0, 1]
-    assert graph_values(D.range(3).apply(E.scan(np.int64(0), lambda s, x: (s + x, s)))) == \
-        [0, 0, 1]
+    assert graph_values(D.range(3).apply(E.scan(np.int64(0), lambda s, x: (s + x, s)))) == [0, 0, 1]
     assert graph_values(D.range(4).batch(2).apply(E.unbatch())) == [0, 1, 2, 3]
     assert graph_values(D.range(3).map_with_legacy_function(lambda x: x + 1)) == [1, 2, 3]
     assert graph_values(D.range(3).filter_with_legacy_function(lambda x: x > 0)) == [1, 2]
@@ -243,12 +252,16 @@ def test_make_csv_dataset_inferred_columns_default_to_zero_and_empty(tmp_path):
 
 def test_bucket_by_sequence_length_padding_value_tensor_and_no_padding():
     ds = D.from_generator(lambda: ([1] * n for n in [2, 1, 4]), tf.int32, [None])
-    got = graph_values(ds.bucket_by_sequence_length(
-        lambda x: tf.shape(x)[0], [3], [2, 1], padding_values=tf.constant(-7)))
+    got = graph_values(
+        ds.bucket_by_sequence_length(
+            lambda x: tf.shape(x)[0], [3], [2, 1], padding_values=tf.constant(-7)
+        )
+    )
     assert [g.tolist() for g in got] == [[[1, 1], [1, -7]], [[1, 1, 1, 1]]]  # as TF 2.21
     tf.reset_default_graph()
-    ds = D.range(5).bucket_by_sequence_length(lambda x: tf.cast(x, tf.int32), [2], [2, 2],
-                                              no_padding=True, drop_remainder=True)
+    ds = D.range(5).bucket_by_sequence_length(
+        lambda x: tf.cast(x, tf.int32), [2], [2, 2], no_padding=True, drop_remainder=True
+    )
     assert [g.tolist() for g in graph_values(ds)] == [[0, 1], [2, 3]]
     with pytest.raises(TypeError, match="int32"):  # as TF (int64 vs int32 boundaries)
         D.range(5).bucket_by_sequence_length(lambda x: x, [2], [2, 2])
@@ -256,8 +269,9 @@ def test_bucket_by_sequence_length_padding_value_tensor_and_no_padding():
 
 def test_save_and_load_round_trip_graph_and_eager(tmp_path):
     path = str(tmp_path / "saved")
-    ds = D.from_tensor_slices({"x": np.arange(3, dtype=np.float32),
-                               "s": ["a", "b", "c"]}).map(lambda e: (e["x"] * 2, e["s"]))
+    ds = D.from_tensor_slices({"x": np.arange(3, dtype=np.float32), "s": ["a", "b", "c"]}).map(
+        lambda e: (e["x"] * 2, e["s"])
+    )
     with tf.Session() as s:
         s.run(ds.save(path, compression="GZIP"))
     loaded = D.load(path)
@@ -266,8 +280,9 @@ def test_save_and_load_round_trip_graph_and_eager(tmp_path):
     with tf.eager_mode():
         D.range(2).batch(2).save(str(tmp_path / "e"))
         spec = tf.TensorSpec([None], tf.int64)
-        assert [v.tolist() for v in D.load(str(tmp_path / "e"), spec).as_numpy_iterator()] \
-            == [[0, 1]]
+        assert [v.tolist() for v in D.load(str(tmp_path / "e"), spec).as_numpy_iterator()] == [
+            [0, 1]
+        ]
     with pytest.raises(tf.errors.NotFoundError, match="no saved dataset"):
         D.load(str(tmp_path / "nothing"))
     with pytest.raises(tf.errors.UnimplementedError, match="ragged"):

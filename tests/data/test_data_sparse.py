@@ -33,33 +33,41 @@ def test_from_sparse_tensor_slices_yields_index_value_shape_tuples_like_tf():
 
 
 def test_dense_to_sparse_batch_matches_tensorflow():
-    ds = D.from_tensor_slices(tf.constant([[1, 2, 0], [3, 0, 0], [4, 5, 6]])).map(
-        lambda x: x[:tf.reduce_sum(tf.sign(x))]).apply(
-        tf.data.experimental.dense_to_sparse_batch(2, [4]))
+    ds = (
+        D.from_tensor_slices(tf.constant([[1, 2, 0], [3, 0, 0], [4, 5, 6]]))
+        .map(lambda x: x[: tf.reduce_sum(tf.sign(x))])
+        .apply(tf.data.experimental.dense_to_sparse_batch(2, [4]))
+    )
     assert ds.output_classes is tf.SparseTensor and ds.output_types == tf.int32
     assert [sp(v) for v in graph_values(ds)] == TRUTH["dense_to_sparse_batch"]
     tf.reset_default_graph()
     ds = D.from_tensor_slices(tf.constant([[1, 2], [3, 4], [5, 6]])).sparse_batch(2, [None])
     assert [sp(v) for v in graph_values(ds)] == [
         [[[0, 0], [0, 1], [1, 0], [1, 1]], [1, 2, 3, 4], [2, 2]],
-        [[[0, 0], [0, 1]], [5, 6], [1, 2]]]
+        [[[0, 0], [0, 1]], [5, 6], [1, 2]],
+    ]
     tf.reset_default_graph()
     with pytest.raises(tf.errors.InvalidArgumentError, match="exceeds"):
         graph_values(D.from_tensor_slices([[1, 2, 3]]).sparse_batch(1, [2]))
 
 
 def test_sparse_elements_map_and_batch_like_tensorflow():
-    ds = D.from_tensors(sparse()).repeat(2).map(
-        lambda s: tf.SparseTensor(s.indices, s.values * 2, s.dense_shape))
-    assert [sp(v) for v in graph_values(ds)] == [[[[0, 1], [2, 0], [2, 2]], [2.0, 4.0, 6.0],
-                                                  [3, 4]]] * 2
+    ds = (
+        D.from_tensors(sparse())
+        .repeat(2)
+        .map(lambda s: tf.SparseTensor(s.indices, s.values * 2, s.dense_shape))
+    )
+    assert [sp(v) for v in graph_values(ds)] == [
+        [[[0, 1], [2, 0], [2, 2]], [2.0, 4.0, 6.0], [3, 4]]
+    ] * 2
     tf.reset_default_graph()
     one = tf.SparseTensor([[0, 1]], [1.0], [2, 4])
     two = tf.SparseTensor([[1, 0], [1, 3]], [2.0, 3.0], [3, 4])
     ds = D.from_tensors(one).concatenate(D.from_tensors(two)).batch(2)
     # TF batches SparseTensors along a new dimension 0, dense shape the largest of each.
-    assert [sp(v) for v in graph_values(ds)] == [[[[0, 0, 1], [1, 1, 0], [1, 1, 3]],
-                                                  [1.0, 2.0, 3.0], [2, 3, 4]]]
+    assert [sp(v) for v in graph_values(ds)] == [
+        [[[0, 0, 1], [1, 1, 0], [1, 1, 3]], [1.0, 2.0, 3.0], [2, 3, 4]]
+    ]
     with pytest.raises(TypeError, match="padded_batch"):
         D.from_tensors(one).padded_batch(2, [None, None])
     with pytest.raises(TypeError, match="unbatch"):
@@ -68,8 +76,9 @@ def test_sparse_elements_map_and_batch_like_tensorflow():
 
 def test_sparse_elements_eager():
     with tf.eager_mode():
-        got = list(D.from_tensors(tf.SparseTensorValue([[0, 1]], [1.0], [2, 2]))
-                   .as_numpy_iterator())
+        got = list(
+            D.from_tensors(tf.SparseTensorValue([[0, 1]], [1.0], [2, 2])).as_numpy_iterator()
+        )
         assert [sp(v) for v in got] == [[[[0, 1]], [1.0], [2, 2]]]
         batched = next(iter(D.from_tensor_slices([[1, 0], [2, 3]]).sparse_batch(2, [2])))
         assert isinstance(batched, tf.SparseTensor)

@@ -37,22 +37,32 @@ PIPELINES = {
     "take_while": lambda: D.range(10).take_while(lambda x: x < 4),
     "unique": lambda: D.from_tensor_slices([3, 1, 3, 2, 1, 5]).unique(),
     "window": lambda: D.range(7).window(3, shift=2, stride=1).flat_map(lambda w: w.batch(3)),
-    "window_stride": lambda: D.range(10).window(3, shift=1, stride=2, drop_remainder=True)
-    .flat_map(lambda w: w.batch(3)),
+    "window_stride": lambda: (
+        D.range(10).window(3, shift=1, stride=2, drop_remainder=True).flat_map(lambda w: w.batch(3))
+    ),
     "group_by_window": lambda: D.range(10).group_by_window(
-        lambda x: x % 3, lambda k, w: w.batch(2), window_size=2),
+        lambda x: x % 3, lambda k, w: w.batch(2), window_size=2
+    ),
     "bucket": lambda: lengths([1, 3, 2, 5, 4, 1, 6]).bucket_by_sequence_length(
-        lambda x: tf.shape(x)[0], [3, 5], [2, 2, 2]),
+        lambda x: tf.shape(x)[0], [3, 5], [2, 2, 2]
+    ),
     "bucket_pad_boundary": lambda: lengths([1, 3, 2, 4, 1, 2]).bucket_by_sequence_length(
-        lambda x: tf.shape(x)[0], [3, 5], [2, 2, 2], pad_to_bucket_boundary=True,
-        padding_values=-1),
-    "group_by_reducer": lambda: D.range(10).apply(E.group_by_reducer(
-        lambda x: x % 3, E.Reducer(lambda k: np.int64(0), lambda s, x: s + x, lambda s: s))),
+        lambda x: tf.shape(x)[0], [3, 5], [2, 2, 2], pad_to_bucket_boundary=True, padding_values=-1
+    ),
+    "group_by_reducer": lambda: D.range(10).apply(
+        E.group_by_reducer(
+            lambda x: x % 3, E.Reducer(lambda k: np.int64(0), lambda s, x: s + x, lambda s: s)
+        )
+    ),
     "choose": lambda: D.choose_from_datasets(
         [D.from_tensors(0).repeat(), D.from_tensors(1).repeat(3)],
-        D.from_tensor_slices(np.array([0, 1, 1, 0, 1, 1, 0], np.int64))),
-    "padded_batch": lambda: D.range(1, 5).map(lambda x: tf.fill([tf.cast(x, tf.int32)], x))
-    .padded_batch(2, padded_shapes=[None], padding_values=tf.constant(-1, tf.int64)),
+        D.from_tensor_slices(np.array([0, 1, 1, 0, 1, 1, 0], np.int64)),
+    ),
+    "padded_batch": lambda: (
+        D.range(1, 5)
+        .map(lambda x: tf.fill([tf.cast(x, tf.int32)], x))
+        .padded_batch(2, padded_shapes=[None], padding_values=tf.constant(-1, tf.int64))
+    ),
     "skip_neg": lambda: D.range(5).skip(-1),
 }
 
@@ -62,8 +72,19 @@ def test_pipeline_matches_tensorflow_graph(name):
     assert tolist(graph_values(PIPELINES[name]())) == TRUTH[name]
 
 
-@pytest.mark.parametrize("name", ["scan", "window", "group_by_window", "bucket", "choose",
-                                  "group_by_reducer", "unique", "enumerate"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "scan",
+        "window",
+        "group_by_window",
+        "bucket",
+        "choose",
+        "group_by_reducer",
+        "unique",
+        "enumerate",
+    ],
+)
 def test_pipeline_matches_tensorflow_eager(name):
     assert tolist(eager_values(PIPELINES[name])) == TRUTH[name]
 
@@ -75,13 +96,14 @@ def test_static_element_specs():
     ds = lengths([1]).bucket_by_sequence_length(lambda x: tf.shape(x)[0], [3], [2, 2])
     assert ds.output_shapes.as_list() == [None, None]
     ds = D.range(4).window(2)
-    assert repr(E.get_structure(ds)) == \
-        "DatasetSpec(TensorSpec(shape=(), dtype=tf.int64, name=None), TensorShape([]))"
+    assert (
+        repr(E.get_structure(ds))
+        == "DatasetSpec(TensorSpec(shape=(), dtype=tf.int64, name=None), TensorShape([]))"
+    )
 
 
 def test_scan_relaxes_a_growing_state_shape():  # TF 2.21: [0, 1, 2]
-    ds = D.range(3).scan(np.zeros([0], np.int64),
-                         lambda s, x: (tf.concat([s, [x]], 0), tf.size(s)))
+    ds = D.range(3).scan(np.zeros([0], np.int64), lambda s, x: (tf.concat([s, [x]], 0), tf.size(s)))
     assert graph_values(ds) == [0, 1, 2]
 
 
@@ -109,13 +131,20 @@ def test_reduce_and_get_single_element_graph_and_eager():
 def test_cardinality_matches_tensorflow():
     cases = {
         "slices": D.from_tensor_slices(np.zeros(7)),
-        "batch": D.range(10).batch(3), "batch_drop": D.range(10).batch(3, drop_remainder=True),
-        "repeat": D.range(3).repeat(), "repeat0": D.range(0).repeat(),
-        "repeat2": D.range(3).repeat(2), "filter": D.range(3).filter(lambda x: x > 0),
-        "take_inf": D.range(3).repeat().take(5), "skip": D.range(10).skip(4),
-        "skip_neg": D.range(10).skip(-1), "zip": D.zip((D.range(3), D.range(5).repeat())),
-        "concat": D.range(3).concatenate(D.range(4)), "shard": D.range(10).shard(3, 1),
-        "window": D.range(7).window(3, 2), "enumerate": D.range(4).enumerate(),
+        "batch": D.range(10).batch(3),
+        "batch_drop": D.range(10).batch(3, drop_remainder=True),
+        "repeat": D.range(3).repeat(),
+        "repeat0": D.range(0).repeat(),
+        "repeat2": D.range(3).repeat(2),
+        "filter": D.range(3).filter(lambda x: x > 0),
+        "take_inf": D.range(3).repeat().take(5),
+        "skip": D.range(10).skip(4),
+        "skip_neg": D.range(10).skip(-1),
+        "zip": D.zip((D.range(3), D.range(5).repeat())),
+        "concat": D.range(3).concatenate(D.range(4)),
+        "shard": D.range(10).shard(3, 1),
+        "window": D.range(7).window(3, 2),
+        "enumerate": D.range(4).enumerate(),
         "unbatch": D.range(4).batch(2).unbatch(),
         "flat_map": D.range(3).flat_map(lambda x: D.range(x)),
         "take_while": D.range(3).take_while(lambda x: x < 1),
@@ -151,28 +180,35 @@ def test_errors_match_tensorflow_classes():
     errs = TRUTH["errors"]
     assert errs["choose_out_of_range"][0] == "InvalidArgumentError"
     with pytest.raises(tf.errors.InvalidArgumentError):
-        graph_values(D.choose_from_datasets(
-            [D.range(3)], D.from_tensors(tf.constant(4, tf.int64))))
+        graph_values(D.choose_from_datasets([D.range(3)], D.from_tensors(tf.constant(4, tf.int64))))
     assert errs["shard_bad_index"][0] == "InvalidArgumentError"
     with pytest.raises(tf.errors.InvalidArgumentError, match="Index must be between"):
         graph_values(D.range(3).shard(2, 3))
     with pytest.raises(ValueError, match="int64"):
-        D.range(3).group_by_window(lambda x: tf.cast(x, tf.int32), lambda k, w: w,
-                                   window_size=2)
+        D.range(3).group_by_window(lambda x: tf.cast(x, tf.int32), lambda k, w: w, window_size=2)
     with pytest.raises(TypeError, match="int32, tf.int64 or tf.string"):
         D.range(3).map(lambda x: tf.cast(x, tf.float32)).unique()
 
 
 def test_group_by_window_size_func_and_rebatch():
-    got = graph_values(D.range(9).group_by_window(
-        lambda x: x % 2, lambda k, w: w.batch(9), window_size_func=lambda k: k + 2))
+    got = graph_values(
+        D.range(9).group_by_window(
+            lambda x: x % 2, lambda k, w: w.batch(9), window_size_func=lambda k: k + 2
+        )
+    )
     # Numbers from TF 2.21 tf.compat.v1: leftover groups come out in ascending key order.
     assert tolist(got) == [[0, 2], [1, 3, 5], [4, 6], [8], [7]]
-    got = graph_values(D.range(4).group_by_window(
-        lambda x: (5 - x) % 3, lambda k, w: w.batch(9), window_size=5))
+    got = graph_values(
+        D.range(4).group_by_window(lambda x: (5 - x) % 3, lambda k, w: w.batch(9), window_size=5)
+    )
     assert tolist(got) == [[2], [1], [0, 3]]
-    got = graph_values(D.range(4).apply(E.group_by_reducer(
-        lambda x: (5 - x) % 3, E.Reducer(lambda k: k * 100, lambda s, x: s + x, lambda s: s))))
+    got = graph_values(
+        D.range(4).apply(
+            E.group_by_reducer(
+                lambda x: (5 - x) % 3, E.Reducer(lambda k: k * 100, lambda s, x: s + x, lambda s: s)
+            )
+        )
+    )
     assert got == [2, 101, 203]
     got = graph_values(D.range(7).batch(3).rebatch(2))  # TF 2.21: the same
     assert tolist(got) == [[0, 1], [2, 3], [4, 5], [6]]
@@ -180,22 +216,34 @@ def test_group_by_window_size_func_and_rebatch():
 
 @pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # the failing elements
 def test_ignore_errors_skips_failing_elements():
-    ds = D.from_tensor_slices([1.0, 2.0, 0.0, 4.0]).map(
-        lambda x: tf.debugging.check_numerics(1.0 / x, "error")).apply(E.ignore_errors())
+    ds = (
+        D.from_tensor_slices([1.0, 2.0, 0.0, 4.0])
+        .map(lambda x: tf.debugging.check_numerics(1.0 / x, "error"))
+        .apply(E.ignore_errors())
+    )
     assert graph_values(ds) == [1.0, 0.5, 0.25]
-    assert eager_values(lambda: D.from_tensor_slices([1.0, 0.0]).map(
-        lambda x: tf.debugging.check_numerics(1.0 / x, "e")).ignore_errors()) == [1.0]
+    assert eager_values(
+        lambda: (
+            D.from_tensor_slices([1.0, 0.0])
+            .map(lambda x: tf.debugging.check_numerics(1.0 / x, "e"))
+            .ignore_errors()
+        )
+    ) == [1.0]
 
 
 def test_parallel_interleave_and_map_and_batch_legacy_names():
-    ds = D.range(1, 4).apply(E.parallel_interleave(
-        lambda x: D.from_tensors(x).repeat(x), cycle_length=2))
+    ds = D.range(1, 4).apply(
+        E.parallel_interleave(lambda x: D.from_tensors(x).repeat(x), cycle_length=2)
+    )
     assert graph_values(ds) == [1, 2, 2, 3, 3, 3]
     tf.reset_default_graph()
     ds = D.range(5).apply(E.map_and_batch_with_legacy_function(lambda x: x * 2, 2))
     assert tolist(graph_values(ds)) == [[0, 2], [4, 6], [8]]
-    assert tolist(graph_values(D.range(3).apply(E.enumerate_dataset(5)))) == \
-        [[5, 0], [6, 1], [7, 2]]
+    assert tolist(graph_values(D.range(3).apply(E.enumerate_dataset(5)))) == [
+        [5, 0],
+        [6, 1],
+        [7, 2],
+    ]
 
 
 def test_group_by_window_size_from_a_placeholder():

@@ -7,6 +7,7 @@ import pytest
 
 import miniflow as tf
 
+
 def drain(next_element, sess=None, feed=None):
     """Every element until OutOfRangeError (which must then repeat)."""
     own = sess is None
@@ -27,16 +28,18 @@ def drain(next_element, sess=None, feed=None):
 def test_slices_map_filter_batch_match_numpy():
     xs = np.arange(23, dtype=np.float32)
     ys = (np.arange(23) % 3).astype(np.int64)
-    ds = (tf.data.Dataset.from_tensor_slices((xs, ys))
-          .map(lambda x, y: (tf.square(x) + 1.0, tf.cast(y, tf.float32) * 2.0))
-          .filter(lambda a, b: tf.greater(a, 10.0))
-          .batch(5))
+    ds = (
+        tf.data.Dataset.from_tensor_slices((xs, ys))
+        .map(lambda x, y: (tf.square(x) + 1.0, tf.cast(y, tf.float32) * 2.0))
+        .filter(lambda a, b: tf.greater(a, 10.0))
+        .batch(5)
+    )
     assert ds.output_types == (tf.float32, tf.float32)
     assert [s.as_list() for s in ds.output_shapes] == [[None], [None]]
     got = drain(ds.make_one_shot_iterator().get_next())
-    keep = xs ** 2 + 1 > 10
-    a, b = (xs ** 2 + 1)[keep], (ys * 2.0)[keep]
-    want = [(a[i:i + 5], b[i:i + 5]) for i in range(0, len(a), 5)]
+    keep = xs**2 + 1 > 10
+    a, b = (xs**2 + 1)[keep], (ys * 2.0)[keep]
+    want = [(a[i : i + 5], b[i : i + 5]) for i in range(0, len(a), 5)]
     assert len(got) == len(want) == 4
     for (ga, gb), (wa, wb) in zip(got, want):
         np.testing.assert_allclose(ga, wa)
@@ -57,8 +60,12 @@ def test_dict_elements_drop_remainder_and_static_shapes():
 
 def test_map_with_dict_and_nested_outputs():
     ds = tf.data.Dataset.from_tensor_slices({"a": [1, 2, 3], "b": [10, 20, 30]})
-    ds = ds.map(lambda d: {"sum": d["a"] + d["b"], "pair": (d["a"], tf.reduce_sum(
-        tf.stack([d["a"], d["b"]])) * 2)})
+    ds = ds.map(
+        lambda d: {
+            "sum": d["a"] + d["b"],
+            "pair": (d["a"], tf.reduce_sum(tf.stack([d["a"], d["b"]])) * 2),
+        }
+    )
     got = drain(ds.make_one_shot_iterator().get_next())
     assert [int(e["sum"]) for e in got] == [11, 22, 33]
     assert [(int(e["pair"][0]), int(e["pair"][1])) for e in got] == [(1, 22), (2, 44), (3, 66)]
@@ -92,8 +99,7 @@ def test_repeat_take_skip_zip_concatenate_range():
     got = drain(z.make_one_shot_iterator().get_next())
     assert [(int(i), s) for i, s in got] == [(4, b"y"), (6, b"z")]
     c = a.concatenate(tf.data.Dataset.range(3)).repeat(2)
-    assert [int(v) for v in drain(c.make_one_shot_iterator().get_next())] == \
-        [2, 4, 6, 0, 1, 2] * 2
+    assert [int(v) for v in drain(c.make_one_shot_iterator().get_next())] == [2, 4, 6, 0, 1, 2] * 2
     empty = tf.data.Dataset.range(0).repeat()
     assert drain(empty.make_one_shot_iterator().get_next()) == []
 
@@ -105,17 +111,19 @@ def test_padded_batch_matches_manual_padding():
     ds = ds.padded_batch(2, padded_shapes=([None], []), padding_values=(-1, 0))
     got = drain(ds.make_one_shot_iterator().get_next())
     for k, (batch, lengths) in enumerate(got):
-        rows = seqs[2 * k: 2 * k + 2]
+        rows = seqs[2 * k : 2 * k + 2]
         width = max(len(r) for r in rows)
         want = np.array([r + [-1] * (width - len(r)) for r in rows])
         np.testing.assert_array_equal(batch, want)
         np.testing.assert_array_equal(lengths, [len(r) for r in rows])
-    fixed = tf.data.Dataset.from_generator(lambda: iter(seqs), tf.int32, [None]) \
-        .padded_batch(5, padded_shapes=[6])
+    fixed = tf.data.Dataset.from_generator(lambda: iter(seqs), tf.int32, [None]).padded_batch(
+        5, padded_shapes=[6]
+    )
     (only,) = drain(fixed.make_one_shot_iterator().get_next())
     assert only.shape == (5, 6) and only[3].tolist() == [7, 8, 9, 10, 0, 0]
-    too_small = tf.data.Dataset.from_generator(lambda: iter(seqs), tf.int32, [None]) \
-        .padded_batch(5, padded_shapes=[2])
+    too_small = tf.data.Dataset.from_generator(lambda: iter(seqs), tf.int32, [None]).padded_batch(
+        5, padded_shapes=[2]
+    )
     with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError, match="smaller"):
         sess.run(too_small.make_one_shot_iterator().get_next())
 
@@ -135,7 +143,7 @@ def test_initializable_iterator_fed_through_placeholders():
             data_y = np.arange(n) * 10
             sess.run(it.initializer, {x: data_x, y: data_y})
             got = drain(loss, sess)
-            want = [data_x[i:i + 2].sum() + data_y[i:i + 2].sum() for i in range(0, n, 2)]
+            want = [data_x[i : i + 2].sum() + data_y[i : i + 2].sum() for i in range(0, n, 2)]
             np.testing.assert_allclose(got, want)
 
 
@@ -158,8 +166,13 @@ def test_training_on_a_dataset_matches_numpy_sgd():
     rng = np.random.default_rng(0)
     xs = rng.normal(size=(12, 3)).astype(np.float32)
     ys = (xs @ np.array([1.0, -1.0, 2.0], np.float32))[:, None]
-    x, y = tf.data.Dataset.from_tensor_slices((xs, ys)).batch(4).repeat(2) \
-        .make_one_shot_iterator().get_next()
+    x, y = (
+        tf.data.Dataset.from_tensor_slices((xs, ys))
+        .batch(4)
+        .repeat(2)
+        .make_one_shot_iterator()
+        .get_next()
+    )
     w = tf.Variable(np.zeros((3, 1), np.float32))
     loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y))
     train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
@@ -171,7 +184,7 @@ def test_training_on_a_dataset_matches_numpy_sgd():
     want = np.zeros((3, 1), np.float32)
     for _ in range(2):
         for i in range(0, 12, 4):
-            bx, by = xs[i:i + 4], ys[i:i + 4]
+            bx, by = xs[i : i + 4], ys[i : i + 4]
             want -= 0.1 * (2 / 4) * bx.T @ (bx @ want - by)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
@@ -181,8 +194,10 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match="placeholder"):
         tf.data.Dataset.from_tensor_slices(ph).make_one_shot_iterator()
     ragged = tf.data.Dataset.from_generator(lambda: iter([[1], [1, 2]]), tf.int32, [None])
-    with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError,
-                                             match="different shapes in component 0"):
+    with (
+        tf.Session() as sess,
+        pytest.raises(tf.errors.InvalidArgumentError, match="different shapes in component 0"),
+    ):
         sess.run(ragged.batch(2).make_one_shot_iterator().get_next())
     mismatch = tf.data.Dataset.from_tensor_slices((np.zeros(3), np.zeros(4)))
     with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError, match="match"):
@@ -226,8 +241,9 @@ def test_flat_map_interleave_unbatch_match_python():
     ds = tf.data.Dataset.range(1, 5)
     # Each n opens a dataset of n copies of n*10 (capturing the element's tensor).
     flat = ds.flat_map(lambda n: tf.data.Dataset.from_tensors(n * 10).repeat(n))
-    assert [int(v) for v in drain(flat.make_one_shot_iterator().get_next())] == \
-        [n * 10 for n in range(1, 5) for _ in range(n)]
+    assert [int(v) for v in drain(flat.make_one_shot_iterator().get_next())] == [
+        n * 10 for n in range(1, 5) for _ in range(n)
+    ]
 
     def interleave(seqs, cycle, block):  # TF's documented order, in plain Python
         seqs, out, slots, index = iter(seqs), [], [None] * cycle, 0
@@ -252,16 +268,20 @@ def test_flat_map_interleave_unbatch_match_python():
         tf.reset_default_graph()
         inter = tf.data.Dataset.range(1, 6).interleave(
             lambda n: tf.data.Dataset.range(n).map(lambda i: i + 100 * n),
-            cycle_length=cycle, block_length=block)
+            cycle_length=cycle,
+            block_length=block,
+        )
         want = interleave([[i + 100 * n for i in range(n)] for n in range(1, 6)], cycle, block)
         assert [int(v) for v in drain(inter.make_one_shot_iterator().get_next())] == want
 
     tf.reset_default_graph()
-    ub = tf.data.Dataset.from_tensor_slices((np.arange(6).reshape(3, 2),
-                                             np.arange(6.0).reshape(3, 2))).unbatch()
+    ub = tf.data.Dataset.from_tensor_slices(
+        (np.arange(6).reshape(3, 2), np.arange(6.0).reshape(3, 2))
+    ).unbatch()
     assert ub.output_shapes[0].as_list() == []
-    assert [(int(a), float(b)) for a, b in drain(ub.make_one_shot_iterator().get_next())] \
-        == [(i, float(i)) for i in range(6)]
+    assert [(int(a), float(b)) for a, b in drain(ub.make_one_shot_iterator().get_next())] == [
+        (i, float(i)) for i in range(6)
+    ]
     with pytest.raises(TypeError, match="Dataset"):
         tf.data.Dataset.range(3).flat_map(lambda n: n)
 
@@ -269,8 +289,11 @@ def test_flat_map_interleave_unbatch_match_python():
 def test_functions_capture_outer_tensors_at_iterator_start():
     scale = tf.placeholder(tf.float32, [], name="scale")
     offset = tf.constant(0.5)
-    ds = tf.data.Dataset.range(4).map(lambda v: tf.cast(v, tf.float32) * scale + offset) \
+    ds = (
+        tf.data.Dataset.range(4)
+        .map(lambda v: tf.cast(v, tf.float32) * scale + offset)
         .filter(lambda v: v < scale * 2.0)
+    )
     it = ds.make_initializable_iterator()
     nxt = it.get_next()
     with tf.Session() as sess:
@@ -284,8 +307,12 @@ def test_functions_capture_outer_tensors_at_iterator_start():
 
 def test_experimental_transformations():
     exp = tf.data.experimental
-    ds = tf.data.Dataset.range(6).apply(exp.shuffle_and_repeat(6, count=2, seed=4)) \
-        .apply(exp.map_and_batch(lambda v: v * 3, 4)).prefetch(exp.AUTOTUNE)
+    ds = (
+        tf.data.Dataset.range(6)
+        .apply(exp.shuffle_and_repeat(6, count=2, seed=4))
+        .apply(exp.map_and_batch(lambda v: v * 3, 4))
+        .prefetch(exp.AUTOTUNE)
+    )
     got = np.concatenate(drain(ds.make_one_shot_iterator().get_next()))
     assert sorted(got[:6].tolist()) == [0, 3, 6, 9, 12, 15] == sorted(got[6:].tolist())
 

@@ -22,9 +22,16 @@ def test_unsigned_dtypes_map_to_numpy_both_ways():
     assert _run(tf.constant([1, 2], tf.uint32)).dtype == np.uint32
 
 
-@pytest.mark.parametrize("name,storage,size", [
-    ("qint8", "i1", 1), ("qint16", "<i2", 2), ("qint32", "<i4", 4), ("quint8", "u1", 1),
-    ("quint16", "<u2", 2)])
+@pytest.mark.parametrize(
+    "name,storage,size",
+    [
+        ("qint8", "i1", 1),
+        ("qint16", "<i2", 2),
+        ("qint32", "<i4", 4),
+        ("quint8", "u1", 1),
+        ("quint16", "<u2", 2),
+    ],
+)
 def test_quantized_dtypes_have_tf_properties(name, storage, size):
     d = getattr(tf, name)
     assert d is tf.dtypes.as_dtype(name) is tf.as_dtype(d.as_numpy_dtype)
@@ -46,10 +53,14 @@ def test_quantized_set_and_handles():
 
 
 def test_saturate_cast_matches_tf():
-    got = _run([tf.saturate_cast([300.0, -5.0, 1e10], tf.uint8),
-                tf.dtypes.saturate_cast([3e9, -1e10, 2.5], tf.int32),
-                tf.saturate_cast([-1, 70000], tf.uint16),
-                tf.saturate_cast(tf.constant([1.5 + 2j]), tf.float32)])
+    got = _run(
+        [
+            tf.saturate_cast([300.0, -5.0, 1e10], tf.uint8),
+            tf.dtypes.saturate_cast([3e9, -1e10, 2.5], tf.int32),
+            tf.saturate_cast([-1, 70000], tf.uint16),
+            tf.saturate_cast(tf.constant([1.5 + 2j]), tf.float32),
+        ]
+    )
     np.testing.assert_array_equal(got[0], np.array([255, 0, 255], np.uint8))
     # float32 cannot hold 2**31 - 1: TF saturates to the float just below it.
     np.testing.assert_array_equal(got[1], np.array([2147483520, -2147483648, 2], np.int32))
@@ -65,9 +76,13 @@ def test_saturate_cast_eager():
 
 
 def test_bitcast_matches_tf():
-    got = _run([tf.bitcast(tf.constant([1.0]), tf.int32),
-                tf.bitcast(tf.constant([1.0]), tf.uint8),
-                tf.bitcast(tf.constant([[1, 2, 3, 4]], tf.uint8), tf.int32)])
+    got = _run(
+        [
+            tf.bitcast(tf.constant([1.0]), tf.int32),
+            tf.bitcast(tf.constant([1.0]), tf.uint8),
+            tf.bitcast(tf.constant([[1, 2, 3, 4]], tf.uint8), tf.int32),
+        ]
+    )
     np.testing.assert_array_equal(got[0], [1065353216])
     np.testing.assert_array_equal(got[1], [[0, 0, 128, 63]])
     np.testing.assert_array_equal(got[2], [67305985])
@@ -91,6 +106,7 @@ def test_dtypes_namespace_functions():
 def test_no_dtype_equals_none():
     # np.dtype(None) is float64; TF's DType never compares equal to None.
     import miniflow as tf
+
     assert not (tf.float64 == None)  # noqa: E711
     assert tf.float64 != None  # noqa: E711
     assert tf.float64 == "float64" and tf.float32 == np.float32

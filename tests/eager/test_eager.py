@@ -26,8 +26,9 @@ def test_eager_tensor_basics():
     np.testing.assert_array_equal(np.asarray(t), [[1, 2], [3, 4]])
     np.testing.assert_array_equal((t * 2 + 1).numpy(), [[3, 5], [7, 9]])
     np.testing.assert_array_equal((1 - t).numpy(), [[0, -1], [-2, -3]])
-    np.testing.assert_array_equal((t @ t).numpy(), np.array([[1, 2], [3, 4]]) @
-                                  np.array([[1, 2], [3, 4]]))
+    np.testing.assert_array_equal(
+        (t @ t).numpy(), np.array([[1, 2], [3, 4]]) @ np.array([[1, 2], [3, 4]])
+    )
     np.testing.assert_array_equal(t[1].numpy(), [3, 4])
     assert "[[1. 2.]" in str(t) and "shape=(2, 2)" in str(t) and "numpy=" in repr(t)
     assert float(tf.constant(2.5)) == 2.5 and int(tf.constant(3)) == 3
@@ -75,13 +76,13 @@ def test_non_persistent_tape_can_be_used_once_persistent_many():
     x = tf.constant(2.0)
     with tf.GradientTape() as g:
         g.watch(x)
-        y = x ** 3
+        y = x**3
     g.gradient(y, x)
     with pytest.raises(RuntimeError, match="only be called once"):
         g.gradient(y, x)
     with tf.GradientTape(persistent=True) as g:
         g.watch(x)
-        y, z = x ** 3, tf.sin(x)
+        y, z = x**3, tf.sin(x)
     assert g.gradient(y, x).numpy() == pytest.approx(12.0)
     assert g.gradient(z, x).numpy() == pytest.approx(np.cos(2.0), rel=1e-6)
 
@@ -111,7 +112,7 @@ def test_higher_order_with_nested_tapes():
             y = x * x * x
         dy = t1.gradient(y, x)
     d2y = t2.gradient(dy, x)
-    assert dy.numpy() == pytest.approx(3 * 1.5 ** 2)
+    assert dy.numpy() == pytest.approx(3 * 1.5**2)
     assert d2y.numpy() == pytest.approx(6 * 1.5)
 
 
@@ -189,8 +190,7 @@ def test_optimizers_in_eager_mode_minimize_with_a_callable():
     step = tf.Variable(0, dtype=tf.int64, trainable=False)
     for _ in range(300):
         opt.minimize(lambda: tf.reduce_mean(tf.square(w * xs + b - ys)), global_step=step)
-    assert w.numpy() == pytest.approx(2.0, abs=1e-3) and b.numpy() == pytest.approx(1.0,
-                                                                                     abs=1e-3)
+    assert w.numpy() == pytest.approx(2.0, abs=1e-3) and b.numpy() == pytest.approx(1.0, abs=1e-3)
     assert int(step.numpy()) == 300
     with tf.GradientTape() as g:
         loss = tf.square(w - 5.0)
@@ -227,14 +227,15 @@ def test_eager_tensor_into_a_graph_becomes_a_constant():
 
 
 def test_enable_eager_execution_is_global():
-    code = ("import miniflow as tf\nassert not tf.executing_eagerly()\n"
-            "tf.enable_eager_execution()\nassert tf.executing_eagerly()\n"
-            "print((tf.constant(2.0) * 3).numpy())\n"
-            "tf.compat.v1.disable_eager_execution()\nassert not tf.executing_eagerly()\n"
-            "t = tf.constant(2.0) * 3\nprint(t.name, tf.Session().run(t))\n"
-            "tf.disable_eager_execution()\n")  # graph mode already: nothing to do
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import miniflow as tf\nassert not tf.executing_eagerly()\n"
+        "tf.enable_eager_execution()\nassert tf.executing_eagerly()\n"
+        "print((tf.constant(2.0) * 3).numpy())\n"
+        "tf.compat.v1.disable_eager_execution()\nassert not tf.executing_eagerly()\n"
+        "t = tf.constant(2.0) * 3\nprint(t.name, tf.Session().run(t))\n"
+        "tf.disable_eager_execution()\n"
+    )  # graph mode already: nothing to do
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["6.0", "mul:0", "6.0"]
 
 
@@ -250,8 +251,7 @@ def test_jacobian_matches_the_analytic_one():
 
 
 def test_partitioned_embedding_variables_get_sparse_updates():
-    parts = [tf.Variable(np.zeros((3, 2), np.float32)), tf.Variable(np.zeros((2, 2),
-                                                                              np.float32))]
+    parts = [tf.Variable(np.zeros((3, 2), np.float32)), tf.Variable(np.zeros((2, 2), np.float32))]
     with tf.GradientTape() as g:
         rows = tf.nn.embedding_lookup(parts, [0, 1, 4])  # mod: ids 0, 4 -> part 0; 1 -> part 1
         loss = tf.reduce_sum(rows * tf.constant([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]))
@@ -293,8 +293,10 @@ def test_optimizer_hyperparameters_follow_a_changing_learning_rate():
 
 def test_a_read_slot_variable_does_not_change_when_the_optimizer_updates_it():
     v = tf.Variable([1.0, 2.0])
-    for opt, name in ((tf.train.AdagradOptimizer(0.1), "accumulator"),
-                      (tf.train.AdamOptimizer(0.1), "m")):
+    for opt, name in (
+        (tf.train.AdagradOptimizer(0.1), "accumulator"),
+        (tf.train.AdamOptimizer(0.1), "m"),
+    ):
         opt.apply_gradients([(tf.constant([1.0, 1.0]), v)])
         read = opt.get_slot(v, name).value()
         before = read.numpy().copy()
@@ -312,7 +314,8 @@ def test_jacobian_of_an_unconnected_source_is_none_or_zeros():
     np.testing.assert_array_equal(jx.numpy(), [[3.0, 0.0], [0.0, 0.0]])
     assert jz is None
     np.testing.assert_array_equal(
-        tape.jacobian(y, [x, z], unconnected_gradients="zero")[1].numpy(), [[0.0], [0.0]])
+        tape.jacobian(y, [x, z], unconnected_gradients="zero")[1].numpy(), [[0.0], [0.0]]
+    )
 
 
 def test_compute_gradients_of_a_tensor_loss_in_eager_mode_is_an_error():

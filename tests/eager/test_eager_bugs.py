@@ -24,8 +24,10 @@ def _string_cases():
         "join": (lambda: tf.strings.join([b"ab\x00", b"c\x00"]), b"ab\x00c\x00"),
         "base64": (lambda: tf.io.decode_base64(tf.io.encode_base64(b"ab\x00")), b"ab\x00"),
         "gather": (lambda: tf.gather([b"a\x00", b"b"], 0), b"a\x00"),
-        "decode_raw": (lambda: tf.io.decode_raw(tf.gather([b"ab\x00\x00"], 0), tf.uint8),
-                       np.array([97, 98, 0, 0], np.uint8)),
+        "decode_raw": (
+            lambda: tf.io.decode_raw(tf.gather([b"ab\x00\x00"], 0), tf.uint8),
+            np.array([97, 98, 0, 0], np.uint8),
+        ),
     }
 
 

@@ -61,8 +61,11 @@ def test_plan_leaves_out_gradients_nobody_asked_for():
         tape.gradient(loss, w)
     (plan,) = [e for e in PLANS._entries.values() if callable(e)]
     # seed, ReduceBroadcast, then MatMul's rule: d/dx (k2, dropped) and d/dw (k3)
-    calls = [line.split("= ")[1].split("(")[0] for line in plan.source.splitlines()
-             if line.strip().startswith("t")]
+    calls = [
+        line.split("= ")[1].split("(")[0]
+        for line in plan.source.splitlines()
+        if line.strip().startswith("t")
+    ]
     assert calls == ["k0", "k1", "k3"]
 
 
@@ -75,13 +78,17 @@ def _mlp(rng):
         with tf.GradientTape() as tape:
             h = tf.nn.relu(tf.matmul(x, w1) + b1)
             logits = tf.matmul(h, w2)
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-                labels=labels, logits=logits)) + 0.01 * tf.nn.l2_loss(w2)
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+            ) + 0.01 * tf.nn.l2_loss(w2)
         return tape.gradient(loss, [w1, b1, w2])
 
     def data(rng):
-        return (rng.normal(size=(4, 5)).astype(np.float32),
-                rng.integers(0, 3, size=4).astype(np.int32))
+        return (
+            rng.normal(size=(4, 5)).astype(np.float32),
+            rng.integers(0, 3, size=4).astype(np.int32),
+        )
+
     return step, data
 
 
@@ -98,6 +105,7 @@ def _elementwise(rng):
 
     def data(rng):
         return rng.normal(size=(3, 4)).astype(np.float32), None
+
     return step, data
 
 
@@ -113,6 +121,7 @@ def _reshaping(rng):
 
     def data(rng):
         return rng.normal(size=(4, 2)).astype(np.float32), None
+
     return step, data
 
 
@@ -127,8 +136,11 @@ def _embedding(rng):
         return tape.gradient(loss, [table, unused], unconnected_gradients="zero")
 
     def data(rng):
-        return (rng.normal(size=(5, 3)).astype(np.float32),
-                rng.integers(0, 10, size=5).astype(np.int32))
+        return (
+            rng.normal(size=(5, 3)).astype(np.float32),
+            rng.integers(0, 10, size=5).astype(np.int32),
+        )
+
     return step, data
 
 
@@ -237,7 +249,7 @@ def test_second_order_through_nested_tapes_is_not_replayed():
                 y = x * x * x
             dy = inner.gradient(y, x)
         d2y = outer.gradient(dy, x)
-        assert float(dy) == pytest.approx(3 * x0 ** 2)
+        assert float(dy) == pytest.approx(3 * x0**2)
         assert float(d2y) == pytest.approx(6 * x0)
 
 
@@ -256,15 +268,19 @@ def test_keys_tell_structures_apart_and_matchers_agree():
         ops, producer, ys, xs, groups, unconnected = t
         return gradient_plans.signature(ops, producer, ys, xs, (tuple(groups), unconnected))
 
-    same = [(lambda: a * b, lambda: a * b),
-            (lambda: tf.gather(a * c, i), lambda: tf.gather(a * c, j))]  # values: not keyed
-    different = [(lambda: a * b, lambda: b * a),  # wiring
-                 (lambda: a * a, lambda: a * b),  # a leaf used twice
-                 (lambda: a * b, lambda: a + b),  # op type
-                 (lambda: tf.reduce_sum(a * b), lambda: a * b),
-                 (lambda: a * c, lambda: a * b),  # shapes
-                 (lambda: tf.cast(a, tf.float64) * 2.0, lambda: a * 2.0),  # dtypes
-                 (lambda: tf.reduce_sum(a * c, axis=0), lambda: tf.reduce_sum(a * c))]
+    same = [
+        (lambda: a * b, lambda: a * b),
+        (lambda: tf.gather(a * c, i), lambda: tf.gather(a * c, j)),
+    ]  # values: not keyed
+    different = [
+        (lambda: a * b, lambda: b * a),  # wiring
+        (lambda: a * a, lambda: a * b),  # a leaf used twice
+        (lambda: a * b, lambda: a + b),  # op type
+        (lambda: tf.reduce_sum(a * b), lambda: a * b),
+        (lambda: a * c, lambda: a * b),  # shapes
+        (lambda: tf.cast(a, tf.float64) * 2.0, lambda: a * 2.0),  # dtypes
+        (lambda: tf.reduce_sum(a * c, axis=0), lambda: tf.reduce_sum(a * c)),
+    ]
     for (f, g), equal in [(p, True) for p in same] + [(p, False) for p in different]:
         tf_, tg = tape_of(f), tape_of(g)
         assert (key(tf_) == key(tg)) is equal
@@ -296,9 +312,11 @@ def test_replacing_a_gradient_rule_drops_the_plans():
 
 # -- every differentiable op: a replayed gradient equals the sweep's -------------------
 
+
 def _replay_matches_sweep(fn, draws, wrt):
     """``fn`` on four draws of inputs of the same shapes (seen, traced twice, then
     replayed), against the sweep on the last draw. Returns whether a plan was replayed."""
+
     def outputs(ts):
         out = fn(*ts)
         outs = list(out) if isinstance(out, list | tuple) else [out]
@@ -309,15 +327,20 @@ def _replay_matches_sweep(fn, draws, wrt):
         with tf.GradientTape() as tape:
             for i in wrt:
                 tape.watch(ts[i])
-            loss = tf.add_n([tf.reduce_sum(o * tf.constant(r, dtype=o.dtype))
-                             for o, r in zip(outputs(ts), rs)])
+            loss = tf.add_n(
+                [tf.reduce_sum(o * tf.constant(r, dtype=o.dtype)) for o, r in zip(outputs(ts), rs)]
+            )
         return [_dense(g) for g in tape.gradient(loss, [ts[i] for i in wrt])]
 
     rs = []
     for k, args in enumerate(draws):
         rng = np.random.default_rng(k)
-        rs.append([rng.standard_normal(o.shape.as_list())
-                   for o in outputs([tf.constant(a) for a in args])])
+        rs.append(
+            [
+                rng.standard_normal(o.shape.as_list())
+                for o in outputs([tf.constant(a) for a in args])
+            ]
+        )
     PLANS.clear()
     before = PLANS.compiled
     replayed = [grads(args, r) for args, r in zip(draws, rs)][-1]
@@ -339,8 +362,7 @@ def _replay_matches_sweep(fn, draws, wrt):
 _STATEFUL_ROWS = {"Print", "PyFunc", "print", "py_func_with_grad"}
 # Rows whose tape structure depends on the values drawn (the branch a cond takes, the
 # sizes of embedding partitions): four draws need not share one structure.
-_DATA_SHAPED_ROWS = {"cond", "cond_nested", "embedding_lookup_partitioned",
-                     "embedding_lookup_div"}
+_DATA_SHAPED_ROWS = {"cond", "cond_nested", "embedding_lookup_partitioned", "embedding_lookup_div"}
 
 
 @pytest.mark.parametrize("spec", OP_SPECS, ids=[s.id for s in OP_SPECS])
@@ -354,8 +376,7 @@ def test_core_op_gradients_replay_exactly(spec, data):
     for k in range(4):
         rng = np.random.default_rng(seed + k)
         if getattr(domain, "per_input", False):
-            draws.append([domain(rng, s, i).astype(spec.dtype)
-                          for i, s in enumerate(case.shapes)])
+            draws.append([domain(rng, s, i).astype(spec.dtype) for i, s in enumerate(case.shapes)])
         else:
             draws.append([domain(rng, s).astype(spec.dtype) for s in case.shapes])
     fn = lambda *xs: spec.fn(*xs, **case.kwargs)  # noqa: E731
@@ -369,8 +390,11 @@ def test_core_op_gradients_replay_exactly(spec, data):
 def test_nn_op_gradients_replay_exactly(spec, seed, n):
     n = max(n, spec.extra.get("min_n", 1))
     draws = [spec.make(np.random.default_rng(seed + k), n) for k in range(4)]
-    wrt = spec.wrt if spec.wrt is not None else tuple(
-        i for i, a in enumerate(draws[0]) if np.asarray(a).dtype.kind == "f")
+    wrt = (
+        spec.wrt
+        if spec.wrt is not None
+        else tuple(i for i, a in enumerate(draws[0]) if np.asarray(a).dtype.kind == "f")
+    )
     compiled = _replay_matches_sweep(spec.fn, draws, wrt)
     if spec.name not in _DATA_SHAPED_ROWS:
         assert compiled != (spec.name in _STATEFUL_ROWS)

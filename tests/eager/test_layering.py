@@ -19,8 +19,11 @@ def _imports(package):
 
 
 def test_eager_does_not_import_graph_or_higher_layers():
-    bad = [(f, m) for f, m in _imports("eager")
-           if m.startswith(("miniflow.graph", "miniflow.ops", "miniflow.train"))]
+    bad = [
+        (f, m)
+        for f, m in _imports("eager")
+        if m.startswith(("miniflow.graph", "miniflow.ops", "miniflow.train"))
+    ]
     assert not bad
 
 

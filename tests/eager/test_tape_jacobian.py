@@ -15,5 +15,5 @@ def test_jacobian_matches_analytic():
             y = tf.tanh(tf.matmul(tf.constant(a), tf.reshape(x, [2, 1])))
         jac = tape.jacobian(y, x).numpy()
     z = np.tanh(a @ xv)
-    expected = ((1 - z ** 2)[:, None] * a).reshape(3, 1, 2)
+    expected = ((1 - z**2)[:, None] * a).reshape(3, 1, 2)
     np.testing.assert_allclose(jac, expected, rtol=1e-10)

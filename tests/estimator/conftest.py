@@ -10,5 +10,6 @@ from tests.estimator.helpers import linear_model_fn
 
 @pytest.fixture
 def estimator(tmp_path):
-    return tf.estimator.Estimator(linear_model_fn, model_dir=str(tmp_path / "m"),
-                                  params={"lr": 0.5})
+    return tf.estimator.Estimator(
+        linear_model_fn, model_dir=str(tmp_path / "m"), params={"lr": 0.5}
+    )

@@ -13,8 +13,9 @@ Y = 2 * X + 1
 
 def train_input_fn(batch=32):
     """An endless shuffled dataset of ({"x": x}, y) batches."""
-    return tf.data.Dataset.from_tensor_slices(({"x": X}, Y)).shuffle(256, seed=1).repeat() \
-        .batch(batch)
+    return (
+        tf.data.Dataset.from_tensor_slices(({"x": X}, Y)).shuffle(256, seed=1).repeat().batch(batch)
+    )
 
 
 def eval_input_fn(x=X, y=Y, batch=64):
@@ -31,7 +32,11 @@ def linear_model_fn(features, labels, mode, params):
         return tf.estimator.EstimatorSpec(mode, predictions={"y": pred, "twice": 2 * pred})
     loss = tf.losses.mean_squared_error(labels, pred)
     train_op = tf.train.GradientDescentOptimizer(params.get("lr", 0.5)).minimize(
-        loss, global_step=tf.train.get_global_step())
+        loss, global_step=tf.train.get_global_step()
+    )
     return tf.estimator.EstimatorSpec(
-        mode, loss=loss, train_op=train_op,
-        eval_metric_ops={"mae": tf.metrics.mean_absolute_error(labels, pred)})
+        mode,
+        loss=loss,
+        train_op=train_op,
+        eval_metric_ops={"mae": tf.metrics.mean_absolute_error(labels, pred)},
+    )

@@ -13,6 +13,7 @@ import tempfile
 
 import numpy as np
 
+
 def data():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(60, 2)).astype(np.float32)
@@ -37,8 +38,9 @@ def main(tf):
     _show("binary", est.evaluate(input_fn(tf, x, labels, 30)))
     print("logits", [float(p["logits"][0]) for p in est.predict(input_fn(tf, x, labels, 60))][:4])
     y3 = np.digitize(x[:, 0], [-0.5, 0.5]).astype(np.int64)
-    est = tf.estimator.LinearClassifier(cols, n_classes=3, weight_column="w",
-                                        model_dir=tempfile.mkdtemp())
+    est = tf.estimator.LinearClassifier(
+        cols, n_classes=3, weight_column="w", model_dir=tempfile.mkdtemp()
+    )
     est.train(input_fn(tf, x, y3, 20, w=weights), steps=3)
     _show("multiclass", est.evaluate(input_fn(tf, x, y3, 30, w=weights)))
     y = (x @ np.array([[2.0], [-1.0]]) + 1).astype(np.float32)

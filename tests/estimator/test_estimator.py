@@ -41,6 +41,7 @@ def test_second_train_resumes_from_the_checkpoint_and_max_steps_holds(estimator)
 
 def test_resumed_training_equals_one_uninterrupted_run(tmp_path):
     """Training 4 + 6 steps on a deterministic input equals 10 steps in one call."""
+
     def input_fn():
         return tf.data.Dataset.from_tensor_slices(({"x": X}, Y)).repeat().batch(16)
 
@@ -54,7 +55,7 @@ def test_resumed_training_equals_one_uninterrupted_run(tmp_path):
     c = np.zeros(1, np.float32)
     for step in range(10):
         i = step if step < 4 else step - 4
-        x, y = X[16 * i:16 * i + 16], Y[16 * i:16 * i + 16]
+        x, y = X[16 * i : 16 * i + 16], Y[16 * i : 16 * i + 16]
         err = x @ w + c - y
         w, c = w - 0.1 * 2 * x.T @ err / len(x), c - 0.1 * 2 * err.mean(0)
     np.testing.assert_allclose(b.get_variable_value("w"), w, rtol=1e-5)
@@ -74,8 +75,7 @@ def test_input_fn_may_return_a_features_labels_tuple(estimator):
 
 def test_checkpoints_and_variable_access(tmp_path):
     config = tf.estimator.RunConfig(save_checkpoints_steps=2, keep_checkpoint_max=2)
-    est = tf.estimator.Estimator(linear_model_fn, str(tmp_path), config=config,
-                                 params={"lr": 0.5})
+    est = tf.estimator.Estimator(linear_model_fn, str(tmp_path), config=config, params={"lr": 0.5})
     with pytest.raises(ValueError, match="Could not find trained model"):
         est.get_variable_names()
     assert est.latest_checkpoint() is None
@@ -84,8 +84,9 @@ def test_checkpoints_and_variable_access(tmp_path):
     kept = sorted(os.path.basename(p) for p in glob.glob(str(tmp_path / "*.index")))
     assert kept == ["model.ckpt-6.index", "model.ckpt-7.index"]
     assert est.latest_checkpoint() == str(tmp_path / "model.ckpt-7")
-    np.testing.assert_array_equal(est.get_variable_value("w"),
-                                  tf.train.load_variable(str(tmp_path), "w"))
+    np.testing.assert_array_equal(
+        est.get_variable_value("w"), tf.train.load_variable(str(tmp_path), "w")
+    )
 
 
 def test_evaluate_metrics_loss_and_summaries(estimator):
@@ -96,7 +97,7 @@ def test_evaluate_metrics_loss_and_summaries(estimator):
     result = estimator.evaluate(lambda: eval_input_fn(batch=100))  # batches 100, 100, 56
     assert sorted(result) == ["global_step", "loss", "mae"]
     assert result["global_step"] == 3
-    batch_mse = [np.mean((pred[i:i + 100] - Y[i:i + 100]) ** 2) for i in (0, 100, 200)]
+    batch_mse = [np.mean((pred[i : i + 100] - Y[i : i + 100]) ** 2) for i in (0, 100, 200)]
     # loss: the mean of the batch losses; a metric: over all examples.
     np.testing.assert_allclose(result["loss"], np.mean(batch_mse), rtol=1e-5)
     np.testing.assert_allclose(result["mae"], np.mean(np.abs(pred - Y)), rtol=1e-5)
@@ -150,8 +151,13 @@ def test_predict_of_a_single_tensor_yields_rows(tmp_path):
         return tf.estimator.EstimatorSpec(mode, predictions=features * 3.0)
 
     est = tf.estimator.Estimator(model_fn, str(tmp_path))
-    got = list(est.predict(lambda: tf.data.Dataset.from_tensor_slices(
-        np.array([1.0, 2.0, 4.0], np.float32)).batch(2)))
+    got = list(
+        est.predict(
+            lambda: tf.data.Dataset.from_tensor_slices(np.array([1.0, 2.0, 4.0], np.float32)).batch(
+                2
+            )
+        )
+    )
     np.testing.assert_allclose(got, [3.0, 6.0, 12.0])
     with pytest.raises(ValueError, match="non-dict predictions"):
         next(est.predict(lambda: tf.constant([1.0]), predict_keys=["a"]))
@@ -179,8 +185,7 @@ class _Listener(tf.train.CheckpointSaverListener):
 
 def test_train_runs_hooks_and_saving_listeners(tmp_path):
     config = tf.estimator.RunConfig(save_checkpoints_steps=3)
-    est = tf.estimator.Estimator(linear_model_fn, str(tmp_path), config=config,
-                                 params={"lr": 0.5})
+    est = tf.estimator.Estimator(linear_model_fn, str(tmp_path), config=config, params={"lr": 0.5})
     hook, listener = _CountingHook(), _Listener()
     est.train(train_input_fn, hooks=[hook], steps=7, saving_listeners=[listener])
     assert hook.runs == 7 and hook.ended
@@ -189,8 +194,7 @@ def test_train_runs_hooks_and_saving_listeners(tmp_path):
 
 def test_saving_listeners_need_a_checkpoint_saver(tmp_path):
     config = tf.estimator.RunConfig(save_checkpoints_secs=None, save_checkpoints_steps=None)
-    est = tf.estimator.Estimator(linear_model_fn, str(tmp_path), config=config,
-                                 params={"lr": 0.5})
+    est = tf.estimator.Estimator(linear_model_fn, str(tmp_path), config=config, params={"lr": 0.5})
     with pytest.raises(ValueError, match="There should be a CheckpointSaverHook"):
         est.train(train_input_fn, steps=1, saving_listeners=[_Listener()])
 
@@ -199,13 +203,15 @@ def test_random_seed_makes_initialization_repeatable(tmp_path):
     def model_fn(features, labels, mode):
         w = tf.get_variable("w", [1, 3])
         loss = tf.reduce_sum(w) * 0.0 + tf.reduce_mean(features)
-        return tf.estimator.EstimatorSpec(mode, loss=loss,
-                                          train_op=tf.assign_add(tf.train.get_global_step(), 1))
+        return tf.estimator.EstimatorSpec(
+            mode, loss=loss, train_op=tf.assign_add(tf.train.get_global_step(), 1)
+        )
 
     values = []
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
-        est = tf.estimator.Estimator(model_fn, str(tmp_path / name),
-                                     config=tf.estimator.RunConfig(tf_random_seed=seed))
+        est = tf.estimator.Estimator(
+            model_fn, str(tmp_path / name), config=tf.estimator.RunConfig(tf_random_seed=seed)
+        )
         est.train(lambda: (tf.constant([1.0]), None), steps=1)
         values.append(est.get_variable_value("w"))
     np.testing.assert_array_equal(values[0], values[1])
@@ -216,13 +222,15 @@ def test_model_fn_and_argument_checks(tmp_path):
     with pytest.raises(ValueError, match="must include features argument"):
         tf.estimator.Estimator(lambda x, mode: None, str(tmp_path))
     with pytest.raises(ValueError, match="does not include params argument"):
-        tf.estimator.Estimator(lambda features, labels, mode: None, str(tmp_path),
-                               params={"a": 1})
+        tf.estimator.Estimator(lambda features, labels, mode: None, str(tmp_path), params={"a": 1})
     with pytest.raises(ValueError, match="config must be an instance of `RunConfig`"):
         tf.estimator.Estimator(linear_model_fn, str(tmp_path), config={})
     with pytest.raises(ValueError, match="set both in constructor and `RunConfig`"):
-        tf.estimator.Estimator(linear_model_fn, str(tmp_path / "a"),
-                               config=tf.estimator.RunConfig(model_dir=str(tmp_path / "b")))
+        tf.estimator.Estimator(
+            linear_model_fn,
+            str(tmp_path / "a"),
+            config=tf.estimator.RunConfig(model_dir=str(tmp_path / "b")),
+        )
     est = tf.estimator.Estimator(linear_model_fn, str(tmp_path), params={"lr": 0.1})
     with pytest.raises(ValueError, match="Can not provide both steps and max_steps"):
         est.train(train_input_fn, steps=1, max_steps=2)
@@ -255,12 +263,15 @@ def test_inside_eager_mode_the_estimator_still_builds_graphs(tmp_path):
     results = []
     for name, mode in (("graph", tf.graph_mode), ("eager", tf.eager_mode)):
         with mode():
-            est = tf.estimator.Estimator(linear_model_fn, str(tmp_path / name),
-                                         params={"lr": 0.1})
+            est = tf.estimator.Estimator(linear_model_fn, str(tmp_path / name), params={"lr": 0.1})
             est.train(lambda: eval_input_fn(batch=32), steps=3)
             metrics = est.evaluate(eval_input_fn)
-            preds = [p["y"] for p in est.predict(lambda: tf.data.Dataset.from_tensor_slices(
-                {"x": X[:3]}).batch(3))]
+            preds = [
+                p["y"]
+                for p in est.predict(
+                    lambda: tf.data.Dataset.from_tensor_slices({"x": X[:3]}).batch(3)
+                )
+            ]
             assert tf.executing_eagerly() == (name == "eager")
         results.append((metrics["loss"], metrics["global_step"], preds))
     np.testing.assert_allclose(results[0][2], results[1][2], rtol=1e-6)
@@ -269,8 +280,12 @@ def test_inside_eager_mode_the_estimator_still_builds_graphs(tmp_path):
 
 def test_warm_start_initializes_trainable_variables_from_another_model(estimator, tmp_path):
     estimator.train(train_input_fn, steps=4)
-    warm = tf.estimator.Estimator(linear_model_fn, str(tmp_path / "warm"), params={"lr": 0.5},
-                                  warm_start_from=estimator.model_dir)
+    warm = tf.estimator.Estimator(
+        linear_model_fn,
+        str(tmp_path / "warm"),
+        params={"lr": 0.5},
+        warm_start_from=estimator.model_dir,
+    )
     warm.train(train_input_fn, steps=1)
     start = tf.train.load_variable(str(tmp_path / "warm" / "model.ckpt-0"), "w")
     np.testing.assert_array_equal(start, estimator.get_variable_value("w"))

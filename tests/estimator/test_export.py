@@ -19,20 +19,26 @@ from serving_helpers import ServerProcess  # noqa: E402
 
 
 def _example(x):
-    return tf.train.Example(features=tf.train.Features(feature={
-        "x": tf.train.Feature(float_list=tf.train.FloatList(value=list(map(float, x))))}
-    )).SerializeToString()
+    return tf.train.Example(
+        features=tf.train.Features(
+            feature={
+                "x": tf.train.Feature(float_list=tf.train.FloatList(value=list(map(float, x))))
+            }
+        )
+    ).SerializeToString()
 
 
 def _raw_receiver():
     with tf.Graph().as_default():
         return tf.estimator.export.build_raw_serving_input_receiver_fn(
-            {"x": tf.placeholder(tf.float32, [None, 1], name="x")})
+            {"x": tf.placeholder(tf.float32, [None, 1], name="x")}
+        )
 
 
 def _predicted(est, x, key):
-    return np.array([p[key] for p in est.predict(
-        lambda: tf.data.Dataset.from_tensor_slices({"x": x}).batch(4))])
+    return np.array(
+        [p[key] for p in est.predict(lambda: tf.data.Dataset.from_tensor_slices({"x": x}).batch(4))]
+    )
 
 
 def test_export_raw_receiver_loads_and_predicts_like_predict(estimator, tmp_path):
@@ -80,7 +86,8 @@ def test_canned_classifier_export_has_tf_signatures(tmp_path):
     labels = (X > 0).astype(np.int64)
     est.train(lambda: tf.data.Dataset.from_tensor_slices(({"x": X}, labels)).batch(64))
     fn = tf.estimator.export.build_parsing_serving_input_receiver_fn(
-        tf.feature_column.make_parse_example_spec(cols))
+        tf.feature_column.make_parse_example_spec(cols)
+    )
     path = est.export_saved_model(str(tmp_path / "export"), fn).decode()
     metas = tf.saved_model.read_saved_model(path)
     sigs = metas[0].signature_def
@@ -93,8 +100,12 @@ def test_canned_classifier_export_has_tf_signatures(tmp_path):
         out = runner.run({"inputs": np.array([_example(x) for x in X[:4]], object)})
     finally:
         runner.close()
-    probs = np.array([p["probabilities"] for p in est.predict(
-        lambda: tf.data.Dataset.from_tensor_slices({"x": X[:4]}).batch(4))])
+    probs = np.array(
+        [
+            p["probabilities"]
+            for p in est.predict(lambda: tf.data.Dataset.from_tensor_slices({"x": X[:4]}).batch(4))
+        ]
+    )
     np.testing.assert_allclose(out["scores"], probs, rtol=1e-6)
     assert out["classes"].tolist() == [[b"0", b"1"]] * 4
 
@@ -107,8 +118,9 @@ def test_exported_regressor_is_served_over_http(tmp_path):
     want = _predicted(est, X[:3], "predictions")
     server = ServerProcess(["--model-dir", str(tmp_path / "serve"), "--name", "lin"])
     try:
-        code, body = server.post("/v1/models/lin:predict",
-                                 {"signature_name": "predict", "instances": X[:3].tolist()})
+        code, body = server.post(
+            "/v1/models/lin:predict", {"signature_name": "predict", "instances": X[:3].tolist()}
+        )
     finally:
         server.stop()
     assert code == 200, body

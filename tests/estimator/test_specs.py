@@ -43,16 +43,16 @@ def test_predict_spec_gets_a_default_serving_signature():
     with tf.Graph().as_default():
         p = tf.constant([1.0])
         spec = tf.estimator.EstimatorSpec(MODES.PREDICT, predictions={"p": p})
-        (key, out), = spec.export_outputs.items()
+        ((key, out),) = spec.export_outputs.items()
         assert key == "serving_default"
         assert isinstance(out, tf.estimator.export.PredictOutput) and out.outputs == {"p": p}
         reg = tf.estimator.export.RegressionOutput(p)
-        spec = tf.estimator.EstimatorSpec(MODES.PREDICT, predictions=p,
-                                          export_outputs={"r": reg})
+        spec = tf.estimator.EstimatorSpec(MODES.PREDICT, predictions=p, export_outputs={"r": reg})
         assert spec.export_outputs == {"r": reg, "serving_default": reg}
         with pytest.raises(ValueError, match="none of them are specified as the default"):
-            tf.estimator.EstimatorSpec(MODES.PREDICT, predictions=p,
-                                       export_outputs={"a": reg, "b": reg})
+            tf.estimator.EstimatorSpec(
+                MODES.PREDICT, predictions=p, export_outputs={"a": reg, "b": reg}
+            )
         assert tf.estimator.export.PredictOutput(p).outputs == {"output": p}
 
 
@@ -77,9 +77,10 @@ def test_export_outputs_check_their_tensors_and_receivers():
             out.as_signature_def({"x": tf.placeholder(tf.float32, [None])})
         # build_all_signature_defs leaves out what cannot take the receiver, as TF does.
         x = tf.placeholder(tf.float32, [None, 1])
-        defs = build_all_signature_defs({"x": x}, {"serving_default": out,
-                                                   "predict": tf.estimator.export.PredictOutput(
-                                                       {"s": scores})})
+        defs = build_all_signature_defs(
+            {"x": x},
+            {"serving_default": out, "predict": tf.estimator.export.PredictOutput({"s": scores})},
+        )
         assert list(defs) == ["predict"]
 
 
@@ -99,8 +100,12 @@ def test_serving_input_receiver_wraps_single_tensors():
 def test_raw_receiver_fn_makes_placeholders_like_the_features():
     with tf.Graph().as_default():
         fn = tf.estimator.export.build_raw_serving_input_receiver_fn(
-            {"x": tf.placeholder(tf.float32, [8, 3], name="x"),
-             "k": tf.placeholder(tf.int64, [8], name="k")}, default_batch_size=None)
+            {
+                "x": tf.placeholder(tf.float32, [8, 3], name="x"),
+                "k": tf.placeholder(tf.int64, [8], name="k"),
+            },
+            default_batch_size=None,
+        )
     with tf.Graph().as_default():
         r = fn()
         assert r.receiver_tensors["x"].name == "x:0"
@@ -111,11 +116,21 @@ def test_raw_receiver_fn_makes_placeholders_like_the_features():
 
 def test_run_config_defaults_and_replace():
     c = tf.estimator.RunConfig()
-    assert (c.model_dir, c.tf_random_seed, c.save_summary_steps, c.save_checkpoints_steps,
-            c.save_checkpoints_secs, c.keep_checkpoint_max, c.log_step_count_steps) == \
-        (None, None, 100, None, 600, 5, 100)
-    assert (c.is_chief, c.num_worker_replicas, c.num_ps_replicas, c.task_type) == \
-        (True, 1, 0, "worker")
+    assert (
+        c.model_dir,
+        c.tf_random_seed,
+        c.save_summary_steps,
+        c.save_checkpoints_steps,
+        c.save_checkpoints_secs,
+        c.keep_checkpoint_max,
+        c.log_step_count_steps,
+    ) == (None, None, 100, None, 600, 5, 100)
+    assert (c.is_chief, c.num_worker_replicas, c.num_ps_replicas, c.task_type) == (
+        True,
+        1,
+        0,
+        "worker",
+    )
     steps = c.replace(save_checkpoints_steps=10)
     assert (steps.save_checkpoints_steps, steps.save_checkpoints_secs) == (10, None)
     assert c.save_checkpoints_secs == 600  # unchanged

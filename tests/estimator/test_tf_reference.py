@@ -12,19 +12,33 @@ import miniflow as tf
 from tests.estimator.make_tf_reference import data, input_fn
 
 # Printed by `python tests/estimator/make_tf_reference.py` under TF 2.15.
-TF_BINARY = {"accuracy": 0.8333333134651184, "accuracy_baseline": 0.5166666507720947,
-             "auc": 0.9810900688171387, "auc_precision_recall": 0.976305365562439,
-             "average_loss": 0.55126953125, "global_step": 2.0,
-             "label/mean": 0.4833333194255829, "loss": 16.5380859375,
-             "precision": 0.7435897588729858, "prediction/mean": 0.5397819876670837,
-             "recall": 1.0}
-TF_LOGITS = [1.5706734657287598, 0.4811452627182007, 0.11311544477939606,
-             -0.35222846269607544]
-TF_MULTICLASS = {"accuracy": 0.762752890586853, "average_loss": 0.8210734128952026,
-                 "global_step": 3.0, "loss": 27.681377410888672}
-TF_REGRESSION = {"average_loss": 3.9567694664001465, "global_step": 3.0,
-                 "label/mean": 0.8883309960365295, "loss": 118.70308685302734,
-                 "prediction/mean": 0.3944610059261322}
+TF_BINARY = {
+    "accuracy": 0.8333333134651184,
+    "accuracy_baseline": 0.5166666507720947,
+    "auc": 0.9810900688171387,
+    "auc_precision_recall": 0.976305365562439,
+    "average_loss": 0.55126953125,
+    "global_step": 2.0,
+    "label/mean": 0.4833333194255829,
+    "loss": 16.5380859375,
+    "precision": 0.7435897588729858,
+    "prediction/mean": 0.5397819876670837,
+    "recall": 1.0,
+}
+TF_LOGITS = [1.5706734657287598, 0.4811452627182007, 0.11311544477939606, -0.35222846269607544]
+TF_MULTICLASS = {
+    "accuracy": 0.762752890586853,
+    "average_loss": 0.8210734128952026,
+    "global_step": 3.0,
+    "loss": 27.681377410888672,
+}
+TF_REGRESSION = {
+    "average_loss": 3.9567694664001465,
+    "global_step": 3.0,
+    "label/mean": 0.8883309960365295,
+    "loss": 118.70308685302734,
+    "prediction/mean": 0.3944610059261322,
+}
 COLS = [tf.feature_column.numeric_column("x", shape=[2])]
 
 
@@ -46,8 +60,9 @@ def test_linear_classifier_matches_tensorflow(tmp_path):
 def test_weighted_multiclass_linear_classifier_matches_tensorflow(tmp_path):
     x, _, weights = data()
     y3 = np.digitize(x[:, 0], [-0.5, 0.5]).astype(np.int64)
-    est = tf.estimator.LinearClassifier(COLS, n_classes=3, weight_column="w",
-                                        model_dir=str(tmp_path))
+    est = tf.estimator.LinearClassifier(
+        COLS, n_classes=3, weight_column="w", model_dir=str(tmp_path)
+    )
     est.train(input_fn(tf, x, y3, 20, w=weights), steps=3)
     _check(est.evaluate(input_fn(tf, x, y3, 30, w=weights)), TF_MULTICLASS)
 

@@ -14,7 +14,8 @@ from tests.estimator.helpers import X, Y, eval_input_fn, linear_model_fn, train_
 def _receiver():
     with tf.Graph().as_default():
         return tf.estimator.export.build_raw_serving_input_receiver_fn(
-            {"x": tf.placeholder(tf.float32, [None, 1], name="x")})
+            {"x": tf.placeholder(tf.float32, [None, 1], name="x")}
+        )
 
 
 class _EvalCounter(tf.train.SessionRunHook):
@@ -40,22 +41,31 @@ def test_specs_check_their_arguments():
     with pytest.raises(ValueError, match="unique names"):
         tf.estimator.EvalSpec(eval_input_fn, exporters=[e, e])
     spec = tf.estimator.EvalSpec(eval_input_fn, exporters=e)
-    assert (spec.steps, spec.start_delay_secs, spec.throttle_secs, spec.exporters) == \
-        (100, 120, 600, (e,))
+    assert (spec.steps, spec.start_delay_secs, spec.throttle_secs, spec.exporters) == (
+        100,
+        120,
+        600,
+        (e,),
+    )
     with pytest.raises(TypeError, match="`train_spec` must have type"):
         tf.estimator.train_and_evaluate(None, spec, spec)
 
 
 def test_train_and_evaluate_evaluates_after_checkpoints_and_exports(tmp_path):
     config = tf.estimator.RunConfig(save_checkpoints_steps=4)
-    est = tf.estimator.Estimator(linear_model_fn, str(tmp_path), config=config,
-                                 params={"lr": 0.1})
+    est = tf.estimator.Estimator(linear_model_fn, str(tmp_path), config=config, params={"lr": 0.1})
     counter = _EvalCounter()
     train = tf.estimator.TrainSpec(train_input_fn, max_steps=10)
     evaluate = tf.estimator.EvalSpec(
-        eval_input_fn, steps=None, hooks=[counter], throttle_secs=0,
-        exporters=[tf.estimator.FinalExporter("final", _receiver()),
-                   tf.estimator.LatestExporter("latest", _receiver(), exports_to_keep=1)])
+        eval_input_fn,
+        steps=None,
+        hooks=[counter],
+        throttle_secs=0,
+        exporters=[
+            tf.estimator.FinalExporter("final", _receiver()),
+            tf.estimator.LatestExporter("latest", _receiver(), exports_to_keep=1),
+        ],
+    )
     metrics, exports = tf.estimator.train_and_evaluate(est, train, evaluate)
     assert metrics["global_step"] == 10
     assert counter.sessions == 3  # after the checkpoints at steps 4, 8 and 10
@@ -74,12 +84,21 @@ def test_train_and_evaluate_evaluates_after_checkpoints_and_exports(tmp_path):
 def test_without_max_steps_the_final_exporter_does_not_export(tmp_path):
     """TF 2.15 (tf.compat.v1) returns [None] here and writes no export: "final" means
     reaching max_steps."""
-    est = tf.estimator.Estimator(linear_model_fn, str(tmp_path),
-                                 config=tf.estimator.RunConfig(save_checkpoints_steps=4),
-                                 params={"lr": 0.1})
+    est = tf.estimator.Estimator(
+        linear_model_fn,
+        str(tmp_path),
+        config=tf.estimator.RunConfig(save_checkpoints_steps=4),
+        params={"lr": 0.1},
+    )
     metrics, exports = tf.estimator.train_and_evaluate(
-        est, tf.estimator.TrainSpec(lambda: eval_input_fn(batch=8)),
-        tf.estimator.EvalSpec(eval_input_fn, steps=None, throttle_secs=0,
-                              exporters=[tf.estimator.FinalExporter("final", _receiver())]))
+        est,
+        tf.estimator.TrainSpec(lambda: eval_input_fn(batch=8)),
+        tf.estimator.EvalSpec(
+            eval_input_fn,
+            steps=None,
+            throttle_secs=0,
+            exporters=[tf.estimator.FinalExporter("final", _receiver())],
+        ),
+    )
     assert metrics["global_step"] == 32 and exports == [None]
     assert not os.path.exists(tmp_path / "export")

@@ -17,14 +17,16 @@ def _fresh_default_graph():
 
 def _value(x):
     if isinstance(x, tf.SparseTensor):
-        return tf.SparseTensorValue(*(np.asarray(_value(t)) for t in
-                                      (x.indices, x.values, x.dense_shape)))
+        return tf.SparseTensorValue(
+            *(np.asarray(_value(t)) for t in (x.indices, x.values, x.dense_shape))
+        )
     return x.numpy() if hasattr(x, "numpy") else x
 
 
 @pytest.fixture(params=["graph", "eager"])
 def run(request):
     """``run(build)``: ``build()`` (a structure of tensors) evaluated in the mode."""
+
     def evaluate(build):
         if request.param == "eager":
             with tf.eager_mode():
@@ -35,6 +37,7 @@ def run(request):
                 sess.run(tf.global_variables_initializer())
                 sess.run(tf.tables_initializer())
                 return sess.run(out)
+
     return evaluate
 
 

@@ -27,6 +27,7 @@ def _features():
 def _ids(run, column, features=_features):
     def build():
         return column.get_sparse_tensors(FeatureCache(features())).id_tensor
+
     return run(build)
 
 
@@ -50,8 +51,9 @@ def test_numeric_column(run):
 
 
 def test_numeric_column_rank1_int_input_is_a_batch_of_scalars(run):
-    got = _dense(run, [fc.numeric_column("n", dtype=tf.int64)],
-                 lambda: {"n": tf.constant([3, 4], tf.int64)})
+    got = _dense(
+        run, [fc.numeric_column("n", dtype=tf.int64)], lambda: {"n": tf.constant([3, 4], tf.int64)}
+    )
     np.testing.assert_array_equal(got, [[3.0], [4.0]])
 
 
@@ -67,10 +69,10 @@ def test_bucketized_column_of_a_vector_offsets_each_element(run):
     bv = fc.bucketized_column(fc.numeric_column("vec", shape=2), [3.0])
     assert bv.num_buckets == 4 and bv.variable_shape == (2, 2)
     # buckets [[0, 0], [1, 1], [1, 1]]; element i's id is bucket + 2 * i (hand-computed).
-    _check_ids(_ids(run, bv), [[0, 0], [0, 1], [1, 0], [1, 1], [2, 0], [2, 1]],
-               [0, 2, 1, 3, 1, 3], [3, 2])
-    np.testing.assert_array_equal(_dense(run, [bv]), [[1, 0, 1, 0], [0, 1, 0, 1],
-                                                      [0, 1, 0, 1]])
+    _check_ids(
+        _ids(run, bv), [[0, 0], [0, 1], [1, 0], [1, 1], [2, 0], [2, 1]], [0, 2, 1, 3, 1, 3], [3, 2]
+    )
+    np.testing.assert_array_equal(_dense(run, [bv]), [[1, 0, 1, 0], [0, 1, 0, 1], [0, 1, 0, 1]])
 
 
 def test_bucket_boundary_belongs_to_the_upper_bucket(run):
@@ -81,12 +83,20 @@ def test_bucket_boundary_belongs_to_the_upper_bucket(run):
 
 def test_hash_bucket_matches_tf(run):
     # TF 2.21: 'a' -> 5, 'b' -> 2, 'c' -> 5 in 7 buckets.
-    _check_ids(_ids(run, fc.categorical_column_with_hash_bucket("tags", 7)),
-               [[0, 0], [0, 1], [2, 0]], [5, 2, 5], [3, 2])
+    _check_ids(
+        _ids(run, fc.categorical_column_with_hash_bucket("tags", 7)),
+        [[0, 0], [0, 1], [2, 0]],
+        [5, 2, 5],
+        [3, 2],
+    )
     # Integers hash as their decimal strings; -1 in a dense input is dropped (TF 2.21).
     col = fc.categorical_column_with_hash_bucket("n", 10, dtype=tf.int64)
-    _check_ids(_ids(run, col, lambda: {"n": tf.constant([[1], [22], [-1]], tf.int64)}),
-               [[0, 0], [1, 0]], [9, 0], [3, 1])
+    _check_ids(
+        _ids(run, col, lambda: {"n": tf.constant([[1], [22], [-1]], tf.int64)}),
+        [[0, 0], [1, 0]],
+        [9, 0],
+        [3, 1],
+    )
 
 
 def test_vocabulary_list(run):
@@ -95,12 +105,15 @@ def test_vocabulary_list(run):
     # 'la' is out of vocabulary: 2 + Fingerprint64('la') % 2 = 2 (TF 2.21).
     _check_ids(_ids(run, col), [[0, 0], [1, 0], [2, 0]], [0, 1, 2], [3, 1])
     col = fc.categorical_column_with_vocabulary_list("city", ["sf", "nyc"], default_value=0)
-    np.testing.assert_array_equal(_dense(run, [fc.indicator_column(col)]),
-                                  [[1, 0], [0, 1], [1, 0]])
+    np.testing.assert_array_equal(_dense(run, [fc.indicator_column(col)]), [[1, 0], [0, 1], [1, 0]])
     col = fc.categorical_column_with_vocabulary_list("v", [10, 20], num_oov_buckets=3)
     assert col.dtype == tf.int64
-    _check_ids(_ids(run, col, lambda: {"v": tf.constant([[10], [30], [40]], tf.int64)}),
-               [[0, 0], [1, 0], [2, 0]], [0, 4, 3], [3, 1])  # TF 2.21
+    _check_ids(
+        _ids(run, col, lambda: {"v": tf.constant([[10], [30], [40]], tf.int64)}),
+        [[0, 0], [1, 0], [2, 0]],
+        [0, 4, 3],
+        [3, 1],
+    )  # TF 2.21
 
 
 def test_vocabulary_file(run, tmp_path):
@@ -109,6 +122,7 @@ def test_vocabulary_file(run, tmp_path):
 
     def feats():
         return {"city": tf.constant([["la"], ["tokyo"], [""]])}
+
     col = fc.categorical_column_with_vocabulary_file("city", str(path), num_oov_buckets=2)
     assert col.vocabulary_size == 3 and col.num_buckets == 5
     # TF 2.21: 'la' -> 2, 'tokyo' -> 3 + hash % 2 = 4, '' dropped.
@@ -118,11 +132,19 @@ def test_vocabulary_file(run, tmp_path):
 
 
 def test_identity(run):
-    _check_ids(_ids(run, fc.categorical_column_with_identity("id", 4)),
-               [[0, 0], [1, 0], [2, 0]], [0, 3, 1], [3, 1])
+    _check_ids(
+        _ids(run, fc.categorical_column_with_identity("id", 4)),
+        [[0, 0], [1, 0], [2, 0]],
+        [0, 3, 1],
+        [3, 1],
+    )
     col = fc.categorical_column_with_identity("id", 4, default_value=3)
-    _check_ids(_ids(run, col, lambda: {"id": tf.constant([[0], [5], [-1]], tf.int64)}),
-               [[0, 0], [1, 0]], [0, 3], [3, 1])  # TF 2.21: 5 -> default, -1 dropped
+    _check_ids(
+        _ids(run, col, lambda: {"id": tf.constant([[0], [5], [-1]], tf.int64)}),
+        [[0, 0], [1, 0]],
+        [0, 3],
+        [3, 1],
+    )  # TF 2.21: 5 -> default, -1 dropped
 
 
 def test_identity_out_of_range_is_a_runtime_error(run):
@@ -141,7 +163,8 @@ def test_weighted_categorical_column(run):
     untagged = np.where(want > 0, 1.0, 0.0)
     np.testing.assert_allclose(
         _dense(run, [fc.indicator_column(fc.categorical_column_with_hash_bucket("tags", 7))]),
-        untagged)
+        untagged,
+    )
 
 
 def test_crossed_columns_match_tf(run):
@@ -153,18 +176,20 @@ def test_crossed_columns_match_tf(run):
     cross = fc.crossed_column([fc.categorical_column_with_identity("id", 4), "city", "id"], 50)
     assert cross.name == "city_X_id_X_id"
     _check_ids(_ids(run, cross), [[0, 0], [1, 0], [2, 0]], [44, 2, 39], [3, 1])
-    cross = fc.crossed_column(["tags", "city"], 2 ** 22)
-    _check_ids(_ids(run, cross), [[0, 0], [0, 1], [2, 0]], [597284, 1068000, 3506677],
-               [3, 2])
+    cross = fc.crossed_column(["tags", "city"], 2**22)
+    _check_ids(_ids(run, cross), [[0, 0], [0, 1], [2, 0]], [597284, 1068000, 3506677], [3, 2])
 
 
 def test_sparse_cross_puts_sparse_inputs_first_as_tf(run):
     def build():
         d = tf.constant([["sf"], ["nyc"]])
-        sp = tf.SparseTensor([[0, 0], [1, 0], [1, 1]], tf.constant([0, 1, 2], tf.int64),
-                             [2, 2])
-        return [tf.sparse.cross_hashed([d, sp], 1000), tf.sparse.cross_hashed([sp, d], 1000),
-                tf.sparse.cross([d, sp])]
+        sp = tf.SparseTensor([[0, 0], [1, 0], [1, 1]], tf.constant([0, 1, 2], tf.int64), [2, 2])
+        return [
+            tf.sparse.cross_hashed([d, sp], 1000),
+            tf.sparse.cross_hashed([sp, d], 1000),
+            tf.sparse.cross([d, sp]),
+        ]
+
     a, b, c = run(build)
     for x in (a, b):  # TF 2.21 gives the same for both orders
         _check_ids(x, [[0, 0], [1, 0], [1, 1]], [383, 392, 2], [2, 2])
@@ -175,20 +200,30 @@ def test_embedding_columns_hand_computed(run):
     def init(shape, dtype=None, partition_info=None):
         n = int(np.prod(shape))
         return tf.constant((np.arange(n).reshape(shape) * 0.1 - 0.3).astype(np.float32))
+
     tags = fc.categorical_column_with_hash_bucket("tags", 7)
-    cols = [fc.embedding_column(tags, 3, combiner="sum", initializer=init),
-            fc.embedding_column(fc.weighted_categorical_column(tags, "w"), 2,
-                                initializer=init)]
+    cols = [
+        fc.embedding_column(tags, 3, combiner="sum", initializer=init),
+        fc.embedding_column(fc.weighted_categorical_column(tags, "w"), 2, initializer=init),
+    ]
     # e3_i = [.3i-.3, .3i-.2, .3i-.1], e2_i = [.2i-.3, .2i-.2]; ids 5, 2 | - | 5.
     # sum: e3_5 + e3_2; weighted mean: (0.5 e2_5 + 2 e2_2) / 2.5. TF 2.21 agrees.
     got = _dense(run, cols)
-    np.testing.assert_allclose(got, [[1.5, 1.7, 1.9, 0.22, 0.32], [0, 0, 0, 0, 0],
-                                     [1.2, 1.3, 1.4, 0.7, 0.8]], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        got,
+        [[1.5, 1.7, 1.9, 0.22, 0.32], [0, 0, 0, 0, 0], [1.2, 1.3, 1.4, 0.7, 0.8]],
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_embedding_max_norm(run):
-    col = fc.embedding_column(fc.categorical_column_with_identity("id", 4), 2,
-                              initializer=tf.constant_initializer(3.0), max_norm=1.0)
+    col = fc.embedding_column(
+        fc.categorical_column_with_identity("id", 4),
+        2,
+        initializer=tf.constant_initializer(3.0),
+        max_norm=1.0,
+    )
     got = _dense(run, [col])
     np.testing.assert_allclose(got, np.full((3, 2), np.sqrt(0.5)), rtol=1e-6)
 
@@ -196,23 +231,39 @@ def test_embedding_max_norm(run):
 def test_shared_embedding_columns_share_one_table(run):
     def init(shape, dtype=None, partition_info=None):
         return tf.constant((np.arange(20).reshape(shape) * 0.1 - 0.3).astype(np.float32))
-    cols = fc.shared_embedding_columns([fc.categorical_column_with_hash_bucket("tags", 10),
-                                        fc.categorical_column_with_hash_bucket("city", 10)],
-                                       2, initializer=init)
+
+    cols = fc.shared_embedding_columns(
+        [
+            fc.categorical_column_with_hash_bucket("tags", 10),
+            fc.categorical_column_with_hash_bucket("city", 10),
+        ],
+        2,
+        initializer=init,
+    )
     assert [c.name for c in cols] == ["tags_shared_embedding", "city_shared_embedding"]
     got = _dense(run, cols)
     # TF 2.21's values for the same inputs.
-    np.testing.assert_allclose(got, [[0.9, 1.0, 0.8, 0.9], [0.9, 1.0, 0.0, 0.0],
-                                     [-0.3, -0.2, 0.1, 0.2]], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        got,
+        [[0.9, 1.0, 0.8, 0.9], [0.9, 1.0, 0.0, 0.0], [-0.3, -0.2, 0.1, 0.2]],
+        rtol=1e-6,
+        atol=1e-6,
+    )
 
 
 def test_shared_embedding_variable_name():
-    cols = fc.shared_embedding_columns([fc.categorical_column_with_hash_bucket("tags", 10),
-                                        fc.categorical_column_with_hash_bucket("city", 10)], 2)
+    cols = fc.shared_embedding_columns(
+        [
+            fc.categorical_column_with_hash_bucket("tags", 10),
+            fc.categorical_column_with_hash_bucket("city", 10),
+        ],
+        2,
+    )
     fc.input_layer(_features(), cols)
     fc.input_layer(_features(), cols[:1])  # a second layer reuses the table, as TF
     assert [(v.name, v.shape.as_list()) for v in tf.global_variables()] == [
-        ("input_layer/city_tags_shared_embedding/embedding_weights:0", [10, 2])]  # TF 2.21
+        ("input_layer/city_tags_shared_embedding/embedding_weights:0", [10, 2])
+    ]  # TF 2.21
 
 
 def test_column_errors():
@@ -222,8 +273,7 @@ def test_column_errors():
     with pytest.raises(ValueError, match="Duplicate keys"):
         fc.categorical_column_with_vocabulary_list("c", ["a", "a"])
     with pytest.raises(ValueError, match="both"):
-        fc.categorical_column_with_vocabulary_list("c", ["a"], default_value=0,
-                                                   num_oov_buckets=1)
+        fc.categorical_column_with_vocabulary_list("c", ["a"], default_value=0, num_oov_buckets=1)
     with pytest.raises(ValueError, match="same number of buckets"):
         fc.shared_embedding_columns([hashed, fc.categorical_column_with_hash_bucket("t", 7)], 2)
     with pytest.raises(ValueError, match="sorted list"):
@@ -237,23 +287,32 @@ def test_column_errors():
 
 
 def test_make_parse_example_spec_matches_tf():
-    tags_w = fc.weighted_categorical_column(fc.categorical_column_with_hash_bucket("tags", 7),
-                                            "w")
+    tags_w = fc.weighted_categorical_column(fc.categorical_column_with_hash_bucket("tags", 7), "w")
     bp = fc.bucketized_column(fc.numeric_column("price"), [2.0, 10.0])
-    spec = fc.make_parse_example_spec([
-        fc.numeric_column("vec", shape=(2,)), bp, tags_w, fc.crossed_column(["city", bp], 9),
-        fc.embedding_column(fc.categorical_column_with_identity("id", 4), 2),
-        fc.numeric_column("z", shape=[2], default_value=1.0, dtype=tf.float64)])
+    spec = fc.make_parse_example_spec(
+        [
+            fc.numeric_column("vec", shape=(2,)),
+            bp,
+            tags_w,
+            fc.crossed_column(["city", bp], 9),
+            fc.embedding_column(fc.categorical_column_with_identity("id", 4), 2),
+            fc.numeric_column("z", shape=[2], default_value=1.0, dtype=tf.float64),
+        ]
+    )
     # The spec TF 2.21 gives for the same columns.
     assert spec == {
         "vec": tf.FixedLenFeature((2,), tf.float32, None),
         "price": tf.FixedLenFeature((1,), tf.float32, None),
-        "tags": tf.VarLenFeature(tf.string), "w": tf.VarLenFeature(tf.float32),
-        "city": tf.VarLenFeature(tf.string), "id": tf.VarLenFeature(tf.int64),
-        "z": tf.FixedLenFeature((2,), tf.float64, (1.0, 1.0))}
+        "tags": tf.VarLenFeature(tf.string),
+        "w": tf.VarLenFeature(tf.float32),
+        "city": tf.VarLenFeature(tf.string),
+        "id": tf.VarLenFeature(tf.int64),
+        "z": tf.FixedLenFeature((2,), tf.float64, (1.0, 1.0)),
+    }
     with pytest.raises(ValueError, match="different parse_spec"):
-        fc.make_parse_example_spec([fc.numeric_column("a"),
-                                    fc.categorical_column_with_hash_bucket("a", 3)])
+        fc.make_parse_example_spec(
+            [fc.numeric_column("a"), fc.categorical_column_with_hash_bucket("a", 3)]
+        )
 
 
 def test_embedding_initialized_from_checkpoint(tmp_path):
@@ -263,8 +322,12 @@ def test_embedding_initialized_from_checkpoint(tmp_path):
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             path = tf.train.Saver([v]).save(sess, str(tmp_path / "ckpt"))
-    col = fc.embedding_column(fc.categorical_column_with_identity("id", 4), 2,
-                              ckpt_to_load_from=path, tensor_name_in_ckpt="emb")
+    col = fc.embedding_column(
+        fc.categorical_column_with_identity("id", 4),
+        2,
+        ckpt_to_load_from=path,
+        tensor_name_in_ckpt="emb",
+    )
     out = fc.input_layer(_features(), [col])
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
@@ -277,17 +340,30 @@ def test_columns_are_values_like_tensorflows_namedtuples():
     c = fc.categorical_column_with_identity("a", 5)
     init = tf.zeros_initializer()
     assert fc.embedding_column(c, 4, initializer=init) == fc.embedding_column(
-        c, 4, initializer=init)
+        c, 4, initializer=init
+    )
     assert fc.embedding_column(c, 4, initializer=init) != fc.embedding_column(
-        c, 3, initializer=init)
+        c, 3, initializer=init
+    )
     assert fc.indicator_column(c) == fc.indicator_column(
-        fc.categorical_column_with_identity("a", 5))
+        fc.categorical_column_with_identity("a", 5)
+    )
     assert fc.numeric_column("x", shape=[2]) == fc.numeric_column("x", shape=(2,))
-    assert fc.bucketized_column(fc.numeric_column("x"), [0., 1.]) == fc.bucketized_column(
-        fc.numeric_column("x"), [0., 1.])
-    assert fc.sequence_categorical_column_with_identity("s", 3) == \
-        fc.sequence_categorical_column_with_identity("s", 3)
+    assert fc.bucketized_column(fc.numeric_column("x"), [0.0, 1.0]) == fc.bucketized_column(
+        fc.numeric_column("x"), [0.0, 1.0]
+    )
+    assert fc.sequence_categorical_column_with_identity(
+        "s", 3
+    ) == fc.sequence_categorical_column_with_identity("s", 3)
     assert fc.sequence_numeric_column("t") == fc.sequence_numeric_column("t")
-    assert len({fc.numeric_column("x"), fc.numeric_column("x"),
+    assert (
+        len(
+            {
+                fc.numeric_column("x"),
+                fc.numeric_column("x"),
                 fc.embedding_column(c, 4, initializer=init),
-                fc.embedding_column(c, 4, initializer=init)}) == 2
+                fc.embedding_column(c, 4, initializer=init),
+            }
+        )
+        == 2
+    )

@@ -16,18 +16,19 @@ fc = tf.feature_column
 def _features():
     return {
         "tags": tf.SparseTensor([[0, 0], [0, 1], [2, 0]], ["a", "b", "c"], [3, 2]),
-        "ids": tf.SparseTensor([[0, 0], [0, 1], [2, 0]], tf.constant([1, 2, 0], tf.int64),
-                               [3, 2]),
-        "x": tf.SparseTensor([[0, 0], [0, 1], [0, 2], [0, 3], [2, 0], [2, 1]],
-                             [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [3, 4]),
+        "ids": tf.SparseTensor([[0, 0], [0, 1], [2, 0]], tf.constant([1, 2, 0], tf.int64), [3, 2]),
+        "x": tf.SparseTensor(
+            [[0, 0], [0, 1], [0, 2], [0, 3], [2, 0], [2, 1]], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [3, 4]
+        ),
     }
 
 
 def _columns():
-    return [fc.sequence_categorical_column_with_hash_bucket("tags", 7),
-            fc.sequence_categorical_column_with_identity("ids", 3),
-            fc.sequence_categorical_column_with_vocabulary_list("tags", ["a", "c"],
-                                                                num_oov_buckets=1)]
+    return [
+        fc.sequence_categorical_column_with_hash_bucket("tags", 7),
+        fc.sequence_categorical_column_with_identity("ids", 3),
+        fc.sequence_categorical_column_with_vocabulary_list("tags", ["a", "c"], num_oov_buckets=1),
+    ]
 
 
 def test_sequence_categorical_ids_match_tf(run):
@@ -38,6 +39,7 @@ def test_sequence_categorical_ids_match_tf(run):
     def build():
         cache = FeatureCache(_features())
         return [c.get_sparse_tensors(cache).id_tensor for c in cols]
+
     # TF 2.21's ids for the same inputs.
     for got, values in zip(run(build), [[5, 2, 5], [1, 2, 0], [0, 2, 1]]):
         np.testing.assert_array_equal(got.indices, [[0, 0, 0], [0, 1, 0], [2, 0, 0]])
@@ -48,10 +50,8 @@ def test_sequence_categorical_ids_match_tf(run):
 def test_sequence_numeric_column_matches_tf(run):
     col = fc.sequence_numeric_column("x", shape=(2,))
     assert col.parse_example_spec == {"x": tf.VarLenFeature(tf.float32)}
-    dense, length = run(lambda: tuple(col.get_sequence_dense_tensor(
-        FeatureCache(_features()))))
-    np.testing.assert_array_equal(dense, [[[1, 2], [3, 4]], [[0, 0], [0, 0]],
-                                          [[5, 6], [0, 0]]])
+    dense, length = run(lambda: tuple(col.get_sequence_dense_tensor(FeatureCache(_features()))))
+    np.testing.assert_array_equal(dense, [[[1, 2], [3, 4]], [[0, 0], [0, 0]], [[5, 6], [0, 0]]])
     np.testing.assert_array_equal(length, [2, 0, 1])
 
 

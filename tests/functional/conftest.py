@@ -17,14 +17,14 @@ def _fresh_default_graph():
 
 
 def _values(out):
-    return pack(out, iter([np.asarray(v) if v is not None else None
-                           for v in flatten(out)]))
+    return pack(out, iter([np.asarray(v) if v is not None else None for v in flatten(out)]))
 
 
 @pytest.fixture(params=["graph", "eager"])
 def run(request):
     """``run(build)``: the values of ``build()``'s (nested) tensors, in the mode of the
     parameter."""
+
     def runner(build):
         if request.param == "eager":
             with tf.eager_mode():
@@ -34,5 +34,6 @@ def run(request):
             with tf.Session() as sess:
                 sess.run(tf.global_variables_initializer())
                 return sess.run(out)
+
     runner.mode = request.param
     return runner

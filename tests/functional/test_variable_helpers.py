@@ -58,7 +58,8 @@ def test_partitioners_match_tensorflow():
     assert tf.fixed_size_partitioner(3)(shape, dtype=tf.float32) == [3, 1]
     assert tf.fixed_size_partitioner(20)(shape) == [10, 1]
     assert tf.min_max_variable_partitioner(max_partitions=4, min_slice_size=16)(
-        shape, tf.float32) == [4, 1]
+        shape, tf.float32
+    ) == [4, 1]
     assert tf.variable_axis_size_partitioner(max_shard_bytes=64)(shape, tf.float32) == [3, 1]
     assert tf.variable_axis_size_partitioner(64, max_shards=2)(shape, tf.float32) == [2, 1]
     with pytest.raises(ValueError, match="positive"):
@@ -68,8 +69,11 @@ def test_partitioners_match_tensorflow():
 def test_create_partitioned_variables():
     parts = tf.create_partitioned_variables([10, 4], [3, 1], tf.ones_initializer(), name="pv")
     assert [(v.name, v.shape.as_list()) for v in parts] == [
-        ("pv/part_0:0", [4, 4]), ("pv/part_1:0", [3, 4]), ("pv/part_2:0", [3, 4])]
-    whole = np.arange(10.).reshape(5, 2)
+        ("pv/part_0:0", [4, 4]),
+        ("pv/part_1:0", [3, 4]),
+        ("pv/part_2:0", [3, 4]),
+    ]
+    whole = np.arange(10.0).reshape(5, 2)
     sliced = tf.create_partitioned_variables([5, 2], [2, 1], whole, name="pw")
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
@@ -91,7 +95,7 @@ def test_count_up_to_and_report_uninitialized_variables():
         with pytest.raises(tf.errors.OutOfRangeError, match="Reached limit of 2"):
             sess.run(up)
     with pytest.raises(TypeError, match="int32 or int64 scalar"):
-        tf.count_up_to(tf.Variable(0.), 2)
+        tf.count_up_to(tf.Variable(0.0), 2)
 
 
 def test_count_up_to_eager():
@@ -127,8 +131,8 @@ def test_module_tracks_variables_and_submodules():
     assert [v.name for v in m.trainable_variables] == ["v:0", "inner_module/w:0"]
     assert m.submodules == (m.sub,)
     with m.name_scope:
-        assert tf.constant(1.).name == "m/Const:0"
-    assert m(tf.constant(2.)).name == "m/mul:0"
+        assert tf.constant(1.0).name == "m/Const:0"
+    assert m(tf.constant(2.0)).name == "m/mul:0"
     with pytest.raises(ValueError, match="valid module name"):
         tf.Module(name="not valid")
 
@@ -137,4 +141,4 @@ def test_module_in_eager_mode():
     with tf.eager_mode():
         m = OuterModule()
         assert len(m.variables) == 3
-        assert float(m(tf.constant(2.))) == 2.
+        assert float(m(tf.constant(2.0))) == 2.0

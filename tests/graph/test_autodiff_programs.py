@@ -11,18 +11,33 @@ from hypothesis import strategies as st
 import miniflow as tf
 from miniflow.testing import check_grads
 
-UNARY = [tf.sin, tf.tanh, tf.sigmoid, tf.square, lambda x: tf.exp(x * 0.3),
-         lambda x: tf.reduce_sum(x, axis=-1, keepdims=True), lambda x: x[..., ::-1],
-         lambda x: tf.concat([x, x * 2.0], axis=-1)[..., :tf_dim(x)],
-         lambda x: tf.gather(x, rotation(x)),  # axis 0: a sparse (IndexedSlices) gradient
-         lambda x: tf.gather(x, [0] + list(range(tf_dim(x) - 1)), axis=-1)]  # 0 twice
+UNARY = [
+    tf.sin,
+    tf.tanh,
+    tf.sigmoid,
+    tf.square,
+    lambda x: tf.exp(x * 0.3),
+    lambda x: tf.reduce_sum(x, axis=-1, keepdims=True),
+    lambda x: x[..., ::-1],
+    lambda x: tf.concat([x, x * 2.0], axis=-1)[..., : tf_dim(x)],
+    lambda x: tf.gather(x, rotation(x)),  # axis 0: a sparse (IndexedSlices) gradient
+    lambda x: tf.gather(x, [0] + list(range(tf_dim(x) - 1)), axis=-1),
+]  # 0 twice
 
 
 def rotation(x):
     n = x.shape.as_list()[0]
     return [n - 1] + list(range(n - 1))
-BINARY = [tf.add, tf.subtract, tf.multiply, lambda x, y: x / (1.5 + tf.sin(y)),
-          tf.maximum, lambda x, y: tf.where(x > y, x * y, x - y)]
+
+
+BINARY = [
+    tf.add,
+    tf.subtract,
+    tf.multiply,
+    lambda x, y: x / (1.5 + tf.sin(y)),
+    tf.maximum,
+    lambda x, y: tf.where(x > y, x * y, x - y),
+]
 
 
 def tf_dim(x):
@@ -36,11 +51,16 @@ def programs(draw):
     for k in range(draw(st.integers(1, 6))):
         n = 2 + k  # two inputs, then one value per step
         if draw(st.booleans()):
-            steps.append(("u", draw(st.integers(0, len(UNARY) - 1)),
-                          draw(st.integers(0, n - 1))))
+            steps.append(("u", draw(st.integers(0, len(UNARY) - 1)), draw(st.integers(0, n - 1))))
         else:
-            steps.append(("b", draw(st.integers(0, len(BINARY) - 1)),
-                          draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))))
+            steps.append(
+                (
+                    "b",
+                    draw(st.integers(0, len(BINARY) - 1)),
+                    draw(st.integers(0, n - 1)),
+                    draw(st.integers(0, n - 1)),
+                )
+            )
     outputs = draw(st.lists(st.integers(1, len(steps)), min_size=1, max_size=2))
     return steps, outputs
 
@@ -62,12 +82,19 @@ def test_random_programs_have_correct_first_and_second_derivatives(program, seed
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1.5, 1.5, size=shape)
     y = rng.uniform(-1.5, 1.5, size=(3,))  # broadcasts against x
-    check_grads(lambda a, b: run_program(steps, outputs, a, b), [x, y], order=2, seed=seed,
-                rtol=1e-4, atol=1e-6)
+    check_grads(
+        lambda a, b: run_program(steps, outputs, a, b),
+        [x, y],
+        order=2,
+        seed=seed,
+        rtol=1e-4,
+        atol=1e-6,
+    )
 
 
 def test_sparse_and_dense_paths_into_one_variable():
     def f(p):
         rows = tf.gather(p, [0, 2, 0])
         return tf.reduce_sum(rows * rows) + tf.reduce_sum(tf.gather(p, [1]) * p[1:2])
+
     check_grads(f, [np.random.default_rng(0).uniform(-1, 1, (3, 2))], order=2)

@@ -38,7 +38,7 @@ def test_gradient_of_a_non_scalar_is_of_its_sum():
 def test_unconnected_and_integer_inputs_give_none():
     x, z = tf.constant(1.0), tf.constant(2.0)
     y = x * 2.0
-    assert tf.gradients(y, [x, z]) [1] is None
+    assert tf.gradients(y, [x, z])[1] is None
     assert tf.gradients(y, z) == [None]
     zero = tf.gradients(y, z, unconnected_gradients="zero")[0]
     assert run(zero) == 0.0
@@ -68,14 +68,15 @@ def test_stop_gradient_and_stop_gradients():
 
 def test_second_and_third_derivatives():
     x = tf.placeholder(tf.float64, [])
-    y = x ** 4 + tf.sin(x)
+    y = x**4 + tf.sin(x)
     (g1,) = tf.gradients(y, x)
     (g2,) = tf.gradients(g1, x)
     (g3,) = tf.gradients(g2, x)
     v = 0.7
     got = run([g1, g2, g3], {x: v})
-    np.testing.assert_allclose(got, [4 * v**3 + np.cos(v), 12 * v**2 - np.sin(v),
-                                     24 * v - np.cos(v)])
+    np.testing.assert_allclose(
+        got, [4 * v**3 + np.cos(v), 12 * v**2 - np.sin(v), 24 * v - np.cos(v)]
+    )
 
 
 def test_hessian_vector_product_of_a_matrix_function():
@@ -114,8 +115,7 @@ def test_gather_gradient_is_indexed_slices_and_sums_duplicates():
     (g3,) = tf.gradients(y3, params)
     with tf.Session() as sess:
         sess.run(params.initializer)
-        np.testing.assert_array_equal(sess.run(tf.convert_to_tensor(g2)),
-                                      [[0, 0], [2, 2], [1, 1]])
+        np.testing.assert_array_equal(sess.run(tf.convert_to_tensor(g2)), [[0, 0], [2, 2], [1, 1]])
         np.testing.assert_array_equal(sess.run(g3), [[1, 1], [3, 3], [2, 2]])
 
 
@@ -130,9 +130,10 @@ def test_missing_gradient_rule_is_a_lookup_error():
 
 # -- user-defined ops and gradients -----------------------------------------------------------
 
+
 @extend.register_op("TestCube", infer=extend.same_shape)
 def _cube(x):
-    return x ** 3
+    return x**3
 
 
 @extend.register_gradient("TestCube")
@@ -166,8 +167,14 @@ def test_register_gradient_and_gradient_override_map():
     with tf.gradient_override_map({"Square": "TestClippedSquareGrad"}):
         overridden2 = tf.square(x)
     after = tf.square(x)
-    got = run([tf.gradients(plain, x)[0], tf.gradients(overridden, x)[0],
-               tf.gradients(overridden2, x)[0], tf.gradients(after, x)[0]])
+    got = run(
+        [
+            tf.gradients(plain, x)[0],
+            tf.gradients(overridden, x)[0],
+            tf.gradients(overridden2, x)[0],
+            tf.gradients(after, x)[0],
+        ]
+    )
     np.testing.assert_allclose(got[0], [0.5, 6.0])
     np.testing.assert_allclose(got[1], [0.5, 1.0])
     np.testing.assert_allclose(got[2], [0.5, 1.0])
@@ -208,8 +215,9 @@ def test_check_grads_detects_a_wrong_gradient():
 def test_check_grads_defaults_suit_float32():
     check_grads(lambda x: tf.sin(x) * x, [np.array([0.3, -1.2, 2.0], np.float32)], order=2)
     with pytest.raises(AssertionError):  # a 10% error is still caught at float32 precision
-        check_grads(lambda x: extend.apply_op("TestWrongGrad10", x),
-                    [np.array([0.3, 1.0], np.float32)])
+        check_grads(
+            lambda x: extend.apply_op("TestWrongGrad10", x), [np.array([0.3, 1.0], np.float32)]
+        )
 
 
 @extend.register_op("TestWrongGrad10", infer=extend.same_shape)
@@ -222,20 +230,31 @@ def _wrong10_grad(op, grad):
     return [grad * tf.cos(op.inputs[0]) * 1.1]
 
 
-ELEMENTWISE_AFTER = [lambda p: p + 1.0, lambda p: p * 2.0, lambda p: 1.0 - p, lambda p: -p,
-                     tf.sqrt, tf.rsqrt, lambda p: tf.squared_difference(p, 1.0),
-                     lambda p: tf.add_n([p, p]), lambda p: tf.maximum(p, 1.0), tf.sigmoid,
-                     lambda p: tf.reshape(p, [6])[None]]
+ELEMENTWISE_AFTER = [
+    lambda p: p + 1.0,
+    lambda p: p * 2.0,
+    lambda p: 1.0 - p,
+    lambda p: -p,
+    tf.sqrt,
+    tf.rsqrt,
+    lambda p: tf.squared_difference(p, 1.0),
+    lambda p: tf.add_n([p, p]),
+    lambda p: tf.maximum(p, 1.0),
+    tf.sigmoid,
+    lambda p: tf.reshape(p, [6])[None],
+]
 
 
-@pytest.mark.parametrize("f", ELEMENTWISE_AFTER,
-                         ids=[str(i) for i in range(len(ELEMENTWISE_AFTER))])
+@pytest.mark.parametrize(
+    "f", ELEMENTWISE_AFTER, ids=[str(i) for i in range(len(ELEMENTWISE_AFTER))]
+)
 def test_sparse_gradient_flowing_into_other_ops(f):
     """gather's IndexedSlices gradient reaches rules as a dense gradient."""
+
     def g(p):
         return tf.gather(f(p), [0, 0])
-    check_grads(g, [np.random.default_rng(1).uniform(0.5, 2.0, (3, 2))], order=2,
-                rtol=1e-4)
+
+    check_grads(g, [np.random.default_rng(1).uniform(0.5, 2.0, (3, 2))], order=2, rtol=1e-4)
 
 
 def test_identity_passes_indexed_slices_through():

@@ -32,8 +32,7 @@ def test_name_scopes_nest_and_are_made_unique():
             z = tf.identity(x)
     with tf.name_scope("outer") as outer2:
         w = tf.identity(x)
-    assert (x.name, y.name, z.name) == ("outer/x:0", "outer/inner/y:0",
-                                        "outer/inner/Identity:0")
+    assert (x.name, y.name, z.name) == ("outer/x:0", "outer/inner/y:0", "outer/inner/Identity:0")
     assert outer2 == "outer_1/" and w.name == "outer_1/Identity:0"
     # re-entering an exact scope (a name ending in '/') does not uniquify
     with tf.name_scope(outer):
@@ -216,29 +215,32 @@ def test_static_shapes_with_unknown_dims():
         s.set_shape([4, 2])
 
 
-@pytest.mark.parametrize("build,match", [
-    (lambda: tf.matmul(tf.zeros([2, 3]), tf.zeros([4, 2])), "Dimensions must be equal"),
-    (lambda: tf.matmul(tf.zeros([3]), tf.zeros([3, 2])), "rank 2"),
-    (lambda: tf.zeros([2, 3]) + tf.zeros([4]), "Dimensions must be equal, but are 3 and 4"),
-    (lambda: tf.placeholder(tf.float32, [None, 3]) * tf.zeros([2]), "3 and 2"),
-    (lambda: tf.reshape(tf.zeros([2, 3]), [4]), "Cannot reshape a tensor with 6 elements"),
-    (lambda: tf.concat([tf.zeros([2, 3]), tf.zeros([2, 4])], 0), "Dimension 1"),
-    (lambda: tf.concat([tf.zeros([2]), tf.zeros([2, 4])], 0), "equal rank"),
-    (lambda: tf.squeeze(tf.zeros([2, 3]), [0]), "Can not squeeze dim"),
-    (lambda: tf.reduce_sum(tf.zeros([2, 3]), axis=2), "Invalid axis"),
-    (lambda: tf.expand_dims(tf.zeros([2]), 3), "Invalid axis"),
-    (lambda: tf.transpose(tf.zeros([2, 3]), [0, 0]), "not a permutation"),
-    (lambda: tf.split(tf.zeros([5]), 2), "evenly divisible"),
-    (lambda: tf.split(tf.zeros([5]), [1, 2]), "split_dim"),
-    (lambda: tf.split(tf.zeros([5]), [4, 2, -1]), "split_dim"),
-    (lambda: tf.tile(tf.zeros([2]), [1, 2]), "multiples"),
-    (lambda: tf.pad(tf.zeros([2]), [[1, 1], [1, 1]]), "paddings"),
-    (lambda: tf.zeros([2])[3], "out of bounds"),
-    (lambda: tf.stack([tf.zeros([2]), tf.zeros([3])]), "Dimensions must be equal"),
-    (lambda: tf.gather(tf.zeros([2, 3]), [0], axis=2), "Invalid axis"),
-    (lambda: tf.where([True, False], tf.zeros([2]), tf.zeros([3])), "Dimension 0"),  # TF
-    (lambda: tf.broadcast_to(tf.zeros([3]), [2, 4]), "Dimensions"),
-])
+@pytest.mark.parametrize(
+    "build,match",
+    [
+        (lambda: tf.matmul(tf.zeros([2, 3]), tf.zeros([4, 2])), "Dimensions must be equal"),
+        (lambda: tf.matmul(tf.zeros([3]), tf.zeros([3, 2])), "rank 2"),
+        (lambda: tf.zeros([2, 3]) + tf.zeros([4]), "Dimensions must be equal, but are 3 and 4"),
+        (lambda: tf.placeholder(tf.float32, [None, 3]) * tf.zeros([2]), "3 and 2"),
+        (lambda: tf.reshape(tf.zeros([2, 3]), [4]), "Cannot reshape a tensor with 6 elements"),
+        (lambda: tf.concat([tf.zeros([2, 3]), tf.zeros([2, 4])], 0), "Dimension 1"),
+        (lambda: tf.concat([tf.zeros([2]), tf.zeros([2, 4])], 0), "equal rank"),
+        (lambda: tf.squeeze(tf.zeros([2, 3]), [0]), "Can not squeeze dim"),
+        (lambda: tf.reduce_sum(tf.zeros([2, 3]), axis=2), "Invalid axis"),
+        (lambda: tf.expand_dims(tf.zeros([2]), 3), "Invalid axis"),
+        (lambda: tf.transpose(tf.zeros([2, 3]), [0, 0]), "not a permutation"),
+        (lambda: tf.split(tf.zeros([5]), 2), "evenly divisible"),
+        (lambda: tf.split(tf.zeros([5]), [1, 2]), "split_dim"),
+        (lambda: tf.split(tf.zeros([5]), [4, 2, -1]), "split_dim"),
+        (lambda: tf.tile(tf.zeros([2]), [1, 2]), "multiples"),
+        (lambda: tf.pad(tf.zeros([2]), [[1, 1], [1, 1]]), "paddings"),
+        (lambda: tf.zeros([2])[3], "out of bounds"),
+        (lambda: tf.stack([tf.zeros([2]), tf.zeros([3])]), "Dimensions must be equal"),
+        (lambda: tf.gather(tf.zeros([2, 3]), [0], axis=2), "Invalid axis"),
+        (lambda: tf.where([True, False], tf.zeros([2]), tf.zeros([3])), "Dimension 0"),  # TF
+        (lambda: tf.broadcast_to(tf.zeros([3]), [2, 4]), "Dimensions"),
+    ],
+)
 def test_shape_errors_are_caught_at_construction(build, match):
     with pytest.raises(ValueError, match=match) as info:
         build()
@@ -258,10 +260,33 @@ def test_placeholder_with_default():
 
 def test_python_operators_name_their_ops_like_tf1():
     a, b = tf.constant(1.0), tf.constant(2.0)
-    names = [t.op.name for t in [a + b, a - b, a * b, a / b, a % b, a ** b, 1.0 + a, a < b,
-                                 -a, tf.reshape(a, [1])[0]]]
-    assert names == ["add", "sub", "mul", "truediv", "mod", "pow", "add_1", "Less", "Neg",
-                     "strided_slice"]
+    names = [
+        t.op.name
+        for t in [
+            a + b,
+            a - b,
+            a * b,
+            a / b,
+            a % b,
+            a**b,
+            1.0 + a,
+            a < b,
+            -a,
+            tf.reshape(a, [1])[0],
+        ]
+    ]
+    assert names == [
+        "add",
+        "sub",
+        "mul",
+        "truediv",
+        "mod",
+        "pow",
+        "add_1",
+        "Less",
+        "Neg",
+        "strided_slice",
+    ]
     # the function names the op by its type; uniqueness ignores case, as in TF
     assert tf.add(a, b).op.name == "Add_2"
     assert tf.multiply(a, b, name="product").op.name == "product"

@@ -112,11 +112,19 @@ def test_results_do_not_alias_variable_state():
         np.testing.assert_array_equal(sess.run(v), [2.0, 3.0])
 
 
-@pytest.mark.parametrize("view", [
-    tf.identity, tf.stop_gradient, lambda x: tf.reshape(x, [4]), lambda x: tf.unstack(x)[0],
-    lambda x: tf.split(x, 2)[0], lambda x: tf.broadcast_to(x, [2, 2]), lambda x: x[0]],
-    ids=["identity", "stop_gradient", "reshape", "unstack", "split", "broadcast_to",
-         "slice"])
+@pytest.mark.parametrize(
+    "view",
+    [
+        tf.identity,
+        tf.stop_gradient,
+        lambda x: tf.reshape(x, [4]),
+        lambda x: tf.unstack(x)[0],
+        lambda x: tf.split(x, 2)[0],
+        lambda x: tf.broadcast_to(x, [2, 2]),
+        lambda x: x[0],
+    ],
+    ids=["identity", "stop_gradient", "reshape", "unstack", "split", "broadcast_to", "slice"],
+)
 def test_values_computed_from_a_variable_are_fetched_before_its_update(view):
     v = tf.Variable([[1.0, 2.0], [3.0, 4.0]])
     t = view(v)
@@ -198,6 +206,7 @@ def test_session_on_an_explicit_graph():
 
 # -- error paths -----------------------------------------------------------------------------
 
+
 def test_missing_feed_names_the_placeholder(graph):
     x, y, c = graph
     with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError) as info:
@@ -208,12 +217,18 @@ def test_missing_feed_names_the_placeholder(graph):
     assert "test_session.py" in msg  # where the placeholder was defined
 
 
-@pytest.mark.parametrize("value,match", [  # TF 2.21's class and message
-    (np.zeros((2, 3)), r"Cannot feed value of shape \(2, 3\) for Tensor x:0, which has "
-                       r"shape \(None, 2\)"),
-    (np.zeros(2), "Cannot feed value of shape"),
-    ([["a", "b"]], "Cannot feed value"),
-])
+@pytest.mark.parametrize(
+    "value,match",
+    [  # TF 2.21's class and message
+        (
+            np.zeros((2, 3)),
+            r"Cannot feed value of shape \(2, 3\) for Tensor x:0, which has "
+            r"shape \(None, 2\)",
+        ),
+        (np.zeros(2), "Cannot feed value of shape"),
+        ([["a", "b"]], "Cannot feed value"),
+    ],
+)
 def test_bad_feed_value(graph, value, match):
     x, y, c = graph
     with tf.Session() as sess, pytest.raises(ValueError, match=match):
@@ -247,15 +262,18 @@ def test_bad_feed_keys(graph):
             sess.run(c, {foreign: 1.0})
 
 
-@pytest.mark.parametrize("fetch,error,match", [
-    (None, TypeError, "Fetch argument None has invalid type"),
-    (3, TypeError, "Fetch argument 3 has invalid type"),
-    (1.5, TypeError, "must be a string or Tensor"),
-    ([3], TypeError, "invalid type"),
-    ({"a": object()}, TypeError, "invalid type"),
-    ("nope:0", tf.errors.NotFoundError, "does not exist"),
-    ("nope", tf.errors.NotFoundError, "not in the graph"),
-])
+@pytest.mark.parametrize(
+    "fetch,error,match",
+    [
+        (None, TypeError, "Fetch argument None has invalid type"),
+        (3, TypeError, "Fetch argument 3 has invalid type"),
+        (1.5, TypeError, "must be a string or Tensor"),
+        ([3], TypeError, "invalid type"),
+        ({"a": object()}, TypeError, "invalid type"),
+        ("nope:0", tf.errors.NotFoundError, "does not exist"),
+        ("nope", tf.errors.NotFoundError, "not in the graph"),
+    ],
+)
 def test_bad_fetches(graph, fetch, error, match):
     with tf.Session() as sess, pytest.raises(error, match=match):
         sess.run(fetch)
@@ -264,8 +282,9 @@ def test_bad_fetches(graph, fetch, error, match):
 def test_uninitialized_variable():
     v = tf.Variable([1.0], name="weights")
     with tf.Session() as sess:
-        with pytest.raises(tf.errors.FailedPreconditionError,
-                           match="Attempting to use uninitialized value weights"):
+        with pytest.raises(
+            tf.errors.FailedPreconditionError, match="Attempting to use uninitialized value weights"
+        ):
             sess.run(v * 2.0)
         with pytest.raises(tf.errors.FailedPreconditionError):
             sess.run(v.assign_add([1.0]))
@@ -307,8 +326,7 @@ def test_fetched_values_are_numpy_scalars_or_fresh_arrays():
         got = sess.run(c)
         got[0] = 100.0  # mutating a result does not change the graph's constant
         np.testing.assert_array_equal(sess.run(c), [1.0, 2.0])
-        for t in [tf.reduce_sum(c), tf.constant(2), tf.reduce_mean(tf.constant([1, 2])),
-                  c[0]]:
+        for t in [tf.reduce_sum(c), tf.constant(2), tf.reduce_mean(tf.constant([1, 2])), c[0]]:
             value = sess.run(t)
             assert isinstance(value, np.generic) and value.dtype == t.dtype.np, t
 

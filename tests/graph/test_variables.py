@@ -106,6 +106,7 @@ def test_variable_state_persists_across_runs_and_training():
 
 # -- get_variable and variable_scope ----------------------------------------------------------
 
+
 def test_get_variable_and_reuse_rules():
     with tf.variable_scope("layer"):
         w = tf.get_variable("w", [2, 3], initializer=tf.zeros_initializer())
@@ -157,8 +158,12 @@ def test_variable_scope_opens_a_name_scope_and_default_names():
 
 
 def test_scope_initializer_dtype_and_regularizer():
-    with tf.variable_scope("s", initializer=tf.constant_initializer(2.5), dtype=tf.float64,
-                           regularizer=lambda w: tf.reduce_sum(w) * 0.5):
+    with tf.variable_scope(
+        "s",
+        initializer=tf.constant_initializer(2.5),
+        dtype=tf.float64,
+        regularizer=lambda w: tf.reduce_sum(w) * 0.5,
+    ):
         v = tf.get_variable("v", [2])
     assert v.dtype == tf.float64
     losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
@@ -172,6 +177,7 @@ def test_scope_initializer_dtype_and_regularizer():
 
 # -- initializers and random ops --------------------------------------------------------------
 
+
 def _init_values(initializer, shape, seed=None, **kw):
     tf.reset_default_graph()
     if seed is not None:
@@ -183,14 +189,14 @@ def _init_values(initializer, shape, seed=None, **kw):
 
 
 def test_deterministic_initializers():
-    np.testing.assert_array_equal(_init_values(tf.zeros_initializer(), [2, 2]),
-                                  np.zeros((2, 2), np.float32))
-    np.testing.assert_array_equal(_init_values(tf.ones_initializer(), [3]),
-                                  np.ones(3, np.float32))
-    np.testing.assert_array_equal(_init_values(tf.constant_initializer(0.5), [2]),
-                                  [0.5, 0.5])
-    np.testing.assert_array_equal(_init_values(tf.constant_initializer([1, 2, 3, 4]), [2, 2]),
-                                  [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(
+        _init_values(tf.zeros_initializer(), [2, 2]), np.zeros((2, 2), np.float32)
+    )
+    np.testing.assert_array_equal(_init_values(tf.ones_initializer(), [3]), np.ones(3, np.float32))
+    np.testing.assert_array_equal(_init_values(tf.constant_initializer(0.5), [2]), [0.5, 0.5])
+    np.testing.assert_array_equal(
+        _init_values(tf.constant_initializer([1, 2, 3, 4]), [2, 2]), [[1, 2], [3, 4]]
+    )
     ints = _init_values(tf.zeros_initializer(), [2], dtype=tf.int32)
     assert ints.dtype == np.int32
 
@@ -219,8 +225,11 @@ def _random_values(graph_seed, op_seed, sessions=1):
     if graph_seed is not None:
         tf.set_random_seed(graph_seed)
     tf.constant(0)  # shift the op counter: op seeds must not depend on it
-    r = [tf.random_normal([4], seed=op_seed), tf.random_uniform([4], seed=op_seed),
-         tf.truncated_normal([4], seed=op_seed)]
+    r = [
+        tf.random_normal([4], seed=op_seed),
+        tf.random_uniform([4], seed=op_seed),
+        tf.truncated_normal([4], seed=op_seed),
+    ]
     out = []
     for _ in range(sessions):
         with tf.Session() as sess:

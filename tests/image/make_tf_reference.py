@@ -16,7 +16,14 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.image.cases import (  # noqa: E402
-    BOX_GRAD_BOXES, BOX_GRAD_CASES, CASES, CODEC_IMAGES, GRAD_CASES, IMG4, cotangent)
+    BOX_GRAD_BOXES,
+    BOX_GRAD_CASES,
+    CASES,
+    CODEC_IMAGES,
+    GRAD_CASES,
+    IMG4,
+    cotangent,
+)
 
 tf.disable_eager_execution()
 OUT = Path(__file__).with_name("tf_reference.npz")
@@ -61,13 +68,16 @@ def main():
                 accurate = dict(dct_method="INTEGER_ACCURATE")
                 for c in (0, 1, 3):
                     ref[f"codec/{name}/jpeg_c{c}"] = sess.run(
-                        tf.image.decode_jpeg(jpeg, channels=c, **accurate))
-                ref[f"codec/{name}/jpeg_crop"] = sess.run(tf.image.decode_and_crop_jpeg(
-                    jpeg, [1, 2, 3, 2], **accurate))
+                        tf.image.decode_jpeg(jpeg, channels=c, **accurate)
+                    )
+                ref[f"codec/{name}/jpeg_crop"] = sess.run(
+                    tf.image.decode_and_crop_jpeg(jpeg, [1, 2, 3, 2], **accurate)
+                )
                 ref[f"codec/{name}/jpeg_default"] = sess.run(tf.image.decode_jpeg(jpeg))
                 for r in (2, 4):
                     ref[f"codec/{name}/jpeg_ratio{r}"] = sess.run(
-                        tf.image.decode_jpeg(jpeg, ratio=r, **accurate))
+                        tf.image.decode_jpeg(jpeg, ratio=r, **accurate)
+                    )
                 ref[f"codec/{name}/jpeg_shape"] = sess.run(tf.image.extract_jpeg_shape(jpeg))
                 ref[f"codec/{name}/is_jpeg"] = sess.run(tf.image.is_jpeg(jpeg))
                 ref[f"codec/{name}/png_is_jpeg"] = sess.run(tf.image.is_jpeg(png))
@@ -75,14 +85,12 @@ def main():
                 buf = io.BytesIO()
                 Image.fromarray(image).save(buf, format="WEBP", quality=80)
                 ref[f"codec/{name}/webp"] = _bytes(buf.getvalue())
-                ref[f"codec/{name}/webp_decoded"] = sess.run(
-                    tf.image.decode_webp(buf.getvalue()))
+                ref[f"codec/{name}/webp_decoded"] = sess.run(tf.image.decode_webp(buf.getvalue()))
                 for fmt in ("BMP", "GIF"):
                     buf = io.BytesIO()
                     frames = [Image.fromarray(image), Image.fromarray(image[::-1])]
                     if fmt == "GIF":
-                        frames[0].save(buf, format=fmt, save_all=True,
-                                       append_images=frames[1:])
+                        frames[0].save(buf, format=fmt, save_all=True, append_images=frames[1:])
                         decoded = tf.image.decode_gif(buf.getvalue())
                     else:
                         frames[0].save(buf, format=fmt)
@@ -90,7 +98,8 @@ def main():
                     ref[f"codec/{name}/{fmt.lower()}"] = _bytes(buf.getvalue())
                     ref[f"codec/{name}/{fmt.lower()}_decoded"] = sess.run(decoded)
                     ref[f"codec/{name}/{fmt.lower()}_image"] = sess.run(
-                        tf.image.decode_image(buf.getvalue()))
+                        tf.image.decode_image(buf.getvalue())
+                    )
     np.savez_compressed(OUT, **ref)
     print(f"wrote {len(ref)} arrays to {OUT}")
 

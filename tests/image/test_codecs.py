@@ -39,8 +39,9 @@ def _both(build):
 
 
 def _same(got, want):
-    assert got.dtype == want.dtype and got.shape == want.shape, \
+    assert got.dtype == want.dtype and got.shape == want.shape, (
         f"{got.dtype}{got.shape} vs TF {want.dtype}{want.shape}"
+    )
     np.testing.assert_array_equal(got, want)
 
 
@@ -59,11 +60,15 @@ def test_decode_png_of_tf_bytes(name):
 def test_decode_jpeg_of_tf_bytes(name):
     jpeg = _data(f"codec/{name}/jpeg")
     for c in (0, 1, 3):
-        _same(_both(lambda c=c: tf.image.decode_jpeg(jpeg, channels=c)),
-              REF[f"codec/{name}/jpeg_c{c}"])
+        _same(
+            _both(lambda c=c: tf.image.decode_jpeg(jpeg, channels=c)),
+            REF[f"codec/{name}/jpeg_c{c}"],
+        )
     for r in (2, 4):
-        _same(_both(lambda r=r: tf.image.decode_jpeg(jpeg, ratio=r)),
-              REF[f"codec/{name}/jpeg_ratio{r}"])
+        _same(
+            _both(lambda r=r: tf.image.decode_jpeg(jpeg, ratio=r)),
+            REF[f"codec/{name}/jpeg_ratio{r}"],
+        )
     default = REF[f"codec/{name}/jpeg_default"].astype(int)
     assert np.abs(_both(lambda: tf.image.decode_jpeg(jpeg)).astype(int) - default).max() <= 8
     _same(_both(lambda: tf.image.extract_jpeg_shape(jpeg)), REF[f"codec/{name}/jpeg_shape"])
@@ -89,10 +94,11 @@ def test_decode_bmp_and_gif(fmt):
 def test_decode_webp_of_pillow_bytes(name):
     data = _data(f"codec/{name}/webp")
     _same(_both(lambda: tf.image.decode_webp(data)), REF[f"codec/{name}/webp_decoded"])
-    _same(_both(lambda: tf.image.decode_webp(data, channels=3)),
-          REF[f"codec/{name}/webp_decoded"])
-    with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError,
-                                             match="does not match"):
+    _same(_both(lambda: tf.image.decode_webp(data, channels=3)), REF[f"codec/{name}/webp_decoded"])
+    with (
+        tf.Session() as sess,
+        pytest.raises(tf.errors.InvalidArgumentError, match="does not match"),
+    ):
         sess.run(tf.image.decode_webp(data, channels=4))
 
 
@@ -101,8 +107,7 @@ def test_png_round_trip(name):
     image = CODEC_IMAGES[name]
     png = _both(lambda: tf.image.encode_png(image))
     assert isinstance(png, bytes | np.ndarray)
-    out = _both(lambda: tf.image.decode_png(png.item() if isinstance(png, np.ndarray)
-                                            else png))
+    out = _both(lambda: tf.image.decode_png(png.item() if isinstance(png, np.ndarray) else png))
     _same(out, image)
 
 
@@ -171,7 +176,17 @@ def test_without_pillow_the_error_names_the_extra(monkeypatch):
 
 
 def test_decoders_are_in_tf_io():
-    for name in ("decode_png", "decode_jpeg", "decode_gif", "decode_bmp", "decode_image",
-                 "decode_webp", "decode_and_crop_jpeg",
-                 "encode_png", "encode_jpeg", "is_jpeg", "extract_jpeg_shape"):
+    for name in (
+        "decode_png",
+        "decode_jpeg",
+        "decode_gif",
+        "decode_bmp",
+        "decode_image",
+        "decode_webp",
+        "decode_and_crop_jpeg",
+        "encode_png",
+        "encode_jpeg",
+        "is_jpeg",
+        "extract_jpeg_shape",
+    ):
         assert getattr(tf.io, name) is getattr(tf.image, name)

@@ -36,58 +36,98 @@ def test_resize_images_to_the_same_size_is_the_input():
 
 
 CONSTRUCTION_ERRORS = [  # (builder, TF's exception class, part of TF's message)
-    (lambda: tf.image.resize_images(tf.zeros([4, 5]), [2, 2]), ValueError,
-     "must have either 3 or 4 dimensions"),
+    (
+        lambda: tf.image.resize_images(tf.zeros([4, 5]), [2, 2]),
+        ValueError,
+        "must have either 3 or 4 dimensions",
+    ),
     (lambda: tf.image.resize_images(IMG, [2, 2, 2]), ValueError, "1-D Tensor of 2 elements"),
-    (lambda: tf.image.resize_images(IMG, [2, 2], method=7), ValueError,
-     "Resize method is not implemented: 7"),
+    (
+        lambda: tf.image.resize_images(IMG, [2, 2], method=7),
+        ValueError,
+        "Resize method is not implemented: 7",
+    ),
     (lambda: tf.image.resize_bilinear(IMG, [2, 2]), ValueError, "rank 4"),
-    (lambda: tf.image.crop_to_bounding_box(IMG, 1, 1, 4, 2), ValueError,
-     r"height must be >= target \+ offset"),
-    (lambda: tf.image.crop_to_bounding_box(IMG, -1, 1, 2, 2), ValueError,
-     "offset_height must be >= 0"),
-    (lambda: tf.image.pad_to_bounding_box(IMG, 1, 1, 4, 5), ValueError,
-     "width must be <= target - offset"),
+    (
+        lambda: tf.image.crop_to_bounding_box(IMG, 1, 1, 4, 2),
+        ValueError,
+        r"height must be >= target \+ offset",
+    ),
+    (
+        lambda: tf.image.crop_to_bounding_box(IMG, -1, 1, 2, 2),
+        ValueError,
+        "offset_height must be >= 0",
+    ),
+    (
+        lambda: tf.image.pad_to_bounding_box(IMG, 1, 1, 4, 5),
+        ValueError,
+        "width must be <= target - offset",
+    ),
     (lambda: tf.image.central_crop(IMG, 0.0), ValueError, r"within \(0, 1\]"),
-    (lambda: tf.image.flip_left_right(tf.zeros([3, 3])), ValueError,
-     "at least three-dimensional"),
+    (lambda: tf.image.flip_left_right(tf.zeros([3, 3])), ValueError, "at least three-dimensional"),
     (lambda: tf.image.rot90(IMG, [1, 2]), ValueError, "must have rank 0"),
-    (lambda: tf.image.draw_bounding_boxes(tf.zeros([1, 4, 4, 3], tf.uint8),
-                                          tf.zeros([1, 1, 4])), TypeError, "uint8"),
+    (
+        lambda: tf.image.draw_bounding_boxes(tf.zeros([1, 4, 4, 3], tf.uint8), tf.zeros([1, 1, 4])),
+        TypeError,
+        "uint8",
+    ),
     (lambda: tf.image.rgb_to_grayscale(tf.zeros([4, 4, 2])), ValueError, "3 channels"),
     (lambda: tf.image.rgb_to_hsv(tf.zeros([4, 4, 3], tf.uint8)), TypeError, "float"),
     (lambda: tf.image.adjust_gamma(IMG, -1.0), ValueError, "Gamma should be a non-negative"),
     (lambda: tf.image.random_brightness(IMG, -1.0), ValueError, "max_delta must be non-neg"),
     (lambda: tf.image.random_contrast(IMG, 0.5, 0.2), ValueError, "upper must be > lower"),
-    (lambda: tf.image.per_image_standardization(tf.zeros([3, 3])), ValueError,
-     "at least three-dimensional"),
+    (
+        lambda: tf.image.per_image_standardization(tf.zeros([3, 3])),
+        ValueError,
+        "at least three-dimensional",
+    ),
     (lambda: tf.image.total_variation(tf.zeros([3, 3])), ValueError, "either 3 or 4"),
     (lambda: tf.image.image_gradients(IMG), ValueError, "expects a 4D tensor"),
-    (lambda: tf.image.extract_image_patches(IMG4, [1, 2, 2, 1], [1, 1, 1, 1], [1, 1, 1, 1],
-                                            "FOO"), ValueError, "padding"),
-    (lambda: tf.image.extract_image_patches(IMG4, [2, 2], [1, 1, 1, 1], [1, 1, 1, 1],
-                                            "VALID"), ValueError, "ksizes"),
-    (lambda: tf.image.crop_and_resize(IMG4, [[0, 0, 1, 1]], [0], [2, 2], method="bicubic"),
-     ValueError, "method"),
-    (lambda: tf.image.convert_image_dtype(IMG, tf.string), AttributeError,
-     "floating point or integer"),
+    (
+        lambda: tf.image.extract_image_patches(
+            IMG4, [1, 2, 2, 1], [1, 1, 1, 1], [1, 1, 1, 1], "FOO"
+        ),
+        ValueError,
+        "padding",
+    ),
+    (
+        lambda: tf.image.extract_image_patches(IMG4, [2, 2], [1, 1, 1, 1], [1, 1, 1, 1], "VALID"),
+        ValueError,
+        "ksizes",
+    ),
+    (
+        lambda: tf.image.crop_and_resize(IMG4, [[0, 0, 1, 1]], [0], [2, 2], method="bicubic"),
+        ValueError,
+        "method",
+    ),
+    (
+        lambda: tf.image.convert_image_dtype(IMG, tf.string),
+        AttributeError,
+        "floating point or integer",
+    ),
 ]
 
 
-@pytest.mark.parametrize("build,error,match", CONSTRUCTION_ERRORS,
-                         ids=[f"{i}-{c[1].__name__}" for i, c in enumerate(CONSTRUCTION_ERRORS)])
+@pytest.mark.parametrize(
+    "build,error,match",
+    CONSTRUCTION_ERRORS,
+    ids=[f"{i}-{c[1].__name__}" for i, c in enumerate(CONSTRUCTION_ERRORS)],
+)
 def test_construction_errors_match_tf(build, error, match):
     with pytest.raises(error, match=match):
         build()
 
 
 RUN_ERRORS = [
-    (lambda: tf.image.resize_bilinear(IMG4, tf.constant([-1, 2])),
-     tf.errors.InvalidArgumentError),
-    (lambda: tf.image.non_max_suppression(tf.zeros([2, 4]), tf.zeros([2]), 2, 1.5),
-     tf.errors.InvalidArgumentError),
-    (lambda: tf.image.crop_and_resize(IMG4, tf.zeros([1, 4]), [5], [2, 2]),
-     tf.errors.OutOfRangeError),
+    (lambda: tf.image.resize_bilinear(IMG4, tf.constant([-1, 2])), tf.errors.InvalidArgumentError),
+    (
+        lambda: tf.image.non_max_suppression(tf.zeros([2, 4]), tf.zeros([2]), 2, 1.5),
+        tf.errors.InvalidArgumentError,
+    ),
+    (
+        lambda: tf.image.crop_and_resize(IMG4, tf.zeros([1, 4]), [5], [2, 2]),
+        tf.errors.OutOfRangeError,
+    ),
 ]
 
 
@@ -126,8 +166,9 @@ def test_rot90_by_a_runtime_k():
     (g,) = tf.gradients(tf.reduce_sum(out * out), x)
     with tf.Session() as sess:
         for turns in (0, 1, 2, 3, -1, 6):
-            np.testing.assert_array_equal(sess.run(out, {k: turns}),
-                                          np.rot90(IMG4, turns, axes=(1, 2)))
+            np.testing.assert_array_equal(
+                sess.run(out, {k: turns}), np.rot90(IMG4, turns, axes=(1, 2))
+            )
             np.testing.assert_allclose(sess.run(g, {k: turns}), 2 * IMG4, rtol=1e-6)
 
 
@@ -183,7 +224,7 @@ def test_random_crop_is_a_window_of_the_input():
     for out in outs:
         assert out.shape == (3, 4, 2)
         i, j = divmod(int(out[0, 0, 0]) // 2, 7)
-        np.testing.assert_array_equal(out, value[i:i + 3, j:j + 4])
+        np.testing.assert_array_equal(out, value[i : i + 3, j : j + 4])
     assert len({o.tobytes() for o in outs}) > 1
     fed = tf.placeholder(tf.int64, [None, None, 2])
     crop = tf.image.random_crop(fed, [3, 4, 2])
@@ -192,7 +233,7 @@ def test_random_crop_is_a_window_of_the_input():
         for _ in range(5):
             out = sess.run(crop, {fed: value})
             i, j = divmod(int(out[0, 0, 0]) // 2, 7)
-            np.testing.assert_array_equal(out, value[i:i + 3, j:j + 4])
+            np.testing.assert_array_equal(out, value[i : i + 3, j : j + 4])
     with pytest.raises(ValueError, match="value.shape >= size"):
         tf.image.random_crop(value, [7, 4, 2])
 
@@ -200,33 +241,38 @@ def test_random_crop_is_a_window_of_the_input():
 def test_sample_distorted_bounding_box_covers_the_object():
     boxes = tf.constant([[[0.2, 0.3, 0.6, 0.9]]])
     begin, size, bbox = tf.image.sample_distorted_bounding_box(
-        [40, 50, 3], boxes, min_object_covered=0.5, seed=7)
+        [40, 50, 3], boxes, min_object_covered=0.5, seed=7
+    )
     assert bbox.shape.as_list() == [1, 1, 4] and begin.dtype == tf.int32
     areas = []
     for b, s, box in _run((begin, size, bbox), 20):
         assert b[2] == 0 and s[2] == -1 and 0 <= b[0] and b[0] + s[0] <= 40
         assert 0 <= b[1] and b[1] + s[1] <= 50
-        np.testing.assert_allclose(box[0, 0], [b[0] / 40, b[1] / 50, (b[0] + s[0]) / 40,
-                                               (b[1] + s[1]) / 50], rtol=1e-6)
+        np.testing.assert_allclose(
+            box[0, 0], [b[0] / 40, b[1] / 50, (b[0] + s[0]) / 40, (b[1] + s[1]) / 50], rtol=1e-6
+        )
         y0, x0, y1, x1 = 8, 15, 24, 45  # the object in pixels
-        inter = max(min(b[0] + s[0], y1) - max(b[0], y0), 0) * \
-            max(min(b[1] + s[1], x1) - max(b[1], x0), 0)
+        inter = max(min(b[0] + s[0], y1) - max(b[0], y0), 0) * max(
+            min(b[1] + s[1], x1) - max(b[1], x0), 0
+        )
         assert inter / ((y1 - y0) * (x1 - x0)) >= 0.5
         areas.append(s[0] * s[1])
     assert len(set(areas)) > 1
-    with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError,
-                                             match="No bounding boxes"):
+    with (
+        tf.Session() as sess,
+        pytest.raises(tf.errors.InvalidArgumentError, match="No bounding boxes"),
+    ):
         sess.run(tf.image.sample_distorted_bounding_box([4, 4, 3], tf.zeros([1, 0, 4]))[0])
-    whole = tf.image.sample_distorted_bounding_box([4, 4, 3], tf.zeros([1, 0, 4]),
-                                                   use_image_if_no_bounding_boxes=True)
+    whole = tf.image.sample_distorted_bounding_box(
+        [4, 4, 3], tf.zeros([1, 0, 4]), use_image_if_no_bounding_boxes=True
+    )
     assert _run(whole[1])[0][2] == -1
 
 
 def test_extract_glimpse_fills_the_outside_with_noise():
     x = np.arange(80, dtype=np.float32).reshape(1, 8, 10, 1)
     for uniform in (True, False):
-        (out,) = _run(tf.image.extract_glimpse(x, [3, 4], [[-0.9, 0.9]],
-                                               uniform_noise=uniform))
+        (out,) = _run(tf.image.extract_glimpse(x, [3, 4], [[-0.9, 0.9]], uniform_noise=uniform))
         np.testing.assert_array_equal(out[0, 1:, :3, 0], [[7, 8, 9], [17, 18, 19]])
         noise = np.r_[out[0, 0, :, 0], out[0, 1:, 3, 0]]
         assert not np.isin(noise, x).all()
@@ -270,7 +316,7 @@ COMPOSED = [
 def test_composed_gradients_match_finite_differences(fn, tol):
     """Away from the kinks of max/min/abs (distinct, well separated channel values)."""
     rng = np.random.default_rng(4)
-    x = (rng.permutation(60).reshape(4, 5, 3) / 60.0 * 0.8 + 0.1037)
+    x = rng.permutation(60).reshape(4, 5, 3) / 60.0 * 0.8 + 0.1037
     x = x.astype(np.float32 if tol else np.float64)
     check_grads(lambda t: fn(t), [x], order=1, **tol)
 
@@ -285,11 +331,17 @@ def test_repeated_eager_gradients_agree():
         for _ in range(5):
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                y = tf.reduce_sum(tf.image.resize_bicubic(x, [7, 3]) ** 2) + \
-                    tf.reduce_sum(tf.image.crop_and_resize(x, boxes, [1], [3, 3]) ** 2) + \
-                    tf.reduce_sum(tf.image.extract_image_patches(
-                        x, [1, 2, 2, 1], [1, 1, 1, 1], [1, 1, 1, 1], "SAME") ** 2) + \
-                    tf.reduce_sum(tf.image.adjust_hue(x, 0.1) * tf.image.flip_left_right(x))
+                y = (
+                    tf.reduce_sum(tf.image.resize_bicubic(x, [7, 3]) ** 2)
+                    + tf.reduce_sum(tf.image.crop_and_resize(x, boxes, [1], [3, 3]) ** 2)
+                    + tf.reduce_sum(
+                        tf.image.extract_image_patches(
+                            x, [1, 2, 2, 1], [1, 1, 1, 1], [1, 1, 1, 1], "SAME"
+                        )
+                        ** 2
+                    )
+                    + tf.reduce_sum(tf.image.adjust_hue(x, 0.1) * tf.image.flip_left_right(x))
+                )
             results.append(tape.gradient(y, x).numpy())
     for r in results[1:]:
         np.testing.assert_allclose(r, results[0], rtol=1e-6)

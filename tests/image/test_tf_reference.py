@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 import miniflow as tf
-from tests.image.cases import (BOX_GRAD_BOXES, BOX_GRAD_CASES, CASES, GRAD_CASES, IMG4,
-                               cotangent)
+from tests.image.cases import BOX_GRAD_BOXES, BOX_GRAD_CASES, CASES, GRAD_CASES, IMG4, cotangent
 
 REF = np.load(Path(__file__).with_name("tf_reference.npz"))
 TOL = {"float16": 1e-3, "float32": 2e-5, "float64": 2e-5}
@@ -21,13 +20,15 @@ LOOSER = {"ssim": 1e-4, "psnr": 1e-4, "hue": 2e-5, "saturation": 2e-5}
 def _run(fn, args, kwargs, eager):
     if eager:
         with tf.eager_mode():
-            out = getattr(tf.image, fn)(*[tf.constant(a) if isinstance(a, np.ndarray) else a
-                                          for a in args], **kwargs)
+            out = getattr(tf.image, fn)(
+                *[tf.constant(a) if isinstance(a, np.ndarray) else a for a in args], **kwargs
+            )
             outs = out if isinstance(out, tuple | list) else [out]
             return [np.asarray(o.numpy()) for o in outs], outs
     with tf.Graph().as_default():
-        out = getattr(tf.image, fn)(*[tf.constant(a) if isinstance(a, np.ndarray) else a
-                                      for a in args], **kwargs)
+        out = getattr(tf.image, fn)(
+            *[tf.constant(a) if isinstance(a, np.ndarray) else a for a in args], **kwargs
+        )
         outs = out if isinstance(out, tuple | list) else [out]
         with tf.Session() as sess:
             return [np.asarray(v) for v in sess.run(list(outs))], outs
@@ -53,8 +54,9 @@ def test_matches_tensorflow(key, fn, args, kwargs, eager):
     for i, (value, tensor) in enumerate(zip(values, tensors)):
         _compare(f"{key}/{i}", value, REF[f"{key}/{i}"])
         if not eager:
-            assert tensor.shape.is_compatible_with(value.shape), \
+            assert tensor.shape.is_compatible_with(value.shape), (
                 f"{key}: static shape {tensor.shape}, value {value.shape}"
+            )
 
 
 @pytest.mark.parametrize("eager", [False, True], ids=["graph", "eager"])
@@ -65,6 +67,7 @@ def test_gradient_matches_tensorflow(key, fn, args, kwargs, eager):
     finite differences in test_image_ops.py instead."""
     if f"{key}/nograd" in REF.files:
         pytest.skip("TF has no gradient here (miniflow's is checked by finite differences)")
+
     def rest():
         return [tf.constant(a) if isinstance(a, np.ndarray) else a for a in args[1:]]
 

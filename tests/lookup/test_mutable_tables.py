@@ -60,8 +60,7 @@ def test_dense_hash_table_reserved_keys():
     d = DenseHashTable(tf.int64, tf.int64, default_value=-1, empty_key=0, deleted_key=-1)
     with tf.Session() as s:
         s.run(d.insert(tf.constant([1, 2], tf.int64), tf.constant([10, 20], tf.int64)))
-        np.testing.assert_array_equal(s.run(d.lookup(tf.constant([1, 3], tf.int64))),
-                                      [10, -1])
+        np.testing.assert_array_equal(s.run(d.lookup(tf.constant([1, 3], tf.int64))), [10, -1])
         assert s.run(d.size()) == 2
         with pytest.raises(tf.errors.InvalidArgumentError, match="empty_key"):
             s.run(d.insert(tf.constant([0], tf.int64), tf.constant([1], tf.int64)))
@@ -76,8 +75,7 @@ def test_eager_tables_hold_their_own_contents():
         t = MutableHashTable(tf.int64, tf.float32, -1.0)
         other = MutableHashTable(tf.int64, tf.float32, -1.0)
         t.insert(tf.constant([1, 2], tf.int64), [0.5, 1.5])
-        np.testing.assert_array_equal(t.lookup(tf.constant([2, 3], tf.int64)).numpy(),
-                                      [1.5, -1.0])
+        np.testing.assert_array_equal(t.lookup(tf.constant([2, 3], tf.int64)).numpy(), [1.5, -1.0])
         assert int(t.size()) == 2 and int(other.size()) == 0
         before = t.lookup(tf.constant([1], tf.int64))
         t.remove(tf.constant([1], tf.int64))

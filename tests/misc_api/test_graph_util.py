@@ -31,11 +31,11 @@ def test_freeze_strip_serialize_and_import_give_the_same_numbers():
         sess.run(train, {x: [[1.0, 1.0]]})
         want = sess.run(y, {x: [[1.0, 2.0], [0.0, -1.0]]})
         frozen = tf.graph_util.convert_variables_to_constants(
-            sess, tf.GraphDef.from_graph(sess.graph), ["y"])
+            sess, tf.GraphDef.from_graph(sess.graph), ["y"]
+        )
     nodes = {n.name: n for n in frozen.node}
     assert nodes["w"].op == "Const" and nodes["b"].op == "Const"
-    assert not any(n.op in ("VariableV2", "Assign", "ApplyGradientDescent")
-                   for n in frozen.node)
+    assert not any(n.op in ("VariableV2", "Assign", "ApplyGradientDescent") for n in frozen.node)
     assert nodes["y"].input == ["checked", "Const"]
     slim = tf.graph_util.remove_training_nodes(frozen)
     names = [n.name for n in slim.node]
@@ -44,16 +44,16 @@ def test_freeze_strip_serialize_and_import_give_the_same_numbers():
     data = tf.GraphDef.FromString(slim.SerializeToString())
     with tf.Graph().as_default():
         feed = tf.placeholder(tf.float32, [None, 2], name="feed")
-        y2, op = tf.import_graph_def(data, input_map={"x:0": feed},
-                                     return_elements=["y:0", "y"])
+        y2, op = tf.import_graph_def(data, input_map={"x:0": feed}, return_elements=["y:0", "y"])
         assert y2.name == "import/y:0" and op is y2.op
         assert tf.import_graph_def(data, name="again") is None
         with tf.Session() as sess:
             got = sess.run(y2, {feed: [[1.0, 2.0], [0.0, -1.0]]})
     np.testing.assert_allclose(got, want)
     # w and b moved by one SGD step of d(sum y)/dw = 2 * x^T 1: w = [0.8, 1.8], b = 0.3.
-    np.testing.assert_allclose(got, 2 * (np.array([[1.0, 2.0], [0.0, -1.0]]) @
-                                         [[0.8], [1.8]] + 0.3), rtol=1e-6)
+    np.testing.assert_allclose(
+        got, 2 * (np.array([[1.0, 2.0], [0.0, -1.0]]) @ [[0.8], [1.8]] + 0.3), rtol=1e-6
+    )
 
 
 def test_whitelist_keeps_other_variables_and_their_import_is_refused():
@@ -61,7 +61,8 @@ def test_whitelist_keeps_other_variables_and_their_import_is_refused():
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         frozen = tf.graph_util.convert_variables_to_constants(
-            sess, sess.graph, ["y"], variable_names_whitelist=["w"])
+            sess, sess.graph, ["y"], variable_names_whitelist=["w"]
+        )
     ops = {n.name: n.op for n in frozen.node}
     assert ops["w"] == "Const" and ops["b"] == "VariableV2"
     with tf.Graph().as_default():
@@ -104,8 +105,7 @@ def test_must_run_on_cpu_and_tensor_shapes():
     node = {n.name: n for n in tf.GraphDef.from_graph().node}["i"]
     assert gu.must_run_on_cpu(node)
     x = tf.placeholder(tf.float32, [None, 3], name="x")
-    assert gu.tensor_shape_from_node_def_name(tf.get_default_graph(), "x").as_list() == \
-        [None, 3]
+    assert gu.tensor_shape_from_node_def_name(tf.get_default_graph(), "x").as_list() == [None, 3]
     assert gu.tensor_shape_from_node_def_name(tf.get_default_graph(), "i:0").as_list() == [2]
     assert gu.import_graph_def is tf.import_graph_def and x.op.type == "Placeholder"
 
@@ -113,8 +113,7 @@ def test_must_run_on_cpu_and_tensor_shapes():
 def test_write_graph_text_and_binary_read_back(tmp_path):
     tf.add(tf.constant(1.0, name="a"), 2.0, name="sum")
     text = tf.train.write_graph(tf.get_default_graph(), str(tmp_path / "sub"), "g.pbtxt")
-    binary = tf.train.write_graph(tf.GraphDef.from_graph(), str(tmp_path), "g.pb",
-                                  as_text=False)
+    binary = tf.train.write_graph(tf.GraphDef.from_graph(), str(tmp_path), "g.pb", as_text=False)
     assert text == str(tmp_path / "sub" / "g.pbtxt")
     with open(text, "rb") as fh:
         raw_text = fh.read()
@@ -123,8 +122,9 @@ def test_write_graph_text_and_binary_read_back(tmp_path):
     assert b"\n" in raw_text and b"\n" not in raw
     assert tf.GraphDef.FromString(raw_text) == tf.GraphDef.FromString(raw)
     with tf.Graph().as_default():
-        (total,) = tf.import_graph_def(tf.GraphDef.FromString(raw), name="",
-                                       return_elements=["sum:0"])
+        (total,) = tf.import_graph_def(
+            tf.GraphDef.FromString(raw), name="", return_elements=["sum:0"]
+        )
         assert total.name == "sum:0"
         with tf.Session() as sess:
             assert sess.run(total) == 3.0

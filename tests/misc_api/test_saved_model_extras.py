@@ -34,8 +34,10 @@ def test_main_op_with_restore_runs_main_op_and_the_restore_op():
     v = tf.Variable(3.0, collections=[tf.GraphKeys.LOCAL_VARIABLES], name="local")
     w = tf.Variable(1.0, name="w")
     restore = tf.assign(w, 4.0, name="restore")
-    for op in (tf.saved_model.main_op_with_restore(restore.op),
-               tf.saved_model.main_op_with_restore("restore")):
+    for op in (
+        tf.saved_model.main_op_with_restore(restore.op),
+        tf.saved_model.main_op_with_restore("restore"),
+    ):
         assert op.type == "NoOp"
         with tf.Session() as sess:
             sess.run(op)
@@ -54,8 +56,7 @@ def test_get_tensor_from_tensor_info_finds_the_tensor_and_scoped_copies():
     with g.as_default():
         with tf.name_scope("imported"):
             y = tf.identity(tf.constant([1.0]), name="out")
-    assert tf.saved_model.get_tensor_from_tensor_info(info, graph=g,
-                                                      import_scope="imported") is y
+    assert tf.saved_model.get_tensor_from_tensor_info(info, graph=g, import_scope="imported") is y
     with tf.Session() as sess:
         got = sess.run(tf.saved_model.get_tensor_from_tensor_info(info), {x: [[1.0, 2.0]]})
     np.testing.assert_array_equal(got, [[2.0, 4.0]])
@@ -81,8 +82,9 @@ def test_method_name_updater_edits_signatures_on_disk(tmp_path):
         updater.replace_method_name("nope", "m")
     with pytest.raises(ValueError, match="could not be found in SavedModel"):
         updater.replace_method_name("serving_default", "m", tags="train")
-    updater.replace_method_name("serving_default", "tensorflow/serving/regress",
-                                tags=tf.saved_model.SERVING)
+    updater.replace_method_name(
+        "serving_default", "tensorflow/serving/regress", tags=tf.saved_model.SERVING
+    )
     updater.save()
     (meta,) = tf.saved_model.read_saved_model(export)
     assert meta.signature_def["serving_default"].method_name == "tensorflow/serving/regress"
@@ -92,5 +94,4 @@ def test_method_name_updater_edits_signatures_on_disk(tmp_path):
     (copied,) = tf.saved_model.read_saved_model(other)
     assert copied.signature_def["serving_default"].method_name == "custom"
     (unchanged,) = tf.saved_model.read_saved_model(export)
-    assert unchanged.signature_def["serving_default"].method_name == \
-        "tensorflow/serving/regress"
+    assert unchanged.signature_def["serving_default"].method_name == "tensorflow/serving/regress"

@@ -21,8 +21,9 @@ def test_run_op_benchmark_times_runs_and_reports(tmp_path, monkeypatch):
         x = tf.placeholder(tf.float32, [])
         y = tf.py_func(lambda v: counter.append(1) or v, [x], tf.float32)
         with tf.Session() as sess:
-            out = Bench().run_op_benchmark(sess, y, feed_dict={x: 1.0}, burn_iters=2,
-                                           min_iters=5, name="bench_y", mbs=10)
+            out = Bench().run_op_benchmark(
+                sess, y, feed_dict={x: 1.0}, burn_iters=2, min_iters=5, name="bench_y", mbs=10
+            )
             assert Bench().evaluate(tf.constant(3.0) * 2.0) == 6.0
     assert len(counter) == 7  # 2 burn-in runs + 5 timed ones
     assert out["iters"] == 5 and out["name"] == "bench_y" and out["wall_time"] > 0

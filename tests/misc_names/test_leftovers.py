@@ -16,8 +16,17 @@ def test_autograph_helpers():
     ag = tf.autograph
     # TF: [(f.name, f.value) for f in tf.autograph.experimental.Feature]
     assert [(f.name, f.value) for f in ag.experimental.Feature] == [
-        (n, n) for n in ("ALL", "AUTO_CONTROL_DEPS", "ASSERT_STATEMENTS",
-                         "BUILTIN_FUNCTIONS", "EQUALITY_OPERATORS", "LISTS", "NAME_SCOPES")]
+        (n, n)
+        for n in (
+            "ALL",
+            "AUTO_CONTROL_DEPS",
+            "ASSERT_STATEMENTS",
+            "BUILTIN_FUNCTIONS",
+            "EQUALITY_OPERATORS",
+            "LISTS",
+            "NAME_SCOPES",
+        )
+    ]
 
     def f(x):
         return x + 1
@@ -56,11 +65,17 @@ def test_experimental_async_and_optional():
     assert isinstance(tf.OptionalSpec(opt.element_spec), tf.TypeSpec)
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("int4", "NumPy has no int4"), ("float8_e5m2", "NumPy has no float8_e5m2"),
-    ("ExtensionType", "extension types"), ("StructuredTensor", "ragged"),
-    ("dispatch_for_api", "dispatch"), ("enable_strict_mode", "TF2"),
-])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("int4", "NumPy has no int4"),
+        ("float8_e5m2", "NumPy has no float8_e5m2"),
+        ("ExtensionType", "extension types"),
+        ("StructuredTensor", "ragged"),
+        ("dispatch_for_api", "dispatch"),
+        ("enable_strict_mode", "TF2"),
+    ],
+)
 def test_experimental_unsupported_names_say_why(name, reason):
     with pytest.raises(tf.errors.UnimplementedError, match=reason):
         getattr(tf.experimental, name)()
@@ -94,10 +109,25 @@ def test_variable_creator_kwargs_are_tfs():
     with tf.Graph().as_default(), tf.variable_creator_scope(creator):
         tf.Variable(1.0)
     # TF 2.21 passes these too, plus its own experimental_enable_variable_lifting
-    assert keys == [["aggregation", "caching_device", "collections", "constraint", "dtype",
-                     "expected_shape", "import_scope", "initial_value", "name", "shape",
-                     "synchronization", "trainable", "use_resource", "validate_shape",
-                     "variable_def"]]
+    assert keys == [
+        [
+            "aggregation",
+            "caching_device",
+            "collections",
+            "constraint",
+            "dtype",
+            "expected_shape",
+            "import_scope",
+            "initial_value",
+            "name",
+            "shape",
+            "synchronization",
+            "trainable",
+            "use_resource",
+            "validate_shape",
+            "variable_def",
+        ]
+    ]
 
 
 def test_nested_creators_run_innermost_first():
@@ -131,8 +161,10 @@ def test_critical_section_serializes_threads():
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             assert sess.run(out) == 1.0
-            threads = [threading.Thread(target=lambda: [sess.run(out) for _ in range(100)])
-                       for _ in range(4)]
+            threads = [
+                threading.Thread(target=lambda: [sess.run(out) for _ in range(100)])
+                for _ in range(4)
+            ]
             for t in threads:
                 t.start()
             for t in threads:
@@ -164,17 +196,26 @@ def test_nondifferentiable_batch_function_as_tf():
 
 def test_type_spec_from_value_as_tf():
     with tf.Graph().as_default():
-        got = [repr(tf.type_spec_from_value(v)) for v in
-               (tf.constant([1, 2]), np.zeros((2, 3), np.float32), [1.0, 2.0], 3,
-                tf.placeholder(tf.float32, [None, 2]))]
-        assert isinstance(tf.type_spec_from_value(tf.SparseTensor([[0, 0]], [1.0], [2, 2])),
-                          tf.SparseTensorSpec)
+        got = [
+            repr(tf.type_spec_from_value(v))
+            for v in (
+                tf.constant([1, 2]),
+                np.zeros((2, 3), np.float32),
+                [1.0, 2.0],
+                3,
+                tf.placeholder(tf.float32, [None, 2]),
+            )
+        ]
+        assert isinstance(
+            tf.type_spec_from_value(tf.SparseTensor([[0, 0]], [1.0], [2, 2])), tf.SparseTensorSpec
+        )
     assert got == [  # TF 2.21's reprs
         "TensorSpec(shape=(2,), dtype=tf.int32, name=None)",
         "TensorSpec(shape=(2, 3), dtype=tf.float32, name=None)",
         "TensorSpec(shape=(2,), dtype=tf.float32, name=None)",
         "TensorSpec(shape=(), dtype=tf.int32, name=None)",
-        "TensorSpec(shape=(None, 2), dtype=tf.float32, name=None)"]
+        "TensorSpec(shape=(None, 2), dtype=tf.float32, name=None)",
+    ]
     assert repr(tf.type_spec_from_value(None)) == "NoneTensorSpec()"
     assert tf.NoneTensorSpec() == tf.NoneTensorSpec()
     with pytest.raises(TypeError, match="Could not build a TypeSpec for .* unsupported type"):
@@ -184,8 +225,11 @@ def test_type_spec_from_value_as_tf():
 X = np.arange(1.0, 13.0, dtype=np.float32).reshape(3, 4)
 TF_DROPOUT = {  # TF 2.21 tf.nn.experimental.*_dropout on X
     "sd": [[2.0, 0.0, 6.0, 0.0], [0.0, 12.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]],
-    "sd_ns": [[0.0] * 4, [6.6666669845581055, 8.0, 9.333333969116211, 10.666666984558105],
-              [0.0] * 4],
+    "sd_ns": [
+        [0.0] * 4,
+        [6.6666669845581055, 8.0, 9.333333969116211, 10.666666984558105],
+        [0.0] * 4,
+    ],
     "gd": [[0.0] * 4, [0.0, 0.0, 14.0, 16.0], [18.0, 20.0, 22.0, 24.0]],
 }
 
@@ -196,7 +240,9 @@ def _dropouts():
         sd=tf.nn.experimental.stateless_dropout(x, 0.5, seed=[1, 2]),
         sd_ns=tf.nn.experimental.stateless_dropout(x, 0.25, seed=[3, 4], noise_shape=[3, 1]),
         gd=tf.nn.experimental.general_dropout(
-            x, 0.5, lambda shape, dtype: tf.reshape(tf.linspace(0.0, 1.0, 12), shape)))
+            x, 0.5, lambda shape, dtype: tf.reshape(tf.linspace(0.0, 1.0, 12), shape)
+        ),
+    )
 
 
 def test_tf2_dropouts_match_tf():
@@ -222,8 +268,10 @@ def test_residual_wrapper_adds_the_input():
         cell = tf.nn.rnn_cell.ResidualWrapper(base)
         inp = tf.constant([[0.5, -1.0, 2.0]])
         out, state = cell(inp, cell.zero_state(1, tf.float32))
-        assert [v.name for v in tf.global_variables()] == ["basic_rnn_cell/kernel:0",
-                                                           "basic_rnn_cell/bias:0"]
+        assert [v.name for v in tf.global_variables()] == [
+            "basic_rnn_cell/kernel:0",
+            "basic_rnn_cell/bias:0",
+        ]
         assert cell.state_size == 3 and cell.output_size == 3
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
@@ -241,12 +289,14 @@ def test_session_handles_keep_tensors_across_runs():
         assert h.dtype == tf.string and h.op.type == "GetSessionHandle"
         with tf.Session() as sess:
             handle = sess.run(h)
-            assert handle.handle == ("GetSessionHandle;0;/job:localhost/replica:0/task:0/"
-                                     "device:CPU:0")  # TF 2.21's first handle
+            assert handle.handle == (
+                "GetSessionHandle;0;/job:localhost/replica:0/task:0/device:CPU:0"
+            )  # TF 2.21's first handle
             np.testing.assert_array_equal(handle.eval(), [[2.0, 4.0]])
             holder, value = tf.get_session_tensor(handle.handle, tf.float32)
             np.testing.assert_array_equal(
-                sess.run(value * 10.0, {holder: handle.handle}), [[20.0, 40.0]])
+                sess.run(value * 10.0, {holder: handle.handle}), [[20.0, 40.0]]
+            )
             np.testing.assert_array_equal(sess.run(value, {holder: handle}), [[2.0, 4.0]])
             del_holder, deleter = tf.delete_session_tensor(handle.handle)
             sess.run(deleter, {del_holder: handle.handle})

@@ -30,17 +30,23 @@ def test_dynamic_loss_scale_optimizer_matches_tf_graph_mode():
         v = tf.Variable([1.0, -2.0], name="v")
         bad = tf.placeholder(tf.float32, [])
         loss = tf.reduce_sum(v * v) * bad
-        ls = tf.mixed_precision.DynamicLossScale(initial_loss_scale=4.0, increment_period=2,
-                                                 multiplier=3.0)
+        ls = tf.mixed_precision.DynamicLossScale(
+            initial_loss_scale=4.0, increment_period=2, multiplier=3.0
+        )
         opt = tf.mixed_precision.MixedPrecisionLossScaleOptimizer(
-            tf.train.GradientDescentOptimizer(0.1), ls)
+            tf.train.GradientDescentOptimizer(0.1), ls
+        )
         gv = opt.compute_gradients(loss, [v])
         train = opt.apply_gradients(gv)
-        assert [w.name for w in tf.global_variables()] == ["v:0", "current_loss_scale:0",
-                                                         "good_steps:0"]
+        assert [w.name for w in tf.global_variables()] == [
+            "v:0",
+            "current_loss_scale:0",
+            "good_steps:0",
+        ]
         assert train.type == "NoOp"
-        assert repr(ls) == ("DynamicLossScale(initial_loss_scale=4.0, increment_period=2, "
-                            "multiplier=3.0)")
+        assert repr(ls) == (
+            "DynamicLossScale(initial_loss_scale=4.0, increment_period=2, multiplier=3.0)"
+        )
         with tf.Session() as s:
             s.run(tf.global_variables_initializer())
             for b, grad, value, scale, good in TF_HISTORY:
@@ -56,7 +62,8 @@ def test_dynamic_loss_scale_eager_follows_the_same_rule():
         v = tf.Variable([1.0, -2.0])
         ls = tf.mixed_precision.DynamicLossScale(4.0, increment_period=2, multiplier=3.0)
         opt = tf.mixed_precision.MixedPrecisionLossScaleOptimizer(
-            tf.train.GradientDescentOptimizer(0.1), ls)
+            tf.train.GradientDescentOptimizer(0.1), ls
+        )
         for b, grad, value, scale, good in TF_HISTORY:
             gv = opt.compute_gradients(lambda b=b: tf.reduce_sum(v * v) * b, [v])
             np.testing.assert_allclose(gv[0][0].numpy(), grad, rtol=1e-5)
@@ -69,17 +76,22 @@ def test_dynamic_loss_scale_eager_follows_the_same_rule():
 def test_fixed_loss_scale_with_adam_matches_tf():
     with tf.Graph().as_default():
         v = tf.Variable([1.0, -2.0], name="v")
-        opt = tf.mixed_precision.MixedPrecisionLossScaleOptimizer(tf.train.AdamOptimizer(0.1),
-                                                                  128)
+        opt = tf.mixed_precision.MixedPrecisionLossScaleOptimizer(tf.train.AdamOptimizer(0.1), 128)
         train = opt.minimize(tf.reduce_sum(v * v))
         assert [w.name for w in tf.global_variables()] == [
-            "v:0", "beta1_power:0", "beta2_power:0", "v/Adam:0", "v/Adam_1:0"]
+            "v:0",
+            "beta1_power:0",
+            "beta2_power:0",
+            "v/Adam:0",
+            "v/Adam_1:0",
+        ]
         with tf.Session() as s:
             s.run(tf.global_variables_initializer())
             for _ in range(3):
                 s.run(train)
-            np.testing.assert_allclose(s.run(v), [0.7015873193740845, -1.7006244659423828],
-                                       rtol=1e-5)
+            np.testing.assert_allclose(
+                s.run(v), [0.7015873193740845, -1.7006244659423828], rtol=1e-5
+            )
         assert repr(opt.loss_scale) == "FixedLossScale(128.0)"
 
 
@@ -92,13 +104,16 @@ def test_overflowing_increase_keeps_the_scale_and_floor_is_one():
         with tf.Session() as s:
             s.run(tf.global_variables_initializer())
             s.run(up)
-            assert s.run(ls()) == pytest.approx(3.0000000054977558e+38)  # TF: unchanged
+            assert s.run(ls()) == pytest.approx(3.0000000054977558e38)  # TF: unchanged
             assert s.run(ls._num_good_steps) == 0
             assert not s.run(ok2)
             s.run(up2)
             assert s.run(ls2()) == 1.0
-        assert ls2.get_config() == {"initial_loss_scale": 1.5, "increment_period": 5,
-                                    "multiplier": 2.0}
+        assert ls2.get_config() == {
+            "initial_loss_scale": 1.5,
+            "increment_period": 5,
+            "multiplier": 2.0,
+        }
         mp = tf.mixed_precision
         assert mp.experimental.DynamicLossScale is mp.DynamicLossScale
 

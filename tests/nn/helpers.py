@@ -56,20 +56,25 @@ def eager_matches_graph_gradients(fn, args, rtol=1e-9, atol=1e-9):
         xs = [tf.constant(a) for a in args]
         outs = [o for o in flat(fn(*xs)) if o.dtype.is_floating]
         rs = [rng.standard_normal(sess.run(o).shape) for o in outs]
-        loss = tf.add_n([tf.reduce_sum(o * tf.constant(r, dtype=o.dtype))
-                         for o, r in zip(outs, rs)])
-        graph = [None if g is None else sess.run(tf.convert_to_tensor(g))
-                 for g in tf.gradients(loss, xs)]
+        loss = tf.add_n(
+            [tf.reduce_sum(o * tf.constant(r, dtype=o.dtype)) for o, r in zip(outs, rs)]
+        )
+        graph = [
+            None if g is None else sess.run(tf.convert_to_tensor(g)) for g in tf.gradients(loss, xs)
+        ]
     with tf.eager_mode():
         xs = [tf.constant(a) for a in args]
         with tf.GradientTape() as tape:
             for x in xs:
                 tape.watch(x)
             outs = [o for o in flat(fn(*xs)) if o.dtype.is_floating]
-            loss = tf.add_n([tf.reduce_sum(o * tf.constant(r, dtype=o.dtype))
-                             for o, r in zip(outs, rs)])
-        eager = [None if g is None else np.asarray(tf.convert_to_tensor(g))
-                 for g in tape.gradient(loss, xs)]
+            loss = tf.add_n(
+                [tf.reduce_sum(o * tf.constant(r, dtype=o.dtype)) for o, r in zip(outs, rs)]
+            )
+        eager = [
+            None if g is None else np.asarray(tf.convert_to_tensor(g))
+            for g in tape.gradient(loss, xs)
+        ]
     for g, e in zip(graph, eager):
         if g is None or e is None:  # unconnected in one mode: zero (or None) in the other
             other = e if g is None else g

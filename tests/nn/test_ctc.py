@@ -14,8 +14,7 @@ from tests.nn.helpers import assert_both
 R = np.load(Path(__file__).parent / "data" / "tf_ctc.npz")
 X = R["x"]
 SEQ = np.array([6, 4, 5], np.int32)
-LABELS = ([[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [2, 0], [2, 1]], [1, 1, 2, 3, 0, 2, 2],
-          [3, 3])
+LABELS = ([[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [2, 0], [2, 1]], [1, 1, 2, 3, 0, 2, 2], [3, 3])
 DENSE, LENGTHS = np.array([[1, 1, 2], [3, 0, 0], [2, 2, 0]]), np.array([3, 2, 2])
 
 
@@ -23,13 +22,23 @@ def _labels():
     return tf.SparseTensor(*LABELS)
 
 
-@pytest.mark.parametrize("key,kwargs", [
-    ("l", {}), ("l2", {"ctc_merge_repeated": False}),
-    ("l3", {"preprocess_collapse_repeated": True}),
-])
+@pytest.mark.parametrize(
+    "key,kwargs",
+    [
+        ("l", {}),
+        ("l2", {"ctc_merge_repeated": False}),
+        ("l3", {"preprocess_collapse_repeated": True}),
+    ],
+)
 def test_ctc_loss_matches_tf(key, kwargs):
-    assert_both(lambda x: tf.nn.ctc_loss(_labels(), x, SEQ, **kwargs), R[key], X,
-                rtol=1e-5, atol=1e-5, dtype=np.float32)
+    assert_both(
+        lambda x: tf.nn.ctc_loss(_labels(), x, SEQ, **kwargs),
+        R[key],
+        X,
+        rtol=1e-5,
+        atol=1e-5,
+        dtype=np.float32,
+    )
 
 
 def test_ctc_loss_gradient_matches_tf_in_both_modes():
@@ -42,25 +51,41 @@ def test_ctc_loss_gradient_matches_tf_in_both_modes():
         with tf.GradientTape() as tape:
             tape.watch(x)
             loss = tf.reduce_sum(tf.nn.ctc_loss(_labels(), x, SEQ))
-        np.testing.assert_allclose(tape.gradient(loss, x).numpy(), R["g"], rtol=1e-5,
-                                   atol=1e-5)
+        np.testing.assert_allclose(tape.gradient(loss, x).numpy(), R["g"], rtol=1e-5, atol=1e-5)
 
 
 def test_ctc_loss_batch_major_and_v2_match_tf():
-    assert_both(lambda x: tf.nn.ctc_loss(_labels(), tf.transpose(x, [1, 0, 2]), SEQ,
-                                         time_major=False), R["l"], X, rtol=1e-5, atol=1e-5)
+    assert_both(
+        lambda x: tf.nn.ctc_loss(_labels(), tf.transpose(x, [1, 0, 2]), SEQ, time_major=False),
+        R["l"],
+        X,
+        rtol=1e-5,
+        atol=1e-5,
+    )
     labels_blank0 = np.array([[1, 1, 2], [3, 4, 0], [2, 2, 0]])
-    assert_both(lambda x: tf.nn.ctc_loss_v2(labels_blank0, x, LENGTHS, SEQ), R["lv2"], X,
-                rtol=1e-5, atol=1e-5)
-    assert_both(lambda x: tf.nn.ctc_loss_v2(DENSE, x, LENGTHS, SEQ, blank_index=-1),
-                R["lv2b"], X, rtol=1e-5, atol=1e-5)
+    assert_both(
+        lambda x: tf.nn.ctc_loss_v2(labels_blank0, x, LENGTHS, SEQ),
+        R["lv2"],
+        X,
+        rtol=1e-5,
+        atol=1e-5,
+    )
+    assert_both(
+        lambda x: tf.nn.ctc_loss_v2(DENSE, x, LENGTHS, SEQ, blank_index=-1),
+        R["lv2b"],
+        X,
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_ctc_loss_too_long_label():
     labels = tf.SparseTensor([[0, 0], [0, 1], [0, 2]], [1, 1, 1], [1, 3])
     x = np.zeros((4, 1, 3), np.float32)  # "1 1 1" needs 5 frames with blanks between
-    with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError,
-                                             match="Not enough time"):
+    with (
+        tf.Session() as sess,
+        pytest.raises(tf.errors.InvalidArgumentError, match="Not enough time"),
+    ):
         sess.run(tf.nn.ctc_loss(labels, x, [4]))
     loss = tf.nn.ctc_loss(labels, x, [4], ignore_longer_outputs_than_inputs=True)
     with tf.Session() as sess:
@@ -90,5 +115,4 @@ def test_decoders_match_tf():
 
 def test_label_utilities_match_tf():
     assert_both(tf.nn.ctc_unique_labels, [R["ul0"], R["ul1"]], DENSE)
-    assert_both(lambda d, n: tf.nn.collapse_repeated(d, n), [R["cr0"], R["cr1"]], DENSE,
-                LENGTHS)
+    assert_both(lambda d, n: tf.nn.collapse_repeated(d, n), [R["cr0"], R["cr1"]], DENSE, LENGTHS)

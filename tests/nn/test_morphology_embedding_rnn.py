@@ -20,12 +20,19 @@ CC = np.load(DATA / "tf_conv_compose.npz")
 
 def test_dilation_erosion_match_tf():
     x, w = M["x"], M["w"]
-    assert_both(lambda a, b: tf.nn.dilation2d(a, b, [1, 2, 1, 1], [1, 1, 1, 1], "SAME"),
-                M["d1"], x, w, dtype=np.float32)
-    assert_both(lambda a, b: tf.nn.dilation2d(a, b, [1, 1, 1, 1], [1, 2, 1, 1], "VALID"),
-                M["d2"], x, w)
-    assert_both(lambda a, b: tf.nn.erosion2d(a, b, [1, 1, 2, 1], [1, 1, 1, 1], "SAME"),
-                M["e1"], x, w)
+    assert_both(
+        lambda a, b: tf.nn.dilation2d(a, b, [1, 2, 1, 1], [1, 1, 1, 1], "SAME"),
+        M["d1"],
+        x,
+        w,
+        dtype=np.float32,
+    )
+    assert_both(
+        lambda a, b: tf.nn.dilation2d(a, b, [1, 1, 1, 1], [1, 2, 1, 1], "VALID"), M["d2"], x, w
+    )
+    assert_both(
+        lambda a, b: tf.nn.erosion2d(a, b, [1, 1, 2, 1], [1, 1, 1, 1], "SAME"), M["e1"], x, w
+    )
 
 
 def test_dilation_gradients_match_tf():
@@ -40,16 +47,24 @@ def test_dilation_gradients_match_tf():
 
 def test_max_pool_with_argmax_matches_tf():
     x = M["x"]
-    assert_both(lambda a: tf.nn.max_pool_with_argmax(a, [1, 2, 2, 1], [1, 2, 2, 1], "SAME"),
-                [M["mp"], M["am"]], x)
-    assert_both(lambda a: tf.nn.max_pool_with_argmax(a, [1, 3, 2, 1], [1, 1, 2, 1], "VALID",
-                                                     include_batch_in_index=True),
-                [M["mp2"], M["am2"]], x)
+    assert_both(
+        lambda a: tf.nn.max_pool_with_argmax(a, [1, 2, 2, 1], [1, 2, 2, 1], "SAME"),
+        [M["mp"], M["am"]],
+        x,
+    )
+    assert_both(
+        lambda a: tf.nn.max_pool_with_argmax(
+            a, [1, 3, 2, 1], [1, 1, 2, 1], "VALID", include_batch_in_index=True
+        ),
+        [M["mp2"], M["am2"]],
+        x,
+    )
     xt = tf.constant(x)
     out, _ = tf.nn.max_pool_with_argmax(xt, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
     with tf.Session() as sess:
-        np.testing.assert_allclose(sess.run(tf.gradients(tf.reduce_sum(out * out), xt)[0]),
-                                   M["ga"], rtol=1e-6)
+        np.testing.assert_allclose(
+            sess.run(tf.gradients(tf.reduce_sum(out * out), xt)[0]), M["ga"], rtol=1e-6
+        )
 
 
 def test_with_space_to_batch_matches_tf():
@@ -58,25 +73,36 @@ def test_with_space_to_batch_matches_tf():
     def conv(inp, n, padding):
         return tf.nn.conv2d(inp, w2, [1, 1, 1, 1], padding)
 
-    assert_both(lambda a: tf.nn.with_space_to_batch(a, [2, 2], "SAME", conv,
-                                                    filter_shape=[3, 3]),
-                CC["wsb"], x2, rtol=1e-5, atol=1e-5)
-    assert_both(lambda a: tf.nn.with_space_to_batch(a, [2, 1], "VALID", conv), CC["wsb2"], x2,
-                rtol=1e-5, atol=1e-5)
+    assert_both(
+        lambda a: tf.nn.with_space_to_batch(a, [2, 2], "SAME", conv, filter_shape=[3, 3]),
+        CC["wsb"],
+        x2,
+        rtol=1e-5,
+        atol=1e-5,
+    )
+    assert_both(
+        lambda a: tf.nn.with_space_to_batch(a, [2, 1], "VALID", conv),
+        CC["wsb2"],
+        x2,
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def _ids():
     at = [[0, 0], [0, 1], [1, 0], [2, 0], [2, 1], [3, 0]]
-    return (tf.SparseTensor(at, np.array([1, -1, 4, 2, 5, 3], np.int64), [5, 2]),
-            tf.SparseTensor(at, np.array([2.0, 1.0, 1.0, 0.5, -1.0, 0.0], np.float32),
-                            [5, 2]))
+    return (
+        tf.SparseTensor(at, np.array([1, -1, 4, 2, 5, 3], np.int64), [5, 2]),
+        tf.SparseTensor(at, np.array([2.0, 1.0, 1.0, 0.5, -1.0, 0.0], np.float32), [5, 2]),
+    )
 
 
 def test_safe_embedding_lookup_sparse_matches_tf():
     def run(e, **kw):
         ids, weights = _ids()
-        return tf.nn.safe_embedding_lookup_sparse(e, ids, weights if kw.pop("w", True)
-                                                  else None, **kw)
+        return tf.nn.safe_embedding_lookup_sparse(
+            e, ids, weights if kw.pop("w", True) else None, **kw
+        )
 
     assert_both(lambda e: run(e), S["a"], S["E"])
     assert_both(lambda e: run(e, w=False, combiner="sum", default_id=0), S["b"], S["E"])
@@ -92,9 +118,9 @@ def test_nn_bidirectional_rnns_are_the_contrib_ones():
     assert tf.nn.bidirectional_dynamic_rnn is tf.contrib.rnn.bidirectional_dynamic_rnn
     assert tf.nn.static_bidirectional_rnn is tf.contrib.rnn.static_bidirectional_rnn
     x = tf.ones([2, 3, 4])
-    (fw, bw), _ = tf.nn.bidirectional_dynamic_rnn(tf.nn.rnn_cell.BasicRNNCell(5),
-                                                  tf.nn.rnn_cell.BasicRNNCell(5), x,
-                                                  dtype=tf.float32)
+    (fw, bw), _ = tf.nn.bidirectional_dynamic_rnn(
+        tf.nn.rnn_cell.BasicRNNCell(5), tf.nn.rnn_cell.BasicRNNCell(5), x, dtype=tf.float32
+    )
     assert fw.shape.as_list() == bw.shape.as_list() == [2, 3, 5]
 
 
@@ -106,17 +132,31 @@ def test_fractional_pools_match_tf_given_its_regions():
         fractional_avg_pool_with_sequences,
         fractional_max_pool_with_sequences,
     )
+
     x = F["x"]
-    assert_both(lambda a: fractional_max_pool_with_sequences(a, F["r"], F["c"], True),
-                F["o"], x, dtype=np.float32)
-    assert_both(lambda a: fractional_avg_pool_with_sequences(a, F["r2"], F["c2"], False),
-                F["o2"], x, rtol=1e-6, atol=1e-6)
+    assert_both(
+        lambda a: fractional_max_pool_with_sequences(a, F["r"], F["c"], True),
+        F["o"],
+        x,
+        dtype=np.float32,
+    )
+    assert_both(
+        lambda a: fractional_avg_pool_with_sequences(a, F["r2"], F["c2"], False),
+        F["o2"],
+        x,
+        rtol=1e-6,
+        atol=1e-6,
+    )
     xt = tf.constant(x)
     out = fractional_max_pool_with_sequences(xt, F["r"], F["c"], True)
     avg = fractional_avg_pool_with_sequences(xt, F["r2"], F["c2"], False)
     with tf.Session() as sess:
-        g, g2 = sess.run([tf.gradients(tf.reduce_sum(out * out), xt)[0],
-                          tf.gradients(tf.reduce_sum(avg * avg), xt)[0]])
+        g, g2 = sess.run(
+            [
+                tf.gradients(tf.reduce_sum(out * out), xt)[0],
+                tf.gradients(tf.reduce_sum(avg * avg), xt)[0],
+            ]
+        )
     np.testing.assert_allclose(g, F["g"], rtol=1e-6)
     np.testing.assert_allclose(g2, F["g2"], rtol=1e-5, atol=1e-6)
 
@@ -138,8 +178,10 @@ def test_fractional_pool_regions_and_seeds():
     for u, v in zip(va, vb):
         np.testing.assert_array_equal(u, v)
     bad = tf.nn.fractional_max_pool(x, [1, 1.5, 2, 1], seed=1)[0]
-    with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError,
-                                             match="seed2 should be 0"):
+    with (
+        tf.Session() as sess,
+        pytest.raises(tf.errors.InvalidArgumentError, match="seed2 should be 0"),
+    ):
         sess.run(bad)
 
 
@@ -177,6 +219,7 @@ def _raw_rnn_vs_dynamic(x, lengths):
     """raw_rnn with TF's documented loop_fn (the dynamic_rnn equivalent) and dynamic_rnn
     on the same cell: (raw outputs, raw state, dynamic outputs, dynamic state, grads)."""
     from miniflow.ops.tensor_array_ops import TensorArray
+
     inputs = tf.constant(x)
     batch, depth = x.shape[1], x.shape[2]
     cell = tf.nn.rnn_cell.BasicRNNCell(5)
@@ -185,15 +228,17 @@ def _raw_rnn_vs_dynamic(x, lengths):
     def loop_fn(time, cell_output, cell_state, loop_state):
         state = cell.zero_state(batch, tf.float32) if cell_output is None else cell_state
         finished = time >= lengths
-        nxt = tf.cond(tf.reduce_all(finished), lambda: tf.zeros([batch, depth]),
-                      lambda: inputs_ta.read(time))
+        nxt = tf.cond(
+            tf.reduce_all(finished), lambda: tf.zeros([batch, depth]), lambda: inputs_ta.read(time)
+        )
         return finished, nxt, state, cell_output, None
 
     emit_ta, state, loop_state = tf.nn.raw_rnn(cell, loop_fn)
     assert loop_state is None
     outputs = emit_ta.stack()
-    ref, ref_state = tf.nn.dynamic_rnn(cell, inputs, sequence_length=lengths,
-                                       time_major=True, dtype=tf.float32)
+    ref, ref_state = tf.nn.dynamic_rnn(
+        cell, inputs, sequence_length=lengths, time_major=True, dtype=tf.float32
+    )
     return outputs, state, ref, ref_state, inputs
 
 

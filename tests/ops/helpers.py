@@ -25,11 +25,13 @@ def evaluate(fetches, feed_dict=None, exact_shapes=None):
 
 def check_static(t, value, exact=False):
     v = np.asarray(value)
-    assert t.shape.is_compatible_with(v.shape), \
+    assert t.shape.is_compatible_with(v.shape), (
         f"{t.name}: static shape {t.shape} but value shape {v.shape}"
+    )
     if exact:
-        assert t.shape.is_fully_defined(), \
+        assert t.shape.is_fully_defined(), (
             f"{t.name} ({t.op.type}): static shape {t.shape} from constant inputs"
+        )
     if t.dtype != tf.string:
         assert t.dtype.np == v.dtype, f"{t.name}: static dtype {t.dtype} but value {v.dtype}"
 

@@ -58,6 +58,7 @@ class OpSpec:
 
 # -- domains ------------------------------------------------------------------------------
 
+
 def real(rng, shape):
     return rng.uniform(-2.0, 2.0, size=shape)
 
@@ -81,8 +82,10 @@ def with_zeros(rng, shape):
 
 def per_input(*domains):
     """A different domain for each input (e.g. pow's positive base)."""
+
     def draw(rng, shape, index):
         return domains[index](rng, shape)
+
     draw.per_input = True
     return draw
 
@@ -98,7 +101,7 @@ nonscalar_st = st.lists(dim, min_size=1, max_size=3).map(tuple)
 def broadcastable(draw, base):
     """A shape that broadcasts to ``base``: a suffix of it with some dims set to 1."""
     keep = draw(st.integers(0, len(base)))
-    suffix = base[len(base) - keep:]
+    suffix = base[len(base) - keep :]
     return tuple(1 if draw(st.booleans()) else d for d in suffix)
 
 
@@ -124,8 +127,14 @@ def reduction(draw):
     shape = draw(shape_st)
     axis = None
     if shape and draw(st.booleans()):
-        axes = draw(st.lists(st.integers(-len(shape), len(shape) - 1), min_size=1,
-                             max_size=len(shape), unique_by=lambda a: a % len(shape)))
+        axes = draw(
+            st.lists(
+                st.integers(-len(shape), len(shape) - 1),
+                min_size=1,
+                max_size=len(shape),
+                unique_by=lambda a: a % len(shape),
+            )
+        )
         axis = axes[0] if len(axes) == 1 and draw(st.booleans()) else axes
     return Case((shape,), {"axis": axis, "keepdims": draw(st.booleans())})
 
@@ -283,8 +292,9 @@ def getitem_case(draw):
 def slice_case(draw):
     shape = draw(nonscalar_st)
     begin = [draw(st.integers(0, d - 1)) for d in shape]
-    size = [draw(st.integers(1, d - b)) if draw(st.booleans()) else -1
-            for d, b in zip(shape, begin)]
+    size = [
+        draw(st.integers(1, d - b)) if draw(st.booleans()) else -1 for d, b in zip(shape, begin)
+    ]
     return Case((shape,), {"begin": begin, "size": size})
 
 
@@ -338,6 +348,7 @@ def indexed_slices_case(draw):
 
 # -- graph functions for the rows -----------------------------------------------------------
 
+
 def _reduce(fn):
     return lambda x, axis, keepdims: fn(x, axis=axis, keepdims=keepdims)
 
@@ -364,8 +375,11 @@ def reduce_broadcast_case(draw):
     full = c.shapes[0]
     axis = _reduce_axis(full, c.kwargs["axis"])
     keep = c.kwargs["keepdims"]
-    reduced = tuple(1 if axis is None or i in axis else d for i, d in enumerate(full)
-                    if keep or (axis is not None and i not in axis))
+    reduced = tuple(
+        1 if axis is None or i in axis else d
+        for i, d in enumerate(full)
+        if keep or (axis is not None and i not in axis)
+    )
     return Case((reduced,), {"full": full, "axis": axis, "keepdims": keep})
 
 
@@ -403,7 +417,7 @@ def gather_grad_dense_case(draw):
     c = draw(gather_case())
     p, axis, idx = c.shapes[0], c.kwargs["axis"], c.kwargs["indices"]
     a = axis % len(p)
-    g = p[:a] + idx.shape + p[a + 1:]
+    g = p[:a] + idx.shape + p[a + 1 :]
     return Case((g,), {"params": p, "indices": idx, "axis": axis})
 
 
@@ -421,11 +435,9 @@ SPECS: list[OpSpec] = [
     OpSpec("Add", lambda x, y: x + y, binary_broadcast()),
     OpSpec("Sub", lambda x, y: x - y, binary_broadcast()),
     OpSpec("Mul", lambda x, y: x * y, binary_broadcast()),
-    OpSpec("RealDiv", lambda x, y: x / y, binary_broadcast(),
-           per_input(real, away_from_zero)),
-    OpSpec("FloorMod", lambda x, y: x % y, binary_broadcast(),
-           per_input(real, away_from_zero)),
-    OpSpec("Pow", lambda x, y: x ** y, binary_broadcast(), per_input(positive, real)),
+    OpSpec("RealDiv", lambda x, y: x / y, binary_broadcast(), per_input(real, away_from_zero)),
+    OpSpec("FloorMod", lambda x, y: x % y, binary_broadcast(), per_input(real, away_from_zero)),
+    OpSpec("Pow", lambda x, y: x**y, binary_broadcast(), per_input(positive, real)),
     OpSpec("Maximum", tf.maximum, binary_broadcast()),
     OpSpec("Minimum", tf.minimum, binary_broadcast()),
     OpSpec("SquaredDifference", tf.squared_difference, binary_broadcast()),
@@ -443,19 +455,33 @@ SPECS: list[OpSpec] = [
     OpSpec("Sigmoid", tf.sigmoid, unary()),
     OpSpec("Tanh", tf.tanh, unary()),
     OpSpec("Relu", tf.nn.relu, unary(), away_from_zero),
-    OpSpec("ReluGrad", lambda g, x: apply_op("ReluGrad", g, x), same_shapes(2, 2),
-           per_input(real, away_from_zero)),
+    OpSpec(
+        "ReluGrad",
+        lambda g, x: apply_op("ReluGrad", g, x),
+        same_shapes(2, 2),
+        per_input(real, away_from_zero),
+    ),
     OpSpec("Sin", tf.sin, unary()),
     OpSpec("Cos", tf.cos, unary()),
     OpSpec("Tan", tf.tan, unary(), small),
     OpSpec("Sign", lambda x: tf.sign(x) * x, unary(), away_from_zero),
-    OpSpec("Fill", lambda x, dims: tf.fill(dims, x) * x,
-           shape_st.map(lambda d: Case(((),), {"dims": list(d)}))),
-    OpSpec("Cast", lambda x: tf.cast(x, tf.float32), unary(), order=1,
-           tol={"eps": 1e-2, "rtol": 1e-3, "atol": 1e-4}, label="to_float32"),
+    OpSpec(
+        "Fill",
+        lambda x, dims: tf.fill(dims, x) * x,
+        shape_st.map(lambda d: Case(((),), {"dims": list(d)})),
+    ),
+    OpSpec(
+        "Cast",
+        lambda x: tf.cast(x, tf.float32),
+        unary(),
+        order=1,
+        tol={"eps": 1e-2, "rtol": 1e-3, "atol": 1e-4},
+        label="to_float32",
+    ),
     OpSpec("Identity", tf.identity, unary()),
-    OpSpec("PlaceholderWithDefault",
-           lambda x: tf.placeholder_with_default(x, shape=None) * x, unary()),
+    OpSpec(
+        "PlaceholderWithDefault", lambda x: tf.placeholder_with_default(x, shape=None) * x, unary()
+    ),
     # reductions
     OpSpec("Sum", _reduce(tf.reduce_sum), reduction()),
     OpSpec("Mean", _reduce(tf.reduce_mean), reduction()),
@@ -464,68 +490,116 @@ SPECS: list[OpSpec] = [
     OpSpec("Prod", _reduce(tf.reduce_prod), reduction(), away_from_zero),
     # prod is multilinear, so central differences are exact even at zeros; first order
     # only there (TF's own second derivative at zeros is not exact either)
-    OpSpec("Prod", _reduce(tf.reduce_prod), reduction(), with_zeros, order=1,
-           label="with_zeros"),
+    OpSpec("Prod", _reduce(tf.reduce_prod), reduction(), with_zeros, order=1, label="with_zeros"),
     OpSpec("AddN", lambda *xs: tf.add_n(list(xs)), same_shapes()),
     # matmul (transposes, batched with broadcast batch dims)
     OpSpec("MatMul", tf.matmul, matmul_case()),
     # shape manipulation
     OpSpec("Reshape", lambda x, target: tf.reshape(x, target), reshape_case()),
-    OpSpec("ExpandDims", lambda x, axis: tf.expand_dims(x, axis),
-           axis_case(shape_st, extra=1)),
+    OpSpec("ExpandDims", lambda x, axis: tf.expand_dims(x, axis), axis_case(shape_st, extra=1)),
     OpSpec("Squeeze", lambda x, axis: tf.squeeze(x, axis), squeeze_case()),
     OpSpec("Transpose", lambda x, perm: tf.transpose(x, perm), transpose_case()),
     OpSpec("BroadcastTo", lambda x, target: tf.broadcast_to(x, target), broadcast_to_case()),
     OpSpec("ConcatV2", lambda *xs, axis: tf.concat(list(xs), axis), concat_case()),
-    OpSpec("Pack", lambda *xs, axis: tf.stack(list(xs), axis),
-           same_shapes(1, 3).flatmap(lambda c: st.integers(-len(c.shapes[0]) - 1,
-                                                           len(c.shapes[0])).map(
-               lambda a: Case(c.shapes, {"axis": a})))),
-    OpSpec("Unpack", lambda x, axis, num: tf.unstack(x, num=num, axis=axis),
-           axis_case().map(lambda c: Case(c.shapes, {**c.kwargs,
-                                                      "num": c.shapes[0][c.kwargs["axis"]]}))),
+    OpSpec(
+        "Pack",
+        lambda *xs, axis: tf.stack(list(xs), axis),
+        same_shapes(1, 3).flatmap(
+            lambda c: st.integers(-len(c.shapes[0]) - 1, len(c.shapes[0])).map(
+                lambda a: Case(c.shapes, {"axis": a})
+            )
+        ),
+    ),
+    OpSpec(
+        "Unpack",
+        lambda x, axis, num: tf.unstack(x, num=num, axis=axis),
+        axis_case().map(
+            lambda c: Case(c.shapes, {**c.kwargs, "num": c.shapes[0][c.kwargs["axis"]]})
+        ),
+    ),
     OpSpec("Split", lambda x, splits, axis: tf.split(x, splits, axis), split_case()),
     OpSpec("Pad", lambda x, paddings: tf.pad(x, paddings), pad_case()),
-    OpSpec("Pad", lambda x, paddings, mode: tf.pad(x, paddings, mode=mode), mirror_pad_case(),
-           label="mirror"),
-    OpSpec("MirrorPadGrad", lambda g, x_shape, paddings, mode: apply_op(
-        "MirrorPadGrad", g, _ref(x_shape), paddings=tuple(map(tuple, paddings)), mode=mode),
-        mirror_pad_case().map(_mirror_pad_grad_case)),
+    OpSpec(
+        "Pad",
+        lambda x, paddings, mode: tf.pad(x, paddings, mode=mode),
+        mirror_pad_case(),
+        label="mirror",
+    ),
+    OpSpec(
+        "MirrorPadGrad",
+        lambda g, x_shape, paddings, mode: apply_op(
+            "MirrorPadGrad", g, _ref(x_shape), paddings=tuple(map(tuple, paddings)), mode=mode
+        ),
+        mirror_pad_case().map(_mirror_pad_grad_case),
+    ),
     OpSpec("Tile", lambda x, multiples: tf.tile(x, multiples), tile_case()),
     # slicing and selection
     OpSpec("StridedSlice", lambda x, key: x[key], getitem_case(), label="getitem"),
-    OpSpec("StridedSlice", lambda x, begin, size: tf.slice(x, begin, size), slice_case(),
-           label="slice"),
-    OpSpec("StridedSlice", lambda x, begin, end, strides: tf.strided_slice(
-        x, begin, end, strides), strided_slice_case(), label="strided_slice"),
-    OpSpec("StridedSlice", lambda x, index: x[tf.constant(index)] * x[index:],
-           dynamic_index_case(), label="tensor_index"),
-    OpSpec("GatherV2", lambda x, indices, axis: tf.gather(x, indices, axis=axis),
-           gather_case()),
+    OpSpec(
+        "StridedSlice", lambda x, begin, size: tf.slice(x, begin, size), slice_case(), label="slice"
+    ),
+    OpSpec(
+        "StridedSlice",
+        lambda x, begin, end, strides: tf.strided_slice(x, begin, end, strides),
+        strided_slice_case(),
+        label="strided_slice",
+    ),
+    OpSpec(
+        "StridedSlice",
+        lambda x, index: x[tf.constant(index)] * x[index:],
+        dynamic_index_case(),
+        label="tensor_index",
+    ),
+    OpSpec("GatherV2", lambda x, indices, axis: tf.gather(x, indices, axis=axis), gather_case()),
     OpSpec("Select", lambda x, y, mask: tf.where_v2(mask, x, y), select_case()),  # broadcasts
     # user Python in the graph (script_ops): tf.Print is an identity on its first input;
     # py_func differentiates through the user's gradient function
     OpSpec("Print", lambda x: tf.Print(x, [x], "never printed: ", first_n=0) * x, unary()),
-    OpSpec("PyFunc", lambda x: tf.py_func(np.sin, [x], tf.float64, grad=_sin_grad) * x,
-           unary()),
+    OpSpec("PyFunc", lambda x: tf.py_func(np.sin, [x], tf.float64, grad=_sin_grad) * x, unary()),
     # gradient helper ops (they appear in gradient graphs; second order goes through them)
-    OpSpec("Unbroadcast", lambda g, small: apply_op("Unbroadcast", g, _ref(small)),
-           unbroadcast_case()),
-    OpSpec("BroadcastLike", lambda g, target: apply_op("BroadcastLike", g, _ref(target)),
-           broadcast_to_case()),
+    OpSpec(
+        "Unbroadcast", lambda g, small: apply_op("Unbroadcast", g, _ref(small)), unbroadcast_case()
+    ),
+    OpSpec(
+        "BroadcastLike",
+        lambda g, target: apply_op("BroadcastLike", g, _ref(target)),
+        broadcast_to_case(),
+    ),
     OpSpec("ReduceBroadcast", _reduce_broadcast, reduce_broadcast_case()),
-    OpSpec("MeanGrad", lambda g, full, axis, keepdims: apply_op(
-        "MeanGrad", g, _ref(full), axis=axis, keepdims=keepdims), reduce_broadcast_case()),
-    OpSpec("SplitLike", lambda g, pieces, axis: list(apply_op(
-        "SplitLike", g, *[_ref(p) for p in pieces], axis=axis, n=len(pieces))),
-        split_like_case()),
-    OpSpec("TileGrad", lambda g, small, multiples: apply_op(
-        "TileGrad", g, _ref(small), tf.constant(multiples, dtype=tf.int32)), tile_grad_case()),
+    OpSpec(
+        "MeanGrad",
+        lambda g, full, axis, keepdims: apply_op(
+            "MeanGrad", g, _ref(full), axis=axis, keepdims=keepdims
+        ),
+        reduce_broadcast_case(),
+    ),
+    OpSpec(
+        "SplitLike",
+        lambda g, pieces, axis: list(
+            apply_op("SplitLike", g, *[_ref(p) for p in pieces], axis=axis, n=len(pieces))
+        ),
+        split_like_case(),
+    ),
+    OpSpec(
+        "TileGrad",
+        lambda g, small, multiples: apply_op(
+            "TileGrad", g, _ref(small), tf.constant(multiples, dtype=tf.int32)
+        ),
+        tile_grad_case(),
+    ),
     OpSpec("StridedSliceGrad", _strided_slice_grad, strided_slice_grad_case()),
-    OpSpec("GatherGradDense", lambda g, params, indices, axis: apply_op(
-        "GatherGradDense", g, tf.constant(indices), _ref(params), axis=axis),
-        gather_grad_dense_case()),
-    OpSpec("IndexedSlicesToDense", lambda v, indices, dense_shape: apply_op(
-        "IndexedSlicesToDense", v, tf.constant(indices), tf.constant(dense_shape)),
-        indexed_slices_case()),
+    OpSpec(
+        "GatherGradDense",
+        lambda g, params, indices, axis: apply_op(
+            "GatherGradDense", g, tf.constant(indices), _ref(params), axis=axis
+        ),
+        gather_grad_dense_case(),
+    ),
+    OpSpec(
+        "IndexedSlicesToDense",
+        lambda v, indices, dense_shape: apply_op(
+            "IndexedSlicesToDense", v, tf.constant(indices), tf.constant(dense_shape)
+        ),
+        indexed_slices_case(),
+    ),
 ]

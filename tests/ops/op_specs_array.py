@@ -17,14 +17,16 @@ def _rng(draw):
 
 @st.composite
 def gather_nd_case(draw, batch=False):
-    shape = draw(st.lists(st.integers(1, 3), min_size=2 if batch else 1, max_size=3)
-                 .map(tuple))
+    shape = draw(st.lists(st.integers(1, 3), min_size=2 if batch else 1, max_size=3).map(tuple))
     rng = _rng(draw)
     b = 1 if batch else 0
     q = draw(st.integers(0 if not batch else 1, len(shape) - b))
     lead = shape[:b] + tuple(draw(st.lists(st.integers(1, 3), max_size=1)))
-    idx = np.stack([rng.integers(0, shape[b + k], size=lead) for k in range(q)], -1) \
-        if q else np.zeros(lead + (0,), np.int64)
+    idx = (
+        np.stack([rng.integers(0, shape[b + k], size=lead) for k in range(q)], -1)
+        if q
+        else np.zeros(lead + (0,), np.int64)
+    )
     return Case((shape,), {"indices": idx.astype(np.int64), "batch_dims": b})
 
 
@@ -53,8 +55,13 @@ def tensor_scatter_case(draw, unique=False):
 @st.composite
 def reverse_case(draw):
     shape = draw(nonscalar_st)
-    axes = draw(st.lists(st.integers(-len(shape), len(shape) - 1), max_size=len(shape),
-                         unique_by=lambda a: a % len(shape)))
+    axes = draw(
+        st.lists(
+            st.integers(-len(shape), len(shape) - 1),
+            max_size=len(shape),
+            unique_by=lambda a: a % len(shape),
+        )
+    )
     return Case((shape,), {"axis": axes})
 
 
@@ -88,26 +95,56 @@ def _distinct_all(rng, shape, index):
 _distinct_all.per_input = True
 
 SPECS = [
-    OpSpec("GatherNd", lambda x, indices, batch_dims: tf.gather_nd(
-        x, indices, batch_dims=batch_dims), gather_nd_case()),
-    OpSpec("GatherNd", lambda x, indices, batch_dims: tf.gather_nd(
-        x, indices, batch_dims=batch_dims), gather_nd_case(batch=True), label="batch_dims"),
-    OpSpec("ScatterNd", lambda u, indices, shape: tf.scatter_nd(indices, u, shape),
-           scatter_nd_case()),
-    OpSpec("TensorScatterUpdate", lambda x, u, indices: tf.tensor_scatter_nd_update(
-        x, indices, u), tensor_scatter_case(unique=True)),
-    OpSpec("TensorScatterAdd", lambda x, u, indices: tf.tensor_scatter_nd_add(x, indices, u),
-           tensor_scatter_case()),
-    OpSpec("TensorScatterSub", lambda x, u, indices: tf.tensor_scatter_nd_sub(x, indices, u),
-           tensor_scatter_case()),
-    OpSpec("TensorScatterMin", lambda x, u, indices: tf.tensor_scatter_nd_min(x, indices, u),
-           tensor_scatter_case(unique=True), _distinct_all),
-    OpSpec("TensorScatterMax", lambda x, u, indices: tf.tensor_scatter_nd_max(x, indices, u),
-           tensor_scatter_case(unique=True), _distinct_all),
+    OpSpec(
+        "GatherNd",
+        lambda x, indices, batch_dims: tf.gather_nd(x, indices, batch_dims=batch_dims),
+        gather_nd_case(),
+    ),
+    OpSpec(
+        "GatherNd",
+        lambda x, indices, batch_dims: tf.gather_nd(x, indices, batch_dims=batch_dims),
+        gather_nd_case(batch=True),
+        label="batch_dims",
+    ),
+    OpSpec(
+        "ScatterNd", lambda u, indices, shape: tf.scatter_nd(indices, u, shape), scatter_nd_case()
+    ),
+    OpSpec(
+        "TensorScatterUpdate",
+        lambda x, u, indices: tf.tensor_scatter_nd_update(x, indices, u),
+        tensor_scatter_case(unique=True),
+    ),
+    OpSpec(
+        "TensorScatterAdd",
+        lambda x, u, indices: tf.tensor_scatter_nd_add(x, indices, u),
+        tensor_scatter_case(),
+    ),
+    OpSpec(
+        "TensorScatterSub",
+        lambda x, u, indices: tf.tensor_scatter_nd_sub(x, indices, u),
+        tensor_scatter_case(),
+    ),
+    OpSpec(
+        "TensorScatterMin",
+        lambda x, u, indices: tf.tensor_scatter_nd_min(x, indices, u),
+        tensor_scatter_case(unique=True),
+        _distinct_all,
+    ),
+    OpSpec(
+        "TensorScatterMax",
+        lambda x, u, indices: tf.tensor_scatter_nd_max(x, indices, u),
+        tensor_scatter_case(unique=True),
+        _distinct_all,
+    ),
     OpSpec("ReverseV2", lambda x, axis: tf.reverse(x, axis), reverse_case()),
     OpSpec("Roll", lambda x, shift, axis: tf.roll(x, shift, axis), roll_case()),
-    OpSpec("ReverseSequence", lambda x, lengths, seq_axis, batch_axis: tf.reverse_sequence(
-        x, lengths, seq_axis=seq_axis, batch_axis=batch_axis), reverse_sequence_case()),
+    OpSpec(
+        "ReverseSequence",
+        lambda x, lengths, seq_axis, batch_axis: tf.reverse_sequence(
+            x, lengths, seq_axis=seq_axis, batch_axis=batch_axis
+        ),
+        reverse_sequence_case(),
+    ),
     OpSpec("EnsureShape", lambda x: tf.ensure_shape(x * x, x.shape), unary()),
 ]
 

@@ -13,21 +13,26 @@ from tests.ops.op_specs import Case, OpSpec, binary_broadcast, small, unary
 
 def _loop(x, y, steps):
     """``steps`` iterations of a body mixing the loop variable and a captured tensor."""
-    return tf.while_loop(lambda i, v: i < steps,
-                         lambda i, v: (i + 1, tf.sin(v) * y + 0.5 * v),
-                         [tf.constant(0), x + 0.0 * y])[1]
+    return tf.while_loop(
+        lambda i, v: i < steps,
+        lambda i, v: (i + 1, tf.sin(v) * y + 0.5 * v),
+        [tf.constant(0), x + 0.0 * y],
+    )[1]
 
 
 def _loop_with_cond(x, steps):
     def body(i, v):
         return i + 1, tf.cond(tf.reduce_sum(v) > 0, lambda: v * v * 0.5, lambda: tf.tanh(v))
+
     return tf.while_loop(lambda i, v: i < steps, body, [tf.constant(0), x])[1]
 
 
 def _nested(x, steps):
     def outer(j, v):
-        return j + 1, tf.while_loop(lambda t, u: t < 2, lambda t, u: (t + 1, tf.sin(u) * x),
-                                    [tf.constant(0), v])[1]
+        return j + 1, tf.while_loop(
+            lambda t, u: t < 2, lambda t, u: (t + 1, tf.sin(u) * x), [tf.constant(0), v]
+        )[1]
+
     return tf.while_loop(lambda j, v: j < steps, outer, [tf.constant(0), x])[1]
 
 

@@ -16,6 +16,7 @@ from tests.ops.op_specs import Case, OpSpec, nonscalar_st, unary
 def _sin_times(x):
     def grad(dy):
         return dy * (tf.cos(x) * x + tf.sin(x))
+
     return tf.sin(x) * x, grad
 
 
@@ -23,6 +24,7 @@ def _sin_times(x):
 def _product_and_sum(a, b):
     def grad(da, db):
         return da * b + db, da * a + db
+
     return (a * b, a + b), grad
 
 
@@ -51,10 +53,12 @@ def _ta_ops(x):
     ta = tf.TensorArray(tf.float64, size=n)
     for i in range(n):
         ta = ta.write(i, x * float(i + 1))
-    grown = tf.TensorArray(tf.float64, size=0, dynamic_size=True).unstack(
-        tf.stack([x, tf.sin(x)])).write(3, x * x)
-    return [ta.stack(), ta.read(1) * ta.read(2), ta.gather([2, 0]), ta.concat(),
-            grown.stack()]
+    grown = (
+        tf.TensorArray(tf.float64, size=0, dynamic_size=True)
+        .unstack(tf.stack([x, tf.sin(x)]))
+        .write(3, x * x)
+    )
+    return [ta.stack(), ta.read(1) * ta.read(2), ta.gather([2, 0]), ta.concat(), grown.stack()]
 
 
 def _ta_loop(x):
@@ -64,6 +68,7 @@ def _ta_loop(x):
     def body(i, acc, ta):
         acc = tf.sin(acc) * x
         return i + 1, acc, ta.write(i, acc)
+
     _, last, ta = tf.while_loop(lambda i, a, t: i < n, body, [tf.constant(0), x, ta])
     return [ta.stack(), last]
 
@@ -73,8 +78,12 @@ def _scan(x):
 
 
 def _scan_init_reverse(x):
-    return tf.scan(lambda a, e: (a[0] * e, a[1] + e * e), x,
-                   initializer=(tf.ones_like(x[0]), tf.zeros_like(x[0])), reverse=True)
+    return tf.scan(
+        lambda a, e: (a[0] * e, a[1] + e * e),
+        x,
+        initializer=(tf.ones_like(x[0]), tf.zeros_like(x[0])),
+        reverse=True,
+    )
 
 
 def _foldl(x):
@@ -87,16 +96,22 @@ def _foldr(x):
 
 SPECS = [
     OpSpec("IdentityN", lambda x: _sin_times(x), unary(), label="custom_gradient"),
-    OpSpec("IdentityN", lambda a, b: list(_product_and_sum(a, b)), same_two(),
-           label="custom_gradient-two-args"),
-    OpSpec("EagerPyFunc", lambda x: tf.py_function(lambda a: tf.sin(a) * a, [x],
-                                                   tf.float64), unary()),
+    OpSpec(
+        "IdentityN",
+        lambda a, b: list(_product_and_sum(a, b)),
+        same_two(),
+        label="custom_gradient-two-args",
+    ),
+    OpSpec(
+        "EagerPyFunc", lambda x: tf.py_function(lambda a: tf.sin(a) * a, [x], tf.float64), unary()
+    ),
     OpSpec("TensorArrayFit", _fit, fit_case()),
     OpSpec("TensorScatterUpdate", _ta_ops, unary(nonscalar_st), label="tensor-array"),
     OpSpec("While", _ta_loop, unary(nonscalar_st), order=1, label="tensor-array-loop"),
     OpSpec("While", _scan, unary(nonscalar_st), order=1, label="scan"),
-    OpSpec("While", _scan_init_reverse, unary(nonscalar_st), order=1,
-           label="scan-initializer-reverse"),
+    OpSpec(
+        "While", _scan_init_reverse, unary(nonscalar_st), order=1, label="scan-initializer-reverse"
+    ),
     OpSpec("While", _foldl, unary(nonscalar_st), order=1, label="foldl"),
     OpSpec("While", _foldr, unary(nonscalar_st), order=1, label="foldr"),
 ]

@@ -28,8 +28,7 @@ def resize_case(draw, area=False):
     size = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
     align = draw(st.booleans())
     half = False if align or area else draw(st.booleans())
-    return Case(((b, h, w, c),), dict(size=size, align_corners=align,
-                                      half_pixel_centers=half))
+    return Case(((b, h, w, c),), dict(size=size, align_corners=align, half_pixel_centers=half))
 
 
 @st.composite
@@ -44,31 +43,53 @@ def resize_grad_case(draw):
 
 def _resize(fn):
     return lambda x, size, align_corners, half_pixel_centers: fn(
-        x, size, align_corners=align_corners, half_pixel_centers=half_pixel_centers)
+        x, size, align_corners=align_corners, half_pixel_centers=half_pixel_centers
+    )
 
 
 def _resize_grad(op_type):
     return lambda g, original, align_corners, half_pixel_centers: apply_op(
-        op_type, g, tf.constant(original), align_corners=align_corners,
-        half_pixel_centers=half_pixel_centers)
+        op_type,
+        g,
+        tf.constant(original),
+        align_corners=align_corners,
+        half_pixel_centers=half_pixel_centers,
+    )
 
 
 @st.composite
 def crop_case(draw):
-    b, h, w, c = (draw(st.integers(1, 2)), draw(st.integers(1, 4)), draw(st.integers(1, 4)),
-                  draw(st.integers(1, 2)))
+    b, h, w, c = (
+        draw(st.integers(1, 2)),
+        draw(st.integers(1, 4)),
+        draw(st.integers(1, 4)),
+        draw(st.integers(1, 2)),
+    )
     n = draw(st.integers(1, 3))
     coords = st.sampled_from(np.linspace(-0.25, 1.25, 13).tolist())
     boxes = np.array([[draw(coords) for _ in range(4)] for _ in range(n)], np.float32)
     box_ind = np.array([draw(st.integers(0, b - 1)) for _ in range(n)], np.int32)
     crop = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    return Case(((b, h, w, c),), dict(boxes=boxes, box_ind=box_ind, crop_size=crop,
-                                      method=draw(st.sampled_from(["bilinear", "nearest"]))))
+    return Case(
+        ((b, h, w, c),),
+        dict(
+            boxes=boxes,
+            box_ind=box_ind,
+            crop_size=crop,
+            method=draw(st.sampled_from(["bilinear", "nearest"])),
+        ),
+    )
 
 
 def _crop_grad(g, boxes, box_ind, original, method):
-    return apply_op("CropAndResizeGradImage", g, tf.constant(boxes), tf.constant(box_ind),
-                    tf.constant(original), method=method)
+    return apply_op(
+        "CropAndResizeGradImage",
+        g,
+        tf.constant(boxes),
+        tf.constant(box_ind),
+        tf.constant(original),
+        method=method,
+    )
 
 
 @st.composite
@@ -77,14 +98,25 @@ def crop_grad_case(draw):
     b, h, w, c = case.shapes[0]
     kw = case.kwargs
     shape = (len(kw["boxes"]),) + tuple(kw["crop_size"]) + (c,)
-    return Case((shape,), dict(boxes=kw["boxes"], box_ind=kw["box_ind"], method=kw["method"],
-                               original=np.ones((b, h, w, c), np.float32)))
+    return Case(
+        (shape,),
+        dict(
+            boxes=kw["boxes"],
+            box_ind=kw["box_ind"],
+            method=kw["method"],
+            original=np.ones((b, h, w, c), np.float32),
+        ),
+    )
 
 
 @st.composite
 def patches_case(draw):
-    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 5)), draw(st.integers(1, 5)),
-             draw(st.integers(1, 2)))
+    shape = (
+        draw(st.integers(1, 2)),
+        draw(st.integers(1, 5)),
+        draw(st.integers(1, 5)),
+        draw(st.integers(1, 2)),
+    )
     k = [1, draw(st.integers(1, 3)), draw(st.integers(1, 3)), 1]
     s = [1, draw(st.integers(1, 2)), draw(st.integers(1, 2)), 1]
     r = [1, draw(st.integers(1, 2)), draw(st.integers(1, 2)), 1]
@@ -102,36 +134,83 @@ def _patches(x, ksizes, strides, rates, padding):
 def patches_grad_case(draw):
     case = draw(patches_case())
     shape, kw = case.shapes[0], case.kwargs
-    oh, ow, _, _ = _geometry(shape, kw["ksizes"][1], kw["ksizes"][2],
-                             tuple(kw["strides"][1:3]), tuple(kw["rates"][1:3]), kw["padding"])
+    oh, ow, _, _ = _geometry(
+        shape,
+        kw["ksizes"][1],
+        kw["ksizes"][2],
+        tuple(kw["strides"][1:3]),
+        tuple(kw["rates"][1:3]),
+        kw["padding"],
+    )
     out = (shape[0], oh, ow, kw["ksizes"][1] * kw["ksizes"][2] * shape[3])
     return Case((out,), dict(kw, original=np.zeros(shape)))
 
 
 def _patches_grad(g, original, ksizes, strides, rates, padding):
-    return apply_op("ExtractImagePatchesGrad", g, tf.constant(original),
-                    ksizes=tuple(ksizes[1:3]), strides=tuple(strides[1:3]),
-                    rates=tuple(rates[1:3]), padding=padding)
+    return apply_op(
+        "ExtractImagePatchesGrad",
+        g,
+        tf.constant(original),
+        ksizes=tuple(ksizes[1:3]),
+        strides=tuple(strides[1:3]),
+        rates=tuple(rates[1:3]),
+        padding=padding,
+    )
 
 
 SPECS = [
-    OpSpec("ResizeBilinear", _resize(tf.image.resize_bilinear), resize_case(),
-           dtype=np.float32, tol=F32_TOL),
-    OpSpec("ResizeNearestNeighbor", _resize(tf.image.resize_nearest_neighbor), resize_case(),
-           dtype=np.float32, tol=F32_TOL),
-    OpSpec("ResizeBicubic", _resize(tf.image.resize_bicubic), resize_case(),
-           dtype=np.float32, tol=F32_TOL),
-    OpSpec("ResizeBilinearGrad", _resize_grad("ResizeBilinearGrad"), resize_grad_case(),
-           dtype=np.float32, tol=F32_TOL),
-    OpSpec("ResizeNearestNeighborGrad", _resize_grad("ResizeNearestNeighborGrad"),
-           resize_grad_case(), dtype=np.float32, tol=F32_TOL),
-    OpSpec("ResizeBicubicGrad", _resize_grad("ResizeBicubicGrad"), resize_grad_case(),
-           dtype=np.float32, tol=F32_TOL),
-    OpSpec("CropAndResize", lambda x, boxes, box_ind, crop_size, method: tf.image.
-           crop_and_resize(x, boxes, box_ind, crop_size, method=method), crop_case(),
-           dtype=np.float32, tol=F32_TOL),
-    OpSpec("CropAndResizeGradImage", _crop_grad, crop_grad_case(), dtype=np.float32,
-           tol=F32_TOL),
+    OpSpec(
+        "ResizeBilinear",
+        _resize(tf.image.resize_bilinear),
+        resize_case(),
+        dtype=np.float32,
+        tol=F32_TOL,
+    ),
+    OpSpec(
+        "ResizeNearestNeighbor",
+        _resize(tf.image.resize_nearest_neighbor),
+        resize_case(),
+        dtype=np.float32,
+        tol=F32_TOL,
+    ),
+    OpSpec(
+        "ResizeBicubic",
+        _resize(tf.image.resize_bicubic),
+        resize_case(),
+        dtype=np.float32,
+        tol=F32_TOL,
+    ),
+    OpSpec(
+        "ResizeBilinearGrad",
+        _resize_grad("ResizeBilinearGrad"),
+        resize_grad_case(),
+        dtype=np.float32,
+        tol=F32_TOL,
+    ),
+    OpSpec(
+        "ResizeNearestNeighborGrad",
+        _resize_grad("ResizeNearestNeighborGrad"),
+        resize_grad_case(),
+        dtype=np.float32,
+        tol=F32_TOL,
+    ),
+    OpSpec(
+        "ResizeBicubicGrad",
+        _resize_grad("ResizeBicubicGrad"),
+        resize_grad_case(),
+        dtype=np.float32,
+        tol=F32_TOL,
+    ),
+    OpSpec(
+        "CropAndResize",
+        lambda x, boxes, box_ind, crop_size, method: tf.image.crop_and_resize(
+            x, boxes, box_ind, crop_size, method=method
+        ),
+        crop_case(),
+        dtype=np.float32,
+        tol=F32_TOL,
+    ),
+    OpSpec("CropAndResizeGradImage", _crop_grad, crop_grad_case(), dtype=np.float32, tol=F32_TOL),
     OpSpec("ExtractImagePatches", _patches, patches_case()),
     OpSpec("ExtractImagePatchesGrad", _patches_grad, patches_grad_case()),
 ]

@@ -16,8 +16,17 @@ from miniflow.ops import decomposition_ops as dec
 from miniflow.ops import matrix_function_ops as mfn
 from miniflow.ops import fft_ops, safe_math_ops, scan_ops, segment_ops, trig_ops
 from miniflow.ops import special_math_ops as sm
-from tests.ops.op_specs import (Case, OpSpec, away_from_zero, binary_broadcast, nonscalar_st,
-                                per_input, positive, small, unary)
+from tests.ops.op_specs import (
+    Case,
+    OpSpec,
+    away_from_zero,
+    binary_broadcast,
+    nonscalar_st,
+    per_input,
+    positive,
+    small,
+    unary,
+)
 
 
 def interval(lo, hi):
@@ -35,17 +44,21 @@ def scan_case(draw, exclusive=True):
     """An axis and the flags; ``exclusive=False`` for scans whose first exclusive value is
     infinite (logsumexp starts at -inf)."""
     shape = draw(nonscalar_st)
-    return Case((shape,), {"axis": draw(st.integers(-len(shape), len(shape) - 1)),
-                           "exclusive": exclusive and draw(st.booleans()),
-                           "reverse": draw(st.booleans())})
+    return Case(
+        (shape,),
+        {
+            "axis": draw(st.integers(-len(shape), len(shape) - 1)),
+            "exclusive": exclusive and draw(st.booleans()),
+            "reverse": draw(st.booleans()),
+        },
+    )
 
 
 @st.composite
 def segment_case(draw, sorted_ids):
     rows = draw(st.integers(1, 5))
     tail = draw(st.lists(st.integers(1, 3), max_size=1).map(tuple))
-    ids = draw(st.lists(st.integers(-1 if not sorted_ids else 0, 3), min_size=rows,
-                        max_size=rows))
+    ids = draw(st.lists(st.integers(-1 if not sorted_ids else 0, 3), min_size=rows, max_size=rows))
     ids = sorted(ids) if sorted_ids else ids
     kwargs = {"ids": ids} if sorted_ids else {"ids": ids, "n": 4}
     return Case(((rows,) + tail,), kwargs)
@@ -55,16 +68,20 @@ def segment_case(draw, sorted_ids):
 def einsum_case(draw):
     """One of a set of equations covering contraction, batch, ellipsis (with broadcasting),
     summed-out indices, outer products and three operands."""
-    eq, shapes = draw(st.sampled_from([
-        ("ij,jk->ik", [(2, 3), (3, 4)]),
-        ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
-        ("...ij,...jk->...ik", [(2, 1, 2, 3), (3, 3, 2)]),
-        ("ij->j", [(3, 2)]),
-        ("ij", [(2, 3)]),
-        ("i,j->ij", [(3,), (2,)]),
-        ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 2)]),
-        ("abc,cd->ad", [(2, 2, 3), (3, 2)]),
-    ]))
+    eq, shapes = draw(
+        st.sampled_from(
+            [
+                ("ij,jk->ik", [(2, 3), (3, 4)]),
+                ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
+                ("...ij,...jk->...ik", [(2, 1, 2, 3), (3, 3, 2)]),
+                ("ij->j", [(3, 2)]),
+                ("ij", [(2, 3)]),
+                ("i,j->ij", [(3,), (2,)]),
+                ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 2)]),
+                ("abc,cd->ad", [(2, 2, 3), (3, 2)]),
+            ]
+        )
+    )
     return Case(tuple(shapes), {"equation": eq})
 
 
@@ -134,7 +151,8 @@ def fft_case(draw, k, pair=True, low=1):
     "partial" shape leaves them static); two equal shapes (real and imaginary parts) when
     ``pair``."""
     shape = (draw(st.integers(1, 2)),) + tuple(
-        draw(st.lists(st.integers(low, 4), min_size=k, max_size=k)))
+        draw(st.lists(st.integers(low, 4), min_size=k, max_size=k))
+    )
     return Case((shape, shape) if pair else (shape,))
 
 
@@ -146,38 +164,36 @@ def parts(z):
 def _fft_rows():
     rows = []
     for k, suffix in ((1, ""), (2, "2D"), (3, "3D")):
-        fwd, inv = getattr(fft_ops, f"fft{suffix.lower()}"), getattr(fft_ops,
-                                                                     f"ifft{suffix.lower()}")
+        fwd, inv = (
+            getattr(fft_ops, f"fft{suffix.lower()}"),
+            getattr(fft_ops, f"ifft{suffix.lower()}"),
+        )
         rfft = getattr(fft_ops, f"rfft{suffix.lower()}")
         irfft = getattr(fft_ops, f"irfft{suffix.lower()}")
         rows += [
             OpSpec(f"FFT{suffix}", lambda a, b, f=fwd: parts(f(cx.complex(a, b))), fft_case(k)),
-            OpSpec(f"IFFT{suffix}", lambda a, b, f=inv: parts(f(cx.complex(a, b))),
-                   fft_case(k)),
+            OpSpec(f"IFFT{suffix}", lambda a, b, f=inv: parts(f(cx.complex(a, b))), fft_case(k)),
             OpSpec(f"RFFT{suffix}", lambda a, f=rfft: parts(f(a)), fft_case(k, pair=False)),
-            OpSpec(f"IRFFT{suffix}", lambda a, b, f=irfft: f(cx.complex(a, b)),
-                   fft_case(k, low=2)),
+            OpSpec(f"IRFFT{suffix}", lambda a, b, f=irfft: f(cx.complex(a, b)), fft_case(k, low=2)),
         ]
-    rows.append(OpSpec("IRFFT", lambda a, b: fft_ops.irfft(cx.complex(a, b), [6]),
-                       fft_case(1), label="n6"))
-    rows.append(OpSpec("RFFT", lambda a: parts(fft_ops.rfft(a, [5])), fft_case(1, False),
-                       label="n5"))
+    rows.append(
+        OpSpec("IRFFT", lambda a, b: fft_ops.irfft(cx.complex(a, b), [6]), fft_case(1), label="n6")
+    )
+    rows.append(
+        OpSpec("RFFT", lambda a: parts(fft_ops.rfft(a, [5])), fft_case(1, False), label="n5")
+    )
     return rows
 
 
 SPECS = [
-    OpSpec("Complex", lambda a, b: parts(cx.complex(a, b) * cx.complex(b, a)),
-           binary_broadcast()),
-    OpSpec("Real", lambda a, b: cx.real(cx.complex(a, b) * cx.complex(a, b)),
-           binary_broadcast()),
-    OpSpec("Imag", lambda a, b: cx.imag(cx.complex(a, b) * cx.complex(a, b)),
-           binary_broadcast()),
-    OpSpec("Conj", lambda a, b: parts(cx.conj(cx.complex(a, b)) * cx.complex(b, a)),
-           binary_broadcast()),
-    OpSpec("ComplexAbs", lambda a, b: tf.abs(cx.complex(a, b)), binary_broadcast(),
-           away_from_zero),
-    OpSpec("Angle", lambda a, b: cx.angle(cx.complex(a, b)), binary_broadcast(),
-           positive),
+    OpSpec("Complex", lambda a, b: parts(cx.complex(a, b) * cx.complex(b, a)), binary_broadcast()),
+    OpSpec("Real", lambda a, b: cx.real(cx.complex(a, b) * cx.complex(a, b)), binary_broadcast()),
+    OpSpec("Imag", lambda a, b: cx.imag(cx.complex(a, b) * cx.complex(a, b)), binary_broadcast()),
+    OpSpec(
+        "Conj", lambda a, b: parts(cx.conj(cx.complex(a, b)) * cx.complex(b, a)), binary_broadcast()
+    ),
+    OpSpec("ComplexAbs", lambda a, b: tf.abs(cx.complex(a, b)), binary_broadcast(), away_from_zero),
+    OpSpec("Angle", lambda a, b: cx.angle(cx.complex(a, b)), binary_broadcast(), positive),
     *_fft_rows(),
     OpSpec("Asin", trig_ops.asin, unary(), interval(-0.8, 0.8)),
     OpSpec("Acos", trig_ops.acos, unary(), interval(-0.8, 0.8)),
@@ -198,18 +214,20 @@ SPECS = [
     OpSpec("CumulativeLogsumexp", scan_ops.cumulative_logsumexp, scan_case(False)),
     OpSpec("Lgamma", sm.lgamma, unary(), interval(0.3, 4.0)),
     OpSpec("Digamma", sm.digamma, unary(), interval(0.3, 4.0)),
-    OpSpec("Polygamma", lambda x: sm.polygamma(tf.ones_like(x) * 2.0, x), unary(),
-           interval(0.3, 4.0)),
+    OpSpec(
+        "Polygamma", lambda x: sm.polygamma(tf.ones_like(x) * 2.0, x), unary(), interval(0.3, 4.0)
+    ),
     OpSpec("Zeta", lambda q: sm.zeta(tf.ones_like(q) * 3.0, q), unary(), interval(0.5, 3.0)),
-    OpSpec("Igamma", lambda x: sm.igamma(tf.ones_like(x) * 1.7, x), unary(),
-           interval(0.3, 4.0)),
-    OpSpec("Igammac", lambda x: sm.igammac(tf.ones_like(x) * 0.8, x), unary(),
-           interval(0.3, 4.0)),
+    OpSpec("Igamma", lambda x: sm.igamma(tf.ones_like(x) * 1.7, x), unary(), interval(0.3, 4.0)),
+    OpSpec("Igammac", lambda x: sm.igammac(tf.ones_like(x) * 0.8, x), unary(), interval(0.3, 4.0)),
     OpSpec("Igamma", sm.igamma, binary_broadcast(), interval(0.5, 3.0), order=1, label="a"),
-    OpSpec("Igammac", sm.igammac, binary_broadcast(), interval(0.5, 3.0), order=1,
-           label="a"),
-    OpSpec("Betainc", lambda x: sm.betainc(tf.ones_like(x) * 1.5, tf.ones_like(x) * 2.5, x),
-           unary(), interval(0.1, 0.9)),
+    OpSpec("Igammac", sm.igammac, binary_broadcast(), interval(0.5, 3.0), order=1, label="a"),
+    OpSpec(
+        "Betainc",
+        lambda x: sm.betainc(tf.ones_like(x) * 1.5, tf.ones_like(x) * 2.5, x),
+        unary(),
+        interval(0.1, 0.9),
+    ),
     OpSpec("Erf", sm.erf, unary()),
     OpSpec("Erfc", sm.erfc, unary()),
     OpSpec("Erfinv", sm.erfinv, unary(), interval(-0.9, 0.9)),
@@ -229,41 +247,83 @@ SPECS = [
     OpSpec("FresnelSin", bes.fresnel_sin, unary(), interval(-3.0, 3.0)),
     OpSpec("FresnelCos", bes.fresnel_cos, unary(), interval(-3.0, 3.0)),
     OpSpec("Spence", bes.spence, unary(), interval(0.2, 3.0)),
-    OpSpec("SegmentMax", lambda x, ids: segment_ops.segment_max(x, ids),
-           segment_case(True), distinct, order=1),
-    OpSpec("SegmentMin", lambda x, ids: segment_ops.segment_min(x, ids),
-           segment_case(True), distinct, order=1),
-    OpSpec("SegmentProd", lambda x, ids: segment_ops.segment_prod(x, ids),
-           segment_case(True), order=1),
-    OpSpec("UnsortedSegmentMax", lambda x, ids, n: finite_only(
-        segment_ops.unsorted_segment_max(x, ids, n)), segment_case(False), distinct, order=1),
-    OpSpec("UnsortedSegmentMin", lambda x, ids, n: finite_only(
-        segment_ops.unsorted_segment_min(x, ids, n)), segment_case(False), distinct, order=1),
-    OpSpec("UnsortedSegmentProd", lambda x, ids, n: segment_ops.unsorted_segment_prod(
-        x, ids, n), segment_case(False), order=1),
+    OpSpec(
+        "SegmentMax",
+        lambda x, ids: segment_ops.segment_max(x, ids),
+        segment_case(True),
+        distinct,
+        order=1,
+    ),
+    OpSpec(
+        "SegmentMin",
+        lambda x, ids: segment_ops.segment_min(x, ids),
+        segment_case(True),
+        distinct,
+        order=1,
+    ),
+    OpSpec(
+        "SegmentProd", lambda x, ids: segment_ops.segment_prod(x, ids), segment_case(True), order=1
+    ),
+    OpSpec(
+        "UnsortedSegmentMax",
+        lambda x, ids, n: finite_only(segment_ops.unsorted_segment_max(x, ids, n)),
+        segment_case(False),
+        distinct,
+        order=1,
+    ),
+    OpSpec(
+        "UnsortedSegmentMin",
+        lambda x, ids, n: finite_only(segment_ops.unsorted_segment_min(x, ids, n)),
+        segment_case(False),
+        distinct,
+        order=1,
+    ),
+    OpSpec(
+        "UnsortedSegmentProd",
+        lambda x, ids, n: segment_ops.unsorted_segment_prod(x, ids, n),
+        segment_case(False),
+        order=1,
+    ),
     OpSpec("Einsum", lambda *xs, equation: tf.einsum(equation, *xs), einsum_case()),
-    OpSpec("SelfAdjointEigV2", lambda x: list(symmetric_eigh(x)), matrix_case(), spread_eigs,
-           order=1),
+    OpSpec(
+        "SelfAdjointEigV2", lambda x: list(symmetric_eigh(x)), matrix_case(), spread_eigs, order=1
+    ),
     OpSpec("Qr", lambda x: list(dec.qr(x)), rect_case(), spread_singular, order=1),
     OpSpec("Svd", svd_parts, rect_case(), spread_singular, order=1),
-    OpSpec("Svd", lambda x: dec.svd(x, compute_uv=False), rect_case(), spread_singular,
-           order=1, label="values"),
+    OpSpec(
+        "Svd",
+        lambda x: dec.svd(x, compute_uv=False),
+        rect_case(),
+        spread_singular,
+        order=1,
+        label="values",
+    ),
     OpSpec("Lu", lambda x: dec.lu(x)[0], matrix_case(), well_conditioned, order=1),
     OpSpec("MatrixExponential", mfn.expm, matrix_case()),
     OpSpec("MatrixSquareRoot", mfn.sqrtm, matrix_case(), near_identity, order=1),
-    OpSpec("LogMatrixDeterminant", lambda x: dec.slogdet(x)[1], matrix_case(),
-           well_conditioned),
+    OpSpec("LogMatrixDeterminant", lambda x: dec.slogdet(x)[1], matrix_case(), well_conditioned),
 ]
 
 # rows whose public functions need static sizes for the transformed dims (rfft/irfft
 # choose the FFT length at graph construction), so not an unknown rank
 STATIC_RANK = {s.id for s in SPECS if s.op_type.startswith(("RFFT", "IRFFT"))} | {
-    "Qr", "Svd", "Svd-values", "MatrixExponential", "MatrixSquareRoot", "Lu"}
+    "Qr",
+    "Svd",
+    "Svd-values",
+    "MatrixExponential",
+    "MatrixSquareRoot",
+    "Lu",
+}
 # ... and static matrix sizes too (their gradients slice or build Kronecker products)
 STATIC_ONLY = {"Qr", "Svd", "Svd-values", "MatrixExponential", "MatrixSquareRoot"}
-SPECS = [replace(s, shape_modes=("static",)) if s.id in STATIC_ONLY
-         else replace(s, shape_modes=("static", "partial")) if s.id in STATIC_RANK else s
-         for s in SPECS]
+SPECS = [
+    replace(s, shape_modes=("static",))
+    if s.id in STATIC_ONLY
+    else replace(s, shape_modes=("static", "partial"))
+    if s.id in STATIC_RANK
+    else s
+    for s in SPECS
+]
 
 COVERED_OP_TYPES = {s.op_type for s in SPECS}
 MAX_EXAMPLES = 8

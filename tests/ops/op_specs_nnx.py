@@ -17,8 +17,7 @@ from tests.ops.op_specs import Case, OpSpec
 def _distinct(rng, shape):
     """Values with gaps >= 0.05 (no ties inside a max-pool window)."""
     size = int(np.prod(shape))
-    return ((rng.permutation(size) * 0.05 + rng.uniform(0, 0.01)).reshape(shape)
-            - size * 0.025)
+    return (rng.permutation(size) * 0.05 + rng.uniform(0, 0.01)).reshape(shape) - size * 0.025
 
 
 @st.composite
@@ -28,20 +27,20 @@ def conv_case(draw, spatial, depthwise=False):
     dilated = draw(st.booleans())
     ks = tuple(draw(st.integers(1, 2)) for _ in range(spatial))
     if dilated:
-        strides, dilations = (1,) * spatial, tuple(draw(st.integers(1, 2))
-                                                   for _ in range(spatial))
+        strides, dilations = (1,) * spatial, tuple(draw(st.integers(1, 2)) for _ in range(spatial))
     else:
         s = draw(st.integers(1, 2))
-        strides = (s,) * spatial if depthwise else tuple(draw(st.integers(1, 2))
-                                                        for _ in range(spatial))
+        strides = (
+            (s,) * spatial if depthwise else tuple(draw(st.integers(1, 2)) for _ in range(spatial))
+        )
         dilations = (1,) * spatial
-    size = tuple(draw(st.integers(max(1, (k - 1) * d + 1), 4))
-                 for k, d in zip(ks, dilations))
+    size = tuple(draw(st.integers(max(1, (k - 1) * d + 1), 4)) for k, d in zip(ks, dilations))
     c, m = draw(st.integers(1, 2)), draw(st.integers(1, 2))
     x = (draw(st.integers(1, 2)),) + size + (c,)
     w = ks + (c, m)
-    return Case((x, w), {"strides": [1, *strides, 1], "dilations": [1, *dilations, 1],
-                         "padding": padding})
+    return Case(
+        (x, w), {"strides": [1, *strides, 1], "dilations": [1, *dilations, 1], "padding": padding}
+    )
 
 
 def _out_shape(x, w, kw, spatial, depthwise=False):
@@ -57,10 +56,12 @@ def _out_shape(x, w, kw, spatial, depthwise=False):
 
 def _backprop_case(spatial, depthwise=False):
     """Cases for the backprop ops: (filter, dy) or (input, dy) plus the other's shape."""
+
     def to(c):
         x, w = c.shapes
         dy = _out_shape(x, w, c.kwargs, spatial, depthwise)
         return Case((x, w, dy), c.kwargs)
+
     return conv_case(spatial, depthwise).map(to)
 
 
@@ -71,8 +72,7 @@ def pool3d_case(draw):
     strides = tuple(draw(st.integers(1, 2)) for _ in range(3))
     size = tuple(draw(st.integers(k, 3)) for k in ks)
     x = (draw(st.integers(1, 2)),) + size + (draw(st.integers(1, 2)),)
-    return Case((x,), {"ksize": [1, *ks, 1], "strides": [1, *strides, 1],
-                       "padding": padding})
+    return Case((x,), {"ksize": [1, *ks, 1], "strides": [1, *strides, 1], "padding": padding})
 
 
 def _pool_out(x, kw):
@@ -88,8 +88,9 @@ def _with_dy(c):
 
 
 def _pool_attrs(kw):
-    return dict(ksize=tuple(kw["ksize"][1:4]), strides=tuple(kw["strides"][1:4]),
-                padding=kw["padding"])
+    return dict(
+        ksize=tuple(kw["ksize"][1:4]), strides=tuple(kw["strides"][1:4]), padding=kw["padding"]
+    )
 
 
 @st.composite
@@ -104,9 +105,15 @@ def ctc_case(draw):
         for i in range(n):
             indices.append([row, i])
             values.append(int(rng.integers(0, c - 1)))
-    return Case(((t, b, c),), {"indices": np.asarray(indices, np.int64).reshape(-1, 2),
-                               "values": np.asarray(values, np.int32), "b": b,
-                               "seq_len": seq_len.astype(np.int32)})
+    return Case(
+        ((t, b, c),),
+        {
+            "indices": np.asarray(indices, np.int64).reshape(-1, 2),
+            "values": np.asarray(values, np.int32),
+            "b": b,
+            "seq_len": seq_len.astype(np.int32),
+        },
+    )
 
 
 def _ctc(x, indices, values, b, seq_len):
@@ -118,8 +125,7 @@ def _ctc(x, indices, values, b, seq_len):
 def dilation_case(draw):
     c = draw(conv_case(2))
     x, w = c.shapes
-    kw = dict(strides=c.kwargs["strides"], rates=c.kwargs["dilations"],
-              padding=c.kwargs["padding"])
+    kw = dict(strides=c.kwargs["strides"], rates=c.kwargs["dilations"], padding=c.kwargs["padding"])
     return Case((x, w[:3]), kw)
 
 
@@ -139,73 +145,138 @@ def argmax_pool_case(draw):
     padding = draw(st.sampled_from(["SAME", "VALID"]))
     ks = [draw(st.integers(1, 2)) for _ in range(2)]
     strides = [draw(st.integers(1, 2)) for _ in range(2)]
-    x = (draw(st.integers(1, 2)), draw(st.integers(ks[0], 4)), draw(st.integers(ks[1], 4)),
-         draw(st.integers(1, 2)))
-    return Case((x,), {"ksize": [1, *ks, 1], "strides": [1, *strides, 1], "padding": padding,
-                       "include_batch_in_index": draw(st.booleans())})
+    x = (
+        draw(st.integers(1, 2)),
+        draw(st.integers(ks[0], 4)),
+        draw(st.integers(ks[1], 4)),
+        draw(st.integers(1, 2)),
+    )
+    return Case(
+        (x,),
+        {
+            "ksize": [1, *ks, 1],
+            "strides": [1, *strides, 1],
+            "padding": padding,
+            "include_batch_in_index": draw(st.booleans()),
+        },
+    )
 
 
 @st.composite
 def fractional_case(draw):
     """An NHWC shape and region boundaries (sizes k or k + 1) along rows and columns."""
-    x = (draw(st.integers(1, 2)), draw(st.integers(2, 5)), draw(st.integers(2, 5)),
-         draw(st.integers(1, 2)))
+    x = (
+        draw(st.integers(1, 2)),
+        draw(st.integers(2, 5)),
+        draw(st.integers(2, 5)),
+        draw(st.integers(1, 2)),
+    )
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     seqs = []
     for n in x[1:3]:
         out = int(rng.integers(1, n + 1))
         sizes = np.full(out, n // out)
-        sizes[:n % out] += 1
+        sizes[: n % out] += 1
         rng.shuffle(sizes)
         seqs.append(np.concatenate([[0], np.cumsum(sizes)]))
-    return Case((x,), {"rows": seqs[0], "cols": seqs[1],
-                       "overlapping": draw(st.booleans())})
+    return Case((x,), {"rows": seqs[0], "cols": seqs[1], "overlapping": draw(st.booleans())})
 
 
 SPECS = [
     OpSpec("Conv3D", lambda x, w, **kw: tf.nn.conv3d(x, w, **kw), conv_case(3)),
     # the backprop ops take x (or w) only for its shape: its gradient is None, and its
     # finite differences are zero
-    OpSpec("Conv3DBackpropInputV2", lambda x, w, dy, **kw: tf.nn.conv3d_transpose(
-        dy, w, tf.shape(x), **kw), _backprop_case(3)),
-    OpSpec("Conv3DBackpropFilterV2", lambda x, w, dy, **kw: tf.nn.conv3d_backprop_filter(
-        x, tf.shape(w), dy, **kw), _backprop_case(3)),
-    OpSpec("DepthwiseConv2dNative", lambda x, w, **kw: tf.nn.depthwise_conv2d_native(
-        x, w, **kw), conv_case(2, depthwise=True)),
-    OpSpec("DepthwiseConv2dNativeBackpropInput",
-           lambda x, w, dy, **kw: tf.nn.depthwise_conv2d_native_backprop_input(
-               tf.shape(x), w, dy, **kw), _backprop_case(2, True)),
-    OpSpec("DepthwiseConv2dNativeBackpropFilter",
-           lambda x, w, dy, **kw: tf.nn.depthwise_conv2d_native_backprop_filter(
-               x, tf.shape(w), dy, **kw), _backprop_case(2, True)),
-    OpSpec("MaxPool3D", lambda x, **kw: tf.nn.max_pool3d(x, **kw), pool3d_case(),
-           _distinct),
-    OpSpec("MaxPool3DGrad", lambda x, dy, **kw: apply_op(
-        "MaxPool3DGrad", tf.stop_gradient(x), dy, **_pool_attrs(kw)),
-        pool3d_case().map(_with_dy), _distinct),
-    OpSpec("MaxPool3DGradGrad", lambda x, g, **kw: apply_op(
-        "MaxPool3DGradGrad", tf.stop_gradient(x), g, **_pool_attrs(kw)),
-        pool3d_case().map(lambda c: Case(c.shapes * 2, c.kwargs)), _distinct),
+    OpSpec(
+        "Conv3DBackpropInputV2",
+        lambda x, w, dy, **kw: tf.nn.conv3d_transpose(dy, w, tf.shape(x), **kw),
+        _backprop_case(3),
+    ),
+    OpSpec(
+        "Conv3DBackpropFilterV2",
+        lambda x, w, dy, **kw: tf.nn.conv3d_backprop_filter(x, tf.shape(w), dy, **kw),
+        _backprop_case(3),
+    ),
+    OpSpec(
+        "DepthwiseConv2dNative",
+        lambda x, w, **kw: tf.nn.depthwise_conv2d_native(x, w, **kw),
+        conv_case(2, depthwise=True),
+    ),
+    OpSpec(
+        "DepthwiseConv2dNativeBackpropInput",
+        lambda x, w, dy, **kw: tf.nn.depthwise_conv2d_native_backprop_input(
+            tf.shape(x), w, dy, **kw
+        ),
+        _backprop_case(2, True),
+    ),
+    OpSpec(
+        "DepthwiseConv2dNativeBackpropFilter",
+        lambda x, w, dy, **kw: tf.nn.depthwise_conv2d_native_backprop_filter(
+            x, tf.shape(w), dy, **kw
+        ),
+        _backprop_case(2, True),
+    ),
+    OpSpec("MaxPool3D", lambda x, **kw: tf.nn.max_pool3d(x, **kw), pool3d_case(), _distinct),
+    OpSpec(
+        "MaxPool3DGrad",
+        lambda x, dy, **kw: apply_op("MaxPool3DGrad", tf.stop_gradient(x), dy, **_pool_attrs(kw)),
+        pool3d_case().map(_with_dy),
+        _distinct,
+    ),
+    OpSpec(
+        "MaxPool3DGradGrad",
+        lambda x, g, **kw: apply_op("MaxPool3DGradGrad", tf.stop_gradient(x), g, **_pool_attrs(kw)),
+        pool3d_case().map(lambda c: Case(c.shapes * 2, c.kwargs)),
+        _distinct,
+    ),
     OpSpec("AvgPool3D", lambda x, **kw: tf.nn.avg_pool3d(x, **kw), pool3d_case()),
-    OpSpec("AvgPool3DGrad", lambda x, dy, **kw: apply_op(
-        "AvgPool3DGrad", tf.shape(x), dy, **_pool_attrs(kw)),
-        pool3d_case().map(_with_dy)),
+    OpSpec(
+        "AvgPool3DGrad",
+        lambda x, dy, **kw: apply_op("AvgPool3DGrad", tf.shape(x), dy, **_pool_attrs(kw)),
+        pool3d_case().map(_with_dy),
+    ),
     # TF's CTCLoss has no second derivative either: its gradient is a second output
     OpSpec("CTCLoss", _ctc, ctc_case(), order=1),
     # TF registers no gradient for the Dilation2D backprop ops either
-    OpSpec("Dilation2D", lambda x, w, **kw: tf.nn.dilation2d(x, w, **kw), dilation_case(),
-           _incommensurate, order=1),
-    OpSpec("MaxPoolWithArgmax", lambda x, **kw: tf.nn.max_pool_with_argmax(x, **kw)[0],
-           argmax_pool_case(), _distinct),
-    OpSpec("ExtractVolumePatches", lambda x, **kw: tf.extract_volume_patches(
-        x, kw["ksize"], kw["strides"], kw["padding"]), pool3d_case()),
-    OpSpec("ExtractVolumePatchesGrad", lambda x, g, **kw: apply_op(
-        "ExtractVolumePatchesGrad", g, tf.shape(x), **_pool_attrs(kw)),
-        pool3d_case().map(lambda c: Case((c.shapes[0], _pool_out(c.shapes[0], c.kwargs)[:4] + (
-            int(np.prod(c.kwargs["ksize"])) * c.shapes[0][4],)), c.kwargs))),
-    OpSpec("FractionalMaxPool", lambda x, rows, cols, overlapping:
-           fractional_max_pool_with_sequences(x, rows, cols, overlapping),
-           fractional_case(), _distinct),
+    OpSpec(
+        "Dilation2D",
+        lambda x, w, **kw: tf.nn.dilation2d(x, w, **kw),
+        dilation_case(),
+        _incommensurate,
+        order=1,
+    ),
+    OpSpec(
+        "MaxPoolWithArgmax",
+        lambda x, **kw: tf.nn.max_pool_with_argmax(x, **kw)[0],
+        argmax_pool_case(),
+        _distinct,
+    ),
+    OpSpec(
+        "ExtractVolumePatches",
+        lambda x, **kw: tf.extract_volume_patches(x, kw["ksize"], kw["strides"], kw["padding"]),
+        pool3d_case(),
+    ),
+    OpSpec(
+        "ExtractVolumePatchesGrad",
+        lambda x, g, **kw: apply_op("ExtractVolumePatchesGrad", g, tf.shape(x), **_pool_attrs(kw)),
+        pool3d_case().map(
+            lambda c: Case(
+                (
+                    c.shapes[0],
+                    _pool_out(c.shapes[0], c.kwargs)[:4]
+                    + (int(np.prod(c.kwargs["ksize"])) * c.shapes[0][4],),
+                ),
+                c.kwargs,
+            )
+        ),
+    ),
+    OpSpec(
+        "FractionalMaxPool",
+        lambda x, rows, cols, overlapping: fractional_max_pool_with_sequences(
+            x, rows, cols, overlapping
+        ),
+        fractional_case(),
+        _distinct,
+    ),
 ]
 
 COVERED_OP_TYPES = {s.op_type for s in SPECS}

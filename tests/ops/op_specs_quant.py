@@ -23,7 +23,7 @@ SPECS: list = []
 def nudged_range(min_, max_, num_bits, narrow_range):
     """TF's Nudge in float32: [min, max] shifted so that 0.0 is a quantization step."""
     f = np.float32
-    qmin, qmax = f(1 if narrow_range else 0), f(2 ** num_bits - 1)
+    qmin, qmax = f(1 if narrow_range else 0), f(2**num_bits - 1)
     min_, max_ = np.asarray(min_, f), np.asarray(max_, f)
     scale = (max_ - min_) / (qmax - qmin)
     zp_from_min = qmin - min_ / scale
@@ -38,8 +38,11 @@ def fake_quant_reference(dy, x, min_, max_, num_bits=8, narrow_range=False):
     lo, hi = nudged_range(min_, max_, num_bits, narrow_range)
     axes = tuple(range(x.ndim - np.ndim(min_)))
     inside = (x >= lo) & (x <= hi)
-    return (np.where(inside, dy, 0), np.sum(np.where(x < lo, dy, 0), axis=axes),
-            np.sum(np.where(x > hi, dy, 0), axis=axes))
+    return (
+        np.where(inside, dy, 0),
+        np.sum(np.where(x < lo, dy, 0), axis=axes),
+        np.sum(np.where(x > hi, dy, 0), axis=axes),
+    )
 
 
 @dataclass(frozen=True)
@@ -58,24 +61,34 @@ def _rows():
 
     q = tf.quantization
     return [
-        StraightThrough("FakeQuantWithMinMaxArgs",
-                        lambda x, a, b: q.fake_quant_with_min_max_args(x, a, b, 5, True),
-                        lambda dy, x, a, b: fake_quant_reference(dy, x, a, b, 5, True)[:1]),
-        StraightThrough("FakeQuantWithMinMaxVars",
-                        lambda x, a, b: q.fake_quant_with_min_max_vars(x, a, b, 4),
-                        lambda dy, x, a, b: fake_quant_reference(dy, x, a, b, 4),
-                        wrt_range=True),
-        StraightThrough("FakeQuantWithMinMaxVarsPerChannel",
-                        lambda x, a, b: q.fake_quant_with_min_max_vars_per_channel(x, a, b),
-                        lambda dy, x, a, b: fake_quant_reference(dy, x, a, b),
-                        per_channel=True, wrt_range=True),
-        StraightThrough("QuantizeAndDequantizeV2",
-                        lambda x, a, b: q.quantize_and_dequantize(x, a, b, range_given=True),
-                        lambda dy, x, a, b: (dy,)),
-        StraightThrough("QuantizeAndDequantizeV4",
-                        lambda x, a, b: q.quantize_and_dequantize_v2(x, a, b,
-                                                                     range_given=True),
-                        lambda dy, x, a, b: (np.where((x >= a) & (x <= b), dy, 0),)),
+        StraightThrough(
+            "FakeQuantWithMinMaxArgs",
+            lambda x, a, b: q.fake_quant_with_min_max_args(x, a, b, 5, True),
+            lambda dy, x, a, b: fake_quant_reference(dy, x, a, b, 5, True)[:1],
+        ),
+        StraightThrough(
+            "FakeQuantWithMinMaxVars",
+            lambda x, a, b: q.fake_quant_with_min_max_vars(x, a, b, 4),
+            lambda dy, x, a, b: fake_quant_reference(dy, x, a, b, 4),
+            wrt_range=True,
+        ),
+        StraightThrough(
+            "FakeQuantWithMinMaxVarsPerChannel",
+            lambda x, a, b: q.fake_quant_with_min_max_vars_per_channel(x, a, b),
+            lambda dy, x, a, b: fake_quant_reference(dy, x, a, b),
+            per_channel=True,
+            wrt_range=True,
+        ),
+        StraightThrough(
+            "QuantizeAndDequantizeV2",
+            lambda x, a, b: q.quantize_and_dequantize(x, a, b, range_given=True),
+            lambda dy, x, a, b: (dy,),
+        ),
+        StraightThrough(
+            "QuantizeAndDequantizeV4",
+            lambda x, a, b: q.quantize_and_dequantize_v2(x, a, b, range_given=True),
+            lambda dy, x, a, b: (np.where((x >= a) & (x <= b), dy, 0),),
+        ),
     ]
 
 

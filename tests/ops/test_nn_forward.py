@@ -17,8 +17,9 @@ def _run(fn, *args):
     """fn evaluated eagerly and in a graph; both results returned."""
     with tf.eager_mode():
         eager = fn(*[tf.constant(a) for a in args])
-        eager = [np.asarray(e) for e in eager] if isinstance(eager, tuple | list) \
-            else np.asarray(eager)
+        eager = (
+            [np.asarray(e) for e in eager] if isinstance(eager, tuple | list) else np.asarray(eager)
+        )
     with tf.Graph().as_default(), tf.Session() as sess:
         graph = sess.run(fn(*[tf.constant(a) for a in args]))
     return eager, graph
@@ -33,21 +34,28 @@ def _both(fn, want, *args, tol=1e-6):
 X = RNG.standard_normal((3, 5)) * 3
 
 
-@pytest.mark.parametrize("fn,ref", [
-    (tf.nn.relu6, lambda x: np.clip(x, 0, 6)),
-    (tf.nn.elu, lambda x: np.where(x > 0, x, np.exp(x) - 1)),
-    (tf.nn.selu, lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 *
-                                                         (np.exp(x) - 1))),
-    (lambda x: tf.nn.leaky_relu(x, 0.1), lambda x: np.where(x > 0, x, 0.1 * x)),
-    (tf.nn.softplus, lambda x: np.log1p(np.exp(x))),
-    (tf.nn.softsign, lambda x: x / (1 + np.abs(x))),
-    (tf.nn.softmax, lambda x: special.softmax(x, axis=-1)),
-    (lambda x: tf.nn.softmax(x, axis=0), lambda x: special.softmax(x, axis=0)),
-    (tf.nn.log_softmax, lambda x: special.log_softmax(x, axis=-1)),
-    (tf.nn.l2_loss, lambda x: np.sum(x ** 2) / 2),
-    (lambda x: tf.nn.l2_normalize(x, 1), lambda x: x / np.linalg.norm(x, axis=1,
-                                                                      keepdims=True)),
-])
+@pytest.mark.parametrize(
+    "fn,ref",
+    [
+        (tf.nn.relu6, lambda x: np.clip(x, 0, 6)),
+        (tf.nn.elu, lambda x: np.where(x > 0, x, np.exp(x) - 1)),
+        (
+            tf.nn.selu,
+            lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * (np.exp(x) - 1)),
+        ),
+        (lambda x: tf.nn.leaky_relu(x, 0.1), lambda x: np.where(x > 0, x, 0.1 * x)),
+        (tf.nn.softplus, lambda x: np.log1p(np.exp(x))),
+        (tf.nn.softsign, lambda x: x / (1 + np.abs(x))),
+        (tf.nn.softmax, lambda x: special.softmax(x, axis=-1)),
+        (lambda x: tf.nn.softmax(x, axis=0), lambda x: special.softmax(x, axis=0)),
+        (tf.nn.log_softmax, lambda x: special.log_softmax(x, axis=-1)),
+        (tf.nn.l2_loss, lambda x: np.sum(x**2) / 2),
+        (
+            lambda x: tf.nn.l2_normalize(x, 1),
+            lambda x: x / np.linalg.norm(x, axis=1, keepdims=True),
+        ),
+    ],
+)
 def test_activation_values(fn, ref):
     _both(fn, ref(X), X)
 
@@ -56,18 +64,29 @@ def test_stable_losses_at_extreme_logits():
     logits = np.array([[1000.0, -1000.0, 0.0], [-1e4, 1e4, 50.0]])
     labels = np.array([[0.2, 0.3, 0.5], [0.0, 0.0, 1.0]])
     want = -np.sum(labels * special.log_softmax(logits, axis=1), axis=1)
-    _both(lambda lab, x: tf.nn.softmax_cross_entropy_with_logits_v2(labels=lab, logits=x),
-          want, labels, logits)
+    _both(
+        lambda lab, x: tf.nn.softmax_cross_entropy_with_logits_v2(labels=lab, logits=x),
+        want,
+        labels,
+        logits,
+    )
     sparse = np.array([1, 2])
     want = -special.log_softmax(logits, axis=1)[np.arange(2), sparse]
-    _both(lambda x, lab: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=lab,
-                                                                         logits=x),
-          want, logits, sparse)
+    _both(
+        lambda x, lab: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=lab, logits=x),
+        want,
+        logits,
+        sparse,
+    )
     z = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.3]])
     # -z log s(x) - (1-z) log(1 - s(x)) with log s(x) = -logaddexp(0, -x)
     want = z * np.logaddexp(0, -logits) + (1 - z) * np.logaddexp(0, logits)
-    _both(lambda lab, x: tf.nn.sigmoid_cross_entropy_with_logits(labels=lab, logits=x),
-          want, z, logits)
+    _both(
+        lambda lab, x: tf.nn.sigmoid_cross_entropy_with_logits(labels=lab, logits=x),
+        want,
+        z,
+        logits,
+    )
     q = 3.0
     want = q * z * np.logaddexp(0, -logits) + (1 - z) * np.logaddexp(0, logits)
     _both(lambda lab, x: tf.nn.weighted_cross_entropy_with_logits(lab, x, q), want, z, logits)
@@ -108,9 +127,15 @@ def _conv_reference(x, w, stride, padding, dilation=(1, 1)):
 
 
 @settings(max_examples=15, deadline=None)
-@given(h=st.integers(3, 7), w=st.integers(3, 7), k=st.integers(1, 3), s=st.integers(1, 3),
-       d=st.integers(1, 2), padding=st.sampled_from(["SAME", "VALID"]),
-       seed=st.integers(0, 1000))
+@given(
+    h=st.integers(3, 7),
+    w=st.integers(3, 7),
+    k=st.integers(1, 3),
+    s=st.integers(1, 3),
+    d=st.integers(1, 2),
+    padding=st.sampled_from(["SAME", "VALID"]),
+    seed=st.integers(0, 1000),
+)
 def test_conv2d_matches_direct_definition(h, w, k, s, d, padding, seed):
     if d > 1:
         s = 1
@@ -119,8 +144,13 @@ def test_conv2d_matches_direct_definition(h, w, k, s, d, padding, seed):
     x = rng.standard_normal((2, h, w, 3))
     f = rng.standard_normal((k, k + 1, 3, 2))
     want = _conv_reference(x, f, (s, s), padding, (d, d))
-    _both(lambda a, b: tf.nn.conv2d(a, b, [1, s, s, 1], padding, dilations=[1, d, d, 1]),
-          want, x, f, tol=1e-9)
+    _both(
+        lambda a, b: tf.nn.conv2d(a, b, [1, s, s, 1], padding, dilations=[1, d, d, 1]),
+        want,
+        x,
+        f,
+        tol=1e-9,
+    )
 
 
 def test_conv2d_transpose_is_the_adjoint_of_conv2d():
@@ -146,14 +176,20 @@ def _pool_reference(x, k, s, padding, how):
     for i in range(oh):
         for j in range(ow):
             r0, c0 = i * s[0] - pt, j * s[1] - pl
-            win = x[:, max(r0, 0):r0 + k[0], max(c0, 0):c0 + k[1], :]
+            win = x[:, max(r0, 0) : r0 + k[0], max(c0, 0) : c0 + k[1], :]
             out[:, i, j, :] = win.max(axis=(1, 2)) if how == "max" else win.mean(axis=(1, 2))
     return out
 
 
 @settings(max_examples=15, deadline=None)
-@given(h=st.integers(2, 7), w=st.integers(2, 7), k=st.integers(1, 3), s=st.integers(1, 3),
-       padding=st.sampled_from(["SAME", "VALID"]), seed=st.integers(0, 1000))
+@given(
+    h=st.integers(2, 7),
+    w=st.integers(2, 7),
+    k=st.integers(1, 3),
+    s=st.integers(1, 3),
+    padding=st.sampled_from(["SAME", "VALID"]),
+    seed=st.integers(0, 1000),
+)
 def test_pooling_matches_direct_definition(h, w, k, s, padding, seed):
     if padding == "VALID" and (k > h or k > w):
         return
@@ -218,10 +254,15 @@ def test_bias_add_and_errors():
 def test_embedding_lookup_partitioned_matches_the_whole_table():
     table = RNG.standard_normal((7, 3))
     ids = np.array([[6, 0, 3], [2, 2, 5]])
-    for strategy, parts in (("mod", [table[0::3], table[1::3], table[2::3]]),
-                            ("div", [table[0:3], table[3:5], table[5:7]])):
-        _both(lambda *p: tf.nn.embedding_lookup(list(p), ids, partition_strategy=strategy),
-              table[ids], *parts)
+    for strategy, parts in (
+        ("mod", [table[0::3], table[1::3], table[2::3]]),
+        ("div", [table[0:3], table[3:5], table[5:7]]),
+    ):
+        _both(
+            lambda *p: tf.nn.embedding_lookup(list(p), ids, partition_strategy=strategy),
+            table[ids],
+            *parts,
+        )
 
 
 def test_embedding_lookup_of_a_variable_gives_sparse_gradients_in_both_modes():
@@ -244,8 +285,11 @@ def test_math_composites():
     _both(lambda a: tf.math.reduce_logsumexp(a, axis=1), special.logsumexp(x, axis=1), x)
     _both(tf.reduce_logsumexp, special.logsumexp(x), x)
     _both(tf.math.log_sigmoid, -np.logaddexp(0, -x), x)
-    _both(lambda a: tf.math.divide_no_nan(a, np.array([0.0, 2.0, 0.0])),
-          np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), x)
+    _both(
+        lambda a: tf.math.divide_no_nan(a, np.array([0.0, 2.0, 0.0])),
+        np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),
+        x,
+    )
     assert tf.random.normal is tf.random_normal and tf.math.top_k is tf.nn.top_k
 
 
@@ -256,8 +300,13 @@ def test_linalg_values():
     _both(tf.linalg.inv, np.linalg.inv(a), a, tol=1e-9)
     _both(tf.linalg.det, np.linalg.det(a), a, tol=1e-9)
     _both(tf.linalg.solve, np.linalg.solve(a, b), a, b, tol=1e-9)
-    _both(lambda m, r: tf.linalg.solve(m, r, adjoint=True),
-          np.linalg.solve(np.swapaxes(a, -1, -2), b), a, b, tol=1e-9)
+    _both(
+        lambda m, r: tf.linalg.solve(m, r, adjoint=True),
+        np.linalg.solve(np.swapaxes(a, -1, -2), b),
+        a,
+        b,
+        tol=1e-9,
+    )
     _both(tf.linalg.cholesky, np.linalg.cholesky(spd), spd, tol=1e-9)
     _both(lambda m: tf.linalg.band_part(m, 1, 0), np.tril(np.triu(a, -1)), a)
     _both(tf.linalg.trace, np.trace(a, axis1=-2, axis2=-1), a, tol=1e-9)

@@ -20,8 +20,11 @@ def _inputs(spec, seed, n):
     rng = np.random.default_rng(seed)
     n = max(n, spec.extra.get("min_n", 1))
     args = spec.make(rng, n)
-    wrt = spec.wrt if spec.wrt is not None else tuple(
-        i for i, a in enumerate(args) if np.asarray(a).dtype.kind == "f")
+    wrt = (
+        spec.wrt
+        if spec.wrt is not None
+        else tuple(i for i, a in enumerate(args) if np.asarray(a).dtype.kind == "f")
+    )
     return args, wrt, rng
 
 
@@ -45,8 +48,10 @@ def _eager_grads(spec, args, wrt, r):
             tape.watch(ts[i])
         y = spec.fn(*ts)
     grads = tape.gradient(y, [ts[i] for i in wrt], output_gradients=tf.constant(r))
-    return [np.zeros_like(args[i]) if g is None else np.asarray(tf.convert_to_tensor(g))
-            for i, g in zip(wrt, grads)]
+    return [
+        np.zeros_like(args[i]) if g is None else np.asarray(tf.convert_to_tensor(g))
+        for i, g in zip(wrt, grads)
+    ]
 
 
 def _graph_grads(spec, args, wrt, r):
@@ -54,8 +59,10 @@ def _graph_grads(spec, args, wrt, r):
         ts = [tf.constant(a) for a in args]
         y = spec.fn(*ts)
         grads = tf.gradients(y, [ts[i] for i in wrt], grad_ys=tf.constant(r))
-        fetch = [tf.convert_to_tensor(g) if g is not None else tf.zeros_like(ts[i])
-                 for i, g in zip(wrt, grads)]
+        fetch = [
+            tf.convert_to_tensor(g) if g is not None else tf.zeros_like(ts[i])
+            for i, g in zip(wrt, grads)
+        ]
         with tf.Session() as sess:
             return sess.run(fetch)
 
@@ -95,14 +102,18 @@ def _check_second_order(spec, args, wrt, r, rng):
                 tape.watch(ts[i])
             y = spec.fn(*ts)
         grads = tape.gradient(y, [ts[i] for i in wrt], output_gradients=tf.constant(r))
-        dot = tf.add_n([tf.reduce_sum(tf.convert_to_tensor(g) * u)
-                        for g, u in zip(grads, us) if g is not None])
+        dot = tf.add_n(
+            [tf.reduce_sum(tf.convert_to_tensor(g) * u) for g, u in zip(grads, us) if g is not None]
+        )
     second = outer.gradient(dot, [ts[i] for i in wrt])
     for k, i in enumerate(wrt):
         v = rng.standard_normal(np.shape(args[i]))
         num = _numeric_directional(inner, args, i, v)
-        got = 0.0 if second[k] is None else float(np.sum(
-            np.asarray(tf.convert_to_tensor(second[k])) * v))
+        got = (
+            0.0
+            if second[k] is None
+            else float(np.sum(np.asarray(tf.convert_to_tensor(second[k])) * v))
+        )
         assert abs(got - num) <= 1e-4 * max(1.0, abs(num)), (spec.name, "second order", i)
 
 

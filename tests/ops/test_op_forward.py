@@ -34,6 +34,7 @@ def nonzero(rng, shape, dtype):
 
 # -- element-wise binary ops (functions and operators), with broadcasting ------------------
 
+
 def floor_div(x, y):
     """TF's floor division: floor(x / y) for floats (rounded like x / y), exact for ints."""
     return np.floor(x / y).astype(x.dtype) if x.dtype.kind == "f" else np.floor_divide(x, y)
@@ -75,9 +76,11 @@ BINARY = [
 DTYPES = {"f": [np.float16, np.float32, np.float64], "i": [np.int32, np.int64], "b": [np.bool_]}
 
 
-@pytest.mark.parametrize("tf_fn,np_fn,kinds,sampler", BINARY,
-                         ids=[f"{i}-{getattr(b[1], '__name__', 'ref')}"
-                              for i, b in enumerate(BINARY)])
+@pytest.mark.parametrize(
+    "tf_fn,np_fn,kinds,sampler",
+    BINARY,
+    ids=[f"{i}-{getattr(b[1], '__name__', 'ref')}" for i, b in enumerate(BINARY)],
+)
 @FAST
 @given(case=specs.binary_broadcast(), seed=st.integers(0, 2**16), data=st.data())
 def test_binary_ops_match_numpy(tf_fn, np_fn, kinds, sampler, case, seed, data):
@@ -100,7 +103,7 @@ def test_pow_matches_numpy(case, seed):
     assert_same(evaluate(tf.constant(x) ** y), np.power(x, y))
     assert_same(evaluate(2.0 ** tf.constant(y)), np.power(2.0, y))
     xi = rng.integers(-3, 4, case.shapes[0]).astype(np.int32)
-    assert_same(evaluate(tf.constant(xi) ** 2), xi ** 2)
+    assert_same(evaluate(tf.constant(xi) ** 2), xi**2)
 
 
 def test_truediv_and_div_follow_tf1_dtypes():
@@ -131,32 +134,48 @@ def test_floor_division_and_mod_signs_follow_python():
 # -- unary ops --------------------------------------------------------------------------------
 
 UNARY = [
-    (tf.negative, np.negative, rand), (operator.neg, np.negative, rand),
-    (tf.abs, np.abs, rand), (abs, np.abs, rand), (tf.sign, np.sign, rand),
+    (tf.negative, np.negative, rand),
+    (operator.neg, np.negative, rand),
+    (tf.abs, np.abs, rand),
+    (abs, np.abs, rand),
+    (tf.sign, np.sign, rand),
     (tf.square, np.square, rand),
     (tf.sqrt, np.sqrt, lambda r, s, d: np.abs(rand(r, s, d))),
     (tf.rsqrt, lambda x: 1 / np.sqrt(x), lambda r, s, d: np.abs(nonzero(r, s, d))),
     (tf.reciprocal, np.reciprocal, nonzero),
-    (tf.exp, np.exp, rand), (tf.expm1, np.expm1, rand),
+    (tf.exp, np.exp, rand),
+    (tf.expm1, np.expm1, rand),
     (tf.log, np.log, lambda r, s, d: np.abs(nonzero(r, s, d))),
     (tf.log1p, np.log1p, lambda r, s, d: np.abs(rand(r, s, d))),
     (tf.sigmoid, lambda x: 1 / (1 + np.exp(-x)), rand),
     (tf.nn.sigmoid, lambda x: 1 / (1 + np.exp(-x)), rand),
-    (tf.tanh, np.tanh, rand), (tf.nn.tanh, np.tanh, rand),
+    (tf.tanh, np.tanh, rand),
+    (tf.nn.tanh, np.tanh, rand),
     (tf.nn.relu, lambda x: np.maximum(x, 0), rand),
-    (tf.sin, np.sin, rand), (tf.cos, np.cos, rand), (tf.tan, np.tan, rand),
-    (tf.floor, np.floor, rand), (tf.ceil, np.ceil, rand), (tf.round, np.round, rand),
-    (tf.identity, lambda x: x, rand), (tf.stop_gradient, lambda x: x, rand),
-    (tf.zeros_like, np.zeros_like, rand), (tf.ones_like, np.ones_like, rand),
+    (tf.sin, np.sin, rand),
+    (tf.cos, np.cos, rand),
+    (tf.tan, np.tan, rand),
+    (tf.floor, np.floor, rand),
+    (tf.ceil, np.ceil, rand),
+    (tf.round, np.round, rand),
+    (tf.identity, lambda x: x, rand),
+    (tf.stop_gradient, lambda x: x, rand),
+    (tf.zeros_like, np.zeros_like, rand),
+    (tf.ones_like, np.ones_like, rand),
 ]
 
 
-@pytest.mark.parametrize("tf_fn,np_fn,sampler", UNARY,
-                         ids=[f"{i}-{getattr(u[1], '__name__', 'ref')}"
-                              for i, u in enumerate(UNARY)])
+@pytest.mark.parametrize(
+    "tf_fn,np_fn,sampler",
+    UNARY,
+    ids=[f"{i}-{getattr(u[1], '__name__', 'ref')}" for i, u in enumerate(UNARY)],
+)
 @FAST
-@given(case=specs.unary(), seed=st.integers(0, 2**16),
-       dtype=st.sampled_from([np.float16, np.float32, np.float64]))
+@given(
+    case=specs.unary(),
+    seed=st.integers(0, 2**16),
+    dtype=st.sampled_from([np.float16, np.float32, np.float64]),
+)
 def test_unary_ops_match_numpy(tf_fn, np_fn, sampler, case, seed, dtype):
     x = sampler(np.random.default_rng(seed), case.shapes[0], dtype)
     with np.errstate(all="ignore"):
@@ -187,14 +206,22 @@ def test_sigmoid_is_stable_for_large_inputs():
 
 # -- reductions -------------------------------------------------------------------------------
 
-REDUCTIONS = [(tf.reduce_sum, np.sum), (tf.reduce_mean, np.mean), (tf.reduce_max, np.max),
-              (tf.reduce_min, np.min), (tf.reduce_prod, np.prod)]
+REDUCTIONS = [
+    (tf.reduce_sum, np.sum),
+    (tf.reduce_mean, np.mean),
+    (tf.reduce_max, np.max),
+    (tf.reduce_min, np.min),
+    (tf.reduce_prod, np.prod),
+]
 
 
 @pytest.mark.parametrize("tf_fn,np_fn", REDUCTIONS, ids=[r[0].__name__ for r in REDUCTIONS])
 @FAST
-@given(case=specs.reduction(), seed=st.integers(0, 2**16),
-       dtype=st.sampled_from([np.float32, np.float64]))
+@given(
+    case=specs.reduction(),
+    seed=st.integers(0, 2**16),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
 def test_reductions_match_numpy(tf_fn, np_fn, case, seed, dtype):
     x = rand(np.random.default_rng(seed), case.shapes[0], dtype)
     axis, keep = case.kwargs["axis"], case.kwargs["keepdims"]
@@ -222,6 +249,7 @@ def test_integer_and_boolean_reductions():
 
 # -- matmul -----------------------------------------------------------------------------------
 
+
 @FAST
 @given(case=specs.matmul_case(), seed=st.integers(0, 2**16))
 def test_matmul_matches_numpy(case, seed):
@@ -247,6 +275,7 @@ def test_add_n_and_clip_by_value():
 
 # -- shapes ----------------------------------------------------------------------------------
 
+
 @FAST
 @given(case=specs.reshape_case(), seed=st.integers(0, 2**16))
 def test_reshape(case, seed):
@@ -262,16 +291,18 @@ def test_reshape(case, seed):
 @given(case=specs.transpose_case(), seed=st.integers(0, 2**16))
 def test_transpose(case, seed):
     x = rand(np.random.default_rng(seed), case.shapes[0], np.float32)
-    assert_same(evaluate(tf.transpose(x, case.kwargs["perm"])),
-                np.transpose(x, case.kwargs["perm"]))
+    assert_same(
+        evaluate(tf.transpose(x, case.kwargs["perm"])), np.transpose(x, case.kwargs["perm"])
+    )
 
 
 @FAST
 @given(case=specs.axis_case(specs.shape_st, extra=1))
 def test_expand_dims(case):
     x = np.zeros(case.shapes[0], np.int32)
-    assert_same(evaluate(tf.expand_dims(x, case.kwargs["axis"])),
-                np.expand_dims(x, case.kwargs["axis"]))
+    assert_same(
+        evaluate(tf.expand_dims(x, case.kwargs["axis"])), np.expand_dims(x, case.kwargs["axis"])
+    )
 
 
 @FAST
@@ -279,8 +310,7 @@ def test_expand_dims(case):
 def test_squeeze(case):
     x = np.arange(np.prod(case.shapes[0])).reshape(case.shapes[0]).astype(np.float32)
     axis = case.kwargs["axis"]
-    assert_same(evaluate(tf.squeeze(x, axis)), np.squeeze(x, None if axis is None
-                                                           else tuple(axis)))
+    assert_same(evaluate(tf.squeeze(x, axis)), np.squeeze(x, None if axis is None else tuple(axis)))
 
 
 def test_shape_size_rank():
@@ -297,19 +327,23 @@ def test_shape_size_rank():
 @given(case=specs.broadcast_to_case(), seed=st.integers(0, 2**16))
 def test_broadcast_to(case, seed):
     x = rand(np.random.default_rng(seed), case.shapes[0], np.float32)
-    assert_same(evaluate(tf.broadcast_to(x, case.kwargs["target"])),
-                np.broadcast_to(x, case.kwargs["target"]))
+    assert_same(
+        evaluate(tf.broadcast_to(x, case.kwargs["target"])),
+        np.broadcast_to(x, case.kwargs["target"]),
+    )
 
 
 # -- joining and splitting ----------------------------------------------------------------
+
 
 @FAST
 @given(case=specs.concat_case(), seed=st.integers(0, 2**16))
 def test_concat(case, seed):
     rng = np.random.default_rng(seed)
     xs = [rand(rng, s, np.int32) for s in case.shapes]
-    assert_same(evaluate(tf.concat(xs, case.kwargs["axis"])),
-                np.concatenate(xs, case.kwargs["axis"]))
+    assert_same(
+        evaluate(tf.concat(xs, case.kwargs["axis"])), np.concatenate(xs, case.kwargs["axis"])
+    )
 
 
 @FAST
@@ -347,6 +381,7 @@ def test_split(case, seed):
 
 # -- slicing -------------------------------------------------------------------------------
 
+
 @settings(max_examples=40, deadline=None)
 @given(case=specs.getitem_case(), seed=st.integers(0, 2**16))
 def test_getitem_matches_numpy_basic_indexing(case, seed):
@@ -365,8 +400,9 @@ def test_getitem_with_tensor_indices(case, seed):
         if isinstance(k, int):
             return tf.constant(k)
         if isinstance(k, slice):
-            return slice(*[None if v is None else tf.constant(v)
-                           for v in (k.start, k.stop, k.step)])
+            return slice(
+                *[None if v is None else tf.constant(v) for v in (k.start, k.stop, k.step)]
+            )
         return k
 
     t = tf.placeholder(tf.float32, shape=None)
@@ -405,14 +441,17 @@ def test_getitem_on_variables_and_bad_indices():
 
 # -- gather, tile, pad, one_hot -----------------------------------------------------------
 
+
 @FAST
 @given(case=specs.gather_case(), seed=st.integers(0, 2**16))
 def test_gather(case, seed):
     x = rand(np.random.default_rng(seed), case.shapes[0], np.float32)
     idx, axis = case.kwargs["indices"], case.kwargs["axis"]
     assert_same(evaluate(tf.gather(x, idx, axis=axis)), np.take(x, idx, axis=axis))
-    assert_same(evaluate(tf.gather(x, tf.constant(idx.astype(np.int32)), axis=axis)),
-                np.take(x, idx, axis=axis))
+    assert_same(
+        evaluate(tf.gather(x, tf.constant(idx.astype(np.int32)), axis=axis)),
+        np.take(x, idx, axis=axis),
+    )
 
 
 def test_gather_from_variable_and_out_of_range():
@@ -426,13 +465,17 @@ def test_gather_from_variable_and_out_of_range():
 @given(case=specs.tile_case(), seed=st.integers(0, 2**16))
 def test_tile(case, seed):
     x = rand(np.random.default_rng(seed), case.shapes[0], np.int32)
-    assert_same(evaluate(tf.tile(x, case.kwargs["multiples"])),
-                np.tile(x, case.kwargs["multiples"]))
+    assert_same(
+        evaluate(tf.tile(x, case.kwargs["multiples"])), np.tile(x, case.kwargs["multiples"])
+    )
 
 
 @FAST
-@given(case=specs.pad_case(), seed=st.integers(0, 2**16),
-       mode=st.sampled_from(["CONSTANT", "REFLECT", "SYMMETRIC", "constant"]))
+@given(
+    case=specs.pad_case(),
+    seed=st.integers(0, 2**16),
+    mode=st.sampled_from(["CONSTANT", "REFLECT", "SYMMETRIC", "constant"]),
+)
 def test_pad(case, seed, mode):
     shape = tuple(d + 2 for d in case.shapes[0])  # reflect needs dims larger than pads
     x = rand(np.random.default_rng(seed), shape, np.float32)
@@ -451,8 +494,10 @@ def test_one_hot():
     want = np.where(idx[..., None] >= 0, eye[np.clip(idx, 0, 2)], 0).astype(np.float32)
     assert_same(evaluate(tf.one_hot(idx, 3)), want)
     assert_same(evaluate(tf.one_hot(idx, 3, axis=0)), np.moveaxis(want, -1, 0))
-    assert_same(evaluate(tf.one_hot(idx, 3, on_value=5, off_value=-1, dtype=tf.int32)),
-                np.where(want == 1, 5, -1).astype(np.int32))
+    assert_same(
+        evaluate(tf.one_hot(idx, 3, on_value=5, off_value=-1, dtype=tf.int32)),
+        np.where(want == 1, 5, -1).astype(np.int32),
+    )
     assert_same(evaluate(tf.one_hot([4, 1], 3)), np.array([[0, 0, 0], [0, 1, 0]], np.float32))
     # without dtype, TF takes it from on_value / off_value
     assert_same(evaluate(tf.one_hot([1], 2, on_value=5)), np.array([[0, 5]], np.int32))
@@ -460,6 +505,7 @@ def test_one_hot():
 
 
 # -- cast, argmax, where, fill, range --------------------------------------------------------
+
 
 def test_cast():
     x = np.array([1.7, -1.7, 0.0, 2.5], np.float32)
@@ -476,13 +522,18 @@ def test_cast():
 @FAST
 @given(case=specs.axis_case(), seed=st.integers(0, 2**16))
 def test_argmax_argmin(case, seed):
-    x = np.random.default_rng(seed).permutation(int(np.prod(case.shapes[0]))).reshape(
-        case.shapes[0]).astype(np.float32)
+    x = (
+        np.random.default_rng(seed)
+        .permutation(int(np.prod(case.shapes[0])))
+        .reshape(case.shapes[0])
+        .astype(np.float32)
+    )
     axis = case.kwargs["axis"]
     assert_same(evaluate(tf.argmax(x, axis)), np.argmax(x, axis).astype(np.int64))
     assert_same(evaluate(tf.argmin(x, axis)), np.argmin(x, axis).astype(np.int64))
-    assert_same(evaluate(tf.argmax(x, axis, output_type=tf.int32)),
-                np.argmax(x, axis).astype(np.int32))
+    assert_same(
+        evaluate(tf.argmax(x, axis, output_type=tf.int32)), np.argmax(x, axis).astype(np.int32)
+    )
     assert_same(evaluate(tf.argmax(x)), np.argmax(x, 0).astype(np.int64))  # TF1 default axis
 
 
@@ -506,8 +557,7 @@ def test_where_indices_and_boolean_mask():
     # the number of true elements is known only at run time
     assert_same(evaluate(tf.where(c), exact_shapes=False), np.argwhere(c).astype(np.int64))
     x = np.arange(3.0)
-    assert_same(evaluate(tf.boolean_mask(x, [True, False, True]), exact_shapes=False),
-                x[[0, 2]])
+    assert_same(evaluate(tf.boolean_mask(x, [True, False, True]), exact_shapes=False), x[[0, 2]])
     with pytest.raises(ValueError):
         tf.where(c, x)
 
@@ -523,13 +573,26 @@ def test_fill_zeros_ones():
     assert_same(evaluate(tf.zeros_like(np.ones(3), dtype=tf.int32)), np.zeros(3, np.int32))
 
 
-@pytest.mark.parametrize("args,kwargs", [
-    ((5,), {}), ((2, 7), {}), ((2, 9, 3), {}), ((9, 2, -2), {}), ((0.5, 2.0, 0.25), {}),
-    ((3,), {"dtype": tf.float64}), ((1, 10, 4), {"dtype": tf.int64}), ((5, 2), {}),
-])
+@pytest.mark.parametrize(
+    "args,kwargs",
+    [
+        ((5,), {}),
+        ((2, 7), {}),
+        ((2, 9, 3), {}),
+        ((9, 2, -2), {}),
+        ((0.5, 2.0, 0.25), {}),
+        ((3,), {"dtype": tf.float64}),
+        ((1, 10, 4), {"dtype": tf.int64}),
+        ((5, 2), {}),
+    ],
+)
 def test_range(args, kwargs):
-    want = np.arange(*args, dtype=kwargs.get("dtype", tf.float32 if any(
-        isinstance(a, float) for a in args) else tf.int32).np)
+    want = np.arange(
+        *args,
+        dtype=kwargs.get(
+            "dtype", tf.float32 if any(isinstance(a, float) for a in args) else tf.int32
+        ).np,
+    )
     assert_same(evaluate(tf.range(*args, **kwargs)), want)
 
 
@@ -541,21 +604,25 @@ def test_range_from_tensors():
 
 # -- constants --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value,dtype,shape,want", [
-    (3, None, None, np.int32(3)),
-    (3.0, None, None, np.float32(3)),
-    ([[1, 2], [3, 4]], None, None, np.array([[1, 2], [3, 4]], np.int32)),
-    ([1, 2], tf.float64, None, np.array([1.0, 2.0])),
-    (np.arange(3, dtype=np.int64), None, None, np.arange(3, dtype=np.int64)),
-    (7, tf.float32, [2, 2], np.full((2, 2), 7, np.float32)),
-    ([1, 2, 3, 4], None, [2, 2], np.array([[1, 2], [3, 4]], np.int32)),
-    (True, None, None, np.bool_(True)),
-    (2**40, None, None, np.int64(2**40)),
-    (np.float16(1.5), None, None, np.float16(1.5)),
-    (np.uint8(7), None, None, np.uint8(7)),
-    ([1, 2], tf.int8, None, np.array([1, 2], np.int8)),
-    ([1, 2], tf.int16, None, np.array([1, 2], np.int16)),
-])
+
+@pytest.mark.parametrize(
+    "value,dtype,shape,want",
+    [
+        (3, None, None, np.int32(3)),
+        (3.0, None, None, np.float32(3)),
+        ([[1, 2], [3, 4]], None, None, np.array([[1, 2], [3, 4]], np.int32)),
+        ([1, 2], tf.float64, None, np.array([1.0, 2.0])),
+        (np.arange(3, dtype=np.int64), None, None, np.arange(3, dtype=np.int64)),
+        (7, tf.float32, [2, 2], np.full((2, 2), 7, np.float32)),
+        ([1, 2, 3, 4], None, [2, 2], np.array([[1, 2], [3, 4]], np.int32)),
+        (True, None, None, np.bool_(True)),
+        (2**40, None, None, np.int64(2**40)),
+        (np.float16(1.5), None, None, np.float16(1.5)),
+        (np.uint8(7), None, None, np.uint8(7)),
+        ([1, 2], tf.int8, None, np.array([1, 2], np.int8)),
+        ([1, 2], tf.int16, None, np.array([1, 2], np.int16)),
+    ],
+)
 def test_constant(value, dtype, shape, want):
     t = tf.constant(value, dtype=dtype, shape=shape)
     assert_same(evaluate(t), want)
@@ -566,8 +633,7 @@ def test_string_placeholders_and_comparisons():
     with tf.Session() as sess:
         got = sess.run(p, {p: ["x", "yy"]})
         assert list(got) == [b"x", b"yy"]  # fed str comes back as bytes, as in TF
-        np.testing.assert_array_equal(sess.run(tf.equal(p, "yy"), {p: ["x", "yy"]}),
-                                      [False, True])
+        np.testing.assert_array_equal(sess.run(tf.equal(p, "yy"), {p: ["x", "yy"]}), [False, True])
 
 
 def test_string_constants():
@@ -591,8 +657,19 @@ def test_constant_conversion_errors():
 
 # -- operators on Variables -------------------------------------------------------------------
 
-OPERATORS = [operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv,
-             operator.mod, operator.pow, operator.lt, operator.le, operator.gt, operator.ge]
+OPERATORS = [
+    operator.add,
+    operator.sub,
+    operator.mul,
+    operator.truediv,
+    operator.floordiv,
+    operator.mod,
+    operator.pow,
+    operator.lt,
+    operator.le,
+    operator.gt,
+    operator.ge,
+]
 
 
 @pytest.mark.parametrize("op", OPERATORS, ids=[o.__name__ for o in OPERATORS])
@@ -604,7 +681,7 @@ def test_python_operators_on_variables(op):
     want = op(a, b)
     assert_same(evaluate(op(v, w)), want, rtol=1e-5)
     assert_same(evaluate(op(v, b)), want, rtol=1e-5)
-    assert_same(evaluate(op(a, w)), want, rtol=1e-5)   # reflected, from a NumPy array
+    assert_same(evaluate(op(a, w)), want, rtol=1e-5)  # reflected, from a NumPy array
     assert_same(evaluate(op(v, tf.constant(b))), want, rtol=1e-5)
 
 
@@ -642,13 +719,34 @@ def test_strided_slice_masks_follow_tf():
     x = np.arange(24.0).reshape(2, 3, 4)
     t = tf.constant(x)
     cases = [
-        (dict(begin=[1, 0, 0], end=[2, 2, 3], strides=[1, 1, 1], begin_mask=0b010,
-              end_mask=0b100), x[1:2, :2, 0:]),
-        (dict(begin=[1, 0, 1], end=[0, 0, 3], strides=[1, 1, 2], shrink_axis_mask=0b001,
-              begin_mask=0b010, end_mask=0b010), x[1, :, 1:3:2]),
+        (
+            dict(
+                begin=[1, 0, 0], end=[2, 2, 3], strides=[1, 1, 1], begin_mask=0b010, end_mask=0b100
+            ),
+            x[1:2, :2, 0:],
+        ),
+        (
+            dict(
+                begin=[1, 0, 1],
+                end=[0, 0, 3],
+                strides=[1, 1, 2],
+                shrink_axis_mask=0b001,
+                begin_mask=0b010,
+                end_mask=0b010,
+            ),
+            x[1, :, 1:3:2],
+        ),
         (dict(begin=[0, 1], end=[0, 3], strides=[1, 1], ellipsis_mask=0b01), x[..., 1:3]),
-        (dict(begin=[0, 0, 0], end=[0, 2, 0], strides=[1, 1, 1], new_axis_mask=0b001,
-              end_mask=0b100), x[None, 0:2, :]),
+        (
+            dict(
+                begin=[0, 0, 0],
+                end=[0, 2, 0],
+                strides=[1, 1, 1],
+                new_axis_mask=0b001,
+                end_mask=0b100,
+            ),
+            x[None, 0:2, :],
+        ),
         (dict(begin=[-1], end=[0], strides=[-1], end_mask=1), x[::-1]),
     ]
     for kwargs, want in cases:
@@ -682,14 +780,17 @@ def test_float_predicates():
     assert_same(evaluate(tf.is_finite(x)), np.isfinite(x))
 
 
-@pytest.mark.parametrize("build,error,match", [
-    (lambda: tf.logical_and(tf.constant([1, 0]), tf.constant([1, 1])), TypeError, "bool"),
-    (lambda: tf.constant([1, 2]) & tf.constant([1, 0]), TypeError, "bool"),
-    (lambda: ~tf.constant([1.0]), TypeError, "bool"),
-    (lambda: tf.gather(tf.zeros([3]), tf.constant([0.0])), TypeError, "indices"),
-    (lambda: tf.reshape(tf.zeros([2, 3]), [-1, -1]), ValueError, "only one dimension"),
-    (lambda: tf.reshape(tf.zeros([2, 3]), [-1, 4]), ValueError, "multiple of 4"),
-])
+@pytest.mark.parametrize(
+    "build,error,match",
+    [
+        (lambda: tf.logical_and(tf.constant([1, 0]), tf.constant([1, 1])), TypeError, "bool"),
+        (lambda: tf.constant([1, 2]) & tf.constant([1, 0]), TypeError, "bool"),
+        (lambda: ~tf.constant([1.0]), TypeError, "bool"),
+        (lambda: tf.gather(tf.zeros([3]), tf.constant([0.0])), TypeError, "indices"),
+        (lambda: tf.reshape(tf.zeros([2, 3]), [-1, -1]), ValueError, "only one dimension"),
+        (lambda: tf.reshape(tf.zeros([2, 3]), [-1, 4]), ValueError, "multiple of 4"),
+    ],
+)
 def test_invalid_arguments_fail_at_construction(build, error, match):
     with pytest.raises(error, match=match):
         build()

@@ -39,10 +39,12 @@ def _tables():
 
 
 def _rows(eager_only=False):
-    return [pytest.param(module, spec, id=f"{area}-{spec.id}" if area else spec.id)
-            for area, module in _tables()
-            if not eager_only or getattr(module, "EAGER_PARITY", False)
-            for spec in module.SPECS]
+    return [
+        pytest.param(module, spec, id=f"{area}-{spec.id}" if area else spec.id)
+        for area, module in _tables()
+        if not eager_only or getattr(module, "EAGER_PARITY", False)
+        for spec in module.SPECS
+    ]
 
 
 def _args(spec, case, rng):
@@ -88,7 +90,8 @@ def test_eager_gradients_match_graph(table, spec):
     def check(data):
         case = data.draw(spec.cases, label="case")
         rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
-        eager_matches_graph_gradients(lambda *xs: spec.fn(*xs, **case.kwargs),
-                                      _args(spec, case, rng))
+        eager_matches_graph_gradients(
+            lambda *xs: spec.fn(*xs, **case.kwargs), _args(spec, case, rng)
+        )
 
     check()

@@ -16,9 +16,10 @@ from tests.quantization.tf_reference import TF
 
 def _case(row, data):
     rank = data.draw(st.integers(1, 3), label="rank")
-    shape = tuple(data.draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank),
-                            label="shape"))
-    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16), label="seed"))
+    shape = tuple(
+        data.draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank), label="shape")
+    )
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
     x = rng.uniform(-3, 3, shape).astype(np.float32)
     dy = rng.uniform(-1, 1, shape).astype(np.float32)
     range_shape = shape[-1:] if row.per_channel else ()
@@ -72,13 +73,21 @@ def test_straight_through_gradient_eager_mode(row, data):
             np.testing.assert_allclose(g.numpy(), w, rtol=1e-6, atol=1e-6)
 
 
-FQ = [(-1, 1.2, 4, False), (-6, 6, 8, False), (0.5, 3, 8, True), (-3, -0.5, 5, False),
-      (-2.3, 1.7, 3, True)]
-QDQ = [dict(range_given=False), dict(range_given=True),
-       dict(range_given=True, signed_input=False),
-       dict(range_given=True, num_bits=4, narrow_range=True),
-       dict(range_given=True, round_mode="HALF_UP", num_bits=3),
-       dict(range_given=False, num_bits=5, signed_input=False)]
+FQ = [
+    (-1, 1.2, 4, False),
+    (-6, 6, 8, False),
+    (0.5, 3, 8, True),
+    (-3, -0.5, 5, False),
+    (-2.3, 1.7, 3, True),
+]
+QDQ = [
+    dict(range_given=False),
+    dict(range_given=True),
+    dict(range_given=True, signed_input=False),
+    dict(range_given=True, num_bits=4, narrow_range=True),
+    dict(range_given=True, round_mode="HALF_UP", num_bits=3),
+    dict(range_given=False, num_bits=5, signed_input=False),
+]
 
 
 def test_gradients_match_tf_numbers():
@@ -89,19 +98,23 @@ def test_gradients_match_tf_numbers():
         fetch = {}
         for i, (mn, mx, nb, nr) in enumerate(FQ):
             fetch[f"args{i}_g"] = tf.gradients(
-                tf.fake_quant_with_min_max_args(x, mn, mx, nb, nr) * w, x)[0]
+                tf.fake_quant_with_min_max_args(x, mn, mx, nb, nr) * w, x
+            )[0]
             a, b = tf.constant(float(mn)), tf.constant(float(mx))
             fetch[f"vars{i}_g"] = tf.gradients(
-                tf.fake_quant_with_min_max_vars(x, a, b, nb, nr) * w, [x, a, b])
+                tf.fake_quant_with_min_max_vars(x, a, b, nb, nr) * w, [x, a, b]
+            )
         x43 = tf.reshape(x, [4, 3])
         a, b = tf.constant([-1.0, 0.5, -3.0]), tf.constant([1.2, 3.0, -0.5])
         y = tf.fake_quant_with_min_max_vars_per_channel(x43, a, b, 4)
         fetch["pc_g"] = tf.gradients(y * tf.reshape(w, [4, 3]), [x43, a, b])
         for k, kw in enumerate(QDQ):
             fetch[f"qdq{k}_g"] = tf.gradients(
-                tf.quantization.quantize_and_dequantize(x, -2.5, 3.0, **kw) * w, x)[0]
+                tf.quantization.quantize_and_dequantize(x, -2.5, 3.0, **kw) * w, x
+            )[0]
             fetch[f"qdq{k}_g4"] = tf.gradients(
-                tf.quantization.quantize_and_dequantize_v2(x, -2.5, 3.0, **kw) * w, x)[0]
+                tf.quantization.quantize_and_dequantize_v2(x, -2.5, 3.0, **kw) * w, x
+            )[0]
         with tf.Session() as sess:
             got = sess.run(fetch)
     for key, value in got.items():
@@ -116,7 +129,8 @@ def test_gradients_match_tf_numbers():
 def test_gradient_ops_are_not_differentiable_as_in_tf():
     with tf.Graph().as_default():
         x = tf.constant([[0.5, -1.2, 2.5]])
-        g = tf.gradients(tf.fake_quant_with_min_max_vars(x, tf.constant(-1.0),
-                                                         tf.constant(1.0)), x)[0]
+        g = tf.gradients(
+            tf.fake_quant_with_min_max_vars(x, tf.constant(-1.0), tf.constant(1.0)), x
+        )[0]
         assert g.op.type == "FakeQuantWithMinMaxVarsGradient"
         assert tf.gradients(g, x) == [None]  # TF 2.21 gives [None] too

@@ -19,8 +19,9 @@ def _value_and_grads(spec):
         sess = tf.Session(graph=g)
         shape = np.shape(sess.run(out, dict(zip(phs, spec.args))))
         loss = tf.reduce_sum(out * np.random.RandomState(7).randn(*shape))
-        grads = [tf.convert_to_tensor(d) if d is not None else None
-                 for d in tf.gradients(loss, phs)]
+        grads = [
+            tf.convert_to_tensor(d) if d is not None else None for d in tf.gradients(loss, phs)
+        ]
         types = {op.type for op in g.get_operations()}
         sym = sess.run([d for d in grads if d is not None], dict(zip(phs, spec.args)))
 
@@ -51,15 +52,17 @@ def test_gradient_matches_finite_differences(spec):
     for i, d in enumerate(grads):
         want = _numeric(f, args, i)
         got = np.zeros_like(want) if d is None else next(sym_iter)
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7,
-                                   err_msg=f"{spec.name}: input {i}")
+        np.testing.assert_allclose(
+            got, want, rtol=1e-5, atol=1e-7, err_msg=f"{spec.name}: input {i}"
+        )
 
 
 def test_every_differentiable_sparse_op_has_a_row():
     seen = set()
     for spec in SPECS:
-        seen |= _value_and_grads(spec._replace(args=[np.asarray(a, np.float64)
-                                                     for a in spec.args]))[3]
+        seen |= _value_and_grads(
+            spec._replace(args=[np.asarray(a, np.float64) for a in spec.args])
+        )[3]
     grads = registered_gradients()
     for t in SPARSE_OP_TYPES:
         assert grads.get(t) is not None, f"{t} has no gradient rule"

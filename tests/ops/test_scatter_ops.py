@@ -37,11 +37,17 @@ def test_scatter_update_rows():
     np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("fn,ufunc", [(tf.scatter_add, np.add), (tf.scatter_sub, np.subtract),
-                                      (tf.scatter_mul, np.multiply),
-                                      (tf.scatter_div, np.divide),
-                                      (tf.scatter_max, np.maximum),
-                                      (tf.scatter_min, np.minimum)])
+@pytest.mark.parametrize(
+    "fn,ufunc",
+    [
+        (tf.scatter_add, np.add),
+        (tf.scatter_sub, np.subtract),
+        (tf.scatter_mul, np.multiply),
+        (tf.scatter_div, np.divide),
+        (tf.scatter_max, np.maximum),
+        (tf.scatter_min, np.minimum),
+    ],
+)
 def test_scatter_combiners_accumulate_repeated_indices(fn, ufunc):
     got = _run(lambda v: fn(v, IDX, UPD))
     want = V0.copy()
@@ -94,8 +100,11 @@ def test_scatter_errors():
     uninit = tf.scatter_add(tf.Variable(V0), [0], [[1.0, 1.0, 1.0]])
     with tf.Session() as sess:
         sess.run(v.initializer)
-        with pytest.raises(tf.errors.InvalidArgumentError, match=r"indices\[0\] = 4 is not in "
-                                                                 r"\[0, 4\)"):
+        with pytest.raises(
+            tf.errors.InvalidArgumentError,
+            match=r"indices\[0\] = 4 is not in "
+            r"\[0, 4\)",
+        ):
             sess.run(bad_index)
         with pytest.raises(tf.errors.InvalidArgumentError, match="Shape of updates"):
             sess.run(bad_shape)

@@ -42,8 +42,7 @@ def test_sparse_placeholder_fed_with_value_or_tuple():
     with tf.Session() as sess:
         assert sess.run(total, {sp: val}) == 7.0
         assert sess.run(total, {sp: ([[1, 1]], [2.5], [2, 2])}) == 2.5
-        np.testing.assert_array_equal(sess.run(dense, {sp: val}),
-                                      [[0, 3], [0, 0], [4, 0]])
+        np.testing.assert_array_equal(sess.run(dense, {sp: val}), [[0, 3], [0, 0], [4, 0]])
         got = sess.run(sp, {sp: val})
         np.testing.assert_array_equal(got.values, [3.0, 4.0])
         with pytest.raises(TypeError, match="SparseTensorValue"):
@@ -54,9 +53,13 @@ def test_sparse_placeholder_fed_with_value_or_tuple():
 
 def test_values_and_indices_of_different_lengths_are_rejected():
     sp = tf.sparse_placeholder(tf.float32)
-    ops = [tf.sparse_reduce_sum(sp), tf.sparse.to_dense(sp),
-           tf.sparse_tensor_dense_matmul(sp, np.ones((3, 1), np.float32)),
-           tf.sparse_add(sp, sp), tf.sparse_add(sp, np.ones((3, 3), np.float32))]
+    ops = [
+        tf.sparse_reduce_sum(sp),
+        tf.sparse.to_dense(sp),
+        tf.sparse_tensor_dense_matmul(sp, np.ones((3, 1), np.float32)),
+        tf.sparse_add(sp, sp),
+        tf.sparse_add(sp, np.ones((3, 3), np.float32)),
+    ]
     bad = ([[0, 0], [1, 1]], [1.0, 2.0, 3.0], [3, 3])
     with tf.Session() as sess:
         for op in ops:
@@ -91,18 +94,22 @@ def test_sparse_tensor_dense_matmul_matches_scipy(adjoint_a, adjoint_b):
     a_op = a.T if adjoint_a else a
     b = rng.randn(3, a_op.shape[1]) if adjoint_b else rng.randn(a_op.shape[1], 3)
     want = a_op @ (b.T if adjoint_b else b)
-    out = tf.sparse_tensor_dense_matmul(tf.SparseTensor(idx, vals, [6, 5]), b,
-                                        adjoint_a=adjoint_a, adjoint_b=adjoint_b)
+    out = tf.sparse_tensor_dense_matmul(
+        tf.SparseTensor(idx, vals, [6, 5]), b, adjoint_a=adjoint_a, adjoint_b=adjoint_b
+    )
     assert out.shape.as_list() == list(want.shape)
     with tf.Session() as sess:
         np.testing.assert_allclose(sess.run(out), want, rtol=1e-12)
 
 
 def test_sparse_matmul_rejects_mismatched_inner_dimension():
-    out = tf.sparse_tensor_dense_matmul(tf.SparseTensor([[0, 0]], [1.0], [2, 3]),
-                                        np.ones((4, 1), np.float32))
-    with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError,
-                                             match="inner dimension"):
+    out = tf.sparse_tensor_dense_matmul(
+        tf.SparseTensor([[0, 0]], [1.0], [2, 3]), np.ones((4, 1), np.float32)
+    )
+    with (
+        tf.Session() as sess,
+        pytest.raises(tf.errors.InvalidArgumentError, match="inner dimension"),
+    ):
         sess.run(out)
 
 
@@ -110,10 +117,8 @@ def test_sparse_matmul_rejects_mismatched_inner_dimension():
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_sparse_reduce_sum_matches_dense_sum(axis, keepdims):
     idx, vals, dense = _random_sparse(np.random.RandomState(1), (3, 4, 2), 0.5)
-    out = tf.sparse_reduce_sum(tf.SparseTensor(idx, vals, [3, 4, 2]), axis=axis,
-                               keepdims=keepdims)
-    want = dense.sum(axis=None if axis is None else tuple(np.atleast_1d(axis)),
-                     keepdims=keepdims)
+    out = tf.sparse_reduce_sum(tf.SparseTensor(idx, vals, [3, 4, 2]), axis=axis, keepdims=keepdims)
+    want = dense.sum(axis=None if axis is None else tuple(np.atleast_1d(axis)), keepdims=keepdims)
     assert out.shape.as_list() == list(np.shape(want))
     with tf.Session() as sess:
         np.testing.assert_allclose(sess.run(out), want, rtol=1e-12)
@@ -123,18 +128,22 @@ def test_sparse_to_dense_forms_and_validation():
     with tf.Session() as sess:
         np.testing.assert_array_equal(
             sess.run(tf.sparse_to_dense([[0, 1], [2, 0]], [3, 2], [5, 6], default_value=-1)),
-            [[-1, 5], [-1, -1], [6, -1]])
-        np.testing.assert_array_equal(sess.run(tf.sparse_to_dense([1, 3], [4], 2.0)),
-                                      [0, 2, 0, 2])
+            [[-1, 5], [-1, -1], [6, -1]],
+        )
+        np.testing.assert_array_equal(sess.run(tf.sparse_to_dense([1, 3], [4], 2.0)), [0, 2, 0, 2])
         np.testing.assert_array_equal(sess.run(tf.sparse_to_dense(2, [3], 7)), [0, 0, 7])
-        for idx, msg in [([[1, 0], [0, 1]], "out of order"), ([[0, 1], [0, 1]], "repeated"),
-                         ([[0, 5]], "out of bounds")]:
+        for idx, msg in [
+            ([[1, 0], [0, 1]], "out of order"),
+            ([[0, 1], [0, 1]], "repeated"),
+            ([[0, 5]], "out of bounds"),
+        ]:
             with pytest.raises(tf.errors.InvalidArgumentError, match=msg):
                 sess.run(tf.sparse_to_dense(idx, [2, 2], [1.0] * len(idx)))
         # Without validation the order does not matter.
         np.testing.assert_array_equal(
-            sess.run(tf.sparse_to_dense([[1, 0], [0, 1]], [2, 2], [1, 2],
-                                        validate_indices=False)), [[0, 2], [1, 0]])
+            sess.run(tf.sparse_to_dense([[1, 0], [0, 1]], [2, 2], [1, 2], validate_indices=False)),
+            [[0, 2], [1, 0]],
+        )
 
 
 def test_reorder_then_to_dense_and_from_dense_round_trip():
@@ -179,8 +188,10 @@ def test_sparse_add_sparse_and_dense():
 def test_sparse_add_shape_mismatch_is_invalid_argument():
     a = tf.SparseTensor([[0, 0]], [1.0], [2, 2])
     b = tf.SparseTensor([[0, 0]], [1.0], [2, 3])
-    with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError,
-                                             match="same ranks/shapes"):
+    with (
+        tf.Session() as sess,
+        pytest.raises(tf.errors.InvalidArgumentError, match="same ranks/shapes"),
+    ):
         sess.run(tf.sparse_add(a, b))
 
 
@@ -215,16 +226,16 @@ def test_embedding_lookup_sparse_matches_loop(combiner, weighted):
         w = np.array([w if weighted else 1.0 for _, w in items])
         e = table[[i for i, _ in items]]
         total = (w[:, None] * e).sum(0)
-        want[r] = {"sum": total, "mean": total / w.sum(),
-                   "sqrtn": total / np.sqrt((w * w).sum())}[combiner]
+        want[r] = {"sum": total, "mean": total / w.sum(), "sqrtn": total / np.sqrt((w * w).sum())}[
+            combiner
+        ]
     with tf.Session() as sess:
         np.testing.assert_allclose(sess.run(out), want, rtol=1e-12)
 
 
 def test_embedding_lookup_sparse_gradient_is_indexed_slices_over_the_ids():
     table = tf.Variable(np.ones((100, 4), np.float32))
-    sp_ids = tf.SparseTensor([[0, 0], [1, 0], [1, 1]], tf.constant([5, 17, 5], tf.int64),
-                             [2, 2])
+    sp_ids = tf.SparseTensor([[0, 0], [1, 0], [1, 1]], tf.constant([5, 17, 5], tf.int64), [2, 2])
     out = tf.nn.embedding_lookup_sparse(table, sp_ids, None, combiner="sum")
     (g,) = tf.gradients(tf.reduce_sum(out), [table])
     assert isinstance(g, tf.IndexedSlices)
@@ -237,8 +248,9 @@ def test_embedding_lookup_sparse_gradient_is_indexed_slices_over_the_ids():
 
 def test_embedding_lookup_sparse_rejects_unknown_combiner_and_dense_ids():
     with pytest.raises(ValueError, match="combiner"):
-        tf.nn.embedding_lookup_sparse(tf.ones([3, 2]), tf.SparseTensor([[0, 0]], [1], [1, 1]),
-                                      None, combiner="max")
+        tf.nn.embedding_lookup_sparse(
+            tf.ones([3, 2]), tf.SparseTensor([[0, 0]], [1], [1, 1]), None, combiner="max"
+        )
     with pytest.raises(TypeError, match="SparseTensor"):
         tf.nn.embedding_lookup_sparse(tf.ones([3, 2]), tf.constant([1]), None)
 
@@ -247,8 +259,11 @@ def test_embedding_lookup_sparse_max_norm_and_partition_list():
     table = np.array([[3.0, 4.0], [0.3, 0.4]])
     ids = tf.SparseTensor([[0, 0], [1, 0]], tf.constant([0, 1], tf.int64), [2, 1])
     with tf.Session() as sess:
-        got = sess.run(tf.nn.embedding_lookup_sparse([tf.constant(table)], ids, None,
-                                                     combiner="sum", max_norm=1.0))
+        got = sess.run(
+            tf.nn.embedding_lookup_sparse(
+                [tf.constant(table)], ids, None, combiner="sum", max_norm=1.0
+            )
+        )
     np.testing.assert_allclose(got, [[0.6, 0.8], [0.3, 0.4]])
     with pytest.raises(NotImplementedError, match="partitioned"):
         tf.nn.embedding_lookup_sparse([tf.constant(table)] * 2, ids, None)

@@ -18,7 +18,8 @@ HOW_TO_ADD = (
     "broadcasting binary op, reduction() for axis/keepdims, or a custom @st.composite) and "
     "the domain samples valid inputs. tests/ops/test_op_gradients.py then checks the row "
     "against finite differences (to second order by default). If the op has no gradient, "
-    "declare it with tf.NotDifferentiable('MyOp') instead.")
+    "declare it with tf.NotDifferentiable('MyOp') instead."
+)
 
 
 def _other_tables() -> set:
@@ -33,16 +34,22 @@ def _other_tables() -> set:
 def missing_rows(gradients: dict, covered: set) -> list[str]:
     """Op types with a gradient rule shipped in the miniflow package but no spec row (rules
     registered elsewhere, e.g. by tests, are not the library's)."""
-    return sorted(t for t, rule in gradients.items()
-                  if rule is not None and t not in covered
-                  and getattr(rule, "__module__", "").startswith("miniflow."))
+    return sorted(
+        t
+        for t, rule in gradients.items()
+        if rule is not None
+        and t not in covered
+        and getattr(rule, "__module__", "").startswith("miniflow.")
+    )
 
 
 def test_every_differentiable_op_has_a_gradient_spec():
     covered = {s.op_type for s in SPECS} | _other_tables()
     missing = missing_rows(registered_gradients(), covered)
-    assert not missing, (f"Op types with a registered gradient but no row in a gradient "
-                         f"table: {missing}. {HOW_TO_ADD}")
+    assert not missing, (
+        f"Op types with a registered gradient but no row in a gradient "
+        f"table: {missing}. {HOW_TO_ADD}"
+    )
 
 
 def test_the_coverage_check_flags_a_new_library_op():

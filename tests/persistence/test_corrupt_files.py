@@ -86,18 +86,20 @@ def test_bit_flips_and_truncation_of_the_index_are_rejected(checkpoint):
 def _rewrite_index(prefix, mutate):
     doc = json.loads(open(prefix + ".index").read())
     mutate(doc["body"])
-    open(prefix + ".index", "wb").write(dump_envelope(doc["format"], doc["version"],
-                                                      doc["body"]))
+    open(prefix + ".index", "wb").write(dump_envelope(doc["format"], doc["version"], doc["body"]))
 
 
-@pytest.mark.parametrize("mutate, match", [
-    (lambda b: b.update(tensors=[]), "malformed"),
-    (lambda b: b["tensors"]["w"].update(shape="3x4"), "malformed"),
-    (lambda b: b["tensors"]["w"].update(dtype="object"), "malformed"),
-    (lambda b: b.update(data_file="../../etc/passwd.npz"), "malformed"),
-    (lambda b: b["tensors"]["w"].update(shape=[4, 3]), "shape"),
-    (lambda b: b.update(data_size="12"), "malformed"),
-])
+@pytest.mark.parametrize(
+    "mutate, match",
+    [
+        (lambda b: b.update(tensors=[]), "malformed"),
+        (lambda b: b["tensors"]["w"].update(shape="3x4"), "malformed"),
+        (lambda b: b["tensors"]["w"].update(dtype="object"), "malformed"),
+        (lambda b: b.update(data_file="../../etc/passwd.npz"), "malformed"),
+        (lambda b: b["tensors"]["w"].update(shape=[4, 3]), "shape"),
+        (lambda b: b.update(data_size="12"), "malformed"),
+    ],
+)
 def test_well_checksummed_but_wrong_index_contents_are_rejected(checkpoint, mutate, match):
     _rewrite_index(checkpoint, mutate)
     with pytest.raises(tf.errors.InvalidArgumentError, match=match):
@@ -131,8 +133,10 @@ def test_pickled_object_arrays_are_never_loaded(checkpoint, tmp_path):
     import hashlib
 
     raw = open(evil_path, "rb").read()
-    _rewrite_index(checkpoint, lambda b: b.update(data_sha256=hashlib.sha256(raw).hexdigest(),
-                                                  data_size=len(raw)))
+    _rewrite_index(
+        checkpoint,
+        lambda b: b.update(data_sha256=hashlib.sha256(raw).hexdigest(), data_size=len(raw)),
+    )
     with pytest.raises(tf.errors.DataLossError, match="pickle"):
         load_checkpoint_tensors(checkpoint)
     assert not marker.exists()
@@ -189,38 +193,83 @@ def _const(body):
     return next(o for o in body["graph_def"]["ops"] if o["type"] == "Const")
 
 
-@pytest.mark.parametrize("mutate, error, match", [
-    (lambda b: _op(b, "y").update(type="SystemShell"), tf.errors.NotFoundError,
-     "Op type not registered 'SystemShell'"),
-    (lambda b: _op(b, "y")["attrs"].update(transpose_a={"t": "pickle", "v": "gASV"}),
-     tf.errors.InvalidArgumentError, "unknown value tag 'pickle'"),
-    (lambda b: _op(b, "y")["attrs"].update(transpose_a={"t": "bool", "v": "yes"}),
-     tf.errors.InvalidArgumentError, "bool value"),
-    (lambda b: _op(b, "y").update(inputs=["x:0", "nope:0"]), tf.errors.InvalidArgumentError,
-     "nope:0"),
-    (lambda b: _op(b, "y").update(inputs="x:0"), tf.errors.InvalidArgumentError,
-     "list of names"),
-    (lambda b: _op(b, "y").update(outputs=[{"dtype": "int32", "shape": None}]),
-     tf.errors.InvalidArgumentError, "dtype"),
-    (lambda b: _op(b, "x")["attrs"].update(dtype={"t": "dtype", "v": "object"}),
-     tf.errors.InvalidArgumentError, "unknown dtype"),
-    (lambda b: b["graph_def"].update(ops={}), tf.errors.InvalidArgumentError, "ops"),
-    (lambda b: _const(b)["attrs"]["value"].update(dtype="int32"),
-     tf.errors.InvalidArgumentError, "dtype attr"),
-    (lambda b: _const(b)["attrs"]["value"].update(data="AAAA"),
-     tf.errors.InvalidArgumentError, "bytes"),
-    (lambda b: _const(b)["attrs"]["value"].update(data="not base64!"),
-     tf.errors.InvalidArgumentError, "base64"),
-    (lambda b: b.update(variables={}), tf.errors.InvalidArgumentError, "variables"),
-    (lambda b: b["variables"][0].update(trainable=1), tf.errors.InvalidArgumentError,
-     "trainable"),
-    (lambda b: b["saver_def"].update(max_to_keep="5"), tf.errors.InvalidArgumentError,
-     "saver_def"),
-    (lambda b: b["graph_def"]["ops"].append(dict(_op(b, "y"))), tf.errors.InvalidArgumentError,
-     "duplicate"),
-    (lambda b: _op(b, "w")["attrs"].update(var={"t": "var", "v": "ghost"}),
-     tf.errors.InvalidArgumentError, "ghost"),
-])
+@pytest.mark.parametrize(
+    "mutate, error, match",
+    [
+        (
+            lambda b: _op(b, "y").update(type="SystemShell"),
+            tf.errors.NotFoundError,
+            "Op type not registered 'SystemShell'",
+        ),
+        (
+            lambda b: _op(b, "y")["attrs"].update(transpose_a={"t": "pickle", "v": "gASV"}),
+            tf.errors.InvalidArgumentError,
+            "unknown value tag 'pickle'",
+        ),
+        (
+            lambda b: _op(b, "y")["attrs"].update(transpose_a={"t": "bool", "v": "yes"}),
+            tf.errors.InvalidArgumentError,
+            "bool value",
+        ),
+        (
+            lambda b: _op(b, "y").update(inputs=["x:0", "nope:0"]),
+            tf.errors.InvalidArgumentError,
+            "nope:0",
+        ),
+        (
+            lambda b: _op(b, "y").update(inputs="x:0"),
+            tf.errors.InvalidArgumentError,
+            "list of names",
+        ),
+        (
+            lambda b: _op(b, "y").update(outputs=[{"dtype": "int32", "shape": None}]),
+            tf.errors.InvalidArgumentError,
+            "dtype",
+        ),
+        (
+            lambda b: _op(b, "x")["attrs"].update(dtype={"t": "dtype", "v": "object"}),
+            tf.errors.InvalidArgumentError,
+            "unknown dtype",
+        ),
+        (lambda b: b["graph_def"].update(ops={}), tf.errors.InvalidArgumentError, "ops"),
+        (
+            lambda b: _const(b)["attrs"]["value"].update(dtype="int32"),
+            tf.errors.InvalidArgumentError,
+            "dtype attr",
+        ),
+        (
+            lambda b: _const(b)["attrs"]["value"].update(data="AAAA"),
+            tf.errors.InvalidArgumentError,
+            "bytes",
+        ),
+        (
+            lambda b: _const(b)["attrs"]["value"].update(data="not base64!"),
+            tf.errors.InvalidArgumentError,
+            "base64",
+        ),
+        (lambda b: b.update(variables={}), tf.errors.InvalidArgumentError, "variables"),
+        (
+            lambda b: b["variables"][0].update(trainable=1),
+            tf.errors.InvalidArgumentError,
+            "trainable",
+        ),
+        (
+            lambda b: b["saver_def"].update(max_to_keep="5"),
+            tf.errors.InvalidArgumentError,
+            "saver_def",
+        ),
+        (
+            lambda b: b["graph_def"]["ops"].append(dict(_op(b, "y"))),
+            tf.errors.InvalidArgumentError,
+            "duplicate",
+        ),
+        (
+            lambda b: _op(b, "w")["attrs"].update(var={"t": "var", "v": "ghost"}),
+            tf.errors.InvalidArgumentError,
+            "ghost",
+        ),
+    ],
+)
 def test_wrong_json_contents_are_rejected(meta_file, mutate, error, match):
     _rewrite_meta(meta_file, mutate)
     with pytest.raises(error, match=match):

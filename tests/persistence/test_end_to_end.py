@@ -14,20 +14,30 @@ PROGRAM = os.path.join(os.path.dirname(__file__), "tf1_program.py")
 
 
 def test_tf1_program_end_to_end(tmp_path, python, child_env):
-    missing = subprocess.run([python, PROGRAM], env=child_env, capture_output=True, text=True,
-                             timeout=120)
+    missing = subprocess.run(
+        [python, PROGRAM], env=child_env, capture_output=True, text=True, timeout=120
+    )
     assert missing.returncode == 1 and "workdir" in missing.stderr
 
     work = str(tmp_path)
-    run = subprocess.run([python, PROGRAM, f"--workdir={work}", "--epochs=3"], env=child_env,
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [python, PROGRAM, f"--workdir={work}", "--epochs=3"],
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert "trained 12 steps" in run.stderr  # 64 rows / 16 per batch * 3 epochs
 
     latest = tf.train.latest_checkpoint(os.path.join(work, "ckpt"))
     assert latest.endswith("model-12")
-    assert [os.path.basename(p) for p in tf.train.get_checkpoint_state(
-        os.path.join(work, "ckpt")).all_model_checkpoint_paths] == ["model-8", "model-12"]
+    assert [
+        os.path.basename(p)
+        for p in tf.train.get_checkpoint_state(
+            os.path.join(work, "ckpt")
+        ).all_model_checkpoint_paths
+    ] == ["model-8", "model-12"]
     weights = load_checkpoint_tensors(latest)
 
     acc = EventAccumulator(os.path.join(work, "logs"))

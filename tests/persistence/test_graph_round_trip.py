@@ -12,22 +12,50 @@ def _zoo():
     w = tf.Variable(np.arange(12, dtype=np.float32).reshape(4, 3) / 10, name="w")
     h = tf.matmul(x, w, transpose_b=False)
     outs = [
-        h, tf.nn.relu(h), tf.abs(h),
-        tf.reduce_sum(h, axis=1, keepdims=True), tf.reduce_mean(h), tf.reduce_max(h, 0),
-        tf.concat([h, h * 2], axis=1), tf.split(h, 3, axis=1)[1], tf.stack([h, -h], axis=2),
-        tf.unstack(h, axis=1)[2], tf.transpose(h), tf.reshape(h, [-1]), tf.expand_dims(h, 1),
-        tf.squeeze(tf.expand_dims(h, 0), [0]), tf.tile(h, [2, 1]),
-        tf.pad(h, [[1, 0], [0, 2]], constant_values=-1.0), tf.gather(h, idx),
-        tf.one_hot(idx, 5, on_value=3.0, off_value=-1.0), tf.argmax(h, axis=1),
-        tf.cast(h > 1.0, tf.int64), tf.where(h > 1.0, h, tf.zeros_like(h)),
-        tf.fill([2, 3], 7.5), tf.range(1, 10, 3), h[:, ::-1], h[..., tf.newaxis, 0],
-        tf.slice(h, [0, 1], [-1, 2]), tf.strided_slice(h, [0, 0], [2, 3], [1, 2]),
-        tf.clip_by_value(h, 0.5, 1.5), tf.boolean_mask(h, h[:, 0] > 0.5),
-        tf.random_uniform([3], seed=5), tf.random_normal([2, 2], seed=9),
-        tf.truncated_normal([4], seed=1), tf.shape(h), tf.size(h), tf.rank(h),
-        tf.maximum(h, 1.0), tf.pow(tf.abs(h) + 1.0, 0.5), tf.floordiv(tf.cast(h, tf.int32), 2),
-        tf.logical_and(h > 0.2, h < 2.0), tf.add_n([h, h, h]), tf.sigmoid(h), tf.tanh(h),
-        tf.constant(["a", "bc"]), tf.constant(np.array([[1.5, np.nan], [np.inf, -0.0]])),
+        h,
+        tf.nn.relu(h),
+        tf.abs(h),
+        tf.reduce_sum(h, axis=1, keepdims=True),
+        tf.reduce_mean(h),
+        tf.reduce_max(h, 0),
+        tf.concat([h, h * 2], axis=1),
+        tf.split(h, 3, axis=1)[1],
+        tf.stack([h, -h], axis=2),
+        tf.unstack(h, axis=1)[2],
+        tf.transpose(h),
+        tf.reshape(h, [-1]),
+        tf.expand_dims(h, 1),
+        tf.squeeze(tf.expand_dims(h, 0), [0]),
+        tf.tile(h, [2, 1]),
+        tf.pad(h, [[1, 0], [0, 2]], constant_values=-1.0),
+        tf.gather(h, idx),
+        tf.one_hot(idx, 5, on_value=3.0, off_value=-1.0),
+        tf.argmax(h, axis=1),
+        tf.cast(h > 1.0, tf.int64),
+        tf.where(h > 1.0, h, tf.zeros_like(h)),
+        tf.fill([2, 3], 7.5),
+        tf.range(1, 10, 3),
+        h[:, ::-1],
+        h[..., tf.newaxis, 0],
+        tf.slice(h, [0, 1], [-1, 2]),
+        tf.strided_slice(h, [0, 0], [2, 3], [1, 2]),
+        tf.clip_by_value(h, 0.5, 1.5),
+        tf.boolean_mask(h, h[:, 0] > 0.5),
+        tf.random_uniform([3], seed=5),
+        tf.random_normal([2, 2], seed=9),
+        tf.truncated_normal([4], seed=1),
+        tf.shape(h),
+        tf.size(h),
+        tf.rank(h),
+        tf.maximum(h, 1.0),
+        tf.pow(tf.abs(h) + 1.0, 0.5),
+        tf.floordiv(tf.cast(h, tf.int32), 2),
+        tf.logical_and(h > 0.2, h < 2.0),
+        tf.add_n([h, h, h]),
+        tf.sigmoid(h),
+        tf.tanh(h),
+        tf.constant(["a", "bc"]),
+        tf.constant(np.array([[1.5, np.nan], [np.inf, -0.0]])),
     ]
     loss = tf.reduce_sum(tf.square(tf.tile(tf.gather(h, idx)[:, 1:], [1, 2])))
     outs += tf.gradients(loss, [x, w])
@@ -92,7 +120,8 @@ def test_variables_nested_in_attributes_round_trip(tmp_path):
     from miniflow.core.dispatch import apply_op
 
     registry.register_op("TestSumOfVars", infer=lambda i, a: [((), tf.float32)])(
-        lambda pair=(): np.float32(0.0))
+        lambda pair=(): np.float32(0.0)
+    )
     try:
         a, b = tf.Variable(1.0, name="a"), tf.Variable(2.0, name="b")
         apply_op("TestSumOfVars", pair=(a, {"second": b}), name="s")

@@ -14,14 +14,24 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "train_script.py")
 
 
 def _run(python, env, *args, timeout=120):
-    return subprocess.run([python, SCRIPT, *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, check=True)
+    return subprocess.run(
+        [python, SCRIPT, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
 
 
 def _kill_after_saves(python, env, ckdir, n_saves):
-    proc = subprocess.Popen([python, SCRIPT, "--dir", ckdir, "--steps", "100000",
-                             "--every", "1", "--sleep", "0.002"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [python, SCRIPT, "--dir", ckdir, "--steps", "100000", "--every", "1", "--sleep", "0.002"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         saves = 0
         for line in proc.stdout:
@@ -59,8 +69,18 @@ def test_sigkill_then_resume_restores_exact_checkpoint_values(tmp_path, python, 
 
     dump = str(tmp_path / "restored.npz")
     total = int(on_disk["global_step"]) + 5
-    out = _run(python, child_env, "--dir", ckdir, "--steps", str(total), "--every", "5",
-               "--dump-restored", dump)
+    out = _run(
+        python,
+        child_env,
+        "--dir",
+        ckdir,
+        "--steps",
+        str(total),
+        "--every",
+        "5",
+        "--dump-restored",
+        dump,
+    )
     assert "DONE" in out.stdout
     with np.load(dump) as restored:
         assert str(restored["path"]) == latest

@@ -34,24 +34,37 @@ def _imports(path):
 
 
 def test_modules_import_only_downward():
-    bad = [(module, name) for module, banned in RULES.items()
-           for name in _imports(os.path.join(SRC, module))
-           if any(name == b or name.startswith(b + ".") for b in banned)]
+    bad = [
+        (module, name)
+        for module, banned in RULES.items()
+        for name in _imports(os.path.join(SRC, module))
+        if any(name == b or name.startswith(b + ".") for b in banned)
+    ]
     assert bad == []
 
 
 def test_loading_code_never_unpickles_or_evaluates():
-    for module in ("graph/serialization.py", "graph/file_io.py", "train/checkpoint.py",
-                   "train/meta_graph.py", "train/saver.py", "saved_model/impl.py"):
+    for module in (
+        "graph/serialization.py",
+        "graph/file_io.py",
+        "train/checkpoint.py",
+        "train/meta_graph.py",
+        "train/saver.py",
+        "saved_model/impl.py",
+    ):
         path = os.path.join(SRC, module)
         assert not {"pickle", "marshal", "shelve", "dill"} & set(_imports(path)), module
         for node in ast.walk(ast.parse(open(path).read())):
             if not isinstance(node, ast.Call):
                 continue
             fn = node.func
-            assert not (isinstance(fn, ast.Name) and fn.id in ("eval", "exec", "__import__")), \
+            assert not (isinstance(fn, ast.Name) and fn.id in ("eval", "exec", "__import__")), (
                 module
-            if isinstance(fn, ast.Attribute) and fn.attr == "load" and \
-                    getattr(fn.value, "id", None) == "np":
+            )
+            if (
+                isinstance(fn, ast.Attribute)
+                and fn.attr == "load"
+                and getattr(fn.value, "id", None) == "np"
+            ):
                 kw = {k.arg: getattr(k.value, "value", None) for k in node.keywords}
                 assert kw.get("allow_pickle") is False, f"{module}:{node.lineno}"

@@ -57,9 +57,14 @@ def test_meta_graph_runs_in_fresh_process_without_model_code(tmp_path, python, c
     assert os.path.exists(prefix + ".meta")
     script = tmp_path / "load.py"
     script.write_text(LOADER)
-    out = subprocess.run([python, str(script), "meta", prefix + ".meta", prefix],
-                         env=child_env, capture_output=True, timeout=60, check=True,
-                         cwd=str(tmp_path))
+    out = subprocess.run(
+        [python, str(script), "meta", prefix + ".meta", prefix],
+        env=child_env,
+        capture_output=True,
+        timeout=60,
+        check=True,
+        cwd=str(tmp_path),
+    )
     got = np.load(__import__("io").BytesIO(out.stdout))
     np.testing.assert_array_equal(got[0], want)
     np.testing.assert_array_equal(got[1], want)
@@ -74,8 +79,7 @@ def test_import_in_process_keeps_variables_collections_and_training(tmp_path):
     g = tf.get_default_graph()
     assert len(g.get_operations()) == n_ops
     assert sorted(v.op_name for v in tf.trainable_variables()) == ["model/b", "model/w"]
-    assert sorted(v.op_name for v in tf.global_variables()) == ["global_step", "model/b",
-                                                                  "model/w"]
+    assert sorted(v.op_name for v in tf.global_variables()) == ["global_step", "model/b", "model/w"]
     assert saver is not None
     train_op = g.get_operation_by_name("GradientDescent")
     with tf.Session() as sess:
@@ -114,7 +118,8 @@ def test_simple_save_and_loader_signature(tmp_path, python, child_env):
     with tf.Session(graph=tf.Graph()) as sess:
         meta = tf.saved_model.loader.load(sess, [tf.saved_model.tag_constants.SERVING], export)
         sig = meta.signature_def[
-            tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY]
+            tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY
+        ]
         assert sig.method_name == "tensorflow/serving/predict"
         assert sig.inputs["features"].name == "x:0"
         assert sig.inputs["features"].dtype == tf.float32
@@ -127,8 +132,11 @@ def test_simple_save_and_loader_signature(tmp_path, python, child_env):
 
     runner = tf.saved_model.load_signature_runner(export)
     for batch in (xs, xs[:1], xs):  # y scales with the batch size
-        np.testing.assert_allclose(runner.run({"features": batch})["scores"],
-                                   want[: len(batch)] * len(batch) / len(xs), rtol=1e-6)
+        np.testing.assert_allclose(
+            runner.run({"features": batch})["scores"],
+            want[: len(batch)] * len(batch) / len(xs),
+            rtol=1e-6,
+        )
     assert runner.session.plan_builds == 1  # one compiled plan serves every call
     with pytest.raises(tf.errors.InvalidArgumentError, match="missing"):
         runner.run({"feature": xs})
@@ -138,8 +146,14 @@ def test_simple_save_and_loader_signature(tmp_path, python, child_env):
 
     script = tmp_path / "load.py"
     script.write_text(LOADER)
-    out = subprocess.run([python, str(script), "saved", export, "-"], env=child_env,
-                         capture_output=True, timeout=60, check=True, cwd=str(tmp_path))
+    out = subprocess.run(
+        [python, str(script), "saved", export, "-"],
+        env=child_env,
+        capture_output=True,
+        timeout=60,
+        check=True,
+        cwd=str(tmp_path),
+    )
     np.testing.assert_array_equal(np.load(__import__("io").BytesIO(out.stdout))[0], want)
 
 
@@ -170,13 +184,15 @@ def test_input_map_rewires_the_imported_graph(tmp_path):
     tf.train.export_meta_graph(str(tmp_path / "g.meta"))
     tf.reset_default_graph()
     source = tf.constant([1.0, 2.0], name="source")
-    tf.train.import_meta_graph(str(tmp_path / "g.meta"), import_scope="m",
-                               input_map={"x:0": source})
+    tf.train.import_meta_graph(
+        str(tmp_path / "g.meta"), import_scope="m", input_map={"x:0": source}
+    )
     with tf.Session() as sess:
         np.testing.assert_array_equal(sess.run("m/y:0"), [3.0, 6.0])
     with pytest.raises(ValueError, match="not found in graph_def"):
-        tf.train.import_meta_graph(str(tmp_path / "g.meta"), import_scope="n",
-                                   input_map={"nothing:0": source})
+        tf.train.import_meta_graph(
+            str(tmp_path / "g.meta"), import_scope="n", input_map={"nothing:0": source}
+        )
     with pytest.raises(tf.errors.UnimplementedError, match="return_elements"):
         tf.train.import_meta_graph(str(tmp_path / "g.meta"), return_elements=["y:0"])
 
@@ -188,15 +204,17 @@ def test_builder_with_custom_signatures_and_two_tag_sets(tmp_path):
     counter = tf.Variable(0, name="counter")
     main_op = counter.assign(41)
     utils, sdu = tf.saved_model.utils, tf.saved_model.signature_def_utils
-    sig = sdu.build_signature_def({"in": utils.build_tensor_info(x)},
-                                  {"out": utils.build_tensor_info(y)}, "custom/method")
+    sig = sdu.build_signature_def(
+        {"in": utils.build_tensor_info(x)}, {"out": utils.build_tensor_info(y)}, "custom/method"
+    )
     export = str(tmp_path / "m")
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         sess.run(v.assign([[3.0], [-1.0]]))
         b = tf.saved_model.Builder(export)
-        b.add_meta_graph_and_variables(sess, ["serve", "gpu"], signature_def_map={"s": sig},
-                                       main_op=main_op)
+        b.add_meta_graph_and_variables(
+            sess, ["serve", "gpu"], signature_def_map={"s": sig}, main_op=main_op
+        )
         b.add_meta_graph(["train"])
         assert b.save() == export
     assert tf.saved_model.contains_saved_model(export)
@@ -204,8 +222,9 @@ def test_builder_with_custom_signatures_and_two_tag_sets(tmp_path):
         meta = tf.saved_model.loader.load(sess, ["gpu", "serve"], export)
         s = meta.signature_def["s"]
         assert s.method_name == "custom/method"
-        np.testing.assert_array_equal(sess.run(s.outputs["out"].name,
-                                               {s.inputs["in"].name: [[1.0, 1.0]]}), [[2.0]])
+        np.testing.assert_array_equal(
+            sess.run(s.outputs["out"].name, {s.inputs["in"].name: [[1.0, 1.0]]}), [[2.0]]
+        )
         assert sess.run("counter:0") == 41  # the main op ran after the restore
     with tf.Session(graph=tf.Graph()) as sess:
         meta = tf.saved_model.loader.load(sess, ["train"], export)

@@ -192,8 +192,9 @@ def test_meta_graph_is_encoded_once_per_graph_state(tmp_path, monkeypatch):
 
     calls = []
     real = serialization.graph_to_dict
-    monkeypatch.setattr(serialization, "graph_to_dict",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(
+        serialization, "graph_to_dict", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
     v = tf.Variable(np.ones(3, np.float32), name="v")
     saver = tf.train.Saver()
     with tf.Session() as sess:
@@ -222,8 +223,9 @@ def test_keep_checkpoint_every_n_hours_preserves_old_checkpoints(tmp_path):
     # Every interval elapsed, so each checkpoint leaving the window was preserved.
     assert all(tf.train.checkpoint_exists(str(tmp_path / f"a-{s}")) for s in range(3))
     assert saver.last_checkpoints == [str(tmp_path / "a-2")]
-    assert tf.train.get_checkpoint_state(str(tmp_path), "b").all_model_checkpoint_paths == \
-        [str(tmp_path / f"b-{s}") for s in range(3)]
+    assert tf.train.get_checkpoint_state(str(tmp_path), "b").all_model_checkpoint_paths == [
+        str(tmp_path / f"b-{s}") for s in range(3)
+    ]
 
 
 def test_string_variables_round_trip_without_pickle(tmp_path):

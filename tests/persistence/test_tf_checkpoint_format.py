@@ -21,7 +21,8 @@ from miniflow.train import tensor_bundle
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 _spec = importlib.util.spec_from_file_location(
-    "make_tf_checkpoints", os.path.join(FIXTURES, "make_tf_checkpoints.py"))
+    "make_tf_checkpoints", os.path.join(FIXTURES, "make_tf_checkpoints.py")
+)
 programs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(programs)
 
@@ -31,8 +32,9 @@ with open(os.path.join(FIXTURES, "expected.json")) as _fh:
 
 def expected_value(entry):
     if entry["dtype"] == "string":
-        return np.array([bytes.fromhex(v) for v in entry["value"]],
-                        dtype=object).reshape(entry["shape"])
+        return np.array([bytes.fromhex(v) for v in entry["value"]], dtype=object).reshape(
+            entry["shape"]
+        )
     return np.array(entry["value"], dtype=entry["dtype"]).reshape(entry["shape"])
 
 
@@ -52,8 +54,9 @@ def restore_program(name, directory=None):
     tf.reset_default_graph()
     programs.MODELS[name][0](tf)
     sess = tf.Session()
-    tf.train.Saver().restore(sess, tf.train.latest_checkpoint(directory or
-                                                              os.path.join(FIXTURES, name)))
+    tf.train.Saver().restore(
+        sess, tf.train.latest_checkpoint(directory or os.path.join(FIXTURES, name))
+    )
     return sess
 
 
@@ -63,6 +66,7 @@ def copy_of(tmp_path):
         target = tmp_path / name
         shutil.copytree(os.path.join(FIXTURES, name), target)
         return str(target / os.path.basename(tf.train.latest_checkpoint(str(target))))
+
     return copy
 
 
@@ -70,8 +74,7 @@ def copy_of(tmp_path):
 @pytest.mark.parametrize("name", sorted(programs.MODELS))
 def test_saver_restores_tf_checkpoint_into_same_program(name):
     sess = restore_program(name)
-    values = dict(zip([v.op.name for v in tf.global_variables()],
-                      sess.run(tf.global_variables())))
+    values = dict(zip([v.op.name for v in tf.global_variables()], sess.run(tf.global_variables())))
     assert values.keys() == EXPECTED[name].keys()
     for var_name, entry in EXPECTED[name].items():
         assert_same(values[var_name], entry)
@@ -87,31 +90,54 @@ def test_restored_adam_model_keeps_training_like_tf():
 def test_reader_api_on_tf_checkpoint():
     reader = tf.train.load_checkpoint(os.path.join(FIXTURES, "misc"))
     assert reader.get_variable_to_shape_map() == {
-        "counts": [2, 3], "dbl": [2], "flags": [3], "scalar": [], "words": [4]}
+        "counts": [2, 3],
+        "dbl": [2],
+        "flags": [3],
+        "scalar": [],
+        "words": [4],
+    }
     assert reader.get_variable_to_dtype_map() == {
-        "counts": tf.int64, "dbl": tf.float64, "flags": tf.bool, "scalar": tf.int32,
-        "words": tf.string}
+        "counts": tf.int64,
+        "dbl": tf.float64,
+        "flags": tf.bool,
+        "scalar": tf.int32,
+        "words": tf.string,
+    }
     assert reader.has_tensor("counts") and not reader.has_tensor("nope")
-    assert reader.get_tensor("counts")[1].tolist() == [2 ** 40, -(2 ** 50), 0]
+    assert reader.get_tensor("counts")[1].tolist() == [2**40, -(2**50), 0]
     assert reader.get_tensor("words").tolist() == [
-        b"alpha", b"", b"\xffbytes\x00", "d\u00e9j\u00e0".encode()]
+        b"alpha",
+        b"",
+        b"\xffbytes\x00",
+        "d\u00e9j\u00e0".encode(),
+    ]
     with pytest.raises(tf.errors.NotFoundError, match="Key nope not found in checkpoint"):
         reader.get_tensor("nope")
     prefix = tf.train.latest_checkpoint(os.path.join(FIXTURES, "adam"))
     assert prefix.endswith("model.ckpt-3")
     assert tf.train.list_variables(prefix) == [
-        ("beta1_power", []), ("beta2_power", []), ("global_step", []), ("w", [2, 2]),
-        ("w/Adam", [2, 2]), ("w/Adam_1", [2, 2])]
+        ("beta1_power", []),
+        ("beta2_power", []),
+        ("global_step", []),
+        ("w", [2, 2]),
+        ("w/Adam", [2, 2]),
+        ("w/Adam_1", [2, 2]),
+    ]
     reader = tf.train.NewCheckpointReader(prefix)
     assert_same(reader.get_tensor("beta1_power"), EXPECTED["adam"]["beta1_power"])
-    assert EXPECTED["adam"]["beta1_power"]["value"] == pytest.approx(0.9 ** 4, rel=1e-6)
+    assert EXPECTED["adam"]["beta1_power"]["value"] == pytest.approx(0.9**4, rel=1e-6)
     assert tf.train.load_variable(os.path.join(FIXTURES, "sharded"), "c").tolist() == [
-        0.0, -1.5, -3.0, -4.5]
+        0.0,
+        -1.5,
+        -3.0,
+        -4.5,
+    ]
 
 
 def test_two_shard_checkpoint_reads_both_shards():
     num_shards, entries = tensor_bundle.read_index(
-        tf.train.latest_checkpoint(os.path.join(FIXTURES, "sharded")))
+        tf.train.latest_checkpoint(os.path.join(FIXTURES, "sharded"))
+    )
     assert num_shards == 2
     assert sorted(e.shard_id for e in entries.values()) == [0, 1]
 
@@ -155,13 +181,16 @@ def test_written_bundle_is_byte_identical_to_tfs_data_and_entries(tmp_path):
         prefix = tf.train.latest_checkpoint(os.path.join(FIXTURES, name))
         values = tensor_bundle.load(prefix)
         tensor_bundle.write(str(tmp_path / name), values)
-        with open(prefix + ".data-00000-of-00001", "rb") as a, \
-                open(str(tmp_path / name) + ".data-00000-of-00001", "rb") as b:
+        with (
+            open(prefix + ".data-00000-of-00001", "rb") as a,
+            open(str(tmp_path / name) + ".data-00000-of-00001", "rb") as b,
+        ):
             assert a.read() == b.read()
         _, ours = tensor_bundle.read_index(str(tmp_path / name))
         _, theirs = tensor_bundle.read_index(prefix)
-        assert {n: (e.dtype, e.shape, e.offset, e.size, e.crc32c) for n, e in ours.items()} \
-            == {n: (e.dtype, e.shape, e.offset, e.size, e.crc32c) for n, e in theirs.items()}
+        assert {n: (e.dtype, e.shape, e.offset, e.size, e.crc32c) for n, e in ours.items()} == {
+            n: (e.dtype, e.shape, e.offset, e.size, e.crc32c) for n, e in theirs.items()
+        }
 
 
 def test_saver_format_tf_round_trip(tmp_path):
@@ -171,19 +200,28 @@ def test_saver_format_tf_round_trip(tmp_path):
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         want = sess.run(tf.global_variables())
-        prefix = tf.train.Saver(format="tf").save(sess, str(tmp_path / "model.ckpt"),
-                                                  global_step=7)
+        prefix = tf.train.Saver(format="tf").save(sess, str(tmp_path / "model.ckpt"), global_step=7)
     assert sorted(os.listdir(tmp_path)) == [
-        "checkpoint", "model.ckpt-7.data-00000-of-00001", "model.ckpt-7.index",
-        "model.ckpt-7.meta"]
+        "checkpoint",
+        "model.ckpt-7.data-00000-of-00001",
+        "model.ckpt-7.index",
+        "model.ckpt-7.meta",
+    ]
     assert tensor_bundle.is_bundle(prefix)
     with open(tmp_path / "checkpoint") as fh:  # TF's text CheckpointState
-        assert fh.read().splitlines()[:2] == ['model_checkpoint_path: "model.ckpt-7"',
-                                              'all_model_checkpoint_paths: "model.ckpt-7"']
+        assert fh.read().splitlines()[:2] == [
+            'model_checkpoint_path: "model.ckpt-7"',
+            'all_model_checkpoint_paths: "model.ckpt-7"',
+        ]
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
-        sess.run([tf.assign(v, tf.zeros_like(v)) for v in tf.global_variables()
-                  if v.dtype in (tf.float32, tf.int64)])
+        sess.run(
+            [
+                tf.assign(v, tf.zeros_like(v))
+                for v in tf.global_variables()
+                if v.dtype in (tf.float32, tf.int64)
+            ]
+        )
         tf.train.Saver().restore(sess, tf.train.latest_checkpoint(str(tmp_path)))
         for got, expected in zip(sess.run(tf.global_variables()), want):
             assert np.asarray(got).tolist() == np.asarray(expected).tolist()
@@ -198,8 +236,9 @@ def test_saver_rejects_unknown_format():
 
 
 def test_sstable_round_trip_many_blocks_and_restarts():
-    items = [(f"key/{i:05d}/{'x' * (i % 7)}".encode(), bytes([i % 256]) * (i % 13))
-             for i in range(600)]
+    items = [
+        (f"key/{i:05d}/{'x' * (i % 7)}".encode(), bytes([i % 256]) * (i % 13)) for i in range(600)
+    ]
     data = sstable.build_table(items, block_size=512)
     assert sstable.read_table(data, "t") == items
     assert sstable.read_table(sstable.build_table([]), "t") == []
@@ -236,22 +275,31 @@ def _assert_restore_fails(prefix, error, match, name="linear"):
 def test_bad_data_crc_is_data_loss_and_restores_nothing(copy_of):
     prefix = copy_of("linear")
     _flip(prefix + ".data-00000-of-00001", 13)  # a byte of b, saved after W
-    _assert_restore_fails(prefix, tf.errors.DataLossError,
-                          r"checksum mismatch for tensor b in .*data-00000-of-00001")
+    _assert_restore_fails(
+        prefix, tf.errors.DataLossError, r"checksum mismatch for tensor b in .*data-00000-of-00001"
+    )
 
 
 def test_truncated_data_is_data_loss(copy_of):
     prefix = copy_of("linear")
     _truncate(prefix + ".data-00000-of-00001", 14)
-    _assert_restore_fails(prefix, tf.errors.DataLossError, r"data-00000-of-00001, which has "
-                          r"14 \(truncated")
+    _assert_restore_fails(
+        prefix,
+        tf.errors.DataLossError,
+        r"data-00000-of-00001, which has "
+        r"14 \(truncated",
+    )
 
 
 def test_missing_shard_is_data_loss(copy_of):
     prefix = copy_of("sharded")
     os.remove(prefix + ".data-00001-of-00002")
-    _assert_restore_fails(prefix, tf.errors.DataLossError, "data-00001-of-00002 for tensor c "
-                          "is missing", name="sharded")
+    _assert_restore_fails(
+        prefix,
+        tf.errors.DataLossError,
+        "data-00001-of-00002 for tensor c is missing",
+        name="sharded",
+    )
 
 
 @pytest.mark.parametrize("cut", [0, 10, 100, 145])
@@ -259,8 +307,13 @@ def test_truncated_index_is_data_loss(copy_of, cut):
     prefix = copy_of("linear")
     _truncate(prefix + ".index", cut)
     # An empty file cannot tell which format it was: miniflow's index reader reports it.
-    _assert_restore_fails(prefix, tf.errors.DataLossError, r"model.ckpt-3.index is corrupt"
-                          if cut == 0 else r"model.ckpt-3.index: (file too short|not an sstable)")
+    _assert_restore_fails(
+        prefix,
+        tf.errors.DataLossError,
+        r"model.ckpt-3.index is corrupt"
+        if cut == 0
+        else r"model.ckpt-3.index: (file too short|not an sstable)",
+    )
 
 
 def test_bad_footer_magic_is_data_loss(copy_of):
@@ -280,9 +333,14 @@ def test_flipped_index_byte_is_data_loss(copy_of):
 
 def _entry(dtype_enum, dims, offset, size, crc):
     shape = b"".join(wire.length_field(2, wire.varint_field(1, d)) for d in dims)
-    return (wire.varint_field(1, dtype_enum) + wire.length_field(2, shape) +
-            wire.varint_field(4, offset) + wire.varint_field(5, size) +
-            wire.tag(6, wire.FIXED32) + struct.pack("<I", crc))
+    return (
+        wire.varint_field(1, dtype_enum)
+        + wire.length_field(2, shape)
+        + wire.varint_field(4, offset)
+        + wire.varint_field(5, size)
+        + wire.tag(6, wire.FIXED32)
+        + struct.pack("<I", crc)
+    )
 
 
 def _write_bundle(prefix, entries, data=b"", header=None):
@@ -298,12 +356,15 @@ def test_lengths_past_the_end_are_data_loss_without_allocating(tmp_path):
     _write_bundle(prefix, [(b"W", _entry(1, [1 << 30, 1 << 30], 0, 1 << 62, 0))], b"1234")
     with pytest.raises(tf.errors.DataLossError, match="needs bytes 0..4611686018427387904"):
         tf.train.load_checkpoint(prefix).get_tensor("W")
-    _write_bundle(prefix, [(b"W", _entry(1, [2], 0, 12, masked_crc32c(bytes(12))))],
-                  bytes(12))
+    _write_bundle(prefix, [(b"W", _entry(1, [2], 0, 12, masked_crc32c(bytes(12))))], bytes(12))
     with pytest.raises(tf.errors.DataLossError, match=r"has 12 bytes .* needs 8"):
         tf.train.load_checkpoint(prefix).get_tensor("W")
-    _write_bundle(prefix, [(b"W", _entry(1, [1], 0, 4, 0))], bytes(4),
-                  header=wire.varint_field(1, 1) + wire.varint_field(1, 0))
+    _write_bundle(
+        prefix,
+        [(b"W", _entry(1, [1], 0, 4, 0))],
+        bytes(4),
+        header=wire.varint_field(1, 1) + wire.varint_field(1, 0),
+    )
     with pytest.raises(tf.errors.DataLossError, match="corrupt entry"):
         tf.train.load_checkpoint(prefix)
     # A string tensor whose varint length claims more bytes than it has.
@@ -321,8 +382,9 @@ def test_shard_id_past_num_shards_and_block_past_end_are_data_loss(tmp_path):
     table = bytearray(sstable.build_table([(b"", b"")]))
     meta_offset, pos = wire.read_varint(table, len(table) - 48, len(table))
     meta_size, _ = wire.read_varint(table, pos, len(table))
-    table[-48:-8] = (wire.varint(meta_offset) + wire.varint(meta_size) +
-                     wire.varint(1 << 40) + wire.varint(99)).ljust(40, b"\0")
+    table[-48:-8] = (
+        wire.varint(meta_offset) + wire.varint(meta_size) + wire.varint(1 << 40) + wire.varint(99)
+    ).ljust(40, b"\0")
     with open(prefix + ".index", "wb") as fh:
         fh.write(bytes(table))
     with pytest.raises(tf.errors.DataLossError, match="runs past the end of the table"):
@@ -342,8 +404,13 @@ def test_slice_key_is_tfs_ordered_code():
     assert tensor_bundle.slice_key("emb", [(0, 3), (0, 3)]).hex() == "00656d620001010280838083"
     assert tensor_bundle.slice_key("emb", [(3, 2), (0, 3)]).hex() == "00656d620001010283828083"
     # OrderedCode's signed varint: 1 byte for |v| < 64, header bits for longer ones.
-    assert [tensor_bundle._signed_increasing(v).hex() for v in (-1, 63, 64, 1000, 2 ** 40)] \
-        == ["7f", "bf", "c040", "c3e8", "fd0000000000"]
+    assert [tensor_bundle._signed_increasing(v).hex() for v in (-1, 63, 64, 1000, 2**40)] == [
+        "7f",
+        "bf",
+        "c040",
+        "c3e8",
+        "fd0000000000",
+    ]
 
 
 def _sliced_bundle(prefix, slices, full_shape=(4,)):
@@ -353,10 +420,10 @@ def _sliced_bundle(prefix, slices, full_shape=(4,)):
     for start, length, values in slices:
         raw = np.asarray(values, np.float32).tobytes()
         key = tensor_bundle.slice_key("emb", [(start, length)])
-        entries.append((key, _entry(1, [len(values)], len(data), len(raw),
-                                    masked_crc32c(raw))))
-        extents += wire.length_field(7, wire.length_field(1, wire.varint_field(1, start) +
-                                                          wire.varint_field(2, length)))
+        entries.append((key, _entry(1, [len(values)], len(data), len(raw), masked_crc32c(raw))))
+        extents += wire.length_field(
+            7, wire.length_field(1, wire.varint_field(1, start) + wire.varint_field(2, length))
+        )
         data += raw
     shape = b"".join(wire.length_field(2, wire.varint_field(1, d)) for d in full_shape)
     full = wire.varint_field(1, 1) + wire.length_field(2, shape) + extents
@@ -389,22 +456,26 @@ def test_corrupt_slices_are_data_loss(tmp_path):
 
 
 # -- the `checkpoint` state file ------------------------------------------------------------
-@pytest.mark.parametrize("quoted", ['"m\u00f6del.ckpt-5"', r'"m\303\266del.ckpt-5"',
-                                    "'m\\303\\266del.ckpt-5'"])
+@pytest.mark.parametrize(
+    "quoted", ['"m\u00f6del.ckpt-5"', r'"m\303\266del.ckpt-5"', "'m\\303\\266del.ckpt-5'"]
+)
 def test_state_file_as_tf_writes_it(tmp_path, quoted):
     # TF 2.21 writes raw UTF-8; older TF and hand-edited files use C escapes.
-    shutil.copy(os.path.join(FIXTURES, "linear", "model.ckpt-3.index"),
-                tmp_path / "m\u00f6del.ckpt-5.index")
+    shutil.copy(
+        os.path.join(FIXTURES, "linear", "model.ckpt-3.index"), tmp_path / "m\u00f6del.ckpt-5.index"
+    )
     (tmp_path / "checkpoint").write_bytes(
         f"model_checkpoint_path: {quoted}\nall_model_checkpoint_paths: {quoted}\n"
         "all_model_checkpoint_timestamps: 1796641164.6273482\n"
-        "last_preserved_timestamp: 1796641164.51064\n".encode())
+        "last_preserved_timestamp: 1796641164.51064\n".encode()
+    )
     state = tf.train.get_checkpoint_state(str(tmp_path))
     assert state.model_checkpoint_path == str(tmp_path / "m\u00f6del.ckpt-5")
     assert state.all_model_checkpoint_timestamps == [1796641164.6273482]
     tf.train.update_checkpoint_state(str(tmp_path), str(tmp_path / "m\u00f6del.ckpt-5"))
-    assert (tmp_path / "checkpoint").read_text("utf-8").splitlines()[0] == \
-        'model_checkpoint_path: "m\u00f6del.ckpt-5"'
+    assert (tmp_path / "checkpoint").read_text("utf-8").splitlines()[
+        0
+    ] == 'model_checkpoint_path: "m\u00f6del.ckpt-5"'
 
 
 def _table_with_block(block: bytes) -> bytes:
@@ -417,15 +488,24 @@ def _table_with_block(block: bytes) -> bytes:
     return bytes(out) + (meta + index).ljust(40, b"\0") + struct.pack("<Q", sstable.MAGIC)
 
 
-@pytest.mark.parametrize("block, match", [
-    (wire.varint(0) + wire.varint(1 << 40) + wire.varint(0) + struct.pack("<II", 0, 1),
-     "entry lengths run past the block"),
-    (wire.varint(5) + wire.varint(1) + wire.varint(0) + b"k" + struct.pack("<II", 0, 1),
-     "entry lengths run past the block"),
-    (wire.varint(0) + wire.varint(1) + wire.varint(0) + b"k" + struct.pack("<I", 1 << 30),
-     "bad restart count"),
-    (b"\x80\x80", "block too short"),
-])
+@pytest.mark.parametrize(
+    "block, match",
+    [
+        (
+            wire.varint(0) + wire.varint(1 << 40) + wire.varint(0) + struct.pack("<II", 0, 1),
+            "entry lengths run past the block",
+        ),
+        (
+            wire.varint(5) + wire.varint(1) + wire.varint(0) + b"k" + struct.pack("<II", 0, 1),
+            "entry lengths run past the block",
+        ),
+        (
+            wire.varint(0) + wire.varint(1) + wire.varint(0) + b"k" + struct.pack("<I", 1 << 30),
+            "bad restart count",
+        ),
+        (b"\x80\x80", "block too short"),
+    ],
+)
 def test_block_lengths_past_the_end_are_data_loss(block, match):
     with pytest.raises(tf.errors.DataLossError, match=f"my.index: .*{match}"):
         sstable.read_table(_table_with_block(block), "my.index")

@@ -22,15 +22,19 @@ def main(argv):
 
     features = tf.placeholder(tf.float32, [None, 2], name="features")
     labels = tf.placeholder(tf.float32, [None, 1], name="labels")
-    it = tf.data.Dataset.from_tensor_slices((features, labels)).shuffle(64, seed=1) \
-        .batch(16).repeat(FLAGS.epochs).make_initializable_iterator()
+    it = (
+        tf.data.Dataset.from_tensor_slices((features, labels))
+        .shuffle(64, seed=1)
+        .batch(16)
+        .repeat(FLAGS.epochs)
+        .make_initializable_iterator()
+    )
     x, y = it.get_next()
     w = tf.get_variable("w", [2, 1], initializer=tf.zeros_initializer())
     b = tf.get_variable("b", [1], initializer=tf.zeros_initializer())
     step = tf.Variable(0, name="global_step", trainable=False)
     loss = tf.reduce_mean(tf.square(tf.matmul(x, w) + b - y))
-    train = tf.train.GradientDescentOptimizer(FLAGS.learning_rate).minimize(
-        loss, global_step=step)
+    train = tf.train.GradientDescentOptimizer(FLAGS.learning_rate).minimize(loss, global_step=step)
     tf.summary.scalar("loss", loss)
     merged = tf.summary.merge_all()
     # The serving graph shares the variables but reads a placeholder, not the iterator.
@@ -54,8 +58,9 @@ def main(argv):
                 saver.save(sess, f"{FLAGS.workdir}/ckpt/model", global_step=s)
         writer.close()
         tf.logging.info("trained %d steps", sess.run(step))
-        tf.saved_model.simple_save(sess, f"{FLAGS.workdir}/export/1", {"x": serve_x},
-                                   {"y": prediction})
+        tf.saved_model.simple_save(
+            sess, f"{FLAGS.workdir}/export/1", {"x": serve_x}, {"y": prediction}
+        )
     return 0
 
 

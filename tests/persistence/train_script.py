@@ -44,8 +44,13 @@ def main():
             state = tf.train.get_checkpoint_state(a.dir)
             saver.recover_last_checkpoints(state.all_model_checkpoint_paths)
             if a.dump_restored:
-                np.savez(a.dump_restored, w=sess.run(w), b=sess.run(b), step=sess.run(step),
-                         path=np.array(latest))
+                np.savez(
+                    a.dump_restored,
+                    w=sess.run(w),
+                    b=sess.run(b),
+                    step=sess.run(step),
+                    path=np.array(latest),
+                )
         else:
             sess.run(tf.global_variables_initializer())
         while sess.run(step) < a.steps:

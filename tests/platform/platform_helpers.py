@@ -41,9 +41,23 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "miniflow_platform.cli", "serve", "--port", str(self.port),
-             "--data-dir", str(self.data_dir), "--poll-interval", "0.2", *self.extra],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "miniflow_platform.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--poll-interval",
+                "0.2",
+                *self.extra,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -125,8 +139,13 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.1, what: str = 
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def wait_job(client: httpx.Client, job_id: int, states=TERMINAL, timeout: float = 60,
-             prefix: str = "/v1/jobs") -> dict:
+def wait_job(
+    client: httpx.Client,
+    job_id: int,
+    states=TERMINAL,
+    timeout: float = 60,
+    prefix: str = "/v1/jobs",
+) -> dict:
     def done():
         job = client.get(f"{prefix}/{job_id}").json()
         return job if job["state"] in states else None

@@ -37,16 +37,22 @@ def test_library_never_imports_the_platform():
 def test_routers_depend_on_services_not_executors():
     for router in PLATFORM.glob("*/router.py"):
         for module in imports_of(router):
-            assert not module.startswith(("miniflow_platform.executors",
-                                          "miniflow_platform.scheduler",
-                                          "miniflow_platform.workloads")), (router, module)
+            assert not module.startswith(
+                (
+                    "miniflow_platform.executors",
+                    "miniflow_platform.scheduler",
+                    "miniflow_platform.workloads",
+                )
+            ), (router, module)
 
 
 def test_import_has_no_side_effects(tmp_path):
-    code = ("import os, sys, threading\n"
-            "before = set(os.listdir('.'))\n"
-            "import miniflow_platform.main, miniflow_platform.cli, miniflow_platform.client\n"
-            "assert set(os.listdir('.')) == before\n"
-            "assert threading.active_count() == 1\n"
-            "assert 'miniflow' not in sys.modules\n")
+    code = (
+        "import os, sys, threading\n"
+        "before = set(os.listdir('.'))\n"
+        "import miniflow_platform.main, miniflow_platform.cli, miniflow_platform.client\n"
+        "assert set(os.listdir('.')) == before\n"
+        "assert threading.active_count() == 1\n"
+        "assert 'miniflow' not in sys.modules\n"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True)

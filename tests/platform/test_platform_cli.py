@@ -17,8 +17,9 @@ def cli(server, token, *args, config: Path | None = None, check=True):
         env.update(MINIFLOW_PLATFORM_URL=server.url, MINIFLOW_PLATFORM_TOKEN=token)
     else:
         env["MINIFLOW_PLATFORM_CONFIG"] = str(config)
-    r = subprocess.run([str(BIN / "miniflow"), *args], env=env, capture_output=True, text=True,
-                       timeout=120)
+    r = subprocess.run(
+        [str(BIN / "miniflow"), *args], env=env, capture_output=True, text=True, timeout=120
+    )
     if check:
         assert r.returncode == 0, (args, r.stdout, r.stderr)
     return r
@@ -26,9 +27,25 @@ def cli(server, token, *args, config: Path | None = None, check=True):
 
 def test_jobs_commands(server):
     token = server.new_user("erin")
-    r = cli(server, token, "jobs", "submit", "--json", "--name", "cli", "--cpu", "0.1",
-            "--memory-mb", "128", "--env", "X=1", "--", sys.executable, "-c",
-            "import os; print('cli job', os.environ['X'])")
+    r = cli(
+        server,
+        token,
+        "jobs",
+        "submit",
+        "--json",
+        "--name",
+        "cli",
+        "--cpu",
+        "0.1",
+        "--memory-mb",
+        "128",
+        "--env",
+        "X=1",
+        "--",
+        sys.executable,
+        "-c",
+        "import os; print('cli job', os.environ['X'])",
+    )
     job = json.loads(r.stdout)
     assert job["state"] == "QUEUED" and job["name"] == "cli"
     follow = cli(server, token, "jobs", "logs", "-f", str(job["id"]))
@@ -40,8 +57,7 @@ def test_jobs_commands(server):
     assert any(line.split()[:2] == [str(job["id"]), "cli"] for line in table[1:])
     again = cli(server, token, "jobs", "cancel", str(job["id"]), check=False)
     assert again.returncode == 1 and "already ended" in again.stderr
-    listed = json.loads(cli(server, token, "jobs", "list", "--json", "--state",
-                            "SUCCEEDED").stdout)
+    listed = json.loads(cli(server, token, "jobs", "list", "--json", "--state", "SUCCEEDED").stdout)
     assert [j["id"] for j in listed["data"]] == [job["id"]]
     cli(server, token, "jobs", "delete", str(job["id"]))
     assert json.loads(cli(server, token, "jobs", "list", "--json").stdout)["count"] == 0
@@ -52,9 +68,24 @@ def test_code_upload_and_other_groups(server, tmp_path):
     code = tmp_path / "code"
     code.mkdir()
     (code / "train.py").write_text("print('uploaded code ran')\n")
-    job = json.loads(cli(server, token, "jobs", "submit", "--json", "--cpu", "0.1",
-                         "--memory-mb", "128", "--code", str(code), "--",
-                         "python", "train.py").stdout)
+    job = json.loads(
+        cli(
+            server,
+            token,
+            "jobs",
+            "submit",
+            "--json",
+            "--cpu",
+            "0.1",
+            "--memory-mb",
+            "128",
+            "--code",
+            str(code),
+            "--",
+            "python",
+            "train.py",
+        ).stdout
+    )
     assert "uploaded code ran" in cli(server, token, "jobs", "logs", "-f", str(job["id"])).stdout
     for group in ("predictions", "services", "notebooks"):
         assert json.loads(cli(server, token, group, "list", "--json").stdout)["count"] == 0

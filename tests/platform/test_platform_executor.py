@@ -36,11 +36,24 @@ def executor(tmp_path):
     ex.close()
 
 
-def run(ex: LocalExecutor, tmp: Path, code: str, res: Resources | None = None,
-        timeout: float | None = None, name: str = "r", wait: bool = True):
+def run(
+    ex: LocalExecutor,
+    tmp: Path,
+    code: str,
+    res: Resources | None = None,
+    timeout: float | None = None,
+    name: str = "r",
+    wait: bool = True,
+):
     run_dir = tmp / "runs" / name
-    spec = RunSpec([sys.executable, "-c", code], run_dir, tmp, {"PATH": "/usr/bin:/bin"},
-                   res or Resources(), timeout)
+    spec = RunSpec(
+        [sys.executable, "-c", code],
+        run_dir,
+        tmp,
+        {"PATH": "/usr/bin:/bin"},
+        res or Resources(),
+        timeout,
+    )
     isolation = ex.submit(spec)
     if not wait:
         return run_dir, isolation
@@ -99,7 +112,8 @@ def test_cancel_kills_the_whole_tree(any_executor, tmp_path):
         "        time.sleep(300)\n"
         "    os._exit(0)\n"
         "print('ready', flush=True)\n"
-        "time.sleep(300)\n")
+        "time.sleep(300)\n"
+    )
     run_dir, _ = run(executor, tmp_path, code, wait=False, name="tree")
     log = executor.log_path(run_dir)
     deadline = time.time() + 30
@@ -122,20 +136,24 @@ def _has_cgroups() -> bool:
     return ex.isolation.startswith("cgroups")
 
 
-@pytest.mark.skipif(not _has_cgroups(),
-                    reason="no writable cgroup hierarchy on this machine; rlimit tests cover it")
+@pytest.mark.skipif(
+    not _has_cgroups(), reason="no writable cgroup hierarchy on this machine; rlimit tests cover it"
+)
 class TestCgroups:
     def test_memory_limit_ends_oom_killed(self, executor, tmp_path):
-        status, _ = run(executor, tmp_path, "x = bytearray(400 * 2**20); print(len(x))",
-                        Resources(memory_mb=64))
+        status, _ = run(
+            executor, tmp_path, "x = bytearray(400 * 2**20); print(len(x))", Resources(memory_mb=64)
+        )
         assert status.state == RunState.OOM_KILLED
 
     def test_cpu_quota_gives_about_that_share(self, executor, tmp_path):
-        code = ("import os, time, json\n"
-                "t = time.time()\n"
-                "while time.time() - t < 3: pass\n"
-                "c = os.times()\n"
-                "print(json.dumps({'cpu': c.user + c.system, 'wall': time.time() - t}))\n")
+        code = (
+            "import os, time, json\n"
+            "t = time.time()\n"
+            "while time.time() - t < 3: pass\n"
+            "c = os.times()\n"
+            "print(json.dumps({'cpu': c.user + c.system, 'wall': time.time() - t}))\n"
+        )
         status, log = run(executor, tmp_path, code, Resources(cpu=0.2))
         assert status.exit_code == 0
         result = json.loads(log.strip().splitlines()[-1])
@@ -144,14 +162,16 @@ class TestCgroups:
         assert 0.05 < share < 0.3, share  # the upper bound is the quota; low = busy box
 
     def test_pids_limit(self, executor, tmp_path):
-        code = ("import subprocess, sys\n"
-                "ps = []\n"
-                "try:\n"
-                "    for i in range(40):\n"
-                "        ps.append(subprocess.Popen(['sleep', '5']))\n"
-                "except OSError as e:\n"
-                "    print('refused after', len(ps), e)\n"
-                "for p in ps: p.kill()\n")
+        code = (
+            "import subprocess, sys\n"
+            "ps = []\n"
+            "try:\n"
+            "    for i in range(40):\n"
+            "        ps.append(subprocess.Popen(['sleep', '5']))\n"
+            "except OSError as e:\n"
+            "    print('refused after', len(ps), e)\n"
+            "for p in ps: p.kill()\n"
+        )
         status, log = run(executor, tmp_path, code, Resources(pids=10))
         assert "refused after" in log, log
 
@@ -163,6 +183,11 @@ def test_rlimits_fallback_marks_memory_error_oom(any_executor, tmp_path):
     status, log = run(ex, tmp_path, "x = bytearray(800 * 2**20)", Resources(memory_mb=200))
     assert "MemoryError" in log
     assert status.state == RunState.OOM_KILLED
-    status, _ = run(ex, tmp_path, "x = bytearray(10 * 2**20); print('ok')",
-                    Resources(memory_mb=200), name="fits")
+    status, _ = run(
+        ex,
+        tmp_path,
+        "x = bytearray(10 * 2**20); print('ok')",
+        Resources(memory_mb=200),
+        name="fits",
+    )
     assert status.state == RunState.EXITED and status.exit_code == 0

@@ -17,8 +17,15 @@ schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is in th
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("fuzz") / "data", "--cpu", "1", "--memory-mb", "1",
-                 "--quota-running-jobs", "0")
+    srv = Server(
+        tmp_path_factory.mktemp("fuzz") / "data",
+        "--cpu",
+        "1",
+        "--memory-mb",
+        "1",
+        "--quota-running-jobs",
+        "0",
+    )
     try:
         yield srv.start()
     finally:
@@ -33,8 +40,9 @@ def fuzz_token(fuzz_server):
 
 @pytest.fixture(scope="module")
 def api_schema(fuzz_server, fuzz_token):
-    doc = httpx.get(fuzz_server.url + "/openapi.json",
-                    headers={"Authorization": f"Bearer {fuzz_token}"}).json()
+    doc = httpx.get(
+        fuzz_server.url + "/openapi.json", headers={"Authorization": f"Bearer {fuzz_token}"}
+    ).json()
     return schemathesis.openapi.from_dict(doc)
 
 
@@ -51,14 +59,19 @@ def test_no_server_errors(api_schema, fuzz_server, fuzz_token):
     statuses: list[int] = []
     for op in _operations(api_schema):
 
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None)
+        @settings(
+            max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
         @given(case=op.as_strategy())
         def check(case):
             response = case.call(base_url=fuzz_server.url, headers=headers, timeout=30)
             statuses.append(response.status_code)
-            assert response.status_code < 500, (case.method, case.formatted_path, case.body,
-                                                response.text[:500])
+            assert response.status_code < 500, (
+                case.method,
+                case.formatted_path,
+                case.body,
+                response.text[:500],
+            )
 
         check()
     assert len(statuses) > 300 and {200, 404, 422} <= set(statuses), sorted(set(statuses))
@@ -70,8 +83,9 @@ def test_bad_token_is_always_401(api_schema, fuzz_server):
         if op.path == "/healthz":
             continue
 
-        @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None)
+        @settings(
+            max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
         @given(case=op.as_strategy())
         def check(case):
             response = case.call(base_url=fuzz_server.url, headers=headers, timeout=30)

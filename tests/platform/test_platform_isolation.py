@@ -13,18 +13,28 @@ SMALL = {"resources": {"cpu": 0.1, "memory_mb": 128}}
 
 @pytest.fixture(scope="module")
 def alices_jobs(alice):
-    done = submit(alice, "import os, pathlib; print('alice secret'); "
-                         "pathlib.Path('out.txt').write_text('alice artifact')", **SMALL)
+    done = submit(
+        alice,
+        "import os, pathlib; print('alice secret'); "
+        "pathlib.Path('out.txt').write_text('alice artifact')",
+        **SMALL,
+    )
     wait_job(alice, done["id"])
-    waiting = submit(alice, "print(1)", priority=-1000,
-                     resources={"cpu": 2, "memory_mb": 128})  # may run; fine either way
+    waiting = submit(
+        alice, "print(1)", priority=-1000, resources={"cpu": 2, "memory_mb": 128}
+    )  # may run; fine either way
     return done, waiting
 
 
-ENDPOINTS = [("GET", "/v1/jobs/{id}"), ("GET", "/v1/jobs/{id}/logs"),
-             ("GET", "/v1/jobs/{id}/logs?follow=true"), ("GET", "/v1/jobs/{id}/artifacts"),
-             ("GET", "/v1/jobs/{id}/artifacts/out.txt"), ("POST", "/v1/jobs/{id}/cancel"),
-             ("DELETE", "/v1/jobs/{id}")]
+ENDPOINTS = [
+    ("GET", "/v1/jobs/{id}"),
+    ("GET", "/v1/jobs/{id}/logs"),
+    ("GET", "/v1/jobs/{id}/logs?follow=true"),
+    ("GET", "/v1/jobs/{id}/artifacts"),
+    ("GET", "/v1/jobs/{id}/artifacts/out.txt"),
+    ("POST", "/v1/jobs/{id}/cancel"),
+    ("DELETE", "/v1/jobs/{id}"),
+]
 
 
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
@@ -68,8 +78,15 @@ def test_revoked_token_stops_working(server, bob):
 
 
 def test_ids_and_names_in_paths_are_validated(alice):
-    for path in ("/v1/jobs/0", "/v1/jobs/-1", "/v1/jobs/abc", "/v1/jobs/1e3",
-                 "/v1/services/..%2F..", "/v1/services/UPPER", "/v1/notebooks/x"):
+    for path in (
+        "/v1/jobs/0",
+        "/v1/jobs/-1",
+        "/v1/jobs/abc",
+        "/v1/jobs/1e3",
+        "/v1/services/..%2F..",
+        "/v1/services/UPPER",
+        "/v1/notebooks/x",
+    ):
         assert alice.get(path).status_code in (404, 422), path
 
 

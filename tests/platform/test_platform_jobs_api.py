@@ -18,10 +18,16 @@ SMALL = {"resources": {"cpu": 0.1, "memory_mb": 256}}
 def test_health_needs_no_token_everything_else_does(server):
     with server.client(None) as anon:
         assert anon.get("/healthz").json() == {"status": "ok"}
-        for method, path in (("GET", "/v1/jobs"), ("POST", "/v1/jobs"), ("GET", "/v1/jobs/1"),
-                             ("GET", "/openapi.json"), ("GET", "/v1/notebooks"),
-                             ("GET", "/v1/services"), ("GET", "/v1/predictions"),
-                             ("GET", "/v1/users/me")):
+        for method, path in (
+            ("GET", "/v1/jobs"),
+            ("POST", "/v1/jobs"),
+            ("GET", "/v1/jobs/1"),
+            ("GET", "/openapi.json"),
+            ("GET", "/v1/notebooks"),
+            ("GET", "/v1/services"),
+            ("GET", "/v1/predictions"),
+            ("GET", "/v1/users/me"),
+        ):
             r = anon.request(method, path)
             assert r.status_code == 401, (path, r.text)
             assert "bearer token" in r.json()["detail"]
@@ -48,16 +54,24 @@ def test_tokens_are_stored_hashed(server, alice):
 
 def test_openapi_document_is_served(alice):
     doc = alice.get("/openapi.json").json()
-    for path in ("/v1/jobs", "/v1/jobs/{job_id}/logs", "/v1/notebooks", "/v1/services",
-                 "/v1/services/{name}:predict", "/v1/predictions"):
+    for path in (
+        "/v1/jobs",
+        "/v1/jobs/{job_id}/logs",
+        "/v1/notebooks",
+        "/v1/services",
+        "/v1/services/{name}:predict",
+        "/v1/predictions",
+    ):
         assert path in doc["paths"], path
 
 
 def test_job_lifecycle_logs_and_artifacts(alice):
-    code = ("import os, pathlib, time\n"
-            "print('hello from', os.environ['MINIFLOW_JOB_ID'], os.environ['GREETING'])\n"
-            "pathlib.Path(os.environ['MINIFLOW_ARTIFACTS_DIR'], 'model').mkdir()\n"
-            "pathlib.Path('model/weights.txt').write_text('42')\n")
+    code = (
+        "import os, pathlib, time\n"
+        "print('hello from', os.environ['MINIFLOW_JOB_ID'], os.environ['GREETING'])\n"
+        "pathlib.Path(os.environ['MINIFLOW_ARTIFACTS_DIR'], 'model').mkdir()\n"
+        "pathlib.Path('model/weights.txt').write_text('42')\n"
+    )
     job = submit(alice, code, env={"GREETING": "hi"}, name="lifecycle", **SMALL)
     assert job["state"] == "QUEUED" and job["user"] == "alice"
     done = wait_job(alice, job["id"])
@@ -83,16 +97,23 @@ def test_artifact_paths_cannot_escape(alice, server):
     job = submit(alice, "print(1)", **SMALL)
     wait_job(alice, job["id"])
     (server.data_dir / "secret.txt").write_text("top secret")
-    for path in ("../../secret.txt", "..%2F..%2Fsecret.txt", "%2e%2e/%2e%2e/secret.txt",
-                 "/etc/passwd", "../output.log", "..%2f..%2f..%2fplatform.db"):
+    for path in (
+        "../../secret.txt",
+        "..%2F..%2Fsecret.txt",
+        "%2e%2e/%2e%2e/secret.txt",
+        "/etc/passwd",
+        "../output.log",
+        "..%2f..%2f..%2fplatform.db",
+    ):
         r = alice.get(f"/v1/jobs/{job['id']}/artifacts/{path}")
         assert r.status_code in (404, 422), (path, r.status_code)  # 422: client-normalised URL
         assert "top secret" not in r.text
 
 
 def test_follow_streams_logs_until_the_job_ends(alice):
-    code = ("import time\nfor i in range(5):\n"
-            "    print('line', i, flush=True)\n    time.sleep(0.3)\n")
+    code = (
+        "import time\nfor i in range(5):\n    print('line', i, flush=True)\n    time.sleep(0.3)\n"
+    )
     job = submit(alice, code, **SMALL)
     start = time.time()
     with alice.stream("GET", f"/v1/jobs/{job['id']}/logs", params={"follow": "true"}) as r:
@@ -109,9 +130,14 @@ def test_code_archive_upload(alice):
         info = tarfile.TarInfo("train.py")
         info.size = len(data)
         tf.addfile(info, io.BytesIO(data))
-    job = alice.post("/v1/jobs", json={"command": ["python", "train.py"], **SMALL,
-                                       "code_archive_b64": base64.b64encode(buf.getvalue())
-                                       .decode()}).json()
+    job = alice.post(
+        "/v1/jobs",
+        json={
+            "command": ["python", "train.py"],
+            **SMALL,
+            "code_archive_b64": base64.b64encode(buf.getvalue()).decode(),
+        },
+    ).json()
     assert wait_job(alice, job["id"])["state"] == "SUCCEEDED"
     assert "from the archive" in alice.get(f"/v1/jobs/{job['id']}/logs").text
 
@@ -122,16 +148,19 @@ def test_malicious_archive_is_refused(alice):
         info = tarfile.TarInfo("../../escape.py")
         info.size = 1
         tf.addfile(info, io.BytesIO(b"x"))
-    r = alice.post("/v1/jobs", json={"command": ["true"], "code_archive_b64":
-                                     base64.b64encode(buf.getvalue()).decode()})
+    r = alice.post(
+        "/v1/jobs",
+        json={"command": ["true"], "code_archive_b64": base64.b64encode(buf.getvalue()).decode()},
+    )
     assert r.status_code == 422 and "archive" in r.json()["detail"]
 
 
 def test_working_dir_inside_another_users_job_is_refused(alice, bob, server):
     job = submit(alice, "print(1)", **SMALL)
     alices_dir = server.data_dir / "jobs" / f"job-{job['id']}"
-    r = bob.post("/v1/jobs", json={"command": ["cat", "output.log"],
-                                   "working_dir": str(alices_dir)})
+    r = bob.post(
+        "/v1/jobs", json={"command": ["cat", "output.log"], "working_dir": str(alices_dir)}
+    )
     assert r.status_code == 422 and "outside your own jobs" in r.json()["detail"]
     r = bob.post("/v1/jobs", json={"command": ["python"], "python_env": str(alices_dir)})
     assert r.status_code == 422 and "outside your own jobs" in r.json()["detail"]
@@ -140,10 +169,15 @@ def test_working_dir_inside_another_users_job_is_refused(alice, bob, server):
 
 
 def test_invalid_requests_are_422(alice):
-    for body in ({"command": []}, {"command": ["x"], "resources": {"cpu": -1}},
-                 {"command": ["x"], "bogus": 1}, {"command": ["x"], "env": {"1BAD": "v"}},
-                 {"command": ["x"], "resources": {"cpu": 64}}, {"command": "not-a-list"},
-                 {"command": ["x"], "code_archive_b64": "***"}):
+    for body in (
+        {"command": []},
+        {"command": ["x"], "resources": {"cpu": -1}},
+        {"command": ["x"], "bogus": 1},
+        {"command": ["x"], "env": {"1BAD": "v"}},
+        {"command": ["x"], "resources": {"cpu": 64}},
+        {"command": "not-a-list"},
+        {"command": ["x"], "code_archive_b64": "***"},
+    ):
         r = alice.post("/v1/jobs", json=body)
         assert r.status_code == 422, (body, r.text)
 
@@ -158,23 +192,31 @@ def test_oom_and_timeout_through_the_api(alice):
 
 
 def test_gpu_job_sees_its_devices(alice):
-    job = submit(alice, "import os; print('GPUS=' + os.environ['CUDA_VISIBLE_DEVICES'])",
-                 resources={"cpu": 0.1, "memory_mb": 128, "gpu": 2})
+    job = submit(
+        alice,
+        "import os; print('GPUS=' + os.environ['CUDA_VISIBLE_DEVICES'])",
+        resources={"cpu": 0.1, "memory_mb": 128, "gpu": 2},
+    )
     done = wait_job(alice, job["id"])
     assert done["resources"]["gpu_devices"] in (["0", "1"], ["0", "2"], ["1", "2"])
-    assert "GPUS=" + ",".join(done["resources"]["gpu_devices"]) in \
-        alice.get(f"/v1/jobs/{job['id']}/logs").text
+    assert (
+        "GPUS=" + ",".join(done["resources"]["gpu_devices"])
+        in alice.get(f"/v1/jobs/{job['id']}/logs").text
+    )
 
 
 def test_cancel_running_and_queued_and_nothing_is_left(alice, server):
-    code = ("import subprocess, sys, time\n"
-            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
-            "print('started', flush=True)\n"
-            "time.sleep(120)\n")
+    code = (
+        "import subprocess, sys, time\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        "print('started', flush=True)\n"
+        "time.sleep(120)\n"
+    )
     big = submit(alice, code, resources={"cpu": 2, "memory_mb": 256})
     queued = submit(alice, "print('never')", **SMALL)
-    wait_for(lambda: "started" in alice.get(f"/v1/jobs/{big['id']}/logs").text, 30,
-             what="job output")
+    wait_for(
+        lambda: "started" in alice.get(f"/v1/jobs/{big['id']}/logs").text, 30, what="job output"
+    )
     assert alice.get(f"/v1/jobs/{queued['id']}").json()["state"] == "QUEUED"
     run_dir = server.data_dir / "jobs" / f"job-{big['id']}"
     runner = psutil.Process(json.loads((run_dir / "runner.json").read_text())["pid"])
@@ -201,6 +243,9 @@ def test_admin_sees_all_and_filters_by_user(admin, alice, bob):
     assert {j["user"] for j in only_bob} == {"bob"}
     for c, j in ((alice, a), (bob, b)):
         wait_job(c, j["id"])
-    assert all(j["state"] in TERMINAL for j in admin.get("/v1/jobs").json()["data"]
-               if j["id"] in (a["id"], b["id"]))
+    assert all(
+        j["state"] in TERMINAL
+        for j in admin.get("/v1/jobs").json()["data"]
+        if j["id"] in (a["id"], b["id"])
+    )
     assert sys.executable  # jobs ran with the server's interpreter on PATH

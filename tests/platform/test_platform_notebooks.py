@@ -25,8 +25,9 @@ def test_notebook_answers_with_its_token_and_only_its_owner_sees_it(alice, bob, 
     assert nb["token"] and nb["url"].startswith("http://127.0.0.1:")
     try:
         nb = wait_state(alice, nb["id"], {"RUNNING"})
-        status = httpx.get(nb["url"] + "api/status",
-                           headers={"Authorization": f"token {nb['token']}"}, timeout=5)
+        status = httpx.get(
+            nb["url"] + "api/status", headers={"Authorization": f"token {nb['token']}"}, timeout=5
+        )
         assert status.status_code == 200 and "last_activity" in status.json()
         assert httpx.get(nb["url"] + "api/contents", timeout=5).status_code == 403
         assert nb["last_activity"] is not None
@@ -49,8 +50,7 @@ def test_notebook_answers_with_its_token_and_only_its_owner_sees_it(alice, bob, 
 
 
 def test_idle_notebook_is_culled(alice):
-    nb = alice.post("/v1/notebooks", json={"idle_timeout_s": 2,
-                                           "resources": {"cpu": 0.5}}).json()
+    nb = alice.post("/v1/notebooks", json={"idle_timeout_s": 2, "resources": {"cpu": 0.5}}).json()
     try:
         culled = wait_state(alice, nb["id"], {"STOPPED", "FAILED"}, timeout=90)
     finally:

@@ -28,8 +28,10 @@ def postgres_url():
         return
     pytest.importorskip("psycopg", reason="PostgreSQL driver psycopg is not installed")
     if not (shutil.which("initdb") and shutil.which("pg_ctl")):
-        pytest.skip("no PostgreSQL server: set MINIFLOW_TEST_POSTGRES_URL, or install the "
-                    "PostgreSQL server binaries (initdb, pg_ctl) for a throwaway cluster")
+        pytest.skip(
+            "no PostgreSQL server: set MINIFLOW_TEST_POSTGRES_URL, or install the "
+            "PostgreSQL server binaries (initdb, pg_ctl) for a throwaway cluster"
+        )
     if os.geteuid() == 0 and subprocess.run(["id", "postgres"], capture_output=True).returncode:
         pytest.skip("running as root without a `postgres` user to run a throwaway cluster")
     root = Path(tempfile.mkdtemp(prefix="miniflow-pg-"))
@@ -37,17 +39,35 @@ def postgres_url():
         shutil.chown(root, "postgres")
     port = free_port()
     db = root / "db"
-    subprocess.run(_as_postgres_user(["initdb", "-D", str(db), "-A", "trust", "-U",
-                                      "postgres"]), check=True, capture_output=True)
-    subprocess.run(_as_postgres_user(
-        ["pg_ctl", "-D", str(db), "-l", str(root / "log"), "-w", "start", "-o",
-         f"-p {port} -k {root} -c listen_addresses=127.0.0.1"]), check=True,
-        capture_output=True)
+    subprocess.run(
+        _as_postgres_user(["initdb", "-D", str(db), "-A", "trust", "-U", "postgres"]),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        _as_postgres_user(
+            [
+                "pg_ctl",
+                "-D",
+                str(db),
+                "-l",
+                str(root / "log"),
+                "-w",
+                "start",
+                "-o",
+                f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(_as_postgres_user(["pg_ctl", "-D", str(db), "-m", "immediate", "stop"]),
-                       capture_output=True)
+        subprocess.run(
+            _as_postgres_user(["pg_ctl", "-D", str(db), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -62,8 +82,7 @@ def test_jobs_on_postgres(tmp_path, postgres_url):
         res = {"resources": {"cpu": 0.5, "memory_mb": 128}}
         ok = submit(alice, "print('on postgres')", **res)
         bad = submit(alice, "raise SystemExit(4)", **res)
-        blocker = submit(bob, "import time; time.sleep(60)", resources={"cpu": 1,
-                                                                        "memory_mb": 128})
+        blocker = submit(bob, "import time; time.sleep(60)", resources={"cpu": 1, "memory_mb": 128})
         assert wait_job(alice, ok["id"])["state"] == "SUCCEEDED"
         assert "on postgres" in alice.get(f"/v1/jobs/{ok['id']}/logs").text
         assert wait_job(alice, bad["id"])["exit_code"] == 4
@@ -73,8 +92,11 @@ def test_jobs_on_postgres(tmp_path, postgres_url):
         assert bob.get(f"/v1/jobs/{ok['id']}").status_code == 404
         assert bob.post(f"/v1/jobs/{blocker['id']}/cancel").json()["state"] == "CANCELLED"
         assert wait_job(alice, queued["id"])["state"] == "SUCCEEDED"
-        assert [j["id"] for j in alice.get("/v1/jobs").json()["data"]] == \
-            [ok["id"], bad["id"], queued["id"]]
+        assert [j["id"] for j in alice.get("/v1/jobs").json()["data"]] == [
+            ok["id"],
+            bad["id"],
+            queued["id"],
+        ]
     finally:
         server.stop()
         kill_all_runs(server.data_dir)

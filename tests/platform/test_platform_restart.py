@@ -10,11 +10,13 @@ import time
 import psutil
 from platform_helpers import Server, kill_all_runs, submit, wait_for, wait_job
 
-LINES = ("import sys, time\n"
-         "for i in range({n}):\n"
-         "    print('{tag}', i, flush=True)\n"
-         "    time.sleep(0.2)\n"
-         "sys.exit({code})\n")
+LINES = (
+    "import sys, time\n"
+    "for i in range({n}):\n"
+    "    print('{tag}', i, flush=True)\n"
+    "    time.sleep(0.2)\n"
+    "sys.exit({code})\n"
+)
 
 
 def _zombies_since(start: float) -> list[tuple[int, int, str]]:
@@ -22,8 +24,11 @@ def _zombies_since(start: float) -> list[tuple[int, int, str]]:
     found = []
     for proc in psutil.process_iter(["status", "create_time", "ppid", "name"]):
         info = proc.info
-        if (info["status"] == psutil.STATUS_ZOMBIE and info["create_time"] >= start
-                and info["ppid"] in (1, os.getpid())):
+        if (
+            info["status"] == psutil.STATUS_ZOMBIE
+            and info["create_time"] >= start
+            and info["ppid"] in (1, os.getpid())
+        ):
             found.append((proc.pid, info["ppid"], info["name"]))
     return found
 
@@ -41,8 +46,9 @@ def test_restart_reconciles_every_job(tmp_path):
         queued = submit(c, "print('C ran')", resources={"cpu": 2, "memory_mb": 128})
         for job in (ends_while_down, outlives_restart, vanishes):
             wait_job(c, job["id"], states={"RUNNING"})
-        wait_for(lambda: "D up" in c.get(f"/v1/jobs/{vanishes['id']}/logs").text, 30,
-                 what="job D output")
+        wait_for(
+            lambda: "D up" in c.get(f"/v1/jobs/{vanishes['id']}/logs").text, 30, what="job D output"
+        )
         assert c.get(f"/v1/jobs/{queued['id']}").json()["state"] == "QUEUED"
 
         server.kill9()
@@ -97,12 +103,21 @@ def test_model_service_survives_a_server_crash(tmp_path):
         server.start()
         token = server.new_user("hank")
         c = server.client(token)
-        r = c.post("/v1/services", json={"name": "sticky", "model_dir": str(model),
-                                         "python_env": env,
-                                         "resources": {"cpu": 0.2, "memory_mb": 256}})
+        r = c.post(
+            "/v1/services",
+            json={
+                "name": "sticky",
+                "model_dir": str(model),
+                "python_env": env,
+                "resources": {"cpu": 0.2, "memory_mb": 256},
+            },
+        )
         assert r.status_code == 201, r.text
-        wait_for(lambda: c.get("/v1/services/sticky").json()["state"] == "AVAILABLE", 30,
-                 what="service available")
+        wait_for(
+            lambda: c.get("/v1/services/sticky").json()["state"] == "AVAILABLE",
+            30,
+            what="service available",
+        )
         server.kill9()
         server.port = free_port()
         server.url = f"http://127.0.0.1:{server.port}"

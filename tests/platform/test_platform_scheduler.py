@@ -40,8 +40,10 @@ class FakeExecutor(Executor):
 
 def make(tmp_path, **settings):
     fake = FakeExecutor()
-    p = build_platform(Settings(data_dir=tmp_path, capacity_cpu=4, capacity_memory_mb=4000,
-                                **settings), executor=fake)
+    p = build_platform(
+        Settings(data_dir=tmp_path, capacity_cpu=4, capacity_memory_mb=4000, **settings),
+        executor=fake,
+    )
     session = p.sessions()
     alice, _ = create_user(session, "alice")
     bob, _ = create_user(session, "bob")
@@ -49,8 +51,9 @@ def make(tmp_path, **settings):
 
 
 def add(p, session, user, name, cpu=1.0, memory_mb=100, gpu=0, priority=0) -> Job:
-    body = JobBase(name=name, priority=priority,
-                   resources=ResourcesSpec(cpu=cpu, memory_mb=memory_mb, gpu=gpu))
+    body = JobBase(
+        name=name, priority=priority, resources=ResourcesSpec(cpu=cpu, memory_mb=memory_mb, gpu=gpu)
+    )
     return service.create_job(p, session, user, body, ["true"])
 
 

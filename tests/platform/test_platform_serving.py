@@ -43,8 +43,12 @@ def wait_service(client, name, states, timeout=30):
 
 
 def test_model_service_lifecycle(alice, bob, fake_env, models):
-    body = {"name": "ctr", "model_dir": str(models / "v1"), "python_env": fake_env,
-            "resources": {"cpu": 0.2, "memory_mb": 256}}
+    body = {
+        "name": "ctr",
+        "model_dir": str(models / "v1"),
+        "python_env": fake_env,
+        "resources": {"cpu": 0.2, "memory_mb": 256},
+    }
     r = alice.post("/v1/services", json=body)
     assert r.status_code == 201, r.text
     try:
@@ -57,8 +61,9 @@ def test_model_service_lifecycle(alice, bob, fake_env, models):
         assert alice.post("/v1/services", json=body).status_code == 409  # name taken
         assert bob.get("/v1/services/ctr").status_code == 404
         assert bob.post("/v1/services/ctr:predict", json={"instances": [[1]]}).status_code == 404
-        assert bob.patch("/v1/services/ctr", json={"model_dir": str(models / "v2")}) \
-            .status_code == 404
+        assert (
+            bob.patch("/v1/services/ctr", json={"model_dir": str(models / "v2")}).status_code == 404
+        )
         assert bob.post("/v1/services/ctr/stop").status_code == 404
         assert bob.delete("/v1/services/ctr").status_code == 404
         assert bob.get("/v1/services/ctr/logs").status_code == 404
@@ -80,15 +85,24 @@ def test_model_service_lifecycle(alice, bob, fake_env, models):
 
 
 def test_service_from_a_training_job_output(alice, bob, fake_env):
-    job = submit(alice, "import pathlib; p = pathlib.Path('model/1'); p.mkdir(parents=True); "
-                        "pathlib.Path('model/offset').write_text('0.5')",
-                 resources={"cpu": 0.1, "memory_mb": 128})
+    job = submit(
+        alice,
+        "import pathlib; p = pathlib.Path('model/1'); p.mkdir(parents=True); "
+        "pathlib.Path('model/offset').write_text('0.5')",
+        resources={"cpu": 0.1, "memory_mb": 128},
+    )
     assert wait_job(alice, job["id"])["state"] == "SUCCEEDED"
     other = {"name": "stolen", "model_job_id": job["id"], "python_env": fake_env}
     assert bob.post("/v1/services", json=other).status_code == 404  # not bob's job
-    r = alice.post("/v1/services", json={"name": "from-job", "model_job_id": job["id"],
-                                         "python_env": fake_env,
-                                         "resources": {"cpu": 0.2, "memory_mb": 256}})
+    r = alice.post(
+        "/v1/services",
+        json={
+            "name": "from-job",
+            "model_job_id": job["id"],
+            "python_env": fake_env,
+            "resources": {"cpu": 0.2, "memory_mb": 256},
+        },
+    )
     assert r.status_code == 201, r.text
     try:
         wait_service(alice, "from-job", {"AVAILABLE"})
@@ -100,8 +114,15 @@ def test_service_from_a_training_job_output(alice, bob, fake_env):
 
 def test_model_path_cannot_escape_the_jobs_artifacts(alice, fake_env):
     job = submit(alice, "print(1)", resources={"cpu": 0.1, "memory_mb": 128})
-    r = alice.post("/v1/services", json={"name": "escape", "model_job_id": job["id"],
-                                         "model_path": "../../../", "python_env": fake_env})
+    r = alice.post(
+        "/v1/services",
+        json={
+            "name": "escape",
+            "model_job_id": job["id"],
+            "model_path": "../../../",
+            "python_env": fake_env,
+        },
+    )
     assert r.status_code == 404
 
 
@@ -109,9 +130,16 @@ def test_batch_prediction_job(alice, bob, fake_env, models, tmp_path):
     data = tmp_path / "input.txt"
     data.write_text("1\n2\n3\n")
     out = tmp_path / "out.txt"
-    r = alice.post("/v1/predictions", json={
-        "model_dir": str(models / "v1"), "inputs": [str(data)], "output": str(out),
-        "python_env": fake_env, "resources": {"cpu": 0.2, "memory_mb": 256}})
+    r = alice.post(
+        "/v1/predictions",
+        json={
+            "model_dir": str(models / "v1"),
+            "inputs": [str(data)],
+            "output": str(out),
+            "python_env": fake_env,
+            "resources": {"cpu": 0.2, "memory_mb": 256},
+        },
+    )
     assert r.status_code == 201, r.text
     job = r.json()
     assert job["kind"] == "prediction" and job["command"][:2] == ["miniflow", "predict"]
@@ -121,21 +149,33 @@ def test_batch_prediction_job(alice, bob, fake_env, models, tmp_path):
     assert "predicted 3 rows" in alice.get(f"/v1/predictions/{job['id']}/logs").text
     # A prediction job is not a training job, and bob sees neither.
     assert alice.get(f"/v1/jobs/{job['id']}").status_code == 404
-    for method, path in (("GET", ""), ("GET", "/logs"), ("POST", "/cancel"), ("DELETE", ""),
-                         ("GET", "/artifacts")):
+    for method, path in (
+        ("GET", ""),
+        ("GET", "/logs"),
+        ("POST", "/cancel"),
+        ("DELETE", ""),
+        ("GET", "/artifacts"),
+    ):
         assert bob.request(method, f"/v1/predictions/{job['id']}{path}").status_code == 404
     assert bob.get("/v1/predictions").json()["count"] == 0
 
 
-def test_batch_prediction_over_several_inputs_defaults_to_artifacts(alice, fake_env, models,
-                                                                    tmp_path):
+def test_batch_prediction_over_several_inputs_defaults_to_artifacts(
+    alice, fake_env, models, tmp_path
+):
     inputs = []
     for i in range(2):
         inputs.append(tmp_path / f"part{i}.txt")
         inputs[-1].write_text(f"{i}\n")
-    job = alice.post("/v1/predictions", json={
-        "model_dir": str(models / "v2"), "inputs": [str(p) for p in inputs],
-        "python_env": fake_env, "resources": {"cpu": 0.2, "memory_mb": 256}}).json()
+    job = alice.post(
+        "/v1/predictions",
+        json={
+            "model_dir": str(models / "v2"),
+            "inputs": [str(p) for p in inputs],
+            "python_env": fake_env,
+            "resources": {"cpu": 0.2, "memory_mb": 256},
+        },
+    ).json()
     done = wait_job(alice, job["id"], prefix="/v1/predictions")
     assert done["state"] == "SUCCEEDED", alice.get(f"/v1/predictions/{job['id']}/logs").text
     files = alice.get(f"/v1/predictions/{job['id']}/artifacts").json()["files"]
@@ -147,8 +187,10 @@ def test_batch_prediction_over_several_inputs_defaults_to_artifacts(alice, fake_
 def test_prediction_inputs_cannot_read_other_users_jobs(alice, bob, server, fake_env, models):
     job = submit(alice, "print('secret')", resources={"cpu": 0.1, "memory_mb": 128})
     log = server.data_dir / "jobs" / f"job-{job['id']}" / "output.log"
-    r = bob.post("/v1/predictions", json={"model_dir": str(models / "v1"), "inputs": [str(log)],
-                                          "python_env": fake_env})
+    r = bob.post(
+        "/v1/predictions",
+        json={"model_dir": str(models / "v1"), "inputs": [str(log)], "python_env": fake_env},
+    )
     assert r.status_code == 422 and "outside your own jobs" in r.json()["detail"]
 
 
@@ -156,13 +198,19 @@ def test_prediction_inputs_cannot_read_other_users_jobs(alice, bob, server, fake
 
 # Another install of the library to run the real tests against (a virtualenv dir whose
 # bin/miniflow is used); by default the `miniflow` next to this interpreter.
-REAL_ENV = {"python_env": os.environ["MINIFLOW_TEST_PYTHON_ENV"]} \
-    if os.environ.get("MINIFLOW_TEST_PYTHON_ENV") else {}
+REAL_ENV = (
+    {"python_env": os.environ["MINIFLOW_TEST_PYTHON_ENV"]}
+    if os.environ.get("MINIFLOW_TEST_PYTHON_ENV")
+    else {}
+)
 
 
 def _miniflow_ready():
-    pytest.importorskip("miniflow.serving", reason="needs the miniflow library's serve/predict "
-                        "(issue contract); un-skipped when the library lands")
+    pytest.importorskip(
+        "miniflow.serving",
+        reason="needs the miniflow library's serve/predict "
+        "(issue contract); un-skipped when the library lands",
+    )
     if not REAL_ENV and shutil.which("miniflow", path=str(Path(sys.executable).parent)) is None:
         pytest.skip("the `miniflow` command is not installed next to this interpreter")
 
@@ -171,33 +219,84 @@ def test_real_train_serve_predict(alice, tmp_path):
     _miniflow_ready()
     train, test = tmp_path / "train.svm", tmp_path / "test.svm"
     for path, seed in ((train, 1), (test, 2)):
-        subprocess.run([sys.executable, "-m", "miniflow.cli.main", "data", "gen-ctr", "--rows",
-                        "2000", "--dims-log2", "10", "--seed", str(seed), "--format", "libsvm",
-                        "--out", str(path)], check=True)
-    job = alice.post("/v1/jobs", json={
-        "command": ["miniflow", "lr", "train", "--train", str(train), "--test", str(test),
-                    "--dims-log2", "10", "--model-out", "model/1", "--no-progress"],
-        "resources": {"cpu": 1, "memory_mb": 2048}, "timeout_s": 300, **REAL_ENV}).json()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "miniflow.cli.main",
+                "data",
+                "gen-ctr",
+                "--rows",
+                "2000",
+                "--dims-log2",
+                "10",
+                "--seed",
+                str(seed),
+                "--format",
+                "libsvm",
+                "--out",
+                str(path),
+            ],
+            check=True,
+        )
+    job = alice.post(
+        "/v1/jobs",
+        json={
+            "command": [
+                "miniflow",
+                "lr",
+                "train",
+                "--train",
+                str(train),
+                "--test",
+                str(test),
+                "--dims-log2",
+                "10",
+                "--model-out",
+                "model/1",
+                "--no-progress",
+            ],
+            "resources": {"cpu": 1, "memory_mb": 2048},
+            "timeout_s": 300,
+            **REAL_ENV,
+        },
+    ).json()
     done = wait_job(alice, job["id"], timeout=300)
     assert done["state"] == "SUCCEEDED", alice.get(f"/v1/jobs/{job['id']}/logs").text
-    r = alice.post("/v1/services", json={"name": "real-lr", "model_job_id": job["id"],
-                                         "resources": {"cpu": 1, "memory_mb": 2048},
-                                         **REAL_ENV})
+    r = alice.post(
+        "/v1/services",
+        json={
+            "name": "real-lr",
+            "model_job_id": job["id"],
+            "resources": {"cpu": 1, "memory_mb": 2048},
+            **REAL_ENV,
+        },
+    )
     assert r.status_code == 201, r.text
     try:
         wait_service(alice, "real-lr", {"AVAILABLE"}, timeout=120)
         first = test.read_text().splitlines()[0].split()[1:]
-        instance = {"indices": [int(t.split(":")[0]) for t in first],
-                    "values": [float(t.split(":")[1]) for t in first]}
+        instance = {
+            "indices": [int(t.split(":")[0]) for t in first],
+            "values": [float(t.split(":")[1]) for t in first],
+        }
         r = alice.post("/v1/services/real-lr:predict", json={"instances": [instance]})
         assert r.status_code == 200, r.text
         assert len(r.json()["predictions"]) == 1
     finally:
         alice.delete("/v1/services/real-lr")
     out = tmp_path / "preds.txt"
-    pred = alice.post("/v1/predictions", json={
-        "model_job_id": job["id"], "inputs": [str(test)], "output": str(out),
-        "format": "libsvm", "resources": {"cpu": 1, "memory_mb": 2048}, **REAL_ENV}).json()
+    pred = alice.post(
+        "/v1/predictions",
+        json={
+            "model_job_id": job["id"],
+            "inputs": [str(test)],
+            "output": str(out),
+            "format": "libsvm",
+            "resources": {"cpu": 1, "memory_mb": 2048},
+            **REAL_ENV,
+        },
+    ).json()
     done = wait_job(alice, pred["id"], prefix="/v1/predictions", timeout=300)
     assert done["state"] == "SUCCEEDED", alice.get(f"/v1/predictions/{pred['id']}/logs").text
     assert len(out.read_text().splitlines()) == len(test.read_text().splitlines())
@@ -207,7 +306,8 @@ def test_platform_demo_example():
     _miniflow_ready()
     example = Path(__file__).resolve().parents[2] / "examples" / "platform_demo.py"
     extra = ["--python-env", REAL_ENV["python_env"]] if REAL_ENV else []
-    r = subprocess.run([sys.executable, str(example), *extra], capture_output=True, text=True,
-                       timeout=900)
+    r = subprocess.run(
+        [sys.executable, str(example), *extra], capture_output=True, text=True, timeout=900
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "3. prediction through the platform: HTTP 200" in r.stdout

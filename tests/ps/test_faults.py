@@ -11,9 +11,20 @@ from miniflow.ps import PSConfig, PSJob
 
 
 def _job(ctr, tmp_path, sync=True, **kw) -> PSJob:
-    return PSJob(PSConfig(num_shards=2, num_workers=2, backend="process", sync=sync,
-                          dims_log2=ctr.dims_log2, batch_size=ctr.batch_size, pace=0.025,
-                          job_dir=str(tmp_path / "job"), timeout=120, **kw))
+    return PSJob(
+        PSConfig(
+            num_shards=2,
+            num_workers=2,
+            backend="process",
+            sync=sync,
+            dims_log2=ctr.dims_log2,
+            batch_size=ctr.batch_size,
+            pace=0.025,
+            job_dir=str(tmp_path / "job"),
+            timeout=120,
+            **kw,
+        )
+    )
 
 
 def _kill_once(kill, fraction, total):
@@ -85,7 +96,8 @@ def test_async_sigkill_of_a_worker_and_a_shard(ctr, reference, tmp_path):
 
 
 def test_sigkill_shard_restores_from_checkpoint_and_loses_only_what_it_says(
-        ctr, reference, tmp_path):
+    ctr, reference, tmp_path
+):
     job = _job(ctr, tmp_path, checkpoint_every=3)
     on_progress, state = _kill_once(lambda j: j.backend.kill_shard(1), 1 / 2, ctr.rows)
     r = job.run(ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress)
@@ -93,9 +105,20 @@ def test_sigkill_shard_restores_from_checkpoint_and_loses_only_what_it_says(
     print(f"shard 1 SIGKILLed after {state['at_rows']} of {ctr.rows} rows")
     print("\n".join(r.events))
     s0, s1 = r.shard_stats
-    print("shard 1 after recovery:", {k: s1[k] for k in
-                                      ("restored_from", "restored_version", "lost_steps", "rows",
-                                       "duplicates", "checkpoints")})
+    print(
+        "shard 1 after recovery:",
+        {
+            k: s1[k]
+            for k in (
+                "restored_from",
+                "restored_version",
+                "lost_steps",
+                "rows",
+                "duplicates",
+                "checkpoints",
+            )
+        },
+    )
     assert state["at_rows"] is not None and state["at_rows"] < ctr.rows
     assert any("shard 1 died (exit -9)" in e for e in r.events)
     assert s1["restored_from"].endswith("shard-1.ckpt.npz")
@@ -137,20 +160,25 @@ def test_a_restarted_shard_gets_the_clients_last_push_again(tmp_path, sync):
     from miniflow.ps.client import ShardClient
     from miniflow.ps.shard import Shard, ShardConfig
 
-    cfg = ShardConfig(index=0, num_workers=1, hyperparameters={"alpha": 0.2, "beta": 1.0},
-                      sync=sync, checkpoint_path=str(tmp_path / "s.npz"))
+    cfg = ShardConfig(
+        index=0,
+        num_workers=1,
+        hyperparameters={"alpha": 0.2, "beta": 1.0},
+        sync=sync,
+        checkpoint_path=str(tmp_path / "s.npz"),
+    )
     shards = [Shard(cfg)]
     client = ShardClient(LocalTransport(shards), worker=0)
     keys = np.array([3, 7, -1], np.int64)
     client.push(keys, np.array([0.5, -0.5, 0.1]), step=0)
     client.checkpoint()
-    client.push(keys, np.array([0.25, 0.25, 0.2]), step=1)   # after the checkpoint
+    client.push(keys, np.array([0.25, 0.25, 0.2]), step=1)  # after the checkpoint
     before_crash = client.pull(keys)
-    shards[0] = Shard(cfg, restore=True)                      # the crash loses step 1 ...
+    shards[0] = Shard(cfg, restore=True)  # the crash loses step 1 ...
     assert not np.allclose(shards[0].pull(keys), before_crash)
     after = client.pull(keys, step=2)  # ... the stale incarnation makes the client replay it
     assert client.replays == 1
     np.testing.assert_array_equal(after, before_crash)
     assert shards[0].stats["lost_steps"] == []
-    client.push(keys, np.array([0.25, 0.25, 0.2]), step=1)   # a late duplicate is dropped
+    client.push(keys, np.array([0.25, 0.25, 0.2]), step=1)  # a late duplicate is dropped
     assert shards[0].stats["duplicates"] == 1

@@ -21,8 +21,15 @@ def _batches(truth, rows, seed, block=50_000):
         ids = (np.arange(fields, dtype=np.int64) << 24) | values
         ids = (ids * ODD) & ((1 << DIMS) - 1)
         n = len(y)
-        yield Batch(np.arange(0, n * fields + 1, fields, dtype=np.int64), ids.ravel(), None,
-                    y.astype(np.float32)), p
+        yield (
+            Batch(
+                np.arange(0, n * fields + 1, fields, dtype=np.int64),
+                ids.ravel(),
+                None,
+                y.astype(np.float32),
+            ),
+            p,
+        )
 
 
 def test_2_to_the_34_dimensions_train_in_memory_proportional_to_touched_keys(tmp_path):
@@ -32,8 +39,16 @@ def test_2_to_the_34_dimensions_train_in_memory_proportional_to_touched_keys(tmp
     touched = np.unique(np.concatenate([b.indices for b in train]))
     assert touched.max() > 1 << 33  # the ids really use the 34-bit space
 
-    job = PSJob(PSConfig(num_shards=2, num_workers=2, backend="process", dims_log2=DIMS,
-                         batch_size=4096, job_dir=str(tmp_path / "job")))
+    job = PSJob(
+        PSConfig(
+            num_shards=2,
+            num_workers=2,
+            backend="process",
+            dims_log2=DIMS,
+            batch_size=4096,
+            job_dir=str(tmp_path / "job"),
+        )
+    )
     r = job.run(train, holdout=[test], progress=False, log=print)
 
     dense_bytes = (1 << DIMS) * 2 * 4  # FTRL's z and n for every key, float32
@@ -41,9 +56,11 @@ def test_2_to_the_34_dimensions_train_in_memory_proportional_to_touched_keys(tmp
         with np.load(tmp_path / "job" / f"shard-{s}.ckpt.npz") as ckpt:
             held = np.sort(ckpt["keys"])
         mine = touched[shard_of(touched, 2) == s]
-        print(f"shard {s}: {stats['keys']:,} keys (touched and owned: {len(mine):,}), peak RSS "
-              f"{stats['peak_rss'] / 2**20:,.0f} MiB; a dense 2^{DIMS} table: "
-              f"{dense_bytes / 2**30:,.0f} GiB")
+        print(
+            f"shard {s}: {stats['keys']:,} keys (touched and owned: {len(mine):,}), peak RSS "
+            f"{stats['peak_rss'] / 2**20:,.0f} MiB; a dense 2^{DIMS} table: "
+            f"{dense_bytes / 2**30:,.0f} GiB"
+        )
         np.testing.assert_array_equal(held, mine)  # exactly the touched keys it owns
         assert stats["keys"] == len(mine)
         # Interpreter + NumPy + sockets (~45 MiB idle) plus a generous 1 KiB per held key.

@@ -22,23 +22,43 @@ def local_ray():
 def test_ray_sync_and_async_match_single_process_and_survive_a_shard_kill(ctr, reference, tmp_path):
     results = {}
     for sync in (True, False):
-        job = PSJob(PSConfig(num_shards=2, num_workers=2, backend="ray", sync=sync,
-                             dims_log2=ctr.dims_log2, batch_size=ctr.batch_size,
-                             job_dir=str(tmp_path / f"job-{sync}")))
+        job = PSJob(
+            PSConfig(
+                num_shards=2,
+                num_workers=2,
+                backend="ray",
+                sync=sync,
+                dims_log2=ctr.dims_log2,
+                batch_size=ctr.batch_size,
+                job_dir=str(tmp_path / f"job-{sync}"),
+            )
+        )
         r = job.run(ctr.train(), holdout=[ctr.test], progress=False, log=print)
         results[sync] = ctr.auc(r.model)
         assert job.backend.actors == []  # every actor was killed at the end
         if sync:
             assert reference.max_weight_diff(r.model) < 1e-5
-    print(f"ray auc sync {results[True]:.6f} async {results[False]:.6f} "
-          f"single-process {reference.auc:.6f}")
+    print(
+        f"ray auc sync {results[True]:.6f} async {results[False]:.6f} "
+        f"single-process {reference.auc:.6f}"
+    )
     assert abs(results[True] - reference.auc) < 0.001
     assert abs(results[False] - reference.auc) < 0.005
 
     # Kill shard 1's actor mid-training: Ray restarts it and it restores its checkpoint.
-    job = PSJob(PSConfig(num_shards=2, num_workers=2, backend="ray", sync=True,
-                         dims_log2=ctr.dims_log2, batch_size=ctr.batch_size, pace=0.05,
-                         checkpoint_every=3, job_dir=str(tmp_path / "job-kill")))
+    job = PSJob(
+        PSConfig(
+            num_shards=2,
+            num_workers=2,
+            backend="ray",
+            sync=True,
+            dims_log2=ctr.dims_log2,
+            batch_size=ctr.batch_size,
+            pace=0.05,
+            checkpoint_every=3,
+            job_dir=str(tmp_path / "job-kill"),
+        )
+    )
     killed = {}
 
     def on_progress(j, stats):
@@ -48,8 +68,10 @@ def test_ray_sync_and_async_match_single_process_and_survive_a_shard_kill(ctr, r
 
     r = job.run(ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress)
     s1 = r.shard_stats[1]
-    print(f"killed at {killed['at']} rows; shard 1 restored from {s1['restored_from']} at "
-          f"version {s1['restored_version']}, lost steps {s1['lost_steps']}")
+    print(
+        f"killed at {killed['at']} rows; shard 1 restored from {s1['restored_from']} at "
+        f"version {s1['restored_version']}, lost steps {s1['lost_steps']}"
+    )
     assert s1["restored_from"] is not None and killed["at"] < ctr.rows
     lost = [t for a, b in s1["lost_steps"] for t in range(a, b)]
     assert s1["rows"] == ctr.rows - sum(r.partitions.step_rows[t] for t in lost)

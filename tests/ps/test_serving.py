@@ -19,14 +19,16 @@ class CountingTransport(LocalTransport):
 
 
 def test_sharded_model_predicts_like_the_merged_model_fetching_only_touched_keys(ctr):
-    job = PSJob(PSConfig(num_shards=3, num_workers=2, dims_log2=ctr.dims_log2,
-                         batch_size=ctr.batch_size))
+    job = PSJob(
+        PSConfig(num_shards=3, num_workers=2, dims_log2=ctr.dims_log2, batch_size=ctr.batch_size)
+    )
     r = job.run(ctr.train(), progress=False)
     transport = CountingTransport(job.backend.shards)
     served = ShardedModel(ShardClient(transport), ctr.dims_log2)
     request = ctr.test.slice(0, 50)
-    np.testing.assert_allclose(served.predict_proba(request), r.model.predict_proba(request),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        served.predict_proba(request), r.model.predict_proba(request), rtol=1e-6
+    )
     fetched = np.concatenate(transport.pulled)
     touched = np.unique(request.indices)
     assert len(transport.pulled) == 3  # one request per shard
@@ -41,8 +43,9 @@ def test_connect_serves_from_process_shards(ctr, tmp_path):
     from miniflow.ps.partition import Partitions
 
     cfg = PSConfig(num_shards=2, num_workers=1, dims_log2=ctr.dims_log2)
-    spec = JobSpec(cfg.shard_configs(str(tmp_path)), Partitions(str(tmp_path), 1, 1, []), 1,
-                   str(tmp_path))
+    spec = JobSpec(
+        cfg.shard_configs(str(tmp_path)), Partitions(str(tmp_path), 1, 1, []), 1, str(tmp_path)
+    )
     backend = ProcessBackend(spec)
     try:
         backend.start_shards()
@@ -60,12 +63,20 @@ def test_connect_serves_from_process_shards(ctr, tmp_path):
 
 
 def test_serve_a_finished_job_from_its_checkpoints(ctr, tmp_path):
-    job = PSJob(PSConfig(num_shards=2, num_workers=2, dims_log2=ctr.dims_log2,
-                         batch_size=ctr.batch_size, job_dir=str(tmp_path / "job")))
+    job = PSJob(
+        PSConfig(
+            num_shards=2,
+            num_workers=2,
+            dims_log2=ctr.dims_log2,
+            batch_size=ctr.batch_size,
+            job_dir=str(tmp_path / "job"),
+        )
+    )
     r = job.run(ctr.train(), progress=False)
     request = ctr.test.slice(100, 300)
     with ShardedModel.from_checkpoints(tmp_path / "job", ctr.dims_log2) as served:
         procs = served._backend.shard_procs
-        np.testing.assert_allclose(served.predict_proba(request), r.model.predict_proba(request),
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            served.predict_proba(request), r.model.predict_proba(request), rtol=1e-6
+        )
     assert all(p.poll() is not None for p in procs)  # close() stopped the shard processes

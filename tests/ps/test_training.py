@@ -9,8 +9,16 @@ from miniflow.ps.sharding import shard_of
 
 
 def _run(ctr, backend, sync, tmp_path, **kw):
-    cfg = PSConfig(num_shards=2, num_workers=2, backend=backend, sync=sync, dims_log2=ctr.dims_log2,
-                   batch_size=ctr.batch_size, job_dir=str(tmp_path / "job"), **kw)
+    cfg = PSConfig(
+        num_shards=2,
+        num_workers=2,
+        backend=backend,
+        sync=sync,
+        dims_log2=ctr.dims_log2,
+        batch_size=ctr.batch_size,
+        job_dir=str(tmp_path / "job"),
+        **kw,
+    )
     job = PSJob(cfg)
     result = job.run(ctr.train(), holdout=[ctr.test], progress=False, log=print)
     return job, result

@@ -34,14 +34,18 @@ def test_split_by_shard_is_a_partition_of_positions():
 
 def test_wire_round_trip_and_refusals():
     f = io.BytesIO()
-    arrays = {"keys": np.array([1, -1, 2**40]), "w": np.array([0.5, 1.5], np.float32),
-              "empty": np.zeros((0,), np.float64), "m": np.arange(6, dtype=np.int32).reshape(2, 3)}
+    arrays = {
+        "keys": np.array([1, -1, 2**40]),
+        "w": np.array([0.5, 1.5], np.float32),
+        "empty": np.zeros((0,), np.float64),
+        "m": np.arange(6, dtype=np.int32).reshape(2, 3),
+    }
     wire.write_frame(f, {"op": "pull", "step": 3}, arrays)
     raw = f.getvalue()
     h, b = int.from_bytes(raw[4:8], "little"), int.from_bytes(raw[8:16], "little")
     assert raw[:4] == b"MFPS" and b == 3 * 8 + 2 * 4 + 0 + 6 * 4 and len(raw) == 16 + h + b
-    assert raw[16:16 + h].decode().startswith('{"op":"pull"')  # the header is plain JSON
-    assert raw[16 + h:16 + h + 24] == arrays["keys"].astype("<i8").tobytes()
+    assert raw[16 : 16 + h].decode().startswith('{"op":"pull"')  # the header is plain JSON
+    assert raw[16 + h : 16 + h + 24] == arrays["keys"].astype("<i8").tobytes()
     header, got = wire.read_frame(io.BytesIO(raw))
     assert header == {"op": "pull", "step": 3}
     for k, a in arrays.items():

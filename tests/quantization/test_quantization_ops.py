@@ -15,14 +15,22 @@ U8 = np.array(TF["u8"], np.uint8)
 I8 = U8.view(np.int8)
 IMG = np.array(TF["img"], np.uint8)
 FILT = np.array(TF["filt"], np.uint8)
-FQ = [(-1, 1.2, 4, False), (-6, 6, 8, False), (0.5, 3, 8, True), (-3, -0.5, 5, False),
-      (-2.3, 1.7, 3, True)]
+FQ = [
+    (-1, 1.2, 4, False),
+    (-6, 6, 8, False),
+    (0.5, 3, 8, True),
+    (-3, -0.5, 5, False),
+    (-2.3, 1.7, 3, True),
+]
 RANGES = [(-1.0, 2.0), (0.5, 3.0), (-4.0, -1.0)]
-QDQ = [dict(range_given=False), dict(range_given=True),
-       dict(range_given=True, signed_input=False),
-       dict(range_given=True, num_bits=4, narrow_range=True),
-       dict(range_given=True, round_mode="HALF_UP", num_bits=3),
-       dict(range_given=False, num_bits=5, signed_input=False)]
+QDQ = [
+    dict(range_given=False),
+    dict(range_given=True),
+    dict(range_given=True, signed_input=False),
+    dict(range_given=True, num_bits=4, narrow_range=True),
+    dict(range_given=True, round_mode="HALF_UP", num_bits=3),
+    dict(range_given=False, num_bits=5, signed_input=False),
+]
 
 
 def q(values, dtype):
@@ -36,41 +44,58 @@ def forward_cases():
     ops = {}
     for i, (mn, mx, nb, nr) in enumerate(FQ):
         ops[f"args{i}"] = tf.quantization.fake_quant_with_min_max_args(x, mn, mx, nb, nr)
-        ops[f"vars{i}"] = tf.fake_quant_with_min_max_vars(x, tf.constant(float(mn)),
-                                                          tf.constant(float(mx)), nb, nr)
+        ops[f"vars{i}"] = tf.fake_quant_with_min_max_vars(
+            x, tf.constant(float(mn)), tf.constant(float(mx)), nb, nr
+        )
     ops["pc"] = tf.quantization.fake_quant_with_min_max_vars_per_channel(
-        x43, [-1.0, 0.5, -3.0], [1.2, 3.0, -0.5], 4, False)
+        x43, [-1.0, 0.5, -3.0], [1.2, 3.0, -0.5], 4, False
+    )
     ops["pc_gop"] = tf.quantization.fake_quant_with_min_max_vars_per_channel_gradient(
-        tf.reshape(tf.range(1.0, 13.0), [4, 3]), x43, [-1.0, 0.5, -3.0], [1.2, 3.0, -0.5],
-        num_bits=4)
+        tf.reshape(tf.range(1.0, 13.0), [4, 3]),
+        x43,
+        [-1.0, 0.5, -3.0],
+        [1.2, 3.0, -0.5],
+        num_bits=4,
+    )
     for name in ("quint8", "qint8"):
         T = getattr(tf, name)
         for mode in ("MIN_COMBINED", "MIN_FIRST", "SCALED"):
             for j, (a, b) in enumerate(RANGES):
                 ops[f"q_{name}_{mode}_{j}"] = tf.quantization.quantize(x, a, b, T, mode=mode)
         ops[f"q_{name}_scaled_even_narrow"] = tf.quantize(
-            x, -1.0, 2.0, T, mode="SCALED", round_mode="HALF_TO_EVEN", narrow_range=True)
-    ops["q_axis1"] = tf.quantize_v2(x43, [-1.0, -2.0, 0.5], [1.0, 3.0, 2.0], tf.qint8,
-                                    mode="SCALED", axis=1)
-    ops["q_axism1"] = tf.quantization.quantize(x43, [-1.0, -2.0, 0.5], [1.0, 3.0, 2.0],
-                                               tf.quint8, axis=-1)
-    ops["q_ensure"] = tf.quantization.quantize(x, -0.001, 0.001, tf.quint8,
-                                               ensure_minimum_range=0.5)
+            x, -1.0, 2.0, T, mode="SCALED", round_mode="HALF_TO_EVEN", narrow_range=True
+        )
+    ops["q_axis1"] = tf.quantize_v2(
+        x43, [-1.0, -2.0, 0.5], [1.0, 3.0, 2.0], tf.qint8, mode="SCALED", axis=1
+    )
+    ops["q_axism1"] = tf.quantization.quantize(
+        x43, [-1.0, -2.0, 0.5], [1.0, 3.0, 2.0], tf.quint8, axis=-1
+    )
+    ops["q_ensure"] = tf.quantization.quantize(
+        x, -0.001, 0.001, tf.quint8, ensure_minimum_range=0.5
+    )
     for mode in ("MIN_COMBINED", "MIN_FIRST", "SCALED"):
         for j, (a, b) in enumerate(RANGES[:2]):
             ops[f"dq_quint8_{mode}_{j}"] = tf.dequantize(q(U8, tf.quint8), a, b, mode=mode)
-            ops[f"dq_qint8_{mode}_{j}"] = tf.quantization.dequantize(q(I8, tf.qint8), a, b,
-                                                                     mode=mode)
+            ops[f"dq_qint8_{mode}_{j}"] = tf.quantization.dequantize(
+                q(I8, tf.qint8), a, b, mode=mode
+            )
     ops["dq_qint8_scaled_narrow"] = tf.quantization.dequantize(
-        q(I8, tf.qint8), -1.0, 2.0, mode="SCALED", narrow_range=True)
+        q(I8, tf.qint8), -1.0, 2.0, mode="SCALED", narrow_range=True
+    )
     ops["dq_axis"] = tf.quantization.dequantize(
-        q(I8.reshape(2, 4), tf.qint8), [-1.0, -3.0, 0.5, 1.0], [1.0, 2.0, 2.0, 4.0],
-        mode="SCALED", axis=1)
+        q(I8.reshape(2, 4), tf.qint8),
+        [-1.0, -3.0, 0.5, 1.0],
+        [1.0, 2.0, 2.0, 4.0],
+        mode="SCALED",
+        axis=1,
+    )
     for k, kw in enumerate(QDQ):
         ops[f"qdq{k}"] = tf.quantization.quantize_and_dequantize(x, -2.5, 3.0, **kw)
         ops[f"qdq{k}_v4"] = tf.quantization.quantize_and_dequantize_v2(x, -2.5, 3.0, **kw)
     ops["qdq_axis_free"] = tf.quantization.quantize_and_dequantize(
-        x43, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], range_given=False, axis=1)
+        x43, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], range_given=False, axis=1
+    )
     a, b = q(U8[:4].reshape(2, 2), tf.quint8), q(U8[4:].reshape(2, 2), tf.quint8)
     ops["qc_u8"] = tf.quantization.quantized_concat(1, [a, b], [-1.0, 0.5], [2.0, 3.0])
     ops["qc_u8_same"] = tf.quantized_concat(0, [a, a], [-1.0, -1.0], [2.0, 2.0])
@@ -78,16 +103,19 @@ def forward_cases():
     ops["qc_i32"] = tf.quantized_concat(0, [q(big, tf.qint32)] * 2, [-1.0, 0.5], [2.0, 3.0])
     img, filt = q(IMG, tf.quint8), q(FILT, tf.quint8)
     for pad in ("VALID", "SAME"):
-        ops[f"avg_{pad}"] = tf.nn.quantized_avg_pool(img, -1.0, 3.0, [1, 2, 2, 1],
-                                                     [1, 2, 2, 1], pad)
-        ops[f"max_{pad}"] = tf.nn.quantized_max_pool(img, -1.0, 3.0, [1, 2, 3, 1],
-                                                     [1, 1, 2, 1], pad)
-        ops[f"avg3_{pad}"] = tf.nn.quantized_avg_pool(img, -1.0, 3.0, [1, 3, 3, 1],
-                                                      [1, 2, 2, 1], pad)
-        ops[f"conv_{pad}"] = tf.nn.quantized_conv2d(img, filt, -1.0, 3.0, -0.5, 0.7,
-                                                    [1, 1, 1, 1], pad)
-    ops["conv_s2"] = tf.nn.quantized_conv2d(img, filt, -1.0, 3.0, -0.5, 0.7, [1, 2, 2, 1],
-                                            "SAME")
+        ops[f"avg_{pad}"] = tf.nn.quantized_avg_pool(
+            img, -1.0, 3.0, [1, 2, 2, 1], [1, 2, 2, 1], pad
+        )
+        ops[f"max_{pad}"] = tf.nn.quantized_max_pool(
+            img, -1.0, 3.0, [1, 2, 3, 1], [1, 1, 2, 1], pad
+        )
+        ops[f"avg3_{pad}"] = tf.nn.quantized_avg_pool(
+            img, -1.0, 3.0, [1, 3, 3, 1], [1, 2, 2, 1], pad
+        )
+        ops[f"conv_{pad}"] = tf.nn.quantized_conv2d(
+            img, filt, -1.0, 3.0, -0.5, 0.7, [1, 1, 1, 1], pad
+        )
+    ops["conv_s2"] = tf.nn.quantized_conv2d(img, filt, -1.0, 3.0, -0.5, 0.7, [1, 2, 2, 1], "SAME")
     return ops
 
 
@@ -132,15 +160,17 @@ def test_forward_eager_mode_matches_tf_exactly():
 
 def test_quantized_output_dtypes_and_names():
     with tf.Graph().as_default():
-        out, mn, mx = tf.quantization.quantize(tf.constant([1.0]), -1.0, 1.0, tf.qint8,
-                                               name="quant")
+        out, mn, mx = tf.quantization.quantize(
+            tf.constant([1.0]), -1.0, 1.0, tf.qint8, name="quant"
+        )
         assert (out.dtype, mn.dtype, mx.dtype) == (tf.qint8, tf.float32, tf.float32)
         assert out.name == "quant:0" and mx.name == "quant:2"
         assert mn.shape.as_list() == []
         y = tf.dequantize(out, mn, mx)
         assert y.dtype == tf.float32 and y.op.type == "Dequantize"
-        conv = tf.nn.quantized_conv2d(q(IMG, tf.quint8), q(FILT, tf.quint8), 0.0, 1.0, 0.0,
-                                      1.0, [1, 1, 1, 1], "VALID")
+        conv = tf.nn.quantized_conv2d(
+            q(IMG, tf.quint8), q(FILT, tf.quint8), 0.0, 1.0, 0.0, 1.0, [1, 1, 1, 1], "VALID"
+        )
         assert conv[0].dtype == tf.qint32 and conv[0].shape.as_list() == [1, 3, 4, 3]
 
 
@@ -159,11 +189,12 @@ def test_errors_follow_tf():
     with tf.Session() as sess:
         for bad, message in [
             (tf.quantization.fake_quant_with_min_max_args(x, 1.0, 1.0), "min has to be"),
-            (tf.quantization.fake_quant_with_min_max_args(x, -1.0, 1.0, num_bits=1),
-             "num_bits"),
+            (tf.quantization.fake_quant_with_min_max_args(x, -1.0, 1.0, num_bits=1), "num_bits"),
             (tf.quantization.quantize(x, 2.0, 1.0, tf.quint8)[0], "input_max_range"),
-            (tf.quantization.quantize_and_dequantize_v2(x, 2.0, 1.0, range_given=True),
-             "Invalid range"),
+            (
+                tf.quantization.quantize_and_dequantize_v2(x, 2.0, 1.0, range_given=True),
+                "Invalid range",
+            ),
         ]:
             with pytest.raises(tf.errors.InvalidArgumentError, match=message):
                 sess.run(bad)
@@ -176,15 +207,26 @@ def test_wide_quantized_types_match_tf():
     with tf.Session() as sess:
         q16 = sess.run(tf.quantization.quantize(x, -1.0, 2.0, tf.qint16, mode="SCALED"))
         q32 = sess.run(tf.quantization.quantize(x, -1.0, 2.0, tf.qint32))
-        v4 = sess.run(tf.quantization.quantize_and_dequantize_v2(
-            x, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], axis=1, num_bits=4))
+        v4 = sess.run(
+            tf.quantization.quantize_and_dequantize_v2(
+                x, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], axis=1, num_bits=4
+            )
+        )
     np.testing.assert_array_equal(plain(q16[0]), [[8192, -19660, 32767], [32767, -1638, 14745]])
     assert (q16[1], q16[2]) == (np.float32(-2.00006103515625), 2.0)
-    np.testing.assert_array_equal(plain(q32[0]), [[0, -2147483648, -2147483648],
-                                                  [-2147483648, -858993408, 572662272]])
-    np.testing.assert_array_equal(v4, np.array([[0.4714285731315613, -1.2000000476837158, 2.5],
-                                                [3.299999952316284, -0.15000000596046448,
-                                                 1.0714285373687744]], np.float32))
+    np.testing.assert_array_equal(
+        plain(q32[0]), [[0, -2147483648, -2147483648], [-2147483648, -858993408, 572662272]]
+    )
+    np.testing.assert_array_equal(
+        v4,
+        np.array(
+            [
+                [0.4714285731315613, -1.2000000476837158, 2.5],
+                [3.299999952316284, -0.15000000596046448, 1.0714285373687744],
+            ],
+            np.float32,
+        ),
+    )
 
 
 def test_quantized_relu_x_follows_tf_kernel():
@@ -204,20 +246,28 @@ def test_runtime_errors_follow_tf():
     x = tf.constant([[0.5, -1.2, 2.5]])
     with tf.Session() as sess:
         with pytest.raises(tf.errors.InvalidArgumentError, match="HALF_TO_EVEN"):
-            sess.run(tf.quantization.quantize(x, -1.0, 1.0, tf.quint8,
-                                              round_mode="HALF_TO_EVEN")[0])
+            sess.run(
+                tf.quantization.quantize(x, -1.0, 1.0, tf.quint8, round_mode="HALF_TO_EVEN")[0]
+            )
         with pytest.raises(tf.errors.UnimplementedError, match="MIN_FIRST"):
-            sess.run(tf.quantization.quantize(x, [-1.0] * 3, [1.0] * 3, tf.quint8,
-                                              mode="MIN_FIRST", axis=1)[0])
+            sess.run(
+                tf.quantization.quantize(
+                    x, [-1.0] * 3, [1.0] * 3, tf.quint8, mode="MIN_FIRST", axis=1
+                )[0]
+            )
         with pytest.raises(tf.errors.InvalidArgumentError, match="input_min must be a scalar"):
-            sess.run(tf.quantization.quantize_and_dequantize_v2(
-                x, [-1.0, -2.0, 0.5], [1.0, 3.0, 2.0], range_given=True, axis=1))
+            sess.run(
+                tf.quantization.quantize_and_dequantize_v2(
+                    x, [-1.0, -2.0, 0.5], [1.0, 3.0, 2.0], range_given=True, axis=1
+                )
+            )
         a = q(np.array([1, 2], np.int8), tf.qint8)
         with pytest.raises(tf.errors.InvalidArgumentError, match="quint8 and qint32"):
             sess.run(tf.quantized_concat(0, [a, a], [-1.0, -1.0], [1.0, 1.0])[0])
     with pytest.raises(ValueError, match="must have shape"):  # TF: ValueError at build
         tf.quantization.fake_quant_with_min_max_vars_per_channel(
-            tf.constant([[0.5, -1.2, 2.5]]), [0.0, 1.0], [1.0, 2.0])
+            tf.constant([[0.5, -1.2, 2.5]]), [0.0, 1.0], [1.0, 2.0]
+        )
 
 
 def test_quantize_returns_tf_named_tuple():

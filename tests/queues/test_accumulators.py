@@ -30,8 +30,10 @@ def test_dense_accumulator_like_tf():
         assert sess.run(n) == 0
         sess.run(a.apply_grad([1.0, 1.0], local_step=1))
         np.testing.assert_allclose(sess.run(a.take_grad(1)), [1.0, 1.0])
-        with pytest.raises(tf.errors.InvalidArgumentError,
-                           match="Argument num_required must be positive, but was 0"):
+        with pytest.raises(
+            tf.errors.InvalidArgumentError,
+            match="Argument num_required must be positive, but was 0",
+        ):
             sess.run(a.take_grad(0))
         with pytest.raises(tf.errors.DeadlineExceededError):
             sess.run(a.take_grad(1), options=SHORT)
@@ -57,13 +59,15 @@ def test_sum_reduction_and_unknown_shape():
         tf.ConditionalAccumulator(tf.float32, reduction_type="MAX")
 
 
-@pytest.mark.parametrize("reduction,want", [("MEAN", [[2.0, 2.0], [2.0, 2.0]]),
-                                            ("SUM", [[4.0, 4.0], [2.0, 2.0]])])
+@pytest.mark.parametrize(
+    "reduction,want", [("MEAN", [[2.0, 2.0], [2.0, 2.0]]), ("SUM", [[4.0, 4.0], [2.0, 2.0]])]
+)
 def test_sparse_accumulator_per_row(reduction, want):
     s = tf.SparseConditionalAccumulator(tf.float32, shape=[3, 2], reduction_type=reduction)
     assert tf.sparse.SparseConditionalAccumulator is tf.SparseConditionalAccumulator
-    grad = tf.IndexedSlices(tf.constant([[1.0, 1.0]]), tf.constant([0], tf.int64),
-                            tf.constant([3, 2], tf.int64))
+    grad = tf.IndexedSlices(
+        tf.constant([[1.0, 1.0]]), tf.constant([0], tf.int64), tf.constant([3, 2], tf.int64)
+    )
     take = s.take_indexed_slices_grad(2)
     assert take.values.shape.as_list() == [None, 2]
     with tf.Session() as sess:

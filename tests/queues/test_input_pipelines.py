@@ -53,13 +53,17 @@ def test_names_like_tf():
     assert [t.name for t in b2] == ["batch_1:0", "batch_1:1"]
     assert list(tf.train.batch({"x": tf.constant(1.0)}, 4)) == ["x"]
     assert tf.train.shuffle_batch([tf.constant(1.0)], 4, 10, 5).name == "shuffle_batch:0"
-    assert tf.train.batch([tf.constant([1.0, 2.0])], 4, enqueue_many=True,
-                          allow_smaller_final_batch=True).shape.as_list() == [None]
+    assert tf.train.batch(
+        [tf.constant([1.0, 2.0])], 4, enqueue_many=True, allow_smaller_final_batch=True
+    ).shape.as_list() == [None]
     runners = tf.get_collection(tf.GraphKeys.QUEUE_RUNNERS)
-    assert [r.name for r in runners][-5:] == ["batch/fifo_queue", "batch_1/fifo_queue",
-                                              "batch_2/fifo_queue",
-                                              "shuffle_batch/random_shuffle_queue",
-                                              "batch_3/fifo_queue"]
+    assert [r.name for r in runners][-5:] == [
+        "batch/fifo_queue",
+        "batch_1/fifo_queue",
+        "batch_2/fifo_queue",
+        "shuffle_batch/random_shuffle_queue",
+        "batch_3/fifo_queue",
+    ]
     assert runners[-2].enqueue_ops[0].name == "shuffle_batch/random_shuffle_queue_enqueue"
     assert runners[-1].enqueue_ops[0].name == "batch_3/fifo_queue_EnqueueMany"
 
@@ -94,8 +98,9 @@ def test_shuffled_producer_permutes_each_epoch(no_thread_left):
 
 
 def test_slice_input_producer_keeps_rows_together(no_thread_left):
-    x, y = tf.train.slice_input_producer([[1, 2, 3], [10.0, 20.0, 30.0]], num_epochs=1,
-                                         shuffle=False)
+    x, y = tf.train.slice_input_producer(
+        [[1, 2, 3], [10.0, 20.0, 30.0]], num_epochs=1, shuffle=False
+    )
     with Pipeline() as sess:
         assert drain(sess, [x, y]) == [[1, 10.0], [2, 20.0], [3, 30.0]]
 
@@ -146,8 +151,14 @@ def test_batch_num_threads_each_element_once(no_thread_left):
 
 
 def test_shuffle_batch(no_thread_left):
-    b = tf.train.shuffle_batch([_counter(40)], batch_size=8, capacity=20, min_after_dequeue=5,
-                               seed=3, allow_smaller_final_batch=True)
+    b = tf.train.shuffle_batch(
+        [_counter(40)],
+        batch_size=8,
+        capacity=20,
+        min_after_dequeue=5,
+        seed=3,
+        allow_smaller_final_batch=True,
+    )
     with Pipeline() as sess:
         batches = drain(sess, b)
     got = [int(v) for batch in batches for v in batch]
@@ -161,14 +172,16 @@ def test_batch_join_and_shuffle_batch_join(no_thread_left):
     a, c = _counter(5), _counter(5)
     b = tf.train.batch_join([[a], [c + 100]], batch_size=2, allow_smaller_final_batch=True)
     a2, c2 = _counter(5), _counter(5)
-    sb = tf.train.shuffle_batch_join([[a2], [c2 + 100]], batch_size=5, capacity=10,
-                                     min_after_dequeue=2, seed=1)
+    sb = tf.train.shuffle_batch_join(
+        [[a2], [c2 + 100]], batch_size=5, capacity=10, min_after_dequeue=2, seed=1
+    )
     want = list(range(5)) + list(range(100, 105))
     with Pipeline() as sess:
         assert sorted(int(v) for x in drain(sess, b) for v in x) == want
         assert sorted(int(v) for x in drain(sess, sb) for v in x) == want
-    runner = [r for r in tf.get_collection(tf.GraphKeys.QUEUE_RUNNERS)
-              if r.name.startswith("batch_join")][0]
+    runner = [
+        r for r in tf.get_collection(tf.GraphKeys.QUEUE_RUNNERS) if r.name.startswith("batch_join")
+    ][0]
     assert len(runner.enqueue_ops) == 2  # one thread per list
 
 
@@ -177,17 +190,17 @@ def test_maybe_batchers_keep_selected(no_thread_left):
     b = tf.train.maybe_batch([x], keep_input=tf.equal(x % 2, 0), batch_size=5)
     y = _counter(3)
     rows = tf.stack([y * 2, y * 2 + 1])
-    bm = tf.train.maybe_batch([rows], keep_input=tf.constant([True, False]), batch_size=3,
-                              enqueue_many=True)
+    bm = tf.train.maybe_batch(
+        [rows], keep_input=tf.constant([True, False]), batch_size=3, enqueue_many=True
+    )
     z = _counter(10)
     sb = tf.train.maybe_shuffle_batch([z], 5, 10, 2, keep_input=z < 5, seed=1)
     w1, w2 = _counter(4), _counter(4)
-    bj = tf.train.maybe_batch_join([[w1], [w2 + 10]], keep_input=tf.constant(True),
-                                   batch_size=8)
+    bj = tf.train.maybe_batch_join([[w1], [w2 + 10]], keep_input=tf.constant(True), batch_size=8)
     v1, v2 = _counter(4), _counter(4)
-    sj = tf.train.maybe_shuffle_batch_join([[v1], [v2 + 10]], 4, 10, 0,
-                                           keep_input=tf.constant(False),
-                                           allow_smaller_final_batch=True)
+    sj = tf.train.maybe_shuffle_batch_join(
+        [[v1], [v2 + 10]], 4, 10, 0, keep_input=tf.constant(False), allow_smaller_final_batch=True
+    )
     with Pipeline() as sess:
         assert [list(v) for v in drain(sess, b)] == [[0, 2, 4, 6, 8]]
         assert [list(v) for v in drain(sess, bm)] == [[0, 2, 4]]
@@ -286,8 +299,9 @@ def test_classic_tf1_queue_pipeline(tmp_path, no_thread_left):
     _, value = reader.read(filename_queue)
     x1, x2, y = tf.decode_csv(value, record_defaults=[[0.0], [0.0], [0.0]])
     features = tf.stack([x1, x2])
-    xb, yb = tf.train.shuffle_batch([features, y], batch_size=10, capacity=50,
-                                    min_after_dequeue=10, num_threads=2, seed=2)
+    xb, yb = tf.train.shuffle_batch(
+        [features, y], batch_size=10, capacity=50, min_after_dequeue=10, num_threads=2, seed=2
+    )
     w = tf.Variable(tf.zeros([2, 1]))
     b = tf.Variable(0.0)
     loss = tf.reduce_mean(tf.square(tf.squeeze(tf.matmul(xb, w), 1) + b - yb))

@@ -124,18 +124,23 @@ def test_dequeue_many_needs_shapes_at_run_time():
     q = tf.FIFOQueue(3, [tf.float32, tf.float32])
     with tf.Session() as sess:
         sess.run(q.enqueue_many([[1.0, 2.0], [1.0, 2.0]]))
-        with pytest.raises(tf.errors.InvalidArgumentError,
-                           match="DequeueMany and DequeueUpTo require the components to "
-                                 "have specified shapes"):
+        with pytest.raises(
+            tf.errors.InvalidArgumentError,
+            match="DequeueMany and DequeueUpTo require the components to have specified shapes",
+        ):
             sess.run(q.dequeue_many(0))
 
 
 def test_runtime_shape_mismatch():
     q = tf.FIFOQueue(3, tf.float32, shapes=[[2]])
     p = tf.placeholder(tf.float32, [None])
-    with tf.Session() as sess, pytest.raises(
+    with (
+        tf.Session() as sess,
+        pytest.raises(
             tf.errors.InvalidArgumentError,
-            match=r"Shape mismatch in tuple component 0. Expected \[2\], got \[3\]"):
+            match=r"Shape mismatch in tuple component 0. Expected \[2\], got \[3\]",
+        ),
+    ):
         sess.run(q.enqueue([p]), {p: [1.0, 2.0, 3.0]})
 
 
@@ -173,15 +178,18 @@ def test_random_shuffle_keeps_min_after_dequeue_until_closed():
     with tf.Session() as sess:
         sess.run(q.enqueue_many([list(range(5))]))
         got = list(sess.run(q.dequeue_many(2)))  # 5 - 2 = 3 left: allowed
-        with pytest.raises(tf.errors.DeadlineExceededError,
-                           match="Timed out waiting for notification"):
+        with pytest.raises(
+            tf.errors.DeadlineExceededError, match="Timed out waiting for notification"
+        ):
             sess.run(q.dequeue(), options=SHORT)  # only min_after_dequeue left
         sess.run(q.close())
         got += list(sess.run(q.dequeue_up_to(5)))  # closed: drains the rest
         assert sorted(got) == [0, 1, 2, 3, 4]
-        with pytest.raises(tf.errors.OutOfRangeError,
-                           match="RandomShuffleQueue '.*' is closed and has insufficient "
-                                 r"elements \(requested 5, current size 0\)"):
+        with pytest.raises(
+            tf.errors.OutOfRangeError,
+            match="RandomShuffleQueue '.*' is closed and has insufficient "
+            r"elements \(requested 5, current size 0\)",
+        ):
             sess.run(q.dequeue_up_to(5))
 
 
@@ -230,8 +238,10 @@ def test_dequeue_blocked_then_close_raises_out_of_range(no_thread_left):
         sess.run(close)
         t.join(5)
         assert isinstance(box["error"], tf.errors.OutOfRangeError)
-        assert "FIFOQueue 'q2' is closed and has insufficient elements (requested 1, " \
-               "current size 0)" in box["error"].message
+        assert (
+            "FIFOQueue 'q2' is closed and has insufficient elements (requested 1, "
+            "current size 0)" in box["error"].message
+        )
 
 
 def test_close_drains_then_out_of_range():
@@ -309,8 +319,9 @@ def test_deadline_from_run_options_and_config():
     deq = q.dequeue()
     with tf.Session() as sess:
         start = time.monotonic()
-        with pytest.raises(tf.errors.DeadlineExceededError,
-                           match="Timed out waiting for notification"):
+        with pytest.raises(
+            tf.errors.DeadlineExceededError, match="Timed out waiting for notification"
+        ):
             sess.run(deq, options=tf.RunOptions(timeout_in_ms=150))
         assert 0.1 < time.monotonic() - start < 5
         sess.run(q.enqueue(1.0))

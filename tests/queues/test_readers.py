@@ -31,8 +31,12 @@ def read_all(make_reader, files, up_to=None):
                 k, v = sess.run(kv)
                 if up_to is None:
                     k, v = [k], [v]
-                out.append([[x.decode().replace(str(FIXTURES), "{dir}") for x in k],
-                            [x.replace(bytes(FIXTURES), b"{dir}").hex() for x in v]])
+                out.append(
+                    [
+                        [x.decode().replace(str(FIXTURES), "{dir}") for x in k],
+                        [x.replace(bytes(FIXTURES), b"{dir}").hex() for x in v],
+                    ]
+                )
         except tf.errors.OutOfRangeError:
             pass
         n, w = sess.run(counts)
@@ -40,17 +44,26 @@ def read_all(make_reader, files, up_to=None):
 
 
 CASES = {
-    "text_skip1": (lambda: tf.TextLineReader(skip_header_lines=1),
-                   ["lines_a.csv", "lines_b.csv"], None),
+    "text_skip1": (
+        lambda: tf.TextLineReader(skip_header_lines=1),
+        ["lines_a.csv", "lines_b.csv"],
+        None,
+    ),
     "text": (tf.TextLineReader, ["lines_a.csv"], None),
     "text_up_to3": (tf.TextLineReader, ["lines_a.csv", "lines_b.csv"], 3),
     "tfrecord": (tf.TFRecordReader, ["records.tfrecord"], None),
     "tfrecord_up_to2": (tf.TFRecordReader, ["records.tfrecord"], 2),
     "whole": (tf.WholeFileReader, ["lines_a.csv", "fixed.bin"], None),
-    "fixed": (lambda: tf.FixedLengthRecordReader(4, header_bytes=3, footer_bytes=2),
-              ["fixed.bin"], None),
-    "fixed_hop": (lambda: tf.FixedLengthRecordReader(4, header_bytes=3, footer_bytes=2,
-                                                     hop_bytes=3), ["fixed.bin"], None),
+    "fixed": (
+        lambda: tf.FixedLengthRecordReader(4, header_bytes=3, footer_bytes=2),
+        ["fixed.bin"],
+        None,
+    ),
+    "fixed_hop": (
+        lambda: tf.FixedLengthRecordReader(4, header_bytes=3, footer_bytes=2, hop_bytes=3),
+        ["fixed.bin"],
+        None,
+    ),
     "identity": (tf.IdentityReader, ["lines_a.csv", "fixed.bin"], None),
 }
 
@@ -76,12 +89,18 @@ def test_reader_ops_like_tf():
 
 
 def test_tfrecord_reader_parses_examples_written_by_tf():
-    q = tf.train.string_input_producer([str(FIXTURES / "records.tfrecord")], num_epochs=1,
-                                       shuffle=False)
+    q = tf.train.string_input_producer(
+        [str(FIXTURES / "records.tfrecord")], num_epochs=1, shuffle=False
+    )
     _, serialized = tf.TFRecordReader().read(q)
-    parsed = tf.parse_single_example(serialized, {
-        "x": tf.FixedLenFeature([2], tf.float32), "label": tf.FixedLenFeature([], tf.int64),
-        "name": tf.FixedLenFeature([], tf.string)})
+    parsed = tf.parse_single_example(
+        serialized,
+        {
+            "x": tf.FixedLenFeature([2], tf.float32),
+            "label": tf.FixedLenFeature([], tf.int64),
+            "name": tf.FixedLenFeature([], tf.string),
+        },
+    )
     with tf.Session() as sess:
         sess.run(tf.local_variables_initializer())
         coord = tf.train.Coordinator()

@@ -38,10 +38,11 @@ def run(mode, build, feed=None):
 
 
 def _rt():
-    return tf.ragged.constant([[1., 2.], [], [3., 4., 5.]])
+    return tf.ragged.constant([[1.0, 2.0], [], [3.0, 4.0, 5.0]])
 
 
 # -- static information -------------------------------------------------------------------
+
 
 def test_static_shape_dtype_and_names():
     rt = _rt()
@@ -64,8 +65,17 @@ def test_the_constructor_is_private():
 
 @pytest.mark.parametrize("mode", MODES)
 def test_components(mode):
-    got = run(mode, lambda: [_rt().row_lengths(), _rt().value_rowids(), _rt().nrows(),
-                             _rt().row_starts(), _rt().row_limits(), _rt().bounding_shape()])
+    got = run(
+        mode,
+        lambda: [
+            _rt().row_lengths(),
+            _rt().value_rowids(),
+            _rt().nrows(),
+            _rt().row_starts(),
+            _rt().row_limits(),
+            _rt().bounding_shape(),
+        ],
+    )
     want = [[2, 0, 3], [0, 0, 2, 2, 2], 3, [0, 2, 2], [2, 2, 5], [3, 3]]
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
@@ -81,13 +91,17 @@ FACTORIES = {
     "row_starts": lambda: tf.RaggedTensor.from_row_starts([1, 2, 3, 4], [0, 3, 3]),
     "row_limits": lambda: tf.RaggedTensor.from_row_limits([1, 2, 3, 4], [3, 3, 4]),
     "nested_row_splits": lambda: tf.RaggedTensor.from_nested_row_splits(
-        [1, 2, 3, 4], [[0, 2, 3], [0, 3, 3, 4]]).merge_dims(0, 1),
-    "sparse": lambda: tf.RaggedTensor.from_sparse(tf.SparseTensor(
-        [[0, 0], [0, 1], [0, 2], [2, 0]], [1, 2, 3, 4], [3, 5])),
+        [1, 2, 3, 4], [[0, 2, 3], [0, 3, 3, 4]]
+    ).merge_dims(0, 1),
+    "sparse": lambda: tf.RaggedTensor.from_sparse(
+        tf.SparseTensor([[0, 0], [0, 1], [0, 2], [2, 0]], [1, 2, 3, 4], [3, 5])
+    ),
     "tensor_lengths": lambda: tf.RaggedTensor.from_tensor(
-        [[1, 2, 3], [9, 9, 9], [4, 9, 9]], lengths=[3, 0, 1]),
+        [[1, 2, 3], [9, 9, 9], [4, 9, 9]], lengths=[3, 0, 1]
+    ),
     "tensor_padding": lambda: tf.RaggedTensor.from_tensor(
-        [[1, 2, 3], [0, 0, 0], [4, 0, 0]], padding=0),
+        [[1, 2, 3], [0, 0, 0], [4, 0, 0]], padding=0
+    ),
 }
 
 
@@ -100,10 +114,13 @@ def test_factories_build_the_same_tensor(mode, factory):
 @pytest.mark.parametrize("mode", MODES)
 def test_from_tensor_keeps_inner_padding(mode):
     # TF: [[1], [3, 0, 0]] for lengths; padding drops only trailing padding.
-    assert run(mode, lambda: tf.RaggedTensor.from_tensor(
-        [[1, 2, 0], [3, 0, 0]], lengths=[1, 3])) == [[1], [3, 0, 0]]
-    assert run(mode, lambda: tf.RaggedTensor.from_tensor(
-        [[0, 2, 0], [0, 0, 0]], padding=0)) == [[0, 2], []]
+    assert run(
+        mode, lambda: tf.RaggedTensor.from_tensor([[1, 2, 0], [3, 0, 0]], lengths=[1, 3])
+    ) == [[1], [3, 0, 0]]
+    assert run(mode, lambda: tf.RaggedTensor.from_tensor([[0, 2, 0], [0, 0, 0]], padding=0)) == [
+        [0, 2],
+        [],
+    ]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -111,18 +128,22 @@ def test_from_tensor_with_more_ragged_dimensions(mode):
     t = [[[1, 2, 0], [3, 0, 0]], [[0, 0, 0], [4, 5, 6]]]
     # TF: shapes (2, 2, 3) and (2, 2, None)
     assert tf.RaggedTensor.from_tensor(t, ragged_rank=2).shape.as_list() == [2, 2, 3]
-    assert tf.RaggedTensor.from_tensor(t, ragged_rank=2, padding=0).shape.as_list() == \
-        [2, 2, None]
+    assert tf.RaggedTensor.from_tensor(t, ragged_rank=2, padding=0).shape.as_list() == [2, 2, None]
     assert run(mode, lambda: tf.RaggedTensor.from_tensor(t, ragged_rank=2)) == t
-    assert run(mode, lambda: tf.RaggedTensor.from_tensor(t, ragged_rank=2, padding=0)) == \
-        [[[1, 2], [3]], [[], [4, 5, 6]]]
-    assert run(mode, lambda: tf.RaggedTensor.from_uniform_row_length([1, 2, 3, 4], 2)) == \
-        [[1, 2], [3, 4]]
+    assert run(mode, lambda: tf.RaggedTensor.from_tensor(t, ragged_rank=2, padding=0)) == [
+        [[1, 2], [3]],
+        [[], [4, 5, 6]],
+    ]
+    assert run(mode, lambda: tf.RaggedTensor.from_uniform_row_length([1, 2, 3, 4], 2)) == [
+        [1, 2],
+        [3, 4],
+    ]
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("splits,what", [([0, 2, 1, 3], "monotonic"), ([0, 2, 2], "valid"),
-                                         ([1, 2, 3], "zero")])
+@pytest.mark.parametrize(
+    "splits,what", [([0, 2, 1, 3], "monotonic"), ([0, 2, 2], "valid"), ([1, 2, 3], "zero")]
+)
 def test_validation_raises_invalid_argument(mode, splits, what):
     with pytest.raises(tf.errors.InvalidArgumentError, match=what):
         run(mode, lambda: tf.RaggedTensor.from_row_splits([1, 2, 3], splits, validate=True))
@@ -130,8 +151,7 @@ def test_validation_raises_invalid_argument(mode, splits, what):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_no_validation_when_asked(mode):
-    rt = run(mode, lambda: tf.RaggedTensor.from_row_splits([1, 2, 3], [0, 1, 3],
-                                                          validate=False))
+    rt = run(mode, lambda: tf.RaggedTensor.from_row_splits([1, 2, 3], [0, 1, 3], validate=False))
     assert rt == [[1], [2, 3]]
 
 
@@ -148,10 +168,17 @@ def test_bad_static_arguments():
 
 # -- conversions --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", MODES)
 def test_to_tensor(mode):
-    got = run(mode, lambda: [_rt().to_tensor(), _rt().to_tensor(default_value=9.0),
-                             _rt().to_tensor(shape=[2, 2])])
+    got = run(
+        mode,
+        lambda: [
+            _rt().to_tensor(),
+            _rt().to_tensor(default_value=9.0),
+            _rt().to_tensor(shape=[2, 2]),
+        ],
+    )
     np.testing.assert_array_equal(got[0], [[1, 2, 0], [0, 0, 0], [3, 4, 5]])
     np.testing.assert_array_equal(got[1], [[1, 2, 9], [9, 9, 9], [3, 4, 5]])
     np.testing.assert_array_equal(got[2], [[1, 2], [0, 0]])
@@ -168,16 +195,19 @@ def test_to_tensor_static_shapes():
 
 @pytest.mark.parametrize("mode", MODES)
 def test_to_tensor_pads_to_a_wider_shape(mode):
-    np.testing.assert_array_equal(run(mode, lambda: _rt().to_tensor(shape=[None, 5])),
-                                  [[1, 2, 0, 0, 0], [0, 0, 0, 0, 0], [3, 4, 5, 0, 0]])
+    np.testing.assert_array_equal(
+        run(mode, lambda: _rt().to_tensor(shape=[None, 5])),
+        [[1, 2, 0, 0, 0], [0, 0, 0, 0, 0], [3, 4, 5, 0, 0]],
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_to_tensor_of_nested_and_inner_dims(mode):
     got = run(mode, lambda: tf.ragged.constant([[[1, 2], [3]], [[4]]]).to_tensor())
     np.testing.assert_array_equal(got, [[[1, 2], [3, 0]], [[4, 0], [0, 0]]])
-    got = run(mode, lambda: tf.ragged.constant([[[1, 2], [3, 4]], [[5, 6]]],
-                                               ragged_rank=1).to_tensor())
+    got = run(
+        mode, lambda: tf.ragged.constant([[[1, 2], [3, 4]], [[5, 6]]], ragged_rank=1).to_tensor()
+    )
     np.testing.assert_array_equal(got, [[[1, 2], [3, 4]], [[5, 6], [0, 0]]])
 
 
@@ -186,6 +216,7 @@ def test_to_sparse(mode):
     def build():
         sp = _rt().to_sparse()
         return [sp.indices, sp.values, sp.dense_shape]
+
     idx, vals, shape = run(mode, build)
     np.testing.assert_array_equal(idx, [[0, 0], [0, 1], [2, 0], [2, 1], [2, 2]])
     np.testing.assert_array_equal(vals, [1, 2, 3, 4, 5])
@@ -197,6 +228,7 @@ def test_nested_to_sparse(mode):
     def build():
         sp = tf.ragged.constant([[[1, 2], [3]], [[4]]]).to_sparse()
         return [sp.indices, sp.values, sp.dense_shape]
+
     idx, vals, shape = run(mode, build)
     np.testing.assert_array_equal(idx, [[0, 0, 0], [0, 0, 1], [0, 1, 0], [1, 0, 0]])
     np.testing.assert_array_equal(vals, [1, 2, 3, 4])
@@ -236,15 +268,21 @@ def test_merge_dims(mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_with_values_and_flat_values(mode):
-    assert run(mode, lambda: _rt().with_flat_values(_rt().flat_values * 2)) == \
-        [[2, 4], [], [6, 8, 10]]
-    assert run(mode, lambda: _rt().with_values(tf.constant([5, 6, 7, 8, 9]))) == \
-        [[5, 6], [], [7, 8, 9]]
-    assert run(mode, lambda: _rt().with_row_splits_dtype(tf.int32).row_splits).dtype == \
-        np.int32
+    assert run(mode, lambda: _rt().with_flat_values(_rt().flat_values * 2)) == [
+        [2, 4],
+        [],
+        [6, 8, 10],
+    ]
+    assert run(mode, lambda: _rt().with_values(tf.constant([5, 6, 7, 8, 9]))) == [
+        [5, 6],
+        [],
+        [7, 8, 9],
+    ]
+    assert run(mode, lambda: _rt().with_row_splits_dtype(tf.int32).row_splits).dtype == np.int32
 
 
 # -- indexing -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("mode", MODES)
 def test_getitem(mode):
@@ -273,6 +311,7 @@ def test_index_out_of_range_is_invalid_argument(mode):
 
 
 # -- graph fetch and feed -----------------------------------------------------------------
+
 
 def test_session_run_returns_a_ragged_tensor_value():
     with tf.Session() as sess:
@@ -313,20 +352,22 @@ def test_placeholder_is_fed_with_a_value():
 def test_nested_placeholder():
     ph = tf.ragged.placeholder(tf.int32, 2)
     with tf.Session() as sess:
-        v = sess.run(ph.merge_dims(0, 1), {ph: tf.ragged.constant_value([[[1], [2, 3]],
-                                                                          [[4]]])})
+        v = sess.run(ph.merge_dims(0, 1), {ph: tf.ragged.constant_value([[[1], [2, 3]], [[4]]])})
     assert v.to_list() == [[1], [2, 3], [4]]
 
 
 # -- RaggedTensorSpec, RaggedFeature ------------------------------------------------------
+
 
 def test_ragged_tensor_spec():
     spec = tf.RaggedTensorSpec(shape=[2, None], dtype=tf.float32)
     assert repr(spec) == "RaggedTensorSpec(TensorShape([2, None]), tf.float32, 1, tf.int64)"
     assert spec.ragged_rank == 1 and spec.row_splits_dtype == tf.int64
     assert spec.value_type is tf.RaggedTensor
-    assert repr(tf.RaggedTensorSpec.from_value(_rt())) == \
-        "RaggedTensorSpec(TensorShape([3, None]), tf.float32, 1, tf.int64)"
+    assert (
+        repr(tf.RaggedTensorSpec.from_value(_rt()))
+        == "RaggedTensorSpec(TensorShape([3, None]), tf.float32, 1, tf.int64)"
+    )
     assert tf.RaggedTensorSpec([None, None]).is_compatible_with(_rt())
     assert not tf.RaggedTensorSpec([None, None], tf.int32).is_compatible_with(_rt())
     assert spec == tf.RaggedTensorSpec([2, None], tf.float32, 1)
@@ -339,8 +380,10 @@ def test_ragged_tensor_spec():
 def test_ragged_feature():
     f = tf.io.RaggedFeature(tf.int64)
     # TF's repr and defaults (row_splits_dtype is int32 here, unlike RaggedTensor's)
-    assert repr(f) == ("RaggedFeature(dtype=tf.int64, value_key=None, partitions=(), "
-                       "row_splits_dtype=tf.int32, validate=False)")
+    assert repr(f) == (
+        "RaggedFeature(dtype=tf.int64, value_key=None, partitions=(), "
+        "row_splits_dtype=tf.int32, validate=False)"
+    )
     assert repr(tf.io.RaggedFeature.RowLengths("x")) == "RowLengths(key='x')"
     assert repr(tf.io.RaggedFeature.UniformRowLength(3)) == "UniformRowLength(length=3)"
     g = tf.io.RaggedFeature(tf.float32, "v", [tf.io.RaggedFeature.RowSplits("s")])

@@ -25,18 +25,21 @@ def test_gamma_shape_moments_and_beta_gradient():
 
 
 def test_stateless_samplers_are_functions_of_the_seed():
-    ops = [lambda s: tf.random.stateless_gamma([3000], s, alpha=2.0, beta=0.5),
-           lambda s: tf.random.stateless_poisson([3000], s, lam=[4.0] * 3000),
-           lambda s: tf.random.stateless_binomial([3000], s, counts=20.0, probs=0.25),
-           lambda s: tf.random.stateless_parameterized_truncated_normal(
-               [3000], s, means=1.0, stddevs=2.0, minvals=0.0, maxvals=1.5)]
-    a, b, c = _run([[op([1, 2]) for op in ops], [op([1, 2]) for op in ops],
-                    [op([1, 3]) for op in ops]])
+    ops = [
+        lambda s: tf.random.stateless_gamma([3000], s, alpha=2.0, beta=0.5),
+        lambda s: tf.random.stateless_poisson([3000], s, lam=[4.0] * 3000),
+        lambda s: tf.random.stateless_binomial([3000], s, counts=20.0, probs=0.25),
+        lambda s: tf.random.stateless_parameterized_truncated_normal(
+            [3000], s, means=1.0, stddevs=2.0, minvals=0.0, maxvals=1.5
+        ),
+    ]
+    a, b, c = _run(
+        [[op([1, 2]) for op in ops], [op([1, 2]) for op in ops], [op([1, 3]) for op in ops]]
+    )
     for x, y, z in zip(a, b, c):
         np.testing.assert_array_equal(x, y)
         assert not np.array_equal(x, z)
-    np.testing.assert_allclose([a[0].mean(), a[1].mean(), a[2].mean()], [4.0, 4.0, 5.0],
-                               rtol=0.06)
+    np.testing.assert_allclose([a[0].mean(), a[1].mean(), a[2].mean()], [4.0, 4.0, 5.0], rtol=0.06)
     assert a[1].dtype == np.int32 and a[0].dtype == np.float32
     assert 0.0 <= a[3].min() and a[3].max() <= 1.5
 
@@ -44,7 +47,8 @@ def test_stateless_samplers_are_functions_of_the_seed():
 def test_parameterized_truncated_normal_far_tail():
     with tf.eager_mode():
         x = tf.random.stateless_parameterized_truncated_normal(
-            [200], [5, 5], means=0.0, stddevs=1.0, minvals=30.0, maxvals=40.0).numpy()
+            [200], [5, 5], means=0.0, stddevs=1.0, minvals=30.0, maxvals=40.0
+        ).numpy()
     assert 30.0 <= x.min() and x.max() <= 40.0 and x.mean() < 30.2
 
 

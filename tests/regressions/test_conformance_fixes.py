@@ -43,10 +43,10 @@ def test_cumulative_logsumexp_second_derivative():
     gx = tf.gradients(tf.reduce_sum(tf.math.cumulative_logsumexp(x) * w), x)[0]
     gg = tf.gradients(tf.reduce_sum(gx * v), x)[0]
     got_gx, got_gg = _run([gx, gg])
-    np.testing.assert_allclose(got_gx, [0.5350747, 0.00782622, 1.2720031, 0.38509597],
-                               rtol=1e-6)
-    np.testing.assert_allclose(got_gg, [0.56057802, 0.11960351, -0.78876995, 0.10858842],
-                               rtol=1e-6)  # TF; also central differences
+    np.testing.assert_allclose(got_gx, [0.5350747, 0.00782622, 1.2720031, 0.38509597], rtol=1e-6)
+    np.testing.assert_allclose(
+        got_gg, [0.56057802, 0.11960351, -0.78876995, 0.10858842], rtol=1e-6
+    )  # TF; also central differences
 
 
 # -- 7. einsum: gradient with a repeated subscript ---------------------------------------
@@ -69,11 +69,14 @@ def test_einsum_repeated_subscript_gradient():
 
 
 def test_eigvalsh_gradient():
-    a = np.array([[2., 1., 0.], [1., 3., 1.], [0., 1., 4.]])
-    w = np.array([1., 2., 3.])
+    a = np.array([[2.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 4.0]])
+    w = np.array([1.0, 2.0, 3.0])
     # TF: the derivative with respect to the lower triangle the kernel reads
-    want = [[1.4226497308103738, 0., 0.], [1.1547005383792512, 2., 0.],
-            [0., 1.1547005383792515, 2.5773502691896266]]
+    want = [
+        [1.4226497308103738, 0.0, 0.0],
+        [1.1547005383792512, 2.0, 0.0],
+        [0.0, 1.1547005383792515, 2.5773502691896266],
+    ]
     ta = tf.constant(a)
     got = _run(tf.gradients(tf.reduce_sum(tf.linalg.eigvalsh(ta) * w), ta)[0])
     np.testing.assert_allclose(got, want, atol=1e-12)
@@ -132,10 +135,15 @@ def test_assign_bad_shape_at_build():
 # -- 1. pad REFLECT / SYMMETRIC: padding larger than the dimension allows -----------------
 
 
-@pytest.mark.parametrize("mode, ok, bad, want", [
-    ("REFLECT", 2, 3, [3., 2., 1., 2., 3.]), ("SYMMETRIC", 3, 4, [3., 2., 1., 1., 2., 3.])])
+@pytest.mark.parametrize(
+    "mode, ok, bad, want",
+    [
+        ("REFLECT", 2, 3, [3.0, 2.0, 1.0, 2.0, 3.0]),
+        ("SYMMETRIC", 3, 4, [3.0, 2.0, 1.0, 1.0, 2.0, 3.0]),
+    ],
+)
 def test_mirror_pad_limits(mode, ok, bad, want):
-    x = tf.constant([1., 2., 3.])
+    x = tf.constant([1.0, 2.0, 3.0])
     np.testing.assert_array_equal(_run(tf.pad(x, [[ok, 0]], mode=mode)), want)  # TF
     with pytest.raises(tf.errors.InvalidArgumentError, match="paddings must be"):
         _run(tf.pad(x, [[bad, 0]], mode=mode))  # TF: InvalidArgumentError at run
@@ -202,8 +210,7 @@ def test_gamma_family_derivatives_at_inf():
     z = tf.constant([np.inf, 2.0], tf.float64)
     g1 = tf.gradients(tf.reduce_sum(tf.math.lgamma(z)), z)[0]
     g2 = tf.gradients(tf.reduce_sum(g1), z)[0]
-    d2 = tf.gradients(tf.reduce_sum(tf.gradients(tf.reduce_sum(tf.math.digamma(z)), z)[0]),
-                      z)[0]
+    d2 = tf.gradients(tf.reduce_sum(tf.gradients(tf.reduce_sum(tf.math.digamma(z)), z)[0]), z)[0]
     got = _run([g1, g2, d2])
     want = [[np.inf, 0.4227843351], [0.0, 0.6449340668], [0.0, -0.4041138063]]  # TF
     for g, w in zip(got, want):
@@ -213,10 +220,15 @@ def test_gamma_family_derivatives_at_inf():
 # -- 3. Bessel K at +inf and NaN ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, finite", [("bessel_k0", 0.4210244382),
-                                          ("bessel_k0e", 1.1444630798),
-                                          ("bessel_k1", 0.6019072302),
-                                          ("bessel_k1e", 1.6361534863)])
+@pytest.mark.parametrize(
+    "name, finite",
+    [
+        ("bessel_k0", 0.4210244382),
+        ("bessel_k0e", 1.1444630798),
+        ("bessel_k1", 0.6019072302),
+        ("bessel_k1e", 1.6361534863),
+    ],
+)
 def test_bessel_k_at_inf_and_nan(name, finite):
     out = _run(getattr(tf.math.special, name)(tf.constant([np.inf, np.nan, 1.0], tf.float64)))
     np.testing.assert_allclose(out, [0.0, np.nan, finite], rtol=1e-9)  # TF
@@ -243,18 +255,23 @@ def test_dilation2d_strides_with_rates():
     gx, gw = tf.gradients(tf.reduce_sum(y * y), [tx, tw])
     out, sx, sw = _run([y, tf.reduce_sum(gx), tf.reduce_sum(gw)])
     assert out.shape == (1, 4, 3, 2)  # TF
-    np.testing.assert_allclose(out.ravel()[:6], [-0.260573, -0.123462, 1.200996, 1.062826,
-                                                 1.05061, 1.182547], atol=1e-6)  # TF
-    np.testing.assert_allclose([out.sum(), sx, sw], [17.943643, 35.887285, 35.887285],
-                               atol=1e-5)  # TF
+    np.testing.assert_allclose(
+        out.ravel()[:6], [-0.260573, -0.123462, 1.200996, 1.062826, 1.05061, 1.182547], atol=1e-6
+    )  # TF
+    np.testing.assert_allclose(
+        [out.sum(), sx, sw], [17.943643, 35.887285, 35.887285], atol=1e-5
+    )  # TF
 
 
 # -- 16. compute_accidental_hits with duplicate sampled ids ------------------------------
 
 
 def test_accidental_hits_duplicate_sampled_ids():
-    rows, ids, weights = _run(tf.nn.compute_accidental_hits(
-        tf.constant([[1, 2], [3, 1]], tf.int64), tf.constant([1, 5, 1, 3, 2], tf.int64), 2))
+    rows, ids, weights = _run(
+        tf.nn.compute_accidental_hits(
+            tf.constant([[1, 2], [3, 1]], tf.int64), tf.constant([1, 5, 1, 3, 2], tf.int64), 2
+        )
+    )
     # TF: one hit per true class, at the last position of a duplicated sampled id
     np.testing.assert_array_equal(rows, [0, 0, 1, 1])
     np.testing.assert_array_equal(ids, [2, 4, 3, 2])
@@ -275,8 +292,9 @@ def test_betainc_shapes_must_match():
 
 
 def test_segment_mean_int32_truncates():
-    r = tf.math.segment_mean(tf.constant([[-7, 2], [4, 3], [5, -2], [1, 1]]),
-                             tf.constant([0, 0, 1, 1]))
+    r = tf.math.segment_mean(
+        tf.constant([[-7, 2], [4, 3], [5, -2], [1, 1]]), tf.constant([0, 0, 1, 1])
+    )
     out = _run(r)
     assert out.dtype == np.int32
     np.testing.assert_array_equal(out, [[-1, 2], [3, 0]])  # TF: divided in int32, truncated
@@ -288,20 +306,19 @@ def test_segment_mean_int32_truncates():
 def test_sparse_bincount_values_dtype():
     assert tf.sparse.bincount(tf.constant([1, 2, 2])).values.dtype == tf.int32  # TF
     assert tf.sparse.bincount(tf.constant([1, 2, 2], tf.int64)).values.dtype == tf.int64
-    counts = tf.sparse.bincount(tf.constant([1, 2, 2]), weights=tf.constant([1., 2., 3.]))
+    counts = tf.sparse.bincount(tf.constant([1, 2, 2]), weights=tf.constant([1.0, 2.0, 3.0]))
     assert counts.values.dtype == tf.float32
-    np.testing.assert_array_equal(_run(tf.sparse.bincount(tf.constant([1, 2, 2]))).values,
-                                  [1, 2])
+    np.testing.assert_array_equal(_run(tf.sparse.bincount(tf.constant([1, 2, 2]))).values, [1, 2])
 
 
 # -- 5. TensorArray: a second read returns the element (an intended difference) ----------
 
 
 def test_tensor_array_second_read_returns_the_element():
-    ta = tf.TensorArray(tf.float32, size=2).unstack(tf.constant([[1., 2.], [3., 4.]]))
+    ta = tf.TensorArray(tf.float32, size=2).unstack(tf.constant([[1.0, 2.0], [3.0, 4.0]]))
     first, second = _run([ta.read(1), ta.read(1)])  # TF: InvalidArgumentError (documented)
-    np.testing.assert_array_equal(first, [3., 4.])
-    np.testing.assert_array_equal(second, [3., 4.])
+    np.testing.assert_array_equal(first, [3.0, 4.0])
+    np.testing.assert_array_equal(second, [3.0, 4.0])
 
 
 # -- 12. 3-D pooling in float64 (an intended difference: TF has no such kernel) ----------

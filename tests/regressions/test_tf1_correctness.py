@@ -33,14 +33,14 @@ def _run(fetches, feed_dict=None):
 def test_cond_untaken_branch_gradient(branch):
     x = tf.constant(3.0)
     other = {"x": lambda: x, "identity": lambda: tf.identity(x), "x+1": lambda: x + 1}[branch]
-    y1 = tf.cond(tf.constant(True), lambda: x * 2., other)
-    y2 = tf.cond(tf.constant(False), other, lambda: x * 2.)
+    y1 = tf.cond(tf.constant(True), lambda: x * 2.0, other)
+    y2 = tf.cond(tf.constant(False), other, lambda: x * 2.0)
     assert _run(tf.gradients(y1, x) + tf.gradients(y2, x)) == [2.0, 2.0]  # TF: 2, 2
     with tf.eager_mode():
         x = tf.constant(3.0)
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = tf.cond(tf.constant(True), lambda: x * 2., lambda: tf.identity(x))
+            y = tf.cond(tf.constant(True), lambda: x * 2.0, lambda: tf.identity(x))
         assert float(tape.gradient(y, x)) == 2.0
 
 
@@ -49,28 +49,23 @@ def test_cond_pass_through_audit():
     x = tf.constant(3.0)
     p, q = tf.placeholder(tf.bool, []), tf.placeholder(tf.bool, [])
     res = {}
-    y = tf.cond(p, lambda: tf.cond(q, lambda: x, lambda: x * x), lambda: tf.identity(x) + 0.)
+    y = tf.cond(p, lambda: tf.cond(q, lambda: x, lambda: x * x), lambda: tf.identity(x) + 0.0)
     res["nested"] = tf.gradients(y, x)[0]
-    y = tf.case([(p, lambda: tf.identity(x)), (q, lambda: x)], default=lambda: x * 5.)
+    y = tf.case([(p, lambda: tf.identity(x)), (q, lambda: x)], default=lambda: x * 5.0)
     res["case"] = tf.gradients(y, x)[0]
     g = tf.gradients(tf.cond(p, lambda: x * x, lambda: x), x)[0]
     res["second"] = tf.gradients(g, x)[0]
-    res["where"] = tf.gradients(tf.where(p, x, x * 4.), x)[0]
-    y = tf.where(tf.constant([True, False]), tf.stack([x, x]),
-                 tf.identity(tf.stack([x, x])) * 2)
+    res["where"] = tf.gradients(tf.where(p, x, x * 4.0), x)[0]
+    y = tf.where(tf.constant([True, False]), tf.stack([x, x]), tf.identity(tf.stack([x, x])) * 2)
     res["where_vec"] = tf.gradients(y, x)[0]
-    a, b = tf.cond(p, lambda: (x, x * 2.), lambda: (tf.identity(x), x + 1.))
+    a, b = tf.cond(p, lambda: (x, x * 2.0), lambda: (tf.identity(x), x + 1.0))
     res["tuple"] = tf.gradients(a + 3 * b, x)[0]
     res["stop"] = tf.gradients(tf.cond(p, lambda: tf.stop_gradient(x), lambda: x), x)[0]
     tf_numbers = {  # (p, q) -> values from TensorFlow
-        (True, True): dict(case=1, nested=1, second=2, stop=0, tuple=7, where=1,
-                           where_vec=3),
-        (True, False): dict(case=1, nested=6, second=2, stop=0, tuple=7, where=1,
-                            where_vec=3),
-        (False, True): dict(case=1, nested=1, second=0, stop=1, tuple=4, where=4,
-                            where_vec=3),
-        (False, False): dict(case=5, nested=1, second=0, stop=1, tuple=4, where=4,
-                             where_vec=3),
+        (True, True): dict(case=1, nested=1, second=2, stop=0, tuple=7, where=1, where_vec=3),
+        (True, False): dict(case=1, nested=6, second=2, stop=0, tuple=7, where=1, where_vec=3),
+        (False, True): dict(case=1, nested=1, second=0, stop=1, tuple=4, where=4, where_vec=3),
+        (False, False): dict(case=5, nested=1, second=0, stop=1, tuple=4, where=4, where_vec=3),
     }
     with tf.Session() as sess:
         for (pv, qv), want in tf_numbers.items():
@@ -105,8 +100,19 @@ def test_variables_in_control_dependencies_initialize_without_feeds():
                 continue
             sess.run(v.initializer)
             names.append(v.op.name)
-    assert names == ["w", "beta1_power", "beta2_power", "w/Adam", "w/Adam_1", "v2", "v4",
-                     "global_step", "w/ExponentialMovingAverage", "mean/total", "mean/count"]
+    assert names == [
+        "w",
+        "beta1_power",
+        "beta2_power",
+        "w/Adam",
+        "w/Adam_1",
+        "v2",
+        "v4",
+        "global_step",
+        "w/ExponentialMovingAverage",
+        "mean/total",
+        "mean/count",
+    ]
 
 
 # -- 3. graph-mode while_loop has a gradient -----------------------------------------
@@ -120,41 +126,58 @@ def test_while_loop_gradient_graph_mode():
     w = tf.constant([0.5, -1.0, 2.0], tf.float64)
     _, acc = tf.while_loop(
         lambda i, a: i < n,
-        lambda i, a: (i + 1, tf.cond(tf.reduce_sum(a) > 0., lambda: tf.sin(a) * w + x,
-                                     lambda: a * a + w)),
-        [tf.constant(0), x], parallel_iterations=4)
-    gx, gw = tf.gradients(tf.reduce_sum(acc * [1., 2., 3.]), [x, w])
-    y = tf.while_loop(lambda v: tf.reduce_sum(v) < 100., lambda v: v * x, [x],
-                      maximum_iterations=3)
+        lambda i, a: (
+            i + 1,
+            tf.cond(tf.reduce_sum(a) > 0.0, lambda: tf.sin(a) * w + x, lambda: a * a + w),
+        ),
+        [tf.constant(0), x],
+        parallel_iterations=4,
+    )
+    gx, gw = tf.gradients(tf.reduce_sum(acc * [1.0, 2.0, 3.0]), [x, w])
+    y = tf.while_loop(
+        lambda v: tf.reduce_sum(v) < 100.0, lambda v: v * x, [x], maximum_iterations=3
+    )
     gy = tf.gradients(tf.reduce_sum(y), x)[0]
-    z = tf.while_loop(lambda v: tf.reduce_sum(v) < 100., lambda v: v * 2., [x],
-                      back_prop=False)
+    z = tf.while_loop(lambda v: tf.reduce_sum(v) < 100.0, lambda v: v * 2.0, [x], back_prop=False)
     gz = tf.gradients(tf.reduce_sum(z) + tf.reduce_sum(x), x)[0]
-    k = tf.while_loop(lambda v: tf.reduce_sum(v) < -100., lambda v: v * 3., [x])
+    k = tf.while_loop(lambda v: tf.reduce_sum(v) < -100.0, lambda v: v * 3.0, [x])
     gk = tf.gradients(tf.reduce_sum(k * x), x)[0]
 
     def outer_body(j, v):
-        return j + 1, tf.while_loop(lambda t, u: t < 2, lambda t, u: (t + 1, u * x + 0.1),
-                                    [tf.constant(0), v])[1]
+        return j + 1, tf.while_loop(
+            lambda t, u: t < 2, lambda t, u: (t + 1, u * x + 0.1), [tf.constant(0), v]
+        )[1]
 
-    nest = tf.while_loop(lambda j, v: j < n, outer_body,
-                         [tf.constant(0), tf.ones([3], tf.float64)])[1]
+    nest = tf.while_loop(
+        lambda j, v: j < n, outer_body, [tf.constant(0), tf.ones([3], tf.float64)]
+    )[1]
     gn = tf.gradients(tf.reduce_sum(nest), x)[0]
-    fixed = [[0.0081, 0.2401, 1.4641], [0.108, -1.372, 5.324], [1.0, 1.0, 1.0],
-             [0.6, -1.4, 2.2]]  # y, gy, gz, gk (independent of n)
+    fixed = [
+        [0.0081, 0.2401, 1.4641],
+        [0.108, -1.372, 5.324],
+        [1.0, 1.0, 1.0],
+        [0.6, -1.4, 2.2],
+    ]  # y, gy, gz, gk (independent of n)
     want = {  # n -> acc, gx, gw, nest, gn (TensorFlow)
-        0: [[0.3, -0.7, 1.1], [1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0],
-            [0.0, 0.0, 0.0]],
-        1: [[0.44776, -0.055782, 2.882415], [1.477668, 0.470316, 5.721577],
-            [0.29552, -1.288435, 2.673622], [0.22, 0.52, 1.42], [0.7, -1.3, 2.3]],
-        4: [[0.560025, -0.60076, 1.186648], [1.736414, 1.22748, -4.339721],
-            [0.836065, 1.931559, -6.593479], [0.142913, 0.11308, 3.287178],
-            [0.205568, -0.587472, 19.743586]],
+        0: [[0.3, -0.7, 1.1], [1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]],
+        1: [
+            [0.44776, -0.055782, 2.882415],
+            [1.477668, 0.470316, 5.721577],
+            [0.29552, -1.288435, 2.673622],
+            [0.22, 0.52, 1.42],
+            [0.7, -1.3, 2.3],
+        ],
+        4: [
+            [0.560025, -0.60076, 1.186648],
+            [1.736414, 1.22748, -4.339721],
+            [0.836065, 1.931559, -6.593479],
+            [0.142913, 0.11308, 3.287178],
+            [0.205568, -0.587472, 19.743586],
+        ],
     }
     with tf.Session() as sess:
         for nv, expected in want.items():
-            got = sess.run([acc, gx, gw, nest, gn, y, gy, gz, gk],
-                           {n: nv, x: [0.3, -0.7, 1.1]})
+            got = sess.run([acc, gx, gw, nest, gn, y, gy, gz, gk], {n: nv, x: [0.3, -0.7, 1.1]})
             for g, e in zip(got, expected + fixed):
                 np.testing.assert_allclose(g, e, atol=2e-6)
 
@@ -162,38 +185,37 @@ def test_while_loop_gradient_graph_mode():
 def test_while_loop_inside_cond_with_a_gathered_capture():
     p = tf.placeholder(tf.bool, [])
     x = tf.constant([0.5, -0.3])
-    emb = tf.constant([[1., 2.], [3., 4.], [5., 6.]])
+    emb = tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
 
     def loop():
-        return tf.while_loop(lambda i, v: i < 3,
-                             lambda i, v: (i + 1, v * tf.gather(emb, i) + tf.sin(v)),
-                             [0, x])[1]
+        return tf.while_loop(
+            lambda i, v: i < 3, lambda i, v: (i + 1, v * tf.gather(emb, i) + tf.sin(v)), [0, x]
+        )[1]
 
-    y = tf.cond(p, loop, lambda: x * 2.)
+    y = tf.cond(p, loop, lambda: x * 2.0)
     gx, ge = tf.gradients(tf.reduce_sum(y), [x, emb])
     with tf.Session() as sess:
         got = sess.run([y, gx, tf.convert_to_tensor(ge)], {p: True})
         np.testing.assert_allclose(got[0], [18.255659, -25.23624], rtol=1e-5)  # TF
         np.testing.assert_allclose(got[1], [27.98795, 77.3285], rtol=1e-5)
-        np.testing.assert_allclose(got[2], [[7.45319, -7.84972], [4.10392, -5.06624],
-                                            [3.76845, -4.36262]], rtol=1e-5)
+        np.testing.assert_allclose(
+            got[2], [[7.45319, -7.84972], [4.10392, -5.06624], [3.76845, -4.36262]], rtol=1e-5
+        )
         got = sess.run([gx, tf.convert_to_tensor(ge)], {p: False})
-        np.testing.assert_array_equal(got[0], [2., 2.])
+        np.testing.assert_array_equal(got[0], [2.0, 2.0])
         np.testing.assert_array_equal(got[1], np.zeros((3, 2)))
 
 
 def test_while_loop_gradient_trains_a_variable():
     """Gradient descent through a loop over a captured variable (TF's losses)."""
     x = tf.placeholder(tf.float32, [None, 2])
-    w = tf.get_variable("w", [2, 2],
-                        initializer=tf.constant_initializer([[0.5, 0.1], [-0.2, 0.3]]))
-    h = tf.while_loop(lambda i, h: i < 3, lambda i, h: (i + 1, tf.tanh(tf.matmul(h, w))),
-                      [0, x])[1]
-    loss = tf.reduce_sum(h ** 2)
+    w = tf.get_variable("w", [2, 2], initializer=tf.constant_initializer([[0.5, 0.1], [-0.2, 0.3]]))
+    h = tf.while_loop(lambda i, h: i < 3, lambda i, h: (i + 1, tf.tanh(tf.matmul(h, w))), [0, x])[1]
+    loss = tf.reduce_sum(h**2)
     train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
-        losses = [sess.run([loss, train], {x: [[1., 2.], [0.5, -1]]})[0] for _ in range(3)]
+        losses = [sess.run([loss, train], {x: [[1.0, 2.0], [0.5, -1]]})[0] for _ in range(3)]
     np.testing.assert_allclose(losses, [0.025639957, 0.019115405, 0.015188483], rtol=1e-5)
 
 
@@ -204,18 +226,25 @@ def test_while_loop_gradient_trains_a_variable():
 def test_reduce_extremes_over_empty_axis(mode):
     def build():
         f, i = tf.zeros([0, 3]), tf.zeros([0, 3], tf.int32)
-        return [tf.reduce_max(f, axis=0), tf.reduce_max(f), tf.reduce_max(i, axis=0),
-                tf.reduce_min(f, axis=0), tf.reduce_min(f), tf.reduce_min(i, axis=0),
-                tf.reduce_logsumexp(f, axis=0), tf.reduce_logsumexp(f),
-                tf.reduce_max(tf.ones([2, 0]), axis=1)]
+        return [
+            tf.reduce_max(f, axis=0),
+            tf.reduce_max(f),
+            tf.reduce_max(i, axis=0),
+            tf.reduce_min(f, axis=0),
+            tf.reduce_min(f),
+            tf.reduce_min(i, axis=0),
+            tf.reduce_logsumexp(f, axis=0),
+            tf.reduce_logsumexp(f),
+            tf.reduce_max(tf.ones([2, 0]), axis=1),
+        ]
+
     if mode == "eager":
         with tf.eager_mode():
             got = [t.numpy() for t in build()]
     else:
         got = _run(build())
     imin, imax, inf = -2147483648, 2147483647, np.inf  # TensorFlow's values
-    want = [[-inf] * 3, -inf, [imin] * 3, [inf] * 3, inf, [imax] * 3, [-inf] * 3, -inf,
-            [-inf] * 2]
+    want = [[-inf] * 3, -inf, [imin] * 3, [inf] * 3, inf, [imax] * 3, [-inf] * 3, -inf, [-inf] * 2]
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
     assert [np.asarray(g).dtype for g in got[:3]] == [np.float32, np.float32, np.int32]
@@ -267,9 +296,11 @@ def test_zero_size_forward_and_gradient(name):
 
 def test_reshape_minus_one_next_to_zero_matches_tf():
     p = tf.placeholder(tf.float32, None)
-    cases = [((2, 0, 3), [0, -1, 2], (0, None, 2), (0, 3, 2)),
-             ((0,), [-1, 0], (None, 0), (1, 0)),
-             ((2, 0, 3), [-1, 0], (None, 0), (6, 0))]  # (input, target, static, run): TF
+    cases = [
+        ((2, 0, 3), [0, -1, 2], (0, None, 2), (0, 3, 2)),
+        ((0,), [-1, 0], (None, 0), (1, 0)),
+        ((2, 0, 3), [-1, 0], (None, 0), (6, 0)),
+    ]  # (input, target, static, run): TF
     with tf.Session() as sess:
         for in_shape, target, static, run in cases:
             assert tf.reshape(tf.zeros(in_shape), target).shape.as_tuple() == static
@@ -286,34 +317,50 @@ def test_reshape_minus_one_next_to_zero_matches_tf():
 @pytest.mark.parametrize("mode", ["graph", "eager"])
 def test_boolean_mask_nd_mask_and_axis(mode):
     def build():
-        x = tf.reshape(tf.range(24.), [2, 3, 4])
-        return [tf.boolean_mask(x, tf.constant([[True, False, True], [False, True, True]])),
-                tf.boolean_mask(x, tf.constant([[True, False, True, False],
-                                                [False, False, True, True],
-                                                [True, True, True, True]]), axis=1),
-                tf.boolean_mask(x, tf.constant([True, False, True]), axis=1),
-                tf.boolean_mask(x, tf.cast(tf.reshape(tf.range(24) % 3, [2, 3, 4]), tf.bool))]
+        x = tf.reshape(tf.range(24.0), [2, 3, 4])
+        return [
+            tf.boolean_mask(x, tf.constant([[True, False, True], [False, True, True]])),
+            tf.boolean_mask(
+                x,
+                tf.constant(
+                    [
+                        [True, False, True, False],
+                        [False, False, True, True],
+                        [True, True, True, True],
+                    ]
+                ),
+                axis=1,
+            ),
+            tf.boolean_mask(x, tf.constant([True, False, True]), axis=1),
+            tf.boolean_mask(x, tf.cast(tf.reshape(tf.range(24) % 3, [2, 3, 4]), tf.bool)),
+        ]
+
     if mode == "eager":
         with tf.eager_mode():
             got = [t.numpy() for t in build()]
     else:
         out = build()
-        assert [t.shape.as_tuple() for t in out] == [(None, 4), (2, None), (2, None, 4),
-                                                      (None,)]  # TF's static shapes
+        assert [t.shape.as_tuple() for t in out] == [
+            (None, 4),
+            (2, None),
+            (2, None, 4),
+            (None,),
+        ]  # TF's static shapes
         got = _run(out)
-    x = np.arange(24.).reshape(2, 3, 4)
+    x = np.arange(24.0).reshape(2, 3, 4)
     np.testing.assert_array_equal(got[0], x[[0, 0, 1, 1], [0, 2, 1, 2]])  # TF's rows
-    np.testing.assert_array_equal(got[1], [[0, 2, 6, 7, 8, 9, 10, 11],
-                                           [12, 14, 18, 19, 20, 21, 22, 23]])
+    np.testing.assert_array_equal(
+        got[1], [[0, 2, 6, 7, 8, 9, 10, 11], [12, 14, 18, 19, 20, 21, 22, 23]]
+    )
     np.testing.assert_array_equal(got[2], x[:, [0, 2]])
     np.testing.assert_array_equal(got[3], x[x % 3 != 0])
 
 
 def test_boolean_mask_nd_gradient_and_errors():
-    x = tf.reshape(tf.range(24.), [2, 3, 4])
+    x = tf.reshape(tf.range(24.0), [2, 3, 4])
     y = tf.boolean_mask(x, tf.constant([[True, False, True], [False, True, True]]))
     g = _run(tf.gradients(tf.reduce_sum(y * y), x)[0])
-    want = 2 * np.arange(24.).reshape(2, 3, 4) * np.array([[1, 0, 1], [0, 1, 1]])[..., None]
+    want = 2 * np.arange(24.0).reshape(2, 3, 4) * np.array([[1, 0, 1], [0, 1, 1]])[..., None]
     np.testing.assert_array_equal(g, want)
     p = tf.placeholder(tf.bool, [None, None])
     out = tf.boolean_mask(x, p)
@@ -326,48 +373,70 @@ def test_boolean_mask_nd_gradient_and_errors():
 
 
 def test_unsorted_segment_sum_negative_ids_are_dropped():
-    d = tf.constant([[1., 2.], [3., 4.], [5., 6.], [7., 8.]])
+    d = tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]])
     y = tf.unsorted_segment_sum(d, tf.constant([0, -1, 2, 0]), 3)
-    g = tf.gradients(tf.reduce_sum(y * [[1., 2.], [3., 4.], [5., 6.]]), d)[0]
+    g = tf.gradients(tf.reduce_sum(y * [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), d)[0]
     assert g.shape.as_tuple() == (4, 2)
     y_val, g_val = _run([y, g])  # TensorFlow's numbers
     np.testing.assert_array_equal(y_val, [[8, 10], [0, 0], [5, 6]])
     np.testing.assert_array_equal(g_val, [[1, 2], [0, 0], [5, 6], [1, 2]])
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=r"segment_ids\[1\] = 3 is out of range \[0, 3\)"):
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match=r"segment_ids\[1\] = 3 is out of range \[0, 3\)"
+    ):
         _run(tf.unsorted_segment_sum(d, tf.constant([0, 3, 2, 0]), 3))
     with tf.eager_mode():
-        y = tf.unsorted_segment_sum(tf.constant([[1., 2.], [3., 4.]]), tf.constant([-1, 1]), 2)
+        y = tf.unsorted_segment_sum(tf.constant([[1.0, 2.0], [3.0, 4.0]]), tf.constant([-1, 1]), 2)
         np.testing.assert_array_equal(y.numpy(), [[0, 0], [3, 4]])
 
 
 # -- 7. run-time validation: TF's InvalidArgumentError -----------------------------------
 
 _INVALID = {  # name -> (build, TF's message)
-    "floordiv": (lambda: tf.floordiv(tf.constant([7, -7]), tf.constant([0, 2])),
-                 "Integer division by zero"),
-    "floormod": (lambda: tf.floormod(tf.constant([7, -7]), tf.constant([0, 2])),
-                 "Integer division by zero"),
-    "mod_int64": (lambda: tf.mod(tf.constant([7], tf.int64), tf.constant([0], tf.int64)),
-                  "Integer division by zero"),
+    "floordiv": (
+        lambda: tf.floordiv(tf.constant([7, -7]), tf.constant([0, 2])),
+        "Integer division by zero",
+    ),
+    "floormod": (
+        lambda: tf.floormod(tf.constant([7, -7]), tf.constant([0, 2])),
+        "Integer division by zero",
+    ),
+    "mod_int64": (
+        lambda: tf.mod(tf.constant([7], tf.int64), tf.constant([0], tf.int64)),
+        "Integer division by zero",
+    ),
     "operator": (lambda: tf.constant([7]) // tf.constant([0]), "Integer division by zero"),
-    "truncatediv": (lambda: tf.truncatediv(tf.constant([7]), tf.constant([0])),
-                    "Integer division by zero"),
-    "truncatemod": (lambda: tf.truncatemod(tf.constant([7]), tf.constant([0])),
-                    "Integer division by zero"),
-    "slice_size": (lambda: tf.slice(tf.constant([[1, 2, 3], [4, 5, 6]]), [1, 1], [2, 1]),
-                   r"Expected size\[0\] in \[0, 1\], but got 2"),
-    "slice_begin": (lambda: tf.slice(tf.constant([1, 2, 3]), [-1], [1]),
-                    r"Expected begin\[0\] in \[0, 3\], but got -1"),
-    "segment_sum_unsorted": (lambda: tf.segment_sum(tf.ones([4, 2]), tf.constant([0, 2, 1, 1])),
-                             "segment ids are not increasing"),
-    "segment_sum_negative": (lambda: tf.segment_sum(tf.ones([4, 2]),
-                                                    tf.constant([-1, 0, 1, 1])),
-                             r"Segment id -1 out of range \[0, 2\)"),
-    "gather": (lambda: tf.gather(tf.constant([1, 2, 3]), [3]),
-               r"indices\[0\] = 3 is not in \[0, 3\)"),
-    "gather_negative": (lambda: tf.gather(tf.constant([[1, 2, 3]]), [[0, -1]], axis=1),
-                        r"indices\[0, 1\] = -1 is not in \[0, 3\)"),
+    "truncatediv": (
+        lambda: tf.truncatediv(tf.constant([7]), tf.constant([0])),
+        "Integer division by zero",
+    ),
+    "truncatemod": (
+        lambda: tf.truncatemod(tf.constant([7]), tf.constant([0])),
+        "Integer division by zero",
+    ),
+    "slice_size": (
+        lambda: tf.slice(tf.constant([[1, 2, 3], [4, 5, 6]]), [1, 1], [2, 1]),
+        r"Expected size\[0\] in \[0, 1\], but got 2",
+    ),
+    "slice_begin": (
+        lambda: tf.slice(tf.constant([1, 2, 3]), [-1], [1]),
+        r"Expected begin\[0\] in \[0, 3\], but got -1",
+    ),
+    "segment_sum_unsorted": (
+        lambda: tf.segment_sum(tf.ones([4, 2]), tf.constant([0, 2, 1, 1])),
+        "segment ids are not increasing",
+    ),
+    "segment_sum_negative": (
+        lambda: tf.segment_sum(tf.ones([4, 2]), tf.constant([-1, 0, 1, 1])),
+        r"Segment id -1 out of range \[0, 2\)",
+    ),
+    "gather": (
+        lambda: tf.gather(tf.constant([1, 2, 3]), [3]),
+        r"indices\[0\] = 3 is not in \[0, 3\)",
+    ),
+    "gather_negative": (
+        lambda: tf.gather(tf.constant([[1, 2, 3]]), [[0, -1]], axis=1),
+        r"indices\[0, 1\] = -1 is not in \[0, 3\)",
+    ),
 }
 
 
@@ -391,24 +460,47 @@ def test_slice_and_tile_validation_with_runtime_values():
         assert sess.run(y, {p: [1]}).tolist() == [2, 3]
         with pytest.raises(tf.errors.InvalidArgumentError, match="Expected size"):
             sess.run(y, {p: [2]})
-    assert tf.floordiv(tf.constant([7., -7.]), tf.constant([0., 0.])) is not None
+    assert tf.floordiv(tf.constant([7.0, -7.0]), tf.constant([0.0, 0.0])) is not None
     np.testing.assert_array_equal(  # floats divide by zero as IEEE says (TF: inf, -inf)
-        _run(tf.floordiv(tf.constant([7., -7.]), tf.constant([0., 0.]))), [np.inf, -np.inf])
+        _run(tf.floordiv(tf.constant([7.0, -7.0]), tf.constant([0.0, 0.0]))), [np.inf, -np.inf]
+    )
     with pytest.raises(ValueError, match="multiples"):  # graph: at construction
         tf.tile(tf.constant([[1, 2]]), [2])
-    with tf.eager_mode(), pytest.raises(tf.errors.InvalidArgumentError,
-                                        match="vector of length 2 but got length 1"):
+    with (
+        tf.eager_mode(),
+        pytest.raises(tf.errors.InvalidArgumentError, match="vector of length 2 but got length 1"),
+    ):
         tf.tile(tf.constant([[1, 2]]), [2])
 
 
 # -- 8. dtypes of float-only ops, argmax with NaN, gradients at special points ---------
 
-_FLOAT_ONLY = ["sqrt", "rsqrt", "exp", "expm1", "log", "log1p", "sin", "cos", "tan", "tanh",
-               "sigmoid", "floor", "ceil", "is_nan", "is_finite", "nn.softplus",
-               "nn.softsign", "nn.elu", "nn.selu", "nn.softmax", "nn.log_softmax",
-               "math.log_sigmoid", "reduce_logsumexp"]
-_NOT_BOOL = ["reciprocal", "square", "abs", "sign", "round", "nn.relu", "nn.relu6",
-             "reduce_mean"]
+_FLOAT_ONLY = [
+    "sqrt",
+    "rsqrt",
+    "exp",
+    "expm1",
+    "log",
+    "log1p",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "sigmoid",
+    "floor",
+    "ceil",
+    "is_nan",
+    "is_finite",
+    "nn.softplus",
+    "nn.softsign",
+    "nn.elu",
+    "nn.selu",
+    "nn.softmax",
+    "nn.log_softmax",
+    "math.log_sigmoid",
+    "reduce_logsumexp",
+]
+_NOT_BOOL = ["reciprocal", "square", "abs", "sign", "round", "nn.relu", "nn.relu6", "reduce_mean"]
 
 
 def _fn(path):
@@ -433,41 +525,61 @@ def test_float_only_ops_reject_other_dtypes(name):
 def test_leaky_relu_of_integers_is_float32():
     y = tf.nn.leaky_relu(tf.constant([-5, 3]), 0.2)
     assert y.dtype == tf.float32
-    np.testing.assert_allclose(_run(y), [-1., 3.])  # TF: float32 [-1, 3]
+    np.testing.assert_allclose(_run(y), [-1.0, 3.0])  # TF: float32 [-1, 3]
 
 
 def test_argmax_argmin_skip_nan():
     nan, inf = np.nan, np.inf
-    rows = [([1., nan, 3.], 2, 0), ([nan, 1., 3.], 2, 1), ([1., 3., nan], 1, 0),
-            ([nan, nan, 1.], 2, 2), ([3., 1., nan, 5.], 3, 1), ([-inf, nan, inf], 2, 0),
-            ([2., 2., 1.], 0, 2), ([1., 1., 2.], 2, 0), ([nan, nan], 0, 0)]  # TensorFlow
+    rows = [
+        ([1.0, nan, 3.0], 2, 0),
+        ([nan, 1.0, 3.0], 2, 1),
+        ([1.0, 3.0, nan], 1, 0),
+        ([nan, nan, 1.0], 2, 2),
+        ([3.0, 1.0, nan, 5.0], 3, 1),
+        ([-inf, nan, inf], 2, 0),
+        ([2.0, 2.0, 1.0], 0, 2),
+        ([1.0, 1.0, 2.0], 2, 0),
+        ([nan, nan], 0, 0),
+    ]  # TensorFlow
     fetch = [(tf.argmax(tf.constant(x), 0), tf.argmin(tf.constant(x), 0)) for x, _, _ in rows]
     got = _run(fetch)
     assert [(int(a), int(b)) for a, b in got] == [(a, b) for _, a, b in rows]
-    m = tf.constant([[1., nan], [nan, 2.], [0., 5.]])
+    m = tf.constant([[1.0, nan], [nan, 2.0], [0.0, 5.0]])
     got = _run([tf.argmax(m, 0), tf.argmin(m, 0), tf.argmax(m, 1), tf.argmin(m, 1)])
     assert [g.tolist() for g in got] == [[0, 2], [2, 1], [0, 1, 1], [0, 1, 0]]
     with tf.eager_mode():
-        assert int(tf.argmax(tf.constant([1., nan, 3.]))) == 2
+        assert int(tf.argmax(tf.constant([1.0, nan, 3.0]))) == 2
 
 
 _SPECIAL = [  # (name, fn, points, TensorFlow's gradient at them)
-    ("relu", tf.nn.relu, [0., -0., 1., -1.], [0., 0., 1., 0.]),
-    ("relu6", tf.nn.relu6, [0., 6., 3., 7., -1.], [0., 0., 1., 0., 0.]),
-    ("selu", tf.nn.selu, [0., -0., 1., -1.],
-     [1.0507010221481323, 1.0507010221481323, 1.0507010221481323, 0.6467685699462891]),
-    ("elu", tf.nn.elu, [0., np.nan, 1., -1., -np.inf], [1., 1., 1., 0.36787945, 0.]),
-    ("softsign", tf.nn.softsign, [np.inf, -np.inf, 0., 2.], [0., 0., 1., 0.11111111]),
-    ("abs", tf.abs, [0., -0., 2., -2.], [0., 0., 1., -1.]),
-    ("leaky_relu", lambda x: tf.nn.leaky_relu(x, 0.2), [0., -0., 1., -1.],
-     [0.2, 0.2, 1., 0.2]),
-    ("softplus", tf.nn.softplus, [0., np.inf, -np.inf, 50.], [0.5, 1., 0., 1.]),
-    ("sigmoid", tf.sigmoid, [np.inf, -np.inf, 0.], [0., 0., 0.25]),
-    ("tanh", tf.tanh, [np.inf, -np.inf, 0.], [0., 0., 1.]),
-    ("sqrt", tf.sqrt, [0., 4.], [np.inf, 0.25]),
-    ("clip_by_value", lambda x: tf.clip_by_value(x, 0., 1.), [0., 1., 0.5, 2.],
-     [1., 1., 1., 0.]),
-    ("log_sigmoid", tf.log_sigmoid, [np.inf, -np.inf, 0.], [0., 1., 0.5]),
+    ("relu", tf.nn.relu, [0.0, -0.0, 1.0, -1.0], [0.0, 0.0, 1.0, 0.0]),
+    ("relu6", tf.nn.relu6, [0.0, 6.0, 3.0, 7.0, -1.0], [0.0, 0.0, 1.0, 0.0, 0.0]),
+    (
+        "selu",
+        tf.nn.selu,
+        [0.0, -0.0, 1.0, -1.0],
+        [1.0507010221481323, 1.0507010221481323, 1.0507010221481323, 0.6467685699462891],
+    ),
+    ("elu", tf.nn.elu, [0.0, np.nan, 1.0, -1.0, -np.inf], [1.0, 1.0, 1.0, 0.36787945, 0.0]),
+    ("softsign", tf.nn.softsign, [np.inf, -np.inf, 0.0, 2.0], [0.0, 0.0, 1.0, 0.11111111]),
+    ("abs", tf.abs, [0.0, -0.0, 2.0, -2.0], [0.0, 0.0, 1.0, -1.0]),
+    (
+        "leaky_relu",
+        lambda x: tf.nn.leaky_relu(x, 0.2),
+        [0.0, -0.0, 1.0, -1.0],
+        [0.2, 0.2, 1.0, 0.2],
+    ),
+    ("softplus", tf.nn.softplus, [0.0, np.inf, -np.inf, 50.0], [0.5, 1.0, 0.0, 1.0]),
+    ("sigmoid", tf.sigmoid, [np.inf, -np.inf, 0.0], [0.0, 0.0, 0.25]),
+    ("tanh", tf.tanh, [np.inf, -np.inf, 0.0], [0.0, 0.0, 1.0]),
+    ("sqrt", tf.sqrt, [0.0, 4.0], [np.inf, 0.25]),
+    (
+        "clip_by_value",
+        lambda x: tf.clip_by_value(x, 0.0, 1.0),
+        [0.0, 1.0, 0.5, 2.0],
+        [1.0, 1.0, 1.0, 0.0],
+    ),
+    ("log_sigmoid", tf.log_sigmoid, [np.inf, -np.inf, 0.0], [0.0, 1.0, 0.5]),
 ]
 
 
@@ -485,19 +597,25 @@ def test_gradient_at_special_points(name, fn, points, want):
 
 
 def test_gradient_ties_of_maximum_minimum_and_reductions():
-    x, y = tf.constant([1., 2., 3.]), tf.constant([1., 1., 3.])
-    got = _run(tf.gradients(tf.reduce_sum(tf.maximum(x, y)), [x, y]) +
-               tf.gradients(tf.reduce_sum(tf.minimum(x, y)), [x, y]))
+    x, y = tf.constant([1.0, 2.0, 3.0]), tf.constant([1.0, 1.0, 3.0])
+    got = _run(
+        tf.gradients(tf.reduce_sum(tf.maximum(x, y)), [x, y])
+        + tf.gradients(tf.reduce_sum(tf.minimum(x, y)), [x, y])
+    )
     want = [[1, 1, 1], [0, 0, 0], [1, 0, 1], [0, 1, 0]]  # TF: ties go to x
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
-    z = tf.constant([[1., 3., 3.], [2., 2., 2.]])
-    got = _run([tf.gradients(tf.reduce_max(z, axis=1), z)[0],
-                tf.gradients(tf.reduce_max(z), z)[0],
-                tf.gradients(tf.reduce_min(z, axis=1), z)[0]])
+    z = tf.constant([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
+    got = _run(
+        [
+            tf.gradients(tf.reduce_max(z, axis=1), z)[0],
+            tf.gradients(tf.reduce_max(z), z)[0],
+            tf.gradients(tf.reduce_min(z, axis=1), z)[0],
+        ]
+    )
     third = 1 / 3
-    np.testing.assert_allclose(got[0], [[0, .5, .5], [third] * 3], rtol=1e-6)  # split
-    np.testing.assert_allclose(got[1], [[0, .5, .5], [0, 0, 0]])
+    np.testing.assert_allclose(got[0], [[0, 0.5, 0.5], [third] * 3], rtol=1e-6)  # split
+    np.testing.assert_allclose(got[1], [[0, 0.5, 0.5], [0, 0, 0]])
     np.testing.assert_allclose(got[2], [[1, 0, 0], [third] * 3], rtol=1e-6)
 
 
@@ -509,12 +627,18 @@ def test_feeding_a_wrong_shape_is_a_value_error():
     s = tf.placeholder(tf.float32, [], name="s")
     with tf.Session() as sess:
         for t, value, message in [  # TF 2.21's messages
-                (x, np.zeros(3), "Cannot feed value of shape (3,) for Tensor x:0, which has "
-                                 "shape (None, 2)"),
-                (x, np.zeros((2, 3)), "Cannot feed value of shape (2, 3) for Tensor x:0, "
-                                      "which has shape (None, 2)"),
-                (s, [1., 2.], "Cannot feed value of shape (2,) for Tensor s:0, which has "
-                              "shape ()")]:
+            (
+                x,
+                np.zeros(3),
+                "Cannot feed value of shape (3,) for Tensor x:0, which has shape (None, 2)",
+            ),
+            (
+                x,
+                np.zeros((2, 3)),
+                "Cannot feed value of shape (2, 3) for Tensor x:0, which has shape (None, 2)",
+            ),
+            (s, [1.0, 2.0], "Cannot feed value of shape (2,) for Tensor s:0, which has shape ()"),
+        ]:
             with pytest.raises(ValueError) as info:
                 sess.run(t * 2, {t: value})
             assert str(info.value) == message
@@ -528,9 +652,13 @@ def test_batch_normalization_lists_gamma_before_beta():
     x = tf.placeholder(tf.float32, [None, 3])
     tf.layers.batch_normalization(x)
     assert [v.name for v in tf.trainable_variables()] == [  # Keras/TF1 build order
-        "batch_normalization/gamma:0", "batch_normalization/beta:0"]
+        "batch_normalization/gamma:0",
+        "batch_normalization/beta:0",
+    ]
     assert [v.name for v in tf.global_variables()][2:] == [
-        "batch_normalization/moving_mean:0", "batch_normalization/moving_variance:0"]
+        "batch_normalization/moving_mean:0",
+        "batch_normalization/moving_variance:0",
+    ]
 
 
 # -- 10. where TF departs from the mathematics, miniflow keeps it (docs/tf1_differences.md)
@@ -540,21 +668,31 @@ def test_intended_differences_keep_the_mathematics():
     from miniflow.testing import check_grads
 
     labels = np.array([[0.5, 0.7, 0.3]])  # does not sum to 1
-    logits = tf.constant([[1., 2., 0.5]])
+    logits = tf.constant([[1.0, 2.0, 0.5]])
     loss = tf.nn.softmax_cross_entropy_with_logits_v2(labels=labels, logits=logits)
     g = _run(tf.gradients(loss, logits)[0])
     # TF: [-0.26878, -0.07147, -0.15976] (softmax - labels); the derivative is this:
     np.testing.assert_allclose(g, [[-0.15316, 0.24280, -0.08963]], atol=1e-5)
-    check_grads(lambda z: tf.nn.softmax_cross_entropy_with_logits_v2(labels=labels,
-                                                                     logits=z),
-                [np.array([[1., 2., 0.5]])])
+    check_grads(
+        lambda z: tf.nn.softmax_cross_entropy_with_logits_v2(labels=labels, logits=z),
+        [np.array([[1.0, 2.0, 0.5]])],
+    )
     rng = np.random.RandomState(0)
-    check_grads(lambda x: sum(tf.reduce_sum(t * t) for t in tf.nn.fused_batch_norm(
-        x, tf.ones([3], tf.float64), tf.zeros([3], tf.float64), is_training=True)[:2]),
-        [rng.randn(2, 2, 2, 3)])
-    check_grads(lambda x, w: tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="VALID",
-                                          dilations=[1, 2, 2, 1]),
-                [rng.randn(1, 5, 5, 2), rng.randn(2, 2, 2, 1)])
+    check_grads(
+        lambda x: sum(
+            tf.reduce_sum(t * t)
+            for t in tf.nn.fused_batch_norm(
+                x, tf.ones([3], tf.float64), tf.zeros([3], tf.float64), is_training=True
+            )[:2]
+        ),
+        [rng.randn(2, 2, 2, 3)],
+    )
+    check_grads(
+        lambda x, w: tf.nn.conv2d(
+            x, w, strides=[1, 1, 1, 1], padding="VALID", dilations=[1, 2, 2, 1]
+        ),
+        [rng.randn(1, 5, 5, 2), rng.randn(2, 2, 2, 1)],
+    )
 
 
 def test_shape_lists_of_int64_tensors_pack_as_int64():

@@ -87,8 +87,9 @@ class ServerProcess:
 
     def __init__(self, args: list[str]):
         cmd = [sys.executable, "-m", "miniflow.cli.main", "serve", "--port", "0", *args]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=child_env(), text=True)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(), text=True
+        )
         self.stderr_lines: list[str] = []
         lines: queue.Queue = queue.Queue()
         threading.Thread(target=self._pump, args=(self.proc.stdout, lines), daemon=True).start()

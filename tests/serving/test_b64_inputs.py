@@ -38,8 +38,9 @@ def sigs(**inputs: TensorSpec) -> dict:
 
 
 ONE = sigs(examples=TensorSpec("s:0", OBJ, (None,)))
-NAMED = sigs(image=TensorSpec("i:0", OBJ, (None,)), k=TensorSpec("k:0", np.dtype(np.int64),
-                                                                  (None,)))
+NAMED = sigs(
+    image=TensorSpec("i:0", OBJ, (None,)), k=TensorSpec("k:0", np.dtype(np.int64), (None,))
+)
 MATRIX = sigs(s=TensorSpec("s:0", OBJ, (None, 2)))
 
 
@@ -64,8 +65,12 @@ def test_columnar_format_single_and_named_inputs():
 
 def test_row_format_named_inputs_mix_b64_and_numbers():
     # The documented example: {"image": {"b64": ...}, "caption": "seaside"} per instance.
-    body = {"instances": [{"image": {"b64": "aW1hZ2UgYnl0ZXM="}, "k": 3},
-                          {"image": {"b64": "YXdlc29tZSBpbWFnZSBieXRlcw=="}, "k": 4}]}
+    body = {
+        "instances": [
+            {"image": {"b64": "aW1hZ2UgYnl0ZXM="}, "k": 3},
+            {"image": {"b64": "YXdlc29tZSBpbWFnZSBieXRlcw=="}, "k": 4},
+        ]
+    }
     req = decode_predict(body, NAMED)
     assert req.inputs["image"].tolist() == [b"image bytes", b"awesome image bytes"]
     assert req.inputs["k"].tolist() == [3, 4]
@@ -87,21 +92,35 @@ def test_two_dimensional_string_input():
     assert got.shape == (2, 2) and got.tolist() == [[b"a", b"b"], [b"c", b"d"]]
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"instances": [{"b64": "not base64!"}]},
-     "input 'examples': Unable to base64 decode 'not base64!'"),
-    ({"instances": [{"b64": "YW-_"}]}, "Unable to base64 decode"),  # URL-safe alphabet
-    ({"instances": [{"b64": "YWJjZ"}]}, "Unable to base64 decode"),  # impossible length
-    ({"instances": [{"b64": 12}]},
-     "input 'examples': the value of \"b64\" must be a string of base64, got a number"),
-    ({"instances": [5]}, "input 'examples': wrong dtype: expected string (JSON strings or "
-                         "{\"b64\": \"...\"} objects), got a number"),
-    ({"instances": [None]}, "got null"),
-    ({"inputs": [{"b64": "YQ==", "x": 1}]}, "binary values are {\"b64\": \"...\"} objects "
-                                             "with no other key"),
-    ({"instances": [[b64(b"a")], [b64(b"b")]]},
-     "input 'examples': wrong shape: lists nested deeper than the signature's rank 1"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            {"instances": [{"b64": "not base64!"}]},
+            "input 'examples': Unable to base64 decode 'not base64!'",
+        ),
+        ({"instances": [{"b64": "YW-_"}]}, "Unable to base64 decode"),  # URL-safe alphabet
+        ({"instances": [{"b64": "YWJjZ"}]}, "Unable to base64 decode"),  # impossible length
+        (
+            {"instances": [{"b64": 12}]},
+            "input 'examples': the value of \"b64\" must be a string of base64, got a number",
+        ),
+        (
+            {"instances": [5]},
+            "input 'examples': wrong dtype: expected string (JSON strings or "
+            '{"b64": "..."} objects), got a number',
+        ),
+        ({"instances": [None]}, "got null"),
+        (
+            {"inputs": [{"b64": "YQ==", "x": 1}]},
+            'binary values are {"b64": "..."} objects with no other key',
+        ),
+        (
+            {"instances": [[b64(b"a")], [b64(b"b")]]},
+            "input 'examples': wrong shape: lists nested deeper than the signature's rank 1",
+        ),
+    ],
+)
 def test_bad_string_values_are_clear_invalid_requests(body, message):
     with pytest.raises(InvalidRequest) as e:
         decode_predict(body, ONE)
@@ -129,15 +148,19 @@ def test_deeply_nested_json_is_a_parse_error_not_a_crash():
 
 # -- encoding -------------------------------------------------------------------------------
 def test_bytes_outputs_are_b64_and_other_strings_are_text():
-    out = {"classes": np.array([[b"0", b"1"]], object),
-           "echo_bytes": np.array([b"\x00\xff"], object),
-           "scores": np.array([[0.25, 0.75]], np.float32)}
+    out = {
+        "classes": np.array([[b"0", b"1"]], object),
+        "echo_bytes": np.array([b"\x00\xff"], object),
+        "scores": np.array([[0.25, 0.75]], np.float32),
+    }
     doc = encode_predict(out, columnar=True)["outputs"]
-    assert doc == {"classes": [["0", "1"]], "echo_bytes": [{"b64": "AP8="}],
-                   "scores": [[0.25, 0.75]]}
+    assert doc == {
+        "classes": [["0", "1"]],
+        "echo_bytes": [{"b64": "AP8="}],
+        "scores": [[0.25, 0.75]],
+    }
     rows = encode_predict(out, columnar=False)["predictions"]
-    assert rows == [{"classes": ["0", "1"], "echo_bytes": {"b64": "AP8="},
-                     "scores": [0.25, 0.75]}]
+    assert rows == [{"classes": ["0", "1"], "echo_bytes": {"b64": "AP8="}, "scores": [0.25, 0.75]}]
     json.dumps(rows)  # serialisable as it stands
 
 
@@ -152,8 +175,9 @@ def export(path) -> None:
         echo = tf.identity(s, name="echo")
         n = tf.strings.length(s, name="n")
         with tf.Session() as sess:
-            tf.saved_model.simple_save(sess, str(path), {"examples": s},
-                                       {"y": y, "echo_bytes": echo, "n": n})
+            tf.saved_model.simple_save(
+                sess, str(path), {"examples": s}, {"y": y, "echo_bytes": echo, "n": n}
+            )
 
 
 @pytest.fixture(scope="module")

@@ -29,9 +29,15 @@ def test_batcher_merges_requests_and_splits_results(tmp_path):
     requests = [random_rows(i, n) for i, n in enumerate([1, 2, 3])]
     try:
         with ThreadPoolExecutor(3) as pool:
-            futures = [pool.submit(batcher.predict, "serving_default",
-                                   decode_instances(instances(rows), sig), len(rows))
-                       for rows in requests]
+            futures = [
+                pool.submit(
+                    batcher.predict,
+                    "serving_default",
+                    decode_instances(instances(rows), sig),
+                    len(rows),
+                )
+                for rows in requests
+            ]
             results = [f.result(timeout=60) for f in futures]
     finally:
         batcher.close()
@@ -49,25 +55,38 @@ def test_a_bad_request_in_a_batch_fails_alone(tmp_path):
     bad = [([5000], [1.0])]  # id beyond 2^10
     try:
         with ThreadPoolExecutor(3) as pool:
-            futures = [pool.submit(batcher.predict, "serving_default",
-                                   decode_instances(instances(r), sig), 1)
-                       for r in (good[0], bad, good[1])]
+            futures = [
+                pool.submit(
+                    batcher.predict, "serving_default", decode_instances(instances(r), sig), 1
+                )
+                for r in (good[0], bad, good[1])
+            ]
             errors = [f.exception(timeout=60) for f in futures]
     finally:
         batcher.close()
     assert isinstance(errors[1], InvalidRequest)
-    assert str(errors[1]) == ("instance 0: feature index 5000 is out of range [0, 1024) (the "
-                              "model has 2^10 features)")
+    assert str(errors[1]) == (
+        "instance 0: feature index 5000 is out of range [0, 1024) (the model has 2^10 features)"
+    )
     assert errors[0] is None and errors[2] is None
     for f, rows in ((futures[0], good[0]), (futures[2], good[1])):
-        np.testing.assert_allclose(f.result()["probabilities"], lr_truth(model_dir, rows),
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            f.result()["probabilities"], lr_truth(model_dir, rows), rtol=1e-6
+        )
 
 
 def test_server_batches_concurrent_requests(tmp_path, start_server):
     model_dir = write_lr_model(tmp_path / "1", seed=5)
-    server = start_server("--model-dir", tmp_path, "--name", "ctr", "--batch-max-size", "4",
-                          "--batch-timeout-ms", "30000")
+    server = start_server(
+        "--model-dir",
+        tmp_path,
+        "--name",
+        "ctr",
+        "--batch-max-size",
+        "4",
+        "--batch-timeout-ms",
+        "30000",
+    )
     requests = [random_rows(20 + i, 1) for i in range(4)]
     barrier = threading.Barrier(4)
 

@@ -26,8 +26,9 @@ def served(tmp_path_factory):
     base = tmp_path_factory.mktemp("ctr")
     write_lr_model(base / "1", seed=1)
     write_lr_model(base / "2", seed=2)
-    server = ServerProcess(["--model-dir", str(base), "--name", "ctr",
-                            "--max-body-bytes", str(MAX_BODY)])
+    server = ServerProcess(
+        ["--model-dir", str(base), "--name", "ctr", "--max-body-bytes", str(MAX_BODY)]
+    )
     yield server, base
     assert server.stop() == 0  # SIGTERM is a clean shutdown
 
@@ -43,34 +44,41 @@ def test_row_format_matches_in_process_prediction(served):
 def test_columnar_format_and_named_signature_with_two_outputs(served):
     server, base = served
     rows = random_rows(1, 5)
-    req = {"signature_name": "predict",
-           "inputs": {"indices": [i for i, _ in rows], "values": [v for _, v in rows]}}
+    req = {
+        "signature_name": "predict",
+        "inputs": {"indices": [i for i, _ in rows], "values": [v for _, v in rows]},
+    }
     status, body = server.post("/v1/models/ctr:predict", req)
     assert status == 200
     assert sorted(body["outputs"]) == ["logits", "probabilities"]
-    np.testing.assert_allclose(body["outputs"]["probabilities"], lr_truth(base / "2", rows),
-                               rtol=1e-6)
-    np.testing.assert_allclose(body["outputs"]["logits"], lr_truth(base / "2", rows, True),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        body["outputs"]["probabilities"], lr_truth(base / "2", rows), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        body["outputs"]["logits"], lr_truth(base / "2", rows, True), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_row_format_with_two_outputs_gives_one_object_per_instance(served):
     server, base = served
     rows = random_rows(2, 3)
-    status, body = server.post("/v1/models/ctr:predict",
-                               {"signature_name": "predict", "instances": instances(rows)})
+    status, body = server.post(
+        "/v1/models/ctr:predict", {"signature_name": "predict", "instances": instances(rows)}
+    )
     assert status == 200
     assert [sorted(p) for p in body["predictions"]] == [["logits", "probabilities"]] * 3
-    np.testing.assert_allclose([p["probabilities"] for p in body["predictions"]],
-                               lr_truth(base / "2", rows), rtol=1e-6)
+    np.testing.assert_allclose(
+        [p["probabilities"] for p in body["predictions"]], lr_truth(base / "2", rows), rtol=1e-6
+    )
 
 
 def test_columnar_single_output_is_returned_bare(served):
     server, base = served
     rows = random_rows(3, 2)
-    status, body = server.post("/v1/models/ctr:predict",
-                               {"inputs": {"indices": [r[0] for r in rows],
-                                           "values": [r[1] for r in rows]}})
+    status, body = server.post(
+        "/v1/models/ctr:predict",
+        {"inputs": {"indices": [r[0] for r in rows], "values": [r[1] for r in rows]}},
+    )
     assert status == 200
     np.testing.assert_allclose(body["outputs"], lr_truth(base / "2", rows), rtol=1e-6)
 
@@ -84,17 +92,22 @@ def test_specific_version_url_and_unloaded_version(served):
     # The default policy serves only the newest version; 1 is on disk but not loaded.
     status, body = server.post("/v1/models/ctr/versions/1:predict", {"instances": instances(rows)})
     assert status == 404
-    assert body == {"error": "Servable not found for request: Specific(ctr, 1); "
-                             "serving versions: [2]"}
+    assert body == {
+        "error": "Servable not found for request: Specific(ctr, 1); serving versions: [2]"
+    }
 
 
 def test_status_endpoint(served):
     server, _ = served
     ok = {"error_code": "OK", "error_message": ""}
-    assert server.get("/v1/models/ctr") == (200, {"model_version_status": [
-        {"version": "2", "state": "AVAILABLE", "status": ok}]})
-    assert server.get("/v1/models/ctr/versions/2") == (200, {"model_version_status": [
-        {"version": "2", "state": "AVAILABLE", "status": ok}]})
+    assert server.get("/v1/models/ctr") == (
+        200,
+        {"model_version_status": [{"version": "2", "state": "AVAILABLE", "status": ok}]},
+    )
+    assert server.get("/v1/models/ctr/versions/2") == (
+        200,
+        {"model_version_status": [{"version": "2", "state": "AVAILABLE", "status": ok}]},
+    )
 
 
 def test_metadata_endpoint(served):
@@ -103,71 +116,140 @@ def test_metadata_endpoint(served):
     assert status == 200
     dims2 = {"dim": [{"size": "-1", "name": ""}, {"size": "-1", "name": ""}], "unknown_rank": False}
     dims1 = {"dim": [{"size": "-1", "name": ""}], "unknown_rank": False}
-    inputs = {"indices": {"dtype": "DT_INT64", "tensor_shape": dims2, "name": "indices",
-                          "ragged": True},
-              "values": {"dtype": "DT_FLOAT", "tensor_shape": dims2, "name": "values",
-                         "ragged": True}}
+    inputs = {
+        "indices": {"dtype": "DT_INT64", "tensor_shape": dims2, "name": "indices", "ragged": True},
+        "values": {"dtype": "DT_FLOAT", "tensor_shape": dims2, "name": "values", "ragged": True},
+    }
     prob = {"dtype": "DT_FLOAT", "tensor_shape": dims1, "name": "probabilities"}
     logit = {"dtype": "DT_FLOAT", "tensor_shape": dims1, "name": "logits"}
     method = "tensorflow/serving/predict"
     assert body == {
         "model_spec": {"name": "ctr", "signature_name": "", "version": "2"},
-        "metadata": {"signature_def": {"signature_def": {
-            "serving_default": {"inputs": inputs, "outputs": {"probabilities": prob},
-                                "method_name": method},
-            "predict": {"inputs": inputs, "outputs": {"probabilities": prob, "logits": logit},
-                        "method_name": method}}}}}
+        "metadata": {
+            "signature_def": {
+                "signature_def": {
+                    "serving_default": {
+                        "inputs": inputs,
+                        "outputs": {"probabilities": prob},
+                        "method_name": method,
+                    },
+                    "predict": {
+                        "inputs": inputs,
+                        "outputs": {"probabilities": prob, "logits": logit},
+                        "method_name": method,
+                    },
+                }
+            }
+        },
+    }
 
 
 BAD_REQUESTS = [
-    ("malformed JSON", b'{"instances": [', "JSON Parse error: Expecting value: line 1 column 16 "
-     "(char 15)"),
-    ("not an object", [1, 2], "JSON Value: request body must be a JSON object with 'instances' "
-     "or 'inputs'"),
+    (
+        "malformed JSON",
+        b'{"instances": [',
+        "JSON Parse error: Expecting value: line 1 column 16 (char 15)",
+    ),
+    (
+        "not an object",
+        [1, 2],
+        "JSON Value: request body must be a JSON object with 'instances' or 'inputs'",
+    ),
     ("neither key", {"signature_name": "predict"}, "Missing 'inputs' or 'instances' key"),
-    ("both keys", {"instances": [], "inputs": {}},
-     "Only one of 'instances' or 'inputs' can be specified"),
-    ("unknown top-level key", {"instances": [], "foo": 1},
-     "Unknown key(s) ['foo'] in request; expected 'instances' or 'inputs', and optionally "
-     "'signature_name'"),
+    (
+        "both keys",
+        {"instances": [], "inputs": {}},
+        "Only one of 'instances' or 'inputs' can be specified",
+    ),
+    (
+        "unknown top-level key",
+        {"instances": [], "foo": 1},
+        "Unknown key(s) ['foo'] in request; expected 'instances' or 'inputs', and optionally "
+        "'signature_name'",
+    ),
     ("empty instances", {"instances": []}, "'instances' must be a non-empty JSON list"),
-    ("unknown input name", {"instances": [{"indices": [1], "values": [1.0], "extra": [2]}]},
-     "instance 0: JSON object does not have named input: 'extra'; the signature's inputs are "
-     "['indices', 'values']"),
-    ("missing input", {"instances": [{"indices": [1]}]},
-     "instance 0: missing named input 'values'; the signature's inputs are "
-     "['indices', 'values']"),
-    ("unknown signature", {"signature_name": "nope", "instances": [{"indices": [1],
-                                                                     "values": [1.0]}]},
-     "Serving signature name: \"nope\" not found in signature def; available: "
-     "['predict', 'serving_default']"),
-    ("string values", {"instances": [{"indices": [1], "values": ["a"]}]},
-     "input 'values': wrong dtype: expected float32 (numbers), got string values"),
-    ("float feature id", {"instances": [{"indices": [1.5], "values": [1.0]}]},
-     "input 'indices': wrong dtype: expected int64 (integers), got non-integer number values"),
-    ("bool values", {"instances": [{"indices": [1], "values": [True]}]},
-     "input 'values': wrong dtype: expected float32 (numbers), got boolean values"),
-    ("nested instance", {"instances": [{"indices": [[1, 2]], "values": [[1.0, 2.0]]}]},
-     "input 'indices': wrong shape: each instance must be a flat list of numbers"),
-    ("scalar instance", {"instances": [{"indices": 3, "values": 1.0}]},
-     "input 'indices', instance 0: expected a list of numbers, got int"),
-    ("length mismatch", {"instances": [{"indices": [1, 2], "values": [1.0]}]},
-     "instance 0: 'indices' and 'values' have different lengths; every feature id needs "
-     "exactly one value"),
-    ("index out of range", {"instances": [{"indices": [1], "values": [1.0]},
-                                          {"indices": [5, 1 << DIMS_LOG2], "values": [1, 1]}]},
-     f"instance 1: feature index {1 << DIMS_LOG2} is out of range [0, {1 << DIMS_LOG2}) "
-     f"(the model has 2^{DIMS_LOG2} features)"),
-    ("negative index", {"instances": [{"indices": [-1], "values": [1.0]}]},
-     f"instance 0: feature index -1 is out of range [0, {1 << DIMS_LOG2}) (the model has "
-     f"2^{DIMS_LOG2} features)"),
-    ("columnar batch sizes differ", {"inputs": {"indices": [[1], [2]], "values": [[1.0]]}},
-     "Input batch sizes differ: {'indices': 2, 'values': 1}; every input must have the same "
-     "size in its first dimension"),
-    ("index beyond int64", {"instances": [{"indices": [2 ** 70], "values": [1.0]}]},
-     "input 'indices': value out of range for int64"),
-    ("too-large body", {"instances": [{"indices": list(range(1000)), "values": [1.0] * 1000}]},
-     None),
+    (
+        "unknown input name",
+        {"instances": [{"indices": [1], "values": [1.0], "extra": [2]}]},
+        "instance 0: JSON object does not have named input: 'extra'; the signature's inputs are "
+        "['indices', 'values']",
+    ),
+    (
+        "missing input",
+        {"instances": [{"indices": [1]}]},
+        "instance 0: missing named input 'values'; the signature's inputs are "
+        "['indices', 'values']",
+    ),
+    (
+        "unknown signature",
+        {"signature_name": "nope", "instances": [{"indices": [1], "values": [1.0]}]},
+        'Serving signature name: "nope" not found in signature def; available: '
+        "['predict', 'serving_default']",
+    ),
+    (
+        "string values",
+        {"instances": [{"indices": [1], "values": ["a"]}]},
+        "input 'values': wrong dtype: expected float32 (numbers), got string values",
+    ),
+    (
+        "float feature id",
+        {"instances": [{"indices": [1.5], "values": [1.0]}]},
+        "input 'indices': wrong dtype: expected int64 (integers), got non-integer number values",
+    ),
+    (
+        "bool values",
+        {"instances": [{"indices": [1], "values": [True]}]},
+        "input 'values': wrong dtype: expected float32 (numbers), got boolean values",
+    ),
+    (
+        "nested instance",
+        {"instances": [{"indices": [[1, 2]], "values": [[1.0, 2.0]]}]},
+        "input 'indices': wrong shape: each instance must be a flat list of numbers",
+    ),
+    (
+        "scalar instance",
+        {"instances": [{"indices": 3, "values": 1.0}]},
+        "input 'indices', instance 0: expected a list of numbers, got int",
+    ),
+    (
+        "length mismatch",
+        {"instances": [{"indices": [1, 2], "values": [1.0]}]},
+        "instance 0: 'indices' and 'values' have different lengths; every feature id needs "
+        "exactly one value",
+    ),
+    (
+        "index out of range",
+        {
+            "instances": [
+                {"indices": [1], "values": [1.0]},
+                {"indices": [5, 1 << DIMS_LOG2], "values": [1, 1]},
+            ]
+        },
+        f"instance 1: feature index {1 << DIMS_LOG2} is out of range [0, {1 << DIMS_LOG2}) "
+        f"(the model has 2^{DIMS_LOG2} features)",
+    ),
+    (
+        "negative index",
+        {"instances": [{"indices": [-1], "values": [1.0]}]},
+        f"instance 0: feature index -1 is out of range [0, {1 << DIMS_LOG2}) (the model has "
+        f"2^{DIMS_LOG2} features)",
+    ),
+    (
+        "columnar batch sizes differ",
+        {"inputs": {"indices": [[1], [2]], "values": [[1.0]]}},
+        "Input batch sizes differ: {'indices': 2, 'values': 1}; every input must have the same "
+        "size in its first dimension",
+    ),
+    (
+        "index beyond int64",
+        {"instances": [{"indices": [2**70], "values": [1.0]}]},
+        "input 'indices': value out of range for int64",
+    ),
+    (
+        "too-large body",
+        {"instances": [{"indices": list(range(1000)), "values": [1.0] * 1000}]},
+        None,
+    ),
     ("classify is not supported", None, "API 'classify' is not supported; use :predict"),
 ]
 
@@ -180,8 +262,10 @@ def test_bad_requests_get_400_and_the_server_keeps_serving(served, case, body, m
     status, reply = http("POST", server.url + path, raw)
     assert status == 400
     if message is None:  # too-large body
-        assert reply == {"error": f"Request body of {len(raw)} bytes exceeds the limit of "
-                                  f"{MAX_BODY} bytes (--max-body-bytes)"}
+        assert reply == {
+            "error": f"Request body of {len(raw)} bytes exceeds the limit of "
+            f"{MAX_BODY} bytes (--max-body-bytes)"
+        }
     else:
         assert reply == {"error": message}
     rows = random_rows(5, 2)
@@ -192,12 +276,18 @@ def test_bad_requests_get_400_and_the_server_keeps_serving(served, case, body, m
 
 def test_not_found_and_wrong_method(served):
     server, _ = served
-    assert server.post("/v1/models/nope:predict", {"instances": [[1]]}) == (404, {
-        "error": "Servable not found for request: Latest(nope); served models: ['ctr']"})
-    assert server.get("/v1/models/ctr/versions/7") == (404, {
-        "error": "Servable not found for request: Specific(ctr, 7)"})
-    assert server.get("/v1/models/ctr/versions/7/metadata") == (404, {
-        "error": "Servable not found for request: Specific(ctr, 7); serving versions: [2]"})
+    assert server.post("/v1/models/nope:predict", {"instances": [[1]]}) == (
+        404,
+        {"error": "Servable not found for request: Latest(nope); served models: ['ctr']"},
+    )
+    assert server.get("/v1/models/ctr/versions/7") == (
+        404,
+        {"error": "Servable not found for request: Specific(ctr, 7)"},
+    )
+    assert server.get("/v1/models/ctr/versions/7/metadata") == (
+        404,
+        {"error": "Servable not found for request: Specific(ctr, 7); serving versions: [2]"},
+    )
     assert server.get("/v2/whatever") == (404, {"error": "Malformed request: GET /v2/whatever"})
     assert server.get("/v1/models/ctr:predict") == (405, {"error": "predict needs POST, got GET"})
 
@@ -212,8 +302,7 @@ def test_missing_content_length_is_refused(served):
             chunks.append(chunk)
         reply = b"".join(chunks).decode()
     assert reply.startswith("HTTP/1.1 411 ")
-    assert reply.endswith('{"error": "Content-Length required (chunked bodies are not '
-                          'supported)"}')
+    assert reply.endswith('{"error": "Content-Length required (chunked bodies are not supported)"}')
 
 
 def test_health_and_prometheus_metrics(served):

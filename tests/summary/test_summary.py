@@ -28,8 +28,9 @@ def test_scalars_and_histograms_round_trip_through_tensorboard(tmp_path):
         tf.summary.scalar("batch_mean", tf.reduce_mean(x))
     tf.summary.histogram("values", x)
     merged = tf.summary.merge_all()
-    data = {step: np.random.default_rng(step).normal(size=50).astype(np.float32)
-            for step in (0, 5, 10)}
+    data = {
+        step: np.random.default_rng(step).normal(size=50).astype(np.float32) for step in (0, 5, 10)
+    }
     with tf.Session() as sess:
         writer = tf.summary.FileWriter(str(tmp_path), sess.graph)
         for step, values in data.items():
@@ -59,8 +60,7 @@ def test_scalars_and_histograms_round_trip_through_tensorboard(tmp_path):
         counts = np.array(h.histogram_value.bucket)
         assert np.all(np.diff(limits) > 0)
         # Every value lies in the bucket whose right limit is the first one above it.
-        expected = np.bincount(np.searchsorted(limits, v, side="right"),
-                               minlength=len(limits))
+        expected = np.bincount(np.searchsorted(limits, v, side="right"), minlength=len(limits))
         np.testing.assert_array_equal(counts[counts > 0], expected[expected > 0])
     graph = acc.Graph()
     names = {n.name: n for n in graph.node}
@@ -69,8 +69,7 @@ def test_scalars_and_histograms_round_trip_through_tensorboard(tmp_path):
 
 def test_manual_summary_proto_and_flush_without_close(tmp_path):
     writer = tf.summary.FileWriter(str(tmp_path / "run"))
-    summary = tf.summary.Summary(value=[tf.summary.Summary.Value(tag="acc",
-                                                                 simple_value=0.75)])
+    summary = tf.summary.Summary(value=[tf.summary.Summary.Value(tag="acc", simple_value=0.75)])
     writer.add_summary(summary, 3)
     writer.flush()
     acc = _accumulate(tmp_path / "run")
@@ -89,8 +88,7 @@ def test_summary_op_names_tags_and_errors():
     with tf.Session() as sess:
         parsed = tf.summary.Summary()
         parsed.ParseFromString(sess.run(tf.summary.merge([a, b])))
-        assert [(v.tag, v.simple_value) for v in parsed.value] == [("loss", 1.0),
-                                                                   ("loss_1", 2.0)]
+        assert [(v.tag, v.simple_value) for v in parsed.value] == [("loss", 1.0), ("loss_1", 2.0)]
         with pytest.raises(tf.errors.InvalidArgumentError, match="not the same shape"):
             sess.run(bad)
         with pytest.raises(tf.errors.InvalidArgumentError, match="Duplicate tag loss"):
@@ -104,8 +102,9 @@ def test_events_reach_disk_when_the_writer_is_dropped_without_close(tmp_path):
     import gc
 
     writer = tf.summary.FileWriter(str(tmp_path))
-    writer.add_summary(tf.summary.Summary(value=[tf.summary.Summary.Value(
-        tag="loss", simple_value=2.0)]), 7)
+    writer.add_summary(
+        tf.summary.Summary(value=[tf.summary.Summary.Value(tag="loss", simple_value=2.0)]), 7
+    )
     del writer
     gc.collect()
     assert [(e.step, e.value) for e in _accumulate(tmp_path).Scalars("loss")] == [(7, 2.0)]
@@ -114,13 +113,18 @@ def test_events_reach_disk_when_the_writer_is_dropped_without_close(tmp_path):
 def test_summary_iterator_reads_back_and_detects_corruption(tmp_path):
     with tf.summary.FileWriter(str(tmp_path)) as writer:
         for step in range(3):
-            writer.add_summary(tf.summary.Summary(value=[tf.summary.Summary.Value(
-                tag="acc", simple_value=step / 4)]), step)
+            writer.add_summary(
+                tf.summary.Summary(
+                    value=[tf.summary.Summary.Value(tag="acc", simple_value=step / 4)]
+                ),
+                step,
+            )
     (path,) = glob.glob(str(tmp_path / "events.out.tfevents.*"))
     events = list(tf.train.summary_iterator(path))
     assert events[0].file_version == "brain.Event:2"
-    assert [(e.step, e.summary.value[0].tag, e.summary.value[0].simple_value)
-            for e in events[1:]] == [(0, "acc", 0.0), (1, "acc", 0.25), (2, "acc", 0.5)]
+    assert [
+        (e.step, e.summary.value[0].tag, e.summary.value[0].simple_value) for e in events[1:]
+    ] == [(0, "acc", 0.0), (1, "acc", 0.25), (2, "acc", 0.5)]
     raw = bytearray(open(path, "rb").read())
     raw[-6] ^= 0x10
     open(path, "wb").write(bytes(raw))
@@ -146,8 +150,12 @@ def test_image_and_text_summaries_open_in_tensorboard(tmp_path):
     with tf.Session() as sess, tf.summary.FileWriter(str(tmp_path)) as writer:
         writer.add_summary(sess.run(tf.summary.merge_all()), 1)
     acc = _accumulate(tmp_path)
-    assert sorted(acc.Tags()["images"]) == ["gray/image", "rgb/image/0", "rgb/image/1",
-                                            "signed/image"]
+    assert sorted(acc.Tags()["images"]) == [
+        "gray/image",
+        "rgb/image/0",
+        "rgb/image/1",
+        "signed/image",
+    ]
 
     def decoded(tag):
         (event,) = acc.Images(tag)
@@ -157,7 +165,6 @@ def test_image_and_text_summaries_open_in_tensorboard(tmp_path):
         np.testing.assert_array_equal(decoded(f"rgb/image/{i}"), rgb[i])
     np.testing.assert_array_equal(decoded("gray/image"), np.round(gray[0, ..., 0] * 127.5))
     # Negative values: 0 -> 127, scaled so that -1 -> 0 (127/1 < 128/1).
-    np.testing.assert_array_equal(decoded("signed/image"),
-                                  np.round(signed[0, ..., 0] * 127 + 127))
+    np.testing.assert_array_equal(decoded("signed/image"), np.round(signed[0, ..., 0] * 127 + 127))
     (text_event,) = acc.Tensors("note")
     assert text_event.tensor_proto.string_val == [b"hello *world*"]

@@ -14,10 +14,13 @@ def test_hand_built_summary_is_read_by_tensorboard(tmp_path):
     writer = tf.summary.FileWriter(str(tmp_path))
     writer.add_session_log(tf.SessionLog(status=tf.SessionLog.START), global_step=0)
     for step, v in [(1, 0.5), (2, 0.25)]:
-        writer.add_summary(tf.Summary(value=[tf.Summary.Value(tag="loss", simple_value=v)]),
-                           global_step=step)
-    writer.add_summary(tf.Summary(value=[tf.Summary.Value(tag="acc", simple_value=0.75)])
-                       .SerializeToString(), global_step=3)
+        writer.add_summary(
+            tf.Summary(value=[tf.Summary.Value(tag="loss", simple_value=v)]), global_step=step
+        )
+    writer.add_summary(
+        tf.Summary(value=[tf.Summary.Value(tag="acc", simple_value=0.75)]).SerializeToString(),
+        global_step=3,
+    )
     writer.close()
     acc = EventAccumulator(str(tmp_path))
     acc.Reload()

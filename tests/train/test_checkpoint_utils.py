@@ -144,8 +144,7 @@ def test_cluster_spec_matches_tf():
     # Values printed by TensorFlow for the same spec.
     assert c.as_dict() == {"worker": ["w0:1", "w1:1"], "ps": {0: "p0:1", 3: "p3:1"}}
     assert c.jobs == ["worker", "ps"]
-    assert (c.num_tasks("ps"), c.task_indices("ps"), c.task_address("ps", 3)) == \
-        (2, [0, 3], "p3:1")
+    assert (c.num_tasks("ps"), c.task_indices("ps"), c.task_address("ps", 3)) == (2, [0, 3], "p3:1")
     assert c.job_tasks("ps") == ["p0:1", None, None, "p3:1"]
     assert repr(c) == "ClusterSpec({'ps': {0: 'p0:1', 3: 'p3:1'}, 'worker': ['w0:1', 'w1:1']})"
     cdef = c.as_cluster_def()
@@ -166,10 +165,15 @@ def test_cluster_spec_matches_tf():
 
 
 def test_saver_def_fields():
-    sd = tf.train.SaverDef(filename_tensor_name="save/Const:0", max_to_keep=5,
-                           version=tf.train.SaverDef.V2)
-    assert (sd.filename_tensor_name, sd.max_to_keep, sd.version, sd.sharded) == \
-        ("save/Const:0", 5, 2, False)
+    sd = tf.train.SaverDef(
+        filename_tensor_name="save/Const:0", max_to_keep=5, version=tf.train.SaverDef.V2
+    )
+    assert (sd.filename_tensor_name, sd.max_to_keep, sd.version, sd.sharded) == (
+        "save/Const:0",
+        5,
+        2,
+        False,
+    )
     assert tf.train.SaverDef() == tf.train.SaverDef() and tf.train.SaverDef.V1 == 1
 
 

@@ -51,16 +51,21 @@ def test_optimizer_steps_match_between_modes(case, sparse):
 
 
 def _sparse_program():
-    st = tf.SparseTensor([[0, 1], [1, 0], [2, 2]], tf.constant([1.0, -2.0, 0.5], tf.float64),
-                         [3, 3])
+    st = tf.SparseTensor(
+        [[0, 1], [1, 0], [2, 2]], tf.constant([1.0, -2.0, 0.5], tf.float64), [3, 3]
+    )
     b = tf.constant(np.arange(6.0).reshape(3, 2))
     ids = tf.SparseTensor([[0, 0], [0, 1], [2, 0]], tf.constant([4, 1, 4], tf.int64), [3, 2])
     table = tf.constant(np.arange(10.0).reshape(5, 2))
-    return [tf.sparse_tensor_dense_matmul(st, b), tf.sparse_reduce_sum(st, axis=0),
-            tf.sparse.to_dense(st), tf.sparse_add(st, st).values,
-            tf.sparse_add(st, tf.ones([3, 3], tf.float64)),
-            tf.nn.embedding_lookup_sparse(table, ids, None, combiner="sqrtn"),
-            tf.unsorted_segment_sum(b, [1, 1, 0], 2)]
+    return [
+        tf.sparse_tensor_dense_matmul(st, b),
+        tf.sparse_reduce_sum(st, axis=0),
+        tf.sparse.to_dense(st),
+        tf.sparse_add(st, st).values,
+        tf.sparse_add(st, tf.ones([3, 3], tf.float64)),
+        tf.nn.embedding_lookup_sparse(table, ids, None, combiner="sqrtn"),
+        tf.unsorted_segment_sum(b, [1, 1, 0], 2),
+    ]
 
 
 def test_sparse_ops_match_between_modes():

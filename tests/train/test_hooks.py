@@ -80,7 +80,7 @@ def test_stop_at_step_stops_at_exactly_last_step():
         final = tf.train.FinalOpsHook([gs, w])
         assert _train([hook, final]) == 7
         assert final.final_ops_values[0] == 7
-        assert final.final_ops_values[1] == np.float32(3.0 * 0.5 ** 7)
+        assert final.final_ops_values[1] == np.float32(3.0 * 0.5**7)
 
 
 def test_stop_at_step_num_steps_counts_from_the_restored_step(tmp_path):
@@ -89,8 +89,11 @@ def test_stop_at_step_num_steps_counts_from_the_restored_step(tmp_path):
             gs, _, _, _ = _model()
             final = tf.train.FinalOpsHook(gs)
             creator = tf.train.ChiefSessionCreator(checkpoint_dir=str(tmp_path))
-            hooks = [tf.train.StopAtStepHook(num_steps=4),
-                     tf.train.CheckpointSaverHook(str(tmp_path), save_steps=100), final]
+            hooks = [
+                tf.train.StopAtStepHook(num_steps=4),
+                tf.train.CheckpointSaverHook(str(tmp_path), save_steps=100),
+                final,
+            ]
             assert _train(hooks, creator) == 4
             assert final.final_ops_values == expected_last
 
@@ -113,17 +116,34 @@ def test_checkpoint_saver_saves_at_the_steps_tf_saves(tmp_path):
     with tf.Graph().as_default():
         _model()
         listener = _Listener()
-        hooks = [tf.train.CheckpointSaverHook(str(tmp_path), save_steps=3,
-                                              listeners=[listener]),
-                 tf.train.StopAtStepHook(last_step=10)]
+        hooks = [
+            tf.train.CheckpointSaverHook(str(tmp_path), save_steps=3, listeners=[listener]),
+            tf.train.StopAtStepHook(last_step=10),
+        ]
         assert _train(hooks) == 10
-    assert listener.log == ["begin", ("before", 0), ("after", 0), ("before", 3), ("after", 3),
-                            ("before", 6), ("after", 6), ("before", 9), ("after", 9),
-                            ("before", 10), ("after", 10), ("end", 10)]
+    assert listener.log == [
+        "begin",
+        ("before", 0),
+        ("after", 0),
+        ("before", 3),
+        ("after", 3),
+        ("before", 6),
+        ("after", 6),
+        ("before", 9),
+        ("after", 9),
+        ("before", 10),
+        ("after", 10),
+        ("end", 10),
+    ]
     state = tf.train.get_checkpoint_state(str(tmp_path))
     assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == [
-        "model.ckpt-0", "model.ckpt-3", "model.ckpt-6", "model.ckpt-9", "model.ckpt-10"]
-    assert tf.train.load_variable(str(tmp_path), "w") == np.float32(3.0 * 0.5 ** 10)
+        "model.ckpt-0",
+        "model.ckpt-3",
+        "model.ckpt-6",
+        "model.ckpt-9",
+        "model.ckpt-10",
+    ]
+    assert tf.train.load_variable(str(tmp_path), "w") == np.float32(3.0 * 0.5**10)
 
 
 def test_checkpoint_listener_can_stop_training(tmp_path):
@@ -137,15 +157,17 @@ def test_checkpoint_listener_can_stop_training(tmp_path):
 
 def test_checkpoint_saver_needs_exactly_one_saver(tmp_path):
     with pytest.raises(ValueError, match="both saver and scaffold"):
-        tf.train.CheckpointSaverHook(str(tmp_path), save_steps=1,
-                                     saver=object(), scaffold=tf.train.Scaffold())
+        tf.train.CheckpointSaverHook(
+            str(tmp_path), save_steps=1, saver=object(), scaffold=tf.train.Scaffold()
+        )
     with tf.Graph().as_default():
         _model()
         hook = tf.train.CheckpointSaverHook(str(tmp_path), save_steps=1)
         with pytest.raises(RuntimeError, match="No items in collection savers"):
             with tf.train.MonitoredSession(
-                    tf.train.ChiefSessionCreator(tf.train.Scaffold(saver=tf.train.Saver())),
-                    hooks=[hook]):
+                tf.train.ChiefSessionCreator(tf.train.Scaffold(saver=tf.train.Saver())),
+                hooks=[hook],
+            ):
                 pass
 
 
@@ -199,8 +221,9 @@ def test_logging_tensor_hook_list_of_names_formatter_and_at_end(caplog):
         gs, w, loss, _ = _model()
         tf.identity(loss, name="my_loss")
         hook = tf.train.LoggingTensorHook(["my_loss", "w:0"], at_end=True)
-        custom = tf.train.LoggingTensorHook({"loss": loss}, every_n_iter=1,
-                                            formatter=lambda v: f"custom {v['loss']:.2f}")
+        custom = tf.train.LoggingTensorHook(
+            {"loss": loss}, every_n_iter=1, formatter=lambda v: f"custom {v['loss']:.2f}"
+        )
         with caplog.at_level(logging.INFO, logger="miniflow"):
             _train([hook, custom, tf.train.StopAtStepHook(last_step=2)])
     messages = [r.getMessage() for r in caplog.records]
@@ -218,8 +241,7 @@ def _scalars(logdir):
 
     acc = EventAccumulator(str(logdir))
     acc.Reload()
-    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)]
-            for tag in acc.Tags()["scalars"]}
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
 
 
 def test_step_counter_and_summary_saver_write_tensorboard_events(tmp_path):
@@ -228,15 +250,17 @@ def test_step_counter_and_summary_saver_write_tensorboard_events(tmp_path):
     with tf.Graph().as_default():
         gs, w, loss, _ = _model()
         summary = tf.summary.scalar("loss", loss)
-        hooks = [tf.train.StepCounterHook(every_n_steps=3, output_dir=str(tmp_path)),
-                 tf.train.SummarySaverHook(save_steps=2, output_dir=str(tmp_path),
-                                           summary_op=summary),
-                 tf.train.StopAtStepHook(last_step=7)]
+        hooks = [
+            tf.train.StepCounterHook(every_n_steps=3, output_dir=str(tmp_path)),
+            tf.train.SummarySaverHook(save_steps=2, output_dir=str(tmp_path), summary_op=summary),
+            tf.train.StopAtStepHook(last_step=7),
+        ]
         _train(hooks)
     scalars = _scalars(tmp_path)
     assert [s for s, _ in scalars["loss"]] == [1, 3, 5, 7]
-    np.testing.assert_allclose([v for _, v in scalars["loss"]],
-                               [9.0, 0.5625, 0.03515625, 0.002197265625])
+    np.testing.assert_allclose(
+        [v for _, v in scalars["loss"]], [9.0, 0.5625, 0.03515625, 0.002197265625]
+    )
     assert [s for s, _ in scalars["global_step/sec"]] == [4, 7]
     assert all(v > 0 for _, v in scalars["global_step/sec"])
 

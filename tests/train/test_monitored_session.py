@@ -64,11 +64,12 @@ def test_classic_tf1_program_runs_and_resumes_from_checkpoint_dir(tmp_path):
             w = tf.get_variable("w", [], initializer=tf.constant_initializer(3.0))
             loss = tf.square(w)
             train_op = tf.train.GradientDescentOptimizer(0.25).minimize(
-                loss, global_step=global_step)
-            hooks = [tf.train.StopAtStepHook(last_step=last_step),
-                     tf.train.NanTensorHook(loss)]
-            with tf.train.MonitoredTrainingSession(checkpoint_dir=str(tmp_path),
-                                                   hooks=hooks) as mon_sess:
+                loss, global_step=global_step
+            )
+            hooks = [tf.train.StopAtStepHook(last_step=last_step), tf.train.NanTensorHook(loss)]
+            with tf.train.MonitoredTrainingSession(
+                checkpoint_dir=str(tmp_path), hooks=hooks
+            ) as mon_sess:
                 first = mon_sess.run(global_step)
                 while not mon_sess.should_stop():
                     mon_sess.run(train_op)
@@ -84,8 +85,11 @@ def test_default_summaries_and_step_counter_are_readable_by_tensorboard(tmp_path
     with tf.Graph().as_default():
         _, _, _, train = _model()
         with tf.train.MonitoredTrainingSession(
-                checkpoint_dir=str(tmp_path), save_summaries_steps=2, log_step_count_steps=3,
-                hooks=[tf.train.StopAtStepHook(last_step=7)]) as sess:
+            checkpoint_dir=str(tmp_path),
+            save_summaries_steps=2,
+            log_step_count_steps=3,
+            hooks=[tf.train.StopAtStepHook(last_step=7)],
+        ) as sess:
             while not sess.should_stop():
                 sess.run(train)
     acc = EventAccumulator(str(tmp_path))
@@ -94,12 +98,19 @@ def test_default_summaries_and_step_counter_are_readable_by_tensorboard(tmp_path
     # at step 0 and START at step 1.
     assert sorted(acc.Tags()["scalars"]) == ["global_step/sec", "loss"]
     assert [(e.step, e.value) for e in acc.Scalars("loss")] == [
-        (1, 9.0), (3, 0.5625), (5, 0.03515625), (7, 0.002197265625)]
+        (1, 9.0),
+        (3, 0.5625),
+        (5, 0.03515625),
+        (7, 0.002197265625),
+    ]
     assert [e.step for e in acc.Scalars("global_step/sec")] == [4, 7]
     assert {"global_step", "w", "Square"} <= {n.name for n in acc.Graph().node}
-    logs = [(e.step, e.session_log.status)
-            for f in sorted(tmp_path.glob("events*"))
-            for e in tf.train.summary_iterator(str(f)) if e.HasField("session_log")]
+    logs = [
+        (e.step, e.session_log.status)
+        for f in sorted(tmp_path.glob("events*"))
+        for e in tf.train.summary_iterator(str(f))
+        if e.HasField("session_log")
+    ]
     assert logs[:2] == [(0, 3), (1, 1)]  # SessionLog.CHECKPOINT, SessionLog.START
 
 
@@ -112,8 +123,15 @@ def test_hook_call_order_and_fetch_merging():
             assert isinstance(out, list) and len(out) == 2
             sess.run(w)
         # TF: begin, after_create_session, (before_run, after_run) per step, end.
-        assert rec.calls == ["begin", "after_create_session", "before_run", "after_run",
-                             "before_run", "after_run", "end"]
+        assert rec.calls == [
+            "begin",
+            "after_create_session",
+            "before_run",
+            "after_run",
+            "before_run",
+            "after_run",
+            "end",
+        ]
         assert sorted(rec.results[0]) == ["gs", "w"]
         assert rec.results[1] == {"gs": 1, "w": np.float32(1.5)}
         assert rec.original[1].fetches is w and rec.original[1].feed_dict is None
@@ -139,8 +157,9 @@ def test_hook_feeds_and_request_stop():
                 sess.run(y)
 
 
-@pytest.mark.parametrize("exc", [tf.errors.OutOfRangeError(None, None, "end of data"),
-                                 StopIteration()])
+@pytest.mark.parametrize(
+    "exc", [tf.errors.OutOfRangeError(None, None, "end of data"), StopIteration()]
+)
 def test_out_of_range_ends_the_with_block_cleanly(exc):
     with tf.Graph().as_default():
         _, _, _, train = _model()
@@ -177,6 +196,7 @@ def test_thread_error_reported_to_the_coordinator_stops_the_session():
         def after_create_session(self, session, coord):
             def fail():
                 raise ValueError("input thread failed")
+
             tf.train.LooperThread.loop(coord, None, fail)
 
     with tf.Graph().as_default():
@@ -215,8 +235,9 @@ def test_preemption_error_recreates_the_session():
 def test_worker_waits_for_the_chief_and_gives_up_after_max_wait_secs():
     with tf.Graph().as_default():
         _model()
-        with pytest.raises(tf.errors.DeadlineExceededError,
-                           match="Session was not ready after waiting 0 secs"):  # TF's text
+        with pytest.raises(
+            tf.errors.DeadlineExceededError, match="Session was not ready after waiting 0 secs"
+        ):  # TF's text
             tf.train.MonitoredTrainingSession(is_chief=False, max_wait_secs=0)
 
 
@@ -292,8 +313,9 @@ def test_supervisor_managed_session_and_basic_train_loop(tmp_path):
     before = set(threading.enumerate())
     with tf.Graph().as_default():
         gs, w, _, train = _model()
-        sv = tf.train.Supervisor(logdir=str(tmp_path), save_summaries_secs=3600,
-                                 save_model_secs=3600)
+        sv = tf.train.Supervisor(
+            logdir=str(tmp_path), save_summaries_secs=3600, save_model_secs=3600
+        )
         steps = []
 
         def step(sess):
@@ -324,12 +346,18 @@ def test_hook_run_options_are_merged_and_passed_to_after_run():
             self.level, self.timeout, self.seen = level, timeout, []
 
         def before_run(self, run_context):
-            return tf.train.SessionRunArgs(None, options=tf.RunOptions(
-                trace_level=self.level, timeout_in_ms=self.timeout))
+            return tf.train.SessionRunArgs(
+                None, options=tf.RunOptions(trace_level=self.level, timeout_in_ms=self.timeout)
+            )
 
         def after_run(self, run_context, run_values):
-            self.seen.append((run_values.options.trace_level,
-                              run_values.options.timeout_in_ms, run_values.results))
+            self.seen.append(
+                (
+                    run_values.options.trace_level,
+                    run_values.options.timeout_in_ms,
+                    run_values.results,
+                )
+            )
 
     assert tf.train.SessionRunArgs("x") == ("x", None, None)
     with tf.Graph().as_default():

@@ -75,7 +75,7 @@ def test_zero_debiased_average_of_a_tensor():
         for k, v in enumerate(values, start=1):
             sess.run(update, {x: v})
             biased = biased - 0.5 * (biased - v)
-            assert sess.run(ema.average(t)) == pytest.approx(biased / (1 - 0.5 ** k))
+            assert sess.run(ema.average(t)) == pytest.approx(biased / (1 - 0.5**k))
 
 
 def test_variables_to_restore_maps_average_names():

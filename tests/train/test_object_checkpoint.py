@@ -40,7 +40,8 @@ def test_manager_in_graph_mode_matches_tensorflow(tmp_path):
                 "model/layers/0/.ATTRIBUTES/VARIABLE_VALUE",
                 "model/w/.ATTRIBUTES/VARIABLE_VALUE",
                 "save_counter/.ATTRIBUTES/VARIABLE_VALUE",
-                "step/.ATTRIBUTES/VARIABLE_VALUE"]
+                "step/.ATTRIBUTES/VARIABLE_VALUE",
+            ]
             p4 = mgr.save(checkpoint_number=10)
             assert _names([p4]) == ["ckpt-10"]
             assert _names(mgr.checkpoints) == ["ckpt-3", "ckpt-10"]
@@ -95,15 +96,17 @@ def test_manager_arguments_and_restore_or_initialize(tmp_path):
         with pytest.raises(ValueError, match="`step_counter` should be passed"):
             tf.train.CheckpointManager(c, str(tmp_path), 1, checkpoint_interval=2)
         calls = []
-        mgr = tf.train.CheckpointManager(c, str(tmp_path), max_to_keep=None,
-                                         init_fn=lambda: calls.append(1))
+        mgr = tf.train.CheckpointManager(
+            c, str(tmp_path), max_to_keep=None, init_fn=lambda: calls.append(1)
+        )
         assert mgr.restore_or_initialize() is None and calls == [1]
         saved = mgr.save()
         v.assign(7.0)
         assert mgr.restore_or_initialize() == saved and float(v.numpy()) == 1.0
         step = tf.Variable(0, dtype=tf.int64)
-        timed = tf.train.CheckpointManager(c, str(tmp_path / "t"), None, step_counter=step,
-                                           checkpoint_interval=5)
+        timed = tf.train.CheckpointManager(
+            c, str(tmp_path / "t"), None, step_counter=step, checkpoint_interval=5
+        )
         # TF 2.21 on the same calls: ckpt-1 (mgr), then ckpt-2, None, ckpt-3 (one save_counter)
         assert saved == str(tmp_path / "ckpt-1")
         assert timed.save() == str(tmp_path / "t" / "ckpt-2")

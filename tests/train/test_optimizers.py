@@ -22,14 +22,14 @@ def ref_adagrad(s, g, lr=0.125):
     s["var"] = s["var"] - lr * g / np.sqrt(s["accumulator"])
 
 
-def ref_adadelta(s, g, lr=0.5, rho=0.875, eps=2.0 ** -20):
+def ref_adadelta(s, g, lr=0.5, rho=0.875, eps=2.0**-20):
     s["accum"] = rho * s["accum"] + (1 - rho) * g * g
     update = np.sqrt(s["accum_update"] + eps) / np.sqrt(s["accum"] + eps) * g
     s["accum_update"] = rho * s["accum_update"] + (1 - rho) * update * update
     s["var"] = s["var"] - lr * update
 
 
-def ref_rmsprop(s, g, lr=0.0625, decay=0.75, momentum=0.5, eps=2.0 ** -10, centered=False):
+def ref_rmsprop(s, g, lr=0.0625, decay=0.75, momentum=0.5, eps=2.0**-10, centered=False):
     s["rms"] = decay * s["rms"] + (1 - decay) * g * g
     if centered:
         s["mg"] = decay * s["mg"] + (1 - decay) * g
@@ -40,10 +40,10 @@ def ref_rmsprop(s, g, lr=0.0625, decay=0.75, momentum=0.5, eps=2.0 ** -10, cente
     s["var"] = s["var"] - s["momentum"]
 
 
-def ref_adam(s, g, lr=0.125, b1=0.75, b2=0.875, eps=2.0 ** -14, rows=None):
+def ref_adam(s, g, lr=0.125, b1=0.75, b2=0.875, eps=2.0**-14, rows=None):
     s["t"] = s.get("t", 0) + 1
     t = s["t"]
-    lr_t = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+    lr_t = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
     if rows is None:
         s["m"] = b1 * s["m"] + (1 - b1) * g
         s["v"] = b2 * s["v"] + (1 - b2) * g * g
@@ -59,47 +59,89 @@ def ref_ftrl(s, g, lr=0.25, p=-0.5, l1=0.0625, l2=0.125, shrink=0.0):
     w, n = s["var"], s["accum"]
     n_new = n + g * g
     g_shrunk = g + 2 * shrink * w
-    sigma = (n_new ** -p - n ** -p) / lr
+    sigma = (n_new**-p - n**-p) / lr
     s["linear"] = s["linear"] + g_shrunk - sigma * w
     z = s["linear"]
-    quad = n_new ** -p / lr + 2 * l2
+    quad = n_new**-p / lr + 2 * l2
     s["var"] = np.where(np.abs(z) > l1, (np.sign(z) * l1 - z) / quad, 0.0)
     s["accum"] = n_new
 
 
 # name -> (optimizer factory, reference, initial slot values, reference kwargs)
 CASES = {
-    "momentum": (lambda: tf.train.MomentumOptimizer(0.125, 0.875), ref_momentum,
-                 {"momentum": 0.0}, {}),
-    "nesterov": (lambda: tf.train.MomentumOptimizer(0.125, 0.875, use_nesterov=True),
-                 ref_momentum, {"momentum": 0.0}, {"nesterov": True}),
-    "adagrad": (lambda: tf.train.AdagradOptimizer(0.125, initial_accumulator_value=0.25),
-                ref_adagrad, {"accumulator": 0.25}, {}),
-    "adadelta": (lambda: tf.train.AdadeltaOptimizer(0.5, rho=0.875, epsilon=2.0 ** -20),
-                 ref_adadelta, {"accum": 0.0, "accum_update": 0.0}, {}),
-    "rmsprop": (lambda: tf.train.RMSPropOptimizer(0.0625, decay=0.75, momentum=0.5,
-                                                  epsilon=2.0 ** -10),
-                ref_rmsprop, {"rms": 1.0, "momentum": 0.0}, {}),
-    "rmsprop_centered": (lambda: tf.train.RMSPropOptimizer(0.0625, decay=0.75, momentum=0.5,
-                                                           epsilon=2.0 ** -10, centered=True),
-                         ref_rmsprop, {"rms": 1.0, "momentum": 0.0, "mg": 0.0},
-                         {"centered": True}),
-    "adam": (lambda: tf.train.AdamOptimizer(0.125, beta1=0.75, beta2=0.875, epsilon=2.0 ** -14),
-             ref_adam, {"m": 0.0, "v": 0.0}, {}),
-    "ftrl": (lambda: tf.train.FtrlOptimizer(0.25, l1_regularization_strength=0.0625,
-                                            l2_regularization_strength=0.125,
-                                            initial_accumulator_value=0.125),
-             ref_ftrl, {"accum": 0.125, "linear": 0.0}, {}),
-    "ftrl_power": (lambda: tf.train.FtrlOptimizer(0.25, learning_rate_power=-0.75,
-                                                  l1_regularization_strength=0.0625,
-                                                  l2_regularization_strength=0.125,
-                                                  initial_accumulator_value=0.125,
-                                                  l2_shrinkage_regularization_strength=0.25),
-                   ref_ftrl, {"accum": 0.125, "linear": 0.0}, {"p": -0.75, "shrink": 0.25}),
+    "momentum": (
+        lambda: tf.train.MomentumOptimizer(0.125, 0.875),
+        ref_momentum,
+        {"momentum": 0.0},
+        {},
+    ),
+    "nesterov": (
+        lambda: tf.train.MomentumOptimizer(0.125, 0.875, use_nesterov=True),
+        ref_momentum,
+        {"momentum": 0.0},
+        {"nesterov": True},
+    ),
+    "adagrad": (
+        lambda: tf.train.AdagradOptimizer(0.125, initial_accumulator_value=0.25),
+        ref_adagrad,
+        {"accumulator": 0.25},
+        {},
+    ),
+    "adadelta": (
+        lambda: tf.train.AdadeltaOptimizer(0.5, rho=0.875, epsilon=2.0**-20),
+        ref_adadelta,
+        {"accum": 0.0, "accum_update": 0.0},
+        {},
+    ),
+    "rmsprop": (
+        lambda: tf.train.RMSPropOptimizer(0.0625, decay=0.75, momentum=0.5, epsilon=2.0**-10),
+        ref_rmsprop,
+        {"rms": 1.0, "momentum": 0.0},
+        {},
+    ),
+    "rmsprop_centered": (
+        lambda: tf.train.RMSPropOptimizer(
+            0.0625, decay=0.75, momentum=0.5, epsilon=2.0**-10, centered=True
+        ),
+        ref_rmsprop,
+        {"rms": 1.0, "momentum": 0.0, "mg": 0.0},
+        {"centered": True},
+    ),
+    "adam": (
+        lambda: tf.train.AdamOptimizer(0.125, beta1=0.75, beta2=0.875, epsilon=2.0**-14),
+        ref_adam,
+        {"m": 0.0, "v": 0.0},
+        {},
+    ),
+    "ftrl": (
+        lambda: tf.train.FtrlOptimizer(
+            0.25,
+            l1_regularization_strength=0.0625,
+            l2_regularization_strength=0.125,
+            initial_accumulator_value=0.125,
+        ),
+        ref_ftrl,
+        {"accum": 0.125, "linear": 0.0},
+        {},
+    ),
+    "ftrl_power": (
+        lambda: tf.train.FtrlOptimizer(
+            0.25,
+            learning_rate_power=-0.75,
+            l1_regularization_strength=0.0625,
+            l2_regularization_strength=0.125,
+            initial_accumulator_value=0.125,
+            l2_shrinkage_regularization_strength=0.25,
+        ),
+        ref_ftrl,
+        {"accum": 0.125, "linear": 0.0},
+        {"p": -0.75, "shrink": 0.25},
+    ),
 }
 
-W0 = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75], [-2.0, 1.0, 0.1], [0.3, -0.4, 0.9],
-               [1.1, 1.2, -1.3]])
+W0 = np.array(
+    [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75], [-2.0, 1.0, 0.1], [0.3, -0.4, 0.9], [1.1, 1.2, -1.3]]
+)
 rng = np.random.RandomState(0)
 GRADS = [rng.randn(5, 3) for _ in range(3)]
 SPARSE = [([3, 0, 3], rng.randn(3, 3)), ([1], rng.randn(1, 3)), ([0, 4, 4, 4], rng.randn(4, 3))]
@@ -131,8 +173,9 @@ def _state(init):
 def _check(sess, opt, var, state, tol):
     np.testing.assert_allclose(sess.run(var), state["var"], rtol=tol, atol=tol)
     for name in opt.get_slot_names():
-        np.testing.assert_allclose(sess.run(opt.get_slot(var, name)), state[name], rtol=tol,
-                                   atol=tol, err_msg=name)
+        np.testing.assert_allclose(
+            sess.run(opt.get_slot(var, name)), state[name], rtol=tol, atol=tol, err_msg=name
+        )
 
 
 # Hyperparameters become float32 tensors cast to the variable's dtype (as in TF1); the
@@ -177,10 +220,15 @@ def test_sparse_steps_match_formula_on_touched_rows(case):
 
 
 def test_slot_names_match_tensorflow():
-    expect = {"momentum": ["momentum"], "adagrad": ["accumulator"],
-              "adadelta": ["accum", "accum_update"], "rmsprop": ["momentum", "rms"],
-              "rmsprop_centered": ["mg", "momentum", "rms"], "adam": ["m", "v"],
-              "ftrl": ["accum", "linear"]}
+    expect = {
+        "momentum": ["momentum"],
+        "adagrad": ["accumulator"],
+        "adadelta": ["accum", "accum_update"],
+        "rmsprop": ["momentum", "rms"],
+        "rmsprop_centered": ["mg", "momentum", "rms"],
+        "adam": ["m", "v"],
+        "ftrl": ["accum", "linear"],
+    }
     for case, names in expect.items():
         tf.reset_default_graph()
         var, _, _, _, opt, _ = _build(CASES[case][0], np.float32, sparse=False)
@@ -201,7 +249,7 @@ def test_adam_beta_powers_advance_once_per_step():
         sess.run(tf.global_variables_initializer())
         for _ in range(3):
             sess.run(train, {g: GRADS[0].astype(np.float32)})
-        np.testing.assert_allclose(sess.run([b1, b2]), [0.75 ** 4, 0.875 ** 4], rtol=1e-6)
+        np.testing.assert_allclose(sess.run([b1, b2]), [0.75**4, 0.875**4], rtol=1e-6)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -219,12 +267,17 @@ def test_updates_are_in_place(case):
         assert not np.allclose(after[0], W0)
 
 
-@pytest.mark.parametrize("make", [lambda: tf.train.AdagradOptimizer(0.5),
-                                  lambda: tf.train.FtrlOptimizer(0.5),
-                                  lambda: tf.train.MomentumOptimizer(0.5, 0.9),
-                                  lambda: tf.train.RMSPropOptimizer(0.5),
-                                  lambda: tf.train.AdadeltaOptimizer(0.5),
-                                  lambda: tf.train.GradientDescentOptimizer(0.5)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: tf.train.AdagradOptimizer(0.5),
+        lambda: tf.train.FtrlOptimizer(0.5),
+        lambda: tf.train.MomentumOptimizer(0.5, 0.9),
+        lambda: tf.train.RMSPropOptimizer(0.5),
+        lambda: tf.train.AdadeltaOptimizer(0.5),
+        lambda: tf.train.GradientDescentOptimizer(0.5),
+    ],
+)
 def test_sparse_step_on_embedding_touches_only_looked_up_rows(make):
     tf.reset_default_graph()
     table0 = np.random.RandomState(1).randn(50, 4).astype(np.float32)
@@ -252,8 +305,7 @@ def test_minimize_var_list_and_global_step():
     a = tf.Variable(1.0)
     b = tf.Variable(2.0)
     step = tf.train.get_or_create_global_step()
-    train = tf.train.AdagradOptimizer(0.1).minimize(a * a + b * b, var_list=[a],
-                                                    global_step=step)
+    train = tf.train.AdagradOptimizer(0.1).minimize(a * a + b * b, var_list=[a], global_step=step)
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         for _ in range(4):
@@ -287,8 +339,9 @@ def test_bad_hyperparameters_raise_value_error():
 def test_sparse_index_out_of_range_is_invalid_argument():
     tf.reset_default_graph()
     v = tf.Variable(np.zeros((4, 2), np.float32))
-    grad = tf.IndexedSlices(tf.constant(np.ones((1, 2), np.float32)),
-                            tf.constant([9], tf.int64), tf.constant([4, 2]))
+    grad = tf.IndexedSlices(
+        tf.constant(np.ones((1, 2), np.float32)), tf.constant([9], tf.int64), tf.constant([4, 2])
+    )
     train = tf.train.AdagradOptimizer(0.1).apply_gradients([(grad, v)])
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
@@ -307,8 +360,9 @@ def test_uninitialized_slot_is_failed_precondition():
             sess.run(train)
 
 
-@pytest.mark.parametrize("make", [lambda: tf.train.AdagradOptimizer(0.3),
-                                  lambda: tf.train.GradientDescentOptimizer(0.3)])
+@pytest.mark.parametrize(
+    "make", [lambda: tf.train.AdagradOptimizer(0.3), lambda: tf.train.GradientDescentOptimizer(0.3)]
+)
 def test_sparse_path_equals_dense_path_for_two_overlapping_lookups(make):
     """The gradient of two lookups is a concatenated IndexedSlices with repeated rows;
     for optimizers that leave zero-gradient rows alone, applying it sparsely must equal
@@ -319,8 +373,9 @@ def test_sparse_path_equals_dense_path_for_two_overlapping_lookups(make):
         emb = tf.Variable(np.random.RandomState(5).randn(20, 3))
         a = tf.placeholder(tf.int64, [None])
         b = tf.placeholder(tf.int64, [None])
-        loss = tf.reduce_sum(tf.sin(tf.gather(emb, a))) + \
-            tf.reduce_sum(tf.square(tf.gather(emb, b)))
+        loss = tf.reduce_sum(tf.sin(tf.gather(emb, a))) + tf.reduce_sum(
+            tf.square(tf.gather(emb, b))
+        )
         opt = make()
         (g,) = tf.gradients(loss, [emb])
         assert isinstance(g, tf.IndexedSlices)
@@ -337,8 +392,7 @@ def test_clipped_sparse_gradients_stay_sparse_through_apply():
     tf.reset_default_graph()
     emb = tf.Variable(np.ones((30, 2)))
     ids = tf.constant([3, 4])
-    loss = tf.reduce_sum(tf.gather(emb, ids) * tf.constant([[3.0, 0.0], [0.0, 4.0]],
-                                                          tf.float64))
+    loss = tf.reduce_sum(tf.gather(emb, ids) * tf.constant([[3.0, 0.0], [0.0, 4.0]], tf.float64))
     opt = tf.train.GradientDescentOptimizer(1.0)
     grads, _ = tf.clip_by_global_norm([g for g, _ in opt.compute_gradients(loss, [emb])], 1.0)
     assert isinstance(grads[0], tf.IndexedSlices)

@@ -59,14 +59,16 @@ def test_exponential_decay():
 
 
 def test_exponential_decay_staircase():
-    got = _run_schedule(lambda s: tf.train.exponential_decay(0.5, s, 100, 0.9,
-                                                             staircase=True), STEPS)
+    got = _run_schedule(
+        lambda s: tf.train.exponential_decay(0.5, s, 100, 0.9, staircase=True), STEPS
+    )
     np.testing.assert_allclose(got, [0.5 * 0.9 ** (s // 100) for s in STEPS], rtol=1e-6)
 
 
 def test_piecewise_constant_includes_boundaries_in_the_earlier_piece():
-    got = _run_schedule(lambda s: tf.train.piecewise_constant(s, [100, 250], [1.0, 0.5, 0.1]),
-                        STEPS)
+    got = _run_schedule(
+        lambda s: tf.train.piecewise_constant(s, [100, 250], [1.0, 0.5, 0.1]), STEPS
+    )
     want = [1.0 if s <= 100 else 0.5 if s <= 250 else 0.1 for s in STEPS]
     np.testing.assert_allclose(got, want)
     with pytest.raises(ValueError, match="1 less than"):
@@ -74,15 +76,13 @@ def test_piecewise_constant_includes_boundaries_in_the_earlier_piece():
 
 
 def test_polynomial_decay():
-    got = _run_schedule(lambda s: tf.train.polynomial_decay(0.5, s, 200, 0.01, power=2.0),
-                        STEPS)
+    got = _run_schedule(lambda s: tf.train.polynomial_decay(0.5, s, 200, 0.01, power=2.0), STEPS)
     want = [(0.5 - 0.01) * (1 - min(s, 200) / 200) ** 2 + 0.01 for s in STEPS]
     np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
 def test_polynomial_decay_cycle():
-    got = _run_schedule(lambda s: tf.train.polynomial_decay(0.5, s, 200, 0.01, cycle=True),
-                        STEPS)
+    got = _run_schedule(lambda s: tf.train.polynomial_decay(0.5, s, 200, 0.01, cycle=True), STEPS)
 
     def want(s):
         horizon = 200 * (1 if s == 0 else math.ceil(s / 200))
@@ -94,16 +94,15 @@ def test_polynomial_decay_cycle():
 def test_inverse_time_and_natural_exp_decay():
     got = _run_schedule(lambda s: tf.train.inverse_time_decay(0.5, s, 100, 0.5), STEPS)
     np.testing.assert_allclose(got, [0.5 / (1 + 0.5 * s / 100) for s in STEPS], rtol=1e-6)
-    got = _run_schedule(lambda s: tf.train.natural_exp_decay(0.5, s, 100, 0.5,
-                                                             staircase=True), STEPS)
-    np.testing.assert_allclose(got, [0.5 * math.exp(-0.5 * (s // 100)) for s in STEPS],
-                               rtol=1e-6)
+    got = _run_schedule(
+        lambda s: tf.train.natural_exp_decay(0.5, s, 100, 0.5, staircase=True), STEPS
+    )
+    np.testing.assert_allclose(got, [0.5 * math.exp(-0.5 * (s // 100)) for s in STEPS], rtol=1e-6)
 
 
 def test_cosine_decay():
     got = _run_schedule(lambda s: tf.train.cosine_decay(0.5, s, 200, alpha=0.1), STEPS)
-    want = [0.5 * (0.9 * 0.5 * (1 + math.cos(math.pi * min(s, 200) / 200)) + 0.1)
-            for s in STEPS]
+    want = [0.5 * (0.9 * 0.5 * (1 + math.cos(math.pi * min(s, 200) / 200)) + 0.1) for s in STEPS]
     np.testing.assert_allclose(got, want, rtol=1e-6)
 
 

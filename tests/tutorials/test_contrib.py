@@ -22,29 +22,74 @@ X4 = np.arange(2 * 4 * 5 * 3, dtype=np.float32).reshape(2, 4, 5, 3) / 10
 K4 = np.arange(3 * 2 * 2 * 3, dtype=np.float32).reshape(3, 2, 2, 3) / 7
 
 
-@pytest.mark.parametrize("padding, checks", [
-    # tf.nn.conv2d_transpose in TensorFlow with the same input and kernel gave these
-    ("valid", (21433.715, (1, slice(None), 2, 1), [
-        38.97142791748047, 106.34285736083984, 221.6857147216797, 130.7714385986328,
-        270.5428771972656, 155.20001220703125, 319.3999938964844, 179.62857055664062,
-        293.28570556640625])),
-    ("same", (15012.514, (0, 3, slice(None), 0), [
-        8.94285774230957, 23.671428680419922, 27.78571319580078, 31.900001525878906,
-        36.014286041259766])),
-])
+@pytest.mark.parametrize(
+    "padding, checks",
+    [
+        # tf.nn.conv2d_transpose in TensorFlow with the same input and kernel gave these
+        (
+            "valid",
+            (
+                21433.715,
+                (1, slice(None), 2, 1),
+                [
+                    38.97142791748047,
+                    106.34285736083984,
+                    221.6857147216797,
+                    130.7714385986328,
+                    270.5428771972656,
+                    155.20001220703125,
+                    319.3999938964844,
+                    179.62857055664062,
+                    293.28570556640625,
+                ],
+            ),
+        ),
+        (
+            "same",
+            (
+                15012.514,
+                (0, 3, slice(None), 0),
+                [
+                    8.94285774230957,
+                    23.671428680419922,
+                    27.78571319580078,
+                    31.900001525878906,
+                    36.014286041259766,
+                ],
+            ),
+        ),
+    ],
+)
 def test_conv2d_transpose_layer_matches_tf(padding, checks):
     total, index, row = checks
     x = tf.placeholder(tf.float32, [None, 4, 5, 3])
-    y = tf.layers.conv2d_transpose(x, 2, (3, 2), strides=(2, 1), padding=padding,
-                                   kernel_initializer=tf.constant_initializer(K4))
-    layer = tf.layers.Conv2DTranspose(2, (3, 2), strides=(2, 1), padding=padding,
-                                      kernel_initializer=tf.constant_initializer(K4),
-                                      use_bias=False)
+    y = tf.layers.conv2d_transpose(
+        x,
+        2,
+        (3, 2),
+        strides=(2, 1),
+        padding=padding,
+        kernel_initializer=tf.constant_initializer(K4),
+    )
+    layer = tf.layers.Conv2DTranspose(
+        2,
+        (3, 2),
+        strides=(2, 1),
+        padding=padding,
+        kernel_initializer=tf.constant_initializer(K4),
+        use_bias=False,
+    )
     z = layer(tf.placeholder_with_default(X4, [None, None, None, 3]))
-    assert y.shape.as_list() == [None, 9 if padding == "valid" else 8,
-                                 6 if padding == "valid" else 5, 2]
+    assert y.shape.as_list() == [
+        None,
+        9 if padding == "valid" else 8,
+        6 if padding == "valid" else 5,
+        2,
+    ]
     assert [v.name for v in tf.trainable_variables()][:2] == [
-        "conv2d_transpose/kernel:0", "conv2d_transpose/bias:0"]
+        "conv2d_transpose/kernel:0",
+        "conv2d_transpose/bias:0",
+    ]
     got, again = _init_run([y, z], {x: X4})
     np.testing.assert_allclose(got.sum(), total, rtol=1e-5)
     np.testing.assert_allclose(got[index], row, rtol=1e-5)
@@ -52,6 +97,7 @@ def test_conv2d_transpose_layer_matches_tf(padding, checks):
 
 
 # -- tf.contrib.rnn -----------------------------------------------------------------------
+
 
 def _cells():
     return tf.contrib.rnn.BasicLSTMCell(3), tf.contrib.rnn.GRUCell(2)
@@ -64,10 +110,13 @@ def test_static_bidirectional_rnn_runs_backward_over_each_sequence():
     steps = [tf.placeholder(tf.float32, [None, 3]) for _ in range(4)]
     fw, bw = _cells()
     outs, state_fw, state_bw = tf.contrib.rnn.static_bidirectional_rnn(
-        fw, bw, steps, dtype=tf.float32, sequence_length=lengths)
+        fw, bw, steps, dtype=tf.float32, sequence_length=lengths
+    )
     names = [v.name for v in tf.trainable_variables()]
-    assert names[:2] == ["bidirectional_rnn/fw/basic_lstm_cell/kernel:0",
-                         "bidirectional_rnn/fw/basic_lstm_cell/bias:0"]
+    assert names[:2] == [
+        "bidirectional_rnn/fw/basic_lstm_cell/kernel:0",
+        "bidirectional_rnn/fw/basic_lstm_cell/bias:0",
+    ]
     assert names[2].startswith("bidirectional_rnn/bw/gru_cell/")
     assert len(outs) == 4 and outs[0].shape.as_list() == [None, 5]
     # the backward cell run by hand over each row's reversed valid steps
@@ -83,7 +132,7 @@ def test_static_bidirectional_rnn_runs_backward_over_each_sequence():
             h = np.zeros((1, 2), np.float32)
             want = {}
             for t in reversed(range(n)):
-                h = sess.run(step_out, {rev: data[row:row + 1, t], state: h})
+                h = sess.run(step_out, {rev: data[row : row + 1, t], state: h})
                 want[t] = h[0]
             for t in range(4):
                 expect = want.get(t, np.zeros(2))
@@ -96,14 +145,16 @@ def test_stack_bidirectional_dynamic_rnn_names_and_shapes():
     cells_fw = [tf.nn.rnn_cell.BasicRNNCell(4), tf.nn.rnn_cell.BasicRNNCell(2)]
     cells_bw = [tf.nn.rnn_cell.BasicRNNCell(4), tf.nn.rnn_cell.BasicRNNCell(1)]
     out, states_fw, states_bw = tf.contrib.rnn.stack_bidirectional_dynamic_rnn(
-        cells_fw, cells_bw, x, dtype=tf.float32)
+        cells_fw, cells_bw, x, dtype=tf.float32
+    )
     assert out.shape.as_list() == [2, 5, 3] and len(states_fw) == len(states_bw) == 2
     assert "stack_bidirectional_rnn/cell_1/bidirectional_rnn/bw/basic_rnn_cell/kernel:0" in [
-        v.name for v in tf.trainable_variables()]
+        v.name for v in tf.trainable_variables()
+    ]
     assert _init_run(out, {x: np.ones((2, 5, 3))}).shape == (2, 5, 3)
     (o_fw, o_bw), _ = tf.contrib.rnn.bidirectional_dynamic_rnn(
-        tf.nn.rnn_cell.GRUCell(2), tf.nn.rnn_cell.GRUCell(2), x, dtype=tf.float32,
-        scope="bi")
+        tf.nn.rnn_cell.GRUCell(2), tf.nn.rnn_cell.GRUCell(2), x, dtype=tf.float32, scope="bi"
+    )
     assert o_fw.shape.as_list() == o_bw.shape.as_list() == [2, 5, 2]
     with pytest.raises(ValueError, match="same depth"):
         tf.contrib.rnn.stack_bidirectional_dynamic_rnn(cells_fw, cells_bw[:1], x)
@@ -111,13 +162,15 @@ def test_stack_bidirectional_dynamic_rnn_names_and_shapes():
 
 # -- tf.contrib.eager ---------------------------------------------------------------------
 
+
 def test_tfe_gradient_functions_network_and_checkpoint(tmp_path):
     with tf.eager_mode():
         assert tfe.executing_eagerly() and tfe.num_gpus() == 0
         f = tfe.gradients_function(lambda a, b: a * b * b)
         assert [float(g) for g in f(2.0, 3.0)] == [9.0, 12.0]
-        value, grads = tfe.value_and_gradients_function(lambda a, b: a * b * b,
-                                                        params=["b"])(2.0, 3.0)
+        value, grads = tfe.value_and_gradients_function(lambda a, b: a * b * b, params=["b"])(
+            2.0, 3.0
+        )
         assert float(value) == 18.0 and [float(g) for g in grads] == [12.0]
         w = tfe.Variable(3.0, name="w")
         pairs = tfe.implicit_gradients(lambda x: w * w * x)(2.0)
@@ -160,22 +213,33 @@ def test_tfe_gradient_functions_network_and_checkpoint(tmp_path):
 
 # -- tf.contrib.layers and tf.contrib.framework -----------------------------------------------
 
+
 def test_fully_connected_and_conv2d_are_model_variables_with_contrib_names():
     x = tf.placeholder(tf.float32, [None, 6, 6, 2])
-    with tf.contrib.framework.arg_scope([layers.conv2d], padding="VALID",
-                                        weights_initializer=tf.ones_initializer()):
+    with tf.contrib.framework.arg_scope(
+        [layers.conv2d], padding="VALID", weights_initializer=tf.ones_initializer()
+    ):
         with tf.contrib.framework.arg_scope([layers.conv2d], num_outputs=3):
             h = layers.conv2d(x, kernel_size=3)
         h2 = layers.conv2d(x, 2, 3, padding="SAME", activation_fn=None)
     flat = layers.flatten(h)
-    out = layers.fully_connected(flat, 2, weights_initializer=tf.ones_initializer(),
-                                 biases_initializer=tf.constant_initializer(0.5),
-                                 outputs_collections=["outs"])
+    out = layers.fully_connected(
+        flat,
+        2,
+        weights_initializer=tf.ones_initializer(),
+        biases_initializer=tf.constant_initializer(0.5),
+        outputs_collections=["outs"],
+    )
     assert h.shape.as_list() == [None, 4, 4, 3] and h2.shape.as_list() == [None, 6, 6, 2]
     names = [v.name for v in tf.model_variables()]
-    assert names == ["Conv/weights:0", "Conv/biases:0", "Conv_1/weights:0",
-                     "Conv_1/biases:0", "fully_connected/weights:0",
-                     "fully_connected/biases:0"]
+    assert names == [
+        "Conv/weights:0",
+        "Conv/biases:0",
+        "Conv_1/weights:0",
+        "Conv_1/biases:0",
+        "fully_connected/weights:0",
+        "fully_connected/biases:0",
+    ]
     assert tf.get_collection("outs") == [out]
     value = _init_run(out, {x: np.ones((1, 6, 6, 2))})
     np.testing.assert_allclose(value, np.full((1, 2), 18.0 * 48 + 0.5))  # by hand
@@ -183,11 +247,12 @@ def test_fully_connected_and_conv2d_are_model_variables_with_contrib_names():
         with tf.contrib.framework.arg_scope([tf.layers.dense], units=1):
             pass
     fw = tf.contrib.framework
-    assert [v.name for v in fw.get_variables("Conv_1")] == ["Conv_1/weights:0",
-                                                            "Conv_1/biases:0"]
+    assert [v.name for v in fw.get_variables("Conv_1")] == ["Conv_1/weights:0", "Conv_1/biases:0"]
     assert [v.name for v in fw.get_variables(suffix="biases")][0] == "Conv/biases:0"
     assert [v.name for v in fw.get_variables_to_restore(include=["fully"])] == [
-        "fully_connected/weights:0", "fully_connected/biases:0"]
+        "fully_connected/weights:0",
+        "fully_connected/biases:0",
+    ]
     assert len(fw.get_variables_to_restore(exclude=["Conv"])) == 2
     assert fw.get_unique_variable("Conv/weights").name == "Conv/weights:0"
     assert fw.get_variables_by_name("biases")[1].name == "Conv_1/biases:0"
@@ -208,8 +273,7 @@ def test_batch_norm_moving_averages_and_dropout():
     np.testing.assert_allclose(mm, 0.1 * mean, rtol=1e-6)
     np.testing.assert_allclose(mv, 0.9 + 0.1 * data.var(0, ddof=1), rtol=1e-6)
     np.testing.assert_allclose(infer, (data - mm) / np.sqrt(mv + 1e-3), rtol=1e-5)
-    assert [v.name for v in tf.trainable_variables()] == ["BatchNorm/beta:0",
-                                                          "BatchNorm/gamma:0"]
+    assert [v.name for v in tf.trainable_variables()] == ["BatchNorm/beta:0", "BatchNorm/gamma:0"]
     z = layers.batch_norm(x)  # default: updates go to UPDATE_OPS
     assert len(tf.get_collection(tf.GraphKeys.UPDATE_OPS)) == 2 and z.shape[1] == 2
     same = layers.dropout(x, 0.1, is_training=False)
@@ -218,8 +282,9 @@ def test_batch_norm_moving_averages_and_dropout():
 
 def test_embed_sequence_layer_norm_and_initializers():
     ids = tf.constant([[1, 2], [3, 0]])
-    emb = layers.embed_sequence(ids, vocab_size=5, embed_dim=4,
-                                initializer=tf.constant_initializer(np.arange(20.0)))
+    emb = layers.embed_sequence(
+        ids, vocab_size=5, embed_dim=4, initializer=tf.constant_initializer(np.arange(20.0))
+    )
     ln = layers.layer_norm(tf.constant([[1.0, 2.0, 3.0]]))
     init = layers.variance_scaling_initializer(factor=2.0, mode="FAN_IN", uniform=True)
     w = tf.get_variable("w", [400, 300], initializer=init)
@@ -241,8 +306,11 @@ def test_optimize_loss_trains_and_adds_summaries():
     step = tf.train.get_or_create_global_step()
     train = layers.optimize_loss(loss, step, 0.05, "SGD", clip_gradients=10.0)
     tags = {s.name.split(":")[0] for s in tf.get_collection(tf.GraphKeys.SUMMARIES)}
-    assert {"OptimizeLoss/loss", "OptimizeLoss/global_norm/gradient_norm",
-            "OptimizeLoss/global_norm/clipped_gradient_norm"} <= tags
+    assert {
+        "OptimizeLoss/loss",
+        "OptimizeLoss/global_norm/gradient_norm",
+        "OptimizeLoss/global_norm/clipped_gradient_norm",
+    } <= tags
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         first = sess.run(train)
@@ -266,8 +334,9 @@ def test_assign_from_checkpoint_fn_and_model_variable(tmp_path):
     tf.reset_default_graph()
     v2 = tf.get_variable("v", [2], initializer=tf.zeros_initializer())
     extra = tf.get_variable("extra", [], initializer=tf.zeros_initializer())
-    restore = tf.contrib.framework.assign_from_checkpoint_fn(path, [v2, extra],
-                                                             ignore_missing_vars=True)
+    restore = tf.contrib.framework.assign_from_checkpoint_fn(
+        path, [v2, extra], ignore_missing_vars=True
+    )
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         restore(sess)
@@ -276,17 +345,21 @@ def test_assign_from_checkpoint_fn_and_model_variable(tmp_path):
 
 # -- tf.contrib.metrics ---------------------------------------------------------------------
 
+
 def test_contrib_metrics():
     rng = np.random.RandomState(3)
     labels = rng.randint(0, 2, 40)
     scores = np.clip(labels * 0.4 + rng.uniform(0, 0.6, 40), 0, 1).astype(np.float32)
-    acc, acc_up = tf.contrib.metrics.streaming_accuracy(tf.constant(labels),
-                                                        tf.constant(1 - labels))
+    acc, acc_up = tf.contrib.metrics.streaming_accuracy(
+        tf.constant(labels), tf.constant(1 - labels)
+    )
     f1, f1_up = tf.contrib.metrics.f1_score(labels, scores, num_thresholds=50)
-    values, updates = tf.contrib.metrics.aggregate_metric_map({"acc": (acc, acc_up),
-                                                               "f1": (f1, f1_up)})
-    batch = tf.contrib.metrics.accuracy(tf.constant([1, 2, 3]), tf.constant([1, 0, 3]),
-                                        weights=tf.constant([1.0, 1.0, 2.0]))
+    values, updates = tf.contrib.metrics.aggregate_metric_map(
+        {"acc": (acc, acc_up), "f1": (f1, f1_up)}
+    )
+    batch = tf.contrib.metrics.accuracy(
+        tf.constant([1, 2, 3]), tf.constant([1, 0, 3]), weights=tf.constant([1.0, 1.0, 2.0])
+    )
     with tf.Session() as sess:
         sess.run(tf.local_variables_initializer())
         sess.run(updates)
@@ -306,13 +379,18 @@ def test_layer_norm_basic_lstm_cell_one_step_against_numpy():
     rng = np.random.RandomState(1)
     x = tf.constant(rng.randn(2, 3).astype(np.float32))
     c0, h0 = rng.randn(2, 4).astype(np.float32), rng.randn(2, 4).astype(np.float32)
-    cell = tf.contrib.rnn.LayerNormBasicLSTMCell(4, forget_bias=0.5, norm_gain=2.0,
-                                                 norm_shift=0.1)
+    cell = tf.contrib.rnn.LayerNormBasicLSTMCell(4, forget_bias=0.5, norm_gain=2.0, norm_shift=0.1)
     h, state = cell(x, tf.contrib.rnn.LSTMStateTuple(tf.constant(c0), tf.constant(h0)))
     names = [v.name for v in tf.trainable_variables()]
-    assert names[:3] == ["layer_norm_basic_lstm_cell/kernel:0",
-                         "layer_norm_basic_lstm_cell/input/gamma:0",
-                         "layer_norm_basic_lstm_cell/input/beta:0"] and len(names) == 11
+    assert (
+        names[:3]
+        == [
+            "layer_norm_basic_lstm_cell/kernel:0",
+            "layer_norm_basic_lstm_cell/input/gamma:0",
+            "layer_norm_basic_lstm_cell/input/beta:0",
+        ]
+        and len(names) == 11
+    )
     got_h, got_c, kernel, xv = _init_run([h, state.c, cell.kernel, x])
 
     def norm(v):

@@ -27,42 +27,66 @@ def _correlate(x, w, stride):
     return out
 
 
-@pytest.mark.parametrize("layer, x_shape, kernel, stride", [
-    (tf.layers.conv1d, (2, 9, 3), (3,), (2,)),
-    (tf.layers.conv2d, (2, 7, 6, 3), (3, 2), (2, 1)),
-    (tf.layers.conv3d, (1, 4, 5, 4, 2), (2, 3, 2), (1, 2, 1)),
-])
+@pytest.mark.parametrize(
+    "layer, x_shape, kernel, stride",
+    [
+        (tf.layers.conv1d, (2, 9, 3), (3,), (2,)),
+        (tf.layers.conv2d, (2, 7, 6, 3), (3, 2), (2, 1)),
+        (tf.layers.conv3d, (1, 4, 5, 4, 2), (2, 3, 2), (1, 2, 1)),
+    ],
+)
 def test_conv1d_conv2d_conv3d_match_numpy(layer, x_shape, kernel, stride):
     x = RNG.randn(*x_shape).astype(np.float32)
     w = RNG.randn(*kernel, x_shape[-1], 4).astype(np.float32)
-    out = layer(tf.constant(x), 4, kernel, strides=stride, padding="valid",
-                kernel_initializer=tf.constant_initializer(w),
-                bias_initializer=tf.constant_initializer(0.5))
-    np.testing.assert_allclose(_run(out), _correlate(x, w, stride) + 0.5, rtol=1e-4,
-                               atol=1e-4)
-    assert [v.name for v in tf.trainable_variables()] == [f"conv{len(kernel)}d/kernel:0",
-                                                          f"conv{len(kernel)}d/bias:0"]
+    out = layer(
+        tf.constant(x),
+        4,
+        kernel,
+        strides=stride,
+        padding="valid",
+        kernel_initializer=tf.constant_initializer(w),
+        bias_initializer=tf.constant_initializer(0.5),
+    )
+    np.testing.assert_allclose(_run(out), _correlate(x, w, stride) + 0.5, rtol=1e-4, atol=1e-4)
+    assert [v.name for v in tf.trainable_variables()] == [
+        f"conv{len(kernel)}d/kernel:0",
+        f"conv{len(kernel)}d/bias:0",
+    ]
 
 
 def test_separable_convolutions_match_numpy():
     x = RNG.randn(2, 6, 6, 3).astype(np.float32)
     dw = RNG.randn(3, 3, 3, 2).astype(np.float32)
     pw = RNG.randn(1, 1, 6, 4).astype(np.float32)
-    out = tf.layers.separable_conv2d(tf.constant(x), 4, 3, depth_multiplier=2,
-                                     depthwise_initializer=tf.constant_initializer(dw),
-                                     pointwise_initializer=tf.constant_initializer(pw))
-    depthwise = np.concatenate([_correlate(x[..., c:c + 1], dw[:, :, c:c + 1, :], (1, 1))
-                                for c in range(3)], axis=-1)
-    np.testing.assert_allclose(_run(out), np.tensordot(depthwise, pw[0, 0], 1), rtol=1e-4,
-                               atol=1e-4)
+    out = tf.layers.separable_conv2d(
+        tf.constant(x),
+        4,
+        3,
+        depth_multiplier=2,
+        depthwise_initializer=tf.constant_initializer(dw),
+        pointwise_initializer=tf.constant_initializer(pw),
+    )
+    depthwise = np.concatenate(
+        [_correlate(x[..., c : c + 1], dw[:, :, c : c + 1, :], (1, 1)) for c in range(3)], axis=-1
+    )
+    np.testing.assert_allclose(
+        _run(out), np.tensordot(depthwise, pw[0, 0], 1), rtol=1e-4, atol=1e-4
+    )
     x1 = RNG.randn(2, 7, 3).astype(np.float32)
-    out1 = tf.layers.separable_conv1d(tf.constant(x1), 4, 3, depth_multiplier=2,
-                                      depthwise_initializer=tf.constant_initializer(dw[0]),
-                                      pointwise_initializer=tf.constant_initializer(pw[0]))
-    depthwise1 = np.concatenate([_correlate(x1[..., c:c + 1], dw[0][:, c:c + 1, :], (1,))
-                                 for c in range(3)], axis=-1)
-    np.testing.assert_allclose(_run(out1), np.tensordot(depthwise1, pw[0, 0], 1),
-                               rtol=1e-4, atol=1e-4)
+    out1 = tf.layers.separable_conv1d(
+        tf.constant(x1),
+        4,
+        3,
+        depth_multiplier=2,
+        depthwise_initializer=tf.constant_initializer(dw[0]),
+        pointwise_initializer=tf.constant_initializer(pw[0]),
+    )
+    depthwise1 = np.concatenate(
+        [_correlate(x1[..., c : c + 1], dw[0][:, c : c + 1, :], (1,)) for c in range(3)], axis=-1
+    )
+    np.testing.assert_allclose(
+        _run(out1), np.tensordot(depthwise1, pw[0, 0], 1), rtol=1e-4, atol=1e-4
+    )
     shapes = {v.name: v.shape.as_list() for v in tf.trainable_variables()}
     assert shapes["separable_conv1d/depthwise_kernel:0"] == [3, 3, 2]
     assert shapes["separable_conv1d/pointwise_kernel:0"] == [1, 6, 4]
@@ -71,8 +95,14 @@ def test_separable_convolutions_match_numpy():
 def test_poolings_match_numpy():
     x1 = RNG.randn(2, 8, 3).astype(np.float32)
     x3 = RNG.randn(1, 4, 4, 6, 2).astype(np.float32)
-    got = _run([tf.layers.max_pooling1d(x1, 2, 2), tf.layers.average_pooling1d(x1, 2, 2),
-                tf.layers.MaxPooling3D(2, 2)(x3), tf.layers.average_pooling3d(x3, 2, 2)])
+    got = _run(
+        [
+            tf.layers.max_pooling1d(x1, 2, 2),
+            tf.layers.average_pooling1d(x1, 2, 2),
+            tf.layers.MaxPooling3D(2, 2)(x3),
+            tf.layers.average_pooling3d(x3, 2, 2),
+        ]
+    )
     p1 = x1.reshape(2, 4, 2, 3)
     p3 = x3.reshape(1, 2, 2, 2, 2, 3, 2, 2)
     np.testing.assert_allclose(got[0], p1.max(2))
@@ -85,8 +115,15 @@ def test_conv3d_transpose_is_the_adjoint_of_conv3d():
     w = RNG.randn(2, 2, 2, 3, 2).astype(np.float32)  # [d, h, w, out=3, in=2]
     y = RNG.randn(1, 2, 3, 2, 2).astype(np.float32)
     x = RNG.randn(1, 4, 6, 4, 3).astype(np.float32)
-    up = tf.layers.conv3d_transpose(tf.constant(y), 3, 2, strides=2, padding="same",
-                                    use_bias=False, kernel_initializer=tf.constant_initializer(w))
+    up = tf.layers.conv3d_transpose(
+        tf.constant(y),
+        3,
+        2,
+        strides=2,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=tf.constant_initializer(w),
+    )
     down = tf.nn.conv3d(tf.constant(x), w, [1, 2, 2, 2, 1], "SAME")
     up_v, down_v = _run([up, down])
     assert up_v.shape == (1, 4, 6, 4, 3)
@@ -97,8 +134,15 @@ def test_conv2d_transpose_is_the_adjoint_of_conv2d():
     w = RNG.randn(3, 2, 3, 2).astype(np.float32)  # [h, w, out=3, in=2]
     y = RNG.randn(2, 3, 2, 2).astype(np.float32)
     x = RNG.randn(2, 6, 4, 3).astype(np.float32)
-    up = tf.layers.conv2d_transpose(tf.constant(y), 3, (3, 2), strides=2, padding="same",
-                                    use_bias=False, kernel_initializer=tf.constant_initializer(w))
+    up = tf.layers.conv2d_transpose(
+        tf.constant(y),
+        3,
+        (3, 2),
+        strides=2,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=tf.constant_initializer(w),
+    )
     down = tf.nn.conv2d(tf.constant(x), w, [1, 2, 2, 1], "SAME")
     up_v, down_v = _run([up, down])
     assert tf.trainable_variables()[0].shape.as_list() == [3, 2, 3, 2]

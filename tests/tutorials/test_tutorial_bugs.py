@@ -11,6 +11,7 @@ from miniflow.ops.summary_ops import summary_pb2
 
 # -- 1. layer names restart per variable scope, so "build twice, reuse" works -----------
 
+
 def _net(x):
     h = tf.layers.dense(x, 4, activation=tf.nn.relu)
     h = tf.layers.dense(h, 3)
@@ -24,8 +25,14 @@ def test_reentering_a_scope_with_reuse_shares_the_layers():
     with tf.variable_scope("Net", reuse=True):
         test = _net(x)
     names = [v.name for v in tf.global_variables()]
-    assert names == ["Net/dense/kernel:0", "Net/dense/bias:0", "Net/dense_1/kernel:0",
-                     "Net/dense_1/bias:0", "Net/out/kernel:0", "Net/out/bias:0"]
+    assert names == [
+        "Net/dense/kernel:0",
+        "Net/dense/bias:0",
+        "Net/dense_1/kernel:0",
+        "Net/dense_1/bias:0",
+        "Net/out/kernel:0",
+        "Net/out/bias:0",
+    ]
     assert test.name.startswith("Net_1/out/")
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
@@ -54,13 +61,29 @@ def test_layer_names_follow_tf1_counters():
         tf.layers.dense(x, 4)
     names = [v.name[:-2] for v in tf.global_variables()]
     assert names == [
-        "Net2/dense/kernel", "Net2/dense/bias", "Net2/inner/dense/kernel",
-        "Net2/inner/dense/bias", "Net2/inner/conv2d/kernel", "Net2/inner/conv2d/bias",
-        "Net2/dense_1/kernel", "Net2/dense_1/bias", "Net2/batch_normalization/gamma",
-        "Net2/batch_normalization/beta", "Net2/batch_normalization/moving_mean",
-        "Net2/batch_normalization/moving_variance", "A/dense/kernel", "A/dense/bias",
-        "A/dense_1/kernel", "A/dense_1/bias", "dense/kernel", "dense/bias",
-        "dense_1/kernel", "dense_1/bias", "dense_2/kernel", "dense_2/bias"]
+        "Net2/dense/kernel",
+        "Net2/dense/bias",
+        "Net2/inner/dense/kernel",
+        "Net2/inner/dense/bias",
+        "Net2/inner/conv2d/kernel",
+        "Net2/inner/conv2d/bias",
+        "Net2/dense_1/kernel",
+        "Net2/dense_1/bias",
+        "Net2/batch_normalization/gamma",
+        "Net2/batch_normalization/beta",
+        "Net2/batch_normalization/moving_mean",
+        "Net2/batch_normalization/moving_variance",
+        "A/dense/kernel",
+        "A/dense/bias",
+        "A/dense_1/kernel",
+        "A/dense_1/bias",
+        "dense/kernel",
+        "dense/bias",
+        "dense_1/kernel",
+        "dense_1/bias",
+        "dense_2/kernel",
+        "dense_2/bias",
+    ]
 
 
 def test_default_scope_names_skip_names_already_opened():
@@ -104,9 +127,22 @@ def test_default_scope_names_match_tf_on_reentry():
         default()
     default()
     assert out == [  # what TensorFlow's tf.compat.v1.variable_scope gives
-        "Net/dense", "Net/dense_1", "Net/dense", "Net/dense_1", "A/dense", "dense",
-        "dense_1", "dense_2", "C/dense", "C/dense", "C/dense", "C/dense", "C/dense_1",
-        "C/dense_1", "dense_3"]
+        "Net/dense",
+        "Net/dense_1",
+        "Net/dense",
+        "Net/dense_1",
+        "A/dense",
+        "dense",
+        "dense_1",
+        "dense_2",
+        "C/dense",
+        "C/dense",
+        "C/dense",
+        "C/dense",
+        "C/dense_1",
+        "C/dense_1",
+        "dense_3",
+    ]
 
 
 def test_reuse_without_name_uses_the_base_name_and_name_clash_raises():
@@ -121,14 +157,17 @@ def test_reuse_without_name_uses_the_base_name_and_name_clash_raises():
 
 # -- 2. tensor parameters of random ops and initializers ---------------------------------
 
+
 def test_random_ops_take_tensor_parameters():
     tf.set_random_seed(1)
     mean = tf.placeholder(tf.float32, [])
     std = tf.constant(2.0)
-    draws = [tf.random_normal([4000], mean=mean, stddev=std),
-             tf.truncated_normal([4000], mean=mean, stddev=std),
-             tf.random_uniform([4000], minval=mean, maxval=std),
-             tf.random_uniform([4000], tf.constant(1), tf.constant(5), dtype=tf.int32)]
+    draws = [
+        tf.random_normal([4000], mean=mean, stddev=std),
+        tf.truncated_normal([4000], mean=mean, stddev=std),
+        tf.random_uniform([4000], minval=mean, maxval=std),
+        tf.random_uniform([4000], tf.constant(1), tf.constant(5), dtype=tf.int32),
+    ]
     v = tf.get_variable("v", [4000], initializer=tf.random_normal_initializer(stddev=std))
     assert [d.dtype for d in draws] == [tf.float32] * 3 + [tf.int32]
     with tf.Session() as sess:
@@ -172,16 +211,19 @@ def test_softmax_cross_entropy_casts_float64_labels(labels):
 
 def test_losses_cast_float64_labels():
     labels, logits = tf.constant(LABELS), tf.constant(LOGITS)
-    got = [tf.losses.sigmoid_cross_entropy(labels, logits),
-           tf.losses.mean_squared_error(labels, logits),
-           tf.losses.absolute_difference(labels, logits),
-           tf.losses.huber_loss(labels, logits)]
+    got = [
+        tf.losses.sigmoid_cross_entropy(labels, logits),
+        tf.losses.mean_squared_error(labels, logits),
+        tf.losses.absolute_difference(labels, logits),
+        tf.losses.huber_loss(labels, logits),
+    ]
     with tf.Session() as sess:
         values = sess.run(got)
     np.testing.assert_allclose(values, [0.70050967, 1.75, 1.25, 0.75], rtol=1e-6)  # TF
 
 
 # -- 4. summary names with illegal characters ---------------------------------------------
+
 
 def test_summary_names_are_cleaned_like_tf():
     pytest.importorskip("tensorboardX")
@@ -191,19 +233,21 @@ def test_summary_names_are_cleaned_like_tf():
     assert hist.name == "W1_0:0" and scalar.name == "a_b/c_0:0"  # TF's op names
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
-        tags = [summary_pb2().Summary.FromString(sess.run(s)).value[0].tag
-                for s in (hist, scalar)]
+        tags = [summary_pb2().Summary.FromString(sess.run(s)).value[0].tag for s in (hist, scalar)]
     assert tags == ["W1_0", "a_b/c_0"]  # TF's tags
 
 
 # -- 5. eager iteration over datasets -----------------------------------------------------
 
+
 def test_eager_for_loop_over_a_dataset():
     with tf.eager_mode():
         scale = tf.constant(10.0, tf.float64)
-        ds = tf.data.Dataset.from_tensor_slices(
-            (np.arange(10.0).reshape(5, 2), np.arange(5))).map(
-            lambda x, y: (x * scale, y)).batch(2)
+        ds = (
+            tf.data.Dataset.from_tensor_slices((np.arange(10.0).reshape(5, 2), np.arange(5)))
+            .map(lambda x, y: (x * scale, y))
+            .batch(2)
+        )
         got = [(x.numpy(), y.numpy()) for x, y in ds]
     assert [y.tolist() for _, y in got] == [[0, 1], [2, 3], [4]]
     np.testing.assert_array_equal(got[2][0], [[80.0, 90.0]])
@@ -231,16 +275,18 @@ def test_eager_iter_next_take_and_one_shot_iterator():
 def test_cosine_distance_and_mean_pairwise_squared_error_match_tf():
     labels = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 3.0]])
     pred = tf.constant([[1.0, 2.0, 2.5], [3.0, 1.0, 0.0]])
-    losses = [tf.losses.cosine_distance(labels, pred, axis=1),
-              tf.losses.cosine_distance(labels, pred, axis=0, weights=[[1.0, 0.0, 2.0]]),
-              tf.losses.mean_pairwise_squared_error(labels, pred),
-              tf.losses.mean_pairwise_squared_error(labels, pred, weights=[[2.0], [0.0]]),
-              tf.losses.mean_pairwise_squared_error(labels, pred,
-                                                    weights=[[1.0, 0.0, 1.0], [1.0] * 3])]
+    losses = [
+        tf.losses.cosine_distance(labels, pred, axis=1),
+        tf.losses.cosine_distance(labels, pred, axis=0, weights=[[1.0, 0.0, 2.0]]),
+        tf.losses.mean_pairwise_squared_error(labels, pred),
+        tf.losses.mean_pairwise_squared_error(labels, pred, weights=[[2.0], [0.0]]),
+        tf.losses.mean_pairwise_squared_error(labels, pred, weights=[[1.0, 0.0, 1.0], [1.0] * 3]),
+    ]
     with tf.Session() as sess:
         got = sess.run(losses)
-    np.testing.assert_allclose(got, [-4.0, -5.0, 14.166666984558105, 0.33333349227905273,
-                                     38.5], rtol=1e-6)  # TF's values
+    np.testing.assert_allclose(
+        got, [-4.0, -5.0, 14.166666984558105, 0.33333349227905273, 38.5], rtol=1e-6
+    )  # TF's values
     assert len(tf.get_collection(tf.GraphKeys.LOSSES)) == 5
     with pytest.raises(ValueError, match="must specify 'axis'"):
         tf.losses.cosine_distance(labels, pred)

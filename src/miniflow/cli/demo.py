@@ -17,8 +17,11 @@ EXAMPLES = [
     ("basic_operations", "basic operations", {}),
     ("placeholders_and_feeds", "placeholders and feeds", {}),
     ("linear_regression", "linear regression (y = w*x + b, gradient descent)", {"steps": 2000}),
-    ("logistic_regression", "logistic regression (breast cancer, L2, gradient descent)",
-     {"steps": 1000}),
+    (
+        "logistic_regression",
+        "logistic regression (breast cancer, L2, gradient descent)",
+        {"steps": 1000},
+    ),
 ]
 
 
@@ -37,13 +40,20 @@ def _load(directory: Path, name: str):
 def main(argv: list[str] | None = None) -> int:
     """Runs each example's ``main()``; returns 0 when all succeeded, 1 otherwise."""
     parser = argparse.ArgumentParser(prog="miniflow demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--examples-dir", type=Path, default=_default_dir(),
-                        help="directory holding the example scripts (default: the repo's)")
+    parser.add_argument(
+        "--examples-dir",
+        type=Path,
+        default=_default_dir(),
+        help="directory holding the example scripts (default: the repo's)",
+    )
     parser.add_argument("--quick", action="store_true", help="fewer training steps")
     args = parser.parse_args(argv)
     if not args.examples_dir.is_dir():
-        print(f"miniflow demo: no examples directory at {args.examples_dir}; run it from a "
-              "source checkout or pass --examples-dir", file=sys.stderr)
+        print(
+            f"miniflow demo: no examples directory at {args.examples_dir}; run it from a "
+            "source checkout or pass --examples-dir",
+            file=sys.stderr,
+        )
         return 1
     failed = []
     for name, title, quick in EXAMPLES:

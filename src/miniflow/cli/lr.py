@@ -100,8 +100,9 @@ def _train(args) -> int:
         "epochs": [s.__dict__ for s in history],
         "test": last.holdout if last else {},
     }
-    finish_training(result, trainer.to_model() if args.model_out else None, args.model_out,
-                    args.metrics_out)
+    finish_training(
+        result, trainer.to_model() if args.model_out else None, args.model_out, args.metrics_out
+    )
     return 130 if last is not None and last.interrupted else 0
 
 

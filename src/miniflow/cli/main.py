@@ -49,8 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
-        print(f"miniflow {name}: not available ({e}); install the extra that provides it",
-              file=sys.stderr)
+        print(
+            f"miniflow {name}: not available ({e}); install the extra that provides it",
+            file=sys.stderr,
+        )
         return 2
     try:
         return int(getattr(module, attr or "main")(rest) or 0)

@@ -19,19 +19,31 @@ import threading
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="miniflow serve", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="miniflow serve",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--model-dir", help="base directory with numbered version directories")
     p.add_argument("--name", help="model name in URLs (default: the directory's name)")
     p.add_argument("--model-config-file", help="several models (TF Serving text format or JSON)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     p.add_argument("--port", type=int, default=8501, help="port (0 = any free port)")
-    p.add_argument("--batch-max-size", type=int, default=0,
-                   help="merge concurrent requests into model calls of up to N rows (0 = off)")
-    p.add_argument("--batch-timeout-ms", type=float, default=1.0,
-                   help="longest wait for a batch to fill (with --batch-max-size)")
-    p.add_argument("--poll-seconds", type=float, default=1.0,
-                   help="how often to look for new versions")
+    p.add_argument(
+        "--batch-max-size",
+        type=int,
+        default=0,
+        help="merge concurrent requests into model calls of up to N rows (0 = off)",
+    )
+    p.add_argument(
+        "--batch-timeout-ms",
+        type=float,
+        default=1.0,
+        help="longest wait for a batch to fill (with --batch-max-size)",
+    )
+    p.add_argument(
+        "--poll-seconds", type=float, default=1.0, help="how often to look for new versions"
+    )
     p.add_argument("--max-body-bytes", type=int, default=None, help="largest request body")
     p.add_argument("--log-level", default="INFO")
     return p
@@ -54,8 +66,11 @@ def _configs(args, parser):
 def main(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     from miniflow.serving.manager import BatchingOptions
     from miniflow.serving.server import DEFAULT_MAX_BODY_BYTES, ModelServer
 
@@ -68,20 +83,31 @@ def main(argv: list[str]) -> int:
 
     for c in configs:
         if not os.path.isdir(c.base_path):
-            print(f"miniflow serve: model {c.name!r}: base directory {c.base_path} does not "
-                  "exist", file=sys.stderr)
+            print(
+                f"miniflow serve: model {c.name!r}: base directory {c.base_path} does not exist",
+                file=sys.stderr,
+            )
             return 2
         if servable_kind(c.base_path) is not None:
-            print(f"miniflow serve: model {c.name!r}: {c.base_path} is a model version itself; "
-                  "pass its parent, a base directory of numbered versions (e.g. put the model "
-                  "in DIR/1/ and serve DIR)", file=sys.stderr)
+            print(
+                f"miniflow serve: model {c.name!r}: {c.base_path} is a model version itself; "
+                "pass its parent, a base directory of numbered versions (e.g. put the model "
+                "in DIR/1/ and serve DIR)",
+                file=sys.stderr,
+            )
             return 2
     batching = None
     if args.batch_max_size > 0:
         batching = BatchingOptions(args.batch_max_size, args.batch_timeout_ms / 1000.0)
     try:
-        server = ModelServer(configs, args.host, args.port, batching, args.poll_seconds,
-                             args.max_body_bytes or DEFAULT_MAX_BODY_BYTES)
+        server = ModelServer(
+            configs,
+            args.host,
+            args.port,
+            batching,
+            args.poll_seconds,
+            args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,
+        )
     except OSError as e:
         print(f"miniflow serve: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
         return 2
@@ -93,10 +119,14 @@ def main(argv: list[str]) -> int:
         versions = server.managers[c.name].versions
         if not versions:
             logging.getLogger("miniflow.serving").warning(
-                "model %s: no loadable version in %s yet; waiting for one", c.name, c.base_path)
+                "model %s: no loadable version in %s yet; waiting for one", c.name, c.base_path
+            )
     # One machine-readable line: tests and scripts read the port from it.
-    print(f"miniflow serve: listening on http://{args.host}:{server.port} models="
-          + ",".join(f"{c.name}@{server.managers[c.name].versions}" for c in configs), flush=True)
+    print(
+        f"miniflow serve: listening on http://{args.host}:{server.port} models="
+        + ",".join(f"{c.name}@{server.managers[c.name].versions}" for c in configs),
+        flush=True,
+    )
     stop.wait()
     server.stop()
     return 0

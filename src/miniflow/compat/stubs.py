@@ -43,8 +43,10 @@ class StubInfo(NamedTuple):
     def message(self) -> str:
         if self.status == UNSUPPORTED_STATUS:
             return f"{self.symbol} is not supported by miniflow: {self.reason}."
-        return (f"{self.symbol} is not implemented yet in miniflow; please file an issue "
-                "if you need it.")
+        return (
+            f"{self.symbol} is not implemented yet in miniflow; please file an issue "
+            "if you need it."
+        )
 
     def child(self, name: str) -> StubInfo:
         symbol = f"{self.symbol}.{name}"
@@ -144,10 +146,12 @@ def install(root=None, pending: dict[str, str] | None = None) -> None:
     pending list) TF symbol that ``root`` (default: ``miniflow``) lacks."""
     root = sys.modules["miniflow"] if root is None else root
     pending = read_pending() if pending is None else pending
-    wanted = {s: ("module", StubInfo(s, UNSUPPORTED_STATUS, r))
-              for s, r in UNSUPPORTED_NAMESPACES.items()}
-    wanted.update({s: ("function", StubInfo(s, UNSUPPORTED_STATUS, r))
-                   for s, r in UNSUPPORTED.items()})
+    wanted = {
+        s: ("module", StubInfo(s, UNSUPPORTED_STATUS, r)) for s, r in UNSUPPORTED_NAMESPACES.items()
+    }
+    wanted.update(
+        {s: ("function", StubInfo(s, UNSUPPORTED_STATUS, r)) for s, r in UNSUPPORTED.items()}
+    )
     for symbol, kind in pending.items():
         wanted.setdefault(symbol, (kind, StubInfo(symbol, PENDING_STATUS, PENDING_REASON)))
     for symbol in sorted(wanted, key=lambda s: (s.count("."), s)):

@@ -38,8 +38,11 @@ LOGICAL_CPU = LogicalDevice("/device:CPU:0", "CPU")
 DEVICE_POLICIES = (None, "silent", "silent_for_int32", "warn", "explicit")
 
 _state = {
-    "soft_device_placement": True, "functions_run_eagerly": False,
-    "inter_op_threads": 0, "intra_op_threads": 0, "device_policy": "silent",
+    "soft_device_placement": True,
+    "functions_run_eagerly": False,
+    "inter_op_threads": 0,
+    "intra_op_threads": 0,
+    "device_policy": "silent",
     "synchronous_execution": True,
     "optimizer_options": {"disable_model_pruning": False, "disable_meta_optimizer": False},
 }
@@ -134,8 +137,10 @@ def get_device_policy():
 
 def set_device_policy(device_policy):
     if device_policy not in DEVICE_POLICIES:
-        raise ValueError(f"Invalid argument `device_policy`: {device_policy!r}. Valid: "
-                         f"{', '.join(map(repr, DEVICE_POLICIES))}.")
+        raise ValueError(
+            f"Invalid argument `device_policy`: {device_policy!r}. Valid: "
+            f"{', '.join(map(repr, DEVICE_POLICIES))}."
+        )
     _state["device_policy"] = device_policy
 
 

@@ -47,14 +47,17 @@ def _loss_and_tape(f, args, kwargs, watch=()):
 def implicit_value_and_gradients(f):
     """``f`` -> a function returning ``(f(*args), [(gradient, variable), ...])`` for the
     trainable variables ``f`` read."""
+
     def grad_fn(*args, **kwargs):
         value, tape = _loss_and_tape(f, args, kwargs)
         variables = [v for v in tape.watched_variables() if v.trainable]
         if not variables:
-            raise ValueError("No trainable variables were accessed while the function was "
-                             "being computed.")
+            raise ValueError(
+                "No trainable variables were accessed while the function was being computed."
+            )
         grads = tape.gradient(value, variables)
         return value, list(zip(grads, variables))
+
     return grad_fn
 
 
@@ -68,11 +71,13 @@ def implicit_gradients(f):
 def value_and_gradients_function(f, params=None):
     """``f`` -> a function returning ``(f(*args), [d f / d arg, ...])`` for the arguments
     at indices (or names) ``params`` (default: all)."""
+
     def grad_fn(*args, **kwargs):
         tensors = [array_ops.convert_to_tensor(a) for a in args]
         chosen = _chosen(f, params, len(tensors))
         value, tape = _loss_and_tape(f, tensors, kwargs, [tensors[i] for i in chosen])
         return value, list(tape.gradient(value, [tensors[i] for i in chosen]))
+
     return grad_fn
 
 
@@ -110,14 +115,14 @@ class Network(Layer):
 
     def track_layer(self, layer):
         if not isinstance(layer, Layer):
-            raise TypeError(f"Network.track_layer() passed type {type(layer).__name__}, not "
-                            "a tf.layers.Layer")
+            raise TypeError(
+                f"Network.track_layer() passed type {type(layer).__name__}, not a tf.layers.Layer"
+            )
         self._layers.append(layer)
         return layer
 
     def __setattr__(self, name, value):
-        if isinstance(value, Layer) and "_layers" in self.__dict__ and \
-                value not in self._layers:
+        if isinstance(value, Layer) and "_layers" in self.__dict__ and value not in self._layers:
             self._layers.append(value)
         super().__setattr__(name, value)
 
@@ -127,8 +132,9 @@ class Network(Layer):
 
     def _collect(self, attr):
         seen, out = set(), []
-        for v in getattr(super(), attr) + [v for layer in self._layers
-                                            for v in getattr(layer, attr)]:
+        for v in getattr(super(), attr) + [
+            v for layer in self._layers for v in getattr(layer, attr)
+        ]:
             if id(v) not in seen:
                 seen.add(id(v))
                 out.append(v)
@@ -155,19 +161,23 @@ class Saver:
     format of `tf.train.Saver` (keys: the variables' names)."""
 
     def __init__(self, var_list):
-        items = list(var_list.items()) if isinstance(var_list, dict) else [
-            (v.name.split(":")[0], v) for v in var_list]
+        items = (
+            list(var_list.items())
+            if isinstance(var_list, dict)
+            else [(v.name.split(":")[0], v) for v in var_list]
+        )
         self._vars = dict(items)
         if len(self._vars) != len(items):
-            raise ValueError("At least two variables have the same name: give them "
-                             "distinct names or pass a dict name -> variable.")
+            raise ValueError(
+                "At least two variables have the same name: give them "
+                "distinct names or pass a dict name -> variable."
+            )
 
     def save(self, file_prefix, global_step=None, sess=None):
         prefix = os.fspath(file_prefix)
         if global_step is not None:
             prefix = f"{prefix}-{int(np.asarray(_value(global_step)))}"
-        _ckpt.write_checkpoint(prefix, {n: np.asarray(_value(v)) for n, v in
-                                        self._vars.items()})
+        _ckpt.write_checkpoint(prefix, {n: np.asarray(_value(v)) for n, v in self._vars.items()})
         return prefix
 
     def restore(self, file_prefix, sess=None):

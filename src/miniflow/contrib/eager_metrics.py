@@ -25,8 +25,11 @@ class Mean:
 
     def __call__(self, values, weights=None):
         v = np.asarray(_value(values), dtype=np.float64)
-        w = np.ones_like(v) if weights is None else np.broadcast_to(
-            np.asarray(_value(weights), dtype=np.float64), v.shape)
+        w = (
+            np.ones_like(v)
+            if weights is None
+            else np.broadcast_to(np.asarray(_value(weights), dtype=np.float64), v.shape)
+        )
         self._total += float(np.sum(v * w))
         self._count += float(np.sum(w))
         return values

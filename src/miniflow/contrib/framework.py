@@ -37,8 +37,9 @@ def arg_scope(list_ops_or_scope, **kwargs):
     """
     if isinstance(list_ops_or_scope, dict):
         if kwargs:
-            raise ValueError("When attempting to re-use a scope by suppling a dictionary, "
-                             "kwargs must be empty.")
+            raise ValueError(
+                "When attempting to re-use a scope by suppling a dictionary, kwargs must be empty."
+            )
         scope = list_ops_or_scope
     else:
         scope = {k: dict(v) for k, v in _ARG_STACK[-1].items()}
@@ -60,10 +61,12 @@ _DECORATED: set = set()
 def add_arg_scope(func):
     """Makes ``func`` take its defaults from the enclosing `arg_scope` (explicit keyword
     arguments still win)."""
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         defaults = _ARG_STACK[-1].get(_key(func), {})
         return func(*args, **{**defaults, **kwargs})
+
     wrapper._key_op = _key(func)
     _DECORATED.add(wrapper._key_op)
     return wrapper
@@ -85,25 +88,56 @@ def arg_scoped_arguments(func):
 
 # -- variables ---------------------------------------------------------------------------
 
-def variable(name, shape=None, dtype=None, initializer=None, regularizer=None,
-             trainable=True, collections=None, caching_device=None, device=None,
-             partitioner=None, custom_getter=None, use_resource=None, synchronization=None,
-             aggregation=None):
+
+def variable(
+    name,
+    shape=None,
+    dtype=None,
+    initializer=None,
+    regularizer=None,
+    trainable=True,
+    collections=None,
+    caching_device=None,
+    device=None,
+    partitioner=None,
+    custom_getter=None,
+    use_resource=None,
+    synchronization=None,
+    aggregation=None,
+):
     """`tf.get_variable` in ``collections`` (default: global variables)."""
     collections = list(collections or [GraphKeys.GLOBAL_VARIABLES])
     if trainable and GraphKeys.TRAINABLE_VARIABLES not in collections:
         collections.append(GraphKeys.TRAINABLE_VARIABLES)
-    return get_variable(name, shape=shape, dtype=dtype, initializer=initializer,
-                        regularizer=regularizer, trainable=trainable, collections=collections)
+    return get_variable(
+        name,
+        shape=shape,
+        dtype=dtype,
+        initializer=initializer,
+        regularizer=regularizer,
+        trainable=trainable,
+        collections=collections,
+    )
 
 
-def model_variable(name, shape=None, dtype=None, initializer=None, regularizer=None,
-                   trainable=True, collections=None, caching_device=None, device=None,
-                   partitioner=None, custom_getter=None, use_resource=None,
-                   synchronization=None, aggregation=None):
+def model_variable(
+    name,
+    shape=None,
+    dtype=None,
+    initializer=None,
+    regularizer=None,
+    trainable=True,
+    collections=None,
+    caching_device=None,
+    device=None,
+    partitioner=None,
+    custom_getter=None,
+    use_resource=None,
+    synchronization=None,
+    aggregation=None,
+):
     """A `variable` also in ``MODEL_VARIABLES``."""
-    collections = list(collections or []) + [GraphKeys.GLOBAL_VARIABLES,
-                                             GraphKeys.MODEL_VARIABLES]
+    collections = list(collections or []) + [GraphKeys.GLOBAL_VARIABLES, GraphKeys.MODEL_VARIABLES]
     return variable(name, shape, dtype, initializer, regularizer, trainable, collections)
 
 
@@ -111,8 +145,13 @@ def local_variable(initial_value, validate_shape=True, name=None, use_resource=N
     """A non-trainable variable in ``LOCAL_VARIABLES``."""
     from miniflow.ops.variables import Variable
 
-    return Variable(initial_value, trainable=False, collections=[GraphKeys.LOCAL_VARIABLES],
-                    validate_shape=validate_shape, name=name)
+    return Variable(
+        initial_value,
+        trainable=False,
+        collections=[GraphKeys.LOCAL_VARIABLES],
+        validate_shape=validate_shape,
+        name=name,
+    )
 
 
 def get_variables(scope=None, suffix=None, collection=GraphKeys.GLOBAL_VARIABLES):
@@ -168,18 +207,17 @@ def get_variable_full_name(var):
 def get_variables_to_restore(include=None, exclude=None):
     """The global (and model) variables under any of the ``include`` scopes, minus those
     under an ``exclude`` scope."""
-    variables = get_variables() + [v for v in get_model_variables()
-                                   if v not in get_variables()]
+    variables = get_variables() + [v for v in get_model_variables() if v not in get_variables()]
     if include is not None:
         variables = [v for v in variables if any(_op_name(v).startswith(s) for s in include)]
     if exclude is not None:
-        variables = [v for v in variables
-                     if not any(_op_name(v).startswith(s) for s in exclude)]
+        variables = [v for v in variables if not any(_op_name(v).startswith(s) for s in exclude)]
     return variables
 
 
-def assign_from_checkpoint_fn(model_path, var_list, ignore_missing_vars=False,
-                              reshape_variables=False):
+def assign_from_checkpoint_fn(
+    model_path, var_list, ignore_missing_vars=False, reshape_variables=False
+):
     """A function ``fn(session)`` restoring ``var_list`` (a list, or a dict checkpoint
     name -> variable) from ``model_path``; with ``ignore_missing_vars`` the variables the
     checkpoint lacks are skipped (None when none is left)."""
@@ -199,8 +237,7 @@ def assign_from_values_fn(var_names_to_values):
     """A function ``fn(session)`` loading the given values into the named variables."""
     from miniflow.ops import state_ops
 
-    assigns = [state_ops.assign(get_unique_variable(n), v)
-               for n, v in var_names_to_values.items()]
+    assigns = [state_ops.assign(get_unique_variable(n), v) for n, v in var_names_to_values.items()]
     return lambda session: session.run(assigns)
 
 

@@ -22,12 +22,20 @@ from miniflow.train.rmsprop import RMSPropOptimizer
 from miniflow.train.training_util import get_global_step
 
 OPTIMIZER_CLS_NAMES = {
-    "Adagrad": AdagradOptimizer, "Adam": AdamOptimizer, "Ftrl": FtrlOptimizer,
+    "Adagrad": AdagradOptimizer,
+    "Adam": AdamOptimizer,
+    "Ftrl": FtrlOptimizer,
     "Momentum": lambda learning_rate: MomentumOptimizer(learning_rate, momentum=0.9),
-    "RMSProp": RMSPropOptimizer, "SGD": GradientDescentOptimizer,
+    "RMSProp": RMSPropOptimizer,
+    "SGD": GradientDescentOptimizer,
 }
-OPTIMIZER_SUMMARIES = ["learning_rate", "loss", "gradients", "gradient_norm",
-                       "global_gradient_norm"]
+OPTIMIZER_SUMMARIES = [
+    "learning_rate",
+    "loss",
+    "gradients",
+    "gradient_norm",
+    "global_gradient_norm",
+]
 
 
 def _with_dependencies(deps, tensor):
@@ -43,20 +51,30 @@ def _learning_rate(learning_rate):
     if isinstance(learning_rate, float):
         if learning_rate < 0.0:
             raise ValueError(f"Invalid learning_rate {learning_rate}.")
-        return get_variable("learning_rate", [], trainable=False,
-                            initializer=init_ops.constant_initializer(learning_rate))
-    raise ValueError(f"Learning rate should be 0d Tensor or float. Got {learning_rate} of "
-                     f"type {type(learning_rate)}")
+        return get_variable(
+            "learning_rate",
+            [],
+            trainable=False,
+            initializer=init_ops.constant_initializer(learning_rate),
+        )
+    raise ValueError(
+        f"Learning rate should be 0d Tensor or float. Got {learning_rate} of "
+        f"type {type(learning_rate)}"
+    )
 
 
 def _optimizer(optimizer, lr):
     if isinstance(optimizer, str):
         if lr is None:
-            raise ValueError("Learning rate is None, but should be specified if optimizer "
-                             f"is string ({optimizer}).")
+            raise ValueError(
+                "Learning rate is None, but should be specified if optimizer "
+                f"is string ({optimizer})."
+            )
         if optimizer not in OPTIMIZER_CLS_NAMES:
-            raise ValueError(f"Optimizer name should be one of [{', '.join(OPTIMIZER_CLS_NAMES)}"
-                             f"], you provided {optimizer}.")
+            raise ValueError(
+                f"Optimizer name should be one of [{', '.join(OPTIMIZER_CLS_NAMES)}"
+                f"], you provided {optimizer}."
+            )
         return OPTIMIZER_CLS_NAMES[optimizer](learning_rate=lr)
     if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
         return optimizer(learning_rate=lr)
@@ -65,19 +83,33 @@ def _optimizer(optimizer, lr):
     if callable(optimizer):
         opt = optimizer(lr) if lr is not None else optimizer()
         if not isinstance(opt, Optimizer):
-            raise ValueError("Unrecognized optimizer: function should return subclass of "
-                             f"Optimizer. Got {opt}.")
+            raise ValueError(
+                f"Unrecognized optimizer: function should return subclass of Optimizer. Got {opt}."
+            )
         return opt
-    raise ValueError("Unrecognized optimizer: should be string, subclass of Optimizer, "
-                     f"instance of subclass of Optimizer or function with one argument. Got "
-                     f"{optimizer}.")
+    raise ValueError(
+        "Unrecognized optimizer: should be string, subclass of Optimizer, "
+        f"instance of subclass of Optimizer or function with one argument. Got "
+        f"{optimizer}."
+    )
 
 
-def optimize_loss(loss, global_step, learning_rate, optimizer, gradient_noise_scale=None,
-                  gradient_multipliers=None, clip_gradients=None,
-                  learning_rate_decay_fn=None, update_ops=None, variables=None, name=None,
-                  summaries=None, colocate_gradients_with_ops=False,
-                  increment_global_step=True):
+def optimize_loss(
+    loss,
+    global_step,
+    learning_rate,
+    optimizer,
+    gradient_noise_scale=None,
+    gradient_multipliers=None,
+    clip_gradients=None,
+    learning_rate_decay_fn=None,
+    update_ops=None,
+    variables=None,
+    name=None,
+    summaries=None,
+    colocate_gradients_with_ops=False,
+    increment_global_step=True,
+):
     """One training step's op: ``loss`` after applying its gradients (computed after
     ``UPDATE_OPS``), with an optimizer given by name ('SGD', 'Adam', 'Adagrad',
     'Momentum', 'RMSProp', 'Ftrl'), class, instance or factory, optional global-norm
@@ -95,8 +127,9 @@ def optimize_loss(loss, global_step, learning_rate, optimizer, gradient_noise_sc
         raise NotImplementedError("gradient_noise_scale is not supported by miniflow")
     with variable_scope(name, "OptimizeLoss"):
         if update_ops is None:
-            update_ops = list(dict.fromkeys(get_default_graph().get_collection(
-                GraphKeys.UPDATE_OPS)))
+            update_ops = list(
+                dict.fromkeys(get_default_graph().get_collection(GraphKeys.UPDATE_OPS))
+            )
         if update_ops:
             loss = _with_dependencies(list(update_ops), loss)
         lr = _learning_rate(learning_rate)
@@ -104,8 +137,10 @@ def optimize_loss(loss, global_step, learning_rate, optimizer, gradient_noise_sc
             summaries = ["loss", "learning_rate", "global_gradient_norm"]
         for s in summaries:
             if s not in OPTIMIZER_SUMMARIES:
-                raise ValueError(f"Summaries should be one of [{', '.join(OPTIMIZER_SUMMARIES)}"
-                                 f"], you provided {s}.")
+                raise ValueError(
+                    f"Summaries should be one of [{', '.join(OPTIMIZER_SUMMARIES)}"
+                    f"], you provided {s}."
+                )
         if lr is not None and learning_rate_decay_fn is not None:
             if global_step is None:
                 raise ValueError("global_step is required for learning_rate_decay_fn.")
@@ -116,13 +151,23 @@ def optimize_loss(loss, global_step, learning_rate, optimizer, gradient_noise_sc
         variables = trainable_variables() if variables is None else variables
         gradients = opt.compute_gradients(loss, variables)
         if gradient_multipliers is not None:
-            gradients = [(g * gradient_multipliers.get(v, gradient_multipliers.get(
-                v.name.split(":")[0], 1.0)) if g is not None else None, v)
-                for g, v in gradients]
+            gradients = [
+                (
+                    g
+                    * gradient_multipliers.get(
+                        v, gradient_multipliers.get(v.name.split(":")[0], 1.0)
+                    )
+                    if g is not None
+                    else None,
+                    v,
+                )
+                for g, v in gradients
+            ]
         norm_summary = {"global_gradient_norm", "gradient_norm"} & set(summaries)
         if norm_summary:
-            summary_ops.scalar("global_norm/gradient_norm",
-                               clip_ops.global_norm([g for g, _ in gradients]))
+            summary_ops.scalar(
+                "global_norm/gradient_norm", clip_ops.global_norm([g for g, _ in gradients])
+            )
         if isinstance(clip_gradients, float):
             grads, _ = clip_ops.clip_by_global_norm([g for g, _ in gradients], clip_gradients)
             gradients = list(zip(grads, [v for _, v in gradients]))
@@ -141,14 +186,17 @@ def optimize_loss(loss, global_step, learning_rate, optimizer, gradient_noise_sc
             if "gradient_norm" in summaries:
                 summary_ops.scalar(f"gradient_norm/{var_name}", clip_ops.global_norm([g]))
         if clip_gradients is not None and norm_summary:
-            summary_ops.scalar("global_norm/clipped_gradient_norm",
-                               clip_ops.global_norm([g for g, _ in gradients]))
-        train = opt.apply_gradients(gradients, global_step=global_step
-                                    if increment_global_step else None, name="train")
+            summary_ops.scalar(
+                "global_norm/clipped_gradient_norm", clip_ops.global_norm([g for g, _ in gradients])
+            )
+        train = opt.apply_gradients(
+            gradients, global_step=global_step if increment_global_step else None, name="train"
+        )
         return _with_dependencies([train], loss)
 
 
 # -- summaries ---------------------------------------------------------------------------------
+
 
 def _op_name(t):
     return t.name.split(":")[0]
@@ -176,8 +224,11 @@ def summarize_tensors(tensors, summarizer=summarize_tensor):
 
 def summarize_collection(collection, name_filter=None, summarizer=summarize_tensor):
     """Summaries of the collection's tensors whose op names match ``name_filter``."""
-    tensors = [t for t in get_default_graph().get_collection(collection)
-               if name_filter is None or re.match(name_filter, _op_name(t))]
+    tensors = [
+        t
+        for t in get_default_graph().get_collection(collection)
+        if name_filter is None or re.match(name_filter, _op_name(t))
+    ]
     return summarize_tensors(tensors, summarizer)
 
 

@@ -14,8 +14,10 @@ from miniflow.ops.variable_scope import variable_scope
 def _streaming(fn):
     """A `tf.metrics` function taking (labels, predictions, ...) as contrib's
     (predictions, labels, ...)."""
+
     def streaming(predictions, labels, *args, **kwargs):
         return fn(labels, predictions, *args, **kwargs)
+
     streaming.__name__ = f"streaming_{fn.__name__}"
     streaming.__doc__ = f"`tf.metrics.{fn.__name__}` with ``predictions`` first."
     return streaming
@@ -53,33 +55,49 @@ def accuracy(predictions, labels, weights=None, name=None):
     Raises:
         ValueError: labels are not bool, integer or string, or the dtypes differ.
     """
-    predictions, labels = array_ops.convert_to_tensor(predictions), \
-        array_ops.convert_to_tensor(labels)
+    predictions, labels = (
+        array_ops.convert_to_tensor(predictions),
+        array_ops.convert_to_tensor(labels),
+    )
     if not (labels.dtype.is_integer or labels.dtype in (dtypes.bool, dtypes.string)):
-        raise ValueError(f"Labels should have bool, integer, or string dtype, not "
-                         f"{labels.dtype!r}")
+        raise ValueError(f"Labels should have bool, integer, or string dtype, not {labels.dtype!r}")
     if labels.dtype != predictions.dtype:
-        raise ValueError(f"Dtypes of predictions and labels should match. Given: "
-                         f"predictions ({predictions.dtype!r}) and labels ({labels.dtype!r})")
+        raise ValueError(
+            f"Dtypes of predictions and labels should match. Given: "
+            f"predictions ({predictions.dtype!r}) and labels ({labels.dtype!r})"
+        )
     correct = math_ops.cast(math_ops.equal(predictions, labels), dtypes.float32)
     if weights is None:
         return math_ops.reduce_mean(correct, name=name)
     weights = math_ops.cast(weights, dtypes.float32)
-    return math_ops.truediv(math_ops.reduce_sum(correct * weights),
-                            math_ops.reduce_sum(weights * array_ops.ones_like(correct)),
-                            name=name)
+    return math_ops.truediv(
+        math_ops.reduce_sum(correct * weights),
+        math_ops.reduce_sum(weights * array_ops.ones_like(correct)),
+        name=name,
+    )
 
 
-def f1_score(labels, predictions, weights=None, num_thresholds=200,
-             metrics_collections=None, updates_collections=None, name=None):
+def f1_score(
+    labels,
+    predictions,
+    weights=None,
+    num_thresholds=200,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """The running best F1 score over ``num_thresholds`` thresholds of ``predictions``
     (scores in [0, 1])."""
     _m.check_graph_mode("f1_score")
     eps = _m._EPSILON
     with variable_scope(name, "f1"):
         values, updates = _m.confusion_at_thresholds(
-            labels, predictions, _m._even_thresholds(num_thresholds), weights,
-            includes=("tp", "fp", "fn"))
+            labels,
+            predictions,
+            _m._even_thresholds(num_thresholds),
+            weights,
+            includes=("tp", "fp", "fn"),
+        )
 
         def best(c, name):
             p = math_ops.truediv(c["tp"], eps + c["tp"] + c["fp"], name=f"precision_{name}")

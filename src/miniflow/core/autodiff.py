@@ -89,17 +89,23 @@ def _node_gradients(node, grads):
     # and zeros for outputs without gradient unless they accept None
     none_ok, sparse_ok = gradient_inputs(node.grad_type)
     fill = not none_ok
-    if (fill and None in out_grads) or \
-            (not sparse_ok and IndexedSlices in map(type, out_grads)):
-        out_grads = [(apply_op("ZerosLike", t) if fill else None) if g is None else
-                     g if sparse_ok or not isinstance(g, IndexedSlices) else densify(g)
-                     for t, g in zip(outputs, out_grads)]
+    if (fill and None in out_grads) or (not sparse_ok and IndexedSlices in map(type, out_grads)):
+        out_grads = [
+            (apply_op("ZerosLike", t) if fill else None)
+            if g is None
+            else g
+            if sparse_ok or not isinstance(g, IndexedSlices)
+            else densify(g)
+            for t, g in zip(outputs, out_grads)
+        ]
     in_grads = rule(node, *out_grads)
     if in_grads is None or not isinstance(in_grads, list | tuple):
         in_grads = [in_grads]
     if len(in_grads) != len(node.inputs):
-        raise ValueError(f"Gradient rule for {node.grad_type!r} returned "
-                         f"{len(in_grads)} gradients for {len(node.inputs)} inputs")
+        raise ValueError(
+            f"Gradient rule for {node.grad_type!r} returned "
+            f"{len(in_grads)} gradients for {len(node.inputs)} inputs"
+        )
     return in_grads
 
 
@@ -147,9 +153,11 @@ def _aggregate(grads: dict, t):
     if len(parts) == 1:
         return parts[0]
     if all(isinstance(p, IndexedSlices) for p in parts):
-        total = IndexedSlices(apply_op("ConcatV2", *[p.values for p in parts], axis=0),
-                              apply_op("ConcatV2", *[p.indices for p in parts], axis=0),
-                              parts[0].dense_shape)
+        total = IndexedSlices(
+            apply_op("ConcatV2", *[p.values for p in parts], axis=0),
+            apply_op("ConcatV2", *[p.indices for p in parts], axis=0),
+            parts[0].dense_shape,
+        )
     else:
         total = apply_op("AddN", *[densify(p) for p in parts])
     grads[id(t)] = [total]

@@ -57,7 +57,7 @@ class _Stream:
         if n > self.limit - self.pos:
             raise DecodeError(f"length {n} exceeds the {self.limit - self.pos} bytes left")
         self.pos += n
-        return self.buf[self.pos - n:self.pos]
+        return self.buf[self.pos - n : self.pos]
 
     def skip_field(self, tag: int) -> None:
         wire = tag & 7
@@ -136,7 +136,7 @@ def feature_values(feature: bytes) -> list:
         elif tag == 0x0A and kind == "float_list":  # packed floats: one raw read
             s.tag()
             raw = s.raw(s.varint(32))
-            values += struct.unpack(f"<{len(raw) // 4}f", raw[:len(raw) // 4 * 4])
+            values += struct.unpack(f"<{len(raw) // 4}f", raw[: len(raw) // 4 * 4])
         elif tag == 0x0A:  # packed varints: read up to the (possibly clipped) end
             s.tag()
             inner = s.push_limit(s.varint(32))

@@ -24,7 +24,8 @@ class _Message:
 
     def __eq__(self, other):
         return type(self) is type(other) and all(
-            getattr(self, f) == getattr(other, f) for f in self._fields)
+            getattr(self, f) == getattr(other, f) for f in self._fields
+        )
 
     def __repr__(self):
         body = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
@@ -58,7 +59,7 @@ class BytesList(_Message):
     def _parse(self, buf, start, stop):
         for number, wt, v in wire.fields(buf, start, stop):
             if number == 1 and wt == wire.LENGTH:
-                self.value.append(buf[v[0]:v[1]])
+                self.value.append(buf[v[0] : v[1]])
 
     def _serialize(self):
         return b"".join(wire.length_field(1, v) for v in self.value)
@@ -77,7 +78,7 @@ class FloatList(_Message):
             if wt == wire.LENGTH:
                 if (v[1] - v[0]) % 4:
                     raise wire.DecodeError("packed float list length is not a multiple of 4")
-                self.value += np.frombuffer(buf[v[0]:v[1]], "<f4").tolist()
+                self.value += np.frombuffer(buf[v[0] : v[1]], "<f4").tolist()
             elif wt == wire.FIXED32:
                 self.value.append(struct.unpack("<f", struct.pack("<I", v))[0])
 
@@ -108,8 +109,7 @@ class Int64List(_Message):
         return wire.length_field(1, b"".join(wire.varint(v) for v in self.value))
 
 
-_KINDS = (("bytes_list", 1, BytesList), ("float_list", 2, FloatList),
-          ("int64_list", 3, Int64List))
+_KINDS = (("bytes_list", 1, BytesList), ("float_list", 2, FloatList), ("int64_list", 3, Int64List))
 
 
 class Feature(_Message):
@@ -118,8 +118,15 @@ class Feature(_Message):
     _fields = ("kind", "value_list")
 
     def __init__(self, bytes_list=None, float_list=None, int64_list=None):
-        given = [(k, v) for k, v in (("bytes_list", bytes_list), ("float_list", float_list),
-                                     ("int64_list", int64_list)) if v is not None]
+        given = [
+            (k, v)
+            for k, v in (
+                ("bytes_list", bytes_list),
+                ("float_list", float_list),
+                ("int64_list", int64_list),
+            )
+            if v is not None
+        ]
         if len(given) > 1:
             raise ValueError("A Feature holds one of bytes_list, float_list, int64_list")
         self.kind, self.value_list = given[0] if given else (None, None)
@@ -174,7 +181,7 @@ def _parse_map(buf, start, stop, out: dict, value_cls) -> None:
         key, value = b"", value_cls()
         for n2, w2, v2 in wire.fields(buf, *v):
             if n2 == 1 and w2 == wire.LENGTH:
-                key = buf[v2[0]:v2[1]]
+                key = buf[v2[0] : v2[1]]
             elif n2 == 2 and w2 == wire.LENGTH:
                 value = value_cls()
                 value._parse(buf, *v2)
@@ -187,8 +194,7 @@ def _parse_map(buf, start, stop, out: dict, value_cls) -> None:
 def _serialize_map(entries: dict) -> bytes:
     out = []
     for key in sorted(entries):
-        entry = wire.length_field(1, key.encode()) + wire.length_field(
-            2, entries[key]._serialize())
+        entry = wire.length_field(1, key.encode()) + wire.length_field(2, entries[key]._serialize())
         out.append(wire.length_field(1, entry))
     return b"".join(out)
 
@@ -267,8 +273,14 @@ class SequenceExample(_Message):
         return out
 
 
-_JSON_LISTS = {"bytesList": "bytes_list", "bytes_list": "bytes_list", "floatList": "float_list",
-               "float_list": "float_list", "int64List": "int64_list", "int64_list": "int64_list"}
+_JSON_LISTS = {
+    "bytesList": "bytes_list",
+    "bytes_list": "bytes_list",
+    "floatList": "float_list",
+    "float_list": "float_list",
+    "int64List": "int64_list",
+    "int64_list": "int64_list",
+}
 
 
 def example_json_to_bytes(text) -> bytes:
@@ -287,14 +299,15 @@ def example_json_to_bytes(text) -> bytes:
         raise ValueError("'features' must be an object with at most a 'feature' field")
     entries = []
     for key, feature in (features.get("feature") or {}).items():
-        if not isinstance(feature, dict) or len(feature) > 1 or \
-                set(feature) - set(_JSON_LISTS):
-            raise ValueError(f"feature {key!r} must hold one of bytesList, floatList, "
-                             "int64List")
+        if not isinstance(feature, dict) or len(feature) > 1 or set(feature) - set(_JSON_LISTS):
+            raise ValueError(f"feature {key!r} must hold one of bytesList, floatList, int64List")
         body = b""
         for kind, value_list in feature.items():
-            if not isinstance(value_list, dict) or set(value_list) - {"value"} or \
-                    not isinstance(value_list.get("value", []), list):
+            if (
+                not isinstance(value_list, dict)
+                or set(value_list) - {"value"}
+                or not isinstance(value_list.get("value", []), list)
+            ):
                 raise ValueError(f"feature {key!r}: a value list is {{'value': [...]}}")
             values = value_list.get("value", [])
             kind = _JSON_LISTS[kind]
@@ -302,16 +315,26 @@ def example_json_to_bytes(text) -> bytes:
                 if kind == "int64_list":
                     payload = b"".join(wire.varint_field(1, int(v)) for v in values)
                 elif kind == "float_list":
-                    payload = b"".join(wire.tag(1, wire.FIXED32) + struct.pack("<f", float(v))
-                                       for v in values)
+                    payload = b"".join(
+                        wire.tag(1, wire.FIXED32) + struct.pack("<f", float(v)) for v in values
+                    )
                 else:
-                    payload = b"".join(wire.length_field(1, base64.b64decode(
-                        v.replace("-", "+").replace("_", "/") + "=" * (-len(v) % 4),
-                        validate=True)) for v in values)
+                    payload = b"".join(
+                        wire.length_field(
+                            1,
+                            base64.b64decode(
+                                v.replace("-", "+").replace("_", "/") + "=" * (-len(v) % 4),
+                                validate=True,
+                            ),
+                        )
+                        for v in values
+                    )
             except (TypeError, ValueError, AttributeError, binascii.Error, OverflowError) as e:
                 raise ValueError(f"feature {key!r}: bad {kind} value: {e}") from None
-            body = wire.length_field({"bytes_list": 1, "float_list": 2, "int64_list": 3}[kind],
-                                     payload)
-        entries.append(wire.length_field(1, wire.length_field(1, key.encode())
-                                         + wire.length_field(2, body)))
+            body = wire.length_field(
+                {"bytes_list": 1, "float_list": 2, "int64_list": 3}[kind], payload
+            )
+        entries.append(
+            wire.length_field(1, wire.length_field(1, key.encode()) + wire.length_field(2, body))
+        )
     return wire.length_field(1, b"".join(entries)) if "features" in obj else b""

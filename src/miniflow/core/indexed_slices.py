@@ -33,8 +33,10 @@ class IndexedSlices:
         return self.values.graph
 
     def __repr__(self):
-        return (f"IndexedSlices(indices={self.indices!r}, values={self.values!r}, "
-                f"dense_shape={self.dense_shape!r})")
+        return (
+            f"IndexedSlices(indices={self.indices!r}, values={self.values!r}, "
+            f"dense_shape={self.dense_shape!r})"
+        )
 
 
 class IndexedSlicesValue(NamedTuple):

@@ -55,8 +55,17 @@ def gradient_inputs(op_type: str) -> tuple[bool, bool]:
     return _GRADIENT_INPUTS.get(op_type, (False, False))
 
 
-def register_op(op_type: str, *, infer=None, num_outputs=1, stateful=False, make_state=None,
-                state_key=None, same_dtype=False, **extra):
+def register_op(
+    op_type: str,
+    *,
+    infer=None,
+    num_outputs=1,
+    stateful=False,
+    make_state=None,
+    state_key=None,
+    same_dtype=False,
+    **extra,
+):
     """Decorator registering ``forward`` as the kernel of a new op type.
 
     Raises:
@@ -66,15 +75,21 @@ def register_op(op_type: str, *, infer=None, num_outputs=1, stateful=False, make
     def deco(forward):
         if op_type in _OPS:
             raise AlreadyExistsError(None, None, f"Op type {op_type!r} is already registered")
-        _OPS[op_type] = OpDef(op_type, forward, infer, num_outputs, stateful, make_state,
-                              state_key, same_dtype, extra)
+        _OPS[op_type] = OpDef(
+            op_type, forward, infer, num_outputs, stateful, make_state, state_key, same_dtype, extra
+        )
         return forward
 
     return deco
 
 
-def register_gradient(op_type: str, *, override: bool = False, accepts_none: bool = False,
-                      accepts_indexed_slices: bool = False):
+def register_gradient(
+    op_type: str,
+    *,
+    override: bool = False,
+    accepts_none: bool = False,
+    accepts_indexed_slices: bool = False,
+):
     """Decorator registering ``grad(op, *output_grads) -> [input_grad or None, ...]``.
 
     The rule must be written with miniflow ops so that it builds graph nodes in graph
@@ -90,8 +105,10 @@ def register_gradient(op_type: str, *, override: bool = False, accepts_none: boo
 
     def deco(fn):
         if op_type in _GRADIENTS and not override:
-            raise KeyError(f"Registering two gradient with name '{op_type}'! "
-                           f"(Previous registration was for {_GRADIENTS[op_type]})")
+            raise KeyError(
+                f"Registering two gradient with name '{op_type}'! "
+                f"(Previous registration was for {_GRADIENTS[op_type]})"
+            )
         global _GENERATION
         _GRADIENTS[op_type] = fn
         _GENERATION += 1
@@ -137,9 +154,11 @@ def lookup_gradient(op_type: str):
     try:
         return _GRADIENTS[op_type]
     except KeyError:
-        raise LookupError(f"No gradient defined for operation type {op_type!r}. Register "
-                          f"one with tf.RegisterGradient({op_type!r}), or wrap the input "
-                          f"in tf.stop_gradient to treat it as a constant.") from None
+        raise LookupError(
+            f"No gradient defined for operation type {op_type!r}. Register "
+            f"one with tf.RegisterGradient({op_type!r}), or wrap the input "
+            f"in tf.stop_gradient to treat it as a constant."
+        ) from None
 
 
 def registered_ops() -> dict[str, OpDef]:
@@ -150,7 +169,7 @@ def registered_gradients() -> dict:
     return dict(_GRADIENTS)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _kernel_params(forward):
     try:
         params = inspect.signature(forward).parameters.values()

@@ -68,8 +68,10 @@ class TensorShape:
         elif dims is not None:
             if isinstance(dims, int | Dimension):
                 dims = [dims]
-            dims = tuple(d.value if isinstance(d, Dimension) else (None if d is None else int(d))
-                         for d in dims)
+            dims = tuple(
+                d.value if isinstance(d, Dimension) else (None if d is None else int(d))
+                for d in dims
+            )
         self._dims = dims
 
     @property

@@ -83,15 +83,20 @@ def _handle(buf, pos, end):
 def _block(data, handle, limit, what) -> bytes:
     offset, size = handle
     if offset + size + BLOCK_TRAILER_SIZE > limit:
-        raise _loss(what, f"block at {offset} of {size} bytes runs past the end of the "
-                    "table (truncated file?)")
-    contents = data[offset:offset + size + 1]
+        raise _loss(
+            what,
+            f"block at {offset} of {size} bytes runs past the end of the table (truncated file?)",
+        )
+    contents = data[offset : offset + size + 1]
     (stored,) = struct.unpack_from("<I", data, offset + size + 1)
     if masked_crc32c(contents) != stored:
         raise _loss(what, f"block checksum mismatch at offset {offset}")
     if contents[-1] != 0:
-        raise _loss(what, f"block at {offset} uses compression type {contents[-1]}; only "
-                    "uncompressed tables (what TensorFlow writes for checkpoints) are read")
+        raise _loss(
+            what,
+            f"block at {offset} uses compression type {contents[-1]}; only "
+            "uncompressed tables (what TensorFlow writes for checkpoints) are read",
+        )
     return contents[:-1]
 
 
@@ -110,9 +115,9 @@ def _entries(block: bytes, what: str) -> list[tuple[bytes, bytes]]:
             value_len, pos = read_varint(block, pos, end)
             if shared > len(key) or non_shared + value_len > end - pos:
                 raise DecodeError("entry lengths run past the block")
-            key = key[:shared] + block[pos:pos + non_shared]
+            key = key[:shared] + block[pos : pos + non_shared]
             pos += non_shared
-            out.append((key, block[pos:pos + value_len]))
+            out.append((key, block[pos : pos + value_len]))
             pos += value_len
     except DecodeError as e:
         raise _loss(what, f"corrupt block entry ({e})") from None
@@ -133,8 +138,9 @@ def build_table(items, block_size: int = BLOCK_SIZE) -> bytes:
     previous = None
     for key, value in items:
         if previous is not None and key <= previous:
-            raise ValueError(f"sstable keys must be strictly increasing: {key!r:.40} after "
-                             f"{previous!r:.40}")
+            raise ValueError(
+                f"sstable keys must be strictly increasing: {key!r:.40} after {previous!r:.40}"
+            )
         previous = key
         block.append((key, value))
         size += len(key) + len(value) + 3

@@ -63,30 +63,42 @@ class TFRecordCompressionType:
     GZIP = 2
 
 
-_NAMES = {None: "", "": "", "NONE": "", 0: "", "ZLIB": "ZLIB", 1: "ZLIB", "GZIP": "GZIP",
-          2: "GZIP"}
+_NAMES = {None: "", "": "", "NONE": "", 0: "", "ZLIB": "ZLIB", 1: "ZLIB", "GZIP": "GZIP", 2: "GZIP"}
 
 
 class TFRecordOptions:
     """Options of a TFRecord file: ``compression_type`` None/'' , 'ZLIB' or 'GZIP' (a
     `TFRecordCompressionType` too); the zlib tuning arguments are accepted."""
 
-    def __init__(self, compression_type=None, flush_mode=None, input_buffer_size=None,
-                 output_buffer_size=None, window_bits=None, compression_level=None,
-                 compression_method=None, mem_level=None, compression_strategy=None):
+    def __init__(
+        self,
+        compression_type=None,
+        flush_mode=None,
+        input_buffer_size=None,
+        output_buffer_size=None,
+        window_bits=None,
+        compression_level=None,
+        compression_method=None,
+        mem_level=None,
+        compression_strategy=None,
+    ):
         try:
             self.compression_type = _NAMES[compression_type]
         except (KeyError, TypeError):
-            raise ValueError(f"compression_type must be None, '', 'ZLIB' or 'GZIP', got "
-                             f"{compression_type!r}") from None
+            raise ValueError(
+                f"compression_type must be None, '', 'ZLIB' or 'GZIP', got {compression_type!r}"
+            ) from None
         self.compression_level = -1 if compression_level is None else int(compression_level)
 
     @classmethod
     def get_compression_type_string(cls, options):
         if options is None:
             return ""
-        return options.compression_type if isinstance(options, TFRecordOptions) else \
-            TFRecordOptions(options).compression_type
+        return (
+            options.compression_type
+            if isinstance(options, TFRecordOptions)
+            else TFRecordOptions(options).compression_type
+        )
 
 
 def _compression(options) -> tuple[str, int]:
@@ -104,18 +116,25 @@ class TFRecordWriter:
         try:
             self._raw = open(self._path, "wb")  # noqa: SIM115 (closed by close())
         except FileNotFoundError:
-            raise errors.NotFoundError(None, None, f"{self._path}; No such file or "
-                                                   "directory") from None
+            raise errors.NotFoundError(
+                None, None, f"{self._path}; No such file or directory"
+            ) from None
         self._zlib = zlib.compressobj(level) if kind == "ZLIB" else None
-        self._fh = gzip.GzipFile(fileobj=self._raw, mode="wb",
-                                 compresslevel=9 if level < 0 else level) \
-            if kind == "GZIP" else self._raw
+        self._fh = (
+            gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=9 if level < 0 else level)
+            if kind == "GZIP"
+            else self._raw
+        )
 
     def write(self, record) -> None:
         record = record.encode() if isinstance(record, str) else bytes(record)
         header = struct.pack("<Q", len(record))
-        data = (header + struct.pack("<I", masked_crc32c(header)) + record
-                + struct.pack("<I", masked_crc32c(record)))
+        data = (
+            header
+            + struct.pack("<I", masked_crc32c(header))
+            + record
+            + struct.pack("<I", masked_crc32c(record))
+        )
         self._fh.write(self._zlib.compress(data) if self._zlib else data)
 
     def flush(self) -> None:
@@ -186,8 +205,11 @@ def tf_record_iterator(path, options=None):
     except FileNotFoundError:
         raise errors.NotFoundError(None, None, f"{path}; No such file or directory") from None
     with raw:
-        fh = gzip.GzipFile(fileobj=raw, mode="rb") if kind == "GZIP" else (
-            _ZlibReader(raw) if kind == "ZLIB" else raw)
+        fh = (
+            gzip.GzipFile(fileobj=raw, mode="rb")
+            if kind == "GZIP"
+            else (_ZlibReader(raw) if kind == "ZLIB" else raw)
+        )
         offset = 0
         while True:
             header = _read(fh, 12)
@@ -202,7 +224,6 @@ def tf_record_iterator(path, options=None):
             if len(data) < length or len(footer) < 4:
                 raise errors.DataLossError(None, None, f"{path}: truncated record at {offset}")
             if masked_crc32c(data) != struct.unpack("<I", footer)[0]:
-                raise errors.DataLossError(None, None, f"{path}: corrupted record at "
-                                                       f"{offset + 12}")
+                raise errors.DataLossError(None, None, f"{path}: corrupted record at {offset + 12}")
             yield data
             offset += 16 + length

@@ -35,13 +35,15 @@ def as_array(value, dtype=None, preferred_dtype=None) -> np.ndarray:
     except (TypeError, ValueError) as e:
         raise TypeError(f"Cannot convert {value!r} to a tensor of type {dt.name}: {e}") from None
     if src.dtype.kind in "OSU":
-        raise TypeError(f"Expected {dt.name}, got {value!r} of type "
-                        f"'{type(value).__name__}' instead.")
+        raise TypeError(
+            f"Expected {dt.name}, got {value!r} of type '{type(value).__name__}' instead."
+        )
     if dt.is_integer or dt.is_bool:
         if src.dtype.kind == "f" or src.dtype.kind == "c":
             if not np.all(np.isfinite(src)) or np.any(src != np.round(src)):
-                raise TypeError(f"Expected {dt.name}, got {value!r} of type "
-                                f"'{type(value).__name__}' instead.")
+                raise TypeError(
+                    f"Expected {dt.name}, got {value!r} of type '{type(value).__name__}' instead."
+                )
     return src.astype(dt.np, copy=False)
 
 

@@ -17,8 +17,14 @@ from miniflow.data.options import UNKNOWN_CARDINALITY as UNKNOWN
 from miniflow.data.sources import _int_value
 from miniflow.graph.operation import Tensor
 
-_UNKNOWN_TYPES = (tr._Filter, tr._FlatMap, tr._Unbatch, sources._Generator,
-                  readers._FileDataset, readers.SqlDataset)
+_UNKNOWN_TYPES = (
+    tr._Filter,
+    tr._FlatMap,
+    tr._Unbatch,
+    sources._Generator,
+    readers._FileDataset,
+    readers.SqlDataset,
+)
 
 
 def cardinality_of(ds, ctx) -> int:
@@ -127,10 +133,19 @@ def _unknown(ds, ctx):
 
 
 _RULES = {
-    sources._Slices: _slices, sources._Range: _range, tr._Zip: _zip, tr._Batch: _batch,
-    tr._Repeat: _repeat, tr._Slice: _slice, tr._Concatenate: _concatenate,
-    stateful._Shard: _shard, stateful._Window: _window, stateful._TakeWhile: _unknown,
-    stateful._Unique: _unknown, stateful._IgnoreErrors: _unknown, tr._Map: _same,
+    sources._Slices: _slices,
+    sources._Range: _range,
+    tr._Zip: _zip,
+    tr._Batch: _batch,
+    tr._Repeat: _repeat,
+    tr._Slice: _slice,
+    tr._Concatenate: _concatenate,
+    stateful._Shard: _shard,
+    stateful._Window: _window,
+    stateful._TakeWhile: _unknown,
+    stateful._Unique: _unknown,
+    stateful._IgnoreErrors: _unknown,
+    tr._Map: _same,
     tr._Shuffle: _same,
 }
 
@@ -144,8 +159,11 @@ def _dataset_cardinality(*captured, dataset=None):
     return np.int64(cardinality_of(dataset, _run_context(dataset, captured)))
 
 
-@register_op("DatasetToSingleElement", num_outputs=lambda a: len(a["specs"]),
-             infer=lambda i, a: [(s.shape.as_tuple(), s.dtype) for s in a["specs"]])
+@register_op(
+    "DatasetToSingleElement",
+    num_outputs=lambda a: len(a["specs"]),
+    infer=lambda i, a: [(s.shape.as_tuple(), s.dtype) for s in a["specs"]],
+)
 def _dataset_to_single_element(*captured, dataset=None, specs=()):
     elements = dataset._generate(captured)
     first = next(elements, None)
@@ -162,8 +180,9 @@ not_differentiable("DatasetCardinality", "DatasetToSingleElement")
 def cardinality(dataset):
     """The number of elements of ``dataset`` as a scalar int64 tensor, or
     `INFINITE_CARDINALITY` / `UNKNOWN_CARDINALITY`."""
-    return apply_op("DatasetCardinality", *dataset._captured(), dataset=dataset,
-                    name="DatasetCardinality")
+    return apply_op(
+        "DatasetCardinality", *dataset._captured(), dataset=dataset, name="DatasetCardinality"
+    )
 
 
 def single_element(dataset, name=None):
@@ -171,8 +190,13 @@ def single_element(dataset, name=None):
     it has none or more than one."""
     from miniflow.data import structure
 
-    flat = apply_op("DatasetToSingleElement", *dataset._captured(), dataset=dataset,
-                    specs=tuple(dataset._specs), name=name or "DatasetToSingleElement")
+    flat = apply_op(
+        "DatasetToSingleElement",
+        *dataset._captured(),
+        dataset=dataset,
+        specs=tuple(dataset._specs),
+        name=name or "DatasetToSingleElement",
+    )
     for t, spec in zip(flat, dataset._specs):
         if hasattr(t, "set_shape"):
             t.set_shape(spec.shape)
@@ -196,14 +220,20 @@ class _AssertCardinality(tr._Unary):
             count += 1
             if expected != INF and count > expected:
                 raise errors.FailedPreconditionError(
-                    None, None, f"Input dataset was expected to contain {_elements(expected)} "
-                    f"but contained at least {_elements(count)}.")
+                    None,
+                    None,
+                    f"Input dataset was expected to contain {_elements(expected)} "
+                    f"but contained at least {_elements(count)}.",
+                )
             yield element
         if expected == INF or count < expected:
             raise errors.FailedPreconditionError(
-                None, None, f"Input dataset was expected to contain "
+                None,
+                None,
+                f"Input dataset was expected to contain "
                 f"{'an infinite number of elements' if expected == INF else _elements(expected)}"
-                f" but contained only {_elements(count)}.")
+                f" but contained only {_elements(count)}.",
+            )
 
 
 def _elements(n):

@@ -26,8 +26,13 @@ class DatasetMethods:
         return sampling.counter(start, step, dtype)
 
     @staticmethod
-    def sample_from_datasets(datasets, weights=None, seed=None, stop_on_empty_dataset=False,
-                             rerandomize_each_iteration=None):
+    def sample_from_datasets(
+        datasets,
+        weights=None,
+        seed=None,
+        stop_on_empty_dataset=False,
+        rerandomize_each_iteration=None,
+    ):
         """Elements drawn at random from ``datasets`` with probabilities ``weights``."""
         from miniflow.data import sampling
 
@@ -106,41 +111,59 @@ class DatasetMethods:
 
         return stateful._IgnoreErrors(self, log_warning)
 
-    def group_by_window(self, key_func, reduce_func, window_size=None, window_size_func=None,
-                        name=None):
+    def group_by_window(
+        self, key_func, reduce_func, window_size=None, window_size_func=None, name=None
+    ):
         """Groups elements by ``key_func`` (an int64 scalar) into windows, each reduced to
         a dataset by ``reduce_func(key, window_dataset)``."""
         from miniflow.data import grouping
 
-        return grouping.group_by_window(key_func, reduce_func, window_size,
-                                        window_size_func)(self)
+        return grouping.group_by_window(key_func, reduce_func, window_size, window_size_func)(self)
 
-    def bucket_by_sequence_length(self, element_length_func, bucket_boundaries,
-                                  bucket_batch_sizes, padded_shapes=None, padding_values=None,
-                                  pad_to_bucket_boundary=False, no_padding=False,
-                                  drop_remainder=False, name=None):
+    def bucket_by_sequence_length(
+        self,
+        element_length_func,
+        bucket_boundaries,
+        bucket_batch_sizes,
+        padded_shapes=None,
+        padding_values=None,
+        pad_to_bucket_boundary=False,
+        no_padding=False,
+        drop_remainder=False,
+        name=None,
+    ):
         """Padded batches of elements of similar length (buckets split at
         ``bucket_boundaries``, each with its batch size)."""
         from miniflow.data import grouping
 
         return grouping.bucket_by_sequence_length(
-            element_length_func, bucket_boundaries, bucket_batch_sizes, padded_shapes,
-            padding_values, pad_to_bucket_boundary, no_padding, drop_remainder)(self)
+            element_length_func,
+            bucket_boundaries,
+            bucket_batch_sizes,
+            padded_shapes,
+            padding_values,
+            pad_to_bucket_boundary,
+            no_padding,
+            drop_remainder,
+        )(self)
 
-    def rejection_resample(self, class_func, target_dist, initial_dist=None, seed=None,
-                           name=None):
+    def rejection_resample(self, class_func, target_dist, initial_dist=None, seed=None, name=None):
         """``(class, element)`` pairs resampled towards ``target_dist``."""
         from miniflow.data import sampling
 
         return sampling.rejection_resample(class_func, target_dist, initial_dist, seed)(self)
 
-    def ragged_batch(self, batch_size, drop_remainder=False, row_splits_dtype=dtypes.int64,
-                     name=None):
+    def ragged_batch(
+        self, batch_size, drop_remainder=False, row_splits_dtype=dtypes.int64, name=None
+    ):
         """Not supported: miniflow has no ragged tensors."""
         from miniflow import errors
 
-        raise errors.UnimplementedError(None, None, "Dataset.ragged_batch is not supported by "
-                                        "miniflow: there are no ragged tensors.")
+        raise errors.UnimplementedError(
+            None,
+            None,
+            "Dataset.ragged_batch is not supported by miniflow: there are no ragged tensors.",
+        )
 
     def sparse_batch(self, batch_size, row_shape, name=None):
         """Batches of dense elements as SparseTensors of dense shape
@@ -153,14 +176,14 @@ class DatasetMethods:
         """The batched elements re-batched to ``batch_size``."""
         return self.unbatch().batch(batch_size, drop_remainder)
 
-    def snapshot(self, path, compression="AUTO", reader_func=None, shard_func=None,
-                 name=None):
+    def snapshot(self, path, compression="AUTO", reader_func=None, shard_func=None, name=None):
         """The same elements (miniflow computes them again rather than writing them to
         ``path``)."""
         return self
 
-    def map_with_legacy_function(self, map_func, num_parallel_calls=None, deterministic=None,
-                                 use_unbounded_threadpool=False):
+    def map_with_legacy_function(
+        self, map_func, num_parallel_calls=None, deterministic=None, use_unbounded_threadpool=False
+    ):
         """`map` (functions are always traced as graphs here)."""
         return self.map(map_func, num_parallel_calls)
 
@@ -191,8 +214,9 @@ class DatasetMethods:
         """The final state of ``reduce_func(state, element) -> new_state`` (tensors)."""
         from miniflow.data import cardinality, stateful
 
-        return cardinality.single_element(stateful._Scan(self, initial_state, reduce_func,
-                                                         has_output=False), name)
+        return cardinality.single_element(
+            stateful._Scan(self, initial_state, reduce_func, has_output=False), name
+        )
 
     def get_single_element(self, name=None):
         """The only element (tensors); `InvalidArgumentError` if there is not exactly one."""
@@ -212,8 +236,12 @@ class DatasetMethods:
         Python pipelines do not have."""
         from miniflow import errors
 
-        raise errors.UnimplementedError(None, None, "Dataset.fingerprint is not supported by "
-                                        "miniflow: datasets are Python pipelines, not graphs.")
+        raise errors.UnimplementedError(
+            None,
+            None,
+            "Dataset.fingerprint is not supported by "
+            "miniflow: datasets are Python pipelines, not graphs.",
+        )
 
     def as_numpy_iterator(self):
         """Eager mode: an iterator over the elements as NumPy values."""

@@ -66,8 +66,9 @@ class Dataset(DatasetMethods, structure.ElementStructure):
         """The elements of the datasets ``map_func`` returns for each element, in order."""
         return _transforms._FlatMap(self, map_func)
 
-    def interleave(self, map_func, cycle_length=-1, block_length=1,
-                   num_parallel_calls=None) -> Dataset:
+    def interleave(
+        self, map_func, cycle_length=-1, block_length=1, num_parallel_calls=None
+    ) -> Dataset:
         """Like `flat_map`, but ``cycle_length`` inner datasets are read in turn,
         ``block_length`` elements at a time (-1: one per CPU, as TF's AUTOTUNE)."""
         return _transforms._Interleave(self, map_func, cycle_length, block_length)
@@ -80,8 +81,9 @@ class Dataset(DatasetMethods, structure.ElementStructure):
         """Consecutive elements stacked into batches of ``batch_size``."""
         return _transforms._Batch(self, batch_size, drop_remainder, None, None)
 
-    def padded_batch(self, batch_size, padded_shapes, padding_values=None,
-                     drop_remainder=False) -> Dataset:
+    def padded_batch(
+        self, batch_size, padded_shapes, padding_values=None, drop_remainder=False
+    ) -> Dataset:
         """Batches whose components are padded to ``padded_shapes`` (None or -1: the
         longest in the batch) with ``padding_values`` (default 0 / empty string)."""
         return _transforms._Batch(self, batch_size, drop_remainder, padded_shapes, padding_values)
@@ -124,19 +126,22 @@ class Dataset(DatasetMethods, structure.ElementStructure):
             return EagerIterator(self)
         for t in self._captured():
             if t.op.type == "Placeholder":
-                raise ValueError(f"Cannot capture a placeholder ({t.name}) by value in a "
-                                 "one-shot iterator; use make_initializable_iterator().")
+                raise ValueError(
+                    f"Cannot capture a placeholder ({t.name}) by value in a "
+                    "one-shot iterator; use make_initializable_iterator()."
+                )
         return Iterator(self._template, self._specs, self, one_shot=True)
 
     def make_initializable_iterator(self, shared_name=None) -> Iterator:
         """An iterator started (and restarted) by running its ``initializer``, which is
         where placeholders captured by the dataset are fed."""
         if current_frontend().eager:
-            raise RuntimeError("dataset.make_initializable_iterator is not supported when "
-                               "eager execution is enabled. Use `for element in dataset` "
-                               "instead.")
+            raise RuntimeError(
+                "dataset.make_initializable_iterator is not supported when "
+                "eager execution is enabled. Use `for element in dataset` "
+                "instead."
+            )
         return Iterator(self._template, self._specs, self)
-
 
     def __iter__(self):
         """Eager mode only: iterates the elements as eager tensors."""

@@ -50,8 +50,9 @@ def shuffle_and_repeat(buffer_size, count=None, seed=None):
     return lambda dataset: dataset.shuffle(buffer_size, seed=seed).repeat(count)
 
 
-def map_and_batch(map_func, batch_size, num_parallel_batches=None, drop_remainder=False,
-                  num_parallel_calls=None):
+def map_and_batch(
+    map_func, batch_size, num_parallel_batches=None, drop_remainder=False, num_parallel_calls=None
+):
     """A transformation for `Dataset.apply`: ``map`` then ``batch``."""
     return lambda dataset: dataset.map(map_func).batch(batch_size, drop_remainder)
 
@@ -59,8 +60,14 @@ def map_and_batch(map_func, batch_size, num_parallel_batches=None, drop_remainde
 map_and_batch_with_legacy_function = map_and_batch
 
 
-def parallel_interleave(map_func, cycle_length, block_length=1, sloppy=False,
-                        buffer_output_elements=None, prefetch_input_elements=None):
+def parallel_interleave(
+    map_func,
+    cycle_length,
+    block_length=1,
+    sloppy=False,
+    buffer_output_elements=None,
+    prefetch_input_elements=None,
+):
     """A transformation for `Dataset.apply`: ``interleave`` (in its deterministic
     order; ``sloppy`` is accepted)."""
     return lambda dataset: dataset.interleave(map_func, cycle_length, block_length)
@@ -129,15 +136,20 @@ def pad_to_cardinality(cardinality, mask_key="valid"):
     def apply(dataset):
         spec = dataset.element_spec
         if not isinstance(spec, dict):
-            raise ValueError(f"`pad_to_cardinality` requires its input dataset to be a "
-                             f"dictionary, got {spec}.")
+            raise ValueError(
+                f"`pad_to_cardinality` requires its input dataset to be a dictionary, got {spec}."
+            )
         if mask_key in spec:
-            raise ValueError(f"`pad_to_cardinality` requires the mask key {mask_key} to be "
-                             "unused in the dataset.")
+            raise ValueError(
+                f"`pad_to_cardinality` requires the mask key {mask_key} to be "
+                "unused in the dataset."
+            )
         for key, s in spec.items():
             if not s.shape.is_fully_defined():
-                raise ValueError(f"`pad_to_cardinality` requires fully defined shapes, but "
-                                 f"{key} has shape {s.shape}.")
+                raise ValueError(
+                    f"`pad_to_cardinality` requires fully defined shapes, but "
+                    f"{key} has shape {s.shape}."
+                )
 
         def valid(x):
             return {**x, mask_key: True}
@@ -160,14 +172,22 @@ class DatasetInitializer:
         from miniflow.ops.lookup_ops import KeyValueTensorInitializer
 
         if len(dataset._specs) != 2 or not isinstance(dataset._template, tuple):
-            raise ValueError(f"Expected a dataset of (key, value) pairs, got elements "
-                             f"{dataset.output_types}.")
+            raise ValueError(
+                f"Expected a dataset of (key, value) pairs, got elements {dataset.output_types}."
+            )
         keys, values = dataset.batch(1 << 62).get_single_element()
         return KeyValueTensorInitializer(keys, values)
 
 
-def table_from_dataset(dataset=None, num_oov_buckets=0, vocab_size=None, default_value=None,
-                       hasher_spec=None, key_dtype=None, name=None):
+def table_from_dataset(
+    dataset=None,
+    num_oov_buckets=0,
+    vocab_size=None,
+    default_value=None,
+    hasher_spec=None,
+    key_dtype=None,
+    name=None,
+):
     """A lookup table from a dataset of ``(key, value)`` pairs (a vocabulary table with
     ``num_oov_buckets`` extra buckets when that is positive)."""
     from miniflow.ops import lookup_ops
@@ -180,8 +200,22 @@ def table_from_dataset(dataset=None, num_oov_buckets=0, vocab_size=None, default
     return lookup_ops.StaticHashTable(init, default_value, name=name)
 
 
-def index_table_from_dataset(dataset=None, num_oov_buckets=0, vocab_size=None,
-                             default_value=-1, hasher_spec=None, key_dtype=None, name=None):
+def index_table_from_dataset(
+    dataset=None,
+    num_oov_buckets=0,
+    vocab_size=None,
+    default_value=-1,
+    hasher_spec=None,
+    key_dtype=None,
+    name=None,
+):
     """A table mapping each key of ``dataset`` to its position (int64)."""
-    return table_from_dataset(dataset.enumerate().map(lambda i, k: (k, i)), num_oov_buckets,
-                              vocab_size, default_value, hasher_spec, key_dtype, name)
+    return table_from_dataset(
+        dataset.enumerate().map(lambda i, k: (k, i)),
+        num_oov_buckets,
+        vocab_size,
+        default_value,
+        hasher_spec,
+        key_dtype,
+        name,
+    )

@@ -22,8 +22,13 @@ class _IteratorState:
 def _iterator_state(**kw):
     # exportable=False: the dataset (Python functions) cannot travel in a meta graph, so
     # exports leave these ops, and what is computed from them, out.
-    return dict(stateful=True, make_state=lambda attrs: _IteratorState(),
-                state_key=lambda attrs: attrs["iterator"], exportable=False, **kw)
+    return dict(
+        stateful=True,
+        make_state=lambda attrs: _IteratorState(),
+        state_key=lambda attrs: attrs["iterator"],
+        exportable=False,
+        **kw,
+    )
 
 
 @register_op("MakeIterator", num_outputs=0, **_iterator_state(writes=True))
@@ -32,16 +37,22 @@ def _make_iterator(state, *captured, iterator=None, dataset=None):
     return ()
 
 
-@register_op("IteratorGetNext", num_outputs=lambda a: len(a["specs"]),
-             infer=lambda i, a: [(s.shape.as_tuple(), s.dtype) for s in a["specs"]],
-             **_iterator_state())
+@register_op(
+    "IteratorGetNext",
+    num_outputs=lambda a: len(a["specs"]),
+    infer=lambda i, a: [(s.shape.as_tuple(), s.dtype) for s in a["specs"]],
+    **_iterator_state(),
+)
 def _get_next(state, *captured, iterator=None, specs=(), one_shot=False):
     if state.elements is None:
         if not one_shot:
             raise errors.FailedPreconditionError(
-                None, None, "GetNext() failed because the iterator has not been initialized. "
+                None,
+                None,
+                "GetNext() failed because the iterator has not been initialized. "
                 "Ensure that you have run the initializer operation for this iterator before "
-                "getting the next element.")
+                "getting the next element.",
+            )
         state.elements = iterator._dataset._generate(captured)
     try:
         return tuple(next(state.elements))
@@ -68,24 +79,30 @@ class Iterator(structure.ElementStructure):
             self._initializer = self.make_initializer(dataset)
 
     @staticmethod
-    def from_structure(output_types, output_shapes=None, shared_name=None,
-                       output_classes=None) -> Iterator:
+    def from_structure(
+        output_types, output_shapes=None, shared_name=None, output_classes=None
+    ) -> Iterator:
         """An iterator not bound to a dataset; bind with `make_initializer` (e.g. to switch
         between training and validation data)."""
         from miniflow.core.shapes import TensorShape
         from miniflow.dtypes import as_dtype
 
         types = structure.flatten(output_types)
-        shapes = ([None] * len(types) if output_shapes is None else
-                  structure.flatten(_shapes_as_leaves(output_shapes)))
+        shapes = (
+            [None] * len(types)
+            if output_shapes is None
+            else structure.flatten(_shapes_as_leaves(output_shapes))
+        )
         specs = [TensorSpec(as_dtype(t), TensorShape(s)) for t, s in zip(types, shapes)]
         return Iterator(structure.template(output_types), specs)
 
     @property
     def initializer(self):
         if self._initializer is None:
-            raise ValueError("This iterator has no initializer: a one-shot iterator starts "
-                             "itself, and `from_structure` iterators use make_initializer().")
+            raise ValueError(
+                "This iterator has no initializer: a one-shot iterator starts "
+                "itself, and `from_structure` iterators use make_initializer()."
+            )
         return self._initializer
 
     def make_initializer(self, dataset, name=None):
@@ -94,19 +111,33 @@ class Iterator(structure.ElementStructure):
         Raises:
             TypeError: ``dataset``'s element structure or types differ from the iterator's.
         """
-        if not structure.same_structure(self._template, dataset._template) or \
-                [s.dtype for s in self._specs] != [s.dtype for s in dataset._specs]:
-            raise TypeError(f"Expected output types {self.output_types} but got dataset with "
-                            f"output types {dataset.output_types}.")
+        if not structure.same_structure(self._template, dataset._template) or [
+            s.dtype for s in self._specs
+        ] != [s.dtype for s in dataset._specs]:
+            raise TypeError(
+                f"Expected output types {self.output_types} but got dataset with "
+                f"output types {dataset.output_types}."
+            )
         self._dataset = self._dataset or dataset
-        return apply_op("MakeIterator", *dataset._captured(), iterator=self, dataset=dataset,
-                        name=name or "MakeIterator")
+        return apply_op(
+            "MakeIterator",
+            *dataset._captured(),
+            iterator=self,
+            dataset=dataset,
+            name=name or "MakeIterator",
+        )
 
     def get_next(self, name=None):
         """The next element as (nested) tensors; `OutOfRangeError` when exhausted."""
         captured = self._dataset._captured() if self._one_shot else []
-        flat = apply_op("IteratorGetNext", *captured, iterator=self, specs=tuple(self._specs),
-                        one_shot=self._one_shot, name=name or "IteratorGetNext")
+        flat = apply_op(
+            "IteratorGetNext",
+            *captured,
+            iterator=self,
+            specs=tuple(self._specs),
+            one_shot=self._one_shot,
+            name=name or "IteratorGetNext",
+        )
         for t, spec in zip(flat, self._specs):
             t.set_shape(spec.shape)
         return structure.pack(self._template, flat)
@@ -119,9 +150,11 @@ class EagerIterator(structure.ElementStructure):
 
     def __init__(self, dataset):
         if not current_frontend().eager:
-            raise RuntimeError("__iter__() is only supported when eager execution is "
-                               "enabled; in graph mode use make_one_shot_iterator()."
-                               "get_next() and Session.run.")
+            raise RuntimeError(
+                "__iter__() is only supported when eager execution is "
+                "enabled; in graph mode use make_one_shot_iterator()."
+                "get_next() and Session.run."
+            )
         self._template, self._specs = dataset._template, dataset._specs
         self._dataset = dataset
         self._elements = dataset._generate([t.numpy() for t in dataset._captured()])
@@ -131,8 +164,10 @@ class EagerIterator(structure.ElementStructure):
 
     def __next__(self):
         values = next(self._elements)
-        return structure.pack(self._template, [array_ops.constant(v, dtype=s.dtype)
-                                               for v, s in zip(values, self._specs)])
+        return structure.pack(
+            self._template,
+            [array_ops.constant(v, dtype=s.dtype) for v, s in zip(values, self._specs)],
+        )
 
     next = __next__
 

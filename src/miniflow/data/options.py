@@ -48,8 +48,7 @@ class OptionsBase:
             object.__setattr__(self, name, factory() if factory else None)
 
     def __setattr__(self, name, value):
-        if name not in self._OPTIONS and not isinstance(getattr(type(self), name, None),
-                                                         property):
+        if name not in self._OPTIONS and not isinstance(getattr(type(self), name, None), property):
             raise AttributeError(f"Cannot set the property {name} on {type(self).__name__}.")
         object.__setattr__(self, name, value)
 
@@ -74,8 +73,10 @@ def merge_options(*options_list):
     result = type(options_list[0])()
     for options in options_list:
         if not isinstance(options, type(result)):
-            raise TypeError(f"Could not merge incompatible options of type "
-                            f"{type(options).__name__} into {type(result).__name__}.")
+            raise TypeError(
+                f"Could not merge incompatible options of type "
+                f"{type(options).__name__} into {type(result).__name__}."
+            )
         for name in result._OPTIONS:
             value = getattr(options, name)
             if isinstance(value, OptionsBase):
@@ -94,18 +95,37 @@ class ThreadingOptions(OptionsBase):
 class AutotuneOptions(OptionsBase):
     """`tf.data.experimental.AutotuneOptions`."""
 
-    _OPTIONS = dict.fromkeys(["autotune_algorithm", "cpu_budget", "enabled",
-                              "initial_parallelism", "min_parallelism", "ram_budget"])
+    _OPTIONS = dict.fromkeys(
+        [
+            "autotune_algorithm",
+            "cpu_budget",
+            "enabled",
+            "initial_parallelism",
+            "min_parallelism",
+            "ram_budget",
+        ]
+    )
 
 
 class OptimizationOptions(OptionsBase):
     """`tf.data.experimental.OptimizationOptions`."""
 
-    _OPTIONS = dict.fromkeys([
-        "apply_default_optimizations", "filter_fusion", "filter_parallelization",
-        "inject_prefetch", "map_and_batch_fusion", "map_and_filter_fusion", "map_fusion",
-        "map_parallelization", "noop_elimination", "parallel_batch",
-        "seq_interleave_prefetch", "shuffle_and_repeat_fusion"])
+    _OPTIONS = dict.fromkeys(
+        [
+            "apply_default_optimizations",
+            "filter_fusion",
+            "filter_parallelization",
+            "inject_prefetch",
+            "map_and_batch_fusion",
+            "map_and_filter_fusion",
+            "map_fusion",
+            "map_parallelization",
+            "noop_elimination",
+            "parallel_batch",
+            "seq_interleave_prefetch",
+            "shuffle_and_repeat_fusion",
+        ]
+    )
 
 
 class _DistributeOptions(OptionsBase):
@@ -116,13 +136,17 @@ class Options(OptionsBase):
     """`tf.data.Options`: attach with `Dataset.with_options`, read with `options()`."""
 
     _OPTIONS = {
-        "autotune": AutotuneOptions, "dataset_name": None, "deterministic": None,
+        "autotune": AutotuneOptions,
+        "dataset_name": None,
+        "deterministic": None,
         "experimental_distribute": _DistributeOptions,
         "experimental_external_state_policy": None,
-        "experimental_optimization": OptimizationOptions, "experimental_service": None,
+        "experimental_optimization": OptimizationOptions,
+        "experimental_service": None,
         "experimental_slack": None,
         "experimental_symbolic_checkpoint": None,
-        "experimental_warm_start": None, "framework_type": None,
+        "experimental_warm_start": None,
+        "framework_type": None,
         "threading": ThreadingOptions,
     }
 

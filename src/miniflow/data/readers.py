@@ -34,10 +34,15 @@ class _FileDataset(Dataset):
             self._files, self._file_ds = None, filenames
         else:
             self._files, self._file_ds = _component(filenames), None
-        if self._files is not None and not isinstance(self._files, Tensor) and \
-                self._files.dtype != object and self._files.dtype.kind not in "SU":
-            raise TypeError(f"`filenames` must be a string or a list of strings, got "
-                            f"{self._files.dtype}.")
+        if (
+            self._files is not None
+            and not isinstance(self._files, Tensor)
+            and self._files.dtype != object
+            and self._files.dtype.kind not in "SU"
+        ):
+            raise TypeError(
+                f"`filenames` must be a string or a list of strings, got {self._files.dtype}."
+            )
         self._parallel = int(num_parallel_reads or 1)
         self._compression = tfrecord.TFRecordOptions(compression_type or None).compression_type
 
@@ -51,8 +56,7 @@ class _FileDataset(Dataset):
         if self._file_ds is not None:
             names = (e[0] for e in self._file_ds._iter(ctx))
         else:
-            files = ctx["values"][self._files] if isinstance(self._files, Tensor) else \
-                self._files
+            files = ctx["values"][self._files] if isinstance(self._files, Tensor) else self._files
             names = np.asarray(files, dtype=object).ravel()
         for name in names:
             yield name.decode() if isinstance(name, bytes) else str(name)
@@ -111,8 +115,9 @@ class TFRecordDataset(_FileDataset):
     num_parallel_reads=None)``
     """
 
-    def __init__(self, filenames, compression_type=None, buffer_size=None,
-                 num_parallel_reads=None, name=None):
+    def __init__(
+        self, filenames, compression_type=None, buffer_size=None, num_parallel_reads=None, name=None
+    ):
         super().__init__(filenames, num_parallel_reads, compression_type)
         self._template, self._specs = None, _SCALAR_STRING
 
@@ -129,33 +134,46 @@ class FixedLengthRecordDataset(_FileDataset):
     footer_bytes=None, buffer_size=None, compression_type=None, num_parallel_reads=None)``
     """
 
-    def __init__(self, filenames, record_bytes, header_bytes=None, footer_bytes=None,
-                 buffer_size=None, compression_type=None, num_parallel_reads=None,
-                 name=None):
+    def __init__(
+        self,
+        filenames,
+        record_bytes,
+        header_bytes=None,
+        footer_bytes=None,
+        buffer_size=None,
+        compression_type=None,
+        num_parallel_reads=None,
+        name=None,
+    ):
         super().__init__(filenames, num_parallel_reads, compression_type)
         self._record, self._header = int(record_bytes), int(header_bytes or 0)
         self._footer = int(footer_bytes or 0)
         if self._record <= 0 or self._header < 0 or self._footer < 0:
-            raise errors.InvalidArgumentError(None, None, "record_bytes must be positive and "
-                                                          "header/footer bytes non-negative.")
+            raise errors.InvalidArgumentError(
+                None, None, "record_bytes must be positive and header/footer bytes non-negative."
+            )
         self._template, self._specs = None, _SCALAR_STRING
 
     def _read(self, path, ctx):
         with _open(path, self._compression) as fh:
-            read = (lambda n: tfrecord._read(fh, n))
+            read = lambda n: tfrecord._read(fh, n)
             if len(read(self._header)) < self._header:
-                raise errors.DataLossError(None, None, f"{path}: shorter than its header "
-                                                       f"({self._header} bytes)")
+                raise errors.DataLossError(
+                    None, None, f"{path}: shorter than its header ({self._header} bytes)"
+                )
             # Keep ``footer`` bytes of look-ahead: a record is emitted only once the bytes
             # after it prove it is not part of the footer.
             buf = read(self._record + self._footer)
             while len(buf) >= self._record + self._footer:
-                yield [buf[:self._record]]
-                buf = buf[self._record:] + read(self._record)
+                yield [buf[: self._record]]
+                buf = buf[self._record :] + read(self._record)
             if len(buf) != self._footer:  # TF: InvalidArgumentError
                 raise errors.InvalidArgumentError(
-                    None, None, f"{path}: {len(buf) - self._footer} bytes left after the last "
-                    f"record; the body is not a multiple of record_bytes={self._record}")
+                    None,
+                    None,
+                    f"{path}: {len(buf) - self._footer} bytes left after the last "
+                    f"record; the body is not a multiple of record_bytes={self._record}",
+                )
 
 
 class TextLineDataset(_FileDataset):
@@ -165,8 +183,9 @@ class TextLineDataset(_FileDataset):
     num_parallel_reads=None)``
     """
 
-    def __init__(self, filenames, compression_type=None, buffer_size=None,
-                 num_parallel_reads=None, name=None):
+    def __init__(
+        self, filenames, compression_type=None, buffer_size=None, num_parallel_reads=None, name=None
+    ):
         super().__init__(filenames, num_parallel_reads, compression_type)
         self._template, self._specs = None, _SCALAR_STRING
 
@@ -197,9 +216,20 @@ class CsvDataset(_FileDataset):
     select_cols=None, exclude_cols=None)``
     """
 
-    def __init__(self, filenames, record_defaults, compression_type=None, buffer_size=None,
-                 header=False, field_delim=",", use_quote_delim=True, na_value="",
-                 select_cols=None, exclude_cols=None, name=None):
+    def __init__(
+        self,
+        filenames,
+        record_defaults,
+        compression_type=None,
+        buffer_size=None,
+        header=False,
+        field_delim=",",
+        use_quote_delim=True,
+        na_value="",
+        select_cols=None,
+        exclude_cols=None,
+        name=None,
+    ):
         super().__init__(filenames, compression_type=compression_type)
         if select_cols is not None and exclude_cols is not None:
             raise ValueError("Either select_cols or exclude_cols should be set, not both.")
@@ -224,8 +254,10 @@ class CsvDataset(_FileDataset):
 
     def _read(self, path, ctx):
         types = tuple(dt.name for dt, _ in self._defaults)
-        defaults = [np.asarray(ctx["values"][d]).reshape(-1) if isinstance(d, Tensor) else d
-                    for _, d in self._defaults]
+        defaults = [
+            np.asarray(ctx["values"][d]).reshape(-1) if isinstance(d, Tensor) else d
+            for _, d in self._defaults
+        ]
         with _open(path, self._compression) as fh:
             for k, line in enumerate(_lines(fh)):
                 if k == 0 and self._header:
@@ -237,11 +269,20 @@ class CsvDataset(_FileDataset):
                     select = self._columns(n)
                     if len(select) != len(defaults):
                         raise errors.InvalidArgumentError(
-                            None, None, f"{path}: record {k} has {n} fields; after "
-                            f"exclude_cols {len(select)} remain, expected {len(defaults)}.")
-                out = _decode_csv(np.array(line, dtype=object), *defaults, types=types,
-                                  field_delim=self._delim, use_quote_delim=self._quote,
-                                  na_value=self._na, select_cols=select)
+                            None,
+                            None,
+                            f"{path}: record {k} has {n} fields; after "
+                            f"exclude_cols {len(select)} remain, expected {len(defaults)}.",
+                        )
+                out = _decode_csv(
+                    np.array(line, dtype=object),
+                    *defaults,
+                    types=types,
+                    field_delim=self._delim,
+                    use_quote_delim=self._quote,
+                    na_value=self._na,
+                    select_cols=select,
+                )
                 yield [v[()] for v in out]
 
 
@@ -273,14 +314,16 @@ class SqlDataset(Dataset):
 
     def __init__(self, driver_name, data_source_name, query, output_types):
         if driver_name != "sqlite":
-            raise errors.InvalidArgumentError(None, None, f"The database type, {driver_name}, "
-                                                          "is not supported.")
+            raise errors.InvalidArgumentError(
+                None, None, f"The database type, {driver_name}, is not supported."
+            )
         self._source, self._query = data_source_name, query
         from miniflow.data import structure
 
         self._template = structure.template(output_types)
-        self._specs = [TensorSpec(dtypes.as_dtype(t), TensorShape([]))
-                       for t in structure.flatten(output_types)]
+        self._specs = [
+            TensorSpec(dtypes.as_dtype(t), TensorShape([])) for t in structure.flatten(output_types)
+        ]
 
     def _iter(self, ctx):
         import sqlite3
@@ -293,8 +336,11 @@ class SqlDataset(Dataset):
             cursor = conn.execute(self._query)
             if len(cursor.description) != len(self._specs):
                 raise errors.InvalidArgumentError(
-                    None, None, f"The number of columns in the query ({len(cursor.description)})"
-                    f" must match the number of output types ({len(self._specs)}).")
+                    None,
+                    None,
+                    f"The number of columns in the query ({len(cursor.description)})"
+                    f" must match the number of output types ({len(self._specs)}).",
+                )
             for row in cursor:
                 yield [_sql_value(v, s.dtype) for v, s in zip(row, self._specs)]
         except sqlite3.Error as e:
@@ -307,8 +353,9 @@ def _sql_value(value, dtype):
     if dtype == dtypes.string:
         return value if isinstance(value, bytes) else str(value).encode()
     if value is None:
-        raise errors.InvalidArgumentError(None, None, "SqlDataset: a NULL value where a "
-                                                      f"{dtype.name} was expected.")
+        raise errors.InvalidArgumentError(
+            None, None, f"SqlDataset: a NULL value where a {dtype.name} was expected."
+        )
     return as_array(value, dtype)
 
 
@@ -332,12 +379,22 @@ class TFRecordWriter:
         self._compression = tfrecord.TFRecordOptions(compression_type or None).compression_type
 
     def write(self, dataset):
-        if len(dataset._specs) != 1 or dataset._specs[0].dtype != dtypes.string or \
-                dataset._specs[0].shape.ndims not in (0, None):
-            raise TypeError(f"Invalid `dataset.` Expected a `dataset` that produces scalar "
-                            f"`tf.string` elements, but got a dataset which produces "
-                            f"elements of type {dataset.output_types} and shape "
-                            f"{dataset.output_shapes}.")
-        return apply_op("DatasetToTFRecord", *dataset._captured(), dataset=dataset,
-                        filename=self._filename, compression_type=self._compression,
-                        name="DatasetToTFRecord")
+        if (
+            len(dataset._specs) != 1
+            or dataset._specs[0].dtype != dtypes.string
+            or dataset._specs[0].shape.ndims not in (0, None)
+        ):
+            raise TypeError(
+                f"Invalid `dataset.` Expected a `dataset` that produces scalar "
+                f"`tf.string` elements, but got a dataset which produces "
+                f"elements of type {dataset.output_types} and shape "
+                f"{dataset.output_shapes}."
+            )
+        return apply_op(
+            "DatasetToTFRecord",
+            *dataset._captured(),
+            dataset=dataset,
+            filename=self._filename,
+            compression_type=self._compression,
+            name="DatasetToTFRecord",
+        )

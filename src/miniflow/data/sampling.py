@@ -26,22 +26,29 @@ def _rng(seed, ctx, owner, reshuffle=True):
     """A NumPy generator from (graph seed, op seed); with ``reshuffle`` one stream runs
     on across epochs of the same iterator."""
     s1, s2 = seed
-    fresh = np.random.default_rng() if s1 is None else \
-        np.random.default_rng([int(s1) & 0xFFFFFFFF, int(s2) & 0xFFFFFFFF])
+    fresh = (
+        np.random.default_rng()
+        if s1 is None
+        else np.random.default_rng([int(s1) & 0xFFFFFFFF, int(s2) & 0xFFFFFFFF])
+    )
     return ctx.setdefault(("rng", id(owner)), fresh) if reshuffle else fresh
 
 
 def _common_structure(datasets):
     first = datasets[0]
     for d in datasets[1:]:
-        if not structure.same_structure(first._template, d._template) or \
-                [s.dtype for s in first._specs] != [s.dtype for s in d._specs]:
-            raise TypeError(f"Incompatible dataset elements: {first.output_types} vs. "
-                            f"{d.output_types}.")
+        if not structure.same_structure(first._template, d._template) or [
+            s.dtype for s in first._specs
+        ] != [s.dtype for s in d._specs]:
+            raise TypeError(
+                f"Incompatible dataset elements: {first.output_types} vs. {d.output_types}."
+            )
     specs = list(first._specs)
     for d in datasets[1:]:
-        specs = [TensorSpec(a.dtype, _most_specific_compatible(a.shape, b.shape))
-                 for a, b in zip(specs, d._specs)]
+        specs = [
+            TensorSpec(a.dtype, _most_specific_compatible(a.shape, b.shape))
+            for a, b in zip(specs, d._specs)
+        ]
     return first._template, specs
 
 
@@ -65,8 +72,8 @@ class _DirectedInterleave(Dataset):
         for i in self._selector(ctx, live):
             if not 0 <= i < len(inputs):
                 raise errors.InvalidArgumentError(
-                    None, None, f"Selector index out of range: {i} not in "
-                    f"[0, {len(inputs)}).")
+                    None, None, f"Selector index out of range: {i} not in [0, {len(inputs)})."
+                )
             if not live[i]:
                 continue
             element = next(inputs[i], None)
@@ -82,10 +89,11 @@ class _Choose(_DirectedInterleave):
     def __init__(self, datasets, choice_dataset, stop_on_empty_dataset):
         super().__init__(datasets, stop_on_empty_dataset)
         spec = choice_dataset._specs
-        if len(spec) != 1 or spec[0].dtype != dtypes.int64 or spec[0].shape.ndims not in (
-                0, None):
-            raise TypeError(f"Invalid `choice_dataset`. Elements of `choice_dataset` must be "
-                            f"scalar of `tf.int64` dtype, got {choice_dataset.output_types}.")
+        if len(spec) != 1 or spec[0].dtype != dtypes.int64 or spec[0].shape.ndims not in (0, None):
+            raise TypeError(
+                f"Invalid `choice_dataset`. Elements of `choice_dataset` must be "
+                f"scalar of `tf.int64` dtype, got {choice_dataset.output_types}."
+            )
         self._choice = choice_dataset
 
     def _inputs(self):
@@ -101,12 +109,18 @@ class _Sample(_DirectedInterleave):
         super().__init__(datasets, stop_on_empty_dataset)
         n = len(self._datasets)
         self._weights_ds = weights if isinstance(weights, Dataset) else None
-        self._weights = None if weights is None or self._weights_ds is not None else \
-            _component(weights)
-        if self._weights is not None and not isinstance(self._weights, Tensor) and \
-                np.shape(self._weights) != (n,):
-            raise ValueError(f"Invalid `weights`. The shape of `weights` should be "
-                             f"compatible with `[len(datasets)]` but is {np.shape(weights)}.")
+        self._weights = (
+            None if weights is None or self._weights_ds is not None else _component(weights)
+        )
+        if (
+            self._weights is not None
+            and not isinstance(self._weights, Tensor)
+            and np.shape(self._weights) != (n,)
+        ):
+            raise ValueError(
+                f"Invalid `weights`. The shape of `weights` should be "
+                f"compatible with `[len(datasets)]` but is {np.shape(weights)}."
+            )
         self._seed = get_seed(seed)
 
     def _inputs(self):
@@ -120,9 +134,16 @@ class _Sample(_DirectedInterleave):
         if self._weights_ds is not None:
             rows = (np.asarray(e[0], np.float64) for e in self._weights_ds._iter(ctx))
         else:
-            w = np.ones(n) if self._weights is None else np.asarray(
-                ctx["values"][self._weights] if isinstance(self._weights, Tensor)
-                else self._weights, np.float64)
+            w = (
+                np.ones(n)
+                if self._weights is None
+                else np.asarray(
+                    ctx["values"][self._weights]
+                    if isinstance(self._weights, Tensor)
+                    else self._weights,
+                    np.float64,
+                )
+            )
             rows = itertools.repeat(w)
         for w in rows:
             w = np.where(live, w, 0.0)  # exhausted inputs are no longer chosen
@@ -187,17 +208,20 @@ class _RejectionResample(Dataset):
 
     def __init__(self, input_dataset, class_func, target_dist, initial_dist, seed):
         self._input = input_dataset
-        self._class = _ElementFunction(class_func, input_dataset._template,
-                                       input_dataset._specs, "class_func")
+        self._class = _ElementFunction(
+            class_func, input_dataset._template, input_dataset._specs, "class_func"
+        )
         if len(self._class.specs) != 1 or not self._class.specs[0].dtype.is_integer:
             raise ValueError("`class_func` must return a single integer scalar tensor.")
         self._target = np.asarray(_eager(target_dist), np.float64)
-        self._initial = None if initial_dist is None else \
-            np.asarray(_eager(initial_dist), np.float64)
+        self._initial = (
+            None if initial_dist is None else np.asarray(_eager(initial_dist), np.float64)
+        )
         self._seed = get_seed(seed)
         self._template = (None, input_dataset._template)
-        self._specs = [TensorSpec(self._class.specs[0].dtype, TensorShape([]))] + \
-            list(input_dataset._specs)
+        self._specs = [TensorSpec(self._class.specs[0].dtype, TensorShape([]))] + list(
+            input_dataset._specs
+        )
 
     def _inputs(self):
         return [self._input]
@@ -222,16 +246,17 @@ class _RejectionResample(Dataset):
 def _eager(value):
     value = getattr(value, "numpy", lambda: value)()
     if isinstance(value, Tensor):
-        raise TypeError("rejection_resample takes constant distributions (lists or arrays), "
-                        f"got the graph tensor {value.name}.")
+        raise TypeError(
+            "rejection_resample takes constant distributions (lists or arrays), "
+            f"got the graph tensor {value.name}."
+        )
     return value
 
 
 def rejection_resample(class_func, target_dist, initial_dist=None, seed=None):
     """A transformation for `Dataset.apply`: resamples to ``target_dist`` by rejection,
     yielding ``(class, element)`` pairs."""
-    return lambda dataset: _RejectionResample(dataset, class_func, target_dist, initial_dist,
-                                              seed)
+    return lambda dataset: _RejectionResample(dataset, class_func, target_dist, initial_dist, seed)
 
 
 class _FromList(Dataset):
@@ -245,17 +270,21 @@ class _FromList(Dataset):
         for e in elements:
             e = structure.lists_to_tuples(e)
             if not structure.same_structure(structure.template(e), self._template):
-                raise ValueError("Invalid `elements`. All elements should have the same "
-                                 "structure.")
+                raise ValueError("Invalid `elements`. All elements should have the same structure.")
             self._rows.append([_component(v) for v in structure.flatten(e)])
         specs = None
         for row in self._rows:
             row_specs = [TensorSpec(dtypes.as_dtype(v.dtype), TensorShape(v.shape)) for v in row]
             if specs is not None and [s.dtype for s in specs] != [s.dtype for s in row_specs]:
                 raise TypeError("Invalid `elements`. All elements should have the same types.")
-            specs = row_specs if specs is None else [
-                TensorSpec(a.dtype, _most_specific_compatible(a.shape, b.shape))
-                for a, b in zip(specs, row_specs)]
+            specs = (
+                row_specs
+                if specs is None
+                else [
+                    TensorSpec(a.dtype, _most_specific_compatible(a.shape, b.shape))
+                    for a, b in zip(specs, row_specs)
+                ]
+            )
         self._specs = specs
 
     def _own_captured(self):

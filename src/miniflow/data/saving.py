@@ -42,9 +42,11 @@ def _decode_template(t):
 @register_op("SaveDataset", num_outputs=0, writes=True, exportable=False)
 def _save_dataset(*captured, dataset=None, path="", compression=""):
     os.makedirs(path, exist_ok=True)
-    spec = {"template": _encode_template(dataset._template),
-            "specs": [[s.dtype.name, s.shape.as_list()] for s in dataset._specs],
-            "compression": compression}
+    spec = {
+        "template": _encode_template(dataset._template),
+        "specs": [[s.dtype.name, s.shape.as_list()] for s in dataset._specs],
+        "compression": compression,
+    }
     with tfrecord.TFRecordWriter(os.path.join(path, _DATA), compression or None) as w:
         for element in dataset._generate(captured):
             for value in element:
@@ -61,8 +63,14 @@ def save(dataset, path, compression=None):
     """Writes the elements of ``dataset`` under the directory ``path`` (an op in graph
     mode, done at once in eager mode)."""
     kind = tfrecord.TFRecordOptions(compression or None).compression_type
-    return apply_op("SaveDataset", *dataset._captured(), dataset=dataset,
-                    path=os.fspath(path), compression=kind, name="SaveDataset")
+    return apply_op(
+        "SaveDataset",
+        *dataset._captured(),
+        dataset=dataset,
+        path=os.fspath(path),
+        compression=kind,
+        name="SaveDataset",
+    )
 
 
 class _Load(Dataset):
@@ -75,21 +83,29 @@ class _Load(Dataset):
                 saved = json.load(f)
         if element_spec is None:
             if saved is None:
-                raise errors.NotFoundError(None, None, f"{spec_file}: no saved dataset here "
-                                           "(pass element_spec, or save it first).")
+                raise errors.NotFoundError(
+                    None,
+                    None,
+                    f"{spec_file}: no saved dataset here (pass element_spec, or save it first).",
+                )
             self._template = _decode_template(saved["template"])
-            self._specs = [TensorSpec(dtypes.as_dtype(d), TensorShape(s))
-                           for d, s in saved["specs"]]
+            self._specs = [
+                TensorSpec(dtypes.as_dtype(d), TensorShape(s)) for d, s in saved["specs"]
+            ]
         else:
             self._template = structure.template(element_spec)
-            self._specs = [TensorSpec(dtypes.as_dtype(s.dtype), TensorShape(s.shape))
-                           for s in structure.flatten(element_spec)]
+            self._specs = [
+                TensorSpec(dtypes.as_dtype(s.dtype), TensorShape(s.shape))
+                for s in structure.flatten(element_spec)
+            ]
         self._compression = tfrecord.TFRecordOptions(
-            compression or (saved or {}).get("compression") or None).compression_type
+            compression or (saved or {}).get("compression") or None
+        ).compression_type
 
     def _iter(self, ctx):
-        records = tfrecord.tf_record_iterator(os.path.join(self._path, _DATA),
-                                              self._compression or None)
+        records = tfrecord.tf_record_iterator(
+            os.path.join(self._path, _DATA), self._compression or None
+        )
         n = len(self._specs)
         while True:
             element = []
@@ -97,16 +113,22 @@ class _Load(Dataset):
                 data = next(records, None)
                 if data is None:
                     if element:
-                        raise errors.DataLossError(None, None, f"{self._path}: the last "
-                                                   f"element has {len(element)} of {n} "
-                                                   "components")
+                        raise errors.DataLossError(
+                            None,
+                            None,
+                            f"{self._path}: the last element has {len(element)} of {n} components",
+                        )
                     return
                 value = parse_tensor_proto(data)
                 if value.dtype != spec.dtype.np and not (
-                        spec.dtype == dtypes.string and value.dtype == object):
+                    spec.dtype == dtypes.string and value.dtype == object
+                ):
                     raise errors.InvalidArgumentError(
-                        None, None, f"{self._path}: saved component of type {value.dtype} "
-                        f"where the element_spec says {spec.dtype.name}")
+                        None,
+                        None,
+                        f"{self._path}: saved component of type {value.dtype} "
+                        f"where the element_spec says {spec.dtype.name}",
+                    )
                 element.append(value[()] if value.ndim == 0 else value)
             yield element
 

@@ -26,10 +26,13 @@ class _Slices(Dataset):
             shape = p.shape if isinstance(p, Tensor) else TensorShape(p.shape)
             if sliced:
                 if shape.ndims == 0:
-                    raise ValueError("Unbatching a tensor is only supported for rank >= 1 "
-                                     "(from_tensor_slices needs a leading dimension).")
-                shape = TensorShape(None) if shape.ndims is None else TensorShape(
-                    shape.as_list()[1:])
+                    raise ValueError(
+                        "Unbatching a tensor is only supported for rank >= 1 "
+                        "(from_tensor_slices needs a leading dimension)."
+                    )
+                shape = (
+                    TensorShape(None) if shape.ndims is None else TensorShape(shape.as_list()[1:])
+                )
             specs.append(TensorSpec(dtypes.as_dtype(p.dtype), shape))
         self._specs = specs
 
@@ -44,8 +47,11 @@ class _Slices(Dataset):
         lengths = {np.shape(v)[0] for v in values}
         if len(lengths) > 1:
             raise errors.InvalidArgumentError(
-                None, None, f"Dimensions 0 of all components in from_tensor_slices must "
-                f"match; got {sorted(lengths)}.")
+                None,
+                None,
+                f"Dimensions 0 of all components in from_tensor_slices must "
+                f"match; got {sorted(lengths)}.",
+            )
         for i in range(lengths.pop()):
             yield [v[i] for v in values]
 
@@ -101,30 +107,43 @@ class _Generator(Dataset):
         self._gen, self._args = generator, tuple(args)
         self._template = structure.template(output_types)
         types = [dtypes.as_dtype(t) for t in structure.flatten(output_types)]
-        shapes = [TensorShape(None)] * len(types) if output_shapes is None else [
-            TensorShape(s) for s in structure.flatten(_shape_leaves(output_shapes))]
+        shapes = (
+            [TensorShape(None)] * len(types)
+            if output_shapes is None
+            else [TensorShape(s) for s in structure.flatten(_shape_leaves(output_shapes))]
+        )
         self._specs = [TensorSpec(t, s) for t, s in zip(types, shapes)]
 
     def _iter(self, ctx):
         for element in self._gen(*self._args):
-            flat = structure.flatten(structure.lists_to_tuples(element)
-                                     if isinstance(element, tuple) else element)
+            flat = structure.flatten(
+                structure.lists_to_tuples(element) if isinstance(element, tuple) else element
+            )
             if len(flat) != len(self._specs):
                 raise errors.InvalidArgumentError(
-                    None, None, f"`generator` yielded an element with {len(flat)} components "
-                    f"where the output_types have {len(self._specs)}.")
+                    None,
+                    None,
+                    f"`generator` yielded an element with {len(flat)} components "
+                    f"where the output_types have {len(self._specs)}.",
+                )
             out = []
             for v, spec in zip(flat, self._specs):
                 try:
                     arr = as_array(v, spec.dtype)
                 except TypeError as e:
                     raise errors.InvalidArgumentError(
-                        None, None, f"`generator` yielded an element that could not be "
-                        f"converted to the expected type {spec.dtype.name}: {e}") from None
+                        None,
+                        None,
+                        f"`generator` yielded an element that could not be "
+                        f"converted to the expected type {spec.dtype.name}: {e}",
+                    ) from None
                 if not spec.shape.is_compatible_with(TensorShape(arr.shape)):
                     raise errors.InvalidArgumentError(
-                        None, None, f"`generator` yielded an element of shape {arr.shape} "
-                        f"where an element of shape {spec.shape} was expected.")
+                        None,
+                        None,
+                        f"`generator` yielded an element of shape {arr.shape} "
+                        f"where an element of shape {spec.shape} was expected.",
+                    )
                 out.append(arr)
             yield out
 
@@ -132,7 +151,10 @@ class _Generator(Dataset):
 def _shape_leaves(shapes):
     if isinstance(shapes, dict):
         return {k: _shape_leaves(v) for k, v in shapes.items()}
-    if isinstance(shapes, tuple) and shapes and not all(
-            isinstance(d, int | type(None)) for d in shapes):
+    if (
+        isinstance(shapes, tuple)
+        and shapes
+        and not all(isinstance(d, int | type(None)) for d in shapes)
+    ):
         return tuple(_shape_leaves(s) for s in shapes)
     return TensorShape(shapes)

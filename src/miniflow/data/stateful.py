@@ -28,13 +28,15 @@ class _Shard(_Unary):
     def _iter(self, ctx):
         num, index = _int_value(ctx, self._num), _int_value(ctx, self._index)
         if num <= 0:
-            raise errors.InvalidArgumentError(None, None, f"Number of shards must be greater "
-                                                          f"than zero (currently num_shards = "
-                                                          f"{num}).")
+            raise errors.InvalidArgumentError(
+                None,
+                None,
+                f"Number of shards must be greater than zero (currently num_shards = {num}).",
+            )
         if not 0 <= index < num:
-            raise errors.InvalidArgumentError(None, None, f"Index must be between 0 and "
-                                                          f"{num - 1} (currently index = "
-                                                          f"{index}).")
+            raise errors.InvalidArgumentError(
+                None, None, f"Index must be between 0 and {num - 1} (currently index = {index})."
+            )
         yield from itertools.islice(self._input._iter(ctx), index, None, num)
 
 
@@ -49,8 +51,7 @@ class StatefulFunction:
     relaxed (and the function traced again) until the new state fits them, as TF does.
     Used by `scan`, `reduce` and `group_by_reducer`."""
 
-    def __init__(self, fn, state_tmpl, state_specs, elem_tmpl, elem_specs, what,
-                 has_output=True):
+    def __init__(self, fn, state_tmpl, state_specs, elem_tmpl, elem_specs, what, has_output=True):
         self.state_tmpl, self.state_specs = state_tmpl, list(state_specs)
         self._n = len(self.state_specs)
         tmpl = (self.state_tmpl, elem_tmpl)
@@ -59,28 +60,34 @@ class StatefulFunction:
             out = self.fn.template
             if has_output:
                 if not isinstance(out, tuple) or len(out) != 2:
-                    raise TypeError(f"The {what} function must return a pair (new_state, "
-                                    "output_element).")
+                    raise TypeError(
+                        f"The {what} function must return a pair (new_state, output_element)."
+                    )
                 new_tmpl = out[0]
             else:
                 new_tmpl = out
-            new_specs = self.fn.specs[:self._n]
-            if not structure.same_structure(new_tmpl, self.state_tmpl) or \
-                    [s.dtype for s in new_specs] != [s.dtype for s in self.state_specs]:
-                raise TypeError(f"The element types for the new state must match the initial "
-                                f"state. Expected {[s.dtype for s in self.state_specs]}; got "
-                                f"{[s.dtype for s in new_specs]}.")
-            relaxed = [TensorSpec(a.dtype, _relaxed(a.shape, b.shape))
-                       for a, b in zip(self.state_specs, new_specs)]
+            new_specs = self.fn.specs[: self._n]
+            if not structure.same_structure(new_tmpl, self.state_tmpl) or [
+                s.dtype for s in new_specs
+            ] != [s.dtype for s in self.state_specs]:
+                raise TypeError(
+                    f"The element types for the new state must match the initial "
+                    f"state. Expected {[s.dtype for s in self.state_specs]}; got "
+                    f"{[s.dtype for s in new_specs]}."
+                )
+            relaxed = [
+                TensorSpec(a.dtype, _relaxed(a.shape, b.shape))
+                for a, b in zip(self.state_specs, new_specs)
+            ]
             if relaxed == self.state_specs:
                 break
             self.state_specs = relaxed
         self.output_tmpl = out[1] if has_output else None
-        self.output_specs = self.fn.specs[self._n:]
+        self.output_specs = self.fn.specs[self._n :]
 
     def __call__(self, state, element, ctx):
         out = self.fn(list(state) + list(element), ctx)
-        return out[:self._n], out[self._n:]
+        return out[: self._n], out[self._n :]
 
 
 class InitialState:
@@ -89,8 +96,12 @@ class InitialState:
     def __init__(self, initial_state):
         self.template = structure.template(initial_state)
         self.values = [_component(s) for s in structure.flatten(initial_state)]
-        self.specs = [TensorSpec(v.dtype if isinstance(v, Tensor) else dtypes.as_dtype(v.dtype),
-                                 TensorShape(v.shape)) for v in self.values]
+        self.specs = [
+            TensorSpec(
+                v.dtype if isinstance(v, Tensor) else dtypes.as_dtype(v.dtype), TensorShape(v.shape)
+            )
+            for v in self.values
+        ]
 
     def captured(self) -> list:
         return [v for v in self.values if isinstance(v, Tensor)]
@@ -103,9 +114,15 @@ class _Scan(_Unary):
     def __init__(self, input_dataset, initial_state, scan_func, has_output=True):
         super().__init__(input_dataset)
         self._init = InitialState(initial_state)
-        self._fn = StatefulFunction(scan_func, self._init.template, self._init.specs,
-                                    self._template, self._specs,
-                                    "scan" if has_output else "reduce", has_output)
+        self._fn = StatefulFunction(
+            scan_func,
+            self._init.template,
+            self._init.specs,
+            self._template,
+            self._specs,
+            "scan" if has_output else "reduce",
+            has_output,
+        )
         self._final = not has_output
         if self._final:  # reduce: one element, the final state
             self._template, self._specs = self._init.template, self._fn.state_specs
@@ -141,10 +158,15 @@ class _Unique(_Unary):
     def __init__(self, input_dataset):
         super().__init__(input_dataset)
         if len(self._specs) != 1 or self._specs[0].dtype not in (
-                dtypes.int32, dtypes.int64, dtypes.string):
-            raise TypeError("Dataset.unique() only supports datasets with a single component "
-                            "of type tf.int32, tf.int64 or tf.string, got "
-                            f"{[s.dtype.name for s in self._specs]}.")
+            dtypes.int32,
+            dtypes.int64,
+            dtypes.string,
+        ):
+            raise TypeError(
+                "Dataset.unique() only supports datasets with a single component "
+                "of type tf.int32, tf.int64 or tf.string, got "
+                f"{[s.dtype.name for s in self._specs]}."
+            )
 
     def _iter(self, ctx):
         seen = set()
@@ -190,11 +212,11 @@ class _Window(_Unary):
         self._size = int(size)
         self._shift = self._size if shift is None else int(shift)
         self._stride, self._drop = int(stride), bool(drop_remainder)
-        for name, v in (("size", self._size), ("shift", self._shift),
-                        ("stride", self._stride)):
+        for name, v in (("size", self._size), ("shift", self._shift), ("stride", self._stride)):
             if v <= 0:
-                raise errors.InvalidArgumentError(None, None, f"Window {name} must be greater "
-                                                              f"than zero, but got {v}.")
+                raise errors.InvalidArgumentError(
+                    None, None, f"Window {name} must be greater than zero, but got {v}."
+                )
         self._specs = [WindowSpec(s) for s in self._specs]
 
     def _iter(self, ctx):

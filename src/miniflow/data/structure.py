@@ -37,8 +37,9 @@ class SparseLeaf:
 
 
 def is_sparse(s) -> bool:
-    return all(hasattr(s, a) for a in ("indices", "values", "dense_shape")) and \
-        not isinstance(s, dict)
+    return all(hasattr(s, a) for a in ("indices", "values", "dense_shape")) and not isinstance(
+        s, dict
+    )
 
 
 def _sparse(indices, values, dense_shape):
@@ -86,9 +87,11 @@ def batched_sparse_specs(specs) -> list:
     """The specs of a batch of SparseTensors with the given component specs."""
     rank = specs[2].shape.as_list()[0] if specs[2].shape.ndims else None
     rank = None if rank is None else rank + 1
-    return [TensorSpec(specs[0].dtype, TensorShape([None, rank])),
-            TensorSpec(specs[1].dtype, TensorShape([None])),
-            TensorSpec(specs[2].dtype, TensorShape([rank]))]
+    return [
+        TensorSpec(specs[0].dtype, TensorShape([None, rank])),
+        TensorSpec(specs[1].dtype, TensorShape([None])),
+        TensorSpec(specs[2].dtype, TensorShape([rank])),
+    ]
 
 
 def batch_sparse(triples) -> list:
@@ -96,13 +99,20 @@ def batch_sparse(triples) -> list:
     dimension, as TF batches them: the dense shape is the batch size and the largest
     size of each dimension."""
     if len({np.size(t[2]) for t in triples}) != 1:
-        raise errors.InvalidArgumentError(None, None, "Cannot batch SparseTensors of "
-                                                      "different ranks.")
+        raise errors.InvalidArgumentError(
+            None, None, "Cannot batch SparseTensors of different ranks."
+        )
     shapes = np.array([np.asarray(t[2]) for t in triples], dtype=np.int64)
-    indices = [np.concatenate([np.full((len(t[0]), 1), b, np.int64),
-                               np.asarray(t[0], np.int64).reshape(len(t[0]), len(t[2]))],
-                              axis=1)
-               for b, t in enumerate(triples)]
+    indices = [
+        np.concatenate(
+            [
+                np.full((len(t[0]), 1), b, np.int64),
+                np.asarray(t[0], np.int64).reshape(len(t[0]), len(t[2])),
+            ],
+            axis=1,
+        )
+        for b, t in enumerate(triples)
+    ]
     values = [np.asarray(t[1]) for t in triples]
     dense = np.concatenate([[len(triples)], shapes.max(axis=0)]).astype(np.int64)
     return [np.concatenate(indices), np.concatenate(values), dense]
@@ -111,8 +121,11 @@ def batch_sparse(triples) -> list:
 def flatten(s) -> list:
     if is_sparse(s):
         if isinstance(s, tuple):  # a SparseTensorValue of Python lists or arrays
-            return [np.asarray(s.indices, np.int64).reshape(-1, np.size(s.dense_shape)),
-                    s.values, np.asarray(s.dense_shape, np.int64)]
+            return [
+                np.asarray(s.indices, np.int64).reshape(-1, np.size(s.dense_shape)),
+                s.values,
+                np.asarray(s.dense_shape, np.int64),
+            ]
         return [s.indices, s.values, s.dense_shape]
     if isinstance(s, dict):
         return [x for k in sorted(s) for x in flatten(s[k])]

@@ -65,8 +65,11 @@ def _public_spec(spec):
 def element_spec_of(dataset_or_iterator):
     """The (nested) `tf.TensorSpec`s (`tf.SparseTensorSpec`s, `tf.data.DatasetSpec`s) of
     an element."""
-    return _sparse_specs(structure.pack(dataset_or_iterator._template,
-                                        [_public_spec(s) for s in dataset_or_iterator._specs]))
+    return _sparse_specs(
+        structure.pack(
+            dataset_or_iterator._template, [_public_spec(s) for s in dataset_or_iterator._specs]
+        )
+    )
 
 
 def _sparse_specs(packed):
@@ -75,11 +78,11 @@ def _sparse_specs(packed):
     if isinstance(packed, dict):
         return {k: _sparse_specs(v) for k, v in packed.items()}
     if structure.is_sparse(packed):
-        rank = packed.dense_shape.shape.as_list() if packed.dense_shape.shape.ndims == 1 \
-            else [None]
+        rank = packed.dense_shape.shape.as_list() if packed.dense_shape.shape.ndims == 1 else [None]
         rank = rank[0]
-        return SparseTensorSpec(TensorShape(None if rank is None else [None] * rank),
-                                packed.values.dtype)
+        return SparseTensorSpec(
+            TensorShape(None if rank is None else [None] * rank), packed.values.dtype
+        )
     if isinstance(packed, tuple):
         items = [_sparse_specs(e) for e in packed]
         return type(packed)(*items) if hasattr(packed, "_fields") else tuple(items)
@@ -89,9 +92,11 @@ def _sparse_specs(packed):
 def get_structure(dataset_or_iterator):
     """`tf.data.experimental.get_structure`: the element spec of a dataset or iterator."""
     if not hasattr(dataset_or_iterator, "_specs"):
-        raise TypeError(f"Invalid `dataset_or_iterator`. `dataset_or_iterator` must be a "
-                        f"`tf.data.Dataset` or tf.data.Iterator object, but got "
-                        f"{type(dataset_or_iterator).__name__}.")
+        raise TypeError(
+            f"Invalid `dataset_or_iterator`. `dataset_or_iterator` must be a "
+            f"`tf.data.Dataset` or tf.data.Iterator object, but got "
+            f"{type(dataset_or_iterator).__name__}."
+        )
     return element_spec_of(dataset_or_iterator)
 
 
@@ -123,8 +128,7 @@ def SparseTensorStructure(dtype, shape):  # noqa: N802 (TF's name)
 class _WithOptions(_Unary):
     def __init__(self, input_dataset, options):
         if not isinstance(options, options_lib.Options):
-            raise TypeError(f"`options` must be a tf.data.Options, got "
-                            f"{type(options).__name__}.")
+            raise TypeError(f"`options` must be a tf.data.Options, got {type(options).__name__}.")
         super().__init__(input_dataset)
         self._options = options
 
@@ -150,8 +154,9 @@ class NumpyIterator:
 
     def __init__(self, dataset):
         if not current_frontend().eager:
-            raise RuntimeError("`tf.data.Dataset.as_numpy_iterator()` is only supported in "
-                               "eager mode.")
+            raise RuntimeError(
+                "`tf.data.Dataset.as_numpy_iterator()` is only supported in eager mode."
+            )
         self._iterator = EagerIterator(dataset)
 
     def __iter__(self):
@@ -167,15 +172,19 @@ class NumpyIterator:
 
 # -- Optional ---------------------------------------------------------------------------
 
-@register_op("IteratorGetNextAsOptional", num_outputs=lambda a: 1 + len(a["specs"]),
-             infer=lambda i, a: [((), dtypes.bool)] + [(s.shape.as_tuple(), s.dtype)
-                                                       for s in a["specs"]],
-             **_iterator_state())
+
+@register_op(
+    "IteratorGetNextAsOptional",
+    num_outputs=lambda a: 1 + len(a["specs"]),
+    infer=lambda i, a: [((), dtypes.bool)] + [(s.shape.as_tuple(), s.dtype) for s in a["specs"]],
+    **_iterator_state(),
+)
 def _get_next_as_optional(state, *captured, iterator=None, specs=(), one_shot=False):
     if state.elements is None:
         if not one_shot:
-            raise errors.FailedPreconditionError(None, None, "GetNext() failed because the "
-                                                 "iterator has not been initialized.")
+            raise errors.FailedPreconditionError(
+                None, None, "GetNext() failed because the iterator has not been initialized."
+            )
         state.elements = iterator._dataset._generate(captured)
     element = next(state.elements, None)
     if element is None:
@@ -189,8 +198,11 @@ def _empty(spec):
     return np.zeros(shape, dtype=object if spec.dtype == dtypes.string else spec.dtype.np)
 
 
-@register_op("OptionalGetValue", num_outputs=lambda a: a["n"],
-             infer=lambda i, a: [(s, d) for s, d in zip(a["shapes"], a["types"])])
+@register_op(
+    "OptionalGetValue",
+    num_outputs=lambda a: a["n"],
+    infer=lambda i, a: [(s, d) for s, d in zip(a["shapes"], a["types"])],
+)
 def _optional_get_value(has_value, *components, n=0, shapes=(), types=()):
     if not bool(has_value):
         raise errors.InvalidArgumentError(None, None, "The optional does not have a value.")
@@ -218,8 +230,7 @@ class Optional:
     def empty(element_spec):
         flat = structure.flatten(element_spec)
         comps = [array_ops.constant(_empty(s), dtype=s.dtype) for s in flat]
-        return Optional(array_ops.constant(False), structure.template(element_spec), comps,
-                        flat)
+        return Optional(array_ops.constant(False), structure.template(element_spec), comps, flat)
 
     @property
     def element_spec(self):
@@ -229,11 +240,15 @@ class Optional:
         return self._has_value
 
     def get_value(self, name=None):
-        out = apply_op("OptionalGetValue", self._has_value, *self._components,
-                       n=len(self._components),
-                       shapes=tuple(s.shape.as_tuple() for s in self._specs),
-                       types=tuple(s.dtype for s in self._specs),
-                       name=name or "OptionalGetValue")
+        out = apply_op(
+            "OptionalGetValue",
+            self._has_value,
+            *self._components,
+            n=len(self._components),
+            shapes=tuple(s.shape.as_tuple() for s in self._specs),
+            types=tuple(s.dtype for s in self._specs),
+            name=name or "OptionalGetValue",
+        )
         return structure.pack(self._template, list(out))
 
 
@@ -247,9 +262,14 @@ def get_next_as_optional(iterator):
             return Optional.empty(structure.pack(iterator._template, specs))
         return Optional.from_value(element)
     captured = iterator._dataset._captured() if iterator._one_shot else []
-    flat = apply_op("IteratorGetNextAsOptional", *captured, iterator=iterator,
-                    specs=tuple(iterator._specs), one_shot=iterator._one_shot,
-                    name="IteratorGetNextAsOptional")
+    flat = apply_op(
+        "IteratorGetNextAsOptional",
+        *captured,
+        iterator=iterator,
+        specs=tuple(iterator._specs),
+        one_shot=iterator._one_shot,
+        name="IteratorGetNextAsOptional",
+    )
     for t, spec in zip(flat[1:], iterator._specs):
         t.set_shape(spec.shape)
     return Optional(flat[0], iterator._template, flat[1:], specs)
@@ -261,6 +281,7 @@ def TensorArrayStructure(dtype, element_shape, dynamic_size, infer_shape):  # no
 
 
 # -- datasets as variant tensors ---------------------------------------------------------
+
 
 class _DatasetVariant:
     """The value of a dataset's variant tensor: the dataset and the values its captured
@@ -284,32 +305,37 @@ not_differentiable("DatasetToVariant")
 
 def to_variant(dataset):
     """`tf.data.experimental.to_variant`: a scalar variant tensor holding ``dataset``."""
-    return apply_op("DatasetToVariant", *dataset._captured(), dataset=dataset,
-                    name="DatasetToVariant")
+    return apply_op(
+        "DatasetToVariant", *dataset._captured(), dataset=dataset, name="DatasetToVariant"
+    )
 
 
 class _FromVariant(Dataset):
     def __init__(self, variant, element_spec):
         self._variant = array_ops.convert_to_tensor(variant)
         if hasattr(self._variant, "numpy"):  # eager: the value itself says what it is
-            ok = isinstance(np.asarray(self._variant.numpy(), dtype=object)[()],
-                            _DatasetVariant)
+            ok = isinstance(np.asarray(self._variant.numpy(), dtype=object)[()], _DatasetVariant)
         else:
             ok = self._variant.dtype == dtypes.variant
         if not ok:
-            raise TypeError(f"from_variant expects a variant tensor, got "
-                            f"{self._variant.dtype.name}.")
+            raise TypeError(
+                f"from_variant expects a variant tensor, got {self._variant.dtype.name}."
+            )
         flat = structure.flatten(element_spec)
         self._template = structure.template(element_spec)
-        self._specs = [structure.TensorSpec(dtypes.as_dtype(s.dtype), TensorShape(s.shape))
-                       for s in flat]
+        self._specs = [
+            structure.TensorSpec(dtypes.as_dtype(s.dtype), TensorShape(s.shape)) for s in flat
+        ]
 
     def _own_captured(self):
         return [self._variant] if not hasattr(self._variant, "numpy") else []
 
     def _iter(self, ctx):
-        value = self._variant.numpy() if hasattr(self._variant, "numpy") else \
-            ctx["values"][self._variant]
+        value = (
+            self._variant.numpy()
+            if hasattr(self._variant, "numpy")
+            else ctx["values"][self._variant]
+        )
         value = np.asarray(value, dtype=object)[()]
         yield from value.dataset._generate(value.captured)
 

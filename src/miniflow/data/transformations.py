@@ -27,14 +27,17 @@ from miniflow.ops.random_ops import get_seed
 class _Zip(Dataset):
     def __init__(self, datasets):
         if not isinstance(datasets, tuple | dict):
-            raise TypeError("Dataset.zip takes a tuple or dict of datasets, got "
-                            f"{type(datasets).__name__}.")
+            raise TypeError(
+                f"Dataset.zip takes a tuple or dict of datasets, got {type(datasets).__name__}."
+            )
         self._parts = datasets
         keys = sorted(datasets) if isinstance(datasets, dict) else range(len(datasets))
         self._order = [datasets[k] for k in keys]
-        self._template = ({k: d._template for k, d in datasets.items()}
-                          if isinstance(datasets, dict) else
-                          tuple(d._template for d in datasets))
+        self._template = (
+            {k: d._template for k, d in datasets.items()}
+            if isinstance(datasets, dict)
+            else tuple(d._template for d in datasets)
+        )
         self._specs = [s for d in self._order for s in d._specs]
 
     def _inputs(self):
@@ -79,11 +82,13 @@ class _ElementFunction:
     def __init__(self, fn, tmpl, specs, what):
         self.graph = _FunctionGraph()
         with graph_mode(), self.graph.as_default():  # traced as a graph in eager mode too
-            self.args = [array_ops.placeholder(s.dtype, s.shape, name=f"arg{i}")
-                         for i, s in enumerate(specs)]
+            self.args = [
+                array_ops.placeholder(s.dtype, s.shape, name=f"arg{i}") for i, s in enumerate(specs)
+            ]
             # A window component (stateful.WindowSpec) is passed on as a dataset.
-            element = structure.pack(tmpl, [s.wrap(a) if hasattr(s, "wrap") else a
-                                            for s, a in zip(specs, self.args)])
+            element = structure.pack(
+                tmpl, [s.wrap(a) if hasattr(s, "wrap") else a for s, a in zip(specs, self.args)]
+            )
             out = fn(*element) if type(element) is tuple else fn(element)
             self._set_outputs(out, what)
         self._session = None
@@ -115,8 +120,10 @@ class _DatasetFunction(_ElementFunction):
 
     def _set_outputs(self, dataset, what):
         if not isinstance(dataset, Dataset):
-            raise TypeError(f"`map_func` of {what} must return a `Dataset` object, got "
-                            f"{type(dataset).__name__}.")
+            raise TypeError(
+                f"`map_func` of {what} must return a `Dataset` object, got "
+                f"{type(dataset).__name__}."
+            )
         self.dataset = dataset
         self.outputs = dataset._captured()
 
@@ -145,12 +152,12 @@ class _Interleave(_FlatMap):
 
     def __init__(self, input_dataset, fn, cycle_length, block_length):
         super().__init__(input_dataset, fn)
-        self._cycle = int(cycle_length) if cycle_length not in (None, -1) else \
-            (os.cpu_count() or 1)
+        self._cycle = int(cycle_length) if cycle_length not in (None, -1) else (os.cpu_count() or 1)
         self._block = int(block_length)
         if self._cycle <= 0 or self._block <= 0:
-            raise errors.InvalidArgumentError(None, None, "cycle_length and block_length must "
-                                                          "be positive.")
+            raise errors.InvalidArgumentError(
+                None, None, "cycle_length and block_length must be positive."
+            )
 
     def _iter(self, ctx):
         inputs = self._input._iter(ctx)
@@ -183,15 +190,23 @@ class _Unbatch(_Unary):
         for spec in self._specs:
             if spec.shape.ndims == 0:
                 raise ValueError("Cannot unbatch an input with scalar components.")
-        self._specs = [TensorSpec(s.dtype, TensorShape(None) if s.shape.ndims is None else
-                                  TensorShape(s.shape.as_list()[1:])) for s in self._specs]
+        self._specs = [
+            TensorSpec(
+                s.dtype,
+                TensorShape(None) if s.shape.ndims is None else TensorShape(s.shape.as_list()[1:]),
+            )
+            for s in self._specs
+        ]
 
     def _iter(self, ctx):
         for element in self._input._iter(ctx):
             sizes = {np.shape(v)[0] for v in element}
             if len(sizes) != 1:
-                raise errors.InvalidArgumentError(None, None, f"Input element components to "
-                                                  f"unbatch have different sizes {sorted(sizes)}.")
+                raise errors.InvalidArgumentError(
+                    None,
+                    None,
+                    f"Input element components to unbatch have different sizes {sorted(sizes)}.",
+                )
             for i in range(sizes.pop()):
                 yield [v[i] for v in element]
 
@@ -214,10 +229,15 @@ class _Filter(_Unary):
     def __init__(self, input_dataset, predicate):
         super().__init__(input_dataset)
         self._fn = _ElementFunction(predicate, self._template, self._specs, "filter")
-        if len(self._fn.specs) != 1 or self._fn.specs[0].dtype != dtypes.bool or \
-                self._fn.specs[0].shape.ndims not in (0, None):
-            raise ValueError("`predicate` return type must be convertible to a scalar boolean "
-                             f"tensor. Was {self._fn.specs}.")
+        if (
+            len(self._fn.specs) != 1
+            or self._fn.specs[0].dtype != dtypes.bool
+            or self._fn.specs[0].shape.ndims not in (0, None)
+        ):
+            raise ValueError(
+                "`predicate` return type must be convertible to a scalar boolean "
+                f"tensor. Was {self._fn.specs}."
+            )
 
     def _own_captured(self):
         return self._fn.captured
@@ -236,22 +256,32 @@ class _Batch(_Unary):
             raise errors.InvalidArgumentError(None, None, "Batch size must be greater than zero.")
         self._padded = None
         if padded_shapes is not None:
-            self._padded = [TensorShape([None if d == -1 else d for d in s]
-                                        if isinstance(s, list | tuple) else s)
-                            for s in structure.flatten(_shape_leaves(padded_shapes))]
-            pads = [None] * len(self._specs) if padding_values is None else \
-                structure.flatten(padding_values)
-            self._pad_values = [("" if s.dtype == dtypes.string else 0) if p is None else
-                                _constant_value(p) for p, s in zip(pads, self._specs)]
+            self._padded = [
+                TensorShape(
+                    [None if d == -1 else d for d in s] if isinstance(s, list | tuple) else s
+                )
+                for s in structure.flatten(_shape_leaves(padded_shapes))
+            ]
+            pads = (
+                [None] * len(self._specs)
+                if padding_values is None
+                else structure.flatten(padding_values)
+            )
+            self._pad_values = [
+                ("" if s.dtype == dtypes.string else 0) if p is None else _constant_value(p)
+                for p, s in zip(pads, self._specs)
+            ]
         lead = self._size if self._drop else None
         inner = self._padded or [s.shape for s in self._specs]
         self._sparse = structure.sparse_positions(self._template)
         if self._sparse and self._padded is not None:
             raise TypeError("padded_batch does not support SparseTensor components.")
-        self._specs = [TensorSpec(s.dtype, TensorShape([lead]).concatenate(shape))
-                       for s, shape in zip(self._specs, inner)]
+        self._specs = [
+            TensorSpec(s.dtype, TensorShape([lead]).concatenate(shape))
+            for s, shape in zip(self._specs, inner)
+        ]
         for k in self._sparse:  # batched SparseTensors gain a leading dimension
-            self._specs[k:k + 3] = structure.batched_sparse_specs(input_dataset._specs[k:k + 3])
+            self._specs[k : k + 3] = structure.batched_sparse_specs(input_dataset._specs[k : k + 3])
 
     def _iter(self, ctx):
         it = self._input._iter(ctx)
@@ -262,7 +292,7 @@ class _Batch(_Unary):
             out, k = [], 0
             while k < len(self._specs):
                 if k in self._sparse:
-                    out.extend(structure.batch_sparse([r[k:k + 3] for r in rows]))
+                    out.extend(structure.batch_sparse([r[k : k + 3] for r in rows]))
                     k += 3
                 else:
                     out.append(self._combine([r[k] for r in rows], k))
@@ -275,9 +305,12 @@ class _Batch(_Unary):
             for i, s in enumerate(shapes):
                 if s != shapes[0]:
                     raise errors.InvalidArgumentError(
-                        None, None, f"Cannot batch tensors with different shapes in component "
+                        None,
+                        None,
+                        f"Cannot batch tensors with different shapes in component "
                         f"{k}. First element had shape {list(shapes[0])} and element {i} had "
-                        f"shape {list(s)}.")
+                        f"shape {list(s)}.",
+                    )
             if self._specs[k].dtype == dtypes.string:  # keep TF strings as object arrays
                 return np.array(values, dtype=object)
             return np.stack(values)
@@ -286,15 +319,20 @@ class _Batch(_Unary):
     def _pad(self, values, shapes, k):
         target = self._padded[k].as_tuple()
         if target is None or any(len(s) != len(target) for s in shapes):
-            raise errors.InvalidArgumentError(None, None, f"padded_shapes[{k}] {target} does "
-                                              f"not match the rank of the elements {shapes}.")
-        dims = tuple(max(s[d] for s in shapes) if t is None else t
-                     for d, t in enumerate(target))
+            raise errors.InvalidArgumentError(
+                None,
+                None,
+                f"padded_shapes[{k}] {target} does not match the rank of the elements {shapes}.",
+            )
+        dims = tuple(max(s[d] for s in shapes) if t is None else t for d, t in enumerate(target))
         for s in shapes:
             if any(a > b for a, b in zip(s, dims)):
                 raise errors.InvalidArgumentError(
-                    None, None, f"Attempted to pad to a smaller size than the input element "
-                    f"(component {k}: element shape {list(s)}, padded shape {list(dims)}).")
+                    None,
+                    None,
+                    f"Attempted to pad to a smaller size than the input element "
+                    f"(component {k}: element shape {list(s)}, padded shape {list(dims)}).",
+                )
         dt = self._specs[k].dtype
         fill = as_array(self._pad_values[k], dt)
         out = np.full((len(values),) + dims, fill, dtype=dt.np)
@@ -314,8 +352,11 @@ class _Shuffle(_Unary):
 
     def _rng(self, ctx):
         seed, seed2 = self._seed
-        fresh = (np.random.default_rng() if seed is None else
-                 np.random.default_rng([int(seed) & 0xFFFFFFFF, int(seed2) & 0xFFFFFFFF]))
+        fresh = (
+            np.random.default_rng()
+            if seed is None
+            else np.random.default_rng([int(seed) & 0xFFFFFFFF, int(seed2) & 0xFFFFFFFF])
+        )
         if not self._reshuffle:
             return fresh
         return ctx.setdefault(("shuffle", id(self)), fresh)  # one stream across epochs
@@ -392,14 +433,19 @@ class _Slice(_Unary):
 
 class _Concatenate(Dataset):
     def __init__(self, first, second):
-        if not structure.same_structure(first._template, second._template) or \
-                [s.dtype for s in first._specs] != [s.dtype for s in second._specs]:
-            raise TypeError(f"Two datasets to concatenate have different types "
-                            f"{first.output_types} and {second.output_types}")
+        if not structure.same_structure(first._template, second._template) or [
+            s.dtype for s in first._specs
+        ] != [s.dtype for s in second._specs]:
+            raise TypeError(
+                f"Two datasets to concatenate have different types "
+                f"{first.output_types} and {second.output_types}"
+            )
         self._parts = [first, second]
         self._template = first._template
-        self._specs = [TensorSpec(a.dtype, _most_specific_compatible(a.shape, b.shape))
-                       for a, b in zip(first._specs, second._specs)]
+        self._specs = [
+            TensorSpec(a.dtype, _most_specific_compatible(a.shape, b.shape))
+            for a, b in zip(first._specs, second._specs)
+        ]
 
     def _inputs(self):
         return self._parts

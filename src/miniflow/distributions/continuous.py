@@ -28,11 +28,20 @@ class Normal(Distribution):
 
     def __init__(self, loc, scale, validate_args=False, allow_nan_stats=True, name="Normal"):
         self._loc, self._scale = _params(name, loc=loc, scale=scale)
-        super().__init__(self._loc.dtype, FULLY_REPARAMETERIZED, validate_args,
-                         allow_nan_stats, dict(loc=loc, scale=scale,
-                                               validate_args=validate_args,
-                                               allow_nan_stats=allow_nan_stats, name=name),
-                         name=name)
+        super().__init__(
+            self._loc.dtype,
+            FULLY_REPARAMETERIZED,
+            validate_args,
+            allow_nan_stats,
+            dict(
+                loc=loc,
+                scale=scale,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                name=name,
+            ),
+            name=name,
+        )
 
     loc = property(lambda self: self._loc)
     scale = property(lambda self: self._scale)
@@ -56,8 +65,7 @@ class Normal(Distribution):
             return 0.5 * tf.math.erfc(-z / math.sqrt(2.0))
 
     def _entropy(self):
-        return 0.5 * math.log(2 * math.pi * math.e) + tf.log(self._scale) * tf.ones_like(
-            self._loc)
+        return 0.5 * math.log(2 * math.pi * math.e) + tf.log(self._scale) * tf.ones_like(self._loc)
 
     def _mean(self):
         return self._loc * tf.ones_like(self._scale)
@@ -71,13 +79,24 @@ class Normal(Distribution):
 class Uniform(Distribution):
     """Uniform on [low, high)."""
 
-    def __init__(self, low=0.0, high=1.0, validate_args=False, allow_nan_stats=True,
-                 name="Uniform"):
+    def __init__(
+        self, low=0.0, high=1.0, validate_args=False, allow_nan_stats=True, name="Uniform"
+    ):
         self._low, self._high = _params(name, low=low, high=high)
-        super().__init__(self._low.dtype, FULLY_REPARAMETERIZED, validate_args,
-                         allow_nan_stats, dict(low=low, high=high, validate_args=validate_args,
-                                               allow_nan_stats=allow_nan_stats, name=name),
-                         name=name)
+        super().__init__(
+            self._low.dtype,
+            FULLY_REPARAMETERIZED,
+            validate_args,
+            allow_nan_stats,
+            dict(
+                low=low,
+                high=high,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                name=name,
+            ),
+            name=name,
+        )
 
     low = property(lambda self: self._low)
     high = property(lambda self: self._high)
@@ -120,10 +139,16 @@ class Exponential(Distribution):
 
     def __init__(self, rate, validate_args=False, allow_nan_stats=True, name="Exponential"):
         (self._rate,) = _params(name, rate=rate)
-        super().__init__(self._rate.dtype, FULLY_REPARAMETERIZED, validate_args,
-                         allow_nan_stats, dict(rate=rate, validate_args=validate_args,
-                                               allow_nan_stats=allow_nan_stats, name=name),
-                         name=name)
+        super().__init__(
+            self._rate.dtype,
+            FULLY_REPARAMETERIZED,
+            validate_args,
+            allow_nan_stats,
+            dict(
+                rate=rate, validate_args=validate_args, allow_nan_stats=allow_nan_stats, name=name
+            ),
+            name=name,
+        )
 
     rate = property(lambda self: self._rate)
 
@@ -164,11 +189,20 @@ class Laplace(Distribution):
 
     def __init__(self, loc, scale, validate_args=False, allow_nan_stats=True, name="Laplace"):
         self._loc, self._scale = _params(name, loc=loc, scale=scale)
-        super().__init__(self._loc.dtype, FULLY_REPARAMETERIZED, validate_args,
-                         allow_nan_stats, dict(loc=loc, scale=scale,
-                                               validate_args=validate_args,
-                                               allow_nan_stats=allow_nan_stats, name=name),
-                         name=name)
+        super().__init__(
+            self._loc.dtype,
+            FULLY_REPARAMETERIZED,
+            validate_args,
+            allow_nan_stats,
+            dict(
+                loc=loc,
+                scale=scale,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                name=name,
+            ),
+            name=name,
+        )
 
     loc = property(lambda self: self._loc)
     scale = property(lambda self: self._scale)
@@ -205,5 +239,8 @@ class Laplace(Distribution):
 @RegisterKL(Normal, Normal)
 def _kl_normal_normal(a, b, name=None):
     diff_log_scale = tf.log(a.scale) - tf.log(b.scale)
-    return (0.5 * tf.square((a.loc - b.loc) / b.scale) + 0.5 * tf.expm1(2.0 * diff_log_scale)
-            - diff_log_scale)
+    return (
+        0.5 * tf.square((a.loc - b.loc) / b.scale)
+        + 0.5 * tf.expm1(2.0 * diff_log_scale)
+        - diff_log_scale
+    )

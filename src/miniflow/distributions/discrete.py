@@ -26,13 +26,31 @@ def _logits_and_probs(logits, probs, name, multiclass):
 class Bernoulli(Distribution):
     """1 with probability ``probs`` (= sigmoid(``logits``)), else 0; samples of ``dtype``."""
 
-    def __init__(self, logits=None, probs=None, dtype=tf.int32, validate_args=False,
-                 allow_nan_stats=True, name="Bernoulli"):
+    def __init__(
+        self,
+        logits=None,
+        probs=None,
+        dtype=tf.int32,
+        validate_args=False,
+        allow_nan_stats=True,
+        name="Bernoulli",
+    ):
         self._logits, self._probs = _logits_and_probs(logits, probs, name, multiclass=False)
-        super().__init__(dtype, NOT_REPARAMETERIZED, validate_args, allow_nan_stats,
-                         dict(logits=logits, probs=probs, dtype=dtype,
-                              validate_args=validate_args, allow_nan_stats=allow_nan_stats,
-                              name=name), name=name)
+        super().__init__(
+            dtype,
+            NOT_REPARAMETERIZED,
+            validate_args,
+            allow_nan_stats,
+            dict(
+                logits=logits,
+                probs=probs,
+                dtype=dtype,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                name=name,
+            ),
+            name=name,
+        )
 
     logits = property(lambda self: self._logits)
     probs = property(lambda self: self._probs)
@@ -51,7 +69,8 @@ class Bernoulli(Distribution):
     def _log_prob(self, x):
         x = tf.cast(x, self._logits.dtype)
         return -tf.nn.sigmoid_cross_entropy_with_logits(
-            labels=x * tf.ones_like(self._logits), logits=self._logits * tf.ones_like(x))
+            labels=x * tf.ones_like(self._logits), logits=self._logits * tf.ones_like(x)
+        )
 
     def _entropy(self):
         return -self._logits * (self._probs - 1.0) + tf.nn.softplus(-self._logits)
@@ -70,13 +89,31 @@ class Categorical(Distribution):
     """One of ``K`` classes with probabilities ``softmax(logits)`` (or ``probs``) on the
     last axis; samples are class indices of ``dtype``."""
 
-    def __init__(self, logits=None, probs=None, dtype=tf.int32, validate_args=False,
-                 allow_nan_stats=True, name="Categorical"):
+    def __init__(
+        self,
+        logits=None,
+        probs=None,
+        dtype=tf.int32,
+        validate_args=False,
+        allow_nan_stats=True,
+        name="Categorical",
+    ):
         self._logits, self._probs = _logits_and_probs(logits, probs, name, multiclass=True)
-        super().__init__(dtype, NOT_REPARAMETERIZED, validate_args, allow_nan_stats,
-                         dict(logits=logits, probs=probs, dtype=dtype,
-                              validate_args=validate_args, allow_nan_stats=allow_nan_stats,
-                              name=name), name=name)
+        super().__init__(
+            dtype,
+            NOT_REPARAMETERIZED,
+            validate_args,
+            allow_nan_stats,
+            dict(
+                logits=logits,
+                probs=probs,
+                dtype=dtype,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                name=name,
+            ),
+            name=name,
+        )
         with tf.name_scope(name):
             self._event_size = tf.shape(self._logits)[-1]
 
@@ -93,8 +130,9 @@ class Categorical(Distribution):
     def _sample_n(self, n, seed=None):
         flat = tf.reshape(self._logits, [-1, self._event_size])
         draws = tf.random.categorical(flat, n, dtype=self.dtype, seed=seed)  # [batch, n]
-        return tf.reshape(tf.transpose(draws),
-                          tf.concat([[n], tf.shape(self._batch_template())], 0))
+        return tf.reshape(
+            tf.transpose(draws), tf.concat([[n], tf.shape(self._batch_template())], 0)
+        )
 
     def _log_prob(self, k):
         k = tf.cast(k, tf.int32)
@@ -103,8 +141,9 @@ class Categorical(Distribution):
         return -tf.nn.sparse_softmax_cross_entropy_with_logits(labels=k, logits=logits)
 
     def _entropy(self):
-        return -tf.reduce_sum(tf.nn.softmax(self._logits) * tf.nn.log_softmax(self._logits),
-                              axis=-1)
+        return -tf.reduce_sum(
+            tf.nn.softmax(self._logits) * tf.nn.log_softmax(self._logits), axis=-1
+        )
 
     def _mode(self):
         return tf.cast(tf.argmax(self._logits, axis=-1), self.dtype)
@@ -114,11 +153,15 @@ class Categorical(Distribution):
 def _kl_bernoulli_bernoulli(a, b, name=None):
     def log_sigmoid(x):
         return -tf.nn.softplus(-x)
-    return (a.probs * (log_sigmoid(a.logits) - log_sigmoid(b.logits))
-            + (1.0 - a.probs) * (log_sigmoid(-a.logits) - log_sigmoid(-b.logits)))
+
+    return a.probs * (log_sigmoid(a.logits) - log_sigmoid(b.logits)) + (1.0 - a.probs) * (
+        log_sigmoid(-a.logits) - log_sigmoid(-b.logits)
+    )
 
 
 @RegisterKL(Categorical, Categorical)
 def _kl_categorical_categorical(a, b, name=None):
-    return tf.reduce_sum(tf.nn.softmax(a.logits) * (tf.nn.log_softmax(a.logits)
-                                                    - tf.nn.log_softmax(b.logits)), axis=-1)
+    return tf.reduce_sum(
+        tf.nn.softmax(a.logits) * (tf.nn.log_softmax(a.logits) - tf.nn.log_softmax(b.logits)),
+        axis=-1,
+    )

@@ -37,8 +37,10 @@ class RegisterKL:
 
     def __call__(self, kl_fn):
         if self._key in _KL:
-            raise ValueError(f"KL({self._key[0].__name__} || {self._key[1].__name__}) has "
-                             "already been registered")
+            raise ValueError(
+                f"KL({self._key[0].__name__} || {self._key[1].__name__}) has "
+                "already been registered"
+            )
         _KL[self._key] = kl_fn
         return kl_fn
 
@@ -51,17 +53,27 @@ def kl_divergence(distribution_a, distribution_b, allow_nan_stats=True, name=Non
             if fn is not None:
                 with tf.name_scope(name or "KullbackLeibler"):
                     return fn(distribution_a, distribution_b)
-    raise NotImplementedError(f"No KL(distribution_a || distribution_b) registered for "
-                              f"distribution_a type {type(distribution_a).__name__} and "
-                              f"distribution_b type {type(distribution_b).__name__}")
+    raise NotImplementedError(
+        f"No KL(distribution_a || distribution_b) registered for "
+        f"distribution_a type {type(distribution_a).__name__} and "
+        f"distribution_b type {type(distribution_b).__name__}"
+    )
 
 
 class Distribution:
     """A batch of distributions with parameters as tensors. Subclasses define ``_log_prob``,
     ``_sample_n`` and the statistics they have; ``prob`` is ``exp(log_prob)``."""
 
-    def __init__(self, dtype, reparameterization_type, validate_args, allow_nan_stats,
-                 parameters=None, graph_parents=None, name=None):
+    def __init__(
+        self,
+        dtype,
+        reparameterization_type,
+        validate_args,
+        allow_nan_stats,
+        parameters=None,
+        graph_parents=None,
+        name=None,
+    ):
         self._dtype = dtype
         self._reparameterization_type = reparameterization_type
         self._validate_args = validate_args
@@ -111,8 +123,7 @@ class Distribution:
 
     def prob(self, value, name="prob"):
         with self._scope(name):
-            return tf.exp(self._log_prob(tf.convert_to_tensor(value,
-                                                              dtype=self._value_dtype())))
+            return tf.exp(self._log_prob(tf.convert_to_tensor(value, dtype=self._value_dtype())))
 
     def entropy(self, name="entropy"):
         with self._scope(name):

@@ -28,15 +28,24 @@ def _nan_where(cond, x, allow_nan_stats, what):
 class Gamma(Distribution):
     """Gamma(concentration, rate): density rate^a x^(a-1) e^(-rate x) / Gamma(a)."""
 
-    def __init__(self, concentration, rate, validate_args=False, allow_nan_stats=True,
-                 name="Gamma"):
-        self._concentration, self._rate = _params(name, concentration=concentration,
-                                                  rate=rate)
-        super().__init__(self._concentration.dtype, NOT_REPARAMETERIZED, validate_args,
-                         allow_nan_stats, dict(concentration=concentration, rate=rate,
-                                               validate_args=validate_args,
-                                               allow_nan_stats=allow_nan_stats, name=name),
-                         name=name)
+    def __init__(
+        self, concentration, rate, validate_args=False, allow_nan_stats=True, name="Gamma"
+    ):
+        self._concentration, self._rate = _params(name, concentration=concentration, rate=rate)
+        super().__init__(
+            self._concentration.dtype,
+            NOT_REPARAMETERIZED,
+            validate_args,
+            allow_nan_stats,
+            dict(
+                concentration=concentration,
+                rate=rate,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                name=name,
+            ),
+            name=name,
+        )
 
     concentration = property(lambda self: self._concentration)
     rate = property(lambda self: self._rate)
@@ -46,12 +55,21 @@ class Gamma(Distribution):
 
     def _sample_n(self, n, seed=None):
         ones = tf.ones_like(self._batch_template())
-        return tf.random_gamma([n], alpha=self._concentration * ones, beta=self._rate * ones,
-                               dtype=self.dtype, seed=seed)
+        return tf.random_gamma(
+            [n],
+            alpha=self._concentration * ones,
+            beta=self._rate * ones,
+            dtype=self.dtype,
+            seed=seed,
+        )
 
     def _log_prob(self, x):
-        return (tf.math.xlogy(self._concentration - 1.0, x) - self._rate * x
-                - tf.lgamma(self._concentration) + self._concentration * tf.log(self._rate))
+        return (
+            tf.math.xlogy(self._concentration - 1.0, x)
+            - self._rate * x
+            - tf.lgamma(self._concentration)
+            + self._concentration * tf.log(self._rate)
+        )
 
     def cdf(self, value, name="cdf"):
         with self._scope(name):
@@ -76,15 +94,32 @@ class Gamma(Distribution):
 class Beta(Distribution):
     """Beta(concentration1, concentration0) on (0, 1)."""
 
-    def __init__(self, concentration1=None, concentration0=None, validate_args=False,
-                 allow_nan_stats=True, name="Beta"):
-        self._c1, self._c0 = _params(name, concentration1=concentration1,
-                                     concentration0=concentration0)
+    def __init__(
+        self,
+        concentration1=None,
+        concentration0=None,
+        validate_args=False,
+        allow_nan_stats=True,
+        name="Beta",
+    ):
+        self._c1, self._c0 = _params(
+            name, concentration1=concentration1, concentration0=concentration0
+        )
         self._total = self._c1 + self._c0
-        super().__init__(self._c1.dtype, NOT_REPARAMETERIZED, validate_args, allow_nan_stats,
-                         dict(concentration1=concentration1, concentration0=concentration0,
-                              validate_args=validate_args, allow_nan_stats=allow_nan_stats,
-                              name=name), name=name)
+        super().__init__(
+            self._c1.dtype,
+            NOT_REPARAMETERIZED,
+            validate_args,
+            allow_nan_stats,
+            dict(
+                concentration1=concentration1,
+                concentration0=concentration0,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                name=name,
+            ),
+            name=name,
+        )
 
     concentration1 = property(lambda self: self._c1)
     concentration0 = property(lambda self: self._c0)
@@ -96,16 +131,16 @@ class Beta(Distribution):
     def _sample_n(self, n, seed=None):
         ones = tf.ones_like(self._total)
         g1 = tf.random_gamma([n], self._c1 * ones, dtype=self.dtype, seed=seed)
-        g0 = tf.random_gamma([n], self._c0 * ones, dtype=self.dtype,
-                             seed=None if seed is None else seed + 1)
+        g0 = tf.random_gamma(
+            [n], self._c0 * ones, dtype=self.dtype, seed=None if seed is None else seed + 1
+        )
         return g1 / (g1 + g0)
 
     def _lbeta(self):
         return tf.lgamma(self._c1) + tf.lgamma(self._c0) - tf.lgamma(self._total)
 
     def _log_prob(self, x):
-        return (tf.math.xlogy(self._c1 - 1.0, x) + (self._c0 - 1.0) * tf.log1p(-x)
-                - self._lbeta())
+        return tf.math.xlogy(self._c1 - 1.0, x) + (self._c0 - 1.0) * tf.log1p(-x) - self._lbeta()
 
     def cdf(self, value, name="cdf"):
         with self._scope(name):
@@ -114,9 +149,12 @@ class Beta(Distribution):
             return tf.math.betainc(self._c1 * ones, self._c0 * ones, x * ones)
 
     def _entropy(self):
-        return (self._lbeta() - (self._c1 - 1.0) * tf.digamma(self._c1)
-                - (self._c0 - 1.0) * tf.digamma(self._c0)
-                + (self._total - 2.0) * tf.digamma(self._total))
+        return (
+            self._lbeta()
+            - (self._c1 - 1.0) * tf.digamma(self._c1)
+            - (self._c0 - 1.0) * tf.digamma(self._c0)
+            + (self._total - 2.0) * tf.digamma(self._total)
+        )
 
     def _mean(self):
         return self._c1 / self._total
@@ -127,21 +165,31 @@ class Beta(Distribution):
 
     def _mode(self):
         mode = (self._c1 - 1.0) / (self._total - 2.0)
-        return _nan_where(tf.logical_or(self._c1 <= 1.0, self._c0 <= 1.0), mode,
-                          self.allow_nan_stats, "mode")
+        return _nan_where(
+            tf.logical_or(self._c1 <= 1.0, self._c0 <= 1.0), mode, self.allow_nan_stats, "mode"
+        )
 
 
 class StudentT(Distribution):
     """Student's t with ``df`` degrees of freedom, location ``loc`` and ``scale``."""
 
-    def __init__(self, df, loc, scale, validate_args=False, allow_nan_stats=True,
-                 name="StudentT"):
+    def __init__(self, df, loc, scale, validate_args=False, allow_nan_stats=True, name="StudentT"):
         self._df, self._loc, self._scale = _params(name, df=df, loc=loc, scale=scale)
-        super().__init__(self._df.dtype, FULLY_REPARAMETERIZED, validate_args,
-                         allow_nan_stats, dict(df=df, loc=loc, scale=scale,
-                                               validate_args=validate_args,
-                                               allow_nan_stats=allow_nan_stats, name=name),
-                         name=name)
+        super().__init__(
+            self._df.dtype,
+            FULLY_REPARAMETERIZED,
+            validate_args,
+            allow_nan_stats,
+            dict(
+                df=df,
+                loc=loc,
+                scale=scale,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                name=name,
+            ),
+            name=name,
+        )
 
     df = property(lambda self: self._df)
     loc = property(lambda self: self._loc)
@@ -155,28 +203,36 @@ class StudentT(Distribution):
         shape = tf.concat([[n], tf.shape(ones)], 0)
         normal = tf.random_normal(shape, dtype=self.dtype, seed=seed)
         df = self._df * ones
-        gamma = tf.random_gamma([n], 0.5 * df, beta=0.5, dtype=self.dtype,
-                                seed=None if seed is None else seed + 1)
+        gamma = tf.random_gamma(
+            [n], 0.5 * df, beta=0.5, dtype=self.dtype, seed=None if seed is None else seed + 1
+        )
         return normal * tf.rsqrt(gamma / df) * self._scale + self._loc
 
     def _log_prob(self, x):
         y = (x - self._loc) / self._scale
         unnormalized = -0.5 * (self._df + 1.0) * tf.log1p(tf.square(y) / self._df)
-        normalization = (tf.log(tf.abs(self._scale)) + 0.5 * tf.log(self._df)
-                         + 0.5 * math.log(math.pi) + tf.lgamma(0.5 * self._df)
-                         - tf.lgamma(0.5 * (self._df + 1.0)))
+        normalization = (
+            tf.log(tf.abs(self._scale))
+            + 0.5 * tf.log(self._df)
+            + 0.5 * math.log(math.pi)
+            + tf.lgamma(0.5 * self._df)
+            - tf.lgamma(0.5 * (self._df + 1.0))
+        )
         return unnormalized - normalization
 
     def _entropy(self):
         df = self._df * tf.ones_like(self._batch_template())
         lbeta = tf.lgamma(0.5 * df) + math.lgamma(0.5) - tf.lgamma(0.5 * (df + 1.0))
-        return (tf.log(tf.abs(self._scale)) + 0.5 * tf.log(df) + lbeta
-                + 0.5 * (df + 1.0) * (tf.digamma(0.5 * (df + 1.0)) - tf.digamma(0.5 * df)))
+        return (
+            tf.log(tf.abs(self._scale))
+            + 0.5 * tf.log(df)
+            + lbeta
+            + 0.5 * (df + 1.0) * (tf.digamma(0.5 * (df + 1.0)) - tf.digamma(0.5 * df))
+        )
 
     def _mean(self):
         mean = self._loc * tf.ones_like(self._batch_template())
-        return _nan_where(self._df * tf.ones_like(mean) <= 1.0, mean, self.allow_nan_stats,
-                          "mean")
+        return _nan_where(self._df * tf.ones_like(mean) <= 1.0, mean, self.allow_nan_stats, "mean")
 
     def _mode(self):
         return self._loc * tf.ones_like(self._batch_template())
@@ -185,6 +241,7 @@ class StudentT(Distribution):
         ones = tf.ones_like(self._batch_template())
         df = self._df * ones
         var = tf.square(self._scale) * ones * df / tf.maximum(df - 2.0, 1e-30 * ones)
-        var = tf.where(df > 2.0, var, tf.fill(tf.shape(var),
-                                              np.array(np.inf, var.dtype.as_numpy_dtype)))
+        var = tf.where(
+            df > 2.0, var, tf.fill(tf.shape(var), np.array(np.inf, var.dtype.as_numpy_dtype))
+        )
         return _nan_where(df <= 1.0, var, self.allow_nan_stats, "variance")

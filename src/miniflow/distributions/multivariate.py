@@ -56,15 +56,22 @@ class _VectorEvent(Distribution):
 class Dirichlet(_VectorEvent):
     """Dirichlet(concentration) over the probability simplex of the last dimension."""
 
-    def __init__(self, concentration, validate_args=False, allow_nan_stats=True,
-                 name="Dirichlet"):
+    def __init__(self, concentration, validate_args=False, allow_nan_stats=True, name="Dirichlet"):
         (self._concentration,) = _params(name, concentration=concentration)
         self._total = tf.reduce_sum(self._concentration, -1)
-        super().__init__(self._concentration.dtype, NOT_REPARAMETERIZED, validate_args,
-                         allow_nan_stats, dict(concentration=concentration,
-                                               validate_args=validate_args,
-                                               allow_nan_stats=allow_nan_stats, name=name),
-                         name=name)
+        super().__init__(
+            self._concentration.dtype,
+            NOT_REPARAMETERIZED,
+            validate_args,
+            allow_nan_stats,
+            dict(
+                concentration=concentration,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                name=name,
+            ),
+            name=name,
+        )
 
     concentration = property(lambda self: self._concentration)
     total_concentration = property(lambda self: self._total)
@@ -78,13 +85,16 @@ class Dirichlet(_VectorEvent):
 
     def _log_prob(self, x):
         return tf.reduce_sum(tf.math.xlogy(self._concentration - 1.0, x), -1) - _lbeta(
-            self._concentration)
+            self._concentration
+        )
 
     def _entropy(self):
         k = tf.cast(tf.shape(self._concentration)[-1], self.dtype)
-        return (_lbeta(self._concentration) + (self._total - k) * tf.digamma(self._total)
-                - tf.reduce_sum((self._concentration - 1.0) * tf.digamma(self._concentration),
-                                -1))
+        return (
+            _lbeta(self._concentration)
+            + (self._total - k) * tf.digamma(self._total)
+            - tf.reduce_sum((self._concentration - 1.0) * tf.digamma(self._concentration), -1)
+        )
 
     def _mean(self):
         return self._concentration / self._total[..., None]
@@ -108,18 +118,36 @@ class Dirichlet(_VectorEvent):
 class Multinomial(_VectorEvent):
     """Counts of ``total_count`` draws over the classes of ``logits`` / ``probs``."""
 
-    def __init__(self, total_count, logits=None, probs=None, validate_args=False,
-                 allow_nan_stats=True, name="Multinomial"):
+    def __init__(
+        self,
+        total_count,
+        logits=None,
+        probs=None,
+        validate_args=False,
+        allow_nan_stats=True,
+        name="Multinomial",
+    ):
         self._logits, self._probs = _logits_and_probs(logits, probs, name, multiclass=True)
         with tf.name_scope(name):
-            self._total_count = tf.convert_to_tensor(total_count, dtype=self._probs.dtype,
-                                                     name="total_count")
+            self._total_count = tf.convert_to_tensor(
+                total_count, dtype=self._probs.dtype, name="total_count"
+            )
         self._mean_val = self._total_count[..., None] * self._probs
-        super().__init__(self._probs.dtype, NOT_REPARAMETERIZED, validate_args,
-                         allow_nan_stats, dict(total_count=total_count, logits=logits,
-                                               probs=probs, validate_args=validate_args,
-                                               allow_nan_stats=allow_nan_stats, name=name),
-                         name=name)
+        super().__init__(
+            self._probs.dtype,
+            NOT_REPARAMETERIZED,
+            validate_args,
+            allow_nan_stats,
+            dict(
+                total_count=total_count,
+                logits=logits,
+                probs=probs,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                name=name,
+            ),
+            name=name,
+        )
 
     total_count = property(lambda self: self._total_count)
     logits = property(lambda self: self._logits)
@@ -132,8 +160,9 @@ class Multinomial(_VectorEvent):
         return _multinomial_counts(n, self._logits, self._total_count, self.dtype, seed)
 
     def _log_prob(self, counts):
-        return (tf.reduce_sum(counts * tf.math.log_softmax(self._logits), -1)
-                + _log_combinations(self._total_count, counts))
+        return tf.reduce_sum(counts * tf.math.log_softmax(self._logits), -1) + _log_combinations(
+            self._total_count, counts
+        )
 
     def _mean(self):
         return tf.identity(self._mean_val)
@@ -153,34 +182,53 @@ def _multinomial_counts(n, logits, total_count, dtype, seed):
     """[n, batch..., k] counts: ``total_count`` categorical draws per batch member."""
     k = logits.shape.as_list()[-1] if logits.shape.ndims is not None else None
     if k is None:
-        raise ValueError("Sampling a multinomial needs a known number of classes (the last "
-                         f"dimension of the logits), got shape {logits.shape}")
+        raise ValueError(
+            "Sampling a multinomial needs a known number of classes (the last "
+            f"dimension of the logits), got shape {logits.shape}"
+        )
     flat_logits = tf.reshape(logits * tf.ones_like(total_count[..., None]), [-1, k])
     draws = tf.cast(tf.reduce_max(total_count), tf.int32)
     picks = tf.random.categorical(flat_logits, n * draws, seed=seed)  # [b, n * draws]
     picks = tf.reshape(picks, [-1, n, draws])
     live = tf.range(draws)[None, None, :] < tf.cast(
-        tf.reshape(total_count * tf.ones_like(logits[..., 0]), [-1, 1, 1]), tf.int32)
+        tf.reshape(total_count * tf.ones_like(logits[..., 0]), [-1, 1, 1]), tf.int32
+    )
     onehot = tf.one_hot(picks, k, dtype=dtype) * tf.cast(live, dtype)[..., None]
     counts = tf.transpose(tf.reduce_sum(onehot, 2), [1, 0, 2])  # [n, b, k]
-    return tf.reshape(counts, tf.concat([[n], tf.shape(logits * tf.ones_like(
-        total_count[..., None]))], 0))
+    return tf.reshape(
+        counts, tf.concat([[n], tf.shape(logits * tf.ones_like(total_count[..., None]))], 0)
+    )
 
 
 class DirichletMultinomial(_VectorEvent):
     """Multinomial counts whose class probabilities are drawn from Dirichlet(concentration)."""
 
-    def __init__(self, total_count, concentration, validate_args=False, allow_nan_stats=True,
-                 name="DirichletMultinomial"):
+    def __init__(
+        self,
+        total_count,
+        concentration,
+        validate_args=False,
+        allow_nan_stats=True,
+        name="DirichletMultinomial",
+    ):
         self._total_count, self._concentration = _params(
-            name, total_count=total_count, concentration=concentration)
+            name, total_count=total_count, concentration=concentration
+        )
         self._total = tf.reduce_sum(self._concentration, -1)
-        super().__init__(self._concentration.dtype, NOT_REPARAMETERIZED, validate_args,
-                         allow_nan_stats, dict(total_count=total_count,
-                                               concentration=concentration,
-                                               validate_args=validate_args,
-                                               allow_nan_stats=allow_nan_stats, name=name),
-                         name=name)
+        super().__init__(
+            self._concentration.dtype,
+            NOT_REPARAMETERIZED,
+            validate_args,
+            allow_nan_stats,
+            dict(
+                total_count=total_count,
+                concentration=concentration,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                name=name,
+            ),
+            name=name,
+        )
 
     total_count = property(lambda self: self._total_count)
     concentration = property(lambda self: self._concentration)
@@ -192,13 +240,21 @@ class DirichletMultinomial(_VectorEvent):
     def _sample_n(self, n, seed=None):
         g = tf.random_gamma([n], self._event_template(), dtype=self.dtype, seed=seed)
         logits = tf.log(g / tf.reduce_sum(g, -1, keepdims=True))  # [n, batch..., k]
-        counts = _multinomial_counts(1, logits, self._total_count * tf.ones_like(
-            logits[..., 0]), self.dtype, None if seed is None else seed + 1)
+        counts = _multinomial_counts(
+            1,
+            logits,
+            self._total_count * tf.ones_like(logits[..., 0]),
+            self.dtype,
+            None if seed is None else seed + 1,
+        )
         return counts[0]
 
     def _log_prob(self, counts):
-        return (_lbeta(self._concentration + counts) - _lbeta(self._concentration)
-                + _log_combinations(self._total_count, counts))
+        return (
+            _lbeta(self._concentration + counts)
+            - _lbeta(self._concentration)
+            + _log_combinations(self._total_count, counts)
+        )
 
     def _mean(self):
         return self._total_count[..., None] * self._concentration / self._total[..., None]

@@ -17,9 +17,11 @@ def enable_eager_execution(config=None, device_policy=None, execution_mode=None)
     if executing_eagerly():
         return
     if len(dispatch._stack) != 1:
-        raise ValueError("tf.enable_eager_execution must be called at program startup, "
-                         "not inside a `with tf.eager_mode()` or `with tf.graph_mode()` "
-                         "block.")
+        raise ValueError(
+            "tf.enable_eager_execution must be called at program startup, "
+            "not inside a `with tf.eager_mode()` or `with tf.graph_mode()` "
+            "block."
+        )
     dispatch.push_frontend(FRONTEND)
 
 
@@ -33,8 +35,10 @@ def disable_eager_execution():
     if len(dispatch._stack) == 1:
         return
     if len(dispatch._stack) != 2 or not executing_eagerly():
-        raise ValueError("tf.disable_eager_execution cannot be called inside a "
-                         "`with tf.eager_mode()` or `with tf.graph_mode()` block.")
+        raise ValueError(
+            "tf.disable_eager_execution cannot be called inside a "
+            "`with tf.eager_mode()` or `with tf.graph_mode()` block."
+        )
     dispatch.pop_frontend(FRONTEND)
 
 

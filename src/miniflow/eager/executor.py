@@ -27,8 +27,22 @@ from miniflow.eager.tensor import _BY_NP, EagerTensor, VariableHandle, dtype_of
 
 _NO_ATTRS: dict = {}
 # NumPy scalar types kernels return for 0-d results (kept as they are: cheaper than arrays)
-_SCALARS = frozenset({np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
-                      np.int64, np.uint8, np.uint16, np.bool_, np.complex64, np.complex128})
+_SCALARS = frozenset(
+    {
+        np.float16,
+        np.float32,
+        np.float64,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.uint8,
+        np.uint16,
+        np.bool_,
+        np.complex64,
+        np.complex128,
+    }
+)
 _MAX_STREAMS = 4096
 _LITERALS = _SCALARS | {float, int, bool, list, tuple, np.ndarray}
 _BY_SCALAR_TYPE = {t: dtypes.as_dtype(t) for t in _SCALARS}
@@ -49,8 +63,9 @@ class EagerFrontEnd:
     # -- running ops ------------------------------------------------------------------
     def apply(self, opdef, inputs, attrs, name):
         arity = len(inputs)
-        if arity == 2 and (opdef.same_dtype or type(inputs[0]) is EagerTensor
-                       and type(inputs[1]) is EagerTensor):  # the common case
+        if arity == 2 and (
+            opdef.same_dtype or type(inputs[0]) is EagerTensor and type(inputs[1]) is EagerTensor
+        ):  # the common case
             x, y = inputs
             if type(x) is not EagerTensor or type(y) is not EagerTensor:
                 x, y = inputs = self._convert_pair(opdef, x, y)
@@ -87,8 +102,10 @@ class EagerFrontEnd:
             raise
         except Exception as e:
             raise errors.InvalidArgumentError(
-                None, None, f"{type(e).__name__} in {opdef.type} op"
-                f"{f' {name!r}' if name else ''}: {e}") from e
+                None,
+                None,
+                f"{type(e).__name__} in {opdef.type} op{f' {name!r}' if name else ''}: {e}",
+            ) from e
         if opdef.num_outputs == 1:
             dt = _BY_SCALAR_TYPE.get(type(out))  # a NumPy scalar: its type says its dtype
             if dt is None:
@@ -118,8 +135,7 @@ class EagerFrontEnd:
                     break
         for i, x in enumerate(out):
             if type(x) is not EagerTensor and type(x) is not VariableHandle:
-                out[i] = _literal(self, x, want) if want is not None else \
-                    self.convert_to_tensor(x)
+                out[i] = _literal(self, x, want) if want is not None else self.convert_to_tensor(x)
         if want is not None and len(out) > 1:
             _check_same_dtype(opdef, out)
         return out
@@ -209,18 +225,27 @@ class EagerFrontEnd:
 
             t = densify(value)
         elif isinstance(value, list | tuple) and any(
-                isinstance(v, EagerTensor) or hasattr(v, "__tf_tensor__") for v in value):
+            isinstance(v, EagerTensor) or hasattr(v, "__tf_tensor__") for v in value
+        ):
             t = dispatch.apply_op("Pack", *value, axis=0)
         else:
             kind = type(value)
-            if kind in _SCALARS and (dtype is None and preferred_dtype is None or type(
-                    dtype) is dtypes.DType and value.dtype == dtype.np):
+            if kind in _SCALARS and (
+                dtype is None
+                and preferred_dtype is None
+                or type(dtype) is dtypes.DType
+                and value.dtype == dtype.np
+            ):
                 return EagerTensor(value, dtype_of(value))  # NumPy scalars are immutable
             if (kind is float or kind is int) and dtype is None and preferred_dtype is None:
-                arr = np.array(value, dtype=np.float32 if kind is float else np.int32) \
-                    if kind is float or -2**31 <= value < 2**31 else as_array(value)
-            elif (kind is float or kind is int) and dtype is not None \
-                    and not isinstance(dtype, str):
+                arr = (
+                    np.array(value, dtype=np.float32 if kind is float else np.int32)
+                    if kind is float or -(2**31) <= value < 2**31
+                    else as_array(value)
+                )
+            elif (
+                (kind is float or kind is int) and dtype is not None and not isinstance(dtype, str)
+            ):
                 arr = np.array(value, dtype=dtype.np)
                 if dtype.is_integer and kind is float and arr != value:
                     arr = as_array(value, dtype)  # raises the TypeError
@@ -229,9 +254,11 @@ class EagerFrontEnd:
             return EagerTensor(normalize(arr), dtype_of(arr))
         if dtype is not None and t.dtype is not dtype:
             if t.dtype != dtypes.as_dtype(dtype):
-                raise ValueError(f"Tensor conversion requested dtype "
-                                 f"{dtypes.as_dtype(dtype).name} for Tensor with dtype "
-                                 f"{t.dtype.name}: {t!r}")
+                raise ValueError(
+                    f"Tensor conversion requested dtype "
+                    f"{dtypes.as_dtype(dtype).name} for Tensor with dtype "
+                    f"{t.dtype.name}: {t!r}"
+                )
         return t
 
 
@@ -339,8 +366,11 @@ def _check_same_dtype(opdef, tensors):
     for i, t in enumerate(tensors):
         if t.dtype is not want and t.dtype != want:
             raise errors.InvalidArgumentError(
-                None, None, f"cannot compute {opdef.type} as input #{i}(zero-based) was "
-                f"expected to be a {want.name} tensor but is a {t.dtype.name} tensor")
+                None,
+                None,
+                f"cannot compute {opdef.type} as input #{i}(zero-based) was "
+                f"expected to be a {want.name} tensor but is a {t.dtype.name} tensor",
+            )
 
 
 FRONTEND = EagerFrontEnd()

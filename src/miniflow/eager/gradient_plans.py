@@ -251,10 +251,11 @@ class GradientPlans:
 def _matcher(ops, producer, ys, xs, groups, unconnected):
     """``match(ops, ys, xs, groups, unconnected)``: True iff a tape's `signature` would
     equal the one of the tape given — the same checks, unrolled for this structure."""
-    env = {"_describe": _describe, "_attrs_key": _attrs_key, "G": list(groups),
-           "U": unconnected}
-    body = [f"if len(n) != {len(ops)} or len(ys) != {len(ys)} or len(xs) != {len(xs)} "
-            f"or groups != G or unconnected != U: return False"]
+    env = {"_describe": _describe, "_attrs_key": _attrs_key, "G": list(groups), "U": unconnected}
+    body = [
+        f"if len(n) != {len(ops)} or len(ys) != {len(ys)} or len(xs) != {len(xs)} "
+        f"or groups != G or unconnected != U: return False"
+    ]
     names: dict = {}  # tensor -> local name (leaves and op outputs)
     leaves: list = []
     checks: list = []
@@ -286,8 +287,9 @@ def _matcher(ops, producer, ys, xs, groups, unconnected):
     for k, (opdef, inputs, outputs, attrs) in enumerate(ops):
         env[f"O{k}"] = opdef
         body.append(f"o{k}, i{k}, q{k}, a{k} = n[{k}]")
-        checks.append(f"o{k} is not O{k} or len(i{k}) != {len(inputs)} "
-                      f"or len(q{k}) != {len(outputs)}")
+        checks.append(
+            f"o{k} is not O{k} or len(i{k}) != {len(inputs)} or len(q{k}) != {len(outputs)}"
+        )
         if attrs:
             env[f"A{k}"] = _attrs_key(attrs)  # raises Uncacheable as the key would
             checks.append(f"_attrs_key(a{k}) != A{k}")
@@ -307,11 +309,11 @@ def _matcher(ops, producer, ys, xs, groups, unconnected):
     _flush(body, checks)
     # distinct leaves, none of them an op output (as `signature`'s identity dicts)
     every = leaves + [n for t, n in names.items() if n.startswith("q")]
-    body.append(f"if len({{{', '.join(every)}}}) != {len(every)}: return False"
-                if every else "pass")
+    body.append(
+        f"if len({{{', '.join(every)}}}) != {len(every)}: return False" if every else "pass"
+    )
     body.append("return True")
-    src = "def match(n, ys, xs, groups, unconnected):\n" + \
-        "".join(f"    {line}\n" for line in body)
+    src = "def match(n, ys, xs, groups, unconnected):\n" + "".join(f"    {line}\n" for line in body)
     exec(compile(src, f"<miniflow plan matcher {next(_counter)}>", "exec"), env)  # noqa: S102
     env["match"].source = src
     return env["match"]
@@ -344,8 +346,13 @@ def _generate(trace, paths, result):
         outs = [f"t{k}_{j}" for j in range(len(outputs))]
         names.update(zip(outputs, outs))
         call = f"k{k}({', '.join(args)})"
-        lines = [f"{outs[0]} = {call}" if opdef.num_outputs == 1 else
-                 f"{', '.join(outs)}, = {call}" if outs else call]
+        lines = [
+            f"{outs[0]} = {call}"
+            if opdef.num_outputs == 1
+            else f"{', '.join(outs)}, = {call}"
+            if outs
+            else call
+        ]
         for t, n in zip(outputs, outs):  # as executor.normalize does
             if type(t._value) is np.ndarray:
                 lines.append(f"if type({n}) is not _nd: {n} = _asarray({n})")
@@ -353,8 +360,9 @@ def _generate(trace, paths, result):
                 lines.append(f"if type({n}) is _nd: {n} = {n}[()]")
             else:
                 return None
-        steps.append((f"k{k}", opdef, kernel_attrs(opdef, attrs) if attrs else {}, args,
-                      outs, lines))
+        steps.append(
+            (f"k{k}", opdef, kernel_attrs(opdef, attrs) if attrs else {}, args, outs, lines)
+        )
 
     dts: list = []
 
@@ -368,8 +376,11 @@ def _generate(trace, paths, result):
             items.append("None")
         elif type(g) is EagerTensor:
             items.append(wrapped(g))
-        elif type(g) is IndexedSlices and type(g.values) is EagerTensor \
-                and type(g.indices) is EagerTensor:
+        elif (
+            type(g) is IndexedSlices
+            and type(g.values) is EagerTensor
+            and type(g.indices) is EagerTensor
+        ):
             ds = g.dense_shape
             ds = wrapped(ds) if type(ds) is EagerTensor else name_of(_Const(ds))
             items.append(f"_IS({wrapped(g.values)}, {wrapped(g.indices)}, {ds})")
@@ -384,14 +395,18 @@ def _generate(trace, paths, result):
             needed.update(step[3])
             kept.append(step)
     kept.reverse()
-    body = [f"v{i} = {path}._value" for i, path in enumerate(paths.values())
-            if f"v{i}" in needed]
+    body = [f"v{i} = {path}._value" for i, path in enumerate(paths.values()) if f"v{i}" in needed]
     kernels = []
     for name, opdef, kattrs, _, _, lines in kept:
         try:
-            kernels.append((name, opdef, _attrs_key(kattrs) if kattrs else (),
-                            functools.partial(opdef.forward, **kattrs) if kattrs
-                            else opdef.forward))
+            kernels.append(
+                (
+                    name,
+                    opdef,
+                    _attrs_key(kattrs) if kattrs else (),
+                    functools.partial(opdef.forward, **kattrs) if kattrs else opdef.forward,
+                )
+            )
         except Uncacheable:
             return None
         body.extend(lines)
@@ -411,23 +426,29 @@ class _Const:
 
 def _same_spec(a, b) -> bool:
     (src_a, consts_a, kernels_a, dts_a), (src_b, consts_b, kernels_b, dts_b) = a, b
-    return (src_a == src_b and dts_a == dts_b and len(consts_a) == len(consts_b)
-            and all(ka[:3] == kb[:3] for ka, kb in zip(kernels_a, kernels_b))
-            and all(_same_value(x, y) for x, y in zip(consts_a, consts_b)))
+    return (
+        src_a == src_b
+        and dts_a == dts_b
+        and len(consts_a) == len(consts_b)
+        and all(ka[:3] == kb[:3] for ka, kb in zip(kernels_a, kernels_b))
+        and all(_same_value(x, y) for x, y in zip(consts_a, consts_b))
+    )
 
 
 def _same_value(x, y) -> bool:
     if isinstance(x, np.ndarray | np.generic) or isinstance(y, np.ndarray | np.generic):
         x, y = np.asarray(x), np.asarray(y)
-        return x.dtype == y.dtype and x.shape == y.shape and \
-            bool(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"))
+        return (
+            x.dtype == y.dtype
+            and x.shape == y.shape
+            and bool(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"))
+        )
     return type(x) is type(y) and x == y
 
 
 def _build(spec):
     src, consts, kernels, dts = spec
-    env = {"_nd": np.ndarray, "_asarray": np.asarray, "_E": EagerTensor,
-           "_IS": IndexedSlices}
+    env = {"_nd": np.ndarray, "_asarray": np.asarray, "_E": EagerTensor, "_IS": IndexedSlices}
     env.update({f"c{i}": c for i, c in enumerate(consts)})
     env.update({name: fn for name, _, _, fn in kernels})
     env.update({f"_d{i}": d for i, d in enumerate(dts)})

@@ -68,8 +68,7 @@ def record(opdef, inputs, outputs, attrs, executor):
         else:
             for j, o in enumerate(outputs):
                 produced[o] = (k, j)
-        nodes.append((opdef, inputs if type(inputs) is tuple else tuple(inputs), outputs,
-                      attrs))
+        nodes.append((opdef, inputs if type(inputs) is tuple else tuple(inputs), outputs, attrs))
 
 
 def record_read(variable, value):
@@ -162,8 +161,9 @@ class GradientTape:
             elif isinstance(t, EagerTensor):
                 self._watched[t] = True
             else:
-                raise ValueError(f"Passed in object of type {type(t).__name__}, not tf.Tensor "
-                                 "or tf.Variable")
+                raise ValueError(
+                    f"Passed in object of type {type(t).__name__}, not tf.Tensor or tf.Variable"
+                )
 
     def _watch_handle(self, handle):
         if handle not in self._watched:
@@ -174,8 +174,7 @@ class GradientTape:
         """The variables this tape watches, in the order they were first watched."""
         return list(self._variables)
 
-    def gradient(self, target, sources, output_gradients=None,
-                 unconnected_gradients="none"):
+    def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
         """d(sum of ``target``)/d(each source), in the nested structure of ``sources``.
 
         Returns tensors (`IndexedSlices` for a variable read through a gather), None
@@ -186,19 +185,18 @@ class GradientTape:
             RuntimeError: a non-persistent tape was already used.
         """
         if self._used and not self._persistent:
-            raise RuntimeError("GradientTape.gradient can only be called once on "
-                               "non-persistent tapes.")
+            raise RuntimeError(
+                "GradientTape.gradient can only be called once on non-persistent tapes."
+            )
         if unconnected_gradients not in ("none", "zero"):
-            raise ValueError(f"Unknown value for unconnected_gradients: "
-                             f"{unconnected_gradients!r}")
+            raise ValueError(f"Unknown value for unconnected_gradients: {unconnected_gradients!r}")
         self._used = True
         flat = sources if type(sources) is list or type(sources) is tuple else None
         xs, groups = self._sources(flat) if flat is not None else (None, None)
         if xs is None:  # nested structures
             flat = _flatten(sources)
             xs, groups = self._sources(flat)
-        ys = [target] if type(target) is EagerTensor else \
-            [_as_tensor(y) for y in _flatten(target)]
+        ys = [target] if type(target) is EagerTensor else [_as_tensor(y) for y in _flatten(target)]
         paused = self._recording
         if paused:
             self._pop()
@@ -207,8 +205,11 @@ class GradientTape:
                 # nothing records the sweep: a plan may stand in for it
                 grads = self._planned(ys, xs, groups, unconnected_gradients)
             else:
-                seeds = None if output_gradients is None else \
-                    [None if g is None else _as_tensor(g) for g in _flatten(output_gradients)]
+                seeds = (
+                    None
+                    if output_gradients is None
+                    else [None if g is None else _as_tensor(g) for g in _flatten(output_gradients)]
+                )
                 grads = _sweep(ys, seeds, xs, groups, unconnected_gradients, self._node_of)
         finally:
             if paused:
@@ -235,8 +236,9 @@ class GradientTape:
             elif kind in _CONTAINERS:
                 return None, None
             else:
-                raise ValueError(f"Passed in object of type {type(s).__name__}, not "
-                                 "tf.Tensor or tf.Variable")
+                raise ValueError(
+                    f"Passed in object of type {type(s).__name__}, not tf.Tensor or tf.Variable"
+                )
         return xs, groups
 
     def _node_of(self, t):
@@ -265,8 +267,9 @@ class GradientTape:
         if plans.in_debt(self._nodes):
             return _sweep(ys, None, xs, groups, unconnected, self._node_of)
         try:
-            key = gradient_plans.signature(self._nodes, self._producer, ys, xs,
-                                           (tuple(groups), unconnected))
+            key = gradient_plans.signature(
+                self._nodes, self._producer, ys, xs, (tuple(groups), unconnected)
+            )
         except gradient_plans.Uncacheable:
             return _sweep(ys, None, xs, groups, unconnected, self._node_of)
         if not plans.wants_trace(key):
@@ -279,8 +282,7 @@ class GradientTape:
         finally:
             TRACE = _tensor.VALUE_READ_HOOK = None
             ACTIVE.remove(_TRACER)
-        plans.offer(key, trace, (self._nodes, self._producer, ys, xs, groups, unconnected),
-                    grads)
+        plans.offer(key, trace, (self._nodes, self._producer, ys, xs, groups, unconnected), grads)
         return grads
 
     def jacobian(self, target, sources, unconnected_gradients="none"):
@@ -290,19 +292,23 @@ class GradientTape:
         rows = []
         for i in range(n):
             with self.stop_recording():
-                seed = apply_op("Reshape", apply_op("OneHot", i, depth=n, on_value=1,
-                                                    off_value=0, axis=-1, dtype=y.dtype),
-                                list(y.shape.as_list()))
+                seed = apply_op(
+                    "Reshape",
+                    apply_op("OneHot", i, depth=n, on_value=1, off_value=0, axis=-1, dtype=y.dtype),
+                    list(y.shape.as_list()),
+                )
             rows.append(_reverse(self, y, sources, seed, unconnected_gradients))
         out = []
         for col, s in zip(zip(*[_flatten(r) for r in rows]), _flatten(sources)):
             if all(g is None for g in col):  # the source does not affect the target
                 out.append(None)
                 continue
-            g = apply_op("Pack", *[apply_op("ZerosLike", s) if g is None else
-                                   autodiff.densify(g) for g in col], axis=0)
-            out.append(apply_op("Reshape", g, list(y.shape.as_list()) +
-                                list(s.shape.as_list())))
+            g = apply_op(
+                "Pack",
+                *[apply_op("ZerosLike", s) if g is None else autodiff.densify(g) for g in col],
+                axis=0,
+            )
+            out.append(apply_op("Reshape", g, list(y.shape.as_list()) + list(s.shape.as_list())))
         return _pack(sources, iter(out))
 
 
@@ -314,9 +320,10 @@ def _sweep(ys, seeds, xs, groups, unconnected, producer):
     flat = autodiff.backward(ys, seeds, xs, producer=producer)
     grads, start = [], 0
     for n in groups:
-        parts = [g for g in flat[start:start + n] if g is not None]
-        grads.append(None if not parts else parts[0] if len(parts) == 1
-                     else autodiff.add_gradients(parts))
+        parts = [g for g in flat[start : start + n] if g is not None]
+        grads.append(
+            None if not parts else parts[0] if len(parts) == 1 else autodiff.add_gradients(parts)
+        )
         if grads[-1] is None and unconnected == "zero":
             grads[-1] = apply_op("ZerosLike", xs[start])
         start += n
@@ -326,8 +333,7 @@ def _sweep(ys, seeds, xs, groups, unconnected, producer):
 def _reverse(tape, y, sources, seed, unconnected):
     persistent, tape._persistent = tape._persistent, True
     try:
-        return tape.gradient(y, sources, output_gradients=seed,
-                             unconnected_gradients=unconnected)
+        return tape.gradient(y, sources, output_gradients=seed, unconnected_gradients=unconnected)
     finally:
         tape._persistent = persistent
 
@@ -357,8 +363,6 @@ def _as_tensor(x):
     if isinstance(x, IndexedSlices):
         return autodiff.densify(x)
     return EXECUTOR.convert_to_tensor(x)
-
-
 
 
 _TRACER = GradientTape(watch_accessed_variables=False)  # stands in ACTIVE while tracing

@@ -78,8 +78,10 @@ class EagerTensor:
 
     def set_shape(self, shape) -> None:
         if not self.shape.is_compatible_with(shape):
-            raise ValueError(f"Tensor's shape {self.shape} is not compatible with supplied "
-                             f"shape {TensorShape(shape)}")
+            raise ValueError(
+                f"Tensor's shape {self.shape} is not compatible with supplied "
+                f"shape {TensorShape(shape)}"
+            )
 
     def __bool__(self):
         note_value_read()
@@ -115,12 +117,10 @@ class EagerTensor:
 
     def __repr__(self):
         v = np.array2string(np.asarray(self._value), separator=", ")
-        return f"<tf.Tensor: id={id(self)}, shape={self.shape}, dtype={self.dtype.name}, " \
-               f"numpy={v}>"
+        return f"<tf.Tensor: id={id(self)}, shape={self.shape}, dtype={self.dtype.name}, numpy={v}>"
 
     def __str__(self):
-        return f"tf.Tensor({np.asarray(self._value)}, shape={self.shape}, " \
-               f"dtype={self.dtype.name})"
+        return f"tf.Tensor({np.asarray(self._value)}, shape={self.shape}, dtype={self.dtype.name})"
 
     __hash__ = object.__hash__
 

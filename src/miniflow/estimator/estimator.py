@@ -35,22 +35,39 @@ def _fn_args(fn) -> tuple:
     return tuple(inspect.signature(fn).parameters)
 
 
-class WarmStartSettings(collections.namedtuple("WarmStartSettings", [
-        "ckpt_to_initialize_from", "vars_to_warm_start", "var_name_to_vocab_info",
-        "var_name_to_prev_var_name"])):
+class WarmStartSettings(
+    collections.namedtuple(
+        "WarmStartSettings",
+        [
+            "ckpt_to_initialize_from",
+            "vars_to_warm_start",
+            "var_name_to_vocab_info",
+            "var_name_to_prev_var_name",
+        ],
+    )
+):
     """Which variables to initialize from which checkpoint before training.
 
     ``WarmStartSettings(ckpt_to_initialize_from, vars_to_warm_start='.*',
     var_name_to_vocab_info=None, var_name_to_prev_var_name=None)``
     """
 
-    def __new__(cls, ckpt_to_initialize_from, vars_to_warm_start=".*",
-                var_name_to_vocab_info=None, var_name_to_prev_var_name=None):
+    def __new__(
+        cls,
+        ckpt_to_initialize_from,
+        vars_to_warm_start=".*",
+        var_name_to_vocab_info=None,
+        var_name_to_prev_var_name=None,
+    ):
         if not ckpt_to_initialize_from:
             raise ValueError("`ckpt_to_initialize_from` MUST be set in WarmStartSettings")
-        return super().__new__(cls, ckpt_to_initialize_from, vars_to_warm_start,
-                               var_name_to_vocab_info or {},
-                               var_name_to_prev_var_name or {})
+        return super().__new__(
+            cls,
+            ckpt_to_initialize_from,
+            vars_to_warm_start,
+            var_name_to_vocab_info or {},
+            var_name_to_prev_var_name or {},
+        )
 
 
 class _DatasetInitializerHook(SessionRunHook):
@@ -123,18 +140,18 @@ class Estimator:
         >>> est.evaluate(eval_input_fn)["loss"]
     """
 
-    def __init__(self, model_fn, model_dir=None, config=None, params=None,
-                 warm_start_from=None):
+    def __init__(self, model_fn, model_dir=None, config=None, params=None, warm_start_from=None):
         if config is None:
             config = RunConfig()
         elif not isinstance(config, RunConfig):
-            raise ValueError(f"config must be an instance of `RunConfig`, but provided "
-                             f"{config}.")
+            raise ValueError(f"config must be an instance of `RunConfig`, but provided {config}.")
         model_dir = None if model_dir is None else os.fspath(model_dir)
         if model_dir and config.model_dir and model_dir != config.model_dir:
-            raise ValueError(f"`model_dir` are set both in constructor and `RunConfig`, but "
-                             f"with different values. In constructor: '{model_dir}', in "
-                             f"`RunConfig`: '{config.model_dir}' ")
+            raise ValueError(
+                f"`model_dir` are set both in constructor and `RunConfig`, but "
+                f"with different values. In constructor: '{model_dir}', in "
+                f"`RunConfig`: '{config.model_dir}' "
+            )
         model_dir = model_dir or config.model_dir
         if not model_dir:
             model_dir = tempfile.mkdtemp()
@@ -148,8 +165,10 @@ class Estimator:
         if "features" not in args:
             raise ValueError(f"model_fn ({model_fn}) must include features argument.")
         if params is not None and "params" not in args:
-            raise ValueError(f"model_fn ({model_fn}) does not include params argument, but "
-                             f"params ({params}) is passed to Estimator.")
+            raise ValueError(
+                f"model_fn ({model_fn}) does not include params argument, but "
+                f"params ({params}) is passed to Estimator."
+            )
         self._model_fn = model_fn
         self._params = copy.deepcopy(params or {})
         if isinstance(warm_start_from, str | os.PathLike):
@@ -225,10 +244,12 @@ class Estimator:
         return _parse_input_fn_result(self._call_input_fn(input_fn, mode))
 
     def _saver(self):
-        return tf.train.Saver(sharded=True, max_to_keep=self._config.keep_checkpoint_max,
-                              keep_checkpoint_every_n_hours=(
-                                  self._config.keep_checkpoint_every_n_hours),
-                              save_relative_paths=True)
+        return tf.train.Saver(
+            sharded=True,
+            max_to_keep=self._config.keep_checkpoint_max,
+            keep_checkpoint_every_n_hours=(self._config.keep_checkpoint_every_n_hours),
+            save_relative_paths=True,
+        )
 
     # -- train --------------------------------------------------------------------------
     def train(self, input_fn, hooks=None, steps=None, max_steps=None, saving_listeners=None):
@@ -273,47 +294,64 @@ class Estimator:
             graph.add_to_collection(tf.GraphKeys.LOSSES, spec.loss)
             worker_hooks = input_hooks + hooks + [tf.train.NanTensorHook(spec.loss)]
             if self._config.log_step_count_steps is not None:
-                worker_hooks.append(tf.train.LoggingTensorHook(
-                    {"loss": spec.loss, "step": global_step},
-                    every_n_iter=self._config.log_step_count_steps))
+                worker_hooks.append(
+                    tf.train.LoggingTensorHook(
+                        {"loss": spec.loss, "step": global_step},
+                        every_n_iter=self._config.log_step_count_steps,
+                    )
+                )
             worker_hooks.extend(spec.training_hooks)
             if not (spec.scaffold.saver or graph.get_collection(tf.GraphKeys.SAVERS)):
                 graph.add_to_collection(tf.GraphKeys.SAVERS, self._saver())
             chief_hooks = self._checkpoint_hooks(spec, worker_hooks, saving_listeners)
             loss, any_step = None, False
             with tf.train.MonitoredTrainingSession(
-                    checkpoint_dir=self._model_dir, scaffold=spec.scaffold,
-                    hooks=worker_hooks,
-                    chief_only_hooks=chief_hooks + list(spec.training_chief_hooks),
-                    save_checkpoint_secs=0, save_summaries_steps=self._config.save_summary_steps,
-                    config=self._config.session_config,
-                    log_step_count_steps=self._config.log_step_count_steps) as sess:
+                checkpoint_dir=self._model_dir,
+                scaffold=spec.scaffold,
+                hooks=worker_hooks,
+                chief_only_hooks=chief_hooks + list(spec.training_chief_hooks),
+                save_checkpoint_secs=0,
+                save_summaries_steps=self._config.save_summary_steps,
+                config=self._config.session_config,
+                log_step_count_steps=self._config.log_step_count_steps,
+            ) as sess:
                 while not sess.should_stop():
                     _, loss = sess.run([spec.train_op, spec.loss])
                     any_step = True
             if not any_step:
-                _log.warning("Training with estimator made no steps. Perhaps input is empty "
-                             "or misspecified.")
+                _log.warning(
+                    "Training with estimator made no steps. Perhaps input is empty or misspecified."
+                )
             return loss
 
     def _checkpoint_hooks(self, spec, worker_hooks, saving_listeners) -> list:
         """The `CheckpointSaverHook` RunConfig asks for (unless the model_fn brought
         one), with the ``saving_listeners`` attached to the first saver hook."""
         chief_hooks = []
-        saver_hooks = [h for h in worker_hooks + list(spec.training_chief_hooks)
-                       if isinstance(h, tf.train.CheckpointSaverHook)]
+        saver_hooks = [
+            h
+            for h in worker_hooks + list(spec.training_chief_hooks)
+            if isinstance(h, tf.train.CheckpointSaverHook)
+        ]
         config = self._config
         if (config.save_checkpoints_secs or config.save_checkpoints_steps) and not saver_hooks:
-            chief_hooks = [tf.train.CheckpointSaverHook(
-                self._model_dir, save_secs=config.save_checkpoints_secs,
-                save_steps=config.save_checkpoints_steps, scaffold=spec.scaffold)]
+            chief_hooks = [
+                tf.train.CheckpointSaverHook(
+                    self._model_dir,
+                    save_secs=config.save_checkpoints_secs,
+                    save_steps=config.save_checkpoints_steps,
+                    scaffold=spec.scaffold,
+                )
+            ]
             saver_hooks = chief_hooks
         if saving_listeners:
             if not saver_hooks:
-                raise ValueError("There should be a CheckpointSaverHook to use "
-                                 "saving_listeners. Please set one of the "
-                                 "RunConfig.save_checkpoints_steps or "
-                                 "RunConfig.save_checkpoints_secs.")
+                raise ValueError(
+                    "There should be a CheckpointSaverHook to use "
+                    "saving_listeners. Please set one of the "
+                    "RunConfig.save_checkpoints_steps or "
+                    "RunConfig.save_checkpoints_secs."
+                )
             saver_hooks[0]._listeners.extend(saving_listeners)
         return chief_hooks
 
@@ -322,8 +360,12 @@ class Estimator:
         if ws is None:
             return
         _log.info("Warm-starting with WarmStartSettings: %s", ws)
-        tf.train.warm_start(ws.ckpt_to_initialize_from, ws.vars_to_warm_start,
-                            ws.var_name_to_vocab_info, ws.var_name_to_prev_var_name)
+        tf.train.warm_start(
+            ws.ckpt_to_initialize_from,
+            ws.vars_to_warm_start,
+            ws.var_name_to_vocab_info,
+            ws.var_name_to_prev_var_name,
+        )
 
     # -- evaluate -----------------------------------------------------------------------
     def evaluate(self, input_fn, steps=None, hooks=None, checkpoint_path=None, name=None):
@@ -338,22 +380,29 @@ class Estimator:
         if not checkpoint_path:
             checkpoint_path = self.latest_checkpoint()
             if not checkpoint_path:
-                _log.info("Could not find trained model in model_dir: %s, running "
-                          "initialization to evaluate.", self._model_dir)
+                _log.info(
+                    "Could not find trained model in model_dir: %s, running "
+                    "initialization to evaluate.",
+                    self._model_dir,
+                )
         with _fresh_graph() as graph:
             global_step = self._new_graph_step(graph)
             features, labels, input_hooks = self._input(input_fn, ModeKeys.EVAL)
             spec = self._call_model_fn(features, labels, ModeKeys.EVAL)
             metrics = dict(spec.eval_metric_ops)
             if LOSS_METRIC_KEY in metrics:
-                raise ValueError(f'Metric with name "{LOSS_METRIC_KEY}" is not allowed, '
-                                 "because Estimator already defines a default metric with "
-                                 "the same name.")
+                raise ValueError(
+                    f'Metric with name "{LOSS_METRIC_KEY}" is not allowed, '
+                    "because Estimator already defines a default metric with "
+                    "the same name."
+                )
             metrics[LOSS_METRIC_KEY] = tf.metrics.mean(spec.loss)
             if GLOBAL_STEP_KEY in metrics:
-                raise ValueError("Metric with name `global_step` is not allowed, because "
-                                 "Estimator already defines a default metric with the same "
-                                 "name.")
+                raise ValueError(
+                    "Metric with name `global_step` is not allowed, because "
+                    "Estimator already defines a default metric with the same "
+                    "name."
+                )
             names = sorted(metrics)
             update_op = tf.group(*[metrics[k][1] for k in names])
             final_ops = {k: metrics[k][0] for k in names}
@@ -361,8 +410,10 @@ class Estimator:
             final_hook = tf.train.FinalOpsHook(final_ops)
             all_hooks = input_hooks + hooks + list(spec.evaluation_hooks) + [final_hook]
             creator = tf.train.ChiefSessionCreator(
-                scaffold=spec.scaffold, checkpoint_filename_with_path=checkpoint_path,
-                config=self._config.session_config)
+                scaffold=spec.scaffold,
+                checkpoint_filename_with_path=checkpoint_path,
+                config=self._config.session_config,
+            )
             _log.info("Starting evaluation at %s", time.strftime("%Y-%m-%dT%H:%M:%S"))
             with tf.train.MonitoredSession(session_creator=creator, hooks=all_hooks) as sess:
                 while not sess.should_stop():
@@ -372,24 +423,35 @@ class Estimator:
         return results
 
     # -- predict ------------------------------------------------------------------------
-    def predict(self, input_fn, predict_keys=None, hooks=None, checkpoint_path=None,
-                yield_single_examples=True):
+    def predict(
+        self,
+        input_fn,
+        predict_keys=None,
+        hooks=None,
+        checkpoint_path=None,
+        yield_single_examples=True,
+    ):
         """Yields the predictions of the model on ``input_fn``'s features: per example
         (a dict when ``predictions`` is a dict), or per batch when
         ``yield_single_examples`` is False. Runs until the input ends."""
         if not checkpoint_path:
             checkpoint_path = self.latest_checkpoint()
             if not checkpoint_path:
-                _log.info("Could not find trained model in model_dir: %s, running "
-                          "initialization to predict.", self._model_dir)
+                _log.info(
+                    "Could not find trained model in model_dir: %s, running "
+                    "initialization to predict.",
+                    self._model_dir,
+                )
         with _fresh_graph() as graph:
             self._new_graph_step(graph)
             features, _, input_hooks = self._input(input_fn, ModeKeys.PREDICT)
             spec = self._call_model_fn(features, None, ModeKeys.PREDICT)
             predictions = _extract_keys(spec.predictions, predict_keys)
             creator = tf.train.ChiefSessionCreator(
-                scaffold=spec.scaffold, checkpoint_filename_with_path=checkpoint_path,
-                config=self._config.session_config)
+                scaffold=spec.scaffold,
+                checkpoint_filename_with_path=checkpoint_path,
+                config=self._config.session_config,
+            )
             all_hooks = input_hooks + _check_hooks(hooks) + list(spec.prediction_hooks)
             with tf.train.MonitoredSession(session_creator=creator, hooks=all_hooks) as sess:
                 while not sess.should_stop():
@@ -403,9 +465,15 @@ class Estimator:
                             yield {key: value[i] for key, value in values.items()}
 
     # -- export -------------------------------------------------------------------------
-    def export_saved_model(self, export_dir_base, serving_input_receiver_fn,
-                           assets_extra=None, as_text=False, checkpoint_path=None,
-                           experimental_mode=ModeKeys.PREDICT):
+    def export_saved_model(
+        self,
+        export_dir_base,
+        serving_input_receiver_fn,
+        assets_extra=None,
+        as_text=False,
+        checkpoint_path=None,
+        experimental_mode=ModeKeys.PREDICT,
+    ):
         """Exports the model in PREDICT mode, fed by ``serving_input_receiver_fn``, with
         the latest checkpoint's variables, as a SavedModel in a new directory
         ``export_dir_base/<timestamp>``; returns that path (bytes, as TF does).
@@ -427,44 +495,60 @@ class Estimator:
             spec = self._call_model_fn(receiver.features, None, experimental_mode)
             outputs = spec.export_outputs or {}
             signature_defs = export_lib.build_all_signature_defs(
-                receiver.receiver_tensors, outputs, receiver.receiver_tensors_alternatives)
+                receiver.receiver_tensors, outputs, receiver.receiver_tensors_alternatives
+            )
             with tf.Session(graph=graph, config=self._config.session_config) as sess:
-                local_init_op = (spec.scaffold.local_init_op
-                                 or tf.train.Scaffold.default_local_init_op())
+                local_init_op = (
+                    spec.scaffold.local_init_op or tf.train.Scaffold.default_local_init_op()
+                )
                 saver = spec.scaffold.saver or tf.train.Saver(sharded=True)
                 saver.restore(sess, checkpoint_path)
                 builder = tf.saved_model.builder.SavedModelBuilder(export_dir)
                 builder.add_meta_graph_and_variables(
-                    sess, [tf.saved_model.tag_constants.SERVING],
-                    signature_def_map=signature_defs, main_op=local_init_op, saver=saver)
+                    sess,
+                    [tf.saved_model.tag_constants.SERVING],
+                    signature_def_map=signature_defs,
+                    main_op=local_init_op,
+                    saver=saver,
+                )
                 builder.save(as_text)
         return export_dir.encode()
 
     export_savedmodel = export_saved_model  # TF1's deprecated name
 
-    def experimental_export_all_saved_models(self, export_dir_base, input_receiver_fn_map,
-                                             assets_extra=None, as_text=False,
-                                             checkpoint_path=None):
+    def experimental_export_all_saved_models(
+        self,
+        export_dir_base,
+        input_receiver_fn_map,
+        assets_extra=None,
+        as_text=False,
+        checkpoint_path=None,
+    ):
         """`export_saved_model` for a map ``{mode: receiver_fn}``; only PREDICT mode is
         supported by miniflow."""
         modes = set(input_receiver_fn_map)
         if modes != {ModeKeys.PREDICT}:
             raise NotImplementedError(f"miniflow exports PREDICT mode only, got {sorted(modes)}.")
-        return self.export_saved_model(export_dir_base, input_receiver_fn_map[ModeKeys.PREDICT],
-                                       assets_extra, as_text, checkpoint_path)
+        return self.export_saved_model(
+            export_dir_base,
+            input_receiver_fn_map[ModeKeys.PREDICT],
+            assets_extra,
+            as_text,
+            checkpoint_path,
+        )
 
 
 def _extract_keys(predictions, predict_keys):
     if predict_keys is None:
         return predictions
     if not isinstance(predictions, dict):
-        raise ValueError("predict_keys argument is not valid in case of non-dict "
-                         "predictions.")
+        raise ValueError("predict_keys argument is not valid in case of non-dict predictions.")
     existing = list(predictions)
     picked = {k: v for k, v in predictions.items() if k in predict_keys}
     if not picked:
-        raise ValueError(f"Expected to run at least one output from {existing}, provided "
-                         f"{predict_keys}.")
+        raise ValueError(
+            f"Expected to run at least one output from {existing}, provided {predict_keys}."
+        )
     return picked
 
 
@@ -473,8 +557,10 @@ def _batch_length(values) -> int:
     for key, value in values.items():
         n = np.shape(value)[0] if np.ndim(value) else None
         if n is None or (length is not None and n != length):
-            raise ValueError(f"Batch length of predictions should be same. {key} has "
-                             "different batch length than others.")
+            raise ValueError(
+                f"Batch length of predictions should be same. {key} has "
+                "different batch length than others."
+            )
         length = n
     return length or 0
 
@@ -491,18 +577,24 @@ def _timestamped_export_dir(export_dir_base) -> str:
 
 def _write_dict_to_summary(output_dir, results, global_step):
     """Writes the scalar results of an evaluation as summaries at ``global_step``."""
-    _log.info("Saving dict for global step %d: %s", global_step,
-              ", ".join(f"{k} = {v}" for k, v in sorted(results.items())))
+    _log.info(
+        "Saving dict for global step %d: %s",
+        global_step,
+        ", ".join(f"{k} = {v}" for k, v in sorted(results.items())),
+    )
     summary = tf.summary.proto_class("Summary")()
     for key, value in results.items():
         if key == GLOBAL_STEP_KEY or value is None:
             continue
         if isinstance(value, float | int | np.floating | np.integer) or (
-                isinstance(value, np.ndarray) and value.ndim == 0):
+            isinstance(value, np.ndarray) and value.ndim == 0
+        ):
             summary.value.add(tag=key, simple_value=float(value))
         else:
-            _log.warning("Skipping summary for %s, must be a float, np.float32, np.int64, "
-                         "np.int32 or int.", key)
+            _log.warning(
+                "Skipping summary for %s, must be a float, np.float32, np.int64, np.int32 or int.",
+                key,
+            )
     writer = tf.summary.FileWriterCache.get(output_dir)
     writer.add_summary(summary, global_step)
     writer.flush()

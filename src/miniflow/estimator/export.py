@@ -22,12 +22,10 @@ class ExportOutput:
 
 def _single_string_input(receiver_tensors, kind):
     if len(receiver_tensors) != 1:
-        raise ValueError(f"{kind} input must be a single string Tensor; got "
-                         f"{receiver_tensors}")
-    (_, examples), = receiver_tensors.items()
+        raise ValueError(f"{kind} input must be a single string Tensor; got {receiver_tensors}")
+    ((_, examples),) = receiver_tensors.items()
     if examples.dtype != tf.string:
-        raise ValueError(f"{kind} input must be a single string Tensor; got "
-                         f"{receiver_tensors}")
+        raise ValueError(f"{kind} input must be a single string Tensor; got {receiver_tensors}")
     return examples
 
 
@@ -38,8 +36,7 @@ class ClassificationOutput(ExportOutput):
     def __init__(self, scores=None, classes=None):
         if scores is not None and not (hasattr(scores, "dtype") and scores.dtype.is_floating):
             raise ValueError(f"Classification scores must be a float32 Tensor; got {scores}")
-        if classes is not None and not (hasattr(classes, "dtype")
-                                        and classes.dtype == tf.string):
+        if classes is not None and not (hasattr(classes, "dtype") and classes.dtype == tf.string):
             raise ValueError(f"Classification classes must be a string Tensor; got {classes}")
         if scores is None and classes is None:
             raise ValueError("At least one of scores and classes must be set.")
@@ -105,9 +102,11 @@ def _wrap_and_check(tensors, default_name, what, allow_none=False):
     return tensors
 
 
-class ServingInputReceiver(collections.namedtuple(
-        "ServingInputReceiver",
-        ["features", "receiver_tensors", "receiver_tensors_alternatives"])):
+class ServingInputReceiver(
+    collections.namedtuple(
+        "ServingInputReceiver", ["features", "receiver_tensors", "receiver_tensors_alternatives"]
+    )
+):
     """What a ``serving_input_receiver_fn`` returns: the ``features`` passed to the
     ``model_fn`` and the ``receiver_tensors`` (placeholders) a request feeds.
 
@@ -116,32 +115,38 @@ class ServingInputReceiver(collections.namedtuple(
 
     def __new__(cls, features, receiver_tensors, receiver_tensors_alternatives=None):
         features = _wrap_and_check(features, SINGLE_FEATURE_DEFAULT_NAME, "feature")
-        receiver_tensors = _wrap_and_check(receiver_tensors, SINGLE_RECEIVER_DEFAULT_NAME,
-                                           "receiver_tensors")
+        receiver_tensors = _wrap_and_check(
+            receiver_tensors, SINGLE_RECEIVER_DEFAULT_NAME, "receiver_tensors"
+        )
         if receiver_tensors_alternatives is not None:
             if not isinstance(receiver_tensors_alternatives, dict):
-                raise ValueError(f"receiver_tensors_alternatives must be a dict: "
-                                 f"{receiver_tensors_alternatives}.")
+                raise ValueError(
+                    f"receiver_tensors_alternatives must be a dict: "
+                    f"{receiver_tensors_alternatives}."
+                )
             receiver_tensors_alternatives = {
-                k: _wrap_and_check(v, SINGLE_RECEIVER_DEFAULT_NAME,
-                                   "receiver_tensors_alternatives")
-                for k, v in receiver_tensors_alternatives.items()}
+                k: _wrap_and_check(v, SINGLE_RECEIVER_DEFAULT_NAME, "receiver_tensors_alternatives")
+                for k, v in receiver_tensors_alternatives.items()
+            }
         return super().__new__(cls, features, receiver_tensors, receiver_tensors_alternatives)
 
 
-class TensorServingInputReceiver(collections.namedtuple(
+class TensorServingInputReceiver(
+    collections.namedtuple(
         "TensorServingInputReceiver",
-        ["features", "receiver_tensors", "receiver_tensors_alternatives"])):
+        ["features", "receiver_tensors", "receiver_tensors_alternatives"],
+    )
+):
     """A `ServingInputReceiver` whose ``features`` is one tensor, passed to the
     ``model_fn`` unwrapped."""
 
     def __new__(cls, features, receiver_tensors, receiver_tensors_alternatives=None):
         if features is None or isinstance(features, dict):
             raise ValueError("features must be a single Tensor or SparseTensor.")
-        receiver = ServingInputReceiver(features, receiver_tensors,
-                                        receiver_tensors_alternatives)
-        return super().__new__(cls, features, receiver.receiver_tensors,
-                               receiver.receiver_tensors_alternatives)
+        receiver = ServingInputReceiver(features, receiver_tensors, receiver_tensors_alternatives)
+        return super().__new__(
+            cls, features, receiver.receiver_tensors, receiver.receiver_tensors_alternatives
+        )
 
 
 def build_parsing_serving_input_receiver_fn(feature_spec, default_batch_size=None):
@@ -149,8 +154,9 @@ def build_parsing_serving_input_receiver_fn(feature_spec, default_batch_size=Non
     ``examples``, placeholder ``input_example_tensor``) parsed with ``feature_spec``."""
 
     def serving_input_receiver_fn():
-        serialized = tf.placeholder(dtype=tf.string, shape=[default_batch_size],
-                                    name="input_example_tensor")
+        serialized = tf.placeholder(
+            dtype=tf.string, shape=[default_batch_size], name="input_example_tensor"
+        )
         features = tf.io.parse_example(serialized, feature_spec)
         return ServingInputReceiver(features, {"examples": serialized})
 
@@ -174,15 +180,13 @@ def build_raw_serving_input_receiver_fn(features, default_batch_size=None):
     return serving_input_receiver_fn
 
 
-def build_all_signature_defs(receiver_tensors, export_outputs,
-                             receiver_tensors_alternatives=None):
+def build_all_signature_defs(receiver_tensors, export_outputs, receiver_tensors_alternatives=None):
     """The valid signatures of ``export_outputs`` over ``receiver_tensors`` (a classify
     or regress output fed anything but one string tensor is left out, as TF does)."""
     out = {}
     groups = [(None, receiver_tensors)] + sorted((receiver_tensors_alternatives or {}).items())
     for prefix, receivers in groups:
-        receivers = _wrap_and_check(receivers, SINGLE_RECEIVER_DEFAULT_NAME,
-                                    "receiver_tensors")
+        receivers = _wrap_and_check(receivers, SINGLE_RECEIVER_DEFAULT_NAME, "receiver_tensors")
         for key, output in export_outputs.items():
             name = key if prefix is None else f"{prefix}:{key}"
             try:

@@ -14,8 +14,7 @@ class Exporter:
     def name(self):
         raise NotImplementedError
 
-    def export(self, estimator, export_path, checkpoint_path, eval_result,
-               is_the_final_export):
+    def export(self, estimator, export_path, checkpoint_path, eval_result, is_the_final_export):
         raise NotImplementedError
 
 
@@ -31,10 +30,13 @@ class _SavedModelExporter(Exporter):
     name = property(lambda self: self._name)
 
     def _export(self, estimator, export_path, checkpoint_path):
-        return estimator.export_saved_model(export_path, self._serving_input_receiver_fn,
-                                            assets_extra=self._assets_extra,
-                                            as_text=self._as_text,
-                                            checkpoint_path=checkpoint_path)
+        return estimator.export_saved_model(
+            export_path,
+            self._serving_input_receiver_fn,
+            assets_extra=self._assets_extra,
+            as_text=self._as_text,
+            checkpoint_path=checkpoint_path,
+        )
 
 
 class FinalExporter(_SavedModelExporter):
@@ -43,8 +45,7 @@ class FinalExporter(_SavedModelExporter):
     ``FinalExporter(name, serving_input_receiver_fn, assets_extra=None, as_text=False)``
     """
 
-    def export(self, estimator, export_path, checkpoint_path, eval_result,
-               is_the_final_export):
+    def export(self, estimator, export_path, checkpoint_path, eval_result, is_the_final_export):
         if not is_the_final_export:
             return None
         return self._export(estimator, export_path, checkpoint_path)
@@ -57,16 +58,17 @@ class LatestExporter(_SavedModelExporter):
     exports_to_keep=5)``
     """
 
-    def __init__(self, name, serving_input_receiver_fn, assets_extra=None, as_text=False,
-                 exports_to_keep=5):
+    def __init__(
+        self, name, serving_input_receiver_fn, assets_extra=None, as_text=False, exports_to_keep=5
+    ):
         super().__init__(name, serving_input_receiver_fn, assets_extra, as_text)
         if exports_to_keep is not None and exports_to_keep <= 0:
-            raise ValueError("`exports_to_keep`, if provided, must be a positive number. Got "
-                             f"{exports_to_keep}")
+            raise ValueError(
+                f"`exports_to_keep`, if provided, must be a positive number. Got {exports_to_keep}"
+            )
         self._exports_to_keep = exports_to_keep
 
-    def export(self, estimator, export_path, checkpoint_path, eval_result,
-               is_the_final_export):
+    def export(self, estimator, export_path, checkpoint_path, eval_result, is_the_final_export):
         result = self._export(estimator, export_path, checkpoint_path)
         self._garbage_collect(export_path)
         return result
@@ -75,5 +77,5 @@ class LatestExporter(_SavedModelExporter):
         if self._exports_to_keep is None or not os.path.isdir(export_path):
             return
         versions = sorted(int(d) for d in os.listdir(export_path) if d.isdigit())
-        for version in versions[:-self._exports_to_keep]:
+        for version in versions[: -self._exports_to_keep]:
             shutil.rmtree(os.path.join(export_path, str(version)), ignore_errors=True)

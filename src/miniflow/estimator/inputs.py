@@ -19,8 +19,9 @@ def _as_dict(name, value):
     raise TypeError(f"{name} must be a dict of arrays or an array; got {type(value)}")
 
 
-def numpy_input_fn(x, y=None, batch_size=128, num_epochs=1, shuffle=None,
-                   queue_capacity=1000, num_threads=1):
+def numpy_input_fn(
+    x, y=None, batch_size=128, num_epochs=1, shuffle=None, queue_capacity=1000, num_threads=1
+):
     """An ``input_fn`` returning batches of ``(features, labels)`` (``features`` only
     without ``y``) from arrays or dicts of arrays; the last batch of an epoch may be
     smaller; ``num_epochs=None`` repeats forever.
@@ -30,8 +31,10 @@ def numpy_input_fn(x, y=None, batch_size=128, num_epochs=1, shuffle=None,
             keys in both ``x`` and ``y``.
     """
     if not isinstance(shuffle, bool):
-        raise ValueError("shuffle must be provided and explicitly set as boolean (it is "
-                         f"recommended to set it as True for training); got {shuffle!r}")
+        raise ValueError(
+            "shuffle must be provided and explicitly set as boolean (it is "
+            f"recommended to set it as True for training); got {shuffle!r}"
+        )
     features, x_is_dict = _as_dict("__x__", x)
     if not features:
         raise ValueError("x cannot be an empty dict")
@@ -42,8 +45,10 @@ def numpy_input_fn(x, y=None, batch_size=128, num_epochs=1, shuffle=None,
             raise ValueError(f"{len(dup)} duplicate keys are found in both x and y: {dup}")
     lengths = {len(v) for v in [*features.values(), *(targets or {}).values()]}
     if len(lengths) != 1:
-        raise ValueError("Length of tensors in x and y is mismatched. All elements in x and "
-                         f"y must have the same length. Lengths: {sorted(lengths)}")
+        raise ValueError(
+            "Length of tensors in x and y is mismatched. All elements in x and "
+            f"y must have the same length. Lengths: {sorted(lengths)}"
+        )
 
     def input_fn():
         data = (features, targets) if targets is not None else features

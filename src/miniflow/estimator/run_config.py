@@ -8,11 +8,24 @@ import copy
 import os
 
 _DEFAULT_SAVE_CHECKPOINTS_SECS = 600
-_REPLACEABLE = ("model_dir", "tf_random_seed", "save_summary_steps", "save_checkpoints_steps",
-                "save_checkpoints_secs", "session_config", "keep_checkpoint_max",
-                "keep_checkpoint_every_n_hours", "log_step_count_steps", "train_distribute",
-                "device_fn", "protocol", "eval_distribute", "experimental_distribute",
-                "experimental_max_worker_delay_secs", "session_creation_timeout_secs")
+_REPLACEABLE = (
+    "model_dir",
+    "tf_random_seed",
+    "save_summary_steps",
+    "save_checkpoints_steps",
+    "save_checkpoints_secs",
+    "session_config",
+    "keep_checkpoint_max",
+    "keep_checkpoint_every_n_hours",
+    "log_step_count_steps",
+    "train_distribute",
+    "device_fn",
+    "protocol",
+    "eval_distribute",
+    "experimental_distribute",
+    "experimental_max_worker_delay_secs",
+    "session_creation_timeout_secs",
+)
 _UNSET = object()
 
 
@@ -31,27 +44,42 @@ class RunConfig:
     checkpoint is saved every 600 seconds.
     """
 
-    def __init__(self, model_dir=None, tf_random_seed=None, save_summary_steps=100,
-                 save_checkpoints_steps=_UNSET, save_checkpoints_secs=_UNSET,
-                 session_config=None, keep_checkpoint_max=5,
-                 keep_checkpoint_every_n_hours=10000, log_step_count_steps=100,
-                 train_distribute=None, device_fn=None, protocol=None, eval_distribute=None,
-                 experimental_distribute=None, experimental_max_worker_delay_secs=None,
-                 session_creation_timeout_secs=7200):
+    def __init__(
+        self,
+        model_dir=None,
+        tf_random_seed=None,
+        save_summary_steps=100,
+        save_checkpoints_steps=_UNSET,
+        save_checkpoints_secs=_UNSET,
+        session_config=None,
+        keep_checkpoint_max=5,
+        keep_checkpoint_every_n_hours=10000,
+        log_step_count_steps=100,
+        train_distribute=None,
+        device_fn=None,
+        protocol=None,
+        eval_distribute=None,
+        experimental_distribute=None,
+        experimental_max_worker_delay_secs=None,
+        session_creation_timeout_secs=7200,
+    ):
         if save_checkpoints_steps is _UNSET and save_checkpoints_secs is _UNSET:
             save_checkpoints_steps, save_checkpoints_secs = None, _DEFAULT_SAVE_CHECKPOINTS_SECS
-        save_checkpoints_steps = None if save_checkpoints_steps is _UNSET \
-            else save_checkpoints_steps
-        save_checkpoints_secs = None if save_checkpoints_secs is _UNSET \
-            else save_checkpoints_secs
+        save_checkpoints_steps = (
+            None if save_checkpoints_steps is _UNSET else save_checkpoints_steps
+        )
+        save_checkpoints_secs = None if save_checkpoints_secs is _UNSET else save_checkpoints_secs
         if save_checkpoints_steps and save_checkpoints_secs:
-            raise ValueError("`save_checkpoints_steps` and `save_checkpoints_secs` cannot be "
-                             "both set.")
-        for name, value in (("save_summary_steps", save_summary_steps),
-                            ("save_checkpoints_steps", save_checkpoints_steps),
-                            ("save_checkpoints_secs", save_checkpoints_secs),
-                            ("keep_checkpoint_max", keep_checkpoint_max),
-                            ("keep_checkpoint_every_n_hours", keep_checkpoint_every_n_hours)):
+            raise ValueError(
+                "`save_checkpoints_steps` and `save_checkpoints_secs` cannot be both set."
+            )
+        for name, value in (
+            ("save_summary_steps", save_summary_steps),
+            ("save_checkpoints_steps", save_checkpoints_steps),
+            ("save_checkpoints_secs", save_checkpoints_secs),
+            ("keep_checkpoint_max", keep_checkpoint_max),
+            ("keep_checkpoint_every_n_hours", keep_checkpoint_every_n_hours),
+        ):
             _non_negative(name, value)
         if log_step_count_steps is not None and log_step_count_steps <= 0:
             raise ValueError(f"log_step_count_steps must be > 0, given: {log_step_count_steps}")
@@ -86,15 +114,23 @@ class RunConfig:
         """
         bad = sorted(set(kwargs) - set(_REPLACEABLE))
         if bad:
-            raise ValueError(f"Replacing {', '.join(bad)} is not supported. Allowed properties "
-                             f"are {list(_REPLACEABLE)}.")
+            raise ValueError(
+                f"Replacing {', '.join(bad)} is not supported. Allowed properties "
+                f"are {list(_REPLACEABLE)}."
+            )
         args = {name: getattr(self, f"_{name}") for name in _REPLACEABLE}
         args.update(kwargs)
-        if "save_checkpoints_steps" in kwargs and "save_checkpoints_secs" not in kwargs \
-                and kwargs["save_checkpoints_steps"]:
+        if (
+            "save_checkpoints_steps" in kwargs
+            and "save_checkpoints_secs" not in kwargs
+            and kwargs["save_checkpoints_steps"]
+        ):
             args["save_checkpoints_secs"] = None
-        if "save_checkpoints_secs" in kwargs and "save_checkpoints_steps" not in kwargs \
-                and kwargs["save_checkpoints_secs"]:
+        if (
+            "save_checkpoints_secs" in kwargs
+            and "save_checkpoints_steps" not in kwargs
+            and kwargs["save_checkpoints_secs"]
+        ):
             args["save_checkpoints_steps"] = None
         return RunConfig(**args)
 
@@ -119,7 +155,8 @@ class RunConfig:
     eval_distribute = property(lambda self: self._eval_distribute)
     experimental_distribute = property(lambda self: self._experimental_distribute)
     experimental_max_worker_delay_secs = property(
-        lambda self: self._experimental_max_worker_delay_secs)
+        lambda self: self._experimental_max_worker_delay_secs
+    )
     session_creation_timeout_secs = property(lambda self: self._session_creation_timeout_secs)
     device_fn = property(lambda self: self._device_fn)
     protocol = property(lambda self: self._protocol)

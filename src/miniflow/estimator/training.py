@@ -28,9 +28,12 @@ class TrainSpec(collections.namedtuple("TrainSpec", ["input_fn", "max_steps", "h
         return super().__new__(cls, input_fn, max_steps, tuple(hooks or ()))
 
 
-class EvalSpec(collections.namedtuple("EvalSpec", [
-        "input_fn", "steps", "name", "hooks", "exporters", "start_delay_secs",
-        "throttle_secs"])):
+class EvalSpec(
+    collections.namedtuple(
+        "EvalSpec",
+        ["input_fn", "steps", "name", "hooks", "exporters", "start_delay_secs", "throttle_secs"],
+    )
+):
     """The evaluation half of `train_and_evaluate`.
 
     ``EvalSpec(input_fn, steps=100, name=None, hooks=None, exporters=None,
@@ -38,8 +41,16 @@ class EvalSpec(collections.namedtuple("EvalSpec", [
     ends.
     """
 
-    def __new__(cls, input_fn, steps=100, name=None, hooks=None, exporters=None,
-                start_delay_secs=120, throttle_secs=600):
+    def __new__(
+        cls,
+        input_fn,
+        steps=100,
+        name=None,
+        hooks=None,
+        exporters=None,
+        start_delay_secs=120,
+        throttle_secs=600,
+    ):
         if not callable(input_fn):
             raise TypeError(f"`input_fn` must be callable, given: {input_fn}")
         if steps is not None and steps <= 0:
@@ -57,14 +68,25 @@ class EvalSpec(collections.namedtuple("EvalSpec", [
         exporters = tuple(exporters)
         for e in exporters:
             if not isinstance(e, Exporter):
-                raise TypeError(f"`exporters` must be an Exporter, an iterable of Exporter, "
-                                f"or `None`, found {e}.")
+                raise TypeError(
+                    f"`exporters` must be an Exporter, an iterable of Exporter, "
+                    f"or `None`, found {e}."
+                )
         names = [e.name for e in exporters]
         if len(set(names)) != len(names):
-            raise ValueError(f"`exporters` must have unique names. Such a name cannot be "
-                             f"`None`. {names}")
-        return super().__new__(cls, input_fn, steps, name, tuple(hooks or ()), exporters,
-                               start_delay_secs, throttle_secs)
+            raise ValueError(
+                f"`exporters` must have unique names. Such a name cannot be `None`. {names}"
+            )
+        return super().__new__(
+            cls,
+            input_fn,
+            steps,
+            name,
+            tuple(hooks or ()),
+            exporters,
+            start_delay_secs,
+            throttle_secs,
+        )
 
 
 class _EvaluateAfterSaveListener(CheckpointSaverListener):
@@ -84,8 +106,10 @@ class _EvaluateAfterSaveListener(CheckpointSaverListener):
             self._first_save = False
             return False
         now = time.time()
-        if self._last_eval_time is not None and \
-                now - self._last_eval_time < self._eval_spec.throttle_secs:
+        if (
+            self._last_eval_time is not None
+            and now - self._last_eval_time < self._eval_spec.throttle_secs
+        ):
             return False
         self._last_eval_time = now
         return self._evaluate(global_step_value)
@@ -97,9 +121,13 @@ class _EvaluateAfterSaveListener(CheckpointSaverListener):
     def _evaluate(self, step) -> bool:
         spec = self._eval_spec
         checkpoint = self._estimator.latest_checkpoint()
-        self.eval_result = self._estimator.evaluate(spec.input_fn, steps=spec.steps,
-                                                    hooks=spec.hooks, name=spec.name,
-                                                    checkpoint_path=checkpoint)
+        self.eval_result = self._estimator.evaluate(
+            spec.input_fn,
+            steps=spec.steps,
+            hooks=spec.hooks,
+            name=spec.name,
+            checkpoint_path=checkpoint,
+        )
         self._last_evaluated_step = step
         # As in TF: the final export is the one that reaches max_steps (none without it).
         is_final = self._max_steps is not None and step >= self._max_steps
@@ -109,10 +137,15 @@ class _EvaluateAfterSaveListener(CheckpointSaverListener):
     def _export(self, checkpoint, is_final):
         """One result per exporter (None where it did not export), as TF reports."""
         self.export_results = [
-            exporter.export(self._estimator,
-                            os.path.join(self._estimator.model_dir, "export", exporter.name),
-                            checkpoint, self.eval_result, is_final)
-            for exporter in self._eval_spec.exporters]
+            exporter.export(
+                self._estimator,
+                os.path.join(self._estimator.model_dir, "export", exporter.name),
+                checkpoint,
+                self.eval_result,
+                is_final,
+            )
+            for exporter in self._eval_spec.exporters
+        ]
 
 
 def train_and_evaluate(estimator, train_spec, eval_spec):
@@ -125,18 +158,27 @@ def train_and_evaluate(estimator, train_spec, eval_spec):
         TypeError: the specs have the wrong types.
     """
     if not isinstance(train_spec, TrainSpec):
-        raise TypeError(f"`train_spec` must have type `tf.estimator.TrainSpec`. Got: "
-                        f"{type(train_spec)}")
+        raise TypeError(
+            f"`train_spec` must have type `tf.estimator.TrainSpec`. Got: {type(train_spec)}"
+        )
     if not isinstance(eval_spec, EvalSpec):
-        raise TypeError(f"`eval_spec` must have type `tf.estimator.EvalSpec`. Got: "
-                        f"{type(eval_spec)}")
+        raise TypeError(
+            f"`eval_spec` must have type `tf.estimator.EvalSpec`. Got: {type(eval_spec)}"
+        )
     config = estimator.config
-    _log.info("Start train and evaluate loop. The evaluate will happen after every "
-              "checkpoint. Checkpoint frequency is determined based on RunConfig arguments: "
-              "save_checkpoints_steps %s or save_checkpoints_secs %s.",
-              config.save_checkpoints_steps, config.save_checkpoints_secs)
+    _log.info(
+        "Start train and evaluate loop. The evaluate will happen after every "
+        "checkpoint. Checkpoint frequency is determined based on RunConfig arguments: "
+        "save_checkpoints_steps %s or save_checkpoints_secs %s.",
+        config.save_checkpoints_steps,
+        config.save_checkpoints_secs,
+    )
     listener = _EvaluateAfterSaveListener(estimator, eval_spec, train_spec.max_steps)
-    estimator.train(train_spec.input_fn, max_steps=train_spec.max_steps,
-                    hooks=list(train_spec.hooks), saving_listeners=[listener])
+    estimator.train(
+        train_spec.input_fn,
+        max_steps=train_spec.max_steps,
+        hooks=list(train_spec.hooks),
+        saving_listeners=[listener],
+    )
     # None when training was skipped (max_steps already reached), as in TF.
     return listener.eval_result, listener.export_results

@@ -31,12 +31,10 @@ from miniflow.feature_column.columns_sequence import (
     sequence_categorical_column_with_identity as sequence_categorical_column_with_identity,
 )
 from miniflow.feature_column.columns_sequence import (
-    sequence_categorical_column_with_vocabulary_file as
-    sequence_categorical_column_with_vocabulary_file,
+    sequence_categorical_column_with_vocabulary_file as sequence_categorical_column_with_vocabulary_file,
 )
 from miniflow.feature_column.columns_sequence import (
-    sequence_categorical_column_with_vocabulary_list as
-    sequence_categorical_column_with_vocabulary_list,
+    sequence_categorical_column_with_vocabulary_list as sequence_categorical_column_with_vocabulary_list,
 )
 from miniflow.feature_column.columns_sequence import (
     sequence_numeric_column as sequence_numeric_column,
@@ -47,12 +45,24 @@ from miniflow.feature_column.parse_spec import (
     make_parse_example_spec as make_parse_example_spec,
 )
 
-__all__ = ["bucketized_column", "categorical_column_with_hash_bucket",
-           "categorical_column_with_identity", "categorical_column_with_vocabulary_file",
-           "categorical_column_with_vocabulary_list", "crossed_column", "embedding_column",
-           "indicator_column", "input_layer", "linear_model", "make_parse_example_spec",
-           "numeric_column", "sequence_categorical_column_with_hash_bucket",
-           "sequence_categorical_column_with_identity",
-           "sequence_categorical_column_with_vocabulary_file",
-           "sequence_categorical_column_with_vocabulary_list", "sequence_numeric_column",
-           "shared_embedding_columns", "weighted_categorical_column"]
+__all__ = [
+    "bucketized_column",
+    "categorical_column_with_hash_bucket",
+    "categorical_column_with_identity",
+    "categorical_column_with_vocabulary_file",
+    "categorical_column_with_vocabulary_list",
+    "crossed_column",
+    "embedding_column",
+    "indicator_column",
+    "input_layer",
+    "linear_model",
+    "make_parse_example_spec",
+    "numeric_column",
+    "sequence_categorical_column_with_hash_bucket",
+    "sequence_categorical_column_with_identity",
+    "sequence_categorical_column_with_vocabulary_file",
+    "sequence_categorical_column_with_vocabulary_list",
+    "sequence_numeric_column",
+    "shared_embedding_columns",
+    "weighted_categorical_column",
+]

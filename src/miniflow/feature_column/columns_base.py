@@ -52,8 +52,9 @@ class FeatureColumn:
         return f"{type(self).__name__}({fields})"
 
     def _key(self):
-        return tuple(tuple(v) if isinstance(v, list) else v
-                     for v in (getattr(self, f) for f in self._fields))
+        return tuple(
+            tuple(v) if isinstance(v, list) else v for v in (getattr(self, f) for f in self._fields)
+        )
 
     def __eq__(self, other):
         """Columns are immutable values (TF's are namedtuples): equal when of one type with
@@ -96,8 +97,9 @@ class FeatureCache:
 
     def __init__(self, features):
         if not isinstance(features, dict):
-            raise ValueError(f"features should be a dictionary of `Tensor`s. Given type: "
-                             f"{type(features)}")
+            raise ValueError(
+                f"features should be a dictionary of `Tensor`s. Given type: {type(features)}"
+            )
         self._features = dict(features)
         self._done: dict = {}
 
@@ -121,6 +123,7 @@ class FeatureCache:
         if isinstance(value, SparseTensor):
             return value
         from miniflow.ops.sparse_ops import SparseTensorValue
+
         if isinstance(value, SparseTensorValue):
             return SparseTensor(value.indices, value.values, value.dense_shape)
         value = _arr.convert_to_tensor(value)
@@ -141,8 +144,9 @@ def to_sparse_dropping(value, ignore_value=None) -> SparseTensor:
         ignore_value = "" if value.dtype == dtypes.string else -1
     keep = _math.not_equal(value, _arr.constant(ignore_value, value.dtype))
     indices = _arr.where(keep)
-    return SparseTensor(indices, _gs.gather_nd(value, indices),
-                        _arr.shape(value, out_type=dtypes.int64))
+    return SparseTensor(
+        indices, _gs.gather_nd(value, indices), _arr.shape(value, out_type=dtypes.int64)
+    )
 
 
 def check_key(key, what="key"):

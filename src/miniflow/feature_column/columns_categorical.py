@@ -36,8 +36,10 @@ def _sparse_input(cache, key, dtype):
     against the column's dtype."""
     sp = to_sparse_dropping(cache.get(key))
     if (sp.dtype == dtypes.string) != (dtype == dtypes.string):
-        raise ValueError(f"Column dtype and SparseTensors dtype must be compatible. key: "
-                         f"{key}, column dtype: {dtype}, tensor dtype: {sp.dtype}")
+        raise ValueError(
+            f"Column dtype and SparseTensors dtype must be compatible. key: "
+            f"{key}, column dtype: {dtype}, tensor dtype: {sp.dtype}"
+        )
     return sp
 
 
@@ -71,8 +73,9 @@ def categorical_column_with_hash_bucket(key, hash_bucket_size, dtype=dtypes.stri
     equal to TF's."""
     check_key(key)
     if hash_bucket_size is None or hash_bucket_size < 1:
-        raise ValueError(f"hash_bucket_size must be at least 1. hash_bucket_size: "
-                         f"{hash_bucket_size}, key: {key}")
+        raise ValueError(
+            f"hash_bucket_size must be at least 1. hash_bucket_size: {hash_bucket_size}, key: {key}"
+        )
     return HashedCategoricalColumn(key, int(hash_bucket_size), _check_dtype(dtype, key))
 
 
@@ -92,15 +95,14 @@ class _VocabularyColumn(CategoricalColumn):
 
     def _transform(self, cache):
         sp = _sparse_input(cache, self.key, self.dtype)
-        values = sp.values if sp.dtype == dtypes.string else _arr.cast(sp.values,
-                                                                       dtypes.int64)
+        values = sp.values if sp.dtype == dtypes.string else _arr.cast(sp.values, dtypes.int64)
         init = self._initializer()
         if self.num_oov_buckets:
-            table = _lookup.StaticVocabularyTable(init, self.num_oov_buckets,
-                                                  name=f"{self.key}_lookup")
+            table = _lookup.StaticVocabularyTable(
+                init, self.num_oov_buckets, name=f"{self.key}_lookup"
+            )
         else:
-            table = _lookup.StaticHashTable(init, self.default_value,
-                                            name=f"{self.key}_lookup")
+            table = _lookup.StaticHashTable(init, self.default_value, name=f"{self.key}_lookup")
         return _with_values(sp, table.lookup(values))
 
 
@@ -120,7 +122,8 @@ class VocabularyListCategoricalColumn(_VocabularyColumn):
         key_dtype = dtypes.string if self.dtype == dtypes.string else dtypes.int64
         return _lookup.KeyValueTensorInitializer(
             _arr.constant(list(self.vocabulary_list), key_dtype),
-            _arr.range(_arr.constant(len(self.vocabulary_list), dtypes.int64)))
+            _arr.range(_arr.constant(len(self.vocabulary_list), dtypes.int64)),
+        )
 
 
 def _check_oov(key, default_value, num_oov_buckets):
@@ -131,55 +134,72 @@ def _check_oov(key, default_value, num_oov_buckets):
     return int(default_value), int(num_oov_buckets)
 
 
-def categorical_column_with_vocabulary_list(key, vocabulary_list, dtype=None,
-                                            default_value=-1, num_oov_buckets=0):
+def categorical_column_with_vocabulary_list(
+    key, vocabulary_list, dtype=None, default_value=-1, num_oov_buckets=0
+):
     """categorical_column_with_vocabulary_list(key, vocabulary_list, dtype=None,
     default_value=-1, num_oov_buckets=0): ids by position in ``vocabulary_list``; other
     values get ``default_value`` or one of ``num_oov_buckets`` hashed ids."""
     check_key(key)
     if vocabulary_list is None or len(vocabulary_list) < 1:
-        raise ValueError(f"vocabulary_list {vocabulary_list} must be non-empty, column_name: "
-                         f"{key}")
+        raise ValueError(f"vocabulary_list {vocabulary_list} must be non-empty, column_name: {key}")
     vocab = tuple(v.encode() if isinstance(v, str) else v for v in vocabulary_list)
     if len(set(vocab)) != len(vocab):
-        raise ValueError(f"Duplicate keys in vocabulary_list {vocabulary_list}, "
-                         f"column_name: {key}")
+        raise ValueError(f"Duplicate keys in vocabulary_list {vocabulary_list}, column_name: {key}")
     is_str = isinstance(vocab[0], bytes)
     if dtype is None:
         dtype = dtypes.string if is_str else dtypes.int64
     dtype = _check_dtype(dtype, key)
     if is_str != (dtype == dtypes.string):
-        raise ValueError(f"dtype {dtype} and vocabulary_list {vocabulary_list} must be "
-                         f"compatible, column_name: {key}")
+        raise ValueError(
+            f"dtype {dtype} and vocabulary_list {vocabulary_list} must be "
+            f"compatible, column_name: {key}"
+        )
     default_value, num_oov_buckets = _check_oov(key, default_value, num_oov_buckets)
-    return VocabularyListCategoricalColumn(key, tuple(vocabulary_list), dtype,
-                                           default_value, num_oov_buckets)
+    return VocabularyListCategoricalColumn(
+        key, tuple(vocabulary_list), dtype, default_value, num_oov_buckets
+    )
 
 
 class VocabularyFileCategoricalColumn(_VocabularyColumn):
     """Ids by line number in ``vocabulary_file`` (see
     `categorical_column_with_vocabulary_file`)."""
 
-    _fields = ("key", "vocabulary_file", "vocabulary_size", "num_oov_buckets", "dtype",
-               "default_value")
+    _fields = (
+        "key",
+        "vocabulary_file",
+        "vocabulary_size",
+        "num_oov_buckets",
+        "dtype",
+        "default_value",
+    )
 
-    def __init__(self, key, vocabulary_file, vocabulary_size, num_oov_buckets, dtype,
-                 default_value):
-        self.key, self.vocabulary_file, self.vocabulary_size = key, vocabulary_file, \
-            vocabulary_size
-        self.num_oov_buckets, self.dtype, self.default_value = num_oov_buckets, dtype, \
-            default_value
+    def __init__(
+        self, key, vocabulary_file, vocabulary_size, num_oov_buckets, dtype, default_value
+    ):
+        self.key, self.vocabulary_file, self.vocabulary_size = key, vocabulary_file, vocabulary_size
+        self.num_oov_buckets, self.dtype, self.default_value = num_oov_buckets, dtype, default_value
 
     def _initializer(self):
         key_dtype = dtypes.string if self.dtype == dtypes.string else dtypes.int64
         return _lookup.TextFileInitializer(
-            self.vocabulary_file, key_dtype, _lookup.TextFileIndex.WHOLE_LINE, dtypes.int64,
-            _lookup.TextFileIndex.LINE_NUMBER, vocab_size=self.vocabulary_size)
+            self.vocabulary_file,
+            key_dtype,
+            _lookup.TextFileIndex.WHOLE_LINE,
+            dtypes.int64,
+            _lookup.TextFileIndex.LINE_NUMBER,
+            vocab_size=self.vocabulary_size,
+        )
 
 
-def categorical_column_with_vocabulary_file(key, vocabulary_file, vocabulary_size=None,
-                                            num_oov_buckets=0, default_value=None,
-                                            dtype=dtypes.string):
+def categorical_column_with_vocabulary_file(
+    key,
+    vocabulary_file,
+    vocabulary_size=None,
+    num_oov_buckets=0,
+    default_value=None,
+    dtype=dtypes.string,
+):
     """categorical_column_with_vocabulary_file(key, vocabulary_file, vocabulary_size=None,
     num_oov_buckets=0, default_value=None, dtype=tf.string): ids by line number in the
     file (one entry per line)."""
@@ -194,10 +214,16 @@ def categorical_column_with_vocabulary_file(key, vocabulary_file, vocabulary_siz
     if vocabulary_size < 1:
         raise ValueError(f"Invalid vocabulary_size in {key}.")
     default_value, num_oov_buckets = _check_oov(
-        key, -1 if default_value is None else default_value, num_oov_buckets)
-    return VocabularyFileCategoricalColumn(key, vocabulary_file, int(vocabulary_size),
-                                           num_oov_buckets, _check_dtype(dtype, key),
-                                           default_value)
+        key, -1 if default_value is None else default_value, num_oov_buckets
+    )
+    return VocabularyFileCategoricalColumn(
+        key,
+        vocabulary_file,
+        int(vocabulary_size),
+        num_oov_buckets,
+        _check_dtype(dtype, key),
+        default_value,
+    )
 
 
 class IdentityCategoricalColumn(CategoricalColumn):
@@ -206,8 +232,7 @@ class IdentityCategoricalColumn(CategoricalColumn):
     _fields = ("key", "number_buckets", "default_value")
 
     def __init__(self, key, number_buckets, default_value):
-        self.key, self.number_buckets, self.default_value = key, number_buckets, \
-            default_value
+        self.key, self.number_buckets, self.default_value = key, number_buckets, default_value
 
     name = property(lambda self: self.key)
     num_buckets = property(lambda self: self.number_buckets)
@@ -216,25 +241,36 @@ class IdentityCategoricalColumn(CategoricalColumn):
     def _transform(self, cache):
         sp = to_sparse_dropping(cache.get(self.key))
         if not sp.dtype.is_integer:
-            raise ValueError(f"Invalid input, not integer. key: {self.key} dtype: "
-                             f"{sp.dtype}")
+            raise ValueError(f"Invalid input, not integer. key: {self.key} dtype: {sp.dtype}")
         values = _arr.cast(sp.values, dtypes.int64)
         low = _arr.constant(0, dtypes.int64)
         high = _arr.constant(self.number_buckets, dtypes.int64)
         if self.default_value is None:
             with _cf.name_scope(None, "assert_range"):
-                checks = [_check.assert_less(values, high, message=(
-                    f"Bucket index for categorical column {self.key} exceeds number of "
-                    f"buckets")),
-                    _check.assert_greater_equal(values, low, message=(
-                        f"Negative bucket index for categorical column {self.key}"))]
+                checks = [
+                    _check.assert_less(
+                        values,
+                        high,
+                        message=(
+                            f"Bucket index for categorical column {self.key} exceeds number of "
+                            f"buckets"
+                        ),
+                    ),
+                    _check.assert_greater_equal(
+                        values,
+                        low,
+                        message=(f"Negative bucket index for categorical column {self.key}"),
+                    ),
+                ]
                 with _cf.control_dependencies([c for c in checks if c is not None]):
                     values = _arr.identity(values)
         else:
-            inside = _math.logical_and(_math.greater_equal(values, low),
-                                       _math.less(values, high))
-            values = _arr.where(inside, values, _arr.fill(
-                _arr.shape(values), _arr.constant(self.default_value, dtypes.int64)))
+            inside = _math.logical_and(_math.greater_equal(values, low), _math.less(values, high))
+            values = _arr.where(
+                inside,
+                values,
+                _arr.fill(_arr.shape(values), _arr.constant(self.default_value, dtypes.int64)),
+            )
         return _with_values(sp, values)
 
 
@@ -246,8 +282,9 @@ def categorical_column_with_identity(key, num_buckets, default_value=None):
     if num_buckets is None or num_buckets < 1:
         raise ValueError(f"num_buckets {num_buckets} < 1, column_name {key}")
     if default_value is not None and not 0 <= default_value < num_buckets:
-        raise ValueError(f"default_value {default_value} not in range [0, {num_buckets}), "
-                         f"column_name {key}")
+        raise ValueError(
+            f"default_value {default_value} not in range [0, {num_buckets}), column_name {key}"
+        )
     return IdentityCategoricalColumn(key, int(num_buckets), default_value)
 
 
@@ -258,20 +295,22 @@ class WeightedCategoricalColumn(CategoricalColumn):
     _fields = ("categorical_column", "weight_feature_key", "dtype")
 
     def __init__(self, categorical_column, weight_feature_key, dtype):
-        self.categorical_column, self.weight_feature_key = categorical_column, \
-            weight_feature_key
+        self.categorical_column, self.weight_feature_key = categorical_column, weight_feature_key
         self.dtype = dtype
 
-    name = property(lambda self: f"{self.categorical_column.name}_weighted_by_"
-                                 f"{self.weight_feature_key}")
+    name = property(
+        lambda self: f"{self.categorical_column.name}_weighted_by_{self.weight_feature_key}"
+    )
     num_buckets = property(lambda self: self.categorical_column.num_buckets)
 
     @property
     def parse_example_spec(self):
         spec = dict(self.categorical_column.parse_example_spec)
         if self.weight_feature_key in spec:
-            raise ValueError(f"Parse config {spec[self.weight_feature_key]} already exists "
-                             f"for {self.weight_feature_key}.")
+            raise ValueError(
+                f"Parse config {spec[self.weight_feature_key]} already exists "
+                f"for {self.weight_feature_key}."
+            )
         spec[self.weight_feature_key] = VarLenFeature(self.dtype)
         return spec
 
@@ -287,20 +326,20 @@ class WeightedCategoricalColumn(CategoricalColumn):
         return IdWeightPair(ids, weights)
 
 
-def weighted_categorical_column(categorical_column, weight_feature_key,
-                                dtype=dtypes.float32):
+def weighted_categorical_column(categorical_column, weight_feature_key, dtype=dtypes.float32):
     """weighted_categorical_column(categorical_column, weight_feature_key,
     dtype=tf.float32): ``categorical_column``'s ids weighted by the feature
     ``weight_feature_key`` (same indices)."""
     if not isinstance(categorical_column, CategoricalColumn):
-        raise ValueError(f"categorical_column must be a CategoricalColumn. Given: "
-                         f"{categorical_column}")
+        raise ValueError(
+            f"categorical_column must be a CategoricalColumn. Given: {categorical_column}"
+        )
     dtype = dtypes.as_dtype(dtype)
     if not (dtype.is_floating or dtype.is_integer):
         raise ValueError(f"dtype {dtype} is not convertible to float.")
-    return WeightedCategoricalColumn(categorical_column, check_key(weight_feature_key,
-                                                                   "weight_feature_key"),
-                                     dtype)
+    return WeightedCategoricalColumn(
+        categorical_column, check_key(weight_feature_key, "weight_feature_key"), dtype
+    )
 
 
 class CrossedColumn(CategoricalColumn):
@@ -321,8 +360,9 @@ class CrossedColumn(CategoricalColumn):
     def parse_example_spec(self):
         spec = {}
         for k in self.keys:
-            spec.update({k: VarLenFeature(dtypes.string)} if isinstance(k, str)
-                        else k.parse_example_spec)
+            spec.update(
+                {k: VarLenFeature(dtypes.string)} if isinstance(k, str) else k.parse_example_spec
+            )
         return spec
 
     def _transform(self, cache):
@@ -333,18 +373,24 @@ class CrossedColumn(CategoricalColumn):
                 # of ""/-1, and the cross puts the sparse inputs first).
                 raw = cache.get(k)
                 if raw.dtype.is_integer and raw.dtype != dtypes.int64:
-                    raw = _with_values(raw, _arr.cast(raw.values, dtypes.int64)) \
-                        if isinstance(raw, SparseTensor) else _arr.cast(raw, dtypes.int64)
+                    raw = (
+                        _with_values(raw, _arr.cast(raw.values, dtypes.int64))
+                        if isinstance(raw, SparseTensor)
+                        else _arr.cast(raw, dtypes.int64)
+                    )
                 inputs.append(raw)
             else:
                 pair = k.get_sparse_tensors(cache)
                 if pair.weight_tensor is not None:
-                    raise ValueError(f"crossed_column does not support weight_tensor, but "
-                                     f"the given column populates weight_tensor. Given "
-                                     f"column: {k.name}")
+                    raise ValueError(
+                        f"crossed_column does not support weight_tensor, but "
+                        f"the given column populates weight_tensor. Given "
+                        f"column: {k.name}"
+                    )
                 inputs.append(pair.id_tensor)
-        return sparse_cross_hashed(inputs, num_buckets=self.hash_bucket_size,
-                                   hash_key=self.hash_key)
+        return sparse_cross_hashed(
+            inputs, num_buckets=self.hash_bucket_size, hash_key=self.hash_key
+        )
 
 
 def crossed_column(keys, hash_bucket_size, hash_key=None):
@@ -352,18 +398,20 @@ def crossed_column(keys, hash_bucket_size, hash_key=None):
     combination of one value of each key (feature names or categorical columns), hashed
     into ``hash_bucket_size`` ids as TF's SparseCrossHashed (FingerprintCat64)."""
     if not hash_bucket_size or hash_bucket_size < 1:
-        raise ValueError(f"hash_bucket_size must be > 1. hash_bucket_size: "
-                         f"{hash_bucket_size}")
+        raise ValueError(f"hash_bucket_size must be > 1. hash_bucket_size: {hash_bucket_size}")
     if not keys or len(keys) < 2:
         raise ValueError(f"keys must be a list with length > 1. Given: {keys}")
     for k in keys:
         if isinstance(k, HashedCategoricalColumn):
-            raise ValueError(f"categorical_column_with_hash_bucket is not supported for "
-                             f"crossing. Hashing before crossing will increase probability "
-                             f"of collision. Instead, use the feature name as a string. "
-                             f"Given: {k}")
+            raise ValueError(
+                f"categorical_column_with_hash_bucket is not supported for "
+                f"crossing. Hashing before crossing will increase probability "
+                f"of collision. Instead, use the feature name as a string. "
+                f"Given: {k}"
+            )
         if not isinstance(k, str | CategoricalColumn):
-            raise ValueError(f"Unsupported key type. All keys must be either string, or "
-                             f"categorical column except HashedCategoricalColumn. Given: {k}")
+            raise ValueError(
+                f"Unsupported key type. All keys must be either string, or "
+                f"categorical column except HashedCategoricalColumn. Given: {k}"
+            )
     return CrossedColumn(tuple(keys), int(hash_bucket_size), hash_key)
-

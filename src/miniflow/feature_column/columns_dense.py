@@ -52,55 +52,77 @@ def _get_weights(name, shape, initializer, trainable, weight_collections):
     for key in (GraphKeys.GLOBAL_VARIABLES, GraphKeys.MODEL_VARIABLES):
         if key not in collections:
             collections.append(key)
-    return _vs.get_variable(name, shape=list(shape), dtype=dtypes.float32,
-                            initializer=initializer, trainable=trainable,
-                            collections=collections)
+    return _vs.get_variable(
+        name,
+        shape=list(shape),
+        dtype=dtypes.float32,
+        initializer=initializer,
+        trainable=trainable,
+        collections=collections,
+    )
 
 
 def _checkpoint_initializer(ckpt_to_load_from, tensor_name_in_ckpt):
     """The checkpoint's tensor as a constant initializer (TF overrides the initializer
     with the checkpoint's value the same way)."""
     from miniflow.train.checkpoint import load_variable
+
     value = load_variable(ckpt_to_load_from, tensor_name_in_ckpt)
     return _init.constant_initializer(value)
 
 
-def _check_embedding_args(dimension, combiner, initializer, ckpt_to_load_from,
-                          tensor_name_in_ckpt):
+def _check_embedding_args(dimension, combiner, initializer, ckpt_to_load_from, tensor_name_in_ckpt):
     if dimension is None or dimension < 1:
         raise ValueError(f"Invalid dimension {dimension}.")
     if (ckpt_to_load_from is None) != (tensor_name_in_ckpt is None):
-        raise ValueError("Must specify both `ckpt_to_load_from` and `tensor_name_in_ckpt` "
-                         "or none of them.")
+        raise ValueError(
+            "Must specify both `ckpt_to_load_from` and `tensor_name_in_ckpt` or none of them."
+        )
     if initializer is not None and not callable(initializer):
-        raise ValueError(f"initializer must be callable if specified. Embedding of column_"
-                         f"name: {initializer}")
+        raise ValueError(
+            f"initializer must be callable if specified. Embedding of column_name: {initializer}"
+        )
     if combiner not in _COMBINERS:
-        raise ValueError(f"combiner must be one of 'mean', 'sqrtn' or 'sum'. Given: "
-                         f"{combiner}")
-    return initializer or _init.truncated_normal_initializer(mean=0.0,
-                                                             stddev=1 / math.sqrt(dimension))
+        raise ValueError(f"combiner must be one of 'mean', 'sqrtn' or 'sum'. Given: {combiner}")
+    return initializer or _init.truncated_normal_initializer(
+        mean=0.0, stddev=1 / math.sqrt(dimension)
+    )
 
 
 def refuse_sequence(column, what):
     """TF's error for a sequence column inside a non-sequence dense column."""
     if getattr(column.categorical_column, "is_sequence", False):
-        raise ValueError(f"In {what}: {column.name}. categorical_column must not be of type "
-                         f"_SequenceCategoricalColumn. Suggested fix A: If you wish to use "
-                         f"DenseFeatures, use a non-sequence categorical_column_with_*.")
+        raise ValueError(
+            f"In {what}: {column.name}. categorical_column must not be of type "
+            f"_SequenceCategoricalColumn. Suggested fix A: If you wish to use "
+            f"DenseFeatures, use a non-sequence categorical_column_with_*."
+        )
 
 
 def _lookup(column, weights, cache):
     pair = column.categorical_column.get_sparse_tensors(cache)
-    return safe_embedding_lookup_sparse(weights, pair.id_tensor, pair.weight_tensor,
-                                        combiner=column.combiner, max_norm=column.max_norm)
+    return safe_embedding_lookup_sparse(
+        weights,
+        pair.id_tensor,
+        pair.weight_tensor,
+        combiner=column.combiner,
+        max_norm=column.max_norm,
+    )
 
 
 class EmbeddingColumn(DenseColumn):
     """A categorical column as a trainable embedding (see `embedding_column`)."""
 
-    _fields = ("categorical_column", "dimension", "combiner", "initializer",
-               "ckpt_to_load_from", "tensor_name_in_ckpt", "max_norm", "trainable")
+    _fields = (
+        "categorical_column",
+        "dimension",
+        "combiner",
+        "initializer",
+        "ckpt_to_load_from",
+        "tensor_name_in_ckpt",
+        "max_norm",
+        "trainable",
+    )
 
     def __init__(self, **fields):
         for k in self._fields:
@@ -118,29 +140,48 @@ class EmbeddingColumn(DenseColumn):
         init = self.initializer
         if self.ckpt_to_load_from is not None:
             init = _checkpoint_initializer(self.ckpt_to_load_from, self.tensor_name_in_ckpt)
-        weights = get_weights("embedding_weights",
-                              (self.categorical_column.num_buckets, self.dimension), init,
-                              self.trainable and trainable is not False, weight_collections)
+        weights = get_weights(
+            "embedding_weights",
+            (self.categorical_column.num_buckets, self.dimension),
+            init,
+            self.trainable and trainable is not False,
+            weight_collections,
+        )
         return _lookup(self, weights, cache)
 
 
-def embedding_column(categorical_column, dimension, combiner="mean", initializer=None,
-                     ckpt_to_load_from=None, tensor_name_in_ckpt=None, max_norm=None,
-                     trainable=True, use_safe_embedding_lookup=True):
+def embedding_column(
+    categorical_column,
+    dimension,
+    combiner="mean",
+    initializer=None,
+    ckpt_to_load_from=None,
+    tensor_name_in_ckpt=None,
+    max_norm=None,
+    trainable=True,
+    use_safe_embedding_lookup=True,
+):
     """embedding_column(categorical_column, dimension, combiner='mean', initializer=None,
     ckpt_to_load_from=None, tensor_name_in_ckpt=None, max_norm=None, trainable=True):
     a dense ``[batch, dimension]`` view: the ids' rows of a ``[num_buckets, dimension]``
     table, combined per example by ``combiner`` (weighted when the column is)."""
     if not isinstance(categorical_column, CategoricalColumn):
-        raise ValueError(f"categorical_column must be a CategoricalColumn. Given: "
-                         f"{categorical_column}")
-    init = _check_embedding_args(dimension, combiner, initializer, ckpt_to_load_from,
-                                 tensor_name_in_ckpt)
-    return EmbeddingColumn(categorical_column=categorical_column, dimension=int(dimension),
-                           combiner=combiner, initializer=init,
-                           ckpt_to_load_from=ckpt_to_load_from,
-                           tensor_name_in_ckpt=tensor_name_in_ckpt, max_norm=max_norm,
-                           trainable=trainable)
+        raise ValueError(
+            f"categorical_column must be a CategoricalColumn. Given: {categorical_column}"
+        )
+    init = _check_embedding_args(
+        dimension, combiner, initializer, ckpt_to_load_from, tensor_name_in_ckpt
+    )
+    return EmbeddingColumn(
+        categorical_column=categorical_column,
+        dimension=int(dimension),
+        combiner=combiner,
+        initializer=init,
+        ckpt_to_load_from=ckpt_to_load_from,
+        tensor_name_in_ckpt=tensor_name_in_ckpt,
+        max_norm=max_norm,
+        trainable=trainable,
+    )
 
 
 class _SharedTable:
@@ -185,46 +226,73 @@ class SharedEmbeddingColumn(EmbeddingColumn):
         def make():
             init = self.initializer
             if self.ckpt_to_load_from is not None:
-                init = _checkpoint_initializer(self.ckpt_to_load_from,
-                                               self.tensor_name_in_ckpt)
-            return get_weights("embedding_weights",
-                               (self.categorical_column.num_buckets, self.dimension), init,
-                               self.trainable and trainable is not False,
-                               weight_collections)
+                init = _checkpoint_initializer(self.ckpt_to_load_from, self.tensor_name_in_ckpt)
+            return get_weights(
+                "embedding_weights",
+                (self.categorical_column.num_buckets, self.dimension),
+                init,
+                self.trainable and trainable is not False,
+                weight_collections,
+            )
+
         return _lookup(self, self._table.get(make), cache)
 
 
-def shared_embedding_columns(categorical_columns, dimension, combiner="mean",
-                             initializer=None, shared_embedding_collection_name=None,
-                             ckpt_to_load_from=None, tensor_name_in_ckpt=None,
-                             max_norm=None, trainable=True, use_safe_embedding_lookup=True):
+def shared_embedding_columns(
+    categorical_columns,
+    dimension,
+    combiner="mean",
+    initializer=None,
+    shared_embedding_collection_name=None,
+    ckpt_to_load_from=None,
+    tensor_name_in_ckpt=None,
+    max_norm=None,
+    trainable=True,
+    use_safe_embedding_lookup=True,
+):
     """shared_embedding_columns(categorical_columns, dimension, combiner='mean',
     initializer=None, shared_embedding_collection_name=None, ckpt_to_load_from=None,
     tensor_name_in_ckpt=None, max_norm=None, trainable=True): embedding columns for
     ``categorical_columns`` (same number of buckets) that share one table."""
-    init = _check_embedding_args(dimension, combiner, initializer, ckpt_to_load_from,
-                                 tensor_name_in_ckpt)
+    init = _check_embedding_args(
+        dimension, combiner, initializer, ckpt_to_load_from, tensor_name_in_ckpt
+    )
     columns = list(categorical_columns)
     if not columns:
         raise ValueError("categorical_columns must not be empty.")
     for c in columns:
         if not isinstance(c, CategoricalColumn) or type(c).__name__ == "CrossedColumn":
-            raise ValueError(f"All categorical_columns must be subclasses of "
-                             f"_CategoricalColumn, and not crossed. Given: {c}")
+            raise ValueError(
+                f"All categorical_columns must be subclasses of "
+                f"_CategoricalColumn, and not crossed. Given: {c}"
+            )
         if c.num_buckets != columns[0].num_buckets:
-            raise ValueError(f"To use shared_embedding_column, all categorical_columns "
-                             f"must have the same number of buckets. Given column: "
-                             f"{columns[0]} with buckets: {columns[0].num_buckets} does not "
-                             f"match column: {c} with buckets: {c.num_buckets}")
-    name = shared_embedding_collection_name or \
-        "_".join(sorted(c.name for c in columns)) + "_shared_embedding"
+            raise ValueError(
+                f"To use shared_embedding_column, all categorical_columns "
+                f"must have the same number of buckets. Given column: "
+                f"{columns[0]} with buckets: {columns[0].num_buckets} does not "
+                f"match column: {c} with buckets: {c.num_buckets}"
+            )
+    name = (
+        shared_embedding_collection_name
+        or "_".join(sorted(c.name for c in columns)) + "_shared_embedding"
+    )
     table = _SharedTable(name)
-    return [SharedEmbeddingColumn(table, categorical_column=c, dimension=int(dimension),
-                                  combiner=combiner, initializer=init,
-                                  ckpt_to_load_from=ckpt_to_load_from,
-                                  tensor_name_in_ckpt=tensor_name_in_ckpt, max_norm=max_norm,
-                                  trainable=trainable, shared_embedding_collection_name=name)
-            for c in columns]
+    return [
+        SharedEmbeddingColumn(
+            table,
+            categorical_column=c,
+            dimension=int(dimension),
+            combiner=combiner,
+            initializer=init,
+            ckpt_to_load_from=ckpt_to_load_from,
+            tensor_name_in_ckpt=tensor_name_in_ckpt,
+            max_norm=max_norm,
+            trainable=trainable,
+            shared_embedding_collection_name=name,
+        )
+        for c in columns
+    ]
 
 
 class IndicatorColumn(DenseColumn):
@@ -246,24 +314,25 @@ class IndicatorColumn(DenseColumn):
         pair = self.categorical_column.get_sparse_tensors(cache)
         ids = pair.id_tensor
         n = self.categorical_column.num_buckets
-        values = _arr.ones_like(ids.values, dtype=dtypes.float32) \
-            if pair.weight_tensor is None else \
-            _arr.cast(pair.weight_tensor.values, dtypes.float32)
-        valid = _math.logical_and(_math.greater_equal(ids.values, 0),
-                                  _math.less(ids.values, n))
+        values = (
+            _arr.ones_like(ids.values, dtype=dtypes.float32)
+            if pair.weight_tensor is None
+            else _arr.cast(pair.weight_tensor.values, dtypes.float32)
+        )
+        valid = _math.logical_and(_math.greater_equal(ids.values, 0), _math.less(ids.values, n))
         keep = _arr.reshape(_arr.where(valid), [-1])
         rows = _arr.gather(_arr.gather(ids.indices, 0, axis=1), keep)
         cols = _arr.gather(ids.values, keep)
-        shape = _arr.stack([_arr.gather(ids.dense_shape, 0),
-                            _arr.constant(n, dtypes.int64)])
-        return _gs.scatter_nd(_arr.stack([rows, cols], axis=1), _arr.gather(values, keep),
-                              shape)
+        shape = _arr.stack([_arr.gather(ids.dense_shape, 0), _arr.constant(n, dtypes.int64)])
+        return _gs.scatter_nd(_arr.stack([rows, cols], axis=1), _arr.gather(values, keep), shape)
 
 
 def indicator_column(categorical_column):
     """indicator_column(categorical_column): a ``[batch, num_buckets]`` multi-hot view of
     ``categorical_column`` (weighted columns give the sum of their weights per id)."""
     if not isinstance(categorical_column, CategoricalColumn):
-        raise ValueError(f"Unsupported input type. Input must be a CategoricalColumn. "
-                         f"Given: {categorical_column}")
+        raise ValueError(
+            f"Unsupported input type. Input must be a CategoricalColumn. "
+            f"Given: {categorical_column}"
+        )
     return IndicatorColumn(categorical_column)

@@ -27,18 +27,23 @@ def _default_value(default_value, shape, dtype):
         return None
     kind = float if dtype.is_floating else int
     arr = np.asarray(default_value)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
-                                   or arr.dtype == bool):
-        raise TypeError(f"default_value must be compatible with dtype. default_value: "
-                        f"{default_value}, dtype: {dtype}")
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(
+            f"default_value must be compatible with dtype. default_value: "
+            f"{default_value}, dtype: {dtype}"
+        )
     if not dtype.is_floating and np.issubdtype(arr.dtype, np.floating):
-        raise TypeError(f"default_value must be compatible with dtype. default_value: "
-                        f"{default_value}, dtype: {dtype}")
+        raise TypeError(
+            f"default_value must be compatible with dtype. default_value: "
+            f"{default_value}, dtype: {dtype}"
+        )
     if arr.ndim == 0:
         arr = np.full(shape, arr)
     elif arr.shape != tuple(shape):
-        raise ValueError(f"The shape of default_value must be equal to given shape. "
-                         f"default_value: {default_value}, shape: {shape}, dtype: {dtype}")
+        raise ValueError(
+            f"The shape of default_value must be equal to given shape. "
+            f"default_value: {default_value}, shape: {shape}, dtype: {dtype}"
+        )
     return _nested_tuple(arr.tolist(), kind)
 
 
@@ -65,30 +70,31 @@ class NumericColumn(DenseColumn):
     def _transform(self, cache):
         value = cache.get(self.key)
         if isinstance(value, SparseTensor):
-            raise ValueError(f"The corresponding Tensor of numerical column must be a "
-                             f"Tensor. SparseTensor is not supported. key: {self.key}")
+            raise ValueError(
+                f"The corresponding Tensor of numerical column must be a "
+                f"Tensor. SparseTensor is not supported. key: {self.key}"
+            )
         if self.normalizer_fn is not None:
             value = self.normalizer_fn(value)
         return _arr.cast(value, dtypes.float32)
 
 
-def numeric_column(key, shape=(1,), default_value=None, dtype=dtypes.float32,
-                   normalizer_fn=None):
+def numeric_column(key, shape=(1,), default_value=None, dtype=dtypes.float32, normalizer_fn=None):
     """numeric_column(key, shape=(1,), default_value=None, dtype=tf.float32,
     normalizer_fn=None): a real-valued feature; ``normalizer_fn`` is applied to it."""
     check_key(key)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if not shape or any(not isinstance(d, int | np.integer) or d < 1 for d in shape):
-        raise ValueError(f"shape dimensions must be greater than 0. shape: {shape}, "
-                         f"key: {key}")
+        raise ValueError(f"shape dimensions must be greater than 0. shape: {shape}, key: {key}")
     shape = tuple(int(d) for d in shape)
     dtype = dtypes.as_dtype(dtype)
     if not (dtype.is_floating or dtype.is_integer):
         raise ValueError(f"dtype must be convertible to float. dtype: {dtype}, key: {key}")
     if normalizer_fn is not None and not callable(normalizer_fn):
         raise TypeError(f"normalizer_fn must be a callable. Given: {normalizer_fn}")
-    return NumericColumn(key, shape, _default_value(default_value, shape, dtype), dtype,
-                         normalizer_fn)
+    return NumericColumn(
+        key, shape, _default_value(default_value, shape, dtype), dtype, normalizer_fn
+    )
 
 
 def bucketize(values, boundaries):
@@ -123,16 +129,16 @@ class BucketizedColumn(DenseColumn, CategoricalColumn):
         return bucketize(cache.get(self.source_column), self.boundaries)
 
     def get_dense_tensor(self, cache, weight_collections=None, trainable=None):
-        return _arr.one_hot(cache.get(self), len(self.boundaries) + 1, on_value=1.0,
-                            off_value=0.0)
+        return _arr.one_hot(cache.get(self), len(self.boundaries) + 1, on_value=1.0, off_value=0.0)
 
     def get_sparse_tensors(self, cache, weight_collections=None, trainable=None):
         """Ids ``bucket + i * (len(boundaries) + 1)`` for the i-th element of the source,
         one per element: a SparseTensor ``[batch, num_elements]``."""
         buckets = cache.get(self)
         n = math.prod(self.source_column.shape)
-        ids = _arr.reshape(_arr.cast(buckets, dtypes.int64), [-1, n]) + \
-            _arr.constant(np.arange(n, dtype=np.int64) * (len(self.boundaries) + 1))
+        ids = _arr.reshape(_arr.cast(buckets, dtypes.int64), [-1, n]) + _arr.constant(
+            np.arange(n, dtype=np.int64) * (len(self.boundaries) + 1)
+        )
         indices = _arr.where(_arr.ones_like(ids, dtype=dtypes.bool))
         shape = _arr.shape(ids, out_type=dtypes.int64)
         return IdWeightPair(SparseTensor(indices, _arr.reshape(ids, [-1]), shape), None)
@@ -142,15 +148,15 @@ def bucketized_column(source_column, boundaries):
     """bucketized_column(source_column, boundaries): ``source_column`` (a numeric
     column) cut at the sorted ``boundaries``."""
     if not isinstance(source_column, NumericColumn):
-        raise ValueError(f"source_column must be a column generated with numeric_column(). "
-                         f"Given: {source_column}")
+        raise ValueError(
+            f"source_column must be a column generated with numeric_column(). "
+            f"Given: {source_column}"
+        )
     if len(source_column.shape) > 1:
-        raise ValueError(f"source_column must be one-dimensional column. Given: "
-                         f"{source_column}")
+        raise ValueError(f"source_column must be one-dimensional column. Given: {source_column}")
     if not boundaries or not isinstance(boundaries, list | tuple):
         raise ValueError("boundaries must be a sorted list.")
     boundaries = tuple(float(b) for b in boundaries)
     if any(a >= b for a, b in zip(boundaries, boundaries[1:])):
         raise ValueError("boundaries must be a sorted list.")
     return BucketizedColumn(source_column, boundaries)
-

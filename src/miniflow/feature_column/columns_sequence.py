@@ -28,8 +28,11 @@ def _add_step_dim(sp):
     if sp is None:
         return None
     column = _arr.zeros_like(_arr.gather(sp.indices, [0], axis=1))
-    return SparseTensor(_arr.concat([sp.indices, column], 1), sp.values,
-                        _arr.concat([sp.dense_shape, _arr.constant([1], dtypes.int64)], 0))
+    return SparseTensor(
+        _arr.concat([sp.indices, column], 1),
+        sp.values,
+        _arr.concat([sp.dense_shape, _arr.constant([1], dtypes.int64)], 0),
+    )
 
 
 class SequenceCategoricalColumn(CategoricalColumn):
@@ -50,36 +53,48 @@ class SequenceCategoricalColumn(CategoricalColumn):
         return IdWeightPair(_add_step_dim(pair.id_tensor), _add_step_dim(pair.weight_tensor))
 
 
-def sequence_categorical_column_with_hash_bucket(key, hash_bucket_size,
-                                                 dtype=dtypes.string):
+def sequence_categorical_column_with_hash_bucket(key, hash_bucket_size, dtype=dtypes.string):
     """sequence_categorical_column_with_hash_bucket(key, hash_bucket_size,
     dtype=tf.string)."""
     return SequenceCategoricalColumn(
-        _cat.categorical_column_with_hash_bucket(key, hash_bucket_size, dtype))
+        _cat.categorical_column_with_hash_bucket(key, hash_bucket_size, dtype)
+    )
 
 
 def sequence_categorical_column_with_identity(key, num_buckets, default_value=None):
     """sequence_categorical_column_with_identity(key, num_buckets, default_value=None)."""
     return SequenceCategoricalColumn(
-        _cat.categorical_column_with_identity(key, num_buckets, default_value))
+        _cat.categorical_column_with_identity(key, num_buckets, default_value)
+    )
 
 
-def sequence_categorical_column_with_vocabulary_list(key, vocabulary_list, dtype=None,
-                                                     default_value=-1, num_oov_buckets=0):
+def sequence_categorical_column_with_vocabulary_list(
+    key, vocabulary_list, dtype=None, default_value=-1, num_oov_buckets=0
+):
     """sequence_categorical_column_with_vocabulary_list(key, vocabulary_list, dtype=None,
     default_value=-1, num_oov_buckets=0)."""
-    return SequenceCategoricalColumn(_cat.categorical_column_with_vocabulary_list(
-        key, vocabulary_list, dtype, default_value, num_oov_buckets))
+    return SequenceCategoricalColumn(
+        _cat.categorical_column_with_vocabulary_list(
+            key, vocabulary_list, dtype, default_value, num_oov_buckets
+        )
+    )
 
 
-def sequence_categorical_column_with_vocabulary_file(key, vocabulary_file,
-                                                     vocabulary_size=None, num_oov_buckets=0,
-                                                     default_value=None,
-                                                     dtype=dtypes.string):
+def sequence_categorical_column_with_vocabulary_file(
+    key,
+    vocabulary_file,
+    vocabulary_size=None,
+    num_oov_buckets=0,
+    default_value=None,
+    dtype=dtypes.string,
+):
     """sequence_categorical_column_with_vocabulary_file(key, vocabulary_file,
     vocabulary_size=None, num_oov_buckets=0, default_value=None, dtype=tf.string)."""
-    return SequenceCategoricalColumn(_cat.categorical_column_with_vocabulary_file(
-        key, vocabulary_file, vocabulary_size, num_oov_buckets, default_value, dtype))
+    return SequenceCategoricalColumn(
+        _cat.categorical_column_with_vocabulary_file(
+            key, vocabulary_file, vocabulary_size, num_oov_buckets, default_value, dtype
+        )
+    )
 
 
 class TensorSequenceLengthPair(NamedTuple):
@@ -103,8 +118,10 @@ class SequenceNumericColumn(FeatureColumn):
     def _transform(self, cache):
         sp = cache.get(self.key)
         if not isinstance(sp, SparseTensor):
-            raise ValueError(f"The corresponding Tensor of sequence numeric column must be "
-                             f"a SparseTensor. key: {self.key}")
+            raise ValueError(
+                f"The corresponding Tensor of sequence numeric column must be "
+                f"a SparseTensor. key: {self.key}"
+            )
         if self.normalizer_fn is not None:
             sp = SparseTensor(sp.indices, self.normalizer_fn(sp.values), sp.dense_shape)
         return sp
@@ -114,27 +131,30 @@ class SequenceNumericColumn(FeatureColumn):
         example's number of time steps."""
         sp = cache.get(self)
         n = math.prod(self.shape)
-        dense = sparse_tensor_to_dense(sp, default_value=_arr.constant(
-            self.default_value, sp.dtype))
-        dense = _arr.cast(_arr.reshape(dense, [_arr.shape(dense)[0], -1, *self.shape]),
-                          dtypes.float32)
+        dense = sparse_tensor_to_dense(
+            sp, default_value=_arr.constant(self.default_value, sp.dtype)
+        )
+        dense = _arr.cast(
+            _arr.reshape(dense, [_arr.shape(dense)[0], -1, *self.shape]), dtypes.float32
+        )
         rows = _arr.gather(sp.indices, 0, axis=1)
         steps = _arr.gather(sp.indices, 1, axis=1) + 1
-        last = _math.maximum(_seg.unsorted_segment_max(
-            steps, rows, _arr.gather(sp.dense_shape, 0)), 0)
+        last = _math.maximum(
+            _seg.unsorted_segment_max(steps, rows, _arr.gather(sp.dense_shape, 0)), 0
+        )
         length = _arr.cast(_math.ceil(_arr.cast(last, dtypes.float64) / n), dtypes.int64)
         return TensorSequenceLengthPair(dense, length)
 
 
-def sequence_numeric_column(key, shape=(1,), default_value=0.0, dtype=dtypes.float32,
-                            normalizer_fn=None):
+def sequence_numeric_column(
+    key, shape=(1,), default_value=0.0, dtype=dtypes.float32, normalizer_fn=None
+):
     """sequence_numeric_column(key, shape=(1,), default_value=0.0, dtype=tf.float32,
     normalizer_fn=None)."""
     check_key(key)
     shape = (shape,) if isinstance(shape, int) else tuple(int(d) for d in shape)
     if not shape or any(d < 1 for d in shape):
-        raise ValueError(f"shape dimensions must be greater than 0. shape: {shape}, "
-                         f"key: {key}")
+        raise ValueError(f"shape dimensions must be greater than 0. shape: {shape}, key: {key}")
     dtype = dtypes.as_dtype(dtype)
     if not (dtype.is_floating or dtype.is_integer):
         raise ValueError(f"dtype must be convertible to float. dtype: {dtype}, key: {key}")

@@ -12,11 +12,14 @@ def make_parse_example_spec(feature_columns):
     spec = {}
     for column in feature_columns:
         if not isinstance(column, FeatureColumn):
-            raise ValueError(f"All feature_columns must be _FeatureColumn instances. "
-                             f"Given: {column}")
+            raise ValueError(
+                f"All feature_columns must be _FeatureColumn instances. Given: {column}"
+            )
         for key, value in column.parse_example_spec.items():
             if key in spec and spec[key] != value:
-                raise ValueError(f"feature_columns contain different parse_spec for key "
-                                 f"{key}. Given {value} and {spec[key]}")
+                raise ValueError(
+                    f"feature_columns contain different parse_spec for key "
+                    f"{key}. Given {value} and {spec[key]}"
+                )
             spec[key] = value
     return spec

@@ -44,9 +44,12 @@ class GraphFrontEnd:
 
     def read_variable(self, variable):
         """A VariableV2 op reading an eager ``variable`` into this graph."""
-        return self.apply(lookup_op("VariableV2"), (), {
-            "var": variable, "shape": variable.shape.as_tuple(), "dtype": variable.dtype},
-            None)
+        return self.apply(
+            lookup_op("VariableV2"),
+            (),
+            {"var": variable, "shape": variable.shape.as_tuple(), "dtype": variable.dtype},
+            None,
+        )
 
     def _convert_inputs(self, graph, opdef, inputs, name):
         want = None
@@ -62,9 +65,11 @@ class GraphFrontEnd:
             literal = opdef.same_dtype and _as_tensor_or_none(x) is None
             t = convert_to_tensor(x, dtype=want if literal else None, graph=graph)
             if want is not None and t.dtype != want:
-                raise TypeError(f"Input {i} of '{opdef.type}' Op (name: {name or opdef.type}) "
-                                f"has type {t.dtype.name} that does not match type "
-                                f"{want.name} of argument 0.")
+                raise TypeError(
+                    f"Input {i} of '{opdef.type}' Op (name: {name or opdef.type}) "
+                    f"has type {t.dtype.name} that does not match type "
+                    f"{want.name} of argument 0."
+                )
             out.append(t)
         return out
 
@@ -74,14 +79,20 @@ def _enter(graph, t):
     through one CondEnter op per branch level, whose gradient turns 'branch not taken'
     into zeros for the level outside (TF's Switch)."""
     guard, own = graph._guard, t.op.attrs.get("_guard", ())
-    if len(own) >= len(guard) or guard[:len(own)] != own:
+    if len(own) >= len(guard) or guard[: len(own)] != own:
         return t
-    level = guard[:len(own) + 1]
+    level = guard[: len(own) + 1]
     entered = graph._enters.get((t, level))
     if entered is None:
-        op = Operation(graph, graph.unique_name("CondEnter"), lookup_op("CondEnter"), [t],
-                       {"_guard": level}, [graph.get_tensor_by_name(p).op for p, _ in level],
-                       [(t.shape.as_tuple(), t.dtype)])
+        op = Operation(
+            graph,
+            graph.unique_name("CondEnter"),
+            lookup_op("CondEnter"),
+            [t],
+            {"_guard": level},
+            [graph.get_tensor_by_name(p).op for p, _ in level],
+            [(t.shape.as_tuple(), t.dtype)],
+        )
         graph._add_op(op)
         entered = graph._enters[(t, level)] = op.outputs[0]
     return _enter(graph, entered)
@@ -111,22 +122,28 @@ def convert_to_tensor(value, dtype=None, name=None, graph=None, preferred_dtype=
         if t.graph is not graph and getattr(graph, "capture", None) is not None:
             t = graph.capture(t)  # a function graph (tf.data) turns it into an input
         if t.graph is not graph:
-            raise ValueError(f"Tensor {t.name} must be from the same graph as the op being "
-                             "created; use `with g.as_default():` to build in one graph.")
+            raise ValueError(
+                f"Tensor {t.name} must be from the same graph as the op being "
+                "created; use `with g.as_default():` to build in one graph."
+            )
         if dtype is not None and t.dtype != dtypes.as_dtype(dtype):
-            raise ValueError(f"Tensor conversion requested dtype {dtypes.as_dtype(dtype).name} "
-                             f"for Tensor with dtype {t.dtype.name}: {t!r}")
+            raise ValueError(
+                f"Tensor conversion requested dtype {dtypes.as_dtype(dtype).name} "
+                f"for Tensor with dtype {t.dtype.name}: {t!r}"
+            )
         return t
-    if isinstance(value, list | tuple) and any(_as_tensor_or_none(v) is not None
-                                               for v in value):
+    if isinstance(value, list | tuple) and any(_as_tensor_or_none(v) is not None for v in value):
         return dispatch.apply_op("Pack", *value, axis=0, name=name)
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
         value = value.numpy()
     arr = as_array(value, dtype, preferred_dtype)
     with graph.as_default():
         return dispatch.current_frontend().apply(
-            lookup_op("Const"), (), {"value": arr, "dtype": dtypes.as_dtype(arr.dtype)},
-            name or "Const")
+            lookup_op("Const"),
+            (),
+            {"value": arr, "dtype": dtypes.as_dtype(arr.dtype)},
+            name or "Const",
+        )
 
 
 def _infer(opdef, tensors, attrs, op_name):
@@ -137,8 +154,9 @@ def _infer(opdef, tensors, attrs, op_name):
         return opdef.infer(tensors, attrs)
     except ValueError as e:
         shapes = ", ".join(_fmt(t.shape) for t in tensors)
-        raise ValueError(f"{e} for '{op_name}' (op: '{opdef.type}') with input shapes: "
-                         f"{shapes}.") from None
+        raise ValueError(
+            f"{e} for '{op_name}' (op: '{opdef.type}') with input shapes: {shapes}."
+        ) from None
 
 
 def _fmt(shape) -> str:

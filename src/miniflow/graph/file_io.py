@@ -62,8 +62,12 @@ def dump_envelope(kind: str, version: int, body) -> bytes:
     The checksum covers the canonical encoding of ``body``, so any change to the content
     (a flipped bit in a number, a truncated array) is detected on load.
     """
-    envelope = {"format": kind, "version": version,
-                "sha256": hashlib.sha256(_canonical(body)).hexdigest(), "body": body}
+    envelope = {
+        "format": kind,
+        "version": version,
+        "sha256": hashlib.sha256(_canonical(body)).hexdigest(),
+        "body": body,
+    }
     return json.dumps(envelope, sort_keys=True, indent=1, allow_nan=False).encode() + b"\n"
 
 
@@ -78,16 +82,23 @@ def load_envelope(data: bytes, kind: str, version: int, what: str):
         envelope = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise errors.DataLossError(
-            None, None, f"{what} is corrupt or truncated (not valid JSON: {e}). Restore it "
-            "from a backup or write it again.") from None
+            None,
+            None,
+            f"{what} is corrupt or truncated (not valid JSON: {e}). Restore it "
+            "from a backup or write it again.",
+        ) from None
     if not isinstance(envelope, dict) or envelope.get("format") != kind:
         found = envelope.get("format") if isinstance(envelope, dict) else type(envelope).__name__
         raise errors.InvalidArgumentError(
-            None, None, f"{what} is not a {kind} file (format field: {found!r}).")
+            None, None, f"{what} is not a {kind} file (format field: {found!r})."
+        )
     if envelope.get("version") != version:
         raise errors.InvalidArgumentError(
-            None, None, f"{what} has {kind} format version {envelope.get('version')!r}; this "
-            f"miniflow reads version {version}. Re-export it with a matching miniflow.")
+            None,
+            None,
+            f"{what} has {kind} format version {envelope.get('version')!r}; this "
+            f"miniflow reads version {version}. Re-export it with a matching miniflow.",
+        )
     body, digest = envelope.get("body"), envelope.get("sha256")
     try:
         actual = hashlib.sha256(_canonical(body)).hexdigest()
@@ -95,8 +106,11 @@ def load_envelope(data: bytes, kind: str, version: int, what: str):
         actual = None
     if not isinstance(digest, str) or actual != digest:
         raise errors.DataLossError(
-            None, None, f"{what} is corrupt: its content does not match its sha256 checksum "
-            f"(stored {digest!r}, computed {actual!r}).")
+            None,
+            None,
+            f"{what} is corrupt: its content does not match its sha256 checksum "
+            f"(stored {digest!r}, computed {actual!r}).",
+        )
     return body
 
 

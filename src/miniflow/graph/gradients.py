@@ -18,14 +18,23 @@ def _ones_for(y, name):
     """The default seed d(y)/d(y): a constant when y's shape is known, else OnesLike(y)."""
     shape = y.shape
     if shape.is_fully_defined():
-        return apply_op("Const", value=np.ones(shape.as_tuple(), dtype=y.dtype.np),
-                        dtype=y.dtype, name=name)
+        return apply_op(
+            "Const", value=np.ones(shape.as_tuple(), dtype=y.dtype.np), dtype=y.dtype, name=name
+        )
     return apply_op("OnesLike", y, name=name)
 
 
-def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_ops=False,
-              gate_gradients=False, aggregation_method=None, stop_gradients=None,
-              unconnected_gradients="none"):
+def gradients(
+    ys,
+    xs,
+    grad_ys=None,
+    name="gradients",
+    colocate_gradients_with_ops=False,
+    gate_gradients=False,
+    aggregation_method=None,
+    stop_gradients=None,
+    unconnected_gradients="none",
+):
     """Symbolic partial derivatives of ``sum(ys)`` with respect to each x in ``xs``.
 
     Returns a list with one tensor (or `IndexedSlices`) per x, None where x does not
@@ -39,9 +48,10 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
     with graph.name_scope(name):
         if grad_ys is None:
             grad_ys = [None] * len(ys)
-        seeds = [_ones_for(y, f"grad_ys_{i}") if g is None
-                 else convert_to_tensor(g, dtype=y.dtype)
-                 for i, (y, g) in enumerate(zip(ys, _as_list(grad_ys)))]
+        seeds = [
+            _ones_for(y, f"grad_ys_{i}") if g is None else convert_to_tensor(g, dtype=y.dtype)
+            for i, (y, g) in enumerate(zip(ys, _as_list(grad_ys)))
+        ]
         grads = autodiff.backward(ys, seeds, xs, producer=lambda t: t.op, stop=stop)
         if unconnected_gradients == "zero":
             grads = [apply_op("ZerosLike", x) if g is None else g for x, g in zip(xs, grads)]

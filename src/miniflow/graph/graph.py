@@ -194,25 +194,30 @@ class Graph:
         try:
             return self._by_name[name]
         except KeyError:
-            raise KeyError(f"The name '{name}' refers to an Operation not in the graph.") \
-                from None
+            raise KeyError(f"The name '{name}' refers to an Operation not in the graph.") from None
 
     def get_tensor_by_name(self, name: str):
         if not isinstance(name, str):
             raise TypeError(f"Tensor names are strings (or similar), not {type(name)}.")
         op_name, sep, index = name.rpartition(":")
         if not sep or not index.isdigit():
-            raise ValueError(f"The name '{name}' looks a like an Operation name, not a Tensor. "
-                             "Tensor names must be of the form \"<op_name>:<output_index>\".")
+            raise ValueError(
+                f"The name '{name}' looks a like an Operation name, not a Tensor. "
+                'Tensor names must be of the form "<op_name>:<output_index>".'
+            )
         op = self._by_name.get(op_name)
         if op is None:
-            raise KeyError(f"The name '{name}' refers to a Tensor which does not exist. "
-                           f"The operation, '{op_name}', does not exist in the graph.")
+            raise KeyError(
+                f"The name '{name}' refers to a Tensor which does not exist. "
+                f"The operation, '{op_name}', does not exist in the graph."
+            )
         i = int(index)
         if i >= len(op.outputs):
-            raise KeyError(f"The name '{name}' refers to a Tensor which does not exist. The "
-                           f"operation, '{op_name}', exists but only has {len(op.outputs)} "
-                           "outputs.")
+            raise KeyError(
+                f"The name '{name}' refers to a Tensor which does not exist. The "
+                f"operation, '{op_name}', exists but only has {len(op.outputs)} "
+                "outputs."
+            )
         return op.outputs[i]
 
     def as_graph_element(self, obj, allow_tensor=True, allow_operation=True):
@@ -287,7 +292,9 @@ def reset_default_graph() -> None:
     """Clears the global default graph (not allowed inside a ``with g.as_default()``)."""
     global _default_graph
     if _graph_stack:
-        raise AssertionError("Do not use tf.reset_default_graph() to clear nested graphs. If "
-                             "you need a cleared graph, exit the nesting and create a new "
-                             "graph.")
+        raise AssertionError(
+            "Do not use tf.reset_default_graph() to clear nested graphs. If "
+            "you need a cleared graph, exit the nesting and create a new "
+            "graph."
+        )
     _default_graph = Graph()

@@ -15,8 +15,20 @@ from miniflow.core.shapes import TensorShape
 class Operation:
     """A node of a `Graph`: an op type applied to input tensors, with attributes."""
 
-    __slots__ = ("graph", "name", "type", "inputs", "outputs", "control_inputs", "attrs",
-                 "opdef", "grad_type", "traceback", "_id", "_consumers")
+    __slots__ = (
+        "graph",
+        "name",
+        "type",
+        "inputs",
+        "outputs",
+        "control_inputs",
+        "attrs",
+        "opdef",
+        "grad_type",
+        "traceback",
+        "_id",
+        "_consumers",
+    )
 
     def __init__(self, graph, name, opdef, inputs, attrs, control_inputs, out_specs):
         self.graph = graph
@@ -30,8 +42,9 @@ class Operation:
         self.traceback = _creation_site()
         self._id = graph._next_id()
         self._consumers = []
-        self.outputs = tuple(Tensor(self, i, dt, TensorShape(dims))
-                             for i, (dims, dt) in enumerate(out_specs))
+        self.outputs = tuple(
+            Tensor(self, i, dt, TensorShape(dims)) for i, (dims, dt) in enumerate(out_specs)
+        )
         for t in self.inputs:
             t.op._consumers.append(self)
 
@@ -116,22 +129,28 @@ class Tensor:
         return _session_for(self.graph, session).run(self, feed_dict)
 
     def __bool__(self):
-        raise TypeError("Using a `tf.Tensor` as a Python `bool` is not allowed. Use "
-                        "`if t is not None:` instead of `if t:` to test if a tensor is "
-                        "defined, and use TensorFlow ops such as tf.cond to execute "
-                        "subgraphs conditioned on the value of a tensor.")
+        raise TypeError(
+            "Using a `tf.Tensor` as a Python `bool` is not allowed. Use "
+            "`if t is not None:` instead of `if t:` to test if a tensor is "
+            "defined, and use TensorFlow ops such as tf.cond to execute "
+            "subgraphs conditioned on the value of a tensor."
+        )
 
     def __iter__(self):
-        raise TypeError("Tensor objects are only iterable when eager execution is enabled. "
-                        "To iterate over this tensor use tf.map_fn or tf.unstack.")
+        raise TypeError(
+            "Tensor objects are only iterable when eager execution is enabled. "
+            "To iterate over this tensor use tf.map_fn or tf.unstack."
+        )
 
     def __len__(self):
-        raise TypeError(f"len is not well defined for symbolic Tensors ({self.name}). "
-                        "Use tf.shape or tensor.shape instead.")
+        raise TypeError(
+            f"len is not well defined for symbolic Tensors ({self.name}). "
+            "Use tf.shape or tensor.shape instead."
+        )
 
     def __repr__(self):
         dt = self.dtype.name if isinstance(self.dtype, dtypes.DType) else self.dtype
-        return f'<tf.Tensor \'{self.name}\' shape={self._shape} dtype={dt}>'
+        return f"<tf.Tensor '{self.name}' shape={self._shape} dtype={dt}>"
 
     __hash__ = object.__hash__
 

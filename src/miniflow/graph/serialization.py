@@ -58,14 +58,14 @@ def encode_value(v, var_names: dict):
     if isinstance(v, np.ndarray):
         return _encode_array(v)
     if isinstance(v, slice):
-        return {"t": "slice", "v": [encode_value(p, var_names) for p in
-                                    (v.start, v.stop, v.step)]}
+        return {"t": "slice", "v": [encode_value(p, var_names) for p in (v.start, v.stop, v.step)]}
     if isinstance(v, tuple | list):
         return {"t": type(v).__name__, "v": [encode_value(x, var_names) for x in v]}
     if isinstance(v, dict) and all(isinstance(k, str) for k in v):
         return {"t": "dict", "v": {k: encode_value(x, var_names) for k, x in v.items()}}
-    raise UnserializableError(None, None, f"cannot serialize a value of type "
-                                          f"{type(v).__name__}: {v!r:.80}")
+    raise UnserializableError(
+        None, None, f"cannot serialize a value of type {type(v).__name__}: {v!r:.80}"
+    )
 
 
 def encode_dims(shape: TensorShape):
@@ -77,11 +77,14 @@ def _encode_array(a: np.ndarray):
     dt = dtypes.as_dtype(a.dtype)
     out = {"t": "array", "dtype": dt.name, "shape": list(a.shape)}
     if dt is dtypes.string:
-        out["items"] = [base64.b64encode(x if isinstance(x, bytes) else str(x).encode()).decode()
-                        for x in a.ravel()]
+        out["items"] = [
+            base64.b64encode(x if isinstance(x, bytes) else str(x).encode()).decode()
+            for x in a.ravel()
+        ]
     else:
-        out["data"] = base64.b64encode(np.ascontiguousarray(a, a.dtype.newbyteorder("<"))
-                                       .tobytes()).decode()
+        out["data"] = base64.b64encode(
+            np.ascontiguousarray(a, a.dtype.newbyteorder("<")).tobytes()
+        ).decode()
     return out
 
 
@@ -91,7 +94,7 @@ _SCALAR_TAGS = {"bool": bool, "int": int, "str": str}
 def decode_value(e, where: str, resolve_var):
     """The value of a tagged form written by `encode_value`; refuses anything else."""
     if not isinstance(e, dict) or not isinstance(e.get("t"), str):
-        raise malformed(where, f"expected a tagged value {{\"t\": ...}}, found {e!r:.60}")
+        raise malformed(where, f'expected a tagged value {{"t": ...}}, found {e!r:.60}')
     t, v = e["t"], e.get("v")
     if t == "none":
         return None
@@ -146,8 +149,9 @@ def decode_dims(v, where: str):
     if v is None:
         return None
     if not isinstance(v, list) or not all(d is None or (type(d) is int and d >= 0) for d in v):
-        raise malformed(where, f"a shape must be null or a list of non-negative ints/nulls, "
-                               f"found {v!r:.60}")
+        raise malformed(
+            where, f"a shape must be null or a list of non-negative ints/nulls, found {v!r:.60}"
+        )
     return v
 
 
@@ -174,8 +178,11 @@ def _decode_array(e, where):
     raw = _b64(e.get("data"), where)
     want = dt.np.newbyteorder("<")
     if len(raw) != n * want.itemsize:
-        raise malformed(where, f"array data has {len(raw)} bytes; shape {shape} of "
-                               f"{dt.name} needs {n * want.itemsize}")
+        raise malformed(
+            where,
+            f"array data has {len(raw)} bytes; shape {shape} of "
+            f"{dt.name} needs {n * want.itemsize}",
+        )
     return np.frombuffer(raw, dtype=want).astype(dt.np).reshape(shape)
 
 
@@ -186,9 +193,11 @@ def unexportable_ops(graph) -> set:
     Exports leave these out."""
     dropped: set = set()
     for op in graph.get_operations():  # creation order is topological
-        if op.opdef.extra.get("exportable", True) is False or \
-                any(t.op in dropped for t in op.inputs) or \
-                any(c in dropped for c in op.control_inputs):
+        if (
+            op.opdef.extra.get("exportable", True) is False
+            or any(t.op in dropped for t in op.inputs)
+            or any(c in dropped for c in op.control_inputs)
+        ):
             dropped.add(op)
     return dropped
 
@@ -207,12 +216,17 @@ def graph_to_dict(graph, var_names: dict, skip=frozenset()) -> dict:
         try:
             attrs = {k: encode_value(v, var_names) for k, v in op.attrs.items()}
         except UnserializableError as e:
-            raise UnserializableError(None, op, f"Cannot export op '{op.name}' (type "
-                                                f"{op.type}): {e.message}") from None
-        entry = {"name": op.name, "type": op.type, "inputs": [t.name for t in op.inputs],
-                 "control_inputs": [c.name for c in op.control_inputs], "attrs": attrs,
-                 "outputs": [{"dtype": t.dtype.name, "shape": encode_dims(t.shape)}
-                             for t in op.outputs]}
+            raise UnserializableError(
+                None, op, f"Cannot export op '{op.name}' (type {op.type}): {e.message}"
+            ) from None
+        entry = {
+            "name": op.name,
+            "type": op.type,
+            "inputs": [t.name for t in op.inputs],
+            "control_inputs": [c.name for c in op.control_inputs],
+            "attrs": attrs,
+            "outputs": [{"dtype": t.dtype.name, "shape": encode_dims(t.shape)} for t in op.outputs],
+        }
         if op.grad_type != op.type:
             entry["grad_type"] = op.grad_type
         ops.append(entry)
@@ -242,16 +256,16 @@ def import_graph(graph, data, resolve_var, scope: str = "", input_map=None) -> d
     mapped = {(k if ":" in k else f"{k}:0"): v for k, v in (input_map or {}).items()}
     for t in mapped.values():
         if not isinstance(t, Tensor) or t.graph is not graph:
-            raise ValueError(f"input_map values must be tensors of the importing graph, "
-                             f"got {t!r}")
+            raise ValueError(f"input_map values must be tensors of the importing graph, got {t!r}")
     for i, entry in enumerate(data["ops"]):
-        op = _import_op(graph, entry, f"graph_def.ops[{i}]", built, resolve_var, prefix,
-                        mapped)
-        built[op.name[len(prefix):]] = op
+        op = _import_op(graph, entry, f"graph_def.ops[{i}]", built, resolve_var, prefix, mapped)
+        built[op.name[len(prefix) :]] = op
     unused = set(mapped) - _used_inputs(data["ops"])
     if unused:
-        raise ValueError(f"Attempted to map inputs that were not found in graph_def: "
-                         f"[{', '.join(sorted(unused))}]")
+        raise ValueError(
+            f"Attempted to map inputs that were not found in graph_def: "
+            f"[{', '.join(sorted(unused))}]"
+        )
     return built
 
 
@@ -268,18 +282,26 @@ def _import_op(graph, entry, where, built, resolve_var, prefix, mapped):
     where = f"op '{name}'"
     if not has_op(op_type):
         raise errors.NotFoundError(
-            None, None, f"Op type not registered '{op_type}' (op '{name}' in the graph file). "
-            "Import the module that defines it before loading, or re-export the graph.")
+            None,
+            None,
+            f"Op type not registered '{op_type}' (op '{name}' in the graph file). "
+            "Import the module that defines it before loading, or re-export the graph.",
+        )
     full = prefix + name
     if name in built:
         raise malformed(where, f"duplicate op name '{full}'")
     if full in graph._by_name:
         raise errors.InvalidArgumentError(
-            None, None, f"Cannot import op '{full}': the graph already has an op of that "
-            "name. Import into a new graph, or pass import_scope to prefix the names.")
+            None,
+            None,
+            f"Cannot import op '{full}': the graph already has an op of that "
+            "name. Import into a new graph, or pass import_scope to prefix the names.",
+        )
     opdef = lookup_op(op_type)
-    inputs = [mapped[ref] if ref in mapped else _tensor(built, ref, where)
-              for ref in _str_list(entry, "inputs", where)]
+    inputs = [
+        mapped[ref] if ref in mapped else _tensor(built, ref, where)
+        for ref in _str_list(entry, "inputs", where)
+    ]
     controls = []
     for ref in _str_list(entry, "control_inputs", where):
         if ref not in built:
@@ -290,8 +312,11 @@ def _import_op(graph, entry, where, built, resolve_var, prefix, mapped):
         raise malformed(where, "'attrs' must be a JSON object")
     attrs = {k: decode_value(v, f"{where} attr '{k}'", resolve_var) for k, v in raw_attrs.items()}
     value, dtype = attrs.get("value"), attrs.get("dtype")
-    if isinstance(value, np.ndarray) and isinstance(dtype, dtypes.DType) and \
-            dtypes.as_dtype(value.dtype) != dtype:
+    if (
+        isinstance(value, np.ndarray)
+        and isinstance(dtype, dtypes.DType)
+        and dtypes.as_dtype(value.dtype) != dtype
+    ):
         raise malformed(where, f"its value is {value.dtype} but its dtype attr is {dtype.name}")
     specs = _output_specs(opdef, inputs, attrs, entry.get("outputs"), where)
     op = Operation(graph, full, opdef, inputs, attrs, controls, specs)
@@ -325,8 +350,9 @@ def _output_specs(opdef, inputs, attrs, stored, where):
     try:
         specs = _infer(opdef, inputs, attrs, where)
     except Exception as e:  # noqa: BLE001  any failure of the rule means bad attrs/inputs
-        raise malformed(where, f"attributes or inputs do not fit op type {opdef.type}: "
-                               f"{type(e).__name__}: {e}") from None
+        raise malformed(
+            where, f"attributes or inputs do not fit op type {opdef.type}: {type(e).__name__}: {e}"
+        ) from None
     if not isinstance(stored, list) or len(stored) != len(specs):
         raise malformed(where, f"'outputs' must list {len(specs)} outputs")
     out = []
@@ -334,13 +360,19 @@ def _output_specs(opdef, inputs, attrs, stored, where):
         if not isinstance(s, dict):
             raise malformed(where, f"output {k} must be an object")
         if decode_dtype(s.get("dtype"), where) != dt:
-            raise malformed(where, f"output {k} has dtype {s.get('dtype')} in the file but "
-                                   f"{dtypes.as_dtype(dt).name} by the op's rule")
+            raise malformed(
+                where,
+                f"output {k} has dtype {s.get('dtype')} in the file but "
+                f"{dtypes.as_dtype(dt).name} by the op's rule",
+            )
         try:
             shape = TensorShape(dims).merge_with(TensorShape(decode_dims(s.get("shape"), where)))
         except ValueError:
-            raise malformed(where, f"output {k} shape {s.get('shape')} contradicts the op's "
-                                   f"shape rule {TensorShape(dims)}") from None
+            raise malformed(
+                where,
+                f"output {k} shape {s.get('shape')} contradicts the op's "
+                f"shape rule {TensorShape(dims)}",
+            ) from None
         out.append((shape.as_tuple(), dt))
     return out
 

@@ -28,9 +28,10 @@ from miniflow.graph.operation import Operation, Tensor
 # Composite fetch types (e.g. SparseTensor) registered by higher layers:
 # type -> (to_tensors(obj) -> list, build(values) -> value)
 _FETCH_TYPES: dict[type, tuple] = {
-    IndexedSlices: (lambda s: [s.values, s.indices] + ([s.dense_shape] if s.dense_shape
-                                                       is not None else []),
-                    lambda v: IndexedSlicesValue(v[0], v[1], v[2] if len(v) > 2 else None)),
+    IndexedSlices: (
+        lambda s: [s.values, s.indices] + ([s.dense_shape] if s.dense_shape is not None else []),
+        lambda v: IndexedSlicesValue(v[0], v[1], v[2] if len(v) > 2 else None),
+    ),
 }
 
 
@@ -72,12 +73,16 @@ def get_default_session():
 def _session_for(graph, session):
     session = session or get_default_session()
     if session is None:
-        raise ValueError("Cannot evaluate tensor using `eval()`: No default session is "
-                         "registered. Use `with sess.as_default()` or pass an explicit "
-                         "session to `eval(session=sess)`")
+        raise ValueError(
+            "Cannot evaluate tensor using `eval()`: No default session is "
+            "registered. Use `with sess.as_default()` or pass an explicit "
+            "session to `eval(session=sess)`"
+        )
     if session.graph is not graph:
-        raise ValueError("Cannot use the given session to evaluate tensor: the tensor's "
-                         "graph is different from the session's graph.")
+        raise ValueError(
+            "Cannot use the given session to evaluate tensor: the tensor's "
+            "graph is different from the session's graph."
+        )
     return session
 
 
@@ -86,8 +91,10 @@ class Session:
 
     def __init__(self, target="", graph=None, config=None):
         if not isinstance(target, str | bytes):
-            raise TypeError(f"target must be a string, but got {type(target)!r}. Did you do "
-                            '"Session(config)" instead of "Session(config=config)"?')
+            raise TypeError(
+                f"target must be a string, but got {type(target)!r}. Did you do "
+                '"Session(config)" instead of "Session(config=config)"?'
+            )
         self.graph = graph if graph is not None else get_default_graph()
         self.config = config
         self.sess_str = target
@@ -149,8 +156,9 @@ class Session:
             feed_keys, feed_vals = (), ()
         try:
             # a list keys as a tuple plus a marker, so [a, b] and (a, b) get their own plans
-            key = (tuple(fetches), feed_keys, list) if type(fetches) is list \
-                else (fetches, feed_keys)
+            key = (
+                (tuple(fetches), feed_keys, list) if type(fetches) is list else (fetches, feed_keys)
+            )
             plan = self._plans.get(key)
         except TypeError:  # unhashable nesting (dicts, nested lists)
             key = (_structure_key(fetches), feed_keys)
@@ -285,12 +293,13 @@ class _Plan:
         try:
             elem = graph.as_graph_element(fetch)
         except (ValueError, errors.NotFoundError) as e:
-            if isinstance(fetch, str | Tensor | Operation) or hasattr(fetch,
-                                                                      "_as_graph_element"):
+            if isinstance(fetch, str | Tensor | Operation) or hasattr(fetch, "_as_graph_element"):
                 raise type(e)(*e.args) from None
-            raise TypeError(f"Fetch argument {fetch!r} has invalid type {type(fetch)}, must "
-                            "be a string or Tensor. (Can not convert a "
-                            f"{type(fetch).__name__} into a Tensor or Operation.)") from None
+            raise TypeError(
+                f"Fetch argument {fetch!r} has invalid type {type(fetch)}, must "
+                "be a string or Tensor. (Can not convert a "
+                f"{type(fetch).__name__} into a Tensor or Operation.)"
+            ) from None
         self._resolved[id(fetch)] = elem
         if isinstance(elem, Operation):
             self.target_ops.append(elem)
@@ -307,17 +316,21 @@ def _resolve_feed(graph, key):
         try:
             t = graph.as_graph_element(key, allow_operation=False)
         except (ValueError, errors.NotFoundError) as e:
-            raise errors.NotFoundError(None, None, f"Cannot interpret feed_dict key as "
-                                       f"Tensor: {e}") from None
+            raise errors.NotFoundError(
+                None, None, f"Cannot interpret feed_dict key as Tensor: {e}"
+            ) from None
     else:
         hook = getattr(key, "_as_graph_element", None)
         t = hook() if hook is not None else key
     if not isinstance(t, Tensor):
-        raise TypeError(f"Cannot interpret feed_dict key {key!r} as a Tensor: it is a "
-                        f"{type(key).__name__}. Feed keys are Tensors or 'name:0' strings.")
+        raise TypeError(
+            f"Cannot interpret feed_dict key {key!r} as a Tensor: it is a "
+            f"{type(key).__name__}. Feed keys are Tensors or 'name:0' strings."
+        )
     if t.graph is not graph:
-        raise ValueError(f"Cannot feed {t.name}: the tensor is not an element of this "
-                         "session's graph.")
+        raise ValueError(
+            f"Cannot feed {t.name}: the tensor is not an element of this session's graph."
+        )
     return t
 
 
@@ -340,21 +353,31 @@ def _feed_converter(t: Tensor):
             try:
                 arr = np.asarray(v, dtype=np_dtype)
             except (TypeError, ValueError) as e:
-                raise _FeedError(f"Cannot feed value {v!r} for Tensor {name} of dtype "
-                                 f"{t.dtype.name}: {e}") from None
+                raise _FeedError(
+                    f"Cannot feed value {v!r} for Tensor {name} of dtype {t.dtype.name}: {e}"
+                ) from None
         if kind in "iub" and not isinstance(v, np.ndarray | int):  # lists, Python floats
             v = np.asarray(v)
-        if kind in "iub" and getattr(v, "dtype", None) is not None and v.dtype.kind == "f" \
-                and not np.array_equal(arr, v):
+        if (
+            kind in "iub"
+            and getattr(v, "dtype", None) is not None
+            and v.dtype.kind == "f"
+            and not np.array_equal(arr, v)
+        ):
             raise errors.InvalidArgumentError(
-                None, None, f"Cannot feed non-integral float values to Tensor '{name}' of "
-                f"dtype {t.dtype.name}; cast them first.")
+                None,
+                None,
+                f"Cannot feed non-integral float values to Tensor '{name}' of "
+                f"dtype {t.dtype.name}; cast them first.",
+            )
         if dims is not None:
             shape = arr.shape
-            if len(shape) != len(dims) or any(d is not None and d != s
-                                               for d, s in zip(dims, shape)):
-                raise _FeedError(f"Cannot feed value of shape {shape} for Tensor "
-                                      f"{name}, which has shape {dims}")
+            if len(shape) != len(dims) or any(
+                d is not None and d != s for d, s in zip(dims, shape)
+            ):
+                raise _FeedError(
+                    f"Cannot feed value of shape {shape} for Tensor {name}, which has shape {dims}"
+                )
         # a scalar travels as a NumPy scalar: its arithmetic is several times cheaper
         # than a 0-d array's, which is most of the cost of small models
         return arr[()] if arr.ndim == 0 and not string else arr
@@ -398,12 +421,13 @@ def _prune(leaves, target_ops, feeds):
                 order.append(op)
     after_write: set = set()
     for op in order:
-        if op.opdef.extra.get("writes") or any(t.op in after_write for t in op.inputs
-                                               if t not in fed) \
-                or any(c in after_write for c in op.control_inputs):
+        if (
+            op.opdef.extra.get("writes")
+            or any(t.op in after_write for t in op.inputs if t not in fed)
+            or any(c in after_write for c in op.control_inputs)
+        ):
             after_write.add(op)
-    return [op for op in order if op not in after_write] + \
-        [op for op in order if op in after_write]
+    return [op for op in order if op not in after_write] + [op for op in order if op in after_write]
 
 
 _counter = itertools.count()
@@ -432,14 +456,16 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
     snapshot_names: dict = {}
     ops = _prune(leaves, target_ops, feeds)
     on_state = _state_dependent(ops, feeds)
-    snapshot = {t for t in leaves if t not in feeds and t.op.type != "VariableV2" and
-                t.op in on_state}
+    snapshot = {
+        t for t in leaves if t not in feeds and t.op.type != "VariableV2" and t.op in on_state
+    }
     for k, op in enumerate(ops):
         opdef = op.opdef
         if op.type == "Const":
             value = op.attrs["value"]
-            env[f"c{k}"] = value[()] if value.ndim == 0 and value.dtype.kind in "biuf" \
-                else value  # scalars as NumPy scalars (see _feed_converter)
+            env[f"c{k}"] = (
+                value[()] if value.ndim == 0 and value.dtype.kind in "biuf" else value
+            )  # scalars as NumPy scalars (see _feed_converter)
             names[op.outputs[0]] = f"c{k}"
             continue
         if op.type == "NoOp":
@@ -447,10 +473,13 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
         if op.type == "Placeholder":
             t = op.outputs[0]
             raise errors.InvalidArgumentError(
-                None, op, f"You must feed a value for placeholder tensor '{op.name}' with "
-                f"dtype {t.dtype.name}" + (f" and shape {_fmt_dims(t.shape)}"
-                                           if t.shape.ndims is not None else "") +
-                f"\n\t [[node {op.name} (defined at {op.traceback}) ]]")
+                None,
+                op,
+                f"You must feed a value for placeholder tensor '{op.name}' with "
+                f"dtype {t.dtype.name}"
+                + (f" and shape {_fmt_dims(t.shape)}" if t.shape.ndims is not None else "")
+                + f"\n\t [[node {op.name} (defined at {op.traceback}) ]]",
+            )
         kernel = _bind_kernel(session, op)
         env[f"k{k}"] = kernel
         args = ", ".join(names[t] for t in op.inputs)
@@ -460,10 +489,13 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
         call = f"k{k}({args})"
         guard = op.attrs.get("_guard")
         if guard:  # a tf.cond branch op runs only when its branch is taken
-            cond = " and ".join(("" if branch else "not ") +
-                                names[op.graph.get_tensor_by_name(p)] for p, branch in guard)
-            skipped = "None" if len(outs) <= 1 and opdef.num_outputs == 1 else \
-                f"({'None, ' * len(outs)})"
+            cond = " and ".join(
+                ("" if branch else "not ") + names[op.graph.get_tensor_by_name(p)]
+                for p, branch in guard
+            )
+            skipped = (
+                "None" if len(outs) <= 1 and opdef.num_outputs == 1 else f"({'None, ' * len(outs)})"
+            )
             call = f"({call} if {cond} else {skipped})"
         if not outs:
             body.append(call)
@@ -482,8 +514,11 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
         n = snapshot_names.get(t, names[t])
         # copies: feeds, constants (the graph's own arrays), and scalars (fetched as NumPy
         # scalars, as TF does); variable-aliasing values were snapshotted when computed
-        if t in feeds or t.op.type in ("Const", "VariableV2") or \
-                (t.shape.ndims == 0 and t not in snapshot):
+        if (
+            t in feeds
+            or t.op.type in ("Const", "VariableV2")
+            or (t.shape.ndims == 0 and t not in snapshot)
+        ):
             env["_copy"] = _copy
             n = f"_copy({n})"
         results.append(n)

@@ -58,10 +58,13 @@ from miniflow.ops.data_flow_ops import PaddingFIFOQueue as PaddingFIFOQueue  # n
 from miniflow.ops.data_flow_ops import PriorityQueue as PriorityQueue  # noqa: E402
 from miniflow.ops.data_flow_ops import QueueBase as QueueBase  # noqa: E402
 from miniflow.ops.data_flow_ops import RandomShuffleQueue as RandomShuffleQueue  # noqa: E402
+
 # -- issue 13: ragged tensors ---------------------------------------------------------------
 from miniflow.ragged.ragged_feature import RaggedFeature as RaggedFeature  # noqa: E402
+
 # the same parsers, plus RaggedFeature specs (delegates when there is none)
 from miniflow.ragged.ragged_parsing import parse_example as parse_example  # noqa: E402
 from miniflow.ragged.ragged_parsing import parse_single_example as parse_single_example  # noqa: E402
+
 # tf.io.write_graph is tf.train.write_graph
 from miniflow.train.graph_def import write_graph as write_graph  # noqa: E402

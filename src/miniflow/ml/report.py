@@ -7,8 +7,7 @@ import json
 import os
 
 
-def finish_training(report: dict, model, model_out: str | None,
-                    metrics_out: str | None) -> None:
+def finish_training(report: dict, model, model_out: str | None, metrics_out: str | None) -> None:
     """Saves ``model`` to ``model_out`` (if given, noted in the report), then prints the
     report and writes it to ``metrics_out`` (default: ``model_out/metrics.json``)."""
     if model_out:

@@ -44,13 +44,18 @@ class _AccumulatorState:
 
     def _check_shape(self, got, what):
         want = self.shape
-        if want is not None and (len(want) != len(got) or any(
-                w is not None and g is not None and w != g for w, g in zip(want, got))):
+        if want is not None and (
+            len(want) != len(got)
+            or any(w is not None and g is not None and w != g for w, g in zip(want, got))
+        ):
             raise errors.InvalidArgumentError(
-                None, None, f"Shape mismatch: expected {what} shape "
+                None,
+                None,
+                f"Shape mismatch: expected {what} shape "
                 f"[{','.join('?' if w is None else str(w) for w in want)}], got "
                 f"[{','.join('?' if g is None else str(g) for g in got)}] "
-                f"(accumulator '{self.name}')")
+                f"(accumulator '{self.name}')",
+            )
 
     def apply_dense(self, local_step, grad):
         with self.cond:
@@ -60,8 +65,11 @@ class _AccumulatorState:
             self._check_shape(grad.shape, "gradient")
             if self.total is not None and self.total.shape != grad.shape:
                 raise errors.InvalidArgumentError(
-                    None, None, f"Shape mismatch: the accumulated gradient has shape "
-                    f"{list(self.total.shape)}, got {list(grad.shape)}")
+                    None,
+                    None,
+                    f"Shape mismatch: the accumulated gradient has shape "
+                    f"{list(self.total.shape)}, got {list(grad.shape)}",
+                )
             self.total = grad.copy() if self.total is None else self.total + grad
             self.count += 1
             self.cond.notify_all()
@@ -77,15 +85,20 @@ class _AccumulatorState:
             if self.shape is not None:
                 self._check_shape((None,) + values.shape[1:], "gradient values")
                 rows = self.shape[0]
-                if rows is not None and indices.size and (indices.max() >= rows or
-                                                          indices.min() < 0):
+                if (
+                    rows is not None
+                    and indices.size
+                    and (indices.max() >= rows or indices.min() < 0)
+                ):
                     raise errors.InvalidArgumentError(
-                        None, None, f"Gradient index out of range [0, {rows}): "
-                        f"{indices.tolist()}")
+                        None, None, f"Gradient index out of range [0, {rows}): {indices.tolist()}"
+                    )
             if len(indices) != len(values):
                 raise errors.InvalidArgumentError(
-                    None, None, f"Gradient has {len(indices)} indices but {len(values)} rows "
-                    "of values")
+                    None,
+                    None,
+                    f"Gradient has {len(indices)} indices but {len(values)} rows of values",
+                )
             total = self.total if self.total is not None else {}
             for i, row in zip(indices.tolist(), values):
                 if i in total:
@@ -101,7 +114,8 @@ class _AccumulatorState:
         num_required = int(num_required)
         if num_required < 1:
             raise errors.InvalidArgumentError(
-                None, None, f"Argument num_required must be positive, but was {num_required}")
+                None, None, f"Argument num_required must be positive, but was {num_required}"
+            )
         deadline = run_deadline()
         with self.cond:
             while self.count < num_required:
@@ -109,8 +123,9 @@ class _AccumulatorState:
                     raise errors.CancelledError(None, None, "Session has been closed.")
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
-                    raise errors.DeadlineExceededError(None, None,
-                                                       "Timed out waiting for notification")
+                    raise errors.DeadlineExceededError(
+                        None, None, "Timed out waiting for notification"
+                    )
                 self.cond.wait(left)
             total, count = self.total, self.count
             self.total, self.count = None, 0
@@ -120,8 +135,9 @@ class _AccumulatorState:
         idx = sorted(total)
         rows = [total[i][0] / total[i][1] if self.mean else total[i][0] for i in idx]
         width = () if self.shape is None else tuple(d or 0 for d in self.shape[1:])
-        values = np.stack(rows).astype(self.dtype.np) if rows else \
-            np.zeros((0,) + width, self.dtype.np)
+        values = (
+            np.stack(rows).astype(self.dtype.np) if rows else np.zeros((0,) + width, self.dtype.np)
+        )
         dense = [-1 if d is None else d for d in self.shape] if self.shape is not None else []
         return np.array(idx, dtype=np.int64), values, np.array(dense, dtype=np.int64)
 
@@ -131,13 +147,19 @@ class _AccumulatorState:
 
 
 def _acc_state(**kw):
-    return dict(stateful=True, make_state=lambda attrs: attrs["accumulator"]._make_state(),
-                state_key=lambda attrs: attrs["accumulator"], exportable=False, **kw)
+    return dict(
+        stateful=True,
+        make_state=lambda attrs: attrs["accumulator"]._make_state(),
+        state_key=lambda attrs: attrs["accumulator"],
+        exportable=False,
+        **kw,
+    )
 
 
 for _type in ("ResourceConditionalAccumulator", "SparseConditionalAccumulator"):
-    register_op(_type, infer=lambda i, a: [((), _dtypes.resource)],
-                **_acc_state())(lambda state: state)
+    register_op(_type, infer=lambda i, a: [((), _dtypes.resource)], **_acc_state())(
+        lambda state: state
+    )
 
 
 @register_op("ResourceAccumulatorApplyGradient", num_outputs=0, **_acc_state())
@@ -160,19 +182,24 @@ def _dense_spec(inputs, attrs):
 def _sparse_spec(inputs, attrs):
     acc = attrs["accumulator"]
     dims = acc._shape.as_tuple()
-    return [((None,), _dtypes.int64),
-            ((None,) + tuple(dims[1:]) if dims is not None else None, acc._dtype),
-            ((len(dims),) if dims is not None else (None,), _dtypes.int64)]
+    return [
+        ((None,), _dtypes.int64),
+        ((None,) + tuple(dims[1:]) if dims is not None else None, acc._dtype),
+        ((len(dims),) if dims is not None else (None,), _dtypes.int64),
+    ]
 
 
-register_op("ResourceAccumulatorTakeGradient", infer=_dense_spec,
-            **_acc_state())(lambda state, handle, num_required: state.take(num_required))
-register_op("SparseAccumulatorTakeGradient", num_outputs=3, infer=_sparse_spec,
-            **_acc_state())(lambda state, handle, num_required: state.take(num_required))
+register_op("ResourceAccumulatorTakeGradient", infer=_dense_spec, **_acc_state())(
+    lambda state, handle, num_required: state.take(num_required)
+)
+register_op("SparseAccumulatorTakeGradient", num_outputs=3, infer=_sparse_spec, **_acc_state())(
+    lambda state, handle, num_required: state.take(num_required)
+)
 
 
-@register_op("ResourceAccumulatorNumAccumulated", infer=lambda i, a: [((), _dtypes.int32)],
-             **_acc_state())
+@register_op(
+    "ResourceAccumulatorNumAccumulated", infer=lambda i, a: [((), _dtypes.int32)], **_acc_state()
+)
 def _num_accumulated(state, handle):
     with state.cond:
         return np.int32(state.count)
@@ -184,10 +211,16 @@ def _set_global_step(state, handle, step):
     return ()
 
 
-not_differentiable("ResourceConditionalAccumulator", "SparseConditionalAccumulator",
-                   "ResourceAccumulatorApplyGradient", "SparseAccumulatorApplyGradient",
-                   "ResourceAccumulatorTakeGradient", "SparseAccumulatorTakeGradient",
-                   "ResourceAccumulatorNumAccumulated", "ResourceAccumulatorSetGlobalStep")
+not_differentiable(
+    "ResourceConditionalAccumulator",
+    "SparseConditionalAccumulator",
+    "ResourceAccumulatorApplyGradient",
+    "SparseAccumulatorApplyGradient",
+    "ResourceAccumulatorTakeGradient",
+    "SparseAccumulatorTakeGradient",
+    "ResourceAccumulatorNumAccumulated",
+    "ResourceAccumulatorSetGlobalStep",
+)
 
 
 class ConditionalAccumulatorBase:
@@ -207,14 +240,14 @@ class ConditionalAccumulatorBase:
         self._name = name
         if self._eager:
             self._slot = self._make_state()
-        self._ref = apply_op(self._op_type, accumulator=self,
-                             name=None if self._eager else name)
+        self._ref = apply_op(self._op_type, accumulator=self, name=None if self._eager else name)
         if not self._eager:
             self._name = self._ref.op.name.split("/")[-1]
 
     def _make_state(self):
-        return _AccumulatorState(self.name, self._dtype, self._shape.as_tuple(),
-                                 self._reduction, self._sparse)
+        return _AccumulatorState(
+            self.name, self._dtype, self._shape.as_tuple(), self._reduction, self._sparse
+        )
 
     @property
     def accumulator_ref(self):
@@ -230,14 +263,19 @@ class ConditionalAccumulatorBase:
 
     def num_accumulated(self, name=None):
         """The number of gradients applied since the last take (int32)."""
-        return apply_op("ResourceAccumulatorNumAccumulated", self._ref, accumulator=self,
-                        name=None if self._eager else name or f"{self._name}_NumAccumulated")
+        return apply_op(
+            "ResourceAccumulatorNumAccumulated",
+            self._ref,
+            accumulator=self,
+            name=None if self._eager else name or f"{self._name}_NumAccumulated",
+        )
 
     def set_global_step(self, new_global_step, name=None):
         """Sets the step below which applied gradients are stale."""
         step = array_ops.convert_to_tensor(new_global_step, dtype=_dtypes.int64)
-        return apply_op("ResourceAccumulatorSetGlobalStep", self._ref, step,
-                        accumulator=self, name=name)
+        return apply_op(
+            "ResourceAccumulatorSetGlobalStep", self._ref, step, accumulator=self, name=name
+        )
 
 
 class ConditionalAccumulator(ConditionalAccumulatorBase):
@@ -249,8 +287,14 @@ class ConditionalAccumulator(ConditionalAccumulatorBase):
 
     _op_type = "ResourceConditionalAccumulator"
 
-    def __init__(self, dtype, shape=None, shared_name=None, name="conditional_accumulator",
-                 reduction_type="MEAN"):
+    def __init__(
+        self,
+        dtype,
+        shape=None,
+        shared_name=None,
+        name="conditional_accumulator",
+        reduction_type="MEAN",
+    ):
         super().__init__(dtype, shape, name, reduction_type)
 
     def apply_grad(self, grad, local_step=0, name=None):
@@ -262,14 +306,16 @@ class ConditionalAccumulator(ConditionalAccumulatorBase):
         grad = array_ops.convert_to_tensor(grad, dtype=self._dtype)
         grad.shape.assert_is_compatible_with(self._shape)
         step = array_ops.convert_to_tensor(local_step, dtype=_dtypes.int64)
-        return apply_op("ResourceAccumulatorApplyGradient", self._ref, step, grad,
-                        accumulator=self, name=name)
+        return apply_op(
+            "ResourceAccumulatorApplyGradient", self._ref, step, grad, accumulator=self, name=name
+        )
 
     def take_grad(self, num_required, name=None):
         """Blocks until ``num_required`` gradients were applied; returns their mean (sum)."""
         n = array_ops.convert_to_tensor(num_required, dtype=_dtypes.int32)
-        return apply_op("ResourceAccumulatorTakeGradient", self._ref, n, accumulator=self,
-                        name=name)
+        return apply_op(
+            "ResourceAccumulatorTakeGradient", self._ref, n, accumulator=self, name=name
+        )
 
 
 class SparseConditionalAccumulator(ConditionalAccumulatorBase):
@@ -283,19 +329,34 @@ class SparseConditionalAccumulator(ConditionalAccumulatorBase):
     _op_type = "SparseConditionalAccumulator"
     _sparse = True
 
-    def __init__(self, dtype, shape=None, shared_name=None,
-                 name="sparse_conditional_accumulator", reduction_type="MEAN"):
+    def __init__(
+        self,
+        dtype,
+        shape=None,
+        shared_name=None,
+        name="sparse_conditional_accumulator",
+        reduction_type="MEAN",
+    ):
         super().__init__(dtype, shape, name, reduction_type)
 
     def apply_grad(self, grad_indices, grad_values, grad_shape=None, local_step=0, name=None):
         """Adds the rows ``grad_values`` at ``grad_indices`` unless stale."""
         indices = array_ops.convert_to_tensor(grad_indices, dtype=_dtypes.int64)
         values = array_ops.convert_to_tensor(grad_values, dtype=self._dtype)
-        shape = array_ops.convert_to_tensor([] if grad_shape is None else grad_shape,
-                                            dtype=_dtypes.int64)
+        shape = array_ops.convert_to_tensor(
+            [] if grad_shape is None else grad_shape, dtype=_dtypes.int64
+        )
         step = array_ops.convert_to_tensor(local_step, dtype=_dtypes.int64)
-        return apply_op("SparseAccumulatorApplyGradient", self._ref, step, indices, values,
-                        shape, accumulator=self, name=name)
+        return apply_op(
+            "SparseAccumulatorApplyGradient",
+            self._ref,
+            step,
+            indices,
+            values,
+            shape,
+            accumulator=self,
+            name=name,
+        )
 
     def apply_indexed_slices_grad(self, grad, local_step=0, name=None):
         """`apply_grad` for an `IndexedSlices` gradient."""
@@ -305,8 +366,7 @@ class SparseConditionalAccumulator(ConditionalAccumulatorBase):
         """Blocks until ``num_required`` gradients were applied; returns the averaged
         ``(indices, values, shape)``."""
         n = array_ops.convert_to_tensor(num_required, dtype=_dtypes.int32)
-        return apply_op("SparseAccumulatorTakeGradient", self._ref, n, accumulator=self,
-                        name=name)
+        return apply_op("SparseAccumulatorTakeGradient", self._ref, n, accumulator=self, name=name)
 
     def take_indexed_slices_grad(self, num_required, name=None):
         """`take_grad` as an `IndexedSlices`."""

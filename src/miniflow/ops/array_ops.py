@@ -28,22 +28,28 @@ def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None, dtype_
     if hint is not None and dtype is None:
         hint = dtypes.as_dtype(hint)
         if isinstance(value, list | tuple) and _has_tensor(value):
-            return _pack_hinted(value, hint, name) if _literals_fit(value, hint) \
+            return (
+                _pack_hinted(value, hint, name)
+                if _literals_fit(value, hint)
                 else current_frontend().convert_to_tensor(value, name=name)
+            )
         if isinstance(value, np.ndarray | np.generic):
             if value.dtype.kind in "biufc" and hint is not dtypes.string:
                 value = np.asarray(value).astype(hint.np)  # NumPy values cast, as in TF
             hint = None
         elif not _literals_fit(value, hint):
             hint = None  # TF uses the hint only where the literal converts losslessly
-    return current_frontend().convert_to_tensor(value, dtype=dtype, name=name,
-                                                preferred_dtype=hint)
+    return current_frontend().convert_to_tensor(value, dtype=dtype, name=name, preferred_dtype=hint)
 
 
 def _has_tensor(value):
     fe = current_frontend()
-    return any(_has_tensor(v) if isinstance(v, list | tuple)
-               else fe.is_tensor(v) or hasattr(v, "__tf_tensor__") for v in value)
+    return any(
+        _has_tensor(v)
+        if isinstance(v, list | tuple)
+        else fe.is_tensor(v) or hasattr(v, "__tf_tensor__")
+        for v in value
+    )
 
 
 def _literals_fit(value, dt):
@@ -58,9 +64,11 @@ def _literals_fit(value, dt):
     kind = np.asarray(value).dtype.kind
     if dt is dtypes.string or kind not in "biufc":
         return False
-    return (kind == "b" or not dt.is_bool) and (kind in "biu" or dt.is_floating
-                                                or dt.is_complex) \
+    return (
+        (kind == "b" or not dt.is_bool)
+        and (kind in "biu" or dt.is_floating or dt.is_complex)
         and (kind != "c" or dt.is_complex)
+    )
 
 
 def _pack_hinted(value, dt, name):
@@ -122,8 +130,9 @@ def _shape_from_tensor(t):
         return tuple(int(d) if d >= 0 else None for d in np.asarray(v).reshape(-1))
     op = getattr(t, "op", None)
     if op is not None and op.type == "Pack":
-        return tuple(int(c) if (c := _const_value(i)) is not None and c >= 0 else None
-                     for i in op.inputs)
+        return tuple(
+            int(c) if (c := _const_value(i)) is not None and c >= 0 else None for i in op.inputs
+        )
     d = dims(t)
     return None if d is None or d[0] is None else (None,) * d[0]
 
@@ -142,8 +151,9 @@ def _placeholder(dtype=None, shape=None):
     raise AssertionError("placeholders are fed, never run")  # sessions check feeds first
 
 
-@register_op("PlaceholderWithDefault",
-             infer=lambda i, a: [(as_shape(a["shape"]).as_tuple(), i[0].dtype)])
+@register_op(
+    "PlaceholderWithDefault", infer=lambda i, a: [(as_shape(a["shape"]).as_tuple(), i[0].dtype)]
+)
 def _placeholder_with_default(x, shape=None):
     return x
 
@@ -185,8 +195,9 @@ def constant(value, dtype=None, shape=None, name="Const", verify_shape=False):
             elif arr.ndim == 1 and arr.size < size:
                 arr = np.concatenate([arr, np.full(size - arr.size, arr[-1])]).reshape(shape)
             else:
-                raise ValueError(f"Too many elements provided. Needed at most {size}, but "
-                                 f"received {arr.size}")
+                raise ValueError(
+                    f"Too many elements provided. Needed at most {size}, but received {arr.size}"
+                )
     return apply_op("Const", value=arr, dtype=dtypes.as_dtype(arr.dtype), name=name)
 
 
@@ -194,8 +205,9 @@ def placeholder(dtype, shape=None, name=None):
     """A tensor to be fed through ``feed_dict`` (graph mode only)."""
     if current_frontend().eager:
         raise RuntimeError("tf.placeholder() is not compatible with eager execution.")
-    return apply_op("Placeholder", dtype=dtypes.as_dtype(dtype), shape=TensorShape(shape),
-                    name=name)
+    return apply_op(
+        "Placeholder", dtype=dtypes.as_dtype(dtype), shape=TensorShape(shape), name=name
+    )
 
 
 def placeholder_with_default(input, shape, name=None):  # noqa: A002  TF's argument name
@@ -245,9 +257,9 @@ def _shape(x, out_type=dtypes.int32):
 
 
 register_op("Size", infer=lambda i, a: [((), dtypes.as_dtype(a.get("out_type", "int32")))])(
-    lambda x, out_type=dtypes.int32: np.array(np.size(x), dtype=out_type.np))
-register_op("Rank", infer=rules.scalar_of("int32"))(
-    lambda x: np.array(np.ndim(x), dtype=np.int32))
+    lambda x, out_type=dtypes.int32: np.array(np.size(x), dtype=out_type.np)
+)
+register_op("Rank", infer=rules.scalar_of("int32"))(lambda x: np.array(np.ndim(x), dtype=np.int32))
 not_differentiable("Shape", "Size", "Rank")
 
 
@@ -270,22 +282,30 @@ def _reshape_infer(inputs, attrs):
         return [(None, inputs[0].dtype)]
     value = _const_value(inputs[1])
     if value is not None and int(np.sum(np.asarray(value) == -1)) > 1:
-        raise ValueError(f"Cannot infer the shape of a reshape to {np.asarray(value).tolist()}:"
-                         " only one dimension may be -1")
+        raise ValueError(
+            f"Cannot infer the shape of a reshape to {np.asarray(value).tolist()}:"
+            " only one dimension may be -1"
+        )
     if x is not None and None not in x:
         n = int(np.prod(x))
         known = [d for d in target if d is not None]
         if None not in target and int(np.prod(target)) != n:
-            raise ValueError(f"Cannot reshape a tensor with {n} elements to shape "
-                             f"{list(target)} ({int(np.prod(target))} elements)")
+            raise ValueError(
+                f"Cannot reshape a tensor with {n} elements to shape "
+                f"{list(target)} ({int(np.prod(target))} elements)"
+            )
         if 0 in known:  # TF leaves the -1 unknown next to a 0 (it need not be 0)
             if n and value is not None:
-                raise ValueError(f"Cannot reshape a tensor with {n} elements to shape "
-                                 f"{np.asarray(value).tolist()} (0 elements)")
+                raise ValueError(
+                    f"Cannot reshape a tensor with {n} elements to shape "
+                    f"{np.asarray(value).tolist()} (0 elements)"
+                )
             return [(target, inputs[0].dtype)]
         if known and value is not None and n % int(np.prod(known)):
-            raise ValueError(f"Input to reshape is a tensor with {n} values, but the "
-                             f"requested shape requires a multiple of {int(np.prod(known))}")
+            raise ValueError(
+                f"Input to reshape is a tensor with {n} values, but the "
+                f"requested shape requires a multiple of {int(np.prod(known))}"
+            )
         if target.count(None) == 1 and n % int(np.prod(known)) == 0:
             target = tuple(n // int(np.prod(known)) if d is None else d for d in target)
     return [(target, inputs[0].dtype)]
@@ -357,8 +377,7 @@ def _squeeze_infer(inputs, attrs):
         axes = normalize_axis(tuple(axis), len(x))
         for a in axes:
             if x[a] is not None and x[a] != 1:
-                raise ValueError(f"Can not squeeze dim[{a}], expected a dimension of 1, got "
-                                 f"{x[a]}")
+                raise ValueError(f"Can not squeeze dim[{a}], expected a dimension of 1, got {x[a]}")
         return [(tuple(d for i, d in enumerate(x) if i not in axes), inputs[0].dtype)]
     if None in x:
         return [(None, inputs[0].dtype)]
@@ -417,8 +436,9 @@ def _transpose_grad(op, grad):
 
 def transpose(a, perm=None, name="transpose", conjugate=False):
     """Permutes dimensions (reverses them when ``perm`` is None)."""
-    return apply_op("Transpose", a, perm=None if perm is None else tuple(int(p) for p in perm),
-                    name=name)
+    return apply_op(
+        "Transpose", a, perm=None if perm is None else tuple(int(p) for p in perm), name=name
+    )
 
 
 def _broadcast_to_infer(inputs, attrs):
@@ -453,8 +473,10 @@ def _concat_infer(inputs, attrs):
         return [(None, inputs[0].dtype)]
     rank_ = len(known[0])
     if any(len(d) != rank_ for d in known):
-        raise ValueError("Shape must be of equal rank for all inputs of ConcatV2, got "
-                         f"{[list(d) for d in known]}")
+        raise ValueError(
+            "Shape must be of equal rank for all inputs of ConcatV2, got "
+            f"{[list(d) for d in known]}"
+        )
     axis = normalize_axis(attrs["axis"], rank_)
     out = []
     for i in _py_range(rank_):
@@ -464,8 +486,9 @@ def _concat_infer(inputs, attrs):
         else:
             vals = {c for c in col if c is not None}
             if len(vals) > 1:
-                raise ValueError(f"Dimension {i} in both shapes must be equal, but are "
-                                 f"{sorted(vals)}")
+                raise ValueError(
+                    f"Dimension {i} in both shapes must be equal, but are {sorted(vals)}"
+                )
             out.append(vals.pop() if vals else None)
     return [(tuple(out), inputs[0].dtype)]
 
@@ -540,7 +563,7 @@ def _unpack_infer(inputs, attrs):
     if d is None:
         return [(None, inputs[0].dtype)] * attrs["num"]
     axis = normalize_axis(attrs["axis"], len(d))
-    return [(d[:axis] + d[axis + 1:], inputs[0].dtype)] * attrs["num"]
+    return [(d[:axis] + d[axis + 1 :], inputs[0].dtype)] * attrs["num"]
 
 
 @register_op("Unpack", infer=_unpack_infer, num_outputs=lambda a: a["num"])
@@ -578,28 +601,33 @@ def _split_infer(inputs, attrs):
     axis = normalize_axis(attrs["axis"], len(d))
     if sizes is None:
         if d[axis] is not None and d[axis] % num:
-            raise ValueError(f"Dimension size must be evenly divisible by {num} but is "
-                             f"{d[axis]}")
+            raise ValueError(f"Dimension size must be evenly divisible by {num} but is {d[axis]}")
         sizes = [None if d[axis] is None else d[axis] // num] * num
     elif d[axis] is not None and -1 in sizes:  # the -1 piece takes what is left
         rest = d[axis] - (sum(sizes) + 1)
         if rest < 0:
-            raise ValueError(f"Determined shape must either match input shape along "
-                             f"split_dim exactly if fully specified, or be less than the "
-                             f"size of the input along split_dim if not fully specified. "
-                             f"Got: {sum(sizes) + 1} vs {d[axis]}")
+            raise ValueError(
+                f"Determined shape must either match input shape along "
+                f"split_dim exactly if fully specified, or be less than the "
+                f"size of the input along split_dim if not fully specified. "
+                f"Got: {sum(sizes) + 1} vs {d[axis]}"
+            )
         sizes = [rest if s == -1 else s for s in sizes]
     elif d[axis] is not None and -1 not in sizes and sum(sizes) != d[axis]:
-        raise ValueError(f"Determined shape must either match input shape along split_dim "
-                         f"exactly if fully specified, or be less than the size of the input "
-                         f"along split_dim if not fully specified. Got: {sum(sizes)} vs "
-                         f"{d[axis]}")
-    return [(d[:axis] + (None if s == -1 else s,) + d[axis + 1:], inputs[0].dtype)
-            for s in sizes]
+        raise ValueError(
+            f"Determined shape must either match input shape along split_dim "
+            f"exactly if fully specified, or be less than the size of the input "
+            f"along split_dim if not fully specified. Got: {sum(sizes)} vs "
+            f"{d[axis]}"
+        )
+    return [(d[:axis] + (None if s == -1 else s,) + d[axis + 1 :], inputs[0].dtype) for s in sizes]
 
 
-@register_op("Split", infer=_split_infer,
-             num_outputs=lambda a: a["num"] if a["sizes"] is None else len(a["sizes"]))
+@register_op(
+    "Split",
+    infer=_split_infer,
+    num_outputs=lambda a: a["num"] if a["sizes"] is None else len(a["sizes"]),
+)
 def _split(x, axis=0, num=None, sizes=None):
     if sizes is None:
         return tuple(np.split(x, num, axis=axis))
@@ -617,8 +645,11 @@ def _split_grad(op, *grads):
 def split(value, num_or_size_splits, axis=0, num=None, name="split"):
     """Splits into ``num_or_size_splits`` equal parts, or parts of the given sizes."""
     if np.ndim(num_or_size_splits) == 0:
-        return list(apply_op("Split", value, axis=int(axis), num=int(num_or_size_splits),
-                             sizes=None, name=name))
+        return list(
+            apply_op(
+                "Split", value, axis=int(axis), num=int(num_or_size_splits), sizes=None, name=name
+            )
+        )
     sizes = tuple(int(s) for s in num_or_size_splits)
     return list(apply_op("Split", value, axis=int(axis), num=None, sizes=sizes, name=name))
 
@@ -670,8 +701,10 @@ def _slice_infer(inputs, attrs):
             dynamic = any(isinstance(b, tuple) for b in (s.start, s.stop, s.step))
             if dynamic or size is None:
                 out.append(size if s == _py_slice(None) else None)
-            elif attrs.get("checked") and not 0 <= s.start <= (size if s.stop is None
-                                                                 else s.stop) <= size:
+            elif (
+                attrs.get("checked")
+                and not 0 <= s.start <= (size if s.stop is None else s.stop) <= size
+            ):
                 out.append(None)  # out of bounds: an error when it runs, as in TF
             else:
                 out.append(len(_py_range(*s.indices(size))))
@@ -699,15 +732,15 @@ def _strided_slice_grad(g, x, *args, spec=()):
 @register_gradient("StridedSlice")
 def _slice_grad(op, grad):
     x, *args = op.inputs
-    return [apply_op("StridedSliceGrad", grad, x, *args, spec=op.attrs["spec"])] + \
-        [None] * len(args)
+    return [apply_op("StridedSliceGrad", grad, x, *args, spec=op.attrs["spec"])] + [None] * len(
+        args
+    )
 
 
 @register_gradient("StridedSliceGrad")
 def _slice_grad_grad(op, grad):
     _, x, *args = op.inputs
-    return [apply_op("StridedSlice", grad, *args, spec=op.attrs["spec"]), None] + \
-        [None] * len(args)
+    return [apply_op("StridedSlice", grad, *args, spec=op.attrs["spec"]), None] + [None] * len(args)
 
 
 def _index_spec(key):
@@ -721,8 +754,10 @@ def _index_spec(key):
         if fe.is_tensor(v) or hasattr(v, "__tf_tensor__"):
             args.append(v)
             return ("arg", len(args) - 1)
-        raise TypeError("Only integers, slices (`:`), ellipsis (`...`), tf.newaxis (`None`) "
-                        f"and scalar int32/int64 tensors are valid indices, got {v!r}")
+        raise TypeError(
+            "Only integers, slices (`:`), ellipsis (`...`), tf.newaxis (`None`) "
+            f"and scalar int32/int64 tensors are valid indices, got {v!r}"
+        )
 
     spec = []
     for k in key if isinstance(key, tuple) else (key,):
@@ -748,8 +783,10 @@ def _elements(v, what):
         if d is None or len(d) != 1 or d[0] is None:
             raise ValueError(f"{what} must be a 1-D tensor of known length, got shape {v.shape}")
         return [v[i] for i in _py_range(d[0])]
-    return [e if current_frontend().is_tensor(e) else int(e) for e in
-            (v if isinstance(v, list | tuple) else np.asarray(v).reshape(-1).tolist())]
+    return [
+        e if current_frontend().is_tensor(e) else int(e)
+        for e in (v if isinstance(v, list | tuple) else np.asarray(v).reshape(-1).tolist())
+    ]
 
 
 def slice(input_, begin, size, name=None):  # noqa: A001  TF's public name
@@ -777,14 +814,27 @@ def _check_slice(x, spec):
         b, stop = s.start, d if s.stop is None else s.stop
         if not 0 <= b <= d:
             raise errors.InvalidArgumentError(
-                None, None, f"Expected begin[{i}] in [0, {d}], but got {b}")
+                None, None, f"Expected begin[{i}] in [0, {d}], but got {b}"
+            )
         if not b <= stop <= d:
             raise errors.InvalidArgumentError(
-                None, None, f"Expected size[{i}] in [0, {d - b}], but got {stop - b}")
+                None, None, f"Expected size[{i}] in [0, {d - b}], but got {stop - b}"
+            )
 
 
-def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0,
-                  ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0, var=None, name=None):
+def strided_slice(
+    input_,
+    begin,
+    end,
+    strides=None,
+    begin_mask=0,
+    end_mask=0,
+    ellipsis_mask=0,
+    new_axis_mask=0,
+    shrink_axis_mask=0,
+    var=None,
+    name=None,
+):
     """``input_[begin:end:strides]`` per dimension, with TF's bit masks: bit i of
     ``begin_mask``/``end_mask`` ignores ``begin[i]``/``end[i]``, of ``ellipsis_mask`` puts
     ``...`` at i, of ``new_axis_mask`` a new axis, of ``shrink_axis_mask`` the index
@@ -792,8 +842,10 @@ def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0,
     begin, end = _elements(begin, "begin"), _elements(end, "end")
     strides = [1] * len(begin) if strides is None else _elements(strides, "strides")
     if len({len(begin), len(end), len(strides)}) != 1:
-        raise ValueError(f"begin, end and strides must have the same length, got "
-                         f"{len(begin)}, {len(end)} and {len(strides)}")
+        raise ValueError(
+            f"begin, end and strides must have the same length, got "
+            f"{len(begin)}, {len(end)} and {len(strides)}"
+        )
     key = []
     for i, (b, e, st) in enumerate(zip(begin, end, strides)):
         bit = 1 << i
@@ -804,8 +856,9 @@ def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0,
         elif shrink_axis_mask & bit:
             key.append(b)
         else:
-            key.append(_py_slice(None if begin_mask & bit else b,
-                                 None if end_mask & bit else e, st))
+            key.append(
+                _py_slice(None if begin_mask & bit else b, None if end_mask & bit else e, st)
+            )
     spec, args = _index_spec(tuple(key))
     return apply_op("StridedSlice", input_, *args, spec=spec, name=name or "StridedSlice")
 
@@ -816,13 +869,15 @@ def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0,
 
 def _gather_infer(inputs, attrs):
     if not inputs[1].dtype.is_integer:
-        raise TypeError(f"Value passed to parameter 'indices' has DataType "
-                        f"{inputs[1].dtype.name} not in list of allowed values: int32, int64")
+        raise TypeError(
+            f"Value passed to parameter 'indices' has DataType "
+            f"{inputs[1].dtype.name} not in list of allowed values: int32, int64"
+        )
     p, i = dims(inputs[0]), dims(inputs[1])
     if p is None or i is None:
         return [(None, inputs[0].dtype)]
     axis = normalize_axis(attrs["axis"], len(p))
-    return [(p[:axis] + i + p[axis + 1:], inputs[0].dtype)]
+    return [(p[:axis] + i + p[axis + 1 :], inputs[0].dtype)]
 
 
 @register_op("GatherV2", infer=_gather_infer)
@@ -834,7 +889,8 @@ def _gather(params, indices, axis=0):
         k = int(np.argmax((flat < 0) | (flat >= n)))
         where_ = ", ".join(str(int(i)) for i in np.unravel_index(k, idx.shape))
         raise errors.InvalidArgumentError(
-            None, None, f"indices[{where_}] = {int(flat[k])} is not in [0, {n})")
+            None, None, f"indices[{where_}] = {int(flat[k])} is not in [0, {n})"
+        )
     return np.take(params, idx, axis=axis)
 
 
@@ -860,8 +916,11 @@ def _gather_grad_dense(g, indices, params, axis=0):
     axis %= np.ndim(params)
     out = np.zeros(np.shape(params), dtype=np.asarray(g).dtype)
     moved = np.moveaxis(out, axis, 0)
-    gm = np.moveaxis(np.asarray(g), list(_py_range(axis, axis + np.ndim(indices))),
-                     list(_py_range(np.ndim(indices))))
+    gm = np.moveaxis(
+        np.asarray(g),
+        list(_py_range(axis, axis + np.ndim(indices))),
+        list(_py_range(np.ndim(indices))),
+    )
     np.add.at(moved, np.asarray(indices), gm)
     return out
 
@@ -871,8 +930,7 @@ def _gather_grad_dense_grad(op, grad):
     return [gather(grad, op.inputs[1], axis=op.attrs["axis"]), None, None]
 
 
-@register_op("IndexedSlicesToDense", infer=lambda i, a: [(_shape_from_tensor(i[2]),
-                                                          i[0].dtype)])
+@register_op("IndexedSlicesToDense", infer=lambda i, a: [(_shape_from_tensor(i[2]), i[0].dtype)])
 def _slices_to_dense(values, indices, dense_shape):
     out = np.zeros(tuple(dense_shape), dtype=np.asarray(values).dtype)
     np.add.at(out, np.asarray(indices), values)
@@ -891,6 +949,7 @@ def gather(params, indices, validate_indices=None, name=None, axis=0, batch_dims
         return hook(indices, name=name)
     if batch_dims:  # composed from GatherNd, which imports this module
         from miniflow.ops.gather_scatter_ops import batched_gather
+
         return batched_gather(params, indices, int(axis), int(batch_dims), name=name)
     try:
         return apply_op("GatherV2", params, _as_index(indices), axis=int(axis), name=name)
@@ -905,9 +964,10 @@ def _as_index(indices):
     fe = current_frontend()
     if fe.is_tensor(indices):
         return indices
-    return convert_to_tensor(np.asarray(indices).astype(np.int64)
-                             if np.asarray(indices).dtype.kind in "iu" else indices,
-                             dtype=None)
+    return convert_to_tensor(
+        np.asarray(indices).astype(np.int64) if np.asarray(indices).dtype.kind in "iu" else indices,
+        dtype=None,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -925,8 +985,9 @@ def _tile_infer(inputs, attrs):
         return [(None if m is None else (None,) * len(m), inputs[0].dtype)]
     if m is None:
         return [((None,) * len(d), inputs[0].dtype)]
-    return [(tuple(None if x is None or k is None else x * k for x, k in zip(d, m)),
-             inputs[0].dtype)]
+    return [
+        (tuple(None if x is None or k is None else x * k for x, k in zip(d, m)), inputs[0].dtype)
+    ]
 
 
 @register_op("Tile", infer=_tile_infer)
@@ -934,8 +995,11 @@ def _tile(x, multiples):
     multiples = tuple(np.asarray(multiples).reshape(-1))
     if len(multiples) != np.ndim(x):
         raise errors.InvalidArgumentError(
-            None, None, f"Expected multiples argument to be a vector of length "
-            f"{np.ndim(x)} but got length {len(multiples)}")
+            None,
+            None,
+            f"Expected multiples argument to be a vector of length "
+            f"{np.ndim(x)} but got length {len(multiples)}",
+        )
     return np.tile(x, multiples)
 
 
@@ -969,10 +1033,10 @@ def _pad_infer(inputs, attrs):
     if d is None:
         return [((None,) * len(p), inputs[0].dtype)]
     if len(p) != len(d):
-        raise ValueError(f"The first dimension of paddings must be the rank of inputs "
-                         f"{len(d)}, got {len(p)}")
-    return [(tuple(None if x is None else x + a + b for x, (a, b) in zip(d, p)),
-             inputs[0].dtype)]
+        raise ValueError(
+            f"The first dimension of paddings must be the rank of inputs {len(d)}, got {len(p)}"
+        )
+    return [(tuple(None if x is None else x + a + b for x, (a, b) in zip(d, p)), inputs[0].dtype)]
 
 
 @register_op("Pad", infer=_pad_infer)
@@ -985,17 +1049,27 @@ def _pad(x, paddings=(), mode="CONSTANT", constant_values=0):
     for n, (a, b) in zip(np.shape(x), paddings):
         if max(a, b) > n - limit:
             raise errors.InvalidArgumentError(
-                None, None, f"{mode} paddings must be {'less than' if limit else 'at most'} "
+                None,
+                None,
+                f"{mode} paddings must be {'less than' if limit else 'at most'} "
                 f"the dimension size: {a}, {b} {'not less than' if limit else 'greater than'} "
-                f"{n}")
+                f"{n}",
+            )
     return np.pad(x, paddings, mode={"REFLECT": "reflect", "SYMMETRIC": "symmetric"}[mode])
 
 
 @register_gradient("Pad")
 def _pad_grad(op, grad):
     if op.attrs["mode"] != "CONSTANT":
-        return [apply_op("MirrorPadGrad", grad, op.inputs[0], paddings=op.attrs["paddings"],
-                         mode=op.attrs["mode"])]
+        return [
+            apply_op(
+                "MirrorPadGrad",
+                grad,
+                op.inputs[0],
+                paddings=op.attrs["paddings"],
+                mode=op.attrs["mode"],
+            )
+        ]
     spec = tuple(_py_slice(a, -b if b else None) for a, b in op.attrs["paddings"])
     return [apply_op("StridedSlice", grad, spec=spec)]
 
@@ -1008,7 +1082,7 @@ def _mirror_pad_grad(g, x, paddings=(), mode="REFLECT"):
     np_mode = {"REFLECT": "reflect", "SYMMETRIC": "symmetric"}[mode]
     for axis, (n, (a, b)) in enumerate(zip(np.shape(x), paddings)):
         source = np.pad(np.arange(n), (a, b), mode=np_mode)  # padded position -> source
-        out = np.zeros(g.shape[:axis] + (n,) + g.shape[axis + 1:], dtype=g.dtype)
+        out = np.zeros(g.shape[:axis] + (n,) + g.shape[axis + 1 :], dtype=g.dtype)
         np.add.at(np.moveaxis(out, axis, 0), source, np.moveaxis(g, axis, 0))
         g = out
     return g
@@ -1026,8 +1100,9 @@ def pad(tensor, paddings, mode="CONSTANT", name=None, constant_values=0):
     if mode not in ("CONSTANT", "REFLECT", "SYMMETRIC"):
         raise ValueError(f"Unknown padding mode: {mode}")
     p = tuple((int(a), int(b)) for a, b in np.asarray(paddings).reshape(-1, 2))
-    return apply_op("Pad", tensor, paddings=p, mode=mode, constant_values=constant_values,
-                    name=name)
+    return apply_op(
+        "Pad", tensor, paddings=p, mode=mode, constant_values=constant_values, name=name
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -1077,8 +1152,13 @@ def to_int64(x, name="ToInt64"):
 def _select_infer(inputs, attrs):
     c, x, y = (dims(t) for t in inputs)
     out = broadcast_dims(x, y)
-    if c is not None and out is not None and len(c) == 1 and len(out) > 1 and \
-            (c[0] == out[0] or None in (c[0], out[0])):
+    if (
+        c is not None
+        and out is not None
+        and len(c) == 1
+        and len(out) > 1
+        and (c[0] == out[0] or None in (c[0], out[0]))
+    ):
         return [(out, inputs[1].dtype)]  # TF1's row selection by a vector
     return [(broadcast_dims(c, out), inputs[1].dtype)]
 
@@ -1097,18 +1177,22 @@ def _select(c, x, y):
 def _select_grad(op, grad):
     c, x, y = op.inputs
     zeros = zeros_like(grad)
-    return [None, _math.unbroadcast(where(c, grad, zeros), x),
-            _math.unbroadcast(where(c, zeros, grad), y)]
+    return [
+        None,
+        _math.unbroadcast(where(c, grad, zeros), x),
+        _math.unbroadcast(where(c, zeros, grad), y),
+    ]
 
 
-@register_op("Where", infer=lambda i, a: [((None, None if dims(i[0]) is None
-                                             else len(dims(i[0]))), dtypes.int64)])
+@register_op(
+    "Where",
+    infer=lambda i, a: [((None, None if dims(i[0]) is None else len(dims(i[0]))), dtypes.int64)],
+)
 def _where_indices(c):
     return np.argwhere(c).astype(np.int64)
 
 
-not_differentiable("Where", "ArgMax", "ArgMin", "OneHot", "Range", "ZerosLike",
-                   "OnesLike")
+not_differentiable("Where", "ArgMax", "ArgMin", "OneHot", "Range", "ZerosLike", "OnesLike")
 
 
 def where(condition, x=None, y=None, name=None):
@@ -1129,16 +1213,23 @@ def _same_dims(a, b, what, inputs):
     """TF's Select shape check: equal ranks and equal known dimensions."""
     if a is None or b is None:
         return
-    shapes = ", ".join("?" if dims(t) is None else
-                       "[" + ",".join("?" if d is None else str(d) for d in dims(t)) + "]"
-                       for t in inputs)
+    shapes = ", ".join(
+        "?"
+        if dims(t) is None
+        else "[" + ",".join("?" if d is None else str(d) for d in dims(t)) + "]"
+        for t in inputs
+    )
     if len(a) != len(b):
-        raise ValueError(f"Shapes must be equal rank, but are {len(a)} and {len(b)} for "
-                         f"'Select' ({what}) with input shapes: {shapes}.")
+        raise ValueError(
+            f"Shapes must be equal rank, but are {len(a)} and {len(b)} for "
+            f"'Select' ({what}) with input shapes: {shapes}."
+        )
     for i, (m, n) in enumerate(zip(a, b)):
         if m is not None and n is not None and m != n:
-            raise ValueError(f"Dimension {i} in both shapes must be equal, but are {m} and "
-                             f"{n} for 'Select' ({what}) with input shapes: {shapes}.")
+            raise ValueError(
+                f"Dimension {i} in both shapes must be equal, but are {m} and "
+                f"{n} for 'Select' ({what}) with input shapes: {shapes}."
+            )
 
 
 def where_v1(condition, x=None, y=None, name=None):
@@ -1191,10 +1282,11 @@ def _filled(shape, dtype, name, np_fn, default_name):
     """A constant when ``shape`` is static, else a `Fill` of the computed shape."""
     dtype = dtypes.as_dtype(dtype)
     if not current_frontend().is_tensor(shape) and not (
-            isinstance(shape, list | tuple) and any(current_frontend().is_tensor(s)
-                                                    for s in shape)):
-        return constant(np_fn(tuple(as_shape(shape).as_list()), dtype=dtype.np),
-                        name=name or default_name)
+        isinstance(shape, list | tuple) and any(current_frontend().is_tensor(s) for s in shape)
+    ):
+        return constant(
+            np_fn(tuple(as_shape(shape).as_list()), dtype=dtype.np), name=name or default_name
+        )
     return fill(shape, np_fn((), dtype=dtype.np), name=name)
 
 
@@ -1220,13 +1312,15 @@ def _ones_like(x, dtype=None):
 
 
 def zeros_like(tensor, dtype=None, name=None, optimize=True):
-    return apply_op("ZerosLike", tensor, dtype=None if dtype is None else
-                    dtypes.as_dtype(dtype), name=name)
+    return apply_op(
+        "ZerosLike", tensor, dtype=None if dtype is None else dtypes.as_dtype(dtype), name=name
+    )
 
 
 def ones_like(tensor, dtype=None, name=None, optimize=True):
-    return apply_op("OnesLike", tensor, dtype=None if dtype is None else
-                    dtypes.as_dtype(dtype), name=name)
+    return apply_op(
+        "OnesLike", tensor, dtype=None if dtype is None else dtypes.as_dtype(dtype), name=name
+    )
 
 
 def _range_infer(inputs, attrs):
@@ -1252,14 +1346,17 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
     if dtype is None:
         if tensors:
             dtype = tensors[0].dtype
-        elif any(isinstance(v, float) or np.asarray(v).dtype.kind == "f"
-                 for v in (start, limit, delta)):
+        elif any(
+            isinstance(v, float) or np.asarray(v).dtype.kind == "f" for v in (start, limit, delta)
+        ):
             dtype = dtypes.float32
         else:
             dtype = dtypes.int32
     dtype = dtypes.as_dtype(dtype)
-    parts = [cast(v, dtype) if fe.is_tensor(v) else convert_to_tensor(
-        np.asarray(v, dtype=dtype.np)) for v in (start, limit, delta)]
+    parts = [
+        cast(v, dtype) if fe.is_tensor(v) else convert_to_tensor(np.asarray(v, dtype=dtype.np))
+        for v in (start, limit, delta)
+    ]
     return apply_op("Range", *parts, name=name)
 
 
@@ -1269,7 +1366,7 @@ def _argminmax_infer(inputs, attrs):
     if d is None:
         return [(None, dt)]
     axis = normalize_axis(attrs["axis"], len(d))
-    return [(d[:axis] + d[axis + 1:], dt)]
+    return [(d[:axis] + d[axis + 1 :], dt)]
 
 
 def _skip_nan(x, fill):
@@ -1296,15 +1393,25 @@ def _argmin(x, axis=0, output_type=dtypes.int64):
 def argmax(input, axis=None, name=None, dimension=None, output_type=dtypes.int64):  # noqa: A002
     """Index of the largest value along ``axis`` (TF1 default axis: 0)."""
     axis = dimension if axis is None else axis
-    return apply_op("ArgMax", input, axis=0 if axis is None else int(axis),
-                    output_type=dtypes.as_dtype(output_type), name=name)
+    return apply_op(
+        "ArgMax",
+        input,
+        axis=0 if axis is None else int(axis),
+        output_type=dtypes.as_dtype(output_type),
+        name=name,
+    )
 
 
 def argmin(input, axis=None, name=None, dimension=None, output_type=dtypes.int64):  # noqa: A002
     """Index of the smallest value along ``axis`` (TF1 default axis: 0)."""
     axis = dimension if axis is None else axis
-    return apply_op("ArgMin", input, axis=0 if axis is None else int(axis),
-                    output_type=dtypes.as_dtype(output_type), name=name)
+    return apply_op(
+        "ArgMin",
+        input,
+        axis=0 if axis is None else int(axis),
+        output_type=dtypes.as_dtype(output_type),
+        name=name,
+    )
 
 
 def _one_hot_infer(inputs, attrs):
@@ -1328,13 +1435,22 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
     """One-hot vectors of length ``depth`` (out-of-range indices give all-off rows)."""
     if dtype is None:  # TF infers it from on_value/off_value, else float32
         given = on_value if on_value is not None else off_value
-        dtype = dtypes.float32 if given is None else (
-            given.dtype if current_frontend().is_tensor(given) else dtypes.from_value(given))
+        dtype = (
+            dtypes.float32
+            if given is None
+            else (given.dtype if current_frontend().is_tensor(given) else dtypes.from_value(given))
+        )
     dtype = dtypes.as_dtype(dtype)
-    return apply_op("OneHot", indices, depth=int(depth),
-                    on_value=1 if on_value is None else on_value,
-                    off_value=0 if off_value is None else off_value,
-                    axis=-1 if axis is None else int(axis), dtype=dtype, name=name)
+    return apply_op(
+        "OneHot",
+        indices,
+        depth=int(depth),
+        on_value=1 if on_value is None else on_value,
+        off_value=0 if off_value is None else off_value,
+        axis=-1 if axis is None else int(axis),
+        dtype=dtype,
+        name=name,
+    )
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
@@ -1353,27 +1469,38 @@ def boolean_mask(tensor, mask, name="boolean_mask", axis=None):
     tensor, mask = convert_to_tensor(tensor), convert_to_tensor(mask)
     m, t = dims(mask), dims(tensor)
     if m is None:
-        raise ValueError("Number of mask dimensions must be specified, even if some "
-                         "dimensions are None.  E.g. shape=[None] is ok, but shape=None is "
-                         "not.")
+        raise ValueError(
+            "Number of mask dimensions must be specified, even if some "
+            "dimensions are None.  E.g. shape=[None] is ok, but shape=None is "
+            "not."
+        )
     if not m:
         raise ValueError("mask cannot be scalar.")
     axis = 0 if axis is None else int(axis)
     if t is not None:
         axis = normalize_axis(axis, len(t))
-        part = TensorShape(t[axis:axis + len(m)])
+        part = TensorShape(t[axis : axis + len(m)])
         if not part.is_compatible_with(TensorShape(m)) or len(t) < axis + len(m):
             raise ValueError(f"Shapes {part} and {TensorShape(m)} are incompatible")
-    idx = reshape(where(mask), [-1]) if len(m) == 1 else \
-        _math.reduce_sum(where(mask) * _strides(mask, m), axis=1)
+    idx = (
+        reshape(where(mask), [-1])
+        if len(m) == 1
+        else _math.reduce_sum(where(mask) * _strides(mask, m), axis=1)
+    )
     if len(m) > 1:
-        inner = t[axis:axis + len(m)] if t is not None else None
-        if inner is not None and None not in inner and None not in t[:axis] + t[axis + len(m):]:
-            flat = list(t[:axis]) + [int(np.prod(inner))] + list(t[axis + len(m):])
+        inner = t[axis : axis + len(m)] if t is not None else None
+        if inner is not None and None not in inner and None not in t[:axis] + t[axis + len(m) :]:
+            flat = list(t[:axis]) + [int(np.prod(inner))] + list(t[axis + len(m) :])
         else:
             s = shape(tensor, out_type=dtypes.int64)
-            flat = concat([s[:axis], _math.reduce_prod(s[axis:axis + len(m)], keepdims=True),
-                           s[axis + len(m):]], 0)
+            flat = concat(
+                [
+                    s[:axis],
+                    _math.reduce_prod(s[axis : axis + len(m)], keepdims=True),
+                    s[axis + len(m) :],
+                ],
+                0,
+            )
         tensor = reshape(tensor, flat)
     return gather(tensor, idx, axis=axis, name=name)
 
@@ -1383,4 +1510,4 @@ def _strides(mask, m):
     if None not in m:
         return convert_to_tensor(np.cumprod((m[1:] + (1,))[::-1])[::-1].astype(np.int64))
     s = shape(mask, out_type=dtypes.int64)
-    return concat([_math.reduce_prod(s[k + 1:], keepdims=True) for k in _py_range(len(m))], 0)
+    return concat([_math.reduce_prod(s[k + 1 :], keepdims=True) for k in _py_range(len(m))], 0)

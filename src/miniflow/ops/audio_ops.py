@@ -25,8 +25,8 @@ def _chunks(data: bytes):
         raise _bad("Header mismatch: expected a RIFF/WAVE file")
     pos = 12
     while pos + 8 <= len(data):
-        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
-        yield cid, data[pos + 8:pos + 8 + size]
+        cid, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        yield cid, data[pos + 8 : pos + 8 + size]
         pos += 8 + size + (size & 1)  # chunks are padded to an even length
 
 
@@ -44,14 +44,16 @@ def _read_wav(data: bytes):
         raise _bad(f"Can only read 16-bit PCM WAV files, got format {kind} with {bits} bits")
     if channels < 1:
         raise _bad("WAV file has no channels")
-    pcm = np.frombuffer(samples[:len(samples) // (2 * channels) * 2 * channels], "<i2")
+    pcm = np.frombuffer(samples[: len(samples) // (2 * channels) * 2 * channels], "<i2")
     return pcm.reshape(-1, channels).astype(np.float32) / 32768.0, rate
 
 
 def _decode_infer(inputs, attrs):
     samples, channels = attrs["desired_samples"], attrs["desired_channels"]
-    return [((samples if samples > 0 else None, channels if channels > 0 else None),
-             dtypes.float32), ((), dtypes.int32)]
+    return [
+        ((samples if samples > 0 else None, channels if channels > 0 else None), dtypes.float32),
+        ((), dtypes.int32),
+    ]
 
 
 @register_op("DecodeWav", infer=_decode_infer, num_outputs=2)
@@ -62,8 +64,9 @@ def _decode_wav(contents, desired_channels=-1, desired_samples=-1):
         keep = np.minimum(np.arange(desired_channels), audio.shape[1] - 1)
         audio = audio[:, keep]
     if desired_samples > 0:
-        audio = np.pad(audio[:desired_samples],
-                       ((0, max(0, desired_samples - audio.shape[0])), (0, 0)))
+        audio = np.pad(
+            audio[:desired_samples], ((0, max(0, desired_samples - audio.shape[0])), (0, 0))
+        )
     return np.ascontiguousarray(audio, np.float32), np.int32(rate)
 
 
@@ -76,9 +79,22 @@ def _encode_wav(audio, sample_rate):
     pcm = np.clip(np.rint(np.clip(audio, -1.0, 1.0) * 32768.0), -32768, 32767).astype("<i2")
     rate = int(sample_rate)
     body = pcm.tobytes()
-    header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(body), b"WAVE", b"fmt ", 16,
-                         1, channels, rate, rate * channels * 2, channels * 2, 16, b"data",
-                         len(body))
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + len(body),
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        channels,
+        rate,
+        rate * channels * 2,
+        channels * 2,
+        16,
+        b"data",
+        len(body),
+    )
     return np.array(header + body, dtype=object)
 
 
@@ -88,8 +104,13 @@ not_differentiable("DecodeWav", "EncodeWav")
 def decode_wav(contents, desired_channels=-1, desired_samples=-1, name=None):
     """(audio float32 [samples, channels] in [-1, 1), sample_rate int32) of a 16-bit PCM
     WAV file's bytes; ``desired_*`` > 0 trims or pads (zeros, or the last channel)."""
-    audio, rate = apply_op("DecodeWav", contents, desired_channels=int(desired_channels),
-                           desired_samples=int(desired_samples), name=name)
+    audio, rate = apply_op(
+        "DecodeWav",
+        contents,
+        desired_channels=int(desired_channels),
+        desired_samples=int(desired_samples),
+        name=name,
+    )
     return DecodeWav(audio, rate)
 
 

@@ -95,12 +95,15 @@ def _y_series(x, n):
 
 def _y_integral(x, n):
     """Y_n = 1/pi int_0^pi sin(x sin t - n t) dt
-           - 1/pi int_0^inf (e^{nt} + (-1)^n e^{-nt}) e^{-x sinh t} dt."""
+    - 1/pi int_0^inf (e^{nt} + (-1)^n e^{-nt}) e^{-x sinh t} dt."""
     zeros, pis = np.zeros_like(x), np.full_like(x, np.pi)
     first = _gauss(lambda t: np.sin(x[..., None] * np.sin(t) - n * t), zeros, pis)
     upper = np.arcsinh(45.0 / x) + 1.0
-    second = _gauss(lambda t: (np.exp(n * t) + (-1) ** n * np.exp(-n * t))
-                    * np.exp(-x[..., None] * np.sinh(t)), zeros, upper)
+    second = _gauss(
+        lambda t: (np.exp(n * t) + (-1) ** n * np.exp(-n * t)) * np.exp(-x[..., None] * np.sinh(t)),
+        zeros,
+        upper,
+    )
     return (first - second) / np.pi
 
 
@@ -108,9 +111,11 @@ def _bessel_y64(x, n):
     x = np.asarray(x, np.float64)
     out = np.full_like(x, -np.inf)
     out[np.isnan(x)] = np.nan
-    for mask, fn in ((x > 0) & (x < 2.0), lambda v: _y_series(v, n)), \
-                    ((x >= 2.0) & (x < 25.0), lambda v: _y_integral(v, n)), \
-                    (x >= 25.0, lambda v: _hankel(v, n)[1]):
+    for mask, fn in (
+        ((x > 0) & (x < 2.0), lambda v: _y_series(v, n)),
+        ((x >= 2.0) & (x < 25.0), lambda v: _y_integral(v, n)),
+        (x >= 25.0, lambda v: _hankel(v, n)[1]),
+    ):
         if mask.any():
             out[mask] = fn(x[mask])
     return out
@@ -136,6 +141,7 @@ def _bessel_ke64(x, n):
 
 # -- Dawson, Ei, Fresnel, Spence -----------------------------------------------------------
 
+
 def _dawsn64(x):
     """Dawson's integral: Taylor series near 0, else Rybicki's sum (h = 0.2; the
     discretization error is ~exp(-(pi / 2h)^2) = 1e-27)."""
@@ -157,7 +163,7 @@ def _dawsn64(x):
         total = np.zeros_like(v)
         for j in range(-40, 41):
             n = n0 + 2 * j
-            total = total + np.exp(-(v - n * h) ** 2) / n
+            total = total + np.exp(-((v - n * h) ** 2)) / n
         out[rest] = np.sign(x[rest]) * total / np.sqrt(np.pi)
     out[np.isinf(x)] = 0.0
     out[np.isnan(x)] = np.nan
@@ -211,7 +217,7 @@ def _fresnel64(x):
             tg = tg * -u * (4 * k + 1) * (4 * k - 1)
             f, g = f + tf_, g + tg
         f = f / (np.pi * v)
-        g = g / (np.pi ** 2 * v ** 3)
+        g = g / (np.pi**2 * v**3)
         phase = np.pi / 2 * v * v
         c[big] = 0.5 + f * np.sin(phase) - g * np.cos(phase)
         s[big] = 0.5 - f * np.cos(phase) - g * np.sin(phase)
@@ -239,7 +245,7 @@ def _li2(y):
         v = y[b]
         with np.errstate(divide="ignore", invalid="ignore"):
             logs = np.where(v == 1.0, 0.0, np.log(v) * np.log1p(-v))
-        out[b] = np.pi ** 2 / 6 - logs - _li2_small(1.0 - v)
+        out[b] = np.pi**2 / 6 - logs - _li2_small(1.0 - v)
     c = (y < -0.5) & (y >= -1.0)  # Landen: y / (y - 1) in (1/3, 1/2]
     if c.any():
         v = y[c]
@@ -247,7 +253,7 @@ def _li2(y):
     d = y < -1.0  # inversion into [-1, 0)
     if d.any():
         v = y[d]
-        out[d] = -np.pi ** 2 / 6 - 0.5 * np.log(-v) ** 2 - _li2(1.0 / v)
+        out[d] = -(np.pi**2) / 6 - 0.5 * np.log(-v) ** 2 - _li2(1.0 / v)
     return out
 
 
@@ -261,13 +267,19 @@ def _spence64(x):
 
 
 _FUNCTIONS = {
-    "BesselJ0": lambda x: _bessel_j64(x, 0), "BesselJ1": lambda x: _bessel_j64(x, 1),
-    "BesselY0": lambda x: _bessel_y64(x, 0), "BesselY1": lambda x: _bessel_y64(x, 1),
-    "BesselK0e": lambda x: _bessel_ke64(x, 0), "BesselK1e": lambda x: _bessel_ke64(x, 1),
+    "BesselJ0": lambda x: _bessel_j64(x, 0),
+    "BesselJ1": lambda x: _bessel_j64(x, 1),
+    "BesselY0": lambda x: _bessel_y64(x, 0),
+    "BesselY1": lambda x: _bessel_y64(x, 1),
+    "BesselK0e": lambda x: _bessel_ke64(x, 0),
+    "BesselK1e": lambda x: _bessel_ke64(x, 1),
     "BesselK0": lambda x: _bessel_ke64(x, 0) * np.exp(-np.asarray(x, np.float64)),
     "BesselK1": lambda x: _bessel_ke64(x, 1) * np.exp(-np.asarray(x, np.float64)),
-    "Dawsn": _dawsn64, "Expint": _expint64, "Spence": _spence64,
-    "FresnelSin": lambda x: _fresnel64(x)[0], "FresnelCos": lambda x: _fresnel64(x)[1],
+    "Dawsn": _dawsn64,
+    "Expint": _expint64,
+    "Spence": _spence64,
+    "FresnelSin": lambda x: _fresnel64(x)[0],
+    "FresnelCos": lambda x: _fresnel64(x)[1],
 }
 for _t, _f in _FUNCTIONS.items():
     register_op(_t, infer=float_only)(_float_kernel(_f))
@@ -276,6 +288,7 @@ for _t, _f in _FUNCTIONS.items():
 def _op(op_type):
     def fn(x, name=None):
         return apply_op(op_type, x, name=name)
+
     return fn
 
 
@@ -285,17 +298,21 @@ bessel_k0, bessel_k1 = _op("BesselK0"), _op("BesselK1")
 bessel_k0e, bessel_k1e = _op("BesselK0e"), _op("BesselK1e")
 dawsn, expint, spence = _op("Dawsn"), _op("Expint"), _op("Spence")
 fresnel_sin, fresnel_cos = _op("FresnelSin"), _op("FresnelCos")
-for _fn, _doc in [(bessel_j0, "The Bessel function J0."), (bessel_j1, "The Bessel function J1."),
-                  (bessel_y0, "The Bessel function Y0 (-inf for x <= 0, as TF)."),
-                  (bessel_y1, "The Bessel function Y1 (-inf for x <= 0, as TF)."),
-                  (bessel_k0, "The modified Bessel function K0 (inf for x <= 0)."),
-                  (bessel_k1, "The modified Bessel function K1 (inf for x <= 0)."),
-                  (bessel_k0e, "exp(x) K0(x)."), (bessel_k1e, "exp(x) K1(x)."),
-                  (dawsn, "Dawson's integral exp(-x^2) int_0^x exp(t^2) dt."),
-                  (expint, "The exponential integral Ei(x) (x > 0)."),
-                  (spence, "Spence's function int_1^x log(t) / (1 - t) dt (x >= 0)."),
-                  (fresnel_sin, "The Fresnel integral int_0^x sin(pi t^2 / 2) dt."),
-                  (fresnel_cos, "The Fresnel integral int_0^x cos(pi t^2 / 2) dt.")]:
+for _fn, _doc in [
+    (bessel_j0, "The Bessel function J0."),
+    (bessel_j1, "The Bessel function J1."),
+    (bessel_y0, "The Bessel function Y0 (-inf for x <= 0, as TF)."),
+    (bessel_y1, "The Bessel function Y1 (-inf for x <= 0, as TF)."),
+    (bessel_k0, "The modified Bessel function K0 (inf for x <= 0)."),
+    (bessel_k1, "The modified Bessel function K1 (inf for x <= 0)."),
+    (bessel_k0e, "exp(x) K0(x)."),
+    (bessel_k1e, "exp(x) K1(x)."),
+    (dawsn, "Dawson's integral exp(-x^2) int_0^x exp(t^2) dt."),
+    (expint, "The exponential integral Ei(x) (x > 0)."),
+    (spence, "Spence's function int_1^x log(t) / (1 - t) dt (x >= 0)."),
+    (fresnel_sin, "The Fresnel integral int_0^x sin(pi t^2 / 2) dt."),
+    (fresnel_cos, "The Fresnel integral int_0^x cos(pi t^2 / 2) dt."),
+]:
     _fn.__doc__ = _doc
 
 

@@ -13,19 +13,20 @@ from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.ops import shape_rules as rules
 
-_INTEGER = (dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64, dtypes.uint8,
-            dtypes.uint16)
+_INTEGER = (dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64, dtypes.uint8, dtypes.uint16)
 
 
 def _integer_infer(broadcast):
     def infer(inputs, attrs):
         for name, t in zip("xy", inputs):
             if t.dtype not in _INTEGER and t.dtype.name not in ("uint32", "uint64"):
-                raise TypeError(f"Value passed to parameter '{name}' has DataType "
-                                f"{t.dtype.name} not in list of allowed values: int8, int16, "
-                                "int32, int64, uint8, uint16, uint32, uint64")
-        return rules.broadcast(inputs, attrs) if broadcast else rules.same_as_first(inputs,
-                                                                                    attrs)
+                raise TypeError(
+                    f"Value passed to parameter '{name}' has DataType "
+                    f"{t.dtype.name} not in list of allowed values: int8, int16, "
+                    "int32, int64, uint8, uint16, uint32, uint64"
+                )
+        return rules.broadcast(inputs, attrs) if broadcast else rules.same_as_first(inputs, attrs)
+
     return infer
 
 
@@ -34,14 +35,16 @@ def _clamped(y, x):
     return np.clip(y, 0, bits - 1).astype(np.asarray(x).dtype)
 
 
-for _t, _k in [("BitwiseAnd", np.bitwise_and), ("BitwiseOr", np.bitwise_or),
-               ("BitwiseXor", np.bitwise_xor),
-               ("LeftShift", lambda x, y: np.left_shift(x, _clamped(y, x))),
-               ("RightShift", lambda x, y: np.right_shift(x, _clamped(y, x)))]:
+for _t, _k in [
+    ("BitwiseAnd", np.bitwise_and),
+    ("BitwiseOr", np.bitwise_or),
+    ("BitwiseXor", np.bitwise_xor),
+    ("LeftShift", lambda x, y: np.left_shift(x, _clamped(y, x))),
+    ("RightShift", lambda x, y: np.right_shift(x, _clamped(y, x))),
+]:
     register_op(_t, infer=_integer_infer(True), same_dtype=True)(_k)
 register_op("Invert", infer=_integer_infer(False))(np.invert)
-not_differentiable("BitwiseAnd", "BitwiseOr", "BitwiseXor", "LeftShift", "RightShift",
-                   "Invert")
+not_differentiable("BitwiseAnd", "BitwiseOr", "BitwiseXor", "LeftShift", "RightShift", "Invert")
 
 
 def bitwise_and(x, y, name=None):

@@ -31,6 +31,7 @@ def _eager() -> bool:
 
 # -- the two ops -------------------------------------------------------------------------
 
+
 def _summarize(value, summarize) -> str:
     """TF's Tensor::SummarizeValue: the first ``summarize`` elements, nested by rank."""
     arr = np.asarray(value)
@@ -47,7 +48,7 @@ def _summarize(value, summarize) -> str:
         if len(dims) == 1:
             take = max(0, min(dims[0], limit - count[0]))
             count[0] += take
-            body = " ".join(flat[offset:offset + take]) + ("..." if take < dims[0] else "")
+            body = " ".join(flat[offset : offset + take]) + ("..." if take < dims[0] else "")
         else:
             step, parts = int(np.prod(dims[1:])), []
             for i in range(dims[0]):
@@ -74,8 +75,11 @@ def _number(v) -> str:
 @register_op("Assert", num_outputs=0)
 def _assert(condition, *data, summarize=3):
     if not np.all(condition):
-        raise errors.InvalidArgumentError(None, None, "assertion failed: " + " ".join(
-            f"[{_summarize(d, summarize)}]" for d in data))
+        raise errors.InvalidArgumentError(
+            None,
+            None,
+            "assertion failed: " + " ".join(f"[{_summarize(d, summarize)}]" for d in data),
+        )
     return ()
 
 
@@ -91,8 +95,13 @@ def _check_numerics(x, message=""):
 @register_gradient("CheckNumerics")
 def _check_numerics_grad(op, grad):
     """The gradient is checked too (TF's rule)."""
-    return [check_numerics(grad, "Not a number (NaN) or infinity (Inf) values detected in "
-                                 f"gradient. {op.attrs['message']}")]
+    return [
+        check_numerics(
+            grad,
+            "Not a number (NaN) or infinity (Inf) values detected in "
+            f"gradient. {op.attrs['message']}",
+        )
+    ]
 
 
 not_differentiable("Assert")
@@ -106,8 +115,10 @@ def Assert(condition, data, summarize=None, name=None):  # noqa: N802  TF's publ
         if not np.all(_value(condition)):
             shown = "\n".join(_summarize_eager(d, summarize) for d in data)
             raise errors.InvalidArgumentError(
-                None, None, f"Expected '{_eager_str(condition)}' to be true. Summarized "
-                f"data: {shown}")
+                None,
+                None,
+                f"Expected '{_eager_str(condition)}' to be true. Summarized data: {shown}",
+            )
         return None
     with name_scope(name, "Assert"):
         data = [_arr.convert_to_tensor(d) for d in data]
@@ -135,6 +146,7 @@ assert_all_finite = verify_tensor_all_finite
 
 # -- messages ---------------------------------------------------------------------------
 
+
 def _value(x):
     v = _arr.get_static_value(x) if not isinstance(x, bool | np.bool_) else x
     return v
@@ -147,8 +159,10 @@ def _eager_str(x):
 def _summarize_eager(d, summarize):
     arr = np.asarray(d.numpy() if hasattr(d, "numpy") else d)
     if arr.dtype.kind in "SOU":
-        return ", ".join(repr(v if isinstance(v, bytes) else str(v).encode())
-                         for v in arr.reshape(-1)[:summarize])
+        return ", ".join(
+            repr(v if isinstance(v, bytes) else str(v).encode())
+            for v in arr.reshape(-1)[:summarize]
+        )
     flat = arr.reshape(-1)
     text = ", ".join(str(v) for v in flat[:summarize])
     return text + (", ..." if flat.size > summarize else "")
@@ -183,11 +197,13 @@ def _check(condition, static, data, summarize, name):
     """Raises for a statically known violation, else returns the check (graph mode)."""
     if static is not None and not np.all(static):
         raise errors.InvalidArgumentError(
-            None, None, "\n".join(_static_text(d) for d in data if d is not None))
+            None, None, "\n".join(_static_text(d) for d in data if d is not None)
+        )
     return Assert(condition, [d for d in data if d is not None], summarize, name=name)
 
 
 # -- comparisons --------------------------------------------------------------------------
+
 
 def _binary(op, sym, np_op, x, y, data, summarize, message, name, default):
     if _eager():
@@ -201,13 +217,18 @@ def _binary(op, sym, np_op, x, y, data, summarize, message, name, default):
         if message is not None:
             data = [message] + list(data)
         raise errors.InvalidArgumentError(
-            None, None, "\n".join(_pretty_eager(d, summarize) for d in data))
+            None, None, "\n".join(_pretty_eager(d, summarize) for d in data)
+        )
     with name_scope(name, default):
         x, y = _convert_pair(x, y)
         if data is None:
             data = ([message] if message is not None else []) + [
-                f"Condition x {sym} y did not hold element-wise:", f"x ({x.name}) = ", x,
-                f"y ({y.name}) = ", y]
+                f"Condition x {sym} y did not hold element-wise:",
+                f"x ({x.name}) = ",
+                x,
+                f"y ({y.name}) = ",
+                y,
+            ]
         elif message is not None:
             data = [message] + list(data)
         condition = _math.reduce_all(op(x, y))
@@ -228,21 +249,33 @@ def _eager_data(sym, x, y, test, summarize):
         if xv.shape == yv.shape and xv.ndim:
             bad = np.argwhere(~ok)
             n = min(summarize, len(bad))
-            data += [f"Indices of first {n} different values:", bad[:n],
-                     "Corresponding x values:", xv[~ok].reshape(-1)[:n],
-                     "Corresponding y values:", yv[~ok].reshape(-1)[:n]]
+            data += [
+                f"Indices of first {n} different values:",
+                bad[:n],
+                "Corresponding x values:",
+                xv[~ok].reshape(-1)[:n],
+                "Corresponding y values:",
+                yv[~ok].reshape(-1)[:n],
+            ]
         fx, fy = xv.reshape(-1), yv.reshape(-1)
-        data += [f"First {min(fx.size, summarize)} elements of x:", fx[:summarize],
-                 f"First {min(fy.size, summarize)} elements of y:", fy[:summarize]]
+        data += [
+            f"First {min(fx.size, summarize)} elements of x:",
+            fx[:summarize],
+            f"First {min(fy.size, summarize)} elements of y:",
+            fy[:summarize],
+        ]
     return data
 
 
 def _binary_assert(op, sym, np_op, default):
     def check(x, y, data=None, summarize=None, message=None, name=None):
         return _binary(op, sym, np_op, x, y, data, summarize, message, name, default)
+
     check.__name__ = default
-    check.__doc__ = (f"Asserts ``x {sym} y`` element-wise (static violations raise at once; "
-                     "otherwise an op failing at run time).")
+    check.__doc__ = (
+        f"Asserts ``x {sym} y`` element-wise (static violations raise at once; "
+        "otherwise an op failing at run time)."
+    )
     return check
 
 
@@ -251,8 +284,9 @@ assert_none_equal = _binary_assert(_math.not_equal, "!=", np.not_equal, "assert_
 assert_less = _binary_assert(_math.less, "<", np.less, "assert_less")
 assert_less_equal = _binary_assert(_math.less_equal, "<=", np.less_equal, "assert_less_equal")
 assert_greater = _binary_assert(_math.greater, ">", np.greater, "assert_greater")
-assert_greater_equal = _binary_assert(_math.greater_equal, ">=", np.greater_equal,
-                                      "assert_greater_equal")
+assert_greater_equal = _binary_assert(
+    _math.greater_equal, ">=", np.greater_equal, "assert_greater_equal"
+)
 
 
 def _sign_assert(sym, cmp, swap, default):
@@ -263,11 +297,15 @@ def _sign_assert(sym, cmp, swap, default):
                 # TF's texts, including its missing separator for assert_non_positive
                 cond = f"Condition x {sym} 0 did not hold element-wise:"
                 label = f"x ({_tensor_label(x)}) = "
-                data = [message or "", cond + label, x] if default == "assert_non_positive" \
+                data = (
+                    [message or "", cond + label, x]
+                    if default == "assert_non_positive"
                     else [message or "", cond, label, x]
+                )
             zero = _arr.zeros([], dtype=x.dtype)
             a, b = (zero, x) if swap else (x, zero)
             return cmp(a, b, data=data, summarize=summarize)
+
     check.__name__ = default
     check.__doc__ = f"Asserts ``x {sym} 0`` element-wise."
     return check
@@ -279,8 +317,7 @@ assert_non_negative = _sign_assert(">=", assert_less_equal, True, "assert_non_ne
 assert_non_positive = _sign_assert("<=", assert_less_equal, False, "assert_non_positive")
 
 
-def assert_near(x, y, rtol=None, atol=None, data=None, summarize=None, message=None,
-                name=None):
+def assert_near(x, y, rtol=None, atol=None, data=None, summarize=None, message=None, name=None):
     """Asserts ``|x - y| <= atol + rtol * |y|`` element-wise (default tolerances: 10
     machine epsilons of the dtype)."""
     with name_scope(name, "assert_near"):
@@ -289,17 +326,25 @@ def assert_near(x, y, rtol=None, atol=None, data=None, summarize=None, message=N
         rtol = _arr.convert_to_tensor(10 * eps if rtol is None else rtol, dtype=x.dtype)
         atol = _arr.convert_to_tensor(10 * eps if atol is None else atol, dtype=x.dtype)
         if data is None:
-            data = [message or "", f"x and y not equal to tolerance rtol = {_show(rtol)}, "
-                    f"atol = {_show(atol)}", f"x ({_tensor_label(x)}) = ", x,
-                    f"y ({_tensor_label(y)}) = ", y]
+            data = [
+                message or "",
+                f"x and y not equal to tolerance rtol = {_show(rtol)}, atol = {_show(atol)}",
+                f"x ({_tensor_label(x)}) = ",
+                x,
+                f"y ({_tensor_label(y)}) = ",
+                y,
+            ]
         tol = atol + rtol * _math.abs(y)
         condition = _math.reduce_all(_math.less_equal(_math.abs(x - y), tol))
         if _eager():
             return Assert(condition, data, summarize)
         xs, ys = _arr.get_static_value(x), _arr.get_static_value(y)
         rs, ats = _arr.get_static_value(rtol), _arr.get_static_value(atol)
-        static = None if any(v is None for v in (xs, ys, rs, ats)) else (
-            np.abs(xs - ys) <= ats + rs * np.abs(ys))
+        static = (
+            None
+            if any(v is None for v in (xs, ys, rs, ats))
+            else (np.abs(xs - ys) <= ats + rs * np.abs(ys))
+        )
         return _check(condition, static, data, summarize, None)
 
 
@@ -310,30 +355,47 @@ def _show(t):
 
 # -- ranks, shapes and dtypes --------------------------------------------------------------
 
+
 def _rank_assert(x, ranks, how, data, summarize, message, name, default):
     with name_scope(name, default):
         x = _arr.convert_to_tensor(x)
         label = "" if _eager() else x.name
-        wanted = [int(r) if _arr.get_static_value(r) is None else
-                  int(_arr.get_static_value(r)) for r in ranks]
-        ok = {"==": lambda r: r == wanted[0], ">=": lambda r: r >= wanted[0],
-              "in": lambda r: r in wanted}[how]
-        text = {"==": f"rank {wanted[0]}", ">=": f"rank at least {wanted[0]}",
-                "in": f"rank in {tuple(wanted)}"}[how]
+        wanted = [
+            int(r) if _arr.get_static_value(r) is None else int(_arr.get_static_value(r))
+            for r in ranks
+        ]
+        ok = {
+            "==": lambda r: r == wanted[0],
+            ">=": lambda r: r >= wanted[0],
+            "in": lambda r: r in wanted,
+        }[how]
+        text = {
+            "==": f"rank {wanted[0]}",
+            ">=": f"rank at least {wanted[0]}",
+            "in": f"rank in {tuple(wanted)}",
+        }[how]
         prefix = f"{message}.  " if message else ""
         if x.shape.ndims is not None:
             if not ok(x.shape.ndims):
-                raise ValueError(f"{prefix}Tensor {label} must have {text}.  Received rank "
-                                 f"{x.shape.ndims}, shape {x.shape}")
+                raise ValueError(
+                    f"{prefix}Tensor {label} must have {text}.  Received rank "
+                    f"{x.shape.ndims}, shape {x.shape}"
+                )
             return None if _eager() else no_op(name="static_checks_determined_all_ok")
         rank = _arr.rank(x)
-        cond = {"==": lambda: _math.equal(rank, wanted[0]),
-                ">=": lambda: _math.greater_equal(rank, wanted[0]),
-                "in": lambda: _math.reduce_any(_math.equal(rank, wanted))}[how]()
+        cond = {
+            "==": lambda: _math.equal(rank, wanted[0]),
+            ">=": lambda: _math.greater_equal(rank, wanted[0]),
+            "in": lambda: _math.reduce_any(_math.equal(rank, wanted)),
+        }[how]()
         if data is None:
-            data = [message or "", f"Tensor {label} must have {text.rsplit(' ', 1)[0]}",
-                    _arr.constant(wanted if how == "in" else wanted[0]),
-                    "Received shape: ", _arr.shape(x)]
+            data = [
+                message or "",
+                f"Tensor {label} must have {text.rsplit(' ', 1)[0]}",
+                _arr.constant(wanted if how == "in" else wanted[0]),
+                "Received shape: ",
+                _arr.shape(x),
+            ]
         return Assert(cond, data, summarize)
 
 
@@ -344,14 +406,12 @@ def assert_rank(x, rank, data=None, summarize=None, message=None, name=None):
 
 def assert_rank_at_least(x, rank, data=None, summarize=None, message=None, name=None):
     """Asserts that ``x`` has rank ``rank`` or more."""
-    return _rank_assert(x, [rank], ">=", data, summarize, message, name,
-                        "assert_rank_at_least")
+    return _rank_assert(x, [rank], ">=", data, summarize, message, name, "assert_rank_at_least")
 
 
 def assert_rank_in(x, ranks, data=None, summarize=None, message=None, name=None):
     """Asserts that the rank of ``x`` is one of ``ranks``."""
-    return _rank_assert(x, list(ranks), "in", data, summarize, message, name,
-                        "assert_rank_in")
+    return _rank_assert(x, list(ranks), "in", data, summarize, message, name, "assert_rank_in")
 
 
 def assert_scalar(tensor, name=None, message=None):
@@ -360,8 +420,7 @@ def assert_scalar(tensor, name=None, message=None):
     if tensor.shape.ndims != 0:
         prefix = f"{message}.  " if message else ""
         label = "tensor" if _eager() else tensor.name
-        raise ValueError(f"{prefix}Expected scalar shape for {label}, saw shape: "
-                         f"{tensor.shape}.")
+        raise ValueError(f"{prefix}Expected scalar shape for {label}, saw shape: {tensor.shape}.")
     return tensor
 
 
@@ -372,8 +431,7 @@ def assert_type(tensor, tf_type, message=None, name=None):
     if tensor.dtype != tf_type:
         prefix = f"{message}.  " if message else ""
         label = "tensor" if _eager() else tensor.name
-        raise TypeError(f"{prefix}{label} must be of type {tf_type!r}; got "
-                        f"{tensor.dtype!r}")
+        raise TypeError(f"{prefix}{label} must be of type {tf_type!r}; got {tensor.dtype!r}")
     if _eager():
         return None
     with name_scope(name, "assert_type"):
@@ -386,8 +444,10 @@ def assert_integer(x, message=None, name=None):
     if not x.dtype.is_integer:
         prefix = f"{message}.  " if message else ""
         label = "tensor" if _eager() else x.name
-        raise TypeError(f'{prefix}Expected "x" to be integer type.  Found: {label} of dtype '
-                        f"<dtype: '{x.dtype.name}'>")
+        raise TypeError(
+            f'{prefix}Expected "x" to be integer type.  Found: {label} of dtype '
+            f"<dtype: '{x.dtype.name}'>"
+        )
     if _eager():
         return None
     with name_scope(name, "assert_integer"):
@@ -397,10 +457,10 @@ def assert_integer(x, message=None, name=None):
 def assert_proper_iterable(values):
     """`TypeError` unless ``values`` is an iterable other than a tensor, array or string."""
     unintentional = (np.ndarray, bytes, str)
-    if isinstance(values, unintentional) or hasattr(values, "dtype") and hasattr(
-            values, "shape"):
-        raise TypeError('Expected argument "values" to be a "proper" iterable.  Found: '
-                        f"{type(values)}")
+    if isinstance(values, unintentional) or hasattr(values, "dtype") and hasattr(values, "shape"):
+        raise TypeError(
+            f'Expected argument "values" to be a "proper" iterable.  Found: {type(values)}'
+        )
     if not isinstance(values, collections.abc.Iterable):
         raise TypeError(f'Expected argument "values" to be iterable.  Found: {type(values)}')
 
@@ -420,11 +480,15 @@ def assert_same_float_dtype(tensors=None, dtype=None):
             if dtype is None:
                 dtype = t.dtype
             elif t.dtype != dtypes.as_dtype(dtype):
-                raise ValueError(f"{t.name}, type={_dt(t.dtype)}, must be of the same type "
-                                 f"({_dt(dtypes.as_dtype(dtype))}).")
+                raise ValueError(
+                    f"{t.name}, type={_dt(t.dtype)}, must be of the same type "
+                    f"({_dt(dtypes.as_dtype(dtype))})."
+                )
         elif t.dtype != dtype:
-            raise ValueError(f"{t.name}, type={_dt(t.dtype)}, must be of the same type "
-                             f"({_dt(dtype)}) as {first.name}.")
+            raise ValueError(
+                f"{t.name}, type={_dt(t.dtype)}, must be of the same type "
+                f"({_dt(dtype)}) as {first.name}."
+            )
     if dtype is None:
         return dtypes.float32
     dtype = dtypes.as_dtype(dtype)
@@ -449,8 +513,10 @@ def assert_shapes(shapes, data=None, summarize=None, message=None, name=None):
             label = "" if _eager() else tensor.name
             spec = list(spec)
             if tensor.shape.ndims is not None and tensor.shape.ndims != len(spec):
-                raise ValueError(f"Tensor {label} must have rank {len(spec)}.  Received rank "
-                                 f"{tensor.shape.ndims}, shape {tensor.shape}")
+                raise ValueError(
+                    f"Tensor {label} must have rank {len(spec)}.  Received rank "
+                    f"{tensor.shape.ndims}, shape {tensor.shape}"
+                )
             for i, want in enumerate(spec):
                 got = None if tensor.shape.ndims is None else tensor.shape.as_list()[i]
                 if isinstance(want, str):
@@ -463,13 +529,22 @@ def assert_shapes(shapes, data=None, summarize=None, message=None, name=None):
                     size, origin, src_t = int(want), "", None
                 if size is not None and got is not None:
                     if size != got:
-                        raise ValueError(f"{origin}Tensor {label} dimension {i} must have "
-                                         f"size {size}.  Received size {got}, shape "
-                                         f"{tensor.shape}")
+                        raise ValueError(
+                            f"{origin}Tensor {label} dimension {i} must have "
+                            f"size {size}.  Received size {got}, shape "
+                            f"{tensor.shape}"
+                        )
                     continue
                 want_t = _arr.constant(size) if size is not None else _arr.shape(src_t)[j]
-                checks.append(assert_equal(_arr.shape(tensor)[i], want_t, data=data,
-                                           summarize=summarize, message=message))
+                checks.append(
+                    assert_equal(
+                        _arr.shape(tensor)[i],
+                        want_t,
+                        data=data,
+                        summarize=summarize,
+                        message=message,
+                    )
+                )
     if _eager():
         return None
     return checks[0] if len(checks) == 1 else no_op() if not checks else _group(checks)
@@ -481,6 +556,7 @@ def _group(ops):
 
 
 # -- predicates ---------------------------------------------------------------------------
+
 
 def add_check_numerics_ops():
     """A group of `check_numerics` over every floating tensor of the default graph."""
@@ -509,5 +585,8 @@ def assert_variables_initialized(var_list=None):
 def is_numeric_tensor(tensor) -> bool:
     """True for a tensor of a numeric (not bool or string) dtype."""
     dtype = getattr(tensor, "dtype", None)
-    return current_frontend().is_tensor(tensor) and isinstance(dtype, dtypes.DType) and (
-        dtype.is_floating or dtype.is_integer or dtype.is_complex)
+    return (
+        current_frontend().is_tensor(tensor)
+        and isinstance(dtype, dtypes.DType)
+        and (dtype.is_floating or dtype.is_integer or dtype.is_complex)
+    )

@@ -15,5 +15,4 @@ def clip_by_average_norm(t, clip_norm, name=None):
         n = _arr.cast(_arr.size(t), t.dtype)
         inv = _math.rsqrt(_math.reduce_sum(t * t))
         clip = _arr.convert_to_tensor(clip_norm, dtype=t.dtype)
-        return _arr.identity(t * clip * _math.minimum(inv * n, 1.0 / clip),
-                             name=scope or None)
+        return _arr.identity(t * clip * _math.minimum(inv * n, 1.0 / clip), name=scope or None)

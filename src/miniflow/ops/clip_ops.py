@@ -49,13 +49,13 @@ def global_norm(t_list, name=None):
     if not isinstance(t_list, list | tuple) or isinstance(t_list, str):
         raise TypeError("t_list should be a sequence")
     with control_flow_ops.name_scope(name, "global_norm"):
-        sums = [math_ops.reduce_sum(math_ops.square(_values(t))) for t in t_list
-                if t is not None]
+        sums = [math_ops.reduce_sum(math_ops.square(_values(t))) for t in t_list if t is not None]
         if not sums:
             raise ValueError("global_norm needs at least one tensor that is not None")
         dtype = sums[0].dtype
-        return math_ops.sqrt(math_ops.add_n([array_ops.cast(s, dtype) for s in sums]),
-                             name="global_norm")
+        return math_ops.sqrt(
+            math_ops.add_n([array_ops.cast(s, dtype) for s in sums]), name="global_norm"
+        )
 
 
 def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
@@ -75,12 +75,12 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
         raise TypeError("t_list should be a sequence")
     t_list = list(t_list)
     with control_flow_ops.name_scope(name, "clip_by_global_norm"):
-        norm = global_norm(t_list) if use_norm is None else \
-            array_ops.convert_to_tensor(use_norm)
+        norm = global_norm(t_list) if use_norm is None else array_ops.convert_to_tensor(use_norm)
         clip_norm = array_ops.cast(clip_norm, norm.dtype)
         scale = clip_norm * math_ops.minimum(1.0 / norm, 1.0 / clip_norm)
         scale = scale + (norm - norm)  # NaN when the norm is inf or NaN
-        out = [None if t is None else
-               _like(t, _values(t) * array_ops.cast(scale, _values(t).dtype))
-               for t in t_list]
+        out = [
+            None if t is None else _like(t, _values(t) * array_ops.cast(scale, _values(t).dtype))
+            for t in t_list
+        ]
         return out, norm

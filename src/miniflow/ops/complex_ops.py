@@ -20,8 +20,10 @@ _TO_REAL = {dtypes.complex64: dtypes.float32, dtypes.complex128: dtypes.float64}
 def _complex_infer(inputs, attrs):
     dtype = inputs[0].dtype
     if dtype not in _TO_COMPLEX or inputs[1].dtype != dtype:
-        raise TypeError(f"complex() takes two float32 or two float64 tensors, got "
-                        f"{dtype.name} and {inputs[1].dtype.name}")
+        raise TypeError(
+            f"complex() takes two float32 or two float64 tensors, got "
+            f"{dtype.name} and {inputs[1].dtype.name}"
+        )
     return [(rules.broadcast(inputs, attrs)[0][0], _TO_COMPLEX[dtype])]
 
 
@@ -40,8 +42,10 @@ def _complex_only(inputs, attrs):
 @register_op("Complex", infer=_complex_infer, same_dtype=True)
 def _complex(re, im):
     re, im = np.asarray(re), np.asarray(im)
-    out = np.empty(np.broadcast_shapes(re.shape, im.shape),
-                   np.complex64 if re.dtype == np.float32 else np.complex128)
+    out = np.empty(
+        np.broadcast_shapes(re.shape, im.shape),
+        np.complex64 if re.dtype == np.float32 else np.complex128,
+    )
     out.real, out.imag = re, im
     return out[()]  # 0-d results are NumPy scalars, as everywhere in miniflow
 

@@ -21,8 +21,9 @@ def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
     """Mean of squared deviations from the mean along ``axis`` (population variance)."""
     x = _arr.convert_to_tensor(input_tensor)
     mean = _math.reduce_mean(x, axis=axis, keepdims=True)
-    return _math.reduce_mean(_math.squared_difference(x, mean), axis=axis,
-                             keepdims=keepdims, name=name)
+    return _math.reduce_mean(
+        _math.squared_difference(x, mean), axis=axis, keepdims=keepdims, name=name
+    )
 
 
 def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
@@ -33,18 +34,26 @@ def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
     """sqrt(sum(x ** 2)) along ``axis``."""
     x = _arr.convert_to_tensor(input_tensor)
-    return _math.sqrt(_math.reduce_sum(_math.square(x), axis=axis, keepdims=keepdims),
-                      name=name)
+    return _math.sqrt(_math.reduce_sum(_math.square(x), axis=axis, keepdims=keepdims), name=name)
 
 
-def count_nonzero(input_tensor=None, axis=None, keepdims=None, dtype=dtypes.int64, name=None,
-                  reduction_indices=None, keep_dims=None, input=None):  # noqa: A002
+def count_nonzero(
+    input_tensor=None,
+    axis=None,
+    keepdims=None,
+    dtype=dtypes.int64,
+    name=None,
+    reduction_indices=None,
+    keep_dims=None,
+    input=None,
+):  # noqa: A002
     """The number of non-zero elements along ``axis`` (int64 by default, as TF)."""
     x = _arr.convert_to_tensor(input if input_tensor is None else input_tensor)
     keep = bool(keepdims if keepdims is not None else keep_dims)
     nonzero = _math.not_equal(x, _arr.zeros_like(x))
-    count = _math.reduce_sum(_math.cast(nonzero, dtypes.int64),
-                             axis=_axis(axis, reduction_indices), keepdims=keep)
+    count = _math.reduce_sum(
+        _math.cast(nonzero, dtypes.int64), axis=_axis(axis, reduction_indices), keepdims=keep
+    )
     return _math.cast(count, dtype, name=name)
 
 
@@ -105,18 +114,24 @@ def _bincount(arr, weights, minlength=0, maxlength=-1, dtype=dtypes.int32):
 not_differentiable("Bincount")
 
 
-def bincount(arr, weights=None, minlength=None, maxlength=None, dtype=dtypes.int32,
-             name=None):
+def bincount(arr, weights=None, minlength=None, maxlength=None, dtype=dtypes.int32, name=None):
     """Counts of each value of non-negative int ``arr`` (weighted sums with ``weights``)."""
     w = _arr.constant(np.zeros([0])) if weights is None else _arr.convert_to_tensor(weights)
     out_dtype = dtypes.as_dtype(dtype) if weights is None else w.dtype
-    return apply_op("Bincount", arr, w, minlength=int(minlength or 0),
-                    maxlength=-1 if maxlength is None else int(maxlength),
-                    dtype=out_dtype, name=name)
+    return apply_op(
+        "Bincount",
+        arr,
+        w,
+        minlength=int(minlength or 0),
+        maxlength=-1 if maxlength is None else int(maxlength),
+        dtype=out_dtype,
+        name=name,
+    )
 
 
-def confusion_matrix(labels, predictions, num_classes=None, weights=None,
-                     dtype=dtypes.int32, name=None):
+def confusion_matrix(
+    labels, predictions, num_classes=None, weights=None, dtype=dtypes.int32, name=None
+):
     """[n, n] counts of (label, prediction) pairs; rows are labels."""
     labels = _math.cast(_arr.convert_to_tensor(labels), dtypes.int64)
     predictions = _math.cast(_arr.convert_to_tensor(predictions), dtypes.int64)
@@ -129,14 +144,22 @@ def confusion_matrix(labels, predictions, num_classes=None, weights=None,
     flat = labels * n + predictions
     w = _arr.constant(np.zeros([0]), dtype) if weights is None else _math.cast(weights, dtype)
     if n_static is None:
-        counts = apply_op("Bincount", flat, w, minlength=0, maxlength=-1,
-                          dtype=dtypes.as_dtype(dtype))
+        counts = apply_op(
+            "Bincount", flat, w, minlength=0, maxlength=-1, dtype=dtypes.as_dtype(dtype)
+        )
         size = _math.cast(n * n, dtypes.int32)
-        padded = _arr.concat([counts, _arr.zeros(_arr.expand_dims(size, 0),
-                                                 dtype=dtypes.as_dtype(dtype))], 0)
+        padded = _arr.concat(
+            [counts, _arr.zeros(_arr.expand_dims(size, 0), dtype=dtypes.as_dtype(dtype))], 0
+        )
         counts = padded[:size]
         shape = _arr.stack([_math.cast(n, dtypes.int32), _math.cast(n, dtypes.int32)])
         return _arr.reshape(counts, shape, name=name)
-    counts = apply_op("Bincount", flat, w, minlength=n_static * n_static,
-                      maxlength=n_static * n_static, dtype=dtypes.as_dtype(dtype))
+    counts = apply_op(
+        "Bincount",
+        flat,
+        w,
+        minlength=n_static * n_static,
+        maxlength=n_static * n_static,
+        dtype=dtypes.as_dtype(dtype),
+    )
     return _arr.reshape(counts, [n_static, n_static], name=name)

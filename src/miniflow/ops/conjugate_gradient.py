@@ -23,8 +23,9 @@ def _norm(x):
     return _math.sqrt(_dot(x, x))
 
 
-def conjugate_gradient(operator, rhs, preconditioner=None, x=None, tol=1e-5, max_iter=20,
-                       name="conjugate_gradient"):
+def conjugate_gradient(
+    operator, rhs, preconditioner=None, x=None, tol=1e-5, max_iter=20, name="conjugate_gradient"
+):
     """CGState(i, x, r, p, gamma) after the conjugate-gradient iterations for A x = rhs."""
     if not (operator.is_self_adjoint and operator.is_positive_definite):
         raise ValueError("Expected a self-adjoint, positive definite operator.")

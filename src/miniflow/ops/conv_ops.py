@@ -36,8 +36,10 @@ def _out_and_pad(size, k, s, d, padding):
     eff = (k - 1) * d + 1
     if padding == "VALID":
         if size - eff + s < 0:
-            raise ValueError(f"Computed output size would be negative: {(size - eff) // s + 1}"
-                             f" [input_size: {size}, effective_filter_size: {eff}, stride: {s}]")
+            raise ValueError(
+                f"Computed output size would be negative: {(size - eff) // s + 1}"
+                f" [input_size: {size}, effective_filter_size: {eff}, stride: {s}]"
+            )
         return (size - eff + s) // s, (0, 0)
     out = -(-size // s)
     total = max((out - 1) * s + eff - size, 0)
@@ -48,8 +50,9 @@ def _windows(xp, oh, ow, kh, kw, sh, sw, dh, dw):
     """(N, OH, OW, KH, KW, C) view of the padded NHWC input (no copy)."""
     n, _, _, c = xp.shape
     s0, s1, s2, s3 = xp.strides
-    return as_strided(xp, (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3),
-                      writeable=False)
+    return as_strided(
+        xp, (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3), writeable=False
+    )
 
 
 def _geometry(x_shape, kh, kw, strides, dilations, padding):
@@ -68,16 +71,19 @@ def _pad_hw(x, ph, pw, value=0):
 def _conv2d_kernel(x, w, strides=(1, 1), dilations=(1, 1), padding="VALID"):
     if x.shape[3] != w.shape[2]:
         raise errors.InvalidArgumentError(
-            None, None, f"input depth must be evenly divisible by filter depth: "
-            f"{x.shape[3]} vs {w.shape[2]}")
+            None,
+            None,
+            f"input depth must be evenly divisible by filter depth: {x.shape[3]} vs {w.shape[2]}",
+        )
     kh, kw = w.shape[:2]
     oh, ow, ph, pw = _geometry(x.shape, kh, kw, strides, dilations, padding)
     cols = _windows(_pad_hw(x, ph, pw), oh, ow, kh, kw, *strides, *dilations)
     return np.tensordot(cols, w, axes=([3, 4, 5], [0, 1, 2])).astype(x.dtype, copy=False)
 
 
-def _conv_backprop_input_kernel(input_sizes, w, dy, strides=(1, 1), dilations=(1, 1),
-                                padding="VALID"):
+def _conv_backprop_input_kernel(
+    input_sizes, w, dy, strides=(1, 1), dilations=(1, 1), padding="VALID"
+):
     shape = tuple(int(s) for s in input_sizes)
     kh, kw = w.shape[:2]
     oh, ow, ph, pw = _geometry(shape, kh, kw, strides, dilations, padding)
@@ -87,13 +93,18 @@ def _conv_backprop_input_kernel(input_sizes, w, dy, strides=(1, 1), dilations=(1
     dcols = np.tensordot(dy, w, axes=([3], [3]))  # (N, OH, OW, KH, KW, C)
     for i in range(kh):  # one strided add per kernel tap, not per pixel
         for j in range(kw):
-            dxp[:, i * dh:i * dh + sh * (oh - 1) + 1:sh,
-                j * dw:j * dw + sw * (ow - 1) + 1:sw, :] += dcols[:, :, :, i, j, :]
-    return dxp[:, ph[0]:ph[0] + h, pw[0]:pw[0] + wd, :]
+            dxp[
+                :,
+                i * dh : i * dh + sh * (oh - 1) + 1 : sh,
+                j * dw : j * dw + sw * (ow - 1) + 1 : sw,
+                :,
+            ] += dcols[:, :, :, i, j, :]
+    return dxp[:, ph[0] : ph[0] + h, pw[0] : pw[0] + wd, :]
 
 
-def _conv_backprop_filter_kernel(x, filter_sizes, dy, strides=(1, 1), dilations=(1, 1),
-                                 padding="VALID"):
+def _conv_backprop_filter_kernel(
+    x, filter_sizes, dy, strides=(1, 1), dilations=(1, 1), padding="VALID"
+):
     kh, kw = int(filter_sizes[0]), int(filter_sizes[1])
     oh, ow, ph, pw = _geometry(x.shape, kh, kw, strides, dilations, padding)
     cols = _windows(_pad_hw(x, ph, pw), oh, ow, kh, kw, *strides, *dilations)
@@ -115,20 +126,23 @@ def _conv_infer(inputs, attrs):
 
 def _spatial_out(x, kh, kw, attrs):
     out = []
-    for size, k, s, d in ((x[1], kh, attrs["strides"][0], attrs["dilations"][0]),
-                          (x[2], kw, attrs["strides"][1], attrs["dilations"][1])):
-        out.append(None if size is None or k is None else
-                   _out_and_pad(size, k, s, d, attrs["padding"])[0])
+    for size, k, s, d in (
+        (x[1], kh, attrs["strides"][0], attrs["dilations"][0]),
+        (x[2], kw, attrs["strides"][1], attrs["dilations"][1]),
+    ):
+        out.append(
+            None if size is None or k is None else _out_and_pad(size, k, s, d, attrs["padding"])[0]
+        )
     return tuple(out)
 
 
 register_op("Conv2D", infer=_conv_infer)(_conv2d_kernel)
-register_op("Conv2DBackpropInput",
-            infer=lambda i, a: [(_arr._shape_from_tensor(i[0]), i[1].dtype)])(
-    _conv_backprop_input_kernel)
-register_op("Conv2DBackpropFilter",
-            infer=lambda i, a: [(_arr._shape_from_tensor(i[1]), i[0].dtype)])(
-    _conv_backprop_filter_kernel)
+register_op(
+    "Conv2DBackpropInput", infer=lambda i, a: [(_arr._shape_from_tensor(i[0]), i[1].dtype)]
+)(_conv_backprop_input_kernel)
+register_op(
+    "Conv2DBackpropFilter", infer=lambda i, a: [(_arr._shape_from_tensor(i[1]), i[0].dtype)]
+)(_conv_backprop_filter_kernel)
 
 
 def _conv_attrs(op):
@@ -139,8 +153,10 @@ def _conv_attrs(op):
 def _conv2d_grad(op, grad):
     x, w = op.inputs
     a = _conv_attrs(op)
-    return [apply_op("Conv2DBackpropInput", _arr.shape(x), w, grad, **a),
-            apply_op("Conv2DBackpropFilter", x, _arr.shape(w), grad, **a)]
+    return [
+        apply_op("Conv2DBackpropInput", _arr.shape(x), w, grad, **a),
+        apply_op("Conv2DBackpropFilter", x, _arr.shape(w), grad, **a),
+    ]
 
 
 @register_gradient("Conv2DBackpropInput")
@@ -148,16 +164,22 @@ def _conv_backprop_input_grad(op, grad):
     """Linear in (filter, dy): the adjoints are the filter backprop and conv2d itself."""
     _, w, dy = op.inputs
     a = _conv_attrs(op)
-    return [None, apply_op("Conv2DBackpropFilter", grad, _arr.shape(w), dy, **a),
-            apply_op("Conv2D", grad, w, **a)]
+    return [
+        None,
+        apply_op("Conv2DBackpropFilter", grad, _arr.shape(w), dy, **a),
+        apply_op("Conv2D", grad, w, **a),
+    ]
 
 
 @register_gradient("Conv2DBackpropFilter")
 def _conv_backprop_filter_grad(op, grad):
     x, _, dy = op.inputs
     a = _conv_attrs(op)
-    return [apply_op("Conv2DBackpropInput", _arr.shape(x), grad, dy, **a), None,
-            apply_op("Conv2D", x, grad, **a)]
+    return [
+        apply_op("Conv2DBackpropInput", _arr.shape(x), grad, dy, **a),
+        None,
+        apply_op("Conv2D", x, grad, **a),
+    ]
 
 
 def _check_conv_args(padding, data_format, strides, dilations):
@@ -168,10 +190,14 @@ def _check_conv_args(padding, data_format, strides, dilations):
         raise ValueError(f"data_format {data_format!r} is not supported here; use 'NHWC'")
     s = _pair(strides, "strides")
     d = _pair(dilations if dilations is not None else 1, "dilations")
-    if isinstance(strides, list | tuple) and len(strides) == 4 and (strides[0] != 1 or
-                                                                     strides[3] != 1):
-        raise ValueError("Current implementation does not yet support strides in the batch "
-                         "and depth dimensions.")
+    if (
+        isinstance(strides, list | tuple)
+        and len(strides) == 4
+        and (strides[0] != 1 or strides[3] != 1)
+    ):
+        raise ValueError(
+            "Current implementation does not yet support strides in the batch and depth dimensions."
+        )
     if min(s) < 1 or min(d) < 1:
         raise ValueError(f"strides and dilations must be >= 1, got {s} and {d}")
     if max(d) > 1 and max(s) > 1:
@@ -193,8 +219,17 @@ def _via_nhwc(fn, x):
     return _arr.transpose(y, [0, 3, 1, 2])
 
 
-def conv2d(input, filter=None, strides=None, padding=None, use_cudnn_on_gpu=True,  # noqa: A002
-           data_format="NHWC", dilations=None, name=None, filters=None):
+def conv2d(
+    input,
+    filter=None,
+    strides=None,
+    padding=None,
+    use_cudnn_on_gpu=True,  # noqa: A002
+    data_format="NHWC",
+    dilations=None,
+    name=None,
+    filters=None,
+):
     """2-D convolution of an NHWC (or NCHW) ``input`` with an HWIO ``filter``.
 
     Args:
@@ -204,46 +239,101 @@ def conv2d(input, filter=None, strides=None, padding=None, use_cudnn_on_gpu=True
     """
     filter = filters if filter is None else filter  # noqa: A001
     if data_format == "NCHW":
-        return _via_nhwc(lambda x: conv2d(x, filter, _nhwc_list(strides), padding,
-                                          dilations=_nhwc_list(dilations), name=name), input)
+        return _via_nhwc(
+            lambda x: conv2d(
+                x, filter, _nhwc_list(strides), padding, dilations=_nhwc_list(dilations), name=name
+            ),
+            input,
+        )
     padding, s, d = _check_conv_args(padding, data_format, strides, dilations)
-    return apply_op("Conv2D", input, filter, strides=s, dilations=d, padding=padding,
-                    name=name)
+    return apply_op("Conv2D", input, filter, strides=s, dilations=d, padding=padding, name=name)
 
 
-def conv2d_backprop_input(input_sizes, filter, out_backprop, strides, padding,  # noqa: A002
-                          use_cudnn_on_gpu=True, data_format="NHWC", dilations=None,
-                          name=None):
+def conv2d_backprop_input(
+    input_sizes,
+    filter,
+    out_backprop,
+    strides,
+    padding,  # noqa: A002
+    use_cudnn_on_gpu=True,
+    data_format="NHWC",
+    dilations=None,
+    name=None,
+):
     """The gradient of conv2d with respect to its input (of shape ``input_sizes``)."""
     padding, s, d = _check_conv_args(padding, data_format, strides, dilations)
-    return apply_op("Conv2DBackpropInput", _arr._int_tensor(input_sizes), filter, out_backprop,
-                    strides=s, dilations=d, padding=padding, name=name)
+    return apply_op(
+        "Conv2DBackpropInput",
+        _arr._int_tensor(input_sizes),
+        filter,
+        out_backprop,
+        strides=s,
+        dilations=d,
+        padding=padding,
+        name=name,
+    )
 
 
-def conv2d_backprop_filter(input, filter_sizes, out_backprop, strides, padding,  # noqa: A002
-                           use_cudnn_on_gpu=True, data_format="NHWC", dilations=None,
-                           name=None):
+def conv2d_backprop_filter(
+    input,
+    filter_sizes,
+    out_backprop,
+    strides,
+    padding,  # noqa: A002
+    use_cudnn_on_gpu=True,
+    data_format="NHWC",
+    dilations=None,
+    name=None,
+):
     """The gradient of conv2d with respect to its filter (of shape ``filter_sizes``)."""
     padding, s, d = _check_conv_args(padding, data_format, strides, dilations)
-    return apply_op("Conv2DBackpropFilter", input, _arr._int_tensor(filter_sizes),
-                    out_backprop, strides=s, dilations=d, padding=padding, name=name)
+    return apply_op(
+        "Conv2DBackpropFilter",
+        input,
+        _arr._int_tensor(filter_sizes),
+        out_backprop,
+        strides=s,
+        dilations=d,
+        padding=padding,
+        name=name,
+    )
 
 
-def conv2d_transpose(value, filter, output_shape, strides, padding="SAME",  # noqa: A002
-                     data_format="NHWC", name=None, dilations=None):
+def conv2d_transpose(
+    value,
+    filter,
+    output_shape,
+    strides,
+    padding="SAME",  # noqa: A002
+    data_format="NHWC",
+    name=None,
+    dilations=None,
+):
     """The transpose (gradient) of conv2d: ``filter`` is [h, w, out_channels, in_channels].
 
     Raises:
         ValueError: output_shape's depth does not match the filter's.
     """
     f = dims(_arr.convert_to_tensor(filter))
-    if isinstance(output_shape, list | tuple) and f is not None and \
-            f[2] is not None and int(output_shape[3]) != f[2]:
-        raise ValueError(f"output_shape does not match filter's output channels, "
-                         f"{output_shape[3]} != {f[2]}")
-    return conv2d_backprop_input(output_shape, filter, value, strides, padding,
-                                 data_format=data_format, dilations=dilations,
-                                 name=name or "conv2d_transpose")
+    if (
+        isinstance(output_shape, list | tuple)
+        and f is not None
+        and f[2] is not None
+        and int(output_shape[3]) != f[2]
+    ):
+        raise ValueError(
+            f"output_shape does not match filter's output channels, {output_shape[3]} != {f[2]}"
+        )
+    return conv2d_backprop_input(
+        output_shape,
+        filter,
+        value,
+        strides,
+        padding,
+        data_format=data_format,
+        dilations=dilations,
+        name=name or "conv2d_transpose",
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -279,15 +369,18 @@ def _scatter_taps(per_tap, x_shape, ksize, strides, geo, dtype):
     out = np.zeros((n, h + sum(ph), w + sum(pw), c), dtype=dtype)
     for i in range(kh):
         for j in range(kw):
-            out[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :] += per_tap(i, j)
-    return out[:, ph[0]:ph[0] + h, pw[0]:pw[0] + w, :]
+            out[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :] += per_tap(
+                i, j
+            )
+    return out[:, ph[0] : ph[0] + h, pw[0] : pw[0] + w, :]
 
 
 def _max_pool_grad_kernel(x, dy, ksize=(1, 1), strides=(1, 1), padding="VALID"):
     arg, geo = _argmax_taps(x, ksize, strides, padding)
     kw = ksize[1]
-    return _scatter_taps(lambda i, j: np.where(arg == i * kw + j, dy, 0), x.shape, ksize,
-                         strides, geo, dy.dtype)
+    return _scatter_taps(
+        lambda i, j: np.where(arg == i * kw + j, dy, 0), x.shape, ksize, strides, geo, dy.dtype
+    )
 
 
 def _max_pool_grad_grad_kernel(x, g, ksize=(1, 1), strides=(1, 1), padding="VALID"):
@@ -308,7 +401,8 @@ def _avg_counts(x_shape, ksize, strides, padding):
 def _avg_pool_kernel(x, ksize=(1, 1), strides=(1, 1), padding="VALID"):
     cols, _ = _pool_windows(x, ksize, strides, padding, 0)
     return (cols.sum(axis=(3, 4)) / _avg_counts(x.shape, ksize, strides, padding)).astype(
-        x.dtype, copy=False)
+        x.dtype, copy=False
+    )
 
 
 def _avg_pool_grad_kernel(x_shape, dy, ksize=(1, 1), strides=(1, 1), padding="VALID"):
@@ -316,8 +410,9 @@ def _avg_pool_grad_kernel(x_shape, dy, ksize=(1, 1), strides=(1, 1), padding="VA
     scaled = dy / _avg_counts(x_shape, ksize, strides, padding)
     _, _, ph, pw = _geometry(x_shape, *ksize, strides, (1, 1), padding)
     geo = (dy.shape[1], dy.shape[2], ph, pw)
-    return _scatter_taps(lambda i, j: scaled, x_shape, ksize, strides, geo,
-                         dy.dtype).astype(dy.dtype, copy=False)
+    return _scatter_taps(lambda i, j: scaled, x_shape, ksize, strides, geo, dy.dtype).astype(
+        dy.dtype, copy=False
+    )
 
 
 def _pool_infer(inputs, attrs):
@@ -332,11 +427,11 @@ def _pool_infer(inputs, attrs):
 
 register_op("MaxPool", infer=_pool_infer)(_max_pool_kernel)
 register_op("AvgPool", infer=_pool_infer)(_avg_pool_kernel)
-register_op("MaxPoolGrad", infer=lambda i, a: [(dims(i[0]), i[1].dtype)])(
-    _max_pool_grad_kernel)
+register_op("MaxPoolGrad", infer=lambda i, a: [(dims(i[0]), i[1].dtype)])(_max_pool_grad_kernel)
 register_op("MaxPoolGradGrad", infer=_pool_infer)(_max_pool_grad_grad_kernel)
 register_op("AvgPoolGrad", infer=lambda i, a: [(_arr._shape_from_tensor(i[0]), i[1].dtype)])(
-    _avg_pool_grad_kernel)
+    _avg_pool_grad_kernel
+)
 
 
 def _pool_attrs(op):
@@ -372,29 +467,38 @@ def _avg_pool_grad_grad(op, grad):
 
 def _pool(op_type, value, ksize, strides, padding, data_format, name):
     if data_format == "NCHW":
-        return _via_nhwc(lambda x: _pool(op_type, x, _nhwc_list(ksize), _nhwc_list(strides),
-                                         padding, "NHWC", name), value)
+        return _via_nhwc(
+            lambda x: _pool(
+                op_type, x, _nhwc_list(ksize), _nhwc_list(strides), padding, "NHWC", name
+            ),
+            value,
+        )
     padding = padding.upper() if isinstance(padding, str) else padding
     if padding not in ("SAME", "VALID"):
         raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}")
     if data_format not in (None, "NHWC"):
         raise ValueError(f"data_format {data_format!r} is not supported; use 'NHWC'")
-    if isinstance(ksize, list | tuple) and len(ksize) == 4 and (ksize[0] != 1 or
-                                                                 ksize[3] != 1):
+    if isinstance(ksize, list | tuple) and len(ksize) == 4 and (ksize[0] != 1 or ksize[3] != 1):
         raise ValueError("Pooling is not yet supported on the batch nor depth dimensions.")
-    return apply_op(op_type, value, ksize=_pair(ksize, "ksize"),
-                    strides=_pair(strides, "strides"), padding=padding, name=name)
+    return apply_op(
+        op_type,
+        value,
+        ksize=_pair(ksize, "ksize"),
+        strides=_pair(strides, "strides"),
+        padding=padding,
+        name=name,
+    )
 
 
-def max_pool(value, ksize, strides, padding, data_format="NHWC", name=None,
-             input=None):  # noqa: A002
+def max_pool(value, ksize, strides, padding, data_format="NHWC", name=None, input=None):  # noqa: A002
     """Maximum over ksize windows of an NHWC tensor."""
-    return _pool("MaxPool", value if input is None else input, ksize, strides, padding,
-                 data_format, name)
+    return _pool(
+        "MaxPool", value if input is None else input, ksize, strides, padding, data_format, name
+    )
 
 
-def avg_pool(value, ksize, strides, padding, data_format="NHWC", name=None,
-             input=None):  # noqa: A002
+def avg_pool(value, ksize, strides, padding, data_format="NHWC", name=None, input=None):  # noqa: A002
     """Mean over ksize windows (SAME padding averages only the real elements)."""
-    return _pool("AvgPool", value if input is None else input, ksize, strides, padding,
-                 data_format, name)
+    return _pool(
+        "AvgPool", value if input is None else input, ksize, strides, padding, data_format, name
+    )

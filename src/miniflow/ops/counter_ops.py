@@ -16,8 +16,7 @@ from miniflow.ops.control_flow_ops import name_scope
 from miniflow.ops.state_ops import _uninitialized, _var_state
 
 
-@register_op("CountUpTo", infer=lambda i, a: [((), a["var"].dtype)],
-             **_var_state(writes=True))
+@register_op("CountUpTo", infer=lambda i, a: [((), a["var"].dtype)], **_var_state(writes=True))
 def _count_up_to(slot, var=None, limit=0):
     value = slot.value
     if value is None:
@@ -45,8 +44,10 @@ def count_up_to(ref, limit, name=None):
         TypeError: ref is not an int32/int64 scalar variable.
     """
     if not ref.dtype.is_integer or ref.shape.ndims != 0:
-        raise TypeError(f"count_up_to needs an int32 or int64 scalar variable, got "
-                        f"{ref.dtype.name} of shape {ref.shape}")
+        raise TypeError(
+            f"count_up_to needs an int32 or int64 scalar variable, got "
+            f"{ref.dtype.name} of shape {ref.shape}"
+        )
     return apply_op("CountUpTo", var=ref, limit=int(limit), name=name)
 
 
@@ -66,8 +67,10 @@ def report_uninitialized_variables(var_list=None, name="report_uninitialized_var
     if current_frontend().eager:
         return _arr.constant(np.zeros((0,), dtype=object), dtype=dtypes.string)
     with name_scope(name):
-        names = _arr.constant(np.array([v.op_name.encode() for v in var_list] or [b""],
-                                       dtype=object), dtype=dtypes.string)
+        names = _arr.constant(
+            np.array([v.op_name.encode() for v in var_list] or [b""], dtype=object),
+            dtype=dtypes.string,
+        )
         if not var_list:
             return _arr.boolean_mask(names, _arr.constant([False]))
         done = _arr.stack([apply_op("IsVariableInitialized", var=v) for v in var_list])

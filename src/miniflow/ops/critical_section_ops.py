@@ -35,8 +35,12 @@ class _Mutex:
             self._lock.release()
 
 
-_STATE = dict(stateful=True, make_state=lambda attrs: _Mutex(),
-              state_key=lambda attrs: attrs["section"], exportable=False)
+_STATE = dict(
+    stateful=True,
+    make_state=lambda attrs: _Mutex(),
+    state_key=lambda attrs: attrs["section"],
+    exportable=False,
+)
 
 
 @register_op("CriticalSectionAcquire", infer=lambda i, a: [((), dtypes.bool)], **_STATE)
@@ -48,8 +52,9 @@ def _release_infer(inputs, attrs):
     return [(t.shape.as_tuple(), t.dtype) for t in inputs]
 
 
-@register_op("CriticalSectionRelease", infer=_release_infer,
-             num_outputs=lambda attrs: attrs["n"], **_STATE)
+@register_op(
+    "CriticalSectionRelease", infer=_release_infer, num_outputs=lambda attrs: attrs["n"], **_STATE
+)
 def _release(mutex, *values, section=None, n=0):
     mutex.release()
     return tuple(values)
@@ -62,11 +67,12 @@ class CriticalSection:
     """CriticalSection(name=None, shared_name=None): ``execute(fn)`` runs fn's ops while
     holding this section's lock."""
 
-    def __init__(self, name=None, shared_name=None, critical_section_def=None,
-                 import_scope=None):
+    def __init__(self, name=None, shared_name=None, critical_section_def=None, import_scope=None):
         if critical_section_def is not None:
-            raise ValueError("critical_section_def is not supported: miniflow does not "
-                             "serialize critical sections")
+            raise ValueError(
+                "critical_section_def is not supported: miniflow does not "
+                "serialize critical sections"
+            )
         self._name = name or "CriticalSection"
         self._shared_name = shared_name
         self._eager_lock = threading.RLock()
@@ -89,16 +95,29 @@ class CriticalSection:
             with control_flow_ops.control_dependencies([lock]):
                 out = fn()
             inside = graph.get_operations()[before:]
-            leaves = [array_ops.convert_to_tensor(t) if t is not None and not hasattr(
-                t, "control_inputs") else t for t in flatten(out)]
+            leaves = [
+                array_ops.convert_to_tensor(t)
+                if t is not None and not hasattr(t, "control_inputs")
+                else t
+                for t in flatten(out)
+            ]
             tensors = [t for t in leaves if t is not None and not hasattr(t, "control_inputs")]
             with control_flow_ops.control_dependencies(inside + [lock]):
-                released = apply_op("CriticalSectionRelease", *tensors, section=self,
-                                    n=len(tensors), name="Release")
+                released = apply_op(
+                    "CriticalSectionRelease", *tensors, section=self, n=len(tensors), name="Release"
+                )
             released = list(released) if isinstance(released, tuple) else [released]
             if not tensors:  # fn returned ops only: the release op stands for them
-                return control_flow_ops.group(*[t for t in leaves if t is not None],
-                                              *(r.op for r in released[:1]))
+                return control_flow_ops.group(
+                    *[t for t in leaves if t is not None], *(r.op for r in released[:1])
+                )
             it = iter(released)
-            return pack(out, iter([next(it) if t is not None and not hasattr(
-                t, "control_inputs") else t for t in leaves]))
+            return pack(
+                out,
+                iter(
+                    [
+                        next(it) if t is not None and not hasattr(t, "control_inputs") else t
+                        for t in leaves
+                    ]
+                ),
+            )

@@ -27,8 +27,9 @@ def _rows(indices, values, batch):
     for k in order:
         b = int(indices[k][0])
         if not 0 <= b < batch:
-            raise errors.InvalidArgumentError(None, None, f"labels batch index {b} is not in "
-                                                          f"[0, {batch})")
+            raise errors.InvalidArgumentError(
+                None, None, f"labels batch index {b} is not in [0, {batch})"
+            )
         out[b].append(int(values[k]))
     return out
 
@@ -87,16 +88,25 @@ def _ctc_one(logp, label, merge_repeated):
     return -logp_total, grad
 
 
-def _ctc_loss_kernel(logits, label_indices, label_values, seq_len,
-                     preprocess_collapse_repeated=False, ctc_merge_repeated=True,
-                     ignore_longer_outputs_than_inputs=False):
+def _ctc_loss_kernel(
+    logits,
+    label_indices,
+    label_values,
+    seq_len,
+    preprocess_collapse_repeated=False,
+    ctc_merge_repeated=True,
+    ignore_longer_outputs_than_inputs=False,
+):
     logits = np.asarray(logits)
     t_max, batch, c = logits.shape
     seq_len = np.asarray(seq_len)
     if seq_len.shape != (batch,):
         raise errors.InvalidArgumentError(
-            None, None, f"len(sequence_length) != batch_size. len(sequence_length): "
-                        f"{seq_len.size} batch_size: {batch}")
+            None,
+            None,
+            f"len(sequence_length) != batch_size. len(sequence_length): "
+            f"{seq_len.size} batch_size: {batch}",
+        )
     loss = np.zeros(batch, logits.dtype)
     grad = np.zeros_like(logits)
     wide = logits.astype(np.float64)
@@ -107,20 +117,27 @@ def _ctc_loss_kernel(logits, label_indices, label_values, seq_len,
         t_len = int(seq_len[b])
         if t_len > t_max:
             raise errors.InvalidArgumentError(
-                None, None, f"sequence_length({b}) = {t_len} > max_time = {t_max}")
+                None, None, f"sequence_length({b}) = {t_len} > max_time = {t_max}"
+            )
         if any(not 0 <= v < c - 1 for v in label):
             raise errors.InvalidArgumentError(
-                None, None, f"Saw a non-null label (index >= num_classes - 1) following a "
-                            f"null label, batch: {b} num_classes: {c} labels: {label}")
+                None,
+                None,
+                f"Saw a non-null label (index >= num_classes - 1) following a "
+                f"null label, batch: {b} num_classes: {c} labels: {label}",
+            )
         repeats = sum(1 for i in range(1, len(label)) if label[i] == label[i - 1])
         if len(label) + (repeats if ctc_merge_repeated else 0) > t_len:
             if ignore_longer_outputs_than_inputs:
                 continue
             raise errors.InvalidArgumentError(
-                None, None, f"Not enough time for target transition sequence (required: "
-                            f"{len(label) + repeats}, available: {t_len}){b}You can turn this "
-                            f"error into a warning by using the flag "
-                            f"ignore_longer_outputs_than_inputs")
+                None,
+                None,
+                f"Not enough time for target transition sequence (required: "
+                f"{len(label) + repeats}, available: {t_len}){b}You can turn this "
+                f"error into a warning by using the flag "
+                f"ignore_longer_outputs_than_inputs",
+            )
         if t_len == 0:
             continue
         nll, g = _ctc_one(logp_all[:t_len, b], np.asarray(label, int), ctc_merge_repeated)
@@ -132,8 +149,7 @@ def _ctc_loss_kernel(logits, label_indices, label_values, seq_len,
 def _ctc_infer(inputs, attrs):
     x = dims(inputs[0])
     batch = None if x is None else x[1]
-    return [((batch,), inputs[0].dtype), (x if x is not None else (None,) * 3,
-                                          inputs[0].dtype)]
+    return [((batch,), inputs[0].dtype), (x if x is not None else (None,) * 3, inputs[0].dtype)]
 
 
 register_op("CTCLoss", infer=_ctc_infer, num_outputs=2)(_ctc_loss_kernel)
@@ -142,29 +158,39 @@ register_op("CTCLoss", infer=_ctc_infer, num_outputs=2)(_ctc_loss_kernel)
 @register_gradient("CTCLoss", accepts_none=True)
 def _ctc_loss_grad(op, grad_loss, _grad_grad):
     """The kernel's own gradient, scaled per batch entry (no second derivative, as TF)."""
-    return [_arr.stop_gradient(op.outputs[1]) * _arr.expand_dims(grad_loss, -1), None, None,
-            None]
+    return [_arr.stop_gradient(op.outputs[1]) * _arr.expand_dims(grad_loss, -1), None, None, None]
 
 
-def ctc_loss(labels, inputs=None, sequence_length=None, preprocess_collapse_repeated=False,
-             ctc_merge_repeated=True, ignore_longer_outputs_than_inputs=False,
-             time_major=True, logits=None):
+def ctc_loss(
+    labels,
+    inputs=None,
+    sequence_length=None,
+    preprocess_collapse_repeated=False,
+    ctc_merge_repeated=True,
+    ignore_longer_outputs_than_inputs=False,
+    time_major=True,
+    logits=None,
+):
     """Negative log-likelihood of each ``labels`` row (a SparseTensor) under the CTC model
     of ``inputs`` (unnormalised logits [max_time, batch, num_classes]; blank = last)."""
     from miniflow.ops.sparse_ops import SparseTensor, SparseTensorValue
+
     if not isinstance(labels, SparseTensor | SparseTensorValue):
         raise TypeError("Expected labels (first argument) to be a SparseTensor")
     inputs = logits if inputs is None else inputs
     x = _arr.convert_to_tensor(inputs)
     if not time_major:
         x = _arr.transpose(x, [1, 0, 2])
-    loss, _ = apply_op("CTCLoss", x, _arr.convert_to_tensor(labels.indices, dtype=dtypes.int64),
-                       _arr.cast(labels.values, dtypes.int32),
-                       _arr.cast(sequence_length, dtypes.int32),
-                       preprocess_collapse_repeated=bool(preprocess_collapse_repeated),
-                       ctc_merge_repeated=bool(ctc_merge_repeated),
-                       ignore_longer_outputs_than_inputs=bool(
-                           ignore_longer_outputs_than_inputs))
+    loss, _ = apply_op(
+        "CTCLoss",
+        x,
+        _arr.convert_to_tensor(labels.indices, dtype=dtypes.int64),
+        _arr.cast(labels.values, dtypes.int32),
+        _arr.cast(sequence_length, dtypes.int32),
+        preprocess_collapse_repeated=bool(preprocess_collapse_repeated),
+        ctc_merge_repeated=bool(ctc_merge_repeated),
+        ignore_longer_outputs_than_inputs=bool(ignore_longer_outputs_than_inputs),
+    )
     return loss
 
 
@@ -172,18 +198,27 @@ def _dense_to_sparse(labels, label_length):
     from miniflow.ops.gather_scatter_ops import gather_nd
     from miniflow.ops.manip_ops import sequence_mask
     from miniflow.ops.sparse_ops import SparseTensor
+
     labels = _arr.convert_to_tensor(labels)
     mask = sequence_mask(label_length, _arr.shape(labels)[1])
     idx = _arr.where(mask)
-    return SparseTensor(idx, gather_nd(labels, idx), _arr.cast(_arr.shape(labels),
-                                                                dtypes.int64))
+    return SparseTensor(idx, gather_nd(labels, idx), _arr.cast(_arr.shape(labels), dtypes.int64))
 
 
-def ctc_loss_v2(labels, logits, label_length, logit_length, logits_time_major=True,
-                unique=None, blank_index=None, name=None):
+def ctc_loss_v2(
+    labels,
+    logits,
+    label_length,
+    logit_length,
+    logits_time_major=True,
+    unique=None,
+    blank_index=None,
+    name=None,
+):
     """CTC loss with dense ``labels`` [batch, max_len] (or a SparseTensor) and a chosen
     blank class (default 0): the blank is moved last, as TF does, then `ctc_loss`."""
     from miniflow.ops.sparse_ops import SparseTensor, SparseTensorValue
+
     with _name_scope(name, "ctc_loss_dense"):
         x = _arr.convert_to_tensor(logits)
         if not logits_time_major:
@@ -197,10 +232,10 @@ def ctc_loss_v2(labels, logits, label_length, logit_length, logits_time_major=Tr
         if blank < 0 and c is not None:
             blank += c
         if c is None or blank != c - 1:
-            x = _arr.concat([x[:, :, :blank], x[:, :, blank + 1:], x[:, :, blank:blank + 1]],
-                            2)
+            x = _arr.concat([x[:, :, :blank], x[:, :, blank + 1 :], x[:, :, blank : blank + 1]], 2)
             values = _arr.where(_math.less(values, blank), values, values - 1)
         from miniflow.ops.sparse_ops import SparseTensor as _Sparse
+
         return ctc_loss(_Sparse(labels.indices, values, labels.dense_shape), x, logit_length)
 
 
@@ -213,14 +248,23 @@ def _sparse_outputs(seqs):
     idx = [[b, i] for b, s in enumerate(seqs) for i in range(len(s))]
     vals = [v for s in seqs for v in s]
     width = max((len(s) for s in seqs), default=0)
-    return (np.asarray(idx, np.int64).reshape(-1, 2), np.asarray(vals, np.int64),
-            np.asarray([len(seqs), width], np.int64))
+    return (
+        np.asarray(idx, np.int64).reshape(-1, 2),
+        np.asarray(vals, np.int64),
+        np.asarray([len(seqs), width], np.int64),
+    )
 
 
-@register_op("CTCGreedyDecoder", num_outputs=4,
-             infer=lambda i, a: [((None, 2), dtypes.int64), ((None,), dtypes.int64),
-                                 ((2,), dtypes.int64),
-                                 (((dims(i[0]) or (None,) * 3)[1], 1), i[0].dtype)])
+@register_op(
+    "CTCGreedyDecoder",
+    num_outputs=4,
+    infer=lambda i, a: [
+        ((None, 2), dtypes.int64),
+        ((None,), dtypes.int64),
+        ((2,), dtypes.int64),
+        (((dims(i[0]) or (None,) * 3)[1], 1), i[0].dtype),
+    ],
+)
 def _greedy_kernel(inputs, seq_len, merge_repeated=True, blank_index=-1):
     x = np.asarray(inputs)
     blank = blank_index % x.shape[2]
@@ -241,11 +285,14 @@ def _greedy_kernel(inputs, seq_len, merge_repeated=True, blank_index=-1):
 def ctc_greedy_decoder(inputs, sequence_length, merge_repeated=True, blank_index=None):
     """([SparseTensor of the best path per row], -sum of the best logits [batch, 1])."""
     from miniflow.ops.sparse_ops import SparseTensor
-    idx, vals, shape, neg = apply_op("CTCGreedyDecoder", inputs,
-                                     _arr.cast(sequence_length, dtypes.int32),
-                                     merge_repeated=bool(merge_repeated),
-                                     blank_index=-1 if blank_index is None else
-                                     int(blank_index))
+
+    idx, vals, shape, neg = apply_op(
+        "CTCGreedyDecoder",
+        inputs,
+        _arr.cast(sequence_length, dtypes.int32),
+        merge_repeated=bool(merge_repeated),
+        blank_index=-1 if blank_index is None else int(blank_index),
+    )
     return [SparseTensor(idx, vals, shape)], neg
 
 
@@ -289,7 +336,7 @@ def _beam_kernel(inputs, seq_len, beam_width=100, top_paths=1, merge_repeated=Tr
     per_path = [[] for _ in range(top_paths)]
     scores = np.full((x.shape[1], top_paths), -np.inf)
     for b in range(x.shape[1]):
-        found = _beam_search(logp[:int(seq_len[b]), b], beam_width, top_paths, merge_repeated)
+        found = _beam_search(logp[: int(seq_len[b]), b], beam_width, top_paths, merge_repeated)
         for p in range(top_paths):
             seq, score = found[p] if p < len(found) else ([], -np.inf)
             per_path[p].append(seq)
@@ -303,41 +350,54 @@ def _beam_kernel(inputs, seq_len, beam_width=100, top_paths=1, merge_repeated=Tr
 def _beam_infer(inputs, attrs):
     n = attrs["top_paths"]
     batch = (dims(inputs[0]) or (None,) * 3)[1]
-    return [((None, 2), dtypes.int64), ((None,), dtypes.int64), ((2,), dtypes.int64)] * n + \
-        [((batch, n), inputs[0].dtype)]
+    return [((None, 2), dtypes.int64), ((None,), dtypes.int64), ((2,), dtypes.int64)] * n + [
+        ((batch, n), inputs[0].dtype)
+    ]
 
 
-register_op("CTCBeamSearchDecoder", infer=_beam_infer,
-            num_outputs=lambda a: 3 * a["top_paths"] + 1)(_beam_kernel)
+register_op(
+    "CTCBeamSearchDecoder", infer=_beam_infer, num_outputs=lambda a: 3 * a["top_paths"] + 1
+)(_beam_kernel)
 not_differentiable("CTCGreedyDecoder", "CTCBeamSearchDecoder")
 
 
-def ctc_beam_search_decoder(inputs, sequence_length, beam_width=100, top_paths=1,
-                            merge_repeated=True):
+def ctc_beam_search_decoder(
+    inputs, sequence_length, beam_width=100, top_paths=1, merge_repeated=True
+):
     """([top_paths SparseTensors], log probabilities [batch, top_paths]) by prefix beam
     search over the logits [max_time, batch, num_classes] (blank = last class)."""
     from miniflow.ops.sparse_ops import SparseTensor
+
     if top_paths > beam_width:
         raise ValueError("top_paths must be <= beam_width")
-    outs = apply_op("CTCBeamSearchDecoder", inputs, _arr.cast(sequence_length, dtypes.int32),
-                    beam_width=int(beam_width), top_paths=int(top_paths),
-                    merge_repeated=bool(merge_repeated))
-    decoded = [SparseTensor(*outs[3 * p:3 * p + 3]) for p in range(top_paths)]
+    outs = apply_op(
+        "CTCBeamSearchDecoder",
+        inputs,
+        _arr.cast(sequence_length, dtypes.int32),
+        beam_width=int(beam_width),
+        top_paths=int(top_paths),
+        merge_repeated=bool(merge_repeated),
+    )
+    decoded = [SparseTensor(*outs[3 * p : 3 * p + 3]) for p in range(top_paths)]
     return decoded, outs[-1]
 
 
 def ctc_beam_search_decoder_v2(inputs, sequence_length, beam_width=100, top_paths=1):
     """`ctc_beam_search_decoder` with ``merge_repeated=False`` (TF2's behaviour)."""
-    return ctc_beam_search_decoder(inputs, sequence_length, beam_width, top_paths,
-                                   merge_repeated=False)
+    return ctc_beam_search_decoder(
+        inputs, sequence_length, beam_width, top_paths, merge_repeated=False
+    )
 
 
 # ---------------------------------------------------------------------------------------
 # Label utilities.
 
 
-@register_op("CTCUniqueLabels", num_outputs=2,
-             infer=lambda i, a: [(dims(i[0]), dtypes.int64), (dims(i[0]), i[0].dtype)])
+@register_op(
+    "CTCUniqueLabels",
+    num_outputs=2,
+    infer=lambda i, a: [(dims(i[0]), dtypes.int64), (dims(i[0]), i[0].dtype)],
+)
 def _unique_labels_kernel(labels):
     labels = np.asarray(labels)
     ys, ids = np.zeros(labels.shape, np.int64), np.zeros_like(labels)
@@ -345,7 +405,7 @@ def _unique_labels_kernel(labels):
         seen = {}
         for i, v in enumerate(row.tolist()):
             ids[b, i] = seen.setdefault(v, len(seen))
-        ys[b, :len(seen)] = list(seen)
+        ys[b, : len(seen)] = list(seen)
     return ys, ids
 
 
@@ -361,6 +421,7 @@ def collapse_repeated(labels, seq_length, name=None):
     """(labels with consecutive repeats merged and zero-padded, the new lengths)."""
     from miniflow.ops.gather_scatter_ops import scatter_nd
     from miniflow.ops.manip_ops import sequence_mask
+
     with _name_scope(name, "collapse_repeated_labels"):
         labels = _arr.convert_to_tensor(labels)
         seq_length = _arr.convert_to_tensor(seq_length)
@@ -374,8 +435,10 @@ def collapse_repeated(labels, seq_length, name=None):
         flat_labels = _arr.reshape(labels, [-1])
         flat_label_mask = _arr.reshape(label_mask, [-1])
         idx = _arr.range(_arr.size(idx_mask))
-        flat = scatter_nd(_arr.expand_dims(_arr.boolean_mask(idx, idx_mask), 1),
-                          _arr.boolean_mask(flat_labels, flat_label_mask),
-                          _arr.shape(idx_mask))
+        flat = scatter_nd(
+            _arr.expand_dims(_arr.boolean_mask(idx, idx_mask), 1),
+            _arr.boolean_mask(flat_labels, flat_label_mask),
+            _arr.shape(idx_mask),
+        )
         out = _arr.reshape(flat, _arr.stack([_arr.shape(labels)[0], new_maxlen]))
         return out, _arr.cast(new_len, seq_length.dtype)

@@ -21,8 +21,7 @@ from miniflow.ops import array_ops as _arr
 
 
 def _identity_n_infer(inputs, attrs):
-    return [(None if t.shape.ndims is None else t.shape.as_tuple(), t.dtype)
-            for t in inputs]
+    return [(None if t.shape.ndims is None else t.shape.as_tuple(), t.dtype) for t in inputs]
 
 
 @register_op("IdentityN", infer=_identity_n_infer, num_outputs=lambda a: a["N"])
@@ -44,8 +43,10 @@ def _identity_n_grad(op, *grads):
     if key is None:
         return list(grads)
     if key not in _RULES:
-        raise LookupError(f"No custom gradient {key!r} in this process (the graph was "
-                          "imported without the function that defined it)")
+        raise LookupError(
+            f"No custom gradient {key!r} in this process (the graph was "
+            "imported without the function that defined it)"
+        )
     return _RULES[key](grads)
 
 
@@ -85,28 +86,32 @@ def custom_gradient(f=None):
         variables, (result, grad_fn) = _call_watching(f, xs, kwargs)
         flat = [_arr.convert_to_tensor(y) for y in _flatten(result)]
         if variables and not _takes_variables(grad_fn):
-            raise TypeError("@tf.custom_gradient grad_fn must accept keyword argument "
-                            f"'variables', since function uses variables: {variables}")
+            raise TypeError(
+                "@tf.custom_gradient grad_fn must accept keyword argument "
+                f"'variables', since function uses variables: {variables}"
+            )
         reads = [v.value() for v in variables]
         n_y, n_x = len(flat), len(xs)
 
         def rule(grads):
-            dys = [apply_op("ZerosLike", y) if g is None else g
-                   for y, g in zip(flat, grads[:n_y])]
+            dys = [apply_op("ZerosLike", y) if g is None else g for y, g in zip(flat, grads[:n_y])]
             if variables:
                 in_grads, var_grads = grad_fn(*dys, variables=list(variables))
                 var_grads = list(var_grads)
                 if len(var_grads) != len(variables):
-                    raise ValueError(f"custom_gradient grad_fn returned "
-                                     f"{len(var_grads)} variable gradients for "
-                                     f"{len(variables)} variables")
+                    raise ValueError(
+                        f"custom_gradient grad_fn returned "
+                        f"{len(var_grads)} variable gradients for "
+                        f"{len(variables)} variables"
+                    )
             else:
                 in_grads, var_grads = grad_fn(*dys), []
-            in_grads = _flatten(in_grads) if isinstance(in_grads, list | tuple) \
-                else [in_grads]
+            in_grads = _flatten(in_grads) if isinstance(in_grads, list | tuple) else [in_grads]
             if len(in_grads) != n_x:
-                raise ValueError(f"custom_gradient function expected to return {n_x} "
-                                 f"gradients, but returned {len(in_grads)} instead.")
+                raise ValueError(
+                    f"custom_gradient function expected to return {n_x} "
+                    f"gradients, but returned {len(in_grads)} instead."
+                )
             return [None] * n_y + list(in_grads) + var_grads
 
         if current_frontend().eager:
@@ -139,20 +144,24 @@ def _call_watching(f, xs, kwargs):
 
 def _split(result):
     if not isinstance(result, tuple) or len(result) != 2 or not callable(result[1]):
-        raise TypeError("A function decorated with @tf.custom_gradient must return a pair "
-                        "(result, grad_fn) with grad_fn callable")
+        raise TypeError(
+            "A function decorated with @tf.custom_gradient must return a pair "
+            "(result, grad_fn) with grad_fn callable"
+        )
     return result
 
 
 def grad_pass_through(f):
     """``f`` in the forward pass, the identity in the backward pass (e.g. for an
     assignment or a quantizer whose true gradient is zero or undefined)."""
+
     @custom_gradient
     def passed(*args, **kwargs):
         def grad(*dys, variables=None):
             if variables:
                 return dys, [None] * len(variables)
             return dys
+
         return f(*args, **kwargs), grad
 
     return functools.wraps(f)(passed)
@@ -161,6 +170,7 @@ def grad_pass_through(f):
 def recompute_grad(f):
     """``f`` with its ordinary gradient. (TF recomputes the forward pass in the backward
     pass to save memory; miniflow keeps the activations, so only the memory differs.)"""
+
     @functools.wraps(f)
     def wrapped(*args, **kwargs):
         return f(*args, **kwargs)
@@ -168,8 +178,14 @@ def recompute_grad(f):
     return wrapped
 
 
-def hessians(ys, xs, name="hessians", colocate_gradients_with_ops=False,
-             gate_gradients=False, aggregation_method=None):
+def hessians(
+    ys,
+    xs,
+    name="hessians",
+    colocate_gradients_with_ops=False,
+    gate_gradients=False,
+    aggregation_method=None,
+):
     """For each x: the second derivatives of ``sum(ys)``, shape ``x.shape + x.shape``
     (graph mode; x's shape must be fully defined — miniflow builds one gradient per
     element of x).
@@ -182,15 +198,19 @@ def hessians(ys, xs, name="hessians", colocate_gradients_with_ops=False,
     from miniflow.graph.graph import get_default_graph
 
     if current_frontend().eager:
-        raise RuntimeError("tf.gradients is not supported when eager execution is "
-                           "enabled. Use tf.GradientTape instead.")
+        raise RuntimeError(
+            "tf.gradients is not supported when eager execution is "
+            "enabled. Use tf.GradientTape instead."
+        )
     xs = [_arr.convert_to_tensor(x) for x in (xs if isinstance(xs, list | tuple) else [xs])]
     out = []
     with get_default_graph().name_scope(name):
         for x in xs:
             if not x.shape.is_fully_defined():
-                raise ValueError(f"tf.hessians in miniflow needs a fully defined shape for "
-                                 f"{x.name}, got {x.shape}")
+                raise ValueError(
+                    f"tf.hessians in miniflow needs a fully defined shape for "
+                    f"{x.name}, got {x.shape}"
+                )
             dims = x.shape.as_list()
             g = gradients(ys, x)[0]
             if g is None:

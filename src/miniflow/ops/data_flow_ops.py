@@ -27,14 +27,23 @@ from miniflow.ops.queue_state import (
     RandomShuffleQueueState,
 )
 
-_STATES = {"FIFOQueueV2": QueueState, "RandomShuffleQueueV2": RandomShuffleQueueState,
-           "PaddingFIFOQueueV2": PaddingFIFOQueueState, "PriorityQueueV2": PriorityQueueState}
+_STATES = {
+    "FIFOQueueV2": QueueState,
+    "RandomShuffleQueueV2": RandomShuffleQueueState,
+    "PaddingFIFOQueueV2": PaddingFIFOQueueState,
+    "PriorityQueueV2": PriorityQueueState,
+}
 
 
 def _queue_state(**kw):
     # exportable=False: the queue object cannot travel in a meta graph (as an iterator).
-    return dict(stateful=True, make_state=lambda attrs: attrs["queue"]._make_state(),
-                state_key=lambda attrs: attrs["queue"], exportable=False, **kw)
+    return dict(
+        stateful=True,
+        make_state=lambda attrs: attrs["queue"]._make_state(),
+        state_key=lambda attrs: attrs["queue"],
+        exportable=False,
+        **kw,
+    )
 
 
 def _handle_infer(inputs, attrs):
@@ -74,13 +83,17 @@ def _check_shapes(state, components, many):
     for i, c in enumerate(components):
         want = shapes[i] if shapes is not None else None
         got = c.shape[1:] if many else c.shape
-        if want is not None and (len(want) != len(got) or any(
-                w is not None and w != g for w, g in zip(want, got))):
+        if want is not None and (
+            len(want) != len(got) or any(w is not None and w != g for w, g in zip(want, got))
+        ):
             lead = "[?," if many else "["
             exp = lead + ",".join("?" if w is None else str(w) for w in want) + "]"
             raise errors.InvalidArgumentError(
-                None, None, f"Shape mismatch in tuple component {i}. Expected {exp}, got "
-                f"[{','.join(str(d) for d in c.shape)}]")
+                None,
+                None,
+                f"Shape mismatch in tuple component {i}. Expected {exp}, got "
+                f"[{','.join(str(d) for d in c.shape)}]",
+            )
 
 
 @register_op("QueueEnqueueV2", num_outputs=0, **_queue_state())
@@ -97,13 +110,17 @@ def _enqueue_many(state, handle, *components):
     for c in comps:
         if c.ndim == 0:
             raise errors.InvalidArgumentError(
-                None, None, "EnqueueMany requires each component to have at least one "
-                "dimension (the batch)")
+                None,
+                None,
+                "EnqueueMany requires each component to have at least one dimension (the batch)",
+            )
     sizes = {c.shape[0] for c in comps}
     if len(sizes) > 1:
         raise errors.InvalidArgumentError(
-            None, None, f"EnqueueMany requires the same dimension 0 in all components, got "
-            f"{sorted(sizes)}")
+            None,
+            None,
+            f"EnqueueMany requires the same dimension 0 in all components, got {sorted(sizes)}",
+        )
     _check_shapes(state, comps, many=True)
     rows = [tuple(np.array(c[k], dtype=c.dtype) for c in comps) for k in range(comps[0].shape[0])]
     state.enqueue(rows, run_deadline())
@@ -135,11 +152,16 @@ def _batch(state, taken):
 
 
 def _require_shapes(state):
-    if state.shapes is None or (not isinstance(state, PaddingFIFOQueueState) and
-                                any(s is None or None in s for s in state.shapes)):
+    if state.shapes is None or (
+        not isinstance(state, PaddingFIFOQueueState)
+        and any(s is None or None in s for s in state.shapes)
+    ):
         raise errors.InvalidArgumentError(
-            None, None, f"{state.kind}'s DequeueMany and DequeueUpTo require the components "
-            "to have specified shapes.")
+            None,
+            None,
+            f"{state.kind}'s DequeueMany and DequeueUpTo require the components "
+            "to have specified shapes.",
+        )
 
 
 def _count_value(n):
@@ -153,22 +175,34 @@ def _dequeue_outputs(attrs):
     return len(attrs["queue"]._dtypes)
 
 
-@register_op("QueueDequeueV2", num_outputs=_dequeue_outputs,
-             infer=lambda i, a: _element_specs(a, False), **_queue_state())
+@register_op(
+    "QueueDequeueV2",
+    num_outputs=_dequeue_outputs,
+    infer=lambda i, a: _element_specs(a, False),
+    **_queue_state(),
+)
 def _dequeue(state, handle):
     return tuple(state.dequeue(1, deadline=run_deadline())[0])
 
 
-@register_op("QueueDequeueManyV2", num_outputs=_dequeue_outputs,
-             infer=lambda i, a: _element_specs(a, a.get("_n")), **_queue_state())
+@register_op(
+    "QueueDequeueManyV2",
+    num_outputs=_dequeue_outputs,
+    infer=lambda i, a: _element_specs(a, a.get("_n")),
+    **_queue_state(),
+)
 def _dequeue_many(state, handle, n):
     _require_shapes(state)
     n = _count_value(n)
     return _batch(state, state.dequeue(n, deadline=run_deadline()))
 
 
-@register_op("QueueDequeueUpToV2", num_outputs=_dequeue_outputs,
-             infer=lambda i, a: _element_specs(a, None), **_queue_state())
+@register_op(
+    "QueueDequeueUpToV2",
+    num_outputs=_dequeue_outputs,
+    infer=lambda i, a: _element_specs(a, None),
+    **_queue_state(),
+)
 def _dequeue_up_to(state, handle, n):
     _require_shapes(state)
     n = _count_value(n)
@@ -192,9 +226,17 @@ def _is_closed(state, handle):
     return np.bool_(state.closed)
 
 
-not_differentiable(*_STATES, "QueueEnqueueV2", "QueueEnqueueManyV2", "QueueDequeueV2",
-                   "QueueDequeueManyV2", "QueueDequeueUpToV2", "QueueCloseV2", "QueueSizeV2",
-                   "QueueIsClosedV2")
+not_differentiable(
+    *_STATES,
+    "QueueEnqueueV2",
+    "QueueEnqueueManyV2",
+    "QueueDequeueV2",
+    "QueueDequeueManyV2",
+    "QueueDequeueUpToV2",
+    "QueueCloseV2",
+    "QueueSizeV2",
+    "QueueIsClosedV2",
+)
 
 
 def _as_type_list(dtypes):
@@ -209,12 +251,13 @@ def _as_shape_list(shapes, dtypes, unknown_dim_allowed=False, unknown_rank_allow
     if isinstance(shapes, TensorShape):
         shapes = [shapes]
     if not isinstance(shapes, tuple | list):
-        raise TypeError("Shapes must be a TensorShape or a list or tuple of TensorShapes, "
-                        f"got {type(shapes).__name__} instead.")
+        raise TypeError(
+            "Shapes must be a TensorShape or a list or tuple of TensorShapes, "
+            f"got {type(shapes).__name__} instead."
+        )
     if all(s is None or isinstance(s, int) for s in shapes):  # one shape, as dims
         if unknown_dim_allowed and any(s is None for s in shapes):
-            raise ValueError("When providing partial shapes, a list of shapes must be "
-                             "provided.")
+            raise ValueError("When providing partial shapes, a list of shapes must be provided.")
         shapes = [shapes]
     shapes = [as_shape(s) for s in shapes]
     if not unknown_dim_allowed and any(not s.is_fully_defined() for s in shapes):
@@ -230,13 +273,25 @@ class QueueBase:
 
     _op_type = "FIFOQueueV2"
 
-    def __init__(self, dtypes, shapes, names, queue_ref=None, *, capacity=None, name=None,
-                 min_after_dequeue=0, seed=None):
+    def __init__(
+        self,
+        dtypes,
+        shapes,
+        names,
+        queue_ref=None,
+        *,
+        capacity=None,
+        name=None,
+        min_after_dequeue=0,
+        seed=None,
+    ):
         self._dtypes = list(dtypes)
         if shapes is not None:
             if len(shapes) != len(self._dtypes):
-                raise ValueError("Queue shapes must have the same length as dtypes, received "
-                                 f"len(shapes)={len(shapes)}, len(dtypes)={len(self._dtypes)}")
+                raise ValueError(
+                    "Queue shapes must have the same length as dtypes, received "
+                    f"len(shapes)={len(shapes)}, len(dtypes)={len(self._dtypes)}"
+                )
             self._shapes = [as_shape(s) for s in shapes]
         else:
             self._shapes = [TensorShape(None) for _ in self._dtypes]
@@ -244,9 +299,11 @@ class QueueBase:
         if names is not None:
             names = list(names) if isinstance(names, list | tuple) else [names]
             if len(names) != len(self._dtypes):
-                raise ValueError("List of names must have the same length as the list of "
-                                 f"dtypes, received len(names)={len(names)},"
-                                 f"len(dtypes)={len(self._dtypes)}")
+                raise ValueError(
+                    "List of names must have the same length as the list of "
+                    f"dtypes, received len(names)={len(names)},"
+                    f"len(dtypes)={len(self._dtypes)}"
+                )
         self._names = names
         self._capacity = capacity
         self._min_after_dequeue = min_after_dequeue
@@ -255,15 +312,20 @@ class QueueBase:
         if self._eager:
             self._name = name or _DEFAULT_NAMES[self._op_type]
             self._slot = self._make_state()  # the eager executor's state for our ops
-        self._queue_ref = apply_op(self._op_type, queue=self,
-                                   name=None if self._eager else name)
+        self._queue_ref = apply_op(self._op_type, queue=self, name=None if self._eager else name)
         if not self._eager:  # ops are named after the last part, as in TF
             self._name = self._queue_ref.op.name.split("/")[-1]
 
     def _make_state(self):
         shapes = tuple(s.as_tuple() for s in self._shapes) if self._given_shapes else None
-        return _STATES[self._op_type](self.name, self._capacity, tuple(self._dtypes), shapes,
-                                      self._min_after_dequeue, self._seed)
+        return _STATES[self._op_type](
+            self.name,
+            self._capacity,
+            tuple(self._dtypes),
+            shapes,
+            self._min_after_dequeue,
+            self._seed,
+        )
 
     # -- properties -----------------------------------------------------------------
     @property
@@ -292,8 +354,10 @@ class QueueBase:
             if self._names is None:
                 raise ValueError("Queue must have names to enqueue a dictionary")
             if sorted(self._names, key=str) != sorted(vals, key=str):
-                raise ValueError("Keys in dictionary to enqueue do not match names of Queue.  "
-                                 f"Dictionary: {sorted(vals)},Queue: {sorted(self._names)}")
+                raise ValueError(
+                    "Keys in dictionary to enqueue do not match names of Queue.  "
+                    f"Dictionary: {sorted(vals)},Queue: {sorted(self._names)}"
+                )
             vals = [vals[k] for k in self._names]
         else:
             if self._names is not None:
@@ -301,17 +365,23 @@ class QueueBase:
             if not isinstance(vals, list | tuple):
                 vals = [vals]
         if len(vals) != len(self._dtypes):
-            raise ValueError(f"Expected {len(self._dtypes)} components to enqueue in queue "
-                             f"'{self._name}', got {len(vals)}")
-        tensors = [array_ops.convert_to_tensor(v, dtype=dt, name=f"component_{i}")
-                   for i, (v, dt) in enumerate(zip(vals, self._dtypes))]
+            raise ValueError(
+                f"Expected {len(self._dtypes)} components to enqueue in queue "
+                f"'{self._name}', got {len(vals)}"
+            )
+        tensors = [
+            array_ops.convert_to_tensor(v, dtype=dt, name=f"component_{i}")
+            for i, (v, dt) in enumerate(zip(vals, self._dtypes))
+        ]
         batch = None
         for t, shape in zip(tensors, self._shapes):
             got = t.shape
             if many and got.ndims is not None:
                 if got.ndims == 0:
-                    raise ValueError("Shape must be at least rank 1 but is rank 0 "
-                                     f"(enqueue_many on queue '{self._name}')")
+                    raise ValueError(
+                        "Shape must be at least rank 1 but is rank 0 "
+                        f"(enqueue_many on queue '{self._name}')"
+                    )
                 first = got.as_list()[0]
                 if first is not None and batch is not None and first != batch:
                     raise ValueError(f"Dimensions {batch} and {first} are not compatible")
@@ -326,15 +396,17 @@ class QueueBase:
         """Enqueues one element; the op blocks while the queue is full."""
         with name_scope(name, f"{self._name}_enqueue") as scope:
             tensors = self._components(vals, many=False)
-            return apply_op("QueueEnqueueV2", self._queue_ref, *tensors, queue=self,
-                            name=scope or None)
+            return apply_op(
+                "QueueEnqueueV2", self._queue_ref, *tensors, queue=self, name=scope or None
+            )
 
     def enqueue_many(self, vals, name=None):
         """Enqueues the elements sliced along dimension 0 of each component."""
         with name_scope(name, f"{self._name}_EnqueueMany") as scope:
             tensors = self._components(vals, many=True)
-            return apply_op("QueueEnqueueManyV2", self._queue_ref, *tensors, queue=self,
-                            name=scope or None)
+            return apply_op(
+                "QueueEnqueueManyV2", self._queue_ref, *tensors, queue=self, name=scope or None
+            )
 
     def _pack(self, outputs):
         outputs = list(outputs) if isinstance(outputs, list | tuple) else [outputs]
@@ -347,8 +419,11 @@ class QueueBase:
 
     def dequeue(self, name=None):
         """Dequeues one element; the op blocks while the queue is empty."""
-        return self._pack(apply_op("QueueDequeueV2", self._queue_ref, queue=self,
-                                   name=self._op_name(name, "Dequeue")))
+        return self._pack(
+            apply_op(
+                "QueueDequeueV2", self._queue_ref, queue=self, name=self._op_name(name, "Dequeue")
+            )
+        )
 
     def _count(self, n, name):
         value = n if isinstance(n, int | np.integer) else None
@@ -360,36 +435,45 @@ class QueueBase:
         """Dequeues ``n`` elements concatenated along a new dimension 0."""
         name = self._op_name(name, "DequeueMany")
         n, value = self._count(n, name)
-        return self._pack(apply_op("QueueDequeueManyV2", self._queue_ref, n, queue=self,
-                                   _n=value, name=name))
+        return self._pack(
+            apply_op("QueueDequeueManyV2", self._queue_ref, n, queue=self, _n=value, name=name)
+        )
 
     def dequeue_up_to(self, n, name=None):
         """Like `dequeue_many`, but returns fewer than ``n`` once the queue is closed."""
         name = self._op_name(name, "DequeueUpTo")
         n, _ = self._count(n, name)
-        return self._pack(apply_op("QueueDequeueUpToV2", self._queue_ref, n, queue=self,
-                                   name=name))
+        return self._pack(apply_op("QueueDequeueUpToV2", self._queue_ref, n, queue=self, name=name))
 
     def close(self, cancel_pending_enqueues=False, name=None):
         """Closes the queue: later enqueues fail; dequeues drain it, then fail with
         `OutOfRangeError`. With ``cancel_pending_enqueues`` blocked enqueues are cancelled."""
-        return apply_op("QueueCloseV2", self._queue_ref, queue=self,
-                        cancel_pending_enqueues=bool(cancel_pending_enqueues),
-                        name=self._op_name(name, "Close"))
+        return apply_op(
+            "QueueCloseV2",
+            self._queue_ref,
+            queue=self,
+            cancel_pending_enqueues=bool(cancel_pending_enqueues),
+            name=self._op_name(name, "Close"),
+        )
 
     def is_closed(self, name=None):
-        return apply_op("QueueIsClosedV2", self._queue_ref, queue=self,
-                        name=self._op_name(name, "Is_Closed"))
+        return apply_op(
+            "QueueIsClosedV2", self._queue_ref, queue=self, name=self._op_name(name, "Is_Closed")
+        )
 
     def size(self, name=None):
         """The number of elements in the queue (int32)."""
-        return apply_op("QueueSizeV2", self._queue_ref, queue=self,
-                        name=self._op_name(name, "Size"))
+        return apply_op(
+            "QueueSizeV2", self._queue_ref, queue=self, name=self._op_name(name, "Size")
+        )
 
 
-_DEFAULT_NAMES = {"FIFOQueueV2": "fifo_queue", "RandomShuffleQueueV2": "random_shuffle_queue",
-                  "PaddingFIFOQueueV2": "padding_fifo_queue",
-                  "PriorityQueueV2": "priority_queue"}
+_DEFAULT_NAMES = {
+    "FIFOQueueV2": "fifo_queue",
+    "RandomShuffleQueueV2": "random_shuffle_queue",
+    "PaddingFIFOQueueV2": "padding_fifo_queue",
+    "PriorityQueueV2": "priority_queue",
+}
 
 
 class FIFOQueue(QueueBase):
@@ -401,11 +485,11 @@ class FIFOQueue(QueueBase):
 
     _op_type = "FIFOQueueV2"
 
-    def __init__(self, capacity, dtypes, shapes=None, names=None, shared_name=None,
-                 name="fifo_queue"):
+    def __init__(
+        self, capacity, dtypes, shapes=None, names=None, shared_name=None, name="fifo_queue"
+    ):
         types = _as_type_list(dtypes)
-        super().__init__(types, _as_shape_list(shapes, types), names, capacity=capacity,
-                         name=name)
+        super().__init__(types, _as_shape_list(shapes, types), names, capacity=capacity, name=name)
 
 
 class PaddingFIFOQueue(QueueBase):
@@ -418,13 +502,16 @@ class PaddingFIFOQueue(QueueBase):
 
     _op_type = "PaddingFIFOQueueV2"
 
-    def __init__(self, capacity, dtypes, shapes, names=None, shared_name=None,
-                 name="padding_fifo_queue"):
+    def __init__(
+        self, capacity, dtypes, shapes, names=None, shared_name=None, name="padding_fifo_queue"
+    ):
         types = _as_type_list(dtypes)
         shape_list = _as_shape_list(shapes, types, unknown_dim_allowed=True)
         if len(shape_list) != len(types):
-            raise ValueError("Shapes must be provided for all components, but received "
-                             f"{len(types)} dtypes and {len(shape_list)} shapes.")
+            raise ValueError(
+                "Shapes must be provided for all components, but received "
+                f"{len(types)} dtypes and {len(shape_list)} shapes."
+            )
         super().__init__(types, shape_list, names, capacity=capacity, name=name)
 
 
@@ -438,14 +525,29 @@ class RandomShuffleQueue(QueueBase):
 
     _op_type = "RandomShuffleQueueV2"
 
-    def __init__(self, capacity, min_after_dequeue, dtypes, shapes=None, names=None,
-                 seed=None, shared_name=None, name="random_shuffle_queue"):
+    def __init__(
+        self,
+        capacity,
+        min_after_dequeue,
+        dtypes,
+        shapes=None,
+        names=None,
+        seed=None,
+        shared_name=None,
+        name="random_shuffle_queue",
+    ):
         types = _as_type_list(dtypes)
         seed1, seed2 = get_seed(seed)  # graph-level and op seed, as TF derives them
-        rng_seed = None if seed1 is None else [int(seed1) & 0xFFFFFFFF,
-                                               int(seed2) & 0xFFFFFFFF]
-        super().__init__(types, _as_shape_list(shapes, types), names, capacity=capacity,
-                         name=name, min_after_dequeue=int(min_after_dequeue), seed=rng_seed)
+        rng_seed = None if seed1 is None else [int(seed1) & 0xFFFFFFFF, int(seed2) & 0xFFFFFFFF]
+        super().__init__(
+            types,
+            _as_shape_list(shapes, types),
+            names,
+            capacity=capacity,
+            name=name,
+            min_after_dequeue=int(min_after_dequeue),
+            seed=rng_seed,
+        )
 
 
 class PriorityQueue(QueueBase):
@@ -458,12 +560,19 @@ class PriorityQueue(QueueBase):
 
     _op_type = "PriorityQueueV2"
 
-    def __init__(self, capacity, types, shapes=None, names=None, shared_name=None,
-                 name="priority_queue"):
+    def __init__(
+        self, capacity, types, shapes=None, names=None, shared_name=None, name="priority_queue"
+    ):
         types = _as_type_list(types)
         if shapes is None:
-            raise TypeError("Expected list for 'shapes' argument to 'priority_queue_v2' Op, "
-                            "not None.")
+            raise TypeError(
+                "Expected list for 'shapes' argument to 'priority_queue_v2' Op, not None."
+            )
         shape_list = _as_shape_list(shapes, types)
-        super().__init__([_dtypes.int64] + types, [TensorShape([])] + shape_list,
-                         names, capacity=capacity, name=name)
+        super().__init__(
+            [_dtypes.int64] + types,
+            [TensorShape([])] + shape_list,
+            names,
+            capacity=capacity,
+            name=name,
+        )

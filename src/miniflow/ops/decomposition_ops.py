@@ -13,9 +13,16 @@ from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import register_gradient, register_op
 from miniflow.ops import array_ops as _arr
 from miniflow.ops import math_ops as _math
-from miniflow.ops.linalg_ops import (_eye_like, _square_infer, _transpose_last, band_part,
-                                     matrix_diag, matrix_inverse, matrix_set_diag,
-                                     triangular_solve)
+from miniflow.ops.linalg_ops import (
+    _eye_like,
+    _square_infer,
+    _transpose_last,
+    band_part,
+    matrix_diag,
+    matrix_inverse,
+    matrix_set_diag,
+    triangular_solve,
+)
 from miniflow.ops.gather_scatter_ops import batch_gather
 from miniflow.ops.index_ops import invert_permutation
 from miniflow.ops.shape_rules import dims
@@ -61,9 +68,13 @@ def _eigh_grad(op, grad_e, grad_v):
     if grad_v is not None:
         diff = _arr.expand_dims(e, -2) - _arr.expand_dims(e, -1)
         eye = _eye_like(v)
-        f = _math.where(_math.equal(eye, _arr.ones_like(eye)), _arr.zeros_like(diff),
-                        _math.reciprocal(_math.where(_math.equal(eye, _arr.ones_like(eye)),
-                                                     _arr.ones_like(diff), diff)))
+        f = _math.where(
+            _math.equal(eye, _arr.ones_like(eye)),
+            _arr.zeros_like(diff),
+            _math.reciprocal(
+                _math.where(_math.equal(eye, _arr.ones_like(eye)), _arr.ones_like(diff), diff)
+            ),
+        )
         inner = inner + f * _math.matmul(v, grad_v, transpose_a=True)
     ga = _math.matmul(v, _math.matmul(inner, vt))
     # The kernel reads the lower triangle only: its derivative, as TF's (halved diagonal).
@@ -71,9 +82,11 @@ def _eigh_grad(op, grad_e, grad_v):
     return [band_part(sym, -1, 0) - 0.5 * sym * _eye_like(v)]
 
 
-@register_op("LogMatrixDeterminant", num_outputs=2,
-             infer=lambda i, a: [(None if dims(i[0]) is None else dims(i[0])[:-2],
-                                  i[0].dtype)] * 2)
+@register_op(
+    "LogMatrixDeterminant",
+    num_outputs=2,
+    infer=lambda i, a: [(None if dims(i[0]) is None else dims(i[0])[:-2], i[0].dtype)] * 2,
+)
 def _slogdet(x):
     sign, logdet = np.linalg.slogdet(x)
     return np.asarray(sign, x.dtype), np.asarray(logdet, x.dtype)
@@ -119,6 +132,7 @@ def slogdet(input, name=None):  # noqa: A002
 
 # -- QR ------------------------------------------------------------------------------------
 
+
 def _qr_infer(inputs, attrs):
     d = _matrix_dims(inputs[0], "qr")
     if d is None:
@@ -160,8 +174,10 @@ def _qr_grad(op, dq, dr):
         raise NotImplementedError("The QR gradient needs static matrix dimensions")
     m, n = d[-2:]
     if op.attrs["full_matrices"] and m > n:
-        raise NotImplementedError("The QR gradient is not defined for full_matrices=True "
-                                  "with more rows than columns (as TF)")
+        raise NotImplementedError(
+            "The QR gradient is not defined for full_matrices=True "
+            "with more rows than columns (as TF)"
+        )
     dq = _arr.zeros_like(q) if dq is None else dq
     dr = _arr.zeros_like(r) if dr is None else dr
     if m >= n:
@@ -180,6 +196,7 @@ def qr(input, full_matrices=False, name=None):  # noqa: A002
 
 # -- SVD -----------------------------------------------------------------------------------
 
+
 def _svd_infer(inputs, attrs):
     d = _matrix_dims(inputs[0], "svd")
     t = inputs[0].dtype
@@ -188,8 +205,11 @@ def _svd_infer(inputs, attrs):
     m, n = d[-2:]
     k = None if m is None or n is None else min(m, n)
     full = attrs["full_matrices"]
-    return [(d[:-2] + (k,), t), (d[:-2] + (m, m if full else k), t),
-            (d[:-2] + (n, n if full else k), t)]
+    return [
+        (d[:-2] + (k,), t),
+        (d[:-2] + (m, m if full else k), t),
+        (d[:-2] + (n, n if full else k), t),
+    ]
 
 
 @register_op("Svd", num_outputs=3, infer=_svd_infer)
@@ -212,8 +232,9 @@ def _svd_grad(op, grad_s, grad_u, grad_v):
     if not op.attrs["compute_uv"]:
         return [_mm(u, _mm(grad_s_mat, v, transpose_b=True))]
     if op.attrs["full_matrices"] and m != n:
-        raise NotImplementedError("The SVD gradient of non-square matrices needs "
-                                  "full_matrices=False")
+        raise NotImplementedError(
+            "The SVD gradient of non-square matrices needs full_matrices=False"
+        )
     grad_u = _arr.zeros_like(u) if grad_u is None else grad_u
     grad_v = _arr.zeros_like(v) if grad_v is None else grad_v
     use_adjoint = m > n
@@ -229,8 +250,9 @@ def _svd_grad(op, grad_s, grad_u, grad_v):
     u_gu = _mm(u, grad_u, transpose_a=True)
     v_gv = _mm(v, grad_v, transpose_a=True)
     f_u, f_v = f * u_gu, f * v_gv
-    term1_nouv = (grad_s_mat + _mm(f_u + _transpose_last(f_u), s_mat)
-                  + _mm(s_mat, f_v + _transpose_last(f_v)))
+    term1_nouv = (
+        grad_s_mat + _mm(f_u + _transpose_last(f_u), s_mat) + _mm(s_mat, f_v + _transpose_last(f_v))
+    )
     grad = _mm(u, _mm(term1_nouv, v, transpose_b=True))
     if m != n:
         gvt = _transpose_last(grad_v)
@@ -241,8 +263,9 @@ def _svd_grad(op, grad_s, grad_u, grad_v):
 
 def svd(tensor, full_matrices=False, compute_uv=True, name=None):
     """(s, u, v) with tensor = u diag(s) v^T (s descending); s alone if not compute_uv."""
-    s, u, v = apply_op("Svd", tensor, full_matrices=bool(full_matrices),
-                       compute_uv=bool(compute_uv), name=name)
+    s, u, v = apply_op(
+        "Svd", tensor, full_matrices=bool(full_matrices), compute_uv=bool(compute_uv), name=name
+    )
     return (s, u, v) if compute_uv else s
 
 
@@ -256,8 +279,9 @@ def pinv(a, rcond=None, validate_args=False, name=None):
     s, u, v = svd(a)
     cutoff = rcond * _math.reduce_max(s, axis=-1, keepdims=True)
     keep = _math.greater(s, cutoff)
-    inv_s = _math.where(keep, _math.reciprocal(_math.where(keep, s, _arr.ones_like(s))),
-                        _arr.zeros_like(s))
+    inv_s = _math.where(
+        keep, _math.reciprocal(_math.where(keep, s, _arr.ones_like(s))), _arr.zeros_like(s)
+    )
     return _mm(v * _arr.expand_dims(inv_s, -2), u, transpose_b=True, name=name)
 
 
@@ -267,14 +291,15 @@ def matrix_rank(a, tol=None, validate_args=False, name=None):
     s = svd(a, compute_uv=False)
     if tol is None:
         tol = _math.reduce_max(s, axis=-1, keepdims=True) * (
-            max(dims(a)[-2:]) * np.finfo(a.dtype.np).eps)
+            max(dims(a)[-2:]) * np.finfo(a.dtype.np).eps
+        )
     else:
         tol = _arr.expand_dims(_math.cast(tol, a.dtype), -1)
-    return _math.reduce_sum(_math.cast(_math.greater(s, tol), dtypes.int32), axis=-1,
-                            name=name)
+    return _math.reduce_sum(_math.cast(_math.greater(s, tol), dtypes.int32), axis=-1, name=name)
 
 
 # -- LU ------------------------------------------------------------------------------------
+
 
 def _lu_single(a):
     """Doolittle LU with partial pivoting of one square matrix: (packed LU, perm)."""
@@ -288,8 +313,8 @@ def _lu_single(a):
         if p != k:
             lu[[k, p]] = lu[[p, k]]
             perm[[k, p]] = perm[[p, k]]
-        lu[k + 1:, k] /= lu[k, k]
-        lu[k + 1:, k + 1:] -= np.outer(lu[k + 1:, k], lu[k, k + 1:])
+        lu[k + 1 :, k] /= lu[k, k]
+        lu[k + 1 :, k + 1 :] -= np.outer(lu[k + 1 :, k], lu[k, k + 1 :])
     return lu, perm
 
 
@@ -312,8 +337,7 @@ def _lu(x, output_idx_type=dtypes.int32):
 
 def _unpack_lu(lower_upper):
     """(unit lower-triangular L, upper-triangular U) from a packed LU factor."""
-    lower = matrix_set_diag(band_part(lower_upper, -1, 0),
-                            _arr.ones_like(lower_upper[..., 0]))
+    lower = matrix_set_diag(band_part(lower_upper, -1, 0), _arr.ones_like(lower_upper[..., 0]))
     return lower, band_part(lower_upper, 0, -1)
 
 
@@ -338,8 +362,11 @@ def _lu_grad(op, grad_lu, _grad_perm):
     grad_l = band_part(grad_lu, -1, 0) - band_part(grad_lu, 0, 0)
     grad_u = band_part(grad_lu, 0, -1)
     l_grad_l = _mm(lower, grad_l, transpose_a=True)
-    middle = (band_part(l_grad_l, -1, 0) - band_part(l_grad_l, 0, 0)
-              + band_part(_mm(grad_u, upper, transpose_b=True), 0, -1))
+    middle = (
+        band_part(l_grad_l, -1, 0)
+        - band_part(l_grad_l, 0, 0)
+        + band_part(_mm(grad_u, upper, transpose_b=True), 0, -1)
+    )
     left = triangular_solve(lower, middle, lower=True, adjoint=True)
     grad_perm_a = _solve_right_upper_adjoint(left, upper)
     return [_unpermute_rows(grad_perm_a, perm)]
@@ -353,8 +380,7 @@ def _solve_right_upper_adjoint(x, upper):
 def lu(input, output_idx_type=dtypes.int32, name=None):  # noqa: A002
     """(lower_upper, perm): input[perm] = L U, L unit lower (below the diagonal of
     lower_upper), U upper triangular (partial pivoting)."""
-    return Lu(*apply_op("Lu", input, output_idx_type=dtypes.as_dtype(output_idx_type),
-                        name=name))
+    return Lu(*apply_op("Lu", input, output_idx_type=dtypes.as_dtype(output_idx_type), name=name))
 
 
 def _permute_rows(x, perm):

@@ -24,14 +24,18 @@ def _conform(args, signature):
         ValueError: the wrong number of arguments or an incompatible shape.
     """
     if len(args) != len(signature):
-        raise ValueError(f"The function takes {len(signature)} positional arguments by "
-                         f"its input_signature, got {len(args)}")
+        raise ValueError(
+            f"The function takes {len(signature)} positional arguments by "
+            f"its input_signature, got {len(args)}"
+        )
     out = []
     for spec, arg in zip(signature, args):
         t = _arr.convert_to_tensor(arg, dtype=spec.dtype)
         if not spec.shape.is_compatible_with(t.shape):
-            raise ValueError(f"Python inputs incompatible with input_signature: input "
-                             f"shape {t.shape} does not fit {spec}")
+            raise ValueError(
+                f"Python inputs incompatible with input_signature: input "
+                f"shape {t.shape} does not fit {spec}"
+            )
         out.append(t)
     return out
 
@@ -67,10 +71,18 @@ class Function:
         return self
 
 
-def function(func=None, input_signature=None, autograph=True, experimental_implements=None,
-             experimental_autograph_options=None, experimental_relax_shapes=False,
-             experimental_compile=None, experimental_follow_type_hints=None,
-             jit_compile=None, reduce_retracing=False):
+def function(
+    func=None,
+    input_signature=None,
+    autograph=True,
+    experimental_implements=None,
+    experimental_autograph_options=None,
+    experimental_relax_shapes=False,
+    experimental_compile=None,
+    experimental_follow_type_hints=None,
+    jit_compile=None,
+    reduce_retracing=False,
+):
     """Wraps ``func`` as a `Function` (usable as a decorator, with or without
     arguments)."""
     if func is None:
@@ -104,5 +116,3 @@ def resource_variables_enabled():
 def control_flow_v2_enabled():
     """False: miniflow's control flow is TF1's."""
     return False
-
-

@@ -10,13 +10,15 @@ class DeviceSpec:
 
     _FIELDS = ("job", "replica", "task", "device_type", "device_index")
 
-    def __init__(self, job=None, replica=None, task=None, device_type=None,
-                 device_index=None):
+    def __init__(self, job=None, replica=None, task=None, device_type=None, device_index=None):
         self.job = job
         self.replica = None if replica is None else int(replica)
         self.task = None if task is None else int(task)
-        self.device_type = None if device_type is None else (
-            device_type.upper() if device_type.upper() in ("CPU", "GPU") else device_type)
+        self.device_type = (
+            None
+            if device_type is None
+            else (device_type.upper() if device_type.upper() in ("CPU", "GPU") else device_type)
+        )
         self.device_index = None if device_index is None else int(device_index)
 
     @classmethod
@@ -55,8 +57,9 @@ class DeviceSpec:
 
     def make_merged_spec(self, dev):
         """A copy with the fields ``dev`` sets taken from ``dev``."""
-        return self.replace(**{k: getattr(dev, k) for k in self._FIELDS
-                               if getattr(dev, k) is not None})
+        return self.replace(
+            **{k: getattr(dev, k) for k in self._FIELDS if getattr(dev, k) is not None}
+        )
 
     def merge_from(self, dev):
         for k in self._FIELDS:
@@ -70,8 +73,10 @@ class DeviceSpec:
         return hash(self.to_string())
 
     def __repr__(self):
-        return (f"<DeviceSpec(job={self.job}, replica={self.replica}, task={self.task}, "
-                f"device_type={self.device_type}, device_index={self.device_index})>")
+        return (
+            f"<DeviceSpec(job={self.job}, replica={self.replica}, task={self.task}, "
+            f"device_type={self.device_type}, device_index={self.device_index})>"
+        )
 
 
 def _parse(spec):
@@ -82,8 +87,7 @@ def _parse(spec):
         if key in ("job", "replica", "task") and len(bits) == 2:
             out[key] = bits[1] if key == "job" else int(bits[1])
         elif key == "device" and len(bits) in (2, 3):
-            out["device_type"] = bits[1].upper() if bits[1].lower() in ("cpu", "gpu") \
-                else bits[1]
+            out["device_type"] = bits[1].upper() if bits[1].lower() in ("cpu", "gpu") else bits[1]
             if len(bits) == 3 and bits[2] != "*":
                 out["device_index"] = int(bits[2])
         elif key in ("cpu", "gpu") and len(bits) == 2:
@@ -91,6 +95,7 @@ def _parse(spec):
             if bits[1] != "*":
                 out["device_index"] = int(bits[1])
         else:
-            raise ValueError(f"Unknown attribute '{key}' is encountered while parsing the "
-                             f"device spec: '{spec}'.")
+            raise ValueError(
+                f"Unknown attribute '{key}' is encountered while parsing the device spec: '{spec}'."
+            )
     return out

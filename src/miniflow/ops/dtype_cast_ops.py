@@ -51,8 +51,10 @@ def _bitcast_infer(inputs, attrs):
     if src.size > dst.size:
         return [(d + (src.size // dst.size,), dst)]
     if d and d[-1] is not None and d[-1] != dst.size // src.size:
-        raise ValueError(f"Cannot bitcast from {src.name} to {dst.name}: the last dimension "
-                         f"must be {dst.size // src.size}, got shape {list(d)}")
+        raise ValueError(
+            f"Cannot bitcast from {src.name} to {dst.name}: the last dimension "
+            f"must be {dst.size // src.size}, got shape {list(d)}"
+        )
     if not d:
         raise ValueError(f"Cannot bitcast a scalar {src.name} to the larger {dst.name}")
     return [(d[:-1], dst)]
@@ -65,8 +67,11 @@ def _bitcast(x, type=None):  # noqa: A002  TF's attr name
     if src < dst:
         if x.ndim == 0 or x.shape[-1] != dst // src:
             raise errors.InvalidArgumentError(
-                None, None, f"Cannot bitcast from {x.dtype} to {type.name}: shape "
-                f"{list(x.shape)} must end in {dst // src}")
+                None,
+                None,
+                f"Cannot bitcast from {x.dtype} to {type.name}: shape "
+                f"{list(x.shape)} must end in {dst // src}",
+            )
         return x.view(type.np).reshape(x.shape[:-1])
     return x.view(type.np).reshape(x.shape + ((src // dst,) if src > dst else ()))
 

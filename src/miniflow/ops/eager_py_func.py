@@ -25,10 +25,10 @@ def _infer(inputs, attrs):
 def _eager_values(out, tout):
     outs = list(out) if isinstance(out, list | tuple) else [out]
     if len(outs) != len(tout):
-        raise ValueError(f"py_function returned {len(outs)} values, expected {len(tout)} "
-                         "(Tout)")
-    return tuple(np.asarray(getattr(o, "numpy", lambda o=o: o)(), dtype=dt.np)
-                 for o, dt in zip(outs, tout))
+        raise ValueError(f"py_function returned {len(outs)} values, expected {len(tout)} (Tout)")
+    return tuple(
+        np.asarray(getattr(o, "numpy", lambda o=o: o)(), dtype=dt.np) for o, dt in zip(outs, tout)
+    )
 
 
 @register_op("EagerPyFunc", infer=_infer, num_outputs=lambda a: len(a["Tout"]))
@@ -54,8 +54,9 @@ def _eager_py_func_grad(op, *grads):
                 tape.watch(xs[i])
             ys = func(*xs)
         ys = _flatten(ys) if isinstance(ys, list | tuple) else [ys]
-        got = tape.gradient(ys, [xs[i] for i in wanted], output_gradients=dys,
-                            unconnected_gradients="zero")
+        got = tape.gradient(
+            ys, [xs[i] for i in wanted], output_gradients=dys, unconnected_gradients="zero"
+        )
         return got
 
     tout = tuple(op.inputs[i].dtype for i in wanted)
@@ -82,8 +83,12 @@ def py_function(func, inp, Tout, name=None):  # noqa: N803
     if current_frontend().eager:
         out = func(*inputs)
         outs = list(out) if isinstance(out, list | tuple) else [out]
-        out = [_arr.cast(_arr.convert_to_tensor(o), dt) if _arr.convert_to_tensor(o).dtype
-               != dt else _arr.convert_to_tensor(o) for o, dt in zip(outs, tout)]
+        out = [
+            _arr.cast(_arr.convert_to_tensor(o), dt)
+            if _arr.convert_to_tensor(o).dtype != dt
+            else _arr.convert_to_tensor(o)
+            for o, dt in zip(outs, tout)
+        ]
     else:
         out = apply_op("EagerPyFunc", *inputs, func=func, Tout=tout, name=name)
         out = list(out) if isinstance(out, tuple) else [out]

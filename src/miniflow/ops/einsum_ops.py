@@ -22,8 +22,9 @@ def parse_equation(equation, n_inputs):
     lhs, arrow, rhs = eq.partition("->")
     subs = lhs.split(",")
     if len(subs) != n_inputs:
-        raise ValueError(f"einsum equation {equation!r} names {len(subs)} operands but "
-                         f"{n_inputs} were given")
+        raise ValueError(
+            f"einsum equation {equation!r} names {len(subs)} operands but {n_inputs} were given"
+        )
     for s in subs + [rhs]:
         bad = set(s.replace("...", "")) - set(string.ascii_letters)
         if bad or s.replace("...", "").count(".") or s.count("...") > 1:
@@ -31,7 +32,8 @@ def parse_equation(equation, n_inputs):
     if not arrow:
         letters = "".join(subs).replace("...", "")
         rhs = ("..." if "..." in lhs else "") + "".join(
-            sorted(c for c in set(letters) if letters.count(c) == 1))
+            sorted(c for c in set(letters) if letters.count(c) == 1)
+        )
     for c in rhs.replace("...", ""):
         if c not in lhs:
             raise ValueError(f"Output subscript {c!r} of {equation!r} is not in any input")
@@ -44,7 +46,7 @@ def _split(sub, d):
         return d, (), ()
     pre, post = sub.split("...")
     n_ell = len(d) - len(pre) - len(post)
-    return d[:len(pre)], d[len(pre):len(pre) + n_ell], d[len(pre) + n_ell:]
+    return d[: len(pre)], d[len(pre) : len(pre) + n_ell], d[len(pre) + n_ell :]
 
 
 def _einsum_infer(inputs, attrs):
@@ -62,14 +64,18 @@ def _einsum_infer(inputs, attrs):
         ell = broadcast_dims(ell, mid)
         for c, n in zip(letters, tuple(pre) + tuple(post)):
             if n is not None and sizes.get(c) not in (None, 1, n) and n != 1:
-                raise ValueError(f"einsum: dimension {c!r} is {sizes[c]} in one operand and "
-                                 f"{n} in another")
+                raise ValueError(
+                    f"einsum: dimension {c!r} is {sizes[c]} in one operand and {n} in another"
+                )
             if n is not None and (sizes.get(c) in (None, 1)):
                 sizes[c] = n
             sizes.setdefault(c, None)
     pre, _, post = rhs.partition("...")
-    out = tuple(sizes[c] for c in pre) + (tuple(ell) if "..." in rhs else ()) + tuple(
-        sizes[c] for c in post)
+    out = (
+        tuple(sizes[c] for c in pre)
+        + (tuple(ell) if "..." in rhs else ())
+        + tuple(sizes[c] for c in post)
+    )
     return [(out, dtype)]
 
 
@@ -92,8 +98,13 @@ def _einsum_grad(op, grad):
             continue
         elsewhere = set(rhs) | {c for s, _ in others for c in s}
         target = "".join(c for c in sub if c in elsewhere or c == ".")
-        g = apply_op("Einsum", grad, *[t for _, t in others],
-                     subscripts=(rhs,) + tuple(s for s, _ in others), output=target)
+        g = apply_op(
+            "Einsum",
+            grad,
+            *[t for _, t in others],
+            subscripts=(rhs,) + tuple(s for s, _ in others),
+            output=target,
+        )
         pre, _, post = sub.partition("...")
         for pos, c in enumerate(pre):
             if c not in elsewhere:
@@ -115,13 +126,19 @@ def _repeated_grad(grad, x, sub, rhs, others):
     if "..." in sub:
         raise NotImplementedError(
             f"The gradient of einsum with a repeated subscript and an ellipsis ({sub!r}) "
-            "is not supported; take the diagonal first (tf.linalg.diag_part)")
+            "is not supported; take the diagonal first (tf.linalg.diag_part)"
+        )
     used = set(sub) | set(rhs) | {c for s, _ in others for c in s}
     fresh = iter(c for c in string.ascii_letters if c not in used)
     elsewhere = set(rhs) | {c for s, _ in others for c in s}
     target = "".join(dict.fromkeys(c for c in sub if c in elsewhere))
-    h = apply_op("Einsum", grad, *[t for _, t in others],
-                 subscripts=(rhs,) + tuple(s for s, _ in others), output=target)
+    h = apply_op(
+        "Einsum",
+        grad,
+        *[t for _, t in others],
+        subscripts=(rhs,) + tuple(s for s, _ in others),
+        output=target,
+    )
     shape = _arr.shape(x)
     out, ops, op_subs = [], [h], [target]
     for pos, c in enumerate(sub):
@@ -129,8 +146,9 @@ def _repeated_grad(grad, x, sub, rhs, others):
         if c in out:  # a later occurrence: tie it to the first with an identity matrix
             f = next(fresh)
             r = _arr.range(size)
-            ops.append(_math.cast(_math.equal(_arr.expand_dims(r, 1), _arr.expand_dims(r, 0)),
-                                  x.dtype))
+            ops.append(
+                _math.cast(_math.equal(_arr.expand_dims(r, 1), _arr.expand_dims(r, 0)), x.dtype)
+            )
             op_subs.append(c + f)
             out.append(f)
             continue
@@ -162,8 +180,10 @@ def tensordot(a, b, axes, name=None):
             raise ValueError(f"tensordot: axes={n} must be in [0, {min(ra, rb)}]")
         axes_a, axes_b = list(range(ra - n, ra)), list(range(n))
     else:
-        axes_a, axes_b = ([int(axes[0])] if np.ndim(axes[0]) == 0 else list(axes[0]),
-                          [int(axes[1])] if np.ndim(axes[1]) == 0 else list(axes[1]))
+        axes_a, axes_b = (
+            [int(axes[0])] if np.ndim(axes[0]) == 0 else list(axes[0]),
+            [int(axes[1])] if np.ndim(axes[1]) == 0 else list(axes[1]),
+        )
         if len(axes_a) != len(axes_b):
             raise ValueError(f"tensordot: {axes_a} and {axes_b} differ in length")
         axes_a, axes_b = [x % ra for x in axes_a], [x % rb for x in axes_b]
@@ -172,7 +192,14 @@ def tensordot(a, b, axes, name=None):
     sb = [next(letters) for _ in range(rb)]
     for i, j in zip(axes_a, axes_b):
         sb[j] = sa[i]
-    out = [c for k, c in enumerate(sa) if k not in axes_a] + \
-          [c for k, c in enumerate(sb) if k not in axes_b]
-    return apply_op("Einsum", a, b, subscripts=("".join(sa), "".join(sb)),
-                    output="".join(out), name=name or "Tensordot")
+    out = [c for k, c in enumerate(sa) if k not in axes_a] + [
+        c for k, c in enumerate(sb) if k not in axes_b
+    ]
+    return apply_op(
+        "Einsum",
+        a,
+        b,
+        subscripts=("".join(sa), "".join(sb)),
+        output="".join(out),
+        name=name or "Tensordot",
+    )

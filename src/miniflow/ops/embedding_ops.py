@@ -19,18 +19,20 @@ from miniflow.ops.shape_rules import dims
 
 def _partition_infer(inputs, attrs):
     d, p = dims(inputs[0]), dims(inputs[1])
-    rest = None if d is None or p is None else (None,) + d[len(p):]
+    rest = None if d is None or p is None else (None,) + d[len(p) :]
     return [(rest, inputs[0].dtype)] * attrs["num_partitions"]
 
 
-@register_op("DynamicPartition", infer=_partition_infer,
-             num_outputs=lambda a: a["num_partitions"])
+@register_op("DynamicPartition", infer=_partition_infer, num_outputs=lambda a: a["num_partitions"])
 def _dynamic_partition(data, partitions, num_partitions=1):
     p = np.asarray(partitions)
     if p.size and (p.min() < 0 or p.max() >= num_partitions):
         raise errors.InvalidArgumentError(
-            None, None, f"partitions must be in [0, {num_partitions}), got "
-            f"{p[(p < 0) | (p >= num_partitions)].reshape(-1)[0]}")
+            None,
+            None,
+            f"partitions must be in [0, {num_partitions}), got "
+            f"{p[(p < 0) | (p >= num_partitions)].reshape(-1)[0]}",
+        )
     return tuple(np.asarray(data)[p == i] for i in range(num_partitions))
 
 
@@ -48,7 +50,7 @@ def _stitch_infer(inputs, attrs):
     n = len(inputs) // 2
     idx, data = inputs[:n], inputs[n:]
     d0, i0 = dims(data[0]), dims(idx[0])
-    rest = None if d0 is None or i0 is None else (None,) + d0[len(i0):]
+    rest = None if d0 is None or i0 is None else (None,) + d0[len(i0) :]
     return [(rest, data[0].dtype)]
 
 
@@ -57,7 +59,7 @@ def _dynamic_stitch(*args):
     n = len(args) // 2
     idx = [np.asarray(i).reshape(-1) for i in args[:n]]
     data = [np.asarray(d) for d in args[n:]]
-    rows = data[0].shape[np.ndim(args[0]):]
+    rows = data[0].shape[np.ndim(args[0]) :]
     size = 1 + max((int(i.max()) for i in idx if i.size), default=-1)
     out = np.zeros((size,) + rows, dtype=data[0].dtype)
     for i, d in zip(idx, data):  # later lists win on duplicate indices, as in TF
@@ -73,16 +75,20 @@ def _dynamic_stitch_grad(op, grad):
 
 def dynamic_partition(data, partitions, num_partitions, name=None):
     """Splits ``data`` into ``num_partitions`` tensors by the index in ``partitions``."""
-    return list(apply_op("DynamicPartition", data, partitions,
-                         num_partitions=int(num_partitions), name=name))
+    return list(
+        apply_op(
+            "DynamicPartition", data, partitions, num_partitions=int(num_partitions), name=name
+        )
+    )
 
 
 def dynamic_stitch(indices, data, name=None):
     """Interleaves the ``data`` tensors into one: row indices[i][j] is data[i][j]."""
     indices, data = list(indices), list(data)
     if len(indices) != len(data):
-        raise ValueError(f"indices and data must have the same length, got {len(indices)} "
-                         f"and {len(data)}")
+        raise ValueError(
+            f"indices and data must have the same length, got {len(indices)} and {len(data)}"
+        )
     return apply_op("DynamicStitch", *indices, *data, name=name)
 
 
@@ -90,8 +96,9 @@ def dynamic_stitch(indices, data, name=None):
 # Embeddings.
 
 
-def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_indices=True,
-                     max_norm=None):
+def embedding_lookup(
+    params, ids, partition_strategy="mod", name=None, validate_indices=True, max_norm=None
+):
     """Rows ``ids`` of ``params``: a tensor/variable, or a list of partitions of one table.
 
     With several partitions, id ``i`` lives in partition ``i % n`` at row ``i // n``
@@ -124,16 +131,22 @@ def _partitioned_lookup(params, ids, strategy, name):
         part = _math.floormod(flat, n)
         local = _math.floordiv(flat, n)
     else:
-        sizes = [int(_arr.convert_to_tensor(p).shape[0] if not hasattr(p, "shape")
-                     else p.shape[0]) for p in params]
+        sizes = [
+            int(_arr.convert_to_tensor(p).shape[0] if not hasattr(p, "shape") else p.shape[0])
+            for p in params
+        ]
         total = sum(sizes)
         per, extra = total // n, total % n
         big = extra * (per + 1)  # the first `extra` partitions hold one more row
         flat_c = _arr.cast(flat, dtypes.int64)
-        part = _math.where(flat_c < big, _math.floordiv(flat_c, per + 1),
-                           extra + _math.floordiv(flat_c - big, max(per, 1)))
-        local = _math.where(flat_c < big, _math.floormod(flat_c, per + 1),
-                            _math.floormod(flat_c - big, max(per, 1)))
+        part = _math.where(
+            flat_c < big,
+            _math.floordiv(flat_c, per + 1),
+            extra + _math.floordiv(flat_c - big, max(per, 1)),
+        )
+        local = _math.where(
+            flat_c < big, _math.floormod(flat_c, per + 1), _math.floormod(flat_c - big, max(per, 1))
+        )
         local = _arr.cast(local, flat.dtype)
     part = _arr.cast(part, dtypes.int32)
     positions = _arr.range(_arr.size(flat))
@@ -146,8 +159,9 @@ def _partitioned_lookup(params, ids, strategy, name):
     ids_shape = dims(ids)
     if ids_shape is not None and None not in ids_shape and None not in row_shape:
         return _arr.reshape(stitched, list(ids_shape) + list(row_shape), name=name)
-    return _arr.reshape(stitched, _arr.concat([_arr.shape(ids), _arr.shape(stitched)[1:]], 0),
-                        name=name)
+    return _arr.reshape(
+        stitched, _arr.concat([_arr.shape(ids), _arr.shape(stitched)[1:]], 0), name=name
+    )
 
 
 def _clip_rows(x, max_norm):

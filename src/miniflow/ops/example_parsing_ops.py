@@ -82,13 +82,16 @@ def feature_values(example, key, t, k):
             _mismatch(key, k, kind, t)
         return [] if kind is None else fast.feature_values(feature)
     except wire.DecodeError as e:
-        raise _invalid(f"Name: <unknown>, Key: {key}, Index: {k}.  Can't parse serialized "
-                       f"Example: {e}") from None
+        raise _invalid(
+            f"Name: <unknown>, Key: {key}, Index: {k}.  Can't parse serialized Example: {e}"
+        ) from None
 
 
 def _mismatch(key, k, kind, t):
-    raise _invalid(f"Name: <unknown>, Key: {key}, Index: {k}.  Data types don't match. "
-                   f"Data type: {kind} but expected type: {_KINDS[t]}")
+    raise _invalid(
+        f"Name: <unknown>, Key: {key}, Index: {k}.  Data types don't match. "
+        f"Data type: {kind} but expected type: {_KINDS[t]}"
+    )
 
 
 def values_of(feature, key, t, k):
@@ -106,11 +109,11 @@ def parse_all(serialized, proto=None):
     out = []
     for k, data in enumerate(serialized):
         try:
-            out.append(fast.example_features(data) if proto is None else
-                       proto.FromString(data))
+            out.append(fast.example_features(data) if proto is None else proto.FromString(data))
         except (wire.DecodeError, ValueError) as e:
-            raise _invalid(f"Could not parse example input, value: {data[:40]!r} (example "
-                           f"{k}: {e})") from None
+            raise _invalid(
+                f"Could not parse example input, value: {data[:40]!r} (example {k}: {e})"
+            ) from None
     return out
 
 
@@ -121,9 +124,9 @@ def sparse_from_rows(rows, np_type, width=None):
     values = np.empty(n, dtype=np_type)
     pos = 0
     for b, (cols, vals) in enumerate(rows):
-        indices[pos:pos + len(vals), 0] = b
-        indices[pos:pos + len(vals), 1] = cols
-        values[pos:pos + len(vals)] = vals
+        indices[pos : pos + len(vals), 0] = b
+        indices[pos : pos + len(vals), 1] = cols
+        values[pos : pos + len(vals)] = vals
         pos += len(vals)
     if width is None:
         width = max((len(v) for _, v in rows), default=0)
@@ -138,10 +141,25 @@ def _single(out):
     return out[0]
 
 
-@register_op("ParseExampleV2", num_outputs=lambda a: 3 * len(a["sparse_keys"]) + len(
-    a["dense_keys"]) + 3 * len(a["sparse_features"]), infer=lambda i, a: _infer(i, a))
-def _parse_example(serialized, *dense_defaults, sparse_keys, sparse_types, dense_keys,
-                   dense_types, dense_shapes, dense_sequence, sparse_features, single=False):
+@register_op(
+    "ParseExampleV2",
+    num_outputs=lambda a: (
+        3 * len(a["sparse_keys"]) + len(a["dense_keys"]) + 3 * len(a["sparse_features"])
+    ),
+    infer=lambda i, a: _infer(i, a),
+)
+def _parse_example(
+    serialized,
+    *dense_defaults,
+    sparse_keys,
+    sparse_types,
+    dense_keys,
+    dense_types,
+    dense_shapes,
+    dense_sequence,
+    sparse_features,
+    single=False,
+):
     data = as_bytes_array(serialized).reshape(-1)
     examples = parse_all(data)
     varlen, dense, sparse_out = [], [], []
@@ -151,8 +169,9 @@ def _parse_example(serialized, *dense_defaults, sparse_keys, sparse_types, dense
             vals = feature_values(ex, key, t, k) or []
             rows.append((np.arange(len(vals)), vals))
         varlen.append(sparse_from_rows(rows, NP_TYPES[t]))
-    for key, t, shape, seq, default in zip(dense_keys, dense_types, dense_shapes,
-                                           dense_sequence, dense_defaults):
+    for key, t, shape, seq, default in zip(
+        dense_keys, dense_types, dense_shapes, dense_sequence, dense_defaults
+    ):
         dense.append(dense_from_examples(examples, key, t, tuple(shape), seq, np.asarray(default)))
     for index_key, value_key, t, size, already_sorted in sparse_features:
         rows = []
@@ -160,19 +179,27 @@ def _parse_example(serialized, *dense_defaults, sparse_keys, sparse_types, dense
             idx = np.asarray(feature_values(ex, index_key, "int64", k) or [], np.int64)
             vals = np.asarray(feature_values(ex, value_key, t, k) or [], dtype=NP_TYPES[t])
             if len(idx) != len(vals):
-                raise _invalid(f"SparseFeature {value_key!r}: example {k} has {len(idx)} "
-                               f"indices but {len(vals)} values")
+                raise _invalid(
+                    f"SparseFeature {value_key!r}: example {k} has {len(idx)} "
+                    f"indices but {len(vals)} values"
+                )
             if len(idx) and (idx.min() < 0 or idx.max() >= size):
-                raise _invalid(f"SparseFeature {value_key!r}: an index of example {k} is out "
-                               f"of range [0, {size}): {idx.tolist()}")
+                raise _invalid(
+                    f"SparseFeature {value_key!r}: an index of example {k} is out "
+                    f"of range [0, {size}): {idx.tolist()}"
+                )
             order = np.arange(len(idx)) if already_sorted else np.argsort(idx, kind="stable")
             rows.append((idx[order], vals[order]))
         sparse_out.append(sparse_from_rows(rows, NP_TYPES[t], width=size))
     if single:
-        varlen, dense, sparse_out = ([_single(o) for o in group]
-                                     for group in (varlen, dense, sparse_out))
-    return tuple(t[j] for j in range(3) for t in varlen) + tuple(dense) + tuple(
-        x for triple in sparse_out for x in triple)
+        varlen, dense, sparse_out = (
+            [_single(o) for o in group] for group in (varlen, dense, sparse_out)
+        )
+    return (
+        tuple(t[j] for j in range(3) for t in varlen)
+        + tuple(dense)
+        + tuple(x for triple in sparse_out for x in triple)
+    )
 
 
 def dense_from_examples(examples, key, t, shape, seq, default):
@@ -185,19 +212,25 @@ def dense_from_examples(examples, key, t, shape, seq, default):
         if seq:
             vals = vals or []
             if size == 0 or len(vals) % size:
-                raise _invalid(f"Name: <unknown>, Key: {key}, Index: {k}.  Number of values "
-                               f"{len(vals)} is not a multiple of the entry size {size} "
-                               f"(shape {list(shape)})")
+                raise _invalid(
+                    f"Name: <unknown>, Key: {key}, Index: {k}.  Number of values "
+                    f"{len(vals)} is not a multiple of the entry size {size} "
+                    f"(shape {list(shape)})"
+                )
             found.append(np.asarray(vals, dtype=NP_TYPES[t]).reshape((-1,) + shape))
         elif vals is None:
             if default.size == 0:
-                raise _invalid(f"Name: <unknown>, Feature: {key} (data type: {t}) is required "
-                               "but could not be found.")
+                raise _invalid(
+                    f"Name: <unknown>, Feature: {key} (data type: {t}) is required "
+                    "but could not be found."
+                )
             found.append(np.broadcast_to(default.astype(NP_TYPES[t]), shape))
         elif len(vals) != size:
-            raise _invalid(f"Name: <unknown>, Key: {key}, Index: {k}.  Number of {t} values != "
-                           f"expected.  Values size: {len(vals)} but output shape: "
-                           f"{list(shape)}")
+            raise _invalid(
+                f"Name: <unknown>, Key: {key}, Index: {k}.  Number of {t} values != "
+                f"expected.  Values size: {len(vals)} but output shape: "
+                f"{list(shape)}"
+            )
         else:
             found.append(np.asarray(vals, dtype=NP_TYPES[t]).reshape(shape))
     if not seq:
@@ -206,7 +239,7 @@ def dense_from_examples(examples, key, t, shape, seq, default):
     pad = default.reshape(-1)[0] if default.size else (b"" if t == "string" else 0)
     out = np.full((len(found), rows) + shape, pad, dtype=NP_TYPES[t])
     for b, f in enumerate(found):
-        out[b, :len(f)] = f
+        out[b, : len(f)] = f
     return out
 
 
@@ -217,9 +250,10 @@ def _infer(inputs, attrs):
     out = [(sp[0], dtypes.int64) for _ in attrs["sparse_types"]]
     out += [((None,), dtypes.as_dtype(t)) for t in attrs["sparse_types"]]
     out += [(sp[2], dtypes.int64) for _ in attrs["sparse_types"]]
-    out += [(batch + ((None,) if seq else ()) + tuple(s), dtypes.as_dtype(t))
-            for t, s, seq in zip(attrs["dense_types"], attrs["dense_shapes"],
-                                 attrs["dense_sequence"])]
+    out += [
+        (batch + ((None,) if seq else ()) + tuple(s), dtypes.as_dtype(t))
+        for t, s, seq in zip(attrs["dense_types"], attrs["dense_shapes"], attrs["dense_sequence"])
+    ]
     for _, _, t, _, _ in attrs["sparse_features"]:
         out += [(sp[0], dtypes.int64), ((None,), dtypes.as_dtype(t)), (sp[2], dtypes.int64)]
     return out
@@ -231,16 +265,25 @@ not_differentiable("ParseExampleV2")
 def type_name(dtype, key):
     dt = dtypes.as_dtype(dtype)
     if dt.name not in _KINDS:
-        raise ValueError(f"Feature {key!r}: unsupported dtype {dt.name}; Example features "
-                         "are int64, float32 or string")
+        raise ValueError(
+            f"Feature {key!r}: unsupported dtype {dt.name}; Example features "
+            "are int64, float32 or string"
+        )
     return dt.name
 
 
 def _parse(serialized, features, single, name):
     if not features:
         raise ValueError("Missing: features was empty.")
-    sparse_keys, sparse_types, dense_keys, dense_types, dense_shapes, seqs, defaults = \
-        [], [], [], [], [], [], []
+    sparse_keys, sparse_types, dense_keys, dense_types, dense_shapes, seqs, defaults = (
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
     sparse_features = []
     for key in sorted(features):
         f = features[key]
@@ -250,18 +293,27 @@ def _parse(serialized, features, single, name):
         elif isinstance(f, FixedLenFeature | FixedLenSequenceFeature):
             seq = isinstance(f, FixedLenSequenceFeature)
             if seq and not f.allow_missing:
-                raise ValueError(f"Unsupported: FixedLenSequenceFeature requires allow_missing "
-                                 f"to be True (feature {key!r}).")
+                raise ValueError(
+                    f"Unsupported: FixedLenSequenceFeature requires allow_missing "
+                    f"to be True (feature {key!r})."
+                )
             t = type_name(f.dtype, key)
             shape = tuple(int(s) for s in f.shape)
             if any(s < 0 for s in shape):
                 raise ValueError(f"Feature {key!r}: shape {list(shape)} must be fully defined")
             default = f.default_value
-            default = np.zeros(0, NP_TYPES[t]) if default is None else np.asarray(
-                default if t != "string" else as_bytes_array(default), dtype=NP_TYPES[t])
+            default = (
+                np.zeros(0, NP_TYPES[t])
+                if default is None
+                else np.asarray(
+                    default if t != "string" else as_bytes_array(default), dtype=NP_TYPES[t]
+                )
+            )
             if not seq and default.size and default.size not in (1, int(np.prod(shape))):
-                raise ValueError(f"Feature {key!r}: default_value has {default.size} values, "
-                                 f"shape {list(shape)} needs {int(np.prod(shape))}")
+                raise ValueError(
+                    f"Feature {key!r}: default_value has {default.size} values, "
+                    f"shape {list(shape)} needs {int(np.prod(shape))}"
+                )
             dense_keys.append(key)
             dense_types.append(t)
             dense_shapes.append(shape)
@@ -269,32 +321,57 @@ def _parse(serialized, features, single, name):
             defaults.append(array_ops.constant(default, dtype=dtypes.as_dtype(t)))
         elif isinstance(f, SparseFeature):
             if not isinstance(f.index_key, str):
-                raise errors.UnimplementedError(None, None, "SparseFeature with several index "
-                                                "keys is not supported; use one index_key")
-            sparse_features.append((f.index_key, f.value_key, type_name(f.dtype, key),
-                                    int(f.size), bool(f.already_sorted)))
+                raise errors.UnimplementedError(
+                    None,
+                    None,
+                    "SparseFeature with several index keys is not supported; use one index_key",
+                )
+            sparse_features.append(
+                (
+                    f.index_key,
+                    f.value_key,
+                    type_name(f.dtype, key),
+                    int(f.size),
+                    bool(f.already_sorted),
+                )
+            )
         else:
             raise ValueError(  # noqa: TRY004 (TF's class)
-                f"Feature {key!r}: unsupported feature spec {f!r}")
-    keys_out = [k for k in sorted(features) if isinstance(features[k], VarLenFeature)] + \
-        [k for k in sorted(features) if isinstance(features[k], FixedLenFeature |
-                                                   FixedLenSequenceFeature)] + \
-        [k for k in sorted(features) if isinstance(features[k], SparseFeature)]
-    outs = apply_op("ParseExampleV2", serialized, *defaults, sparse_keys=tuple(sparse_keys),
-                    sparse_types=tuple(sparse_types), dense_keys=tuple(dense_keys),
-                    dense_types=tuple(dense_types), dense_shapes=tuple(dense_shapes),
-                    dense_sequence=tuple(seqs), sparse_features=tuple(sparse_features),
-                    single=single, name=name)
+                f"Feature {key!r}: unsupported feature spec {f!r}"
+            )
+    keys_out = (
+        [k for k in sorted(features) if isinstance(features[k], VarLenFeature)]
+        + [
+            k
+            for k in sorted(features)
+            if isinstance(features[k], FixedLenFeature | FixedLenSequenceFeature)
+        ]
+        + [k for k in sorted(features) if isinstance(features[k], SparseFeature)]
+    )
+    outs = apply_op(
+        "ParseExampleV2",
+        serialized,
+        *defaults,
+        sparse_keys=tuple(sparse_keys),
+        sparse_types=tuple(sparse_types),
+        dense_keys=tuple(dense_keys),
+        dense_types=tuple(dense_types),
+        dense_shapes=tuple(dense_shapes),
+        dense_sequence=tuple(seqs),
+        sparse_features=tuple(sparse_features),
+        single=single,
+        name=name,
+    )
     outs = list(outs) if isinstance(outs, tuple | list) else [outs]
     n = len(sparse_keys)
     result = {}
     for j, key in enumerate(keys_out[:n]):
         result[key] = SparseTensor(outs[j], outs[n + j], outs[2 * n + j])
-    for j, key in enumerate(keys_out[n:n + len(dense_keys)]):
+    for j, key in enumerate(keys_out[n : n + len(dense_keys)]):
         result[key] = outs[3 * n + j]
     base = 3 * n + len(dense_keys)
-    for j, key in enumerate(keys_out[n + len(dense_keys):]):
-        result[key] = SparseTensor(*outs[base + 3 * j:base + 3 * j + 3])
+    for j, key in enumerate(keys_out[n + len(dense_keys) :]):
+        result[key] = SparseTensor(*outs[base + 3 * j : base + 3 * j + 3])
     return result
 
 
@@ -315,6 +392,5 @@ def parse_single_example(serialized, features, name=None, example_names=None):
     x = array_ops.convert_to_tensor(serialized, dtype=dtypes.string)
     d = dims(x)
     if d is not None and len(d) != 0:
-        raise ValueError(f"parse_single_example: serialized must be a scalar, got rank "
-                         f"{len(d)}")
+        raise ValueError(f"parse_single_example: serialized must be a scalar, got rank {len(d)}")
     return _parse(array_ops.reshape(x, [1]), features, True, name)

@@ -22,11 +22,13 @@ def _invalid(msg):
 def _float32_only(name, index=0):
     """Shape rule: float32 inputs only (TF's fake-quant kernels); the output is shaped
     like input ``index``."""
+
     def infer(inputs, attrs):
         for t in inputs:
             if t.dtype != dtypes.float32:
                 raise TypeError(f"{name} takes float32 tensors, got {t.dtype.name}")
         return [(dims(inputs[index]), dtypes.float32)]
+
     return infer
 
 
@@ -40,8 +42,9 @@ def _nudge(min_, max_, num_bits, narrow_range):
     qmax = _F32((1 << num_bits) - 1)
     scale = (max_ - min_) / (qmax - qmin)
     zp_from_min = qmin - min_ / scale
-    zp = np.where(zp_from_min < qmin, qmin,
-                  np.where(zp_from_min > qmax, qmax, round_half_away(zp_from_min))).astype(_F32)
+    zp = np.where(
+        zp_from_min < qmin, qmin, np.where(zp_from_min > qmax, qmax, round_half_away(zp_from_min))
+    ).astype(_F32)
     return (qmin - zp) * scale, (qmax - zp) * scale, scale, zp
 
 
@@ -100,9 +103,12 @@ def _per_channel_check(name):
         if x is not None and len(x) == 0:
             raise ValueError(f"{name}: inputs must have rank at least 1, got a scalar")
         if x is not None and mn is not None and None not in (x[-1], *mn) and (x[-1],) != mn:
-            raise ValueError(f"{name}: min and max must have shape [{x[-1]}] (the last "
-                             f"dimension of the inputs), got {list(mn)}")
+            raise ValueError(
+                f"{name}: min and max must have shape [{x[-1]}] (the last "
+                f"dimension of the inputs), got {list(mn)}"
+            )
         return out
+
     return infer
 
 
@@ -111,18 +117,22 @@ def _grad_infer(inputs, attrs):
     return [(dims(t), dtypes.float32) for t in inputs[1:4]]
 
 
-register_op("FakeQuantWithMinMaxArgs", infer=_float32_only("FakeQuantWithMinMaxArgs"))(
-    _fq_args)
-register_op("FakeQuantWithMinMaxArgsGradient",
-            infer=_float32_only("FakeQuantWithMinMaxArgsGradient", 1))(_fq_args_grad)
-register_op("FakeQuantWithMinMaxVars", infer=_float32_only("FakeQuantWithMinMaxVars"))(
-    _fq_vars)
-register_op("FakeQuantWithMinMaxVarsPerChannel",
-            infer=_per_channel_check("FakeQuantWithMinMaxVarsPerChannel"))(_fq_vars)
+register_op("FakeQuantWithMinMaxArgs", infer=_float32_only("FakeQuantWithMinMaxArgs"))(_fq_args)
+register_op(
+    "FakeQuantWithMinMaxArgsGradient", infer=_float32_only("FakeQuantWithMinMaxArgsGradient", 1)
+)(_fq_args_grad)
+register_op("FakeQuantWithMinMaxVars", infer=_float32_only("FakeQuantWithMinMaxVars"))(_fq_vars)
+register_op(
+    "FakeQuantWithMinMaxVarsPerChannel",
+    infer=_per_channel_check("FakeQuantWithMinMaxVarsPerChannel"),
+)(_fq_vars)
 for _t in ("FakeQuantWithMinMaxVarsGradient", "FakeQuantWithMinMaxVarsPerChannelGradient"):
     register_op(_t, num_outputs=3, infer=_grad_infer)(_fq_vars_grad)
-not_differentiable("FakeQuantWithMinMaxArgsGradient", "FakeQuantWithMinMaxVarsGradient",
-                   "FakeQuantWithMinMaxVarsPerChannelGradient")  # as TF (None)
+not_differentiable(
+    "FakeQuantWithMinMaxArgsGradient",
+    "FakeQuantWithMinMaxVarsGradient",
+    "FakeQuantWithMinMaxVarsPerChannelGradient",
+)  # as TF (None)
 
 
 def _attrs(op, names):
@@ -132,63 +142,163 @@ def _attrs(op, names):
 @register_gradient("FakeQuantWithMinMaxArgs")
 def _args_grad(op, grad):
     """Straight-through: grad where the input lies in the nudged range, else 0."""
-    return [apply_op("FakeQuantWithMinMaxArgsGradient", grad, op.inputs[0],
-                     **_attrs(op, ("min", "max", "num_bits", "narrow_range")))]
+    return [
+        apply_op(
+            "FakeQuantWithMinMaxArgsGradient",
+            grad,
+            op.inputs[0],
+            **_attrs(op, ("min", "max", "num_bits", "narrow_range")),
+        )
+    ]
 
 
 @register_gradient("FakeQuantWithMinMaxVars")
 def _vars_grad(op, grad):
     """Straight-through for the input; min/max get the gradients of clamped values."""
-    return list(apply_op("FakeQuantWithMinMaxVarsGradient", grad, *op.inputs,
-                         **_attrs(op, ("num_bits", "narrow_range"))))
+    return list(
+        apply_op(
+            "FakeQuantWithMinMaxVarsGradient",
+            grad,
+            *op.inputs,
+            **_attrs(op, ("num_bits", "narrow_range")),
+        )
+    )
 
 
 @register_gradient("FakeQuantWithMinMaxVarsPerChannel")
 def _per_channel_grad(op, grad):
     """Straight-through, per channel of the last dimension."""
-    return list(apply_op("FakeQuantWithMinMaxVarsPerChannelGradient", grad, *op.inputs,
-                         **_attrs(op, ("num_bits", "narrow_range"))))
+    return list(
+        apply_op(
+            "FakeQuantWithMinMaxVarsPerChannelGradient",
+            grad,
+            *op.inputs,
+            **_attrs(op, ("num_bits", "narrow_range")),
+        )
+    )
 
 
-def fake_quant_with_min_max_args(inputs, min=-6, max=6, num_bits=8,  # noqa: A002
-                                 narrow_range=False, name=None):
+def fake_quant_with_min_max_args(
+    inputs,
+    min=-6,
+    max=6,
+    num_bits=8,  # noqa: A002
+    narrow_range=False,
+    name=None,
+):
     """Fake-quantizes float ``inputs`` into [min, max] (nudged so 0 is exact)."""
-    return apply_op("FakeQuantWithMinMaxArgs", inputs, min=float(min), max=float(max),
-                    num_bits=int(num_bits), narrow_range=bool(narrow_range), name=name)
+    return apply_op(
+        "FakeQuantWithMinMaxArgs",
+        inputs,
+        min=float(min),
+        max=float(max),
+        num_bits=int(num_bits),
+        narrow_range=bool(narrow_range),
+        name=name,
+    )
 
 
-def fake_quant_with_min_max_args_gradient(gradients, inputs, min=-6, max=6,  # noqa: A002
-                                          num_bits=8, narrow_range=False, name=None):
+def fake_quant_with_min_max_args_gradient(
+    gradients,
+    inputs,
+    min=-6,
+    max=6,  # noqa: A002
+    num_bits=8,
+    narrow_range=False,
+    name=None,
+):
     """Straight-through gradient of fake_quant_with_min_max_args."""
-    return apply_op("FakeQuantWithMinMaxArgsGradient", gradients, inputs, min=float(min),
-                    max=float(max), num_bits=int(num_bits), narrow_range=bool(narrow_range),
-                    name=name)
+    return apply_op(
+        "FakeQuantWithMinMaxArgsGradient",
+        gradients,
+        inputs,
+        min=float(min),
+        max=float(max),
+        num_bits=int(num_bits),
+        narrow_range=bool(narrow_range),
+        name=name,
+    )
 
 
-def fake_quant_with_min_max_vars(inputs, min, max, num_bits=8,  # noqa: A002
-                                 narrow_range=False, name=None):
+def fake_quant_with_min_max_vars(
+    inputs,
+    min,
+    max,
+    num_bits=8,  # noqa: A002
+    narrow_range=False,
+    name=None,
+):
     """Fake-quantizes ``inputs`` into the range given by scalar tensors min and max."""
-    return apply_op("FakeQuantWithMinMaxVars", inputs, min, max, num_bits=int(num_bits),
-                    narrow_range=bool(narrow_range), name=name)
+    return apply_op(
+        "FakeQuantWithMinMaxVars",
+        inputs,
+        min,
+        max,
+        num_bits=int(num_bits),
+        narrow_range=bool(narrow_range),
+        name=name,
+    )
 
 
-def fake_quant_with_min_max_vars_gradient(gradients, inputs, min, max,  # noqa: A002
-                                          num_bits=8, narrow_range=False, name=None):
+def fake_quant_with_min_max_vars_gradient(
+    gradients,
+    inputs,
+    min,
+    max,  # noqa: A002
+    num_bits=8,
+    narrow_range=False,
+    name=None,
+):
     """(backprops_wrt_input, backprop_wrt_min, backprop_wrt_max)."""
-    return apply_op("FakeQuantWithMinMaxVarsGradient", gradients, inputs, min, max,
-                    num_bits=int(num_bits), narrow_range=bool(narrow_range), name=name)
+    return apply_op(
+        "FakeQuantWithMinMaxVarsGradient",
+        gradients,
+        inputs,
+        min,
+        max,
+        num_bits=int(num_bits),
+        narrow_range=bool(narrow_range),
+        name=name,
+    )
 
 
-def fake_quant_with_min_max_vars_per_channel(inputs, min, max, num_bits=8,  # noqa: A002
-                                             narrow_range=False, name=None):
+def fake_quant_with_min_max_vars_per_channel(
+    inputs,
+    min,
+    max,
+    num_bits=8,  # noqa: A002
+    narrow_range=False,
+    name=None,
+):
     """Fake quantization with one [min, max] per channel of the last dimension."""
-    return apply_op("FakeQuantWithMinMaxVarsPerChannel", inputs, min, max,
-                    num_bits=int(num_bits), narrow_range=bool(narrow_range), name=name)
+    return apply_op(
+        "FakeQuantWithMinMaxVarsPerChannel",
+        inputs,
+        min,
+        max,
+        num_bits=int(num_bits),
+        narrow_range=bool(narrow_range),
+        name=name,
+    )
 
 
-def fake_quant_with_min_max_vars_per_channel_gradient(gradients, inputs, min,  # noqa: A002
-                                                      max, num_bits=8,  # noqa: A002
-                                                      narrow_range=False, name=None):
+def fake_quant_with_min_max_vars_per_channel_gradient(
+    gradients,
+    inputs,
+    min,  # noqa: A002
+    max,
+    num_bits=8,  # noqa: A002
+    narrow_range=False,
+    name=None,
+):
     """Per-channel (backprops_wrt_input, backprop_wrt_min, backprop_wrt_max)."""
-    return apply_op("FakeQuantWithMinMaxVarsPerChannelGradient", gradients, inputs, min, max,
-                    num_bits=int(num_bits), narrow_range=bool(narrow_range), name=name)
+    return apply_op(
+        "FakeQuantWithMinMaxVarsPerChannelGradient",
+        gradients,
+        inputs,
+        min,
+        max,
+        num_bits=int(num_bits),
+        narrow_range=bool(narrow_range),
+        name=name,
+    )

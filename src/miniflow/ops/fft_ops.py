@@ -26,9 +26,12 @@ def _complex_infer(k):
     def infer(inputs, attrs):
         d = _rank_check(inputs, k)
         if not inputs[0].dtype.is_complex:
-            raise TypeError(f"FFT ops take complex64 or complex128 input, got "
-                            f"{inputs[0].dtype.name}; use tf.signal.rfft for real input")
+            raise TypeError(
+                f"FFT ops take complex64 or complex128 input, got "
+                f"{inputs[0].dtype.name}; use tf.signal.rfft for real input"
+            )
         return [(d, inputs[0].dtype)]
+
     return infer
 
 
@@ -38,9 +41,11 @@ def _axes(k):
 
 for _k, _suffix in ((1, ""), (2, "2D"), (3, "3D")):
     register_op(f"FFT{_suffix}", infer=_complex_infer(_k))(
-        lambda x, _k=_k: np.fft.fftn(x, axes=_axes(_k)).astype(x.dtype, copy=False))
+        lambda x, _k=_k: np.fft.fftn(x, axes=_axes(_k)).astype(x.dtype, copy=False)
+    )
     register_op(f"IFFT{_suffix}", infer=_complex_infer(_k))(
-        lambda x, _k=_k: np.fft.ifftn(x, axes=_axes(_k)).astype(x.dtype, copy=False))
+        lambda x, _k=_k: np.fft.ifftn(x, axes=_axes(_k)).astype(x.dtype, copy=False)
+    )
 
 
 def _rfft_infer(k):
@@ -51,6 +56,7 @@ def _rfft_infer(k):
         n = attrs["fft_length"]
         out = None if d is None else d[:-k] + tuple(n[:-1]) + (n[-1] // 2 + 1,)
         return [(out, _TO_COMPLEX[inputs[0].dtype])]
+
     return infer
 
 
@@ -58,10 +64,12 @@ def _irfft_infer(k):
     def infer(inputs, attrs):
         d = _rank_check(inputs, k)
         if inputs[0].dtype not in _TO_REAL:
-            raise TypeError(f"irfft takes complex64 or complex128 input, got "
-                            f"{inputs[0].dtype.name}")
+            raise TypeError(
+                f"irfft takes complex64 or complex128 input, got {inputs[0].dtype.name}"
+            )
         out = None if d is None else d[:-k] + tuple(attrs["fft_length"])
         return [(out, _TO_REAL[inputs[0].dtype])]
+
     return infer
 
 
@@ -75,9 +83,12 @@ def _irfftn(x, n, k):
 for _k, _suffix in ((1, ""), (2, "2D"), (3, "3D")):
     register_op(f"RFFT{_suffix}", infer=_rfft_infer(_k))(
         lambda x, fft_length=(), _k=_k: np.fft.rfftn(x, s=fft_length, axes=_axes(_k)).astype(
-            np.complex64 if x.dtype == np.float32 else np.complex128, copy=False))
+            np.complex64 if x.dtype == np.float32 else np.complex128, copy=False
+        )
+    )
     register_op(f"IRFFT{_suffix}", infer=_irfft_infer(_k))(
-        lambda x, fft_length=(), _k=_k: _irfftn(x, fft_length, _k))
+        lambda x, fft_length=(), _k=_k: _irfftn(x, fft_length, _k)
+    )
 
 
 def _size(t, k):
@@ -106,8 +117,12 @@ def _fft_grads(k, suffix):
     @register_gradient(f"IFFT{suffix}")
     def _ifft_grad(op, grad):
         size = _size(grad, k)
-        return [_scale(apply_op(f"FFT{suffix}", grad),
-                       1.0 / size if isinstance(size, float) else 1.0 / size)]
+        return [
+            _scale(
+                apply_op(f"FFT{suffix}", grad),
+                1.0 / size if isinstance(size, float) else 1.0 / size,
+            )
+        ]
 
     @register_gradient(f"RFFT{suffix}")
     def _rfft_grad(op, grad):
@@ -162,8 +177,11 @@ def _lengths(fft_length, x, k, inverse):
         if inverse:
             inner[-1] = 2 * (inner[-1] - 1)
         return tuple(inner)
-    v = _arr.get_static_value(fft_length) if not isinstance(fft_length, list | tuple) \
+    v = (
+        _arr.get_static_value(fft_length)
+        if not isinstance(fft_length, list | tuple)
         else fft_length
+    )
     if v is None:
         raise ValueError("fft_length must be known when the graph is built")
     v = tuple(int(n) for n in np.reshape(v, [-1]))
@@ -175,6 +193,7 @@ def _lengths(fft_length, x, k, inverse):
 def _complex_fn(op_type, doc):
     def fn(input, name=None):  # noqa: A002
         return apply_op(op_type, input, name=name)
+
     fn.__doc__ = doc
     return fn
 
@@ -184,8 +203,11 @@ def _rfft_fn(k, suffix):
         x = _arr.convert_to_tensor(input_tensor)
         n = _lengths(fft_length, x, k, inverse=False)
         return apply_op(f"RFFT{suffix}", _fit(x, n, k, "rfft"), fft_length=n, name=name)
-    fn.__doc__ = (f"The {k}-D DFT of a real signal: the non-negative frequencies of the "
-                  "innermost dim (crops or zero-pads to ``fft_length``).")
+
+    fn.__doc__ = (
+        f"The {k}-D DFT of a real signal: the non-negative frequencies of the "
+        "innermost dim (crops or zero-pads to ``fft_length``)."
+    )
     return fn
 
 
@@ -195,6 +217,7 @@ def _irfft_fn(k, suffix):
         n = _lengths(fft_length, x, k, inverse=True)
         bins = tuple(n[:-1]) + (n[-1] // 2 + 1,)
         return apply_op(f"IRFFT{suffix}", _fit(x, bins, k, "irfft"), fft_length=n, name=name)
+
     fn.__doc__ = f"The inverse of the {k}-D `rfft`: a real signal of ``fft_length`` points."
     return fn
 

@@ -29,8 +29,7 @@ def _row_fingerprint(row):
         items = [v if isinstance(v, bytes) else str(v).encode() for v in row.ravel()]
         if len(items) == 1:
             return fingerprint64(items[0])
-        return fingerprint64(b"".join(fingerprint64(v).to_bytes(8, "little")
-                                      for v in items))
+        return fingerprint64(b"".join(fingerprint64(v).to_bytes(8, "little") for v in items))
     return fingerprint64(np.ascontiguousarray(row, row.dtype.newbyteorder("<")).tobytes())
 
 

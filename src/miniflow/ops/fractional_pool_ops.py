@@ -35,7 +35,7 @@ def _sequence(rng, n, out, pseudo_random):
         diff = np.diff(cum)
     else:
         diff = np.full(out, k)
-        diff[:n % out] += 1
+        diff[: n % out] += 1
         rng.shuffle(diff)
     return np.concatenate([[0], np.cumsum(diff)]).astype(np.int64)
 
@@ -47,20 +47,30 @@ def _sequences_infer(inputs, attrs):
     return [((lens[0],), dtypes.int64), ((lens[1],), dtypes.int64)]
 
 
-@register_op("FractionalPoolSequences", infer=_sequences_infer, num_outputs=2, stateful=True,
-             make_state=_rng)
-def _sequences_kernel(rng, x, pooling_ratio=(1.0,) * 4, pseudo_random=False, seed=None,
-                      seed2=None, seeded_but_random=False):
+@register_op(
+    "FractionalPoolSequences", infer=_sequences_infer, num_outputs=2, stateful=True, make_state=_rng
+)
+def _sequences_kernel(
+    rng,
+    x,
+    pooling_ratio=(1.0,) * 4,
+    pseudo_random=False,
+    seed=None,
+    seed2=None,
+    seeded_but_random=False,
+):
     if seeded_but_random:  # checked when run, as TF's kernel does
         raise errors.InvalidArgumentError(
-            None, None, "Both seed and seed2 should be 0 if deterministic is false.")
+            None, None, "Both seed and seed2 should be 0 if deterministic is false."
+        )
     outs = []
     for axis in (1, 2):
         n, ratio = np.shape(x)[axis], pooling_ratio[axis]
         out = _out_len(n, ratio)
         if out < 1:
             raise errors.InvalidArgumentError(
-                None, None, f"pooling_ratio {ratio} is too large for an input of size {n}")
+                None, None, f"pooling_ratio {ratio} is too large for an input of size {n}"
+            )
         outs.append(_sequence(rng, n, out, pseudo_random))
     return tuple(outs)
 
@@ -93,8 +103,9 @@ def _max_infer(inputs, attrs):
     x, r, c = dims(inputs[0]), dims(inputs[1]), dims(inputs[2])
     rows = None if r is None or r[0] is None else r[0] - 1
     cols = None if c is None or c[0] is None else c[0] - 1
-    return [((None if x is None else x[0], rows, cols, None if x is None else x[3]),
-             inputs[0].dtype)]
+    return [
+        ((None if x is None else x[0], rows, cols, None if x is None else x[3]), inputs[0].dtype)
+    ]
 
 
 @register_op("FractionalMaxPool", infer=_max_infer)
@@ -103,18 +114,21 @@ def _max_kernel(x, rows, cols, overlapping=False):
     return np.asarray(x).reshape(-1)[idx]
 
 
-register_op("FractionalMaxPoolArgmax",
-            infer=lambda i, a: [(_max_infer(i, a)[0][0], dtypes.int64)])(_argmax_kernel)
+register_op("FractionalMaxPoolArgmax", infer=lambda i, a: [(_max_infer(i, a)[0][0], dtypes.int64)])(
+    _argmax_kernel
+)
 not_differentiable("FractionalMaxPoolArgmax")
 
 
 @register_gradient("FractionalMaxPool")
 def _max_grad(op, grad):
     from miniflow.ops.sparse_ops import unsorted_segment_sum
+
     x, rows, cols = op.inputs
     idx = apply_op("FractionalMaxPoolArgmax", x, rows, cols, **op.attrs)
-    flat = unsorted_segment_sum(_arr.reshape(grad, [-1]), _arr.reshape(idx, [-1]),
-                                _arr.size(x, out_type=dtypes.int64))
+    flat = unsorted_segment_sum(
+        _arr.reshape(grad, [-1]), _arr.reshape(idx, [-1]), _arr.size(x, out_type=dtypes.int64)
+    )
     return [_arr.reshape(flat, _arr.shape(x)), None, None]
 
 
@@ -152,49 +166,79 @@ def _check(value, pooling_ratio, deterministic, seed, seed2):
 
 def _sequences(x, ratio, pseudo_random, deterministic, seed, seed2):
     s1, s2 = (seed, seed2) if deterministic else get_seed(None)
-    return apply_op("FractionalPoolSequences", x, pooling_ratio=ratio,
-                    pseudo_random=bool(pseudo_random), seed=s1, seed2=s2,
-                    seeded_but_random=not deterministic and bool(seed or seed2))
+    return apply_op(
+        "FractionalPoolSequences",
+        x,
+        pooling_ratio=ratio,
+        pseudo_random=bool(pseudo_random),
+        seed=s1,
+        seed2=s2,
+        seeded_but_random=not deterministic and bool(seed or seed2),
+    )
 
 
-def fractional_max_pool(value, pooling_ratio, pseudo_random=False, overlapping=False,
-                        deterministic=False, seed=0, seed2=0, name=None):
+def fractional_max_pool(
+    value,
+    pooling_ratio,
+    pseudo_random=False,
+    overlapping=False,
+    deterministic=False,
+    seed=0,
+    seed2=0,
+    name=None,
+):
     """(max over random k / k+1 regions, row boundaries, column boundaries)."""
     x, ratio = _check(value, pooling_ratio, deterministic, seed, seed2)
     rows, cols = _sequences(x, ratio, pseudo_random, deterministic, seed, seed2)
-    return (fractional_max_pool_with_sequences(x, rows, cols, overlapping, name=name),
-            rows, cols)
+    return (fractional_max_pool_with_sequences(x, rows, cols, overlapping, name=name), rows, cols)
 
 
-def fractional_max_pool_with_sequences(value, row_pooling_sequence, col_pooling_sequence,
-                                       overlapping=False, name=None):
+def fractional_max_pool_with_sequences(
+    value, row_pooling_sequence, col_pooling_sequence, overlapping=False, name=None
+):
     """Max pooling over the regions the given boundaries define (TF's kernel, given its
     random boundaries)."""
-    return apply_op("FractionalMaxPool", value, _arr.cast(row_pooling_sequence, dtypes.int64),
-                    _arr.cast(col_pooling_sequence, dtypes.int64),
-                    overlapping=bool(overlapping), name=name)
+    return apply_op(
+        "FractionalMaxPool",
+        value,
+        _arr.cast(row_pooling_sequence, dtypes.int64),
+        _arr.cast(col_pooling_sequence, dtypes.int64),
+        overlapping=bool(overlapping),
+        name=name,
+    )
 
 
-def fractional_avg_pool(value, pooling_ratio, pseudo_random=False, overlapping=False,
-                        deterministic=False, seed=0, seed2=0, name=None):
+def fractional_avg_pool(
+    value,
+    pooling_ratio,
+    pseudo_random=False,
+    overlapping=False,
+    deterministic=False,
+    seed=0,
+    seed2=0,
+    name=None,
+):
     """(mean over random k / k+1 regions, row boundaries, column boundaries)."""
     x, ratio = _check(value, pooling_ratio, deterministic, seed, seed2)
     rows, cols = _sequences(x, ratio, pseudo_random, deterministic, seed, seed2)
-    return (fractional_avg_pool_with_sequences(x, rows, cols, overlapping, name=name),
-            rows, cols)
+    return (fractional_avg_pool_with_sequences(x, rows, cols, overlapping, name=name), rows, cols)
 
 
-def fractional_avg_pool_with_sequences(value, row_pooling_sequence, col_pooling_sequence,
-                                       overlapping=False, name=None):
+def fractional_avg_pool_with_sequences(
+    value, row_pooling_sequence, col_pooling_sequence, overlapping=False, name=None
+):
     """Average pooling over the regions the given boundaries define."""
     from miniflow.ops.control_flow_ops import name_scope
+
     with name_scope(name, "FractionalAvgPool"):
         x = _arr.convert_to_tensor(value)
         kw = dict(overlapping=bool(overlapping), dtype=x.dtype)
-        r = apply_op("FractionalPoolMatrix", _arr.cast(row_pooling_sequence, dtypes.int64), x,
-                     axis=1, **kw)
-        c = apply_op("FractionalPoolMatrix", _arr.cast(col_pooling_sequence, dtypes.int64), x,
-                     axis=2, **kw)
+        r = apply_op(
+            "FractionalPoolMatrix", _arr.cast(row_pooling_sequence, dtypes.int64), x, axis=1, **kw
+        )
+        c = apply_op(
+            "FractionalPoolMatrix", _arr.cast(col_pooling_sequence, dtypes.int64), x, axis=2, **kw
+        )
         y = _math.matmul(_arr.transpose(x, [0, 2, 3, 1]), r, transpose_b=True)  # [N, W, C, R]
         y = _math.matmul(_arr.transpose(y, [0, 3, 2, 1]), c, transpose_b=True)  # [N, R, C, S]
         return _arr.transpose(y, [0, 1, 3, 2])

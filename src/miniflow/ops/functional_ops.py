@@ -29,11 +29,19 @@ from miniflow.ops.tensor_array_ops import unwrap_loop_vars
 
 def _same_structure(a, b):
     if isinstance(a, dict) or isinstance(b, dict):
-        return isinstance(a, dict) and isinstance(b, dict) and sorted(a) == sorted(b) and all(
-            _same_structure(a[k], b[k]) for k in a)
+        return (
+            isinstance(a, dict)
+            and isinstance(b, dict)
+            and sorted(a) == sorted(b)
+            and all(_same_structure(a[k], b[k]) for k in a)
+        )
     if isinstance(a, list | tuple) or isinstance(b, list | tuple):
-        return isinstance(a, list | tuple) and isinstance(b, list | tuple) and len(a) == len(
-            b) and all(_same_structure(x, y) for x, y in zip(a, b))
+        return (
+            isinstance(a, list | tuple)
+            and isinstance(b, list | tuple)
+            and len(a) == len(b)
+            and all(_same_structure(x, y) for x, y in zip(a, b))
+        )
     return True
 
 
@@ -66,10 +74,13 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
     with graph.cond_branch(pred, False):
         f_out = _inside(graph, false_fn())
     if not _same_structure(t_out, f_out):
-        raise ValueError("true_fn and false_fn must have the same type of outputs: "
-                         f"{t_out!r} vs {f_out!r}")
-    merged = [None if t is None else _merge(pred, t, f, name)
-              for t, f in zip(_flatten(t_out), _flatten(f_out))]
+        raise ValueError(
+            f"true_fn and false_fn must have the same type of outputs: {t_out!r} vs {f_out!r}"
+        )
+    merged = [
+        None if t is None else _merge(pred, t, f, name)
+        for t, f in zip(_flatten(t_out), _flatten(f_out))
+    ]
     return _pack(t_out, iter(merged))
 
 
@@ -77,19 +88,22 @@ def _inside(graph, out):
     """Branch outputs made by ops of the branch itself: an outside tensor returned as is
     enters through an Identity, so its gradient passes CondEnter (zeros when the branch
     did not run) rather than reaching it ungated (TF's cond does the same)."""
+
     def wrap(t):
         if t is None or isinstance(t, IndexedSlices):
             return t
         t = array_ops.convert_to_tensor(t)
         return t if t.op.attrs.get("_guard") == graph._guard else array_ops.identity(t)
+
     return _pack(out, iter([wrap(t) for t in _flatten(out)]))
 
 
 def _merge(pred, t, f, name):
     t, f = array_ops.convert_pair(t, f)
     if t.dtype != f.dtype:
-        raise TypeError(f"true_fn and false_fn outputs have different dtypes: "
-                        f"{t.dtype.name} vs {f.dtype.name}")
+        raise TypeError(
+            f"true_fn and false_fn outputs have different dtypes: {t.dtype.name} vs {f.dtype.name}"
+        )
     return apply_op("CondMerge", pred, t, f, name=name)
 
 
@@ -101,9 +115,15 @@ def _merge(pred, t, f, name):
 
 def _merge_infer(inputs, attrs):
     t, f = inputs[1].shape, inputs[2].shape
-    dims = t.as_tuple() if t.is_compatible_with(f) and t.as_tuple() == f.as_tuple() else (
-        None if t.ndims is None or t.ndims != f.ndims else
-        tuple(a if a == b else None for a, b in zip(t.as_tuple(), f.as_tuple())))
+    dims = (
+        t.as_tuple()
+        if t.is_compatible_with(f) and t.as_tuple() == f.as_tuple()
+        else (
+            None
+            if t.ndims is None or t.ndims != f.ndims
+            else tuple(a if a == b else None for a, b in zip(t.as_tuple(), f.as_tuple()))
+        )
+    )
     return [(dims, inputs[1].dtype)]
 
 
@@ -126,8 +146,7 @@ def _cond_merge_grad(op, grad):
     return out
 
 
-register_op("CondEnter", infer=lambda i, a: [(i[0].shape.as_tuple(), i[0].dtype)])(
-    lambda x: x)
+register_op("CondEnter", infer=lambda i, a: [(i[0].shape.as_tuple(), i[0].dtype)])(lambda x: x)
 
 
 @register_gradient("CondEnter")
@@ -155,12 +174,13 @@ def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"
     Raises:
         TypeError: pred_fn_pairs is not a list of (predicate, callable) pairs.
     """
-    pairs = list(pred_fn_pairs.items()) if isinstance(pred_fn_pairs, dict) else list(
-        pred_fn_pairs)
+    pairs = list(pred_fn_pairs.items()) if isinstance(pred_fn_pairs, dict) else list(pred_fn_pairs)
     for p in pairs:
         if not isinstance(p, tuple) or len(p) != 2 or not callable(p[1]):
-            raise TypeError("fn for pred must be callable: pred_fn_pairs must be a list of "
-                            "(predicate, callable) pairs.")
+            raise TypeError(
+                "fn for pred must be callable: pred_fn_pairs must be a list of "
+                "(predicate, callable) pairs."
+            )
     if default is None:
         if not pairs:
             raise ValueError("No predicates and no default given")
@@ -168,8 +188,11 @@ def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"
     if exclusive and current_frontend().eager:
         hits = sum(bool(array_ops.convert_to_tensor(p)) for p, _ in pairs)
         if hits > 1:
-            raise errors.InvalidArgumentError(None, None, "Input error: exclusive=True and "
-                                              "more than 1 conditions evaluated as True")
+            raise errors.InvalidArgumentError(
+                None,
+                None,
+                "Input error: exclusive=True and more than 1 conditions evaluated as True",
+            )
     fn = default
     for pred, branch in reversed(pairs):
         fn = (lambda p, b, rest: lambda: cond(p, b, rest))(pred, branch, fn)
@@ -185,16 +208,23 @@ class _SubGraph:
 
     def __init__(self, placeholders, ops, outputs):
         self.placeholders = placeholders
-        nested = {o for op in ops for sub in op.attrs.values() if isinstance(sub, _SubGraph)
-                  for o in sub.ops + [t.op for t in sub.placeholders]}
+        nested = {
+            o
+            for op in ops
+            for sub in op.attrs.values()
+            if isinstance(sub, _SubGraph)
+            for o in sub.ops + [t.op for t in sub.placeholders]
+        }
         self.ops = [op for op in ops if op not in nested]  # a nested loop runs its own
         self.outputs = outputs
         self.captures: list = []
         # a tf.cond inside the loop: (op, [(pred tensor, branch), ...]) so that
         # `_interpret` skips the ops of the branch not taken, as the session does
         graph = ops[0].graph if ops else None
-        self.guards = {op: [(graph.get_tensor_by_name(p), b) for p, b in
-                            op.attrs.get("_guard", ())] for op in self.ops}
+        self.guards = {
+            op: [(graph.get_tensor_by_name(p), b) for p, b in op.attrs.get("_guard", ())]
+            for op in self.ops
+        }
 
 
 def _build(fn, loop_vars, graph, placeholders):
@@ -261,13 +291,19 @@ def _while_grad(op, *grads):
         return [None] * len(op.inputs)
     graph = op.graph
     with graph.name_scope("while_grad"):
-        seeds = [array_ops.placeholder(op.inputs[i].dtype, attrs["specs"][i][0],
-                                       name="grad_in") for i in diff]
+        seeds = [
+            array_ops.placeholder(op.inputs[i].dtype, attrs["specs"][i][0], name="grad_in")
+            for i in diff
+        ]
         start = len(graph._ops)
         inside = set(body.ops)
         xs = [body.placeholders[i] for i in diff] + [caps[j] for j in diff_caps]
-        outs = autodiff.backward([body.outputs[i] for i in diff], seeds, xs,
-                                 producer=lambda t: t.op if t.op in inside else None)
+        outs = autodiff.backward(
+            [body.outputs[i] for i in diff],
+            seeds,
+            xs,
+            producer=lambda t: t.op if t.op in inside else None,
+        )
         outs = [None if g is None else autodiff.densify(g) for g in outs]
     grad_ops = graph._ops[start:]
     sub = _SubGraph(list(body.placeholders) + seeds, list(body.ops) + grad_ops, outs)
@@ -278,16 +314,29 @@ def _while_grad(op, *grads):
         for t in o.inputs:
             if t.op not in made and t not in held and t not in extra:
                 extra.append(t)
-    extra += [t for t in outs if t is not None and t.op not in made and t not in held
-              and t not in extra]
+    extra += [
+        t for t in outs if t is not None and t.op not in made and t not in held and t not in extra
+    ]
     sub.captures = caps + extra
-    specs = [(op.inputs[i].shape.as_tuple(), op.inputs[i].dtype) for i in diff] + \
-        [(caps[j].shape.as_tuple(), caps[j].dtype) for j in diff_caps]
-    res = apply_op("WhileGrad", *op.inputs, *[grads[i] for i in diff], *extra,
-                   cond=attrs["cond"], body=body, grad=sub, n=n, n_caps=len(caps),
-                   diff=tuple(diff), diff_caps=tuple(diff_caps),
-                   maximum_iterations=attrs["maximum_iterations"], specs=specs,
-                   name="WhileGrad")
+    specs = [(op.inputs[i].shape.as_tuple(), op.inputs[i].dtype) for i in diff] + [
+        (caps[j].shape.as_tuple(), caps[j].dtype) for j in diff_caps
+    ]
+    res = apply_op(
+        "WhileGrad",
+        *op.inputs,
+        *[grads[i] for i in diff],
+        *extra,
+        cond=attrs["cond"],
+        body=body,
+        grad=sub,
+        n=n,
+        n_caps=len(caps),
+        diff=tuple(diff),
+        diff_caps=tuple(diff_caps),
+        maximum_iterations=attrs["maximum_iterations"],
+        specs=specs,
+        name="WhileGrad",
+    )
     res = list(res)
     out = [None] * len(op.inputs)
     for k, i in enumerate(diff):
@@ -298,28 +347,49 @@ def _while_grad(op, *grads):
 
 
 @register_op("WhileGrad", infer=_while_infer, num_outputs=lambda a: len(a["specs"]))
-def _while_grad_kernel(*vals, cond=None, body=None, grad=None, n=0, n_caps=0, diff=(),
-                       diff_caps=(), maximum_iterations=None, specs=None):
-    loop, caps = list(vals[:n]), vals[n:n + n_caps]
-    gys = vals[n + n_caps:n + n_caps + len(diff)]
-    extra = vals[n + n_caps + len(diff):]
+def _while_grad_kernel(
+    *vals,
+    cond=None,
+    body=None,
+    grad=None,
+    n=0,
+    n_caps=0,
+    diff=(),
+    diff_caps=(),
+    maximum_iterations=None,
+    specs=None,
+):
+    loop, caps = list(vals[:n]), vals[n : n + n_caps]
+    gys = vals[n + n_caps : n + n_caps + len(diff)]
+    extra = vals[n + n_caps + len(diff) :]
     trace: list = []
     _iterations(loop, caps, cond, body, maximum_iterations, trace)
     g = list(gys)
     g_caps = [np.zeros(np.shape(caps[j]), dtype=np.result_type(caps[j])) for j in diff_caps]
     for values in reversed(trace):
         out = _interpret(grad, list(values) + g, list(caps) + list(extra))
-        g = [np.zeros(np.shape(values[i]), np.result_type(values[i])) if d is None else d
-             for i, d in zip(diff, out[:len(diff)])]
-        for k, d in enumerate(out[len(diff):]):
+        g = [
+            np.zeros(np.shape(values[i]), np.result_type(values[i])) if d is None else d
+            for i, d in zip(diff, out[: len(diff)])
+        ]
+        for k, d in enumerate(out[len(diff) :]):
             if d is not None:
                 g_caps[k] = g_caps[k] + d
     return tuple(np.asarray(v, dtype=spec[1].np) for v, spec in zip(g + g_caps, specs))
 
 
-def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations=10,
-               back_prop=True, swap_memory=False, name=None, maximum_iterations=None,
-               return_same_structure=False):
+def while_loop(
+    cond,
+    body,
+    loop_vars,
+    shape_invariants=None,
+    parallel_iterations=10,
+    back_prop=True,
+    swap_memory=False,
+    name=None,
+    maximum_iterations=None,
+    return_same_structure=False,
+):
     """Repeats ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)`` is true.
 
     Returns the final loop variables (a single tensor for one loop variable unless
@@ -334,22 +404,45 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     if not callable(cond) or not callable(body):
         raise TypeError("cond and body must be callable.")
     loop_vars, cond, body, restore = unwrap_loop_vars(loop_vars, cond, body)
-    return restore(_while_loop(cond, body, loop_vars, shape_invariants, name,
-                               maximum_iterations, back_prop, return_same_structure))
+    return restore(
+        _while_loop(
+            cond,
+            body,
+            loop_vars,
+            shape_invariants,
+            name,
+            maximum_iterations,
+            back_prop,
+            return_same_structure,
+        )
+    )
 
 
-def _while_loop(cond, body, loop_vars, shape_invariants, name, maximum_iterations,
-                back_prop, return_same_structure):
+def _while_loop(
+    cond,
+    body,
+    loop_vars,
+    shape_invariants,
+    name,
+    maximum_iterations,
+    back_prop,
+    return_same_structure,
+):
     single = not isinstance(loop_vars, list | tuple)
     structure = [loop_vars] if single else loop_vars
     flat = [array_ops.convert_to_tensor(v) for v in _flatten(structure)]
     if current_frontend().eager:
         result = _eager_while(cond, body, structure, flat, maximum_iterations)
     else:
-        result = _graph_while(cond, body, structure, flat, shape_invariants,
-                              maximum_iterations, name, back_prop)
-    if single or (len(_flatten(structure)) == 1 and not return_same_structure
-                  and isinstance(structure, list | tuple) and len(structure) == 1):
+        result = _graph_while(
+            cond, body, structure, flat, shape_invariants, maximum_iterations, name, back_prop
+        )
+    if single or (
+        len(_flatten(structure)) == 1
+        and not return_same_structure
+        and isinstance(structure, list | tuple)
+        and len(structure) == 1
+    ):
         return _flatten(result)[0]
     return result
 
@@ -367,29 +460,35 @@ def _eager_while(cond, body, structure, flat, maximum_iterations):
         out = body(*loop)
         out = _as_list(out) if not isinstance(loop, dict) else out
         if len(_flatten(out)) != len(flat):
-            raise ValueError(f"body returned {len(_flatten(out))} values for {len(flat)} "
-                             "loop variables")
-        loop = _pack(structure, iter([array_ops.convert_to_tensor(v)
-                                      for v in _flatten(out)]))
+            raise ValueError(
+                f"body returned {len(_flatten(out))} values for {len(flat)} loop variables"
+            )
+        loop = _pack(structure, iter([array_ops.convert_to_tensor(v) for v in _flatten(out)]))
         i += 1
     return loop
 
 
-def _graph_while(cond, body, structure, flat, shape_invariants, maximum_iterations, name,
-                 back_prop=True):
+def _graph_while(
+    cond, body, structure, flat, shape_invariants, maximum_iterations, name, back_prop=True
+):
     graph = get_default_graph()
     invariants = _flatten(shape_invariants) if shape_invariants is not None else None
     with graph.name_scope(name or "while"):
-        placeholders = [array_ops.placeholder(t.dtype, invariants[i] if invariants else
-                                              t.shape, name="loop_var")
-                        for i, t in enumerate(flat)]
+        placeholders = [
+            array_ops.placeholder(
+                t.dtype, invariants[i] if invariants else t.shape, name="loop_var"
+            )
+            for i, t in enumerate(flat)
+        ]
         c_out, c_ops = _build(cond, structure, graph, placeholders)
         b_out, b_ops = _build(body, structure, graph, placeholders)
     b_flat = [array_ops.convert_to_tensor(v) for v in _flatten(_as_list(b_out))]
     if len(b_flat) != len(flat):
         raise ValueError(f"body returned {len(b_flat)} values for {len(flat)} loop variables")
-    subs = [_SubGraph(placeholders, c_ops, [array_ops.convert_to_tensor(c_out)]),
-            _SubGraph(placeholders, b_ops, b_flat)]
+    subs = [
+        _SubGraph(placeholders, c_ops, [array_ops.convert_to_tensor(c_out)]),
+        _SubGraph(placeholders, b_ops, b_flat),
+    ]
     captures = _captures(subs, placeholders)
     for sub in subs:
         sub.captures = captures
@@ -402,10 +501,18 @@ def _graph_while(cond, body, structure, flat, shape_invariants, maximum_iteratio
             shape = invariants[len(specs)]
             shape = shape.as_tuple() if hasattr(shape, "as_tuple") else tuple(shape)
         specs.append((shape, t.dtype))
-    out = apply_op("While", *flat, *captures, cond=subs[0], body=subs[1], n=len(flat),
-                   maximum_iterations=None if maximum_iterations is None
-                   else int(maximum_iterations), specs=specs, back_prop=bool(back_prop),
-                   name=name or "while")
+    out = apply_op(
+        "While",
+        *flat,
+        *captures,
+        cond=subs[0],
+        body=subs[1],
+        n=len(flat),
+        maximum_iterations=None if maximum_iterations is None else int(maximum_iterations),
+        specs=specs,
+        back_prop=bool(back_prop),
+        name=name or "while",
+    )
     out = [out] if len(flat) == 1 and not isinstance(out, tuple) else list(out)
     return _pack(structure, iter(out))
 
@@ -414,9 +521,11 @@ def _captures(subs, placeholders):
     inside = {op for sub in subs for op in sub.ops}
     for op in inside:
         if op.opdef.stateful or op.opdef.extra.get("writes"):
-            raise NotImplementedError(f"while_loop bodies in graph mode cannot create "
-                                      f"stateful ops ({op.type} '{op.name}'); read variables "
-                                      "outside the loop")
+            raise NotImplementedError(
+                f"while_loop bodies in graph mode cannot create "
+                f"stateful ops ({op.type} '{op.name}'); read variables "
+                "outside the loop"
+            )
     held = set(placeholders)
     caps, seen = [], set()
     for sub in subs:
@@ -436,8 +545,16 @@ def _captures(subs, placeholders):
 # map_fn.
 
 
-def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True,
-           swap_memory=False, infer_shape=True, name=None):
+def map_fn(
+    fn,
+    elems,
+    dtype=None,
+    parallel_iterations=None,
+    back_prop=True,
+    swap_memory=False,
+    infer_shape=True,
+    name=None,
+):
     """``stack([fn(e) for e in unstack(elems)])`` (unrolled over a static first dimension,
     else a while loop over TensorArrays; elems may be nested)."""
     flat = [array_ops.convert_to_tensor(e) for e in _flatten(elems)]
@@ -450,6 +567,8 @@ def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True,
     results = [fn(item) for item in items]
     if not results:
         raise ValueError("map_fn over an empty first dimension")
-    stacked = [array_ops.stack([_flatten(r)[j] for r in results], name=name)
-               for j in range(len(_flatten(results[0])))]
+    stacked = [
+        array_ops.stack([_flatten(r)[j] for r in results], name=name)
+        for j in range(len(_flatten(results[0])))
+    ]
     return _pack(results[0], iter(stacked))

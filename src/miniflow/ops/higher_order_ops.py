@@ -33,8 +33,7 @@ def _loop(fn, elems, initializer, reverse, keep, back_prop, parallel_iterations)
         raise ValueError("elems must be a tensor or a non-empty structure of tensors")
     for e in elems_flat:
         if e.shape.ndims == 0:
-            raise ValueError(f"Elements in elems must be 1+ dimensional Tensors, not "
-                             f"scalars: {e}")
+            raise ValueError(f"Elements in elems must be 1+ dimensional Tensors, not scalars: {e}")
     n = _length(elems_flat)
 
     def element(i):
@@ -57,8 +56,9 @@ def _loop(fn, elems, initializer, reverse, keep, back_prop, parallel_iterations)
         for a in a_flat:
             shape = a.shape if a.shape.is_fully_defined() else None
             ta = TensorArray(a.dtype, size=n, element_shape=shape)
-            arrays.append(ta.write(start + (1 if reverse else -1), a)
-                          if initializer is None else ta)
+            arrays.append(
+                ta.write(start + (1 if reverse else -1), a) if initializer is None else ta
+            )
     step = -1 if reverse else 1
 
     def cond(i, a, tas):
@@ -68,42 +68,68 @@ def _loop(fn, elems, initializer, reverse, keep, back_prop, parallel_iterations)
         out = fn(_pack(structure, iter(a)), element(i))
         out_flat = [_arr.convert_to_tensor(o) for o in _flatten(out)]
         if len(out_flat) != len(a_flat):
-            raise ValueError(f"fn returned {len(out_flat)} tensors for an accumulator of "
-                             f"{len(a_flat)}: the structures must match")
+            raise ValueError(
+                f"fn returned {len(out_flat)} tensors for an accumulator of "
+                f"{len(a_flat)}: the structures must match"
+            )
         return i + step, out_flat, [ta.write(i, o) for ta, o in zip(tas, out_flat)]
 
     i0 = _arr.convert_to_tensor(start, dtype=dtypes.int32)
-    _, a_final, tas = _fn.while_loop(cond, body, [i0, a_flat, arrays],
-                                     back_prop=back_prop,
-                                     parallel_iterations=parallel_iterations)
+    _, a_final, tas = _fn.while_loop(
+        cond,
+        body,
+        [i0, a_flat, arrays],
+        back_prop=back_prop,
+        parallel_iterations=parallel_iterations,
+    )
     final = _pack(structure, iter(a_final))
     stacked = _pack(structure, iter([ta.stack() for ta in tas])) if keep else None
     return final, stacked
 
 
-def scan(fn, elems, initializer=None, parallel_iterations=10, back_prop=True,
-         swap_memory=False, infer_shape=True, reverse=False, name=None):
+def scan(
+    fn,
+    elems,
+    initializer=None,
+    parallel_iterations=10,
+    back_prop=True,
+    swap_memory=False,
+    infer_shape=True,
+    reverse=False,
+    name=None,
+):
     """The accumulators ``a_i = fn(a_{i-1}, elems[i])``, stacked (``a_0`` is
     ``initializer``, or ``elems[0]`` which is then the first output)."""
     with name_scope(name, "scan"):
-        return _loop(fn, elems, initializer, reverse, True, back_prop,
-                     parallel_iterations)[1]
+        return _loop(fn, elems, initializer, reverse, True, back_prop, parallel_iterations)[1]
 
 
-def foldl(fn, elems, initializer=None, parallel_iterations=10, back_prop=True,
-          swap_memory=False, name=None):
+def foldl(
+    fn,
+    elems,
+    initializer=None,
+    parallel_iterations=10,
+    back_prop=True,
+    swap_memory=False,
+    name=None,
+):
     """``fn(...fn(fn(initializer, elems[0]), elems[1])..., elems[n-1])``."""
     with name_scope(name, "foldl"):
-        return _loop(fn, elems, initializer, False, False, back_prop,
-                     parallel_iterations)[0]
+        return _loop(fn, elems, initializer, False, False, back_prop, parallel_iterations)[0]
 
 
-def foldr(fn, elems, initializer=None, parallel_iterations=10, back_prop=True,
-          swap_memory=False, name=None):
+def foldr(
+    fn,
+    elems,
+    initializer=None,
+    parallel_iterations=10,
+    back_prop=True,
+    swap_memory=False,
+    name=None,
+):
     """``fn(...fn(fn(initializer, elems[n-1]), elems[n-2])..., elems[0])``."""
     with name_scope(name, "foldr"):
-        return _loop(fn, elems, initializer, True, False, back_prop,
-                     parallel_iterations)[0]
+        return _loop(fn, elems, initializer, True, False, back_prop, parallel_iterations)[0]
 
 
 def map_loop(fn, elems, dtype=None, back_prop=True, parallel_iterations=10):
@@ -113,22 +139,32 @@ def map_loop(fn, elems, dtype=None, back_prop=True, parallel_iterations=10):
     elems_flat = [_arr.convert_to_tensor(e) for e in _flatten(elems)]
     n = _length(elems_flat)
     structure = elems if dtype is None else dtype
-    out_dtypes = [e.dtype for e in elems_flat] if dtype is None else \
-        [dtypes.as_dtype(d) for d in _flatten(dtype)]
+    out_dtypes = (
+        [e.dtype for e in elems_flat]
+        if dtype is None
+        else [dtypes.as_dtype(d) for d in _flatten(dtype)]
+    )
     arrays = [TensorArray(dt, size=n) for dt in out_dtypes]
 
     def body(i, tas):
         out = fn(_pack(elems, iter([_arr.gather(e, i) for e in elems_flat])))
         out_flat = [_arr.convert_to_tensor(o) for o in _flatten(out)]
         if len(out_flat) != len(tas):
-            raise ValueError(f"fn returned {len(out_flat)} tensors but map_fn expects "
-                             f"{len(tas)} (pass dtype= when fn's output structure differs "
-                             "from elems')")
+            raise ValueError(
+                f"fn returned {len(out_flat)} tensors but map_fn expects "
+                f"{len(tas)} (pass dtype= when fn's output structure differs "
+                "from elems')"
+            )
         return i + 1, [ta.write(i, o) for ta, o in zip(tas, out_flat)]
 
     i0 = _arr.convert_to_tensor(0, dtype=dtypes.int32)
-    _, tas = _fn.while_loop(lambda i, tas: _math.less(i, n), body, [i0, arrays],
-                            back_prop=back_prop, parallel_iterations=parallel_iterations)
+    _, tas = _fn.while_loop(
+        lambda i, tas: _math.less(i, n),
+        body,
+        [i0, arrays],
+        back_prop=back_prop,
+        parallel_iterations=parallel_iterations,
+    )
     return _pack(structure, iter([ta.stack() for ta in tas]))
 
 
@@ -146,18 +182,22 @@ def switch_case(branch_index, branch_fns, default=None, name="switch_case"):
         TypeError: branch_fns holds something not callable or a key not an int.
         ValueError: branch_fns is empty or its keys are not 0, 1, ..., n-1.
     """
-    pairs = sorted(branch_fns.items()) if isinstance(branch_fns, dict) else [
-        p if isinstance(p, tuple) else (k, p) for k, p in enumerate(branch_fns)]
+    pairs = (
+        sorted(branch_fns.items())
+        if isinstance(branch_fns, dict)
+        else [p if isinstance(p, tuple) else (k, p) for k, p in enumerate(branch_fns)]
+    )
     if not pairs:
         raise ValueError("Must provide at least one item in branch_fns")
     for key, fn in pairs:
         if not isinstance(key, int) or not callable(fn):
-            raise TypeError(f"branch_fns must be callables keyed by ints, got {key!r}: "
-                            f"{fn!r}")
+            raise TypeError(f"branch_fns must be callables keyed by ints, got {key!r}: {fn!r}")
     keys = [k for k, _ in pairs]
     if sorted(keys) != list(range(len(keys))):
-        raise ValueError(f"branch indices (keys) must form contiguous range of [0 to "
-                         f"{len(keys)}) but found {set(keys)}")
+        raise ValueError(
+            f"branch indices (keys) must form contiguous range of [0 to "
+            f"{len(keys)}) but found {set(keys)}"
+        )
     default = pairs[-1][1] if default is None else default
     index = _arr.convert_to_tensor(branch_index)
     if index.dtype != dtypes.int32:
@@ -165,5 +205,6 @@ def switch_case(branch_index, branch_fns, default=None, name="switch_case"):
     if current_frontend().eager:
         return dict(pairs).get(int(index), default)()
     with name_scope(name):
-        return _fn.case([(_math.equal(index, key), fn) for key, fn in pairs],
-                        default=default, name=name)
+        return _fn.case(
+            [(_math.equal(index, key), fn) for key, fn in pairs], default=default, name=name
+        )

@@ -64,41 +64,57 @@ def _greedy(similarity, scores, max_output_size, threshold, score_threshold, sig
             selected_scores.append(score)
         elif score > score_threshold:
             heapq.heappush(heap, (-score, i, len(selected)))
-    return (np.array(selected, np.int32),
-            np.array(selected_scores, np.float32).reshape(-1))
+    return (np.array(selected, np.int32), np.array(selected_scores, np.float32).reshape(-1))
 
 
 def _check_nms(boxes, scores, what="boxes"):
     if np.ndim(boxes) != 2 or np.shape(boxes)[1] != 4:
         raise errors.InvalidArgumentError(
-            None, None, f"{what} must be 2-D [num_boxes, 4], got shape {list(np.shape(boxes))}")
+            None, None, f"{what} must be 2-D [num_boxes, 4], got shape {list(np.shape(boxes))}"
+        )
     if np.shape(scores) != (np.shape(boxes)[0],):
         raise errors.InvalidArgumentError(
-            None, None, f"scores must be 1-D with one score per box, got shape "
-            f"{list(np.shape(scores))} for {np.shape(boxes)[0]} boxes")
+            None,
+            None,
+            f"scores must be 1-D with one score per box, got shape "
+            f"{list(np.shape(scores))} for {np.shape(boxes)[0]} boxes",
+        )
 
 
 def _size(max_output_size):
     n = int(np.asarray(max_output_size))
     if n < 0:
-        raise errors.InvalidArgumentError(None, None,
-                                          f"max_output_size must be >= 0, got {n}")
+        raise errors.InvalidArgumentError(None, None, f"max_output_size must be >= 0, got {n}")
     return n
 
 
-@register_op("NonMaxSuppressionV5", num_outputs=3,
-             infer=lambda i, a: [((None,), dtypes.int32), ((None,), dtypes.float32),
-                                 ((), dtypes.int32)])
-def _nms(boxes, scores, max_output_size, iou_threshold, score_threshold, soft_nms_sigma,
-         pad_to_max_output_size=False):
+@register_op(
+    "NonMaxSuppressionV5",
+    num_outputs=3,
+    infer=lambda i, a: [((None,), dtypes.int32), ((None,), dtypes.float32), ((), dtypes.int32)],
+)
+def _nms(
+    boxes,
+    scores,
+    max_output_size,
+    iou_threshold,
+    score_threshold,
+    soft_nms_sigma,
+    pad_to_max_output_size=False,
+):
     _check_nms(boxes, scores)
     n = _size(max_output_size)
     iou = float(np.float32(iou_threshold))
     if not 0 <= iou <= 1:
-        raise errors.InvalidArgumentError(None, None,
-                                          f"iou_threshold must be in [0, 1], got {iou}")
-    idx, sc = _greedy(_iou_matrix(boxes), scores, n, np.float32(iou),
-                      np.float32(score_threshold), float(soft_nms_sigma))
+        raise errors.InvalidArgumentError(None, None, f"iou_threshold must be in [0, 1], got {iou}")
+    idx, sc = _greedy(
+        _iou_matrix(boxes),
+        scores,
+        n,
+        np.float32(iou),
+        np.float32(score_threshold),
+        float(soft_nms_sigma),
+    )
     valid = np.int32(len(idx))
     if pad_to_max_output_size:
         idx = np.pad(idx, (0, n - len(idx)))
@@ -106,16 +122,27 @@ def _nms(boxes, scores, max_output_size, iou_threshold, score_threshold, soft_nm
     return idx, sc, valid
 
 
-@register_op("NonMaxSuppressionWithOverlaps",
-             infer=lambda i, a: [((None,), dtypes.int32)])
+@register_op("NonMaxSuppressionWithOverlaps", infer=lambda i, a: [((None,), dtypes.int32)])
 def _nms_overlaps(overlaps, scores, max_output_size, overlap_threshold, score_threshold):
-    if np.ndim(overlaps) != 2 or np.shape(overlaps)[0] != np.shape(overlaps)[1] or \
-            np.shape(scores) != np.shape(overlaps)[:1]:
+    if (
+        np.ndim(overlaps) != 2
+        or np.shape(overlaps)[0] != np.shape(overlaps)[1]
+        or np.shape(scores) != np.shape(overlaps)[:1]
+    ):
         raise errors.InvalidArgumentError(
-            None, None, f"overlaps must be square [num_boxes, num_boxes] and scores "
-            f"[num_boxes], got {list(np.shape(overlaps))} and {list(np.shape(scores))}")
-    return _greedy(np.asarray(overlaps, np.float32), scores, _size(max_output_size),
-                   np.float32(overlap_threshold), np.float32(score_threshold), 0.0)[0]
+            None,
+            None,
+            f"overlaps must be square [num_boxes, num_boxes] and scores "
+            f"[num_boxes], got {list(np.shape(overlaps))} and {list(np.shape(scores))}",
+        )
+    return _greedy(
+        np.asarray(overlaps, np.float32),
+        scores,
+        _size(max_output_size),
+        np.float32(overlap_threshold),
+        np.float32(score_threshold),
+        0.0,
+    )[0]
 
 
 not_differentiable("NonMaxSuppressionV5", "NonMaxSuppressionWithOverlaps")
@@ -125,64 +152,129 @@ def _f32(v):
     return _arr.convert_to_tensor(v, dtype=dtypes.float32)
 
 
-def _nms_call(boxes, scores, max_output_size, iou_threshold, score_threshold, sigma,
-              pad, name):
-    return apply_op("NonMaxSuppressionV5", _f32(boxes), _f32(scores),
-                    _arr.convert_to_tensor(max_output_size, dtype=dtypes.int32),
-                    _f32(iou_threshold), _f32(score_threshold), _f32(sigma),
-                    pad_to_max_output_size=pad, name=name)
+def _nms_call(boxes, scores, max_output_size, iou_threshold, score_threshold, sigma, pad, name):
+    return apply_op(
+        "NonMaxSuppressionV5",
+        _f32(boxes),
+        _f32(scores),
+        _arr.convert_to_tensor(max_output_size, dtype=dtypes.int32),
+        _f32(iou_threshold),
+        _f32(score_threshold),
+        _f32(sigma),
+        pad_to_max_output_size=pad,
+        name=name,
+    )
 
 
-def non_max_suppression(boxes, scores, max_output_size, iou_threshold=0.5,
-                        score_threshold=float("-inf"), name=None):
+def non_max_suppression(
+    boxes, scores, max_output_size, iou_threshold=0.5, score_threshold=float("-inf"), name=None
+):
     """Indices (int32) of at most ``max_output_size`` boxes, by decreasing score, none
     overlapping an earlier one by more than ``iou_threshold``."""
-    return _nms_call(boxes, scores, max_output_size, iou_threshold, score_threshold, 0.0,
-                     False, name)[0]
+    return _nms_call(
+        boxes, scores, max_output_size, iou_threshold, score_threshold, 0.0, False, name
+    )[0]
 
 
-def non_max_suppression_with_scores(boxes, scores, max_output_size, iou_threshold=0.5,
-                                    score_threshold=float("-inf"), soft_nms_sigma=0.0,
-                                    name=None):
+def non_max_suppression_with_scores(
+    boxes,
+    scores,
+    max_output_size,
+    iou_threshold=0.5,
+    score_threshold=float("-inf"),
+    soft_nms_sigma=0.0,
+    name=None,
+):
     """(indices, scores) of the selected boxes; ``soft_nms_sigma`` > 0 is Soft-NMS
     (overlapping boxes' scores decay instead of being dropped)."""
-    out = _nms_call(boxes, scores, max_output_size, iou_threshold, score_threshold,
-                    soft_nms_sigma, False, name)
+    out = _nms_call(
+        boxes, scores, max_output_size, iou_threshold, score_threshold, soft_nms_sigma, False, name
+    )
     return out[0], out[1]
 
 
-def non_max_suppression_padded(boxes, scores, max_output_size, iou_threshold=0.5,
-                               score_threshold=float("-inf"), pad_to_max_output_size=False,
-                               name=None, sorted_input=False, canonicalized_coordinates=False,
-                               tile_size=512):
+def non_max_suppression_padded(
+    boxes,
+    scores,
+    max_output_size,
+    iou_threshold=0.5,
+    score_threshold=float("-inf"),
+    pad_to_max_output_size=False,
+    name=None,
+    sorted_input=False,
+    canonicalized_coordinates=False,
+    tile_size=512,
+):
     """(indices, number of valid indices); indices zero-padded to ``max_output_size``
     when ``pad_to_max_output_size`` (one image: boxes [num_boxes, 4])."""
-    out = _nms_call(boxes, scores, max_output_size, iou_threshold, score_threshold, 0.0,
-                    bool(pad_to_max_output_size), name)
+    out = _nms_call(
+        boxes,
+        scores,
+        max_output_size,
+        iou_threshold,
+        score_threshold,
+        0.0,
+        bool(pad_to_max_output_size),
+        name,
+    )
     return out[0], out[2]
 
 
-def non_max_suppression_overlaps(overlaps, scores, max_output_size, overlap_threshold=0.5,
-                                 score_threshold=float("-inf"), name=None):
+def non_max_suppression_overlaps(
+    overlaps,
+    scores,
+    max_output_size,
+    overlap_threshold=0.5,
+    score_threshold=float("-inf"),
+    name=None,
+):
     """Greedy selection like `non_max_suppression`, from a given overlap matrix."""
-    return apply_op("NonMaxSuppressionWithOverlaps", _f32(overlaps), _f32(scores),
-                    _arr.convert_to_tensor(max_output_size, dtype=dtypes.int32),
-                    _f32(overlap_threshold), _f32(score_threshold), name=name)
+    return apply_op(
+        "NonMaxSuppressionWithOverlaps",
+        _f32(overlaps),
+        _f32(scores),
+        _arr.convert_to_tensor(max_output_size, dtype=dtypes.int32),
+        _f32(overlap_threshold),
+        _f32(score_threshold),
+        name=name,
+    )
 
 
-@register_op("CombinedNonMaxSuppression", num_outputs=4,
-             infer=lambda i, a: [((None, None, 4), dtypes.float32),
-                                 ((None, None), dtypes.float32),
-                                 ((None, None), dtypes.float32), ((None,), dtypes.int32)])
-def _combined_nms(boxes, scores, max_output_size_per_class, max_total_size, iou_threshold,
-                  score_threshold, pad_per_class=False, clip_boxes=True):
+@register_op(
+    "CombinedNonMaxSuppression",
+    num_outputs=4,
+    infer=lambda i, a: [
+        ((None, None, 4), dtypes.float32),
+        ((None, None), dtypes.float32),
+        ((None, None), dtypes.float32),
+        ((None,), dtypes.int32),
+    ],
+)
+def _combined_nms(
+    boxes,
+    scores,
+    max_output_size_per_class,
+    max_total_size,
+    iou_threshold,
+    score_threshold,
+    pad_per_class=False,
+    clip_boxes=True,
+):
     boxes, scores = np.asarray(boxes, np.float32), np.asarray(scores, np.float32)
-    if boxes.ndim != 4 or boxes.shape[3] != 4 or scores.ndim != 3 or \
-            scores.shape[:2] != boxes.shape[:2] or boxes.shape[2] not in (1, scores.shape[2]):
+    if (
+        boxes.ndim != 4
+        or boxes.shape[3] != 4
+        or scores.ndim != 3
+        or scores.shape[:2] != boxes.shape[:2]
+        or boxes.shape[2] not in (1, scores.shape[2])
+    ):
         raise errors.InvalidArgumentError(
-            None, None, f"boxes must be [batch, num_boxes, q, 4] with q 1 or num_classes and "
+            None,
+            None,
+            f"boxes must be [batch, num_boxes, q, 4] with q 1 or num_classes and "
             f"scores [batch, num_boxes, num_classes], got {list(boxes.shape)} and "
-            f"{list(scores.shape)}")
+            f"{list(scores.shape)}",
+        )
     per_class, total = _size(max_output_size_per_class), _size(max_total_size)
     n_classes = scores.shape[2]
     size = min(per_class * n_classes, total) if pad_per_class else total
@@ -194,8 +286,14 @@ def _combined_nms(boxes, scores, max_output_size_per_class, max_total_size, iou_
         found = []
         for k in range(n_classes):
             class_boxes = boxes[b, :, 0 if boxes.shape[2] == 1 else k]
-            idx, sc = _greedy(_iou_matrix(class_boxes), scores[b, :, k], per_class,
-                              np.float32(iou_threshold), np.float32(score_threshold), 0.0)
+            idx, sc = _greedy(
+                _iou_matrix(class_boxes),
+                scores[b, :, k],
+                per_class,
+                np.float32(iou_threshold),
+                np.float32(score_threshold),
+                0.0,
+            )
             found += [(s, k, class_boxes[i]) for i, s in zip(idx, sc)]
         found.sort(key=lambda r: -r[0])
         found = found[:size]
@@ -209,25 +307,52 @@ def _combined_nms(boxes, scores, max_output_size_per_class, max_total_size, iou_
 not_differentiable("CombinedNonMaxSuppression")
 
 
-def combined_non_max_suppression(boxes, scores, max_output_size_per_class, max_total_size,
-                                 iou_threshold=0.5, score_threshold=float("-inf"),
-                                 pad_per_class=False, clip_boxes=True, name=None):
+def combined_non_max_suppression(
+    boxes,
+    scores,
+    max_output_size_per_class,
+    max_total_size,
+    iou_threshold=0.5,
+    score_threshold=float("-inf"),
+    pad_per_class=False,
+    clip_boxes=True,
+    name=None,
+):
     """Per-class NMS over a batch, merged by score: (nmsed_boxes [batch, max_total_size,
     4], nmsed_scores, nmsed_classes, valid_detections), zero-padded."""
-    out = apply_op("CombinedNonMaxSuppression", _f32(boxes), _f32(scores),
-                   _arr.convert_to_tensor(max_output_size_per_class, dtype=dtypes.int32),
-                   _arr.convert_to_tensor(max_total_size, dtype=dtypes.int32),
-                   _f32(iou_threshold), _f32(score_threshold),
-                   pad_per_class=bool(pad_per_class), clip_boxes=bool(clip_boxes), name=name)
+    out = apply_op(
+        "CombinedNonMaxSuppression",
+        _f32(boxes),
+        _f32(scores),
+        _arr.convert_to_tensor(max_output_size_per_class, dtype=dtypes.int32),
+        _arr.convert_to_tensor(max_total_size, dtype=dtypes.int32),
+        _f32(iou_threshold),
+        _f32(score_threshold),
+        pad_per_class=bool(pad_per_class),
+        clip_boxes=bool(clip_boxes),
+        name=name,
+    )
     return tuple(out)
 
 
 # ---------------------------------------------------------------------------------------
 # Drawing boxes.
 
-_COLORS = np.array([[1, 1, 0, 1], [0, 0, 1, 1], [1, 0, 0, 1], [0, 1, 0, 1],
-                    [0.5, 0, 0.5, 1], [0.5, 0.5, 0, 1], [0.5, 0, 0, 1], [0, 0, 0.5, 1],
-                    [0, 1, 1, 1], [1, 0, 1, 1]], np.float32)
+_COLORS = np.array(
+    [
+        [1, 1, 0, 1],
+        [0, 0, 1, 1],
+        [1, 0, 0, 1],
+        [0, 1, 0, 1],
+        [0.5, 0, 0.5, 1],
+        [0.5, 0.5, 0, 1],
+        [0.5, 0, 0, 1],
+        [0, 0, 0.5, 1],
+        [0, 1, 1, 1],
+        [1, 0, 1, 1],
+    ],
+    np.float32,
+)
 
 
 @register_op("DrawBoundingBoxesV2", infer=lambda i, a: [(dims(i[0]), i[0].dtype)])
@@ -235,13 +360,19 @@ def _draw_boxes(images, boxes, colors):
     images = np.array(images)
     if images.ndim != 4 or images.shape[3] not in (1, 3, 4):
         raise errors.InvalidArgumentError(
-            None, None, f"images must be 4-D [batch, height, width, depth] with depth 1, 3 "
-            f"or 4, got shape {list(images.shape)}")
+            None,
+            None,
+            f"images must be 4-D [batch, height, width, depth] with depth 1, 3 "
+            f"or 4, got shape {list(images.shape)}",
+        )
     boxes = np.asarray(boxes, np.float32)
     if boxes.ndim != 3 or boxes.shape[0] != images.shape[0] or boxes.shape[2] != 4:
         raise errors.InvalidArgumentError(
-            None, None, f"boxes must be [batch, num_boxes, 4] matching the images' batch, "
-            f"got shape {list(boxes.shape)}")
+            None,
+            None,
+            f"boxes must be [batch, num_boxes, 4] matching the images' batch, "
+            f"got shape {list(boxes.shape)}",
+        )
     table = np.array(colors, np.float32) if np.size(colors) else _COLORS.copy()
     if images.shape[3] == 1:
         table[:, 0] = 1  # grayscale boxes are all white, as in TF
@@ -251,8 +382,7 @@ def _draw_boxes(images, boxes, colors):
             color = np.resize(table[k % len(table)], depth).astype(images.dtype)
             top, bottom = int(y1 * np.float32(h - 1)), int(y2 * np.float32(h - 1))
             left, right = int(x1 * np.float32(w - 1)), int(x2 * np.float32(w - 1))
-            if top > bottom or left > right or top >= h or bottom < 0 or left >= w or \
-                    right < 0:
+            if top > bottom or left > right or top >= h or bottom < 0 or left >= w or right < 0:
                 continue  # inverted or entirely outside: TF skips it
             cols = slice(max(left, 0), min(right, w - 1) + 1)
             rows = slice(max(top, 0), min(bottom, h - 1) + 1)
@@ -275,8 +405,10 @@ def draw_bounding_boxes(images, boxes, name=None, colors=None):
     [batch, num_boxes, 4] drawn in ``colors`` (RGBA rows; TF's table by default)."""
     images = _arr.convert_to_tensor(images, name="images")
     if images.dtype not in (dtypes.float32, dtypes.float16):
-        raise TypeError(f"Value passed to parameter 'images' has DataType "
-                        f"{images.dtype.name} not in list of allowed values: float32, float16")
+        raise TypeError(
+            f"Value passed to parameter 'images' has DataType "
+            f"{images.dtype.name} not in list of allowed values: float32, float16"
+        )
     colors = np.zeros((0, 4), np.float32) if colors is None else colors
     return apply_op("DrawBoundingBoxesV2", images, _f32(boxes), _f32(colors), name=name)
 
@@ -307,8 +439,14 @@ def _random_crop(rng, width, height, min_area, max_area, aspect):
         height_c -= 1
         width_c = rint(height_c * aspect)
         area = width_c * height_c
-    if area < min_area or area > max_area or width_c > width or height_c > height or \
-            width_c <= 0 or height_c <= 0:
+    if (
+        area < min_area
+        or area > max_area
+        or width_c > width
+        or height_c > height
+        or width_c <= 0
+        or height_c <= 0
+    ):
         return None
     y = int(rng.integers(0, height - height_c)) if height_c < height else 0
     x = int(rng.integers(0, width - width_c)) if width_c < width else 0
@@ -329,26 +467,41 @@ def _covers(crop, boxes, min_covered):
     return False
 
 
-def _sample_box(rng, image_size, bounding_boxes, min_object_covered, aspect_ratio_range=(),
-                area_range=(), max_attempts=100, use_image_if_no_bounding_boxes=False,
-                seed=None, seed2=None):
+def _sample_box(
+    rng,
+    image_size,
+    bounding_boxes,
+    min_object_covered,
+    aspect_ratio_range=(),
+    area_range=(),
+    max_attempts=100,
+    use_image_if_no_bounding_boxes=False,
+    seed=None,
+    seed2=None,
+):
     height, width = (int(v) for v in np.asarray(image_size).reshape(-1)[:2])
     boxes = np.asarray(bounding_boxes, np.float32).reshape(-1, 4)
     if not len(boxes):
         if not use_image_if_no_bounding_boxes:
             raise errors.InvalidArgumentError(
-                None, None, "No bounding boxes provided as input. One must enable "
-                "use_image_if_no_bounding_boxes if you wish to not provide any bounding boxes.")
+                None,
+                None,
+                "No bounding boxes provided as input. One must enable "
+                "use_image_if_no_bounding_boxes if you wish to not provide any bounding boxes.",
+            )
         boxes = np.array([[0, 0, 1, 1]], np.float32)
-    rects = [(int(b[1] * width), int(b[0] * height), int(b[3] * width), int(b[2] * height))
-             for b in boxes]
+    rects = [
+        (int(b[1] * width), int(b[0] * height), int(b[3] * width), int(b[2] * height))
+        for b in boxes
+    ]
     lo_ar, hi_ar = aspect_ratio_range
     total = width * height
     crop = None
     for _ in range(max_attempts):
         aspect = np.float32(rng.random() * (hi_ar - lo_ar) + lo_ar)
-        candidate = _random_crop(rng, width, height, area_range[0] * total,
-                                 area_range[1] * total, aspect)
+        candidate = _random_crop(
+            rng, width, height, area_range[0] * total, area_range[1] * total, aspect
+        )
         if candidate is not None and _covers(candidate, rects, float(min_object_covered)):
             crop = candidate
             break
@@ -359,17 +512,28 @@ def _sample_box(rng, image_size, bounding_boxes, min_object_covered, aspect_rati
     return begin, size, box
 
 
-register_op("SampleDistortedBoundingBoxV2", num_outputs=3, stateful=True,
-            make_state=_random._rng,
-            infer=lambda i, a: [((3,), i[0].dtype), ((3,), i[0].dtype),
-                                ((1, 1, 4), dtypes.float32)])(_sample_box)
+register_op(
+    "SampleDistortedBoundingBoxV2",
+    num_outputs=3,
+    stateful=True,
+    make_state=_random._rng,
+    infer=lambda i, a: [((3,), i[0].dtype), ((3,), i[0].dtype), ((1, 1, 4), dtypes.float32)],
+)(_sample_box)
 not_differentiable("SampleDistortedBoundingBoxV2")
 
 
-def sample_distorted_bounding_box(image_size, bounding_boxes, seed=None, seed2=None,
-                                  min_object_covered=0.1, aspect_ratio_range=None,
-                                  area_range=None, max_attempts=None,
-                                  use_image_if_no_bounding_boxes=None, name=None):
+def sample_distorted_bounding_box(
+    image_size,
+    bounding_boxes,
+    seed=None,
+    seed2=None,
+    min_object_covered=0.1,
+    aspect_ratio_range=None,
+    area_range=None,
+    max_attempts=None,
+    use_image_if_no_bounding_boxes=None,
+    name=None,
+):
     """(begin, size, bbox) of a random crop of an ``image_size`` [h, w, c] image that
     covers at least ``min_object_covered`` of one of ``bounding_boxes`` [batch, n, 4]
     (for `tf.slice`, and for `draw_bounding_boxes`). The draws are miniflow's own."""
@@ -379,13 +543,21 @@ def sample_distorted_bounding_box(image_size, bounding_boxes, seed=None, seed2=N
     ranges = [float(v) for v in (aspect_ratio_range or (0.75, 1.33))]
     areas = [float(v) for v in (area_range or (0.05, 1.0))]
     if len(ranges) != 2 or len(areas) != 2 or not 0 < areas[0] <= areas[1] <= 1:
-        raise ValueError("aspect_ratio_range and area_range must be pairs [low, high]; the "
-                         f"area range within (0, 1], got {ranges} and {areas}")
-    out = apply_op("SampleDistortedBoundingBoxV2",
-                   _arr.convert_to_tensor(image_size, preferred_dtype=dtypes.int32),
-                   _f32(bounding_boxes), _f32(min_object_covered),
-                   aspect_ratio_range=tuple(ranges), area_range=tuple(areas),
-                   max_attempts=int(max_attempts or 100),
-                   use_image_if_no_bounding_boxes=bool(use_image_if_no_bounding_boxes),
-                   seed=graph_seed, seed2=op_seed, name=name)
+        raise ValueError(
+            "aspect_ratio_range and area_range must be pairs [low, high]; the "
+            f"area range within (0, 1], got {ranges} and {areas}"
+        )
+    out = apply_op(
+        "SampleDistortedBoundingBoxV2",
+        _arr.convert_to_tensor(image_size, preferred_dtype=dtypes.int32),
+        _f32(bounding_boxes),
+        _f32(min_object_covered),
+        aspect_ratio_range=tuple(ranges),
+        area_range=tuple(areas),
+        max_attempts=int(max_attempts or 100),
+        use_image_if_no_bounding_boxes=bool(use_image_if_no_bounding_boxes),
+        seed=graph_seed,
+        seed2=op_seed,
+        name=name,
+    )
     return out[0], out[1], out[2]

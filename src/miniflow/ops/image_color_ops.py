@@ -28,11 +28,13 @@ def _saturate_cast(x, dtype):
     """Clamps ``x`` to ``dtype``'s range, then casts (TF's `saturate_cast`)."""
     lo, hi = dtype.min, dtype.max
     if x.dtype.min < lo:
-        x = _math.maximum(x, _bound(lo, x.dtype, 0) if x.dtype.is_floating else
-                          _arr.cast(lo, x.dtype))
+        x = _math.maximum(
+            x, _bound(lo, x.dtype, 0) if x.dtype.is_floating else _arr.cast(lo, x.dtype)
+        )
     if x.dtype.max > hi:
-        x = _math.minimum(x, _bound(hi, x.dtype, 0) if x.dtype.is_floating else
-                          _arr.cast(hi, x.dtype))
+        x = _math.minimum(
+            x, _bound(hi, x.dtype, 0) if x.dtype.is_floating else _arr.cast(hi, x.dtype)
+        )
     return _arr.cast(x, dtype)
 
 
@@ -74,8 +76,9 @@ def _float_image(image):
 def _channels(image, n=3, what="image"):
     d = dims(image)
     if d is not None and (not d or (d[-1] is not None and d[-1] != n)):
-        raise ValueError(f"'{what}' must have {n} channels in its last dimension, got shape "
-                         f"{list(d)}")
+        raise ValueError(
+            f"'{what}' must have {n} channels in its last dimension, got shape {list(d)}"
+        )
 
 
 def _split3(x):
@@ -92,8 +95,9 @@ def rgb_to_grayscale(images, name=None):
         images = _arr.convert_to_tensor(images, name="images")
         _channels(images)
         flt = convert_image_dtype(images, dtypes.float32)
-        gray = _math.reduce_sum(flt * np.array([0.2989, 0.5870, 0.1140], np.float32),
-                                axis=-1, keepdims=True)
+        gray = _math.reduce_sum(
+            flt * np.array([0.2989, 0.5870, 0.1140], np.float32), axis=-1, keepdims=True
+        )
         return convert_image_dtype(gray, images.dtype)
 
 
@@ -110,8 +114,10 @@ def rgb_to_hsv(images, name=None):
     images = _arr.convert_to_tensor(images, name="images")
     _channels(images)
     if not images.dtype.is_floating:
-        raise TypeError(f"rgb_to_hsv takes float images, got {images.dtype.name}; use "
-                        "tf.image.convert_image_dtype first")
+        raise TypeError(
+            f"rgb_to_hsv takes float images, got {images.dtype.name}; use "
+            "tf.image.convert_image_dtype first"
+        )
     with name_scope(name, "rgb_to_hsv"):
         r, g, b = _split3(images)
         v = _math.maximum(_math.maximum(r, g), b)
@@ -119,9 +125,11 @@ def rgb_to_hsv(images, name=None):
         zero, one = _arr.zeros_like(v), _arr.ones_like(v)
         s = _arr.where(v > 0, rng / _arr.where(v > 0, v, one), zero)
         norm = 1.0 / (6.0 * _arr.where(rng > 0, rng, one))
-        h = _arr.where(_math.equal(r, v), norm * (g - b),
-                       _arr.where(_math.equal(g, v), norm * (b - r) + 2.0 / 6.0,
-                                  norm * (r - g) + 4.0 / 6.0))
+        h = _arr.where(
+            _math.equal(r, v),
+            norm * (g - b),
+            _arr.where(_math.equal(g, v), norm * (b - r) + 2.0 / 6.0, norm * (r - g) + 4.0 / 6.0),
+        )
         h = _arr.where(rng > 0, h, zero)
         h = _arr.where(h < 0, h + 1.0, h)
         return _arr.stack([h, s, v], axis=-1)
@@ -144,8 +152,9 @@ def hsv_to_rgb(images, name=None):
         dg = clip01(2.0 - _math.abs(dh - 2.0))
         db = clip01(2.0 - _math.abs(dh - 4.0))
         one_s = 1.0 - s
-        return _arr.stack([(one_s + s * dr) * v, (one_s + s * dg) * v, (one_s + s * db) * v],
-                          axis=-1)
+        return _arr.stack(
+            [(one_s + s * dr) * v, (one_s + s * dg) * v, (one_s + s * db) * v], axis=-1
+        )
 
 
 def _linear_colour(matrix, scope):
@@ -167,12 +176,17 @@ def _linear_colour(matrix, scope):
     return convert
 
 
-_YIQ = [[0.299, 0.59590059, 0.2115], [0.587, -0.27455667, -0.52273617],
-        [0.114, -0.32134392, 0.31119955]]
-_YUV = [[0.299, -0.14714119, 0.61497538], [0.587, -0.28886916, -0.51496512],
-        [0.114, 0.43601035, -0.10001026]]
-_YIQ_INV = [[1, 1, 1], [0.95598634, -0.27201283, -1.10674021],
-            [0.6208248, -0.64720424, 1.70423049]]
+_YIQ = [
+    [0.299, 0.59590059, 0.2115],
+    [0.587, -0.27455667, -0.52273617],
+    [0.114, -0.32134392, 0.31119955],
+]
+_YUV = [
+    [0.299, -0.14714119, 0.61497538],
+    [0.587, -0.28886916, -0.51496512],
+    [0.114, 0.43601035, -0.10001026],
+]
+_YIQ_INV = [[1, 1, 1], [0.95598634, -0.27201283, -1.10674021], [0.6208248, -0.64720424, 1.70423049]]
 _YUV_INV = [[1, 1, 1], [0, -0.394642334, 2.03206185], [1.13988303, -0.58062185, 0]]
 rgb_to_yiq = _linear_colour(_YIQ, "rgb_to_yiq")
 yiq_to_rgb = _linear_colour(_YIQ_INV, "yiq_to_rgb")
@@ -226,9 +240,11 @@ def _via_hsv(image, change):
 def adjust_hue(image, delta, name=None):
     """Rotates the hue of RGB ``image`` by ``delta`` (a fraction of a turn, in [-1, 1])."""
     with name_scope(name, "adjust_hue"):
+
         def shift(h, s, v):
             h = h + _arr.cast(delta, h.dtype)
             return [h - _math.floor(h), s, v]
+
         return _via_hsv(image, shift)
 
 
@@ -236,9 +252,11 @@ def adjust_saturation(image, saturation_factor, name=None):
     """Multiplies the saturation of RGB ``image`` by ``saturation_factor`` (clipped to
     [0, 1])."""
     with name_scope(name, "adjust_saturation"):
+
         def scale(h, s, v):
             s = s * _arr.cast(saturation_factor, s.dtype)
             return [h, _math.minimum(_math.maximum(s, 0.0), 1.0), v]
+
         return _via_hsv(image, scale)
 
 
@@ -291,7 +309,6 @@ def per_image_standardization(image):
         axes = [-1, -2, -3]
         mean = _math.reduce_mean(image, axis=axes, keepdims=True)
         centered = image - mean
-        stddev = _math.sqrt(_math.reduce_mean(_math.square(centered), axis=axes,
-                                              keepdims=True))
+        stddev = _math.sqrt(_math.reduce_mean(_math.square(centered), axis=axes, keepdims=True))
         pixels = _arr.cast(_math.reduce_prod(_arr.shape(image)[-3:]), dtypes.float32)
         return centered / _math.maximum(stddev, _math.rsqrt(pixels))

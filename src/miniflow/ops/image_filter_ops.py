@@ -30,15 +30,15 @@ def total_variation(images, name=None):
             dy = images[:, 1:, :, :] - images[:, :-1, :, :]
             dx = images[:, :, 1:, :] - images[:, :, :-1, :]
             axis = [1, 2, 3]
-        return _math.reduce_sum(_math.abs(dy), axis=axis) + \
-            _math.reduce_sum(_math.abs(dx), axis=axis)
+        return _math.reduce_sum(_math.abs(dy), axis=axis) + _math.reduce_sum(
+            _math.abs(dx), axis=axis
+        )
 
 
 def _rank4(image, what):
     d = dims(image)
     if d is None or len(d) != 4:
-        raise ValueError(f"{what} expects a 4D tensor [batch_size, h, w, d], not "
-                         f"{image.shape}.")
+        raise ValueError(f"{what} expects a 4D tensor [batch_size, h, w, d], not {image.shape}.")
 
 
 def image_gradients(image):
@@ -47,12 +47,15 @@ def image_gradients(image):
     _rank4(image, "image_gradients")
     dy = image[:, 1:, :, :] - image[:, :-1, :, :]
     dx = image[:, :, 1:, :] - image[:, :, :-1, :]
-    return (_arr.pad(dy, [[0, 0], [0, 1], [0, 0], [0, 0]]),
-            _arr.pad(dx, [[0, 0], [0, 0], [0, 1], [0, 0]]))
+    return (
+        _arr.pad(dy, [[0, 0], [0, 1], [0, 0], [0, 0]]),
+        _arr.pad(dx, [[0, 0], [0, 0], [0, 1], [0, 0]]),
+    )
 
 
-_SOBEL = np.array([[[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
-                   [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]], np.float64)
+_SOBEL = np.array(
+    [[[-1, -2, -1], [0, 0, 0], [1, 2, 1]], [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]], np.float64
+)
 
 
 def sobel_edges(image):
@@ -67,8 +70,9 @@ def sobel_edges(image):
         for i in range(3):
             for j in range(3):
                 if kernel[i, j]:
-                    tap = padded[:, i:i - 2 or None, j:j - 2 or None, :] * \
-                        _arr.cast(kernel[i, j], image.dtype)
+                    tap = padded[:, i : i - 2 or None, j : j - 2 or None, :] * _arr.cast(
+                        kernel[i, j], image.dtype
+                    )
                     total = tap if total is None else total + tap
         edges.append(total)
     return _arr.stack(edges, axis=-1)
@@ -82,8 +86,9 @@ def psnr(a, b, max_val, name=None):
         max_val = convert_image_dtype(_arr.cast(max_val, a.dtype), dtypes.float32)
         a, b = convert_image_dtype(a, dtypes.float32), convert_image_dtype(b, dtypes.float32)
         mse = _math.reduce_mean(_math.squared_difference(a, b), axis=[-3, -2, -1])
-        return 20 * _math.log(max_val) / np.float32(np.log(10.0)) - \
-            np.float32(10 / np.log(10)) * _math.log(mse)
+        return 20 * _math.log(max_val) / np.float32(np.log(10.0)) - np.float32(
+            10 / np.log(10)
+        ) * _math.log(mse)
 
 
 def _gauss(size, sigma):
@@ -101,11 +106,15 @@ def _ssim_per_channel(x, y, max_val, filter_size, filter_sigma, k1, k2):
         raise ValueError(f"ssim needs images of known rank (>= 3) and depth, got {x.shape}")
     for n in d[-3:-1]:
         if n is not None and n < filter_size:
-            raise ValueError(f"ssim: image height and width ({list(d[-3:-1])}) must be at "
-                             f"least filter_size ({filter_size})")
+            raise ValueError(
+                f"ssim: image height and width ({list(d[-3:-1])}) must be at "
+                f"least filter_size ({filter_size})"
+            )
     depth = d[-1]
-    kernel = _gauss(filter_size, filter_sigma)[:, :, None, None] * \
-        np.eye(depth, dtype=np.float32)[None, None]
+    kernel = (
+        _gauss(filter_size, filter_sigma)[:, :, None, None]
+        * np.eye(depth, dtype=np.float32)[None, None]
+    )
 
     def reducer(t):
         shape = _arr.shape(t)
@@ -122,8 +131,7 @@ def _ssim_per_channel(x, y, max_val, filter_size, filter_sigma, k1, k2):
     num1 = reducer(x * y) * 2.0
     den1 = reducer(_math.square(x) + _math.square(y))
     cs = (num1 - num0 + c2) / (den1 - den0 + c2)
-    return (_math.reduce_mean(luminance * cs, axis=[-3, -2]),
-            _math.reduce_mean(cs, axis=[-3, -2]))
+    return (_math.reduce_mean(luminance * cs, axis=[-3, -2]), _math.reduce_mean(cs, axis=[-3, -2]))
 
 
 def ssim(img1, img2, max_val, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03):
@@ -142,8 +150,16 @@ def ssim(img1, img2, max_val, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03
 _MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 
-def ssim_multiscale(img1, img2, max_val, power_factors=_MSSSIM_WEIGHTS, filter_size=11,
-                    filter_sigma=1.5, k1=0.01, k2=0.03):
+def ssim_multiscale(
+    img1,
+    img2,
+    max_val,
+    power_factors=_MSSSIM_WEIGHTS,
+    filter_size=11,
+    filter_sigma=1.5,
+    k1=0.01,
+    k2=0.03,
+):
     """Multi-scale SSIM: contrast-structure at each of ``len(power_factors)`` scales
     (halved by 2x2 average pooling, odd sizes padded symmetrically) and SSIM at the last,
     combined as a weighted geometric mean; one value per image."""
@@ -151,12 +167,16 @@ def ssim_multiscale(img1, img2, max_val, power_factors=_MSSSIM_WEIGHTS, filter_s
         img1 = _arr.convert_to_tensor(img1, name="img1")
         img2 = _arr.convert_to_tensor(img2, name="img2")
         max_val = convert_image_dtype(_arr.cast(max_val, img1.dtype), dtypes.float32)
-        imgs = [convert_image_dtype(img1, dtypes.float32),
-                convert_image_dtype(img2, dtypes.float32)]
+        imgs = [
+            convert_image_dtype(img1, dtypes.float32),
+            convert_image_dtype(img2, dtypes.float32),
+        ]
         d = dims(imgs[0])
         if d is None or len(d) < 3 or None in d[-3:]:
-            raise NotImplementedError("ssim_multiscale needs images whose height, width and "
-                                      f"depth are known when the graph is built, got {d}")
+            raise NotImplementedError(
+                "ssim_multiscale needs images whose height, width and "
+                f"depth are known when the graph is built, got {d}"
+            )
         head, (h, w, c) = list(d[:-3]), d[-3:]
         mcs = []
         for k in range(len(power_factors)):
@@ -169,11 +189,13 @@ def ssim_multiscale(img1, img2, max_val, power_factors=_MSSSIM_WEIGHTS, filter_s
                 pooled = [_conv.avg_pool(x, [1, 2, 2, 1], [1, 2, 2, 1], "VALID") for x in flat]
                 shape = [-1 if v is None else v for v in head] + [h, w, c]
                 imgs = [_arr.reshape(x, shape) for x in pooled]
-            ssim_per_channel, cs = _ssim_per_channel(*imgs, max_val, filter_size,
-                                                     filter_sigma, k1, k2)
+            ssim_per_channel, cs = _ssim_per_channel(
+                *imgs, max_val, filter_size, filter_sigma, k1, k2
+            )
             mcs.append(_math.relu(cs))
         mcs.pop()
         stacked = _arr.stack(mcs + [_math.relu(ssim_per_channel)], axis=-1)
         weights = np.array(power_factors, np.float32)
-        return _math.reduce_mean(_math.reduce_prod(_math.pow(stacked, weights), axis=[-1]),
-                                 axis=[-1])
+        return _math.reduce_mean(
+            _math.reduce_prod(_math.pow(stacked, weights), axis=[-1]), axis=[-1]
+        )

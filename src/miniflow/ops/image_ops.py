@@ -115,9 +115,14 @@ def rot90(image, k=1, name=None):
             return lambda: _rot90_static(image, n)
 
         return _functional.cond(
-            _math.equal(k, 0), turns(0), lambda: _functional.cond(
-                _math.equal(k, 1), turns(1), lambda: _functional.cond(
-                    _math.equal(k, 2), turns(2), turns(3))))
+            _math.equal(k, 0),
+            turns(0),
+            lambda: _functional.cond(
+                _math.equal(k, 1),
+                turns(1),
+                lambda: _functional.cond(_math.equal(k, 2), turns(2), turns(3)),
+            ),
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -128,8 +133,10 @@ def _static_int(v, what):
     if current_frontend().is_tensor(v):
         value = _arr.get_static_value(v)
         if value is None:
-            raise NotImplementedError(f"{what} must be known when the graph is built (a "
-                                      "Python int or a constant) in miniflow")
+            raise NotImplementedError(
+                f"{what} must be known when the graph is built (a "
+                "Python int or a constant) in miniflow"
+            )
         v = value
     return int(v)
 
@@ -187,8 +194,9 @@ def crop_to_bounding_box(image, offset_height, offset_width, target_height, targ
     with name_scope(None, "crop_to_bounding_box"):
         image = _arr.convert_to_tensor(image, name="image")
         rank = image_rank(image)
-        oh, ow, th, tw = (_int(v) for v in (offset_height, offset_width, target_height,
-                                             target_width))
+        oh, ow, th, tw = (
+            _int(v) for v in (offset_height, offset_width, target_height, target_width)
+        )
         _check_nonnegative(offset_height=oh, offset_width=ow)
         _check_positive(th, tw)
         h, w = _hw(image)
@@ -205,8 +213,10 @@ def crop_to_bounding_box(image, offset_height, offset_width, target_height, targ
 def _zeros_like_along(image, axis, n):
     shape = [_dim(image, i) for i in range(len(dims(image)))]
     shape[axis] = n
-    return _arr.zeros(_arr.stack([_arr.cast(d, dtypes.int32) if not isinstance(d, int)
-                                  else d for d in shape]), dtype=image.dtype)
+    return _arr.zeros(
+        _arr.stack([_arr.cast(d, dtypes.int32) if not isinstance(d, int) else d for d in shape]),
+        dtype=image.dtype,
+    )
 
 
 def pad_to_bounding_box(image, offset_height, offset_width, target_height, target_width):
@@ -216,8 +226,9 @@ def pad_to_bounding_box(image, offset_height, offset_width, target_height, targe
     with name_scope(None, "pad_to_bounding_box"):
         image = _arr.convert_to_tensor(image, name="image")
         rank = image_rank(image)
-        oh, ow, th, tw = (_int(v) for v in (offset_height, offset_width, target_height,
-                                             target_width))
+        oh, ow, th, tw = (
+            _int(v) for v in (offset_height, offset_width, target_height, target_width)
+        )
         h, w = _hw(image)
         after_h, after_w = th - oh - h, tw - ow - w
         _check_nonnegative(offset_height=oh, offset_width=ow)
@@ -229,10 +240,13 @@ def pad_to_bounding_box(image, offset_height, offset_width, target_height, targe
             pads = [[oh, after_h], [ow, after_w], [0, 0]]
             return _arr.pad(image, [[0, 0]] + pads if rank == 4 else pads)
         hx, wx, _ = _hwc(image)
-        out = _arr.concat([_zeros_like_along(image, hx, oh), image,
-                           _zeros_like_along(image, hx, after_h)], axis=hx)
-        out = _arr.concat([_zeros_like_along(out, wx, ow), out,
-                           _zeros_like_along(out, wx, after_w)], axis=wx)
+        out = _arr.concat(
+            [_zeros_like_along(image, hx, oh), image, _zeros_like_along(image, hx, after_h)],
+            axis=hx,
+        )
+        out = _arr.concat(
+            [_zeros_like_along(out, wx, ow), out, _zeros_like_along(out, wx, after_w)], axis=wx
+        )
         return _refine(out, image, th, tw)
 
 
@@ -248,8 +262,10 @@ def central_crop(image, central_fraction):
         image_rank(image)
         h, w = _hw(image)
         if not _known(h, w):
-            raise NotImplementedError("central_crop needs the image's height and width when "
-                                      "the graph is built in miniflow")
+            raise NotImplementedError(
+                "central_crop needs the image's height and width when "
+                "the graph is built in miniflow"
+            )
         top = int((float(h) - float(h) * fraction) / 2)
         left = int((float(w) - float(w) * fraction) / 2)
         return crop_to_bounding_box(image, top, left, h - 2 * top, w - 2 * left)
@@ -276,8 +292,9 @@ def resize_image_with_crop_or_pad(image, target_height, target_width):
         _check_positive(th, tw)
         h, w = _hw(image)
         dh, dw = th - h, tw - w
-        cropped = crop_to_bounding_box(image, _max(_half(-dh), 0), _max(_half(-dw), 0),
-                                       _min(th, h), _min(tw, w))
+        cropped = crop_to_bounding_box(
+            image, _max(_half(-dh), 0), _max(_half(-dw), 0), _min(th, h), _min(tw, w)
+        )
         out = pad_to_bounding_box(cropped, _max(_half(dh), 0), _max(_half(dw), 0), th, tw)
         return _refine(out, image, th, tw)
 
@@ -285,29 +302,39 @@ def resize_image_with_crop_or_pad(image, target_height, target_width):
 resize_with_crop_or_pad = resize_image_with_crop_or_pad
 
 
-def resize_image_with_pad(image, target_height, target_width,
-                          method=ResizeMethod.BILINEAR, align_corners=False):
+def resize_image_with_pad(
+    image, target_height, target_width, method=ResizeMethod.BILINEAR, align_corners=False
+):
     """Resizes ``image`` to fit in ``target_height`` x ``target_width`` keeping its aspect
     ratio, then zero-pads it (centred) to exactly that size."""
     with name_scope(None, "resize_image_with_pad"):
         image = _arr.convert_to_tensor(image, name="image")
         image_rank(image)
-        th, tw = _static_int(target_height, "target_height"), \
-            _static_int(target_width, "target_width")
+        th, tw = (
+            _static_int(target_height, "target_height"),
+            _static_int(target_width, "target_width"),
+        )
         if th <= 0 or tw <= 0:
-            raise ValueError("target_width must be > 0." if tw <= 0 else
-                             "target_height must be > 0.")
+            raise ValueError(
+                "target_width must be > 0." if tw <= 0 else "target_height must be > 0."
+            )
         h, w = _hw(image)
         if not _known(h, w):
-            raise NotImplementedError("resize_image_with_pad needs the image's height and "
-                                      "width when the graph is built in miniflow")
+            raise NotImplementedError(
+                "resize_image_with_pad needs the image's height and "
+                "width when the graph is built in miniflow"
+            )
         f32 = np.float32
         ratio = max(f32(w) / f32(tw), f32(h) / f32(th))
         rh, rw = f32(h) / ratio, f32(w) / ratio
         pad_h = max(0, int(np.floor((f32(th) - rh) / f32(2))))
         pad_w = max(0, int(np.floor((f32(tw) - rw) / f32(2))))
-        resized = resize_images(image, [int(np.floor(rh)), int(np.floor(rw))], method=method,
-                                align_corners=align_corners)
+        resized = resize_images(
+            image,
+            [int(np.floor(rh)), int(np.floor(rw))],
+            method=method,
+            align_corners=align_corners,
+        )
         return pad_to_bounding_box(resized, pad_h, pad_w, th, tw)
 
 
@@ -318,13 +345,17 @@ def random_crop(value, size, seed=None, name=None):
         value = _arr.convert_to_tensor(value, name="value")
         size = _arr.get_static_value(_arr.convert_to_tensor(size, dtypes.int32))
         if size is None:
-            raise NotImplementedError("random_crop: size must be known when the graph is "
-                                      "built (a list of ints or a constant) in miniflow")
+            raise NotImplementedError(
+                "random_crop: size must be known when the graph is "
+                "built (a list of ints or a constant) in miniflow"
+            )
         size = [int(s) for s in np.reshape(size, -1)]
         d = dims(value)
         if d is None or len(d) != len(size):
-            raise ValueError(f"random_crop needs one size per dimension of the value, got "
-                             f"shape {d} and size {size}")
+            raise ValueError(
+                f"random_crop needs one size per dimension of the value, got "
+                f"shape {d} and size {size}"
+            )
         if any(n is not None and s > n for s, n in zip(size, d)):
             raise ValueError(f"Need value.shape >= size, got {list(d)} and {size}")
         if None in d:

@@ -114,8 +114,10 @@ def _matrix(op_type, n_in, n_out, align_corners, half_pixel_centers):
 
 def _matrices(op_type, in_hw, out_hw, attrs):
     a, h = attrs.get("align_corners", False), attrs.get("half_pixel_centers", False)
-    return (_matrix(op_type, in_hw[0], out_hw[0], a, h),
-            _matrix(op_type, in_hw[1], out_hw[1], a, h))
+    return (
+        _matrix(op_type, in_hw[0], out_hw[0], a, h),
+        _matrix(op_type, in_hw[1], out_hw[1], a, h),
+    )
 
 
 def _separable(x, wy, wx):
@@ -138,38 +140,47 @@ def _check_size(size, what="size"):
     size = np.asarray(size).reshape(-1)
     if size.shape != (2,):
         raise errors.InvalidArgumentError(
-            None, None, f"{what} must be 1-dimensional with 2 elements, got {size.tolist()}")
+            None, None, f"{what} must be 1-dimensional with 2 elements, got {size.tolist()}"
+        )
     if np.any(size <= 0):
         raise errors.InvalidArgumentError(
-            None, None, f"output dimensions must be positive, got {size.tolist()}")
+            None, None, f"output dimensions must be positive, got {size.tolist()}"
+        )
     return int(size[0]), int(size[1])
 
 
 def _check_images(x):
     if np.ndim(x) != 4:
         raise errors.InvalidArgumentError(
-            None, None, f"input must be 4-dimensional, got shape {list(np.shape(x))}")
+            None, None, f"input must be 4-dimensional, got shape {list(np.shape(x))}"
+        )
     if 0 in np.shape(x)[1:3]:
         raise errors.InvalidArgumentError(
-            None, None, f"input image must be of non-zero size, got shape {list(np.shape(x))}")
+            None, None, f"input image must be of non-zero size, got shape {list(np.shape(x))}"
+        )
 
 
 def _resize_infer(op_type):
     def infer(inputs, attrs):
         x = dims(inputs[0])
         if x is not None and len(x) != 4:
-            raise ValueError(f"Shape must be rank 4 but is rank {len(x)} for '{op_type}' "
-                             f"(images of shape [batch, height, width, channels])")
+            raise ValueError(
+                f"Shape must be rank 4 but is rank {len(x)} for '{op_type}' "
+                f"(images of shape [batch, height, width, channels])"
+            )
         size = _arr._const_value(inputs[1])
         oh, ow = (None, None) if size is None else (int(s) for s in np.reshape(size, -1)[:2])
         out = dtypes.float32 if op_type != "ResizeNearestNeighbor" else inputs[0].dtype
         return [((None if x is None else x[0], oh, ow, None if x is None else x[3]), out)]
+
     return infer
 
 
 def _attrs(op):
-    return dict(align_corners=op.attrs.get("align_corners", False),
-                half_pixel_centers=op.attrs.get("half_pixel_centers", False))
+    return dict(
+        align_corners=op.attrs.get("align_corners", False),
+        half_pixel_centers=op.attrs.get("half_pixel_centers", False),
+    )
 
 
 def _register_resize(op_type):
@@ -182,9 +193,12 @@ def _register_resize(op_type):
             iy = _nearest(images.shape[1], out_hw[0], *a)
             ix = _nearest(images.shape[2], out_hw[1], *a)
             return np.asarray(images)[:, iy][:, :, ix]
-        wy, wx = _matrices(op_type, images.shape[1:3], out_hw,
-                           dict(align_corners=align_corners,
-                                half_pixel_centers=half_pixel_centers))
+        wy, wx = _matrices(
+            op_type,
+            images.shape[1:3],
+            out_hw,
+            dict(align_corners=align_corners, half_pixel_centers=half_pixel_centers),
+        )
         return _separable(np.asarray(images), wy, wx).astype(np.float32, copy=False)
 
     if op_type == "ResizeArea":
@@ -194,11 +208,17 @@ def _register_resize(op_type):
 
     @register_op(grad_type, infer=lambda i, a: [(dims(i[1]), i[1].dtype)])
     def _backward(grads, original, align_corners=False, half_pixel_centers=False):
-        wy, wx = _matrices(op_type, original.shape[1:3], grads.shape[1:3],
-                           dict(align_corners=align_corners,
-                                half_pixel_centers=half_pixel_centers))
-        g = _separable(np.asarray(grads, original.dtype if original.dtype == np.float64
-                                  else np.float32), wy.T, wx.T)
+        wy, wx = _matrices(
+            op_type,
+            original.shape[1:3],
+            grads.shape[1:3],
+            dict(align_corners=align_corners, half_pixel_centers=half_pixel_centers),
+        )
+        g = _separable(
+            np.asarray(grads, original.dtype if original.dtype == np.float64 else np.float32),
+            wy.T,
+            wx.T,
+        )
         return g.astype(original.dtype, copy=False)
 
     @register_gradient(op_type)
@@ -210,8 +230,7 @@ def _register_resize(op_type):
         """The transposed map's adjoint is the resize itself."""
         grads = op.inputs[0]
         d = dims(grads)
-        size = list(d[1:3]) if d is not None and None not in d[1:3] else \
-            _arr.shape(grads)[1:3]
+        size = list(d[1:3]) if d is not None and None not in d[1:3] else _arr.shape(grads)[1:3]
         out = apply_op(op_type, grad, size, **_attrs(op))
         return [_arr.cast(out, grads.dtype) if out.dtype != grads.dtype else out, None]
 
@@ -226,28 +245,45 @@ def _size_tensor(size):
 
 def resize_bilinear(images, size, align_corners=False, name=None, half_pixel_centers=False):
     """Bilinear resize of 4-D ``images`` to ``size`` = [new_height, new_width] (float32)."""
-    return apply_op("ResizeBilinear", images, _size_tensor(size), align_corners=align_corners,
-                    half_pixel_centers=half_pixel_centers, name=name)
+    return apply_op(
+        "ResizeBilinear",
+        images,
+        _size_tensor(size),
+        align_corners=align_corners,
+        half_pixel_centers=half_pixel_centers,
+        name=name,
+    )
 
 
-def resize_nearest_neighbor(images, size, align_corners=False, name=None,
-                            half_pixel_centers=False):
+def resize_nearest_neighbor(images, size, align_corners=False, name=None, half_pixel_centers=False):
     """Nearest-neighbour resize of 4-D ``images`` to ``size`` (keeps the dtype)."""
-    return apply_op("ResizeNearestNeighbor", images, _size_tensor(size),
-                    align_corners=align_corners, half_pixel_centers=half_pixel_centers,
-                    name=name)
+    return apply_op(
+        "ResizeNearestNeighbor",
+        images,
+        _size_tensor(size),
+        align_corners=align_corners,
+        half_pixel_centers=half_pixel_centers,
+        name=name,
+    )
 
 
 def resize_bicubic(images, size, align_corners=False, name=None, half_pixel_centers=False):
     """Bicubic resize (Keys kernel; a = -0.75, or -0.5 with half-pixel centers)."""
-    return apply_op("ResizeBicubic", images, _size_tensor(size), align_corners=align_corners,
-                    half_pixel_centers=half_pixel_centers, name=name)
+    return apply_op(
+        "ResizeBicubic",
+        images,
+        _size_tensor(size),
+        align_corners=align_corners,
+        half_pixel_centers=half_pixel_centers,
+        name=name,
+    )
 
 
 def resize_area(images, size, align_corners=False, name=None):
     """Area (box-average) resize of 4-D ``images`` to ``size`` (float32)."""
-    return apply_op("ResizeArea", images, _size_tensor(size), align_corners=align_corners,
-                    name=name)
+    return apply_op(
+        "ResizeArea", images, _size_tensor(size), align_corners=align_corners, name=name
+    )
 
 
 class ResizeMethod:
@@ -259,8 +295,7 @@ class ResizeMethod:
     AREA = 3
 
 
-_BY_METHOD = {0: resize_bilinear, 1: resize_nearest_neighbor, 2: resize_bicubic,
-              3: resize_area}
+_BY_METHOD = {0: resize_bilinear, 1: resize_nearest_neighbor, 2: resize_bicubic, 3: resize_area}
 
 
 def as_batch(images):
@@ -280,8 +315,14 @@ def unbatch(images, is_batch):
     return images if is_batch else _arr.squeeze(images, axis=[0])
 
 
-def resize_images(images, size, method=ResizeMethod.BILINEAR, align_corners=False,
-                  preserve_aspect_ratio=False, name=None):
+def resize_images(
+    images,
+    size,
+    method=ResizeMethod.BILINEAR,
+    align_corners=False,
+    preserve_aspect_ratio=False,
+    name=None,
+):
     """Resizes 3-D or 4-D ``images`` to ``size`` with ``method`` (TF1 `resize_images`)."""
     if method not in _BY_METHOD:
         raise ValueError(f"Resize method is not implemented: {method}")
@@ -331,15 +372,15 @@ def _crop_coords(boxes, image_shape, crop_size):
     _, h, w, _ = image_shape
     ch, cw = crop_size
     boxes = np.asarray(boxes, np.float32)
-    y1, x1, y2, x2 = (boxes[:, i:i + 1] for i in range(4))
+    y1, x1, y2, x2 = (boxes[:, i : i + 1] for i in range(4))
 
     def coords(a, b, n_in, n_out):
         k = np.arange(n_out, dtype=np.float32)[None]
         if n_out > 1:
-            return a * np.float32(n_in - 1) + k * ((b - a) * np.float32(n_in - 1)
-                                                     / np.float32(n_out - 1))
-        return np.broadcast_to(np.float32(0.5) * (a + b) * np.float32(n_in - 1),
-                               (len(a), n_out))
+            return a * np.float32(n_in - 1) + k * (
+                (b - a) * np.float32(n_in - 1) / np.float32(n_out - 1)
+            )
+        return np.broadcast_to(np.float32(0.5) * (a + b) * np.float32(n_in - 1), (len(a), n_out))
 
     return coords(y1, y2, h, ch), coords(x1, x2, w, cw)
 
@@ -373,18 +414,20 @@ def _per_box(x, wy, wx):
 
 
 @register_op("CropAndResize", infer=_crop_infer)
-def _crop_and_resize(image, boxes, box_ind, crop_size, method="bilinear",
-                     extrapolation_value=0.0):
+def _crop_and_resize(image, boxes, box_ind, crop_size, method="bilinear", extrapolation_value=0.0):
     ch, cw = _check_size(crop_size, "crop_size")
     box_ind = np.asarray(box_ind).reshape(-1)
     if np.shape(boxes) != (len(box_ind), 4):
         raise errors.InvalidArgumentError(
-            None, None, f"boxes must be [num_boxes, 4] with one box_ind each, got boxes "
-            f"{list(np.shape(boxes))} and box_ind {list(np.shape(box_ind))}")
+            None,
+            None,
+            f"boxes must be [num_boxes, 4] with one box_ind each, got boxes "
+            f"{list(np.shape(boxes))} and box_ind {list(np.shape(box_ind))}",
+        )
     if len(box_ind) and (box_ind.min() < 0 or box_ind.max() >= np.shape(image)[0]):
         raise errors.OutOfRangeError(
-            None, None, f"box_ind has values outside [0, {np.shape(image)[0]}): "
-            f"{box_ind.tolist()}")
+            None, None, f"box_ind has values outside [0, {np.shape(image)[0]}): {box_ind.tolist()}"
+        )
     ys, xs = _crop_coords(boxes, np.shape(image), (ch, cw))
     wy, vy = _axis_weights(ys, np.shape(image)[1], method)
     wx, vx = _axis_weights(xs, np.shape(image)[2], method)
@@ -400,8 +443,7 @@ def _crop_and_resize_grad_image(grads, boxes, box_ind, image, method="bilinear")
     ys, xs = _crop_coords(boxes, np.shape(image), np.shape(grads)[1:3])
     wy, _ = _axis_weights(ys, np.shape(image)[1], method)
     wx, _ = _axis_weights(xs, np.shape(image)[2], method)
-    per_box = _per_box(np.asarray(grads, np.float64), wy.transpose(0, 2, 1),
-                       wx.transpose(0, 2, 1))
+    per_box = _per_box(np.asarray(grads, np.float64), wy.transpose(0, 2, 1), wx.transpose(0, 2, 1))
     out = np.zeros(np.shape(image), np.float64)
     np.add.at(out, box_ind, per_box)
     return out.astype(np.asarray(image).dtype)
@@ -421,9 +463,12 @@ def _crop_and_resize_grad_boxes(grads, image, boxes, box_ind):
 
     def split(src, size):
         low = np.floor(src)
-        return (np.clip(low, 0, size - 1).astype(np.int64),
-                np.clip(np.ceil(src), 0, size - 1).astype(np.int64),
-                (src - low).astype(np.float64), (src >= 0) & (src <= size - 1))
+        return (
+            np.clip(low, 0, size - 1).astype(np.int64),
+            np.clip(np.ceil(src), 0, size - 1).astype(np.int64),
+            (src - low).astype(np.float64),
+            (src >= 0) & (src <= size - 1),
+        )
 
     top, bottom, yl, vy = split(ys, h)
     left, right, xl, vx = split(xs, w)
@@ -453,26 +498,45 @@ not_differentiable("CropAndResizeGradBoxes")
 def _crop_and_resize_grad(op, grad):
     """Gradients in the image and (as TF: from bilinear sampling) in the boxes."""
     image, boxes, box_ind, _ = op.inputs
-    return [apply_op("CropAndResizeGradImage", grad, boxes, box_ind, image,
-                     method=op.attrs["method"]),
-            apply_op("CropAndResizeGradBoxes", grad, image, boxes, box_ind), None, None]
+    return [
+        apply_op("CropAndResizeGradImage", grad, boxes, box_ind, image, method=op.attrs["method"]),
+        apply_op("CropAndResizeGradBoxes", grad, image, boxes, box_ind),
+        None,
+        None,
+    ]
 
 
 @register_gradient("CropAndResizeGradImage")
 def _crop_and_resize_grad_image_grad(op, grad):
     grads, boxes, box_ind, _ = op.inputs
-    out = apply_op("CropAndResize", grad, boxes, box_ind, _arr.shape(grads)[1:3],
-                   method=op.attrs["method"])
+    out = apply_op(
+        "CropAndResize", grad, boxes, box_ind, _arr.shape(grads)[1:3], method=op.attrs["method"]
+    )
     return [_arr.cast(out, grads.dtype), None, None, None]
 
 
-def crop_and_resize(image, boxes, box_ind=None, crop_size=None, method="bilinear",
-                    extrapolation_value=0, name=None, box_indices=None):
+def crop_and_resize(
+    image,
+    boxes,
+    box_ind=None,
+    crop_size=None,
+    method="bilinear",
+    extrapolation_value=0,
+    name=None,
+    box_indices=None,
+):
     """Crops normalized ``boxes`` [y1, x1, y2, x2] out of ``image[box_ind]`` and resizes
     each crop to ``crop_size`` (bilinear or nearest); float32 [num_boxes, h, w, c]."""
     if method not in ("bilinear", "nearest"):
         raise ValueError(f"method must be 'bilinear' or 'nearest', got {method!r}")
     box_ind = box_indices if box_ind is None else box_ind
-    return apply_op("CropAndResize", image, _arr.convert_to_tensor(boxes, dtypes.float32),
-                    _arr.convert_to_tensor(box_ind, dtypes.int32), _size_tensor(crop_size),
-                    method=method, extrapolation_value=float(extrapolation_value), name=name)
+    return apply_op(
+        "CropAndResize",
+        image,
+        _arr.convert_to_tensor(boxes, dtypes.float32),
+        _arr.convert_to_tensor(box_ind, dtypes.int32),
+        _size_tensor(crop_size),
+        method=method,
+        extrapolation_value=float(extrapolation_value),
+        name=name,
+    )

@@ -27,14 +27,20 @@ def _bound_kernel(side):
         s, v = np.asarray(sorted_inputs), np.asarray(values)
         if s.shape[:-1] != v.shape[:-1] or _rows(s.shape) != _rows(v.shape):
             raise errors.InvalidArgumentError(
-                None, None, f"Leading dim_size of both tensors must match: {list(s.shape)} vs "
-                            f"{list(v.shape)}")
+                None,
+                None,
+                f"Leading dim_size of both tensors must match: {list(s.shape)} vs {list(v.shape)}",
+            )
         out = np.zeros((_rows(v.shape), v.shape[-1]), dtype=out_type.np)
-        for i, (a, b) in enumerate(zip(s.reshape(-1, s.shape[-1]) if s.size else
-                                       np.zeros((len(out), 0), s.dtype),
-                                       v.reshape(out.shape))):
+        for i, (a, b) in enumerate(
+            zip(
+                s.reshape(-1, s.shape[-1]) if s.size else np.zeros((len(out), 0), s.dtype),
+                v.reshape(out.shape),
+            )
+        ):
             out[i] = np.searchsorted(a, b, side=side)
         return out.reshape(v.shape)
+
     return kernel
 
 
@@ -56,8 +62,7 @@ def searchsorted(sorted_sequence, values, side="left", out_type=dtypes.int32, na
     if side not in ("left", "right"):
         raise ValueError(f"side must be either 'right' or 'left'. Saw: {side}.")
     op = "LowerBound" if side == "left" else "UpperBound"
-    return apply_op(op, sorted_sequence, values, out_type=dtypes.as_dtype(out_type),
-                    name=name)
+    return apply_op(op, sorted_sequence, values, out_type=dtypes.as_dtype(out_type), name=name)
 
 
 # ---------------------------------------------------------------------------------------
@@ -97,8 +102,11 @@ def _unravel_index(indices, dims_):
     total = int(np.prod(shape))
     if idx.size and (idx.min() < 0 or idx.max() >= total):
         raise errors.InvalidArgumentError(
-            None, None, f"index out of bounds: {idx.reshape(-1).tolist()} for dims "
-                        f"{list(shape)} (size {total})")
+            None,
+            None,
+            f"index out of bounds: {idx.reshape(-1).tolist()} for dims "
+            f"{list(shape)} (size {total})",
+        )
     return np.asarray(np.unravel_index(idx, shape), dtype=idx.dtype)
 
 
@@ -108,8 +116,14 @@ not_differentiable("UnravelIndex")
 def unravel_index(indices, dims, name=None):  # noqa: A002
     """The coordinates, in an array of shape ``dims``, of flat ``indices``."""
     indices = _arr.convert_to_tensor(indices)
-    return apply_op("UnravelIndex", indices, _arr.cast(_arr._int_tensor(dims), indices.dtype)
-                    if indices.dtype != dtypes.int32 else _arr._int_tensor(dims), name=name)
+    return apply_op(
+        "UnravelIndex",
+        indices,
+        _arr.cast(_arr._int_tensor(dims), indices.dtype)
+        if indices.dtype != dtypes.int32
+        else _arr._int_tensor(dims),
+        name=name,
+    )
 
 
 @register_op("InvertPermutation", infer=lambda i, a: [(dims(i[0]), i[0].dtype)])
@@ -117,8 +131,8 @@ def _invert_permutation(x):
     x = np.asarray(x)
     if x.ndim != 1 or sorted(x.tolist()) != list(range(x.size)):
         raise errors.InvalidArgumentError(
-            None, None, f"invert_permutation: {x.tolist()} is not a permutation of "
-                        f"0..{x.size - 1}")
+            None, None, f"invert_permutation: {x.tolist()} is not a permutation of 0..{x.size - 1}"
+        )
     out = np.empty_like(x)
     out[x] = np.arange(x.size, dtype=x.dtype)
     return out
@@ -136,8 +150,7 @@ def invert_permutation(x, name=None):
 # Histograms and linspace: compositions.
 
 
-def histogram_fixed_width_bins(values, value_range, nbins=100, dtype=dtypes.int32,
-                               name=None):
+def histogram_fixed_width_bins(values, value_range, nbins=100, dtype=dtypes.int32, name=None):
     """The bin (0..nbins-1) of each value; values outside the range go to the end bins."""
     with _name_scope(name, "histogram_fixed_width_bins"):
         values = _arr.convert_to_tensor(values)
@@ -152,6 +165,7 @@ def histogram_fixed_width_bins(values, value_range, nbins=100, dtype=dtypes.int3
 def histogram_fixed_width(values, value_range, nbins=100, dtype=dtypes.int32, name=None):
     """Counts of ``values`` in ``nbins`` equal bins over ``value_range`` (ends included)."""
     from miniflow.ops.sparse_ops import unsorted_segment_sum
+
     with _name_scope(name, "histogram_fixed_width"):
         bins = _arr.reshape(histogram_fixed_width_bins(values, value_range, nbins), [-1])
         ones = _arr.ones_like(bins, dtype=dtype)
@@ -212,9 +226,11 @@ def _levenshtein(a, b):
 def _edit_distance(h_idx, h_val, h_shape, t_idx, t_val, t_shape, normalize=True):
     h_shape, t_shape = np.asarray(h_shape), np.asarray(t_shape)
     if len(h_shape) != len(t_shape):
-        raise errors.InvalidArgumentError(None, None, "hypothesis and truth must have the same "
-                                                      f"rank, got {len(h_shape)} and "
-                                                      f"{len(t_shape)}")
+        raise errors.InvalidArgumentError(
+            None,
+            None,
+            f"hypothesis and truth must have the same rank, got {len(h_shape)} and {len(t_shape)}",
+        )
     out_shape = tuple(int(v) for v in np.maximum(h_shape, t_shape)[:-1])
     hyp, truth = _sequences(h_idx, h_val, h_shape), _sequences(t_idx, t_val, t_shape)
     out = np.zeros(out_shape, dtype=np.float32)
@@ -233,9 +249,18 @@ not_differentiable("EditDistance")
 def edit_distance(hypothesis, truth, normalize=True, name="edit_distance"):
     """Levenshtein distance between the sequences of two `SparseTensor`s (last axis)."""
     from miniflow.ops.sparse_ops import SparseTensor, SparseTensorValue
+
     for what, sp in (("hypothesis", hypothesis), ("truth", truth)):
         if not isinstance(sp, SparseTensor | SparseTensorValue):
             raise TypeError(f"{what} must be a SparseTensor, got {type(sp).__name__}")
-    return apply_op("EditDistance", hypothesis.indices, hypothesis.values,
-                    hypothesis.dense_shape, truth.indices, truth.values, truth.dense_shape,
-                    normalize=bool(normalize), name=name)
+    return apply_op(
+        "EditDistance",
+        hypothesis.indices,
+        hypothesis.values,
+        hypothesis.dense_shape,
+        truth.indices,
+        truth.values,
+        truth.dense_shape,
+        normalize=bool(normalize),
+        name=name,
+    )

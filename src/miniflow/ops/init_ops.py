@@ -48,14 +48,16 @@ class RandomNormal(Initializer):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
     def __call__(self, shape, dtype=None, partition_info=None):
-        return random_ops.random_normal(shape, self.mean, self.stddev, dtype or self.dtype,
-                                        seed=self.seed)
+        return random_ops.random_normal(
+            shape, self.mean, self.stddev, dtype or self.dtype, seed=self.seed
+        )
 
 
 class TruncatedNormal(RandomNormal):
     def __call__(self, shape, dtype=None, partition_info=None):
-        return random_ops.truncated_normal(shape, self.mean, self.stddev,
-                                           dtype or self.dtype, seed=self.seed)
+        return random_ops.truncated_normal(
+            shape, self.mean, self.stddev, dtype or self.dtype, seed=self.seed
+        )
 
 
 class RandomUniform(Initializer):
@@ -64,8 +66,9 @@ class RandomUniform(Initializer):
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
     def __call__(self, shape, dtype=None, partition_info=None):
-        return random_ops.random_uniform(shape, self.minval, self.maxval,
-                                         dtype or self.dtype, seed=self.seed)
+        return random_ops.random_uniform(
+            shape, self.minval, self.maxval, dtype or self.dtype, seed=self.seed
+        )
 
 
 def _fans(shape):
@@ -81,8 +84,14 @@ def _fans(shape):
 class VarianceScaling(Initializer):
     """Samples with variance ``scale / n`` where n is fan_in, fan_out or their mean."""
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
-                 dtype=dtypes.float32):
+    def __init__(
+        self,
+        scale=1.0,
+        mode="fan_in",
+        distribution="truncated_normal",
+        seed=None,
+        dtype=dtypes.float32,
+    ):
         super().__init__(dtype)
         if distribution == "normal":
             distribution = "truncated_normal"
@@ -97,8 +106,9 @@ class VarianceScaling(Initializer):
         dtype = dtype or self.dtype
         if self.distribution == "truncated_normal":
             # std of a unit normal truncated to [-2, 2]
-            return random_ops.truncated_normal(shape, 0.0, math.sqrt(var) / .87962566103423978,
-                                               dtype, seed=self.seed)
+            return random_ops.truncated_normal(
+                shape, 0.0, math.sqrt(var) / 0.87962566103423978, dtype, seed=self.seed
+            )
         if self.distribution == "untruncated_normal":
             return random_ops.random_normal(shape, 0.0, math.sqrt(var), dtype, seed=self.seed)
         limit = math.sqrt(3.0 * var)
@@ -115,8 +125,9 @@ def glorot_normal_initializer(seed=None, dtype=dtypes.float32):
 
 
 def xavier_initializer(uniform=True, seed=None, dtype=dtypes.float32):
-    return VarianceScaling(1.0, "fan_avg", "uniform" if uniform else "truncated_normal", seed,
-                           dtype)
+    return VarianceScaling(
+        1.0, "fan_avg", "uniform" if uniform else "truncated_normal", seed, dtype
+    )
 
 
 def he_normal(seed=None):

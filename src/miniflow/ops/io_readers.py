@@ -74,12 +74,22 @@ def _handle_infer(inputs, attrs):
 
 
 def _reader_state(**kw):
-    return dict(stateful=True, make_state=lambda attrs: _ReaderState(attrs["reader"]._records),
-                state_key=lambda attrs: attrs["reader"], exportable=False, **kw)
+    return dict(
+        stateful=True,
+        make_state=lambda attrs: _ReaderState(attrs["reader"]._records),
+        state_key=lambda attrs: attrs["reader"],
+        exportable=False,
+        **kw,
+    )
 
 
-_READERS = ("WholeFileReaderV2", "TextLineReaderV2", "TFRecordReaderV2",
-            "FixedLengthRecordReaderV2", "IdentityReaderV2")
+_READERS = (
+    "WholeFileReaderV2",
+    "TextLineReaderV2",
+    "TFRecordReaderV2",
+    "FixedLengthRecordReaderV2",
+    "IdentityReaderV2",
+)
 for _type in _READERS:
     register_op(_type, infer=_handle_infer, **_reader_state())(lambda state: state)
 
@@ -107,14 +117,16 @@ def _read_up_to(state, handle, queue_handle, num_records):
     return np.array(keys, dtype=object), np.array(values, dtype=object)
 
 
-@register_op("ReaderNumRecordsProducedV2", infer=lambda i, a: [((), _dtypes.int64)],
-             **_reader_state())
+@register_op(
+    "ReaderNumRecordsProducedV2", infer=lambda i, a: [((), _dtypes.int64)], **_reader_state()
+)
 def _num_records(state, handle):
     return np.int64(state.produced)
 
 
-@register_op("ReaderNumWorkUnitsCompletedV2", infer=lambda i, a: [((), _dtypes.int64)],
-             **_reader_state())
+@register_op(
+    "ReaderNumWorkUnitsCompletedV2", infer=lambda i, a: [((), _dtypes.int64)], **_reader_state()
+)
 def _num_work_units(state, handle):
     return np.int64(state.completed)
 
@@ -125,8 +137,14 @@ def _reset(state, handle):
     return ()
 
 
-not_differentiable(*_READERS, "ReaderReadV2", "ReaderReadUpToV2", "ReaderNumRecordsProducedV2",
-                   "ReaderNumWorkUnitsCompletedV2", "ReaderResetV2")
+not_differentiable(
+    *_READERS,
+    "ReaderReadV2",
+    "ReaderReadUpToV2",
+    "ReaderNumRecordsProducedV2",
+    "ReaderNumWorkUnitsCompletedV2",
+    "ReaderResetV2",
+)
 
 
 def _open(path):
@@ -144,9 +162,11 @@ class ReaderBase:
 
     def __init__(self, reader_ref=None, supports_serialize=False, name=None):
         if current_frontend().eager:
-            raise RuntimeError("Readers are either not supported or not supported when "
-                               "eager execution is enabled. Instead, please use tf.data to "
-                               "get data into your model.")
+            raise RuntimeError(
+                "Readers are either not supported or not supported when "
+                "eager execution is enabled. Instead, please use tf.data to "
+                "get data into your model."
+            )
         self._supports_serialize = supports_serialize
         self._reader_ref = apply_op(self._op_type, reader=self, name=name)
 
@@ -167,33 +187,36 @@ class ReaderBase:
 
     def read(self, queue, name=None):
         """The next (key, value) record, dequeuing a work unit from ``queue`` when needed."""
-        return apply_op("ReaderReadV2", self._reader_ref, self._queue_ref(queue), reader=self,
-                        name=name)
+        return apply_op(
+            "ReaderReadV2", self._reader_ref, self._queue_ref(queue), reader=self, name=name
+        )
 
     def read_up_to(self, queue, num_records, name=None):
         """Up to ``num_records`` (keys, values), as two string vectors."""
         n = array_ops.convert_to_tensor(num_records, dtype=_dtypes.int64)
-        return apply_op("ReaderReadUpToV2", self._reader_ref, self._queue_ref(queue), n,
-                        reader=self, name=name)
+        return apply_op(
+            "ReaderReadUpToV2", self._reader_ref, self._queue_ref(queue), n, reader=self, name=name
+        )
 
     def num_records_produced(self, name=None):
         return apply_op("ReaderNumRecordsProducedV2", self._reader_ref, reader=self, name=name)
 
     def num_work_units_completed(self, name=None):
-        return apply_op("ReaderNumWorkUnitsCompletedV2", self._reader_ref, reader=self,
-                        name=name)
+        return apply_op("ReaderNumWorkUnitsCompletedV2", self._reader_ref, reader=self, name=name)
 
     def reset(self, name=None):
         """Restores the reader to its initial clean state."""
         return apply_op("ReaderResetV2", self._reader_ref, reader=self, name=name)
 
     def serialize_state(self, name=None):
-        raise errors.UnimplementedError(None, None, "Reader state serialization is not "
-                                        "supported by miniflow")
+        raise errors.UnimplementedError(
+            None, None, "Reader state serialization is not supported by miniflow"
+        )
 
     def restore_state(self, state, name=None):
-        raise errors.UnimplementedError(None, None, "Reader state serialization is not "
-                                        "supported by miniflow")
+        raise errors.UnimplementedError(
+            None, None, "Reader state serialization is not supported by miniflow"
+        )
 
 
 class WholeFileReader(ReaderBase):
@@ -255,11 +278,21 @@ class FixedLengthRecordReader(ReaderBase):
 
     _op_type = "FixedLengthRecordReaderV2"
 
-    def __init__(self, record_bytes, header_bytes=None, footer_bytes=None, hop_bytes=None,
-                 name=None, encoding=None):
+    def __init__(
+        self,
+        record_bytes,
+        header_bytes=None,
+        footer_bytes=None,
+        hop_bytes=None,
+        name=None,
+        encoding=None,
+    ):
         if encoding:
-            raise errors.UnimplementedError(None, None, "FixedLengthRecordReader encoding "
-                                            f"{encoding!r} is not supported by miniflow")
+            raise errors.UnimplementedError(
+                None,
+                None,
+                f"FixedLengthRecordReader encoding {encoding!r} is not supported by miniflow",
+            )
         self._record = int(record_bytes)
         self._header, self._footer = int(header_bytes or 0), int(footer_bytes or 0)
         self._hop = int(hop_bytes or 0) or self._record
@@ -271,7 +304,7 @@ class FixedLengthRecordReader(ReaderBase):
         end = len(data) - self._footer
         start, k = self._header, 0
         while start + self._record <= end:
-            yield f"{work}:{k}".encode(), data[start:start + self._record]
+            yield f"{work}:{k}".encode(), data[start : start + self._record]
             start += self._hop
             k += 1
 

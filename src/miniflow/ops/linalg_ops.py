@@ -27,25 +27,28 @@ def _invertible(fn, what):
             return fn(*args, **kw)
         except np.linalg.LinAlgError as e:
             raise errors.InvalidArgumentError(None, None, f"{what}: {e}") from None
+
     return kernel
 
 
 register_op("MatrixInverse", infer=_square_infer)(
-    _invertible(lambda x: np.linalg.inv(x), "Input is not invertible."))
+    _invertible(lambda x: np.linalg.inv(x), "Input is not invertible.")
+)
 
 
 @register_gradient("MatrixInverse")
 def _inverse_grad(op, grad):
     """d inv(A) = -inv(A)^T g inv(A)^T."""
     y = op.outputs[0]
-    return [_math.negative(_math.matmul(y, _math.matmul(grad, y, transpose_b=True),
-                                        transpose_a=True))]
+    return [
+        _math.negative(_math.matmul(y, _math.matmul(grad, y, transpose_b=True), transpose_a=True))
+    ]
 
 
-register_op("MatrixDeterminant",
-            infer=lambda i, a: [(None if dims(i[0]) is None else dims(i[0])[:-2],
-                                 i[0].dtype)])(
-    lambda x: np.asarray(np.linalg.det(x), dtype=x.dtype))
+register_op(
+    "MatrixDeterminant",
+    infer=lambda i, a: [(None if dims(i[0]) is None else dims(i[0])[:-2], i[0].dtype)],
+)(lambda x: np.asarray(np.linalg.det(x), dtype=x.dtype))
 
 
 @register_gradient("MatrixDeterminant")
@@ -64,14 +67,18 @@ def _swap_last(t):
 def _transpose_last(t, name=None):
     """Swaps the last two dimensions (through einsum when the rank is unknown)."""
     from miniflow.ops.einsum_ops import einsum  # noqa: PLC0415  (einsum imports no linalg)
+
     if dims(t) is None:
         return einsum("...ij->...ji", t, name=name)
     return _arr.transpose(t, _swap_last(t), name=name)
 
 
 register_op("MatrixSolve", infer=lambda i, a: [(dims(i[1]), i[1].dtype)])(
-    _invertible(lambda a, b, adjoint=False: np.linalg.solve(
-        np.swapaxes(a, -1, -2) if adjoint else a, b), "Input matrix is not invertible."))
+    _invertible(
+        lambda a, b, adjoint=False: np.linalg.solve(np.swapaxes(a, -1, -2) if adjoint else a, b),
+        "Input matrix is not invertible.",
+    )
+)
 
 
 @register_gradient("MatrixSolve")
@@ -89,8 +96,11 @@ def _solve_grad(op, grad):
 
 
 register_op("Cholesky", infer=_square_infer)(
-    _invertible(lambda x: np.linalg.cholesky(x), "Cholesky decomposition was not successful. "
-                "The input might not be valid."))
+    _invertible(
+        lambda x: np.linalg.cholesky(x),
+        "Cholesky decomposition was not successful. The input might not be valid.",
+    )
+)
 
 
 @register_gradient("Cholesky")
@@ -142,8 +152,9 @@ def cholesky(input, name=None):  # noqa: A002
 
 def band_part(input, num_lower, num_upper, name=None):  # noqa: A002
     """Keeps the band of ``num_lower`` sub- and ``num_upper`` super-diagonals (-1: all)."""
-    return apply_op("MatrixBandPart", input, num_lower=int(num_lower),
-                    num_upper=int(num_upper), name=name)
+    return apply_op(
+        "MatrixBandPart", input, num_lower=int(num_lower), num_upper=int(num_upper), name=name
+    )
 
 
 def diag_part(input, name=None):  # noqa: A002
@@ -167,8 +178,9 @@ def eye(num_rows, num_columns=None, batch_shape=None, dtype="float32", name=None
 def logdet(matrix, name=None):
     """log(det(matrix)) of a Hermitian positive definite matrix, via Cholesky."""
     chol = cholesky(matrix)
-    return _math.multiply(2.0, _math.reduce_sum(_math.log(diag_part(chol)), axis=-1),
-                          name=name)
+    return _math.multiply(2.0, _math.reduce_sum(_math.log(diag_part(chol)), axis=-1), name=name)
+
+
 matrix_band_part = band_part
 
 
@@ -191,8 +203,9 @@ def adjoint(matrix, name=None):
     return matrix_transpose(matrix, name=name or "adjoint")
 
 
-def matvec(a, b, transpose_a=False, adjoint_a=False, a_is_sparse=False, b_is_sparse=False,
-           name=None):
+def matvec(
+    a, b, transpose_a=False, adjoint_a=False, a_is_sparse=False, b_is_sparse=False, name=None
+):
     """a @ b for matrices a and vectors b (batched)."""
     b = _arr.expand_dims(_arr.convert_to_tensor(b), -1)
     out = _math.matmul(a, b, transpose_a=transpose_a or adjoint_a)
@@ -204,8 +217,9 @@ def cross(a, b, name=None):
     a, b = _arr.convert_to_tensor(a), _arr.convert_to_tensor(b)
     a0, a1, a2 = _arr.unstack(a, num=3, axis=-1)
     b0, b1, b2 = _arr.unstack(b, num=3, axis=-1)
-    return _arr.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1,
-                      name=name or "cross")
+    return _arr.stack(
+        [a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1, name=name or "cross"
+    )
 
 
 def triangular_solve(matrix, rhs, lower=True, adjoint=False, name=None):
@@ -228,8 +242,7 @@ def lstsq(matrix, rhs, l2_regularizer=0.0, fast=True, name=None):
     if d is not None and None not in d[-2:] and d[-2] < d[-1]:
         gram = _math.matmul(a, a, transpose_b=True)
         gram = gram + l2_regularizer * _eye_like(gram)
-        return _math.matmul(a, cholesky_solve(cholesky(gram), rhs), transpose_a=True,
-                            name=name)
+        return _math.matmul(a, cholesky_solve(cholesky(gram), rhs), transpose_a=True, name=name)
     gram = _math.matmul(a, a, transpose_a=True)
     gram = gram + l2_regularizer * _eye_like(gram)
     return cholesky_solve(cholesky(gram), _math.matmul(a, rhs, transpose_a=True), name=name)
@@ -246,12 +259,17 @@ def matrix_set_diag(input, diagonal, name="set_diag"):  # noqa: A002
     """``input`` with its main diagonal replaced by ``diagonal``."""
     x = _arr.convert_to_tensor(input)
     diagonal = _arr.convert_to_tensor(diagonal, dtype=x.dtype)
-    return _math.add(x - band_part(x, 0, 0), matrix_diag(diagonal) * _arr.ones_like(x),
-                     name=name)
+    return _math.add(x - band_part(x, 0, 0), matrix_diag(diagonal) * _arr.ones_like(x), name=name)
 
 
-def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None,  # noqa: A002
-         keep_dims=None):
+def norm(
+    tensor,
+    ord="euclidean",
+    axis=None,
+    keepdims=None,
+    name=None,  # noqa: A002
+    keep_dims=None,
+):
     """Vector norms (ord 1, 2, inf, any p > 0) or matrix norms ('fro', 1, inf) over
     ``axis`` (an int, or a pair for matrices; None: all elements as one vector)."""
     x = _arr.convert_to_tensor(tensor)
@@ -270,6 +288,7 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None,  # noqa: 
             out = _arr.squeeze(out, axis=sorted(axis))
     elif is_matrix and ord == 2:
         from miniflow.ops.decomposition_ops import svd  # noqa: PLC0415  (it imports this)
+
         rows, cols = (a % len(dims(x)) for a in axis)
         rest = [i for i in range(len(dims(x))) if i not in (rows, cols)]
         mats = _arr.transpose(x, rest + [rows, cols])
@@ -278,15 +297,18 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None,  # noqa: 
             for a in sorted((rows, cols)):
                 out = _arr.expand_dims(out, a)
     elif is_matrix:
-        raise ValueError(f"'ord' must be a supported matrix norm in ['euclidean', 'fro', 1, "
-                         f"2, inf], got {ord!r}")
+        raise ValueError(
+            f"'ord' must be a supported matrix norm in ['euclidean', 'fro', 1, 2, inf], got {ord!r}"
+        )
     elif ord == np.inf:
         out = _math.reduce_max(_math.abs(x), axis=axis, keepdims=keep)
     elif ord == 1:
         out = _math.reduce_sum(_math.abs(x), axis=axis, keepdims=keep)
     elif isinstance(ord, int | float) and ord > 0:
-        out = _math.pow(_math.reduce_sum(_math.pow(_math.abs(x), float(ord)), axis=axis,
-                                         keepdims=keep), 1.0 / ord)
+        out = _math.pow(
+            _math.reduce_sum(_math.pow(_math.abs(x), float(ord)), axis=axis, keepdims=keep),
+            1.0 / ord,
+        )
     else:
         raise ValueError(f"'ord' must be a supported vector norm, got {ord!r}")
     return _arr.identity(out, name=name or "norm")
@@ -297,5 +319,3 @@ def normalize(tensor, ord="euclidean", axis=None, name=None):
     x = _arr.convert_to_tensor(tensor)
     n = norm(x, ord=ord, axis=axis, keepdims=True)
     return _math.truediv(x, n, name=name), n
-
-

@@ -16,8 +16,15 @@ from miniflow.ops import complex_ops, fft_ops
 from miniflow.ops import math_ops as _math
 from miniflow.ops.decomposition_ops import eigvalsh, slogdet, svd
 from miniflow.ops.einsum_ops import einsum
-from miniflow.ops.linalg_ops import (_transpose_last, band_part, diag_part, matrix_diag,
-                                     matrix_inverse, matrix_solve, triangular_solve)
+from miniflow.ops.linalg_ops import (
+    _transpose_last,
+    band_part,
+    diag_part,
+    matrix_diag,
+    matrix_inverse,
+    matrix_solve,
+    triangular_solve,
+)
 from miniflow.ops.linalg_ops import cholesky as _cholesky
 from miniflow.ops.matrix_function_ops import _dense_tridiagonal
 from miniflow.ops.shape_rules import dims
@@ -26,8 +33,16 @@ from miniflow.ops.shape_rules import dims
 class LinearOperator:
     """A linear map given by a (batched) matrix; subclasses define ``_dense()``."""
 
-    def __init__(self, dtype=None, is_non_singular=None, is_self_adjoint=None,
-                 is_positive_definite=None, is_square=None, name=None, parameters=None):
+    def __init__(
+        self,
+        dtype=None,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=None,
+        name=None,
+        parameters=None,
+    ):
         self._dtype = dtypes.as_dtype(dtype) if dtype is not None else None
         self.is_non_singular = is_non_singular
         self.is_self_adjoint = is_self_adjoint
@@ -92,8 +107,9 @@ class LinearOperator:
             left = LinearOperatorAdjoint(self) if adjoint else self
             right = LinearOperatorAdjoint(x) if adjoint_arg else x
             return LinearOperatorComposition([left, right])
-        return _math.matmul(self.to_dense(), x, transpose_a=adjoint, transpose_b=adjoint_arg,
-                            name=name)
+        return _math.matmul(
+            self.to_dense(), x, transpose_a=adjoint, transpose_b=adjoint_arg, name=name
+        )
 
     def __matmul__(self, other):
         return self.matmul(other)
@@ -164,11 +180,24 @@ def _t(x, dtype=None):
 class LinearOperatorFullMatrix(LinearOperator):
     """The operator of a given (batched) matrix."""
 
-    def __init__(self, matrix, is_non_singular=None, is_self_adjoint=None,
-                 is_positive_definite=None, is_square=None, name="LinearOperatorFullMatrix"):
+    def __init__(
+        self,
+        matrix,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=None,
+        name="LinearOperatorFullMatrix",
+    ):
         self._matrix = _t(matrix)
-        super().__init__(self._matrix.dtype, is_non_singular, is_self_adjoint,
-                         is_positive_definite, is_square, name)
+        super().__init__(
+            self._matrix.dtype,
+            is_non_singular,
+            is_self_adjoint,
+            is_positive_definite,
+            is_square,
+            name,
+        )
 
     def _dense(self):
         return self._matrix
@@ -177,12 +206,24 @@ class LinearOperatorFullMatrix(LinearOperator):
 class LinearOperatorDiag(LinearOperator):
     """diag(d)."""
 
-    def __init__(self, diag, is_non_singular=None, is_self_adjoint=None,
-                 is_positive_definite=None, is_square=True, name="LinearOperatorDiag"):
+    def __init__(
+        self,
+        diag,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=True,
+        name="LinearOperatorDiag",
+    ):
         self._diag = _t(diag)
-        super().__init__(self._diag.dtype, is_non_singular,
-                         True if is_self_adjoint is None else is_self_adjoint,
-                         is_positive_definite, True, name)
+        super().__init__(
+            self._diag.dtype,
+            is_non_singular,
+            True if is_self_adjoint is None else is_self_adjoint,
+            is_positive_definite,
+            True,
+            name,
+        )
 
     def _dense(self):
         return matrix_diag(self._diag)
@@ -207,13 +248,26 @@ class LinearOperatorDiag(LinearOperator):
 class LinearOperatorScaledIdentity(LinearOperator):
     """multiplier * I (``multiplier`` may carry batch dimensions)."""
 
-    def __init__(self, num_rows, multiplier, is_non_singular=None, is_self_adjoint=None,
-                 is_positive_definite=None, is_square=True,
-                 name="LinearOperatorScaledIdentity"):
+    def __init__(
+        self,
+        num_rows,
+        multiplier,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=True,
+        name="LinearOperatorScaledIdentity",
+    ):
         self._n = int(num_rows)
         self._multiplier = _t(multiplier)
-        super().__init__(self._multiplier.dtype, is_non_singular, is_self_adjoint,
-                         is_positive_definite, True, name)
+        super().__init__(
+            self._multiplier.dtype,
+            is_non_singular,
+            is_self_adjoint,
+            is_positive_definite,
+            True,
+            name,
+        )
 
     def _dense(self):
         eye = _arr.constant(np.eye(self._n), dtype=self._multiplier.dtype)
@@ -223,24 +277,56 @@ class LinearOperatorScaledIdentity(LinearOperator):
 class LinearOperatorIdentity(LinearOperatorScaledIdentity):
     """The identity matrix (optionally batched)."""
 
-    def __init__(self, num_rows, batch_shape=None, dtype=None, is_non_singular=True,
-                 is_self_adjoint=True, is_positive_definite=True, is_square=True,
-                 assert_proper_shapes=False, name="LinearOperatorIdentity"):
+    def __init__(
+        self,
+        num_rows,
+        batch_shape=None,
+        dtype=None,
+        is_non_singular=True,
+        is_self_adjoint=True,
+        is_positive_definite=True,
+        is_square=True,
+        assert_proper_shapes=False,
+        name="LinearOperatorIdentity",
+    ):
         ones = np.ones(tuple(batch_shape or ()))
-        super().__init__(num_rows, _t(ones, dtypes.as_dtype(dtype or dtypes.float32)),
-                         is_non_singular, is_self_adjoint, is_positive_definite, True, name)
+        super().__init__(
+            num_rows,
+            _t(ones, dtypes.as_dtype(dtype or dtypes.float32)),
+            is_non_singular,
+            is_self_adjoint,
+            is_positive_definite,
+            True,
+            name,
+        )
 
 
 class LinearOperatorZeros(LinearOperator):
     """The zero matrix."""
 
-    def __init__(self, num_rows, num_columns=None, batch_shape=None, dtype=None,
-                 is_non_singular=False, is_self_adjoint=True, is_positive_definite=False,
-                 is_square=True, assert_proper_shapes=False, name="LinearOperatorZeros"):
+    def __init__(
+        self,
+        num_rows,
+        num_columns=None,
+        batch_shape=None,
+        dtype=None,
+        is_non_singular=False,
+        is_self_adjoint=True,
+        is_positive_definite=False,
+        is_square=True,
+        assert_proper_shapes=False,
+        name="LinearOperatorZeros",
+    ):
         shape = tuple(batch_shape or ()) + (int(num_rows), int(num_columns or num_rows))
         self._shape = shape
-        super().__init__(dtype or dtypes.float32, is_non_singular, is_self_adjoint,
-                         is_positive_definite, shape[-1] == shape[-2], name)
+        super().__init__(
+            dtype or dtypes.float32,
+            is_non_singular,
+            is_self_adjoint,
+            is_positive_definite,
+            shape[-1] == shape[-2],
+            name,
+        )
 
     def _dense(self):
         return _arr.zeros(self._shape, dtype=self._dtype)
@@ -249,12 +335,19 @@ class LinearOperatorZeros(LinearOperator):
 class LinearOperatorLowerTriangular(LinearOperator):
     """The lower triangle of a matrix (the rest is ignored)."""
 
-    def __init__(self, tril, is_non_singular=None, is_self_adjoint=None,
-                 is_positive_definite=None, is_square=True,
-                 name="LinearOperatorLowerTriangular"):
+    def __init__(
+        self,
+        tril,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=True,
+        name="LinearOperatorLowerTriangular",
+    ):
         self._tril = band_part(_t(tril), -1, 0)
-        super().__init__(self._tril.dtype, is_non_singular, is_self_adjoint,
-                         is_positive_definite, True, name)
+        super().__init__(
+            self._tril.dtype, is_non_singular, is_self_adjoint, is_positive_definite, True, name
+        )
 
     def _dense(self):
         return self._tril
@@ -264,18 +357,30 @@ class LinearOperatorLowerTriangular(LinearOperator):
         return triangular_solve(self._tril, rhs, lower=True, adjoint=adjoint, name=name)
 
     def log_abs_determinant(self, name="log_abs_det"):
-        return _math.reduce_sum(_math.log(_math.abs(diag_part(self._tril))), axis=-1,
-                                name=name)
+        return _math.reduce_sum(_math.log(_math.abs(diag_part(self._tril))), axis=-1, name=name)
 
 
 class LinearOperatorAdjoint(LinearOperator):
     """The adjoint (transpose) of another operator."""
 
-    def __init__(self, operator, is_non_singular=None, is_self_adjoint=None,
-                 is_positive_definite=None, is_square=None, name=None):
+    def __init__(
+        self,
+        operator,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=None,
+        name=None,
+    ):
         self.operator = operator
-        super().__init__(operator.dtype, is_non_singular, is_self_adjoint,
-                         is_positive_definite, is_square, name or operator.name + "_adjoint")
+        super().__init__(
+            operator.dtype,
+            is_non_singular,
+            is_self_adjoint,
+            is_positive_definite,
+            is_square,
+            name or operator.name + "_adjoint",
+        )
 
     def _dense(self):
         return _transpose_last(self.operator.to_dense())
@@ -284,11 +389,24 @@ class LinearOperatorAdjoint(LinearOperator):
 class LinearOperatorInversion(LinearOperator):
     """The inverse of a (non-singular) operator."""
 
-    def __init__(self, operator, is_non_singular=None, is_self_adjoint=None,
-                 is_positive_definite=None, is_square=None, name=None):
+    def __init__(
+        self,
+        operator,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=None,
+        name=None,
+    ):
         self.operator = operator
-        super().__init__(operator.dtype, is_non_singular, is_self_adjoint,
-                         is_positive_definite, is_square, name or operator.name + "_inv")
+        super().__init__(
+            operator.dtype,
+            is_non_singular,
+            is_self_adjoint,
+            is_positive_definite,
+            is_square,
+            name or operator.name + "_inv",
+        )
 
     def _dense(self):
         return matrix_inverse(self.operator.to_dense())
@@ -302,14 +420,26 @@ class LinearOperatorInversion(LinearOperator):
 class LinearOperatorComposition(LinearOperator):
     """The product operators[0] @ operators[1] @ ..."""
 
-    def __init__(self, operators, is_non_singular=None, is_self_adjoint=None,
-                 is_positive_definite=None, is_square=None, name=None):
+    def __init__(
+        self,
+        operators,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=None,
+        name=None,
+    ):
         self.operators = list(operators)
         if not self.operators:
             raise ValueError("LinearOperatorComposition needs at least one operator")
-        super().__init__(self.operators[0].dtype, is_non_singular, is_self_adjoint,
-                         is_positive_definite, is_square,
-                         name or "_o_".join(op.name for op in self.operators))
+        super().__init__(
+            self.operators[0].dtype,
+            is_non_singular,
+            is_self_adjoint,
+            is_positive_definite,
+            is_square,
+            name or "_o_".join(op.name for op in self.operators),
+        )
 
     def _dense(self):
         out = self.operators[-1].to_dense()
@@ -328,12 +458,24 @@ def _kron2(a, b):
 class LinearOperatorKronecker(LinearOperator):
     """The Kronecker product of operators (static sizes)."""
 
-    def __init__(self, operators, is_non_singular=None, is_self_adjoint=None,
-                 is_positive_definite=None, is_square=None, name=None):
+    def __init__(
+        self,
+        operators,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=None,
+        name=None,
+    ):
         self.operators = list(operators)
-        super().__init__(self.operators[0].dtype, is_non_singular, is_self_adjoint,
-                         is_positive_definite, is_square,
-                         name or "_x_".join(op.name for op in self.operators))
+        super().__init__(
+            self.operators[0].dtype,
+            is_non_singular,
+            is_self_adjoint,
+            is_positive_definite,
+            is_square,
+            name or "_x_".join(op.name for op in self.operators),
+        )
 
     def _dense(self):
         out = self.operators[0].to_dense()
@@ -345,13 +487,16 @@ class LinearOperatorKronecker(LinearOperator):
 def _block(rows):
     """A dense matrix from rows of blocks (None: a zero block), static sizes."""
     heights = [next(dims(b)[-2] for b in row if b is not None) for row in rows]
-    widths = [next(dims(rows[r][c])[-1] for r in range(len(rows)) if rows[r][c] is not None)
-              for c in range(len(rows[0]))]
+    widths = [
+        next(dims(rows[r][c])[-1] for r in range(len(rows)) if rows[r][c] is not None)
+        for c in range(len(rows[0]))
+    ]
     dtype = next(b.dtype for row in rows for b in row if b is not None)
     out_rows = []
     for h, row in zip(heights, rows):
-        blocks = [b if b is not None else _arr.zeros([h, w], dtype=dtype)
-                  for b, w in zip(row, widths)]
+        blocks = [
+            b if b is not None else _arr.zeros([h, w], dtype=dtype) for b, w in zip(row, widths)
+        ]
         out_rows.append(_arr.concat(blocks, -1))
     return _arr.concat(out_rows, -2)
 
@@ -359,44 +504,82 @@ def _block(rows):
 class LinearOperatorBlockDiag(LinearOperator):
     """Operators on the diagonal of a block matrix (unbatched, static sizes)."""
 
-    def __init__(self, operators, is_non_singular=None, is_self_adjoint=None,
-                 is_positive_definite=None, is_square=True, name=None):
+    def __init__(
+        self,
+        operators,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=True,
+        name=None,
+    ):
         self.operators = list(operators)
-        super().__init__(self.operators[0].dtype, is_non_singular, is_self_adjoint,
-                         is_positive_definite, is_square,
-                         name or "_ds_".join(op.name for op in self.operators))
+        super().__init__(
+            self.operators[0].dtype,
+            is_non_singular,
+            is_self_adjoint,
+            is_positive_definite,
+            is_square,
+            name or "_ds_".join(op.name for op in self.operators),
+        )
 
     def _dense(self):
         ops = self.operators
-        return _block([[op.to_dense() if i == j else None for j, op in enumerate(ops)]
-                       for i in range(len(ops))])
+        return _block(
+            [
+                [op.to_dense() if i == j else None for j, op in enumerate(ops)]
+                for i in range(len(ops))
+            ]
+        )
 
 
 class LinearOperatorBlockLowerTriangular(LinearOperator):
     """A block lower-triangular matrix: row i holds i + 1 operators."""
 
-    def __init__(self, operators, is_non_singular=None, is_self_adjoint=None,
-                 is_positive_definite=None, is_square=None,
-                 name="LinearOperatorBlockLowerTriangular"):
+    def __init__(
+        self,
+        operators,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=None,
+        name="LinearOperatorBlockLowerTriangular",
+    ):
         self.operators = [list(row) for row in operators]
-        super().__init__(self.operators[0][0].dtype, is_non_singular, is_self_adjoint,
-                         is_positive_definite, is_square, name)
+        super().__init__(
+            self.operators[0][0].dtype,
+            is_non_singular,
+            is_self_adjoint,
+            is_positive_definite,
+            is_square,
+            name,
+        )
 
     def _dense(self):
         n = len(self.operators)
-        return _block([[row[j].to_dense() if j < len(row) else None for j in range(n)]
-                       for row in self.operators])
+        return _block(
+            [
+                [row[j].to_dense() if j < len(row) else None for j in range(n)]
+                for row in self.operators
+            ]
+        )
 
 
 class LinearOperatorPermutation(LinearOperator):
     """P with P[i, perm[i]] = 1."""
 
-    def __init__(self, perm, dtype=dtypes.float32, is_non_singular=None,
-                 is_self_adjoint=None, is_positive_definite=None, is_square=None,
-                 name="LinearOperatorPermutation"):
+    def __init__(
+        self,
+        perm,
+        dtype=dtypes.float32,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=None,
+        name="LinearOperatorPermutation",
+    ):
         self._perm = _t(perm)
-        super().__init__(dtype, is_non_singular, is_self_adjoint, is_positive_definite,
-                         True, name)
+        super().__init__(dtype, is_non_singular, is_self_adjoint, is_positive_definite, True, name)
 
     def _dense(self):
         n = dims(self._perm)[-1]
@@ -407,16 +590,24 @@ class LinearOperatorPermutation(LinearOperator):
 class LinearOperatorToeplitz(LinearOperator):
     """T[i, j] = col[i - j] below and on the diagonal, row[j - i] above."""
 
-    def __init__(self, col, row, is_non_singular=None, is_self_adjoint=None,
-                 is_positive_definite=None, is_square=None, name="LinearOperatorToeplitz"):
+    def __init__(
+        self,
+        col,
+        row,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=None,
+        name="LinearOperatorToeplitz",
+    ):
         self._col, self._row = _t(col), _t(row)
-        super().__init__(self._col.dtype, is_non_singular, is_self_adjoint,
-                         is_positive_definite, True, name)
+        super().__init__(
+            self._col.dtype, is_non_singular, is_self_adjoint, is_positive_definite, True, name
+        )
 
     def _dense(self):
         n = dims(self._col)[-1]
-        values = _arr.concat([self._row[..., 1:][..., ::-1], self._col], -1) \
-            if n > 1 else self._col
+        values = _arr.concat([self._row[..., 1:][..., ::-1], self._col], -1) if n > 1 else self._col
         i, j = np.arange(n)[:, None], np.arange(n)[None, :]
         index = (i - j + n - 1).astype(np.int32)  # position in [reversed row[1:], col]
         return _arr.gather(values, index, axis=-1)
@@ -425,12 +616,17 @@ class LinearOperatorToeplitz(LinearOperator):
 class LinearOperatorHouseholder(LinearOperator):
     """I - 2 v v^T / (v^T v): the reflection through the plane orthogonal to v."""
 
-    def __init__(self, reflection_axis, is_non_singular=None, is_self_adjoint=None,
-                 is_positive_definite=None, is_square=None,
-                 name="LinearOperatorHouseholder"):
+    def __init__(
+        self,
+        reflection_axis,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=None,
+        name="LinearOperatorHouseholder",
+    ):
         self._v = _t(reflection_axis)
-        super().__init__(self._v.dtype, is_non_singular, True, is_positive_definite, True,
-                         name)
+        super().__init__(self._v.dtype, is_non_singular, True, is_positive_definite, True, name)
 
     def _dense(self):
         v = self._v
@@ -443,15 +639,31 @@ class LinearOperatorHouseholder(LinearOperator):
 class LinearOperatorLowRankUpdate(LinearOperator):
     """base + U diag(d) V^T (V = U and d = 1 by default)."""
 
-    def __init__(self, base_operator, u, diag_update=None, v=None, is_diag_update_positive=None,
-                 is_non_singular=None, is_self_adjoint=None, is_positive_definite=None,
-                 is_square=None, name="LinearOperatorLowRankUpdate"):
+    def __init__(
+        self,
+        base_operator,
+        u,
+        diag_update=None,
+        v=None,
+        is_diag_update_positive=None,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=None,
+        name="LinearOperatorLowRankUpdate",
+    ):
         self.base_operator = base_operator
         self._u = _t(u)
         self._v = self._u if v is None else _t(v)
         self._d = None if diag_update is None else _t(diag_update)
-        super().__init__(base_operator.dtype, is_non_singular, is_self_adjoint,
-                         is_positive_definite, is_square, name)
+        super().__init__(
+            base_operator.dtype,
+            is_non_singular,
+            is_self_adjoint,
+            is_positive_definite,
+            is_square,
+            name,
+        )
 
     def _dense(self):
         u = self._u if self._d is None else self._u * _arr.expand_dims(self._d, -2)
@@ -461,12 +673,20 @@ class LinearOperatorLowRankUpdate(LinearOperator):
 class LinearOperatorTridiag(LinearOperator):
     """A tridiagonal matrix from its diagonals ('compact', 'sequence' or 'matrix')."""
 
-    def __init__(self, diagonals, diagonals_format="compact", is_non_singular=None,
-                 is_self_adjoint=None, is_positive_definite=None, is_square=None,
-                 name="LinearOperatorTridiag"):
+    def __init__(
+        self,
+        diagonals,
+        diagonals_format="compact",
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=None,
+        name="LinearOperatorTridiag",
+    ):
         self._matrix = _dense_tridiagonal(diagonals, diagonals_format)
-        super().__init__(self._matrix.dtype, is_non_singular, is_self_adjoint,
-                         is_positive_definite, True, name)
+        super().__init__(
+            self._matrix.dtype, is_non_singular, is_self_adjoint, is_positive_definite, True, name
+        )
 
     def _dense(self):
         return self._matrix
@@ -477,23 +697,40 @@ class _LinearOperatorCirculantND(LinearOperator):
 
     _rank = 1
 
-    def __init__(self, spectrum, input_output_dtype=dtypes.complex64, is_non_singular=None,
-                 is_self_adjoint=None, is_positive_definite=None, is_square=True, name=None):
+    def __init__(
+        self,
+        spectrum,
+        input_output_dtype=dtypes.complex64,
+        is_non_singular=None,
+        is_self_adjoint=None,
+        is_positive_definite=None,
+        is_square=True,
+        name=None,
+    ):
         self._spectrum = _t(spectrum)
-        super().__init__(input_output_dtype, is_non_singular, is_self_adjoint,
-                         is_positive_definite, True, name or type(self).__name__)
+        super().__init__(
+            input_output_dtype,
+            is_non_singular,
+            is_self_adjoint,
+            is_positive_definite,
+            True,
+            name or type(self).__name__,
+        )
 
     def _dense(self):
         spec = self._spectrum
         if not spec.dtype.is_complex:
             spec = complex_ops.complex(spec, _arr.zeros_like(spec))
-        block = dims(spec)[-self._rank:]
+        block = dims(spec)[-self._rank :]
         n = int(np.prod(block))
         eye = _arr.constant(np.eye(n).reshape((n,) + tuple(block)), dtype=spec.dtype)
-        fwd, inv = {1: (fft_ops.fft, fft_ops.ifft), 2: (fft_ops.fft2d, fft_ops.ifft2d),
-                    3: (fft_ops.fft3d, fft_ops.ifft3d)}[self._rank]
+        fwd, inv = {
+            1: (fft_ops.fft, fft_ops.ifft),
+            2: (fft_ops.fft2d, fft_ops.ifft2d),
+            3: (fft_ops.fft3d, fft_ops.ifft3d),
+        }[self._rank]
         columns = inv(_arr.expand_dims(spec, -self._rank - 1) * fwd(eye))
-        batch = [(-1 if d is None else d) for d in dims(spec)[:-self._rank]]
+        batch = [(-1 if d is None else d) for d in dims(spec)[: -self._rank]]
         dense = _transpose_last(_arr.reshape(columns, batch + [n, n]))
         if not self._dtype.is_complex:
             dense = _math.cast(complex_ops.real(dense), self._dtype)

@@ -43,9 +43,12 @@ def _find(keys, values, query, default_value):
     if clash.any():
         k = int(np.argmax(clash))
         raise errors.FailedPreconditionError(
-            None, None, f"HashTable has different value for same key. Key "
-                        f"{_text(sorted_keys[k])} has {_text(sorted_values[k])} and trying to "
-                        f"add value {_text(sorted_values[k + 1])}")
+            None,
+            None,
+            f"HashTable has different value for same key. Key "
+            f"{_text(sorted_keys[k])} has {_text(sorted_values[k])} and trying to "
+            f"add value {_text(sorted_values[k + 1])}",
+        )
     flat = query.reshape(-1)
     pos = np.searchsorted(sorted_keys, flat).clip(0, keys.size - 1)
     found = sorted_keys[pos] == flat
@@ -92,47 +95,76 @@ class TextFileInitializer(KeyValueTensorInitializer):
     (split at ``delimiter``), the whole line, or the line number. The file is read when
     the initializer is built (TF reads it when the table is initialized)."""
 
-    def __init__(self, filename, key_dtype, key_index, value_dtype, value_index,
-                 vocab_size=None, delimiter="\t", name=None, value_index_offset=0):
+    def __init__(
+        self,
+        filename,
+        key_dtype,
+        key_index,
+        value_dtype,
+        value_index,
+        vocab_size=None,
+        delimiter="\t",
+        name=None,
+        value_index_offset=0,
+    ):
         key_dtype, value_dtype = dtypes.as_dtype(key_dtype), dtypes.as_dtype(value_dtype)
         with open(filename, encoding="utf-8") as f:
             lines = f.read().splitlines()
         if vocab_size is not None:
             if len(lines) < vocab_size:
                 raise errors.InvalidArgumentError(
-                    None, None, f"Invalid vocab_size in {filename}: expected {vocab_size} "
-                                f"lines, got {len(lines)}")
+                    None,
+                    None,
+                    f"Invalid vocab_size in {filename}: expected {vocab_size} "
+                    f"lines, got {len(lines)}",
+                )
             lines = lines[:vocab_size]
-        keys = [self._field(line, i, key_index, key_dtype, delimiter, 0, filename)
-                for i, line in enumerate(lines)]
-        values = [self._field(line, i, value_index, value_dtype, delimiter,
-                              value_index_offset, filename) for i, line in enumerate(lines)]
-        super().__init__(np.array(keys, dtype=key_dtype.as_numpy_dtype),
-                         np.array(values, dtype=value_dtype.as_numpy_dtype),
-                         key_dtype, value_dtype, name=name or "text_file_init")
+        keys = [
+            self._field(line, i, key_index, key_dtype, delimiter, 0, filename)
+            for i, line in enumerate(lines)
+        ]
+        values = [
+            self._field(line, i, value_index, value_dtype, delimiter, value_index_offset, filename)
+            for i, line in enumerate(lines)
+        ]
+        super().__init__(
+            np.array(keys, dtype=key_dtype.as_numpy_dtype),
+            np.array(values, dtype=value_dtype.as_numpy_dtype),
+            key_dtype,
+            value_dtype,
+            name=name or "text_file_init",
+        )
 
     @staticmethod
     def _field(line, number, index, dtype, delimiter, offset, filename):
         if index == TextFileIndex.LINE_NUMBER:
             return number + offset
-        text = line if index == TextFileIndex.WHOLE_LINE else _column(line, index, delimiter,
-                                                                     filename, number)
+        text = (
+            line
+            if index == TextFileIndex.WHOLE_LINE
+            else _column(line, index, delimiter, filename, number)
+        )
         if dtype == dtypes.string:
             return text.encode()
         try:
             return dtype.as_numpy_dtype(text)
         except ValueError:
             raise errors.InvalidArgumentError(
-                None, None, f"Field {text!r} in line {number} of {filename} is not a "
-                            f"valid {dtype.name}") from None
+                None,
+                None,
+                f"Field {text!r} in line {number} of {filename} is not a valid {dtype.name}",
+            ) from None
 
 
 def _column(line, index, delimiter, filename, number):
     cols = line.split(delimiter)
     if index >= len(cols):
         raise errors.InvalidArgumentError(
-            None, None, f"Invalid number of columns in {filename} line {number} ({line!r}): "
-                        f"expected more than {index}, got {len(cols)}")
+            None,
+            None,
+            f"Invalid number of columns in {filename} line {number} ({line!r}): "
+            f"expected more than {index}, got {len(cols)}",
+        )
     return cols[index]
 
 
@@ -140,12 +172,10 @@ class StaticHashTable:
     """An immutable key -> value table; ``lookup`` gives ``default_value`` for a key it
     does not hold."""
 
-    def __init__(self, initializer, default_value, name=None,
-                 experimental_is_anonymous=False):
+    def __init__(self, initializer, default_value, name=None, experimental_is_anonymous=False):
         self._initializer = initializer
         self._name = name or "hash_table"
-        self._default_value = _arr.convert_to_tensor(default_value,
-                                                     dtype=initializer.value_dtype)
+        self._default_value = _arr.convert_to_tensor(default_value, dtype=initializer.value_dtype)
         self._init_op = initializer.initialize(self)
 
     name = property(lambda self: self._name)
@@ -168,28 +198,41 @@ class StaticHashTable:
             return SparseTensor(keys.indices, self.lookup(keys.values, name), keys.dense_shape)
         keys = _arr.convert_to_tensor(keys, dtype=None)
         if keys.dtype != self.key_dtype:
-            raise TypeError(f"Dtype of argument `keys` must be {self.key_dtype!r}, "
-                            f"received: {keys.dtype!r}")
+            raise TypeError(
+                f"Dtype of argument `keys` must be {self.key_dtype!r}, received: {keys.dtype!r}"
+            )
         with _cf.name_scope(name, f"{self._name}_Lookup"):
-            return apply_op("StaticHashTableFind", self._initializer._keys,
-                            self._initializer._values, keys, self._default_value)
+            return apply_op(
+                "StaticHashTableFind",
+                self._initializer._keys,
+                self._initializer._values,
+                keys,
+                self._default_value,
+            )
 
 
 class StaticVocabularyTable:
     """Keys -> int64 ids from a vocabulary; an unknown key goes to one of
     ``num_oov_buckets`` extra ids after the vocabulary, by its string's Fingerprint64."""
 
-    def __init__(self, initializer, num_oov_buckets, lookup_key_dtype=None, name=None,
-                 experimental_is_anonymous=False):
+    def __init__(
+        self,
+        initializer,
+        num_oov_buckets,
+        lookup_key_dtype=None,
+        name=None,
+        experimental_is_anonymous=False,
+    ):
         if num_oov_buckets <= 0:
             raise ValueError("`num_oov_buckets` must be > 0; use StaticHashTable.")
         if initializer.value_dtype != dtypes.int64:
-            raise TypeError(f"Invalid `value_dtype`, expected {dtypes.int64!r} but got "
-                            f"{initializer.value_dtype!r}.")
+            raise TypeError(
+                f"Invalid `value_dtype`, expected {dtypes.int64!r} but got "
+                f"{initializer.value_dtype!r}."
+            )
         self._name = name or "hash_table"
         self._num_oov_buckets = num_oov_buckets
-        self._table = StaticHashTable(initializer, _arr.constant(-1, dtypes.int64),
-                                      name=self._name)
+        self._table = StaticHashTable(initializer, _arr.constant(-1, dtypes.int64), name=self._name)
 
     name = property(lambda self: self._name)
     key_dtype = property(lambda self: self._table.key_dtype)
@@ -206,8 +249,12 @@ class StaticVocabularyTable:
             keys = _arr.convert_to_tensor(keys)
             ids = self._table.lookup(keys)
             text = keys if keys.dtype == dtypes.string else string_ops.as_string(keys)
-            buckets = _math.add(_arr.cast(string_ops.to_hash_bucket_fast(
-                text, self._num_oov_buckets), dtypes.int64), self._table.size())
+            buckets = _math.add(
+                _arr.cast(
+                    string_ops.to_hash_bucket_fast(text, self._num_oov_buckets), dtypes.int64
+                ),
+                self._table.size(),
+            )
             return _arr.where(_math.equal(ids, -1), buckets, ids)
 
 

@@ -24,8 +24,7 @@ class Reduction:
 
     @classmethod
     def all(cls):
-        return (cls.NONE, cls.SUM, cls.MEAN, cls.SUM_OVER_BATCH_SIZE,
-                cls.SUM_OVER_NONZERO_WEIGHTS)
+        return (cls.NONE, cls.SUM, cls.MEAN, cls.SUM_OVER_BATCH_SIZE, cls.SUM_OVER_NONZERO_WEIGHTS)
 
     @classmethod
     def validate(cls, key):
@@ -41,13 +40,19 @@ def _div_no_nan(num, den):
 
 def _num_present(losses, weights):
     """The number of per-example losses with a non-zero (broadcast) weight."""
-    present = _math.where(_math.equal(weights, 0.0), _arr.zeros_like(weights),
-                          _arr.ones_like(weights))
+    present = _math.where(
+        _math.equal(weights, 0.0), _arr.zeros_like(weights), _arr.ones_like(weights)
+    )
     return _math.reduce_sum(present * _arr.ones_like(losses))
 
 
-def compute_weighted_loss(losses, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
-                          reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def compute_weighted_loss(
+    losses,
+    weights=1.0,
+    scope=None,
+    loss_collection=GraphKeys.LOSSES,
+    reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+):
     """Weights ``losses`` (weights broadcast to them) and reduces them.
 
     Raises:
@@ -80,10 +85,13 @@ def _check_weights(losses, weights):
     ld, wd = losses.shape.as_tuple(), weights.shape.as_tuple()
     if ld is None or wd is None or not wd:
         return
-    if len(wd) > len(ld) or any(w not in (1, None) and l_ is not None and w != l_
-                                for w, l_ in zip(wd[::-1], ld[::-1])):
-        raise ValueError(f"weights can not be broadcast to values. values.shape={losses.shape}"
-                         f". weights.shape={weights.shape}.")
+    if len(wd) > len(ld) or any(
+        w not in (1, None) and l_ is not None and w != l_ for w, l_ in zip(wd[::-1], ld[::-1])
+    ):
+        raise ValueError(
+            f"weights can not be broadcast to values. values.shape={losses.shape}"
+            f". weights.shape={weights.shape}."
+        )
 
 
 def add_loss(loss, loss_collection=GraphKeys.LOSSES):
@@ -129,56 +137,97 @@ def _pair(labels, predictions):
     return labels, predictions
 
 
-def mean_squared_error(labels, predictions, weights=1.0, scope=None,
-                       loss_collection=GraphKeys.LOSSES,
-                       reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def mean_squared_error(
+    labels,
+    predictions,
+    weights=1.0,
+    scope=None,
+    loss_collection=GraphKeys.LOSSES,
+    reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+):
     """Weighted mean of (predictions - labels)^2."""
     labels, predictions = _pair(labels, predictions)
-    return compute_weighted_loss(_math.squared_difference(predictions, labels), weights,
-                                 scope, loss_collection, reduction)
+    return compute_weighted_loss(
+        _math.squared_difference(predictions, labels), weights, scope, loss_collection, reduction
+    )
 
 
-def absolute_difference(labels, predictions, weights=1.0, scope=None,
-                        loss_collection=GraphKeys.LOSSES,
-                        reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def absolute_difference(
+    labels,
+    predictions,
+    weights=1.0,
+    scope=None,
+    loss_collection=GraphKeys.LOSSES,
+    reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+):
     """Weighted mean of |predictions - labels|."""
     labels, predictions = _pair(labels, predictions)
-    return compute_weighted_loss(_math.abs(predictions - labels), weights, scope,
-                                 loss_collection, reduction)
+    return compute_weighted_loss(
+        _math.abs(predictions - labels), weights, scope, loss_collection, reduction
+    )
 
 
-def log_loss(labels, predictions, weights=1.0, epsilon=1e-7, scope=None,
-             loss_collection=GraphKeys.LOSSES, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def log_loss(
+    labels,
+    predictions,
+    weights=1.0,
+    epsilon=1e-7,
+    scope=None,
+    loss_collection=GraphKeys.LOSSES,
+    reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+):
     """-y log(p + eps) - (1 - y) log(1 - p + eps), weighted and reduced."""
     labels, predictions = _pair(labels, predictions)
-    losses = _math.negative(labels * _math.log(predictions + epsilon)) - \
-        (1.0 - labels) * _math.log(1.0 - predictions + epsilon)
+    losses = _math.negative(labels * _math.log(predictions + epsilon)) - (1.0 - labels) * _math.log(
+        1.0 - predictions + epsilon
+    )
     return compute_weighted_loss(losses, weights, scope, loss_collection, reduction)
 
 
-def hinge_loss(labels, logits, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
-               reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def hinge_loss(
+    labels,
+    logits,
+    weights=1.0,
+    scope=None,
+    loss_collection=GraphKeys.LOSSES,
+    reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+):
     """max(0, 1 - (2y - 1) * logits) for labels y in {0, 1}."""
     labels, logits = _pair(labels, logits)
     signs = 2.0 * labels - 1.0
-    return compute_weighted_loss(_math.relu(1.0 - signs * logits), weights, scope,
-                                 loss_collection, reduction)
+    return compute_weighted_loss(
+        _math.relu(1.0 - signs * logits), weights, scope, loss_collection, reduction
+    )
 
 
-def huber_loss(labels, predictions, weights=1.0, delta=1.0, scope=None,
-               loss_collection=GraphKeys.LOSSES, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def huber_loss(
+    labels,
+    predictions,
+    weights=1.0,
+    delta=1.0,
+    scope=None,
+    loss_collection=GraphKeys.LOSSES,
+    reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+):
     """0.5 e^2 for |e| <= delta, delta (|e| - 0.5 delta) beyond, e = predictions - labels."""
     labels, predictions = _pair(labels, predictions)
     err = _math.abs(predictions - labels)
     quadratic = _math.minimum(err, delta)
     linear = err - quadratic
-    return compute_weighted_loss(0.5 * quadratic * quadratic + delta * linear, weights, scope,
-                                 loss_collection, reduction)
+    return compute_weighted_loss(
+        0.5 * quadratic * quadratic + delta * linear, weights, scope, loss_collection, reduction
+    )
 
 
-def sigmoid_cross_entropy(multi_class_labels, logits, weights=1.0, label_smoothing=0,
-                          scope=None, loss_collection=GraphKeys.LOSSES,
-                          reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def sigmoid_cross_entropy(
+    multi_class_labels,
+    logits,
+    weights=1.0,
+    label_smoothing=0,
+    scope=None,
+    loss_collection=GraphKeys.LOSSES,
+    reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+):
     """Sigmoid cross entropy; labels are smoothed towards 1/2 by ``label_smoothing``."""
     labels, logits = _pair(multi_class_labels, logits)
     if label_smoothing > 0:
@@ -187,30 +236,49 @@ def sigmoid_cross_entropy(multi_class_labels, logits, weights=1.0, label_smoothi
     return compute_weighted_loss(losses, weights, scope, loss_collection, reduction)
 
 
-def softmax_cross_entropy(onehot_labels, logits, weights=1.0, label_smoothing=0, scope=None,
-                          loss_collection=GraphKeys.LOSSES,
-                          reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def softmax_cross_entropy(
+    onehot_labels,
+    logits,
+    weights=1.0,
+    label_smoothing=0,
+    scope=None,
+    loss_collection=GraphKeys.LOSSES,
+    reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+):
     """Softmax cross entropy of one-hot labels; smoothing mixes in 1/num_classes."""
     labels, logits = _pair(onehot_labels, logits)
     if label_smoothing > 0:
         n = _math.cast(_arr.shape(labels)[-1], labels.dtype)
         labels = labels * (1.0 - label_smoothing) + label_smoothing / n
     losses = nn_ops.softmax_cross_entropy_with_logits_v2(
-        labels=_arr.stop_gradient(labels), logits=logits)
+        labels=_arr.stop_gradient(labels), logits=logits
+    )
     return compute_weighted_loss(losses, weights, scope, loss_collection, reduction)
 
 
-def sparse_softmax_cross_entropy(labels, logits, weights=1.0, scope=None,
-                                 loss_collection=GraphKeys.LOSSES,
-                                 reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def sparse_softmax_cross_entropy(
+    labels,
+    logits,
+    weights=1.0,
+    scope=None,
+    loss_collection=GraphKeys.LOSSES,
+    reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+):
     """Softmax cross entropy of integer class labels."""
     losses = nn_ops.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     return compute_weighted_loss(losses, weights, scope, loss_collection, reduction)
 
 
-def cosine_distance(labels, predictions, axis=None, weights=1.0, scope=None,
-                    loss_collection=GraphKeys.LOSSES,
-                    reduction=Reduction.SUM_BY_NONZERO_WEIGHTS, dim=None):
+def cosine_distance(
+    labels,
+    predictions,
+    axis=None,
+    weights=1.0,
+    scope=None,
+    loss_collection=GraphKeys.LOSSES,
+    reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+    dim=None,
+):
     """1 - sum(labels * predictions) along ``axis`` (inputs expected unit-normalized),
     weighted and reduced.
 
@@ -220,28 +288,31 @@ def cosine_distance(labels, predictions, axis=None, weights=1.0, scope=None,
     axis = dim if axis is None else axis
     if axis is None:
         raise ValueError("You must specify 'axis'.")
-    labels, predictions = _pair(_math.cast(labels, "float32"),
-                                _math.cast(predictions, "float32"))
+    labels, predictions = _pair(_math.cast(labels, "float32"), _math.cast(predictions, "float32"))
     losses = 1.0 - _math.reduce_sum(predictions * labels, axis=(axis,), keepdims=True)
     return compute_weighted_loss(losses, weights, scope, loss_collection, reduction)
 
 
-def mean_pairwise_squared_error(labels, predictions, weights=1.0, scope=None,
-                                loss_collection=GraphKeys.LOSSES):
+def mean_pairwise_squared_error(
+    labels, predictions, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES
+):
     """Per example, the mean over pairs of its elements (i, j) of
     ((p_i - p_j) - (y_i - y_j))^2, weighted and summed over the batch (TF's formula)."""
-    labels, predictions = _pair(_math.cast(labels, "float32"),
-                                _math.cast(predictions, "float32"))
+    labels, predictions = _pair(_math.cast(labels, "float32"), _math.cast(predictions, "float32"))
     weights = _math.cast(_arr.convert_to_tensor(weights), "float32")
     diffs = predictions - labels
     axis = list(range(1, diffs.shape.ndims))
-    present = _math.where(_math.equal(weights, 0.0), _arr.zeros_like(weights),
-                          _arr.ones_like(weights)) * _arr.ones_like(diffs)
+    present = _math.where(
+        _math.equal(weights, 0.0), _arr.zeros_like(weights), _arr.ones_like(weights)
+    ) * _arr.ones_like(diffs)
     n = _math.reduce_sum(present, axis=axis, keepdims=True)
-    term1 = 2.0 * _div_no_nan(_math.reduce_sum(_math.square(diffs), axis=axis, keepdims=True),
-                              _math.maximum(n - 1.0, 0.0))
-    term2 = 2.0 * _div_no_nan(_math.square(_math.reduce_sum(diffs, axis=axis, keepdims=True)),
-                              _math.maximum(n * (n - 1.0), 0.0))
+    term1 = 2.0 * _div_no_nan(
+        _math.reduce_sum(_math.square(diffs), axis=axis, keepdims=True), _math.maximum(n - 1.0, 0.0)
+    )
+    term2 = 2.0 * _div_no_nan(
+        _math.square(_math.reduce_sum(diffs, axis=axis, keepdims=True)),
+        _math.maximum(n * (n - 1.0), 0.0),
+    )
     loss = _math.reduce_sum((term1 - term2) * weights)
     loss = _math.where(_math.reduce_sum(n) > 0, loss, _arr.zeros_like(loss))
     add_loss(loss, loss_collection)
@@ -272,6 +343,7 @@ def l2_regularizer(scale, scope=None):
 
     def l2(weights):
         return _math.multiply(scale, nn_ops.l2_loss(weights), name="l2_regularizer")
+
     return l2
 
 
@@ -281,8 +353,8 @@ def l1_regularizer(scale, scope=None):
         return lambda _: None
 
     def l1(weights):
-        return _math.multiply(scale, _math.reduce_sum(_math.abs(weights)),
-                              name="l1_regularizer")
+        return _math.multiply(scale, _math.reduce_sum(_math.abs(weights)), name="l1_regularizer")
+
     return l1
 
 
@@ -292,9 +364,11 @@ def l1_l2_regularizer(scale_l1=1.0, scale_l2=1.0, scope=None):
 
 def sum_regularizer(regularizer_list, scope=None):
     """A regularizer summing the (non-None) penalties of ``regularizer_list``."""
+
     def total(weights):
         parts = [p for p in (r(weights) for r in regularizer_list) if p is not None]
         return _math.add_n(parts) if parts else None
+
     return total
 
 

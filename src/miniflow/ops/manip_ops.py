@@ -42,8 +42,9 @@ def _reverse_grad(op, grad):
 
 def reverse(tensor, axis, name=None):
     """``tensor`` with the order of the given axes reversed."""
-    return apply_op("ReverseV2", tensor, axis=tuple(int(a) for a in _static_ints(axis, "axis")),
-                    name=name)
+    return apply_op(
+        "ReverseV2", tensor, axis=tuple(int(a) for a in _static_ints(axis, "axis")), name=name
+    )
 
 
 reverse_v2 = reverse
@@ -64,11 +65,15 @@ def _reverse_sequence(x, lengths, seq_axis=1, batch_axis=0):
     lengths = np.asarray(lengths)
     if lengths.shape != (x.shape[batch_axis],):
         raise errors.InvalidArgumentError(
-            None, None, f"len(seq_lens) != input.dims({batch_axis}), ({lengths.size} vs. "
-                        f"{x.shape[batch_axis]})")
+            None,
+            None,
+            f"len(seq_lens) != input.dims({batch_axis}), ({lengths.size} vs. "
+            f"{x.shape[batch_axis]})",
+        )
     if lengths.size and (lengths.min() < 0 or lengths.max() > x.shape[seq_axis]):
         raise errors.InvalidArgumentError(
-            None, None, f"seq_lens must be in [0, {x.shape[seq_axis]}], got {lengths.tolist()}")
+            None, None, f"seq_lens must be in [0, {x.shape[seq_axis]}], got {lengths.tolist()}"
+        )
     out = np.array(x, copy=True)
     for b, n in enumerate(lengths):
         src = [slice(None)] * x.ndim
@@ -82,8 +87,15 @@ def _reverse_sequence_grad(op, grad):
     return [apply_op("ReverseSequence", grad, op.inputs[1], **op.attrs), None]
 
 
-def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None, name=None,  # noqa: A002
-                     seq_dim=None, batch_dim=None):
+def reverse_sequence(
+    input,
+    seq_lengths,
+    seq_axis=None,
+    batch_axis=None,
+    name=None,  # noqa: A002
+    seq_dim=None,
+    batch_dim=None,
+):
     """Reverses the first ``seq_lengths[b]`` entries along ``seq_axis`` of each batch row."""
     seq_axis = seq_dim if seq_axis is None else seq_axis
     batch_axis = (batch_dim or 0) if batch_axis is None else batch_axis
@@ -94,8 +106,14 @@ def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None, name=No
         seq_axis, batch_axis = normalize_axis((seq_axis, batch_axis), len(r))
     if seq_axis == batch_axis:
         raise ValueError(f"seq_axis == batch_axis: {seq_axis}")
-    return apply_op("ReverseSequence", x, _arr._as_index(seq_lengths), seq_axis=seq_axis,
-                    batch_axis=batch_axis, name=name)
+    return apply_op(
+        "ReverseSequence",
+        x,
+        _arr._as_index(seq_lengths),
+        seq_axis=seq_axis,
+        batch_axis=batch_axis,
+        name=name,
+    )
 
 
 @register_op("Roll", infer=rules.same_as_first)
@@ -103,11 +121,12 @@ def _roll(x, shift, axis):
     shift, axis = np.asarray(shift), np.asarray(axis)
     if shift.shape != axis.shape:
         raise errors.InvalidArgumentError(
-            None, None, f"shift and axis must have the same size, got {shift.size} and "
-                        f"{axis.size}")
+            None, None, f"shift and axis must have the same size, got {shift.size} and {axis.size}"
+        )
     if axis.size and (axis.min() < -np.ndim(x) or axis.max() >= np.ndim(x)):
-        raise errors.InvalidArgumentError(None, None, f"axis {axis.tolist()} is out of range "
-                                                      f"for rank {np.ndim(x)}")
+        raise errors.InvalidArgumentError(
+            None, None, f"axis {axis.tolist()} is out of range for rank {np.ndim(x)}"
+        )
     return np.roll(x, tuple(shift.reshape(-1)), tuple(axis.reshape(-1)))
 
 
@@ -206,8 +225,9 @@ def _repeat_indices(repeats, like):
     n = np.shape(like)[0]
     r = np.asarray(repeats)
     if r.ndim and r.shape != (n,) and r.shape != (1,):
-        raise errors.InvalidArgumentError(None, None, f"repeats must be a scalar or have the "
-                                                      f"axis length {n}, got {r.shape[0]}")
+        raise errors.InvalidArgumentError(
+            None, None, f"repeats must be a scalar or have the axis length {n}, got {r.shape[0]}"
+        )
     if (r < 0).any():
         raise errors.InvalidArgumentError(None, None, f"repeats must be >= 0, got {r}")
     return np.repeat(np.arange(n, dtype=r.dtype), np.broadcast_to(r, (n,)))
@@ -226,9 +246,15 @@ def repeat(input, repeats, axis=None, name=None):  # noqa: A002
             size = int(np.prod(d)) if d is not None and None not in d else -1
             x, axis = _arr.reshape(x, [size]), 0
         axis = int(axis)
-        moved = x if axis == 0 else _arr.transpose(
-            x, [axis % _rank(x, "repeat")] + [i for i in range(_rank(x, "repeat"))
-                                               if i != axis % _rank(x, "repeat")])
+        moved = (
+            x
+            if axis == 0
+            else _arr.transpose(
+                x,
+                [axis % _rank(x, "repeat")]
+                + [i for i in range(_rank(x, "repeat")) if i != axis % _rank(x, "repeat")],
+            )
+        )
         rows = apply_op("RepeatIndices", _arr.cast(repeats, dtypes.int32), moved)
         return _arr.gather(x, rows, axis=axis)
 
@@ -256,12 +282,14 @@ def space_to_depth(input, block_size, name=None, data_format="NHWC"):  # noqa: A
     n, h, w, c = (_dim(x, i) for i in range(4))
     for size, what in ((h, "height"), (w, "width")):
         if isinstance(size, int) and size % b:
-            raise ValueError(f"Dimension size must be evenly divisible by {b} but is {size} "
-                             f"(input {what})")
+            raise ValueError(
+                f"Dimension size must be evenly divisible by {b} but is {size} (input {what})"
+            )
     t = _arr.reshape(x, _arr._int_tensor([-1, h // b, b, w // b, b, c]))
     t = _arr.transpose(t, [0, 1, 3, 2, 4, 5])
-    return _arr.reshape(t, _arr._int_tensor([-1, h // b, w // b, b * b * c]),
-                        name=name or "SpaceToDepth")
+    return _arr.reshape(
+        t, _arr._int_tensor([-1, h // b, w // b, b * b * c]), name=name or "SpaceToDepth"
+    )
 
 
 def depth_to_space(input, block_size, name=None, data_format="NHWC"):  # noqa: A002
@@ -272,8 +300,9 @@ def depth_to_space(input, block_size, name=None, data_format="NHWC"):  # noqa: A
         raise ValueError(f"Dimension size must be evenly divisible by {b * b} but is {c}")
     t = _arr.reshape(x, _arr._int_tensor([-1, h, w, b, b, c // (b * b)]))
     t = _arr.transpose(t, [0, 1, 3, 2, 4, 5])
-    return _arr.reshape(t, _arr._int_tensor([-1, h * b, w * b, c // (b * b)]),
-                        name=name or "DepthToSpace")
+    return _arr.reshape(
+        t, _arr._int_tensor([-1, h * b, w * b, c // (b * b)]), name=name or "DepthToSpace"
+    )
 
 
 def space_to_batch_nd(input, block_shape, paddings, name=None):  # noqa: A002
@@ -283,25 +312,36 @@ def space_to_batch_nd(input, block_shape, paddings, name=None):  # noqa: A002
     pads = np.asarray(_static_ints(paddings, "paddings")).reshape(-1, 2)
     m, r = len(block), _rank(x, "space_to_batch_nd")
     if pads.shape[0] != m or min(block, default=1) < 1 or (pads < 0).any():
-        raise ValueError(f"block_shape {block} must be >= 1 and paddings {pads.tolist()} "
-                         f"non-negative of shape [{m}, 2]")
+        raise ValueError(
+            f"block_shape {block} must be >= 1 and paddings {pads.tolist()} "
+            f"non-negative of shape [{m}, 2]"
+        )
     full = [[0, 0]] + pads.tolist() + [[0, 0]] * (r - 1 - m)
     padded = _arr.pad(x, full)
     sizes = [_dim(padded, i) for i in range(r)]
-    for i, (s, bs) in enumerate(zip(sizes[1:m + 1], block)):
+    for i, (s, bs) in enumerate(zip(sizes[1 : m + 1], block)):
         if isinstance(s, int) and s % bs:
-            raise ValueError(f"padded spatial dimension {i} ({s}) must be divisible by "
-                             f"block_shape[{i}] = {bs}")
+            raise ValueError(
+                f"padded spatial dimension {i} ({s}) must be divisible by block_shape[{i}] = {bs}"
+            )
     split = [sizes[0]]
-    for s, bs in zip(sizes[1:m + 1], block):
+    for s, bs in zip(sizes[1 : m + 1], block):
         split += [s // bs, bs]
-    t = _arr.reshape(padded, _arr._int_tensor(split + sizes[m + 1:]))
-    perm = [2 + 2 * i for i in range(m)] + [0] + [1 + 2 * i for i in range(m)] + \
-        list(range(2 * m + 1, r + m))
+    t = _arr.reshape(padded, _arr._int_tensor(split + sizes[m + 1 :]))
+    perm = (
+        [2 + 2 * i for i in range(m)]
+        + [0]
+        + [1 + 2 * i for i in range(m)]
+        + list(range(2 * m + 1, r + m))
+    )
     t = _arr.transpose(t, perm)
-    return _arr.reshape(t, _arr._int_tensor([-1] + [s // bs for s, bs in
-                                                    zip(sizes[1:m + 1], block)] +
-                                            sizes[m + 1:]), name=name or "SpaceToBatchND")
+    return _arr.reshape(
+        t,
+        _arr._int_tensor(
+            [-1] + [s // bs for s, bs in zip(sizes[1 : m + 1], block)] + sizes[m + 1 :]
+        ),
+        name=name or "SpaceToBatchND",
+    )
 
 
 def batch_to_space_nd(input, block_shape, crops, name=None):  # noqa: A002
@@ -311,26 +351,29 @@ def batch_to_space_nd(input, block_shape, crops, name=None):  # noqa: A002
     crop = np.asarray(_static_ints(crops, "crops")).reshape(-1, 2)
     m, r = len(block), _rank(x, "batch_to_space_nd")
     if crop.shape[0] != m or min(block, default=1) < 1 or (crop < 0).any():
-        raise ValueError(f"block_shape {block} must be >= 1 and crops {crop.tolist()} "
-                         f"non-negative of shape [{m}, 2]")
+        raise ValueError(
+            f"block_shape {block} must be >= 1 and crops {crop.tolist()} "
+            f"non-negative of shape [{m}, 2]"
+        )
     sizes = [_dim(x, i) for i in range(r)]
     prod = int(np.prod(block))
     if isinstance(sizes[0], int) and sizes[0] % prod:
-        raise ValueError(f"The batch dimension ({sizes[0]}) must be divisible by the product of "
-                         f"block_shape ({prod})")
+        raise ValueError(
+            f"The batch dimension ({sizes[0]}) must be divisible by the product of "
+            f"block_shape ({prod})"
+        )
     t = _arr.reshape(x, _arr._int_tensor(block + [sizes[0] // prod] + sizes[1:]))
     perm = [m]
     for i in range(m):
         perm += [m + 1 + i, i]
     perm += list(range(2 * m + 1, r + m))
     t = _arr.transpose(t, perm)
-    spatial = [s * bs for s, bs in zip(sizes[1:m + 1], block)]
-    t = _arr.reshape(t, _arr._int_tensor([sizes[0] // prod] + spatial + sizes[m + 1:]))
+    spatial = [s * bs for s, bs in zip(sizes[1 : m + 1], block)]
+    t = _arr.reshape(t, _arr._int_tensor([sizes[0] // prod] + spatial + sizes[m + 1 :]))
     if not crop.any():
         return _arr.identity(t, name=name or "BatchToSpaceND")
     begin = [0] + crop[:, 0].tolist() + [0] * (r - 1 - m)
-    size = [-1] + [s - int(a + b) for s, (a, b) in zip(spatial, crop)] + \
-        [-1] * (r - 1 - m)
+    size = [-1] + [s - int(a + b) for s, (a, b) in zip(spatial, crop)] + [-1] * (r - 1 - m)
     if not all(isinstance(v, int) for v in size):
         size = _arr._int_tensor(size)
     return _arr.slice(t, begin, size, name=name or "BatchToSpaceND")
@@ -351,8 +394,7 @@ def batch_to_space(input, crops, block_size, name=None, block_shape=None):  # no
 def _required_paddings(shape, block, base=None):
     """NumPy (paddings, crops) making each padded size divisible by its block size."""
     shape, block = np.asarray(shape), np.asarray(block)
-    base = np.zeros((len(block), 2), np.int64) if base is None else \
-        np.asarray(base).reshape(-1, 2)
+    base = np.zeros((len(block), 2), np.int64) if base is None else np.asarray(base).reshape(-1, 2)
     full = shape + base[:, 0] + base[:, 1]
     extra = (block - full % block) % block
     pads = np.stack([base[:, 0], base[:, 1] + extra], 1).astype(np.int32)
@@ -360,12 +402,13 @@ def _required_paddings(shape, block, base=None):
     return pads, crops
 
 
-def required_space_to_batch_paddings(input_shape, block_shape, base_paddings=None,
-                                     name=None):
+def required_space_to_batch_paddings(input_shape, block_shape, base_paddings=None, name=None):
     """(paddings, crops) making each padded spatial size divisible by its block size."""
     pads, crops = _required_paddings(
-        _static_ints(input_shape, "input_shape"), _static_ints(block_shape, "block_shape"),
-        None if base_paddings is None else _static_ints(base_paddings, "base_paddings"))
+        _static_ints(input_shape, "input_shape"),
+        _static_ints(block_shape, "block_shape"),
+        None if base_paddings is None else _static_ints(base_paddings, "base_paddings"),
+    )
     with _name_scope(name, "required_space_to_batch_paddings"):
         return (_arr.constant(pads, name="paddings"), _arr.constant(crops, name="crops"))
 
@@ -373,11 +416,15 @@ def required_space_to_batch_paddings(input_shape, block_shape, base_paddings=Non
 def diag(diagonal, name=None):
     """A rank-2k tensor with ``diagonal`` (rank k) on its diagonal and zeros elsewhere."""
     from miniflow.ops.gather_scatter_ops import scatter_nd
+
     with _name_scope(None, "diag_indices"):
         x = _arr.convert_to_tensor(diagonal)
         d = dims(x)
-        shape = list(d) + list(d) if d is not None and None not in d else \
-            _arr.concat([_arr.shape(x), _arr.shape(x)], 0)
+        shape = (
+            list(d) + list(d)
+            if d is not None and None not in d
+            else _arr.concat([_arr.shape(x), _arr.shape(x)], 0)
+        )
         n = _arr.size(x)
         at = _arr.expand_dims(_arr.range(n) * (n + 1), -1)
         out = scatter_nd(at, _arr.reshape(x, [-1]), _arr.expand_dims(n * n, 0))
@@ -389,8 +436,9 @@ def diag_part(input, name=None):  # noqa: A002
     with _name_scope(None, "diag_part_indices"):
         x = _arr.convert_to_tensor(input)
         d = dims(x)
-        if d is not None and (len(d) % 2 or (None not in d and d[:len(d) // 2] !=
-                                              d[len(d) // 2:])):
+        if d is not None and (
+            len(d) % 2 or (None not in d and d[: len(d) // 2] != d[len(d) // 2 :])
+        ):
             raise ValueError(f"Input must have even rank and shape s + s, got {list(d)}")
         k = _rank(x, "diag_part") // 2
         half = list(d[:k]) if d is not None and None not in d else _arr.shape(x)[:k]

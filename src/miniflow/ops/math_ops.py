@@ -25,8 +25,9 @@ def _unbroadcast(g, x):
     if gs == xs:
         return g
     lead = len(gs) - len(xs)
-    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(xs)
-                                      if d == 1 and gs[lead + i] != 1)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, d in enumerate(xs) if d == 1 and gs[lead + i] != 1
+    )
     return np.add.reduce(g, axis=axes).reshape(xs) if axes else np.reshape(g, xs)
 
 
@@ -79,6 +80,7 @@ def broadcast_like(g, x):
 # ---------------------------------------------------------------------------------------
 # Binary element-wise ops.
 
+
 def _binary(op_type, kernel, infer=rules.broadcast):
     register_op(op_type, infer=infer, same_dtype=True)(kernel)
 
@@ -89,13 +91,17 @@ _binary("Add", operator.add)
 _binary("Sub", operator.sub)
 _binary("Mul", operator.mul)
 _binary("RealDiv", operator.truediv)
+
+
 def _integer_checked(ufunc):
     """An integer divisor of zero is TF's InvalidArgumentError (NumPy returns 0)."""
+
     def kernel(x, y):
         y = np.asarray(y)
         if y.dtype.kind in "iu" and not y.all():
             raise errors.InvalidArgumentError(None, None, "Integer division by zero")
         return ufunc(x, y)
+
     return kernel
 
 
@@ -134,8 +140,7 @@ def _div_grad(op, grad):
     x, y = op.inputs
     if x.dtype.is_complex:
         xc, yc = apply_op("Conj", x), apply_op("Conj", y)
-        return [unbroadcast(grad / yc, x, y),
-                unbroadcast(negative(grad) * xc / square(yc), y, x)]
+        return [unbroadcast(grad / yc, x, y), unbroadcast(negative(grad) * xc / square(yc), y, x)]
     # TF's order, (-x / y) / y: its derivative stays finite (0) at y = +-inf
     return [unbroadcast(grad / y, x, y), unbroadcast(grad * (negative(x) / y / y), y, x)]
 
@@ -163,8 +168,11 @@ def _select_grad(cmp):
         x, y = op.inputs
         mask = cmp(x, y)
         zeros = zeros_like(grad)
-        return [unbroadcast(where(mask, grad, zeros), x, y),
-                unbroadcast(where(mask, zeros, grad), y, x)]
+        return [
+            unbroadcast(where(mask, grad, zeros), x, y),
+            unbroadcast(where(mask, zeros, grad), y, x),
+        ]
+
     return grad_fn
 
 
@@ -181,13 +189,21 @@ def _sqdiff_grad(op, grad):
 
 not_differentiable("FloorDiv")
 
-for _t, _k in [("Equal", np.equal), ("NotEqual", np.not_equal), ("Less", np.less),
-               ("LessEqual", np.less_equal), ("Greater", np.greater),
-               ("GreaterEqual", np.greater_equal)]:
+for _t, _k in [
+    ("Equal", np.equal),
+    ("NotEqual", np.not_equal),
+    ("Less", np.less),
+    ("LessEqual", np.less_equal),
+    ("Greater", np.greater),
+    ("GreaterEqual", np.greater_equal),
+]:
     _binary(_t, _k, infer=rules.broadcast_bool)
     not_differentiable(_t)
-for _t, _k in [("LogicalAnd", np.logical_and), ("LogicalOr", np.logical_or),
-               ("LogicalXor", np.logical_xor)]:
+for _t, _k in [
+    ("LogicalAnd", np.logical_and),
+    ("LogicalOr", np.logical_or),
+    ("LogicalXor", np.logical_xor),
+]:
     _binary(_t, _k, infer=rules.logical)
     not_differentiable(_t)
 
@@ -205,19 +221,22 @@ _FLOATS = "bfloat16, float16, float32, float64"
 def dtype_rule(kinds, allowed, param="x", rule=rules.same_as_first):
     """``rule`` for ops defined only for some dtypes: another input dtype is TF's
     TypeError at graph construction (NumPy would quietly compute in float64)."""
+
     def infer(inputs, attrs):
         dt = inputs[0].dtype
         if dt.np.kind not in kinds:
-            raise TypeError(f"Value passed to parameter '{param}' has DataType {dt.name} not "
-                            f"in list of allowed values: {allowed}")
+            raise TypeError(
+                f"Value passed to parameter '{param}' has DataType {dt.name} not "
+                f"in list of allowed values: {allowed}"
+            )
         return rule(inputs, attrs)
+
     return infer
 
 
 float_rule = dtype_rule("fc", _FLOATS + ", complex64, complex128")
 real_float_rule = dtype_rule("f", _FLOATS)
-numeric_rule = dtype_rule("iufc", _FLOATS + ", int8, int16, int32, int64, complex64, "
-                          "complex128")
+numeric_rule = dtype_rule("iufc", _FLOATS + ", int8, int16, int32, int64, complex64, complex128")
 
 
 def _sigmoid(x):
@@ -234,11 +253,16 @@ _unary("Sign", np.sign, numeric_rule)
 _unary("Square", lambda x: x * x, numeric_rule)  # np.square's result, scalar fast path
 _unary("Sqrt", np.sqrt, float_rule)
 _unary("Rsqrt", lambda x: 1 / np.sqrt(x), float_rule)
+
+
 def _reciprocal(x):
     if np.asarray(x).dtype.kind in "iu":  # TF's op def allows ints but has no such kernel
         raise errors.InvalidArgumentError(
-            None, None, f"No OpKernel was registered to support Op 'Reciprocal' with these "
-            f"attrs: T={dtypes.as_dtype(np.asarray(x).dtype).name}")
+            None,
+            None,
+            f"No OpKernel was registered to support Op 'Reciprocal' with these "
+            f"attrs: T={dtypes.as_dtype(np.asarray(x).dtype).name}",
+        )
     return np.reciprocal(x)
 
 
@@ -249,8 +273,11 @@ _unary("Log", np.log, float_rule)
 _unary("Log1p", np.log1p, float_rule)
 _unary("Sigmoid", _sigmoid, float_rule)
 _unary("Tanh", np.tanh, float_rule)
-_unary("Relu", lambda x: np.maximum(x, 0).astype(x.dtype, copy=False),
-       dtype_rule("iuf", _FLOATS + ", int8, int16, int32, int64", "features"))
+_unary(
+    "Relu",
+    lambda x: np.maximum(x, 0).astype(x.dtype, copy=False),
+    dtype_rule("iuf", _FLOATS + ", int8, int16, int32, int64", "features"),
+)
 _unary("Sin", np.sin, float_rule)
 _unary("Cos", np.cos, float_rule)
 _unary("Tan", np.tan, float_rule)
@@ -260,8 +287,7 @@ _unary("Round", np.round, numeric_rule)
 register_op("LogicalNot", infer=rules.logical)(np.logical_not)
 for _t, _k in [("IsNan", np.isnan), ("IsInf", np.isinf), ("IsFinite", np.isfinite)]:
     register_op(_t, infer=dtype_rule("f", _FLOATS, rule=rules.broadcast_bool))(_k)
-not_differentiable("Floor", "Ceil", "Round", "LogicalNot", "IsNan", "IsInf",
-                   "IsFinite")
+not_differentiable("Floor", "Ceil", "Round", "LogicalNot", "IsNan", "IsInf", "IsFinite")
 
 
 @register_gradient("Sign")
@@ -382,8 +408,12 @@ def _np_reduce(fn):
         # small integer sums/products to int64, TF keeps the input dtype
         x = np.asarray(x)
         r = fn(x, axis=axis, keepdims=keepdims)
-        return r if r.dtype == x.dtype and type(r) is np.ndarray else \
-            np.asarray(r).astype(x.dtype, copy=False)
+        return (
+            r
+            if r.dtype == x.dtype and type(r) is np.ndarray
+            else np.asarray(r).astype(x.dtype, copy=False)
+        )
+
     return kernel
 
 
@@ -400,8 +430,9 @@ def _mean_kernel(x, axis=None, keepdims=False):
 
 
 _reduce("Sum", _np_reduce(np.add.reduce))
-register_op("Mean", infer=dtype_rule("iufc", "numeric types", "input",
-                                     rules.reduced))(_mean_kernel)
+register_op("Mean", infer=dtype_rule("iufc", "numeric types", "input", rules.reduced))(_mean_kernel)
+
+
 def _extreme(fn, float_init, int_init):
     """Max/Min: over an empty axis TF returns the reduction's identity (-inf/+inf, an
     integer dtype's min/max) where NumPy raises."""
@@ -411,9 +442,15 @@ def _extreme(fn, float_init, int_init):
         x = np.asarray(x)
         if x.size:
             return reduce(x, axis=axis, keepdims=keepdims)
-        init = float_init if x.dtype.kind in "fc" else getattr(np.iinfo(x.dtype), int_init) \
-            if x.dtype.kind in "iu" else int_init == "max"
+        init = (
+            float_init
+            if x.dtype.kind in "fc"
+            else getattr(np.iinfo(x.dtype), int_init)
+            if x.dtype.kind in "iu"
+            else int_init == "max"
+        )
         return np.asarray(fn(x, axis=axis, keepdims=keepdims, initial=init), dtype=x.dtype)
+
     return kernel
 
 
@@ -441,15 +478,14 @@ def _reduce_broadcast_grad(op, grad):
     return [reduce_sum(grad, axis=op.attrs["axis"], keepdims=op.attrs["keepdims"]), None]
 
 
-
-
 def _axes(axis, rank):
     return {a % rank for a in ((axis,) if isinstance(axis, int) else axis)}
 
 
 def _spread(op, grad):
-    return apply_op("ReduceBroadcast", grad, op.inputs[0], axis=op.attrs["axis"],
-                    keepdims=op.attrs["keepdims"])
+    return apply_op(
+        "ReduceBroadcast", grad, op.inputs[0], axis=op.attrs["axis"], keepdims=op.attrs["keepdims"]
+    )
 
 
 @register_gradient("Sum")
@@ -459,8 +495,11 @@ def _sum_grad(op, grad):
 
 @register_gradient("Mean")
 def _mean_grad(op, grad):
-    return [apply_op("MeanGrad", grad, op.inputs[0], axis=op.attrs["axis"],
-                     keepdims=op.attrs["keepdims"])]
+    return [
+        apply_op(
+            "MeanGrad", grad, op.inputs[0], axis=op.attrs["axis"], keepdims=op.attrs["keepdims"]
+        )
+    ]
 
 
 @register_op("MeanGrad", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
@@ -481,8 +520,9 @@ def _mean_grad_grad(op, grad):
 def _minmax_grad(op, grad):
     """Gradient flows to the extreme elements, split evenly among ties."""
     x = op.inputs[0]
-    y = apply_op("ReduceBroadcast", op.outputs[0], x, axis=op.attrs["axis"],
-                 keepdims=op.attrs["keepdims"])
+    y = apply_op(
+        "ReduceBroadcast", op.outputs[0], x, axis=op.attrs["axis"], keepdims=op.attrs["keepdims"]
+    )
     mask = cast(equal(x, y), x.dtype)
     ties = reduce_sum(mask, axis=op.attrs["axis"], keepdims=op.attrs["keepdims"])
     return [_spread(op, grad / ties) * mask]
@@ -503,8 +543,9 @@ def _prod_grad(op, grad):
     safe_x = where(is_zero, ones_like(x), x)
     zeros = _spread(op, reduce_sum(cast(is_zero, x.dtype), axis=axis, keepdims=keep))
     nonzero_prod = _spread(op, reduce_prod(safe_x, axis=axis, keepdims=keep))
-    at_single_zero = where(logical_and(is_zero, equal(zeros, ones_like(zeros))),
-                           nonzero_prod, zeros_like(x))
+    at_single_zero = where(
+        logical_and(is_zero, equal(zeros, ones_like(zeros))), nonzero_prod, zeros_like(x)
+    )
     others = where(equal(zeros, zeros_like(zeros)), nonzero_prod / safe_x, at_single_zero)
     return [_spread(op, grad) * others]
 
@@ -584,9 +625,11 @@ def _addn_grad(op, grad):
 def _plain(op_type):
     """Marks a public function that is exactly ``apply_op(op_type, x, y, name=name)``, so
     Python operators may dispatch to the op directly (`operators.install`)."""
+
     def mark(fn):
         fn.op_type = op_type
         return fn
+
     return mark
 
 
@@ -612,8 +655,7 @@ def truediv(x, y, name=None):
     """x / y; integer inputs are first cast to float (float64 for int32/int64, as TF)."""
     x, y = _arr.convert_pair(x, y)
     if x.dtype != y.dtype:
-        raise TypeError(f"`x` and `y` must have the same dtype, got {x.dtype!r} != "
-                        f"{y.dtype!r}.")
+        raise TypeError(f"`x` and `y` must have the same dtype, got {x.dtype!r} != {y.dtype!r}.")
     if x.dtype.is_integer:
         target = dtypes.float32 if x.dtype.np.itemsize <= 2 else dtypes.float64
         x, y = cast(x, target), cast(y, target)
@@ -704,11 +746,14 @@ def _unary_fn(op_type, doc):
             if impl is None:
                 raise
             return impl(x, name=name)
+
     fn.__doc__ = doc
     return fn
 
 
 negative = _unary_fn("Neg", "-x element-wise.")
+
+
 def abs(x, name=None):  # noqa: A001  TF's public name
     """|x| element-wise (complex x: the real magnitude, TF's ComplexAbs)."""
     if getattr(getattr(x, "dtype", None), "is_complex", False):
@@ -750,6 +795,7 @@ is_finite = _unary_fn("IsFinite", "True where x is finite.")
 def _cmp_fn(op_type):
     def fn(x, y, name=None):
         return apply_op(op_type, x, y, name=name)
+
     return fn
 
 
@@ -765,8 +811,9 @@ logical_xor = _cmp_fn("LogicalXor")
 
 
 def _reduce_fn(op_type):
-    def fn(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None,
-           keep_dims=None):
+    def fn(
+        input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None
+    ):
         if axis is None:
             axis = reduction_indices
         keep = bool(keepdims if keepdims is not None else keep_dims)
@@ -780,6 +827,7 @@ def _reduce_fn(op_type):
                 raise
             axis = axis if axis is None or len(axis) != 1 else axis[0]
             return impl(input_tensor, axis=axis, keepdims=keep, name=name)
+
     fn.__doc__ = f"Reduces ``input_tensor`` along ``axis`` ({op_type}); all axes if None."
     return fn
 
@@ -793,11 +841,26 @@ reduce_all = _reduce_fn("All")
 reduce_any = _reduce_fn("Any")
 
 
-def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
-           a_is_sparse=False, b_is_sparse=False, name=None):
+def matmul(
+    a,
+    b,
+    transpose_a=False,
+    transpose_b=False,
+    adjoint_a=False,
+    adjoint_b=False,
+    a_is_sparse=False,
+    b_is_sparse=False,
+    name=None,
+):
     """Matrix product of the last two dims (batched over leading dims, broadcast)."""
-    return apply_op("MatMul", a, b, transpose_a=bool(transpose_a or adjoint_a),
-                    transpose_b=bool(transpose_b or adjoint_b), name=name)
+    return apply_op(
+        "MatMul",
+        a,
+        b,
+        transpose_a=bool(transpose_a or adjoint_a),
+        transpose_b=bool(transpose_b or adjoint_b),
+        name=name,
+    )
 
 
 def add_n(inputs, name=None):

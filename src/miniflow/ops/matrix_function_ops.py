@@ -16,24 +16,37 @@ from miniflow.ops.decomposition_ops import eigh, eigvalsh
 from miniflow.ops.linalg_ops import _square_infer, _transpose_last, matrix_diag, matrix_solve
 from miniflow.ops.shape_rules import dims
 
-_PADE13 = [64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
-           129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
-           40840800., 960960., 16380., 182., 1.]
+_PADE13 = [
+    64764752532480000.0,
+    32382376266240000.0,
+    7771770303897600.0,
+    1187353796428800.0,
+    129060195264000.0,
+    10559470521600.0,
+    670442572800.0,
+    33522128640.0,
+    1323241920.0,
+    40840800.0,
+    960960.0,
+    16380.0,
+    182.0,
+    1.0,
+]
 
 
 def _expm_single(a):
     n = a.shape[-1]
     norm = np.max(np.sum(np.abs(a), axis=0)) if n else 0.0
     squarings = max(0, int(np.ceil(np.log2(norm / 5.371920351148152)))) if norm > 0 else 0
-    a = a / 2.0 ** squarings
+    a = a / 2.0**squarings
     b, eye = _PADE13, np.eye(n)
     a2 = a @ a
     a4 = a2 @ a2
     a6 = a4 @ a2
-    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2
-             + b[1] * eye)
-    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 \
-        + b[0] * eye
+    u = a @ (
+        a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * eye
+    )
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
     r = np.linalg.solve(v - u, v + u)
     for _ in range(squarings):
         r = r @ r
@@ -47,6 +60,7 @@ def _per_matrix(fn):
         with np.errstate(all="ignore"):
             out = np.array([fn(m) for m in flat]).reshape(x.shape)
         return out.astype(x.dtype)
+
     return kernel
 
 
@@ -119,8 +133,10 @@ def _logm_single(a):
 
 def _logm_infer(inputs, attrs):
     if not inputs[0].dtype.is_complex:
-        raise TypeError(f"logm takes complex64 or complex128 matrices (as TF), got "
-                        f"{inputs[0].dtype.name}; cast with tf.cast(x, tf.complex128)")
+        raise TypeError(
+            f"logm takes complex64 or complex128 matrices (as TF), got "
+            f"{inputs[0].dtype.name}; cast with tf.cast(x, tf.complex128)"
+        )
     return _square_infer(inputs, attrs)
 
 
@@ -157,6 +173,7 @@ def sqrtm(input, name=None):  # noqa: A002
 
 # -- tridiagonal matrices ------------------------------------------------------------------
 
+
 def _shift(n, dtype):
     """J with J[i, i + 1] = 1."""
     return _arr.constant(np.eye(n, k=1), dtype=dtype)
@@ -176,10 +193,11 @@ def _dense_tridiagonal(diagonals, diagonals_format):
     if n is None:
         raise ValueError("tridiagonal ops need a static matrix size")
     j = _shift(n, diag.dtype)
-    return (_math.matmul(matrix_diag(superdiag), j * _arr.ones_like(matrix_diag(diag)))
-            + matrix_diag(diag)
-            + _math.matmul(matrix_diag(subdiag), _transpose_last(j) * _arr.ones_like(
-                matrix_diag(diag))))
+    return (
+        _math.matmul(matrix_diag(superdiag), j * _arr.ones_like(matrix_diag(diag)))
+        + matrix_diag(diag)
+        + _math.matmul(matrix_diag(subdiag), _transpose_last(j) * _arr.ones_like(matrix_diag(diag)))
+    )
 
 
 def tridiagonal_matmul(diagonals, rhs, diagonals_format="compact", name=None):
@@ -187,9 +205,16 @@ def tridiagonal_matmul(diagonals, rhs, diagonals_format="compact", name=None):
     return _math.matmul(_dense_tridiagonal(diagonals, diagonals_format), rhs, name=name)
 
 
-def tridiagonal_solve(diagonals, rhs, diagonals_format="compact", transpose_rhs=False,
-                      conjugate_rhs=False, name=None, partial_pivoting=True,
-                      perturb_singular=False):
+def tridiagonal_solve(
+    diagonals,
+    rhs,
+    diagonals_format="compact",
+    transpose_rhs=False,
+    conjugate_rhs=False,
+    name=None,
+    partial_pivoting=True,
+    perturb_singular=False,
+):
     """X with A X = rhs for tridiagonal A (solved densely, with pivoting)."""
     a = _dense_tridiagonal(diagonals, diagonals_format)
     rhs = _arr.convert_to_tensor(rhs)
@@ -206,8 +231,9 @@ def tridiagonal_solve(diagonals, rhs, diagonals_format="compact", transpose_rhs=
     return _arr.identity(x, name=name or "tridiagonal_solve")
 
 
-def eigh_tridiagonal(alpha, beta, eigvals_only=True, select="a", select_range=None,
-                     tol=None, name=None):
+def eigh_tridiagonal(
+    alpha, beta, eigvals_only=True, select="a", select_range=None, tol=None, name=None
+):
     """Eigenvalues (and vectors) of the symmetric tridiagonal matrix with diagonal
     ``alpha`` and off-diagonal ``beta``; ``select`` 'a' (all) or 'i' (an index range)."""
     alpha = _arr.convert_to_tensor(alpha)
@@ -216,10 +242,9 @@ def eigh_tridiagonal(alpha, beta, eigvals_only=True, select="a", select_range=No
     off = _arr.pad(beta, [[0, 1]])
     a = _dense_tridiagonal([off, alpha, _arr.pad(beta, [[1, 0]])], "sequence")
     if select not in ("a", "i"):
-        raise NotImplementedError(f"eigh_tridiagonal supports select='a' or 'i', got "
-                                  f"{select!r}")
+        raise NotImplementedError(f"eigh_tridiagonal supports select='a' or 'i', got {select!r}")
     lo, hi = (0, n - 1) if select == "a" else (int(select_range[0]), int(select_range[1]))
     if eigvals_only:
-        return _arr.identity(eigvalsh(a)[lo:hi + 1], name=name or "eigh_tridiagonal")
+        return _arr.identity(eigvalsh(a)[lo : hi + 1], name=name or "eigh_tridiagonal")
     e, v = eigh(a)
-    return e[lo:hi + 1], v[:, lo:hi + 1]
+    return e[lo : hi + 1], v[:, lo : hi + 1]

@@ -23,8 +23,11 @@ def _labels_2d(labels, idx):
 
         labels = sparse_tensor_to_dense(labels, default_value=-1)
     labels = _math.cast(_arr.convert_to_tensor(labels), dtypes.int64)
-    if labels.shape.ndims is not None and idx.shape.ndims is not None and \
-            labels.shape.ndims == idx.shape.ndims - 1:
+    if (
+        labels.shape.ndims is not None
+        and idx.shape.ndims is not None
+        and labels.shape.ndims == idx.shape.ndims - 1
+    ):
         labels = _arr.expand_dims(labels, -1)
     return labels
 
@@ -45,8 +48,12 @@ def _row_sets(labels, idx, class_id):
         predicted = _arr.ones_like(idx, dtype=dtypes.bool)
     f64 = lambda t: _math.cast(t, dtypes.float64)  # noqa: E731
     tp = _math.reduce_sum(f64(relevant), -1)
-    return relevant, tp, _math.reduce_sum(f64(predicted), -1) - tp, _math.reduce_sum(
-        f64(_math.logical_and(first, _math.logical_not(found))), -1)
+    return (
+        relevant,
+        tp,
+        _math.reduce_sum(f64(predicted), -1) - tp,
+        _math.reduce_sum(f64(_math.logical_and(first, _math.logical_not(found))), -1),
+    )
 
 
 def _weighted_sum(per_row, weights):
@@ -63,8 +70,9 @@ def _k_name(what, k, class_id):
     return f"{what}_at_{k}" + (f"_class{class_id}" if class_id is not None else "")
 
 
-def _streaming_ratio(metric, labels, idx, k, class_id, weights, metrics_collections,
-                     updates_collections, name):
+def _streaming_ratio(
+    metric, labels, idx, k, class_id, weights, metrics_collections, updates_collections, name
+):
     check_graph_mode(metric)
     with variable_scope(name, _k_name(metric.split("_at_")[0], k, class_id)):
         labels = _labels_2d(labels, idx)
@@ -80,41 +88,110 @@ def _streaming_ratio(metric, labels, idx, k, class_id, weights, metrics_collecti
     return _collect(value, update, metrics_collections, updates_collections)
 
 
-def precision_at_top_k(labels, predictions_idx, k=None, class_id=None, weights=None,
-                       metrics_collections=None, updates_collections=None, name=None):
+def precision_at_top_k(
+    labels,
+    predictions_idx,
+    k=None,
+    class_id=None,
+    weights=None,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """Running precision of the given top-k class ids (per ``class_id`` if given)."""
     idx = _arr.convert_to_tensor(predictions_idx)
     k = idx.shape.as_list()[-1] if k is None else k
-    return _streaming_ratio("precision_at_top_k", labels, idx, k, class_id, weights,
-                            metrics_collections, updates_collections, name)
+    return _streaming_ratio(
+        "precision_at_top_k",
+        labels,
+        idx,
+        k,
+        class_id,
+        weights,
+        metrics_collections,
+        updates_collections,
+        name,
+    )
 
 
-def recall_at_top_k(labels, predictions_idx, k=None, class_id=None, weights=None,
-                    metrics_collections=None, updates_collections=None, name=None):
+def recall_at_top_k(
+    labels,
+    predictions_idx,
+    k=None,
+    class_id=None,
+    weights=None,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """Running recall of the given top-k class ids (per ``class_id`` if given)."""
     idx = _arr.convert_to_tensor(predictions_idx)
     k = idx.shape.as_list()[-1] if k is None else k
-    return _streaming_ratio("recall_at_top_k", labels, idx, k, class_id, weights,
-                            metrics_collections, updates_collections, name)
+    return _streaming_ratio(
+        "recall_at_top_k",
+        labels,
+        idx,
+        k,
+        class_id,
+        weights,
+        metrics_collections,
+        updates_collections,
+        name,
+    )
 
 
-def precision_at_k(labels, predictions, k, class_id=None, weights=None,
-                   metrics_collections=None, updates_collections=None, name=None):
+def precision_at_k(
+    labels,
+    predictions,
+    k,
+    class_id=None,
+    weights=None,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """Running precision@k: the fraction of the top-``k`` predicted classes that are
     labels (NaN before any update, as TF)."""
-    return _streaming_ratio("precision_at_k", labels, _top_k(predictions, k), k, class_id,
-                            weights, metrics_collections, updates_collections, name)
+    return _streaming_ratio(
+        "precision_at_k",
+        labels,
+        _top_k(predictions, k),
+        k,
+        class_id,
+        weights,
+        metrics_collections,
+        updates_collections,
+        name,
+    )
 
 
-def recall_at_k(labels, predictions, k, class_id=None, weights=None,
-                metrics_collections=None, updates_collections=None, name=None):
+def recall_at_k(
+    labels,
+    predictions,
+    k,
+    class_id=None,
+    weights=None,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """Running recall@k: the fraction of labels found in the top-``k`` predictions."""
-    return _streaming_ratio("recall_at_k", labels, _top_k(predictions, k), k, class_id,
-                            weights, metrics_collections, updates_collections, name)
+    return _streaming_ratio(
+        "recall_at_k",
+        labels,
+        _top_k(predictions, k),
+        k,
+        class_id,
+        weights,
+        metrics_collections,
+        updates_collections,
+        name,
+    )
 
 
-def _average_precision(labels, idx, k, weights, metrics_collections, updates_collections,
-                       name, metric):
+def _average_precision(
+    labels, idx, k, weights, metrics_collections, updates_collections, name, metric
+):
     check_graph_mode(metric)
     with variable_scope(name, _k_name("average_precision", k, None)):
         labels = _labels_2d(labels, idx)
@@ -127,8 +204,7 @@ def _average_precision(labels, idx, k, weights, metrics_collections, updates_col
         precision_per_k = tp_per_k / np.arange(1.0, k + 1.0)
         # TF counts the non-negative label entries here (repeats included)
         n_labels = _math.reduce_sum(_math.cast(labels >= 0, dtypes.float64), -1)
-        ap = _math.reduce_sum(precision_per_k * relevant, -1) / _math.minimum(
-            n_labels, float(k))
+        ap = _math.reduce_sum(precision_per_k * relevant, -1) / _math.minimum(n_labels, float(k))
         total = metric_variable([], dtypes.float64, "total")
         count = metric_variable([], dtypes.float64, "max")
         if weights is None:
@@ -156,23 +232,51 @@ def _safe_div(num, den, name):
     return _math.where(den > 0, num / _math.maximum(den, 1e-300), 0.0 * num, name=name)
 
 
-def average_precision_at_k(labels, predictions, k, weights=None, metrics_collections=None,
-                           updates_collections=None, name=None):
+def average_precision_at_k(
+    labels,
+    predictions,
+    k,
+    weights=None,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """The running mean over rows of average precision@k (sum over the relevant top-i
     predictions of precision@i, divided by min(k, number of labels))."""
-    return _average_precision(labels, _top_k(predictions, k), k, weights,
-                              metrics_collections, updates_collections, name,
-                              "average_precision_at_k")
+    return _average_precision(
+        labels,
+        _top_k(predictions, k),
+        k,
+        weights,
+        metrics_collections,
+        updates_collections,
+        name,
+        "average_precision_at_k",
+    )
 
 
-def average_precision_at_top_k(labels, predictions_idx, k=None, weights=None,
-                               metrics_collections=None, updates_collections=None,
-                               name=None):
+def average_precision_at_top_k(
+    labels,
+    predictions_idx,
+    k=None,
+    weights=None,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """`average_precision_at_k` from the given top-k class ids."""
     idx = _arr.convert_to_tensor(predictions_idx)
     k = idx.shape.as_list()[-1] if k is None else k
-    return _average_precision(labels, idx, k, weights, metrics_collections,
-                              updates_collections, name, "average_precision_at_top_k")
+    return _average_precision(
+        labels,
+        idx,
+        k,
+        weights,
+        metrics_collections,
+        updates_collections,
+        name,
+        "average_precision_at_top_k",
+    )
 
 
 sparse_precision_at_k = precision_at_k

@@ -24,19 +24,22 @@ _AUC_EPSILON = 1e-6  # smoothing in the AUC rates, as TF
 
 # -- shared pieces -------------------------------------------------------------------------
 
+
 def check_graph_mode(name):
     if current_frontend().eager:
-        raise RuntimeError(f"tf.metrics.{name} is not supported when eager execution is "
-                           "enabled.")
+        raise RuntimeError(f"tf.metrics.{name} is not supported when eager execution is enabled.")
 
 
 def metric_variable(shape, dtype, name):
     """A zero-initialized local variable in ``LOCAL_VARIABLES`` and ``METRIC_VARIABLES``
     (created outside any control dependencies, as TF's init scope)."""
     with get_default_graph().control_dependencies(None):
-        return Variable(np.zeros(shape, dtype=dtypes.as_dtype(dtype).np), trainable=False,
-                        collections=[GraphKeys.LOCAL_VARIABLES, GraphKeys.METRIC_VARIABLES],
-                        name=name)
+        return Variable(
+            np.zeros(shape, dtype=dtypes.as_dtype(dtype).np),
+            trainable=False,
+            collections=[GraphKeys.LOCAL_VARIABLES, GraphKeys.METRIC_VARIABLES],
+            name=name,
+        )
 
 
 def _safe_div(num, den, name=None):
@@ -67,8 +70,7 @@ def _prepare(predictions, labels, weights, pred_dtype=None, label_dtype=None):
     predictions, labels = _squeeze_last(predictions, labels)
     if weights is not None:
         weights = _tensor(weights, dtypes.float32)
-        weights, _ = _squeeze_last(weights, predictions) if weights.shape.ndims else (
-            weights, None)
+        weights, _ = _squeeze_last(weights, predictions) if weights.shape.ndims else (weights, None)
     return predictions, labels, weights
 
 
@@ -87,8 +89,8 @@ def _collect(value, update, metrics_collections, updates_collections):
 
 # -- means ---------------------------------------------------------------------------------
 
-def mean(values, weights=None, metrics_collections=None, updates_collections=None,
-         name=None):
+
+def mean(values, weights=None, metrics_collections=None, updates_collections=None, name=None):
     """The running (weighted) mean of ``values``: (mean, update_op)."""
     check_graph_mode("mean")
     with variable_scope(name, "mean"):
@@ -110,8 +112,9 @@ def mean(values, weights=None, metrics_collections=None, updates_collections=Non
     return _collect(value, update, metrics_collections, updates_collections)
 
 
-def mean_tensor(values, weights=None, metrics_collections=None, updates_collections=None,
-                name=None):
+def mean_tensor(
+    values, weights=None, metrics_collections=None, updates_collections=None, name=None
+):
     """The element-wise running (weighted) mean of ``values`` (fixed static shape)."""
     check_graph_mode("mean_tensor")
     with variable_scope(name, "mean"):
@@ -131,48 +134,69 @@ def mean_tensor(values, weights=None, metrics_collections=None, updates_collecti
     return _collect(value, update, metrics_collections, updates_collections)
 
 
-def accuracy(labels, predictions, weights=None, metrics_collections=None,
-             updates_collections=None, name=None):
+def accuracy(
+    labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None
+):
     """The running fraction of ``predictions`` equal to ``labels``."""
     check_graph_mode("accuracy")
     predictions, labels, weights = _prepare(predictions, labels, weights)
     if labels.dtype != predictions.dtype:
         predictions = _math.cast(predictions, labels.dtype)
     correct = _math.cast(_math.equal(predictions, labels), dtypes.float32)
-    return mean(correct, weights, metrics_collections, updates_collections,
-                name or "accuracy")
+    return mean(correct, weights, metrics_collections, updates_collections, name or "accuracy")
 
 
 def _errors(fn, metric):
-    def compute(labels, predictions, weights=None, metrics_collections=None,
-                updates_collections=None, name=None):
+    def compute(
+        labels,
+        predictions,
+        weights=None,
+        metrics_collections=None,
+        updates_collections=None,
+        name=None,
+    ):
         check_graph_mode(metric)
         predictions, labels, weights = _prepare(predictions, labels, weights)
         labels = _tensor(labels, predictions.dtype)
-        return mean(fn(labels, predictions), weights, metrics_collections,
-                    updates_collections, name or metric)
+        return mean(
+            fn(labels, predictions),
+            weights,
+            metrics_collections,
+            updates_collections,
+            name or metric,
+        )
+
     compute.__name__ = metric
     return compute
 
 
 mean_absolute_error = _errors(lambda y, p: _math.abs(p - y), "mean_absolute_error")
 mean_absolute_error.__doc__ = "The running (weighted) mean of ``|predictions - labels|``."
-mean_squared_error = _errors(lambda y, p: _math.squared_difference(y, p),
-                             "mean_squared_error")
+mean_squared_error = _errors(lambda y, p: _math.squared_difference(y, p), "mean_squared_error")
 mean_squared_error.__doc__ = "The running (weighted) mean of ``(predictions - labels)^2``."
 
 
-def root_mean_squared_error(labels, predictions, weights=None, metrics_collections=None,
-                            updates_collections=None, name=None):
+def root_mean_squared_error(
+    labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None
+):
     """The square root of the running mean squared error."""
-    mse, update_mse = mean_squared_error(labels, predictions, weights, None, None,
-                                         name or "root_mean_squared_error")
-    return _collect(_math.sqrt(mse), _math.sqrt(update_mse), metrics_collections,
-                    updates_collections)
+    mse, update_mse = mean_squared_error(
+        labels, predictions, weights, None, None, name or "root_mean_squared_error"
+    )
+    return _collect(
+        _math.sqrt(mse), _math.sqrt(update_mse), metrics_collections, updates_collections
+    )
 
 
-def mean_relative_error(labels, predictions, normalizer, weights=None,
-                        metrics_collections=None, updates_collections=None, name=None):
+def mean_relative_error(
+    labels,
+    predictions,
+    normalizer,
+    weights=None,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """The running mean of ``|labels - predictions| / normalizer`` (0 where the normalizer
     is 0)."""
     check_graph_mode("mean_relative_error")
@@ -180,14 +204,25 @@ def mean_relative_error(labels, predictions, normalizer, weights=None,
     labels = _tensor(labels, predictions.dtype)
     normalizer = _tensor(normalizer, predictions.dtype)
     predictions, normalizer = _squeeze_last(predictions, normalizer)
-    relative = _math.where(_math.equal(normalizer, 0.0), _arr.zeros_like(labels),
-                           _math.abs(labels - predictions) / normalizer)
-    return mean(relative, weights, metrics_collections, updates_collections,
-                name or "mean_relative_error")
+    relative = _math.where(
+        _math.equal(normalizer, 0.0),
+        _arr.zeros_like(labels),
+        _math.abs(labels - predictions) / normalizer,
+    )
+    return mean(
+        relative, weights, metrics_collections, updates_collections, name or "mean_relative_error"
+    )
 
 
-def mean_cosine_distance(labels, predictions, dim, weights=None, metrics_collections=None,
-                         updates_collections=None, name=None):
+def mean_cosine_distance(
+    labels,
+    predictions,
+    dim,
+    weights=None,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """``1 -`` the running mean of ``sum(labels * predictions, dim)`` (inputs are expected
     to be unit-normalized, as TF's)."""
     check_graph_mode("mean_cosine_distance")
@@ -198,16 +233,23 @@ def mean_cosine_distance(labels, predictions, dim, weights=None, metrics_collect
     return _collect(1.0 - value, 1.0 - update, metrics_collections, updates_collections)
 
 
-def percentage_below(values, threshold, weights=None, metrics_collections=None,
-                     updates_collections=None, name=None):
+def percentage_below(
+    values, threshold, weights=None, metrics_collections=None, updates_collections=None, name=None
+):
     """The running fraction of ``values`` below ``threshold``."""
     check_graph_mode("percentage_below")
     below = _math.cast(_math.less(_tensor(values), threshold), dtypes.float32)
-    return mean(below, weights, metrics_collections, updates_collections,
-                name or "percentage_below_threshold")
+    return mean(
+        below,
+        weights,
+        metrics_collections,
+        updates_collections,
+        name or "percentage_below_threshold",
+    )
 
 
 # -- confusion counts, precision and recall --------------------------------------------------
+
 
 def _count_condition(flags, weights, metrics_collections, updates_collections):
     count = metric_variable([], dtypes.float32, "count")
@@ -215,8 +257,7 @@ def _count_condition(flags, weights, metrics_collections, updates_collections):
     if weights is not None:
         values = values * _broadcast_weights(_tensor(weights, dtypes.float32), values)
     update = count.assign_add(_math.reduce_sum(values))
-    return _collect(_arr.identity(count.value()), update, metrics_collections,
-                    updates_collections)
+    return _collect(_arr.identity(count.value()), update, metrics_collections, updates_collections)
 
 
 def _bool_pair(labels, predictions, weights):
@@ -224,15 +265,24 @@ def _bool_pair(labels, predictions, weights):
 
 
 def _confusion_count(which, default):
-    def compute(labels, predictions, weights=None, metrics_collections=None,
-                updates_collections=None, name=None):
+    def compute(
+        labels,
+        predictions,
+        weights=None,
+        metrics_collections=None,
+        updates_collections=None,
+        name=None,
+    ):
         check_graph_mode(default)
         with variable_scope(name, default):
             pred, lab, weights = _bool_pair(labels, predictions, weights)
             want_lab, want_pred = which
-            flags = _math.logical_and(lab if want_lab else _math.logical_not(lab),
-                                      pred if want_pred else _math.logical_not(pred))
+            flags = _math.logical_and(
+                lab if want_lab else _math.logical_not(lab),
+                pred if want_pred else _math.logical_not(pred),
+            )
             return _count_condition(flags, weights, metrics_collections, updates_collections)
+
     compute.__name__ = default
     compute.__doc__ = f"The running weighted count of {default.replace('_', ' ')}."
     return compute
@@ -244,8 +294,9 @@ true_negatives = _confusion_count((False, False), "true_negatives")
 false_negatives = _confusion_count((True, False), "false_negatives")
 
 
-def _ratio(metric, other, labels, predictions, weights, metrics_collections,
-           updates_collections, name):
+def _ratio(
+    metric, other, labels, predictions, weights, metrics_collections, updates_collections, name
+):
     check_graph_mode(metric)
     with variable_scope(name, metric):
         pred, lab, weights = _bool_pair(labels, predictions, weights)
@@ -253,49 +304,73 @@ def _ratio(metric, other, labels, predictions, weights, metrics_collections,
         o, o_up = other(lab, pred, weights)
 
         def ratio(t, f, name):
-            return _math.where(_math.greater(t + f, 0), _safe_div(t, t + f),
-                               _arr.zeros_like(t), name=name)
+            return _math.where(
+                _math.greater(t + f, 0), _safe_div(t, t + f), _arr.zeros_like(t), name=name
+            )
 
         value, update = ratio(tp, o, "value"), ratio(tp_up, o_up, "update_op")
     return _collect(value, update, metrics_collections, updates_collections)
 
 
-def precision(labels, predictions, weights=None, metrics_collections=None,
-              updates_collections=None, name=None):
+def precision(
+    labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None
+):
     """Running true_positives / (true_positives + false_positives)."""
-    return _ratio("precision", false_positives, labels, predictions, weights,
-                  metrics_collections, updates_collections, name)
+    return _ratio(
+        "precision",
+        false_positives,
+        labels,
+        predictions,
+        weights,
+        metrics_collections,
+        updates_collections,
+        name,
+    )
 
 
-def recall(labels, predictions, weights=None, metrics_collections=None,
-           updates_collections=None, name=None):
+def recall(
+    labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None
+):
     """Running true_positives / (true_positives + false_negatives)."""
-    return _ratio("recall", false_negatives, labels, predictions, weights,
-                  metrics_collections, updates_collections, name)
+    return _ratio(
+        "recall",
+        false_negatives,
+        labels,
+        predictions,
+        weights,
+        metrics_collections,
+        updates_collections,
+        name,
+    )
 
 
-def confusion_at_thresholds(labels, predictions, thresholds, weights=None,
-                            includes=("tp", "fn", "tn", "fp")):
+def confusion_at_thresholds(
+    labels, predictions, thresholds, weights=None, includes=("tp", "fn", "tn", "fp")
+):
     """Running confusion counts at each threshold (``prediction > threshold`` is
     positive): ({key: variable value}, {key: update}); predictions must be in [0, 1]."""
-    predictions, labels, weights = _prepare(predictions, labels, weights, dtypes.float32,
-                                            dtypes.bool)
-    checks = [check_ops.assert_greater_equal(predictions, 0.0,
-                                             message="predictions must be in [0, 1]"),
-              check_ops.assert_less_equal(predictions, 1.0,
-                                          message="predictions must be in [0, 1]")]
+    predictions, labels, weights = _prepare(
+        predictions, labels, weights, dtypes.float32, dtypes.bool
+    )
+    checks = [
+        check_ops.assert_greater_equal(predictions, 0.0, message="predictions must be in [0, 1]"),
+        check_ops.assert_less_equal(predictions, 1.0, message="predictions must be in [0, 1]"),
+    ]
     thr = np.asarray(thresholds, dtype=np.float32).reshape(-1, 1)
-    variables = {key: metric_variable([len(thr)], dtypes.float32, _COUNT_NAMES[key])
-                 for key in includes}
+    variables = {
+        key: metric_variable([len(thr)], dtypes.float32, _COUNT_NAMES[key]) for key in includes
+    }
     with control_flow_ops.control_dependencies([c for c in checks if c is not None]):
         pred = _arr.reshape(predictions, [1, -1])
     lab = _arr.reshape(labels, [1, -1])
     pos = _math.greater(pred, _arr.constant(thr))
-    w = None if weights is None else _arr.reshape(_broadcast_weights(weights, predictions),
-                                                  [1, -1])
-    flags = {"tp": (lab, pos), "fn": (lab, _math.logical_not(pos)),
-             "tn": (_math.logical_not(lab), _math.logical_not(pos)),
-             "fp": (_math.logical_not(lab), pos)}
+    w = None if weights is None else _arr.reshape(_broadcast_weights(weights, predictions), [1, -1])
+    flags = {
+        "tp": (lab, pos),
+        "fn": (lab, _math.logical_not(pos)),
+        "tn": (_math.logical_not(lab), _math.logical_not(pos)),
+        "fp": (_math.logical_not(lab), pos),
+    }
     values, updates = {}, {}
     for key in includes:
         hit = _math.cast(_math.logical_and(*flags[key]), dtypes.float32)
@@ -306,20 +381,33 @@ def confusion_at_thresholds(labels, predictions, thresholds, weights=None,
     return values, updates
 
 
-_COUNT_NAMES = {"tp": "true_positives", "fn": "false_negatives", "tn": "true_negatives",
-                "fp": "false_positives"}
+_COUNT_NAMES = {
+    "tp": "true_positives",
+    "fn": "false_negatives",
+    "tn": "true_negatives",
+    "fp": "false_positives",
+}
 
 
 def _at_thresholds(key):
     default = f"{_COUNT_NAMES[key]}_at_thresholds"
 
-    def compute(labels, predictions, thresholds, weights=None, metrics_collections=None,
-                updates_collections=None, name=None):
+    def compute(
+        labels,
+        predictions,
+        thresholds,
+        weights=None,
+        metrics_collections=None,
+        updates_collections=None,
+        name=None,
+    ):
         check_graph_mode(default)
         with variable_scope(name, _COUNT_NAMES[key]):
-            values, updates = confusion_at_thresholds(labels, predictions, thresholds,
-                                                      weights, includes=(key,))
+            values, updates = confusion_at_thresholds(
+                labels, predictions, thresholds, weights, includes=(key,)
+            )
         return _collect(values[key], updates[key], metrics_collections, updates_collections)
+
     compute.__name__ = default
     compute.__doc__ = f"Running {_COUNT_NAMES[key].replace('_', ' ')} at each threshold."
     return compute
@@ -331,45 +419,96 @@ true_negatives_at_thresholds = _at_thresholds("tn")
 false_negatives_at_thresholds = _at_thresholds("fn")
 
 
-def _rate_at_thresholds(metric, other, labels, predictions, thresholds, weights,
-                        metrics_collections, updates_collections, name):
+def _rate_at_thresholds(
+    metric,
+    other,
+    labels,
+    predictions,
+    thresholds,
+    weights,
+    metrics_collections,
+    updates_collections,
+    name,
+):
     check_graph_mode(f"{metric}_at_thresholds")
     with variable_scope(name, f"{metric}_at_thresholds"):
-        values, updates = confusion_at_thresholds(labels, predictions, thresholds, weights,
-                                                  includes=("tp", other))
+        values, updates = confusion_at_thresholds(
+            labels, predictions, thresholds, weights, includes=("tp", other)
+        )
 
         def rate(c, name):
-            return _math.truediv(c["tp"], _EPSILON + c["tp"] + c[other],
-                                 name=f"{metric}_{name}")
+            return _math.truediv(c["tp"], _EPSILON + c["tp"] + c[other], name=f"{metric}_{name}")
 
         value, update = rate(values, "value"), rate(updates, "update_op")
     return _collect(value, update, metrics_collections, updates_collections)
 
 
-def precision_at_thresholds(labels, predictions, thresholds, weights=None,
-                            metrics_collections=None, updates_collections=None, name=None):
+def precision_at_thresholds(
+    labels,
+    predictions,
+    thresholds,
+    weights=None,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """Running precision at each threshold: tp / (tp + fp + 1e-7)."""
-    return _rate_at_thresholds("precision", "fp", labels, predictions, thresholds, weights,
-                               metrics_collections, updates_collections, name)
+    return _rate_at_thresholds(
+        "precision",
+        "fp",
+        labels,
+        predictions,
+        thresholds,
+        weights,
+        metrics_collections,
+        updates_collections,
+        name,
+    )
 
 
-def recall_at_thresholds(labels, predictions, thresholds, weights=None,
-                         metrics_collections=None, updates_collections=None, name=None):
+def recall_at_thresholds(
+    labels,
+    predictions,
+    thresholds,
+    weights=None,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """Running recall at each threshold: tp / (tp + fn + 1e-7)."""
-    return _rate_at_thresholds("recall", "fn", labels, predictions, thresholds, weights,
-                               metrics_collections, updates_collections, name)
+    return _rate_at_thresholds(
+        "recall",
+        "fn",
+        labels,
+        predictions,
+        thresholds,
+        weights,
+        metrics_collections,
+        updates_collections,
+        name,
+    )
 
 
 # -- curves ----------------------------------------------------------------------------------
+
 
 def _even_thresholds(num_thresholds):
     kept = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
     return [0.0 - _EPSILON] + kept + [1.0 + _EPSILON]
 
 
-def auc(labels, predictions, weights=None, num_thresholds=200, metrics_collections=None,
-        updates_collections=None, curve="ROC", name=None, summation_method="trapezoidal",
-        thresholds=None):
+def auc(
+    labels,
+    predictions,
+    weights=None,
+    num_thresholds=200,
+    metrics_collections=None,
+    updates_collections=None,
+    curve="ROC",
+    name=None,
+    summation_method="trapezoidal",
+    thresholds=None,
+):
     """Area under the ROC (or PR) curve from confusion counts at ``num_thresholds``
     evenly spaced thresholds (or the given ``thresholds``), summed by TF's
     ``summation_method``: trapezoidal, careful_interpolation, minoring or majoring.
@@ -380,8 +519,7 @@ def auc(labels, predictions, weights=None, num_thresholds=200, metrics_collectio
     check_graph_mode("auc")
     if curve not in ("ROC", "PR"):
         raise ValueError(f"curve must be either ROC or PR, {curve} unknown")
-    if summation_method not in ("trapezoidal", "careful_interpolation", "minoring",
-                                "majoring"):
+    if summation_method not in ("trapezoidal", "careful_interpolation", "minoring", "majoring"):
         raise ValueError(f"Invalid summation_method: {summation_method}")
     if thresholds is not None:
         thresholds = [0.0 - _EPSILON] + sorted(thresholds) + [1.0 + _EPSILON]
@@ -418,23 +556,36 @@ def _interpolate_pr_auc(tp, fp, fn, name):
     p = tp + fp
     slope = _safe_div(dtp, _math.maximum(p[:-1] - p[1:], 0.0))
     intercept = tp[1:] - slope * p[1:]
-    ratio = _math.where(_math.logical_and(p[:-1] > 0, p[1:] > 0),
-                        _safe_div(p[:-1], _math.maximum(p[1:], 0.0)),
-                        _arr.ones_like(p[1:]))
-    increments = _safe_div(slope * (dtp + intercept * _math.log(ratio)),
-                           _math.maximum(tp[1:] + fn[1:], 0.0))
+    ratio = _math.where(
+        _math.logical_and(p[:-1] > 0, p[1:] > 0),
+        _safe_div(p[:-1], _math.maximum(p[1:], 0.0)),
+        _arr.ones_like(p[1:]),
+    )
+    increments = _safe_div(
+        slope * (dtp + intercept * _math.log(ratio)), _math.maximum(tp[1:] + fn[1:], 0.0)
+    )
     return _math.reduce_sum(increments, name=name)
 
 
-def _value_at(metric, target, labels, predictions, weights, num_thresholds,
-              metrics_collections, updates_collections, name):
+def _value_at(
+    metric,
+    target,
+    labels,
+    predictions,
+    weights,
+    num_thresholds,
+    metrics_collections,
+    updates_collections,
+    name,
+):
     check_graph_mode(metric)
     if target < 0 or target > 1:
         what = "specificity" if metric.startswith("sensitivity") else "sensitivity"
         raise ValueError(f"`{what}` must be in the range [0, 1].")
     with variable_scope(name, metric):
-        values, updates = confusion_at_thresholds(labels, predictions,
-                                                  _even_thresholds(num_thresholds), weights)
+        values, updates = confusion_at_thresholds(
+            labels, predictions, _even_thresholds(num_thresholds), weights
+        )
 
         def compute(c, name):
             tp, fn, tn, fp = c["tp"], c["fn"], c["tn"], c["fp"]
@@ -446,55 +597,100 @@ def _value_at(metric, target, labels, predictions, weights, num_thresholds,
             gap = _math.abs(sens - target)
             n = len(_even_thresholds(num_thresholds))
             # the last index at the minimal gap (TF's argmax over a cumsum)
-            i = _math.reduce_max(_math.where(_math.equal(gap, _math.reduce_min(gap)),
-                                             _arr.range(n), _arr.fill([n], -1)))
+            i = _math.reduce_max(
+                _math.where(
+                    _math.equal(gap, _math.reduce_min(gap)), _arr.range(n), _arr.fill([n], -1)
+                )
+            )
             return _math.truediv(tn[i], tn[i] + fp[i] + _EPSILON, name=name)
 
         value, update = compute(values, "value"), compute(updates, "update_op")
     return _collect(value, update, metrics_collections, updates_collections)
 
 
-def sensitivity_at_specificity(labels, predictions, specificity, weights=None,
-                               num_thresholds=200, metrics_collections=None,
-                               updates_collections=None, name=None):
+def sensitivity_at_specificity(
+    labels,
+    predictions,
+    specificity,
+    weights=None,
+    num_thresholds=200,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """The running sensitivity at the threshold whose specificity is closest to
     ``specificity``."""
-    return _value_at("sensitivity_at_specificity", specificity, labels, predictions,
-                     weights, num_thresholds, metrics_collections, updates_collections, name)
+    return _value_at(
+        "sensitivity_at_specificity",
+        specificity,
+        labels,
+        predictions,
+        weights,
+        num_thresholds,
+        metrics_collections,
+        updates_collections,
+        name,
+    )
 
 
-def specificity_at_sensitivity(labels, predictions, sensitivity, weights=None,
-                               num_thresholds=200, metrics_collections=None,
-                               updates_collections=None, name=None):
+def specificity_at_sensitivity(
+    labels,
+    predictions,
+    sensitivity,
+    weights=None,
+    num_thresholds=200,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """The running specificity at the (last) threshold whose sensitivity is closest to
     ``sensitivity``."""
-    return _value_at("specificity_at_sensitivity", sensitivity, labels, predictions,
-                     weights, num_thresholds, metrics_collections, updates_collections, name)
+    return _value_at(
+        "specificity_at_sensitivity",
+        sensitivity,
+        labels,
+        predictions,
+        weights,
+        num_thresholds,
+        metrics_collections,
+        updates_collections,
+        name,
+    )
 
 
 # -- per-class metrics -------------------------------------------------------------------------
+
 
 def _flat(x):
     return _arr.reshape(x, [-1]) if x.shape.ndims is None or x.shape.ndims > 1 else x
 
 
-def mean_iou(labels, predictions, num_classes, weights=None, metrics_collections=None,
-             updates_collections=None, name=None):
+def mean_iou(
+    labels,
+    predictions,
+    num_classes,
+    weights=None,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """The running mean intersection-over-union over the classes present; as in TF the
     update op returns the accumulated confusion matrix."""
     check_graph_mode("mean_iou")
     with variable_scope(name, "mean_iou"):
         predictions, labels, weights = _prepare(predictions, labels, weights)
-        total_cm = metric_variable([num_classes, num_classes], dtypes.float64,
-                                   "total_confusion_matrix")
+        total_cm = metric_variable(
+            [num_classes, num_classes], dtypes.float64, "total_confusion_matrix"
+        )
         lab = _math.cast(_flat(labels), dtypes.int32)
         pred = _math.cast(_flat(predictions), dtypes.int32)
         rows = _arr.one_hot(lab, num_classes, dtype=dtypes.float64)
         if weights is not None:
             w = _math.cast(_flat(_broadcast_weights(weights, predictions)), dtypes.float64)
             rows = rows * _arr.expand_dims(w, 1)
-        cm = _math.matmul(rows, _arr.one_hot(pred, num_classes, dtype=dtypes.float64),
-                          transpose_a=True)
+        cm = _math.matmul(
+            rows, _arr.one_hot(pred, num_classes, dtype=dtypes.float64), transpose_a=True
+        )
         update = total_cm.assign_add(cm)
         value = _iou(total_cm.value())
     return _collect(value, update, metrics_collections, updates_collections)
@@ -503,18 +699,23 @@ def mean_iou(labels, predictions, num_classes, weights=None, metrics_collections
 def _iou(cm):
     col = _math.cast(_math.reduce_sum(cm, 0), dtypes.float32)
     row = _math.cast(_math.reduce_sum(cm, 1), dtypes.float32)
-    diag = _math.cast(_math.reduce_sum(cm * np.eye(cm.shape.as_list()[0]), 1),
-                      dtypes.float32)
+    diag = _math.cast(_math.reduce_sum(cm * np.eye(cm.shape.as_list()[0]), 1), dtypes.float32)
     den = col + row - diag
     valid = _math.reduce_sum(_math.cast(_math.not_equal(den, 0.0), dtypes.float32))
     den = _math.where(den > 0, den, _arr.ones_like(den))
     total = _math.reduce_sum(diag / den)
-    return _math.where(valid > 0, total / _math.maximum(valid, 1.0), 0.0 * total,
-                       name="mean_iou")
+    return _math.where(valid > 0, total / _math.maximum(valid, 1.0), 0.0 * total, name="mean_iou")
 
 
-def mean_per_class_accuracy(labels, predictions, num_classes, weights=None,
-                            metrics_collections=None, updates_collections=None, name=None):
+def mean_per_class_accuracy(
+    labels,
+    predictions,
+    num_classes,
+    weights=None,
+    metrics_collections=None,
+    updates_collections=None,
+    name=None,
+):
     """The running mean over classes of each class's accuracy; as in TF the update op
     returns the per-class accuracies."""
     check_graph_mode("mean_per_class_accuracy")
@@ -531,11 +732,8 @@ def mean_per_class_accuracy(labels, predictions, num_classes, weights=None,
             w = _flat(_broadcast_weights(weights, correct))
             correct, ones = correct * w, ones * w
         onehot = _arr.one_hot(_math.cast(labels, dtypes.int32), num_classes)
-        update_total = total.assign_add(_math.reduce_sum(onehot * _arr.expand_dims(ones, 1),
-                                                         0))
-        update_count = count.assign_add(_math.reduce_sum(
-            onehot * _arr.expand_dims(correct, 1), 0))
-        value = _math.reduce_mean(_safe_div(count.value(), total.value()),
-                                  name="mean_accuracy")
+        update_total = total.assign_add(_math.reduce_sum(onehot * _arr.expand_dims(ones, 1), 0))
+        update_count = count.assign_add(_math.reduce_sum(onehot * _arr.expand_dims(correct, 1), 0))
+        value = _math.reduce_mean(_safe_div(count.value(), total.value()), name="mean_accuracy")
         update = _safe_div(update_count, update_total, name="update_op")
     return _collect(value, update, metrics_collections, updates_collections)

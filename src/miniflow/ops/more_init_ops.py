@@ -25,8 +25,7 @@ def lecun_uniform(seed=None):
 def _float_dtype(dtype):
     dtype = dtypes.as_dtype(dtype)
     if not dtype.is_floating:
-        raise ValueError("Argument `dtype` is expected to be floating point. Received: "
-                         f"{dtype!r}.")
+        raise ValueError(f"Argument `dtype` is expected to be floating point. Received: {dtype!r}.")
     return dtype
 
 
@@ -40,8 +39,10 @@ class Identity(Initializer):
     def __call__(self, shape, dtype=None, partition_info=None):
         shape = list(shape)
         if len(shape) != 2:
-            raise ValueError("The tensor to initialize, specified by argument `shape` must "
-                             f"be at least two-dimensional. Received shape={shape}")
+            raise ValueError(
+                "The tensor to initialize, specified by argument `shape` must "
+                f"be at least two-dimensional. Received shape={shape}"
+            )
         return self.gain * linalg_ops.eye(*shape, dtype=_float_dtype(dtype or self.dtype))
 
     def get_config(self):
@@ -60,8 +61,9 @@ class UniformUnitScaling(Initializer):
         full = list(shape if partition_info is None else partition_info.full_shape)
         input_size = max(math.prod(float(d) for d in full[:-1]), 1.0)
         max_val = math.sqrt(3 / input_size) * self.factor
-        return random_ops.random_uniform(shape, -max_val, max_val, dtype or self.dtype,
-                                         seed=self.seed)
+        return random_ops.random_uniform(
+            shape, -max_val, max_val, dtype or self.dtype, seed=self.seed
+        )
 
     def get_config(self):
         return {"factor": self.factor, "seed": self.seed, "dtype": self.dtype.name}

@@ -21,8 +21,13 @@ from miniflow.ops.state_ops import Slot
 
 
 def _table_state(**kw):
-    return dict(stateful=True, make_state=lambda attrs: Slot(attrs["table"].name),
-                state_key=lambda attrs: attrs["table"], exportable=False, **kw)
+    return dict(
+        stateful=True,
+        make_state=lambda attrs: Slot(attrs["table"].name),
+        state_key=lambda attrs: attrs["table"],
+        exportable=False,
+        **kw,
+    )
 
 
 def _key(k):
@@ -33,7 +38,8 @@ def _check_key(table, flat):
     for bad, what in ((table._empty_key, "empty_key"), (table._deleted_key, "deleted_key")):
         if bad is not None and any(_key(k) == bad for k in flat):
             raise errors.InvalidArgumentError(
-                None, None, f"Using the {what} as a table key is not allowed")
+                None, None, f"Using the {what} as a table key is not allowed"
+            )
 
 
 def _find_infer(inputs, attrs):
@@ -62,7 +68,8 @@ def _insert(slot, keys, values, table=None):
     want = np.asarray(keys).shape + table._value_shape
     if values.shape != want:
         raise errors.InvalidArgumentError(
-            None, None, f"Expected shape {list(want)} for value, got {list(values.shape)}")
+            None, None, f"Expected shape {list(want)} for value, got {list(values.shape)}"
+        )
     _check_key(table, flat)
     entries = dict(slot.value or {})  # a new dict: a read in flight keeps the old one
     rows = values.reshape((flat.size,) + table._value_shape)
@@ -83,8 +90,7 @@ def _remove(slot, keys, table=None):
     return ()
 
 
-@register_op("MutableHashTableSize", infer=lambda i, a: [((), dtypes.int64)],
-             **_table_state())
+@register_op("MutableHashTableSize", infer=lambda i, a: [((), dtypes.int64)], **_table_state())
 def _size(slot, table=None):
     return np.int64(len(slot.value or {}))
 
@@ -103,12 +109,18 @@ def _export(slot, table=None):
     else:
         k = np.array(keys, dtype=table._key_dtype.np).reshape(-1)
     v = np.array([entries[x] for x in keys], dtype=table._value_dtype.np).reshape(
-        (len(keys),) + table._value_shape)
+        (len(keys),) + table._value_shape
+    )
     return k, v
 
 
-for _t in ("MutableHashTableFind", "MutableHashTableInsert", "MutableHashTableRemove",
-           "MutableHashTableSize", "MutableHashTableExport"):
+for _t in (
+    "MutableHashTableFind",
+    "MutableHashTableInsert",
+    "MutableHashTableRemove",
+    "MutableHashTableSize",
+    "MutableHashTableExport",
+):
     not_differentiable(_t)
 
 
@@ -124,8 +136,9 @@ class MutableHashTable:
     _empty_key = _deleted_key = None
     _kind = "MutableHashTable"
 
-    def __init__(self, key_dtype, value_dtype, default_value, name="MutableHashTable",
-                 checkpoint=True):
+    def __init__(
+        self, key_dtype, value_dtype, default_value, name="MutableHashTable", checkpoint=True
+    ):
         self._key_dtype = dtypes.as_dtype(key_dtype)
         self._value_dtype = dtypes.as_dtype(value_dtype)
         self._default = array_ops.convert_to_tensor(default_value, dtype=self._value_dtype)
@@ -144,35 +157,56 @@ class MutableHashTable:
         if given is None or isinstance(given, np.dtype):
             keys = array_ops.convert_to_tensor(keys, dtype=self._key_dtype)
         if keys.dtype != self._key_dtype:
-            raise TypeError(f"Signature mismatch. Keys must be dtype {self._key_dtype}, got "
-                            f"{keys.dtype}.")
+            raise TypeError(
+                f"Signature mismatch. Keys must be dtype {self._key_dtype}, got {keys.dtype}."
+            )
         return keys
 
     def lookup(self, keys, dynamic_default_values=None, name=None):
         """The values of ``keys`` (the default where a key is missing)."""
-        default = self._default if dynamic_default_values is None else \
-            array_ops.convert_to_tensor(dynamic_default_values, dtype=self._value_dtype)
-        return apply_op("MutableHashTableFind", self._keys(keys), default, table=self,
-                        name=name or f"{self._name}_lookup_table_find")
+        default = (
+            self._default
+            if dynamic_default_values is None
+            else array_ops.convert_to_tensor(dynamic_default_values, dtype=self._value_dtype)
+        )
+        return apply_op(
+            "MutableHashTableFind",
+            self._keys(keys),
+            default,
+            table=self,
+            name=name or f"{self._name}_lookup_table_find",
+        )
 
     def insert(self, keys, values, name=None):
         """Sets ``keys`` to ``values`` (an op in graph mode)."""
         values = array_ops.convert_to_tensor(values, dtype=self._value_dtype)
-        return apply_op("MutableHashTableInsert", self._keys(keys), values, table=self,
-                        name=name or f"{self._name}_lookup_table_insert")
+        return apply_op(
+            "MutableHashTableInsert",
+            self._keys(keys),
+            values,
+            table=self,
+            name=name or f"{self._name}_lookup_table_insert",
+        )
 
     def remove(self, keys, name=None):
         """Deletes ``keys`` (missing ones are ignored)."""
-        return apply_op("MutableHashTableRemove", self._keys(keys), table=self,
-                        name=name or f"{self._name}_lookup_table_remove")
+        return apply_op(
+            "MutableHashTableRemove",
+            self._keys(keys),
+            table=self,
+            name=name or f"{self._name}_lookup_table_remove",
+        )
 
     def size(self, name=None):
         return apply_op("MutableHashTableSize", table=self, name=name or f"{self._name}_Size")
 
     def export(self, name=None):
         """(keys, values) of every entry, in no particular order."""
-        return apply_op("MutableHashTableExport", table=self,
-                        name=name or f"{self._name}_lookup_table_export_values")
+        return apply_op(
+            "MutableHashTableExport",
+            table=self,
+            name=name or f"{self._name}_lookup_table_export_values",
+        )
 
 
 class DenseHashTable(MutableHashTable):
@@ -187,10 +221,21 @@ class DenseHashTable(MutableHashTable):
         ValueError: ``empty_key`` equals ``deleted_key``.
     """
 
-    def __init__(self, key_dtype, value_dtype, default_value, empty_key, deleted_key,
-                 initial_num_buckets=None, name="MutableDenseHashTable", checkpoint=True):
+    def __init__(
+        self,
+        key_dtype,
+        value_dtype,
+        default_value,
+        empty_key,
+        deleted_key,
+        initial_num_buckets=None,
+        name="MutableDenseHashTable",
+        checkpoint=True,
+    ):
         super().__init__(key_dtype, value_dtype, default_value, name, checkpoint)
-        self._empty_key, self._deleted_key = _key(np.asarray(empty_key)), \
-            _key(np.asarray(deleted_key))
+        self._empty_key, self._deleted_key = (
+            _key(np.asarray(empty_key)),
+            _key(np.asarray(deleted_key)),
+        )
         if self._empty_key == self._deleted_key:
             raise ValueError("empty_key and deleted_key cannot be the same")

@@ -66,11 +66,9 @@ def sufficient_statistics(x, axes, shift=None, keep_dims=None, name=None, keepdi
         x = _arr.convert_to_tensor(x)
         d = dims(x)
         if d is not None and all(d[a] is not None for a in axes):
-            count = _arr.constant(float(np.prod([d[a] for a in axes])), dtype=x.dtype,
-                                  name="count")
+            count = _arr.constant(float(np.prod([d[a] for a in axes])), dtype=x.dtype, name="count")
         else:
-            count = _arr.cast(_math.reduce_prod(_arr.gather(_arr.shape(x), list(axes))),
-                              x.dtype)
+            count = _arr.cast(_math.reduce_prod(_arr.gather(_arr.shape(x), list(axes))), x.dtype)
         if shift is not None:
             shift = _arr.convert_to_tensor(shift, dtype=x.dtype)
             centered = x - shift
@@ -101,8 +99,9 @@ def weighted_moments(x, axes, frequency_weights, name=None, keep_dims=None, keep
         weight_sum = _math.reduce_sum(w * _arr.ones_like(x), axes, keepdims=True)
         divisor = _math.reciprocal(weight_sum)
         mean = total * divisor
-        variance = _math.reduce_sum(w * _math.squared_difference(x, mean), axes,
-                                    keepdims=True) * divisor
+        variance = (
+            _math.reduce_sum(w * _math.squared_difference(x, mean), axes, keepdims=True) * divisor
+        )
         if not keep:
             mean, variance = _arr.squeeze(mean, list(axes)), _arr.squeeze(variance, list(axes))
         return mean, variance
@@ -116,20 +115,36 @@ def zero_fraction(value, name=None):
         return _math.reduce_mean(_arr.cast(zero, dtypes.float32), name="fraction")
 
 
-def batch_norm_with_global_normalization(t=None, m=None, v=None, beta=None, gamma=None,
-                                         variance_epsilon=None,
-                                         scale_after_normalization=None, name=None,
-                                         input=None, mean=None, variance=None):  # noqa: A002
+def batch_norm_with_global_normalization(
+    t=None,
+    m=None,
+    v=None,
+    beta=None,
+    gamma=None,
+    variance_epsilon=None,
+    scale_after_normalization=None,
+    name=None,
+    input=None,
+    mean=None,
+    variance=None,
+):  # noqa: A002
     """`batch_normalization` with gamma applied only if ``scale_after_normalization``."""
     t = input if t is None else t
     m = mean if m is None else m
     v = variance if v is None else v
-    return _nn.batch_normalization(t, m, v, beta, gamma if scale_after_normalization else None,
-                                   variance_epsilon, name=name)
+    return _nn.batch_normalization(
+        t, m, v, beta, gamma if scale_after_normalization else None, variance_epsilon, name=name
+    )
 
 
-def local_response_normalization(input, depth_radius=5, bias=1, alpha=1, beta=0.5,  # noqa: A002
-                                 name=None):
+def local_response_normalization(
+    input,
+    depth_radius=5,
+    bias=1,
+    alpha=1,
+    beta=0.5,  # noqa: A002
+    name=None,
+):
     """x / (bias + alpha * sum of x^2 over depth_radius neighbouring channels) ** beta."""
     with _name_scope(name, "LRN"):
         x = _arr.convert_to_tensor(input)
@@ -139,8 +154,7 @@ def local_response_normalization(input, depth_radius=5, bias=1, alpha=1, beta=0.
         r = int(depth_radius)
         sq = _arr.pad(_math.square(x), [[0, 0], [0, 0], [0, 0], [r, r]])
         depth = _arr.shape(x)[3]
-        window = _math.add_n([sq[:, :, :, k:k + depth] for k in range(2 * r + 1)]) \
-            if r else sq
+        window = _math.add_n([sq[:, :, :, k : k + depth] for k in range(2 * r + 1)]) if r else sq
         norm = _math.pow(bias + alpha * window, beta)
         out = x / norm
         return _arr.reshape(out, _arr.shape(x)) if d is None else out
@@ -163,12 +177,14 @@ def log_poisson_loss(targets, log_input, compute_full_loss=False, name=None):
         if compute_full_loss:
             point_five = _arr.constant(0.5, dtype=targets.dtype)
             two_pi = _arr.constant(2 * np.pi, dtype=targets.dtype)
-            stirling = targets * _math.log(targets) - targets + point_five * _math.log(
-                two_pi * targets)
+            stirling = (
+                targets * _math.log(targets) - targets + point_five * _math.log(two_pi * targets)
+            )
             zeros = _arr.zeros_like(targets)
             ones = _arr.ones_like(targets)
-            cond = _math.logical_and(_math.greater_equal(targets, zeros),
-                                     _math.less_equal(targets, ones))
+            cond = _math.logical_and(
+                _math.greater_equal(targets, zeros), _math.less_equal(targets, ones)
+            )
             result += _arr.where(cond, zeros, stirling)
         return result
 
@@ -179,8 +195,7 @@ def compute_average_loss(per_example_loss, sample_weight=None, global_batch_size
     if sample_weight is not None:
         loss = loss * _arr.convert_to_tensor(sample_weight, dtype=loss.dtype)
     if global_batch_size is None:
-        global_batch_size = _arr.cast(_arr.shape(loss)[0] if dims(loss) != () else 1,
-                                      loss.dtype)
+        global_batch_size = _arr.cast(_arr.shape(loss)[0] if dims(loss) != () else 1, loss.dtype)
     return _nn.div_no_nan(_math.reduce_sum(loss), _arr.cast(global_batch_size, loss.dtype))
 
 
@@ -195,8 +210,16 @@ def scale_regularization_loss(regularization_loss):
 # Approximate top-k: exact here.
 
 
-def approx_top_k(input, k, reduction_dimension=-1, recall_target=0.95, is_max_k=True,  # noqa: A002
-                 reduction_input_size_override=-1, aggregate_to_topk=True, name=None):
+def approx_top_k(
+    input,
+    k,
+    reduction_dimension=-1,
+    recall_target=0.95,
+    is_max_k=True,  # noqa: A002
+    reduction_input_size_override=-1,
+    aggregate_to_topk=True,
+    name=None,
+):
     """TF's `ApproxTopK` op: `approx_max_k` or, with ``is_max_k=False``, `approx_min_k`."""
     fn = approx_max_k if is_max_k else approx_min_k
     return fn(input, k, reduction_dimension, name=name)

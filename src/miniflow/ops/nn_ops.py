@@ -53,8 +53,7 @@ def _elu_grad(op, grad):
 def relu6(features, name=None):
     """min(max(x, 0), 6); the gradient is 1 on the open interval (0, 6) only (TF)."""
     x = _arr.convert_to_tensor(features)
-    return _math.where(x >= 6, _arr.convert_to_tensor(6, dtype=x.dtype), _math.relu(x),
-                       name=name)
+    return _math.where(x >= 6, _arr.convert_to_tensor(6, dtype=x.dtype), _math.relu(x), name=name)
 
 
 def elu(features, name=None):
@@ -83,7 +82,8 @@ def softplus(features, name=None):
 
 
 register_op("Softsign", infer=_math.dtype_rule("f", _math._FLOATS, "features"))(
-    lambda x: x / (1 + np.abs(x)))
+    lambda x: x / (1 + np.abs(x))
+)
 
 
 @register_gradient("Softsign")
@@ -171,18 +171,23 @@ def softmax_cross_entropy_with_logits_v2(labels, logits, axis=-1, name=None, dim
     if labels.dtype != logits.dtype:  # TF casts the labels (e.g. float64 or int32)
         labels = _math.cast(labels, logits.dtype)
     _check_same_shape(labels, logits, "labels", "logits")
-    return _math.negative(_math.reduce_sum(labels * log_softmax(logits, axis), axis=axis),
-                          name=name)
+    return _math.negative(
+        _math.reduce_sum(labels * log_softmax(logits, axis), axis=axis), name=name
+    )
 
 
-def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, dim=-1,
-                                      name=None, axis=None):
+def softmax_cross_entropy_with_logits(
+    _sentinel=None, labels=None, logits=None, dim=-1, name=None, axis=None
+):
     """TF1's version: like ``_v2`` but no gradient flows into ``labels``."""
     if _sentinel is not None:
-        raise ValueError("Only call `softmax_cross_entropy_with_logits` with named "
-                         "arguments (labels=..., logits=..., ...)")
-    return softmax_cross_entropy_with_logits_v2(_arr.stop_gradient(labels), logits,
-                                                axis if axis is not None else dim, name)
+        raise ValueError(
+            "Only call `softmax_cross_entropy_with_logits` with named "
+            "arguments (labels=..., logits=..., ...)"
+        )
+    return softmax_cross_entropy_with_logits_v2(
+        _arr.stop_gradient(labels), logits, axis if axis is not None else dim, name
+    )
 
 
 def _sparse_xent_infer(inputs, attrs):
@@ -212,8 +217,11 @@ def _check_labels(labels, n):
     if labels.size and (labels.min() < 0 or labels.max() >= n):
         bad = labels[(labels < 0) | (labels >= n)].reshape(-1)[0]
         raise errors.InvalidArgumentError(
-            None, None, f"Received a label value of {bad} which is outside the valid range "
-            f"of [0, {n}).  Label values: {' '.join(str(v) for v in labels.reshape(-1))}")
+            None,
+            None,
+            f"Received a label value of {bad} which is outside the valid range "
+            f"of [0, {n}).  Label values: {' '.join(str(v) for v in labels.reshape(-1))}",
+        )
     return labels
 
 
@@ -242,13 +250,13 @@ def _sparse_xent_grad(op, grad_loss, grad_backprop):
         parts.append(_arr.expand_dims(grad_loss, -1) * op.outputs[1])
     if grad_backprop is not None:
         y = softmax(logits)
-        parts.append((grad_backprop - _math.reduce_sum(grad_backprop * y, axis=-1,
-                                                       keepdims=True)) * y)
+        parts.append(
+            (grad_backprop - _math.reduce_sum(grad_backprop * y, axis=-1, keepdims=True)) * y
+        )
     return [parts[0] if len(parts) == 1 else _math.add_n(parts), None]
 
 
-def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None,
-                                             name=None):
+def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
     """-log softmax(logits)[label] per row; ``labels`` are class indices.
 
     Raises:
@@ -256,14 +264,18 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
         InvalidArgumentError: a label is outside [0, num_classes) (when run).
     """
     if _sentinel is not None:
-        raise ValueError("Only call `sparse_softmax_cross_entropy_with_logits` with named "
-                         "arguments (labels=..., logits=..., ...)")
+        raise ValueError(
+            "Only call `sparse_softmax_cross_entropy_with_logits` with named "
+            "arguments (labels=..., logits=..., ...)"
+        )
     logits = _arr.convert_to_tensor(logits)
     labels = _arr.convert_to_tensor(labels)
     ld, gd = dims(labels), dims(logits)
     if ld is not None and gd is not None and len(ld) != len(gd) - 1:
-        raise ValueError(f"Rank mismatch: Rank of labels (received {len(ld)}) should equal "
-                         f"rank of logits minus 1 (received {len(gd)}).")
+        raise ValueError(
+            f"Rank mismatch: Rank of labels (received {len(ld)}) should equal "
+            f"rank of logits minus 1 (received {len(gd)})."
+        )
     if not labels.dtype.is_integer:
         raise ValueError(f"labels must be an integer tensor, got {labels.dtype.name}")
     return apply_op("SparseSoftmaxCrossEntropyWithLogits", logits, labels, name=name)[0]
@@ -272,16 +284,19 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
 def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
     """z * -log(sigmoid(x)) + (1 - z) * -log(1 - sigmoid(x)), as softplus(x) - x * z."""
     if _sentinel is not None:
-        raise ValueError("Only call `sigmoid_cross_entropy_with_logits` with named "
-                         "arguments (labels=..., logits=..., ...)")
+        raise ValueError(
+            "Only call `sigmoid_cross_entropy_with_logits` with named "
+            "arguments (labels=..., logits=..., ...)"
+        )
     logits = _arr.convert_to_tensor(logits)
     labels = _arr.convert_to_tensor(labels, dtype=logits.dtype)
     _check_same_shape(labels, logits, "labels", "logits")
     return _math.subtract(softplus(logits), logits * labels, name=name)
 
 
-def weighted_cross_entropy_with_logits(targets=None, logits=None, pos_weight=None, name=None,
-                                       labels=None):
+def weighted_cross_entropy_with_logits(
+    targets=None, logits=None, pos_weight=None, name=None, labels=None
+):
     """Sigmoid cross entropy with positive examples weighted by ``pos_weight``:
     (1 - z) * x + (1 + (q - 1) * z) * softplus(-x)."""
     targets = labels if targets is None else targets
@@ -289,17 +304,20 @@ def weighted_cross_entropy_with_logits(targets=None, logits=None, pos_weight=Non
     z = _arr.convert_to_tensor(targets, dtype=logits.dtype)
     _check_same_shape(z, logits, "targets", "logits")
     log_weight = 1.0 + (pos_weight - 1.0) * z
-    return _math.add((1.0 - z) * logits, log_weight * softplus(_math.negative(logits)),
-                     name=name)
+    return _math.add((1.0 - z) * logits, log_weight * softplus(_math.negative(logits)), name=name)
 
 
 def _check_same_shape(a, b, an, bn):
     da, db = dims(a), dims(b)
-    if da is not None and db is not None and (
-            len(da) != len(db) or any(x is not None and y is not None and x != y
-                                      for x, y in zip(da, db))):
-        raise ValueError(f"{an} and {bn} must have the same shape "
-                         f"({a.shape} vs {b.shape})")
+    if (
+        da is not None
+        and db is not None
+        and (
+            len(da) != len(db)
+            or any(x is not None and y is not None and x != y for x, y in zip(da, db))
+        )
+    ):
+        raise ValueError(f"{an} and {bn} must have the same shape ({a.shape} vs {b.shape})")
 
 
 # ---------------------------------------------------------------------------------------
@@ -336,8 +354,10 @@ def bias_add(value, bias, data_format=None, name=None):
             raise ValueError(f"Shape must be at least rank 2 but is rank {len(vd)} for value")
         c = vd[1] if nchw else vd[-1]
         if bd is not None and None not in (c, bd[0]) and c != bd[0]:
-            raise ValueError(f"Dimensions must be equal, but are {c} and {bd[0]} for "
-                             "'BiasAdd' (bias must match the channel dimension)")
+            raise ValueError(
+                f"Dimensions must be equal, but are {c} and {bd[0]} for "
+                "'BiasAdd' (bias must match the channel dimension)"
+            )
     if nchw:
         bias = _arr.reshape(bias, [-1] + [1] * (len(vd) - 2))
     return _math.add(value, bias, name=name)
@@ -356,8 +376,9 @@ def dropout(x, keep_prob=None, noise_shape=None, seed=None, name=None, rate=None
     x = _arr.convert_to_tensor(x)
     if not current_frontend().is_tensor(keep):
         if not 0 < float(keep) <= 1:
-            raise ValueError(f"keep_prob must be a scalar tensor or a float in the range "
-                             f"(0, 1], got {keep}")
+            raise ValueError(
+                f"keep_prob must be a scalar tensor or a float in the range (0, 1], got {keep}"
+            )
         if float(keep) == 1.0:
             return x
     keep = _arr.convert_to_tensor(keep, dtype=x.dtype)
@@ -379,8 +400,9 @@ def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
     axes = list(axes)
     mean = _math.reduce_mean(x, axis=axes, keepdims=True)
     # d var / d mean is zero, so the mean inside the variance needs no gradient
-    variance = _math.reduce_mean(_math.squared_difference(x, _arr.stop_gradient(mean)),
-                                 axis=axes, keepdims=True)
+    variance = _math.reduce_mean(
+        _math.squared_difference(x, _arr.stop_gradient(mean)), axis=axes, keepdims=True
+    )
     if not keep:
         mean = _arr.squeeze(mean, axes)
         variance = _arr.squeeze(variance, axes)
@@ -396,8 +418,17 @@ def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name
     return _math.add(x * inv, shift, name=name)
 
 
-def fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001,
-                     data_format="NHWC", is_training=True, name=None):
+def fused_batch_norm(
+    x,
+    scale,
+    offset,
+    mean=None,
+    variance=None,
+    epsilon=0.001,
+    data_format="NHWC",
+    is_training=True,
+    name=None,
+):
     """Batch normalisation of a 4-D NHWC tensor; returns (y, batch_mean, batch_variance).
 
     In training the batch statistics are used (the returned variance is the unbiased
@@ -412,8 +443,9 @@ def fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001,
         unbiased = variance * (n / max(n - 1, 1)) if n is not None else variance
     else:
         if mean is None or variance is None:
-            raise ValueError("Both 'mean' and 'variance' must be a 1D tensor when "
-                             "is_training is False.")
+            raise ValueError(
+                "Both 'mean' and 'variance' must be a 1D tensor when is_training is False."
+            )
         unbiased = variance
     y = batch_normalization(x, mean, variance, offset, scale, epsilon, name=name)
     return y, mean, unbiased
@@ -426,8 +458,9 @@ def fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001,
 def _top_k_infer(inputs, attrs):
     d, k = dims(inputs[0]), attrs["k"]
     if d is not None and d and d[-1] is not None and k > d[-1]:
-        raise ValueError(f"input must have at least k columns. Had {d[-1]}, needed {k} "
-                         "for 'TopKV2'")
+        raise ValueError(
+            f"input must have at least k columns. Had {d[-1]}, needed {k} for 'TopKV2'"
+        )
     out = None if d is None else d[:-1] + (k,)
     return [(out, inputs[0].dtype), (out, dtypes.int32)]
 
@@ -436,10 +469,12 @@ def _top_k_infer(inputs, attrs):
 def _top_k(x, k=1, sorted=True):  # noqa: A002  TF's attr name
     if k > x.shape[-1]:
         raise errors.InvalidArgumentError(
-            None, None, f"input must have at least k columns. Had {x.shape[-1]}, needed {k}")
+            None, None, f"input must have at least k columns. Had {x.shape[-1]}, needed {k}"
+        )
     # stable sort of the negated values: equal values keep the lower index first, as TF
-    order = np.argsort(-x if x.dtype.kind == "f" else -x.astype(np.int64), axis=-1,
-                       kind="stable")[..., :k]
+    order = np.argsort(-x if x.dtype.kind == "f" else -x.astype(np.int64), axis=-1, kind="stable")[
+        ..., :k
+    ]
     return np.take_along_axis(x, order, -1), order.astype(np.int32)
 
 
@@ -480,8 +515,9 @@ def in_top_k(predictions, targets, k, name=None):
 # tf.math composites.
 
 
-def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None,
-                     reduction_indices=None, keep_dims=None):
+def reduce_logsumexp(
+    input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None
+):
     """log(sum(exp(x))) along ``axis``, shifted by the maximum so it cannot overflow."""
     axis = reduction_indices if axis is None else axis
     keep = bool(keep_dims if keep_dims is not None else keepdims)

@@ -7,9 +7,17 @@ from miniflow.ops import array_ops as a
 from miniflow.ops import math_ops as m
 
 _BINARY = {
-    "add": m.add, "sub": m.subtract, "mul": m.multiply, "truediv": m.truediv,
-    "floordiv": m.floordiv, "mod": m.floormod, "pow": m.pow, "matmul": m.matmul,
-    "and": m.logical_and, "or": m.logical_or, "xor": m.logical_xor,
+    "add": m.add,
+    "sub": m.subtract,
+    "mul": m.multiply,
+    "truediv": m.truediv,
+    "floordiv": m.floordiv,
+    "mod": m.floormod,
+    "pow": m.pow,
+    "matmul": m.matmul,
+    "and": m.logical_and,
+    "or": m.logical_or,
+    "xor": m.logical_xor,
 }
 _COMPARE = {"lt": m.less, "le": m.less_equal, "gt": m.greater, "ge": m.greater_equal}
 _UNARY = {"neg": m.negative, "abs": m.abs, "invert": m.logical_not, "pos": lambda x: x}

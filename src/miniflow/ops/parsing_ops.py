@@ -37,9 +37,12 @@ def _invalid(message):
 # decode_raw
 
 
-@register_op("DecodeRaw",
-             infer=lambda i, a: [(None if dims(i[0]) is None else dims(i[0]) + (None,),
-                                  dtypes.as_dtype(a["out_type"]))])
+@register_op(
+    "DecodeRaw",
+    infer=lambda i, a: [
+        (None if dims(i[0]) is None else dims(i[0]) + (None,), dtypes.as_dtype(a["out_type"]))
+    ],
+)
 def _decode_raw(x, out_type, little_endian=True):
     arr = as_bytes_array(x)
     dt = np.dtype(dtypes.as_dtype(out_type).np).newbyteorder("<" if little_endian else ">")
@@ -47,11 +50,15 @@ def _decode_raw(x, out_type, little_endian=True):
     width = None
     for k, v in enumerate(arr.flat):
         if len(v) % size:
-            raise _invalid(f"Input to DecodeRaw has length {len(v)} that is not a multiple of "
-                           f"{size}, the size of {dtypes.as_dtype(out_type).name}")
+            raise _invalid(
+                f"Input to DecodeRaw has length {len(v)} that is not a multiple of "
+                f"{size}, the size of {dtypes.as_dtype(out_type).name}"
+            )
         if width is not None and len(v) != width * size:
-            raise _invalid(f"DecodeRaw requires input strings to all be the same size, but "
-                           f"element {k} has size {len(v)} != {width * size}")
+            raise _invalid(
+                f"DecodeRaw requires input strings to all be the same size, but "
+                f"element {k} has size {len(v)} != {width * size}"
+            )
         width = len(v) // size
     out = np.empty(arr.shape + (width or 0,), dtype=dt.newbyteorder("="))
     for i in np.ndindex(arr.shape):
@@ -59,16 +66,14 @@ def _decode_raw(x, out_type, little_endian=True):
     return out
 
 
-def decode_raw(input_bytes=None, out_type=None, little_endian=True, name=None,
-               bytes=None):  # noqa: A002
+def decode_raw(input_bytes=None, out_type=None, little_endian=True, name=None, bytes=None):  # noqa: A002
     """Reinterprets the bytes of each string as a vector of ``out_type`` numbers.
     ``tf.io.decode_raw(input_bytes, out_type, little_endian=True, name=None)``"""
     x = input_bytes if input_bytes is not None else bytes
     dt = dtypes.as_dtype(out_type)
     if dt == dtypes.string or dt.np is None:
         raise TypeError(f"decode_raw: out_type must be a numeric dtype, got {dt.name}")
-    return apply_op("DecodeRaw", x, out_type=dt.name, little_endian=bool(little_endian),
-                    name=name)
+    return apply_op("DecodeRaw", x, out_type=dt.name, little_endian=bool(little_endian), name=name)
 
 
 # ---------------------------------------------------------------------------------------
@@ -81,31 +86,36 @@ def _csv_fields(rec: bytes, delim: bytes, quote: bool, k: int) -> list[bytes | N
     """The fields of record ``k`` (unquoted); raises InvalidArgumentError like TF."""
     out, i, n = [], 0, len(rec)
     while True:
-        if quote and i < n and rec[i:i + 1] == b'"':
+        if quote and i < n and rec[i : i + 1] == b'"':
             field, i = bytearray(), i + 1
             while True:
                 j = rec.find(b'"', i)
                 if j < 0:
-                    raise _invalid(f"Quoted field has to end with quote followed by delim or "
-                                   f"end, in record {k}: {rec[:60]!r}")
+                    raise _invalid(
+                        f"Quoted field has to end with quote followed by delim or "
+                        f"end, in record {k}: {rec[:60]!r}"
+                    )
                 field += rec[i:j]
-                if rec[j + 1:j + 2] == b'"':
+                if rec[j + 1 : j + 2] == b'"':
                     field += b'"'
                     i = j + 2
                     continue
                 i = j + 1
                 break
-            if i < n and rec[i:i + 1] != delim:
-                raise _invalid(f"Quote inside a string has to be escaped by another quote, in "
-                               f"record {k}: {rec[:60]!r}")
+            if i < n and rec[i : i + 1] != delim:
+                raise _invalid(
+                    f"Quote inside a string has to be escaped by another quote, in "
+                    f"record {k}: {rec[:60]!r}"
+                )
             out.append(bytes(field))
         else:
             j = rec.find(delim, i)
             j = n if j < 0 else j
             field = rec[i:j]
             if quote and b'"' in field:
-                raise _invalid(f"Unquoted fields cannot have quotes inside, in record {k}: "
-                               f"{rec[:60]!r}")
+                raise _invalid(
+                    f"Unquoted fields cannot have quotes inside, in record {k}: {rec[:60]!r}"
+                )
             out.append(field)
             i = j
         if i >= n:
@@ -132,10 +142,14 @@ def _csv_value(field: bytes, dt, k: int, col: int):
         raise _invalid(f"Field {col} in record {k} is not a valid float: {text}") from None
 
 
-@register_op("DecodeCSV", num_outputs=lambda a: len(a["types"]),
-             infer=lambda i, a: [(dims(i[0]), dtypes.as_dtype(t)) for t in a["types"]])
-def _decode_csv(records, *defaults, types, field_delim=",", use_quote_delim=True,
-                na_value="", select_cols=None):
+@register_op(
+    "DecodeCSV",
+    num_outputs=lambda a: len(a["types"]),
+    infer=lambda i, a: [(dims(i[0]), dtypes.as_dtype(t)) for t in a["types"]],
+)
+def _decode_csv(
+    records, *defaults, types, field_delim=",", use_quote_delim=True, na_value="", select_cols=None
+):
     recs = as_bytes_array(records)
     delim, na = field_delim.encode(), na_value.encode()
     dts = [dtypes.as_dtype(t) for t in types]
@@ -145,8 +159,9 @@ def _decode_csv(records, *defaults, types, field_delim=",", use_quote_delim=True
         fields = _csv_fields(recs[idx], delim, use_quote_delim, k) if recs[idx] else []
         if select_cols:
             if len(fields) <= cols[-1]:
-                raise _invalid(f"Expect at least {cols[-1] + 1} fields but have {len(fields)} "
-                               f"in record {k}")
+                raise _invalid(
+                    f"Expect at least {cols[-1] + 1} fields but have {len(fields)} in record {k}"
+                )
         elif len(fields) != len(dts):
             raise _invalid(f"Expect {len(dts)} fields but have {len(fields)} in record {k}")
         for j, (col, dt) in enumerate(zip(cols, dts)):
@@ -164,8 +179,15 @@ def _decode_csv(records, *defaults, types, field_delim=",", use_quote_delim=True
 not_differentiable("DecodeCSV")
 
 
-def decode_csv(records, record_defaults, field_delim=",", use_quote_delim=True, name=None,
-               na_value="", select_cols=None):
+def decode_csv(
+    records,
+    record_defaults,
+    field_delim=",",
+    use_quote_delim=True,
+    name=None,
+    na_value="",
+    select_cols=None,
+):
     """Parses CSV records into one tensor per column (each shaped like ``records``).
 
     ``record_defaults`` gives each column's dtype and its default (a one-element list), or
@@ -176,8 +198,9 @@ def decode_csv(records, record_defaults, field_delim=",", use_quote_delim=True, 
         raise ValueError(f"field_delim must be a single character, got {field_delim!r}")
     if select_cols is not None:
         select_cols = [int(c) for c in select_cols]
-        if any(b <= a for a, b in itertools.pairwise(select_cols)) or \
-                (select_cols and select_cols[0] < 0):
+        if any(b <= a for a, b in itertools.pairwise(select_cols)) or (
+            select_cols and select_cols[0] < 0
+        ):
             raise ValueError("select_cols is not strictly increasing.")
         if len(select_cols) != len(record_defaults):
             raise ValueError("Length of select_cols and record_defaults do not match.")
@@ -185,13 +208,24 @@ def decode_csv(records, record_defaults, field_delim=",", use_quote_delim=True, 
     for d in record_defaults:
         t = array_ops.convert_to_tensor(d)
         if t.dtype not in _CSV_TYPES:
-            raise TypeError(f"record_defaults entries must be float32, float64, int32, int64 "
-                            f"or string, got {t.dtype.name}")
+            raise TypeError(
+                f"record_defaults entries must be float32, float64, int32, int64 "
+                f"or string, got {t.dtype.name}"
+            )
         defaults.append(t)
-    return list(apply_op("DecodeCSV", records, *defaults, types=tuple(t.dtype.name for t in
-                                                                      defaults),
-                         field_delim=field_delim, use_quote_delim=bool(use_quote_delim),
-                         na_value=na_value, select_cols=tuple(select_cols or ()), name=name))
+    return list(
+        apply_op(
+            "DecodeCSV",
+            records,
+            *defaults,
+            types=tuple(t.dtype.name for t in defaults),
+            field_delim=field_delim,
+            use_quote_delim=bool(use_quote_delim),
+            na_value=na_value,
+            select_cols=tuple(select_cols or ()),
+            name=name,
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -215,8 +249,10 @@ def _decode_base64(x):
 
 @register_op("EncodeBase64", infer=string_infer())
 def _encode_base64(x, pad=False):
-    return map_strings(lambda v: base64.urlsafe_b64encode(v) if pad else
-                       base64.urlsafe_b64encode(v).rstrip(b"="), x)
+    return map_strings(
+        lambda v: base64.urlsafe_b64encode(v) if pad else base64.urlsafe_b64encode(v).rstrip(b"="),
+        x,
+    )
 
 
 def _decompress(v: bytes, kind: str) -> bytes:
@@ -226,8 +262,9 @@ def _decompress(v: bytes, kind: str) -> bytes:
         if kind == "GZIP":
             return gzip.decompress(v)
     except (zlib.error, OSError, EOFError) as e:
-        raise errors.DataLossError(None, None, f"DecodeCompressed: corrupt {kind} data: "
-                                               f"{e}") from None
+        raise errors.DataLossError(
+            None, None, f"DecodeCompressed: corrupt {kind} data: {e}"
+        ) from None
     return v
 
 
@@ -255,8 +292,7 @@ def decode_compressed(bytes, compression_type="", name=None):  # noqa: A002
     """Decompresses each string ('' none, 'ZLIB' or 'GZIP').
     ``tf.io.decode_compressed(bytes, compression_type='', name=None)``"""
     if compression_type not in ("", "ZLIB", "GZIP"):
-        raise ValueError(f"compression_type must be '', 'ZLIB' or 'GZIP', got "
-                         f"{compression_type!r}")
+        raise ValueError(f"compression_type must be '', 'ZLIB' or 'GZIP', got {compression_type!r}")
     return apply_op("DecodeCompressed", bytes, compression_type=compression_type, name=name)
 
 
@@ -267,6 +303,7 @@ def _decode_json_example(x):
             return example_json_to_bytes(v)
         except ValueError as e:
             raise _invalid(f"Error while parsing JSON: {e}") from None
+
     return map_strings(convert, x)
 
 
@@ -282,9 +319,23 @@ def decode_json_example(json_examples, name=None):
 # ---------------------------------------------------------------------------------------
 # serialize_tensor / parse_tensor: TensorProto bytes, as TF writes them.
 
-_ENUM = {"float32": 1, "float64": 2, "int32": 3, "uint8": 4, "int16": 5, "int8": 6,
-         "string": 7, "complex64": 8, "int64": 9, "bool": 10, "uint16": 17,
-         "complex128": 18, "float16": 19, "uint32": 22, "uint64": 23}
+_ENUM = {
+    "float32": 1,
+    "float64": 2,
+    "int32": 3,
+    "uint8": 4,
+    "int16": 5,
+    "int8": 6,
+    "string": 7,
+    "complex64": 8,
+    "int64": 9,
+    "bool": 10,
+    "uint16": 17,
+    "complex128": 18,
+    "float16": 19,
+    "uint32": 22,
+    "uint64": 23,
+}
 _BY_ENUM = {v: k for k, v in _ENUM.items()}
 _MAX_FILL = 1 << 24  # a single repeated value may fill at most this many elements
 
@@ -292,16 +343,19 @@ _MAX_FILL = 1 << 24  # a single repeated value may fill at most this many elemen
 def tensor_proto_bytes(arr) -> bytes:
     """The serialized ``TensorProto`` of a NumPy array (strings: object arrays of bytes)."""
     arr = np.asarray(arr)
-    name = "string" if arr.dtype == object or arr.dtype.kind in "SU" else \
-        dtypes.as_dtype(arr.dtype).name
-    shape = b"".join(wire.length_field(2, wire.varint_field(1, d) if d else b"")
-                     for d in arr.shape)
+    name = (
+        "string"
+        if arr.dtype == object or arr.dtype.kind in "SU"
+        else dtypes.as_dtype(arr.dtype).name
+    )
+    shape = b"".join(wire.length_field(2, wire.varint_field(1, d) if d else b"") for d in arr.shape)
     out = wire.varint_field(1, _ENUM[name]) + wire.length_field(2, shape)
     if name == "string":
         return out + b"".join(wire.length_field(8, v) for v in as_bytes_array(arr).flat)
     if arr.size:
-        out += wire.length_field(4, np.ascontiguousarray(arr, arr.dtype.newbyteorder("<"))
-                                 .tobytes())
+        out += wire.length_field(
+            4, np.ascontiguousarray(arr, arr.dtype.newbyteorder("<")).tobytes()
+        )
     return out
 
 
@@ -330,9 +384,9 @@ def parse_tensor_proto(data: bytes) -> np.ndarray:
         elif number == 2 and wt == wire.LENGTH:
             shape = _parse_shape(data, *v)
         elif number == 4 and wt == wire.LENGTH:
-            content = data[v[0]:v[1]]
+            content = data[v[0] : v[1]]
         elif number == 8 and wt == wire.LENGTH:
-            strings.append(data[v[0]:v[1]])
+            strings.append(data[v[0] : v[1]])
         elif number in (5, 6, 7, 10, 11, 13, 22, 23):
             values.append((number, wt, v))
     if dtype_enum not in _BY_ENUM:
@@ -346,8 +400,10 @@ def parse_tensor_proto(data: bytes) -> np.ndarray:
         dt = np.dtype(dtypes.as_dtype(name).np)
         if content is not None:
             if len(content) != size * dt.itemsize:
-                raise wire.DecodeError(f"tensor_content has {len(content)} bytes, shape "
-                                       f"{list(shape)} of {name} needs {size * dt.itemsize}")
+                raise wire.DecodeError(
+                    f"tensor_content has {len(content)} bytes, shape "
+                    f"{list(shape)} of {name} needs {size * dt.itemsize}"
+                )
             return np.frombuffer(content, dt.newbyteorder("<")).astype(dt).reshape(shape)
         items = _typed_values(data, values, name)
     if len(items) != size and not (len(items) == 1 and size <= _MAX_FILL) and size:
@@ -362,9 +418,9 @@ def _typed_values(buf, values, name):
     out = []
     for number, wt, v in values:
         if wt == wire.LENGTH and number in (5,):
-            out += np.frombuffer(buf[v[0]:v[1]], "<f4").tolist()
+            out += np.frombuffer(buf[v[0] : v[1]], "<f4").tolist()
         elif wt == wire.LENGTH and number == 6:
-            out += np.frombuffer(buf[v[0]:v[1]], "<f8").tolist()
+            out += np.frombuffer(buf[v[0] : v[1]], "<f8").tolist()
         elif wt == wire.LENGTH:
             out += [wire.signed64(x) for x in wire.packed_varints(buf, *v)]
         elif wt == wire.FIXED32:
@@ -411,8 +467,7 @@ def serialize_tensor(tensor, name=None):
 def parse_tensor(serialized, out_type, name=None):
     """The tensor a serialized ``TensorProto`` holds; its dtype must be ``out_type``.
     ``tf.io.parse_tensor(serialized, out_type, name=None)``"""
-    return apply_op("ParseTensor", serialized, out_type=dtypes.as_dtype(out_type).name,
-                    name=name)
+    return apply_op("ParseTensor", serialized, out_type=dtypes.as_dtype(out_type).name, name=name)
 
 
 # ---------------------------------------------------------------------------------------
@@ -476,8 +531,13 @@ def match_filenames_once(pattern, name=None):
     from miniflow.ops.variables import Variable
 
     with name_scope(name, "matching_filenames") as scope:
-        return Variable(matching_files(pattern), trainable=False, validate_shape=False,
-                        collections=[GraphKeys.LOCAL_VARIABLES], name=scope)
+        return Variable(
+            matching_files(pattern),
+            trainable=False,
+            validate_shape=False,
+            collections=[GraphKeys.LOCAL_VARIABLES],
+            name=scope,
+        )
 
 
 def matching_files(pattern, name=None):

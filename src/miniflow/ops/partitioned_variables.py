@@ -25,33 +25,41 @@ def _element_size(dtype, bytes_per_string_element):
 
 def fixed_size_partitioner(num_shards, axis=0):
     """A partitioner cutting ``axis`` into ``num_shards`` pieces (fewer if it is shorter)."""
+
     def _partitioner(shape, **unused_args):
         shape = TensorShape(shape)
         partitions = [1] * shape.ndims
         partitions[axis] = min(num_shards, shape.as_list()[axis])
         return partitions
+
     return _partitioner
 
 
-def min_max_variable_partitioner(max_partitions=1, axis=0, min_slice_size=256 << 10,
-                                 bytes_per_string_element=16):
+def min_max_variable_partitioner(
+    max_partitions=1, axis=0, min_slice_size=256 << 10, bytes_per_string_element=16
+):
     """A partitioner making pieces of at least ``min_slice_size`` bytes, at most
     ``max_partitions`` of them."""
+
     def _partitioner(shape, dtype):
         shape = TensorShape(shape)
         if axis >= shape.ndims:
-            raise ValueError(f"Can not partition on axis {axis} of a variable of rank "
-                             f"{shape.ndims}")
+            raise ValueError(
+                f"Can not partition on axis {axis} of a variable of rank {shape.ndims}"
+            )
         total = shape.num_elements() * _element_size(dtype, bytes_per_string_element)
         partitions = [1] * shape.ndims
-        partitions[axis] = max(1, min(shape.as_list()[axis], max_partitions,
-                                      int(math.ceil(total / min_slice_size))))
+        partitions[axis] = max(
+            1, min(shape.as_list()[axis], max_partitions, int(math.ceil(total / min_slice_size)))
+        )
         return partitions
+
     return _partitioner
 
 
-def variable_axis_size_partitioner(max_shard_bytes, axis=0, bytes_per_string_element=16,
-                                   max_shards=None):
+def variable_axis_size_partitioner(
+    max_shard_bytes, axis=0, bytes_per_string_element=16, max_shards=None
+):
     """A partitioner making pieces of at most ``max_shard_bytes`` bytes (at least one
     slice of ``axis`` each), at most ``max_shards`` of them.
 
@@ -59,8 +67,7 @@ def variable_axis_size_partitioner(max_shard_bytes, axis=0, bytes_per_string_ele
         ValueError: max_shard_bytes < 1, or the shape is not fully defined.
     """
     if max_shard_bytes < 1 or bytes_per_string_element < 1:
-        raise ValueError("Both max_shard_bytes and bytes_per_string_element must be "
-                         "positive.")
+        raise ValueError("Both max_shard_bytes and bytes_per_string_element must be positive.")
     if max_shards and max_shards < 1:
         raise ValueError("max_shards must be positive.")
 
@@ -69,8 +76,9 @@ def variable_axis_size_partitioner(max_shard_bytes, axis=0, bytes_per_string_ele
         if not shape.is_fully_defined():
             raise ValueError(f"shape is not fully defined: {shape}")
         dims = shape.as_list()
-        per_slice = shape.num_elements() / dims[axis] * _element_size(
-            dtype, bytes_per_string_element)
+        per_slice = (
+            shape.num_elements() / dims[axis] * _element_size(dtype, bytes_per_string_element)
+        )
         slices_per_shard = max(1, math.floor(max_shard_bytes / per_slice))
         shards = int(math.ceil(dims[axis] / slices_per_shard))
         if max_shards:
@@ -78,17 +86,16 @@ def variable_axis_size_partitioner(max_shard_bytes, axis=0, bytes_per_string_ele
         partitions = [1] * len(dims)
         partitions[axis] = shards
         return partitions
+
     return _partitioner
 
 
 def _piece_shapes(shape, slicing):
     axes = [i for i, n in enumerate(slicing) if n > 1]
     if len(axes) > 1:
-        raise ValueError(f"Can only slice a variable along one dimension: slicing "
-                         f"{slicing}")
+        raise ValueError(f"Can only slice a variable along one dimension: slicing {slicing}")
     if len(slicing) != len(shape):
-        raise ValueError(f"slicing {slicing} must have one entry per dimension of "
-                         f"shape {shape}")
+        raise ValueError(f"slicing {slicing} must have one entry per dimension of shape {shape}")
     if not axes:
         return 0, [list(shape)]
     axis = axes[0]
@@ -96,12 +103,22 @@ def _piece_shapes(shape, slicing):
     if n > shape[axis]:
         raise ValueError(f"Cannot create {n} slices for size {shape[axis]}")
     base, extra = divmod(shape[axis], n)
-    return axis, [[base + (1 if i < extra else 0) if d == axis else s
-                   for d, s in enumerate(shape)] for i in range(n)]
+    return axis, [
+        [base + (1 if i < extra else 0) if d == axis else s for d, s in enumerate(shape)]
+        for i in range(n)
+    ]
 
 
-def create_partitioned_variables(shape, slicing, initializer, dtype=dtypes.float32,
-                                 trainable=True, collections=None, name=None, reuse=None):
+def create_partitioned_variables(
+    shape,
+    slicing,
+    initializer,
+    dtype=dtypes.float32,
+    trainable=True,
+    collections=None,
+    name=None,
+    reuse=None,
+):
     """The pieces of a variable of ``shape`` cut as ``slicing`` says, as variables
     ``name/part_0``, ``name/part_1``, ... (the first pieces take the remainder).
 
@@ -119,8 +136,15 @@ def create_partitioned_variables(shape, slicing, initializer, dtype=dtypes.float
                 index = [slice(None)] * len(shape)
                 index[axis] = slice(start, start + piece[axis])
                 init = whole[tuple(index)]
-            out.append(_vs.get_variable(f"part_{i}", piece if whole is None else None,
-                                        dtype=dtype, initializer=init, trainable=trainable,
-                                        collections=collections))
+            out.append(
+                _vs.get_variable(
+                    f"part_{i}",
+                    piece if whole is None else None,
+                    dtype=dtype,
+                    initializer=init,
+                    trainable=trainable,
+                    collections=collections,
+                )
+            )
             start += piece[axis]
     return out

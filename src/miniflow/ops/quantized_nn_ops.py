@@ -10,8 +10,14 @@ from miniflow import dtypes, errors
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.ops import array_ops as _arr
-from miniflow.ops.conv_ops import (_avg_counts, _conv2d_kernel, _conv_infer, _max_pool_kernel,
-                                   _pool_infer, _pool_windows)
+from miniflow.ops.conv_ops import (
+    _avg_counts,
+    _conv2d_kernel,
+    _conv_infer,
+    _max_pool_kernel,
+    _pool_infer,
+    _pool_windows,
+)
 from miniflow.ops.quantization_ops import as_int, as_quantized, float_to_quantized, int_limits
 from miniflow.ops.shape_rules import dims
 
@@ -29,11 +35,16 @@ def _qtype(x):
 def _quantized_input(name, rule):
     def infer(inputs, attrs):
         if not inputs[0].dtype.is_quantized:
-            raise TypeError(f"{name} takes a quantized input (quint8, qint8, ...), got "
-                            f"{inputs[0].dtype.name}")
-        (out, _), = rule(inputs, attrs)
-        return [(out, attrs.get("out_type", inputs[0].dtype)), ((), dtypes.float32),
-                ((), dtypes.float32)]
+            raise TypeError(
+                f"{name} takes a quantized input (quint8, qint8, ...), got {inputs[0].dtype.name}"
+            )
+        ((out, _),) = rule(inputs, attrs)
+        return [
+            (out, attrs.get("out_type", inputs[0].dtype)),
+            ((), dtypes.float32),
+            ((), dtypes.float32),
+        ]
+
     return infer
 
 
@@ -44,34 +55,42 @@ def _same_range(min_input, max_input):
 
 def _check_4d(x):
     if np.ndim(x) != 4:
-        raise errors.InvalidArgumentError(None, None,
-                                          f"input must be 4-dimensional, got {np.shape(x)}")
+        raise errors.InvalidArgumentError(
+            None, None, f"input must be 4-dimensional, got {np.shape(x)}"
+        )
 
 
-@register_op("QuantizedAvgPool", num_outputs=3, infer=_quantized_input("QuantizedAvgPool",
-                                                                        _pool_infer))
-def _quantized_avg_pool(x, min_input, max_input, ksize=(1, 1), strides=(1, 1),
-                        padding="VALID"):
+@register_op(
+    "QuantizedAvgPool", num_outputs=3, infer=_quantized_input("QuantizedAvgPool", _pool_infer)
+)
+def _quantized_avg_pool(x, min_input, max_input, ksize=(1, 1), strides=(1, 1), padding="VALID"):
     _check_4d(x)
     T = _qtype(x)
     q = as_int(x).astype(np.int32)
     cols, _ = _pool_windows(q, ksize, strides, padding, 0)
     counts = _avg_counts(q.shape, ksize, strides, padding).astype(np.int32)
-    return (as_quantized(cols.sum(axis=(3, 4), dtype=np.int32) // counts, T),
-            *_same_range(min_input, max_input))
+    return (
+        as_quantized(cols.sum(axis=(3, 4), dtype=np.int32) // counts, T),
+        *_same_range(min_input, max_input),
+    )
 
 
-@register_op("QuantizedMaxPool", num_outputs=3, infer=_quantized_input("QuantizedMaxPool",
-                                                                        _pool_infer))
-def _quantized_max_pool(x, min_input, max_input, ksize=(1, 1), strides=(1, 1),
-                        padding="VALID"):
+@register_op(
+    "QuantizedMaxPool", num_outputs=3, infer=_quantized_input("QuantizedMaxPool", _pool_infer)
+)
+def _quantized_max_pool(x, min_input, max_input, ksize=(1, 1), strides=(1, 1), padding="VALID"):
     _check_4d(x)
-    return (as_quantized(_max_pool_kernel(as_int(x), ksize, strides, padding), _qtype(x)),
-            *_same_range(min_input, max_input))
+    return (
+        as_quantized(_max_pool_kernel(as_int(x), ksize, strides, padding), _qtype(x)),
+        *_same_range(min_input, max_input),
+    )
 
 
-@register_op("QuantizedReluX", num_outputs=3,
-             infer=_quantized_input("QuantizedReluX", lambda i, a: [(dims(i[0]), None)]))
+@register_op(
+    "QuantizedReluX",
+    num_outputs=3,
+    infer=_quantized_input("QuantizedReluX", lambda i, a: [(dims(i[0]), None)]),
+)
 def _quantized_relu_x(x, max_value, min_features, max_features, out_type=None):
     T = _qtype(x)
     mn, mx = _scalar(min_features), _scalar(max_features)
@@ -86,22 +105,41 @@ def _float_per_level(T, mn, mx):
     return _F32((mx - mn) / _F32(hi - lo))
 
 
-@register_op("QuantizedConv2D", num_outputs=3,
-             infer=_quantized_input("QuantizedConv2D", _conv_infer))
-def _quantized_conv2d(x, w, min_input, max_input, min_filter, max_filter, out_type=None,
-                      strides=(1, 1), dilations=(1, 1), padding="VALID"):
+@register_op(
+    "QuantizedConv2D", num_outputs=3, infer=_quantized_input("QuantizedConv2D", _conv_infer)
+)
+def _quantized_conv2d(
+    x,
+    w,
+    min_input,
+    max_input,
+    min_filter,
+    max_filter,
+    out_type=None,
+    strides=(1, 1),
+    dilations=(1, 1),
+    padding="VALID",
+):
     _check_4d(x)
     tx, tw = _qtype(x), _qtype(w)
     mn_x, mx_x, mn_w, mx_w = map(_scalar, (min_input, max_input, min_filter, max_filter))
     # offsets: the quantized values standing for 0.0 (TF's FloatToQuantizedUnclamped)
     off_x = _unclamped_zero(tx, mn_x, mx_x)
     off_w = _unclamped_zero(tw, mn_w, mx_w)
-    acc = _conv2d_kernel(as_int(x).astype(np.int64) - off_x, as_int(w).astype(np.int64) - off_w,
-                         strides, dilations, padding)
+    acc = _conv2d_kernel(
+        as_int(x).astype(np.int64) - off_x,
+        as_int(w).astype(np.int64) - off_w,
+        strides,
+        dilations,
+        padding,
+    )
     lo, hi = int_limits(out_type)
     per_level = _float_per_level(tx, mn_x, mx_x) * _float_per_level(tw, mn_w, mx_w)
-    return (as_quantized(np.clip(acc, lo, hi), out_type), np.asarray(_F32(per_level * lo)),
-            np.asarray(_F32(per_level * hi)))
+    return (
+        as_quantized(np.clip(acc, lo, hi), out_type),
+        np.asarray(_F32(per_level * lo)),
+        np.asarray(_F32(per_level * hi)),
+    )
 
 
 def _unclamped_zero(T, mn, mx):
@@ -119,8 +157,10 @@ not_differentiable("QuantizedAvgPool", "QuantizedMaxPool", "QuantizedReluX", "Qu
 def _hw(v, what):
     v = [int(i) for i in v]
     if len(v) != 4 or v[0] != 1 or v[3] != 1:
-        raise ValueError(f"{what} must be [1, h, w, 1] (pooling or striding over batch or "
-                         f"depth is not supported), got {v}")
+        raise ValueError(
+            f"{what} must be [1, h, w, 1] (pooling or striding over batch or "
+            f"depth is not supported), got {v}"
+        )
     return v[1], v[2]
 
 
@@ -135,38 +175,103 @@ def _f32(x):
     return _arr.convert_to_tensor(x, dtype=dtypes.float32)
 
 
-def quantized_avg_pool(input, min_input, max_input, ksize, strides, padding,  # noqa: A002
-                       name=None):
+def quantized_avg_pool(
+    input,
+    min_input,
+    max_input,
+    ksize,
+    strides,
+    padding,  # noqa: A002
+    name=None,
+):
     """(output, min_output, max_output): average pooling of quantized NHWC ``input``."""
-    return tuple(apply_op("QuantizedAvgPool", input, _f32(min_input), _f32(max_input),
-                          ksize=_hw(ksize, "ksize"), strides=_hw(strides, "strides"),
-                          padding=_padding(padding), name=name))
+    return tuple(
+        apply_op(
+            "QuantizedAvgPool",
+            input,
+            _f32(min_input),
+            _f32(max_input),
+            ksize=_hw(ksize, "ksize"),
+            strides=_hw(strides, "strides"),
+            padding=_padding(padding),
+            name=name,
+        )
+    )
 
 
-def quantized_max_pool(input, min_input, max_input, ksize, strides, padding,  # noqa: A002
-                       name=None):
+def quantized_max_pool(
+    input,
+    min_input,
+    max_input,
+    ksize,
+    strides,
+    padding,  # noqa: A002
+    name=None,
+):
     """(output, min_output, max_output): max pooling of quantized NHWC ``input``."""
-    return tuple(apply_op("QuantizedMaxPool", input, _f32(min_input), _f32(max_input),
-                          ksize=_hw(ksize, "ksize"), strides=_hw(strides, "strides"),
-                          padding=_padding(padding), name=name))
+    return tuple(
+        apply_op(
+            "QuantizedMaxPool",
+            input,
+            _f32(min_input),
+            _f32(max_input),
+            ksize=_hw(ksize, "ksize"),
+            strides=_hw(strides, "strides"),
+            padding=_padding(padding),
+            name=name,
+        )
+    )
 
 
-def quantized_relu_x(features, max_value, min_features, max_features,
-                     out_type=dtypes.quint8, name=None):
+def quantized_relu_x(
+    features, max_value, min_features, max_features, out_type=dtypes.quint8, name=None
+):
     """(activations, min_activations, max_activations): quantized min(max(x, 0), max_value)."""
-    return tuple(apply_op("QuantizedReluX", features, _f32(max_value), _f32(min_features),
-                          _f32(max_features), out_type=dtypes.as_dtype(out_type), name=name))
+    return tuple(
+        apply_op(
+            "QuantizedReluX",
+            features,
+            _f32(max_value),
+            _f32(min_features),
+            _f32(max_features),
+            out_type=dtypes.as_dtype(out_type),
+            name=name,
+        )
+    )
 
 
-def quantized_conv2d(input, filter, min_input, max_input, min_filter,  # noqa: A002
-                     max_filter, strides, padding, out_type=dtypes.qint32,
-                     dilations=(1, 1, 1, 1), name=None):
+def quantized_conv2d(
+    input,
+    filter,
+    min_input,
+    max_input,
+    min_filter,  # noqa: A002
+    max_filter,
+    strides,
+    padding,
+    out_type=dtypes.qint32,
+    dilations=(1, 1, 1, 1),
+    name=None,
+):
     """(output, min_output, max_output): 2-D convolution of quantized NHWC ``input`` with a
     quantized HWIO ``filter``, accumulated in ``out_type`` (qint32)."""
     if list(dilations) != [1, 1, 1, 1]:
-        raise ValueError(f"quantized_conv2d supports only dilations [1, 1, 1, 1], got "
-                         f"{list(dilations)}")
-    return tuple(apply_op("QuantizedConv2D", input, filter, _f32(min_input), _f32(max_input),
-                          _f32(min_filter), _f32(max_filter),
-                          out_type=dtypes.as_dtype(out_type), strides=_hw(strides, "strides"),
-                          dilations=(1, 1), padding=_padding(padding), name=name))
+        raise ValueError(
+            f"quantized_conv2d supports only dilations [1, 1, 1, 1], got {list(dilations)}"
+        )
+    return tuple(
+        apply_op(
+            "QuantizedConv2D",
+            input,
+            filter,
+            _f32(min_input),
+            _f32(max_input),
+            _f32(min_filter),
+            _f32(max_filter),
+            out_type=dtypes.as_dtype(out_type),
+            strides=_hw(strides, "strides"),
+            dilations=(1, 1),
+            padding=_padding(padding),
+            name=name,
+        )
+    )

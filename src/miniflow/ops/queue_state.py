@@ -85,16 +85,14 @@ class QueueState:
             return
         left = deadline - time.monotonic()
         if left <= 0 or not self.cond.wait(left) and time.monotonic() >= deadline:
-            raise errors.DeadlineExceededError(None, None,
-                                               "Timed out waiting for notification")
+            raise errors.DeadlineExceededError(None, None, "Timed out waiting for notification")
 
     @staticmethod
     def _take_turn(lock, deadline):
         if deadline is None:
             lock.acquire()
         elif not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise errors.DeadlineExceededError(None, None,
-                                               "Timed out waiting for notification")
+            raise errors.DeadlineExceededError(None, None, "Timed out waiting for notification")
 
     def _closed_error(self):
         return errors.CancelledError(None, None, f"{self.kind} '{self.name}' is closed.")
@@ -140,8 +138,11 @@ class QueueState:
 
     def _insufficient(self, n, taken):
         return errors.OutOfRangeError(
-            None, None, f"{self.kind} '{self.name}' is closed and has insufficient elements "
-            f"(requested {n}, current size {self.size() + len(taken)})")
+            None,
+            None,
+            f"{self.kind} '{self.name}' is closed and has insufficient elements "
+            f"(requested {n}, current size {self.size() + len(taken)})",
+        )
 
 
 class RandomShuffleQueueState(QueueState):

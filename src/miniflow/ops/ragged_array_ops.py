@@ -48,12 +48,14 @@ def _ragged_range(starts, limits, deltas, Tsplits=dtypes.int64):  # noqa: N803  
     for name, x in (("starts", starts), ("limits", limits), ("deltas", deltas)):
         if x.ndim > 1:
             raise _bad(f"{name} must be a scalar or vector, got shape {x.shape}")
-    s, l_, d = np.broadcast_arrays(np.atleast_1d(starts), np.atleast_1d(limits),
-                                   np.atleast_1d(deltas))
+    s, l_, d = np.broadcast_arrays(
+        np.atleast_1d(starts), np.atleast_1d(limits), np.atleast_1d(deltas)
+    )
     if np.any(d == 0):
         raise _bad("Requires delta != 0")
-    sizes = np.maximum(np.ceil((l_ - s) / d), 0).astype(np.int64) if s.size else \
-        np.zeros(0, np.int64)
+    sizes = (
+        np.maximum(np.ceil((l_ - s) / d), 0).astype(np.int64) if s.size else np.zeros(0, np.int64)
+    )
     splits = np.concatenate([[0], np.cumsum(sizes)]).astype(dtypes.as_dtype(Tsplits).np)
     if not sizes.sum():
         return splits, np.zeros(0, starts.dtype)
@@ -70,8 +72,9 @@ def ragged_range_splits(starts, limits, deltas=1, splits_dtype=dtypes.int64, nam
     starts = array_ops.convert_to_tensor(starts)
     limits = array_ops.convert_to_tensor(limits, dtype=starts.dtype)
     deltas = array_ops.convert_to_tensor(deltas, dtype=starts.dtype)
-    return apply_op("RaggedRange", starts, limits, deltas,
-                    Tsplits=dtypes.as_dtype(splits_dtype), name=name)
+    return apply_op(
+        "RaggedRange", starts, limits, deltas, Tsplits=dtypes.as_dtype(splits_dtype), name=name
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -152,8 +155,12 @@ class RaggedFillEmptyRowsGrad(NamedTuple):
 
 
 def _fill_infer(inputs, attrs):
-    return [((None,), dtypes.int64), ((None,), inputs[1].dtype), ((None,), dtypes.bool),
-            (dims(inputs[0]) or (None,), dtypes.int64)]
+    return [
+        ((None,), dtypes.int64),
+        ((None,), inputs[1].dtype),
+        ((None,), dtypes.bool),
+        (dims(inputs[0]) or (None,), dtypes.int64),
+    ]
 
 
 @register_op("RaggedFillEmptyRows", num_outputs=4, infer=_fill_infer)
@@ -161,8 +168,10 @@ def _fill_empty_rows(value_rowids, values, nrows, default_value):
     rowids, values = np.asarray(value_rowids, np.int64), np.asarray(values)
     nrows, default = int(nrows), np.asarray(default_value, values.dtype)
     if values.ndim != 1 or rowids.shape != values.shape:
-        raise _bad(f"values must be a vector matching value_rowids, got shapes "
-                   f"{values.shape} and {rowids.shape}")
+        raise _bad(
+            f"values must be a vector matching value_rowids, got shapes "
+            f"{values.shape} and {rowids.shape}"
+        )
     if default.ndim:
         raise _bad(f"default_value must be a scalar, got shape {default.shape}")
     if rowids.size and (np.any(np.diff(rowids) < 0) or rowids[0] < 0 or rowids[-1] >= nrows):
@@ -174,7 +183,7 @@ def _fill_empty_rows(value_rowids, values, nrows, default_value):
     out_values = np.concatenate([values, np.full(fill.size, default, values.dtype)])[order]
     reverse = np.empty(order.size, np.int64)
     reverse[order] = np.arange(order.size)
-    return out_rowids[order], out_values, empty, reverse[:rowids.size]
+    return out_rowids[order], out_values, empty, reverse[: rowids.size]
 
 
 @register_gradient("RaggedFillEmptyRows", accepts_none=True)
@@ -189,10 +198,16 @@ def ragged_fill_empty_rows(value_rowids, values, nrows, default_value, name=None
     """Adds ``default_value`` to each empty row of a ragged tensor given by value row ids.
     ``tf.ragged_fill_empty_rows(value_rowids, values, nrows, default_value, name=None)``"""
     values = array_ops.convert_to_tensor(values)
-    return RaggedFillEmptyRows(*apply_op(
-        "RaggedFillEmptyRows", array_ops.convert_to_tensor(value_rowids, dtype=dtypes.int64),
-        values, array_ops.convert_to_tensor(nrows, dtype=dtypes.int64),
-        array_ops.convert_to_tensor(default_value, dtype=values.dtype), name=name))
+    return RaggedFillEmptyRows(
+        *apply_op(
+            "RaggedFillEmptyRows",
+            array_ops.convert_to_tensor(value_rowids, dtype=dtypes.int64),
+            values,
+            array_ops.convert_to_tensor(nrows, dtype=dtypes.int64),
+            array_ops.convert_to_tensor(default_value, dtype=values.dtype),
+            name=name,
+        )
+    )
 
 
 def ragged_fill_empty_rows_grad(reverse_index_map, grad_values, name=None):
@@ -201,7 +216,10 @@ def ragged_fill_empty_rows_grad(reverse_index_map, grad_values, name=None):
     with control_flow_ops.name_scope(name, "RaggedFillEmptyRowsGrad"):
         grad_values = array_ops.convert_to_tensor(grad_values)
         d_values = gather(grad_values, reverse_index_map)
-        kept = scatter_nd(array_ops.expand_dims(reverse_index_map, 1),
-                          array_ops.ones_like(d_values), array_ops.shape(grad_values))
+        kept = scatter_nd(
+            array_ops.expand_dims(reverse_index_map, 1),
+            array_ops.ones_like(d_values),
+            array_ops.shape(grad_values),
+        )
         d_default = math_ops.reduce_sum(grad_values * (1 - kept))
         return RaggedFillEmptyRowsGrad(d_values, d_default)

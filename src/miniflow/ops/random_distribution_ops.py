@@ -44,11 +44,11 @@ def random_gamma(shape, alpha, beta=None, dtype=dtypes.float32, seed=None, name=
     with name_scope(name, "random_gamma") as scope:
         shape = _int_tensor(shape)
         alpha = array_ops.convert_to_tensor(alpha, dtype=dtype, name="alpha")
-        beta = array_ops.convert_to_tensor(1.0 if beta is None else beta, dtype=dtype,
-                                           name="beta")
+        beta = array_ops.convert_to_tensor(1.0 if beta is None else beta, dtype=dtype, name="beta")
         seed1, seed2 = get_seed(seed)
-        draw = apply_op("RandomGamma", shape, alpha + array_ops.zeros_like(beta),
-                        seed=seed1, seed2=seed2)
+        draw = apply_op(
+            "RandomGamma", shape, alpha + array_ops.zeros_like(beta), seed=seed1, seed2=seed2
+        )
         return math_ops.maximum(np.finfo(dtype.np).tiny, draw / beta, name=scope)
 
 
@@ -63,8 +63,11 @@ def _out_shape(shape, *params):
         np.broadcast_shapes(shape, *(np.shape(p) for p in params))
     except ValueError:
         raise errors.InvalidArgumentError(
-            None, None, f"parameter shapes {[list(np.shape(p)) for p in params]} do not "
-            f"broadcast to the sample shape {list(shape)}") from None
+            None,
+            None,
+            f"parameter shapes {[list(np.shape(p)) for p in params]} do not "
+            f"broadcast to the sample shape {list(shape)}",
+        ) from None
     return shape
 
 
@@ -102,8 +105,10 @@ def _stateless_ptn(shape, seed, means, stddevs, minvals, maxvals, dtype=None):
     for an interval the normal rarely hits, uniform proposals accepted with the normal
     density's ratio to its peak on the interval (both exact rejection samplers)."""
     shape = _out_shape(shape, means, stddevs, minvals, maxvals)
-    mean, std, lo, hi = (np.broadcast_to(np.asarray(v, np.float64), shape).reshape(-1)
-                         for v in (means, stddevs, minvals, maxvals))
+    mean, std, lo, hi = (
+        np.broadcast_to(np.asarray(v, np.float64), shape).reshape(-1)
+        for v in (means, stddevs, minvals, maxvals)
+    )
     if np.any(lo >= hi):
         raise errors.InvalidArgumentError(None, None, "minvals must be less than maxvals")
     a, b = (lo - mean) / std, (hi - mean) / std
@@ -122,14 +127,19 @@ def _stateless_ptn(shape, seed, means, stddevs, minvals, maxvals, dtype=None):
         lo_t = np.maximum(lo_t, np.where(b[todo] < 0, b[todo] - 10.0, -np.inf))
         z = rng.uniform(lo_t, hi_t)
         peak = np.where(lo_t > 0, lo_t, np.where(hi_t < 0, hi_t, 0.0))
-        ok = rng.random(todo.size) < np.exp((peak ** 2 - z ** 2) / 2)
+        ok = rng.random(todo.size) < np.exp((peak**2 - z**2) / 2)
         out[todo[ok]] = z[ok]
         todo = todo[~ok]
     return (out * std + mean).reshape(shape).astype(dtype.np)
 
 
-not_differentiable("RandomGamma", "StatelessRandomGammaV2", "StatelessRandomPoisson",
-                   "StatelessRandomBinomial", "StatelessParameterizedTruncatedNormal")
+not_differentiable(
+    "RandomGamma",
+    "StatelessRandomGammaV2",
+    "StatelessRandomPoisson",
+    "StatelessRandomBinomial",
+    "StatelessParameterizedTruncatedNormal",
+)
 
 
 def _seed(seed):
@@ -145,10 +155,14 @@ def stateless_random_gamma(shape, seed, alpha, beta=None, dtype=dtypes.float32, 
     dtype = dtypes.as_dtype(dtype)
     with name_scope(name, "stateless_random_gamma") as scope:
         alpha = array_ops.convert_to_tensor(alpha, dtype=dtype, name="alpha")
-        beta = array_ops.convert_to_tensor(1.0 if beta is None else beta, dtype=dtype,
-                                           name="beta")
-        draw = apply_op("StatelessRandomGammaV2", _int_tensor(shape), _seed(seed),
-                        alpha + array_ops.zeros_like(beta), dtype=dtype)
+        beta = array_ops.convert_to_tensor(1.0 if beta is None else beta, dtype=dtype, name="beta")
+        draw = apply_op(
+            "StatelessRandomGammaV2",
+            _int_tensor(shape),
+            _seed(seed),
+            alpha + array_ops.zeros_like(beta),
+            dtype=dtype,
+        )
         return math_ops.maximum(np.finfo(dtype.np).tiny, draw / beta, name=scope)
 
 
@@ -158,28 +172,49 @@ def stateless_random_poisson(shape, seed, lam, dtype=dtypes.int32, name=None):
         lam = array_ops.convert_to_tensor(lam, name="lam")
         if not lam.dtype.is_floating:
             lam = math_ops.cast(lam, dtypes.float32)
-        return apply_op("StatelessRandomPoisson", _int_tensor(shape), _seed(seed), lam,
-                        dtype=dtypes.as_dtype(dtype), name=scope)
+        return apply_op(
+            "StatelessRandomPoisson",
+            _int_tensor(shape),
+            _seed(seed),
+            lam,
+            dtype=dtypes.as_dtype(dtype),
+            name=scope,
+        )
 
 
-def stateless_random_binomial(shape, seed, counts, probs, output_dtype=dtypes.int32,
-                              name=None):
+def stateless_random_binomial(shape, seed, counts, probs, output_dtype=dtypes.int32, name=None):
     """stateless_binomial(shape, seed, counts, probs, output_dtype=tf.int32, name=None):
     successes in ``counts`` trials of probability ``probs``."""
     with name_scope(name, "stateless_random_binomial") as scope:
         probs = array_ops.convert_to_tensor(probs, name="probs")
         counts = array_ops.convert_to_tensor(counts, dtype=probs.dtype, name="counts")
-        return apply_op("StatelessRandomBinomial", _int_tensor(shape), _seed(seed), counts,
-                        probs, dtype=dtypes.as_dtype(output_dtype), name=scope)
+        return apply_op(
+            "StatelessRandomBinomial",
+            _int_tensor(shape),
+            _seed(seed),
+            counts,
+            probs,
+            dtype=dtypes.as_dtype(output_dtype),
+            name=scope,
+        )
 
 
-def stateless_parameterized_truncated_normal(shape, seed, means=0.0, stddevs=1.0,
-                                             minvals=-2.0, maxvals=2.0, name=None):
+def stateless_parameterized_truncated_normal(
+    shape, seed, means=0.0, stddevs=1.0, minvals=-2.0, maxvals=2.0, name=None
+):
     """stateless_parameterized_truncated_normal(shape, seed, means=0.0, stddevs=1.0,
     minvals=-2.0, maxvals=2.0, name=None): N(means, stddevs) cut to [minvals, maxvals]."""
     with name_scope(name, "stateless_parameterized_truncated_normal") as scope:
         means = array_ops.convert_to_tensor(means, name="means")
-        params = [array_ops.convert_to_tensor(v, dtype=means.dtype)
-                  for v in (stddevs, minvals, maxvals)]
-        return apply_op("StatelessParameterizedTruncatedNormal", _int_tensor(shape),
-                        _seed(seed), means, *params, dtype=means.dtype, name=scope)
+        params = [
+            array_ops.convert_to_tensor(v, dtype=means.dtype) for v in (stddevs, minvals, maxvals)
+        ]
+        return apply_op(
+            "StatelessParameterizedTruncatedNormal",
+            _int_tensor(shape),
+            _seed(seed),
+            means,
+            *params,
+            dtype=means.dtype,
+            name=scope,
+        )

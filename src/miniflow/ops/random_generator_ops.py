@@ -34,8 +34,14 @@ class Algorithm(enum.Enum):
 
 
 def _alg(alg):
-    if alg is None or alg in ("auto_select", Algorithm.AUTO_SELECT, 3, "philox",
-                              Algorithm.PHILOX, 1):
+    if alg is None or alg in (
+        "auto_select",
+        Algorithm.AUTO_SELECT,
+        3,
+        "philox",
+        Algorithm.PHILOX,
+        1,
+    ):
         return Algorithm.PHILOX
     raise ValueError(f"Unsupported RNG algorithm {alg!r}: miniflow implements Philox only")
 
@@ -52,8 +58,7 @@ def create_rng_state(seed, alg):
     else:
         words = [int(w) & 0xFFFFFFFFFFFFFFFF for w in np.asarray(seed).reshape(-1)]
         if len(words) > _STATE_SIZE:
-            raise ValueError(f"seed has {len(words)} words; the Philox state holds "
-                             f"{_STATE_SIZE}")
+            raise ValueError(f"seed has {len(words)} words; the Philox state holds {_STATE_SIZE}")
         words = [0] * (_STATE_SIZE - len(words)) + words
     return np.array(words, np.uint64).view(np.int64)
 
@@ -65,9 +70,10 @@ class Generator:
         if copy_from is not None:
             state, alg = copy_from.state.read_value(), copy_from.algorithm
         self._alg = _alg(alg)
-        value = array_ops.convert_to_tensor(np.asarray(state, np.int64)
-                                            if not hasattr(state, "dtype") else state,
-                                            dtype=dtypes.int64)
+        value = array_ops.convert_to_tensor(
+            np.asarray(state, np.int64) if not hasattr(state, "dtype") else state,
+            dtype=dtypes.int64,
+        )
         self._state = Variable(value, trainable=False, name="StateVar")
 
     @classmethod
@@ -108,16 +114,23 @@ class Generator:
 
     def _advance(self, delta):
         """The state before adding ``delta`` to the counter's low word."""
-        step = array_ops.stack([delta, array_ops.zeros_like(delta),
-                                array_ops.zeros_like(delta)])
+        step = array_ops.stack([delta, array_ops.zeros_like(delta), array_ops.zeros_like(delta)])
         return self._state.assign_add(step) - step
 
     def _draw(self, op_type, shape, dtype, *bounds):
         shape = _int_tensor(shape)
         n = math_ops.cast(math_ops.reduce_prod(shape), dtypes.int64)
         old = self._advance(n * _RESERVED)
-        return apply_op(op_type, shape, old[2:], old[:2],
-                        array_ops.constant(self._alg.value), *bounds, dtype=dtype, v2=True)
+        return apply_op(
+            op_type,
+            shape,
+            old[2:],
+            old[:2],
+            array_ops.constant(self._alg.value),
+            *bounds,
+            dtype=dtype,
+            v2=True,
+        )
 
     def uniform(self, shape, minval=0, maxval=None, dtype=dtypes.float32, name=None):
         """Uniform values in [minval, maxval) (integer dtypes need ``maxval``)."""
@@ -126,9 +139,13 @@ class Generator:
             if dtype.is_integer:
                 if maxval is None:
                     raise ValueError("Must specify maxval for integer dtype %r" % dtype)
-                return self._draw("StatelessRandomUniformIntV2", shape, dtype,
-                                  array_ops.convert_to_tensor(minval, dtype=dtype),
-                                  array_ops.convert_to_tensor(maxval, dtype=dtype))
+                return self._draw(
+                    "StatelessRandomUniformIntV2",
+                    shape,
+                    dtype,
+                    array_ops.convert_to_tensor(minval, dtype=dtype),
+                    array_ops.convert_to_tensor(maxval, dtype=dtype),
+                )
             lo = array_ops.convert_to_tensor(minval, dtype=dtype)
             hi = array_ops.convert_to_tensor(1 if maxval is None else maxval, dtype=dtype)
             rnd = self._draw("StatelessRandomUniformV2", shape, dtype)
@@ -137,23 +154,27 @@ class Generator:
     def uniform_full_int(self, shape, dtype=dtypes.uint64, name=None):
         """Integers over the whole range of ``dtype``."""
         with name_scope(name, "stateful_uniform_full_int"):
-            return self._draw("StatelessRandomUniformFullIntV2", shape,
-                              dtypes.as_dtype(dtype))
+            return self._draw("StatelessRandomUniformFullIntV2", shape, dtypes.as_dtype(dtype))
 
     def normal(self, shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, name=None):
         dtype = dtypes.as_dtype(dtype)
         with name_scope(name, "stateful_normal") as scope:
             rnd = self._draw("StatelessRandomNormalV2", shape, dtype)
-            return math_ops.add(rnd * array_ops.convert_to_tensor(stddev, dtype=dtype),
-                                array_ops.convert_to_tensor(mean, dtype=dtype), name=scope)
+            return math_ops.add(
+                rnd * array_ops.convert_to_tensor(stddev, dtype=dtype),
+                array_ops.convert_to_tensor(mean, dtype=dtype),
+                name=scope,
+            )
 
-    def truncated_normal(self, shape, mean=0.0, stddev=1.0, dtype=dtypes.float32,
-                         name=None):
+    def truncated_normal(self, shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, name=None):
         dtype = dtypes.as_dtype(dtype)
         with name_scope(name, "truncated_normal") as scope:
             rnd = self._draw("StatelessTruncatedNormalV2", shape, dtype)
-            return math_ops.add(rnd * array_ops.convert_to_tensor(stddev, dtype=dtype),
-                                array_ops.convert_to_tensor(mean, dtype=dtype), name=scope)
+            return math_ops.add(
+                rnd * array_ops.convert_to_tensor(stddev, dtype=dtype),
+                array_ops.convert_to_tensor(mean, dtype=dtype),
+                name=scope,
+            )
 
     def binomial(self, shape, counts, probs, dtype=dtypes.int32, name=None):
         """Binomial samples (a seed pair is drawn from the stream, then stateless)."""
@@ -169,9 +190,15 @@ class Generator:
     def split(self, count=1):
         """``count`` new Generators whose keys are drawn from this one."""
         keys = self.uniform_full_int([count], dtype=dtypes.int64)
-        return [Generator(state=array_ops.stack([array_ops.zeros_like(keys[i]),
-                                                 array_ops.zeros_like(keys[i]), keys[i]]),
-                          alg=self._alg) for i in range(count)]
+        return [
+            Generator(
+                state=array_ops.stack(
+                    [array_ops.zeros_like(keys[i]), array_ops.zeros_like(keys[i]), keys[i]]
+                ),
+                alg=self._alg,
+            )
+            for i in range(count)
+        ]
 
 
 _GLOBAL = {"generator": None}

@@ -53,8 +53,12 @@ def _rng(attrs):
 
 
 def _random_op(op_type, draw):
-    register_op(op_type, infer=lambda i, a: [(_shape_from_tensor(i[0]), a["dtype"])],
-                stateful=True, make_state=_rng)(draw)
+    register_op(
+        op_type,
+        infer=lambda i, a: [(_shape_from_tensor(i[0]), a["dtype"])],
+        stateful=True,
+        make_state=_rng,
+    )(draw)
     not_differentiable(op_type)
 
 
@@ -84,13 +88,21 @@ _random_op("RandomUniform", _uniform)
 
 def _random(op_type, shape, dtype, seed, name, **params):
     seed, seed2 = get_seed(seed)
-    return apply_op(op_type, _int_tensor(shape), dtype=dtypes.as_dtype(dtype), seed=seed,
-                    seed2=seed2, name=name, **params)
+    return apply_op(
+        op_type,
+        _int_tensor(shape),
+        dtype=dtypes.as_dtype(dtype),
+        seed=seed,
+        seed2=seed2,
+        name=name,
+        **params,
+    )
 
 
 def _is_number(value) -> bool:
     return isinstance(value, numbers.Number | np.generic) or (
-        isinstance(value, np.ndarray) and value.ndim == 0)
+        isinstance(value, np.ndarray) and value.ndim == 0
+    )
 
 
 def _scaled(op_type, shape, dtype, seed, name, scale, shift):
@@ -101,25 +113,29 @@ def _scaled(op_type, shape, dtype, seed, name, scale, shift):
     return _math.add(scaled, _arr.convert_to_tensor(shift, dtype=dtype), name=name)
 
 
-_UNIT = {"RandomStandardNormal": dict(mean=0.0, stddev=1.0),
-         "TruncatedNormal": dict(mean=0.0, stddev=1.0),
-         "RandomUniform": dict(minval=0.0, maxval=1.0)}
+_UNIT = {
+    "RandomStandardNormal": dict(mean=0.0, stddev=1.0),
+    "TruncatedNormal": dict(mean=0.0, stddev=1.0),
+    "RandomUniform": dict(minval=0.0, maxval=1.0),
+}
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Samples from N(mean, stddev^2); ``mean`` and ``stddev`` may be tensors."""
     if not (_is_number(mean) and _is_number(stddev)):
         return _scaled("RandomStandardNormal", shape, dtype, seed, name, stddev, mean)
-    return _random("RandomStandardNormal", shape, dtype, seed, name, mean=float(mean),
-                   stddev=float(stddev))
+    return _random(
+        "RandomStandardNormal", shape, dtype, seed, name, mean=float(mean), stddev=float(stddev)
+    )
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Samples from N(mean, stddev^2), redrawing values beyond 2 standard deviations."""
     if not (_is_number(mean) and _is_number(stddev)):
         return _scaled("TruncatedNormal", shape, dtype, seed, name, stddev, mean)
-    return _random("TruncatedNormal", shape, dtype, seed, name, mean=float(mean),
-                   stddev=float(stddev))
+    return _random(
+        "TruncatedNormal", shape, dtype, seed, name, mean=float(mean), stddev=float(stddev)
+    )
 
 
 def random_uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None, name=None):
@@ -133,12 +149,18 @@ def random_uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None
         if dtype.is_integer:  # floor(u * (max - min)) + min, exact for int32 ranges
             lo = _math.cast(_arr.convert_to_tensor(minval, dtype=dtype), dtypes.float64)
             hi = _math.cast(_arr.convert_to_tensor(maxval, dtype=dtype), dtypes.float64)
-            u = _random("RandomUniform", shape, dtypes.float64, seed, None, minval=0.0,
-                        maxval=1.0)
+            u = _random("RandomUniform", shape, dtypes.float64, seed, None, minval=0.0, maxval=1.0)
             return _math.cast(_math.floor(u * (hi - lo)) + lo, dtype, name=name)
         lo = _arr.convert_to_tensor(minval, dtype=dtype)
-        return _scaled("RandomUniform", shape, dtype, seed, name,
-                       _arr.convert_to_tensor(maxval, dtype=dtype) - lo, lo)
+        return _scaled(
+            "RandomUniform",
+            shape,
+            dtype,
+            seed,
+            name,
+            _arr.convert_to_tensor(maxval, dtype=dtype) - lo,
+            lo,
+        )
     return _random("RandomUniform", shape, dtype, seed, name, minval=minval, maxval=maxval)
 
 
@@ -146,8 +168,12 @@ def _shuffle(rng, x, seed=None, seed2=None):
     return rng.permutation(x)
 
 
-register_op("RandomShuffle", infer=lambda i, a: [(i[0].shape.as_tuple(), i[0].dtype)],
-            stateful=True, make_state=_rng)(_shuffle)
+register_op(
+    "RandomShuffle",
+    infer=lambda i, a: [(i[0].shape.as_tuple(), i[0].dtype)],
+    stateful=True,
+    make_state=_rng,
+)(_shuffle)
 not_differentiable("RandomShuffle")
 
 

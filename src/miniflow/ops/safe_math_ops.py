@@ -22,15 +22,17 @@ def _zero_where_x_zero(fn):
         with np.errstate(all="ignore"):
             out = fn(x, y)
         return np.where(x == 0, np.zeros_like(out), out).astype(out.dtype, copy=False)
+
     return kernel
 
 
 register_op("Xlogy", infer=float_only, same_dtype=True)(
-    _zero_where_x_zero(lambda x, y: x * np.log(y)))
-register_op("Xdivy", infer=float_only, same_dtype=True)(
-    _zero_where_x_zero(lambda x, y: x / y))
+    _zero_where_x_zero(lambda x, y: x * np.log(y))
+)
+register_op("Xdivy", infer=float_only, same_dtype=True)(_zero_where_x_zero(lambda x, y: x / y))
 register_op("Xlog1py", infer=float_only, same_dtype=True)(
-    _zero_where_x_zero(lambda x, y: x * np.log1p(y)))
+    _zero_where_x_zero(lambda x, y: x * np.log1p(y))
+)
 
 
 @register_op("MulNoNan", infer=rules.broadcast, same_dtype=True)
@@ -71,8 +73,10 @@ def _xlog1py_grad(op, grad):
 @register_gradient("MulNoNan")
 def _mul_no_nan_grad(op, grad):
     x, y = op.inputs
-    return [unbroadcast(multiply_no_nan(grad, y), x, y),
-            unbroadcast(multiply_no_nan(x, grad), y, x)]
+    return [
+        unbroadcast(multiply_no_nan(grad, y), x, y),
+        unbroadcast(multiply_no_nan(x, grad), y, x),
+    ]
 
 
 def _truncatediv(x, y):

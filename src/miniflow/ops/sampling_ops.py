@@ -22,8 +22,10 @@ def _multinomial_infer(inputs, attrs):
     logits, num_samples = inputs
     d = dims(logits)
     if d is not None and len(d) != 2:
-        raise ValueError(f"Shape must be rank 2 but is rank {len(d)} for 'Multinomial': "
-                         "logits must be [batch_size, num_classes]")
+        raise ValueError(
+            f"Shape must be rank 2 but is rank {len(d)} for 'Multinomial': "
+            "logits must be [batch_size, num_classes]"
+        )
     n = _const_value(num_samples)
     return [((d[0] if d else None, None if n is None else int(n)), attrs["output_dtype"])]
 
@@ -33,12 +35,12 @@ def _multinomial(rng, logits, num_samples, output_dtype=None, seed=None, seed2=N
     logits = np.asarray(logits, dtype=np.float64)
     n = int(num_samples)
     if logits.ndim != 2:
-        raise errors.InvalidArgumentError(None, None, "logits should be a matrix, got shape "
-                                                      f"{list(logits.shape)}")
+        raise errors.InvalidArgumentError(
+            None, None, f"logits should be a matrix, got shape {list(logits.shape)}"
+        )
     batch, classes = logits.shape
     if n < 0:
-        raise errors.InvalidArgumentError(None, None, f"num_samples should be nonnegative, "
-                                                      f"got {n}")
+        raise errors.InvalidArgumentError(None, None, f"num_samples should be nonnegative, got {n}")
     out = np.zeros((batch, n), dtype=output_dtype.np)
     if not n or not batch:
         return out
@@ -85,9 +87,14 @@ def _draw(logits, num_samples, dtype, seed, name, default_name):
     with name_scope(name, default_name):
         logits = _arr.convert_to_tensor(logits, name="logits")
         seed, seed2 = get_seed(seed)
-        return apply_op("Multinomial", logits, _int_tensor(num_samples),
-                        output_dtype=dtypes.as_dtype(dtype or dtypes.int64), seed=seed,
-                        seed2=seed2)
+        return apply_op(
+            "Multinomial",
+            logits,
+            _int_tensor(num_samples),
+            output_dtype=dtypes.as_dtype(dtype or dtypes.int64),
+            seed=seed,
+            seed2=seed2,
+        )
 
 
 def random_poisson(lam, shape, dtype=dtypes.float32, seed=None, name=None):
@@ -95,8 +102,14 @@ def random_poisson(lam, shape, dtype=dtypes.float32, seed=None, name=None):
     with name_scope(name, "random_poisson"):
         rate = _arr.convert_to_tensor(lam, name="lam")
         seed, seed2 = get_seed(seed)
-        return apply_op("RandomPoissonV2", _int_tensor(shape), rate,
-                        dtype=dtypes.as_dtype(dtype), seed=seed, seed2=seed2)
+        return apply_op(
+            "RandomPoissonV2",
+            _int_tensor(shape),
+            rate,
+            dtype=dtypes.as_dtype(dtype),
+            seed=seed,
+            seed2=seed2,
+        )
 
 
 poisson = random_poisson

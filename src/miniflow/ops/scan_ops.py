@@ -25,6 +25,7 @@ def _scan_infer(inputs, attrs):
 
 def _scan(accumulate, identity):
     """A kernel from a ufunc's accumulate: reverse by flipping, exclusive by shifting."""
+
     def kernel(x, axis=0, exclusive=False, reverse=False):
         x = np.asarray(x)
         if reverse:
@@ -34,13 +35,15 @@ def _scan(accumulate, identity):
             head = np.full_like(np.take(out, [0], axis=axis), identity)
             out = np.concatenate([head, np.delete(out, -1, axis=axis)], axis=axis)
         return np.flip(out, axis) if reverse else out
+
     return kernel
 
 
 register_op("Cumsum", infer=_scan_infer)(_scan(np.add.accumulate, 0))
 register_op("Cumprod", infer=_scan_infer)(_scan(np.multiply.accumulate, 1))
 register_op("CumulativeLogsumexp", infer=lambda i, a: (float_only(i, a), _scan_infer(i, a))[1])(
-    _scan(np.logaddexp.accumulate, -np.inf))
+    _scan(np.logaddexp.accumulate, -np.inf)
+)
 
 
 def _attrs(op, **changes):
@@ -71,18 +74,24 @@ def _cumulative_logsumexp_grad(op, grad):
     attrs = _attrs(op, reverse=not op.attrs["reverse"])
     neg_inf = _math.cast(_arr.fill(_arr.shape(grad), -np.inf), grad.dtype)
     zero = _arr.zeros_like(grad)
-    pos = _math.where(grad > zero, _math.log(_math.where(grad > zero, grad, _arr.ones_like(grad))),
-                      neg_inf)
-    neg = _math.where(grad < zero, _math.log(_math.where(grad < zero, _math.negative(grad),
-                                                         _arr.ones_like(grad))), neg_inf)
+    pos = _math.where(
+        grad > zero, _math.log(_math.where(grad > zero, grad, _arr.ones_like(grad))), neg_inf
+    )
+    neg = _math.where(
+        grad < zero,
+        _math.log(_math.where(grad < zero, _math.negative(grad), _arr.ones_like(grad))),
+        neg_inf,
+    )
     # Where out is -inf (only -inf inputs so far) the terms are 0; masking them keeps
     # -inf - -inf out, whose NaN would reach the second derivative as a cotangent.
     live = out > neg_inf
     safe_out = _math.where(live, out, zero)
-    gp = _math.exp(apply_op("CumulativeLogsumexp", _math.where(live, pos - safe_out, neg_inf),
-                            **attrs) + x)
-    gn = _math.exp(apply_op("CumulativeLogsumexp", _math.where(live, neg - safe_out, neg_inf),
-                            **attrs) + x)
+    gp = _math.exp(
+        apply_op("CumulativeLogsumexp", _math.where(live, pos - safe_out, neg_inf), **attrs) + x
+    )
+    gn = _math.exp(
+        apply_op("CumulativeLogsumexp", _math.where(live, neg - safe_out, neg_inf), **attrs) + x
+    )
     return [gp - gn]
 
 
@@ -93,15 +102,21 @@ def _scan_fn(op_type, doc):
             if static is None:
                 raise ValueError(f"{op_type}: axis must be known when the graph is built")
             axis = int(static)
-        return apply_op(op_type, x, axis=axis, exclusive=bool(exclusive),
-                        reverse=bool(reverse), name=name)
+        return apply_op(
+            op_type, x, axis=axis, exclusive=bool(exclusive), reverse=bool(reverse), name=name
+        )
+
     fn.__doc__ = doc
     return fn
 
 
-cumsum = _scan_fn("Cumsum", "Cumulative sum along ``axis`` (``exclusive``: shifted by one; "
-                  "``reverse``: from the end).")
-cumprod = _scan_fn("Cumprod", "Cumulative product along ``axis`` (``exclusive``, "
-                   "``reverse`` as `cumsum`).")
-cumulative_logsumexp = _scan_fn("CumulativeLogsumexp", "log(cumsum(exp(x))) along ``axis``, "
-                                "without overflow.")
+cumsum = _scan_fn(
+    "Cumsum",
+    "Cumulative sum along ``axis`` (``exclusive``: shifted by one; ``reverse``: from the end).",
+)
+cumprod = _scan_fn(
+    "Cumprod", "Cumulative product along ``axis`` (``exclusive``, ``reverse`` as `cumsum`)."
+)
+cumulative_logsumexp = _scan_fn(
+    "CumulativeLogsumexp", "log(cumsum(exp(x))) along ``axis``, without overflow."
+)

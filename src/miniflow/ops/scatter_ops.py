@@ -16,8 +16,13 @@ from miniflow.core.registry import not_differentiable, register_op
 from miniflow.ops import array_ops
 from miniflow.ops.state_ops import Slot, _uninitialized
 
-_STATE = dict(stateful=True, make_state=lambda a: Slot(), state_key=lambda a: a["var"],
-              writes=True, infer=lambda i, a: [(a["var"].shape.as_tuple(), a["var"].dtype)])
+_STATE = dict(
+    stateful=True,
+    make_state=lambda a: Slot(),
+    state_key=lambda a: a["var"],
+    writes=True,
+    infer=lambda i, a: [(a["var"].shape.as_tuple(), a["var"].dtype)],
+)
 
 
 def _target(slot, var):
@@ -31,16 +36,19 @@ def _check_rows(idx, n, var):
         flat = idx.reshape(-1)
         k = int(np.flatnonzero((flat < 0) | (flat >= n))[0])
         raise errors.InvalidArgumentError(
-            None, None, f"indices[{k}] = {int(flat[k])} is not in [0, {n}) (variable "
-            f"{var.op_name})")
+            None, None, f"indices[{k}] = {int(flat[k])} is not in [0, {n}) (variable {var.op_name})"
+        )
 
 
 def _check_updates(value, idx, updates, var, nd=False):
-    want = idx.shape[:-1] + value.shape[idx.shape[-1]:] if nd else idx.shape + value.shape[1:]
+    want = idx.shape[:-1] + value.shape[idx.shape[-1] :] if nd else idx.shape + value.shape[1:]
     if np.ndim(updates) and np.shape(updates) != want:
         raise errors.InvalidArgumentError(
-            None, None, f"Shape of updates {list(np.shape(updates))} does not match "
-            f"indices.shape + var.shape[...] = {list(want)} (variable {var.op_name})")
+            None,
+            None,
+            f"Shape of updates {list(np.shape(updates))} does not match "
+            f"indices.shape + var.shape[...] = {list(want)} (variable {var.op_name})",
+        )
 
 
 def _scatter_kernel(combine):
@@ -66,8 +74,9 @@ _SCATTERS = {
     "ScatterAdd": np.add.at,
     "ScatterSub": np.subtract.at,
     "ScatterMul": np.multiply.at,
-    "ScatterDiv": lambda v, i, u: np.divide.at(v, i, u) if v.dtype.kind in "fc" else
-    np.floor_divide.at(v, i, u),
+    "ScatterDiv": lambda v, i, u: (
+        np.divide.at(v, i, u) if v.dtype.kind in "fc" else np.floor_divide.at(v, i, u)
+    ),
     "ScatterMax": np.maximum.at,
     "ScatterMin": np.minimum.at,
 }
@@ -81,8 +90,11 @@ def _scatter_nd_kernel(combine):
         idx = np.asarray(indices)
         if idx.ndim == 0 or idx.shape[-1] > value.ndim:
             raise errors.InvalidArgumentError(
-                None, None, f"The inner dimension of indices ({idx.shape[-1:]}) must be at "
-                f"most the rank of variable {var.op_name} ({value.ndim})")
+                None,
+                None,
+                f"The inner dimension of indices ({idx.shape[-1:]}) must be at "
+                f"most the rank of variable {var.op_name} ({value.ndim})",
+            )
         for d in range(idx.shape[-1]):
             _check_rows(idx[..., d], value.shape[d], var)
         _check_updates(value, idx, updates, var, nd=True)
@@ -111,10 +123,12 @@ _RETURNS = """
 
 def _scatter_public(op_type, doc):
     """The public function ``tf.scatter_*(ref, indices, updates)`` of a scatter op."""
+
     def fn(ref, indices, updates, use_locking=None, name=None):
         updates = array_ops.convert_to_tensor(updates, dtype=ref.dtype)
-        return apply_op(op_type, array_ops._as_index(indices), updates, var=ref,
-                        name=name or op_type)
+        return apply_op(
+            op_type, array_ops._as_index(indices), updates, var=ref, name=name or op_type
+        )
 
     fn.__name__ = "".join("_" + c.lower() if c.isupper() else c for c in op_type)[1:]
     fn.__doc__ = doc
@@ -122,7 +136,10 @@ def _scatter_public(op_type, doc):
 
 
 def _scatter_fn(op_type, doc):
-    return _scatter_public(op_type, doc + """
+    return _scatter_public(
+        op_type,
+        doc
+        + """
 
     Args:
         ref: the variable to update.
@@ -130,38 +147,52 @@ def _scatter_fn(op_type, doc):
         updates: values of shape ``indices.shape + ref.shape[1:]`` (or a scalar).
         use_locking: ignored (updates are not concurrent).
         name: the op's name.
-""" + _RETURNS)
+"""
+        + _RETURNS,
+    )
 
 
-scatter_update = _scatter_fn("ScatterUpdate", "Sets ``ref[indices] = updates`` in place "
-                             "(with repeated indices one of the updates wins).")
-scatter_add = _scatter_fn("ScatterAdd", "Adds ``updates`` to ``ref[indices]`` in place "
-                          "(repeated indices add up).")
-scatter_sub = _scatter_fn("ScatterSub", "Subtracts ``updates`` from ``ref[indices]`` in "
-                          "place (repeated indices add up).")
+scatter_update = _scatter_fn(
+    "ScatterUpdate",
+    "Sets ``ref[indices] = updates`` in place (with repeated indices one of the updates wins).",
+)
+scatter_add = _scatter_fn(
+    "ScatterAdd", "Adds ``updates`` to ``ref[indices]`` in place (repeated indices add up)."
+)
+scatter_sub = _scatter_fn(
+    "ScatterSub", "Subtracts ``updates`` from ``ref[indices]`` in place (repeated indices add up)."
+)
 scatter_mul = _scatter_fn("ScatterMul", "Multiplies ``ref[indices]`` by ``updates`` in place.")
 scatter_div = _scatter_fn("ScatterDiv", "Divides ``ref[indices]`` by ``updates`` in place.")
-scatter_max = _scatter_fn("ScatterMax", "``ref[indices] = max(ref[indices], updates)`` in "
-                          "place.")
-scatter_min = _scatter_fn("ScatterMin", "``ref[indices] = min(ref[indices], updates)`` in "
-                          "place.")
+scatter_max = _scatter_fn("ScatterMax", "``ref[indices] = max(ref[indices], updates)`` in place.")
+scatter_min = _scatter_fn("ScatterMin", "``ref[indices] = min(ref[indices], updates)`` in place.")
 
 
 def _scatter_nd_fn(op_type, doc):
-    return _scatter_public(op_type, doc + """
+    return _scatter_public(
+        op_type,
+        doc
+        + """
 
     ``indices`` has shape ``[..., K]``: each innermost vector indexes the first K
     dimensions of ``ref``; ``updates`` has shape ``indices.shape[:-1] + ref.shape[K:]``.
-""" + _RETURNS + """
+"""
+        + _RETURNS
+        + """
     Example::
 
         tf.scatter_nd_update(v, [[0, 1], [2, 2]], [10.0, 20.0])
-    """)
+    """,
+    )
 
 
-scatter_nd_update = _scatter_nd_fn("ScatterNdUpdate", "Sets elements or slices of ``ref`` "
-                                   "at ``indices`` to ``updates`` in place.")
-scatter_nd_add = _scatter_nd_fn("ScatterNdAdd", "Adds ``updates`` to elements or slices of "
-                                "``ref`` at ``indices`` in place.")
-scatter_nd_sub = _scatter_nd_fn("ScatterNdSub", "Subtracts ``updates`` from elements or "
-                                "slices of ``ref`` at ``indices`` in place.")
+scatter_nd_update = _scatter_nd_fn(
+    "ScatterNdUpdate", "Sets elements or slices of ``ref`` at ``indices`` to ``updates`` in place."
+)
+scatter_nd_add = _scatter_nd_fn(
+    "ScatterNdAdd", "Adds ``updates`` to elements or slices of ``ref`` at ``indices`` in place."
+)
+scatter_nd_sub = _scatter_nd_fn(
+    "ScatterNdSub",
+    "Subtracts ``updates`` from elements or slices of ``ref`` at ``indices`` in place.",
+)

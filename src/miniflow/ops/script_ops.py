@@ -23,8 +23,10 @@ def _py_func(*args, func=None, Tout=(), grad=None):  # noqa: N803  TF's attr nam
     out = func(*args)
     outs = list(out) if isinstance(out, list | tuple) else [out]
     if len(outs) != len(Tout):
-        raise ValueError(f"py_func {getattr(func, '__name__', func)} returned {len(outs)} "
-                         f"values, expected {len(Tout)} (Tout)")
+        raise ValueError(
+            f"py_func {getattr(func, '__name__', func)} returned {len(outs)} "
+            f"values, expected {len(Tout)} (Tout)"
+        )
     return tuple(np.asarray(o, dtype=dt.np) for o, dt in zip(outs, Tout))
 
 
@@ -60,8 +62,7 @@ numpy_function = py_func
 
 
 def _print_data(message, data, summarize):
-    parts = [np.array2string(np.asarray(d).reshape(-1)[:summarize], separator=" ")
-             for d in data]
+    parts = [np.array2string(np.asarray(d).reshape(-1)[:summarize], separator=" ") for d in data]
     return message + "".join(parts)
 
 
@@ -80,24 +81,39 @@ def _print_grad(op, grad):
 
 def Print(input_, data, message=None, first_n=None, summarize=None, name=None):  # noqa: N802
     """Identity on ``input_`` that prints ``message`` and ``data`` (to stderr) when run."""
-    return apply_op("Print", input_, *data, message=message or "",
-                    first_n=-1 if first_n is None else int(first_n),
-                    summarize=3 if summarize is None else int(summarize),
-                    counter={"n": 0}, name=name)
+    return apply_op(
+        "Print",
+        input_,
+        *data,
+        message=message or "",
+        first_n=-1 if first_n is None else int(first_n),
+        summarize=3 if summarize is None else int(summarize),
+        counter={"n": 0},
+        name=name,
+    )
 
 
 @register_op("PrintV2", num_outputs=0)
 def _print_v2(*values, template=(), output_stream=None, end="\n"):
     it = iter(values)
     text = "".join(str(next(it)) if part is None else part for part in template)
-    stream = output_stream if hasattr(output_stream, "write") else (
-        sys.stdout if output_stream == "stdout" else sys.stderr)
+    stream = (
+        output_stream
+        if hasattr(output_stream, "write")
+        else (sys.stdout if output_stream == "stdout" else sys.stderr)
+    )
     stream.write(text + end)
     return ()
 
 
-def print(*inputs, output_stream=sys.stderr, sep=" ", end="\n", summarize=3,  # noqa: A001
-          name=None):
+def print(
+    *inputs,
+    output_stream=sys.stderr,
+    sep=" ",
+    end="\n",
+    summarize=3,  # noqa: A001
+    name=None,
+):
     """Prints tensors and Python values: at once in eager mode, when the returned op runs
     in graph mode."""
     template, tensors = [], []
@@ -109,5 +125,11 @@ def print(*inputs, output_stream=sys.stderr, sep=" ", end="\n", summarize=3,  # 
             tensors.append(array_ops.convert_to_tensor(x))
         else:
             template.append(str(x))
-    return apply_op("PrintV2", *tensors, template=tuple(template), output_stream=output_stream,
-                    end=end, name=name)
+    return apply_op(
+        "PrintV2",
+        *tensors,
+        template=tuple(template),
+        output_stream=output_stream,
+        end=end,
+        name=name,
+    )

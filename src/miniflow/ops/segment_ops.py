@@ -37,17 +37,19 @@ def _segment_kernel(kind, is_sorted):
         if is_sorted:
             if flat.size and (np.any(np.diff(flat) < 0) or flat[0] < 0):
                 raise errors.InvalidArgumentError(
-                    None, None, "segment_ids should be a sorted, non-negative vector")
+                    None, None, "segment_ids should be a sorted, non-negative vector"
+                )
             n = int(flat[-1]) + 1 if flat.size else 0
         else:
             n = int(num_segments)
             if flat.size and flat.max() >= n:
                 raise errors.InvalidArgumentError(
-                    None, None, f"segment_ids value {int(flat.max())} is out of range "
-                    f"[0, {n})")
-        rows = data.reshape((flat.size,) + data.shape[ids.ndim:])
-        out = np.full((n,) + rows.shape[1:], _empty_value(kind, data.dtype, is_sorted),
-                      dtype=data.dtype)
+                    None, None, f"segment_ids value {int(flat.max())} is out of range [0, {n})"
+                )
+        rows = data.reshape((flat.size,) + data.shape[ids.ndim :])
+        out = np.full(
+            (n,) + rows.shape[1:], _empty_value(kind, data.dtype, is_sorted), dtype=data.dtype
+        )
         keep = flat >= 0
         reduced = np.full_like(out, 1 if kind == "Prod" else 0)
         if kind != "Prod":
@@ -59,6 +61,7 @@ def _segment_kernel(kind, is_sorted):
             out[seen] = reduced[seen]
             return out
         return reduced
+
     return kernel
 
 
@@ -66,7 +69,7 @@ def _sorted_infer(inputs, attrs):
     d, i = dims(inputs[0]), dims(inputs[1])
     if d is None or i is None:
         return [(None, inputs[0].dtype)]
-    return [((None,) + d[len(i):], inputs[0].dtype)]
+    return [((None,) + d[len(i) :], inputs[0].dtype)]
 
 
 def _unsorted_infer(inputs, attrs):
@@ -74,13 +77,12 @@ def _unsorted_infer(inputs, attrs):
     n = _arr._const_value(inputs[2])
     if d is None or i is None:
         return [(None, inputs[0].dtype)]
-    return [((None if n is None else int(n),) + d[len(i):], inputs[0].dtype)]
+    return [((None if n is None else int(n),) + d[len(i) :], inputs[0].dtype)]
 
 
 for _kind in _REDUCERS:
     register_op(f"Segment{_kind}", infer=_sorted_infer)(_segment_kernel(_kind, True))
-    register_op(f"UnsortedSegment{_kind}", infer=_unsorted_infer)(
-        _segment_kernel(_kind, False))
+    register_op(f"UnsortedSegment{_kind}", infer=_unsorted_infer)(_segment_kernel(_kind, False))
 
 
 def _clipped(ids):
@@ -106,8 +108,9 @@ def _min_max_grad(op, grad):
     among ties (TF's rule)."""
     data, ids = op.inputs[0], op.inputs[1]
     safe_ids, valid = _clipped(ids)
-    picked = _math.logical_and(_math.equal(data, _arr.gather(op.outputs[0], safe_ids)),
-                               _row_mask(valid, data))
+    picked = _math.logical_and(
+        _math.equal(data, _arr.gather(op.outputs[0], safe_ids)), _row_mask(valid, data)
+    )
     hits = _math.cast(picked, data.dtype)
     n = _arr.shape(op.outputs[0])[0]
     counts = unsorted_segment_sum(hits, safe_ids, n)
@@ -126,10 +129,14 @@ def _prod_grad(op, grad):
     nonzero_prod = apply_op("UnsortedSegmentProd", safe_data, safe_ids, n)
     g = _arr.gather(grad, safe_ids)
     zeros_here = _arr.gather(zeros, safe_ids)
-    others = _math.where(is_zero, _arr.gather(nonzero_prod, safe_ids),
-                         _arr.gather(op.outputs[0], safe_ids) / safe_data)
-    others = _math.where(_math.greater(zeros_here, _arr.ones_like(zeros_here)),
-                         _arr.zeros_like(others), others)
+    others = _math.where(
+        is_zero,
+        _arr.gather(nonzero_prod, safe_ids),
+        _arr.gather(op.outputs[0], safe_ids) / safe_data,
+    )
+    others = _math.where(
+        _math.greater(zeros_here, _arr.ones_like(zeros_here)), _arr.zeros_like(others), others
+    )
     mask = _math.cast(_row_mask(valid, data), data.dtype)
     return [g * others * mask, None] + [None] * (len(op.inputs) - 2)
 
@@ -143,14 +150,21 @@ for _prefix in ("Segment", "UnsortedSegment"):
 def _sorted_fn(kind, doc):
     def fn(data, segment_ids, name=None):
         return apply_op(f"Segment{kind}", data, segment_ids, name=name)
+
     fn.__doc__ = doc
     return fn
 
 
 def _unsorted_fn(kind, doc):
     def fn(data, segment_ids, num_segments, name=None):
-        return apply_op(f"UnsortedSegment{kind}", data, segment_ids,
-                        _arr.convert_to_tensor(num_segments), name=name)
+        return apply_op(
+            f"UnsortedSegment{kind}",
+            data,
+            segment_ids,
+            _arr.convert_to_tensor(num_segments),
+            name=name,
+        )
+
     fn.__doc__ = doc
     return fn
 
@@ -159,9 +173,11 @@ segment_max = _sorted_fn("Max", "Maxima over sorted ``segment_ids`` (0 for empty
 segment_min = _sorted_fn("Min", "Minima over sorted ``segment_ids`` (0 for empty segments).")
 segment_prod = _sorted_fn("Prod", "Products over sorted ``segment_ids`` (1 when empty).")
 unsorted_segment_max = _unsorted_fn(
-    "Max", "Maxima over ``segment_ids`` (the dtype's lowest finite value when empty).")
+    "Max", "Maxima over ``segment_ids`` (the dtype's lowest finite value when empty)."
+)
 unsorted_segment_min = _unsorted_fn(
-    "Min", "Minima over ``segment_ids`` (the dtype's highest finite value when empty).")
+    "Min", "Minima over ``segment_ids`` (the dtype's highest finite value when empty)."
+)
 unsorted_segment_prod = _unsorted_fn("Prod", "Products over ``segment_ids`` (1 when empty).")
 
 
@@ -192,13 +208,18 @@ def _masked_sum(data, segment_ids, num_segments):
 def unsorted_segment_mean(data, segment_ids, num_segments, name=None):
     """Means over ``segment_ids`` (0 for empty segments; negative ids dropped)."""
     data = _arr.convert_to_tensor(data)
-    return _math.truediv(_masked_sum(data, segment_ids, num_segments),
-                         _unsorted_count(data, segment_ids, num_segments), name=name)
+    return _math.truediv(
+        _masked_sum(data, segment_ids, num_segments),
+        _unsorted_count(data, segment_ids, num_segments),
+        name=name,
+    )
 
 
 def unsorted_segment_sqrt_n(data, segment_ids, num_segments, name=None):
     """Sums over ``segment_ids`` divided by sqrt(count) (0 for empty segments)."""
     data = _arr.convert_to_tensor(data)
-    return _math.truediv(_masked_sum(data, segment_ids, num_segments),
-                         _math.sqrt(_unsorted_count(data, segment_ids, num_segments)),
-                         name=name)
+    return _math.truediv(
+        _masked_sum(data, segment_ids, num_segments),
+        _math.sqrt(_unsorted_count(data, segment_ids, num_segments)),
+        name=name,
+    )

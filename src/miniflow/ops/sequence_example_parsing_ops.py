@@ -70,21 +70,25 @@ def _seq_dense(examples, key, t, shape, allow_missing, default):
     for b, ex in enumerate(examples):
         steps = _steps(ex, key, t, b)
         if steps is None and not allow_missing:
-            raise _invalid(f"Name: <unknown>, Feature list '{key}' is required but could not "
-                           "be found.  Did you mean to include it in "
-                           "feature_list_dense_missing_assumed_empty or "
-                           "feature_list_dense_defaults?")
+            raise _invalid(
+                f"Name: <unknown>, Feature list '{key}' is required but could not "
+                "be found.  Did you mean to include it in "
+                "feature_list_dense_missing_assumed_empty or "
+                "feature_list_dense_defaults?"
+            )
         for s, values in enumerate(steps or []):
             if len(values) != size:
-                raise _invalid(f"Name: <unknown>, Key: {key}, Index: {s}.  Number of {t} "
-                               f"values != expected.  values size: {len(values)} but output "
-                               f"shape: {list(shape)}")
+                raise _invalid(
+                    f"Name: <unknown>, Key: {key}, Index: {s}.  Number of {t} "
+                    f"values != expected.  values size: {len(values)} but output "
+                    f"shape: {list(shape)}"
+                )
         found.append(np.asarray(steps or [], dtype=NP_TYPES[t]).reshape((-1,) + shape))
     rows = max((len(f) for f in found), default=0)
     pad = default.reshape(-1)[0] if default.size else (b"" if t == "string" else 0)
     out = np.full((len(found), rows) + shape, pad, dtype=NP_TYPES[t])
     for b, f in enumerate(found):
-        out[b, :len(f)] = f
+        out[b, : len(f)] = f
     return out, np.array([len(f) for f in found], np.int64)
 
 
@@ -93,15 +97,24 @@ def _drop_batch(triple):
     return idx[:, 1:], val, shp[1:]
 
 
-@register_op("ParseSequenceExampleV2",
-             num_outputs=lambda a: 3 * len(a["ctx_sparse"]) + len(a["ctx_dense"]) + 3 * len(
-                 a["seq_sparse"]) + len(a["seq_dense"]) * (1 if a["single"] else 2),
-             infer=lambda i, a: _infer(i, a))
-def _parse_sequence_example(serialized, *defaults, ctx_sparse, ctx_dense, seq_sparse,
-                            seq_dense, single=False):
+@register_op(
+    "ParseSequenceExampleV2",
+    num_outputs=lambda a: (
+        3 * len(a["ctx_sparse"])
+        + len(a["ctx_dense"])
+        + 3 * len(a["seq_sparse"])
+        + len(a["seq_dense"]) * (1 if a["single"] else 2)
+    ),
+    infer=lambda i, a: _infer(i, a),
+)
+def _parse_sequence_example(
+    serialized, *defaults, ctx_sparse, ctx_dense, seq_sparse, seq_dense, single=False
+):
     examples = parse_all(as_bytes_array(serialized).reshape(-1), SequenceExample)
-    contexts = [{name.encode(): f.SerializeToString() for name, f in ex.context.feature.items()}
-                for ex in examples]
+    contexts = [
+        {name.encode(): f.SerializeToString() for name, f in ex.context.feature.items()}
+        for ex in examples
+    ]
     ctx_triples = []
     for key, t in ctx_sparse:
         rows = []
@@ -109,13 +122,15 @@ def _parse_sequence_example(serialized, *defaults, ctx_sparse, ctx_dense, seq_sp
             vals = feature_values(ex, key, t, k) or []
             rows.append((np.arange(len(vals)), vals))
         ctx_triples.append(sparse_from_rows(rows, NP_TYPES[t]))
-    ctx_values = [dense_from_examples(contexts, key, t, tuple(shape), False,
-                                      np.asarray(defaults[j]))
-                  for j, (key, t, shape) in enumerate(ctx_dense)]
+    ctx_values = [
+        dense_from_examples(contexts, key, t, tuple(shape), False, np.asarray(defaults[j]))
+        for j, (key, t, shape) in enumerate(ctx_dense)
+    ]
     seq_triples = [_seq_sparse(examples, key, t) for key, t in seq_sparse]
-    seq_pairs = [_seq_dense(examples, key, t, tuple(shape), allow,
-                            np.asarray(defaults[len(ctx_dense) + j]))
-                 for j, (key, t, shape, allow) in enumerate(seq_dense)]
+    seq_pairs = [
+        _seq_dense(examples, key, t, tuple(shape), allow, np.asarray(defaults[len(ctx_dense) + j]))
+        for j, (key, t, shape, allow) in enumerate(seq_dense)
+    ]
     if single:
         ctx_triples = [(idx[:, 1:], val, shp[1:]) for idx, val, shp in ctx_triples]
         ctx_values = [v[0] for v in ctx_values]
@@ -139,8 +154,7 @@ def _infer(inputs, attrs):
     out += [((None, len(batch) + 2), dtypes.int64) for _ in attrs["seq_sparse"]]
     out += [((None,), dtypes.as_dtype(t)) for _, t in attrs["seq_sparse"]]
     out += [((len(batch) + 2,), dtypes.int64) for _ in attrs["seq_sparse"]]
-    out += [(batch + (None,) + tuple(s), dtypes.as_dtype(t)) for _, t, s, _ in
-            attrs["seq_dense"]]
+    out += [(batch + (None,) + tuple(s), dtypes.as_dtype(t)) for _, t, s, _ in attrs["seq_dense"]]
     if not single:
         out += [(batch, dtypes.int64) for _ in attrs["seq_dense"]]
     return out
@@ -150,11 +164,16 @@ not_differentiable("ParseSequenceExampleV2")
 
 
 def _default(value, t, shape, key):
-    default = np.zeros(0, NP_TYPES[t]) if value is None else np.asarray(
-        value if t != "string" else as_bytes_array(value), dtype=NP_TYPES[t])
+    default = (
+        np.zeros(0, NP_TYPES[t])
+        if value is None
+        else np.asarray(value if t != "string" else as_bytes_array(value), dtype=NP_TYPES[t])
+    )
     if default.size and default.size not in (1, int(np.prod(shape))):
-        raise ValueError(f"Feature {key!r}: default_value has {default.size} values, shape "
-                         f"{list(shape)} needs {int(np.prod(shape))}")
+        raise ValueError(
+            f"Feature {key!r}: default_value has {default.size} values, shape "
+            f"{list(shape)} needs {int(np.prod(shape))}"
+        )
     return array_ops.constant(default, dtype=dtypes.as_dtype(t))
 
 
@@ -181,7 +200,8 @@ def _parse(serialized, context_features, sequence_features, single, name):
         else:
             raise ValueError(  # noqa: TRY004 (TF's class)
                 f"Unsupported context feature {f!r} for key {key!r}: use FixedLenFeature or "
-                "VarLenFeature")
+                "VarLenFeature"
+            )
     for key in sorted(sequence_features):
         f = sequence_features[key]
         if isinstance(f, VarLenFeature):
@@ -193,11 +213,20 @@ def _parse(serialized, context_features, sequence_features, single, name):
         else:
             raise ValueError(  # noqa: TRY004 (TF's class)
                 f"Unsupported {type(f).__name__} {f!r} for key {key!r}: sequence features are "
-                "FixedLenSequenceFeature or VarLenFeature")
-    outs = apply_op("ParseSequenceExampleV2", serialized, *defaults, *seq_defaults,
-                    ctx_sparse=tuple(ctx_sparse), ctx_dense=tuple(ctx_dense),
-                    seq_sparse=tuple(seq_sparse), seq_dense=tuple(seq_dense), single=single,
-                    name=name)
+                "FixedLenSequenceFeature or VarLenFeature"
+            )
+    outs = apply_op(
+        "ParseSequenceExampleV2",
+        serialized,
+        *defaults,
+        *seq_defaults,
+        ctx_sparse=tuple(ctx_sparse),
+        ctx_dense=tuple(ctx_dense),
+        seq_sparse=tuple(seq_sparse),
+        seq_dense=tuple(seq_dense),
+        single=single,
+        name=name,
+    )
     outs = list(outs) if isinstance(outs, tuple | list) else [outs]
     context, sequences, lengths = {}, {}, {}
     n, pos = len(ctx_sparse), 0
@@ -218,8 +247,9 @@ def _parse(serialized, context_features, sequence_features, single, name):
     return context, sequences, lengths
 
 
-def parse_single_sequence_example(serialized, context_features=None, sequence_features=None,
-                                  example_name=None, name=None):
+def parse_single_sequence_example(
+    serialized, context_features=None, sequence_features=None, example_name=None, name=None
+):
     """Parses one serialized `tf.train.SequenceExample` into ``(context, sequences)``
     dicts. ``tf.io.parse_single_sequence_example(serialized, context_features=None,
     sequence_features=None, example_name=None, name=None)``"""
@@ -227,13 +257,15 @@ def parse_single_sequence_example(serialized, context_features=None, sequence_fe
     d = dims(x)
     if d is not None and len(d) != 0:
         raise ValueError(f"serialized must be a scalar, got rank {len(d)}")
-    context, sequences, _ = _parse(array_ops.reshape(x, [1]), context_features,
-                                   sequence_features, True, name)
+    context, sequences, _ = _parse(
+        array_ops.reshape(x, [1]), context_features, sequence_features, True, name
+    )
     return context, sequences
 
 
-def parse_sequence_example(serialized, context_features=None, sequence_features=None,
-                           example_names=None, name=None):
+def parse_sequence_example(
+    serialized, context_features=None, sequence_features=None, example_names=None, name=None
+):
     """Parses a vector of serialized `tf.train.SequenceExample`s into ``(context,
     sequences, lengths)`` dicts; ``lengths`` has the step count of each
     `FixedLenSequenceFeature`. ``tf.io.parse_sequence_example(serialized,

@@ -14,8 +14,12 @@ from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.ops import array_ops
 
-_STORE = dict(stateful=True, make_state=lambda attrs: _TensorStore(),
-              state_key=lambda attrs: "_session_tensor_store", exportable=False)
+_STORE = dict(
+    stateful=True,
+    make_state=lambda attrs: _TensorStore(),
+    state_key=lambda attrs: "_session_tensor_store",
+    exportable=False,
+)
 
 
 class _TensorStore(dict):
@@ -32,7 +36,8 @@ class _TensorStore(dict):
         key = _handle_string(handle)
         if key not in self:
             raise errors.InvalidArgumentError(
-                None, None, f"The tensor with handle '{key}' is not in the session store.")
+                None, None, f"The tensor with handle '{key}' is not in the session store."
+            )
         return key
 
 
@@ -87,8 +92,11 @@ def _get_session_tensor(store, handle, dtype=None):
     value = store[store.lookup(handle)]
     if value.dtype != dtype.np:
         raise errors.InvalidArgumentError(
-            None, None, f"The tensor with handle '{_handle_string(handle)}' has dtype "
-            f"{dtypes.as_dtype(value.dtype).name}, not the requested {dtype.name}")
+            None,
+            None,
+            f"The tensor with handle '{_handle_string(handle)}' has dtype "
+            f"{dtypes.as_dtype(value.dtype).name}, not the requested {dtype.name}",
+        )
     return np.copy(value)
 
 
@@ -102,8 +110,10 @@ not_differentiable("GetSessionHandle", "GetSessionTensor", "DeleteSessionTensor"
 
 def _graph_only(what):
     if current_frontend().eager:
-        raise RuntimeError(f"tf.{what} keeps tensors in a Session; it is not available "
-                           "when eager execution is enabled")
+        raise RuntimeError(
+            f"tf.{what} keeps tensors in a Session; it is not available "
+            "when eager execution is enabled"
+        )
 
 
 def get_session_handle(data, name=None):
@@ -119,8 +129,7 @@ def get_session_tensor(handle, dtype, name=None):
     _graph_only("get_session_tensor")
     del handle  # TF uses it only to place the op on the handle's device
     holder = array_ops.placeholder(dtypes.string)
-    return holder, apply_op("GetSessionTensor", holder, dtype=dtypes.as_dtype(dtype),
-                            name=name)
+    return holder, apply_op("GetSessionTensor", holder, dtype=dtypes.as_dtype(dtype), name=name)
 
 
 def delete_session_tensor(handle, name=None):

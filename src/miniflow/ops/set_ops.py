@@ -16,8 +16,15 @@ from miniflow.ops import array_ops
 from miniflow.ops.shape_rules import dims
 from miniflow.ops.sparse_ops import SparseTensor, SparseTensorValue
 
-_SET_DTYPES = (dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64, dtypes.uint8,
-               dtypes.uint16, dtypes.string)
+_SET_DTYPES = (
+    dtypes.int8,
+    dtypes.int16,
+    dtypes.int32,
+    dtypes.int64,
+    dtypes.uint8,
+    dtypes.uint16,
+    dtypes.string,
+)
 
 
 def _invalid(message):
@@ -39,11 +46,15 @@ def _sparse_groups(indices, values, shape, validate):
     if validate:
         for k in range(len(indices)):
             if np.any(indices[k] < 0) or np.any(indices[k] >= shape):
-                raise _invalid(f"indices[{k}] = {indices[k].tolist()} is out of bounds: "
-                               f"need 0 <= index < {list(shape)}")
+                raise _invalid(
+                    f"indices[{k}] = {indices[k].tolist()} is out of bounds: "
+                    f"need 0 <= index < {list(shape)}"
+                )
             if k and tuple(indices[k]) <= tuple(indices[k - 1]):
-                raise _invalid(f"indices[{k}] = {indices[k].tolist()} is out of order. Many "
-                               "sparse ops require sorted indices; use tf.sparse.reorder.")
+                raise _invalid(
+                    f"indices[{k}] = {indices[k].tolist()} is out of order. Many "
+                    "sparse ops require sorted indices; use tf.sparse.reorder."
+                )
     groups: dict = {}
     for idx, v in zip(indices.tolist(), values.tolist()):
         groups.setdefault(tuple(idx[:-1]), set()).add(v)
@@ -52,10 +63,15 @@ def _sparse_groups(indices, values, shape, validate):
 
 def _combine(lead_a, ga, lead_b, gb, set_operation, dtype):
     if tuple(lead_a) != tuple(lead_b):
-        raise _invalid(f"Shape mismatch: the sets' leading dimensions differ: {list(lead_a)} "
-                       f"vs {list(lead_b)}")
-    op = {"a-b": lambda x, y: x - y, "b-a": lambda x, y: y - x,
-          "intersection": lambda x, y: x & y, "union": lambda x, y: x | y}[set_operation]
+        raise _invalid(
+            f"Shape mismatch: the sets' leading dimensions differ: {list(lead_a)} vs {list(lead_b)}"
+        )
+    op = {
+        "a-b": lambda x, y: x - y,
+        "b-a": lambda x, y: y - x,
+        "intersection": lambda x, y: x & y,
+        "union": lambda x, y: x | y,
+    }[set_operation]
     rows = []
     for key in sorted(set(ga) | set(gb)):
         result = sorted(op(ga.get(key, set()), gb.get(key, set())))
@@ -75,11 +91,14 @@ def _set_infer(dense_a, dense_b):
         a, b = inputs[0], inputs[1] if dense_b else inputs[2]
         for name, t in (("a", a), ("b", b)):
             if t.dtype not in _SET_DTYPES:
-                raise TypeError(f"'{name}' has invalid dtype {t.dtype.name}: sets take int8, "
-                                "int16, int32, int64, uint8, uint16 or string values")
+                raise TypeError(
+                    f"'{name}' has invalid dtype {t.dtype.name}: sets take int8, "
+                    "int16, int32, int64, uint8, uint16 or string values"
+                )
         if a.dtype != b.dtype:
-            raise TypeError(f"Set operands must have the same dtype, got {a.dtype.name} and "
-                            f"{b.dtype.name}")
+            raise TypeError(
+                f"Set operands must have the same dtype, got {a.dtype.name} and {b.dtype.name}"
+            )
         for t in (inputs[0],) if dense_a else ():
             d = dims(t)
             if d is not None and len(d) < 2:
@@ -88,15 +107,19 @@ def _set_infer(dense_a, dense_b):
             da, db = dims(inputs[0]), dims(inputs[1])
             if da is not None and db is not None:
                 if len(da) != len(db):
-                    raise ValueError(f"Set operands must have the same rank, got {len(da)} "
-                                     f"and {len(db)}")
+                    raise ValueError(
+                        f"Set operands must have the same rank, got {len(da)} and {len(db)}"
+                    )
                 for x, y in zip(da[:-1], db[:-1]):
                     if x is not None and y is not None and x != y:
-                        raise ValueError(f"Dimension 0 in both shapes must be equal, but are "
-                                         f"{x} and {y}. Shapes are {list(da)} and {list(db)}.")
+                        raise ValueError(
+                            f"Dimension 0 in both shapes must be equal, but are "
+                            f"{x} and {y}. Shapes are {list(da)} and {list(db)}."
+                        )
         rank = dims(inputs[0])[0] if not dense_a and dims(inputs[0]) is not None else None
         rank = len(dims(inputs[0])) if dense_a and dims(inputs[0]) is not None else rank
         return [((None, rank), dtypes.int64), ((None,), a.dtype), ((rank,), dtypes.int64)]
+
     return infer
 
 
@@ -111,10 +134,14 @@ def _dense_sparse(a, b_indices, b_values, b_shape, set_operation, validate_indic
     return _combine(*_dense_groups(a), lead_b, gb, set_operation, _out_dtype(a))
 
 
-@register_op("SparseToSparseSetOperation", num_outputs=3,
-             infer=lambda i, a: _set_infer(False, False)([i[1], i[0], i[4]], a))
-def _sparse_sparse(a_indices, a_values, a_shape, b_indices, b_values, b_shape, set_operation,
-                   validate_indices=True):
+@register_op(
+    "SparseToSparseSetOperation",
+    num_outputs=3,
+    infer=lambda i, a: _set_infer(False, False)([i[1], i[0], i[4]], a),
+)
+def _sparse_sparse(
+    a_indices, a_values, a_shape, b_indices, b_values, b_shape, set_operation, validate_indices=True
+):
     lead_a, ga = _sparse_groups(a_indices, a_values, a_shape, validate_indices)
     lead_b, gb = _sparse_groups(b_indices, b_values, b_shape, validate_indices)
     return _combine(lead_a, ga, lead_b, gb, set_operation, _out_dtype(a_values))
@@ -129,8 +156,9 @@ def _set_size(indices, values, shape, validate_indices=True):
     return out
 
 
-not_differentiable("DenseToDenseSetOperation", "DenseToSparseSetOperation",
-                   "SparseToSparseSetOperation", "SetSize")
+not_differentiable(
+    "DenseToDenseSetOperation", "DenseToSparseSetOperation", "SparseToSparseSetOperation", "SetSize"
+)
 
 
 def _operand(x, name):
@@ -146,16 +174,37 @@ def _set_operation(a, b, set_operation, validate_indices):
         if not isinstance(b, SparseTensor):
             raise ValueError(  # noqa: TRY004 (TF's class)
                 "Sparse,Dense is not supported, but Dense,Sparse is. Please flip the order of "
-                "your inputs.")
-        out = apply_op("SparseToSparseSetOperation", a.indices, a.values, a.dense_shape,
-                       b.indices, b.values, b.dense_shape, set_operation=set_operation,
-                       validate_indices=bool(validate_indices))
+                "your inputs."
+            )
+        out = apply_op(
+            "SparseToSparseSetOperation",
+            a.indices,
+            a.values,
+            a.dense_shape,
+            b.indices,
+            b.values,
+            b.dense_shape,
+            set_operation=set_operation,
+            validate_indices=bool(validate_indices),
+        )
     elif isinstance(b, SparseTensor):
-        out = apply_op("DenseToSparseSetOperation", a, b.indices, b.values, b.dense_shape,
-                       set_operation=set_operation, validate_indices=bool(validate_indices))
+        out = apply_op(
+            "DenseToSparseSetOperation",
+            a,
+            b.indices,
+            b.values,
+            b.dense_shape,
+            set_operation=set_operation,
+            validate_indices=bool(validate_indices),
+        )
     else:
-        out = apply_op("DenseToDenseSetOperation", a, b, set_operation=set_operation,
-                       validate_indices=bool(validate_indices))
+        out = apply_op(
+            "DenseToDenseSetOperation",
+            a,
+            b,
+            set_operation=set_operation,
+            validate_indices=bool(validate_indices),
+        )
     return SparseTensor(*out)
 
 
@@ -195,5 +244,6 @@ def set_size(a, validate_indices=True):
         raise TypeError(f"Expected `SparseTensor`, got {a}.")
     if a.dtype not in _SET_DTYPES:
         raise TypeError(f"Invalid dtype {a.dtype.name}: sets take integer or string values")
-    return apply_op("SetSize", a.indices, a.values, a.dense_shape,
-                    validate_indices=bool(validate_indices))
+    return apply_op(
+        "SetSize", a.indices, a.values, a.dense_shape, validate_indices=bool(validate_indices)
+    )

@@ -38,7 +38,8 @@ def _broadcast_args(s0, s1):
         return np.asarray(np.broadcast_shapes(tuple(s0), tuple(s1)), dtype=np.asarray(s0).dtype)
     except ValueError:
         raise errors.InvalidArgumentError(
-            None, None, f"Incompatible shapes: {list(s0)} vs. {list(s1)}") from None
+            None, None, f"Incompatible shapes: {list(s0)} vs. {list(s1)}"
+        ) from None
 
 
 not_differentiable("BroadcastArgs")
@@ -66,8 +67,11 @@ def _ensure_infer(inputs, attrs):
 def _ensure_shape(x, shape=None):
     if not as_shape(shape).is_compatible_with(TensorShape(np.shape(x))):
         raise errors.InvalidArgumentError(
-            None, None, f"Shape of tensor {list(np.shape(x))} is not compatible with expected "
-                        f"shape {as_shape(shape)}.")
+            None,
+            None,
+            f"Shape of tensor {list(np.shape(x))} is not compatible with expected "
+            f"shape {as_shape(shape)}.",
+        )
     return x
 
 

@@ -23,8 +23,9 @@ def logical(inputs, attrs):
     """Boolean inputs only (TF's logical ops take no numbers); broadcasting."""
     for t in inputs:
         if t.dtype != dtypes.bool:
-            raise TypeError(f"Logical ops take bool tensors, got {t.dtype.name}; compare or "
-                            "tf.cast first")
+            raise TypeError(
+                f"Logical ops take bool tensors, got {t.dtype.name}; compare or tf.cast first"
+            )
     return [(_broadcast_all(inputs), dtypes.bool)]
 
 

@@ -49,13 +49,23 @@ def kaiser_bessel_derived_window(window_length, beta=12.0, dtype=dtypes.float32,
     """The Kaiser-Bessel-derived window (for MDCTs): sqrt of a normalized cumulative Kaiser
     window, mirrored."""
     half = int(window_length) // 2
-    k = np.i0(beta * np.sqrt(np.maximum(0.0, 1.0 - ((np.arange(half + 1) - half / 2.0)
-                                                     / (half / 2.0)) ** 2))) if half else \
-        np.ones([1])
+    k = (
+        np.i0(
+            beta
+            * np.sqrt(
+                np.maximum(0.0, 1.0 - ((np.arange(half + 1) - half / 2.0) / (half / 2.0)) ** 2)
+            )
+        )
+        if half
+        else np.ones([1])
+    )
     csum = np.cumsum(k)
     halfw = np.sqrt(csum[:-1] / csum[-1])
-    return _arr.constant(np.concatenate([halfw, halfw[::-1]]), dtype=dtype,
-                         name=name or "kaiser_bessel_derived_window")
+    return _arr.constant(
+        np.concatenate([halfw, halfw[::-1]]),
+        dtype=dtype,
+        name=name or "kaiser_bessel_derived_window",
+    )
 
 
 def vorbis_window(window_length, dtype=dtypes.float32, name=None):
@@ -110,8 +120,7 @@ def overlap_and_add(signal, frame_step, name=None):
 def _shift(x, axes, sign, name):
     x = _arr.convert_to_tensor(x)
     rank = len(dims(x))
-    axes = list(range(rank)) if axes is None else ([axes] if np.ndim(axes) == 0 else
-                                                   list(axes))
+    axes = list(range(rank)) if axes is None else ([axes] if np.ndim(axes) == 0 else list(axes))
     shifts = [sign * (_static_len(x, a, "fftshift") // 2) for a in axes]  # as NumPy
     return roll(x, shifts, axes, name=name)
 
@@ -186,20 +195,30 @@ def _hz_to_mel(hz):
     return 1127.0 * np.log(1.0 + np.asarray(hz) / 700.0)
 
 
-def linear_to_mel_weight_matrix(num_mel_bins=20, num_spectrogram_bins=129, sample_rate=8000,
-                                lower_edge_hertz=125.0, upper_edge_hertz=3800.0,
-                                dtype=dtypes.float32, name=None):
+def linear_to_mel_weight_matrix(
+    num_mel_bins=20,
+    num_spectrogram_bins=129,
+    sample_rate=8000,
+    lower_edge_hertz=125.0,
+    upper_edge_hertz=3800.0,
+    dtype=dtypes.float32,
+    name=None,
+):
     """[num_spectrogram_bins, num_mel_bins] triangular mel filters (HTK mel scale)."""
     if not 0.0 <= lower_edge_hertz < upper_edge_hertz <= sample_rate / 2.0:
-        raise ValueError("Need 0 <= lower_edge_hertz < upper_edge_hertz <= sample_rate / 2, "
-                         f"got {lower_edge_hertz}, {upper_edge_hertz}, {sample_rate}")
+        raise ValueError(
+            "Need 0 <= lower_edge_hertz < upper_edge_hertz <= sample_rate / 2, "
+            f"got {lower_edge_hertz}, {upper_edge_hertz}, {sample_rate}"
+        )
     linear = np.linspace(0.0, sample_rate / 2.0, num_spectrogram_bins)[1:]
     mel = _hz_to_mel(linear)[:, None]
-    edges = np.linspace(_hz_to_mel(lower_edge_hertz), _hz_to_mel(upper_edge_hertz),
-                        num_mel_bins + 2)
+    edges = np.linspace(
+        _hz_to_mel(lower_edge_hertz), _hz_to_mel(upper_edge_hertz), num_mel_bins + 2
+    )
     lower, center, upper = edges[:-2][None], edges[1:-1][None], edges[2:][None]
-    weights = np.maximum(0.0, np.minimum((mel - lower) / (center - lower),
-                                         (upper - mel) / (upper - center)))
+    weights = np.maximum(
+        0.0, np.minimum((mel - lower) / (center - lower), (upper - mel) / (upper - center))
+    )
     weights = np.concatenate([np.zeros([1, num_mel_bins]), weights], 0)
     return _arr.constant(weights, dtype=dtype, name=name or "linear_to_mel_weight_matrix")
 
@@ -208,5 +227,6 @@ def mfccs_from_log_mel_spectrograms(log_mel_spectrograms, name=None):
     """MFCCs: the DCT-II of log-mel spectrograms, scaled by 1 / sqrt(2 * num_mel_bins)."""
     x = _arr.convert_to_tensor(log_mel_spectrograms)
     bins = _static_len(x, -1, "mfccs_from_log_mel_spectrograms")
-    return _math.multiply(dct(x, type=2), 1.0 / np.sqrt(2.0 * bins),
-                          name=name or "mfccs_from_log_mel_spectrograms")
+    return _math.multiply(
+        dct(x, type=2), 1.0 / np.sqrt(2.0 * bins), name=name or "mfccs_from_log_mel_spectrograms"
+    )

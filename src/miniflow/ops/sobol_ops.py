@@ -12,13 +12,26 @@ from miniflow.core.registry import not_differentiable, register_op
 
 # (s, a, m_1..m_s) of dimensions 2, 3, ... (Joe & Kuo, new-joe-kuo-6.21201)
 _JOE_KUO = [
-    (1, 0, [1]), (2, 1, [1, 3]), (3, 1, [1, 3, 1]), (3, 2, [1, 1, 1]), (4, 1, [1, 1, 3, 3]),
-    (4, 4, [1, 3, 5, 13]), (5, 2, [1, 1, 5, 5, 17]), (5, 4, [1, 1, 5, 5, 5]),
-    (5, 7, [1, 1, 7, 11, 19]), (5, 11, [1, 1, 5, 1, 1]), (5, 13, [1, 1, 1, 3, 11]),
-    (5, 14, [1, 3, 5, 5, 31]), (6, 1, [1, 3, 3, 9, 7, 49]), (6, 13, [1, 1, 1, 15, 21, 21]),
-    (6, 16, [1, 3, 1, 13, 27, 49]), (6, 19, [1, 1, 1, 15, 7, 5]),
-    (6, 22, [1, 3, 1, 15, 13, 25]), (6, 25, [1, 1, 5, 5, 19, 61]),
-    (7, 1, [1, 3, 7, 11, 23, 15, 103]), (7, 4, [1, 3, 7, 13, 13, 15, 69]),
+    (1, 0, [1]),
+    (2, 1, [1, 3]),
+    (3, 1, [1, 3, 1]),
+    (3, 2, [1, 1, 1]),
+    (4, 1, [1, 1, 3, 3]),
+    (4, 4, [1, 3, 5, 13]),
+    (5, 2, [1, 1, 5, 5, 17]),
+    (5, 4, [1, 1, 5, 5, 5]),
+    (5, 7, [1, 1, 7, 11, 19]),
+    (5, 11, [1, 1, 5, 1, 1]),
+    (5, 13, [1, 1, 1, 3, 11]),
+    (5, 14, [1, 3, 5, 5, 31]),
+    (6, 1, [1, 3, 3, 9, 7, 49]),
+    (6, 13, [1, 1, 1, 15, 21, 21]),
+    (6, 16, [1, 3, 1, 13, 27, 49]),
+    (6, 19, [1, 1, 1, 15, 7, 5]),
+    (6, 22, [1, 3, 1, 15, 13, 25]),
+    (6, 25, [1, 1, 5, 5, 19, 61]),
+    (7, 1, [1, 3, 7, 11, 23, 15, 103]),
+    (7, 4, [1, 3, 7, 13, 13, 15, 69]),
 ]
 MAX_DIM = len(_JOE_KUO) + 1
 _BITS = 32
@@ -63,9 +76,17 @@ def sobol_sample(dim, num_results, skip=0, dtype=dtypes.float32, name=None):
     """[num_results, dim] Sobol points in [0, 1)^dim (dim <= 21 for now)."""
     dim, num_results, skip = int(dim), int(num_results), int(skip)
     if not 1 <= dim <= MAX_DIM:
-        raise ValueError(f"sobol_sample supports 1 <= dim <= {MAX_DIM} (the direction "
-                         f"numbers miniflow ships), got dim={dim}")
+        raise ValueError(
+            f"sobol_sample supports 1 <= dim <= {MAX_DIM} (the direction "
+            f"numbers miniflow ships), got dim={dim}"
+        )
     if num_results < 0 or skip < 0:
         raise ValueError(f"num_results and skip must be >= 0, got {num_results}, {skip}")
-    return apply_op("SobolSample", dim=dim, num_results=num_results, skip=skip,
-                    dtype=dtypes.as_dtype(dtype), name=name)
+    return apply_op(
+        "SobolSample",
+        dim=dim,
+        num_results=num_results,
+        skip=skip,
+        dtype=dtypes.as_dtype(dtype),
+        name=name,
+    )

@@ -61,8 +61,9 @@ def _unique_infer(inputs, attrs):
 
 def _unique(x, out_idx=dtypes.int32, counts=False):
     x = np.asarray(x)
-    _, first, inverse, count = np.unique(x, return_index=True, return_inverse=True,
-                                         return_counts=True)
+    _, first, inverse, count = np.unique(
+        x, return_index=True, return_inverse=True, return_counts=True
+    )
     order = np.argsort(first, kind="stable")  # first-occurrence order, as TF
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
@@ -87,8 +88,9 @@ def unique(x, out_idx=dtypes.int32, name=None):
 
 def unique_with_counts(x, out_idx=dtypes.int32, name=None):
     """(y, idx, count): as `unique`, plus how often each value of y occurs."""
-    return UniqueWithCounts(*apply_op("UniqueWithCounts", x, out_idx=dtypes.as_dtype(out_idx),
-                                      counts=True, name=name))
+    return UniqueWithCounts(
+        *apply_op("UniqueWithCounts", x, out_idx=dtypes.as_dtype(out_idx), counts=True, name=name)
+    )
 
 
 def _top_k_along(operand, k, axis, largest):
@@ -107,14 +109,28 @@ def _top_k_along(operand, k, axis, largest):
     return vals, idx
 
 
-def approx_max_k(operand, k, reduction_dimension=-1, recall_target=0.95,
-                 reduction_input_size_override=-1, aggregate_to_topk=True, name=None):
+def approx_max_k(
+    operand,
+    k,
+    reduction_dimension=-1,
+    recall_target=0.95,
+    reduction_input_size_override=-1,
+    aggregate_to_topk=True,
+    name=None,
+):
     """(values, indices) of the k largest along ``reduction_dimension``: computed exactly
     (recall 1, which meets any ``recall_target``)."""
     return _top_k_along(operand, k, reduction_dimension, True)
 
 
-def approx_min_k(operand, k, reduction_dimension=-1, recall_target=0.95,
-                 reduction_input_size_override=-1, aggregate_to_topk=True, name=None):
+def approx_min_k(
+    operand,
+    k,
+    reduction_dimension=-1,
+    recall_target=0.95,
+    reduction_input_size_override=-1,
+    aggregate_to_topk=True,
+    name=None,
+):
     """(values, indices) of the k smallest along ``reduction_dimension``, exactly."""
     return _top_k_along(operand, k, reduction_dimension, False)

@@ -38,8 +38,7 @@ def fingerprint_cat64(fp1: int, fp2: int) -> int:
 
 
 def _as_bytes(v) -> bytes:
-    return v if isinstance(v, bytes) else str(v).encode() if not isinstance(v, str) \
-        else v.encode()
+    return v if isinstance(v, bytes) else str(v).encode() if not isinstance(v, str) else v.encode()
 
 
 def _feature_hash(v) -> int:
@@ -59,17 +58,22 @@ def _rows(indices, values, shape):
     return batch, rows
 
 
-@register_op("SparseCrossFeatures", num_outputs=3,
-             infer=lambda i, a: [((None, 2), dtypes.int64),
-                                 ((None,), dtypes.int64 if a["hashed"] else dtypes.string),
-                                 ((2,), dtypes.int64)])
+@register_op(
+    "SparseCrossFeatures",
+    num_outputs=3,
+    infer=lambda i, a: [
+        ((None, 2), dtypes.int64),
+        ((None,), dtypes.int64 if a["hashed"] else dtypes.string),
+        ((2,), dtypes.int64),
+    ],
+)
 def _cross(*parts, hashed=False, num_buckets=0, hash_key=DEFAULT_HASH_KEY, separator="_X_"):
-    inputs = [_rows(*parts[k:k + 3]) for k in range(0, len(parts), 3)]
+    inputs = [_rows(*parts[k : k + 3]) for k in range(0, len(parts), 3)]
     batch = inputs[0][0]
     if any(b != batch for b, _ in inputs):
         raise errors.InvalidArgumentError(
-            None, None, f"Expected batch size {batch} for every input, got "
-            f"{[b for b, _ in inputs]}")
+            None, None, f"Expected batch size {batch} for every input, got {[b for b, _ in inputs]}"
+        )
     out_idx, out_vals, width = [], [], 0
     for row in range(batch):
         combos = list(itertools.product(*(rows[row] for _, rows in inputs)))
@@ -97,8 +101,9 @@ def _parts(inputs):
     # As TF's kernel: the sparse inputs are crossed first, then the dense ones, each group
     # in the given order.
     parts = []
-    ordered = [x for x in inputs if isinstance(x, SparseTensor)] + \
-        [x for x in inputs if not isinstance(x, SparseTensor)]
+    ordered = [x for x in inputs if isinstance(x, SparseTensor)] + [
+        x for x in inputs if not isinstance(x, SparseTensor)
+    ]
     for x in ordered:
         if not isinstance(x, SparseTensor):
             x = array_ops.convert_to_tensor(x)
@@ -115,14 +120,26 @@ def sparse_cross(inputs, name=None, separator=None):
     """cross(inputs, name=None, separator=None): string crosses of the inputs' features
     per row, joined by ``separator`` (``"_X_"``)."""
     with control_flow_ops.name_scope(name, "SparseCross"):
-        return SparseTensor(*apply_op("SparseCrossFeatures", *_parts(inputs), hashed=False,
-                                      separator="_X_" if separator is None else separator))
+        return SparseTensor(
+            *apply_op(
+                "SparseCrossFeatures",
+                *_parts(inputs),
+                hashed=False,
+                separator="_X_" if separator is None else separator,
+            )
+        )
 
 
 def sparse_cross_hashed(inputs, num_buckets=0, hash_key=None, name=None):
     """cross_hashed(inputs, num_buckets=0, hash_key=None, name=None): hashed crosses of
     the inputs' features per row, in [0, num_buckets) when ``num_buckets`` > 0."""
     with control_flow_ops.name_scope(name, "SparseCrossHashed"):
-        return SparseTensor(*apply_op(
-            "SparseCrossFeatures", *_parts(inputs), hashed=True, num_buckets=int(num_buckets),
-            hash_key=DEFAULT_HASH_KEY if hash_key is None else int(hash_key)))
+        return SparseTensor(
+            *apply_op(
+                "SparseCrossFeatures",
+                *_parts(inputs),
+                hashed=True,
+                num_buckets=int(num_buckets),
+                hash_key=DEFAULT_HASH_KEY if hash_key is None else int(hash_key),
+            )
+        )

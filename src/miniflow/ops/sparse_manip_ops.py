@@ -19,8 +19,13 @@ from miniflow.core.registry import not_differentiable, register_op
 from miniflow.ops import array_ops, control_flow_ops, math_ops
 from miniflow.ops.array_ops import _const_value
 from miniflow.ops.shape_rules import dims
-from miniflow.ops.sparse_ops import (SparseTensor, _as_sparse, _check_indices,
-                                     sparse_reorder, sparse_to_dense)
+from miniflow.ops.sparse_ops import (
+    SparseTensor,
+    _as_sparse,
+    _check_indices,
+    sparse_reorder,
+    sparse_to_dense,
+)
 
 _INT64 = dtypes.int64
 
@@ -66,8 +71,9 @@ def _concat_plan(*parts, axis=0, expand=False):
     idxs, shapes = parts[0::2], [_shape_tuple(s) for s in parts[1::2]]
     rank = len(shapes[0])
     if any(len(s) != rank for s in shapes):
-        raise errors.InvalidArgumentError(None, None, "Input shapes must have the same "
-                                          f"rank: got {[list(s) for s in shapes]}")
+        raise errors.InvalidArgumentError(
+            None, None, f"Input shapes must have the same rank: got {[list(s) for s in shapes]}"
+        )
     ax = axis % rank
     out_shape = list(shapes[0])
     if expand:
@@ -77,9 +83,12 @@ def _concat_plan(*parts, axis=0, expand=False):
     for k, s in enumerate(shapes[1:], 1):
         if not expand and any(s[d] != shapes[0][d] for d in range(rank) if d != ax):
             raise errors.InvalidArgumentError(
-                None, None, f"All SparseTensors' shapes must match except on the concat "
+                None,
+                None,
+                f"All SparseTensors' shapes must match except on the concat "
                 f"dimension {ax}: input 0 has shape {list(shapes[0])}, input {k} has "
-                f"{list(s)}")
+                f"{list(s)}",
+            )
     offsets = np.cumsum([0] + [s[ax] for s in shapes])
     out_shape[ax] = int(offsets[-1])
     moved = []
@@ -93,8 +102,14 @@ def _concat_plan(*parts, axis=0, expand=False):
     return out[order], order.astype(np.int64), np.array(out_shape, np.int64)
 
 
-def sparse_concat(axis, sp_inputs, name=None, expand_nonconcat_dim=False, concat_dim=None,
-                  expand_nonconcat_dims=None):
+def sparse_concat(
+    axis,
+    sp_inputs,
+    name=None,
+    expand_nonconcat_dim=False,
+    concat_dim=None,
+    expand_nonconcat_dims=None,
+):
     """sparse_concat(axis, sp_inputs, name=None, expand_nonconcat_dim=False): the inputs
     joined along ``axis``; with ``expand_nonconcat_dim`` the other dimensions grow to the
     largest input's."""
@@ -105,8 +120,7 @@ def sparse_concat(axis, sp_inputs, name=None, expand_nonconcat_dim=False, concat
         raise ValueError("sp_inputs must be a non-empty list of SparseTensors")
     with control_flow_ops.name_scope(name, "SparseConcat"):
         parts = [t for s in sps for t in (s.indices, s.dense_shape)]
-        indices, order, shape = apply_op("SparseConcatPlan", *parts, axis=int(axis),
-                                         expand=expand)
+        indices, order, shape = apply_op("SparseConcatPlan", *parts, axis=int(axis), expand=expand)
         values = array_ops.concat([s.values for s in sps], 0)
         return _sp(indices, array_ops.gather(values, order), shape)
 
@@ -127,25 +141,33 @@ def _sparse_reshape(input_indices, input_shape, new_shape):
     total = int(np.prod(old, dtype=np.int64))
     unknown = [k for k, d in enumerate(new) if d == -1]
     if len(unknown) > 1:
-        raise errors.InvalidArgumentError(None, None, "only one output dimension may be -1, "
-                                          f"not both {unknown[0]} and {unknown[1]}")
+        raise errors.InvalidArgumentError(
+            None,
+            None,
+            f"only one output dimension may be -1, not both {unknown[0]} and {unknown[1]}",
+        )
     known = int(np.prod([d for d in new if d != -1], dtype=np.int64))
     if unknown:
         if known == 0 or total % known:
             raise errors.InvalidArgumentError(
-                None, None, f"Input to reshape is a SparseTensor with {total} dense values, "
-                f"but the requested shape requires a multiple of {known}")
+                None,
+                None,
+                f"Input to reshape is a SparseTensor with {total} dense values, "
+                f"but the requested shape requires a multiple of {known}",
+            )
         new[unknown[0]] = total // known
     if int(np.prod(new, dtype=np.int64)) != total:
         raise errors.InvalidArgumentError(
-            None, None, f"Input to reshape is a tensor with {total} dense values, but the "
-            f"requested shape has {int(np.prod(new, dtype=np.int64))}")
+            None,
+            None,
+            f"Input to reshape is a tensor with {total} dense values, but the "
+            f"requested shape has {int(np.prod(new, dtype=np.int64))}",
+        )
     idx = _idx(input_indices, len(old))
     if not idx.size:
         return np.zeros((len(idx), len(new)), np.int64), np.array(new, np.int64)
     flat = np.ravel_multi_index(tuple(idx.T), old)
-    return (np.stack(np.unravel_index(flat, new), axis=1).astype(np.int64),
-            np.array(new, np.int64))
+    return (np.stack(np.unravel_index(flat, new), axis=1).astype(np.int64), np.array(new, np.int64))
 
 
 def _reshape_shape_infer(new_shape):
@@ -161,10 +183,16 @@ def sparse_reshape(sp_input, shape, name=None):
     with control_flow_ops.name_scope(name, "SparseReshape"):
         new_shape = array_ops.convert_to_tensor(shape, dtype=_INT64)
         static, old = _reshape_shape_infer(new_shape), _const_value(sp.dense_shape)
-        if static is not None and None not in static and old is not None and \
-                int(np.prod(static)) != int(np.prod(old)):
-            raise ValueError(f"Cannot reshape a tensor with {int(np.prod(old))} elements "
-                             f"to shape {static} ({int(np.prod(static))} elements)")
+        if (
+            static is not None
+            and None not in static
+            and old is not None
+            and int(np.prod(static)) != int(np.prod(old))
+        ):
+            raise ValueError(
+                f"Cannot reshape a tensor with {int(np.prod(old))} elements "
+                f"to shape {static} ({int(np.prod(static))} elements)"
+            )
         indices, out_shape = apply_op("SparseReshape", sp.indices, sp.dense_shape, new_shape)
         return _sp(indices, sp.values, out_shape)
 
@@ -173,12 +201,16 @@ def sparse_reshape(sp_input, shape, name=None):
 def _reset_shape_check(old_shape, new_shape):
     old, new = np.asarray(old_shape).reshape(-1), np.asarray(new_shape).reshape(-1)
     if old.shape != new.shape:
-        raise errors.InvalidArgumentError(None, None, f"new_shape has rank {new.size}, but "
-                                                      f"the input has rank {old.size}")
+        raise errors.InvalidArgumentError(
+            None, None, f"new_shape has rank {new.size}, but the input has rank {old.size}"
+        )
     if np.any(new < old):
         raise errors.InvalidArgumentError(
-            None, None, f"new_shape {new.tolist()} must be at least the input's shape "
-            f"{old.tolist()} in every dimension")
+            None,
+            None,
+            f"new_shape {new.tolist()} must be at least the input's shape "
+            f"{old.tolist()} in every dimension",
+        )
     return new.astype(np.int64)
 
 
@@ -193,11 +225,12 @@ def sparse_reset_shape(sp_input, new_shape=None):
     if rank is not None and new_rank is not None and rank != new_rank:
         raise ValueError(f"new_shape has rank {new_rank}, but sp_input has rank {rank}")
     old_v, new_v = _const_value(sp.dense_shape), _const_value(new)
-    if old_v is not None and new_v is not None and np.any(np.asarray(new_v) <
-                                                           np.asarray(old_v)):
-        raise ValueError(f"Requested new_shape should have dimension sizes >= "
-                         f"sp_input.shape.  Found new_shape ({np.asarray(new_v)}), "
-                         f"sp_input.shape ({np.asarray(old_v)}).")
+    if old_v is not None and new_v is not None and np.any(np.asarray(new_v) < np.asarray(old_v)):
+        raise ValueError(
+            f"Requested new_shape should have dimension sizes >= "
+            f"sp_input.shape.  Found new_shape ({np.asarray(new_v)}), "
+            f"sp_input.shape ({np.asarray(old_v)})."
+        )
     return _sp(sp.indices, sp.values, apply_op("SparseResetShapeCheck", sp.dense_shape, new))
 
 
@@ -215,8 +248,9 @@ def sparse_expand_dims(sp_input, axis=None, name=None):
     with control_flow_ops.name_scope(name, "ExpandDims"):
         zeros = array_ops.zeros_like(sp.indices[:, :1])
         indices = array_ops.concat([sp.indices[:, :axis], zeros, sp.indices[:, axis:]], 1)
-        shape = array_ops.concat([sp.dense_shape[:axis], array_ops.ones([1], _INT64),
-                                  sp.dense_shape[axis:]], 0)
+        shape = array_ops.concat(
+            [sp.dense_shape[:axis], array_ops.ones([1], _INT64), sp.dense_shape[axis:]], 0
+        )
         return _sp(indices, sp.values, shape)
 
 
@@ -229,8 +263,11 @@ def sparse_transpose(sp_input, perm=None, name=None):
             rank = _rank(sp)
             if rank is None:
                 rank = array_ops.size(sp.dense_shape)
-            perm = array_ops.range(rank - 1, -1, -1) if not isinstance(rank, int) else \
-                list(range(rank - 1, -1, -1))
+            perm = (
+                array_ops.range(rank - 1, -1, -1)
+                if not isinstance(rank, int)
+                else list(range(rank - 1, -1, -1))
+            )
         perm = array_ops.convert_to_tensor(perm, dtype=dtypes.int32)
         indices = array_ops.gather(sp.indices, perm, axis=1)
         shape = array_ops.gather(sp.dense_shape, perm)
@@ -241,14 +278,20 @@ def sparse_transpose(sp_input, perm=None, name=None):
 # slice, split, retain
 
 
-@register_op("SparseSlicePlan", num_outputs=3,
-             infer=lambda i, a: _plan_outputs((dims(i[0]) or (None, None))[1]))
+@register_op(
+    "SparseSlicePlan",
+    num_outputs=3,
+    infer=lambda i, a: _plan_outputs((dims(i[0]) or (None, None))[1]),
+)
 def _slice_plan(indices, shape, start, size):
     shape, start, size = (np.asarray(v, np.int64).reshape(-1) for v in (shape, start, size))
     if not (shape.size == start.size == size.size):
         raise errors.InvalidArgumentError(
-            None, None, f"Expected start and size of length {shape.size} (the rank), got "
-            f"{start.size} and {size.size}")
+            None,
+            None,
+            f"Expected start and size of length {shape.size} (the rank), got "
+            f"{start.size} and {size.size}",
+        )
     if np.any(start < 0) or np.any(size < 0):
         raise errors.InvalidArgumentError(None, None, "start and size must be nonnegative")
     idx = _idx(indices, shape.size)
@@ -264,14 +307,18 @@ def sparse_slice(sp_input, start, size, name=None):
     sp = _as_sparse(sp_input)
     with control_flow_ops.name_scope(name, "SparseSlice"):
         indices, keep, shape = apply_op(
-            "SparseSlicePlan", sp.indices, sp.dense_shape,
+            "SparseSlicePlan",
+            sp.indices,
+            sp.dense_shape,
             array_ops.convert_to_tensor(start, dtype=_INT64),
-            array_ops.convert_to_tensor(size, dtype=_INT64))
+            array_ops.convert_to_tensor(size, dtype=_INT64),
+        )
         return _sp(indices, array_ops.gather(sp.values, keep), shape)
 
 
-def sparse_split(keyword_required=None, sp_input=None, num_split=None, axis=None,
-                 name=None, split_dim=None):
+def sparse_split(
+    keyword_required=None, sp_input=None, num_split=None, axis=None, name=None, split_dim=None
+):
     """sparse_split(sp_input=None, num_split=None, axis=None, name=None, split_dim=None):
     ``num_split`` SparseTensors along ``axis``; the first ``size % num_split`` pieces are
     one larger, as in TF."""
@@ -310,17 +357,24 @@ def sparse_retain(sp_input, to_retain):
     if k is not None and n is not None and None not in (k[0], n[0]) and k[0] != n[0]:
         raise ValueError(f"to_retain has {k[0]} entries but sp_input has {n[0]} values")
     where = array_ops.reshape(array_ops.where(keep), [-1])
-    return _sp(array_ops.gather(sp.indices, where), array_ops.gather(sp.values, where),
-               sp.dense_shape)
+    return _sp(
+        array_ops.gather(sp.indices, where), array_ops.gather(sp.values, where), sp.dense_shape
+    )
 
 
 # ---------------------------------------------------------------------------------------
 # fill_empty_rows
 
 
-@register_op("SparseFillEmptyRowsPlan", num_outputs=3,
-             infer=lambda i, a: [((None, (dims(i[0]) or (None, None))[1]), _INT64),
-                                 ((None,), _INT64), ((None,), dtypes.bool)])
+@register_op(
+    "SparseFillEmptyRowsPlan",
+    num_outputs=3,
+    infer=lambda i, a: [
+        ((None, (dims(i[0]) or (None, None))[1]), _INT64),
+        ((None,), _INT64),
+        ((None,), dtypes.bool),
+    ],
+)
 def _fill_plan(indices, dense_shape):
     """Rows in order (a row's entries keep their input order); an empty row gets one
     entry at column 0 whose source is position N (the default value)."""
@@ -376,10 +430,14 @@ def sparse_mask(a, mask_indices, name=None):
     whose index is in ``mask_indices``."""
     with control_flow_ops.name_scope(name, "sparse_mask"):
         indices = array_ops.convert_to_tensor(a.indices)
-        keep = apply_op("ListDiffPositions", indices,
-                        array_ops.convert_to_tensor(mask_indices, dtype=indices.dtype))
-        return IndexedSlices(array_ops.gather(a.values, keep),
-                             array_ops.gather(indices, keep), a.dense_shape)
+        keep = apply_op(
+            "ListDiffPositions",
+            indices,
+            array_ops.convert_to_tensor(mask_indices, dtype=indices.dtype),
+        )
+        return IndexedSlices(
+            array_ops.gather(a.values, keep), array_ops.gather(indices, keep), a.dense_shape
+        )
 
 
 def sparse_merge(sp_ids, sp_values, vocab_size, name=None, already_sorted=False):
@@ -391,11 +449,10 @@ def sparse_merge(sp_ids, sp_values, vocab_size, name=None, already_sorted=False)
         raise ValueError(f"vocab_size has to be positive, got {vocab_size}")
     with control_flow_ops.name_scope(name, "SparseMerge"):
         ids = math_ops.cast(ids_sp.values, _INT64)
-        indices = array_ops.concat([ids_sp.indices[:, :-1],
-                                    array_ops.expand_dims(ids, 1)], 1)
-        shape = array_ops.concat([ids_sp.dense_shape[:-1],
-                                  array_ops.reshape(math_ops.cast(vocab_size, _INT64), [1])],
-                                 0)
+        indices = array_ops.concat([ids_sp.indices[:, :-1], array_ops.expand_dims(ids, 1)], 1)
+        shape = array_ops.concat(
+            [ids_sp.dense_shape[:-1], array_ops.reshape(math_ops.cast(vocab_size, _INT64), [1])], 0
+        )
         out = _sp(indices, vals_sp.values, shape)
         return out if already_sorted else sparse_reorder(out)
 
@@ -405,12 +462,18 @@ def sparse_to_indicator(sp_input, vocab_size, name=None):
     dimension (``vocab_size`` wide) marks the ids present in each row."""
     sp = _as_sparse(sp_input)
     with control_flow_ops.name_scope(name, "SparseToIndicator"):
-        flags = _sp(sp.indices, array_ops.ones_like(sp.values, dtype=dtypes.bool),
-                    sp.dense_shape)
+        flags = _sp(sp.indices, array_ops.ones_like(sp.values, dtype=dtypes.bool), sp.dense_shape)
         merged = sparse_merge(sp, flags, vocab_size)
-        return sparse_to_dense(merged.indices, merged.dense_shape, merged.values, False,
-                               validate_indices=False)
+        return sparse_to_dense(
+            merged.indices, merged.dense_shape, merged.values, False, validate_indices=False
+        )
 
 
-not_differentiable("SparseConcatPlan", "SparseReshape", "SparseResetShapeCheck",
-                   "SparseSlicePlan", "SparseFillEmptyRowsPlan", "ListDiffPositions")
+not_differentiable(
+    "SparseConcatPlan",
+    "SparseReshape",
+    "SparseResetShapeCheck",
+    "SparseSlicePlan",
+    "SparseFillEmptyRowsPlan",
+    "ListDiffPositions",
+)

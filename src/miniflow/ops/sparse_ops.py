@@ -54,21 +54,24 @@ class SparseTensor:
 
     def __init__(self, indices, values, dense_shape):
         with control_flow_ops.name_scope(None, "SparseTensor"):
-            self._indices = array_ops.convert_to_tensor(indices, dtype=dtypes.int64,
-                                                        name="indices")
+            self._indices = array_ops.convert_to_tensor(indices, dtype=dtypes.int64, name="indices")
             self._values = array_ops.convert_to_tensor(values, name="values")
-            self._dense_shape = array_ops.convert_to_tensor(dense_shape, dtype=dtypes.int64,
-                                                            name="dense_shape")
+            self._dense_shape = array_ops.convert_to_tensor(
+                dense_shape, dtype=dtypes.int64, name="dense_shape"
+            )
         idx, val, shp = dims(self._indices), dims(self._values), dims(self._dense_shape)
         if idx is not None and len(idx) != 2:
-            raise ValueError(f"SparseTensor indices must be a matrix [N, rank], got shape "
-                             f"{TensorShape(idx)}")
+            raise ValueError(
+                f"SparseTensor indices must be a matrix [N, rank], got shape {TensorShape(idx)}"
+            )
         if val is not None and len(val) != 1:
-            raise ValueError(f"SparseTensor values must be a vector [N], got shape "
-                             f"{TensorShape(val)}")
+            raise ValueError(
+                f"SparseTensor values must be a vector [N], got shape {TensorShape(val)}"
+            )
         if shp is not None and len(shp) != 1:
-            raise ValueError(f"SparseTensor dense_shape must be a vector [rank], got shape "
-                             f"{TensorShape(shp)}")
+            raise ValueError(
+                f"SparseTensor dense_shape must be a vector [rank], got shape {TensorShape(shp)}"
+            )
 
     @classmethod
     def from_value(cls, sparse_tensor_value):
@@ -99,26 +102,32 @@ class SparseTensor:
         return _session_for(self.graph, session).run(self, feed_dict)
 
     def __repr__(self):
-        return (f"SparseTensor(indices={self._indices!r}, values={self._values!r}, "
-                f"dense_shape={self._dense_shape!r})")
+        return (
+            f"SparseTensor(indices={self._indices!r}, values={self._values!r}, "
+            f"dense_shape={self._dense_shape!r})"
+        )
 
 
 def _feed_sparse(key, value):
     """The component feeds of a sparse placeholder fed a SparseTensorValue or a tuple."""
     if isinstance(value, SparseTensor):
-        raise TypeError("Cannot feed a SparseTensor symbolic value; feed a "
-                        "tf.SparseTensorValue or an (indices, values, dense_shape) tuple.")
+        raise TypeError(
+            "Cannot feed a SparseTensor symbolic value; feed a "
+            "tf.SparseTensorValue or an (indices, values, dense_shape) tuple."
+        )
     try:
         indices, values, dense_shape = value
     except (TypeError, ValueError):
-        raise TypeError(f"A SparseTensor is fed with a tf.SparseTensorValue or an "
-                        f"(indices, values, dense_shape) tuple, got {type(value).__name__}"
-                        ) from None
+        raise TypeError(
+            f"A SparseTensor is fed with a tf.SparseTensorValue or an "
+            f"(indices, values, dense_shape) tuple, got {type(value).__name__}"
+        ) from None
     return [(key.indices, indices), (key.values, values), (key.dense_shape, dense_shape)]
 
 
-register_fetch_type(SparseTensor, lambda s: [s.indices, s.values, s.dense_shape],
-                    lambda v: SparseTensorValue(*v))
+register_fetch_type(
+    SparseTensor, lambda s: [s.indices, s.values, s.dense_shape], lambda v: SparseTensorValue(*v)
+)
 register_feed_type(SparseTensor, _feed_sparse)
 
 
@@ -171,19 +180,27 @@ def _check_indices(indices, dense_shape, check_order=False, values=None):
     idx = idx.reshape(-1, 1) if idx.ndim < 2 else idx
     if values is not None and np.ndim(values) != 0 and np.shape(values) != (len(idx),):
         raise errors.InvalidArgumentError(
-            None, None, f"values must be a vector with one entry per row of indices: got "
-            f"values of shape {list(np.shape(values))} for {len(idx)} indices")
+            None,
+            None,
+            f"values must be a vector with one entry per row of indices: got "
+            f"values of shape {list(np.shape(values))} for {len(idx)} indices",
+        )
     shape = np.asarray(dense_shape).reshape(-1)
     if idx.shape[1] != shape.size:
         raise errors.InvalidArgumentError(
-            None, None, f"indices have rank {idx.shape[1]} but dense_shape has "
-            f"{shape.size} dimensions")
+            None,
+            None,
+            f"indices have rank {idx.shape[1]} but dense_shape has {shape.size} dimensions",
+        )
     bad = np.flatnonzero(np.any((idx < 0) | (idx >= shape), axis=1))
     if bad.size:
         k = int(bad[0])
         raise errors.InvalidArgumentError(
-            None, None, f"indices[{k}] = {idx[k].tolist()} is out of bounds: need 0 <= "
-            f"index < {shape.tolist()}")
+            None,
+            None,
+            f"indices[{k}] = {idx[k].tolist()} is out of bounds: need 0 <= "
+            f"index < {shape.tolist()}",
+        )
     if check_order and len(idx) > 1:
         flat = np.ravel_multi_index(tuple(idx.T), tuple(shape))
         step = np.diff(flat)
@@ -191,9 +208,12 @@ def _check_indices(indices, dense_shape, check_order=False, values=None):
             k = int(np.flatnonzero(step <= 0)[0]) + 1
             what = "is repeated" if step[k - 1] == 0 else "is out of order"
             raise errors.InvalidArgumentError(
-                None, None, f"indices[{k}] = {idx[k].tolist()} {what}. Many sparse ops "
+                None,
+                None,
+                f"indices[{k}] = {idx[k].tolist()} {what}. Many sparse ops "
                 "require sorted indices. Use `tf.sparse.reorder` to create a correctly "
-                "ordered copy.")
+                "ordered copy.",
+            )
     return idx
 
 
@@ -222,8 +242,11 @@ def _spmm(a_indices, a_values, a_shape, b, adjoint_a=False, adjoint_b=False):
     n_out, inner = (a_shape[1], a_shape[0]) if adjoint_a else (a_shape[0], a_shape[1])
     if b.shape[0] != inner:
         raise errors.InvalidArgumentError(
-            None, None, f"Cannot multiply A and B because inner dimension does not match: "
-            f"{inner} vs. {b.shape[0]}. Did you forget a transpose?")
+            None,
+            None,
+            f"Cannot multiply A and B because inner dimension does not match: "
+            f"{inner} vs. {b.shape[0]}. Did you forget a transpose?",
+        )
     vals = np.conj(a_values) if adjoint_a else np.asarray(a_values)
     out = np.zeros((int(n_out), b.shape[1]), dtype=np.result_type(vals, b))
     np.add.at(out, rows, vals[:, None] * b[cols])
@@ -235,14 +258,20 @@ def _spmm_grad(op, grad):
     """out = A' B' with A' = op(A), B' = op(B): dB' = A'^T G, dA'[r, c] = G[r] . B'[c]."""
     a_indices, a_values, a_shape, b = op.inputs
     adj_a, adj_b = op.attrs["adjoint_a"], op.attrs["adjoint_b"]
-    d_bprime = apply_op("SparseTensorDenseMatMul", a_indices, a_values, a_shape, grad,
-                        adjoint_a=not adj_a, adjoint_b=False)
+    d_bprime = apply_op(
+        "SparseTensorDenseMatMul",
+        a_indices,
+        a_values,
+        a_shape,
+        grad,
+        adjoint_a=not adj_a,
+        adjoint_b=False,
+    )
     d_b = array_ops.transpose(d_bprime) if adj_b else d_bprime
     b_prime = array_ops.transpose(b) if adj_b else b
     r = array_ops.gather(a_indices, 1 if adj_a else 0, axis=1)
     c = array_ops.gather(a_indices, 0 if adj_a else 1, axis=1)
-    d_values = math_ops.reduce_sum(array_ops.gather(grad, r) * array_ops.gather(b_prime, c),
-                                   axis=1)
+    d_values = math_ops.reduce_sum(array_ops.gather(grad, r) * array_ops.gather(b_prime, c), axis=1)
     return [None, d_values, None, d_b]
 
 
@@ -261,26 +290,36 @@ def sparse_tensor_dense_matmul(sp_a, b, adjoint_a=False, adjoint_b=False, name=N
     """
     sp_a = _as_sparse(sp_a, "sp_a")
     b = array_ops.convert_to_tensor(b, dtype=sp_a.dtype, name="b")
-    return apply_op("SparseTensorDenseMatMul", sp_a.indices, sp_a.values, sp_a.dense_shape,
-                    b, adjoint_a=bool(adjoint_a), adjoint_b=bool(adjoint_b),
-                    name=name or "SparseTensorDenseMatMul")
+    return apply_op(
+        "SparseTensorDenseMatMul",
+        sp_a.indices,
+        sp_a.values,
+        sp_a.dense_shape,
+        b,
+        adjoint_a=bool(adjoint_a),
+        adjoint_b=bool(adjoint_b),
+        name=name or "SparseTensorDenseMatMul",
+    )
 
 
 # ---------------------------------------------------------------------------------------
 # Moving values between sparse positions and a dense tensor.
 
 
-@register_op("SparseValuesFromDense", infer=lambda i, a: [((dims(i[1]) or (None,))[:1],
-                                                           i[0].dtype)])
+@register_op(
+    "SparseValuesFromDense", infer=lambda i, a: [((dims(i[1]) or (None,))[:1], i[0].dtype)]
+)
 def _values_from_dense(dense, indices):
     """dense[indices[k]] for each row k of indices (TF's gather_nd on a sparse pattern)."""
     idx = np.asarray(indices)
-    return np.asarray(dense)[tuple(idx.T)] if idx.size else \
-        np.zeros((idx.shape[0],), dtype=np.asarray(dense).dtype)
+    return (
+        np.asarray(dense)[tuple(idx.T)]
+        if idx.size
+        else np.zeros((idx.shape[0],), dtype=np.asarray(dense).dtype)
+    )
 
 
-@register_op("SparseScatterAddToDense", infer=lambda i, a: [(_shape_from_tensor(i[2]),
-                                                             i[1].dtype)])
+@register_op("SparseScatterAddToDense", infer=lambda i, a: [(_shape_from_tensor(i[2]), i[1].dtype)])
 def _scatter_add_to_dense(indices, values, dense_shape):
     """zeros(dense_shape) with values[k] added at indices[k] (repeats add up)."""
     out = np.zeros(tuple(np.asarray(dense_shape).reshape(-1)), dtype=np.asarray(values).dtype)
@@ -293,8 +332,12 @@ def _scatter_add_to_dense(indices, values, dense_shape):
 @register_gradient("SparseValuesFromDense")
 def _values_from_dense_grad(op, grad):
     dense, indices = op.inputs
-    return [apply_op("SparseScatterAddToDense", indices, grad,
-                     array_ops.shape(dense, out_type=dtypes.int64)), None]
+    return [
+        apply_op(
+            "SparseScatterAddToDense", indices, grad, array_ops.shape(dense, out_type=dtypes.int64)
+        ),
+        None,
+    ]
 
 
 @register_gradient("SparseScatterAddToDense")
@@ -307,8 +350,9 @@ def _sparse_to_dense_infer(inputs, attrs):
 
 
 @register_op("SparseToDense", infer=_sparse_to_dense_infer)
-def _sparse_to_dense(sparse_indices, output_shape, sparse_values, default_value,
-                     validate_indices=True):
+def _sparse_to_dense(
+    sparse_indices, output_shape, sparse_values, default_value, validate_indices=True
+):
     shape = tuple(int(d) for d in np.asarray(output_shape).reshape(-1))
     idx = np.asarray(sparse_indices)
     idx = idx.reshape(-1, 1) if idx.ndim < 2 else idx
@@ -326,8 +370,11 @@ def _sparse_to_dense(sparse_indices, output_shape, sparse_values, default_value,
 def _sparse_to_dense_grad(op, grad):
     """Each stored value receives its position's gradient; the default value the rest."""
     indices, _, values, _ = op.inputs
-    idx = indices if dims(indices) is not None and len(dims(indices)) == 2 else \
-        array_ops.reshape(indices, [-1, 1])
+    idx = (
+        indices
+        if dims(indices) is not None and len(dims(indices)) == 2
+        else array_ops.reshape(indices, [-1, 1])
+    )
     values_grad = apply_op("SparseValuesFromDense", grad, idx)
     if dims(values) == ():
         values_grad = math_ops.reduce_sum(values_grad)
@@ -335,8 +382,9 @@ def _sparse_to_dense_grad(op, grad):
     return [None, None, values_grad, default_grad]
 
 
-def sparse_to_dense(sparse_indices, output_shape, sparse_values, default_value=0,
-                    validate_indices=True, name=None):
+def sparse_to_dense(
+    sparse_indices, output_shape, sparse_values, default_value=0, validate_indices=True, name=None
+):
     """A dense tensor of ``output_shape`` holding ``sparse_values`` at ``sparse_indices``
     (a scalar, a vector for 1-D outputs, or an [N, rank] matrix) and ``default_value``
     elsewhere. ``sparse_values`` may be a scalar, used for every index.
@@ -350,10 +398,15 @@ def sparse_to_dense(sparse_indices, output_shape, sparse_values, default_value=0
         tf.sparse_to_dense([[0, 1], [2, 0]], [3, 2], [5.0, 6.0])
     """
     values = array_ops.convert_to_tensor(sparse_values, name="sparse_values")
-    return apply_op("SparseToDense", array_ops.convert_to_tensor(sparse_indices),
-                    array_ops.convert_to_tensor(output_shape),
-                    values, array_ops.convert_to_tensor(default_value, dtype=values.dtype),
-                    validate_indices=bool(validate_indices), name=name or "SparseToDense")
+    return apply_op(
+        "SparseToDense",
+        array_ops.convert_to_tensor(sparse_indices),
+        array_ops.convert_to_tensor(output_shape),
+        values,
+        array_ops.convert_to_tensor(default_value, dtype=values.dtype),
+        validate_indices=bool(validate_indices),
+        name=name or "SparseToDense",
+    )
 
 
 def sparse_tensor_to_dense(sp_input, default_value=0, validate_indices=True, name=None):
@@ -364,8 +417,14 @@ def sparse_tensor_to_dense(sp_input, default_value=0, validate_indices=True, nam
             in row-major order or repeat; reorder them with `tf.sparse.reorder`.
     """
     sp = _as_sparse(sp_input)
-    return sparse_to_dense(sp.indices, sp.dense_shape, sp.values, default_value,
-                           validate_indices=validate_indices, name=name)
+    return sparse_to_dense(
+        sp.indices,
+        sp.dense_shape,
+        sp.values,
+        default_value,
+        validate_indices=validate_indices,
+        name=name,
+    )
 
 
 def from_dense(tensor, name=None):
@@ -377,8 +436,9 @@ def from_dense(tensor, name=None):
         return SparseTensor(indices, values, array_ops.shape(t, out_type=dtypes.int64))
 
 
-@register_op("SparseReorderPermutation", infer=lambda i, a: [((dims(i[0]) or (None,))[:1],
-                                                              dtypes.int64)])
+@register_op(
+    "SparseReorderPermutation", infer=lambda i, a: [((dims(i[0]) or (None,))[:1], dtypes.int64)]
+)
 def _reorder_permutation(indices, dense_shape):
     idx = np.asarray(indices)
     if idx.size == 0:
@@ -394,8 +454,9 @@ def sparse_reorder(sp_input, name=None):
     sp = _as_sparse(sp_input)
     with control_flow_ops.name_scope(name, "SparseReorder"):
         perm = apply_op("SparseReorderPermutation", sp.indices, sp.dense_shape)
-        return SparseTensor(array_ops.gather(sp.indices, perm),
-                            array_ops.gather(sp.values, perm), sp.dense_shape)
+        return SparseTensor(
+            array_ops.gather(sp.indices, perm), array_ops.gather(sp.values, perm), sp.dense_shape
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -409,8 +470,8 @@ def _reduce_axes(axis, rank):
     for a in axes:
         if not -rank <= a < rank:
             raise errors.InvalidArgumentError(
-                None, None, f"Invalid reduction dimension {a} for input with {rank} "
-                "dimensions.")
+                None, None, f"Invalid reduction dimension {a} for input with {rank} dimensions."
+            )
     return sorted({int(a) % rank for a in axes})
 
 
@@ -454,8 +515,9 @@ def _sparse_reduce_sum_grad(op, grad):
     if axis is None:
         return [None, array_ops.ones_like(values) * array_ops.reshape(grad, []), None]
     if rank is None:
-        raise ValueError("sparse_reduce_sum's gradient needs the rank of its input known "
-                         "when the graph is built")
+        raise ValueError(
+            "sparse_reduce_sum's gradient needs the rank of its input known when the graph is built"
+        )
     axes = _reduce_axes(axis, rank)
     mask = np.array([0 if d in axes else 1 for d in range(rank)], np.int64)
     kept_shape = dense_shape * mask + (1 - mask)
@@ -463,8 +525,9 @@ def _sparse_reduce_sum_grad(op, grad):
     return [None, apply_op("SparseValuesFromDense", grad_kd, indices * mask), None]
 
 
-def sparse_reduce_sum(sp_input, axis=None, keepdims=None, reduction_axes=None, name=None,
-                      keep_dims=None):
+def sparse_reduce_sum(
+    sp_input, axis=None, keepdims=None, reduction_axes=None, name=None, keep_dims=None
+):
     """The sum of a SparseTensor's entries over ``axis`` (all axes by default), as a
     dense tensor. Differentiable with respect to the values.
 
@@ -477,8 +540,15 @@ def sparse_reduce_sum(sp_input, axis=None, keepdims=None, reduction_axes=None, n
     if axis is not None and not isinstance(axis, int):
         axis = tuple(int(a) for a in axis)
     keep = bool(keepdims if keepdims is not None else keep_dims)
-    return apply_op("SparseReduceSum", sp.indices, sp.values, sp.dense_shape, axis=axis,
-                    keepdims=keep, name=name or "SparseReduceSum")
+    return apply_op(
+        "SparseReduceSum",
+        sp.indices,
+        sp.values,
+        sp.dense_shape,
+        axis=axis,
+        keepdims=keep,
+        name=name or "SparseReduceSum",
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -491,41 +561,63 @@ def _merge_sparse(a_idx, a_val, b_idx, b_val, shape):
     shape = tuple(int(d) for d in np.asarray(shape).reshape(-1))
     a_idx = _check_indices(a_idx, shape, values=a_val)
     b_idx = _check_indices(b_idx, shape, values=b_val)
-    keys = np.concatenate([np.ravel_multi_index(tuple(a_idx.T), shape) if a_idx.size else
-                           np.zeros(0, np.int64),
-                           np.ravel_multi_index(tuple(b_idx.T), shape) if b_idx.size else
-                           np.zeros(0, np.int64)]).astype(np.int64)
+    keys = np.concatenate(
+        [
+            np.ravel_multi_index(tuple(a_idx.T), shape) if a_idx.size else np.zeros(0, np.int64),
+            np.ravel_multi_index(tuple(b_idx.T), shape) if b_idx.size else np.zeros(0, np.int64),
+        ]
+    ).astype(np.int64)
     uniq, inverse = np.unique(keys, return_inverse=True)
     inverse = inverse.reshape(-1)
     values = np.zeros(uniq.shape, dtype=np.result_type(a_val, b_val))
     np.add.at(values, inverse, np.concatenate([np.asarray(a_val), np.asarray(b_val)]))
-    out_idx = np.stack(np.unravel_index(uniq, shape), axis=1).astype(np.int64) if \
-        uniq.size else np.zeros((0, len(shape)), np.int64)
-    return out_idx, values, inverse[:len(a_idx)], inverse[len(a_idx):]
+    out_idx = (
+        np.stack(np.unravel_index(uniq, shape), axis=1).astype(np.int64)
+        if uniq.size
+        else np.zeros((0, len(shape)), np.int64)
+    )
+    return out_idx, values, inverse[: len(a_idx)], inverse[len(a_idx) :]
 
 
-@register_op("SparseAdd", num_outputs=3,
-             infer=lambda i, a: [((None, (dims(i[0]) or (None, None))[1]), dtypes.int64),
-                                 ((None,), i[1].dtype), (dims(i[2]), dtypes.int64)])
+@register_op(
+    "SparseAdd",
+    num_outputs=3,
+    infer=lambda i, a: [
+        ((None, (dims(i[0]) or (None, None))[1]), dtypes.int64),
+        ((None,), i[1].dtype),
+        (dims(i[2]), dtypes.int64),
+    ],
+)
 def _sparse_add(a_indices, a_values, a_shape, b_indices, b_values, b_shape, thresh):
     if not np.array_equal(np.asarray(a_shape), np.asarray(b_shape)):
         raise errors.InvalidArgumentError(
-            None, None, f"Operands do not have the same ranks/shapes: a.shape = "
-            f"{np.asarray(a_shape).tolist()}, b.shape = {np.asarray(b_shape).tolist()}")
+            None,
+            None,
+            f"Operands do not have the same ranks/shapes: a.shape = "
+            f"{np.asarray(a_shape).tolist()}, b.shape = {np.asarray(b_shape).tolist()}",
+        )
     out_idx, values, _, _ = _merge_sparse(a_indices, a_values, b_indices, b_values, a_shape)
     keep = np.abs(values) >= thresh
     return out_idx[keep], values[keep], np.asarray(a_shape, np.int64)
 
 
-@register_op("SparseAddGrad", num_outputs=2,
-             infer=lambda i, a: [((dims(i[1]) or (None,))[:1], i[0].dtype),
-                                 ((dims(i[2]) or (None,))[:1], i[0].dtype)])
+@register_op(
+    "SparseAddGrad",
+    num_outputs=2,
+    infer=lambda i, a: [
+        ((dims(i[1]) or (None,))[:1], i[0].dtype),
+        ((dims(i[2]) or (None,))[:1], i[0].dtype),
+    ],
+)
 def _sparse_add_grad_kernel(out_grad, a_indices, b_indices, sum_indices, dense_shape):
     """The gradient of each input entry: the output entry at the same position (0 if that
     sum was dropped by the threshold)."""
     shape = tuple(int(d) for d in np.asarray(dense_shape).reshape(-1))
-    out_keys = np.ravel_multi_index(tuple(np.asarray(sum_indices).T), shape) if \
-        np.size(sum_indices) else np.zeros(0, np.int64)
+    out_keys = (
+        np.ravel_multi_index(tuple(np.asarray(sum_indices).T), shape)
+        if np.size(sum_indices)
+        else np.zeros(0, np.int64)
+    )
 
     def pick(idx):
         idx = np.asarray(idx)
@@ -547,8 +639,9 @@ not_differentiable("SparseAddGrad")
 @register_gradient("SparseAdd")
 def _sparse_add_grad(op, out_indices_grad, out_values_grad, out_shape_grad):
     a_indices, _, a_shape, b_indices, _, _, _ = op.inputs
-    a_grad, b_grad = apply_op("SparseAddGrad", out_values_grad, a_indices, b_indices,
-                              op.outputs[0], a_shape)
+    a_grad, b_grad = apply_op(
+        "SparseAddGrad", out_values_grad, a_indices, b_indices, op.outputs[0], a_shape
+    )
     return [None, a_grad, None, None, b_grad, None, None]
 
 
@@ -557,8 +650,11 @@ def _sparse_dense_add(a_indices, a_values, a_shape, b):
     b = np.asarray(b)
     if tuple(np.asarray(a_shape).reshape(-1)) != b.shape:
         raise errors.InvalidArgumentError(
-            None, None, f"Dimension mismatch: sparse operand has shape "
-            f"{np.asarray(a_shape).tolist()}, dense operand {list(b.shape)}")
+            None,
+            None,
+            f"Dimension mismatch: sparse operand has shape "
+            f"{np.asarray(a_shape).tolist()}, dense operand {list(b.shape)}",
+        )
     idx = _check_indices(a_indices, b.shape, values=a_values)
     out = b.copy()
     if idx.size:
@@ -588,18 +684,32 @@ def sparse_add(a, b, thresh=0, name=None):
     a_sparse = isinstance(a, SparseTensor | SparseTensorValue)
     b_sparse = isinstance(b, SparseTensor | SparseTensorValue)
     if not (a_sparse or b_sparse):
-        raise TypeError("At least one input should be SparseTensor; do you mean to use "
-                        "tf.add?")
+        raise TypeError("At least one input should be SparseTensor; do you mean to use tf.add?")
     if a_sparse and b_sparse:
         a, b = _as_sparse(a, "a"), _as_sparse(b, "b")
         thresh = array_ops.convert_to_tensor(thresh, dtype=a.dtype, name="thresh")
-        idx, val, shp = apply_op("SparseAdd", a.indices, a.values, a.dense_shape, b.indices,
-                                 b.values, b.dense_shape, thresh, name=name or "SparseAdd")
+        idx, val, shp = apply_op(
+            "SparseAdd",
+            a.indices,
+            a.values,
+            a.dense_shape,
+            b.indices,
+            b.values,
+            b.dense_shape,
+            thresh,
+            name=name or "SparseAdd",
+        )
         return SparseTensor(idx, val, shp)
     sp, dense = (_as_sparse(a, "a"), b) if a_sparse else (_as_sparse(b, "b"), a)
     dense = array_ops.convert_to_tensor(dense, dtype=sp.dtype)
-    return apply_op("SparseTensorDenseAdd", sp.indices, sp.values, sp.dense_shape, dense,
-                    name=name or "SparseTensorDenseAdd")
+    return apply_op(
+        "SparseTensorDenseAdd",
+        sp.indices,
+        sp.values,
+        sp.dense_shape,
+        dense,
+        name=name or "SparseTensorDenseAdd",
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -609,10 +719,14 @@ def sparse_add(a, b, thresh=0, name=None):
 def _segment_infer(inputs, attrs):
     d = dims(inputs[0])
     i = dims(inputs[1])
-    if d is not None and i is not None and not TensorShape(d[:len(i)]).is_compatible_with(
-            TensorShape(i)):
-        raise ValueError(f"Dimensions must be equal, but are {d[:len(i)]} and {i} (data "
-                         "and segment_ids)")
+    if (
+        d is not None
+        and i is not None
+        and not TensorShape(d[: len(i)]).is_compatible_with(TensorShape(i))
+    ):
+        raise ValueError(
+            f"Dimensions must be equal, but are {d[: len(i)]} and {i} (data and segment_ids)"
+        )
     n = _const_value(inputs[2])
     rows = None if n is None else int(n)
     return [(None if d is None else (rows,) + d[1:], inputs[0].dtype)]
@@ -631,15 +745,19 @@ def _unsorted_segment_sum(data, segment_ids, num_segments, is_sorted=False):
             raise errors.InvalidArgumentError(None, None, "segment ids are not increasing")
         if ids[0] < 0:
             raise errors.InvalidArgumentError(
-                None, None, f"Segment id {int(ids[0])} out of range [0, {n}), possibly "
-                "because 'segment_ids' input is not sorted.")
+                None,
+                None,
+                f"Segment id {int(ids[0])} out of range [0, {n}), possibly "
+                "because 'segment_ids' input is not sorted.",
+            )
     elif is_sorted:
         n = 0
     if ids.size and ids.max() >= n:
         k = int(np.argmax(ids >= n))
         raise errors.InvalidArgumentError(
-            None, None, f"segment_ids[{k}] = {int(ids[k])} is out of range [0, {n})")
-    rows = data.reshape((ids.size,) + data.shape[np.ndim(segment_ids):])
+            None, None, f"segment_ids[{k}] = {int(ids[k])} is out of range [0, {n})"
+        )
+    rows = data.reshape((ids.size,) + data.shape[np.ndim(segment_ids) :])
     if ids.size and ids.min() < 0:
         keep = ids >= 0
         ids, rows = ids[keep], rows[keep]
@@ -653,8 +771,13 @@ def _unsorted_segment_sum_grad(op, grad):
     """Gathers the output gradient back to the rows; rows with a negative id get 0."""
     ids = op.inputs[1]
     known = _const_value(ids)
-    if op.attrs.get("is_sorted") or op.attrs.get("_rows") or (  # no negative ids
-            known is not None and (np.size(known) == 0 or np.min(known) >= 0)):
+    if (
+        op.attrs.get("is_sorted")
+        or op.attrs.get("_rows")
+        or (  # no negative ids
+            known is not None and (np.size(known) == 0 or np.min(known) >= 0)
+        )
+    ):
         return [array_ops.gather(grad, ids), None, None]
     mask = math_ops.cast(math_ops.greater_equal(ids, array_ops.zeros_like(ids)), grad.dtype)
     rows = array_ops.gather(grad, math_ops.maximum(ids, array_ops.zeros_like(ids)))
@@ -664,18 +787,29 @@ def _unsorted_segment_sum_grad(op, grad):
             mask = array_ops.expand_dims(mask, -1)
     else:
         extra = array_ops.rank(rows) - array_ops.rank(ids)
-        mask = array_ops.reshape(mask, array_ops.concat(
-            [array_ops.shape(ids), array_ops.ones(array_ops.expand_dims(extra, 0),
-                                                  dtypes.int32)], 0))
+        mask = array_ops.reshape(
+            mask,
+            array_ops.concat(
+                [
+                    array_ops.shape(ids),
+                    array_ops.ones(array_ops.expand_dims(extra, 0), dtypes.int32),
+                ],
+                0,
+            ),
+        )
     return [rows * mask, None, None]
 
 
 def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
     """``out[i] = sum(data[j] for j where segment_ids[j] == i)`` for ``i < num_segments``
     (rows no id names are zero)."""
-    return apply_op("UnsortedSegmentSum", array_ops.convert_to_tensor(data),
-                    array_ops.convert_to_tensor(segment_ids),
-                    array_ops.convert_to_tensor(num_segments), name=name)
+    return apply_op(
+        "UnsortedSegmentSum",
+        array_ops.convert_to_tensor(data),
+        array_ops.convert_to_tensor(segment_ids),
+        array_ops.convert_to_tensor(num_segments),
+        name=name,
+    )
 
 
 def _rows_sum(data, rows, n):
@@ -688,8 +822,14 @@ def segment_sum(data, segment_ids, name=None):
     """Sums of ``data`` rows over sorted ``segment_ids``; ``max(segment_ids) + 1`` rows."""
     ids = array_ops.convert_to_tensor(segment_ids)
     n = math_ops.reduce_max(ids) + 1
-    return apply_op("UnsortedSegmentSum", array_ops.convert_to_tensor(data), ids, n,
-                    is_sorted=True, name=name or "SegmentSum")
+    return apply_op(
+        "UnsortedSegmentSum",
+        array_ops.convert_to_tensor(data),
+        ids,
+        n,
+        is_sorted=True,
+        name=name or "SegmentSum",
+    )
 
 
 def _lookup(params, ids, max_norm=None):
@@ -698,22 +838,27 @@ def _lookup(params, ids, max_norm=None):
     of several partitioned tables is refused."""
     if isinstance(params, list | tuple):
         if len(params) != 1:
-            raise NotImplementedError("embedding_lookup_sparse over several partitioned "
-                                      "params is not supported; concatenate them into one "
-                                      "variable")
+            raise NotImplementedError(
+                "embedding_lookup_sparse over several partitioned "
+                "params is not supported; concatenate them into one "
+                "variable"
+            )
         params = params[0]
     rows = array_ops.gather(params, ids)
     if max_norm is not None:
         rank = len(dims(rows)) if dims(rows) is not None else None
         if rank is None:
-            raise ValueError("embedding_lookup_sparse with max_norm needs the rank of params "
-                             "known when the graph is built")
+            raise ValueError(
+                "embedding_lookup_sparse with max_norm needs the rank of params "
+                "known when the graph is built"
+            )
         rows = clip_ops.clip_by_norm(rows, max_norm, axes=list(range(1, rank)))
     return rows
 
 
-def embedding_lookup_sparse(params, sp_ids, sp_weights, partition_strategy="mod", name=None,
-                            combiner=None, max_norm=None):
+def embedding_lookup_sparse(
+    params, sp_ids, sp_weights, partition_strategy="mod", name=None, combiner=None, max_norm=None
+):
     """Per row of the rank-2 ``sp_ids``, the combination of the embeddings of its ids.
 
     With weights w (``sp_weights.values``, or 1 when ``sp_weights`` is None) the row's
@@ -760,8 +905,7 @@ def embedding_lookup_sparse(params, sp_ids, sp_weights, partition_strategy="mod"
         summed = _rows_sum(emb * w, segments, n_rows)
         if combiner == "sum":
             return summed
-        total = _rows_sum(weights if combiner == "mean" else weights * weights, segments,
-                          n_rows)
+        total = _rows_sum(weights if combiner == "mean" else weights * weights, segments, n_rows)
         # Empty rows: 0 / 0 would be NaN; divide them by 1 (their sum is 0).
         denom = array_ops.where(math_ops.equal(total, 0), array_ops.ones_like(total), total)
         if combiner == "sqrtn":

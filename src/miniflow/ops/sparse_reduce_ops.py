@@ -18,15 +18,22 @@ from miniflow.ops import array_ops, control_flow_ops, math_ops
 from miniflow.ops.segment_ops import unsorted_segment_max
 from miniflow.ops.shape_rules import dims
 from miniflow.ops.sparse_manip_ops import _idx, _rank, _shape_tuple, _sp
-from miniflow.ops.sparse_ops import (_as_sparse, _check_indices, _reduce_axes,
-                                     sparse_tensor_to_dense, unsorted_segment_sum)
+from miniflow.ops.sparse_ops import (
+    _as_sparse,
+    _check_indices,
+    _reduce_axes,
+    sparse_tensor_to_dense,
+    unsorted_segment_sum,
+)
 
 _INT64 = dtypes.int64
 
 
-@register_op("SparseReduceGroups", num_outputs=4,
-             infer=lambda i, a: [((None, None), _INT64), ((None,), _INT64), ((), _INT64),
-                                 ((None,), _INT64)])
+@register_op(
+    "SparseReduceGroups",
+    num_outputs=4,
+    infer=lambda i, a: [((None, None), _INT64), ((None,), _INT64), ((), _INT64), ((None,), _INT64)],
+)
 def _reduce_groups(indices, dense_shape, axis=None, keepdims=False):
     """Output indices (row-major) of the cells that receive an entry, the cell of each
     entry, the number of cells and the output dense shape."""
@@ -35,8 +42,11 @@ def _reduce_groups(indices, dense_shape, axis=None, keepdims=False):
     axes = _reduce_axes(axis, len(shape))
     axes = list(range(len(shape))) if axes is None else axes
     kept = [d for d in range(len(shape)) if d not in axes]
-    out_dims = [1 if d in axes else shape[d] for d in range(len(shape))] if keepdims else \
-        [shape[d] for d in kept]
+    out_dims = (
+        [1 if d in axes else shape[d] for d in range(len(shape))]
+        if keepdims
+        else [shape[d] for d in kept]
+    )
     cells = idx[:, kept]
     if len(idx):
         uniq, group = np.unique(cells, axis=0, return_inverse=True)
@@ -46,14 +56,19 @@ def _reduce_groups(indices, dense_shape, axis=None, keepdims=False):
         full = np.zeros((len(uniq), len(shape)), np.int64)
         full[:, kept] = uniq
         uniq = full
-    return (uniq.astype(np.int64), group.reshape(-1).astype(np.int64),
-            np.int64(len(uniq)), np.array(out_dims, np.int64))
+    return (
+        uniq.astype(np.int64),
+        group.reshape(-1).astype(np.int64),
+        np.int64(len(uniq)),
+        np.array(out_dims, np.int64),
+    )
 
 
 def _grouped(sp, axis, keepdims, combine, name, default_name):
     with control_flow_ops.name_scope(name, default_name):
-        indices, group, n, shape = apply_op("SparseReduceGroups", sp.indices, sp.dense_shape,
-                                            axis=axis, keepdims=bool(keepdims))
+        indices, group, n, shape = apply_op(
+            "SparseReduceGroups", sp.indices, sp.dense_shape, axis=axis, keepdims=bool(keepdims)
+        )
         return _sp(indices, combine(sp.values, group, n), shape)
 
 
@@ -68,28 +83,41 @@ def _keep(keepdims, keep_dims):
     return bool(keep_dims if keepdims is None else keepdims)
 
 
-def sparse_reduce_sum_sparse(sp_input, axis=None, keepdims=None, reduction_axes=None,
-                             name=None, keep_dims=None):
+def sparse_reduce_sum_sparse(
+    sp_input, axis=None, keepdims=None, reduction_axes=None, name=None, keep_dims=None
+):
     """sparse_reduce_sum_sparse(sp_input, axis=None, keepdims=None, reduction_axes=None,
     name=None, keep_dims=None): the sums as a SparseTensor (one entry per output cell
     that received an input entry)."""
-    return _grouped(_as_sparse(sp_input), _axis(axis, reduction_axes),
-                    _keep(keepdims, keep_dims), unsorted_segment_sum, name,
-                    "SparseReduceSumSparse")
+    return _grouped(
+        _as_sparse(sp_input),
+        _axis(axis, reduction_axes),
+        _keep(keepdims, keep_dims),
+        unsorted_segment_sum,
+        name,
+        "SparseReduceSumSparse",
+    )
 
 
-def sparse_reduce_max_sparse(sp_input, axis=None, keepdims=None, reduction_axes=None,
-                             name=None, keep_dims=None):
+def sparse_reduce_max_sparse(
+    sp_input, axis=None, keepdims=None, reduction_axes=None, name=None, keep_dims=None
+):
     """sparse_reduce_max_sparse(sp_input, axis=None, keepdims=None, reduction_axes=None,
     name=None, keep_dims=None): the maxima of the stored entries (implicit zeros are not
     counted) as a SparseTensor."""
-    return _grouped(_as_sparse(sp_input), _axis(axis, reduction_axes),
-                    _keep(keepdims, keep_dims), unsorted_segment_max, name,
-                    "SparseReduceMaxSparse")
+    return _grouped(
+        _as_sparse(sp_input),
+        _axis(axis, reduction_axes),
+        _keep(keepdims, keep_dims),
+        unsorted_segment_max,
+        name,
+        "SparseReduceMaxSparse",
+    )
 
 
-def sparse_reduce_max(sp_input, axis=None, keepdims=None, reduction_axes=None, name=None,
-                      keep_dims=None):
+def sparse_reduce_max(
+    sp_input, axis=None, keepdims=None, reduction_axes=None, name=None, keep_dims=None
+):
     """sparse_reduce_max(sp_input, axis=None, keepdims=None, reduction_axes=None,
     name=None, keep_dims=None): the maxima of the stored entries as a dense tensor (0
     where a cell received none), as TF."""
@@ -105,9 +133,12 @@ def sparse_reduce_max(sp_input, axis=None, keepdims=None, reduction_axes=None, n
         shape = _shape_static(sp)
         if shape is not None:  # the static shape the kernel's output cannot state
             axes = set(_reduce_axes(axis, rank))
-            dense = array_ops.reshape(dense, [1 if d in axes else shape[d] for d in
-                                              range(rank)] if keep else
-                                      [shape[d] for d in range(rank) if d not in axes])
+            dense = array_ops.reshape(
+                dense,
+                [1 if d in axes else shape[d] for d in range(rank)]
+                if keep
+                else [shape[d] for d in range(rank) if d not in axes],
+            )
         return dense
 
 
@@ -126,45 +157,63 @@ def sparse_softmax(sp_input, name=None):
     if rank < 2:
         raise ValueError(f"sparse.softmax needs a SparseTensor of rank >= 2, got {rank}")
     with control_flow_ops.name_scope(name, "SparseSoftmax"):
-        _, group, n, _ = apply_op("SparseReduceGroups", sp.indices, sp.dense_shape,
-                                  axis=rank - 1, keepdims=False)
+        _, group, n, _ = apply_op(
+            "SparseReduceGroups", sp.indices, sp.dense_shape, axis=rank - 1, keepdims=False
+        )
         top = array_ops.stop_gradient(unsorted_segment_max(sp.values, group, n))
         e = math_ops.exp(sp.values - array_ops.gather(top, group))
-        return _sp(sp.indices, e / array_ops.gather(unsorted_segment_sum(e, group, n), group),
-                   sp.dense_shape)
+        return _sp(
+            sp.indices,
+            e / array_ops.gather(unsorted_segment_sum(e, group, n), group),
+            sp.dense_shape,
+        )
 
 
-@register_op("SparseUnionPlan", num_outputs=3,
-             infer=lambda i, a: [((None, (dims(i[0]) or (None, None))[1]), _INT64),
-                                 ((None,), _INT64), ((None,), _INT64)])
+@register_op(
+    "SparseUnionPlan",
+    num_outputs=3,
+    infer=lambda i, a: [
+        ((None, (dims(i[0]) or (None, None))[1]), _INT64),
+        ((None,), _INT64),
+        ((None,), _INT64),
+    ],
+)
 def _union_plan(a_indices, a_shape, b_indices, b_shape):
     """Row-major union of two index sets; for each output entry, the position of its value
     in a and in b (len(a) / len(b), one past the end, where it has none)."""
     shape = _shape_tuple(a_shape)
     if shape != _shape_tuple(b_shape):
         raise errors.InvalidArgumentError(
-            None, None, f"Operands do not have the same ranks/shapes: a.shape = "
-            f"{list(shape)}, b.shape = {list(_shape_tuple(b_shape))}")
+            None,
+            None,
+            f"Operands do not have the same ranks/shapes: a.shape = "
+            f"{list(shape)}, b.shape = {list(_shape_tuple(b_shape))}",
+        )
     a = _check_indices(_idx(a_indices, len(shape)), shape)
     b = _check_indices(_idx(b_indices, len(shape)), shape)
-    keys = [np.ravel_multi_index(tuple(x.T), shape) if len(x) else np.zeros(0, np.int64)
-            for x in (a, b)]
+    keys = [
+        np.ravel_multi_index(tuple(x.T), shape) if len(x) else np.zeros(0, np.int64) for x in (a, b)
+    ]
     uniq = np.union1d(*keys).astype(np.int64)
     srcs = []
     for x, k in zip((a, b), keys):
         src = np.full(uniq.size, len(x), np.int64)
         src[np.searchsorted(uniq, k)] = np.arange(len(x))
         srcs.append(src)
-    out = np.stack(np.unravel_index(uniq, shape), axis=1).astype(np.int64) if uniq.size \
+    out = (
+        np.stack(np.unravel_index(uniq, shape), axis=1).astype(np.int64)
+        if uniq.size
         else np.zeros((0, len(shape)), np.int64)
+    )
     return out, srcs[0], srcs[1]
 
 
 def _elementwise(sp_a, sp_b, fn, name, default_name):
     a, b = _as_sparse(sp_a, "sp_a"), _as_sparse(sp_b, "sp_b")
     with control_flow_ops.name_scope(name, default_name):
-        indices, a_src, b_src = apply_op("SparseUnionPlan", a.indices, a.dense_shape,
-                                         b.indices, b.dense_shape)
+        indices, a_src, b_src = apply_op(
+            "SparseUnionPlan", a.indices, a.dense_shape, b.indices, b.dense_shape
+        )
         zero = array_ops.zeros([1], a.values.dtype)
         va = array_ops.gather(array_ops.concat([a.values, zero], 0), a_src)
         vb = array_ops.gather(array_ops.concat([b.values, zero], 0), b_src)

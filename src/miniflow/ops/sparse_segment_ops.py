@@ -51,8 +51,11 @@ def sparse_segment_mean(data, indices, segment_ids, name=None, num_segments=None
         _, rows = _rows(data, indices)
         if num_segments is None:
             return array_ops.identity(segment_mean(rows, segment_ids), name=scope)
-        return math_ops.truediv(_sum(rows, segment_ids, num_segments),
-                                _count(rows, segment_ids, num_segments), name=scope)
+        return math_ops.truediv(
+            _sum(rows, segment_ids, num_segments),
+            _count(rows, segment_ids, num_segments),
+            name=scope,
+        )
 
 
 def sparse_segment_sqrt_n(data, indices, segment_ids, name=None, num_segments=None):
@@ -60,24 +63,43 @@ def sparse_segment_sqrt_n(data, indices, segment_ids, name=None, num_segments=No
     sums of the rows ``data[indices]`` divided by sqrt(segment size)."""
     with control_flow_ops.name_scope(name, "SparseSegmentSqrtN") as scope:
         _, rows = _rows(data, indices)
-        return math_ops.truediv(_sum(rows, segment_ids, num_segments),
-                                math_ops.sqrt(_count(rows, segment_ids, num_segments)),
-                                name=scope)
+        return math_ops.truediv(
+            _sum(rows, segment_ids, num_segments),
+            math_ops.sqrt(_count(rows, segment_ids, num_segments)),
+            name=scope,
+        )
 
 
-def sparse_matmul(a, b, transpose_a=False, transpose_b=False, a_is_sparse=False,
-                  b_is_sparse=False, name=None):
+def sparse_matmul(
+    a, b, transpose_a=False, transpose_b=False, a_is_sparse=False, b_is_sparse=False, name=None
+):
     """sparse_matmul(a, b, transpose_a=False, transpose_b=False, a_is_sparse=False,
     b_is_sparse=False, name=None): a dense matmul; the sparsity flags are hints only."""
-    return math_ops.matmul(a, b, transpose_a=transpose_a, transpose_b=transpose_b,
-                           name=name or "SparseMatMul")
+    return math_ops.matmul(
+        a, b, transpose_a=transpose_a, transpose_b=transpose_b, name=name or "SparseMatMul"
+    )
 
 
-@register_op("SparseBincountCounts", num_outputs=3,
-             infer=lambda i, a: [((None, None), dtypes.int64),
-                                 ((None,), a["out_dtype"]), ((None,), dtypes.int64)])
-def _bincount(indices, values, dense_shape, weights, minlength=-1, maxlength=-1,
-              per_row=False, binary=False, out_dtype=None):
+@register_op(
+    "SparseBincountCounts",
+    num_outputs=3,
+    infer=lambda i, a: [
+        ((None, None), dtypes.int64),
+        ((None,), a["out_dtype"]),
+        ((None,), dtypes.int64),
+    ],
+)
+def _bincount(
+    indices,
+    values,
+    dense_shape,
+    weights,
+    minlength=-1,
+    maxlength=-1,
+    per_row=False,
+    binary=False,
+    out_dtype=None,
+):
     """Counts (or summed weights) of each value, per row when ``per_row``; the output
     SparseTensor holds the nonzero bins in row-major order."""
     vals = np.asarray(values).reshape(-1).astype(np.int64)
@@ -85,8 +107,9 @@ def _bincount(indices, values, dense_shape, weights, minlength=-1, maxlength=-1,
         raise errors.InvalidArgumentError(None, None, "Input arr must be non-negative!")
     w = np.asarray(weights).reshape(-1)
     if w.size and w.size != vals.size:
-        raise errors.InvalidArgumentError(None, None, "weights must have the same number of "
-                                          "elements as values")
+        raise errors.InvalidArgumentError(
+            None, None, "weights must have the same number of elements as values"
+        )
     size = int(vals.max()) + 1 if vals.size else 0
     if minlength >= 0:
         size = max(size, minlength)
@@ -110,8 +133,9 @@ def _bincount(indices, values, dense_shape, weights, minlength=-1, maxlength=-1,
 not_differentiable("SparseBincountCounts")
 
 
-def bincount(values, weights=None, axis=0, minlength=None, maxlength=None,
-             binary_output=False, name=None):
+def bincount(
+    values, weights=None, axis=0, minlength=None, maxlength=None, binary_output=False, name=None
+):
     """bincount(values, weights=None, axis=0, minlength=None, maxlength=None,
     binary_output=False, name=None): a SparseTensor of value counts (or summed weights),
     over everything (``axis=0``) or per row of a matrix (``axis=-1``)."""
@@ -129,12 +153,22 @@ def bincount(values, weights=None, axis=0, minlength=None, maxlength=None,
             w = array_ops.zeros([0], dtypes.int64 if vals.dtype.is_integer else vals.dtype)
             out_dtype = vals.dtype  # TF: counts in the values' dtype (int32 or int64)
         else:
-            w = weights.values if isinstance(weights, SparseTensor) else \
-                array_ops.reshape(array_ops.convert_to_tensor(weights), [-1])
+            w = (
+                weights.values
+                if isinstance(weights, SparseTensor)
+                else array_ops.reshape(array_ops.convert_to_tensor(weights), [-1])
+            )
             out_dtype = w.dtype
         idx, counts, out_shape = apply_op(
-            "SparseBincountCounts", indices, vals, shape, w,
+            "SparseBincountCounts",
+            indices,
+            vals,
+            shape,
+            w,
             minlength=-1 if minlength is None else int(minlength),
-            maxlength=-1 if maxlength is None else int(maxlength), per_row=axis == -1,
-            binary=bool(binary_output), out_dtype=out_dtype)
+            maxlength=-1 if maxlength is None else int(maxlength),
+            per_row=axis == -1,
+            binary=bool(binary_output),
+            out_dtype=out_dtype,
+        )
         return SparseTensor(idx, counts, out_shape)

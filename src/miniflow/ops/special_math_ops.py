@@ -23,16 +23,19 @@ _EPS = np.finfo(np.float64).eps
 
 def _float_kernel(fn):
     """Runs ``fn`` on float64 copies of the (broadcast) inputs; result in x's dtype."""
+
     def kernel(*xs):
         dtype = np.asarray(xs[0]).dtype
         args = np.broadcast_arrays(*[np.asarray(x, dtype=np.float64) for x in xs])
         with np.errstate(all="ignore"):
             out = fn(*[np.array(a) for a in args])
         return np.asarray(out, dtype=np.float64).astype(dtype, copy=False)
+
     return kernel
 
 
 # -- gamma family ------------------------------------------------------------------------
+
 
 def _lgamma_scalar(v):
     try:
@@ -61,15 +64,29 @@ def _digamma64(x):
         out -= np.where(low, 1.0 / np.where(low, x, 1.0), 0.0)
         x = np.where(low, x + 1.0, x)
     z = 1.0 / (x * x)
-    series = z * (1 / 12 - z * (1 / 120 - z * (1 / 252 - z * (1 / 240 - z * (
-        1 / 132 - z * (691 / 32760 - z / 12))))))
+    series = z * (
+        1 / 12
+        - z * (1 / 120 - z * (1 / 252 - z * (1 / 240 - z * (1 / 132 - z * (691 / 32760 - z / 12)))))
+    )
     out += np.log(x) - 0.5 / x - series
     return np.where(pole | np.isnan(x), np.nan, out)
 
 
 # (2k)! / B_2k for k = 1..12: the Euler-Maclaurin coefficients of the Hurwitz zeta function
-_BERNOULLI = [1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510,
-              43867 / 798, -174611 / 330, 854513 / 138, -236364091 / 2730]
+_BERNOULLI = [
+    1 / 6,
+    -1 / 30,
+    1 / 42,
+    -1 / 30,
+    5 / 66,
+    -691 / 2730,
+    7 / 6,
+    -3617 / 510,
+    43867 / 798,
+    -174611 / 330,
+    854513 / 138,
+    -236364091 / 2730,
+]
 _ZETA_A = [math.factorial(2 * k + 2) / b for k, b in enumerate(_BERNOULLI)]
 
 
@@ -181,8 +198,10 @@ def _betacf(a, b, x):
     h = d.copy()
     for m in range(1, 10000):
         m2 = 2.0 * m
-        for aa in (m * (b - m) * x / ((qam + m2) * (a + m2)),
-                   -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):
+        for aa in (
+            m * (b - m) * x / ((qam + m2) * (a + m2)),
+            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
+        ):
             d = 1.0 + aa * d
             d = 1.0 / np.where(np.abs(d) < tiny, tiny, d)
             c = 1.0 + aa / c
@@ -203,12 +222,14 @@ def _betainc64(a, b, x):
     inner = ok & (x > 0) & (x < 1)
     if inner.any():
         a, b, x = a[inner], b[inner], x[inner]
-        log_front = (_lgamma64(a + b) - _lgamma64(a) - _lgamma64(b) + a * np.log(x)
-                     + b * np.log1p(-x))
+        log_front = (
+            _lgamma64(a + b) - _lgamma64(a) - _lgamma64(b) + a * np.log(x) + b * np.log1p(-x)
+        )
         direct = x < (a + 1.0) / (a + b + 2.0)
         res = np.empty_like(a)
-        res[direct] = (np.exp(log_front[direct]) * _betacf(a[direct], b[direct], x[direct])
-                       / a[direct])
+        res[direct] = (
+            np.exp(log_front[direct]) * _betacf(a[direct], b[direct], x[direct]) / a[direct]
+        )
         rd = ~direct
         res[rd] = 1.0 - (np.exp(log_front[rd]) * _betacf(b[rd], a[rd], 1.0 - x[rd]) / b[rd])
         out[inner] = res
@@ -233,13 +254,29 @@ def _giles_guess(w, x):
     """Giles' single-precision erfinv(x) from w = -log((1 - x)(1 + x)): a starting point."""
     lo = w - 2.5
     p_lo = 2.81022636e-08
-    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-              -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
+    for c in (
+        3.43273939e-07,
+        -3.5233877e-06,
+        -4.39150654e-06,
+        0.00021858087,
+        -0.00125372503,
+        -0.00417768164,
+        0.246640727,
+        1.50140941,
+    ):
         p_lo = c + p_lo * lo
     hi = np.sqrt(np.maximum(w, 0.0)) - 3.0
     p_hi = -0.000200214257
-    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-              -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
+    for c in (
+        0.000100950558,
+        0.00134934322,
+        -0.00367342844,
+        0.00573950773,
+        -0.0076224613,
+        0.00943887047,
+        1.00167406,
+        2.83297682,
+    ):
         p_hi = c + p_hi * hi
     return np.where(w < 5.0, p_lo, p_hi) * x
 
@@ -282,6 +319,7 @@ def _ndtri64(p):
 
 # -- modified Bessel functions, exponentially scaled --------------------------------------
 
+
 def _bessel_ie64(x, nu):
     """exp(-|x|) I_nu(|x|) for nu in {0, 1}: power series below 20, asymptotic above."""
     ax = np.abs(np.asarray(x, np.float64))
@@ -289,7 +327,7 @@ def _bessel_ie64(x, nu):
     small = ax < 20.0
     if small.any():
         t = ax[small] / 2.0
-        term = t ** nu / math.factorial(nu)
+        term = t**nu / math.factorial(nu)
         total = term.copy()
         for k in range(1, 200):
             term = term * t * t / (k * (k + nu))
@@ -315,22 +353,34 @@ register_op("Digamma", infer=float_only)(_float_kernel(_digamma64))
 register_op("Polygamma", infer=float_only, same_dtype=True)(_float_kernel(_polygamma64))
 register_op("Zeta", infer=float_only, same_dtype=True)(_float_kernel(_zeta64))
 register_op("Igamma", infer=float_only, same_dtype=True)(
-    _float_kernel(lambda a, x: _igamma_pair(a, x)[0]))
+    _float_kernel(lambda a, x: _igamma_pair(a, x)[0])
+)
 register_op("Igammac", infer=float_only, same_dtype=True)(
-    _float_kernel(lambda a, x: _igamma_pair(a, x)[1]))
+    _float_kernel(lambda a, x: _igamma_pair(a, x)[1])
+)
+
+
 def _betainc_shapes(inputs):
     """TF's rule: the non-scalar inputs have one shape (no broadcasting)."""
-    shapes = [d for d in (dims(t) if hasattr(t, "shape") and not isinstance(t, np.ndarray)
-                          else np.shape(t) for t in inputs) if d != ()]
+    shapes = [
+        d
+        for d in (
+            dims(t) if hasattr(t, "shape") and not isinstance(t, np.ndarray) else np.shape(t)
+            for t in inputs
+        )
+        if d != ()
+    ]
     known = [d for d in shapes if d is not None]
     for d in known[1:]:
         if len(d) != len(known[0]):
-            raise ValueError(f"Shapes must be equal rank, but are {len(known[0])} and "
-                             f"{len(d)} for 'Betainc'")
+            raise ValueError(
+                f"Shapes must be equal rank, but are {len(known[0])} and {len(d)} for 'Betainc'"
+            )
         for i, (m, n) in enumerate(zip(known[0], d)):
             if m is not None and n is not None and m != n:
-                raise ValueError(f"Dimension {i} in both shapes must be equal, but are {m} "
-                                 f"and {n} for 'Betainc'")
+                raise ValueError(
+                    f"Dimension {i} in both shapes must be equal, but are {m} and {n} for 'Betainc'"
+                )
 
 
 register_op("Betainc", infer=float_only, same_dtype=True)(_float_kernel(_betainc64))
@@ -339,8 +389,7 @@ register_op("Erfc", infer=float_only)(_float_kernel(_erfc64))
 register_op("Erfinv", infer=float_only)(_float_kernel(_erfinv64))
 register_op("Ndtri", infer=float_only)(_float_kernel(_ndtri64))
 register_op("BesselI0e", infer=float_only)(_float_kernel(lambda x: _bessel_ie64(x, 0)))
-register_op("BesselI1e", infer=float_only)(
-    _float_kernel(lambda x: np.sign(x) * _bessel_ie64(x, 1)))
+register_op("BesselI1e", infer=float_only)(_float_kernel(lambda x: np.sign(x) * _bessel_ie64(x, 1)))
 
 
 @register_gradient("Lgamma")
@@ -401,8 +450,7 @@ def _igamma_grad(op, grad):
 def _igammac_grad(op, grad):
     a, x = op.inputs
     ga = _math.negative(grad) * apply_op("IgammaGradA", a, x)
-    return [unbroadcast(ga, a, x),
-            unbroadcast(_math.negative(grad) * _gamma_density(a, x), x, a)]
+    return [unbroadcast(ga, a, x), unbroadcast(_math.negative(grad) * _gamma_density(a, x), x, a)]
 
 
 @register_gradient("Betainc")
@@ -410,8 +458,9 @@ def _betainc_grad(op, grad):
     """d/dx I_x(a, b) = x^(a-1) (1-x)^(b-1) / B(a, b); none for a and b (as TF)."""
     a, b, x = op.inputs
     log_beta = lgamma(a) + lgamma(b) - lgamma(a + b)
-    density = _math.exp((a - 1.0) * _math.log(x) + (b - 1.0) * _math.log1p(
-        _math.negative(x)) - log_beta)
+    density = _math.exp(
+        (a - 1.0) * _math.log(x) + (b - 1.0) * _math.log1p(_math.negative(x)) - log_beta
+    )
     return [None, None, unbroadcast(grad * density, x, a + b)]
 
 
@@ -512,5 +561,6 @@ def bessel_i1(x, name=None):
 def lbeta(x, name=None):
     """log|B(x)| over the last axis: sum(lgamma(x)) - lgamma(sum(x))."""
     x = _arr.convert_to_tensor(x)
-    return _math.subtract(_math.reduce_sum(lgamma(x), axis=-1),
-                          lgamma(_math.reduce_sum(x, axis=-1)), name=name)
+    return _math.subtract(
+        _math.reduce_sum(lgamma(x), axis=-1), lgamma(_math.reduce_sum(x, axis=-1)), name=name
+    )

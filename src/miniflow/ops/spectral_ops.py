@@ -18,8 +18,15 @@ def _default_fft_length(frame_length):
     return 1 << (int(frame_length) - 1).bit_length()
 
 
-def stft(signals, frame_length, frame_step, fft_length=None, window_fn=hann_window,
-         pad_end=False, name=None):
+def stft(
+    signals,
+    frame_length,
+    frame_step,
+    fft_length=None,
+    window_fn=hann_window,
+    pad_end=False,
+    name=None,
+):
     """Short-time Fourier transform: rfft of windowed frames, [..., frames, bins]."""
     x = _arr.convert_to_tensor(signals)
     n = _default_fft_length(frame_length) if fft_length is None else int(fft_length)
@@ -29,8 +36,9 @@ def stft(signals, frame_length, frame_step, fft_length=None, window_fn=hann_wind
     return fft_ops.rfft(frames, [n], name=name or "stft")
 
 
-def inverse_stft(stfts, frame_length, frame_step, fft_length=None, window_fn=hann_window,
-                 name=None):
+def inverse_stft(
+    stfts, frame_length, frame_step, fft_length=None, window_fn=hann_window, name=None
+):
     """The inverse of `stft`: irfft of each frame, windowed and overlap-added (use
     `inverse_stft_window_fn` as ``window_fn`` for perfect reconstruction)."""
     s = _arr.convert_to_tensor(stfts)
@@ -64,8 +72,7 @@ def inverse_stft_window_fn(frame_step, forward_window_fn=hann_window, name=None)
     return window_fn
 
 
-def mdct(signals, frame_length, window_fn=vorbis_window, pad_end=False, norm=None,
-         name=None):
+def mdct(signals, frame_length, window_fn=vorbis_window, pad_end=False, norm=None, name=None):
     """Modified DCT of 50%-overlapping frames (``frame_length`` divisible by 4)."""
     length = int(frame_length)
     if length % 4:
@@ -77,7 +84,7 @@ def mdct(signals, frame_length, window_fn=vorbis_window, pad_end=False, norm=Non
     else:
         frames = frames * (1.0 / np.sqrt(2.0))
     q = length // 4
-    a, b, c, d = (frames[..., i * q:(i + 1) * q] for i in range(4))
+    a, b, c, d = (frames[..., i * q : (i + 1) * q] for i in range(4))
     first = _math.negative(reverse(c, [-1])) - d
     second = a - reverse(b, [-1])
     return dct(_arr.concat([first, second], -1), type=4, norm=norm, name=name or "mdct")
@@ -95,8 +102,15 @@ def inverse_mdct(mdcts, window_fn=vorbis_window, norm=None, name=None):
         raise ValueError(f"norm must be None or 'ortho', got {norm!r}")
     q = half // 2
     p0, p1 = out[..., :q], out[..., q:]
-    frames = _arr.concat([p1, _math.negative(reverse(p1, [-1])),
-                          _math.negative(reverse(p0, [-1])), _math.negative(p0)], -1)
+    frames = _arr.concat(
+        [
+            p1,
+            _math.negative(reverse(p1, [-1])),
+            _math.negative(reverse(p0, [-1])),
+            _math.negative(p0),
+        ],
+        -1,
+    )
     if window_fn is not None:
         frames = frames * window_fn(2 * half, dtype=frames.dtype)
     else:
@@ -106,11 +120,13 @@ def inverse_mdct(mdcts, window_fn=vorbis_window, norm=None, name=None):
 
 # -- N-D transforms over chosen axes -------------------------------------------------------
 
+
 def _nd_axes(x, fft_length, axes):
     rank = len(dims(x))
     if axes is None:
-        axes = list(range(rank)) if fft_length is None else \
-            list(range(rank - len(fft_length), rank))
+        axes = (
+            list(range(rank)) if fft_length is None else list(range(rank - len(fft_length), rank))
+        )
     axes = [int(a) % rank for a in axes]
     if fft_length is None:
         return axes, [None] * len(axes)

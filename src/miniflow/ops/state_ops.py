@@ -30,14 +30,19 @@ class Slot:
 
 
 def _var_state(**kw):
-    return dict(stateful=True, make_state=lambda attrs: Slot(attrs["var"].op_name),
-                state_key=lambda attrs: attrs["var"], **kw)
+    return dict(
+        stateful=True,
+        make_state=lambda attrs: Slot(attrs["var"].op_name),
+        state_key=lambda attrs: attrs["var"],
+        **kw,
+    )
 
 
 def _uninitialized(slot_or_var):
     name = getattr(slot_or_var, "op_name", None) or slot_or_var.name
     return errors.FailedPreconditionError(
-        None, None, f"Attempting to use uninitialized value {name}")
+        None, None, f"Attempting to use uninitialized value {name}"
+    )
 
 
 @register_op("VariableV2", infer=lambda i, a: [(a["shape"], a["dtype"])], **_var_state())
@@ -76,18 +81,24 @@ def _check_shape(var, value):
     want = var.shape.as_tuple()
     if want is not None and np.shape(value) != want and None not in want:
         raise errors.InvalidArgumentError(
-            None, None, f"Assign requires shapes of both tensors to match. lhs shape= "
-            f"{list(want)} rhs shape= {list(np.shape(value))} (variable {var.op_name})")
+            None,
+            None,
+            f"Assign requires shapes of both tensors to match. lhs shape= "
+            f"{list(want)} rhs shape= {list(np.shape(value))} (variable {var.op_name})",
+        )
 
 
 def _assign_infer(inputs, attrs):
     d = dims(inputs[0])
     if attrs.get("validate_shape", True) and d is not None:
         want = attrs["var"].shape.as_tuple()
-        if want is not None and (len(want) != len(d) or any(
-                m is not None and n is not None and m != n for m, n in zip(want, d))):
-            raise ValueError(f"Shapes {want} and {d} are incompatible (Assign to "
-                             f"{attrs['var'].op_name})")
+        if want is not None and (
+            len(want) != len(d)
+            or any(m is not None and n is not None and m != n for m, n in zip(want, d))
+        ):
+            raise ValueError(
+                f"Shapes {want} and {d} are incompatible (Assign to {attrs['var'].op_name})"
+            )
     return [(d, inputs[0].dtype)]
 
 
@@ -115,20 +126,28 @@ def _inplace(ufunc, scalar_op):
         else:
             value[()] = scalar_op(value[()], delta)  # same, without 0-d ufunc overhead
         return value
+
     return kernel
 
 
-register_op("AssignAdd", infer=lambda i, a: [(a["var"].shape.as_tuple(), i[0].dtype)],
-            **_var_state(writes=True))(_inplace(np.add, operator.add))
-register_op("AssignSub", infer=lambda i, a: [(a["var"].shape.as_tuple(), i[0].dtype)],
-            **_var_state(writes=True))(_inplace(np.subtract, operator.sub))
+register_op(
+    "AssignAdd",
+    infer=lambda i, a: [(a["var"].shape.as_tuple(), i[0].dtype)],
+    **_var_state(writes=True),
+)(_inplace(np.add, operator.add))
+register_op(
+    "AssignSub",
+    infer=lambda i, a: [(a["var"].shape.as_tuple(), i[0].dtype)],
+    **_var_state(writes=True),
+)(_inplace(np.subtract, operator.sub))
 not_differentiable("Assign", "AssignAdd", "AssignSub", "IsVariableInitialized")
 
 
 def assign(ref, value, validate_shape=None, use_locking=None, name=None):
     """Sets variable ``ref`` to ``value``; returns the new value."""
-    return ref.assign(value, use_locking=use_locking, name=name,
-                      validate_shape=validate_shape is not False)
+    return ref.assign(
+        value, use_locking=use_locking, name=name, validate_shape=validate_shape is not False
+    )
 
 
 def assign_add(ref, value, use_locking=None, name=None):

@@ -87,8 +87,11 @@ def _len17to32(s: bytes) -> int:
     b = _u64(s, 8)
     c = (_u64(s, n - 8) * mul) & _M
     d = (_u64(s, n - 16) * _K2) & _M
-    return _len16((_rot((a + b) & _M, 43) + _rot(c, 30) + d) & _M,
-                  (a + _rot((b + _K2) & _M, 18) + c) & _M, mul)
+    return _len16(
+        (_rot((a + b) & _M, 43) + _rot(c, 30) + d) & _M,
+        (a + _rot((b + _K2) & _M, 18) + c) & _M,
+        mul,
+    )
 
 
 def _len33to64(s: bytes) -> int:
@@ -104,8 +107,9 @@ def _len33to64(s: bytes) -> int:
     f = _u64(s, 24)
     g = ((y + _u64(s, n - 32)) * mul) & _M
     h = ((z + _u64(s, n - 24)) * mul) & _M
-    return _len16((_rot((e + f) & _M, 43) + _rot(g, 30) + h) & _M,
-                  (e + _rot((f + a) & _M, 18) + g) & _M, mul)
+    return _len16(
+        (_rot((e + f) & _M, 43) + _rot(g, 30) + h) & _M, (e + _rot((f + a) & _M, 18) + g) & _M, mul
+    )
 
 
 def _weak32(s: bytes, i: int, a: int, b: int) -> tuple[int, int]:
@@ -155,8 +159,9 @@ def fingerprint64(s: bytes) -> int:
     v0, v1 = _weak32(s, p, (v1 * mul) & _M, (x + w0) & _M)
     w0, w1 = _weak32(s, p + 32, (z + w1) & _M, (y + _u64(s, p + 16)) & _M)
     z, x = x, z
-    return _len16((_len16(v0, w0, mul) + _shift_mix(y) * _K0 + z) & _M,
-                  (_len16(v1, w1, mul) + x) & _M, mul)
+    return _len16(
+        (_len16(v0, w0, mul) + _shift_mix(y) * _K0 + z) & _M, (_len16(v1, w1, mul) + x) & _M, mul
+    )
 
 
 def siphash24(data: bytes, k0: int, k1: int) -> int:

@@ -26,8 +26,9 @@ def as_bytes_array(x) -> np.ndarray:
     """``x`` as an object array of bytes (str elements encoded as UTF-8)."""
     arr = np.asarray(x, dtype=object)
     if arr.size and not all(type(v) is bytes for v in arr.flat):
-        arr = np.vectorize(lambda v: v.encode() if isinstance(v, str) else bytes(v),
-                           otypes=[object])(arr)
+        arr = np.vectorize(
+            lambda v: v.encode() if isinstance(v, str) else bytes(v), otypes=[object]
+        )(arr)
     return arr
 
 
@@ -46,15 +47,19 @@ def map_elements(fn, arr: np.ndarray, otype=object) -> np.ndarray:
 
 def _check_string(t, what="input"):
     if t.dtype != dtypes.string:
-        raise TypeError(f"Input '{what}' of a string op has type {t.dtype.name} that does not "
-                        "match expected type of string; use tf.as_string to format numbers")
+        raise TypeError(
+            f"Input '{what}' of a string op has type {t.dtype.name} that does not "
+            "match expected type of string; use tf.as_string to format numbers"
+        )
 
 
 def string_infer(out_dtype=dtypes.string):
     """Shape rule of an element-wise string op with ``out_dtype`` results."""
+
     def infer(inputs, attrs):
         _check_string(inputs[0])
         return [(dims(inputs[0]), out_dtype)]
+
     return infer
 
 
@@ -77,11 +82,15 @@ def _join_infer(inputs, attrs):
             out = broadcast_dims(out, d)
             for a, b in zip(dims(t), out):
                 if a is not None and b is not None and a != b:
-                    raise ValueError(f"StringJoin inputs must be scalars or have the same "
-                                     f"shape, got shapes {list(out)} and {list(d)}")
+                    raise ValueError(
+                        f"StringJoin inputs must be scalars or have the same "
+                        f"shape, got shapes {list(out)} and {list(d)}"
+                    )
         elif d != () and out != ():
-            raise ValueError(f"StringJoin inputs must be scalars or have the same shape, got "
-                             f"ranks {len(out)} and {len(d)}")
+            raise ValueError(
+                f"StringJoin inputs must be scalars or have the same shape, got "
+                f"ranks {len(out)} and {len(d)}"
+            )
         else:
             out = d if d != () else out
     return [(out, dtypes.string)]
@@ -92,8 +101,10 @@ def _string_join(*inputs, separator=""):
     arrays = [as_bytes_array(a) for a in inputs]
     shapes = {a.shape for a in arrays if a.ndim}
     if len(shapes) > 1:
-        raise _invalid(f"StringJoin: inputs must be scalars or have the same shape, got "
-                       f"{sorted(list(s) for s in shapes)}")
+        raise _invalid(
+            f"StringJoin: inputs must be scalars or have the same shape, got "
+            f"{sorted(list(s) for s in shapes)}"
+        )
     shape = shapes.pop() if shapes else ()
     sep = separator.encode() if isinstance(separator, str) else separator
     parts = [np.broadcast_to(a, shape) for a in arrays]
@@ -170,8 +181,9 @@ def _regex_full_match(x, pattern):
 
 @register_op("RegexReplace", infer=string_infer())
 def _regex_replace(x, pattern, rewrite, replace_global=True):
-    return _static_regex_replace(x, as_bytes_array(pattern)[()], as_bytes_array(rewrite)[()],
-                                 replace_global)
+    return _static_regex_replace(
+        x, as_bytes_array(pattern)[()], as_bytes_array(rewrite)[()], replace_global
+    )
 
 
 def _utf8_offsets(v: bytes) -> list[int]:
@@ -181,25 +193,35 @@ def _utf8_offsets(v: bytes) -> list[int]:
 
 @register_op("Substr", infer=lambda i, a: [(rules._broadcast_all(i), dtypes.string)])
 def _substr(x, pos, length, unit="BYTE"):
-    x, pos, length = np.broadcast_arrays(as_bytes_array(x), np.asarray(pos),
-                                         np.asarray(length))
+    x, pos, length = np.broadcast_arrays(as_bytes_array(x), np.asarray(pos), np.asarray(length))
     out = np.empty(x.shape, dtype=object)
     for i in np.ndindex(x.shape):
         v, p, n = x[i], int(pos[i]), int(length[i])
         offs = _utf8_offsets(v) if unit == "UTF8_CHAR" else None
         size = len(v) if offs is None else len(offs) - 1
         if not -size <= p <= size:
-            raise _invalid(f"pos {p} out of range for string b'{v[:40].decode(errors='replace')}"
-                           f"' at index {list(i)}")
+            raise _invalid(
+                f"pos {p} out of range for string b'{v[:40].decode(errors='replace')}"
+                f"' at index {list(i)}"
+            )
         p = p + size if p < 0 else p
         end = size if n < 0 else min(size, p + n)  # TF: a negative length means "to the end"
-        out[i] = v[p:end] if offs is None else v[offs[p]:offs[end]]
+        out[i] = v[p:end] if offs is None else v[offs[p] : offs[end]]
     return out
 
 
-not_differentiable("StringJoin", "StringLength", "StringLower", "StringUpper", "StringStrip",
-                   "StaticRegexFullMatch", "StaticRegexReplace", "RegexFullMatch",
-                   "RegexReplace", "Substr")
+not_differentiable(
+    "StringJoin",
+    "StringLength",
+    "StringLower",
+    "StringUpper",
+    "StringStrip",
+    "StaticRegexFullMatch",
+    "StaticRegexReplace",
+    "RegexFullMatch",
+    "RegexReplace",
+    "Substr",
+)
 
 
 def join(inputs, separator="", name=None):
@@ -245,10 +267,17 @@ def regex_replace(input, pattern, rewrite, replace_global=True, name=None):  # n
     """Replaces matches of ``pattern`` with ``rewrite`` (``\\1`` refers to a group).
     ``tf.strings.regex_replace(input, pattern, rewrite, replace_global=True, name=None)``"""
     if isinstance(pattern, str | bytes) and isinstance(rewrite, str | bytes):
-        return apply_op("StaticRegexReplace", input, pattern=pattern, rewrite=rewrite,
-                        replace_global=bool(replace_global), name=name)
-    return apply_op("RegexReplace", input, pattern, rewrite,
-                    replace_global=bool(replace_global), name=name)
+        return apply_op(
+            "StaticRegexReplace",
+            input,
+            pattern=pattern,
+            rewrite=rewrite,
+            replace_global=bool(replace_global),
+            name=name,
+        )
+    return apply_op(
+        "RegexReplace", input, pattern, rewrite, replace_global=bool(replace_global), name=name
+    )
 
 
 def substr(input, pos, len, name=None, unit="BYTE"):  # noqa: A002
@@ -274,8 +303,9 @@ def _parse_float(v: bytes) -> float:
     try:
         return float.fromhex(s)
     except ValueError:
-        raise _invalid(f"StringToNumberOp could not correctly convert string: "
-                       f"{v.decode(errors='replace')}") from None
+        raise _invalid(
+            f"StringToNumberOp could not correctly convert string: {v.decode(errors='replace')}"
+        ) from None
 
 
 def _parse_int(v: bytes, bits: int) -> int:
@@ -285,13 +315,15 @@ def _parse_int(v: bytes, bits: int) -> int:
     except ValueError:
         out = None
     if out is None or not -(1 << (bits - 1)) <= out < (1 << (bits - 1)):
-        raise _invalid(f"StringToNumberOp could not correctly convert string: "
-                       f"{v.decode(errors='replace')}")
+        raise _invalid(
+            f"StringToNumberOp could not correctly convert string: {v.decode(errors='replace')}"
+        )
     return out
 
 
-@register_op("StringToNumber",
-             infer=lambda i, a: string_infer(dtypes.as_dtype(a["out_type"]))(i, a))
+@register_op(
+    "StringToNumber", infer=lambda i, a: string_infer(dtypes.as_dtype(a["out_type"]))(i, a)
+)
 def _string_to_number(x, out_type):
     dt = dtypes.as_dtype(out_type)
     if dt in _INT_TYPES:
@@ -307,6 +339,7 @@ def _bucket(hash_fn):
             return map_strings(lambda v: hash_fn(v) % num_buckets, x, np.int64)
         k0, k1 = (int(k) & ((1 << 64) - 1) for k in key)
         return map_strings(lambda v: hash_fn(v, k0, k1) % num_buckets, x, np.int64)
+
     return kernel
 
 
@@ -327,12 +360,13 @@ def _as_string_format(kind, precision, scientific, shortest, width, fill):
     flags = "0" if fill == "0" else ("-" if fill == "-" else "")
     spec = "%" + flags + (str(width) if width > -1 else "")
     if kind in "fc":
-        spec += (f".{precision}" if precision > -1 else "")
+        spec += f".{precision}" if precision > -1 else ""
         spec += "e" if scientific else ("g" if shortest else "f")
     elif kind in "iu":
         if precision > -1 or scientific or shortest:
-            raise _invalid("precision, scientific and shortest apply to floating point "
-                           "values, not integers")
+            raise _invalid(
+                "precision, scientific and shortest apply to floating point values, not integers"
+            )
         spec += "d"
     else:
         spec += "s"
@@ -346,17 +380,26 @@ def _as_string(x, precision=-1, scientific=False, shortest=False, width=-1, fill
     if arr.dtype == np.bool_:
         return map_elements(lambda v: b"true" if v else b"false", arr)
     if arr.dtype.kind == "c":
-        return map_elements(lambda v: ("(" + spec % v.real + "," + spec % v.imag + ")").encode(),
-                            arr)
+        return map_elements(
+            lambda v: ("(" + spec % v.real + "," + spec % v.imag + ")").encode(), arr
+        )
     if arr.dtype.kind == "f":  # TF's CPU treats subnormal inputs as zero (DAZ)
         arr = np.where(np.abs(arr) < np.finfo(arr.dtype).tiny, np.copysign(0, arr), arr)
-    cast = float if arr.dtype.kind == "f" else (int if arr.dtype.kind in "iu" else
-                                                (lambda v: v.decode(errors="replace")))
+    cast = (
+        float
+        if arr.dtype.kind == "f"
+        else (int if arr.dtype.kind in "iu" else (lambda v: v.decode(errors="replace")))
+    )
     return map_elements(lambda v: (spec % cast(v)).encode(), arr)
 
 
-not_differentiable("StringToNumber", "StringToHashBucket", "StringToHashBucketFast",
-                   "StringToHashBucketStrong", "AsString")
+not_differentiable(
+    "StringToNumber",
+    "StringToHashBucket",
+    "StringToHashBucketFast",
+    "StringToHashBucketStrong",
+    "AsString",
+)
 
 
 def to_number(string_tensor=None, out_type=dtypes.float32, name=None, input=None):  # noqa: A002
@@ -391,15 +434,17 @@ def to_hash_bucket(string_tensor=None, num_buckets=None, name=None, input=None):
     string_tensor = _either(string_tensor, input, "string_tensor")
     if num_buckets is None:
         raise ValueError("num_buckets is required")
-    return apply_op("StringToHashBucket", string_tensor, num_buckets=_check_buckets(num_buckets),
-                    name=name)
+    return apply_op(
+        "StringToHashBucket", string_tensor, num_buckets=_check_buckets(num_buckets), name=name
+    )
 
 
 def to_hash_bucket_fast(input, num_buckets, name=None):  # noqa: A002
     """``Fingerprint64(s) % num_buckets`` (FarmHash, bit-exact with TF).
     ``tf.strings.to_hash_bucket_fast(input, num_buckets, name=None)``"""
-    return apply_op("StringToHashBucketFast", input, num_buckets=_check_buckets(num_buckets),
-                    name=name)
+    return apply_op(
+        "StringToHashBucketFast", input, num_buckets=_check_buckets(num_buckets), name=name
+    )
 
 
 def to_hash_bucket_strong(input, num_buckets, key, name=None):  # noqa: A002
@@ -408,17 +453,37 @@ def to_hash_bucket_strong(input, num_buckets, key, name=None):  # noqa: A002
     key = [int(k) for k in key]
     if len(key) != 2:
         raise ValueError(f"key must have exactly 2 elements, got {len(key)}")
-    return apply_op("StringToHashBucketStrong", input, num_buckets=_check_buckets(num_buckets),
-                    key=tuple(key), name=name)
+    return apply_op(
+        "StringToHashBucketStrong",
+        input,
+        num_buckets=_check_buckets(num_buckets),
+        key=tuple(key),
+        name=name,
+    )
 
 
-def as_string(input, precision=-1, scientific=False, shortest=False, width=-1,  # noqa: A002
-              fill="", name=None):
+def as_string(
+    input,
+    precision=-1,
+    scientific=False,
+    shortest=False,
+    width=-1,  # noqa: A002
+    fill="",
+    name=None,
+):
     """Formats each number as a string like C's printf (``%f``, ``%e``, ``%g``, ``%d``).
     ``tf.strings.as_string(input, precision=-1, scientific=False, shortest=False, width=-1,
     fill='', name=None)``"""
-    return apply_op("AsString", input, precision=int(precision), scientific=bool(scientific),
-                    shortest=bool(shortest), width=int(width), fill=fill, name=name)
+    return apply_op(
+        "AsString",
+        input,
+        precision=int(precision),
+        scientific=bool(scientific),
+        shortest=bool(shortest),
+        width=int(width),
+        fill=fill,
+        name=name,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -429,11 +494,13 @@ def as_string(input, precision=-1, scientific=False, shortest=False, width=-1,  
 def _reduce_join(x, axis=None, keepdims=False, separator=""):
     arr = as_bytes_array(x)
     sep = separator.encode() if isinstance(separator, str) else separator
-    axes = tuple(range(arr.ndim)) if axis is None else tuple(
-        sorted({a % max(arr.ndim, 1) for a in axis}))
+    axes = (
+        tuple(range(arr.ndim))
+        if axis is None
+        else tuple(sorted({a % max(arr.ndim, 1) for a in axis}))
+    )
     rest = [d for d in range(arr.ndim) if d not in axes]
-    moved = np.transpose(arr, rest + list(axes)).reshape(
-        [arr.shape[d] for d in rest] + [-1])
+    moved = np.transpose(arr, rest + list(axes)).reshape([arr.shape[d] for d in rest] + [-1])
     out = np.empty(moved.shape[:-1], dtype=object)
     for i in np.ndindex(out.shape):
         out[i] = sep.join(moved[i])
@@ -446,18 +513,20 @@ def _reduce_join(x, axis=None, keepdims=False, separator=""):
 def _unsorted_segment_join(x, segment_ids, num_segments, separator=""):
     arr, ids = as_bytes_array(x), np.asarray(segment_ids)
     n = int(num_segments)
-    if ids.shape != arr.shape[:ids.ndim]:
-        raise _invalid(f"segment_ids shape {list(ids.shape)} must be a prefix of the input "
-                       f"shape {list(arr.shape)}")
+    if ids.shape != arr.shape[: ids.ndim]:
+        raise _invalid(
+            f"segment_ids shape {list(ids.shape)} must be a prefix of the input "
+            f"shape {list(arr.shape)}"
+        )
     sep = separator.encode() if isinstance(separator, str) else separator
     groups = [[] for _ in range(n)]
-    inner = arr.reshape((ids.size,) + arr.shape[ids.ndim:])
+    inner = arr.reshape((ids.size,) + arr.shape[ids.ndim :])
     for k, s in enumerate(ids.reshape(-1)):
         if s >= n:
             raise _invalid(f"segment_ids[{k}] = {s} is out of range [0, {n})")
         if s >= 0:
             groups[s].append(k)
-    out = np.empty((n,) + arr.shape[ids.ndim:], dtype=object)
+    out = np.empty((n,) + arr.shape[ids.ndim :], dtype=object)
     for s in range(n):
         for j in np.ndindex(out.shape[1:]):
             out[(s,) + j] = sep.join(inner[(k,) + j] for k in groups[s])
@@ -467,8 +536,15 @@ def _unsorted_segment_join(x, segment_ids, num_segments, separator=""):
 not_differentiable("ReduceJoin", "UnsortedSegmentJoin")
 
 
-def reduce_join(inputs, axis=None, keep_dims=None, separator="", name=None,
-                reduction_indices=None, keepdims=None):
+def reduce_join(
+    inputs,
+    axis=None,
+    keep_dims=None,
+    separator="",
+    name=None,
+    reduction_indices=None,
+    keepdims=None,
+):
     """Joins the strings along ``axis`` (all axes if None) with ``separator``.
     ``tf.strings.reduce_join(inputs, axis=None, keep_dims=False, separator='', name=None)``"""
     if axis is None:
@@ -477,16 +553,23 @@ def reduce_join(inputs, axis=None, keep_dims=None, separator="", name=None,
         axis = (int(axis),) if np.ndim(axis) == 0 else tuple(int(a) for a in axis)
     keep = bool(keepdims if keepdims is not None else keep_dims)
     with name_scope(name, "ReduceJoin"):
-        return apply_op("ReduceJoin", inputs, axis=axis, keepdims=keep, separator=separator,
-                        name="ReduceJoin")
+        return apply_op(
+            "ReduceJoin", inputs, axis=axis, keepdims=keep, separator=separator, name="ReduceJoin"
+        )
 
 
 def unsorted_segment_join(inputs, segment_ids, num_segments, separator="", name=None):
     """Joins the strings of each segment (empty for segments with none).
     ``tf.strings.unsorted_segment_join(inputs, segment_ids, num_segments, separator='',
     name=None)``"""
-    return apply_op("UnsortedSegmentJoin", inputs, segment_ids, int(num_segments),
-                    separator=separator, name=name)
+    return apply_op(
+        "UnsortedSegmentJoin",
+        inputs,
+        segment_ids,
+        int(num_segments),
+        separator=separator,
+        name=name,
+    )
 
 
 def _format_float(v: np.floating) -> str:
@@ -525,7 +608,7 @@ def summarize(arr: np.ndarray, n: int) -> str:
         idx = list(range(size))
         cut = n >= 0 and size > 2 * n
         if cut:
-            idx = idx[:n] + [None] + idx[size - n:]
+            idx = idx[:n] + [None] + idx[size - n :]
         parts = ["..." if i is None else rec(a[i], depth + 1) for i in idx]
         sep = " " if a.ndim == 1 else "\n" * (a.ndim - 1) + " " * (depth + 1)
         return "[" + sep.join(parts) + "]"
@@ -557,7 +640,15 @@ def string_format(template, inputs, placeholder="{}", summarize=3, name=None):
     if not isinstance(inputs, list | tuple):
         inputs = [inputs]
     if template.count(placeholder) != len(inputs):
-        raise ValueError(f"{template.count(placeholder)} placeholder(s) in template does not "
-                         f"match {len(inputs)} tensor(s) provided as input")
-    return apply_op("StringFormat", *inputs, template=template, placeholder=placeholder,
-                    summarize=int(summarize), name=name)
+        raise ValueError(
+            f"{template.count(placeholder)} placeholder(s) in template does not "
+            f"match {len(inputs)} tensor(s) provided as input"
+        )
+    return apply_op(
+        "StringFormat",
+        *inputs,
+        template=template,
+        placeholder=placeholder,
+        summarize=int(summarize),
+        name=name,
+    )

@@ -23,8 +23,11 @@ def summary_pb2():
         from tensorboardX.proto import summary_pb2
     except ImportError:
         raise errors.UnimplementedError(
-            None, None, "TensorBoard summaries need the optional dependency tensorboardX: "
-            "pip install 'miniflow[tensorboard]'") from None
+            None,
+            None,
+            "TensorBoard summaries need the optional dependency tensorboardX: "
+            "pip install 'miniflow[tensorboard]'",
+        ) from None
     return summary_pb2
 
 
@@ -36,11 +39,15 @@ def _string_scalar(inputs, attrs):
 def _scalar_summary(value, tag=""):
     value = np.asarray(value)
     if value.shape != ():
-        raise errors.InvalidArgumentError(None, None, f"tags and values not the same shape: "
-                                          f"[] != {list(value.shape)} (tag '{tag}')")
+        raise errors.InvalidArgumentError(
+            None,
+            None,
+            f"tags and values not the same shape: [] != {list(value.shape)} (tag '{tag}')",
+        )
     pb = summary_pb2()
-    return pb.Summary(value=[pb.Summary.Value(tag=tag, simple_value=float(value))]) \
-        .SerializeToString()
+    return pb.Summary(
+        value=[pb.Summary.Value(tag=tag, simple_value=float(value))]
+    ).SerializeToString()
 
 
 # TF's default histogram buckets: +-1e-12 * 1.1^k up to 1e20, zero, and DBL_MAX.
@@ -54,8 +61,9 @@ def _histogram_summary(values, tag=""):
     values = np.asarray(values, dtype=np.float64).ravel()
     if not np.all(np.isfinite(values)):
         raise errors.InvalidArgumentError(None, None, f"Nan in summary histogram for: {tag}")
-    counts = np.bincount(np.searchsorted(_LIMITS, values, side="right"),
-                         minlength=len(_LIMITS))[: len(_LIMITS)]
+    counts = np.bincount(np.searchsorted(_LIMITS, values, side="right"), minlength=len(_LIMITS))[
+        : len(_LIMITS)
+    ]
     limits, buckets = [], []
     i = 0
     while i < len(counts):  # runs of empty buckets collapse into one, as TF encodes them
@@ -68,11 +76,15 @@ def _histogram_summary(values, tag=""):
         buckets.append(float(count))
     pb = summary_pb2()
     empty = values.size == 0
-    histo = pb.HistogramProto(min=0.0 if empty else float(values.min()),
-                              max=0.0 if empty else float(values.max()),
-                              num=float(values.size), sum=float(values.sum()),
-                              sum_squares=float(values @ values), bucket_limit=limits,
-                              bucket=buckets)
+    histo = pb.HistogramProto(
+        min=0.0 if empty else float(values.min()),
+        max=0.0 if empty else float(values.max()),
+        num=float(values.size),
+        sum=float(values.sum()),
+        sum_squares=float(values @ values),
+        bucket_limit=limits,
+        bucket=buckets,
+    )
     return pb.Summary(value=[pb.Summary.Value(tag=tag, histo=histo)]).SerializeToString()
 
 
@@ -85,8 +97,9 @@ def _merge_summary(*serialized):
         part.ParseFromString(s.item() if isinstance(s, np.ndarray) else bytes(s))
         for v in part.value:
             if v.tag in seen:
-                raise errors.InvalidArgumentError(None, None, f"Duplicate tag {v.tag} found in "
-                                                  "summary inputs")
+                raise errors.InvalidArgumentError(
+                    None, None, f"Duplicate tag {v.tag} found in summary inputs"
+                )
             seen.add(v.tag)
             merged.value.add().CopyFrom(v)
     return merged.SerializeToString()
@@ -97,18 +110,24 @@ def _image_summary(images, tag="", max_images=3):
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):
         raise errors.InvalidArgumentError(
-            None, None, f"Tensor must be 4-D with last dim 1, 3, or 4, not {list(images.shape)} "
-            f"(tag '{tag}')")
+            None,
+            None,
+            f"Tensor must be 4-D with last dim 1, 3, or 4, not {list(images.shape)} (tag '{tag}')",
+        )
     images = images[:max_images]
     pixels = images if images.dtype == np.uint8 else _to_uint8(images.astype(np.float64))
     pb = summary_pb2()
     values = []
     for i, img in enumerate(pixels):
         h, w, c = img.shape
-        values.append(pb.Summary.Value(
-            tag=f"{tag}/image" if max_images == 1 else f"{tag}/image/{i}",
-            image=pb.Summary.Image(height=h, width=w, colorspace=c,
-                                   encoded_image_string=_png(img))))
+        values.append(
+            pb.Summary.Value(
+                tag=f"{tag}/image" if max_images == 1 else f"{tag}/image/{i}",
+                image=pb.Summary.Image(
+                    height=h, width=w, colorspace=c, encoded_image_string=_png(img)
+                ),
+            )
+        )
     return pb.Summary(value=values).SerializeToString()
 
 
@@ -130,12 +149,20 @@ def _png(img) -> bytes:
     raw = b"".join(b"\x00" + np.ascontiguousarray(img[y]).tobytes() for y in range(h))
 
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + \
-            struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", w, h, 8, {1: 0, 3: 2, 4: 6}[c], 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + \
-        chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 @register_op("TextSummary", infer=_string_scalar)
@@ -144,20 +171,28 @@ def _text_summary(text, tag=""):
 
     text = np.asarray(text, dtype=object)
     pb = summary_pb2()
-    meta = pb.SummaryMetadata(plugin_data=pb.SummaryMetadata.PluginData(
-        plugin_name="text", content=plugin_text_pb2.TextPluginData(version=0)
-        .SerializeToString()))
+    meta = pb.SummaryMetadata(
+        plugin_data=pb.SummaryMetadata.PluginData(
+            plugin_name="text",
+            content=plugin_text_pb2.TextPluginData(version=0).SerializeToString(),
+        )
+    )
     shape = tensor_shape_pb2.TensorShapeProto(
-        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in text.shape])
+        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in text.shape]
+    )
     tensor = tensor_pb2.TensorProto(
-        dtype="DT_STRING", tensor_shape=shape,
-        string_val=[v if isinstance(v, bytes) else str(v).encode() for v in text.ravel()])
-    return pb.Summary(value=[pb.Summary.Value(tag=tag, metadata=meta, tensor=tensor)]) \
-        .SerializeToString()
+        dtype="DT_STRING",
+        tensor_shape=shape,
+        string_val=[v if isinstance(v, bytes) else str(v).encode() for v in text.ravel()],
+    )
+    return pb.Summary(
+        value=[pb.Summary.Value(tag=tag, metadata=meta, tensor=tensor)]
+    ).SerializeToString()
 
 
-not_differentiable("ScalarSummary", "HistogramSummary", "MergeSummary", "ImageSummary",
-                   "TextSummary")
+not_differentiable(
+    "ScalarSummary", "HistogramSummary", "MergeSummary", "ImageSummary", "TextSummary"
+)
 
 
 def _clean_tag(name):
@@ -200,8 +235,7 @@ def image(name, tensor, max_outputs=3, collections=None, family=None):
     """A summary op writing up to ``max_outputs`` images of the 4-D ``tensor`` [batch,
     height, width, 1|3|4] as PNGs (uint8 as is; floats rescaled as TF does). Tags are
     ``name/image/i`` (``name/image`` when ``max_outputs`` is 1)."""
-    return _summary("ImageSummary", name, tensor, collections, family,
-                    max_images=int(max_outputs))
+    return _summary("ImageSummary", name, tensor, collections, family, max_images=int(max_outputs))
 
 
 def text(name, tensor, collections=None):

@@ -11,10 +11,21 @@ from miniflow import dtypes, errors
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.ops.summary_ops import _string_scalar, _summary, summary_pb2
 
-_ENUM = {"float32": "DT_FLOAT", "float64": "DT_DOUBLE", "float16": "DT_HALF",
-         "int8": "DT_INT8", "int16": "DT_INT16", "int32": "DT_INT32", "int64": "DT_INT64",
-         "uint8": "DT_UINT8", "uint16": "DT_UINT16", "bool": "DT_BOOL",
-         "string": "DT_STRING", "complex64": "DT_COMPLEX64", "complex128": "DT_COMPLEX128"}
+_ENUM = {
+    "float32": "DT_FLOAT",
+    "float64": "DT_DOUBLE",
+    "float16": "DT_HALF",
+    "int8": "DT_INT8",
+    "int16": "DT_INT16",
+    "int32": "DT_INT32",
+    "int64": "DT_INT64",
+    "uint8": "DT_UINT8",
+    "uint16": "DT_UINT16",
+    "bool": "DT_BOOL",
+    "string": "DT_STRING",
+    "complex64": "DT_COMPLEX64",
+    "complex128": "DT_COMPLEX128",
+}
 
 
 def tensor_proto(value):
@@ -25,17 +36,20 @@ def tensor_proto(value):
     arr = np.asarray(value)
     dt = dtypes.string if arr.dtype.kind in "OSU" else dtypes.as_dtype(arr.dtype)
     shape = tensor_shape_pb2.TensorShapeProto(
-        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in arr.shape])
+        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in arr.shape]
+    )
     if dt == dtypes.string:
         return tensor_pb2.TensorProto(
-            dtype="DT_STRING", tensor_shape=shape,
-            string_val=[v if isinstance(v, bytes) else str(v).encode() for v in arr.ravel()])
+            dtype="DT_STRING",
+            tensor_shape=shape,
+            string_val=[v if isinstance(v, bytes) else str(v).encode() for v in arr.ravel()],
+        )
     if dt.name not in _ENUM:
-        raise errors.InvalidArgumentError(None, None, f"tensor_summary: unsupported dtype "
-                                          f"{dt.name}")
+        raise errors.InvalidArgumentError(
+            None, None, f"tensor_summary: unsupported dtype {dt.name}"
+        )
     content = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
-    return tensor_pb2.TensorProto(dtype=_ENUM[dt.name], tensor_shape=shape,
-                                  tensor_content=content)
+    return tensor_pb2.TensorProto(dtype=_ENUM[dt.name], tensor_shape=shape, tensor_content=content)
 
 
 def _string(data: bytes):
@@ -50,8 +64,11 @@ def _string(data: bytes):
 def _tensor_summary(tensor, tag="", metadata=b""):
     pb = summary_pb2()
     meta = pb.SummaryMetadata.FromString(metadata)
-    return _string(pb.Summary(value=[pb.Summary.Value(tag=tag, tensor=tensor_proto(tensor),
-                                                      metadata=meta)]).SerializeToString())
+    return _string(
+        pb.Summary(
+            value=[pb.Summary.Value(tag=tag, tensor=tensor_proto(tensor), metadata=meta)]
+        ).SerializeToString()
+    )
 
 
 def wav(samples, sample_rate) -> bytes:
@@ -62,9 +79,22 @@ def wav(samples, sample_rate) -> bytes:
     frames, channels = pcm.shape
     data = pcm.tobytes()
     rate = int(sample_rate)
-    header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(data), b"WAVE", b"fmt ", 16,
-                         1, channels, rate, rate * channels * 2, channels * 2, 16, b"data",
-                         len(data))
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + len(data),
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        channels,
+        rate,
+        rate * channels * 2,
+        channels * 2,
+        16,
+        b"data",
+        len(data),
+    )
     return header + data
 
 
@@ -74,8 +104,9 @@ def _audio_summary(tensor, tag="", sample_rate=1.0, max_outputs=3):
     if clips.ndim == 2:
         clips = clips[:, :, None]
     if clips.ndim != 3:
-        raise errors.InvalidArgumentError(None, None, f"Tensor must be 3-D or 2-D, got: "
-                                          f"{list(clips.shape)}")
+        raise errors.InvalidArgumentError(
+            None, None, f"Tensor must be 3-D or 2-D, got: {list(clips.shape)}"
+        )
     rate = float(sample_rate)
     if rate <= 0:
         raise errors.InvalidArgumentError(None, None, f"sample_rate must be > 0, got {rate}")
@@ -83,19 +114,33 @@ def _audio_summary(tensor, tag="", sample_rate=1.0, max_outputs=3):
     n = min(max_outputs, clips.shape[0])
     values = []
     for i in range(n):
-        audio = pb.Summary.Audio(sample_rate=rate, num_channels=clips.shape[2],
-                                 length_frames=clips.shape[1], content_type="audio/wav",
-                                 encoded_audio_string=wav(clips[i], rate))
-        values.append(pb.Summary.Value(tag=f"{tag}/audio" if max_outputs == 1
-                                       else f"{tag}/audio/{i}", audio=audio))
+        audio = pb.Summary.Audio(
+            sample_rate=rate,
+            num_channels=clips.shape[2],
+            length_frames=clips.shape[1],
+            content_type="audio/wav",
+            encoded_audio_string=wav(clips[i], rate),
+        )
+        values.append(
+            pb.Summary.Value(
+                tag=f"{tag}/audio" if max_outputs == 1 else f"{tag}/audio/{i}", audio=audio
+            )
+        )
     return _string(pb.Summary(value=values).SerializeToString())
 
 
 not_differentiable("TensorSummaryV2", "AudioSummaryV2")
 
 
-def tensor_summary(name, tensor, summary_description=None, collections=None,
-                   summary_metadata=None, family=None, display_name=None):
+def tensor_summary(
+    name,
+    tensor,
+    summary_description=None,
+    collections=None,
+    summary_metadata=None,
+    family=None,
+    display_name=None,
+):
     """A summary op holding the whole ``tensor`` (a TensorProto) under tag ``name``.
     ``tf.summary.tensor_summary(name, tensor, summary_description=None, collections=None,
     summary_metadata=None, family=None, display_name=None)``"""
@@ -104,8 +149,9 @@ def tensor_summary(name, tensor, summary_description=None, collections=None,
         meta.display_name = display_name
     if summary_description is not None:
         meta.summary_description = summary_description
-    return _summary("TensorSummaryV2", name, tensor, collections, family,
-                    metadata=meta.SerializeToString())
+    return _summary(
+        "TensorSummaryV2", name, tensor, collections, family, metadata=meta.SerializeToString()
+    )
 
 
 def audio(name, tensor, sample_rate, max_outputs=3, collections=None, family=None):
@@ -120,7 +166,16 @@ def audio(name, tensor, sample_rate, max_outputs=3, collections=None, family=Non
         TypeError: ``sample_rate`` is not a number.
     """
     if not isinstance(sample_rate, (int, float, np.integer, np.floating)):
-        raise TypeError(f"tf.summary.audio: sample_rate must be a number in miniflow, got "
-                        f"{type(sample_rate).__name__}")
-    return _summary("AudioSummaryV2", name, tensor, collections, family,
-                    sample_rate=float(sample_rate), max_outputs=int(max_outputs))
+        raise TypeError(
+            f"tf.summary.audio: sample_rate must be a number in miniflow, got "
+            f"{type(sample_rate).__name__}"
+        )
+    return _summary(
+        "AudioSummaryV2",
+        name,
+        tensor,
+        collections,
+        family,
+        sample_rate=float(sample_rate),
+        max_outputs=int(max_outputs),
+    )

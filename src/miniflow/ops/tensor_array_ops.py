@@ -66,14 +66,26 @@ class TensorArray:
     write/scatter/unstack/split returns a new TensorArray; use the returned one.
     """
 
-    def __init__(self, dtype, size=None, dynamic_size=None, clear_after_read=None,
-                 tensor_array_name=None, handle=None, flow=None, infer_shape=True,
-                 element_shape=None, colocate_with_first_write_call=True, name=None):
+    def __init__(
+        self,
+        dtype,
+        size=None,
+        dynamic_size=None,
+        clear_after_read=None,
+        tensor_array_name=None,
+        handle=None,
+        flow=None,
+        infer_shape=True,
+        element_shape=None,
+        colocate_with_first_write_call=True,
+        name=None,
+    ):
         self._dtype = dtypes.as_dtype(dtype)
         self._dynamic_size = bool(dynamic_size)
         self._infer_shape = infer_shape
-        self._element_shape = TensorShape(element_shape) if element_shape is not None \
-            else TensorShape(None)
+        self._element_shape = (
+            TensorShape(element_shape) if element_shape is not None else TensorShape(None)
+        )
         self._name = name or tensor_array_name or "TensorArray"
         flow = flow if flow is not None else handle
         if flow is not None:
@@ -81,13 +93,15 @@ class TensorArray:
             return
         if size is None:
             raise ValueError("Size must be provided if handle is not provided")
-        self._flow = _arr.fill(self._initial_dims(size), _zero(self._dtype),
-                               name=self._name)
+        self._flow = _arr.fill(self._initial_dims(size), _zero(self._dtype), name=self._name)
 
     def _initial_dims(self, size):
         elem = self._element_shape
-        size = size if isinstance(size, int | np.integer) else \
-            _arr.reshape(_arr.cast(size, dtypes.int32), [1])
+        size = (
+            size
+            if isinstance(size, int | np.integer)
+            else _arr.reshape(_arr.cast(size, dtypes.int32), [1])
+        )
         rest = elem.as_list() if elem.is_fully_defined() else []
         if isinstance(size, int | np.integer):
             return [int(size)] + rest
@@ -154,8 +168,9 @@ class TensorArray:
         """All elements concatenated along their first dimension."""
         elem = self._element_shape
         if elem.ndims == 0:
-            raise ValueError("Concat saw a scalar shape: TensorArray elements must be at "
-                             "least vectors to concat")
+            raise ValueError(
+                "Concat saw a scalar shape: TensorArray elements must be at least vectors to concat"
+            )
         flow = self._flow
         rest = _arr.shape(flow, out_type=dtypes.int32)[2:]
         return _arr.reshape(flow, _arr.concat([[-1], rest], 0), name=name)
@@ -173,21 +188,22 @@ class TensorArray:
         index = _arr.cast(index, dtypes.int32)
         elem = self._merged_shape(value.shape)
         flow = self._fit(index, value.shape, _arr.shape(value, out_type=dtypes.int32))
-        flow = tensor_scatter_nd_update(flow, _arr.reshape(index, [1, 1]),
-                                        _arr.expand_dims(value, 0), name=name)
+        flow = tensor_scatter_nd_update(
+            flow, _arr.reshape(index, [1, 1]), _arr.expand_dims(value, 0), name=name
+        )
         return self._with(flow, elem)
 
     def scatter(self, indices, value, name=None):
         """A TensorArray with ``value[i]`` at ``indices[i]``."""
         value = _arr.convert_to_tensor(value, dtype=self._dtype)
         indices = _arr.cast(indices, dtypes.int32)
-        elem = self._merged_shape(value.shape[1:] if value.shape.ndims else
-                                  TensorShape(None))
-        flow = self._fit(_math.reduce_max(indices),
-                         value.shape[1:] if value.shape.ndims else TensorShape(None),
-                         _arr.shape(value, out_type=dtypes.int32)[1:])
-        flow = tensor_scatter_nd_update(flow, _arr.reshape(indices, [-1, 1]), value,
-                                        name=name)
+        elem = self._merged_shape(value.shape[1:] if value.shape.ndims else TensorShape(None))
+        flow = self._fit(
+            _math.reduce_max(indices),
+            value.shape[1:] if value.shape.ndims else TensorShape(None),
+            _arr.shape(value, out_type=dtypes.int32)[1:],
+        )
+        flow = tensor_scatter_nd_update(flow, _arr.reshape(indices, [-1, 1]), value, name=name)
         return self._with(flow, elem)
 
     def unstack(self, value, name=None):
@@ -203,8 +219,11 @@ class TensorArray:
         lengths = _arr.get_static_value(_arr.convert_to_tensor(lengths))
         if lengths is None or len(set(np.ravel(lengths).tolist())) > 1:
             raise errors.UnimplementedError(
-                None, None, "TensorArray.split in miniflow needs equal, statically known "
-                f"lengths (got {lengths}): all elements of a TensorArray share one shape")
+                None,
+                None,
+                "TensorArray.split in miniflow needs equal, statically known "
+                f"lengths (got {lengths}): all elements of a TensorArray share one shape",
+            )
         n, length = len(lengths), int(np.ravel(lengths)[0]) if len(lengths) else 0
         rest = _arr.shape(value, out_type=dtypes.int32)[1:]
         pieces = _arr.reshape(value, _arr.concat([[n, length], rest], 0))
@@ -214,8 +233,7 @@ class TensorArray:
         if not self._infer_shape:
             return self._element_shape
         if not self._element_shape.is_compatible_with(shape):
-            raise ValueError(f"Inconsistent shapes: saw {shape} but expected "
-                             f"{self._element_shape}")
+            raise ValueError(f"Inconsistent shapes: saw {shape} but expected {self._element_shape}")
         return self._element_shape.merge_with(shape)
 
     def _fit(self, last, elem_static, elem_dims):
@@ -224,8 +242,11 @@ class TensorArray:
         in the scatter)."""
         flow = self._flow
         fs = flow.shape
-        if fs.is_fully_defined() and elem_static.is_fully_defined() and \
-                fs.as_tuple()[1:] == elem_static.as_tuple():
+        if (
+            fs.is_fully_defined()
+            and elem_static.is_fully_defined()
+            and fs.as_tuple()[1:] == elem_static.as_tuple()
+        ):
             last_v = _static_int(last)
             if not self._dynamic_size or (last_v is not None and last_v < fs.as_tuple()[0]):
                 return flow
@@ -237,8 +258,11 @@ class TensorArray:
             rows = _math.maximum(rows, _arr.reshape(last + 1, [1]))
         if elem_static.is_fully_defined():
             elem_dims = elem_static.as_list()
-        dims = rows + elem_dims if isinstance(rows, list) and isinstance(elem_dims, list) \
+        dims = (
+            rows + elem_dims
+            if isinstance(rows, list) and isinstance(elem_dims, list)
             else _arr.concat([rows, elem_dims], 0)
+        )
         target = _arr.fill(dims, _zero(self._dtype))
         return apply_op("TensorArrayFit", flow, target)
 
@@ -258,12 +282,16 @@ def unwrap_loop_vars(loop_vars, cond, body):
         return loop_vars, cond, body, lambda result: result
 
     def to_flows(structure):
-        return pack(structure, iter([v.flow if isinstance(v, TensorArray) else v
-                                     for v in flatten(structure)]))
+        return pack(
+            structure,
+            iter([v.flow if isinstance(v, TensorArray) else v for v in flatten(structure)]),
+        )
 
     def to_arrays(structure):
-        return pack(structure, iter([v if ta is None else ta._with(v) for v, ta in
-                                     zip(flatten(structure), arrays)]))
+        return pack(
+            structure,
+            iter([v if ta is None else ta._with(v) for v, ta in zip(flatten(structure), arrays)]),
+        )
 
     def wrapped_cond(*args):
         return cond(*to_arrays(list(args)))

@@ -26,8 +26,10 @@ def convert_to_tensor_or_indexed_slices(value, dtype=None, name=None):
     """``value`` as is if it is `IndexedSlices`, else as a tensor."""
     if isinstance(value, IndexedSlices):
         if dtype is not None and dtypes.as_dtype(dtype) != value.dtype:
-            raise ValueError(f"Tensor conversion requested dtype {dtypes.as_dtype(dtype).name}"
-                             f" for IndexedSlices with dtype {value.dtype.name}")
+            raise ValueError(
+                f"Tensor conversion requested dtype {dtypes.as_dtype(dtype).name}"
+                f" for IndexedSlices with dtype {value.dtype.name}"
+            )
         return value
     return _arr.convert_to_tensor(value, dtype=dtype, name=name)
 
@@ -58,8 +60,10 @@ def register_tensor_conversion_function(base_type, conversion_func, priority=100
         raise TypeError("conversion_func must be callable.")
     for t in types:
         if not isinstance(t, type) or issubclass(t, _BUILTINS):
-            raise TypeError(f"Cannot register conversions for Python numeric types and "
-                            f"NumPy scalars and arrays: {t}")
+            raise TypeError(
+                f"Cannot register conversions for Python numeric types and "
+                f"NumPy scalars and arrays: {t}"
+            )
 
         def hook(self, _f=conversion_func):
             return _f(self, dtype=None, name=None, as_ref=False)
@@ -75,8 +79,7 @@ class TensorProto:
 
     @property
     def dtype(self):
-        return dtypes.as_dtype(self._array.dtype) if self._array.dtype != object \
-            else dtypes.string
+        return dtypes.as_dtype(self._array.dtype) if self._array.dtype != object else dtypes.string
 
     @property
     def tensor_shape(self):
@@ -90,15 +93,15 @@ class TensorProto:
         return cls(parse_tensor_proto(data))
 
     def __eq__(self, other):
-        return isinstance(other, TensorProto) and \
-            self.SerializeToString() == other.SerializeToString()
+        return (
+            isinstance(other, TensorProto) and self.SerializeToString() == other.SerializeToString()
+        )
 
     def __repr__(self):
         return f"TensorProto(dtype={self.dtype.name}, shape={self.tensor_shape})"
 
 
-def make_tensor_proto(values, dtype=None, shape=None, verify_shape=False,
-                      allow_broadcast=False):
+def make_tensor_proto(values, dtype=None, shape=None, verify_shape=False, allow_broadcast=False):
     """A `TensorProto` holding ``values`` (cast to ``dtype``, reshaped or filled to
     ``shape``).
 
@@ -111,8 +114,11 @@ def make_tensor_proto(values, dtype=None, shape=None, verify_shape=False,
         arr = arr.astype(dtypes.as_dtype(dtype).np)
     elif arr.dtype == np.float64 and not isinstance(values, np.ndarray):
         arr = arr.astype(np.float32)
-    elif arr.dtype == np.int64 and not isinstance(values, np.ndarray) and (
-            arr.size == 0 or (arr.min() >= -2**31 and arr.max() < 2**31)):
+    elif (
+        arr.dtype == np.int64
+        and not isinstance(values, np.ndarray)
+        and (arr.size == 0 or (arr.min() >= -(2**31) and arr.max() < 2**31))
+    ):
         arr = arr.astype(np.int32)
     if shape is not None:
         shape = tuple(int(d) for d in shape)
@@ -123,8 +129,10 @@ def make_tensor_proto(values, dtype=None, shape=None, verify_shape=False,
         elif arr.size == 1 or allow_broadcast:
             arr = np.broadcast_to(arr, shape).copy()
         else:
-            raise ValueError(f"Too many elements provided. Takes at most "
-                             f"{int(np.prod(shape))}, but got {arr.size}.")
+            raise ValueError(
+                f"Too many elements provided. Takes at most "
+                f"{int(np.prod(shape))}, but got {arr.size}."
+            )
     return TensorProto(arr)
 
 

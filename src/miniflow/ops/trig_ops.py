@@ -16,15 +16,24 @@ def float_only(inputs, attrs):
     """Shape of the first input; floating or complex inputs only (TF's TypeError)."""
     for t in inputs:
         if not (t.dtype.is_floating or t.dtype.is_complex):
-            raise TypeError(f"Value passed to parameter 'x' has DataType {t.dtype.name} not "
-                            "in list of allowed values: float16, float32, float64, "
-                            "complex64, complex128; cast it to a float type first")
+            raise TypeError(
+                f"Value passed to parameter 'x' has DataType {t.dtype.name} not "
+                "in list of allowed values: float16, float32, float64, "
+                "complex64, complex128; cast it to a float type first"
+            )
     return rules.broadcast(inputs, attrs)
 
 
-for _t, _k in [("Asin", np.arcsin), ("Acos", np.arccos), ("Atan", np.arctan),
-               ("Sinh", np.sinh), ("Cosh", np.cosh), ("Asinh", np.arcsinh),
-               ("Acosh", np.arccosh), ("Atanh", np.arctanh)]:
+for _t, _k in [
+    ("Asin", np.arcsin),
+    ("Acos", np.arccos),
+    ("Atan", np.arctan),
+    ("Sinh", np.sinh),
+    ("Cosh", np.cosh),
+    ("Asinh", np.arcsinh),
+    ("Acosh", np.arccosh),
+    ("Atanh", np.arctanh),
+]:
     register_op(_t, infer=float_only)(_k)
 register_op("Atan2", infer=float_only, same_dtype=True)(np.arctan2)
 
@@ -85,8 +94,10 @@ def _atan2_grad(op, grad):
 
 def unary_function(op_type, doc):
     """The public ``fn(x, name=None)`` applying the one-input op ``op_type``."""
+
     def fn(x, name=None):
         return apply_op(op_type, x, name=name)
+
     fn.__doc__ = doc
     return fn
 

@@ -39,8 +39,11 @@ class TensorSpec(TypeSpec):
 
     @classmethod
     def from_tensor(cls, tensor, name=None):
-        return cls(tensor.shape, tensor.dtype, name if name is not None else
-                   getattr(tensor, "op", None) and tensor.op.name)
+        return cls(
+            tensor.shape,
+            tensor.dtype,
+            name if name is not None else getattr(tensor, "op", None) and tensor.op.name,
+        )
 
     @classmethod
     def from_spec(cls, spec, name=None):
@@ -66,8 +69,9 @@ class TensorSpec(TypeSpec):
         other = spec_or_tensor
         if not hasattr(other, "dtype") or not hasattr(other, "shape"):
             return False
-        return dtypes.as_dtype(other.dtype) == self._dtype and \
-            self._shape.is_compatible_with(TensorShape(other.shape))
+        return dtypes.as_dtype(other.dtype) == self._dtype and self._shape.is_compatible_with(
+            TensorShape(other.shape)
+        )
 
     def most_specific_compatible_type(self, other):
         """The spec both fit: unequal dimensions become unknown.
@@ -81,15 +85,13 @@ class TensorSpec(TypeSpec):
         if a.ndims is None or b.ndims is None or a.ndims != b.ndims:
             shape = TensorShape(None)
         else:
-            shape = TensorShape([x if x == y else None
-                                 for x, y in zip(a.as_list(), b.as_list())])
+            shape = TensorShape([x if x == y else None for x, y in zip(a.as_list(), b.as_list())])
         return TensorSpec(shape, self._dtype)
 
     def __repr__(self):
         shape = _shape_key(self._shape)
         shape_repr = "<unknown>" if shape is None else repr(shape)
-        return (f"TensorSpec(shape={shape_repr}, dtype=tf.{self._dtype.name}, "
-                f"name={self._name!r})")
+        return f"TensorSpec(shape={shape_repr}, dtype=tf.{self._dtype.name}, name={self._name!r})"
 
 
 class SparseTensorSpec(TypeSpec):
@@ -101,8 +103,7 @@ class SparseTensorSpec(TypeSpec):
 
     @classmethod
     def from_value(cls, value):
-        return cls(value.dense_shape.shape if value.shape is None else value.shape,
-                   value.dtype)
+        return cls(value.dense_shape.shape if value.shape is None else value.shape, value.dtype)
 
     @property
     def shape(self):
@@ -123,15 +124,21 @@ class IndexedSlicesSpec(TypeSpec):
     """``IndexedSlicesSpec(shape=None, dtype=tf.float32, indices_dtype=tf.int64,
     dense_shape_dtype=None, indices_shape=None)``."""
 
-    def __init__(self, shape=None, dtype=dtypes.float32, indices_dtype=dtypes.int64,
-                 dense_shape_dtype=None, indices_shape=None):
+    def __init__(
+        self,
+        shape=None,
+        dtype=dtypes.float32,
+        indices_dtype=dtypes.int64,
+        dense_shape_dtype=None,
+        indices_shape=None,
+    ):
         self._shape = TensorShape(shape)
         self._dtype = dtypes.as_dtype(dtype)
         self._indices_dtype = dtypes.as_dtype(indices_dtype)
-        self._dense_shape_dtype = None if dense_shape_dtype is None else \
-            dtypes.as_dtype(dense_shape_dtype)
-        self._indices_shape = TensorShape(indices_shape if indices_shape is not None
-                                          else [None])
+        self._dense_shape_dtype = (
+            None if dense_shape_dtype is None else dtypes.as_dtype(dense_shape_dtype)
+        )
+        self._indices_shape = TensorShape(indices_shape if indices_shape is not None else [None])
 
     @property
     def shape(self):
@@ -142,21 +149,29 @@ class IndexedSlicesSpec(TypeSpec):
         return self._dtype
 
     def _fields(self):
-        return (_shape_key(self._shape), self._dtype, self._indices_dtype,
-                self._dense_shape_dtype, _shape_key(self._indices_shape))
+        return (
+            _shape_key(self._shape),
+            self._dtype,
+            self._indices_dtype,
+            self._dense_shape_dtype,
+            _shape_key(self._indices_shape),
+        )
 
     def __repr__(self):
-        return (f"IndexedSlicesSpec({self._shape}, tf.{self._dtype.name}, "
-                f"tf.{self._indices_dtype.name}, {self._dense_shape_dtype}, "
-                f"{self._indices_shape})")
+        return (
+            f"IndexedSlicesSpec({self._shape}, tf.{self._dtype.name}, "
+            f"tf.{self._indices_dtype.name}, {self._dense_shape_dtype}, "
+            f"{self._indices_shape})"
+        )
 
 
 class TensorArraySpec(TypeSpec):
     """``TensorArraySpec(element_shape=None, dtype=tf.float32, dynamic_size=False,
     infer_shape=True)``."""
 
-    def __init__(self, element_shape=None, dtype=dtypes.float32, dynamic_size=False,
-                 infer_shape=True):
+    def __init__(
+        self, element_shape=None, dtype=dtypes.float32, dynamic_size=False, infer_shape=True
+    ):
         self._element_shape = TensorShape(element_shape)
         self._dtype = dtypes.as_dtype(dtype)
         self._dynamic_size = dynamic_size
@@ -179,11 +194,12 @@ class TensorArraySpec(TypeSpec):
         return self._element_shape
 
     def _fields(self):
-        return (_shape_key(self._element_shape), self._dtype, self._dynamic_size,
-                self._infer_shape)
+        return (_shape_key(self._element_shape), self._dtype, self._dynamic_size, self._infer_shape)
 
     def __repr__(self):
         shape = _shape_key(self._element_shape)
         shape = "None" if shape is None else list(shape)
-        return (f"TensorArraySpec(TensorShape({shape}), tf.{self._dtype.name}, "
-                f"{self._dynamic_size}, {self._infer_shape})")
+        return (
+            f"TensorArraySpec(TensorShape({shape}), tf.{self._dtype.name}, "
+            f"{self._dynamic_size}, {self._infer_shape})"
+        )

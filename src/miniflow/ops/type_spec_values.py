@@ -36,16 +36,19 @@ def type_spec_from_value(value):
     if isinstance(spec, TypeSpec):
         return spec
     if type(value).__name__ in ("SparseTensor", "SparseTensorValue") and hasattr(
-            value, "dense_shape"):
+        value, "dense_shape"
+    ):
         return SparseTensorSpec.from_value(value)
     if current_frontend().is_tensor(value):
         return TensorSpec(value.shape, value.dtype)
     try:
-        if not isinstance(value, numbers.Number | str | bytes | np.ndarray | np.generic
-                          | list | tuple):
+        if not isinstance(
+            value, numbers.Number | str | bytes | np.ndarray | np.generic | list | tuple
+        ):
             raise TypeError(type(value))
         tensor = array_ops.convert_to_tensor(value)
     except (TypeError, ValueError):
-        raise TypeError(f"Could not build a TypeSpec for {value!r} of unsupported type "
-                        f"{type(value)}.") from None
+        raise TypeError(
+            f"Could not build a TypeSpec for {value!r} of unsupported type {type(value)}."
+        ) from None
     return TensorSpec(tensor.shape, tensor.dtype)

@@ -23,8 +23,13 @@ from miniflow.ops.sparse_ops import SparseTensor
 from miniflow.ops.string_ops import as_bytes_array, map_strings, string_infer
 from miniflow.ops.string_split_ops import SPARSE_INFER, rank_of, to_sparse, vector_of
 
-_CODECS = {"UTF-8": "utf-8", "UTF-16-BE": "utf-16-be", "UTF-32-BE": "utf-32-be",
-           "US-ASCII": "ascii", "ISO-8859-1": "latin-1"}
+_CODECS = {
+    "UTF-8": "utf-8",
+    "UTF-16-BE": "utf-16-be",
+    "UTF-32-BE": "utf-32-be",
+    "US-ASCII": "ascii",
+    "ISO-8859-1": "latin-1",
+}
 _OUTPUT_CODECS = ("UTF-8", "UTF-16-BE", "UTF-32-BE")  # what TF's ops accept as output
 
 
@@ -32,14 +37,16 @@ def _codec(encoding):
     try:
         return _CODECS[encoding.upper()]
     except KeyError:
-        raise ValueError(f"encoding {encoding!r} is not supported; use one of "
-                         f"{sorted(_CODECS)}") from None
+        raise ValueError(
+            f"encoding {encoding!r} is not supported; use one of {sorted(_CODECS)}"
+        ) from None
 
 
 def _output_codec(encoding):
     if encoding.upper() not in _OUTPUT_CODECS:
-        raise ValueError(f"output_encoding {encoding!r} is not supported; use one of "
-                         f"{list(_OUTPUT_CODECS)}")
+        raise ValueError(
+            f"output_encoding {encoding!r} is not supported; use one of {list(_OUTPUT_CODECS)}"
+        )
     return _codec(encoding)
 
 
@@ -50,7 +57,7 @@ def _chars_with_offsets(v: bytes, codec: str, strict: bool) -> list[tuple[str, i
     out, start = [], 0
     try:
         for i in range(len(v) + 1):
-            chars = dec.decode(v[i:i + 1], final=i == len(v))
+            chars = dec.decode(v[i : i + 1], final=i == len(v))
             if not chars:
                 continue
             end = i + 1 - len(dec.getstate()[0]) if i < len(v) else len(v)
@@ -63,8 +70,7 @@ def _chars_with_offsets(v: bytes, codec: str, strict: bool) -> list[tuple[str, i
             out += list(zip(chars, [start] + starts[::-1]))
             start = end
     except UnicodeDecodeError as e:
-        raise InvalidArgumentError(None, None, f"Invalid formatting on input string: {e}"
-                                   ) from None
+        raise InvalidArgumentError(None, None, f"Invalid formatting on input string: {e}") from None
     return out
 
 
@@ -99,119 +105,199 @@ def _encode(codes, encoding, errors_mode, replacement_char) -> bytes:
 
 
 @register_op("UnicodeTranscode", infer=string_infer())
-def _unicode_transcode(x, input_encoding, output_encoding, errors="replace",
-                       replacement_char=65533, replace_control_characters=False):
-    return map_strings(lambda v: _encode(_decode(v, input_encoding, errors, replacement_char,
-                                                 replace_control_characters)[0],
-                                         output_encoding, errors, replacement_char), x)
+def _unicode_transcode(
+    x,
+    input_encoding,
+    output_encoding,
+    errors="replace",
+    replacement_char=65533,
+    replace_control_characters=False,
+):
+    return map_strings(
+        lambda v: _encode(
+            _decode(v, input_encoding, errors, replacement_char, replace_control_characters)[0],
+            output_encoding,
+            errors,
+            replacement_char,
+        ),
+        x,
+    )
 
 
-@register_op("UnicodeEncode",
-             infer=lambda i, a: [(dims(i[0])[:-1] if dims(i[0]) else None, dtypes.string)])
+@register_op(
+    "UnicodeEncode", infer=lambda i, a: [(dims(i[0])[:-1] if dims(i[0]) else None, dtypes.string)]
+)
 def _unicode_encode(codes, output_encoding, errors="replace", replacement_char=65533):
     arr = np.asarray(codes)
     if arr.ndim == 0:
-        raise InvalidArgumentError(None, None, "unicode_encode needs at least a vector of "
-                                               "code points")
+        raise InvalidArgumentError(
+            None, None, "unicode_encode needs at least a vector of code points"
+        )
     out = np.empty(arr.shape[:-1], dtype=object)
     for i in np.ndindex(out.shape):
         out[i] = _encode(arr[i], output_encoding, errors, replacement_char)
     return out
 
 
-@register_op("UnicodeDecodeDense", num_outputs=2,
-             infer=lambda i, a: [((None,), dtypes.int32), ((None,), dtypes.int64)])
-def _unicode_decode_dense(x, input_encoding, errors="replace", replacement_char=65533,
-                          replace_control_characters=False):
-    codes, offsets = _decode(as_bytes_array(x)[()], input_encoding, errors, replacement_char,
-                             replace_control_characters)
+@register_op(
+    "UnicodeDecodeDense",
+    num_outputs=2,
+    infer=lambda i, a: [((None,), dtypes.int32), ((None,), dtypes.int64)],
+)
+def _unicode_decode_dense(
+    x, input_encoding, errors="replace", replacement_char=65533, replace_control_characters=False
+):
+    codes, offsets = _decode(
+        as_bytes_array(x)[()], input_encoding, errors, replacement_char, replace_control_characters
+    )
     return np.asarray(codes, np.int32), np.asarray(offsets, np.int64)
 
 
-@register_op("UnicodeDecodeSparse", num_outputs=4,
-             infer=lambda i, a: [SPARSE_INFER[0], ((None,), dtypes.int32), SPARSE_INFER[2],
-                                 ((None,), dtypes.int64)])
-def _unicode_decode_sparse(x, input_encoding, errors="replace", replacement_char=65533,
-                           replace_control_characters=False):
-    pairs = [_decode(v, input_encoding, errors, replacement_char, replace_control_characters)
-             for v in vector_of(x, "UnicodeDecode")]
+@register_op(
+    "UnicodeDecodeSparse",
+    num_outputs=4,
+    infer=lambda i, a: [
+        SPARSE_INFER[0],
+        ((None,), dtypes.int32),
+        SPARSE_INFER[2],
+        ((None,), dtypes.int64),
+    ],
+)
+def _unicode_decode_sparse(
+    x, input_encoding, errors="replace", replacement_char=65533, replace_control_characters=False
+):
+    pairs = [
+        _decode(v, input_encoding, errors, replacement_char, replace_control_characters)
+        for v in vector_of(x, "UnicodeDecode")
+    ]
     idx, codes, shape = to_sparse([c for c, _ in pairs], np.int32)
     offsets = np.array([o for _, offs in pairs for o in offs], np.int64)
     return idx, codes, shape, offsets
 
 
-not_differentiable("UnicodeTranscode", "UnicodeEncode", "UnicodeDecodeDense",
-                   "UnicodeDecodeSparse")
+not_differentiable("UnicodeTranscode", "UnicodeEncode", "UnicodeDecodeDense", "UnicodeDecodeSparse")
 
 
-def unicode_transcode(input, input_encoding, output_encoding, errors="replace",  # noqa: A002
-                      replacement_char=65533, replace_control_characters=False, name=None):
+def unicode_transcode(
+    input,
+    input_encoding,
+    output_encoding,
+    errors="replace",  # noqa: A002
+    replacement_char=65533,
+    replace_control_characters=False,
+    name=None,
+):
     """Re-encodes each string from ``input_encoding`` to ``output_encoding``.
     ``tf.strings.unicode_transcode(input, input_encoding, output_encoding, errors='replace',
     replacement_char=65533, replace_control_characters=False, name=None)``"""
     _codec(input_encoding), _output_codec(output_encoding)
-    return apply_op("UnicodeTranscode", input, input_encoding=input_encoding,
-                    output_encoding=output_encoding, errors=errors,
-                    replacement_char=int(replacement_char),
-                    replace_control_characters=bool(replace_control_characters), name=name)
+    return apply_op(
+        "UnicodeTranscode",
+        input,
+        input_encoding=input_encoding,
+        output_encoding=output_encoding,
+        errors=errors,
+        replacement_char=int(replacement_char),
+        replace_control_characters=bool(replace_control_characters),
+        name=name,
+    )
 
 
-def unicode_encode(input, output_encoding, errors="replace", replacement_char=65533,  # noqa: A002
-                   name=None):
+def unicode_encode(
+    input,
+    output_encoding,
+    errors="replace",
+    replacement_char=65533,  # noqa: A002
+    name=None,
+):
     """Encodes the code points along the last axis of ``input`` into one string each.
     ``tf.strings.unicode_encode(input, output_encoding, errors='replace',
     replacement_char=65533, name=None)``"""
     _output_codec(output_encoding)
-    return apply_op("UnicodeEncode", input, output_encoding=output_encoding, errors=errors,
-                    replacement_char=int(replacement_char), name=name)
+    return apply_op(
+        "UnicodeEncode",
+        input,
+        output_encoding=output_encoding,
+        errors=errors,
+        replacement_char=int(replacement_char),
+        name=name,
+    )
 
 
-def _decode_op(input, input_encoding, errors, replacement_char,  # noqa: A002
-               replace_control_characters, name):
+def _decode_op(
+    input,
+    input_encoding,
+    errors,
+    replacement_char,  # noqa: A002
+    replace_control_characters,
+    name,
+):
     """(code points, offsets): dense vectors for a scalar, SparseTensors for a vector."""
     _codec(input_encoding)
     x = array_ops.convert_to_tensor(input, dtype=dtypes.string)
-    attrs = {"input_encoding": input_encoding, "errors": errors,
-             "replacement_char": int(replacement_char),
-             "replace_control_characters": bool(replace_control_characters), "name": name}
+    attrs = {
+        "input_encoding": input_encoding,
+        "errors": errors,
+        "replacement_char": int(replacement_char),
+        "replace_control_characters": bool(replace_control_characters),
+        "name": name,
+    }
     if rank_of(x) == 0:
         return apply_op("UnicodeDecodeDense", x, **attrs)
     idx, codes, shape, offsets = apply_op("UnicodeDecodeSparse", x, **attrs)
     return SparseTensor(idx, codes, shape), SparseTensor(idx, offsets, shape)
 
 
-def unicode_decode(input, input_encoding, errors="replace", replacement_char=65533,  # noqa: A002
-                   replace_control_characters=False, name=None):
+def unicode_decode(
+    input,
+    input_encoding,
+    errors="replace",
+    replacement_char=65533,  # noqa: A002
+    replace_control_characters=False,
+    name=None,
+):
     """The code points (int32) of a string (a vector), or of a vector of strings (a
     SparseTensor; TF gives a RaggedTensor). ``tf.strings.unicode_decode(input,
     input_encoding, errors='replace', replacement_char=65533,
     replace_control_characters=False, name=None)``"""
-    return _decode_op(input, input_encoding, errors, replacement_char,
-                      replace_control_characters, name)[0]
+    return _decode_op(
+        input, input_encoding, errors, replacement_char, replace_control_characters, name
+    )[0]
 
 
-def unicode_decode_with_offsets(input, input_encoding, errors="replace",  # noqa: A002
-                                replacement_char=65533, replace_control_characters=False,
-                                name=None):
+def unicode_decode_with_offsets(
+    input,
+    input_encoding,
+    errors="replace",  # noqa: A002
+    replacement_char=65533,
+    replace_control_characters=False,
+    name=None,
+):
     """``(code points, byte offsets of their starts)``, shaped like `unicode_decode`'s
     result. ``tf.strings.unicode_decode_with_offsets(input, input_encoding,
     errors='replace', replacement_char=65533, replace_control_characters=False,
     name=None)``"""
-    return _decode_op(input, input_encoding, errors, replacement_char,
-                      replace_control_characters, name)
+    return _decode_op(
+        input, input_encoding, errors, replacement_char, replace_control_characters, name
+    )
 
 
 def _split_chars(codes, input_encoding, errors, replacement_char):
     if isinstance(codes, SparseTensor):
-        chars = unicode_encode(array_ops.expand_dims(codes.values, 1), input_encoding, errors,
-                               replacement_char)
+        chars = unicode_encode(
+            array_ops.expand_dims(codes.values, 1), input_encoding, errors, replacement_char
+        )
         return SparseTensor(codes.indices, chars, codes.dense_shape)
-    return unicode_encode(array_ops.expand_dims(codes, 1), input_encoding, errors,
-                          replacement_char)
+    return unicode_encode(array_ops.expand_dims(codes, 1), input_encoding, errors, replacement_char)
 
 
-def unicode_split(input, input_encoding, errors="replace", replacement_char=65533,  # noqa: A002
-                  name=None):
+def unicode_split(
+    input,
+    input_encoding,
+    errors="replace",
+    replacement_char=65533,  # noqa: A002
+    name=None,
+):
     """Each string split into its characters (each one encoded as a string): a vector for
     a scalar, a SparseTensor for a vector. ``tf.strings.unicode_split(input, input_encoding,
     errors='replace', replacement_char=65533, name=None)``"""
@@ -219,13 +305,19 @@ def unicode_split(input, input_encoding, errors="replace", replacement_char=6553
     return _split_chars(codes, input_encoding, errors, replacement_char)
 
 
-def unicode_split_with_offsets(input, input_encoding, errors="replace",  # noqa: A002
-                               replacement_char=65533, name=None):
+def unicode_split_with_offsets(
+    input,
+    input_encoding,
+    errors="replace",  # noqa: A002
+    replacement_char=65533,
+    name=None,
+):
     """``(characters, byte offsets of their starts)``, shaped like `unicode_split`'s result.
     ``tf.strings.unicode_split_with_offsets(input, input_encoding, errors='replace',
     replacement_char=65533, name=None)``"""
-    codes, offsets = unicode_decode_with_offsets(input, input_encoding, errors,
-                                                 replacement_char, name=name)
+    codes, offsets = unicode_decode_with_offsets(
+        input, input_encoding, errors, replacement_char, name=name
+    )
     return _split_chars(codes, input_encoding, errors, replacement_char), offsets
 
 

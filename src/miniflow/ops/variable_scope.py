@@ -24,8 +24,9 @@ AUTO_REUSE = _ReuseMode.AUTO_REUSE
 class VariableScope:
     """The current variable scope: name prefix, reuse mode and defaults."""
 
-    def __init__(self, reuse, name="", initializer=None, regularizer=None, dtype=None,
-                 original_name_scope=""):
+    def __init__(
+        self, reuse, name="", initializer=None, regularizer=None, dtype=None, original_name_scope=""
+    ):
         self.name = name
         self.reuse = reuse
         self.initializer = initializer
@@ -50,8 +51,11 @@ def _store(graph):
     """Per-graph state: the variable store and the scope stack."""
     st = getattr(graph, "_variable_scope_state", None)
     if st is None:
-        st = graph._variable_scope_state = {"vars": {}, "scopes": [VariableScope(False)],
-                                            "counts": {}}
+        st = graph._variable_scope_state = {
+            "vars": {},
+            "scopes": [VariableScope(False)],
+            "counts": {},
+        }
     return st
 
 
@@ -60,10 +64,21 @@ def get_variable_scope() -> VariableScope:
 
 
 @contextlib.contextmanager
-def variable_scope(name_or_scope=None, default_name=None, values=None, initializer=None,
-                   regularizer=None, caching_device=None, partitioner=None,
-                   custom_getter=None, reuse=None, dtype=None, use_resource=None,
-                   constraint=None, auxiliary_name_scope=True):
+def variable_scope(
+    name_or_scope=None,
+    default_name=None,
+    values=None,
+    initializer=None,
+    regularizer=None,
+    caching_device=None,
+    partitioner=None,
+    custom_getter=None,
+    reuse=None,
+    dtype=None,
+    use_resource=None,
+    constraint=None,
+    auxiliary_name_scope=True,
+):
     """Opens a variable scope (and a name scope of the same name).
 
     ``reuse=True`` requires variables to exist; ``tf.AUTO_REUSE`` creates them if absent;
@@ -90,11 +105,22 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
         reuse = parent.reuse if parent.reuse else (base.reuse if base is not parent else False)
     elif parent.reuse is True and reuse is not AUTO_REUSE:
         reuse = True
-    scope = VariableScope(reuse, full, initializer or base.initializer,
-                          regularizer or base.regularizer, dtype or base.dtype)
-    ns = graph.name_scope(name_scope_name if name_scope_name else
-                          (name_or_scope if isinstance(name_or_scope, str) else default_name)) \
-        if auxiliary_name_scope else contextlib.nullcontext("")
+    scope = VariableScope(
+        reuse,
+        full,
+        initializer or base.initializer,
+        regularizer or base.regularizer,
+        dtype or base.dtype,
+    )
+    ns = (
+        graph.name_scope(
+            name_scope_name
+            if name_scope_name
+            else (name_or_scope if isinstance(name_or_scope, str) else default_name)
+        )
+        if auxiliary_name_scope
+        else contextlib.nullcontext("")
+    )
     counts = st["counts"]
     counts[full] = counts.get(full, 0) + 1
     saved = dict(counts) if isinstance(name_or_scope, VariableScope) else None
@@ -127,10 +153,23 @@ def _unique_leaf(counts, parent, prefix):
     return f"{prefix}_{i}"
 
 
-def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=None,
-                 trainable=None, collections=None, caching_device=None, partitioner=None,
-                 validate_shape=True, use_resource=None, custom_getter=None, constraint=None,
-                 synchronization=None, aggregation=None):
+def get_variable(
+    name,
+    shape=None,
+    dtype=None,
+    initializer=None,
+    regularizer=None,
+    trainable=None,
+    collections=None,
+    caching_device=None,
+    partitioner=None,
+    validate_shape=True,
+    use_resource=None,
+    custom_getter=None,
+    constraint=None,
+    synchronization=None,
+    aggregation=None,
+):
     """Gets an existing variable ``scope/name`` or creates it, following the scope's reuse.
 
     Raises:
@@ -144,28 +183,40 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
     found = store.get(full)
     if found is not None:
         if scope.reuse is False or scope.reuse is None:
-            raise ValueError(f"Variable {full} already exists, disallowed. Did you mean to set "
-                             "reuse=True or reuse=tf.AUTO_REUSE in VarScope?")
+            raise ValueError(
+                f"Variable {full} already exists, disallowed. Did you mean to set "
+                "reuse=True or reuse=tf.AUTO_REUSE in VarScope?"
+            )
         if shape is not None and not as_shape(shape).is_compatible_with(found.shape):
-            raise ValueError(f"Trying to share variable {full}, but specified shape "
-                             f"{as_shape(shape)} and found shape {found.shape}.")
+            raise ValueError(
+                f"Trying to share variable {full}, but specified shape "
+                f"{as_shape(shape)} and found shape {found.shape}."
+            )
         if found.dtype != dtype:
-            raise ValueError(f"Trying to share variable {full}, but specified dtype "
-                             f"{dtype.name} and found dtype {found.dtype.name}.")
+            raise ValueError(
+                f"Trying to share variable {full}, but specified dtype "
+                f"{dtype.name} and found dtype {found.dtype.name}."
+            )
         return found
     if scope.reuse is True:
-        raise ValueError(f"Variable {full} does not exist, or was not created with "
-                         "tf.get_variable(). Did you mean to set reuse=tf.AUTO_REUSE in "
-                         "VarScope?")
+        raise ValueError(
+            f"Variable {full} does not exist, or was not created with "
+            "tf.get_variable(). Did you mean to set reuse=tf.AUTO_REUSE in "
+            "VarScope?"
+        )
     if initializer is None:  # not `or`: the initializer may be a tensor
         initializer = scope.initializer
     if initializer is None:
-        initializer = init_ops.glorot_uniform_initializer() if dtype.is_floating \
+        initializer = (
+            init_ops.glorot_uniform_initializer()
+            if dtype.is_floating
             else init_ops.zeros_initializer()
+        )
     if callable(initializer) and not isinstance(initializer, type):
         if shape is None:
-            raise ValueError(f"Shape of a new variable ({full}) must be fully defined, but "
-                             "instead was None.")
+            raise ValueError(
+                f"Shape of a new variable ({full}) must be fully defined, but instead was None."
+            )
         shape_list = as_shape(shape).as_list()
 
         def init_value():
@@ -180,9 +231,15 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
     graph = get_default_graph()
     ctx = graph.name_scope(None) if not current_frontend().eager else contextlib.nullcontext()
     with ctx:
-        var = Variable(init_value, trainable=trainable is not False, collections=collections,
-                       validate_shape=validate_shape, name=full, dtype=dtype,
-                       constraint=constraint)
+        var = Variable(
+            init_value,
+            trainable=trainable is not False,
+            collections=collections,
+            validate_shape=validate_shape,
+            name=full,
+            dtype=dtype,
+            constraint=constraint,
+        )
     store[full] = var
     regularizer = regularizer or scope.regularizer
     if regularizer is not None and not current_frontend().eager:

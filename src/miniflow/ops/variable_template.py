@@ -16,8 +16,7 @@ class Template:
     """A function wrapped by `make_template`: its first call creates variables in a
     fresh variable scope, later calls reuse them."""
 
-    def __init__(self, name, func, create_scope_now=False, unique_name=None,
-                 custom_getter=None):
+    def __init__(self, name, func, create_scope_now=False, unique_name=None, custom_getter=None):
         self._name = name
         self._func = func
         self._unique_name = unique_name
@@ -48,8 +47,7 @@ class Template:
         if self._variable_scope is None:
             return []
         prefix = self.variable_scope_name
-        return [v for v in get_default_graph().get_collection(key)
-                if v.name.startswith(prefix)]
+        return [v for v in get_default_graph().get_collection(key) if v.name.startswith(prefix)]
 
     @property
     def variables(self):
@@ -69,8 +67,9 @@ class Template:
         if self._variable_scope is None:
             scope = _vs.variable_scope(self._unique_name, default_name=self._name)
         else:
-            scope = _vs.variable_scope(self._variable_scope,
-                                       reuse=True if self._variables_created else None)
+            scope = _vs.variable_scope(
+                self._variable_scope, reuse=True if self._variables_created else None
+            )
         with scope as vs:
             self._variable_scope = vs
             result = self._func(*args, **kwargs)
@@ -78,27 +77,52 @@ class Template:
         return result
 
 
-def make_template(name_, func_, create_scope_now_=False, unique_name_=None,
-                  custom_getter_=None, **kwargs):
+def make_template(
+    name_, func_, create_scope_now_=False, unique_name_=None, custom_getter_=None, **kwargs
+):
     """``func_`` (with ``kwargs`` bound) as a `Template`: variables made with
     ``tf.get_variable`` on the first call are shared by every later call."""
     if kwargs:
         func_ = functools.partial(func_, **kwargs)
-    return Template(name_, func_, create_scope_now=create_scope_now_,
-                    unique_name=unique_name_, custom_getter=custom_getter_)
+    return Template(
+        name_,
+        func_,
+        create_scope_now=create_scope_now_,
+        unique_name=unique_name_,
+        custom_getter=custom_getter_,
+    )
 
 
-def get_local_variable(name, shape=None, dtype=None, initializer=None, regularizer=None,
-                       trainable=False, collections=None, caching_device=None,
-                       partitioner=None, validate_shape=True, use_resource=None,
-                       custom_getter=None, constraint=None, synchronization=None,
-                       aggregation=None):
+def get_local_variable(
+    name,
+    shape=None,
+    dtype=None,
+    initializer=None,
+    regularizer=None,
+    trainable=False,
+    collections=None,
+    caching_device=None,
+    partitioner=None,
+    validate_shape=True,
+    use_resource=None,
+    custom_getter=None,
+    constraint=None,
+    synchronization=None,
+    aggregation=None,
+):
     """`tf.get_variable` for a local variable (in ``LOCAL_VARIABLES``, not trainable)."""
     collections = list(collections or []) + [GraphKeys.LOCAL_VARIABLES]
-    return _vs.get_variable(name, shape=shape, dtype=dtype, initializer=initializer,
-                            regularizer=regularizer, trainable=False,
-                            collections=collections, validate_shape=validate_shape,
-                            constraint=constraint)
+    return _vs.get_variable(
+        name,
+        shape=shape,
+        dtype=dtype,
+        initializer=initializer,
+        regularizer=regularizer,
+        trainable=False,
+        collections=collections,
+        validate_shape=validate_shape,
+        constraint=constraint,
+    )
 
 
 def no_regularizer(_):
@@ -111,11 +135,27 @@ def op_scope(values, name, default_name=None):
     return name_scope(name, default_name, values)
 
 
-def variable_op_scope(values, name_or_scope, default_name=None, initializer=None,
-                      regularizer=None, caching_device=None, partitioner=None,
-                      custom_getter=None, reuse=None, dtype=None, use_resource=None,
-                      constraint=None):
+def variable_op_scope(
+    values,
+    name_or_scope,
+    default_name=None,
+    initializer=None,
+    regularizer=None,
+    caching_device=None,
+    partitioner=None,
+    custom_getter=None,
+    reuse=None,
+    dtype=None,
+    use_resource=None,
+    constraint=None,
+):
     """TF1's old spelling of ``tf.variable_scope(name_or_scope, default_name, values)``."""
-    return _vs.variable_scope(name_or_scope, default_name=default_name, values=values,
-                              initializer=initializer, regularizer=regularizer,
-                              reuse=reuse, dtype=dtype)
+    return _vs.variable_scope(
+        name_or_scope,
+        default_name=default_name,
+        values=values,
+        initializer=initializer,
+        regularizer=regularizer,
+        reuse=reuse,
+        dtype=dtype,
+    )

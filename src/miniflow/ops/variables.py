@@ -35,6 +35,7 @@ class _CreatorHook(type):
             if i < 0:
                 return lambda **kw: type.__call__(cls, **kw)
             return lambda **kw: _CREATORS[i](chain(i - 1), **kw)
+
         return chain(len(_CREATORS) - 1)(**bound.arguments)
 
 
@@ -50,6 +51,7 @@ def variable_creator_scope(variable_creator):
             yield
         finally:
             _CREATORS.remove(variable_creator)
+
     return scope()
 
 
@@ -66,10 +68,24 @@ class Variable(metaclass=_CreatorHook):
 
     __array_priority__ = 100
 
-    def __init__(self, initial_value=None, trainable=True, collections=None,
-                 validate_shape=True, caching_device=None, name=None, variable_def=None,
-                 dtype=None, expected_shape=None, import_scope=None, constraint=None,
-                 use_resource=None, synchronization=None, aggregation=None, shape=None):
+    def __init__(
+        self,
+        initial_value=None,
+        trainable=True,
+        collections=None,
+        validate_shape=True,
+        caching_device=None,
+        name=None,
+        variable_def=None,
+        dtype=None,
+        expected_shape=None,
+        import_scope=None,
+        constraint=None,
+        use_resource=None,
+        synchronization=None,
+        aggregation=None,
+        shape=None,
+    ):
         if initial_value is None:
             raise ValueError("initial_value must be specified.")
         self.trainable = bool(trainable)
@@ -81,22 +97,25 @@ class Variable(metaclass=_CreatorHook):
         graph = get_default_graph()
         self.graph = graph
         with graph.init_scope(), graph.name_scope(name or "Variable") as scope:
-            with graph.name_scope("Initializer" if callable(initial_value) else
-                                  "initial_value"):
+            with graph.name_scope("Initializer" if callable(initial_value) else "initial_value"):
                 init = initial_value() if callable(initial_value) else initial_value
                 init = array_ops.convert_to_tensor(init, dtype=None)
                 if dtype is not None and init.dtype != dtypes.as_dtype(dtype):
                     init = array_ops.cast(init, dtype)
             self._initial_value = init
             self.dtype = init.dtype
-            self._shape = TensorShape(shape) if shape is not None else (
-                init.shape if validate_shape else TensorShape(None))
-            self._read = apply_op("VariableV2", var=self, shape=self._shape.as_tuple(),
-                                  dtype=self.dtype, name=scope)
+            self._shape = (
+                TensorShape(shape)
+                if shape is not None
+                else (init.shape if validate_shape else TensorShape(None))
+            )
+            self._read = apply_op(
+                "VariableV2", var=self, shape=self._shape.as_tuple(), dtype=self.dtype, name=scope
+            )
             self.op = self._read.op
-            self.initializer = apply_op("Assign", init, var=self,
-                                        validate_shape=bool(validate_shape),
-                                        name="Assign").op
+            self.initializer = apply_op(
+                "Assign", init, var=self, validate_shape=bool(validate_shape), name="Assign"
+            ).op
         for key in collections if collections is not None else [GraphKeys.GLOBAL_VARIABLES]:
             graph.add_to_collection(key, self)
         if self.trainable and GraphKeys.TRAINABLE_VARIABLES not in (collections or []):
@@ -119,13 +138,18 @@ class Variable(metaclass=_CreatorHook):
     def _init_eager(self, initial_value, name, dtype, shape):
         init = initial_value() if callable(initial_value) else initial_value
         value = np.asarray(getattr(init, "numpy", lambda: init)())
-        dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.from_value(init) \
-            if not hasattr(init, "dtype") else dtypes.as_dtype(init.dtype)
+        dt = (
+            dtypes.as_dtype(dtype)
+            if dtype is not None
+            else dtypes.from_value(init)
+            if not hasattr(init, "dtype")
+            else dtypes.as_dtype(init.dtype)
+        )
         self.dtype = dt
         self._slot = Slot()
         self._slot.value = np.array(value, dtype=dt.np, copy=True)
         self._shape = TensorShape(shape if shape is not None else self._slot.value.shape)
-        self._name = (name or "Variable")
+        self._name = name or "Variable"
         self.graph = None
         self.op = None
         self.initializer = None
@@ -157,8 +181,10 @@ class Variable(metaclass=_CreatorHook):
 
     def __repr__(self):
         if self._eager:
-            return (f"<tf.Variable '{self.name}' shape={self._shape} dtype={self.dtype.name}, "
-                    f"numpy={self._slot.value!r}>")
+            return (
+                f"<tf.Variable '{self.name}' shape={self._shape} dtype={self.dtype.name}, "
+                f"numpy={self._slot.value!r}>"
+            )
         return f"<tf.Variable '{self.name}' shape={self._shape} dtype={self.dtype.name}_ref>"
 
     __hash__ = object.__hash__
@@ -208,22 +234,26 @@ class Variable(metaclass=_CreatorHook):
 
     def __int__(self):
         if not self._eager:
-            raise TypeError(f"int() argument must be a string, a bytes-like object or a "
-                            f"real number, not '{type(self).__name__}'")
+            raise TypeError(
+                f"int() argument must be a string, a bytes-like object or a "
+                f"real number, not '{type(self).__name__}'"
+            )
         return int(self.value())
 
     def __float__(self):
         if not self._eager:
-            raise TypeError(f"float() argument must be a string or a real number, not "
-                            f"'{type(self).__name__}'")
+            raise TypeError(
+                f"float() argument must be a string or a real number, not '{type(self).__name__}'"
+            )
         return float(self.value())
 
     # -- writing --------------------------------------------------------------------
     def assign(self, value, use_locking=None, name=None, read_value=True, validate_shape=True):
         """Sets the value; returns the new value."""
         value = array_ops.convert_to_tensor(value, dtype=self.dtype)
-        return apply_op("Assign", value, var=self, validate_shape=validate_shape,
-                        name=name or "Assign")
+        return apply_op(
+            "Assign", value, var=self, validate_shape=validate_shape, name=name or "Assign"
+        )
 
     def assign_add(self, delta, use_locking=None, name=None, read_value=True):
         """Adds ``delta`` in place; returns the new value."""
@@ -246,8 +276,10 @@ class Variable(metaclass=_CreatorHook):
         arr = np.array(value, dtype=self.dtype.np, copy=True)
         want = self._shape.as_tuple()
         if want is not None and None not in want and arr.shape != want:
-            raise ValueError(f"Cannot load value of shape {arr.shape} into variable "
-                             f"{self.op_name} of shape {self._shape}")
+            raise ValueError(
+                f"Cannot load value of shape {arr.shape} into variable "
+                f"{self.op_name} of shape {self._shape}"
+            )
         slot.value = arr
 
     def _slot_in(self, session):

@@ -14,5 +14,16 @@ from miniflow.ps.serving import ShardedModel
 from miniflow.ps.shard import Shard, ShardConfig
 from miniflow.ps.sharding import BIAS_KEY, shard_of, split_by_shard
 
-__all__ = ["PSConfig", "PSJob", "PSResult", "Shard", "ShardConfig", "ShardClient", "ShardError",
-           "ShardedModel", "BIAS_KEY", "shard_of", "split_by_shard"]
+__all__ = [
+    "PSConfig",
+    "PSJob",
+    "PSResult",
+    "Shard",
+    "ShardConfig",
+    "ShardClient",
+    "ShardError",
+    "ShardedModel",
+    "BIAS_KEY",
+    "shard_of",
+    "split_by_shard",
+]

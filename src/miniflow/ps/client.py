@@ -47,8 +47,7 @@ class Transport(Protocol):
         """Sends every call, concurrently where possible; replies in the same order."""
         ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 class ShardClient:
@@ -80,8 +79,9 @@ class ShardClient:
             while header.get("stale"):
                 header, arrays = self._recover(call, header["incarnation"])
             if not header.get("ok"):
-                raise ShardError(f"shard {call.shard}: {call.header.get('op')} failed: "
-                                 f"{header.get('error')}")
+                raise ShardError(
+                    f"shard {call.shard}: {call.header.get('op')} failed: {header.get('error')}"
+                )
             if self.incarnations[call.shard] is None:
                 self.incarnations[call.shard] = header.get("incarnation")
             out.append((header, arrays))
@@ -93,10 +93,10 @@ class ShardClient:
         last = self._last_push[call.shard]
         if last is not None and last is not call:
             self.replays += 1
-            (reply, _), = self.transport.call_many([self._stamp(last)])
+            ((reply, _),) = self.transport.call_many([self._stamp(last)])
             if reply.get("stale"):
                 return reply, {}
-        (reply, arrays), = self.transport.call_many([self._stamp(call)])
+        ((reply, arrays),) = self.transport.call_many([self._stamp(call)])
         return reply, arrays
 
     def _broadcast(self, header: dict) -> list[dict]:
@@ -107,15 +107,19 @@ class ShardClient:
         """float64 weights of ``keys`` (waits for ``step`` as the consistency mode says)."""
         keys = np.asarray(keys, np.int64)
         parts = split_by_shard(keys, self.num_shards)
-        calls = [Call(s, {"op": "pull", "worker": self.worker, "step": step}, {"keys": keys[idx]})
-                 for s, idx in enumerate(parts) if len(idx)]
+        calls = [
+            Call(s, {"op": "pull", "worker": self.worker, "step": step}, {"keys": keys[idx]})
+            for s, idx in enumerate(parts)
+            if len(idx)
+        ]
         out = np.empty(len(keys), np.float64)
         for call, (_, arrays) in zip(calls, self._call(calls), strict=True):
             out[parts[call.shard]] = arrays["weights"]
         return out
 
-    def push(self, keys: np.ndarray, grads: np.ndarray, step: int, rows: int = 0,
-             loss: float = 0.0) -> None:
+    def push(
+        self, keys: np.ndarray, grads: np.ndarray, step: int, rows: int = 0, loss: float = 0.0
+    ) -> None:
         """Sends each shard its part of the gradient (every shard gets a message, possibly
         empty, because a sync step is complete only when all workers pushed)."""
         keys = np.asarray(keys, np.int64)
@@ -123,8 +127,7 @@ class ShardClient:
         parts = split_by_shard(keys, self.num_shards)
         calls = []
         for s, idx in enumerate(parts):
-            header = {"op": "push", "worker": self.worker, "step": step, "rows": rows,
-                      "loss": loss}
+            header = {"op": "push", "worker": self.worker, "step": step, "rows": rows, "loss": loss}
             calls.append(Call(s, header, {"keys": keys[idx], "grads": grads[idx]}))
             self._last_push[s] = calls[-1]
         self._call(calls)

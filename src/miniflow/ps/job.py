@@ -74,12 +74,24 @@ class PSConfig:
 
     def shard_configs(self, job_dir: str) -> list[ShardConfig]:
         hp = optimizer_hyperparameters(self.optimizer, self.alpha, self.beta, self.lr)
-        return [ShardConfig(index=i, num_shards=self.num_shards, num_workers=self.num_workers,
-                            optimizer=self.optimizer, hyperparameters=hp, l1=self.l1, l2=self.l2,
-                            dtype=self.dtype, sync=self.sync, staleness=self.staleness,
-                            checkpoint_path=os.path.join(job_dir, f"shard-{i}.ckpt.npz"),
-                            checkpoint_every=self.checkpoint_every, timeout=self.timeout)
-                for i in range(self.num_shards)]
+        return [
+            ShardConfig(
+                index=i,
+                num_shards=self.num_shards,
+                num_workers=self.num_workers,
+                optimizer=self.optimizer,
+                hyperparameters=hp,
+                l1=self.l1,
+                l2=self.l2,
+                dtype=self.dtype,
+                sync=self.sync,
+                staleness=self.staleness,
+                checkpoint_path=os.path.join(job_dir, f"shard-{i}.ckpt.npz"),
+                checkpoint_every=self.checkpoint_every,
+                timeout=self.timeout,
+            )
+            for i in range(self.num_shards)
+        ]
 
 
 @dataclass
@@ -115,18 +127,24 @@ class PSJob:
 
     def __init__(self, config: PSConfig):
         if config.num_shards < 1 or config.num_workers < 1:
-            raise ValueError(f"need at least one shard and one worker, got "
-                             f"{config.num_shards} shards and {config.num_workers} workers")
+            raise ValueError(
+                f"need at least one shard and one worker, got "
+                f"{config.num_shards} shards and {config.num_workers} workers"
+            )
         if config.sync and config.staleness is not None:
-            raise ValueError("staleness applies to async training only; drop it or pass "
-                             "sync=False")
+            raise ValueError("staleness applies to async training only; drop it or pass sync=False")
         self.config = config
         self.backend: Backend | None = None
         self.restarts: list[int] = [0] * config.num_workers
 
-    def run(self, train: Iterable[Batch], holdout: Iterable[Batch] | None = None,
-            progress: bool = True, log: Callable[[str], None] | None = None,
-            on_progress: Callable[[PSJob, dict], None] | None = None) -> PSResult:
+    def run(
+        self,
+        train: Iterable[Batch],
+        holdout: Iterable[Batch] | None = None,
+        progress: bool = True,
+        log: Callable[[str], None] | None = None,
+        on_progress: Callable[[PSJob, dict], None] | None = None,
+    ) -> PSResult:
         """Trains on ``train`` (read once, then partitioned) and returns the merged model.
 
         Args:
@@ -145,10 +163,18 @@ class PSJob:
 
     def _run(self, job_dir, train, holdout, progress, log, on_progress) -> PSResult:
         cfg = self.config
-        parts = write_partitions(train, os.path.join(job_dir, "partitions"), cfg.num_workers,
-                                 cfg.batch_size)
-        spec = JobSpec(cfg.shard_configs(job_dir), parts, cfg.epochs, job_dir, cfg.pace,
-                       cfg.timeout, cfg.address)
+        parts = write_partitions(
+            train, os.path.join(job_dir, "partitions"), cfg.num_workers, cfg.batch_size
+        )
+        spec = JobSpec(
+            cfg.shard_configs(job_dir),
+            parts,
+            cfg.epochs,
+            job_dir,
+            cfg.pace,
+            cfg.timeout,
+            cfg.address,
+        )
         self.backend = backend = make_backend(cfg.backend, spec)
         t_start = time.perf_counter()
         clients = []
@@ -173,13 +199,33 @@ class PSJob:
                 client.close()
             backend.stop()
         rows, loss = shard_stats[0]["rows"], shard_stats[0]["loss"]
-        model = SparseLinearModel(keys, weights, bias, cfg.dims_log2, {
-            "optimizer": {"name": cfg.optimizer, "l1": cfg.l1, "l2": cfg.l2,
-                          **optimizer_hyperparameters(cfg.optimizer, cfg.alpha, cfg.beta, cfg.lr)},
-            "batch_size": cfg.batch_size, "rows_seen": rows,
-            "parameter_server": {k: v for k, v in asdict(cfg).items() if k != "job_dir"}})
-        result = PSResult(model, rows, seconds, loss / max(rows, 1), t0 - t_start,
-                          shard_stats=shard_stats, events=list(backend.events), partitions=parts)
+        model = SparseLinearModel(
+            keys,
+            weights,
+            bias,
+            cfg.dims_log2,
+            {
+                "optimizer": {
+                    "name": cfg.optimizer,
+                    "l1": cfg.l1,
+                    "l2": cfg.l2,
+                    **optimizer_hyperparameters(cfg.optimizer, cfg.alpha, cfg.beta, cfg.lr),
+                },
+                "batch_size": cfg.batch_size,
+                "rows_seen": rows,
+                "parameter_server": {k: v for k, v in asdict(cfg).items() if k != "job_dir"},
+            },
+        )
+        result = PSResult(
+            model,
+            rows,
+            seconds,
+            loss / max(rows, 1),
+            t0 - t_start,
+            shard_stats=shard_stats,
+            events=list(backend.events),
+            partitions=parts,
+        )
         if holdout is not None:
             ys, ps = [], []
             for b in holdout:
@@ -194,8 +240,15 @@ class PSJob:
         """Polls until every worker is done; replaces failed workers."""
         from tqdm import tqdm
 
-        bar = tqdm(total=total, desc=f"ps {self.config.backend}", unit="ex", unit_scale=True,
-                   disable=not progress, mininterval=0.5, smoothing=0.1)
+        bar = tqdm(
+            total=total,
+            desc=f"ps {self.config.backend}",
+            unit="ex",
+            unit_scale=True,
+            disable=not progress,
+            mininterval=0.5,
+            smoothing=0.1,
+        )
         seen_events, stats = 0, {"rows": 0, "loss": 0.0}
         try:
             while True:
@@ -213,8 +266,9 @@ class PSJob:
                     pass  # shard 0 is down; poll() restarts it
                 # Shard 0's counters go back if it is restored from a checkpoint; the bar
                 # only moves forward.
-                bar.set_postfix_str(f"logloss={stats['loss'] / max(stats['rows'], 1):.4f}",
-                                    refresh=False)
+                bar.set_postfix_str(
+                    f"logloss={stats['loss'] / max(stats['rows'], 1):.4f}", refresh=False
+                )
                 bar.update(max(0, min(stats["rows"], total) - bar.n))
                 if on_progress is not None:
                     on_progress(self, stats)
@@ -226,22 +280,28 @@ class PSJob:
 
     def _replace(self, backend: Backend, index: int, reason: str) -> None:
         if self.restarts[index] >= self.config.max_restarts:
-            raise RuntimeError(f"worker {index} failed {self.restarts[index] + 1} times; "
-                               f"last failure: {reason}")
+            raise RuntimeError(
+                f"worker {index} failed {self.restarts[index] + 1} times; last failure: {reason}"
+            )
         self.restarts[index] += 1
-        backend.log(f"worker {index} failed ({reason}); starting replacement "
-                    f"#{self.restarts[index]} on partition {backend.spec.partitions.path(index)}")
+        backend.log(
+            f"worker {index} failed ({reason}); starting replacement "
+            f"#{self.restarts[index]} on partition {backend.spec.partitions.path(index)}"
+        )
         backend.start_worker(index)
 
 
 def describe(result: PSResult, cfg: PSConfig) -> str:
     """One summary line, in the style of the single-process trainer's epoch line."""
     mode = "sync" if cfg.sync else f"async(staleness={cfg.staleness})"
-    text = (f"ps {cfg.backend} {cfg.num_shards} shards x {cfg.num_workers} workers {mode}: "
-            f"{result.rows} rows in {result.seconds:.1f}s "
-            f"({result.examples_per_second:,.0f} ex/s), "
-            f"progressive logloss {result.progressive_log_loss:.5f}")
+    text = (
+        f"ps {cfg.backend} {cfg.num_shards} shards x {cfg.num_workers} workers {mode}: "
+        f"{result.rows} rows in {result.seconds:.1f}s "
+        f"({result.examples_per_second:,.0f} ex/s), "
+        f"progressive logloss {result.progressive_log_loss:.5f}"
+    )
     if result.holdout:
-        text += (f", holdout auc {result.holdout['auc']:.5f} "
-                 f"logloss {result.holdout['log_loss']:.5f}")
+        text += (
+            f", holdout auc {result.holdout['auc']:.5f} logloss {result.holdout['log_loss']:.5f}"
+        )
     return text

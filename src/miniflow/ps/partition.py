@@ -47,8 +47,9 @@ class Partitions:
         return os.path.join(self.directory, f"worker-{worker}.frames")
 
 
-def write_partitions(batches: Iterable[Batch], directory, num_workers: int,
-                     batch_size: int) -> Partitions:
+def write_partitions(
+    batches: Iterable[Batch], directory, num_workers: int, batch_size: int
+) -> Partitions:
     """Reads ``batches`` once and writes one partition file per worker."""
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
@@ -68,8 +69,14 @@ def write_partitions(batches: Iterable[Batch], directory, num_workers: int,
     for w in range(num_workers):
         os.replace(parts.path(w) + ".part", parts.path(w))
     with open(os.path.join(directory, "manifest.json"), "w") as f:
-        json.dump({"num_workers": num_workers, "batch_size": parts.batch_size,
-                   "step_rows": parts.step_rows}, f)
+        json.dump(
+            {
+                "num_workers": num_workers,
+                "batch_size": parts.batch_size,
+                "step_rows": parts.step_rows,
+            },
+            f,
+        )
     return parts
 
 
@@ -82,8 +89,11 @@ def load_partitions(directory) -> Partitions:
 
 
 def _write_step(f, b: Batch) -> None:
-    arrays = {"indptr": b.indptr - b.indptr[0], "indices": np.asarray(b.indices, np.int64),
-              "labels": np.asarray(b.labels, np.float32)}
+    arrays = {
+        "indptr": b.indptr - b.indptr[0],
+        "indices": np.asarray(b.indices, np.int64),
+        "labels": np.asarray(b.labels, np.float32),
+    }
     if b.values is not None:
         arrays["values"] = np.asarray(b.values, np.float32)
     wire.write_frame(f, {"rows": len(b)}, arrays)

@@ -59,8 +59,10 @@ class ShardedModel:
             with np.load(path, allow_pickle=False) as z:
                 configs.append(ShardConfig(**json.loads(z["meta"].tobytes())["config"]))
         if not configs:
-            raise FileNotFoundError(f"{job_dir}: no shard-0.ckpt.npz; pass the --job-dir of a "
-                                    "finished job (its shards checkpoint at the end)")
+            raise FileNotFoundError(
+                f"{job_dir}: no shard-0.ckpt.npz; pass the --job-dir of a "
+                "finished job (its shards checkpoint at the end)"
+            )
         spec = JobSpec(configs, Partitions(job_dir, 1, 1, []), 1, job_dir)
         b = make_backend(backend, spec)
         try:

@@ -48,8 +48,9 @@ __all__ = ["Shard", "ShardConfig", "optimizer_hyperparameters"]
 _ZERO = np.zeros(1, np.int64)
 
 
-def optimizer_hyperparameters(optimizer: str, alpha: float = 0.2, beta: float = 1.0,
-                              lr: float = 0.1) -> dict:
+def optimizer_hyperparameters(
+    optimizer: str, alpha: float = 0.2, beta: float = 1.0, lr: float = 0.1
+) -> dict:
     """The optimizer arguments ``SparseLRTrainer`` passes for the same CLI flags."""
     return {"alpha": alpha, "beta": beta} if optimizer == "ftrl" else {"lr": lr}
 
@@ -104,8 +105,9 @@ def _build_optimizer(cfg: ShardConfig) -> Optimizer:
     try:
         slots = dict(OPTIMIZERS[cfg.optimizer].slots)
     except KeyError:
-        raise ValueError(f"unknown optimizer {cfg.optimizer!r}; "
-                         f"expected one of {sorted(OPTIMIZERS)}") from None
+        raise ValueError(
+            f"unknown optimizer {cfg.optimizer!r}; expected one of {sorted(OPTIMIZERS)}"
+        ) from None
     store = HashStore(slots, dtype=np.dtype(cfg.dtype))
     return make_optimizer(cfg.optimizer, store=store, l1=cfg.l1, l2=cfg.l2, **cfg.hyperparameters)
 
@@ -122,16 +124,27 @@ class Shard:
         self.config = config
         self.incarnation = int.from_bytes(os.urandom(6), "little")
         self.opt = _build_optimizer(config)
-        self.bias_opt = (make_optimizer(config.optimizer, 1, dtype=np.float64,
-                                        **config.hyperparameters) if config.index == 0 else None)
+        self.bias_opt = (
+            make_optimizer(config.optimizer, 1, dtype=np.float64, **config.hyperparameters)
+            if config.index == 0
+            else None
+        )
         m = config.num_workers
-        self.version = 0                       # sync: global steps applied
-        self.clock = np.zeros(m, np.int64)     # next step expected from each worker
+        self.version = 0  # sync: global steps applied
+        self.clock = np.zeros(m, np.int64)  # next step expected from each worker
         self.finished = np.zeros(m, np.bool_)
-        self.stats = {"rows": 0, "loss": 0.0, "updates": 0, "pulls": 0, "pushes": 0,
-                      "duplicates": 0,
-                      "checkpoints": 0, "lost_steps": [], "restored_from": None,
-                      "restored_version": None}
+        self.stats = {
+            "rows": 0,
+            "loss": 0.0,
+            "updates": 0,
+            "pulls": 0,
+            "pushes": 0,
+            "duplicates": 0,
+            "checkpoints": 0,
+            "lost_steps": [],
+            "restored_from": None,
+            "restored_version": None,
+        }
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending_rows, self._pending_loss = 0, 0.0
         self._recovering = False
@@ -155,14 +168,23 @@ class Shard:
         out: dict = {}
         try:
             if op in ("push", "done", "clock") and not (
-                    isinstance(worker, int) and 0 <= worker < self.config.num_workers):
-                raise ValueError(f"shard {self.config.index}: {op} from worker {worker}; this job "
-                                 f"has workers 0..{self.config.num_workers - 1}")
+                isinstance(worker, int) and 0 <= worker < self.config.num_workers
+            ):
+                raise ValueError(
+                    f"shard {self.config.index}: {op} from worker {worker}; this job "
+                    f"has workers 0..{self.config.num_workers - 1}"
+                )
             if op == "pull":
                 out["weights"] = self.pull(arrays["keys"], worker, step)
             elif op == "push":
-                reply["applied"] = self.push(worker, step, arrays["keys"], arrays["grads"],
-                                             header.get("rows", 0), header.get("loss", 0.0))
+                reply["applied"] = self.push(
+                    worker,
+                    step,
+                    arrays["keys"],
+                    arrays["grads"],
+                    header.get("rows", 0),
+                    header.get("loss", 0.0),
+                )
             elif op == "done":
                 self.finish(worker)
             elif op == "clock":
@@ -177,12 +199,16 @@ class Shard:
             else:
                 raise ValueError(f"shard {self.config.index}: unknown op {op!r}")
         except Exception as e:  # noqa: BLE001  reported to the caller, who raises it
-            return {"ok": False, "error": f"{type(e).__name__}: {e}",
-                    "incarnation": self.incarnation}, {}
+            return {
+                "ok": False,
+                "error": f"{type(e).__name__}: {e}",
+                "incarnation": self.incarnation,
+            }, {}
         return reply, out
 
-    def pull(self, keys: np.ndarray, worker: int | None = None,
-             step: int | None = None) -> np.ndarray:
+    def pull(
+        self, keys: np.ndarray, worker: int | None = None, step: int | None = None
+    ) -> np.ndarray:
         """Current weights (float64) at ``keys``; waits as the consistency mode requires.
 
         ``worker``/``step`` None (serving, the coordinator) never waits.
@@ -194,8 +220,15 @@ class Shard:
             self.stats["pulls"] += 1
             return self._weights(keys)
 
-    def push(self, worker: int, step: int, keys: np.ndarray, grads: np.ndarray,
-             rows: int = 0, loss: float = 0.0) -> bool:
+    def push(
+        self,
+        worker: int,
+        step: int,
+        keys: np.ndarray,
+        grads: np.ndarray,
+        rows: int = 0,
+        loss: float = 0.0,
+    ) -> bool:
         """Applies (async) or accumulates (sync) one worker's gradient; False if a duplicate."""
         keys = np.asarray(keys, np.int64)
         grads = np.asarray(grads, np.float64)
@@ -231,20 +264,26 @@ class Shard:
             if self._recovering and step > self.version:
                 self._skip_to(step)
             ready = lambda: self.version >= step  # noqa: E731
-            waiting_for = lambda: (f"step {step - 1} to be complete; pushes of step "  # noqa: E731
-                                   f"{self.version} missing from workers "
-                                   f"{np.flatnonzero(self.clock <= self.version).tolist()}")
+            waiting_for = lambda: (
+                f"step {step - 1} to be complete; pushes of step "  # noqa: E731
+                f"{self.version} missing from workers "
+                f"{np.flatnonzero(self.clock <= self.version).tolist()}"
+            )
         else:
             # A pull of step t means the worker pushed steps < t (or will replay them).
             self.clock[worker] = max(self.clock[worker], step)
             if cfg.staleness is None:
                 return
             ready = lambda: self._slowest() >= step - cfg.staleness  # noqa: E731
-            waiting_for = lambda: (f"the slowest worker to reach step {step - cfg.staleness} "  # noqa: E731
-                                   f"(clocks {self.clock.tolist()})")
+            waiting_for = lambda: (
+                f"the slowest worker to reach step {step - cfg.staleness} "  # noqa: E731
+                f"(clocks {self.clock.tolist()})"
+            )
         if not self._cond.wait_for(lambda: ready() or self._closed, cfg.timeout):
-            raise TimeoutError(f"shard {cfg.index}: worker {worker} waited {cfg.timeout:.0f}s "
-                               f"for {waiting_for()}; is a worker dead without a replacement?")
+            raise TimeoutError(
+                f"shard {cfg.index}: worker {worker} waited {cfg.timeout:.0f}s "
+                f"for {waiting_for()}; is a worker dead without a replacement?"
+            )
         if self._closed and not ready():
             raise RuntimeError(f"shard {cfg.index} was closed while worker {worker} waited")
 
@@ -255,8 +294,10 @@ class Shard:
     def _push_sync(self, worker, step, keys, grads, rows, loss) -> None:
         if step > self.version:
             if not self._recovering:
-                raise RuntimeError(f"shard {self.config.index}: worker {worker} pushed step "
-                                   f"{step} while step {self.version} is incomplete")
+                raise RuntimeError(
+                    f"shard {self.config.index}: worker {worker} pushed step "
+                    f"{step} while step {self.version} is incomplete"
+                )
             self._skip_to(step)
         self.clock[worker] = step + 1
         self._pending.append((keys, grads))
@@ -324,11 +365,16 @@ class Shard:
     def statistics(self) -> dict:
         """Counters, the key count and this process's peak RSS (bytes)."""
         with self._cond:
-            return {**self.stats, "lost_steps": [list(r) for r in self.stats["lost_steps"]],
-                    "index": self.config.index, "keys": self.num_keys,
-                    "version": int(self.version), "clock": self.clock.tolist(),
-                    "incarnation": self.incarnation,
-                    "peak_rss": peak_rss()}
+            return {
+                **self.stats,
+                "lost_steps": [list(r) for r in self.stats["lost_steps"]],
+                "index": self.config.index,
+                "keys": self.num_keys,
+                "version": int(self.version),
+                "clock": self.clock.tolist(),
+                "incarnation": self.incarnation,
+                "peak_rss": peak_rss(),
+            }
 
     def checkpoint(self) -> str:
         """Writes the checkpoint now; returns its path."""
@@ -348,9 +394,13 @@ class Shard:
         if self.bias_opt is not None:
             for s in self.bias_opt.slots:
                 arrays["bias_" + s] = self.bias_opt.store.array(s)
-        meta = {"version": int(self.version), "step": self.opt.step, "stats": self.stats,
-                "bias_step": self.bias_opt.step if self.bias_opt is not None else 0,
-                "config": asdict(self.config)}
+        meta = {
+            "version": int(self.version),
+            "step": self.opt.step,
+            "stats": self.stats,
+            "bias_step": self.bias_opt.step if self.bias_opt is not None else 0,
+            "config": asdict(self.config),
+        }
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "wb") as f:

@@ -46,4 +46,4 @@ def split_by_shard(keys: np.ndarray, num_shards: int) -> list[np.ndarray]:
     owner = shard_of(keys, num_shards)
     order = np.argsort(owner, kind="stable")
     bounds = np.searchsorted(owner[order], np.arange(num_shards + 1))
-    return [order[bounds[s]:bounds[s + 1]] for s in range(num_shards)]
+    return [order[bounds[s] : bounds[s + 1]] for s in range(num_shards)]

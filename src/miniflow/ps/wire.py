@@ -25,8 +25,16 @@ from typing import BinaryIO
 
 import numpy as np
 
-__all__ = ["MAGIC", "encode", "decode_header", "read_frame", "write_frame", "recv_frame",
-           "send_frame", "DTYPES"]
+__all__ = [
+    "MAGIC",
+    "encode",
+    "decode_header",
+    "read_frame",
+    "write_frame",
+    "recv_frame",
+    "send_frame",
+    "DTYPES",
+]
 
 MAGIC = b"MFPS"
 _PREFIX = struct.Struct("<4sIQ")
@@ -42,8 +50,9 @@ def encode(header: dict, arrays: dict[str, np.ndarray] | None = None) -> list[by
         dt = a.dtype.newbyteorder("<") if a.dtype.byteorder == ">" else a.dtype
         a = a.astype(dt, copy=False)
         if dt.str not in DTYPES:
-            raise ValueError(f"wire: array {name!r} has dtype {a.dtype}; "
-                             f"only {sorted(DTYPES)} can be sent")
+            raise ValueError(
+                f"wire: array {name!r} has dtype {a.dtype}; only {sorted(DTYPES)} can be sent"
+            )
         specs.append([name, dt.str, list(a.shape)])
         bodies.append(memoryview(a).cast("B"))
     head = json.dumps({**header, "arrays": specs}, separators=(",", ":")).encode()

@@ -40,8 +40,9 @@ def margins(batch: Batch, w_per_nnz: np.ndarray, bias: float) -> np.ndarray:
     return np.bincount(batch.row_ids(), weights=contrib, minlength=len(batch)) + bias
 
 
-def gradient(batch: Batch, local: np.ndarray, n_keys: int, w: np.ndarray,
-             bias: float) -> tuple[np.ndarray, float, float]:
+def gradient(
+    batch: Batch, local: np.ndarray, n_keys: int, w: np.ndarray, bias: float
+) -> tuple[np.ndarray, float, float]:
     """(log-loss gradient per unique key, bias gradient, summed log loss) at weights ``w``.
 
     ``local`` maps each feature occurrence to its unique key; the gradient of row i is
@@ -63,13 +64,19 @@ def train_step(client: ShardClient, step: int, batch: Batch) -> float:
     keys, local = np.unique(batch.indices, return_inverse=True)
     pulled = client.pull(np.append(keys, BIAS_KEY), step)
     grads, bias_grad, loss = gradient(batch, local, len(keys), pulled[:-1], pulled[-1])
-    client.push(np.append(keys, BIAS_KEY), np.append(grads, bias_grad), step,
-                rows=len(batch), loss=loss)
+    client.push(
+        np.append(keys, BIAS_KEY), np.append(grads, bias_grad), step, rows=len(batch), loss=loss
+    )
     return loss
 
 
-def run_worker(client: ShardClient, partition_path: str, epochs: int = 1, pace: float = 0.0,
-               stop: Callable[[], bool] | None = None) -> WorkerResult:
+def run_worker(
+    client: ShardClient,
+    partition_path: str,
+    epochs: int = 1,
+    pace: float = 0.0,
+    stop: Callable[[], bool] | None = None,
+) -> WorkerResult:
     """Trains on one partition for ``epochs`` passes, then tells the shards it is done.
 
     Steps are numbered across epochs. A replacement worker (same ``client.worker``)

@@ -48,8 +48,9 @@ def _parse(pylist, ragged_rank, inner_shape):
         inner = len(inner_shape) if inner_shape is not None else 0
         ragged_rank = max(depth - 1 - inner, 0 if depth == 0 else 1)
     if depth and ragged_rank >= depth:
-        raise ValueError(f"A ragged_rank >= {depth} is not consistent with the nesting "
-                         f"depth {depth} of pylist")
+        raise ValueError(
+            f"A ragged_rank >= {depth} is not consistent with the nesting depth {depth} of pylist"
+        )
     level, nested = list(pylist) if depth else pylist, []
     for _ in range(ragged_rank):
         splits, flat = [0], []
@@ -73,21 +74,28 @@ def _flat_array(items, dtype, inner_shape, inner_rank):
         arr = np.array(items, dtype=np_dtype)
     except ValueError:
         arr = None
-    if arr is None or (arr.dtype == object and any(isinstance(v, list | tuple)
-                                                    for v in arr.reshape(-1))):
-        raise ValueError("inner values of pylist must have a uniform shape (pass a "
-                         "smaller ragged_rank or fix the nested lists)")
+    if arr is None or (
+        arr.dtype == object and any(isinstance(v, list | tuple) for v in arr.reshape(-1))
+    ):
+        raise ValueError(
+            "inner values of pylist must have a uniform shape (pass a "
+            "smaller ragged_rank or fix the nested lists)"
+        )
     if inner_shape is not None and arr.shape[1:] != tuple(inner_shape):
         if arr.ndim != 1:
-            raise ValueError(f"inner values have shape {arr.shape[1:]}, expected "
-                             f"inner_shape {tuple(inner_shape)}")
-        arr = np.broadcast_to(arr.reshape((-1,) + (1,) * len(inner_shape)),
-                              (arr.shape[0],) + tuple(inner_shape))
+            raise ValueError(
+                f"inner values have shape {arr.shape[1:]}, expected "
+                f"inner_shape {tuple(inner_shape)}"
+            )
+        arr = np.broadcast_to(
+            arr.reshape((-1,) + (1,) * len(inner_shape)), (arr.shape[0],) + tuple(inner_shape)
+        )
     return arr
 
 
-def constant(pylist, dtype=None, ragged_rank=None, inner_shape=None, name=None,
-             row_splits_dtype=dtypes.int64):
+def constant(
+    pylist, dtype=None, ragged_rank=None, inner_shape=None, name=None, row_splits_dtype=dtypes.int64
+):
     """A constant RaggedTensor from a nested Python list (a dense tensor for a scalar).
     ``tf.ragged.constant(pylist, dtype=None, ragged_rank=None, inner_shape=None,
     name=None, row_splits_dtype=tf.int64)``"""
@@ -99,18 +107,21 @@ def constant(pylist, dtype=None, ragged_rank=None, inner_shape=None, name=None,
             return array_ops.constant(pylist, dtype=dtype)
         arr = _flat_array(items, dtype, inner_shape, inner_rank)  # checks the shape
         # Python scalars take TF's dtypes (int32, float32), not NumPy's
-        values = array_ops.constant(items if items and arr.ndim == 1 + inner_rank
-                                    else arr, dtype=dtype, name="values")
+        values = array_ops.constant(
+            items if items and arr.ndim == 1 + inner_rank else arr, dtype=dtype, name="values"
+        )
         sdtype = dtypes.as_dtype(row_splits_dtype)
         result = values
         for splits in reversed(nested):
-            result = RaggedTensor(result, array_ops.constant(splits.astype(sdtype.np)),
-                                  internal=True)
+            result = RaggedTensor(
+                result, array_ops.constant(splits.astype(sdtype.np)), internal=True
+            )
         return result
 
 
-def constant_value(pylist, dtype=None, ragged_rank=None, inner_shape=None,
-                   row_splits_dtype="int64"):
+def constant_value(
+    pylist, dtype=None, ragged_rank=None, inner_shape=None, row_splits_dtype="int64"
+):
     """A `RaggedTensorValue` (NumPy arrays) from a nested Python list.
     ``tf.ragged.constant_value(pylist, dtype=None, ragged_rank=None, inner_shape=None,
     row_splits_dtype='int64')``"""
@@ -126,8 +137,9 @@ def constant_value(pylist, dtype=None, ragged_rank=None, inner_shape=None,
 # range, stack_dynamic_partitions, cross.
 
 
-def ragged_range(starts, limits=None, deltas=1, dtype=None, name=None,
-                 row_splits_dtype=dtypes.int64):
+def ragged_range(
+    starts, limits=None, deltas=1, dtype=None, name=None, row_splits_dtype=dtypes.int64
+):
     """Row ``i`` is ``range(starts[i], limits[i], deltas[i])`` (scalars broadcast).
     ``tf.ragged.range(starts, limits=None, deltas=1, dtype=None, name=None,
     row_splits_dtype=tf.int64)``"""
@@ -149,25 +161,31 @@ def stack_dynamic_partitions(data, partitions, num_partitions, name=None):
     with control_flow_ops.name_scope(name, "SegmentStack"):
         data = array_ops.convert_to_tensor(data)
         partitions = math_ops.cast(array_ops.convert_to_tensor(partitions), dtypes.int64)
-        checks = [check_ops.assert_non_negative(partitions, message="partitions must be "
-                                                "non-negative"),
-                  check_ops.assert_less(partitions, math_ops.cast(num_partitions,
-                                                                  dtypes.int64),
-                                        message="partitions must be less than "
-                                        "num_partitions")]
+        checks = [
+            check_ops.assert_non_negative(partitions, message="partitions must be non-negative"),
+            check_ops.assert_less(
+                partitions,
+                math_ops.cast(num_partitions, dtypes.int64),
+                message="partitions must be less than num_partitions",
+            ),
+        ]
         with control_flow_ops.control_dependencies([c for c in checks if c is not None]):
             partitions = array_ops.identity(partitions)
         order = argsort(partitions, stable=True)
-        lengths = bincount(math_ops.cast(partitions, dtypes.int32), minlength=num_partitions,
-                           maxlength=num_partitions, dtype=dtypes.int64)
-        return RaggedTensor.from_row_lengths(array_ops.gather(data, order), lengths,
-                                             validate=False)
+        lengths = bincount(
+            math_ops.cast(partitions, dtypes.int32),
+            minlength=num_partitions,
+            maxlength=num_partitions,
+            dtype=dtypes.int64,
+        )
+        return RaggedTensor.from_row_lengths(array_ops.gather(data, order), lengths, validate=False)
 
 
 def _cross_inputs(inputs):
     if not isinstance(inputs, list | tuple) or not inputs:
-        raise TypeError("inputs must be a non-empty list of RaggedTensors, SparseTensors "
-                        "or Tensors")
+        raise TypeError(
+            "inputs must be a non-empty list of RaggedTensors, SparseTensors or Tensors"
+        )
     out = []
     for x in inputs:
         if isinstance(x, SparseTensor):
@@ -191,8 +209,9 @@ def cross_hashed(inputs, num_buckets=0, hash_key=None, name=None):
     """Like `cross`, each combination fingerprinted (mod ``num_buckets`` if > 0).
     ``tf.ragged.cross_hashed(inputs, num_buckets=0, hash_key=None, name=None)``"""
     with control_flow_ops.name_scope(name, "RaggedCross"):
-        return RaggedTensor.from_sparse(sparse_cross_hashed(
-            _cross_inputs(inputs), num_buckets=num_buckets, hash_key=hash_key))
+        return RaggedTensor.from_sparse(
+            sparse_cross_hashed(_cross_inputs(inputs), num_buckets=num_buckets, hash_key=hash_key)
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -203,11 +222,16 @@ class RaggedTensorSpec(TypeSpec):
     """``RaggedTensorSpec(shape=None, dtype=tf.float32, ragged_rank=None,
     row_splits_dtype=tf.int64, flat_values_spec=None)``: the type of a RaggedTensor."""
 
-    def __init__(self, shape=None, dtype=dtypes.float32, ragged_rank=None,
-                 row_splits_dtype=dtypes.int64, flat_values_spec=None):
+    def __init__(
+        self,
+        shape=None,
+        dtype=dtypes.float32,
+        ragged_rank=None,
+        row_splits_dtype=dtypes.int64,
+        flat_values_spec=None,
+    ):
         self._shape = TensorShape(shape)
-        self._dtype = dtypes.as_dtype(dtype if flat_values_spec is None
-                                      else flat_values_spec.dtype)
+        self._dtype = dtypes.as_dtype(dtype if flat_values_spec is None else flat_values_spec.dtype)
         self._row_splits_dtype = dtypes.as_dtype(row_splits_dtype)
         self._flat_values_spec = flat_values_spec
         rank = self._shape.ndims
@@ -218,8 +242,9 @@ class RaggedTensorSpec(TypeSpec):
         if not isinstance(ragged_rank, int) or ragged_rank < 0:
             raise TypeError(f"ragged_rank must be a non-negative int, got {ragged_rank!r}")
         if rank is not None and ragged_rank >= rank:
-            raise ValueError(f"ragged_rank must be less than rank, got ragged_rank="
-                             f"{ragged_rank} and rank={rank}")
+            raise ValueError(
+                f"ragged_rank must be less than rank, got ragged_rank={ragged_rank} and rank={rank}"
+            )
         self._ragged_rank = ragged_rank
 
     shape = property(lambda self: self._shape)
@@ -233,24 +258,31 @@ class RaggedTensorSpec(TypeSpec):
     def from_value(cls, value):
         """The spec of a RaggedTensor (or RaggedTensorValue)."""
         if isinstance(value, RaggedTensorValue):
-            return cls(value.shape, value.dtype, value.ragged_rank,
-                       value.row_splits.dtype)
+            return cls(value.shape, value.dtype, value.ragged_rank, value.row_splits.dtype)
         return cls(value.shape, value.dtype, value.ragged_rank, value.row_splits_dtype)
 
     def is_compatible_with(self, spec_or_value):
-        other = spec_or_value if isinstance(spec_or_value, RaggedTensorSpec) else \
-            RaggedTensorSpec.from_value(spec_or_value) if isinstance(
-                spec_or_value, RaggedTensor | RaggedTensorValue) else None
-        return (other is not None and other._dtype == self._dtype
-                and other._ragged_rank == self._ragged_rank
-                and other._row_splits_dtype == self._row_splits_dtype
-                and self._shape.is_compatible_with(other._shape))
+        other = (
+            spec_or_value
+            if isinstance(spec_or_value, RaggedTensorSpec)
+            else RaggedTensorSpec.from_value(spec_or_value)
+            if isinstance(spec_or_value, RaggedTensor | RaggedTensorValue)
+            else None
+        )
+        return (
+            other is not None
+            and other._dtype == self._dtype
+            and other._ragged_rank == self._ragged_rank
+            and other._row_splits_dtype == self._row_splits_dtype
+            and self._shape.is_compatible_with(other._shape)
+        )
 
     def _fields(self):
-        return (_shape_key(self._shape), self._dtype, self._ragged_rank,
-                self._row_splits_dtype)
+        return (_shape_key(self._shape), self._dtype, self._ragged_rank, self._row_splits_dtype)
 
     def __repr__(self):
         dims_ = None if self._shape.ndims is None else self._shape.as_list()
-        return (f"RaggedTensorSpec(TensorShape({dims_}), tf.{self._dtype.name}, "
-                f"{self._ragged_rank}, tf.{self._row_splits_dtype.name})")
+        return (
+            f"RaggedTensorSpec(TensorShape({dims_}), tf.{self._dtype.name}, "
+            f"{self._ragged_rank}, tf.{self._row_splits_dtype.name})"
+        )

@@ -44,13 +44,17 @@ class RaggedFeature(NamedTuple):
         length: int
 
 
-_PARTITIONS = (RaggedFeature.RowSplits, RaggedFeature.RowLengths, RaggedFeature.RowStarts,
-               RaggedFeature.RowLimits, RaggedFeature.ValueRowIds,
-               RaggedFeature.UniformRowLength)
+_PARTITIONS = (
+    RaggedFeature.RowSplits,
+    RaggedFeature.RowLengths,
+    RaggedFeature.RowStarts,
+    RaggedFeature.RowLimits,
+    RaggedFeature.ValueRowIds,
+    RaggedFeature.UniformRowLength,
+)
 
 
-def _new(cls, dtype, value_key=None, partitions=(), row_splits_dtype=dtypes.int32,
-         validate=False):
+def _new(cls, dtype, value_key=None, partitions=(), row_splits_dtype=dtypes.int32, validate=False):
     dtype = dtypes.as_dtype(dtype)
     if dtype not in (dtypes.int64, dtypes.float32, dtypes.string):
         raise ValueError(f"dtype must be tf.string, tf.int64 or tf.float32, got {dtype!r}")
@@ -59,14 +63,13 @@ def _new(cls, dtype, value_key=None, partitions=(), row_splits_dtype=dtypes.int3
     partitions = tuple(partitions)
     for p in partitions:
         if not isinstance(p, _PARTITIONS):
-            raise TypeError(f"partitions must be a list of RaggedFeature.* partition "
-                            f"objects, got {p!r}")
+            raise TypeError(
+                f"partitions must be a list of RaggedFeature.* partition objects, got {p!r}"
+            )
     row_splits_dtype = dtypes.as_dtype(row_splits_dtype)
     if row_splits_dtype not in (dtypes.int32, dtypes.int64):
-        raise ValueError(f"row_splits_dtype must be tf.int32 or tf.int64, got "
-                         f"{row_splits_dtype!r}")
-    return tuple.__new__(cls, (dtype, value_key, partitions, row_splits_dtype,
-                               bool(validate)))
+        raise ValueError(f"row_splits_dtype must be tf.int32 or tf.int64, got {row_splits_dtype!r}")
+    return tuple.__new__(cls, (dtype, value_key, partitions, row_splits_dtype, bool(validate)))
 
 
 RaggedFeature.__new__ = _new

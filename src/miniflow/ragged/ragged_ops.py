@@ -30,8 +30,10 @@ def convert_to_tensor_or_ragged_tensor(value, dtype=None, name=None):
     """``value`` itself when ragged, else a dense tensor."""
     if _is_ragged(value):
         if dtype is not None and value.dtype != dtypes.as_dtype(dtype):
-            raise ValueError(f"Tensor conversion requested dtype {dtypes.as_dtype(dtype).name}"
-                             f" for RaggedTensor with dtype {value.dtype.name}")
+            raise ValueError(
+                f"Tensor conversion requested dtype {dtypes.as_dtype(dtype).name}"
+                f" for RaggedTensor with dtype {value.dtype.name}"
+            )
         return value
     return array_ops.convert_to_tensor(value, dtype=dtype, name=name)
 
@@ -39,8 +41,7 @@ def convert_to_tensor_or_ragged_tensor(value, dtype=None, name=None):
 def _to_ragged(x, ragged_rank=1, splits_dtype=dtypes.int64):
     if _is_ragged(x):
         return x
-    return RaggedTensor.from_tensor(x, ragged_rank=ragged_rank,
-                                    row_splits_dtype=splits_dtype)
+    return RaggedTensor.from_tensor(x, ragged_rank=ragged_rank, row_splits_dtype=splits_dtype)
 
 
 # ---------------------------------------------------------------------------------------
@@ -53,13 +54,19 @@ def _same_splits(rts):
     checks = []
     for other in rts[1:]:
         if other.ragged_rank != first.ragged_rank:
-            raise ValueError(f"Ragged inputs have different ragged ranks: "
-                             f"{first.ragged_rank} and {other.ragged_rank}")
+            raise ValueError(
+                f"Ragged inputs have different ragged ranks: "
+                f"{first.ragged_rank} and {other.ragged_rank}"
+            )
         for a, b in zip(first.nested_row_splits, other.nested_row_splits):
             if a is not b:
-                checks.append(check_ops.assert_equal(
-                    math_ops.cast(a, dtypes.int64), math_ops.cast(b, dtypes.int64),
-                    message="Inputs must have identical ragged splits"))
+                checks.append(
+                    check_ops.assert_equal(
+                        math_ops.cast(a, dtypes.int64),
+                        math_ops.cast(b, dtypes.int64),
+                        message="Inputs must have identical ragged splits",
+                    )
+                )
     return [c for c in checks if c is not None]
 
 
@@ -93,9 +100,11 @@ def map_flat_values(op, *args, **kwargs):
             out = array_ops.identity(out)
     n_in, n_out = dims(rts[0].flat_values), dims(out)
     if n_in and n_out and None not in (n_in[0], n_out[0]) and n_in[0] != n_out[0]:
-        raise ValueError(f"tf.ragged.map_flat_values: the output of op has {n_out[0]} rows "
-                         f"but the flat values have {n_in[0]}; op must keep the outer "
-                         f"dimension")
+        raise ValueError(
+            f"tf.ragged.map_flat_values: the output of op has {n_out[0]} rows "
+            f"but the flat values have {n_in[0]}; op must keep the outer "
+            f"dimension"
+        )
     return rts[0].with_flat_values(out)
 
 
@@ -109,9 +118,11 @@ def _broadcast_dense(rt, dense):
         return dense
     if rt.ragged_rank == 1 and len(d) == rt.shape.ndims and len(d) >= 2 and d[1] == 1:
         return array_ops.gather(array_ops.squeeze(dense, [1]), rt.value_rowids())
-    raise ValueError(f"Cannot broadcast a dense operand of shape {d} against a "
-                     f"RaggedTensor of shape {rt.shape}: only scalars, inner-dimension "
-                     f"shapes and [nrows, 1, ...] are supported")
+    raise ValueError(
+        f"Cannot broadcast a dense operand of shape {d} against a "
+        f"RaggedTensor of shape {rt.shape}: only scalars, inner-dimension "
+        f"shapes and [nrows, 1, ...] are supported"
+    )
 
 
 def _binary(fn, reflected=False):
@@ -123,26 +134,38 @@ def _binary(fn, reflected=False):
             return self.with_flat_values(fn(a, b))
         a, b = (other, self) if reflected else (self, other)
         return map_flat_values(fn, a, b)
+
     return method
 
 
 def _install_operators():
-    pairs = {"add": math_ops.add, "sub": math_ops.subtract, "mul": math_ops.multiply,
-             "truediv": math_ops.truediv, "floordiv": math_ops.floordiv,
-             "mod": math_ops.floormod, "pow": math_ops.pow}
+    pairs = {
+        "add": math_ops.add,
+        "sub": math_ops.subtract,
+        "mul": math_ops.multiply,
+        "truediv": math_ops.truediv,
+        "floordiv": math_ops.floordiv,
+        "mod": math_ops.floormod,
+        "pow": math_ops.pow,
+    }
     for name, fn in pairs.items():
         setattr(RaggedTensor, f"__{name}__", _binary(fn))
         setattr(RaggedTensor, f"__r{name}__", _binary(fn, reflected=True))
-    for name, fn in {"lt": math_ops.less, "le": math_ops.less_equal,
-                     "gt": math_ops.greater, "ge": math_ops.greater_equal,
-                     "and": math_ops.logical_and, "or": math_ops.logical_or,
-                     "xor": math_ops.logical_xor}.items():
+    for name, fn in {
+        "lt": math_ops.less,
+        "le": math_ops.less_equal,
+        "gt": math_ops.greater,
+        "ge": math_ops.greater_equal,
+        "and": math_ops.logical_and,
+        "or": math_ops.logical_or,
+        "xor": math_ops.logical_xor,
+    }.items():
         setattr(RaggedTensor, f"__{name}__", _binary(fn))
-    RaggedTensor.__neg__ = lambda self: self.with_flat_values(math_ops.negative(
-        self.flat_values))
+    RaggedTensor.__neg__ = lambda self: self.with_flat_values(math_ops.negative(self.flat_values))
     RaggedTensor.__abs__ = lambda self: self.with_flat_values(math_ops.abs(self.flat_values))
-    RaggedTensor.__invert__ = lambda self: self.with_flat_values(math_ops.logical_not(
-        self.flat_values))
+    RaggedTensor.__invert__ = lambda self: self.with_flat_values(
+        math_ops.logical_not(self.flat_values)
+    )
     RaggedTensor.__getitem__ = getitem
 
 
@@ -159,8 +182,11 @@ def gather(params, indices, name=None):
         if dims(indices) == ():
             return _row(params, indices)
         idx, splits = rp.gather_rows(None, params.row_splits, indices)
-        values = gather(params.values, idx) if _is_ragged(params.values) else \
-            array_ops.gather(params.values, idx)
+        values = (
+            gather(params.values, idx)
+            if _is_ragged(params.values)
+            else array_ops.gather(params.values, idx)
+        )
         return RaggedTensor(values, splits, internal=True)
 
 
@@ -185,15 +211,14 @@ def getitem(self, key):
             raise ValueError("Ellipsis may appear at most once in an index")
         at = next(j for j, k in enumerate(key) if k is Ellipsis)
         fill = (slice(None),) * max(self.shape.ndims - (len(key) - 1), 0)
-        key = key[:at] + fill + key[at + 1:]
+        key = key[:at] + fill + key[at + 1 :]
         if not key:
             return self
     first, rest = key[0], key[1:]
     if first is None:
         raise ValueError("tf.newaxis is not supported when indexing a RaggedTensor")
     if isinstance(first, slice):
-        rows = self if first == slice(None) else gather(
-            self, array_ops.range(self.nrows())[first])
+        rows = self if first == slice(None) else gather(self, array_ops.range(self.nrows())[first])
         return _getitem_inner(rows, rest) if rest else rows
     row = _row(self, first)
     if not rest:
@@ -213,14 +238,16 @@ def _getitem_inner(rt, key):
         lengths = rt.row_lengths()
         start = _clip_bound(first.start, lengths, 0)
         stop = math_ops.maximum(_clip_bound(first.stop, lengths, lengths), start)
-        idx, splits = rp.flat_indices(rt.row_splits, rt.row_starts() + start,
-                                      rt.row_starts() + stop)
+        idx, splits = rp.flat_indices(
+            rt.row_splits, rt.row_starts() + start, rt.row_starts() + stop
+        )
         out = RaggedTensor(gather(rt.values, idx), splits, internal=True)
     if not rest:
         return out
     values = out.values
-    inner = _getitem_inner(values, rest) if _is_ragged(values) else \
-        values[(slice(None),) + tuple(rest)]
+    inner = (
+        _getitem_inner(values, rest) if _is_ragged(values) else values[(slice(None),) + tuple(rest)]
+    )
     return out.with_values(inner)
 
 
@@ -235,11 +262,18 @@ def _clip_bound(bound, lengths, default):
 # ---------------------------------------------------------------------------------------
 # Reductions.
 
-_SEGMENT = {"sum": unsorted_segment_sum,
-            "max": segment_ops.unsorted_segment_max, "min": segment_ops.unsorted_segment_min,
-            "prod": segment_ops.unsorted_segment_prod}
-_DENSE = {"sum": math_ops.reduce_sum, "max": math_ops.reduce_max,
-          "min": math_ops.reduce_min, "prod": math_ops.reduce_prod}
+_SEGMENT = {
+    "sum": unsorted_segment_sum,
+    "max": segment_ops.unsorted_segment_max,
+    "min": segment_ops.unsorted_segment_min,
+    "prod": segment_ops.unsorted_segment_prod,
+}
+_DENSE = {
+    "sum": math_ops.reduce_sum,
+    "max": math_ops.reduce_max,
+    "min": math_ops.reduce_min,
+    "prod": math_ops.reduce_prod,
+}
 
 
 def _reduce(kind, rt, axis, keepdims):
@@ -263,11 +297,12 @@ def _reduce_axis(kind, rt, axis, keepdims):
         return _DENSE[kind](rt, axis=axis, keepdims=keepdims)
     if axis == 0:
         if _is_ragged(rt.values):
-            raise NotImplementedError("miniflow reduces axis 0 of a RaggedTensor with one "
-                                      "ragged dimension only")
-        pos = array_ops.range(array_ops.shape(rt.values, out_type=rt.row_splits_dtype)[0],
-                              dtype=rt.row_splits_dtype) - array_ops.gather(
-                                  rt.row_splits, rt.value_rowids())
+            raise NotImplementedError(
+                "miniflow reduces axis 0 of a RaggedTensor with one ragged dimension only"
+            )
+        pos = array_ops.range(
+            array_ops.shape(rt.values, out_type=rt.row_splits_dtype)[0], dtype=rt.row_splits_dtype
+        ) - array_ops.gather(rt.row_splits, rt.value_rowids())
         width = rt.bounding_shape(1)
         out = _SEGMENT[kind](rt.values, pos, width)
         return array_ops.expand_dims(out, 0) if keepdims else out
@@ -284,19 +319,22 @@ def _reduce_ragged_rows(kind, rt, keepdims):
     position by position; entry ``b`` is as long as its longest row."""
     inner = rt.values
     if _is_ragged(inner.values) or keepdims:
-        raise NotImplementedError("miniflow reduces axis 1 of a RaggedTensor with ragged "
-                                  "rank 2 without keepdims only")
+        raise NotImplementedError(
+            "miniflow reduces axis 1 of a RaggedTensor with ragged rank 2 without keepdims only"
+        )
     dtype = rt.row_splits_dtype
     lengths = inner.row_lengths()
     width = math_ops.reduce_max(array_ops.concat([array_ops.zeros([1], dtype), lengths], 0))
     cell_rows = inner.value_rowids()
     outer = array_ops.gather(rt.value_rowids(), cell_rows)
-    pos = array_ops.range(array_ops.shape(inner.values, out_type=dtype)[0], dtype=dtype) - \
-        array_ops.gather(inner.row_splits, cell_rows)
+    pos = array_ops.range(
+        array_ops.shape(inner.values, out_type=dtype)[0], dtype=dtype
+    ) - array_ops.gather(inner.row_splits, cell_rows)
     nrows = rt.nrows()
     dense = _SEGMENT[kind](inner.values, outer * width + pos, nrows * width)
-    out_lengths = math_ops.maximum(segment_ops.unsorted_segment_max(
-        lengths, rt.value_rowids(), nrows), 0)
+    out_lengths = math_ops.maximum(
+        segment_ops.unsorted_segment_max(lengths, rt.value_rowids(), nrows), 0
+    )
     starts = array_ops.range(nrows, dtype=dtype) * width
     idx, splits = rp.flat_indices(rt.row_splits, starts, starts + out_lengths)
     return RaggedTensor(array_ops.gather(dense, idx), splits, internal=True)
@@ -306,10 +344,13 @@ def _reduction(kind):
     def fn(input_tensor, axis=None, keepdims=None, name=None):
         with control_flow_ops.name_scope(name, f"RaggedReduce{kind.capitalize()}"):
             return _reduce(kind, input_tensor, axis, bool(keepdims))
+
     fn.__name__ = f"reduce_{kind}"
-    fn.__doc__ = (f"``reduce_{kind}(input_tensor, axis=None, keepdims=None, name=None)`` "
-                  f"of a RaggedTensor (TF: ``tf.reduce_{kind}``); an empty row gives the "
-                  f"segment reduction's empty value, as in TF.")
+    fn.__doc__ = (
+        f"``reduce_{kind}(input_tensor, axis=None, keepdims=None, name=None)`` "
+        f"of a RaggedTensor (TF: ``tf.reduce_{kind}``); an empty row gives the "
+        f"segment reduction's empty value, as in TF."
+    )
     return fn
 
 
@@ -325,11 +366,17 @@ def reduce_mean(input_tensor, axis=None, keepdims=None, name=None):
     with control_flow_ops.name_scope(name, "RaggedReduceMean"):
         rt = input_tensor
         if rt.dtype.is_integer:  # TF's ragged mean of integers is float64
-            rt = rt.with_flat_values(math_ops.cast(rt.flat_values, dtypes.float64)) \
-                if _is_ragged(rt) else math_ops.cast(rt, dtypes.float64)
+            rt = (
+                rt.with_flat_values(math_ops.cast(rt.flat_values, dtypes.float64))
+                if _is_ragged(rt)
+                else math_ops.cast(rt, dtypes.float64)
+            )
         total = _reduce("sum", rt, axis, bool(keepdims))
-        ones = rt.with_flat_values(array_ops.ones_like(rt.flat_values)) if _is_ragged(rt) \
+        ones = (
+            rt.with_flat_values(array_ops.ones_like(rt.flat_values))
+            if _is_ragged(rt)
             else array_ops.ones_like(rt)
+        )
         count = _reduce("sum", ones, axis, bool(keepdims))
         if _is_ragged(total):
             return total.with_flat_values(_divide(total.flat_values, count.flat_values))
@@ -339,13 +386,15 @@ def reduce_mean(input_tensor, axis=None, keepdims=None, name=None):
 def _divide(total, count):
     """``total / count``, NaN (without a NumPy warning) where ``count`` is 0, as TF."""
     nan = array_ops.fill(array_ops.shape(total), np.array(np.nan, total.dtype.np))
-    return array_ops.where(math_ops.greater(count, 0),
-                           total / math_ops.maximum(count, array_ops.ones_like(count)), nan)
+    return array_ops.where(
+        math_ops.greater(count, 0), total / math_ops.maximum(count, array_ops.ones_like(count)), nan
+    )
 
 
 def _bool_reduction(kind):
     """any: some entry true (a count > 0); all: no entry false (a count == 0), so an
     empty row gives False and True as in TF."""
+
     def fn(input_tensor, axis=None, keepdims=None, name=None):
         with control_flow_ops.name_scope(name, f"RaggedReduce{kind}"):
             rt = input_tensor
@@ -359,6 +408,7 @@ def _bool_reduction(kind):
             if _is_ragged(out):
                 return out.with_flat_values(test(out.flat_values, 0))
             return test(out, 0)
+
     fn.__name__ = f"reduce_{kind.lower()}"
     fn.__doc__ = f"``reduce_{kind.lower()}(input_tensor, axis=None, ...)`` of a RaggedTensor."
     return fn
@@ -394,8 +444,10 @@ def _as_ragged_list(values, splits_dtype=None):
     ragged = [v for v in values if _is_ragged(v)]
     dtype = ragged[0].row_splits_dtype if ragged else dtypes.int64
     rank = max(v.ragged_rank for v in ragged) if ragged else 1
-    return [_to_ragged(v, 1, dtype) if not _is_ragged(v) else v.with_row_splits_dtype(dtype)
-            for v in values], rank
+    return [
+        _to_ragged(v, 1, dtype) if not _is_ragged(v) else v.with_row_splits_dtype(dtype)
+        for v in values
+    ], rank
 
 
 def concat(values, axis, name=None):
@@ -423,10 +475,8 @@ def stack(values, axis=0, name=None):
         if all(not _is_ragged(v) and dims(v) is not None and len(dims(v)) == 1 for v in vals):
             if axis != 0:
                 raise ValueError(f"axis={axis} out of bounds for stacking vectors")
-            lengths = array_ops.stack([array_ops.shape(v, out_type=dtypes.int64)[0]
-                                       for v in vals])
-            return RaggedTensor.from_row_lengths(array_ops.concat(vals, 0), lengths,
-                                                 validate=False)
+            lengths = array_ops.stack([array_ops.shape(v, out_type=dtypes.int64)[0] for v in vals])
+            return RaggedTensor.from_row_lengths(array_ops.concat(vals, 0), lengths, validate=False)
         rts, _ = _as_ragged_list(vals)
         dtype = rts[0].row_splits_dtype
         if axis == 0:
@@ -437,10 +487,16 @@ def stack(values, axis=0, name=None):
             n = rts[0].nrows()
             rows = _concat_rows(rts)
             i = array_ops.range(n, dtype=dtype)
-            perm = array_ops.reshape(array_ops.expand_dims(i, 1) + array_ops.expand_dims(
-                array_ops.range(k, dtype=dtype) * n, 0), [-1])
-            return RaggedTensor.from_row_lengths(gather(rows, perm), array_ops.fill(
-                array_ops.reshape(n, [1]), array_ops.constant(k, dtype)), validate=False)
+            perm = array_ops.reshape(
+                array_ops.expand_dims(i, 1)
+                + array_ops.expand_dims(array_ops.range(k, dtype=dtype) * n, 0),
+                [-1],
+            )
+            return RaggedTensor.from_row_lengths(
+                gather(rows, perm),
+                array_ops.fill(array_ops.reshape(n, [1]), array_ops.constant(k, dtype)),
+                validate=False,
+            )
         raise NotImplementedError("miniflow stacks RaggedTensors along axis 0 or 1")
 
 
@@ -459,21 +515,25 @@ def boolean_mask(data, mask, name=None):
                 return gather(data, array_ops.reshape(array_ops.where(mask), [-1]))
             return array_ops.boolean_mask(data, mask)
         if mrank != 2:
-            raise NotImplementedError("miniflow's ragged boolean_mask takes a mask of rank "
-                                      "1 or 2")
+            raise NotImplementedError("miniflow's ragged boolean_mask takes a mask of rank 1 or 2")
         if not _is_ragged(data) and not _is_ragged(mask):
             lengths = math_ops.reduce_sum(math_ops.cast(mask, dtypes.int64), axis=1)
-            return RaggedTensor.from_row_lengths(array_ops.boolean_mask(data, mask), lengths,
-                                                 validate=False)
+            return RaggedTensor.from_row_lengths(
+                array_ops.boolean_mask(data, mask), lengths, validate=False
+            )
         dtype = data.row_splits_dtype if _is_ragged(data) else mask.row_splits_dtype
         data, mask = _to_ragged(data, 1, dtype), _to_ragged(mask, 1, dtype)
         checks = _same_splits([data, mask])
         with control_flow_ops.control_dependencies(checks):
             keep = mask.values if not checks else array_ops.identity(mask.values)
-        values = boolean_mask(data.values, keep) if _is_ragged(data.values) else \
-            array_ops.boolean_mask(data.values, keep)
-        lengths = unsorted_segment_sum(math_ops.cast(keep, dtype),
-                                        mask.value_rowids(), mask.nrows())
+        values = (
+            boolean_mask(data.values, keep)
+            if _is_ragged(data.values)
+            else array_ops.boolean_mask(data.values, keep)
+        )
+        lengths = unsorted_segment_sum(
+            math_ops.cast(keep, dtype), mask.value_rowids(), mask.nrows()
+        )
         return RaggedTensor.from_row_lengths(values, lengths, validate=False)
 
 

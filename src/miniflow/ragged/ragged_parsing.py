@@ -32,8 +32,10 @@ def _varlen_specs(features, ragged):
     for k, spec in needed.items():
         other = features.get(k)
         if other is not None and not isinstance(other, RaggedFeature) and other != spec:
-            raise ValueError(f"Feature {k!r} is both a {type(other).__name__} and the "
-                             f"values or a partition of a RaggedFeature")
+            raise ValueError(
+                f"Feature {k!r} is both a {type(other).__name__} and the "
+                f"values or a partition of a RaggedFeature"
+            )
     return needed
 
 
@@ -49,8 +51,16 @@ def _lengths(p, rows, counts, dtype):
         flat = unsorted_segment_sum(array_ops.ones_like(ids), ids, math_ops.reduce_sum(nrows))
         return RaggedTensor.from_row_lengths(flat, nrows, validate=False)
     if isinstance(p, RaggedFeature.RowLimits):
-        rows = ragged_ops.concat([array_ops.zeros(array_ops.stack(
-            [rows.nrows(), array_ops.constant(1, rows.row_splits_dtype)]), dtype), rows], 1)
+        rows = ragged_ops.concat(
+            [
+                array_ops.zeros(
+                    array_ops.stack([rows.nrows(), array_ops.constant(1, rows.row_splits_dtype)]),
+                    dtype,
+                ),
+                rows,
+            ],
+            1,
+        )
     elif isinstance(p, RaggedFeature.RowStarts):
         rows = ragged_ops.concat([rows, array_ops.expand_dims(counts, 1)], 1)
     return rows[:, 1:] - rows[:, :-1]  # RowSplits
@@ -64,13 +74,16 @@ def _build(f, key, parsed):
     for p in reversed(f.partitions):
         if isinstance(p, RaggedFeature.UniformRowLength):
             if isinstance(child, RaggedTensor):
-                raise NotImplementedError("miniflow parses UniformRowLength partitions only "
-                                          "inside every other partition")
+                raise NotImplementedError(
+                    "miniflow parses UniformRowLength partitions only inside every other partition"
+                )
             k = array_ops.constant(int(p.length), dtype)
             check = check_ops.assert_equal(
-                math_ops.floormod(counts, k), array_ops.zeros_like(counts),
+                math_ops.floormod(counts, k),
+                array_ops.zeros_like(counts),
                 message=f"RaggedFeature {key!r}: the number of values is not a multiple of "
-                f"UniformRowLength({p.length})")
+                f"UniformRowLength({p.length})",
+            )
             inner = child.shape.as_list()[1:] if child.shape.ndims is not None else None
             if inner is None or None in inner:
                 inner = array_ops.shape(child)[1:]
@@ -85,9 +98,11 @@ def _build(f, key, parsed):
         rows = rows.with_flat_values(math_ops.cast(rows.flat_values, dtype))
         lengths = _lengths(p, rows, counts, dtype)
         check = check_ops.assert_equal(
-            ragged_ops.reduce_sum(lengths, axis=1), counts,
+            ragged_ops.reduce_sum(lengths, axis=1),
+            counts,
             message=f"RaggedFeature {key!r}: partition {p!r} does not match the number of "
-            f"values it partitions in each example")
+            f"values it partitions in each example",
+        )
         with control_flow_ops.control_dependencies([check] if check else []):
             flat = array_ops.identity(lengths.flat_values)
         child = RaggedTensor.from_row_lengths(child, flat, validate=False)
@@ -122,8 +137,7 @@ def parse_single_example(serialized, features, name=None, example_names=None):
     ``tf.io.parse_single_example(serialized, features, name=None, example_names=None)``"""
     ragged, plain = _split(features)
     if not ragged:
-        return _parse_single_example(serialized, features, name=name,
-                                     example_names=example_names)
+        return _parse_single_example(serialized, features, name=name, example_names=example_names)
     with control_flow_ops.name_scope(name, "ParseSingleExample"):
         out = _parse_single_example(serialized, plain) if plain else {}
         batch = array_ops.reshape(array_ops.convert_to_tensor(serialized, dtypes.string), [1])

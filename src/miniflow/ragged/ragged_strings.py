@@ -18,8 +18,10 @@ def _strings(input):  # noqa: A002
     x = array_ops.convert_to_tensor(input, dtype=dtypes.string)
     d = dims(x)
     if d is None or None in d[1:]:
-        raise ValueError("the input's rank (and all but its first dimension) must be known "
-                         f"statically to split it into a RaggedTensor, got shape {d}")
+        raise ValueError(
+            "the input's rank (and all but its first dimension) must be known "
+            f"statically to split it into a RaggedTensor, got shape {d}"
+        )
     return x, d
 
 
@@ -33,8 +35,14 @@ def _ragged(split_vector, x, d):
     return rt
 
 
-def split(input=None, sep=None, maxsplit=-1, result_type="SparseTensor", source=None,  # noqa: A002
-          name=None):
+def split(
+    input=None,
+    sep=None,
+    maxsplit=-1,
+    result_type="SparseTensor",
+    source=None,  # noqa: A002
+    name=None,
+):
     """Splits each string at ``sep`` (runs of whitespace if None), at most ``maxsplit``
     times: a SparseTensor, or with ``result_type='RaggedTensor'`` a RaggedTensor (a scalar
     is split as a vector of one). ``tf.compat.v1.strings.split(input=None, sep=None,
@@ -48,15 +56,17 @@ def split(input=None, sep=None, maxsplit=-1, result_type="SparseTensor", source=
     return _ragged(lambda v: _split.split(v, sep, maxsplit, name=name), x, d)
 
 
-def string_split(source, sep=None, skip_empty=True, delimiter=None,
-                 result_type="SparseTensor", name=None):
+def string_split(
+    source, sep=None, skip_empty=True, delimiter=None, result_type="SparseTensor", name=None
+):
     """Splits each string of a vector at any byte of ``sep``: a SparseTensor, or with
     ``result_type='RaggedTensor'`` a RaggedTensor. ``tf.string_split(source, sep=None,
     skip_empty=True, delimiter=None, result_type='SparseTensor', name=None)``"""
     if result_type != "RaggedTensor":
         return _split.string_split(source, sep, skip_empty, delimiter, result_type, name)
-    return RaggedTensor.from_sparse(_split.string_split(source, sep, skip_empty, delimiter,
-                                                        name=name))
+    return RaggedTensor.from_sparse(
+        _split.string_split(source, sep, skip_empty, delimiter, name=name)
+    )
 
 
 def _per_row(fn, input, *args, name=None):  # noqa: A002
@@ -73,22 +83,39 @@ def bytes_split(input, name=None):  # noqa: A002
     return _per_row(_split.bytes_split, input, name=name)
 
 
-def unicode_decode(input, input_encoding, errors="replace", replacement_char=65533,  # noqa: A002
-                   replace_control_characters=False, name=None):
+def unicode_decode(
+    input,
+    input_encoding,
+    errors="replace",
+    replacement_char=65533,  # noqa: A002
+    replace_control_characters=False,
+    name=None,
+):
     """The int32 code points of each string: a vector for a scalar, else a RaggedTensor.
     ``tf.strings.unicode_decode(input, input_encoding, errors='replace',
     replacement_char=65533, replace_control_characters=False, name=None)``"""
-    return _per_row(_uni.unicode_decode, input, input_encoding, errors, replacement_char,
-                    replace_control_characters, name=name)
+    return _per_row(
+        _uni.unicode_decode,
+        input,
+        input_encoding,
+        errors,
+        replacement_char,
+        replace_control_characters,
+        name=name,
+    )
 
 
-def unicode_split(input, input_encoding, errors="replace", replacement_char=65533,  # noqa: A002
-                  name=None):
+def unicode_split(
+    input,
+    input_encoding,
+    errors="replace",
+    replacement_char=65533,  # noqa: A002
+    name=None,
+):
     """Each string split into its characters: a vector for a scalar, else a RaggedTensor.
     ``tf.strings.unicode_split(input, input_encoding, errors='replace',
     replacement_char=65533, name=None)``"""
-    return _per_row(_uni.unicode_split, input, input_encoding, errors, replacement_char,
-                    name=name)
+    return _per_row(_uni.unicode_split, input, input_encoding, errors, replacement_char, name=name)
 
 
 def _with_offsets(fn, input, *args, name=None):  # noqa: A002
@@ -106,21 +133,39 @@ def _with_offsets(fn, input, *args, name=None):  # noqa: A002
     return _ragged(lambda v: one(v, 0), x, d), _ragged(lambda v: one(v, 1), x, d)
 
 
-def unicode_decode_with_offsets(input, input_encoding, errors="replace",  # noqa: A002
-                                replacement_char=65533, replace_control_characters=False,
-                                name=None):
+def unicode_decode_with_offsets(
+    input,
+    input_encoding,
+    errors="replace",  # noqa: A002
+    replacement_char=65533,
+    replace_control_characters=False,
+    name=None,
+):
     """``(code points, int64 byte offsets of their starts)``, shaped like
     `unicode_decode`'s result. ``tf.strings.unicode_decode_with_offsets(input,
     input_encoding, errors='replace', replacement_char=65533,
     replace_control_characters=False, name=None)``"""
-    return _with_offsets(_uni.unicode_decode_with_offsets, input, input_encoding, errors,
-                         replacement_char, replace_control_characters, name=name)
+    return _with_offsets(
+        _uni.unicode_decode_with_offsets,
+        input,
+        input_encoding,
+        errors,
+        replacement_char,
+        replace_control_characters,
+        name=name,
+    )
 
 
-def unicode_split_with_offsets(input, input_encoding, errors="replace",  # noqa: A002
-                               replacement_char=65533, name=None):
+def unicode_split_with_offsets(
+    input,
+    input_encoding,
+    errors="replace",  # noqa: A002
+    replacement_char=65533,
+    name=None,
+):
     """``(characters, int64 byte offsets of their starts)``, shaped like `unicode_split`'s
     result. ``tf.strings.unicode_split_with_offsets(input, input_encoding,
     errors='replace', replacement_char=65533, name=None)``"""
-    return _with_offsets(_uni.unicode_split_with_offsets, input, input_encoding, errors,
-                         replacement_char, name=name)
+    return _with_offsets(
+        _uni.unicode_split_with_offsets, input, input_encoding, errors, replacement_char, name=name
+    )

@@ -71,14 +71,18 @@ class RaggedTensor:
 
     def __init__(self, values, row_splits, internal=False, uniform_row_length=None):
         if not internal:
-            raise ValueError("RaggedTensor constructor is private; please use one of the "
-                             "factory methods instead (e.g., RaggedTensor.from_row_splits())")
+            raise ValueError(
+                "RaggedTensor constructor is private; please use one of the "
+                "factory methods instead (e.g., RaggedTensor.from_row_splits())"
+            )
         self._values = values
         self._row_splits = row_splits
         self._uniform = uniform_row_length
         if isinstance(values, RaggedTensor) and values.row_splits.dtype != row_splits.dtype:
-            raise ValueError("dtype mismatch between the row_splits of nested ragged "
-                             "dimensions; use RaggedTensor.with_row_splits_dtype")
+            raise ValueError(
+                "dtype mismatch between the row_splits of nested ragged "
+                "dimensions; use RaggedTensor.with_row_splits_dtype"
+            )
 
     # -- factories ------------------------------------------------------------------
     @classmethod
@@ -88,12 +92,13 @@ class RaggedTensor:
         if validate:
             nvals = _nvals(values, splits.dtype)
             msg = f"Arguments to {what} do not form a valid RaggedTensor"
-            checks = [check_ops.assert_equal(splits[:1], array_ops.zeros([1], splits.dtype),
-                                             message=f"{msg}:zero"),
-                      check_ops.assert_non_negative(splits[1:] - splits[:-1],
-                                                    message=f"{msg}:monotonic"),
-                      check_ops.assert_equal(splits[-1:], array_ops.reshape(nvals, [1]),
-                                             message=msg)]
+            checks = [
+                check_ops.assert_equal(
+                    splits[:1], array_ops.zeros([1], splits.dtype), message=f"{msg}:zero"
+                ),
+                check_ops.assert_non_negative(splits[1:] - splits[:-1], message=f"{msg}:monotonic"),
+                check_ops.assert_equal(splits[-1:], array_ops.reshape(nvals, [1]), message=msg),
+            ]
             with control_flow_ops.control_dependencies([c for c in checks if c is not None]):
                 splits = array_ops.identity(splits)
         return cls(values, splits, internal=True)
@@ -115,8 +120,10 @@ class RaggedTensor:
             lengths = _splits_tensor(row_lengths, "row_lengths", _splits_dtype(values))
             if validate:
                 check = check_ops.assert_non_negative(
-                    lengths, message="Arguments to from_row_lengths do not form a valid "
-                    "RaggedTensor:negative")
+                    lengths,
+                    message="Arguments to from_row_lengths do not form a valid "
+                    "RaggedTensor:negative",
+                )
                 with control_flow_ops.control_dependencies([check] if check else []):
                     lengths = array_ops.identity(lengths)
             splits = rp.splits_from_lengths(lengths, lengths.dtype)
@@ -131,8 +138,10 @@ class RaggedTensor:
             ids = _splits_tensor(value_rowids, "value_rowids", _splits_dtype(values))
             if validate:
                 check = check_ops.assert_non_negative(
-                    ids[1:] - ids[:-1], message="Arguments to from_value_rowids do not "
-                    "form a valid RaggedTensor:monotonic")
+                    ids[1:] - ids[:-1],
+                    message="Arguments to from_value_rowids do not "
+                    "form a valid RaggedTensor:monotonic",
+                )
                 with control_flow_ops.control_dependencies([check] if check else []):
                     ids = array_ops.identity(ids)
             splits = rp.segment_ids_to_row_splits(ids, nrows, out_type=ids.dtype)
@@ -158,8 +167,9 @@ class RaggedTensor:
             return cls._partition(values, splits, validate, "from_row_limits")
 
     @classmethod
-    def from_uniform_row_length(cls, values, uniform_row_length, nrows=None, validate=True,
-                                name=None):
+    def from_uniform_row_length(
+        cls, values, uniform_row_length, nrows=None, validate=True, name=None
+    ):
         """Rows of ``uniform_row_length`` values each (the dimension stays known)."""
         with control_flow_ops.name_scope(name, "RaggedFromUniformRowLength"):
             values = _as_values(values)
@@ -177,8 +187,7 @@ class RaggedTensor:
             return rt
 
     @classmethod
-    def from_nested_row_splits(cls, flat_values, nested_row_splits, name=None,
-                               validate=True):
+    def from_nested_row_splits(cls, flat_values, nested_row_splits, name=None, validate=True):
         """Applies `from_row_splits` once per splits vector, innermost last."""
         if isinstance(nested_row_splits, np.ndarray) or is_tensor(nested_row_splits):
             raise TypeError("nested_row_splits must be a list of Tensors")
@@ -189,8 +198,7 @@ class RaggedTensor:
             return result
 
     @classmethod
-    def from_nested_row_lengths(cls, flat_values, nested_row_lengths, name=None,
-                                validate=True):
+    def from_nested_row_lengths(cls, flat_values, nested_row_lengths, name=None, validate=True):
         """Applies `from_row_lengths` once per lengths vector, innermost last."""
         with control_flow_ops.name_scope(name, "RaggedFromNestedRowlengths"):
             result = flat_values
@@ -199,11 +207,13 @@ class RaggedTensor:
             return result
 
     @classmethod
-    def from_nested_value_rowids(cls, flat_values, nested_value_rowids, nested_nrows=None,
-                                 name=None, validate=True):
+    def from_nested_value_rowids(
+        cls, flat_values, nested_value_rowids, nested_nrows=None, name=None, validate=True
+    ):
         """Applies `from_value_rowids` once per ids vector, innermost last."""
-        nested_nrows = [None] * len(nested_value_rowids) if nested_nrows is None \
-            else list(nested_nrows)
+        nested_nrows = (
+            [None] * len(nested_value_rowids) if nested_nrows is None else list(nested_nrows)
+        )
         with control_flow_ops.name_scope(name, "RaggedFromNestedValueRowIds"):
             result = flat_values
             for ids, n in reversed(list(zip(nested_value_rowids, nested_nrows))):
@@ -211,8 +221,15 @@ class RaggedTensor:
             return result
 
     @classmethod
-    def from_tensor(cls, tensor, lengths=None, padding=None, ragged_rank=1, name=None,
-                    row_splits_dtype=dtypes.int64):
+    def from_tensor(
+        cls,
+        tensor,
+        lengths=None,
+        padding=None,
+        ragged_rank=1,
+        name=None,
+        row_splits_dtype=dtypes.int64,
+    ):
         """Rows of a dense ``tensor``, cut at ``lengths`` or where only ``padding`` is
         left (trailing padding is dropped). ``from_tensor(tensor, lengths=None,
         padding=None, ragged_rank=1, name=None, row_splits_dtype=tf.int64)``"""
@@ -223,8 +240,7 @@ class RaggedTensor:
             tensor = array_ops.convert_to_tensor(tensor)
             d = dims(tensor)
             if d is not None and len(d) < ragged_rank + 1:
-                raise ValueError(f"tensor must have rank at least {ragged_rank + 1}, got "
-                                 f"shape {d}")
+                raise ValueError(f"tensor must have rank at least {ragged_rank + 1}, got shape {d}")
             if ragged_rank > 1:
                 return cls._from_tensor_nested(tensor, d, lengths, padding, ragged_rank, dtype)
             if ragged_rank < 1:
@@ -238,8 +254,13 @@ class RaggedTensor:
                     not_pad = math_ops.reduce_any(not_pad, axis=-1)
                 pos = math_ops.cast(array_ops.range(1, shape[1] + 1, dtype=dtype), dtype)
                 lengths = math_ops.reduce_max(
-                    array_ops.where(not_pad, array_ops.ones_like(not_pad, dtype) * pos,
-                                    array_ops.zeros_like(not_pad, dtype)), axis=1)
+                    array_ops.where(
+                        not_pad,
+                        array_ops.ones_like(not_pad, dtype) * pos,
+                        array_ops.zeros_like(not_pad, dtype),
+                    ),
+                    axis=1,
+                )
             elif lengths is None:
                 lengths = array_ops.fill(shape[:1], shape[1])
             lengths = math_ops.cast(array_ops.convert_to_tensor(lengths), dtype)
@@ -255,15 +276,20 @@ class RaggedTensor:
         """`from_tensor` with ``ragged_rank`` > 1: the outer dimensions become uniform
         partitions over the rows of the innermost ragged dimension."""
         if lengths is not None:
-            raise NotImplementedError("miniflow's RaggedTensor.from_tensor takes lengths "
-                                      "with ragged_rank=1 only; use padding")
+            raise NotImplementedError(
+                "miniflow's RaggedTensor.from_tensor takes lengths "
+                "with ragged_rank=1 only; use padding"
+            )
         if d is None:
             raise ValueError("from_tensor with ragged_rank > 1 needs a known rank")
         shape = array_ops.shape(tensor, out_type=dtype)
         inner = list(d[ragged_rank:])
-        rows = array_ops.reshape(tensor, [-1] + inner if None not in inner else
-                                 array_ops.concat([array_ops.constant([-1], dtype),
-                                                   shape[ragged_rank:]], 0))
+        rows = array_ops.reshape(
+            tensor,
+            [-1] + inner
+            if None not in inner
+            else array_ops.concat([array_ops.constant([-1], dtype), shape[ragged_rank:]], 0),
+        )
         result = cls.from_tensor(rows, padding=padding, row_splits_dtype=dtype)
         for j in reversed(range(1, ragged_rank)):
             outer = d[:j]
@@ -283,9 +309,9 @@ class RaggedTensor:
         dtype = dtypes.as_dtype(row_splits_dtype)
         with control_flow_ops.name_scope(name, "RaggedFromSparse"):
             rows = math_ops.cast(st_input.indices[:, 0], dtype)
-            return cls.from_value_rowids(st_input.values, rows,
-                                         math_ops.cast(st_input.dense_shape[0], dtype),
-                                         validate=False)
+            return cls.from_value_rowids(
+                st_input.values, rows, math_ops.cast(st_input.dense_shape[0], dtype), validate=False
+            )
 
     # -- components -----------------------------------------------------------------
     values = property(lambda self: self._values, doc="The concatenated rows.")
@@ -323,8 +349,7 @@ class RaggedTensor:
         nrows = None if n is None or n[0] is None else n[0] - 1
         inner = self._values.shape
         head = TensorShape([nrows, self._uniform])
-        return head.concatenate(inner[1:]) if inner.ndims is not None else \
-            TensorShape(None)
+        return head.concatenate(inner[1:]) if inner.ndims is not None else TensorShape(None)
 
     def get_shape(self) -> TensorShape:
         return self.shape
@@ -376,8 +401,9 @@ class RaggedTensor:
             parts, rt = [array_ops.reshape(self.nrows(out_type), [1])], self
             while isinstance(rt, RaggedTensor):
                 lengths = math_ops.cast(rt.row_lengths(), out_type)
-                width = math_ops.reduce_max(array_ops.concat(
-                    [array_ops.zeros([1], out_type), lengths], 0))
+                width = math_ops.reduce_max(
+                    array_ops.concat([array_ops.zeros([1], out_type), lengths], 0)
+                )
                 parts.append(array_ops.reshape(width, [1]))
                 rt = rt._values
             parts.append(array_ops.shape(rt, out_type=out_type)[1:])
@@ -388,8 +414,9 @@ class RaggedTensor:
     def with_values(self, new_values):
         """The same row partition over ``new_values`` (same outer length)."""
         new_values = _as_values(new_values)
-        return RaggedTensor(new_values, self._row_splits, internal=True,
-                            uniform_row_length=self._uniform)
+        return RaggedTensor(
+            new_values, self._row_splits, internal=True, uniform_row_length=self._uniform
+        )
 
     def with_flat_values(self, new_values):
         """The same nested row partitions over new flat values."""
@@ -401,10 +428,17 @@ class RaggedTensor:
         dtype = dtypes.as_dtype(dtype)
         if dtype == self.row_splits_dtype:
             return self
-        values = self._values.with_row_splits_dtype(dtype) \
-            if isinstance(self._values, RaggedTensor) else self._values
-        return RaggedTensor(values, math_ops.cast(self._row_splits, dtype), internal=True,
-                            uniform_row_length=self._uniform)
+        values = (
+            self._values.with_row_splits_dtype(dtype)
+            if isinstance(self._values, RaggedTensor)
+            else self._values
+        )
+        return RaggedTensor(
+            values,
+            math_ops.cast(self._row_splits, dtype),
+            internal=True,
+            uniform_row_length=self._uniform,
+        )
 
     def merge_dims(self, outer_axis, inner_axis):
         """Merges dimensions ``outer_axis..inner_axis`` into one (a dense tensor when
@@ -413,15 +447,18 @@ class RaggedTensor:
         outer = outer_axis + rank if outer_axis < 0 else outer_axis
         inner = inner_axis + rank if inner_axis < 0 else inner_axis
         if not 0 <= outer <= inner < rank:
-            raise ValueError(f"Expected outer_axis ({outer_axis}) to be less than or equal "
-                             f"to inner_axis ({inner_axis}) for rank {rank}")
+            raise ValueError(
+                f"Expected outer_axis ({outer_axis}) to be less than or equal "
+                f"to inner_axis ({inner_axis}) for rank {rank}"
+            )
         if outer == inner:
             return self
         if outer == 0:
             return _merge_outer(self, inner)[0]
         if outer == 1:
-            merged, remap = _merge_outer(self._values, inner - 1) if inner > 1 else \
-                (self._values, None)
+            merged, remap = (
+                _merge_outer(self._values, inner - 1) if inner > 1 else (self._values, None)
+            )
             return RaggedTensor(merged, remap(self._row_splits), internal=True)
         if isinstance(self._values, RaggedTensor):
             return self.with_values(self._values.merge_dims(outer - 1, inner - 1))
@@ -432,11 +469,17 @@ class RaggedTensor:
         """A dense tensor padded with ``default_value`` (0 by default); ``shape``
         crops or pads to a given shape."""
         with control_flow_ops.name_scope(name, "RaggedToTensor"):
-            values = self._values.to_tensor(default_value) \
-                if isinstance(self._values, RaggedTensor) else self._values
+            values = (
+                self._values.to_tensor(default_value)
+                if isinstance(self._values, RaggedTensor)
+                else self._values
+            )
             inner = array_ops.shape(values, out_type=self.row_splits_dtype)[1:]
-            width = math_ops.reduce_max(array_ops.concat(
-                [array_ops.zeros([1], self.row_splits_dtype), self.row_lengths()], 0))
+            width = math_ops.reduce_max(
+                array_ops.concat(
+                    [array_ops.zeros([1], self.row_splits_dtype), self.row_lengths()], 0
+                )
+            )
             nrows = self.nrows()
             if shape is not None:
                 shape = TensorShape(shape).as_list()
@@ -445,23 +488,24 @@ class RaggedTensor:
                 if shape[1] is not None:
                     width = array_ops.constant(shape[1], self.row_splits_dtype)
             rowids = self.value_rowids()
-            pos = array_ops.range(_nvals(values, rowids.dtype), dtype=rowids.dtype) \
-                - array_ops.gather(self._row_splits, rowids)
+            pos = array_ops.range(
+                _nvals(values, rowids.dtype), dtype=rowids.dtype
+            ) - array_ops.gather(self._row_splits, rowids)
             keep = math_ops.logical_and(math_ops.less(rowids, nrows), math_ops.less(pos, width))
-            idx = array_ops.stack([array_ops.boolean_mask(rowids, keep),
-                                   array_ops.boolean_mask(pos, keep)], 1)
+            idx = array_ops.stack(
+                [array_ops.boolean_mask(rowids, keep), array_ops.boolean_mask(pos, keep)], 1
+            )
             kept = array_ops.boolean_mask(values, keep)
-            dense_shape = array_ops.concat([array_ops.reshape(nrows, [1]),
-                                            array_ops.reshape(width, [1]), inner], 0)
+            dense_shape = array_ops.concat(
+                [array_ops.reshape(nrows, [1]), array_ops.reshape(width, [1]), inner], 0
+            )
             dense = scatter_nd(idx, kept, dense_shape)
             if default_value is None:
                 out = dense
             else:
-                filled = scatter_nd(idx, array_ops.ones_like(kept, dtype=dtypes.bool),
-                                    dense_shape)
+                filled = scatter_nd(idx, array_ops.ones_like(kept, dtype=dtypes.bool), dense_shape)
                 default = array_ops.convert_to_tensor(default_value, dtype=values.dtype)
-                out = array_ops.where(filled, dense,
-                                      array_ops.zeros_like(dense) + default)
+                out = array_ops.where(filled, dense, array_ops.zeros_like(dense) + default)
             if shape is not None and None not in shape:
                 out = array_ops.reshape(out, shape)
             elif hasattr(out, "set_shape"):  # graph mode: what is known statically
@@ -481,31 +525,41 @@ class RaggedTensor:
                 inner = self._values.to_sparse()
                 outer_rows = array_ops.gather(rowids, inner.indices[:, 0])
                 starts = array_ops.gather(math_ops.cast(self._row_splits, dtype), outer_rows)
-                idx = array_ops.concat([array_ops.expand_dims(outer_rows, 1),
-                                        array_ops.expand_dims(inner.indices[:, 0] - starts,
-                                                              1), inner.indices[:, 1:]], 1)
+                idx = array_ops.concat(
+                    [
+                        array_ops.expand_dims(outer_rows, 1),
+                        array_ops.expand_dims(inner.indices[:, 0] - starts, 1),
+                        inner.indices[:, 1:],
+                    ],
+                    1,
+                )
                 return SparseTensor(idx, inner.values, self.bounding_shape(out_type=dtype))
-            pos = array_ops.range(_nvals(self._values, dtype), dtype=dtype) - \
-                array_ops.gather(math_ops.cast(self._row_splits, dtype), rowids)
+            pos = array_ops.range(_nvals(self._values, dtype), dtype=dtype) - array_ops.gather(
+                math_ops.cast(self._row_splits, dtype), rowids
+            )
             values = self._values
             d = dims(values)
             if d is not None and len(d) > 1:
                 st = _dense_to_sparse_rows(values)
                 outer = array_ops.gather(rowids, st.indices[:, 0])
                 inner_pos = array_ops.gather(pos, st.indices[:, 0])
-                idx = array_ops.concat([array_ops.stack([outer, inner_pos], 1),
-                                        st.indices[:, 1:]], 1)
+                idx = array_ops.concat(
+                    [array_ops.stack([outer, inner_pos], 1), st.indices[:, 1:]], 1
+                )
                 return SparseTensor(idx, st.values, self.bounding_shape(out_type=dtype))
-            return SparseTensor(array_ops.stack([rowids, pos], 1), values,
-                                self.bounding_shape(out_type=dtype))
+            return SparseTensor(
+                array_ops.stack([rowids, pos], 1), values, self.bounding_shape(out_type=dtype)
+            )
 
     def to_list(self):
         """The value as nested Python lists (eager mode; in graph mode fetch it with
         `Session.run` and call `RaggedTensorValue.to_list`)."""
         if not executing_eagerly():
-            raise ValueError("RaggedTensor.to_list() is only supported in eager mode; in "
-                             "graph mode, fetch the tensor with Session.run and call "
-                             "to_list() on the RaggedTensorValue")
+            raise ValueError(
+                "RaggedTensor.to_list() is only supported in eager mode; in "
+                "graph mode, fetch the tensor with Session.run and call "
+                "to_list() on the RaggedTensorValue"
+            )
         return self._eager_value().to_list()
 
     def numpy(self):
@@ -516,8 +570,9 @@ class RaggedTensor:
         flat = self.flat_values
         if not hasattr(flat, "numpy"):
             raise ValueError("numpy() is only available in eager mode")
-        return RaggedTensorValue.from_nested(flat.numpy(),
-                                             [s.numpy() for s in self.nested_row_splits])
+        return RaggedTensorValue.from_nested(
+            flat.numpy(), [s.numpy() for s in self.nested_row_splits]
+        )
 
     def eval(self, feed_dict=None, session=None):
         """The `RaggedTensorValue` of this tensor in ``session`` (default session)."""
@@ -536,9 +591,11 @@ class RaggedTensor:
     def __iter__(self):
         """Eager mode: the rows (as TF); graph mode: a TypeError, as for a Tensor."""
         if not executing_eagerly():
-            raise TypeError("RaggedTensor objects are only iterable when eager execution "
-                            "is enabled. To iterate over rows, fetch the tensor with "
-                            "Session.run or use tf.map_fn over its rows.")
+            raise TypeError(
+                "RaggedTensor objects are only iterable when eager execution "
+                "is enabled. To iterate over rows, fetch the tensor with "
+                "Session.run or use tf.map_fn over its rows."
+            )
         return (self[i] for i in range(int(self.nrows().numpy())))
 
     def __tf_tensor__(self):
@@ -548,7 +605,8 @@ class RaggedTensor:
             "RaggedTensors as TF's do. Use the tf.ragged function of the same name "
             "(tf.ragged.reduce_sum, tf.ragged.concat, tf.ragged.gather, ...), "
             "tf.ragged.map_flat_values(op, rt) for element-wise ops, or rt.to_tensor() "
-            "for a dense tensor")
+            "for a dense tensor"
+        )
 
     def __bool__(self):
         raise TypeError("RaggedTensor may not be used as a boolean.")
@@ -576,19 +634,20 @@ def _merge_outer(x, k):
         splits = x._row_splits
         return merged, lambda idx: inner(array_ops.gather(splits, idx))
     shape = array_ops.shape(x, out_type=dtypes.int64)
-    merged = array_ops.reshape(x, array_ops.concat([[-1], shape[k + 1:]], 0))
-    block = math_ops.reduce_prod(shape[1:k + 1])
+    merged = array_ops.reshape(x, array_ops.concat([[-1], shape[k + 1 :]], 0))
+    block = math_ops.reduce_prod(shape[1 : k + 1])
     return merged, lambda idx: idx * math_ops.cast(block, idx.dtype)
 
 
 def _merge_dense(values, outer, inner):
     """Dims ``outer..inner`` (both >= 1) of a dense tensor merged."""
     shape = array_ops.shape(values)
-    new = array_ops.concat([shape[:outer], [-1], shape[inner + 1:]], 0)
+    new = array_ops.concat([shape[:outer], [-1], shape[inner + 1 :]], 0)
     return array_ops.reshape(values, new)
 
 
 def _dense_to_sparse_rows(values):
     idx = array_ops.where(array_ops.ones_like(values, dtype=dtypes.bool))
-    return SparseTensor(idx, array_ops.reshape(values, [-1]),
-                        array_ops.shape(values, out_type=dtypes.int64))
+    return SparseTensor(
+        idx, array_ops.reshape(values, [-1]), array_ops.shape(values, out_type=dtypes.int64)
+    )

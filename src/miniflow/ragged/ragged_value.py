@@ -48,24 +48,29 @@ class RaggedTensorValue:
 
     @property
     def shape(self) -> tuple:
-        return (self._row_splits.shape[0] - 1,) + (None,) * self.ragged_rank + \
-            self.flat_values.shape[1:]
+        return (
+            (self._row_splits.shape[0] - 1,)
+            + (None,) * self.ragged_rank
+            + self.flat_values.shape[1:]
+        )
 
     def to_list(self) -> list:
         """Nested Python lists (bytes for strings, as TF)."""
-        v = self._values.to_list() if isinstance(self._values, RaggedTensorValue) \
+        v = (
+            self._values.to_list()
+            if isinstance(self._values, RaggedTensorValue)
             else self._values.tolist()
+        )
         s = self._row_splits.tolist()
-        return [v[s[i]:s[i + 1]] for i in range(len(s) - 1)]
+        return [v[s[i] : s[i + 1]] for i in range(len(s) - 1)]
 
     def numpy(self):
         """An object array of rows; each row a NumPy array (or object array)."""
-        v = self._values.numpy() if isinstance(self._values, RaggedTensorValue) \
-            else self._values
+        v = self._values.numpy() if isinstance(self._values, RaggedTensorValue) else self._values
         s = self._row_splits
         out = np.empty(len(s) - 1, dtype=object)
         for i in range(len(s) - 1):
-            out[i] = v[s[i]:s[i + 1]]
+            out[i] = v[s[i] : s[i + 1]]
         return out
 
     def __repr__(self):

@@ -18,8 +18,7 @@ import tempfile
 import threading
 
 from miniflow import errors
-from miniflow.graph.file_io import (atomic_write, dump_envelope, fsync_dir, load_envelope,
-                                    read_bytes)
+from miniflow.graph.file_io import atomic_write, dump_envelope, fsync_dir, load_envelope, read_bytes
 from miniflow.graph.graph import Graph, GraphKeys, get_default_graph
 from miniflow.graph.session import Session
 from miniflow.train import meta_graph as mg
@@ -60,9 +59,11 @@ def predict_signature_def(inputs: dict, outputs: dict) -> mg.SignatureDef:
         raise ValueError("Prediction inputs cannot be None or empty.")
     if not outputs:
         raise ValueError("Prediction outputs cannot be None or empty.")
-    return mg.SignatureDef({k: build_tensor_info(t) for k, t in inputs.items()},
-                           {k: build_tensor_info(t) for k, t in outputs.items()},
-                           PREDICT_METHOD_NAME)
+    return mg.SignatureDef(
+        {k: build_tensor_info(t) for k, t in inputs.items()},
+        {k: build_tensor_info(t) for k, t in outputs.items()},
+        PREDICT_METHOD_NAME,
+    )
 
 
 class SavedModelBuilder:
@@ -85,34 +86,59 @@ class SavedModelBuilder:
         self._meta_graphs: list[dict] = []
         self._saver_def = None
 
-    def add_meta_graph_and_variables(self, sess, tags, signature_def_map=None,
-                                     assets_collection=None, legacy_init_op=None,
-                                     clear_devices=False, main_op=None,
-                                     strip_default_attrs=False, saver=None):
+    def add_meta_graph_and_variables(
+        self,
+        sess,
+        tags,
+        signature_def_map=None,
+        assets_collection=None,
+        legacy_init_op=None,
+        clear_devices=False,
+        main_op=None,
+        strip_default_attrs=False,
+        saver=None,
+    ):
         """Records ``sess.graph`` under ``tags`` and saves the variables' values."""
         if self._meta_graphs:
-            raise AssertionError("Graph state including variables and assets has already "
-                                 "been saved. Please invoke `add_meta_graph()` instead.")
+            raise AssertionError(
+                "Graph state including variables and assets has already "
+                "been saved. Please invoke `add_meta_graph()` instead."
+            )
         graph = sess.graph
-        saver = saver or Saver(graph.get_collection(GraphKeys.GLOBAL_VARIABLES),
-                               allow_empty=True)
+        saver = saver or Saver(graph.get_collection(GraphKeys.GLOBAL_VARIABLES), allow_empty=True)
         if saver._vars:
             os.makedirs(os.path.join(self._staging, VARIABLES_DIRECTORY), exist_ok=True)
             prefix = os.path.join(self._staging, VARIABLES_DIRECTORY, VARIABLES_FILENAME)
             saver.save(sess, prefix, write_meta_graph=False, write_state=False)
             self._saver_def = saver.saver_def
-        self._add(graph, tags, signature_def_map,
-                  main_op if main_op is not None else legacy_init_op)
+        self._add(
+            graph, tags, signature_def_map, main_op if main_op is not None else legacy_init_op
+        )
 
-    def add_meta_graph(self, tags, signature_def_map=None, assets_collection=None,
-                       legacy_init_op=None, clear_devices=False, main_op=None,
-                       strip_default_attrs=False, saver=None, graph=None):
+    def add_meta_graph(
+        self,
+        tags,
+        signature_def_map=None,
+        assets_collection=None,
+        legacy_init_op=None,
+        clear_devices=False,
+        main_op=None,
+        strip_default_attrs=False,
+        saver=None,
+        graph=None,
+    ):
         """Records another meta graph (default graph) sharing the saved variables."""
         if not self._meta_graphs:
-            raise AssertionError("Variables and assets have not been saved yet. Please "
-                                 "invoke `add_meta_graph_and_variables()` first.")
-        self._add(graph or get_default_graph(), tags, signature_def_map,
-                  main_op if main_op is not None else legacy_init_op)
+            raise AssertionError(
+                "Variables and assets have not been saved yet. Please "
+                "invoke `add_meta_graph_and_variables()` first."
+            )
+        self._add(
+            graph or get_default_graph(),
+            tags,
+            signature_def_map,
+            main_op if main_op is not None else legacy_init_op,
+        )
 
     def _add(self, graph, tags, signature_def_map, main_op):
         tags = sorted(set(tags))
@@ -134,8 +160,9 @@ class SavedModelBuilder:
         Raises:
             AlreadyExistsError: the export directory appeared meanwhile.
         """
-        data = dump_envelope(SAVED_MODEL_FORMAT, SAVED_MODEL_VERSION,
-                             {"meta_graphs": self._meta_graphs})
+        data = dump_envelope(
+            SAVED_MODEL_FORMAT, SAVED_MODEL_VERSION, {"meta_graphs": self._meta_graphs}
+        )
         atomic_write(os.path.join(self._staging, SAVED_MODEL_FILENAME), lambda fh: fh.write(data))
         _refuse_existing(self._export_dir)
         if os.path.isdir(self._export_dir):
@@ -153,9 +180,12 @@ class SavedModelBuilder:
 def _refuse_existing(export_dir):
     if os.path.exists(export_dir) and (not os.path.isdir(export_dir) or os.listdir(export_dir)):
         raise errors.AlreadyExistsError(
-            None, None, f"Export directory already exists, and isn't empty. Please choose a "
+            None,
+            None,
+            f"Export directory already exists, and isn't empty. Please choose a "
             f"different export directory, or delete all the contents of the specified "
-            f"directory: {export_dir}")
+            f"directory: {export_dir}",
+        )
 
 
 def simple_save(session, export_dir, inputs, outputs, legacy_init_op=None):
@@ -169,10 +199,13 @@ def simple_save(session, export_dir, inputs, outputs, legacy_init_op=None):
     """
     b = SavedModelBuilder(export_dir)
     b.add_meta_graph_and_variables(
-        session, [SERVING],
-        signature_def_map={DEFAULT_SERVING_SIGNATURE_DEF_KEY:
-                           predict_signature_def(inputs, outputs)},
-        legacy_init_op=legacy_init_op)
+        session,
+        [SERVING],
+        signature_def_map={
+            DEFAULT_SERVING_SIGNATURE_DEF_KEY: predict_signature_def(inputs, outputs)
+        },
+        legacy_init_op=legacy_init_op,
+    )
     return b.save()
 
 
@@ -189,11 +222,13 @@ def read_saved_model(export_dir) -> list[mg.MetaGraphDef]:
     """
     path = os.path.join(os.fspath(export_dir), SAVED_MODEL_FILENAME)
     what = f"SavedModel file {path}"
-    body = load_envelope(read_bytes(path, "SavedModel file"), SAVED_MODEL_FORMAT,
-                         SAVED_MODEL_VERSION, what)
+    body = load_envelope(
+        read_bytes(path, "SavedModel file"), SAVED_MODEL_FORMAT, SAVED_MODEL_VERSION, what
+    )
     if not isinstance(body, dict) or not isinstance(body.get("meta_graphs"), list):
-        raise errors.InvalidArgumentError(None, None, f"{what} is malformed: expected a "
-                                                      "'meta_graphs' list")
+        raise errors.InvalidArgumentError(
+            None, None, f"{what} is malformed: expected a 'meta_graphs' list"
+        )
     out = []
     for m in body["meta_graphs"]:
         mg._check_body(m)
@@ -221,9 +256,11 @@ def load(sess, tags, export_dir, import_scope=None, **saver_kwargs) -> mg.MetaGr
         if sorted(meta.tags) == want:
             break
     else:
-        raise RuntimeError(f"MetaGraphDef associated with tags {want} could not be found in "
-                           f"SavedModel at {export_dir}. Available tag-sets: "
-                           f"{[m.tags for m in metas]}")
+        raise RuntimeError(
+            f"MetaGraphDef associated with tags {want} could not be found in "
+            f"SavedModel at {export_dir}. Available tag-sets: "
+            f"{[m.tags for m in metas]}"
+        )
     variables = mg.import_into(sess.graph, meta, import_scope or "")
     if meta.saver_def is not None:
         prefix = os.path.join(export_dir, VARIABLES_DIRECTORY, VARIABLES_FILENAME)
@@ -268,8 +305,11 @@ class SignatureRunner:
         unknown = [k for k in inputs if k not in self.inputs]
         if missing or unknown:
             raise errors.InvalidArgumentError(
-                None, None, f"Signature inputs mismatch: missing {missing}, unknown {unknown}; "
-                f"expected exactly {list(self.inputs)}.")
+                None,
+                None,
+                f"Signature inputs mismatch: missing {missing}, unknown {unknown}; "
+                f"expected exactly {list(self.inputs)}.",
+            )
         feed = {t: inputs[k] for t, k in zip(self._feed_tensors, self.inputs)}
         try:
             if not self._warm:
@@ -287,8 +327,9 @@ class SignatureRunner:
         self.session.close()
 
 
-def load_signature_runner(export_dir, signature_key=DEFAULT_SERVING_SIGNATURE_DEF_KEY,
-                          tags=(SERVING,), config=None) -> SignatureRunner:
+def load_signature_runner(
+    export_dir, signature_key=DEFAULT_SERVING_SIGNATURE_DEF_KEY, tags=(SERVING,), config=None
+) -> SignatureRunner:
     """Loads a SavedModel into a fresh graph and session; returns a `SignatureRunner` for
     ``signature_key`` (what a model server keeps per model version).
 
@@ -300,15 +341,27 @@ def load_signature_runner(export_dir, signature_key=DEFAULT_SERVING_SIGNATURE_DE
         meta = load(session, tags, export_dir)
         sigs = meta.signature_def
         if signature_key not in sigs:
-            raise errors.NotFoundError(None, None, f"Signature '{signature_key}' not found in "
-                                       f"SavedModel {export_dir}; it has {sorted(sigs)}.")
+            raise errors.NotFoundError(
+                None,
+                None,
+                f"Signature '{signature_key}' not found in "
+                f"SavedModel {export_dir}; it has {sorted(sigs)}.",
+            )
         return SignatureRunner(session, sigs[signature_key])
     except BaseException:
         session.close()
         raise
 
 
-__all__ = ["SavedModelBuilder", "SignatureRunner", "build_signature_def", "build_tensor_info",
-           "load",
-           "load_signature_runner", "maybe_saved_model_directory", "predict_signature_def",
-           "read_saved_model", "simple_save"]
+__all__ = [
+    "SavedModelBuilder",
+    "SignatureRunner",
+    "build_signature_def",
+    "build_tensor_info",
+    "load",
+    "load_signature_runner",
+    "maybe_saved_model_directory",
+    "predict_signature_def",
+    "read_saved_model",
+    "simple_save",
+]

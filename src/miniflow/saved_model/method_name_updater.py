@@ -6,8 +6,12 @@ from __future__ import annotations
 import os
 
 from miniflow.graph.file_io import atomic_write, dump_envelope
-from miniflow.saved_model.impl import (SAVED_MODEL_FILENAME, SAVED_MODEL_FORMAT,
-                                       SAVED_MODEL_VERSION, read_saved_model)
+from miniflow.saved_model.impl import (
+    SAVED_MODEL_FILENAME,
+    SAVED_MODEL_FORMAT,
+    SAVED_MODEL_VERSION,
+    read_saved_model,
+)
 
 
 class MethodNameUpdater:
@@ -36,18 +40,19 @@ class MethodNameUpdater:
                         f"MetaGraphDef associated with tags {tags} does not have a "
                         f"signature_def with key: '{signature_key}'. This means either you "
                         "specified the wrong signature key or forgot to put the "
-                        "signature_def with the corresponding key in your SavedModel.")
+                        "signature_def with the corresponding key in your SavedModel."
+                    )
                 body["signature_def"][signature_key]["method_name"] = method_name
                 found = True
         if not found:
             raise ValueError(
                 f"MetaGraphDef associated with tags {tags} could not be found in SavedModel. "
                 "This means either you specified invalid tags or your SavedModel does not "
-                "have a MetaGraphDef with the specified tags.")
+                "have a MetaGraphDef with the specified tags."
+            )
 
     def save(self, new_export_dir=None) -> None:
         directory = self._export_dir if new_export_dir is None else os.fspath(new_export_dir)
         os.makedirs(directory, exist_ok=True)
-        data = dump_envelope(SAVED_MODEL_FORMAT, SAVED_MODEL_VERSION,
-                             {"meta_graphs": self._bodies})
+        data = dump_envelope(SAVED_MODEL_FORMAT, SAVED_MODEL_VERSION, {"meta_graphs": self._bodies})
         atomic_write(os.path.join(directory, SAVED_MODEL_FILENAME), lambda fh: fh.write(data))

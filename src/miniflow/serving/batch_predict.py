@@ -35,8 +35,14 @@ from miniflow.serving.manager import list_versions
 from miniflow.serving.servable import Servable, servable_kind
 from miniflow.serving.signature import DEFAULT_SIGNATURE, Ragged, SignatureDef
 
-__all__ = ["BadRowError", "PredictSummary", "resolve_model_dir", "expand_inputs",
-           "predict_files", "FORMATS"]
+__all__ = [
+    "BadRowError",
+    "PredictSummary",
+    "resolve_model_dir",
+    "expand_inputs",
+    "predict_files",
+    "FORMATS",
+]
 
 FORMATS = ("libsvm", "csv", "jsonl")
 PARTIAL_SUFFIX = ".partial"
@@ -70,8 +76,10 @@ def resolve_model_dir(path: str) -> str:
         candidate = os.path.join(path, str(v))
         if servable_kind(candidate) is not None:
             return candidate
-    raise FileNotFoundError(f"{path}: no model found (neither a model directory nor a base "
-                            "directory with numbered versions)")
+    raise FileNotFoundError(
+        f"{path}: no model found (neither a model directory nor a base "
+        "directory with numbered versions)"
+    )
 
 
 def expand_inputs(patterns: list[str]) -> list[str]:
@@ -122,16 +130,17 @@ def _layout(sig: SignatureDef) -> tuple[str, int | None]:
 
 
 def _sparse_inputs(indptr: np.ndarray, ids: np.ndarray, vals: np.ndarray) -> dict:
-    return {"indices": Ragged(ids.astype(np.int64), indptr),
-            "values": Ragged(vals.astype(np.float32), indptr)}
+    return {
+        "indices": Ragged(ids.astype(np.int64), indptr),
+        "values": Ragged(vals.astype(np.float32), indptr),
+    }
 
 
 def _dense_inputs(sig: SignatureDef, X: np.ndarray) -> dict:
     name, spec = next(iter(sig.inputs.items()))
     width = spec.shape[1]
     if width is not None and X.shape[1] != width:
-        raise ValueError(f"row has {X.shape[1]} columns, the model's input {name!r} takes "
-                         f"{width}")
+        raise ValueError(f"row has {X.shape[1]} columns, the model's input {name!r} takes {width}")
     return {name: X.astype(spec.dtype)}
 
 
@@ -141,12 +150,16 @@ def _make_decoder(fmt: str, sig: SignatureDef, dims_log2: int | None) -> Callabl
     if fmt == "jsonl":
         return lambda lines: decode_instances([json.loads(line) for line in lines], sig)
     if layout == "other":
-        raise ValueError(f"--format {fmt} needs a model whose signature takes sparse "
-                         "'indices'/'values' or one dense [-1, d] input; use --format jsonl")
+        raise ValueError(
+            f"--format {fmt} needs a model whose signature takes sparse "
+            "'indices'/'values' or one dense [-1, d] input; use --format jsonl"
+        )
     if fmt == "libsvm":
+
         def decode_libsvm(lines):
-            batch = parse_libsvm(b"\n".join(lines) + b"\n",
-                                 dims_log2 if layout == "sparse" else None)
+            batch = parse_libsvm(
+                b"\n".join(lines) + b"\n", dims_log2 if layout == "sparse" else None
+            )
             if len(batch) != len(lines):
                 raise ValueError("not a libsvm row (expected 'label idx:val ...')")
             vals = np.ones(batch.nnz, np.float32) if batch.values is None else batch.values
@@ -155,11 +168,13 @@ def _make_decoder(fmt: str, sig: SignatureDef, dims_log2: int | None) -> Callabl
             if width is None:
                 raise ValueError("the model's input width is unknown; use --format csv/jsonl")
             if batch.nnz and batch.indices.max() >= width:
-                raise ValueError(f"feature index {int(batch.indices.max())} >= the model's "
-                                 f"input width {width}")
+                raise ValueError(
+                    f"feature index {int(batch.indices.max())} >= the model's input width {width}"
+                )
             X = np.zeros((len(batch), width))
             X[batch.row_ids(), batch.indices] = vals
             return _dense_inputs(sig, X)
+
         return decode_libsvm
 
     def decode_csv(lines):
@@ -174,6 +189,7 @@ def _make_decoder(fmt: str, sig: SignatureDef, dims_log2: int | None) -> Callabl
         indptr = np.zeros(len(X) + 1, np.int64)
         np.cumsum(np.bincount(rows, minlength=len(X)), out=indptr[1:])
         return _sparse_inputs(indptr, cols, X[rows, cols])
+
     return decode_csv
 
 
@@ -184,6 +200,7 @@ def _is_header(line: bytes) -> bool:
         except ValueError:
             return False
         return True
+
     return not any(number(f) for f in line.split(b","))
 
 
@@ -193,13 +210,16 @@ def _format_rows(outputs: dict[str, np.ndarray], fmt: str) -> list[str]:
     if fmt == "jsonl":
         if len(cols) == 1:
             return [json.dumps(v) for v in next(iter(cols.values()))]
-        return [json.dumps(dict(zip(cols, row, strict=True)))
-                for row in zip(*cols.values(), strict=True)]
+        return [
+            json.dumps(dict(zip(cols, row, strict=True)))
+            for row in zip(*cols.values(), strict=True)
+        ]
 
     def text(v) -> str:
         if isinstance(v, list):
             return " ".join(text(x) for x in v)
         return f"{v:.9g}" if isinstance(v, float) else str(v)
+
     return ["\t".join(text(x) for x in row) for row in zip(*cols.values(), strict=True)]
 
 
@@ -210,10 +230,17 @@ def _error_record(err: BadRowError, fmt: str) -> str:
 
 
 # -- the driver --------------------------------------------------------------------------
-def predict_files(servable: Servable, inputs: list[str], output: str, fmt: str = "libsvm",
-                  batch_size: int = 1024, skip_bad_rows: bool = False,
-                  signature_name: str = DEFAULT_SIGNATURE, output_format: str = "auto",
-                  progress: bool = True) -> PredictSummary:
+def predict_files(
+    servable: Servable,
+    inputs: list[str],
+    output: str,
+    fmt: str = "libsvm",
+    batch_size: int = 1024,
+    skip_bad_rows: bool = False,
+    signature_name: str = DEFAULT_SIGNATURE,
+    output_format: str = "auto",
+    progress: bool = True,
+) -> PredictSummary:
     """Predicts every row of ``inputs`` (in order) into ``output``.
 
     Args:
@@ -236,8 +263,10 @@ def predict_files(servable: Servable, inputs: list[str], output: str, fmt: str =
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
     if signature_name not in servable.signature_defs:
-        raise ValueError(f"signature {signature_name!r} not found; the model has "
-                         f"{sorted(servable.signature_defs)}")
+        raise ValueError(
+            f"signature {signature_name!r} not found; the model has "
+            f"{sorted(servable.signature_defs)}"
+        )
     sig = servable.signature_defs[signature_name]
     out_fmt = output_format
     if out_fmt == "auto":
@@ -252,8 +281,7 @@ def predict_files(servable: Servable, inputs: list[str], output: str, fmt: str =
     partial = output + PARTIAL_SUFFIX
     rows = bad = 0
     start = time.perf_counter()
-    bar = tqdm(unit="rows", unit_scale=True, disable=not progress, mininterval=0.5,
-               desc="predict")
+    bar = tqdm(unit="rows", unit_scale=True, disable=not progress, mininterval=0.5, desc="predict")
     try:
         with open(partial, "w") as out:
             for path in inputs:
@@ -270,8 +298,14 @@ def predict_files(servable: Servable, inputs: list[str], output: str, fmt: str =
     return PredictSummary(rows, bad, time.perf_counter() - start, output)
 
 
-def _predict_group(run, group: list[tuple[int, bytes]], path: str, skip: bool, out_fmt: str,
-                   write: Callable[[str], object]) -> int:
+def _predict_group(
+    run,
+    group: list[tuple[int, bytes]],
+    path: str,
+    skip: bool,
+    out_fmt: str,
+    write: Callable[[str], object],
+) -> int:
     """Writes one group's records; on failure finds the bad rows one by one (the rows
     before a bad one are written first). Returns the number of bad rows."""
     if not group:

@@ -41,8 +41,9 @@ def _layout_key(signature_name: str, inputs: dict) -> tuple:
     shapes and dtypes; ragged inputs always concatenate."""
     parts = [signature_name]
     for name, v in inputs.items():
-        parts.append((name, "ragged") if isinstance(v, Ragged)
-                     else (name, v.dtype.str, v.shape[1:]))
+        parts.append(
+            (name, "ragged") if isinstance(v, Ragged) else (name, v.dtype.str, v.shape[1:])
+        )
     return tuple(parts)
 
 
@@ -63,8 +64,13 @@ class MicroBatcher:
         on_batch: called with the row count of every merged call (metrics).
     """
 
-    def __init__(self, run: Callable, max_batch_size: int, timeout_s: float,
-                 on_batch: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        run: Callable,
+        max_batch_size: int,
+        timeout_s: float,
+        on_batch: Callable[[int], None] | None = None,
+    ):
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
         self._run = run
@@ -143,7 +149,7 @@ class MicroBatcher:
             self._on_batch(sum(p.rows for p in batch))
         start = 0
         for p in batch:
-            p.future.set_result({k: v[start:start + p.rows] for k, v in outputs.items()})
+            p.future.set_result({k: v[start : start + p.rows] for k, v in outputs.items()})
             start += p.rows
 
     def _run_alone(self, p: _Pending) -> None:

@@ -30,8 +30,7 @@ import numpy as np
 from miniflow.serving.errors import InvalidRequest
 from miniflow.serving.signature import DEFAULT_SIGNATURE, Ragged, SignatureDef, TensorSpec
 
-__all__ = ["PredictRequest", "parse_json", "decode_predict", "decode_instances",
-           "encode_predict"]
+__all__ = ["PredictRequest", "parse_json", "decode_predict", "decode_instances", "encode_predict"]
 
 
 @dataclass
@@ -57,22 +56,30 @@ def parse_json(body: bytes) -> object:
 def decode_predict(doc: object, signatures: Mapping[str, SignatureDef]) -> PredictRequest:
     """Checks a parsed predict body against ``signatures`` and converts its inputs."""
     if not isinstance(doc, dict):
-        raise InvalidRequest("JSON Value: request body must be a JSON object with "
-                             "'instances' or 'inputs'")
+        raise InvalidRequest(
+            "JSON Value: request body must be a JSON object with 'instances' or 'inputs'"
+        )
     unknown = set(doc) - {"instances", "inputs", "signature_name"}
     if unknown:
-        raise InvalidRequest(f"Unknown key(s) {sorted(unknown)} in request; expected "
-                             "'instances' or 'inputs', and optionally 'signature_name'")
+        raise InvalidRequest(
+            f"Unknown key(s) {sorted(unknown)} in request; expected "
+            "'instances' or 'inputs', and optionally 'signature_name'"
+        )
     name = doc.get("signature_name", DEFAULT_SIGNATURE)
     if not isinstance(name, str):
         raise InvalidRequest("'signature_name' must be a string")
     if name not in signatures:
-        raise InvalidRequest(f"Serving signature name: \"{name}\" not found in signature "
-                             f"def; available: {sorted(signatures)}")
+        raise InvalidRequest(
+            f'Serving signature name: "{name}" not found in signature '
+            f"def; available: {sorted(signatures)}"
+        )
     sig = signatures[name]
     if ("instances" in doc) == ("inputs" in doc):
-        raise InvalidRequest("Missing 'inputs' or 'instances' key" if "inputs" not in doc
-                             else "Only one of 'instances' or 'inputs' can be specified")
+        raise InvalidRequest(
+            "Missing 'inputs' or 'instances' key"
+            if "inputs" not in doc
+            else "Only one of 'instances' or 'inputs' can be specified"
+        )
     if "instances" in doc:
         inputs = decode_instances(doc["instances"], sig)
         columnar = False
@@ -89,14 +96,18 @@ def decode_instances(instances: object, sig: SignatureDef) -> dict[str, np.ndarr
     names = list(sig.inputs)
     if not _is_named(instances[0]):
         if len(names) != 1:
-            raise InvalidRequest(f"instance 0 must be a JSON object with the named inputs "
-                                 f"{names}; the signature has {len(names)} inputs")
+            raise InvalidRequest(
+                f"instance 0 must be a JSON object with the named inputs "
+                f"{names}; the signature has {len(names)} inputs"
+            )
         return {names[0]: _convert(names[0], sig.inputs[names[0]], instances)}
     columns: dict[str, list] = {n: [] for n in names}
     for i, inst in enumerate(instances):
         if not _is_named(inst):
-            raise InvalidRequest(f"instance {i} is not a JSON object; when named inputs are "
-                                 "used every instance must be an object")
+            raise InvalidRequest(
+                f"instance {i} is not a JSON object; when named inputs are "
+                "used every instance must be an object"
+            )
         _check_names(inst, sig, f"instance {i}")
         for n in names:
             columns[n].append(inst[n])
@@ -114,8 +125,10 @@ def _decode_columns(value: object, sig: SignatureDef) -> dict[str, np.ndarray | 
         raise InvalidRequest(f"'inputs' must be a JSON object with the named inputs {names}")
     sizes = {n: len(v) for n, v in inputs.items()}
     if len(set(sizes.values())) > 1:
-        raise InvalidRequest(f"Input batch sizes differ: {sizes}; every input must have the "
-                             "same size in its first dimension")
+        raise InvalidRequest(
+            f"Input batch sizes differ: {sizes}; every input must have the "
+            "same size in its first dimension"
+        )
     return inputs
 
 
@@ -132,30 +145,39 @@ def _is_named(value: object) -> bool:
 def _check_names(obj: dict, sig: SignatureDef, where: str) -> None:
     extra = [k for k in obj if k not in sig.inputs]
     if extra:
-        raise InvalidRequest(f"{where}: JSON object does not have named input: {extra[0]!r}; "
-                             f"the signature's inputs are {list(sig.inputs)}")
+        raise InvalidRequest(
+            f"{where}: JSON object does not have named input: {extra[0]!r}; "
+            f"the signature's inputs are {list(sig.inputs)}"
+        )
     missing = [k for k in sig.inputs if k not in obj]
     if missing:
-        raise InvalidRequest(f"{where}: missing named input {missing[0]!r}; the signature's "
-                             f"inputs are {list(sig.inputs)}")
+        raise InvalidRequest(
+            f"{where}: missing named input {missing[0]!r}; the signature's "
+            f"inputs are {list(sig.inputs)}"
+        )
 
 
 def _convert(name: str, spec: TensorSpec, value: object) -> np.ndarray | Ragged:
     """A JSON batch (list over instances) -> an array of the spec's dtype and shape."""
     if not isinstance(value, list) or not value:
-        raise InvalidRequest(f"input {name!r}: expected a non-empty list (one entry per "
-                             f"instance), got {type(value).__name__}")
+        raise InvalidRequest(
+            f"input {name!r}: expected a non-empty list (one entry per "
+            f"instance), got {type(value).__name__}"
+        )
     if spec.ragged:
         return _convert_ragged(name, spec, value)
     arr = _as_array(name, spec, value)
     if spec.shape is not None:
         want = spec.shape
-        if arr.ndim != len(want) or any(d is not None and d != s
-                                        for d, s in zip(want, arr.shape, strict=True)):
+        if arr.ndim != len(want) or any(
+            d is not None and d != s for d, s in zip(want, arr.shape, strict=True)
+        ):
             shown = "[" + ", ".join("-1" if d is None else str(d) for d in want) + "]"
-            raise InvalidRequest(f"input {name!r}: wrong shape: got {list(arr.shape)} for the "
-                                 f"batch, the signature expects {shown} (-1 = any size; the "
-                                 "first dimension is the batch)")
+            raise InvalidRequest(
+                f"input {name!r}: wrong shape: got {list(arr.shape)} for the "
+                f"batch, the signature expects {shown} (-1 = any size; the "
+                "first dimension is the batch)"
+            )
     return arr
 
 
@@ -164,14 +186,17 @@ def _convert_ragged(name: str, spec: TensorSpec, rows: list) -> Ragged:
     lengths[0] = 0
     for i, row in enumerate(rows):
         if not isinstance(row, list):
-            raise InvalidRequest(f"input {name!r}, instance {i}: expected a list of numbers, "
-                                 f"got {type(row).__name__}")
+            raise InvalidRequest(
+                f"input {name!r}, instance {i}: expected a list of numbers, "
+                f"got {type(row).__name__}"
+            )
         lengths[i + 1] = len(row)
     flat = [x for row in rows for x in row]
     values = _as_array(name, spec, flat) if flat else np.zeros(0, spec.dtype)
     if values.ndim != 1:
-        raise InvalidRequest(f"input {name!r}: wrong shape: each instance must be a flat list "
-                             "of numbers")
+        raise InvalidRequest(
+            f"input {name!r}: wrong shape: each instance must be a flat list of numbers"
+        )
     return Ragged(values, np.cumsum(lengths))
 
 
@@ -181,19 +206,23 @@ def _as_array(name: str, spec: TensorSpec, value: list) -> np.ndarray:
     try:
         raw = np.asarray(value)
     except (ValueError, OverflowError) as e:  # ragged nesting, or an int beyond 64 bits
-        raise InvalidRequest(f"input {name!r}: wrong shape: nested lists must be "
-                             f"rectangular ({e})") from None
+        raise InvalidRequest(
+            f"input {name!r}: wrong shape: nested lists must be rectangular ({e})"
+        ) from None
     kind, want = raw.dtype.kind, spec.dtype.kind
     if kind == "O":
         if any(type(x) is int for x in raw.flat):  # an integer beyond 64 bits
             raise InvalidRequest(f"input {name!r}: value out of range for {spec.dtype.name}")
-        raise InvalidRequest(f"input {name!r}: wrong shape or dtype: values must be "
-                             "rectangular lists of numbers")
+        raise InvalidRequest(
+            f"input {name!r}: wrong shape or dtype: values must be rectangular lists of numbers"
+        )
     ok = {"f": "iuf", "c": "iufc", "i": "iu", "u": "iu", "b": "b"}.get(want, "")
     if kind not in ok:
         got = {"U": "string", "b": "boolean", "f": "non-integer number"}.get(kind, raw.dtype.name)
-        raise InvalidRequest(f"input {name!r}: wrong dtype: expected {spec.dtype.name} "
-                             f"({'integers' if want in 'iu' else 'numbers'}), got {got} values")
+        raise InvalidRequest(
+            f"input {name!r}: wrong dtype: expected {spec.dtype.name} "
+            f"({'integers' if want in 'iu' else 'numbers'}), got {got} values"
+        )
     if want in "iu" and kind in "iu":
         info = np.iinfo(spec.dtype)
         if raw.size and (raw.min() < info.min or raw.max() > info.max):
@@ -213,11 +242,12 @@ def _string_array(name: str, spec: TensorSpec, value: list) -> np.ndarray:
     while any(isinstance(x, list) for x in level):  # one nesting level per pass, no recursion
         size = len(level[0]) if isinstance(level[0], list) else -1
         if any(not isinstance(x, list) or len(x) != size for x in level):
-            raise InvalidRequest(f"input {name!r}: wrong shape: nested lists must be "
-                                 "rectangular")
+            raise InvalidRequest(f"input {name!r}: wrong shape: nested lists must be rectangular")
         if len(shape) == max_depth:
-            raise InvalidRequest(f"input {name!r}: wrong shape: lists nested deeper than the "
-                                 f"signature's rank {max_depth}")
+            raise InvalidRequest(
+                f"input {name!r}: wrong shape: lists nested deeper than the "
+                f"signature's rank {max_depth}"
+            )
         shape.append(size)
         level = [y for x in level for y in x]
     out = np.empty(len(level), dtype=object)
@@ -232,21 +262,29 @@ def _string_value(name: str, leaf: object) -> bytes:
     if _is_b64(leaf):
         text = leaf["b64"]
         if not isinstance(text, str):
-            raise InvalidRequest(f"input {name!r}: the value of \"b64\" must be a string of "
-                                 f"base64, got {_json_type(text)}")
+            raise InvalidRequest(
+                f'input {name!r}: the value of "b64" must be a string of '
+                f"base64, got {_json_type(text)}"
+            )
         try:  # standard alphabet (not URL-safe), padding optional, as TF Serving accepts
             return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
         except (binascii.Error, ValueError) as e:
-            raise InvalidRequest(f"input {name!r}: Unable to base64 decode {_clip(text)}: "
-                                 f"{e}") from None
-    raise InvalidRequest(f"input {name!r}: wrong dtype: expected string (JSON strings or "
-                         f"{{\"b64\": \"...\"}} objects), got {_json_type(leaf)}")
+            raise InvalidRequest(
+                f"input {name!r}: Unable to base64 decode {_clip(text)}: {e}"
+            ) from None
+    raise InvalidRequest(
+        f"input {name!r}: wrong dtype: expected string (JSON strings or "
+        f'{{"b64": "..."}} objects), got {_json_type(leaf)}'
+    )
 
 
 def _json_type(value: object) -> str:
     if isinstance(value, dict):
-        return "a JSON object" + (" (binary values are {\"b64\": \"...\"} objects with no "
-                                  "other key)" if "b64" in value else "")
+        return "a JSON object" + (
+            ' (binary values are {"b64": "..."} objects with no other key)'
+            if "b64" in value
+            else ""
+        )
     if isinstance(value, bool) or value is None:
         return json.dumps(value)
     return "a number" if isinstance(value, int | float) else type(value).__name__
@@ -268,8 +306,11 @@ def encode_predict(outputs: Mapping[str, np.ndarray], columnar: bool) -> dict:
     if len(cols) == 1:
         return {"predictions": next(iter(cols.values()))}
     keys = list(cols)
-    return {"predictions": [dict(zip(keys, row, strict=True))
-                            for row in zip(*cols.values(), strict=True)]}
+    return {
+        "predictions": [
+            dict(zip(keys, row, strict=True)) for row in zip(*cols.values(), strict=True)
+        ]
+    }
 
 
 def _json_values(key: str, value) -> object:

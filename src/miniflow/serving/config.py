@@ -25,8 +25,10 @@ from miniflow.serving.manager import ModelConfig, VersionPolicy
 
 __all__ = ["load_model_config", "parse_text_proto"]
 
-_TOKEN = re.compile(r"""\s*(?:(\#[^\n]*)|([{}:\[\],])|('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
-                    r"""|([A-Za-z_][\w.]*)|([-+]?[\d.]+(?:[eE][-+]?\d+)?))""")
+_TOKEN = re.compile(
+    r"""\s*(?:(\#[^\n]*)|([{}:\[\],])|('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
+    r"""|([A-Za-z_][\w.]*)|([-+]?[\d.]+(?:[eE][-+]?\d+)?))"""
+)
 
 
 def _tokens(text: str) -> list[str]:
@@ -35,7 +37,7 @@ def _tokens(text: str) -> list[str]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise ValueError(f"model config: cannot parse near {text[pos:pos + 30]!r}")
+            raise ValueError(f"model config: cannot parse near {text[pos : pos + 30]!r}")
         pos = m.end()
         if m.group(1) is None:
             out.append(m.group(m.lastindex))
@@ -114,8 +116,9 @@ def _policy(raw) -> VersionPolicy:
         return VersionPolicy("latest", int(_one(body, "num_versions", 1)))
     if "specific" in raw:
         body = _as_list(raw["specific"])[-1]
-        return VersionPolicy("specific", versions=tuple(int(v) for v in
-                                                        _as_list(body.get("versions", []))))
+        return VersionPolicy(
+            "specific", versions=tuple(int(v) for v in _as_list(body.get("versions", [])))
+        )
     if "all" in raw:
         return VersionPolicy("all")
     raise ValueError(f"model config: unknown model_version_policy {sorted(raw)}")
@@ -148,6 +151,8 @@ def load_model_config(path: str | os.PathLike) -> list[ModelConfig]:
         policy = _policy(c.get("model_version_policy"))
         out.append(ModelConfig(name, os.path.join(here, base), policy))
     if not out:
-        raise ValueError(f"model config {path}: no models (expected model_config_list "
-                         "{ config { name: ... base_path: ... } })")
+        raise ValueError(
+            f"model config {path}: no models (expected model_config_list "
+            "{ config { name: ... base_path: ... } })"
+        )
     return out

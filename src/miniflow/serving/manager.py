@@ -26,8 +26,14 @@ from miniflow.serving.batching import MicroBatcher
 from miniflow.serving.errors import ModelLoadError, ServableNotFound
 from miniflow.serving.servable import Servable, load_servable
 
-__all__ = ["VersionPolicy", "ModelConfig", "BatchingOptions", "LoadedVersion", "ModelManager",
-           "list_versions"]
+__all__ = [
+    "VersionPolicy",
+    "ModelConfig",
+    "BatchingOptions",
+    "LoadedVersion",
+    "ModelManager",
+    "list_versions",
+]
 
 log = logging.getLogger("miniflow.serving")
 
@@ -69,8 +75,14 @@ def list_versions(base_path: str) -> list[int]:
     except FileNotFoundError:
         return []
     # Only canonical numbers ("7", not "07"), so the directory is always str(version).
-    return sorted((int(n) for n in names if n.isdigit() and str(int(n)) == n and
-                   os.path.isdir(os.path.join(base_path, n))), reverse=True)
+    return sorted(
+        (
+            int(n)
+            for n in names
+            if n.isdigit() and str(int(n)) == n and os.path.isdir(os.path.join(base_path, n))
+        ),
+        reverse=True,
+    )
 
 
 def _fingerprint(path: str) -> tuple:
@@ -82,16 +94,21 @@ def _fingerprint(path: str) -> tuple:
                 st = os.stat(os.path.join(root, f))
             except OSError:
                 continue
-            items.append((os.path.relpath(os.path.join(root, f), path), st.st_size,
-                          st.st_mtime_ns))
+            items.append((os.path.relpath(os.path.join(root, f), path), st.st_size, st.st_mtime_ns))
     return tuple(sorted(items))
 
 
 class LoadedVersion:
     """A servable version in service, counted while requests use it."""
 
-    def __init__(self, model: str, version: int, servable: Servable,
-                 batching: BatchingOptions | None, on_batch: Callable[[int], None] | None):
+    def __init__(
+        self,
+        model: str,
+        version: int,
+        servable: Servable,
+        batching: BatchingOptions | None,
+        on_batch: Callable[[int], None] | None,
+    ):
         self.model = model
         self.version = version
         self.servable = servable
@@ -99,8 +116,9 @@ class LoadedVersion:
         self.retired = False
         self._batcher = None
         if batching is not None:
-            self._batcher = MicroBatcher(servable.predict, batching.max_batch_size,
-                                         batching.timeout_s, on_batch)
+            self._batcher = MicroBatcher(
+                servable.predict, batching.max_batch_size, batching.timeout_s, on_batch
+            )
         self._on_batch = on_batch
 
     @property
@@ -133,10 +151,14 @@ class ModelManager:
         on_load_failure: called once per failed load (metrics).
     """
 
-    def __init__(self, config: ModelConfig, loader: Callable[[str], Servable] = load_servable,
-                 batching: BatchingOptions | None = None,
-                 on_batch: Callable[[int], None] | None = None,
-                 on_load_failure: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        config: ModelConfig,
+        loader: Callable[[str], Servable] = load_servable,
+        batching: BatchingOptions | None = None,
+        on_batch: Callable[[int], None] | None = None,
+        on_load_failure: Callable[[], None] | None = None,
+    ):
         self.config = config
         self.name = config.name
         self._loader = loader
@@ -176,7 +198,7 @@ class ModelManager:
         p = self.config.policy
         present = [v for v in sorted(loaded, reverse=True) if v in on_disk]
         if p.kind == "latest":
-            return set(present[:p.num_versions])
+            return set(present[: p.num_versions])
         if p.kind == "specific":
             return {v for v in present if v in p.versions}
         return set(present)
@@ -200,8 +222,13 @@ class ModelManager:
             msg = str(e) if isinstance(e, ModelLoadError) else f"{type(e).__name__}: {e}"
             with self._lock:
                 self._failed[version] = (fp, msg)
-            log.error("model %s: version %d failed to load; still serving %s: %s", self.name,
-                      version, sorted(self._loaded) or "nothing", msg)
+            log.error(
+                "model %s: version %d failed to load; still serving %s: %s",
+                self.name,
+                version,
+                sorted(self._loaded) or "nothing",
+                msg,
+            )
             if self._on_load_failure is not None:
                 self._on_load_failure()
             return None
@@ -239,15 +266,18 @@ class ModelManager:
         with self._lock:
             if version is None:
                 if not self._loaded:
-                    raise ServableNotFound(f"Servable not found for request: Latest({self.name})"
-                                           f"; no version of model {self.name!r} is loaded")
+                    raise ServableNotFound(
+                        f"Servable not found for request: Latest({self.name})"
+                        f"; no version of model {self.name!r} is loaded"
+                    )
                 loaded = self._loaded[max(self._loaded)]
             else:
                 loaded = self._loaded.get(version)
                 if loaded is None:
                     raise ServableNotFound(
                         f"Servable not found for request: Specific({self.name}, {version}); "
-                        f"serving versions: {self.versions}")
+                        f"serving versions: {self.versions}"
+                    )
             loaded.refs += 1
         try:
             yield loaded
@@ -274,8 +304,9 @@ class ModelManager:
                 entries[v] = _status(v, "AVAILABLE")
         if version is not None:
             if version not in entries:
-                raise ServableNotFound(f"Servable not found for request: Specific({self.name}, "
-                                       f"{version})")
+                raise ServableNotFound(
+                    f"Servable not found for request: Specific({self.name}, {version})"
+                )
             return [entries[version]]
         if not entries:
             raise ServableNotFound(f"Could not find any versions of model {self.name}")
@@ -287,5 +318,8 @@ class ModelManager:
 
 
 def _status(version: int, state: str, code: str = "OK", message: str = "") -> dict:
-    return {"version": str(version), "state": state,
-            "status": {"error_code": code, "error_message": message}}
+    return {
+        "version": str(version),
+        "state": state,
+        "status": {"error_code": code, "error_message": message},
+    }

@@ -11,8 +11,22 @@ import threading
 
 __all__ = ["Metrics", "LATENCY_BUCKETS", "BATCH_BUCKETS"]
 
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-                   2.5, 5.0, 10.0)
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
 
@@ -74,21 +88,47 @@ class Metrics:
     def __init__(self, prefix: str = "miniflow_serving"):
         self._lock = threading.Lock()
         p = prefix
-        self._requests = _Metric(f"{p}_requests_total", "HTTP requests by model, API and "
-                                 "status code.", "counter", ("model", "api", "code"))
-        self._errors = _Metric(f"{p}_request_errors_total", "Requests answered with an "
-                               "error status (4xx/5xx).", "counter", ("model", "api", "code"))
-        self._latency = _Histogram(f"{p}_request_latency_seconds", "Time from request "
-                                   "received to response written.", ("model", "api"),
-                                   LATENCY_BUCKETS)
-        self._batch = _Histogram(f"{p}_batch_size", "Rows per model call (after "
-                                 "micro-batching).", ("model",), BATCH_BUCKETS)
-        self._version = _Metric(f"{p}_model_version", "Newest version being served "
-                                "(0 = none).", "gauge", ("model",))
-        self._load_failures = _Metric(f"{p}_model_load_failures_total", "Version "
-                                      "directories that failed to load.", "counter", ("model",))
-        self._all = (self._requests, self._errors, self._latency, self._batch, self._version,
-                     self._load_failures)
+        self._requests = _Metric(
+            f"{p}_requests_total",
+            "HTTP requests by model, API and status code.",
+            "counter",
+            ("model", "api", "code"),
+        )
+        self._errors = _Metric(
+            f"{p}_request_errors_total",
+            "Requests answered with an error status (4xx/5xx).",
+            "counter",
+            ("model", "api", "code"),
+        )
+        self._latency = _Histogram(
+            f"{p}_request_latency_seconds",
+            "Time from request received to response written.",
+            ("model", "api"),
+            LATENCY_BUCKETS,
+        )
+        self._batch = _Histogram(
+            f"{p}_batch_size",
+            "Rows per model call (after micro-batching).",
+            ("model",),
+            BATCH_BUCKETS,
+        )
+        self._version = _Metric(
+            f"{p}_model_version", "Newest version being served (0 = none).", "gauge", ("model",)
+        )
+        self._load_failures = _Metric(
+            f"{p}_model_load_failures_total",
+            "Version directories that failed to load.",
+            "counter",
+            ("model",),
+        )
+        self._all = (
+            self._requests,
+            self._errors,
+            self._latency,
+            self._batch,
+            self._version,
+            self._load_failures,
+        )
 
     def observe_request(self, model: str, api: str, code: int, seconds: float) -> None:
         with self._lock:
@@ -119,6 +159,7 @@ class Metrics:
                     lines += m.render()
                     continue
                 lines += m.header()
-                lines += [f"{m.name}{_labels(m.labels, k)} {v}"
-                          for k, v in sorted(m.values.items())]
+                lines += [
+                    f"{m.name}{_labels(m.labels, k)} {v}" for k, v in sorted(m.values.items())
+                ]
         return "\n".join(lines) + "\n"

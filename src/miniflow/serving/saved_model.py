@@ -21,8 +21,9 @@ __all__ = ["SavedModelServable"]
 
 def _spec(info) -> TensorSpec:
     dims = info.tensor_shape.as_tuple() if info.tensor_shape is not None else None
-    return TensorSpec(info.name, np.dtype(info.dtype.as_numpy_dtype),
-                      None if dims is None else tuple(dims))
+    return TensorSpec(
+        info.name, np.dtype(info.dtype.as_numpy_dtype), None if dims is None else tuple(dims)
+    )
 
 
 class SavedModelServable:
@@ -43,8 +44,9 @@ class SavedModelServable:
         for key, sig in signature_defs.items():
             inputs = {k: _spec(v) for k, v in sig.inputs.items()}
             outputs = {k: _spec(v) for k, v in sig.outputs.items()}
-            self.signature_defs[key] = SignatureDef(inputs, outputs,
-                                                    sig.method_name or PREDICT_METHOD)
+            self.signature_defs[key] = SignatureDef(
+                inputs, outputs, sig.method_name or PREDICT_METHOD
+            )
             self._feeds[key] = [(k, graph.get_tensor_by_name(s.name)) for k, s in inputs.items()]
             self._fetches[key] = [graph.get_tensor_by_name(s.name) for s in outputs.values()]
         self._warm: set[str] = set()
@@ -55,8 +57,9 @@ class SavedModelServable:
         session = tf.Session(graph=tf.Graph())
         try:
             with session.graph.as_default():
-                meta = tf.saved_model.loader.load(session, [tf.saved_model.tag_constants.SERVING],
-                                                  path)
+                meta = tf.saved_model.loader.load(
+                    session, [tf.saved_model.tag_constants.SERVING], path
+                )
             return cls(session, meta.signature_def)
         except BaseException:
             session.close()
@@ -64,8 +67,10 @@ class SavedModelServable:
 
     def predict(self, signature_name: str, inputs) -> dict[str, np.ndarray]:
         if signature_name not in self.signature_defs:
-            raise InvalidRequest(f"Serving signature name: \"{signature_name}\" not found in "
-                                 f"signature def; have {sorted(self.signature_defs)}")
+            raise InvalidRequest(
+                f'Serving signature name: "{signature_name}" not found in '
+                f"signature def; have {sorted(self.signature_defs)}"
+            )
         # The same feed order and fetch list every time: one cached plan per signature.
         feed = {t: inputs[k] for k, t in self._feeds[signature_name]}
         fetches = self._fetches[signature_name]

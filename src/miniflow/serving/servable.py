@@ -96,13 +96,14 @@ def load_servable(path: str | os.PathLike) -> Servable:
     path = os.fspath(path)
     kind = servable_kind(path)
     if kind is None:
-        raise ModelLoadError(f"{path}: no model found; expected model.json (a miniflow.ml "
-                             "sparse LR model) or saved_model.* (tf.saved_model.simple_save)")
+        raise ModelLoadError(
+            f"{path}: no model found; expected model.json (a miniflow.ml "
+            "sparse LR model) or saved_model.* (tf.saved_model.simple_save)"
+        )
     loader = next(load for k, _, load in _KINDS if k == kind)
     try:
         return loader(path)
     except ModelLoadError:
         raise
     except Exception as e:  # any failure to load is reported, never fatal to the server
-        raise ModelLoadError(f"{path}: failed to load {kind} model: "
-                             f"{type(e).__name__}: {e}") from e
+        raise ModelLoadError(f"{path}: failed to load {kind} model: {type(e).__name__}: {e}") from e

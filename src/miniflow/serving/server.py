@@ -39,8 +39,10 @@ __all__ = ["ModelServer", "DEFAULT_MAX_BODY_BYTES"]
 log = logging.getLogger("miniflow.serving")
 
 DEFAULT_MAX_BODY_BYTES = 64 << 20
-_MODEL_PATH = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?"
-                         r"(?:(?P<metadata>/metadata)|:(?P<verb>[A-Za-z]+))?$")
+_MODEL_PATH = re.compile(
+    r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?"
+    r"(?:(?P<metadata>/metadata)|:(?P<verb>[A-Za-z]+))?$"
+)
 
 
 class _HTTPError(Exception):
@@ -63,18 +65,26 @@ class ModelServer:
         >>> server.start(); print(server.port); server.stop()                 # doctest: +SKIP
     """
 
-    def __init__(self, models: list[ModelConfig], host: str = "127.0.0.1", port: int = 8501,
-                 batching: BatchingOptions | None = None, poll_seconds: float = 1.0,
-                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
+    def __init__(
+        self,
+        models: list[ModelConfig],
+        host: str = "127.0.0.1",
+        port: int = 8501,
+        batching: BatchingOptions | None = None,
+        poll_seconds: float = 1.0,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ):
         self.metrics = Metrics()
         self.managers: dict[str, ModelManager] = {}
         for cfg in models:
             if cfg.name in self.managers:
                 raise ValueError(f"model name {cfg.name!r} is configured twice")
             self.managers[cfg.name] = ModelManager(
-                cfg, batching=batching,
+                cfg,
+                batching=batching,
                 on_batch=lambda rows, n=cfg.name: self.metrics.observe_batch(n, rows),
-                on_load_failure=lambda n=cfg.name: self.metrics.load_failed(n))
+                on_load_failure=lambda n=cfg.name: self.metrics.load_failed(n),
+            )
         self.poll_seconds = poll_seconds
         self.max_body_bytes = max_body_bytes
         self._stop = threading.Event()
@@ -96,11 +106,9 @@ class ModelServer:
     def start(self) -> None:
         """Loads the current versions, then serves and polls in background threads."""
         self.poll()
-        self._poller = threading.Thread(target=self._poll_loop, name="version-poller",
-                                        daemon=True)
+        self._poller = threading.Thread(target=self._poll_loop, name="version-poller", daemon=True)
         self._poller.start()
-        self._serving = threading.Thread(target=self.httpd.serve_forever, name="http",
-                                         daemon=True)
+        self._serving = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
         self._serving.start()
 
     def stop(self) -> None:
@@ -124,8 +132,10 @@ class ModelServer:
     def manager(self, name: str) -> ModelManager:
         m = self.managers.get(name)
         if m is None:
-            raise ServableNotFound(f"Servable not found for request: Latest({name}); "
-                                   f"served models: {sorted(self.managers)}")
+            raise ServableNotFound(
+                f"Servable not found for request: Latest({name}); "
+                f"served models: {sorted(self.managers)}"
+            )
         return m
 
     def model_status(self, name: str, version: int | None) -> dict:
@@ -134,9 +144,10 @@ class ModelServer:
     def model_metadata(self, name: str, version: int | None) -> dict:
         with self.manager(name).use(version) as loaded:
             sigs = {k: s.to_json() for k, s in loaded.signature_defs.items()}
-            return {"model_spec": {"name": name, "signature_name": "",
-                                   "version": str(loaded.version)},
-                    "metadata": {"signature_def": {"signature_def": sigs}}}
+            return {
+                "model_spec": {"name": name, "signature_name": "", "version": str(loaded.version)},
+                "metadata": {"signature_def": {"signature_def": sigs}},
+            }
 
     def predict(self, name: str, version: int | None, body: bytes) -> dict:
         doc = parse_json(body)
@@ -188,8 +199,9 @@ class _Handler(BaseHTTPRequestHandler):
                 code, payload = 200, self._model_call(app, method, m, version, body)
             elif path == "/monitoring/prometheus/metrics" and method == "GET":
                 api = "metrics"
-                self._send(200, app.metrics.render().encode(),
-                           "text/plain; version=0.0.4; charset=utf-8")
+                self._send(
+                    200, app.metrics.render().encode(), "text/plain; version=0.0.4; charset=utf-8"
+                )
                 app.metrics.observe_request(model, api, 200, time.perf_counter() - start)
                 return
             elif path == "/healthz" and method == "GET":
@@ -238,8 +250,10 @@ class _Handler(BaseHTTPRequestHandler):
         if length > limit:
             # the body is left unread, so this connection cannot carry another request
             self.close_connection = True
-            raise InvalidRequest(f"Request body of {length} bytes exceeds the limit of {limit} "
-                                 "bytes (--max-body-bytes)")
+            raise InvalidRequest(
+                f"Request body of {length} bytes exceeds the limit of {limit} "
+                "bytes (--max-body-bytes)"
+            )
         return self.rfile.read(length)
 
     def _send(self, code: int, body: bytes, content_type: str = "application/json") -> None:

@@ -15,17 +15,34 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["TensorSpec", "SignatureDef", "Ragged", "DEFAULT_SIGNATURE", "PREDICT_METHOD",
-           "dtype_enum"]
+__all__ = [
+    "TensorSpec",
+    "SignatureDef",
+    "Ragged",
+    "DEFAULT_SIGNATURE",
+    "PREDICT_METHOD",
+    "dtype_enum",
+]
 
 DEFAULT_SIGNATURE = "serving_default"
 PREDICT_METHOD = "tensorflow/serving/predict"
 
 # numpy dtype -> TF's DataType enum name, as TF Serving's metadata reports it.
-_DT_NAMES = {"float32": "DT_FLOAT", "float64": "DT_DOUBLE", "float16": "DT_HALF",
-             "int8": "DT_INT8", "int16": "DT_INT16", "int32": "DT_INT32", "int64": "DT_INT64",
-             "uint8": "DT_UINT8", "uint16": "DT_UINT16", "bool": "DT_BOOL",
-             "object": "DT_STRING", "complex64": "DT_COMPLEX64", "complex128": "DT_COMPLEX128"}
+_DT_NAMES = {
+    "float32": "DT_FLOAT",
+    "float64": "DT_DOUBLE",
+    "float16": "DT_HALF",
+    "int8": "DT_INT8",
+    "int16": "DT_INT16",
+    "int32": "DT_INT32",
+    "int64": "DT_INT64",
+    "uint8": "DT_UINT8",
+    "uint16": "DT_UINT16",
+    "bool": "DT_BOOL",
+    "object": "DT_STRING",
+    "complex64": "DT_COMPLEX64",
+    "complex128": "DT_COMPLEX128",
+}
 
 
 def dtype_enum(dtype: np.dtype) -> str:
@@ -54,7 +71,7 @@ class Ragged:
     def rows(self, start: int, stop: int) -> Ragged:
         """Rows ``start:stop`` (offsets rebased to 0)."""
         lo, hi = self.row_splits[start], self.row_splits[stop]
-        return Ragged(self.values[lo:hi], self.row_splits[start:stop + 1] - lo)
+        return Ragged(self.values[lo:hi], self.row_splits[start : stop + 1] - lo)
 
     @staticmethod
     def concat(parts: list[Ragged]) -> Ragged:
@@ -87,8 +104,10 @@ class TensorSpec:
         if self.shape is None:
             shape = {"dim": [], "unknown_rank": True}
         else:
-            shape = {"dim": [{"size": str(-1 if d is None else d), "name": ""}
-                             for d in self.shape], "unknown_rank": False}
+            shape = {
+                "dim": [{"size": str(-1 if d is None else d), "name": ""} for d in self.shape],
+                "unknown_rank": False,
+            }
         out = {"dtype": dtype_enum(self.dtype), "tensor_shape": shape, "name": self.name}
         if self.ragged:
             out["ragged"] = True
@@ -104,6 +123,8 @@ class SignatureDef:
     method_name: str = PREDICT_METHOD
 
     def to_json(self) -> dict:
-        return {"inputs": {k: v.to_json() for k, v in self.inputs.items()},
-                "outputs": {k: v.to_json() for k, v in self.outputs.items()},
-                "method_name": self.method_name}
+        return {
+            "inputs": {k: v.to_json() for k, v in self.inputs.items()},
+            "outputs": {k: v.to_json() for k, v in self.outputs.items()},
+            "method_name": self.method_name,
+        }

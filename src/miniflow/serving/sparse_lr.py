@@ -14,12 +14,16 @@ __all__ = ["SparseLRServable"]
 
 
 def _signatures() -> dict[str, SignatureDef]:
-    inputs = {"indices": TensorSpec("indices", np.dtype(np.int64), (None, None), ragged=True),
-              "values": TensorSpec("values", np.dtype(np.float32), (None, None), ragged=True)}
+    inputs = {
+        "indices": TensorSpec("indices", np.dtype(np.int64), (None, None), ragged=True),
+        "values": TensorSpec("values", np.dtype(np.float32), (None, None), ragged=True),
+    }
     prob = TensorSpec("probabilities", np.dtype(np.float32), (None,))
     logit = TensorSpec("logits", np.dtype(np.float32), (None,))
-    return {DEFAULT_SIGNATURE: SignatureDef(inputs, {"probabilities": prob}),
-            "predict": SignatureDef(inputs, {"probabilities": prob, "logits": logit})}
+    return {
+        DEFAULT_SIGNATURE: SignatureDef(inputs, {"probabilities": prob}),
+        "predict": SignatureDef(inputs, {"probabilities": prob, "logits": logit}),
+    }
 
 
 class SparseLRServable:
@@ -46,24 +50,34 @@ class SparseLRServable:
 
     def predict(self, signature_name: str, inputs) -> dict[str, np.ndarray]:
         if signature_name not in self.signature_defs:
-            raise InvalidRequest(f"Serving signature name: \"{signature_name}\" not found "
-                                   f"in signature def; have {sorted(self.signature_defs)}")
+            raise InvalidRequest(
+                f'Serving signature name: "{signature_name}" not found '
+                f"in signature def; have {sorted(self.signature_defs)}"
+            )
         ids, vals = inputs["indices"], inputs["values"]
         assert isinstance(ids, Ragged) and isinstance(vals, Ragged)  # the decoder's contract
         if not np.array_equal(ids.row_splits, vals.row_splits):
             row = int(np.argmax(ids.row_splits != vals.row_splits)) - 1
-            raise InvalidRequest(f"instance {row}: 'indices' and 'values' have different "
-                                 "lengths; every feature id needs exactly one value")
+            raise InvalidRequest(
+                f"instance {row}: 'indices' and 'values' have different "
+                "lengths; every feature id needs exactly one value"
+            )
         dim = 1 << self.model.dims_log2
         bad = (ids.values < 0) | (ids.values >= dim)
         if bad.any():
             k = int(np.argmax(bad))
             row = int(np.searchsorted(ids.row_splits, k, side="right")) - 1
-            raise InvalidRequest(f"instance {row}: feature index {int(ids.values[k])} is out of "
-                                 f"range [0, {dim}) (the model has 2^{self.model.dims_log2} "
-                                 "features)")
-        batch = Batch(ids.row_splits.astype(np.int64), ids.values.astype(np.int64),
-                      vals.values.astype(np.float32), np.zeros(len(ids), np.float32))
+            raise InvalidRequest(
+                f"instance {row}: feature index {int(ids.values[k])} is out of "
+                f"range [0, {dim}) (the model has 2^{self.model.dims_log2} "
+                "features)"
+            )
+        batch = Batch(
+            ids.row_splits.astype(np.int64),
+            ids.values.astype(np.int64),
+            vals.values.astype(np.float32),
+            np.zeros(len(ids), np.float32),
+        )
         logits = self.model.decision_function(batch)
         out = {"probabilities": sigmoid(logits).astype(np.float32)}
         if "logits" in self.signature_defs[signature_name].outputs:

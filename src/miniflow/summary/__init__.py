@@ -13,10 +13,16 @@ from miniflow.summary.writer_cache import FileWriterCache as FileWriterCache
 
 # The protocol buffer classes (tensorboardX's copies of TF's summary.proto and
 # event.proto), loaded on first use because tensorboardX is an optional dependency.
-PROTO_MODULES = {"Summary": "summary_pb2", "HistogramProto": "summary_pb2",
-                 "SummaryMetadata": "summary_pb2", "SummaryDescription": "summary_pb2",
-                 "Event": "event_pb2", "SessionLog": "event_pb2",
-                 "TaggedRunMetadata": "event_pb2", "LogMessage": "event_pb2"}
+PROTO_MODULES = {
+    "Summary": "summary_pb2",
+    "HistogramProto": "summary_pb2",
+    "SummaryMetadata": "summary_pb2",
+    "SummaryDescription": "summary_pb2",
+    "Event": "event_pb2",
+    "SessionLog": "event_pb2",
+    "TaggedRunMetadata": "event_pb2",
+    "LogMessage": "event_pb2",
+}
 
 
 def proto_class(name):

@@ -35,5 +35,6 @@ def get_summary_description(node_def):
     raw = attrs.get("description", "{}")
     raw = raw.decode() if isinstance(raw, bytes) else str(raw)
     fields = json.loads(raw or "{}")
-    return proto_class("SummaryDescription")(type_hint=fields.get("typeHint",
-                                                                  fields.get("type_hint", "")))
+    return proto_class("SummaryDescription")(
+        type_hint=fields.get("typeHint", fields.get("type_hint", ""))
+    )

@@ -37,8 +37,10 @@ def summary_iterator(path):
                 return
             if len(header) < 12:
                 raise _corrupt(path, offset, "truncated record header")
-            (length,), (length_crc,) = struct.unpack("<Q", header[:8]), struct.unpack(
-                "<I", header[8:])
+            (length,), (length_crc,) = (
+                struct.unpack("<Q", header[:8]),
+                struct.unpack("<I", header[8:]),
+            )
             if masked_crc32c(header[:8]) != length_crc:
                 raise _corrupt(path, offset, "corrupted record length")
             data, footer = fh.read(length), fh.read(4)

@@ -35,8 +35,16 @@ class FileWriter:
         >>> writer.close()
     """
 
-    def __init__(self, logdir, graph=None, max_queue=10, flush_secs=120, graph_def=None,
-                 filename_suffix=None, session=None):
+    def __init__(
+        self,
+        logdir,
+        graph=None,
+        max_queue=10,
+        flush_secs=120,
+        graph_def=None,
+        filename_suffix=None,
+        session=None,
+    ):
         efw, self._event_pb2, self._graph_pb2, self._node_def_pb2 = _tbx()
         self._logdir = os.fspath(logdir)
         os.makedirs(self._logdir, exist_ok=True)
@@ -84,8 +92,11 @@ class FileWriter:
             try:
                 parsed.ParseFromString(bytes(raw))
             except Exception as e:  # noqa: BLE001  protobuf raises its own DecodeError
-                raise errors.InvalidArgumentError(None, None, f"add_summary needs a serialized "
-                                                  f"Summary (a summary op's value): {e}") from None
+                raise errors.InvalidArgumentError(
+                    None,
+                    None,
+                    f"add_summary needs a serialized Summary (a summary op's value): {e}",
+                ) from None
             summary = parsed
         event = self._event_pb2.Event(wall_time=time.time(), summary=summary)
         if global_step is not None:
@@ -95,14 +106,20 @@ class FileWriter:
     def add_graph(self, graph, global_step=None, graph_def=None) -> None:
         """Adds ``graph`` (ops, inputs, control inputs) for TensorBoard's graph view."""
         if graph_def is None:
-            graph_def = self._graph_pb2.GraphDef(node=[
-                self._node_def_pb2.NodeDef(
-                    name=op.name, op=op.type,
-                    input=[t.name if t.value_index else t.op.name for t in op.inputs] +
-                    [f"^{c.name}" for c in op.control_inputs])
-                for op in graph.get_operations()])
-        event = self._event_pb2.Event(wall_time=time.time(),
-                                      graph_def=graph_def.SerializeToString())
+            graph_def = self._graph_pb2.GraphDef(
+                node=[
+                    self._node_def_pb2.NodeDef(
+                        name=op.name,
+                        op=op.type,
+                        input=[t.name if t.value_index else t.op.name for t in op.inputs]
+                        + [f"^{c.name}" for c in op.control_inputs],
+                    )
+                    for op in graph.get_operations()
+                ]
+            )
+        event = self._event_pb2.Event(
+            wall_time=time.time(), graph_def=graph_def.SerializeToString()
+        )
         if global_step is not None:
             event.step = int(global_step)
         self.add_event(event)

@@ -23,11 +23,25 @@ class Benchmark:
     def _get_name(self, overwrite_name=None) -> str:
         return overwrite_name or f"{type(self).__name__}"
 
-    def report_benchmark(self, iters=None, cpu_time=None, wall_time=None, throughput=None,
-                         extras=None, name=None, metrics=None) -> None:
-        entry = {"name": self._get_name(name), "iters": iters, "cpu_time": cpu_time,
-                 "wall_time": wall_time, "throughput": throughput, "extras": extras or {},
-                 "metrics": metrics or []}
+    def report_benchmark(
+        self,
+        iters=None,
+        cpu_time=None,
+        wall_time=None,
+        throughput=None,
+        extras=None,
+        name=None,
+        metrics=None,
+    ) -> None:
+        entry = {
+            "name": self._get_name(name),
+            "iters": iters,
+            "cpu_time": cpu_time,
+            "wall_time": wall_time,
+            "throughput": throughput,
+            "extras": extras or {},
+            "metrics": metrics or [],
+        }
         prefix = os.environ.get(REPORT_ENV)
         if prefix:
             with open(prefix + entry["name"].replace("/", "__"), "w") as fh:
@@ -35,9 +49,19 @@ class Benchmark:
         else:
             _log.info("Benchmark %s", entry)
 
-    def run_op_benchmark(self, sess, op_or_tensor, feed_dict=None, burn_iters=2, min_iters=10,
-                         store_trace=False, store_memory_usage=True, name=None, extras=None,
-                         mbs=0) -> dict:
+    def run_op_benchmark(
+        self,
+        sess,
+        op_or_tensor,
+        feed_dict=None,
+        burn_iters=2,
+        min_iters=10,
+        store_trace=False,
+        store_memory_usage=True,
+        name=None,
+        extras=None,
+        mbs=0,
+    ) -> dict:
         """Runs ``op_or_tensor`` ``burn_iters`` times, then times ``min_iters`` runs;
         reports and returns ``{"iters", "wall_time" (median seconds), "extras", "name",
         "throughput" (``mbs`` per second)}``."""
@@ -49,8 +73,13 @@ class Benchmark:
             sess.run(op_or_tensor, feed_dict=feed_dict)
             deltas.append(time.perf_counter() - start)
         wall = float(np.median(deltas))
-        values = {"iters": min_iters, "wall_time": wall, "extras": dict(extras or {}),
-                  "name": name, "throughput": mbs / wall if wall > 0 else 0.0}
+        values = {
+            "iters": min_iters,
+            "wall_time": wall,
+            "extras": dict(extras or {}),
+            "name": name,
+            "throughput": mbs / wall if wall > 0 else 0.0,
+        }
         self.report_benchmark(**values)
         return values
 

@@ -54,19 +54,22 @@ def check_grads(fn, args, order=1, eps=None, rtol=None, atol=None, shapes="stati
     args = [np.asarray(a) for a in args]
     for i, a in enumerate(args):
         if a.dtype.kind != "f":
-            raise TypeError(f"check_grads: argument {i} must be a floating array, got "
-                            f"dtype {a.dtype}")
-    d_eps, d_rtol, d_atol = _DEFAULT_TOLERANCES[min(a.dtype.itemsize for a in args)
-                                                  if args else 8]
+            raise TypeError(
+                f"check_grads: argument {i} must be a floating array, got dtype {a.dtype}"
+            )
+    d_eps, d_rtol, d_atol = _DEFAULT_TOLERANCES[min(a.dtype.itemsize for a in args) if args else 8]
     eps = d_eps if eps is None else eps
     rtol = d_rtol if rtol is None else rtol
     atol = d_atol if atol is None else atol
     rng = np.random.default_rng(seed)
     graph = Graph()
     with graph.as_default():
-        xs = [array_ops.placeholder(dtypes.as_dtype(a.dtype), shape=_declared(a.shape, shapes),
-                                    name=f"x{i}")
-              for i, a in enumerate(args)]
+        xs = [
+            array_ops.placeholder(
+                dtypes.as_dtype(a.dtype), shape=_declared(a.shape, shapes), name=f"x{i}"
+            )
+            for i, a in enumerate(args)
+        ]
         outputs = fn(*xs)
         outputs = list(outputs) if isinstance(outputs, list | tuple) else [outputs]
         outputs = [convert_to_tensor(y) for y in outputs]
@@ -95,24 +98,33 @@ def _check_vjp(sess, xs, outputs, args, rng, eps, rtol, atol, k):
     grads = gradients(outputs, xs, grad_ys=[array_ops.constant(u) for u in us])
     for i, g in enumerate(grads):
         if g is not None and not isinstance(g, Tensor | IndexedSlices):
-            raise AssertionError(f"order {k}: the gradient of input {i} is a "
-                                 f"{type(g).__name__}, not a graph tensor; gradient rules "
-                                 "must be written with miniflow ops")
+            raise AssertionError(
+                f"order {k}: the gradient of input {i} is a "
+                f"{type(g).__name__}, not a graph tensor; gradient rules "
+                "must be written with miniflow ops"
+            )
     dense = [None if g is None else convert_to_tensor(g) for g in grads]
     analytic = sess.run([g for g in dense if g is not None], feed)
     analytic_iter = iter(analytic)
 
     def loss(point):
         vals = sess.run(outputs, dict(zip(xs, point)))
-        return sum(float(np.sum(np.asarray(u, np.float64) * np.asarray(v, np.float64)))
-                   for u, v in zip(us, vals))
+        return sum(
+            float(np.sum(np.asarray(u, np.float64) * np.asarray(v, np.float64)))
+            for u, v in zip(us, vals)
+        )
 
     for i, (x, g) in enumerate(zip(args, dense)):
-        got = np.zeros_like(x, dtype=np.float64) if g is None else \
-            np.asarray(next(analytic_iter), dtype=np.float64)
+        got = (
+            np.zeros_like(x, dtype=np.float64)
+            if g is None
+            else np.asarray(next(analytic_iter), dtype=np.float64)
+        )
         if got.shape != x.shape:
-            raise AssertionError(f"order {k}: gradient for input {i} has shape {got.shape}, "
-                                 f"the input has shape {x.shape}")
+            raise AssertionError(
+                f"order {k}: gradient for input {i} has shape {got.shape}, "
+                f"the input has shape {x.shape}"
+            )
         want = np.zeros(x.shape, dtype=np.float64)
         for j in np.ndindex(x.shape):
             plus = [a.copy() for a in args]
@@ -121,7 +133,11 @@ def _check_vjp(sess, xs, outputs, args, rng, eps, rtol, atol, k):
             minus[i][j] -= eps
             want[j] = (loss(plus) - loss(minus)) / (2 * eps)
         np.testing.assert_allclose(
-            got, want, rtol=rtol, atol=atol,
+            got,
+            want,
+            rtol=rtol,
+            atol=atol,
             err_msg=f"order-{k} gradient of input {i} (shape {x.shape}) differs from "
-                    f"central finite differences")
+            f"central finite differences",
+        )
     return [g for g in dense if g is not None]

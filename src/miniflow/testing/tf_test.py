@@ -64,13 +64,16 @@ def main(argv=None):
 
 def disable_with_predicate(pred, skip_message):
     """Decorator: skips the test when ``pred()`` is true."""
+
     def decorator(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             if pred():
                 raise unittest.SkipTest(skip_message)
             return fn(*args, **kwargs)
+
         return wrapper
+
     return decorator
 
 
@@ -82,14 +85,17 @@ def with_eager_op_as_function(cls=None, only_as_function=False):
 
 # -- gradient checking --------------------------------------------------------------------
 
+
 def _jacobians(x, x_shape, y, y_shape, x_data, delta, extra_feed_dict):
     sess = get_default_session()
     if sess is None:
-        raise ValueError("compute_gradient needs a default session: call it inside "
-                         "`with tf.Session():`")
+        raise ValueError(
+            "compute_gradient needs a default session: call it inside `with tf.Session():`"
+        )
     if not (x.dtype.is_floating and y.dtype.is_floating):
-        raise TypeError(f"compute_gradient: x and y must be floating, got {x.dtype.name} "
-                        f"and {y.dtype.name}")
+        raise TypeError(
+            f"compute_gradient: x and y must be floating, got {x.dtype.name} and {y.dtype.name}"
+        )
     x_shape, y_shape = tuple(x_shape), tuple(y_shape)
     x_size, y_size = int(np.prod(x_shape)), int(np.prod(y_shape))
     dy = array_ops.placeholder(y.dtype, y_shape)
@@ -105,7 +111,7 @@ def _jacobians(x, x_shape, y, y_shape, x_data, delta, extra_feed_dict):
             indices, values = sess.run([dx.indices, dx.values], feed)
             row = int(np.prod(x_shape[1:]))
             for i, v in zip(indices, values):
-                theory[i * row:(i + 1) * row, col] += np.ravel(v)
+                theory[i * row : (i + 1) * row, col] += np.ravel(v)
         else:
             theory[:, col] = np.ravel(sess.run(dx, feed))
         dy_data.flat[col] = 0
@@ -120,8 +126,9 @@ def _jacobians(x, x_shape, y, y_shape, x_data, delta, extra_feed_dict):
     return theory, numeric
 
 
-def compute_gradient(x, x_shape, y, y_shape, x_init_value=None, delta=1e-3,
-                     init_targets=None, extra_feed_dict=None):
+def compute_gradient(
+    x, x_shape, y, y_shape, x_init_value=None, delta=1e-3, init_targets=None, extra_feed_dict=None
+):
     """(theoretical, numerical) Jacobians of ``y`` with respect to ``x``; for a list of
     ``x``, one pair per element. Runs in the default session."""
     for init in init_targets or ():
@@ -135,23 +142,25 @@ def compute_gradient(x, x_shape, y, y_shape, x_init_value=None, delta=1e-3,
         if init is None:
             init = np.random.random_sample(shape).astype(xi.dtype.as_numpy_dtype)
         elif list(np.shape(init)) != list(shape):
-            raise ValueError(f"x_shape = {list(shape)}, init_data shape = "
-                             f"{list(np.shape(init))}")
+            raise ValueError(f"x_shape = {list(shape)}, init_data shape = {list(np.shape(init))}")
         init = np.asarray(init, xi.dtype.as_numpy_dtype)
         out.append(_jacobians(xi, shape, y, y_shape, init, delta, extra))
     return out if isinstance(x, list) else out[0]
 
 
-def compute_gradient_error(x, x_shape, y, y_shape, x_init_value=None, delta=1e-3,
-                           init_targets=None, extra_feed_dict=None):
+def compute_gradient_error(
+    x, x_shape, y, y_shape, x_init_value=None, delta=1e-3, init_targets=None, extra_feed_dict=None
+):
     """The largest absolute difference between the theoretical and numerical Jacobians."""
-    pairs = compute_gradient(x, x_shape, y, y_shape, x_init_value, delta, init_targets,
-                             extra_feed_dict)
+    pairs = compute_gradient(
+        x, x_shape, y, y_shape, x_init_value, delta, init_targets, extra_feed_dict
+    )
     pairs = pairs if isinstance(pairs, list) else [pairs]
     return max((float(np.max(np.abs(t - n))) if t.size else 0.0) for t, n in pairs)
 
 
 # -- TestCase ---------------------------------------------------------------------------------
+
 
 def _nested_pairs(a, b, path="") -> list[tuple[object, object, str]]:
     """Leaf pairs of two nested structures, with their paths. Dicts and sequences that
@@ -159,14 +168,17 @@ def _nested_pairs(a, b, path="") -> list[tuple[object, object, str]]:
     if isinstance(a, dict) and isinstance(b, dict):
         if set(a) != set(b):
             raise AssertionError(f"{path or 'dict'}: keys differ: {sorted(a)} vs {sorted(b)}")
-        return [p for k in sorted(a, key=str)
-                for p in _nested_pairs(a[k], b[k], f"{path}[{k!r}]")]
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and not (
-            _numeric(a) and _numeric(b)):
+        return [p for k in sorted(a, key=str) for p in _nested_pairs(a[k], b[k], f"{path}[{k!r}]")]
+    if (
+        isinstance(a, (list, tuple))
+        and isinstance(b, (list, tuple))
+        and not (_numeric(a) and _numeric(b))
+    ):
         if len(a) != len(b):
             raise AssertionError(f"{path or 'sequence'}: length {len(a)} vs {len(b)}")
-        return [p for i, (u, v) in enumerate(zip(a, b))
-                for p in _nested_pairs(u, v, f"{path}[{i}]")]
+        return [
+            p for i, (u, v) in enumerate(zip(a, b)) for p in _nested_pairs(u, v, f"{path}[{i}]")
+        ]
     return [(a, b, path)]
 
 
@@ -197,8 +209,7 @@ class TestCase(unittest.TestCase):
     def session(self, graph=None, config=None, use_gpu=True, force_gpu=False):
         """A new session on ``graph`` (default: the default graph), made the default."""
         graph = graph if graph is not None else get_default_graph()
-        with graph.as_default(), Session(graph=graph, config=config) as sess, \
-                sess.as_default():
+        with graph.as_default(), Session(graph=graph, config=config) as sess, sess.as_default():
             yield sess
 
     @contextlib.contextmanager
@@ -223,13 +234,24 @@ class TestCase(unittest.TestCase):
         for x, y, path in _nested_pairs(_map_nest(self._value, a), _map_nest(self._value, b)):
             x, y = np.asarray(self._value(x)), np.asarray(self._value(y))
             self.assertEqual(x.shape, y.shape, f"{msg or ''} {path} shape mismatch")
-            np.testing.assert_allclose(x, y, rtol=rtol, atol=atol, equal_nan=True,
-                                       err_msg=f"{msg or ''} {path}".strip())
+            np.testing.assert_allclose(
+                x, y, rtol=rtol, atol=atol, equal_nan=True, err_msg=f"{msg or ''} {path}".strip()
+            )
 
-    def assertAllCloseAccordingToType(self, a, b, rtol=1e-6, atol=1e-6,  # noqa: N802
-                                      float_rtol=1e-6, float_atol=1e-6, half_rtol=1e-3,
-                                      half_atol=1e-3, bfloat16_rtol=1e-2,
-                                      bfloat16_atol=1e-2, msg=None):
+    def assertAllCloseAccordingToType(
+        self,
+        a,
+        b,
+        rtol=1e-6,
+        atol=1e-6,  # noqa: N802
+        float_rtol=1e-6,
+        float_atol=1e-6,
+        half_rtol=1e-3,
+        half_atol=1e-3,
+        bfloat16_rtol=1e-2,
+        bfloat16_atol=1e-2,
+        msg=None,
+    ):
         dtype = np.result_type(np.asarray(self._value(a)), np.asarray(self._value(b)))
         if dtype == np.float32:
             rtol, atol = max(rtol, float_rtol), max(atol, float_atol)
@@ -269,8 +291,14 @@ class TestCase(unittest.TestCase):
     def assertAllLessEqual(self, a, comparison_target):  # noqa: N802
         self.assertTrue(np.all(np.asarray(self._value(a)) <= comparison_target))
 
-    def assertAllInRange(self, target, lower_bound, upper_bound,  # noqa: N802
-                         open_lower_bound=False, open_upper_bound=False):
+    def assertAllInRange(
+        self,
+        target,
+        lower_bound,
+        upper_bound,  # noqa: N802
+        open_lower_bound=False,
+        open_upper_bound=False,
+    ):
         t = np.asarray(self._value(target))
         low = t > lower_bound if open_lower_bound else t >= lower_bound
         high = t < upper_bound if open_upper_bound else t <= upper_bound
@@ -305,8 +333,7 @@ def _map_nest(fn, structure):
         return {k: _map_nest(fn, v) for k, v in structure.items()}
     if isinstance(structure, (list, tuple)):
         items = [_map_nest(fn, v) for v in structure]
-        return type(structure)(*items) if hasattr(structure, "_fields") else \
-            type(structure)(items)
+        return type(structure)(*items) if hasattr(structure, "_fields") else type(structure)(items)
     return fn(structure)
 
 
@@ -315,6 +342,10 @@ def is_cpu_target_available(target) -> bool:
     is pure Python, so it supports exactly the CPU it runs on."""
     machine = platform.machine().lower()
     target = str(target).lower()
-    aliases = {"x86": ("x86_64", "amd64", "i386", "i686"), "x86_64": ("x86_64", "amd64"),
-               "aarch64": ("aarch64", "arm64"), "arm64": ("aarch64", "arm64")}
+    aliases = {
+        "x86": ("x86_64", "amd64", "i386", "i686"),
+        "x86_64": ("x86_64", "amd64"),
+        "aarch64": ("aarch64", "arm64"),
+        "arm64": ("aarch64", "arm64"),
+    }
     return machine in aliases.get(target, (target,))

@@ -28,13 +28,27 @@ from miniflow.train.training_util import (  # noqa: E402
     global_step as global_step,
 )
 
-__all__ = ["GradientDescentOptimizer", "Optimizer",
-           "AdadeltaOptimizer", "AdagradOptimizer", "AdamOptimizer",
-           "ExponentialMovingAverage", "FtrlOptimizer",
-           "MomentumOptimizer", "RMSPropOptimizer", "cosine_decay", "create_global_step",
-           "exponential_decay", "get_global_step", "get_or_create_global_step",
-           "global_step", "inverse_time_decay", "natural_exp_decay", "piecewise_constant",
-           "polynomial_decay"]
+__all__ = [
+    "GradientDescentOptimizer",
+    "Optimizer",
+    "AdadeltaOptimizer",
+    "AdagradOptimizer",
+    "AdamOptimizer",
+    "ExponentialMovingAverage",
+    "FtrlOptimizer",
+    "MomentumOptimizer",
+    "RMSPropOptimizer",
+    "cosine_decay",
+    "create_global_step",
+    "exponential_decay",
+    "get_global_step",
+    "get_or_create_global_step",
+    "global_step",
+    "inverse_time_decay",
+    "natural_exp_decay",
+    "piecewise_constant",
+    "polynomial_decay",
+]
 
 # -- persistence: checkpoints and meta graphs ----------------------------------------------
 from miniflow.train.checkpoint import CheckpointState as CheckpointState  # noqa: E402
@@ -53,10 +67,21 @@ from miniflow.train.meta_graph import import_meta_graph as import_meta_graph  # 
 from miniflow.train.saver import Saver as Saver  # noqa: E402
 from miniflow.summary.reader import summary_iterator as summary_iterator  # noqa: E402
 
-__all__ += ["CheckpointState", "MetaGraphDef", "Saver", "checkpoint_exists",
-            "export_meta_graph", "get_checkpoint_mtimes", "get_checkpoint_state",
-            "import_meta_graph", "latest_checkpoint", "list_variables", "load_variable",
-            "summary_iterator", "update_checkpoint_state"]
+__all__ += [
+    "CheckpointState",
+    "MetaGraphDef",
+    "Saver",
+    "checkpoint_exists",
+    "export_meta_graph",
+    "get_checkpoint_mtimes",
+    "get_checkpoint_state",
+    "import_meta_graph",
+    "latest_checkpoint",
+    "list_variables",
+    "load_variable",
+    "summary_iterator",
+    "update_checkpoint_state",
+]
 
 # -- issue 13: the Example protocol buffers -----------------------------------------------
 from miniflow.core.example_proto import BytesList as BytesList  # noqa: E402
@@ -70,8 +95,18 @@ from miniflow.core.example_proto import Int64List as Int64List  # noqa: E402
 from miniflow.core.example_proto import SequenceExample as SequenceExample  # noqa: E402
 from miniflow.ops.parsing_ops import match_filenames_once as match_filenames_once  # noqa: E402
 
-__all__ += ["BytesList", "Example", "Feature", "FeatureList", "FeatureLists", "Features",
-            "FloatList", "Int64List", "SequenceExample", "match_filenames_once"]
+__all__ += [
+    "BytesList",
+    "Example",
+    "Feature",
+    "FeatureList",
+    "FeatureLists",
+    "Features",
+    "FloatList",
+    "Int64List",
+    "SequenceExample",
+    "match_filenames_once",
+]
 
 # -- issue 13: misc train (proximal/dual-averaging optimizers) ----------------------------
 from miniflow.train.adagrad_da import AdagradDAOptimizer as AdagradDAOptimizer  # noqa: E402
@@ -113,13 +148,34 @@ from miniflow.train.warm_starting import VocabInfo as VocabInfo  # noqa: E402
 from miniflow.train.warm_starting import init_from_checkpoint as init_from_checkpoint  # noqa: E402,E501
 from miniflow.train.warm_starting import warm_start as warm_start  # noqa: E402
 
-__all__ += ["AdagradDAOptimizer", "ProximalAdagradOptimizer",
-            "ProximalGradientDescentOptimizer", "cosine_decay_restarts",
-            "linear_cosine_decay", "noisy_linear_cosine_decay", "piecewise_constant_decay",
-            "Checkpoint", "CheckpointManager", "CheckpointOptions", "ClusterDef",
-            "ClusterSpec", "JobDef", "NewCheckpointReader", "SaverDef", "ServerDef", "VocabInfo", "assert_global_step", "checkpoints_iterator",
-            "generate_checkpoint_state_proto", "init_from_checkpoint", "load_checkpoint",
-            "remove_checkpoint", "sdca_shrink_l1", "warm_start", "write_graph"]
+__all__ += [
+    "AdagradDAOptimizer",
+    "ProximalAdagradOptimizer",
+    "ProximalGradientDescentOptimizer",
+    "cosine_decay_restarts",
+    "linear_cosine_decay",
+    "noisy_linear_cosine_decay",
+    "piecewise_constant_decay",
+    "Checkpoint",
+    "CheckpointManager",
+    "CheckpointOptions",
+    "ClusterDef",
+    "ClusterSpec",
+    "JobDef",
+    "NewCheckpointReader",
+    "SaverDef",
+    "ServerDef",
+    "VocabInfo",
+    "assert_global_step",
+    "checkpoints_iterator",
+    "generate_checkpoint_state_proto",
+    "init_from_checkpoint",
+    "load_checkpoint",
+    "remove_checkpoint",
+    "sdca_shrink_l1",
+    "warm_start",
+    "write_graph",
+]
 
 # -- issue 13: monitored training loop ------------------------------------------------------
 from miniflow.train.basic_session_run_hooks import (  # noqa: E402
@@ -156,14 +212,37 @@ from miniflow.train.session_run_hook import SessionRunValues as SessionRunValues
 from miniflow.train.supervisor import Supervisor as Supervisor  # noqa: E402
 from miniflow.train.supervisor import basic_train_loop as basic_train_loop  # noqa: E402
 
-__all__ += ["CheckpointSaverHook", "CheckpointSaverListener", "ChiefSessionCreator",
-            "Coordinator", "FeedFnHook", "FinalOpsHook", "GlobalStepWaiterHook",
-            "LoggingTensorHook", "LooperThread", "MonitoredSession", "MonitoredTrainingSession",
-            "NanLossDuringTrainingError", "NanTensorHook", "ProfilerHook", "Scaffold",
-            "SecondOrStepTimer", "SessionCreator", "SessionManager", "SessionRunArgs",
-            "SessionRunContext", "SessionRunHook", "SessionRunValues",
-            "SingularMonitoredSession", "StepCounterHook", "StopAtStepHook",
-            "SummarySaverHook", "Supervisor", "WorkerSessionCreator", "basic_train_loop"]
+__all__ += [
+    "CheckpointSaverHook",
+    "CheckpointSaverListener",
+    "ChiefSessionCreator",
+    "Coordinator",
+    "FeedFnHook",
+    "FinalOpsHook",
+    "GlobalStepWaiterHook",
+    "LoggingTensorHook",
+    "LooperThread",
+    "MonitoredSession",
+    "MonitoredTrainingSession",
+    "NanLossDuringTrainingError",
+    "NanTensorHook",
+    "ProfilerHook",
+    "Scaffold",
+    "SecondOrStepTimer",
+    "SessionCreator",
+    "SessionManager",
+    "SessionRunArgs",
+    "SessionRunContext",
+    "SessionRunHook",
+    "SessionRunValues",
+    "SingularMonitoredSession",
+    "StepCounterHook",
+    "StopAtStepHook",
+    "SummarySaverHook",
+    "Supervisor",
+    "WorkerSessionCreator",
+    "basic_train_loop",
+]
 
 # -- issue 13: queue input pipelines -------------------------------------------------------
 from miniflow.train import queue_runner as queue_runner  # noqa: E402
@@ -186,11 +265,25 @@ from miniflow.train.queue_runner import QueueRunner as QueueRunner  # noqa: E402
 from miniflow.train.queue_runner import add_queue_runner as add_queue_runner  # noqa: E402
 from miniflow.train.queue_runner import start_queue_runners as start_queue_runners  # noqa: E402
 
-__all__ += ["QueueRunner", "add_queue_runner", "batch", "batch_join", "input_producer",
-            "limit_epochs", "maybe_batch", "maybe_batch_join", "maybe_shuffle_batch",
-            "maybe_shuffle_batch_join", "queue_runner", "range_input_producer", "shuffle_batch",
-            "shuffle_batch_join", "slice_input_producer", "start_queue_runners",
-            "string_input_producer"]
+__all__ += [
+    "QueueRunner",
+    "add_queue_runner",
+    "batch",
+    "batch_join",
+    "input_producer",
+    "limit_epochs",
+    "maybe_batch",
+    "maybe_batch_join",
+    "maybe_shuffle_batch",
+    "maybe_shuffle_batch_join",
+    "queue_runner",
+    "range_input_producer",
+    "shuffle_batch",
+    "shuffle_batch_join",
+    "slice_input_producer",
+    "start_queue_runners",
+    "string_input_producer",
+]
 
 # -- issue 13: mixed precision (tf.train.experimental: loss scaling)
 from miniflow.train import experimental as experimental  # noqa: E402

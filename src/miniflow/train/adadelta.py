@@ -22,8 +22,7 @@ def _adadelta(g, accum, accum_update, lr, rho, epsilon):
 @update_op("ApplyAdadelta")
 def _apply_adadelta(slot, lr, rho, epsilon, grad, var=None, slot_vars=()):
     value, accum, accum_update = buffers(slot, var, slot_vars)
-    accum[...], accum_update[...], delta = _adadelta(grad, accum, accum_update, lr, rho,
-                                                     epsilon)
+    accum[...], accum_update[...], delta = _adadelta(grad, accum, accum_update, lr, rho, epsilon)
     value -= delta
     return value
 
@@ -32,8 +31,9 @@ def _apply_adadelta(slot, lr, rho, epsilon, grad, var=None, slot_vars=()):
 def _sparse_apply_adadelta(slot, lr, rho, epsilon, values, indices, var=None, slot_vars=()):
     value, accum, accum_update = buffers(slot, var, slot_vars)
     rows, g = unique_rows(values, indices, value.shape[0])
-    accum[rows], accum_update[rows], delta = _adadelta(g, accum[rows], accum_update[rows],
-                                                       lr, rho, epsilon)
+    accum[rows], accum_update[rows], delta = _adadelta(
+        g, accum[rows], accum_update[rows], lr, rho, epsilon
+    )
     value[rows] -= delta
     return value
 
@@ -53,8 +53,9 @@ class AdadeltaOptimizer(Optimizer):
         train_op = tf.train.AdadeltaOptimizer(1.0, rho=0.95).minimize(loss)
     """
 
-    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-8, use_locking=False,
-                 name="Adadelta"):
+    def __init__(
+        self, learning_rate=0.001, rho=0.95, epsilon=1e-8, use_locking=False, name="Adadelta"
+    ):
         super().__init__(use_locking, name)
         self._learning_rate = learning_rate
         self._rho = rho
@@ -77,9 +78,16 @@ class AdadeltaOptimizer(Optimizer):
         return (self.get_slot(var, "accum"), self.get_slot(var, "accum_update"))
 
     def _apply_dense(self, grad, var):
-        return apply_op("ApplyAdadelta", *self._hypers(var), grad, var=var,
-                        slot_vars=self._slot_vars(var))
+        return apply_op(
+            "ApplyAdadelta", *self._hypers(var), grad, var=var, slot_vars=self._slot_vars(var)
+        )
 
     def _apply_sparse(self, grad, var):
-        return apply_op("SparseApplyAdadelta", *self._hypers(var), grad.values, grad.indices,
-                        var=var, slot_vars=self._slot_vars(var))
+        return apply_op(
+            "SparseApplyAdadelta",
+            *self._hypers(var),
+            grad.values,
+            grad.indices,
+            var=var,
+            slot_vars=self._slot_vars(var),
+        )

@@ -48,27 +48,41 @@ class AdagradOptimizer(Optimizer):
         train_op = tf.train.AdagradOptimizer(0.1).minimize(loss, global_step=step)
     """
 
-    def __init__(self, learning_rate, initial_accumulator_value=0.1, use_locking=False,
-                 name="Adagrad"):
+    def __init__(
+        self, learning_rate, initial_accumulator_value=0.1, use_locking=False, name="Adagrad"
+    ):
         if initial_accumulator_value <= 0.0:
-            raise ValueError(f"initial_accumulator_value must be positive: "
-                             f"{initial_accumulator_value}")
+            raise ValueError(
+                f"initial_accumulator_value must be positive: {initial_accumulator_value}"
+            )
         super().__init__(use_locking, name)
         self._learning_rate = learning_rate
         self._initial_accumulator_value = initial_accumulator_value
 
     def _create_slots(self, var_list):
         for v in var_list:
-            self._get_or_make_slot(v, fill_slot(v, self._initial_accumulator_value),
-                                   "accumulator", self._name)
+            self._get_or_make_slot(
+                v, fill_slot(v, self._initial_accumulator_value), "accumulator", self._name
+            )
 
     def _prepare(self):
         self._lr_t = hyper(self._learning_rate, "learning_rate")
 
     def _apply_dense(self, grad, var):
-        return apply_op("ApplyAdagrad", like(self._lr_t, var), grad, var=var,
-                        slot_vars=(self.get_slot(var, "accumulator"),))
+        return apply_op(
+            "ApplyAdagrad",
+            like(self._lr_t, var),
+            grad,
+            var=var,
+            slot_vars=(self.get_slot(var, "accumulator"),),
+        )
 
     def _apply_sparse(self, grad, var):
-        return apply_op("SparseApplyAdagrad", like(self._lr_t, var), grad.values,
-                        grad.indices, var=var, slot_vars=(self.get_slot(var, "accumulator"),))
+        return apply_op(
+            "SparseApplyAdagrad",
+            like(self._lr_t, var),
+            grad.values,
+            grad.indices,
+            var=var,
+            slot_vars=(self.get_slot(var, "accumulator"),),
+        )

@@ -30,8 +30,9 @@ def _apply_adagrad_da(slot, grad, lr, l1, l2, global_step, var=None, slot_vars=(
 
 
 @update_op("SparseApplyAdagradDA")
-def _sparse_apply_adagrad_da(slot, values, indices, lr, l1, l2, global_step, var=None,
-                             slot_vars=()):
+def _sparse_apply_adagrad_da(
+    slot, values, indices, lr, l1, l2, global_step, var=None, slot_vars=()
+):
     value, g_acc, gg_acc = buffers(slot, var, slot_vars)
     rows, g = unique_rows(values, indices, value.shape[0])
     a, aa = g_acc[rows] + g, gg_acc[rows] + g * g
@@ -54,13 +55,21 @@ class AdagradDAOptimizer(Optimizer):
         ValueError: ``initial_gradient_squared_accumulator_value`` is not positive.
     """
 
-    def __init__(self, learning_rate, global_step,
-                 initial_gradient_squared_accumulator_value=0.1,
-                 l1_regularization_strength=0.0, l2_regularization_strength=0.0,
-                 use_locking=False, name="AdagradDA"):
+    def __init__(
+        self,
+        learning_rate,
+        global_step,
+        initial_gradient_squared_accumulator_value=0.1,
+        l1_regularization_strength=0.0,
+        l2_regularization_strength=0.0,
+        use_locking=False,
+        name="AdagradDA",
+    ):
         if initial_gradient_squared_accumulator_value <= 0.0:
-            raise ValueError("initial_gradient_squared_accumulator_value must be positive: "
-                             f"{initial_gradient_squared_accumulator_value}")
+            raise ValueError(
+                "initial_gradient_squared_accumulator_value must be positive: "
+                f"{initial_gradient_squared_accumulator_value}"
+            )
         super().__init__(use_locking, name)
         self._learning_rate = learning_rate
         self._initial_value = initial_gradient_squared_accumulator_value
@@ -71,8 +80,9 @@ class AdagradDAOptimizer(Optimizer):
     def _create_slots(self, var_list):
         for v in var_list:
             self._get_or_make_slot(v, fill_slot(v, 0.0), "gradient_accumulator", self._name)
-            self._get_or_make_slot(v, fill_slot(v, self._initial_value),
-                                   "gradient_squared_accumulator", self._name)
+            self._get_or_make_slot(
+                v, fill_slot(v, self._initial_value), "gradient_squared_accumulator", self._name
+            )
 
     def _prepare(self):
         self._lr_t = hyper(self._learning_rate, "learning_rate")
@@ -85,13 +95,22 @@ class AdagradDAOptimizer(Optimizer):
         return [like(t, var) for t in (self._lr_t, self._l1_t, self._l2_t)] + [self._step_t]
 
     def _slot_vars(self, var):
-        return (self.get_slot(var, "gradient_accumulator"),
-                self.get_slot(var, "gradient_squared_accumulator"))
+        return (
+            self.get_slot(var, "gradient_accumulator"),
+            self.get_slot(var, "gradient_squared_accumulator"),
+        )
 
     def _apply_dense(self, grad, var):
-        return apply_op("ApplyAdagradDA", grad, *self._inputs(var), var=var,
-                        slot_vars=self._slot_vars(var))
+        return apply_op(
+            "ApplyAdagradDA", grad, *self._inputs(var), var=var, slot_vars=self._slot_vars(var)
+        )
 
     def _apply_sparse(self, grad, var):
-        return apply_op("SparseApplyAdagradDA", grad.values, grad.indices,
-                        *self._inputs(var), var=var, slot_vars=self._slot_vars(var))
+        return apply_op(
+            "SparseApplyAdagradDA",
+            grad.values,
+            grad.indices,
+            *self._inputs(var),
+            var=var,
+            slot_vars=self._slot_vars(var),
+        )

@@ -18,8 +18,9 @@ def _step_size(beta1_power, beta2_power, lr):
 
 
 @update_op("ApplyAdam")
-def _apply_adam(slot, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, var=None,
-                slot_vars=()):
+def _apply_adam(
+    slot, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, var=None, slot_vars=()
+):
     value, m, v = buffers(slot, var, slot_vars)
     m += (grad - m) * (1 - beta1)
     v += (grad * grad - v) * (1 - beta2)
@@ -31,8 +32,19 @@ def _apply_adam(slot, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad,
 # is added on its rows only, and the whole variable moves (rows with nonzero m keep
 # moving). LazyAdam semantics would differ; this matches TF1.
 @update_op("SparseApplyAdam")
-def _sparse_apply_adam(slot, beta1_power, beta2_power, lr, beta1, beta2, epsilon, values,
-                       indices, var=None, slot_vars=()):
+def _sparse_apply_adam(
+    slot,
+    beta1_power,
+    beta2_power,
+    lr,
+    beta1,
+    beta2,
+    epsilon,
+    values,
+    indices,
+    var=None,
+    slot_vars=(),
+):
     value, m, v = buffers(slot, var, slot_vars)
     rows, g = unique_rows(values, indices, value.shape[0])
     m *= beta1
@@ -63,8 +75,15 @@ class AdamOptimizer(Optimizer):
         train_op = tf.train.AdamOptimizer(1e-3).minimize(loss, global_step=step)
     """
 
-    def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8,
-                 use_locking=False, name="Adam"):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta1=0.9,
+        beta2=0.999,
+        epsilon=1e-8,
+        use_locking=False,
+        name="Adam",
+    ):
         super().__init__(use_locking, name)
         self._learning_rate = learning_rate
         self._beta1 = beta1
@@ -85,8 +104,7 @@ class AdamOptimizer(Optimizer):
         return self._beta1_power, self._beta2_power
 
     def variables(self):
-        return [v for v in self._get_beta_accumulators() if v is not None] + \
-            super().variables()
+        return [v for v in self._get_beta_accumulators() if v is not None] + super().variables()
 
     def _prepare(self):
         self._lr_t = hyper(self._learning_rate, "learning_rate")
@@ -96,16 +114,28 @@ class AdamOptimizer(Optimizer):
 
     def _inputs(self, var):
         powers = [like(p.value(), var) for p in self._get_beta_accumulators()]
-        return powers + [like(t, var) for t in (self._lr_t, self._beta1_t, self._beta2_t,
-                                                 self._epsilon_t)]
+        return powers + [
+            like(t, var) for t in (self._lr_t, self._beta1_t, self._beta2_t, self._epsilon_t)
+        ]
 
     def _apply_dense(self, grad, var):
-        return apply_op("ApplyAdam", *self._inputs(var), grad, var=var,
-                        slot_vars=(self.get_slot(var, "m"), self.get_slot(var, "v")))
+        return apply_op(
+            "ApplyAdam",
+            *self._inputs(var),
+            grad,
+            var=var,
+            slot_vars=(self.get_slot(var, "m"), self.get_slot(var, "v")),
+        )
 
     def _apply_sparse(self, grad, var):
-        return apply_op("SparseApplyAdam", *self._inputs(var), grad.values, grad.indices,
-                        var=var, slot_vars=(self.get_slot(var, "m"), self.get_slot(var, "v")))
+        return apply_op(
+            "SparseApplyAdam",
+            *self._inputs(var),
+            grad.values,
+            grad.indices,
+            var=var,
+            slot_vars=(self.get_slot(var, "m"), self.get_slot(var, "v")),
+        )
 
     def _finish(self, update_ops, name_scope):
         b1, b2 = self._get_beta_accumulators()

@@ -76,8 +76,11 @@ class SecondOrStepTimer:
         """Records a trigger at ``step``; returns (seconds, steps) since the last one, or
         (None, None) the first time."""
         now = time.time()
-        elapsed = ((None, None) if self._last_time is None
-                   else (now - self._last_time, step - self._last_step))
+        elapsed = (
+            (None, None)
+            if self._last_time is None
+            else (now - self._last_time, step - self._last_step)
+        )
         self._last_time, self._last_step = now, step
         return elapsed
 
@@ -97,8 +100,9 @@ def _as_graph_element(obj):
     graph = get_default_graph()
     if not isinstance(obj, str):
         if getattr(obj, "graph", None) is not graph:
-            raise ValueError(f"Passed {obj} should have graph attribute that is equal to "
-                             f"current graph {graph}.")
+            raise ValueError(
+                f"Passed {obj} should have graph attribute that is equal to current graph {graph}."
+            )
         return obj
     if ":" in obj:
         return graph.as_graph_element(obj)
@@ -107,8 +111,9 @@ def _as_graph_element(obj):
         graph.as_graph_element(obj + ":1")
     except (KeyError, ValueError):
         return element
-    raise ValueError(f"Name {obj} is ambiguous, as this `Operation` has multiple outputs "
-                     "(at least 2).")
+    raise ValueError(
+        f"Name {obj} is ambiguous, as this `Operation` has multiple outputs (at least 2)."
+    )
 
 
 class LoggingTensorHook(SessionRunHook):
@@ -116,12 +121,13 @@ class LoggingTensorHook(SessionRunHook):
     ``every_n_iter`` runs or ``every_n_secs`` seconds, and/or at the end, as
     ``"tag = value, tag = value (0.123 sec)"``."""
 
-    def __init__(self, tensors, every_n_iter=None, every_n_secs=None, at_end=False,
-                 formatter=None):
+    def __init__(self, tensors, every_n_iter=None, every_n_secs=None, at_end=False, formatter=None):
         only_at_end = at_end and every_n_iter is None and every_n_secs is None
         if not only_at_end and (every_n_iter is None) == (every_n_secs is None):
-            raise ValueError("either at_end and/or exactly one of every_n_iter and "
-                             "every_n_secs must be provided.")
+            raise ValueError(
+                "either at_end and/or exactly one of every_n_iter and "
+                "every_n_secs must be provided."
+            )
         if every_n_iter is not None and every_n_iter <= 0:
             raise ValueError(f"invalid every_n_iter={every_n_iter}.")
         if isinstance(tensors, dict):
@@ -131,8 +137,11 @@ class LoggingTensorHook(SessionRunHook):
             tensors = {item: item for item in tensors}
         self._tensors = tensors
         self._formatter = formatter
-        self._timer = (_NeverTriggerTimer() if only_at_end
-                       else SecondOrStepTimer(every_secs=every_n_secs, every_steps=every_n_iter))
+        self._timer = (
+            _NeverTriggerTimer()
+            if only_at_end
+            else SecondOrStepTimer(every_secs=every_n_secs, every_steps=every_n_iter)
+        )
         self._log_at_end = at_end
 
     def begin(self):
@@ -217,9 +226,17 @@ class CheckpointSaverHook(SessionRunHook):
     every ``save_secs`` seconds or ``save_steps`` steps, and at the end (unless the last
     step was just saved)."""
 
-    def __init__(self, checkpoint_dir, save_secs=None, save_steps=None, saver=None,
-                 checkpoint_basename="model.ckpt", scaffold=None, listeners=None,
-                 save_graph_def=True):
+    def __init__(
+        self,
+        checkpoint_dir,
+        save_secs=None,
+        save_steps=None,
+        saver=None,
+        checkpoint_basename="model.ckpt",
+        scaffold=None,
+        listeners=None,
+        save_graph_def=True,
+    ):
         _log.info("Create CheckpointSaverHook.")
         if saver is not None and scaffold is not None:
             raise ValueError("You cannot provide both saver and scaffold.")
@@ -267,16 +284,18 @@ class CheckpointSaverHook(SessionRunHook):
         for listener in self._listeners:
             listener.before_save(session, step)
         _log.info("Saving checkpoints for %d into %s.", step, self._save_path)
-        self._get_saver().save(session, self._save_path, global_step=step,
-                               write_meta_graph=self._save_graph_def)
-        self._summary_writer.add_session_log(
-            _session_log("CHECKPOINT", self._save_path), step)
+        self._get_saver().save(
+            session, self._save_path, global_step=step, write_meta_graph=self._save_graph_def
+        )
+        self._summary_writer.add_session_log(_session_log("CHECKPOINT", self._save_path), step)
         _log.info("Calling checkpoint listeners after saving checkpoint %d...", step)
         stop = False
         for listener in self._listeners:
             if listener.after_save(session, step):
-                _log.info("A CheckpointSaverListener requested that training be stopped. "
-                          "listener: %s", listener)
+                _log.info(
+                    "A CheckpointSaverListener requested that training be stopped. listener: %s",
+                    listener,
+                )
                 stop = True
         return stop
 
@@ -287,11 +306,15 @@ class CheckpointSaverHook(SessionRunHook):
             return self._scaffold.saver
         savers = get_default_graph().get_collection(GraphKeys.SAVERS)
         if not savers:
-            raise RuntimeError(f"No items in collection {GraphKeys.SAVERS}. Please add a "
-                               "saver to the collection or provide a saver or scaffold.")
+            raise RuntimeError(
+                f"No items in collection {GraphKeys.SAVERS}. Please add a "
+                "saver to the collection or provide a saver or scaffold."
+            )
         if len(savers) > 1:
-            raise RuntimeError(f"More than one item in collection {GraphKeys.SAVERS}. Please "
-                               "indicate which one to use by passing it to the constructor.")
+            raise RuntimeError(
+                f"More than one item in collection {GraphKeys.SAVERS}. Please "
+                "indicate which one to use by passing it to the constructor."
+            )
         self._saver = savers[0]
         return self._saver
 
@@ -300,11 +323,9 @@ class StepCounterHook(SessionRunHook):
     """Logs and records (summary tag ``global_step/sec``) the steps per second every
     ``every_n_steps`` steps or ``every_n_secs`` seconds."""
 
-    def __init__(self, every_n_steps=100, every_n_secs=None, output_dir=None,
-                 summary_writer=None):
+    def __init__(self, every_n_steps=100, every_n_secs=None, output_dir=None, summary_writer=None):
         if (every_n_steps is None) == (every_n_secs is None):
-            raise ValueError("exactly one of every_n_steps and every_n_secs should be "
-                             "provided.")
+            raise ValueError("exactly one of every_n_steps and every_n_secs should be provided.")
         self._timer = SecondOrStepTimer(every_steps=every_n_steps, every_secs=every_n_secs)
         self._summary_writer = summary_writer
         self._output_dir = output_dir
@@ -326,9 +347,11 @@ class StepCounterHook(SessionRunHook):
         if self._summary_writer is not None:
             pb = summary_pb2()
             self._summary_writer.add_summary(
-                pb.Summary(value=[pb.Summary.Value(tag=self._summary_tag,
-                                                   simple_value=steps_per_sec)]),
-                global_step)
+                pb.Summary(
+                    value=[pb.Summary.Value(tag=self._summary_tag, simple_value=steps_per_sec)]
+                ),
+                global_step,
+            )
         _log.info("%s: %g", self._summary_tag, steps_per_sec)
 
     def after_run(self, run_context, run_values):
@@ -341,11 +364,15 @@ class StepCounterHook(SessionRunHook):
                     self._log_and_record(elapsed_steps, max(elapsed_time, 1e-9), step)
         if stale == self._last_global_step and self._warned < 5:
             self._warned += 1
-            _log.warning("It seems that global step (tf.train.get_global_step) has not been "
-                         "increased. Current value (could be stable): %s vs previous value: "
-                         "%s. You could increase the global step by passing "
-                         "tf.train.get_global_step() to Optimizer.apply_gradients or "
-                         "Optimizer.minimize.", stale, self._last_global_step)
+            _log.warning(
+                "It seems that global step (tf.train.get_global_step) has not been "
+                "increased. Current value (could be stable): %s vs previous value: "
+                "%s. You could increase the global step by passing "
+                "tf.train.get_global_step() to Optimizer.apply_gradients or "
+                "Optimizer.minimize.",
+                stale,
+                self._last_global_step,
+            )
         self._last_global_step = stale
 
     def end(self, session):
@@ -385,8 +412,15 @@ class SummarySaverHook(SessionRunHook):
     """Writes the summary op's value every ``save_steps`` steps or ``save_secs`` seconds
     (and a START session log on the first step) to ``output_dir``."""
 
-    def __init__(self, save_steps=None, save_secs=None, output_dir=None, summary_writer=None,
-                 scaffold=None, summary_op=None):
+    def __init__(
+        self,
+        save_steps=None,
+        save_secs=None,
+        output_dir=None,
+        summary_writer=None,
+        scaffold=None,
+        summary_op=None,
+    ):
         if (scaffold is None) == (summary_op is None):
             raise ValueError("Exactly one of scaffold or summary_op must be provided.")
         self._summary_op, self._scaffold = summary_op, scaffold
@@ -401,8 +435,9 @@ class SummarySaverHook(SessionRunHook):
         self._global_step_tensor = _global_step("SummarySaverHook")
 
     def before_run(self, run_context):
-        self._request_summary = (self._next_step is None
-                                 or self._timer.should_trigger_for_step(self._next_step))
+        self._request_summary = self._next_step is None or self._timer.should_trigger_for_step(
+            self._next_step
+        )
         requests = {"global_step": self._global_step_tensor}
         if self._request_summary and self._get_summary_op() is not None:
             requests["summary"] = self._get_summary_op()
@@ -450,8 +485,7 @@ class GlobalStepWaiterHook(SessionRunHook):
         if self._wait_until_step <= 0:
             self._worker_is_started = True
             return None
-        _log.info("Waiting for global step %d before starting training.",
-                  self._wait_until_step)
+        _log.info("Waiting for global step %d before starting training.", self._wait_until_step)
         last_logged = 0
         while True:
             current = run_context.session.run(self._global_step_tensor)
@@ -459,8 +493,11 @@ class GlobalStepWaiterHook(SessionRunHook):
                 self._worker_is_started = True
                 return None
             if current - last_logged > 1000:
-                _log.info("Waiting for global step %d before starting training. Current "
-                          "step is %d.", self._wait_until_step, current)
+                _log.info(
+                    "Waiting for global step %d before starting training. Current step is %d.",
+                    self._wait_until_step,
+                    current,
+                )
                 last_logged = current
             time.sleep(0.5)
 
@@ -481,12 +518,15 @@ class FinalOpsHook(SessionRunHook):
         if self._final_ops is None:
             return
         try:
-            self._final_ops_values = session.run(self._final_ops,
-                                                 feed_dict=self._final_ops_feed_dict)
+            self._final_ops_values = session.run(
+                self._final_ops, feed_dict=self._final_ops_feed_dict
+            )
         except (errors.OutOfRangeError, StopIteration):
-            _log.warning("An OutOfRangeError or StopIteration exception is raised by the code "
-                         "in FinalOpsHook: the final ops depend on an input source, which "
-                         "should not happen.")
+            _log.warning(
+                "An OutOfRangeError or StopIteration exception is raised by the code "
+                "in FinalOpsHook: the final ops depend on an input source, which "
+                "should not happen."
+            )
             raise
 
 
@@ -505,8 +545,9 @@ class ProfilerHook(SessionRunHook):
     steps or ``save_secs`` seconds. miniflow records no per-op timings: the trace holds
     one event spanning the whole traced step."""
 
-    def __init__(self, save_steps=None, save_secs=None, output_dir="", show_dataflow=True,
-                 show_memory=False):
+    def __init__(
+        self, save_steps=None, save_secs=None, output_dir="", show_dataflow=True, show_memory=False
+    ):
         self._output_file = os.path.join(output_dir, "timeline-{}.json")
         self._output_dir = output_dir
         self._timer = SecondOrStepTimer(every_secs=save_secs, every_steps=save_steps)
@@ -516,8 +557,9 @@ class ProfilerHook(SessionRunHook):
         self._global_step_tensor = _global_step("ProfilerHook")
 
     def before_run(self, run_context):
-        self._request_summary = (self._next_step is not None
-                                 and self._timer.should_trigger_for_step(self._next_step))
+        self._request_summary = self._next_step is not None and self._timer.should_trigger_for_step(
+            self._next_step
+        )
         self._start = time.time()
         return SessionRunArgs({"global_step": self._global_step_tensor})
 
@@ -537,9 +579,19 @@ class ProfilerHook(SessionRunHook):
         _log.info("Saving timeline for %d into '%s'.", step, path)
         if self._output_dir:
             os.makedirs(self._output_dir, exist_ok=True)
-        trace = {"traceEvents": [
-            {"name": "process_name", "ph": "M", "pid": 0, "args": {"name": "miniflow"}},
-            {"name": f"step {step}", "ph": "X", "pid": 0, "tid": 0, "cat": "Op",
-             "ts": start * 1e6, "dur": (end - start) * 1e6}]}
+        trace = {
+            "traceEvents": [
+                {"name": "process_name", "ph": "M", "pid": 0, "args": {"name": "miniflow"}},
+                {
+                    "name": f"step {step}",
+                    "ph": "X",
+                    "pid": 0,
+                    "tid": 0,
+                    "cat": "Op",
+                    "ts": start * 1e6,
+                    "dur": (end - start) * 1e6,
+                },
+            ]
+        }
         with open(path, "w") as fh:
             json.dump(trace, fh)

@@ -28,8 +28,13 @@ import zipfile
 import numpy as np
 
 from miniflow import dtypes, errors
-from miniflow.graph.file_io import (atomic_write, dump_envelope, file_sha256, load_envelope,
-                                    read_bytes)
+from miniflow.graph.file_io import (
+    atomic_write,
+    dump_envelope,
+    file_sha256,
+    load_envelope,
+    read_bytes,
+)
 from miniflow.train import tensor_bundle
 
 INDEX_FORMAT = "miniflow.checkpoint"
@@ -61,10 +66,15 @@ def write_checkpoint(prefix: str, tensors: dict, fmt: str = "miniflow") -> None:
     digest = hashlib.sha256(data).hexdigest()
     data_file = f"{os.path.basename(prefix)}.data-{digest[:16]}.npz"
     atomic_write(os.path.join(directory, data_file), lambda fh: fh.write(data))
-    body = {"data_file": data_file, "data_sha256": digest, "data_size": len(data),
-            "tensors": entries}
-    atomic_write(prefix + ".index", lambda fh: fh.write(dump_envelope(INDEX_FORMAT,
-                                                                       INDEX_VERSION, body)))
+    body = {
+        "data_file": data_file,
+        "data_sha256": digest,
+        "data_size": len(data),
+        "tensors": entries,
+    }
+    atomic_write(
+        prefix + ".index", lambda fh: fh.write(dump_envelope(INDEX_FORMAT, INDEX_VERSION, body))
+    )
     for stale in glob.glob(glob.escape(prefix) + ".data-*.npz"):
         if os.path.basename(stale) != data_file:
             os.remove(stale)
@@ -80,34 +90,50 @@ def read_index(prefix: str) -> dict:
     """
     if tensor_bundle.is_bundle(prefix):
         num_shards, entries = tensor_bundle.read_index(prefix)
-        return {"format": "tf", "num_shards": num_shards, "entries": entries,
-                "tensors": {n: {"dtype": e.dtype, "shape": list(e.shape)}
-                            for n, e in entries.items()}}
+        return {
+            "format": "tf",
+            "num_shards": num_shards,
+            "entries": entries,
+            "tensors": {n: {"dtype": e.dtype, "shape": list(e.shape)} for n, e in entries.items()},
+        }
     what = f"Checkpoint index {prefix}.index"
-    body = load_envelope(read_bytes(prefix + ".index", "Checkpoint index"), INDEX_FORMAT,
-                         INDEX_VERSION, what)
+    body = load_envelope(
+        read_bytes(prefix + ".index", "Checkpoint index"), INDEX_FORMAT, INDEX_VERSION, what
+    )
     _check_index(body, what)
     return body
 
 
 def _check_index(body, what):
     if not _valid_index(body):
-        raise errors.InvalidArgumentError(None, None, f"{what} is malformed: expected "
-                                          "data_file (a file name), data_sha256, data_size and "
-                                          "a tensors map of {dtype, shape, key}.")
+        raise errors.InvalidArgumentError(
+            None,
+            None,
+            f"{what} is malformed: expected "
+            "data_file (a file name), data_sha256, data_size and "
+            "a tensors map of {dtype, shape, key}.",
+        )
 
 
 def _valid_index(body) -> bool:
-    if not (isinstance(body, dict) and isinstance(body.get("data_file"), str)
-            and isinstance(body.get("data_sha256"), str) and type(body.get("data_size")) is int
-            and isinstance(body.get("tensors"), dict)):
+    if not (
+        isinstance(body, dict)
+        and isinstance(body.get("data_file"), str)
+        and isinstance(body.get("data_sha256"), str)
+        and type(body.get("data_size")) is int
+        and isinstance(body.get("tensors"), dict)
+    ):
         return False
     if re.fullmatch(r"[^/\\]+\.npz", body["data_file"]) is None:  # no paths
         return False
-    return all(isinstance(e, dict) and isinstance(e.get("key"), str)
-               and e.get("dtype") in dtypes._BY_NAME and isinstance(e.get("shape"), list)
-               and all(type(d) is int and d >= 0 for d in e["shape"])
-               for e in body["tensors"].values())
+    return all(
+        isinstance(e, dict)
+        and isinstance(e.get("key"), str)
+        and e.get("dtype") in dtypes._BY_NAME
+        and isinstance(e.get("shape"), list)
+        and all(type(d) is int and d >= 0 for d in e["shape"])
+        for e in body["tensors"].values()
+    )
 
 
 def load_checkpoint_tensors(prefix: str, names=None) -> dict:
@@ -124,21 +150,26 @@ def load_checkpoint_tensors(prefix: str, names=None) -> dict:
     for name in wanted:
         if name not in tensors:
             raise errors.NotFoundError(
-                None, None, f"Key {name} not found in checkpoint {prefix}. The checkpoint "
-                f"holds: {', '.join(sorted(tensors)) or '(nothing)'}")
+                None,
+                None,
+                f"Key {name} not found in checkpoint {prefix}. The checkpoint "
+                f"holds: {', '.join(sorted(tensors)) or '(nothing)'}",
+            )
     if index.get("format") == "tf":
-        return tensor_bundle.read_tensors(prefix, index["num_shards"], index["entries"],
-                                          wanted)
+        return tensor_bundle.read_tensors(prefix, index["num_shards"], index["entries"], wanted)
     path = os.path.join(os.path.dirname(os.path.abspath(prefix)), index["data_file"])
     if not os.path.exists(path):
-        raise errors.DataLossError(None, None, f"Checkpoint {prefix}: data file {path} is "
-                                   "missing.")
+        raise errors.DataLossError(None, None, f"Checkpoint {prefix}: data file {path} is missing.")
     size, digest = os.path.getsize(path), file_sha256(path)
     if size != index["data_size"] or digest != index["data_sha256"]:
-        raise errors.DataLossError(None, None, f"Checkpoint {prefix}: data file {path} is "
-                                   f"corrupt ({size} bytes, sha256 {digest}; the index "
-                                   f"expects {index['data_size']} bytes, sha256 "
-                                   f"{index['data_sha256']}).")
+        raise errors.DataLossError(
+            None,
+            None,
+            f"Checkpoint {prefix}: data file {path} is "
+            f"corrupt ({size} bytes, sha256 {digest}; the index "
+            f"expects {index['data_size']} bytes, sha256 "
+            f"{index['data_sha256']}).",
+        )
     out = {}
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -147,8 +178,9 @@ def load_checkpoint_tensors(prefix: str, names=None) -> dict:
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
         if isinstance(e, errors.OpError):
             raise
-        raise errors.DataLossError(None, None, f"Checkpoint {prefix}: cannot read "
-                                   f"{path}: {e}") from None
+        raise errors.DataLossError(
+            None, None, f"Checkpoint {prefix}: cannot read {path}: {e}"
+        ) from None
     return out
 
 
@@ -157,9 +189,13 @@ def _checked(arr, name, entry, prefix):
     if dt is dtypes.string:
         arr = arr.astype(object)
     if list(arr.shape) != entry["shape"] or (dt is not dtypes.string and arr.dtype != dt.np):
-        raise errors.DataLossError(None, None, f"Checkpoint {prefix}: tensor {name} has "
-                                   f"{arr.dtype}{list(arr.shape)} in the data file but "
-                                   f"{entry['dtype']}{entry['shape']} in the index.")
+        raise errors.DataLossError(
+            None,
+            None,
+            f"Checkpoint {prefix}: tensor {name} has "
+            f"{arr.dtype}{list(arr.shape)} in the data file but "
+            f"{entry['dtype']}{entry['shape']} in the index.",
+        )
     return arr
 
 
@@ -169,9 +205,12 @@ def checkpoint_exists(checkpoint_prefix: str) -> bool:
 
 
 def remove_checkpoint(prefix: str, meta_graph_suffix: str = "meta") -> None:
-    for path in [prefix + ".index", f"{prefix}.{meta_graph_suffix}",
-                 *glob.glob(glob.escape(prefix) + ".data-*.npz"),
-                 *glob.glob(glob.escape(prefix) + ".data-[0-9][0-9][0-9][0-9][0-9]-of-*")]:
+    for path in [
+        prefix + ".index",
+        f"{prefix}.{meta_graph_suffix}",
+        *glob.glob(glob.escape(prefix) + ".data-*.npz"),
+        *glob.glob(glob.escape(prefix) + ".data-[0-9][0-9][0-9][0-9][0-9]-of-*"),
+    ]:
         if os.path.exists(path):
             os.remove(path)
 
@@ -192,8 +231,7 @@ def _resolve(ckpt_dir_or_file):
     if os.path.isdir(ckpt_dir_or_file):
         latest = latest_checkpoint(ckpt_dir_or_file)
         if latest is None:
-            raise errors.NotFoundError(None, None, f"No checkpoint found in "
-                                       f"{ckpt_dir_or_file}")
+            raise errors.NotFoundError(None, None, f"No checkpoint found in {ckpt_dir_or_file}")
         return latest
     return ckpt_dir_or_file
 
@@ -202,26 +240,39 @@ def _resolve(ckpt_dir_or_file):
 class CheckpointState:
     """Which checkpoints of a directory exist, newest last (TF's CheckpointState)."""
 
-    def __init__(self, model_checkpoint_path="", all_model_checkpoint_paths=(),
-                 all_model_checkpoint_timestamps=(), last_preserved_timestamp=0.0):
+    def __init__(
+        self,
+        model_checkpoint_path="",
+        all_model_checkpoint_paths=(),
+        all_model_checkpoint_timestamps=(),
+        last_preserved_timestamp=0.0,
+    ):
         self.model_checkpoint_path = model_checkpoint_path
         self.all_model_checkpoint_paths = list(all_model_checkpoint_paths)
         self.all_model_checkpoint_timestamps = list(all_model_checkpoint_timestamps)
         self.last_preserved_timestamp = last_preserved_timestamp
 
     def __repr__(self):
-        return (f"model_checkpoint_path: {json.dumps(self.model_checkpoint_path)}\n" +
-                "".join(f"all_model_checkpoint_paths: {json.dumps(p)}\n"
-                        for p in self.all_model_checkpoint_paths))
+        return f"model_checkpoint_path: {json.dumps(self.model_checkpoint_path)}\n" + "".join(
+            f"all_model_checkpoint_paths: {json.dumps(p)}\n"
+            for p in self.all_model_checkpoint_paths
+        )
 
 
-_STATE_LINE = re.compile(r'^(model_checkpoint_path|all_model_checkpoint_paths|'
-                         r'all_model_checkpoint_timestamps|last_preserved_timestamp): (.+)$')
+_STATE_LINE = re.compile(
+    r"^(model_checkpoint_path|all_model_checkpoint_paths|"
+    r"all_model_checkpoint_timestamps|last_preserved_timestamp): (.+)$"
+)
 
 
-def update_checkpoint_state(save_dir, model_checkpoint_path, all_model_checkpoint_paths=None,
-                            latest_filename=None, all_model_checkpoint_timestamps=None,
-                            last_preserved_timestamp=None) -> None:
+def update_checkpoint_state(
+    save_dir,
+    model_checkpoint_path,
+    all_model_checkpoint_paths=None,
+    latest_filename=None,
+    all_model_checkpoint_timestamps=None,
+    last_preserved_timestamp=None,
+) -> None:
     """Atomically rewrites ``save_dir/checkpoint``; paths inside ``save_dir`` are stored
     relative to it, so the directory can be moved."""
     paths = list(all_model_checkpoint_paths or [])
@@ -231,13 +282,16 @@ def update_checkpoint_state(save_dir, model_checkpoint_path, all_model_checkpoin
     quote = functools.partial(json.dumps, ensure_ascii=False)
     lines = [f"model_checkpoint_path: {quote(_relative(save_dir, model_checkpoint_path))}"]
     lines += [f"all_model_checkpoint_paths: {quote(_relative(save_dir, p))}" for p in paths]
-    lines += [f"all_model_checkpoint_timestamps: {float(t)!r}"
-              for t in all_model_checkpoint_timestamps or []]
+    lines += [
+        f"all_model_checkpoint_timestamps: {float(t)!r}"
+        for t in all_model_checkpoint_timestamps or []
+    ]
     if last_preserved_timestamp is not None:
         lines.append(f"last_preserved_timestamp: {float(last_preserved_timestamp)!r}")
     text = ("\n".join(lines) + "\n").encode()
-    atomic_write(os.path.join(save_dir, latest_filename or STATE_FILENAME),
-                 lambda fh: fh.write(text))
+    atomic_write(
+        os.path.join(save_dir, latest_filename or STATE_FILENAME), lambda fh: fh.write(text)
+    )
 
 
 def _relative(save_dir, path):
@@ -281,17 +335,23 @@ def get_checkpoint_state(checkpoint_dir, latest_filename=None):
         if "model_checkpoint_path" not in fields:
             raise ValueError("no model_checkpoint_path")
     except (UnicodeDecodeError, ValueError) as e:
-        raise errors.DataLossError(None, None, f"Checkpoint state file {path} is corrupt: "
-                                   f"{e}. Delete it to start over, or fix it to name an "
-                                   "existing checkpoint.") from None
+        raise errors.DataLossError(
+            None,
+            None,
+            f"Checkpoint state file {path} is corrupt: "
+            f"{e}. Delete it to start over, or fix it to name an "
+            "existing checkpoint.",
+        ) from None
 
     def absolute(p):
         return p if os.path.isabs(p) else os.path.join(checkpoint_dir, p)
 
-    return CheckpointState(absolute(fields["model_checkpoint_path"]),
-                           [absolute(p) for p in fields.get("all_model_checkpoint_paths", [])],
-                           fields.get("all_model_checkpoint_timestamps", []),
-                           fields.get("last_preserved_timestamp", 0.0))
+    return CheckpointState(
+        absolute(fields["model_checkpoint_path"]),
+        [absolute(p) for p in fields.get("all_model_checkpoint_paths", [])],
+        fields.get("all_model_checkpoint_timestamps", []),
+        fields.get("last_preserved_timestamp", 0.0),
+    )
 
 
 def _text_value(text: str):
@@ -314,9 +374,15 @@ def latest_checkpoint(checkpoint_dir, latest_filename=None):
 
 
 def get_checkpoint_mtimes(checkpoint_prefixes) -> list:
-    return [os.path.getmtime(p + ".index") for p in checkpoint_prefixes
-            if checkpoint_exists(p)]
+    return [os.path.getmtime(p + ".index") for p in checkpoint_prefixes if checkpoint_exists(p)]
 
 
-__all__ = ["CheckpointState", "checkpoint_exists", "get_checkpoint_state", "latest_checkpoint",
-           "list_variables", "load_variable", "update_checkpoint_state"]
+__all__ = [
+    "CheckpointState",
+    "checkpoint_exists",
+    "get_checkpoint_state",
+    "latest_checkpoint",
+    "list_variables",
+    "load_variable",
+    "update_checkpoint_state",
+]

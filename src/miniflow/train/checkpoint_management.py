@@ -35,8 +35,9 @@ class CheckpointReader:
         return {n: dtypes.as_dtype(e["dtype"]) for n, e in self._tensors.items()}
 
     def debug_string(self) -> bytes:
-        return "".join(f"{n} ({e['dtype']}) {e['shape']}\n"
-                       for n, e in sorted(self._tensors.items())).encode()
+        return "".join(
+            f"{n} ({e['dtype']}) {e['shape']}\n" for n, e in sorted(self._tensors.items())
+        ).encode()
 
 
 def NewCheckpointReader(filepattern) -> CheckpointReader:  # noqa: N802  (TF's name)
@@ -61,14 +62,16 @@ def load_checkpoint(ckpt_dir_or_file) -> CheckpointReader:
     if os.path.isdir(path):
         latest = ckpt.latest_checkpoint(path)
         if latest is None:
-            raise ValueError(f"Couldn't find 'checkpoint' file or checkpoints in given "
-                             f"directory {path}")
+            raise ValueError(
+                f"Couldn't find 'checkpoint' file or checkpoints in given directory {path}"
+            )
         path = latest
     return CheckpointReader(path)
 
 
-def remove_checkpoint(checkpoint_prefix, checkpoint_format_version=2,
-                      meta_graph_suffix="meta") -> None:
+def remove_checkpoint(
+    checkpoint_prefix, checkpoint_format_version=2, meta_graph_suffix="meta"
+) -> None:
     """Deletes a checkpoint's files (and its meta graph); the format version is ignored
     (miniflow has one format). ``tf.train.remove_checkpoint(checkpoint_prefix,
     checkpoint_format_version=2, meta_graph_suffix="meta")``"""
@@ -97,8 +100,7 @@ def checkpoints_iterator(checkpoint_dir, min_interval_secs=0, timeout=None, time
             time.sleep(remaining)
 
 
-def wait_for_new_checkpoint(checkpoint_dir, last_checkpoint=None, seconds_to_sleep=1,
-                            timeout=None):
+def wait_for_new_checkpoint(checkpoint_dir, last_checkpoint=None, seconds_to_sleep=1, timeout=None):
     """The latest checkpoint once it differs from ``last_checkpoint``; None on timeout."""
     stop = None if timeout is None else time.time() + timeout
     while True:
@@ -110,10 +112,13 @@ def wait_for_new_checkpoint(checkpoint_dir, last_checkpoint=None, seconds_to_sle
         time.sleep(seconds_to_sleep)
 
 
-def generate_checkpoint_state_proto(save_dir, model_checkpoint_path,
-                                    all_model_checkpoint_paths=None,
-                                    all_model_checkpoint_timestamps=None,
-                                    last_preserved_timestamp=None) -> ckpt.CheckpointState:
+def generate_checkpoint_state_proto(
+    save_dir,
+    model_checkpoint_path,
+    all_model_checkpoint_paths=None,
+    all_model_checkpoint_timestamps=None,
+    last_preserved_timestamp=None,
+) -> ckpt.CheckpointState:
     """A `CheckpointState` with the model path appended to the list if missing, relative
     paths made relative to a relative ``save_dir`` (TF's rules).
 
@@ -124,13 +129,18 @@ def generate_checkpoint_state_proto(save_dir, model_checkpoint_path,
     if not paths or paths[-1] != model_checkpoint_path:
         paths.append(model_checkpoint_path)
     if all_model_checkpoint_timestamps and len(all_model_checkpoint_timestamps) != len(paths):
-        raise ValueError(f"Checkpoint timestamps, if provided, must match checkpoint paths "
-                         f"(got paths {paths} and timestamps "
-                         f"{all_model_checkpoint_timestamps})")
+        raise ValueError(
+            f"Checkpoint timestamps, if provided, must match checkpoint paths "
+            f"(got paths {paths} and timestamps "
+            f"{all_model_checkpoint_timestamps})"
+        )
     if not os.path.isabs(save_dir):
         if not os.path.isabs(model_checkpoint_path):
             model_checkpoint_path = os.path.relpath(model_checkpoint_path, save_dir)
         paths = [p if os.path.isabs(p) else os.path.relpath(p, save_dir) for p in paths]
-    return ckpt.CheckpointState(model_checkpoint_path, paths,
-                                all_model_checkpoint_timestamps or (),
-                                last_preserved_timestamp or 0.0)
+    return ckpt.CheckpointState(
+        model_checkpoint_path,
+        paths,
+        all_model_checkpoint_timestamps or (),
+        last_preserved_timestamp or 0.0,
+    )

@@ -13,8 +13,7 @@ class JobDef:
         self.tasks = dict(tasks or {})
 
     def __eq__(self, other):
-        return isinstance(other, JobDef) and (self.name, self.tasks) == (other.name,
-                                                                        other.tasks)
+        return isinstance(other, JobDef) and (self.name, self.tasks) == (other.name, other.tasks)
 
     def __repr__(self):
         return f"JobDef(name={self.name!r}, tasks={self.tasks!r})"
@@ -37,15 +36,18 @@ class ServerDef:
     """A server's place in a cluster: ``cluster``, ``job_name``, ``task_index``,
     ``default_session_config`` and ``protocol``."""
 
-    def __init__(self, cluster=None, job_name="", task_index=0, default_session_config=None,
-                 protocol=""):
+    def __init__(
+        self, cluster=None, job_name="", task_index=0, default_session_config=None, protocol=""
+    ):
         self.cluster = cluster if cluster is not None else ClusterDef()
         self.job_name, self.task_index = job_name, task_index
         self.default_session_config, self.protocol = default_session_config, protocol
 
     def __repr__(self):
-        return (f"ServerDef(cluster={self.cluster!r}, job_name={self.job_name!r}, "
-                f"task_index={self.task_index}, protocol={self.protocol!r})")
+        return (
+            f"ServerDef(cluster={self.cluster!r}, job_name={self.job_name!r}, "
+            f"task_index={self.task_index}, protocol={self.protocol!r})"
+        )
 
 
 class ClusterSpec:
@@ -68,17 +70,22 @@ class ClusterSpec:
                 elif isinstance(tasks, dict):
                     self._spec[job] = {int(i): a for i, a in tasks.items()}
                 else:
-                    raise TypeError(f"The tasks for job {job!r} must be a list or a "
-                                    "dictionary from integers to strings.")
+                    raise TypeError(
+                        f"The tasks for job {job!r} must be a list or a "
+                        "dictionary from integers to strings."
+                    )
         elif isinstance(cluster, ClusterSpec):
             self._spec = {job: dict(tasks) for job, tasks in cluster._spec.items()}
         elif isinstance(cluster, ClusterDef):
-            self._spec = {j.name: {int(i): a for i, a in sorted(j.tasks.items())}
-                          for j in cluster.job}
+            self._spec = {
+                j.name: {int(i): a for i, a in sorted(j.tasks.items())} for j in cluster.job
+            }
         else:
-            raise TypeError("`cluster` must be a dictionary mapping one or more job names "
-                            "to lists of network addresses, or a `ClusterDef` protocol "
-                            "buffer")
+            raise TypeError(
+                "`cluster` must be a dictionary mapping one or more job names "
+                "to lists of network addresses, or a `ClusterDef` protocol "
+                "buffer"
+            )
 
     def __bool__(self):
         return bool(self._spec)
@@ -90,7 +97,7 @@ class ClusterSpec:
         return not self == other
 
     def __repr__(self):
-        return f"ClusterSpec({ {k: self._job_dict(k) for k in sorted(self._spec)} !r})"
+        return f"ClusterSpec({ {k: self._job_dict(k) for k in sorted(self._spec)}!r})"
 
     __str__ = __repr__
 
@@ -116,8 +123,9 @@ class ClusterSpec:
         return {job: self._job_dict(job) for job in self._spec}
 
     def as_cluster_def(self) -> ClusterDef:
-        return ClusterDef([JobDef(job, dict(sorted(self._spec[job].items())))
-                           for job in sorted(self._spec)])
+        return ClusterDef(
+            [JobDef(job, dict(sorted(self._spec[job].items()))) for job in sorted(self._spec)]
+        )
 
     def num_tasks(self, job_name) -> int:
         return len(self._tasks(job_name))
@@ -130,8 +138,7 @@ class ClusterSpec:
         try:
             return tasks[task_index]
         except KeyError:
-            raise ValueError(f"No task with index {task_index!r} in job {job_name!r}") \
-                from None
+            raise ValueError(f"No task with index {task_index!r} in job {job_name!r}") from None
 
     def job_tasks(self, job_name) -> list:
         """The job's addresses by task index, None where an index has no task."""

@@ -153,15 +153,13 @@ class LooperThread(threading.Thread):
         if target:
             self._args, self._kwargs = args or (), kwargs or {}
         elif args or kwargs:
-            raise ValueError("'args' and 'kwargs' argument require that you also pass "
-                             "'target'")
+            raise ValueError("'args' and 'kwargs' argument require that you also pass 'target'")
         coord.register_thread(self)
 
     @staticmethod
     def loop(coord, timer_interval_secs, target, args=None, kwargs=None):
         """Starts a `LooperThread` calling ``target`` and returns it."""
-        looper = LooperThread(coord, timer_interval_secs, target=target, args=args,
-                              kwargs=kwargs)
+        looper = LooperThread(coord, timer_interval_secs, target=target, args=args, kwargs=kwargs)
         looper.start()
         return looper
 

@@ -33,18 +33,21 @@ def _ftrl(g, w, accum, linear, lr, l1, l2, l2_shrinkage, lr_power):
 @update_op("ApplyFtrl")
 def _apply_ftrl(slot, lr, l1, l2, l2_shrinkage, grad, var=None, slot_vars=(), lr_power=-0.5):
     value, accum, linear = buffers(slot, var, slot_vars)
-    value[...], accum[...], linear[...] = _ftrl(grad, value, accum, linear, lr, l1, l2,
-                                                l2_shrinkage, lr_power)
+    value[...], accum[...], linear[...] = _ftrl(
+        grad, value, accum, linear, lr, l1, l2, l2_shrinkage, lr_power
+    )
     return value
 
 
 @update_op("SparseApplyFtrl")
-def _sparse_apply_ftrl(slot, lr, l1, l2, l2_shrinkage, values, indices, var=None,
-                       slot_vars=(), lr_power=-0.5):
+def _sparse_apply_ftrl(
+    slot, lr, l1, l2, l2_shrinkage, values, indices, var=None, slot_vars=(), lr_power=-0.5
+):
     value, accum, linear = buffers(slot, var, slot_vars)
     rows, g = unique_rows(values, indices, value.shape[0])
-    value[rows], accum[rows], linear[rows] = _ftrl(g, value[rows], accum[rows], linear[rows],
-                                                   lr, l1, l2, l2_shrinkage, lr_power)
+    value[rows], accum[rows], linear[rows] = _ftrl(
+        g, value[rows], accum[rows], linear[rows], lr, l1, l2, l2_shrinkage, lr_power
+    )
     return value
 
 
@@ -74,20 +77,46 @@ class FtrlOptimizer(Optimizer):
         opt = tf.train.FtrlOptimizer(0.1, l1_regularization_strength=0.01)
     """
 
-    def __init__(self, learning_rate, learning_rate_power=-0.5, initial_accumulator_value=0.1,
-                 l1_regularization_strength=0.0, l2_regularization_strength=0.0,
-                 use_locking=False, name="Ftrl", accum_name=None, linear_name=None,
-                 l2_shrinkage_regularization_strength=0.0):
-        checks = [(initial_accumulator_value, "initial_accumulator_value %s needs to be "
-                   "positive or zero", lambda x: x >= 0),
-                  (learning_rate_power, "learning_rate_power %s needs to be negative or "
-                   "zero", lambda x: x <= 0),
-                  (l1_regularization_strength, "l1_regularization_strength %s needs to be "
-                   "positive or zero", lambda x: x >= 0),
-                  (l2_regularization_strength, "l2_regularization_strength %s needs to be "
-                   "positive or zero", lambda x: x >= 0),
-                  (l2_shrinkage_regularization_strength, "l2_shrinkage_regularization_"
-                   "strength %s needs to be positive or zero", lambda x: x >= 0)]
+    def __init__(
+        self,
+        learning_rate,
+        learning_rate_power=-0.5,
+        initial_accumulator_value=0.1,
+        l1_regularization_strength=0.0,
+        l2_regularization_strength=0.0,
+        use_locking=False,
+        name="Ftrl",
+        accum_name=None,
+        linear_name=None,
+        l2_shrinkage_regularization_strength=0.0,
+    ):
+        checks = [
+            (
+                initial_accumulator_value,
+                "initial_accumulator_value %s needs to be positive or zero",
+                lambda x: x >= 0,
+            ),
+            (
+                learning_rate_power,
+                "learning_rate_power %s needs to be negative or zero",
+                lambda x: x <= 0,
+            ),
+            (
+                l1_regularization_strength,
+                "l1_regularization_strength %s needs to be positive or zero",
+                lambda x: x >= 0,
+            ),
+            (
+                l2_regularization_strength,
+                "l2_regularization_strength %s needs to be positive or zero",
+                lambda x: x >= 0,
+            ),
+            (
+                l2_shrinkage_regularization_strength,
+                "l2_shrinkage_regularization_strength %s needs to be positive or zero",
+                lambda x: x >= 0,
+            ),
+        ]
         for value, msg, ok in checks:
             if not ok(value):
                 raise ValueError(msg % value)
@@ -103,10 +132,15 @@ class FtrlOptimizer(Optimizer):
 
     def _create_slots(self, var_list):
         for v in var_list:
-            self._get_or_make_slot(v, fill_slot(v, self._initial_accumulator_value), "accum",
-                                   self._accum_name or self._name)
-            self._get_or_make_slot(v, fill_slot(v, 0.0), "linear",
-                                   self._linear_name or self._name + "_1")
+            self._get_or_make_slot(
+                v,
+                fill_slot(v, self._initial_accumulator_value),
+                "accum",
+                self._accum_name or self._name,
+            )
+            self._get_or_make_slot(
+                v, fill_slot(v, 0.0), "linear", self._linear_name or self._name + "_1"
+            )
 
     def _prepare(self):
         self._lr_t = hyper(self._learning_rate, "learning_rate")
@@ -115,17 +149,28 @@ class FtrlOptimizer(Optimizer):
         self._l2_shrinkage_t = hyper(self._l2_shrinkage, "l2_shrinkage_regularization_strength")
 
     def _inputs(self, var):
-        return [like(t, var) for t in (self._lr_t, self._l1_t, self._l2_t,
-                                       self._l2_shrinkage_t)]
+        return [like(t, var) for t in (self._lr_t, self._l1_t, self._l2_t, self._l2_shrinkage_t)]
 
     def _slot_vars(self, var):
         return (self.get_slot(var, "accum"), self.get_slot(var, "linear"))
 
     def _apply_dense(self, grad, var):
-        return apply_op("ApplyFtrl", *self._inputs(var), grad, var=var,
-                        slot_vars=self._slot_vars(var), lr_power=self._learning_rate_power)
+        return apply_op(
+            "ApplyFtrl",
+            *self._inputs(var),
+            grad,
+            var=var,
+            slot_vars=self._slot_vars(var),
+            lr_power=self._learning_rate_power,
+        )
 
     def _apply_sparse(self, grad, var):
-        return apply_op("SparseApplyFtrl", *self._inputs(var), grad.values, grad.indices,
-                        var=var, slot_vars=self._slot_vars(var),
-                        lr_power=self._learning_rate_power)
+        return apply_op(
+            "SparseApplyFtrl",
+            *self._inputs(var),
+            grad.values,
+            grad.indices,
+            var=var,
+            slot_vars=self._slot_vars(var),
+            lr_power=self._learning_rate_power,
+        )

@@ -15,11 +15,13 @@ def assert_global_step(global_step_tensor) -> None:
             non-scalar shape (TF's messages).
     """
     if not (isinstance(global_step_tensor, Variable) or is_tensor(global_step_tensor)):
-        raise TypeError(f'Existing "global_step" must be a Variable or Tensor: '
-                        f"{global_step_tensor}.")
+        raise TypeError(
+            f'Existing "global_step" must be a Variable or Tensor: {global_step_tensor}.'
+        )
     if not global_step_tensor.dtype.base_dtype.is_integer:
-        raise TypeError(f'Existing "global_step" does not have integer type: '
-                        f"{global_step_tensor.dtype}")
+        raise TypeError(
+            f'Existing "global_step" does not have integer type: {global_step_tensor.dtype}'
+        )
     shape = global_step_tensor.shape
     if shape.ndims != 0 and shape.is_fully_defined():
         raise TypeError(f'Existing "global_step" is not scalar: {shape}')

@@ -10,9 +10,13 @@ from miniflow.ops.state_ops import Slot, _uninitialized
 from miniflow.train.optimizer import Optimizer
 from miniflow.train.slot_apply import hyper, like
 
-_UPDATE = dict(stateful=True, make_state=lambda a: Slot(a["var"].op_name),
-               state_key=lambda a: a["var"],
-               writes=True, infer=lambda i, a: [(a["var"].shape.as_tuple(), a["var"].dtype)])
+_UPDATE = dict(
+    stateful=True,
+    make_state=lambda a: Slot(a["var"].op_name),
+    state_key=lambda a: a["var"],
+    writes=True,
+    infer=lambda i, a: [(a["var"].shape.as_tuple(), a["var"].dtype)],
+)
 
 
 @register_op("ApplyGradientDescent", **_UPDATE)
@@ -56,5 +60,6 @@ class GradientDescentOptimizer(Optimizer):
         return apply_op("ApplyGradientDescent", self._lr(var), grad, var=var)
 
     def _apply_sparse(self, grad, var):
-        return apply_op("SparseApplyGradientDescent", self._lr(var), grad.values,
-                        grad.indices, var=var)
+        return apply_op(
+            "SparseApplyGradientDescent", self._lr(var), grad.values, grad.indices, var=var
+        )

@@ -41,8 +41,9 @@ class NodeDef:
 
     @property
     def input(self) -> list:
-        return ([_tf_input(t) for t in self._entry["inputs"]]
-                + [f"^{c}" for c in self._entry["control_inputs"]])
+        return [_tf_input(t) for t in self._entry["inputs"]] + [
+            f"^{c}" for c in self._entry["control_inputs"]
+        ]
 
     def __repr__(self):
         return f"NodeDef(name={self.name!r}, op={self.op!r}, input={self.input!r})"
@@ -82,11 +83,11 @@ class GraphDef:
         try:
             body = json.loads(bytes(data).decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:
-            raise errors.InvalidArgumentError(None, None, f"Not a miniflow GraphDef: {e}") \
-                from None
+            raise errors.InvalidArgumentError(None, None, f"Not a miniflow GraphDef: {e}") from None
         if not isinstance(body, dict) or not isinstance(body.get("ops"), list):
-            raise errors.InvalidArgumentError(None, None, "Not a miniflow GraphDef: expected "
-                                              "an object with an 'ops' list")
+            raise errors.InvalidArgumentError(
+                None, None, "Not a miniflow GraphDef: expected an object with an 'ops' list"
+            )
         self._body = body
 
     def to_text(self) -> str:
@@ -111,8 +112,7 @@ def as_graph_def(graph_or_graph_def) -> GraphDef:
         return graph_or_graph_def
     if hasattr(graph_or_graph_def, "get_operations"):
         return GraphDef.from_graph(graph_or_graph_def)
-    raise TypeError(f"graph_def must be a GraphDef proto, not "
-                    f"{type(graph_or_graph_def).__name__}.")
+    raise TypeError(f"graph_def must be a GraphDef proto, not {type(graph_or_graph_def).__name__}.")
 
 
 def _with_ops(graph_def: GraphDef, ops: list) -> GraphDef:
@@ -145,13 +145,18 @@ def extract_sub_graph(graph_def, dest_nodes) -> GraphDef:
         keep.add(name)
         entry = by_name[name]
         todo.extend(_node_name(r) for r in entry["inputs"] + entry["control_inputs"])
-    return _with_ops(graph_def, [copy.deepcopy(e) for e in graph_def._body["ops"]
-                                 if e["name"] in keep])
+    return _with_ops(
+        graph_def, [copy.deepcopy(e) for e in graph_def._body["ops"] if e["name"] in keep]
+    )
 
 
-def convert_variables_to_constants(sess, input_graph_def, output_node_names,
-                                   variable_names_whitelist=None,
-                                   variable_names_blacklist=None) -> GraphDef:
+def convert_variables_to_constants(
+    sess,
+    input_graph_def,
+    output_node_names,
+    variable_names_whitelist=None,
+    variable_names_blacklist=None,
+) -> GraphDef:
     """The sub-graph computing ``output_node_names`` with each variable replaced by a
     ``Const`` holding its current value in ``sess``.
     ``tf.graph_util.convert_variables_to_constants(sess, input_graph_def,
@@ -161,15 +166,24 @@ def convert_variables_to_constants(sess, input_graph_def, output_node_names,
     ops = []
     for entry in sub._body["ops"]:
         name = entry["name"]
-        if entry["type"] == "VariableV2" \
-                and (variable_names_whitelist is None or name in variable_names_whitelist) \
-                and (variable_names_blacklist is None or name not in variable_names_blacklist):
+        if (
+            entry["type"] == "VariableV2"
+            and (variable_names_whitelist is None or name in variable_names_whitelist)
+            and (variable_names_blacklist is None or name not in variable_names_blacklist)
+        ):
             value = sess.run(sess.graph.get_tensor_by_name(name + ":0"))
             dtype = sess.graph.get_tensor_by_name(name + ":0").dtype
-            entry = {"name": name, "type": "Const", "inputs": [], "control_inputs": [],
-                     "attrs": {"value": ser.encode_value(value, {}),
-                               "dtype": ser.encode_value(dtype, {})},
-                     "outputs": entry["outputs"]}
+            entry = {
+                "name": name,
+                "type": "Const",
+                "inputs": [],
+                "control_inputs": [],
+                "attrs": {
+                    "value": ser.encode_value(value, {}),
+                    "dtype": ser.encode_value(dtype, {}),
+                },
+                "outputs": entry["outputs"],
+            }
         ops.append(entry)
     return _with_ops(sub, ops)
 
@@ -187,9 +201,14 @@ def remove_training_nodes(input_graph, protected_nodes=None) -> GraphDef:
     ops = graph_def._body["ops"]
     controls = {c for e in ops for c in e["control_inputs"]}
     with_controls = {e["name"] for e in ops if e["control_inputs"]}
-    splice = {f"{e['name']}:0": e["inputs"][0] for e in ops
-              if e["type"] in ("Identity", "CheckNumerics") and e["name"] not in protected
-              and e["name"] not in controls and e["name"] not in with_controls}
+    splice = {
+        f"{e['name']}:0": e["inputs"][0]
+        for e in ops
+        if e["type"] in ("Identity", "CheckNumerics")
+        and e["name"] not in protected
+        and e["name"] not in controls
+        and e["name"] not in with_controls
+    }
 
     def follow(ref):
         while ref in splice:
@@ -234,8 +253,9 @@ def tensor_shape_from_node_def_name(graph, input_name):
     return graph.get_tensor_by_name(input_name).shape
 
 
-def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
-                     op_dict=None, producer_op_list=None):
+def import_graph_def(
+    graph_def, input_map=None, return_elements=None, name=None, op_dict=None, producer_op_list=None
+):
     """Adds the ops of ``graph_def`` to the default graph under scope ``name`` (default
     ``"import"``; ``""``: no prefix). ``input_map`` replaces named tensors of the
     GraphDef by tensors of the default graph; returns the ``return_elements``
@@ -253,13 +273,14 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
     scope = graph.unique_name("import" if name is None else name) if name != "" else ""
 
     def no_variables(var_name, where):
-        raise ValueError(f"import_graph_def: {where} refers to variable {var_name}; a "
-                         "GraphDef carries no variables. Freeze it first "
-                         "(tf.graph_util.convert_variables_to_constants) or import a meta "
-                         "graph (tf.train.import_meta_graph).")
+        raise ValueError(
+            f"import_graph_def: {where} refers to variable {var_name}; a "
+            "GraphDef carries no variables. Freeze it first "
+            "(tf.graph_util.convert_variables_to_constants) or import a meta "
+            "graph (tf.train.import_meta_graph)."
+        )
 
-    built = ser.import_graph(graph, graph_def._body, no_variables, scope,
-                             dict(input_map or {}))
+    built = ser.import_graph(graph, graph_def._body, no_variables, scope, dict(input_map or {}))
     if return_elements is None:
         return None
     out = []
@@ -284,8 +305,9 @@ def write_graph(graph_or_graph_def, logdir, name, as_text=True) -> str:
     return path
 
 
-def assert_equal_graph_def(actual, expected, checkpoint_v2=False,
-                           hash_table_shared_name=False) -> None:
+def assert_equal_graph_def(
+    actual, expected, checkpoint_v2=False, hash_table_shared_name=False
+) -> None:
     """Raises AssertionError naming the first difference unless the two graphs have the
     same nodes (compared by name, in any order). ``tf.test.assert_equal_graph_def(
     actual, expected, checkpoint_v2=False, hash_table_shared_name=False)``
@@ -298,11 +320,15 @@ def assert_equal_graph_def(actual, expected, checkpoint_v2=False,
     b = {e["name"]: e for e in expected._body["ops"]}
     only_a, only_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
     if only_a or only_b:
-        raise AssertionError(f"Graphs differ: nodes only in actual: {only_a}; only in "
-                             f"expected: {only_b}")
+        raise AssertionError(
+            f"Graphs differ: nodes only in actual: {only_a}; only in expected: {only_b}"
+        )
     for name in sorted(a):
         if a[name] != b[name]:
-            diff = [k for k in sorted(set(a[name]) | set(b[name]))
-                    if a[name].get(k) != b[name].get(k)]
-            raise AssertionError(f"Graphs differ at node {name!r} in {diff}: actual "
-                                 f"{NodeDef(a[name])}, expected {NodeDef(b[name])}")
+            diff = [
+                k for k in sorted(set(a[name]) | set(b[name])) if a[name].get(k) != b[name].get(k)
+            ]
+            raise AssertionError(
+                f"Graphs differ at node {name!r} in {diff}: actual "
+                f"{NodeDef(a[name])}, expected {NodeDef(b[name])}"
+            )

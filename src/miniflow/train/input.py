@@ -26,9 +26,11 @@ from miniflow.train.queue_runner import QueueRunner, add_queue_runner
 
 def _no_eager():
     if current_frontend().eager:
-        raise ValueError("Input pipelines based on Queues are not supported when eager "
-                         "execution is enabled. Please use tf.data to ingest data into your "
-                         "model instead.")
+        raise ValueError(
+            "Input pipelines based on Queues are not supported when eager "
+            "execution is enabled. Please use tf.data to ingest data into your "
+            "model instead."
+        )
 
 
 def limit_epochs(tensor, num_epochs=None, name=None):
@@ -40,72 +42,125 @@ def limit_epochs(tensor, num_epochs=None, name=None):
         raise ValueError(f"num_epochs must be > 0 not {num_epochs}.")
     with name_scope(name, "limit_epochs") as scope:
         zero64 = array_ops.constant(0, dtype=_dtypes.int64)
-        epochs = Variable(zero64, name="epochs", trainable=False,
-                          collections=[GraphKeys.LOCAL_VARIABLES])
+        epochs = Variable(
+            zero64, name="epochs", trainable=False, collections=[GraphKeys.LOCAL_VARIABLES]
+        )
         counter = count_up_to(epochs, num_epochs)
         with control_dependencies([counter]):
             return array_ops.identity(tensor, name=scope)
 
 
-def input_producer(input_tensor, element_shape=None, num_epochs=None, shuffle=True,
-                   seed=None, capacity=32, shared_name=None, summary_name=None, name=None,
-                   cancel_op=None):
+def input_producer(
+    input_tensor,
+    element_shape=None,
+    num_epochs=None,
+    shuffle=True,
+    seed=None,
+    capacity=32,
+    shared_name=None,
+    summary_name=None,
+    name=None,
+    cancel_op=None,
+):
     """A FIFOQueue filled with the rows of ``input_tensor`` (shuffled each epoch)."""
     _no_eager()
     with name_scope(name, "input_producer"):
         input_tensor = array_ops.convert_to_tensor(input_tensor, name="input_tensor")
         dims = input_tensor.shape
         elem = TensorShape(None) if dims.ndims is None else TensorShape(dims.as_list()[1:])
-        element_shape = elem.merge_with(as_shape(element_shape) if element_shape is not None
-                                        else TensorShape(None))
+        element_shape = elem.merge_with(
+            as_shape(element_shape) if element_shape is not None else TensorShape(None)
+        )
         if not element_shape.is_fully_defined():
-            raise ValueError("Either `input_tensor` must have a fully defined shape or "
-                             "`element_shape` must be specified")
+            raise ValueError(
+                "Either `input_tensor` must have a fully defined shape or "
+                "`element_shape` must be specified"
+            )
         if shuffle:
             input_tensor = random_shuffle(input_tensor, seed=seed)
         input_tensor = limit_epochs(input_tensor, num_epochs)
-        q = FIFOQueue(capacity=capacity, dtypes=[input_tensor.dtype], shapes=[element_shape],
-                      shared_name=shared_name, name=name)
+        q = FIFOQueue(
+            capacity=capacity,
+            dtypes=[input_tensor.dtype],
+            shapes=[element_shape],
+            shared_name=shared_name,
+            name=name,
+        )
         enq = q.enqueue_many([input_tensor])
         add_queue_runner(QueueRunner(q, [enq], cancel_op=cancel_op))
         return q
 
 
-def string_input_producer(string_tensor, num_epochs=None, shuffle=True, seed=None,
-                          capacity=32, shared_name=None, name=None, cancel_op=None):
+def string_input_producer(
+    string_tensor,
+    num_epochs=None,
+    shuffle=True,
+    seed=None,
+    capacity=32,
+    shared_name=None,
+    name=None,
+    cancel_op=None,
+):
     """A queue of strings (file names, usually) for a reader, `num_epochs` times over."""
     not_null_err = "string_input_producer requires a non-null input tensor"
     if not isinstance(string_tensor, Tensor) and not len(string_tensor):
         raise ValueError(not_null_err)
     with name_scope(name, "input_producer") as scope:
         string_tensor = array_ops.convert_to_tensor(string_tensor, dtype=_dtypes.string)
-        with control_dependencies([Assert(math_ops.greater(array_ops.size(string_tensor), 0),
-                                          [not_null_err])]):
+        with control_dependencies(
+            [Assert(math_ops.greater(array_ops.size(string_tensor), 0), [not_null_err])]
+        ):
             string_tensor = array_ops.identity(string_tensor)
-        return input_producer(string_tensor, [], num_epochs, shuffle, seed, capacity,
-                              shared_name, f"fraction_of_{capacity}_full", scope or None,
-                              cancel_op)
+        return input_producer(
+            string_tensor,
+            [],
+            num_epochs,
+            shuffle,
+            seed,
+            capacity,
+            shared_name,
+            f"fraction_of_{capacity}_full",
+            scope or None,
+            cancel_op,
+        )
 
 
-def range_input_producer(limit, num_epochs=None, shuffle=True, seed=None, capacity=32,
-                         shared_name=None, name=None):
+def range_input_producer(
+    limit, num_epochs=None, shuffle=True, seed=None, capacity=32, shared_name=None, name=None
+):
     """A queue of the integers 0 .. limit-1 (int32)."""
     with name_scope(name, "input_producer") as scope:
         range_tensor = array_ops.range(limit)
-        return input_producer(range_tensor, [], num_epochs, shuffle, seed, capacity,
-                              shared_name, f"fraction_of_{capacity}_full", scope or None)
+        return input_producer(
+            range_tensor,
+            [],
+            num_epochs,
+            shuffle,
+            seed,
+            capacity,
+            shared_name,
+            f"fraction_of_{capacity}_full",
+            scope or None,
+        )
 
 
-def slice_input_producer(tensor_list, num_epochs=None, shuffle=True, seed=None, capacity=32,
-                         shared_name=None, name=None):
+def slice_input_producer(
+    tensor_list, num_epochs=None, shuffle=True, seed=None, capacity=32, shared_name=None, name=None
+):
     """One row of each tensor per step (the same row index for all of them)."""
     with name_scope(name, "input_producer"):
         tensor_list = [array_ops.convert_to_tensor(t) for t in tensor_list]
         if not tensor_list:
             raise ValueError("Expected at least one tensor in slice_input_producer().")
         range_size = array_ops.shape(tensor_list[0])[0]
-        queue = range_input_producer(range_size, num_epochs=num_epochs, shuffle=shuffle,
-                                     seed=seed, capacity=capacity, shared_name=shared_name)
+        queue = range_input_producer(
+            range_size,
+            num_epochs=num_epochs,
+            shuffle=shuffle,
+            seed=seed,
+            capacity=capacity,
+            shared_name=shared_name,
+        )
         index = queue.dequeue()
         return [array_ops.gather(t, index) for t in tensor_list]
 
@@ -194,9 +249,19 @@ def _dequeue(queue, batch_size, allow_smaller_final_batch, name):
     return queue.dequeue_many(batch_size, name=name)
 
 
-def _batch(tensors, batch_size, keep_input, num_threads=1, capacity=32, enqueue_many=False,
-           shapes=None, dynamic_pad=False, allow_smaller_final_batch=False, shared_name=None,
-           name=None):
+def _batch(
+    tensors,
+    batch_size,
+    keep_input,
+    num_threads=1,
+    capacity=32,
+    enqueue_many=False,
+    shapes=None,
+    dynamic_pad=False,
+    allow_smaller_final_batch=False,
+    shared_name=None,
+    name=None,
+):
     _no_eager()
     tensor_list = _as_tensor_list(tensors)
     with name_scope(name, "batch") as scope:
@@ -205,16 +270,26 @@ def _batch(tensors, batch_size, keep_input, num_threads=1, capacity=32, enqueue_
         types = [t.dtype for t in tensor_list]
         shapes = _shapes([tensor_list], shapes, enqueue_many)
         queue = (PaddingFIFOQueue if dynamic_pad else FIFOQueue)(
-            capacity=capacity, dtypes=types, shapes=shapes, shared_name=shared_name)
+            capacity=capacity, dtypes=types, shapes=shapes, shared_name=shared_name
+        )
         enq = _enqueue_op(queue, tensor_list, enqueue_many, keep_input)
         add_queue_runner(QueueRunner(queue, [enq] * num_threads))
         dequeued = _dequeue(queue, batch_size, allow_smaller_final_batch, scope or None)
         return _as_original_type(tensors, dequeued)
 
 
-def _batch_join(tensors_list, batch_size, keep_input, capacity=32, enqueue_many=False,
-                shapes=None, dynamic_pad=False, allow_smaller_final_batch=False,
-                shared_name=None, name=None):
+def _batch_join(
+    tensors_list,
+    batch_size,
+    keep_input,
+    capacity=32,
+    enqueue_many=False,
+    shapes=None,
+    dynamic_pad=False,
+    allow_smaller_final_batch=False,
+    shared_name=None,
+    name=None,
+):
     _no_eager()
     tensor_list_list = [_as_tensor_list(t) for t in tensors_list]
     with name_scope(name, "batch_join") as scope:
@@ -223,7 +298,8 @@ def _batch_join(tensors_list, batch_size, keep_input, capacity=32, enqueue_many=
         types = [t.dtype for t in tensor_list_list[0]]
         shapes = _shapes(tensor_list_list, shapes, enqueue_many)
         queue = (PaddingFIFOQueue if dynamic_pad else FIFOQueue)(
-            capacity=capacity, dtypes=types, shapes=shapes, shared_name=shared_name)
+            capacity=capacity, dtypes=types, shapes=shapes, shared_name=shared_name
+        )
         enqs = [_enqueue_op(queue, tl, enqueue_many, keep_input) for tl in tensor_list_list]
         add_queue_runner(QueueRunner(queue, enqs))
         dequeued = _dequeue(queue, batch_size, allow_smaller_final_batch, scope or None)
@@ -232,15 +308,33 @@ def _batch_join(tensors_list, batch_size, keep_input, capacity=32, enqueue_many=
 
 def _shuffle_queue(capacity, min_after_dequeue, seed, types, shapes, shared_name):
     if capacity <= min_after_dequeue:
-        raise ValueError(f"capacity {capacity} must be bigger than min_after_dequeue "
-                         f"{min_after_dequeue}.")
-    return RandomShuffleQueue(capacity=capacity, min_after_dequeue=min_after_dequeue,
-                              seed=seed, dtypes=types, shapes=shapes, shared_name=shared_name)
+        raise ValueError(
+            f"capacity {capacity} must be bigger than min_after_dequeue {min_after_dequeue}."
+        )
+    return RandomShuffleQueue(
+        capacity=capacity,
+        min_after_dequeue=min_after_dequeue,
+        seed=seed,
+        dtypes=types,
+        shapes=shapes,
+        shared_name=shared_name,
+    )
 
 
-def _shuffle_batch(tensors, batch_size, capacity, min_after_dequeue, keep_input,
-                   num_threads=1, seed=None, enqueue_many=False, shapes=None,
-                   allow_smaller_final_batch=False, shared_name=None, name=None):
+def _shuffle_batch(
+    tensors,
+    batch_size,
+    capacity,
+    min_after_dequeue,
+    keep_input,
+    num_threads=1,
+    seed=None,
+    enqueue_many=False,
+    shapes=None,
+    allow_smaller_final_batch=False,
+    shared_name=None,
+    name=None,
+):
     _no_eager()
     tensor_list = _as_tensor_list(tensors)
     with name_scope(name, "shuffle_batch") as scope:
@@ -255,9 +349,19 @@ def _shuffle_batch(tensors, batch_size, capacity, min_after_dequeue, keep_input,
         return _as_original_type(tensors, dequeued)
 
 
-def _shuffle_batch_join(tensors_list, batch_size, capacity, min_after_dequeue, keep_input,
-                        seed=None, enqueue_many=False, shapes=None,
-                        allow_smaller_final_batch=False, shared_name=None, name=None):
+def _shuffle_batch_join(
+    tensors_list,
+    batch_size,
+    capacity,
+    min_after_dequeue,
+    keep_input,
+    seed=None,
+    enqueue_many=False,
+    shapes=None,
+    allow_smaller_final_batch=False,
+    shared_name=None,
+    name=None,
+):
     _no_eager()
     tensor_list_list = [_as_tensor_list(t) for t in tensors_list]
     with name_scope(name, "shuffle_batch_join") as scope:
@@ -272,68 +376,229 @@ def _shuffle_batch_join(tensors_list, batch_size, capacity, min_after_dequeue, k
         return _as_original_type(tensors_list[0], dequeued)
 
 
-def batch(tensors, batch_size, num_threads=1, capacity=32, enqueue_many=False, shapes=None,
-          dynamic_pad=False, allow_smaller_final_batch=False, shared_name=None, name=None):
+def batch(
+    tensors,
+    batch_size,
+    num_threads=1,
+    capacity=32,
+    enqueue_many=False,
+    shapes=None,
+    dynamic_pad=False,
+    allow_smaller_final_batch=False,
+    shared_name=None,
+    name=None,
+):
     """Batches ``tensors`` through a FIFO queue filled by ``num_threads`` threads."""
-    return _batch(tensors, batch_size, True, num_threads, capacity, enqueue_many, shapes,
-                  dynamic_pad, allow_smaller_final_batch, shared_name, name)
+    return _batch(
+        tensors,
+        batch_size,
+        True,
+        num_threads,
+        capacity,
+        enqueue_many,
+        shapes,
+        dynamic_pad,
+        allow_smaller_final_batch,
+        shared_name,
+        name,
+    )
 
 
-def maybe_batch(tensors, keep_input, batch_size, num_threads=1, capacity=32,
-                enqueue_many=False, shapes=None, dynamic_pad=False,
-                allow_smaller_final_batch=False, shared_name=None, name=None):
+def maybe_batch(
+    tensors,
+    keep_input,
+    batch_size,
+    num_threads=1,
+    capacity=32,
+    enqueue_many=False,
+    shapes=None,
+    dynamic_pad=False,
+    allow_smaller_final_batch=False,
+    shared_name=None,
+    name=None,
+):
     """`batch`, enqueueing only the elements whose ``keep_input`` is true."""
-    return _batch(tensors, batch_size, keep_input, num_threads, capacity, enqueue_many,
-                  shapes, dynamic_pad, allow_smaller_final_batch, shared_name, name)
+    return _batch(
+        tensors,
+        batch_size,
+        keep_input,
+        num_threads,
+        capacity,
+        enqueue_many,
+        shapes,
+        dynamic_pad,
+        allow_smaller_final_batch,
+        shared_name,
+        name,
+    )
 
 
-def batch_join(tensors_list, batch_size, capacity=32, enqueue_many=False, shapes=None,
-               dynamic_pad=False, allow_smaller_final_batch=False, shared_name=None,
-               name=None):
+def batch_join(
+    tensors_list,
+    batch_size,
+    capacity=32,
+    enqueue_many=False,
+    shapes=None,
+    dynamic_pad=False,
+    allow_smaller_final_batch=False,
+    shared_name=None,
+    name=None,
+):
     """Batches from several lists of tensors, one enqueueing thread per list."""
-    return _batch_join(tensors_list, batch_size, True, capacity, enqueue_many, shapes,
-                       dynamic_pad, allow_smaller_final_batch, shared_name, name)
+    return _batch_join(
+        tensors_list,
+        batch_size,
+        True,
+        capacity,
+        enqueue_many,
+        shapes,
+        dynamic_pad,
+        allow_smaller_final_batch,
+        shared_name,
+        name,
+    )
 
 
-def maybe_batch_join(tensors_list, keep_input, batch_size, capacity=32, enqueue_many=False,
-                     shapes=None, dynamic_pad=False, allow_smaller_final_batch=False,
-                     shared_name=None, name=None):
+def maybe_batch_join(
+    tensors_list,
+    keep_input,
+    batch_size,
+    capacity=32,
+    enqueue_many=False,
+    shapes=None,
+    dynamic_pad=False,
+    allow_smaller_final_batch=False,
+    shared_name=None,
+    name=None,
+):
     """`batch_join`, enqueueing only the elements whose ``keep_input`` is true."""
-    return _batch_join(tensors_list, batch_size, keep_input, capacity, enqueue_many, shapes,
-                       dynamic_pad, allow_smaller_final_batch, shared_name, name)
+    return _batch_join(
+        tensors_list,
+        batch_size,
+        keep_input,
+        capacity,
+        enqueue_many,
+        shapes,
+        dynamic_pad,
+        allow_smaller_final_batch,
+        shared_name,
+        name,
+    )
 
 
-def shuffle_batch(tensors, batch_size, capacity, min_after_dequeue, num_threads=1, seed=None,
-                  enqueue_many=False, shapes=None, allow_smaller_final_batch=False,
-                  shared_name=None, name=None):
+def shuffle_batch(
+    tensors,
+    batch_size,
+    capacity,
+    min_after_dequeue,
+    num_threads=1,
+    seed=None,
+    enqueue_many=False,
+    shapes=None,
+    allow_smaller_final_batch=False,
+    shared_name=None,
+    name=None,
+):
     """Batches ``tensors`` in random order through a RandomShuffleQueue."""
-    return _shuffle_batch(tensors, batch_size, capacity, min_after_dequeue, True, num_threads,
-                          seed, enqueue_many, shapes, allow_smaller_final_batch, shared_name,
-                          name)
+    return _shuffle_batch(
+        tensors,
+        batch_size,
+        capacity,
+        min_after_dequeue,
+        True,
+        num_threads,
+        seed,
+        enqueue_many,
+        shapes,
+        allow_smaller_final_batch,
+        shared_name,
+        name,
+    )
 
 
-def maybe_shuffle_batch(tensors, batch_size, capacity, min_after_dequeue, keep_input,
-                        num_threads=1, seed=None, enqueue_many=False, shapes=None,
-                        allow_smaller_final_batch=False, shared_name=None, name=None):
+def maybe_shuffle_batch(
+    tensors,
+    batch_size,
+    capacity,
+    min_after_dequeue,
+    keep_input,
+    num_threads=1,
+    seed=None,
+    enqueue_many=False,
+    shapes=None,
+    allow_smaller_final_batch=False,
+    shared_name=None,
+    name=None,
+):
     """`shuffle_batch`, enqueueing only the elements whose ``keep_input`` is true."""
-    return _shuffle_batch(tensors, batch_size, capacity, min_after_dequeue, keep_input,
-                          num_threads, seed, enqueue_many, shapes, allow_smaller_final_batch,
-                          shared_name, name)
+    return _shuffle_batch(
+        tensors,
+        batch_size,
+        capacity,
+        min_after_dequeue,
+        keep_input,
+        num_threads,
+        seed,
+        enqueue_many,
+        shapes,
+        allow_smaller_final_batch,
+        shared_name,
+        name,
+    )
 
 
-def shuffle_batch_join(tensors_list, batch_size, capacity, min_after_dequeue, seed=None,
-                       enqueue_many=False, shapes=None, allow_smaller_final_batch=False,
-                       shared_name=None, name=None):
+def shuffle_batch_join(
+    tensors_list,
+    batch_size,
+    capacity,
+    min_after_dequeue,
+    seed=None,
+    enqueue_many=False,
+    shapes=None,
+    allow_smaller_final_batch=False,
+    shared_name=None,
+    name=None,
+):
     """`shuffle_batch` from several lists of tensors, one enqueueing thread per list."""
-    return _shuffle_batch_join(tensors_list, batch_size, capacity, min_after_dequeue, True,
-                               seed, enqueue_many, shapes, allow_smaller_final_batch,
-                               shared_name, name)
+    return _shuffle_batch_join(
+        tensors_list,
+        batch_size,
+        capacity,
+        min_after_dequeue,
+        True,
+        seed,
+        enqueue_many,
+        shapes,
+        allow_smaller_final_batch,
+        shared_name,
+        name,
+    )
 
 
-def maybe_shuffle_batch_join(tensors_list, batch_size, capacity, min_after_dequeue,
-                             keep_input, seed=None, enqueue_many=False, shapes=None,
-                             allow_smaller_final_batch=False, shared_name=None, name=None):
+def maybe_shuffle_batch_join(
+    tensors_list,
+    batch_size,
+    capacity,
+    min_after_dequeue,
+    keep_input,
+    seed=None,
+    enqueue_many=False,
+    shapes=None,
+    allow_smaller_final_batch=False,
+    shared_name=None,
+    name=None,
+):
     """`shuffle_batch_join`, enqueueing only the elements whose ``keep_input`` is true."""
-    return _shuffle_batch_join(tensors_list, batch_size, capacity, min_after_dequeue,
-                               keep_input, seed, enqueue_many, shapes,
-                               allow_smaller_final_batch, shared_name, name)
+    return _shuffle_batch_join(
+        tensors_list,
+        batch_size,
+        capacity,
+        min_after_dequeue,
+        keep_input,
+        seed,
+        enqueue_many,
+        shapes,
+        allow_smaller_final_batch,
+        shared_name,
+        name,
+    )

@@ -17,8 +17,9 @@ def _step_and_rate(learning_rate, global_step, what):
     return lr, array_ops.cast(global_step, lr.dtype)
 
 
-def exponential_decay(learning_rate, global_step, decay_steps, decay_rate, staircase=False,
-                      name=None):
+def exponential_decay(
+    learning_rate, global_step, decay_steps, decay_rate, staircase=False, name=None
+):
     """``learning_rate * decay_rate ** (global_step / decay_steps)``; with
     ``staircase=True`` the exponent is floored, so the rate drops every ``decay_steps``.
 
@@ -50,20 +51,25 @@ def piecewise_constant(x, boundaries, values, name=None):
         lr = tf.train.piecewise_constant(step, [1000, 2000], [1.0, 0.5, 0.1])
     """
     if len(values) != len(boundaries) + 1:
-        raise ValueError("The length of boundaries should be 1 less than the length of "
-                         "values")
+        raise ValueError("The length of boundaries should be 1 less than the length of values")
     with control_flow_ops.name_scope(name, "PiecewiseConstant"):
         x = array_ops.convert_to_tensor(x)
         vals = [array_ops.convert_to_tensor(v) for v in values]
         result = vals[-1]
         for b, v in zip(reversed(boundaries), reversed(vals[:-1])):
-            result = array_ops.where(math_ops.less_equal(x, array_ops.cast(b, x.dtype)), v,
-                                     result)
+            result = array_ops.where(math_ops.less_equal(x, array_ops.cast(b, x.dtype)), v, result)
         return result
 
 
-def polynomial_decay(learning_rate, global_step, decay_steps, end_learning_rate=0.0001,
-                     power=1.0, cycle=False, name=None):
+def polynomial_decay(
+    learning_rate,
+    global_step,
+    decay_steps,
+    end_learning_rate=0.0001,
+    power=1.0,
+    cycle=False,
+    name=None,
+):
     """``(lr - end) * (1 - min(step, decay_steps) / decay_steps) ** power + end``; with
     ``cycle=True`` the horizon grows to the next multiple of ``decay_steps`` instead.
 
@@ -77,8 +83,9 @@ def polynomial_decay(learning_rate, global_step, decay_steps, end_learning_rate=
         end = array_ops.cast(end_learning_rate, lr.dtype)
         if cycle:
             # At step 0 the multiplier is 1 rather than ceil(0) = 0.
-            mult = array_ops.where(math_ops.equal(step, 0), array_ops.ones_like(step),
-                                   math_ops.ceil(step / steps))
+            mult = array_ops.where(
+                math_ops.equal(step, 0), array_ops.ones_like(step), math_ops.ceil(step / steps)
+            )
             steps = steps * mult
         else:
             step = math_ops.minimum(step, steps)
@@ -86,8 +93,9 @@ def polynomial_decay(learning_rate, global_step, decay_steps, end_learning_rate=
         return (lr - end) * math_ops.pow(frac, array_ops.cast(power, lr.dtype)) + end
 
 
-def inverse_time_decay(learning_rate, global_step, decay_steps, decay_rate, staircase=False,
-                       name=None):
+def inverse_time_decay(
+    learning_rate, global_step, decay_steps, decay_rate, staircase=False, name=None
+):
     """``learning_rate / (1 + decay_rate * global_step / decay_steps)`` (floored ratio
     when ``staircase``)."""
     with control_flow_ops.name_scope(name, "InverseTimeDecay"):
@@ -96,8 +104,9 @@ def inverse_time_decay(learning_rate, global_step, decay_steps, decay_rate, stai
         return lr / (1 + array_ops.cast(decay_rate, lr.dtype) * p)
 
 
-def natural_exp_decay(learning_rate, global_step, decay_steps, decay_rate, staircase=False,
-                      name=None):
+def natural_exp_decay(
+    learning_rate, global_step, decay_steps, decay_rate, staircase=False, name=None
+):
     """``learning_rate * exp(-decay_rate * global_step / decay_steps)`` (floored ratio
     when ``staircase``)."""
     with control_flow_ops.name_scope(name, "NaturalExpDecay"):

@@ -84,13 +84,14 @@ class DynamicLossScale(LossScale):
     with finite gradients (unless the product overflows); divides it by ``multiplier``
     (not below 1) and skips the step when a gradient is inf or NaN."""
 
-    def __init__(self, initial_loss_scale=2 ** 15, increment_period=2000, multiplier=2.0):
+    def __init__(self, initial_loss_scale=2**15, increment_period=2000, multiplier=2.0):
         super().__init__()
         self._initial_loss_scale = float(initial_loss_scale)
         self._increment_period = int(increment_period)
         self._multiplier = float(multiplier)
-        self._current_loss_scale = self._add_weight("current_loss_scale",
-                                                    self._initial_loss_scale, dtypes.float32)
+        self._current_loss_scale = self._add_weight(
+            "current_loss_scale", self._initial_loss_scale, dtypes.float32
+        )
         self._num_good_steps = self._add_weight("good_steps", 0, dtypes.int64)
 
     @property
@@ -118,27 +119,36 @@ class DynamicLossScale(LossScale):
         new_scale = math_ops.where(
             is_finite,
             math_ops.where(math_ops.logical_and(due, math_ops.is_finite(grown)), grown, scale),
-            math_ops.maximum(scale / self._multiplier, 1.0))
+            math_ops.maximum(scale / self._multiplier, 1.0),
+        )
         zero = array_ops.constant(0, dtypes.int64)
-        new_good = math_ops.where(math_ops.logical_and(is_finite, math_ops.logical_not(due)),
-                                  good + 1, zero)
+        new_good = math_ops.where(
+            math_ops.logical_and(is_finite, math_ops.logical_not(due)), good + 1, zero
+        )
         a = self._current_loss_scale.assign(new_scale)
         b = self._num_good_steps.assign(new_good)
         return control_flow_ops.group(a, b), is_finite
 
     def __repr__(self):
         if current_frontend().eager:
-            return (f"DynamicLossScale(current_loss_scale="
-                    f"{float(self._current_loss_scale.numpy())}, num_good_steps="
-                    f"{int(self._num_good_steps.numpy())}, initial_loss_scale="
-                    f"{self.initial_loss_scale}, increment_period={self.increment_period}, "
-                    f"multiplier={self.multiplier})")
-        return (f"DynamicLossScale(initial_loss_scale={self.initial_loss_scale}, "
-                f"increment_period={self.increment_period}, multiplier={self.multiplier})")
+            return (
+                f"DynamicLossScale(current_loss_scale="
+                f"{float(self._current_loss_scale.numpy())}, num_good_steps="
+                f"{int(self._num_good_steps.numpy())}, initial_loss_scale="
+                f"{self.initial_loss_scale}, increment_period={self.increment_period}, "
+                f"multiplier={self.multiplier})"
+            )
+        return (
+            f"DynamicLossScale(initial_loss_scale={self.initial_loss_scale}, "
+            f"increment_period={self.increment_period}, multiplier={self.multiplier})"
+        )
 
     def get_config(self):
-        return {"initial_loss_scale": self.initial_loss_scale,
-                "increment_period": self.increment_period, "multiplier": self.multiplier}
+        return {
+            "initial_loss_scale": self.initial_loss_scale,
+            "increment_period": self.increment_period,
+            "multiplier": self.multiplier,
+        }
 
 
 def get(identifier):

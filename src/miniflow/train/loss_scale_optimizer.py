@@ -27,23 +27,35 @@ class MixedPrecisionLossScaleOptimizer(Optimizer):
     def loss_scale(self):
         return self._loss_scale
 
-    def compute_gradients(self, loss, var_list=None, gate_gradients=Optimizer.GATE_OP,
-                          aggregation_method=None, colocate_gradients_with_ops=False,
-                          grad_loss=None):
+    def compute_gradients(
+        self,
+        loss,
+        var_list=None,
+        gate_gradients=Optimizer.GATE_OP,
+        aggregation_method=None,
+        colocate_gradients_with_ops=False,
+        grad_loss=None,
+    ):
         """The wrapped optimizer's [(gradient / loss_scale, variable)] of loss * loss_scale."""
         scaled = self._optimizer.compute_gradients(
-            self._scale_loss(loss), var_list=var_list, gate_gradients=gate_gradients,
+            self._scale_loss(loss),
+            var_list=var_list,
+            gate_gradients=gate_gradients,
             aggregation_method=aggregation_method,
-            colocate_gradients_with_ops=colocate_gradients_with_ops, grad_loss=grad_loss)
+            colocate_gradients_with_ops=colocate_gradients_with_ops,
+            grad_loss=grad_loss,
+        )
         grads = self._unscale_grads([g for g, _ in scaled])
         return list(zip(grads, [v for _, v in scaled]))
 
     def _scale_loss(self, loss):
         scale = self._loss_scale()
         if callable(loss):
+
             def scaled_loss():
                 value = loss()
                 return value * math_ops.cast(scale, value.dtype)
+
             return scaled_loss
         loss = array_ops.convert_to_tensor(loss)
         return loss * math_ops.cast(scale, loss.dtype)
@@ -55,8 +67,11 @@ class MixedPrecisionLossScaleOptimizer(Optimizer):
     @staticmethod
     def _scale_grad(grad, reciprocal):
         if isinstance(grad, IndexedSlices):
-            return IndexedSlices(grad.values * math_ops.cast(reciprocal, grad.values.dtype),
-                                 grad.indices, grad.dense_shape)
+            return IndexedSlices(
+                grad.values * math_ops.cast(reciprocal, grad.values.dtype),
+                grad.indices,
+                grad.dense_shape,
+            )
         return grad * math_ops.cast(reciprocal, grad.dtype)
 
     def apply_gradients(self, grads_and_vars, global_step=None, name=None):
@@ -66,8 +81,7 @@ class MixedPrecisionLossScaleOptimizer(Optimizer):
         update_op, should_apply = self._loss_scale.update([g for g, _ in grads_and_vars])
 
         def apply_fn():
-            return self._optimizer.apply_gradients(grads_and_vars, global_step,
-                                                   name + "-wrapped")
+            return self._optimizer.apply_gradients(grads_and_vars, global_step, name + "-wrapped")
 
         if isinstance(should_apply, bool):
             applied = apply_fn() if should_apply else control_flow_ops.no_op()

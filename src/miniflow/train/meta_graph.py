@@ -72,16 +72,20 @@ class MetaGraphDef:
         return cls(body)
 
 
-def build_meta_graph(graph=None, saver_def=None, signature_def_map=None, tags=(),
-                     collection_list=None) -> MetaGraphDef:
+def build_meta_graph(
+    graph=None, saver_def=None, signature_def_map=None, tags=(), collection_list=None
+) -> MetaGraphDef:
     """A `MetaGraphDef` of ``graph`` (default graph), with optional saver/signatures."""
     graph = graph or get_default_graph()
     dropped = ser.unexportable_ops(graph)
     if dropped:
-        _log.warning("Exporting the graph without %d ops that hold Python objects (tf.data "
-                     "pipelines) or are computed from them: %s", len(dropped),
-                     ", ".join(sorted(op.name for op in dropped)[:10]) +
-                     (", ..." if len(dropped) > 10 else ""))
+        _log.warning(
+            "Exporting the graph without %d ops that hold Python objects (tf.data "
+            "pipelines) or are computed from them: %s",
+            len(dropped),
+            ", ".join(sorted(op.name for op in dropped)[:10])
+            + (", ..." if len(dropped) > 10 else ""),
+        )
     variables = _graph_variables(graph, dropped)
     var_names = {id(v): v.op_name for v in variables}
     keys = graph.get_all_collection_keys() if collection_list is None else collection_list
@@ -91,8 +95,9 @@ def build_meta_graph(graph=None, saver_def=None, signature_def_map=None, tags=()
         "meta_info_def": {"tags": sorted(tags), "miniflow_version": _version()},
         "graph_def": ser.graph_to_dict(graph, var_names, dropped),
         "variables": [_encode_variable(v, dropped) for v in variables],
-        "collection_def": {k: items for k in keys
-                           if (items := _encode_collection(graph, k, var_names, dropped))},
+        "collection_def": {
+            k: items for k in keys if (items := _encode_collection(graph, k, var_names, dropped))
+        },
         "saver_def": saver_def,
         "signature_def": {k: _encode_signature(s) for k, s in signatures.items()},
     }
@@ -104,14 +109,28 @@ def _check_signatures(graph, signatures, dropped):
         for info in [*sig.inputs.values(), *sig.outputs.values()]:
             if graph.as_graph_element(info.name).op in dropped:
                 raise ser.UnserializableError(
-                    None, None, f"Signature '{key}' uses {info.name}, which is computed from "
-                    "a tf.data pipeline and cannot be exported; feed a placeholder instead.")
+                    None,
+                    None,
+                    f"Signature '{key}' uses {info.name}, which is computed from "
+                    "a tf.data pipeline and cannot be exported; feed a placeholder instead.",
+                )
 
 
-def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_def=None,
-                      collection_list=None, as_text=False, graph=None, export_scope=None,
-                      clear_devices=False, clear_extraneous_savers=False,
-                      strip_default_attrs=False, save_debug_info=False, **kwargs):
+def export_meta_graph(
+    filename=None,
+    meta_info_def=None,
+    graph_def=None,
+    saver_def=None,
+    collection_list=None,
+    as_text=False,
+    graph=None,
+    export_scope=None,
+    clear_devices=False,
+    clear_extraneous_savers=False,
+    strip_default_attrs=False,
+    save_debug_info=False,
+    **kwargs,
+):
     """Writes the graph, its variables, collections and saver to ``filename`` (JSON).
 
     Args:
@@ -134,8 +153,9 @@ def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_d
         >>> tf.train.export_meta_graph("model.meta")
     """
     if export_scope is not None:
-        raise errors.UnimplementedError(None, None, "export_meta_graph(export_scope=...) is "
-                                                    "not supported")
+        raise errors.UnimplementedError(
+            None, None, "export_meta_graph(export_scope=...) is not supported"
+        )
     tags = (meta_info_def or {}).get("tags", ()) if isinstance(meta_info_def, dict) else ()
     meta = build_meta_graph(graph, saver_def, None, tags, collection_list)
     if filename is not None:
@@ -144,8 +164,9 @@ def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_d
     return meta
 
 
-def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None,
-                      input_map=None, **kwargs):
+def import_meta_graph(
+    meta_graph_or_file, clear_devices=False, import_scope=None, input_map=None, **kwargs
+):
     """Rebuilds an exported graph into the default graph; returns a `Saver` for its
     variables (the recorded one, else one over all variables; None without variables).
 
@@ -166,14 +187,16 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
         >>> y = tf.get_default_graph().get_tensor_by_name("y:0")
     """
     if kwargs:
-        raise errors.UnimplementedError(None, None, f"import_meta_graph does not support "
-                                                    f"{sorted(kwargs)}")
+        raise errors.UnimplementedError(
+            None, None, f"import_meta_graph does not support {sorted(kwargs)}"
+        )
     if isinstance(meta_graph_or_file, MetaGraphDef):
         meta = meta_graph_or_file
     else:
         path = os.fspath(meta_graph_or_file)
-        meta = MetaGraphDef.from_json(read_bytes(path, "Meta graph file"),
-                                      f"Meta graph file {path}")
+        meta = MetaGraphDef.from_json(
+            read_bytes(path, "Meta graph file"), f"Meta graph file {path}"
+        )
     graph = get_default_graph()
     with ser.all_or_nothing(graph):
         variables = import_into(graph, meta, import_scope or "", input_map)
@@ -190,8 +213,11 @@ def saver_for(meta: MetaGraphDef, variables: dict):
             if var_name not in variables:
                 raise ser.malformed("saver_def", f"variable '{var_name}' is not in the graph")
             var_list[ckpt_name] = variables[var_name]
-        return Saver(var_list, max_to_keep=sd["max_to_keep"],
-                     keep_checkpoint_every_n_hours=sd["keep_checkpoint_every_n_hours"])
+        return Saver(
+            var_list,
+            max_to_keep=sd["max_to_keep"],
+            keep_checkpoint_every_n_hours=sd["keep_checkpoint_every_n_hours"],
+        )
     if variables:
         return Saver(list(variables.values()))
     _log.info("Saver not created because there are no variables in the graph to restore")
@@ -216,8 +242,11 @@ def _import_into(graph, body, scope, input_map) -> dict:
         if type(spec.get("trainable")) is not bool:
             raise ser.malformed(where, "'trainable' must be a bool")
         variables[spec["name"]] = Variable._from_serialized(
-            graph, ser.decode_dtype(spec.get("dtype"), where),
-            ser.decode_dims(spec.get("shape"), where), spec["trainable"])
+            graph,
+            ser.decode_dtype(spec.get("dtype"), where),
+            ser.decode_dims(spec.get("shape"), where),
+            spec["trainable"],
+        )
 
     def resolve_var(name, where):
         if name not in variables:
@@ -232,12 +261,16 @@ def _import_into(graph, body, scope, input_map) -> dict:
         if read.op.type != "VariableV2" or read.op.attrs.get("var") is not var:
             raise ser.malformed(where, f"'{spec.get('read')}' is not this variable's op")
         init_value = spec.get("initial_value")
-        var._attach_ops(read, _lookup(built, spec.get("initializer"), where, tensor=False),
-                        None if init_value is None else _lookup(built, init_value, where, True))
+        var._attach_ops(
+            read,
+            _lookup(built, spec.get("initializer"), where, tensor=False),
+            None if init_value is None else _lookup(built, init_value, where, True),
+        )
     for key, items in body["collection_def"].items():
         for j, item in enumerate(items):
-            graph.add_to_collection(key, _decode_item(item, f"collection '{key}'[{j}]",
-                                                      built, resolve_var))
+            graph.add_to_collection(
+                key, _decode_item(item, f"collection '{key}'[{j}]", built, resolve_var)
+            )
     return variables
 
 
@@ -278,11 +311,20 @@ def _graph_variables(graph, dropped) -> list:
 def _encode_variable(v, dropped) -> dict:
     if v.initializer in dropped:
         raise ser.UnserializableError(
-            None, None, f"Variable {v.op_name} is initialized from a tf.data pipeline, so its "
-            "graph cannot be exported.")
-    return {"name": v.op_name, "dtype": v.dtype.name, "shape": ser.encode_dims(v.shape),
-            "trainable": v.trainable, "read": v._read.name, "initializer": v.initializer.name,
-            "initial_value": None if v._initial_value is None else v._initial_value.name}
+            None,
+            None,
+            f"Variable {v.op_name} is initialized from a tf.data pipeline, so its "
+            "graph cannot be exported.",
+        )
+    return {
+        "name": v.op_name,
+        "dtype": v.dtype.name,
+        "shape": ser.encode_dims(v.shape),
+        "trainable": v.trainable,
+        "read": v._read.name,
+        "initializer": v.initializer.name,
+        "initial_value": None if v._initial_value is None else v._initial_value.name,
+    }
 
 
 def _encode_collection(graph, key, var_names, dropped) -> list:
@@ -312,12 +354,16 @@ def _decode_item(item, where, built, resolve_var):
 
 def _encode_signature(sig: SignatureDef) -> dict:
     def enc(infos):
-        return {k: {"name": i.name, "dtype": i.dtype.name,
-                    "shape": ser.encode_dims(TensorShape(i.tensor_shape))}
-                for k, i in infos.items()}
+        return {
+            k: {
+                "name": i.name,
+                "dtype": i.dtype.name,
+                "shape": ser.encode_dims(TensorShape(i.tensor_shape)),
+            }
+            for k, i in infos.items()
+        }
 
-    return {"method_name": sig.method_name, "inputs": enc(sig.inputs),
-            "outputs": enc(sig.outputs)}
+    return {"method_name": sig.method_name, "inputs": enc(sig.inputs), "outputs": enc(sig.outputs)}
 
 
 def _decode_signature(raw, key) -> SignatureDef:
@@ -331,8 +377,11 @@ def _decode_signature(raw, key) -> SignatureDef:
         for k, i in infos.items():
             if not isinstance(i, dict) or not isinstance(i.get("name"), str):
                 raise ser.malformed(where, f"{part} '{k}' needs a tensor name")
-            out[k] = TensorInfo(i["name"], ser.decode_dtype(i.get("dtype"), where),
-                                TensorShape(ser.decode_dims(i.get("shape"), where)))
+            out[k] = TensorInfo(
+                i["name"],
+                ser.decode_dtype(i.get("dtype"), where),
+                TensorShape(ser.decode_dims(i.get("shape"), where)),
+            )
         return out
 
     method = raw.get("method_name", "") if isinstance(raw, dict) else ""
@@ -340,8 +389,13 @@ def _decode_signature(raw, key) -> SignatureDef:
 
 
 def _check_body(body) -> None:
-    shape = {"meta_info_def": dict, "graph_def": dict, "variables": list,
-             "collection_def": dict, "signature_def": dict}
+    shape = {
+        "meta_info_def": dict,
+        "graph_def": dict,
+        "variables": list,
+        "collection_def": dict,
+        "signature_def": dict,
+    }
     if not isinstance(body, dict):
         raise ser.malformed("meta graph", "the body must be a JSON object")
     for key, typ in shape.items():
@@ -351,13 +405,17 @@ def _check_body(body) -> None:
         if not isinstance(items, list):
             raise ser.malformed("meta graph", f"collection '{key}' must be a list")
     sd = body.get("saver_def")
-    if sd is not None and not (isinstance(sd, dict) and isinstance(sd.get("var_names"), dict)
-                               and all(isinstance(v, str) for v in sd["var_names"].values())
-                               and type(sd.get("max_to_keep")) is int
-                               and type(sd.get("keep_checkpoint_every_n_hours"))
-                               in (int, float)):
-        raise ser.malformed("saver_def", "needs var_names (name -> variable), max_to_keep and "
-                                         "keep_checkpoint_every_n_hours")
+    if sd is not None and not (
+        isinstance(sd, dict)
+        and isinstance(sd.get("var_names"), dict)
+        and all(isinstance(v, str) for v in sd["var_names"].values())
+        and type(sd.get("max_to_keep")) is int
+        and type(sd.get("keep_checkpoint_every_n_hours")) in (int, float)
+    ):
+        raise ser.malformed(
+            "saver_def",
+            "needs var_names (name -> variable), max_to_keep and keep_checkpoint_every_n_hours",
+        )
     for key in body["signature_def"]:
         _decode_signature(body["signature_def"][key], key)
 

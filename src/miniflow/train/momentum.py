@@ -21,8 +21,9 @@ def _apply_momentum(slot, lr, grad, momentum, var=None, slot_vars=(), use_nester
 
 
 @update_op("SparseApplyMomentum")
-def _sparse_apply_momentum(slot, lr, values, indices, momentum, var=None, slot_vars=(),
-                           use_nesterov=False):
+def _sparse_apply_momentum(
+    slot, lr, values, indices, momentum, var=None, slot_vars=(), use_nesterov=False
+):
     value, accum = buffers(slot, var, slot_vars)
     rows, g = unique_rows(values, indices, value.shape[0])
     a = accum[rows] * momentum + g
@@ -54,8 +55,9 @@ class MomentumOptimizer(Optimizer):
         train_op = tf.train.MomentumOptimizer(0.1, 0.9).minimize(loss)
     """
 
-    def __init__(self, learning_rate, momentum, use_locking=False, name="Momentum",
-                 use_nesterov=False):
+    def __init__(
+        self, learning_rate, momentum, use_locking=False, name="Momentum", use_nesterov=False
+    ):
         super().__init__(use_locking, name)
         self._learning_rate = learning_rate
         self._momentum = momentum
@@ -70,13 +72,24 @@ class MomentumOptimizer(Optimizer):
         self._momentum_t = hyper(self._momentum, "momentum")
 
     def _apply_dense(self, grad, var):
-        return apply_op("ApplyMomentum", like(self._lr_t, var), grad,
-                        like(self._momentum_t, var), var=var,
-                        slot_vars=(self.get_slot(var, "momentum"),),
-                        use_nesterov=self._use_nesterov)
+        return apply_op(
+            "ApplyMomentum",
+            like(self._lr_t, var),
+            grad,
+            like(self._momentum_t, var),
+            var=var,
+            slot_vars=(self.get_slot(var, "momentum"),),
+            use_nesterov=self._use_nesterov,
+        )
 
     def _apply_sparse(self, grad, var):
-        return apply_op("SparseApplyMomentum", like(self._lr_t, var), grad.values,
-                        grad.indices, like(self._momentum_t, var), var=var,
-                        slot_vars=(self.get_slot(var, "momentum"),),
-                        use_nesterov=self._use_nesterov)
+        return apply_op(
+            "SparseApplyMomentum",
+            like(self._lr_t, var),
+            grad.values,
+            grad.indices,
+            like(self._momentum_t, var),
+            var=var,
+            slot_vars=(self.get_slot(var, "momentum"),),
+            use_nesterov=self._use_nesterov,
+        )

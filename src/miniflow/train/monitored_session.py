@@ -30,8 +30,11 @@ from miniflow.train.session_run_hook import (
 _log = logging.getLogger("miniflow")
 _PREEMPTION_ERRORS = (errors.AbortedError, errors.UnavailableError)
 USE_DEFAULT = object()
-READY_OP, READY_FOR_LOCAL_INIT_OP, SUMMARY_OP = ("ready_op", "ready_for_local_init_op",
-                                                 "summary_op")
+READY_OP, READY_FOR_LOCAL_INIT_OP, SUMMARY_OP = (
+    "ready_op",
+    "ready_for_local_init_op",
+    "summary_op",
+)
 
 
 class Scaffold:
@@ -39,9 +42,19 @@ class Scaffold:
     op and the saver. Missing pieces get TF's defaults in `finalize` (which also
     finalizes the graph), each taken from its graph collection if present there."""
 
-    def __init__(self, init_op=None, init_feed_dict=None, init_fn=None, ready_op=None,
-                 ready_for_local_init_op=None, local_init_op=None, summary_op=None,
-                 saver=None, copy_from_scaffold=None, local_init_feed_dict=None):
+    def __init__(
+        self,
+        init_op=None,
+        init_feed_dict=None,
+        init_fn=None,
+        ready_op=None,
+        ready_for_local_init_op=None,
+        local_init_op=None,
+        summary_op=None,
+        saver=None,
+        copy_from_scaffold=None,
+        local_init_feed_dict=None,
+    ):
         if copy_from_scaffold is not None:
             if not isinstance(copy_from_scaffold, Scaffold):
                 raise TypeError("copy_from_scaffold is not a Scaffold instance.")
@@ -54,8 +67,7 @@ class Scaffold:
             init_feed_dict = pick(init_feed_dict, base.init_feed_dict)
             init_fn = pick(init_fn, base._user_init_fn)
             ready_op = pick(ready_op, base.ready_op)
-            ready_for_local_init_op = pick(ready_for_local_init_op,
-                                           base.ready_for_local_init_op)
+            ready_for_local_init_op = pick(ready_for_local_init_op, base.ready_for_local_init_op)
             local_init_op = pick(local_init_op, base.local_init_op)
             local_init_feed_dict = pick(local_init_feed_dict, base.local_init_feed_dict)
             summary_op = pick(summary_op, base.summary_op)
@@ -76,21 +88,28 @@ class Scaffold:
         graph = get_default_graph()
         if self._init_op is None:
             self._init_op = Scaffold.get_or_default(
-                "init_op", GraphKeys.INIT_OP,
-                lambda: control_flow_ops.group(variables.global_variables_initializer()))
+                "init_op",
+                GraphKeys.INIT_OP,
+                lambda: control_flow_ops.group(variables.global_variables_initializer()),
+            )
         if self._ready_op is None:
             self._ready_op = Scaffold.get_or_default(
-                "ready_op", READY_OP, report_uninitialized_variables)
+                "ready_op", READY_OP, report_uninitialized_variables
+            )
         if self._ready_for_local_init_op is None:
             self._ready_for_local_init_op = Scaffold.get_or_default(
-                "ready_for_local_init_op", READY_FOR_LOCAL_INIT_OP,
-                lambda: report_uninitialized_variables(variables.global_variables()))
+                "ready_for_local_init_op",
+                READY_FOR_LOCAL_INIT_OP,
+                lambda: report_uninitialized_variables(variables.global_variables()),
+            )
         if self._local_init_op is None:
             self._local_init_op = Scaffold.get_or_default(
-                "local_init_op", GraphKeys.LOCAL_INIT_OP, Scaffold.default_local_init_op)
+                "local_init_op", GraphKeys.LOCAL_INIT_OP, Scaffold.default_local_init_op
+            )
         if self._summary_op is None:
-            self._summary_op = Scaffold.get_or_default("summary_op", SUMMARY_OP,
-                                                       summary_ops.merge_all)
+            self._summary_op = Scaffold.get_or_default(
+                "summary_op", SUMMARY_OP, summary_ops.merge_all
+            )
         if self._saver is None:
             self._saver = _saver_or_default(graph)
         graph.finalize()
@@ -118,10 +137,12 @@ class Scaffold:
         found = get_default_graph().get_collection(collection_key)
         if found:
             if len(found) > 1:
-                raise RuntimeError(f'More than one item in the collection "{collection_key}". '
-                                   "Please indicate which one to use by passing it to the "
-                                   f"tf.Scaffold constructor as:  tf.Scaffold({arg_name}=item "
-                                   "to use)")
+                raise RuntimeError(
+                    f'More than one item in the collection "{collection_key}". '
+                    "Please indicate which one to use by passing it to the "
+                    f"tf.Scaffold constructor as:  tf.Scaffold({arg_name}=item "
+                    "to use)"
+                )
             return found[0]
         op = default_constructor()
         if op is not None:
@@ -131,15 +152,18 @@ class Scaffold:
     @staticmethod
     def default_local_init_op():
         """Initializes local variables and lookup tables."""
-        return control_flow_ops.group(variables.local_variables_initializer(),
-                                      lookup_ops.tables_initializer())
+        return control_flow_ops.group(
+            variables.local_variables_initializer(), lookup_ops.tables_initializer()
+        )
 
 
 def _saver_or_default(graph):
     savers = graph.get_collection(GraphKeys.SAVERS)
     if len(savers) > 1:
-        raise RuntimeError(f"More than one item in collection {GraphKeys.SAVERS}. Please "
-                           "indicate which one to use by passing it to the constructor.")
+        raise RuntimeError(
+            f"More than one item in collection {GraphKeys.SAVERS}. Please "
+            "indicate which one to use by passing it to the constructor."
+        )
     if savers:
         return savers[0]
     saver = Saver(sharded=True, allow_empty=True)
@@ -151,8 +175,7 @@ class SessionCreator:
     """Creates a `tf.Session` for `MonitoredSession`."""
 
     def create_session(self):
-        raise NotImplementedError("create_session is not implemented for "
-                                  f"{type(self).__name__}.")
+        raise NotImplementedError(f"create_session is not implemented for {type(self).__name__}.")
 
 
 class _ScaffoldSessionCreator(SessionCreator):
@@ -172,8 +195,14 @@ class _ScaffoldSessionCreator(SessionCreator):
 class ChiefSessionCreator(_ScaffoldSessionCreator):
     """Restores the latest checkpoint of ``checkpoint_dir`` or initializes the model."""
 
-    def __init__(self, scaffold=None, master="", config=None, checkpoint_dir=None,
-                 checkpoint_filename_with_path=None):
+    def __init__(
+        self,
+        scaffold=None,
+        master="",
+        config=None,
+        checkpoint_dir=None,
+        checkpoint_filename_with_path=None,
+    ):
         super().__init__(scaffold, master, config)
         self._checkpoint_dir = checkpoint_dir
         self._checkpoint_filename_with_path = checkpoint_filename_with_path
@@ -181,10 +210,15 @@ class ChiefSessionCreator(_ScaffoldSessionCreator):
     def create_session(self):
         self._scaffold.finalize()
         return self._get_session_manager().prepare_session(
-            self._master, saver=self._scaffold.saver, checkpoint_dir=self._checkpoint_dir,
+            self._master,
+            saver=self._scaffold.saver,
+            checkpoint_dir=self._checkpoint_dir,
             checkpoint_filename_with_path=self._checkpoint_filename_with_path,
-            config=self._config, init_op=self._scaffold.init_op,
-            init_feed_dict=self._scaffold.init_feed_dict, init_fn=self._scaffold.init_fn)
+            config=self._config,
+            init_op=self._scaffold.init_op,
+            init_feed_dict=self._scaffold.init_feed_dict,
+            init_fn=self._scaffold.init_fn,
+        )
 
 
 class WorkerSessionCreator(_ScaffoldSessionCreator):
@@ -197,15 +231,18 @@ class WorkerSessionCreator(_ScaffoldSessionCreator):
     def create_session(self):
         self._scaffold.finalize()
         return self._get_session_manager().wait_for_session(
-            self._master, config=self._config, max_wait_secs=self._max_wait_secs)
+            self._master, config=self._config, max_wait_secs=self._max_wait_secs
+        )
 
 
 def _manager_for(scaffold):
-    return SessionManager(local_init_op=scaffold.local_init_op,
-                          local_init_feed_dict=scaffold.local_init_feed_dict,
-                          ready_op=scaffold.ready_op,
-                          ready_for_local_init_op=scaffold.ready_for_local_init_op,
-                          graph=get_default_graph())
+    return SessionManager(
+        local_init_op=scaffold.local_init_op,
+        local_init_feed_dict=scaffold.local_init_feed_dict,
+        ready_op=scaffold.ready_op,
+        ready_for_local_init_op=scaffold.ready_for_local_init_op,
+        graph=get_default_graph(),
+    )
 
 
 class _MonitoredSession:
@@ -218,7 +255,8 @@ class _MonitoredSession:
         for hook in self._hooks:
             hook.begin()
         self._coordinated_creator = _CoordinatedSessionCreator(
-            session_creator or ChiefSessionCreator(), self._hooks, stop_grace_period_secs)
+            session_creator or ChiefSessionCreator(), self._hooks, stop_grace_period_secs
+        )
         if should_recover:
             self._sess = _RecoverableSession(self._coordinated_creator)
         else:
@@ -233,17 +271,20 @@ class _MonitoredSession:
         values of ``fetches`` only."""
         if self._sess is None:
             raise RuntimeError("Attempted to use a closed MonitoredSession.")
-        return self._sess.run(fetches, feed_dict=feed_dict, options=options,
-                              run_metadata=run_metadata)
+        return self._sess.run(
+            fetches, feed_dict=feed_dict, options=options, run_metadata=run_metadata
+        )
 
     def run_step_fn(self, step_fn):
         """Calls ``step_fn(step_context)``; the context runs with or without the hooks,
         and its `request_stop` ends the loop."""
         args = tuple(inspect.signature(step_fn).parameters)
         if args not in (("step_context",), ("self", "step_context")):
-            raise ValueError("`step_fn` may either have one `step_context` argument, or "
-                             "`self` and `step_context` arguments if it's an instance "
-                             f"method. Got {args} instead.")
+            raise ValueError(
+                "`step_fn` may either have one `step_context` argument, or "
+                "`self` and `step_context` arguments if it's an instance "
+                f"method. Got {args} instead."
+            )
         return self._sess.run_step_fn(step_fn, self._tf_sess(), run_with_hooks=None)
 
     class StepContext:
@@ -315,35 +356,61 @@ class MonitoredSession(_MonitoredSession):
     """
 
     def __init__(self, session_creator=None, hooks=None, stop_grace_period_secs=120):
-        super().__init__(session_creator, hooks, should_recover=True,
-                         stop_grace_period_secs=stop_grace_period_secs)
+        super().__init__(
+            session_creator,
+            hooks,
+            should_recover=True,
+            stop_grace_period_secs=stop_grace_period_secs,
+        )
 
 
 class SingularMonitoredSession(_MonitoredSession):
     """A `MonitoredSession` without recovery, created by a `ChiefSessionCreator`; its
     `raw_session()` is the underlying `tf.Session`."""
 
-    def __init__(self, hooks=None, scaffold=None, master="", config=None,
-                 checkpoint_dir=None, stop_grace_period_secs=120,
-                 checkpoint_filename_with_path=None):
+    def __init__(
+        self,
+        hooks=None,
+        scaffold=None,
+        master="",
+        config=None,
+        checkpoint_dir=None,
+        stop_grace_period_secs=120,
+        checkpoint_filename_with_path=None,
+    ):
         creator = ChiefSessionCreator(
-            scaffold=scaffold, master=master, config=config, checkpoint_dir=checkpoint_dir,
-            checkpoint_filename_with_path=checkpoint_filename_with_path)
-        super().__init__(creator, hooks, should_recover=False,
-                         stop_grace_period_secs=stop_grace_period_secs)
+            scaffold=scaffold,
+            master=master,
+            config=config,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_filename_with_path=checkpoint_filename_with_path,
+        )
+        super().__init__(
+            creator, hooks, should_recover=False, stop_grace_period_secs=stop_grace_period_secs
+        )
 
     def raw_session(self):
         return self._tf_sess()
 
 
-def MonitoredTrainingSession(master="", is_chief=True, checkpoint_dir=None,  # noqa: N802
-                             scaffold=None, hooks=None, chief_only_hooks=None,
-                             save_checkpoint_secs=USE_DEFAULT,
-                             save_summaries_steps=USE_DEFAULT,
-                             save_summaries_secs=USE_DEFAULT, config=None,
-                             stop_grace_period_secs=120, log_step_count_steps=100,
-                             max_wait_secs=7200, save_checkpoint_steps=USE_DEFAULT,
-                             summary_dir=None, save_graph_def=True):
+def MonitoredTrainingSession(
+    master="",
+    is_chief=True,
+    checkpoint_dir=None,  # noqa: N802
+    scaffold=None,
+    hooks=None,
+    chief_only_hooks=None,
+    save_checkpoint_secs=USE_DEFAULT,
+    save_summaries_steps=USE_DEFAULT,
+    save_summaries_secs=USE_DEFAULT,
+    config=None,
+    stop_grace_period_secs=120,
+    log_step_count_steps=100,
+    max_wait_secs=7200,
+    save_checkpoint_steps=USE_DEFAULT,
+    summary_dir=None,
+    save_graph_def=True,
+):
     """A `MonitoredSession` for training, with TF1's default hooks on the chief.
 
     Defaults as TF1: a checkpoint every 600 seconds (and at creation and at the end),
@@ -365,31 +432,54 @@ def MonitoredTrainingSession(master="", is_chief=True, checkpoint_dir=None,  # n
         save_checkpoint_steps = None
     scaffold = scaffold or Scaffold()
     if not is_chief:
-        creator = WorkerSessionCreator(scaffold=scaffold, master=master, config=config,
-                                       max_wait_secs=max_wait_secs)
-        return MonitoredSession(session_creator=creator, hooks=hooks or [],
-                                stop_grace_period_secs=stop_grace_period_secs)
+        creator = WorkerSessionCreator(
+            scaffold=scaffold, master=master, config=config, max_wait_secs=max_wait_secs
+        )
+        return MonitoredSession(
+            session_creator=creator,
+            hooks=hooks or [],
+            stop_grace_period_secs=stop_grace_period_secs,
+        )
     all_hooks = list(chief_only_hooks or [])
-    creator = ChiefSessionCreator(scaffold=scaffold, checkpoint_dir=checkpoint_dir,
-                                  master=master, config=config)
+    creator = ChiefSessionCreator(
+        scaffold=scaffold, checkpoint_dir=checkpoint_dir, master=master, config=config
+    )
     summary_dir = summary_dir or checkpoint_dir
     if summary_dir:
         if log_step_count_steps and log_step_count_steps > 0:
-            all_hooks.append(hooks_lib.StepCounterHook(output_dir=summary_dir,
-                                                       every_n_steps=log_step_count_steps))
+            all_hooks.append(
+                hooks_lib.StepCounterHook(
+                    output_dir=summary_dir, every_n_steps=log_step_count_steps
+                )
+            )
         if (save_summaries_steps and save_summaries_steps > 0) or (
-                save_summaries_secs and save_summaries_secs > 0):
-            all_hooks.append(hooks_lib.SummarySaverHook(
-                scaffold=scaffold, save_steps=save_summaries_steps,
-                save_secs=save_summaries_secs, output_dir=summary_dir))
-    if checkpoint_dir and ((save_checkpoint_secs and save_checkpoint_secs > 0) or (
-            save_checkpoint_steps and save_checkpoint_steps > 0)):
-        all_hooks.append(hooks_lib.CheckpointSaverHook(
-            checkpoint_dir, save_steps=save_checkpoint_steps, save_secs=save_checkpoint_secs,
-            scaffold=scaffold, save_graph_def=save_graph_def))
+            save_summaries_secs and save_summaries_secs > 0
+        ):
+            all_hooks.append(
+                hooks_lib.SummarySaverHook(
+                    scaffold=scaffold,
+                    save_steps=save_summaries_steps,
+                    save_secs=save_summaries_secs,
+                    output_dir=summary_dir,
+                )
+            )
+    if checkpoint_dir and (
+        (save_checkpoint_secs and save_checkpoint_secs > 0)
+        or (save_checkpoint_steps and save_checkpoint_steps > 0)
+    ):
+        all_hooks.append(
+            hooks_lib.CheckpointSaverHook(
+                checkpoint_dir,
+                save_steps=save_checkpoint_steps,
+                save_secs=save_checkpoint_secs,
+                scaffold=scaffold,
+                save_graph_def=save_graph_def,
+            )
+        )
     all_hooks.extend(hooks or [])
-    return MonitoredSession(session_creator=creator, hooks=all_hooks,
-                            stop_grace_period_secs=stop_grace_period_secs)
+    return MonitoredSession(
+        session_creator=creator, hooks=all_hooks, stop_grace_period_secs=stop_grace_period_secs
+    )
 
 
 def _start_queue_runners(sess, coord, graph):
@@ -415,8 +505,9 @@ class _CoordinatedSessionCreator(SessionCreator):
         _start_queue_runners(self.tf_sess, self.coord, self.tf_sess.graph)
         for hook in self._hooks:
             hook.after_create_session(self.tf_sess, self.coord)
-        return _CoordinatedSession(_HookedSession(self.tf_sess, self._hooks), self.coord,
-                                   self._stop_grace_period_secs)
+        return _CoordinatedSession(
+            _HookedSession(self.tf_sess, self._hooks), self.coord, self._stop_grace_period_secs
+        )
 
 
 class _WrappedSession:
@@ -445,8 +536,11 @@ class _WrappedSession:
             try:
                 self._sess.close()
             except _PREEMPTION_ERRORS as e:
-                _log.error("An error occurred when attempting to close the session. This "
-                           "may be due to a preemption. Error: %s", e)
+                _log.error(
+                    "An error occurred when attempting to close the session. This "
+                    "may be due to a preemption. Error: %s",
+                    e,
+                )
             finally:
                 self._sess = None
 
@@ -470,15 +564,21 @@ class _RecoverableSession(_WrappedSession):
             try:
                 return self._sess_creator.create_session()
             except _PREEMPTION_ERRORS as e:
-                _log.info("An error was raised while a session was being created; a new "
-                          "session will be created. Error: %s", e)
+                _log.info(
+                    "An error was raised while a session was being created; a new "
+                    "session will be created. Error: %s",
+                    e,
+                )
 
     def _check_stop(self) -> bool:
         try:
             return self._sess._check_stop() if self._sess else True
         except _PREEMPTION_ERRORS as e:
-            _log.info("An error was raised while considering whether the session is "
-                      "complete; a new session will be created. Error: %s", e)
+            _log.info(
+                "An error was raised while considering whether the session is "
+                "complete; a new session will be created. Error: %s",
+                e,
+            )
             self.close()
             self._sess = self._create_session()
             return False
@@ -490,11 +590,15 @@ class _RecoverableSession(_WrappedSession):
             try:
                 if not self._sess:
                     self._sess = self._create_session()
-                return self._sess.run(fetches, feed_dict=feed_dict, options=options,
-                                      run_metadata=run_metadata)
+                return self._sess.run(
+                    fetches, feed_dict=feed_dict, options=options, run_metadata=run_metadata
+                )
             except _PREEMPTION_ERRORS as e:
-                _log.info("An error was raised; the session will be closed and a new one "
-                          "created. Error: %s", e)
+                _log.info(
+                    "An error was raised; the session will be closed and a new one "
+                    "created. Error: %s",
+                    e,
+                )
                 self.close()
                 self._sess = None
 
@@ -505,8 +609,11 @@ class _RecoverableSession(_WrappedSession):
                     self._sess = self._create_session()
                 return self._sess.run_step_fn(step_fn, raw_session, self._sess.run)
             except _PREEMPTION_ERRORS as e:
-                _log.info("An error was raised; the session will be closed and a new one "
-                          "created. Error: %s", e)
+                _log.info(
+                    "An error was raised; the session will be closed and a new one "
+                    "created. Error: %s",
+                    e,
+                )
                 self.close()
                 self._sess = None
 
@@ -526,8 +633,9 @@ class _CoordinatedSession(_WrappedSession):
     def close(self):
         self._coord.request_stop()
         try:
-            self._coord.join(stop_grace_period_secs=self._stop_grace_period_secs,
-                             ignore_live_threads=True)
+            self._coord.join(
+                stop_grace_period_secs=self._stop_grace_period_secs, ignore_live_threads=True
+            )
         finally:
             try:
                 _WrappedSession.close(self)
@@ -565,15 +673,22 @@ class _HookedSession(_WrappedSession):
         if self.should_stop():
             raise RuntimeError("Run called even after should_stop requested.")
         actual_fetches = {"caller": fetches}
-        run_context = SessionRunContext(original_args=SessionRunArgs(fetches, feed_dict),
-                                        session=self._sess)
-        feed_dict, options = self._call_hook_before_run(run_context, actual_fetches,
-                                                        feed_dict, options)
-        outputs = self._sess.run(actual_fetches, feed_dict=feed_dict, options=options,
-                                 run_metadata=run_metadata)
+        run_context = SessionRunContext(
+            original_args=SessionRunArgs(fetches, feed_dict), session=self._sess
+        )
+        feed_dict, options = self._call_hook_before_run(
+            run_context, actual_fetches, feed_dict, options
+        )
+        outputs = self._sess.run(
+            actual_fetches, feed_dict=feed_dict, options=options, run_metadata=run_metadata
+        )
         for hook in self._hooks:
-            hook.after_run(run_context, SessionRunValues(
-                results=outputs.get(hook), options=options, run_metadata=run_metadata))
+            hook.after_run(
+                run_context,
+                SessionRunValues(
+                    results=outputs.get(hook), options=options, run_metadata=run_metadata
+                ),
+            )
         self._should_stop = self._should_stop or run_context.stop_requested
         return outputs["caller"]
 
@@ -586,8 +701,9 @@ class _HookedSession(_WrappedSession):
             if request.fetches is not None:
                 fetch_dict[hook] = request.fetches
             if request.feed_dict:
-                _raise_if_feeds_intersect(hook_feeds, request.feed_dict,
-                                          "Same tensor is fed by two hooks.")
+                _raise_if_feeds_intersect(
+                    hook_feeds, request.feed_dict, "Same tensor is fed by two hooks."
+                )
                 hook_feeds.update(request.feed_dict)
             if request.options is not None:
                 options = _merge_run_options(options, request.options)
@@ -595,8 +711,9 @@ class _HookedSession(_WrappedSession):
             return user_feed_dict, options
         if not user_feed_dict:
             return hook_feeds, options
-        _raise_if_feeds_intersect(user_feed_dict, hook_feeds,
-                                  "Same tensor is fed by a SessionRunHook and user.")
+        _raise_if_feeds_intersect(
+            user_feed_dict, hook_feeds, "Same tensor is fed by a SessionRunHook and user."
+        )
         hook_feeds.update(user_feed_dict)
         return hook_feeds, options
 
@@ -606,8 +723,13 @@ def _merge_run_options(options, incoming):
     timeout, ...); a new object when the caller passed none."""
     if options is None:
         options = type(incoming)()
-    for field in ("trace_level", "timeout_in_ms", "inter_op_thread_pool",
-                  "output_partition_graphs", "report_tensor_allocations_upon_oom"):
+    for field in (
+        "trace_level",
+        "timeout_in_ms",
+        "inter_op_thread_pool",
+        "output_partition_graphs",
+        "report_tensor_allocations_upon_oom",
+    ):
         if hasattr(incoming, field):
             setattr(options, field, max(getattr(options, field), getattr(incoming, field)))
     return options

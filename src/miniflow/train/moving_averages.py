@@ -19,12 +19,17 @@ def assign_moving_average(variable, value, decay, zero_debias=True, name=None):
         decay = array_ops.cast(decay, variable.dtype)
         if not zero_debias:
             return variable.assign_sub((variable.value() - value) * (1 - decay))
-        with get_default_graph().control_dependencies(None), \
-                control_flow_ops.name_scope(None):
-            biased = Variable(array_ops.zeros(variable.shape.as_list(), variable.dtype),
-                              trainable=False, name=f"{variable.op_name}/biased")
-            step = Variable(array_ops.zeros([], variable.dtype), trainable=False,
-                            name=f"{variable.op_name}/local_step")
+        with get_default_graph().control_dependencies(None), control_flow_ops.name_scope(None):
+            biased = Variable(
+                array_ops.zeros(variable.shape.as_list(), variable.dtype),
+                trainable=False,
+                name=f"{variable.op_name}/biased",
+            )
+            step = Variable(
+                array_ops.zeros([], variable.dtype),
+                trainable=False,
+                name=f"{variable.op_name}/local_step",
+            )
         # The write ops' outputs are the new values, so these reads follow the writes.
         new_biased = biased.assign_sub((biased.value() - value) * (1 - decay))
         new_step = step.assign_add(array_ops.ones([], variable.dtype))
@@ -54,8 +59,7 @@ class ExponentialMovingAverage:
         avg_w = ema.average(w)
     """
 
-    def __init__(self, decay, num_updates=None, zero_debias=False,
-                 name="ExponentialMovingAverage"):
+    def __init__(self, decay, num_updates=None, zero_debias=False, name="ExponentialMovingAverage"):
         self._decay = decay
         self._num_updates = num_updates
         self._zero_debias = zero_debias
@@ -86,12 +90,19 @@ class ExponentialMovingAverage:
                 raise ValueError(f"Moving average already computed for: {var.name}")
             with graph.control_dependencies(None), control_flow_ops.name_scope(None):
                 if isinstance(var, Variable):
-                    avg = Variable(var.initialized_value, trainable=False,
-                                   name=f"{var.op_name}/{self._name}", dtype=var.dtype)
+                    avg = Variable(
+                        var.initialized_value,
+                        trainable=False,
+                        name=f"{var.op_name}/{self._name}",
+                        dtype=var.dtype,
+                    )
                 else:
-                    avg = Variable(array_ops.zeros(var.shape.as_list(), var.dtype),
-                                   trainable=False, dtype=var.dtype,
-                                   name=f"{var.op.name}/{self._name}")
+                    avg = Variable(
+                        array_ops.zeros(var.shape.as_list(), var.dtype),
+                        trainable=False,
+                        dtype=var.dtype,
+                        name=f"{var.op.name}/{self._name}",
+                    )
                     if self._zero_debias:
                         debiased.add(avg)
             graph.add_to_collection(GraphKeys.MOVING_AVERAGE_VARIABLES, var)
@@ -101,9 +112,12 @@ class ExponentialMovingAverage:
             if self._num_updates is not None:
                 n = array_ops.cast(self._num_updates, dtypes.float32, name="num_updates")
                 decay = math_ops.minimum(decay, (1.0 + n) / (10.0 + n))
-            updates = [assign_moving_average(self._averages[v], v, decay,
-                                             zero_debias=self._averages[v] in debiased)
-                       for v in var_list]
+            updates = [
+                assign_moving_average(
+                    self._averages[v], v, decay, zero_debias=self._averages[v] in debiased
+                )
+                for v in var_list
+            ]
             return control_flow_ops.group(*updates, name=scope or None)
 
     def average(self, var):
@@ -123,7 +137,8 @@ class ExponentialMovingAverage:
         """
         if moving_avg_variables is None:
             moving_avg_variables = trainable_variables() + get_default_graph().get_collection(
-                GraphKeys.MOVING_AVERAGE_VARIABLES)
+                GraphKeys.MOVING_AVERAGE_VARIABLES
+            )
         tracked = list(dict.fromkeys(moving_avg_variables))
         name_map = {self.average_name(v): v for v in tracked}
         tracked_names = {v.name for v in tracked}

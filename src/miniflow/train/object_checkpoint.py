@@ -33,8 +33,11 @@ def _collect(obj, path, out, seen):
     if isinstance(obj, Variable):
         out.setdefault(f"{path}/{_VALUE}", obj)
         return
-    if id(obj) in seen or obj is None or isinstance(obj, (str, bytes, int, float, bool,
-                                                          np.ndarray, type)):
+    if (
+        id(obj) in seen
+        or obj is None
+        or isinstance(obj, (str, bytes, int, float, bool, np.ndarray, type))
+    ):
         return
     seen.add(id(obj))
     if isinstance(obj, (list, tuple)):
@@ -57,9 +60,15 @@ class CheckpointOptions:
     concern devices, async writes and sharding, none of which miniflow has: accepted,
     kept, ignored."""
 
-    def __init__(self, experimental_io_device=None, experimental_enable_async_checkpoint=False,
-                 experimental_write_callbacks=None, enable_async=False,
-                 experimental_skip_slot_variables=False, experimental_sharding_callback=None):
+    def __init__(
+        self,
+        experimental_io_device=None,
+        experimental_enable_async_checkpoint=False,
+        experimental_write_callbacks=None,
+        enable_async=False,
+        experimental_skip_slot_variables=False,
+        experimental_sharding_callback=None,
+    ):
         self.experimental_io_device = experimental_io_device
         self.experimental_enable_async_checkpoint = experimental_enable_async_checkpoint
         self.experimental_write_callbacks = experimental_write_callbacks
@@ -79,8 +88,10 @@ class _Status:
         """Raises AssertionError if a saved value has no object or an object no value."""
         missing = sorted(set(self._checkpoint._variables()) - set(self._values))
         if self._unmatched or missing:
-            raise AssertionError(f"Unresolved checkpoint values {self._unmatched} / objects "
-                                 f"without a value {missing} restoring {self._prefix}")
+            raise AssertionError(
+                f"Unresolved checkpoint values {self._unmatched} / objects "
+                f"without a value {missing} restoring {self._prefix}"
+            )
         return self
 
     def assert_existing_objects_matched(self):
@@ -107,8 +118,7 @@ class Checkpoint:
 
     def __init__(self, **kwargs):
         for name, obj in kwargs.items():
-            if name.startswith("_") or name in ("save", "restore", "write", "read",
-                                                "save_counter"):
+            if name.startswith("_") or name in ("save", "restore", "write", "read", "save_counter"):
                 raise ValueError(f"Checkpoint: {name!r} is not a valid dependency name.")
         self._objects = dict(kwargs)
         self._save_count = 0
@@ -135,8 +145,10 @@ class Checkpoint:
             return None
         session = session or get_default_session()
         if session is None:
-            raise ValueError("Checkpoint in graph mode needs a session: pass session= or "
-                             "call it inside `with sess:`.")
+            raise ValueError(
+                "Checkpoint in graph mode needs a session: pass session= or "
+                "call it inside `with sess:`."
+            )
         return session
 
     def write(self, file_prefix, session=None, options=None) -> str:
@@ -147,8 +159,8 @@ class Checkpoint:
             slot = var._slot_in(session)
             if slot.value is None:
                 raise errors.FailedPreconditionError(
-                    None, None, f"Attempting to save uninitialized variable {var.op_name} "
-                    f"({key})")
+                    None, None, f"Attempting to save uninitialized variable {var.op_name} ({key})"
+                )
             tensors[key] = np.array(slot.value, copy=True)
         tensors[f"save_counter/{_VALUE}"] = np.asarray(self._save_count, np.int64)
         prefix = os.fspath(file_prefix)
@@ -166,8 +178,11 @@ class Checkpoint:
             raise
         directory = os.path.dirname(os.path.abspath(path))
         state = ckpt.get_checkpoint_state(directory)
-        previous = [p for p in (state.all_model_checkpoint_paths if state else [])
-                    if ckpt.checkpoint_exists(p) and p != path]
+        previous = [
+            p
+            for p in (state.all_model_checkpoint_paths if state else [])
+            if ckpt.checkpoint_exists(p) and p != path
+        ]
         ckpt.update_checkpoint_state(directory, path, previous + [path])
         return path
 
@@ -197,8 +212,10 @@ class Checkpoint:
                 continue
             want = var.shape
             if want.is_fully_defined() and tuple(want.as_list()) != value.shape:
-                raise ValueError(f"Checkpoint {prefix}: {key} has shape {list(value.shape)}, "
-                                 f"the variable {var.op_name} {want}")
+                raise ValueError(
+                    f"Checkpoint {prefix}: {key} has shape {list(value.shape)}, "
+                    f"the variable {var.op_name} {want}"
+                )
             values[key] = value.astype(dtypes.as_dtype(var.dtype).np, copy=False)
         if counter is not None:
             self._save_count = int(counter)
@@ -225,15 +242,25 @@ class CheckpointManager:
     keep_checkpoint_every_n_hours=None, checkpoint_name="ckpt", step_counter=None,
     checkpoint_interval=None, init_fn=None)``"""
 
-    def __init__(self, checkpoint, directory, max_to_keep, keep_checkpoint_every_n_hours=None,
-                 checkpoint_name="ckpt", step_counter=None, checkpoint_interval=None,
-                 init_fn=None):
+    def __init__(
+        self,
+        checkpoint,
+        directory,
+        max_to_keep,
+        keep_checkpoint_every_n_hours=None,
+        checkpoint_name="ckpt",
+        step_counter=None,
+        checkpoint_interval=None,
+        init_fn=None,
+    ):
         if max_to_keep is not None and max_to_keep <= 0:
-            raise ValueError(f"Expected a positive integer or `None` for `max_to_keep`, got "
-                             f"{max_to_keep}.")
+            raise ValueError(
+                f"Expected a positive integer or `None` for `max_to_keep`, got {max_to_keep}."
+            )
         if checkpoint_interval is not None and step_counter is None:
-            raise ValueError("`step_counter` should be passed if `checkpoint_interval` is "
-                             "not None.")
+            raise ValueError(
+                "`step_counter` should be passed if `checkpoint_interval` is not None."
+            )
         self._checkpoint = checkpoint
         self._directory = os.fspath(directory)
         self._max_to_keep = max_to_keep
@@ -243,8 +270,11 @@ class CheckpointManager:
         self._init_fn = init_fn
         self._last_saved_step = None
         state = ckpt.get_checkpoint_state(self._directory)
-        self._kept = [p for p in (state.all_model_checkpoint_paths if state else [])
-                      if ckpt.checkpoint_exists(p)]
+        self._kept = [
+            p
+            for p in (state.all_model_checkpoint_paths if state else [])
+            if ckpt.checkpoint_exists(p)
+        ]
         self._last_preserved = time.time()
 
     directory = property(lambda self: self._directory)
@@ -268,12 +298,14 @@ class CheckpointManager:
         step = None
         if self._interval is not None and check_interval:
             step = int(_value(self._step_counter, session))
-            if self._last_saved_step is not None and \
-                    step < self._last_saved_step + self._interval:
+            if self._last_saved_step is not None and step < self._last_saved_step + self._interval:
                 return None
         self._checkpoint._save_count += 1  # as TF, also when the number is given
-        number = self._checkpoint._save_count if checkpoint_number is None else \
-            int(_value(checkpoint_number, session))
+        number = (
+            self._checkpoint._save_count
+            if checkpoint_number is None
+            else int(_value(checkpoint_number, session))
+        )
         try:
             path = self._checkpoint.write(f"{self._prefix}-{number}", session=session)
         except BaseException:
@@ -291,9 +323,12 @@ class CheckpointManager:
             return
         while len(self._kept) > self._max_to_keep:
             old = self._kept.pop(0)
-            if self._keep_hours is not None and ckpt.checkpoint_exists(old) and \
-                    ckpt.get_checkpoint_mtimes([old])[0] - self._last_preserved \
-                    > self._keep_hours * 3600:
+            if (
+                self._keep_hours is not None
+                and ckpt.checkpoint_exists(old)
+                and ckpt.get_checkpoint_mtimes([old])[0] - self._last_preserved
+                > self._keep_hours * 3600
+            ):
                 self._last_preserved = ckpt.get_checkpoint_mtimes([old])[0]
                 continue
             ckpt.remove_checkpoint(old)

@@ -28,9 +28,15 @@ class Optimizer:
         return self._name
 
     # -- gradients ------------------------------------------------------------------
-    def compute_gradients(self, loss, var_list=None, gate_gradients=GATE_OP,
-                          aggregation_method=None, colocate_gradients_with_ops=False,
-                          grad_loss=None):
+    def compute_gradients(
+        self,
+        loss,
+        var_list=None,
+        gate_gradients=GATE_OP,
+        aggregation_method=None,
+        colocate_gradients_with_ops=False,
+        grad_loss=None,
+    ):
         """[(gradient or None, variable)] for ``var_list`` (default: trainable vars)."""
         if callable(loss) or current_frontend().eager:
             return self._compute_gradients_eager(loss, var_list, grad_loss)
@@ -44,12 +50,14 @@ class Optimizer:
 
     def _compute_gradients_eager(self, loss, var_list, grad_loss):
         """Raises:
-            RuntimeError: ``loss`` is a tensor, computed before any tape could see it."""
+        RuntimeError: ``loss`` is a tensor, computed before any tape could see it."""
         from miniflow.eager.tape import GradientTape  # provided by the eager front end
 
         if not callable(loss):
-            raise RuntimeError("`loss` passed to Optimizer.compute_gradients should be a "
-                               "function when eager execution is enabled.")
+            raise RuntimeError(
+                "`loss` passed to Optimizer.compute_gradients should be a "
+                "function when eager execution is enabled."
+            )
 
         with GradientTape() as tape:
             value = loss() if callable(loss) else loss
@@ -68,9 +76,11 @@ class Optimizer:
         pairs = [(g, v) for g, v in grads_and_vars]
         variables = [v for g, v in pairs if g is not None]
         if not variables:
-            raise ValueError("No gradients provided for any variable, check your graph for "
-                             "ops that do not support gradients, between variables "
-                             f"{[v.name for _, v in pairs]} and loss.")
+            raise ValueError(
+                "No gradients provided for any variable, check your graph for "
+                "ops that do not support gradients, between variables "
+                f"{[v.name for _, v in pairs]} and loss."
+            )
         if current_frontend().eager:  # no names to scope: the updates run now
             self._create_slots(variables)
             self._prepare()
@@ -91,8 +101,9 @@ class Optimizer:
                     updates.append(self._apply_one(g, v))
             # With a global step, TF names the group "update" and gives the scope's own
             # name to the step increment, so the two ops never share a name.
-            finish = self._finish(updates, (scope_name or None) if global_step is None
-                                  else "update")
+            finish = self._finish(
+                updates, (scope_name or None) if global_step is None else "update"
+            )
             if global_step is None:
                 return finish
             with control_flow_ops.control_dependencies([finish]):
@@ -105,15 +116,25 @@ class Optimizer:
             grad = array_ops.convert_to_tensor(grad)
         return self._apply_dense(grad, var)
 
-    def minimize(self, loss, global_step=None, var_list=None, gate_gradients=GATE_OP,
-                 aggregation_method=None, colocate_gradients_with_ops=False, name=None,
-                 grad_loss=None):
+    def minimize(
+        self,
+        loss,
+        global_step=None,
+        var_list=None,
+        gate_gradients=GATE_OP,
+        aggregation_method=None,
+        colocate_gradients_with_ops=False,
+        name=None,
+        grad_loss=None,
+    ):
         """compute_gradients + apply_gradients: the training op."""
         gv = self.compute_gradients(loss, var_list=var_list, grad_loss=grad_loss)
         if not any(g is not None for g, _ in gv):
-            raise ValueError("No gradients provided for any variable, check your graph for "
-                             "ops that do not support gradients, between variables "
-                             f"{[v.name for _, v in gv]} and loss {loss}.")
+            raise ValueError(
+                "No gradients provided for any variable, check your graph for "
+                "ops that do not support gradients, between variables "
+                f"{[v.name for _, v in gv]} and loss {loss}."
+            )
         return self.apply_gradients(gv, global_step=global_step, name=name)
 
     # -- hooks for subclasses ---------------------------------------------------------
@@ -136,15 +157,16 @@ class Optimizer:
 
     # -- slots ----------------------------------------------------------------------
     def _zeros_slot(self, var, slot_name, op_name):
-        return self._get_or_make_slot(var, lambda: array_ops.zeros(var.shape.as_list(),
-                                                                   var.dtype),
-                                      slot_name, op_name)
+        return self._get_or_make_slot(
+            var, lambda: array_ops.zeros(var.shape.as_list(), var.dtype), slot_name, op_name
+        )
 
     def _get_or_make_slot(self, var, initial, slot_name, op_name):
         named = self._slots.setdefault(slot_name, {})
         if var not in named:
-            named[var] = Variable(initial, trainable=False, name=f"{var.op_name}/{op_name}",
-                                  dtype=var.dtype)
+            named[var] = Variable(
+                initial, trainable=False, name=f"{var.op_name}/{op_name}", dtype=var.dtype
+            )
         return named[var]
 
     def get_slot(self, var, name):

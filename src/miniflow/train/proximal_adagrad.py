@@ -40,12 +40,19 @@ class ProximalAdagradOptimizer(Optimizer):
         ValueError: ``initial_accumulator_value`` is not positive.
     """
 
-    def __init__(self, learning_rate, initial_accumulator_value=0.1,
-                 l1_regularization_strength=0.0, l2_regularization_strength=0.0,
-                 use_locking=False, name="ProximalAdagrad"):
+    def __init__(
+        self,
+        learning_rate,
+        initial_accumulator_value=0.1,
+        l1_regularization_strength=0.0,
+        l2_regularization_strength=0.0,
+        use_locking=False,
+        name="ProximalAdagrad",
+    ):
         if initial_accumulator_value <= 0.0:
-            raise ValueError(f"initial_accumulator_value must be positive: "
-                             f"{initial_accumulator_value}")
+            raise ValueError(
+                f"initial_accumulator_value must be positive: {initial_accumulator_value}"
+            )
         super().__init__(use_locking, name)
         self._learning_rate = learning_rate
         self._initial_accumulator_value = initial_accumulator_value
@@ -54,8 +61,9 @@ class ProximalAdagradOptimizer(Optimizer):
 
     def _create_slots(self, var_list):
         for v in var_list:
-            self._get_or_make_slot(v, fill_slot(v, self._initial_accumulator_value),
-                                   "accumulator", self._name)
+            self._get_or_make_slot(
+                v, fill_slot(v, self._initial_accumulator_value), "accumulator", self._name
+            )
 
     def _prepare(self):
         self._lr_t = hyper(self._learning_rate, "learning_rate")
@@ -66,9 +74,20 @@ class ProximalAdagradOptimizer(Optimizer):
         return [like(t, var) for t in (self._lr_t, self._l1_t, self._l2_t)]
 
     def _apply_dense(self, grad, var):
-        return apply_op("ApplyProximalAdagrad", *self._inputs(var), grad, var=var,
-                        slot_vars=(self.get_slot(var, "accumulator"),))
+        return apply_op(
+            "ApplyProximalAdagrad",
+            *self._inputs(var),
+            grad,
+            var=var,
+            slot_vars=(self.get_slot(var, "accumulator"),),
+        )
 
     def _apply_sparse(self, grad, var):
-        return apply_op("SparseApplyProximalAdagrad", *self._inputs(var), grad.values,
-                        grad.indices, var=var, slot_vars=(self.get_slot(var, "accumulator"),))
+        return apply_op(
+            "SparseApplyProximalAdagrad",
+            *self._inputs(var),
+            grad.values,
+            grad.indices,
+            var=var,
+            slot_vars=(self.get_slot(var, "accumulator"),),
+        )

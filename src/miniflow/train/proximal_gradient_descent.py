@@ -41,9 +41,14 @@ class ProximalGradientDescentOptimizer(Optimizer):
     name="ProximalGradientDescent")``; sparse gradients update only their rows.
     """
 
-    def __init__(self, learning_rate, l1_regularization_strength=0.0,
-                 l2_regularization_strength=0.0, use_locking=False,
-                 name="ProximalGradientDescent"):
+    def __init__(
+        self,
+        learning_rate,
+        l1_regularization_strength=0.0,
+        l2_regularization_strength=0.0,
+        use_locking=False,
+        name="ProximalGradientDescent",
+    ):
         super().__init__(use_locking, name)
         self._learning_rate = learning_rate
         self._l1 = l1_regularization_strength
@@ -58,9 +63,16 @@ class ProximalGradientDescentOptimizer(Optimizer):
         return [like(t, var) for t in (self._lr_t, self._l1_t, self._l2_t)]
 
     def _apply_dense(self, grad, var):
-        return apply_op("ApplyProximalGradientDescent", *self._inputs(var), grad, var=var,
-                        slot_vars=())
+        return apply_op(
+            "ApplyProximalGradientDescent", *self._inputs(var), grad, var=var, slot_vars=()
+        )
 
     def _apply_sparse(self, grad, var):
-        return apply_op("SparseApplyProximalGradientDescent", *self._inputs(var),
-                        grad.values, grad.indices, var=var, slot_vars=())
+        return apply_op(
+            "SparseApplyProximalGradientDescent",
+            *self._inputs(var),
+            grad.values,
+            grad.indices,
+            var=var,
+            slot_vars=(),
+        )

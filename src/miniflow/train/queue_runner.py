@@ -28,24 +28,36 @@ class QueueRunner:
     queue_closed_exception_types=None, queue_runner_def=None, import_scope=None)
     """
 
-    def __init__(self, queue=None, enqueue_ops=None, close_op=None, cancel_op=None,
-                 queue_closed_exception_types=None, queue_runner_def=None,
-                 import_scope=None):
+    def __init__(
+        self,
+        queue=None,
+        enqueue_ops=None,
+        close_op=None,
+        cancel_op=None,
+        queue_closed_exception_types=None,
+        queue_runner_def=None,
+        import_scope=None,
+    ):
         if queue_runner_def is not None:
-            raise errors.UnimplementedError(None, None, "QueueRunner from a QueueRunnerDef "
-                                            "is not supported by miniflow")
+            raise errors.UnimplementedError(
+                None, None, "QueueRunner from a QueueRunnerDef is not supported by miniflow"
+            )
         if not queue or not enqueue_ops:
             raise ValueError("Must provide queue and enqueue_ops.")
         self._queue = queue
         self._enqueue_ops = list(enqueue_ops)
         self._close_op = close_op if close_op is not None else queue.close()
-        self._cancel_op = cancel_op if cancel_op is not None else \
-            queue.close(cancel_pending_enqueues=True)
+        self._cancel_op = (
+            cancel_op if cancel_op is not None else queue.close(cancel_pending_enqueues=True)
+        )
         types = queue_closed_exception_types or (errors.OutOfRangeError,)
         if not isinstance(types, tuple) or not all(
-                isinstance(t, type) and issubclass(t, errors.OpError) for t in types):
-            raise TypeError("queue_closed_exception_types, if provided, must be a tuple of "
-                            f"tf.error types, but saw: {queue_closed_exception_types}")
+            isinstance(t, type) and issubclass(t, errors.OpError) for t in types
+        ):
+            raise TypeError(
+                "queue_closed_exception_types, if provided, must be a tuple of "
+                f"tf.error types, but saw: {queue_closed_exception_types}"
+            )
         self._queue_closed_exception_types = types
         self._lock = threading.Lock()
         self._runs_per_session: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -125,13 +137,22 @@ class QueueRunner:
                 return []
             self._runs_per_session[sess] = len(self._enqueue_ops)
             self._exceptions_raised = []
-        threads = [threading.Thread(target=self._run, args=(sess, op, coord),
-                                    name=f"QueueRunnerThread-{self.name}-{op.name}")
-                   for op in self._enqueue_ops]
+        threads = [
+            threading.Thread(
+                target=self._run,
+                args=(sess, op, coord),
+                name=f"QueueRunnerThread-{self.name}-{op.name}",
+            )
+            for op in self._enqueue_ops
+        ]
         if coord:
-            threads.append(threading.Thread(target=self._close_on_stop,
-                                            args=(sess, self._cancel_op, coord),
-                                            name=f"QueueRunnerThread-{self.name}-close"))
+            threads.append(
+                threading.Thread(
+                    target=self._close_on_stop,
+                    args=(sess, self._cancel_op, coord),
+                    name=f"QueueRunnerThread-{self.name}-close",
+                )
+            )
         for t in threads:
             if coord:
                 coord.register_thread(t)
@@ -147,8 +168,9 @@ def add_queue_runner(qr, collection=GraphKeys.QUEUE_RUNNERS) -> None:
     get_default_graph().add_to_collection(collection, qr)
 
 
-def start_queue_runners(sess=None, coord=None, daemon=True, start=True,
-                        collection=GraphKeys.QUEUE_RUNNERS) -> list:
+def start_queue_runners(
+    sess=None, coord=None, daemon=True, start=True, collection=GraphKeys.QUEUE_RUNNERS
+) -> list:
     """Starts the threads of every queue runner in the graph's collection; returns them.
 
     Raises:
@@ -161,9 +183,11 @@ def start_queue_runners(sess=None, coord=None, daemon=True, start=True,
     if sess is None:
         sess = get_default_session()
         if not sess:
-            raise ValueError("Cannot start queue runners: No default session is registered. "
-                             "Use `with sess.as_default()` or pass an explicit session to "
-                             "tf.start_queue_runners(sess=sess)")
+            raise ValueError(
+                "Cannot start queue runners: No default session is registered. "
+                "Use `with sess.as_default()` or pass an explicit session to "
+                "tf.start_queue_runners(sess=sess)"
+            )
     monitored = type(sess).__name__ in ("MonitoredSession", "SingularMonitoredSession")
     if monitored:  # those start their queue runners themselves
         return []

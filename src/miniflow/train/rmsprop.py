@@ -26,8 +26,9 @@ def _rmsprop(g, ms, mom, mg, lr, rho, momentum, epsilon):
 @update_op("ApplyRMSProp")
 def _apply_rmsprop(slot, lr, rho, momentum, epsilon, grad, var=None, slot_vars=()):
     value, ms, mom, *mg = buffers(slot, var, slot_vars)
-    new_ms, new_mom, new_mg = _rmsprop(grad, ms, mom, mg[0] if mg else None, lr, rho,
-                                       momentum, epsilon)
+    new_ms, new_mom, new_mg = _rmsprop(
+        grad, ms, mom, mg[0] if mg else None, lr, rho, momentum, epsilon
+    )
     ms[...], mom[...] = new_ms, new_mom
     if mg:
         mg[0][...] = new_mg
@@ -36,12 +37,14 @@ def _apply_rmsprop(slot, lr, rho, momentum, epsilon, grad, var=None, slot_vars=(
 
 
 @update_op("SparseApplyRMSProp")
-def _sparse_apply_rmsprop(slot, lr, rho, momentum, epsilon, values, indices, var=None,
-                          slot_vars=()):
+def _sparse_apply_rmsprop(
+    slot, lr, rho, momentum, epsilon, values, indices, var=None, slot_vars=()
+):
     value, ms, mom, *mg = buffers(slot, var, slot_vars)
     rows, g = unique_rows(values, indices, value.shape[0])
-    new_ms, new_mom, new_mg = _rmsprop(g, ms[rows], mom[rows], mg[0][rows] if mg else None,
-                                       lr, rho, momentum, epsilon)
+    new_ms, new_mom, new_mg = _rmsprop(
+        g, ms[rows], mom[rows], mg[0][rows] if mg else None, lr, rho, momentum, epsilon
+    )
     ms[rows], mom[rows] = new_ms, new_mom
     if mg:
         mg[0][rows] = new_mg
@@ -68,8 +71,16 @@ class RMSPropOptimizer(Optimizer):
         train_op = tf.train.RMSPropOptimizer(0.01, momentum=0.9).minimize(loss)
     """
 
-    def __init__(self, learning_rate, decay=0.9, momentum=0.0, epsilon=1e-10,
-                 use_locking=False, centered=False, name="RMSProp"):
+    def __init__(
+        self,
+        learning_rate,
+        decay=0.9,
+        momentum=0.0,
+        epsilon=1e-10,
+        use_locking=False,
+        centered=False,
+        name="RMSProp",
+    ):
         super().__init__(use_locking, name)
         self._learning_rate = learning_rate
         self._decay = decay
@@ -91,17 +102,25 @@ class RMSPropOptimizer(Optimizer):
         self._epsilon_t = hyper(self._epsilon, "epsilon")
 
     def _hypers(self, var):
-        return [like(t, var) for t in (self._lr_t, self._decay_t, self._momentum_t,
-                                       self._epsilon_t)]
+        return [
+            like(t, var) for t in (self._lr_t, self._decay_t, self._momentum_t, self._epsilon_t)
+        ]
 
     def _slot_vars(self, var):
         names = ("rms", "momentum", "mg") if self._centered else ("rms", "momentum")
         return tuple(self.get_slot(var, n) for n in names)
 
     def _apply_dense(self, grad, var):
-        return apply_op("ApplyRMSProp", *self._hypers(var), grad, var=var,
-                        slot_vars=self._slot_vars(var))
+        return apply_op(
+            "ApplyRMSProp", *self._hypers(var), grad, var=var, slot_vars=self._slot_vars(var)
+        )
 
     def _apply_sparse(self, grad, var):
-        return apply_op("SparseApplyRMSProp", *self._hypers(var), grad.values, grad.indices,
-                        var=var, slot_vars=self._slot_vars(var))
+        return apply_op(
+            "SparseApplyRMSProp",
+            *self._hypers(var),
+            grad.values,
+            grad.indices,
+            var=var,
+            slot_vars=self._slot_vars(var),
+        )

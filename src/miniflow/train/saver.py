@@ -40,11 +40,25 @@ class Saver:
         >>> saver.restore(sess, tf.train.latest_checkpoint("/tmp/run"))
     """
 
-    def __init__(self, var_list=None, reshape=False, sharded=False, max_to_keep=5,
-                 keep_checkpoint_every_n_hours=10000.0, name=None, restore_sequentially=False,
-                 saver_def=None, builder=None, defer_build=False, allow_empty=False,
-                 write_version=2, pad_step_number=False, save_relative_paths=False,
-                 filename=None, format="miniflow"):  # noqa: A002 (a keyword argument)
+    def __init__(
+        self,
+        var_list=None,
+        reshape=False,
+        sharded=False,
+        max_to_keep=5,
+        keep_checkpoint_every_n_hours=10000.0,
+        name=None,
+        restore_sequentially=False,
+        saver_def=None,
+        builder=None,
+        defer_build=False,
+        allow_empty=False,
+        write_version=2,
+        pad_step_number=False,
+        save_relative_paths=False,
+        filename=None,
+        format="miniflow",
+    ):  # noqa: A002 (a keyword argument)
         if format not in ("miniflow", "tf"):
             raise ValueError(f"Saver format must be 'miniflow' or 'tf', got {format!r}")
         self._format = format
@@ -63,17 +77,28 @@ class Saver:
     @property
     def saver_def(self) -> dict:
         """What `export_meta_graph` records to rebuild this saver."""
-        return {"var_names": {n: v.op_name for n, v in self._vars.items()},
-                "max_to_keep": int(self._max_to_keep or 0),
-                "keep_checkpoint_every_n_hours": self._keep_every_s / 3600.0}
+        return {
+            "var_names": {n: v.op_name for n, v in self._vars.items()},
+            "max_to_keep": int(self._max_to_keep or 0),
+            "keep_checkpoint_every_n_hours": self._keep_every_s / 3600.0,
+        }
 
     def as_saver_def(self) -> dict:
         return self.saver_def
 
     # -- saving -------------------------------------------------------------------------
-    def save(self, sess, save_path, global_step=None, latest_filename=None,
-             meta_graph_suffix="meta", write_meta_graph=True, write_state=True,
-             strip_default_attrs=False, save_debug_info=False):
+    def save(
+        self,
+        sess,
+        save_path,
+        global_step=None,
+        latest_filename=None,
+        meta_graph_suffix="meta",
+        write_meta_graph=True,
+        write_state=True,
+        strip_default_attrs=False,
+        save_debug_info=False,
+    ):
         """Writes the variables' values in ``sess`` to a checkpoint.
 
         Args:
@@ -106,8 +131,11 @@ class Saver:
             value = var._slot_in(sess).value
             if value is None:
                 raise errors.FailedPreconditionError(
-                    None, None, f"Attempting to use uninitialized value {var.op_name} while "
-                    f"saving checkpoint {prefix}. Run the variable initializers first.")
+                    None,
+                    None,
+                    f"Attempting to use uninitialized value {var.op_name} while "
+                    f"saving checkpoint {prefix}. Run the variable initializers first.",
+                )
             values[name] = np.asarray(value)
         ckpt.write_checkpoint(prefix, values, self._format)
         if write_meta_graph:
@@ -115,16 +143,24 @@ class Saver:
         if write_state:
             self._record(prefix, meta_graph_suffix)
             ckpt.update_checkpoint_state(
-                parent, prefix,
-                [p for p, _ in self._last_checkpoints], latest_filename,
-                [t for _, t in self._last_checkpoints], self._last_preserved)
+                parent,
+                prefix,
+                [p for p, _ in self._last_checkpoints],
+                latest_filename,
+                [t for _, t in self._last_checkpoints],
+                self._last_preserved,
+            )
         return prefix
 
     def _write_meta_graph(self, graph, path):
         # Graphs only grow, so the op count and collection sizes tell whether the graph
         # changed since the last save; if not, the encoded bytes are reused.
-        key = (id(graph), len(graph._ops), graph.seed,
-               tuple((k, len(v)) for k, v in graph._collections.items()))
+        key = (
+            id(graph),
+            len(graph._ops),
+            graph.seed,
+            tuple((k, len(v)) for k, v in graph._collections.items()),
+        )
         if self._meta_cache is None or self._meta_cache[0] != key:
             try:
                 data = meta_graph.build_meta_graph(graph, self.saver_def).to_json()
@@ -167,14 +203,18 @@ class Saver:
         self._check_session(sess)
         if not ckpt.checkpoint_exists(prefix):
             raise errors.InvalidArgumentError(
-                None, None, f"The passed save_path is not a valid checkpoint: {prefix}")
+                None, None, f"The passed save_path is not a valid checkpoint: {prefix}"
+            )
         index = ckpt.read_index(prefix)["tensors"]
         for name, var in self._vars.items():
             entry = index.get(name)
             if entry is None:
                 raise errors.NotFoundError(
-                    None, None, f"Key {name} not found in checkpoint {prefix} (variable "
-                    f"{var.op_name}). The checkpoint holds: {', '.join(sorted(index))}")
+                    None,
+                    None,
+                    f"Key {name} not found in checkpoint {prefix} (variable "
+                    f"{var.op_name}). The checkpoint holds: {', '.join(sorted(index))}",
+                )
             _check_compatible(var, name, entry, prefix)
         values = ckpt.load_checkpoint_tensors(prefix, list(self._vars))
         for name, var in self._vars.items():
@@ -186,8 +226,10 @@ class Saver:
             raise TypeError(f"'sess' must be a Session; got {sess!r}")
         for var in self._vars.values():
             if var.graph is not None and var.graph is not graph:
-                raise ValueError(f"Variable {var.op_name} belongs to another graph than the "
-                                 "session's; run the Saver with a session of its graph.")
+                raise ValueError(
+                    f"Variable {var.op_name} belongs to another graph than the "
+                    "session's; run the Saver with a session of its graph."
+                )
 
     # -- bookkeeping -------------------------------------------------------------------
     @property
@@ -204,17 +246,31 @@ class Saver:
     def recover_last_checkpoints(self, checkpoint_paths) -> None:
         """Adopts existing checkpoints (e.g. from `get_checkpoint_state` after a restart)
         so that pruning continues across processes."""
-        self._last_checkpoints = [(p, os.path.getmtime(p + ".index"))
-                                  for p in checkpoint_paths if ckpt.checkpoint_exists(p)]
+        self._last_checkpoints = [
+            (p, os.path.getmtime(p + ".index"))
+            for p in checkpoint_paths
+            if ckpt.checkpoint_exists(p)
+        ]
 
-    def export_meta_graph(self, filename=None, collection_list=None, as_text=False,
-                          export_scope=None, clear_devices=False,
-                          clear_extraneous_savers=False, strip_default_attrs=False,
-                          save_debug_info=False, graph=None):
+    def export_meta_graph(
+        self,
+        filename=None,
+        collection_list=None,
+        as_text=False,
+        export_scope=None,
+        clear_devices=False,
+        clear_extraneous_savers=False,
+        strip_default_attrs=False,
+        save_debug_info=False,
+        graph=None,
+    ):
         """`tf.train.export_meta_graph` recording this saver."""
-        return meta_graph.export_meta_graph(filename, saver_def=self.saver_def,
-                                            collection_list=collection_list,
-                                            graph=graph or self._graph())
+        return meta_graph.export_meta_graph(
+            filename,
+            saver_def=self.saver_def,
+            collection_list=collection_list,
+            graph=graph or self._graph(),
+        )
 
     def _graph(self):
         for v in self._vars.values():
@@ -230,8 +286,10 @@ def _named(var_list) -> dict:
     out = {}
     for name, var in items:
         if not hasattr(var, "_slot_in"):
-            raise TypeError(f"Saver var_list entries must be tf.Variable objects; {name!r} is "
-                            f"a {type(var).__name__}.")
+            raise TypeError(
+                f"Saver var_list entries must be tf.Variable objects; {name!r} is "
+                f"a {type(var).__name__}."
+            )
         if name in out:
             raise ValueError(f"At least two variables have the same name: {name}")
         out[name] = var
@@ -242,13 +300,21 @@ def _check_compatible(var, name, entry, prefix):
     want_dtype, want_shape = var.dtype.name, var.shape.as_tuple()
     if entry["dtype"] != want_dtype:
         raise errors.InvalidArgumentError(
-            None, None, f"Restoring variable {var.op_name} from checkpoint {prefix}: key "
+            None,
+            None,
+            f"Restoring variable {var.op_name} from checkpoint {prefix}: key "
             f"{name} has dtype {entry['dtype']} in the checkpoint but the variable is "
-            f"{want_dtype}.")
+            f"{want_dtype}.",
+        )
     saved = tuple(entry["shape"])
-    if want_shape is not None and (len(saved) != len(want_shape) or any(
-            w is not None and w != s for w, s in zip(want_shape, saved))):
+    if want_shape is not None and (
+        len(saved) != len(want_shape)
+        or any(w is not None and w != s for w, s in zip(want_shape, saved))
+    ):
         raise errors.InvalidArgumentError(
-            None, None, f"Restoring variable {var.op_name} from checkpoint {prefix}: key "
+            None,
+            None,
+            f"Restoring variable {var.op_name} from checkpoint {prefix}: key "
             f"{name} has shape {list(saved)} in the checkpoint but the variable has shape "
-            f"{list(want_shape)}. Build the graph the checkpoint was saved from.")
+            f"{list(want_shape)}. Build the graph the checkpoint was saved from.",
+        )

@@ -9,9 +9,16 @@ class SaverDef:
 
     LEGACY, V1, V2 = 0, 1, 2  # CheckpointFormatVersion
 
-    def __init__(self, filename_tensor_name="", save_tensor_name="", restore_op_name="",
-                 max_to_keep=0, sharded=False, keep_checkpoint_every_n_hours=0.0,
-                 version=0):
+    def __init__(
+        self,
+        filename_tensor_name="",
+        save_tensor_name="",
+        restore_op_name="",
+        max_to_keep=0,
+        sharded=False,
+        keep_checkpoint_every_n_hours=0.0,
+        version=0,
+    ):
         self.filename_tensor_name = filename_tensor_name
         self.save_tensor_name = save_tensor_name
         self.restore_op_name = restore_op_name

@@ -16,8 +16,10 @@ def sdca_shrink_l1(weights, l1, l2, name=None):
     with np.errstate(divide="ignore", invalid="ignore"):
         shrink = float(np.float32(l1) / np.float32(l2))
     with control_flow_ops.name_scope(name, "SdcaShrinkL1") as scope:
-        updates = [state_ops.assign(w, math_ops.sign(w) * math_ops.maximum(
-            math_ops.abs(w) - shrink, 0.0)) for w in weights]
+        updates = [
+            state_ops.assign(w, math_ops.sign(w) * math_ops.maximum(math_ops.abs(w) - shrink, 0.0))
+            for w in weights
+        ]
         if current_frontend().eager:
             return None
         return control_flow_ops.group(*updates, name=scope)

@@ -24,13 +24,22 @@ class SessionManager:
         recovery_wait_secs: how long to sleep between polls for a checkpoint or readiness.
     """
 
-    def __init__(self, local_init_op=None, ready_op=None, ready_for_local_init_op=None,
-                 graph=None, recovery_wait_secs=30, local_init_run_options=None,
-                 local_init_feed_dict=None):
+    def __init__(
+        self,
+        local_init_op=None,
+        ready_op=None,
+        ready_for_local_init_op=None,
+        graph=None,
+        recovery_wait_secs=30,
+        local_init_run_options=None,
+        local_init_feed_dict=None,
+    ):
         if ready_for_local_init_op is not None and local_init_op is None:
-            raise ValueError("If you pass a ready_for_local_init_op you must also pass a "
-                             f"local_init_op, ready_for_local_init_op "
-                             f"[{ready_for_local_init_op}]")
+            raise ValueError(
+                "If you pass a ready_for_local_init_op you must also pass a "
+                f"local_init_op, ready_for_local_init_op "
+                f"[{ready_for_local_init_op}]"
+            )
         self._local_init_op = local_init_op
         self._ready_op = ready_op
         self._ready_for_local_init_op = ready_for_local_init_op
@@ -39,13 +48,21 @@ class SessionManager:
         self._local_init_run_options = local_init_run_options
         self._local_init_feed_dict = local_init_feed_dict
 
-    def _restore_checkpoint(self, master, saver, checkpoint_dir,
-                            checkpoint_filename_with_path, wait_for_checkpoint,
-                            max_wait_secs, config):
+    def _restore_checkpoint(
+        self,
+        master,
+        saver,
+        checkpoint_dir,
+        checkpoint_filename_with_path,
+        wait_for_checkpoint,
+        max_wait_secs,
+        config,
+    ):
         """A new session, and whether a checkpoint was restored into it."""
         if checkpoint_dir and checkpoint_filename_with_path:
-            raise ValueError("Can not provide both checkpoint_dir and "
-                             "checkpoint_filename_with_path.")
+            raise ValueError(
+                "Can not provide both checkpoint_dir and checkpoint_filename_with_path."
+            )
         sess = Session(master, graph=self._graph, config=config)
         if not saver or not (checkpoint_dir or checkpoint_filename_with_path):
             return sess, False
@@ -65,9 +82,19 @@ class SessionManager:
         saver.recover_last_checkpoints(list(state.all_model_checkpoint_paths))
         return sess, True
 
-    def prepare_session(self, master, init_op=None, saver=None, checkpoint_dir=None,
-                        checkpoint_filename_with_path=None, wait_for_checkpoint=False,
-                        max_wait_secs=7200, config=None, init_feed_dict=None, init_fn=None):
+    def prepare_session(
+        self,
+        master,
+        init_op=None,
+        saver=None,
+        checkpoint_dir=None,
+        checkpoint_filename_with_path=None,
+        wait_for_checkpoint=False,
+        max_wait_secs=7200,
+        config=None,
+        init_feed_dict=None,
+        init_fn=None,
+    ):
         """A session restored from the latest checkpoint in ``checkpoint_dir`` (if any),
         else initialized with ``init_op`` / ``init_fn``; then ``local_init_op`` runs.
 
@@ -76,41 +103,66 @@ class SessionManager:
                 uninitialized variables.
         """
         sess, restored = self._restore_checkpoint(
-            master, saver, checkpoint_dir, checkpoint_filename_with_path,
-            wait_for_checkpoint, max_wait_secs, config)
+            master,
+            saver,
+            checkpoint_dir,
+            checkpoint_filename_with_path,
+            wait_for_checkpoint,
+            max_wait_secs,
+            config,
+        )
         if not restored:
             if init_op is None and not init_fn and self._local_init_op is None:
-                raise RuntimeError("Model is not initialized and no init_op or init_fn or "
-                                   "local_init_op was given")
+                raise RuntimeError(
+                    "Model is not initialized and no init_op or init_fn or local_init_op was given"
+                )
             if init_op is not None:
                 sess.run(init_op, feed_dict=init_feed_dict)
             if init_fn:
                 init_fn(sess)
         ok, msg = self._try_run_local_init_op(sess)
         if not ok:
-            raise RuntimeError(f"Init operations did not make model ready for local_init.  "
-                               f"Init op: {_name(init_op)}, init fn: {init_fn}, error: {msg}")
+            raise RuntimeError(
+                f"Init operations did not make model ready for local_init.  "
+                f"Init op: {_name(init_op)}, init fn: {init_fn}, error: {msg}"
+            )
         ready, msg = self._model_ready(sess)
         if not ready:
-            raise RuntimeError(f"Init operations did not make model ready.  Init op: "
-                               f"{_name(init_op)}, init fn: {init_fn}, local_init_op: "
-                               f"{self._local_init_op}, error: {msg}")
+            raise RuntimeError(
+                f"Init operations did not make model ready.  Init op: "
+                f"{_name(init_op)}, init fn: {init_fn}, local_init_op: "
+                f"{self._local_init_op}, error: {msg}"
+            )
         return sess
 
-    def recover_session(self, master, saver=None, checkpoint_dir=None,
-                        checkpoint_filename_with_path=None, wait_for_checkpoint=False,
-                        max_wait_secs=7200, config=None):
+    def recover_session(
+        self,
+        master,
+        saver=None,
+        checkpoint_dir=None,
+        checkpoint_filename_with_path=None,
+        wait_for_checkpoint=False,
+        max_wait_secs=7200,
+        config=None,
+    ):
         """A session and whether it was restored from a checkpoint and is ready."""
         sess, restored = self._restore_checkpoint(
-            master, saver, checkpoint_dir, checkpoint_filename_with_path,
-            wait_for_checkpoint, max_wait_secs, config)
+            master,
+            saver,
+            checkpoint_dir,
+            checkpoint_filename_with_path,
+            wait_for_checkpoint,
+            max_wait_secs,
+            config,
+        )
         ok, msg = self._try_run_local_init_op(sess)
         if not restored:
             return sess, False
         source = checkpoint_dir or checkpoint_filename_with_path
         if not ok:
-            _log.info("Restoring model from %s did not make model ready for local init: %s",
-                      source, msg)
+            _log.info(
+                "Restoring model from %s did not make model ready for local init: %s", source, msg
+            )
             return sess, False
         ready, msg = self._model_ready(sess)
         if not ready:
@@ -139,9 +191,13 @@ class SessionManager:
             sess.close()
             if max(deadline - time.time(), 0) - self._recovery_wait_secs < 0:
                 raise errors.DeadlineExceededError(
-                    None, None, f"Session was not ready after waiting {max_wait_secs} secs.")
-            _log.info("Waiting for model to be ready.  Ready_for_local_init_op:  %s, "
-                      "ready: %s", local_msg, msg)
+                    None, None, f"Session was not ready after waiting {max_wait_secs} secs."
+                )
+            _log.info(
+                "Waiting for model to be ready.  Ready_for_local_init_op:  %s, ready: %s",
+                local_msg,
+                msg,
+            )
             time.sleep(self._recovery_wait_secs)
 
     def _model_ready(self, sess):
@@ -150,12 +206,14 @@ class SessionManager:
     def _try_run_local_init_op(self, sess):
         if self._local_init_op is None:
             return True, None
-        ready, msg = _ready(self._ready_for_local_init_op, sess,
-                            "Model not ready for local init")
+        ready, msg = _ready(self._ready_for_local_init_op, sess, "Model not ready for local init")
         if not ready:
             return False, msg
-        sess.run(self._local_init_op, feed_dict=self._local_init_feed_dict,
-                 options=self._local_init_run_options)
+        sess.run(
+            self._local_init_op,
+            feed_dict=self._local_init_feed_dict,
+            options=self._local_init_run_options,
+        )
         return True, None
 
 

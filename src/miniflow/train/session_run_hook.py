@@ -32,8 +32,7 @@ class SessionRunHook:
         `OutOfRangeError`/`StopIteration`)."""
 
 
-class SessionRunArgs(collections.namedtuple("SessionRunArgs",
-                                            ["fetches", "feed_dict", "options"])):
+class SessionRunArgs(collections.namedtuple("SessionRunArgs", ["fetches", "feed_dict", "options"])):
     """What a hook adds to one `run` call: fetches (any nesting), a feed dict, RunOptions."""
 
     __slots__ = ()
@@ -70,8 +69,9 @@ class SessionRunContext:
         self._stop_requested = True
 
 
-class SessionRunValues(collections.namedtuple("SessionRunValues",
-                                              ["results", "options", "run_metadata"])):
+class SessionRunValues(
+    collections.namedtuple("SessionRunValues", ["results", "options", "run_metadata"])
+):
     """What `after_run` receives: the results of the hook's own fetches (None if it
     requested none), the merged RunOptions and the RunMetadata of the step."""
 

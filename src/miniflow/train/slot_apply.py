@@ -28,8 +28,14 @@ def update_op(op_type: str):
     """Registers an in-place Apply kernel ``kernel(slot, *inputs, var, slot_vars, ...)``."""
 
     def deco(kernel):
-        register_op(op_type, infer=_infer, stateful=True, make_state=lambda a: Slot(),
-                    state_key=lambda a: a["var"], writes=True)(kernel)
+        register_op(
+            op_type,
+            infer=_infer,
+            stateful=True,
+            make_state=lambda a: Slot(),
+            state_key=lambda a: a["var"],
+            writes=True,
+        )(kernel)
         not_differentiable(op_type)
         return kernel
 
@@ -47,9 +53,12 @@ def buffers(slot, var, slot_vars) -> list:
         if out[0] is None:
             raise _uninitialized(var)
         raise errors.FailedPreconditionError(
-            None, None, f"Attempting to use uninitialized value of a slot variable of "
+            None,
+            None,
+            f"Attempting to use uninitialized value of a slot variable of "
             f"{var.op_name}; run the initializers of the optimizer's variables "
-            f"(tf.global_variables_initializer() after minimize()).")
+            f"(tf.global_variables_initializer() after minimize()).",
+        )
     return out
 
 
@@ -68,8 +77,11 @@ def unique_rows(values, indices, num_rows: int):
     if lo < 0 or hi >= num_rows:
         bad = int(lo if lo < 0 else hi)
         raise errors.InvalidArgumentError(
-            None, None, f"Index {bad} at offset {int(np.argmax(idx == bad))} in indices is "
-            f"out of range [0, {num_rows})")
+            None,
+            None,
+            f"Index {bad} at offset {int(np.argmax(idx == bad))} in indices is "
+            f"out of range [0, {num_rows})",
+        )
     rows, inverse = np.unique(idx, return_inverse=True)
     if rows.size == idx.size:
         return idx, values
@@ -84,8 +96,9 @@ def hyper(value, name):
     if callable(value):
         value = value()
     kind = type(value)
-    if (kind is float or kind is int) and value and value == value \
-            and current_frontend().eager:  # (not 0: 0.0 == -0.0; not NaN: NaN != NaN)
+    if (
+        (kind is float or kind is int) and value and value == value and current_frontend().eager
+    ):  # (not 0: 0.0 == -0.0; not NaN: NaN != NaN)
         t = _EAGER_NUMBERS.get((kind, value))
         if t is None:
             if len(_EAGER_NUMBERS) >= 256:

@@ -45,13 +45,29 @@ class Supervisor:
 
     USE_DEFAULT = 0
 
-    def __init__(self, graph=None, ready_op=USE_DEFAULT, ready_for_local_init_op=USE_DEFAULT,
-                 is_chief=True, init_op=USE_DEFAULT, init_feed_dict=None,
-                 local_init_op=USE_DEFAULT, logdir=None, summary_op=USE_DEFAULT,
-                 saver=USE_DEFAULT, global_step=USE_DEFAULT, save_summaries_secs=120,
-                 save_model_secs=600, recovery_wait_secs=30, stop_grace_secs=120,
-                 checkpoint_basename="model.ckpt", session_manager=None,
-                 summary_writer=USE_DEFAULT, init_fn=None, local_init_run_options=None):
+    def __init__(
+        self,
+        graph=None,
+        ready_op=USE_DEFAULT,
+        ready_for_local_init_op=USE_DEFAULT,
+        is_chief=True,
+        init_op=USE_DEFAULT,
+        init_feed_dict=None,
+        local_init_op=USE_DEFAULT,
+        logdir=None,
+        summary_op=USE_DEFAULT,
+        saver=USE_DEFAULT,
+        global_step=USE_DEFAULT,
+        save_summaries_secs=120,
+        save_model_secs=600,
+        recovery_wait_secs=30,
+        stop_grace_secs=120,
+        checkpoint_basename="model.ckpt",
+        session_manager=None,
+        summary_writer=USE_DEFAULT,
+        init_fn=None,
+        local_init_run_options=None,
+    ):
         default = Supervisor.USE_DEFAULT
         graph = graph or get_default_graph()
         with graph.as_default():
@@ -71,8 +87,8 @@ class Supervisor:
                 local_init_op = _first(graph, GraphKeys.LOCAL_INIT_OP)
                 if local_init_op is None:
                     local_init_op = control_flow_ops.group(
-                        variables.local_variables_initializer(),
-                        lookup_ops.tables_initializer())
+                        variables.local_variables_initializer(), lookup_ops.tables_initializer()
+                    )
                     graph.add_to_collection(GraphKeys.LOCAL_INIT_OP, local_init_op)
             if saver is default:
                 saver = _first(graph, GraphKeys.SAVERS)
@@ -101,8 +117,10 @@ class Supervisor:
         self._save_summaries_secs = self._save_model_secs = None
         if is_chief:
             self._logdir = logdir
-            self._save_summaries_secs, self._save_model_secs = (save_summaries_secs,
-                                                                save_model_secs)
+            self._save_summaries_secs, self._save_model_secs = (
+                save_summaries_secs,
+                save_model_secs,
+            )
             if logdir:
                 self._save_path = os.path.join(logdir, checkpoint_basename)
             if summary_writer is default:
@@ -111,10 +129,13 @@ class Supervisor:
                 self._summary_writer = summary_writer
             self._graph_added_to_summary = False
         self._session_manager = session_manager or SessionManager(
-            local_init_op=local_init_op, ready_op=ready_op,
-            ready_for_local_init_op=ready_for_local_init_op, graph=graph,
+            local_init_op=local_init_op,
+            ready_op=ready_op,
+            ready_for_local_init_op=ready_for_local_init_op,
+            graph=graph,
             recovery_wait_secs=recovery_wait_secs,
-            local_init_run_options=local_init_run_options)
+            local_init_run_options=local_init_run_options,
+        )
         graph.finalize()
 
     is_chief = property(lambda self: self._is_chief)
@@ -140,14 +161,17 @@ class Supervisor:
     def start_standard_services(self, sess):
         """Starts the summary, step-counter and checkpoint threads (chief only)."""
         if not self._is_chief:
-            raise RuntimeError("Only chief supervisor can start standard services. Because "
-                               "only chief supervisors can write events.")
+            raise RuntimeError(
+                "Only chief supervisor can start standard services. Because "
+                "only chief supervisors can write events."
+            )
         if not self._logdir:
             _log.warning("Standard services need a 'logdir' passed to the SessionManager")
             return None
         if self._global_step is not None and self._summary_writer:
             self._summary_writer.add_session_log(
-                _session_log("START"), training_util.global_step(sess, self._global_step))
+                _session_log("START"), training_util.global_step(sess, self._global_step)
+            )
         threads = []
         if self._save_summaries_secs and self._summary_writer:
             if self._summary_op is not None:
@@ -160,8 +184,14 @@ class Supervisor:
             t.start()
         return threads
 
-    def prepare_or_wait_for_session(self, master="", config=None, wait_for_checkpoint=False,
-                                    max_wait_secs=7200, start_standard_services=True):
+    def prepare_or_wait_for_session(
+        self,
+        master="",
+        config=None,
+        wait_for_checkpoint=False,
+        max_wait_secs=7200,
+        start_standard_services=True,
+    ):
         """A ready session: the chief restores from ``logdir`` or initializes; other
         workers wait for the model to be ready."""
         self._coord.clear_stop()
@@ -169,17 +199,24 @@ class Supervisor:
             self._summary_writer.reopen()
         if self._is_chief:
             sess = self._session_manager.prepare_session(
-                master, init_op=self._init_op, saver=self._saver,
-                checkpoint_dir=self._logdir, wait_for_checkpoint=wait_for_checkpoint,
-                max_wait_secs=max_wait_secs, config=config,
-                init_feed_dict=self._init_feed_dict, init_fn=self._init_fn)
+                master,
+                init_op=self._init_op,
+                saver=self._saver,
+                checkpoint_dir=self._logdir,
+                wait_for_checkpoint=wait_for_checkpoint,
+                max_wait_secs=max_wait_secs,
+                config=config,
+                init_feed_dict=self._init_feed_dict,
+                init_fn=self._init_fn,
+            )
             self._write_graph()
             if start_standard_services:
                 _log.info("Starting standard services.")
                 self.start_standard_services(sess)
         else:
-            sess = self._session_manager.wait_for_session(master, config=config,
-                                                          max_wait_secs=max_wait_secs)
+            sess = self._session_manager.wait_for_session(
+                master, config=config, max_wait_secs=max_wait_secs
+            )
         if start_standard_services:
             _log.info("Starting queue runners.")
             self.start_queue_runners(sess)
@@ -191,8 +228,7 @@ class Supervisor:
             queue_runners = self._graph.get_collection(GraphKeys.QUEUE_RUNNERS)
         threads = []
         for runner in queue_runners:
-            threads.extend(runner.create_threads(sess, coord=self._coord, daemon=True,
-                                                 start=True))
+            threads.extend(runner.create_threads(sess, coord=self._coord, daemon=True, start=True))
         return threads
 
     def loop(self, timer_interval_secs, target, args=None, kwargs=None):
@@ -204,8 +240,11 @@ class Supervisor:
         closes the summary writer."""
         self._coord.request_stop()
         try:
-            self._coord.join(threads, stop_grace_period_secs=self._stop_grace_secs,
-                             ignore_live_threads=ignore_live_threads)
+            self._coord.join(
+                threads,
+                stop_grace_period_secs=self._stop_grace_secs,
+                ignore_live_threads=ignore_live_threads,
+            )
         finally:
             if close_summary_writer and self._summary_writer:
                 self._summary_writer.add_session_log(_session_log("STOP"))
@@ -233,15 +272,17 @@ class Supervisor:
         self._summary_writer.add_summary(summary, global_step)
 
     @contextlib.contextmanager
-    def managed_session(self, master="", config=None, start_standard_services=True,
-                        close_summary_writer=True):
+    def managed_session(
+        self, master="", config=None, start_standard_services=True, close_summary_writer=True
+    ):
         """Context manager yielding a ready session; on exit stops the services and
         closes the session. An exception in the block stops the coordinator and is
         re-raised (`OutOfRangeError` ends the block cleanly)."""
         sess = None
         try:
             sess = self.prepare_or_wait_for_session(
-                master=master, config=config, start_standard_services=start_standard_services)
+                master=master, config=config, start_standard_services=start_standard_services
+            )
             yield sess
         except Exception as e:  # noqa: BLE001  reported to the coordinator, re-raised by join
             self.request_stop(e)
@@ -296,7 +337,8 @@ class _StepCounterThread(LooperThread):
         self._last_step, self._last_time = step, now
         pb = summary_pb2()
         self._sv.summary_writer.add_summary(
-            pb.Summary(value=[pb.Summary.Value(tag=self._tag, simple_value=rate)]), step)
+            pb.Summary(value=[pb.Summary.Value(tag=self._tag, simple_value=rate)]), step
+        )
         _log.info("%s: %g", self._tag, rate)
 
 
@@ -311,7 +353,8 @@ class _CheckpointThread(LooperThread):
         if self._sv.summary_writer and self._sv.global_step is not None:
             self._sv.summary_writer.add_session_log(
                 _session_log("CHECKPOINT", self._sv.save_path),
-                training_util.global_step(self._sess, self._sv.global_step))
+                training_util.global_step(self._sess, self._sv.global_step),
+            )
 
 
 def basic_train_loop(supervisor, train_step_fn, args=None, kwargs=None, master=""):

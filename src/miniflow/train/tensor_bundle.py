@@ -28,10 +28,28 @@ from miniflow.core.tfrecord import masked_crc32c
 from miniflow.graph.file_io import atomic_write
 
 # TF's DataType enum (types.proto) for the dtypes a checkpoint can hold.
-_ENUM = {"float32": 1, "float64": 2, "int32": 3, "uint8": 4, "int16": 5, "int8": 6,
-         "string": 7, "complex64": 8, "int64": 9, "bool": 10, "qint8": 11, "quint8": 12,
-         "qint32": 13, "qint16": 15, "quint16": 16, "uint16": 17, "complex128": 18,
-         "float16": 19, "uint32": 22, "uint64": 23}
+_ENUM = {
+    "float32": 1,
+    "float64": 2,
+    "int32": 3,
+    "uint8": 4,
+    "int16": 5,
+    "int8": 6,
+    "string": 7,
+    "complex64": 8,
+    "int64": 9,
+    "bool": 10,
+    "qint8": 11,
+    "quint8": 12,
+    "qint32": 13,
+    "qint16": 15,
+    "quint16": 16,
+    "uint16": 17,
+    "complex128": 18,
+    "float16": 19,
+    "uint32": 22,
+    "uint64": 23,
+}
 _NAME = {v: k for k, v in _ENUM.items()}
 VERSION = 1  # kTensorBundleVersion
 
@@ -92,8 +110,7 @@ def read_index(prefix: str) -> tuple[int, dict]:
         for key, value in items[1:]:
             entry = _entry(value, path)
             if entry.shard_id >= num_shards:
-                raise wire.DecodeError(f"shard_id {entry.shard_id} >= num_shards "
-                                       f"{num_shards}")
+                raise wire.DecodeError(f"shard_id {entry.shard_id} >= num_shards {num_shards}")
             if key[:1] == b"\0":  # a slice's key (OrderedCode), reached from its tensor
                 slice_entries[key] = entry
             else:
@@ -105,8 +122,9 @@ def read_index(prefix: str) -> tuple[int, dict]:
                     raise wire.DecodeError(f"slice {extents} of {name} missing")
                 entry.slices[i] = (extents, part)
     except wire.DecodeError as e:
-        raise errors.DataLossError(None, None, f"Checkpoint index {path}: corrupt entry "
-                                   f"({e})") from None
+        raise errors.DataLossError(
+            None, None, f"Checkpoint index {path}: corrupt entry ({e})"
+        ) from None
     return num_shards, entries
 
 
@@ -120,8 +138,9 @@ def _header(buf, path) -> int:
     if not 1 <= num_shards <= 1 << 20:
         raise wire.DecodeError(f"num_shards {num_shards}")
     if big_endian:
-        raise errors.UnimplementedError(None, None, f"Checkpoint {path} is big-endian; only "
-                                        "little-endian bundles are read")
+        raise errors.UnimplementedError(
+            None, None, f"Checkpoint {path} is big-endian; only little-endian bundles are read"
+        )
     return num_shards
 
 
@@ -130,8 +149,11 @@ def _entry(buf, path) -> Entry:
     for number, kind, value in wire.fields(buf):
         if number == 1 and kind == wire.VARINT:
             if value not in _NAME:
-                raise errors.UnimplementedError(None, None, f"Checkpoint {path}: DataType "
-                                                f"enum {value} is not supported by miniflow")
+                raise errors.UnimplementedError(
+                    None,
+                    None,
+                    f"Checkpoint {path}: DataType enum {value} is not supported by miniflow",
+                )
             e.dtype = _NAME[value]
         elif number == 2 and kind == wire.LENGTH:
             e.shape = _shape(buf, *value)
@@ -182,10 +204,17 @@ def _extents(buf, start, stop) -> list:
 def slice_key(name: str, extents) -> bytes:
     """The index key of one slice of tensor ``name`` (TF's ``EncodeTensorNameSlice``, an
     OrderedCode: 0, the name, the rank, then each extent's start and length)."""
-    escaped = b"".join(b"\x00\xff" if b == 0 else b"\xff\x00" if b == 0xFF else bytes([b])
-                       for b in name.encode("utf-8", "surrogateescape"))
-    return (b"\0" + escaped + b"\x00\x01" + _num_increasing(len(extents)) +
-            b"".join(_signed_increasing(v) for ext in extents for v in ext))
+    escaped = b"".join(
+        b"\x00\xff" if b == 0 else b"\xff\x00" if b == 0xFF else bytes([b])
+        for b in name.encode("utf-8", "surrogateescape")
+    )
+    return (
+        b"\0"
+        + escaped
+        + b"\x00\x01"
+        + _num_increasing(len(extents))
+        + b"".join(_signed_increasing(v) for ext in extents for v in ext)
+    )
 
 
 def _num_increasing(v: int) -> bytes:
@@ -222,8 +251,9 @@ def read_tensors(prefix: str, num_shards: int, entries: dict, names) -> dict:
             if e.slices:
                 out[name] = _read_sliced(prefix, num_shards, name, e, handles)
             else:
-                out[name] = _read_one(prefix, data_path(prefix, e.shard_id, num_shards),
-                                      name, e, handles)
+                out[name] = _read_one(
+                    prefix, data_path(prefix, e.shard_id, num_shards), name, e, handles
+                )
     finally:
         for fh in handles.values():
             fh.close()
@@ -234,28 +264,36 @@ def _read_sliced(prefix, num_shards, name, e: Entry, handles):
     """Assembles a partitioned variable's slices, which must tile its shape exactly."""
     parts, count = [], 0
     for extents, part in e.slices:
-        if len(extents) != len(e.shape) or any(n != -1 and b + n > d for (b, n), d in
-                                                zip(extents, e.shape)):
-            raise errors.DataLossError(None, None, f"Checkpoint {prefix}: slice {extents} "
-                                       f"does not fit {name}{list(e.shape)}")
+        if len(extents) != len(e.shape) or any(
+            n != -1 and b + n > d for (b, n), d in zip(extents, e.shape)
+        ):
+            raise errors.DataLossError(
+                None,
+                None,
+                f"Checkpoint {prefix}: slice {extents} does not fit {name}{list(e.shape)}",
+            )
         index = tuple(slice(b, d if n == -1 else b + n) for (b, n), d in zip(extents, e.shape))
         if tuple(len(range(d)[i]) for i, d in zip(index, e.shape)) != part.shape:
-            raise errors.DataLossError(None, None, f"Checkpoint {prefix}: slice {extents} of "
-                                       f"{name} has shape {list(part.shape)}")
-        value = _read_one(prefix, data_path(prefix, part.shard_id, num_shards), name, part,
-                          handles)
+            raise errors.DataLossError(
+                None,
+                None,
+                f"Checkpoint {prefix}: slice {extents} of {name} has shape {list(part.shape)}",
+            )
+        value = _read_one(prefix, data_path(prefix, part.shard_id, num_shards), name, part, handles)
         parts.append((index, value))
         count += value.size
     # Every slice was read within its file, so the whole is at most the files' size.
     if count != math.prod(e.shape):
-        raise errors.DataLossError(None, None, f"Checkpoint {prefix}: the slices of {name} "
-                                   f"do not tile its shape {list(e.shape)}")
+        raise errors.DataLossError(
+            None,
+            None,
+            f"Checkpoint {prefix}: the slices of {name} do not tile its shape {list(e.shape)}",
+        )
     out = np.empty(e.shape, dtype=dtypes.as_dtype(e.dtype).np)
     seen = np.zeros(e.shape, dtype=bool)
     for index, value in parts:
         if seen[index].any():
-            raise errors.DataLossError(None, None, f"Checkpoint {prefix}: slices of {name} "
-                                       "overlap")
+            raise errors.DataLossError(None, None, f"Checkpoint {prefix}: slices of {name} overlap")
         seen[index] = True
         out[index] = value
     return out
@@ -267,20 +305,29 @@ def _read_one(prefix, path, name, e: Entry, handles):
         try:
             fh = handles[path] = open(path, "rb")  # noqa: SIM115 (closed by read_tensors)
         except OSError:
-            raise errors.DataLossError(None, None, f"Checkpoint {prefix}: data file {path} "
-                                       f"for tensor {name} is missing.") from None
+            raise errors.DataLossError(
+                None, None, f"Checkpoint {prefix}: data file {path} for tensor {name} is missing."
+            ) from None
     fh.seek(0, os.SEEK_END)
     length = fh.tell()
     if e.offset + e.size > length:
-        raise errors.DataLossError(None, None, f"Checkpoint {prefix}: tensor {name} needs "
-                                   f"bytes {e.offset}..{e.offset + e.size} of {path}, which "
-                                   f"has {length} (truncated file?)")
+        raise errors.DataLossError(
+            None,
+            None,
+            f"Checkpoint {prefix}: tensor {name} needs "
+            f"bytes {e.offset}..{e.offset + e.size} of {path}, which "
+            f"has {length} (truncated file?)",
+        )
     count = math.prod(e.shape)
     dt = dtypes.as_dtype(e.dtype)
     if dt is not dtypes.string and e.size != count * dt.np.itemsize:
-        raise errors.DataLossError(None, None, f"Checkpoint {prefix}: tensor {name} has "
-                                   f"{e.size} bytes in {path} but {e.dtype}{list(e.shape)} "
-                                   f"needs {count * dt.np.itemsize}")
+        raise errors.DataLossError(
+            None,
+            None,
+            f"Checkpoint {prefix}: tensor {name} has "
+            f"{e.size} bytes in {path} but {e.dtype}{list(e.shape)} "
+            f"needs {count * dt.np.itemsize}",
+        )
     fh.seek(e.offset)
     raw = fh.read(e.size)
     if dt is dtypes.string:
@@ -288,8 +335,9 @@ def _read_one(prefix, path, name, e: Entry, handles):
     else:
         value, checked = np.frombuffer(raw, dt.np.newbyteorder("<")).astype(dt.np), raw
     if masked_crc32c(checked) != e.crc32c:
-        raise errors.DataLossError(None, None, f"Checkpoint {prefix}: checksum mismatch for "
-                                   f"tensor {name} in {path}")
+        raise errors.DataLossError(
+            None, None, f"Checkpoint {prefix}: checksum mismatch for tensor {name} in {path}"
+        )
     return value.reshape(e.shape)
 
 
@@ -300,21 +348,26 @@ def _decode_strings(raw, count, name, path):
             n, pos = wire.read_varint(raw, pos, len(raw))
             lengths.append(n)
     except wire.DecodeError:
-        raise errors.DataLossError(None, None, f"{path}: string tensor {name} has corrupt "
-                                   "lengths") from None
+        raise errors.DataLossError(
+            None, None, f"{path}: string tensor {name} has corrupt lengths"
+        ) from None
     if pos + 4 + sum(lengths) != len(raw) or max(lengths, default=0) >= 1 << 32:
-        raise errors.DataLossError(None, None, f"{path}: string tensor {name}: lengths do "
-                                   f"not add up to its {len(raw)} bytes")
+        raise errors.DataLossError(
+            None,
+            None,
+            f"{path}: string tensor {name}: lengths do not add up to its {len(raw)} bytes",
+        )
     packed = struct.pack(f"<{count}I", *lengths)
-    stored = raw[pos:pos + 4]
+    stored = raw[pos : pos + 4]
     if masked_crc32c(packed) != struct.unpack("<I", stored)[0]:
-        raise errors.DataLossError(None, None, f"{path}: string tensor {name}: length "
-                                   "checksum mismatch")
+        raise errors.DataLossError(
+            None, None, f"{path}: string tensor {name}: length checksum mismatch"
+        )
     out, start = np.empty(count, dtype=object), pos + 4
     for i, n in enumerate(lengths):
-        out[i] = raw[start:start + n]
+        out[i] = raw[start : start + n]
         start += n
-    return out, packed + stored + raw[pos + 4:]
+    return out, packed + stored + raw[pos + 4 :]
 
 
 def load(prefix: str, names=None) -> dict:
@@ -328,8 +381,7 @@ def load(prefix: str, names=None) -> dict:
     wanted = list(entries) if names is None else list(names)
     for name in wanted:
         if name not in entries:
-            raise errors.NotFoundError(None, None, f"Key {name} not found in checkpoint "
-                                       f"{prefix}")
+            raise errors.NotFoundError(None, None, f"Key {name} not found in checkpoint {prefix}")
     return read_tensors(prefix, num_shards, entries, wanted)
 
 
@@ -348,17 +400,21 @@ def write(prefix: str, tensors: dict) -> None:
         else:
             raw = np.ascontiguousarray(value, dt.np.newbyteorder("<")).tobytes()
             checked = raw
-        shape = b"".join(wire.length_field(2, wire.varint_field(1, d) if d else b"")
-                         for d in value.shape)
-        entry = (wire.varint_field(1, _ENUM[dt.name]) + wire.length_field(2, shape) +
-                 (wire.varint_field(4, offset) if offset else b"") +
-                 (wire.varint_field(5, len(raw)) if raw else b"") +
-                 wire.tag(6, wire.FIXED32) + struct.pack("<I", masked_crc32c(checked)))
+        shape = b"".join(
+            wire.length_field(2, wire.varint_field(1, d) if d else b"") for d in value.shape
+        )
+        entry = (
+            wire.varint_field(1, _ENUM[dt.name])
+            + wire.length_field(2, shape)
+            + (wire.varint_field(4, offset) if offset else b"")
+            + (wire.varint_field(5, len(raw)) if raw else b"")
+            + wire.tag(6, wire.FIXED32)
+            + struct.pack("<I", masked_crc32c(checked))
+        )
         entries.append((name.encode("utf-8"), entry))
         chunks.append(raw)
         offset += len(raw)
-    header = (wire.varint_field(1, 1) +
-              wire.length_field(3, wire.varint_field(1, VERSION)))
+    header = wire.varint_field(1, 1) + wire.length_field(3, wire.varint_field(1, VERSION))
     index = sstable.build_table([(b"", header)] + sorted(entries))
     directory = os.path.dirname(os.path.abspath(prefix))
     os.makedirs(directory, exist_ok=True)
@@ -372,11 +428,11 @@ def _encode_strings(value, name):
         if isinstance(s, str):
             s = s.encode("utf-8")
         if not isinstance(s, bytes | np.bytes_):
-            raise TypeError(f"Cannot save string tensor {name}: element {s!r:.40} is not "
-                            "bytes or str")
+            raise TypeError(
+                f"Cannot save string tensor {name}: element {s!r:.40} is not bytes or str"
+            )
         items.append(bytes(s))
     packed = struct.pack(f"<{len(items)}I", *map(len, items))
     stored = struct.pack("<I", masked_crc32c(packed))
     body = b"".join(items)
-    return (b"".join(wire.varint(len(s)) for s in items) + stored + body,
-            packed + stored + body)
+    return (b"".join(wire.varint(len(s)) for s in items) + stored + body, packed + stored + body)

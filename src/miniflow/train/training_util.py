@@ -30,8 +30,9 @@ def get_global_step(graph=None):
         except (KeyError, ValueError):
             return None
     if not step.dtype.is_integer or step.shape.as_tuple() not in ((), None):
-        raise TypeError(f"Existing 'global_step' does not have integer type or is not a "
-                        f"scalar: {step!r}")
+        raise TypeError(
+            f"Existing 'global_step' does not have integer type or is not a scalar: {step!r}"
+        )
     return step
 
 
@@ -51,9 +52,13 @@ def create_global_step(graph=None):
         return step
     with graph.as_default(), graph.name_scope(None):
         return variable_scope.get_variable(
-            "global_step", shape=[], dtype=dtypes.int64,
-            initializer=init_ops.zeros_initializer(), trainable=False,
-            collections=[GraphKeys.GLOBAL_VARIABLES, GraphKeys.GLOBAL_STEP])
+            "global_step",
+            shape=[],
+            dtype=dtypes.int64,
+            initializer=init_ops.zeros_initializer(),
+            trainable=False,
+            collections=[GraphKeys.GLOBAL_VARIABLES, GraphKeys.GLOBAL_STEP],
+        )
 
 
 def get_or_create_global_step(graph=None):

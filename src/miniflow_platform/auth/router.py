@@ -42,8 +42,9 @@ def read_me(user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-def _self_or_admin(session: SessionDep, user: CurrentUser,
-                   name: Annotated[str, Path(pattern=NAME_PATTERN)]) -> User:
+def _self_or_admin(
+    session: SessionDep, user: CurrentUser, name: Annotated[str, Path(pattern=NAME_PATTERN)]
+) -> User:
     if name != user.name and not user.is_admin:
         raise NotFound(f"user {name!r} not found")
     return service.get_user(session, name)
@@ -60,7 +61,8 @@ def create_token(session: SessionDep, target: TargetUser) -> TokenPublic:
 
 
 @router.delete("/{name}/tokens/{token_id}", status_code=204)
-def revoke_token(session: SessionDep, target: TargetUser,
-                 token_id: Annotated[int, Path(ge=1, le=2**53)]) -> None:
+def revoke_token(
+    session: SessionDep, target: TargetUser, token_id: Annotated[int, Path(ge=1, le=2**53)]
+) -> None:
     """Revoke one of a user's tokens (its id is in the response that created it)."""
     service.revoke_token(session, target, token_id)

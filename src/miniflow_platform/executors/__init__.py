@@ -24,5 +24,4 @@ def get_executor(name: str, settings: Settings) -> Executor:
     return executor
 
 
-__all__ = ["EXECUTORS", "Executor", "Resources", "RunSpec", "RunState", "RunStatus",
-           "get_executor"]
+__all__ = ["EXECUTORS", "Executor", "Resources", "RunSpec", "RunState", "RunStatus", "get_executor"]

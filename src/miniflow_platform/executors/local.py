@@ -43,8 +43,10 @@ class LocalExecutor(Executor):
         if settings.isolation in ("auto", "cgroups"):
             self._layout = cgroups.detect(str(settings.data_dir.resolve()))
             if self._layout is None and settings.isolation == "cgroups":
-                raise RuntimeError("isolation='cgroups' was requested but no writable "
-                                   "cgroup hierarchy was found; use 'auto' or 'rlimits'")
+                raise RuntimeError(
+                    "isolation='cgroups' was requested but no writable "
+                    "cgroup hierarchy was found; use 'auto' or 'rlimits'"
+                )
 
     @property
     def isolation(self) -> str:
@@ -70,15 +72,28 @@ class LocalExecutor(Executor):
                 rlimits["RLIMIT_NPROC"] = res.pids
         env = dict(spec.env)
         env["CUDA_VISIBLE_DEVICES"] = ",".join(res.gpu_devices)
-        write_json(spec.run_dir / "spec.json", {
-            "command": spec.command, "cwd": str(spec.cwd), "env": env,
-            "timeout_s": spec.timeout_s, "cgroups": groups, "rlimits": rlimits,
-            "log": str(self.log_path(spec.run_dir)), "submitted_at": time.time()})
+        write_json(
+            spec.run_dir / "spec.json",
+            {
+                "command": spec.command,
+                "cwd": str(spec.cwd),
+                "env": env,
+                "timeout_s": spec.timeout_s,
+                "cgroups": groups,
+                "rlimits": rlimits,
+                "log": str(self.log_path(spec.run_dir)),
+                "submitted_at": time.time(),
+            },
+        )
         with open(spec.run_dir / "runner.log", "ab") as runner_log:
             proc = subprocess.Popen(  # noqa: S603  fixed argv
                 [sys.executable, "-m", "miniflow_platform.executors.runner", str(spec.run_dir)],
-                stdin=subprocess.DEVNULL, stdout=runner_log, stderr=subprocess.STDOUT,
-                start_new_session=True, close_fds=True)
+                stdin=subprocess.DEVNULL,
+                stdout=runner_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
         with self._lock:
             self._children[str(spec.run_dir)] = proc
         return self.isolation
@@ -97,8 +112,9 @@ class LocalExecutor(Executor):
         spec = _read_json(run_dir / "spec.json")
         if runner is None and spec and time.time() - spec["submitted_at"] < START_GRACE_S:
             return RunStatus(RunState.RUNNING)
-        return RunStatus(RunState.LOST, reason="the run's supervisor process is gone and "
-                                               "left no exit record")
+        return RunStatus(
+            RunState.LOST, reason="the run's supervisor process is gone and left no exit record"
+        )
 
     def cancel(self, run_dir: Path) -> None:
         spec = _read_json(run_dir / "spec.json") or {"cgroups": []}

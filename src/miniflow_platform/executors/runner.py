@@ -95,8 +95,9 @@ def run(run_dir: Path) -> int:
     log = Path(spec["log"])
     with contextlib.suppress(OSError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    write_json(run_dir / "runner.json",
-               {"pid": os.getpid(), "create_time": psutil.Process().create_time()})
+    write_json(
+        run_dir / "runner.json", {"pid": os.getpid(), "create_time": psutil.Process().create_time()}
+    )
     stopping: dict[str, int | None] = {"signal": None}
 
     def _on_term(signum: int, _frame: object) -> None:
@@ -107,12 +108,25 @@ def run(run_dir: Path) -> int:
     with log.open("ab") as out:
         try:
             child = subprocess.Popen(  # noqa: S603  the command is the user's job, by design
-                spec["command"], cwd=spec["cwd"], env=spec["env"], stdin=subprocess.DEVNULL,
-                stdout=out, stderr=subprocess.STDOUT, preexec_fn=lambda: _preexec(spec))
+                spec["command"],
+                cwd=spec["cwd"],
+                env=spec["env"],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=lambda: _preexec(spec),
+            )
         except OSError as e:
             out.write(f"\n[miniflow-platform] cannot start {spec['command'][0]!r}: {e}\n".encode())
-            write_json(run_dir / "status.json", {"exit_code": 127, "timed_out": False,
-                                                  "oom_killed": False, "finished_at": time.time()})
+            write_json(
+                run_dir / "status.json",
+                {
+                    "exit_code": 127,
+                    "timed_out": False,
+                    "oom_killed": False,
+                    "finished_at": time.time(),
+                },
+            )
             return 0
     timed_out = False
     timeout = spec.get("timeout_s")
@@ -128,14 +142,24 @@ def run(run_dir: Path) -> int:
     code = codes.get(child.pid, child.returncode)
     kill_tree(os.getpid(), groups, grace_s=0.5)  # leftovers of a finished job
     _reap_all()
-    oom = cgroups.oom_kills(groups) > 0 if groups else (
-        code != 0 and bool(spec.get("rlimits")) and _looks_like_memory_error(log))
+    oom = (
+        cgroups.oom_kills(groups) > 0
+        if groups
+        else (code != 0 and bool(spec.get("rlimits")) and _looks_like_memory_error(log))
+    )
     if timed_out:
         with log.open("ab") as out:
             out.write(f"\n[miniflow-platform] timed out after {timeout} s; killed\n".encode())
-    write_json(run_dir / "status.json", {
-        "exit_code": code, "timed_out": timed_out, "oom_killed": oom,
-        "cancelled": stopping["signal"] is not None, "finished_at": time.time()})
+    write_json(
+        run_dir / "status.json",
+        {
+            "exit_code": code,
+            "timed_out": timed_out,
+            "oom_killed": oom,
+            "cancelled": stopping["signal"] is not None,
+            "finished_at": time.time(),
+        },
+    )
     return 0
 
 

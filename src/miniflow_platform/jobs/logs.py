@@ -13,8 +13,9 @@ CHUNK = 64 * 1024
 FOLLOW_POLL_S = 0.25
 
 
-async def stream_file(path: Path, offset: int, follow: bool, request: Request,
-                      is_finished: Callable[[], bool]) -> AsyncIterator[bytes]:
+async def stream_file(
+    path: Path, offset: int, follow: bool, request: Request, is_finished: Callable[[], bool]
+) -> AsyncIterator[bytes]:
     """Yield the file from ``offset``; with ``follow``, keep yielding until the run ends.
 
     The run is checked *before* the last read, so output written just before the end

@@ -23,8 +23,15 @@ class JobState(enum.StrEnum):
     OOM_KILLED = "OOM_KILLED"
 
 
-TERMINAL = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED,
-                      JobState.TIMED_OUT, JobState.OOM_KILLED})
+TERMINAL = frozenset(
+    {
+        JobState.SUCCEEDED,
+        JobState.FAILED,
+        JobState.CANCELLED,
+        JobState.TIMED_OUT,
+        JobState.OOM_KILLED,
+    }
+)
 
 # The only allowed moves; ``jobs.service.transition`` checks every state change here.
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
@@ -44,8 +51,7 @@ class Job(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default=JobKind.TRAINING.value, index=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                          index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(128), default="")
     command: Mapped[list[str]] = mapped_column(JSON)
     env: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -24,18 +24,31 @@ def public(p: PlatformDep, job: Job) -> JobPublic:
 
 
 @router.post("", status_code=201, response_model=JobPublic)
-def create_job(body: JobCreate, p: PlatformDep, session: SessionDep,
-               user: CurrentUser) -> JobPublic:
+def create_job(
+    body: JobCreate, p: PlatformDep, session: SessionDep, user: CurrentUser
+) -> JobPublic:
     """Submit a training job; it waits in the queue until its resources fit."""
-    job = service.create_job(p, session, user, body, body.command, JobKind.TRAINING,
-                             working_dir=body.working_dir,
-                             code_archive_b64=body.code_archive_b64)
+    job = service.create_job(
+        p,
+        session,
+        user,
+        body,
+        body.command,
+        JobKind.TRAINING,
+        working_dir=body.working_dir,
+        code_archive_b64=body.code_archive_b64,
+    )
     return public(p, job)
 
 
 @router.get("", response_model=JobsPublic)
-def read_jobs(p: PlatformDep, session: SessionDep, user: CurrentUser,
-              state: JobState | None = None, user_name: UserFilter = None) -> JobsPublic:
+def read_jobs(
+    p: PlatformDep,
+    session: SessionDep,
+    user: CurrentUser,
+    state: JobState | None = None,
+    user_name: UserFilter = None,
+) -> JobsPublic:
     """List your training jobs (admins: everyone's), optionally by state or user."""
     jobs = service.list_jobs(session, user, JobKind.TRAINING, state, user_name)
     return JobsPublic(data=[public(p, j) for j in jobs], count=len(jobs))
@@ -48,8 +61,7 @@ def read_job(job: OwnedJob, p: PlatformDep) -> JobPublic:
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
-def cancel_job(job: OwnedJob, p: PlatformDep, session: SessionDep,
-               user: CurrentUser) -> JobPublic:
+def cancel_job(job: OwnedJob, p: PlatformDep, session: SessionDep, user: CurrentUser) -> JobPublic:
     """Cancel a queued or running job; a running job's whole process tree is killed."""
     return public(p, service.cancel_job(p, session, job, user))
 
@@ -60,10 +72,18 @@ def delete_job(job: OwnedJob, p: PlatformDep, session: SessionDep) -> None:
     service.delete_job(p, session, job)
 
 
-@router.get("/{job_id}/logs", response_class=StreamingResponse,
-            responses={200: {"content": {"text/plain": {}}}})
-def read_logs(job: OwnedJob, p: PlatformDep, request: Request, follow: bool = False,
-              offset: Annotated[int, Query(ge=0, le=2**62)] = 0) -> StreamingResponse:
+@router.get(
+    "/{job_id}/logs",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def read_logs(
+    job: OwnedJob,
+    p: PlatformDep,
+    request: Request,
+    follow: bool = False,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
+) -> StreamingResponse:
     """The job's stdout and stderr; ``follow=true`` streams until the job ends."""
     return logs_response(p, job, request, follow, offset)
 
@@ -80,8 +100,9 @@ def read_artifact(job: OwnedJob, p: PlatformDep, path: str) -> FileResponse:
     return FileResponse(service.artifact_path(p, job, path))
 
 
-def logs_response(p: PlatformDep, job: Job, request: Request, follow: bool,
-                  offset: int) -> StreamingResponse:
+def logs_response(
+    p: PlatformDep, job: Job, request: Request, follow: bool, offset: int
+) -> StreamingResponse:
     job_id = job.id
 
     def is_finished() -> bool:
@@ -89,5 +110,7 @@ def logs_response(p: PlatformDep, job: Job, request: Request, follow: bool,
             current = session.get(Job, job_id)
             return current is None or current.state in {s.value for s in TERMINAL}
 
-    return StreamingResponse(stream_file(service.log_path(p, job), offset, follow, request,
-                                         is_finished), media_type="text/plain")
+    return StreamingResponse(
+        stream_file(service.log_path(p, job), offset, follow, request, is_finished),
+        media_type="text/plain",
+    )

@@ -18,8 +18,9 @@ class ResourcesSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     cpu: float = Field(default=1.0, gt=0, le=1024)
-    memory_mb: int | None = Field(default=None, gt=0, le=2**24,
-                                  description="default: the server's default_job_memory_mb")
+    memory_mb: int | None = Field(
+        default=None, gt=0, le=2**24, description="default: the server's default_job_memory_mb"
+    )
     gpu: int = Field(default=0, ge=0, le=64)
 
 
@@ -31,8 +32,9 @@ class JobBase(BaseModel):
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
     priority: int = Field(default=0, ge=-1000, le=1000, description="higher runs first")
     timeout_s: float | None = Field(default=None, gt=0, le=30 * 86400)
-    python_env: str | None = Field(default=None, max_length=4096,
-                                   description="a virtualenv dir; its bin/ goes first on PATH")
+    python_env: str | None = Field(
+        default=None, max_length=4096, description="a virtualenv dir; its bin/ goes first on PATH"
+    )
 
     @field_validator("env")
     @classmethod
@@ -51,12 +53,17 @@ class ModelSource(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model_dir: str | None = Field(default=None, max_length=4096,
-                                  description="absolute path of a model base dir")
-    model_job_id: int | None = Field(default=None, ge=1, le=2**53,
-                                     description="a training job whose output to use instead")
-    model_path: str = Field(default="model", max_length=1024,
-                            description="with model_job_id: the model's path in its artifacts")
+    model_dir: str | None = Field(
+        default=None, max_length=4096, description="absolute path of a model base dir"
+    )
+    model_job_id: int | None = Field(
+        default=None, ge=1, le=2**53, description="a training job whose output to use instead"
+    )
+    model_path: str = Field(
+        default="model",
+        max_length=1024,
+        description="with model_job_id: the model's path in its artifacts",
+    )
 
     @model_validator(mode="after")
     def _one_model(self) -> ModelSource:
@@ -71,8 +78,10 @@ class JobCreate(JobBase):
     command: list[str] = Field(min_length=1, max_length=4096)
     working_dir: str | None = Field(default=None, max_length=4096)
     code_archive_b64: str | None = Field(
-        default=None, max_length=64 * 2**20,
-        description="base64 of a .tar.gz or .zip; unpacked into the job's code dir (its cwd)")
+        default=None,
+        max_length=64 * 2**20,
+        description="base64 of a .tar.gz or .zip; unpacked into the job's code dir (its cwd)",
+    )
 
     @field_validator("command")
     @classmethod
@@ -111,13 +120,26 @@ class JobPublic(BaseModel):
     @classmethod
     def of(cls, job: Job, artifacts_dir: str) -> JobPublic:
         return cls(
-            id=job.id, kind=job.kind, user=job.owner.name, name=job.name, command=job.command,
-            state=JobState(job.state), reason=job.reason, exit_code=job.exit_code,
-            priority=job.priority, timeout_s=job.timeout_s,
-            resources=ResourcesPublic(cpu=job.cpu, memory_mb=job.memory_mb, gpu=job.gpu,
-                                      gpu_devices=job.gpu_devices),
-            isolation=job.isolation, artifacts_dir=artifacts_dir, details=job.details,
-            created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at)
+            id=job.id,
+            kind=job.kind,
+            user=job.owner.name,
+            name=job.name,
+            command=job.command,
+            state=JobState(job.state),
+            reason=job.reason,
+            exit_code=job.exit_code,
+            priority=job.priority,
+            timeout_s=job.timeout_s,
+            resources=ResourcesPublic(
+                cpu=job.cpu, memory_mb=job.memory_mb, gpu=job.gpu, gpu_devices=job.gpu_devices
+            ),
+            isolation=job.isolation,
+            artifacts_dir=artifacts_dir,
+            details=job.details,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+        )
 
 
 class JobsPublic(BaseModel):

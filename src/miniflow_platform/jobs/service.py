@@ -55,17 +55,26 @@ def check_user_path(p: Platform, session: Session, user: User, raw: str, what: s
         job = session.get(Job, _int(rel.parts[1][4:]))
         if job is not None and (user.is_admin or job.owner_id == user.id):
             return path.resolve()
-    raise InvalidRequest(f"{what} {raw!r} points into the platform's data directory "
-                         "outside your own jobs")
+    raise InvalidRequest(
+        f"{what} {raw!r} points into the platform's data directory outside your own jobs"
+    )
 
 
 def _int(text: str) -> int:
     return int(text) if text.isdigit() else -1
 
 
-def create_job(p: Platform, session: Session, user: User, body: JobBase, command: list[str],
-               kind: JobKind = JobKind.TRAINING, working_dir: str | None = None,
-               code_archive_b64: str | None = None, details: dict[str, Any] | None = None) -> Job:
+def create_job(
+    p: Platform,
+    session: Session,
+    user: User,
+    body: JobBase,
+    command: list[str],
+    kind: JobKind = JobKind.TRAINING,
+    working_dir: str | None = None,
+    code_archive_b64: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> Job:
     res = body.resources
     memory_mb = res.memory_mb or p.settings.default_job_memory_mb
     usage.check_possible(p.settings, res.cpu, memory_mb, res.gpu)
@@ -75,10 +84,21 @@ def create_job(p: Platform, session: Session, user: User, body: JobBase, command
         if not check_user_path(p, session, user, working_dir, "working_dir").is_dir():
             raise InvalidRequest(f"working_dir {working_dir!r} is not a directory")
     archive = _decode_archive(code_archive_b64) if code_archive_b64 else None
-    job = Job(kind=kind.value, owner_id=user.id, name=body.name, command=command,
-              env=body.env, working_dir=working_dir, python_env=body.python_env, cpu=res.cpu,
-              memory_mb=memory_mb, gpu=res.gpu, priority=body.priority,
-              timeout_s=body.timeout_s, details=details or {})
+    job = Job(
+        kind=kind.value,
+        owner_id=user.id,
+        name=body.name,
+        command=command,
+        env=body.env,
+        working_dir=working_dir,
+        python_env=body.python_env,
+        cpu=res.cpu,
+        memory_mb=memory_mb,
+        gpu=res.gpu,
+        priority=body.priority,
+        timeout_s=body.timeout_s,
+        details=details or {},
+    )
     session.add(job)
     session.flush()
     (job_dir(p, job.id) / "artifacts").mkdir(parents=True, exist_ok=True)
@@ -112,8 +132,13 @@ def _unpack(data: bytes, dest: Path) -> None:
         raise InvalidRequest(f"code archive is not a valid .tar.gz or .zip: {e}") from e
 
 
-def list_jobs(session: Session, user: User, kind: JobKind, state: JobState | None = None,
-              user_name: str | None = None) -> list[Job]:
+def list_jobs(
+    session: Session,
+    user: User,
+    kind: JobKind,
+    state: JobState | None = None,
+    user_name: str | None = None,
+) -> list[Job]:
     query = select(Job).where(Job.kind == kind.value).order_by(Job.id)
     if not user.is_admin:
         query = query.where(Job.owner_id == user.id)
@@ -129,9 +154,14 @@ def transition(session: Session, job: Job, new: JobState, **fields: object) -> b
     old = JobState(job.state)
     if new not in TRANSITIONS.get(old, frozenset()):
         raise Conflict(f"job {job.id} is {old.value}; it cannot become {new.value}")
-    result = cast(CursorResult[Any], session.execute(
-        update(Job).where(Job.id == job.id, Job.state == old.value)
-        .values(state=new.value, **fields)))
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.state == old.value)
+            .values(state=new.value, **fields)
+        ),
+    )
     session.commit()
     session.refresh(job)
     return result.rowcount == 1
@@ -147,8 +177,14 @@ def cancel_job(p: Platform, session: Session, job: Job, by: User) -> Job:
             run_dir = job_dir(p, job.id)
             p.executor.cancel(run_dir)
             status = p.executor.poll(run_dir)
-            transition(session, job, JobState.CANCELLED, reason=reason, finished_at=utcnow(),
-                       exit_code=status.exit_code)
+            transition(
+                session,
+                job,
+                JobState.CANCELLED,
+                reason=reason,
+                finished_at=utcnow(),
+                exit_code=status.exit_code,
+            )
             p.executor.release(run_dir)
         else:
             raise Conflict(f"job {job.id} already ended ({job.state}); nothing to cancel")
@@ -185,6 +221,7 @@ def log_path(p: Platform, job: Job) -> Path:
 
 # ---- scheduler steps -------------------------------------------------------------------
 
+
 def start_queued(p: Platform, session: Session) -> int:
     """Start queued jobs in priority-then-FIFO order while they fit; returns how many started.
 
@@ -192,8 +229,9 @@ def start_queued(p: Platform, session: Session) -> int:
     the free capacity stops the pass, so a big job at the head is never starved by
     smaller ones behind it.
     """
-    queued = session.scalars(select(Job).where(Job.state == JobState.QUEUED.value)
-                             .order_by(Job.priority.desc(), Job.id)).all()
+    queued = session.scalars(
+        select(Job).where(Job.state == JobState.QUEUED.value).order_by(Job.priority.desc(), Job.id)
+    ).all()
     if not queued:
         return 0
     held = usage.current_usage(session)
@@ -217,27 +255,39 @@ def _launch(p: Platform, session: Session, job: Job, gpus: list[str]) -> bool:
     if not transition(session, job, JobState.RUNNING, started_at=utcnow(), gpu_devices=gpus):
         return False
     env = p.base_env(job.python_env)
-    env.update({"MINIFLOW_JOB_ID": str(job.id),
-                "MINIFLOW_ARTIFACTS_DIR": str(artifacts_dir(p, job))})
+    env.update(
+        {"MINIFLOW_JOB_ID": str(job.id), "MINIFLOW_ARTIFACTS_DIR": str(artifacts_dir(p, job))}
+    )
     env.update(job.env)
-    spec = RunSpec(command=job.command, run_dir=run_dir,
-                   cwd=Path(job.working_dir or artifacts_dir(p, job)), env=env,
-                   resources=Resources(cpu=job.cpu, memory_mb=job.memory_mb,
-                                       gpu_devices=tuple(gpus),
-                                       pids=p.settings.default_pids_limit),
-                   timeout_s=job.timeout_s)
+    spec = RunSpec(
+        command=job.command,
+        run_dir=run_dir,
+        cwd=Path(job.working_dir or artifacts_dir(p, job)),
+        env=env,
+        resources=Resources(
+            cpu=job.cpu,
+            memory_mb=job.memory_mb,
+            gpu_devices=tuple(gpus),
+            pids=p.settings.default_pids_limit,
+        ),
+        timeout_s=job.timeout_s,
+    )
     try:
         job.isolation = p.executor.submit(spec)
     except OSError as e:
-        transition(session, job, JobState.FAILED, reason=f"could not start: {e}",
-                   finished_at=utcnow())
+        transition(
+            session, job, JobState.FAILED, reason=f"could not start: {e}", finished_at=utcnow()
+        )
         return False
     session.commit()
     return True
 
 
-_OUTCOME = {RunState.OOM_KILLED: JobState.OOM_KILLED, RunState.TIMED_OUT: JobState.TIMED_OUT,
-            RunState.LOST: JobState.FAILED}
+_OUTCOME = {
+    RunState.OOM_KILLED: JobState.OOM_KILLED,
+    RunState.TIMED_OUT: JobState.TIMED_OUT,
+    RunState.LOST: JobState.FAILED,
+}
 
 
 def sync_running(p: Platform, session: Session) -> None:
@@ -248,10 +298,12 @@ def sync_running(p: Platform, session: Session) -> None:
         if status.state == RunState.RUNNING:
             continue
         new = _OUTCOME.get(status.state) or (
-            JobState.SUCCEEDED if status.exit_code == 0 else JobState.FAILED)
+            JobState.SUCCEEDED if status.exit_code == 0 else JobState.FAILED
+        )
         reason = status.reason
         if status.state == RunState.EXITED and status.exit_code:
             reason = reason or f"exited with code {status.exit_code}"
-        transition(session, job, new, exit_code=status.exit_code, reason=reason,
-                   finished_at=utcnow())
+        transition(
+            session, job, new, exit_code=status.exit_code, reason=reason, finished_at=utcnow()
+        )
         p.executor.release(run_dir)

@@ -15,8 +15,9 @@ router = APIRouter(prefix="/v1/notebooks", tags=["notebooks"])
 
 
 @router.post("", status_code=201, response_model=NotebookPublic)
-def create_notebook(body: NotebookCreate, p: PlatformDep, session: SessionDep,
-                    user: CurrentUser) -> NotebookPublic:
+def create_notebook(
+    body: NotebookCreate, p: PlatformDep, session: SessionDep, user: CurrentUser
+) -> NotebookPublic:
     """Start a Jupyter server on a free loopback port; the response carries its token."""
     return NotebookPublic.of(service.create_notebook(p, session, user, body), user.id)
 
@@ -41,11 +42,13 @@ def read_notebook_logs(nb: OwnedNotebook, p: PlatformDep) -> PlainTextResponse:
 
 
 @router.post("/{notebook_id}/stop", response_model=NotebookPublic)
-def stop_notebook(nb: OwnedNotebook, p: PlatformDep, session: SessionDep,
-                  user: CurrentUser) -> NotebookPublic:
+def stop_notebook(
+    nb: OwnedNotebook, p: PlatformDep, session: SessionDep, user: CurrentUser
+) -> NotebookPublic:
     """Stop the Jupyter server (its files stay until the notebook is deleted)."""
-    return NotebookPublic.of(service.stop_notebook(p, session, nb, f"stopped by {user.name}"),
-                             user.id)
+    return NotebookPublic.of(
+        service.stop_notebook(p, session, nb, f"stopped by {user.name}"), user.id
+    )
 
 
 @router.delete("/{notebook_id}", status_code=204)

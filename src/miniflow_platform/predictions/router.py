@@ -21,15 +21,21 @@ router = APIRouter(prefix="/v1/predictions", tags=["predictions"])
 
 
 @router.post("", status_code=201, response_model=JobPublic)
-def create_prediction(body: PredictionCreate, p: PlatformDep, session: SessionDep,
-                      user: CurrentUser) -> JobPublic:
+def create_prediction(
+    body: PredictionCreate, p: PlatformDep, session: SessionDep, user: CurrentUser
+) -> JobPublic:
     """Submit a batch prediction job (`miniflow predict` over the input files)."""
     return public(p, service.create_prediction(p, session, user, body))
 
 
 @router.get("", response_model=JobsPublic)
-def read_predictions(p: PlatformDep, session: SessionDep, user: CurrentUser,
-                     state: JobState | None = None, user_name: UserFilter = None) -> JobsPublic:
+def read_predictions(
+    p: PlatformDep,
+    session: SessionDep,
+    user: CurrentUser,
+    state: JobState | None = None,
+    user_name: UserFilter = None,
+) -> JobsPublic:
     """List your batch prediction jobs (admins: everyone's)."""
     found = jobs.list_jobs(session, user, JobKind.PREDICTION, state, user_name)
     return JobsPublic(data=[public(p, j) for j in found], count=len(found))
@@ -42,8 +48,9 @@ def read_prediction(job: OwnedPrediction, p: PlatformDep) -> JobPublic:
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
-def cancel_prediction(job: OwnedPrediction, p: PlatformDep, session: SessionDep,
-                      user: CurrentUser) -> JobPublic:
+def cancel_prediction(
+    job: OwnedPrediction, p: PlatformDep, session: SessionDep, user: CurrentUser
+) -> JobPublic:
     """Cancel a queued or running batch prediction job."""
     return public(p, jobs.cancel_job(p, session, job, user))
 
@@ -54,11 +61,18 @@ def delete_prediction(job: OwnedPrediction, p: PlatformDep, session: SessionDep)
     jobs.delete_job(p, session, job)
 
 
-@router.get("/{job_id}/logs", response_class=StreamingResponse,
-            responses={200: {"content": {"text/plain": {}}}})
-def read_prediction_logs(job: OwnedPrediction, p: PlatformDep, request: Request,
-                         follow: bool = False,
-                         offset: Annotated[int, Query(ge=0, le=2**62)] = 0) -> StreamingResponse:
+@router.get(
+    "/{job_id}/logs",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def read_prediction_logs(
+    job: OwnedPrediction,
+    p: PlatformDep,
+    request: Request,
+    follow: bool = False,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
+) -> StreamingResponse:
     """The job's output; ``follow=true`` streams until it ends."""
     return logs_response(p, job, request, follow, offset)
 

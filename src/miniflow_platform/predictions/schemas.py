@@ -14,6 +14,8 @@ class PredictionCreate(JobBase, ModelSource):
 
     inputs: list[str] = Field(min_length=1, max_length=64)
     output: str | None = Field(
-        default=None, max_length=4096,
-        description="file (one input) or directory (several); default: in the job's artifacts")
+        default=None,
+        max_length=4096,
+        description="file (one input) or directory (several); default: in the job's artifacts",
+    )
     format: Literal["libsvm", "csv", "jsonl"] | None = None

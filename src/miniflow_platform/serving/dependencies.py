@@ -14,8 +14,9 @@ from miniflow_platform.serving.models import ModelService
 from miniflow_platform.serving.schemas import SERVICE_NAME
 
 
-def owned_service(session: SessionDep, user: CurrentUser,
-                  name: Annotated[str, Path(pattern=SERVICE_NAME)]) -> ModelService:
+def owned_service(
+    session: SessionDep, user: CurrentUser, name: Annotated[str, Path(pattern=SERVICE_NAME)]
+) -> ModelService:
     svc = session.scalar(select(ModelService).where(ModelService.name == name))
     if svc is None or not (user.is_admin or svc.owner_id == user.id):
         raise NotFound(f"model service {name!r} not found")

@@ -20,8 +20,9 @@ class ServiceState(enum.StrEnum):
     FAILED = "FAILED"
 
 
-ACTIVE = frozenset({ServiceState.STARTING.value, ServiceState.AVAILABLE.value,
-                    ServiceState.UNAVAILABLE.value})
+ACTIVE = frozenset(
+    {ServiceState.STARTING.value, ServiceState.AVAILABLE.value, ServiceState.UNAVAILABLE.value}
+)
 
 
 class ModelService(Base):
@@ -30,8 +31,7 @@ class ModelService(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                          index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     model_dir: Mapped[str] = mapped_column(Text)
     source_job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     python_env: Mapped[str | None] = mapped_column(Text, nullable=True)

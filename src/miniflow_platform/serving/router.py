@@ -22,8 +22,9 @@ router = APIRouter(prefix="/v1/services", tags=["services"])
 
 
 @router.post("", status_code=201, response_model=ServicePublic)
-def create_service(body: ServiceCreate, p: PlatformDep, session: SessionDep,
-                   user: CurrentUser) -> ServicePublic:
+def create_service(
+    body: ServiceCreate, p: PlatformDep, session: SessionDep, user: CurrentUser
+) -> ServicePublic:
     """Start `miniflow serve` for a model dir or a training job's output."""
     return ServicePublic.of(service.create_service(p, session, user, body))
 
@@ -42,15 +43,17 @@ def read_service(svc: OwnedService) -> ServicePublic:
 
 
 @router.patch("/{name}", response_model=ServicePublic)
-def update_service(body: ServiceUpdate, svc: OwnedService, p: PlatformDep, session: SessionDep,
-                   user: CurrentUser) -> ServicePublic:
+def update_service(
+    body: ServiceUpdate, svc: OwnedService, p: PlatformDep, session: SessionDep, user: CurrentUser
+) -> ServicePublic:
     """Switch to another model version (restarts the model server on the same port)."""
     return ServicePublic.of(service.update_service(p, session, user, svc, body))
 
 
 @router.post("/{name}/stop", response_model=ServicePublic)
-def stop_service(svc: OwnedService, p: PlatformDep, session: SessionDep,
-                 user: CurrentUser) -> ServicePublic:
+def stop_service(
+    svc: OwnedService, p: PlatformDep, session: SessionDep, user: CurrentUser
+) -> ServicePublic:
     """Stop the model server (the record stays; delete removes it)."""
     return ServicePublic.of(service.stop_service(p, session, svc, f"stopped by {user.name}"))
 
@@ -68,8 +71,12 @@ def read_service_logs(svc: OwnedService, p: PlatformDep) -> PlainTextResponse:
 
 
 @router.post("/{name}:predict")
-def predict(svc: OwnedService, payload: dict[str, Any] = Body(  # noqa: B008  FastAPI idiom
-        examples=[{"instances": [[1.0, 2.0]]}])) -> JSONResponse:
+def predict(
+    svc: OwnedService,
+    payload: dict[str, Any] = Body(  # noqa: B008  FastAPI idiom
+        examples=[{"instances": [[1.0, 2.0]]}]
+    ),
+) -> JSONResponse:
     """Proxy a TF Serving predict request (`{"instances": [...]}`) to the service."""
     status, body = service.predict(svc, payload)
     return JSONResponse(body, status_code=status)

@@ -43,13 +43,23 @@ class ServicePublic(BaseModel):
     @classmethod
     def of(cls, svc: ModelService) -> ServicePublic:
         return cls(
-            id=svc.id, name=svc.name, user=svc.owner.name, state=ServiceState(svc.state),
-            reason=svc.reason, url=f"http://127.0.0.1:{svc.port}/v1/models/{svc.name}",
-            model_dir=svc.model_dir, model_job_id=svc.source_job_id, generation=svc.generation,
-            resources=ResourcesPublic(cpu=svc.cpu, memory_mb=svc.memory_mb, gpu=svc.gpu,
-                                      gpu_devices=svc.gpu_devices),
-            isolation=svc.isolation, created_at=svc.created_at, started_at=svc.started_at,
-            stopped_at=svc.stopped_at)
+            id=svc.id,
+            name=svc.name,
+            user=svc.owner.name,
+            state=ServiceState(svc.state),
+            reason=svc.reason,
+            url=f"http://127.0.0.1:{svc.port}/v1/models/{svc.name}",
+            model_dir=svc.model_dir,
+            model_job_id=svc.source_job_id,
+            generation=svc.generation,
+            resources=ResourcesPublic(
+                cpu=svc.cpu, memory_mb=svc.memory_mb, gpu=svc.gpu, gpu_devices=svc.gpu_devices
+            ),
+            isolation=svc.isolation,
+            created_at=svc.created_at,
+            started_at=svc.started_at,
+            stopped_at=svc.stopped_at,
+        )
 
 
 class ServicesPublic(BaseModel):

@@ -30,21 +30,31 @@ def run_dir(p: Platform, svc: ModelService) -> Path:
 
 
 def create_service(p: Platform, session: Session, user: User, body: ServiceCreate) -> ModelService:
-    model_dir, source = resolve_model(p, session, user, body.model_dir, body.model_job_id,
-                                      body.model_path)
+    model_dir, source = resolve_model(
+        p, session, user, body.model_dir, body.model_job_id, body.model_path
+    )
     if body.python_env is not None:
         check_user_path(p, session, user, body.python_env, "python_env")
     res = body.resources
     memory_mb = res.memory_mb or p.settings.default_job_memory_mb
     with p.lock:
         if session.scalar(select(ModelService.id).where(ModelService.name == body.name)):
-            raise Conflict(f"a model service named {body.name!r} already exists; "
-                           "choose another name")
+            raise Conflict(
+                f"a model service named {body.name!r} already exists; choose another name"
+            )
         gpus = usage.reserve_now(session, p.settings, user.id, res.cpu, memory_mb, res.gpu)
-        svc = ModelService(name=body.name, owner_id=user.id, model_dir=model_dir,
-                           source_job_id=source, python_env=body.python_env,
-                           port=usage.free_port(), cpu=res.cpu,
-                           memory_mb=memory_mb, gpu=res.gpu, gpu_devices=gpus)
+        svc = ModelService(
+            name=body.name,
+            owner_id=user.id,
+            model_dir=model_dir,
+            source_job_id=source,
+            python_env=body.python_env,
+            port=usage.free_port(),
+            cpu=res.cpu,
+            memory_mb=memory_mb,
+            gpu=res.gpu,
+            gpu_devices=gpus,
+        )
         session.add(svc)
         session.flush()
         svc.isolation = p.executor.submit(_spec(p, svc))
@@ -55,13 +65,31 @@ def create_service(p: Platform, session: Session, user: User, body: ServiceCreat
 def _spec(p: Platform, svc: ModelService) -> RunSpec:
     rd = run_dir(p, svc)
     rd.mkdir(parents=True, exist_ok=True)
-    command = ["miniflow", "serve", "--model-dir", svc.model_dir, "--name", svc.name,
-               "--port", str(svc.port), "--host", "127.0.0.1"]
+    command = [
+        "miniflow",
+        "serve",
+        "--model-dir",
+        svc.model_dir,
+        "--name",
+        svc.name,
+        "--port",
+        str(svc.port),
+        "--host",
+        "127.0.0.1",
+    ]
     env = p.base_env(svc.python_env)
-    return RunSpec(command=command, run_dir=rd, cwd=rd, env=env,
-                   resources=Resources(cpu=svc.cpu, memory_mb=svc.memory_mb,
-                                       gpu_devices=tuple(svc.gpu_devices),
-                                       pids=p.settings.default_pids_limit))
+    return RunSpec(
+        command=command,
+        run_dir=rd,
+        cwd=rd,
+        env=env,
+        resources=Resources(
+            cpu=svc.cpu,
+            memory_mb=svc.memory_mb,
+            gpu_devices=tuple(svc.gpu_devices),
+            pids=p.settings.default_pids_limit,
+        ),
+    )
 
 
 def list_services(session: Session, user: User) -> list[ModelService]:
@@ -71,11 +99,13 @@ def list_services(session: Session, user: User) -> list[ModelService]:
     return list(session.scalars(query))
 
 
-def update_service(p: Platform, session: Session, user: User, svc: ModelService,
-                   body: ModelSource) -> ModelService:
+def update_service(
+    p: Platform, session: Session, user: User, svc: ModelService, body: ModelSource
+) -> ModelService:
     """Serve another model: stop the process, start a new generation on the same port."""
-    model_dir, source = resolve_model(p, session, user, body.model_dir, body.model_job_id,
-                                      body.model_path)
+    model_dir, source = resolve_model(
+        p, session, user, body.model_dir, body.model_job_id, body.model_path
+    )
     with p.lock:
         session.refresh(svc)
         if svc.state not in ACTIVE:
@@ -122,16 +152,17 @@ def read_log(p: Platform, svc: ModelService) -> str:
 
 def healthy(svc: ModelService) -> bool:
     try:
-        return httpx.get(f"http://127.0.0.1:{svc.port}/v1/models/{svc.name}",
-                         timeout=1.0).status_code == 200
+        return (
+            httpx.get(f"http://127.0.0.1:{svc.port}/v1/models/{svc.name}", timeout=1.0).status_code
+            == 200
+        )
     except httpx.HTTPError:
         return False
 
 
 def sync_services(p: Platform, session: Session) -> None:
     """Scheduler step: process exited -> FAILED; health check -> AVAILABLE / UNAVAILABLE."""
-    for svc in session.scalars(select(ModelService)
-                               .where(ModelService.state.in_(ACTIVE))).all():
+    for svc in session.scalars(select(ModelService).where(ModelService.state.in_(ACTIVE))).all():
         status = p.executor.poll(run_dir(p, svc))
         if status.state != RunState.RUNNING:
             p.executor.release(run_dir(p, svc))
@@ -141,8 +172,9 @@ def sync_services(p: Platform, session: Session) -> None:
             svc.state, svc.reason = ServiceState.AVAILABLE.value, ""
         elif svc.state == ServiceState.AVAILABLE.value:
             svc.state, svc.reason = ServiceState.UNAVAILABLE.value, "health check failing"
-        elif (svc.state == ServiceState.STARTING.value and utcnow() - svc.started_at
-              > timedelta(seconds=p.settings.service_start_timeout_s)):
+        elif svc.state == ServiceState.STARTING.value and utcnow() - svc.started_at > timedelta(
+            seconds=p.settings.service_start_timeout_s
+        ):
             _halt(p, svc)
             svc.state, svc.stopped_at = ServiceState.FAILED.value, utcnow()
             svc.reason = "the model server never passed its health check"
@@ -161,5 +193,6 @@ def predict(svc: ModelService, payload: dict[str, Any]) -> tuple[int, Any]:
     try:
         return r.status_code, r.json()
     except ValueError:
-        return 502, {"detail": f"model service {svc.name!r} returned non-JSON "
-                               f"(HTTP {r.status_code})"}
+        return 502, {
+            "detail": f"model service {svc.name!r} returned non-JSON (HTTP {r.status_code})"
+        }

@@ -25,8 +25,19 @@ def main(argv: list[str] | None = None) -> int:
     for i, path in enumerate(args.inputs):
         output = out_dir / f"{i:03d}-{Path(path).name}.pred"
         print(f"[batch_predict] {path} -> {output}", flush=True)
-        code = subprocess.call(["miniflow", "predict", "--model-dir", args.model_dir,
-                                "--input", path, "--output", str(output), *fmt])
+        code = subprocess.call(
+            [
+                "miniflow",
+                "predict",
+                "--model-dir",
+                args.model_dir,
+                "--input",
+                path,
+                "--output",
+                str(output),
+                *fmt,
+            ]
+        )
         if code != 0:
             return code
     return 0

@@ -1,5 +1,6 @@
 """The classic TF1 bidirectional LSTM tutorial (`tf.contrib.rnn`), reading each 8x8
 digit image as 8 time steps of 8 pixels."""
+
 import numpy as np
 from sklearn.datasets import load_digits
 
@@ -22,8 +23,11 @@ X = tf.placeholder("float", [None, timesteps, num_input])
 Y = tf.placeholder(tf.float64, [None, num_classes])
 
 tf.set_random_seed(2)
-weights = {"out": tf.Variable(tf.random_normal([2 * num_hidden, num_classes],
-                                               stddev=tf.sqrt(1.0 / num_hidden)))}
+weights = {
+    "out": tf.Variable(
+        tf.random_normal([2 * num_hidden, num_classes], stddev=tf.sqrt(1.0 / num_hidden))
+    )
+}
 biases = {"out": tf.Variable(tf.random_normal([num_classes]))}
 
 
@@ -31,8 +35,7 @@ def BiRNN(x, weights, biases):
     x = tf.unstack(x, timesteps, 1)
     lstm_fw_cell = rnn.BasicLSTMCell(num_hidden, forget_bias=1.0)
     lstm_bw_cell = rnn.BasicLSTMCell(num_hidden, forget_bias=1.0)
-    outputs, _, _ = rnn.static_bidirectional_rnn(lstm_fw_cell, lstm_bw_cell, x,
-                                                 dtype=tf.float32)
+    outputs, _, _ = rnn.static_bidirectional_rnn(lstm_fw_cell, lstm_bw_cell, x, dtype=tf.float32)
     return tf.matmul(outputs[-1], weights["out"]) + biases["out"]
 
 
@@ -51,9 +54,13 @@ with tf.Session() as sess:
         idx = rng.randint(0, 1500, batch_size)
         sess.run(train_op, feed_dict={X: images[idx], Y: onehot[idx]})
         if step % 50 == 0:
-            loss, acc = sess.run([loss_op, accuracy], feed_dict={X: images[idx],
-                                                                 Y: onehot[idx]})
-            print("Step " + str(step) + ", Minibatch Loss= " + "{:.4f}".format(loss) +
-                  ", Training Accuracy= " + "{:.3f}".format(acc))
-    print("Testing Accuracy:", sess.run(accuracy, feed_dict={X: images[1500:],
-                                                             Y: onehot[1500:]}))
+            loss, acc = sess.run([loss_op, accuracy], feed_dict={X: images[idx], Y: onehot[idx]})
+            print(
+                "Step "
+                + str(step)
+                + ", Minibatch Loss= "
+                + f"{loss:.4f}"
+                + ", Training Accuracy= "
+                + f"{acc:.3f}"
+            )
+    print("Testing Accuracy:", sess.run(accuracy, feed_dict={X: images[1500:], Y: onehot[1500:]}))

@@ -3,6 +3,7 @@ built twice with `reuse`), on scikit-learn's 8x8 digits instead of MNIST.
 
 Usage: python cnn_digits.py LOGDIR
 """
+
 import sys
 
 import numpy as np
@@ -49,13 +50,13 @@ def conv_net(x, n_classes, dropout, reuse, is_training):
 logits_train = conv_net(features, num_classes, dropout, reuse=False, is_training=True)
 logits_test = conv_net(test_x, num_classes, dropout, reuse=True, is_training=False)
 
-loss_op = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-    logits=logits_train, labels=labels))
+loss_op = tf.reduce_mean(
+    tf.nn.sparse_softmax_cross_entropy_with_logits(logits=logits_train, labels=labels)
+)
 optimizer = tf.train.AdamOptimizer(learning_rate=learning_rate)
 train_op = optimizer.minimize(loss_op, global_step=tf.train.get_or_create_global_step())
 
-accuracy, accuracy_op = tf.metrics.accuracy(labels=test_y,
-                                            predictions=tf.argmax(logits_test, 1))
+accuracy, accuracy_op = tf.metrics.accuracy(labels=test_y, predictions=tf.argmax(logits_test, 1))
 tf.summary.scalar("loss", loss_op)
 for var in tf.trainable_variables():
     tf.summary.histogram(var.name, var)
@@ -68,7 +69,7 @@ with tf.Session() as sess:
         _, loss, summary = sess.run([train_op, loss_op, merged])
         if step % 40 == 0:
             writer.add_summary(summary, step)
-            print("Step " + str(step) + ", Minibatch Loss= " + "{:.4f}".format(loss))
+            print("Step " + str(step) + ", Minibatch Loss= " + f"{loss:.4f}")
     writer.close()
     sess.run(accuracy_op, feed_dict={test_x: x_test, test_y: y_test})
     print("Testing Accuracy:", sess.run(accuracy))

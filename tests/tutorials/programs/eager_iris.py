@@ -4,6 +4,7 @@
 
 Usage: python eager_iris.py CHECKPOINT_DIR
 """
+
 import os
 import sys
 
@@ -24,7 +25,7 @@ train_dataset = train_dataset.shuffle(150, seed=1).batch(32)
 
 class IrisModel(tfe.Network):
     def __init__(self):
-        super(IrisModel, self).__init__()
+        super().__init__()
         self.hidden = self.track_layer(tf.layers.Dense(10, activation=tf.nn.relu))
         self.logits = self.track_layer(tf.layers.Dense(3))
 
@@ -52,8 +53,9 @@ for epoch in range(60):
         epoch_loss_avg(value)
         epoch_accuracy(y, tf.argmax(model(x), axis=1, output_type=tf.int32))
     if epoch % 20 == 0:
-        print("Epoch {:03d}: Loss: {:.3f}, Accuracy: {:.3%}".format(
-            epoch, float(epoch_loss_avg.result()), float(epoch_accuracy.result())))
+        print(
+            f"Epoch {epoch:03d}: Loss: {float(epoch_loss_avg.result()):.3f}, Accuracy: {float(epoch_accuracy.result()):.3%}"
+        )
 
 saver = tfe.Saver(model.variables)
 path = saver.save(os.path.join(sys.argv[1], "iris.ckpt"))

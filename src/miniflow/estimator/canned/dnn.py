@@ -14,26 +14,36 @@ from miniflow.estimator.model_fn import ModeKeys
 LEARNING_RATE = 0.05
 
 
-def dnn_logits(features, feature_columns, hidden_units, units, activation_fn, dropout,
-               mode, batch_norm=False):
+def dnn_logits(
+    features, feature_columns, hidden_units, units, activation_fn, dropout, mode, batch_norm=False
+):
     """The DNN's logits, under the variable scope ``dnn``."""
     with tf.variable_scope("dnn"):
         with tf.variable_scope("input_from_feature_columns"):
             net = tf.feature_column.input_layer(features, list(feature_columns))
         training = mode == ModeKeys.TRAIN
         for i, n in enumerate(hidden_units):
-            net = tf.layers.dense(net, n, activation=activation_fn,
-                                  kernel_initializer=tf.glorot_uniform_initializer(),
-                                  name=f"hiddenlayer_{i}")
+            net = tf.layers.dense(
+                net,
+                n,
+                activation=activation_fn,
+                kernel_initializer=tf.glorot_uniform_initializer(),
+                name=f"hiddenlayer_{i}",
+            )
             if dropout is not None and training:
                 net = tf.layers.dropout(net, rate=dropout, training=True)
             if batch_norm:
-                net = tf.layers.batch_normalization(net, momentum=0.999, training=training,
-                                                    name=f"hiddenlayer_{i}/batchnorm_{i}")
+                net = tf.layers.batch_normalization(
+                    net, momentum=0.999, training=training, name=f"hiddenlayer_{i}/batchnorm_{i}"
+                )
             _layer_summaries(net, f"dnn/hiddenlayer_{i}")
-        logits = tf.layers.dense(net, units, activation=None,
-                                 kernel_initializer=tf.glorot_uniform_initializer(),
-                                 name="logits")
+        logits = tf.layers.dense(
+            net,
+            units,
+            activation=None,
+            kernel_initializer=tf.glorot_uniform_initializer(),
+            name="logits",
+        )
         _layer_summaries(logits, "dnn/logits")
         return logits
 
@@ -53,12 +63,21 @@ def _check_args(hidden_units, feature_columns):
     return list(hidden_units), feature_columns
 
 
-def _dnn_model_fn(head, hidden_units, feature_columns, optimizer, activation_fn, dropout,
-                  batch_norm):
+def _dnn_model_fn(
+    head, hidden_units, feature_columns, optimizer, activation_fn, dropout, batch_norm
+):
     def model_fn(features, labels, mode, config):
         head_lib.check_features(features)
-        logits = dnn_logits(features, feature_columns, hidden_units, head.logits_dimension,
-                            activation_fn, dropout, mode, batch_norm)
+        logits = dnn_logits(
+            features,
+            feature_columns,
+            hidden_units,
+            head.logits_dimension,
+            activation_fn,
+            dropout,
+            mode,
+            batch_norm,
+        )
 
         def train_op_fn(loss):
             opt = get_optimizer_instance(optimizer, learning_rate=LEARNING_RATE)
@@ -79,17 +98,39 @@ class DNNClassifier(Estimator):
     warm_start_from=None, loss_reduction=tf.losses.Reduction.SUM, batch_norm=False)``
     """
 
-    def __init__(self, hidden_units, feature_columns, model_dir=None, n_classes=2,
-                 weight_column=None, label_vocabulary=None, optimizer="Adagrad",
-                 activation_fn=None, dropout=None, input_layer_partitioner=None, config=None,
-                 warm_start_from=None, loss_reduction=None, batch_norm=False):
+    def __init__(
+        self,
+        hidden_units,
+        feature_columns,
+        model_dir=None,
+        n_classes=2,
+        weight_column=None,
+        label_vocabulary=None,
+        optimizer="Adagrad",
+        activation_fn=None,
+        dropout=None,
+        input_layer_partitioner=None,
+        config=None,
+        warm_start_from=None,
+        loss_reduction=None,
+        batch_norm=False,
+    ):
         hidden_units, feature_columns = _check_args(hidden_units, feature_columns)
-        head = head_lib.classification_head(n_classes, weight_column, label_vocabulary,
-                                            loss_reduction)
-        model_fn = _dnn_model_fn(head, hidden_units, feature_columns, optimizer,
-                                 activation_fn or tf.nn.relu, dropout, batch_norm)
-        super().__init__(model_fn, model_dir=model_dir, config=config,
-                         warm_start_from=warm_start_from)
+        head = head_lib.classification_head(
+            n_classes, weight_column, label_vocabulary, loss_reduction
+        )
+        model_fn = _dnn_model_fn(
+            head,
+            hidden_units,
+            feature_columns,
+            optimizer,
+            activation_fn or tf.nn.relu,
+            dropout,
+            batch_norm,
+        )
+        super().__init__(
+            model_fn, model_dir=model_dir, config=config, warm_start_from=warm_start_from
+        )
 
 
 class DNNRegressor(Estimator):
@@ -101,13 +142,33 @@ class DNNRegressor(Estimator):
     loss_reduction=tf.losses.Reduction.SUM, batch_norm=False)``
     """
 
-    def __init__(self, hidden_units, feature_columns, model_dir=None, label_dimension=1,
-                 weight_column=None, optimizer="Adagrad", activation_fn=None, dropout=None,
-                 input_layer_partitioner=None, config=None, warm_start_from=None,
-                 loss_reduction=None, batch_norm=False):
+    def __init__(
+        self,
+        hidden_units,
+        feature_columns,
+        model_dir=None,
+        label_dimension=1,
+        weight_column=None,
+        optimizer="Adagrad",
+        activation_fn=None,
+        dropout=None,
+        input_layer_partitioner=None,
+        config=None,
+        warm_start_from=None,
+        loss_reduction=None,
+        batch_norm=False,
+    ):
         hidden_units, feature_columns = _check_args(hidden_units, feature_columns)
         head = head_lib.RegressionHead(label_dimension, weight_column, loss_reduction)
-        model_fn = _dnn_model_fn(head, hidden_units, feature_columns, optimizer,
-                                 activation_fn or tf.nn.relu, dropout, batch_norm)
-        super().__init__(model_fn, model_dir=model_dir, config=config,
-                         warm_start_from=warm_start_from)
+        model_fn = _dnn_model_fn(
+            head,
+            hidden_units,
+            feature_columns,
+            optimizer,
+            activation_fn or tf.nn.relu,
+            dropout,
+            batch_norm,
+        )
+        super().__init__(
+            model_fn, model_dir=model_dir, config=config, warm_start_from=warm_start_from
+        )

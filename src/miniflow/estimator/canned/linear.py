@@ -15,15 +15,15 @@ LEARNING_RATE = 0.2
 def linear_logits(features, feature_columns, units, sparse_combiner="sum"):
     """The linear part's logits, under the variable scope ``linear``."""
     with tf.variable_scope("linear"):
-        return tf.feature_column.linear_model(features, list(feature_columns), units=units,
-                                              sparse_combiner=sparse_combiner)
+        return tf.feature_column.linear_model(
+            features, list(feature_columns), units=units, sparse_combiner=sparse_combiner
+        )
 
 
 def _linear_model_fn(head, feature_columns, optimizer, sparse_combiner):
     def model_fn(features, labels, mode, config):
         head_lib.check_features(features)
-        logits = linear_logits(features, feature_columns, head.logits_dimension,
-                               sparse_combiner)
+        logits = linear_logits(features, feature_columns, head.logits_dimension, sparse_combiner)
 
         def train_op_fn(loss):
             opt = get_optimizer_instance(optimizer, learning_rate=LEARNING_RATE)
@@ -49,15 +49,29 @@ class LinearClassifier(Estimator):
     warm_start_from=None, loss_reduction=tf.losses.Reduction.SUM, sparse_combiner='sum')``
     """
 
-    def __init__(self, feature_columns, model_dir=None, n_classes=2, weight_column=None,
-                 label_vocabulary=None, optimizer="Ftrl", config=None, partitioner=None,
-                 warm_start_from=None, loss_reduction=None, sparse_combiner="sum"):
-        head = head_lib.classification_head(n_classes, weight_column, label_vocabulary,
-                                            loss_reduction)
-        model_fn = _linear_model_fn(head, _check_columns(feature_columns), optimizer,
-                                    sparse_combiner)
-        super().__init__(model_fn, model_dir=model_dir, config=config,
-                         warm_start_from=warm_start_from)
+    def __init__(
+        self,
+        feature_columns,
+        model_dir=None,
+        n_classes=2,
+        weight_column=None,
+        label_vocabulary=None,
+        optimizer="Ftrl",
+        config=None,
+        partitioner=None,
+        warm_start_from=None,
+        loss_reduction=None,
+        sparse_combiner="sum",
+    ):
+        head = head_lib.classification_head(
+            n_classes, weight_column, label_vocabulary, loss_reduction
+        )
+        model_fn = _linear_model_fn(
+            head, _check_columns(feature_columns), optimizer, sparse_combiner
+        )
+        super().__init__(
+            model_fn, model_dir=model_dir, config=config, warm_start_from=warm_start_from
+        )
 
 
 class LinearRegressor(Estimator):
@@ -68,11 +82,23 @@ class LinearRegressor(Estimator):
     warm_start_from=None, loss_reduction=tf.losses.Reduction.SUM, sparse_combiner='sum')``
     """
 
-    def __init__(self, feature_columns, model_dir=None, label_dimension=1,
-                 weight_column=None, optimizer="Ftrl", config=None, partitioner=None,
-                 warm_start_from=None, loss_reduction=None, sparse_combiner="sum"):
+    def __init__(
+        self,
+        feature_columns,
+        model_dir=None,
+        label_dimension=1,
+        weight_column=None,
+        optimizer="Ftrl",
+        config=None,
+        partitioner=None,
+        warm_start_from=None,
+        loss_reduction=None,
+        sparse_combiner="sum",
+    ):
         head = head_lib.RegressionHead(label_dimension, weight_column, loss_reduction)
-        model_fn = _linear_model_fn(head, _check_columns(feature_columns), optimizer,
-                                    sparse_combiner)
-        super().__init__(model_fn, model_dir=model_dir, config=config,
-                         warm_start_from=warm_start_from)
+        model_fn = _linear_model_fn(
+            head, _check_columns(feature_columns), optimizer, sparse_combiner
+        )
+        super().__init__(
+            model_fn, model_dir=model_dir, config=config, warm_start_from=warm_start_from
+        )

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import miniflow as tf
 
-_NAMES = {"Adagrad": tf.train.AdagradOptimizer, "Adam": tf.train.AdamOptimizer,
-          "Ftrl": tf.train.FtrlOptimizer, "RMSProp": tf.train.RMSPropOptimizer,
-          "SGD": tf.train.GradientDescentOptimizer}
+_NAMES = {
+    "Adagrad": tf.train.AdagradOptimizer,
+    "Adam": tf.train.AdamOptimizer,
+    "Ftrl": tf.train.FtrlOptimizer,
+    "RMSProp": tf.train.RMSPropOptimizer,
+    "SGD": tf.train.GradientDescentOptimizer,
+}
 
 
 def get_optimizer_instance(opt, learning_rate=None):
@@ -19,8 +23,9 @@ def get_optimizer_instance(opt, learning_rate=None):
     """
     if isinstance(opt, str):
         if opt not in _NAMES:
-            raise ValueError(f"Unsupported optimizer name: {opt}. Supported names are: "
-                             f"{tuple(sorted(_NAMES))}")
+            raise ValueError(
+                f"Unsupported optimizer name: {opt}. Supported names are: {tuple(sorted(_NAMES))}"
+            )
         if learning_rate is None:
             raise ValueError("learning_rate must be specified when opt is string.")
         return _NAMES[opt](learning_rate=learning_rate)

@@ -71,13 +71,17 @@ class Backend(ABC):
 
     def kill_worker(self, index: int) -> None:
         """Fault injection: kills worker ``index`` abruptly (SIGKILL where it is a process)."""
-        raise NotImplementedError(f"the {self.name} backend cannot kill a worker; "
-                                  "use the process backend for fault-injection tests")
+        raise NotImplementedError(
+            f"the {self.name} backend cannot kill a worker; "
+            "use the process backend for fault-injection tests"
+        )
 
     def kill_shard(self, index: int) -> None:
         """Fault injection: kills shard ``index`` abruptly."""
-        raise NotImplementedError(f"the {self.name} backend cannot kill a shard; "
-                                  "use the process backend for fault-injection tests")
+        raise NotImplementedError(
+            f"the {self.name} backend cannot kill a shard; "
+            "use the process backend for fault-injection tests"
+        )
 
     def log(self, event: str) -> None:
         self.events.append(event)

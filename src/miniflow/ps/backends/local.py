@@ -50,8 +50,13 @@ class LocalBackend(Backend):
     def start_worker(self, index: int) -> None:
         def target():
             try:
-                run_worker(self.client(index), self.spec.partitions.path(index),
-                           self.spec.epochs, self.spec.pace, stop=self._stop.is_set)
+                run_worker(
+                    self.client(index),
+                    self.spec.partitions.path(index),
+                    self.spec.epochs,
+                    self.spec.pace,
+                    stop=self._stop.is_set,
+                )
             except Exception as e:  # noqa: BLE001  reported through poll()
                 self._errors[index] = f"{type(e).__name__}: {e}"
 

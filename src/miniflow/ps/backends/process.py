@@ -90,8 +90,10 @@ class SocketTransport:
                 self._drop(call.shard)
                 if time.monotonic() > deadline:
                     host, port = self.addresses[call.shard]
-                    raise ConnectionError(f"shard {call.shard} at {host}:{port} unreachable for "
-                                          f"{self.timeout:.0f}s: {e}") from None
+                    raise ConnectionError(
+                        f"shard {call.shard} at {host}:{port} unreachable for "
+                        f"{self.timeout:.0f}s: {e}"
+                    ) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
 
@@ -145,8 +147,12 @@ class ProcessBackend(Backend):
         self.ports: list[int] = [0] * len(spec.shards)
         self.worker_procs: dict[int, subprocess.Popen] = {}
         self._stopping = False
-        self._env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (import_path(), os.environ.get("PYTHONPATH")) if p)}
+        self._env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (import_path(), os.environ.get("PYTHONPATH")) if p
+            ),
+        }
 
     @property
     def addresses(self) -> list[str]:
@@ -155,9 +161,14 @@ class ProcessBackend(Backend):
     def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
         log = open(os.path.join(self.spec.job_dir, log_name), "ab")  # noqa: SIM115
         try:
-            return subprocess.Popen([sys.executable, "-m", __name__, *args], env=self._env,
-                                    stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
+            return subprocess.Popen(
+                [sys.executable, "-m", __name__, *args],
+                env=self._env,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         finally:
             log.close()
 
@@ -169,8 +180,10 @@ class ProcessBackend(Backend):
         if not line.startswith("PORT "):
             proc.kill()
             proc.wait()
-            raise RuntimeError(f"shard {index} did not start (said {line!r}); see "
-                               f"{os.path.join(self.spec.job_dir, f'shard-{index}.log')}")
+            raise RuntimeError(
+                f"shard {index} did not start (said {line!r}); see "
+                f"{os.path.join(self.spec.job_dir, f'shard-{index}.log')}"
+            )
         self.ports[index] = int(line.split()[1])
         self.shard_procs[index] = proc
 
@@ -183,16 +196,30 @@ class ProcessBackend(Backend):
         return ShardClient(SocketTransport(self.addresses, timeout), worker)
 
     def start_worker(self, index: int) -> None:
-        args = ["worker", "--index", str(index), "--shards", ",".join(self.addresses),
-                "--partition", self.spec.partitions.path(index), "--epochs", str(self.spec.epochs),
-                "--pace", str(self.spec.pace), "--timeout", str(self.spec.timeout)]
+        args = [
+            "worker",
+            "--index",
+            str(index),
+            "--shards",
+            ",".join(self.addresses),
+            "--partition",
+            self.spec.partitions.path(index),
+            "--epochs",
+            str(self.spec.epochs),
+            "--pace",
+            str(self.spec.pace),
+            "--timeout",
+            str(self.spec.timeout),
+        ]
         self.worker_procs[index] = self._spawn(args, f"worker-{index}.log")
 
     def poll(self) -> list[WorkerState]:
         for i, proc in enumerate(self.shard_procs):
             if proc is not None and proc.poll() is not None and not self._stopping:
-                self.log(f"shard {i} died (exit {proc.returncode}); restarting it on port "
-                         f"{self.ports[i]} from {self.spec.shards[i].checkpoint_path}")
+                self.log(
+                    f"shard {i} died (exit {proc.returncode}); restarting it on port "
+                    f"{self.ports[i]} from {self.spec.shards[i].checkpoint_path}"
+                )
                 proc.stdout.close()
                 self._start_shard(i, restore=True)
         states = []
@@ -203,8 +230,13 @@ class ProcessBackend(Backend):
             elif rc == 0:
                 states.append(WorkerState("done"))
             else:
-                states.append(WorkerState("failed", _exit_reason(rc) + _log_tail(
-                    os.path.join(self.spec.job_dir, f"worker-{i}.log"))))
+                states.append(
+                    WorkerState(
+                        "failed",
+                        _exit_reason(rc)
+                        + _log_tail(os.path.join(self.spec.job_dir, f"worker-{i}.log")),
+                    )
+                )
         return states
 
     def kill_worker(self, index: int) -> None:

@@ -41,8 +41,13 @@ def start_local_ray(num_cpus: int | None = None, attempts: int = 4, **kwargs) ->
     env = {"env_vars": {"PYTHONPATH": import_path()}}
     for attempt in range(1, attempts + 1):
         try:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-                     runtime_env=env, **kwargs)
+            ray.init(
+                num_cpus=num_cpus,
+                include_dashboard=False,
+                _node_ip_address="127.0.0.1",
+                runtime_env=env,
+                **kwargs,
+            )
             return
         except Exception:  # Ray raises a bare Exception for this timeout
             ray.shutdown()
@@ -98,14 +103,19 @@ class RayBackend(Backend):
     def start_shards(self, restore: bool = False) -> None:
         if not ray.is_initialized():
             if self.spec.address:
-                ray.init(address=self.spec.address,
-                         runtime_env={"env_vars": {"PYTHONPATH": import_path()}})
+                ray.init(
+                    address=self.spec.address,
+                    runtime_env={"env_vars": {"PYTHONPATH": import_path()}},
+                )
             else:
                 start_local_ray()
             self._started_ray = True
         actor = ray.remote(ShardActor).options(
-            num_cpus=0, max_concurrency=2 * self.spec.num_workers + 4, max_restarts=3,
-            max_task_retries=3)
+            num_cpus=0,
+            max_concurrency=2 * self.spec.num_workers + 4,
+            max_restarts=3,
+            max_task_retries=3,
+        )
         self.actors = [actor.remote(cfg.__dict__, restore) for cfg in self.spec.shards]
         ray.get([a.pid.remote() for a in self.actors])  # constructed and serving
 
@@ -114,8 +124,9 @@ class RayBackend(Backend):
 
     def start_worker(self, index: int) -> None:
         task = ray.remote(_run_worker).options(num_cpus=0, max_retries=3)
-        self.refs[index] = task.remote(self.actors, index, self.spec.partitions.path(index),
-                                       self.spec.epochs, self.spec.pace)
+        self.refs[index] = task.remote(
+            self.actors, index, self.spec.partitions.path(index), self.spec.epochs, self.spec.pace
+        )
 
     def poll(self) -> list[WorkerState]:
         ready, _ = ray.wait(list(self.refs.values()), num_returns=len(self.refs), timeout=0)
@@ -135,8 +146,10 @@ class RayBackend(Backend):
 
     def kill_shard(self, index: int) -> None:
         ray.kill(self.actors[index], no_restart=False)  # Ray restarts it from the checkpoint
-        self.log(f"shard {index} actor killed; Ray restarts it from "
-                 f"{self.spec.shards[index].checkpoint_path}")
+        self.log(
+            f"shard {index} actor killed; Ray restarts it from "
+            f"{self.spec.shards[index].checkpoint_path}"
+        )
 
     def stop(self) -> None:
         for ref in self.refs.values():
