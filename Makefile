@@ -20,18 +20,25 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# ruff (pinned in the `test` extra): the rule set in pyproject.toml, then the formatting.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 bench:
 	$(MAKE) -C benchmarks bench PYTHON=$(PYTHON)
 
 # Every registered op against TensorFlow's tf.compat.v1 graph mode (conformance/README.md),
 # in the benchmark environment (built by the same stamp rule as `make bench`).
 # Options: make conformance K=softmax REPORT=conformance.json
-# Then TensorFlow reads back the files miniflow writes (TFRecord, Example, SequenceExample).
+# Then TensorFlow reads back the files miniflow writes (TFRecord, Example, SequenceExample,
+# SavedModels in TF's layout, TF-format checkpoints).
 conformance:
 	$(MAKE) -C benchmarks .venv-bench/.installed PYTHON=$(PYTHON)
 	benchmarks/.venv-bench/bin/python -m conformance.run $(if $(K),-k $(K)) \
 		$(if $(REPORT),--report $(REPORT))
 	benchmarks/.venv-bench/bin/python tests/io/fixtures/tf_reads_miniflow.py
+	benchmarks/.venv-bench/bin/python tests/tf_files/fixtures/tf_reads_miniflow_saved_models.py
 
 clean:
 	rm -rf $(VENV) benchmarks/.venv-bench build *.egg-info src/*.egg-info

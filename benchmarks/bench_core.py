@@ -159,9 +159,9 @@ def report(results, repeats, blas_env):
             f"{'%.2f' % (us / npy) if npy else ''} |"
         )
         lines[-1] += (
-            f" {'' if loss is None else '%.4g' % loss} | "
-            f"{'' if acc is None else '%.3f' % acc} | "
-            f"{'' if gf is None else '%.1f' % gf} | {rss:.0f} |"
+            f" {'' if loss is None else f'{loss:.4g}'} | "
+            f"{'' if acc is None else f'{acc:.3f}'} | "
+            f"{'' if gf is None else f'{gf:.1f}'} | {rss:.0f} |"
         )
         if wl != "matmul":
             chart.append((label, fw, us))

@@ -14,8 +14,8 @@ from conformance.case import (
     integers,
     positive,
     real,
-    uniform,
     unary_variants,
+    uniform,
 )
 from conformance.cases_linalg import spd, well_conditioned
 from conformance.cases_state import _read_after

@@ -4,7 +4,7 @@ reductions, quantized pools/concat/conv2d and fractional pooling."""
 
 from __future__ import annotations
 
-from conformance.case import Arg, Case, Variant, const, integers, real, uniform
+from conformance.case import Arg, Case, Variant, const, real, uniform
 
 F32 = ("float32",)
 

@@ -14,8 +14,8 @@ from conformance.case import (
     positive,
     random_shapes,
     real,
-    uniform,
     unary_variants,
+    uniform,
     unit,
 )
 

@@ -14,8 +14,8 @@ from conformance.case import (
     nonzero,
     positive,
     real,
-    uniform,
     unary_variants,
+    uniform,
     unit,
 )
 

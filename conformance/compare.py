@@ -121,7 +121,10 @@ def _errors(got: Outcome, want: Outcome, phase: str, eager: bool) -> Check | Non
         ok = ge is not None and we is not None
     else:
         ok = ge is not None and we is not None and ge[:2] == we[:2]
-    describe = lambda e: "no error" if e is None else f"{e[1]} at {e[0]}: {e[2]}"
+
+    def describe(e):
+        return "no error" if e is None else f"{e[1]} at {e[0]}: {e[2]}"
+
     return Check(
         "eager" if eager else phase,
         ok,

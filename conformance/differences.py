@@ -5,9 +5,10 @@ A failing check that an entry matches is reported as a "known difference"."""
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+import tomllib
 
 DEFAULT = Path(__file__).with_name("differences.toml")
 _KEYS = {"case", "variant", "check", "reason", "doc"}

@@ -20,9 +20,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from conformance import coverage, differences  # noqa: E402
-from conformance.compare import Check, compare  # noqa: E402
-from conformance.harness import EagerRunner, GraphRunner  # noqa: E402
+from conformance import coverage, differences
+from conformance.compare import Check, compare
+from conformance.harness import EagerRunner, GraphRunner
 
 
 def all_cases():

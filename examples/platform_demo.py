@@ -60,6 +60,7 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, str, str]:
             str(port),
             "--data-dir",
             str(data_dir),
+            "--single-tenant",  # one user; jobs are still isolated where the machine can
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -25,8 +25,10 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import miniflow  # noqa: E402
 from miniflow.compat import stubs  # noqa: E402
-from miniflow.compat.unsupported import UNSUPPORTED as UNSUPPORTED_NAMES  # noqa: E402
-from miniflow.compat.unsupported import UNSUPPORTED_NAMESPACES  # noqa: E402
+from miniflow.compat.unsupported import (  # noqa: E402
+    UNSUPPORTED as UNSUPPORTED_NAMES,
+    UNSUPPORTED_NAMESPACES,
+)
 
 INVENTORY = ROOT / "tests" / "compat" / "tf1_api_inventory.json"
 DOC = ROOT / "docs" / "tf1_api.md"
@@ -77,7 +79,7 @@ def unsupported_reason(symbol: str) -> str:
 def _resolve_status(symbol: str, root) -> tuple[str, str]:
     obj = root
     parts = symbol.split(".")[1:]
-    for i, part in enumerate(parts):
+    for i, part in enumerate(parts):  # noqa: B007  (i is read after the break)
         if stubs.is_stub(obj):
             break
         try:

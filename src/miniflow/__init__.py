@@ -3,26 +3,19 @@
 This module is the public TF1 namespace: explicit re-exports only.
 """
 
-# The graph front end registers itself first; then the op definitions register theirs.
+# The graph front end registers itself first; then the op definitions register theirs,
+# and importing `ops.operators` gives tensors and variables their Python operators.
 from miniflow.graph import builder as _builder  # noqa: F401
-from miniflow.ops import array_ops as _array_ops
-from miniflow.ops import math_ops as _math_ops
-from miniflow.ops import operators as _operators
+from miniflow.ops import operators as _operators  # noqa: F401
 from miniflow.ops import state_ops as _state_ops  # noqa: F401
 from miniflow.graph.operation import Tensor as Tensor
 from miniflow.graph.operation import Operation as Operation
 from miniflow.ops.variables import Variable as Variable
-
-_operators.install(Tensor)
-_operators.install(Variable)
-
-from miniflow import dtypes as _dtypes  # noqa: E402
 from miniflow import errors as errors  # noqa: E402
 from miniflow import nn as nn  # noqa: E402
 from miniflow import train as train  # noqa: E402
 from miniflow.core.indexed_slices import IndexedSlices as IndexedSlices  # noqa: E402
 from miniflow.core.indexed_slices import IndexedSlicesValue as IndexedSlicesValue  # noqa: E402
-from miniflow.core.registry import register_gradient as _register_gradient  # noqa: E402
 from miniflow.core.shapes import Dimension as Dimension  # noqa: E402
 from miniflow.core.shapes import TensorShape as TensorShape  # noqa: E402
 from miniflow.dtypes import DType as DType  # noqa: E402
@@ -93,7 +86,6 @@ from miniflow.ops.array_ops import (  # noqa: E402
     to_int64 as to_int64,
     transpose as transpose,
     unstack as unstack,
-    where as where,
     where_v2 as where_v2,
     zeros as zeros,
     zeros_like as zeros_like,
@@ -204,32 +196,14 @@ from miniflow.ops.variables import (  # noqa: E402
 )
 
 
-def add_to_collection(name, value):
-    """Adds ``value`` to the default graph's collection ``name``."""
-    get_default_graph().add_to_collection(name, value)
-
-
-def add_to_collections(names, value):
-    get_default_graph().add_to_collections(names, value)
-
-
-def get_collection(key, scope=None):
-    """The items of the default graph's collection ``key`` (filtered by ``scope``)."""
-    return get_default_graph().get_collection(key, scope)
-
-
-def get_collection_ref(key):
-    return get_default_graph().get_collection_ref(key)
-
-
-def gradient_override_map(op_type_map):
-    return get_default_graph().gradient_override_map(op_type_map)
-
-
-newaxis = None
-__version__ = "0.1.0"
-VERSION = "1.15.0-miniflow"
-
+from miniflow.graph.collections_api import add_to_collection as add_to_collection  # noqa: E402
+from miniflow.graph.collections_api import add_to_collections as add_to_collections  # noqa: E402
+from miniflow.graph.collections_api import get_collection as get_collection  # noqa: E402
+from miniflow.graph.collections_api import get_collection_ref as get_collection_ref  # noqa: E402
+from miniflow.graph.collections_api import (  # noqa: E402
+    gradient_override_map as gradient_override_map,
+)
+from miniflow.version import VERSION as VERSION  # noqa: E402
 
 # -- Training and sparse (issue 5): clipping, sparse tensors, scatter ops ----------------
 from miniflow.ops.clip_ops import (  # noqa: E402
@@ -268,10 +242,6 @@ from miniflow.ops.scatter_ops import (  # noqa: E402
 )
 
 # -- Eager execution and the neural-network API (issue 4) ---------------------------------
-from miniflow.eager.tensor import EagerTensor as _EagerTensor  # noqa: E402
-
-_operators.install(_EagerTensor)
-
 from miniflow.eager.context import eager_mode as eager_mode  # noqa: E402
 from miniflow.eager.context import enable_eager_execution as enable_eager_execution  # noqa: E402
 from miniflow.eager.context import disable_eager_execution as disable_eager_execution  # noqa: E402
@@ -293,7 +263,7 @@ from miniflow.ops.linalg_ops import matrix_solve as matrix_solve  # noqa: E402
 from miniflow.ops.linalg_ops import trace as trace  # noqa: E402
 from miniflow.ops.functional_ops import case as case  # noqa: E402
 from miniflow.ops.functional_ops import cond as cond  # noqa: E402
-from miniflow.ops.functional_ops import map_fn as map_fn  # noqa: E402
+from miniflow.ops.higher_order_ops import map_fn as map_fn  # noqa: E402
 from miniflow.ops.functional_ops import while_loop as while_loop  # noqa: E402
 from miniflow import layers as layers  # noqa: E402
 from miniflow import contrib as contrib  # noqa: E402
@@ -523,10 +493,6 @@ from miniflow.ops.example_parsing_ops import (  # noqa: E402
 )
 from miniflow.ops.example_parsing_ops import SparseFeature as SparseFeature  # noqa: E402
 from miniflow.ops.example_parsing_ops import VarLenFeature as VarLenFeature  # noqa: E402
-from miniflow.ops.example_parsing_ops import parse_example as parse_example  # noqa: E402
-from miniflow.ops.example_parsing_ops import (  # noqa: E402
-    parse_single_example as parse_single_example,
-)
 from miniflow.ops.parsing_ops import decode_base64 as decode_base64  # noqa: E402
 from miniflow.ops.parsing_ops import decode_compressed as decode_compressed  # noqa: E402
 from miniflow.ops.parsing_ops import decode_csv as decode_csv  # noqa: E402
@@ -645,13 +611,6 @@ from miniflow.ops.sparse_segment_ops import (  # noqa: E402
 )
 from miniflow.ops.dtype_cast_ops import bitcast as bitcast  # noqa: E402
 from miniflow.ops.dtype_cast_ops import saturate_cast as saturate_cast  # noqa: E402
-from miniflow.ops.array_ops import cast as _cast  # noqa: E402
-from miniflow.ops.complex_ops import complex as _complex  # noqa: E402
-from miniflow.ops.string_ops import as_string as _as_string  # noqa: E402
-
-_dtypes.register_functions(
-    as_string=_as_string, cast=_cast, complex=_complex, saturate_cast=saturate_cast
-)
 
 # -- issue 13: functional and top-level leftovers
 from miniflow.module import Module as Module  # noqa: E402
@@ -736,24 +695,6 @@ from miniflow.train.graph_def import GraphDef as GraphDef  # noqa: E402
 from miniflow.train.graph_def import NodeDef as NodeDef  # noqa: E402
 from miniflow.train.graph_def import import_graph_def as import_graph_def  # noqa: E402
 
-_LAZY_SUMMARY_PROTOS = (
-    "Summary",
-    "SummaryMetadata",
-    "HistogramProto",
-    "Event",
-    "SessionLog",
-    "LogMessage",
-)
-
-
-def __getattr__(name):
-    """``tf.Summary``, ``tf.Event``, ...: protobuf classes loaded on first use (the
-    optional tensorboardX extra), see `miniflow.summary.proto_class`."""
-    if name in _LAZY_SUMMARY_PROTOS:
-        return summary.proto_class(name)
-    raise AttributeError(f"module 'miniflow' has no attribute '{name}'")
-
-
 # -- issue 13: queue input pipelines (queues, readers; tf.train's producers and batchers)
 from miniflow import queue as queue  # noqa: E402
 from miniflow.ops.data_flow_ops import FIFOQueue as FIFOQueue  # noqa: E402
@@ -828,5 +769,25 @@ from miniflow.ops.array_ops import where_v1 as where  # noqa: E402
 # -- issue 13: api inventory. Keep this last: every TF1 name still missing gets a stub that
 # raises tf.errors.UnimplementedError with the reason (miniflow/compat/stubs.py).
 from miniflow.compat import stubs as _stubs  # noqa: E402
+
+newaxis = None
+__version__ = "0.1.0"
+_LAZY_SUMMARY_PROTOS = (
+    "Summary",
+    "SummaryMetadata",
+    "HistogramProto",
+    "Event",
+    "SessionLog",
+    "LogMessage",
+)
+
+
+def __getattr__(name):
+    """``tf.Summary``, ``tf.Event``, ...: protobuf classes loaded on first use (the
+    optional tensorboardX extra), see `miniflow.summary.proto_class`."""
+    if name in _LAZY_SUMMARY_PROTOS:
+        return summary.proto_class(name)
+    raise AttributeError(f"module 'miniflow' has no attribute '{name}'")
+
 
 _stubs.install()

@@ -4,9 +4,8 @@ functional forms (re-exported by `miniflow.layers`)."""
 
 from __future__ import annotations
 
-from miniflow.layers import _Conv, _Pooling, _last_dim, _tuple
-from miniflow.ops import array_ops, conv3d_ops, conv_compose_ops, depthwise_ops, init_ops
-from miniflow.ops import nn_ops
+from miniflow.layers_base import _Conv, _last_dim, _Pooling, _tuple
+from miniflow.ops import array_ops, conv3d_ops, depthwise_ops, init_ops
 
 
 class Conv1D(_Conv):

@@ -21,10 +21,8 @@ The op then works in graph and eager mode and joins `tf.gradients` like a built-
 from __future__ import annotations
 
 from miniflow.core.dispatch import apply_op as apply_op
-from miniflow.core.registry import not_differentiable, register_gradient
-from miniflow.core.registry import register_op as register_op
-from miniflow.ops.shape_rules import broadcast as broadcast_shapes
-from miniflow.ops.shape_rules import same_as_first as same_shape
+from miniflow.core.registry import not_differentiable, register_gradient, register_op as register_op
+from miniflow.ops.shape_rules import broadcast as broadcast_shapes, same_as_first as same_shape
 
 __all__ = [
     "apply_op",

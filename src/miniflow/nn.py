@@ -1,23 +1,112 @@
 """`tf.nn`: neural-network ops."""
 
-from miniflow.ops.math_ops import relu as relu
-from miniflow.ops.math_ops import sigmoid as sigmoid
-from miniflow.ops.math_ops import tanh as tanh
-from miniflow import rnn_cell as rnn_cell
-from miniflow.rnn import dynamic_rnn as dynamic_rnn
-from miniflow.rnn import static_rnn as static_rnn
+# -- issue 13: quantized nn ops, tf.nn.experimental
+from miniflow import (
+    nn_experimental as experimental,
+    rnn_cell as rnn_cell,
+)
+from miniflow.contrib.rnn import (  # (one implementation, shared with contrib)
+    bidirectional_dynamic_rnn as bidirectional_dynamic_rnn,
+    static_bidirectional_rnn as static_bidirectional_rnn,
+)
+from miniflow.ops.candidate_sampling_ops import (
+    all_candidate_sampler as all_candidate_sampler,
+    compute_accidental_hits as compute_accidental_hits,
+    fixed_unigram_candidate_sampler as fixed_unigram_candidate_sampler,
+    learned_unigram_candidate_sampler as learned_unigram_candidate_sampler,
+    log_uniform_candidate_sampler as log_uniform_candidate_sampler,
+    nce_loss as nce_loss,
+    sampled_softmax_loss as sampled_softmax_loss,
+    uniform_candidate_sampler as uniform_candidate_sampler,
+)
+
+# -- issue 13: convolution and pooling families, compositions ----------------------------
+from miniflow.ops.conv3d_ops import (
+    avg_pool3d as avg_pool3d,
+    conv3d as conv3d,
+    conv3d_backprop_filter as conv3d_backprop_filter,
+    conv3d_backprop_filter_v2 as conv3d_backprop_filter_v2,
+    conv3d_transpose as conv3d_transpose,
+    max_pool3d as max_pool3d,
+)
+from miniflow.ops.conv_compose_ops import (
+    atrous_conv2d as atrous_conv2d,
+    atrous_conv2d_transpose as atrous_conv2d_transpose,
+    avg_pool1d as avg_pool1d,
+    avg_pool_v2 as avg_pool_v2,
+    conv1d as conv1d,
+    conv1d_transpose as conv1d_transpose,
+    conv_transpose as conv_transpose,
+    convolution as convolution,
+    max_pool1d as max_pool1d,
+    max_pool2d as max_pool2d,
+    max_pool_v2 as max_pool_v2,
+    pool as pool,
+    with_space_to_batch as with_space_to_batch,
+)
 from miniflow.ops.conv_ops import (  # noqa: F401
     avg_pool as avg_pool,
+    avg_pool as avg_pool2d,  # noqa: F401
     conv2d as conv2d,
     conv2d_backprop_filter as conv2d_backprop_filter,
     conv2d_backprop_input as conv2d_backprop_input,
     conv2d_transpose as conv2d_transpose,
     max_pool as max_pool,
 )
+from miniflow.ops.ctc_ops import (
+    collapse_repeated as collapse_repeated,
+    ctc_beam_search_decoder as ctc_beam_search_decoder,
+    ctc_beam_search_decoder_v2 as ctc_beam_search_decoder_v2,
+    ctc_greedy_decoder as ctc_greedy_decoder,
+    ctc_loss as ctc_loss,
+    ctc_loss_v2 as ctc_loss_v2,
+    ctc_unique_labels as ctc_unique_labels,
+)
+from miniflow.ops.depthwise_ops import (  # noqa: E402  # noqa: F401  (TF's shorter aliases)
+    depthwise_conv2d as depthwise_conv2d,
+    depthwise_conv2d_native as depthwise_conv2d_native,
+    depthwise_conv2d_native_backprop_filter as depthwise_conv2d_backprop_filter,
+    depthwise_conv2d_native_backprop_filter as depthwise_conv2d_native_backprop_filter,
+    depthwise_conv2d_native_backprop_input as depthwise_conv2d_backprop_input,
+    depthwise_conv2d_native_backprop_input as depthwise_conv2d_native_backprop_input,
+    separable_conv2d as separable_conv2d,
+)
 from miniflow.ops.embedding_ops import (
     dynamic_partition as dynamic_partition,
     dynamic_stitch as dynamic_stitch,
     embedding_lookup as embedding_lookup,
+)
+from miniflow.ops.fractional_pool_ops import (
+    fractional_avg_pool as fractional_avg_pool,
+    fractional_max_pool as fractional_max_pool,
+)
+from miniflow.ops.manip_ops import (
+    depth_to_space as depth_to_space,
+    space_to_batch as space_to_batch,
+    space_to_depth as space_to_depth,
+)
+from miniflow.ops.math_ops import relu as relu, sigmoid as sigmoid, tanh as tanh
+from miniflow.ops.morphology_ops import (
+    dilation2d as dilation2d,
+    erosion2d as erosion2d,
+    max_pool_with_argmax as max_pool_with_argmax,
+)
+from miniflow.ops.nn_compose_ops import (
+    batch_norm_with_global_normalization as batch_norm_with_global_normalization,
+    compute_average_loss as compute_average_loss,
+    crelu as crelu,
+    local_response_normalization as local_response_normalization,
+    log_poisson_loss as log_poisson_loss,
+    lrn as lrn,
+    normalize_moments as normalize_moments,
+    relu_layer as relu_layer,
+    scale_regularization_loss as scale_regularization_loss,
+    silu as silu,
+    sufficient_statistics as sufficient_statistics,
+    swish as swish,
+    weighted_moments as weighted_moments,
+    xw_plus_b as xw_plus_b,
+    zero_fraction as zero_fraction,
 )
 from miniflow.ops.nn_ops import (
     batch_normalization as batch_normalization,
@@ -43,115 +132,144 @@ from miniflow.ops.nn_ops import (
     top_k as top_k,
     weighted_cross_entropy_with_logits as weighted_cross_entropy_with_logits,
 )
-
-# Sparse embedding lookups (issue 5).
-from miniflow.ops.sparse_ops import (  # noqa: E402
-    embedding_lookup_sparse as embedding_lookup_sparse,
+from miniflow.ops.quantized_nn_ops import (
+    quantized_avg_pool as quantized_avg_pool,
+    quantized_conv2d as quantized_conv2d,
+    quantized_max_pool as quantized_max_pool,
+    quantized_relu_x as quantized_relu_x,
 )
-
-# -- issue 13: convolution and pooling families, compositions ----------------------------
-from miniflow.ops.conv3d_ops import (  # noqa: E402
-    avg_pool3d as avg_pool3d,
-    conv3d as conv3d,
-    conv3d_backprop_filter as conv3d_backprop_filter,
-    conv3d_backprop_filter_v2 as conv3d_backprop_filter_v2,
-    conv3d_transpose as conv3d_transpose,
-    max_pool3d as max_pool3d,
-)
-from miniflow.ops.conv_compose_ops import (  # noqa: E402
-    atrous_conv2d as atrous_conv2d,
-    atrous_conv2d_transpose as atrous_conv2d_transpose,
-    avg_pool1d as avg_pool1d,
-    avg_pool_v2 as avg_pool_v2,
-    conv1d as conv1d,
-    conv1d_transpose as conv1d_transpose,
-    conv_transpose as conv_transpose,
-    convolution as convolution,
-    max_pool1d as max_pool1d,
-    max_pool2d as max_pool2d,
-    max_pool_v2 as max_pool_v2,
-    pool as pool,
-    with_space_to_batch as with_space_to_batch,
-)
-from miniflow.ops.conv_ops import avg_pool as avg_pool2d  # noqa: E402, F401
-from miniflow.ops.depthwise_ops import (  # noqa: E402
-    depthwise_conv2d as depthwise_conv2d,
-    depthwise_conv2d_native as depthwise_conv2d_native,
-    depthwise_conv2d_native_backprop_filter as depthwise_conv2d_native_backprop_filter,
-    depthwise_conv2d_native_backprop_input as depthwise_conv2d_native_backprop_input,
-    separable_conv2d as separable_conv2d,
-)
-from miniflow.ops.depthwise_ops import (  # noqa: E402, F401  (TF's shorter aliases)
-    depthwise_conv2d_native_backprop_filter as depthwise_conv2d_backprop_filter,
-    depthwise_conv2d_native_backprop_input as depthwise_conv2d_backprop_input,
-)
-from miniflow.ops.manip_ops import (  # noqa: E402
-    depth_to_space as depth_to_space,
-    space_to_batch as space_to_batch,
-    space_to_depth as space_to_depth,
-)
-from miniflow.ops.sort_ops import approx_max_k as approx_max_k  # noqa: E402
-from miniflow.ops.sort_ops import approx_min_k as approx_min_k  # noqa: E402
-from miniflow.ops.nn_compose_ops import (  # noqa: E402
-    batch_norm_with_global_normalization as batch_norm_with_global_normalization,
-    compute_average_loss as compute_average_loss,
-    crelu as crelu,
-    local_response_normalization as local_response_normalization,
-    log_poisson_loss as log_poisson_loss,
-    lrn as lrn,
-    normalize_moments as normalize_moments,
-    relu_layer as relu_layer,
-    scale_regularization_loss as scale_regularization_loss,
-    silu as silu,
-    sufficient_statistics as sufficient_statistics,
-    swish as swish,
-    weighted_moments as weighted_moments,
-    xw_plus_b as xw_plus_b,
-    zero_fraction as zero_fraction,
-)
-from miniflow.ops.ctc_ops import (  # noqa: E402
-    collapse_repeated as collapse_repeated,
-    ctc_beam_search_decoder as ctc_beam_search_decoder,
-    ctc_beam_search_decoder_v2 as ctc_beam_search_decoder_v2,
-    ctc_greedy_decoder as ctc_greedy_decoder,
-    ctc_loss as ctc_loss,
-    ctc_loss_v2 as ctc_loss_v2,
-    ctc_unique_labels as ctc_unique_labels,
-)
-from miniflow.ops.candidate_sampling_ops import (  # noqa: E402
-    all_candidate_sampler as all_candidate_sampler,
-    compute_accidental_hits as compute_accidental_hits,
-    fixed_unigram_candidate_sampler as fixed_unigram_candidate_sampler,
-    learned_unigram_candidate_sampler as learned_unigram_candidate_sampler,
-    log_uniform_candidate_sampler as log_uniform_candidate_sampler,
-    nce_loss as nce_loss,
-    sampled_softmax_loss as sampled_softmax_loss,
-    uniform_candidate_sampler as uniform_candidate_sampler,
-)
-from miniflow.contrib.rnn import (  # noqa: E402  (one implementation, shared with contrib)
-    bidirectional_dynamic_rnn as bidirectional_dynamic_rnn,
-    static_bidirectional_rnn as static_bidirectional_rnn,
-)
-from miniflow.ops.morphology_ops import (  # noqa: E402
-    dilation2d as dilation2d,
-    erosion2d as erosion2d,
-    max_pool_with_argmax as max_pool_with_argmax,
-)
-from miniflow.ops.safe_embedding_ops import (  # noqa: E402
+from miniflow.ops.safe_embedding_ops import (
     safe_embedding_lookup_sparse as safe_embedding_lookup_sparse,
 )
-from miniflow.ops.fractional_pool_ops import (  # noqa: E402
-    fractional_avg_pool as fractional_avg_pool,
-    fractional_max_pool as fractional_max_pool,
+from miniflow.ops.sort_ops import (
+    approx_max_k as approx_max_k,
+    approx_min_k as approx_min_k,
 )
-from miniflow.rnn_state_saving import (  # noqa: E402
+
+# Sparse embedding lookups (issue 5).
+from miniflow.ops.sparse_ops import (
+    embedding_lookup_sparse as embedding_lookup_sparse,
+)
+from miniflow.rnn import dynamic_rnn as dynamic_rnn, static_rnn as static_rnn
+from miniflow.rnn_raw import raw_rnn as raw_rnn
+from miniflow.rnn_state_saving import (
     static_state_saving_rnn as static_state_saving_rnn,
 )
-from miniflow.rnn_raw import raw_rnn as raw_rnn  # noqa: E402
 
-# -- issue 13: quantized nn ops, tf.nn.experimental
-from miniflow import nn_experimental as experimental  # noqa: E402
-from miniflow.ops.quantized_nn_ops import quantized_avg_pool as quantized_avg_pool  # noqa: E402
-from miniflow.ops.quantized_nn_ops import quantized_conv2d as quantized_conv2d  # noqa: E402
-from miniflow.ops.quantized_nn_ops import quantized_max_pool as quantized_max_pool  # noqa: E402
-from miniflow.ops.quantized_nn_ops import quantized_relu_x as quantized_relu_x  # noqa: E402
+__all__ = [
+    "all_candidate_sampler",
+    "approx_max_k",
+    "approx_min_k",
+    "atrous_conv2d",
+    "atrous_conv2d_transpose",
+    "avg_pool",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "avg_pool_v2",
+    "batch_norm_with_global_normalization",
+    "batch_normalization",
+    "bias_add",
+    "bidirectional_dynamic_rnn",
+    "collapse_repeated",
+    "compute_accidental_hits",
+    "compute_average_loss",
+    "conv1d",
+    "conv1d_transpose",
+    "conv2d",
+    "conv2d_backprop_filter",
+    "conv2d_backprop_input",
+    "conv2d_transpose",
+    "conv3d",
+    "conv3d_backprop_filter",
+    "conv3d_backprop_filter_v2",
+    "conv3d_transpose",
+    "conv_transpose",
+    "convolution",
+    "crelu",
+    "ctc_beam_search_decoder",
+    "ctc_beam_search_decoder_v2",
+    "ctc_greedy_decoder",
+    "ctc_loss",
+    "ctc_loss_v2",
+    "ctc_unique_labels",
+    "depth_to_space",
+    "depthwise_conv2d",
+    "depthwise_conv2d_backprop_filter",
+    "depthwise_conv2d_backprop_input",
+    "depthwise_conv2d_native",
+    "depthwise_conv2d_native_backprop_filter",
+    "depthwise_conv2d_native_backprop_input",
+    "dilation2d",
+    "dropout",
+    "dynamic_partition",
+    "dynamic_rnn",
+    "dynamic_stitch",
+    "elu",
+    "embedding_lookup",
+    "embedding_lookup_sparse",
+    "erosion2d",
+    "experimental",
+    "fixed_unigram_candidate_sampler",
+    "fractional_avg_pool",
+    "fractional_max_pool",
+    "fused_batch_norm",
+    "in_top_k",
+    "l2_loss",
+    "l2_normalize",
+    "leaky_relu",
+    "learned_unigram_candidate_sampler",
+    "local_response_normalization",
+    "log_poisson_loss",
+    "log_softmax",
+    "log_uniform_candidate_sampler",
+    "lrn",
+    "max_pool",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "max_pool_v2",
+    "max_pool_with_argmax",
+    "moments",
+    "nce_loss",
+    "normalize_moments",
+    "pool",
+    "quantized_avg_pool",
+    "quantized_conv2d",
+    "quantized_max_pool",
+    "quantized_relu_x",
+    "raw_rnn",
+    "relu",
+    "relu6",
+    "relu_layer",
+    "rnn_cell",
+    "safe_embedding_lookup_sparse",
+    "sampled_softmax_loss",
+    "scale_regularization_loss",
+    "selu",
+    "separable_conv2d",
+    "sigmoid",
+    "sigmoid_cross_entropy_with_logits",
+    "silu",
+    "softmax",
+    "softmax_cross_entropy_with_logits",
+    "softmax_cross_entropy_with_logits_v2",
+    "softplus",
+    "softsign",
+    "space_to_batch",
+    "space_to_depth",
+    "sparse_softmax_cross_entropy_with_logits",
+    "static_bidirectional_rnn",
+    "static_rnn",
+    "static_state_saving_rnn",
+    "sufficient_statistics",
+    "swish",
+    "tanh",
+    "top_k",
+    "uniform_candidate_sampler",
+    "weighted_cross_entropy_with_logits",
+    "weighted_moments",
+    "with_space_to_batch",
+    "xw_plus_b",
+    "zero_fraction",
+]

@@ -9,10 +9,10 @@ from miniflow.ops.fake_quant_ops import (
     fake_quant_with_min_max_vars_per_channel as fake_quant_with_min_max_vars_per_channel,
     fake_quant_with_min_max_vars_per_channel_gradient as fake_quant_with_min_max_vars_per_channel_gradient,
 )
-from miniflow.ops.quantization_ops import dequantize as dequantize
-from miniflow.ops.quantization_ops import quantize as quantize
-from miniflow.ops.quantization_ops import quantize_and_dequantize as quantize_and_dequantize
 from miniflow.ops.quantization_ops import (
+    dequantize as dequantize,
+    quantize as quantize,
+    quantize_and_dequantize as quantize_and_dequantize,
     quantize_and_dequantize_v2 as quantize_and_dequantize_v2,
+    quantized_concat as quantized_concat,
 )
-from miniflow.ops.quantization_ops import quantized_concat as quantized_concat

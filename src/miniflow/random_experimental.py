@@ -1,13 +1,14 @@
 """`tf.random.experimental`: the Generator API and the seed helpers under their TF2.x
 experimental names."""
 
-from miniflow.ops.random_generator_ops import Algorithm as Algorithm
-from miniflow.ops.random_generator_ops import Generator as Generator
-from miniflow.ops.random_generator_ops import create_rng_state as create_rng_state
-from miniflow.ops.random_generator_ops import get_global_generator as get_global_generator
-from miniflow.ops.random_generator_ops import set_global_generator as set_global_generator
-from miniflow.ops.stateless_random_ops import fold_in as stateless_fold_in
-from miniflow.ops.stateless_random_ops import split as stateless_split
+from miniflow.ops.random_generator_ops import (
+    Algorithm as Algorithm,
+    Generator as Generator,
+    create_rng_state as create_rng_state,
+    get_global_generator as get_global_generator,
+    set_global_generator as set_global_generator,
+)
+from miniflow.ops.stateless_random_ops import fold_in as stateless_fold_in, split as stateless_split
 
 __all__ = [
     "Algorithm",

@@ -27,7 +27,15 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite in data dir)")
     p.add_argument("--executor", default="local")
-    p.add_argument("--isolation", choices=["auto", "cgroups", "rlimits", "none"], default="auto")
+    p.add_argument(
+        "--isolation", choices=["auto", "isolated", "cgroups", "rlimits", "none"], default="auto"
+    )
+    p.add_argument(
+        "--single-tenant",
+        action="store_true",
+        default=os.environ.get("MINIFLOW_PLATFORM_SINGLE_TENANT") == "1",
+        help="allow serving without job isolation (jobs run as the server's user)",
+    )
     p.add_argument("--cpu", type=float, default=None, help="CPU capacity (default: all)")
     p.add_argument("--memory-mb", type=int, default=None, help="memory capacity")
     p.add_argument("--gpus", default="", help="comma-separated GPU ids, e.g. 0,1")
@@ -35,6 +43,18 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--quota-memory-mb", type=int, default=None)
     p.add_argument("--quota-gpu", type=int, default=None)
     p.add_argument("--quota-running-jobs", type=int, default=None)
+    p.add_argument(
+        "--quota-disk-mb",
+        default=None,
+        help="per-user disk quota in MiB, or 'none' (default 10240)",
+    )
+    p.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any server limit, e.g. max_body_bytes=1048576 (see docs/platform.md, Limits)",
+    )
     p.add_argument("--default-job-memory-mb", type=int, default=1024)
     p.add_argument("--poll-interval", type=float, default=0.5)
     p.add_argument("--notebook-idle-timeout", type=float, default=3600.0)
@@ -51,6 +71,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from miniflow_platform.config import Settings
+    from miniflow_platform.limits import Limits, parse_assignments
     from miniflow_platform.main import build_platform, create_app, ensure_admin
 
     fields = {
@@ -60,6 +81,7 @@ def serve(args: argparse.Namespace) -> int:
         "port": args.port,
         "executor": args.executor,
         "isolation": args.isolation,
+        "single_tenant": args.single_tenant,
         "gpus": [g for g in args.gpus.split(",") if g],
         "quota_cpu": args.quota_cpu,
         "quota_memory_mb": args.quota_memory_mb,
@@ -73,8 +95,24 @@ def serve(args: argparse.Namespace) -> int:
         fields["capacity_cpu"] = args.cpu
     if args.memory_mb is not None:
         fields["capacity_memory_mb"] = args.memory_mb
+    limits = parse_assignments(args.limit)
+    if args.quota_disk_mb is not None:
+        quota = args.quota_disk_mb
+        limits["disk_quota_bytes"] = None if quota == "none" else str(int(quota) * 2**20)
+    fields["limits"] = Limits(**limits)  # type: ignore[arg-type]
     settings = Settings(**fields)
-    platform = build_platform(settings)
+    try:
+        platform = build_platform(settings)
+    except RuntimeError as e:  # e.g. --isolation isolated on a machine that cannot
+        print(f"miniflow-platform: {e}", file=sys.stderr)
+        return 2
+    mode = getattr(platform.executor, "mode", "none")
+    if mode != "isolated" and not settings.single_tenant:
+        from miniflow_platform.executors.modes import refusal
+
+        reason = getattr(getattr(platform.executor, "capability", None), "reason", "")
+        print(refusal(reason or "this executor does not isolate jobs"), file=sys.stderr)
+        return 2
     token = ensure_admin(platform)
     if token is not None:
         print(f"admin token (shown once, store it): {token}", flush=True)
@@ -84,7 +122,9 @@ def serve(args: argparse.Namespace) -> int:
                 f.write(token + "\n")
     print(
         f"miniflow platform on http://{settings.host}:{settings.port} "
-        f"(data: {settings.data_dir}, isolation: {getattr(platform.executor, 'isolation', '?')})",
+        f"(data: {settings.data_dir}, jobs: {mode}"
+        f"{', single-tenant' if settings.single_tenant else ''}, "
+        f"limits: {getattr(platform.executor, 'isolation', '?')})",
         flush=True,
     )
     app = create_app(settings, platform=platform)

@@ -9,12 +9,12 @@ with ``$MINIFLOW_PLATFORM_CONFIG``). Tables by default, ``--json`` for scripts.
 from __future__ import annotations
 
 import argparse
-import base64
 import io
 import json
 import os
 import sys
 import tarfile
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -49,14 +49,16 @@ def connection(args: argparse.Namespace) -> tuple[str, str | None]:
 def call(args: argparse.Namespace, method: str, path: str, **kwargs: Any) -> Any:
     url, token = connection(args)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers.update(kwargs.pop("headers", {}))
     try:
         r = httpx.request(method, url + path, headers=headers, timeout=120, **kwargs)
     except httpx.HTTPError as e:
         raise ClientError(f"cannot reach the platform at {url}: {e}") from e
     if r.status_code >= 400:
         try:
-            detail = r.json().get("detail", r.text)
-        except ValueError:
+            error = r.json().get("error") or {}
+            detail = error.get("message") or r.text
+        except (ValueError, AttributeError):
             detail = r.text
         raise ClientError(f"HTTP {r.status_code}: {detail}")
     if r.status_code == 204:
@@ -133,6 +135,7 @@ def _resources(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpu", type=float, default=1.0)
     p.add_argument("--memory-mb", type=int, default=None)
     p.add_argument("--gpu", type=int, default=0)
+    p.add_argument("--pids", type=int, default=None, help="most processes at once")
 
 
 def _job_options(p: argparse.ArgumentParser) -> None:
@@ -142,6 +145,8 @@ def _job_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=None, help="seconds")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--python-env", default=None, help="virtualenv dir to run in")
+    p.add_argument("--retries", type=int, default=0, help="run again after a failure, N times")
+    p.add_argument("--retry-backoff", type=float, default=10.0, help="seconds, doubled per retry")
 
 
 def _model_options(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -179,6 +184,8 @@ def _job_body(args: argparse.Namespace) -> dict[str, Any]:
     resources = {"cpu": args.cpu, "gpu": args.gpu}
     if args.memory_mb:
         resources["memory_mb"] = args.memory_mb
+    if getattr(args, "pids", None):
+        resources["pids"] = args.pids
     return {
         "name": args.name,
         "priority": args.priority,
@@ -186,6 +193,8 @@ def _job_body(args: argparse.Namespace) -> dict[str, Any]:
         "env": env,
         "resources": resources,
         "python_env": args.python_env,
+        "max_retries": args.retries,
+        "retry_backoff_s": args.retry_backoff,
     }
 
 
@@ -195,13 +204,21 @@ def _model_body(args: argparse.Namespace) -> dict[str, Any]:
     return {"model_dir": str(Path(args.model_dir).resolve())}
 
 
-def _archive(path: Path) -> str:
+def upload(args: argparse.Namespace, path: Path) -> int:
+    """Send a directory (as .tar.gz) or an archive file to POST /v1/uploads; its id."""
     if path.is_file():
-        return base64.b64encode(path.read_bytes()).decode()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        tf.add(path, arcname=".")
-    return base64.b64encode(buf.getvalue()).decode()
+        return int(_post_file(args, path)["id"])
+    with tempfile.TemporaryDirectory() as tmp:
+        packed = Path(tmp) / "code.tar.gz"
+        with tarfile.open(packed, mode="w:gz") as tf:
+            tf.add(path, arcname=".")
+        return int(_post_file(args, packed)["id"])
+
+
+def _post_file(args: argparse.Namespace, path: Path) -> Any:
+    with path.open("rb") as f:  # streamed: the file is never read into memory whole
+        headers = {"Content-Type": "application/octet-stream"}
+        return call(args, "POST", "/v1/uploads", content=f, headers=headers)
 
 
 def _jobs_parser(sub: Subparsers, prefix: str) -> None:
@@ -212,7 +229,7 @@ def _jobs_parser(sub: Subparsers, prefix: str) -> None:
             raise ClientError("give the command after '--', e.g. jobs submit -- python train.py")
         body["command"] = command
         if a.code:
-            body["code_archive_b64"] = _archive(Path(a.code))
+            body["code_upload_id"] = upload(a, Path(a.code))
         elif a.workdir:
             body["working_dir"] = str(Path(a.workdir).resolve())
         show(a, call(a, "POST", prefix, json=body), JOB_COLUMNS)

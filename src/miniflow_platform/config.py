@@ -8,7 +8,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Isolation = Literal["auto", "cgroups", "rlimits", "none"]
+from miniflow_platform.limits import Limits
+
+# auto: "isolated" (per-tenant uid + namespaces + cgroups) where the machine allows it,
+# else the best resource limits; the others force one (docs/platform.md, threat model).
+Isolation = Literal["auto", "isolated", "cgroups", "rlimits", "none"]
 
 
 class Settings(BaseModel):
@@ -25,6 +29,8 @@ class Settings(BaseModel):
     port: int = 8080
     executor: str = "local"
     isolation: Isolation = "auto"
+    single_tenant: bool = False  # allow serving without job isolation (one trust domain)
+    tenant_uid_base: int = Field(default=200_000, ge=1000)  # tenant N runs as uid/gid base+N
     capacity_cpu: float = Field(default_factory=lambda: float(os.cpu_count() or 1), gt=0)
     capacity_memory_mb: int = Field(default_factory=lambda: _total_memory_mb(), gt=0)
     gpus: list[str] = Field(default_factory=list)
@@ -37,6 +43,7 @@ class Settings(BaseModel):
     poll_interval_s: float = 0.5
     notebook_idle_timeout_s: float = 3600.0
     service_start_timeout_s: float = 120.0
+    limits: Limits = Field(default_factory=Limits)  # sizes, disk quota: limits.py
 
     @property
     def database_url(self) -> str:

@@ -2,29 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from miniflow_platform import __version__
+from miniflow_platform import __version__, openapi as openapi_doc
 from miniflow_platform.auth import service as auth_service
 from miniflow_platform.auth.dependencies import CurrentUser
 from miniflow_platform.auth.router import router as users_router
+from miniflow_platform.body_limit import BodyLimit
 from miniflow_platform.config import Settings
 from miniflow_platform.context import Platform
-from miniflow_platform.db import Base, make_engine, make_session_factory
-from miniflow_platform.errors import PlatformError
+from miniflow_platform.db import Base, add_missing_columns, make_engine, make_session_factory
+from miniflow_platform.deps import no_unknown_query
+from miniflow_platform.errors import PlatformError, error_body
 from miniflow_platform.executors import Executor, get_executor
 from miniflow_platform.jobs import service as jobs_service
 from miniflow_platform.jobs.router import router as jobs_router
 from miniflow_platform.notebooks import service as notebooks_service
 from miniflow_platform.notebooks.router import router as notebooks_router
+from miniflow_platform.platform_info import PlatformInfo, describe
 from miniflow_platform.predictions.router import router as predictions_router
 from miniflow_platform.scheduler import Scheduler
 from miniflow_platform.serving import service as serving_service
 from miniflow_platform.serving.router import router as serving_router
+from miniflow_platform.uploads.router import router as uploads_router
+
+log = logging.getLogger(__name__)
 
 STEPS = (
     jobs_service.sync_running,
@@ -39,6 +48,7 @@ def build_platform(settings: Settings, executor: Executor | None = None) -> Plat
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings)
     Base.metadata.create_all(engine)
+    add_missing_columns(engine)
     return Platform(
         settings=settings,
         sessions=make_session_factory(engine),
@@ -72,6 +82,7 @@ def create_app(
         title="miniflow platform",
         version=__version__,
         lifespan=lifespan,
+        dependencies=[Depends(no_unknown_query)],
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -82,19 +93,74 @@ def create_app(
     app.state.platform = platform
     app.state.scheduler = scheduler
 
-    @app.exception_handler(PlatformError)
-    async def _platform_error(_request: Request, exc: PlatformError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, limits=lambda: settings.limits, upload_prefix="/v1/uploads")
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         """Liveness: no token needed."""
         return {"status": "ok"}
 
+    @app.get("/v1/platform", tags=["platform"])
+    def platform_info(_user: CurrentUser) -> PlatformInfo:
+        """The server's version and job isolation mode (docs/platform.md, threat model)."""
+        return describe(platform)
+
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(_user: CurrentUser) -> JSONResponse:
-        return JSONResponse(app.openapi())
+        if app.openapi_schema is None:
+            app.openapi_schema = openapi_doc.build(app)
+        return JSONResponse(app.openapi_schema)
 
-    for router in (users_router, jobs_router, predictions_router, notebooks_router, serving_router):
+    for router in (
+        users_router,
+        jobs_router,
+        predictions_router,
+        uploads_router,
+        notebooks_router,
+        serving_router,
+    ):
         app.include_router(router)
     return app
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves in one shape: ``{"error": {"code", "message", "details"}}``."""
+
+    @app.exception_handler(PlatformError)
+    async def _platform_error(_request: Request, exc: PlatformError) -> JSONResponse:
+        body = error_body(exc.status_code, str(exc), exc.code, exc.details)
+        return JSONResponse(body, status_code=exc.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = "no such endpoint"
+        body = error_body(
+            exc.status_code, message, getattr(exc, "code", None), getattr(exc, "details", None)
+        )
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(x) for x in first["loc"])
+        message = f"invalid request: {where}: {first['msg']}" if where else first["msg"]
+        if len(problems) > 1:
+            message += f" (and {len(problems) - 1} more)"
+        # Errors from our own validators (type value_error) are rules the schema cannot
+        # state (e.g. "exactly one of"): the same code as the services' 422s.
+        own = problems and all(p["type"] == "value_error" for p in problems)
+        body = error_body(422, message, "invalid_request" if own else "validation_error", problems)
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _internal(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        body = error_body(500, f"internal error: {type(exc).__name__}")
+        return JSONResponse(body, status_code=500)

@@ -6,19 +6,21 @@ refused, but they count against the same capacity and quotas.
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from miniflow_platform.config import Settings
+from miniflow_platform.context import Platform
 from miniflow_platform.errors import Conflict, InvalidRequest
 from miniflow_platform.jobs.models import Job, JobState
-from miniflow_platform.notebooks.models import ACTIVE as NOTEBOOK_ACTIVE
-from miniflow_platform.notebooks.models import Notebook
-from miniflow_platform.serving.models import ACTIVE as SERVICE_ACTIVE
-from miniflow_platform.serving.models import ModelService
+from miniflow_platform.notebooks.models import ACTIVE as NOTEBOOK_ACTIVE, Notebook
+from miniflow_platform.serving.models import ACTIVE as SERVICE_ACTIVE, ModelService
+from miniflow_platform.uploads.models import Upload
 
 
 @dataclass
@@ -55,10 +57,15 @@ def current_usage(session: Session) -> Usage:
         (n.owner_id, n.cpu, n.memory_mb, n.gpu_devices, False)
         for n in session.scalars(select(Notebook).where(Notebook.state.in_(NOTEBOOK_ACTIVE)))
     ]
-    rows += [
-        (s.owner_id, s.cpu, s.memory_mb, s.gpu_devices, False)
-        for s in session.scalars(select(ModelService).where(ModelService.state.in_(SERVICE_ACTIVE)))
-    ]
+    for s in session.scalars(select(ModelService).where(ModelService.state.in_(SERVICE_ACTIVE))):
+        rows.append((s.owner_id, s.cpu, s.memory_mb, s.gpu_devices, False))
+        # during an update the next (or the draining) generation runs too
+        for other, gpus in (
+            (s.pending_generation, s.pending_gpu_devices),
+            (s.draining_generation, s.draining_gpu_devices),
+        ):
+            if other is not None:
+                rows.append((s.owner_id, s.cpu, s.memory_mb, gpus, False))
     for owner_id, cpu, mem, gpus, is_job in rows:
         usage.total.add(cpu, mem, gpus, is_job)
         usage.user(owner_id).add(cpu, mem, gpus, is_job)
@@ -139,3 +146,54 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+@dataclass
+class DiskUsage:
+    """Bytes a user holds on the server's disk (what the disk quota counts)."""
+
+    jobs_bytes: int
+    notebooks_bytes: int
+    uploads_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return self.jobs_bytes + self.notebooks_bytes + self.uploads_bytes
+
+
+def disk_usage(p: Platform, session: Session, owner_id: int) -> DiskUsage:
+    """Walk the user's job dirs (code, artifacts, logs), notebook dirs and uploads.
+
+    The layout (``jobs/job-N``, ``notebooks/nb-N``) is the one ``jobs.service`` and
+    ``notebooks.service`` create; only the models are imported here, to avoid a cycle.
+    """
+    data = p.settings.data_dir
+    job_ids = session.scalars(select(Job.id).where(Job.owner_id == owner_id))
+    nb_ids = session.scalars(select(Notebook.id).where(Notebook.owner_id == owner_id))
+    uploads = session.scalars(select(Upload.size_bytes).where(Upload.owner_id == owner_id))
+    return DiskUsage(
+        jobs_bytes=sum(tree_bytes(data / "jobs" / f"job-{i}") for i in job_ids),
+        notebooks_bytes=sum(tree_bytes(data / "notebooks" / f"nb-{i}") for i in nb_ids),
+        uploads_bytes=sum(uploads),
+    )
+
+
+def tree_bytes(root: Path) -> int:
+    """Disk bytes under ``root`` (symlinks not followed; the larger of the apparent size
+    and the allocated blocks, so neither sparse files nor many tiny files hide usage)."""
+    total = 0
+    stack = [str(root)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            total += max(st.st_size, st.st_blocks * 512)
+    return total

@@ -216,8 +216,8 @@ def test_a_whole_stubbed_namespace_returns_stubs_that_raise():
 
 
 def test_stubs_can_be_imported_like_modules():
-    from miniflow.tpu import rewrite
     import miniflow.keras as keras
+    from miniflow.tpu import rewrite
 
     assert stubs.stub_info(rewrite).symbol == "tf.tpu.rewrite"
     assert keras is tf.keras

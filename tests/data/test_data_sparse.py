@@ -6,7 +6,6 @@ the numbers written below)."""
 import json
 import os
 
-import numpy as np
 import pytest
 
 import miniflow as tf

@@ -267,7 +267,7 @@ def test_flat_map_interleave_unbatch_match_python():
     for cycle, block in [(2, 1), (3, 2), (1, 3)]:
         tf.reset_default_graph()
         inter = tf.data.Dataset.range(1, 6).interleave(
-            lambda n: tf.data.Dataset.range(n).map(lambda i: i + 100 * n),
+            lambda n: tf.data.Dataset.range(n).map(lambda x, n=n: x + 100 * n),
             cycle_length=cycle,
             block_length=block,
         )

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import miniflow as tf
+from miniflow.core.registry import lookup_op
 from miniflow.eager import gradient_plans
 from miniflow.eager.gradient_plans import PLANS
-from tests.ops.op_specs import SPECS as OP_SPECS
-from tests.ops.op_specs import real
+from tests.ops.op_specs import SPECS as OP_SPECS, real
 from tests.ops.op_specs_nn import NN_SPECS
 
 
@@ -38,7 +37,7 @@ def test_training_step_builds_one_plan_and_matches_hand_derived_gradients():
     w, b = tf.Variable(0.5), tf.Variable(-1.0)
     rng = np.random.default_rng(0)
     before = PLANS.compiled
-    for step in range(12):
+    for _step in range(12):
         x, y = np.float32(rng.normal()), np.float32(rng.normal())
         with tf.GradientTape() as tape:
             loss = tf.square(y - (w * x + b))
@@ -60,13 +59,15 @@ def test_plan_leaves_out_gradients_nobody_asked_for():
             loss = tf.reduce_sum(tf.matmul(x, w))
         tape.gradient(loss, w)
     (plan,) = [e for e in PLANS._entries.values() if callable(e)]
-    # seed, ReduceBroadcast, then MatMul's rule: d/dx (k2, dropped) and d/dw (k3)
+    # seed, ReduceBroadcast, then MatMul's rule: d/dx (x^T-less MatMul, dropped), d/dw
     calls = [
-        line.split("= ")[1].split("(")[0]
+        plan.__globals__[line.split("= ")[1].split("(")[0]]
         for line in plan.source.splitlines()
         if line.strip().startswith("t")
     ]
-    assert calls == ["k0", "k1", "k3"]
+    forwards = [getattr(k, "func", k) for k in calls]
+    assert forwards == [lookup_op(t).forward for t in ("OnesLike", "ReduceBroadcast", "MatMul")]
+    assert calls[2].keywords == {"transpose_a": True, "transpose_b": False}  # x^T @ g
 
 
 def _mlp(rng):

@@ -260,7 +260,7 @@ def test_wide_and_deep_updates_each_part_with_its_optimizer(tmp_path):
 
 def test_wide_and_deep_regressor_and_dnn_regressor_shapes(tmp_path):
     y = np.stack([X2[:, 0], X2[:, 1] * 2], 1).astype(np.float32)
-    for i, est in enumerate(
+    for _, est in enumerate(
         [
             tf.estimator.DNNRegressor([4], COLS, label_dimension=2, model_dir=str(tmp_path / "a")),
             tf.estimator.DNNLinearCombinedRegressor(

@@ -15,7 +15,7 @@ from miniflow.serving.servable import load_servable
 from tests.estimator.helpers import X, train_input_fn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serving"))
-from serving_helpers import ServerProcess  # noqa: E402
+from serving_helpers import ServerProcess
 
 
 def _example(x):

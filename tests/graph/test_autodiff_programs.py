@@ -5,8 +5,7 @@ against finite differences."""
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import miniflow as tf
 from miniflow.testing import check_grads

@@ -15,7 +15,7 @@ import tensorflow.compat.v1 as tf
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.image.cases import (  # noqa: E402
+from tests.image.cases import (
     BOX_GRAD_BOXES,
     BOX_GRAD_CASES,
     CASES,

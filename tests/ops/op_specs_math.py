@@ -10,12 +10,18 @@ import numpy as np
 from hypothesis import strategies as st
 
 import miniflow as tf
-from miniflow.ops import bessel_ops as bes
-from miniflow.ops import complex_ops as cx
-from miniflow.ops import decomposition_ops as dec
-from miniflow.ops import matrix_function_ops as mfn
-from miniflow.ops import fft_ops, safe_math_ops, scan_ops, segment_ops, trig_ops
-from miniflow.ops import special_math_ops as sm
+from miniflow.ops import (
+    bessel_ops as bes,
+    complex_ops as cx,
+    decomposition_ops as dec,
+    fft_ops,
+    matrix_function_ops as mfn,
+    safe_math_ops,
+    scan_ops,
+    segment_ops,
+    special_math_ops as sm,
+    trig_ops,
+)
 from tests.ops.op_specs import (
     Case,
     OpSpec,

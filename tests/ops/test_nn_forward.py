@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 from scipy import special
 
 import miniflow as tf
@@ -196,7 +195,7 @@ def test_pooling_matches_direct_definition(h, w, k, s, padding, seed):
     x = np.random.default_rng(seed).standard_normal((2, h, w, 3))
     for how, fn in (("max", tf.nn.max_pool), ("avg", tf.nn.avg_pool)):
         want = _pool_reference(x, (k, k), (s, s), padding, how)
-        _both(lambda a: fn(a, [1, k, k, 1], [1, s, s, 1], padding), want, x, tol=1e-12)
+        _both(lambda a, fn=fn: fn(a, [1, k, k, 1], [1, s, s, 1], padding), want, x, tol=1e-12)
 
 
 def test_top_k_and_in_top_k():
@@ -259,7 +258,9 @@ def test_embedding_lookup_partitioned_matches_the_whole_table():
         ("div", [table[0:3], table[3:5], table[5:7]]),
     ):
         _both(
-            lambda *p: tf.nn.embedding_lookup(list(p), ids, partition_strategy=strategy),
+            lambda *p, strategy=strategy: tf.nn.embedding_lookup(
+                list(p), ids, partition_strategy=strategy
+            ),
             table[ids],
             *parts,
         )

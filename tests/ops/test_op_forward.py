@@ -8,8 +8,7 @@ import operator
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import miniflow as tf
 from tests.ops import op_specs as specs

@@ -5,7 +5,6 @@ import pytest
 
 import miniflow as tf
 from miniflow.core.registry import registered_gradients
-
 from tests.ops.op_specs_sparse import SPARSE_OP_TYPES, SPECS
 
 

@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 import miniflow as tf
-from miniflow.core import protobuf_wire as wire
-from miniflow.core import sstable
+from miniflow.core import protobuf_wire as wire, sstable
 from miniflow.core.tfrecord import masked_crc32c
 from miniflow.train import tensor_bundle
 

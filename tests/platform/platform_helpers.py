@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -39,6 +40,8 @@ class Server:
 
     def start(self, timeout: float = 30) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if isolation_mode() != "isolated" and "--single-tenant" not in self.extra:
+            self.extra.append("--single-tenant")  # the server refuses "none" otherwise
         log = self.log.open("ab")
         self.proc = subprocess.Popen(
             [
@@ -97,6 +100,14 @@ class Server:
             r = c.post("/v1/users", json={"name": name})
             assert r.status_code == 201, r.text
             return r.json()["token"]
+
+
+@functools.cache
+def isolation_mode() -> str:
+    """The job isolation this machine allows: "isolated" or "none" (tests name it)."""
+    from miniflow_platform.executors import modes
+
+    return modes.probe().mode
 
 
 def kill_all_runs(data_dir: Path) -> None:
@@ -161,19 +172,29 @@ def submit(client: httpx.Client, code: str, **body) -> dict:
 
 FAKE_MINIFLOW = '''#!{python}
 """A stand-in for the `miniflow` CLI's serve/predict contract (used until the library lands)."""
-import json, sys, argparse
+import json, os, sys, argparse
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 cmd, rest = sys.argv[1], sys.argv[2:]
 p = argparse.ArgumentParser()
 if cmd == "serve":
-    for a in ("--model-dir", "--name", "--port", "--host"):
+    for a in ("--model-dir", "--name", "--port", "--host", "--auth-token-env"):
         p.add_argument(a)
     a = p.parse_args(rest)
     offset = float((Path(a.model_dir) / "offset").read_text())
+    token = os.environ[a.auth_token_env] if a.auth_token_env else None
 
     class H(BaseHTTPRequestHandler):
+        def parse_request(self):
+            if not super().parse_request():
+                return False
+            if token and self.headers.get("Authorization") != "Bearer " + token:
+                self.close_connection = True
+                self._send(401, {{"error": "missing or wrong token"}})
+                return False
+            return True
+
         def _send(self, code, body):
             data = json.dumps(body).encode()
             self.send_response(code)

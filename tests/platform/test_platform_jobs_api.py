@@ -30,16 +30,16 @@ def test_health_needs_no_token_everything_else_does(server):
         ):
             r = anon.request(method, path)
             assert r.status_code == 401, (path, r.text)
-            assert "bearer token" in r.json()["detail"]
+            assert "bearer token" in r.json()["error"]["message"]
     with server.client("mfp_not-a-real-token") as bad:
         r = bad.get("/v1/jobs")
-        assert r.status_code == 401 and "unknown" in r.json()["detail"]
+        assert r.status_code == 401 and "unknown" in r.json()["error"]["message"]
 
 
 def test_admin_endpoints_are_forbidden_to_users(alice, admin):
     assert alice.get("/v1/users").status_code == 403
     r = alice.post("/v1/users", json={"name": "mallory", "admin": True})
-    assert r.status_code == 403 and "not an admin" in r.json()["detail"]
+    assert r.status_code == 403 and "not an admin" in r.json()["error"]["message"]
     assert admin.get("/v1/users").json()["count"] >= 2
     assert alice.get("/v1/users/me").json()["name"] == "alice"
 
@@ -152,7 +152,7 @@ def test_malicious_archive_is_refused(alice):
         "/v1/jobs",
         json={"command": ["true"], "code_archive_b64": base64.b64encode(buf.getvalue()).decode()},
     )
-    assert r.status_code == 422 and "archive" in r.json()["detail"]
+    assert r.status_code == 422 and "archive" in r.json()["error"]["message"]
 
 
 def test_working_dir_inside_another_users_job_is_refused(alice, bob, server):
@@ -161,11 +161,11 @@ def test_working_dir_inside_another_users_job_is_refused(alice, bob, server):
     r = bob.post(
         "/v1/jobs", json={"command": ["cat", "output.log"], "working_dir": str(alices_dir)}
     )
-    assert r.status_code == 422 and "outside your own jobs" in r.json()["detail"]
+    assert r.status_code == 422 and "outside your own jobs" in r.json()["error"]["message"]
     r = bob.post("/v1/jobs", json={"command": ["python"], "python_env": str(alices_dir)})
-    assert r.status_code == 422 and "outside your own jobs" in r.json()["detail"]
+    assert r.status_code == 422 and "outside your own jobs" in r.json()["error"]["message"]
     r = bob.post("/v1/notebooks", json={"python_env": str(alices_dir)})
-    assert r.status_code == 422 and "outside your own jobs" in r.json()["detail"]
+    assert r.status_code == 422 and "outside your own jobs" in r.json()["error"]["message"]
 
 
 def test_invalid_requests_are_422(alice):

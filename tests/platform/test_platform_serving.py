@@ -53,10 +53,11 @@ def test_model_service_lifecycle(alice, bob, fake_env, models):
     assert r.status_code == 201, r.text
     try:
         svc = wait_service(alice, "ctr", {"AVAILABLE"})
-        assert svc["url"].endswith("/v1/models/ctr")
-        assert httpx.get(svc["url"], timeout=5).status_code == 200  # direct access works too
+        assert svc["url"].endswith("/v1/services/ctr/v1/models/ctr")  # through the proxy
+        assert alice.get(svc["url"]).status_code == 200
+        assert httpx.get(svc["url"], timeout=5).status_code == 401  # no platform token
         r = alice.post("/v1/services/ctr:predict", json={"instances": [[1, 2], [3, 4]]})
-        assert r.status_code == 200 and r.json() == {"predictions": [103.0, 107.0]}
+        assert r.status_code == 200 and r.json() == {"predictions": [103.0, 107.0]}, r.text
 
         assert alice.post("/v1/services", json=body).status_code == 409  # name taken
         assert bob.get("/v1/services/ctr").status_code == 404
@@ -71,8 +72,10 @@ def test_model_service_lifecycle(alice, bob, fake_env, models):
         assert bob.get("/v1/services").json()["count"] == 0
 
         r = alice.patch("/v1/services/ctr", json={"model_dir": str(models / "v2")})
-        assert r.status_code == 200 and r.json()["generation"] == 2
-        wait_service(alice, "ctr", {"AVAILABLE"})
+        assert r.status_code == 200 and r.json()["update"]["state"] == "UPDATING"
+        wait_for(
+            lambda: alice.get("/v1/services/ctr").json()["generation"] == 2, 30, what="switch"
+        )
         r = alice.post("/v1/services/ctr:predict", json={"instances": [[1, 2]]})
         assert r.json() == {"predictions": [203.0]}
 
@@ -191,7 +194,7 @@ def test_prediction_inputs_cannot_read_other_users_jobs(alice, bob, server, fake
         "/v1/predictions",
         json={"model_dir": str(models / "v1"), "inputs": [str(log)], "python_env": fake_env},
     )
-    assert r.status_code == 422 and "outside your own jobs" in r.json()["detail"]
+    assert r.status_code == 422 and "outside your own jobs" in r.json()["error"]["message"]
 
 
 # ---- with the real miniflow library ------------------------------------------------------

@@ -4,8 +4,7 @@ NumPy operation on the dense ``x`` (random shapes and sparsity patterns)."""
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import miniflow as tf
 

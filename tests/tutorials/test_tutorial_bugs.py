@@ -8,7 +8,6 @@ import pytest
 import miniflow as tf
 from miniflow.ops.summary_ops import summary_pb2
 
-
 # -- 1. layer names restart per variable scope, so "build twice, reuse" works -----------
 
 

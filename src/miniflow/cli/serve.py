@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
         "--poll-seconds", type=float, default=1.0, help="how often to look for new versions"
     )
     p.add_argument("--max-body-bytes", type=int, default=None, help="largest request body")
+    p.add_argument(
+        "--auth-token-env",
+        metavar="VAR",
+        help="require 'Authorization: Bearer <$VAR>' on every request (the token stays out of argv)",
+    )
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -96,6 +101,12 @@ def main(argv: list[str]) -> int:
                 file=sys.stderr,
             )
             return 2
+    token = None
+    if args.auth_token_env:
+        token = os.environ.get(args.auth_token_env)
+        if not token:
+            print(f"miniflow serve: ${args.auth_token_env} is unset or empty", file=sys.stderr)
+            return 2
     batching = None
     if args.batch_max_size > 0:
         batching = BatchingOptions(args.batch_max_size, args.batch_timeout_ms / 1000.0)
@@ -107,6 +118,7 @@ def main(argv: list[str]) -> int:
             batching,
             args.poll_seconds,
             args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,
+            auth_token=token,
         )
     except OSError as e:
         print(f"miniflow serve: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)

@@ -1,8 +1,10 @@
 """`tf.config`: the devices (one CPU) and TF's runtime switches."""
 
-from miniflow.config import experimental as experimental  # noqa: F401
-from miniflow.config import optimizer as optimizer  # noqa: F401
-from miniflow.config import threading as threading  # noqa: F401
+from miniflow.config import (
+    experimental as experimental,  # noqa: F401
+    optimizer as optimizer,  # noqa: F401
+    threading as threading,  # noqa: F401
+)
 from miniflow.config.devices import (  # noqa: F401
     LogicalDevice as LogicalDevice,
     LogicalDeviceConfiguration as LogicalDeviceConfiguration,

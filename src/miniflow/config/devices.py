@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from miniflow.core import blas_threads
+
 
 class PhysicalDevice(NamedTuple):
     """A device the process can see (``tf.config.list_physical_devices``)."""
@@ -108,6 +110,8 @@ def get_intra_op_parallelism_threads():
 
 
 def set_intra_op_parallelism_threads(num_threads):
+    """Sets NumPy's BLAS thread count now (0: the default, see `core.blas_threads`)."""
+    blas_threads.set_threads(num_threads)
     _state["intra_op_threads"] = int(num_threads)
 
 

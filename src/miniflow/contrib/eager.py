@@ -11,8 +11,10 @@ import numpy as np
 from miniflow import errors
 from miniflow.contrib import eager_metrics as metrics  # noqa: F401
 from miniflow.data.iterator_ops import EagerIterator
-from miniflow.eager.context import enable_eager_execution as enable_eager_execution  # noqa: F401
-from miniflow.eager.context import executing_eagerly as executing_eagerly
+from miniflow.eager.context import (
+    enable_eager_execution as enable_eager_execution,  # noqa: F401
+    executing_eagerly as executing_eagerly,
+)
 from miniflow.eager.tape import GradientTape as GradientTape
 from miniflow.layers import Layer
 from miniflow.ops import array_ops

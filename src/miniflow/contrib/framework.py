@@ -8,8 +8,10 @@ import functools
 
 from miniflow.graph.graph import GraphKeys, get_default_graph
 from miniflow.ops.variable_scope import get_variable
-from miniflow.train.checkpoint import list_variables as list_variables  # noqa: F401
-from miniflow.train.checkpoint import load_variable as load_variable
+from miniflow.train.checkpoint import (
+    list_variables as list_variables,  # noqa: F401
+    load_variable as load_variable,
+)
 from miniflow.train.saver import Saver
 from miniflow.train.training_util import (
     create_global_step as create_global_step,

@@ -16,11 +16,13 @@ from miniflow.ops import array_ops, conv_ops, functional_ops, init_ops, math_ops
 from miniflow.ops.control_flow_ops import control_dependencies
 from miniflow.ops.embedding_ops import embedding_lookup
 from miniflow.ops.init_ops import xavier_initializer as xavier_initializer  # noqa: F401
-from miniflow.ops.losses_impl import apply_regularization as apply_regularization
-from miniflow.ops.losses_impl import l1_l2_regularizer as l1_l2_regularizer
-from miniflow.ops.losses_impl import l1_regularizer as l1_regularizer
-from miniflow.ops.losses_impl import l2_regularizer as l2_regularizer
-from miniflow.ops.losses_impl import sum_regularizer as sum_regularizer
+from miniflow.ops.losses_impl import (
+    apply_regularization as apply_regularization,
+    l1_l2_regularizer as l1_l2_regularizer,
+    l1_regularizer as l1_regularizer,
+    l2_regularizer as l2_regularizer,
+    sum_regularizer as sum_regularizer,
+)
 from miniflow.ops.variable_scope import get_variable, variable_scope
 
 xavier_initializer_conv2d = xavier_initializer

@@ -5,9 +5,7 @@ aggregation helpers."""
 from __future__ import annotations
 
 from miniflow import dtypes
-from miniflow.ops import array_ops, math_ops
-from miniflow.ops import metrics_at_k as _at_k
-from miniflow.ops import metrics_impl as _m
+from miniflow.ops import array_ops, math_ops, metrics_at_k as _at_k, metrics_impl as _m
 from miniflow.ops.variable_scope import variable_scope
 
 

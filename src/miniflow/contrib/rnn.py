@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from miniflow.ops import array_ops, init_ops, math_ops, nn_ops
 from miniflow.ops.variable_scope import variable_scope
-from miniflow.rnn import BasicLSTMCell as BasicLSTMCell  # noqa: F401
-from miniflow.rnn import BasicRNNCell as BasicRNNCell
-from miniflow.rnn import DropoutWrapper as DropoutWrapper
-from miniflow.rnn import GRUCell as GRUCell
-from miniflow.rnn import LSTMCell as LSTMCell
-from miniflow.rnn import LSTMStateTuple as LSTMStateTuple
-from miniflow.rnn import MultiRNNCell as MultiRNNCell
-from miniflow.rnn import RNNCell as RNNCell
-from miniflow.rnn import static_rnn as static_rnn
+from miniflow.rnn import (
+    BasicLSTMCell as BasicLSTMCell,  # noqa: F401
+    BasicRNNCell as BasicRNNCell,
+    DropoutWrapper as DropoutWrapper,
+    GRUCell as GRUCell,
+    LSTMCell as LSTMCell,
+    LSTMStateTuple as LSTMStateTuple,
+    MultiRNNCell as MultiRNNCell,
+    RNNCell as RNNCell,
+    static_rnn as static_rnn,
+)
 
 
 class LayerNormBasicLSTMCell(RNNCell):

@@ -12,8 +12,8 @@ from miniflow import dtypes, errors
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.data import readers, sources, stateful, transformations as tr
-from miniflow.data.options import INFINITE_CARDINALITY as INF
-from miniflow.data.options import UNKNOWN_CARDINALITY as UNKNOWN
+from miniflow.data.options import INFINITE_CARDINALITY as INF, UNKNOWN_CARDINALITY as UNKNOWN
+from miniflow.data.registry import provides
 from miniflow.data.sources import _int_value
 from miniflow.graph.operation import Tensor
 
@@ -177,6 +177,7 @@ def _dataset_to_single_element(*captured, dataset=None, specs=()):
 not_differentiable("DatasetCardinality", "DatasetToSingleElement")
 
 
+@provides
 def cardinality(dataset):
     """The number of elements of ``dataset`` as a scalar int64 tensor, or
     `INFINITE_CARDINALITY` / `UNKNOWN_CARDINALITY`."""
@@ -185,6 +186,7 @@ def cardinality(dataset):
     )
 
 
+@provides
 def single_element(dataset, name=None):
     """The only element of ``dataset`` as (nested) tensors; `InvalidArgumentError` when
     it has none or more than one."""

@@ -1,10 +1,11 @@
 """The `tf.data.Dataset` methods beyond the core ones in `dataset_ops.py`: a mixin of
 thin entry points into `stateful`, `grouping`, `sampling`, `cardinality` and
-`structures` (imported when called: those modules subclass `Dataset`)."""
+`structures`, found through `registry.impl` (those modules subclass `Dataset`)."""
 
 from __future__ import annotations
 
 from miniflow import dtypes
+from miniflow.data.registry import impl
 
 
 class DatasetMethods:
@@ -14,16 +15,12 @@ class DatasetMethods:
     @staticmethod
     def random(seed=None, rerandomize_each_iteration=None, name=None):
         """Uniformly distributed int64 values, forever."""
-        from miniflow.data import sampling
-
-        return sampling.RandomDataset(seed, rerandomize_each_iteration)
+        return impl.RandomDataset(seed, rerandomize_each_iteration)
 
     @staticmethod
     def counter(start=0, step=1, dtype=dtypes.int64, name=None):
         """``start``, ``start + step``, ... forever."""
-        from miniflow.data import sampling
-
-        return sampling.counter(start, step, dtype)
+        return impl.counter(start, step, dtype)
 
     @staticmethod
     def sample_from_datasets(
@@ -34,91 +31,65 @@ class DatasetMethods:
         rerandomize_each_iteration=None,
     ):
         """Elements drawn at random from ``datasets`` with probabilities ``weights``."""
-        from miniflow.data import sampling
-
-        return sampling.sample_from_datasets(datasets, weights, seed, stop_on_empty_dataset)
+        return impl.sample_from_datasets(datasets, weights, seed, stop_on_empty_dataset)
 
     @staticmethod
     def choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset=True):
         """The next element of ``datasets[i]`` for each ``i`` of ``choice_dataset``."""
-        from miniflow.data import sampling
-
-        return sampling.choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset)
+        return impl.choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset)
 
     @staticmethod
     def list_files(file_pattern, shuffle=None, seed=None, name=None):
         """The files matching ``file_pattern`` (a pattern or a list of them), shuffled
         unless ``shuffle=False``; `InvalidArgumentError` when nothing matches."""
-        from miniflow.data import feature_datasets
-
-        return feature_datasets.list_files(file_pattern, shuffle, seed)
+        return impl.list_files(file_pattern, shuffle, seed)
 
     @staticmethod
     def from_sparse_tensor_slices(sparse_tensor):
         """The rows of ``sparse_tensor``, each as ``(indices, values, dense_shape)``."""
-        from miniflow.data import sparse_datasets
-
-        return sparse_datasets.from_sparse_tensor_slices(sparse_tensor)
+        return impl.from_sparse_tensor_slices(sparse_tensor)
 
     @staticmethod
     def load(path, element_spec=None, compression=None, reader_func=None, wait=False):
         """The dataset written by `save` under ``path``."""
-        from miniflow.data import saving
-
-        return saving.load(path, element_spec, compression)
+        return impl.load(path, element_spec, compression)
 
     # -- transformations -------------------------------------------------------------------
     def enumerate(self, start=0, name=None):
         """``(index, element)`` pairs, the index counting from ``start`` (int64)."""
-        from miniflow.data.dataset_ops import Dataset
-
-        return Dataset.zip((Dataset.range(start, dtypes.int64.max), self))
+        return self.zip((self.range(start, dtypes.int64.max), self))
 
     def shard(self, num_shards, index, name=None):
         """Every ``num_shards``-th element, starting at ``index``."""
-        from miniflow.data import stateful
-
-        return stateful._Shard(self, num_shards, index)
+        return impl._Shard(self, num_shards, index)
 
     def scan(self, initial_state, scan_func, name=None):
         """Outputs of ``scan_func(state, element) -> (new_state, output)``."""
-        from miniflow.data import stateful
-
-        return stateful._Scan(self, initial_state, scan_func)
+        return impl._Scan(self, initial_state, scan_func)
 
     def take_while(self, predicate, name=None):
         """The elements before the first for which ``predicate`` is False."""
-        from miniflow.data import stateful
-
-        return stateful._TakeWhile(self, predicate)
+        return impl._TakeWhile(self, predicate)
 
     def unique(self, name=None):
         """The elements not seen before (int32, int64 or string, single component)."""
-        from miniflow.data import stateful
-
-        return stateful._Unique(self)
+        return impl._Unique(self)
 
     def window(self, size, shift=None, stride=1, drop_remainder=False, name=None):
         """Windows of ``size`` elements (every ``stride``-th), starting every ``shift``
         elements; each component of a window is a dataset (see `flat_map`)."""
-        from miniflow.data import stateful
-
-        return stateful._Window(self, size, shift, stride, drop_remainder)
+        return impl._Window(self, size, shift, stride, drop_remainder)
 
     def ignore_errors(self, log_warning=False, name=None):
         """Drops the elements whose computation raised an error."""
-        from miniflow.data import stateful
-
-        return stateful._IgnoreErrors(self, log_warning)
+        return impl._IgnoreErrors(self, log_warning)
 
     def group_by_window(
         self, key_func, reduce_func, window_size=None, window_size_func=None, name=None
     ):
         """Groups elements by ``key_func`` (an int64 scalar) into windows, each reduced to
         a dataset by ``reduce_func(key, window_dataset)``."""
-        from miniflow.data import grouping
-
-        return grouping.group_by_window(key_func, reduce_func, window_size, window_size_func)(self)
+        return impl.group_by_window(key_func, reduce_func, window_size, window_size_func)(self)
 
     def bucket_by_sequence_length(
         self,
@@ -134,9 +105,7 @@ class DatasetMethods:
     ):
         """Padded batches of elements of similar length (buckets split at
         ``bucket_boundaries``, each with its batch size)."""
-        from miniflow.data import grouping
-
-        return grouping.bucket_by_sequence_length(
+        return impl.bucket_by_sequence_length(
             element_length_func,
             bucket_boundaries,
             bucket_batch_sizes,
@@ -149,9 +118,7 @@ class DatasetMethods:
 
     def rejection_resample(self, class_func, target_dist, initial_dist=None, seed=None, name=None):
         """``(class, element)`` pairs resampled towards ``target_dist``."""
-        from miniflow.data import sampling
-
-        return sampling.rejection_resample(class_func, target_dist, initial_dist, seed)(self)
+        return impl.rejection_resample(class_func, target_dist, initial_dist, seed)(self)
 
     def ragged_batch(
         self, batch_size, drop_remainder=False, row_splits_dtype=dtypes.int64, name=None
@@ -168,9 +135,7 @@ class DatasetMethods:
     def sparse_batch(self, batch_size, row_shape, name=None):
         """Batches of dense elements as SparseTensors of dense shape
         ``[batch, *row_shape]``."""
-        from miniflow.data import sparse_datasets
-
-        return sparse_datasets.dense_to_sparse_batch(batch_size, row_shape)(self)
+        return impl.dense_to_sparse_batch(batch_size, row_shape)(self)
 
     def rebatch(self, batch_size, drop_remainder=False, name=None):
         """The batched elements re-batched to ``batch_size``."""
@@ -193,43 +158,31 @@ class DatasetMethods:
 
     def with_options(self, options, name=None):
         """The same elements with ``options`` merged into the dataset's options."""
-        from miniflow.data import structures
-
-        return structures._WithOptions(self, options)
+        return impl._WithOptions(self, options)
 
     def options(self):
         """The options set on this dataset and its inputs, merged (later wins)."""
-        from miniflow.data import structures
-
-        return structures.options_of(self)
+        return impl.options_of(self)
 
     # -- values ----------------------------------------------------------------------------
     def cardinality(self):
         """The number of elements, as a scalar int64 tensor (-1: infinite, -2: unknown)."""
-        from miniflow.data import cardinality
-
-        return cardinality.cardinality(self)
+        return impl.cardinality(self)
 
     def reduce(self, initial_state, reduce_func, name=None):
         """The final state of ``reduce_func(state, element) -> new_state`` (tensors)."""
-        from miniflow.data import cardinality, stateful
-
-        return cardinality.single_element(
-            stateful._Scan(self, initial_state, reduce_func, has_output=False), name
+        return impl.single_element(
+            impl._Scan(self, initial_state, reduce_func, has_output=False), name
         )
 
     def get_single_element(self, name=None):
         """The only element (tensors); `InvalidArgumentError` if there is not exactly one."""
-        from miniflow.data import cardinality
-
-        return cardinality.single_element(self, name)
+        return impl.single_element(self, name)
 
     def save(self, path, compression=None, shard_func=None, checkpoint_args=None):
         """Writes the elements under the directory ``path`` (an op in graph mode);
         miniflow's own layout, read back by `Dataset.load`."""
-        from miniflow.data import saving
-
-        return saving.save(self, path, compression)
+        return impl.save(self, path, compression)
 
     def fingerprint(self):
         """Not supported: TF fingerprints its serialized dataset graph, which miniflow's
@@ -245,6 +198,4 @@ class DatasetMethods:
 
     def as_numpy_iterator(self):
         """Eager mode: an iterator over the elements as NumPy values."""
-        from miniflow.data import structures
-
-        return structures.NumpyIterator(self)
+        return impl.NumpyIterator(self)

@@ -4,15 +4,16 @@ A dataset is a Python description of an input pipeline. An iterator's ``MakeIter
 op turns it into a generator of elements (lists of NumPy component values) when the
 session runs it, with the values of any graph tensors it captured (e.g. placeholders fed
 to `make_initializable_iterator`'s initializer). Sources live in `sources.py`,
-transformations in `transformations.py`.
+transformations in `transformations.py`; the methods find them through `registry.impl`.
 """
 
 from __future__ import annotations
 
-from miniflow.data import structure
 from miniflow.core.dispatch import current_frontend
+from miniflow.data import structure
 from miniflow.data.dataset_methods import DatasetMethods
 from miniflow.data.iterator_ops import EagerIterator, Iterator
+from miniflow.data.registry import impl
 
 
 class Dataset(DatasetMethods, structure.ElementStructure):
@@ -31,80 +32,80 @@ class Dataset(DatasetMethods, structure.ElementStructure):
     @staticmethod
     def from_tensor_slices(tensors) -> Dataset:
         """The slices of ``tensors`` along their first dimension (all must match)."""
-        return _sources._Slices(tensors, sliced=True)
+        return impl._Slices(tensors, sliced=True)
 
     @staticmethod
     def from_tensors(tensors) -> Dataset:
         """A single element, ``tensors``."""
-        return _sources._Slices(tensors, sliced=False)
+        return impl._Slices(tensors, sliced=False)
 
     @staticmethod
     def range(*args) -> Dataset:
         """int64 values as Python's ``range(start, stop, step)``."""
-        return _sources._Range(*args)
+        return impl._Range(*args)
 
     @staticmethod
     def from_generator(generator, output_types, output_shapes=None, args=None) -> Dataset:
         """Elements from calling ``generator(*args)`` each time iteration starts."""
-        return _sources._Generator(generator, output_types, output_shapes, args or ())
+        return impl._Generator(generator, output_types, output_shapes, args or ())
 
     @staticmethod
     def zip(datasets) -> Dataset:
         """Elements combined from a tuple or dict of datasets (stops at the shortest)."""
-        return _transforms._Zip(datasets)
+        return impl._Zip(datasets)
 
     # -- transformations ------------------------------------------------------------------
     def map(self, map_func, num_parallel_calls=None) -> Dataset:
         """``map_func`` applied to each element (tuples are passed as separate args)."""
-        return _transforms._Map(self, map_func)
+        return impl._Map(self, map_func)
 
     def filter(self, predicate) -> Dataset:
         """The elements for which ``predicate`` returns True (a scalar bool tensor)."""
-        return _transforms._Filter(self, predicate)
+        return impl._Filter(self, predicate)
 
     def flat_map(self, map_func) -> Dataset:
         """The elements of the datasets ``map_func`` returns for each element, in order."""
-        return _transforms._FlatMap(self, map_func)
+        return impl._FlatMap(self, map_func)
 
     def interleave(
         self, map_func, cycle_length=-1, block_length=1, num_parallel_calls=None
     ) -> Dataset:
         """Like `flat_map`, but ``cycle_length`` inner datasets are read in turn,
         ``block_length`` elements at a time (-1: one per CPU, as TF's AUTOTUNE)."""
-        return _transforms._Interleave(self, map_func, cycle_length, block_length)
+        return impl._Interleave(self, map_func, cycle_length, block_length)
 
     def unbatch(self) -> Dataset:
         """Splits each element into its slices along the first dimension."""
-        return _transforms._Unbatch(self)
+        return impl._Unbatch(self)
 
     def batch(self, batch_size, drop_remainder=False) -> Dataset:
         """Consecutive elements stacked into batches of ``batch_size``."""
-        return _transforms._Batch(self, batch_size, drop_remainder, None, None)
+        return impl._Batch(self, batch_size, drop_remainder, None, None)
 
     def padded_batch(
         self, batch_size, padded_shapes, padding_values=None, drop_remainder=False
     ) -> Dataset:
         """Batches whose components are padded to ``padded_shapes`` (None or -1: the
         longest in the batch) with ``padding_values`` (default 0 / empty string)."""
-        return _transforms._Batch(self, batch_size, drop_remainder, padded_shapes, padding_values)
+        return impl._Batch(self, batch_size, drop_remainder, padded_shapes, padding_values)
 
     def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=None) -> Dataset:
         """Elements in random order, drawn from a buffer of ``buffer_size`` (TF's
         algorithm: a uniform pick from the buffer, refilled from the input)."""
-        return _transforms._Shuffle(self, buffer_size, seed, reshuffle_each_iteration is not False)
+        return impl._Shuffle(self, buffer_size, seed, reshuffle_each_iteration is not False)
 
     def repeat(self, count=None) -> Dataset:
         """The dataset ``count`` times (None or -1: forever)."""
-        return _transforms._Repeat(self, count)
+        return impl._Repeat(self, count)
 
     def take(self, count) -> Dataset:
-        return _transforms._Slice(self, 0, count)
+        return impl._Slice(self, 0, count)
 
     def skip(self, count) -> Dataset:
-        return _transforms._Slice(self, count, -1)
+        return impl._Slice(self, count, -1)
 
     def concatenate(self, dataset) -> Dataset:
-        return _transforms._Concatenate(self, dataset)
+        return impl._Concatenate(self, dataset)
 
     def prefetch(self, buffer_size) -> Dataset:
         """The same dataset (elements are produced on demand; nothing to overlap)."""
@@ -113,7 +114,7 @@ class Dataset(DatasetMethods, structure.ElementStructure):
     def cache(self, filename="") -> Dataset:
         """Elements kept in memory after the first complete pass and replayed after it
         (a ``filename`` is accepted; the cache stays in memory, per iterator)."""
-        return _transforms._Cache(self)
+        return impl._Cache(self)
 
     def apply(self, transformation_func) -> Dataset:
         return transformation_func(self)
@@ -150,9 +151,7 @@ class Dataset(DatasetMethods, structure.ElementStructure):
     @property
     def element_spec(self):
         """The (nested) `tf.TensorSpec`s (`SparseTensorSpec`s, ...) of an element."""
-        from miniflow.data.structures import element_spec_of  # structures imports Dataset
-
-        return element_spec_of(self)
+        return impl.element_spec_of(self)
 
     # -- implementation --------------------------------------------------------------------
     def _inputs(self) -> list:
@@ -186,8 +185,3 @@ def make_one_shot_iterator(dataset) -> Iterator:
 def make_initializable_iterator(dataset, shared_name=None) -> Iterator:
     """`tf.data.make_initializable_iterator` (the TF 1.15 function form)."""
     return dataset.make_initializable_iterator(shared_name)
-
-
-# Sources and transformations subclass Dataset, so they are imported after it.
-from miniflow.data import sources as _sources  # noqa: E402
-from miniflow.data import transformations as _transforms  # noqa: E402

@@ -2,8 +2,10 @@
 `Dataset.apply`), readers, options and structures (see docs/data.md)."""
 
 from miniflow.data import grouping as _grouping
-from miniflow.data.cardinality import assert_cardinality as assert_cardinality
-from miniflow.data.cardinality import cardinality as cardinality
+from miniflow.data.cardinality import (
+    assert_cardinality as assert_cardinality,
+    cardinality as cardinality,
+)
 from miniflow.data.feature_datasets import (
     make_batched_features_dataset as make_batched_features_dataset,
     make_csv_dataset as make_csv_dataset,
@@ -22,26 +24,32 @@ from miniflow.data.options import (
     OptimizationOptions as OptimizationOptions,
     ThreadingOptions as ThreadingOptions,
 )
-from miniflow.data.readers import CsvDataset as CsvDataset
-from miniflow.data.readers import SqlDataset as SqlDataset
-from miniflow.data.readers import TFRecordWriter as TFRecordWriter
-from miniflow.data.sampling import RandomDataset as RandomDataset
-from miniflow.data.sampling import choose_from_datasets as choose_from_datasets
-from miniflow.data.sampling import counter as Counter  # noqa: F401, N812 (TF's name)
-from miniflow.data.sampling import from_list as from_list
-from miniflow.data.sampling import rejection_resample as rejection_resample
-from miniflow.data.sampling import sample_from_datasets as sample_from_datasets
+from miniflow.data.readers import (
+    CsvDataset as CsvDataset,
+    SqlDataset as SqlDataset,
+    TFRecordWriter as TFRecordWriter,
+)
+from miniflow.data.sampling import (
+    RandomDataset as RandomDataset,
+    choose_from_datasets as choose_from_datasets,
+    counter as Counter,  # noqa: F401, N812 (TF's name)
+    from_list as from_list,
+    rejection_resample as rejection_resample,
+    sample_from_datasets as sample_from_datasets,
+)
 from miniflow.data.sparse_datasets import dense_to_sparse_batch as dense_to_sparse_batch
-from miniflow.data.structures import DatasetSpec as DatasetStructure  # noqa: F401
-from miniflow.data.structures import Optional as Optional
-from miniflow.data.structures import OptionalSpec as OptionalStructure  # noqa: F401
-from miniflow.data.structures import SparseTensorStructure as SparseTensorStructure
-from miniflow.data.structures import TensorArrayStructure as TensorArrayStructure
-from miniflow.data.structures import TensorStructure as TensorStructure
-from miniflow.data.structures import from_variant as from_variant
-from miniflow.data.structures import get_next_as_optional as get_next_as_optional
-from miniflow.data.structures import get_structure as get_structure
-from miniflow.data.structures import to_variant as to_variant
+from miniflow.data.structures import (
+    DatasetSpec as DatasetStructure,  # noqa: F401
+    Optional as Optional,
+    OptionalSpec as OptionalStructure,  # noqa: F401
+    SparseTensorStructure as SparseTensorStructure,
+    TensorArrayStructure as TensorArrayStructure,
+    TensorStructure as TensorStructure,
+    from_variant as from_variant,
+    get_next_as_optional as get_next_as_optional,
+    get_structure as get_structure,
+    to_variant as to_variant,
+)
 from miniflow.ops.type_spec import TypeSpec as Structure  # noqa: F401
 
 

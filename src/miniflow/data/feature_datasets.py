@@ -13,6 +13,7 @@ from miniflow import dtypes, errors
 from miniflow.core.shapes import TensorShape
 from miniflow.data.dataset_ops import Dataset
 from miniflow.data.readers import CsvDataset, TFRecordDataset, _lines, _open
+from miniflow.data.registry import provides
 from miniflow.data.sources import _component
 from miniflow.data.structure import TensorSpec
 from miniflow.graph.operation import Tensor
@@ -46,6 +47,7 @@ class _ListFiles(Dataset):
             yield [f.encode()]
 
 
+@provides
 def list_files(file_pattern, shuffle=None, seed=None):
     """`Dataset.list_files`: matching file names, shuffled (all of them) unless
     ``shuffle=False``."""

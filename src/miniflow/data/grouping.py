@@ -11,16 +11,17 @@ from miniflow import dtypes, errors
 from miniflow.core.shapes import TensorShape
 from miniflow.core.values import as_array
 from miniflow.data import structure
+from miniflow.data.registry import provides
 from miniflow.data.sources import _int_arg, _int_value
 from miniflow.data.stateful import StatefulFunction, stack
 from miniflow.data.structure import TensorSpec
-from miniflow.graph.operation import Tensor
 from miniflow.data.transformations import (
     _constant_value,
     _DatasetFunction,
     _ElementFunction,
     _Unary,
 )
+from miniflow.graph.operation import Tensor
 
 _KEY = TensorSpec(dtypes.int64, TensorShape([]))
 
@@ -275,6 +276,7 @@ class _GroupByReducer(_Unary):
             yield self._finalize(states[key], ctx)
 
 
+@provides
 def group_by_window(key_func, reduce_func, window_size=None, window_size_func=None):
     """A transformation for `Dataset.apply`: see `Dataset.group_by_window`."""
     return lambda dataset: _GroupByWindow(
@@ -282,6 +284,7 @@ def group_by_window(key_func, reduce_func, window_size=None, window_size_func=No
     )
 
 
+@provides
 def bucket_by_sequence_length(
     element_length_func,
     bucket_boundaries,

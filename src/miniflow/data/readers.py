@@ -156,7 +156,10 @@ class FixedLengthRecordDataset(_FileDataset):
 
     def _read(self, path, ctx):
         with _open(path, self._compression) as fh:
-            read = lambda n: tfrecord._read(fh, n)
+
+            def read(n, fh=fh):
+                return tfrecord._read(fh, n)
+
             if len(read(self._header)) < self._header:
                 raise errors.DataLossError(
                     None, None, f"{path}: shorter than its header ({self._header} bytes)"

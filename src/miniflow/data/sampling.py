@@ -13,6 +13,7 @@ from miniflow import dtypes, errors
 from miniflow.core.shapes import TensorShape
 from miniflow.data import structure
 from miniflow.data.dataset_ops import Dataset
+from miniflow.data.registry import provides
 from miniflow.data.sources import _component
 from miniflow.data.structure import TensorSpec
 from miniflow.data.transformations import _ElementFunction, _most_specific_compatible
@@ -152,17 +153,20 @@ class _Sample(_DirectedInterleave):
             yield int(rng.choice(n, p=w / w.sum()))
 
 
+@provides
 def sample_from_datasets(datasets, weights=None, seed=None, stop_on_empty_dataset=False):
     """Elements drawn at random from ``datasets``, input ``i`` with probability
     ``weights[i]`` (uniform by default; a dataset of weight vectors varies them)."""
     return _Sample(datasets, weights, seed, stop_on_empty_dataset)
 
 
+@provides
 def choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset=False):
     """The next element of ``datasets[i]`` for each int64 ``i`` of ``choice_dataset``."""
     return _Choose(datasets, choice_dataset, stop_on_empty_dataset)
 
 
+@provides
 class RandomDataset(Dataset):
     """Uniform int64 values in [0, 2**32) (as TF's), forever."""
 
@@ -195,6 +199,7 @@ class _Counter(Dataset):
             yield [np.asarray(v, dtype=self._dtype.np)[()]]
 
 
+@provides
 def counter(start=0, step=1, dtype=dtypes.int64):
     """``start``, ``start + step``, ... forever (`tf.data.experimental.Counter`)."""
     return _Counter(start, step, dtype)
@@ -253,6 +258,7 @@ def _eager(value):
     return value
 
 
+@provides
 def rejection_resample(class_func, target_dist, initial_dist=None, seed=None):
     """A transformation for `Dataset.apply`: resamples to ``target_dist`` by rejection,
     yielding ``(class, element)`` pairs."""

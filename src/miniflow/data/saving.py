@@ -17,6 +17,7 @@ from miniflow.core.registry import not_differentiable, register_op
 from miniflow.core.shapes import TensorShape
 from miniflow.data import structure
 from miniflow.data.dataset_ops import Dataset
+from miniflow.data.registry import provides
 from miniflow.data.structure import TensorSpec
 from miniflow.ops.parsing_ops import parse_tensor_proto, tensor_proto_bytes
 
@@ -59,6 +60,7 @@ def _save_dataset(*captured, dataset=None, path="", compression=""):
 not_differentiable("SaveDataset")
 
 
+@provides
 def save(dataset, path, compression=None):
     """Writes the elements of ``dataset`` under the directory ``path`` (an op in graph
     mode, done at once in eager mode)."""
@@ -133,6 +135,7 @@ class _Load(Dataset):
             yield element
 
 
+@provides
 def load(path, element_spec=None, compression=None):
     """The dataset saved under ``path`` by `Dataset.save`."""
     return _Load(path, element_spec, compression)

@@ -10,11 +10,13 @@ from miniflow.core.shapes import TensorShape
 from miniflow.core.values import as_array
 from miniflow.data import structure
 from miniflow.data.dataset_ops import Dataset
+from miniflow.data.registry import provides
 from miniflow.data.structure import TensorSpec
 from miniflow.graph.operation import Tensor
 from miniflow.ops import array_ops
 
 
+@provides
 class _Slices(Dataset):
     def __init__(self, tensors, sliced):
         # Tuples and dicts are structure; a list is one tensor (as TF converts it).
@@ -88,6 +90,7 @@ def _int_value(ctx, arg) -> int:
     return int(ctx["values"][arg]) if isinstance(arg, Tensor) else arg
 
 
+@provides
 class _Range(Dataset):
     def __init__(self, *args):
         self._args = [_int_arg(a) for a in args]
@@ -102,6 +105,7 @@ class _Range(Dataset):
             yield [np.int64(i)]
 
 
+@provides
 class _Generator(Dataset):
     def __init__(self, generator, output_types, output_shapes, args):
         self._gen, self._args = generator, tuple(args)

@@ -13,6 +13,7 @@ from miniflow import dtypes, errors
 from miniflow.core.shapes import TensorShape
 from miniflow.data import structure
 from miniflow.data.dataset_ops import Dataset
+from miniflow.data.registry import provides
 from miniflow.data.sources import _component
 from miniflow.data.structure import TensorSpec
 from miniflow.data.transformations import _Unary
@@ -72,6 +73,7 @@ class _SparseSlices(Dataset):
             yield [indices[keep][:, 1:], values[keep], shape[1:].copy()]
 
 
+@provides
 def from_sparse_tensor_slices(sparse_tensor):
     """`Dataset.from_sparse_tensor_slices`: ``(indices, values, dense_shape)`` of each row
     (dimension 0) of ``sparse_tensor``."""
@@ -131,6 +133,7 @@ class _DenseToSparseBatch(_Unary):
         ]
 
 
+@provides
 def dense_to_sparse_batch(batch_size, row_shape):
     """A transformation for `Dataset.apply`: batches of ``batch_size`` dense elements as
     one SparseTensor of dense shape ``[batch, *row_shape]`` (-1: the batch's longest)."""

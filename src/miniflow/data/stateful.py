@@ -11,12 +11,14 @@ import numpy as np
 from miniflow import dtypes, errors
 from miniflow.core.shapes import TensorShape
 from miniflow.data import structure
+from miniflow.data.registry import provides
 from miniflow.data.sources import _component, _int_arg, _int_value
 from miniflow.data.structure import TensorSpec
 from miniflow.data.transformations import _ElementFunction, _Filter, _Map, _Unary
 from miniflow.graph.operation import Tensor
 
 
+@provides
 class _Shard(_Unary):
     def __init__(self, input_dataset, num_shards, index):
         super().__init__(input_dataset)
@@ -110,6 +112,7 @@ class InitialState:
         return [ctx["values"][v] if isinstance(v, Tensor) else v for v in self.values]
 
 
+@provides
 class _Scan(_Unary):
     def __init__(self, input_dataset, initial_state, scan_func, has_output=True):
         super().__init__(input_dataset)
@@ -144,6 +147,7 @@ class _Scan(_Unary):
             yield out
 
 
+@provides
 class _TakeWhile(_Filter):
     """The elements before the first for which ``predicate`` is False."""
 
@@ -154,6 +158,7 @@ class _TakeWhile(_Filter):
             yield element
 
 
+@provides
 class _Unique(_Unary):
     def __init__(self, input_dataset):
         super().__init__(input_dataset)
@@ -206,6 +211,7 @@ def stack(values, dtype):
     return np.stack(values) if values else np.zeros((0,), dtype=dtype.np)
 
 
+@provides
 class _Window(_Unary):
     def __init__(self, input_dataset, size, shift, stride, drop_remainder):
         super().__init__(input_dataset)
@@ -242,6 +248,7 @@ class _Window(_Unary):
                     return
 
 
+@provides
 class _IgnoreErrors(_Unary):
     """Drops the elements whose ``map``/``filter`` functions raise. A Python generator
     cannot go on after it raises, so the element-wise transformations directly above the

@@ -11,10 +11,10 @@ from miniflow import dtypes, errors
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.core.shapes import TensorShape
-from miniflow.data import options as options_lib
-from miniflow.data import structure
+from miniflow.data import options as options_lib, structure
 from miniflow.data.dataset_ops import Dataset
 from miniflow.data.iterator_ops import EagerIterator, _iterator_state
+from miniflow.data.registry import provides
 from miniflow.data.transformations import _Unary
 from miniflow.ops import array_ops
 from miniflow.ops.type_spec import SparseTensorSpec, TensorArraySpec, TensorSpec, TypeSpec
@@ -62,6 +62,7 @@ def _public_spec(spec):
     return TensorSpec(spec.shape, spec.dtype)
 
 
+@provides
 def element_spec_of(dataset_or_iterator):
     """The (nested) `tf.TensorSpec`s (`tf.SparseTensorSpec`s, `tf.data.DatasetSpec`s) of
     an element."""
@@ -125,6 +126,7 @@ def SparseTensorStructure(dtype, shape):  # noqa: N802 (TF's name)
     return SparseTensorSpec(shape, dtype)
 
 
+@provides
 class _WithOptions(_Unary):
     def __init__(self, input_dataset, options):
         if not isinstance(options, options_lib.Options):
@@ -136,6 +138,7 @@ class _WithOptions(_Unary):
         return self._input._iter(ctx)
 
 
+@provides
 def options_of(dataset) -> options_lib.Options:
     found = []
 
@@ -149,6 +152,7 @@ def options_of(dataset) -> options_lib.Options:
     return options_lib.merge_options(options_lib.Options(), *found)
 
 
+@provides
 class NumpyIterator:
     """`tf.data.NumpyIterator`: the elements of a dataset as NumPy values (eager mode)."""
 

@@ -14,6 +14,7 @@ from miniflow.core.shapes import TensorShape
 from miniflow.core.values import as_array
 from miniflow.data import structure
 from miniflow.data.dataset_ops import Dataset
+from miniflow.data.registry import provides
 from miniflow.data.sources import _int_arg, _int_value, _shape_leaves
 from miniflow.data.structure import TensorSpec
 from miniflow.eager.context import graph_mode
@@ -24,6 +25,7 @@ from miniflow.ops import array_ops
 from miniflow.ops.random_ops import get_seed
 
 
+@provides
 class _Zip(Dataset):
     def __init__(self, datasets):
         if not isinstance(datasets, tuple | dict):
@@ -131,6 +133,7 @@ class _DatasetFunction(_ElementFunction):
         return self.dataset._generate(self(values, ctx) if self.outputs else [])
 
 
+@provides
 class _FlatMap(_Unary):
     def __init__(self, input_dataset, fn):
         super().__init__(input_dataset)
@@ -145,6 +148,7 @@ class _FlatMap(_Unary):
             yield from self._fn.start(element, ctx)
 
 
+@provides
 class _Interleave(_FlatMap):
     """TF's deterministic interleave: a cycle of ``cycle_length`` inner datasets, taking
     ``block_length`` elements from each in turn; an exhausted slot is refilled from the
@@ -182,6 +186,7 @@ class _Interleave(_FlatMap):
             index = (index + 1) % self._cycle
 
 
+@provides
 class _Unbatch(_Unary):
     def __init__(self, input_dataset):
         super().__init__(input_dataset)
@@ -211,6 +216,7 @@ class _Unbatch(_Unary):
                 yield [v[i] for v in element]
 
 
+@provides
 class _Map(_Unary):
     def __init__(self, input_dataset, fn):
         super().__init__(input_dataset)
@@ -225,6 +231,7 @@ class _Map(_Unary):
             yield self._fn(element, ctx)
 
 
+@provides
 class _Filter(_Unary):
     def __init__(self, input_dataset, predicate):
         super().__init__(input_dataset)
@@ -248,6 +255,7 @@ class _Filter(_Unary):
                 yield element
 
 
+@provides
 class _Batch(_Unary):
     def __init__(self, input_dataset, batch_size, drop_remainder, padded_shapes, padding_values):
         super().__init__(input_dataset)
@@ -341,6 +349,7 @@ class _Batch(_Unary):
         return out
 
 
+@provides
 class _Shuffle(_Unary):
     def __init__(self, input_dataset, buffer_size, seed, reshuffle):
         super().__init__(input_dataset)
@@ -376,6 +385,7 @@ class _Shuffle(_Unary):
             yield buffer.pop()
 
 
+@provides
 class _Repeat(_Unary):
     def __init__(self, input_dataset, count):
         super().__init__(input_dataset)
@@ -396,6 +406,7 @@ class _Repeat(_Unary):
             epoch += 1
 
 
+@provides
 class _Cache(_Unary):
     """`Dataset.cache()`: the elements of the first complete pass, kept in memory and
     replayed by later passes of the same iterator (e.g. under ``repeat``), so the input
@@ -415,6 +426,7 @@ class _Cache(_Unary):
         ctx[key] = seen
 
 
+@provides
 class _Slice(_Unary):
     def __init__(self, input_dataset, start, count):
         super().__init__(input_dataset)
@@ -431,6 +443,7 @@ class _Slice(_Unary):
         yield from itertools.islice(self._input._iter(ctx), max(start, 0), stop)
 
 
+@provides
 class _Concatenate(Dataset):
     def __init__(self, first, second):
         if not structure.same_structure(first._template, second._template) or [

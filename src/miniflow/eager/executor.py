@@ -24,7 +24,6 @@ from miniflow.core.values import as_array
 from miniflow.eager import tape as _tape
 from miniflow.eager.tensor import _BY_NP, EagerTensor, VariableHandle, dtype_of
 
-
 _NO_ATTRS: dict = {}
 # NumPy scalar types kernels return for 0-d results (kept as they are: cheaper than arrays)
 _SCALARS = frozenset(

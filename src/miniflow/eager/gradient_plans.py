@@ -12,19 +12,20 @@ matcher accepts pass the recorded values to the plan and get the gradients back.
 Gradient rules look at shapes, dtypes and attrs, all part of the key. A pass in which
 Python code read a tensor's value (``numpy()``, ``float()``, a constant-folding shape
 helper) is never compiled, nor one whose two logs disagree (a rule that consulted some
-other state), nor one that ran a stateful kernel (random ops, variable reads).
+other state), nor one that ran a stateful kernel (random ops, variable reads), nor a tape
+with an op whose gradient rule is not miniflow's own (user rules may read Python state).
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 
 import numpy as np
 
 from miniflow import dtypes
+from miniflow.core.codegen import Attr, BoolOp, Bound, Call, Compare, Item, Lit, Program, Seq, Slot
 from miniflow.core.indexed_slices import IndexedSlices
-from miniflow.core.registry import gradient_generation, kernel_attrs
+from miniflow.core.registry import gradient_generation, kernel_attrs, lookup_gradient
 from miniflow.core.shapes import TensorShape
 from miniflow.eager.tensor import EagerTensor
 
@@ -43,7 +44,6 @@ _SWEEP_SHARE = 0.5  # credit per recorded op of a sweep run while in debt (at le
 _MAX_DEBT = 2000.0  # so a small model after a large, ever-changing one gets its plan soon
 _UNCACHEABLE = object()
 _SEEN = object()
-_counter = itertools.count()
 
 
 class Uncacheable(Exception):
@@ -126,16 +126,17 @@ def signature(nodes, produced, ys, xs, extra):
 
 
 def _paths(nodes, ys, xs) -> dict:
-    """tensor -> where a plan finds the tensor of a later tape with the same key."""
+    """tensor -> where a plan finds the tensor of a later tape with the same key: a
+    parameter of the plan (0: the tape's ops, 1: ys, 2: xs) and the indices into it."""
     paths: dict = {}
     for k, (_, inputs, outputs, _) in enumerate(nodes):
         for j, t in enumerate(inputs):
-            paths.setdefault(t, f"n[{k}][1][{j}]")
+            paths.setdefault(t, (0, k, 1, j))
         for j, t in enumerate(outputs):
-            paths.setdefault(t, f"n[{k}][2][{j}]")
-    for group, name in ((ys, "ys"), (xs, "xs")):
+            paths.setdefault(t, (0, k, 2, j))
+    for param, group in ((1, ys), (2, xs)):
         for j, t in enumerate(group):
-            paths.setdefault(t, f"{name}[{j}]")
+            paths.setdefault(t, (param, j))
     return paths
 
 
@@ -192,7 +193,7 @@ class GradientPlans:
         if entry is None:
             self._store(key, _SEEN)
             return False
-        return entry is _SEEN or type(entry) is tuple
+        return entry is _SEEN or type(entry) is _Spec
 
     def in_debt(self, tape_ops) -> bool:
         """True while tracing has cost more than plans saved (structures keep changing):
@@ -207,22 +208,24 @@ class GradientPlans:
         ``tape`` is (ops, producer, ys, xs, groups, unconnected) of the traced tape."""
         ops, producer, ys, xs, groups, unconnected = tape
         self._credit -= len(trace.ops) * _COST_PER_KERNEL
-        spec = _generate(trace, _paths(ops, ys, xs), result) if trace.clean else None
+        replayable = trace.clean and all(_shipped_rule(op[0].type) for op in ops)
+        spec = _generate(trace, _paths(ops, ys, xs), result) if replayable else None
         entry = self._entries.get(key)
         if spec is None:
             self._store(key, _UNCACHEABLE)
         elif entry is None or entry is _SEEN:
             self._store(key, spec)
-        elif type(entry) is tuple:
+        elif type(entry) is _Spec:
             if _same_spec(entry, spec):
-                plan = _build(spec)
+                compiled = spec.program.compile()
+                plan = compiled.fn
                 self._store(key, plan)
                 try:
                     match = _matcher(ops, producer, ys, xs, groups, unconnected)
                 except Uncacheable:
                     return
                 filed = self._by_length.setdefault(len(ops), [])
-                filed.insert(0, (match, plan, key, len(spec[2])))
+                filed.insert(0, (match, plan, key, compiled.calls))
                 del filed[_MAX_MATCHERS:]
                 self.compiled += 1
             else:
@@ -248,132 +251,163 @@ class GradientPlans:
         self._entries[key] = entry
 
 
+def _shipped_rule(op_type) -> bool:
+    """Whether the gradient rule of ``op_type`` is miniflow's own (or there is none).
+
+    A rule registered by user code may read Python state (a gradient reversal layer's
+    scale schedule, a flag): TF runs it at every step, so must we. Two traces that agree
+    only show the state did not change *yet*; a compiled plan would keep the old value.
+    """
+    try:
+        rule = lookup_gradient(op_type)
+    except LookupError:
+        return True
+    module = getattr(rule, "__module__", None) or ""
+    return rule is None or module == "miniflow" or module.startswith("miniflow.")
+
+
 def _matcher(ops, producer, ys, xs, groups, unconnected):
     """``match(ops, ys, xs, groups, unconnected)``: True iff a tape's `signature` would
     equal the one of the tape given — the same checks, unrolled for this structure."""
-    env = {"_describe": _describe, "_attrs_key": _attrs_key, "G": list(groups), "U": unconnected}
-    body = [
-        f"if len(n) != {len(ops)} or len(ys) != {len(ys)} or len(xs) != {len(xs)} "
-        f"or groups != G or unconnected != U: return False"
-    ]
-    names: dict = {}  # tensor -> local name (leaves and op outputs)
+    prog = Program("match", ["n", "ys", "xs", "groups", "unconnected"])
+    n, p_ys, p_xs, p_groups, p_unconnected = prog.params
+    length = Bound(len)
+    prog.exit_if(
+        BoolOp(
+            "or",
+            (
+                Compare(Call(length, (n,)), "!=", Lit(len(ops))),
+                Compare(Call(length, (p_ys,)), "!=", Lit(len(ys))),
+                Compare(Call(length, (p_xs,)), "!=", Lit(len(xs))),
+                Compare(p_groups, "!=", Bound(list(groups))),
+                Compare(p_unconnected, "!=", Lit(unconnected)),
+            ),
+        )
+    )
+    names: dict = {}  # tensor -> slot (leaves and op outputs)
     leaves: list = []
+    outputs_seen: list = []
     checks: list = []
 
-    def describe_check(name, t):
-        v = t._value
-        kind = type(v)
+    def describe_check(slot, t):
+        v = Attr(slot, "_value")
+        kind = type(t._value)
         if kind in _FLOAT_SCALARS:
-            env[f"T_{name}"] = kind
-            checks.append(f"type({name}._value) is not T_{name}")
+            checks.append(Compare(Call(Bound(type), (v,)), "is not", Bound(kind)))
         else:
-            env[f"D_{name}"] = _describe(v)
-            checks.append(f"_describe({name}._value) != D_{name}")
+            checks.append(Compare(Call(Bound(_describe), (v,)), "!=", Bound(_describe(t._value))))
 
     def refer(t, expr):
         """Checks that ``expr`` (a tensor of the new tape) stands where ``t`` stood."""
-        name = names.get(t)
-        if name is not None:
-            checks.append(f"{expr} is not {name}")
+        slot = names.get(t)
+        if slot is not None:
+            checks.append(Compare(expr, "is not", slot))
             return
-        p = producer.get(t)
-        if p is not None:  # an output of a later op cannot be an input: topological
+        if producer.get(t) is not None:  # an output of a later op cannot be an input
             raise AssertionError("tape ops out of order")
-        name = names[t] = f"l{len(leaves)}"
-        leaves.append(name)
-        body.append(f"{name} = {expr}")
-        describe_check(name, t)
+        slot = names[t] = prog.assign(Slot("l"), expr)
+        leaves.append(slot)
+        describe_check(slot, t)
+
+    def flush():
+        if checks:
+            prog.exit_if(BoolOp("or", tuple(checks)))
+            checks.clear()
 
     for k, (opdef, inputs, outputs, attrs) in enumerate(ops):
-        env[f"O{k}"] = opdef
-        body.append(f"o{k}, i{k}, q{k}, a{k} = n[{k}]")
-        checks.append(
-            f"o{k} is not O{k} or len(i{k}) != {len(inputs)} or len(q{k}) != {len(outputs)}"
-        )
-        if attrs:
-            env[f"A{k}"] = _attrs_key(attrs)  # raises Uncacheable as the key would
-            checks.append(f"_attrs_key(a{k}) != A{k}")
+        o, i, q, a = prog.assign([Slot(x) for x in "oiqa"], Item(n, k), unpack=True)
+        checks.append(Compare(o, "is not", Bound(opdef)))
+        checks.append(Compare(Call(length, (i,)), "!=", Lit(len(inputs))))
+        checks.append(Compare(Call(length, (q,)), "!=", Lit(len(outputs))))
+        if attrs:  # _attrs_key raises Uncacheable as the key would
+            checks.append(Compare(Call(Bound(_attrs_key), (a,)), "!=", Bound(_attrs_key(attrs))))
         else:
-            checks.append(f"a{k}")
-        _flush(body, checks)
+            checks.append(a)
+        flush()
         for j, t in enumerate(inputs):
-            refer(t, f"i{k}[{j}]")
+            refer(t, Item(i, j))
         for j, t in enumerate(outputs):
-            name = names[t] = f"q{k}_{j}"
-            body.append(f"{name} = q{k}[{j}]")
-            describe_check(name, t)
-        _flush(body, checks)
-    for group, label in ((ys, "ys"), (xs, "xs")):
+            slot = names[t] = prog.assign(Slot("q"), Item(q, j))
+            outputs_seen.append(slot)
+            describe_check(slot, t)
+        flush()
+    for group, param in ((ys, p_ys), (xs, p_xs)):
         for j, t in enumerate(group):
-            refer(t, f"{label}[{j}]")
-    _flush(body, checks)
+            refer(t, Item(param, j))
+    flush()
     # distinct leaves, none of them an op output (as `signature`'s identity dicts)
-    every = leaves + [n for t, n in names.items() if n.startswith("q")]
-    body.append(
-        f"if len({{{', '.join(every)}}}) != {len(every)}: return False" if every else "pass"
-    )
-    body.append("return True")
-    src = "def match(n, ys, xs, groups, unconnected):\n" + "".join(f"    {line}\n" for line in body)
-    exec(compile(src, f"<miniflow plan matcher {next(_counter)}>", "exec"), env)  # noqa: S102
-    env["match"].source = src
-    return env["match"]
-
-
-def _flush(body, checks):
-    if checks:
-        body.append(f"if {' or '.join(f'({c})' for c in checks)}: return False")
-        checks.clear()
+    every = tuple(leaves + outputs_seen)
+    if every:
+        prog.exit_if(Compare(Call(length, (Seq("set", every),)), "!=", Lit(len(every))))
+    prog.returns(True)
+    return prog.compile().fn
 
 
 def _generate(trace, paths, result):
-    """(source, constants, kernels, dtypes) of a plan ``plan(n, ys, xs) -> gradients``
-    over a tape's ops, targets and sources; None if the trace holds something a plan
-    cannot replay. Kernels whose outputs the gradients do not need (the other input's
-    gradient of a rule) are left out."""
-    names = {t: f"v{i}" for i, t in enumerate(paths)}
+    """A `_Spec` of the plan ``plan(n, ys, xs) -> gradients`` over a tape's ops,
+    targets and sources; None if the trace holds something a plan cannot replay. Kernels
+    whose outputs the gradients do not need (the other input's gradient of a rule) are
+    left out by the code generator's liveness pass."""
+    prog = Program("plan", ["n", "ys", "xs"])
+    exprs: dict = {}  # tensor -> slot or bound constant
+    refs: dict = {}  # tensor -> how the structure key names it
     consts: list = []
+    key: list = []
 
-    def name_of(t):
-        n = names.get(t)
-        if n is None:
-            n = names[t] = f"c{len(consts)}"
-            consts.append(t._value)
-        return n
+    def value_of(t):
+        e = exprs.get(t)
+        if e is None:
+            path = paths.get(t)
+            if path is None:
+                refs[t] = ("c", len(consts))
+                consts.append(t._value)
+                e = Bound(t._value)
+            else:
+                refs[t] = path
+                e = prog.param(path[0])
+                for i in path[1:]:
+                    e = Item(e, i)
+                e = prog.assign(Slot("v"), Attr(e, "_value"), pure=True)
+            exprs[t] = e
+        return e
 
-    steps = []  # (kernel name, opdef, kernel attrs, input names, output names, lines)
+    is_not, is_ = "is not", "is"
     for k, (opdef, inputs, outputs, attrs) in enumerate(trace.ops):
-        args = [name_of(t) for t in inputs]
-        outs = [f"t{k}_{j}" for j in range(len(outputs))]
-        names.update(zip(outputs, outs))
-        call = f"k{k}({', '.join(args)})"
-        lines = [
-            f"{outs[0]} = {call}"
-            if opdef.num_outputs == 1
-            else f"{', '.join(outs)}, = {call}"
-            if outs
-            else call
-        ]
-        for t, n in zip(outputs, outs):  # as executor.normalize does
+        kattrs = kernel_attrs(opdef, attrs) if attrs else {}
+        try:
+            akey = _attrs_key(kattrs) if kattrs else ()
+        except Uncacheable:
+            return None
+        kernel = functools.partial(opdef.forward, **kattrs) if kattrs else opdef.forward
+        args = [value_of(t) for t in inputs]
+        unpack = opdef.num_outputs != 1
+        outs = prog.call(kernel, args, len(outputs), unpack=unpack, pure=True)
+        outs = outs if unpack else [outs]
+        coerced = []
+        for j, (t, slot) in enumerate(zip(outputs, outs)):  # as executor.normalize does
+            exprs[t], refs[t] = slot, ("t", k, j)
+            found = Call(Bound(type), (slot,))
             if type(t._value) is np.ndarray:
-                lines.append(f"if type({n}) is not _nd: {n} = _asarray({n})")
+                when, fix, coerced_to = Compare(found, is_not, Bound(np.ndarray)), np.asarray, "a"
             elif isinstance(t._value, np.generic):
-                lines.append(f"if type({n}) is _nd: {n} = {n}[()]")
+                when, fix, coerced_to = Compare(found, is_, Bound(np.ndarray)), None, "s"
             else:
                 return None
-        steps.append(
-            (f"k{k}", opdef, kernel_attrs(opdef, attrs) if attrs else {}, args, outs, lines)
-        )
+            fixed = Call(Bound(fix), (slot,)) if fix is not None else Item(slot, ())
+            prog.assign(slot, fixed, when=when, pure=True)
+            coerced.append(coerced_to)
+        key.append((opdef, akey, tuple(refs[t] for t in inputs), tuple(coerced)))
 
     dts: list = []
 
     def wrapped(t):
         dts.append(t.dtype)
-        return f"_E({name_of(t)}, _d{len(dts) - 1})"
+        return Call(Bound(EagerTensor), (value_of(t), Bound(t.dtype)))
 
     items = []
     for g in result:
         if g is None:
-            items.append("None")
+            items.append(Lit(None))
         elif type(g) is EagerTensor:
             items.append(wrapped(g))
         elif (
@@ -382,37 +416,21 @@ def _generate(trace, paths, result):
             and type(g.indices) is EagerTensor
         ):
             ds = g.dense_shape
-            ds = wrapped(ds) if type(ds) is EagerTensor else name_of(_Const(ds))
-            items.append(f"_IS({wrapped(g.values)}, {wrapped(g.indices)}, {ds})")
+            ds = wrapped(ds) if type(ds) is EagerTensor else value_of(_Const(ds))
+            items.append(Call(Bound(IndexedSlices), (wrapped(g.values), wrapped(g.indices), ds)))
         else:
             return None
-    ret = f"return [{', '.join(items)}]"
+        key.append(("r", type(g), tuple(refs.get(t) for t in _parts_of(g))))
+    prog.returns(Seq("list", tuple(items)))
+    return _Spec(tuple(key), consts, dts, prog)
 
-    needed = set(ret.replace("(", " ").replace(")", " ").replace(",", " ").split())
-    kept = []
-    for step in reversed(steps):
-        if needed.intersection(step[4]):
-            needed.update(step[3])
-            kept.append(step)
-    kept.reverse()
-    body = [f"v{i} = {path}._value" for i, path in enumerate(paths.values()) if f"v{i}" in needed]
-    kernels = []
-    for name, opdef, kattrs, _, _, lines in kept:
-        try:
-            kernels.append(
-                (
-                    name,
-                    opdef,
-                    _attrs_key(kattrs) if kattrs else (),
-                    functools.partial(opdef.forward, **kattrs) if kattrs else opdef.forward,
-                )
-            )
-        except Uncacheable:
-            return None
-        body.extend(lines)
-    body.append(ret)
-    src = "def plan(n, ys, xs):\n" + "".join(f"    {line}\n" for line in body)
-    return src, consts, kernels, dts
+
+def _parts_of(g):
+    if g is None:
+        return ()
+    if type(g) is IndexedSlices:
+        return (g.values, g.indices, g.dense_shape)
+    return (g,)
 
 
 class _Const:
@@ -424,14 +442,23 @@ class _Const:
         self._value = value
 
 
+class _Spec:
+    """A plan before compiling: its structure key (kernels, attrs, wiring), the constant
+    values and result dtypes, and the program. Two traces agree if all but the program
+    are equal."""
+
+    __slots__ = ("key", "consts", "dts", "program")
+
+    def __init__(self, key, consts, dts, program):
+        self.key, self.consts, self.dts, self.program = key, consts, dts, program
+
+
 def _same_spec(a, b) -> bool:
-    (src_a, consts_a, kernels_a, dts_a), (src_b, consts_b, kernels_b, dts_b) = a, b
     return (
-        src_a == src_b
-        and dts_a == dts_b
-        and len(consts_a) == len(consts_b)
-        and all(ka[:3] == kb[:3] for ka, kb in zip(kernels_a, kernels_b))
-        and all(_same_value(x, y) for x, y in zip(consts_a, consts_b))
+        a.key == b.key
+        and a.dts == b.dts
+        and len(a.consts) == len(b.consts)
+        and all(_same_value(x, y) for x, y in zip(a.consts, b.consts))
     )
 
 
@@ -444,19 +471,6 @@ def _same_value(x, y) -> bool:
             and bool(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"))
         )
     return type(x) is type(y) and x == y
-
-
-def _build(spec):
-    src, consts, kernels, dts = spec
-    env = {"_nd": np.ndarray, "_asarray": np.asarray, "_E": EagerTensor, "_IS": IndexedSlices}
-    env.update({f"c{i}": c for i, c in enumerate(consts)})
-    env.update({name: fn for name, _, _, fn in kernels})
-    env.update({f"_d{i}": d for i, d in enumerate(dts)})
-    fname = f"<miniflow gradient plan {next(_counter)}>"
-    exec(compile(src, fname, "exec"), env)  # noqa: S102  generated from a trace, not user text
-    fn = env["plan"]
-    fn.source = src  # for debugging: print(fn.source)
-    return fn
 
 
 PLANS = GradientPlans()

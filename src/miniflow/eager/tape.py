@@ -10,12 +10,10 @@ the handle, a gather takes the handle as its params input.
 from __future__ import annotations
 
 from miniflow.core import autodiff
-from miniflow.core.nest import flatten as _flatten
-from miniflow.core.nest import pack as _pack
 from miniflow.core.dispatch import apply_op
 from miniflow.core.indexed_slices import IndexedSlices
-from miniflow.eager import gradient_plans
-from miniflow.eager import tensor as _tensor
+from miniflow.core.nest import flatten as _flatten, pack as _pack
+from miniflow.eager import gradient_plans, tensor as _tensor
 from miniflow.eager.tensor import EagerTensor, VariableHandle
 
 # Tapes currently recording, innermost last. The executor checks it before recording.

@@ -13,9 +13,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from miniflow import dtypes
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import gather_scatter_ops as _gs
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, gather_scatter_ops as _gs, math_ops as _math
 from miniflow.ops.shape_rules import dims
 from miniflow.ops.sparse_ops import SparseTensor
 

@@ -13,12 +13,14 @@ from miniflow.feature_column.columns_base import (
     check_key,
     to_sparse_dropping,
 )
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import check_ops as _check
-from miniflow.ops import control_flow_ops as _cf
-from miniflow.ops import lookup_ops as _lookup
-from miniflow.ops import math_ops as _math
-from miniflow.ops import string_ops as _str
+from miniflow.ops import (
+    array_ops as _arr,
+    check_ops as _check,
+    control_flow_ops as _cf,
+    lookup_ops as _lookup,
+    math_ops as _math,
+    string_ops as _str,
+)
 from miniflow.ops.example_parsing_ops import VarLenFeature
 from miniflow.ops.sparse_cross_ops import sparse_cross_hashed
 from miniflow.ops.sparse_ops import SparseTensor

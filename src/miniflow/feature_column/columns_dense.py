@@ -12,11 +12,13 @@ from miniflow import dtypes
 from miniflow.core.dispatch import current_frontend
 from miniflow.feature_column.columns_base import CategoricalColumn, DenseColumn
 from miniflow.graph.graph import GraphKeys, get_default_graph
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import gather_scatter_ops as _gs
-from miniflow.ops import init_ops as _init
-from miniflow.ops import math_ops as _math
-from miniflow.ops import variable_scope as _vs
+from miniflow.ops import (
+    array_ops as _arr,
+    gather_scatter_ops as _gs,
+    init_ops as _init,
+    math_ops as _math,
+    variable_scope as _vs,
+)
 from miniflow.ops.safe_embedding_ops import safe_embedding_lookup_sparse
 
 _COMBINERS = ("mean", "sqrtn", "sum")

@@ -14,8 +14,7 @@ from miniflow.feature_column.columns_base import (
     IdWeightPair,
     check_key,
 )
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import index_ops as _index
+from miniflow.ops import array_ops as _arr, index_ops as _index
 from miniflow.ops.example_parsing_ops import FixedLenFeature
 from miniflow.ops.sparse_ops import SparseTensor
 

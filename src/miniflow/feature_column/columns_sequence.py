@@ -17,9 +17,7 @@ from miniflow.feature_column.columns_base import (
     IdWeightPair,
     check_key,
 )
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
-from miniflow.ops import segment_ops as _seg
+from miniflow.ops import array_ops as _arr, math_ops as _math, segment_ops as _seg
 from miniflow.ops.example_parsing_ops import VarLenFeature
 from miniflow.ops.sparse_ops import SparseTensor, sparse_tensor_to_dense
 

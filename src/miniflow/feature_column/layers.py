@@ -15,11 +15,13 @@ from miniflow.feature_column.columns_base import (
     FeatureColumn,
 )
 from miniflow.feature_column.columns_dense import get_weights, recording_variables
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import init_ops as _init
-from miniflow.ops import math_ops as _math
-from miniflow.ops import nn_ops as _nn
-from miniflow.ops import variable_scope as _vs
+from miniflow.ops import (
+    array_ops as _arr,
+    init_ops as _init,
+    math_ops as _math,
+    nn_ops as _nn,
+    variable_scope as _vs,
+)
 from miniflow.ops.safe_embedding_ops import safe_embedding_lookup_sparse
 
 

@@ -268,6 +268,15 @@ class Graph:
     def version(self) -> int:
         return self._ids
 
+    # Set by `miniflow.train.tf_graph_export` (a higher layer) when miniflow is imported.
+    _graph_def_exporter = None
+
+    def as_graph_def(self, from_version=None, add_shapes=False):
+        """TensorFlow's ``GraphDef`` proto of this graph (``graph_pb2.GraphDef``, which
+        `tf.train.write_graph` writes and TensorFlow imports; needs the ``tf-formats``
+        extra). miniflow's JSON form is ``tf.GraphDef.from_graph(graph)``."""
+        return Graph._graph_def_exporter(self)
+
 
 _default_graph = Graph()
 _graph_stack: list[Graph] = []

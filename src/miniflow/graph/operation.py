@@ -10,6 +10,7 @@ import sys
 
 from miniflow import dtypes
 from miniflow.core.shapes import TensorShape
+from miniflow.graph.default_session import _session_for
 
 
 class Operation:
@@ -72,8 +73,6 @@ class Operation:
 
     def run(self, feed_dict=None, session=None):
         """Runs this operation in ``session`` (default: the default session)."""
-        from miniflow.graph.session import _session_for  # same layer, avoids a cycle
-
         _session_for(self.graph, session).run(self, feed_dict)
 
     def __repr__(self):
@@ -124,8 +123,6 @@ class Tensor:
 
     def eval(self, feed_dict=None, session=None):
         """The value of this tensor in ``session`` (default: the default session)."""
-        from miniflow.graph.session import _session_for
-
         return _session_for(self.graph, session).run(self, feed_dict)
 
     def __bool__(self):

@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import threading
 import time
 
 import numpy as np
 
 from miniflow import errors
+from miniflow.core import blas_threads
+from miniflow.core.codegen import BoolOp, Bound, Call, Lit, Not, Program, Seq
 from miniflow.core.indexed_slices import IndexedSlices, IndexedSlicesValue
 from miniflow.core.registry import kernel_attrs
 from miniflow.core.values import as_array
+from miniflow.graph.default_session import (
+    _session_for as _session_for,
+    get_default_session as get_default_session,
+    session_stack,
+)
 from miniflow.graph.graph import get_default_graph, remove_innermost
 from miniflow.graph.operation import Operation, Tensor
 
@@ -61,31 +67,6 @@ def _expand_feeds(feed_dict) -> dict:
     return out
 
 
-_default_sessions = threading.local()
-
-
-def get_default_session():
-    """The session made default by ``with sess:`` / ``as_default`` (None if none)."""
-    stack = getattr(_default_sessions, "stack", None)
-    return stack[-1] if stack else None
-
-
-def _session_for(graph, session):
-    session = session or get_default_session()
-    if session is None:
-        raise ValueError(
-            "Cannot evaluate tensor using `eval()`: No default session is "
-            "registered. Use `with sess.as_default()` or pass an explicit "
-            "session to `eval(session=sess)`"
-        )
-    if session.graph is not graph:
-        raise ValueError(
-            "Cannot use the given session to evaluate tensor: the tensor's "
-            "graph is different from the session's graph."
-        )
-    return session
-
-
 class Session:
     """A TF1 session: owns the values of variables (and other state) for one graph."""
 
@@ -104,6 +85,7 @@ class Session:
         self._closed = False
         self._default_ctx = None
         self._timeout_ms = getattr(config, "operation_timeout_in_ms", 0) or 0
+        blas_threads.set_threads(getattr(config, "intra_op_parallelism_threads", 0))
 
     # -- lifecycle ------------------------------------------------------------------
     def close(self) -> None:
@@ -127,7 +109,7 @@ class Session:
 
     @contextlib.contextmanager
     def as_default(self):
-        stack = _default_sessions.__dict__.setdefault("stack", [])
+        stack = session_stack()
         stack.append(self)
         try:
             yield self
@@ -244,7 +226,13 @@ class _Plan:
         if flat is not None:  # the generated function returns the caller's structure
             self.build = _identity
         self.feeds = [_resolve_feed(graph, k) for k in feed_keys]
-        self.fn, self.lines = _compile(session, self.leaves, self.target_ops, self.feeds, flat)
+        self.program = _compile(session, self.leaves, self.target_ops, self.feeds, flat)
+        self.fn = self.program.fn
+
+    @property
+    def lines(self) -> dict:
+        """source line -> the op it runs, and "file": the generated file name."""
+        return self.program.tags | {"file": self.program.filename}
 
     def run(self, feed_vals):
         try:
@@ -252,7 +240,7 @@ class _Plan:
         except _FeedError:
             raise
         except Exception as e:
-            raise _node_error(e, self.lines) from e
+            raise _node_error(e, self.program.tag_of(e)) from e
         return self.build(vals)
 
     def _flat_structure(self, fetches):
@@ -430,43 +418,34 @@ def _prune(leaves, target_ops, feeds):
     return [op for op in order if op not in after_write] + [op for op in order if op in after_write]
 
 
-_counter = itertools.count()
-
-
 def _identity(value):
     return value
 
 
 def _compile(session, leaves, target_ops, feeds, flat=None):
-    """Generates the plan function; returns it and the op behind each source line."""
-    names: dict = {}  # Tensor -> local name
-    env: dict = {}  # bound kernels and constants
-    params = []
-    body: list[str] = []
+    """Generates the plan function (a `codegen.Compiled`, each line tagged with its op)."""
+    prog = Program("plan", [f"f{i}" for i in range(len(feeds))])
+    slots: dict = {}  # Tensor -> the slot or bound constant holding its value
     for i, t in enumerate(feeds):
-        names[t] = f"f{i}"
-        params.append(f"f{i}")
-        env[f"_c{i}"] = _feed_converter(t)
-        body.append(f"f{i} = _c{i}(f{i})")
-    line_ops: dict = {}  # body index -> op
+        slots[t] = prog.call(_feed_converter(t), [prog.param(i)])
     # Fetched outputs that may alias a variable's buffer are copied as soon as they are
     # computed, so a later in-place update in the same run does not change them. A
     # variable fetched itself is read at the end of the run instead: as with TF1's ref
     # variables, `sess.run([train_op, global_step])` returns the step after the update.
-    snapshot_names: dict = {}
+    snapshots: dict = {}
     ops = _prune(leaves, target_ops, feeds)
     on_state = _state_dependent(ops, feeds)
     snapshot = {
         t for t in leaves if t not in feeds and t.op.type != "VariableV2" and t.op in on_state
     }
-    for k, op in enumerate(ops):
+    for op in ops:
         opdef = op.opdef
         if op.type == "Const":
             value = op.attrs["value"]
-            env[f"c{k}"] = (
+            # scalars as NumPy scalars (see _feed_converter)
+            slots[op.outputs[0]] = Bound(
                 value[()] if value.ndim == 0 and value.dtype.kind in "biuf" else value
-            )  # scalars as NumPy scalars (see _feed_converter)
-            names[op.outputs[0]] = f"c{k}"
+            )
             continue
         if op.type == "NoOp":
             continue
@@ -480,38 +459,33 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
                 + (f" and shape {_fmt_dims(t.shape)}" if t.shape.ndims is not None else "")
                 + f"\n\t [[node {op.name} (defined at {op.traceback}) ]]",
             )
-        kernel = _bind_kernel(session, op)
-        env[f"k{k}"] = kernel
-        args = ", ".join(names[t] for t in op.inputs)
-        outs = [f"v{k}_{j}" for j in range(len(op.outputs))]
-        for t, n in zip(op.outputs, outs):
-            names[t] = n
-        call = f"k{k}({args})"
         guard = op.attrs.get("_guard")
         if guard:  # a tf.cond branch op runs only when its branch is taken
-            cond = " and ".join(
-                ("" if branch else "not ") + names[op.graph.get_tensor_by_name(p)]
-                for p, branch in guard
+            guard = BoolOp(
+                "and",
+                tuple(
+                    slots[p] if branch else Not(slots[p])
+                    for p, branch in ((op.graph.get_tensor_by_name(p), b) for p, b in guard)
+                ),
             )
-            skipped = (
-                "None" if len(outs) <= 1 and opdef.num_outputs == 1 else f"({'None, ' * len(outs)})"
-            )
-            call = f"({call} if {cond} else {skipped})"
-        if not outs:
-            body.append(call)
-        elif len(outs) == 1 and opdef.num_outputs == 1:
-            body.append(f"{outs[0]} = {call}")
-        else:
-            body.append(f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = {call}")
-        line_ops[len(body) - 1] = op
-        for j, t in enumerate(op.outputs):
-            if t in snapshot:
-                env["_copy"] = _copy
-                body.append(f"s{k}_{j} = _copy({names[t]})")
-                snapshot_names[t] = f"s{k}_{j}"  # later kernels still read the buffer
+        n_out = len(op.outputs)
+        outs = prog.call(
+            _bind_kernel(session, op),
+            [slots[t] for t in op.inputs],
+            n_out,
+            unpack=not (n_out == 1 and opdef.num_outputs == 1),
+            guard=guard,
+            tag=op,
+        )
+        if n_out == 1 and opdef.num_outputs == 1:
+            outs = [outs]
+        for t, slot in zip(op.outputs, outs or ()):
+            slots[t] = slot
+            if t in snapshot:  # later kernels still read the buffer itself
+                snapshots[t] = prog.call(_copy, [slot])
     results = []
     for t in leaves:
-        n = snapshot_names.get(t, names[t])
+        value = snapshots.get(t, slots[t])
         # copies: feeds, constants (the graph's own arrays), and scalars (fetched as NumPy
         # scalars, as TF does); variable-aliasing values were snapshotted when computed
         if (
@@ -519,27 +493,15 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
             or t.op.type in ("Const", "VariableV2")
             or (t.shape.ndims == 0 and t not in snapshot)
         ):
-            env["_copy"] = _copy
-            n = f"_copy({n})"
-        results.append(n)
+            value = Call(Bound(_copy), (value,))
+        results.append(value)
     if flat is None:
-        body.append(f"return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+        prog.returns(Seq("tuple", tuple(results)))
     else:
         kind, idx = flat
-        items = ["None" if i is None else results[i] for i in idx]
-        if kind == "single":
-            body.append(f"return {items[0]}")
-        elif kind == "list":
-            body.append(f"return [{', '.join(items)}]")
-        else:
-            body.append(f"return ({', '.join(items)}{',' if len(items) == 1 else ''})")
-    fname = f"<miniflow plan {next(_counter)}>"
-    src = f"def plan({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
-    exec(compile(src, fname, "exec"), env)  # noqa: S102  generated from graph, not user text
-    fn = env["plan"]
-    fn.source = src  # for debugging: print(plan.fn.source)
-    # Line i+2 of the source is body[i].
-    return fn, {i + 2: op for i, op in line_ops.items()} | {"file": fname}
+        items = tuple(Lit(None) if i is None else results[i] for i in idx)
+        prog.returns(items[0] if kind == "single" else Seq(kind, items))
+    return prog.compile()
 
 
 def _state_dependent(ops, feeds) -> set:
@@ -580,13 +542,8 @@ def _bind_kernel(session, op):
     return functools.partial(fn, **attrs) if attrs else fn
 
 
-def _node_error(exc, lines):
-    tb = exc.__traceback__
-    op = None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == lines["file"]:
-            op = lines.get(tb.tb_lineno)
-        tb = tb.tb_next
+def _node_error(exc, op):
+    """``exc`` raised by ``op``'s kernel (None: unknown), as the OpError TF raises."""
     where = f"\n\t [[node {op.name} (defined at {op.traceback}) ]]" if op is not None else ""
     if isinstance(exc, errors.OpError):
         return type(exc)(None, op, f"{exc.message}{where}")

@@ -1,7 +1,28 @@
 """`tf.io`: `tf.io.gfile`, decoders and parsers, `tf.train.Example` parsing, TFRecord
 files (see docs/strings_and_io.md) and image codecs."""
 
+# -- issue 13: decoders, parsers, Example parsing, TFRecord files --------------------------
+from miniflow.core.tfrecord import (
+    TFRecordCompressionType as TFRecordCompressionType,
+    TFRecordOptions as TFRecordOptions,
+    TFRecordWriter as TFRecordWriter,
+    tf_record_iterator as tf_record_iterator,
+)
 from miniflow.io import gfile as gfile
+
+# -- issue 13: queue input pipelines (TF's tf.io has these four, not FIFOQueue) ------------
+from miniflow.ops.data_flow_ops import (
+    PaddingFIFOQueue as PaddingFIFOQueue,
+    PriorityQueue as PriorityQueue,
+    QueueBase as QueueBase,
+    RandomShuffleQueue as RandomShuffleQueue,
+)
+from miniflow.ops.example_parsing_ops import (
+    FixedLenFeature as FixedLenFeature,
+    FixedLenSequenceFeature as FixedLenSequenceFeature,
+    SparseFeature as SparseFeature,
+    VarLenFeature as VarLenFeature,
+)
 from miniflow.ops.image_codec_ops import (  # noqa: F401  issue 13: image codecs
     decode_and_crop_jpeg as decode_and_crop_jpeg,
     decode_bmp as decode_bmp,
@@ -15,21 +36,7 @@ from miniflow.ops.image_codec_ops import (  # noqa: F401  issue 13: image codecs
     extract_jpeg_shape as extract_jpeg_shape,
     is_jpeg as is_jpeg,
 )
-
-# -- issue 13: decoders, parsers, Example parsing, TFRecord files --------------------------
-from miniflow.core.tfrecord import TFRecordCompressionType as TFRecordCompressionType  # noqa: E402
-from miniflow.core.tfrecord import TFRecordOptions as TFRecordOptions  # noqa: E402
-from miniflow.core.tfrecord import TFRecordWriter as TFRecordWriter  # noqa: E402
-from miniflow.core.tfrecord import tf_record_iterator as tf_record_iterator  # noqa: E402
-from miniflow.ops.example_parsing_ops import (  # noqa: E402
-    FixedLenFeature as FixedLenFeature,
-    FixedLenSequenceFeature as FixedLenSequenceFeature,
-    SparseFeature as SparseFeature,
-    VarLenFeature as VarLenFeature,
-    parse_example as parse_example,
-    parse_single_example as parse_single_example,
-)
-from miniflow.ops.parsing_ops import (  # noqa: E402
+from miniflow.ops.parsing_ops import (
     decode_base64 as decode_base64,
     decode_compressed as decode_compressed,
     decode_csv as decode_csv,
@@ -43,28 +50,24 @@ from miniflow.ops.parsing_ops import (  # noqa: E402
     serialize_tensor as serialize_tensor,
     write_file as write_file,
 )
-from miniflow.ops.sequence_example_parsing_ops import (  # noqa: E402
+from miniflow.ops.sequence_example_parsing_ops import (
     parse_sequence_example as parse_sequence_example,
     parse_single_sequence_example as parse_single_sequence_example,
 )
-from miniflow.ops.sparse_serialization_ops import (  # noqa: E402
+from miniflow.ops.sparse_serialization_ops import (
     deserialize_many_sparse as deserialize_many_sparse,
     serialize_many_sparse as serialize_many_sparse,
     serialize_sparse as serialize_sparse,
 )
 
-# -- issue 13: queue input pipelines (TF's tf.io has these four, not FIFOQueue) ------------
-from miniflow.ops.data_flow_ops import PaddingFIFOQueue as PaddingFIFOQueue  # noqa: E402
-from miniflow.ops.data_flow_ops import PriorityQueue as PriorityQueue  # noqa: E402
-from miniflow.ops.data_flow_ops import QueueBase as QueueBase  # noqa: E402
-from miniflow.ops.data_flow_ops import RandomShuffleQueue as RandomShuffleQueue  # noqa: E402
-
 # -- issue 13: ragged tensors ---------------------------------------------------------------
-from miniflow.ragged.ragged_feature import RaggedFeature as RaggedFeature  # noqa: E402
+from miniflow.ragged.ragged_feature import RaggedFeature as RaggedFeature
 
 # the same parsers, plus RaggedFeature specs (delegates when there is none)
-from miniflow.ragged.ragged_parsing import parse_example as parse_example  # noqa: E402
-from miniflow.ragged.ragged_parsing import parse_single_example as parse_single_example  # noqa: E402
+from miniflow.ragged.ragged_parsing import (
+    parse_example as parse_example,
+    parse_single_example as parse_single_example,
+)
 
 # tf.io.write_graph is tf.train.write_graph
-from miniflow.train.graph_def import write_graph as write_graph  # noqa: E402
+from miniflow.train.graph_def import write_graph as write_graph

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from miniflow.ml.data import Batch
+from miniflow.ml.batch import Batch
 
 __all__ = ["CacheWriter", "read_cache", "is_cache", "is_complete_cache", "write_cache"]
 

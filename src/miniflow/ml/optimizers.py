@@ -241,6 +241,11 @@ class Optimizer:
             if dim is None:
                 raise ValueError(f"{type(self).__name__}: pass dim= (dense state) or store=")
             store = DenseStore(dim, self.slots, dtype)
+        elif getattr(store, "_init", self.slots) != self.slots:
+            raise ValueError(
+                f"{type(self).__name__}: the store's slots start at {store._init}, this "
+                f"optimizer's at {self.slots}; build the store with the optimizer's slots"
+            )
         self.store = store
         self.l1 = float(l1)
         self.l2 = float(l2)

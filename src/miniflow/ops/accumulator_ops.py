@@ -14,8 +14,7 @@ import time
 
 import numpy as np
 
-from miniflow import dtypes as _dtypes
-from miniflow import errors
+from miniflow import dtypes as _dtypes, errors
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.core.registry import not_differentiable, register_op

@@ -12,8 +12,7 @@ import numpy as np
 
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import register_gradient, register_op
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, math_ops as _math
 from miniflow.ops.special_math_ops import _EPS, _float_kernel
 from miniflow.ops.trig_ops import float_only
 

@@ -17,10 +17,11 @@ from miniflow import dtypes, errors
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.registry import not_differentiable, register_gradient, register_op
 from miniflow.graph.graph import get_default_graph
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
-from miniflow.ops.composite_math_ops import is_non_decreasing as is_non_decreasing  # noqa: F401
-from miniflow.ops.composite_math_ops import is_strictly_increasing as is_strictly_increasing
+from miniflow.ops import array_ops as _arr, math_ops as _math
+from miniflow.ops.composite_math_ops import (
+    is_non_decreasing as is_non_decreasing,  # noqa: F401
+    is_strictly_increasing as is_strictly_increasing,
+)
 from miniflow.ops.control_flow_ops import control_dependencies, name_scope, no_op
 from miniflow.ops.variables import global_variables, local_variables
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, math_ops as _math
 from miniflow.ops.control_flow_ops import name_scope
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from miniflow import dtypes
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, math_ops as _math
 from miniflow.ops.functional_ops import while_loop
 
 CGState = namedtuple("CGState", ["i", "x", "r", "p", "gamma"])

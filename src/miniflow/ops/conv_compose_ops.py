@@ -5,9 +5,7 @@ builds them: 1-D ops insert a unit height axis (`conv1d`, `conv1d_transpose`,
 
 from __future__ import annotations
 
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import conv3d_ops as _c3
-from miniflow.ops import conv_ops as _c2
+from miniflow.ops import array_ops as _arr, conv3d_ops as _c3, conv_ops as _c2
 from miniflow.ops.control_flow_ops import name_scope as _name_scope
 from miniflow.ops.shape_rules import dims
 

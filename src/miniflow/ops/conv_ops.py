@@ -1,6 +1,7 @@
 """Convolution and pooling (`tf.nn.conv2d`, `conv2d_transpose`, `max_pool`, `avg_pool`):
-NHWC, SAME/VALID, strides and dilations, with im2col kernels over a strided view of the
-padded input (one tensordot per call; backward loops run over kernel taps, not pixels).
+NHWC, SAME/VALID, strides and dilations. The convolution and its filter gradient are one
+GEMM each on the im2col patch matrix of the padded input; the input gradient is one small
+GEMM and one strided add per kernel tap (no patch-sized temporary).
 Every backward op has its own gradient, so second derivatives work."""
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from numpy.lib.stride_tricks import as_strided
 from miniflow import errors
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import register_gradient, register_op
-from miniflow.ops import array_ops as _arr
+from miniflow.ops import array_ops as _arr, pool_tiled as _tiled
 from miniflow.ops.shape_rules import dims
 
 # ---------------------------------------------------------------------------------------
-# Convolution: im2col through a strided view, one tensordot per call.
+# Convolution: im2col through a strided view, one GEMM per call.
 
 
 def _pair(v, what):
@@ -68,6 +69,23 @@ def _pad_hw(x, ph, pw, value=0):
     return np.pad(x, ((0, 0), ph, pw, (0, 0)), constant_values=value)
 
 
+def _patches(x, kh, kw, strides, dilations, padding):
+    """im2col: the (N*OH*OW, KH*KW*C) matrix of NHWC patches (one copy of the strided
+    view; none for a 1x1 stride-1 filter), and the output size (OH, OW)."""
+    oh, ow, ph, pw = _geometry(x.shape, kh, kw, strides, dilations, padding)
+    if kh == kw == 1 and strides == (1, 1) and ph == pw == (0, 0):
+        return np.ascontiguousarray(x).reshape(-1, x.shape[3]), oh, ow
+    cols = _windows(_pad_hw(x, ph, pw), oh, ow, kh, kw, *strides, *dilations)
+    return np.ascontiguousarray(cols).reshape(-1, kh * kw * x.shape[3]), oh, ow
+
+
+def _conv_gemm(x, w, strides, dilations, padding):
+    kh, kw, c, o = w.shape
+    cols, oh, ow = _patches(x, kh, kw, strides, dilations, padding)
+    out = np.matmul(cols, w.reshape(kh * kw * c, o))
+    return out.reshape(x.shape[0], oh, ow, o).astype(x.dtype, copy=False)
+
+
 def _conv2d_kernel(x, w, strides=(1, 1), dilations=(1, 1), padding="VALID"):
     if x.shape[3] != w.shape[2]:
         raise errors.InvalidArgumentError(
@@ -75,10 +93,17 @@ def _conv2d_kernel(x, w, strides=(1, 1), dilations=(1, 1), padding="VALID"):
             None,
             f"input depth must be evenly divisible by filter depth: {x.shape[3]} vs {w.shape[2]}",
         )
-    kh, kw = w.shape[:2]
-    oh, ow, ph, pw = _geometry(x.shape, kh, kw, strides, dilations, padding)
-    cols = _windows(_pad_hw(x, ph, pw), oh, ow, kh, kw, *strides, *dilations)
-    return np.tensordot(cols, w, axes=([3, 4, 5], [0, 1, 2])).astype(x.dtype, copy=False)
+    return _conv_gemm(x, w, tuple(strides), tuple(dilations), padding)
+
+
+def _check_backprop(actual, computed, what):
+    if tuple(actual) != tuple(computed):
+        raise errors.InvalidArgumentError(
+            None,
+            None,
+            f"Conv2D backprop: size of {what} doesn't match computed: "
+            f"actual = {list(actual)}, computed = {list(computed)}",
+        )
 
 
 def _conv_backprop_input_kernel(
@@ -87,18 +112,19 @@ def _conv_backprop_input_kernel(
     shape = tuple(int(s) for s in input_sizes)
     kh, kw = w.shape[:2]
     oh, ow, ph, pw = _geometry(shape, kh, kw, strides, dilations, padding)
+    _check_backprop(dy.shape, (shape[0], oh, ow, w.shape[3]), "out_backprop")
     (sh, sw), (dh, dw) = strides, dilations
     n, h, wd, c = shape
     dxp = np.zeros((n, h + sum(ph), wd + sum(pw), c), dtype=dy.dtype)
-    dcols = np.tensordot(dy, w, axes=([3], [3]))  # (N, OH, OW, KH, KW, C)
-    for i in range(kh):  # one strided add per kernel tap, not per pixel
+    dy2 = dy.reshape(-1, dy.shape[3])
+    for i in range(kh):  # per tap: one GEMM with the tap's filter, one strided add
         for j in range(kw):
             dxp[
                 :,
                 i * dh : i * dh + sh * (oh - 1) + 1 : sh,
                 j * dw : j * dw + sw * (ow - 1) + 1 : sw,
                 :,
-            ] += dcols[:, :, :, i, j, :]
+            ] += np.matmul(dy2, w[i, j].T).reshape(n, oh, ow, c)
     return dxp[:, ph[0] : ph[0] + h, pw[0] : pw[0] + wd, :]
 
 
@@ -106,9 +132,10 @@ def _conv_backprop_filter_kernel(
     x, filter_sizes, dy, strides=(1, 1), dilations=(1, 1), padding="VALID"
 ):
     kh, kw = int(filter_sizes[0]), int(filter_sizes[1])
-    oh, ow, ph, pw = _geometry(x.shape, kh, kw, strides, dilations, padding)
-    cols = _windows(_pad_hw(x, ph, pw), oh, ow, kh, kw, *strides, *dilations)
-    return np.tensordot(cols, dy, axes=([0, 1, 2], [0, 1, 2])).astype(dy.dtype, copy=False)
+    cols, oh, ow = _patches(x, kh, kw, tuple(strides), tuple(dilations), padding)
+    _check_backprop(dy.shape, (x.shape[0], oh, ow, int(filter_sizes[3])), "out_backprop")
+    out = np.matmul(cols.T, dy.reshape(-1, dy.shape[3]))
+    return out.reshape(kh, kw, x.shape[3], dy.shape[3]).astype(dy.dtype, copy=False)
 
 
 def _conv_infer(inputs, attrs):
@@ -347,6 +374,9 @@ def _pool_windows(x, ksize, strides, padding, fill):
 
 
 def _max_pool_kernel(x, ksize=(1, 1), strides=(1, 1), padding="VALID"):
+    out_hw = _tiled.tiles(x.shape, ksize, strides, padding)
+    if out_hw is not None:
+        return _tiled.max_pool(x, ksize, out_hw)
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     cols, _ = _pool_windows(x, ksize, strides, padding, fill)
     return cols.max(axis=(3, 4))
@@ -376,6 +406,9 @@ def _scatter_taps(per_tap, x_shape, ksize, strides, geo, dtype):
 
 
 def _max_pool_grad_kernel(x, dy, ksize=(1, 1), strides=(1, 1), padding="VALID"):
+    out_hw = _tiled.tiles(x.shape, ksize, strides, padding)
+    if out_hw is not None and dy.shape[1:3] == out_hw:
+        return _tiled.max_pool_grad(x, dy, ksize, out_hw)
     arg, geo = _argmax_taps(x, ksize, strides, padding)
     kw = ksize[1]
     return _scatter_taps(
@@ -399,6 +432,9 @@ def _avg_counts(x_shape, ksize, strides, padding):
 
 
 def _avg_pool_kernel(x, ksize=(1, 1), strides=(1, 1), padding="VALID"):
+    out_hw = _tiled.tiles(x.shape, ksize, strides, padding)
+    if out_hw is not None and x.dtype.kind == "f":
+        return _tiled.avg_pool(x, ksize, out_hw)
     cols, _ = _pool_windows(x, ksize, strides, padding, 0)
     return (cols.sum(axis=(3, 4)) / _avg_counts(x.shape, ksize, strides, padding)).astype(
         x.dtype, copy=False
@@ -407,6 +443,9 @@ def _avg_pool_kernel(x, ksize=(1, 1), strides=(1, 1), padding="VALID"):
 
 def _avg_pool_grad_kernel(x_shape, dy, ksize=(1, 1), strides=(1, 1), padding="VALID"):
     x_shape = tuple(int(s) for s in x_shape)
+    out_hw = _tiled.tiles(x_shape, ksize, strides, padding)
+    if out_hw is not None and dy.shape[1:3] == out_hw and dy.dtype.kind == "f":
+        return _tiled.avg_pool_grad(x_shape, dy, ksize, out_hw)
     scaled = dy / _avg_counts(x_shape, ksize, strides, padding)
     _, _, ph, pw = _geometry(x_shape, *ksize, strides, (1, 1), padding)
     geo = (dy.shape[1], dy.shape[2], ph, pw)

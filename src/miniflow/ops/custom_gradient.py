@@ -14,8 +14,7 @@ import functools
 import inspect
 
 from miniflow.core.dispatch import apply_op, current_frontend
-from miniflow.core.nest import flatten as _flatten
-from miniflow.core.nest import pack as _pack
+from miniflow.core.nest import flatten as _flatten, pack as _pack
 from miniflow.core.registry import register_gradient, register_op
 from miniflow.ops import array_ops as _arr
 

@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from miniflow import dtypes as _dtypes
-from miniflow import errors
+from miniflow import dtypes as _dtypes, errors
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.core.shapes import TensorShape, as_shape
 from miniflow.graph.session import run_deadline
 from miniflow.ops import array_ops
 from miniflow.ops.control_flow_ops import name_scope
-from miniflow.ops.random_ops import get_seed
 from miniflow.ops.queue_state import (
     PaddingFIFOQueueState,
     PriorityQueueState,
     QueueState,
     RandomShuffleQueueState,
 )
+from miniflow.ops.random_ops import get_seed
 
 _STATES = {
     "FIFOQueueV2": QueueState,

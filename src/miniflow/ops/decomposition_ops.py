@@ -11,8 +11,9 @@ import numpy as np
 from miniflow import dtypes, errors
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import register_gradient, register_op
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, math_ops as _math
+from miniflow.ops.gather_scatter_ops import batch_gather
+from miniflow.ops.index_ops import invert_permutation
 from miniflow.ops.linalg_ops import (
     _eye_like,
     _square_infer,
@@ -23,8 +24,6 @@ from miniflow.ops.linalg_ops import (
     matrix_set_diag,
     triangular_solve,
 )
-from miniflow.ops.gather_scatter_ops import batch_gather
-from miniflow.ops.index_ops import invert_permutation
 from miniflow.ops.shape_rules import dims
 from miniflow.ops.sort_ops import argsort
 

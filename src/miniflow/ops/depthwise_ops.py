@@ -9,8 +9,7 @@ import numpy as np
 from miniflow import errors
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import register_gradient, register_op
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import conv_ops as _c2
+from miniflow.ops import array_ops as _arr, conv_ops as _c2
 from miniflow.ops.conv_ops import _geometry, _pad_hw, _windows
 from miniflow.ops.shape_rules import dims
 

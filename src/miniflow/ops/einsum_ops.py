@@ -10,8 +10,7 @@ import numpy as np
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import register_gradient, register_op
 from miniflow.core.shapes import broadcast_dims
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, math_ops as _math
 from miniflow.ops.math_ops import broadcast_like, unbroadcast
 from miniflow.ops.shape_rules import dims
 

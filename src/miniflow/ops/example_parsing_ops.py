@@ -16,8 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from miniflow import dtypes, errors
-from miniflow.core import example_fast_parse as fast
-from miniflow.core import protobuf_wire as wire
+from miniflow.core import example_fast_parse as fast, protobuf_wire as wire
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.ops import array_ops

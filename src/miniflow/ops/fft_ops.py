@@ -9,8 +9,7 @@ import numpy as np
 from miniflow import dtypes
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import register_gradient, register_op
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, math_ops as _math
 from miniflow.ops.complex_ops import _TO_COMPLEX, _TO_REAL, complex, real
 from miniflow.ops.shape_rules import dims
 

@@ -19,8 +19,7 @@ from miniflow import errors
 from miniflow.core import autodiff
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.indexed_slices import IndexedSlices
-from miniflow.core.nest import flatten as _flatten
-from miniflow.core.nest import pack as _pack
+from miniflow.core.nest import flatten as _flatten, pack as _pack
 from miniflow.core.registry import kernel_attrs, register_gradient, register_op
 from miniflow.graph.graph import get_default_graph
 from miniflow.ops import array_ops
@@ -539,36 +538,3 @@ def _captures(subs, placeholders):
                 seen.add(t)
                 caps.append(t)
     return caps
-
-
-# ---------------------------------------------------------------------------------------
-# map_fn.
-
-
-def map_fn(
-    fn,
-    elems,
-    dtype=None,
-    parallel_iterations=None,
-    back_prop=True,
-    swap_memory=False,
-    infer_shape=True,
-    name=None,
-):
-    """``stack([fn(e) for e in unstack(elems)])`` (unrolled over a static first dimension,
-    else a while loop over TensorArrays; elems may be nested)."""
-    flat = [array_ops.convert_to_tensor(e) for e in _flatten(elems)]
-    n = flat[0].shape.as_list()[0] if flat[0].shape.ndims else None
-    if n is None:
-        from miniflow.ops.higher_order_ops import map_loop  # it builds on while_loop
-
-        return map_loop(fn, elems, dtype=dtype, back_prop=back_prop)
-    items = [_pack(elems, iter([t[i] for t in flat])) for i in range(n)]
-    results = [fn(item) for item in items]
-    if not results:
-        raise ValueError("map_fn over an empty first dimension")
-    stacked = [
-        array_ops.stack([_flatten(r)[j] for r in results], name=name)
-        for j in range(len(_flatten(results[0])))
-    ]
-    return _pack(results[0], iter(stacked))

@@ -1,5 +1,5 @@
 """Higher-order functions over the first dimension of tensors: `tf.scan`, `tf.foldl`,
-`tf.foldr`, `tf.vectorized_map`, `tf.map_fn`'s loop for run-time lengths (`map_loop`),
+`tf.foldr`, `tf.vectorized_map`, `tf.map_fn` (a loop, `map_loop`, for run-time lengths),
 and the index-selected branch `tf.switch_case`.
 
 scan and the folds are a `tf.while_loop` that gathers element ``i`` and (scan) writes
@@ -12,11 +12,8 @@ from __future__ import annotations
 
 from miniflow import dtypes
 from miniflow.core.dispatch import current_frontend
-from miniflow.core.nest import flatten as _flatten
-from miniflow.core.nest import pack as _pack
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import functional_ops as _fn
-from miniflow.ops import math_ops as _math
+from miniflow.core.nest import flatten as _flatten, pack as _pack
+from miniflow.ops import array_ops as _arr, functional_ops as _fn, math_ops as _math
 from miniflow.ops.control_flow_ops import name_scope
 from miniflow.ops.tensor_array_ops import TensorArray
 
@@ -170,7 +167,7 @@ def map_loop(fn, elems, dtype=None, back_prop=True, parallel_iterations=10):
 
 def vectorized_map(fn, elems, fallback_to_while_loop=True):
     """``fn`` over the first dimension of ``elems``, stacked (runs as `tf.map_fn`)."""
-    return _fn.map_fn(fn, elems)
+    return map_fn(fn, elems)
 
 
 def switch_case(branch_index, branch_fns, default=None, name="switch_case"):
@@ -208,3 +205,30 @@ def switch_case(branch_index, branch_fns, default=None, name="switch_case"):
         return _fn.case(
             [(_math.equal(index, key), fn) for key, fn in pairs], default=default, name=name
         )
+
+
+def map_fn(
+    fn,
+    elems,
+    dtype=None,
+    parallel_iterations=None,
+    back_prop=True,
+    swap_memory=False,
+    infer_shape=True,
+    name=None,
+):
+    """``stack([fn(e) for e in unstack(elems)])`` (unrolled over a static first dimension,
+    else a while loop over TensorArrays; elems may be nested)."""
+    flat = [_arr.convert_to_tensor(e) for e in _flatten(elems)]
+    n = flat[0].shape.as_list()[0] if flat[0].shape.ndims else None
+    if n is None:
+        return map_loop(fn, elems, dtype=dtype, back_prop=back_prop)
+    items = [_pack(elems, iter([t[i] for t in flat])) for i in range(n)]
+    results = [fn(item) for item in items]
+    if not results:
+        raise ValueError("map_fn over an empty first dimension")
+    stacked = [
+        _arr.stack([_flatten(r)[j] for r in results], name=name)
+        for j in range(len(_flatten(results[0])))
+    ]
+    return _pack(results[0], iter(stacked))

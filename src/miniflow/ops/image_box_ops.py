@@ -11,8 +11,7 @@ import numpy as np
 from miniflow import dtypes, errors
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_op
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import random_ops as _random
+from miniflow.ops import array_ops as _arr, random_ops as _random
 from miniflow.ops.shape_rules import dims
 
 # ---------------------------------------------------------------------------------------

@@ -7,9 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from miniflow import dtypes
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import conv_ops as _conv
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, conv_ops as _conv, math_ops as _math
 from miniflow.ops.control_flow_ops import name_scope
 from miniflow.ops.image_color_ops import convert_image_dtype
 from miniflow.ops.shape_rules import dims

@@ -9,10 +9,12 @@ import numpy as np
 
 from miniflow import dtypes
 from miniflow.core.dispatch import current_frontend
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import functional_ops as _functional
-from miniflow.ops import math_ops as _math
-from miniflow.ops import random_ops as _random
+from miniflow.ops import (
+    array_ops as _arr,
+    functional_ops as _functional,
+    math_ops as _math,
+    random_ops as _random,
+)
 from miniflow.ops.control_flow_ops import name_scope
 from miniflow.ops.image_resize_ops import ResizeMethod, resize_images
 from miniflow.ops.shape_rules import dims

@@ -13,8 +13,7 @@ import threading
 
 import numpy as np
 
-from miniflow import dtypes as _dtypes
-from miniflow import errors
+from miniflow import dtypes as _dtypes, errors
 from miniflow.core import tfrecord
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.registry import not_differentiable, register_op

@@ -11,21 +11,19 @@ import numpy as np
 
 from miniflow import dtypes
 from miniflow.core.shapes import TensorShape
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import complex_ops, fft_ops
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, complex_ops, fft_ops, math_ops as _math
 from miniflow.ops.decomposition_ops import eigvalsh, slogdet, svd
 from miniflow.ops.einsum_ops import einsum
 from miniflow.ops.linalg_ops import (
     _transpose_last,
     band_part,
+    cholesky as _cholesky,
     diag_part,
     matrix_diag,
     matrix_inverse,
     matrix_solve,
     triangular_solve,
 )
-from miniflow.ops.linalg_ops import cholesky as _cholesky
 from miniflow.ops.matrix_function_ops import _dense_tridiagonal
 from miniflow.ops.shape_rules import dims
 

@@ -16,10 +16,7 @@ from miniflow import dtypes, errors
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.graph.graph import get_default_graph
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import control_flow_ops as _cf
-from miniflow.ops import math_ops as _math
-from miniflow.ops import string_ops
+from miniflow.ops import array_ops as _arr, control_flow_ops as _cf, math_ops as _math, string_ops
 from miniflow.ops.shape_rules import dims
 from miniflow.ops.sparse_ops import SparseTensor
 

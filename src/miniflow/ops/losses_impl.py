@@ -7,9 +7,7 @@ import numbers
 
 from miniflow.core.dispatch import current_frontend
 from miniflow.graph.graph import GraphKeys, get_default_graph
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
-from miniflow.ops import nn_ops
+from miniflow.ops import array_ops as _arr, math_ops as _math, nn_ops
 
 
 class Reduction:

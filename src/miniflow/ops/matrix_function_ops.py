@@ -9,10 +9,9 @@ import numpy as np
 from miniflow import errors
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_gradient, register_op
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
-from miniflow.ops.einsum_ops import einsum
+from miniflow.ops import array_ops as _arr, math_ops as _math
 from miniflow.ops.decomposition_ops import eigh, eigvalsh
+from miniflow.ops.einsum_ops import einsum
 from miniflow.ops.linalg_ops import _square_infer, _transpose_last, matrix_diag, matrix_solve
 from miniflow.ops.shape_rules import dims
 

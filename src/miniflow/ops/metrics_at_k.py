@@ -9,9 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from miniflow import dtypes
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
-from miniflow.ops import nn_ops
+from miniflow.ops import array_ops as _arr, math_ops as _math, nn_ops
 from miniflow.ops.metrics_impl import _collect, check_graph_mode, metric_variable
 from miniflow.ops.variable_scope import variable_scope
 

@@ -12,9 +12,7 @@ import numpy as np
 from miniflow import dtypes
 from miniflow.core.dispatch import current_frontend
 from miniflow.graph.graph import GraphKeys, get_default_graph
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import check_ops, control_flow_ops
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, check_ops, control_flow_ops, math_ops as _math
 from miniflow.ops.variable_scope import variable_scope
 from miniflow.ops.variables import Variable
 

@@ -10,9 +10,7 @@ import numpy as np
 from miniflow import dtypes
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_gradient, register_op
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import conv_ops as _c2
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, conv_ops as _c2, math_ops as _math
 from miniflow.ops.conv_ops import _geometry, _pad_hw, _windows
 from miniflow.ops.shape_rules import dims
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from miniflow import dtypes
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
-from miniflow.ops import nn_ops as _nn
+from miniflow.ops import array_ops as _arr, math_ops as _math, nn_ops as _nn
 from miniflow.ops.control_flow_ops import name_scope as _name_scope
 from miniflow.ops.shape_rules import dims
 from miniflow.ops.sort_ops import approx_max_k, approx_min_k

@@ -1,10 +1,22 @@
-"""Python operators on tensors and variables, as TF1 defines them (``==`` stays identity)."""
+"""Python operators on tensors and variables, as TF1 defines them (``==`` stays identity).
+
+Importing this module installs them, once, on graph tensors, variables and eager
+tensors (as TF's ``math_ops`` overrides ``Tensor`` operators), and gives `tf.dtypes` its
+op functions (``cast``, ``saturate_cast``, ...): the classes and modules below the ops
+never import them.
+"""
 
 from __future__ import annotations
 
+from miniflow import dtypes
 from miniflow.core.dispatch import binary_operator
-from miniflow.ops import array_ops as a
-from miniflow.ops import math_ops as m
+from miniflow.eager.tensor import EagerTensor
+from miniflow.graph.operation import Tensor
+from miniflow.ops import array_ops as a, math_ops as m
+from miniflow.ops.complex_ops import complex as _complex
+from miniflow.ops.dtype_cast_ops import saturate_cast
+from miniflow.ops.string_ops import as_string
+from miniflow.ops.variables import Variable
 
 _BINARY = {
     "add": m.add,
@@ -50,3 +62,10 @@ def install(cls) -> None:
         setattr(cls, f"__{name}__", lambda self, fn=fn: fn(self))
     cls.__getitem__ = lambda self, key: a.getitem(self, key)
     cls.__div__ = cls.__truediv__
+
+
+for _cls in (Tensor, Variable, EagerTensor):
+    install(_cls)
+dtypes.register_functions(
+    cast=a.cast, saturate_cast=saturate_cast, complex=_complex, as_string=as_string
+)

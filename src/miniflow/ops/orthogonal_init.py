@@ -7,9 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from miniflow import dtypes
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
-from miniflow.ops import random_ops
+from miniflow.ops import array_ops as _arr, math_ops as _math, random_ops
 from miniflow.ops.decomposition_ops import qr
 from miniflow.ops.init_ops import Initializer
 from miniflow.ops.linalg_ops import diag_part

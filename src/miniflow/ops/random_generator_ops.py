@@ -138,7 +138,7 @@ class Generator:
         with name_scope(name, "stateful_uniform") as scope:
             if dtype.is_integer:
                 if maxval is None:
-                    raise ValueError("Must specify maxval for integer dtype %r" % dtype)
+                    raise ValueError(f"Must specify maxval for integer dtype {dtype!r}")
                 return self._draw(
                     "StatelessRandomUniformIntV2",
                     shape,

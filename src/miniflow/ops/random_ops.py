@@ -11,8 +11,7 @@ from miniflow import dtypes
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.graph.graph import get_default_graph
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, math_ops as _math
 from miniflow.ops.array_ops import _int_tensor, _shape_from_tensor
 
 DEFAULT_GRAPH_SEED = 87654321
@@ -143,7 +142,7 @@ def random_uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None
     dtype = dtypes.as_dtype(dtype)
     if maxval is None:
         if dtype.is_integer:
-            raise ValueError("Must specify maxval for integer dtype %r" % dtype)
+            raise ValueError(f"Must specify maxval for integer dtype {dtype!r}")
         maxval = 1.0
     if not (_is_number(minval) and _is_number(maxval)):
         if dtype.is_integer:  # floor(u * (max - min)) + min, exact for int32 ranges

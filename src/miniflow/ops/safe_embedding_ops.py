@@ -5,8 +5,7 @@ zeros). Composed from existing ops."""
 from __future__ import annotations
 
 from miniflow import dtypes
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, math_ops as _math
 from miniflow.ops.shape_rules import dims
 
 

@@ -9,9 +9,7 @@ import numpy as np
 from miniflow import errors
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_gradient, register_op
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
-from miniflow.ops import shape_rules as rules
+from miniflow.ops import array_ops as _arr, math_ops as _math, shape_rules as rules
 from miniflow.ops.math_ops import unbroadcast
 from miniflow.ops.nn_ops import div_no_nan
 from miniflow.ops.trig_ops import float_only

@@ -10,8 +10,7 @@ import numpy as np
 from miniflow import dtypes, errors
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import register_gradient, register_op
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, math_ops as _math
 from miniflow.ops.safe_math_ops import truncatediv
 from miniflow.ops.shape_rules import dims
 from miniflow.ops.sparse_ops import segment_sum, unsorted_segment_sum

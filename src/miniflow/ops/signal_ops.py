@@ -8,8 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from miniflow import dtypes
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, math_ops as _math
 from miniflow.ops.manip_ops import roll
 from miniflow.ops.shape_rules import dims
 

@@ -10,8 +10,7 @@ import numpy as np
 from miniflow import dtypes
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_op
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, math_ops as _math
 from miniflow.ops.nn_ops import top_k
 from miniflow.ops.shape_rules import dims, normalize_axis
 

@@ -11,12 +11,10 @@ import numpy as np
 
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_gradient, register_op
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, math_ops as _math
 from miniflow.ops.math_ops import unbroadcast
 from miniflow.ops.shape_rules import dims
-from miniflow.ops.trig_ops import float_only
-from miniflow.ops.trig_ops import unary_function as _unary
+from miniflow.ops.trig_ops import float_only, unary_function as _unary
 
 _EPS = np.finfo(np.float64).eps
 

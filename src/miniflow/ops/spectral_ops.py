@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import fft_ops
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, fft_ops, math_ops as _math
 from miniflow.ops.manip_ops import reverse
 from miniflow.ops.shape_rules import dims
 from miniflow.ops.signal_ops import dct, frame, hann_window, overlap_and_add, vorbis_window

@@ -21,8 +21,7 @@ from miniflow import dtypes, errors
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.registry import register_gradient, register_op
 from miniflow.core.shapes import TensorShape
-from miniflow.ops import array_ops as _arr
-from miniflow.ops import math_ops as _math
+from miniflow.ops import array_ops as _arr, math_ops as _math
 from miniflow.ops.gather_scatter_ops import tensor_scatter_nd_update
 
 

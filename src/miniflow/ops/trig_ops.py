@@ -7,8 +7,7 @@ import numpy as np
 
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import register_gradient, register_op
-from miniflow.ops import math_ops as _math
-from miniflow.ops import shape_rules as rules
+from miniflow.ops import math_ops as _math, shape_rules as rules
 from miniflow.ops.math_ops import unbroadcast
 
 

@@ -15,7 +15,6 @@ from miniflow.graph.graph import GraphKeys, get_default_graph
 from miniflow.ops import array_ops
 from miniflow.ops.state_ops import Slot
 
-
 _CREATORS: list = []  # tf.variable_creator_scope's creators, innermost last
 
 

@@ -103,11 +103,14 @@ def peak_rss() -> int:
 
 def _build_optimizer(cfg: ShardConfig) -> Optimizer:
     try:
-        slots = dict(OPTIMIZERS[cfg.optimizer].slots)
+        cls = OPTIMIZERS[cfg.optimizer]
     except KeyError:
         raise ValueError(
             f"unknown optimizer {cfg.optimizer!r}; expected one of {sorted(OPTIMIZERS)}"
         ) from None
+    # the slots' initial values may depend on the hyperparameters (Adagrad's
+    # initial_accumulator): ask a one-coordinate instance
+    slots = dict(cls(1, **cfg.hyperparameters).slots)
     store = HashStore(slots, dtype=np.dtype(cfg.dtype))
     return make_optimizer(cfg.optimizer, store=store, l1=cfg.l1, l2=cfg.l2, **cfg.hyperparameters)
 
@@ -264,8 +267,8 @@ class Shard:
             if self._recovering and step > self.version:
                 self._skip_to(step)
             ready = lambda: self.version >= step  # noqa: E731
-            waiting_for = lambda: (
-                f"step {step - 1} to be complete; pushes of step "  # noqa: E731
+            waiting_for = lambda: (  # noqa: E731
+                f"step {step - 1} to be complete; pushes of step "
                 f"{self.version} missing from workers "
                 f"{np.flatnonzero(self.clock <= self.version).tolist()}"
             )
@@ -275,8 +278,8 @@ class Shard:
             if cfg.staleness is None:
                 return
             ready = lambda: self._slowest() >= step - cfg.staleness  # noqa: E731
-            waiting_for = lambda: (
-                f"the slowest worker to reach step {step - cfg.staleness} "  # noqa: E731
+            waiting_for = lambda: (  # noqa: E731
+                f"the slowest worker to reach step {step - cfg.staleness} "
                 f"(clocks {self.clock.tolist()})"
             )
         if not self._cond.wait_for(lambda: ready() or self._closed, cfg.timeout):

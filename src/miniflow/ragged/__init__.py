@@ -9,6 +9,7 @@ from miniflow.ops.ragged_array_ops import (  # noqa: F401
     row_splits_to_segment_ids as row_splits_to_segment_ids,
     segment_ids_to_row_splits as segment_ids_to_row_splits,
 )
+from miniflow.ragged import ragged_dispatch  # noqa: F401  (tf.reduce_sum(rt), ... )
 from miniflow.ragged.ragged_factory import (  # noqa: F401
     RaggedTensorSpec as RaggedTensorSpec,
     constant as constant,
@@ -33,7 +34,6 @@ from miniflow.ragged.ragged_ops import (  # noqa: F401
     reduce_sum as reduce_sum,
     stack as stack,
 )
-from miniflow.ragged import ragged_dispatch  # noqa: F401  (tf.reduce_sum(rt), ... )
 from miniflow.ragged.ragged_session import placeholder as placeholder  # noqa: F401
 from miniflow.ragged.ragged_tensor import RaggedTensor as RaggedTensor  # noqa: F401
 from miniflow.ragged.ragged_value import RaggedTensorValue as RaggedTensorValue  # noqa: F401

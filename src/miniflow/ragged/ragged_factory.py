@@ -9,8 +9,7 @@ import numpy as np
 from miniflow import dtypes
 from miniflow.core.shapes import TensorShape
 from miniflow.graph.operation import Tensor
-from miniflow.ops import array_ops, check_ops, control_flow_ops, math_ops
-from miniflow.ops import ragged_array_ops as rp
+from miniflow.ops import array_ops, check_ops, control_flow_ops, math_ops, ragged_array_ops as rp
 from miniflow.ops.composite_math_ops import bincount
 from miniflow.ops.sort_ops import argsort
 from miniflow.ops.sparse_cross_ops import sparse_cross, sparse_cross_hashed
@@ -18,7 +17,6 @@ from miniflow.ops.sparse_ops import SparseTensor
 from miniflow.ops.type_spec import TypeSpec, _shape_key
 from miniflow.ragged.ragged_ops import _is_ragged, _to_ragged
 from miniflow.ragged.ragged_tensor import RaggedTensor, RaggedTensorValue
-
 
 # ---------------------------------------------------------------------------------------
 # constant / constant_value: nested lists -> flat values + nested splits.

@@ -15,8 +15,14 @@ import numpy as np
 
 from miniflow import dtypes
 from miniflow.core.dispatch import is_tensor
-from miniflow.ops import array_ops, check_ops, control_flow_ops, math_ops, segment_ops
-from miniflow.ops import ragged_array_ops as rp
+from miniflow.ops import (
+    array_ops,
+    check_ops,
+    control_flow_ops,
+    math_ops,
+    ragged_array_ops as rp,
+    segment_ops,
+)
 from miniflow.ops.shape_rules import dims
 from miniflow.ops.sparse_ops import unsorted_segment_sum
 from miniflow.ragged.ragged_tensor import RaggedTensor

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from miniflow import dtypes
 from miniflow.ops import array_ops, check_ops, control_flow_ops, math_ops
-from miniflow.ops.example_parsing_ops import VarLenFeature
-from miniflow.ops.example_parsing_ops import parse_example as _parse_example
-from miniflow.ops.example_parsing_ops import parse_single_example as _parse_single_example
+from miniflow.ops.example_parsing_ops import (
+    VarLenFeature,
+    parse_example as _parse_example,
+    parse_single_example as _parse_single_example,
+)
 from miniflow.ops.scan_ops import cumsum
 from miniflow.ops.sparse_ops import unsorted_segment_sum
 from miniflow.ragged import ragged_ops

@@ -6,9 +6,7 @@ are split flat and given their outer dimensions back as uniform rows."""
 from __future__ import annotations
 
 from miniflow import dtypes
-from miniflow.ops import array_ops
-from miniflow.ops import string_split_ops as _split
-from miniflow.ops import unicode_ops as _uni
+from miniflow.ops import array_ops, string_split_ops as _split, unicode_ops as _uni
 from miniflow.ops.shape_rules import dims
 from miniflow.ops.sparse_ops import SparseTensor
 from miniflow.ragged.ragged_tensor import RaggedTensor

@@ -16,8 +16,7 @@ import numpy as np
 from miniflow import dtypes
 from miniflow.core.dispatch import executing_eagerly, is_tensor
 from miniflow.core.shapes import TensorShape
-from miniflow.ops import array_ops, check_ops, control_flow_ops, math_ops
-from miniflow.ops import ragged_array_ops as rp
+from miniflow.ops import array_ops, check_ops, control_flow_ops, math_ops, ragged_array_ops as rp
 from miniflow.ops.gather_scatter_ops import scatter_nd
 from miniflow.ops.shape_rules import dims
 from miniflow.ops.sparse_ops import SparseTensor

@@ -31,25 +31,35 @@ from miniflow.saved_model.impl import (
     read_saved_model as read_saved_model,
     simple_save as simple_save,
 )
-from miniflow.train.meta_graph import MetaGraphDef as MetaGraphDef
-from miniflow.train.meta_graph import SignatureDef as SignatureDef
-from miniflow.train.meta_graph import TensorInfo as TensorInfo
+from miniflow.train.meta_graph import (
+    MetaGraphDef as MetaGraphDef,
+    SignatureDef as SignatureDef,
+    TensorInfo as TensorInfo,
+)
 
 Builder = SavedModelBuilder
 contains_saved_model = maybe_saved_model_directory
 
 # -- issue 13: TF's constants under their tf.saved_model names
-from miniflow.saved_model import constants as constants  # noqa: E402
-from miniflow.saved_model.constants import (  # noqa: E402
+# -- issue 13: main ops, TF's file-name constants, tensor lookup by signature entry
+from miniflow.saved_model import (  # noqa: E402
+    constants as constants,
+    main_op as main_op,
+)
+from miniflow.saved_model.constants import (  # noqa: E402,E402
     ASSETS_DIRECTORY as ASSETS_DIRECTORY,
     ASSETS_KEY as ASSETS_KEY,
     DEBUG_DIRECTORY as DEBUG_DIRECTORY,
+    DEBUG_INFO_FILENAME_PB as DEBUG_INFO_FILENAME_PB,
     LEGACY_INIT_OP_KEY as LEGACY_INIT_OP_KEY,
     MAIN_OP_KEY as MAIN_OP_KEY,
+    SAVED_MODEL_FILENAME_PB as SAVED_MODEL_FILENAME_PB,
+    SAVED_MODEL_FILENAME_PBTXT as SAVED_MODEL_FILENAME_PBTXT,
     SAVED_MODEL_SCHEMA_VERSION as SAVED_MODEL_SCHEMA_VERSION,
     VARIABLES_DIRECTORY as VARIABLES_DIRECTORY,
     VARIABLES_FILENAME as VARIABLES_FILENAME,
 )
+from miniflow.saved_model.main_op import main_op_with_restore as main_op_with_restore  # noqa: E402
 from miniflow.saved_model.signature_constants import (  # noqa: E402
     CLASSIFY_INPUTS as CLASSIFY_INPUTS,
     CLASSIFY_OUTPUT_CLASSES as CLASSIFY_OUTPUT_CLASSES,
@@ -64,17 +74,10 @@ from miniflow.saved_model.signatures import (  # noqa: E402
     is_valid_signature as is_valid_signature,
     regression_signature_def as regression_signature_def,
 )
-from miniflow.saved_model.tag_constants import GPU as GPU  # noqa: E402
-from miniflow.saved_model.tag_constants import TPU as TPU  # noqa: E402
-
-# -- issue 13: main ops, TF's file-name constants, tensor lookup by signature entry
-from miniflow.saved_model import main_op as main_op  # noqa: E402
-from miniflow.saved_model.constants import (  # noqa: E402
-    DEBUG_INFO_FILENAME_PB as DEBUG_INFO_FILENAME_PB,
-    SAVED_MODEL_FILENAME_PB as SAVED_MODEL_FILENAME_PB,
-    SAVED_MODEL_FILENAME_PBTXT as SAVED_MODEL_FILENAME_PBTXT,
+from miniflow.saved_model.tag_constants import (  # noqa: E402
+    GPU as GPU,
+    TPU as TPU,
 )
-from miniflow.saved_model.main_op import main_op_with_restore as main_op_with_restore  # noqa: E402,E501
 from miniflow.saved_model.utils import (  # noqa: E402
     get_tensor_from_tensor_info as get_tensor_from_tensor_info,
 )

@@ -1,10 +1,15 @@
 """SavedModel directories: one or more tagged meta graphs with signatures, plus the
-variables as a checkpoint. Layout (docs/persistence.md)::
+variables as a checkpoint. Two layouts; `load` tells them apart by the files present.
+miniflow's (docs/persistence.md), the builder's default::
 
     export_dir/
       saved_model.json          checksummed JSON envelope: {"meta_graphs": [...]}
       variables/variables.index
       variables/variables.data-<sha>.npz
+
+and TensorFlow's (``saved_model.pb``/``.pbtxt``, ``variables/`` as a V2 tensor bundle,
+``assets/``; docs/tf_files.md): read by `tf_loader`, written with ``format="tf"`` by
+`tf_builder`.
 
 The directory is assembled under a temporary name and renamed into place, so a reader
 (e.g. a model server) never sees a half-written export.
@@ -21,8 +26,9 @@ from miniflow import errors
 from miniflow.graph.file_io import atomic_write, dump_envelope, fsync_dir, load_envelope, read_bytes
 from miniflow.graph.graph import Graph, GraphKeys, get_default_graph
 from miniflow.graph.session import Session
+from miniflow.saved_model import tf_builder, tf_loader
 from miniflow.train import meta_graph as mg
-from miniflow.train.saver import Saver
+from miniflow.train.saver import Saver, saver_for
 
 SAVED_MODEL_FILENAME = "saved_model.json"
 VARIABLES_DIRECTORY = "variables"
@@ -69,6 +75,12 @@ def predict_signature_def(inputs: dict, outputs: dict) -> mg.SignatureDef:
 class SavedModelBuilder:
     """Builds a SavedModel directory (`tf.saved_model.builder.SavedModelBuilder`).
 
+    Args:
+        export_dir: the directory to create (absent or empty).
+        format: ``"miniflow"`` (default: ``saved_model.json``, needs NumPy only, holds
+            any graph) or ``"tf"`` (TensorFlow's layout, which TensorFlow and TF Serving
+            load; needs the ``tf-formats`` extra and ops TensorFlow has).
+
     Example:
         >>> b = tf.saved_model.builder.SavedModelBuilder("/models/m/1")
         >>> b.add_meta_graph_and_variables(sess, [tf.saved_model.tag_constants.SERVING],
@@ -76,7 +88,9 @@ class SavedModelBuilder:
         >>> b.save()
     """
 
-    def __init__(self, export_dir):
+    def __init__(self, export_dir, format="miniflow"):
+        if format not in ("miniflow", "tf"):
+            raise ValueError(f"SavedModel format must be 'miniflow' or 'tf', got {format!r}")
         self._export_dir = os.fspath(export_dir)
         _refuse_existing(self._export_dir)
         parent = os.path.dirname(os.path.abspath(self._export_dir))
@@ -85,6 +99,8 @@ class SavedModelBuilder:
         self._staging = tempfile.mkdtemp(dir=parent, prefix=f".{base}.", suffix=".tmp")
         self._meta_graphs: list[dict] = []
         self._saver_def = None
+        self._tf = tf_builder.TFLayoutWriter(self._staging) if format == "tf" else None
+        self._has_variables = False
 
     def add_meta_graph_and_variables(
         self,
@@ -99,21 +115,26 @@ class SavedModelBuilder:
         saver=None,
     ):
         """Records ``sess.graph`` under ``tags`` and saves the variables' values."""
-        if self._meta_graphs:
+        if self._has_variables:
             raise AssertionError(
                 "Graph state including variables and assets has already "
                 "been saved. Please invoke `add_meta_graph()` instead."
             )
         graph = sess.graph
+        main_op = main_op if main_op is not None else legacy_init_op
+        if self._tf is not None:
+            self._tf.save_variables(sess, saver)
+            self._tf.add(graph, tags, signature_def_map, assets_collection, main_op)
+            self._has_variables = True
+            return
         saver = saver or Saver(graph.get_collection(GraphKeys.GLOBAL_VARIABLES), allow_empty=True)
         if saver._vars:
             os.makedirs(os.path.join(self._staging, VARIABLES_DIRECTORY), exist_ok=True)
             prefix = os.path.join(self._staging, VARIABLES_DIRECTORY, VARIABLES_FILENAME)
             saver.save(sess, prefix, write_meta_graph=False, write_state=False)
             self._saver_def = saver.saver_def
-        self._add(
-            graph, tags, signature_def_map, main_op if main_op is not None else legacy_init_op
-        )
+        self._add(graph, tags, signature_def_map, main_op)
+        self._has_variables = True
 
     def add_meta_graph(
         self,
@@ -128,23 +149,23 @@ class SavedModelBuilder:
         graph=None,
     ):
         """Records another meta graph (default graph) sharing the saved variables."""
-        if not self._meta_graphs:
+        if not self._has_variables:
             raise AssertionError(
                 "Variables and assets have not been saved yet. Please "
                 "invoke `add_meta_graph_and_variables()` first."
             )
-        self._add(
-            graph or get_default_graph(),
-            tags,
-            signature_def_map,
-            main_op if main_op is not None else legacy_init_op,
-        )
+        graph = graph or get_default_graph()
+        main_op = main_op if main_op is not None else legacy_init_op
+        if self._tf is not None:
+            self._tf.add(graph, tags, signature_def_map, assets_collection, main_op)
+        else:
+            self._add(graph, tags, signature_def_map, main_op)
 
     def _add(self, graph, tags, signature_def_map, main_op):
         tags = sorted(set(tags))
         if any(sorted(m["meta_info_def"]["tags"]) == tags for m in self._meta_graphs):
             raise AssertionError(f"A meta graph with tags {tags} was already added.")
-        for key, sig in (signature_def_map or {}).items():
+        for sig in (signature_def_map or {}).values():
             for info in [*sig.inputs.values(), *sig.outputs.values()]:
                 graph.as_graph_element(info.name)  # raises if the tensor is not in the graph
         if main_op is not None:
@@ -155,15 +176,20 @@ class SavedModelBuilder:
         self._meta_graphs.append(meta._body)
 
     def save(self, as_text=False) -> str:
-        """Writes ``saved_model.json`` and moves the directory into place; returns its path.
+        """Writes ``saved_model.json`` (format "tf": ``saved_model.pb``, or ``.pbtxt`` with
+        ``as_text``) and moves the directory into place; returns its path.
 
         Raises:
             AlreadyExistsError: the export directory appeared meanwhile.
         """
-        data = dump_envelope(
-            SAVED_MODEL_FORMAT, SAVED_MODEL_VERSION, {"meta_graphs": self._meta_graphs}
-        )
-        atomic_write(os.path.join(self._staging, SAVED_MODEL_FILENAME), lambda fh: fh.write(data))
+        if self._tf is not None:
+            self._tf.save(as_text)
+        else:
+            data = dump_envelope(
+                SAVED_MODEL_FORMAT, SAVED_MODEL_VERSION, {"meta_graphs": self._meta_graphs}
+            )
+            path = os.path.join(self._staging, SAVED_MODEL_FILENAME)
+            atomic_write(path, lambda fh: fh.write(data))
         _refuse_existing(self._export_dir)
         if os.path.isdir(self._export_dir):
             os.rmdir(self._export_dir)  # empty: _refuse_existing allows only that
@@ -188,16 +214,17 @@ def _refuse_existing(export_dir):
         )
 
 
-def simple_save(session, export_dir, inputs, outputs, legacy_init_op=None):
+def simple_save(session, export_dir, inputs, outputs, legacy_init_op=None, format="miniflow"):
     """Saves ``session``'s graph and variables as a SavedModel for serving.
 
     One signature, ``serving_default`` (a predict signature from ``inputs`` and
-    ``outputs``, dicts of key -> tensor), under the tag ``serve``.
+    ``outputs``, dicts of key -> tensor), under the tag ``serve``. ``format``: see
+    `SavedModelBuilder` (``"tf"`` writes TensorFlow's layout).
 
     Example:
         >>> tf.saved_model.simple_save(sess, "/models/m/1", {"x": x}, {"y": y})
     """
-    b = SavedModelBuilder(export_dir)
+    b = SavedModelBuilder(export_dir, format=format)
     b.add_meta_graph_and_variables(
         session,
         [SERVING],
@@ -210,7 +237,11 @@ def simple_save(session, export_dir, inputs, outputs, legacy_init_op=None):
 
 
 def maybe_saved_model_directory(export_dir) -> bool:
-    return os.path.isfile(os.path.join(os.fspath(export_dir), SAVED_MODEL_FILENAME))
+    """True if ``export_dir`` holds a SavedModel, TensorFlow's or miniflow's."""
+    export_dir = os.fspath(export_dir)
+    return tf_loader.is_tf_layout(export_dir) or os.path.isfile(
+        os.path.join(export_dir, SAVED_MODEL_FILENAME)
+    )
 
 
 def read_saved_model(export_dir) -> list[mg.MetaGraphDef]:
@@ -236,13 +267,20 @@ def read_saved_model(export_dir) -> list[mg.MetaGraphDef]:
     return out
 
 
-def load(sess, tags, export_dir, import_scope=None, **saver_kwargs) -> mg.MetaGraphDef:
-    """Loads the meta graph tagged ``tags`` into ``sess.graph`` and restores its variables
-    (`tf.saved_model.loader.load`). Returns the `MetaGraphDef`; its ``signature_def`` maps
-    keys to `SignatureDef` (inputs/outputs: name, dtype, tensor_shape).
+def load(sess, tags, export_dir, import_scope=None, **saver_kwargs):
+    """Loads the meta graph tagged ``tags`` into ``sess.graph``, restores its variables and
+    runs its init op (`tf.saved_model.loader.load`). Returns the `MetaGraphDef`; its
+    ``signature_def`` maps keys to `SignatureDef` (inputs/outputs: name, dtype,
+    tensor_shape).
+
+    The layout is told by the files present: ``saved_model.pb`` or ``saved_model.pbtxt``
+    is TensorFlow's (`tf_loader`; the result is TF's protobuf ``MetaGraphDef``), else
+    ``saved_model.json`` is miniflow's.
 
     Raises:
-        RuntimeError: no meta graph has exactly these tags.
+        RuntimeError: no meta graph has exactly these tags (lists the tag sets there).
+        NotFoundError: no SavedModel file, or its variables or assets are missing.
+        DataLossError: a file is truncated or corrupt.
 
     Example:
         >>> meta = tf.saved_model.loader.load(sess, ["serve"], "/models/m/1")
@@ -250,8 +288,17 @@ def load(sess, tags, export_dir, import_scope=None, **saver_kwargs) -> mg.MetaGr
         >>> sess.run(sig.outputs["y"].name, {sig.inputs["x"].name: batch})
     """
     export_dir = os.fspath(export_dir)
+    if tf_loader.is_tf_layout(export_dir):
+        return tf_loader.load(sess, tags, export_dir, import_scope, **saver_kwargs)
+    if not os.path.isfile(os.path.join(export_dir, SAVED_MODEL_FILENAME)):
+        raise errors.NotFoundError(
+            None,
+            None,
+            f"SavedModel file does not exist at: {export_dir}{os.sep}"
+            f"{{saved_model.pb|saved_model.pbtxt|{SAVED_MODEL_FILENAME}}}",
+        )
     metas = read_saved_model(export_dir)
-    want = sorted(set(tags))
+    want = sorted({tags} if isinstance(tags, str) else set(tags))  # "serve" is one tag
     for meta in metas:
         if sorted(meta.tags) == want:
             break
@@ -264,7 +311,7 @@ def load(sess, tags, export_dir, import_scope=None, **saver_kwargs) -> mg.MetaGr
     variables = mg.import_into(sess.graph, meta, import_scope or "")
     if meta.saver_def is not None:
         prefix = os.path.join(export_dir, VARIABLES_DIRECTORY, VARIABLES_FILENAME)
-        mg.saver_for(meta, variables).restore(sess, prefix)
+        saver_for(meta, variables).restore(sess, prefix)
     main_ops = sess.graph.get_collection(MAIN_OP_KEY)
     if main_ops:
         sess.run(main_ops)

@@ -217,6 +217,13 @@ def _as_array(name: str, spec: TensorSpec, value: list) -> np.ndarray:
             f"input {name!r}: wrong shape or dtype: values must be rectangular lists of numbers"
         )
     ok = {"f": "iuf", "c": "iufc", "i": "iu", "u": "iu", "b": "b"}.get(want, "")
+    if want in "iu" and kind == "f":
+        ints = _ints_of(value)
+        if ints is not None:  # uint64-sized integers next to others: NumPy made floats
+            info = np.iinfo(spec.dtype)
+            if min(ints) < info.min or max(ints) > info.max:
+                raise InvalidRequest(f"input {name!r}: value out of range for {spec.dtype.name}")
+            return np.array(value, dtype=spec.dtype)  # exact, from the Python ints
     if kind not in ok:
         got = {"U": "string", "b": "boolean", "f": "non-integer number"}.get(kind, raw.dtype.name)
         raise InvalidRequest(
@@ -227,7 +234,28 @@ def _as_array(name: str, spec: TensorSpec, value: list) -> np.ndarray:
         info = np.iinfo(spec.dtype)
         if raw.size and (raw.min() < info.min or raw.max() > info.max):
             raise InvalidRequest(f"input {name!r}: value out of range for {spec.dtype.name}")
-    return raw.astype(spec.dtype, copy=False)
+    with np.errstate(over="ignore"):
+        out = raw.astype(spec.dtype, copy=False)
+    if want == "f" and out.dtype != raw.dtype and raw.size:
+        bad = ~np.isfinite(out)  # a finite number past the dtype's max became inf
+        if bad.any() and np.isfinite(raw[bad]).any():
+            raise InvalidRequest(f"input {name!r}: value out of range for {spec.dtype.name}")
+    return out
+
+
+def _ints_of(value) -> list | None:
+    """The numbers of a JSON value (nested lists) if all are integers (no floats or
+    bools), else None."""
+    out, stack = [], [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is list:
+            stack.extend(v)
+        elif type(v) is int:
+            out.append(v)
+        else:
+            return None
+    return out
 
 
 # TF's largest tensor rank; bounds the walk over a string input of unknown rank.

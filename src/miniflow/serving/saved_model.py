@@ -20,14 +20,28 @@ __all__ = ["SavedModelServable"]
 
 
 def _spec(info) -> TensorSpec:
-    dims = info.tensor_shape.as_tuple() if info.tensor_shape is not None else None
+    if isinstance(info.dtype, int):  # a protobuf TensorInfo (TensorFlow's layout)
+        from miniflow.saved_model import tf_proto
+
+        if info.WhichOneof("encoding") != "name":
+            raise ValueError(
+                f"Signature tensor {info} is sparse or composite; only dense tensors can be served."
+            )
+        dtype = tf_proto.dtype_from_enum(info.dtype)
+        dims = tf_proto.shape_from_proto(info.tensor_shape).as_tuple()
+    else:
+        dtype = info.dtype
+        dims = info.tensor_shape.as_tuple() if info.tensor_shape is not None else None
     return TensorSpec(
-        info.name, np.dtype(info.dtype.as_numpy_dtype), None if dims is None else tuple(dims)
+        info.name, np.dtype(dtype.as_numpy_dtype), None if dims is None else tuple(dims)
     )
 
 
 class SavedModelServable:
-    """A SavedModel (``saved_model.json`` + ``variables/``) behind :class:`Servable`.
+    """A SavedModel behind :class:`Servable`: miniflow's (``saved_model.json``) or
+    TensorFlow's (``saved_model.pb``/``.pbtxt``, ``variables/``, ``assets/``) layout.
+
+    Signatures that are not computations (TF2's ``__saved_model_init_op``) are not served.
 
     Args:
         session: a session whose graph holds the loaded model (owned; closed by
@@ -42,6 +56,8 @@ class SavedModelServable:
         self._fetches: dict[str, list] = {}
         graph = session.graph
         for key, sig in signature_defs.items():
+            if key.startswith("__saved_model_"):
+                continue
             inputs = {k: _spec(v) for k, v in sig.inputs.items()}
             outputs = {k: _spec(v) for k, v in sig.outputs.items()}
             self.signature_defs[key] = SignatureDef(

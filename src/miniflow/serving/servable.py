@@ -87,7 +87,8 @@ def load_servable(path: str | os.PathLike) -> Servable:
     """Loads the model in version directory ``path``.
 
     A miniflow.ml sparse LR model (``model.json`` + ``weights.npz``) or a graph model
-    exported with ``tf.saved_model.simple_save`` (``saved_model.*``).
+    exported with ``tf.saved_model.simple_save`` (``saved_model.*``): miniflow's
+    ``saved_model.json`` or TensorFlow's ``saved_model.pb``/``.pbtxt`` layout.
 
     Raises:
         ModelLoadError: the directory holds no model, or loading it failed (the
@@ -98,7 +99,8 @@ def load_servable(path: str | os.PathLike) -> Servable:
     if kind is None:
         raise ModelLoadError(
             f"{path}: no model found; expected model.json (a miniflow.ml "
-            "sparse LR model) or saved_model.* (tf.saved_model.simple_save)"
+            "sparse LR model) or saved_model.pb/.pbtxt/.json (a SavedModel of TensorFlow "
+            "or miniflow)"
         )
     loader = next(load for k, _, load in _KINDS if k == kind)
     try:

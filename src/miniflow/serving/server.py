@@ -20,6 +20,7 @@ connection is as fast as an event loop here and needs no dependency
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import re
@@ -59,6 +60,8 @@ class ModelServer:
         batching: micro-batching of concurrent requests, or None.
         poll_seconds: how often base directories are scanned for new versions.
         max_body_bytes: larger request bodies are refused with 400.
+        auth_token: when set, every request must carry ``Authorization: Bearer <token>``
+            (else 401): on a shared machine every local user can reach a loopback port.
 
     Example:
         >>> server = ModelServer([ModelConfig("ctr", "/models/ctr")], port=0)  # doctest: +SKIP
@@ -73,6 +76,7 @@ class ModelServer:
         batching: BatchingOptions | None = None,
         poll_seconds: float = 1.0,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        auth_token: str | None = None,
     ):
         self.metrics = Metrics()
         self.managers: dict[str, ModelManager] = {}
@@ -87,6 +91,7 @@ class ModelServer:
             )
         self.poll_seconds = poll_seconds
         self.max_body_bytes = max_body_bytes
+        self.auth_token = auth_token
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
         self._serving: threading.Thread | None = None
@@ -189,6 +194,9 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         body = b""
         try:
+            if app.auth_token is not None and not self._authorized(app.auth_token):
+                self.close_connection = True  # a body, if any, stays unread
+                raise _HTTPError(401, "missing or wrong token; send 'Authorization: Bearer TOKEN'")
             if method == "POST":
                 body = self._read_body(app.max_body_bytes)
             m = _MODEL_PATH.match(path)
@@ -234,6 +242,10 @@ class _Handler(BaseHTTPRequestHandler):
         if m["metadata"]:
             return app.model_metadata(name, version)
         return app.model_status(name, version)
+
+    def _authorized(self, token: str) -> bool:
+        given = self.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
     def _read_body(self, limit: int) -> bytes:
         raw = self.headers.get("Content-Length")

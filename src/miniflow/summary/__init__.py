@@ -1,13 +1,14 @@
 """`tf.summary`: summary ops and `FileWriter` for TensorBoard."""
 
-from miniflow.ops.summary_ops import histogram as histogram
-from miniflow.ops.summary_ops import image as image
-from miniflow.ops.summary_ops import merge as merge
-from miniflow.ops.summary_ops import merge_all as merge_all
-from miniflow.ops.summary_ops import scalar as scalar
-from miniflow.ops.summary_ops import text as text
-from miniflow.ops.summary_tensor_ops import audio as audio
-from miniflow.ops.summary_tensor_ops import tensor_summary as tensor_summary
+from miniflow.ops.summary_ops import (
+    histogram as histogram,
+    image as image,
+    merge as merge,
+    merge_all as merge_all,
+    scalar as scalar,
+    text as text,
+)
+from miniflow.ops.summary_tensor_ops import audio as audio, tensor_summary as tensor_summary
 from miniflow.summary.writer import FileWriter as FileWriter
 from miniflow.summary.writer_cache import FileWriterCache as FileWriterCache
 
@@ -50,5 +51,5 @@ def all_v2_summary_ops():
 
 from miniflow.summary.contrib_compat import (  # noqa: E402
     get_summary_description as get_summary_description,
+    initialize as initialize,
 )
-from miniflow.summary.contrib_compat import initialize as initialize  # noqa: E402

@@ -21,7 +21,6 @@ from miniflow.graph.operation import Tensor
 from miniflow.graph.session import Session
 from miniflow.ops import array_ops
 
-
 # (eps, rtol, atol) that suit central differences at each precision
 _DEFAULT_TOLERANCES = {8: (1e-6, 1e-5, 1e-8), 4: (1e-3, 1e-2, 1e-3), 2: (1e-2, 1e-1, 1e-1)}
 

@@ -22,9 +22,25 @@ def _apply_adam(
     slot, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, var=None, slot_vars=()
 ):
     value, m, v = buffers(slot, var, slot_vars)
-    m += (grad - m) * (1 - beta1)
-    v += (grad * grad - v) * (1 - beta2)
-    value -= _step_size(beta1_power, beta2_power, lr) * m / (np.sqrt(v) + epsilon)
+    if value.dtype.kind != "f" or grad.shape != value.shape:
+        m += (grad - m) * (1 - beta1)
+        v += (grad * grad - v) * (1 - beta2)
+        value -= _step_size(beta1_power, beta2_power, lr) * m / (np.sqrt(v) + epsilon)
+        return value
+    # the same formulas in place, in the variable's dtype, with two temporaries
+    cast = value.dtype.type
+    t = np.subtract(grad, m, dtype=value.dtype)
+    t *= cast(1 - beta1)
+    m += t
+    np.multiply(grad, grad, out=t)
+    t -= v
+    t *= cast(1 - beta2)
+    v += t
+    np.sqrt(v, out=t)
+    t += cast(epsilon)
+    u = np.multiply(m, cast(_step_size(beta1_power, beta2_power, lr)))
+    u /= t
+    value -= u
     return value
 
 

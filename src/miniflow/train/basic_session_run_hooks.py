@@ -159,8 +159,8 @@ class LoggingTensorHook(SessionRunHook):
             if self._formatter:
                 _log.info(self._formatter(values))
                 return
-            # "%s" (str), not an f-string: NumPy scalars format differently under __format__.
-            stats = ", ".join("%s = %s" % (tag, values[tag]) for tag in self._tag_order)
+            # str() (``!s``): NumPy scalars format differently under __format__.
+            stats = ", ".join(f"{tag!s} = {values[tag]!s}" for tag in self._tag_order)
             if elapsed is not None:
                 _log.info("%s (%.3f sec)", stats, elapsed)
             else:

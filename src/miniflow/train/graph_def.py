@@ -7,6 +7,10 @@ A node's ``input`` uses TF's spelling (``"x"`` for output 0, ``"x:1"``, ``"^ctrl
 A GraphDef whose ops still refer to variables can be pruned and frozen but not imported
 (its variables are Python objects); import a meta graph for that
 (``tf.train.import_meta_graph``).
+
+TensorFlow's own ``GraphDef`` protobuf (``graph.as_graph_def()``, a frozen ``.pb``) is
+handled by `train.tf_graph_proto`: `import_graph_def` and `write_graph` take it too, and
+`GraphDef.ParseFromString` reads its bytes when they are not miniflow's JSON.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from miniflow.graph import serialization as ser
 from miniflow.graph.file_io import atomic_write
 from miniflow.graph.graph import get_default_graph
 from miniflow.graph.operation import Operation
+from miniflow.train import tf_graph_proto
 from miniflow.train.meta_graph import _graph_variables
 
 
@@ -56,6 +61,7 @@ class GraphDef:
 
     def __init__(self, body: dict | None = None):
         self._body = body if body is not None else {"seed": None, "ops": []}
+        self._proto = None  # TensorFlow's GraphDef message, when parsed from TF's bytes
 
     @classmethod
     def from_graph(cls, graph=None) -> GraphDef:
@@ -67,9 +73,13 @@ class GraphDef:
 
     @property
     def node(self) -> list:
+        if self._proto is not None:
+            return list(self._proto.node)
         return [NodeDef(e) for e in self._body["ops"]]
 
     def SerializeToString(self) -> bytes:  # noqa: N802  (protobuf's name)
+        if self._proto is not None:
+            return self._proto.SerializeToString()
         return json.dumps(self._body, sort_keys=True).encode()
 
     @classmethod
@@ -79,16 +89,30 @@ class GraphDef:
         return g
 
     def ParseFromString(self, data: bytes) -> None:  # noqa: N802
-        """Raises: InvalidArgumentError (``DecodeError`` in TF): not a GraphDef."""
+        """Reads miniflow's JSON form, or TensorFlow's binary GraphDef (e.g. a frozen
+        ``.pb``; `import_graph_def` then imports it through `train.tf_graph_proto`).
+
+        Raises: InvalidArgumentError (``DecodeError`` in TF): not a GraphDef.
+        """
+        data = bytes(data)
+        if not tf_graph_proto.is_miniflow_json(data):
+            try:
+                self._proto = tf_graph_proto.as_graph_def_proto(data)
+            except errors.DataLossError as e:
+                raise errors.InvalidArgumentError(
+                    None, None, f"Not a GraphDef: {e.message}"
+                ) from None
+            self._body = {"seed": None, "ops": []}
+            return
         try:
-            body = json.loads(bytes(data).decode("utf-8"))
+            body = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:
             raise errors.InvalidArgumentError(None, None, f"Not a miniflow GraphDef: {e}") from None
         if not isinstance(body, dict) or not isinstance(body.get("ops"), list):
             raise errors.InvalidArgumentError(
                 None, None, "Not a miniflow GraphDef: expected an object with an 'ops' list"
             )
-        self._body = body
+        self._body, self._proto = body, None
 
     def to_text(self) -> str:
         """The readable form ``write_graph(as_text=True)`` writes (indented JSON, which
@@ -97,18 +121,28 @@ class GraphDef:
 
     def CopyFrom(self, other: GraphDef) -> None:  # noqa: N802
         self._body = copy.deepcopy(other._body)
+        self._proto = None if other._proto is None else copy.deepcopy(other._proto)
 
     def __eq__(self, other):
-        return isinstance(other, GraphDef) and self._body == other._body
+        return (
+            isinstance(other, GraphDef)
+            and self._body == other._body
+            and self._proto == other._proto
+        )
 
     def __repr__(self):
-        return f"GraphDef({len(self._body['ops'])} nodes)"
+        return f"GraphDef({len(self.node)} nodes)"
 
 
 def as_graph_def(graph_or_graph_def) -> GraphDef:
     """A `GraphDef` from a GraphDef or a `Graph` (TF's functions take GraphDefs; here a
     graph, e.g. ``sess.graph``, is accepted too)."""
     if isinstance(graph_or_graph_def, GraphDef):
+        if graph_or_graph_def._proto is not None:
+            raise TypeError(
+                "This function works on miniflow's GraphDef; this one holds TensorFlow's "
+                "GraphDef proto: import it first (tf.import_graph_def)."
+            )
         return graph_or_graph_def
     if hasattr(graph_or_graph_def, "get_operations"):
         return GraphDef.from_graph(graph_or_graph_def)
@@ -263,11 +297,29 @@ def import_graph_def(
     ``tf.import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
     op_dict=None, producer_op_list=None)``
 
+    ``graph_def`` may also be TensorFlow's ``GraphDef`` proto, its binary or text bytes
+    (`train.tf_graph_proto`): its ``VariableV2`` nodes then become variables.
+
     Raises:
         TypeError: ``graph_def`` is not a GraphDef.
         ValueError: a node refers to a variable (import a meta graph instead), an
             ``input_map`` key is not in the GraphDef, or a return element is missing.
+        InvalidArgumentError: TensorFlow op types without a miniflow equivalent (all
+            are named), or an inconsistent TensorFlow GraphDef.
     """
+    if isinstance(graph_def, GraphDef) and graph_def._proto is not None:
+        graph_def = graph_def._proto
+    if isinstance(graph_def, bytes | bytearray | memoryview) or tf_graph_proto._is_tf_message(
+        graph_def, "GraphDef"
+    ):
+        if isinstance(
+            graph_def, bytes | bytearray | memoryview
+        ) and tf_graph_proto.is_miniflow_json(graph_def):
+            graph_def = GraphDef.FromString(bytes(graph_def))
+        else:
+            return tf_graph_proto.import_graph_def_proto(
+                graph_def, input_map, return_elements, name
+            )
     graph_def = as_graph_def(graph_def)
     graph = get_default_graph()
     scope = graph.unique_name("import" if name is None else name) if name != "" else ""
@@ -294,12 +346,24 @@ def import_graph_def(
 
 
 def write_graph(graph_or_graph_def, logdir, name, as_text=True) -> str:
-    """Writes the graph (as `GraphDef` data: indented JSON when ``as_text``, else compact)
-    to ``logdir/name``, atomically; returns the path.
-    ``tf.train.write_graph(graph_or_graph_def, logdir, name, as_text=True)``"""
-    graph_def = as_graph_def(graph_or_graph_def)
+    """Writes the graph to ``logdir/name``, atomically; returns the path.
+    ``tf.train.write_graph(graph_or_graph_def, logdir, name, as_text=True)``
+
+    TensorFlow's ``GraphDef`` proto (``graph.as_graph_def()``) is written as TensorFlow
+    writes it (text format when ``as_text``, else binary); a `Graph` or miniflow
+    `GraphDef` as miniflow's `GraphDef` data (indented JSON when ``as_text``).
+    """
     os.makedirs(logdir, exist_ok=True)
     path = os.path.join(logdir, name)
+    proto = graph_or_graph_def
+    if isinstance(proto, GraphDef) and proto._proto is not None:
+        proto = proto._proto
+    if tf_graph_proto._is_tf_message(proto, "GraphDef"):
+        from miniflow.train.tf_graph_export import write_proto
+
+        write_proto(proto, path, as_text)
+        return path
+    graph_def = as_graph_def(graph_or_graph_def)
     data = graph_def.to_text().encode() if as_text else graph_def.SerializeToString()
     atomic_write(path, lambda fh: fh.write(data))
     return path

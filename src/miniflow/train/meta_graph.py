@@ -12,7 +12,7 @@ from miniflow import errors
 from miniflow.core.shapes import TensorShape
 from miniflow.dtypes import DType
 from miniflow.graph import serialization as ser
-from miniflow.graph.file_io import atomic_write, dump_envelope, load_envelope, read_bytes
+from miniflow.graph.file_io import atomic_write, dump_envelope, load_envelope
 from miniflow.graph.graph import get_default_graph
 from miniflow.graph.operation import Operation
 from miniflow.ops.variables import Variable
@@ -129,18 +129,28 @@ def export_meta_graph(
     clear_extraneous_savers=False,
     strip_default_attrs=False,
     save_debug_info=False,
+    format=None,  # noqa: A002  (a keyword argument)
+    saver=None,
     **kwargs,
 ):
-    """Writes the graph, its variables, collections and saver to ``filename`` (JSON).
+    """Writes the graph, its variables, collections and saver to ``filename``.
+
+    Two formats: miniflow's JSON meta graph (the default), or TensorFlow's
+    ``MetaGraphDef`` protobuf, which TensorFlow's ``import_meta_graph`` reads: chosen with
+    ``format="tf"``, ``as_text=True`` (text format) or a ``.pb``/``.pbtxt`` filename
+    (docs/tf_files.md). `import_meta_graph` reads both.
 
     Args:
         filename: where to write (atomically); None only builds the `MetaGraphDef`.
         saver_def: a `Saver`'s ``saver_def`` to record (`import_meta_graph` rebuilds it).
         collection_list: the collections to record (default: all that can be encoded).
+        as_text: write TensorFlow's text format.
         graph: the graph to export (default: the default graph).
+        format: ``"miniflow"`` or ``"tf"`` (default: from ``as_text`` and the filename).
+        saver: the `Saver` to record in TensorFlow's format (its ``save/`` subgraph).
 
     Returns:
-        The `MetaGraphDef`.
+        The `MetaGraphDef` (TensorFlow's ``meta_graph_pb2.MetaGraphDef`` for ``"tf"``).
 
     `tf.data` iterator ops and what is computed from them are left out, with a warning
     (their Python functions cannot be stored).
@@ -156,6 +166,13 @@ def export_meta_graph(
         raise errors.UnimplementedError(
             None, None, "export_meta_graph(export_scope=...) is not supported"
         )
+    if format is None:
+        name = "" if filename is None else os.fspath(filename)
+        format = "tf" if as_text or name.endswith((".pb", ".pbtxt")) else "miniflow"  # noqa: A001
+    if format not in ("miniflow", "tf"):
+        raise ValueError(f"export_meta_graph format must be 'miniflow' or 'tf', got {format!r}")
+    if format == "tf":
+        return _export_tf(filename, saver, saver_def, collection_list, as_text, graph)
     tags = (meta_info_def or {}).get("tags", ()) if isinstance(meta_info_def, dict) else ()
     meta = build_meta_graph(graph, saver_def, None, tags, collection_list)
     if filename is not None:
@@ -164,64 +181,29 @@ def export_meta_graph(
     return meta
 
 
-def import_meta_graph(
-    meta_graph_or_file, clear_devices=False, import_scope=None, input_map=None, **kwargs
-):
-    """Rebuilds an exported graph into the default graph; returns a `Saver` for its
-    variables (the recorded one, else one over all variables; None without variables).
+def _export_tf(filename, saver, saver_def, collection_list, as_text, graph):
+    from miniflow.train import tf_graph_export
 
-    ``input_map`` ({"x:0": tensor}) wires the imported ops to tensors of the current graph
-    instead of the file's own ``x:0`` (e.g. to put a new input pipeline in front).
-
-    Nothing in the file is executed: ops are rebuilt from the op registry, values are
-    decoded from tagged JSON.
-
-    Raises:
-        NotFoundError: the file is missing or names an op type this process lacks.
-        DataLossError: the file is truncated or corrupt (checksum mismatch).
-        InvalidArgumentError: the file is malformed or of an unsupported version.
-
-    Example:
-        >>> saver = tf.train.import_meta_graph("model.ckpt-100.meta")
-        >>> saver.restore(sess, "model.ckpt-100")
-        >>> y = tf.get_default_graph().get_tensor_by_name("y:0")
-    """
-    if kwargs:
-        raise errors.UnimplementedError(
-            None, None, f"import_meta_graph does not support {sorted(kwargs)}"
-        )
-    if isinstance(meta_graph_or_file, MetaGraphDef):
-        meta = meta_graph_or_file
-    else:
-        path = os.fspath(meta_graph_or_file)
-        meta = MetaGraphDef.from_json(
-            read_bytes(path, "Meta graph file"), f"Meta graph file {path}"
-        )
-    graph = get_default_graph()
-    with ser.all_or_nothing(graph):
-        variables = import_into(graph, meta, import_scope or "", input_map)
-        return saver_for(meta, variables)
+    graph = graph or get_default_graph()
+    if saver is None and saver_def is not None:
+        saver = _SaverView(graph, saver_def)
+    meta = tf_graph_export.meta_graph_def_from_graph(graph, saver, collection_list)
+    if filename is not None:
+        tf_graph_export.write_proto(meta, os.fspath(filename), as_text)
+    return meta
 
 
-def saver_for(meta: MetaGraphDef, variables: dict):
-    from miniflow.train.saver import Saver  # saver.py imports this module
+class _SaverView:
+    """The variables a miniflow ``saver_def`` names, for TensorFlow's format."""
 
-    sd = meta.saver_def
-    if sd is not None:
-        var_list = {}
-        for ckpt_name, var_name in sd["var_names"].items():
-            if var_name not in variables:
-                raise ser.malformed("saver_def", f"variable '{var_name}' is not in the graph")
-            var_list[ckpt_name] = variables[var_name]
-        return Saver(
-            var_list,
-            max_to_keep=sd["max_to_keep"],
-            keep_checkpoint_every_n_hours=sd["keep_checkpoint_every_n_hours"],
-        )
-    if variables:
-        return Saver(list(variables.values()))
-    _log.info("Saver not created because there are no variables in the graph to restore")
-    return None
+    def __init__(self, graph, saver_def):
+        by_name = {v.op_name: v for v in _graph_variables(graph, set())}
+        try:
+            self._vars = {k: by_name[v] for k, v in saver_def["var_names"].items()}
+        except KeyError as e:
+            raise ValueError(f"saver_def names variable {e} that is not in the graph") from None
+        self._max_to_keep = saver_def.get("max_to_keep", 5)
+        self._keep_every_s = saver_def.get("keep_checkpoint_every_n_hours", 10000.0) * 3600.0
 
 
 def import_into(graph, meta: MetaGraphDef, scope: str = "", input_map=None) -> dict:

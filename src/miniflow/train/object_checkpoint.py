@@ -117,7 +117,7 @@ class Checkpoint:
     ``run_restore_ops(session)`` loads the values (at once in eager mode)."""
 
     def __init__(self, **kwargs):
-        for name, obj in kwargs.items():
+        for name in kwargs:
             if name.startswith("_") or name in ("save", "restore", "write", "read", "save_counter"):
                 raise ValueError(f"Checkpoint: {name!r} is not a valid dependency name.")
         self._objects = dict(kwargs)

@@ -23,9 +23,29 @@ def _rmsprop(g, ms, mom, mg, lr, rho, momentum, epsilon):
     return ms, mom, mg
 
 
+def _rmsprop_in_place(g, value, ms, mom, lr, rho, momentum, epsilon):
+    """`_rmsprop` (not centered) on the buffers themselves, in their dtype, with two
+    temporaries; then ``value -= mom``."""
+    cast = value.dtype.type
+    t = np.multiply(g, g, dtype=value.dtype)
+    t -= ms
+    t *= cast(1 - rho)
+    ms += t
+    np.add(ms, cast(epsilon), out=t)
+    np.sqrt(t, out=t)
+    u = np.multiply(g, cast(lr), dtype=value.dtype)
+    u /= t
+    mom *= cast(momentum)
+    mom += u
+    value -= mom
+
+
 @update_op("ApplyRMSProp")
 def _apply_rmsprop(slot, lr, rho, momentum, epsilon, grad, var=None, slot_vars=()):
     value, ms, mom, *mg = buffers(slot, var, slot_vars)
+    if not mg and value.dtype.kind == "f" and grad.shape == value.shape:
+        _rmsprop_in_place(grad, value, ms, mom, lr, rho, momentum, epsilon)
+        return value
     new_ms, new_mom, new_mg = _rmsprop(
         grad, ms, mom, mg[0] if mg else None, lr, rho, momentum, epsilon
     )

@@ -11,11 +11,11 @@ import time
 import numpy as np
 
 from miniflow import errors
-from miniflow.graph.file_io import atomic_write
+from miniflow.graph import serialization as ser
+from miniflow.graph.file_io import atomic_write, read_bytes
 from miniflow.graph.graph import GraphKeys, get_default_graph
 from miniflow.graph.serialization import UnserializableError
-from miniflow.train import checkpoint as ckpt
-from miniflow.train import meta_graph
+from miniflow.train import checkpoint as ckpt, meta_graph
 
 _log = logging.getLogger("miniflow")
 
@@ -264,12 +264,17 @@ class Saver:
         save_debug_info=False,
         graph=None,
     ):
-        """`tf.train.export_meta_graph` recording this saver."""
+        """`tf.train.export_meta_graph` recording this saver; TensorFlow's
+        ``MetaGraphDef`` (with a ``save/`` subgraph TF's Saver uses) for a
+        ``format="tf"`` saver, ``as_text`` or a ``.pb``/``.pbtxt`` filename."""
         return meta_graph.export_meta_graph(
             filename,
             saver_def=self.saver_def,
             collection_list=collection_list,
+            as_text=as_text,
             graph=graph or self._graph(),
+            format="tf" if self._format == "tf" else None,
+            saver=self,
         )
 
     def _graph(self):
@@ -318,3 +323,63 @@ def _check_compatible(var, name, entry, prefix):
             f"{name} has shape {list(saved)} in the checkpoint but the variable has shape "
             f"{list(want_shape)}. Build the graph the checkpoint was saved from.",
         )
+
+
+def import_meta_graph(
+    meta_graph_or_file, clear_devices=False, import_scope=None, input_map=None, **kwargs
+):
+    """Rebuilds an exported graph into the default graph; returns a `Saver` for its
+    variables (the recorded one, else one over all variables; None without variables).
+
+    ``input_map`` ({"x:0": tensor}) wires the imported ops to tensors of the current graph
+    instead of the file's own ``x:0`` (e.g. to put a new input pipeline in front).
+
+    Nothing in the file is executed: ops are rebuilt from the op registry, values are
+    decoded from tagged JSON.
+
+    Raises:
+        NotFoundError: the file is missing or names an op type this process lacks.
+        DataLossError: the file is truncated or corrupt (checksum mismatch).
+        InvalidArgumentError: the file is malformed or of an unsupported version.
+
+    Example:
+        >>> saver = tf.train.import_meta_graph("model.ckpt-100.meta")
+        >>> saver.restore(sess, "model.ckpt-100")
+        >>> y = tf.get_default_graph().get_tensor_by_name("y:0")
+    """
+    if kwargs:
+        raise errors.UnimplementedError(
+            None, None, f"import_meta_graph does not support {sorted(kwargs)}"
+        )
+    if isinstance(meta_graph_or_file, meta_graph.MetaGraphDef):
+        meta = meta_graph_or_file
+    else:
+        path = os.fspath(meta_graph_or_file)
+        meta = meta_graph.MetaGraphDef.from_json(
+            read_bytes(path, "Meta graph file"), f"Meta graph file {path}"
+        )
+    graph = get_default_graph()
+    with ser.all_or_nothing(graph):
+        variables = meta_graph.import_into(graph, meta, import_scope or "", input_map)
+        return saver_for(meta, variables)
+
+
+def saver_for(meta: meta_graph.MetaGraphDef, variables: dict):
+    """The `Saver` ``meta`` records (over the imported ``variables``), else one over all
+    of them; None without variables."""
+    sd = meta.saver_def
+    if sd is not None:
+        var_list = {}
+        for ckpt_name, var_name in sd["var_names"].items():
+            if var_name not in variables:
+                raise ser.malformed("saver_def", f"variable '{var_name}' is not in the graph")
+            var_list[ckpt_name] = variables[var_name]
+        return Saver(
+            var_list,
+            max_to_keep=sd["max_to_keep"],
+            keep_checkpoint_every_n_hours=sd["keep_checkpoint_every_n_hours"],
+        )
+    if variables:
+        return Saver(list(variables.values()))
+    _log.info("Saver not created because there are no variables in the graph to restore")
+    return None

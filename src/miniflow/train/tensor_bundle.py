@@ -22,8 +22,7 @@ import struct
 import numpy as np
 
 from miniflow import dtypes, errors
-from miniflow.core import protobuf_wire as wire
-from miniflow.core import sstable
+from miniflow.core import protobuf_wire as wire, sstable
 from miniflow.core.tfrecord import masked_crc32c
 from miniflow.graph.file_io import atomic_write
 

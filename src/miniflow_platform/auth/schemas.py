@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from miniflow_platform.api_types import UTCDatetime
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 
@@ -22,7 +22,7 @@ class UserPublic(BaseModel):
     id: int
     name: str
     is_admin: bool
-    created_at: datetime
+    created_at: UTCDatetime
 
 
 class UsersPublic(BaseModel):
@@ -36,3 +36,30 @@ class TokenPublic(BaseModel):
     id: int
     user: str
     token: str
+
+
+class DiskUsagePublic(BaseModel):
+    used_bytes: int
+    quota_bytes: int | None = Field(description="limits.disk_quota_bytes; null: no quota")
+    jobs_bytes: int = Field(description="job dirs: code, artifacts, logs")
+    notebooks_bytes: int
+    uploads_bytes: int
+
+
+class ComputeUsagePublic(BaseModel):
+    """What the user's running jobs, notebooks and services hold, and the quotas."""
+
+    cpu: float
+    memory_mb: int
+    gpus: int
+    running_jobs: int
+    quota_cpu: float | None
+    quota_memory_mb: int | None
+    quota_gpu: int | None
+    quota_running_jobs: int | None
+
+
+class UsagePublic(BaseModel):
+    user: str
+    disk: DiskUsagePublic
+    compute: ComputeUsagePublic

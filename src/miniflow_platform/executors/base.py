@@ -27,7 +27,11 @@ class Resources:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """What to run and where. ``command`` is an argv list, run without a shell."""
+    """What to run and where. ``command`` is an argv list, run without a shell.
+
+    ``tenant`` is the owning user's id: an isolated executor runs the command as that
+    tenant's own unprivileged uid and shows it only that tenant's directories.
+    """
 
     command: list[str]
     run_dir: Path
@@ -35,6 +39,7 @@ class RunSpec:
     env: dict[str, str] = field(default_factory=dict)
     resources: Resources = Resources()
     timeout_s: float | None = None
+    tenant: int | None = None
 
 
 class RunState(enum.StrEnum):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from miniflow_platform.executors.base import Resources
 ROOT = Path("/sys/fs/cgroup")
 CPU_PERIOD_US = 100_000
 V1_CONTROLLERS = {"memory": ("memory",), "cpu": ("cpu", "cpu,cpuacct"), "pids": ("pids",)}
+V1_OPTIONAL = {"freezer": ("freezer",)}  # lets kill_all stop a fork bomb before killing it
 
 
 @dataclass(frozen=True)
@@ -47,14 +50,18 @@ def detect(namespace: str) -> CgroupLayout | None:
     if (ROOT / "cgroup.controllers").exists():
         return _detect_v2(own.get("", "/"), tag)
     parents = {}
-    for controller, dirnames in V1_CONTROLLERS.items():
+    for controller, dirnames in {**V1_CONTROLLERS, **V1_OPTIONAL}.items():
         mount = next((ROOT / d for d in dirnames if (ROOT / d).is_dir()), None)
         if mount is None or controller not in own:
+            if controller in V1_OPTIONAL:
+                continue
             return None
         parent = mount / own[controller].lstrip("/") / tag
         try:
             parent.mkdir(exist_ok=True)
         except OSError:
+            if controller in V1_OPTIONAL:
+                continue
             return None
         parents[controller] = parent
     return CgroupLayout(1, parents)
@@ -134,7 +141,61 @@ def oom_kills(groups: list[str]) -> int:
     return total
 
 
-def remove(groups: list[str]) -> None:
-    for group in groups:
+def kill_all(groups: list[str], timeout_s: float = 5.0) -> int:
+    """SIGKILL every process in ``groups``, frozen first so none can fork meanwhile.
+
+    v1 uses the freezer group (freeze, kill, thaw: the kills land when it thaws), v2
+    ``cgroup.kill`` where the kernel has it. Returns how many pids were signalled;
+    waits until the groups are empty or ``timeout_s`` passes.
+    """
+    freezers = [Path(g) for g in groups if Path(g, "freezer.state").exists()]
+    killers = [Path(g) for g in groups if Path(g, "cgroup.kill").exists()]
+    for group in killers:
         with contextlib.suppress(OSError):
-            os.rmdir(group)
+            (group / "cgroup.kill").write_text("1")
+    _set_frozen(freezers, True)
+    victims = pids(groups)
+    for pid in victims:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    _set_frozen(freezers, False)
+    deadline = time.monotonic() + timeout_s
+    while pids(groups) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return len(victims)
+
+
+def _set_frozen(freezers: list[Path], frozen: bool) -> None:
+    want = "FROZEN" if frozen else "THAWED"
+    for group in freezers:
+        with contextlib.suppress(OSError):
+            (group / "freezer.state").write_text(want)
+    deadline = time.monotonic() + 2.0
+    for group in freezers:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                if (group / "freezer.state").read_text().strip() == want:
+                    break
+            time.sleep(0.01)
+
+
+def remove(groups: list[str], timeout_s: float = 2.0) -> list[str]:
+    """Remove the groups; retries while exiting processes still hold them.
+
+    Returns the groups that could not be removed (still populated or not ours).
+    """
+    left = []
+    for group in groups:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                os.rmdir(group)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    left.append(group)
+                    break
+                time.sleep(0.02)
+    return left

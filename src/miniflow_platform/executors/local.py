@@ -27,9 +27,10 @@ from typing import Any
 import psutil
 
 from miniflow_platform.config import Settings
-from miniflow_platform.executors import cgroups
+from miniflow_platform.executors import cgroups, modes, sandbox_plan
 from miniflow_platform.executors.base import Executor, RunSpec, RunState, RunStatus
 from miniflow_platform.executors.runner import kill_tree, write_json
+from miniflow_platform.paths import is_within
 
 START_GRACE_S = 15.0  # a runner that has not written runner.json by then is lost
 
@@ -40,16 +41,34 @@ class LocalExecutor(Executor):
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
         self._layout: cgroups.CgroupLayout | None = None
-        if settings.isolation in ("auto", "cgroups"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(settings.data_dir, 0o700)  # the platform's alone: DB, specs, every tenant
+        wanted = settings.isolation
+        if wanted in ("auto", "cgroups", "isolated"):
             self._layout = cgroups.detect(str(settings.data_dir.resolve()))
-            if self._layout is None and settings.isolation == "cgroups":
+            if self._layout is None and wanted in ("cgroups", "isolated"):
                 raise RuntimeError(
-                    "isolation='cgroups' was requested but no writable "
+                    f"isolation={wanted!r} was requested but no writable "
                     "cgroup hierarchy was found; use 'auto' or 'rlimits'"
+                )
+        self.capability = modes.Capability(modes.NONE, f"isolation={wanted!r} was chosen")
+        if self._layout is None and wanted == "auto":
+            self.capability = modes.Capability(modes.NONE, "no writable cgroup hierarchy")
+        elif wanted in ("auto", "isolated"):
+            self.capability = modes.probe()
+            if wanted == "isolated" and self.capability.mode != modes.ISOLATED:
+                raise RuntimeError(
+                    f"isolation='isolated' was requested but {self.capability.reason}"
                 )
 
     @property
+    def mode(self) -> str:
+        """``isolated`` (per-tenant uid + namespaces) or ``none`` (see ``modes``)."""
+        return self.capability.mode
+
+    @property
     def isolation(self) -> str:
+        """The resource limits used: ``cgroups-v1``, ``cgroups-v2``, ``rlimits`` or ``none``."""
         if self._layout is not None:
             return f"cgroups-v{self._layout.version}"
         return "none" if self.settings.isolation == "none" else "rlimits"
@@ -72,19 +91,20 @@ class LocalExecutor(Executor):
                 rlimits["RLIMIT_NPROC"] = res.pids
         env = dict(spec.env)
         env["CUDA_VISIBLE_DEVICES"] = ",".join(res.gpu_devices)
-        write_json(
-            spec.run_dir / "spec.json",
-            {
-                "command": spec.command,
-                "cwd": str(spec.cwd),
-                "env": env,
-                "timeout_s": spec.timeout_s,
-                "cgroups": groups,
-                "rlimits": rlimits,
-                "log": str(self.log_path(spec.run_dir)),
-                "submitted_at": time.time(),
-            },
-        )
+        record: dict[str, Any] = {
+            "command": spec.command,
+            "cwd": str(spec.cwd),
+            "env": env,
+            "timeout_s": spec.timeout_s,
+            "cgroups": groups,
+            "rlimits": rlimits,
+            "log": str(self.log_path(spec.run_dir)),
+            "submitted_at": time.time(),
+        }
+        if self.mode == modes.ISOLATED:
+            record["sandbox"] = self._sandbox(spec, env)
+        write_json(spec.run_dir / "spec.json", record)  # 0600: the env may hold secrets
+        _private_log(self.log_path(spec.run_dir), record.get("sandbox", {}).get("gid"))
         with open(spec.run_dir / "runner.log", "ab") as runner_log:
             proc = subprocess.Popen(  # noqa: S603  fixed argv
                 [sys.executable, "-m", "miniflow_platform.executors.runner", str(spec.run_dir)],
@@ -97,6 +117,22 @@ class LocalExecutor(Executor):
         with self._lock:
             self._children[str(spec.run_dir)] = proc
         return self.isolation
+
+    def _sandbox(self, spec: RunSpec, env: dict[str, str]) -> dict[str, Any]:
+        """Hand the run's subdirectories to the tenant and plan what the run may see."""
+        uid, gid = sandbox_plan.tenant_ids(self.settings.tenant_uid_base, spec.tenant)
+        sandbox_plan.give_to_tenant(spec.run_dir, uid, gid)
+        if not is_within(Path(env.get("HOME", "/")), spec.run_dir):
+            env["HOME"] = str(spec.run_dir / "home")  # the server's HOME is not the tenant's
+        return sandbox_plan.build(
+            data_dir=self.settings.data_dir,
+            run_dir=spec.run_dir,
+            uid=uid,
+            gid=gid,
+            command=spec.command,
+            env=env,
+            cwd=spec.cwd,
+        )
 
     def poll(self, run_dir: Path) -> RunStatus:
         self._reap()
@@ -112,9 +148,11 @@ class LocalExecutor(Executor):
         spec = _read_json(run_dir / "spec.json")
         if runner is None and spec and time.time() - spec["submitted_at"] < START_GRACE_S:
             return RunStatus(RunState.RUNNING)
-        return RunStatus(
-            RunState.LOST, reason="the run's supervisor process is gone and left no exit record"
-        )
+        killed = _clean_up_lost(run_dir, spec, runner)
+        reason = "the run's supervisor process is gone and left no exit record"
+        if killed:
+            reason += f"; {killed} leftover process(es) of the run were killed"
+        return RunStatus(RunState.LOST, reason=reason)
 
     def cancel(self, run_dir: Path) -> None:
         spec = _read_json(run_dir / "spec.json") or {"cgroups": []}
@@ -152,6 +190,35 @@ class LocalExecutor(Executor):
             for key, proc in list(self._children.items()):
                 if proc.poll() is not None:
                     del self._children[key]
+
+
+def _clean_up_lost(
+    run_dir: Path, spec: dict[str, Any] | None, runner: dict[str, Any] | None
+) -> int:
+    """A run whose supervisor died: kill its sandbox init and every process in its cgroups.
+
+    Freeze, kill, thaw (``cgroups.kill_all``), so nothing forks while it is being
+    killed; then the cgroups are removed. Returns how many processes were killed.
+    """
+    killed = 0
+    init = (runner or {}).get("init")
+    if init and _alive(init):  # pid 1 of the run's namespace: its death kills the rest
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(init["pid"]).kill()
+            killed += 1
+    if spec and spec.get("cgroups"):
+        killed += cgroups.kill_all(spec["cgroups"])
+        cgroups.remove(spec["cgroups"])
+    return killed
+
+
+def _private_log(log: Path, gid: int | None) -> None:
+    """The log is the platform's and, through its group, the tenant's; nobody else's."""
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    os.close(fd)
+    os.chmod(log, 0o640 if gid is not None else 0o600)
+    if gid is not None:
+        os.chown(log, os.geteuid(), gid)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -29,7 +29,7 @@ from typing import Any
 
 import psutil
 
-from miniflow_platform.executors import cgroups
+from miniflow_platform.executors import cgroups, linux
 
 PR_SET_CHILD_SUBREAPER = 36
 KILL_GRACE_S = 2.0
@@ -37,8 +37,12 @@ MEMORY_ERROR_MARKERS = ("MemoryError", "std::bad_alloc", "Cannot allocate memory
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Atomically, mode 0600: specs hold the job's environment (its secrets)."""
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(data))
+    os.chmod(tmp, 0o600)
     os.replace(tmp, path)
 
 
@@ -95,9 +99,7 @@ def run(run_dir: Path) -> int:
     log = Path(spec["log"])
     with contextlib.suppress(OSError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    write_json(
-        run_dir / "runner.json", {"pid": os.getpid(), "create_time": psutil.Process().create_time()}
-    )
+    write_json(run_dir / "runner.json", _me())
     stopping: dict[str, int | None] = {"signal": None}
 
     def _on_term(signum: int, _frame: object) -> None:
@@ -105,18 +107,24 @@ def run(run_dir: Path) -> int:
 
     signal.signal(signal.SIGTERM, _on_term)
     started = time.monotonic()
+    status_r = -1
     with log.open("ab") as out:
         try:
-            child = subprocess.Popen(  # noqa: S603  the command is the user's job, by design
-                spec["command"],
-                cwd=spec["cwd"],
-                env=spec["env"],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                preexec_fn=lambda: _preexec(spec),
-            )
-        except OSError as e:
+            if spec.get("sandbox"):
+                child, status_r = _start_sandbox(run_dir, out)
+                info = {"pid": child.pid, "create_time": psutil.Process(child.pid).create_time()}
+                write_json(run_dir / "runner.json", {**_me(), "init": info})
+            else:
+                child = subprocess.Popen(  # noqa: S603  the command is the user's job, by design
+                    spec["command"],
+                    cwd=spec["cwd"],
+                    env=spec["env"],
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    preexec_fn=lambda: _preexec(spec),
+                )
+        except (OSError, psutil.Error) as e:
             out.write(f"\n[miniflow-platform] cannot start {spec['command'][0]!r}: {e}\n".encode())
             write_json(
                 run_dir / "status.json",
@@ -127,6 +135,7 @@ def run(run_dir: Path) -> int:
                     "finished_at": time.time(),
                 },
             )
+            cgroups.remove(groups)
             return 0
     timed_out = False
     timeout = spec.get("timeout_s")
@@ -140,6 +149,8 @@ def run(run_dir: Path) -> int:
         with contextlib.suppress(subprocess.TimeoutExpired, ChildProcessError):
             child.wait(timeout=0.2)
     code = codes.get(child.pid, child.returncode)
+    if status_r >= 0:  # pid 1 of the sandbox cannot die of its job's signal; it reports it
+        code = _sandbox_code(status_r, code)
     kill_tree(os.getpid(), groups, grace_s=0.5)  # leftovers of a finished job
     _reap_all()
     oom = (
@@ -160,7 +171,51 @@ def run(run_dir: Path) -> int:
             "finished_at": time.time(),
         },
     )
+    cgroups.remove(groups)  # a run's groups never outlive it
     return 0
+
+
+def _me() -> dict[str, Any]:
+    return {"pid": os.getpid(), "create_time": psutil.Process().create_time()}
+
+
+def _start_sandbox(run_dir: Path, out: Any) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``sandbox.py`` as pid 1 of a new pid namespace; returns it and its status pipe.
+
+    unshare(CLONE_NEWPID) puts the runner's *next* child in the new namespace; the
+    runner forks exactly once afterwards.
+    """
+    linux.unshare(linux.CLONE_NEWPID)
+    read_end, write_end = os.pipe()
+    try:
+        child = subprocess.Popen(  # noqa: S603  fixed argv
+            [
+                sys.executable,
+                "-m",
+                "miniflow_platform.executors.sandbox",
+                str(run_dir),
+                str(write_end),
+            ],
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            pass_fds=(write_end,),
+            process_group=0,
+        )
+    finally:
+        os.close(write_end)
+    return child, read_end
+
+
+def _sandbox_code(status_r: int, fallback: int | None) -> int | None:
+    with contextlib.suppress(OSError, ValueError):
+        raw = os.read(status_r, 4096)
+        os.close(status_r)
+        if raw:
+            record = json.loads(raw)
+            return -record["signal"] if "signal" in record else int(record["exit_code"])
+    return fallback  # init itself was killed (cancel, timeout): its own status says how
 
 
 def _reap_all() -> None:

@@ -1,30 +1,21 @@
-"""Lookup-and-ownership dependencies: a route gets a Job the caller may act on, or 404."""
+"""``OwnedJob``/``OwnedPrediction``: the job in the path, if the caller may act on it (else 404)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Path
+from fastapi import Path
 
-from miniflow_platform.auth.dependencies import CurrentUser
-from miniflow_platform.deps import SessionDep
-from miniflow_platform.errors import NotFound
+from miniflow_platform.auth.dependencies import owned
 from miniflow_platform.jobs.models import Job, JobKind
 
 JobId = Annotated[int, Path(ge=1, le=2**53, description="job id")]
 
 
-def owned(kind: JobKind) -> Callable[..., Job]:
-    def _owned_job(job_id: JobId, session: SessionDep, user: CurrentUser) -> Job:
-        job = session.get(Job, job_id)
-        # Another user's job is reported exactly like a missing one: no existence leak.
-        if job is None or job.kind != kind.value or not (user.is_admin or job.owner_id == user.id):
-            raise NotFound(f"{kind.value} job {job_id} not found")
-        return job
-
-    return _owned_job
+def owned_job(kind: JobKind) -> Any:
+    """A job of ``kind``: a prediction job asked for under /v1/jobs is not found."""
+    return owned(Job, "job_id", JobId, f"{kind.value} job", where=lambda j: j.kind == kind.value)
 
 
-OwnedJob = Annotated[Job, Depends(owned(JobKind.TRAINING))]
-OwnedPrediction = Annotated[Job, Depends(owned(JobKind.PREDICTION))]
+OwnedJob = owned_job(JobKind.TRAINING)
+OwnedPrediction = owned_job(JobKind.PREDICTION)

@@ -34,10 +34,23 @@ TERMINAL = frozenset(
 )
 
 # The only allowed moves; ``jobs.service.transition`` checks every state change here.
+# RUNNING -> QUEUED is a retry (``max_retries``) after a failed attempt.
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.QUEUED: frozenset({JobState.RUNNING, JobState.CANCELLED, JobState.FAILED}),
-    JobState.RUNNING: TERMINAL,
+    JobState.RUNNING: TERMINAL | {JobState.QUEUED},
 }
+
+# Outcomes after which a job with retries left is queued again.
+RETRYABLE = frozenset({JobState.FAILED, JobState.TIMED_OUT, JobState.OOM_KILLED})
+
+
+class QueueReason(enum.StrEnum):
+    """Why a QUEUED job is not running yet (set by the scheduler at each pass)."""
+
+    QUOTA = "quota"  # its owner's running jobs use the owner's quota
+    CAPACITY = "capacity"  # it heads the queue and does not fit the free capacity
+    PRIORITY = "priority"  # a job ahead of it (higher priority or older) waits first
+    BACKOFF = "backoff"  # a retry waiting for its backoff delay
 
 
 class JobKind(enum.StrEnum):
@@ -63,6 +76,14 @@ class Job(Base):
     gpu_devices: Mapped[list[str]] = mapped_column(JSON, default=list)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     timeout_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pids: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_retries: Mapped[int] = mapped_column(Integer, default=0)
+    retry_backoff_s: Mapped[float] = mapped_column(Float, default=10.0)
+    # One entry per ended attempt: {attempt, state, exit_code, reason, started_at, finished_at}.
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    queue_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    queue_message: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED.value, index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)

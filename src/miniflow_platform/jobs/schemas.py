@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-from miniflow_platform.jobs.models import Job, JobState
+from miniflow_platform.api_types import UTCDatetime
+from miniflow_platform.jobs.models import Job, JobState, QueueReason
 
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME)]
+EnvValue = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+Arg = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$", max_length=2**17)]
 
 
 class ResourcesSpec(BaseModel):
@@ -22,29 +32,40 @@ class ResourcesSpec(BaseModel):
         default=None, gt=0, le=2**24, description="default: the server's default_job_memory_mb"
     )
     gpu: int = Field(default=0, ge=0, le=64)
+    pids: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**22,
+        description="most processes and threads at once (default: the server's "
+        "default_pids_limit; at most its limits.max_pids)",
+    )
 
 
 class JobBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(default="", max_length=128)
-    env: dict[str, str] = Field(default_factory=dict, max_length=256)
+    env: dict[EnvName, EnvValue] = Field(
+        default_factory=dict,
+        description="extra environment; at most limits.max_env_vars variables and "
+        "limits.max_env_bytes bytes (names + values)",
+        json_schema_extra={"additionalProperties": False},  # names must match the pattern
+    )
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
     priority: int = Field(default=0, ge=-1000, le=1000, description="higher runs first")
     timeout_s: float | None = Field(default=None, gt=0, le=30 * 86400)
     python_env: str | None = Field(
         default=None, max_length=4096, description="a virtualenv dir; its bin/ goes first on PATH"
     )
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-        import re
-
-        for key, value in env.items():
-            if not re.match(ENV_NAME, key) or "\x00" in value:
-                raise ValueError(f"invalid environment variable {key!r}")
-        return env
+    max_retries: int = Field(
+        default=0, ge=0, le=1000, description="run again after a failed attempt, this many times"
+    )
+    retry_backoff_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=86400,
+        description="delay before retry n is retry_backoff_s * 2**(n-1), capped by the server",
+    )
 
 
 class ModelSource(BaseModel):
@@ -75,20 +96,24 @@ class ModelSource(BaseModel):
 class JobCreate(JobBase):
     """A training job: ``command`` runs (no shell) in ``working_dir`` or the uploaded code."""
 
-    command: list[str] = Field(min_length=1, max_length=4096)
+    command: list[Arg] = Field(min_length=1, max_length=4096)
     working_dir: str | None = Field(default=None, max_length=4096)
     code_archive_b64: str | None = Field(
         default=None,
         max_length=64 * 2**20,
-        description="base64 of a .tar.gz or .zip; unpacked into the job's code dir (its cwd)",
+        description="base64 of a .tar(.gz|.bz2|.xz) or .zip, for small code; larger code: "
+        "POST /v1/uploads, then code_upload_id",
+    )
+    code_upload_id: int | None = Field(
+        default=None, ge=1, le=2**53, description="an upload to unpack into the job's code dir"
     )
 
-    @field_validator("command")
-    @classmethod
-    def _no_nul(cls, command: list[str]) -> list[str]:
-        if not command[0] or any("\x00" in arg for arg in command):
-            raise ValueError("command must be a non-empty argv list without NUL bytes")
-        return command
+    @model_validator(mode="after")
+    def _one_code_source(self) -> JobCreate:
+        given = [self.working_dir, self.code_archive_b64, self.code_upload_id]
+        if sum(x is not None for x in given) > 1:
+            raise ValueError("give at most one of working_dir, code_archive_b64, code_upload_id")
+        return self
 
 
 class ResourcesPublic(BaseModel):
@@ -96,6 +121,18 @@ class ResourcesPublic(BaseModel):
     memory_mb: int
     gpu: int
     gpu_devices: list[str]
+    pids: int | None
+
+
+class AttemptPublic(BaseModel):
+    """One ended attempt of a job with retries."""
+
+    attempt: int
+    state: JobState
+    exit_code: int | None
+    reason: str
+    started_at: UTCDatetime | None
+    finished_at: UTCDatetime | None
 
 
 class JobPublic(BaseModel):
@@ -113,9 +150,18 @@ class JobPublic(BaseModel):
     isolation: str
     artifacts_dir: str
     details: dict[str, Any]
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    max_retries: int
+    retry_backoff_s: float
+    attempt: int = Field(description="the current (or last) attempt, from 1")
+    attempts: list[AttemptPublic] = Field(
+        description="earlier attempts that ended and were retried"
+    )
+    next_attempt_at: UTCDatetime | None = Field(description="a retry in backoff starts then")
+    queue_reason: QueueReason | None = Field(description="why a QUEUED job waits")
+    queue_message: str
+    created_at: UTCDatetime
+    started_at: UTCDatetime | None
+    finished_at: UTCDatetime | None
 
     @classmethod
     def of(cls, job: Job, artifacts_dir: str) -> JobPublic:
@@ -131,11 +177,22 @@ class JobPublic(BaseModel):
             priority=job.priority,
             timeout_s=job.timeout_s,
             resources=ResourcesPublic(
-                cpu=job.cpu, memory_mb=job.memory_mb, gpu=job.gpu, gpu_devices=job.gpu_devices
+                cpu=job.cpu,
+                memory_mb=job.memory_mb,
+                gpu=job.gpu,
+                gpu_devices=job.gpu_devices,
+                pids=job.pids,
             ),
             isolation=job.isolation,
             artifacts_dir=artifacts_dir,
             details=job.details,
+            max_retries=job.max_retries or 0,
+            retry_backoff_s=job.retry_backoff_s if job.retry_backoff_s is not None else 10.0,
+            attempt=len(job.attempts or []) + 1,
+            attempts=[AttemptPublic(**a) for a in job.attempts or []],
+            next_attempt_at=job.next_attempt_at,
+            queue_reason=job.queue_reason if job.state == JobState.QUEUED.value else None,
+            queue_message=(job.queue_message or "") if job.state == JobState.QUEUED.value else "",
             created_at=job.created_at,
             started_at=job.started_at,
             finished_at=job.finished_at,

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
-import tarfile
-import zipfile
+import contextlib
+import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,9 +23,18 @@ from miniflow_platform.context import Platform
 from miniflow_platform.db import utcnow
 from miniflow_platform.errors import Conflict, InvalidRequest, NotFound
 from miniflow_platform.executors.base import Resources, RunSpec, RunState
-from miniflow_platform.jobs.models import TERMINAL, TRANSITIONS, Job, JobKind, JobState
+from miniflow_platform.jobs.models import (
+    RETRYABLE,
+    TERMINAL,
+    TRANSITIONS,
+    Job,
+    JobKind,
+    JobState,
+    QueueReason,
+)
 from miniflow_platform.jobs.schemas import JobBase
 from miniflow_platform.paths import is_within, safe_join
+from miniflow_platform.uploads import archive, service as uploads
 
 
 def job_dir(p: Platform, job_id: int) -> Path:
@@ -74,16 +83,18 @@ def create_job(
     working_dir: str | None = None,
     code_archive_b64: str | None = None,
     details: dict[str, Any] | None = None,
+    code_upload_id: int | None = None,
 ) -> Job:
     res = body.resources
     memory_mb = res.memory_mb or p.settings.default_job_memory_mb
     usage.check_possible(p.settings, res.cpu, memory_mb, res.gpu)
+    check_limits(p, body)
     if body.python_env is not None:
         check_user_path(p, session, user, body.python_env, "python_env")
     if working_dir is not None:
         if not check_user_path(p, session, user, working_dir, "working_dir").is_dir():
             raise InvalidRequest(f"working_dir {working_dir!r} is not a directory")
-    archive = _decode_archive(code_archive_b64) if code_archive_b64 else None
+    archive_bytes = _decode_archive(code_archive_b64) if code_archive_b64 else None
     job = Job(
         kind=kind.value,
         owner_id=user.id,
@@ -95,19 +106,65 @@ def create_job(
         cpu=res.cpu,
         memory_mb=memory_mb,
         gpu=res.gpu,
+        pids=res.pids or p.settings.default_pids_limit,
         priority=body.priority,
         timeout_s=body.timeout_s,
+        max_retries=body.max_retries,
+        retry_backoff_s=body.retry_backoff_s,
+        attempts=[],
         details=details or {},
     )
     session.add(job)
     session.flush()
     (job_dir(p, job.id) / "artifacts").mkdir(parents=True, exist_ok=True)
-    if archive is not None:
-        code = job_dir(p, job.id) / "code"
-        _unpack(archive, code)
+    code = job_dir(p, job.id) / "code"
+    try:
+        if archive_bytes is not None:
+            _unpack_bytes(p, session, user, archive_bytes, code)
+        elif code_upload_id is not None:
+            uploads.unpack_for(p, session, user, code_upload_id, code)
+    except Exception:
+        session.rollback()
+        p.executor.remove(job_dir(p, job.id))
+        raise
+    if archive_bytes is not None or code_upload_id is not None:
         job.working_dir = str(code)
     session.commit()
     return job
+
+
+def check_limits(p: Platform, body: JobBase) -> None:
+    """The server's limits on a job request (sizes and counts the schema cannot know)."""
+    limits = p.settings.limits
+    command = getattr(body, "command", None)
+    if command is not None and not command[0]:
+        raise InvalidRequest("command[0] is empty: give the program to run, then its arguments")
+    env_bytes = sum(len(k.encode()) + len(v.encode()) for k, v in body.env.items())
+    if len(body.env) > limits.max_env_vars:
+        raise InvalidRequest(
+            f"env has {len(body.env)} variables; the limit is {limits.max_env_vars} "
+            "(limits.max_env_vars)",
+            {"limit": limits.max_env_vars},
+        )
+    if env_bytes > limits.max_env_bytes:
+        raise InvalidRequest(
+            f"env is {env_bytes} bytes (names + values); the limit is {limits.max_env_bytes} "
+            "(limits.max_env_bytes)",
+            {"limit_bytes": limits.max_env_bytes},
+        )
+    pids = body.resources.pids
+    if pids is not None and pids > limits.max_pids:
+        raise InvalidRequest(
+            f"resources.pids {pids} is over the server's limit of {limits.max_pids} "
+            "(limits.max_pids)",
+            {"limit": limits.max_pids},
+        )
+    if body.max_retries > limits.max_retries:
+        raise InvalidRequest(
+            f"max_retries {body.max_retries} is over the server's limit of "
+            f"{limits.max_retries} (limits.max_retries)",
+            {"limit": limits.max_retries},
+        )
 
 
 def _decode_archive(b64: str) -> bytes:
@@ -117,19 +174,13 @@ def _decode_archive(b64: str) -> bytes:
         raise InvalidRequest(f"code_archive_b64 is not valid base64: {e}") from e
 
 
-def _unpack(data: bytes, dest: Path) -> None:
-    dest.mkdir(parents=True, exist_ok=True)
-    try:
-        if zipfile.is_zipfile(io.BytesIO(data)):
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                for member in zf.namelist():
-                    safe_join(dest, member)  # refuses ../ and absolute names
-                zf.extractall(dest)
-            return
-        with tarfile.open(fileobj=io.BytesIO(data)) as tf:
-            tf.extractall(dest, filter="data")  # "data" refuses links/paths out of dest
-    except (tarfile.TarError, zipfile.BadZipFile, OSError, LookupError) as e:
-        raise InvalidRequest(f"code archive is not a valid .tar.gz or .zip: {e}") from e
+def _unpack_bytes(p: Platform, session: Session, user: User, data: bytes, dest: Path) -> None:
+    """An inline archive goes through the same checks as an upload."""
+    with tempfile.NamedTemporaryFile(dir=p.settings.data_dir, suffix=".archive") as f:
+        f.write(data)
+        f.flush()
+        summary = archive.inspect(Path(f.name), p.settings.limits)
+        uploads.unpack_file(p, session, user.id, Path(f.name), dest, summary.unpacked_bytes)
 
 
 def list_jobs(
@@ -225,9 +276,10 @@ def log_path(p: Platform, job: Job) -> Path:
 def start_queued(p: Platform, session: Session) -> int:
     """Start queued jobs in priority-then-FIFO order while they fit; returns how many started.
 
-    A job over its owner's quota is skipped (others may run); a job that does not fit
-    the free capacity stops the pass, so a big job at the head is never starved by
-    smaller ones behind it.
+    A job over its owner's quota, or a retry still in its backoff, is skipped (others
+    may run); a job that does not fit the free capacity stops the pass, so a big job at
+    the head is never starved by smaller ones behind it. Every job left waiting gets
+    its ``queue_reason``.
     """
     queued = session.scalars(
         select(Job).where(Job.state == JobState.QUEUED.value).order_by(Job.priority.desc(), Job.id)
@@ -235,24 +287,71 @@ def start_queued(p: Platform, session: Session) -> int:
     if not queued:
         return 0
     held = usage.current_usage(session)
+    now = utcnow()
     started = 0
+    blocker: Job | None = None
     for job in queued:
+        if blocker is not None:
+            _wait(
+                job,
+                QueueReason.PRIORITY,
+                f"behind job {blocker.id} (priority {blocker.priority}), which waits for capacity",
+            )
+            continue
+        if job.next_attempt_at is not None and job.next_attempt_at > now:
+            _wait(
+                job,
+                QueueReason.BACKOFF,
+                f"attempt {len(job.attempts or []) + 1} starts after its backoff, at "
+                f"{job.next_attempt_at.isoformat(timespec='seconds')}Z",
+            )
+            continue
         mine = held.user(job.owner_id)
-        if usage.over_quota(p.settings, mine, job.cpu, job.memory_mb, job.gpu, is_job=True):
+        why = usage.over_quota(p.settings, mine, job.cpu, job.memory_mb, job.gpu, is_job=True)
+        if why:
+            _wait(job, QueueReason.QUOTA, why)
             continue
         gpus = usage.allocate(p.settings, held.total, job.cpu, job.memory_mb, job.gpu)
         if gpus is None:
-            break
+            _wait(job, QueueReason.CAPACITY, _capacity_message(p, held.total, job))
+            blocker = job
+            continue
         if _launch(p, session, job, gpus):
             held.total.add(job.cpu, job.memory_mb, gpus, True)
             mine.add(job.cpu, job.memory_mb, gpus, True)
             started += 1
+    session.commit()
     return started
+
+
+def _wait(job: Job, reason: QueueReason, message: str) -> None:
+    if job.queue_reason != reason.value or job.queue_message != message:
+        job.queue_reason, job.queue_message = reason.value, message
+
+
+def _capacity_message(p: Platform, total: usage.Held, job: Job) -> str:
+    s = p.settings
+    free_gpus = len([g for g in s.gpus if g not in total.gpus])
+    return (
+        f"needs cpu {job.cpu}, memory {job.memory_mb} MiB, {job.gpu} GPU(s); free now: "
+        f"cpu {max(0.0, s.capacity_cpu - total.cpu):g}, "
+        f"memory {max(0, s.capacity_memory_mb - total.memory_mb)} MiB, {free_gpus} GPU(s)"
+    )
 
 
 def _launch(p: Platform, session: Session, job: Job, gpus: list[str]) -> bool:
     run_dir = job_dir(p, job.id)
-    if not transition(session, job, JobState.RUNNING, started_at=utcnow(), gpu_devices=gpus):
+    if not transition(
+        session,
+        job,
+        JobState.RUNNING,
+        started_at=utcnow(),
+        finished_at=None,
+        gpu_devices=gpus,
+        queue_reason=None,
+        queue_message="",
+        next_attempt_at=None,
+    ):
         return False
     env = p.base_env(job.python_env)
     env.update(
@@ -268,9 +367,10 @@ def _launch(p: Platform, session: Session, job: Job, gpus: list[str]) -> bool:
             cpu=job.cpu,
             memory_mb=job.memory_mb,
             gpu_devices=tuple(gpus),
-            pids=p.settings.default_pids_limit,
+            pids=job.pids or p.settings.default_pids_limit,
         ),
         timeout_s=job.timeout_s,
+        tenant=job.owner_id,  # isolated executors run it as the owner's own uid
     )
     try:
         job.isolation = p.executor.submit(spec)
@@ -291,7 +391,10 @@ _OUTCOME = {
 
 
 def sync_running(p: Platform, session: Session) -> None:
-    """Poll every RUNNING job and store the ones that ended (also the restart reconcile)."""
+    """Poll every RUNNING job and store the ones that ended (also the restart reconcile).
+
+    A failed attempt of a job with retries left goes back to QUEUED with a backoff.
+    """
     for job in session.scalars(select(Job).where(Job.state == JobState.RUNNING.value)).all():
         run_dir = job_dir(p, job.id)
         status = p.executor.poll(run_dir)
@@ -303,7 +406,53 @@ def sync_running(p: Platform, session: Session) -> None:
         reason = status.reason
         if status.state == RunState.EXITED and status.exit_code:
             reason = reason or f"exited with code {status.exit_code}"
-        transition(
-            session, job, new, exit_code=status.exit_code, reason=reason, finished_at=utcnow()
-        )
+        attempts = list(job.attempts or [])
+        if new in RETRYABLE and len(attempts) < (job.max_retries or 0):
+            _retry(p, session, job, new, status.exit_code, reason)
+        else:
+            transition(
+                session, job, new, exit_code=status.exit_code, reason=reason, finished_at=utcnow()
+            )
         p.executor.release(run_dir)
+
+
+def backoff_s(p: Platform, job: Job, retry: int) -> float:
+    """Delay before retry number ``retry`` (1, 2, ...): base * 2**(retry-1), capped."""
+    base = job.retry_backoff_s if job.retry_backoff_s is not None else 10.0
+    return float(min(base * 2 ** (retry - 1), p.settings.limits.max_retry_delay_s))
+
+
+def _retry(
+    p: Platform, session: Session, job: Job, outcome: JobState, code: int | None, reason: str
+) -> None:
+    attempts = list(job.attempts or [])
+    now = utcnow()
+    attempts.append(
+        {
+            "attempt": len(attempts) + 1,
+            "state": outcome.value,
+            "exit_code": code,
+            "reason": reason,
+            "started_at": job.started_at.isoformat() if job.started_at else None,
+            "finished_at": now.isoformat(),
+        }
+    )
+    delay = backoff_s(p, job, len(attempts))
+    when = now + timedelta(seconds=delay)
+    transition(
+        session,
+        job,
+        JobState.QUEUED,
+        attempts=attempts,
+        exit_code=code,
+        reason=f"attempt {len(attempts)} ended {outcome.value}: {reason}".rstrip(": "),
+        next_attempt_at=when,
+        queue_reason=QueueReason.BACKOFF.value,
+        queue_message=f"retry {len(attempts)} of {job.max_retries} after {delay:g} s",
+    )
+    with contextlib.suppress(OSError), p.executor.log_path(job_dir(p, job.id)).open("a") as log:
+        log.write(
+            f"\n--- miniflow platform: attempt {len(attempts)} ended {outcome.value}"
+            f" ({reason or 'no reason'}); retry {len(attempts)} of {job.max_retries}"
+            f" in {delay:g} s ---\n"
+        )

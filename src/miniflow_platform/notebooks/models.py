@@ -32,7 +32,9 @@ class Notebook(Base):
     state: Mapped[str] = mapped_column(String(16), default=NotebookState.STARTING.value)
     reason: Mapped[str] = mapped_column(Text, default="")
     port: Mapped[int] = mapped_column(Integer)
-    token: Mapped[str] = mapped_column(String(128))
+    # SHA-256 of the owner's access token (shown once); the proxy's token to the
+    # Jupyter server is derived, not stored (see managed.backend_token).
+    token_hash: Mapped[str] = mapped_column(String(64))
     cpu: Mapped[float] = mapped_column(Float, default=1.0)
     memory_mb: Mapped[int] = mapped_column(Integer)
     gpu: Mapped[int] = mapped_column(Integer, default=0)

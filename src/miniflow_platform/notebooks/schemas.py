@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from miniflow_platform.api_types import UTCDatetime
 from miniflow_platform.jobs.schemas import ResourcesPublic, ResourcesSpec
 from miniflow_platform.notebooks.models import Notebook, NotebookState
 
@@ -19,7 +18,9 @@ class NotebookCreate(BaseModel):
         default=None, gt=0, le=30 * 86400, description="default: the server's setting"
     )
     python_env: str | None = Field(
-        default=None, max_length=4096, description="a virtualenv with jupyter_server installed"
+        default=None,
+        max_length=4096,
+        description="a virtualenv with jupyter_server, ipykernel (and jupyterlab for the UI)",
     )
 
 
@@ -29,27 +30,34 @@ class NotebookPublic(BaseModel):
     name: str
     state: NotebookState
     reason: str
-    url: str
-    token: str | None = Field(description="only shown to the notebook's owner")
+    url: str = Field(description="JupyterLab through the platform's proxy")
+    token: str | None = Field(
+        description="the access token for url (?token=...): only in the answer that "
+        "creates it (create, POST .../token); the platform keeps only its hash"
+    )
     resources: ResourcesPublic
     isolation: str
     idle_timeout_s: float
-    last_activity: datetime | None
-    created_at: datetime
-    stopped_at: datetime | None
+    last_activity: UTCDatetime | None
+    created_at: UTCDatetime
+    stopped_at: UTCDatetime | None
 
     @classmethod
-    def of(cls, nb: Notebook, viewer_id: int) -> NotebookPublic:
+    def of(cls, nb: Notebook, base_url: str, token: str | None = None) -> NotebookPublic:
         return cls(
             id=nb.id,
             user=nb.owner.name,
             name=nb.name,
             state=NotebookState(nb.state),
             reason=nb.reason,
-            url=f"http://127.0.0.1:{nb.port}/",
-            token=nb.token if viewer_id == nb.owner_id else None,
+            url=f"{base_url.rstrip('/')}/v1/notebooks/{nb.id}/proxy/lab",
+            token=token,
             resources=ResourcesPublic(
-                cpu=nb.cpu, memory_mb=nb.memory_mb, gpu=nb.gpu, gpu_devices=nb.gpu_devices
+                cpu=nb.cpu,
+                memory_mb=nb.memory_mb,
+                gpu=nb.gpu,
+                gpu_devices=nb.gpu_devices,
+                pids=None,
             ),
             isolation=nb.isolation,
             idle_timeout_s=nb.idle_timeout_s,

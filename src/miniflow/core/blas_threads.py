@@ -1,0 +1,85 @@
+"""How many threads NumPy's BLAS (OpenBLAS, MKL, BLIS) may use: miniflow's
+intra-op parallelism, set by `ConfigProto(intra_op_parallelism_threads=N)` when a Session
+is created and by `tf.config.threading.set_intra_op_parallelism_threads(N)`.
+
+BLAS thread pools partition each product statically and spin while they wait, so on a
+machine whose cores are busy with other processes one descheduled thread stalls the
+whole product (a 256x784 @ 784x256 matmul: 6 ms on one thread, 16-100 ms on two with a
+load of 9 on 2 cores). The default (0) therefore takes the cores that the 1-minute load
+average leaves free, at least one, decided when a Session is created; a positive value
+pins that many. Thread-count environment variables set by the user
+(`OMP_NUM_THREADS`, `OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS`) win over the default.
+Without `threadpoolctl` nothing is changed (the BLAS keeps its own default).
+"""
+
+from __future__ import annotations
+
+import os
+
+_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+_state: dict = {"controller": None}
+
+
+def _controller():
+    ctl = _state["controller"]
+    if ctl is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            ctl = False
+        else:
+            ctl = ThreadpoolController().select(user_api="blas")
+        _state["controller"] = ctl
+    return ctl
+
+
+def cpu_count() -> int:
+    """Cores this process may run on (its affinity mask, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    """Cores left free by other processes (1-minute load average), at least 1."""
+    cores = cpu_count()
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - no load average on this platform
+        return cores
+    return max(1, min(cores, int(cores - load + 0.5)))
+
+
+def set_threads(num_threads) -> int | None:
+    """Sets the BLAS thread count: N > 0 pins N, 0 (or None) applies the default.
+
+    Returns:
+        the count now in effect, or None where it was left alone (no threadpoolctl, or
+        the default with a thread-count environment variable set).
+
+    Raises:
+        ValueError: a negative or non-integer count.
+    """
+    if num_threads is None:
+        num_threads = 0
+    if isinstance(num_threads, bool) or int(num_threads) != num_threads or num_threads < 0:
+        raise ValueError(f"intra_op_parallelism_threads must be an int >= 0, got {num_threads!r}")
+    num_threads = int(num_threads)
+    if num_threads == 0:
+        if any(os.environ.get(k) for k in _ENV):
+            return None
+        num_threads = default_threads()
+    ctl = _controller()
+    if not ctl:
+        return None
+    ctl.limit(limits=num_threads)
+    return num_threads
+
+
+def current_threads() -> int | None:
+    """The BLAS thread count in effect (the largest over loaded BLAS libraries)."""
+    ctl = _controller()
+    if not ctl or not ctl.lib_controllers:
+        return None
+    return max(lc.num_threads for lc in ctl.lib_controllers)

@@ -1,0 +1,1 @@
+"""Code uploads: archives streamed to disk, checked, then unpacked into jobs' code dirs."""

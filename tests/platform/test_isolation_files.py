@@ -1,0 +1,143 @@
+"""Who owns what on disk, per-tenant uids, and run cgroups that never outlive their run.
+
+Real jobs through a real server; each test names the isolation mode it ran under.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from platform_helpers import isolation_mode, kill_all_runs, submit, wait_for, wait_job
+
+from miniflow_platform.config import Settings
+from miniflow_platform.executors import Resources, RunSpec, RunState, get_executor, modes
+
+MODE = isolation_mode()
+isolated_only = pytest.mark.skipif(
+    MODE != "isolated", reason=f"this machine cannot isolate jobs: {modes.probe().reason}"
+)
+SMALL = {"resources": {"cpu": 0.5, "memory_mb": 256}}
+UID_BASE = Settings.model_fields["tenant_uid_base"].default
+
+
+@pytest.fixture(autouse=True)
+def _name_the_mode(record_property):
+    record_property("isolation_mode", MODE)
+    print(f"isolation mode: {MODE}")
+
+
+def _mode(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+
+
+@isolated_only
+def test_platform_and_tenant_ownership_on_disk(server, alice):
+    me = alice.get("/v1/users/me").json()
+    uid = UID_BASE + me["id"]
+    job = submit(
+        alice,
+        "import os, pathlib; pathlib.Path('result.txt').write_text('r'); "
+        "print('uid', os.getuid(), os.getgid(), os.getgroups())",
+        env={"SECRET_TOKEN": "s3cret"},
+        **SMALL,
+    )
+    done = wait_job(alice, job["id"])
+    assert done["state"] == "SUCCEEDED", (MODE, done)
+    assert f"uid {uid} {uid} []" in alice.get(f"/v1/jobs/{job['id']}/logs").text, MODE
+    data = server.data_dir
+    run = data / "jobs" / f"job-{job['id']}"
+    me_uid = os.geteuid()
+    assert _mode(data) == (0o700, me_uid, _mode(data)[2]), MODE  # DB, specs: the platform's
+    assert _mode(run)[:2] == (0o700, me_uid), MODE
+    assert _mode(run / "spec.json")[:2] == (0o600, me_uid), MODE  # holds SECRET_TOKEN
+    assert "s3cret" in (run / "spec.json").read_text()
+    assert _mode(run / "output.log") == (0o640, me_uid, uid), MODE  # platform + tenant group
+    assert _mode(run / "artifacts") == (0o700, uid, uid), MODE
+    assert _mode(run / "artifacts" / "result.txt") == (0o600, uid, uid), MODE  # umask 077
+
+
+@isolated_only
+def test_each_tenant_runs_as_its_own_uid(server, alice, bob):
+    code = "import os; print('uid', os.getuid())"
+    seen = {}
+    for name, client in (("alice", alice), ("bob", bob), ("alice2", alice)):
+        job = wait_job(client, submit(client, code, **SMALL)["id"])
+        log = client.get(f"/v1/jobs/{job['id']}/logs").text
+        seen[name] = int(log.split("uid ")[1].split()[0])
+    assert seen["alice"] == seen["alice2"] == UID_BASE + alice.get("/v1/users/me").json()["id"]
+    assert seen["bob"] == UID_BASE + bob.get("/v1/users/me").json()["id"] != seen["alice"], seen
+
+
+@isolated_only
+def test_a_tenant_reads_its_own_earlier_job_by_path(server, alice, bob):
+    first = wait_job(
+        alice,
+        submit(alice, "import pathlib; pathlib.Path('m.txt').write_text('weights')", **SMALL)["id"],
+    )
+    path = server.data_dir.resolve() / "jobs" / f"job-{first['id']}" / "artifacts" / "m.txt"
+    # Paths named on the command line (as `miniflow predict --model-dir` does) are exposed
+    # when they belong to the job's own tenant, and only then.
+    command = [sys.executable, "-c", "import sys; print('read', open(sys.argv[1]).read())"]
+    for client, expect in ((alice, "read weights"), (bob, "No such file")):
+        r = client.post("/v1/jobs", json={"command": [*command, str(path)], **SMALL})
+        job = wait_job(client, r.json()["id"])
+        assert expect in client.get(f"/v1/jobs/{job['id']}/logs").text, (MODE, expect)
+
+
+def _groups(run_dir: Path) -> list[str]:
+    return json.loads((run_dir / "spec.json").read_text())["cgroups"]
+
+
+def test_run_cgroups_are_removed_when_runs_end(server, alice):
+    """Issue 21: "run cgroups never removed". Ended, OOM-killed and cancelled runs."""
+    jobs = {
+        "ended": submit(alice, "print('x')", **SMALL),
+        "oom": submit(
+            alice, "x = bytearray(600 * 2**20)", resources={"cpu": 0.5, "memory_mb": 128}
+        ),
+        "cancelled": submit(alice, "import time; time.sleep(60)", **SMALL),
+    }
+    run_dirs = {k: server.data_dir / "jobs" / f"job-{j['id']}" for k, j in jobs.items()}
+    groups = {
+        k: wait_for(lambda d=d: (d / "spec.json").exists() and _groups(d), what="cgroups")
+        for k, d in run_dirs.items()
+    }
+    if not any(groups.values()):
+        pytest.skip(f"no writable cgroups on this machine ({MODE} mode)")
+    wait_for(lambda: alice.get(f"/v1/jobs/{jobs['cancelled']['id']}").json()["state"] == "RUNNING")
+    assert all(Path(g).is_dir() for g in groups["cancelled"]), "a running run has its groups"
+    assert alice.post(f"/v1/jobs/{jobs['cancelled']['id']}/cancel").status_code == 200
+    states = {k: wait_job(alice, j["id"])["state"] for k, j in jobs.items()}
+    assert states == {"ended": "SUCCEEDED", "oom": "OOM_KILLED", "cancelled": "CANCELLED"}
+    for kind, paths in groups.items():
+        wait_for(lambda p=paths: not any(Path(g).exists() for g in p), 10, what=kind)
+
+
+def test_executor_removes_groups_even_if_nobody_calls_release(tmp_path):
+    """The runner removes its run's groups itself, so a server that dies leaves none."""
+    ex = get_executor("local", Settings(data_dir=tmp_path / "data"))
+    try:
+        run_dir = tmp_path / "data" / "runs" / "r"
+        ex.submit(
+            RunSpec(
+                [sys.executable, "-c", "print(1)"], run_dir, run_dir, {}, Resources(memory_mb=64)
+            )
+        )
+        deadline = time.time() + 60
+        while ex.poll(run_dir).state == RunState.RUNNING:
+            assert time.time() < deadline
+            time.sleep(0.05)
+        groups = _groups(run_dir)
+        if not groups:
+            pytest.skip(f"no writable cgroups on this machine ({MODE} mode)")
+        assert not any(Path(g).exists() for g in groups), groups
+    finally:
+        kill_all_runs(tmp_path / "data")
+        ex.close()

@@ -1,0 +1,173 @@
+"""Writing TensorFlow's GraphDef/MetaGraphDef protos: miniflow -> proto -> miniflow gives
+identical outputs and training steps; the nodes carry TF's op types and attributes (as
+in TF's own files); what cannot be written is named. That TensorFlow 2.21 imports these
+files is checked by fixtures/tf_reads_miniflow_graphs.py (`make conformance`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tf_graph_fixtures import builder, fixture_path, inputs
+
+import miniflow as tf
+from miniflow.ops import tf_graph_ops
+from miniflow.train import tf_graph_proto
+from miniflow.train.tf_proto_values import protos
+
+pytestmark = pytest.mark.usefixtures("fresh_graph")
+from tf_graph_fixtures import fresh_graph  # noqa: E402,F401  (the fixture)
+
+
+def _trained(model, tmp_path):
+    """Builds the fixture program with miniflow, takes one step, saves a TF checkpoint;
+    returns (graph, saver, feed name, x, y after the step)."""
+    _, x, _ = inputs(model)
+    ph, y, train, _ = builder(model)(tf)
+    # TF1's minimize() adds its op to this collection; miniflow's does not (yet)
+    tf.add_to_collection(tf.GraphKeys.TRAIN_OP, train)
+    saver = tf.train.Saver(format="tf")
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(train, {ph: x})
+        y1 = sess.run(y, {ph: x})
+        saver.save(sess, str(tmp_path / "model.ckpt"), write_meta_graph=False)
+    return tf.get_default_graph(), saver, ph.name, x, y1
+
+
+@pytest.mark.parametrize("model", ["linear", "mlp", "cnn", "adam", "partitioned"])
+def test_round_trip_gives_identical_outputs_and_training(model, tmp_path):
+    graph, saver, feed, x, y1 = _trained(model, tmp_path)
+    meta = tf_graph_proto.meta_graph_def_from_graph(graph, saver=saver)
+    data = meta.SerializeToString()
+    with graph.as_default(), tf.Session() as sess:  # the original continues training
+        saver.restore(sess, str(tmp_path / "model.ckpt"))
+        sess.run(graph.get_collection(tf.GraphKeys.TRAIN_OP)[0], {feed: x})
+        want = sess.run("y:0", {feed: x})
+    with tf.Graph().as_default():
+        restored = tf.train.import_meta_graph(tf_graph_proto.parse_proto(
+            data, protos().meta_graph_pb2.MetaGraphDef, "meta"))
+        with tf.Session() as sess:
+            restored.restore(sess, str(tmp_path / "model.ckpt"))
+            np.testing.assert_array_equal(sess.run("y:0", {feed: x}), y1)
+            (train,) = tf.get_collection(tf.GraphKeys.TRAIN_OP)
+            sess.run(train, {feed: x})
+            np.testing.assert_allclose(sess.run("y:0", {feed: x}), want, rtol=1e-6, atol=1e-7)
+
+
+def test_export_meta_graph_chooses_the_format(tmp_path):
+    x = tf.placeholder(tf.float32, [None, 2], name="x")
+    v = tf.Variable([[1.0], [2.0]], name="v")
+    tf.matmul(x, v, name="y")
+    tf.train.export_meta_graph(str(tmp_path / "g.meta"))  # miniflow's JSON, as before
+    tf.train.export_meta_graph(str(tmp_path / "g.pbtxt"), as_text=True)
+    tf.train.export_meta_graph(str(tmp_path / "g.pb"))
+    proto = tf.train.export_meta_graph(str(tmp_path / "g.tfmeta"), format="tf")
+    assert (tmp_path / "g.meta").read_bytes()[:1] == b"{"
+    text = (tmp_path / "g.pbtxt").read_text()
+    assert 'op: "MatMul"' in text and "graph_def {" in text
+    assert (tmp_path / "g.pb").read_bytes() == proto.SerializeToString()
+    assert (tmp_path / "g.tfmeta").read_bytes() == proto.SerializeToString()
+    for name in ("g.meta", "g.pbtxt", "g.pb", "g.tfmeta"):
+        with tf.Graph().as_default():
+            saver = tf.train.import_meta_graph(str(tmp_path / name))
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                assert sess.run("y:0", {"x:0": [[1.0, 1.0]]}).tolist() == [[3.0]], name
+            assert saver is not None
+    with pytest.raises(ValueError, match="format"):
+        tf.train.export_meta_graph(str(tmp_path / "g.x"), format="onnx")
+
+
+def test_saver_writes_tf1s_save_subgraph_and_its_names(tmp_path):
+    w = tf.Variable([1.0, 2.0], name="w")
+    b = tf.Variable(3.0, name="b")
+    saver = tf.train.Saver({"renamed/w": w, "b": b}, max_to_keep=7, format="tf")
+    meta = saver.export_meta_graph(str(tmp_path / "m.meta"))
+    sd = meta.saver_def
+    assert (sd.filename_tensor_name, sd.restore_op_name) == ("save/Const:0", "save/restore_all")
+    assert sd.max_to_keep == 7 and sd.version == protos().saver_pb2.SaverDef.V2
+    nodes = {n.name: n for n in meta.graph_def.node}
+    names = nodes["save/SaveV2/tensor_names"].attr["value"].tensor.string_val
+    assert list(names) == [b"b", b"renamed/w"]
+    assert list(nodes["save/SaveV2"].input[3:]) == ["b", "w"]
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        saver.save(sess, str(tmp_path / "ckpt"), write_meta_graph=False)
+    with tf.Graph().as_default():
+        restored = tf.train.import_meta_graph(str(tmp_path / "m.meta"))
+        assert sorted(restored._vars) == ["b", "renamed/w"]
+        with tf.Session() as sess:
+            restored.restore(sess, str(tmp_path / "ckpt"))
+            assert sess.run("w:0").tolist() == [1.0, 2.0] and sess.run("b:0") == 3.0
+
+
+def test_nodes_carry_tensorflows_types_and_attributes():
+    """Attributes as TF 2.21 writes them for the same ops (fixtures/linear/graph.pbtxt,
+    fixtures/cnn/model.ckpt.meta)."""
+    x = tf.placeholder(tf.float32, [None, 6, 6, 1], name="x")
+    k = tf.Variable(np.ones((3, 3, 1, 2), np.float32), name="k")
+    conv = tf.nn.conv2d(x, k, strides=[1, 1, 1, 1], padding="SAME", name="conv")
+    pool = tf.nn.max_pool(conv, [1, 2, 2, 1], [1, 2, 2, 1], "VALID", name="pool")
+    tf.reduce_sum(pool, axis=[1, 2], keepdims=True, name="total")
+    mine = {n.name: n for n in tf.get_default_graph().as_graph_def().node}
+    tf_meta = tf_graph_proto.read_proto_file(
+        fixture_path("cnn", "model.ckpt.meta"), protos().meta_graph_pb2.MetaGraphDef, "meta"
+    )
+    theirs = {n.name: n for n in tf_meta.graph_def.node}
+    pairs = (("conv", "conv2d/Conv2D"), ("pool", "MaxPool"), ("k", "conv2d/kernel"))
+    for name, tf_name in pairs:
+        assert mine[name].op == theirs[tf_name].op
+        for key in set(theirs[tf_name].attr) - {"_class", "_output_shapes"}:
+            assert mine[name].attr[key] == theirs[tf_name].attr[key], (tf_name, key)
+    total = mine["total"]
+    assert total.op == "Sum" and total.attr["keep_dims"].b
+    axis = mine[total.input[1]]
+    assert axis.op == "Const" and list(np.frombuffer(axis.attr["value"].tensor.tensor_content, "<i4")) == [1, 2]
+    assert mine["conv"].input == ["x", "k"]
+
+
+def test_write_graph_writes_tensorflows_graph_def(tmp_path):
+    x = tf.placeholder(tf.float32, [None, 3], name="x")
+    tf.nn.softmax(x * 2.0, name="y")
+    gd = tf.get_default_graph().as_graph_def()
+    text = tf.train.write_graph(gd, str(tmp_path), "g.pbtxt")
+    binary = tf.train.write_graph(gd, str(tmp_path), "g.pb", as_text=False)
+    parsed = protos().graph_pb2.GraphDef.FromString(open(binary, "rb").read())
+    assert parsed == gd
+    assert protos().text_format.Parse(open(text).read(), protos().graph_pb2.GraphDef()) == gd
+    with tf.Graph().as_default():
+        (y,) = tf.import_graph_def(open(text, "rb").read(), return_elements=["y:0"])
+        with tf.Session() as sess:
+            got = sess.run(y, {"import/x:0": [[0.0, 1.0, 2.0]]})
+    e = np.exp([0.0, 2.0, 4.0])
+    np.testing.assert_allclose(got[0], e / e.sum(), rtol=1e-6)
+
+
+def test_ops_that_cannot_be_written_are_all_named():
+    v = tf.Variable(1.0, name="v")
+    tf.add(v.initialized_value(), 1.0)
+    tf.cumsum(tf.constant([1.0, 2.0]), exclusive=True, name="cs")
+    with pytest.raises(tf.errors.InvalidArgumentError) as info:
+        tf.get_default_graph().as_graph_def()
+    msg = str(info.value)
+    assert "InitializedValue" in msg and "Cumsum" in msg and "'cs'" in msg
+
+
+@pytest.mark.parametrize(
+    "s0, s1, r0, r1",
+    [  # TensorFlow 2.21's BroadcastGradientArgs on these shapes
+        ([2, 3], [3], [], [0]),
+        ([2, 1], [1, 3], [1], [0]),
+        ([1], [1], [], []),
+        ([4, 1, 5], [3, 1], [1], [0, 2]),
+        ([], [2, 2], [0, 1], []),
+        ([2, 1], [1], [1], [0, 1]),
+        ([1, 3], [2, 1, 1], [0, 1], [1, 2]),
+        ([], [1], [0], [0]),
+    ],
+)
+def test_broadcast_gradient_args_matches_tensorflow(s0, s1, r0, r1):
+    got = tf_graph_ops._broadcast_gradient_args(np.array(s0, np.int32), np.array(s1, np.int32))
+    assert [g.tolist() for g in got] == [r0, r1]
+    with pytest.raises(ValueError, match="Incompatible shapes"):
+        tf_graph_ops._broadcast_gradient_args(np.array([2, 3]), np.array([4]))
