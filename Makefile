@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench conformance lint clean
+.PHONY: demo test bench conformance lint mutation clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ lint: $(STAMP)
 bench:
 	$(MAKE) -C benchmarks bench PYTHON=$(PYTHON)
 
+# Mutation testing (tools/mutation.py): one-token mutants of selected core, ml, serving and
+# platform modules against their tests; prints the score per module, writes
+# tools/mutation_report.json. Options: make mutation ONLY=metrics,codec
+mutation: $(STAMP)
+	$(PY) tools/mutation.py $(if $(ONLY),--only $(ONLY))
+
 # Every registered op against TensorFlow's tf.compat.v1 graph mode (conformance/README.md),
 # in the benchmark environment (built by the same stamp rule as `make bench`).
 # Options: make conformance K=softmax REPORT=conformance.json
@@ -39,6 +45,7 @@ conformance:
 		$(if $(REPORT),--report $(REPORT))
 	benchmarks/.venv-bench/bin/python tests/io/fixtures/tf_reads_miniflow.py
 	benchmarks/.venv-bench/bin/python tests/tf_files/fixtures/tf_reads_miniflow_saved_models.py
+	benchmarks/.venv-bench/bin/python tests/tf_files/fixtures/tf_reads_miniflow_graphs.py
 
 clean:
 	rm -rf $(VENV) benchmarks/.venv-bench build *.egg-info src/*.egg-info

@@ -1,10 +1,15 @@
-"""Side-by-side benchmark of the core library (issue 3): W1-W4 in miniflow, TensorFlow
-(TF1 graph, TF2 eager, tf.function), PyTorch, JAX and hand-written NumPy.
+"""Side-by-side benchmark of the core library: W1-W4 (issue 3) in miniflow, TensorFlow
+(TF1 graph, TF2 eager, tf.function), PyTorch, JAX and hand-written NumPy; W5-W8 (issue
+22: CNN, LSTM, autoencoder, GAN) in miniflow graph and eager, TF1 graph, tf.function,
+PyTorch and jax.jit, each with the framework's default threads and pinned to one.
 
 Every (workload, framework) runs in its own process; frameworks alternate and each is
 repeated (median reported) so the ratios hold on a noisy machine. Writes
-results/core.md and results/core.png. Environment knobs: BENCH_REPEATS (default 3),
-BENCH_SCALE (fraction of the steps, default 1.0), BENCH_ONLY (comma list of workloads).
+results/core.md, results/nets.md and results/core.png. Environment knobs: BENCH_REPEATS
+(default 3), BENCH_SCALE (fraction of the steps, default 1.0), BENCH_ONLY (comma list of
+workloads), BENCH_THREADS (W5-W8 thread modes, default "0,1": 0 = the framework's
+default), BENCH_LOAD (W5-W8: this many busy-looping processes run in the background),
+BENCH_FRAMEWORKS (W5-W8: comma list of rows, default all).
 """
 
 from __future__ import annotations
@@ -46,6 +51,27 @@ DESCRIPTION = {
 }
 
 
+NETS = ["W5", "W6", "W6s", "W7", "W8"]
+NET_FRAMEWORKS = [
+    "miniflow-graph",
+    "miniflow-eager",
+    "tf1-graph",
+    "tf-function",
+    "torch-eager",
+    "jax-jit",
+]
+
+
+def run_net(workload, framework, steps, threads):
+    cmd = [sys.executable, str(HERE / "net_workloads.py"), "--workload", workload]
+    cmd += ["--framework", framework, "--steps", str(steps), "--threads", str(threads)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        err = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+        return {"error": err[:120]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def run_one(workload, framework, steps, rows=None, env=None):
     cmd = [
         sys.executable,
@@ -72,9 +98,95 @@ def median_of(runs, key):
 
 
 def main():
+    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+    if not only or only - set(NETS):
+        main_w1_w4(only)
+    if not only or only & set(NETS):
+        main_nets(only)
+
+
+def main_nets(only):
+    """W5-W8: every framework and thread mode, rotated between repeats."""
+    from nets_data import STEPS
+
     repeats = int(os.environ.get("BENCH_REPEATS", "3"))
     scale = float(os.environ.get("BENCH_SCALE", "1.0"))
-    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+    modes = [int(t) for t in os.environ.get("BENCH_THREADS", "0,1").split(",")]
+    load = int(os.environ.get("BENCH_LOAD", "0"))
+    fws = (
+        os.environ.get("BENCH_FRAMEWORKS", "").split(",")
+        if "BENCH_FRAMEWORKS" in os.environ
+        else NET_FRAMEWORKS
+    )
+    jobs = [
+        (wl, fw, max(int(STEPS[wl] * scale), 3), t)
+        for wl in NETS
+        if not only or wl in only
+        for t in modes
+        for fw in fws
+        if wl != "W6s" or fw.endswith("graph")
+    ]
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(load)]
+    results: dict = {}
+    try:
+        for rep in range(repeats):
+            order = jobs[rep % len(jobs) :] + jobs[: rep % len(jobs)]
+            for wl, fw, n, t in order:
+                r = run_net(wl, fw, n, t)
+                results.setdefault((wl, fw, t), []).append(r)
+                us = r.get("us_per_step")
+                print(
+                    f"[{rep + 1}/{repeats}] {wl} {fw} threads={t or 'default'}: "
+                    + (f"{us:,.0f} us/step" if us else r.get("error", "?")),
+                    flush=True,
+                )
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+    report_nets(results, repeats, load)
+
+
+def report_nets(results, repeats, load):
+    from nets_data import DESCRIPTION
+
+    lines = [
+        "# miniflow W5-W8 (issue 22)",
+        "",
+        f"Median of {repeats} runs per cell, each in its own process"
+        + (f", with {load} busy-looping background processes" if load else "")
+        + ". `threads`: the framework's default, or pinned through its own API. "
+        "`vs TF1` = TF1-graph time / this time in the same thread mode (higher is faster); "
+        "`CPU µs/step` = process CPU time (all threads) per step.",
+        "",
+        "| workload | framework | threads | µs/step | vs TF1 | CPU µs/step | GFLOP/s "
+        "| final loss | peak RSS MB |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (wl, fw, t), runs in sorted(results.items(), key=lambda kv: (kv[0][0], kv[0][2])):
+        us = median_of(runs, "us_per_step")
+        mode = str(t) if t else "default"
+        if us is None:
+            err = next((r["error"] for r in runs if "error" in r), "no result")
+            lines.append(f"| {wl} | {fw} | {mode} | n/a ({err}) | | | | | |")
+            continue
+        tf1 = median_of(results.get((wl, "tf1-graph", t), []), "us_per_step")
+        cpu = median_of(runs, "cpu_us_per_step")
+        lines.append(
+            f"| {wl} | {fw} | {mode} | {us:,.0f} | {f'{tf1 / us:.2f}x' if tf1 else ''} | "
+            f"{cpu:,.0f} | {median_of(runs, 'gflops'):.1f} | "
+            f"{median_of(runs, 'final_loss'):.5g} | {median_of(runs, 'peak_rss_mb'):.0f} |"
+        )
+    lines += [""] + [f"- {k}: {v}" for k, v in DESCRIPTION.items()]
+    text = "\n".join(lines)
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / ("nets_load.md" if load else "nets.md")).write_text(text + "\n")
+
+
+def main_w1_w4(only):
+    repeats = int(os.environ.get("BENCH_REPEATS", "3"))
+    scale = float(os.environ.get("BENCH_SCALE", "1.0"))
     jobs = []
     for wl, (steps, fws) in PLAN.items():
         if only and wl not in only:

@@ -54,20 +54,32 @@ def main() -> int:
         while api.get("/v1/services/bench").json()["state"] != "AVAILABLE":
             time.sleep(0.2)
         direct = _direct_client(root / "data")
-        targets = (("direct", *direct), ("proxy", api, "/v1/services/bench:predict"))
-        for _name, client, path in targets:
-            client.post(path, json=BODY).raise_for_status()  # warm up
-        results: dict[str, list[float]] = {"direct": [], "proxy": []}
+        # (name, client, method, path): "api" is an authenticated API call that forwards
+        # nothing (token check + DB lookup), the floor under any proxied request.
+        targets = (
+            ("direct", direct[0], "POST", direct[1]),
+            ("proxy", api, "POST", "/v1/services/bench:predict"),
+            ("proxy GET", api, "GET", "/v1/services/bench/v1/models/bench"),
+            ("api", api, "GET", "/v1/services/bench"),
+        )
+        for _name, client, method, path in targets:
+            r = client.request(method, path, json=BODY if method == "POST" else None)
+            assert r.status_code == 200, (path, r.status_code, r.text)
+        results: dict[str, list[float]] = {name: [] for name, *_ in targets}
         for _ in range(args.rounds):
-            for name, client, path in targets:
+            for name, client, method, path in targets:
                 t0 = time.perf_counter()
                 for _ in range(args.requests):
-                    client.post(path, json=BODY).raise_for_status()
+                    r = client.request(method, path, json=BODY if method == "POST" else None)
+                    r.raise_for_status()
                 results[name].append((time.perf_counter() - t0) / args.requests * 1e3)
         for name, ms in results.items():
             print(f"{name:7s} ms/request per round: " + ", ".join(f"{m:.2f}" for m in ms))
-        d, p = statistics.median(results["direct"]), statistics.median(results["proxy"])
-        print(f"median: direct {d:.2f} ms, proxy {p:.2f} ms, proxy adds {p - d:.2f} ms")
+        d, p, a = (statistics.median(results[k]) for k in ("direct", "proxy", "api"))
+        print(
+            f"median ms/request: direct {d:.2f}, proxy {p:.2f}, plain API call {a:.2f}; "
+            f"forwarding costs {p - a:.2f} beyond an API call"
+        )
         api.delete("/v1/services/bench")
     finally:
         server.terminate()

@@ -62,9 +62,7 @@ def run(workload, framework, steps, threads):
         if threads:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(threads)
-        return nets_tf.eager_run(
-            tf, workload, steps, tf.compat.v1.train, compile_fn=tf.function
-        )
+        return nets_tf.eager_run(tf, workload, steps, tf.compat.v1.train, compile_fn=tf.function)
     if framework == "torch-eager":
         import nets_torch_jax
 
@@ -85,7 +83,7 @@ def main():
     args = ap.parse_args()
     steps = max(args.steps or D.STEPS[args.workload], 2)
     dt, losses = run(args.workload, args.framework, steps, args.threads)
-    timed = steps - 1  # the first step is a warm-up
+    timed = nets_tf.TIMED_STEPS[0]
     out = {
         "workload": args.workload,
         "framework": args.framework,

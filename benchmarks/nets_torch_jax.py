@@ -47,7 +47,10 @@ def torch_run(workload, steps, threads):
             h = F.relu(h.permute(0, 2, 3, 1).reshape(-1, 3136) @ w3 + b3)  # NHWC flatten
             return F.cross_entropy(h @ w4 + b4, it[1])
 
-        items = [(T(a).permute(0, 3, 1, 2).contiguous(), T(b)) for a, b in D.batches(workload, x, y, steps)]
+        items = [
+            (T(a).permute(0, 3, 1, 2).contiguous(), T(b))
+            for a, b in D.batches(workload, x, y, steps)
+        ]
         groups = [(loss_fn, torch.optim.Adam(params, D.LR[workload]))]
     elif workload == "W6":
         x, y = D.sequences()
@@ -149,13 +152,21 @@ def jax_run(workload, steps, threads):
 
         def conv(h, w, b):
             dn = ("NHWC", "HWIO", "NHWC")
-            return jax.nn.relu(lax.conv_general_dilated(h, w, (1, 1), "SAME", dimension_numbers=dn) + b)
+            return jax.nn.relu(
+                lax.conv_general_dilated(h, w, (1, 1), "SAME", dimension_numbers=dn) + b
+            )
 
         def loss_fn(p, it):
             h = pool(conv(pool(conv(it[0], p[0], p[1])), p[2], p[3]))
-            return xent(dense(dense(h.reshape(-1, 3136), p[4], p[5], jax.nn.relu), p[6], p[7]), it[1])
+            return xent(
+                dense(dense(h.reshape(-1, 3136), p[4], p[5], jax.nn.relu), p[6], p[7]), it[1]
+            )
 
-        init, items, groups = D.cnn_init(), D.batches(workload, x, y, steps), [(loss_fn, slice(0, 8), "adam", D.B1)]
+        init, items, groups = (
+            D.cnn_init(),
+            D.batches(workload, x, y, steps),
+            [(loss_fn, slice(0, 8), "adam", D.B1)],
+        )
     elif workload == "W6":
         x, y = D.sequences()
 
@@ -171,7 +182,11 @@ def jax_run(workload, steps, threads):
             (_, h), _ = lax.scan(cell, (zero, zero), jnp.swapaxes(it[0], 0, 1))
             return xent(dense(h, p[2], p[3]), it[1])
 
-        init, items, groups = D.lstm_init(), D.batches(workload, x, y, steps), [(loss_fn, slice(0, 4), "adam", D.B1)]
+        init, items, groups = (
+            D.lstm_init(),
+            D.batches(workload, x, y, steps),
+            [(loss_fn, slice(0, 4), "adam", D.B1)],
+        )
     elif workload == "W7":
 
         def loss_fn(p, it):
@@ -191,11 +206,18 @@ def jax_run(workload, steps, threads):
             return dense(dense(v, p[4], p[5], jax.nn.relu), p[6], p[7])
 
         def bce(logits, label):
-            return jnp.mean(jnp.maximum(logits, 0) - logits * label + jnp.log1p(jnp.exp(-jnp.abs(logits))))
+            return jnp.mean(
+                jnp.maximum(logits, 0) - logits * label + jnp.log1p(jnp.exp(-jnp.abs(logits)))
+            )
 
         init, items = D.gan_init(), D.gan_batches(steps)
         groups = [
-            (lambda p, it: bce(disc(p, it[0]), 1.0) + bce(disc(p, gen(p, it[1])), 0.0), slice(4, 8), "adam", 0.5),
+            (
+                lambda p, it: bce(disc(p, it[0]), 1.0) + bce(disc(p, gen(p, it[1])), 0.0),
+                slice(4, 8),
+                "adam",
+                0.5,
+            ),
             (lambda p, it: bce(disc(p, gen(p, it[2])), 1.0), slice(0, 4), "adam", 0.5),
         ]
     else:
@@ -226,7 +248,10 @@ def jax_run(workload, steps, threads):
     fns = [(make(*g), g[2]) for g in groups]
     box = {"p": [jnp.asarray(v) for v in init], "t": 0}
     box["s"] = [
-        [(jnp.zeros_like(v), jnp.zeros_like(v)) if kind == "adam" else jnp.ones_like(v) for v in box["p"]]
+        [
+            (jnp.zeros_like(v), jnp.zeros_like(v)) if kind == "adam" else jnp.ones_like(v)
+            for v in box["p"]
+        ]
         for _, kind in fns
     ]
 

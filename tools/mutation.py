@@ -8,8 +8,8 @@ and *survives* when every test passes. Score = killed / (mutants - equivalent on
 equivalent mutants (no behaviour can tell them apart) are listed with a reason in
 ``tools/mutation_equivalents.txt``.
 
-How a mutant runs: the parent process imports the library and pytest once, then forks
-one child per mutant. The child executes the mutated module source into the module
+How a mutant runs: the parent process imports the library and collects the tests once,
+then forks one child per mutant. The child executes the mutated module source into the module
 object, rebinds every other loaded module's reference to the module's old functions and
 classes, and runs pytest in-process. The source tree is never written (other people and
 processes use it), and a child costs a fork instead of a fresh interpreter.
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
+import importlib.util
 import json
 import os
 import signal
@@ -37,14 +38,25 @@ ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENTS = ROOT / "tools" / "mutation_equivalents.txt"
 REPORT = ROOT / "tools" / "mutation_report.json"
 
-# module -> the in-process test files that cover it (one layer each: core, ml, serving, ps,
-# platform)
+# module -> (the in-process test files that cover it, the top-level functions/classes to
+# mutate or None for all). Core, ml, serving and platform modules.
 TARGETS = {
-    "miniflow.core.codegen": ["tests/core/test_codegen.py"],
-    "miniflow.ml.metrics": ["tests/ml/test_metrics.py", "tests/ml/test_metrics_boundaries.py"],
-    "miniflow.serving.codec": ["tests/serving/test_codec_ranges.py"],
-    "miniflow.serving.manager": ["tests/serving/test_version_lifetime.py"],
-    "miniflow_platform.usage": ["tests/platform/test_usage.py"],
+    "miniflow.core.codegen": (["tests/core/test_codegen.py"], None),
+    "miniflow.ml.metrics": (
+        ["tests/ml/test_metrics.py", "tests/ml/test_metrics_boundaries.py"],
+        None,
+    ),
+    "miniflow.serving.codec": (["tests/serving/test_codec_ranges.py"], ["_as_array", "_ints_of"]),
+    "miniflow.serving.manager": (
+        ["tests/serving/test_version_lifetime.py"],
+        ["LoadedVersion", "ModelManager"],
+    ),
+    # the database-backed functions (current_usage, disk_usage) run in the platform's
+    # process-level tests only
+    "miniflow_platform.usage": (
+        ["tests/platform/test_usage.py"],
+        ["Held", "Usage", "check_possible", "over_quota", "allocate", "tree_bytes"],
+    ),
 }
 
 
@@ -113,11 +125,21 @@ def _annotations(tree) -> set:
     return out
 
 
-def _sites(tree):
+def _walk(tree, names):
+    """Every node of ``tree``, or of its top-level definitions named in ``names``."""
+    if names is None:
+        yield from ast.walk(tree)
+        return
+    for top in tree.body:
+        if getattr(top, "name", None) in names:
+            yield from ast.walk(top)
+
+
+def _sites(tree, names=None):
     """(node, description, apply) for every mutation site; ``apply()`` mutates in place
     and returns an ``undo()``."""
     skip = _docstrings(tree) | _annotations(tree)
-    for node in ast.walk(tree):
+    for node in _walk(tree, names):
         if id(node) in skip or not hasattr(node, "lineno"):
             continue
         if isinstance(node, ast.BinOp | ast.AugAssign) and type(node.op) in _BINOPS:
@@ -177,12 +199,17 @@ def _replace_with(node, other):
     return apply
 
 
-def mutants_of(module: str):
-    """[(Mutant, mutated source)] for ``module``."""
+def mutants_of(module: str, names=None):
+    """[(Mutant, mutated source)] for ``module`` (only inside the top-level definitions
+    in ``names``, if given)."""
     path = Path(importlib.util.find_spec(module).origin)
     tree = ast.parse(path.read_text(), str(path))
+    if names is not None:
+        missing = set(names) - {getattr(t, "name", None) for t in tree.body}
+        if missing:
+            raise SystemExit(f"{module}: no top-level definition {sorted(missing)}")
     out = []
-    for node, what, apply in list(_sites(tree)):
+    for node, what, apply in list(_sites(tree, names)):
         undo = apply()
         try:
             src = ast.unparse(ast.fix_missing_locations(tree))
@@ -231,8 +258,29 @@ def _swap_in(module_name: str, source: str) -> None:
                 d[k] = repl
 
 
-def _run_child(module: str, source: str | None, tests: list[str], timeout: float) -> str:
-    """'killed', 'survived' or 'timeout' for one mutant (None: the unmutated module)."""
+def _preload(tests: list[str]) -> None:
+    """Collects ``tests`` once in the parent (pytest's plugins, conftest files, the test
+    modules and their heavy imports), so that each forked child only runs them: under
+    load a cold collection takes a minute, a warm run seconds. `_swap_in` rebinds the
+    names the test modules imported from the mutated module."""
+    import pytest
+
+    saved = os.dup(1), os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    try:
+        code = pytest.main(["--co", "-q", "-p", "no:cacheprovider", *tests])
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(devnull)
+    if code != 0:
+        raise SystemExit(f"collecting {tests} failed (exit code {code})")
+
+
+def _start_child(module: str, source: str | None, tests: list[str]) -> int:
+    """Forks a child that runs ``tests`` against the mutated module; returns its pid."""
     pid = os.fork()
     if pid == 0:  # child
         code = 3
@@ -244,56 +292,74 @@ def _run_child(module: str, source: str | None, tests: list[str], timeout: float
             os.dup2(devnull, 2)
             if source is not None:
                 _swap_in(module, source)
-            code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *tests])
+            code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", *tests])
         finally:
             os._exit(int(code))
-    deadline = time.monotonic() + timeout
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            code = os.waitstatus_to_exitcode(status)
-            return "survived" if code == 0 else "killed"
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return "timeout"
-        time.sleep(0.02)
+    return pid
 
 
-def run(only=None, report=REPORT, list_only=False) -> dict:
+def _run_all(module, jobs, tests, timeout, workers) -> list[str]:
+    """Outcome ('killed', 'survived' or 'timeout') of each ``(key, source)`` job, running
+    ``workers`` children at a time."""
+    outcomes = [""] * len(jobs)
+    running: dict = {}  # pid -> (job index, deadline)
+    queue = list(enumerate(jobs))
+    done = 0
+    while queue or running:
+        while queue and len(running) < workers:
+            i, (_, src) = queue.pop(0)
+            running[_start_child(module, src, tests)] = (i, time.monotonic() + timeout)
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid in running:
+            i, _ = running.pop(pid)
+            outcomes[i] = "survived" if os.waitstatus_to_exitcode(status) == 0 else "killed"
+        else:
+            for p, (i, deadline) in list(running.items()):
+                if time.monotonic() > deadline:
+                    os.kill(p, signal.SIGKILL)
+                    os.waitpid(p, 0)
+                    running.pop(p)
+                    outcomes[i] = "timeout"
+            time.sleep(0.02)
+            continue
+        done += 1
+        if outcomes[i] == "survived" and jobs[i][1] is not None:
+            print(f"  survived: {jobs[i][0]}", flush=True)
+        if done % 20 == 0:
+            print(f"  {done}/{len(jobs)}", flush=True)
+    return outcomes
+
+
+def run(only=None, report=REPORT, list_only=False, workers=1) -> dict:
     os.chdir(ROOT)
     equivalents = load_equivalents()
     results = {}
-    for module, tests in TARGETS.items():
+    for module, (tests, names) in TARGETS.items():
         if only and not any(o in module for o in only):
             continue
         importlib.import_module(module)
         for t in tests:
-            importlib.import_module("pytest")
             if not (ROOT / t).exists():
                 raise SystemExit(f"{module}: mapped test file {t} does not exist")
-        mutants = mutants_of(module)
+        if not list_only:
+            _preload(tests)
+        mutants = mutants_of(module, names)
         if list_only:
             for m, _ in mutants:
                 print(m.key)
             continue
         t0 = time.monotonic()
-        base = _run_child(module, None, tests, 600)
+        (base,) = _run_all(module, [("unmutated", None)], tests, 600, 1)
         base_s = time.monotonic() - t0
         if base != "survived":
             raise SystemExit(f"{module}: its tests fail without any mutation ({tests})")
         timeout = max(20.0, 5 * base_s)
-        killed, survived, equivalent = 0, [], []
-        for m, src in mutants:
-            if m.key in equivalents:
-                equivalent.append(m.key)
-                continue
-            outcome = _run_child(module, src, tests, timeout)
-            if outcome == "survived":
-                survived.append(m.key)
-                print(f"  survived: {m.key}", flush=True)
-            else:
-                killed += 1
+        equivalent = [m.key for m, _ in mutants if m.key in equivalents]
+        jobs = [(m.key, src) for m, src in mutants if m.key not in equivalents]
+        print(f"{module}: {len(jobs)} mutants, its tests take {base_s:.0f} s", flush=True)
+        outcomes = _run_all(module, jobs, tests, timeout, workers)
+        survived = [key for (key, _), o in zip(jobs, outcomes) if o == "survived"]
+        killed = len(jobs) - len(survived)
         scored = killed + len(survived)
         score = killed / scored if scored else 1.0
         results[module] = {
@@ -337,10 +403,11 @@ def main(argv=None) -> int:
     ap.add_argument("--only", help="comma list of substrings of the module names to run")
     ap.add_argument("--report", type=Path, default=REPORT)
     ap.add_argument("--list", action="store_true", help="print the mutants, run nothing")
+    ap.add_argument("-j", "--jobs", type=int, default=1, help="mutants run at once")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     only = args.only.split(",") if args.only else None
-    results = run(only, args.report, args.list)
+    results = run(only, args.report, args.list, max(1, args.jobs))
     return 0 if all(not r["survived"] for r in results.values()) else 1
 
 

@@ -11,16 +11,16 @@ from miniflow.ops import state_ops as _state_ops  # noqa: F401
 from miniflow.graph.operation import Tensor as Tensor
 from miniflow.graph.operation import Operation as Operation
 from miniflow.ops.variables import Variable as Variable
-from miniflow import errors as errors  # noqa: E402
-from miniflow import nn as nn  # noqa: E402
-from miniflow import train as train  # noqa: E402
-from miniflow.core.indexed_slices import IndexedSlices as IndexedSlices  # noqa: E402
-from miniflow.core.indexed_slices import IndexedSlicesValue as IndexedSlicesValue  # noqa: E402
-from miniflow.core.shapes import Dimension as Dimension  # noqa: E402
-from miniflow.core.shapes import TensorShape as TensorShape  # noqa: E402
-from miniflow.dtypes import DType as DType  # noqa: E402
-from miniflow.dtypes import as_dtype as as_dtype  # noqa: E402
-from miniflow.dtypes import (  # noqa: E402
+from miniflow import errors as errors
+from miniflow import nn as nn
+from miniflow import train as train
+from miniflow.core.indexed_slices import IndexedSlices as IndexedSlices
+from miniflow.core.indexed_slices import IndexedSlicesValue as IndexedSlicesValue
+from miniflow.core.shapes import Dimension as Dimension
+from miniflow.core.shapes import TensorShape as TensorShape
+from miniflow.dtypes import DType as DType
+from miniflow.dtypes import as_dtype as as_dtype
+from miniflow.dtypes import (
     bool as bool,  # noqa: A004
     complex64 as complex64,
     complex128 as complex128,
@@ -37,17 +37,17 @@ from miniflow.dtypes import (  # noqa: E402
     uint8 as uint8,
     uint16 as uint16,
 )
-from miniflow.extend import RegisterGradient as RegisterGradient  # noqa: E402
-from miniflow.extend import NotDifferentiable as NotDifferentiable  # noqa: E402
-from miniflow.graph.gradients import gradients as gradients  # noqa: E402
-from miniflow.graph.graph import Graph as Graph  # noqa: E402
-from miniflow.graph.graph import GraphKeys as GraphKeys  # noqa: E402
-from miniflow.graph.graph import get_default_graph as get_default_graph  # noqa: E402
-from miniflow.graph.graph import reset_default_graph as reset_default_graph  # noqa: E402
-from miniflow.graph.session import InteractiveSession as InteractiveSession  # noqa: E402
-from miniflow.graph.session import Session as Session  # noqa: E402
-from miniflow.graph.session import get_default_session as get_default_session  # noqa: E402
-from miniflow.ops.array_ops import (  # noqa: E402
+from miniflow.extend import RegisterGradient as RegisterGradient
+from miniflow.extend import NotDifferentiable as NotDifferentiable
+from miniflow.graph.gradients import gradients as gradients
+from miniflow.graph.graph import Graph as Graph
+from miniflow.graph.graph import GraphKeys as GraphKeys
+from miniflow.graph.graph import get_default_graph as get_default_graph
+from miniflow.graph.graph import reset_default_graph as reset_default_graph
+from miniflow.graph.session import InteractiveSession as InteractiveSession
+from miniflow.graph.session import Session as Session
+from miniflow.graph.session import get_default_session as get_default_session
+from miniflow.ops.array_ops import (
     argmax as argmax,
     argmin as argmin,
     boolean_mask as boolean_mask,
@@ -90,14 +90,14 @@ from miniflow.ops.array_ops import (  # noqa: E402
     zeros as zeros,
     zeros_like as zeros_like,
 )
-from miniflow.ops.control_flow_ops import (  # noqa: E402
+from miniflow.ops.control_flow_ops import (
     control_dependencies as control_dependencies,
     group as group,
     name_scope as name_scope,
     no_op as no_op,
     tuple as tuple,  # noqa: A004
 )
-from miniflow.ops.init_ops import (  # noqa: E402
+from miniflow.ops.init_ops import (
     constant_initializer as constant_initializer,
     glorot_normal_initializer as glorot_normal_initializer,
     glorot_uniform_initializer as glorot_uniform_initializer,
@@ -108,7 +108,7 @@ from miniflow.ops.init_ops import (  # noqa: E402
     variance_scaling_initializer as variance_scaling_initializer,
     zeros_initializer as zeros_initializer,
 )
-from miniflow.ops.math_ops import (  # noqa: E402
+from miniflow.ops.math_ops import (
     abs as abs,  # noqa: A004
     add as add,
     add_n as add_n,
@@ -165,25 +165,25 @@ from miniflow.ops.math_ops import (  # noqa: E402
     tanh as tanh,
     truediv as truediv,
 )
-from miniflow.ops.random_ops import (  # noqa: E402
+from miniflow.ops.random_ops import (
     random_normal as random_normal,
     random_shuffle as random_shuffle,
     random_uniform as random_uniform,
     set_random_seed as set_random_seed,
     truncated_normal as truncated_normal,
 )
-from miniflow.ops.state_ops import (  # noqa: E402
+from miniflow.ops.state_ops import (
     assign as assign,
     assign_add as assign_add,
     assign_sub as assign_sub,
     is_variable_initialized as is_variable_initialized,
 )
-from miniflow.ops.variable_scope import AUTO_REUSE as AUTO_REUSE  # noqa: E402
-from miniflow.ops.variable_scope import VariableScope as VariableScope  # noqa: E402
-from miniflow.ops.variable_scope import get_variable as get_variable  # noqa: E402
-from miniflow.ops.variable_scope import get_variable_scope as get_variable_scope  # noqa: E402
-from miniflow.ops.variable_scope import variable_scope as variable_scope  # noqa: E402
-from miniflow.ops.variables import (  # noqa: E402
+from miniflow.ops.variable_scope import AUTO_REUSE as AUTO_REUSE
+from miniflow.ops.variable_scope import VariableScope as VariableScope
+from miniflow.ops.variable_scope import get_variable as get_variable
+from miniflow.ops.variable_scope import get_variable_scope as get_variable_scope
+from miniflow.ops.variable_scope import variable_scope as variable_scope
+from miniflow.ops.variables import (
     all_variables as all_variables,
     global_variables as global_variables,
     global_variables_initializer as global_variables_initializer,
@@ -194,25 +194,23 @@ from miniflow.ops.variables import (  # noqa: E402
     trainable_variables as trainable_variables,
     variables_initializer as variables_initializer,
 )
-
-
-from miniflow.graph.collections_api import add_to_collection as add_to_collection  # noqa: E402
-from miniflow.graph.collections_api import add_to_collections as add_to_collections  # noqa: E402
-from miniflow.graph.collections_api import get_collection as get_collection  # noqa: E402
-from miniflow.graph.collections_api import get_collection_ref as get_collection_ref  # noqa: E402
-from miniflow.graph.collections_api import (  # noqa: E402
+from miniflow.graph.collections_api import add_to_collection as add_to_collection
+from miniflow.graph.collections_api import add_to_collections as add_to_collections
+from miniflow.graph.collections_api import get_collection as get_collection
+from miniflow.graph.collections_api import get_collection_ref as get_collection_ref
+from miniflow.graph.collections_api import (
     gradient_override_map as gradient_override_map,
 )
-from miniflow.version import VERSION as VERSION  # noqa: E402
+from miniflow.version import VERSION as VERSION
 
 # -- Training and sparse (issue 5): clipping, sparse tensors, scatter ops ----------------
-from miniflow.ops.clip_ops import (  # noqa: E402
+from miniflow.ops.clip_ops import (
     clip_by_global_norm as clip_by_global_norm,
     clip_by_norm as clip_by_norm,
     global_norm as global_norm,
 )
-from miniflow import sparse as sparse  # noqa: E402
-from miniflow.ops.sparse_ops import (  # noqa: E402
+from miniflow import sparse as sparse
+from miniflow.ops.sparse_ops import (
     SparseTensor as SparseTensor,
     SparseTensorValue as SparseTensorValue,
     segment_sum as segment_sum,
@@ -225,10 +223,10 @@ from miniflow.ops.sparse_ops import (  # noqa: E402
     sparse_to_dense as sparse_to_dense,
     unsorted_segment_sum as unsorted_segment_sum,
 )
-from miniflow.train.moving_averages import (  # noqa: E402
+from miniflow.train.moving_averages import (
     moving_average_variables as moving_average_variables,
 )
-from miniflow.ops.scatter_ops import (  # noqa: E402
+from miniflow.ops.scatter_ops import (
     scatter_add as scatter_add,
     scatter_div as scatter_div,
     scatter_max as scatter_max,
@@ -242,59 +240,59 @@ from miniflow.ops.scatter_ops import (  # noqa: E402
 )
 
 # -- Eager execution and the neural-network API (issue 4) ---------------------------------
-from miniflow.eager.context import eager_mode as eager_mode  # noqa: E402
-from miniflow.eager.context import enable_eager_execution as enable_eager_execution  # noqa: E402
-from miniflow.eager.context import disable_eager_execution as disable_eager_execution  # noqa: E402
-from miniflow.eager.context import executing_eagerly as executing_eagerly  # noqa: E402
-from miniflow.eager.context import graph_mode as graph_mode  # noqa: E402
-from miniflow.eager.tape import GradientTape as GradientTape  # noqa: E402
-from miniflow import math as math  # noqa: E402
-from miniflow import random as random  # noqa: E402
-from miniflow.ops.nn_ops import div_no_nan as div_no_nan  # noqa: E402
-from miniflow.ops.nn_ops import log_sigmoid as log_sigmoid  # noqa: E402
-from miniflow.ops.nn_ops import reduce_logsumexp as reduce_logsumexp  # noqa: E402
-from miniflow import linalg as linalg  # noqa: E402
-from miniflow.ops.linalg_ops import cholesky as cholesky  # noqa: E402
-from miniflow.ops.linalg_ops import eye as eye  # noqa: E402
-from miniflow.ops.linalg_ops import matrix_band_part as matrix_band_part  # noqa: E402
-from miniflow.ops.linalg_ops import matrix_determinant as matrix_determinant  # noqa: E402
-from miniflow.ops.linalg_ops import matrix_inverse as matrix_inverse  # noqa: E402
-from miniflow.ops.linalg_ops import matrix_solve as matrix_solve  # noqa: E402
-from miniflow.ops.linalg_ops import trace as trace  # noqa: E402
-from miniflow.ops.functional_ops import case as case  # noqa: E402
-from miniflow.ops.functional_ops import cond as cond  # noqa: E402
-from miniflow.ops.higher_order_ops import map_fn as map_fn  # noqa: E402
-from miniflow.ops.functional_ops import while_loop as while_loop  # noqa: E402
-from miniflow import layers as layers  # noqa: E402
-from miniflow import contrib as contrib  # noqa: E402
-from miniflow import losses as losses  # noqa: E402
-from miniflow import metrics as metrics  # noqa: E402
-from miniflow.ops.script_ops import Print as Print  # noqa: E402
-from miniflow.ops.script_ops import numpy_function as numpy_function  # noqa: E402
-from miniflow.ops.script_ops import print as print  # noqa: E402, A004
-from miniflow.ops.script_ops import py_func as py_func  # noqa: E402
+from miniflow.eager.context import eager_mode as eager_mode
+from miniflow.eager.context import enable_eager_execution as enable_eager_execution
+from miniflow.eager.context import disable_eager_execution as disable_eager_execution
+from miniflow.eager.context import executing_eagerly as executing_eagerly
+from miniflow.eager.context import graph_mode as graph_mode
+from miniflow.eager.tape import GradientTape as GradientTape
+from miniflow import math as math
+from miniflow import random as random
+from miniflow.ops.nn_ops import div_no_nan as div_no_nan
+from miniflow.ops.nn_ops import log_sigmoid as log_sigmoid
+from miniflow.ops.nn_ops import reduce_logsumexp as reduce_logsumexp
+from miniflow import linalg as linalg
+from miniflow.ops.linalg_ops import cholesky as cholesky
+from miniflow.ops.linalg_ops import eye as eye
+from miniflow.ops.linalg_ops import matrix_band_part as matrix_band_part
+from miniflow.ops.linalg_ops import matrix_determinant as matrix_determinant
+from miniflow.ops.linalg_ops import matrix_inverse as matrix_inverse
+from miniflow.ops.linalg_ops import matrix_solve as matrix_solve
+from miniflow.ops.linalg_ops import trace as trace
+from miniflow.ops.functional_ops import case as case
+from miniflow.ops.functional_ops import cond as cond
+from miniflow.ops.higher_order_ops import map_fn as map_fn
+from miniflow.ops.functional_ops import while_loop as while_loop
+from miniflow import layers as layers
+from miniflow import contrib as contrib
+from miniflow import losses as losses
+from miniflow import metrics as metrics
+from miniflow.ops.script_ops import Print as Print
+from miniflow.ops.script_ops import numpy_function as numpy_function
+from miniflow.ops.script_ops import print as print  # noqa: A004
+from miniflow.ops.script_ops import py_func as py_func
 
 # -- persistence, tf.data, program utilities, TensorBoard (issue 5) ------------------------
-from miniflow import app as app  # noqa: E402
-from miniflow import compat as compat  # noqa: E402
-from miniflow import data as data  # noqa: E402
-from miniflow import flags as flags  # noqa: E402
-from miniflow import gfile as gfile  # noqa: E402
-from miniflow import io as io  # noqa: E402
-from miniflow import logging_api as logging  # noqa: E402
-from miniflow import saved_model as saved_model  # noqa: E402
-from miniflow import summary as summary  # noqa: E402
-from miniflow.config_protos import ConfigProto as ConfigProto  # noqa: E402
-from miniflow.config_protos import GPUOptions as GPUOptions  # noqa: E402
-from miniflow.config_protos import GraphOptions as GraphOptions  # noqa: E402
-from miniflow.config_protos import OptimizerOptions as OptimizerOptions  # noqa: E402
-from miniflow.config_protos import RunMetadata as RunMetadata  # noqa: E402
-from miniflow.config_protos import RunOptions as RunOptions  # noqa: E402
+from miniflow import app as app
+from miniflow import compat as compat
+from miniflow import data as data
+from miniflow import flags as flags
+from miniflow import gfile as gfile
+from miniflow import io as io
+from miniflow import logging_api as logging
+from miniflow import saved_model as saved_model
+from miniflow import summary as summary
+from miniflow.config_protos import ConfigProto as ConfigProto
+from miniflow.config_protos import GPUOptions as GPUOptions
+from miniflow.config_protos import GraphOptions as GraphOptions
+from miniflow.config_protos import OptimizerOptions as OptimizerOptions
+from miniflow.config_protos import RunMetadata as RunMetadata
+from miniflow.config_protos import RunOptions as RunOptions
 
 # -- issue 13: array ops and nn ------------------------------------------------------------
-from miniflow.ops.embedding_ops import dynamic_partition as dynamic_partition  # noqa: E402
-from miniflow.ops.embedding_ops import dynamic_stitch as dynamic_stitch  # noqa: E402
-from miniflow.ops.gather_scatter_ops import (  # noqa: E402
+from miniflow.ops.embedding_ops import dynamic_partition as dynamic_partition
+from miniflow.ops.embedding_ops import dynamic_stitch as dynamic_stitch
+from miniflow.ops.gather_scatter_ops import (
     batch_gather as batch_gather,
     batch_scatter_update as batch_scatter_update,
     gather_nd as gather_nd,
@@ -308,7 +306,7 @@ from miniflow.ops.gather_scatter_ops import (  # noqa: E402
     tensor_scatter_sub as tensor_scatter_sub,
     tensor_scatter_update as tensor_scatter_update,
 )
-from miniflow.ops.index_ops import (  # noqa: E402
+from miniflow.ops.index_ops import (
     edit_distance as edit_distance,
     histogram_fixed_width as histogram_fixed_width,
     histogram_fixed_width_bins as histogram_fixed_width_bins,
@@ -319,7 +317,7 @@ from miniflow.ops.index_ops import (  # noqa: E402
     setdiff1d as setdiff1d,
     unravel_index as unravel_index,
 )
-from miniflow.ops.manip_ops import (  # noqa: E402
+from miniflow.ops.manip_ops import (
     batch_to_space as batch_to_space,
     batch_to_space_nd as batch_to_space_nd,
     depth_to_space as depth_to_space,
@@ -338,7 +336,7 @@ from miniflow.ops.manip_ops import (  # noqa: E402
     space_to_batch_nd as space_to_batch_nd,
     space_to_depth as space_to_depth,
 )
-from miniflow.ops.shape_ops import (  # noqa: E402
+from miniflow.ops.shape_ops import (
     broadcast_dynamic_shape as broadcast_dynamic_shape,
     broadcast_static_shape as broadcast_static_shape,
     ensure_shape as ensure_shape,
@@ -346,17 +344,17 @@ from miniflow.ops.shape_ops import (  # noqa: E402
     identity_n as identity_n,
     shape_n as shape_n,
 )
-from miniflow.ops.conv3d_ops import extract_volume_patches as extract_volume_patches  # noqa: E402
-from miniflow.ops.conv_compose_ops import (  # noqa: E402
+from miniflow.ops.conv3d_ops import extract_volume_patches as extract_volume_patches
+from miniflow.ops.conv_compose_ops import (
     conv as conv,
     conv2d_backprop_filter_v2 as conv2d_backprop_filter_v2,
     conv2d_backprop_input_v2 as conv2d_backprop_input_v2,
 )
-from miniflow.ops.nn_compose_ops import approx_top_k as approx_top_k  # noqa: E402
+from miniflow.ops.nn_compose_ops import approx_top_k as approx_top_k
 
 # -- issue 13: tutorial programs, contrib, debugging, metrics
-from miniflow import debugging as debugging  # noqa: E402
-from miniflow.ops.check_ops import (  # noqa: E402
+from miniflow import debugging as debugging
+from miniflow.ops.check_ops import (
     Assert as Assert,
     add_check_numerics_ops as add_check_numerics_ops,
     assert_equal as assert_equal,
@@ -385,8 +383,8 @@ from miniflow.ops.check_ops import (  # noqa: E402
 )
 
 # -- issue 13: math, linalg, signal -------------------------------------------------------
-from miniflow import signal as signal  # noqa: E402
-from miniflow.math import (  # noqa: E402
+from miniflow import signal as signal
+from miniflow.math import (
     accumulate_n as accumulate_n,
     acos as acos,
     acosh as acosh,
@@ -426,7 +424,7 @@ from miniflow.math import (  # noqa: E402
     unsorted_segment_sqrt_n as unsorted_segment_sqrt_n,
     zeta as zeta,
 )
-from miniflow.linalg import (  # noqa: E402
+from miniflow.linalg import (
     cholesky_solve as cholesky_solve,
     cross as cross,
     einsum as einsum,
@@ -434,20 +432,20 @@ from miniflow.linalg import (  # noqa: E402
     norm as norm,
     tensordot as tensordot,
 )
-from miniflow.ops.linalg_ops import (  # noqa: E402
+from miniflow.ops.linalg_ops import (
     lstsq as matrix_solve_ls,
     matrix_diag as matrix_diag,
     matrix_set_diag as matrix_set_diag,
     triangular_solve as matrix_triangular_solve,
 )
-from miniflow.ops.decomposition_ops import (  # noqa: E402
+from miniflow.ops.decomposition_ops import (
     qr as qr,
     self_adjoint_eig as self_adjoint_eig,
     self_adjoint_eigvals as self_adjoint_eigvals,
     svd as svd,
 )
-from miniflow.ops.matrix_function_ops import sqrtm as matrix_square_root  # noqa: E402
-from miniflow.ops.complex_ops import (  # noqa: E402
+from miniflow.ops.matrix_function_ops import sqrtm as matrix_square_root
+from miniflow.ops.complex_ops import (
     angle as angle,
     complex as complex,  # noqa: A004
     conj as conj,
@@ -456,7 +454,7 @@ from miniflow.ops.complex_ops import (  # noqa: E402
     to_complex64 as to_complex64,
     to_complex128 as to_complex128,
 )
-from miniflow.signal import (  # noqa: E402
+from miniflow.signal import (
     fft as fft,
     fft2d as fft2d,
     fft3d as fft3d,
@@ -468,9 +466,9 @@ from miniflow.signal import (  # noqa: E402
     irfftnd as irfftnd,
     rfftnd as rfftnd,
 )
-from miniflow.ops.safe_math_ops import truncatediv as truncatediv  # noqa: E402
-from miniflow.ops.safe_math_ops import truncatemod as truncatemod  # noqa: E402
-from miniflow.ops.sort_ops import (  # noqa: E402
+from miniflow.ops.safe_math_ops import truncatediv as truncatediv
+from miniflow.ops.safe_math_ops import truncatemod as truncatemod
+from miniflow.ops.sort_ops import (
     argsort as argsort,
     sort as sort,
     unique as unique,
@@ -478,111 +476,111 @@ from miniflow.ops.sort_ops import (  # noqa: E402
 )
 
 # -- issue 13: image
-from miniflow import image as image  # noqa: E402
-from miniflow.image import extract_image_patches as extract_image_patches  # noqa: E402
-from miniflow.image import random_crop as random_crop  # noqa: E402
+from miniflow import image as image
+from miniflow.image import extract_image_patches as extract_image_patches
+from miniflow.image import random_crop as random_crop
 
 # -- issue 13: strings, io, bitwise, sets
-from miniflow import bitwise as bitwise  # noqa: E402
-from miniflow import python_io as python_io  # noqa: E402
-from miniflow import sets as sets  # noqa: E402
-from miniflow import strings as strings  # noqa: E402
-from miniflow.ops.example_parsing_ops import FixedLenFeature as FixedLenFeature  # noqa: E402
-from miniflow.ops.example_parsing_ops import (  # noqa: E402
+from miniflow import bitwise as bitwise
+from miniflow import python_io as python_io
+from miniflow import sets as sets
+from miniflow import strings as strings
+from miniflow.ops.example_parsing_ops import FixedLenFeature as FixedLenFeature
+from miniflow.ops.example_parsing_ops import (
     FixedLenSequenceFeature as FixedLenSequenceFeature,
 )
-from miniflow.ops.example_parsing_ops import SparseFeature as SparseFeature  # noqa: E402
-from miniflow.ops.example_parsing_ops import VarLenFeature as VarLenFeature  # noqa: E402
-from miniflow.ops.parsing_ops import decode_base64 as decode_base64  # noqa: E402
-from miniflow.ops.parsing_ops import decode_compressed as decode_compressed  # noqa: E402
-from miniflow.ops.parsing_ops import decode_csv as decode_csv  # noqa: E402
-from miniflow.ops.parsing_ops import decode_raw as decode_raw  # noqa: E402
-from miniflow.ops.parsing_ops import encode_base64 as encode_base64  # noqa: E402
-from miniflow.ops.parsing_ops import matching_files as matching_files  # noqa: E402
-from miniflow.ops.parsing_ops import parse_tensor as parse_tensor  # noqa: E402
-from miniflow.ops.parsing_ops import read_file as read_file  # noqa: E402
-from miniflow.ops.parsing_ops import serialize_tensor as serialize_tensor  # noqa: E402
-from miniflow.ops.parsing_ops import write_file as write_file  # noqa: E402
-from miniflow.ops.string_ops import as_string as as_string  # noqa: E402
-from miniflow.ops.string_ops import join as string_join  # noqa: E402
-from miniflow.ops.string_ops import reduce_join as reduce_join  # noqa: E402
-from miniflow.ops.string_ops import regex_replace as regex_replace  # noqa: E402
-from miniflow.ops.string_ops import strip as string_strip  # noqa: E402
-from miniflow.ops.string_ops import substr as substr  # noqa: E402
-from miniflow.ops.string_ops import to_hash_bucket as string_to_hash_bucket  # noqa: E402
-from miniflow.ops.string_ops import (  # noqa: E402
+from miniflow.ops.example_parsing_ops import SparseFeature as SparseFeature
+from miniflow.ops.example_parsing_ops import VarLenFeature as VarLenFeature
+from miniflow.ops.parsing_ops import decode_base64 as decode_base64
+from miniflow.ops.parsing_ops import decode_compressed as decode_compressed
+from miniflow.ops.parsing_ops import decode_csv as decode_csv
+from miniflow.ops.parsing_ops import decode_raw as decode_raw
+from miniflow.ops.parsing_ops import encode_base64 as encode_base64
+from miniflow.ops.parsing_ops import matching_files as matching_files
+from miniflow.ops.parsing_ops import parse_tensor as parse_tensor
+from miniflow.ops.parsing_ops import read_file as read_file
+from miniflow.ops.parsing_ops import serialize_tensor as serialize_tensor
+from miniflow.ops.parsing_ops import write_file as write_file
+from miniflow.ops.string_ops import as_string as as_string
+from miniflow.ops.string_ops import join as string_join
+from miniflow.ops.string_ops import reduce_join as reduce_join
+from miniflow.ops.string_ops import regex_replace as regex_replace
+from miniflow.ops.string_ops import strip as string_strip
+from miniflow.ops.string_ops import substr as substr
+from miniflow.ops.string_ops import to_hash_bucket as string_to_hash_bucket
+from miniflow.ops.string_ops import (
     to_hash_bucket_fast as string_to_hash_bucket_fast,
     to_hash_bucket_strong as string_to_hash_bucket_strong,
 )
-from miniflow.ops.string_ops import to_number as string_to_number  # noqa: E402
-from miniflow.ragged.ragged_strings import string_split as string_split  # noqa: E402
-from miniflow.ops.parsing_ops import decode_json_example as decode_json_example  # noqa: E402
-from miniflow.ops.sequence_example_parsing_ops import (  # noqa: E402
+from miniflow.ops.string_ops import to_number as string_to_number
+from miniflow.ragged.ragged_strings import string_split as string_split
+from miniflow.ops.parsing_ops import decode_json_example as decode_json_example
+from miniflow.ops.sequence_example_parsing_ops import (
     parse_single_sequence_example as parse_single_sequence_example,
 )
-from miniflow.ops.sparse_serialization_ops import (  # noqa: E402
+from miniflow.ops.sparse_serialization_ops import (
     deserialize_many_sparse as deserialize_many_sparse,
     serialize_many_sparse as serialize_many_sparse,
     serialize_sparse as serialize_sparse,
 )
 
 # -- issue 13: api inventory: small namespaces (the stub installer is at the very end)
-from miniflow import audio as audio  # noqa: E402
-from miniflow import config as config  # noqa: E402
-from miniflow import initializers as initializers  # noqa: E402
-from miniflow import lookup as lookup  # noqa: E402
-from miniflow import manip as manip  # noqa: E402
-from miniflow import nest as nest  # noqa: E402
-from miniflow import resource_loader as resource_loader  # noqa: E402
-from miniflow import spectral as spectral  # noqa: E402
-from miniflow import test as test  # noqa: E402
-from miniflow.ops.lookup_ops import initialize_all_tables as initialize_all_tables  # noqa: E402
-from miniflow.ops.lookup_ops import tables_initializer as tables_initializer  # noqa: E402
-from miniflow.compat.switches import (  # noqa: E402
+from miniflow import audio as audio
+from miniflow import config as config
+from miniflow import initializers as initializers
+from miniflow import lookup as lookup
+from miniflow import manip as manip
+from miniflow import nest as nest
+from miniflow import resource_loader as resource_loader
+from miniflow import spectral as spectral
+from miniflow import test as test
+from miniflow.ops.lookup_ops import initialize_all_tables as initialize_all_tables
+from miniflow.ops.lookup_ops import tables_initializer as tables_initializer
+from miniflow.compat.switches import (
     disable_control_flow_v2 as disable_control_flow_v2,
     disable_resource_variables as disable_resource_variables,
     disable_tensor_equality as disable_tensor_equality,
     disable_v2_behavior as disable_v2_behavior,
     disable_v2_tensorshape as disable_v2_tensorshape,
 )
-from miniflow.errors import OpError as OpError  # noqa: E402
-from miniflow.extend import NotDifferentiable as NoGradient  # noqa: E402
-from miniflow.extend import NotDifferentiable as no_gradient  # noqa: E402
-from miniflow.logging_api import get_logger as get_logger  # noqa: E402
-from miniflow.placement import colocate_with as colocate_with  # noqa: E402
-from miniflow.placement import container as container  # noqa: E402
-from miniflow.placement import device as device  # noqa: E402
-from miniflow.ops.sampling_ops import multinomial as multinomial  # noqa: E402
-from miniflow.ops.sampling_ops import random_poisson as random_poisson  # noqa: E402
-from miniflow.compat import dimension_at_index as dimension_at_index  # noqa: E402
-from miniflow.compat import dimension_value as dimension_value  # noqa: E402
-from miniflow.eager.context import (  # noqa: E402  no tf.function: "outside" is everywhere
+from miniflow.errors import OpError as OpError
+from miniflow.extend import NotDifferentiable as NoGradient
+from miniflow.extend import NotDifferentiable as no_gradient
+from miniflow.logging_api import get_logger as get_logger
+from miniflow.placement import colocate_with as colocate_with
+from miniflow.placement import container as container
+from miniflow.placement import device as device
+from miniflow.ops.sampling_ops import multinomial as multinomial
+from miniflow.ops.sampling_ops import random_poisson as random_poisson
+from miniflow.compat import dimension_at_index as dimension_at_index
+from miniflow.compat import dimension_value as dimension_value
+from miniflow.eager.context import (  # no tf.function: "outside" is everywhere
     executing_eagerly as executing_eagerly_outside_functions,
 )
-from miniflow.ops.random_ops import get_seed as get_seed  # noqa: E402
-from miniflow.ops.variables import (  # noqa: E402  TF1's deprecated names
+from miniflow.ops.random_ops import get_seed as get_seed
+from miniflow.ops.variables import (  # TF1's deprecated names
     local_variables_initializer as initialize_local_variables,
     variables_initializer as initialize_variables,
 )
-from miniflow.tensor_types import is_tensor as is_tensor  # noqa: E402
-from miniflow import distributions as distributions  # noqa: E402  (uses the names above)
-from miniflow.ops.more_init_ops import (  # noqa: E402
+from miniflow.tensor_types import is_tensor as is_tensor
+from miniflow import distributions as distributions  # (uses the names above)
+from miniflow.ops.more_init_ops import (
     uniform_unit_scaling_initializer as uniform_unit_scaling_initializer,
 )
 
 # -- issue 13: sparse, random, dtypes
-from miniflow.dtypes import QUANTIZED_DTYPES as QUANTIZED_DTYPES  # noqa: E402
-from miniflow.dtypes import qint8 as qint8  # noqa: E402
-from miniflow.dtypes import qint16 as qint16  # noqa: E402
-from miniflow.dtypes import qint32 as qint32  # noqa: E402
-from miniflow.dtypes import quint8 as quint8  # noqa: E402
-from miniflow.dtypes import quint16 as quint16  # noqa: E402
-from miniflow.dtypes import resource as resource  # noqa: E402
-from miniflow.dtypes import uint32 as uint32  # noqa: E402
-from miniflow.dtypes import uint64 as uint64  # noqa: E402
-from miniflow.dtypes import variant as variant  # noqa: E402
-from miniflow.ops.random_distribution_ops import random_gamma as random_gamma  # noqa: E402
-from miniflow.ops.sparse_manip_ops import (  # noqa: E402
+from miniflow.dtypes import QUANTIZED_DTYPES as QUANTIZED_DTYPES
+from miniflow.dtypes import qint8 as qint8
+from miniflow.dtypes import qint16 as qint16
+from miniflow.dtypes import qint32 as qint32
+from miniflow.dtypes import quint8 as quint8
+from miniflow.dtypes import quint16 as quint16
+from miniflow.dtypes import resource as resource
+from miniflow.dtypes import uint32 as uint32
+from miniflow.dtypes import uint64 as uint64
+from miniflow.dtypes import variant as variant
+from miniflow.ops.random_distribution_ops import random_gamma as random_gamma
+from miniflow.ops.sparse_manip_ops import (
     sparse_concat as sparse_concat,
     sparse_fill_empty_rows as sparse_fill_empty_rows,
     sparse_mask as sparse_mask,
@@ -595,7 +593,7 @@ from miniflow.ops.sparse_manip_ops import (  # noqa: E402
     sparse_to_indicator as sparse_to_indicator,
     sparse_transpose as sparse_transpose,
 )
-from miniflow.ops.sparse_reduce_ops import (  # noqa: E402
+from miniflow.ops.sparse_reduce_ops import (
     sparse_maximum as sparse_maximum,
     sparse_minimum as sparse_minimum,
     sparse_reduce_max as sparse_reduce_max,
@@ -603,61 +601,61 @@ from miniflow.ops.sparse_reduce_ops import (  # noqa: E402
     sparse_reduce_sum_sparse as sparse_reduce_sum_sparse,
     sparse_softmax as sparse_softmax,
 )
-from miniflow.ops.sparse_segment_ops import (  # noqa: E402
+from miniflow.ops.sparse_segment_ops import (
     sparse_matmul as sparse_matmul,
     sparse_segment_mean as sparse_segment_mean,
     sparse_segment_sqrt_n as sparse_segment_sqrt_n,
     sparse_segment_sum as sparse_segment_sum,
 )
-from miniflow.ops.dtype_cast_ops import bitcast as bitcast  # noqa: E402
-from miniflow.ops.dtype_cast_ops import saturate_cast as saturate_cast  # noqa: E402
+from miniflow.ops.dtype_cast_ops import bitcast as bitcast
+from miniflow.ops.dtype_cast_ops import saturate_cast as saturate_cast
 
 # -- issue 13: functional and top-level leftovers
-from miniflow.module import Module as Module  # noqa: E402
-from miniflow.ops.array_ops import argmax as arg_max  # noqa: E402
-from miniflow.ops.array_ops import argmin as arg_min  # noqa: E402
-from miniflow.ops.clip_average_norm import clip_by_average_norm as clip_by_average_norm  # noqa: E402,E501
-from miniflow.ops.counter_ops import count_up_to as count_up_to  # noqa: E402
-from miniflow.ops.counter_ops import (  # noqa: E402
+from miniflow.module import Module as Module
+from miniflow.ops.array_ops import argmax as arg_max
+from miniflow.ops.array_ops import argmin as arg_min
+from miniflow.ops.clip_average_norm import clip_by_average_norm as clip_by_average_norm
+from miniflow.ops.counter_ops import count_up_to as count_up_to
+from miniflow.ops.counter_ops import (
     report_uninitialized_variables as report_uninitialized_variables,
 )
-from miniflow.ops.counter_ops import timestamp as timestamp  # noqa: E402
-from miniflow.ops.custom_gradient import custom_gradient as custom_gradient  # noqa: E402
-from miniflow.ops.custom_gradient import grad_pass_through as grad_pass_through  # noqa: E402
-from miniflow.ops.custom_gradient import hessians as hessians  # noqa: E402
-from miniflow.ops.custom_gradient import recompute_grad as recompute_grad  # noqa: E402
-from miniflow.ops.def_function import control_flow_v2_enabled as control_flow_v2_enabled  # noqa: E402,E501
-from miniflow.ops.def_function import function as function  # noqa: E402
-from miniflow.ops.def_function import init_scope as init_scope  # noqa: E402
-from miniflow.ops.def_function import (  # noqa: E402
+from miniflow.ops.counter_ops import timestamp as timestamp
+from miniflow.ops.custom_gradient import custom_gradient as custom_gradient
+from miniflow.ops.custom_gradient import grad_pass_through as grad_pass_through
+from miniflow.ops.custom_gradient import hessians as hessians
+from miniflow.ops.custom_gradient import recompute_grad as recompute_grad
+from miniflow.ops.def_function import control_flow_v2_enabled as control_flow_v2_enabled
+from miniflow.ops.def_function import function as function
+from miniflow.ops.def_function import init_scope as init_scope
+from miniflow.ops.def_function import (
     resource_variables_enabled as resource_variables_enabled,
 )
-from miniflow.ops.def_function import wrap_function as wrap_function  # noqa: E402
-from miniflow.ops.device_spec import DeviceSpec as DeviceSpec  # noqa: E402
-from miniflow.ops.eager_py_func import py_function as py_function  # noqa: E402
-from miniflow.ops.fingerprint_ops import fingerprint as fingerprint  # noqa: E402
-from miniflow.ops.framework_enums import AggregationMethod as AggregationMethod  # noqa: E402
-from miniflow.ops.framework_enums import UnconnectedGradients as UnconnectedGradients  # noqa: E402,E501
-from miniflow.ops.framework_enums import VariableAggregation as VariableAggregation  # noqa: E402
-from miniflow.ops.framework_enums import (  # noqa: E402
+from miniflow.ops.def_function import wrap_function as wrap_function
+from miniflow.ops.device_spec import DeviceSpec as DeviceSpec
+from miniflow.ops.eager_py_func import py_function as py_function
+from miniflow.ops.fingerprint_ops import fingerprint as fingerprint
+from miniflow.ops.framework_enums import AggregationMethod as AggregationMethod
+from miniflow.ops.framework_enums import UnconnectedGradients as UnconnectedGradients
+from miniflow.ops.framework_enums import VariableAggregation as VariableAggregation
+from miniflow.ops.framework_enums import (
     VariableSynchronization as VariableSynchronization,
 )
-from miniflow.ops.higher_order_ops import foldl as foldl  # noqa: E402
-from miniflow.ops.higher_order_ops import foldr as foldr  # noqa: E402
-from miniflow.ops.higher_order_ops import scan as scan  # noqa: E402
-from miniflow.ops.higher_order_ops import switch_case as switch_case  # noqa: E402
-from miniflow.ops.higher_order_ops import vectorized_map as vectorized_map  # noqa: E402
-from miniflow.ops.linalg_ops import diag_part as matrix_diag_part  # noqa: E402
-from miniflow.ops.math_ops import floordiv as floor_div  # noqa: E402
-from miniflow.ops.orthogonal_init import orthogonal_initializer as orthogonal_initializer  # noqa: E402,E501
-from miniflow.ops.partitioned_variables import (  # noqa: E402
+from miniflow.ops.higher_order_ops import foldl as foldl
+from miniflow.ops.higher_order_ops import foldr as foldr
+from miniflow.ops.higher_order_ops import scan as scan
+from miniflow.ops.higher_order_ops import switch_case as switch_case
+from miniflow.ops.higher_order_ops import vectorized_map as vectorized_map
+from miniflow.ops.linalg_ops import diag_part as matrix_diag_part
+from miniflow.ops.math_ops import floordiv as floor_div
+from miniflow.ops.orthogonal_init import orthogonal_initializer as orthogonal_initializer
+from miniflow.ops.partitioned_variables import (
     create_partitioned_variables as create_partitioned_variables,
     fixed_size_partitioner as fixed_size_partitioner,
     min_max_variable_partitioner as min_max_variable_partitioner,
     variable_axis_size_partitioner as variable_axis_size_partitioner,
 )
-from miniflow.ops.tensor_array_ops import TensorArray as TensorArray  # noqa: E402
-from miniflow.ops.tensor_conversion import (  # noqa: E402
+from miniflow.ops.tensor_array_ops import TensorArray as TensorArray
+from miniflow.ops.tensor_conversion import (
     convert_to_tensor_or_indexed_slices as convert_to_tensor_or_indexed_slices,
     convert_to_tensor_or_sparse_tensor as convert_to_tensor_or_sparse_tensor,
     is_symbolic_tensor as is_symbolic_tensor,
@@ -665,50 +663,50 @@ from miniflow.ops.tensor_conversion import (  # noqa: E402
     make_tensor_proto as make_tensor_proto,
     register_tensor_conversion_function as register_tensor_conversion_function,
 )
-from miniflow.ops.type_spec import IndexedSlicesSpec as IndexedSlicesSpec  # noqa: E402
-from miniflow.ops.type_spec import SparseTensorSpec as SparseTensorSpec  # noqa: E402
-from miniflow.ops.type_spec import TensorArraySpec as TensorArraySpec  # noqa: E402
-from miniflow.ops.type_spec import TensorSpec as TensorSpec  # noqa: E402
-from miniflow.ops.type_spec import TypeSpec as TypeSpec  # noqa: E402
-from miniflow.ops.variable_template import get_local_variable as get_local_variable  # noqa: E402
-from miniflow.ops.variable_template import make_template as make_template  # noqa: E402
-from miniflow.ops.variable_template import no_regularizer as no_regularizer  # noqa: E402
-from miniflow.ops.variable_template import op_scope as op_scope  # noqa: E402
-from miniflow.ops.variable_template import variable_op_scope as variable_op_scope  # noqa: E402
+from miniflow.ops.type_spec import IndexedSlicesSpec as IndexedSlicesSpec
+from miniflow.ops.type_spec import SparseTensorSpec as SparseTensorSpec
+from miniflow.ops.type_spec import TensorArraySpec as TensorArraySpec
+from miniflow.ops.type_spec import TensorSpec as TensorSpec
+from miniflow.ops.type_spec import TypeSpec as TypeSpec
+from miniflow.ops.variable_template import get_local_variable as get_local_variable
+from miniflow.ops.variable_template import make_template as make_template
+from miniflow.ops.variable_template import no_regularizer as no_regularizer
+from miniflow.ops.variable_template import op_scope as op_scope
+from miniflow.ops.variable_template import variable_op_scope as variable_op_scope
 
 # -- issue 13: summary, saved_model, graph_util, test, version, lookup, misc train
-from miniflow import version as version  # noqa: E402
-from miniflow.version import COMPILER_VERSION as COMPILER_VERSION  # noqa: E402
-from miniflow.version import CXX11_ABI_FLAG as CXX11_ABI_FLAG  # noqa: E402
-from miniflow.version import CXX_VERSION as CXX_VERSION  # noqa: E402
-from miniflow.version import GIT_VERSION as GIT_VERSION  # noqa: E402
-from miniflow.version import GRAPH_DEF_VERSION as GRAPH_DEF_VERSION  # noqa: E402
-from miniflow.version import (  # noqa: E402
+from miniflow import version as version
+from miniflow.version import COMPILER_VERSION as COMPILER_VERSION
+from miniflow.version import CXX11_ABI_FLAG as CXX11_ABI_FLAG
+from miniflow.version import CXX_VERSION as CXX_VERSION
+from miniflow.version import GIT_VERSION as GIT_VERSION
+from miniflow.version import GRAPH_DEF_VERSION as GRAPH_DEF_VERSION
+from miniflow.version import (
     GRAPH_DEF_VERSION_MIN_CONSUMER as GRAPH_DEF_VERSION_MIN_CONSUMER,
     GRAPH_DEF_VERSION_MIN_PRODUCER as GRAPH_DEF_VERSION_MIN_PRODUCER,
 )
-from miniflow.version import MONOLITHIC_BUILD as MONOLITHIC_BUILD  # noqa: E402
-from miniflow.train.meta_graph import MetaGraphDef as MetaGraphDef  # noqa: E402
-from miniflow.train.meta_graph import TensorInfo as TensorInfo  # noqa: E402
-from miniflow import graph_util as graph_util  # noqa: E402
-from miniflow.train.graph_def import GraphDef as GraphDef  # noqa: E402
-from miniflow.train.graph_def import NodeDef as NodeDef  # noqa: E402
-from miniflow.train.graph_def import import_graph_def as import_graph_def  # noqa: E402
+from miniflow.version import MONOLITHIC_BUILD as MONOLITHIC_BUILD
+from miniflow.train.meta_graph import MetaGraphDef as MetaGraphDef
+from miniflow.train.meta_graph import TensorInfo as TensorInfo
+from miniflow import graph_util as graph_util
+from miniflow.train.graph_def import GraphDef as GraphDef
+from miniflow.train.graph_def import NodeDef as NodeDef
+from miniflow.train.graph_def import import_graph_def as import_graph_def
 
 # -- issue 13: queue input pipelines (queues, readers; tf.train's producers and batchers)
-from miniflow import queue as queue  # noqa: E402
-from miniflow.ops.data_flow_ops import FIFOQueue as FIFOQueue  # noqa: E402
-from miniflow.ops.data_flow_ops import PaddingFIFOQueue as PaddingFIFOQueue  # noqa: E402
-from miniflow.ops.data_flow_ops import PriorityQueue as PriorityQueue  # noqa: E402
-from miniflow.ops.data_flow_ops import QueueBase as QueueBase  # noqa: E402
-from miniflow.ops.data_flow_ops import RandomShuffleQueue as RandomShuffleQueue  # noqa: E402
-from miniflow.ops.io_readers import FixedLengthRecordReader as FixedLengthRecordReader  # noqa: E402
-from miniflow.ops.io_readers import IdentityReader as IdentityReader  # noqa: E402
-from miniflow.ops.io_readers import ReaderBase as ReaderBase  # noqa: E402
-from miniflow.ops.io_readers import TextLineReader as TextLineReader  # noqa: E402
-from miniflow.ops.io_readers import TFRecordReader as TFRecordReader  # noqa: E402
-from miniflow.ops.io_readers import WholeFileReader as WholeFileReader  # noqa: E402
-from miniflow.ops.accumulator_ops import (  # noqa: E402
+from miniflow import queue as queue
+from miniflow.ops.data_flow_ops import FIFOQueue as FIFOQueue
+from miniflow.ops.data_flow_ops import PaddingFIFOQueue as PaddingFIFOQueue
+from miniflow.ops.data_flow_ops import PriorityQueue as PriorityQueue
+from miniflow.ops.data_flow_ops import QueueBase as QueueBase
+from miniflow.ops.data_flow_ops import RandomShuffleQueue as RandomShuffleQueue
+from miniflow.ops.io_readers import FixedLengthRecordReader as FixedLengthRecordReader
+from miniflow.ops.io_readers import IdentityReader as IdentityReader
+from miniflow.ops.io_readers import ReaderBase as ReaderBase
+from miniflow.ops.io_readers import TextLineReader as TextLineReader
+from miniflow.ops.io_readers import TFRecordReader as TFRecordReader
+from miniflow.ops.io_readers import WholeFileReader as WholeFileReader
+from miniflow.ops.accumulator_ops import (
     ConditionalAccumulator as ConditionalAccumulator,
     ConditionalAccumulatorBase as ConditionalAccumulatorBase,
     SparseConditionalAccumulator as SparseConditionalAccumulator,
@@ -716,28 +714,30 @@ from miniflow.ops.accumulator_ops import (  # noqa: E402
 
 
 # -- issue 13: feature columns
-from miniflow import feature_column as feature_column  # noqa: E402
+from miniflow import feature_column as feature_column
 
 # -- issue 13: ragged tensors
-from miniflow import ragged as ragged  # noqa: E402
-from miniflow.ops.ragged_array_ops import ragged_fill_empty_rows as ragged_fill_empty_rows  # noqa: E402
-from miniflow.ops.ragged_array_ops import ragged_fill_empty_rows_grad as ragged_fill_empty_rows_grad  # noqa: E402
-from miniflow.ragged.ragged_factory import RaggedTensorSpec as RaggedTensorSpec  # noqa: E402
-from miniflow.ragged.ragged_tensor import RaggedTensor as RaggedTensor  # noqa: E402
+from miniflow import ragged as ragged
+from miniflow.ops.ragged_array_ops import ragged_fill_empty_rows as ragged_fill_empty_rows
+from miniflow.ops.ragged_array_ops import (
+    ragged_fill_empty_rows_grad as ragged_fill_empty_rows_grad,
+)
+from miniflow.ragged.ragged_factory import RaggedTensorSpec as RaggedTensorSpec
+from miniflow.ragged.ragged_tensor import RaggedTensor as RaggedTensor
 
 # the example parsers, plus RaggedFeature specs (they delegate when there is none)
-from miniflow.ragged.ragged_parsing import parse_example as parse_example  # noqa: E402
-from miniflow.ragged.ragged_parsing import parse_single_example as parse_single_example  # noqa: E402
+from miniflow.ragged.ragged_parsing import parse_example as parse_example
+from miniflow.ragged.ragged_parsing import parse_single_example as parse_single_example
 
 # -- issue 13: estimators
-from miniflow import estimator as estimator  # noqa: E402
+from miniflow import estimator as estimator
 
 # -- issue 13: quantization, mixed precision, autograph, leftovers
-from miniflow import autograph as autograph  # noqa: E402
-from miniflow import mixed_precision as mixed_precision  # noqa: E402
-from miniflow import quantization as quantization  # noqa: E402
-from miniflow.ops.quantization_ops import dequantize as dequantize  # noqa: E402
-from miniflow.ops.fake_quant_ops import (  # noqa: E402
+from miniflow import autograph as autograph
+from miniflow import mixed_precision as mixed_precision
+from miniflow import quantization as quantization
+from miniflow.ops.quantization_ops import dequantize as dequantize
+from miniflow.ops.fake_quant_ops import (
     fake_quant_with_min_max_args as fake_quant_with_min_max_args,
     fake_quant_with_min_max_args_gradient as fake_quant_with_min_max_args_gradient,
     fake_quant_with_min_max_vars as fake_quant_with_min_max_vars,
@@ -745,30 +745,30 @@ from miniflow.ops.fake_quant_ops import (  # noqa: E402
     fake_quant_with_min_max_vars_per_channel as fake_quant_with_min_max_vars_per_channel,
     fake_quant_with_min_max_vars_per_channel_gradient as fake_quant_with_min_max_vars_per_channel_gradient,
 )
-from miniflow.ops.quantization_ops import quantize as quantize  # noqa: E402
-from miniflow.ops.quantization_ops import quantize_v2 as quantize_v2  # noqa: E402
-from miniflow.ops.quantization_ops import quantized_concat as quantized_concat  # noqa: E402
-from miniflow import experimental as experimental  # noqa: E402
-from miniflow.data.structures import OptionalSpec as OptionalSpec  # noqa: E402
-from miniflow.ops.type_spec_values import NoneTensorSpec as NoneTensorSpec  # noqa: E402
-from miniflow.ops.type_spec_values import (  # noqa: E402
+from miniflow.ops.quantization_ops import quantize as quantize
+from miniflow.ops.quantization_ops import quantize_v2 as quantize_v2
+from miniflow.ops.quantization_ops import quantized_concat as quantized_concat
+from miniflow import experimental as experimental
+from miniflow.data.structures import OptionalSpec as OptionalSpec
+from miniflow.ops.type_spec_values import NoneTensorSpec as NoneTensorSpec
+from miniflow.ops.type_spec_values import (
     type_spec_from_value as type_spec_from_value,
 )
-from miniflow.ops.variables import variable_creator_scope as variable_creator_scope  # noqa: E402
-from miniflow.ops.critical_section_ops import CriticalSection as CriticalSection  # noqa: E402
-from miniflow.ops.batch_ops import (  # noqa: E402
+from miniflow.ops.variables import variable_creator_scope as variable_creator_scope
+from miniflow.ops.critical_section_ops import CriticalSection as CriticalSection
+from miniflow.ops.batch_ops import (
     nondifferentiable_batch_function as nondifferentiable_batch_function,
 )
-from miniflow.ops.session_ops import delete_session_tensor as delete_session_tensor  # noqa: E402
-from miniflow.ops.session_ops import get_session_handle as get_session_handle  # noqa: E402
-from miniflow.ops.session_ops import get_session_tensor as get_session_tensor  # noqa: E402
+from miniflow.ops.session_ops import delete_session_tensor as delete_session_tensor
+from miniflow.ops.session_ops import get_session_handle as get_session_handle
+from miniflow.ops.session_ops import get_session_tensor as get_session_tensor
 
 # -- issue 13: conformance mismatches
-from miniflow.ops.array_ops import where_v1 as where  # noqa: E402
+from miniflow.ops.array_ops import where_v1 as where
 
 # -- issue 13: api inventory. Keep this last: every TF1 name still missing gets a stub that
 # raises tf.errors.UnimplementedError with the reason (miniflow/compat/stubs.py).
-from miniflow.compat import stubs as _stubs  # noqa: E402
+from miniflow.compat import stubs as _stubs
 
 newaxis = None
 __version__ = "0.1.0"

@@ -21,7 +21,11 @@ The op then works in graph and eager mode and joins `tf.gradients` like a built-
 from __future__ import annotations
 
 from miniflow.core.dispatch import apply_op as apply_op
-from miniflow.core.registry import not_differentiable, register_gradient, register_op as register_op
+from miniflow.core.registry import (
+    not_differentiable as _not_differentiable,
+    register_gradient,
+    register_op as register_op,
+)
 from miniflow.ops.shape_rules import broadcast as broadcast_shapes, same_as_first as same_shape
 
 __all__ = [
@@ -54,4 +58,4 @@ class RegisterGradient:
 
 def NotDifferentiable(op_type: str) -> None:  # noqa: N802  TF's public name
     """Declares that ops of ``op_type`` have no gradient."""
-    not_differentiable(op_type)
+    _not_differentiable(op_type)

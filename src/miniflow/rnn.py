@@ -12,7 +12,7 @@ import collections
 
 from miniflow.core.dispatch import current_frontend
 from miniflow.layers import Layer
-from miniflow.ops import array_ops, init_ops, math_ops, nn_ops
+from miniflow.ops import array_ops, init_ops, math_ops, nn_ops, rnn_cell_ops
 from miniflow.ops.variable_scope import variable_scope
 
 
@@ -154,6 +154,11 @@ class BasicLSTMCell(RNNCell):
 
     def call(self, inputs, state):
         c, h = self._split_state(state)
+        if self._activation is math_ops.tanh:  # one fused op, as TF's LSTMBlockCell
+            _, new_c, _, _, _, _, new_h = rnn_cell_ops.lstm_block_cell(
+                inputs, c, h, self.kernel, self.bias, forget_bias=self._forget_bias
+            )
+            return new_h, self._join_state(new_c, new_h)
         gates = nn_ops.bias_add(
             math_ops.matmul(array_ops.concat([inputs, h], 1), self.kernel), self.bias
         )
@@ -228,6 +233,8 @@ class LSTMCell(BasicLSTMCell):
         return state[:, : self._num_units], state[:, self._num_units :]
 
     def call(self, inputs, state):
+        if not (self._use_peepholes or self._num_proj or self._cell_clip is not None):
+            return super().call(inputs, state)
         c, h = self._split_state(state)
         gates = nn_ops.bias_add(
             math_ops.matmul(array_ops.concat([inputs, h], 1), self.kernel), self.bias

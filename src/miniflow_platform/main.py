@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -106,11 +107,16 @@ def create_app(
         """The server's version and job isolation mode (docs/platform.md, threat model)."""
         return describe(platform)
 
-    @app.get("/openapi.json", include_in_schema=False)
-    def openapi(_user: CurrentUser) -> JSONResponse:
+    def document() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = openapi_doc.build(app)
-        return JSONResponse(app.openapi_schema)
+        return app.openapi_schema
+
+    app.openapi = document  # type: ignore[method-assign]  # app.openapi() agrees with the route
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(_user: CurrentUser) -> JSONResponse:
+        return JSONResponse(app.openapi())
 
     for router in (
         users_router,

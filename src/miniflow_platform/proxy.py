@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -48,6 +48,7 @@ HOP_BY_HOP = frozenset(
 # Never forwarded to a backend: the platform's credentials, and the browser headers a
 # backend would use for its own CSRF checks (the proxy does those, see notebooks).
 PRIVATE = frozenset({"authorization", "cookie", "origin", "referer"})
+BODILESS = frozenset({"GET", "HEAD"})
 MAX_BUFFERED_BODY = 64 << 20  # a body without Content-Length is buffered up to this
 TIMEOUT = httpx.Timeout(connect=5.0, read=300.0, write=60.0, pool=10.0)
 
@@ -62,7 +63,7 @@ class Backend:
 
 
 def bad_gateway(message: str, status: int = 502) -> JSONResponse:
-    code = "bad_gateway" if status == 502 else "unavailable"
+    code = {502: "bad_gateway", 504: "gateway_timeout"}.get(status, "unavailable")
     return JSONResponse(error_body(status, message, code=code), status_code=status)
 
 
@@ -102,7 +103,12 @@ async def forward(
     url = f"http://127.0.0.1:{backend.port}/{path}{_query(request)}"
     headers = request_headers(request, backend, keep_cookies)
     body: object = request.stream()
-    if "content-length" not in request.headers and request.method not in ("GET", "HEAD"):
+    if request.method in BODILESS:
+        # A body here would stay unread by the backend and be parsed as the next request
+        # on the pooled connection (a desync between callers): never forward one.
+        headers.pop("content-length", None)
+        body = b""
+    elif "content-length" not in request.headers:
         body = await _buffered(request)
         if isinstance(body, Response):
             _finish(on_done)
@@ -113,17 +119,36 @@ async def forward(
         upstream = await client.send(
             client.build_request(request.method, url, headers=headers, content=body), stream=True
         )
+    except httpx.TimeoutException as e:
+        _finish(on_done)
+        return bad_gateway(f"{what} did not answer in time: {type(e).__name__}", status=504)
     except httpx.HTTPError as e:
         _finish(on_done)
         return bad_gateway(f"{what} did not answer: {type(e).__name__}")
 
-    async def close() -> None:
-        await upstream.aclose()
-        _finish(on_done)
+    closed = False
 
-    out = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in HOP_BY_HOP]
+    async def close() -> None:  # after the last byte, or when the client went away
+        nonlocal closed
+        if not closed:
+            closed = True
+            await upstream.aclose()
+            _finish(on_done)
+
+    async def answer() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in upstream.aiter_raw():
+                yield chunk
+        finally:
+            await close()
+
+    out = [
+        (k, v)
+        for k, v in upstream.headers.multi_items()
+        if k.lower() not in HOP_BY_HOP and k.lower() not in ("date", "server")  # ours count
+    ]
     response = StreamingResponse(
-        upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(close)
+        answer(), status_code=upstream.status_code, background=BackgroundTask(close)
     )
     response.raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out]
     return response

@@ -120,6 +120,36 @@ def test_guard_when_and_exit_if():
     assert fn(False, -5) == "five"
 
 
+def test_one_item_tuples_unpacking_and_a_failed_check_returning_false():
+    prog = Program("f", ["x"])
+    x = prog.param(0)
+    (only,) = prog.call(lambda v: (v * 2,), [x], 1, unpack=True)  # `a, = k(x)`
+    prog.exit_if(Compare(only, "==", Lit(0)))  # returns False by default
+    prog.returns(Seq("tuple", (only,)))
+    fn = prog.compile().fn
+    assert fn(4) == (8,)
+    assert fn(0) is False
+
+
+def test_a_pure_result_overwritten_before_any_read_is_not_computed():
+    calls = []
+
+    def kernel(tag):
+        calls.append(tag)
+        return tag
+
+    prog = Program("f", [])
+    slot = Slot("x", buffer=True)
+    prog.assign(slot, Call(Bound(kernel), (Lit("first"),)), pure=True)
+    prog.assign(slot, Call(Bound(kernel), (Lit("second"),)), pure=True)
+    fixed = Slot("y")
+    prog.assign(fixed, Lit(0))
+    prog.assign(fixed, Lit(7), when=Compare(slot, "==", Lit("second")), pure=True)
+    prog.returns(Seq("tuple", (slot, fixed)))
+    assert prog.compile().fn() == ("second", 7)
+    assert calls == ["second"]
+
+
 def test_guard_of_a_multi_output_call_skips_every_output():
     prog = Program("f", ["p", "q", "x"])
     p, q, x = prog.params
@@ -166,6 +196,9 @@ def test_bound_objects_are_shared_and_parameters_are_never_shadowed():
         (lambda p: (p.assign([Slot("a"), Slot("b")], 1), p.returns(1)), "several targets"),
         (lambda p: (p.assign(Slot("a"), Seq("set", ())), p.returns(1)), "empty set"),
         (lambda p: Compare(Lit(1), "<", Lit(2)), "unknown comparison"),
+        (lambda p: p.assign(Slot("a"), 1, unpack=True), "unpack needs a list"),
+        (lambda p: (p.returns(BoolOp("xor", (Lit(1), Lit(2)))),), "bad boolean operation"),
+        (lambda p: (p.returns(BoolOp("and", ())),), "bad boolean operation"),
         (lambda p: Lit([1]), "Lit takes"),
     ],
 )

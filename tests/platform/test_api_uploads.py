@@ -173,6 +173,16 @@ def test_too_many_members_is_refused(dave):
     assert upload(dave, targz(dict(list(files.items())[:50]))).status_code == 201
 
 
+def test_zip_member_count_is_read_from_its_end_record_first(dave):
+    """A zip whose end record declares 60,000 entries is refused before its central
+    directory is loaded (a 256 MiB directory would be millions of Python objects)."""
+    data = bytearray(zipped({"a": b"1", "b": b"2"}))
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 8 : end + 12] = struct.pack("<HH", 60000, 60000)
+    err = error(upload(dave, bytes(data)), 413, "too_large")
+    assert "limits.max_archive_members" in err["message"]
+
+
 def _link(name: str, kind: bytes, target: str = "") -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.type = kind

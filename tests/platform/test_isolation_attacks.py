@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import secrets
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ import psutil
 import pytest
 from platform_helpers import Server, isolation_mode, kill_all_runs, submit, wait_for, wait_job
 
-from miniflow_platform.executors import modes
+from miniflow_platform.executors import modes, sandbox_plan
 
 MODE = isolation_mode()
 isolated_only = pytest.mark.skipif(
@@ -298,3 +299,49 @@ def test_server_and_supervisor_killed_leaves_nothing_after_restart(tmp_path):
     finally:
         server.stop()
         kill_all_runs(data)
+
+
+@isolated_only
+def test_a_path_swapped_for_a_symlink_after_planning_is_not_exposed(tmp_path):
+    """A tenant's other run replaces a planned dir by a symlink to the platform's data."""
+    # Like the data dir: readable files (platform.db is 0644) in a dir only root can reach.
+    hidden = tmp_path / "data"
+    hidden.mkdir()
+    hidden.chmod(0o755)
+    (hidden / "secret.db").write_text("platform secret")
+    planned = tmp_path / "shared" / "inputs"
+    planned.mkdir(parents=True)
+    run_dir = tmp_path / "platform" / "jobs" / "job-1"
+    run_dir.mkdir(parents=True)
+    code = "import sys; print(open(sys.argv[1] + '/secret.db').read())"
+    command = [sys.executable, "-c", code, str(planned)]
+    plan = sandbox_plan.build(
+        data_dir=tmp_path / "platform",
+        run_dir=run_dir,
+        uid=200_999,
+        gid=200_999,
+        command=command,
+        env={},
+        cwd=Path("/"),
+    )
+    assert [str(planned), "rw"] in plan["expose"], plan
+    planned.rmdir()
+    planned.symlink_to(hidden)  # swapped after the plan resolved it
+    spec = {
+        "command": command,
+        "cwd": "/",
+        "env": {},
+        "timeout_s": 30,
+        "cgroups": [],
+        "rlimits": {},
+        "log": str(run_dir / "output.log"),
+        "submitted_at": time.time(),
+        "sandbox": plan,
+    }
+    (run_dir / "spec.json").write_text(json.dumps(spec))
+    runner = [sys.executable, "-m", "miniflow_platform.executors.runner", str(run_dir)]
+    subprocess.run(runner, timeout=60, check=True)
+    log = (run_dir / "output.log").read_text()
+    assert "platform secret" not in log, (MODE, log)
+    assert "changed since the run was planned" in log, (MODE, log)
+    assert json.loads((run_dir / "status.json").read_text())["exit_code"] == 125

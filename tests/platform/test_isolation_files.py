@@ -141,3 +141,58 @@ def test_executor_removes_groups_even_if_nobody_calls_release(tmp_path):
     finally:
         kill_all_runs(tmp_path / "data")
         ex.close()
+
+
+def test_cancel_of_a_run_whose_runner_died_kills_only_that_run(tmp_path):
+    """The cleanup goes by the run's own cgroups, never by the server's process tree."""
+    import psutil
+
+    ex = get_executor("local", Settings(data_dir=tmp_path / "data"))
+    try:
+        runs = {}
+        for name in ("lost", "other"):
+            run_dir = tmp_path / "data" / "runs" / name
+            code = "import time; print('ready', flush=True); time.sleep(120)"
+            ex.submit(RunSpec([sys.executable, "-c", code], run_dir, run_dir, {}, Resources()))
+            runs[name] = run_dir
+        for run_dir in runs.values():
+            wait_for(lambda d=run_dir: "ready" in ex.log_path(d).read_text(), what="ready")
+        if not _groups(runs["lost"]):
+            pytest.skip(f"no writable cgroups on this machine ({MODE} mode)")
+        lost_runner = json.loads((runs["lost"] / "runner.json").read_text())["pid"]
+        lost_tree = psutil.Process(lost_runner).children(recursive=True)
+        os.kill(lost_runner, 9)
+        ex.cancel(runs["lost"])
+        _, alive = psutil.wait_procs(lost_tree, timeout=10)
+        assert not alive, (MODE, alive)
+        assert ex.poll(runs["other"]).state == RunState.RUNNING, MODE
+        other = json.loads((runs["other"] / "runner.json").read_text())["pid"]
+        assert psutil.Process(other).children(recursive=True), "the other run lost its job"
+    finally:
+        kill_all_runs(tmp_path / "data")
+        ex.close()
+
+
+@isolated_only
+def test_notebooks_run_as_the_tenant_through_the_same_launcher(server, alice):
+    """Notebooks (and model services, through the same ``managed.submit``) are sandboxed."""
+    import psutil
+
+    nb = alice.post("/v1/notebooks", json={"resources": {"cpu": 0.5}}).json()
+    try:
+        wait_for(
+            lambda: alice.get(f"/v1/notebooks/{nb['id']}").json()["state"] == "RUNNING",
+            120,
+            what="the notebook",
+        )
+        run_dir = server.data_dir / "notebooks" / f"nb-{nb['id']}"
+        runner = json.loads((run_dir / "runner.json").read_text())
+        procs = psutil.Process(runner["pid"]).children(recursive=True)
+        uid = UID_BASE + alice.get("/v1/users/me").json()["id"]
+        init = next(p for p in procs if p.ppid() == runner["pid"])
+        job = [p for p in procs if p.pid != init.pid]
+        assert init.uids().real == os.geteuid(), MODE  # the sandbox's pid 1
+        assert job and all(p.uids() == (uid, uid, uid) for p in job), (MODE, job)
+        assert _mode(run_dir / "work")[1] == uid, MODE
+    finally:
+        alice.post(f"/v1/notebooks/{nb['id']}/stop")

@@ -156,6 +156,10 @@ def test_only_the_owner_reaches_the_notebook(server, alice, bob, admin, notebook
     assert bob.post(f"/v1/notebooks/{notebook['id']}/token").status_code == 404
     assert admin.post(f"/v1/notebooks/{notebook['id']}/token").status_code == 404
     assert alice.get("/v1/notebooks/999999/proxy/api/contents").status_code == 404
+    # A notebook's access token opens that notebook only.
+    other = f"{server.url}/v1/notebooks/999999/proxy/api/contents"
+    r = httpx.get(other, headers={"Authorization": f"Bearer {notebook['token']}"})
+    assert r.status_code == 401
 
 
 def test_the_jupyter_port_refuses_direct_requests(server, bob, notebook):

@@ -73,9 +73,7 @@ def test_model_service_lifecycle(alice, bob, fake_env, models):
 
         r = alice.patch("/v1/services/ctr", json={"model_dir": str(models / "v2")})
         assert r.status_code == 200 and r.json()["update"]["state"] == "UPDATING"
-        wait_for(
-            lambda: alice.get("/v1/services/ctr").json()["generation"] == 2, 30, what="switch"
-        )
+        wait_for(lambda: alice.get("/v1/services/ctr").json()["generation"] == 2, 30, what="switch")
         r = alice.post("/v1/services/ctr:predict", json={"instances": [[1, 2]]})
         assert r.json() == {"predictions": [203.0]}
 

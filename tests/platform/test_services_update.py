@@ -162,7 +162,28 @@ def test_stop_during_an_update_stops_both_generations(server, alice, models):
             wait_for(status.exists, 30, what=f"generation {gen} stopped")
         r = alice.post("/v1/services/halt:predict", json=PREDICT)
         assert r.status_code == 503
+        r = alice.patch("/v1/services/halt", json={"model_dir": str(models["v1"])})
+        assert r.status_code == 409 and "STOPPED" in r.json()["error"]["message"]
         time.sleep(1)  # a scheduler tick must not bring anything back
         assert alice.get("/v1/services/halt").json()["state"] == "STOPPED"
     finally:
         alice.delete("/v1/services/halt")
+
+
+def test_an_update_without_room_for_a_second_generation_is_refused(alice, bob, models):
+    body = {"name": "big", "model_dir": str(models["v1"]), "resources": {"cpu": 1.5}}
+    assert alice.post("/v1/services", json=body).status_code == 201
+    try:
+        wait_service(alice, "big", {"AVAILABLE"})
+        # The server has 2 CPUs: both generations (2 x 1.5) cannot run at once.
+        r = alice.patch("/v1/services/big", json={"model_dir": str(models["v2"])})
+        assert r.status_code == 409 and "capacity" in r.json()["error"]["message"], r.text
+        svc = alice.get("/v1/services/big").json()
+        assert (
+            svc["generation"] == 1 and svc["update"]["state"] == "" and svc["state"] == "AVAILABLE"
+        )
+        assert logit(alice.post("/v1/services/big:predict", json=PREDICT).json()) == 0.0
+        other = {"model_dir": str(models["v2"])}
+        assert bob.patch("/v1/services/big", json=other).status_code == 404
+    finally:
+        alice.delete("/v1/services/big")

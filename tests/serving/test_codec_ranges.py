@@ -65,3 +65,41 @@ def test_finite_floats_past_the_dtype_max_are_refused_not_made_inf(dtype, bad, g
     assert np.isfinite(ok).all() and ok[0] == np.asarray(good, dtype)
     with pytest.raises(InvalidRequest, match=f"^input 'x': value out of range for {dtype}$"):
         codec.decode_predict({"instances": [1.0, bad]}, sig)
+
+
+def test_string_inputs_take_text_and_b64_and_refuse_numbers():
+    sig = {"serving_default": SignatureDef({"s": TensorSpec("s", np.dtype(object), (None,))}, {})}
+    got = codec.decode_predict({"instances": ["ab", {"b64": "AAE="}]}, sig).inputs["s"]
+    assert got.dtype == object and got.tolist() == [b"ab", b"\x00\x01"]
+    with pytest.raises(InvalidRequest, match="input 's'"):
+        codec.decode_predict({"instances": ["ab", 3]}, sig)
+
+
+def _float_sig(dtype="float32"):
+    return {"serving_default": SignatureDef({"x": TensorSpec("x", np.dtype(dtype), (None,))}, {})}
+
+
+def test_integer_json_values_feed_a_float_input_exactly():
+    got = codec.decode_predict({"instances": [1, 2, 16777216]}, _float_sig()).inputs["x"]
+    assert got.dtype == np.float32 and got.tolist() == [1.0, 2.0, 16777216.0]
+
+
+def test_infinity_and_nan_in_the_json_pass_through_as_sent():
+    doc = codec.parse_json(b'{"instances": [Infinity, -Infinity, NaN, 1.5]}')
+    got = codec.decode_predict(doc, _float_sig()).inputs["x"]
+    assert got[0] == np.inf and got[1] == -np.inf and np.isnan(got[2]) and got[3] == 1.5
+
+
+@pytest.mark.parametrize(
+    "dtype, values, message",
+    [
+        ("float32", ["a"], "expected float32 (numbers), got string values"),
+        ("int32", ["a"], "expected int32 (integers), got string values"),
+        ("int32", [True], "expected int32 (integers), got boolean values"),
+        ("int32", [1.5], "expected int32 (integers), got non-integer number values"),
+    ],
+)
+def test_wrong_dtype_messages_say_what_was_expected_and_found(dtype, values, message):
+    with pytest.raises(InvalidRequest) as info:
+        codec.decode_predict({"instances": values}, _float_sig(dtype))
+    assert str(info.value) == f"input 'x': wrong dtype: {message}"

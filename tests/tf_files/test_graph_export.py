@@ -34,7 +34,7 @@ def _trained(model, tmp_path):
     return tf.get_default_graph(), saver, ph.name, x, y1
 
 
-@pytest.mark.parametrize("model", ["linear", "mlp", "cnn", "adam", "partitioned"])
+@pytest.mark.parametrize("model", ["linear", "mlp", "cnn", "adam", "partitioned", "cond"])
 def test_round_trip_gives_identical_outputs_and_training(model, tmp_path):
     graph, saver, feed, x, y1 = _trained(model, tmp_path)
     meta = tf_graph_proto.meta_graph_def_from_graph(graph, saver=saver)
@@ -44,8 +44,9 @@ def test_round_trip_gives_identical_outputs_and_training(model, tmp_path):
         sess.run(graph.get_collection(tf.GraphKeys.TRAIN_OP)[0], {feed: x})
         want = sess.run("y:0", {feed: x})
     with tf.Graph().as_default():
-        restored = tf.train.import_meta_graph(tf_graph_proto.parse_proto(
-            data, protos().meta_graph_pb2.MetaGraphDef, "meta"))
+        restored = tf.train.import_meta_graph(
+            tf_graph_proto.parse_proto(data, protos().meta_graph_pb2.MetaGraphDef, "meta")
+        )
         with tf.Session() as sess:
             restored.restore(sess, str(tmp_path / "model.ckpt"))
             np.testing.assert_array_equal(sess.run("y:0", {feed: x}), y1)
@@ -122,8 +123,10 @@ def test_nodes_carry_tensorflows_types_and_attributes():
     total = mine["total"]
     assert total.op == "Sum" and total.attr["keep_dims"].b
     axis = mine[total.input[1]]
-    assert axis.op == "Const" and list(np.frombuffer(axis.attr["value"].tensor.tensor_content, "<i4")) == [1, 2]
-    assert mine["conv"].input == ["x", "k"]
+    assert axis.op == "Const" and list(
+        np.frombuffer(axis.attr["value"].tensor.tensor_content, "<i4")
+    ) == [1, 2]
+    assert mine["conv"].input == ["x", "k/read"]  # TF1 reads variables through a snapshot
 
 
 def test_write_graph_writes_tensorflows_graph_def(tmp_path):
@@ -171,3 +174,49 @@ def test_broadcast_gradient_args_matches_tensorflow(s0, s1, r0, r1):
     assert [g.tolist() for g in got] == [r0, r1]
     with pytest.raises(ValueError, match="Incompatible shapes"):
         tf_graph_ops._broadcast_gradient_args(np.array([2, 3]), np.array([4]))
+
+
+def test_variable_updates_wait_for_every_read_of_the_step():
+    """TF runs ops in any order its dataflow allows; the exported graph orders each
+    in-place update after the reads of its variable in the same step (the gradient of
+    the first layer reads the second layer's kernel), so TF computes miniflow's step."""
+    _, x, _ = inputs("mlp")
+    ph, y, train, _ = builder("mlp")(tf)
+    nodes = {n.name: n for n in tf.get_default_graph().as_graph_def().node}
+    update = next(
+        n
+        for n in nodes.values()
+        if n.op == "ApplyGradientDescent" and n.input[0] == "dense_1/kernel"
+    )
+    readers = [
+        n.name for n in nodes.values() if "dense_1/kernel/read" in n.input and n.op == "MatMul"
+    ]
+    assert len(readers) == 2  # the forward MatMul and the gradient w.r.t. its input
+    assert all(f"^{r}" in update.input for r in readers)
+    assert nodes["dense_1/kernel/read"].op == "Identity"
+
+
+def test_a_cond_is_written_as_tf1s_switch_and_merge():
+    """miniflow's guarded tf.cond branches become TF1 v1 control flow: every tensor
+    entering a branch passes a Switch on the predicate, the result is a Merge."""
+    x = tf.placeholder(tf.float32, [2], name="x")
+    pred = tf.reduce_sum(x) > 0.0
+    y = tf.cond(pred, lambda: x * 2.0, lambda: tf.constant([7.0, 7.0]), name="pick")
+    nodes = {n.name: n for n in tf.get_default_graph().as_graph_def().node}
+    merge = nodes[y.op.name]
+    assert merge.op == "Merge" and len(merge.input) == 2
+    switches = [n for n in nodes.values() if n.op == "Switch"]
+    assert switches and all(n.input[1] == pred.op.name for n in switches)
+    (branch_const,) = [
+        op
+        for op in tf.get_default_graph().get_operations()
+        if op.type == "Const" and op.attrs.get("_guard") and op.outputs[0].shape == [2]
+    ]
+    const = nodes[branch_const.name]
+    assert any(i.startswith("^") and "_pivot" in i for i in const.input)  # runs with its branch
+    data = tf.get_default_graph().as_graph_def().SerializeToString()
+    with tf.Graph().as_default():  # and back: the Merge imports as a Select
+        (y2,) = tf.import_graph_def(data, return_elements=[y.name], name="")
+        with tf.Session() as sess:
+            assert sess.run(y2, {"x:0": [1.0, 2.0]}).tolist() == [2.0, 4.0]
+            assert sess.run(y2, {"x:0": [-1.0, -2.0]}).tolist() == [7.0, 7.0]

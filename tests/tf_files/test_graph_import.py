@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tf_graph_fixtures import STRAIGHT_LINE, builder, fixture_path, inputs
+from tf_graph_fixtures import IMPORTABLE, builder, fixture_path, inputs
 
 import miniflow as tf
 from miniflow.train import tf_graph_proto
@@ -26,7 +26,7 @@ def _restore_and_run(model, meta_file="model.ckpt.meta", scope=None):
     return sess, saver, sess.run(prefix + "y:0", {prefix + name: x})
 
 
-@pytest.mark.parametrize("model", STRAIGHT_LINE)
+@pytest.mark.parametrize("model", IMPORTABLE)
 def test_meta_graph_restores_and_gives_tensorflows_outputs(model):
     sess, _, y = _restore_and_run(model)
     np.testing.assert_allclose(y, inputs(model)[2], rtol=1e-6, atol=1e-6)
@@ -69,7 +69,7 @@ def test_partitioned_variables_restore_as_slices_of_the_full_tensor():
     sess.close()
 
 
-@pytest.mark.parametrize("model", ["linear", "mlp", "cnn", "adam"])
+@pytest.mark.parametrize("model", ["linear", "mlp", "cnn", "adam", "cond"])
 def test_imported_train_op_takes_the_step_miniflow_takes(model):
     """TF's own gradient graph (BroadcastGradientArgs, BiasAddGrad, ...) trains the
     imported variables exactly as the same program built with miniflow does."""
@@ -105,6 +105,20 @@ def test_partitioned_embedding_trains_like_numpy():
     np.add.at(grad, rows, (2.0 / len(ids) * (y0 - ids / 7.0))[:, None] * np.ones(3))
     want = (full - 0.1 * grad)[rows].sum(1)
     np.testing.assert_allclose(sess.run("y:0", {name: ids}), want, rtol=1e-5)
+    sess.close()
+
+
+def test_tf1_cond_takes_either_branch():
+    """TF's v1 tf.cond (Switch/Merge) imports as a Select on its predicate: the fixture's
+    input takes the true branch (TF's output), the negated input the false one (NumPy)."""
+    sess, _, _ = _restore_and_run("cond")
+    _, x, want = inputs("cond")
+    np.testing.assert_allclose(sess.run("y:0", {"x:0": x}), want, rtol=1e-6, atol=1e-6)
+    reader = tf.train.load_checkpoint(fixture_path("cond"))
+    k, b, w = (reader.get_tensor(n) for n in ("dense/kernel", "dense/bias", "w"))
+    h = np.maximum(-x @ k + b, 0.0)
+    np.testing.assert_allclose(sess.run("y:0", {"x:0": -x}), (h @ w) ** 2 - 1.0, rtol=1e-5)
+    assert tf.get_default_graph().get_operation_by_name("pick/Merge").type == "Select"
     sess.close()
 
 
@@ -190,7 +204,7 @@ def test_lstm_control_flow_is_refused_naming_every_op_type():
     with pytest.raises(tf.errors.InvalidArgumentError) as info:
         tf.train.import_meta_graph(fixture_path("lstm", "model.ckpt.meta"))
     msg = str(info.value)
-    for op in ("Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond", "TensorArrayV3"):
+    for op in ("Enter", "Exit", "NextIteration", "LoopCond", "TensorArrayV3", "StackV2"):
         assert op in msg
     assert "control flow" in msg and "rnn/while/Enter" in msg
     assert len(tf.get_default_graph().get_operations()) == before  # nothing was added

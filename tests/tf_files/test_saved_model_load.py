@@ -229,3 +229,47 @@ def test_loader_keyword_arguments_go_to_the_graph_import():
     with tf.Graph().as_default(), tf.Session() as sess:
         with pytest.raises(TypeError, match="no_such_option"):
             tf.saved_model.loader.load(sess, ["serve"], export_dir, no_such_option=1)
+
+
+def test_tf2_init_op_signature_is_run_and_not_served(tmp_path):
+    # TF2's builder records the init op as the __saved_model_init_op signature instead
+    # of the saved_model_main_op collection; the loader runs it, serving skips it.
+    from miniflow.serving import load_servable
+
+    d = tmp_path / "m"
+    shutil.copytree(os.path.join(MINE, "mlp", "1"), d)
+    sm = tf_proto.read(str(d))
+    for meta in sm.meta_graphs:
+        del meta.collection_def["saved_model_main_op"]
+        sig = meta.signature_def["__saved_model_init_op"]
+        sig.outputs["__saved_model_init_op"].name = "group_deps"
+    tf_proto.write(str(d), sm)
+    feeds, want = expected("mlp")["serving_default"]
+    with tf.Graph().as_default(), tf.Session() as sess:
+        meta = tf.saved_model.loader.load(sess, ["serve"], str(d))
+        assert_tf_outputs(run_signature(sess, meta, "serving_default", feeds), want)
+    servable = load_servable(d)
+    try:
+        assert sorted(servable.signature_defs) == ["hidden", "serving_default"]
+        got = servable.predict("serving_default", feeds)
+        np.testing.assert_allclose(got["probs"], want["probs"], rtol=1e-6, atol=1e-6)
+    finally:
+        servable.close()
+
+
+def test_pbtxt_with_expanded_any_assets(tmp_path):
+    # TensorFlow's text format may spell an Any as "[type URL] { fields }".
+    (tmp_path / "saved_model.pbtxt").write_text(
+        'saved_model_schema_version: 1\nmeta_graphs {\n  meta_info_def { tags: "serve" }\n'
+        '  collection_def { key: "saved_model_assets" value { any_list { value {\n'
+        "    [type.googleapis.com/tensorflow.AssetFileDef] {\n"
+        '      tensor_info { name: "vocab:0" } filename: "v.txt" } } } } }\n}\n'
+    )
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "v.txt").write_text("a\n")
+    (meta,) = tf_proto.read(str(tmp_path)).meta_graphs
+    value = meta.collection_def["saved_model_assets"].any_list.value[0]
+    assert value.type_url == "type.googleapis.com/tensorflow.AssetFileDef"  # as TF writes it
+    assert tf_loader.asset_paths(str(tmp_path), meta, "s") == {
+        "s/vocab:0": str(tmp_path / "assets" / "v.txt")
+    }

@@ -252,3 +252,23 @@ def test_same_named_assets_are_kept_apart_as_tf_does(tmp_path):
     with tf.Graph().as_default(), tf.Session() as sess:
         tf.saved_model.loader.load(sess, ["serve"], str(tmp_path / "m"))
         assert sess.run("add:0", {"x:0": [1.0, 2.0]}).tolist() == [2.0, 3.0]
+
+
+@pytest.mark.parametrize("name", ["mlp", "mlp_text"])
+def test_method_name_updater_on_tf_s_layout(tmp_path, name):
+    src = os.path.join(os.path.dirname(__file__), "fixtures", "saved_models", name, "1")
+    updater = tf.saved_model.signature_def_utils.MethodNameUpdater(src)
+    with pytest.raises(ValueError, match="does not have a signature_def with key: 'nope'"):
+        updater.replace_method_name("nope", "m", tags="serve")
+    with pytest.raises(ValueError, match="could not be found in SavedModel"):
+        updater.replace_method_name("hidden", "m", tags=["gpu"])
+    updater.replace_method_name("hidden", "tensorflow/serving/regress", tags="serve")
+    updater.save(str(tmp_path))  # only the SavedModel file, in the source's form
+    file = "saved_model.pbtxt" if name == "mlp_text" else "saved_model.pb"
+    assert os.listdir(tmp_path) == [file]
+    serve, train = tf_proto.read(str(tmp_path)).meta_graphs
+    assert serve.signature_def["hidden"].method_name == "tensorflow/serving/regress"
+    assert serve.signature_def["serving_default"].method_name == "tensorflow/serving/predict"
+    assert list(train.meta_info_def.tags) == ["train"]
+    (original, _) = tf_proto.read(src).meta_graphs
+    assert original.signature_def["hidden"].method_name == "tensorflow/serving/predict"

@@ -13,7 +13,7 @@ import miniflow as tf
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 # The models whose meta graphs miniflow imports (lstm holds TF1 while loops).
-STRAIGHT_LINE = ["linear", "mlp", "cnn", "adam", "partitioned"]
+IMPORTABLE = ["linear", "mlp", "cnn", "adam", "partitioned", "cond"]
 
 
 def fixture_path(model: str, *parts: str) -> str:

@@ -229,7 +229,6 @@ class _Assign:
         yield from self.expr.slots()
         if self.when is not None:
             yield from self.when.slots()
-            yield from self.targets  # a conditional assignment keeps the old value
 
 
 @dataclass(eq=False)
@@ -409,9 +408,9 @@ def _frees(stmts) -> dict:
         for s in itertools.chain(stmt.targets, stmt.reads()):
             if s.buffer:
                 last[s] = k
-    end = len(stmts) - 1
     out: dict = {}
     for s, k in last.items():
-        if k < end:
+        final = stmts[k]
+        if type(final) is not _Exit or final.when is not None:
             out.setdefault(k, []).append(s)
     return out

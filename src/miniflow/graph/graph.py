@@ -275,6 +275,8 @@ class Graph:
         """TensorFlow's ``GraphDef`` proto of this graph (``graph_pb2.GraphDef``, which
         `tf.train.write_graph` writes and TensorFlow imports; needs the ``tf-formats``
         extra). miniflow's JSON form is ``tf.GraphDef.from_graph(graph)``."""
+        if Graph._graph_def_exporter is None:
+            raise RuntimeError("Graph.as_graph_def needs `import miniflow` first")
         return Graph._graph_def_exporter(self)
 
 

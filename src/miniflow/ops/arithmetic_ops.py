@@ -188,6 +188,16 @@ numeric_rule = dtype_rule("iufc", _FLOATS + ", int8, int16, int32, int64, comple
 
 def _sigmoid(x):
     # exp of a non-positive number only, so large |x| gives no overflow warning
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.size > 64:
+        # exp(min(x, 0)) / (1 + exp(-|x|)): the same values as below (bit for bit), in
+        # place and without np.where, ~4x faster on large arrays (issue 22)
+        num = np.exp(np.minimum(x, x.dtype.type(0)))
+        den = np.abs(x)
+        np.negative(den, out=den)
+        np.exp(den, out=den)
+        den += x.dtype.type(1)
+        num /= den
+        return num
     e = np.exp(-np.abs(x))
     dtype = np.asarray(x).dtype
     dtype = dtype if dtype.kind == "f" else np.float32  # float16 stays float16

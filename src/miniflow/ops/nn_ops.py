@@ -14,7 +14,7 @@ import numpy as np
 from miniflow import dtypes, errors
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.core.registry import not_differentiable, register_gradient, register_op
-from miniflow.ops import array_ops as _arr, math_ops as _math, random_ops, shape_rules as rules
+from miniflow.ops import array_ops as _arr, math_ops as _math, random_ops
 from miniflow.ops.shape_rules import dims, normalize_axis
 
 # ---------------------------------------------------------------------------------------

@@ -41,11 +41,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--checkpoint-every",
         type=int,
-        default=0,
         metavar="STEPS",
-        help="shard checkpoint interval (0: only at the end)",
+        help="shard checkpoint interval in updates (default 10; 0: only at the end)",
+    )
+    g.add_argument(
+        "--max-lost-fraction",
+        type=float,
+        default=0.05,
+        metavar="F",
+        help="fail (exit 1) when a shard crash lost the updates of more than this "
+        "fraction of the rows on some shard (default 0.05)",
+    )
+    g.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="longest wait at a barrier or for an unreachable shard (default 300)",
+    )
+    g.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="kill and replace the slowest worker when it has not advanced for this "
+        "long (default 60; 0: never)",
     )
     g.add_argument("--job-dir", help="partitions, checkpoints, logs (default: a temp dir)")
+    g.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="minimum seconds per worker step (demos and fault-injection drills)",
+    )
     g.add_argument("--address", help="ray backend: address of an existing Ray cluster")
 
 
@@ -53,7 +82,7 @@ def train(args: argparse.Namespace) -> int:
     """Runs the job described by ``args``; prints (and writes) the metrics JSON."""
     from miniflow.ml.report import finish_training
     from miniflow.ml.source import DataSource
-    from miniflow.ps.job import PSConfig, PSJob
+    from miniflow.ps.job import DataLossError, PSConfig, PSJob
 
     config = PSConfig(
         num_shards=args.ps_shards,
@@ -71,17 +100,25 @@ def train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         epochs=args.epochs,
         checkpoint_every=args.checkpoint_every,
+        max_lost_fraction=args.max_lost_fraction,
+        timeout=args.timeout,
+        worker_timeout=args.worker_timeout,
         job_dir=args.job_dir,
+        pace=args.pace,
         address=args.address,
     )
     train_data = DataSource(args.train, args.dims_log2, args.format)
     test = DataSource(args.test, args.dims_log2, args.format) if args.test else None
-    result = PSJob(config).run(
-        train_data,
-        holdout=test,
-        progress=not args.no_progress,
-        log=lambda line: print(line, file=sys.stderr),
-    )
+    failure = None
+    try:
+        result = PSJob(config).run(
+            train_data,
+            holdout=test,
+            progress=not args.no_progress,
+            log=lambda line: print(line, file=sys.stderr),
+        )
+    except DataLossError as e:
+        failure, result = str(e), e.result
     out = {
         "train_rows": result.rows,
         "epochs": [
@@ -102,7 +139,13 @@ def train(args: argparse.Namespace) -> int:
             "examples_per_second": result.examples_per_second,
             "events": result.events,
             "shard_keys": [s["keys"] for s in result.shard_stats],
+            "lost": {k: v for k, v in result.lost.items() if k != "messages"},
         },
     }
+    if failure is not None:  # the report, but no model: too much was lost
+        out["error"] = failure
+        finish_training(out, None, None, args.metrics_out)
+        print(f"miniflow lr train: error: {failure}", file=sys.stderr)
+        return 1
     finish_training(out, result.model, args.model_out, args.metrics_out)
     return 0

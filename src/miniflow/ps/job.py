@@ -29,7 +29,18 @@ from miniflow.ps.backends.base import Backend, JobSpec
 from miniflow.ps.partition import Partitions, write_partitions
 from miniflow.ps.shard import ShardConfig, optimizer_hyperparameters
 
-__all__ = ["PSConfig", "PSJob", "PSResult"]
+__all__ = ["PSConfig", "PSJob", "PSResult", "DataLossError", "DEFAULT_CHECKPOINT_EVERY"]
+
+DEFAULT_CHECKPOINT_EVERY = 10
+
+
+class DataLossError(RuntimeError):
+    """More was lost to shard crashes than ``max_lost_fraction`` allows (``.result``
+    holds the finished job, its model and its loss report)."""
+
+    def __init__(self, message: str, result: PSResult):
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass
@@ -43,9 +54,16 @@ class PSConfig:
         staleness: async only: max steps a worker may run ahead of the slowest.
         dims_log2, optimizer, alpha, beta, lr, l1, l2, dtype: as ``SparseLRTrainer``.
         batch_size: rows per *global* step (split over the workers).
-        checkpoint_every: shard checkpoint every N updates (0: only at the end).
+        checkpoint_every: shard checkpoint every N updates (None: every
+            :data:`DEFAULT_CHECKPOINT_EVERY`; 0: only at the end, so a shard crash
+            loses everything that shard learned).
         job_dir: partitions, checkpoints and logs (default: a new temporary directory).
         max_restarts: replacements per worker before the job fails.
+        max_lost_fraction: the job fails (:class:`DataLossError`) when some shard lost
+            the updates of more than this fraction of the rows to a crash.
+        timeout: seconds a pull may wait at a barrier or a request retry a shard.
+        worker_timeout: a running worker that is the slowest and has not advanced for
+            this many seconds is killed and replaced (0: never).
         pace: minimum seconds per worker step (fault-injection tests, demos).
         address: Ray cluster address (``ray`` backend; None starts a local Ray).
     """
@@ -65,12 +83,19 @@ class PSConfig:
     dtype: str = "float32"
     batch_size: int = 1024
     epochs: int = 1
-    checkpoint_every: int = 0
+    checkpoint_every: int | None = None
     job_dir: str | None = None
     max_restarts: int = 3
+    max_lost_fraction: float = 0.05
     pace: float = 0.0
     timeout: float = 300.0
+    worker_timeout: float = 60.0
     address: str | None = None
+
+    @property
+    def checkpoint_interval(self) -> int:
+        every = self.checkpoint_every
+        return DEFAULT_CHECKPOINT_EVERY if every is None else every
 
     def shard_configs(self, job_dir: str) -> list[ShardConfig]:
         hp = optimizer_hyperparameters(self.optimizer, self.alpha, self.beta, self.lr)
@@ -87,8 +112,9 @@ class PSConfig:
                 sync=self.sync,
                 staleness=self.staleness,
                 checkpoint_path=os.path.join(job_dir, f"shard-{i}.ckpt.npz"),
-                checkpoint_every=self.checkpoint_every,
+                checkpoint_every=self.checkpoint_interval,
                 timeout=self.timeout,
+                dims_log2=self.dims_log2,
             )
             for i in range(self.num_shards)
         ]
@@ -107,6 +133,7 @@ class PSResult:
     shard_stats: list[dict] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     partitions: Partitions | None = None
+    lost: dict = field(default_factory=dict)
 
     @property
     def examples_per_second(self) -> float:
@@ -136,6 +163,7 @@ class PSJob:
         self.config = config
         self.backend: Backend | None = None
         self.restarts: list[int] = [0] * config.num_workers
+        self._progress: dict[int, tuple[int, float]] = {}  # worker -> (clock, since)
 
     def run(
         self,
@@ -190,7 +218,7 @@ class PSJob:
             clients.append(watcher)
             self._watch(backend, watcher, parts.rows * cfg.epochs, progress, on_progress, log)
             seconds = time.perf_counter() - t0
-            if cfg.checkpoint_every or cfg.job_dir:
+            if cfg.checkpoint_interval or cfg.job_dir:
                 coordinator.checkpoint()
             keys, weights, bias = coordinator.dump()
             shard_stats = coordinator.stats()
@@ -226,6 +254,7 @@ class PSJob:
             events=list(backend.events),
             partitions=parts,
         )
+        result.lost = lost_report(shard_stats, parts.rows * cfg.epochs, parts.steps * cfg.epochs)
         if holdout is not None:
             ys, ps = [], []
             for b in holdout:
@@ -233,7 +262,16 @@ class PSJob:
                 ps.append(model.predict_proba(b))
             result.holdout = metrics.summary(np.concatenate(ys), np.concatenate(ps))
         if log is not None:
+            for line in result.lost["messages"]:
+                log(line)
             log(describe(result, cfg))
+        if result.lost["fraction"] > cfg.max_lost_fraction:
+            raise DataLossError(
+                f"shard crashes lost the updates of {result.lost['fraction']:.1%} of the rows "
+                f"on some shard, above --max-lost-fraction {cfg.max_lost_fraction:g}: "
+                + "; ".join(result.lost["messages"]),
+                result,
+            )
         return result
 
     def _watch(self, backend, coordinator, total, progress, on_progress, log) -> None:
@@ -270,6 +308,7 @@ class PSJob:
                     f"logloss={stats['loss'] / max(stats['rows'], 1):.4f}", refresh=False
                 )
                 bar.update(max(0, min(stats["rows"], total) - bar.n))
+                self._check_liveness(backend, states, stats)
                 if on_progress is not None:
                     on_progress(self, stats)
                 if all(st.status == "done" for st in states):
@@ -278,12 +317,38 @@ class PSJob:
         finally:
             bar.close()
 
+    def _check_liveness(self, backend: Backend, states, stats: dict) -> None:
+        """Kills a worker that holds the others back: it is the slowest running worker
+        and its clock on shard 0 has not moved for ``worker_timeout`` seconds."""
+        timeout, clock = self.config.worker_timeout, stats.get("clock")
+        running = [i for i, st in enumerate(states) if st.status == "running"]
+        if not timeout or clock is None or not running:
+            return
+        now = time.monotonic()
+        for i in running:
+            if self._progress.get(i, (None,))[0] != clock[i]:
+                self._progress[i] = (clock[i], now)
+        slowest = min(clock[i] for i in running)
+        for i in running:
+            at, since = self._progress[i]
+            if at == slowest and now - since > timeout:
+                message = f"worker {i} made no progress for {now - since:.1f}s (at step {at})"
+                try:
+                    backend.kill_worker(i)
+                except NotImplementedError:
+                    raise RuntimeError(
+                        f"{message}; the {backend.name} backend cannot replace a hung worker"
+                    ) from None
+                backend.log(f"{message}; killed it (--worker-timeout {timeout:g})")
+                self._progress[i] = (at, now)
+
     def _replace(self, backend: Backend, index: int, reason: str) -> None:
         if self.restarts[index] >= self.config.max_restarts:
             raise RuntimeError(
                 f"worker {index} failed {self.restarts[index] + 1} times; last failure: {reason}"
             )
         self.restarts[index] += 1
+        self._progress.pop(index, None)
         backend.log(
             f"worker {index} failed ({reason}); starting replacement "
             f"#{self.restarts[index]} on partition {backend.spec.partitions.path(index)}"
@@ -305,3 +370,41 @@ def describe(result: PSResult, cfg: PSConfig) -> str:
             f", holdout auc {result.holdout['auc']:.5f} logloss {result.holdout['log_loss']:.5f}"
         )
     return text
+
+
+def lost_report(shard_stats: list[dict], total_rows: int, total_steps: int) -> dict:
+    """What shard crashes lost, per shard: the rows whose updates of that shard's keys
+    are gone (all rows minus the rows the shard counted) and, in sync mode, the steps.
+
+    ``fraction`` is the worst shard's lost rows over all rows.
+    """
+    shards, messages = [], []
+    for s in shard_stats:
+        rows = max(0, total_rows - int(s["rows"]))
+        steps = sum(b - a for a, b in s["lost_steps"])
+        restored = s.get("restored_from") or ("EMPTY state" if s.get("restored_empty") else None)
+        shards.append(
+            {
+                "shard": s["index"],
+                "lost_rows": rows,
+                "lost_steps": steps,
+                "lost_step_ranges": s["lost_steps"],
+                "restored_from": restored,
+                "checkpoint_errors": s.get("checkpoint_errors", []),
+            }
+        )
+        if rows or steps:
+            messages.append(
+                f"LOST: shard {s['index']} lost its updates of {steps:,} of {total_steps:,} "
+                f"steps, {rows:,} of {total_rows:,} rows ({rows / max(total_rows, 1):.2%}); "
+                f"restarted from {restored}"
+            )
+        for e in s.get("checkpoint_errors", []):
+            messages.append(f"shard {s['index']}: checkpoint write failed: {e}")
+    worst = max((d["lost_rows"] for d in shards), default=0)
+    return {
+        "fraction": worst / total_rows if total_rows else 0.0,
+        "rows": sum(d["lost_rows"] for d in shards),
+        "shards": shards,
+        "messages": messages,
+    }

@@ -89,7 +89,7 @@ class ShardedModel:
     def connect(cls, addresses: list[str], dims_log2: int, timeout: float = 30.0) -> ShardedModel:
         """Connects to the shards of a ``process``-backend job (``host:port`` each, in
         shard order)."""
-        from miniflow.ps.backends.process import SocketTransport
+        from miniflow.ps.transport import SocketTransport
 
         return cls(ShardClient(SocketTransport(addresses, timeout)), dims_log2)
 

@@ -41,7 +41,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from miniflow.ml.optimizers import OPTIMIZERS, HashStore, Optimizer, make_optimizer
-from miniflow.ps.sharding import BIAS_KEY
+from miniflow.ps import checkpoint
+from miniflow.ps.sharding import BIAS_KEY, shard_of
 
 __all__ = ["Shard", "ShardConfig", "optimizer_hyperparameters"]
 
@@ -68,6 +69,7 @@ class ShardConfig:
         checkpoint_path: where the checkpoint file lives (None: no checkpoints).
         checkpoint_every: checkpoint after every N updates (0: only on request).
         timeout: seconds a pull may wait for other workers before failing.
+        dims_log2: pushed keys must lie in ``[0, 2**dims_log2)`` (or be the bias).
     """
 
     index: int = 0
@@ -83,6 +85,11 @@ class ShardConfig:
     checkpoint_path: str | None = None
     checkpoint_every: int = 0
     timeout: float = 300.0
+    dims_log2: int = 62
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def peak_rss() -> int:
@@ -147,16 +154,20 @@ class Shard:
             "lost_steps": [],
             "restored_from": None,
             "restored_version": None,
+            "restored_empty": False,
+            "rejected": 0,
         }
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending_rows, self._pending_loss = 0, 0.0
         self._recovering = False
         self._closed = False
         self._cond = threading.Condition()
+        self._snapshots = 0
+        self._writer = checkpoint.CheckpointWriter(config.checkpoint_path or "")
         if restore and config.checkpoint_path and os.path.exists(config.checkpoint_path):
             self._load(config.checkpoint_path)
         elif restore:  # died before its first checkpoint: everything it had is lost
-            self.stats.update(restored_from="(no checkpoint yet: empty state)", restored_version=0)
+            self.stats.update(restored_empty=True, restored_version=0)
             self._recovering = True
 
     # -- requests -----------------------------------------------------------------------
@@ -178,7 +189,12 @@ class Shard:
                     f"has workers 0..{self.config.num_workers - 1}"
                 )
             if op == "pull":
-                out["weights"] = self.pull(arrays["keys"], worker, step)
+                if not (step is None or _is_int(step)) or not (worker is None or _is_int(worker)):
+                    raise ValueError(f"shard {self.config.index}: pull with a non-integer step")
+                keys = arrays.get("keys")
+                if keys is None or keys.ndim != 1 or keys.dtype.kind not in "iu":
+                    raise ValueError(f"shard {self.config.index}: pull needs 1-D integer keys")
+                out["weights"] = self.pull(keys, worker, step)
             elif op == "push":
                 reply["applied"] = self.push(
                     worker,
@@ -233,8 +249,12 @@ class Shard:
         loss: float = 0.0,
     ) -> bool:
         """Applies (async) or accumulates (sync) one worker's gradient; False if a duplicate."""
-        keys = np.asarray(keys, np.int64)
-        grads = np.asarray(grads, np.float64)
+        try:
+            keys, grads = self._check_push(worker, step, keys, grads, rows, loss)
+        except ValueError:
+            with self._cond:
+                self.stats["rejected"] += 1
+            raise
         with self._cond:
             if step < self.clock[worker]:
                 self.stats["duplicates"] += 1
@@ -247,6 +267,41 @@ class Shard:
                 self._apply(keys, grads, rows, loss)
             self._cond.notify_all()
             return True
+
+    def _check_push(self, worker, step, keys, grads, rows, loss):
+        """The push's arrays, or ValueError naming what is wrong; nothing is applied, so
+        a malformed push is refused alone and the step waits for a valid one."""
+        cfg, who = self.config, f"shard {self.config.index}: push of worker {worker}"
+        if not _is_int(step) or step < 0:
+            raise ValueError(f"{who}: step must be an integer >= 0, got {step!r}")
+        if not _is_int(rows) or rows < 0 or not isinstance(loss, (int, float)):
+            raise ValueError(f"{who}: rows must be an integer >= 0 and loss a number")
+        if not np.isfinite(loss):
+            raise ValueError(f"{who}: loss must be finite, got {loss}")
+        keys, grads = np.asarray(keys), np.asarray(grads)
+        if keys.ndim != 1 or keys.dtype.kind not in "iu":
+            raise ValueError(f"{who}: keys must be a 1-D integer array, got {keys.dtype}")
+        if grads.shape != keys.shape or grads.dtype.kind != "f":
+            raise ValueError(
+                f"{who}: grads must be floats of the keys' shape {keys.shape}, "
+                f"got {grads.dtype} {grads.shape}"
+            )
+        keys, grads = keys.astype(np.int64, copy=False), grads.astype(np.float64, copy=False)
+        if not np.isfinite(grads).all():
+            raise ValueError(f"{who}: {int((~np.isfinite(grads)).sum())} NaN/Inf gradients")
+        bad = (keys != BIAS_KEY) & ((keys < 0) | (keys >= (1 << cfg.dims_log2)))
+        if bad.any():
+            raise ValueError(
+                f"{who}: key {int(keys[bad][0])} outside [0, 2**{cfg.dims_log2}) "
+                f"({int(bad.sum())} such keys)"
+            )
+        foreign = shard_of(keys, cfg.num_shards) != cfg.index
+        if foreign.any():
+            raise ValueError(
+                f"{who}: key {int(keys[foreign][0])} belongs to shard "
+                f"{int(shard_of(keys[foreign][:1], cfg.num_shards)[0])}, not {cfg.index}"
+            )
+        return keys, grads
 
     def finish(self, worker: int) -> None:
         """Worker ``worker`` has pushed its last step (it no longer holds others back)."""
@@ -333,7 +388,7 @@ class Shard:
         self.stats["updates"] += 1
         every = self.config.checkpoint_every
         if every and self.config.checkpoint_path and self.stats["updates"] % every == 0:
-            self._checkpoint()
+            self._writer.submit(*self._snapshot())
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -377,53 +432,50 @@ class Shard:
                 "clock": self.clock.tolist(),
                 "incarnation": self.incarnation,
                 "peak_rss": peak_rss(),
+                "checkpoint_errors": list(self._writer.errors),
             }
 
     def checkpoint(self) -> str:
-        """Writes the checkpoint now; returns its path."""
+        """Writes the checkpoint now (waits for the disk, not holding the lock); returns
+        its path."""
         with self._cond:
-            return self._checkpoint()
+            snap = self._snapshot()
+        self._writer.write(*snap)
+        return self.config.checkpoint_path
 
-    def _checkpoint(self) -> str:
-        path = self.config.checkpoint_path
-        if not path:
+    def _snapshot(self) -> tuple[int, dict, dict]:
+        """A numbered copy of the state (called with the lock held: copies only)."""
+        if not self.config.checkpoint_path:
             raise ValueError(f"shard {self.config.index}: no checkpoint_path configured")
         self.stats["checkpoints"] += 1
+        self._snapshots += 1
         slots = list(self.opt.slots)
         keys = self.opt.store.items(slots[0])[0]
-        arrays = {"keys": keys, "clock": self.clock, "finished": self.finished}
+        arrays = {"keys": keys, "clock": self.clock.copy(), "finished": self.finished.copy()}
         for s in slots:
             arrays["slot_" + s] = self.opt.store.items(s)[1]
         if self.bias_opt is not None:
             for s in self.bias_opt.slots:
-                arrays["bias_" + s] = self.bias_opt.store.array(s)
+                arrays["bias_" + s] = self.bias_opt.store.array(s).copy()
         meta = {
             "version": int(self.version),
             "step": self.opt.step,
-            "stats": self.stats,
+            "stats": json.loads(json.dumps(self.stats)),
             "bias_step": self.bias_opt.step if self.bias_opt is not None else 0,
             "config": asdict(self.config),
         }
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)  # atomic: a reader sees the old or the new file, never half
-        return path
+        return self._snapshots, arrays, meta
 
     def _load(self, path: str) -> None:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(z["meta"].tobytes())
-            keys = z["keys"]
-            for s in self.opt.slots:
-                self.opt.store.put(s, keys, z["slot_" + s])
-            if self.bias_opt is not None:
-                for s in self.bias_opt.slots:
-                    self.bias_opt.store.put(s, _ZERO, z["bias_" + s])
-            self.clock[:] = z["clock"]
-            self.finished[:] = z["finished"]
+        z, meta = checkpoint.load(path)
+        keys = z["keys"]
+        for s in self.opt.slots:
+            self.opt.store.put(s, keys, z["slot_" + s])
+        if self.bias_opt is not None:
+            for s in self.bias_opt.slots:
+                self.bias_opt.store.put(s, _ZERO, z["bias_" + s])
+        self.clock[:] = z["clock"]
+        self.finished[:] = z["finished"]
         self.version = meta["version"]
         self.opt.step = meta["step"]
         if self.bias_opt is not None:

@@ -146,9 +146,12 @@ def _element(graph, name, what):
 
 def _saves_variables(meta) -> bool:
     """Whether the meta graph has global variables (TF's Saver restores those; a graph
-    with only local variables, initialized by the main op, has no checkpoint)."""
+    with only local variables, initialized by the main op, has no checkpoint). Without
+    a ``variables`` collection (an export that dropped collections) the SaverDef says."""
     col = meta.collection_def.get("variables")
-    return col is not None and len(col.bytes_list.value) > 0
+    if col is None:
+        return bool(meta.saver_def.restore_op_name)
+    return len(col.bytes_list.value) > 0
 
 
 def _restore(sess, saver, export_dir):

@@ -17,6 +17,7 @@ import re
 
 from miniflow import errors
 from miniflow.core.shapes import TensorShape
+from miniflow.graph.file_io import atomic_write
 from miniflow.train import tf_proto_values as values
 
 SAVED_MODEL_FILENAME_PB = "saved_model.pb"
@@ -104,6 +105,7 @@ def read(export_dir: str):
                 data.decode("utf-8"),
             )
             text_format.Parse(text, sm)
+            _tf_type_urls(sm)
         else:
             sm.ParseFromString(data)
     except (message.DecodeError, text_format.ParseError, UnicodeDecodeError) as e:
@@ -117,8 +119,20 @@ def read(export_dir: str):
     return sm
 
 
+def _tf_type_urls(sm) -> None:
+    """Gives the ``Any`` values a text file expanded (``[type.googleapis.com/...] {}``) the
+    type URL TensorFlow writes, so a later binary write is what TensorFlow unpacks."""
+    for meta in sm.meta_graphs:
+        for col in meta.collection_def.values():
+            for value in col.any_list.value:
+                value.type_url = value.type_url.replace(
+                    "type.googleapis.com/tensorboard.", _TF_TYPE_URL
+                )
+
+
 def write(export_dir: str, saved_model, as_text: bool = False) -> str:
-    """Writes ``saved_model`` (binary ``saved_model.pb``, or ``.pbtxt``); returns the path."""
+    """Writes ``saved_model`` (binary ``saved_model.pb``, or ``.pbtxt``) atomically;
+    returns the path."""
     if as_text:
         path = os.path.join(export_dir, SAVED_MODEL_FILENAME_PBTXT)
         text = str(saved_model).replace("[type.googleapis.com/tensorboard.", "[" + _TF_TYPE_URL)
@@ -126,8 +140,7 @@ def write(export_dir: str, saved_model, as_text: bool = False) -> str:
     else:
         path = os.path.join(export_dir, SAVED_MODEL_FILENAME_PB)
         data = saved_model.SerializeToString(deterministic=True)
-    with open(path, "wb") as fh:
-        fh.write(data)
+    atomic_write(path, lambda fh: fh.write(data))
     return path
 
 

@@ -20,7 +20,7 @@ from miniflow.graph import serialization as ser
 from miniflow.graph.graph import Graph, GraphKeys, get_default_graph
 from miniflow.graph.operation import Operation, Tensor
 from miniflow.ops.variables import Variable
-from miniflow.train import tf_op_export as exp
+from miniflow.train import tf_cond_export, tf_op_export as exp
 from miniflow.train.tf_proto_values import attr_to_proto, dtype_enum, protos, shape_to_proto
 
 _log = logging.getLogger("miniflow")
@@ -63,6 +63,8 @@ def graph_def_from_graph(graph=None):
             except (ValueError, TypeError, KeyError) as e:
                 why = f"{type(e).__name__}: {e}"
         problems.setdefault((op.type, why), []).append(op.name)
+    if not problems:
+        _gate_writes(graph, dropped, gd, names)
     if problems:
         kinds = sorted({t for t, _ in problems})
         details = "; ".join(
@@ -75,6 +77,92 @@ def graph_def_from_graph(graph=None):
             f"exported: {', '.join(kinds)}. Details: {details}",
         )
     return gd
+
+
+# Ops whose output is their input's buffer (in TF too): their consumers read the variable.
+_ALIASING = frozenset(["Identity", "CondEnter", "StopGradient"])
+
+
+def _readers(var_op, consumers) -> list:
+    out, todo, seen = [], list(consumers.get(var_op, [])), set()
+    while todo:
+        op = todo.pop()
+        if op in seen:
+            continue
+        seen.add(op)
+        out.append(op)
+        if op.type in _ALIASING:
+            todo.extend(consumers.get(op, []))
+    return out
+
+
+def _live_gate(gd, reader, names):
+    """A node that always runs, after ``reader`` when its ``tf.cond`` branch is taken: a
+    control input straight from a branch op would be dead when the branch is not taken,
+    and keep the update from running. Single-level branches only (None otherwise)."""
+    guard = tuple(reader.attrs["_guard"])
+    if len(guard) != 1:
+        return None
+    e = exp.NodeEmitter(gd, reader, names)
+    taken = e.node(
+        "Identity",
+        [tf_cond_export.pivot(e, guard)],
+        {"T": dtypes.bool},
+        name=f"{reader.name}/_gate_t",
+    )
+    gd.node[-1].input.append(f"^{reader.name}")
+    other = tf_cond_export.pivot(e, ((guard[0][0], not guard[0][1]),))
+    return e.node("Merge", [taken, other], {"N": 2, "T": dtypes.bool}, name=f"{reader.name}/_gate")
+
+
+def _gate_writes(graph, dropped, gd, names) -> None:
+    """Adds control inputs so that TensorFlow runs every read of a variable before the
+    op that updates it in place, as miniflow's session does.
+
+    A reader is gated when it is computed for the same fetch as the write (an ancestor
+    of an op that depends on the write, such as the train op): TF1's own gradients get
+    this order from ``gate_gradients``; without it TF could run ``ApplyGradientDescent``
+    on a weight before the gradient of an earlier layer reads it.
+    """
+    ops = [op for op in graph.get_operations() if op not in dropped]
+    consumers: dict = {op: [] for op in ops}
+    for op in ops:
+        for t in op.inputs:
+            consumers.setdefault(t.op, []).append(op)
+        for c in op.control_inputs:
+            consumers.setdefault(c, []).append(op)
+
+    def reach(starts, step):
+        seen, todo = set(), list(starts)
+        while todo:
+            op = todo.pop()
+            if op not in seen:
+                seen.add(op)
+                todo.extend(step(op))
+        return seen
+
+    def parents(op):
+        return [t.op for t in op.inputs] + list(op.control_inputs)
+
+    nodes = {n.name: n for n in gd.node}
+    for op in ops:
+        if not op.opdef.extra.get("writes") or "var" not in op.attrs:
+            continue
+        targets = [op.attrs["var"], *op.attrs.get("slot_vars", ())]
+        after = reach([op], lambda o: consumers.get(o, []))
+        sinks = [o for o in after if not consumers.get(o)]
+        step = reach(sinks, parents) - after
+        gate = set()
+        for var in targets:
+            for reader in _readers(var.op, consumers):
+                if reader in step and reader is not op and reader.name in nodes:
+                    name = (
+                        _live_gate(gd, reader, names) if reader.attrs.get("_guard") else reader.name
+                    )
+                    if name is not None:
+                        gate.add(name)
+        node = nodes[op.name]
+        node.input.extend(f"^{r}" for r in sorted(gate) if f"^{r}" not in node.input)
 
 
 def _saver_parts(saver):
@@ -158,7 +246,7 @@ def _variable_def(var):
     d = protos().variable_pb2.VariableDef()
     d.variable_name = var.name
     d.initializer_name = var.initializer.name if var.initializer is not None else ""
-    d.snapshot_name = f"{var.op.name}/read:0"
+    d.snapshot_name = f"{exp.read_name(var.op)}:0"
     if var._initial_value is not None:
         d.initial_value_name = var._initial_value.name
     d.trainable = bool(var.trainable)

@@ -33,7 +33,16 @@ from miniflow.train.tf_graph_export import (  # noqa: F401  the export half of t
     graph_def_from_graph,
     meta_graph_def_from_graph,
 )
-from miniflow.train.tf_proto_values import attr_from_proto, bad, dims_from_proto, protos
+from miniflow.train.tf_proto_values import (  # noqa: F401  parsing helpers, used here and re-exported
+    _is_tf_message,
+    attr_from_proto,
+    bad,
+    dims_from_proto,
+    is_miniflow_json,
+    parse_proto,
+    protos,
+    read_proto_file,
+)
 
 _log = logging.getLogger("miniflow")
 
@@ -55,53 +64,6 @@ VARIABLE_COLLECTIONS = frozenset(
         "metric_variables",
     ]
 )
-
-
-# -- parsing ---------------------------------------------------------------------------
-def parse_proto(data, message_class, what: str, text: bool | None = None):
-    """A message of ``message_class`` from binary or text-format bytes.
-
-    ``text``: None tries binary first, then text.
-
-    Raises:
-        DataLossError: neither form parses (truncated or corrupt file).
-    """
-    p = protos()
-    msg = message_class()
-    data = bytes(data)
-    problems = []
-    if text is not True:
-        try:
-            msg.ParseFromString(data)
-            return msg
-        except (p.DecodeError, RuntimeError, ValueError) as e:
-            problems.append(f"binary: {e}")
-    if text is not False:
-        try:
-            p.text_format.Parse(data.decode("utf-8"), msg)
-            return msg
-        except (p.text_format.ParseError, UnicodeDecodeError, ValueError) as e:
-            problems.append(f"text: {str(e)[:200]}")
-    raise errors.DataLossError(
-        None, None, f"{what} is not a valid {message_class.__name__} ({'; '.join(problems)})"
-    )
-
-
-def read_proto_file(path, message_class, what: str):
-    """Parses ``path`` (``.pbtxt``/``.txt``: text format; otherwise binary, then text)."""
-    path = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        raise errors.NotFoundError(None, None, f"{what} {path} does not exist") from None
-    text = True if path.endswith((".pbtxt", ".txt")) else None
-    return parse_proto(data, message_class, f"{what} {path}", text)
-
-
-def is_miniflow_json(data: bytes) -> bool:
-    """miniflow's own graph files are JSON objects; TF's are protobufs."""
-    return bytes(data[:64]).lstrip()[:1] == b"{"
 
 
 # -- the node builder ------------------------------------------------------------------
@@ -126,6 +88,28 @@ class NodeBuilder:
         if t.op.type == "Const":
             return np.asarray(t.op.attrs["value"])
         return None
+
+    def resolve(self, ref):
+        return self._imp.resolve(ref, self.where)
+
+    def switch_outputs(self, i) -> set:
+        """(predicate ref, output index) of every ``Switch`` output input ``i`` depends
+        on, through data and control inputs."""
+        found, seen = set(), set()
+        todo = [self._imp.data_inputs(self.node)[i]]
+        while todo:
+            ref = todo.pop().lstrip("^")
+            name, _, index = ref.partition(":")
+            node = self._imp.nodes.get(name)
+            if node is None or ref in seen:
+                continue
+            seen.add(ref)
+            if node.op == "Switch":  # then on through its data (nested conds)
+                found.add((self._imp.data_inputs(node)[1], int(index or 0)))
+                todo.append(self._imp.data_inputs(node)[0])
+                continue
+            todo.extend(node.input)
+        return found
 
     def ref_variable(self, i):
         """The variable behind ref input ``i`` (a ``VariableV2`` node, maybe through
@@ -216,21 +200,23 @@ class _Importer:
         return [r for r in node.input if not r.startswith("^")]
 
     def _saver_nodes(self, scopes) -> set:
-        """The file's own save/restore ops and everything that depends on them."""
-        skip = (
-            {n for n, node in self.nodes.items() if node.op in SAVER_OPS or n.startswith(scopes)}
-            if scopes
-            else {n for n, node in self.nodes.items() if node.op in SAVER_OPS}
-        )
-        changed = True
-        while changed:
-            changed = False
-            for name, node in self.nodes.items():
-                if name not in skip and any(
-                    r.lstrip("^").split(":")[0] in skip for r in node.input
-                ):
-                    skip.add(name)
-                    changed = True
+        """The file's own save/restore ops (by type, or under the saver's scope) and
+        everything that depends on them."""
+        users: dict = {}
+        for name, node in self.nodes.items():
+            for r in node.input:
+                users.setdefault(r.lstrip("^").split(":")[0], []).append(name)
+        todo = [
+            n
+            for n, node in self.nodes.items()
+            if node.op in SAVER_OPS or (scopes and n.startswith(scopes))
+        ]
+        skip: set = set()
+        while todo:
+            name = todo.pop()
+            if name not in skip:
+                skip.add(name)
+                todo.extend(users.get(name, ()))
         return skip
 
     def check_supported(self) -> None:
@@ -540,12 +526,6 @@ def tensor_info_shape(info):
 
 
 # -- the public entry points ----------------------------------------------------------------
-def _is_tf_message(obj, name: str) -> bool:
-    """True for TensorBoard's copy of TF's message ``name``, and for TensorFlow's own."""
-    full = getattr(getattr(obj, "DESCRIPTOR", None), "full_name", None)
-    return full in (f"tensorflow.{name}", f"tensorboard.{name}")
-
-
 def import_meta_graph(
     meta_graph_or_file, clear_devices=False, import_scope=None, input_map=None, **kwargs
 ):

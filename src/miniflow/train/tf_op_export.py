@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from miniflow import dtypes
+from miniflow.train import tf_cond_export
 from miniflow.train.tf_proto_values import attr_to_proto, protos
 
 GRAPH_DEF_PRODUCER = 119  # TensorFlow 1.15's GraphDef version, the API level miniflow keeps
@@ -29,11 +30,17 @@ class NodeEmitter:
         self.graph_def, self.op, self._names = graph_def, op, names
         self._helpers = 0
 
-    def ref(self, tensor) -> str:
+    def plain_ref(self, tensor) -> str:
         """The TF input string of a miniflow tensor (``name`` or ``name:k``)."""
         return self._names.get(tensor.name) or (
             tensor.op.name if tensor.value_index == 0 else tensor.name
         )
+
+    def ref(self, tensor) -> str:
+        """`plain_ref`, switched into this op's ``tf.cond`` branch if it is in one."""
+        ref = self.plain_ref(tensor)
+        guard = tf_cond_export.guard_of(self.op)
+        return tf_cond_export.enter(self, tensor, ref, guard) if guard else ref
 
     def var_ref(self, var) -> str:
         return var.op.name
@@ -44,6 +51,9 @@ class NodeEmitter:
         if final:
             n.name = self.op.name
             ctrl = [f"^{c.name}" for c in self.op.control_inputs]
+            guard = tf_cond_export.guard_of(self.op)
+            if guard and not self.op.inputs:  # a branch constant runs with its branch only
+                ctrl.append(f"^{tf_cond_export.pivot(self, guard)}")
         elif name is not None:
             n.name, ctrl = name, []
         else:
@@ -102,6 +112,14 @@ def _const(e, op):
     e.node("Const", [], {"value": value, "dtype": op.attrs["dtype"]}, final=True)
 
 
+def read_name(var_op) -> str:
+    """The name of a variable's ``read`` snapshot node (``<name>/read`` unless taken)."""
+    read = f"{var_op.name}/read"
+    while read in var_op.graph._by_name:
+        read += "_"
+    return read
+
+
 def _variable(e, op):
     """The variable, and its ``<name>/read`` snapshot that every reader uses, as TF1
     builds them: ops reading the ref itself could see a value an ``Apply`` op of the same
@@ -109,9 +127,7 @@ def _variable(e, op):
     shape = op.attrs["var"].shape
     attrs = {"shape": shape, "dtype": op.attrs["dtype"], "container": "", "shared_name": ""}
     e.node("VariableV2", [], attrs, final=True)
-    read = f"{op.name}/read"
-    while read in op.graph._by_name:
-        read += "_"
+    read = read_name(op)
     e.node("Identity", [op.name], {"T": op.attrs["dtype"]}, name=read)
     e._names[f"{op.name}:0"] = read
 
@@ -531,6 +547,7 @@ EXPORTERS = {
     "BroadcastLike": _broadcast_like,
     "ReduceBroadcast": _reduce_broadcast,
     "MeanGrad": _mean_grad,
+    **tf_cond_export.EXPORTERS,
     "NoOp": _no_t,
     "ZerosLike": _generic,
 }
@@ -542,9 +559,10 @@ def unsupported_reason(op) -> str | None:
         return "TensorFlow has no such op"
     if op.type in EXPORTERS:
         return None
-    if op.type == "ZerosLike" or not op.attrs or all(v is None for v in op.attrs.values()):
+    public = {k: v for k, v in op.attrs.items() if not k.startswith("_") and v is not None}
+    if op.type == "ZerosLike" or not public:
         return None
-    return f"attributes {sorted(op.attrs)} are not mapped"
+    return f"attributes {sorted(public)} are not mapped"
 
 
 def new_graph_def():

@@ -48,9 +48,10 @@ REF_INPUTS = {
     },
 }
 
-# TF1 v1 control flow: rebuilt by no converter (see docs/tf_files.md).
+# TF1 v1 loops and v2 functional control flow: rebuilt by no converter (``Switch`` and
+# ``Merge`` of a ``tf.cond`` are; see docs/tf_files.md).
 CONTROL_FLOW = frozenset(
-    "Enter Exit Switch Merge NextIteration LoopCond RefEnter RefExit RefSwitch RefMerge "
+    "Enter Exit NextIteration LoopCond RefEnter RefExit RefSwitch RefMerge "
     "RefNextIteration ControlTrigger While StatelessWhile If StatelessIf "
     "TensorArrayV3 TensorArrayReadV3 TensorArrayWriteV3 TensorArrayGatherV3 "
     "TensorArrayScatterV3 TensorArraySizeV3 TensorArrayGradV3 StackV2 StackPushV2 "
@@ -400,6 +401,30 @@ def _leaky_relu(b, node, ins, attrs):
     return b.op("LeakyRelu", ins, {"alpha": float(attrs.get("alpha", 0.2))}, final=True)
 
 
+def _switch(b, node, ins, attrs):
+    """A ``tf.cond`` branch point: both outputs carry the data (miniflow computes both
+    branches, as its own ``tf.cond`` does); the ``Merge`` below selects."""
+    op = b.op("Identity", ins[:1], {}, final=True)
+    return [op.outputs[0], op.outputs[0]]
+
+
+def _merge(b, node, ins, attrs):
+    """The end of a ``tf.cond``: ``Select(pred, true input, false input)``, with the
+    predicate of the ``Switch`` both inputs come from (one through its false output, one
+    through its true output)."""
+    if len(ins) != 2:
+        raise b.error("only the two-input Merge of a tf.cond is supported")
+    reach = [b.switch_outputs(i) for i in range(2)]
+    for pred, index in reach[0]:
+        if (pred, 1 - index) in reach[1]:
+            true_in, false_in = (ins[0], ins[1]) if index == 1 else (ins[1], ins[0])
+            p = b.resolve(pred)
+            chosen = b.op("Select", [p, true_in, false_in], {}, final=True).outputs[0]
+            which = b.op("Cast", [p], {"DstT": dtypes.int32}).outputs[0]
+            return [chosen, which]
+    raise b.error("its inputs do not come from the two sides of one Switch (a while loop?)")
+
+
 def _max_pool_grad(b, node, ins, attrs):  # TF also passes the pooled output
     return _pool("MaxPoolGrad")(b, node, [ins[0], ins[2]], attrs)
 
@@ -463,4 +488,6 @@ CONVERTERS = {
     "Snapshot": _same("Identity"),
     "RefIdentity": _same("Identity"),
     "SelectV2": _same("Select"),
+    "Switch": _switch,
+    "Merge": _merge,
 }

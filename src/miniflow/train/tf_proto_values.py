@@ -1,6 +1,6 @@
 """TensorFlow's protobuf value messages <-> miniflow values: ``DataType`` enums,
 ``TensorShapeProto``, ``TensorProto`` (``tensor_content``, the packed typed fields,
-string values) and ``AttrValue``.
+string values) and ``AttrValue``; and parsing a message from binary or text bytes.
 
 The compiled message classes come from TensorBoard's copy of TF's protos
 (``tensorboard.compat.proto``), imported only when a TF file is read or written, so the
@@ -11,6 +11,7 @@ allocation, so a hostile file gets an `InvalidArgumentError`, not a huge array.
 from __future__ import annotations
 
 import functools
+import os
 import types
 
 import numpy as np
@@ -285,3 +286,58 @@ def _list_to_proto(items, lst) -> None:
         lst.type.extend(dtype_enum(x) for x in items)
     else:
         raise TypeError(f"cannot encode list {items!r:.60} as an AttrValue")
+
+
+# -- parsing ---------------------------------------------------------------------------
+def parse_proto(data, message_class, what: str, text: bool | None = None):
+    """A message of ``message_class`` from binary or text-format bytes.
+
+    ``text``: None tries binary first, then text.
+
+    Raises:
+        DataLossError: neither form parses (truncated or corrupt file).
+    """
+    p = protos()
+    msg = message_class()
+    data = bytes(data)
+    if not data:  # parses as an empty message; a file TF wrote is never empty
+        raise errors.DataLossError(None, None, f"{what} is empty")
+    problems = []
+    if text is not True:
+        try:
+            msg.ParseFromString(data)
+            return msg
+        except (p.DecodeError, RuntimeError, ValueError) as e:
+            problems.append(f"binary: {e}")
+    if text is not False:
+        try:
+            p.text_format.Parse(data.decode("utf-8"), msg)
+            return msg
+        except (p.text_format.ParseError, UnicodeDecodeError, ValueError) as e:
+            problems.append(f"text: {str(e)[:200]}")
+    raise errors.DataLossError(
+        None, None, f"{what} is not a valid {message_class.__name__} ({'; '.join(problems)})"
+    )
+
+
+def read_proto_file(path, message_class, what: str):
+    """Parses ``path`` (``.pbtxt``/``.txt``: text format; otherwise binary, then text)."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise errors.NotFoundError(None, None, f"{what} {path} does not exist") from None
+    text = True if path.endswith((".pbtxt", ".txt")) else None
+    return parse_proto(data, message_class, f"{what} {path}", text)
+
+
+def is_miniflow_json(data: bytes) -> bool:
+    """miniflow's own graph files are JSON objects; TF's are protobufs."""
+    return bytes(data[:64]).lstrip()[:1] == b"{"
+
+
+def _is_tf_message(obj, name: str) -> bool:
+    """True for TensorBoard's copy of TF's message ``name``, and for TensorFlow's own."""
+    full = getattr(getattr(obj, "DESCRIPTOR", None), "full_name", None)
+    return full in (f"tensorflow.{name}", f"tensorboard.{name}")

@@ -117,8 +117,8 @@ class SlicedSaver(Saver):
     """A `Saver` that also restores partitioned variables: each part is a slice of one
     full tensor of the checkpoint (``tf.fixed_size_partitioner``'s ``part_i``).
 
-    Saving writes each full tensor whole (assembled from its parts; TensorFlow restores a
-    slice of a whole tensor too).
+    Saving is not supported (it raises `UnimplementedError`): miniflow's checkpoint
+    writer has no slices.
     """
 
     def __init__(self, var_list, sliced, **kwargs):

@@ -1,6 +1,9 @@
 """LocalExecutor: runs each command under a runner process on this machine.
 
-Isolation, in order of preference (``Settings.isolation`` may force one):
+Job isolation (``mode``): ``isolated`` where ``modes.probe`` finds root, namespaces
+and cgroups: each run is its tenant's uid in its own namespaces (``sandbox_plan``,
+``sandbox``); else ``none``. Resource limits (``isolation``), in order of preference
+(``Settings.isolation`` may force one):
 
 * ``cgroups-v1`` / ``cgroups-v2``: memory limit (the kernel OOM-kills the job, which
   ends OOM_KILLED), CPU quota (CFS), pids limit;
@@ -148,10 +151,12 @@ class LocalExecutor(Executor):
         spec = _read_json(run_dir / "spec.json")
         if runner is None and spec and time.time() - spec["submitted_at"] < START_GRACE_S:
             return RunStatus(RunState.RUNNING)
-        killed = _clean_up_lost(run_dir, spec, runner)
+        killed = _clean_up_lost(spec, runner)
         reason = "the run's supervisor process is gone and left no exit record"
         if killed:
             reason += f"; {killed} leftover process(es) of the run were killed"
+        elif spec and not spec.get("cgroups"):
+            reason += "; without cgroups its leftover processes, if any, cannot be found"
         return RunStatus(RunState.LOST, reason=reason)
 
     def cancel(self, run_dir: Path) -> None:
@@ -168,8 +173,8 @@ class LocalExecutor(Executor):
                 proc = psutil.Process(runner["pid"])
                 proc.terminate()
                 proc.wait(timeout=5)
-        else:
-            kill_tree(os.getpid(), spec["cgroups"], grace_s=0.5) if spec["cgroups"] else None
+        else:  # the runner died: only the run's own init and cgroups, never our tree
+            _clean_up_lost(spec, runner)
         self._reap()
 
     def log_path(self, run_dir: Path) -> Path:
@@ -192,9 +197,7 @@ class LocalExecutor(Executor):
                     del self._children[key]
 
 
-def _clean_up_lost(
-    run_dir: Path, spec: dict[str, Any] | None, runner: dict[str, Any] | None
-) -> int:
+def _clean_up_lost(spec: dict[str, Any] | None, runner: dict[str, Any] | None) -> int:
     """A run whose supervisor died: kill its sandbox init and every process in its cgroups.
 
     Freeze, kill, thaw (``cgroups.kill_all``), so nothing forks while it is being

@@ -25,8 +25,6 @@ import json
 import os
 import signal
 import sys
-from pathlib import Path
-from typing import Any
 
 from miniflow_platform.executors import linux
 
@@ -38,35 +36,49 @@ def _say(message: str) -> None:
     os.write(2, f"\n[miniflow-platform] {message}\n".encode())
 
 
-def setup_mounts(plan: dict[str, Any]) -> None:
+def setup_mounts(plan: dict) -> None:
     """Steps 1-3: namespaces, /proc, hidden roots and exposed paths."""
     linux.unshare(linux.CLONE_NEWNS | linux.CLONE_NEWIPC | linux.CLONE_NEWUTS)
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
     linux.sethostname(plan.get("hostname", "miniflow-run"))
     quiet = linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC
     linux.mount("proc", "/proc", "proc", quiet)
-    exposed = [(path, mode, os.open(path, os.O_PATH)) for path, mode in plan["expose"]]
+    exposed = [(path, mode, _open_exact(path)) for path, mode in plan["expose"]]
     for root in plan["hide"]:
         linux.mount("tmpfs", root, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "size=1m,mode=0755")
     for path in plan.get("skeleton", []):
         os.makedirs(path, mode=0o755, exist_ok=True)
     for path, mode, fd in exposed:
-        target = Path(path)
-        target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
         if os.path.isdir(f"/proc/self/fd/{fd}"):
-            target.mkdir(mode=0o755, exist_ok=True)
-        else:
-            target.touch(mode=0o600, exist_ok=True)
+            os.makedirs(path, mode=0o755, exist_ok=True)
+        elif not os.path.exists(path):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         linux.mount(f"/proc/self/fd/{fd}", path, None, linux.MS_BIND | linux.MS_REC)
         flags = linux.MS_BIND | linux.MS_REMOUNT | linux.MS_NOSUID | linux.MS_NODEV
         linux.mount(None, path, None, flags | (linux.MS_RDONLY if mode == "ro" else 0))
         os.close(fd)
 
 
+def _open_exact(path: str) -> int:
+    """Open ``path`` (O_PATH) and refuse it if it is no longer what the plan resolved.
+
+    The plan holds resolved paths; a component swapped for a symlink since then (by
+    another run of the tenant) would otherwise bind whatever it points to.
+    """
+    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    if os.readlink(f"/proc/self/fd/{fd}") != path:
+        os.close(fd)
+        raise OSError(f"{path!r} changed since the run was planned; not exposing it")
+    return fd
+
+
 def read_only_mounts(prefixes: list[str]) -> None:
     """Remount every mount at or under ``prefixes`` read-only (in this namespace only)."""
     points = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+    with open("/proc/self/mountinfo") as f:
+        lines = f.read().splitlines()
+    for line in lines:
         point = line.split()[4].replace("\\040", " ")
         if any(point == p or point.startswith(p.rstrip("/") + "/") for p in prefixes):
             points.append(point)
@@ -88,12 +100,13 @@ def drop_privileges(uid: int, gid: int) -> None:
     os.setresuid(uid, uid, uid)  # from root to non-root: the kernel clears every capability
 
 
-def _job(spec: dict[str, Any]) -> None:
+def _job(spec: dict) -> None:
     """In the forked child: limits, then privileges, then the user's command. Never returns."""
     plan = spec["sandbox"]
     try:
         for group in spec["cgroups"]:
-            Path(group, "cgroup.procs").write_text("0")
+            with open(os.path.join(group, "cgroup.procs"), "w") as f:
+                f.write("0")
         read_only_mounts(plan.get("readonly", []))
         os.umask(0o077)
         drop_privileges(plan["uid"], plan["gid"])
@@ -114,9 +127,10 @@ def _job(spec: dict[str, Any]) -> None:
         os._exit(CANNOT_EXEC)
 
 
-def run(run_dir: Path, status_fd: int) -> int:
+def run(run_dir: str, status_fd: int) -> int:
     os.set_inheritable(status_fd, False)
-    spec = json.loads((run_dir / "spec.json").read_text())
+    with open(os.path.join(run_dir, "spec.json")) as f:
+        spec = json.load(f)
     try:
         setup_mounts(spec["sandbox"])
     except OSError as e:
@@ -152,7 +166,7 @@ def run(run_dir: Path, status_fd: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    return run(Path(args[0]), int(args[1]))
+    return run(args[0], int(args[1]))
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ def _within(path: Path, root: Path) -> bool:
 def interpreter_paths() -> list[Path]:
     """The platform's Python: prefixes, the real executable's dir and its import path."""
     found = [Path(sys.prefix), Path(sys.base_prefix), Path(os.path.realpath(sys.executable)).parent]
-    found += [Path(p) for p in sys.path if p and os.path.isdir(p)]
+    cwd = os.getcwd()  # sys.path[0] may be the server's cwd: not an import root to share
+    found += [Path(p) for p in sys.path if p and p != cwd and os.path.isdir(p)]
     return found
 
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Path
+from fastapi import Path
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from miniflow_platform.auth import service as auth_service
-from miniflow_platform.auth.dependencies import CurrentUser
-from miniflow_platform.deps import SessionDep
+from miniflow_platform.auth.dependencies import owned
 from miniflow_platform.errors import Forbidden, NotFound, Unauthorized
 from miniflow_platform.notebooks.models import Notebook
 from miniflow_platform.notebooks.service import ACCESS_TOKEN_PREFIX, cookie_name, token_matches
@@ -27,14 +26,7 @@ NotebookId = Annotated[int, Path(ge=1, le=2**53)]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def owned_notebook(session: SessionDep, user: CurrentUser, notebook_id: NotebookId) -> Notebook:
-    nb = session.get(Notebook, notebook_id)
-    if nb is None or not (user.is_admin or nb.owner_id == user.id):
-        raise NotFound(f"notebook {notebook_id} not found")
-    return nb
-
-
-OwnedNotebook = Annotated[Notebook, Depends(owned_notebook)]
+OwnedNotebook = owned(Notebook, "notebook_id", NotebookId, "notebook")
 
 
 def proxy_access(conn: HTTPConnection, session: Session, notebook_id: int, method: str) -> Notebook:

@@ -6,7 +6,7 @@ from miniflow_platform import errors
 from miniflow_platform.auth.dependencies import CurrentUser
 from miniflow_platform.deps import PlatformDep, SessionDep
 from miniflow_platform.jobs.models import JobKind
-from miniflow_platform.jobs.router import job_routes, public
+from miniflow_platform.jobs.routes import job_routes, public
 from miniflow_platform.jobs.schemas import JobPublic
 from miniflow_platform.predictions import service
 from miniflow_platform.predictions.schemas import PredictionCreate

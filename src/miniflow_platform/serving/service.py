@@ -178,6 +178,7 @@ def delete_service(p: Platform, session: Session, svc: ModelService) -> None:
         session.refresh(svc)
         if svc.state in ACTIVE:
             _halt_all(p, svc, "the service was deleted")
+        routes(p).forget(svc.id)
         session.delete(svc)
         session.commit()
         for gen in range(1, svc.last_generation + 1):

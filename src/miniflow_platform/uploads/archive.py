@@ -16,6 +16,7 @@ import gzip
 import lzma
 import os
 import stat
+import struct
 import tarfile
 import zipfile
 from collections.abc import Iterator
@@ -130,14 +131,40 @@ def _members(path: Path, fmt: str, limits: Limits) -> Iterator[_Member]:
 def _open(path: Path, fmt: str, limits: Limits) -> Iterator[tuple[_Member, Any]]:
     try:
         if fmt == "zip":
-            yield from _zip_members(path)
+            yield from _zip_members(path, limits)
         else:
             yield from _tar_members(path, fmt, limits)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, lzma.LZMAError, OSError) as e:
         raise InvalidRequest(f"not a valid .zip or .tar(.gz|.bz2|.xz) archive: {e}") from e
 
 
-def _zip_members(path: Path) -> Iterator[tuple[_Member, Any]]:
+def zip_entry_count(path: Path) -> int | None:
+    """The entry count a zip's end record declares, read before ``zipfile`` loads the
+    whole central directory into memory (a 256 MiB directory is millions of objects)."""
+    with path.open("rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - 65536 - 22))
+        tail = f.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) < at + 22:
+            return None
+        count = int(struct.unpack("<H", tail[at + 10 : at + 12])[0])
+        locator = tail.rfind(b"PK\x06\x07", 0, at)
+        if count != 0xFFFF or locator < 0:
+            return count
+        (offset,) = struct.unpack("<Q", tail[locator + 8 : locator + 16])
+        f.seek(offset)
+        record = f.read(56)
+        if record[:4] != b"PK\x06\x06":
+            return None
+        return int(struct.unpack("<Q", record[32:40])[0])
+
+
+def _zip_members(path: Path, limits: Limits) -> Iterator[tuple[_Member, Any]]:
+    declared = zip_entry_count(path)
+    if declared is not None:
+        _check_totals(declared, 0, limits)
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             name = _check_name(info.filename)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
+from starlette.requests import ClientDisconnect
 
 from miniflow_platform import errors
 from miniflow_platform.auth.dependencies import CurrentUser, owned
@@ -41,9 +42,11 @@ async def create_upload(request: Request, p: PlatformDep, user: CurrentUser) -> 
     size or member count limits, or the disk quota; 422 for unsafe or invalid archives.
     """
     declared = request.headers.get("content-length")
-    upload = await service.receive(
-        p, user.id, request.stream(), int(declared) if declared and declared.isdigit() else None
-    )
+    size = int(declared) if declared and declared.isdigit() else None
+    try:
+        upload = await service.receive(p, user.id, request.stream(), size)
+    except ClientDisconnect as e:  # nobody to answer; the .part file is already gone
+        raise errors.PlatformError("the client disconnected during the upload") from e
     return UploadPublic.model_validate(upload)
 
 

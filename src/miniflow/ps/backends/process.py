@@ -3,127 +3,32 @@
 Shards serve the :mod:`miniflow.ps.wire` frames over TCP on 127.0.0.1 (one thread per
 connection, so a pull waiting at the sync barrier blocks only its own worker). Workers
 connect to every shard. The coordinator starts each process in its own process group
-(``python -m miniflow.ps.backends.process shard|worker ...``), restarts a dead shard on
-the same port from its checkpoint, and reports dead workers to the job, which starts
-replacements. Children exit by themselves when their parent process disappears.
+(``python -m miniflow.ps.backends.process shard|worker ...``), restarts a dead shard from its checkpoint
+on the same port (or on a new one if another process took it: the addresses live in
+``JOB_DIR/shards.json``, which clients re-read when a shard is unreachable), and reports
+dead workers to the job, which starts replacements. Children exit by themselves when their parent process disappears.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 
-from miniflow.ps import wire
 from miniflow.ps.backends.base import Backend, WorkerState, import_path
-from miniflow.ps.client import Call, ShardClient
+from miniflow.ps.client import ShardClient
 from miniflow.ps.shard import Shard, ShardConfig
+from miniflow.ps.transport import SocketTransport, listen, serve_shard, write_addresses
 
 __all__ = ["ProcessBackend", "SocketTransport", "serve_shard"]
 
 HOST = "127.0.0.1"
-
-
-class SocketTransport:
-    """One TCP connection per shard; requests are written to every socket before any
-    reply is read, so the shards work on them concurrently.
-
-    A request whose connection fails (the shard died) is retried on a fresh connection
-    until ``timeout`` seconds have passed; the shard's new incarnation then tells the
-    :class:`ShardClient` to replay its last push.
-    """
-
-    def __init__(self, addresses: list[str], timeout: float = 60.0):
-        self.addresses = [(a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])) for a in addresses]
-        self.num_shards = len(addresses)
-        self.timeout = timeout
-        self._socks: list[socket.socket | None] = [None] * self.num_shards
-        self.reconnects = 0
-
-    def _connect(self, shard: int) -> socket.socket:
-        if self._socks[shard] is None:
-            sock = socket.create_connection(self.addresses[shard], timeout=None)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._socks[shard] = sock
-        return self._socks[shard]
-
-    def _drop(self, shard: int) -> None:
-        sock, self._socks[shard] = self._socks[shard], None
-        if sock is not None:
-            sock.close()
-
-    def call_many(self, calls: list[Call]) -> list[tuple[dict, dict]]:
-        sent = []
-        for c in calls:
-            try:
-                wire.send_frame(self._connect(c.shard), c.header, c.arrays)
-                sent.append(True)
-            except OSError:
-                self._drop(c.shard)
-                sent.append(False)
-        replies = []
-        for c, ok in zip(calls, sent, strict=True):
-            reply = None
-            if ok:
-                try:
-                    reply = wire.recv_frame(self._socks[c.shard])
-                except OSError:  # ConnectionError is an OSError
-                    self._drop(c.shard)
-            replies.append(reply if reply is not None else self._retry(c))
-        return replies
-
-    def _retry(self, call: Call) -> tuple[dict, dict]:
-        deadline, delay = time.monotonic() + self.timeout, 0.05
-        while True:
-            try:
-                self.reconnects += 1
-                sock = self._connect(call.shard)
-                wire.send_frame(sock, call.header, call.arrays)
-                return wire.recv_frame(sock)
-            except OSError as e:
-                self._drop(call.shard)
-                if time.monotonic() > deadline:
-                    host, port = self.addresses[call.shard]
-                    raise ConnectionError(
-                        f"shard {call.shard} at {host}:{port} unreachable for "
-                        f"{self.timeout:.0f}s: {e}"
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.5)
-
-    def close(self) -> None:
-        for s in range(self.num_shards):
-            self._drop(s)
-
-
-def serve_shard(shard: Shard, port: int = 0, announce=None) -> None:
-    """Serves ``shard`` on 127.0.0.1:``port`` forever (0 picks a free port).
-
-    ``announce(port)`` is called once the socket listens.
-    """
-    server = socket.create_server((HOST, port))  # sets SO_REUSEADDR: a restart may rebind
-    if announce is not None:
-        announce(server.getsockname()[1])
-
-    def serve(conn: socket.socket) -> None:
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with conn:
-            while True:
-                try:
-                    header, arrays = wire.recv_frame(conn)
-                except (OSError, ValueError):
-                    return
-                wire.send_frame(conn, *shard.handle(header, arrays))
-
-    while True:
-        conn, _ = server.accept()
-        threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
 
 def _exit_with_parent() -> None:
@@ -158,6 +63,10 @@ class ProcessBackend(Backend):
     def addresses(self) -> list[str]:
         return [f"{HOST}:{p}" for p in self.ports]
 
+    @property
+    def address_file(self) -> str:
+        return os.path.join(self.spec.job_dir, "shards.json")
+
     def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
         log = open(os.path.join(self.spec.job_dir, log_name), "ab")  # noqa: SIM115
         try:
@@ -174,18 +83,26 @@ class ProcessBackend(Backend):
 
     def _start_shard(self, index: int, restore: bool) -> None:
         cfg = json.dumps(self.spec.shards[index].__dict__)
-        args = ["shard", "--config", cfg, "--port", str(self.ports[index])]
-        proc = self._spawn(args + (["--restore"] if restore else []), f"shard-{index}.log")
-        line = proc.stdout.readline().decode()
-        if not line.startswith("PORT "):
+        old = self.ports[index]
+        for port in dict.fromkeys([old, 0]):  # the old port, else any free one
+            args = ["shard", "--config", cfg, "--port", str(port)]
+            proc = self._spawn(args + (["--restore"] if restore else []), f"shard-{index}.log")
+            line = proc.stdout.readline().decode()
+            if line.startswith("PORT "):
+                break
             proc.kill()
             proc.wait()
-            raise RuntimeError(
-                f"shard {index} did not start (said {line!r}); see "
-                f"{os.path.join(self.spec.job_dir, f'shard-{index}.log')}"
-            )
+            proc.stdout.close()
+            if not line.startswith("PORT_IN_USE"):
+                raise RuntimeError(
+                    f"shard {index} did not start (said {line!r}); see "
+                    f"{os.path.join(self.spec.job_dir, f'shard-{index}.log')}"
+                )
+            self.log(f"shard {index}: port {port} is taken by another process; using a new port")
         self.ports[index] = int(line.split()[1])
         self.shard_procs[index] = proc
+        pids = [p.pid if p is not None else 0 for p in self.shard_procs]
+        write_addresses(self.address_file, self.addresses, pids)
 
     def start_shards(self, restore: bool = False) -> None:
         for i in range(len(self.spec.shards)):
@@ -193,7 +110,7 @@ class ProcessBackend(Backend):
 
     def client(self, worker: int = -1, timeout: float | None = None) -> ShardClient:
         timeout = self.spec.timeout if timeout is None else timeout
-        return ShardClient(SocketTransport(self.addresses, timeout), worker)
+        return ShardClient(SocketTransport(self.addresses, timeout, self.address_file), worker)
 
     def start_worker(self, index: int) -> None:
         args = [
@@ -202,6 +119,8 @@ class ProcessBackend(Backend):
             str(index),
             "--shards",
             ",".join(self.addresses),
+            "--address-file",
+            self.address_file,
             "--partition",
             self.spec.partitions.path(index),
             "--epochs",
@@ -216,12 +135,18 @@ class ProcessBackend(Backend):
     def poll(self) -> list[WorkerState]:
         for i, proc in enumerate(self.shard_procs):
             if proc is not None and proc.poll() is not None and not self._stopping:
+                ckpt = self.spec.shards[i].checkpoint_path
+                source = (
+                    f"from its checkpoint {ckpt}"
+                    if ckpt and os.path.exists(ckpt)
+                    else "with EMPTY state (it had written no checkpoint)"
+                )
                 self.log(
-                    f"shard {i} died (exit {proc.returncode}); restarting it on port "
-                    f"{self.ports[i]} from {self.spec.shards[i].checkpoint_path}"
+                    f"shard {i} died ({_exit_reason(proc.returncode)}); restarting it {source}"
                 )
                 proc.stdout.close()
                 self._start_shard(i, restore=True)
+                self.log(f"shard {i} is back on port {self.ports[i]}")
         states = []
         for i in range(self.spec.num_workers):
             rc = self.worker_procs[i].poll()
@@ -290,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     w = sub.add_parser("worker")
     w.add_argument("--index", type=int, required=True)
     w.add_argument("--shards", required=True, help="host:port,... in shard order")
+    w.add_argument("--address-file", help="JSON file with the shards' current addresses")
     w.add_argument("--partition", required=True)
     w.add_argument("--epochs", type=int, default=1)
     w.add_argument("--pace", type=float, default=0.0)
@@ -298,12 +224,20 @@ def main(argv: list[str] | None = None) -> int:
     _exit_with_parent()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     if args.role == "shard":
+        try:
+            server = listen(HOST, args.port)
+        except OSError as e:
+            taken = e.errno == errno.EADDRINUSE
+            print(f"{'PORT_IN_USE' if taken else 'BIND_FAILED'} {e}", flush=True)
+            return 2
         shard = Shard(ShardConfig(**json.loads(args.config)), restore=args.restore)
-        serve_shard(shard, args.port, lambda port: print(f"PORT {port}", flush=True))
+        print(f"PORT {server.getsockname()[1]}", flush=True)
+        serve_shard(shard, server)
         return 0
     from miniflow.ps.worker import run_worker
 
-    client = ShardClient(SocketTransport(args.shards.split(","), args.timeout), args.index)
+    transport = SocketTransport(args.shards.split(","), args.timeout, args.address_file)
+    client = ShardClient(transport, args.index)
     result = run_worker(client, args.partition, args.epochs, args.pace)
     print(f"worker {args.index} finished: {json.dumps(result.__dict__)}", file=sys.stderr)
     client.close()

@@ -146,10 +146,13 @@ class RayBackend(Backend):
 
     def kill_shard(self, index: int) -> None:
         ray.kill(self.actors[index], no_restart=False)  # Ray restarts it from the checkpoint
-        self.log(
-            f"shard {index} actor killed; Ray restarts it from "
-            f"{self.spec.shards[index].checkpoint_path}"
+        ckpt = self.spec.shards[index].checkpoint_path
+        source = (
+            f"from its checkpoint {ckpt}"
+            if ckpt and os.path.exists(ckpt)
+            else "with EMPTY state (it had written no checkpoint)"
         )
+        self.log(f"shard {index} actor killed; Ray restarts it {source}")
 
     def stop(self) -> None:
         for ref in self.refs.values():

@@ -1,0 +1,161 @@
+"""TCP transport of the process backend and the standalone commands.
+
+A shard listens with :func:`listen` and serves with :func:`serve_shard` (one thread per
+connection, so a pull waiting at the sync barrier blocks only its own worker). Clients
+use :class:`SocketTransport`: one connection per shard, requests written to every
+socket before any reply is read. Where shards are is read from an *address file*
+(``JOB_DIR/shards.json``) when one is given, so a shard restarted on another port (its
+old one taken) is found again by every client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+
+from miniflow.ps import wire
+from miniflow.ps.client import Call
+from miniflow.ps.shard import Shard
+
+__all__ = [
+    "SocketTransport",
+    "listen",
+    "serve_shard",
+    "read_addresses",
+    "write_addresses",
+    "parse_address",
+]
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """``"host:port"`` -> ``(host, port)``, or ValueError naming the bad address."""
+    host, sep, port = str(address).rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"bad shard address {address!r}; expected HOST:PORT")
+    return host, int(port)
+
+
+def write_addresses(path: str, addresses: list[str], pids: list[int] | None = None) -> None:
+    """Writes the shards' ``host:port`` list (and their process ids, for operators)
+    atomically: readers never see half a file."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump({"shards": addresses, "pids": pids or []}, f)
+    os.replace(tmp, path)
+
+
+def read_addresses(path: str) -> list[str]:
+    with open(path) as f:
+        return list(json.load(f)["shards"])
+
+
+class SocketTransport:
+    """One TCP connection per shard; requests are written to every socket before any
+    reply is read, so the shards work on them concurrently.
+
+    A request whose connection fails (the shard died) is retried on a fresh connection
+    until ``timeout`` seconds have passed, re-reading ``address_file`` before each try;
+    the shard's new incarnation then tells the :class:`ShardClient` to replay its last
+    push.
+    """
+
+    def __init__(self, addresses: list[str], timeout: float = 60.0, address_file=None):
+        self.addresses = [parse_address(a) for a in addresses]
+        self.num_shards = len(addresses)
+        self.timeout = timeout
+        self.address_file = address_file
+        self._socks: list[socket.socket | None] = [None] * self.num_shards
+        self.reconnects = 0
+
+    def _connect(self, shard: int) -> socket.socket:
+        if self._socks[shard] is None:
+            sock = socket.create_connection(self.addresses[shard], timeout=None)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._socks[shard] = sock
+        return self._socks[shard]
+
+    def _drop(self, shard: int) -> None:
+        sock, self._socks[shard] = self._socks[shard], None
+        if sock is not None:
+            sock.close()
+
+    def _reload(self) -> None:
+        if self.address_file is None:
+            return
+        try:
+            found = [parse_address(a) for a in read_addresses(self.address_file)]
+        except (OSError, ValueError, KeyError):
+            return  # being rewritten, or gone: keep the last known addresses
+        if len(found) == self.num_shards:
+            self.addresses = found
+
+    def call_many(self, calls: list[Call]) -> list[tuple[dict, dict]]:
+        sent = []
+        for c in calls:
+            try:
+                wire.send_frame(self._connect(c.shard), c.header, c.arrays)
+                sent.append(True)
+            except OSError:
+                self._drop(c.shard)
+                sent.append(False)
+        replies = []
+        for c, ok in zip(calls, sent, strict=True):
+            reply = None
+            if ok:
+                try:
+                    reply = wire.recv_frame(self._socks[c.shard])
+                except OSError:  # ConnectionError is an OSError
+                    self._drop(c.shard)
+            replies.append(reply if reply is not None else self._retry(c))
+        return replies
+
+    def _retry(self, call: Call) -> tuple[dict, dict]:
+        deadline, delay = time.monotonic() + self.timeout, 0.05
+        while True:
+            try:
+                self.reconnects += 1
+                self._reload()
+                sock = self._connect(call.shard)
+                wire.send_frame(sock, call.header, call.arrays)
+                return wire.recv_frame(sock)
+            except OSError as e:
+                self._drop(call.shard)
+                if time.monotonic() > deadline:
+                    host, port = self.addresses[call.shard]
+                    raise ConnectionError(
+                        f"shard {call.shard} at {host}:{port} unreachable for "
+                        f"{self.timeout:.0f}s: {e}"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+    def close(self) -> None:
+        for s in range(self.num_shards):
+            self._drop(s)
+
+
+def listen(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening socket (``SO_REUSEADDR``: a restarted shard may rebind its port
+    unless another process holds it, in which case ``OSError`` says so)."""
+    return socket.create_server((host, port))
+
+
+def serve_shard(shard: Shard, server: socket.socket) -> None:
+    """Serves ``shard`` on the listening socket ``server`` forever."""
+
+    def serve(conn: socket.socket) -> None:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with conn:
+            while True:
+                try:
+                    header, arrays = wire.recv_frame(conn)
+                except (OSError, ValueError):
+                    return
+                wire.send_frame(conn, *shard.handle(header, arrays))
+
+    while True:
+        conn, _ = server.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
