@@ -184,7 +184,7 @@ LIBRARY = [
         6,
         """
         ml ml.base ml.batch ml.cache ml.data ml.datagen ml.linear_model ml.metrics
-        ml.optimizers ml.report ml.source ml.sparse_lr
+        ml.optimizers ml.report ml.solvers ml.source ml.sparse_lr ml.validation
         """,
     ),
     (

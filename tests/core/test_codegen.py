@@ -150,6 +150,25 @@ def test_a_pure_result_overwritten_before_any_read_is_not_computed():
     assert calls == ["second"]
 
 
+def test_only_kernel_results_are_buffers_to_free():
+    prog = Program("f", ["n"])
+    n = prog.param(0)
+    head = prog.assign(Slot("v"), Item(n, 0))  # a load: the caller's object, never freed
+    doubled = prog.call(np.multiply, [head, 2])
+    prog.call(np.add, [doubled, 1])  # the kernel result is dropped at once
+    prog.returns(Seq("tuple", (head,)))
+    compiled = prog.compile()
+    assert compiled.fn([np.ones(2)])[0].tolist() == [1.0, 1.0]
+    assert compiled.calls == 2
+    freed = [
+        name
+        for line in compiled.source.splitlines()
+        if line.strip().startswith("del ")
+        for name in line.strip()[4:].split(", ")
+    ]
+    assert sorted(freed) == sorted([doubled.name, "t2"]) and head.name not in freed
+
+
 def test_guard_of_a_multi_output_call_skips_every_output():
     prog = Program("f", ["p", "q", "x"])
     p, q, x = prog.params

@@ -112,6 +112,9 @@ def test_tree_bytes_counts_files_and_blocks_and_skips_symlinks(tmp_path):
     outside = tmp_path / "outside.bin"
     outside.write_bytes(b"z" * 1_000_000)
     os.symlink(outside, root / "link")
+    (tmp_path / "outside_dir").mkdir()
+    (tmp_path / "outside_dir" / "big.bin").write_bytes(b"w" * 2_000_000)
+    os.symlink(tmp_path / "outside_dir", root / "dirlink")
     want = 0
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:

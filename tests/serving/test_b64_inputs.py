@@ -221,6 +221,6 @@ def test_rest_b64_strings_count_toward_the_body_limit(base, start_server):
     server = start_server("--model-dir", base, "--name", "ex", "--max-body-bytes", "4096")
     big = {"instances": [b64(b"\x00" * 4096)]}  # 5.4 kB of base64 in the body
     code, body = server.post("/v1/models/ex:predict", big)
-    assert code == 400 and "exceeds the limit of 4096 bytes" in body["error"]
+    assert code == 413 and "exceeds the limit of 4096 bytes" in body["error"]
     code, body = server.post("/v1/models/ex:predict", {"instances": [b64(example(0, 1))]})
     assert code == 200 and body["predictions"][0]["y"] == 2.0

@@ -185,8 +185,9 @@ def test_input_map_and_return_elements_errors():
     gd = _graph_def(("a", "Placeholder", [], {"dtype": _float}))
     with pytest.raises(ValueError, match="not found in graph_def: \\[zz:0\\]"):
         tf.import_graph_def(gd, input_map={"zz": tf.constant(1.0)})
-    with pytest.raises(ValueError, match="return_element 'nope:0'"):
-        tf.import_graph_def(gd, return_elements=["nope:0"])
+    for bad_ref in ("nope:0", "a:1", "a:-1", "a:x"):
+        with pytest.raises(ValueError, match=f"return_element '{bad_ref}'"):
+            tf.import_graph_def(gd, return_elements=[bad_ref])
     with pytest.raises(ValueError, match="tensors of the importing graph"):
         tf.import_graph_def(gd, input_map={"a": np.float32(1.0)})
 

@@ -46,6 +46,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-body-bytes", type=int, default=None, help="largest request body")
     p.add_argument(
+        "--max-inflight-bytes",
+        type=int,
+        default=None,
+        help="request bytes received or processed at once (beyond: 503; default 4x body)",
+    )
+    p.add_argument(
+        "--max-connections", type=int, default=1024, help="open connections (beyond: 503)"
+    )
+    p.add_argument(
+        "--read-timeout-s",
+        type=float,
+        default=30.0,
+        help="longest silence within a request (headers, body)",
+    )
+    p.add_argument(
+        "--idle-timeout-s",
+        type=float,
+        default=60.0,
+        help="longest wait for the next request on a keep-alive connection",
+    )
+    p.add_argument(
+        "--request-timeout-s",
+        type=float,
+        default=120.0,
+        help="longest time to receive one request body",
+    )
+    p.add_argument(
         "--auth-token-env",
         metavar="VAR",
         help="require 'Authorization: Bearer <$VAR>' on every request (the token stays out of argv)",
@@ -77,7 +104,7 @@ def main(argv: list[str]) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     from miniflow.serving.manager import BatchingOptions
-    from miniflow.serving.server import DEFAULT_MAX_BODY_BYTES, ModelServer
+    from miniflow.serving.server import DEFAULT_MAX_BODY_BYTES, HTTPLimits, ModelServer
 
     try:
         configs = _configs(args, parser)
@@ -110,15 +137,22 @@ def main(argv: list[str]) -> int:
     batching = None
     if args.batch_max_size > 0:
         batching = BatchingOptions(args.batch_max_size, args.batch_timeout_ms / 1000.0)
+    body = args.max_body_bytes or DEFAULT_MAX_BODY_BYTES
+    try:
+        limits = HTTPLimits(
+            read_timeout_s=args.read_timeout_s,
+            idle_timeout_s=args.idle_timeout_s,
+            request_timeout_s=args.request_timeout_s,
+            max_connections=args.max_connections,
+            max_body_bytes=body,
+            max_inflight_bytes=args.max_inflight_bytes or max(4 * body, body),
+        )
+    except ValueError as e:
+        print(f"miniflow serve: {e}", file=sys.stderr)
+        return 2
     try:
         server = ModelServer(
-            configs,
-            args.host,
-            args.port,
-            batching,
-            args.poll_seconds,
-            args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,
-            auth_token=token,
+            configs, args.host, args.port, batching, args.poll_seconds, limits, auth_token=token
         )
     except OSError as e:
         print(f"miniflow serve: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)

@@ -45,9 +45,6 @@ class Slot:
     def slots(self):
         yield self
 
-    def __repr__(self):
-        return f"Slot({self.name or self.hint})"
-
 
 class Expr:
     """An expression node: `render` gives its source, `slots` the slots it reads."""
@@ -66,7 +63,7 @@ class Expr:
 _LITERALS = (int, float, str, bytes, bool, type(None))
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass
 class Lit(Expr):
     """A literal written into the source (int, str, None, ...)."""
 
@@ -80,7 +77,7 @@ class Lit(Expr):
         return repr(self.value)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass
 class Bound(Expr):
     """Any object, bound into the function's globals (kernels, constants, types)."""
 
@@ -90,7 +87,7 @@ class Bound(Expr):
         return ctx.bind(self.value)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass
 class Item(Expr):
     base: Expr
     index: int
@@ -102,7 +99,7 @@ class Item(Expr):
         return (self.base,)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass
 class Attr(Expr):
     base: Expr
     name: str
@@ -114,7 +111,7 @@ class Attr(Expr):
         return (self.base,)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass
 class Call(Expr):
     fn: Expr
     args: tuple = ()
@@ -129,7 +126,7 @@ class Call(Expr):
 _COMPARISONS = frozenset({"is", "is not", "==", "!="})
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass
 class Compare(Expr):
     left: Expr
     op: str
@@ -146,7 +143,7 @@ class Compare(Expr):
         return (self.left, self.right)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass
 class Not(Expr):
     operand: Expr
 
@@ -157,7 +154,7 @@ class Not(Expr):
         return (self.operand,)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass
 class BoolOp(Expr):
     """``(a) and (b) ...`` or ``(a) or (b) ...``."""
 
@@ -173,7 +170,7 @@ class BoolOp(Expr):
         return self.operands
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass
 class IfElse(Expr):
     cond: Expr
     then: Expr
@@ -186,7 +183,7 @@ class IfElse(Expr):
         return (self.cond, self.then, self.other)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass
 class Seq(Expr):
     """A tuple, list or set display."""
 
@@ -368,9 +365,8 @@ class _Context:
 
     def fresh(self, hint: str) -> str:
         name = f"{hint}{next(self._n)}"
-        while name in self.taken:
+        while name in self.taken:  # a parameter's name
             name = f"{hint}{next(self._n)}"
-        self.taken.add(name)
         return name
 
 

@@ -114,6 +114,7 @@ class LoadedVersion:
         self.servable = servable
         self.refs = 0
         self.retired = False
+        self.fingerprint: tuple = ()  # of its directory when loaded
         self._batcher = None
         if batching is not None:
             self._batcher = MicroBatcher(
@@ -169,53 +170,61 @@ class ModelManager:
         self._loaded: dict[int, LoadedVersion] = {}
         self._failed: dict[int, tuple[tuple, str]] = {}  # version -> (fingerprint, error)
         self._ended: set[int] = set()
+        self._poll_lock = threading.Lock()  # one poll at a time
+        self._kept_warned: list[int] | None = None
 
     # -- versions on disk --------------------------------------------------------------
     def poll(self) -> None:
-        """Loads newly wanted versions, then retires the ones no longer wanted."""
-        on_disk = list_versions(self.config.base_path)
-        wanted = self._wanted(on_disk)
-        with self._lock:
-            keep = dict(self._loaded)
-        for v in wanted:
-            if v not in keep:
-                loaded = self._load(v)
+        """Decides the versions to serve in one pass, loading before retiring anything.
+
+        The target set comes from what is on disk now: each candidate (newest first) is
+        the version already loaded when its files are unchanged, else a fresh load; a
+        version that fails to load is skipped (an older one takes its place), and a
+        loaded version whose directory changed into something unloadable keeps serving
+        its old contents. Only after the target set is loaded is the live map swapped
+        and the versions left out retired. When nothing on disk can serve, the versions
+        loaded stay (a redeploy that empties the directory drops no request).
+        """
+        with self._poll_lock:
+            on_disk = list_versions(self.config.base_path)
+            current = self._loaded  # replaced, never mutated: a safe snapshot
+            policy = self.config.policy
+            target: dict[int, LoadedVersion] = {}
+            for v in on_disk:
+                if policy.kind == "specific" and v not in policy.versions:
+                    continue
+                if policy.kind == "latest" and len(target) >= policy.num_versions:
+                    break
+                loaded = self._current_or_load(v, current.get(v))
                 if loaded is not None:
-                    keep[v] = loaded
-                    with self._lock:
-                        self._loaded = {**self._loaded, v: loaded}
-        final = self._select(keep, on_disk)
-        for v in [v for v in keep if v not in final]:
-            self._retire(v)
+                    target[v] = loaded
+            if not target and current:
+                if on_disk != self._kept_warned:
+                    log.warning(
+                        "model %s: no loadable version on disk (%s); keeping %s",
+                        self.name,
+                        on_disk or "none",
+                        sorted(current, reverse=True),
+                    )
+                    self._kept_warned = on_disk
+                return
+            self._kept_warned = None
+            self._swap(target)
 
-    def _wanted(self, on_disk: list[int]) -> list[int]:
-        p = self.config.policy
-        if p.kind == "specific":
-            return [v for v in on_disk if v in p.versions]
-        return on_disk
-
-    def _select(self, loaded: dict[int, LoadedVersion], on_disk: list[int]) -> set[int]:
-        p = self.config.policy
-        present = [v for v in sorted(loaded, reverse=True) if v in on_disk]
-        if p.kind == "latest":
-            return set(present[: p.num_versions])
-        if p.kind == "specific":
-            return {v for v in present if v in p.versions}
-        return set(present)
-
-    def _load(self, version: int) -> LoadedVersion | None:
-        """Loads one version; None (logged, recorded) if it fails."""
-        policy = self.config.policy
-        if policy.kind == "latest":
-            with self._lock:
-                newer_ok = sum(1 for v in self._loaded if v > version)
-            if newer_ok >= policy.num_versions:
-                return None  # enough newer versions serve already
+    def _current_or_load(self, version: int, current: LoadedVersion | None):
+        """``current`` if its files are unchanged, else a fresh load (None if none)."""
         path = os.path.join(self.config.base_path, str(version))
         fp = _fingerprint(path)
+        if current is not None and current.fingerprint == fp:
+            return current
         failed = self._failed.get(version)
         if failed is not None and failed[0] == fp:
-            return None  # unchanged since it failed
+            return current  # unchanged since it failed
+        fresh = self._load(version, path, fp)
+        return fresh if fresh is not None else current
+
+    def _load(self, version: int, path: str, fp: tuple) -> LoadedVersion | None:
+        """Loads one version; None (logged, recorded) if it fails."""
         try:
             servable = self._loader(path)
         except Exception as e:  # a bad version must never stop the server
@@ -234,27 +243,33 @@ class ModelManager:
             return None
         with self._lock:
             self._failed.pop(version, None)
-            self._ended.discard(version)
         log.info("model %s: version %d loaded from %s", self.name, version, path)
-        return LoadedVersion(self.name, version, servable, self._batching, self._on_batch)
+        loaded = LoadedVersion(self.name, version, servable, self._batching, self._on_batch)
+        loaded.fingerprint = fp
+        return loaded
 
-    def _retire(self, version: int) -> None:
+    def _swap(self, target: dict[int, LoadedVersion]) -> None:
+        """Makes ``target`` the live map; retires every replaced or dropped version."""
         with self._lock:
-            loaded = self._loaded.pop(version, None)
-            if loaded is None:
-                return
-            self._loaded = dict(self._loaded)
-            loaded.retired = True
-            self._ended.add(version)
-            idle = loaded.refs == 0
-        if idle:
-            loaded.close()
+            old = self._loaded
+            self._loaded = target
+            retired = [lv for v, lv in old.items() if target.get(v) is not lv]
+            idle = []
+            for lv in retired:
+                lv.retired = True
+                if lv.version not in target:
+                    self._ended.add(lv.version)
+                if lv.refs == 0:
+                    idle.append(lv)
+            self._ended.difference_update(target)
+        for lv in idle:
+            lv.close()
 
     # -- requests ----------------------------------------------------------------------
     @property
     def versions(self) -> list[int]:
         """Versions being served, newest first."""
-        return sorted(self._loaded, reverse=True)
+        return sorted(self._loaded, reverse=True)  # the map is replaced, never mutated
 
     @contextmanager
     def use(self, version: int | None = None) -> Iterator[LoadedVersion]:
@@ -313,8 +328,9 @@ class ModelManager:
         return [entries[v] for v in sorted(entries, reverse=True)]
 
     def close(self) -> None:
-        for v in list(self._loaded):
-            self._retire(v)
+        """Retires every version (each closes once its last request ends)."""
+        with self._poll_lock:
+            self._swap({})
 
 
 def _status(version: int, state: str, code: str = "OK", message: str = "") -> dict:

@@ -121,6 +121,13 @@ class Metrics:
             "counter",
             ("model",),
         )
+        self._connections = _Metric(f"{p}_connections", "Open client connections.", "gauge", ())
+        self._conn_events = _Metric(
+            f"{p}_connections_closed_total",
+            "Connections the server closed: rejected over --max-connections, or timed out.",
+            "counter",
+            ("reason",),
+        )
         self._all = (
             self._requests,
             self._errors,
@@ -128,6 +135,8 @@ class Metrics:
             self._batch,
             self._version,
             self._load_failures,
+            self._connections,
+            self._conn_events,
         )
 
     def observe_request(self, model: str, api: str, code: int, seconds: float) -> None:
@@ -149,6 +158,15 @@ class Metrics:
     def load_failed(self, model: str) -> None:
         with self._lock:
             self._load_failures.values[(model,)] = self._load_failures.values.get((model,), 0) + 1
+
+    def set_connections(self, n: int) -> None:
+        with self._lock:
+            self._connections.values[()] = n
+
+    def connection_event(self, reason: str) -> None:
+        """Counts a connection closed by the server ("rejected" or "timeout")."""
+        with self._lock:
+            self._conn_events.values[(reason,)] = self._conn_events.values.get((reason,), 0) + 1
 
     def render(self) -> str:
         """The Prometheus text exposition format (version 0.0.4)."""

@@ -24,8 +24,10 @@ import hmac
 import json
 import logging
 import re
+import socket
 import threading
 import time
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -35,15 +37,49 @@ from miniflow.serving.errors import InvalidRequest, ServableNotFound
 from miniflow.serving.manager import BatchingOptions, ModelConfig, ModelManager
 from miniflow.serving.metrics import Metrics
 
-__all__ = ["ModelServer", "DEFAULT_MAX_BODY_BYTES"]
+__all__ = ["ModelServer", "HTTPLimits", "DEFAULT_MAX_BODY_BYTES"]
 
 log = logging.getLogger("miniflow.serving")
 
 DEFAULT_MAX_BODY_BYTES = 64 << 20
+_CHUNK = 1 << 16
+_MAX_REJECTERS = 32  # threads answering 503 to connections over the cap
 _MODEL_PATH = re.compile(
     r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?"
     r"(?:(?P<metadata>/metadata)|:(?P<verb>[A-Za-z]+))?$"
 )
+
+
+@dataclass(frozen=True)
+class HTTPLimits:
+    """What one client may hold of the server.
+
+    Args:
+        read_timeout_s: longest wait for the next bytes of a started request (headers
+            or body); the request then fails (body: 400) and the connection closes.
+        idle_timeout_s: longest wait for a request on an open keep-alive connection.
+        request_timeout_s: longest time to receive one whole body, however slowly it
+            trickles in.
+        max_connections: open connections; more are answered 503 and closed.
+        max_body_bytes: one request body; larger ones are answered 413.
+        max_inflight_bytes: request bodies being received or processed at once; a
+            request that would exceed it is answered 503.
+    """
+
+    read_timeout_s: float = 30.0
+    idle_timeout_s: float = 60.0
+    request_timeout_s: float = 120.0
+    max_connections: int = 1024
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_inflight_bytes: int = 4 * DEFAULT_MAX_BODY_BYTES
+
+    def __post_init__(self):
+        for name in ("read_timeout_s", "idle_timeout_s", "request_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("max_connections", "max_body_bytes", "max_inflight_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
 
 class _HTTPError(Exception):
@@ -59,7 +95,7 @@ class ModelServer:
         models: one :class:`ModelConfig` per served model (unique names).
         batching: micro-batching of concurrent requests, or None.
         poll_seconds: how often base directories are scanned for new versions.
-        max_body_bytes: larger request bodies are refused with 400.
+        limits: timeouts and caps on connections and request bytes (:class:`HTTPLimits`).
         auth_token: when set, every request must carry ``Authorization: Bearer <token>``
             (else 401): on a shared machine every local user can reach a loopback port.
 
@@ -75,7 +111,7 @@ class ModelServer:
         port: int = 8501,
         batching: BatchingOptions | None = None,
         poll_seconds: float = 1.0,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        limits: HTTPLimits | None = None,
         auth_token: str | None = None,
     ):
         self.metrics = Metrics()
@@ -90,13 +126,34 @@ class ModelServer:
                 on_load_failure=lambda n=cfg.name: self.metrics.load_failed(n),
             )
         self.poll_seconds = poll_seconds
-        self.max_body_bytes = max_body_bytes
+        self.limits = limits or HTTPLimits()
         self.auth_token = auth_token
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
         self._serving: threading.Thread | None = None
+        self._budget_lock = threading.Lock()
+        self._inflight_bytes = 0
         self.httpd = _HTTPServer((host, port), _Handler)
         self.httpd.app = self
+
+    def reserve_body(self, length: int) -> None:
+        """Counts ``length`` body bytes in flight, or raises 503 when over the cap."""
+        with self._budget_lock:
+            if self._inflight_bytes + length > self.limits.max_inflight_bytes:
+                busy = self._inflight_bytes
+            else:
+                self._inflight_bytes += length
+                return
+        raise _HTTPError(
+            503,
+            f"Server busy: {busy} bytes of request bodies in flight; this request's "
+            f"{length} would exceed the limit of {self.limits.max_inflight_bytes} "
+            "(--max-inflight-bytes); retry later",
+        )
+
+    def release_body(self, length: int) -> None:
+        with self._budget_lock:
+            self._inflight_bytes -= length
 
     @property
     def port(self) -> int:
@@ -168,9 +225,86 @@ class ModelServer:
 
 
 class _HTTPServer(ThreadingHTTPServer):
+    """A thread per connection, at most ``limits.max_connections`` of them."""
+
     daemon_threads = True
     request_queue_size = 128
     app: ModelServer
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._conn_lock = threading.Lock()
+        self.active = 0
+        self._rejecters = 0
+
+    def process_request(self, request, client_address):
+        with self._conn_lock:
+            over = self.active >= self.app.limits.max_connections
+            if not over:
+                self.active += 1
+            elif self._rejecters < _MAX_REJECTERS:
+                self._rejecters += 1
+            else:
+                over = None  # too many to even answer: just close
+        if over is None:
+            self.app.metrics.connection_event("rejected")
+            self.shutdown_request(request)
+        elif over:
+            self.app.metrics.connection_event("rejected")
+            threading.Thread(target=self._reject, args=(request,), daemon=True).start()
+        else:
+            self.app.metrics.set_connections(self.active)
+            super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._conn_lock:
+                self.active -= 1
+            self.app.metrics.set_connections(self.active)
+
+    def _reject(self, sock: socket.socket) -> None:
+        """503 JSON to a connection over the cap (its request head read first, so that
+        the client sees the answer rather than a reset)."""
+        start = time.perf_counter()
+        try:
+            sock.settimeout(1.0)
+            head = b""
+            try:
+                while b"\r\n\r\n" not in head and len(head) < _CHUNK:
+                    chunk = sock.recv(_CHUNK)
+                    if not chunk:
+                        break
+                    head += chunk
+            except OSError:
+                pass
+            limit = self.app.limits.max_connections
+            sock.sendall(
+                _raw_response(
+                    503,
+                    {
+                        "error": f"Server busy: {limit} connections open (--max-connections); retry later"
+                    },
+                )
+            )
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        finally:
+            sock.close()
+            with self._conn_lock:
+                self._rejecters -= 1
+            self.app.metrics.observe_request("", "other", 503, time.perf_counter() - start)
+
+
+def _raw_response(code: int, payload: dict) -> bytes:
+    body = json.dumps(payload).encode()
+    head = (
+        f"HTTP/1.1 {code} {HTTPStatus(code).phrase}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -178,8 +312,36 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out without a 40 ms ACK wait
     server: _HTTPServer
 
+    def setup(self):
+        super().setup()
+        self.limits = self.server.app.limits
+
     def log_message(self, format, *args):  # noqa: A002  BaseHTTPRequestHandler's signature
         log.debug("%s " + format, self.address_string(), *args)
+
+    def handle_one_request(self):
+        # waiting for a request on a kept-alive connection: the idle timeout
+        self.connection.settimeout(self.limits.idle_timeout_s)
+        try:
+            super().handle_one_request()
+        except TimeoutError:  # the base class catches it only around the request line
+            self.close_connection = True
+            self.server.app.metrics.connection_event("timeout")
+
+    def parse_request(self):
+        # the request line arrived: the rest of the head within the read timeout
+        self.connection.settimeout(self.limits.read_timeout_s)
+        return super().parse_request()
+
+    def send_error(self, code, message=None, explain=None):
+        """The base class's errors (bad request line, unknown method, huge headers)
+        as JSON, counted like every other answer."""
+        self.close_connection = True
+        text = message or HTTPStatus(code).phrase
+        if code == 501 and self.command:
+            code, text = 405, f"Method {self.command} is not allowed on {self.path}"
+        self._send(code, json.dumps({"error": text}).encode())
+        self.server.app.metrics.observe_request("", "other", code, 0.0)
 
     def do_GET(self):
         self._dispatch("GET")
@@ -187,38 +349,63 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._dispatch("POST")
 
+    def do_HEAD(self):
+        self._dispatch("HEAD")  # as GET, without the body (see _send)
+
+    def do_PUT(self):
+        self._dispatch("PUT")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def do_OPTIONS(self):
+        self._dispatch("OPTIONS")
+
+    def do_PATCH(self):
+        self._dispatch("PATCH")
+
     def _dispatch(self, method: str) -> None:
         start = time.perf_counter()
         app = self.server.app
         model, api = "", "other"
         path = self.path.split("?", 1)[0]
-        body = b""
+        body = None
+        reserved = 0
+        get = method in ("GET", "HEAD")
         try:
             if app.auth_token is not None and not self._authorized(app.auth_token):
                 self.close_connection = True  # a body, if any, stays unread
                 raise _HTTPError(401, "missing or wrong token; send 'Authorization: Bearer TOKEN'")
-            if method == "POST":
-                body = self._read_body(app.max_body_bytes)
             m = _MODEL_PATH.match(path)
             if m is not None:
                 model = m["name"] if m["name"] in app.managers else ""
-                version = int(m["version"]) if m["version"] else None
                 api = "predict" if m["verb"] else "metadata" if m["metadata"] else "status"
+                _check_method(m, get, method, self.path)
+            if method == "POST":
+                reserved = self._content_length()
+                app.reserve_body(reserved)
+                body = self._read_body(reserved)
+            if m is not None:
+                version = int(m["version"]) if m["version"] else None
                 code, payload = 200, self._model_call(app, method, m, version, body)
-            elif path == "/monitoring/prometheus/metrics" and method == "GET":
+            elif path == "/monitoring/prometheus/metrics" and get:
                 api = "metrics"
                 self._send(
                     200, app.metrics.render().encode(), "text/plain; version=0.0.4; charset=utf-8"
                 )
                 app.metrics.observe_request(model, api, 200, time.perf_counter() - start)
                 return
-            elif path == "/healthz" and method == "GET":
+            elif path == "/healthz" and get:
                 api = "health"
                 code, payload = app.health()
+            elif path in ("/monitoring/prometheus/metrics", "/healthz"):
+                raise _HTTPError(405, f"{method} is not allowed on {path}; use GET")
             else:
                 raise _HTTPError(404, f"Malformed request: {method} {path}")
         except (InvalidRequest, tf_errors.InvalidArgumentError) as e:
             code, payload = 400, {"error": str(e)}
+        except RecursionError:
+            code, payload = 400, {"error": "JSON Value: arrays or objects nested too deeply"}
         except ServableNotFound as e:
             code, payload = 404, {"error": str(e)}
         except _HTTPError as e:
@@ -226,19 +413,20 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as e:  # a model failure answers 500; the server keeps running
             log.exception("request %s %s failed", method, path)
             code, payload = 500, {"error": f"{type(e).__name__}: {e}"}
+        finally:
+            if reserved:
+                app.release_body(reserved)
+        if body is None and self.headers.get("Content-Length", "0").strip() != "0":
+            self.close_connection = True  # its body was never read
         self._send(code, json.dumps(payload).encode())
         app.metrics.observe_request(model, api, code, time.perf_counter() - start)
 
-    def _model_call(self, app: ModelServer, method: str, m, version, body: bytes) -> dict:
+    def _model_call(self, app: ModelServer, method: str, m, version, body) -> dict:
         name = m["name"]
         if m["verb"] is not None:
-            if method != "POST":
-                raise _HTTPError(405, f"{m['verb']} needs POST, got {method}")
             if m["verb"] != "predict":
                 raise InvalidRequest(f"API {m['verb']!r} is not supported; use :predict")
             return app.predict(name, version, body)
-        if method != "GET":
-            raise _HTTPError(405, f"{method} is not allowed on {self.path}; use GET")
         if m["metadata"]:
             return app.model_metadata(name, version)
         return app.model_status(name, version)
@@ -247,7 +435,8 @@ class _Handler(BaseHTTPRequestHandler):
         given = self.headers.get("Authorization", "")
         return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
-    def _read_body(self, limit: int) -> bytes:
+    def _content_length(self) -> int:
+        """The declared body length, checked against ``max_body_bytes`` (413)."""
         raw = self.headers.get("Content-Length")
         if raw is None:
             self.close_connection = True
@@ -259,14 +448,44 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.close_connection = True
             raise _HTTPError(400, f"invalid Content-Length {raw!r}") from None
+        limit = self.limits.max_body_bytes
         if length > limit:
             # the body is left unread, so this connection cannot carry another request
             self.close_connection = True
-            raise InvalidRequest(
+            raise _HTTPError(
+                413,
                 f"Request body of {length} bytes exceeds the limit of {limit} "
-                "bytes (--max-body-bytes)"
+                "bytes (--max-body-bytes)",
             )
-        return self.rfile.read(length)
+        return length
+
+    def _read_body(self, length: int) -> bytes:
+        """Exactly ``length`` bytes, read as they arrive; a body cut short (the client
+        closed, stalled past the read timeout, or trickled past the request timeout) is
+        never processed: 400, and the connection closes."""
+        deadline = time.monotonic() + self.limits.request_timeout_s
+        parts, got = [], 0
+        try:
+            while got < length:
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                chunk = self.rfile.read1(min(_CHUNK, length - got))
+                if not chunk:
+                    break
+                parts.append(chunk)
+                got += len(chunk)
+        except TimeoutError:
+            self.server.app.metrics.connection_event("timeout")
+        except OSError:
+            pass
+        if got < length:
+            self.close_connection = True
+            raise _HTTPError(
+                400,
+                f"Request body incomplete: received {got} of {length} bytes "
+                "(Content-Length) before the client stopped sending",
+            )
+        return b"".join(parts)
 
     def _send(self, code: int, body: bytes, content_type: str = "application/json") -> None:
         self.send_response(code, HTTPStatus(code).phrase)
@@ -276,6 +495,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         try:
             self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):  # the client went away
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except OSError:  # the client went away (reset, broken pipe, timeout)
             self.close_connection = True
+
+
+def _check_method(m, get: bool, method: str, path: str) -> None:
+    """405 before any body is read: model verbs take POST, the rest GET (or HEAD)."""
+    if m["verb"] is not None:
+        if method != "POST":
+            raise _HTTPError(405, f"{m['verb']} needs POST, got {method}")
+    elif not get:
+        raise _HTTPError(405, f"{method} is not allowed on {path}; use GET")

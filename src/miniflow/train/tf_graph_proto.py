@@ -5,8 +5,10 @@ registered miniflow op (`tf_op_import` holds the per-op differences), turns TF1
 variables (``VariableV2`` and their ``Assign``/``Apply*`` ref inputs) into miniflow
 variables, drops the file's own saver ops (``save/...``; the returned `Saver` restores
 the same checkpoint names, read from the file's ``SaveV2`` node) and rebuilds
-collections. Nothing from the file is executed: only registered op types are built, and
-every op type that cannot be built is named in one error before anything is added.
+collections. A TF1 ``tf.cond`` (``Switch``/``Merge``) becomes a ``Select``; TF1 while
+loops are refused. Nothing from the file is executed: only registered op types are
+built, and every op type that cannot be built is named in one error before anything is
+added.
 
 Export (`graph_def_from_graph`, `meta_graph_def_from_graph`) lives in `tf_graph_export`
 and is re-exported here.
@@ -19,7 +21,7 @@ import os
 
 import numpy as np
 
-from miniflow import errors
+from miniflow import dtypes, errors
 from miniflow.core.registry import has_op, lookup_op
 from miniflow.core.shapes import TensorShape
 from miniflow.graph import serialization as ser
@@ -166,8 +168,6 @@ class NodeBuilder:
 
 
 def _dtype_of(value):
-    from miniflow import dtypes
-
     return dtypes.as_dtype(np.asarray(value).dtype)
 
 
@@ -378,10 +378,12 @@ def import_graph_def_proto(graph_def, input_map=None, return_elements=None, name
         return None
     out = []
     for ref in return_elements:
-        op_name, _, index = ref.partition(":")
-        if op_name not in built:
+        op_name, colon, index = ref.partition(":")
+        if op_name not in built or (
+            colon and not (index.isdigit() and int(index) < len(built[op_name]))
+        ):
             raise ValueError(f"Requested return_element {ref!r} not found in graph_def.")
-        out.append(built[op_name][int(index)] if index else imp_.ops[op_name])
+        out.append(built[op_name][int(index)] if colon else imp_.ops[op_name])
     return out
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from miniflow import dtypes
+from miniflow.core.shapes import TensorShape
 
 # Attributes that only give TF's kernels their types; miniflow infers those.
 TYPE_ATTRS = frozenset(
@@ -102,8 +103,6 @@ def _placeholder(b, node, ins, attrs):
 
 
 def _shape(attrs):
-    from miniflow.core.shapes import TensorShape
-
     return TensorShape(attrs.get("shape"))
 
 
