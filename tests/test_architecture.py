@@ -149,7 +149,7 @@ LIBRARY = [
         train.slot_apply train.supervisor train.tensor_bundle train.tf_cond_export
         train.tf_graph_export
         train.tf_graph_proto train.tf_op_export train.tf_op_import
-        train.tf_proto_values train.tf_saver_def train.training_util
+        train.tf_proto_values train.tf_saver_def train.tf_while_import train.training_util
         train.warm_starting
         """,
     ),
@@ -191,7 +191,7 @@ LIBRARY = [
         "servers",
         7,
         """
-        ps ps.backends ps.backends.base ps.backends.local ps.backends.process
+        ps ps.auth ps.backends ps.backends.base ps.backends.local ps.backends.process
         ps.backends.ray ps.checkpoint ps.cli ps.client ps.job ps.partition ps.serving
         ps.shard ps.sharding ps.transport ps.wire ps.worker serving serving.batch_predict serving.batching
         serving.codec serving.config serving.errors serving.manager serving.metrics
@@ -239,6 +239,8 @@ PLATFORM = [
         jobs jobs.dependencies jobs.logs jobs.models jobs.router jobs.routes jobs.schemas
         jobs.service managed notebooks notebooks.dependencies notebooks.models
         notebooks.router notebooks.schemas notebooks.service openapi platform_info
+        pipelines pipelines.dependencies pipelines.expressions pipelines.models
+        pipelines.router pipelines.schemas pipelines.service
         predictions predictions.router predictions.schemas predictions.service
         serving serving.dependencies serving.models serving.router serving.schemas
         serving.service uploads uploads.archive uploads.models uploads.router
@@ -268,7 +270,7 @@ DOMAIN_API = {
     "jobs": "models schemas service logs routes",
     "notebooks": "models",
     "serving": "models",
-    "predictions": "service",
+    "predictions": "service schemas",
     "uploads": "models service archive",
 }
 

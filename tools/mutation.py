@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENTS = ROOT / "tools" / "mutation_equivalents.txt"
 REPORT = ROOT / "tools" / "mutation_report.json"
 
-# module -> (the in-process test files that cover it, the top-level functions/classes to
-# mutate or None for all). Core, ml, serving and platform modules.
+# module -> (the in-process test files that cover it, the definitions to mutate — `f`,
+# `Class` or `Class.method` — or None for all). Core, ml, serving and platform modules.
 TARGETS = {
     "miniflow.core.codegen": (["tests/core/test_codegen.py"], None),
     "miniflow.ml.metrics": (
@@ -47,9 +47,10 @@ TARGETS = {
         None,
     ),
     "miniflow.serving.codec": (["tests/serving/test_codec_ranges.py"], ["_as_array", "_ints_of"]),
+    # a version's lifetime: loading and status are covered by the server process tests
     "miniflow.serving.manager": (
         ["tests/serving/test_version_lifetime.py"],
-        ["LoadedVersion", "ModelManager"],
+        ["LoadedVersion", "ModelManager.use", "ModelManager._swap", "ModelManager.close"],
     ),
     # the database-backed functions (current_usage, disk_usage) run in the platform's
     # process-level tests only
@@ -125,14 +126,33 @@ def _annotations(tree) -> set:
     return out
 
 
+def _definitions(tree, names) -> list:
+    """The definitions named in ``names``: top-level ``f`` / ``Class``, or ``Class.method``.
+
+    Raises:
+        SystemExit: a name matches nothing.
+    """
+    out = []
+    for name in names:
+        scope, _, leaf = name.rpartition(".")
+        body = tree.body
+        if scope:
+            body = [t for t in tree.body if getattr(t, "name", None) == scope]
+            body = body[0].body if body else []
+        found = [t for t in body if getattr(t, "name", None) == leaf]
+        if not found:
+            raise SystemExit(f"no definition {name!r} to mutate")
+        out += found
+    return out
+
+
 def _walk(tree, names):
-    """Every node of ``tree``, or of its top-level definitions named in ``names``."""
+    """Every node of ``tree``, or of the definitions named in ``names``."""
     if names is None:
         yield from ast.walk(tree)
         return
-    for top in tree.body:
-        if getattr(top, "name", None) in names:
-            yield from ast.walk(top)
+    for top in _definitions(tree, names):
+        yield from ast.walk(top)
 
 
 def _sites(tree, names=None):
@@ -204,10 +224,6 @@ def mutants_of(module: str, names=None):
     in ``names``, if given)."""
     path = Path(importlib.util.find_spec(module).origin)
     tree = ast.parse(path.read_text(), str(path))
-    if names is not None:
-        missing = set(names) - {getattr(t, "name", None) for t in tree.body}
-        if missing:
-            raise SystemExit(f"{module}: no top-level definition {sorted(missing)}")
     out = []
     for node, what, apply in list(_sites(tree, names)):
         undo = apply()

@@ -1,4 +1,4 @@
-"""Command-line client: ``miniflow jobs|notebooks|services|predictions ...``.
+"""Command-line client: ``miniflow jobs|notebooks|services|predictions|pipelines ...``.
 
 Talks to the API at ``$MINIFLOW_PLATFORM_URL`` (default http://127.0.0.1:8080) with
 the token from ``$MINIFLOW_PLATFORM_TOKEN`` or from the config file
@@ -15,6 +15,7 @@ import os
 import sys
 import tarfile
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -384,16 +385,28 @@ def _services_parser(sub: Subparsers) -> None:
             f"{name} a model service",
             _action(method, "/v1/services/{name}" + suffix, SVC_COLUMNS),
         ).add_argument("name")
-    p = _sub(
-        sub,
-        "update",
-        "serve another model version",
-        lambda a: show(
-            a, call(a, "PATCH", f"/v1/services/{a.name}", json=_model_body(a)), SVC_COLUMNS
-        ),
-    )
+
+    def update(a: argparse.Namespace) -> Any:
+        svc = call(a, "PATCH", f"/v1/services/{a.name}", json=_model_body(a))
+        while a.wait and svc["update"]["state"] == "UPDATING":  # bounded by the server's
+            time.sleep(0.5)  # start timeout: the new generation is healthy or FAILED
+            svc = call(a, "GET", f"/v1/services/{a.name}")
+        show(a, svc, SVC_COLUMNS)
+        if svc["update"]["state"] == "FAILED":
+            raise ClientError(
+                f"update failed, generation {svc['generation']} serves on: "
+                + svc["update"]["reason"]
+            )
+
+    p = _sub(sub, "update", "serve another model (new generation, zero downtime)", update)
     p.add_argument("name")
     _model_options(p)
+    p.add_argument(
+        "--no-wait",
+        dest="wait",
+        action="store_false",
+        help="return at once instead of waiting for traffic to switch",
+    )
     _sub(
         sub,
         "delete",
@@ -405,6 +418,102 @@ def _services_parser(sub: Subparsers) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--instances", help="JSON, e.g. '[[1.0, 2.0]]'")
     g.add_argument("--data", help="file with a JSON request body")
+
+
+PIPELINE_COLUMNS = ("id", "name", "user", "description", "created_at")
+RUN_COLUMNS = ("id", "pipeline", "state", "reason", "created_at", "finished_at")
+STEP_COLUMNS = ("name", "kind", "state", "job_id", "reason", "started_at", "finished_at")
+
+
+def _load_definition(path: str) -> Any:
+    """A pipeline definition from a .json or .yaml/.yml file ('-': JSON or YAML on stdin)."""
+    text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ClientError(f"{path} is neither JSON nor YAML: {e}") from e
+
+
+def _show_run(args: argparse.Namespace, run: Any) -> None:
+    show(args, run, RUN_COLUMNS)
+    if not args.json:
+        print()
+        show(args, {"data": run["steps"]}, STEP_COLUMNS)
+
+
+def _pipelines_parser(sub: Subparsers) -> None:
+    def run(a: argparse.Namespace) -> None:
+        params = {}
+        for item in a.param:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ClientError(f"--param expects NAME=VALUE, got {item!r}")
+            params[key] = value
+        _show_run(a, call(a, "POST", f"/v1/pipelines/{a.name}/runs", json={"params": params}))
+
+    def get(a: argparse.Namespace) -> None:
+        if a.run is None:
+            show(a, call(a, "GET", f"/v1/pipelines/{a.name}"), PIPELINE_COLUMNS)
+        else:
+            _show_run(a, call(a, "GET", f"/v1/pipelines/{a.name}/runs/{a.run}"))
+
+    p = _sub(
+        sub,
+        "create",
+        "define a pipeline from a JSON or YAML file",
+        lambda a: show(
+            a, call(a, "POST", "/v1/pipelines", json=_load_definition(a.file)), PIPELINE_COLUMNS
+        ),
+    )
+    p.add_argument("file", help="definition file (.json, .yaml), or - for stdin")
+    p = _sub(sub, "run", "start a run of a pipeline", run)
+    p.add_argument("name")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    p = _sub(
+        sub,
+        "list",
+        "list pipelines, or the runs of one",
+        lambda a: show(
+            a,
+            call(a, "GET", "/v1/pipelines" + (f"/{a.name}/runs" if a.name else "")),
+            RUN_COLUMNS if a.name else PIPELINE_COLUMNS,
+        ),
+    )
+    p.add_argument("name", nargs="?", default=None, help="list this pipeline's runs")
+    p = _sub(sub, "get", "show a pipeline, or one run with its steps", get)
+    p.add_argument("name")
+    p.add_argument("run", nargs="?", type=int, default=None)
+    p = _sub(
+        sub,
+        "logs",
+        "print a step's logs",
+        lambda a: stream(
+            a,
+            f"/v1/pipelines/{a.name}/runs/{a.run}/steps/{a.step}/logs"
+            + ("?follow=true" if a.follow else ""),
+        ),
+    )
+    p.add_argument("name")
+    p.add_argument("run", type=int)
+    p.add_argument("step")
+    p.add_argument("-f", "--follow", action="store_true", help="stream until the step ends")
+    p = _sub(
+        sub,
+        "cancel",
+        "cancel a run and its running steps",
+        lambda a: _show_run(a, call(a, "POST", f"/v1/pipelines/{a.name}/runs/{a.run}/cancel")),
+    )
+    p.add_argument("name")
+    p.add_argument("run", type=int)
+    _sub(
+        sub, "delete", "delete a pipeline", lambda a: call(a, "DELETE", f"/v1/pipelines/{a.name}")
+    ).add_argument("name")
 
 
 def add_users_parser(sub: Subparsers) -> None:
@@ -485,3 +594,8 @@ def notebooks_main(argv: list[str] | None = None) -> int:
 def services_main(argv: list[str] | None = None) -> int:
     """``miniflow services ...``"""
     return _main("miniflow services", _services_parser, argv)
+
+
+def pipelines_main(argv: list[str] | None = None) -> int:
+    """``miniflow pipelines ...``"""
+    return _main("miniflow pipelines", _pipelines_parser, argv)

@@ -27,6 +27,8 @@ from miniflow_platform.jobs import service as jobs_service
 from miniflow_platform.jobs.router import router as jobs_router
 from miniflow_platform.notebooks import service as notebooks_service
 from miniflow_platform.notebooks.router import router as notebooks_router
+from miniflow_platform.pipelines import service as pipelines_service
+from miniflow_platform.pipelines.router import router as pipelines_router
 from miniflow_platform.platform_info import PlatformInfo, describe
 from miniflow_platform.predictions.router import router as predictions_router
 from miniflow_platform.scheduler import Scheduler
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 
 STEPS = (
     jobs_service.sync_running,
+    pipelines_service.advance_runs,  # after the sync: ended steps release their dependants
     jobs_service.start_queued,
     notebooks_service.sync_notebooks,
     serving_service.sync_services,
@@ -125,6 +128,7 @@ def create_app(
         uploads_router,
         notebooks_router,
         serving_router,
+        pipelines_router,
     ):
         app.include_router(router)
     return app

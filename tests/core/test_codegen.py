@@ -90,6 +90,15 @@ def test_a_buffer_is_freed_right_after_its_last_use():
     assert "del" in compiled.source
 
 
+def test_a_buffer_last_read_by_a_check_is_freed_after_it():
+    prog = Program("f", [])
+    a = prog.call(np.ones, [3])
+    ref = prog.call(weakref.ref, [a])
+    prog.exit_if(Compare(Call(Bound(len), (a,)), "==", Lit(0)))  # the last use of a
+    prog.returns(prog.call(lambda r: r() is None, [ref]))
+    assert prog.compile().fn() is True  # a was gone when the last step ran
+
+
 def test_tag_of_names_the_step_that_raised():
     def boom(x):
         raise ValueError("bad value")
@@ -216,6 +225,7 @@ def test_bound_objects_are_shared_and_parameters_are_never_shadowed():
         (lambda p: (p.assign(Slot("a"), Seq("set", ())), p.returns(1)), "empty set"),
         (lambda p: Compare(Lit(1), "<", Lit(2)), "unknown comparison"),
         (lambda p: p.assign(Slot("a"), 1, unpack=True), "unpack needs a list"),
+        (lambda p: p.call(divmod, [7, 2], 2), "2 results needs unpack=True"),
         (lambda p: (p.returns(BoolOp("xor", (Lit(1), Lit(2)))),), "bad boolean operation"),
         (lambda p: (p.returns(BoolOp("and", ())),), "bad boolean operation"),
         (lambda p: Lit([1]), "Lit takes"),

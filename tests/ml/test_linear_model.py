@@ -13,6 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from miniflow.ml import LinearRegression, LogisticRegression
 from miniflow.ml.linear_model import log_loss_gradient, mse_gradient
+from miniflow.ml.validation import NotFittedError
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +28,19 @@ def cancer():
     return StandardScaler().fit_transform(X), y
 
 
-@pytest.mark.parametrize("optimizer,lr", [("adam", 0.5), ("momentum", 0.05)])
+@pytest.mark.parametrize("optimizer,lr", [("adam", 0.01), ("momentum", 0.05)])
 def test_linear_regression_matches_closed_form_ols(diabetes, optimizer, lr):
     X, y = diabetes
     A = np.column_stack([X, np.ones(len(y))])
     exact = np.linalg.lstsq(A, y, rcond=None)[0]  # closed-form least squares
     m = LinearRegression(
-        epochs=3000, batch_size=len(y), learning_rate=lr, optimizer=optimizer, shuffle=False
+        epochs=3000,
+        batch_size=len(y),
+        learning_rate=lr,
+        optimizer=optimizer,
+        shuffle=False,
+        solver="sgd",
+        tol=None,
     ).fit(X, y)
     # Tolerance: 1e-3 absolute on coefficients of size ~1..40.
     np.testing.assert_allclose(m.coef_, exact[:-1], atol=1e-3)
@@ -53,6 +60,8 @@ def test_l2_matches_ridge(diabetes):
         optimizer="momentum",
         l2=2 * alpha / n,
         shuffle=False,
+        solver="sgd",
+        tol=None,
     ).fit(X, y)
     np.testing.assert_allclose(m.coef_, ref.coef_, atol=1e-4)
     assert m.intercept_ == pytest.approx(ref.intercept_, abs=1e-6)
@@ -69,6 +78,8 @@ def test_l1_proximal_sgd_matches_lasso(diabetes):
         optimizer="sgd",
         l1=2 * alpha,
         shuffle=False,
+        solver="sgd",
+        tol=None,
     ).fit(X, y)
     np.testing.assert_allclose(m.coef_, ref.coef_, atol=1e-3)
     # The same coefficients are exactly zero.
@@ -88,6 +99,8 @@ def test_logistic_regression_matches_lbfgs(cancer, optimizer, lr):
         optimizer=optimizer,
         l2=1 / (C * n),
         shuffle=False,
+        solver="sgd",
+        tol=None,
     ).fit(X, y)
     # Tolerance: 1e-4 on coefficients (size ~0.1..1.5) and on probabilities.
     np.testing.assert_allclose(m.coef_, ref.coef_[0], atol=1e-4)
@@ -98,14 +111,14 @@ def test_logistic_regression_matches_lbfgs(cancer, optimizer, lr):
 
 def test_float32_and_sparse_inputs_give_the_same_model(cancer):
     X, y = cancer
-    kw = {"epochs": 300, "batch_size": len(y), "learning_rate": 0.05, "l2": 1e-3, "shuffle": False}
+    kw = {"l2": 1e-3, "tol": 1e-10}  # lbfgs: the same optimum from every input type
     dense = LogisticRegression(**kw).fit(X, y)
     f32 = LogisticRegression(**kw).fit(X.astype(np.float32), y)
     csr = LogisticRegression(**kw).fit(sp.csr_matrix(X), y)
     np.testing.assert_allclose(f32.coef_, dense.coef_, atol=1e-4)
-    np.testing.assert_allclose(csr.coef_, dense.coef_, atol=1e-10)
+    np.testing.assert_allclose(csr.coef_, dense.coef_, atol=1e-6)
     np.testing.assert_allclose(
-        csr.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X), atol=1e-10
+        csr.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X), atol=1e-6
     )
 
 
@@ -119,6 +132,7 @@ def test_minibatch_sgd_batch_size_one_reaches_good_accuracy(cancer):
         learning_rate=0.01,
         lr_schedule="constant",
         random_state=0,
+        solver="sgd",
     ).fit(X, y)
     assert m.score(X, y) >= ref.score(X, y) - 0.02
 
@@ -137,6 +151,9 @@ def test_class_weight_balanced_matches_sklearn():
         "learning_rate": 1.0,
         "l2": 1 / n,
         "shuffle": False,
+        "solver": "sgd",
+        "tol": None,
+        "standardize": False,  # scikit-learn penalises the raw coefficients
     }
     m = LogisticRegression(class_weight="balanced", **kw).fit(X, y)
     np.testing.assert_allclose(m.coef_, ref.coef_[0], atol=1e-4)
@@ -150,19 +167,19 @@ def test_string_labels_and_errors():
     X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
     m = LogisticRegression(epochs=200, learning_rate=0.1).fit(X, ["no", "no", "yes", "yes"])
     assert m.predict(X).tolist() == ["no", "no", "yes", "yes"]
-    with pytest.raises(ValueError, match="exactly 2 classes"):
-        LogisticRegression().fit(X, [0, 1, 2, 2])
+    with pytest.raises(ValueError, match="only one class"):
+        LogisticRegression().fit(X, [2, 2, 2, 2])
     with pytest.raises(ValueError, match="features"):
         m.predict(np.ones((2, 3)))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         LogisticRegression().predict(X)
     with pytest.raises(ValueError, match="unknown optimizer"):
-        LogisticRegression(optimizer="nope").fit(X, [0, 0, 1, 1])
+        LogisticRegression(optimizer="nope", solver="sgd").fit(X, [0, 0, 1, 1])
 
 
 def test_sklearn_clone_pipeline_and_cross_val_score():
     X, y = load_breast_cancer(return_X_y=True)
-    est = LogisticRegression(epochs=30, learning_rate=0.05, random_state=0)
+    est = LogisticRegression(epochs=30, learning_rate=0.05, random_state=0, solver="sgd")
     c = clone(est)
     assert c.get_params() == est.get_params() and c is not est
     c.set_params(epochs=5)
@@ -172,7 +189,8 @@ def test_sklearn_clone_pipeline_and_cross_val_score():
     pipe = make_pipeline(StandardScaler(), est)
     scores = cross_val_score(pipe, X, y, cv=3)
     assert scores.mean() > 0.95
-    ols = make_pipeline(StandardScaler(), LinearRegression(epochs=100, learning_rate=0.5))
+    sgd = LinearRegression(solver="sgd")  # default Adam steps on standardised targets
+    ols = make_pipeline(StandardScaler(), sgd)
     reg = cross_val_score(ols, *load_diabetes(return_X_y=True), cv=3)
     assert reg.mean() > 0.4  # R^2; sklearn's OLS gets ~0.49 on these folds
     assert "epochs=30" in repr(est)
@@ -194,7 +212,7 @@ def test_early_stopping_stops_and_keeps_best(cancer):
 
 def test_partial_fit_continues_training(diabetes):
     X, y = diabetes
-    m = LinearRegression(batch_size=len(y), learning_rate=0.5, shuffle=False)
+    m = LinearRegression(batch_size=len(y), learning_rate=0.5, shuffle=False, solver="sgd")
     for _ in range(5):
         m.partial_fit(X, y)
     first = m.loss_curve_[-1]

@@ -82,7 +82,12 @@ def test_proxy_forwards_the_tf_serving_rest_api(alice, bob, admin, service):
     assert status.status_code == 200
     assert status.json()["model_version_status"][0]["state"] == "AVAILABLE"
     meta = alice.get(url + "/metadata").json()
-    assert set(meta["metadata"]["signature_def"]["signature_def"]) == {"serving_default", "predict"}
+    assert set(meta["metadata"]["signature_def"]["signature_def"]) == {
+        "serving_default",
+        "predict",
+        "classification",
+        "regression",
+    }
     assert alice.get(url + "/versions/1").status_code == 200
     r = alice.post(url + ":predict", json=PREDICT)
     assert r.status_code == 200 and logit(r.json()) == pytest.approx(0.0)

@@ -7,8 +7,13 @@ come from the new model (v1 answers logit 0.0, v2 answers 2.0).
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from platform_helpers import wait_for
@@ -187,3 +192,32 @@ def test_an_update_without_room_for_a_second_generation_is_refused(alice, bob, m
         assert bob.patch("/v1/services/big", json=other).status_code == 404
     finally:
         alice.delete("/v1/services/big")
+
+
+def test_cli_services_update_waits_for_the_switch(server, alice, models):
+    start(alice, "cli-upd", models["v1"])
+    token = alice.headers["Authorization"].split()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINIFLOW_PLATFORM")}
+    env.update(MINIFLOW_PLATFORM_URL=server.url, MINIFLOW_PLATFORM_TOKEN=token)
+    miniflow = str(Path(sys.executable).parent / "miniflow")
+
+    def update(model_dir):
+        return subprocess.run(
+            [miniflow, "services", "update", "cli-upd", "--model-dir", str(model_dir), "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    try:
+        r = update(models["v2"])
+        assert r.returncode == 0, r.stderr
+        svc = json.loads(r.stdout)  # printed once traffic switched, not at UPDATING
+        assert svc["generation"] == 2 and svc["update"]["state"] == "SUCCEEDED"
+        assert logit(alice.post("/v1/services/cli-upd:predict", json=PREDICT).json()) == 2.0
+        r = update(models["v1"] / "1")  # a version dir: the new generation fails
+        assert r.returncode == 1 and "update failed, generation 2 serves on" in r.stderr
+        assert "is a model version itself" in r.stderr
+    finally:
+        alice.delete("/v1/services/cli-upd")

@@ -52,7 +52,7 @@ def test_connect_serves_from_process_shards(ctr, tmp_path):
         trainer = backend.client(worker=0)
         keys = np.array([5, 17, 123456, -1])
         trainer.push(keys, np.array([0.3, -0.2, 0.1, 0.05]), step=0)
-        served = ShardedModel.connect(backend.addresses, ctr.dims_log2)
+        served = ShardedModel.connect(backend.addresses, ctr.dims_log2, identity=backend.identity)
         np.testing.assert_array_equal(served.lookup(keys[:3]), trainer.pull(keys[:3]))
         assert served.lookup(np.array([99]))[0] == 0.0  # a key no shard has
         served.client.close()

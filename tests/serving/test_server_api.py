@@ -250,7 +250,12 @@ BAD_REQUESTS = [
         {"instances": [{"indices": list(range(1000)), "values": [1.0] * 1000}]},
         None,
     ),
-    ("classify is not supported", None, "API 'classify' is not supported; use :predict"),
+    (
+        "classify takes examples",
+        None,
+        "Unknown key(s) ['instances'] in classify request; expected 'examples', "
+        "and optionally 'context' and 'signature_name'",
+    ),
 ]
 
 

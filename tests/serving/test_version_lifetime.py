@@ -75,6 +75,7 @@ def test_a_version_retired_during_a_request_closes_when_the_request_ends(models)
         (base / "2").mkdir()
         mgr.poll()  # version 2 replaces 1 while the request still holds 1
         assert mgr.versions == [2]
+        assert {e["version"]: e["state"] for e in mgr.status()} == {"2": "AVAILABLE", "1": "END"}
         assert servables[str(base / "1")].closed == 0
         out = old.predict("serving_default", {"x": np.zeros(3)}, 3)
         np.testing.assert_array_equal(out["version"], [1, 1, 1])
@@ -133,3 +134,37 @@ def test_a_request_in_flight_on_another_thread_keeps_its_version_open(models, ba
     assert servables[str(base / "1")].closed == 1
     assert servables[str(base / "2")].closed == 1
     assert log.index(("predict", 1, 0)) < log.index(("close", 1))
+
+
+def test_a_served_version_stays_open_between_requests_and_reports_its_rows(models):
+    base = models(3)
+    log: list = []
+    rows: list = []
+    mgr = ModelManager(
+        ModelConfig("m", str(base)),
+        loader=lambda path: RecordingServable(path, log),
+        on_batch=rows.append,
+    )
+    mgr.poll()
+    for n in (2, 5):
+        with mgr.use(3) as lv:
+            assert lv.signature_defs is RecordingServable.signature_defs
+            out = lv.predict("serving_default", {"x": np.zeros(n)}, n)
+            np.testing.assert_array_equal(out["version"], [3] * n)
+        assert lv.servable.closed == 0  # not retired: the end of a request closes nothing
+    assert rows == [2, 5]
+    mgr.close()
+    assert lv.servable.closed == 1
+
+
+def test_closing_a_batched_version_stops_its_batching_thread(models):
+    base = models(1)
+    mgr, servables = _manager(base, [], batching=BatchingOptions(max_batch_size=8, timeout_s=0.01))
+    mgr.poll()
+    with mgr.use() as lv:
+        out = lv.predict("serving_default", {"x": np.zeros(2)}, 2)
+    np.testing.assert_array_equal(out["version"], [1, 1])
+    thread = lv._batcher._thread
+    assert thread.is_alive()
+    mgr.close()
+    assert not thread.is_alive() and servables[str(base / "1")].closed == 1

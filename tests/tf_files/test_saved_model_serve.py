@@ -20,8 +20,8 @@ from serving_helpers import ServerProcess
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 MINE = os.path.join(FIXTURES, "saved_models")
-# The graphs fixtures the importer handles (lstm needs TF1 while loops; see the load test).
-GRAPH_MODELS = ["linear", "mlp", "cnn", "adam", "partitioned"]
+# The graphs fixtures' SavedModels (lstm: dynamic_rnn's TF1 while loop).
+GRAPH_MODELS = ["linear", "mlp", "cnn", "adam", "partitioned", "lstm"]
 
 
 def tf_expected(name) -> dict:

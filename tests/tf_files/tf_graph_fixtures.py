@@ -12,8 +12,8 @@ import pytest
 import miniflow as tf
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
-# The models whose meta graphs miniflow imports (lstm holds TF1 while loops).
-IMPORTABLE = ["linear", "mlp", "cnn", "adam", "partitioned", "cond"]
+# The models whose meta graphs miniflow imports (all of them).
+IMPORTABLE = ["linear", "mlp", "cnn", "adam", "partitioned", "cond", "lstm"]
 
 
 def fixture_path(model: str, *parts: str) -> str:

@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--poll-seconds", type=float, default=1.0, help="how often to look for new versions"
     )
+    p.add_argument(
+        "--model-config-file-poll-wait-seconds",
+        type=float,
+        default=0.0,
+        help="re-read --model-config-file this often, applying changes (0 = never)",
+    )
     p.add_argument("--max-body-bytes", type=int, default=None, help="largest request body")
     p.add_argument(
         "--max-inflight-bytes",
@@ -152,7 +158,15 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         server = ModelServer(
-            configs, args.host, args.port, batching, args.poll_seconds, limits, auth_token=token
+            configs,
+            args.host,
+            args.port,
+            batching,
+            args.poll_seconds,
+            limits,
+            auth_token=token,
+            config_file=args.model_config_file,
+            config_poll_seconds=args.model_config_file_poll_wait_seconds,
         )
     except OSError as e:
         print(f"miniflow serve: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)

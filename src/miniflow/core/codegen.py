@@ -213,7 +213,7 @@ def as_expr(x) -> Expr | Slot:
     return Bound(x)
 
 
-@dataclass(eq=False)
+@dataclass
 class _Assign:
     targets: tuple  # slots (empty: an expression statement)
     expr: Expr
@@ -228,7 +228,7 @@ class _Assign:
             yield from self.when.slots()
 
 
-@dataclass(eq=False)
+@dataclass
 class _Exit:
     value: Expr  # returned ...
     when: Expr | None  # ... if this holds (None: always; the last statement)
@@ -262,26 +262,26 @@ class Program:
         expression gives one item per slot) or ``()`` for a bare expression."""
         if self._returned:
             raise ValueError("statement after the return")
-        if isinstance(targets, Slot):
-            if unpack:
-                raise ValueError("unpack needs a list of target slots")
-            targets = (targets,)
-        elif not unpack and len(targets) > 1:
+        slots = (targets,) if isinstance(targets, Slot) else tuple(targets)
+        if unpack and isinstance(targets, Slot):
+            raise ValueError("unpack needs a list of target slots")
+        if not unpack and len(slots) > 1:
             raise ValueError("several targets need unpack=True")
-        self._stmts.append(_Assign(tuple(targets), as_expr(expr), unpack, when, pure, tag))
-        return targets[0] if len(targets) == 1 and not unpack else targets
+        self._stmts.append(_Assign(slots, as_expr(expr), unpack, when, pure, tag))
+        return targets
 
     def call(self, fn, args, n_out=1, *, unpack=False, guard=None, pure=False, tag=None):
         """Calls ``fn`` (bound into the function) on slots/values; returns the new buffer
         slots of its results (one slot, or a list when ``unpack``). With a ``guard``
         expression the call runs only when it holds; otherwise its results are None."""
+        if n_out > 1 and not unpack:
+            raise ValueError(f"a call with {n_out} results needs unpack=True")
         outs = [Slot("t", buffer=True) for _ in range(n_out)]
         expr = Call(as_expr(fn), tuple(as_expr(a) for a in args))
         if guard is not None:
             skipped = Seq("tuple", (Lit(None),) * n_out) if unpack else Lit(None)
             expr = IfElse(guard, expr, skipped)
-        targets = outs if unpack else outs[:1]
-        self.assign(targets, expr, unpack=unpack, pure=pure, tag=tag)
+        self.assign(outs, expr, unpack=unpack, pure=pure, tag=tag)
         return outs if unpack else (outs[0] if n_out else None)
 
     def exit_if(self, cond: Expr, value=False):

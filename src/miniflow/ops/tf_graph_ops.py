@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from miniflow import dtypes
+from miniflow import dtypes, errors
 from miniflow.core.registry import not_differentiable, register_op
 
 
@@ -48,6 +48,134 @@ def _broadcast_gradient_args(s0, s1):
     return np.array(r0, dt), np.array(r1, dt)
 
 
+def _offset_infer(inputs, attrs):
+    return [(inp.shape.as_tuple(), inp.dtype) for inp in inputs[1:]]
+
+
+@register_op("ConcatOffset", infer=_offset_infer, num_outputs=lambda a: a["N"])
+def _concat_offset(concat_dim, *shapes, N=0):
+    """Where each input of a concat along ``concat_dim`` starts (TF's gradient of
+    ``ConcatV2`` slices its incoming gradient there).
+
+    Raises:
+        InvalidArgumentError: the shapes differ off the concat axis.
+    """
+    shapes = [np.asarray(s).ravel() for s in shapes]
+    rank = len(shapes[0])
+    axis = int(concat_dim) % max(rank, 1)
+    out, at = [], 0
+    for s in shapes:
+        if len(s) != rank or any(s[i] != shapes[0][i] for i in range(rank) if i != axis):
+            raise errors.InvalidArgumentError(
+                None, None, f"ConcatOffset: shapes {shapes[0].tolist()} and {s.tolist()} differ"
+            )
+        off = np.zeros(rank, s.dtype)
+        off[axis] = at
+        at += int(s[axis])
+        out.append(off)
+    return tuple(out)
+
+
+def _transpose_infer(inputs, attrs):
+    rank = inputs[0].shape.ndims
+    return [(None if rank is None else (None,) * rank, inputs[0].dtype)]
+
+
+@register_op("TransposeDynamicPerm", infer=_transpose_infer)
+def _transpose_dynamic_perm(x, perm):
+    """TF's ``Transpose`` with a permutation computed at run time."""
+    x, perm = np.asarray(x), [int(p) for p in np.asarray(perm).ravel()]
+    if sorted(perm) != list(range(x.ndim)):
+        raise errors.InvalidArgumentError(
+            None, None, f"transpose: {perm} is not a permutation of the {x.ndim} axes"
+        )
+    return np.transpose(x, perm)
+
+
+@register_op("BiasAddGradDynamicRank", infer=lambda i, a: [((None,), i[0].dtype)])
+def _bias_add_grad_dynamic_rank(dy):
+    """TF's ``BiasAddGrad`` (NHWC) for an input whose rank is known only at run time."""
+    dy = np.asarray(dy)
+    return dy.sum(axis=tuple(range(dy.ndim - 1))).astype(dy.dtype)
+
+
+@register_op("SliceDynamicBounds", infer=_transpose_infer)
+def _slice_dynamic_bounds(x, begin, size):
+    """TF's ``Slice`` with ``begin``/``size`` computed at run time (``-1``: to the end)."""
+    x = np.asarray(x)
+    begin, size = np.asarray(begin).ravel().tolist(), np.asarray(size).ravel().tolist()
+    if len(begin) != x.ndim or len(size) != x.ndim:
+        raise errors.InvalidArgumentError(
+            None, None, f"Slice: begin {begin} and size {size} must have {x.ndim} entries"
+        )
+    index = []
+    for lo, n, dim in zip(begin, size, x.shape):
+        hi = dim if n == -1 else lo + n
+        if lo < 0 or hi > dim or hi < lo:
+            raise errors.InvalidArgumentError(
+                None, None, f"Slice: begin {begin}, size {size} out of bounds for {x.shape}"
+            )
+        index.append(slice(lo, hi))
+    return x[tuple(index)]
+
+
+def strided_spec(
+    begin,
+    end,
+    strides,
+    begin_mask=0,
+    end_mask=0,
+    ellipsis_mask=0,
+    new_axis_mask=0,
+    shrink_axis_mask=0,
+) -> tuple:
+    """TF's ``StridedSlice`` bounds and masks as a NumPy index."""
+    spec = []
+    rows = zip(*(np.asarray(v).ravel().tolist() for v in (begin, end, strides)))
+    for i, (lo, hi, st) in enumerate(rows):
+        bit = 1 << i
+        if ellipsis_mask & bit:
+            spec.append(Ellipsis)
+        elif new_axis_mask & bit:
+            spec.append(None)
+        elif shrink_axis_mask & bit:
+            spec.append(int(lo))
+        else:
+            lo = None if begin_mask & bit else int(lo)
+            spec.append(slice(lo, None if end_mask & bit else int(hi), int(st)))
+    return tuple(spec)
+
+
+def _unknown_infer(inputs, attrs):
+    return [(None, inputs[0].dtype)]
+
+
+@register_op("StridedSliceDynamic", infer=_unknown_infer)
+def _strided_slice_dynamic(x, begin, end, strides, **masks):
+    """TF's ``StridedSlice`` with bounds computed at run time."""
+    x = np.asarray(x)
+    try:
+        return np.asarray(x[strided_spec(begin, end, strides, **masks)])
+    except IndexError as e:
+        raise errors.InvalidArgumentError(None, None, f"StridedSlice: {e}") from None
+
+
+def _grad_infer(inputs, attrs):
+    return [(None, inputs[4].dtype)]
+
+
+@register_op("StridedSliceGradDynamic", infer=_grad_infer)
+def _strided_slice_grad(shape, begin, end, strides, dy, **masks):
+    """The gradient of ``StridedSlice``: ``dy`` placed where the slice came from."""
+    out = np.zeros([int(d) for d in np.asarray(shape).ravel()], np.asarray(dy).dtype)
+    try:
+        index = strided_spec(begin, end, strides, **masks)
+        out[index] = np.reshape(dy, out[index].shape)
+    except (IndexError, ValueError) as e:
+        raise errors.InvalidArgumentError(None, None, f"StridedSliceGrad: {e}") from None
+    return out
+
+
 _REDUCERS = {
     "Sum": np.sum,
     "Mean": np.mean,
@@ -77,4 +205,181 @@ def _reduce_dynamic_axes(x, axis, reduction="Sum", keepdims=False):
     return np.asarray(out, dtype=x.dtype) if x.dtype != dtypes.string.np else out
 
 
-not_differentiable("BroadcastGradientArgs", "ReduceDynamicAxes")
+not_differentiable(
+    "BroadcastGradientArgs",
+    "ReduceDynamicAxes",
+    "ConcatOffset",
+    "TransposeDynamicPerm",
+    "BiasAddGradDynamicRank",
+    "SliceDynamicBounds",
+    "StridedSliceDynamic",
+    "StridedSliceGradDynamic",
+)
+
+
+# -- TF1 TensorArrays and Stacks ----------------------------------------------------------
+# A TF-written while loop (`train/tf_while_import.py`) keeps its per-step values in
+# TensorArrays (``dynamic_rnn``) and its gradient's saved activations in Stacks. As in TF
+# they are mutable resources: the handle is a Python object made fresh on every run by
+# its creating op, and the ops after it act on it in dataflow order (the flow tensor only
+# orders them).
+
+
+_READ = object()  # an element already read from a clear_after_read array
+
+
+class _TensorArray:
+    def __init__(self, size, dtype, dynamic_size, clear_after_read):
+        self.items = [None] * size
+        self.dtype, self.dynamic = dtype, dynamic_size
+        self.clear = clear_after_read
+
+    def _index(self, index, writing):
+        i = int(index)
+        if i < 0 or (i >= len(self.items) and not (writing and self.dynamic)):
+            raise errors.InvalidArgumentError(
+                None,
+                None,
+                f"TensorArray index {i} out of range: the array has size {len(self.items)}",
+            )
+        if i >= len(self.items):
+            self.items.extend([None] * (i + 1 - len(self.items)))
+        return i
+
+    def write(self, index, value):
+        i = self._index(index, True)
+        if self.items[i] is not None:
+            raise errors.InvalidArgumentError(
+                None, None, f"Could not write to TensorArray index {i}: it was already written"
+            )
+        self.items[i] = np.asarray(value, dtype=self.dtype.np)
+
+    def read(self, index):
+        i = self._index(index, False)
+        value = self.items[i]
+        if value is None:
+            raise errors.InvalidArgumentError(
+                None, None, f"Could not read from TensorArray index {i}: it was never written"
+            )
+        if value is _READ:
+            raise errors.InvalidArgumentError(
+                None, None, f"Could not read TensorArray index {i} twice (clear_after_read)"
+            )
+        if self.clear:
+            self.items[i] = _READ
+        return value
+
+
+def _handle(value, kind):
+    if not isinstance(value, kind):
+        raise errors.InvalidArgumentError(
+            None, None, f"expected a {kind.__name__.lstrip('_')} handle, got {type(value).__name__}"
+        )
+    return value
+
+
+def _ta_infer(inputs, attrs):
+    return [((), dtypes.resource), ((), dtypes.float32)]
+
+
+@register_op("TensorArrayV3", infer=_ta_infer, num_outputs=2, mutates_handle=True)
+def _tensor_array(size, dtype=None, dynamic_size=False, clear_after_read=True):
+    """A fresh TensorArray of ``size`` elements: (handle, flow)."""
+    ta = _TensorArray(int(size), dtypes.as_dtype(dtype), bool(dynamic_size), bool(clear_after_read))
+    return ta, np.float32(0)
+
+
+def _flow_infer(inputs, attrs):
+    return [((), dtypes.float32)]
+
+
+@register_op("TensorArrayWriteV3", infer=_flow_infer, mutates_handle=True)
+def _ta_write(handle, index, value, flow):
+    _handle(handle, _TensorArray).write(index, value)
+    return np.float32(0)
+
+
+@register_op("TensorArrayScatterV3", infer=_flow_infer, mutates_handle=True)
+def _ta_scatter(handle, indices, value, flow):
+    ta = _handle(handle, _TensorArray)
+    value = np.asarray(value)
+    indices = np.asarray(indices).ravel()
+    if value.ndim == 0 or len(indices) != value.shape[0]:
+        raise errors.InvalidArgumentError(
+            None, None, f"TensorArrayScatter: {len(indices)} indices for value {value.shape}"
+        )
+    for i, row in zip(indices.tolist(), value):
+        ta.write(i, row)
+    return np.float32(0)
+
+
+def _elem_infer(inputs, attrs):
+    return [(None, attrs["dtype"])]
+
+
+@register_op("TensorArrayReadV3", infer=_elem_infer, mutates_handle=True)
+def _ta_read(handle, index, flow, dtype=None):
+    return _handle(handle, _TensorArray).read(index)
+
+
+@register_op("TensorArrayGatherV3", infer=_elem_infer, mutates_handle=True)
+def _ta_gather(handle, indices, flow, dtype=None):
+    ta = _handle(handle, _TensorArray)
+    rows = [ta.read(i) for i in np.asarray(indices).ravel().tolist()]
+    if not rows:
+        return np.zeros((0,), dtypes.as_dtype(dtype).np)
+    if any(r.shape != rows[0].shape for r in rows):
+        raise errors.InvalidArgumentError(
+            None, None, "TensorArrayGather: the elements have different shapes"
+        )
+    return np.stack(rows)
+
+
+@register_op("TensorArraySizeV3", infer=lambda i, a: [((), dtypes.int32)], mutates_handle=True)
+def _ta_size(handle, flow):
+    return np.int32(len(_handle(handle, _TensorArray).items))
+
+
+class _Stack:
+    def __init__(self, max_size):
+        self.items, self.max_size = [], max_size
+
+
+@register_op("StackV2", infer=lambda i, a: [((), dtypes.resource)], mutates_handle=True)
+def _stack(max_size, elem_type=None):
+    """A fresh stack (TF1 gradients of a while loop save each step's values on one)."""
+    return _Stack(int(max_size))
+
+
+@register_op(
+    "StackPushV2", infer=lambda i, a: [(i[1].shape.as_tuple(), i[1].dtype)], mutates_handle=True
+)
+def _stack_push(handle, elem):
+    stack = _handle(handle, _Stack)
+    if 0 <= stack.max_size <= len(stack.items):
+        raise errors.InvalidArgumentError(
+            None, None, f"Stack push beyond its max_size {stack.max_size}"
+        )
+    stack.items.append(np.asarray(elem))
+    return elem
+
+
+@register_op("StackPopV2", infer=lambda i, a: [(None, a["elem_type"])], mutates_handle=True)
+def _stack_pop(handle, elem_type=None):
+    stack = _handle(handle, _Stack)
+    if not stack.items:
+        raise errors.InvalidArgumentError(None, None, "Calling Pop() when the stack is empty")
+    return stack.items.pop()
+
+
+not_differentiable(
+    "TensorArrayV3",
+    "TensorArrayWriteV3",
+    "TensorArrayScatterV3",
+    "TensorArrayReadV3",
+    "TensorArrayGatherV3",
+    "TensorArraySizeV3",
+    "StackV2",
+    "StackPushV2",
+    "StackPopV2",
+)

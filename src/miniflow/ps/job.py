@@ -32,6 +32,7 @@ from miniflow.ps.shard import ShardConfig, optimizer_hyperparameters
 __all__ = ["PSConfig", "PSJob", "PSResult", "DataLossError", "DEFAULT_CHECKPOINT_EVERY"]
 
 DEFAULT_CHECKPOINT_EVERY = 10
+STARTUP_GRACE = 30.0  # seconds a (re)started worker has before its first step counts
 
 
 class DataLossError(RuntimeError):
@@ -318,20 +319,26 @@ class PSJob:
             bar.close()
 
     def _check_liveness(self, backend: Backend, states, stats: dict) -> None:
-        """Kills a worker that holds the others back: it is the slowest running worker
-        and its clock on shard 0 has not moved for ``worker_timeout`` seconds."""
+        """Kills a worker that holds the others back: a running worker whose clock on
+        shard 0 is the lowest, below some other worker's, and has not moved for
+        ``worker_timeout`` seconds (plus :data:`STARTUP_GRACE` after a (re)start, which
+        has imports to do). Workers waiting at a barrier are ahead, so never chosen."""
         timeout, clock = self.config.worker_timeout, stats.get("clock")
         running = [i for i, st in enumerate(states) if st.status == "running"]
         if not timeout or clock is None or not running:
             return
         now = time.monotonic()
         for i in running:
-            if self._progress.get(i, (None,))[0] != clock[i]:
+            if i not in self._progress:
+                self._progress[i] = (clock[i], now + STARTUP_GRACE)
+            elif self._progress[i][0] != clock[i]:
                 self._progress[i] = (clock[i], now)
         slowest = min(clock[i] for i in running)
+        if slowest == max(clock):
+            return  # nobody is ahead: nobody is being held back (or a shard is down)
         for i in running:
             at, since = self._progress[i]
-            if at == slowest and now - since > timeout:
+            if clock[i] == slowest and now - since > timeout:
                 message = f"worker {i} made no progress for {now - since:.1f}s (at step {at})"
                 try:
                     backend.kill_worker(i)
@@ -340,7 +347,6 @@ class PSJob:
                         f"{message}; the {backend.name} backend cannot replace a hung worker"
                     ) from None
                 backend.log(f"{message}; killed it (--worker-timeout {timeout:g})")
-                self._progress[i] = (at, now)
 
     def _replace(self, backend: Backend, index: int, reason: str) -> None:
         if self.restarts[index] >= self.config.max_restarts:

@@ -86,12 +86,16 @@ class ShardedModel:
         self.close()
 
     @classmethod
-    def connect(cls, addresses: list[str], dims_log2: int, timeout: float = 30.0) -> ShardedModel:
+    def connect(
+        cls, addresses: list[str], dims_log2: int, timeout: float = 30.0, identity=None
+    ) -> ShardedModel:
         """Connects to the shards of a ``process``-backend job (``host:port`` each, in
-        shard order)."""
+        shard order) as a member of the job ``identity`` (a
+        :class:`~miniflow.ps.auth.JobIdentity`: ``job.backend.identity``, or
+        ``JobIdentity.from_file(job_id, "JOB_DIR/secret")``)."""
         from miniflow.ps.transport import SocketTransport
 
-        return cls(ShardClient(SocketTransport(addresses, timeout)), dims_log2)
+        return cls(ShardClient(SocketTransport(addresses, timeout, identity=identity)), dims_log2)
 
     def lookup(self, ids: np.ndarray) -> np.ndarray:
         """Weights of arbitrary feature ids (0 for ids no shard has)."""

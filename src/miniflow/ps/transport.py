@@ -6,6 +6,12 @@ use :class:`SocketTransport`: one connection per shard, requests written to ever
 socket before any reply is read. Where shards are is read from an *address file*
 (``JOB_DIR/shards.json``) when one is given, so a shard restarted on another port (its
 old one taken) is found again by every client.
+
+With a :class:`~miniflow.ps.auth.JobIdentity` every connection starts with the
+handshake of :mod:`miniflow.ps.auth`, every request carries the job id, and frames are
+capped: 4 KiB until the peer is authenticated, :data:`~miniflow.ps.wire.MAX_BODY`
+after. A peer that is not a shard of the job (no hello within ``hello_timeout``, as
+with a squatter on a restarted shard's old port) is dropped and the address retried.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import socket
 import threading
 import time
 
-from miniflow.ps import wire
+from miniflow.ps import auth, wire
+from miniflow.ps.auth import AuthError, JobIdentity
 from miniflow.ps.client import Call
 from miniflow.ps.shard import Shard
 
@@ -27,7 +34,11 @@ __all__ = [
     "read_addresses",
     "write_addresses",
     "parse_address",
+    "HELLO_TIMEOUT",
 ]
+
+HELLO_TIMEOUT = 10.0  # seconds a handshake may take, on either side
+_HANDSHAKE = {"max_body": 0, "max_header": 4096}
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -38,12 +49,14 @@ def parse_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def write_addresses(path: str, addresses: list[str], pids: list[int] | None = None) -> None:
-    """Writes the shards' ``host:port`` list (and their process ids, for operators)
-    atomically: readers never see half a file."""
+def write_addresses(
+    path: str, addresses: list[str], pids: list[int] | None = None, job_id: str = ""
+) -> None:
+    """Writes the shards' ``host:port`` list (with the job id and the shards' process
+    ids, for operators) atomically: readers never see half a file."""
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
-        json.dump({"shards": addresses, "pids": pids or []}, f)
+        json.dump({"job": job_id, "shards": addresses, "pids": pids or []}, f)
     os.replace(tmp, path)
 
 
@@ -62,20 +75,65 @@ class SocketTransport:
     push.
     """
 
-    def __init__(self, addresses: list[str], timeout: float = 60.0, address_file=None):
+    def __init__(
+        self,
+        addresses: list[str],
+        timeout: float = 60.0,
+        address_file=None,
+        identity: JobIdentity | None = None,
+        hello_timeout: float = HELLO_TIMEOUT,
+    ):
         self.addresses = [parse_address(a) for a in addresses]
         self.num_shards = len(addresses)
         self.timeout = timeout
         self.address_file = address_file
+        self.identity = identity
+        self.hello_timeout = hello_timeout
         self._socks: list[socket.socket | None] = [None] * self.num_shards
         self.reconnects = 0
 
     def _connect(self, shard: int) -> socket.socket:
         if self._socks[shard] is None:
-            sock = socket.create_connection(self.addresses[shard], timeout=None)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock = socket.create_connection(self.addresses[shard], timeout=self.hello_timeout)
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if self.identity is not None:
+                    self._handshake(sock, shard)
+                sock.settimeout(None)
+            except BaseException:
+                sock.close()
+                raise
             self._socks[shard] = sock
         return self._socks[shard]
+
+    def _handshake(self, sock: socket.socket, shard: int) -> None:
+        ident = self.identity
+        where = "{}:{}".format(*self.addresses[shard])
+        try:
+            hello, _ = wire.recv_frame(sock, **_HANDSHAKE)
+        except ValueError as e:  # not a miniflow.ps shard: maybe not up yet, retry
+            raise ConnectionError(f"{where} is not a miniflow.ps shard ({e})") from None
+        if hello.get("op") != "hello" or not isinstance(hello.get("nonce"), str):
+            raise ConnectionError(f"{where} is not a miniflow.ps shard")
+        if hello.get("job") != ident.job_id:
+            raise AuthError(
+                f"the shard at {where} belongs to job {hello.get('job')!r}, "
+                f"not to job {ident.job_id!r}"
+            )
+        cnonce = auth.nonce()
+        answer = {"op": "auth", "job": ident.job_id, "cnonce": cnonce}
+        wire.send_frame(sock, {**answer, "mac": ident.mac("client", hello["nonce"], cnonce)})
+        reply, _ = wire.recv_frame(sock, **_HANDSHAKE)
+        if not reply.get("ok"):
+            raise AuthError(f"the shard at {where} refused us: {reply.get('error')}")
+        if not auth.same(reply.get("mac"), ident.mac("shard", hello["nonce"], cnonce)):
+            raise AuthError(
+                f"the shard at {where} could not prove it belongs to job "
+                f"{ident.job_id!r} (wrong secret)"
+            )
+
+    def _stamp(self, header: dict) -> dict:
+        return header if self.identity is None else {**header, "job": self.identity.job_id}
 
     def _drop(self, shard: int) -> None:
         sock, self._socks[shard] = self._socks[shard], None
@@ -96,7 +154,7 @@ class SocketTransport:
         sent = []
         for c in calls:
             try:
-                wire.send_frame(self._connect(c.shard), c.header, c.arrays)
+                wire.send_frame(self._connect(c.shard), self._stamp(c.header), c.arrays)
                 sent.append(True)
             except OSError:
                 self._drop(c.shard)
@@ -119,7 +177,7 @@ class SocketTransport:
                 self.reconnects += 1
                 self._reload()
                 sock = self._connect(call.shard)
-                wire.send_frame(sock, call.header, call.arrays)
+                wire.send_frame(sock, self._stamp(call.header), call.arrays)
                 return wire.recv_frame(sock)
             except OSError as e:
                 self._drop(call.shard)
@@ -143,18 +201,59 @@ def listen(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return socket.create_server((host, port))
 
 
-def serve_shard(shard: Shard, server: socket.socket) -> None:
-    """Serves ``shard`` on the listening socket ``server`` forever."""
+def _refuse(conn: socket.socket, message: str) -> None:
+    try:
+        wire.send_frame(conn, {"ok": False, "error": message})
+    except OSError:
+        pass
+
+
+def _admit(conn: socket.socket, identity: JobIdentity, index: int) -> bool:
+    """The shard's side of the handshake: True if the peer proved it is of the job."""
+    nonce = auth.nonce()
+    wire.send_frame(conn, {"op": "hello", "job": identity.job_id, "nonce": nonce, "shard": index})
+    header, _ = wire.recv_frame(conn, **_HANDSHAKE)
+    job, cnonce = header.get("job"), header.get("cnonce")
+    if header.get("op") != "auth" or not isinstance(cnonce, str):
+        _refuse(conn, "refused: the first request must be the auth answer to the hello")
+        return False
+    if job != identity.job_id:
+        _refuse(conn, f"refused: this shard belongs to job {identity.job_id!r}, not {job!r}")
+        return False
+    if not auth.same(header.get("mac"), identity.mac("client", nonce, cnonce)):
+        _refuse(conn, f"refused: authentication for job {job!r} failed (wrong job secret)")
+        return False
+    wire.send_frame(conn, {"ok": True, "mac": identity.mac("shard", nonce, cnonce)})
+    return True
+
+
+def serve_shard(
+    shard: Shard,
+    server: socket.socket,
+    identity: JobIdentity | None = None,
+    max_body: int = wire.MAX_BODY,
+) -> None:
+    """Serves ``shard`` on the listening socket ``server`` forever (with ``identity``:
+    only to peers that pass the handshake, and only requests naming the job)."""
 
     def serve(conn: socket.socket) -> None:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with conn:
-            while True:
-                try:
-                    header, arrays = wire.recv_frame(conn)
-                except (OSError, ValueError):
+            try:
+                conn.settimeout(HELLO_TIMEOUT)
+                if identity is not None and not _admit(conn, identity, shard.config.index):
                     return
-                wire.send_frame(conn, *shard.handle(header, arrays))
+                conn.settimeout(None)
+                while True:
+                    header, arrays = wire.recv_frame(conn, max_body)
+                    if identity is not None and header.get("job") != identity.job_id:
+                        _refuse(conn, f"refused: a request of job {header.get('job')!r}")
+                        return
+                    wire.send_frame(conn, *shard.handle(header, arrays))
+            except ValueError as e:  # a malformed or oversized frame: say why, hang up
+                _refuse(conn, f"refused: {e}")
+            except OSError:
+                return
 
     while True:
         conn, _ = server.accept()

@@ -34,12 +34,14 @@ __all__ = [
     "recv_frame",
     "send_frame",
     "DTYPES",
+    "MAX_BODY",
 ]
 
 MAGIC = b"MFPS"
 _PREFIX = struct.Struct("<4sIQ")
 DTYPES = frozenset({"<i8", "<i4", "<f8", "<f4", "|u1", "|b1"})
 MAX_HEADER = 1 << 24
+MAX_BODY = 256 << 20  # default cap of a socket frame's array body (16M keys + grads)
 
 
 def encode(header: dict, arrays: dict[str, np.ndarray] | None = None) -> list[bytes | memoryview]:
@@ -60,13 +62,18 @@ def encode(header: dict, arrays: dict[str, np.ndarray] | None = None) -> list[by
     return [_PREFIX.pack(MAGIC, len(head), body_len) + head, *bodies]
 
 
-def decode_header(prefix: bytes) -> tuple[int, int]:
-    """(header length, body length) from the 16-byte prefix; raises on a bad magic."""
+def decode_header(
+    prefix: bytes, max_header: int = MAX_HEADER, max_body: int | None = None
+) -> tuple[int, int]:
+    """(header length, body length) from the 16-byte prefix; raises ``ValueError`` on a
+    bad magic or on lengths above the limits, before anything is allocated."""
     magic, h, b = _PREFIX.unpack(prefix)
     if magic != MAGIC:
         raise ValueError(f"wire: bad magic {magic!r}, expected {MAGIC!r} (not a miniflow.ps frame)")
-    if h > MAX_HEADER:
-        raise ValueError(f"wire: header of {h} bytes exceeds the {MAX_HEADER}-byte limit")
+    if h > max_header:
+        raise ValueError(f"wire: header of {h} bytes exceeds the {max_header}-byte limit")
+    if max_body is not None and b > max_body:
+        raise ValueError(f"wire: body of {b} bytes exceeds the {max_body}-byte limit")
     return h, b
 
 
@@ -127,7 +134,10 @@ def send_frame(sock, header: dict, arrays: dict[str, np.ndarray] | None = None) 
     sock.sendall(b"".join(encode(header, arrays)))
 
 
-def recv_frame(sock) -> tuple[dict, dict[str, np.ndarray]]:
-    h, b = decode_header(bytes(_recv_exact(sock, _PREFIX.size)))
+def recv_frame(
+    sock, max_body: int = MAX_BODY, max_header: int = MAX_HEADER
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """The next frame from a socket; lengths above the limits raise ``ValueError``."""
+    h, b = decode_header(bytes(_recv_exact(sock, _PREFIX.size)), max_header, max_body)
     head = _recv_exact(sock, h)
     return _parse(bytes(head), _recv_exact(sock, b))

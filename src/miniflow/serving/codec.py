@@ -28,9 +28,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from miniflow.serving.errors import InvalidRequest
-from miniflow.serving.signature import DEFAULT_SIGNATURE, Ragged, SignatureDef, TensorSpec
+from miniflow.serving.signature import (
+    CLASSIFY_METHOD,
+    DEFAULT_SIGNATURE,
+    REGRESS_METHOD,
+    Ragged,
+    SignatureDef,
+    TensorSpec,
+)
 
-__all__ = ["PredictRequest", "parse_json", "decode_predict", "decode_instances", "encode_predict"]
+__all__ = [
+    "PredictRequest",
+    "parse_json",
+    "decode_predict",
+    "decode_instances",
+    "encode_predict",
+    "decode_examples",
+    "encode_classify",
+    "encode_regress",
+]
 
 
 @dataclass
@@ -357,3 +373,107 @@ def _text(v) -> str:
 def _b64_object(v) -> dict:
     raw = v if isinstance(v, bytes) else str(v).encode("utf-8")
     return {"b64": base64.b64encode(raw).decode("ascii")}
+
+
+# -- :classify and :regress --------------------------------------------------------------
+_METHOD_VERB = {CLASSIFY_METHOD: "classify", REGRESS_METHOD: "regress"}
+
+
+def decode_examples(
+    doc: object, signatures: Mapping[str, SignatureDef], method: str
+) -> PredictRequest:
+    """TF Serving's classify/regress body, ``{"signature_name": ..., "context": {...},
+    "examples": [{feature: value, ...}, ...]}``: each example with the context's
+    features added, decoded like row-format instances of a ``method`` signature.
+
+    Without ``signature_name`` the signature is ``serving_default`` if it has ``method``,
+    else the servable's only signature that has it.
+    """
+    verb = _METHOD_VERB[method]
+    if not isinstance(doc, dict):
+        raise InvalidRequest("JSON Value: request body must be a JSON object with 'examples'")
+    unknown = set(doc) - {"examples", "context", "signature_name"}
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown key(s) {sorted(unknown)} in {verb} request; expected 'examples', "
+            "and optionally 'context' and 'signature_name'"
+        )
+    examples, context = doc.get("examples"), doc.get("context", {})
+    if not isinstance(examples, list) or not examples:
+        raise InvalidRequest("'examples' must be a non-empty JSON list of objects")
+    if not isinstance(context, dict):
+        raise InvalidRequest("'context' must be a JSON object of features")
+    rows = []
+    for i, ex in enumerate(examples):
+        if not isinstance(ex, dict):
+            raise InvalidRequest(f"example {i} is not a JSON object of features")
+        rows.append({**context, **ex} if context else ex)
+    name = _method_signature(doc.get("signature_name"), signatures, method, verb)
+    inputs = decode_instances(rows, signatures[name])
+    return PredictRequest(name, inputs, len(rows), False)
+
+
+def _method_signature(name, signatures: Mapping[str, SignatureDef], method, verb) -> str:
+    if name is None:
+        default = signatures.get(DEFAULT_SIGNATURE)
+        if default is not None and default.method_name == method:
+            return DEFAULT_SIGNATURE
+        have = [k for k, s in signatures.items() if s.method_name == method]
+        if len(have) != 1:
+            raise InvalidRequest(
+                f"no default {verb} signature: {DEFAULT_SIGNATURE!r} is not one, and the "
+                f"model has {len(have)} {method} signatures {sorted(have)}; "
+                "send 'signature_name'"
+            )
+        return have[0]
+    if not isinstance(name, str):
+        raise InvalidRequest("'signature_name' must be a string")
+    sig = signatures.get(name)
+    if sig is None:
+        raise InvalidRequest(
+            f'Serving signature name: "{name}" not found in signature '
+            f"def; available: {sorted(signatures)}"
+        )
+    if sig.method_name != method:
+        raise InvalidRequest(
+            f"Expected {verb} signature method_name to be {method}. Was: {sig.method_name}"
+        )
+    return name
+
+
+def encode_classify(outputs: Mapping[str, np.ndarray]) -> dict:
+    """``{"result": [[[class, score], ...] per example]}``; a model without a
+    ``classes`` output gets empty class labels, one with only ``classes`` score 0 (as in
+    TF Serving's ClassificationResult)."""
+    scores = outputs.get("scores")
+    classes = outputs.get("classes")
+    if scores is None and classes is None:
+        raise InvalidRequest("the classify signature has neither 'classes' nor 'scores'")
+    ref = np.asarray(scores if scores is not None else classes)
+    ref = ref.reshape(len(ref), -1)
+    n, k = ref.shape
+    labels = (
+        np.asarray(_json_values("classes", classes)).reshape(n, k).tolist()
+        if classes is not None
+        else [[""] * k] * n
+    )
+    vals = np.asarray(scores, np.float64).reshape(n, k).tolist() if scores is not None else None
+    return {
+        "result": [
+            [[labels[i][j], vals[i][j] if vals is not None else 0.0] for j in range(k)]
+            for i in range(n)
+        ]
+    }
+
+
+def encode_regress(outputs: Mapping[str, np.ndarray]) -> dict:
+    """``{"result": [value per example]}`` from the signature's ``outputs``."""
+    value = outputs.get("outputs")
+    if value is None:
+        if len(outputs) != 1:
+            raise InvalidRequest("the regress signature has no 'outputs' output")
+        value = next(iter(outputs.values()))
+    arr = np.asarray(value, np.float64)
+    if arr.ndim > 1 and arr.shape[1:] != (1,) * (arr.ndim - 1):
+        raise InvalidRequest(f"regression output must be one value per example, got {arr.shape}")
+    return {"result": arr.reshape(len(arr)).tolist()}

@@ -11,8 +11,10 @@ Accepts TensorFlow Serving's text format, so an existing ``models.config`` works
     }
 
 and the same structure as JSON (``{"model_config_list": {"config": [{...}, ...]}}``).
-A relative ``base_path`` is taken relative to the config file's directory. Other
-TF Serving fields (``model_platform``, labels, logging) are accepted and ignored.
+A relative ``base_path`` is taken relative to the config file's directory.
+``version_labels { key: 'stable' value: 1 }`` (JSON: ``"version_labels": {"stable": 1}``)
+name versions for ``/v1/models/NAME/labels/LABEL``. Other TF Serving fields
+(``model_platform``, logging) are accepted and ignored.
 """
 
 from __future__ import annotations
@@ -124,6 +126,40 @@ def _policy(raw) -> VersionPolicy:
     raise ValueError(f"model config: unknown model_version_policy {sorted(raw)}")
 
 
+def _labels(raw, model: str, path: str) -> dict[str, int]:
+    """``version_labels`` as a map (JSON) or as repeated key/value entries (text)."""
+    if not raw:
+        return {}
+    entries = []
+    for item in _as_list(raw):
+        if isinstance(item, dict) and item and set(item) <= {"key", "value"}:
+            if set(item) != {"key", "value"}:  # a map entry must have both
+                raise ValueError(
+                    f"model config {path}: model {model!r}: bad version_labels entry "
+                    f"{item!r} (expected {{ key: 'LABEL' value: VERSION }})"
+                )
+            entries.append((_one(item, "key"), _one(item, "value")))
+        elif isinstance(item, dict):
+            entries += list(item.items())
+        else:
+            raise ValueError(f"model config {path}: model {model!r}: bad version_labels {item!r}")
+    out = {}
+    for key, value in entries:
+        try:
+            version = int(value)
+        except (TypeError, ValueError):
+            version = -1
+        if not isinstance(key, str) or not key or version < 0 or isinstance(value, bool):
+            raise ValueError(
+                f"model config {path}: model {model!r}: version label {key!r} must name "
+                f"a version number, got {value!r}"
+            )
+        if key in out and out[key] != version:
+            raise ValueError(f"model config {path}: model {model!r}: label {key!r} given twice")
+        out[key] = version
+    return out
+
+
 def load_model_config(path: str | os.PathLike) -> list[ModelConfig]:
     """Parses a model config file (TF Serving text format or JSON).
 
@@ -149,7 +185,8 @@ def load_model_config(path: str | os.PathLike) -> list[ModelConfig]:
             raise ValueError(f"model config {path}: model name {name!r} appears twice")
         names.add(name)
         policy = _policy(c.get("model_version_policy"))
-        out.append(ModelConfig(name, os.path.join(here, base), policy))
+        labels = _labels(c.get("version_labels"), name, path)
+        out.append(ModelConfig(name, os.path.join(here, base), policy, labels))
     if not out:
         raise ValueError(
             f"model config {path}: no models (expected model_config_list "

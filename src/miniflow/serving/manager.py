@@ -16,14 +16,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from miniflow.serving.batching import MicroBatcher
-from miniflow.serving.errors import ModelLoadError, ServableNotFound
+from miniflow.serving.errors import InvalidRequest, ModelLoadError, ServableNotFound
 from miniflow.serving.servable import Servable, load_servable
 
 __all__ = [
@@ -55,11 +55,13 @@ class VersionPolicy:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """One served model: its URL name, base directory and version policy."""
+    """One served model: its URL name, base directory, version policy and version
+    labels (``{"stable": 1}``: ``/v1/models/NAME/labels/stable`` means version 1)."""
 
     name: str
     base_path: str
     policy: VersionPolicy = field(default_factory=VersionPolicy)
+    version_labels: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ class ModelManager:
         batching: micro-batching options, or None to run each request on its own.
         on_batch: called with the rows of every model call (metrics).
         on_load_failure: called once per failed load (metrics).
+        on_load_attempt: called with (version path, loaded?) after each load (metrics).
     """
 
     def __init__(
@@ -159,6 +162,7 @@ class ModelManager:
         batching: BatchingOptions | None = None,
         on_batch: Callable[[int], None] | None = None,
         on_load_failure: Callable[[], None] | None = None,
+        on_load_attempt: Callable[[str, bool], None] | None = None,
     ):
         self.config = config
         self.name = config.name
@@ -166,12 +170,14 @@ class ModelManager:
         self._batching = batching
         self._on_batch = on_batch
         self._on_load_failure = on_load_failure
+        self._on_load_attempt = on_load_attempt or (lambda path, ok: None)
         self._lock = threading.Lock()
         self._loaded: dict[int, LoadedVersion] = {}
         self._failed: dict[int, tuple[tuple, str]] = {}  # version -> (fingerprint, error)
         self._ended: set[int] = set()
         self._poll_lock = threading.Lock()  # one poll at a time
         self._kept_warned: list[int] | None = None
+        self._closed = False
 
     # -- versions on disk --------------------------------------------------------------
     def poll(self) -> None:
@@ -186,6 +192,8 @@ class ModelManager:
         loaded stay (a redeploy that empties the directory drops no request).
         """
         with self._poll_lock:
+            if self._closed:
+                return
             on_disk = list_versions(self.config.base_path)
             current = self._loaded  # replaced, never mutated: a safe snapshot
             policy = self.config.policy
@@ -240,9 +248,11 @@ class ModelManager:
             )
             if self._on_load_failure is not None:
                 self._on_load_failure()
+            self._on_load_attempt(path, False)
             return None
         with self._lock:
             self._failed.pop(version, None)
+        self._on_load_attempt(path, True)
         log.info("model %s: version %d loaded from %s", self.name, version, path)
         loaded = LoadedVersion(self.name, version, servable, self._batching, self._on_batch)
         loaded.fingerprint = fp
@@ -270,6 +280,20 @@ class ModelManager:
     def versions(self) -> list[int]:
         """Versions being served, newest first."""
         return sorted(self._loaded, reverse=True)  # the map is replaced, never mutated
+
+    def resolve_label(self, label: str) -> int:
+        """The version a label names (TF Serving's message when it names none).
+
+        Raises:
+            InvalidRequest: the label is not in the model's ``version_labels``.
+        """
+        version = self.config.version_labels.get(label)
+        if version is None:
+            raise InvalidRequest(
+                f"Unrecognized servable version label: {label}; labels of model "
+                f"{self.name!r}: {dict(sorted(self.config.version_labels.items()))}"
+            )
+        return version
 
     @contextmanager
     def use(self, version: int | None = None) -> Iterator[LoadedVersion]:
@@ -330,6 +354,7 @@ class ModelManager:
     def close(self) -> None:
         """Retires every version (each closes once its last request ends)."""
         with self._poll_lock:
+            self._closed = True
             self._swap({})
 
 

@@ -45,6 +45,25 @@ def _num(x: float) -> str:
     return repr(float(x)) if x != int(x) else str(int(x))
 
 
+# our api label -> TF Serving's API label; HTTP status -> TF's status code name
+_TF_API = {
+    "predict": "Predict",
+    "classify": "Classify",
+    "regress": "Regress",
+    "metadata": "GetModelMetadata",
+    "status": "GetModelStatus",
+}
+_TF_STATUS = {
+    200: "OK",
+    400: "INVALID_ARGUMENT",
+    404: "NOT_FOUND",
+    405: "UNIMPLEMENTED",
+    413: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+
+
 class _Metric:
     def __init__(self, name: str, help_: str, kind: str, labels: tuple[str, ...]):
         self.name, self.help, self.kind, self.labels = name, help_, kind, labels
@@ -128,6 +147,25 @@ class Metrics:
             "counter",
             ("reason",),
         )
+        # TF Serving's own series, so its dashboards and alerts work unchanged
+        self._tf_count = _Metric(
+            ":tensorflow:serving:request_count",
+            "The total number of requests.",
+            "counter",
+            ("model_name", "status"),
+        )
+        self._tf_latency = _Histogram(
+            ":tensorflow:serving:request_latency",
+            "Distribution of wall time (in microseconds) for Tensorflow Serving request.",
+            ("model_name", "API", "entrypoint"),
+            tuple(b * 1e6 for b in LATENCY_BUCKETS),
+        )
+        self._tf_load = _Metric(
+            ":tensorflow:core:load_attempt_count",
+            "The number of times a servable load was attempted, by status.",
+            "counter",
+            ("model_path", "status"),
+        )
         self._all = (
             self._requests,
             self._errors,
@@ -137,6 +175,9 @@ class Metrics:
             self._load_failures,
             self._connections,
             self._conn_events,
+            self._tf_count,
+            self._tf_latency,
+            self._tf_load,
         )
 
     def observe_request(self, model: str, api: str, code: int, seconds: float) -> None:
@@ -146,6 +187,17 @@ class Metrics:
             if code >= 400:
                 self._errors.values[key] = self._errors.values.get(key, 0) + 1
             self._latency.observe((model, api), seconds)
+            tf_api = _TF_API.get(api)
+            if model and tf_api is not None:
+                status = (model, _TF_STATUS.get(code, "UNKNOWN"))
+                self._tf_count.values[status] = self._tf_count.values.get(status, 0) + 1
+                self._tf_latency.observe((model, tf_api, "REST"), seconds * 1e6)
+
+    def load_attempt(self, model_path: str, ok: bool) -> None:
+        """TF Serving's ``:tensorflow:core:load_attempt_count``."""
+        key = (model_path, "OK" if ok else "UNKNOWN")
+        with self._lock:
+            self._tf_load.values[key] = self._tf_load.values.get(key, 0) + 1
 
     def observe_batch(self, model: str, rows: int) -> None:
         with self._lock:

@@ -5,6 +5,9 @@ Endpoints (``NAME`` is a model name, ``N`` a version number)::
     GET  /v1/models/NAME[/versions/N]             version status
     GET  /v1/models/NAME[/versions/N]/metadata    signatures (names, dtypes, shapes)
     POST /v1/models/NAME[/versions/N]:predict     row or columnar predict
+    POST /v1/models/NAME[/versions/N]:classify    TF Serving's classify (examples)
+    POST /v1/models/NAME[/versions/N]:regress     TF Serving's regress (examples)
+    (/labels/LABEL may stand wherever /versions/N does)
     GET  /healthz                                 200 when every model serves a version
     GET  /monitoring/prometheus/metrics           Prometheus text format
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import os
 import re
 import socket
 import threading
@@ -32,10 +36,24 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from miniflow import errors as tf_errors
-from miniflow.serving.codec import decode_predict, encode_predict, parse_json
+from miniflow.serving.codec import (
+    decode_examples,
+    decode_predict,
+    encode_classify,
+    encode_predict,
+    encode_regress,
+    parse_json,
+)
+from miniflow.serving.config import load_model_config
 from miniflow.serving.errors import InvalidRequest, ServableNotFound
 from miniflow.serving.manager import BatchingOptions, ModelConfig, ModelManager
 from miniflow.serving.metrics import Metrics
+from miniflow.serving.signature import CLASSIFY_METHOD, REGRESS_METHOD
+
+_VERBS = {
+    "classify": (CLASSIFY_METHOD, encode_classify),
+    "regress": (REGRESS_METHOD, encode_regress),
+}
 
 __all__ = ["ModelServer", "HTTPLimits", "DEFAULT_MAX_BODY_BYTES"]
 
@@ -45,7 +63,7 @@ DEFAULT_MAX_BODY_BYTES = 64 << 20
 _CHUNK = 1 << 16
 _MAX_REJECTERS = 32  # threads answering 503 to connections over the cap
 _MODEL_PATH = re.compile(
-    r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?"
+    r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
     r"(?:(?P<metadata>/metadata)|:(?P<verb>[A-Za-z]+))?$"
 )
 
@@ -96,6 +114,8 @@ class ModelServer:
         batching: micro-batching of concurrent requests, or None.
         poll_seconds: how often base directories are scanned for new versions.
         limits: timeouts and caps on connections and request bytes (:class:`HTTPLimits`).
+        config_file: the model config file ``models`` came from, re-read every
+            ``config_poll_seconds`` (> 0) to add, remove or change models while serving.
         auth_token: when set, every request must carry ``Authorization: Bearer <token>``
             (else 401): on a shared machine every local user can reach a loopback port.
 
@@ -113,18 +133,23 @@ class ModelServer:
         poll_seconds: float = 1.0,
         limits: HTTPLimits | None = None,
         auth_token: str | None = None,
+        config_file: str | None = None,
+        config_poll_seconds: float = 0.0,
     ):
         self.metrics = Metrics()
-        self.managers: dict[str, ModelManager] = {}
+        self._batching = batching
+        self.managers: dict[str, ModelManager] = {}  # replaced, never mutated, once serving
         for cfg in models:
             if cfg.name in self.managers:
                 raise ValueError(f"model name {cfg.name!r} is configured twice")
-            self.managers[cfg.name] = ModelManager(
-                cfg,
-                batching=batching,
-                on_batch=lambda rows, n=cfg.name: self.metrics.observe_batch(n, rows),
-                on_load_failure=lambda n=cfg.name: self.metrics.load_failed(n),
-            )
+            self.managers[cfg.name] = self._manager_for(cfg)
+        self.config_file = config_file
+        self.config_poll_seconds = config_poll_seconds
+        self._config_seen: tuple | None = None  # the file's last (mtime, size) read
+        if config_file:
+            st = os.stat(config_file)
+            self._config_seen = (st.st_mtime_ns, st.st_size)
+        self._poll_lock = threading.Lock()
         self.poll_seconds = poll_seconds
         self.limits = limits or HTTPLimits()
         self.auth_token = auth_token
@@ -159,11 +184,59 @@ class ModelServer:
     def port(self) -> int:
         return self.httpd.server_address[1]
 
+    def _manager_for(self, cfg: ModelConfig) -> ModelManager:
+        return ModelManager(
+            cfg,
+            batching=self._batching,
+            on_batch=lambda rows, n=cfg.name: self.metrics.observe_batch(n, rows),
+            on_load_failure=lambda n=cfg.name: self.metrics.load_failed(n),
+            on_load_attempt=self.metrics.load_attempt,
+        )
+
     def poll(self) -> None:
         """Scans every model's base directory once (load new versions, retire old)."""
-        for m in self.managers.values():
-            m.poll()
-            self.metrics.set_version(m.name, max(m.versions, default=0))
+        with self._poll_lock:
+            for m in self.managers.values():
+                m.poll()
+                self.metrics.set_version(m.name, max(m.versions, default=0))
+
+    def reload_config(self) -> bool:
+        """Re-reads ``config_file`` if it changed: new models are loaded before they are
+        routed to, removed ones retired after; a model whose base path or policy changed
+        is a new manager, one whose labels changed keeps its loaded versions. A file
+        that does not parse is logged and the running configuration stays."""
+        try:
+            st = os.stat(self.config_file)
+            seen = (st.st_mtime_ns, st.st_size)
+            if seen == self._config_seen:
+                return False
+            self._config_seen = seen
+            configs = load_model_config(self.config_file)
+        except (OSError, ValueError) as e:
+            log.error(
+                "model config %s not reloaded; keeping the running one: %s", self.config_file, e
+            )
+            return False
+        with self._poll_lock:
+            new = {}
+            for cfg in configs:
+                old = self.managers.get(cfg.name)
+                if old is not None and (old.config.base_path, old.config.policy) == (
+                    cfg.base_path,
+                    cfg.policy,
+                ):
+                    old.config = cfg
+                    new[cfg.name] = old
+                else:
+                    new[cfg.name] = m = self._manager_for(cfg)
+                    m.poll()
+                    self.metrics.set_version(m.name, max(m.versions, default=0))
+            retired = [m for n, m in self.managers.items() if new.get(n) is not m]
+            self.managers = new
+        for m in retired:
+            m.close()
+        log.info("model config %s reloaded: models %s", self.config_file, sorted(new))
+        return True
 
     def start(self) -> None:
         """Loads the current versions, then serves and polls in background threads."""
@@ -184,8 +257,13 @@ class ModelServer:
             m.close()
 
     def _poll_loop(self) -> None:
+        next_config = time.monotonic() + self.config_poll_seconds
         while not self._stop.wait(self.poll_seconds):
             try:
+                if self.config_file and self.config_poll_seconds > 0:
+                    if time.monotonic() >= next_config:
+                        next_config = time.monotonic() + self.config_poll_seconds
+                        self.reload_config()
                 self.poll()
             except Exception:  # a scan error (e.g. permissions) must not end polling
                 log.exception("version poll failed")
@@ -217,6 +295,15 @@ class ModelServer:
             request = decode_predict(doc, loaded.signature_defs)
             outputs = loaded.predict(request.signature_name, request.inputs, request.rows)
         return encode_predict(outputs, request.columnar)
+
+    def run_examples(self, verb: str, name: str, version: int | None, body: bytes) -> dict:
+        """``:classify`` or ``:regress`` (TF Serving's examples request and result)."""
+        method, encode = _VERBS[verb]
+        doc = parse_json(body)
+        with self.manager(name).use(version) as loaded:
+            request = decode_examples(doc, loaded.signature_defs, method)
+            outputs = loaded.predict(request.signature_name, request.inputs, request.rows)
+        return encode(outputs)
 
     def health(self) -> tuple[int, dict]:
         models = {n: m.versions for n, m in self.managers.items()}
@@ -319,14 +406,15 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002  BaseHTTPRequestHandler's signature
         log.debug("%s " + format, self.address_string(), *args)
 
+    def log_error(self, format, *args):  # noqa: A002
+        if format.startswith("Request timed out"):  # the base class's TimeoutError handler
+            self.server.app.metrics.connection_event("timeout")
+        log.debug("%s " + format, self.address_string(), *args)
+
     def handle_one_request(self):
         # waiting for a request on a kept-alive connection: the idle timeout
         self.connection.settimeout(self.limits.idle_timeout_s)
-        try:
-            super().handle_one_request()
-        except TimeoutError:  # the base class catches it only around the request line
-            self.close_connection = True
-            self.server.app.metrics.connection_event("timeout")
+        super().handle_one_request()
 
     def parse_request(self):
         # the request line arrived: the rest of the head within the read timeout
@@ -337,6 +425,7 @@ class _Handler(BaseHTTPRequestHandler):
         """The base class's errors (bad request line, unknown method, huge headers)
         as JSON, counted like every other answer."""
         self.close_connection = True
+        self.request_version = "HTTP/1.1"  # never answer bare HTTP/0.9 (no status line)
         text = message or HTTPStatus(code).phrase
         if code == 501 and self.command:
             code, text = 405, f"Method {self.command} is not allowed on {self.path}"
@@ -379,7 +468,9 @@ class _Handler(BaseHTTPRequestHandler):
             m = _MODEL_PATH.match(path)
             if m is not None:
                 model = m["name"] if m["name"] in app.managers else ""
-                api = "predict" if m["verb"] else "metadata" if m["metadata"] else "status"
+                api = m["verb"] or ("metadata" if m["metadata"] else "status")
+                if api not in ("predict", "classify", "regress", "metadata", "status"):
+                    api = "other"
                 _check_method(m, get, method, self.path)
             if method == "POST":
                 reserved = self._content_length()
@@ -387,6 +478,8 @@ class _Handler(BaseHTTPRequestHandler):
                 body = self._read_body(reserved)
             if m is not None:
                 version = int(m["version"]) if m["version"] else None
+                if m["label"] is not None:
+                    version = app.manager(m["name"]).resolve_label(m["label"])
                 code, payload = 200, self._model_call(app, method, m, version, body)
             elif path == "/monitoring/prometheus/metrics" and get:
                 api = "metrics"
@@ -424,8 +517,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _model_call(self, app: ModelServer, method: str, m, version, body) -> dict:
         name = m["name"]
         if m["verb"] is not None:
+            if m["verb"] in _VERBS:
+                return app.run_examples(m["verb"], name, version, body)
             if m["verb"] != "predict":
-                raise InvalidRequest(f"API {m['verb']!r} is not supported; use :predict")
+                raise InvalidRequest(
+                    f"API {m['verb']!r} is not supported; use :predict, :classify or :regress"
+                )
             return app.predict(name, version, body)
         if m["metadata"]:
             return app.model_metadata(name, version)

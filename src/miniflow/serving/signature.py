@@ -21,11 +21,15 @@ __all__ = [
     "Ragged",
     "DEFAULT_SIGNATURE",
     "PREDICT_METHOD",
+    "CLASSIFY_METHOD",
+    "REGRESS_METHOD",
     "dtype_enum",
 ]
 
 DEFAULT_SIGNATURE = "serving_default"
 PREDICT_METHOD = "tensorflow/serving/predict"
+CLASSIFY_METHOD = "tensorflow/serving/classify"
+REGRESS_METHOD = "tensorflow/serving/regress"
 
 # numpy dtype -> TF's DataType enum name, as TF Serving's metadata reports it.
 _DT_NAMES = {

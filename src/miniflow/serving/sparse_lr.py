@@ -8,7 +8,14 @@ from miniflow.ml.data import Batch
 from miniflow.ml.linear_model import sigmoid
 from miniflow.ml.sparse_lr import SparseLinearModel, load_model
 from miniflow.serving.errors import InvalidRequest
-from miniflow.serving.signature import DEFAULT_SIGNATURE, Ragged, SignatureDef, TensorSpec
+from miniflow.serving.signature import (
+    CLASSIFY_METHOD,
+    DEFAULT_SIGNATURE,
+    REGRESS_METHOD,
+    Ragged,
+    SignatureDef,
+    TensorSpec,
+)
 
 __all__ = ["SparseLRServable"]
 
@@ -23,6 +30,21 @@ def _signatures() -> dict[str, SignatureDef]:
     return {
         DEFAULT_SIGNATURE: SignatureDef(inputs, {"probabilities": prob}),
         "predict": SignatureDef(inputs, {"probabilities": prob, "logits": logit}),
+        # as a TF canned binary classifier exports them: classes "0"/"1" with their
+        # probabilities, and the positive class's probability as the regression
+        "classification": SignatureDef(
+            inputs,
+            {
+                "classes": TensorSpec("classes", np.dtype(object), (None, 2)),
+                "scores": TensorSpec("scores", np.dtype(np.float32), (None, 2)),
+            },
+            CLASSIFY_METHOD,
+        ),
+        "regression": SignatureDef(
+            inputs,
+            {"outputs": TensorSpec("outputs", np.dtype(np.float32), (None,))},
+            REGRESS_METHOD,
+        ),
     }
 
 
@@ -31,7 +53,9 @@ class SparseLRServable:
 
     Each instance is ``{"indices": [feature ids], "values": [feature values]}`` with ids
     in ``[0, 2**dims_log2)``. Signatures: ``serving_default`` returns ``probabilities``;
-    ``predict`` returns ``probabilities`` and ``logits`` (the margin ``b + w.x``).
+    ``predict`` returns ``probabilities`` and ``logits`` (the margin ``b + w.x``);
+    ``classification`` (``:classify``) and ``regression`` (``:regress``) as TF's binary
+    classifiers export them.
     The model is immutable, so ``predict`` needs no lock.
     """
 
@@ -79,7 +103,14 @@ class SparseLRServable:
             np.zeros(len(ids), np.float32),
         )
         logits = self.model.decision_function(batch)
-        out = {"probabilities": sigmoid(logits).astype(np.float32)}
+        prob = sigmoid(logits).astype(np.float32)
+        if signature_name == "classification":
+            classes = np.empty((len(prob), 2), object)
+            classes[:] = (b"0", b"1")
+            return {"classes": classes, "scores": np.stack([1 - prob, prob], axis=1)}
+        if signature_name == "regression":
+            return {"outputs": prob}
+        out = {"probabilities": prob}
         if "logits" in self.signature_defs[signature_name].outputs:
             out["logits"] = logits.astype(np.float32)
         return out

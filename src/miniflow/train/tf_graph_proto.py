@@ -5,8 +5,8 @@ registered miniflow op (`tf_op_import` holds the per-op differences), turns TF1
 variables (``VariableV2`` and their ``Assign``/``Apply*`` ref inputs) into miniflow
 variables, drops the file's own saver ops (``save/...``; the returned `Saver` restores
 the same checkpoint names, read from the file's ``SaveV2`` node) and rebuilds
-collections. A TF1 ``tf.cond`` (``Switch``/``Merge``) becomes a ``Select``; TF1 while
-loops are refused. Nothing from the file is executed: only registered op types are
+collections. A TF1 ``tf.cond`` (``Switch``/``Merge``) becomes a ``Select``; a TF1 while
+loop frame becomes a ``While`` op (`tf_while_import`). Nothing from the file is executed: only registered op types are
 built, and every op type that cannot be built is named in one error before anything is
 added.
 
@@ -45,6 +45,7 @@ from miniflow.train.tf_proto_values import (  # noqa: F401  parsing helpers, use
     protos,
     read_proto_file,
 )
+from miniflow.train.tf_while_import import STRUCTURAL, Frames, build_frame
 
 _log = logging.getLogger("miniflow")
 
@@ -242,23 +243,35 @@ class _Importer:
             )
 
     def order(self) -> list:
-        """The nodes to build, inputs first."""
+        """The nodes to build, inputs first; a while loop frame is one entry,
+        ``"\0" + frame name`` (`tf_while_import`)."""
         pending, done, out = {}, set(), []
+        self.frames = Frames(self.nodes, self.skipped)
+        unit = {n: self.frames.unit(n) for n in self.frames.frame}
         for name, node in self.nodes.items():
             if name in self.skipped:
                 continue
-            deps = set()
+            key = name if unit.get(name) is None else "\0" + unit[name]
+            deps = pending.setdefault(key, set())
             for r in node.input:
                 src = r.lstrip("^").split(":")[0]
-                key = r if ":" in r else f"{r}:0"
-                if not r.startswith("^") and key in self.input_map:
+                ref = r if ":" in r else f"{r}:0"
+                if not r.startswith("^") and ref in self.input_map:
                     continue
                 if src not in self.nodes:
                     raise bad(f"node '{name}'", f"input '{r}' names no node of the graph")
                 if src in self.skipped:
                     raise bad(f"node '{name}'", f"input '{r}' is a save/restore op")
-                deps.add(src)
-            pending[name] = deps
+                src_key = src if unit.get(src) is None else "\0" + unit[src]
+                if src_key == key:
+                    continue
+                if key == name and src_key != src and self.nodes[src].op != "Exit":
+                    raise bad(
+                        f"node '{name}'",
+                        f"input '{r}' is inside while loop frame '{unit[src]}'; a loop's "
+                        "values leave it only through an Exit",
+                    )
+                deps.add(src_key)
         users: dict = {}
         for name, deps in pending.items():
             for d in deps:
@@ -277,8 +290,8 @@ class _Importer:
             stuck = sorted(set(pending) - done)
             raise bad(
                 "GraphDef",
-                f"the graph has a cycle through {len(stuck)} nodes (e.g. {stuck[:5]}); only "
-                "TF1 while loops make cycles, and they are not supported",
+                f"the graph has a cycle through {len(stuck)} nodes (e.g. {stuck[:5]}) that "
+                "is not a TF1 while loop",
             )
         return out
 
@@ -320,8 +333,11 @@ class _Importer:
 
     def run(self) -> dict:
         self.check_supported()
-        for name in self.order():
-            self.build(name)
+        for key in self.order():
+            if key.startswith("\0"):
+                build_frame(self, self.frames, key[1:])
+            else:
+                self.build(key)
         used = {r if ":" in r else f"{r}:0" for n in self.nodes.values() for r in n.input}
         unused = set(self.input_map) - used
         if unused:
@@ -337,7 +353,14 @@ def _unsupported(node) -> str | None:
     if op in DENIED_OPS:
         return "runs Python code; never imported"
     if op in imp.CONTROL_FLOW:
-        return "TF1 control flow is not supported"
+        if op.startswith("Ref"):
+            return "TF1 control flow on reference tensors is not supported"
+        return (
+            "TF2 control flow (functions of the graph's library) is not supported; "
+            "TF writes TF1 loops/conds after tf.disable_v2_behavior()"
+        )
+    if op in STRUCTURAL:
+        return None
     if op in imp.CONVERTERS:
         return None
     if not has_op(op):

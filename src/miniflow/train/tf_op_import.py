@@ -20,6 +20,7 @@ import numpy as np
 
 from miniflow import dtypes
 from miniflow.core.shapes import TensorShape
+from miniflow.ops import tf_graph_ops
 
 # Attributes that only give TF's kernels their types; miniflow infers those.
 TYPE_ATTRS = frozenset(
@@ -49,14 +50,13 @@ REF_INPUTS = {
     },
 }
 
-# TF1 v1 loops and v2 functional control flow: rebuilt by no converter (``Switch`` and
-# ``Merge`` of a ``tf.cond`` are; see docs/tf_files.md).
+# TF2 functional control flow and TF1 control flow on ref tensors: not imported
+# (``Switch``/``Merge`` of a ``tf.cond`` are converted; see docs/tf_files.md).
+# (``Enter``/``Exit``/``NextIteration``/``LoopCond`` frames are rebuilt as a whole by
+# `tf_while_import`.)
 CONTROL_FLOW = frozenset(
-    "Enter Exit NextIteration LoopCond RefEnter RefExit RefSwitch RefMerge "
-    "RefNextIteration ControlTrigger While StatelessWhile If StatelessIf "
-    "TensorArrayV3 TensorArrayReadV3 TensorArrayWriteV3 TensorArrayGatherV3 "
-    "TensorArrayScatterV3 TensorArraySizeV3 TensorArrayGradV3 StackV2 StackPushV2 "
-    "StackPopV2 PartitionedCall StatefulPartitionedCall".split()
+    "RefEnter RefExit RefSwitch RefMerge RefNextIteration While StatelessWhile If "
+    "StatelessIf PartitionedCall StatefulPartitionedCall".split()
 )
 
 
@@ -192,8 +192,8 @@ def _bias_add(b, node, ins, attrs):
 def _bias_add_grad(b, node, ins, attrs):
     _nhwc(b, attrs)
     rank = ins[0].shape.ndims
-    if rank is None:
-        raise b.error("BiasAddGrad needs an input of known rank")
+    if rank is None:  # e.g. popped from a while loop gradient's stack
+        return b.op("BiasAddGradDynamicRank", ins, {}, final=True)
     return b.op("Sum", ins, {"axis": tuple(range(rank - 1)), "keepdims": False}, final=True)
 
 
@@ -258,7 +258,10 @@ def _squeeze(b, node, ins, attrs):
 
 
 def _transpose(b, node, ins, attrs):
-    return b.op("Transpose", ins[:1], {"perm": _axes(_need_const(b, 1, "perm"))}, final=True)
+    perm = b.const_value(1)
+    if perm is None:  # computed at run time (dynamic_rnn's batch-major <-> time-major)
+        return b.op("TransposeDynamicPerm", ins, {}, final=True)
+    return b.op("Transpose", ins[:1], {"perm": _axes(perm)}, final=True)
 
 
 def _gather(b, node, ins, attrs):
@@ -316,37 +319,28 @@ def _pool(op_type):
     return conv
 
 
+_MASKS = ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")
+
+
 def _strided_slice(b, node, ins, attrs):
-    begin, end, strides = (
-        _need_const(b, i, w) for i, w in ((1, "begin"), (2, "end"), (3, "strides"))
-    )
-    masks = {
-        k: int(attrs.get(k, 0))
-        for k in ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")
-    }
-    spec = []
-    for i, (lo, hi, st) in enumerate(zip(begin.tolist(), end.tolist(), strides.tolist())):
-        bit = 1 << i
-        if masks["ellipsis_mask"] & bit:
-            spec.append(Ellipsis)
-        elif masks["new_axis_mask"] & bit:
-            spec.append(None)
-        elif masks["shrink_axis_mask"] & bit:
-            spec.append(int(lo))
-        else:
-            spec.append(
-                slice(
-                    None if masks["begin_mask"] & bit else int(lo),
-                    None if masks["end_mask"] & bit else int(hi),
-                    int(st),
-                )
-            )
-    return b.op("StridedSlice", ins[:1], {"spec": tuple(spec)}, final=True)
+    masks = {k: int(attrs.get(k, 0)) for k in _MASKS}
+    bounds = [b.const_value(i) for i in (1, 2, 3)]
+    if any(v is None for v in bounds):  # e.g. x[i] inside a while loop
+        return b.op("StridedSliceDynamic", ins, masks, final=True)
+    spec = tf_graph_ops.strided_spec(*bounds, **masks)
+    return b.op("StridedSlice", ins[:1], {"spec": spec}, final=True)
+
+
+def _strided_slice_grad(b, node, ins, attrs):
+    masks = {k: int(attrs.get(k, 0)) for k in _MASKS}
+    return b.op("StridedSliceGradDynamic", ins, masks, final=True)
 
 
 def _slice(b, node, ins, attrs):
-    begin = _need_const(b, 1, "begin").tolist()
-    size = _need_const(b, 2, "size").tolist()
+    begin, size = b.const_value(1), b.const_value(2)
+    if begin is None or size is None:  # bounds computed at run time (TF's concat gradient)
+        return b.op("SliceDynamicBounds", ins, {}, final=True)
+    begin, size = begin.tolist(), size.tolist()
     spec = tuple(slice(lo, None if n == -1 else lo + n, None) for lo, n in zip(begin, size))
     return b.op("StridedSlice", ins[:1], {"spec": spec}, final=True)
 
@@ -428,7 +422,24 @@ def _max_pool_grad(b, node, ins, attrs):  # TF also passes the pooled output
     return _pool("MaxPoolGrad")(b, node, [ins[0], ins[2]], attrs)
 
 
+def _keep(op_type, *names):
+    """The op with only the attributes ``names`` (TF's others change nothing here)."""
+
+    def conv(b, node, ins, attrs):
+        return b.op(op_type, ins, {k: attrs[k] for k in names if k in attrs}, final=True)
+
+    return conv
+
+
 CONVERTERS = {
+    "TensorArrayV3": _keep("TensorArrayV3", "dtype", "dynamic_size", "clear_after_read"),
+    "TensorArrayReadV3": _keep("TensorArrayReadV3", "dtype"),
+    "TensorArrayGatherV3": _keep("TensorArrayGatherV3", "dtype"),
+    "StackV2": _keep("StackV2", "elem_type"),
+    "StackPushV2": _keep("StackPushV2"),
+    "StackPopV2": _keep("StackPopV2", "elem_type"),
+    "ControlTrigger": _keep("NoOp"),
+    "ConcatOffset": _keep("ConcatOffset", "N"),
     "Placeholder": _placeholder,
     "PlaceholderWithDefault": _placeholder_with_default,
     "Const": _const,
@@ -472,6 +483,7 @@ CONVERTERS = {
     "MaxPoolGrad": _max_pool_grad,
     "BroadcastGradientArgs": _same("BroadcastGradientArgs"),
     "StridedSlice": _strided_slice,
+    "StridedSliceGrad": _strided_slice_grad,
     "Slice": _slice,
     "Pad": _pad,
     "PadV2": _pad,

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 
+from miniflow.ps.auth import SECRET_ENV, AuthError, JobIdentity, new_identity
 from miniflow.ps.backends.base import Backend, WorkerState, import_path
 from miniflow.ps.client import ShardClient
 from miniflow.ps.shard import Shard, ShardConfig
@@ -52,8 +53,13 @@ class ProcessBackend(Backend):
         self.ports: list[int] = [0] * len(spec.shards)
         self.worker_procs: dict[int, subprocess.Popen] = {}
         self._stopping = False
+        # The job's identity: children get the secret in their environment (never on a
+        # command line); JOB_DIR/secret (mode 0600) is for tools of the same user.
+        self.identity = new_identity()
+        self.identity.write_secret(os.path.join(spec.job_dir, "secret"))
         self._env = {
             **os.environ,
+            SECRET_ENV: self.identity.secret.hex(),
             "PYTHONPATH": os.pathsep.join(
                 p for p in (import_path(), os.environ.get("PYTHONPATH")) if p
             ),
@@ -62,6 +68,10 @@ class ProcessBackend(Backend):
     @property
     def addresses(self) -> list[str]:
         return [f"{HOST}:{p}" for p in self.ports]
+
+    @property
+    def job_id(self) -> str:
+        return self.identity.job_id
 
     @property
     def address_file(self) -> str:
@@ -85,7 +95,7 @@ class ProcessBackend(Backend):
         cfg = json.dumps(self.spec.shards[index].__dict__)
         old = self.ports[index]
         for port in dict.fromkeys([old, 0]):  # the old port, else any free one
-            args = ["shard", "--config", cfg, "--port", str(port)]
+            args = ["shard", "--config", cfg, "--port", str(port), "--job-id", self.job_id]
             proc = self._spawn(args + (["--restore"] if restore else []), f"shard-{index}.log")
             line = proc.stdout.readline().decode()
             if line.startswith("PORT "):
@@ -102,7 +112,7 @@ class ProcessBackend(Backend):
         self.ports[index] = int(line.split()[1])
         self.shard_procs[index] = proc
         pids = [p.pid if p is not None else 0 for p in self.shard_procs]
-        write_addresses(self.address_file, self.addresses, pids)
+        write_addresses(self.address_file, self.addresses, pids, self.job_id)
 
     def start_shards(self, restore: bool = False) -> None:
         for i in range(len(self.spec.shards)):
@@ -110,11 +120,14 @@ class ProcessBackend(Backend):
 
     def client(self, worker: int = -1, timeout: float | None = None) -> ShardClient:
         timeout = self.spec.timeout if timeout is None else timeout
-        return ShardClient(SocketTransport(self.addresses, timeout, self.address_file), worker)
+        transport = SocketTransport(self.addresses, timeout, self.address_file, self.identity)
+        return ShardClient(transport, worker)
 
     def start_worker(self, index: int) -> None:
         args = [
             "worker",
+            "--job-id",
+            self.job_id,
             "--index",
             str(index),
             "--shards",
@@ -212,8 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--config", required=True, help="ShardConfig as JSON")
     s.add_argument("--port", type=int, default=0)
     s.add_argument("--restore", action="store_true")
+    s.add_argument("--job-id", required=True)
     w = sub.add_parser("worker")
     w.add_argument("--index", type=int, required=True)
+    w.add_argument("--job-id", required=True)
     w.add_argument("--shards", required=True, help="host:port,... in shard order")
     w.add_argument("--address-file", help="JSON file with the shards' current addresses")
     w.add_argument("--partition", required=True)
@@ -232,13 +247,18 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         shard = Shard(ShardConfig(**json.loads(args.config)), restore=args.restore)
         print(f"PORT {server.getsockname()[1]}", flush=True)
-        serve_shard(shard, server)
+        serve_shard(shard, server, JobIdentity.from_env(args.job_id))
         return 0
     from miniflow.ps.worker import run_worker
 
-    transport = SocketTransport(args.shards.split(","), args.timeout, args.address_file)
+    identity = JobIdentity.from_env(args.job_id)
+    transport = SocketTransport(args.shards.split(","), args.timeout, args.address_file, identity)
     client = ShardClient(transport, args.index)
-    result = run_worker(client, args.partition, args.epochs, args.pace)
+    try:
+        result = run_worker(client, args.partition, args.epochs, args.pace)
+    except AuthError as e:
+        print(f"worker {args.index}: error: {e}", file=sys.stderr)
+        return 2
     print(f"worker {args.index} finished: {json.dumps(result.__dict__)}", file=sys.stderr)
     client.close()
     return 0

@@ -1,0 +1,1 @@
+"""Pipelines: DAGs of steps that run as the owner's jobs, advanced by the scheduler."""
