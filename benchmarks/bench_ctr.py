@@ -53,7 +53,7 @@ def run_miniflow(
         os.path.join(w, f"train{suffix}.{ext}"),
         dims,
         cache=cache_path,
-        block_rows=trainer.batch_size,
+        block_rows=4096 if trainer.batch_size == "auto" else trainer.batch_size,
     )
     trainer.prefault()  # allocation of the 2^dims table, reported apart from training
     alloc = time.process_time() - c0

@@ -100,10 +100,10 @@ def main() -> int:
         api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
         script = (
             "set -e\n"
-            "miniflow data gen-ctr --rows 20000 --dims-log2 12 --seed 1 "
-            "--format libsvm --out train.svm\n"
-            "miniflow data gen-ctr --rows 2000 --dims-log2 12 --seed 2 "
-            "--format libsvm --out test.svm\n"
+            "miniflow data gen-ctr --rows 22000 --dims-log2 12 --seed 1 "
+            "--format libsvm --out all.svm\n"
+            "head -n 20000 all.svm > train.svm && tail -n 2000 all.svm > test.svm\n"
+            "rm all.svm\n"
             "miniflow lr train --train train.svm --test test.svm --dims-log2 12 "
             "--model-out model/1 --no-progress\n"
         )  # model/ = base dir, 1/ = version

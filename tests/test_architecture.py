@@ -184,7 +184,7 @@ LIBRARY = [
         6,
         """
         ml ml.base ml.batch ml.cache ml.data ml.datagen ml.linear_model ml.metrics
-        ml.optimizers ml.report ml.solvers ml.source ml.sparse_lr ml.validation
+        ml.numbers ml.optimizers ml.report ml.solvers ml.source ml.sparse_lr ml.validation
         """,
     ),
     (
@@ -193,7 +193,7 @@ LIBRARY = [
         """
         ps ps.auth ps.backends ps.backends.base ps.backends.local ps.backends.process
         ps.backends.ray ps.checkpoint ps.cli ps.client ps.job ps.partition ps.serving
-        ps.shard ps.sharding ps.transport ps.wire ps.worker serving serving.batch_predict serving.batching
+        ps.shard ps.sharding ps.transport ps.validation ps.wire ps.worker serving serving.batch_predict serving.batching
         serving.codec serving.config serving.errors serving.manager serving.metrics
         serving.saved_model serving.servable serving.server serving.signature
         serving.sparse_lr

@@ -49,7 +49,7 @@ STEPS = (
 
 def build_platform(settings: Settings, executor: Executor | None = None) -> Platform:
     """DB tables, session factory and executor for ``settings`` (no threads started)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = make_engine(settings)
     Base.metadata.create_all(engine)
     add_missing_columns(engine)

@@ -62,9 +62,10 @@ def test_libsvm_binary_form_qid_comments_blank_lines():
     np.testing.assert_allclose(b.values, [1, 1, 1, 1, 2.5, 1, 1])
 
 
-def test_libsvm_reports_bad_index_with_row():
-    with pytest.raises(ValueError, match="'x7' in row 2"):
+def test_libsvm_reports_bad_index_with_line():
+    with pytest.raises(ValueError, match="'x7' is not a non-negative integer") as e:
         parse_libsvm(b"1 3:1\n0 x7:1\n")
+    assert e.value.line == 2
 
 
 def test_libsvm_dims_log2_reduces_indices():
@@ -220,7 +221,7 @@ def test_vw_vectorised_path_by_hand_with_namespaces_numbers_and_values():
 def test_swar_integer_parsing_against_python_int():
     import re
 
-    from miniflow.ml.data import _uints, _words
+    from miniflow.ml.numbers import uints as _uints, words_at as _words
 
     rng = np.random.default_rng(9)
     good = [str(x).encode() for x in rng.integers(0, 10**16, 2000)]

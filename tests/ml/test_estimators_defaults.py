@@ -172,3 +172,34 @@ def test_failure_modes_name_the_problem():
     with pytest.raises(ValueError, match="X has 3 features, but LinearRegression is expecting 2"):
         fitted.predict(np.ones((1, 3)))
     assert not hasattr(fitted, "decision_function")  # a regressor (sklearn convention)
+
+
+def _csr(path, dims_log2):
+    from miniflow.ml import read_file
+    from miniflow.ml.batch import concat_batches
+
+    b = concat_batches(list(read_file(path, dims_log2)))
+    return b, b.to_csr(1 << dims_log2), b.labels
+
+
+def test_sparse_lr_default_batches_suit_small_data(tmp_path):
+    # `make demo`'s data: 20k generated rows over 2^12 hashed ids. Fixed 4096-row batches
+    # make 5 updates per epoch; the default grows the batch with the rows seen.
+    from miniflow.ml import SparseLRTrainer, write_ctr
+    from miniflow.ml.metrics import roc_auc
+
+    write_ctr(tmp_path / "train.svm", 20_000, 12, seed=1)
+    write_ctr(tmp_path / "test.svm", 2_000, 12, seed=2)
+    train, Xtr, ytr = _csr(tmp_path / "train.svm", 12)
+    test, Xte, yte = _csr(tmp_path / "test.svm", 12)
+    auto = SparseLRTrainer(12)
+    auto.partial_fit([train])
+    fixed = SparseLRTrainer(12, batch_size=4096)
+    fixed.partial_fit([train])
+    best = sk.LogisticRegression(C=0.03, max_iter=1000).fit(Xtr, ytr)  # C tuned on these rows
+    best_auc = roc_auc(yte, best.predict_proba(Xte)[:, 1])
+    auto_auc = roc_auc(yte, auto.predict_proba(test))
+    assert auto_auc > roc_auc(yte, fixed.predict_proba(test)) + 0.02
+    assert auto_auc > best_auc - 0.02
+    with pytest.raises(ValueError, match="positive int or 'auto'"):
+        SparseLRTrainer(12, batch_size=0)

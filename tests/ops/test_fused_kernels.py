@@ -259,10 +259,11 @@ def test_sigmoid_tails_match_tensorflow():
 # ------------------------------------------------------------------------- BLAS threads
 @pytest.fixture
 def restore_threads():
-    before = blas_threads.current_threads()
+    before, pinned = blas_threads.current_threads(), blas_threads._state["pinned"]
     yield
     if before:
         blas_threads.set_threads(before)
+    blas_threads._state["pinned"] = pinned
 
 
 def test_configproto_intra_op_threads_sets_blas_threads(restore_threads):
@@ -275,6 +276,24 @@ def test_configproto_intra_op_threads_sets_blas_threads(restore_threads):
         blas_threads.current_threads() == 2
     )
     assert tf.config.threading.get_intra_op_parallelism_threads() == 2
+    pinned = blas_threads.current_threads()
+    tf.Session().close()  # a Session's default keeps the process-wide pin, as TF's pools
+    assert blas_threads.current_threads() == pinned
+
+
+def test_default_applies_when_nothing_is_pinned(restore_threads, monkeypatch):
+    if blas_threads.current_threads() is None:
+        pytest.skip("no BLAS library visible to threadpoolctl")
+    for k in blas_threads._ENV:
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setattr(blas_threads, "default_threads", lambda: 1)
+    blas_threads.set_threads(2)
+    tf.config.threading.set_intra_op_parallelism_threads(0)  # unpins: the default again
+    assert blas_threads.current_threads() == 1
+    blas_threads.set_threads(2, session=False)
+    blas_threads._state["pinned"] = False
+    tf.Session().close()
+    assert blas_threads.current_threads() == 1
 
 
 def test_default_threads_follow_the_free_cores(restore_threads, monkeypatch):

@@ -91,6 +91,26 @@ def test_a_tenant_reads_its_own_earlier_job_by_path(server, alice, bob):
         assert expect in client.get(f"/v1/jobs/{job['id']}/logs").text, (MODE, expect)
 
 
+def test_glob_inputs_under_a_private_ancestor_are_visible(alice, tmp_path_factory):
+    """Batch-prediction inputs may be globs with a wildcard in a directory part
+    (``/data/day=*/part-*.svm``): the sandbox exposes the directory above the first
+    wildcard, read as the tenant. Pytest's temp root is 0700, so without that nothing
+    under it is visible to the job ("input ... matches no file")."""
+    data = tmp_path_factory.getbasetemp() / f"inputs-{os.getpid()}"  # under 0700 parents
+    for day in (1, 2):
+        (data / f"day={day}").mkdir(parents=True, exist_ok=True)
+        (data / f"day={day}" / "part-0.svm").write_text(f"rows of day {day}\n")
+    os.chmod(data, 0o755)
+    pattern = str(data / "day=*" / "part-*.svm")
+    code = (
+        "import glob, sys; print('read', [open(f).read() for f in sorted(glob.glob(sys.argv[1]))])"
+    )
+    r = alice.post("/v1/jobs", json={"command": [sys.executable, "-c", code, pattern], **SMALL})
+    job = wait_job(alice, r.json()["id"])
+    log = alice.get(f"/v1/jobs/{job['id']}/logs").text
+    assert "read ['rows of day 1\\n', 'rows of day 2\\n']" in log, (MODE, log)
+
+
 def _groups(run_dir: Path) -> list[str]:
     return json.loads((run_dir / "spec.json").read_text())["cgroups"]
 

@@ -95,9 +95,9 @@ def ctr_pipeline(deploy_dir: Path) -> dict:
     }
 
 
-def test_gen_train_evaluate_deploy_if_better_then_predict(fresh_server, tmp_path):
+def test_gen_train_evaluate_deploy_if_better_then_predict(fresh_server, tmp_path_factory):
     alice = fresh_server.client(fresh_server.new_user("alice"))
-    deploy_dir = tmp_path / "serving-model"
+    deploy_dir = tmp_path_factory.mktemp("deploy") / "serving-model"  # writable by tenants
     spec = ctr_pipeline(deploy_dir)
     create(alice, spec.pop("name"), spec.pop("steps"), **spec)
     run = wait_run(alice, "ctr", start(alice, "ctr")["id"], timeout=600)
@@ -121,8 +121,8 @@ def test_gen_train_evaluate_deploy_if_better_then_predict(fresh_server, tmp_path
     assert steps["deploy"]["state"] == "SKIPPED" and steps["predict"]["state"] == "SKIPPED"
 
 
-def test_a_server_killed_mid_run_resumes_it_and_runs_each_step_once(tmp_path):
-    ledger = tmp_path / "ledger.txt"
+def test_a_server_killed_mid_run_resumes_it_and_runs_each_step_once(tmp_path, tmp_path_factory):
+    ledger = tmp_path_factory.mktemp("ledger") / "ledger.txt"  # writable by tenants
     ledger.touch()
     ledger.chmod(0o666)
     record = "import sys, time; open(sys.argv[1], 'a').write(sys.argv[2] + '\\n'); time.sleep(float(sys.argv[3]))"

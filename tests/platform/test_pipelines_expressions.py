@@ -61,6 +61,8 @@ def test_comparisons_agree_with_python(a, b, op):
         ("1 in params.label", "In is not allowed"),
         ("2 ** 1000000", "Pow is not allowed"),
         ("1" * 1001, "the limit is 1000"),
+        ("-" * 999 + "1", "nested more than 64 deep"),
+        ("not " * 70 + "true", "nested more than 64 deep"),
     ],
 )
 def test_unsafe_or_malformed_conditions_are_refused(condition, problem):

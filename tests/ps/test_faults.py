@@ -22,6 +22,7 @@ def _job(ctr, tmp_path, sync=True, **kw) -> PSJob:
             pace=0.025,
             job_dir=str(tmp_path / "job"),
             timeout=120,
+            max_lost_fraction=0.2,  # an 80-step job: one checkpoint interval is ~4-12%
             **kw,
         )
     )

@@ -199,6 +199,9 @@ def test_a_malformed_push_is_refused_alone_and_the_step_completes(tmp_path):
 
 
 def test_checkpoints_are_written_outside_the_shard_lock(tmp_path, monkeypatch):
+    """The push that makes a checkpoint due writes it after releasing the lock: while its
+    disk write hangs, the other worker pushes and pulls, and the file then holds the
+    state of the snapshot (not what came after)."""
     from miniflow.ps import checkpoint
     from miniflow.ps.shard import Shard, ShardConfig
 
@@ -212,31 +215,26 @@ def test_checkpoints_are_written_outside_the_shard_lock(tmp_path, monkeypatch):
 
     monkeypatch.setattr(checkpoint, "write_atomic", slow_disk)
     path = tmp_path / "s.npz"
+    hp = {"alpha": 0.2, "beta": 1.0}
     cfg = ShardConfig(
-        num_workers=1,
-        sync=False,
-        hyperparameters={"alpha": 0.2, "beta": 1.0},
-        checkpoint_path=str(path),
-        checkpoint_every=1,
+        num_workers=2, sync=False, hyperparameters=hp, checkpoint_path=str(path), checkpoint_every=2
     )
     shard = Shard(cfg)
     keys = np.array([1, 2, 3])
-    shard.push(0, 0, keys, np.array([0.5, -0.5, 0.25]))  # snapshot taken, write blocked
+    shard.push(0, 0, keys, np.array([0.5, -0.5, 0.25]))
+    t = threading.Thread(target=shard.push, args=(1, 0, keys, np.array([0.1, 0.2, 0.3])))
+    t.start()  # update 2: a checkpoint is due; this push blocks in the disk write
     assert writing.wait(10)
     at_snapshot = shard.pull(keys)
-    done = threading.Event()
-    threading.Thread(
-        target=lambda: (shard.push(0, 1, keys, np.array([1.0, 1.0, 1.0])), done.set())
-    ).start()
-    assert done.wait(10)  # pushes and pulls go on while the disk is busy
-    assert not np.array_equal(shard.pull(keys), at_snapshot)
+    shard.push(0, 1, keys, np.array([1.0, 1.0, 1.0]))  # not blocked by the write
+    assert shard.statistics()["updates"] == 3
+    assert t.is_alive()  # the checkpointing push waits for its write, nobody else does
     release.set()
-    shard._writer.flush()
+    t.join(10)
     restored = Shard(ShardConfig(**{**cfg.__dict__, "checkpoint_every": 0}), restore=True)
-    # the newest snapshot that was queued wins; it is the state after one of the pushes
-    assert restored.stats["updates"] in (1, 2)
-    expect = at_snapshot if restored.stats["updates"] == 1 else shard.pull(keys)
-    np.testing.assert_array_equal(restored.pull(keys), expect)
+    assert restored.stats["updates"] == 2
+    np.testing.assert_array_equal(restored.pull(keys), at_snapshot)
+    assert not np.array_equal(shard.pull(keys), at_snapshot)
     assert not list(tmp_path.glob("*.tmp"))
 
 

@@ -230,7 +230,7 @@ def test_text_output_error_record(model, tmp_path):
     first, second = out.read_text().splitlines()
     assert float(first) == pytest.approx(lr_truth(model / "3", [([1], [2.0])])[0], rel=1e-6)
     assert second == (
-        f"ERROR\t{tmp_path / 'a.jsonl'}:2: instance 0: feature index 1024 is out "
+        f"ERROR\t{tmp_path / 'a.jsonl'}:2: feature index 1024 is out "
         "of range [0, 1024) (the model has 2^10 features)"
     )
 

@@ -107,7 +107,9 @@ def test_connections_over_the_cap_get_503_json(base, start_server):
     server = start_server("--model-dir", base, "--name", "ctr", "--max-connections", "3")
     held = [socket.create_connection(_addr(server), timeout=10) for _ in range(3)]
     try:
-        time.sleep(0.3)  # the server has accepted all three
+        for s in held:  # an answer on each proves it was accepted; keep-alive holds it
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _read_response(s)[0] == 200
         status, headers, body = _raw(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         assert status == 503
         assert headers["Content-Type"] == "application/json"
@@ -141,8 +143,12 @@ def test_request_bytes_in_flight_are_capped_with_503(base, start_server):
     good = json.dumps({"instances": instances(rows)}).encode().ljust(800)
     with socket.create_connection(_addr(server), timeout=10) as slow:
         slow.sendall(_post_head(1000) + b"{")  # holds 1000 bytes of the budget
-        time.sleep(0.3)
-        status, _, body = _raw(server, _post_head(len(good)) + good)
+        deadline = time.monotonic() + 20
+        while True:  # answered 200 until the server has read the slow request's head
+            status, _, body = _raw(server, _post_head(len(good)) + good)
+            if status != 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         assert status == 503
         assert "would exceed the limit of 1500 (--max-inflight-bytes)" in json.loads(body)["error"]
         slow.shutdown(socket.SHUT_WR)

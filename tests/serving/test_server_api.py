@@ -116,6 +116,10 @@ def test_metadata_endpoint(served):
     assert status == 200
     dims2 = {"dim": [{"size": "-1", "name": ""}, {"size": "-1", "name": ""}], "unknown_rank": False}
     dims1 = {"dim": [{"size": "-1", "name": ""}], "unknown_rank": False}
+    dims_n2 = {
+        "dim": [{"size": "-1", "name": ""}, {"size": "2", "name": ""}],
+        "unknown_rank": False,
+    }
     inputs = {
         "indices": {"dtype": "DT_INT64", "tensor_shape": dims2, "name": "indices", "ragged": True},
         "values": {"dtype": "DT_FLOAT", "tensor_shape": dims2, "name": "values", "ragged": True},
@@ -137,6 +141,33 @@ def test_metadata_endpoint(served):
                         "inputs": inputs,
                         "outputs": {"probabilities": prob, "logits": logit},
                         "method_name": method,
+                    },
+                    "classification": {
+                        "inputs": inputs,
+                        "outputs": {
+                            "classes": {
+                                "dtype": "DT_STRING",
+                                "tensor_shape": dims_n2,
+                                "name": "classes",
+                            },
+                            "scores": {
+                                "dtype": "DT_FLOAT",
+                                "tensor_shape": dims_n2,
+                                "name": "scores",
+                            },
+                        },
+                        "method_name": "tensorflow/serving/classify",
+                    },
+                    "regression": {
+                        "inputs": inputs,
+                        "outputs": {
+                            "outputs": {
+                                "dtype": "DT_FLOAT",
+                                "tensor_shape": dims1,
+                                "name": "outputs",
+                            }
+                        },
+                        "method_name": "tensorflow/serving/regress",
                     },
                 }
             }
@@ -184,7 +215,7 @@ BAD_REQUESTS = [
         "unknown signature",
         {"signature_name": "nope", "instances": [{"indices": [1], "values": [1.0]}]},
         'Serving signature name: "nope" not found in signature def; available: '
-        "['predict', 'serving_default']",
+        "['classification', 'predict', 'regression', 'serving_default']",
     ),
     (
         "string values",

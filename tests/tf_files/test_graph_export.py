@@ -23,8 +23,8 @@ def _trained(model, tmp_path):
     returns (graph, saver, feed name, x, y after the step)."""
     _, x, _ = inputs(model)
     ph, y, train, _ = builder(model)(tf)
-    # TF1's minimize() adds its op to this collection; miniflow's does not (yet)
-    tf.add_to_collection(tf.GraphKeys.TRAIN_OP, train)
+    # minimize() added its op to the train_op collection, as TF1's does
+    assert tf.get_collection(tf.GraphKeys.TRAIN_OP) == [train]
     saver = tf.train.Saver(format="tf")
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
@@ -220,3 +220,61 @@ def test_a_cond_is_written_as_tf1s_switch_and_merge():
         with tf.Session() as sess:
             assert sess.run(y2, {"x:0": [1.0, 2.0]}).tolist() == [2.0, 4.0]
             assert sess.run(y2, {"x:0": [-1.0, -2.0]}).tolist() == [7.0, 7.0]
+
+
+def test_tf_format_saver_writes_tensorflows_meta_graph_beside_the_checkpoint(tmp_path):
+    _, x, _ = inputs("mlp")
+    ph, y, train, _ = builder("mlp")(tf)
+    saver = tf.train.Saver(format="tf")
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(train, {ph: x})
+        want = sess.run(y, {ph: x})
+        prefix = saver.save(sess, str(tmp_path / "model.ckpt"))
+    with open(prefix + ".meta", "rb") as f:
+        data = f.read()
+    assert not data.startswith(b"{")  # not miniflow's JSON
+    meta = protos().meta_graph_pb2.MetaGraphDef()
+    meta.ParseFromString(data)
+    assert meta.saver_def.save_tensor_name and meta.saver_def.version == 2  # TF's V2 saver
+    assert {"SaveV2", "RestoreV2", "VariableV2"} <= {n.op for n in meta.graph_def.node}
+    # miniflow's import_meta_graph reads it back, with the checkpoint
+    with tf.Graph().as_default(), tf.Session() as sess:
+        restorer = tf.train.import_meta_graph(prefix + ".meta")
+        restorer.restore(sess, prefix)
+        np.testing.assert_array_equal(sess.run(y.name, {ph.name: x}), want)
+
+
+def test_miniflow_format_saver_still_writes_json_meta(tmp_path):
+    tf.Variable(1.0, name="v")
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        prefix = tf.train.Saver().save(sess, str(tmp_path / "m"))
+    with open(prefix + ".meta", "rb") as f:
+        assert f.read(1) == b"{"
+
+
+def test_tf_format_saver_falls_back_to_json_for_graphs_tf_cannot_hold(tmp_path, caplog):
+    v = tf.Variable([1.0, 2.0], name="v")
+    tf.cumsum(v, exclusive=True, name="cs")  # an attribute TF's export table lacks
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        prefix = tf.train.Saver(format="tf").save(sess, str(tmp_path / "m"))
+    assert "miniflow's format instead of TF's" in caplog.text and "Cumsum" in caplog.text
+    with open(prefix + ".meta", "rb") as f:
+        assert f.read(1) == b"{"
+    with tf.Graph().as_default(), tf.Session() as sess:
+        tf.train.import_meta_graph(prefix + ".meta").restore(sess, prefix)
+        assert sess.run("v:0").tolist() == [1.0, 2.0]
+
+
+def test_apply_gradients_adds_its_op_to_the_train_op_collection_once():
+    v = tf.Variable(1.0, name="v")
+    gd = tf.train.GradientDescentOptimizer(0.1).minimize(v * v)
+    adam = tf.train.AdamOptimizer(0.1).apply_gradients([(tf.constant(1.0), v)])
+    # TensorFlow 2.21 (tf.compat.v1, the same two calls): ['GradientDescent', 'Adam']
+    assert [op.name for op in tf.get_collection(tf.GraphKeys.TRAIN_OP)] == [
+        "GradientDescent",
+        "Adam",
+    ]
+    assert tf.get_collection(tf.GraphKeys.TRAIN_OP) == [gd, adam]

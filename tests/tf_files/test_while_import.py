@@ -141,6 +141,7 @@ def test_tensor_array_and_stack_kernels_raise_tf_errors():
     with pytest.raises(tf.errors.InvalidArgumentError, match="out of range"):
         write(ta, 5, np.float32(4.0), 0.0)
     assert read(ta, 0, 0.0) == 3.0
+    assert lookup_op("TensorArraySizeV3").forward(ta, 0.0) == 2
     with pytest.raises(tf.errors.InvalidArgumentError, match="twice"):
         read(ta, 0, 0.0)  # clear_after_read, TF's default
     stack = lookup_op("StackV2").forward(np.int32(-1), elem_type=tf.float32)

@@ -17,6 +17,18 @@ import sys
 import numpy as np
 
 
+def _batch_size(text: str):
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="miniflow lr",
@@ -36,7 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=0.1, help="learning rate (adagrad, sgd)")
     t.add_argument("--l1", type=float, default=0.0)
     t.add_argument("--l2", type=float, default=0.0)
-    t.add_argument("--batch-size", type=int, default=4096)
+    t.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        default="auto",
+        help="rows per update, or 'auto' (default): grows from 32 to 4096 with the rows seen",
+    )
     t.add_argument("--epochs", type=int, default=1)
     t.add_argument(
         "--cache",
@@ -64,8 +81,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args) -> int:
-    if args.ps_shards:  # sharded training: miniflow.ps runs the job
+    if args.ps_shards is not None:  # sharded training (0 is refused there, not ignored)
         from miniflow.ps.cli import train
+
+        if args.batch_size == "auto":
+            args.batch_size = 4096  # global steps split over the workers
 
         return train(args)
     from miniflow.ml.report import finish_training
@@ -74,7 +94,11 @@ def _train(args) -> int:
 
     cache = args.cache or (args.train + ".mfcache" if args.epochs > 1 else None)
     train = DataSource(
-        args.train, args.dims_log2, args.format, cache=cache, block_rows=args.batch_size
+        args.train,
+        args.dims_log2,
+        args.format,
+        cache=cache,
+        block_rows=4096 if args.batch_size == "auto" else args.batch_size,
     )
     test = DataSource(args.test, args.dims_log2, args.format) if args.test else None
     trainer = SparseLRTrainer(

@@ -80,9 +80,11 @@ def main(argv: list[str]) -> int:
             progress=not args.no_progress,
         )
     except BadRowError as e:
+        moved = e.stale_output
         print(
             f"miniflow predict: bad row at {e}\nStopped; the predictions before it are in "
-            f"{partial} (incomplete). Fix the row or use --skip-bad-rows.",
+            f"{partial} (incomplete). Fix the row or use --skip-bad-rows."
+            + (f"\nAn earlier run's {args.output} was moved to {moved}." if moved else ""),
             file=sys.stderr,
         )
         return 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 
 _ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
-_state: dict = {"controller": None}
+_state: dict = {"controller": None, "pinned": False}
 
 
 def _controller():
@@ -51,8 +51,11 @@ def default_threads() -> int:
     return max(1, min(cores, int(cores - load + 0.5)))
 
 
-def set_threads(num_threads) -> int | None:
+def set_threads(num_threads, session=False) -> int | None:
     """Sets the BLAS thread count: N > 0 pins N, 0 (or None) applies the default.
+
+    ``session``: called for a new Session's ConfigProto, whose 0 ("the default") leaves an
+    earlier pin in place, as TF's process-wide pools keep the first setting.
 
     Returns:
         the count now in effect, or None where it was left alone (no threadpoolctl, or
@@ -67,9 +70,14 @@ def set_threads(num_threads) -> int | None:
         raise ValueError(f"intra_op_parallelism_threads must be an int >= 0, got {num_threads!r}")
     num_threads = int(num_threads)
     if num_threads == 0:
+        if session and _state["pinned"]:
+            return current_threads()
+        _state["pinned"] = False
         if any(os.environ.get(k) for k in _ENV):
             return None
         num_threads = default_threads()
+    else:
+        _state["pinned"] = True
     ctl = _controller()
     if not ctl:
         return None

@@ -85,7 +85,7 @@ class Session:
         self._closed = False
         self._default_ctx = None
         self._timeout_ms = getattr(config, "operation_timeout_in_ms", 0) or 0
-        blas_threads.set_threads(getattr(config, "intra_op_parallelism_threads", 0))
+        blas_threads.set_threads(getattr(config, "intra_op_parallelism_threads", 0), session=True)
 
     # -- lifecycle ------------------------------------------------------------------
     def close(self) -> None:

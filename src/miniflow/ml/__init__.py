@@ -30,10 +30,12 @@ from miniflow.ml.optimizers import (
 )
 from miniflow.ml.source import DataSource
 from miniflow.ml.sparse_lr import SparseLinearModel, SparseLRTrainer, load_model
+from miniflow.ml.validation import NotFittedError
 
 __all__ = [
     "LinearRegression",
     "LogisticRegression",
+    "NotFittedError",
     "Optimizer",
     "SGD",
     "Momentum",

@@ -23,6 +23,7 @@ import numpy as np
 
 from miniflow.ml.batch import Batch, concat_batches
 from miniflow.ml.cache import is_cache, read_cache
+from miniflow.ml.numbers import ParseError, decimals, uints, words_at
 
 __all__ = [
     "Batch",
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 CHUNK_BYTES = 1 << 20
-_COLON, _NEWLINE, _MINUS, _PLUS, _DOT, _PIPE = 58, 10, 45, 43, 46, 124
+_COLON, _NEWLINE, _PIPE = 58, 10, 124
 
 
 # -- input files --------------------------------------------------------------------------
@@ -103,6 +104,8 @@ def _fields(b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     np.equal(cls, 0, out=body[1:-1])
     edges = np.flatnonzero(body[1:] != body[:-1])
     starts, sep = edges[0::2], edges[1::2]
+    if not len(starts):  # blank lines only
+        return starts, sep, np.zeros(0, np.uint8), np.zeros(0, np.uint8)
     after = cls[sep]  # the chunk ends with a newline, so every field has a byte after it
     before = np.empty(len(starts), np.uint8)
     before[0] = 3
@@ -122,88 +125,15 @@ def _gap_class(cls: np.ndarray, gap_start: np.ndarray, gap_end: np.ndarray) -> n
     return np.where(has_newline, np.uint8(3), last)
 
 
-_ZEROS = np.uint64(0x3030303030303030)
-# Per number length L (0..8): which bytes of a word to keep (the top L) and the '0'
-# characters that replace the others.
-_KEEP = np.array([~((1 << 8 * (8 - n)) - 1) & 0xFFFFFFFFFFFFFFFF for n in range(9)], np.uint64)
-_PAD = np.array([0x3030303030303030 & ((1 << 8 * (8 - n)) - 1) for n in range(9)], np.uint64)
-
-
-def _words(chunk: bytes) -> np.ndarray:
-    """A uint64 view at *every* byte offset of the chunk, padded with 8 NULs both sides:
-    ``words[e]`` holds the 8 bytes that end at chunk offset ``e``."""
-    padded = b"\0" * 8 + chunk + b"\0" * 8
-    return np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
-
-
-def _digits8(words: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The last ``lens`` (1..8) bytes of each word as a decimal number, SWAR-style.
-
-    The bytes before the number are replaced by '0', then three multiply-shift steps
-    combine digit pairs, quads and octets (Lemire's 8-digit parse). Also returns which
-    words really held only digits.
-    """
-    t = words & _KEEP[lens]
-    t |= _PAD[lens]
-    t -= _ZEROS
-    # Every byte is now 0..9: no byte has its top bit set, before or after adding
-    # 0x76 (a byte above 9 reaches 0x80; one below '0' borrowed and wrapped above 0x7F).
-    ok = ((t + np.uint64(0x7676767676767676)) | t) & np.uint64(0x8080808080808080) == 0
-    t = (t * np.uint64(10) + (t >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
-    t = (t * np.uint64(100) + (t >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
-    t = (t * np.uint64(10000) + (t >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
-    return t.view(np.int64), ok
-
-
-def _uints(
-    words: np.ndarray, starts: np.ndarray, ends: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Decimal fields [starts, ends) -> (int64 values, mask of fields that are not 1..16
-    digits). One 8-byte gather per field (two above 8 digits), no per-digit loop."""
-    lens = ends - starts
-    if not len(starts):
-        return np.zeros(0, np.int64), np.zeros(0, np.bool_)
-    odd = None
-    if lens.min() < 1 or lens.max() > 16:  # empty or too long: marked wrong, parsed as 1
-        odd = (lens < 1) | (lens > 16)
-        lens = np.where(odd, 1, lens)
-        ends = starts + lens
-    values, ok = _digits8(words[ends], np.minimum(lens, 8))
-    if lens.max() > 8:
-        big = np.flatnonzero(lens > 8)
-        high, ok_high = _digits8(words[ends[big] - 8], lens[big] - 8)
-        values[big] += high * 100_000_000
-        ok[big] &= ok_high
-    if odd is not None:
-        ok &= ~odd
-    return values, ~ok
-
-
-def _floats(
-    chunk: bytes, b: np.ndarray, words: np.ndarray, starts: np.ndarray, ends: np.ndarray
-) -> np.ndarray:
-    """Numeric fields -> float64: vectorised for [+-]digits, else Python float()."""
-    if not len(starts):
-        return np.zeros(0)
-    first = b[starts]
-    sign = np.where(first == _MINUS, -1.0, 1.0)
-    s = starts + ((first == _MINUS) | (first == _PLUS))
-    values, bad = _uints(words, s, ends)
-    if not bad.any():
-        return sign * values
-    try:
-        spans = zip(starts.tolist(), ends.tolist(), strict=True)
-        return np.array([float(chunk[i:j]) for i, j in spans])
-    except ValueError as e:
-        raise ValueError(f"libsvm: bad number in chunk: {e}") from None
-
-
 def _parse_one_hot(chunk: bytes, b: np.ndarray) -> Batch | None:
-    """Fast path for one-hot data where (nearly) every feature is written ``idx:1``.
+    """Fast path for single-space separated ``label idx:val ...`` lines.
 
     Splits on whitespace only, so each feature is one field (half the fields of the
-    general path), and checks that every non-label field ends in ``:1``. Returns None
-    whenever the chunk is anything else; the general parser then handles it.
+    general path). Features written ``idx:1`` (one-hot data) need no value parsing; the
+    others have their ``:`` located and their values parsed by
+    :func:`~miniflow.ml.numbers.decimals`. Returns None whenever the chunk is anything
+    else (repeated blanks, features without a value, ``qid:``); the general parser then
+    handles it.
     """
     sep = np.flatnonzero(b <= 32)
     if not len(sep) or sep[0] == 0 or (sep[1:] - sep[:-1] == 1).any():
@@ -218,26 +148,25 @@ def _parse_one_hot(chunk: bytes, b: np.ndarray) -> Batch | None:
     ends = sep[feat] - 2  # the index ends where ":1" starts
     values = None
     one = (b[ends] == _COLON) & (b[ends + 1] == 49)
+    words = words_at(chunk)
     if not one.all():
-        # A few other values (hash collisions written as idx:2, say) are parsed here,
-        # one by one; anything more common goes to the general parser.
         odd = np.flatnonzero(~one)
-        if len(odd) > len(feat) // 256 + 1:
+        colons = np.flatnonzero(b == _COLON)
+        f_start, f_end = starts[feat[odd]], sep[feat[odd]]
+        at = np.searchsorted(colons, f_start)
+        if at.max() >= len(colons):
             return None
+        colon = colons[at]
+        if (colon >= f_end).any():  # a feature without a value: the binary form
+            return None
+        ends[odd] = colon
         values = np.ones(len(feat), np.float32)
-        for j in odd.tolist():
-            word = chunk[starts[feat[j]] : sep[feat[j]]]
-            index, colon, value = word.partition(b":")
-            if not colon or not index.isdigit():
-                return None
-            ends[j] = starts[feat[j]] + len(index)
-            values[j] = float(value)
-    words = _words(chunk)
-    indices, bad = _uints(words, starts[feat], ends)
+        values[odd] = decimals(chunk, b, words, colon + 1, f_end)
+    indices, bad = uints(words, starts[feat], ends)
     if bad.any():  # e.g. qid:1, or a malformed index: let the general parser decide
         return None
     lab = np.flatnonzero(is_label)
-    labels = (_floats(chunk, b, words, starts[lab], sep[lab]) > 0).astype(np.float32)
+    labels = (decimals(chunk, b, words, starts[lab], sep[lab]) > 0).astype(np.float32)
     indptr = np.empty(len(lab) + 1, np.int64)
     indptr[0] = 0
     indptr[1:] = np.append(lab[1:], len(sep)) - lab - 1
@@ -252,13 +181,28 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
     ``qid:N`` (ignored), ``#`` comments and blank lines. Labels > 0 become 1, others 0.
     Indices are kept as given, reduced modulo ``2**dims_log2`` when that is set.
 
+    Values are parsed vectorised (:func:`miniflow.ml.numbers.decimals`): ``1``, ``-0.5``,
+    ``1.79``, ``3e-4``; Python's ``float()`` only for the rare fields outside its exact
+    range.
+
     Raises:
-        ValueError: a feature index that is not a non-negative integer (<= 16 digits).
+        ParseError: a feature index that is not a non-negative integer (<= 16 digits),
+            a value or label that is not a finite number; ``offset`` locates it and the
+            message gives its line in the chunk (:func:`read_libsvm` turns that into
+            the file's line).
     """
     if b"#" in chunk:
         chunk = b"\n".join(line.split(b"#", 1)[0] for line in chunk.split(b"\n"))
     if not chunk.endswith(b"\n"):
         chunk += b"\n"
+    try:
+        return _parse_libsvm(chunk, dims_log2)
+    except ParseError as e:
+        e.line = chunk.count(b"\n", 0, e.offset) + 1
+        raise
+
+
+def _parse_libsvm(chunk: bytes, dims_log2: int | None) -> Batch:
     b = np.frombuffer(chunk, dtype=np.uint8)
     fast = _parse_one_hot(chunk, b) if b":1" in chunk else None
     if fast is not None:
@@ -268,22 +212,22 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
     starts, ends, before, after = _fields(b)
     if len(starts) == 0:
         return Batch(np.zeros(1, np.int64), np.zeros(0, np.int64), None, np.zeros(0, np.float32))
-    words = _words(chunk)
+    words = words_at(chunk)
     is_label = before == 3
     row = np.cumsum(is_label) - 1  # the row of every field
 
     idx_f = np.flatnonzero(before < 2)  # neither a label nor a value
     s, e = starts[idx_f], ends[idx_f]
-    indices, bad = _uints(words, s, e)
+    indices, bad = uints(words, s, e)
     if bad.any():
         qid = (e - s == 3) & (b[s] == ord("q")) & (b[s + 1] == ord("i")) & (b[s + 2] == ord("d"))
         wrong = bad & ~qid
         if wrong.any():
             i = idx_f[np.argmax(wrong)]
             text = chunk[starts[i] : ends[i]].decode(errors="replace")
-            raise ValueError(
-                f"libsvm: feature index {text!r} in row {row[i] + 1} of the chunk "
-                "is not a non-negative integer"
+            raise ParseError(
+                f"feature index {text!r} is not a non-negative integer of at most 16 digits",
+                int(starts[i]),
             )
         idx_f, indices = idx_f[~bad], indices[~bad]
     if dims_log2 is not None:
@@ -296,10 +240,10 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
         values = None  # every value is exactly "1": one-hot data, no value array needed
     else:
         values = np.ones(len(idx_f), np.float32)
-        values[with_value] = _floats(chunk, b, words, starts[val_f], ends[val_f])
+        values[with_value] = decimals(chunk, b, words, starts[val_f], ends[val_f])
 
     lab_f = np.flatnonzero(is_label)
-    labels = (_floats(chunk, b, words, starts[lab_f], ends[lab_f]) > 0).astype(np.float32)
+    labels = (decimals(chunk, b, words, starts[lab_f], ends[lab_f]) > 0).astype(np.float32)
     counts = np.bincount(row[idx_f], minlength=len(lab_f))
     indptr = np.zeros(len(lab_f) + 1, np.int64)
     np.cumsum(counts, out=indptr[1:])
@@ -309,11 +253,24 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
 def read_libsvm(
     path, dims_log2: int | None = None, chunk_bytes: int = CHUNK_BYTES
 ) -> Iterator[Batch]:
-    """Streams a libsvm/svmlight file (optionally gzip) as :class:`Batch` chunks."""
+    """Streams a libsvm/svmlight file (optionally gzip) as :class:`Batch` chunks.
+
+    Raises:
+        ValueError: ``PATH:LINE: ...`` for a malformed field; an empty file.
+    """
+    line, rows = 0, 0
     for chunk in iter_chunks(path, chunk_bytes):
-        batch = parse_libsvm(chunk, dims_log2)
+        try:
+            batch = parse_libsvm(chunk, dims_log2)
+        except ParseError as e:
+            at = line + e.line
+            raise ValueError(f"{os.fspath(path)}:{at}: libsvm: {e}") from None
+        line += chunk.count(b"\n")
+        rows += len(batch)
         if len(batch):
             yield batch
+    if not rows:
+        raise ValueError(f"{os.fspath(path)}: no data rows (empty file)")
 
 
 # -- Vowpal Wabbit text -------------------------------------------------------------------

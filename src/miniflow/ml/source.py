@@ -27,7 +27,8 @@ class DataSource:
         dims_log2: feature ids are reduced to this many bits.
         fmt: ``auto``, ``libsvm``, ``vw`` or ``cache``.
         cache: path of the cache file, or None for no cache.
-        block_rows: rows per cached block (use the trainer's batch size).
+        block_rows: rows per cached block (use the trainer's batch size; ``"auto"``
+            is 4096, the size its automatic batches reach).
 
     Example:
         >>> src = DataSource("train.svm", 22, cache="train.svm.cache")  # doctest: +SKIP
@@ -41,14 +42,14 @@ class DataSource:
         fmt: str = "auto",
         cache=None,
         chunk_bytes: int = CHUNK_BYTES,
-        block_rows: int = 4096,
+        block_rows: int | str = 4096,
     ):
         self.path = os.fspath(path)
         self.dims_log2 = dims_log2
         self.fmt = fmt
         self.cache = None if cache is None else os.fspath(cache)
         self.chunk_bytes = chunk_bytes
-        self.block_rows = block_rows
+        self.block_rows = 4096 if block_rows == "auto" else int(block_rows)
 
     @property
     def cached(self) -> bool:

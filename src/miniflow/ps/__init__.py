@@ -8,13 +8,17 @@ gradients through a :class:`ShardClient`. :class:`PSJob` runs a whole job on the
 See docs/ps.md.
 """
 
+from miniflow.ps.auth import AuthError, JobIdentity
 from miniflow.ps.client import ShardClient, ShardError
-from miniflow.ps.job import PSConfig, PSJob, PSResult
+from miniflow.ps.job import DataLossError, PSConfig, PSJob, PSResult
 from miniflow.ps.serving import ShardedModel
 from miniflow.ps.shard import Shard, ShardConfig
 from miniflow.ps.sharding import BIAS_KEY, shard_of, split_by_shard
 
 __all__ = [
+    "AuthError",
+    "DataLossError",
+    "JobIdentity",
     "PSConfig",
     "PSJob",
     "PSResult",

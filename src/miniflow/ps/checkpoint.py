@@ -2,10 +2,12 @@
 
 Taking a snapshot copies the store's used rows (one ``memcpy`` per slot) and the
 clocks while the shard lock is held; writing it (``np.savez`` to a temporary file,
-``fsync``, ``os.replace``) happens on the :class:`CheckpointWriter`'s thread, so pulls
-and pushes of other workers never wait for the disk. Snapshots are numbered: a write
-never replaces a newer checkpoint with an older one, and when periodic snapshots come
-faster than the disk takes them, only the newest pending one is written.
+``fsync``, ``os.replace``) happens after the lock is released, in the thread of the
+request that made the checkpoint due, so other workers' pulls and pushes (and stats)
+never wait for the disk, while that request's reply does: a shard that acknowledged an
+update past a checkpoint has that checkpoint on disk, so a crash loses at most one
+interval. Snapshots are numbered: a write never replaces a newer checkpoint with an
+older one.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def load(path: str) -> tuple[dict[str, np.ndarray], dict]:
 
 
 class CheckpointWriter:
-    """Writes numbered snapshots to one path; ``submit`` returns at once, ``write`` waits.
+    """Writes numbered snapshots to one path, one write at a time, never older over newer.
 
     Attributes:
         written: number of the newest snapshot on disk (-1: none yet).
@@ -55,45 +57,12 @@ class CheckpointWriter:
         self.path = path
         self.written = -1
         self.errors: list[str] = []
-        self._io = threading.Lock()  # one write at a time
-        self._cv = threading.Condition()
-        self._pending: tuple[int, dict, dict] | None = None
-        self._busy = False
-        self._thread: threading.Thread | None = None
-
-    def submit(self, seq: int, arrays: dict, meta: dict) -> None:
-        """Queues a snapshot for the background thread (replacing an unwritten one)."""
-        with self._cv:
-            self._pending = (seq, arrays, meta)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="ps-ckpt", daemon=True)
-                self._thread.start()
-            self._cv.notify()
+        self._io = threading.Lock()
 
     def write(self, seq: int, arrays: dict, meta: dict) -> None:
-        """Writes a snapshot now (unless a newer one is already on disk)."""
+        """Writes snapshot ``seq`` (unless a newer one is already on disk)."""
         with self._io:
             if seq <= self.written:
                 return
             write_atomic(self.path, arrays, meta)
             self.written = seq
-
-    def flush(self, timeout: float = 60.0) -> None:
-        """Waits until the queued snapshot (if any) is on disk."""
-        with self._cv:
-            self._cv.wait_for(lambda: self._pending is None and not self._busy, timeout)
-
-    def _run(self) -> None:
-        while True:
-            with self._cv:
-                self._cv.wait_for(lambda: self._pending is not None)
-                seq, arrays, meta = self._pending
-                self._pending, self._busy = None, True
-            try:
-                self.write(seq, arrays, meta)
-            except OSError as e:
-                self.errors.append(f"{self.path}: {e}")
-            finally:
-                with self._cv:
-                    self._busy = False
-                    self._cv.notify_all()

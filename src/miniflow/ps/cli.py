@@ -10,6 +10,8 @@ training, and the exported model has the same format.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 
 __all__ = ["add_arguments", "train"]
@@ -78,8 +80,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--address", help="ray backend: address of an existing Ray cluster")
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """While the job runs, file descriptor 1 points at stderr: nothing a library, Ray or
+    a child process prints can mix into the JSON printed on stdout at the end."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def train(args: argparse.Namespace) -> int:
-    """Runs the job described by ``args``; prints (and writes) the metrics JSON."""
+    """Runs the job; prints (and writes) the metrics JSON. A bad option or input value
+    is one line on stderr and exit status 2."""
+    try:
+        return _train(args)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"miniflow lr train: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _train(args: argparse.Namespace) -> int:
     from miniflow.ml.report import finish_training
     from miniflow.ml.source import DataSource
     from miniflow.ps.job import DataLossError, PSConfig, PSJob
@@ -107,16 +133,21 @@ def train(args: argparse.Namespace) -> int:
         pace=args.pace,
         address=args.address,
     )
+    job = PSJob(config)  # checks every option before anything starts
+    for path in [args.train, *([args.test] if args.test else [])]:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path}: no such file")
     train_data = DataSource(args.train, args.dims_log2, args.format)
     test = DataSource(args.test, args.dims_log2, args.format) if args.test else None
     failure = None
     try:
-        result = PSJob(config).run(
-            train_data,
-            holdout=test,
-            progress=not args.no_progress,
-            log=lambda line: print(line, file=sys.stderr),
-        )
+        with _stdout_to_stderr():
+            result = job.run(
+                train_data,
+                holdout=test,
+                progress=not args.no_progress,
+                log=lambda line: print(line, file=sys.stderr),
+            )
     except DataLossError as e:
         failure, result = str(e), e.result
     out = {

@@ -28,6 +28,7 @@ from miniflow.ps.backends import make_backend
 from miniflow.ps.backends.base import Backend, JobSpec
 from miniflow.ps.partition import Partitions, write_partitions
 from miniflow.ps.shard import ShardConfig, optimizer_hyperparameters
+from miniflow.ps.validation import check_config
 
 __all__ = ["PSConfig", "PSJob", "PSResult", "DataLossError", "DEFAULT_CHECKPOINT_EVERY"]
 
@@ -154,13 +155,7 @@ class PSJob:
     """
 
     def __init__(self, config: PSConfig):
-        if config.num_shards < 1 or config.num_workers < 1:
-            raise ValueError(
-                f"need at least one shard and one worker, got "
-                f"{config.num_shards} shards and {config.num_workers} workers"
-            )
-        if config.sync and config.staleness is not None:
-            raise ValueError("staleness applies to async training only; drop it or pass sync=False")
+        check_config(config)
         self.config = config
         self.backend: Backend | None = None
         self.restarts: list[int] = [0] * config.num_workers
@@ -193,7 +188,11 @@ class PSJob:
     def _run(self, job_dir, train, holdout, progress, log, on_progress) -> PSResult:
         cfg = self.config
         parts = write_partitions(
-            train, os.path.join(job_dir, "partitions"), cfg.num_workers, cfg.batch_size
+            train,
+            os.path.join(job_dir, "partitions"),
+            cfg.num_workers,
+            cfg.batch_size,
+            dims_log2=cfg.dims_log2,
         )
         spec = JobSpec(
             cfg.shard_configs(job_dir),

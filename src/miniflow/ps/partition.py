@@ -22,6 +22,7 @@ import numpy as np
 
 from miniflow.ml.data import Batch
 from miniflow.ps import wire
+from miniflow.ps.validation import check_batch
 
 __all__ = ["Partitions", "write_partitions", "read_partition", "load_partitions"]
 
@@ -48,15 +49,25 @@ class Partitions:
 
 
 def write_partitions(
-    batches: Iterable[Batch], directory, num_workers: int, batch_size: int
+    batches: Iterable[Batch],
+    directory,
+    num_workers: int,
+    batch_size: int,
+    dims_log2: int | None = None,
 ) -> Partitions:
-    """Reads ``batches`` once and writes one partition file per worker."""
+    """Reads ``batches`` once and writes one partition file per worker.
+
+    With ``dims_log2`` every row is checked first (:func:`check_batch`); an input
+    without rows is refused (``ValueError``).
+    """
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
     parts = Partitions(directory, num_workers, int(batch_size), [])
     files = [open(parts.path(w) + ".part", "wb") for w in range(num_workers)]  # noqa: SIM115
     try:
         for chunk in batches:
+            if dims_log2 is not None:
+                check_batch(chunk, dims_log2, parts.rows)
             for start in range(0, len(chunk), batch_size):
                 stop = min(start + batch_size, len(chunk))
                 bounds = start + (np.arange(num_workers + 1) * (stop - start)) // num_workers
@@ -66,6 +77,8 @@ def write_partitions(
     finally:
         for f in files:
             f.close()
+    if not parts.rows:
+        raise ValueError("the training input has no rows")
     for w in range(num_workers):
         os.replace(parts.path(w) + ".part", parts.path(w))
     with open(os.path.join(directory, "manifest.json"), "w") as f:

@@ -163,6 +163,7 @@ class Shard:
         self._closed = False
         self._cond = threading.Condition()
         self._snapshots = 0
+        self._due: tuple | None = None  # a snapshot taken under the lock, to be written
         self._writer = checkpoint.CheckpointWriter(config.checkpoint_path or "")
         if restore and config.checkpoint_path and os.path.exists(config.checkpoint_path):
             self._load(config.checkpoint_path)
@@ -266,7 +267,13 @@ class Shard:
                 self.clock[worker] = step + 1
                 self._apply(keys, grads, rows, loss)
             self._cond.notify_all()
-            return True
+            due, self._due = self._due, None
+        if due is not None:  # a periodic checkpoint: written by this push, lock released
+            try:
+                self._writer.write(*due)
+            except OSError as e:  # a full disk must not stop training; it is reported
+                self._writer.errors.append(f"{self.config.checkpoint_path}: {e}")
+        return True
 
     def _check_push(self, worker, step, keys, grads, rows, loss):
         """The push's arrays, or ValueError naming what is wrong; nothing is applied, so
@@ -388,7 +395,7 @@ class Shard:
         self.stats["updates"] += 1
         every = self.config.checkpoint_every
         if every and self.config.checkpoint_path and self.stats["updates"] % every == 0:
-            self._writer.submit(*self._snapshot())
+            self._due = self._snapshot()
 
     # -- state --------------------------------------------------------------------------
     @property

@@ -105,9 +105,15 @@ class Optimizer:
                 updates, (scope_name or None) if global_step is None else "update"
             )
             if global_step is None:
-                return finish
-            with control_flow_ops.control_dependencies([finish]):
-                return global_step.assign_add(1, name=scope_name or None).op
+                train_op = finish
+            else:
+                with control_flow_ops.control_dependencies([finish]):
+                    train_op = global_step.assign_add(1, name=scope_name or None).op
+        if train_op is not None:  # as TF1's apply_gradients does
+            train_ops = train_op.graph.get_collection_ref(GraphKeys.TRAIN_OP)
+            if train_op not in train_ops:
+                train_ops.append(train_op)
+        return train_op
 
     def _apply_one(self, grad, var):
         if isinstance(grad, IndexedSlices):

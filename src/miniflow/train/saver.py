@@ -162,16 +162,29 @@ class Saver:
             tuple((k, len(v)) for k, v in graph._collections.items()),
         )
         if self._meta_cache is None or self._meta_cache[0] != key:
-            try:
-                data = meta_graph.build_meta_graph(graph, self.saver_def).to_json()
-            except UnserializableError as e:
-                data = e
+            data = None
+            if self._format == "tf":  # TF's binary MetaGraphDef, as TF's Saver writes
+                try:
+                    data = self._tf_meta_graph_bytes(graph)
+                except (errors.OpError, ImportError) as e:  # an op TF lacks; no extra
+                    _log.warning("Writing %s in miniflow's format instead of TF's: %s", path, e)
+            if data is None:
+                try:
+                    data = meta_graph.build_meta_graph(graph, self.saver_def).to_json()
+                except UnserializableError as e:
+                    data = e
             self._meta_cache = (key, data)
         data = self._meta_cache[1]
         if isinstance(data, UnserializableError):
             _log.warning("Not writing %s: %s", path, data.message)
             return
         atomic_write(path, lambda fh: fh.write(data))
+
+    def _tf_meta_graph_bytes(self, graph) -> bytes:
+        from miniflow.train import tf_graph_export
+
+        meta = tf_graph_export.meta_graph_def_from_graph(graph, saver=self)
+        return meta.SerializeToString()
 
     def _record(self, prefix, meta_graph_suffix):
         """Adds ``prefix`` to the recent list; deletes what falls out of it."""

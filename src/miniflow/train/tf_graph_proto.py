@@ -191,10 +191,14 @@ class _Importer:
                 )
             self.input_map[k if ":" in k else f"{k}:0"] = v
         self.trainable = set(trainable)
+        library = getattr(graph_def, "library", None)
+        self.library = {f.signature.name: f for f in library.function} if library else {}
         self.variables: dict = {}
         self.built: dict = {}  # node name -> list of output tensors
         self.ops: dict = {}  # node name -> the Operation carrying its name
         self.skipped = self._saver_nodes(skip_scopes)
+
+    node_builder = NodeBuilder
 
     @staticmethod
     def data_inputs(node):

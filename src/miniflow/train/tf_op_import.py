@@ -21,6 +21,7 @@ import numpy as np
 from miniflow import dtypes
 from miniflow.core.shapes import TensorShape
 from miniflow.ops import tf_graph_ops
+from miniflow.train import tf_function_import
 
 # Attributes that only give TF's kernels their types; miniflow infers those.
 TYPE_ATTRS = frozenset(
@@ -39,6 +40,12 @@ REF_INPUTS = {
     "ApplyProximalGradientDescent": 1,
     "ApplyAdagrad": 2,
     "ApplyMomentum": 2,
+    # the sparse forms: TF's input order is miniflow's (..., grad, indices, ...)
+    "SparseApplyMomentum": 2,
+    "SparseApplyAdagrad": 2,
+    "SparseApplyAdadelta": 3,
+    "SparseApplyProximalAdagrad": 2,
+    "SparseApplyProximalGradientDescent": 1,
     "ApplyProximalAdagrad": 2,
     "ApplyAdam": 3,
     "ApplyRMSProp": 3,
@@ -55,8 +62,8 @@ REF_INPUTS = {
 # (``Enter``/``Exit``/``NextIteration``/``LoopCond`` frames are rebuilt as a whole by
 # `tf_while_import`.)
 CONTROL_FLOW = frozenset(
-    "RefEnter RefExit RefSwitch RefMerge RefNextIteration While StatelessWhile If "
-    "StatelessIf PartitionedCall StatefulPartitionedCall".split()
+    "RefEnter RefExit RefSwitch RefMerge RefNextIteration If StatelessIf "
+    "PartitionedCall StatefulPartitionedCall".split()
 )
 
 
@@ -130,6 +137,29 @@ def _variable(b, node, ins, attrs):
     )
 
 
+# Resource-variable ops (``use_resource=True``, TF2's default variables) -> the TF1 ref
+# op they act as: the handle input is the variable (``VarHandleOp`` -> a `Variable`).
+RESOURCE_OPS = {
+    "AssignVariableOp": "Assign",
+    "AssignAddVariableOp": "AssignAdd",
+    "AssignSubVariableOp": "AssignSub",
+    "VarIsInitializedOp": "IsVariableInitialized",
+    **{f"Resource{k}": k for k in REF_INPUTS if k.startswith(("Apply", "SparseApply", "Scatter"))},
+}
+
+
+def _read_variable(b, node, ins, attrs):
+    b.ref_variable(0)  # the handle must be a variable
+    return b.op("Identity", ins, {}, final=True)
+
+
+def _resource_gather(b, node, ins, attrs):
+    b.ref_variable(0)
+    if attrs.get("batch_dims", 0):
+        raise b.error("ResourceGather with batch_dims is not supported")
+    return b.op("GatherV2", ins[:2], {"axis": 0}, final=True)
+
+
 def _ref_op(op_type):
     def conv(b, node, ins, attrs):
         n = REF_INPUTS[op_type]
@@ -139,7 +169,7 @@ def _ref_op(op_type):
             a["slot_vars"] = tuple(refs[1:])
         if op_type == "Assign":
             a["validate_shape"] = bool(attrs.get("validate_shape", True))
-        if op_type == "ApplyMomentum":
+        if op_type in ("ApplyMomentum", "SparseApplyMomentum"):
             a["use_nesterov"] = bool(attrs.get("use_nesterov", False))
         if op_type == "ApplyAdam" and attrs.get("use_nesterov"):
             raise b.error("ApplyAdam with use_nesterov is not supported")
@@ -439,13 +469,20 @@ CONVERTERS = {
     "StackPushV2": _keep("StackPushV2"),
     "StackPopV2": _keep("StackPopV2", "elem_type"),
     "ControlTrigger": _keep("NoOp"),
+    "While": tf_function_import.convert_while,
+    "StatelessWhile": tf_function_import.convert_while,
     "ConcatOffset": _keep("ConcatOffset", "N"),
+    "Unique": _keep("Unique", "out_idx"),
     "Placeholder": _placeholder,
     "PlaceholderWithDefault": _placeholder_with_default,
     "Const": _const,
     "VariableV2": _variable,
     "Variable": _variable,
     **{t: _ref_op(t) for t in REF_INPUTS},
+    **{t: _ref_op(k) for t, k in RESOURCE_OPS.items()},
+    "VarHandleOp": _variable,
+    "ReadVariableOp": _read_variable,
+    "ResourceGather": _resource_gather,
     **{t: _reduce(t) for t in ("Sum", "Mean", "Prod", "Max", "Min", "All", "Any")},
     "ArgMax": _arg_minmax("ArgMax"),
     "ArgMin": _arg_minmax("ArgMin"),

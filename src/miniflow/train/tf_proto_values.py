@@ -215,7 +215,7 @@ def tensor_proto_from_array(value, out) -> None:
 # -- attr values --------------------------------------------------------------------------
 def attr_from_proto(a, where: str):
     """The Python value of an ``AttrValue``: bytes, int, float, bool, DType, dims list,
-    ndarray, or a list of those; a ``func`` attr is refused."""
+    ndarray, or a list of those; a ``func`` attr gives the function's name."""
     kind = a.WhichOneof("value")
     if kind == "s":
         return a.s
@@ -241,8 +241,8 @@ def attr_from_proto(a, where: str):
         if len(lst.func):
             raise bad(where, "function-valued attributes are not supported")
         return []
-    if kind == "func":
-        raise bad(where, f"function-valued attribute ({a.func.name}) is not supported")
+    if kind == "func":  # the function's name in the graph's library (a v2 While's body)
+        return a.func.name
     if kind == "placeholder":
         raise bad(where, f"unresolved attribute placeholder ${a.placeholder}")
     return None

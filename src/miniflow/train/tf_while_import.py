@@ -209,9 +209,9 @@ class _Loop:
 
 
 def build_frame(imp_, frames, f) -> None:
-    """Adds frame ``f`` (and the frames inside it) to the graph as one ``While`` op."""
-    from miniflow.train.tf_graph_proto import NodeBuilder
-
+    """Adds frame ``f`` (and the frames inside it) to the graph as one ``While`` op
+    (``imp_`` is `tf_graph_proto`'s importer)."""
+    NodeBuilder = imp_.node_builder  # noqa: N806
     loop = _Loop(imp_, frames, f)
     nodes, graph = imp_.nodes, imp_.graph
     for e in loop.constants:

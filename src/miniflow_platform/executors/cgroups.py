@@ -64,7 +64,40 @@ def detect(namespace: str) -> CgroupLayout | None:
                 continue
             return None
         parents[controller] = parent
+        remove_stale_parents(mount, tag, keep=parent)
     return CgroupLayout(1, parents)
+
+
+def remove_stale_parents(mount: Path, tag: str, keep: Path, depth: int = 4) -> list[Path]:
+    """Remove this server's parent groups left elsewhere in ``mount`` by an earlier start.
+
+    A server killed with ``kill -9`` leaves its ``miniflow-<hash>`` parent behind; the
+    next start reuses it when it runs in the same cgroup, and otherwise (a new
+    per-process cgroup) finds it here. Only empty groups go (``rmdir`` of a cgroup
+    fails while it has processes or children): a lost run's leftovers are killed by
+    reconciliation, after which the next start or shutdown removes them.
+    """
+    removed = []
+    for parent in _find(mount, tag, depth):
+        if parent == keep:
+            continue
+        children = [c for c in parent.iterdir() if c.is_dir()]
+        if not remove([str(c) for c in children], timeout_s=0) and not remove(
+            [str(parent)], timeout_s=0
+        ):
+            removed.append(parent)
+    return removed
+
+
+def _find(mount: Path, tag: str, depth: int) -> list[Path]:
+    found = []
+    for top, dirs, _ in os.walk(mount):
+        level = len(Path(top).relative_to(mount).parts)
+        if tag in dirs:
+            found.append(Path(top, tag))
+        # Never below a miniflow group (run groups) and not deeper than ``depth``.
+        dirs[:] = [] if level >= depth else [d for d in dirs if not d.startswith("miniflow-")]
+    return found
 
 
 def _detect_v2(own: str, tag: str) -> CgroupLayout | None:
@@ -72,6 +105,7 @@ def _detect_v2(own: str, tag: str) -> CgroupLayout | None:
     # processes"), so we can only use a parent whose subtree_control we may set.
     base = ROOT / own.lstrip("/")
     parent = base / tag
+    remove_stale_parents(ROOT, tag, keep=parent)
     try:
         parent.mkdir(exist_ok=True)
         (base / "cgroup.subtree_control").write_text("+memory +cpu +pids")

@@ -18,6 +18,7 @@ run's ``spec.json``; ``sandbox.py`` carries it out inside the run's namespaces.
 
 from __future__ import annotations
 
+import glob
 import os
 import stat
 import sys
@@ -107,9 +108,7 @@ def build(
         if sub.is_dir() and not sub.is_symlink():
             expose[sub] = "rw"
     for path in named_paths(command, env, cwd):
-        resolved = path.resolve()
-        if not resolved.exists():
-            resolved = resolved.parent  # an output that does not exist yet
+        resolved = _existing(path)
         own = _tenant_subdir(data, resolved, uid)
         if own is not None:
             expose.setdefault(own, "rw")
@@ -142,6 +141,18 @@ def build(
         "skeleton": [str(data), str(run)],
         "readonly": ["/sys/fs/cgroup"],
     }
+
+
+def _existing(path: Path) -> Path:
+    """What to expose for a named path: itself, or for a glob (``/d/day=*/*.svm``) the
+    directory above its first wildcard, or for an output that does not exist yet its
+    parent."""
+    parts = path.parts
+    magic = next((i for i, part in enumerate(parts) if glob.has_magic(part)), None)
+    if magic is not None:
+        path = Path(*parts[:magic])
+    resolved = path.resolve()
+    return resolved if resolved.exists() or magic is not None else resolved.parent
 
 
 def _tenant_subdir(data: Path, path: Path, uid: int) -> Path | None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 MAX_EXPRESSION = 1000
+MAX_DEPTH = 64
 TEMPLATE = re.compile(r"\{\{(.*?)\}\}")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _REF = re.compile(
@@ -97,6 +98,10 @@ def parse_condition(text: str) -> ast.Expression:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as e:
         raise ExpressionError(f"condition {text!r} is not an expression: {e.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(f"condition is nested more than {MAX_DEPTH} deep") from None
+    if _depth(tree) > MAX_DEPTH:  # the evaluator recurses; keep it far from Python's limit
+        raise ExpressionError(f"condition is nested more than {MAX_DEPTH} deep")
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute | ast.Name):
             continue
@@ -129,6 +134,15 @@ def parse_condition(text: str) -> ast.Expression:
         if isinstance(node, ast.Attribute | ast.Name):
             _ref_of(node, text)  # each maximal chain is checked when walked from its top
     return tree
+
+
+def _depth(tree: ast.AST) -> int:
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def condition_refs(text: str) -> list[str]:

@@ -85,7 +85,9 @@ class PipelineCreate(BaseModel):
     name: str = Field(pattern=NAME_PATTERN, description="unique among your pipelines")
     description: str = Field(default="", max_length=4096)
     params: dict[ParamName, ParamValue] = Field(
-        default_factory=dict, description="defaults of {{params.NAME}}; a run may override them"
+        default_factory=dict,
+        description="defaults of {{params.NAME}}; a run may override them",
+        json_schema_extra={"additionalProperties": False},  # names must match the pattern
     )
     steps: list[StepSpec] = Field(min_length=1)
 
@@ -169,7 +171,9 @@ class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     params: dict[ParamName, ParamValue] = Field(
-        default_factory=dict, description="override the pipeline's params (known names only)"
+        default_factory=dict,
+        description="override the pipeline's params (known names only)",
+        json_schema_extra={"additionalProperties": False},  # names must match the pattern
     )
 
 

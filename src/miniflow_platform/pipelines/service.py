@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from miniflow_platform import usage
@@ -69,7 +70,13 @@ def create_pipeline(p: Platform, session: Session, user: User, body: PipelineCre
         spec=body.model_dump(mode="json"),
     )
     session.add(pipeline)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # the same name created by a concurrent request
+        session.rollback()
+        raise Conflict(
+            f"you already have a pipeline named {body.name!r}; delete it first"
+        ) from None
     return pipeline
 
 
