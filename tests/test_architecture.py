@@ -150,6 +150,7 @@ LIBRARY = [
         train.tf_graph_export
         train.tf_graph_proto train.tf_op_export train.tf_op_import
         train.tf_proto_values train.tf_saver_def train.tf_while_import train.training_util
+        train.tf_function_import
         train.warm_starting
         """,
     ),
@@ -184,7 +185,7 @@ LIBRARY = [
         6,
         """
         ml ml.base ml.batch ml.cache ml.data ml.datagen ml.linear_model ml.metrics
-        ml.numbers ml.optimizers ml.report ml.solvers ml.source ml.sparse_lr ml.validation
+        ml.numeric_text ml.optimizers ml.report ml.solvers ml.source ml.sparse_lr ml.validation
         """,
     ),
     (

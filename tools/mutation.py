@@ -67,10 +67,11 @@ class Mutant:
     line: int
     col: int
     what: str  # e.g. "Lt -> LtE"
+    code: str  # the source line, stripped: keys survive edits elsewhere in the file
 
     @property
     def key(self) -> str:
-        return f"{self.module}:{self.line}:{self.col} {self.what}"
+        return f"{self.module}: {self.code} [col {self.col}] {self.what}"
 
 
 _BINOPS = {
@@ -223,7 +224,9 @@ def mutants_of(module: str, names=None):
     """[(Mutant, mutated source)] for ``module`` (only inside the top-level definitions
     in ``names``, if given)."""
     path = Path(importlib.util.find_spec(module).origin)
-    tree = ast.parse(path.read_text(), str(path))
+    text = path.read_text()
+    lines = text.splitlines()
+    tree = ast.parse(text, str(path))
     out = []
     for node, what, apply in list(_sites(tree, names)):
         undo = apply()
@@ -231,19 +234,20 @@ def mutants_of(module: str, names=None):
             src = ast.unparse(ast.fix_missing_locations(tree))
         finally:
             undo()
-        out.append((Mutant(module, node.lineno, node.col_offset, what), src))
+        code = lines[node.lineno - 1].strip()
+        out.append((Mutant(module, node.lineno, node.col_offset, what, code), src))
     return out
 
 
 def load_equivalents() -> dict:
     """mutant key -> reason, from ``tools/mutation_equivalents.txt``
-    (lines ``module:line:col what | reason``; ``#`` comments)."""
+    (lines ``<key as --list prints it> || reason``; ``#`` comments)."""
     out = {}
     if EQUIVALENTS.exists():
         for raw in EQUIVALENTS.read_text().splitlines():
             line = raw.strip()
             if line and not line.startswith("#"):
-                key, _, reason = line.partition(" | ")
+                key, _, reason = line.partition(" || ")
                 if not reason.strip():
                     raise SystemExit(f"{EQUIVALENTS}: no reason given for {key!r}")
                 out[key.strip()] = reason.strip()
@@ -393,7 +397,7 @@ def run(only=None, report=REPORT, list_only=False, workers=1) -> dict:
             flush=True,
         )
     if results and not list_only:
-        stale = [k for k in equivalents if k.split(":")[0] in results]
+        stale = [k for k in equivalents if k.split(": ")[0] in results]
         stale = [k for k in stale if not any(k in r["equivalent"] for r in results.values())]
         for k in stale:
             print(f"  stale entry in {EQUIVALENTS.name} (no such mutant): {k}")

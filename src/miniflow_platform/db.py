@@ -139,7 +139,7 @@ def _sql_default(column: Any) -> str | None:
         return None
     value = default.arg
     if isinstance(value, bool):
-        return "1" if value else "0"
+        return "TRUE" if value else "FALSE"  # both SQLite (3.23+) and PostgreSQL
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):

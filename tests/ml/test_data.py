@@ -221,7 +221,7 @@ def test_vw_vectorised_path_by_hand_with_namespaces_numbers_and_values():
 def test_swar_integer_parsing_against_python_int():
     import re
 
-    from miniflow.ml.numbers import uints as _uints, words_at as _words
+    from miniflow.ml.numeric_text import uints as _uints, words_at as _words
 
     rng = np.random.default_rng(9)
     good = [str(x).encode() for x in rng.integers(0, 10**16, 2000)]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from miniflow.ml.data import parse_libsvm, read_libsvm
-from miniflow.ml.numbers import ParseError
+from miniflow.ml.numeric_text import ParseError
 
 
 def _tokens(rng, n):

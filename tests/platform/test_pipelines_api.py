@@ -304,11 +304,9 @@ steps:
     )
     rid = str(run["id"])
 
-    def waiting():
-        got = json.loads(cli(server, token, "get", "cli-demo", rid, "--json").stdout)
-        return by_name(got)["wait"]["state"] == "RUNNING"
-
-    wait_for(waiting, 90, interval=0.5, what="step wait RUNNING")
+    with server.client(token) as api:  # poll over HTTP: each CLI call starts a Python
+        url = f"/v1/pipelines/cli-demo/runs/{rid}"
+        wait_for(lambda: by_name(api.get(url).json())["wait"]["state"] == "RUNNING", 120)
     assert "hi from the cli" in cli(server, token, "logs", "cli-demo", rid, "hello").stdout
     table = cli(server, token, "get", "cli-demo", rid).stdout
     assert "hello" in table and "SUCCEEDED" in table and "RUNNING" in table

@@ -87,7 +87,8 @@ def test_a_version_retired_during_a_request_closes_when_the_request_ends(models)
     assert servables[str(base / "1")].closed == 1
 
 
-def test_idle_retired_versions_close_at_once_and_only_once(models):
+def test_idle_retired_versions_close_at_once_and_only_once(models, caplog):
+    caplog.set_level("INFO", logger="miniflow.serving")
     base = models(1, 2)
     log: list = []
     mgr, servables = _manager(base, log, policy=VersionPolicy("all"))
@@ -98,6 +99,8 @@ def test_idle_retired_versions_close_at_once_and_only_once(models):
     mgr.poll()
     assert servables[str(base / "1")].closed == 1
     assert servables[str(base / "2")].closed == 0
+    assert "model m: version 1 unloaded" in caplog.text  # what an operator sees
+    assert "version 2 unloaded" not in caplog.text
     with pytest.raises(Exception, match="Specific"):
         with mgr.use(1):
             pass
@@ -168,3 +171,20 @@ def test_closing_a_batched_version_stops_its_batching_thread(models):
     assert thread.is_alive()
     mgr.close()
     assert not thread.is_alive() and servables[str(base / "1")].closed == 1
+
+
+def test_a_closed_manager_loads_nothing_more_and_a_returning_version_is_available(models):
+    base = models(1, 2)
+    log: list = []
+    mgr, servables = _manager(base, log, policy=VersionPolicy("all"))
+    mgr.poll()
+    (base / "1").rename(base / "tmp")
+    mgr.poll()
+    assert mgr.versions == [2] and mgr.status(1)[0]["state"] == "END"
+    (base / "tmp").rename(base / "1")  # the same version comes back
+    mgr.poll()
+    assert mgr.versions == [2, 1] and mgr.status(1)[0]["state"] == "AVAILABLE"
+    mgr.close()
+    (base / "3").mkdir()
+    mgr.poll()  # after close: nothing is loaded again
+    assert mgr.versions == [] and str(base / "3") not in servables

@@ -1,6 +1,7 @@
-"""TF1 while loops written by TensorFlow 2.21 (fixtures/make_tf_loops.py) imported as
-miniflow ``While`` ops: a counter and running sum, a TensorArray scan, a nested loop and
-a loop's gradient (Stacks) give TensorFlow's outputs; malformed frames are refused with
+"""While loops written by TensorFlow 2.21 (fixtures/make_tf_loops.py), as TF1 frames and
+as TF2 functional ``StatelessWhile``s, imported as miniflow ``While`` ops: a counter and
+running sum, a TensorArray scan, a nested loop and a loop's gradient (Stacks, or
+TensorLists in TF2) give TensorFlow's outputs; malformed frames are refused with
 an InvalidArgumentError naming the problem and leave the graph as it was."""
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ with open(os.path.join(LOOPS, "expected.json")) as _f:
     EXPECTED = json.load(_f)
 X = np.array(EXPECTED["x"], np.float32)
 V1_CASES = ["counter_cumsum", "tensor_array_scan", "nested", "loop_gradient"]
+# TF2 functional loops: While/StatelessWhile with cond and body in the function library
+V2_CASES = [f"v2_{case}" for case in V1_CASES]
 
 
 def _graph_def(case):
@@ -37,10 +40,13 @@ def _run(gd, names):
         return sess.run([f"{n}:0" for n in names], {"x:0": X})
 
 
-@pytest.mark.parametrize("case", V1_CASES)
-def test_tf1_loops_give_tensorflows_outputs(case):
+@pytest.mark.parametrize("case", V1_CASES + V2_CASES)
+def test_loops_give_tensorflows_outputs(case):
     expected = EXPECTED["cases"][case]
-    assert "Enter" in expected["ops"] and "LoopCond" in expected["ops"]
+    if case.startswith("v2_"):
+        assert "StatelessWhile" in expected["ops"] and "Enter" not in expected["ops"]
+    else:
+        assert "Enter" in expected["ops"] and "LoopCond" in expected["ops"]
     names = sorted(expected["outputs"])
     got = _run(_graph_def(case), names)
     for name, value in zip(names, got):
@@ -65,13 +71,18 @@ def test_the_loop_is_one_while_op_per_frame():
         assert not [op for op in g.get_operations() if op.type in ("Enter", "Exit", "Merge")]
 
 
-def test_v2_while_with_a_function_library_is_refused_by_name():
-    assert "StatelessWhile" in EXPECTED["cases"]["v2_counter_cumsum"]["ops"]
-    with tf.Graph().as_default() as g:
-        with pytest.raises(tf.errors.InvalidArgumentError) as info:
-            tf.import_graph_def(_graph_def("v2_counter_cumsum"), name="")
-        assert g.get_operations() == []
-    assert "StatelessWhile" in str(info.value) and "disable_v2_behavior" in str(info.value)
+def test_v2_function_reading_a_missing_output_is_refused():
+    gd = _graph_def("v2_counter_cumsum")
+    (body,) = [f for f in gd.library.function if f.signature.name.startswith("while_body")]
+    (add,) = [n for n in body.node_def if n.name == "add_2_0"]
+    add.input[1] = "strided_slice:output:7"  # StridedSlice has one output
+    _refused(gd, "node 'add_2_0'", "strided_slice:7")
+
+
+def test_v2_while_naming_a_missing_function_is_refused():
+    gd = _graph_def("v2_counter_cumsum")
+    _node(gd, "while").attr["body"].func.name = "no_such_body"
+    _refused(gd, "node 'while'", "function 'no_such_body' is not in the graph's library")
 
 
 def _node(gd, name):
@@ -151,3 +162,15 @@ def test_tensor_array_and_stack_kernels_raise_tf_errors():
         lookup_op("StackPopV2").forward(stack)
     with pytest.raises(tf.errors.InvalidArgumentError, match="handle"):
         lookup_op("StackPopV2").forward(np.float32(0.0))
+    # TF2's TensorLists are values: every op gives a new list
+    empty = lookup_op("EmptyTensorList").forward(np.int32(-1), np.int32(-1))
+    one = lookup_op("TensorListPushBack").forward(empty, np.float32(2.0))
+    rest, top = lookup_op("TensorListPopBack").forward(one, np.int32(-1))
+    assert top == 2.0 and len(one.items) == 1 and not rest.items
+    with pytest.raises(tf.errors.InvalidArgumentError, match="empty list"):
+        lookup_op("TensorListPopBack").forward(rest, np.int32(-1))
+    reserved = lookup_op("TensorListReserve").forward(np.int32(-1), np.int32(2))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="never set"):
+        lookup_op("TensorListStack").forward(reserved, np.int32(-1))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="out of range"):
+        lookup_op("TensorListGetItem").forward(reserved, 5, np.int32(-1))

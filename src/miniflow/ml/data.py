@@ -23,7 +23,7 @@ import numpy as np
 
 from miniflow.ml.batch import Batch, concat_batches
 from miniflow.ml.cache import is_cache, read_cache
-from miniflow.ml.numbers import ParseError, decimals, uints, words_at
+from miniflow.ml.numeric_text import ParseError, decimals, uints, words_at
 
 __all__ = [
     "Batch",
@@ -131,7 +131,7 @@ def _parse_one_hot(chunk: bytes, b: np.ndarray) -> Batch | None:
     Splits on whitespace only, so each feature is one field (half the fields of the
     general path). Features written ``idx:1`` (one-hot data) need no value parsing; the
     others have their ``:`` located and their values parsed by
-    :func:`~miniflow.ml.numbers.decimals`. Returns None whenever the chunk is anything
+    :func:`~miniflow.ml.numeric_text.decimals`. Returns None whenever the chunk is anything
     else (repeated blanks, features without a value, ``qid:``); the general parser then
     handles it.
     """
@@ -181,7 +181,7 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
     ``qid:N`` (ignored), ``#`` comments and blank lines. Labels > 0 become 1, others 0.
     Indices are kept as given, reduced modulo ``2**dims_log2`` when that is set.
 
-    Values are parsed vectorised (:func:`miniflow.ml.numbers.decimals`): ``1``, ``-0.5``,
+    Values are parsed vectorised (:func:`miniflow.ml.numeric_text.decimals`): ``1``, ``-0.5``,
     ``1.79``, ``3e-4``; Python's ``float()`` only for the rare fields outside its exact
     range.
 

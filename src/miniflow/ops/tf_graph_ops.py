@@ -1,10 +1,11 @@
 """Kernels for op forms that only TensorFlow-written graphs contain.
 
 miniflow's own front end never builds these: its gradients undo broadcasting with
-``Unbroadcast`` and its reductions take static axes. TF1's symbolic gradients instead
-compute the reduction axes at run time (``BroadcastGradientArgs``) and reduce over a
-tensor of axes, so importing a TF training graph (`tf.train.import_meta_graph`) needs
-these two.
+``Unbroadcast`` and its ops take static axes and bounds. TF1's symbolic gradients
+compute reduction axes (``BroadcastGradientArgs``), slice bounds, permutations and
+concat offsets at run time, and TF's while loops keep per-step values in TensorArrays,
+Stacks (TF1) and TensorLists (TF2); importing TF's graphs
+(`tf.train.import_meta_graph`, `train/tf_while_import.py`) needs these kernels.
 """
 
 from __future__ import annotations
@@ -371,6 +372,110 @@ def _stack_pop(handle, elem_type=None):
         raise errors.InvalidArgumentError(None, None, "Calling Pop() when the stack is empty")
     return stack.items.pop()
 
+
+# -- TF2 TensorLists ------------------------------------------------------------------
+# TF2's loops (``tf_function_import``) keep TensorArrays and their gradients' saved
+# values in TensorLists: values (a ``variant`` tensor), each op returning a new list.
+
+
+class _TensorList:
+    def __init__(self, items):
+        self.items = list(items)
+
+
+def _tl(value) -> _TensorList:
+    if isinstance(value, np.ndarray) and value.dtype == object and value.ndim == 0:
+        value = value.item()  # a list carried through a While loop variable
+    return _handle(value, _TensorList)
+
+
+def _list_infer(inputs, attrs):
+    return [((), dtypes.variant)]
+
+
+def _item_infer(inputs, attrs):
+    return [(None, attrs["element_dtype"])]
+
+
+@register_op("TensorListReserve", infer=_list_infer)
+def _tl_reserve(element_shape, num_elements, element_dtype=None):
+    return _TensorList([None] * int(num_elements))
+
+
+@register_op("EmptyTensorList", infer=_list_infer)
+def _tl_empty(element_shape, max_num_elements, element_dtype=None):
+    return _TensorList([])
+
+
+@register_op("TensorListFromTensor", infer=_list_infer)
+def _tl_from_tensor(tensor, element_shape):
+    return _TensorList(np.asarray(tensor))
+
+
+def _tl_index(tl, index):
+    i = int(index)
+    if not 0 <= i < len(tl.items):
+        raise errors.InvalidArgumentError(
+            None, None, f"TensorList index {i} out of range: the list has {len(tl.items)}"
+        )
+    return i
+
+
+@register_op("TensorListSetItem", infer=_list_infer)
+def _tl_set_item(handle, index, item, element_dtype=None):
+    tl = _tl(handle)
+    out = _TensorList(tl.items)
+    out.items[_tl_index(tl, index)] = np.asarray(item)
+    return out
+
+
+@register_op("TensorListGetItem", infer=_item_infer)
+def _tl_get_item(handle, index, element_shape, element_dtype=None):
+    tl = _tl(handle)
+    item = tl.items[_tl_index(tl, index)]
+    if item is None:
+        raise errors.InvalidArgumentError(None, None, "TensorList element was never set")
+    return item
+
+
+@register_op("TensorListStack", infer=_item_infer)
+def _tl_stack(handle, element_shape, element_dtype=None, num_elements=-1):
+    tl = _tl(handle)
+    if any(item is None for item in tl.items):
+        raise errors.InvalidArgumentError(None, None, "TensorListStack: an element was never set")
+    if not tl.items:
+        dims = [int(d) for d in np.asarray(element_shape).ravel()]
+        return np.zeros([0] + [max(d, 0) for d in dims], dtypes.as_dtype(element_dtype).np)
+    return np.stack(tl.items)
+
+
+@register_op("TensorListPushBack", infer=_list_infer)
+def _tl_push_back(handle, tensor, element_dtype=None):
+    return _TensorList(_tl(handle).items + [np.asarray(tensor)])
+
+
+def _pop_infer(inputs, attrs):
+    return [((), dtypes.variant), (None, attrs["element_dtype"])]
+
+
+@register_op("TensorListPopBack", infer=_pop_infer, num_outputs=2)
+def _tl_pop_back(handle, element_shape, element_dtype=None):
+    tl = _tl(handle)
+    if not tl.items:
+        raise errors.InvalidArgumentError(None, None, "Trying to pop from an empty list")
+    return _TensorList(tl.items[:-1]), tl.items[-1]
+
+
+not_differentiable(
+    "TensorListReserve",
+    "EmptyTensorList",
+    "TensorListFromTensor",
+    "TensorListSetItem",
+    "TensorListGetItem",
+    "TensorListStack",
+    "TensorListPushBack",
+    "TensorListPopBack",
+)
 
 not_differentiable(
     "TensorArrayV3",

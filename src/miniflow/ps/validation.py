@@ -18,6 +18,7 @@ __all__ = ["check_config", "check_batch", "MAX_DIMS_LOG2", "MAX_TASKS"]
 
 MAX_DIMS_LOG2 = 62  # keys are int64, and BIAS_KEY (-1) must stay outside the key space
 MAX_TASKS = 1024  # shards or workers: more is a typo, not a job
+BACKEND_NAMES = ("local", "process", "ray")  # miniflow.ps.backends.BACKENDS (no import loop)
 
 
 def _number(name: str, value, low: float, high: float = math.inf, low_open=False) -> None:
@@ -41,12 +42,11 @@ def _integer(name: str, value, low: int, high: int | None = None) -> None:
 def check_config(cfg) -> None:
     """Raises ``ValueError`` naming the first bad option of a ``PSConfig``."""
     from miniflow.ml.optimizers import OPTIMIZERS
-    from miniflow.ps.backends import BACKENDS
 
     _integer("--ps-shards (num_shards)", cfg.num_shards, 1, MAX_TASKS)
     _integer("--workers (num_workers)", cfg.num_workers, 1, MAX_TASKS)
-    if cfg.backend not in BACKENDS:
-        raise ValueError(f"unknown backend {cfg.backend!r}; expected one of {sorted(BACKENDS)}")
+    if cfg.backend not in BACKEND_NAMES:
+        raise ValueError(f"unknown backend {cfg.backend!r}; expected one of {BACKEND_NAMES}")
     if cfg.sync and cfg.staleness is not None:
         raise ValueError("--staleness applies to async training only; drop it or pass --async")
     if cfg.staleness is not None:

@@ -23,6 +23,7 @@ OUTPUT_ARGS = {
     "TopKV2": ["values", "indices"],
     "BroadcastGradientArgs": ["r0", "r1"],
     "TensorArrayV3": ["handle", "flow"],
+    "TensorListPopBack": ["output_handle", "tensor"],
     "Switch": ["output_false", "output_true"],
     "Merge": ["output", "value_index"],
     "FusedBatchNormV3": ["y", "batch_mean", "batch_variance"],
