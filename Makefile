@@ -32,7 +32,7 @@ bench:
 # platform modules against their tests; prints the score per module, writes
 # tools/mutation_report.json. Options: make mutation ONLY=metrics,codec
 mutation: $(STAMP)
-	$(PY) tools/mutation.py $(if $(ONLY),--only $(ONLY))
+	$(PY) tools/mutation.py -j 2 $(if $(ONLY),--only $(ONLY))
 
 # Every registered op against TensorFlow's tf.compat.v1 graph mode (conformance/README.md),
 # in the benchmark environment (built by the same stamp rule as `make bench`).

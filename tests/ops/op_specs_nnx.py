@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import miniflow as tf
 from miniflow.extend import apply_op
 from miniflow.ops.fractional_pool_ops import fractional_max_pool_with_sequences
+from miniflow.ops.rnn_cell_ops import lstm_block_cell
 from tests.ops.op_specs import Case, OpSpec
 
 
@@ -41,6 +42,22 @@ def conv_case(draw, spatial, depthwise=False):
     return Case(
         (x, w), {"strides": [1, *strides, 1], "dilations": [1, *dilations, 1], "padding": padding}
     )
+
+
+@st.composite
+def lstm_case(draw, peephole):
+    """x, cs_prev, h_prev, w, b (and the three peephole vectors) for one fused LSTM step."""
+    batch, inputs, units = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    shapes = ((batch, inputs), (batch, units), (batch, units), (inputs + units, 4 * units))
+    shapes += ((4 * units,),) + ((units,),) * (3 if peephole else 0)
+    return Case(shapes)
+
+
+def _lstm_outputs(outputs):
+    """cs and h with different weights: as in TF, the gradient of LSTMBlockCell takes only
+    those two (i, f, o, ci and co are the cell's saved activations, not differentiated)."""
+    cs, h = outputs[1], outputs[6]
+    return tf.reduce_sum(cs) + 2.0 * tf.reduce_sum(h * h)
 
 
 def _out_shape(x, w, kw, spatial, depthwise=False):
@@ -268,6 +285,21 @@ SPECS = [
                 c.kwargs,
             )
         ),
+    ),
+    OpSpec(
+        "LSTMBlockCell",
+        lambda x, cs, h, w, b: _lstm_outputs(lstm_block_cell(x, cs, h, w, b)),
+        lstm_case(False),
+        order=1,  # its gradient is the fused LSTMBlockCellGrad, which TF does not differentiate
+    ),
+    OpSpec(
+        "LSTMBlockCell",
+        lambda x, cs, h, w, b, ci, cf, co: _lstm_outputs(
+            lstm_block_cell(x, cs, h, w, b, ci, cf, co, forget_bias=0.5, use_peephole=True)
+        ),
+        lstm_case(True),
+        order=1,
+        label="peephole",
     ),
     OpSpec(
         "FractionalMaxPool",
