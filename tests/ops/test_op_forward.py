@@ -543,11 +543,14 @@ def test_where_select(case, seed):
     x, y = (rand(rng, s, np.float32) for s in case.shapes)
     mask = case.kwargs["mask"]
     out = np.broadcast_shapes(x.shape, y.shape)
-    if mask.ndim == 1 and len(out) > 1 and mask.shape[0] == out[0]:  # TF1: row selection
+    rows = mask.ndim == 1 and len(out) > 1 and mask.shape[0] == out[0]  # TF1: row selection
+    if rows:
         want = np.where(mask.reshape((-1,) + (1,) * (len(out) - 1)), x, y)
     else:
         want = np.where(mask, x, y)
-    where = tf.where if x.shape == y.shape else tf.where_v2  # TF1 where: no broadcasting
+    # TF1 where: no broadcasting (a mask of x's shape, or one entry per row, as TF's Select)
+    tf1 = x.shape == y.shape and (rows or mask.shape == x.shape)
+    where = tf.where if tf1 else tf.where_v2
     assert_same(evaluate(where(mask, x, y)), want)
 
 
