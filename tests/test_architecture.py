@@ -252,7 +252,7 @@ PLATFORM = [
         "app",
         4,
         """
-        cli client main
+        cli client main pipelines_cli
         """,
     ),
 ]

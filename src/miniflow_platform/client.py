@@ -1,4 +1,4 @@
-"""Command-line client: ``miniflow jobs|notebooks|services|predictions|pipelines ...``.
+"""Command-line client: ``miniflow jobs|notebooks|services|predictions ...``.
 
 Talks to the API at ``$MINIFLOW_PLATFORM_URL`` (default http://127.0.0.1:8080) with
 the token from ``$MINIFLOW_PLATFORM_TOKEN`` or from the config file
@@ -420,102 +420,6 @@ def _services_parser(sub: Subparsers) -> None:
     g.add_argument("--data", help="file with a JSON request body")
 
 
-PIPELINE_COLUMNS = ("id", "name", "user", "description", "created_at")
-RUN_COLUMNS = ("id", "pipeline", "state", "reason", "created_at", "finished_at")
-STEP_COLUMNS = ("name", "kind", "state", "job_id", "reason", "started_at", "finished_at")
-
-
-def _load_definition(path: str) -> Any:
-    """A pipeline definition from a .json or .yaml/.yml file ('-': JSON or YAML on stdin)."""
-    text = sys.stdin.read() if path == "-" else Path(path).read_text()
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ClientError(f"{path} is neither JSON nor YAML: {e}") from e
-
-
-def _show_run(args: argparse.Namespace, run: Any) -> None:
-    show(args, run, RUN_COLUMNS)
-    if not args.json:
-        print()
-        show(args, {"data": run["steps"]}, STEP_COLUMNS)
-
-
-def _pipelines_parser(sub: Subparsers) -> None:
-    def run(a: argparse.Namespace) -> None:
-        params = {}
-        for item in a.param:
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise ClientError(f"--param expects NAME=VALUE, got {item!r}")
-            params[key] = value
-        _show_run(a, call(a, "POST", f"/v1/pipelines/{a.name}/runs", json={"params": params}))
-
-    def get(a: argparse.Namespace) -> None:
-        if a.run is None:
-            show(a, call(a, "GET", f"/v1/pipelines/{a.name}"), PIPELINE_COLUMNS)
-        else:
-            _show_run(a, call(a, "GET", f"/v1/pipelines/{a.name}/runs/{a.run}"))
-
-    p = _sub(
-        sub,
-        "create",
-        "define a pipeline from a JSON or YAML file",
-        lambda a: show(
-            a, call(a, "POST", "/v1/pipelines", json=_load_definition(a.file)), PIPELINE_COLUMNS
-        ),
-    )
-    p.add_argument("file", help="definition file (.json, .yaml), or - for stdin")
-    p = _sub(sub, "run", "start a run of a pipeline", run)
-    p.add_argument("name")
-    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-    p = _sub(
-        sub,
-        "list",
-        "list pipelines, or the runs of one",
-        lambda a: show(
-            a,
-            call(a, "GET", "/v1/pipelines" + (f"/{a.name}/runs" if a.name else "")),
-            RUN_COLUMNS if a.name else PIPELINE_COLUMNS,
-        ),
-    )
-    p.add_argument("name", nargs="?", default=None, help="list this pipeline's runs")
-    p = _sub(sub, "get", "show a pipeline, or one run with its steps", get)
-    p.add_argument("name")
-    p.add_argument("run", nargs="?", type=int, default=None)
-    p = _sub(
-        sub,
-        "logs",
-        "print a step's logs",
-        lambda a: stream(
-            a,
-            f"/v1/pipelines/{a.name}/runs/{a.run}/steps/{a.step}/logs"
-            + ("?follow=true" if a.follow else ""),
-        ),
-    )
-    p.add_argument("name")
-    p.add_argument("run", type=int)
-    p.add_argument("step")
-    p.add_argument("-f", "--follow", action="store_true", help="stream until the step ends")
-    p = _sub(
-        sub,
-        "cancel",
-        "cancel a run and its running steps",
-        lambda a: _show_run(a, call(a, "POST", f"/v1/pipelines/{a.name}/runs/{a.run}/cancel")),
-    )
-    p.add_argument("name")
-    p.add_argument("run", type=int)
-    _sub(
-        sub, "delete", "delete a pipeline", lambda a: call(a, "DELETE", f"/v1/pipelines/{a.name}")
-    ).add_argument("name")
-
-
 def add_users_parser(sub: Subparsers) -> None:
     users = sub.add_parser("users", help="manage users and tokens (talks to the server)")
     usub = users.add_subparsers(dest="users_command", required=True)
@@ -568,9 +472,14 @@ def dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _main(prog: str, build: Callable[[Subparsers], None], argv: list[str] | None) -> int:
+def _main(
+    prog: str,
+    build: Callable[[Subparsers], None],
+    argv: list[str] | None,
+    description: str | None = __doc__,
+) -> int:
     parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     build(parser.add_subparsers(dest="command", required=True))
     return dispatch(parser.parse_args(sys.argv[1:] if argv is None else argv))
@@ -594,8 +503,3 @@ def notebooks_main(argv: list[str] | None = None) -> int:
 def services_main(argv: list[str] | None = None) -> int:
     """``miniflow services ...``"""
     return _main("miniflow services", _services_parser, argv)
-
-
-def pipelines_main(argv: list[str] | None = None) -> int:
-    """``miniflow pipelines ...``"""
-    return _main("miniflow pipelines", _pipelines_parser, argv)

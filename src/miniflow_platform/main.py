@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from miniflow_platform import __version__, openapi as openapi_doc
+from miniflow_platform import __version__, openapi as openapi_doc, proxy
 from miniflow_platform.auth import service as auth_service
 from miniflow_platform.auth.dependencies import CurrentUser
 from miniflow_platform.auth.router import router as users_router
@@ -73,7 +73,7 @@ def create_app(
     scheduler = Scheduler(platform, STEPS)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
         if run_scheduler:
             scheduler.start()
         try:
@@ -81,6 +81,7 @@ def create_app(
         finally:
             scheduler.stop()  # runs keep going: the next server adopts them
             platform.executor.close()
+            await proxy.close_client(running.state)
 
     app = FastAPI(
         title="miniflow platform",

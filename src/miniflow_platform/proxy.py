@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import httpx
-from fastapi import Request, WebSocket
+from fastapi import Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.requests import HTTPConnection
@@ -74,6 +74,13 @@ def _client(request: Request) -> httpx.AsyncClient:
         client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
         request.app.state.proxy_client = client
     return client
+
+
+async def close_client(state: object) -> None:
+    """Close the app's pooled client, if a request made one (at shutdown)."""
+    client = getattr(state, "proxy_client", None)
+    if client is not None:
+        await client.aclose()
 
 
 def request_headers(
@@ -222,7 +229,7 @@ async def relay_websocket(ws: WebSocket, backend: Backend, path: str, what: str)
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await upstream.close()
-        with contextlib.suppress(RuntimeError):
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # the client left first
             await ws.close()
 
 

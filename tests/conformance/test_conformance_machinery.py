@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,18 @@ def test_coverage_splits_registered_ops(outcomes):
     fake = coverage.compute({"Add"}, registered={"Add", "BrandNew", "PyFunc"})
     assert fake.covered == {"Add"} and fake.uncovered == {"BrandNew"}
     assert set(fake.declared) == {"PyFunc"}
+
+
+def test_every_test_file_a_declared_reason_names_exists():
+    """A declared op is trusted to be checked by the tests its reason names."""
+    named = {
+        (op, path)
+        for op, why in coverage.NOT_COMPARED.items()
+        for path in re.findall(r"tests/[\w/]+\.py", why)
+    }
+    assert named, "no reason names a test file: the pattern is stale"
+    gone = sorted((op, path) for op, path in named if not (ROOT / path).is_file())
+    assert not gone, f"declared reasons name test files that do not exist: {gone}"
 
 
 def test_differences_parse_and_are_documented(tmp_path):

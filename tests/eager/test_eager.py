@@ -235,7 +235,9 @@ def test_enable_eager_execution_is_global():
         "t = tf.constant(2.0) * 3\nprint(t.name, tf.Session().run(t))\n"
         "tf.disable_eager_execution()\n"
     )  # graph mode already: nothing to do
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     assert out.stdout.split() == ["6.0", "mul:0", "6.0"]
 
 

@@ -68,3 +68,30 @@ def test_every_spec_row_names_a_registered_differentiable_op():
     assert not unknown, f"rows in op_specs.py for unregistered op types: {unknown}"
     nondiff = sorted(s.op_type for s in SPECS if grads.get(s.op_type) is None)
     assert not nondiff, f"rows in op_specs.py for ops without a gradient rule: {nondiff}"
+
+
+def _row_op_types(module) -> set | None:
+    """The op types a per-area table's rows name (None: its rows do not name one, and
+    that table's own test checks which op types its graphs contain)."""
+    types = set()
+    for row in [*getattr(module, "SPECS", []), *getattr(module, "ROWS", [])]:
+        if not hasattr(row, "op_type"):
+            return None
+        types.add(row.op_type)
+    for row in getattr(module, "NN_SPECS", []):
+        types |= set(row.ops)
+    return types
+
+
+def test_a_per_area_table_covers_only_ops_its_rows_name():
+    """``COVERED_OP_TYPES`` is what the coverage gate trusts: each entry is a registered
+    op with a gradient rule and the op type of a row that the table runs."""
+    grads = registered_gradients()
+    for path in sorted(Path(__file__).parent.glob("op_specs_*.py")):
+        module = importlib.import_module(f"tests.ops.{path.stem}")
+        covered = set(module.COVERED_OP_TYPES)
+        nondiff = sorted(t for t in covered if grads.get(t) is None)
+        assert not nondiff, f"{path.name}: covers op types without a gradient rule: {nondiff}"
+        rows = _row_op_types(module)
+        if rows is not None:
+            assert covered <= rows, f"{path.name}: no row for {sorted(covered - rows)}"

@@ -412,18 +412,20 @@ def test_slice_key_is_tfs_ordered_code():
     ]
 
 
-def _sliced_bundle(prefix, slices, full_shape=(4,)):
-    """A float32 tensor "emb" saved as ``slices`` [(start, length, values)] along axis 0."""
+def _sliced_bundle(prefix, slices, full_shape=(4,), same_bytes=False):
+    """A float32 tensor "emb" saved as ``slices`` [(start, length, values)] along axis 0
+    (``same_bytes``: every slice's entry points at the first slice's bytes)."""
     entries, data = [], b""
     extents = b""
     for start, length, values in slices:
         raw = np.asarray(values, np.float32).tobytes()
+        offset = 0 if same_bytes else len(data)
         key = tensor_bundle.slice_key("emb", [(start, length)])
-        entries.append((key, _entry(1, [len(values)], len(data), len(raw), masked_crc32c(raw))))
+        entries.append((key, _entry(1, [len(values)], offset, len(raw), masked_crc32c(raw))))
         extents += wire.length_field(
             7, wire.length_field(1, wire.varint_field(1, start) + wire.varint_field(2, length))
         )
-        data += raw
+        data += b"" if same_bytes and data else raw
     shape = b"".join(wire.length_field(2, wire.varint_field(1, d)) for d in full_shape)
     full = wire.varint_field(1, 1) + wire.length_field(2, shape) + extents
     _write_bundle(prefix, sorted(entries + [(b"emb", full)]), data)
@@ -441,6 +443,10 @@ def test_corrupt_slices_are_data_loss(tmp_path):
         tf.train.load_variable(prefix, "emb")
     _sliced_bundle(prefix, [(0, 2, [1, 2]), (2, 2, [3, 4])], full_shape=(1 << 40,))
     with pytest.raises(tf.errors.DataLossError, match="do not tile"):  # never allocated
+        tf.train.load_variable(prefix, "emb")
+    # Slices reading the same bytes: a small file must not fill a large tensor.
+    _sliced_bundle(prefix, [(0, 2, [1, 2]), (2, 2, [1, 2])], same_bytes=True)
+    with pytest.raises(tf.errors.DataLossError, match="slices of emb share bytes"):
         tf.train.load_variable(prefix, "emb")
     _sliced_bundle(prefix, [(3, 2, [1, 2])])
     with pytest.raises(tf.errors.DataLossError, match="does not fit emb"):

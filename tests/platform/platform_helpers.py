@@ -42,25 +42,25 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if isolation_mode() != "isolated" and "--single-tenant" not in self.extra:
             self.extra.append("--single-tenant")  # the server refuses "none" otherwise
-        log = self.log.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "miniflow_platform.cli",
-                "serve",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(self.data_dir),
-                "--poll-interval",
-                "0.2",
-                *self.extra,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with self.log.open("ab") as log:  # the server keeps its own copy of the fd
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "miniflow_platform.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--data-dir",
+                    str(self.data_dir),
+                    "--poll-interval",
+                    "0.2",
+                    *self.extra,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -70,6 +70,7 @@ class Server:
                     break
             time.sleep(0.1)
         else:
+            self.stop()  # a server that never answered must not outlive the test
             raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
         found = re.search(r"admin token \(shown once, store it\): (\S+)", self.log.read_text())
         if found and self.admin_token is None:

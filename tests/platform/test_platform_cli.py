@@ -18,7 +18,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from types import SimpleNamespace
 
-from miniflow_platform import cli as platform_cli, client
+from miniflow_platform import cli as platform_cli, client, pipelines_cli
 
 BIN = Path(sys.executable).parent
 IN_PROCESS = {
@@ -26,6 +26,7 @@ IN_PROCESS = {
     "predictions": client.predictions_main,
     "notebooks": client.notebooks_main,
     "services": client.services_main,
+    "pipelines": pipelines_cli.pipelines_main,
     "platform": platform_cli.main,
 }
 

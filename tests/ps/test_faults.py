@@ -6,54 +6,19 @@ callback once a third (half) of the rows have been trained.
 """
 
 import pytest
-
-from miniflow.ps import PSConfig, PSJob
-
-
-def _job(ctr, tmp_path, sync=True, **kw) -> PSJob:
-    return PSJob(
-        PSConfig(
-            num_shards=2,
-            num_workers=2,
-            backend="process",
-            sync=sync,
-            dims_log2=ctr.dims_log2,
-            batch_size=ctr.batch_size,
-            pace=0.025,
-            job_dir=str(tmp_path / "job"),
-            timeout=120,
-            max_lost_fraction=0.2,  # an 80-step job: one checkpoint interval is ~4-12%
-            **kw,
-        )
-    )
-
-
-def _kill_once(kill, fraction, total):
-    state = {"at_rows": None}
-
-    def on_progress(job, stats):
-        if state["at_rows"] is None and stats["rows"] >= fraction * total:
-            state["at_rows"] = stats["rows"]
-            kill(job)
-
-    return on_progress, state
-
-
-def _assert_stopped(job):
-    procs = [*job.backend.shard_procs, *job.backend.worker_procs.values()]
-    assert all(p.poll() is not None for p in procs)
+from ps_job_helpers import at_fraction, process_job, stopped
 
 
 def test_sigkill_worker_is_replaced_and_nothing_is_lost(ctr, reference, tmp_path):
-    job = _job(ctr, tmp_path)
-    on_progress, state = _kill_once(lambda j: j.backend.kill_worker(1), 1 / 3, ctr.rows)
+    job = process_job(ctr, tmp_path)
+    on_progress, state = at_fraction(1 / 3, ctr.rows, lambda j: j.backend.kill_worker(1))
     r = job.run(ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress)
-    _assert_stopped(job)
+    assert stopped(job)
     log = (tmp_path / "job" / "worker-1.log").read_text()
-    print(f"worker 1 SIGKILLed after {state['at_rows']} of {ctr.rows} rows")
+    print(f"worker 1 SIGKILLed after {state['at']} of {ctr.rows} rows")
     print("\n".join(r.events))
     print("worker 1 log:", log)
-    assert state["at_rows"] is not None and state["at_rows"] < ctr.rows
+    assert state["at"] is not None and state["at"] < ctr.rows
     assert job.restarts == [0, 1]
     assert any("killed by SIGKILL" in e and "replacement #1" in e for e in r.events)
     # The replacement resumed at the step the shards lacked, not at 0 ...
@@ -71,7 +36,7 @@ def test_async_sigkill_of_a_worker_and_a_shard(ctr, reference, tmp_path):
     """Async: the replacement worker re-runs its partition from the slowest shard's clock
     (duplicates dropped); the restored shard loses at most its updates since the last
     checkpoint (3 pushes of at most 256 rows), minus what the replays bring back."""
-    job = _job(ctr, tmp_path, sync=False, checkpoint_every=3)
+    job = process_job(ctr, tmp_path, sync=False, checkpoint_every=3)
     killed = []
 
     def on_progress(j, stats):
@@ -83,7 +48,7 @@ def test_async_sigkill_of_a_worker_and_a_shard(ctr, reference, tmp_path):
             j.backend.kill_shard(1)
 
     r = job.run(ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress)
-    _assert_stopped(job)
+    assert stopped(job)
     s0, s1 = r.shard_stats
     print(f"killed {killed}\n" + "\n".join(r.events))
     print("shard 1 after recovery:", {k: s1[k] for k in ("restored_from", "rows", "duplicates")})
@@ -99,11 +64,11 @@ def test_async_sigkill_of_a_worker_and_a_shard(ctr, reference, tmp_path):
 def test_sigkill_shard_restores_from_checkpoint_and_loses_only_what_it_says(
     ctr, reference, tmp_path
 ):
-    job = _job(ctr, tmp_path, checkpoint_every=3)
-    on_progress, state = _kill_once(lambda j: j.backend.kill_shard(1), 1 / 2, ctr.rows)
+    job = process_job(ctr, tmp_path, checkpoint_every=3)
+    on_progress, state = at_fraction(1 / 2, ctr.rows, lambda j: j.backend.kill_shard(1))
     r = job.run(ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress)
-    _assert_stopped(job)
-    print(f"shard 1 SIGKILLed after {state['at_rows']} of {ctr.rows} rows")
+    assert stopped(job)
+    print(f"shard 1 SIGKILLed after {state['at']} of {ctr.rows} rows")
     print("\n".join(r.events))
     s0, s1 = r.shard_stats
     print(
@@ -120,7 +85,7 @@ def test_sigkill_shard_restores_from_checkpoint_and_loses_only_what_it_says(
             )
         },
     )
-    assert state["at_rows"] is not None and state["at_rows"] < ctr.rows
+    assert state["at"] is not None and state["at"] < ctr.rows
     assert any("shard 1 died (killed by SIGKILL)" in e for e in r.events)
     assert s1["restored_from"].endswith("shard-1.ckpt.npz")
     assert s1["restored_version"] % 3 == 0  # the last periodic checkpoint
@@ -137,7 +102,7 @@ def test_sigkill_shard_restores_from_checkpoint_and_loses_only_what_it_says(
 def test_checkpoint_restore_round_trip_is_exact(ctr, tmp_path):
     from miniflow.ps.shard import Shard
 
-    job = _job(ctr, tmp_path, checkpoint_every=0)
+    job = process_job(ctr, tmp_path, checkpoint_every=0)
     job.config.backend, job.config.pace = "local", 0.0
     r = job.run(ctr.train(), progress=False)
     cfg = job.backend.spec.shards[1]

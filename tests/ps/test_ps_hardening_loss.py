@@ -13,58 +13,22 @@ import threading
 
 import numpy as np
 import pytest
+from ps_job_helpers import at_fraction, process_job, stopped
 
-from miniflow.ps import PSConfig, PSJob
+from miniflow.ps import PSConfig
 from miniflow.ps.job import DEFAULT_CHECKPOINT_EVERY, DataLossError
-
-
-def _job(ctr, tmp_path, **kw) -> PSJob:
-    return PSJob(
-        PSConfig(
-            **{
-                "num_shards": 2,
-                "num_workers": 2,
-                "backend": "process",
-                "dims_log2": ctr.dims_log2,
-                "batch_size": ctr.batch_size,
-                "pace": 0.025,
-                "job_dir": str(tmp_path / "job"),
-                "timeout": 120,
-                "max_lost_fraction": 0.2,  # 80 steps: one checkpoint interval is 12%
-                **kw,
-            }
-        )
-    )
-
-
-def _at_fraction(fraction, total, action):
-    """An on_progress callback running ``action(job)`` once shard 0 has seen the rows."""
-    state = {"at": None}
-
-    def on_progress(job, stats):
-        if state["at"] is None and stats["rows"] >= fraction * total:
-            state["at"] = stats["rows"]
-            action(job)
-
-    return on_progress, state
-
-
-def _stopped(job):
-    return all(
-        p.poll() is not None for p in [*job.backend.shard_procs, *job.backend.worker_procs.values()]
-    )
 
 
 def test_default_checkpoints_bound_what_a_killed_shard_loses_and_the_report_says_it(
     ctr, reference, tmp_path
 ):
-    job = _job(ctr, tmp_path)  # checkpoint_every left at its default
-    on_progress, state = _at_fraction(0.5, ctr.rows, lambda j: j.backend.kill_shard(1))
+    job = process_job(ctr, tmp_path)  # checkpoint_every left at its default
+    on_progress, state = at_fraction(0.5, ctr.rows, lambda j: j.backend.kill_shard(1))
     lines = []
     r = job.run(
         ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress, log=lines.append
     )
-    assert _stopped(job) and state["at"] is not None
+    assert stopped(job) and state["at"] is not None
     s1 = r.shard_stats[1]
     print("\n".join(r.events), "\nlost:", r.lost)
     assert s1["restored_from"].endswith("shard-1.ckpt.npz")
@@ -86,11 +50,11 @@ def test_default_checkpoints_bound_what_a_killed_shard_loses_and_the_report_says
 
 
 def test_without_checkpoints_a_killed_shard_fails_the_job_and_says_what_was_lost(ctr, tmp_path):
-    job = _job(ctr, tmp_path, checkpoint_every=0, max_lost_fraction=0.05)
-    on_progress, state = _at_fraction(0.5, ctr.rows, lambda j: j.backend.kill_shard(1))
+    job = process_job(ctr, tmp_path, checkpoint_every=0, max_lost_fraction=0.05)
+    on_progress, state = at_fraction(0.5, ctr.rows, lambda j: j.backend.kill_shard(1))
     with pytest.raises(DataLossError, match="above --max-lost-fraction 0.05") as err:
         job.run(ctr.train(), progress=False, on_progress=on_progress)
-    assert _stopped(job)
+    assert stopped(job)
     r = err.value.result
     print("\n".join(r.events), "\n", err.value)
     # no claim of a restore from a file that does not exist
@@ -115,14 +79,14 @@ def test_a_restarted_shard_takes_a_new_port_when_its_old_one_is_taken(ctr, refer
         s.listen()
         squatter.append((s, port))
 
-    job = _job(ctr, tmp_path)
-    on_progress, _ = _at_fraction(0.4, ctr.rows, kill_and_squat)
+    job = process_job(ctr, tmp_path)
+    on_progress, _ = at_fraction(0.4, ctr.rows, kill_and_squat)
     try:
         r = job.run(ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress)
     finally:
         for s, _ in squatter:
             s.close()
-    assert _stopped(job) and squatter
+    assert stopped(job) and squatter
     old = squatter[0][1]
     print("\n".join(r.events))
     assert any(f"port {old} is taken" in e for e in r.events)
@@ -136,10 +100,10 @@ def test_a_hung_worker_is_killed_and_replaced_after_the_worker_timeout(ctr, refe
     def hang(job):
         os.killpg(job.backend.worker_procs[1].pid, signal.SIGSTOP)
 
-    job = _job(ctr, tmp_path, worker_timeout=1.5)
-    on_progress, state = _at_fraction(1 / 3, ctr.rows, hang)
+    job = process_job(ctr, tmp_path, worker_timeout=1.5)
+    on_progress, state = at_fraction(1 / 3, ctr.rows, hang)
     r = job.run(ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress)
-    assert _stopped(job) and state["at"] is not None
+    assert stopped(job) and state["at"] is not None
     print("\n".join(r.events))
     assert any(
         e.startswith("worker 1 made no progress for") and "--worker-timeout 1.5" in e
@@ -274,6 +238,7 @@ def test_cli_reports_the_loss_in_json_and_on_stderr_and_exits_1_beyond_the_bound
             or len(info["pids"]) < 2
             or 0 in info["pids"]
         ):
+            assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.1)
             info = json.loads((job_dir / "shards.json").read_text())
         client = ShardClient(SocketTransport(info["shards"], 30, identity=identity))

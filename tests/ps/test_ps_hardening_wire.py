@@ -154,3 +154,14 @@ def test_a_client_refuses_a_shard_that_cannot_prove_it_is_of_the_job(tmp_path):
     transport.close()
     server.close()
     t.join(5)
+
+
+def test_the_secret_file_replaces_a_readable_file_and_stays_private(tmp_path):
+    path = tmp_path / "secret"
+    path.write_text("old")
+    path.chmod(0o644)  # left by someone else, or an earlier run, readable by all
+    identity = new_identity("job-x")
+    identity.write_secret(str(path))
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert bytes.fromhex(path.read_text()) == identity.secret
+    assert [p.name for p in tmp_path.iterdir()] == ["secret"]  # no temporary left

@@ -38,6 +38,10 @@ CASES = [
 ]
 
 
+def test_every_optimizer_has_a_case():
+    assert {name for name, _ in CASES} == set(OPTIMIZERS)
+
+
 @pytest.mark.parametrize("name, hyper", CASES, ids=[f"{n}-{sorted(h)}" for n, h in CASES])
 def test_a_shard_updates_as_the_optimizer_on_a_dense_store(name, hyper):
     assert name in OPTIMIZERS

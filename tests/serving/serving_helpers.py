@@ -69,6 +69,11 @@ def instances(rows):
     return [{"indices": i, "values": v} for i, v in rows]
 
 
+def libsvm_line(idx, val, label=1) -> str:
+    """One row as a libsvm line (no newline): ``label i:v i:v ...``."""
+    return f"{label} " + " ".join(f"{i}:{v}" for i, v in zip(idx, val, strict=True))
+
+
 # -- HTTP ---------------------------------------------------------------------------------
 def http(method: str, url: str, body: bytes | dict | None = None, headers=None):
     """(status, parsed JSON or text) of one request; HTTP errors are returned, not raised."""

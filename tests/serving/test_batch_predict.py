@@ -9,7 +9,14 @@ import sys
 
 import numpy as np
 import pytest
-from serving_helpers import DIMS_LOG2, child_env, lr_truth, random_rows, write_lr_model
+from serving_helpers import (
+    DIMS_LOG2,
+    child_env,
+    libsvm_line,
+    lr_truth,
+    random_rows,
+    write_lr_model,
+)
 
 from miniflow.cli.predict import main
 
@@ -23,10 +30,7 @@ def model(tmp_path_factory):
 
 
 def _libsvm(rows, label=1):
-    return "".join(
-        f"{label} " + " ".join(f"{i}:{v}" for i, v in zip(idx, val, strict=True)) + "\n"
-        for idx, val in rows
-    )
+    return "".join(libsvm_line(idx, val, label) + "\n" for idx, val in rows)
 
 
 def _read_txt(path):

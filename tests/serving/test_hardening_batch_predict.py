@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from serving_helpers import lr_truth, random_rows, write_lr_model
+from serving_helpers import libsvm_line, lr_truth, random_rows, write_lr_model
 
 from miniflow.cli.predict import main
 from miniflow.serving.batch_predict import BadRowError, predict_files
@@ -39,10 +39,6 @@ class CountingServable:
         pass
 
 
-def _line(idx, val):
-    return "1 " + " ".join(f"{i}:{v}" for i, v in zip(idx, val, strict=True))
-
-
 def _file_with_bad_lines(path, n, bad_lines, fmt="libsvm"):
     """n rows; the 1-based lines in ``bad_lines`` are bad: unparsable (libsvm) or with
     a feature id the model refuses (jsonl: out of range, seen only by the model)."""
@@ -50,7 +46,7 @@ def _file_with_bad_lines(path, n, bad_lines, fmt="libsvm"):
     lines = []
     for k, (idx, val) in enumerate(rows):
         if fmt == "libsvm":
-            lines.append(f"1 {k}:x{k}" if k + 1 in bad_lines else _line(idx, val))
+            lines.append(f"1 {k}:x{k}" if k + 1 in bad_lines else libsvm_line(idx, val))
         elif k + 1 in bad_lines:
             lines.append(json.dumps({"indices": [1 << 20, k], "values": [1.0, 1.0]}))
         else:

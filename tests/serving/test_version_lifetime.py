@@ -8,6 +8,7 @@ import threading
 import numpy as np
 import pytest
 
+from miniflow.serving.errors import ServableNotFound
 from miniflow.serving.manager import BatchingOptions, ModelConfig, ModelManager, VersionPolicy
 
 
@@ -101,7 +102,7 @@ def test_idle_retired_versions_close_at_once_and_only_once(models, caplog):
     assert servables[str(base / "2")].closed == 0
     assert "model m: version 1 unloaded" in caplog.text  # what an operator sees
     assert "version 2 unloaded" not in caplog.text
-    with pytest.raises(Exception, match="Specific"):
+    with pytest.raises(ServableNotFound, match=r"Specific\(m, 1\)"):
         with mgr.use(1):
             pass
 

@@ -149,6 +149,9 @@ def _bad_dtype(a):
         (("c", "Const", [], {"dtype": _float, "value": _bad_dim}), ">= -1"),
         (("c", "Placeholder", [], {"dtype": _bad_dtype}), "DataType 999"),
         (("c", "Const", [], {"dtype": _float}), "needs a tensor 'value'"),
+        (("c", "Placeholder", [], {}), "attribute 'dtype' is missing"),
+        (("c", "VariableV2", [], {}), "attribute 'dtype' is missing"),
+        (("c", "Placeholder", [], {"dtype": lambda a: None}), "attr 'dtype'.*has no value"),
     ],
 )
 def test_absurd_attribute_values_are_refused(node, match):
@@ -178,6 +181,16 @@ def test_attributes_that_do_not_fit_the_op_are_named():
     cat = ("cat", "ConcatV2", ["x", "x", "ax"], {"T": _float, "N": lambda a: setattr(a, "i", 2)})
     with pytest.raises(tf.errors.InvalidArgumentError, match="axis .* must be a constant"):
         tf.import_graph_def(_graph_def(x, axis_from_input, cat))
+    assert _ops() == 0
+
+
+def test_a_string_attribute_that_is_not_utf8_is_named():
+    x = ("x", "Placeholder", [], {"dtype": _float})
+    bias = ("b", "Const", [], {"dtype": _float, "value": _const_attr([1.0])})
+    not_utf8 = lambda a: setattr(a, "s", b"\xffHWC")  # noqa: E731
+    add = ("add", "BiasAdd", ["x", "b"], {"T": _float, "data_format": not_utf8})
+    with pytest.raises(tf.errors.InvalidArgumentError, match="node 'add'.*data_format"):
+        tf.import_graph_def(_graph_def(x, bias, add))
     assert _ops() == 0
 
 

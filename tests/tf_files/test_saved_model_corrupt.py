@@ -143,6 +143,33 @@ def test_an_op_type_without_kernel_is_named(tmp_path):
     assert "NoSuchOpType" in str(e) and "hidden/Relu" in str(e)
 
 
+def _drop_saver_const(meta):
+    nodes = [n for n in meta.graph_def.node if n.name != "save/SaveV2/shape_and_slices"]
+    del meta.graph_def.node[:]
+    meta.graph_def.node.extend(nodes)
+
+
+def _non_utf8_checkpoint_name(meta):
+    for node in meta.graph_def.node:
+        if node.name == "save/SaveV2/tensor_names":
+            node.attr["value"].tensor.string_val[0] = b"hid\xf8en/kernel"
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (_drop_saver_const, "input 'save/SaveV2/shape_and_slices' must be a Const node"),
+        (_non_utf8_checkpoint_name, "is not UTF-8 text"),
+    ],
+)
+def test_a_damaged_saver_subgraph_is_named(tmp_path, edit, message):
+    d = copy(tmp_path)
+    edit_graph(d, edit)
+    e = load_error(d)
+    assert isinstance(e, tf.errors.InvalidArgumentError) and message in str(e), e
+    assert "saver node 'save/SaveV2'" in str(e)
+
+
 def test_python_code_in_the_file_is_never_run(tmp_path):
     # A PyFunc node names Python code by token; the importer refuses the op type itself.
     d = copy(tmp_path)

@@ -85,6 +85,25 @@ def test_v2_while_naming_a_missing_function_is_refused():
     _refused(gd, "node 'while'", "function 'no_such_body' is not in the graph's library")
 
 
+def test_v2_while_whose_cond_is_not_a_predicate_is_refused():
+    gd = _graph_def("v2_counter_cumsum")
+    while_ = _node(gd, "while")
+    while_.attr["cond"].func.name = while_.attr["body"].func.name  # returns 6 values
+    _refused(gd, "node 'while'", "the cond function returns 6 values, not 1")
+
+
+def test_v2_while_whose_body_runs_itself_is_refused():
+    gd = _graph_def("v2_counter_cumsum")
+    while_ = _node(gd, "while")
+    body_name = while_.attr["body"].func.name
+    (body,) = [f for f in gd.library.function if f.signature.name == body_name]
+    rec = body.node_def.add(name="rec", op="StatelessWhile")
+    rec.input.extend(a.name for a in body.signature.input_arg)
+    for key in ("T", "cond", "body"):
+        rec.attr[key].CopyFrom(while_.attr[key])
+    _refused(gd, f"function '{body_name}' calls itself")
+
+
 def _node(gd, name):
     (node,) = [n for n in gd.node if n.name == name]
     return node
@@ -138,6 +157,8 @@ def test_merge_without_enter_is_refused():
     gd = _graph_def("counter_cumsum")
     merge = _node(gd, "while/Merge")
     merge.input[0] = "x"  # a loop Merge must start from an Enter
+    _refused(gd, "while/Merge", "one Enter and one NextIteration")
+    merge.input[0] = "no_such_node"  # nor from a node the file does not have
     _refused(gd, "while/Merge", "one Enter and one NextIteration")
 
 

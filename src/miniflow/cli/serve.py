@@ -151,7 +151,7 @@ def main(argv: list[str]) -> int:
             request_timeout_s=args.request_timeout_s,
             max_connections=args.max_connections,
             max_body_bytes=body,
-            max_inflight_bytes=args.max_inflight_bytes or max(4 * body, body),
+            max_inflight_bytes=args.max_inflight_bytes or 4 * body,
         )
     except ValueError as e:
         print(f"miniflow serve: {e}", file=sys.stderr)

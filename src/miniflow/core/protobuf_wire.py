@@ -12,6 +12,33 @@ import struct
 
 VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
 
+# TensorFlow's ``DataType`` enum (types.proto) by miniflow dtype name: the ``dtype`` of a
+# ``TensorProto``, ``TensorInfo`` or checkpoint entry (a ``*_REF`` type adds 100).
+DATA_TYPES = {
+    "float32": 1,
+    "float64": 2,
+    "int32": 3,
+    "uint8": 4,
+    "int16": 5,
+    "int8": 6,
+    "string": 7,
+    "complex64": 8,
+    "int64": 9,
+    "bool": 10,
+    "qint8": 11,
+    "quint8": 12,
+    "qint32": 13,
+    "qint16": 15,
+    "quint16": 16,
+    "uint16": 17,
+    "complex128": 18,
+    "float16": 19,
+    "resource": 20,
+    "variant": 21,
+    "uint32": 22,
+    "uint64": 23,
+}
+
 
 class DecodeError(ValueError):
     """The bytes are not a valid message of the expected type."""

@@ -231,7 +231,8 @@ class _Plan:
 
     @property
     def lines(self) -> dict:
-        """source line -> the op it runs, and "file": the generated file name."""
+        """source line -> the op it runs, and "file": the generated file name (read by
+        benchmarks/profile_w1.py)."""
         return self.program.tags | {"file": self.program.filename}
 
     def run(self, feed_vals):
@@ -461,25 +462,21 @@ def _compile(session, leaves, target_ops, feeds, flat=None):
             )
         guard = op.attrs.get("_guard")
         if guard:  # a tf.cond branch op runs only when its branch is taken
-            guard = BoolOp(
-                "and",
-                tuple(
-                    slots[p] if branch else Not(slots[p])
-                    for p, branch in ((op.graph.get_tensor_by_name(p), b) for p, b in guard)
-                ),
-            )
-        n_out = len(op.outputs)
+            taken = []
+            for pred, branch in guard:
+                slot = slots[op.graph.get_tensor_by_name(pred)]
+                taken.append(slot if branch else Not(slot))
+            guard = BoolOp("and", tuple(taken))
+        single = len(op.outputs) == 1 and opdef.num_outputs == 1
         outs = prog.call(
             _bind_kernel(session, op),
             [slots[t] for t in op.inputs],
-            n_out,
-            unpack=not (n_out == 1 and opdef.num_outputs == 1),
+            len(op.outputs),
+            unpack=not single,
             guard=guard,
             tag=op,
         )
-        if n_out == 1 and opdef.num_outputs == 1:
-            outs = [outs]
-        for t, slot in zip(op.outputs, outs or ()):
+        for t, slot in zip(op.outputs, [outs] if single else outs):
             slots[t] = slot
             if t in snapshot:  # later kernels still read the buffer itself
                 snapshots[t] = prog.call(_copy, [slot])

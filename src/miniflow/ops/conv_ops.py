@@ -132,6 +132,13 @@ def _conv_backprop_filter_kernel(
     x, filter_sizes, dy, strides=(1, 1), dilations=(1, 1), padding="VALID"
 ):
     kh, kw = int(filter_sizes[0]), int(filter_sizes[1])
+    if int(filter_sizes[2]) != x.shape[3]:
+        raise errors.InvalidArgumentError(
+            None,
+            None,
+            f"Conv2DBackpropFilter: filter_sizes[2] must be the input depth: "
+            f"{int(filter_sizes[2])} vs {x.shape[3]}",
+        )
     cols, oh, ow = _patches(x, kh, kw, tuple(strides), tuple(dilations), padding)
     _check_backprop(dy.shape, (x.shape[0], oh, ow, int(filter_sizes[3])), "out_backprop")
     out = np.matmul(cols.T, dy.reshape(-1, dy.shape[3]))

@@ -214,6 +214,25 @@ def strided_slice(
             f"begin, end and strides must have the same length, got "
             f"{len(begin)}, {len(end)} and {len(strides)}"
         )
+    key = masked_index(
+        begin, end, strides, begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask
+    )
+    spec, args = _index_spec(key)
+    return apply_op("StridedSlice", input_, *args, spec=spec, name=name or "StridedSlice")
+
+
+def masked_index(
+    begin,
+    end,
+    strides,
+    begin_mask=0,
+    end_mask=0,
+    ellipsis_mask=0,
+    new_axis_mask=0,
+    shrink_axis_mask=0,
+) -> tuple:
+    """TF's ``StridedSlice`` bounds (lists of entries) and bit masks as an index tuple:
+    ``...``, None (a new axis), the entry itself (shrink) or a slice per position."""
     key = []
     for i, (b, e, st) in enumerate(zip(begin, end, strides)):
         bit = 1 << i
@@ -227,8 +246,7 @@ def strided_slice(
             key.append(
                 _py_slice(None if begin_mask & bit else b, None if end_mask & bit else e, st)
             )
-    spec, args = _index_spec(tuple(key))
-    return apply_op("StridedSlice", input_, *args, spec=spec, name=name or "StridedSlice")
+    return tuple(key)
 
 
 # ---------------------------------------------------------------------------------------

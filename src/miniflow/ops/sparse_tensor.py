@@ -11,6 +11,7 @@ import numpy as np
 
 from miniflow import dtypes, errors
 from miniflow.core.shapes import TensorShape
+from miniflow.graph.default_session import _session_for
 from miniflow.graph.session import register_feed_type, register_fetch_type
 from miniflow.ops import array_ops, control_flow_ops
 from miniflow.ops.array_ops import _shape_from_tensor
@@ -89,8 +90,6 @@ class SparseTensor:
 
     def eval(self, feed_dict=None, session=None):
         """The `SparseTensorValue` of this tensor in ``session`` (default session)."""
-        from miniflow.graph.session import _session_for
-
         return _session_for(self.graph, session).run(self, feed_dict)
 
     def __repr__(self):

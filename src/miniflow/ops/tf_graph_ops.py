@@ -13,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from miniflow import dtypes, errors
-from miniflow.core.registry import not_differentiable, register_op
+from miniflow.core.registry import lookup_op, not_differentiable, register_op
+from miniflow.ops.shape_rules import normalize_axis
+from miniflow.ops.slicing_ops import masked_index
 
 
 def _bcast_infer(inputs, attrs):
@@ -60,10 +62,11 @@ def _concat_offset(concat_dim, *shapes, N=0):
 
     Raises:
         InvalidArgumentError: the shapes differ off the concat axis.
+        ValueError (InvalidArgumentError when run): ``concat_dim`` outside [-rank, rank).
     """
     shapes = [np.asarray(s).ravel() for s in shapes]
     rank = len(shapes[0])
-    axis = int(concat_dim) % max(rank, 1)
+    axis = normalize_axis(int(concat_dim), rank, "concat_dim") if rank else 0
     out, at = [], 0
     for s in shapes:
         if len(s) != rank or any(s[i] != shapes[0][i] for i in range(rank) if i != axis):
@@ -102,49 +105,22 @@ def _bias_add_grad_dynamic_rank(dy):
 
 @register_op("SliceDynamicBounds", infer=_transpose_infer)
 def _slice_dynamic_bounds(x, begin, size):
-    """TF's ``Slice`` with ``begin``/``size`` computed at run time (``-1``: to the end)."""
+    """TF's ``Slice`` with ``begin``/``size`` computed at run time (``-1``: to the end):
+    the ``StridedSlice`` kernel with the bounds as its spec, checked as `tf.slice`'s."""
     x = np.asarray(x)
     begin, size = np.asarray(begin).ravel().tolist(), np.asarray(size).ravel().tolist()
     if len(begin) != x.ndim or len(size) != x.ndim:
         raise errors.InvalidArgumentError(
             None, None, f"Slice: begin {begin} and size {size} must have {x.ndim} entries"
         )
-    index = []
-    for lo, n, dim in zip(begin, size, x.shape):
-        hi = dim if n == -1 else lo + n
-        if lo < 0 or hi > dim or hi < lo:
-            raise errors.InvalidArgumentError(
-                None, None, f"Slice: begin {begin}, size {size} out of bounds for {x.shape}"
-            )
-        index.append(slice(lo, hi))
-    return x[tuple(index)]
+    spec = tuple(slice(lo, None if n == -1 else lo + n) for lo, n in zip(begin, size))
+    return lookup_op("StridedSlice").forward(x, spec=spec, checked=True)
 
 
-def strided_spec(
-    begin,
-    end,
-    strides,
-    begin_mask=0,
-    end_mask=0,
-    ellipsis_mask=0,
-    new_axis_mask=0,
-    shrink_axis_mask=0,
-) -> tuple:
-    """TF's ``StridedSlice`` bounds and masks as a NumPy index."""
-    spec = []
-    rows = zip(*(np.asarray(v).ravel().tolist() for v in (begin, end, strides)))
-    for i, (lo, hi, st) in enumerate(rows):
-        bit = 1 << i
-        if ellipsis_mask & bit:
-            spec.append(Ellipsis)
-        elif new_axis_mask & bit:
-            spec.append(None)
-        elif shrink_axis_mask & bit:
-            spec.append(int(lo))
-        else:
-            lo = None if begin_mask & bit else int(lo)
-            spec.append(slice(lo, None if end_mask & bit else int(hi), int(st)))
-    return tuple(spec)
+def strided_spec(begin, end, strides, **masks) -> tuple:
+    """TF's ``StridedSlice`` bounds (arrays) and masks as a NumPy index."""
+    bounds = ([int(v) for v in np.asarray(x).ravel().tolist()] for x in (begin, end, strides))
+    return masked_index(*bounds, **masks)
 
 
 def _unknown_infer(inputs, attrs):
@@ -177,20 +153,12 @@ def _strided_slice_grad(shape, begin, end, strides, dy, **masks):
     return out
 
 
-_REDUCERS = {
-    "Sum": np.sum,
-    "Mean": np.mean,
-    "Prod": np.prod,
-    "Max": np.max,
-    "Min": np.min,
-    "All": np.all,
-    "Any": np.any,
-}
+_REDUCTIONS = ("Sum", "Mean", "Prod", "Max", "Min", "All", "Any")
 
 
 def _reduce_infer(inputs, attrs):
     x = inputs[0]
-    if attrs["reduction"] not in _REDUCERS:
+    if attrs["reduction"] not in _REDUCTIONS:
         raise ValueError(f"unknown reduction {attrs['reduction']!r}")
     rank = x.shape.ndims
     dims = (None,) * rank if attrs["keepdims"] and rank is not None else None
@@ -199,11 +167,15 @@ def _reduce_infer(inputs, attrs):
 
 @register_op("ReduceDynamicAxes", infer=_reduce_infer)
 def _reduce_dynamic_axes(x, axis, reduction="Sum", keepdims=False):
-    """TF's ``Sum``/``Mean``/... over a tensor of axes known only at run time."""
+    """TF's ``Sum``/``Mean``/... over a tensor of axes known only at run time: the
+    reduction's own kernel, given the axes as its attr.
+
+    Raises:
+        ValueError (InvalidArgumentError when run): an axis outside [-rank, rank).
+    """
     x = np.asarray(x)
-    axes = tuple(int(a) % max(x.ndim, 1) for a in np.asarray(axis).ravel().tolist())
-    out = _REDUCERS[reduction](x, axis=axes, keepdims=keepdims)
-    return np.asarray(out, dtype=x.dtype) if x.dtype != dtypes.string.np else out
+    axes = tuple(normalize_axis(a, x.ndim) for a in np.asarray(axis).ravel().tolist())
+    return lookup_op(reduction).forward(x, axis=axes, keepdims=keepdims)
 
 
 not_differentiable(

@@ -15,6 +15,8 @@ import hmac
 import os
 import secrets
 
+from miniflow.graph.file_io import atomic_write
+
 __all__ = ["AuthError", "JobIdentity", "SECRET_ENV", "new_identity", "mac"]
 
 SECRET_ENV = "MINIFLOW_PS_SECRET"  # hex secret handed to child processes
@@ -58,10 +60,11 @@ class JobIdentity:
             return cls.from_hex(job_id, f.read())
 
     def write_secret(self, path: str) -> None:
-        """The secret as hex in a file only its owner can read."""
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(self.secret.hex())
+        """The secret as hex in a file only its owner can read: a new file (mode 0600)
+        renamed over ``path``, so a file or link already there (e.g. one others can
+        read) is replaced, never written through."""
+        data = self.secret.hex().encode()
+        atomic_write(path, lambda f: f.write(data))
 
     def mac(self, role: str, nonce: str, cnonce: str) -> str:
         return mac(self.secret, role, self.job_id, nonce, cnonce)

@@ -13,10 +13,11 @@ older one.
 from __future__ import annotations
 
 import json
-import os
 import threading
 
 import numpy as np
+
+from miniflow.graph.file_io import atomic_write
 
 __all__ = ["CheckpointWriter", "write_atomic", "load"]
 
@@ -24,16 +25,8 @@ __all__ = ["CheckpointWriter", "write_atomic", "load"]
 def write_atomic(path: str, arrays: dict[str, np.ndarray], meta: dict) -> None:
     """``arrays`` plus ``meta`` (JSON, as a uint8 array) to ``path``, all or nothing."""
     data = {**arrays, "meta": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
-    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)  # a reader sees the old file or the new one, never half
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    # a reader sees the old file or the new one, never half
+    atomic_write(path, lambda f: np.savez(f, **data))
 
 
 def load(path: str) -> tuple[dict[str, np.ndarray], dict]:

@@ -13,6 +13,7 @@ arrays ``indptr``, ``indices`` (int64, so any key space), ``labels`` and optiona
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from miniflow.graph.file_io import atomic_write
 from miniflow.ml.data import Batch
 from miniflow.ps import wire
 from miniflow.ps.validation import check_batch
@@ -63,33 +65,38 @@ def write_partitions(
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
     parts = Partitions(directory, num_workers, int(batch_size), [])
-    files = [open(parts.path(w) + ".part", "wb") for w in range(num_workers)]  # noqa: SIM115
+    partial = [parts.path(w) + ".part" for w in range(num_workers)]
+    files = [open(p, "wb") for p in partial]  # noqa: SIM115
     try:
-        for chunk in batches:
-            if dims_log2 is not None:
-                check_batch(chunk, dims_log2, parts.rows)
-            for start in range(0, len(chunk), batch_size):
-                stop = min(start + batch_size, len(chunk))
-                bounds = start + (np.arange(num_workers + 1) * (stop - start)) // num_workers
-                for w, f in enumerate(files):
-                    _write_step(f, chunk.slice(int(bounds[w]), int(bounds[w + 1])))
-                parts.step_rows.append(stop - start)
-    finally:
-        for f in files:
-            f.close()
-    if not parts.rows:
-        raise ValueError("the training input has no rows")
+        try:
+            for chunk in batches:
+                if dims_log2 is not None:
+                    check_batch(chunk, dims_log2, parts.rows)
+                for start in range(0, len(chunk), batch_size):
+                    stop = min(start + batch_size, len(chunk))
+                    bounds = start + (np.arange(num_workers + 1) * (stop - start)) // num_workers
+                    for w, f in enumerate(files):
+                        _write_step(f, chunk.slice(int(bounds[w]), int(bounds[w + 1])))
+                    parts.step_rows.append(stop - start)
+        finally:
+            for f in files:
+                f.close()
+        if not parts.rows:
+            raise ValueError("the training input has no rows")
+    except BaseException:  # a refused or interrupted input leaves no partial files behind
+        for p in partial:
+            with contextlib.suppress(OSError):
+                os.remove(p)
+        raise
     for w in range(num_workers):
-        os.replace(parts.path(w) + ".part", parts.path(w))
-    with open(os.path.join(directory, "manifest.json"), "w") as f:
-        json.dump(
-            {
-                "num_workers": num_workers,
-                "batch_size": parts.batch_size,
-                "step_rows": parts.step_rows,
-            },
-            f,
-        )
+        os.replace(partial[w], parts.path(w))
+    manifest = {
+        "num_workers": num_workers,
+        "batch_size": parts.batch_size,
+        "step_rows": parts.step_rows,
+    }
+    data = json.dumps(manifest).encode()
+    atomic_write(os.path.join(directory, "manifest.json"), lambda f: f.write(data))
     return parts
 
 

@@ -17,11 +17,11 @@ with a squatter on a restarted shard's old port) is dropped and the address retr
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
 
+from miniflow.graph.file_io import atomic_write
 from miniflow.ps import auth, wire
 from miniflow.ps.auth import AuthError, JobIdentity
 from miniflow.ps.client import Call
@@ -54,10 +54,8 @@ def write_addresses(
 ) -> None:
     """Writes the shards' ``host:port`` list (with the job id and the shards' process
     ids, for operators) atomically: readers never see half a file."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        json.dump({"job": job_id, "shards": addresses, "pids": pids or []}, f)
-    os.replace(tmp, path)
+    data = json.dumps({"job": job_id, "shards": addresses, "pids": pids or []}).encode()
+    atomic_write(path, lambda f: f.write(data))
 
 
 def read_addresses(path: str) -> list[str]:

@@ -12,6 +12,7 @@ loader feeds with the copied file's path), the saver's ``SaverDef``.
 
 from __future__ import annotations
 
+import filecmp
 import os
 import shutil
 
@@ -68,11 +69,8 @@ class TFLayoutWriter:
         assets = [(self._add_asset(t), t.name) for t in assets_collection or ()]
         # No variables: no saver_def (TF's Saver refuses an empty SaveV2 node).
         saver = self._saver if self._saver is not None and self._saver._vars else None
-        meta = tf_graph_proto.meta_graph_def_from_graph(graph, saver=saver)
-        del meta.meta_info_def.tags[:]
+        meta = tf_graph_proto.meta_graph_def_from_graph(graph, saver=saver, signature_def_map=sigs)
         meta.meta_info_def.tags.extend(tags)
-        for key, sig in sigs.items():
-            meta.signature_def[key].CopyFrom(sig)
         for filename, tensor_name in assets:
             entry = meta.asset_file_def.add(filename=filename)
             entry.tensor_info.name = tensor_name
@@ -105,7 +103,4 @@ class TFLayoutWriter:
 
 
 def _same_file(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        return fa.read() == fb.read()
+    return a == b or filecmp.cmp(a, b, shallow=False)

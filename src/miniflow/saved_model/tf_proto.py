@@ -18,7 +18,7 @@ import re
 from miniflow import errors
 from miniflow.core.shapes import TensorShape
 from miniflow.graph.file_io import atomic_write
-from miniflow.train import tf_proto_values as values
+from miniflow.train import tf_graph_export, tf_proto_values as values
 
 SAVED_MODEL_FILENAME_PB = "saved_model.pb"
 SAVED_MODEL_FILENAME_PBTXT = "saved_model.pbtxt"
@@ -176,8 +176,8 @@ def tensor_info_proto(info):
     _, mg = protos()
     if isinstance(info, mg.TensorInfo):
         return info
-    out = mg.TensorInfo(name=info.name, dtype=values.dtype_enum(info.dtype))
-    values.shape_to_proto(TensorShape(info.tensor_shape), out.tensor_shape)
+    out = mg.TensorInfo()
+    tf_graph_export.tensor_info_to_proto(info, out)
     return out
 
 
@@ -186,9 +186,6 @@ def signature_def_proto(sig):
     _, mg = protos()
     if isinstance(sig, mg.SignatureDef):
         return sig
-    out = mg.SignatureDef(method_name=sig.method_name or "")
-    for k, info in sig.inputs.items():
-        out.inputs[k].CopyFrom(tensor_info_proto(info))
-    for k, info in sig.outputs.items():
-        out.outputs[k].CopyFrom(tensor_info_proto(info))
+    out = mg.SignatureDef()
+    tf_graph_export.signature_def_to_proto(sig, out)
     return out

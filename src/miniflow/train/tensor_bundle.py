@@ -26,29 +26,8 @@ from miniflow.core import protobuf_wire as wire, sstable
 from miniflow.core.tfrecord import masked_crc32c
 from miniflow.graph.file_io import atomic_write
 
-# TF's DataType enum (types.proto) for the dtypes a checkpoint can hold.
-_ENUM = {
-    "float32": 1,
-    "float64": 2,
-    "int32": 3,
-    "uint8": 4,
-    "int16": 5,
-    "int8": 6,
-    "string": 7,
-    "complex64": 8,
-    "int64": 9,
-    "bool": 10,
-    "qint8": 11,
-    "quint8": 12,
-    "qint32": 13,
-    "qint16": 15,
-    "quint16": 16,
-    "uint16": 17,
-    "complex128": 18,
-    "float16": 19,
-    "uint32": 22,
-    "uint64": 23,
-}
+# TF's DataType enum for the dtypes a checkpoint can hold (values, not handles).
+_ENUM = {k: v for k, v in wire.DATA_TYPES.items() if k not in ("resource", "variant")}
 _NAME = {v: k for k, v in _ENUM.items()}
 VERSION = 1  # kTensorBundleVersion
 
@@ -261,6 +240,15 @@ def read_tensors(prefix: str, num_shards: int, entries: dict, names) -> dict:
 
 def _read_sliced(prefix, num_shards, name, e: Entry, handles):
     """Assembles a partitioned variable's slices, which must tile its shape exactly."""
+    # Slices reading the same bytes would let a small file fill a huge tensor.
+    regions = sorted((part.shard_id, part.offset, part.size) for _, part in e.slices)
+    for (shard, start, size), (next_shard, next_start, _) in zip(regions, regions[1:]):
+        if shard == next_shard and start + size > next_start:
+            raise errors.DataLossError(
+                None,
+                None,
+                f"Checkpoint {prefix}: slices of {name} share bytes of data file {shard}",
+            )
     parts, count = [], 0
     for extents, part in e.slices:
         if len(extents) != len(e.shape) or any(
@@ -281,7 +269,7 @@ def _read_sliced(prefix, num_shards, name, e: Entry, handles):
         value = _read_one(prefix, data_path(prefix, part.shard_id, num_shards), name, part, handles)
         parts.append((index, value))
         count += value.size
-    # Every slice was read within its file, so the whole is at most the files' size.
+    # Every slice was read from its own bytes, so the whole is at most the files' size.
     if count != math.prod(e.shape):
         raise errors.DataLossError(
             None,

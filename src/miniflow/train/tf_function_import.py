@@ -57,6 +57,9 @@ def _function_graph(fdef, where):
         node.CopyFrom(n)
         del node.input[:]
         node.input.extend(_graph_ref(r, ops, f"{where} node '{n.name}'") for r in n.input)
+    missing = [a.name for a in fdef.signature.output_arg if a.name not in fdef.ret]
+    if missing:
+        raise bad(where, f"outputs {missing} have no return value")
     rets = [_graph_ref(fdef.ret[a.name], ops, where) for a in fdef.signature.output_arg]
     return gd, rets
 
@@ -65,6 +68,9 @@ def _import_function(imp_, name, phs, prefix, where):
     fdef = imp_.library.get(name)
     if fdef is None:
         raise bad(where, f"function '{name}' is not in the graph's library")
+    calling = getattr(imp_, "calling", frozenset())  # the functions being imported
+    if name in calling:
+        raise bad(where, f"function '{name}' calls itself")
     args = [a.name for a in fdef.signature.input_arg]
     if len(args) != len(phs):
         raise bad(where, f"function '{name}' takes {len(args)} arguments, not {len(phs)}")
@@ -72,7 +78,7 @@ def _import_function(imp_, name, phs, prefix, where):
     used = {r for n in gd.node for r in n.input}
     by_arg = {f"{ARG}{a}:0": ph for a, ph in zip(args, phs)}
     sub = type(imp_)(imp_.graph, gd, prefix, {k: v for k, v in by_arg.items() if k in used})
-    sub.library = imp_.library
+    sub.library, sub.calling = imp_.library, calling | {name}
     sub.run()
     return [
         by_arg[r] if r in by_arg else sub.resolve(r, f"{where} function '{name}' output")
@@ -94,7 +100,10 @@ def convert_while(b, node, ins, attrs):
         for t in ins
     ]
     mark = len(graph._ops)
-    (cond_t,) = _import_function(imp_, cond_fn, phs, f"{b.full}/cond/", where)
+    cond_outs = _import_function(imp_, cond_fn, phs, f"{b.full}/cond/", where)
+    if len(cond_outs) != 1:
+        raise bad(where, f"the cond function returns {len(cond_outs)} values, not 1")
+    (cond_t,) = cond_outs
     cond_ops = graph._ops[mark:]
     mark = len(graph._ops)
     outs = _import_function(imp_, body_fn, phs, f"{b.full}/body/", where)

@@ -17,24 +17,13 @@ import numpy as np
 from miniflow import dtypes, errors
 from miniflow.core.shapes import TensorShape
 from miniflow.graph import serialization as ser
-from miniflow.graph.graph import Graph, GraphKeys, get_default_graph
+from miniflow.graph.graph import Graph, get_default_graph
 from miniflow.graph.operation import Operation, Tensor
 from miniflow.ops.variables import Variable
 from miniflow.train import tf_cond_export, tf_op_export as exp
 from miniflow.train.tf_proto_values import attr_to_proto, dtype_enum, protos, shape_to_proto
 
 _log = logging.getLogger("miniflow")
-
-VARIABLE_COLLECTIONS = frozenset(
-    [
-        GraphKeys.GLOBAL_VARIABLES,
-        GraphKeys.TRAINABLE_VARIABLES,
-        GraphKeys.LOCAL_VARIABLES,
-        GraphKeys.MODEL_VARIABLES,
-        GraphKeys.GLOBAL_STEP,
-        GraphKeys.MOVING_AVERAGE_VARIABLES,
-    ]
-)
 
 
 def graph_def_from_graph(graph=None):
@@ -277,18 +266,27 @@ def _fill_collection(col, key, items, graph) -> bool:
     return False
 
 
-def _signature_def(sig, out):
-    """Fills a ``SignatureDef`` from a miniflow `SignatureDef` (or copies a TF one)."""
+def tensor_info_to_proto(info, out) -> None:
+    """Fills the ``TensorInfo`` ``out`` from a miniflow `TensorInfo` (or copies a TF one)."""
+    if hasattr(info, "SerializeToString"):
+        out.CopyFrom(info)
+        return
+    out.name = info.name
+    out.dtype = dtype_enum(info.dtype)
+    shape_to_proto(TensorShape(info.tensor_shape), out.tensor_shape)
+
+
+def signature_def_to_proto(sig, out) -> None:
+    """Fills the ``SignatureDef`` ``out`` from a miniflow `SignatureDef` (or copies a TF
+    one)."""
     if hasattr(sig, "SerializeToString"):
         out.CopyFrom(sig)
         return
-    out.method_name = sig.method_name
-    for part, infos in (("inputs", sig.inputs), ("outputs", sig.outputs)):
-        for k, info in infos.items():
-            t = getattr(out, part)[k]
-            t.name = info.name
-            t.dtype = dtype_enum(info.dtype)
-            shape_to_proto(info.tensor_shape, t.tensor_shape)
+    out.method_name = sig.method_name or ""
+    for k, info in sig.inputs.items():
+        tensor_info_to_proto(info, out.inputs[k])
+    for k, info in sig.outputs.items():
+        tensor_info_to_proto(info, out.outputs[k])
 
 
 def meta_graph_def_from_graph(graph=None, saver=None, collection_list=None, signature_def_map=None):
@@ -333,7 +331,7 @@ def meta_graph_def_from_graph(graph=None, saver=None, collection_list=None, sign
         elif items:
             _log.warning("export_meta_graph: collection '%s' cannot be written; skipped", key)
     for key, sig in (signature_def_map or {}).items():
-        _signature_def(sig, meta.signature_def[key])
+        signature_def_to_proto(sig, meta.signature_def[key])
     return meta
 
 

@@ -45,7 +45,7 @@ from miniflow.train.tf_proto_values import (  # noqa: F401  parsing helpers, use
     protos,
     read_proto_file,
 )
-from miniflow.train.tf_while_import import STRUCTURAL, Frames, build_frame
+from miniflow.train.tf_while_import import STRUCTURAL, Frames, build_frame, topological_order
 
 _log = logging.getLogger("miniflow")
 
@@ -249,7 +249,7 @@ class _Importer:
     def order(self) -> list:
         """The nodes to build, inputs first; a while loop frame is one entry,
         ``"\0" + frame name`` (`tf_while_import`)."""
-        pending, done, out = {}, set(), []
+        pending = {}
         self.frames = Frames(self.nodes, self.skipped)
         unit = {n: self.frames.unit(n) for n in self.frames.frame}
         for name, node in self.nodes.items():
@@ -276,22 +276,8 @@ class _Importer:
                         "values leave it only through an Exit",
                     )
                 deps.add(src_key)
-        users: dict = {}
-        for name, deps in pending.items():
-            for d in deps:
-                users.setdefault(d, []).append(name)
-        ready = [n for n, d in pending.items() if not d]
-        count = {n: len(d) for n, d in pending.items()}
-        while ready:
-            name = ready.pop()
-            out.append(name)
-            done.add(name)
-            for u in users.get(name, ()):
-                count[u] -= 1
-                if count[u] == 0:
-                    ready.append(u)
-        if len(out) != len(pending):
-            stuck = sorted(set(pending) - done)
+        out, stuck = topological_order(pending)
+        if stuck:
             raise bad(
                 "GraphDef",
                 f"the graph has a cycle through {len(stuck)} nodes (e.g. {stuck[:5]}) that "
@@ -326,7 +312,12 @@ class _Importer:
         if conv is None:
             result = b.op(node.op, ins, {}, final=True)
         else:
-            result = conv(b, node, ins, attrs)
+            try:
+                result = conv(b, node, ins, attrs)
+            except errors.OpError:
+                raise
+            except KeyError as e:  # an attribute TensorFlow always writes is not there
+                raise b.error(f"the attribute {e} is missing") from None
         if isinstance(result, Operation):
             self.ops[name], self.built[name] = result, list(result.outputs)
         else:

@@ -68,7 +68,9 @@ CONTROL_FLOW = frozenset(
 
 
 def _s(v) -> str:
-    return v.decode() if isinstance(v, bytes) else v
+    """A string attribute as text (bytes that are not UTF-8 show as U+FFFD, so a damaged
+    value is refused by name, not by a UnicodeDecodeError)."""
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else v
 
 
 def _need_const(b, i, what):

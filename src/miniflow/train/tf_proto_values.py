@@ -17,36 +17,13 @@ import types
 import numpy as np
 
 from miniflow import dtypes, errors
+from miniflow.core import protobuf_wire as wire
 from miniflow.core.shapes import TensorShape
 
 # A constant larger than this (elements) is refused rather than allocated.
 MAX_ELEMENTS = 1 << 28
 
-_TF_ENUMS = {
-    "float32": 1,
-    "float64": 2,
-    "int32": 3,
-    "uint8": 4,
-    "int16": 5,
-    "int8": 6,
-    "string": 7,
-    "complex64": 8,
-    "int64": 9,
-    "bool": 10,
-    "qint8": 11,
-    "quint8": 12,
-    "qint32": 13,
-    "qint16": 15,
-    "quint16": 16,
-    "uint16": 17,
-    "complex128": 18,
-    "float16": 19,
-    "resource": 20,
-    "variant": 21,
-    "uint32": 22,
-    "uint64": 23,
-}
-_BY_ENUM = {v: k for k, v in _TF_ENUMS.items()}
+_BY_ENUM = {v: k for k, v in wire.DATA_TYPES.items()}
 REF_OFFSET = 100  # DT_FLOAT_REF = 101: the dtype of a TF1 variable's ref output
 
 
@@ -101,14 +78,14 @@ def bad(where: str, msg: str) -> errors.InvalidArgumentError:
 # -- dtypes and shapes ----------------------------------------------------------------------
 def dtype_from_enum(enum: int, where: str) -> dtypes.DType:
     """The miniflow dtype of a TF ``DataType`` (``*_REF`` types give their base type)."""
-    name = _BY_ENUM.get(enum % REF_OFFSET if enum > REF_OFFSET else enum)
+    name = _BY_ENUM.get(enum - REF_OFFSET if enum > REF_OFFSET else enum)
     if name is None:
         raise bad(where, f"unsupported TensorFlow DataType {enum} (bfloat16, float8, int4 ...)")
     return dtypes.as_dtype(name)
 
 
 def dtype_enum(dtype) -> int:
-    return _TF_ENUMS[dtypes.as_dtype(dtype).name]
+    return wire.DATA_TYPES[dtypes.as_dtype(dtype).name]
 
 
 def dims_from_proto(shape, where: str):
@@ -245,7 +222,7 @@ def attr_from_proto(a, where: str):
         return a.func.name
     if kind == "placeholder":
         raise bad(where, f"unresolved attribute placeholder ${a.placeholder}")
-    return None
+    raise bad(where, "the attribute has no value")
 
 
 def attr_to_proto(value, out) -> None:

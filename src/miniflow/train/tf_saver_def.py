@@ -22,10 +22,14 @@ from miniflow.train.tf_proto_values import attr_from_proto, bad
 _log = logging.getLogger("miniflow")
 
 
-def _const(node, where):
-    if node.op != "Const" or "value" not in node.attr:
-        raise bad(where, f"'{node.name}' must be a Const")
-    return attr_from_proto(node.attr["value"], where)
+def _const(imp_, ref, where):
+    node = imp_.nodes.get(ref.split(":")[0])
+    if node is None or node.op != "Const" or "value" not in node.attr:
+        raise bad(where, f"input '{ref}' must be a Const node")
+    value = attr_from_proto(node.attr["value"], where)
+    if not isinstance(value, np.ndarray) or value.ndim != 1:
+        raise bad(where, f"input '{ref}' must be a vector of strings")
+    return value
 
 
 def _parse_slice(spec: str, where):
@@ -60,8 +64,8 @@ def _saved_entries(imp_) -> list:
         refs = imp_.data_inputs(node)
         if len(refs) < 3:
             raise bad(where, "SaveV2 needs prefix, tensor_names and shape_and_slices")
-        names = _const(imp_.nodes[refs[1].split(":")[0]], where)
-        specs = _const(imp_.nodes[refs[2].split(":")[0]], where)
+        names = _const(imp_, refs[1], where)
+        specs = _const(imp_, refs[2], where)
         tensors = refs[3:]
         if not (len(names) == len(specs) == len(tensors)):
             raise bad(where, "tensor_names, shape_and_slices and tensors differ in length")
@@ -69,12 +73,15 @@ def _saved_entries(imp_) -> list:
             var = _variable_behind(imp_, ref)
             if var is None:
                 raise bad(where, f"saves '{ref}', which is not a variable")
-            out.append((_text(ckpt_name), var, _parse_slice(_text(spec), where)))
+            out.append((_text(ckpt_name, where), var, _parse_slice(_text(spec, where), where)))
     return out
 
 
-def _text(v) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
+def _text(v, where) -> str:
+    try:
+        return v.decode() if isinstance(v, bytes) else str(v)
+    except UnicodeDecodeError:
+        raise bad(where, f"{v!r:.60} is not UTF-8 text") from None
 
 
 def _variable_behind(imp_, ref):
@@ -85,7 +92,10 @@ def _variable_behind(imp_, ref):
         node = imp_.nodes.get(name)
         if node is None or node.op not in ("Identity", "RefIdentity", "ReadVariableOp"):
             return None
-        name = imp_.data_inputs(node)[0].split(":")[0]
+        refs = imp_.data_inputs(node)
+        if not refs:
+            return None
+        name = refs[0].split(":")[0]
     return None
 
 

@@ -83,7 +83,7 @@ class Frames:
                 self.nodes.get(_name(r)) and self.nodes[_name(r)].op == "NextIteration"
                 for r in _data(node)
             ):
-                if len(_data(node)) != 2 or self.nodes[refs[0]].op != "Enter":
+                if len(_data(node)) != 2 or not refs or self.nodes[refs[0]].op != "Enter":
                     raise bad(
                         f"node '{name}' (op Merge)",
                         "a loop Merge needs one Enter and one NextIteration input",
@@ -333,22 +333,27 @@ def _order(imp_, frames, f, names, nested) -> list:
             k = keys.get(r)
             if k is not None and k != key:
                 d.add(k)
-    out, done = [], set()
-    ready = [k for k, d in deps.items() if not d]
+    out, stuck = topological_order(deps)
+    if stuck:
+        raise bad(f"while loop frame '{f}'", f"its body has a cycle (e.g. {stuck[:5]})")
+    return out
+
+
+def topological_order(deps: dict) -> tuple[list, list]:
+    """``(order, stuck)``: the keys of ``deps`` (key -> the set of keys it needs) each
+    after what it needs (Kahn's algorithm), and the sorted keys left on or behind a cycle."""
     users: dict = {}
     for k, d in deps.items():
         for x in d:
             users.setdefault(x, []).append(k)
     count = {k: len(d) for k, d in deps.items()}
+    ready = [k for k, n in count.items() if not n]
+    out = []
     while ready:
         k = ready.pop()
         out.append(k)
-        done.add(k)
         for u in users.get(k, ()):
             count[u] -= 1
             if count[u] == 0:
                 ready.append(u)
-    if len(out) != len(deps):
-        stuck = sorted(set(deps) - done)[:5]
-        raise bad(f"while loop frame '{f}'", f"its body has a cycle (e.g. {stuck})")
-    return out
+    return out, sorted(set(deps) - set(out))

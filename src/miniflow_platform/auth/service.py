@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,15 @@ TOKEN_PREFIX = "mfp_"
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def visible_rows(session: Session, user: User, model: Any) -> list[Any]:
+    """The rows of ``model`` (a table with ``id`` and ``owner_id``) that ``user`` may list:
+    their own; for an admin, everyone's. By id."""
+    query = select(model).order_by(model.id)
+    if not user.is_admin:
+        query = query.where(model.owner_id == user.id)
+    return list(session.scalars(query))
 
 
 def issue_token(session: Session, user: User) -> tuple[ApiToken, str]:

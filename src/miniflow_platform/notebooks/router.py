@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request, WebSocket
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from miniflow_platform.auth import service as auth_service
 from miniflow_platform.auth.dependencies import CurrentUser
 from miniflow_platform.context import Platform
 from miniflow_platform.deps import PlatformDep, SessionDep
@@ -32,7 +33,7 @@ def create_notebook(
 @router.get("", response_model=NotebooksPublic, responses=responses(401))
 def read_notebooks(session: SessionDep, user: CurrentUser, request: Request) -> NotebooksPublic:
     """List your notebooks (admins: everyone's)."""
-    found = service.list_notebooks(session, user)
+    found = auth_service.visible_rows(session, user, Notebook)
     base = str(request.base_url)
     return NotebooksPublic(data=[NotebookPublic.of(n, base) for n in found], count=len(found))
 

@@ -8,7 +8,6 @@ SHA-256), or uses their API token.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from miniflow_platform import managed, proxy
 from miniflow_platform.auth.models import User
+from miniflow_platform.auth.service import hash_token
 from miniflow_platform.context import Platform
 from miniflow_platform.db import utcnow
 from miniflow_platform.errors import Conflict
@@ -48,10 +48,6 @@ def base_path(notebook_id: int) -> str:
 
 def cookie_name(notebook_id: int) -> str:
     return f"{COOKIE_PREFIX}{notebook_id}"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def token_matches(nb: Notebook, token: str) -> bool:
@@ -137,13 +133,6 @@ def _launch(p: Platform, nb: Notebook, python_env: str | None) -> tuple[list[str
 
 def read_log(p: Platform, nb: Notebook) -> str:
     return tail_file(p.executor.log_path(run_dir(p, nb)))
-
-
-def list_notebooks(session: Session, user: User) -> list[Notebook]:
-    query = select(Notebook).order_by(Notebook.id)
-    if not user.is_admin:
-        query = query.where(Notebook.owner_id == user.id)
-    return list(session.scalars(query))
 
 
 def stop_notebook(p: Platform, session: Session, nb: Notebook, reason: str) -> Notebook:

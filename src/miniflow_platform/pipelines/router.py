@@ -9,10 +9,12 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from miniflow_platform import errors
+from miniflow_platform.auth import service as auth_service
 from miniflow_platform.auth.dependencies import CurrentUser
 from miniflow_platform.deps import PlatformDep, SessionDep
 from miniflow_platform.errors import NotFound
 from miniflow_platform.jobs import service as jobs
+from miniflow_platform.jobs.models import Job
 from miniflow_platform.jobs.routes import Offset, logs_response
 from miniflow_platform.pipelines import service
 from miniflow_platform.pipelines.dependencies import OwnedPipeline, OwnedRun
@@ -49,7 +51,7 @@ def run_public(p: PlatformDep, session: Session, run: PipelineRun) -> RunPublic:
     specs = {s["name"]: s for s in run.spec["steps"]}
     steps = []
     for step in run.steps:
-        job = service.step_job(session, run, step.name)
+        job = session.get(Job, step.job_id) if step.job_id else None
         steps.append(
             StepRunPublic(
                 name=step.name,
@@ -90,7 +92,7 @@ def create_pipeline(
 @router.get("", response_model=PipelinesPublic)
 def read_pipelines(session: SessionDep, user: CurrentUser) -> PipelinesPublic:
     """Your pipelines (admins: everyone's)."""
-    found = service.list_pipelines(session, user)
+    found = auth_service.visible_rows(session, user, Pipeline)
     return PipelinesPublic(data=[pipeline_public(x) for x in found], count=len(found))
 
 

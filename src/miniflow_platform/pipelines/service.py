@@ -85,13 +85,6 @@ def get_pipeline(session: Session, user: User, name: str) -> Pipeline | None:
     return session.scalar(query)
 
 
-def list_pipelines(session: Session, user: User) -> list[Pipeline]:
-    query = select(Pipeline).order_by(Pipeline.id)
-    if not user.is_admin:
-        query = query.where(Pipeline.owner_id == user.id)
-    return list(session.scalars(query))
-
-
 def delete_pipeline(p: Platform, session: Session, pipeline: Pipeline) -> None:
     with p.lock:
         running = session.scalar(

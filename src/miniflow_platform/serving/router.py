@@ -7,11 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from miniflow_platform.auth import service as auth_service
 from miniflow_platform.auth.dependencies import CurrentUser
 from miniflow_platform.deps import PlatformDep, SessionDep
 from miniflow_platform.errors import NotFound, responses
 from miniflow_platform.serving import service
 from miniflow_platform.serving.dependencies import OwnedService
+from miniflow_platform.serving.models import ModelService
 from miniflow_platform.serving.schemas import (
     ServiceCreate,
     ServicePublic,
@@ -40,7 +42,7 @@ def create_service(
 @router.get("", response_model=ServicesPublic, responses=responses(401))
 def read_services(session: SessionDep, user: CurrentUser, request: Request) -> ServicesPublic:
     """List your model services (admins: everyone's)."""
-    found = service.list_services(session, user)
+    found = auth_service.visible_rows(session, user, ModelService)
     return ServicesPublic(data=[_public(s, request) for s in found], count=len(found))
 
 

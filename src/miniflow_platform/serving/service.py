@@ -102,13 +102,6 @@ def _submit(
     return managed.submit(p, rd, command, env, held, cwd=work)
 
 
-def list_services(session: Session, user: User) -> list[ModelService]:
-    query = select(ModelService).order_by(ModelService.id)
-    if not user.is_admin:
-        query = query.where(ModelService.owner_id == user.id)
-    return list(session.scalars(query))
-
-
 def update_service(
     p: Platform, session: Session, user: User, svc: ModelService, body: ModelSource
 ) -> ModelService:

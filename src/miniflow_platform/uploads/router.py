@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Request
 from starlette.requests import ClientDisconnect
 
 from miniflow_platform import errors
+from miniflow_platform.auth import service as auth_service
 from miniflow_platform.auth.dependencies import CurrentUser, owned
 from miniflow_platform.deps import PlatformDep, SessionDep
 from miniflow_platform.uploads import service
@@ -53,7 +54,9 @@ async def create_upload(request: Request, p: PlatformDep, user: CurrentUser) -> 
 @router.get("", response_model=UploadsPublic)
 def read_uploads(session: SessionDep, user: CurrentUser) -> UploadsPublic:
     """List your uploads (admins: everyone's)."""
-    found = [UploadPublic.model_validate(u) for u in service.list_uploads(session, user)]
+    found = [
+        UploadPublic.model_validate(u) for u in auth_service.visible_rows(session, user, Upload)
+    ]
     return UploadsPublic(data=found, count=len(found))
 
 

@@ -8,7 +8,6 @@ import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -38,7 +37,7 @@ async def receive(
     The event loop only collects chunks: opening, writing, hashing, checking and the
     database all run in worker threads.
     """
-    room = await run_in_threadpool(_room_left, p, user_id)
+    room = await run_in_threadpool(_room_now, p, user_id)
     if room is not None and declared is not None and declared > room:
         raise _quota(p, declared, room)
     folder = uploads_dir(p, user_id)
@@ -69,12 +68,17 @@ def _write(f: object, digest: hashlib._Hash, data: bytes) -> None:
     f.write(data)  # type: ignore[attr-defined]
 
 
-def _room_left(p: Platform, user_id: int) -> int | None:
+def _room_left(p: Platform, session: Session, owner_id: int) -> int | None:
+    """Bytes the owner may still store (None: no disk quota)."""
     quota = p.settings.limits.disk_quota_bytes
     if quota is None:
         return None
+    return max(0, quota - usage.disk_usage(p, session, owner_id).total_bytes)
+
+
+def _room_now(p: Platform, user_id: int) -> int | None:
     with p.sessions() as session:
-        return max(0, quota - usage.disk_usage(p, session, user_id).total_bytes)
+        return _room_left(p, session, user_id)
 
 
 def _quota(p: Platform, size: int, room: int) -> QuotaExceeded:
@@ -105,13 +109,6 @@ def _record(
         return upload
 
 
-def list_uploads(session: Session, user: User) -> list[Upload]:
-    query = select(Upload).order_by(Upload.id)
-    if not user.is_admin:
-        query = query.where(Upload.owner_id == user.id)
-    return list(session.scalars(query))
-
-
 def delete_upload(p: Platform, session: Session, upload: Upload) -> None:
     path = upload_path(p, upload)
     session.delete(upload)
@@ -130,9 +127,7 @@ def unpack_for(p: Platform, session: Session, user: User, upload_id: int, dest: 
 def unpack_file(
     p: Platform, session: Session, owner_id: int, path: Path, dest: Path, declared: int
 ) -> None:
-    quota = p.settings.limits.disk_quota_bytes
-    if quota is not None:
-        room = max(0, quota - usage.disk_usage(p, session, owner_id).total_bytes)
-        if declared > room:
-            raise _quota(p, declared, room)
+    room = _room_left(p, session, owner_id)
+    if room is not None and declared > room:
+        raise _quota(p, declared, room)
     archive.extract(path, dest, p.settings.limits)
