@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench conformance lint mutation clean
+.PHONY: demo test bench conformance lint mutation clean browser ui-screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,27 @@ demo: $(STAMP)
 	$(PY) -m miniflow.cli.main demo
 	$(PY) examples/platform_demo.py
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
+
+# Headless Chromium for the web UI's browser tests (tests/platform/test_ui_browser.py):
+# Debian's chromium + chromium-driver, installed when missing and we are root; otherwise
+# (or if apt-get fails) those tests fail and say how to install it.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+		echo "browser: chromium and chromedriver found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "browser: installing chromium chromium-driver with apt-get"; \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			chromium chromium-driver) || echo "browser: apt-get failed; the browser tests will fail"; \
+	else \
+		echo "browser: chromium/chromedriver missing and not root: the browser tests will" \
+			"fail; install them with: sudo apt-get install chromium chromium-driver"; \
+	fi
+
+# Screenshots of the UI's main pages into docs/ui/ (from the browser tests).
+ui-screenshots: $(STAMP) browser
+	MINIFLOW_UI_SCREENSHOTS=docs/ui $(PY) -m pytest -q -p no:cacheprovider tests/platform/test_ui_browser.py
 
 # ruff (pinned in the `test` extra): the rule set in pyproject.toml, then the formatting.
 lint: $(STAMP)

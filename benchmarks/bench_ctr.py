@@ -68,25 +68,24 @@ def run_miniflow(
     }
 
 
-def run_vw(w: str, dims: int) -> dict:
+def run_vw(w: str, dims: int, suffix: str = "") -> dict:
     import vowpalwabbit
 
     model = os.path.join(w, "vw.model")
     t0, c0 = time.perf_counter(), time.process_time()
-    vw = vowpalwabbit.Workspace(
-        f"--loss_function logistic -b {dims} --quiet -d {os.path.join(w, 'train.vw')} -f {model}"
-    )
+    train = os.path.join(w, f"train{suffix}.vw")
+    vw = vowpalwabbit.Workspace(f"--loss_function logistic -b {dims} --quiet -d {train} -f {model}")
     vw.run_parser()
     vw.finish()
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     preds = os.path.join(w, "vw.preds")
     vw = vowpalwabbit.Workspace(
-        f"-t -i {model} --link logistic --quiet -d {os.path.join(w, 'test.vw')} -p {preds}"
+        f"-t -i {model} --link logistic --quiet -d {os.path.join(w, f'test{suffix}.vw')} -p {preds}"
     )
     vw.run_parser()
     vw.finish()
     return {
-        "auc": _labels_and_auc(os.path.join(w, "test.svm"), np.loadtxt(preds)),
+        "auc": _labels_and_auc(os.path.join(w, f"test{suffix}.svm"), np.loadtxt(preds)),
         "cpu_s": cpu,
         "wall_s": wall,
     }
@@ -136,7 +135,139 @@ TOOLS = {
     ),
     "vw 1 pass": run_vw,
     "sklearn SGDClassifier": run_sklearn,
+    # The decimal data set (write_decimal_ctr): 24 one-hot + 8 real-valued features.
+    "decimals: miniflow ftrl 1 pass": lambda w, d: run_miniflow(
+        w, d, 1, cache=False, suffix="_dec"
+    ),
+    "decimals: miniflow ftrl 1 pass, VW text": lambda w, d: run_miniflow(
+        w, d, 1, cache=False, suffix="_dec", ext="vw"
+    ),
+    "decimals: vw 1 pass": lambda w, d: run_vw(w, d, suffix="_dec"),
 }
+
+
+# -- factorization machines on crossed click data (issue 20, section 2) ---------------------
+# A truth with pairwise effects (datagen's cross_rank) that LR cannot fit, in libsvm,
+# libffm and VW text, at 2^20 ids (xLearn allocates densely up to the largest id).
+# Fixed size, independent of --rows: FFM costs O(fields^2) per row.
+CROSSED = {"fields": 16, "max_vocab": 5000, "cross_rank": 4, "cross_sigma": 0.2}
+CROSSED_ROWS, CROSSED_TEST_ROWS, CROSSED_DIMS = 200_000, 50_000, 20
+
+
+def _crossed_data(w: str) -> float:
+    """Writes train_x/test_x (.svm, .ffm, .vw) once; returns the test truth's AUC."""
+    from miniflow.ml.datagen import write_ctr
+
+    stamp = os.path.join(w, "crossed.json")
+    spec = {**CROSSED, "rows": CROSSED_ROWS, "test": CROSSED_TEST_ROWS, "dims": CROSSED_DIMS}
+    if os.path.exists(stamp):
+        with open(stamp) as f:
+            old = json.load(f)
+        if old["spec"] == spec:
+            return old["truth_auc"]
+    for name, n, seed in (("train_x", CROSSED_ROWS, 1), ("test_x", CROSSED_TEST_ROWS, 2)):
+        for fmt, ext in (("libsvm", "svm"), ("libffm", "ffm"), ("vw", "vw")):
+            info = write_ctr(
+                os.path.join(w, f"{name}.{ext}"), n, CROSSED_DIMS, fmt, seed, **CROSSED
+            )
+    with open(stamp, "w") as f:
+        json.dump({"spec": spec, "truth_auc": info["ground_truth_auc"]}, f)
+    return info["ground_truth_auc"]
+
+
+def run_crossed_miniflow(w: str, model: str, k: int = 4) -> dict:
+    from miniflow.ml.fm import FMTrainer
+    from miniflow.ml.fm_data import read_fm_file
+    from miniflow.ml.sparse_lr import SparseLRTrainer
+
+    truth, d = _crossed_data(w), CROSSED_DIMS
+    ext, fields = ("ffm", CROSSED["fields"]) if model == "ffm" else ("svm", None)
+    if model == "lr":
+        trainer = SparseLRTrainer(d)
+    else:
+        trainer = FMTrainer(d, model=model, factors=k, fields=fields)
+    fb = getattr(trainer, "field_bits", 0)
+    hist = trainer.fit(
+        lambda: read_fm_file(os.path.join(w, f"train_x.{ext}"), d, field_bits=fb), progress=False
+    )
+    test = read_fm_file(os.path.join(w, f"test_x.{ext}"), d, field_bits=fb)
+    return {
+        "auc": trainer.evaluate(test)["auc"],
+        "cpu_s": sum(h.cpu_seconds for h in hist),
+        "wall_s": sum(h.seconds for h in hist),
+        "examples": CROSSED_ROWS,
+        "truth_auc": truth,
+    }
+
+
+def run_crossed_xlearn(w: str, model: str, k: int = 4) -> dict:
+    """xLearn's command-line tools (``$XLEARN_DIR/xlearn_train``), 1 epoch, k factors,
+    its defaults otherwise (adagrad, lr 0.2, instance normalisation); CPU of all threads."""
+    truth = _crossed_data(w)
+    xl = os.environ.get("XLEARN_DIR", "")
+    ext, s = ("ffm", "2") if model == "ffm" else ("svm", "1")
+    out, model_file = os.path.join(w, "xl.out"), os.path.join(w, "xl.model")
+    cmd = [os.path.join(xl, "xlearn_train"), os.path.join(w, f"train_x.{ext}"), "-s", s]
+    cmd += ["-k", str(k), "-e", "1", "-m", model_file, "--dis-es"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env={**os.environ, "USER": "bench"})
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"xlearn_train failed: {cmd}")
+    wall = time.perf_counter() - t0
+    subprocess.run(
+        [os.path.join(xl, "xlearn_predict"), os.path.join(w, f"test_x.{ext}"), model_file,
+         "-o", out],
+        check=True, stdout=subprocess.DEVNULL, env={**os.environ, "USER": "bench"},
+    )  # fmt: skip
+    return {
+        "auc": _labels_and_auc(os.path.join(w, "test_x.svm"), np.loadtxt(out)),
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "wall_s": wall,
+        "examples": CROSSED_ROWS,
+        "truth_auc": truth,
+        "xlearn_peak_rss_mb": usage.ru_maxrss / 1024,
+    }
+
+
+def run_crossed_vw_lrq(w: str, k: int = 4) -> dict:
+    """VW's low-rank quadratic interactions within namespace f (``--lrq ff4``)."""
+    import vowpalwabbit
+
+    truth, d = _crossed_data(w), CROSSED_DIMS
+    model, preds = os.path.join(w, "vwx.model"), os.path.join(w, "vwx.preds")
+    t0, c0 = time.perf_counter(), time.process_time()
+    vw = vowpalwabbit.Workspace(
+        f"--loss_function logistic -b {d} --lrq ff{k} --quiet "
+        f"-d {os.path.join(w, 'train_x.vw')} -f {model}"
+    )
+    vw.run_parser()
+    vw.finish()
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    vw = vowpalwabbit.Workspace(
+        f"-t -i {model} --link logistic --quiet -d {os.path.join(w, 'test_x.vw')} -p {preds}"
+    )
+    vw.run_parser()
+    vw.finish()
+    return {
+        "auc": _labels_and_auc(os.path.join(w, "test_x.svm"), np.loadtxt(preds)),
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "examples": CROSSED_ROWS,
+        "truth_auc": truth,
+    }
+
+
+FM_TOOLS = {
+    "crossed: miniflow ftrl LR 1 pass": lambda w, _: run_crossed_miniflow(w, "lr"),
+    "crossed: miniflow fm k=4 1 pass": lambda w, _: run_crossed_miniflow(w, "fm"),
+    "crossed: miniflow ffm k=4 1 pass (libffm)": lambda w, _: run_crossed_miniflow(w, "ffm"),
+    "crossed: vw --lrq ff4 1 pass": lambda w, _: run_crossed_vw_lrq(w),
+}
+if os.path.exists(os.path.join(os.environ.get("XLEARN_DIR", "/nonexistent"), "xlearn_train")):
+    FM_TOOLS["crossed: xlearn fm k=4 1 epoch"] = lambda w, _: run_crossed_xlearn(w, "fm")
+    FM_TOOLS["crossed: xlearn ffm k=4 1 epoch"] = lambda w, _: run_crossed_xlearn(w, "ffm")
+TOOLS.update(FM_TOOLS)
 
 
 def _child(tool: str, workdir: str, dims: int, out: str) -> None:
@@ -182,7 +313,7 @@ def _generate(workdir: str, rows: int, test_rows: int, dims: int) -> float:
     """Writes train/test in libsvm and VW (and libsvm at 2^28); returns the truth's AUC."""
     from miniflow.ml.datagen import write_ctr
 
-    spec = {"rows": rows, "test_rows": test_rows, "dims": dims, "v": 2}
+    spec = {"rows": rows, "test_rows": test_rows, "dims": dims, "v": 3}  # v3: + decimals
     stamp = os.path.join(workdir, "data.json")
     if os.path.exists(stamp):
         with open(stamp) as f:
@@ -198,10 +329,89 @@ def _generate(workdir: str, rows: int, test_rows: int, dims: int) -> float:
         )
         write_ctr(os.path.join(workdir, f"{name}.vw"), n, dims, "vw", seed=seed)
         write_ctr(os.path.join(workdir, f"{name}28.svm"), n, 28, "libsvm", seed=seed)
+        decimal_truth = write_decimal_ctr(os.path.join(workdir, f"{name}_dec"), n, dims, seed)
     print(f"generated data in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     with open(stamp, "w") as f:
-        json.dump({"spec": spec, "truth_auc": info["ground_truth_auc"]}, f)
+        json.dump(
+            {
+                "spec": spec,
+                "truth_auc": info["ground_truth_auc"],
+                "decimal_truth_auc": decimal_truth,  # of the test rows
+            },
+            f,
+        )
     return info["ground_truth_auc"]
+
+
+# Real-valued features of the decimal data set: name, draw(rng, n), text format, true
+# weight. Counts, log-transformed counts, signed scores, tiny rates written with an
+# exponent (3.12e-04), shares and signed deltas: the values click logs carry.
+DECIMAL_FEATURES = (
+    (b"count", lambda r, n: r.poisson(3.0, n).astype(float), b"%.0f", 0.15),
+    (b"log_count", lambda r, n: np.log1p(r.poisson(20.0, n)), b"%.3g", 0.5),
+    (b"score", lambda r, n: r.normal(size=n), b"%.4f", 0.35),
+    (b"rate", lambda r, n: r.exponential(3e-4, n), b"%.2e", 700.0),
+    (b"visits", lambda r, n: r.poisson(200.0, n).astype(float), b"%.0f", 0.02),
+    (b"log_visits", lambda r, n: np.log1p(r.poisson(200.0, n)), b"%.4g", 0.3),
+    (b"share", lambda r, n: r.random(n), b"%.3f", 0.8),
+    (b"delta", lambda r, n: r.normal(size=n) * 100, b"%.2f", 0.003),
+)
+
+
+def write_decimal_ctr(prefix: str, rows: int, dims: int, seed: int, truth_path=None) -> float:
+    """Writes ``PREFIX.svm`` and ``PREFIX.vw``: the 24 categorical fields of
+    :func:`miniflow.ml.datagen.write_ctr` plus the 8 real-valued ``DECIMAL_FEATURES``
+    (a quarter of the 32 features), in namespaces ``f`` and ``n``. The label is drawn
+    from the categorical truth's margin plus ``sum(weight * value)``; returns the truth's
+    AUC."""
+    from miniflow.ml import metrics
+    from miniflow.ml.data import hash_feature
+    from miniflow.ml.datagen import CTRGroundTruth
+
+    truth = CTRGroundTruth.make(model_seed=0)
+    rng = np.random.default_rng(seed)
+    mask = (1 << dims) - 1
+    num_ids = [b"%d:" % (hash_feature(name, b"n") & mask) for name, *_ in DECIMAL_FEATURES]
+    codes: list[dict] = [{} for _ in truth.vocab]  # value -> (VW token, libsvm "id:1")
+    probs, labels = [], []
+    with open(prefix + ".svm", "wb") as svm, open(prefix + ".vw", "wb") as vw:
+        for start in range(0, rows, 50_000):
+            n = min(50_000, rows - start)
+            values, p, _ = truth.sample(n, rng)
+            margin = np.log(p / (1 - p))
+            texts = []
+            for _, draw, fmt, weight in DECIMAL_FEATURES:
+                text = [fmt % x for x in draw(rng, n).tolist()]
+                written = np.array([float(t) for t in text])
+                margin += weight * (written - written.mean())
+                texts.append(text)
+            p = 1 / (1 + np.exp(-margin))
+            y = rng.random(n) < p
+            cat_vw, cat_svm = [], []
+            for f in range(values.shape[1]):
+                code = codes[f]
+                col = values[:, f].tolist()
+                for v in set(col).difference(code):
+                    tok = b"f%d_%d" % (f, v)
+                    code[v] = (tok, b"%d:1" % (hash_feature(tok, b"f") & mask))
+                cat_vw.append([code[v][0] for v in col])
+                cat_svm.append([code[v][1] for v in col])
+            num_svm = [[k + t for t in text] for k, text in zip(num_ids, texts, strict=True)]
+            num_vw = [
+                [name + b":" + t for t in text]
+                for (name, *_), text in zip(DECIMAL_FEATURES, texts, strict=True)
+            ]
+            heads = [b"1" if t else b"0" for t in y.tolist()]
+            svm.write(b"\n".join(map(b" ".join, zip(heads, *cat_svm, *num_svm))) + b"\n")
+            heads = [b"1 |f" if t else b"-1 |f" for t in y.tolist()]
+            ns = [b"|n"] * n
+            vw.write(b"\n".join(map(b" ".join, zip(heads, *cat_vw, ns, *num_vw))) + b"\n")
+            probs.append(p)
+            labels.append(y)
+    p_all, y_all = np.concatenate(probs), np.concatenate(labels)
+    if truth_path:
+        np.save(truth_path, p_all.astype(np.float32))
+    return metrics.roc_auc(y_all, p_all)
 
 
 # -- report -------------------------------------------------------------------------------
@@ -212,12 +422,18 @@ def _table(results: dict, rows: int, truth_auc: float) -> str:
         "|---|---|---|---|---|---|",
     ]
     for tool, r in results.items():
-        n = rows * len(r.get("epoch_cpu_s", [1]))
+        n = r.get("examples") or rows * len(r.get("epoch_cpu_s", [1]))
         lines.append(
-            f"| {tool} | {r['auc']:.4f} | {truth_auc - r['auc']:.4f} | {r['cpu_s']:.2f} | "
-            f"{n / r['cpu_s']:,.0f} | {r['peak_rss_mb']:.0f} |"
+            f"| {tool} | {r['auc']:.4f} | {r.get('truth_auc', truth_auc) - r['auc']:.4f} | "
+            f"{r['cpu_s']:.2f} | {n / r['cpu_s']:,.0f} | {r['peak_rss_mb']:.0f} |"
         )
     lines.append(f"| ground-truth model | {truth_auc:.4f} | 0 | - | - | - |")
+    decimal_truth = [r["truth_auc"] for t, r in results.items() if t.startswith("decimals:")]
+    if decimal_truth:
+        lines.append(f"| decimals: ground-truth model | {decimal_truth[0]:.4f} | 0 | - | - | - |")
+    crossed_truth = [r["truth_auc"] for t, r in results.items() if t.startswith("crossed:")]
+    if crossed_truth:
+        lines.append(f"| crossed: ground-truth model | {crossed_truth[0]:.4f} | 0 | - | - | - |")
     notes = []
     for tool, r in results.items():
         if "epoch_cpu_s" in r and len(r["epoch_cpu_s"]) > 1:
@@ -304,6 +520,11 @@ def main() -> int:
             print(f"round {round_ + 1}: running {tool} ...", file=sys.stderr)
             runs[tool].append(_run_in_subprocess(tool, args.workdir, args.dims_log2))
     results = {tool: _best(r) for tool, r in runs.items()}
+    with open(os.path.join(args.workdir, "data.json")) as f:
+        decimal_truth = json.load(f)["decimal_truth_auc"]
+    for tool in results:
+        if tool.startswith("decimals:"):
+            results[tool]["truth_auc"] = decimal_truth
     table = _table(results, args.rows, truth_auc)
     print(
         f"\n{args.rows:,} training rows x 2^{args.dims_log2} dims, {args.test_rows:,} test rows\n"

@@ -105,6 +105,91 @@ def rpc_loop(backend, directory, keys=4096, seconds=3.0) -> dict:
     }
 
 
+def store_row(cls, n: int, batch: int = 4096) -> dict:
+    """Bytes per key (tracemalloc: everything the store allocated) and keys/s of FTRL's
+    read-then-write of ``batch`` existing keys, for ``n`` keys from a 2^34 space."""
+    import tracemalloc
+
+    from miniflow.ml.optimizers import OPTIMIZERS
+
+    FTRL = OPTIMIZERS["ftrl"]
+
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(0, 1 << 34, int(n * 1.01)))[:n]
+    rng.shuffle(keys)
+    tracemalloc.start()
+    store = cls(FTRL.slots, dtype=np.float32)
+    t0 = time.perf_counter()
+    for i in range(0, n, batch):
+        store.put_many(("z", "n"), keys[i : i + batch], [np.float32(0.5), np.float32(1.0)])
+    insert = time.perf_counter() - t0
+    size = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    opt = FTRL(store=store, alpha=0.2)
+    probes = [np.unique(rng.choice(keys, batch)) for _ in range(200)]
+    t0 = time.perf_counter()
+    for k in probes:
+        store.get_many(("z", "n"), k)
+    lookup = sum(map(len, probes)) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for k in probes:
+        opt.weights(k)
+        opt.update(k, np.ones(len(k)))
+    update = sum(map(len, probes)) / (time.perf_counter() - t0)
+    return {
+        "store": cls.__name__,
+        "keys": n,
+        "bytes/key": size / n,
+        "insert keys/s": n / insert,
+        "lookup keys/s": lookup,
+        "ftrl keys/s": update,
+    }
+
+
+def store_table(sizes=(100_000, 1_000_000)) -> str:
+    """The shard's key store before (``HashStore``: a dict) and after (``ArrayKeyStore``)."""
+    from miniflow.ml.optimizers import HashStore
+    from miniflow.ps.keystore import ArrayKeyStore
+
+    rows = [store_row(cls, n) for n in sizes for cls in (HashStore, ArrayKeyStore)]
+    cols = list(rows[0])
+    cells = [
+        [
+            f"{r[c]:,.1f}" if c == "bytes/key" else f"{r[c]:,.0f}" if c != "store" else r[c]
+            for c in cols
+        ]
+        for r in rows
+    ]
+    widths = [max(len(c), *(len(x[i]) for x in cells)) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
+    lines += ["  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def wire_table(n: int = 4096) -> str:
+    """Bytes on the wire per touched key per worker step (pull request + reply + push),
+    framing included, before (int64 keys, float64 values) and now."""
+    from miniflow.ps import wire
+    from miniflow.ps.client import wire_keys
+
+    def step_bytes(keys, value_dtype):
+        vals = np.zeros(len(keys), value_dtype)
+        frames = [{"keys": keys}, {"weights": vals}, {"keys": keys, "grads": vals}]
+        return sum(len(b) for f in frames for b in wire.encode({"op": "x"}, f)) / len(keys)
+
+    small = np.arange(n, dtype=np.int64) * 97  # ids below 2^31
+    big = small + (1 << 33)  # a 2^34 key space
+    lines = [f"wire bytes per touched key per step ({n} keys)"]
+    lines.append(f"  before (int64 keys, float64 values): {step_bytes(small, np.float64):.1f}")
+    lines.append(
+        f"  float32 state, ids < 2^31:            {step_bytes(wire_keys(small), np.float32):.1f}"
+    )
+    lines.append(
+        f"  float32 state, 2^34 ids:              {step_bytes(wire_keys(big), np.float32):.1f}"
+    )
+    return "\n".join(lines)
+
+
 def table(rows: list[dict]) -> str:
     cols = ["backend", "shape", "mode", "rows", "seconds", "ex/s", "pull/s", "push/s", "auc"]
     fmt = {
@@ -129,7 +214,12 @@ def main() -> None:
     p.add_argument("--ray-rows", type=int, default=40_000)
     p.add_argument("--no-ray", action="store_true")
     p.add_argument("--shapes", default="1,2,4")
+    p.add_argument("--store-only", action="store_true", help="only the key-store table")
     args = p.parse_args()
+    print(store_table(), "\n", flush=True)
+    print(wire_table(), "\n", flush=True)
+    if args.store_only:
+        return
     shapes = [int(s) for s in args.shapes.split(",")]
     with tempfile.TemporaryDirectory() as d:
         write_ctr(os.path.join(d, "train.svm"), args.rows, DIMS, seed=1)
@@ -146,7 +236,7 @@ def main() -> None:
 
             from miniflow.ps.backends.ray import start_local_ray
 
-            start_local_ray(num_cpus=2, log_to_driver=False)
+            start_local_ray(num_cpus=8, log_to_driver=False)  # 4x4 reserves 8 CPUs
             try:
                 small = train.slice(0, min(args.ray_rows, len(train)))
                 rows.append(single_process(small, test))

@@ -1,19 +1,26 @@
-"""Serving benchmark (issue 7): `miniflow serve` driven by concurrent clients over loopback.
+"""Serving benchmark (issues 7, 19): `miniflow serve` driven by concurrent clients over loopback.
 
-For each model (a small dense SavedModel, and a sparse LR model) and each mode (one model
-call per request; micro-batching), starts a real server process, warms it up, then runs
-CLIENTS persistent HTTP/1.1 connections from separate client processes for SECONDS and
-reports requests/s and p50/p99 latency. Prints a markdown table and writes
-results/serving.md.
+The default run serves one sparse LR model from each of: a bare standard-library
+``http.server`` doing the same NumPy lookup and dot (``--bare-server``: the floor of
+CPU per request), and ``miniflow serve`` with 1, 2 and 4 workers (and 1 worker with
+adaptive batching). For each, side by side in one run:
+
+- CPU per request with one sequential client (``--cpu-requests``), from /proc of the
+  server's whole process tree (supervisor and workers);
+- CLIENTS persistent HTTP/1.1 connections from separate client processes for SECONDS:
+  requests/s, p50/p99 latency and server CPU per request under load.
 
     python benchmarks/bench_serving.py [--clients 8] [--seconds 5] [--client-procs 2]
-                                       [--compare-uvicorn]
+                                       [--servers bare,1,2,4,1+batch] [--src DIR]
+    python benchmarks/bench_serving.py --memory [--dims-log2 24]
+    python benchmarks/bench_serving.py --models       (dense and sparse, batching on/off)
 
-``--compare-uvicorn`` also serves the sparse LR predict path from a bare ASGI app under
-uvicorn, the measurement behind the choice of the standard library's server.
-
-``--batch-predict`` instead times ``miniflow predict`` (in process) on libsvm rows, clean
-and with 0.1% bad rows under ``--skip-bad-rows``, alternating the two and repeating.
+``--memory`` reports the summed PSS and RSS (/proc/PID/smaps_rollup) of 1, 2 and 4
+workers serving a 2^24-weight model, memory-mapped and read into each worker
+(``--model-cache-dir none``). ``--src DIR`` runs the servers from another miniflow
+source tree (a before/after comparison). ``--compare-uvicorn`` adds the predict path as
+a bare ASGI app under uvicorn; ``--batch-predict`` times ``miniflow predict`` on libsvm
+rows with 0.1% bad ones.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import multiprocessing as mp
 import os
 import subprocess
@@ -104,10 +112,21 @@ def _client_proc(port: int, path: str, body: bytes, threads: int, seconds: float
     q.put((lat, errors[0]))
 
 
-def drive(port: int, model: str, request: dict, clients: int, procs: int, seconds: float):
+def drive(
+    port: int,
+    model: str,
+    request: dict,
+    clients: int,
+    procs: int,
+    seconds: float,
+    pid: int | None = None,
+):
+    """Load for ``seconds``: req/s, p50/p99 and (given the server's ``pid``) its CPU ms
+    per request."""
     body = json.dumps(request).encode()
     path = f"/v1/models/{model}:predict"
     _client_proc(port, path, body, 2, 0.5, mp.Queue())  # warm-up (plans, caches)
+    cpu0 = tree_cpu(pid) if pid else 0.0
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     per = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
@@ -125,8 +144,10 @@ def drive(port: int, model: str, request: dict, clients: int, procs: int, second
     for p in ps:
         p.join()
     wall = time.perf_counter() - t0
+    cpu = tree_cpu(pid) - cpu0 if pid else float("nan")
     lat_ms = np.array(lat) * 1e3
     return {
+        "cpu_ms": cpu / max(1, len(lat)) * 1e3,
         "requests": len(lat),
         "errors": errors,
         "rps": len(lat) / min(wall, seconds + 1e-9),
@@ -143,8 +164,9 @@ def _progress(name: str, mode: str, r: dict) -> None:
     )
 
 
-def start_server(base: Path, name: str, extra: list[str]):
-    env = dict(os.environ, PYTHONPATH=_src_dir() + os.pathsep + os.environ.get("PYTHONPATH", ""))
+def start_server(base: Path, name: str, extra: list[str], src: str | None = None):
+    src = src or _src_dir()
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cmd = [
         sys.executable,
         "-m",
@@ -166,6 +188,114 @@ def start_server(base: Path, name: str, extra: list[str]):
         proc.kill()
         raise RuntimeError(f"server failed to start: {line!r}")
     return proc, int(line.split()[4].rsplit(":", 1)[1])
+
+
+# -- the bare baseline ---------------------------------------------------------------------
+def bare_server(model_dir: str) -> None:
+    """A bare ThreadingHTTPServer: parse JSON, the same sorted-key lookup and dot, answer.
+
+    No routing, checks, metrics or version manager: the floor of CPU per request."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    meta = json.loads((Path(model_dir) / "model.json").read_text())
+    with np.load(Path(model_dir) / "weights.npz") as z:
+        keys, weights = z["keys"], z["values"]
+    bias, last = meta["bias"], len(keys) - 1
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def do_POST(self):
+            doc = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            out = []
+            for inst in doc["instances"]:
+                ids = np.asarray(inst["indices"], np.int64)
+                pos = np.minimum(np.searchsorted(keys, ids), last)
+                w = np.where(keys[pos] == ids, weights[pos], np.float32(0))
+                m = float(w @ np.asarray(inst["values"], np.float32)) + bias
+                out.append(1.0 / (1.0 + math.exp(-m)))
+            body = json.dumps({"predictions": out}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print(f"miniflow serve: listening on http://127.0.0.1:{httpd.server_address[1]}", flush=True)
+    httpd.serve_forever()
+
+
+def start_bare(model_dir: Path):
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--bare-server", str(model_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline()
+    return proc, int(line.split()[4].rsplit(":", 1)[1])
+
+
+# -- server CPU and memory from /proc ---------------------------------------------------
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    out, i = [pid], 0
+    while i < len(out):
+        try:
+            for task in os.listdir(f"/proc/{out[i]}/task"):
+                with open(f"/proc/{out[i]}/task/{task}/children") as f:
+                    out += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+        i += 1
+    return out
+
+
+def tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its descendants."""
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / _TICK
+
+
+def tree_memory(pid: int) -> dict:
+    """Summed ``Pss`` and ``Rss`` (MiB) of ``pid`` and its descendants."""
+    out = {"pss": 0.0, "rss": 0.0, "procs": 0}
+    for p in tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    key, _, rest = line.partition(":")
+                    if key in ("Pss", "Rss"):
+                        out[key.lower()] += int(rest.split()[0]) / 1024
+            out["procs"] += 1
+        except OSError:
+            pass
+    return out
+
+
+def cpu_per_request(pid: int, port: int, path: str, body: bytes, n: int) -> float:
+    """Server CPU ms per request, one client sending ``n`` requests back to back."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c0 = tree_cpu(pid)
+    for _ in range(n):
+        conn.request("POST", path, body, {"Content-Type": "application/json"})
+        conn.getresponse().read()
+    conn.close()
+    return (tree_cpu(pid) - c0) / n * 1e3
 
 
 def make_asgi_app():
@@ -275,6 +405,113 @@ def bench_batch_predict(rows: int = 100_000, repeats: int = 3) -> str:
     )
 
 
+def bench_workers(args) -> str:
+    """The bare baseline and 1, 2, 4 workers (and batching) on one sparse LR model."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "lr"
+        request = make_sparse_lr(base)
+        body = json.dumps(request).encode()
+        for server in args.servers.split(","):
+            if server == "bare":
+                proc, port = start_bare(base / "1")
+            else:
+                n, _, batch = server.partition("+")
+                extra = ["--workers", n] if n != "1" else []  # --src trees without --workers
+                if batch:
+                    extra += ["--batch-max-size", str(args.batch_max_size)]
+                    extra += ["--batch-timeout-ms", str(args.batch_timeout_ms)]
+                proc, port = start_server(base, "sparse_lr", extra, args.src)
+            try:
+                path = "/v1/models/sparse_lr:predict"
+                for _ in range(200):  # warm-up
+                    cpu_per_request(proc.pid, port, path, body, 1)
+                seq = cpu_per_request(proc.pid, port, path, body, args.cpu_requests)
+                r = drive(
+                    port,
+                    "sparse_lr",
+                    request,
+                    args.clients,
+                    args.client_procs,
+                    args.seconds,
+                    proc.pid,
+                )
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+            r["seq_cpu_ms"] = seq
+            rows.append((server, r))
+            print(
+                f"{server:10s} {r['rps']:7.0f} req/s  p50 {r['p50']:6.2f} ms  p99 "
+                f"{r['p99']:6.2f} ms  CPU/req {r['cpu_ms']:.3f} ms (1 client: "
+                f"{seq:.3f} ms)  errors {r['errors']}",
+                file=sys.stderr,
+            )
+    bare = dict(rows).get("bare")
+    lines = [
+        f"Sparse LR (2^20 dims, 200k weights, 40 ids/instance, 1 instance/request); load: "
+        f"{args.clients} keep-alive clients in {args.client_procs} processes for "
+        f"{args.seconds:g} s; CPU per request from /proc of the server's process tree; "
+        f"{os.cpu_count()} CPUs shared by clients and servers.",
+        "",
+        "| server | req/s | p50 ms | p99 ms | CPU ms/req (load) | CPU ms/req (1 client) "
+        "| vs bare (1 client) | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for server, r in rows:
+        name = "bare http.server + NumPy" if server == "bare" else _server_name(server)
+        ratio = f"{r['seq_cpu_ms'] / bare['seq_cpu_ms']:.2f}x" if bare else "-"
+        lines.append(
+            f"| {name} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
+            f"{r['cpu_ms']:.3f} | {r['seq_cpu_ms']:.3f} | {ratio} | {r['errors']} |"
+        )
+    return "\n".join(lines)
+
+
+def _server_name(server: str) -> str:
+    n, _, batch = server.partition("+")
+    name = f"miniflow serve --workers {n}"
+    return name + (" (adaptive batching)" if batch else "")
+
+
+def bench_memory(args) -> str:
+    """Summed PSS/RSS of 1, 2, 4 workers on a large model, mapped and not."""
+    from miniflow.ml.sparse_lr import SparseLinearModel
+
+    lines = [
+        f"Memory of `miniflow serve --workers N` (supervisor + workers) serving a sparse "
+        f"LR model of 2^{args.dims_log2} float32 weights (+ int64 keys), after 50 requests:",
+        "",
+        "| workers | model arrays | PSS MiB (sum) | RSS MiB (sum) | processes |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "big"
+        n = 1 << args.dims_log2
+        rng = np.random.default_rng(0)
+        SparseLinearModel(np.arange(n), rng.normal(0, 0.1, n), 0.0, args.dims_log2).save(base / "1")
+        size = (base / "1" / "weights.npz").stat().st_size / 2**20
+        lines[0] += f" weights.npz is {size:.0f} MiB."
+        ids = rng.choice(n, 40, replace=False)
+        request = {"instances": [{"indices": sorted(ids.tolist()), "values": [1.0] * 40}]}
+        body = json.dumps(request).encode()
+        for mode, extra in (("mapped", []), ("in memory", ["--model-cache-dir", "none"])):
+            for workers in (1, 2, 4):
+                proc, port = start_server(base, "big", ["--workers", str(workers), *extra])
+                try:
+                    for _ in range(50):
+                        cpu_per_request(proc.pid, port, "/v1/models/big:predict", body, 1)
+                    m = tree_memory(proc.pid)
+                finally:
+                    proc.terminate()
+                    proc.wait(timeout=60)
+                lines.append(
+                    f"| {workers} | {mode} | {m['pss']:.0f} | {m['rss']:.0f} | {m['procs']} |"
+                )
+                print(lines[-1], file=sys.stderr)
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -282,12 +519,19 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--client-procs", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--servers", default="bare,1,2,4,1+batch")
+    ap.add_argument("--cpu-requests", type=int, default=3000)
+    ap.add_argument("--src", help="run the servers from this miniflow source tree")
     ap.add_argument("--batch-max-size", type=int, default=32)
-    ap.add_argument("--batch-timeout-ms", type=float, default=1.0)
+    ap.add_argument("--batch-timeout-ms", type=float, default=0.0)
+    ap.add_argument("--memory", action="store_true", help="PSS of 1, 2, 4 workers instead")
+    ap.add_argument("--dims-log2", type=int, default=24)
+    ap.add_argument("--models", action="store_true", help="dense and sparse, batching on/off")
+    ap.add_argument("--bare-server", metavar="MODEL_DIR", help=argparse.SUPPRESS)
     ap.add_argument(
         "--compare-uvicorn",
         action="store_true",
-        help="also run the sparse LR predict path as a bare ASGI app under uvicorn",
+        help="with --models: also the sparse LR predict path as a bare ASGI app under uvicorn",
     )
     ap.add_argument(
         "--batch-predict",
@@ -295,10 +539,24 @@ def main() -> int:
         help="time miniflow predict with 0.1%% bad rows (--skip-bad-rows) instead",
     )
     args = ap.parse_args()
+    if args.bare_server:
+        bare_server(args.bare_server)
+        return 0
     if args.batch_predict:
         print(bench_batch_predict())
         return 0
+    if args.models:
+        return bench_models(args)
+    text = bench_memory(args) if args.memory else bench_workers(args)
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    name = "serving_memory.md" if args.memory else "serving.md"
+    (RESULTS / name).write_text(text + "\n")
+    return 0
 
+
+def bench_models(args) -> int:
+    """Each model with batching off and on (the issue 7 table)."""
     rows, notes = [], []
     with tempfile.TemporaryDirectory() as tmp:
         models = {}
@@ -367,7 +625,7 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "serving.md").write_text(text + "\n")
+    (RESULTS / "serving_models.md").write_text(text + "\n")
     return 0
 
 

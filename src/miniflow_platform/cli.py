@@ -26,7 +26,22 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite in data dir)")
-    p.add_argument("--executor", default="local")
+    p.add_argument("--executor", default="local", help="local or kubernetes")
+    k = p.add_argument_group("kubernetes executor (docs/kubernetes.md)")
+    k.add_argument("--kube-context", default=None, help="kubeconfig context (default: in-cluster)")
+    k.add_argument("--namespace-prefix", default="miniflow-", help="tenant namespaces' prefix")
+    k.add_argument("--image", default="miniflow:latest", help="image of every workload")
+    k.add_argument(
+        "--environment-image",
+        action="append",
+        default=[],
+        metavar="ENV=IMAGE",
+        help="the image of one environment (repeatable)",
+    )
+    k.add_argument("--data-pvc", default=None, help="PVC of the data dir, mounted in pods")
+    k.add_argument("--platform-namespace", default="miniflow", help="where the platform runs")
+    p.add_argument("--storage-url", default=None, help="artifacts: s3://BUCKET/PREFIX")
+    p.add_argument("--s3-endpoint-url", default=None, help="a non-AWS S3 server")
     p.add_argument(
         "--isolation", choices=["auto", "isolated", "cgroups", "rlimits", "none"], default="auto"
     )
@@ -65,6 +80,13 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="also write the first-start admin token here (mode 0600)",
     )
     p.add_argument("--log-level", default="warning")
+    p.add_argument(
+        "--clock-file",
+        type=Path,
+        default=None,
+        help="schedules read the time from this file (ISO 8601) instead of the system "
+        "clock: for tests and drills of catch-up",
+    )
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -90,6 +112,15 @@ def serve(args: argparse.Namespace) -> int:
         "default_job_memory_mb": args.default_job_memory_mb,
         "poll_interval_s": args.poll_interval,
         "notebook_idle_timeout_s": args.notebook_idle_timeout,
+        "clock_file": args.clock_file,
+        "storage_url": args.storage_url,
+        "s3_endpoint_url": args.s3_endpoint_url,
+        "kube_context": args.kube_context,
+        "kube_namespace_prefix": args.namespace_prefix,
+        "kube_image": args.image,
+        "kube_images": dict(pair.partition("=")[::2] for pair in args.environment_image),
+        "kube_data_pvc": args.data_pvc,
+        "kube_platform_namespace": args.platform_namespace,
     }
     if args.cpu is not None:
         fields["capacity_cpu"] = args.cpu
@@ -100,10 +131,11 @@ def serve(args: argparse.Namespace) -> int:
         quota = args.quota_disk_mb
         limits["disk_quota_bytes"] = None if quota == "none" else str(int(quota) * 2**20)
     fields["limits"] = Limits(**limits)  # type: ignore[arg-type]
-    settings = Settings(**fields)
     try:
+        settings = Settings(**fields)
         platform = build_platform(settings)
-    except RuntimeError as e:  # e.g. --isolation isolated on a machine that cannot
+    except (RuntimeError, OSError, ValueError) as e:  # e.g. --isolation isolated on a
+        # machine that cannot, a bad --namespace-prefix, no kubeconfig context
         print(f"miniflow-platform: {e}", file=sys.stderr)
         return 2
     mode = getattr(platform.executor, "mode", "none")

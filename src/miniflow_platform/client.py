@@ -233,10 +233,13 @@ def _jobs_parser(sub: Subparsers, prefix: str) -> None:
             body["code_upload_id"] = upload(a, Path(a.code))
         elif a.workdir:
             body["working_dir"] = str(Path(a.workdir).resolve())
+        if a.experiment:
+            body["experiment"] = a.experiment
         show(a, call(a, "POST", prefix, json=body), JOB_COLUMNS)
 
     p = _sub(sub, "submit", "submit a training job: submit [options] -- CMD ARGS...", submit)
     _job_options(p)
+    p.add_argument("--experiment", default=None, help="tracking experiment (default: Default)")
     p.add_argument("--workdir", default=None, help="working directory on the server machine")
     p.add_argument("--code", default=None, help="directory or .tar.gz/.zip to upload")
     p.add_argument("cmd", nargs=argparse.REMAINDER)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from miniflow_platform.limits import Limits
+
+Image = Annotated[str, Field(min_length=1, pattern=r"^\S+$")]  # a container image reference
 
 # auto: "isolated" (per-tenant uid + namespaces + cgroups) where the machine allows it,
 # else the best resource limits; the others force one (docs/platform.md, threat model).
@@ -44,6 +46,21 @@ class Settings(BaseModel):
     notebook_idle_timeout_s: float = 3600.0
     service_start_timeout_s: float = 120.0
     limits: Limits = Field(default_factory=Limits)  # sizes, disk quota: limits.py
+    # The schedules' clock: None = real time; a file holding an ISO time (tests, drills).
+    clock_file: Path | None = None
+    # Artifacts: None = data_dir; or s3://BUCKET/PREFIX (storage/, docs/kubernetes.md).
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    # executor="kubernetes" (executors/kubernetes.py, docs/kubernetes.md).
+    kube_context: str | None = None  # None: in-cluster config inside a pod, else current
+    kube_namespace_prefix: str = Field(
+        default="miniflow-", pattern=r"^[a-z0-9]([-a-z0-9]{0,38}[-a-z0-9])?$"
+    )
+    kube_image: Image = "miniflow:latest"
+    kube_images: dict[str, Image] = Field(default_factory=dict)  # environment -> image
+    kube_data_pvc: str | None = None  # the data dir's PersistentVolumeClaim, shared by pods
+    kube_platform_namespace: str = "miniflow"
+    kube_service_host: str = "{name}.{namespace}.svc"  # how the proxy reaches a Service
 
     @property
     def database_url(self) -> str:

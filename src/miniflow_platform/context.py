@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +28,11 @@ class Platform:
     sessions: sessionmaker[Session]
     executor: Executor
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # What time it is for the scheduler's time-driven steps (schedules); tests replace it.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Hooks ``(platform, session, job) -> env`` a job's environment gets when it starts
+    # (tracking adds its run and scoped token); registered by ``main.build_platform``.
+    job_env_hooks: list[Callable[..., dict[str, str]]] = field(default_factory=list)
 
     def run_dir(self, kind: str, ident: int | str) -> Path:
         return self.settings.data_dir / kind / str(ident)

@@ -25,6 +25,7 @@ from miniflow_platform.errors import PlatformError, error_body
 from miniflow_platform.executors import Executor, get_executor
 from miniflow_platform.jobs import service as jobs_service
 from miniflow_platform.jobs.router import router as jobs_router
+from miniflow_platform.model_metrics.router import router as model_metrics_router
 from miniflow_platform.notebooks import service as notebooks_service
 from miniflow_platform.notebooks.router import router as notebooks_router
 from miniflow_platform.pipelines import service as pipelines_service
@@ -32,15 +33,23 @@ from miniflow_platform.pipelines.router import router as pipelines_router
 from miniflow_platform.platform_info import PlatformInfo, describe
 from miniflow_platform.predictions.router import router as predictions_router
 from miniflow_platform.scheduler import Scheduler
+from miniflow_platform.schedules import service as schedules_service
+from miniflow_platform.schedules.clock import FileClock
+from miniflow_platform.schedules.router import router as schedules_router
 from miniflow_platform.serving import service as serving_service
 from miniflow_platform.serving.router import router as serving_router
+from miniflow_platform.tracking import service as tracking_service
+from miniflow_platform.tracking.router import router as tracking_router
+from miniflow_platform.ui.router import router as ui_router
 from miniflow_platform.uploads.router import router as uploads_router
 
 log = logging.getLogger(__name__)
 
 STEPS = (
     jobs_service.sync_running,
+    tracking_service.sync_runs,  # ended jobs: revoke run tokens, ingest metrics files
     pipelines_service.advance_runs,  # after the sync: ended steps release their dependants
+    schedules_service.fire_due,  # new runs' first jobs start in this tick's start_queued
     jobs_service.start_queued,
     notebooks_service.sync_notebooks,
     serving_service.sync_services,
@@ -53,11 +62,15 @@ def build_platform(settings: Settings, executor: Executor | None = None) -> Plat
     engine = make_engine(settings)
     Base.metadata.create_all(engine)
     add_missing_columns(engine)
-    return Platform(
+    platform = Platform(
         settings=settings,
         sessions=make_session_factory(engine),
         executor=executor or get_executor(settings.executor, settings),
+        job_env_hooks=[tracking_service.job_env],
     )
+    if settings.clock_file is not None:
+        platform.clock = FileClock(settings.clock_file)
+    return platform
 
 
 def ensure_admin(platform: Platform) -> str | None:
@@ -130,6 +143,10 @@ def create_app(
         notebooks_router,
         serving_router,
         pipelines_router,
+        schedules_router,
+        model_metrics_router,
+        tracking_router,
+        ui_router,
     ):
         app.include_router(router)
     return app

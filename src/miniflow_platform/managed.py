@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.orm import Session
 
-from miniflow_platform import usage
+from miniflow_platform import proxy, usage
 from miniflow_platform.context import Platform
 from miniflow_platform.db import utcnow
 from miniflow_platform.executors.base import Resources, RunSpec, RunState
@@ -68,11 +68,14 @@ def submit(
     env: dict[str, str],
     held: Reservation,
     cwd: Path,
+    health_path: str | None = None,
 ) -> str:
     """Start the process as its owner (``held.owner_id``) through the executor; returns
     the isolation it runs under."""
     run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     spec = RunSpec(
+        port=held.port,
+        health_path=health_path,
         command=command,
         run_dir=run_dir,
         cwd=cwd,
@@ -85,7 +88,12 @@ def submit(
         ),
         tenant=held.owner_id,
     )
-    return p.executor.submit(spec)
+    return p.executor.start(run_id(p, run_dir), spec)
+
+
+def run_id(p: Platform, run_dir: Path) -> str:
+    """The executor's id of the process whose local directory is ``run_dir``."""
+    return run_dir.relative_to(p.settings.data_dir).as_posix()
 
 
 class Phase(enum.StrEnum):
@@ -109,31 +117,49 @@ def poll(
 ) -> Check:
     """One health check. A process that ended is released; one that is not ready by
     ``ready_by`` (None: no deadline) is stopped. The reason quotes the log's last line."""
-    status = p.executor.poll(run_dir)
+    rid = run_id(p, run_dir)
+    status = p.executor.status(rid)
     if status.state != RunState.RUNNING:
-        p.executor.release(run_dir)
+        p.executor.release(rid)
         why = status.reason or f"{what} exited with code {status.exit_code}"
-        return Check(Phase.ENDED, _with_last_line(why, p.executor.log_path(run_dir)))
+        return Check(Phase.ENDED, _with_last_line(why, p.executor.log_tail(rid, 4096)))
     if probe():
         return Check(Phase.READY)
     if ready_by is not None and utcnow() > ready_by:
         stop(p, run_dir)
         why = f"{what} did not pass its health check in time"
-        return Check(Phase.ENDED, _with_last_line(why, p.executor.log_path(run_dir)))
+        return Check(Phase.ENDED, _with_last_line(why, p.executor.log_tail(rid, 4096)))
     return Check(Phase.NOT_READY)
 
 
 def stop(p: Platform, run_dir: Path) -> None:
     """Kill the process tree and free its per-run resources (cgroups)."""
-    p.executor.cancel(run_dir)
-    p.executor.release(run_dir)
+    rid = run_id(p, run_dir)
+    p.executor.cancel(rid)
+    p.executor.release(rid)
 
 
-def probe_http(port: int, path: str, headers: dict[str, str]) -> httpx.Response | None:
-    """GET ``http://127.0.0.1:port/path``; None when nothing answers."""
+def backend(
+    p: Platform, run_dir: Path, port: int, headers: dict[str, str], generation: int = 0
+) -> proxy.Backend:
+    """Where the proxy and the health checks reach the process: the executor's endpoint."""
+    where = p.executor.endpoint(run_id(p, run_dir), port)
+    return proxy.Backend(where.port, headers, generation, where.host, where.scheme)
+
+
+def probe_http(
+    target: proxy.Backend | int, path: str, headers: dict[str, str] | None = None
+) -> httpx.Response | None:
+    """GET ``path`` of the process with its backend headers; None when nothing answers.
+
+    ``target`` is where the executor put it (``backend``); a bare port means loopback
+    (the first signature, still used by callers that run only locally).
+    """
+    if isinstance(target, int):
+        target = proxy.Backend(target, headers or {})
     try:
         return httpx.get(
-            f"http://127.0.0.1:{port}/{path.lstrip('/')}", headers=headers, timeout=PROBE_TIMEOUT_S
+            target.url(path.lstrip("/")), headers=target.headers, timeout=PROBE_TIMEOUT_S
         )
     except httpx.HTTPError:
         return None
@@ -157,11 +183,7 @@ def _key(data_dir: Path) -> bytes:
         return _keys[str(path)]
 
 
-def _with_last_line(reason: str, log: Path) -> str:
-    with contextlib.suppress(OSError), log.open("rb") as f:
-        f.seek(max(0, log.stat().st_size - 4096))
-        lines = [ln.strip() for ln in f.read().decode(errors="replace").splitlines()]
-        last = next((ln for ln in reversed(lines) if ln), "")
-        if last:
-            return f"{reason}: {last[:300]}"
-    return reason
+def _with_last_line(reason: str, tail: str) -> str:
+    lines = [ln.strip() for ln in tail.splitlines()]
+    last = next((ln for ln in reversed(lines) if ln), "")
+    return f"{reason}: {last[:300]}" if last else reason

@@ -1,6 +1,7 @@
 """The authenticated reverse proxy in front of notebooks and model services.
 
-Managed processes listen on 127.0.0.1 and refuse requests without their backend
+Managed processes listen where their executor puts them (127.0.0.1 locally, a
+Service on Kubernetes; ``Executor.endpoint``) and refuse requests without their backend
 token (see ``managed``). Clients never see that token: they authenticate to the
 platform, and the proxy forwards their request with the token added. Bodies are
 streamed both ways; websockets (Jupyter kernel channels) are relayed message by
@@ -55,11 +56,18 @@ TIMEOUT = httpx.Timeout(connect=5.0, read=300.0, write=60.0, pool=10.0)
 
 @dataclass(frozen=True)
 class Backend:
-    """One process to forward to: its loopback port and the headers it requires."""
+    """One process to forward to: its address (the executor's endpoint) and the headers
+    it requires."""
 
     port: int
     headers: dict[str, str]
     generation: int = 0
+    host: str = "127.0.0.1"
+    scheme: str = "http"
+
+    def url(self, path: str) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}/{path}"
 
 
 def bad_gateway(message: str, status: int = 502) -> JSONResponse:
@@ -107,7 +115,7 @@ async def forward(
     The query is kept but for ``token`` (the proxy replaces credentials). ``on_done``
     runs once the answer is fully sent, or at once if the backend failed.
     """
-    url = f"http://127.0.0.1:{backend.port}/{path}{_query(request)}"
+    url = backend.url(f"{path}{_query(request)}")
     headers = request_headers(request, backend, keep_cookies)
     body: object = request.stream()
     if request.method in BODILESS:
@@ -186,7 +194,7 @@ def _finish(on_done: Callable[[], None] | None) -> None:
 
 async def relay_websocket(ws: WebSocket, backend: Backend, path: str, what: str) -> None:
     """Connect to the backend's websocket at ``/path``, accept the client, relay both ways."""
-    url = f"ws://127.0.0.1:{backend.port}/{path}{_query(ws)}"
+    url = "ws" + backend.url(f"{path}{_query(ws)}")[4:]  # http -> ws, https -> wss
     offered = list(ws.scope.get("subprotocols") or [])
     try:
         upstream = await ws_connect(

@@ -161,7 +161,7 @@ def test_read_file_detects_formats(tmp_path):
     assert len(data.concat_batches(list(data.read_file(tmp_path / "a.vw", 18)))) == 2
     assert len(data.concat_batches(list(data.read_file(tmp_path / "a.svm", 18)))) == 1
     with pytest.raises(ValueError, match="unknown format"):
-        data.read_file(tmp_path / "a.svm", 18, fmt="csv")
+        data.read_file(tmp_path / "a.svm", 18, fmt="parquet")  # csv is a format now
 
 
 def test_one_hot_fast_path_with_a_few_other_values_matches_sklearn():

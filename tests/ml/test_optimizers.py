@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from miniflow.ml.optimizers import (
-    FTRL,
-    SGD,
-    Adagrad,
-    Adam,
+    CoordinateAdagrad,
+    CoordinateAdam,
+    CoordinateFTRL,
+    CoordinateMomentum,
+    CoordinateSGD,
     DenseStore,
     HashStore,
-    Momentum,
     make_optimizer,
 )
 
@@ -21,16 +21,16 @@ G = np.array([0.5, -2.0])
 
 
 def test_sgd_step_by_hand():
-    opt = SGD(6, lr=0.1, l2=0.5)
+    opt = CoordinateSGD(6, lr=0.1, l2=0.5)
     opt.store.put("w", KEYS, np.array([1.0, -1.0]))
     opt.update(KEYS, G)
-    # w - lr (g + l2 w): 1 - 0.1*(0.5 + 0.5) = 0.9 ; -1 - 0.1*(-2 - 0.5) = -0.75
-    np.testing.assert_allclose(opt.weights(KEYS), [0.9, -0.75])
+    # TF's proximal step (w - lr g) / (1 + lr l2): (1 - 0.05) / 1.05 ; (-1 + 0.2) / 1.05
+    np.testing.assert_allclose(opt.weights(KEYS), [0.95 / 1.05, -0.8 / 1.05])
     np.testing.assert_array_equal(opt.weights(np.array([0, 2, 3, 5])), 0.0)  # untouched
 
 
 def test_sgd_l1_soft_threshold_and_schedule():
-    opt = SGD(3, lr=1.0, l1=0.3, schedule="invscaling", power_t=0.5)
+    opt = CoordinateSGD(3, lr=1.0, l1=0.3, schedule="invscaling", power_t=0.5)
     opt.update(np.array([0, 1]), np.array([-0.2, -1.0]))  # step 1: lr 1
     # w = 0.2 -> max(0.2 - 0.3, 0) = 0 ; w = 1.0 -> 0.7
     np.testing.assert_allclose(opt.weights(np.array([0, 1])), [0.0, 0.7])
@@ -39,7 +39,7 @@ def test_sgd_l1_soft_threshold_and_schedule():
 
 
 def test_momentum_two_steps_by_hand():
-    opt = Momentum(2, lr=0.1, momentum=0.9)
+    opt = CoordinateMomentum(2, lr=0.1, momentum=0.9)
     k = np.array([0])
     opt.update(k, np.array([1.0]))  # v = -0.1, w = -0.1
     opt.update(k, np.array([1.0]))  # v = 0.9*-0.1 - 0.1 = -0.19, w = -0.29
@@ -47,7 +47,7 @@ def test_momentum_two_steps_by_hand():
 
 
 def test_adagrad_two_steps_by_hand():
-    opt = Adagrad(2, lr=0.5, eps=0.0)
+    opt = CoordinateAdagrad(2, lr=0.5, eps=1e-12)
     k = np.array([1])
     opt.update(k, np.array([3.0]))  # n = 9, w = -0.5*3/3 = -0.5
     opt.update(k, np.array([4.0]))  # n = 25, w = -0.5 - 0.5*4/5 = -0.9
@@ -55,7 +55,7 @@ def test_adagrad_two_steps_by_hand():
 
 
 def test_adam_first_step_is_lr_times_sign():
-    opt = Adam(3, lr=0.01)
+    opt = CoordinateAdam(3, lr=0.01)
     opt.update(KEYS[:1], np.array([123.0]))  # bias-corrected m/sqrt(v) = 1 on step 1
     assert opt.weights(KEYS[:1])[0] == pytest.approx(-0.01, rel=1e-6)
     # Lazy per-key step count: a key first touched later also gets a full first step.
@@ -93,8 +93,8 @@ def test_ftrl_matches_scalar_reference(store):
         keys = rng.choice(10_000, size=20, replace=False)
         steps.append(dict(zip(keys.tolist(), rng.normal(size=20).tolist(), strict=True)))
     ref = _ftrl_reference(steps, **hp)
-    kw = {"store": HashStore(FTRL.slots)} if store == "hash" else {}
-    opt = FTRL(None if kw else 10_000, dtype=np.float64, **kw, **hp)
+    kw = {"store": HashStore(CoordinateFTRL.slots)} if store == "hash" else {}
+    opt = CoordinateFTRL(None if kw else 10_000, dtype=np.float64, **kw, **hp)
     for s in steps:
         opt.update(np.array(list(s)), np.array(list(s.values())))
     touched = np.array(sorted({k for s in steps for k in s}))
@@ -121,21 +121,21 @@ def test_hash_store_equals_dense_store_on_a_huge_key_space(name):
 
 
 def test_repeated_keys_with_equal_gradients_update_once():
-    a, b = FTRL(10, alpha=0.5), FTRL(10, alpha=0.5)
+    a, b = CoordinateFTRL(10, alpha=0.5), CoordinateFTRL(10, alpha=0.5)
     a.update(np.array([3, 7]), np.array([1.5, -1.0]))
     b.update(np.array([3, 7, 3, 3]), np.array([1.5, -1.0, 1.5, 1.5]))
     np.testing.assert_array_equal(a.weights(np.arange(10)), b.weights(np.arange(10)))
 
 
 def test_dense_store_memory_and_errors():
-    s = DenseStore(1 << 20, FTRL.slots, np.float32)
+    s = DenseStore(1 << 20, CoordinateFTRL.slots, np.float32)
     assert s.nbytes == 2 * 4 * (1 << 20)
     with pytest.raises(ValueError, match="unknown optimizer"):
         make_optimizer("lbfgs", 10)
     with pytest.raises(ValueError, match="dim="):
-        FTRL()
+        CoordinateFTRL()
     with pytest.raises(ValueError, match="schedule"):
-        SGD(3, schedule="cosine")
+        CoordinateSGD(3, schedule="cosine")
 
 
 @pytest.mark.parametrize(

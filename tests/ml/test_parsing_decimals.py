@@ -82,3 +82,61 @@ def test_empty_files_are_an_error(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(ValueError, match="no data rows"):
         list(read_libsvm(path))
+
+
+def test_short_field_paths_against_python_float_on_random_byte_soup():
+    """Random strings over digits, '.', signs and e/E (1..11 bytes): every one that
+    Python's float() reads as a finite float32 gives the same value, every other one
+    a ParseError (the one-word SWAR path, the exponent path and the general one)."""
+    from miniflow.ml.numeric_text import decimals, words_at
+
+    rng = np.random.default_rng(11)
+    alphabet = np.array(list(b"0123456789.-+eE"), np.uint8)
+    p = np.array([3.0] * 10 + [2, 1, 1, 1, 1])
+    p /= p.sum()
+    toks = [bytes(rng.choice(alphabet, rng.integers(1, 12), p=p)) for _ in range(3000)]
+    good, bad = [], []
+    for t in toks:
+        try:
+            ok = abs(float(t)) <= float(np.finfo(np.float32).max)
+        except ValueError:
+            ok = False
+        (good if ok else bad).append(t)
+    assert len(good) > 500 and len(bad) > 500
+    chunk = b" ".join(good) + b"\n"
+    lens = np.array([len(t) for t in good])
+    ends = np.cumsum(lens + 1) - 1
+    b = np.frombuffer(chunk, np.uint8)
+    got = decimals(chunk, b, words_at(chunk), ends - lens, ends)
+    np.testing.assert_array_equal(
+        got.astype(np.float32), np.array([np.float32(float(t)) for t in good])
+    )
+    for t in bad[:300]:
+        text = b"x " + t + b"\n"
+        with pytest.raises(ParseError) as e:
+            decimals(
+                text,
+                np.frombuffer(text, np.uint8),
+                words_at(text),
+                np.array([2]),
+                np.array([2 + len(t)]),
+            )
+        assert e.value.offset == 2
+
+
+def test_values_beyond_float32_are_errors():
+    with pytest.raises(ParseError, match="'1e39' is beyond float32's range"):
+        parse_libsvm(b"1 3:1e39\n")
+
+
+def test_first_byte_finds_colons_within_sixteen_bytes():
+    from miniflow.ml.numeric_text import first_byte, words_at
+
+    fields = [b"1:2", b"12345678:1", b"1234567890123:5", b"123", b"12345678901234567:1", b":"]
+    chunk = b" ".join(fields) + b"\n"
+    lens = np.array([len(f) for f in fields])
+    ends = np.cumsum(lens + 1) - 1
+    starts = ends - lens
+    got = first_byte(words_at(chunk), starts, ends, ord(":"))
+    want = [s + f.find(b":") if 0 <= f.find(b":") < 16 else -1 for s, f in zip(starts, fields)]
+    np.testing.assert_array_equal(got, want)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from miniflow_platform.auth.service import create_user
 from miniflow_platform.config import Settings
-from miniflow_platform.executors.base import Executor, RunSpec, RunState, RunStatus
+from miniflow_platform.executors.base import Endpoint, Executor, RunSpec, RunState, RunStatus
 from miniflow_platform.jobs import service
 from miniflow_platform.jobs.models import Job, JobState
 from miniflow_platform.jobs.schemas import JobBase, ResourcesSpec
@@ -22,20 +20,26 @@ class FakeExecutor(Executor):
         self.started: list[RunSpec] = []
         self.finished: dict[str, int] = {}
 
-    def submit(self, spec: RunSpec) -> str:
+    storage = None  # type: ignore[assignment]  # the scheduler never reads artifacts
+
+    def start(self, run_id: str, spec: RunSpec) -> str:
         self.started.append(spec)
         return "fake"
 
-    def poll(self, run_dir: Path) -> RunStatus:
-        if run_dir.name in self.finished:
-            return RunStatus(RunState.EXITED, self.finished[run_dir.name])
+    def status(self, run_id: str) -> RunStatus:
+        name = run_id.rsplit("/", 1)[-1]
+        if name in self.finished:
+            return RunStatus(RunState.EXITED, self.finished[name])
         return RunStatus(RunState.RUNNING)
 
-    def cancel(self, run_dir: Path) -> None:
-        self.finished[run_dir.name] = -15
+    def cancel(self, run_id: str) -> None:
+        self.finished[run_id.rsplit("/", 1)[-1]] = -15
 
-    def log_path(self, run_dir: Path) -> Path:
-        return run_dir / "output.log"
+    def read_log(self, run_id: str, offset: int = 0, limit: int = 65536) -> bytes:
+        return b""
+
+    def endpoint(self, run_id: str, port: int) -> Endpoint:
+        return Endpoint("127.0.0.1", port)
 
 
 def make(tmp_path, **settings):

@@ -11,7 +11,8 @@ def local_ray():
 
     from miniflow.ps.backends.ray import start_local_ray
 
-    start_local_ray(num_cpus=2, log_to_driver=False)  # 127.0.0.1, no dashboard
+    # 2 shards + 2 workers reserve 1 CPU each (Ray CPUs are accounting units)
+    start_local_ray(num_cpus=4, log_to_driver=False)  # 127.0.0.1, no dashboard
     yield ray
     ray.shutdown()
     assert not ray.is_initialized()
@@ -76,3 +77,38 @@ def test_ray_sync_and_async_match_single_process_and_survive_a_shard_kill(ctr, r
     lost = [t for a, b in s1["lost_steps"] for t in range(a, b)]
     assert s1["rows"] == ctr.rows - sum(r.partitions.step_rows[t] for t in lost)
     assert abs(ctr.auc(r.model) - reference.auc) < 0.001
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("local_ray")
+def test_ray_actors_and_tasks_reserve_cpus_in_one_placement_group(ctr, reference, tmp_path):
+    import ray
+    from ray.util import placement_group_table
+
+    seen = {}
+
+    def on_progress(job, stats):
+        if not seen:
+            seen["bundles"] = placement_group_table(job.backend.placement)["bundles_to_node_id"]
+            seen["free"] = ray.available_resources().get("CPU", 0)
+            seen["shards"] = ray.get([a.node.remote() for a in job.backend.actors])
+
+    cfg = PSConfig(
+        num_shards=2,
+        num_workers=2,
+        backend="ray",
+        dims_log2=ctr.dims_log2,
+        batch_size=ctr.batch_size,
+        job_dir=str(tmp_path / "job"),
+        ray_cpus=1,
+    )
+    r = PSJob(cfg).run(ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress)
+    assert len(seen["bundles"]) == 4 and seen["free"] == 0  # 4 x 1 CPU of the 4 declared
+    assert seen["shards"] == [seen["bundles"][0], seen["bundles"][1]]
+    assert reference.max_weight_diff(r.model) < 1e-5
+    assert ray.available_resources().get("CPU", 0) == 4  # released at the end
+    # a job bigger than the cluster fails at the start, with the numbers
+    big = PSConfig(**{**cfg.__dict__, "ray_cpus": 3, "timeout": 5, "worker_timeout": 0})
+    with pytest.raises(RuntimeError, match=r"reserve 4 x 3 CPUs .* the cluster has 4 CPUs"):
+        PSJob(big).run(ctr.train(), progress=False)
+    assert ray.available_resources().get("CPU", 0) == 4

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from miniflow.ml.optimizers import OPTIMIZERS, Adagrad, HashStore, make_optimizer
+from miniflow.ml.optimizers import OPTIMIZERS, CoordinateAdagrad, HashStore, make_optimizer
 from miniflow.ps.shard import Shard, ShardConfig
 
 
@@ -61,8 +61,8 @@ def test_a_shard_updates_as_the_optimizer_on_a_dense_store(name, hyper):
 
 def test_an_optimizer_refuses_a_store_built_for_other_initial_values():
     with pytest.raises(ValueError, match=r"store's slots start at .*'n': 0\.0"):
-        Adagrad(store=HashStore(Adagrad.slots), initial_accumulator=0.1)
-    Adagrad(store=HashStore({"w": 0.0, "n": 0.1}), initial_accumulator=0.1)  # the right one
+        CoordinateAdagrad(store=HashStore(CoordinateAdagrad.slots), initial_accumulator=0.1)
+    CoordinateAdagrad(store=HashStore({"w": 0.0, "n": 0.1}), initial_accumulator=0.1)
 
 
 class _LockCheckingStore:

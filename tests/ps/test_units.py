@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from miniflow.ml.optimizers import FTRL
+from miniflow.ml.optimizers import CoordinateFTRL
 from miniflow.ps import wire
 from miniflow.ps.shard import Shard, ShardConfig
 from miniflow.ps.sharding import BIAS_KEY, shard_of, split_by_shard
@@ -65,7 +65,7 @@ def _cfg(**kw):
 
 def test_shard_update_equals_the_optimizer_on_a_dense_store():
     shard = Shard(_cfg(num_workers=1, sync=False, l1=0.01))
-    dense = FTRL(1000, alpha=0.1, beta=1.0, l1=0.01)
+    dense = CoordinateFTRL(1000, alpha=0.1, beta=1.0, l1=0.01)
     rng = np.random.default_rng(1)
     for step in range(20):
         keys = np.unique(rng.integers(0, 1000, 50))

@@ -107,6 +107,7 @@ class ServerProcess:
         if not first.startswith("miniflow serve: listening on "):
             self.stop()
             raise RuntimeError(f"unexpected first line {first!r}:\n" + "".join(self.stderr_lines))
+        self.first_line = first
         self.url = first.split()[4]
 
     @staticmethod

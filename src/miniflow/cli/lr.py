@@ -29,6 +29,25 @@ def _batch_size(text: str):
     return value
 
 
+def _input_arguments(p: argparse.ArgumentParser, skip: bool) -> None:
+    """--format, --label-col and (for train/eval) --skip-bad-rows."""
+    p.add_argument(
+        "--format",
+        default="auto",
+        choices=("auto", "libsvm", "vw", "csv", "cache"),
+        help="input format (auto: cache, .csv/.tsv or a ',' -> csv, a '|' -> vw, else libsvm)",
+    )
+    p.add_argument(
+        "--label-col", default="0", help="CSV label column: 0-based position or header name"
+    )
+    if skip:
+        p.add_argument(
+            "--skip-bad-rows",
+            action="store_true",
+            help="skip rows that fail to parse (counted in the report) instead of stopping",
+        )
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="miniflow lr",
@@ -40,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model")
     t.add_argument("--train", required=True, help="training file")
     t.add_argument("--test", help="holdout file, evaluated after every epoch")
-    t.add_argument("--format", default="auto", choices=("auto", "libsvm", "vw", "cache"))
+    _input_arguments(t, skip=True)
     t.add_argument("--dims-log2", type=int, default=22)
     t.add_argument("--optimizer", default="ftrl", choices=("ftrl", "adagrad", "sgd"))
     t.add_argument("--alpha", type=float, default=0.2, help="FTRL alpha")
@@ -69,13 +88,13 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="metrics of a saved model on a labelled file")
     e.add_argument("--model", required=True)
     e.add_argument("--data", required=True)
-    e.add_argument("--format", default="auto", choices=("auto", "libsvm", "vw", "cache"))
+    _input_arguments(e, skip=True)
     e.add_argument("--metrics-out")
 
     q = sub.add_parser("predict", help="click probabilities of a saved model, one per line")
     q.add_argument("--model", required=True)
     q.add_argument("--data", required=True)
-    q.add_argument("--format", default="auto", choices=("auto", "libsvm", "vw", "cache"))
+    _input_arguments(q, skip=False)
     q.add_argument("--out", default="-", help="output file ('-' = stdout)")
     return p
 
@@ -84,6 +103,8 @@ def _train(args) -> int:
     if args.ps_shards is not None:  # sharded training (0 is refused there, not ignored)
         from miniflow.ps.cli import train
 
+        if args.skip_bad_rows or args.format == "csv":
+            raise ValueError("--skip-bad-rows and --format csv are not supported with --ps-shards")
         if args.batch_size == "auto":
             args.batch_size = 4096  # global steps split over the workers
 
@@ -99,8 +120,18 @@ def _train(args) -> int:
         args.format,
         cache=cache,
         block_rows=4096 if args.batch_size == "auto" else args.batch_size,
+        skip_bad_rows=args.skip_bad_rows,
+        label_col=args.label_col,
     )
-    test = DataSource(args.test, args.dims_log2, args.format) if args.test else None
+    test = None
+    if args.test:
+        test = DataSource(
+            args.test,
+            args.dims_log2,
+            args.format,
+            skip_bad_rows=args.skip_bad_rows,
+            label_col=args.label_col,
+        )
     trainer = SparseLRTrainer(
         args.dims_log2,
         args.optimizer,
@@ -124,30 +155,53 @@ def _train(args) -> int:
         "epochs": [s.__dict__ for s in history],
         "test": last.holdout if last else {},
     }
+    if args.skip_bad_rows:
+        result["bad_rows"] = _report_bad_rows(train=train.bad_rows, test=test and test.bad_rows)
     finish_training(
         result, trainer.to_model() if args.model_out else None, args.model_out, args.metrics_out
     )
     return 130 if last is not None and last.interrupted else 0
 
 
-def _predictions(args):
+def _report_bad_rows(**sources) -> dict:
+    """{"train": {"count", "first"}, ...} for the report; a line on stderr for each."""
+    out = {}
+    for name, bad in sources.items():
+        if bad is None:
+            continue
+        out[name] = bad.to_dict()
+        if bad.count:
+            first = "; ".join(bad.first[:3])
+            print(f"skipped {bad.count} bad {name} rows, first: {first}", file=sys.stderr)
+    return out
+
+
+def _predictions(args, bad_rows=None):
     from miniflow.ml.data import read_file
     from miniflow.ml.sparse_lr import load_model
 
     model = load_model(args.model)
-    for batch in read_file(args.data, model.dims_log2, args.format):
+    batches = read_file(
+        args.data, model.dims_log2, args.format, bad_rows=bad_rows, label_col=args.label_col
+    )
+    for batch in batches:
         yield batch, model.predict_proba(batch)
 
 
 def _eval(args) -> int:
     from miniflow.ml import metrics
     from miniflow.ml.report import write_json
+    from miniflow.ml.text_rows import BadRows
 
+    bad = BadRows() if args.skip_bad_rows else None
     ys, ps = [], []
-    for batch, p in _predictions(args):
+    for batch, p in _predictions(args, bad):
         ys.append(batch.labels)
         ps.append(p)
-    write_json(metrics.summary(np.concatenate(ys), np.concatenate(ps)), args.metrics_out)
+    report = metrics.summary(np.concatenate(ys), np.concatenate(ps))
+    if bad is not None:
+        report["bad_rows"] = _report_bad_rows(data=bad)
+    write_json(report, args.metrics_out)
     return 0
 
 
@@ -164,4 +218,8 @@ def _predict(args) -> int:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    return {"train": _train, "eval": _eval, "predict": _predict}[args.command](args)
+    try:
+        return {"train": _train, "eval": _eval, "predict": _predict}[args.command](args)
+    except (ValueError, OSError) as e:  # bad input files: the message names file and line
+        print(f"miniflow lr {args.command}: error: {e}", file=sys.stderr)
+        return 1

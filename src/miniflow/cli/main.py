@@ -15,7 +15,9 @@ from importlib.metadata import entry_points
 BUILTIN = {
     "demo": ("miniflow.cli.demo", "run the classic TF1 examples"),
     "lr": ("miniflow.cli.lr", "train/evaluate/predict sparse logistic regression"),
+    "fm": ("miniflow.cli.fm", "train/evaluate/predict factorization machines (FM, FFM)"),
     "data": ("miniflow.cli.data", "generate synthetic data sets"),
+    "ps": ("miniflow.ps.commands", "parameter-server shards and workers as standalone processes"),
     "serve": ("miniflow.cli.serve", "serve exported models over HTTP (TF Serving REST API)"),
     "predict": ("miniflow.cli.predict", "offline batch prediction"),
 }

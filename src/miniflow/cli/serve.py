@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 
 
@@ -38,8 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-timeout-ms",
         type=float,
-        default=1.0,
-        help="longest wait for a batch to fill (with --batch-max-size)",
+        default=0.0,
+        help="longest wait for a batch to fill (with --batch-max-size; 0 = adaptive: "
+        "never wait, merge only requests that queued while the model was busy)",
     )
     p.add_argument(
         "--poll-seconds", type=float, default=1.0, help="how often to look for new versions"
@@ -83,7 +86,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar="VAR",
         help="require 'Authorization: Bearer <$VAR>' on every request (the token stays out of argv)",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (a supervisor restarts any that dies)",
+    )
+    p.add_argument(
+        "--model-cache-dir",
+        help="where model files are copied to be memory-mapped, shared by the workers "
+        "(default: a temporary directory, removed at exit; 'none': read into memory)",
+    )
     p.add_argument("--log-level", default="INFO")
+    # set by the --workers supervisor for each worker
+    p.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--parent-fd", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
     return p
 
 
@@ -109,8 +127,9 @@ def main(argv: list[str]) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from miniflow.serving import model_files
     from miniflow.serving.manager import BatchingOptions
-    from miniflow.serving.server import DEFAULT_MAX_BODY_BYTES, HTTPLimits, ModelServer
+    from miniflow.serving.server import DEFAULT_MAX_BODY_BYTES, HTTPLimits
 
     try:
         configs = _configs(args, parser)
@@ -156,6 +175,56 @@ def main(argv: list[str]) -> int:
     except ValueError as e:
         print(f"miniflow serve: {e}", file=sys.stderr)
         return 2
+    if args.workers < 1:
+        print(f"miniflow serve: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+        return 2
+    if args.workers > 1 and args.listen_fd is None:
+        return _supervise(argv, args)
+    cache, own_cache = _cache_dir(args)
+    model_files.configure(cache)
+    try:
+        return _serve(args, configs, batching, limits, token)
+    finally:
+        if own_cache:
+            shutil.rmtree(cache, ignore_errors=True)
+
+
+def _cache_dir(args) -> tuple[str | None, bool]:
+    """(directory for model copies or None, whether this process removes it at exit)."""
+    if args.model_cache_dir == "none":
+        return None, False
+    if args.model_cache_dir:
+        return args.model_cache_dir, False
+    return tempfile.mkdtemp(prefix="miniflow-serve-models-"), True
+
+
+def _supervise(argv, args) -> int:
+    from miniflow.serving.workers import Supervisor
+
+    cache, own = _cache_dir(args)
+    try:
+        sup = Supervisor(argv, args.host, args.port, args.workers, cache or "none", own)
+    except OSError as e:
+        print(f"miniflow serve: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
+        return 2
+    sup.handle_signals()
+    try:
+        first = sup.start()
+    except RuntimeError as e:
+        print(f"miniflow serve: {e}", file=sys.stderr)
+        return 2
+    models = first.split(" models=", 1)[1] if " models=" in first else ""
+    print(
+        f"miniflow serve: listening on http://{args.host}:{sup.port} models={models} "
+        f"workers={args.workers} pids={','.join(map(str, sup.pids()))}",
+        flush=True,
+    )
+    return sup.run()
+
+
+def _serve(args, configs, batching, limits, token) -> int:
+    from miniflow.serving.server import ModelServer
+
     try:
         server = ModelServer(
             configs,
@@ -167,6 +236,8 @@ def main(argv: list[str]) -> int:
             auth_token=token,
             config_file=args.model_config_file,
             config_poll_seconds=args.model_config_file_poll_wait_seconds,
+            listen_fd=args.listen_fd,
+            worker_index=args.worker_index,
         )
     except OSError as e:
         print(f"miniflow serve: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
@@ -174,6 +245,10 @@ def main(argv: list[str]) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    if args.parent_fd is not None:
+        from miniflow.serving.workers import watch_parent
+
+        watch_parent(args.parent_fd, stop.set)
     server.start()
     for c in configs:
         versions = server.managers[c.name].versions
@@ -182,11 +257,18 @@ def main(argv: list[str]) -> int:
                 "model %s: no loadable version in %s yet; waiting for one", c.name, c.base_path
             )
     # One machine-readable line: tests and scripts read the port from it.
-    print(
-        f"miniflow serve: listening on http://{args.host}:{server.port} models="
-        + ",".join(f"{c.name}@{server.managers[c.name].versions}" for c in configs),
-        flush=True,
-    )
+    try:
+        print(
+            f"miniflow serve: listening on http://{args.host}:{server.port} models="
+            + ",".join(f"{c.name}@{server.managers[c.name].versions}" for c in configs),
+            flush=True,
+        )
+    except BrokenPipeError:  # a worker whose supervisor is already gone
+        stop.set()
+    if args.listen_fd is not None:  # the supervisor read that line and closed the pipe
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     stop.wait()
     server.stop()
     return 0

@@ -3,45 +3,11 @@ formats (checkpoint index, meta graph, SavedModel; see docs/persistence.md)."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 
 from miniflow import errors
-
-
-def atomic_write(path: str, write) -> None:
-    """Calls ``write(fh)`` on a temporary file beside ``path``, fsyncs it, then renames it
-    over ``path``: readers see the old file or the complete new one, never a torn one."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(directory)
-
-
-def fsync_dir(directory: str) -> None:
-    """Makes a rename inside ``directory`` durable (a no-op where directories can't sync)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+from miniflow.core.atomic_file import atomic_write, fsync_dir  # noqa: F401  re-exported
 
 
 def file_sha256(path: str) -> str:

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from miniflow.core.atomic_file import AtomicFile
 from miniflow.ml.batch import Batch
 
 __all__ = ["CacheWriter", "read_cache", "is_cache", "is_complete_cache", "write_cache"]
@@ -38,13 +39,14 @@ _VALUES, _DEDUP = 1, 2
 class CacheWriter:
     """Appends batches to a cache file; :meth:`close` writes the end marker.
 
-    Written to ``path + ".part"`` and renamed on close, so a reader never sees a
-    half-written file under the final name.
+    Written to ``path + ".part"`` and renamed on close (an :class:`AtomicFile`), so a
+    reader never sees a half-written file under the final name.
     """
 
     def __init__(self, path, dims_log2: int):
         self.path = os.fspath(path)
-        self._f = open(self.path + ".part", "wb")  # noqa: SIM115  closed in close()
+        self._out = AtomicFile(self.path, temp=self.path + ".part")
+        self._f = self._out.file
         header = json.dumps({"dims_log2": dims_log2, "version": 2}).encode()
         self._f.write(MAGIC)
         self._f.write(np.int64(len(header)).tobytes())
@@ -68,20 +70,22 @@ class CacheWriter:
 
     def close(self) -> None:
         self._f.write(_END.tobytes())
-        self._f.close()
-        os.replace(self.path + ".part", self.path)
+        self._out.commit()
 
     def abort(self) -> None:
         """Drops the partial file (e.g. after Ctrl-C)."""
-        self._f.close()
-        os.remove(self.path + ".part")
+        self._out.abort()
 
 
 def write_cache(path, batches: Iterable[Batch], dims_log2: int) -> None:
     """Writes every batch to a complete cache file."""
     w = CacheWriter(path, dims_log2)
-    for b in batches:
-        w.write(b)
+    try:
+        for b in batches:
+            w.write(b)
+    except BaseException:
+        w.abort()
+        raise
     w.close()
 
 

@@ -1,4 +1,6 @@
-"""Streaming readers for sparse click data: libsvm/svmlight, VW text, and a binary cache.
+"""Streaming readers for sparse click data: libsvm/svmlight here, VW text
+(:mod:`miniflow.ml.vw_text`), numeric CSV (:mod:`miniflow.ml.csv_text`) and the binary
+cache, behind one :func:`read_file`.
 
 Everything yields :class:`Batch` objects, a minimal CSR block (``indptr``, ``indices``,
 optional ``values``, ``labels``), in chunks of about ``chunk_bytes`` of input text, so
@@ -13,9 +15,6 @@ per row or per feature on this path. Chunks of ~1 MB keep the temporaries in cac
 
 from __future__ import annotations
 
-import gzip
-import io
-import itertools
 import os
 from collections.abc import Iterator
 
@@ -23,53 +22,27 @@ import numpy as np
 
 from miniflow.ml.batch import Batch, concat_batches
 from miniflow.ml.cache import is_cache, read_cache
-from miniflow.ml.numeric_text import ParseError, decimals, uints, words_at
+from miniflow.ml.csv_text import read_csv
+from miniflow.ml.numeric_text import ParseError, decimals, first_byte, uints, words_at
+from miniflow.ml.text_rows import CHUNK_BYTES, BadRows, iter_chunks, read_rows
+from miniflow.ml.vw_text import hash_feature, parse_vw, read_vw
 
 __all__ = [
     "Batch",
+    "BadRows",
+    "CHUNK_BYTES",
     "iter_chunks",
     "parse_libsvm",
     "parse_vw",
     "read_libsvm",
     "read_vw",
+    "read_csv",
     "read_file",
     "hash_feature",
     "concat_batches",
 ]
 
-CHUNK_BYTES = 1 << 20
-_COLON, _NEWLINE, _PIPE = 58, 10, 124
-
-
-# -- input files --------------------------------------------------------------------------
-def _open(path: str | os.PathLike) -> io.BufferedIOBase:
-    f = open(path, "rb")  # noqa: SIM115  returned to the caller, who closes it
-    if f.peek(2)[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=f, mode="rb")
-    return f
-
-
-def iter_chunks(path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """Yields the file's bytes in pieces of about ``chunk_bytes`` that end at a newline.
-
-    Memory stays O(chunk_bytes + longest line). Gzip input is detected by its magic.
-    """
-    with _open(path) as f:
-        tail = b""
-        while True:
-            block = f.read(chunk_bytes)
-            if not block:
-                break
-            cut = block.rfind(b"\n") + 1
-            if cut == 0:  # no newline yet: a line longer than the chunk
-                tail += block
-                continue
-            # One copy: the previous tail and this block up to its last newline.
-            chunk = b"".join((tail, memoryview(block)[:cut]))
-            tail = block[cut:]
-            yield chunk
-        if tail.strip():
-            yield tail + b"\n"
+_COLON, _NEWLINE = 58, 10
 
 
 # -- libsvm -------------------------------------------------------------------------------
@@ -151,13 +124,9 @@ def _parse_one_hot(chunk: bytes, b: np.ndarray) -> Batch | None:
     words = words_at(chunk)
     if not one.all():
         odd = np.flatnonzero(~one)
-        colons = np.flatnonzero(b == _COLON)
         f_start, f_end = starts[feat[odd]], sep[feat[odd]]
-        at = np.searchsorted(colons, f_start)
-        if at.max() >= len(colons):
-            return None
-        colon = colons[at]
-        if (colon >= f_end).any():  # a feature without a value: the binary form
+        colon = first_byte(words, f_start, f_end, _COLON)
+        if (colon < 0).any():  # a feature without a value (the binary form), a long id
             return None
         ends[odd] = colon
         values = np.ones(len(feat), np.float32)
@@ -235,6 +204,13 @@ def _parse_libsvm(chunk: bytes, dims_log2: int | None) -> Batch:
 
     with_value = after[idx_f] == 2
     val_f = idx_f[with_value] + 1
+    # 'idx:' at a line end, or 'idx: 5:1' (the next field starts after a blank).
+    no_value = val_f >= len(starts)
+    no_value[~no_value] = before[val_f[~no_value]] != 2
+    if no_value.any():
+        i = idx_f[with_value][np.argmax(no_value)]
+        text = chunk[starts[i] : ends[i] + 1].decode(errors="replace")
+        raise ParseError(f"feature {text!r} has no value after its ':'", int(starts[i]))
     all_one = (ends[val_f] - starts[val_f] == 1).all() and (b[starts[val_f]] == 49).all()
     if len(val_f) == 0 or all_one:
         values = None  # every value is exactly "1": one-hot data, no value array needed
@@ -251,222 +227,65 @@ def _parse_libsvm(chunk: bytes, dims_log2: int | None) -> Batch:
 
 
 def read_libsvm(
-    path, dims_log2: int | None = None, chunk_bytes: int = CHUNK_BYTES
+    path,
+    dims_log2: int | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+    bad_rows: BadRows | None = None,
 ) -> Iterator[Batch]:
     """Streams a libsvm/svmlight file (optionally gzip) as :class:`Batch` chunks.
 
     Raises:
-        ValueError: ``PATH:LINE: ...`` for a malformed field; an empty file.
+        ValueError: ``PATH:LINE: libsvm: ...`` for a malformed row (unless ``bad_rows``
+            collects it, see :func:`miniflow.ml.text_rows.read_rows`); an empty file.
     """
-    line, rows = 0, 0
-    for chunk in iter_chunks(path, chunk_bytes):
-        try:
-            batch = parse_libsvm(chunk, dims_log2)
-        except ParseError as e:
-            at = line + e.line
-            raise ValueError(f"{os.fspath(path)}:{at}: libsvm: {e}") from None
-        line += chunk.count(b"\n")
-        rows += len(batch)
-        if len(batch):
-            yield batch
-    if not rows:
-        raise ValueError(f"{os.fspath(path)}: no data rows (empty file)")
-
-
-# -- Vowpal Wabbit text -------------------------------------------------------------------
-def _murmur3_32(data: bytes, seed: int) -> int:
-    import mmh3
-
-    return mmh3.hash(data, seed, signed=False)
-
-
-def hash_feature(name: bytes, namespace: bytes = b"") -> int:
-    """The 32-bit id of feature ``name`` in ``namespace``, as VW computes it.
-
-    ``h_ns = murmur3_32(namespace, seed=0)``; a feature whose name is a decimal integer
-    maps to ``int(name) + h_ns`` (VW's shortcut), any other to
-    ``murmur3_32(name, seed=h_ns)``. The model takes the low ``dims_log2`` bits.
-    """
-    h_ns = _murmur3_32(namespace, 0) if namespace else 0
-    if name.isdigit():
-        return (int(name) + h_ns) & 0xFFFFFFFF
-    return _murmur3_32(name, h_ns)
-
-
-def _vw_namespace(marker: bytes) -> tuple[bytes, float]:
-    """``|ns:0.5`` -> (b"ns", 0.5); ``|`` -> (b"", 1.0)."""
-    name, _, scale = marker[1:].partition(b":")
-    return name, float(scale) if scale else 1.0
-
-
-def _vw_ids(
-    toks: np.ndarray, special: np.ndarray, namespace: bytes
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """(32-bit ids, values or None) of one namespace's feature words, as hash_feature.
-
-    Plain categorical tokens (the bulk) are hashed by a C-level ``map`` over
-    ``mmh3.hash``, about 80 ns each: faster than a memo dict, whose cache misses on a
-    big vocabulary cost ~3x more. The ``special`` words (numeric names, ``name:value``)
-    take a Python path.
-    """
-    import mmh3
-
-    seed = hash_feature(namespace) if namespace else 0
-    n = len(toks)
-    ids = np.fromiter(
-        map(mmh3.hash, toks, itertools.repeat(seed), itertools.repeat(False)), np.int64, n
-    )
-    values = None
-    for i in np.flatnonzero(special).tolist():
-        name, colon, val = toks[i].partition(b":")
-        ids[i] = hash_feature(name, namespace)
-        if colon:
-            if values is None:
-                values = np.ones(n, np.float32)
-            values[i] = float(val)
-    return ids, values
-
-
-def _parse_vw_fast(chunk: bytes, mask: int) -> Batch | None:
-    """Vectorised VW parsing for single-space separated lines; None means "use the slow
-    parser". Words come from ``bytes.split`` (C speed); their roles (label, namespace
-    marker, feature) from NumPy on the bytes; ids from :func:`_vw_ids`."""
-    b = np.frombuffer(chunk, np.uint8)
-    sep = np.flatnonzero(b <= 32)
-    if not len(sep) or sep[0] == 0 or sep[-1] != len(b) - 1 or (sep[1:] - sep[:-1] == 1).any():
-        return None
-    words = np.array(chunk.split(), dtype=object)
-    if len(words) != len(sep):
-        return None
-    starts = np.empty(len(sep), np.int64)
-    starts[0] = 0
-    starts[1:] = sep[:-1] + 1
-    is_label = np.empty(len(sep), np.bool_)
-    is_label[0] = True
-    np.equal(b[sep[:-1]], _NEWLINE, out=is_label[1:])
-    is_ns = b[starts] == _PIPE
-    if np.count_nonzero(b == _PIPE) != np.count_nonzero(is_ns):
-        return None  # a '|' inside a word (e.g. a tag written 'tag|ns): slow path
-    where = np.arange(len(sep))
-    last_ns = np.maximum.accumulate(np.where(is_ns, where, -1))
-    last_label = np.maximum.accumulate(np.where(is_label, where, -1))
-    feat = np.flatnonzero(~is_ns & ~is_label & (last_ns > last_label))
-    lab = np.flatnonzero(is_label)
-    labels = np.fromiter(map(float, words[lab]), np.float64, len(lab)) > 0
-    # Words that need more than murmur3 of the whole word: a digit first (VW's numeric
-    # names) or a ':' inside (name:value).
-    colon_word = np.searchsorted(starts, np.flatnonzero(b == _COLON), side="right") - 1
-    special = b[starts[feat]] <= ord("9")
-    special[np.searchsorted(feat, colon_word[np.isin(colon_word, feat)])] = True
-    indices = np.empty(len(feat), np.int64)
-    values = None
-    ns_words = np.flatnonzero(is_ns)
-    distinct = sorted(set(words[ns_words].tolist()))
-    if len(distinct) > 1:
-        number = {m: i for i, m in enumerate(distinct)}
-        ns_number = np.zeros(len(sep), np.int64)
-        ns_number[ns_words] = np.fromiter(
-            map(number.__getitem__, words[ns_words]), np.int64, len(ns_words)
-        )
-        owner = ns_number[last_ns[feat]]
-    for i, marker in enumerate(distinct):
-        sel = slice(None) if len(distinct) == 1 else np.flatnonzero(owner == i)
-        namespace, scale = _vw_namespace(marker)
-        ids, vals = _vw_ids(words[feat[sel]], special[sel], namespace)
-        indices[sel] = ids
-        if vals is not None or scale != 1.0:
-            if values is None:
-                values = np.ones(len(feat), np.float32)
-            values[sel] = (1.0 if vals is None else vals) * scale
-    indices &= mask
-    counts = np.diff(np.searchsorted(feat, np.append(lab, len(sep))))
-    indptr = np.zeros(len(lab) + 1, np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    return Batch(indptr, indices, values, labels.astype(np.float32))
-
-
-def parse_vw(chunk: bytes, dims_log2: int, memo: dict | None = None) -> Batch:
-    """Parses Vowpal Wabbit text lines: ``label [importance] [tag]|ns f f:v ... |ns2 ...``.
-
-    Namespaces may carry a scale (``|ns:0.5``); labels > 0 become 1; importance
-    weights and tags are skipped. Feature ids are :func:`hash_feature` reduced to
-    ``dims_log2`` bits. Single-space separated text takes a vectorised path
-    (:func:`_parse_vw_fast`); anything else (tags glued to ``|``, repeated blanks) a
-    line-by-line one, where ``memo`` caches each (namespace, feature) hash.
-    """
-    memo = {} if memo is None else memo
-    mask = (1 << dims_log2) - 1
-    if not chunk.endswith(b"\n"):
-        chunk += b"\n"
-    fast = _parse_vw_fast(chunk, mask)
-    if fast is not None:
-        return fast
-    labels, counts, indices, values = [], [], [], []
-    scaled = False
-    for line in chunk.split(b"\n"):
-        if not line.strip():
-            continue
-        head, *spaces = line.split(b"|")
-        labels.append(float(head.split()[0]) > 0)
-        n = 0
-        for space in spaces:
-            ns, scale = b"", 1.0
-            if space[:1] not in (b" ", b"\t", b""):
-                first, _, space = space.partition(b" ")
-                ns, _, s = first.partition(b":")
-                if s:
-                    scale, scaled = float(s), True
-            for tok in space.split():
-                key = (ns, tok)
-                entry = memo.get(key)
-                if entry is None:
-                    name, _, val = tok.partition(b":")
-                    entry = memo[key] = (hash_feature(name, ns) & mask, float(val) if val else 1.0)
-                indices.append(entry[0])
-                if entry[1] != 1.0 or scale != 1.0:
-                    scaled = True
-                values.append(entry[1] * scale)
-                n += 1
-        counts.append(n)
-    indptr = np.zeros(len(counts) + 1, np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    return Batch(
-        indptr,
-        np.array(indices, np.int64),
-        np.array(values, np.float32) if scaled else None,
-        np.array(labels, np.float32),
+    yield from read_rows(
+        path, lambda c: parse_libsvm(c, dims_log2), "libsvm", chunk_bytes, bad_rows
     )
 
 
-def read_vw(path, dims_log2: int, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Batch]:
-    """Streams a VW-format text file (optionally gzip) as :class:`Batch` chunks."""
-    memo: dict = {}
-    for chunk in iter_chunks(path, chunk_bytes):
-        if len(memo) > 4_000_000:  # bound the memo's memory on huge vocabularies
-            memo.clear()
-        batch = parse_vw(chunk, dims_log2, memo)
-        if len(batch):
-            yield batch
+# -- any format ---------------------------------------------------------------------------
+FORMATS = ("auto", "libsvm", "vw", "csv", "cache")
+
+
+def detect_format(path) -> str:
+    """``cache`` for miniflow cache files; ``csv`` for ``.csv``/``.tsv`` names (``.gz``
+    or not) or a first line with a ``,``; ``vw`` for a first line with a ``|``; else
+    ``libsvm``."""
+    if is_cache(path):
+        return "cache"
+    name = os.fspath(path).lower().removesuffix(".gz")
+    if name.endswith((".csv", ".tsv")):
+        return "csv"
+    first = next(iter_chunks(path, 1 << 16), b"").split(b"\n", 1)[0]
+    if b"|" in first:
+        return "vw"
+    return "csv" if b"," in first else "libsvm"
 
 
 def read_file(
-    path, dims_log2: int, fmt: str = "auto", chunk_bytes: int = CHUNK_BYTES
+    path,
+    dims_log2: int,
+    fmt: str = "auto",
+    chunk_bytes: int = CHUNK_BYTES,
+    bad_rows: BadRows | None = None,
+    label_col: int | str = 0,
 ) -> Iterator[Batch]:
-    """Streams ``path`` in the given format: ``libsvm``, ``vw``, ``cache`` or ``auto``.
+    """Streams ``path`` in the given format: ``libsvm``, ``vw``, ``csv``, ``cache`` or
+    ``auto`` (:func:`detect_format`).
 
-    ``auto`` picks ``cache`` for miniflow cache files, ``vw`` when the first line
-    contains ``|``, else ``libsvm``.
+    Args:
+        bad_rows: collects the text rows that fail to parse, which are then skipped
+            (default: the first one is an error naming the file and line).
+        label_col: the label column of a CSV file (position or header name).
     """
     if fmt == "auto":
-        if is_cache(path):
-            fmt = "cache"
-        else:
-            first = next(iter_chunks(path, 1 << 16), b"")
-            fmt = "vw" if b"|" in first.split(b"\n", 1)[0] else "libsvm"
+        fmt = detect_format(path)
     if fmt == "cache":
         return read_cache(path, dims_log2)
     if fmt == "vw":
-        return read_vw(path, dims_log2, chunk_bytes)
+        return read_vw(path, dims_log2, chunk_bytes, bad_rows)
     if fmt == "libsvm":
-        return read_libsvm(path, dims_log2, chunk_bytes)
-    raise ValueError(f"unknown format {fmt!r}; expected libsvm, vw, cache or auto")
+        return read_libsvm(path, dims_log2, chunk_bytes, bad_rows)
+    if fmt == "csv":
+        return read_csv(path, dims_log2, label_col, chunk_bytes=chunk_bytes, bad_rows=bad_rows)
+    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -11,7 +11,14 @@ and a test file from the same ``model_seed`` and different ``seed`` share one tr
 
 Features are written as the raw token ``f<field>_<value>`` in VW files (namespace
 ``f``) and as ``hash_feature(token, b"f")`` reduced to ``dims_log2`` bits in libsvm
-files, so both formats describe exactly the same hashed feature space.
+files (above 32 bits a second hash fills the high bits: :func:`hashed_id`), so both
+formats describe the same hashed feature space up to 2^32. ``libffm`` files write
+``field:id:1`` with the same hashed ids (the input of field-aware FMs).
+
+With ``cross_rank > 0`` the truth also has pairwise (crossed) effects: every (field,
+value) pair gets a latent vector ``u ~ N(0, cross_sigma^2 I)`` of that rank and the
+margin adds ``sum_{f<g} <u_f, u_g>`` over the row's fields (a factorization machine),
+which no linear model can represent.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ class CTRGroundTruth:
     cdfs: list[np.ndarray]
     weights: list[np.ndarray]
     bias: float
+    factors: list[np.ndarray] | None = None
 
     @classmethod
     def make(
@@ -44,6 +52,8 @@ class CTRGroundTruth:
         sigma: float = 0.35,
         bias: float = -1.6,
         model_seed: int = 0,
+        cross_rank: int = 0,
+        cross_sigma: float = 0.3,
     ) -> CTRGroundTruth:
         rng = np.random.default_rng(model_seed)
         # Vocabulary sizes spread log-uniformly from 8 to max_vocab.
@@ -54,7 +64,11 @@ class CTRGroundTruth:
             p = 1.0 / np.arange(1, v + 1) ** zipf_a
             cdfs.append(np.cumsum(p) / p.sum())
             weights.append(rng.normal(0.0, sigma, v))
-        return cls(vocab, cdfs, weights, bias)
+        factors = None
+        if cross_rank > 0:  # own stream: the linear truth stays the same as without
+            rng_x = np.random.default_rng([model_seed, 1])
+            factors = [rng_x.normal(0.0, cross_sigma, (v, cross_rank)) for v in vocab]
+        return cls(vocab, cdfs, weights, bias, factors)
 
     def sample(
         self, rows: int, rng: np.random.Generator
@@ -66,12 +80,26 @@ class CTRGroundTruth:
             v = np.minimum(np.searchsorted(cdf, rng.random(rows)), len(cdf) - 1)
             values[:, f] = v
             margin += w[v]
+        if self.factors is not None:  # sum_{f<g} <u_f, u_g> by the sum-of-squares identity
+            u = [U[values[:, f]] for f, U in enumerate(self.factors)]
+            total = np.sum(u, axis=0)
+            margin += 0.5 * (np.sum(total * total, 1) - sum(np.sum(x * x, 1) for x in u))
         p = 1.0 / (1.0 + np.exp(-margin))
         return values, p, (rng.random(rows) < p).astype(np.int8)
 
 
 def _token(f: int, v: int) -> bytes:
     return b"f%d_%d" % (f, v)
+
+
+def hashed_id(token: bytes, dims_log2: int) -> int:
+    """The libsvm id of ``token``: ``hash_feature(token, b"f")`` in the low 32 bits;
+    above 32 bits a second hash (namespace ``f+``) fills the high bits, so ids cover
+    all of ``[0, 2**dims_log2)`` up to 2^62 (a 32-bit hash alone stops at 2^32)."""
+    h = hash_feature(token, b"f")
+    if dims_log2 > 32:
+        h |= hash_feature(token, b"f+") << 32
+    return h & ((1 << dims_log2) - 1)
 
 
 def generate_ctr(
@@ -110,7 +138,7 @@ def write_ctr(
     truth_path: str | None = None,
     **truth_kw,
 ) -> dict:
-    """Writes ``rows`` generated rows to ``path`` as ``libsvm`` or ``vw`` text.
+    """Writes ``rows`` generated rows to ``path`` as ``libsvm``, ``vw`` or ``libffm`` text.
 
     Args:
         path: output file name, or a binary file object (e.g. ``sys.stdout.buffer``).
@@ -123,10 +151,11 @@ def write_ctr(
     """
     from miniflow.ml import metrics
 
-    if fmt not in ("libsvm", "vw"):
-        raise ValueError(f"fmt must be 'libsvm' or 'vw', got {fmt!r}")
+    if fmt not in ("libsvm", "vw", "libffm"):
+        raise ValueError(f"fmt must be 'libsvm', 'vw' or 'libffm', got {fmt!r}")
+    if not isinstance(dims_log2, int) or not 1 <= dims_log2 <= 62:
+        raise ValueError(f"dims_log2 must be an integer in 1..62, got {dims_log2!r}")
     truth = CTRGroundTruth.make(model_seed=model_seed, **truth_kw)
-    mask = (1 << dims_log2) - 1
     probs, labels = [], []
     out = path if hasattr(path, "write") else open(path, "wb")  # noqa: SIM115
     # Per field, the hashed id (libsvm) or the token (VW) of each value, made on first use.
@@ -139,10 +168,14 @@ def write_ctr(
                 col = values[:, f].tolist()
                 for v in set(col).difference(code):
                     tok = _token(f, v)
-                    code[v] = tok if fmt == "vw" else hash_feature(tok, b"f") & mask
+                    code[v] = tok if fmt == "vw" else hashed_id(tok, dims_log2)
                 cols.append([code[v] for v in col])
             if fmt == "vw":
                 heads = [b"1 |f" if t else b"-1 |f" for t in y.tolist()]
+                lines = [b" ".join(r) for r in zip(heads, *cols, strict=True)]
+            elif fmt == "libffm":
+                cols = [[b"%d:%d:1" % (f, i) for i in c] for f, c in enumerate(cols)]
+                heads = [b"1" if t else b"0" for t in y.tolist()]
                 lines = [b" ".join(r) for r in zip(heads, *cols, strict=True)]
             else:
                 lines = _libsvm_lines(np.array(cols, np.int64).T, y)

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from miniflow.core.update_rules import sigmoid
 from miniflow.ml.base import Params
-from miniflow.ml.optimizers import Optimizer, make_optimizer
+from miniflow.ml.optimizers import CoordinateOptimizer, make_optimizer
 from miniflow.ml.solvers import LOSSES, Standardizer, lbfgs, lstsq
 from miniflow.ml.validation import (
     check_fitted,
@@ -47,16 +48,6 @@ from miniflow.ml.validation import (
 __all__ = ["LinearRegression", "LogisticRegression", "mse_gradient", "log_loss_gradient", "sigmoid"]
 
 SOLVERS = ("auto", "lstsq", "lbfgs", "sgd")
-
-
-def sigmoid(s: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-s)), computed without overflow for large |s|."""
-    out = np.empty_like(s, dtype=np.result_type(s, np.float32))
-    pos = s >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-s[pos]))
-    e = np.exp(s[~pos])
-    out[~pos] = e / (1.0 + e)
-    return out
 
 
 def mse_gradient(X, y, w, b, c):
@@ -233,7 +224,7 @@ class _LinearModel(Params):
         self.n_iter_ = 0
         self.loss_curve_ = []
 
-    def _make_optimizer(self, dim: int, reg: dict) -> Optimizer:
+    def _make_optimizer(self, dim: int, reg: dict) -> CoordinateOptimizer:
         name = self.optimizer
         if name == "ftrl":
             return make_optimizer(name, dim, alpha=self.learning_rate, **reg)

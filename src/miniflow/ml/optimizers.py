@@ -1,4 +1,8 @@
-"""Per-coordinate optimizers over (keys, gradients), with pluggable state storage.
+"""Per-coordinate ("coordinate") optimizers over (keys, gradients), with pluggable state.
+
+These are not the ``tf.train`` optimizers: they take NumPy keys and gradients, not a
+graph. The update math is shared, though: every rule is the one TF1's kernel uses,
+from :mod:`miniflow.core.update_rules` (docs/ml.md, "One home for the update math").
 
 Every optimizer here updates a parameter vector *coordinate-wise*: one call
 ``opt.update(keys, grads)`` takes the unique int64 coordinates a minibatch touched and
@@ -7,7 +11,8 @@ coordinates' state. ``opt.weights(keys)`` returns the current weights of any
 coordinates. Neither ever allocates anything proportional to the full dimension, so a
 batch touching k features costs O(k) whether the model has 2^18 or 2^30 coordinates.
 
-State (weights, accumulators) lives in a :class:`StateStore`:
+State (weights, accumulators) lives in a :class:`StateStore`
+(:mod:`miniflow.ml.state_store`, re-exported here):
 
 * :class:`DenseStore` holds one NumPy array per slot over all ``dim`` coordinates;
   the single-process trainer and the estimators use it.
@@ -22,203 +27,35 @@ of a key's slots at once (one random access per key in a :class:`DenseStore`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
-
 import numpy as np
+
+from miniflow.core import update_rules as rules
+from miniflow.ml.state_store import DenseStore, HashStore, StateStore
 
 __all__ = [
     "StateStore",
     "DenseStore",
     "HashStore",
-    "Optimizer",
-    "SGD",
-    "Momentum",
-    "Adagrad",
-    "Adam",
-    "FTRL",
+    "CoordinateOptimizer",
+    "CoordinateSGD",
+    "CoordinateMomentum",
+    "CoordinateAdagrad",
+    "CoordinateAdam",
+    "CoordinateFTRL",
     "make_optimizer",
     "OPTIMIZERS",
 ]
 
 
-class StateStore(Protocol):
-    """Where an optimizer keeps its per-coordinate slots (``"w"``, ``"n"``, ``"z"``...)."""
-
-    def get(self, slot: str, keys: np.ndarray) -> np.ndarray:
-        """Returns a copy of ``slot``'s values at ``keys`` (never-touched keys read as init)."""
-        ...
-
-    def put(self, slot: str, keys: np.ndarray, values: np.ndarray) -> None:
-        """Writes ``values`` to ``slot`` at ``keys``."""
-        ...
-
-    def get_many(self, slots: tuple[str, ...], keys: np.ndarray) -> list[np.ndarray]:
-        """``[get(s, keys) for s in slots]``, possibly in one pass over memory."""
-        ...
-
-    def put_many(self, slots: tuple[str, ...], keys: np.ndarray, values: list) -> None:
-        """``put(s, keys, v)`` for each slot and value array, possibly in one pass."""
-        ...
-
-    def items(self, slot: str) -> tuple[np.ndarray, np.ndarray]:
-        """Returns ``(keys, values)`` of every coordinate the store holds a row for."""
-        ...
-
-
-# Row sizes that NumPy can gather as one machine word (or two): one random access
-# moves all of a key's slots.
-_ROW_TYPES = {4: np.uint32, 8: np.uint64, 16: np.complex128}
-
-
-class DenseStore:
-    """All slots of all ``dim`` keys in one row-major table: O(1) gathers, memory
-    ``dim * slots * itemsize``.
-
-    A key's slots sit next to each other (one row), so :meth:`get_many` /
-    :meth:`put_many` of all slots cost one random memory access per key instead of one
-    per slot. That is what keeps a 2^28 model close to a 2^22 one in speed.
-
-    Args:
-        dim: number of coordinates (keys are ``0 .. dim-1``).
-        slots: slot name -> initial value.
-        dtype: storage dtype (float32 halves the memory of a 2^28 model).
-    """
-
-    def __init__(self, dim: int, slots: Mapping[str, float], dtype=np.float64):
-        self.dim = int(dim)
-        self.dtype = np.dtype(dtype)
-        self._init = dict(slots)
-        self._names = tuple(slots)
-        # np.zeros maps untouched pages lazily, so a 2^28 table costs memory only where
-        # keys are actually used.
-        self._table = np.zeros((self.dim, len(self._names)), self.dtype)
-        for j, init in enumerate(self._init.values()):
-            if init != 0:
-                self._table[:, j] = init
-        self._column = {name: self._table[:, j] for j, name in enumerate(self._names)}
-        row = _ROW_TYPES.get(self._table.itemsize * len(self._names))
-        self._rows = self._table.view(row).reshape(-1) if row else None
-
-    def get(self, slot: str, keys: np.ndarray) -> np.ndarray:
-        return self._column[slot][keys]
-
-    def put(self, slot: str, keys: np.ndarray, values: np.ndarray) -> None:
-        self._column[slot][keys] = values
-
-    def get_many(self, slots: tuple[str, ...], keys: np.ndarray) -> list[np.ndarray]:
-        if self._rows is None or slots != self._names:
-            return [self.get(s, keys) for s in slots]
-        rows = self._rows[keys].view(self.dtype).reshape(len(keys), len(slots))
-        return [rows[:, j] for j in range(len(slots))]
-
-    def put_many(self, slots: tuple[str, ...], keys: np.ndarray, values: list) -> None:
-        if self._rows is None or slots != self._names:
-            for s, v in zip(slots, values, strict=True):
-                self.put(s, keys, v)
-            return
-        rows = np.empty((len(keys), len(slots)), self.dtype)
-        for j, v in enumerate(values):
-            rows[:, j] = v
-        self._rows[keys] = rows.view(self._rows.dtype).reshape(-1)
-
-    def items(self, slot: str) -> tuple[np.ndarray, np.ndarray]:
-        return np.arange(self.dim, dtype=np.int64), self._column[slot]
-
-    def prefault(self) -> None:
-        """Touches every page now, so first use during training pays no page faults."""
-        for j, init in enumerate(self._init.values()):
-            self._table[:, j] = init
-
-    def array(self, slot: str) -> np.ndarray:
-        """The slot's column of the table (a strided view; writes go to the store)."""
-        return self._column[slot]
-
-    @property
-    def nbytes(self) -> int:
-        return self._table.nbytes
-
-
-class HashStore:
-    """Rows only for touched keys: a key -> row dict and one growing array per slot.
-
-    Memory is proportional to the number of distinct keys seen, not to the key space,
-    so a parameter-server shard can own any subset of 2^30 (or 2^64) keys.
-    """
-
-    def __init__(self, slots: Mapping[str, float], dtype=np.float64, capacity: int = 1024):
-        self.dtype = np.dtype(dtype)
-        self._init = dict(slots)
-        self._rows: dict[int, int] = {}
-        self._keys = np.empty(capacity, dtype=np.int64)
-        self._arrays = {name: np.full(capacity, v, dtype=self.dtype) for name, v in slots.items()}
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def _lookup(self, keys: np.ndarray, create: bool) -> np.ndarray:
-        rows = self._rows
-        if not create:
-            return np.fromiter((rows.get(k, -1) for k in keys.tolist()), np.int64, len(keys))
-        before = len(rows)
-        # setdefault evaluates len(rows) before inserting, so a new key gets the next row.
-        found = (rows.setdefault(k, len(rows)) for k in keys.tolist())
-        out = np.fromiter(found, np.int64, len(keys))
-        if len(rows) > before:
-            self._grow(len(rows))
-            new = out >= before
-            self._keys[out[new]] = keys[new]
-        return out
-
-    def _grow(self, needed: int) -> None:
-        cap = len(self._keys)
-        if needed <= cap:
-            return
-        cap = max(needed, 2 * cap)
-        self._keys = np.resize(self._keys, cap)
-        for name, arr in self._arrays.items():
-            grown = np.full(cap, self._init[name], dtype=self.dtype)
-            grown[: len(arr)] = arr
-            self._arrays[name] = grown
-
-    def get(self, slot: str, keys: np.ndarray) -> np.ndarray:
-        rows = self._lookup(np.asarray(keys, np.int64), create=False)
-        out = np.full(len(rows), self._init[slot], dtype=self.dtype)
-        hit = rows >= 0
-        out[hit] = self._arrays[slot][rows[hit]]
-        return out
-
-    def put(self, slot: str, keys: np.ndarray, values: np.ndarray) -> None:
-        rows = self._lookup(np.asarray(keys, np.int64), create=True)
-        self._arrays[slot][rows] = values
-
-    def get_many(self, slots: tuple[str, ...], keys: np.ndarray) -> list[np.ndarray]:
-        rows = self._lookup(np.asarray(keys, np.int64), create=False)
-        hit = rows >= 0
-        out = []
-        for slot in slots:
-            values = np.full(len(rows), self._init[slot], dtype=self.dtype)
-            values[hit] = self._arrays[slot][rows[hit]]
-            out.append(values)
-        return out
-
-    def put_many(self, slots: tuple[str, ...], keys: np.ndarray, values: list) -> None:
-        rows = self._lookup(np.asarray(keys, np.int64), create=True)
-        for slot, v in zip(slots, values, strict=True):
-            self._arrays[slot][rows] = v
-
-    def items(self, slot: str) -> tuple[np.ndarray, np.ndarray]:
-        n = len(self._rows)
-        return self._keys[:n].copy(), self._arrays[slot][:n].copy()
-
-
-class Optimizer:
+class CoordinateOptimizer:
     """Base class: a per-coordinate update rule over a :class:`StateStore`.
 
-    Subclasses declare ``slots`` (name -> initial value), and implement
-    :meth:`weights` and :meth:`_apply`. ``l1``/``l2`` are the regularisation strengths
-    of the objective ``loss + l1*|w|_1 + (l2/2)*|w|^2`` applied *lazily*: only to the
-    coordinates an update touches (the standard practice for sparse models).
+    Subclasses declare ``slots`` (name -> initial value), and implement :meth:`_apply`
+    (and :meth:`weights` when the weights are not a slot). Updates are computed in the
+    store's dtype (float32 state: float32 arithmetic, as TF's kernels on a float32
+    variable). ``l1``/``l2`` are the strengths of ``loss + l1*|w|_1 + (l2/2)*|w|^2``,
+    applied *lazily*: only to the coordinates an update touches (the standard practice
+    for sparse models).
 
     Args:
         dim: number of coordinates; builds a :class:`DenseStore` when ``store`` is None.
@@ -226,6 +63,7 @@ class Optimizer:
         dtype: dtype of a store built here.
     """
 
+    name = ""
     slots: dict[str, float] = {"w": 0.0}
 
     def __init__(
@@ -246,10 +84,18 @@ class Optimizer:
                 f"{type(self).__name__}: the store's slots start at {store._init}, this "
                 f"optimizer's at {self.slots}; build the store with the optimizer's slots"
             )
+        for what, value in (("l1", l1), ("l2", l2)):
+            if not value >= 0:
+                raise ValueError(f"{type(self).__name__}: {what} must be >= 0, got {value}")
         self.store = store
+        self.dtype = np.dtype(getattr(store, "dtype", np.float64))
         self.l1 = float(l1)
         self.l2 = float(l2)
         self.step = 0
+
+    def _h(self, x):
+        """A hyperparameter as a scalar of the state's dtype (arithmetic stays in it)."""
+        return self.dtype.type(x)
 
     def weights(self, keys: np.ndarray) -> np.ndarray:
         """Current weights at ``keys``."""
@@ -264,30 +110,31 @@ class Optimizer:
             grads: gradient of the (data) loss at each key, same length.
         """
         keys = np.asarray(keys, dtype=np.int64)
-        grads = np.asarray(grads, dtype=np.float64)
+        grads = np.asarray(grads, dtype=self.dtype)
         self.step += 1
         self._apply(keys, grads)
 
     def _apply(self, keys: np.ndarray, grads: np.ndarray) -> None:
         raise NotImplementedError  # pragma: no cover  (every subclass defines it)
 
-    def _regularised(self, w: np.ndarray, grads: np.ndarray) -> np.ndarray:
-        """d/dw [(l2/2) w^2] = l2 * w, added to the data gradient."""
-        return grads + self.l2 * w if self.l2 else grads
+    def _with_l2(self, w: np.ndarray, grads: np.ndarray) -> np.ndarray:
+        """d/dw [(l2/2) w^2] = l2 * w, added to the data gradient (rules without a
+        proximal form: momentum, Adam)."""
+        return grads + self._h(self.l2) * w if self.l2 else grads
 
-    def _shrink(self, w: np.ndarray, step: np.ndarray | float) -> np.ndarray:
-        """Proximal step for l1: soft-threshold by ``step * l1`` (exact zeros, no oscillation)."""
-        if not self.l1:
-            return w
-        return np.sign(w) * np.maximum(np.abs(w) - step * self.l1, 0.0)
+    def _l1_shrink(self, w: np.ndarray, lr) -> np.ndarray:
+        """Soft-threshold by ``lr * l1`` after a step (exact zeros, no oscillation)."""
+        return rules.soft_threshold(w, lr * self._h(self.l1)) if self.l1 else w
 
     def hyperparameters(self) -> dict:
         """The constructor arguments that define the rule (saved with models)."""
         return {"name": self.name, "l1": self.l1, "l2": self.l2}
 
 
-class SGD(Optimizer):
-    """Plain SGD: ``w -= lr_t * (g + l2 w)``, then soft-threshold for l1.
+class CoordinateSGD(CoordinateOptimizer):
+    """SGD, as ``tf.train.GradientDescentOptimizer``: ``w -= lr_t * g``. With ``l1`` or
+    ``l2``, TF's ``ProximalGradientDescentOptimizer`` step: ``v = w - lr_t g``, then
+    ``w = sign(v) max(|v| - lr_t l1, 0) / (1 + lr_t l2)``.
 
     Args:
         lr: base learning rate.
@@ -309,7 +156,12 @@ class SGD(Optimizer):
     ):
         super().__init__(dim, **kw)
         if schedule not in ("constant", "invscaling", "inverse"):
-            raise ValueError(f"SGD: schedule must be constant|invscaling|inverse, got {schedule!r}")
+            raise ValueError(
+                f"{type(self).__name__}: schedule must be constant|invscaling|inverse, "
+                f"got {schedule!r}"
+            )
+        if not lr > 0:
+            raise ValueError(f"{type(self).__name__}: lr must be > 0, got {lr}")
         self.lr, self.schedule, self.power_t, self.decay = float(lr), schedule, power_t, decay
 
     def learning_rate(self) -> float:
@@ -320,10 +172,13 @@ class SGD(Optimizer):
         return self.lr
 
     def _apply(self, keys, grads):
-        lr = self.learning_rate()
+        lr = self._h(self.learning_rate())
         w = self.store.get("w", keys)
-        w = w - lr * self._regularised(w, grads)
-        self.store.put("w", keys, self._shrink(w, lr))
+        if self.l1 or self.l2:
+            w = rules.proximal_sgd(w, grads, lr, self._h(self.l1), self._h(self.l2))
+        else:
+            rules.sgd(w, grads, lr)
+        self.store.put("w", keys, w)
 
     def hyperparameters(self):
         return {
@@ -335,29 +190,42 @@ class SGD(Optimizer):
         }
 
 
-class Momentum(SGD):
-    """Heavy-ball momentum: ``v = mu v - lr g``; ``w += v`` (lazy: only touched keys)."""
+class CoordinateMomentum(CoordinateSGD):
+    """Momentum, as ``tf.train.MomentumOptimizer``: ``v = momentum*v + g``;
+    ``w -= lr_t*v`` (Nesterov: ``w -= lr_t*g + momentum*lr_t*v``), on touched keys
+    only. ``l2`` is added to the gradient, ``l1`` soft-thresholds after the step."""
 
     name = "momentum"
     slots = {"w": 0.0, "v": 0.0}
 
-    def __init__(self, dim=None, *, momentum: float = 0.9, **kw):
+    def __init__(self, dim=None, *, momentum: float = 0.9, nesterov: bool = False, **kw):
         super().__init__(dim, **kw)
         self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
 
     def _apply(self, keys, grads):
-        lr = self.learning_rate()
-        w = self.store.get("w", keys)
-        v = self.momentum * self.store.get("v", keys) - lr * self._regularised(w, grads)
-        self.store.put("v", keys, v)
-        self.store.put("w", keys, self._shrink(w + v, lr))
+        lr = self._h(self.learning_rate())
+        w, v = self.store.get_many(("w", "v"), keys)
+        rules.momentum(w, v, self._with_l2(w, grads), lr, self._h(self.momentum), self.nesterov)
+        self.store.put_many(("w", "v"), keys, [self._l1_shrink(w, lr), v])
 
     def hyperparameters(self):
-        return {**super().hyperparameters(), "momentum": self.momentum}
+        return {**super().hyperparameters(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
-class Adagrad(Optimizer):
-    """Adagrad (Duchi et al. 2011): ``n += g^2``; ``w -= lr g / (sqrt(n) + eps)``."""
+class CoordinateAdagrad(CoordinateOptimizer):
+    """Adagrad, as ``tf.train.AdagradOptimizer`` plus an ``eps`` (TF2's
+    ``ApplyAdagradV2``): ``n += g^2``; ``w -= lr g / (sqrt(n) + eps)``. With ``l1`` or
+    ``l2``, ``tf.train.ProximalAdagradOptimizer``'s step with rate
+    ``lr / (sqrt(n) + eps)``.
+
+    Args:
+        lr: learning rate.
+        eps: added to ``sqrt(n)``; 0 gives TF1's formula exactly (then
+            ``initial_accumulator`` must be > 0).
+        initial_accumulator: the accumulators' starting value (TF1's
+            ``initial_accumulator_value``, 0.1 there).
+    """
 
     name = "adagrad"
     slots = {"w": 0.0, "n": 0.0}
@@ -371,6 +239,16 @@ class Adagrad(Optimizer):
         initial_accumulator: float = 0.0,
         **kw,
     ):
+        if not (initial_accumulator >= 0 and eps >= 0 and lr > 0):
+            raise ValueError(
+                f"{type(self).__name__}: needs lr > 0, eps >= 0 and initial_accumulator "
+                f">= 0, got lr={lr}, eps={eps}, initial_accumulator={initial_accumulator}"
+            )
+        if eps == 0 and initial_accumulator == 0:
+            raise ValueError(
+                f"{type(self).__name__}: eps=0 needs initial_accumulator > 0 (a zero "
+                "gradient on a new key would divide 0 by 0)"
+            )
         if initial_accumulator:
             self.slots = {"w": 0.0, "n": float(initial_accumulator)}
         super().__init__(dim, **kw)
@@ -378,10 +256,12 @@ class Adagrad(Optimizer):
 
     def _apply(self, keys, grads):
         w, n = self.store.get_many(("w", "n"), keys)
-        g = self._regularised(w, grads)
-        n = n + g * g
-        step = self.lr / (np.sqrt(n) + self.eps)
-        self.store.put_many(("w", "n"), keys, [self._shrink(w - step * g, step), n])
+        lr, eps = self._h(self.lr), self._h(self.eps)
+        if self.l1 or self.l2:
+            rules.proximal_adagrad(w, n, grads, lr, self._h(self.l1), self._h(self.l2), eps)
+        else:
+            rules.adagrad(w, n, grads, lr, eps)
+        self.store.put_many(("w", "n"), keys, [w, n])
 
     def hyperparameters(self):
         return {
@@ -392,15 +272,17 @@ class Adagrad(Optimizer):
         }
 
 
-class Adam(Optimizer):
-    """Adam (Kingma & Ba 2015) with a per-coordinate step count ("lazy Adam").
+class CoordinateAdam(CoordinateOptimizer):
+    """Adam with TF1's formula (``tf.train.AdamOptimizer``), lazily per coordinate.
 
-    Bias correction uses each coordinate's own number of updates ``t``, so rarely
-    touched sparse coordinates are not under-corrected.
+    Each coordinate keeps its own ``beta1_power``/``beta2_power`` (``beta^t`` for its
+    own update count ``t``), so a rarely touched sparse coordinate gets the full bias
+    correction; a coordinate updated at every step follows TF's dense Adam exactly.
+    ``l2`` is added to the gradient, ``l1`` soft-thresholds after the step.
     """
 
     name = "adam"
-    slots = {"w": 0.0, "m": 0.0, "v": 0.0, "t": 0.0}
+    slots = {"w": 0.0, "m": 0.0, "v": 0.0, "beta1_power": 1.0, "beta2_power": 1.0}
 
     def __init__(
         self,
@@ -412,21 +294,23 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         **kw,
     ):
+        if not (lr > 0 and 0 <= beta1 < 1 and 0 <= beta2 < 1 and eps >= 0):
+            raise ValueError(
+                f"{type(self).__name__}: needs lr > 0, 0 <= beta1, beta2 < 1, eps >= 0; got "
+                f"lr={lr}, beta1={beta1}, beta2={beta2}, eps={eps}"
+            )
         super().__init__(dim, **kw)
         self.lr, self.beta1, self.beta2, self.eps = float(lr), beta1, beta2, eps
 
     def _apply(self, keys, grads):
-        w = self.store.get("w", keys)
-        g = self._regularised(w, grads)
-        t = self.store.get("t", keys) + 1.0
-        m = self.beta1 * self.store.get("m", keys) + (1 - self.beta1) * g
-        v = self.beta2 * self.store.get("v", keys) + (1 - self.beta2) * g * g
-        m_hat = m / (1 - self.beta1**t)
-        v_hat = v / (1 - self.beta2**t)
-        for slot, value in (("t", t), ("m", m), ("v", v)):
-            self.store.put(slot, keys, value)
-        w = w - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
-        self.store.put("w", keys, self._shrink(w, self.lr))
+        names = tuple(self.slots)
+        w, m, v, p1, p2 = self.store.get_many(names, keys)
+        beta1, beta2, lr = self._h(self.beta1), self._h(self.beta2), self._h(self.lr)
+        p1 *= beta1
+        p2 *= beta2
+        g = self._with_l2(w, grads)
+        rules.adam(w, m, v, g, lr, beta1, beta2, self._h(self.eps), p1, p2)
+        self.store.put_many(names, keys, [self._l1_shrink(w, lr), m, v, p1, p2])
 
     def hyperparameters(self):
         return {
@@ -438,38 +322,67 @@ class Adam(Optimizer):
         }
 
 
-class FTRL(Optimizer):
-    """FTRL-Proximal (McMahan et al. 2013, "Ad Click Prediction", Algorithm 1).
+class CoordinateFTRL(CoordinateOptimizer):
+    """FTRL-Proximal (McMahan et al. 2013, Algorithm 1), computed by TF1's FTRL rule.
 
-    Per coordinate i, with gradient g and accumulators z, n::
+    Per coordinate, with gradient g and state z (TF's ``linear``), n (TF's ``accum``)::
 
-        sigma = (sqrt(n + g^2) - sqrt(n)) / alpha
-        z    += g - sigma * w
-        n    += g^2
-        w     = 0                                              if |z| <= l1
-              = -(z - sign(z) l1) / ((beta + sqrt(n)) / alpha + l2)   otherwise
+        z += g - (sqrt(n + g^2) - sqrt(n)) / alpha * w;   n += g^2
+        w  = 0 if |z| <= l1 else -(z - sign(z) l1) / ((beta + sqrt(n)) / alpha + l2)
 
-    The weights are a function of (z, n), so the store holds only those two slots and
-    :meth:`weights` recomputes w for the requested keys.
+    which is ``tf.train.FtrlOptimizer(learning_rate=alpha, initial_accumulator_value=
+    initial_accumulator, l1_regularization_strength=l1, l2_regularization_strength=
+    (l2 + beta/alpha) / 2)`` (TF's quadratic term is ``sqrt(n)/lr + 2*l2``).
+    ``learning_rate_power`` and ``l2_shrinkage`` are TF's, with TF's meaning. The
+    weights are a function of (z, n), so the store holds only those two slots and
+    :meth:`weights` computes w for the requested keys.
     """
 
     name = "ftrl"
     slots = {"z": 0.0, "n": 0.0}
 
-    def __init__(self, dim=None, *, alpha: float = 0.1, beta: float = 1.0, **kw):
+    def __init__(
+        self,
+        dim=None,
+        *,
+        alpha: float = 0.1,
+        beta: float = 1.0,
+        learning_rate_power: float = -0.5,
+        l2_shrinkage: float = 0.0,
+        initial_accumulator: float = 0.0,
+        **kw,
+    ):
+        if not (alpha > 0 and beta >= 0 and learning_rate_power <= 0):
+            raise ValueError(
+                f"{type(self).__name__}: needs alpha > 0, beta >= 0 and "
+                f"learning_rate_power <= 0; got alpha={alpha}, beta={beta}, "
+                f"learning_rate_power={learning_rate_power}"
+            )
+        if not (l2_shrinkage >= 0 and initial_accumulator >= 0):
+            raise ValueError(
+                f"{type(self).__name__}: l2_shrinkage and initial_accumulator must be >= 0"
+            )
+        if initial_accumulator:
+            self.slots = {"z": 0.0, "n": float(initial_accumulator)}
         super().__init__(dim, **kw)
         self.alpha, self.beta = float(alpha), float(beta)
+        self.learning_rate_power = float(learning_rate_power)
+        self.l2_shrinkage = float(l2_shrinkage)
+        self.initial_accumulator = float(initial_accumulator)
+        # TF's l2_regularization_strength for the same rule
+        self.tf_l2 = (self.l2 + self.beta / self.alpha) / 2
+        h = self._h
+        self._tf = (h(self.alpha), h(self.l1), h(self.tf_l2))
+        # an untouched key with n = 0 and no l2/beta has quadratic 0: w = 0 by the l1
+        # test, but NumPy evaluates both branches of the where
+        self._zero_quadratic = self.tf_l2 == 0 and initial_accumulator == 0
         self._pulled = None
 
     def _w(self, z: np.ndarray, n: np.ndarray) -> np.ndarray:
-        denom = np.sqrt(n)
-        denom += self.beta
-        denom *= 1.0 / self.alpha
-        denom += self.l2
-        if not self.l1:
-            return -z / denom
-        w = -(z - np.sign(z) * self.l1) / denom
-        return np.where(np.abs(z) > self.l1, w, 0.0)
+        if self._zero_quadratic:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return rules.ftrl_weights(z, n, *self._tf, self.learning_rate_power)
+        return rules.ftrl_weights(z, n, *self._tf, self.learning_rate_power)
 
     def weights(self, keys):
         z, n = self.store.get_many(("z", "n"), keys)
@@ -486,21 +399,47 @@ class FTRL(Optimizer):
         else:
             z, n = self.store.get_many(("z", "n"), keys)
             w = self._w(z, n)
-        n_new = n + grads * grads
-        sigma = (np.sqrt(n_new) - np.sqrt(n)) / self.alpha
-        self.store.put_many(("z", "n"), keys, [z + grads - sigma * w, n_new])
+        lr, l1, l2 = self._tf
+        _, n, z = rules.ftrl(
+            w,
+            n,
+            z,
+            grads,
+            lr,
+            l1,
+            l2,
+            self._h(self.l2_shrinkage),
+            self.learning_rate_power,
+            with_weights=False,
+        )
+        self.store.put_many(("z", "n"), keys, [z, n])
 
     def hyperparameters(self):
-        return {**super().hyperparameters(), "alpha": self.alpha, "beta": self.beta}
+        return {
+            **super().hyperparameters(),
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "learning_rate_power": self.learning_rate_power,
+            "l2_shrinkage": self.l2_shrinkage,
+            "initial_accumulator": self.initial_accumulator,
+        }
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {
-    cls.name: cls for cls in (SGD, Momentum, Adagrad, Adam, FTRL)
+OPTIMIZERS: dict[str, type[CoordinateOptimizer]] = {
+    cls.name: cls
+    for cls in (
+        CoordinateSGD,
+        CoordinateMomentum,
+        CoordinateAdagrad,
+        CoordinateAdam,
+        CoordinateFTRL,
+    )
 }
 
 
-def make_optimizer(name: str, dim: int | None = None, **kwargs) -> Optimizer:
-    """Builds an optimizer by name (``sgd``, ``momentum``, ``adagrad``, ``adam``, ``ftrl``).
+def make_optimizer(name: str, dim: int | None = None, **kwargs) -> CoordinateOptimizer:
+    """Builds a coordinate optimizer by name (``sgd``, ``momentum``, ``adagrad``, ``adam``,
+    ``ftrl``).
 
     Args:
         name: a key of :data:`OPTIMIZERS`.
@@ -508,7 +447,7 @@ def make_optimizer(name: str, dim: int | None = None, **kwargs) -> Optimizer:
         **kwargs: the optimizer's hyperparameters (``lr``, ``alpha``, ``l1``...).
 
     Raises:
-        ValueError: unknown name.
+        ValueError: unknown name, or a hyperparameter out of range.
     """
     try:
         cls = OPTIMIZERS[name]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from miniflow.ml.cache import CacheWriter, is_complete_cache, read_cache
 from miniflow.ml.data import CHUNK_BYTES, Batch, read_file
+from miniflow.ml.text_rows import BadRows
 
 __all__ = ["DataSource"]
 
@@ -23,12 +24,15 @@ class DataSource:
     minibatch of that size is cached too.
 
     Args:
-        path: libsvm, VW (optionally gzip) or cache file.
+        path: libsvm, VW, CSV (optionally gzip) or cache file.
         dims_log2: feature ids are reduced to this many bits.
-        fmt: ``auto``, ``libsvm``, ``vw`` or ``cache``.
+        fmt: ``auto``, ``libsvm``, ``vw``, ``csv`` or ``cache``.
         cache: path of the cache file, or None for no cache.
         block_rows: rows per cached block (use the trainer's batch size; ``"auto"``
             is 4096, the size its automatic batches reach).
+        skip_bad_rows: skip text rows that fail to parse instead of raising; the last
+            pass over the text counts them in :attr:`bad_rows`.
+        label_col: the label column of a CSV file (position or header name).
 
     Example:
         >>> src = DataSource("train.svm", 22, cache="train.svm.cache")  # doctest: +SKIP
@@ -43,6 +47,8 @@ class DataSource:
         cache=None,
         chunk_bytes: int = CHUNK_BYTES,
         block_rows: int | str = 4096,
+        skip_bad_rows: bool = False,
+        label_col: int | str = 0,
     ):
         self.path = os.fspath(path)
         self.dims_log2 = dims_log2
@@ -50,6 +56,9 @@ class DataSource:
         self.cache = None if cache is None else os.fspath(cache)
         self.chunk_bytes = chunk_bytes
         self.block_rows = 4096 if block_rows == "auto" else int(block_rows)
+        self.skip_bad_rows = skip_bad_rows
+        self.label_col = label_col
+        self.bad_rows: BadRows | None = BadRows() if skip_bad_rows else None
 
     @property
     def cached(self) -> bool:
@@ -60,7 +69,11 @@ class DataSource:
         if self.cached:
             yield from read_cache(self.cache, self.dims_log2)
             return
-        batches = read_file(self.path, self.dims_log2, self.fmt, self.chunk_bytes)
+        if self.skip_bad_rows:
+            self.bad_rows = BadRows()  # this pass's count
+        batches = read_file(
+            self.path, self.dims_log2, self.fmt, self.chunk_bytes, self.bad_rows, self.label_col
+        )
         if self.cache is None:
             yield from batches
             return

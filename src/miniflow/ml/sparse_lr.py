@@ -8,9 +8,9 @@ the k feature occurrences it touches:
 1. ``np.unique`` maps the batch's feature ids to k' unique keys and local ids;
 2. the optimizer returns the k' current weights (a gather, never a dense temporary);
 3. margins are segment sums of ``w[local] * x`` per row; p = sigmoid(margin);
-4. the log-loss gradient of row i is ``(p_i - y_i) x`` (see
-   :func:`miniflow.ml.linear_model.log_loss_gradient`), summed per unique key with
-   ``np.bincount`` over the local ids, and handed to ``optimizer.update(keys, grads)``.
+4. the log-loss gradient of row i is ``(p_i - y_i) x``, summed per unique key with
+   ``np.bincount`` over the local ids (:mod:`miniflow.core.update_rules`, shared with
+   the parameter-server worker), and handed to ``optimizer.update(keys, grads)``.
 
 The running (progressive) log loss is computed on each batch *before* its update, as
 VW reports it. :class:`SparseLinearModel` is the trained artifact: non-zero weights as
@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from miniflow.core import update_rules as rules
+from miniflow.core.update_rules import sigmoid
 from miniflow.ml import metrics
 from miniflow.ml.data import Batch
-from miniflow.ml.linear_model import sigmoid
-from miniflow.ml.optimizers import DenseStore, Optimizer, make_optimizer
+from miniflow.ml.optimizers import CoordinateOptimizer, DenseStore, make_optimizer
 
 __all__ = [
     "SparseLRTrainer",
@@ -57,17 +58,7 @@ def _as_batch(X) -> Batch:
 
 def _margins(batch: Batch, w_per_nnz: np.ndarray, bias: float) -> np.ndarray:
     """Row sums of the per-occurrence contributions (segment sums over indptr)."""
-    contrib = w_per_nnz if batch.values is None else w_per_nnz * batch.values
-    n = len(batch)
-    if n == 0:
-        return np.zeros(0)
-    lengths = np.diff(batch.indptr)
-    if contrib.size and lengths.all():
-        # reduceat is ~2x faster than bincount but is wrong for empty segments.
-        out = np.add.reduceat(contrib, batch.indptr[:-1] - batch.indptr[0])
-    else:
-        out = np.bincount(batch.row_ids(), weights=contrib, minlength=n)
-    return out.astype(np.float64) + bias
+    return rules.sparse_margins(batch.indptr, w_per_nnz, batch.values, bias)
 
 
 class SparseLinearModel:
@@ -236,7 +227,7 @@ class SparseLRTrainer:
         self.batch_size = batch_size if batch_size == "auto" else int(batch_size)
         self.optimizer_name = optimizer
         hp = {"alpha": alpha, "beta": beta} if optimizer == "ftrl" else {"lr": lr}
-        self.opt: Optimizer = make_optimizer(
+        self.opt: CoordinateOptimizer = make_optimizer(
             optimizer,
             None if store else 1 << dims_log2,
             store=store,
@@ -245,7 +236,7 @@ class SparseLRTrainer:
             l2=l2,
             **hp,
         )
-        self.bias_opt: Optimizer = make_optimizer(optimizer, 1, dtype=np.float64, **hp)
+        self.bias_opt: CoordinateOptimizer = make_optimizer(optimizer, 1, dtype=np.float64, **hp)
         # Work table of _dedup, never read before written. Capped at 2^dedup_bits
         # entries: bigger models share slots and resolve the rare collisions by sorting.
         self._slot_bits = min(dims_log2, dedup_bits)
@@ -305,15 +296,12 @@ class SparseLRTrainer:
             batch.keys, batch.local = self._dedup(batch.indices)
         keys, local = batch.keys, batch.local
         margin = _margins(batch, self.opt.weights(keys)[local], self.bias)
-        y = batch.labels.astype(np.float64)
-        g = sigmoid(margin) - y  # d logloss / d margin, per row
-        per_nnz = np.repeat(g, np.diff(batch.indptr))
-        if batch.values is not None:
-            per_nnz *= batch.values
-        self.opt.update(keys, np.bincount(local, weights=per_nnz, minlength=len(keys)))
+        g, loss = rules.logistic_loss(margin, batch.labels)  # d logloss / d margin, per row
+        grads = rules.sparse_linear_gradient(g, batch.indptr, local, len(keys), batch.values)
+        self.opt.update(keys, grads)
         self.bias_opt.update(_BIAS_KEY, np.array([g.sum()]))
         self.rows_seen += len(batch)
-        return float(np.sum(np.logaddexp(0.0, margin) - y * margin))
+        return loss
 
     def _minibatches(self, chunk: Batch) -> Iterable[Batch]:
         if self.batch_size != "auto":

@@ -71,6 +71,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--job-dir", help="partitions, checkpoints, logs (default: a temp dir)")
     g.add_argument(
+        "--sharded-export",
+        action="store_true",
+        help="each shard writes its part of the model (no process gathers it); "
+        "--model-out then holds a sharded model that miniflow serve/predict load",
+    )
+    g.add_argument(
         "--pace",
         type=float,
         default=0.0,
@@ -78,6 +84,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="minimum seconds per worker step (demos and fault-injection drills)",
     )
     g.add_argument("--address", help="ray backend: address of an existing Ray cluster")
+    g.add_argument(
+        "--ray-cpus",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="ray backend: CPUs each shard actor and worker task reserves (default 1)",
+    )
+    g.add_argument(
+        "--ray-placement",
+        default="SPREAD",
+        choices=("SPREAD", "PACK", "STRICT_SPREAD", "STRICT_PACK"),
+        help="ray backend: placement-group strategy of the reservations (default SPREAD)",
+    )
 
 
 @contextlib.contextmanager
@@ -132,6 +151,9 @@ def _train(args: argparse.Namespace) -> int:
         job_dir=args.job_dir,
         pace=args.pace,
         address=args.address,
+        export="sharded" if args.sharded_export else "merged",
+        ray_cpus=args.ray_cpus,
+        ray_placement=args.ray_placement,
     )
     job = PSJob(config)  # checks every option before anything starts
     for path in [args.train, *([args.test] if args.test else [])]:

@@ -22,7 +22,14 @@ import numpy as np
 
 from miniflow.ps.sharding import split_by_shard
 
-__all__ = ["Call", "Transport", "ShardClient", "ShardError"]
+__all__ = ["Call", "Transport", "ShardClient", "ShardError", "wire_keys"]
+
+
+def wire_keys(keys: np.ndarray) -> np.ndarray:
+    """``keys`` as int32 when every key fits (half the bytes), else int64."""
+    if len(keys) and keys.min() >= -(1 << 31) and keys.max() < (1 << 31):
+        return keys.astype(np.int32)
+    return keys
 
 
 class ShardError(RuntimeError):
@@ -65,6 +72,8 @@ class ShardClient:
         self.num_shards = transport.num_shards
         self.incarnations: list[int | None] = [None] * self.num_shards
         self._last_push: list[Call | None] = [None] * self.num_shards
+        # the dtype each shard sends weights in (its state's); gradients go back in it
+        self.value_dtypes: list[np.dtype] = [np.dtype(np.float64)] * self.num_shards
         self.replays = 0
 
     # -- plumbing -----------------------------------------------------------------------
@@ -107,14 +116,16 @@ class ShardClient:
         """float64 weights of ``keys`` (waits for ``step`` as the consistency mode says)."""
         keys = np.asarray(keys, np.int64)
         parts = split_by_shard(keys, self.num_shards)
+        sent = wire_keys(keys)
         calls = [
-            Call(s, {"op": "pull", "worker": self.worker, "step": step}, {"keys": keys[idx]})
+            Call(s, {"op": "pull", "worker": self.worker, "step": step}, {"keys": sent[idx]})
             for s, idx in enumerate(parts)
             if len(idx)
         ]
         out = np.empty(len(keys), np.float64)
         for call, (_, arrays) in zip(calls, self._call(calls), strict=True):
             out[parts[call.shard]] = arrays["weights"]
+            self.value_dtypes[call.shard] = arrays["weights"].dtype
         return out
 
     def push(
@@ -125,10 +136,12 @@ class ShardClient:
         keys = np.asarray(keys, np.int64)
         grads = np.asarray(grads, np.float64)
         parts = split_by_shard(keys, self.num_shards)
+        sent = wire_keys(keys)
         calls = []
         for s, idx in enumerate(parts):
             header = {"op": "push", "worker": self.worker, "step": step, "rows": rows, "loss": loss}
-            calls.append(Call(s, header, {"keys": keys[idx], "grads": grads[idx]}))
+            g = grads[idx].astype(self.value_dtypes[s])
+            calls.append(Call(s, header, {"keys": sent[idx], "grads": g}))
             self._last_push[s] = calls[-1]
         self._call(calls)
 
@@ -159,6 +172,12 @@ class ShardClient:
         keys = np.concatenate([a["keys"] for _, a in replies])
         weights = np.concatenate([a["weights"] for _, a in replies])
         return keys, weights, float(replies[0][0]["bias"])
+
+    def export(self, directory: str) -> list[dict]:
+        """Each shard writes its part of the model into ``directory`` (see
+        :mod:`miniflow.ps.export`); returns their ``{"part", "nnz", "bias"}``."""
+        replies = self._broadcast({"op": "export", "dir": directory})
+        return [{k: h[k] for k in ("part", "nnz", "bias")} for h in replies]
 
     def close(self) -> None:
         self.transport.close()

@@ -26,6 +26,7 @@ from miniflow.ml.data import Batch
 from miniflow.ml.sparse_lr import SparseLinearModel
 from miniflow.ps.backends import make_backend
 from miniflow.ps.backends.base import Backend, JobSpec
+from miniflow.ps.export import load_sharded_model, write_manifest
 from miniflow.ps.partition import Partitions, write_partitions
 from miniflow.ps.shard import ShardConfig, optimizer_hyperparameters
 from miniflow.ps.validation import check_config
@@ -68,6 +69,13 @@ class PSConfig:
             this many seconds is killed and replaced (0: never).
         pace: minimum seconds per worker step (fault-injection tests, demos).
         address: Ray cluster address (``ray`` backend; None starts a local Ray).
+        ray_cpus, ray_placement: ``ray`` backend: CPUs each shard actor and worker task
+            reserves, in one placement group of that strategy (``SPREAD``: over the
+            nodes; ``PACK``, ``STRICT_SPREAD``, ``STRICT_PACK``).
+        export: ``merged`` (the coordinator gathers the non-zero weights into one
+            ``SparseLinearModel``) or ``sharded`` (each shard writes its part into
+            ``JOB_DIR/model``; the result's model is a memory-mapped
+            :class:`~miniflow.ps.export.ShardedLinearModel`).
     """
 
     num_shards: int = 2
@@ -93,6 +101,9 @@ class PSConfig:
     timeout: float = 300.0
     worker_timeout: float = 60.0
     address: str | None = None
+    export: str = "merged"
+    ray_cpus: float = 1.0
+    ray_placement: str = "SPREAD"
 
     @property
     def checkpoint_interval(self) -> int:
@@ -202,6 +213,8 @@ class PSJob:
             cfg.pace,
             cfg.timeout,
             cfg.address,
+            cfg.ray_cpus,
+            cfg.ray_placement,
         )
         self.backend = backend = make_backend(cfg.backend, spec)
         t_start = time.perf_counter()
@@ -220,30 +233,33 @@ class PSJob:
             seconds = time.perf_counter() - t0
             if cfg.checkpoint_interval or cfg.job_dir:
                 coordinator.checkpoint()
-            keys, weights, bias = coordinator.dump()
+            if cfg.export == "sharded":
+                exported = coordinator.export(os.path.abspath(os.path.join(job_dir, "model")))
+            else:
+                keys, weights, bias = coordinator.dump()
             shard_stats = coordinator.stats()
         finally:
             for client in clients:
                 client.close()
             backend.stop()
         rows, loss = shard_stats[0]["rows"], shard_stats[0]["loss"]
-        model = SparseLinearModel(
-            keys,
-            weights,
-            bias,
-            cfg.dims_log2,
-            {
-                "optimizer": {
-                    "name": cfg.optimizer,
-                    "l1": cfg.l1,
-                    "l2": cfg.l2,
-                    **optimizer_hyperparameters(cfg.optimizer, cfg.alpha, cfg.beta, cfg.lr),
-                },
-                "batch_size": cfg.batch_size,
-                "rows_seen": rows,
-                "parameter_server": {k: v for k, v in asdict(cfg).items() if k != "job_dir"},
+        meta = {
+            "optimizer": {
+                "name": cfg.optimizer,
+                "l1": cfg.l1,
+                "l2": cfg.l2,
+                **optimizer_hyperparameters(cfg.optimizer, cfg.alpha, cfg.beta, cfg.lr),
             },
-        )
+            "batch_size": cfg.batch_size,
+            "rows_seen": rows,
+            "parameter_server": {k: v for k, v in asdict(cfg).items() if k != "job_dir"},
+        }
+        if cfg.export == "sharded":
+            directory = os.path.join(job_dir, "model")
+            write_manifest(directory, exported, cfg.dims_log2, meta)
+            model = load_sharded_model(directory)
+        else:
+            model = SparseLinearModel(keys, weights, bias, cfg.dims_log2, meta)
         result = PSResult(
             model,
             rows,

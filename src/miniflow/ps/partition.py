@@ -13,7 +13,6 @@ arrays ``indptr``, ``indices`` (int64, so any key space), ``labels`` and optiona
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from miniflow.graph.file_io import atomic_write
+from miniflow.core.atomic_file import AtomicFile, atomic_write
 from miniflow.ml.data import Batch
 from miniflow.ps import wire
 from miniflow.ps.validation import check_batch
@@ -65,38 +64,34 @@ def write_partitions(
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
     parts = Partitions(directory, num_workers, int(batch_size), [])
-    partial = [parts.path(w) + ".part" for w in range(num_workers)]
-    files = [open(p, "wb") for p in partial]  # noqa: SIM115
+    files: list[AtomicFile] = []
     try:
-        try:
-            for chunk in batches:
-                if dims_log2 is not None:
-                    check_batch(chunk, dims_log2, parts.rows)
-                for start in range(0, len(chunk), batch_size):
-                    stop = min(start + batch_size, len(chunk))
-                    bounds = start + (np.arange(num_workers + 1) * (stop - start)) // num_workers
-                    for w, f in enumerate(files):
-                        _write_step(f, chunk.slice(int(bounds[w]), int(bounds[w + 1])))
-                    parts.step_rows.append(stop - start)
-        finally:
-            for f in files:
-                f.close()
+        for w in range(num_workers):
+            files.append(AtomicFile(parts.path(w), temp=parts.path(w) + ".part"))
+        for chunk in batches:
+            if dims_log2 is not None:
+                check_batch(chunk, dims_log2, parts.rows)
+            for start in range(0, len(chunk), batch_size):
+                stop = min(start + batch_size, len(chunk))
+                bounds = start + (np.arange(num_workers + 1) * (stop - start)) // num_workers
+                for w, f in enumerate(files):
+                    _write_step(f.file, chunk.slice(int(bounds[w]), int(bounds[w + 1])))
+                parts.step_rows.append(stop - start)
         if not parts.rows:
             raise ValueError("the training input has no rows")
     except BaseException:  # a refused or interrupted input leaves no partial files behind
-        for p in partial:
-            with contextlib.suppress(OSError):
-                os.remove(p)
+        for f in files:
+            f.abort()
         raise
-    for w in range(num_workers):
-        os.replace(partial[w], parts.path(w))
+    for f in files:
+        f.commit()
     manifest = {
         "num_workers": num_workers,
         "batch_size": parts.batch_size,
         "step_rows": parts.step_rows,
     }
     data = json.dumps(manifest).encode()
-    atomic_write(os.path.join(directory, "manifest.json"), lambda f: f.write(data))
+    atomic_write(os.path.join(directory, "manifest.json"), data)
     return parts
 
 

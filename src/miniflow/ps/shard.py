@@ -1,8 +1,10 @@
 """A parameter-server shard: the optimizer state of the keys it owns, and the barrier.
 
 A :class:`Shard` keeps the per-coordinate state of the optimizer (FTRL z/n, Adagrad
-n, ...) in a :class:`~miniflow.ml.optimizers.HashStore`, so it holds rows only for keys
-that were ever pushed: memory follows the distinct features seen, never the key space.
+n, ...) in an :class:`~miniflow.ps.keystore.ArrayKeyStore` (an open-addressing hash
+table in NumPy arrays, about 23 bytes per key for FTRL in float32), so it holds rows
+only for keys that were ever pushed: memory follows the distinct features seen, never
+the key space.
 ``push`` applies the optimizer update on the shard itself; workers never send weights.
 Shard 0 also owns the intercept (key :data:`~miniflow.ps.sharding.BIAS_KEY`), updated by
 its own float64 optimizer without regularisation, exactly as ``SparseLRTrainer`` does.
@@ -22,7 +24,8 @@ push with an older step is counted as a duplicate and dropped. That lets a repla
 worker or a retried request send a push again safely.
 
 Fault tolerance: the state is checkpointed atomically (``np.savez`` to a temporary
-file, fsync, ``os.replace``) every ``checkpoint_every`` updates and on request. A shard
+file, fsync, ``os.replace``) every ``checkpoint_every`` updates (incrementally: the rows
+written since the last snapshot, see :mod:`miniflow.ps.checkpoint`) and on request. A shard
 built with ``restore=True`` loads the checkpoint and gets a new ``incarnation`` number;
 clients that see it replay their last push (see :mod:`miniflow.ps.client`). The updates
 applied after the checkpoint are lost, and only those: a restored sync shard skips
@@ -40,8 +43,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from miniflow.ml.optimizers import OPTIMIZERS, HashStore, Optimizer, make_optimizer
-from miniflow.ps import checkpoint
+from miniflow.ml.optimizers import OPTIMIZERS, CoordinateOptimizer, make_optimizer
+from miniflow.ps import checkpoint, model_parts
+from miniflow.ps.keystore import ArrayKeyStore
 from miniflow.ps.sharding import BIAS_KEY, shard_of
 
 __all__ = ["Shard", "ShardConfig", "optimizer_hyperparameters"]
@@ -108,7 +112,7 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _build_optimizer(cfg: ShardConfig) -> Optimizer:
+def _build_optimizer(cfg: ShardConfig) -> CoordinateOptimizer:
     try:
         cls = OPTIMIZERS[cfg.optimizer]
     except KeyError:
@@ -118,7 +122,7 @@ def _build_optimizer(cfg: ShardConfig) -> Optimizer:
     # the slots' initial values may depend on the hyperparameters (Adagrad's
     # initial_accumulator): ask a one-coordinate instance
     slots = dict(cls(1, **cfg.hyperparameters).slots)
-    store = HashStore(slots, dtype=np.dtype(cfg.dtype))
+    store = ArrayKeyStore(slots, dtype=np.dtype(cfg.dtype))
     return make_optimizer(cfg.optimizer, store=store, l1=cfg.l1, l2=cfg.l2, **cfg.hyperparameters)
 
 
@@ -165,6 +169,9 @@ class Shard:
         self._snapshots = 0
         self._due: tuple | None = None  # a snapshot taken under the lock, to be written
         self._writer = checkpoint.CheckpointWriter(config.checkpoint_path or "")
+        self._base: str | None = None  # id of the full snapshot deltas build on
+        self._delta_rows = 0  # rows in the deltas since that full snapshot
+        self.opt.store.track_dirty = bool(config.checkpoint_path)
         if restore and config.checkpoint_path and os.path.exists(config.checkpoint_path):
             self._load(config.checkpoint_path)
         elif restore:  # died before its first checkpoint: everything it had is lost
@@ -195,7 +202,8 @@ class Shard:
                 keys = arrays.get("keys")
                 if keys is None or keys.ndim != 1 or keys.dtype.kind not in "iu":
                     raise ValueError(f"shard {self.config.index}: pull needs 1-D integer keys")
-                out["weights"] = self.pull(keys, worker, step)
+                # float32 state travels as float32 (half the bytes of float64)
+                out["weights"] = self.pull(keys, worker, step).astype(self.wire_dtype)
             elif op == "push":
                 reply["applied"] = self.push(
                     worker,
@@ -216,6 +224,8 @@ class Shard:
                 reply["bias"] = self.bias
             elif op == "checkpoint":
                 reply["path"] = self.checkpoint()
+            elif op == "export":
+                reply.update(self.export(header.get("dir")))
             else:
                 raise ValueError(f"shard {self.config.index}: unknown op {op!r}")
         except Exception as e:  # noqa: BLE001  reported to the caller, who raises it
@@ -314,7 +324,15 @@ class Shard:
         """Worker ``worker`` has pushed its last step (it no longer holds others back)."""
         with self._cond:
             self.finished[worker] = True
+            if self.config.sync:
+                self._complete_step()
             self._cond.notify_all()
+            due, self._due = self._due, None
+        if due is not None:
+            try:
+                self._writer.write(*due)
+            except OSError as e:
+                self._writer.errors.append(f"{self.config.checkpoint_path}: {e}")
 
     def close(self) -> None:
         """Wakes every waiting pull with an error (the job is being torn down)."""
@@ -326,7 +344,11 @@ class Shard:
     def _wait_for(self, worker: int, step: int) -> None:
         cfg = self.config
         if cfg.sync:
-            if self._recovering and step > self.version:
+            # A worker pulling step t has pushed t-1; if that push is not here (lost
+            # with the crash), the restored shard joins the workers at t. If it is here,
+            # step t-1 is in progress: wait for it like any step (skipping it would
+            # drop this worker's push and lose one more step per round).
+            if self._recovering and step > self.version and self.clock[worker] < step:
                 self._skip_to(step)
             ready = lambda: self.version >= step  # noqa: E731
             waiting_for = lambda: (  # noqa: E731
@@ -368,7 +390,12 @@ class Shard:
         self._pending.append((keys, grads))
         self._pending_rows += int(rows)
         self._pending_loss += float(loss)
-        if len(self._pending) == self.config.num_workers:
+        self._complete_step()
+
+    def _complete_step(self) -> None:
+        """Applies the pending step once every worker that has not finished pushed it
+        (standalone workers reading their own input may run out of steps first)."""
+        if self._pending and (self.clock[~self.finished] > self.version).all():
             k = np.concatenate([p[0] for p in self._pending])
             g = np.concatenate([p[1] for p in self._pending])
             uniq, inv = np.unique(k, return_inverse=True)
@@ -398,6 +425,11 @@ class Shard:
             self._due = self._snapshot()
 
     # -- state --------------------------------------------------------------------------
+    @property
+    def wire_dtype(self) -> np.dtype:
+        """dtype of pulled weights on the wire: the state's (float32 or float64)."""
+        return np.dtype(np.float32 if self.config.dtype == "float32" else np.float64)
+
     @property
     def bias(self) -> float:
         return float(self.bias_opt.weights(_ZERO)[0]) if self.bias_opt is not None else 0.0
@@ -440,27 +472,55 @@ class Shard:
                 "incarnation": self.incarnation,
                 "peak_rss": peak_rss(),
                 "checkpoint_errors": list(self._writer.errors),
+                "checkpoint_bytes": self._writer.bytes_written,
             }
+
+    def export(self, directory) -> dict:
+        """Writes this shard's part of the model (its non-zero weights) into
+        ``directory`` (an absolute path); the bias travels in the reply."""
+        if not isinstance(directory, str) or not os.path.isabs(directory):
+            raise ValueError(f"shard {self.config.index}: export needs an absolute directory")
+        keys, weights = self.nonzero_weights()
+        nnz = model_parts.write_part(directory, self.config.index, keys, weights)
+        return {"part": self.config.index, "nnz": nnz, "bias": self.bias}
 
     def checkpoint(self) -> str:
         """Writes the checkpoint now (waits for the disk, not holding the lock); returns
         its path."""
         with self._cond:
-            snap = self._snapshot()
+            snap = self._snapshot(full=True)
         self._writer.write(*snap)
         return self.config.checkpoint_path
 
-    def _snapshot(self) -> tuple[int, dict, dict]:
-        """A numbered copy of the state (called with the lock held: copies only)."""
+    def _snapshot(self, full: bool = False) -> tuple[int, dict, dict]:
+        """A numbered copy of the state (called with the lock held: copies only): every
+        row (``full``, the first after a start, after a failed write, or when the
+        deltas have grown past half the store), else the rows written since the last
+        snapshot (see :mod:`miniflow.ps.checkpoint`)."""
         if not self.config.checkpoint_path:
             raise ValueError(f"shard {self.config.index}: no checkpoint_path configured")
         self.stats["checkpoints"] += 1
         self._snapshots += 1
-        slots = list(self.opt.slots)
-        keys = self.opt.store.items(slots[0])[0]
-        arrays = {"keys": keys, "clock": self.clock.copy(), "finished": self.finished.copy()}
-        for s in slots:
-            arrays["slot_" + s] = self.opt.store.items(s)[1]
+        store = self.opt.store
+        dirty = store.dirty_rows()
+        full = (
+            full
+            or self._base is None
+            or self._writer.broken
+            or self._delta_rows + len(dirty) > len(store) // 2
+        )
+        if full:
+            keys, rows = store.all_rows()
+            self._base, self._delta_rows = f"{self.incarnation:012x}{self._snapshots:06d}", 0
+        else:
+            keys, rows = store.rows_of(dirty)
+            self._delta_rows += len(dirty)
+        # sync: pushes pending for the next step are not in the state; a restored shard
+        # must not count them as received
+        clock = np.minimum(self.clock, self.version) if self.config.sync else self.clock.copy()
+        arrays = {"keys": keys, "clock": clock, "finished": self.finished.copy()}
+        for j, s in enumerate(store.slot_names):
+            arrays["slot_" + s] = rows[:, j]
         if self.bias_opt is not None:
             for s in self.bias_opt.slots:
                 arrays["bias_" + s] = self.bias_opt.store.array(s).copy()
@@ -470,22 +530,34 @@ class Shard:
             "stats": json.loads(json.dumps(self.stats)),
             "bias_step": self.bias_opt.step if self.bias_opt is not None else 0,
             "config": asdict(self.config),
+            "kind": "full" if full else "delta",
+            "id": self._base,
+            "base": self._base,
+            "seq": self._snapshots,
         }
         return self._snapshots, arrays, meta
 
     def _load(self, path: str) -> None:
-        z, meta = checkpoint.load(path)
-        keys = z["keys"]
-        for s in self.opt.slots:
-            self.opt.store.put(s, keys, z["slot_" + s])
+        """The full checkpoint at ``path``, then its deltas in order."""
+        base, base_meta, deltas = checkpoint.load_chain(path)
+        z, meta = base, base_meta
+        for z, meta in [(base, base_meta), *deltas]:  # noqa: B007  the last one's clocks
+            for s in self.opt.slots:
+                self.opt.store.put(s, z["keys"], z["slot_" + s])
         if self.bias_opt is not None:
             for s in self.bias_opt.slots:
                 self.bias_opt.store.put(s, _ZERO, z["bias_" + s])
         self.clock[:] = z["clock"]
         self.finished[:] = z["finished"]
+        self.opt.store.dirty_rows()  # loading is not a change to checkpoint
         self.version = meta["version"]
         self.opt.step = meta["step"]
         if self.bias_opt is not None:
             self.bias_opt.step = meta["bias_step"]
-        self.stats = {**meta["stats"], "restored_from": path, "restored_version": self.version}
+        self.stats = {
+            **meta["stats"],
+            "restored_from": path,
+            "restored_version": self.version,
+            "restored_deltas": len(deltas),
+        }
         self._recovering = True

@@ -70,7 +70,8 @@ class SocketTransport:
     A request whose connection fails (the shard died) is retried on a fresh connection
     until ``timeout`` seconds have passed, re-reading ``address_file`` before each try;
     the shard's new incarnation then tells the :class:`ShardClient` to replay its last
-    push.
+    push. ``address_file`` may also be a function returning the current addresses
+    (standalone workers read the shards' registrations in the job dir).
     """
 
     def __init__(
@@ -142,7 +143,9 @@ class SocketTransport:
         if self.address_file is None:
             return
         try:
-            found = [parse_address(a) for a in read_addresses(self.address_file)]
+            source = self.address_file
+            listed = source() if callable(source) else read_addresses(source)
+            found = [parse_address(a) for a in listed]
         except (OSError, ValueError, KeyError):
             return  # being rewritten, or gone: keep the last known addresses
         if len(found) == self.num_shards:

@@ -18,6 +18,7 @@ __all__ = ["check_config", "check_batch", "MAX_DIMS_LOG2", "MAX_TASKS"]
 
 MAX_DIMS_LOG2 = 62  # keys are int64, and BIAS_KEY (-1) must stay outside the key space
 MAX_TASKS = 1024  # shards or workers: more is a typo, not a job
+PLACEMENTS = ("SPREAD", "PACK", "STRICT_SPREAD", "STRICT_PACK")  # Ray's strategies
 BACKEND_NAMES = ("local", "process", "ray")  # miniflow.ps.backends.BACKENDS (no import loop)
 
 
@@ -63,6 +64,13 @@ def check_config(cfg) -> None:
     _number("--l2", cfg.l2, 0)
     if cfg.dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be float32 or float64, got {cfg.dtype!r}")
+    if getattr(cfg, "export", "merged") not in ("merged", "sharded"):
+        raise ValueError(f"export must be 'merged' or 'sharded', got {cfg.export!r}")
+    if getattr(cfg, "export", "merged") == "sharded" and not cfg.job_dir:
+        raise ValueError("--sharded-export needs --job-dir: the shards write the model there")
+    _number("--ray-cpus", getattr(cfg, "ray_cpus", 1.0), 0)
+    if getattr(cfg, "ray_placement", "SPREAD") not in PLACEMENTS:
+        raise ValueError(f"--ray-placement must be one of {PLACEMENTS}, got {cfg.ray_placement!r}")
     _integer("--batch-size", cfg.batch_size, 1)
     _integer("--epochs", cfg.epochs, 1)
     if cfg.checkpoint_every is not None:

@@ -9,13 +9,13 @@ is computed before the update and travels with the push, so the shards count it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
+from miniflow.core import update_rules as rules
 from miniflow.ml.data import Batch
-from miniflow.ml.linear_model import sigmoid
 from miniflow.ps.client import ShardClient
 from miniflow.ps.partition import read_partition
 from miniflow.ps.sharding import BIAS_KEY
@@ -36,8 +36,7 @@ class WorkerResult:
 
 def margins(batch: Batch, w_per_nnz: np.ndarray, bias: float) -> np.ndarray:
     """``b + w.x`` per row (segment sums of the occurrences' contributions)."""
-    contrib = w_per_nnz if batch.values is None else w_per_nnz * batch.values
-    return np.bincount(batch.row_ids(), weights=contrib, minlength=len(batch)) + bias
+    return rules.sparse_margins(batch.indptr, w_per_nnz, batch.values, bias)
 
 
 def gradient(
@@ -46,16 +45,12 @@ def gradient(
     """(log-loss gradient per unique key, bias gradient, summed log loss) at weights ``w``.
 
     ``local`` maps each feature occurrence to its unique key; the gradient of row i is
-    ``(sigmoid(margin_i) - y_i) x_i``, summed over the rows per key.
+    ``(sigmoid(margin_i) - y_i) x_i``, summed over the rows per key
+    (:mod:`miniflow.core.update_rules`, shared with ``SparseLRTrainer.step``).
     """
     margin = margins(batch, w[local], bias)
-    y = batch.labels.astype(np.float64)
-    g = sigmoid(margin) - y
-    per_nnz = np.repeat(g, np.diff(batch.indptr))
-    if batch.values is not None:
-        per_nnz *= batch.values
-    grads = np.bincount(local, weights=per_nnz, minlength=n_keys)
-    loss = float(np.sum(np.logaddexp(0.0, margin) - y * margin))
+    g, loss = rules.logistic_loss(margin, batch.labels)
+    grads = rules.sparse_linear_gradient(g, batch.indptr, local, n_keys, batch.values)
     return grads, float(g.sum()), loss
 
 
@@ -72,15 +67,17 @@ def train_step(client: ShardClient, step: int, batch: Batch) -> float:
 
 def run_worker(
     client: ShardClient,
-    partition_path: str,
+    partition_path: str | Callable[[], Iterable[Batch]],
     epochs: int = 1,
     pace: float = 0.0,
     stop: Callable[[], bool] | None = None,
 ) -> WorkerResult:
     """Trains on one partition for ``epochs`` passes, then tells the shards it is done.
 
-    Steps are numbered across epochs. A replacement worker (same ``client.worker``)
-    starts at :meth:`ShardClient.resume_step`, skipping the steps the shards have.
+    ``partition_path`` is a partition file, or a function returning one pass of the
+    worker's own batches (standalone workers). Steps are numbered across epochs. A
+    replacement worker (same ``client.worker``) starts at
+    :meth:`ShardClient.resume_step`, skipping the steps the shards have.
 
     Args:
         pace: minimum seconds per step (demos and fault-injection tests slow a job
@@ -90,7 +87,11 @@ def run_worker(
     first = client.resume_step()
     step, done, rows, loss = 0, 0, 0, 0.0
     for _ in range(epochs):
-        for batch in read_partition(partition_path):
+        if callable(partition_path):
+            source = partition_path()
+        else:
+            source = read_partition(partition_path)
+        for batch in source:
             if step >= first:
                 t0 = time.perf_counter()
                 loss += train_step(client, step, batch)

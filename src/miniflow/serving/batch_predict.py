@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from miniflow.core.atomic_file import AtomicFile
 from miniflow.ml.data import iter_chunks, parse_libsvm
 from miniflow.serving.codec import decode_instances
 from miniflow.serving.manager import list_versions
@@ -302,7 +303,8 @@ def predict_files(
     start = time.perf_counter()
     bar = tqdm(unit="rows", unit_scale=True, disable=not progress, mininterval=0.5, desc="predict")
     try:
-        with open(partial, "w") as out:
+        # renamed to output (fsynced) when the block ends cleanly; kept on a failure
+        with AtomicFile(output, "w", temp=partial, keep_on_error=True) as out:
             for path in inputs:
                 comment = b"#" if fmt == "libsvm" else None
                 for group in _rows(path, batch_size, comment):
@@ -321,7 +323,6 @@ def predict_files(
         raise
     finally:
         bar.close()
-    os.replace(partial, output)
     return PredictSummary(rows, bad, time.perf_counter() - start, output)
 
 

@@ -7,6 +7,11 @@ runs the servable once on the concatenated inputs and hands each caller its rows
 This trades at most ``timeout_s`` of latency for fewer, larger model calls, as
 TensorFlow Serving's ``--enable_batching`` does.
 
+``timeout_s=0`` (``miniflow serve``'s default) is adaptive: the worker never waits. A
+request that finds the worker idle runs at once, alone; requests that arrive while a
+model call runs queue up and become the next call together. Batches therefore grow
+only with load, and an idle server adds no latency.
+
 If a merged call fails (one request with a bad value), each request of the batch is run
 alone, so a bad request only fails itself.
 """

@@ -24,6 +24,7 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 
@@ -198,22 +199,20 @@ def _convert(name: str, spec: TensorSpec, value: object) -> np.ndarray | Ragged:
 
 
 def _convert_ragged(name: str, spec: TensorSpec, rows: list) -> Ragged:
-    lengths = np.empty(len(rows) + 1, np.int64)
-    lengths[0] = 0
     for i, row in enumerate(rows):
         if not isinstance(row, list):
             raise InvalidRequest(
                 f"input {name!r}, instance {i}: expected a list of numbers, "
                 f"got {type(row).__name__}"
             )
-        lengths[i + 1] = len(row)
-    flat = [x for row in rows for x in row]
+    flat = rows[0] if len(rows) == 1 else [x for row in rows for x in row]
     values = _as_array(name, spec, flat) if flat else np.zeros(0, spec.dtype)
     if values.ndim != 1:
         raise InvalidRequest(
             f"input {name!r}: wrong shape: each instance must be a flat list of numbers"
         )
-    return Ragged(values, np.cumsum(lengths))
+    splits = np.fromiter(accumulate(map(len, rows), initial=0), np.int64, len(rows) + 1)
+    return Ragged(values, splits)
 
 
 def _as_array(name: str, spec: TensorSpec, value: list) -> np.ndarray:
@@ -225,6 +224,8 @@ def _as_array(name: str, spec: TensorSpec, value: list) -> np.ndarray:
         raise InvalidRequest(
             f"input {name!r}: wrong shape: nested lists must be rectangular ({e})"
         ) from None
+    if raw.dtype == spec.dtype:  # e.g. int64 ids from JSON integers: nothing to check
+        return raw
     kind, want = raw.dtype.kind, spec.dtype.kind
     if kind == "O":
         if any(type(x) is int for x in raw.flat):  # an integer beyond 64 bits
@@ -246,7 +247,7 @@ def _as_array(name: str, spec: TensorSpec, value: list) -> np.ndarray:
             f"input {name!r}: wrong dtype: expected {spec.dtype.name} "
             f"({'integers' if want in 'iu' else 'numbers'}), got {got} values"
         )
-    if want in "iu" and kind in "iu":
+    if want in "iu" and kind in "iu" and raw.dtype != spec.dtype:  # same dtype: in range
         info = np.iinfo(spec.dtype)
         if raw.size and (raw.min() < info.min or raw.max() > info.max):
             raise InvalidRequest(f"input {name!r}: value out of range for {spec.dtype.name}")

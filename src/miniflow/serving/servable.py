@@ -49,6 +49,18 @@ def _is_sparse_lr(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "model.json"))
 
 
+def _is_sparse_fm(path: str) -> bool:
+    from miniflow.ml.fm_model import is_fm_model
+
+    return is_fm_model(path)
+
+
+def _load_sparse_fm(path: str) -> Servable:
+    from miniflow.serving.sparse_fm import SparseFMServable
+
+    return SparseFMServable.load(path)
+
+
 def _is_saved_model(path: str) -> bool:
     return any(name.startswith("saved_model.") for name in os.listdir(path))
 
@@ -59,6 +71,18 @@ def _load_sparse_lr(path: str) -> Servable:
     return SparseLRServable.load(path)
 
 
+def _is_sharded_lr(path: str) -> bool:
+    from miniflow.ps.export import is_sharded_model
+
+    return is_sharded_model(path)
+
+
+def _load_sharded_lr(path: str) -> Servable:
+    from miniflow.ps.export import sharded_servable
+
+    return sharded_servable(path)  # the parts stay memory-mapped
+
+
 def _load_saved_model(path: str) -> Servable:
     from miniflow.serving.saved_model import SavedModelServable
 
@@ -67,13 +91,15 @@ def _load_saved_model(path: str) -> Servable:
 
 # (kind, detector, loader), tried in order.
 _KINDS: list[tuple[str, Callable[[str], bool], Callable[[str], Servable]]] = [
+    ("sparse_fm", _is_sparse_fm, _load_sparse_fm),  # before sparse_lr: both have model.json
+    ("sparse_lr_sharded", _is_sharded_lr, _load_sharded_lr),  # a miniflow.ps export
     ("sparse_lr", _is_sparse_lr, _load_sparse_lr),
     ("saved_model", _is_saved_model, _load_saved_model),
 ]
 
 
 def servable_kind(path: str | os.PathLike) -> str | None:
-    """``sparse_lr``, ``saved_model`` or None for a directory holding neither."""
+    """``sparse_fm``, ``sparse_lr``, ``saved_model`` or None for a directory holding none."""
     path = os.fspath(path)
     if not os.path.isdir(path):
         return None
@@ -86,7 +112,7 @@ def servable_kind(path: str | os.PathLike) -> str | None:
 def load_servable(path: str | os.PathLike) -> Servable:
     """Loads the model in version directory ``path``.
 
-    A miniflow.ml sparse LR model (``model.json`` + ``weights.npz``) or a graph model
+    A miniflow.ml sparse LR or FM/FFM model (``model.json`` + ``weights.npz``) or a graph model
     exported with ``tf.saved_model.simple_save`` (``saved_model.*``): miniflow's
     ``saved_model.json`` or TensorFlow's ``saved_model.pb``/``.pbtxt`` layout.
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
+import json
+import logging
+import os
 
-from miniflow.ml.data import Batch
-from miniflow.ml.linear_model import sigmoid
-from miniflow.ml.sparse_lr import SparseLinearModel, load_model
-from miniflow.serving.errors import InvalidRequest
+import numpy as np
+from scipy.special import expit
+
+from miniflow.ml.sparse_lr import FORMAT, FORMAT_VERSION, SparseLinearModel
+from miniflow.serving import model_files
+from miniflow.serving.errors import InvalidRequest, ModelLoadError
 from miniflow.serving.signature import (
     CLASSIFY_METHOD,
     DEFAULT_SIGNATURE,
@@ -18,6 +22,8 @@ from miniflow.serving.signature import (
 )
 
 __all__ = ["SparseLRServable"]
+
+log = logging.getLogger("miniflow.serving")
 
 
 def _signatures() -> dict[str, SignatureDef]:
@@ -56,21 +62,57 @@ class SparseLRServable:
     ``predict`` returns ``probabilities`` and ``logits`` (the margin ``b + w.x``);
     ``classification`` (``:classify``) and ``regression`` (``:regress``) as TF's binary
     classifiers export them.
-    The model is immutable, so ``predict`` needs no lock.
+
+    The sorted keys and their weights come from ``weights.npz``; under ``miniflow serve``
+    they are memory-mapped (:mod:`miniflow.serving.model_files`), so server workers
+    share them. The model is immutable, so ``predict`` needs no lock.
     """
 
-    def __init__(self, model: SparseLinearModel):
-        self.model = model
+    def __init__(
+        self,
+        keys: np.ndarray,
+        weights: np.ndarray,
+        bias: float,
+        dims_log2: int,
+        mapped_files: list[str] | None = None,
+    ):
+        self.keys = keys
+        self.weights = weights
+        self.bias = float(bias)
+        self.dims_log2 = int(dims_log2)
         self.signature_defs = _signatures()
+        self._mapped_files = mapped_files or []
 
-    @property
-    def dims_log2(self) -> int:
-        """Feature ids lie in ``[0, 2**dims_log2)``."""
-        return self.model.dims_log2
+    @classmethod
+    def from_model(cls, model: SparseLinearModel) -> SparseLRServable:
+        """Serves an in-memory :class:`SparseLinearModel` (keys already sorted)."""
+        return cls(model.keys, model.weights, model.bias, model.dims_log2)
 
     @classmethod
     def load(cls, path: str) -> SparseLRServable:
-        return cls(load_model(path))
+        """Loads ``model.json`` + ``weights.npz`` written by ``SparseLinearModel.save``.
+
+        Raises:
+            ModelLoadError: a wrong format or version, or weights that are not sorted
+                unique integer keys with one finite weight each.
+        """
+        with open(os.path.join(path, "model.json")) as f:
+            meta = json.load(f)
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            got = meta.get("format") if isinstance(meta, dict) else meta
+            raise ModelLoadError(f"{path}: model.json has format {got!r}, expected {FORMAT!r}")
+        if meta.get("version", 0) > FORMAT_VERSION:
+            raise ModelLoadError(
+                f"{path}: model format version {meta['version']} is newer than this "
+                f"miniflow's ({FORMAT_VERSION}); upgrade miniflow"
+            )
+        arrays, files = model_files.load_npz(os.path.join(path, "weights.npz"))
+        try:
+            keys, weights = _checked(path, arrays, int(meta["dims_log2"]))
+            return cls(keys, weights, float(meta["bias"]), int(meta["dims_log2"]), files)
+        except BaseException:
+            model_files.release(files)
+            raise
 
     def predict(self, signature_name: str, inputs) -> dict[str, np.ndarray]:
         if signature_name not in self.signature_defs:
@@ -80,30 +122,25 @@ class SparseLRServable:
             )
         ids, vals = inputs["indices"], inputs["values"]
         assert isinstance(ids, Ragged) and isinstance(vals, Ragged)  # the decoder's contract
-        if not np.array_equal(ids.row_splits, vals.row_splits):
-            row = int(np.argmax(ids.row_splits != vals.row_splits)) - 1
+        splits, idx = ids.row_splits, ids.values
+        if len(idx) != len(vals.values) or (
+            len(splits) > 2 and not (splits == vals.row_splits).all()
+        ):
+            row = int(np.argmax(splits != vals.row_splits)) - 1
             raise InvalidRequest(
                 f"instance {row}: 'indices' and 'values' have different "
                 "lengths; every feature id needs exactly one value"
             )
-        dim = 1 << self.model.dims_log2
-        bad = (ids.values < 0) | (ids.values >= dim)
-        if bad.any():
-            k = int(np.argmax(bad))
-            row = int(np.searchsorted(ids.row_splits, k, side="right")) - 1
+        dim = 1 << self.dims_log2
+        if idx.size and idx.view(np.uint64).max() >= dim:  # negative ids wrap to huge
+            k = int(np.argmax((idx < 0) | (idx >= dim)))
+            row = int(np.searchsorted(splits, k, side="right")) - 1
             raise InvalidRequest(
-                f"instance {row}: feature index {int(ids.values[k])} is out of "
-                f"range [0, {dim}) (the model has 2^{self.model.dims_log2} "
-                "features)"
+                f"instance {row}: feature index {int(idx[k])} is out of "
+                f"range [0, {dim}) (the model has 2^{self.dims_log2} features)"
             )
-        batch = Batch(
-            ids.row_splits.astype(np.int64),
-            ids.values.astype(np.int64),
-            vals.values.astype(np.float32),
-            np.zeros(len(ids), np.float32),
-        )
-        logits = self.model.decision_function(batch)
-        prob = sigmoid(logits).astype(np.float32)
+        logits = self._margins(idx, vals.values, splits)
+        prob = expit(logits).astype(np.float32)
         if signature_name == "classification":
             classes = np.empty((len(prob), 2), object)
             classes[:] = (b"0", b"1")
@@ -115,5 +152,53 @@ class SparseLRServable:
             out["logits"] = logits.astype(np.float32)
         return out
 
+    def _margins(self, idx: np.ndarray, vals: np.ndarray, splits: np.ndarray) -> np.ndarray:
+        """``b + w.x`` per row: weights found by binary search in the sorted keys."""
+        n = len(splits) - 1
+        if not len(self.keys) or not idx.size:
+            return np.full(n, self.bias)
+        pos = np.searchsorted(self.keys, idx)
+        w = np.where(
+            self.keys.take(pos, mode="clip") == idx,
+            self.weights.take(pos, mode="clip"),
+            np.float32(0),
+        )
+        if n == 1:  # the common request: one dot product
+            return np.array([float(np.dot(w, vals)) + self.bias])
+        rows = np.repeat(np.arange(n), np.diff(splits))
+        return np.bincount(rows, weights=w * vals, minlength=n) + self.bias
+
     def close(self) -> None:
-        pass
+        model_files.release(self._mapped_files)
+        self._mapped_files = []
+
+
+def _checked(path: str, arrays: dict, dims_log2: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (keys, weights) pair of ``weights.npz``, checked (this reads every page once,
+    so the first requests do not wait for the disk)."""
+    if set(arrays) != {"keys", "values"}:
+        raise ModelLoadError(
+            f"{path}: weights.npz holds {sorted(arrays)}, expected ['keys', 'values']"
+        )
+    keys, weights = np.asarray(arrays["keys"]), np.asarray(arrays["values"])
+    if keys.ndim != 1 or weights.shape != keys.shape:
+        raise ModelLoadError(
+            f"{path}: keys {keys.shape} and values {weights.shape} must be 1-D of equal length"
+        )
+    if keys.dtype != np.int64 or weights.dtype.kind != "f":
+        raise ModelLoadError(
+            f"{path}: expected int64 keys and float values, got {keys.dtype} and {weights.dtype}"
+        )
+    if keys.size:
+        if not (keys[1:] > keys[:-1]).all():
+            # not written by SparseLinearModel.save: sorted here, in this process's memory
+            order = np.argsort(keys, kind="stable")
+            keys, weights = keys[order], weights[order]
+            if not (keys[1:] > keys[:-1]).all():
+                raise ModelLoadError(f"{path}: a feature id appears twice in keys")
+            log.warning("%s: keys are not sorted; sorted in memory (not shared)", path)
+        if keys[0] < 0 or keys[-1] >= 1 << dims_log2:
+            raise ModelLoadError(f"{path}: keys outside [0, 2^{dims_log2})")
+        if not np.isfinite(weights).all():
+            raise ModelLoadError(f"{path}: weights hold NaN or infinity")
+    return keys, weights

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from miniflow.core import update_rules
 from miniflow.core.dispatch import apply_op
 from miniflow.train.optimizer import Optimizer
 from miniflow.train.slot_apply import buffers, fill_slot, hyper, like, unique_rows, update_op
@@ -12,8 +11,7 @@ from miniflow.train.slot_apply import buffers, fill_slot, hyper, like, unique_ro
 @update_op("ApplyAdagrad")
 def _apply_adagrad(slot, lr, grad, var=None, slot_vars=()):
     value, accum = buffers(slot, var, slot_vars)
-    accum += grad * grad
-    value -= lr * grad / np.sqrt(accum)
+    update_rules.adagrad(value, accum, grad, lr)
     return value
 
 
@@ -21,9 +19,9 @@ def _apply_adagrad(slot, lr, grad, var=None, slot_vars=()):
 def _sparse_apply_adagrad(slot, lr, values, indices, var=None, slot_vars=()):
     value, accum = buffers(slot, var, slot_vars)
     rows, g = unique_rows(values, indices, value.shape[0])
-    a = accum[rows] + g * g
-    accum[rows] = a
-    value[rows] -= lr * g / np.sqrt(a)
+    w, a = value[rows], accum[rows]
+    update_rules.adagrad(w, a, g, lr)
+    value[rows], accum[rows] = w, a
     return value
 
 

@@ -4,8 +4,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from miniflow.core import update_rules
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.ops import control_flow_ops
 from miniflow.ops.variables import Variable
@@ -13,34 +12,12 @@ from miniflow.train.optimizer import Optimizer
 from miniflow.train.slot_apply import buffers, fill_slot, hyper, like, unique_rows, update_op
 
 
-def _step_size(beta1_power, beta2_power, lr):
-    return lr * np.sqrt(1 - beta2_power) / (1 - beta1_power)
-
-
 @update_op("ApplyAdam")
 def _apply_adam(
     slot, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, var=None, slot_vars=()
 ):
     value, m, v = buffers(slot, var, slot_vars)
-    if value.dtype.kind != "f" or grad.shape != value.shape:
-        m += (grad - m) * (1 - beta1)
-        v += (grad * grad - v) * (1 - beta2)
-        value -= _step_size(beta1_power, beta2_power, lr) * m / (np.sqrt(v) + epsilon)
-        return value
-    # the same formulas in place, in the variable's dtype, with two temporaries
-    cast = value.dtype.type
-    t = np.subtract(grad, m, dtype=value.dtype)
-    t *= cast(1 - beta1)
-    m += t
-    np.multiply(grad, grad, out=t)
-    t -= v
-    t *= cast(1 - beta2)
-    v += t
-    np.sqrt(v, out=t)
-    t += cast(epsilon)
-    u = np.multiply(m, cast(_step_size(beta1_power, beta2_power, lr)))
-    u /= t
-    value -= u
+    update_rules.adam(value, m, v, grad, lr, beta1, beta2, epsilon, beta1_power, beta2_power)
     return value
 
 
@@ -63,11 +40,9 @@ def _sparse_apply_adam(
 ):
     value, m, v = buffers(slot, var, slot_vars)
     rows, g = unique_rows(values, indices, value.shape[0])
-    m *= beta1
-    m[rows] += g * (1 - beta1)
-    v *= beta2
-    v[rows] += g * g * (1 - beta2)
-    value -= _step_size(beta1_power, beta2_power, lr) * m / (np.sqrt(v) + epsilon)
+    update_rules.adam_sparse_decay(
+        value, m, v, rows, g, lr, beta1, beta2, epsilon, beta1_power, beta2_power
+    )
     return value
 
 

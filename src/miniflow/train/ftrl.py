@@ -7,34 +7,17 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from miniflow.core import update_rules
 from miniflow.core.dispatch import apply_op
 from miniflow.train.optimizer import Optimizer
 from miniflow.train.slot_apply import buffers, fill_slot, hyper, like, unique_rows, update_op
 
 
-def _root(x, lr_power):
-    """``x ** -lr_power`` (an exact square root for the usual -0.5)."""
-    return np.sqrt(x) if lr_power == -0.5 else np.power(x, -lr_power)
-
-
-def _ftrl(g, w, accum, linear, lr, l1, l2, l2_shrinkage, lr_power):
-    """New (w, accum, linear) for gradient ``g``."""
-    new_accum = accum + g * g
-    shrunk = g + 2 * l2_shrinkage * w if l2_shrinkage > 0 else g
-    new_root = _root(new_accum, lr_power)
-    linear = linear + shrunk - (new_root - _root(accum, lr_power)) / lr * w
-    quadratic = new_root / lr + 2 * l2
-    w = np.where(np.abs(linear) > l1, (np.sign(linear) * l1 - linear) / quadratic, 0)
-    return w.astype(accum.dtype, copy=False), new_accum, linear
-
-
 @update_op("ApplyFtrl")
 def _apply_ftrl(slot, lr, l1, l2, l2_shrinkage, grad, var=None, slot_vars=(), lr_power=-0.5):
     value, accum, linear = buffers(slot, var, slot_vars)
-    value[...], accum[...], linear[...] = _ftrl(
-        grad, value, accum, linear, lr, l1, l2, l2_shrinkage, lr_power
+    value[...], accum[...], linear[...] = update_rules.ftrl(
+        value, accum, linear, grad, lr, l1, l2, l2_shrinkage, lr_power
     )
     return value
 
@@ -45,8 +28,8 @@ def _sparse_apply_ftrl(
 ):
     value, accum, linear = buffers(slot, var, slot_vars)
     rows, g = unique_rows(values, indices, value.shape[0])
-    value[rows], accum[rows], linear[rows] = _ftrl(
-        g, value[rows], accum[rows], linear[rows], lr, l1, l2, l2_shrinkage, lr_power
+    value[rows], accum[rows], linear[rows] = update_rules.ftrl(
+        value[rows], accum[rows], linear[rows], g, lr, l1, l2, l2_shrinkage, lr_power
     )
     return value
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from miniflow.core import update_rules
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.ops.state_ops import Slot, _uninitialized
@@ -24,10 +23,7 @@ def _apply_gradient_descent(slot, alpha, delta):
     value = slot.value
     if value is None:
         raise _uninitialized(slot)
-    if value.ndim:
-        value -= alpha * delta  # in place on the variable's buffer
-    else:
-        value[()] = value[()] - alpha * delta  # same, without 0-d ufunc overhead
+    update_rules.sgd(value, delta, alpha)  # in place on the variable's buffer
     return value
 
 
@@ -36,7 +32,7 @@ def _sparse_apply_gradient_descent(slot, alpha, values, indices):
     value = slot.value
     if value is None:
         raise _uninitialized(slot)
-    np.subtract.at(value, np.asarray(indices), np.multiply(alpha, values).astype(value.dtype))
+    update_rules.sgd_scatter(value, indices, values, alpha)
     return value
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from miniflow.core import update_rules
 from miniflow.core.dispatch import apply_op
 from miniflow.train.optimizer import Optimizer
 from miniflow.train.slot_apply import buffers, fill_slot, hyper, like, unique_rows, update_op
@@ -11,12 +12,7 @@ from miniflow.train.slot_apply import buffers, fill_slot, hyper, like, unique_ro
 @update_op("ApplyMomentum")
 def _apply_momentum(slot, lr, grad, momentum, var=None, slot_vars=(), use_nesterov=False):
     value, accum = buffers(slot, var, slot_vars)
-    accum *= momentum
-    accum += grad
-    if use_nesterov:
-        value -= grad * lr + accum * (momentum * lr)
-    else:
-        value -= lr * accum
+    update_rules.momentum(value, accum, grad, lr, momentum, use_nesterov)
     return value
 
 
@@ -26,12 +22,9 @@ def _sparse_apply_momentum(
 ):
     value, accum = buffers(slot, var, slot_vars)
     rows, g = unique_rows(values, indices, value.shape[0])
-    a = accum[rows] * momentum + g
-    accum[rows] = a
-    if use_nesterov:
-        value[rows] -= g * lr + a * (momentum * lr)
-    else:
-        value[rows] -= lr * a
+    w, a = value[rows], accum[rows]
+    update_rules.momentum(w, a, g, lr, momentum, use_nesterov)
+    value[rows], accum[rows] = w, a
     return value
 
 

@@ -3,19 +3,16 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from miniflow.core import update_rules
 from miniflow.core.dispatch import apply_op
 from miniflow.train.optimizer import Optimizer
-from miniflow.train.proximal_gradient_descent import proximal_step
 from miniflow.train.slot_apply import buffers, fill_slot, hyper, like, unique_rows, update_op
 
 
 @update_op("ApplyProximalAdagrad")
 def _apply_proximal_adagrad(slot, lr, l1, l2, grad, var=None, slot_vars=()):
     value, accum = buffers(slot, var, slot_vars)
-    accum += grad * grad
-    value[...] = proximal_step(value, grad, lr / np.sqrt(accum), l1, l2)
+    update_rules.proximal_adagrad(value, accum, grad, lr, l1, l2)
     return value
 
 
@@ -23,9 +20,9 @@ def _apply_proximal_adagrad(slot, lr, l1, l2, grad, var=None, slot_vars=()):
 def _sparse_apply_proximal_adagrad(slot, lr, l1, l2, values, indices, var=None, slot_vars=()):
     value, accum = buffers(slot, var, slot_vars)
     rows, g = unique_rows(values, indices, value.shape[0])
-    a = accum[rows] + g * g
-    accum[rows] = a
-    value[rows] = proximal_step(value[rows], g, lr / np.sqrt(a), l1, l2)
+    w, a = value[rows], accum[rows]
+    update_rules.proximal_adagrad(w, a, g, lr, l1, l2)
+    value[rows], accum[rows] = w, a
     return value
 
 

@@ -3,25 +3,16 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from miniflow.core import update_rules
 from miniflow.core.dispatch import apply_op
 from miniflow.train.optimizer import Optimizer
 from miniflow.train.slot_apply import buffers, hyper, like, unique_rows, update_op
 
 
-def proximal_step(w, g, lr, l1, l2):
-    """TF's proximal update of ``w`` for gradient ``g`` and (per-element) rate ``lr``."""
-    v = w - lr * g
-    if l1 > 0:
-        v = np.sign(v) * np.maximum(np.abs(v) - lr * l1, 0)
-    return (v / (1 + lr * l2)).astype(w.dtype, copy=False)
-
-
 @update_op("ApplyProximalGradientDescent")
 def _apply_pgd(slot, lr, l1, l2, grad, var=None, slot_vars=()):
     (value,) = buffers(slot, var, slot_vars)
-    value[...] = proximal_step(value, grad, lr, l1, l2)
+    value[...] = update_rules.proximal_sgd(value, grad, lr, l1, l2)
     return value
 
 
@@ -29,7 +20,7 @@ def _apply_pgd(slot, lr, l1, l2, grad, var=None, slot_vars=()):
 def _sparse_apply_pgd(slot, lr, l1, l2, values, indices, var=None, slot_vars=()):
     (value,) = buffers(slot, var, slot_vars)
     rows, g = unique_rows(values, indices, value.shape[0])
-    value[rows] = proximal_step(value[rows], g, lr, l1, l2)
+    value[rows] = update_rules.proximal_sgd(value[rows], g, lr, l1, l2)
     return value
 
 

@@ -4,49 +4,19 @@ gradient ``mg`` is tracked too and the denominator is ``sqrt(ms - mg**2 + eps)``
 
 from __future__ import annotations
 
-import numpy as np
-
+from miniflow.core import update_rules
 from miniflow.core.dispatch import apply_op
 from miniflow.train.optimizer import Optimizer
 from miniflow.train.slot_apply import buffers, fill_slot, hyper, like, unique_rows, update_op
-
-
-def _rmsprop(g, ms, mom, mg, lr, rho, momentum, epsilon):
-    """New (ms, mom, mg) for gradient ``g`` (``mg`` None when not centered)."""
-    ms = ms + (g * g - ms) * (1 - rho)
-    if mg is None:
-        denom = ms + epsilon
-    else:
-        mg = mg + (g - mg) * (1 - rho)
-        denom = ms - mg * mg + epsilon
-    mom = mom * momentum + lr * g / np.sqrt(denom)
-    return ms, mom, mg
-
-
-def _rmsprop_in_place(g, value, ms, mom, lr, rho, momentum, epsilon):
-    """`_rmsprop` (not centered) on the buffers themselves, in their dtype, with two
-    temporaries; then ``value -= mom``."""
-    cast = value.dtype.type
-    t = np.multiply(g, g, dtype=value.dtype)
-    t -= ms
-    t *= cast(1 - rho)
-    ms += t
-    np.add(ms, cast(epsilon), out=t)
-    np.sqrt(t, out=t)
-    u = np.multiply(g, cast(lr), dtype=value.dtype)
-    u /= t
-    mom *= cast(momentum)
-    mom += u
-    value -= mom
 
 
 @update_op("ApplyRMSProp")
 def _apply_rmsprop(slot, lr, rho, momentum, epsilon, grad, var=None, slot_vars=()):
     value, ms, mom, *mg = buffers(slot, var, slot_vars)
     if not mg and value.dtype.kind == "f" and grad.shape == value.shape:
-        _rmsprop_in_place(grad, value, ms, mom, lr, rho, momentum, epsilon)
+        update_rules.rmsprop_in_place(value, ms, mom, grad, lr, rho, momentum, epsilon)
         return value
-    new_ms, new_mom, new_mg = _rmsprop(
+    new_ms, new_mom, new_mg = update_rules.rmsprop(
         grad, ms, mom, mg[0] if mg else None, lr, rho, momentum, epsilon
     )
     ms[...], mom[...] = new_ms, new_mom
@@ -62,7 +32,7 @@ def _sparse_apply_rmsprop(
 ):
     value, ms, mom, *mg = buffers(slot, var, slot_vars)
     rows, g = unique_rows(values, indices, value.shape[0])
-    new_ms, new_mom, new_mg = _rmsprop(
+    new_ms, new_mom, new_mg = update_rules.rmsprop(
         g, ms[rows], mom[rows], mg[0][rows] if mg else None, lr, rho, momentum, epsilon
     )
     ms[rows], mom[rows] = new_ms, new_mom

@@ -15,8 +15,11 @@ if TYPE_CHECKING:
     from miniflow_platform.config import Settings
     from miniflow_platform.executors.base import Executor
 
-EXECUTORS = {"local": "miniflow_platform.executors.local:LocalExecutor"}
-_FROM_BASE = ("Executor", "Resources", "RunSpec", "RunState", "RunStatus")
+EXECUTORS = {
+    "local": "miniflow_platform.executors.local:LocalExecutor",
+    "kubernetes": "miniflow_platform.executors.kubernetes:KubernetesExecutor",
+}
+_FROM_BASE = ("Endpoint", "Executor", "Resources", "RunSpec", "RunState", "RunStatus")
 
 
 def get_executor(name: str, settings: Settings) -> Executor:

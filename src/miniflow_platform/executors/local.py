@@ -18,8 +18,10 @@ The isolation used is returned by ``submit`` and stored on the job record.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -31,9 +33,18 @@ import psutil
 
 from miniflow_platform.config import Settings
 from miniflow_platform.executors import cgroups, modes, sandbox_plan
-from miniflow_platform.executors.base import Executor, RunSpec, RunState, RunStatus
+from miniflow_platform.executors.base import (
+    LOG_CHUNK,
+    Endpoint,
+    Executor,
+    RunSpec,
+    RunState,
+    RunStatus,
+    check_run_id,
+)
 from miniflow_platform.executors.runner import kill_tree, write_json
 from miniflow_platform.paths import is_within
+from miniflow_platform.storage import LocalStorage
 
 START_GRACE_S = 15.0  # a runner that has not written runner.json by then is lost
 
@@ -44,6 +55,7 @@ class LocalExecutor(Executor):
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
         self._layout: cgroups.CgroupLayout | None = None
+        self._storage = LocalStorage(settings.data_dir)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(settings.data_dir, 0o700)  # the platform's alone: DB, specs, every tenant
         wanted = settings.isolation
@@ -76,7 +88,16 @@ class LocalExecutor(Executor):
             return f"cgroups-v{self._layout.version}"
         return "none" if self.settings.isolation == "none" else "rlimits"
 
-    def submit(self, spec: RunSpec) -> str:
+    @property
+    def storage(self) -> LocalStorage:
+        return self._storage
+
+    def run_dir(self, run_id: str | Path) -> Path:
+        """``<data_dir>/<run id>``; an absolute run id is the directory itself."""
+        return self.settings.data_dir / check_run_id(str(run_id))
+
+    def start(self, run_id: str, spec: RunSpec) -> str:
+        spec = dataclasses.replace(spec, run_dir=self.run_dir(run_id))
         spec.run_dir.mkdir(parents=True, exist_ok=True)
         for stale in ("runner.json", "status.json"):
             (spec.run_dir / stale).unlink(missing_ok=True)
@@ -137,7 +158,8 @@ class LocalExecutor(Executor):
             cwd=spec.cwd,
         )
 
-    def poll(self, run_dir: Path) -> RunStatus:
+    def status(self, run_id: str) -> RunStatus:
+        run_dir = self.run_dir(run_id)
         self._reap()
         status = _read_json(run_dir / "status.json")
         if status is not None:
@@ -159,7 +181,8 @@ class LocalExecutor(Executor):
             reason += "; without cgroups its leftover processes, if any, cannot be found"
         return RunStatus(RunState.LOST, reason=reason)
 
-    def cancel(self, run_dir: Path) -> None:
+    def cancel(self, run_id: str) -> None:
+        run_dir = self.run_dir(run_id)
         spec = _read_json(run_dir / "spec.json") or {"cgroups": []}
         runner = _read_json(run_dir / "runner.json")
         deadline = time.time() + 5
@@ -177,13 +200,42 @@ class LocalExecutor(Executor):
             _clean_up_lost(spec, runner)
         self._reap()
 
-    def log_path(self, run_dir: Path) -> Path:
-        return run_dir / "output.log"
+    def log_path(self, run_id: str | Path) -> Path:
+        """The file holding the run's stdout and stderr; it outlives the run."""
+        return self.run_dir(run_id) / "output.log"
 
-    def release(self, run_dir: Path) -> None:
-        spec = _read_json(run_dir / "spec.json")
+    def read_log(self, run_id: str, offset: int = 0, limit: int = LOG_CHUNK) -> bytes:
+        try:
+            with self.log_path(run_id).open("rb") as f:
+                f.seek(offset)
+                return f.read(limit)
+        except OSError:
+            return b""
+
+    def log_tail(self, run_id: str, limit: int = 2**20) -> str:
+        path = self.log_path(run_id)
+        try:
+            with path.open("rb") as f:
+                f.seek(max(0, path.stat().st_size - limit))
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def append_log(self, run_id: str, text: str) -> None:
+        with contextlib.suppress(OSError), self.log_path(run_id).open("a") as log:
+            log.write(text)
+
+    def endpoint(self, run_id: str, port: int) -> Endpoint:
+        return Endpoint("127.0.0.1", port)  # processes listen on loopback (managed.reserve)
+
+    def release(self, run_id: str) -> None:
+        spec = _read_json(self.run_dir(run_id) / "spec.json")
         if spec:
             cgroups.remove(spec["cgroups"])
+
+    def remove(self, run_id: str) -> None:
+        self.release(run_id)
+        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 
     def close(self) -> None:
         if self._layout is not None:  # removes the parent groups only if no run is left

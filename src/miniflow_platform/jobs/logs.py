@@ -14,18 +14,26 @@ FOLLOW_POLL_S = 0.25
 
 
 async def stream_file(
-    path: Path, offset: int, follow: bool, request: Request, is_finished: Callable[[], bool]
+    path: Path | Callable[[int], bytes],
+    offset: int,
+    follow: bool,
+    request: Request,
+    is_finished: Callable[[], bool],
 ) -> AsyncIterator[bytes]:
-    """Yield the file from ``offset``; with ``follow``, keep yielding until the run ends.
+    """Yield the log from ``offset``; with ``follow``, keep yielding until the run ends.
 
-    The run is checked *before* the last read, so output written just before the end
-    is never lost.
+    ``path`` is a file or a reader ``read(offset) -> next chunk`` (an executor's
+    ``read_log``). The run is checked *before* the last read, so output written just
+    before the end is never lost.
     """
     pos = offset
     while True:
         finished = await run_in_threadpool(is_finished) if follow else True
         while True:
-            data = _read(path, pos)
+            if isinstance(path, Path):
+                data = _read(path, pos)
+            else:
+                data = await run_in_threadpool(path, pos)
             if not data:
                 break
             pos += len(data)

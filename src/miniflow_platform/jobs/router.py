@@ -28,5 +28,6 @@ def create_job(
         working_dir=body.working_dir,
         code_archive_b64=body.code_archive_b64,
         code_upload_id=body.code_upload_id,
+        details={"experiment": body.experiment} if body.experiment else None,
     )
     return public(p, job)

@@ -134,6 +134,12 @@ def logs_response(
             return current is None or current.state in {s.value for s in TERMINAL}
 
     return StreamingResponse(
-        stream_file(service.log_path(p, job), offset, follow, request, is_finished),
+        stream_file(
+            lambda pos: p.executor.read_log(service.run_id(job_id), pos),
+            offset,
+            follow,
+            request,
+            is_finished,
+        ),
         media_type="text/plain",
     )

@@ -106,6 +106,11 @@ class JobCreate(JobBase):
     code_upload_id: int | None = Field(
         default=None, ge=1, le=2**53, description="an upload to unpack into the job's code dir"
     )
+    experiment: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_\-. ]{0,127}$",
+        description="the experiment the job's tracking run belongs to (default: Default)",
+    )
 
     @model_validator(mode="after")
     def _one_code_source(self) -> JobCreate:

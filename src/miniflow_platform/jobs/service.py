@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -38,7 +37,12 @@ from miniflow_platform.uploads import archive, service as uploads
 
 
 def job_dir(p: Platform, job_id: int) -> Path:
-    return p.settings.data_dir / "jobs" / f"job-{job_id}"
+    return p.settings.data_dir / run_id(job_id)
+
+
+def run_id(job_id: int) -> str:
+    """The executor's id of the job's run (its directory under the data dir, locally)."""
+    return f"jobs/job-{job_id}"
 
 
 def artifacts_dir(p: Platform, job: Job) -> Path:
@@ -125,7 +129,7 @@ def create_job(
             uploads.unpack_for(p, session, user, code_upload_id, code)
     except Exception:
         session.rollback()
-        p.executor.remove(job_dir(p, job.id))
+        p.executor.remove(run_id(job.id))
         raise
     if archive_bytes is not None or code_upload_id is not None:
         job.working_dir = str(code)
@@ -225,9 +229,9 @@ def cancel_job(p: Platform, session: Session, job: Job, by: User) -> Job:
         if job.state == JobState.QUEUED.value:
             transition(session, job, JobState.CANCELLED, reason=reason, finished_at=utcnow())
         elif job.state == JobState.RUNNING.value:
-            run_dir = job_dir(p, job.id)
-            p.executor.cancel(run_dir)
-            status = p.executor.poll(run_dir)
+            rid = run_id(job.id)
+            p.executor.cancel(rid)
+            status = p.executor.status(rid)
             transition(
                 session,
                 job,
@@ -236,7 +240,7 @@ def cancel_job(p: Platform, session: Session, job: Job, by: User) -> Job:
                 finished_at=utcnow(),
                 exit_code=status.exit_code,
             )
-            p.executor.release(run_dir)
+            p.executor.release(rid)
         else:
             raise Conflict(f"job {job.id} already ended ({job.state}); nothing to cancel")
     return job
@@ -249,14 +253,11 @@ def delete_job(p: Platform, session: Session, job: Job) -> None:
             raise Conflict(f"job {job.id} is {job.state}; cancel it before deleting it")
         session.delete(job)
         session.commit()
-        p.executor.remove(job_dir(p, job.id))
+        p.executor.remove(run_id(job.id))
 
 
 def list_artifacts(p: Platform, job: Job) -> list[str]:
-    root = artifacts_dir(p, job)
-    if not root.is_dir():
-        return []
-    return sorted(str(f.relative_to(root)) for f in root.rglob("*") if f.is_file())
+    return p.executor.storage.list(p.executor.artifacts_prefix(run_id(job.id)))
 
 
 def artifact_path(p: Platform, job: Job, relative: str) -> Path:
@@ -264,10 +265,6 @@ def artifact_path(p: Platform, job: Job, relative: str) -> Path:
     if not path.is_file():
         raise NotFound(f"job {job.id} has no artifact {relative!r}")
     return path
-
-
-def log_path(p: Platform, job: Job) -> Path:
-    return p.executor.log_path(job_dir(p, job.id))
 
 
 # ---- scheduler steps -------------------------------------------------------------------
@@ -358,6 +355,8 @@ def _launch(p: Platform, session: Session, job: Job, gpus: list[str]) -> bool:
         {"MINIFLOW_JOB_ID": str(job.id), "MINIFLOW_ARTIFACTS_DIR": str(artifacts_dir(p, job))}
     )
     env.update(job.env)
+    for hook in p.job_env_hooks:  # after the user's env: a job cannot pick another run
+        env.update(hook(p, session, job))
     spec = RunSpec(
         command=job.command,
         run_dir=run_dir,
@@ -373,7 +372,7 @@ def _launch(p: Platform, session: Session, job: Job, gpus: list[str]) -> bool:
         tenant=job.owner_id,  # isolated executors run it as the owner's own uid
     )
     try:
-        job.isolation = p.executor.submit(spec)
+        job.isolation = p.executor.start(run_id(job.id), spec)
     except OSError as e:
         transition(
             session, job, JobState.FAILED, reason=f"could not start: {e}", finished_at=utcnow()
@@ -396,8 +395,8 @@ def sync_running(p: Platform, session: Session) -> None:
     A failed attempt of a job with retries left goes back to QUEUED with a backoff.
     """
     for job in session.scalars(select(Job).where(Job.state == JobState.RUNNING.value)).all():
-        run_dir = job_dir(p, job.id)
-        status = p.executor.poll(run_dir)
+        rid = run_id(job.id)
+        status = p.executor.status(rid)
         if status.state == RunState.RUNNING:
             continue
         new = _OUTCOME.get(status.state) or (
@@ -413,7 +412,7 @@ def sync_running(p: Platform, session: Session) -> None:
             transition(
                 session, job, new, exit_code=status.exit_code, reason=reason, finished_at=utcnow()
             )
-        p.executor.release(run_dir)
+        p.executor.release(rid)
 
 
 def backoff_s(p: Platform, job: Job, retry: int) -> float:
@@ -450,9 +449,9 @@ def _retry(
         queue_reason=QueueReason.BACKOFF.value,
         queue_message=f"retry {len(attempts)} of {job.max_retries} after {delay:g} s",
     )
-    with contextlib.suppress(OSError), p.executor.log_path(job_dir(p, job.id)).open("a") as log:
-        log.write(
-            f"\n--- miniflow platform: attempt {len(attempts)} ended {outcome.value}"
-            f" ({reason or 'no reason'}); retry {len(attempts)} of {job.max_retries}"
-            f" in {delay:g} s ---\n"
-        )
+    p.executor.append_log(
+        run_id(job.id),
+        f"\n--- miniflow platform: attempt {len(attempts)} ended {outcome.value}"
+        f" ({reason or 'no reason'}); retry {len(attempts)} of {job.max_retries}"
+        f" in {delay:g} s ---\n",
+    )

@@ -1,6 +1,6 @@
 """Notebook logic: start a Jupyter server (with JupyterLab), watch it, cull it, proxy it.
 
-The server listens on 127.0.0.1 under the base URL ``/v1/notebooks/ID/proxy/`` and
+The server listens on the executor's address (127.0.0.1 locally) under the base URL ``/v1/notebooks/ID/proxy/`` and
 answers only requests carrying its backend token, which only the platform's proxy
 sends. The owner gets an *access token* for the browser (returned once, stored as a
 SHA-256), or uses their API token.
@@ -26,7 +26,6 @@ from miniflow_platform.auth.service import hash_token
 from miniflow_platform.context import Platform
 from miniflow_platform.db import utcnow
 from miniflow_platform.errors import Conflict
-from miniflow_platform.jobs.logs import tail_file
 from miniflow_platform.jobs.service import check_user_path
 from miniflow_platform.managed import Phase
 from miniflow_platform.notebooks.models import ACTIVE, Notebook, NotebookState
@@ -56,7 +55,7 @@ def token_matches(nb: Notebook, token: str) -> bool:
 
 def backend(p: Platform, nb: Notebook) -> proxy.Backend:
     token = managed.backend_token(p, f"notebook:{nb.id}")
-    return proxy.Backend(nb.port, {"Authorization": f"token {token}"})
+    return managed.backend(p, run_dir(p, nb), nb.port, {"Authorization": f"token {token}"})
 
 
 def create_notebook(
@@ -83,7 +82,9 @@ def create_notebook(
         session.add(nb)
         session.flush()
         command, env, work = _launch(p, nb, body.python_env)
-        nb.isolation = managed.submit(p, run_dir(p, nb), command, env, held, cwd=work)
+        nb.isolation = managed.submit(
+            p, run_dir(p, nb), command, env, held, cwd=work, health_path=base_path(nb.id) + "api"
+        )
         session.commit()
     return nb, token
 
@@ -118,7 +119,7 @@ def _launch(p: Platform, nb: Notebook, python_env: str | None) -> tuple[list[str
         python,
         "-m",
         "jupyter_server",
-        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.ip={p.executor.listen_host}",
         f"--ServerApp.port={nb.port}",
         "--ServerApp.port_retries=0",
         f"--ServerApp.base_url={base_path(nb.id)}",
@@ -132,7 +133,7 @@ def _launch(p: Platform, nb: Notebook, python_env: str | None) -> tuple[list[str
 
 
 def read_log(p: Platform, nb: Notebook) -> str:
-    return tail_file(p.executor.log_path(run_dir(p, nb)))
+    return p.executor.log_tail(managed.run_id(p, run_dir(p, nb)))
 
 
 def stop_notebook(p: Platform, session: Session, nb: Notebook, reason: str) -> Notebook:
@@ -161,7 +162,7 @@ def delete_notebook(p: Platform, session: Session, nb: Notebook) -> None:
             _stop(p, session, nb, NotebookState.STOPPED, "deleted")
         session.delete(nb)
         session.commit()
-        p.executor.remove(run_dir(p, nb))
+        p.executor.remove(managed.run_id(p, run_dir(p, nb)))
 
 
 def sync_notebooks(p: Platform, session: Session) -> None:
@@ -192,7 +193,7 @@ def sync_notebooks(p: Platform, session: Session) -> None:
 def _probe_activity(p: Platform, nb: Notebook, out: list[datetime]) -> bool:
     """Health check that also reads the server's own last-activity time (GET /api/status
     itself does not count as activity)."""
-    r = managed.probe_http(nb.port, base_path(nb.id) + "api/status", backend(p, nb).headers)
+    r = managed.probe_http(backend(p, nb), base_path(nb.id) + "api/status")
     if r is None or r.status_code != 200:
         return False
     try:

@@ -6,7 +6,16 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from miniflow_platform.auth.models import User
@@ -73,6 +82,11 @@ class PipelineRun(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(16), default=RunState.RUNNING.value, index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # Who started it: "" (the API) or "schedule:<fire id>", committed with the run, so a
+    # schedule restarted mid-fire finds the run instead of creating a second one.
+    trigger: Mapped[str] = mapped_column(String(64), default="", index=True)
+    # An evaluation step crossed one of its thresholds (the run may still succeed).
+    degraded: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     owner: Mapped[User] = relationship(lazy="joined")

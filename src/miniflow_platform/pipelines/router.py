@@ -72,6 +72,8 @@ def run_public(p: PlatformDep, session: Session, run: PipelineRun) -> RunPublic:
         user=run.owner.name,
         state=RunState(run.state),
         reason=run.reason,
+        degraded=bool(run.degraded),
+        trigger=run.trigger or "",
         params=run.params,
         steps=steps,
         created_at=run.created_at,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from miniflow_platform.api_types import UTCDatetime
 from miniflow_platform.auth.schemas import NAME_PATTERN
 from miniflow_platform.jobs.schemas import Arg, JobBase
+from miniflow_platform.model_metrics.schemas import Thresholds
 from miniflow_platform.pipelines import expressions as ex
 from miniflow_platform.pipelines.models import RunState, StepState
 
@@ -41,8 +42,25 @@ class StepSpec(JobBase):
     model_dir: Path | None = None
     inputs: list[Path] | None = Field(default=None, min_length=1, max_length=64)
     output: Path | None = None
-    format: Literal["libsvm", "csv", "jsonl"] | None = None
+    format: Literal["libsvm", "csv", "jsonl", "tfrecord"] | None = None
     data: Path | None = None
+    service: str | None = Field(
+        default=None,
+        pattern=NAME_PATTERN,
+        description="evaluate: the model service whose current version to evaluate "
+        "(instead of model_dir)",
+    )
+    model: str | None = Field(
+        default=None,
+        pattern=NAME_PATTERN,
+        description="evaluate: the model whose metric series this evaluation adds to "
+        "(default: the service's name, else the pipeline's)",
+    )
+    thresholds: Thresholds | None = Field(
+        default=None,
+        description="evaluate: e.g. {'min_auc': 0.7, 'max_log_loss': 0.5}; a crossed one "
+        "marks the run degraded",
+    )
 
     @model_validator(mode="after")
     def _fields_of_kind(self) -> StepSpec:
@@ -50,12 +68,21 @@ class StepSpec(JobBase):
             "command": {"command"},
             "train": {"command"},
             "batch_predict": {"model_dir", "inputs"},
-            "evaluate": {"model_dir", "data"},
+            "evaluate": {"data"},
         }[self.kind]
         optional = {"command": {"working_dir"}, "train": {"working_dir"}}.get(self.kind, set())
         if self.kind == "batch_predict":
             optional = {"output", "format"}
+        if self.kind == "evaluate":
+            optional = {"model_dir", "service", "format", "model", "thresholds"}
+            if (self.model_dir is None) == (self.service is None):
+                raise ValueError(f"step {self.name!r} of kind evaluate needs model_dir or service")
+            if self.format == "jsonl":
+                raise ValueError(f"step {self.name!r}: evaluate reads libsvm, csv or tfrecord")
+        elif self.format == "tfrecord":
+            raise ValueError(f"step {self.name!r}: format tfrecord is for evaluate steps")
         kind_fields = {"command", "working_dir", "model_dir", "inputs", "output", "format", "data"}
+        kind_fields |= {"service", "model", "thresholds"}
         missing = sorted(f for f in needs if getattr(self, f) is None)
         extra = sorted(f for f in kind_fields - needs - optional if getattr(self, f) is not None)
         if missing:
@@ -211,6 +238,8 @@ class RunPublic(BaseModel):
     user: str
     state: RunState
     reason: str
+    degraded: bool = Field(description="an evaluation step crossed one of its thresholds")
+    trigger: str = Field(description="'' (started through the API) or 'schedule:<fire id>'")
     params: dict[str, Any]
     steps: list[StepRunPublic]
     created_at: UTCDatetime

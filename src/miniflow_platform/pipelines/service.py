@@ -27,6 +27,7 @@ from miniflow_platform.errors import Conflict, InvalidRequest, PlatformError
 from miniflow_platform.jobs import service as jobs
 from miniflow_platform.jobs.models import Job, JobKind, JobState
 from miniflow_platform.jobs.schemas import JobBase
+from miniflow_platform.model_metrics import service as model_metrics
 from miniflow_platform.pipelines import expressions as ex
 from miniflow_platform.pipelines.models import (
     STEP_TERMINAL,
@@ -102,7 +103,12 @@ def delete_pipeline(p: Platform, session: Session, pipeline: Pipeline) -> None:
 
 
 def create_run(
-    p: Platform, session: Session, user: User, pipeline: Pipeline, body: RunCreate
+    p: Platform,
+    session: Session,
+    user: User,
+    pipeline: Pipeline,
+    body: RunCreate,
+    trigger: str = "",
 ) -> PipelineRun:
     defaults = pipeline.spec.get("params", {})
     unknown = sorted(set(body.params) - set(defaults))
@@ -118,6 +124,7 @@ def create_run(
             spec=pipeline.spec,
             params={**defaults, **body.params},
             state=RunState.RUNNING.value,
+            trigger=trigger,
         )
         run.steps = [StepRun(name=s["name"], outputs={}) for s in pipeline.spec["steps"]]
         session.add(run)
@@ -236,15 +243,42 @@ def _sync_jobs(p: Platform, session: Session, run: PipelineRun) -> None:
                 step.outputs = read_outputs(p, job)
             except ValueError as e:
                 new, job_reason = StepState.FAILED, str(e)
+            else:
+                job_reason = _record_evaluation(session, run, step, job)
         elif new in {StepState.FAILED, StepState.CANCELLED}:
             job_reason = f"job {job.id} ended {job.state}" + (
                 f": {job.reason}" if job.reason else ""
             )
         if new in STEP_TERMINAL:
-            _end(step, new, job_reason if new != StepState.SUCCEEDED else "")
+            _end(step, new, job_reason)  # a SUCCEEDED evaluation: why it is degraded, or ""
         else:
             step.state = new.value
     session.commit()
+
+
+def _record_evaluation(session: Session, run: PipelineRun, step: StepRun, job: Job) -> str:
+    """An evaluate step's metrics join its model's series (in the transaction that ends
+    the step, so once); a crossed threshold marks the step's outputs and the run degraded."""
+    spec = next(s for s in run.spec["steps"] if s["name"] == step.name)
+    if spec.get("kind") != "evaluate":
+        return ""
+    model = spec.get("model") or spec.get("service") or run.pipeline.name
+    bad = model_metrics.record(
+        session,
+        run.owner_id,
+        model,
+        step.outputs,
+        spec.get("thresholds") or {},
+        at=job.finished_at or utcnow(),
+        run_id=run.id,
+        step=step.name,
+        job_id=job.id,
+    )
+    step.outputs = {**step.outputs, "degraded": bool(bad)}
+    if not bad:
+        return ""
+    run.degraded = True
+    return "degraded: " + "; ".join(bad)
 
 
 def job_name(run: PipelineRun, step: StepRun) -> str:
@@ -354,10 +388,19 @@ def _create_job(
         return predictions.create_prediction(p, session, user, body)
     base = JobBase.model_validate(fields)
     if spec.kind == "evaluate":
-        model = jobs.check_user_path(p, session, user, r(spec.model_dir or ""), "model_dir")
+        version = None
+        if spec.service is not None:  # the version the service answers with now
+            model_dir, version = model_metrics.service_model(p, session, user, spec.service)
+        else:
+            model_dir = r(spec.model_dir or "")
+        model = jobs.check_user_path(p, session, user, model_dir, "model_dir")
         data = jobs.check_user_path(p, session, user, r(spec.data or ""), "data")
-        command = ["miniflow", "lr", "eval", "--model", str(model), "--data", str(data)]
+        command = ["python", "-m", "miniflow_platform.workloads.evaluate"]
+        command += ["--model-dir", str(model), "--data", str(data)]
+        command += ["--version", version] if version else []
+        command += ["--format", spec.format] if spec.format else []
         command += ["--metrics-out", "outputs.json"]  # the cwd is the artifacts dir
+        command += ["--predictions-out", "predictions.txt"]
         return jobs.create_job(p, session, user, base, command, JobKind.TRAINING, details=details)
     command = [r(a) for a in spec.command or []]
     working_dir = r(spec.working_dir) if spec.working_dir else None

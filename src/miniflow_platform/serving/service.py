@@ -21,7 +21,6 @@ from miniflow_platform.auth.models import User
 from miniflow_platform.context import Platform
 from miniflow_platform.db import utcnow
 from miniflow_platform.errors import Conflict
-from miniflow_platform.jobs.logs import tail_file
 from miniflow_platform.jobs.service import check_user_path
 from miniflow_platform.managed import Phase, Reservation
 from miniflow_platform.predictions.service import resolve_model
@@ -42,7 +41,8 @@ def routes(p: Platform) -> proxy.Routes:
 
 def backend(p: Platform, svc: ModelService, generation: int, port: int) -> proxy.Backend:
     token = managed.backend_token(p, f"service:{svc.id}:{generation}")
-    return proxy.Backend(port, {"Authorization": f"Bearer {token}"}, generation)
+    headers = {"Authorization": f"Bearer {token}"}
+    return managed.backend(p, run_dir(p, svc, generation), port, headers, generation)
 
 
 def create_service(p: Platform, session: Session, user: User, body: ServiceCreate) -> ModelService:
@@ -90,7 +90,7 @@ def _submit(
         "--port",
         str(held.port),
         "--host",
-        "127.0.0.1",
+        p.executor.listen_host,  # loopback locally; the pod's address on Kubernetes
         "--auth-token-env",
         TOKEN_ENV,
     ]
@@ -99,7 +99,8 @@ def _submit(
     rd = run_dir(p, svc, generation)
     work = rd / "work"
     work.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return managed.submit(p, rd, command, env, held, cwd=work)
+    health = f"/v1/models/{svc.name}"
+    return managed.submit(p, rd, command, env, held, cwd=work, health_path=health)
 
 
 def update_service(
@@ -175,16 +176,15 @@ def delete_service(p: Platform, session: Session, svc: ModelService) -> None:
         session.delete(svc)
         session.commit()
         for gen in range(1, svc.last_generation + 1):
-            p.executor.remove(run_dir(p, svc, gen))
+            p.executor.remove(managed.run_id(p, run_dir(p, svc, gen)))
 
 
 def read_log(p: Platform, svc: ModelService, generation: int | None = None) -> str:
-    return tail_file(p.executor.log_path(run_dir(p, svc, generation)))
+    return p.executor.log_tail(managed.run_id(p, run_dir(p, svc, generation)))
 
 
 def _healthy(p: Platform, svc: ModelService, generation: int, port: int) -> bool:
-    b = backend(p, svc, generation, port)
-    r = managed.probe_http(port, f"v1/models/{svc.name}", b.headers)
+    r = managed.probe_http(backend(p, svc, generation, port), f"v1/models/{svc.name}")
     return r is not None and r.status_code == 200
 
 

@@ -24,6 +24,8 @@ class JobSpec:
     pace: float = 0.0
     timeout: float = 300.0
     address: str | None = None
+    ray_cpus: float = 1.0  # ray: CPUs each shard actor and worker task reserves
+    ray_placement: str = "SPREAD"  # ray: placement-group strategy of those reservations
 
     @property
     def num_workers(self) -> int:

@@ -12,8 +12,14 @@ on the process backend. Worker tasks are retried by Ray when their process dies
 On a multi-node cluster the job directory (partitions, checkpoints) must be on storage
 every node can read, e.g. a shared filesystem mounted at the same path.
 
-Shards and workers ask Ray for ``num_cpus=0``: a sync job needs all its workers
-running at once, and Ray must not queue some of them behind CPU reservations.
+Placement: the job reserves ``ray_cpus`` CPUs for every shard and every worker in one
+placement group (strategy ``ray_placement``, default ``SPREAD``: bundles over as many
+nodes as possible), before anything starts. Shard i runs in bundle i, worker w in
+bundle N+w, and a restarted actor or retried task returns to its bundle. A sync job
+needs all its workers running at once; the group is all-or-nothing, so a cluster too
+small for the job fails at the start with the numbers, instead of queueing some
+workers forever. A local Ray started here declares at least as many CPUs as the job
+reserves (Ray's CPUs are an accounting unit; ``ray_cpus=0`` turns reservations off).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import os
 import warnings
 
 import ray
+from ray.util.placement_group import placement_group, remove_placement_group
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from miniflow.ps.backends.base import Backend, WorkerState, import_path
 from miniflow.ps.client import Call, ShardClient
@@ -70,6 +78,10 @@ class ShardActor:
     def pid(self) -> int:
         return os.getpid()
 
+    def node(self) -> str:
+        """The Ray node this shard runs on."""
+        return ray.get_runtime_context().get_node_id()
+
 
 class RayTransport:
     """Submits every call before waiting for any (``ray.get`` on the list)."""
@@ -98,7 +110,36 @@ class RayBackend(Backend):
         super().__init__(spec)
         self.actors: list = []
         self.refs: dict[int, ray.ObjectRef] = {}
+        self.placement = None
         self._started_ray = False
+
+    def _bundle(self, index: int) -> dict:
+        """Options that put a task or actor in bundle ``index`` of the job's group."""
+        if self.placement is None:
+            return {"num_cpus": 0}
+        strategy = PlacementGroupSchedulingStrategy(
+            self.placement, placement_group_bundle_index=index
+        )
+        return {"num_cpus": self.spec.ray_cpus, "scheduling_strategy": strategy}
+
+    def _reserve(self) -> None:
+        spec, n = self.spec, len(self.spec.shards) + self.spec.num_workers
+        if not spec.ray_cpus:
+            return
+        self.placement = placement_group([{"CPU": spec.ray_cpus}] * n, spec.ray_placement)
+        wait = min(spec.timeout, 60.0)
+        try:
+            ray.get(self.placement.ready(), timeout=wait)
+        except ray.exceptions.GetTimeoutError:
+            have = ray.cluster_resources().get("CPU", 0)
+            remove_placement_group(self.placement)
+            self.placement = None
+            raise RuntimeError(
+                f"Ray could not reserve {n} x {spec.ray_cpus:g} CPUs "
+                f"({len(spec.shards)} shards + {spec.num_workers} workers, "
+                f"{spec.ray_placement}) within {wait:g}s; the cluster has {have:g} CPUs. "
+                "Lower --ray-cpus, use fewer shards/workers, or add nodes"
+            ) from None
 
     def start_shards(self, restore: bool = False) -> None:
         if not ray.is_initialized():
@@ -108,22 +149,29 @@ class RayBackend(Backend):
                     runtime_env={"env_vars": {"PYTHONPATH": import_path()}},
                 )
             else:
-                start_local_ray()
+                needed = (len(self.spec.shards) + self.spec.num_workers) * self.spec.ray_cpus
+                start_local_ray(num_cpus=max(os.cpu_count() or 1, int(-(-needed // 1))))
             self._started_ray = True
-        actor = ray.remote(ShardActor).options(
-            num_cpus=0,
-            max_concurrency=2 * self.spec.num_workers + 4,
-            max_restarts=3,
-            max_task_retries=3,
-        )
-        self.actors = [actor.remote(cfg.__dict__, restore) for cfg in self.spec.shards]
+        if self.placement is None:
+            self._reserve()
+        actor = ray.remote(ShardActor)
+        base = {
+            "max_concurrency": 2 * self.spec.num_workers + 4,
+            "max_restarts": 3,
+            "max_task_retries": 3,
+        }
+        self.actors = [
+            actor.options(**base, **self._bundle(i)).remote(cfg.__dict__, restore)
+            for i, cfg in enumerate(self.spec.shards)
+        ]
         ray.get([a.pid.remote() for a in self.actors])  # constructed and serving
 
     def client(self, worker: int = -1, timeout: float | None = None) -> ShardClient:  # noqa: ARG002
         return ShardClient(RayTransport(self.actors), worker)
 
     def start_worker(self, index: int) -> None:
-        task = ray.remote(_run_worker).options(num_cpus=0, max_retries=3)
+        bundle = self._bundle(len(self.spec.shards) + index)
+        task = ray.remote(_run_worker).options(max_retries=3, **bundle)
         self.refs[index] = task.remote(
             self.actors, index, self.spec.partitions.path(index), self.spec.epochs, self.spec.pace
         )
@@ -160,6 +208,9 @@ class RayBackend(Backend):
         for a in self.actors:
             ray.kill(a, no_restart=True)
         self.actors, self.refs = [], {}
+        if self.placement is not None:
+            remove_placement_group(self.placement)
+            self.placement = None
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False

@@ -1,0 +1,241 @@
+"""Factorization machines (FM) and field-aware FM (FFM) for click data.
+
+:class:`FMTrainer` extends :class:`~miniflow.ml.sparse_lr.SparseLRTrainer` (same
+minibatches, de-duplication, progress bar, Ctrl-C handling, holdout metrics) with a
+second-order term (math in :mod:`miniflow.ml.fm_math`)::
+
+    p = sigmoid(b + sum_i w_i x_i + sum_{a<b} <v_a, v_b> x_a x_b)               FM
+    p = sigmoid(b + sum_i w_i x_i + sum_{a<b} <v_{a,F(b)}, v_{b,F(a)}> x_a x_b)  FFM
+
+Every parameter is a coordinate of a per-coordinate optimizer
+(:func:`~miniflow.ml.optimizers.make_optimizer`): linear weight i is key i of one
+optimizer, factor f of feature i (FM) is key ``i*k + f`` of a second one, and factor f
+of feature i for field j (FFM) is key ``(i*fields + j)*k + f``. A step calls
+``update`` with exactly the keys of the factor rows the batch used, so FTRL, Adagrad
+and SGD change only those rows of the factor tables.
+
+The optimizer holds each factor's offset from its random start ``v0`` (seeded, see
+:func:`~miniflow.ml.fm_math.initial_factors`); ``factor_l2`` is the L2 penalty on the
+factors themselves, ``(factor_l2/2) |v|^2``, applied lazily to the rows a step touches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from miniflow.ml.batch import Batch
+from miniflow.ml.fm_math import (
+    Interactions,
+    factor_keys,
+    ffm_interactions,
+    field_bits_for,
+    field_of,
+    fm_interactions,
+    initial_factors,
+    segment_sum,
+)
+from miniflow.ml.fm_model import FMModel
+from miniflow.ml.linear_model import sigmoid
+from miniflow.ml.optimizers import DenseStore, make_optimizer
+from miniflow.ml.sparse_lr import SparseLinearModel, SparseLRTrainer, _as_batch
+
+__all__ = ["FMTrainer"]
+
+_BIAS = np.zeros(1, np.int64)
+_MAX_FACTOR_KEYS = 1 << 36
+
+
+class FMTrainer(SparseLRTrainer):
+    """Minibatch FM/FFM over ``2**dims_log2`` hashed features.
+
+    Args:
+        dims_log2: bits of the feature ids. For FFM the top ``field_bits_for(fields)``
+            of them hold the field (see :mod:`miniflow.ml.fm_data` for libffm input).
+        model: ``"fm"`` or ``"ffm"``.
+        factors: k, the length of each factor vector.
+        fields: number of fields (FFM only).
+        optimizer: ``ftrl``, ``adagrad`` or ``sgd`` (others of ``make_optimizer`` work).
+        alpha, beta, lr, l1, l2: as :class:`SparseLRTrainer` (linear part and bias).
+        factor_alpha: the factors' FTRL alpha (0.1: half the linear default, tuned on
+            generated data: factors that move as fast as the weights overfit rare ids).
+        factor_lr: the factors' learning rate for adagrad/sgd (default: ``lr``).
+        factor_l2: L2 penalty on the factor vectors.
+        init_std: standard deviation of the random initial factors.
+        seed: seed of the initial factors.
+        batch_size: rows per update or ``"auto"`` (as :class:`SparseLRTrainer`).
+
+    Memory: the factor table is a dense store over ``2**dims_log2 * k`` keys (FFM:
+    ``* fields``), 8 bytes per key for FTRL/Adagrad in float32; pages are mapped only
+    when touched, so the resident size follows the features actually seen.
+    """
+
+    def __init__(
+        self,
+        dims_log2: int = 20,
+        optimizer: str = "ftrl",
+        *,
+        model: str = "fm",
+        factors: int = 8,
+        fields: int | None = None,
+        alpha: float = 0.2,
+        beta: float = 1.0,
+        lr: float = 0.1,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        factor_alpha: float = 0.1,
+        factor_lr: float | None = None,
+        factor_l2: float = 1e-4,
+        init_std: float = 0.03,
+        seed: int = 0,
+        batch_size: int | str = "auto",
+        dtype=np.float32,
+    ):
+        if model not in ("fm", "ffm"):
+            raise ValueError(f"model must be 'fm' or 'ffm', got {model!r}")
+        if int(factors) < 1:
+            raise ValueError(f"factors must be >= 1, got {factors}")
+        if model == "ffm":
+            if fields is None or int(fields) < 1:
+                raise ValueError("model='ffm' needs fields=N (the number of fields, >= 1)")
+            field_bits = field_bits_for(int(fields))
+            if field_bits >= dims_log2:
+                raise ValueError(
+                    f"dims_log2={dims_log2} leaves no bits for feature ids after the "
+                    f"{field_bits} field bits of {fields} fields"
+                )
+        else:
+            fields, field_bits = 0, 0
+        if init_std < 0 or factor_l2 < 0:
+            raise ValueError(f"init_std and factor_l2 must be >= 0; got {init_std}, {factor_l2}")
+        super().__init__(
+            dims_log2, optimizer, alpha=alpha, beta=beta, lr=lr, l1=l1, l2=l2,
+            batch_size=batch_size, dtype=dtype,
+        )  # fmt: skip
+        self.model, self.k = model, int(factors)
+        self.fields, self.field_bits = int(fields), field_bits
+        self.factor_l2, self.init_std, self.seed = float(factor_l2), float(init_std), int(seed)
+        rows = (1 << dims_log2) * max(self.fields, 1)
+        if rows * self.k > _MAX_FACTOR_KEYS:
+            raise ValueError(
+                f"the factor table would have {rows * self.k:,} keys (2^{dims_log2} "
+                f"features x {max(self.fields, 1)} fields x k={self.k}); lower dims_log2"
+            )
+        if optimizer == "ftrl":
+            hp = {"alpha": factor_alpha, "beta": beta}
+        else:
+            hp = {"lr": lr if factor_lr is None else factor_lr}
+        self.factor_opt = make_optimizer(optimizer, rows * self.k, dtype=dtype, **hp)
+        # Features that appeared in a training batch: export scans only their rows.
+        self.seen = np.zeros(1 << dims_log2, np.bool_)
+
+    def prefault(self) -> None:
+        super().prefault()
+        if isinstance(self.factor_opt.store, DenseStore):
+            self.factor_opt.store.prefault()
+
+    # -- the pairwise term --------------------------------------------------------------
+    def _interactions(self, batch: Batch, ids, keys, local) -> Interactions:
+        x = None if batch.values is None else batch.values.astype(np.float64)
+        if self.model == "fm":
+            return fm_interactions(batch.indptr, keys, local, x)
+        field = field_of(ids, self.dims_log2, self.field_bits)
+        if len(field) and field.max() >= self.fields:
+            bad = int(np.argmax(field >= self.fields))
+            raise ValueError(
+                f"feature id {int(ids[bad])} has field {int(field[bad])} >= fields="
+                f"{self.fields} (FFM ids carry the field in their top {self.field_bits} bits)"
+            )
+        return ffm_interactions(batch.indptr, keys, local, x, field, self.fields)
+
+    def _factors(self, rows: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(optimizer keys, vectors (len(rows), k)) of factor rows.
+
+        While training a vector is ``v0 + offset``. For prediction a row whose offset
+        is still all zero was never trained and reads as zero, as in the saved model.
+        """
+        fkeys = factor_keys(rows, self.k)
+        v = self.factor_opt.weights(fkeys).astype(np.float64).reshape(len(rows), self.k)
+        if training:
+            v += initial_factors(fkeys, self.seed, self.init_std).reshape(v.shape)
+        else:
+            moved = np.flatnonzero(v.any(axis=1))
+            v[moved] += initial_factors(
+                factor_keys(rows[moved], self.k), self.seed, self.init_std
+            ).reshape(len(moved), self.k)
+        return fkeys, v
+
+    # -- the hot path -------------------------------------------------------------------
+    def step(self, batch: Batch) -> float:
+        """One update on ``batch``; returns the summed log loss *before* the update."""
+        if batch.keys is None:
+            batch.keys, batch.local = self._dedup(batch.indices)
+        keys, local = batch.keys, batch.local
+        inter = self._interactions(batch, batch.indices, keys, local)
+        fkeys, V = self._factors(inter.rows, training=True)
+        w = self.opt.weights(keys)[local]
+        x = inter.x
+        margin = segment_sum(batch.indptr, w if x is None else w * x)
+        margin += self.bias + inter.forward(V)
+        y = batch.labels.astype(np.float64)
+        g = sigmoid(margin) - y
+        per_nnz = np.repeat(g, np.diff(batch.indptr))
+        if x is not None:
+            per_nnz *= x
+        self.opt.update(keys, np.bincount(local, weights=per_nnz, minlength=len(keys)))
+        gV = inter.backward(g)
+        if self.factor_l2:
+            gV += self.factor_l2 * V
+        self.factor_opt.update(fkeys, gV.reshape(-1))
+        self.bias_opt.update(_BIAS, np.array([g.sum()]))
+        self.seen[keys] = True
+        self.rows_seen += len(batch)
+        return float(np.sum(np.logaddexp(0.0, margin) - y * margin))
+
+    # -- prediction and export ----------------------------------------------------------
+    def decision_function(self, X) -> np.ndarray:
+        """Margins with the current parameters (untrained factor rows read as zero)."""
+        batch = _as_batch(X)
+        ids = batch.indices & ((1 << self.dims_log2) - 1)
+        keys, local = np.unique(ids, return_inverse=True)  # no write: works on a loaded copy
+        inter = self._interactions(batch, ids, keys, local)
+        _, V = self._factors(inter.rows, training=False)
+        w = self.opt.weights(keys)[local]
+        linear = segment_sum(batch.indptr, w if inter.x is None else w * inter.x)
+        return linear + self.bias + inter.forward(V)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """P(click) per row of a :class:`Batch` or CSR matrix, with the current model."""
+        return sigmoid(self.decision_function(X))
+
+    def trained_factor_rows(self, block: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
+        """(row keys, vectors) of every factor row training has moved: the rows of the
+        features seen in training (all fields for FFM), scanned in blocks."""
+        features = np.flatnonzero(self.seen).astype(np.int64)
+        out_k, out_v = [np.zeros(0, np.int64)], [np.zeros((0, self.k))]
+        for lo in range(0, len(features), block):
+            rows = features[lo : lo + block]
+            if self.model == "ffm":
+                rows = (rows[:, None] * self.fields + np.arange(self.fields)).reshape(-1)
+            _, v = self._factors(rows, training=False)
+            hit = v.any(axis=1)
+            out_k.append(rows[hit])
+            out_v.append(v[hit])
+        return np.concatenate(out_k), np.concatenate(out_v)
+
+    def to_model(self, meta: dict | None = None) -> FMModel:
+        """The servable model: non-zero weights, trained factor rows, hyperparameters."""
+        keys, w = self.nonzero_weights()
+        rows, V = self.trained_factor_rows()
+        info = {
+            "optimizer": self.opt.hyperparameters(),
+            "factor_optimizer": self.factor_opt.hyperparameters(),
+            "factor_l2": self.factor_l2,
+            "init_std": self.init_std,
+            "seed": self.seed,
+            "batch_size": self.batch_size,
+            "rows_seen": self.rows_seen,
+            "history": [s.__dict__ for s in self.history],
+            **(meta or {}),
+        }
+        linear = SparseLinearModel(keys, w, self.bias, self.dims_log2)
+        return FMModel(linear, rows, V, self.model, self.fields, self.field_bits, info)

@@ -1,0 +1,122 @@
+"""Model arrays memory-mapped from private copies, so N server workers share one copy.
+
+``miniflow serve --workers N`` runs N processes. Reading a model's weights into each
+process's heap would cost N copies; mapping the same file read-only costs one (the
+kernel's page cache, shared, counted once in the workers' summed PSS).
+
+The file mapped is never the one in the model directory: a user who overwrites a
+served version in place (``cp new/weights.npz 2/``) truncates that file, and touching a
+mapped page past the new end kills the process with SIGBUS. So each array of a model
+file is first extracted, as its own ``.npy``, into the server's cache directory
+(:func:`configure`), under a name made from the source's path, inode, size and mtime;
+every worker maps that file, and the first to need it writes it (a temporary name,
+then an atomic ``link``). A ``.npy`` of its own also keeps the data aligned: mapping
+the member inside the ``.npz`` directly gives misaligned arrays, on which NumPy's
+``searchsorted`` and ``take`` took twice the CPU of a whole request. The files are
+unlinked when a worker unloads the version; workers still mapping them keep their
+pages.
+
+Without a cache directory (the Python API, ``miniflow predict``) arrays are read into
+memory as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import zipfile
+
+import numpy as np
+
+from miniflow.serving.errors import ModelLoadError
+
+__all__ = ["configure", "cache_dir", "load_npz", "release"]
+
+log = logging.getLogger("miniflow.serving")
+
+_cache_dir: str | None = None
+
+
+def configure(directory: str | None) -> None:
+    """Maps model arrays from private copies in ``directory`` (None: read into memory)."""
+    global _cache_dir
+    if directory is not None:
+        os.makedirs(directory, exist_ok=True)
+    _cache_dir = directory
+
+
+def cache_dir() -> str | None:
+    return _cache_dir
+
+
+def load_npz(path: str) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The arrays of the ``.npz`` at ``path`` and the cache files they map ([] if none).
+
+    With a cache directory each member is extracted to its own ``.npy`` there (so its
+    data is aligned, which NumPy's fast paths need, and compressed members can be
+    mapped too) and opened with ``mmap_mode="r"``.
+
+    Raises:
+        ModelLoadError: not a readable ``.npz`` of plain (non-object) arrays, or the
+            file changed while it was read.
+    """
+    try:
+        if _cache_dir is None:
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}, []
+        files = _extract(path)
+        try:
+            return {k: np.load(f, mmap_mode="r", allow_pickle=False) for k, f in files.items()}, [
+                *files.values()
+            ]
+        except BaseException:
+            release(list(files.values()))
+            raise
+    except ModelLoadError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ModelLoadError(f"{path}: not a readable .npz of arrays: {e}") from e
+
+
+def release(copies: list[str]) -> None:
+    """Unlinks cache files once their version is unloaded (mappings stay valid)."""
+    for copy in copies:
+        try:
+            os.unlink(copy)
+        except FileNotFoundError:
+            pass
+
+
+def _extract(path: str) -> dict[str, str]:
+    """Each member of the ``.npz`` as a ``.npy`` in the cache: name -> file."""
+    st = os.stat(path)
+    key = f"{os.path.abspath(path)}\0{st.st_dev}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}"
+    prefix = hashlib.sha256(key.encode()).hexdigest()[:24]
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            final = os.path.join(_cache_dir, f"{prefix}-{len(out)}.npy")
+            out[name] = final
+            if os.path.exists(final):
+                continue
+            tmp = f"{final}.{os.getpid()}.tmp"
+            try:
+                with zf.open(info) as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                try:
+                    os.link(tmp, final)
+                except FileExistsError:  # another worker extracted it first
+                    pass
+            finally:
+                try:
+                    os.unlink(tmp)
+                except FileNotFoundError:
+                    pass
+    after = os.stat(path)
+    if (after.st_ino, after.st_size, after.st_mtime_ns) != (st.st_ino, st.st_size, st.st_mtime_ns):
+        release(list(out.values()))
+        raise ModelLoadError(f"{path} changed while it was being loaded; will retry")
+    return out

@@ -1,0 +1,1 @@
+"""Model metrics: the series each evaluation adds to, per model (docs/platform.md)."""

@@ -1,0 +1,140 @@
+"""libffm input for field-aware FMs: parsing, field packing, errors with file and line."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from miniflow.ml.fm_data import (
+    FMSource,
+    detect_format,
+    parse_libffm,
+    read_fm_file,
+    read_libffm,
+)
+
+
+def _reference(text: str, dims_log2: int, field_bits: int):
+    """Plain-Python parse: (indptr, ids, values, labels)."""
+    low = dims_log2 - field_bits
+    indptr, ids, values, labels = [0], [], [], []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0]
+        tokens = line.split()
+        if not tokens:
+            continue
+        labels.append(1.0 if float(tokens[0]) > 0 else 0.0)
+        for tok in tokens[1:]:
+            f, i, v = tok.split(":")
+            ids.append((int(f) << low if field_bits else 0) | (int(i) % (1 << low)))
+            values.append(np.float32(float(v)))
+        indptr.append(len(ids))
+    return indptr, ids, values, labels
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["1", "0", "-1", "+1"]),
+            st.lists(
+                st.tuples(
+                    st.integers(0, 7),
+                    st.integers(0, 10**12),
+                    st.sampled_from(["1", "0.5", "-2", "3e-4", "1.79", "10"]),
+                ),
+                max_size=6,
+            ),
+            st.sampled_from([" ", "  ", "\t"]),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_parse_matches_a_plain_python_reference(rows):
+    text = "".join(
+        lab + "".join(f"{sep}{f}:{i}:{v}" for f, i, v in feats) + "\n" for lab, feats, sep in rows
+    )
+    for field_bits in (0, 3):
+        b = parse_libffm(text.encode(), 20, field_bits)
+        indptr, ids, values, labels = _reference(text, 20, field_bits)
+        np.testing.assert_array_equal(b.indptr, indptr)
+        np.testing.assert_array_equal(b.indices, ids)
+        np.testing.assert_array_equal(b.labels, labels)
+        got = np.ones(len(ids), np.float32) if b.values is None else b.values
+        np.testing.assert_array_equal(got, np.array(values, np.float32))
+
+
+def test_blank_lines_comments_and_label_only_rows():
+    b = parse_libffm(b"1 0:5:1 # a comment\n\n0\n# only a comment\n1 2:3:1\n", 10, 2)
+    assert b.indptr.tolist() == [0, 1, 1, 2]
+    assert b.labels.tolist() == [1, 0, 1]
+    assert b.indices.tolist() == [5, (2 << 8) | 3]
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        (b"1 3:7", "is not field:index:value"),
+        (b"1 3:7:1:1", "is not field:index:value"),
+        (b"1 x:7:1", "non-negative integers"),
+        (b"1 -1:7:1", "non-negative integers"),
+        (b"1 3:7:nan", "not a finite number"),
+        (b"1 3:7:abc", "not a number"),
+        (b"yes 3:7:1", "not a number"),
+        (b"1 9:7:1", "field 9 >= the model's 4 fields"),
+    ],
+)
+def test_errors_name_the_file_and_line(tmp_path, line, message):
+    path = tmp_path / "bad.ffm"
+    path.write_bytes(b"1 0:1:1\n0 1:2:1\n" + line + b"\n1 0:1:1\n")
+    with pytest.raises(ValueError, match=message) as e:
+        list(read_libffm(path, 10, 2, fields=4))
+    assert str(e.value).startswith(f"{path}:3: libffm:")
+
+
+def test_empty_file_is_an_error(tmp_path):
+    (tmp_path / "e.ffm").write_bytes(b"\n# nothing\n")
+    with pytest.raises(ValueError, match="no data rows"):
+        list(read_libffm(tmp_path / "e.ffm", 10))
+
+
+def test_format_detection_and_gzip(tmp_path):
+    (tmp_path / "a.ffm").write_bytes(b"1 0:3:1 1:4:1\n")
+    (tmp_path / "a.svm").write_bytes(b"1 3:1 4:1\n")
+    (tmp_path / "a.vw").write_bytes(b"1 |f a b\n")
+    with gzip.open(tmp_path / "b.ffm.gz", "wb") as f:
+        f.write(b"1 0:3:1 1:4:0.5\n")
+    assert detect_format(tmp_path / "a.ffm") == "libffm"
+    assert detect_format(tmp_path / "a.svm") == "libsvm"
+    assert detect_format(tmp_path / "a.vw") == "vw"
+    assert detect_format(tmp_path / "b.ffm.gz") == "libffm"
+    (batch,) = read_fm_file(tmp_path / "b.ffm.gz", 10, field_bits=1)
+    assert batch.indices.tolist() == [3, (1 << 9) | 4]
+    assert batch.values.tolist() == [1.0, 0.5]
+
+
+def test_an_ffm_on_text_without_fields_is_refused(tmp_path):
+    (tmp_path / "a.svm").write_bytes(b"1 3:1 4:1\n")
+    with pytest.raises(ValueError, match="needs each feature's field"):
+        read_fm_file(tmp_path / "a.svm", 10, field_bits=2)
+    (batch,) = read_fm_file(tmp_path / "a.svm", 10)  # a plain FM reads it
+    assert batch.indices.tolist() == [3, 4]
+
+
+def test_source_writes_a_cache_on_the_first_pass_and_reads_it_after(tmp_path):
+    rng = np.random.default_rng(0)
+    lines = [
+        f"{rng.integers(2)} " + " ".join(f"{f}:{rng.integers(100)}:1" for f in range(3))
+        for _ in range(500)
+    ]
+    (tmp_path / "t.ffm").write_text("\n".join(lines) + "\n")
+    src = FMSource(tmp_path / "t.ffm", 12, field_bits=2, cache=tmp_path / "t.cache", block_rows=64)
+    first = [b.indices.copy() for b in src]
+    assert (tmp_path / "t.cache").exists()
+    (tmp_path / "t.ffm").unlink()  # a second pass cannot be reading the text
+    second = [b.indices for b in src]
+    np.testing.assert_array_equal(np.concatenate(first), np.concatenate(second))

@@ -1,0 +1,570 @@
+"""A fake Kubernetes API server: a real HTTP server on 127.0.0.1 that speaks the REST
+paths the Kubernetes executor uses, with a small kubelet and Job controller behind it.
+
+Bodies are parsed into the official client's models (``V1Job.from_dict``: a manifest
+the client cannot model is refused with 422) and answered with
+``ApiClient.sanitize_for_serialization``, so the executor talks to what it would talk
+to in a cluster. The "kubelet" runs each pod's command as a real local subprocess (the
+image is not pulled: the command must exist here), with the memory limit as
+RLIMIT_AS (a MemoryError ends the container ``OOMKilled``, exit 137, as the kernel's
+OOM killer would), ``activeDeadlineSeconds`` enforced, and the output served by the
+pod log endpoint, ``follow=true`` included.
+
+Faults for tests: ``fail_next(method, path_part, status)`` answers the next matching
+request with that status; ``drop_follow_after`` closes a log follow stream after that
+many bytes; ``vanish(plural, ns, name)`` deletes an object behind the executor's back.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import re
+import resource
+import secrets
+import signal
+import subprocess
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from kubernetes import client as k8s
+
+MODELS = {
+    "namespaces": ("Namespace", "V1Namespace", "v1"),
+    "secrets": ("Secret", "V1Secret", "v1"),
+    "resourcequotas": ("ResourceQuota", "V1ResourceQuota", "v1"),
+    "limitranges": ("LimitRange", "V1LimitRange", "v1"),
+    "services": ("Service", "V1Service", "v1"),
+    "pods": ("Pod", "V1Pod", "v1"),
+    "jobs": ("Job", "V1Job", "batch/v1"),
+    "deployments": ("Deployment", "V1Deployment", "apps/v1"),
+    "networkpolicies": ("NetworkPolicy", "V1NetworkPolicy", "networking.k8s.io/v1"),
+}
+PATH = re.compile(
+    r"^/(?:api/v1|apis/(?P<group>[^/]+)/v1)"
+    r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[a-z]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>log))?$"
+)
+NS_PATH = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?$")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _status(code: int, reason: str, message: str) -> dict[str, Any]:
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure" if code >= 400 else "Success",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+
+
+def _matches(obj: dict[str, Any], selector: str | None) -> bool:
+    if not selector:
+        return True
+    have = obj.get("metadata", {}).get("labels") or {}
+    for term in selector.split(","):
+        key, _, value = term.partition("=")
+        if have.get(key) != value:
+            return False
+    return True
+
+
+def _memory_bytes(q: str | None) -> int | None:
+    if not q:
+        return None
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+    for suffix, mult in units.items():
+        if q.endswith(suffix):
+            return int(float(q[: -len(suffix)]) * mult)
+    return int(q)
+
+
+class Proc:
+    """One container: its process and log file."""
+
+    def __init__(self, popen: subprocess.Popen[bytes] | None, log: Path):
+        self.popen = popen
+        self.log = log
+        self.deadline_hit = False
+
+
+class FakeKube:
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.api = k8s.ApiClient()
+        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.procs: dict[tuple[str, str], Proc] = {}  # (ns, pod) -> container
+        self.lock = threading.RLock()
+        self.version = 0
+        self.faults: list[tuple[str, str, int]] = []
+        self.drop_follow_after: int | None = None
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> FakeKube:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self.lock:
+            procs = list(self.procs.values())
+        for proc in procs:
+            self._kill(proc)
+        self.server.shutdown()
+        self.server.server_close()
+
+    def client(self) -> k8s.ApiClient:
+        config = k8s.Configuration(host=self.url)
+        return k8s.ApiClient(config)
+
+    # ---- faults and inspection -------------------------------------------------------
+
+    def fail_next(self, method: str, path_part: str, status: int) -> None:
+        with self.lock:
+            self.faults.append((method, path_part, status))
+
+    def get(self, plural: str, ns: str, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            return self.objects.get((plural, ns, name))
+
+    def all(self, plural: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [o for (p, _, _), o in self.objects.items() if p == plural]
+
+    def vanish(self, plural: str, ns: str, name: str) -> None:
+        """Delete an object (and a pod's process) as someone outside the platform would."""
+        with self.lock:
+            self.objects.pop((plural, ns, name), None)
+            if plural == "pods":
+                proc = self.procs.pop((ns, name), None)
+            else:
+                proc = None
+        if proc is not None:
+            self._kill(proc)
+
+    # ---- HTTP ------------------------------------------------------------------------
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, code: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _body(self) -> dict[str, Any]:
+                n = int(self.headers.get("Content-Length") or 0)
+                return json.loads(self.rfile.read(n) or b"{}")
+
+            def _any(self, method: str) -> None:
+                url = urlparse(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                body = self._body() if method in ("POST", "PUT", "DELETE") else {}
+                with fake.lock:
+                    fake.requests.append((method, url.path, query))
+                    for i, (m, part, code) in enumerate(fake.faults):
+                        if m == method and part in url.path:
+                            del fake.faults[i]
+                            return self._send(code, _status(code, "Injected", "injected fault"))
+                try:
+                    code, out = fake.route(method, url.path, query, body, self)
+                except ValueError as e:  # a body the client's models refuse
+                    code, out = 422, _status(422, "Invalid", str(e))
+                if out is not None:
+                    self._send(code, out)
+
+            def do_GET(self) -> None:
+                self._any("GET")
+
+            def do_POST(self) -> None:
+                self._any("POST")
+
+            def do_PUT(self) -> None:
+                self._any("PUT")
+
+            def do_DELETE(self) -> None:
+                self._any("DELETE")
+
+        return Handler
+
+    def route(
+        self, method: str, path: str, query: dict[str, str], body: dict[str, Any], handler: Any
+    ) -> tuple[int, dict[str, Any] | None]:
+        m = NS_PATH.match(path)
+        if m:
+            plural, ns, name, sub = "namespaces", "", m["name"], None
+        else:
+            m = PATH.match(path)
+            if m is None or m["plural"] not in MODELS:
+                return 404, _status(404, "NotFound", f"no route {path}")
+            plural, ns, name, sub = m["plural"], m["ns"] or "", m["name"], m["sub"]
+        kind = MODELS[plural][0]
+        key = (plural, ns, name or "")
+        with self.lock:
+            if sub == "log":
+                return self._log(ns, name, query, handler)
+            if method == "GET" and name is None:
+                items = [
+                    o
+                    for (p, n, _), o in sorted(self.objects.items())
+                    if p == plural
+                    and (not ns or n == ns)
+                    and _matches(o, query.get("labelSelector"))
+                ]
+                meta = {"resourceVersion": str(self.version)}
+                return 200, {
+                    "kind": f"{kind}List",
+                    "apiVersion": MODELS[plural][2],
+                    "metadata": meta,
+                    "items": items,
+                }
+            if method == "POST":
+                return self._create(plural, ns, body)
+            if key not in self.objects:
+                return 404, _status(404, "NotFound", f'{plural} "{name}" not found')
+            if method == "GET":
+                return 200, self.objects[key]
+            if method == "PUT":
+                obj = self._model(plural, body)
+                obj["metadata"].update(
+                    {k: self.objects[key]["metadata"][k] for k in ("uid", "creationTimestamp")}
+                )
+                self._stamp(obj)
+                self.objects[key] = obj
+                return 200, obj
+            if method == "DELETE":
+                obj = self.objects[key]
+                self._delete(plural, ns, name or "", query)
+                # As the API: the object itself for pods and services, else a Status.
+                return 200, obj if plural in ("pods", "services") else _status(200, "", "deleted")
+        return 405, _status(405, "MethodNotAllowed", method)
+
+    def _model(self, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+        cls = getattr(k8s, MODELS[plural][1])
+        model = cls.from_dict(body)  # pydantic: raises ValueError for what the API refuses
+        out: dict[str, Any] = self.api.sanitize_for_serialization(model)
+        if plural == "secrets" and "stringData" in out:  # the API server stores data only
+            data = {
+                k: base64.b64encode(v.encode()).decode() for k, v in out.pop("stringData").items()
+            }
+            out["data"] = {**out.get("data", {}), **data}
+        return out
+
+    def _stamp(self, obj: dict[str, Any]) -> None:
+        self.version += 1
+        obj["metadata"]["resourceVersion"] = str(self.version)
+
+    def _create(self, plural: str, ns: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        obj = self._model(plural, body)
+        meta = obj.setdefault("metadata", {})
+        name = meta.get("name")
+        if not name:
+            return 422, _status(422, "Invalid", "metadata.name: Required value")
+        if plural != "namespaces":
+            if ("namespaces", "", ns) not in self.objects:
+                return 404, _status(404, "NotFound", f'namespaces "{ns}" not found')
+            meta["namespace"] = ns
+        if (plural, ns, name) in self.objects:
+            return 409, _status(409, "AlreadyExists", f'{plural} "{name}" already exists')
+        meta.update({"uid": secrets.token_hex(8), "creationTimestamp": _now()})
+        self._stamp(obj)
+        self.objects[(plural, ns, name)] = obj
+        if plural == "jobs":
+            obj["status"] = {"active": 0, "failed": 0, "succeeded": 0, "startTime": _now()}
+            self._job_pod(obj)
+            deadline = obj["spec"].get("activeDeadlineSeconds")
+            if deadline:
+                threading.Timer(deadline, self._job_deadline, (ns, name)).start()
+        elif plural == "deployments":
+            tmpl = obj["spec"]["template"]
+            self._pod(ns, f"{name}-{secrets.token_hex(3)}", tmpl, owner=("deployments", name))
+        elif plural == "pods":
+            self._run(ns, name, obj)
+        return 201, obj
+
+    # ---- kubelet and controllers -----------------------------------------------------
+
+    def _job_pod(self, job: dict[str, Any]) -> None:
+        ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
+        labels = {**job["spec"]["template"]["metadata"]["labels"], "job-name": name}
+        tmpl = {**job["spec"]["template"], "metadata": {"labels": labels}}
+        job["status"]["active"] = 1
+        self._pod(ns, f"{name}-{secrets.token_hex(3)}", tmpl, owner=("jobs", name))
+
+    def _pod(self, ns: str, name: str, tmpl: dict[str, Any], owner: tuple[str, str]) -> None:
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": name,
+                "namespace": ns,
+                "labels": tmpl["metadata"]["labels"],
+                "uid": secrets.token_hex(8),
+                "creationTimestamp": _now(),
+                "ownerReferences": [
+                    {"apiVersion": "v1", "kind": owner[0], "name": owner[1], "uid": "x"}
+                ],
+            },
+            "spec": tmpl["spec"],
+        }
+        self._stamp(pod)
+        self.objects[("pods", ns, name)] = pod
+        self._run(ns, name, pod)
+
+    def _run(self, ns: str, name: str, pod: dict[str, Any]) -> None:
+        c = pod["spec"]["containers"][0]
+        pod["status"] = {"phase": "Pending", "containerStatuses": []}
+        image = c.get("image", "")
+        if image != image.lower() or " " in image:
+            pod["status"]["containerStatuses"] = [
+                self._cs(c, {"waiting": {"reason": "InvalidImageName", "message": image}})
+            ]
+            return
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        for src in c.get("envFrom", []):
+            secret = self.objects.get(("secrets", ns, src["secretRef"]["name"]))
+            if secret is None:
+                pod["status"]["containerStatuses"] = [
+                    self._cs(c, {"waiting": {"reason": "CreateContainerConfigError"}})
+                ]
+                return
+            env.update({k: base64.b64decode(v).decode() for k, v in secret.get("data", {}).items()})
+        for item in c.get("env", []):
+            env[item["name"]] = item.get("value", "")
+        log = self.workdir / f"{ns}-{name}.log"
+        limit = _memory_bytes((c.get("resources") or {}).get("limits", {}).get("memory"))
+        cwd = c.get("workingDir") or str(self.workdir)
+        Path(cwd).mkdir(parents=True, exist_ok=True)  # the runtime creates a missing workdir
+
+        def preexec() -> None:
+            os.setsid()
+            if limit:
+                # Python itself needs ~30 MB mapped; a limit below that kills it at start.
+                resource.setrlimit(resource.RLIMIT_AS, (limit + 64 * 2**20,) * 2)
+
+        with log.open("wb") as out:
+            popen = subprocess.Popen(  # noqa: S603  the pod's command, as a kubelet would
+                c["command"],
+                cwd=cwd,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=preexec,
+            )
+        proc = Proc(popen, log)
+        self.procs[(ns, name)] = proc
+        pod["status"] = {
+            "phase": "Running",
+            "startTime": _now(),
+            "containerStatuses": [self._cs(c, {"running": {"startedAt": _now()}}, ready=True)],
+        }
+        deadline = pod["spec"].get("activeDeadlineSeconds")
+        if deadline:
+            threading.Timer(deadline, self._pod_deadline, (ns, name)).start()
+        threading.Thread(target=self._wait, args=(ns, name, proc), daemon=True).start()
+
+    @staticmethod
+    def _cs(c: dict[str, Any], state: dict[str, Any], ready: bool = False) -> dict[str, Any]:
+        return {
+            "name": c["name"],
+            "image": c.get("image", ""),
+            "imageID": "",
+            "ready": ready,
+            "restartCount": 0,
+            "state": state,
+        }
+
+    def _wait(self, ns: str, name: str, proc: Proc) -> None:
+        assert proc.popen is not None
+        code = proc.popen.wait()
+        with self.lock:
+            pod = self.objects.get(("pods", ns, name))
+            if pod is None or self.procs.get((ns, name)) is not proc or proc.deadline_hit:
+                return
+            tail = proc.log.read_bytes()[-8192:]
+            if code != 0 and b"MemoryError" in tail:
+                reason, code = "OOMKilled", 137
+            else:
+                reason = "Completed" if code == 0 else "Error"
+                code = code if code >= 0 else 128 - code
+            term = {"exitCode": code, "reason": reason, "finishedAt": _now()}
+            cs = pod["status"]["containerStatuses"][0]
+            cs["ready"] = False
+            if pod["spec"].get("restartPolicy") == "Always":  # a Deployment's pod restarts
+                cs["lastState"] = {"terminated": term}
+                cs["state"] = {"waiting": {"reason": "CrashLoopBackOff"}}
+                cs["restartCount"] = 1
+            else:
+                cs["state"] = {"terminated": term}
+                pod["status"]["phase"] = "Succeeded" if code == 0 else "Failed"
+            self._stamp(pod)
+            owner = pod["metadata"].get("ownerReferences", [{}])[0]
+            if owner.get("kind") == "jobs":
+                self._job_pod_ended(ns, owner["name"], code == 0)
+
+    def _job_pod_ended(self, ns: str, name: str, ok: bool) -> None:
+        job = self.objects.get(("jobs", ns, name))
+        if job is None or job["status"].get("conditions"):
+            return
+        st = job["status"]
+        st["active"] = 0
+        if ok:
+            st["succeeded"] = 1
+            st["conditions"] = [{"type": "Complete", "status": "True", "reason": "Completed"}]
+        else:
+            st["failed"] = st.get("failed", 0) + 1
+            if st["failed"] > job["spec"].get("backoffLimit", 6):
+                st["conditions"] = [
+                    {
+                        "type": "Failed",
+                        "status": "True",
+                        "reason": "BackoffLimitExceeded",
+                        "message": "Job has reached the specified backoff limit",
+                    }
+                ]
+            else:
+                self._job_pod(job)
+        self._stamp(job)
+
+    def _job_deadline(self, ns: str, name: str) -> None:
+        with self.lock:
+            job = self.objects.get(("jobs", ns, name))
+            if job is None or job["status"].get("conditions"):
+                return
+            job["status"]["active"] = 0
+            job["status"]["conditions"] = [
+                {
+                    "type": "Failed",
+                    "status": "True",
+                    "reason": "DeadlineExceeded",
+                    "message": "Job was active longer than specified deadline",
+                }
+            ]
+            self._stamp(job)
+            pods = [
+                k for k, o in self.objects.items() if k[0] == "pods" and _owned(o, "jobs", name)
+            ]
+        for key in pods:  # the job controller deletes the active pods
+            self._delete("pods", key[1], key[2], {})
+
+    def _pod_deadline(self, ns: str, name: str) -> None:
+        with self.lock:
+            pod = self.objects.get(("pods", ns, name))
+            proc = self.procs.get((ns, name))
+            if pod is None or proc is None or pod["status"].get("phase") != "Running":
+                return
+            proc.deadline_hit = True
+            pod["status"].update(
+                {"phase": "Failed", "reason": "DeadlineExceeded", "message": "deadline"}
+            )
+            cs = pod["status"]["containerStatuses"][0]
+            cs["state"] = {"terminated": {"exitCode": 137, "reason": "Error"}}
+        self._kill(proc)
+
+    def _kill(self, proc: Proc) -> None:
+        if proc.popen is not None and proc.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.popen.pid, signal.SIGKILL)
+            proc.popen.wait()
+
+    def _delete(self, plural: str, ns: str, name: str, query: dict[str, str]) -> None:
+        with self.lock:
+            obj = self.objects.pop((plural, ns, name), None)
+            dependents = [
+                k
+                for k, o in self.objects.items()
+                if k[0] == "pods" and k[1] == ns and _owned(o, plural, name)
+            ]
+            proc = self.procs.pop((ns, name), None) if plural == "pods" else None
+        if proc is not None:
+            self._kill(proc)
+        if obj is not None and plural != "pods":
+            for key in dependents:  # Foreground and Background both delete the pods
+                self._delete("pods", key[1], key[2], {})
+
+    def _log(self, ns: str, name: str | None, query: dict[str, str], handler: Any):
+        proc = self.procs.get((ns, name or ""))
+        if ("pods", ns, name) not in self.objects:
+            return 404, _status(404, "NotFound", f'pods "{name}" not found')
+        if proc is None:
+            return 400, _status(
+                400, "BadRequest", f'container "run" in pod "{name}" is waiting to start'
+            )
+        if query.get("follow") != "true":
+            data = proc.log.read_bytes()
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/plain")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+            return 200, None
+        self.lock.release()  # stream without holding the lock
+        try:
+            self._follow(proc, handler)
+        finally:
+            self.lock.acquire()
+        return 200, None
+
+    def _follow(self, proc: Proc, handler: Any) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/plain")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        sent = 0
+        drop = self.drop_follow_after
+        with proc.log.open("rb") as f:
+            while True:
+                done = proc.popen is None or proc.popen.poll() is not None
+                data = f.read(65536)
+                if drop is not None and sent + len(data) > drop:
+                    data = data[: drop - sent]
+                    self.drop_follow_after = None
+                    handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if data else b"")
+                    handler.wfile.flush()
+                    handler.close_connection = True
+                    with contextlib.suppress(OSError):
+                        handler.connection.shutdown(2)
+                    return
+                if data:
+                    sent += len(data)
+                    handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    handler.wfile.flush()
+                elif done:
+                    break
+                else:
+                    time.sleep(0.05)
+        handler.wfile.write(b"0\r\n\r\n")
+        handler.wfile.flush()
+
+
+def _owned(obj: dict[str, Any], plural: str, name: str) -> bool:
+    refs = obj.get("metadata", {}).get("ownerReferences") or []
+    return any(r.get("kind") == plural and r.get("name") == name for r in refs)

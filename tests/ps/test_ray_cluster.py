@@ -1,0 +1,93 @@
+"""Ray placement on a two-node Ray cluster on this machine (a head and a second node,
+each a raylet on 127.0.0.1, as `ray start --head` + `ray start --address` would make):
+shards and workers reserve real CPUs, spread over both nodes, and a job too big for
+the cluster fails at the start with the numbers."""
+
+import os
+
+import pytest
+
+from miniflow.ps import PSConfig, PSJob
+
+
+@pytest.fixture(scope="module")
+def two_nodes():
+    ray = pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    from miniflow.ps.backends.base import import_path
+
+    # a loaded machine may need more than Ray's default 30 s to register a raylet
+    os.environ.setdefault("RAY_raylet_start_wait_time_s", "180")
+    local = {"num_cpus": 2, "node_ip_address": "127.0.0.1"}
+    for attempt in range(3):  # Ray gives a raylet a fixed 30 s to register: retry
+        cluster = Cluster(shutdown_at_exit=True)
+        try:
+            cluster.add_node(**local, include_dashboard=False)
+            cluster.add_node(**local)
+            cluster.wait_for_nodes(timeout=180)
+            break
+        except Exception as e:  # Ray raises a bare Exception for the timeout
+            cluster.shutdown()
+            if attempt == 2:  # placement itself is also tested on one node (test_ray.py)
+                pytest.skip(f"Ray could not start two raylets on this machine: {e}")
+    try:
+        ray.init(
+            address=cluster.address,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"PYTHONPATH": import_path()}},
+        )
+        yield ray
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def _config(ctr, tmp_path, **kw):
+    defaults = {
+        "num_shards": 2,
+        "num_workers": 2,
+        "backend": "ray",
+        "dims_log2": ctr.dims_log2,
+        "batch_size": ctr.batch_size,
+        "job_dir": str(tmp_path / "job"),
+    }
+    return PSConfig(**{**defaults, **kw})
+
+
+@pytest.mark.slow
+def test_shards_and_workers_reserve_cpus_spread_over_two_nodes(two_nodes, ctr, reference, tmp_path):
+    ray = two_nodes
+    from ray.util import placement_group_table
+
+    seen = {}
+
+    def on_progress(job, stats):
+        if not seen:
+            backend = job.backend
+            seen["bundles"] = placement_group_table(backend.placement)["bundles_to_node_id"]
+            seen["shards"] = ray.get([a.node.remote() for a in backend.actors])
+            seen["free"] = ray.available_resources().get("CPU", 0)
+
+    r = PSJob(_config(ctr, tmp_path)).run(
+        ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress
+    )
+    nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+    assert len(nodes) == 2
+    # 4 bundles of 1 CPU on 2 nodes of 2 CPUs: every CPU reserved, both nodes used
+    assert len(seen["bundles"]) == 4 and set(seen["bundles"].values()) == nodes
+    assert seen["free"] == 0
+    # each shard actor runs on the node of its bundle
+    assert seen["shards"] == [seen["bundles"][0], seen["bundles"][1]]
+    assert abs(ctr.auc(r.model) - reference.auc) < 0.001  # sync: single-process result
+    assert ray.available_resources().get("CPU", 0) == 4  # the reservation was released
+
+
+@pytest.mark.slow
+def test_a_job_bigger_than_the_cluster_fails_at_the_start_with_the_numbers(
+    two_nodes, ctr, tmp_path
+):
+    cfg = _config(ctr, tmp_path, ray_cpus=2, timeout=5, worker_timeout=0)
+    with pytest.raises(RuntimeError, match=r"reserve 4 x 2 CPUs .* the cluster has 4 CPUs"):
+        PSJob(cfg).run(ctr.train(), progress=False)
+    assert two_nodes.available_resources().get("CPU", 0) == 4
