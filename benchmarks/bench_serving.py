@@ -17,8 +17,8 @@ adaptive batching). For each, side by side in one run:
 
 ``--memory`` reports the summed PSS and RSS (/proc/PID/smaps_rollup) of 1, 2 and 4
 workers serving a 2^24-weight model, memory-mapped and read into each worker
-(``--model-cache-dir none``). ``--src DIR`` runs the servers from another miniflow
-source tree (a before/after comparison). ``--compare-uvicorn`` adds the predict path as
+(``--model-cache-dir none``). ``--servers bare,1,src --src DIR`` adds one server
+process run from another miniflow source tree (a before/after comparison). ``--compare-uvicorn`` adds the predict path as
 a bare ASGI app under uvicorn; ``--batch-predict`` times ``miniflow predict`` on libsvm
 rows with 0.1% bad ones.
 """
@@ -415,13 +415,15 @@ def bench_workers(args) -> str:
         for server in args.servers.split(","):
             if server == "bare":
                 proc, port = start_bare(base / "1")
+            elif server == "src":  # one process from the --src tree (before/after)
+                proc, port = start_server(base, "sparse_lr", [], args.src)
             else:
                 n, _, batch = server.partition("+")
-                extra = ["--workers", n] if n != "1" else []  # --src trees without --workers
+                extra = ["--workers", n] if n != "1" else []
                 if batch:
                     extra += ["--batch-max-size", str(args.batch_max_size)]
                     extra += ["--batch-timeout-ms", str(args.batch_timeout_ms)]
-                proc, port = start_server(base, "sparse_lr", extra, args.src)
+                proc, port = start_server(base, "sparse_lr", extra)
             try:
                 path = "/v1/models/sparse_lr:predict"
                 for _ in range(200):  # warm-up
@@ -459,7 +461,9 @@ def bench_workers(args) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for server, r in rows:
-        name = "bare http.server + NumPy" if server == "bare" else _server_name(server)
+        name = {"bare": "bare http.server + NumPy", "src": f"--src {args.src}"}.get(
+            server, _server_name(server)
+        )
         ratio = f"{r['seq_cpu_ms'] / bare['seq_cpu_ms']:.2f}x" if bare else "-"
         lines.append(
             f"| {name} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
@@ -495,7 +499,8 @@ def bench_memory(args) -> str:
         ids = rng.choice(n, 40, replace=False)
         request = {"instances": [{"indices": sorted(ids.tolist()), "values": [1.0] * 40}]}
         body = json.dumps(request).encode()
-        for mode, extra in (("mapped", []), ("in memory", ["--model-cache-dir", "none"])):
+        mapped = ["--model-cache-dir", str(Path(tmp) / "cache")]  # also for 1 process
+        for mode, extra in (("mapped", mapped), ("in memory", ["--model-cache-dir", "none"])):
             for workers in (1, 2, 4):
                 proc, port = start_server(base, "big", ["--workers", str(workers), *extra])
                 try:
@@ -521,7 +526,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--servers", default="bare,1,2,4,1+batch")
     ap.add_argument("--cpu-requests", type=int, default=3000)
-    ap.add_argument("--src", help="run the servers from this miniflow source tree")
+    ap.add_argument("--src", help="server 'src': one process from this miniflow source tree")
     ap.add_argument("--batch-max-size", type=int, default=32)
     ap.add_argument("--batch-timeout-ms", type=float, default=0.0)
     ap.add_argument("--memory", action="store_true", help="PSS of 1, 2, 4 workers instead")

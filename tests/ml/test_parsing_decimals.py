@@ -87,7 +87,7 @@ def test_empty_files_are_an_error(tmp_path, content):
 def test_short_field_paths_against_python_float_on_random_byte_soup():
     """Random strings over digits, '.', signs and e/E (1..11 bytes): every one that
     Python's float() reads as a finite float32 gives the same value, every other one
-    a ParseError (the one-word SWAR path, the exponent path and the general one)."""
+    a ParseError."""
     from miniflow.ml.numeric_text import decimals, words_at
 
     rng = np.random.default_rng(11)
@@ -127,16 +127,3 @@ def test_short_field_paths_against_python_float_on_random_byte_soup():
 def test_values_beyond_float32_are_errors():
     with pytest.raises(ParseError, match="'1e39' is beyond float32's range"):
         parse_libsvm(b"1 3:1e39\n")
-
-
-def test_first_byte_finds_colons_within_sixteen_bytes():
-    from miniflow.ml.numeric_text import first_byte, words_at
-
-    fields = [b"1:2", b"12345678:1", b"1234567890123:5", b"123", b"12345678901234567:1", b":"]
-    chunk = b" ".join(fields) + b"\n"
-    lens = np.array([len(f) for f in fields])
-    ends = np.cumsum(lens + 1) - 1
-    starts = ends - lens
-    got = first_byte(words_at(chunk), starts, ends, ord(":"))
-    want = [s + f.find(b":") if 0 <= f.find(b":") < 16 else -1 for s, f in zip(starts, fields)]
-    np.testing.assert_array_equal(got, want)

@@ -143,10 +143,14 @@ def test_an_api_error_on_create_is_an_os_error_naming_it(h, fake):
 
 
 def test_forbidden_is_reported_with_the_servers_message(h, fake):
+    # a job still running, so that status lists its pods (a completed Job answers first)
+    h.executor.start("jobs/job-7", h.spec("jobs/job-7", "import time; time.sleep(60)"))
     fake.fail_next("GET", "/pods", 403)
-    h.executor.start("jobs/job-7", h.spec("jobs/job-7", "pass"))
-    with pytest.raises(KubernetesError, match="403 injected fault"):
-        h.executor.status("jobs/job-7")
+    try:
+        with pytest.raises(KubernetesError, match="403 injected fault"):
+            h.executor.status("jobs/job-7")
+    finally:
+        h.executor.cancel("jobs/job-7")
 
 
 def test_a_vanished_job_is_lost(h, fake):
@@ -228,18 +232,29 @@ def test_the_deadline_of_a_notebook_pod_is_timed_out(h):
     h.executor.release(rid)
 
 
-def test_the_platform_runs_a_job_on_kubernetes(fake, tmp_path):
-    """jobs.service through the contract: start, sync, artifacts, logs, cancel."""
+@pytest.fixture
+def kube_platform(fake, tmp_path):
+    """(platform, session, user alice): jobs.service on the Kubernetes executor."""
     from miniflow_platform.auth.service import create_user
-    from miniflow_platform.jobs import service
-    from miniflow_platform.jobs.models import JobState
-    from miniflow_platform.jobs.schemas import JobBase, ResourcesSpec
     from miniflow_platform.main import build_platform
 
     s = settings(tmp_path, capacity_cpu=4, capacity_memory_mb=4000)
     p = build_platform(s, executor=KubernetesExecutor(s, api_client=fake.client()))
     session = p.sessions()
-    alice, _ = create_user(session, "alice")
+    try:
+        alice, _ = create_user(session, "alice")
+        yield p, session, alice
+    finally:
+        session.close()
+
+
+def test_the_platform_runs_a_job_on_kubernetes(fake, kube_platform):
+    """jobs.service through the contract: start, sync, artifacts, logs, cancel."""
+    from miniflow_platform.jobs import service
+    from miniflow_platform.jobs.models import JobState
+    from miniflow_platform.jobs.schemas import JobBase, ResourcesSpec
+
+    p, session, alice = kube_platform
     body = JobBase(name="train", resources=ResourcesSpec(cpu=1, memory_mb=256))
     code = (
         "import os, pathlib\n"
@@ -329,18 +344,13 @@ def test_serve_without_a_reachable_cluster_says_why(tmp_path, monkeypatch, capsy
     assert "kube_images.gpu" in capsys.readouterr().err
 
 
-def test_a_platform_retry_keeps_both_attempts_in_one_log(fake, tmp_path):
+def test_a_platform_retry_keeps_both_attempts_in_one_log(kube_platform):
     """As locally: attempt 1's output, the platform's retry note, then attempt 2's."""
-    from miniflow_platform.auth.service import create_user
     from miniflow_platform.jobs import service
     from miniflow_platform.jobs.models import JobState
     from miniflow_platform.jobs.schemas import JobBase, ResourcesSpec
-    from miniflow_platform.main import build_platform
 
-    s = settings(tmp_path, capacity_cpu=4, capacity_memory_mb=4000)
-    p = build_platform(s, executor=KubernetesExecutor(s, api_client=fake.client()))
-    session = p.sessions()
-    alice, _ = create_user(session, "alice")
+    p, session, alice = kube_platform
     body = JobBase(
         name="flaky",
         resources=ResourcesSpec(cpu=1, memory_mb=256),

@@ -181,3 +181,59 @@ def test_thresholds_and_the_metric_series(tmp_path):
             }
     finally:
         p.executor.close()
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ({}, "needs data, model_dir"),
+        ({"data": "/d", "service": "s", "model_dir": "/m"}, "model_dir or service, not both"),
+        ({"data": "/d", "model_dir": "/m", "thresholds": {"min_speed": 1}}, "unknown threshold"),
+        ({"data": "/d", "model_dir": "/m", "thresholds": {"min_auc": "nan"}}, "finite number"),
+        ({"data": "/d", "model_dir": "/m", "format": "jsonl"}, "reads libsvm, csv or tfrecord"),
+        ({"data": "/d", "service": "Bad Name"}, "should match pattern"),
+        ({"data": "/d", "model_dir": "/m", "model": "x/y"}, "should match pattern"),
+    ],
+)
+def test_bad_evaluate_steps_are_refused(step, message):
+    from pydantic import ValidationError
+
+    from miniflow_platform.pipelines.schemas import PipelineCreate
+
+    with pytest.raises(ValidationError, match=message):
+        PipelineCreate.model_validate(
+            {"name": "p", "steps": [{"name": "e", "kind": "evaluate", **step}]}
+        )
+    with pytest.raises(ValidationError, match="does not take thresholds"):
+        PipelineCreate.model_validate(
+            {"name": "p", "steps": [{"name": "c", "command": ["x"], "thresholds": {}}]}
+        )
+
+
+def test_evaluating_a_service_that_is_not_yours_or_not_there_fails_the_step(tmp_path):
+    from miniflow_platform.pipelines import service as pipelines
+    from miniflow_platform.pipelines.schemas import PipelineCreate, RunCreate
+
+    p = build_platform(Settings(data_dir=tmp_path / "data"))
+    try:
+        with p.sessions() as session:
+            alice, _ = auth_service.create_user(session, "alice")
+            session.commit()
+            body = PipelineCreate.model_validate(
+                {
+                    "name": "ev",
+                    "steps": [
+                        {"name": "e", "kind": "evaluate", "service": "ghost", "data": "/tmp/x"}
+                    ],
+                }
+            )
+            pipeline = pipelines.create_pipeline(p, session, alice, body)
+            run = pipelines.create_run(p, session, alice, pipeline, RunCreate())
+            (step,) = run.steps
+            assert (step.state, step.reason) == (
+                "FAILED",
+                "could not submit: model service 'ghost' not found",
+            )
+            assert run.state == "FAILED" and run.degraded is False
+    finally:
+        p.executor.close()

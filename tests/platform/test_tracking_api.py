@@ -43,6 +43,17 @@ print("env-token-is-run-token:", os.environ["MINIFLOW_TRACKING_TOKEN"].startswit
 """
 
 
+def ended_run(client, experiment: str, job: dict, what: str) -> dict:
+    """The job's run in ``experiment`` once it has ended (SUCCEEDED)."""
+    return wait_for(
+        lambda: [
+            x for x in client.get(f"/v1/experiments/{experiment}/runs").json()["data"]
+            if x["job_id"] == job["id"] and x["status"] == "SUCCEEDED"
+        ],
+        what=what,
+    )[0]  # fmt: skip
+
+
 def _expected_mse() -> list[float]:
     """The NumPy job's loss curve, computed here independently."""
     rng = np.random.default_rng(0)
@@ -81,15 +92,9 @@ def lr_run(alice, data):
     assert r.status_code == 201, r.text
     job = wait_job(alice, r.json()["id"], timeout=120)
     assert job["state"] == "SUCCEEDED", alice.get(f"/v1/jobs/{job['id']}/logs").text
-    runs = wait_for(
-        lambda: [
-            x for x in alice.get("/v1/experiments/ctr/runs").json()["data"]
-            if x["job_id"] == job["id"] and x["status"] == "SUCCEEDED"
-        ],
-        what="the lr job's run to end",
-    )  # fmt: skip
+    run = ended_run(alice, "ctr", job, "the lr job's run to end")
     report = json.loads(alice.get(f"/v1/jobs/{job['id']}/artifacts/model/metrics.json").content)
-    return runs[0], report
+    return run, report
 
 
 @pytest.fixture(scope="module")
@@ -98,13 +103,7 @@ def numpy_run(alice):
     job = wait_job(alice, job["id"], timeout=120)
     logs = alice.get(f"/v1/jobs/{job['id']}/logs").text
     assert job["state"] == "SUCCEEDED", logs
-    run = wait_for(
-        lambda: [
-            x for x in alice.get("/v1/experiments/ctr/runs").json()["data"]
-            if x["job_id"] == job["id"] and x["status"] == "SUCCEEDED"
-        ],
-        what="the numpy job's run to end",
-    )[0]  # fmt: skip
+    run = ended_run(alice, "ctr", job, "the numpy job's run to end")
     return run, job, logs
 
 
@@ -248,13 +247,7 @@ w.close()
 def test_tensorboard_scalars_are_ingested(alice):
     job = wait_job(alice, submit(alice, TB_JOB, name="tb")["id"], timeout=120)
     assert job["state"] == "SUCCEEDED", alice.get(f"/v1/jobs/{job['id']}/logs").text
-    run = wait_for(
-        lambda: [
-            x for x in alice.get("/v1/experiments/Default/runs").json()["data"]
-            if x["job_id"] == job["id"] and x["status"] == "SUCCEEDED"
-        ],
-        what="the tb job's run to end",
-    )[0]  # fmt: skip
+    run = ended_run(alice, "Default", job, "the tb job's run to end")
     hist = alice.get(f"/v1/runs/{run['id']}/metrics/eval/loss").json()["data"]
     assert [(p["step"], p["value"]) for p in hist] == [(s, 0.5**s) for s in range(4)]
     assert run["ingest_note"] == ""

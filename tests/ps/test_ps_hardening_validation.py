@@ -54,6 +54,8 @@ def _train(ctr, path, *extra):
             ["--ps-shards", "2", "--worker-timeout", "400"],
             "--worker-timeout (400s) must be below --timeout (300s)",
         ),
+        (["--ps-shards", "2", "--ray-cpus", "-1"], "--ray-cpus must be a finite number >= 0"),
+        (["--ps-shards", "2", "--ray-cpus", "inf"], "--ray-cpus must be a finite number >= 0"),
     ],
 )
 def test_bad_options_are_one_line_errors(ctr, capsys, extra, message):

@@ -128,3 +128,16 @@ def test_sharded_export_needs_a_job_dir():
         PSJob(PSConfig(export="sharded"))
     with pytest.raises(ValueError, match="'merged' or 'sharded'"):
         PSJob(PSConfig(export="zip", job_dir="x"))
+
+
+def test_the_cli_refuses_a_sharded_export_without_a_job_dir(ctr):
+    r = subprocess.run(
+        [sys.executable, "-m", "miniflow", "lr", "train", "--train", str(ctr.train_path),
+         "--ps-shards", "2", "--sharded-export", "--model-out", "m"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip() == (
+        "miniflow lr train: error: --sharded-export needs --job-dir: "
+        "the shards write the model there"
+    )

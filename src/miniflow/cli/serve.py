@@ -1,11 +1,12 @@
 """`miniflow serve`: serve models over HTTP with TensorFlow Serving's REST API.
 
     miniflow serve --model-dir /models/ctr --name ctr --port 8501
-    miniflow serve --model-config-file models.config --port 8501 \\
-                   --batch-max-size 64 --batch-timeout-ms 2
+    miniflow serve --model-config-file models.config --port 8501 --workers 4 \\
+                   --batch-max-size 64
 
 A model directory holds numbered versions (1/, 2/, ...); the newest one that loads is
-served, and a newer one is picked up while serving. See docs/serving.md.
+served, and a newer one is picked up while serving. --workers N runs N processes on
+the port under a supervisor, sharing memory-mapped model arrays. See docs/serving.md.
 """
 
 from __future__ import annotations
@@ -94,8 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--model-cache-dir",
-        help="where model files are copied to be memory-mapped, shared by the workers "
-        "(default: a temporary directory, removed at exit; 'none': read into memory)",
+        help="where model arrays are extracted to be memory-mapped, shared by the workers "
+        "(default with --workers > 1: a temporary directory, removed at exit; with one "
+        "process: none; 'none': read into memory)",
     )
     p.add_argument("--log-level", default="INFO")
     # set by the --workers supervisor for each worker
@@ -189,13 +191,21 @@ def main(argv: list[str]) -> int:
             shutil.rmtree(cache, ignore_errors=True)
 
 
+_CACHE_PREFIX = "miniflow-serve-models-"  # the supervisor's own cache directories
+
+
 def _cache_dir(args) -> tuple[str | None, bool]:
-    """(directory for model copies or None, whether this process removes it at exit)."""
+    """(directory for mapped model arrays or None, whether this process removes it).
+
+    Workers map from the supervisor's directory; a single process reads arrays into
+    memory (mapping saves nothing there) unless ``--model-cache-dir`` names one."""
     if args.model_cache_dir == "none":
         return None, False
     if args.model_cache_dir:
         return args.model_cache_dir, False
-    return tempfile.mkdtemp(prefix="miniflow-serve-models-"), True
+    if args.workers > 1:
+        return tempfile.mkdtemp(prefix=_CACHE_PREFIX), True
+    return None, False
 
 
 def _supervise(argv, args) -> int:
@@ -270,5 +280,12 @@ def _serve(args, configs, batching, limits, token) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
     stop.wait()
-    server.stop()
+    server.stop()  # unloads every version, which unlinks its mapped files
+    if args.parent_fd is not None and os.path.basename(args.model_cache_dir or "").startswith(
+        _CACHE_PREFIX
+    ):
+        try:  # the last worker out removes the directory if the supervisor could not
+            os.rmdir(args.model_cache_dir)
+        except OSError:
+            pass
     return 0

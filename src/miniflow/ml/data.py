@@ -23,7 +23,7 @@ import numpy as np
 from miniflow.ml.batch import Batch, concat_batches
 from miniflow.ml.cache import is_cache, read_cache
 from miniflow.ml.csv_text import read_csv
-from miniflow.ml.numeric_text import ParseError, decimals, first_byte, uints, words_at
+from miniflow.ml.numeric_text import ParseError, decimals, uints, words_at
 from miniflow.ml.text_rows import CHUNK_BYTES, BadRows, iter_chunks, read_rows
 from miniflow.ml.vw_text import hash_feature, parse_vw, read_vw
 
@@ -124,9 +124,13 @@ def _parse_one_hot(chunk: bytes, b: np.ndarray) -> Batch | None:
     words = words_at(chunk)
     if not one.all():
         odd = np.flatnonzero(~one)
+        colons = np.flatnonzero(b == _COLON)
         f_start, f_end = starts[feat[odd]], sep[feat[odd]]
-        colon = first_byte(words, f_start, f_end, _COLON)
-        if (colon < 0).any():  # a feature without a value (the binary form), a long id
+        at = np.searchsorted(colons, f_start)
+        if at.max() >= len(colons):
+            return None
+        colon = colons[at]
+        if (colon >= f_end).any():  # a feature without a value: the binary form
             return None
         ends[odd] = colon
         values = np.ones(len(feat), np.float32)

@@ -26,11 +26,9 @@ import numpy as np
 from miniflow.ml.batch import Batch
 from miniflow.ml.fm_math import (
     Interactions,
+    batch_interactions,
     factor_keys,
-    ffm_interactions,
     field_bits_for,
-    field_of,
-    fm_interactions,
     initial_factors,
     segment_sum,
 )
@@ -136,16 +134,17 @@ class FMTrainer(SparseLRTrainer):
     # -- the pairwise term --------------------------------------------------------------
     def _interactions(self, batch: Batch, ids, keys, local) -> Interactions:
         x = None if batch.values is None else batch.values.astype(np.float64)
-        if self.model == "fm":
-            return fm_interactions(batch.indptr, keys, local, x)
-        field = field_of(ids, self.dims_log2, self.field_bits)
-        if len(field) and field.max() >= self.fields:
-            bad = int(np.argmax(field >= self.fields))
-            raise ValueError(
-                f"feature id {int(ids[bad])} has field {int(field[bad])} >= fields="
-                f"{self.fields} (FFM ids carry the field in their top {self.field_bits} bits)"
-            )
-        return ffm_interactions(batch.indptr, keys, local, x, field, self.fields)
+        return batch_interactions(
+            self.model,
+            batch.indptr,
+            ids,
+            keys,
+            local,
+            x,
+            self.dims_log2,
+            self.field_bits,
+            self.fields,
+        )
 
     def _factors(self, rows: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
         """(optimizer keys, vectors (len(rows), k)) of factor rows.
@@ -227,14 +226,11 @@ class FMTrainer(SparseLRTrainer):
         keys, w = self.nonzero_weights()
         rows, V = self.trained_factor_rows()
         info = {
-            "optimizer": self.opt.hyperparameters(),
+            **self.training_info(),
             "factor_optimizer": self.factor_opt.hyperparameters(),
             "factor_l2": self.factor_l2,
             "init_std": self.init_std,
             "seed": self.seed,
-            "batch_size": self.batch_size,
-            "rows_seen": self.rows_seen,
-            "history": [s.__dict__ for s in self.history],
             **(meta or {}),
         }
         linear = SparseLinearModel(keys, w, self.bias, self.dims_log2)

@@ -40,6 +40,7 @@ __all__ = [
     "Interactions",
     "fm_interactions",
     "ffm_interactions",
+    "batch_interactions",
 ]
 
 _M1, _M2, _GOLDEN = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0x9E3779B97F4A7C15
@@ -215,3 +216,23 @@ def ffm_interactions(indptr, keys, local, x, field, fields: int) -> Interactions
     rows = np.asarray(keys, np.int64)[codes // fields] * fields + codes % fields
     xx = None if x is None else x[a] * x[b]
     return Interactions(rows, indptr, x, position[code_a], position[code_b], pair_row, xx)
+
+
+def batch_interactions(
+    kind: str, indptr, ids, keys, local, x, dims_log2: int, field_bits: int, fields: int
+) -> Interactions:
+    """The pairwise term of an FM (``kind="fm"``) or FFM batch of ``dims_log2``-bit ids.
+
+    Raises:
+        ValueError: an FFM id whose field (its top ``field_bits`` bits) is not < ``fields``.
+    """
+    if kind == "fm":
+        return fm_interactions(indptr, keys, local, x)
+    field = field_of(ids, dims_log2, field_bits)
+    if len(field) and field.max() >= fields:
+        bad = int(np.argmax(field >= fields))
+        raise ValueError(
+            f"feature id {int(ids[bad])} has field {int(field[bad])} >= fields={fields} "
+            f"(FFM ids carry the field in their top {field_bits} of {dims_log2} bits)"
+        )
+    return ffm_interactions(indptr, keys, local, x, field, fields)

@@ -16,9 +16,14 @@ import os
 import numpy as np
 
 from miniflow.ml.batch import Batch
-from miniflow.ml.fm_math import ffm_interactions, field_of, fm_interactions
+from miniflow.ml.fm_math import batch_interactions
 from miniflow.ml.linear_model import sigmoid
-from miniflow.ml.sparse_lr import SparseLinearModel, _as_batch
+from miniflow.ml.sparse_lr import (
+    SparseLinearModel,
+    _as_batch,
+    read_model_json,
+    write_model_files,
+)
 
 __all__ = ["FMModel", "load_fm_model", "FORMAT", "FORMAT_VERSION", "is_fm_model"]
 
@@ -101,18 +106,17 @@ class FMModel:
         keys, local = np.unique(ids, return_inverse=True)
         x = np.ones(len(ids)) if batch.values is None else batch.values.astype(np.float64)
         linear = self.linear.decision_function(Batch(batch.indptr, ids, batch.values, batch.labels))
-        if self.kind == "fm":
-            inter = fm_interactions(batch.indptr, keys, local, x)
-        else:
-            field = field_of(ids, self.dims_log2, self.field_bits)
-            if len(field) and field.max() >= self.fields:
-                bad = int(np.argmax(field >= self.fields))
-                raise ValueError(
-                    f"feature id {int(ids[bad])} has field {int(field[bad])}, but the model "
-                    f"has {self.fields} fields (ids carry the field in their top "
-                    f"{self.field_bits} of {self.dims_log2} bits)"
-                )
-            inter = ffm_interactions(batch.indptr, keys, local, x, field, self.fields)
+        inter = batch_interactions(
+            self.kind,
+            batch.indptr,
+            ids,
+            keys,
+            local,
+            x,
+            self.dims_log2,
+            self.field_bits,
+            self.fields,
+        )
         return linear + inter.forward(self.rows(inter.rows))
 
     def predict_proba(self, X) -> np.ndarray:
@@ -121,14 +125,6 @@ class FMModel:
 
     def save(self, directory) -> None:
         """Writes ``model.json`` and ``weights.npz`` into ``directory`` (created)."""
-        os.makedirs(directory, exist_ok=True)
-        np.savez(
-            os.path.join(directory, "weights.npz"),
-            keys=self.linear.keys,
-            values=self.linear.weights,
-            row_keys=self.row_keys,
-            factors=self.factors,
-        )
         meta = {
             **self.meta,
             "format": FORMAT,
@@ -141,8 +137,14 @@ class FMModel:
             "fields": self.fields,
             "field_bits": self.field_bits,
         }
-        with open(os.path.join(directory, "model.json"), "w") as f:
-            json.dump(meta, f, indent=2, sort_keys=True, default=float)
+        write_model_files(
+            directory,
+            meta,
+            keys=self.linear.keys,
+            values=self.linear.weights,
+            row_keys=self.row_keys,
+            factors=self.factors,
+        )
 
 
 def is_fm_model(directory) -> bool:
@@ -161,17 +163,7 @@ def load_fm_model(directory) -> FMModel:
         ValueError: not a miniflow FM model, a newer format version, or inconsistent
             arrays.
     """
-    with open(os.path.join(directory, "model.json")) as f:
-        meta = json.load(f)
-    if meta.get("format") != FORMAT:
-        raise ValueError(
-            f"{directory}: model.json has format {meta.get('format')!r}, expected {FORMAT!r}"
-        )
-    if meta.get("version", 0) > FORMAT_VERSION:
-        raise ValueError(
-            f"{directory}: model format version {meta['version']} is newer than "
-            f"this miniflow's ({FORMAT_VERSION}); upgrade miniflow"
-        )
+    meta = read_model_json(directory, FORMAT, FORMAT_VERSION)
     with np.load(os.path.join(directory, "weights.npz"), allow_pickle=False) as z:
         keys, values, row_keys, factors = z["keys"], z["values"], z["row_keys"], z["factors"]
     if factors.ndim != 2 or factors.shape[1] != meta["factors"]:

@@ -107,8 +107,6 @@ class SparseLinearModel:
 
     def save(self, directory) -> None:
         """Writes ``model.json`` and ``weights.npz`` into ``directory`` (created)."""
-        os.makedirs(directory, exist_ok=True)
-        np.savez(os.path.join(directory, "weights.npz"), keys=self.keys, values=self.weights)
         meta = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -117,8 +115,36 @@ class SparseLinearModel:
             "nnz": self.nnz,
             **self.meta,
         }
-        with open(os.path.join(directory, "model.json"), "w") as f:
-            json.dump(meta, f, indent=2, sort_keys=True)
+        write_model_files(directory, meta, keys=self.keys, values=self.weights)
+
+
+def write_model_files(directory, meta: dict, **arrays: np.ndarray) -> None:
+    """Writes ``arrays`` to ``weights.npz`` and ``meta`` to ``model.json`` in ``directory``
+    (created); NumPy scalars in ``meta`` are written as JSON numbers."""
+    os.makedirs(directory, exist_ok=True)
+    np.savez(os.path.join(directory, "weights.npz"), **arrays)
+    with open(os.path.join(directory, "model.json"), "w") as f:
+        json.dump(meta, f, indent=2, sort_keys=True, default=float)
+
+
+def read_model_json(directory, fmt: str, version: int) -> dict:
+    """``directory/model.json`` of a saved model, checked to be ``fmt`` at most ``version``.
+
+    Raises:
+        ValueError: another format, or a newer version than this miniflow writes.
+    """
+    with open(os.path.join(directory, "model.json")) as f:
+        meta = json.load(f)
+    if meta.get("format") != fmt:
+        raise ValueError(
+            f"{directory}: model.json has format {meta.get('format')!r}, expected {fmt!r}"
+        )
+    if meta.get("version", 0) > version:
+        raise ValueError(
+            f"{directory}: model format version {meta['version']} is newer than "
+            f"this miniflow's ({version}); upgrade miniflow"
+        )
+    return meta
 
 
 def load_model(directory) -> SparseLinearModel:
@@ -127,17 +153,7 @@ def load_model(directory) -> SparseLinearModel:
     Raises:
         ValueError: not a miniflow sparse LR model, or a newer format version.
     """
-    with open(os.path.join(directory, "model.json")) as f:
-        meta = json.load(f)
-    if meta.get("format") != FORMAT:
-        raise ValueError(
-            f"{directory}: model.json has format {meta.get('format')!r}, expected {FORMAT!r}"
-        )
-    if meta.get("version", 0) > FORMAT_VERSION:
-        raise ValueError(
-            f"{directory}: model format version {meta['version']} is newer than "
-            f"this miniflow's ({FORMAT_VERSION}); upgrade miniflow"
-        )
+    meta = read_model_json(directory, FORMAT, FORMAT_VERSION)
     with np.load(os.path.join(directory, "weights.npz"), allow_pickle=False) as z:
         keys, values = z["keys"], z["values"]
     extra = {
@@ -432,14 +448,17 @@ class SparseLRTrainer:
     def to_model(self, meta: dict | None = None) -> SparseLinearModel:
         """The servable model: non-zero weights, bias, hyperparameters, training history."""
         keys, w = self.nonzero_weights()
-        info = {
+        info = {**self.training_info(), **(meta or {})}
+        return SparseLinearModel(keys, w, self.bias, self.dims_log2, info)
+
+    def training_info(self) -> dict:
+        """What ``model.json`` records of training: hyperparameters and history."""
+        return {
             "optimizer": self.opt.hyperparameters(),
             "batch_size": self.batch_size,
             "rows_seen": self.rows_seen,
             "history": [s.__dict__ for s in self.history],
-            **(meta or {}),
         }
-        return SparseLinearModel(keys, w, self.bias, self.dims_log2, info)
 
 
 def _describe(s: EpochStats) -> str:

@@ -117,8 +117,7 @@ def _parse_fast(chunk: bytes, mask: int) -> Batch | None:
     is_marker = b[starts] == _PIPE
     if np.count_nonzero(b == _PIPE) != np.count_nonzero(is_marker):
         return None  # a '|' inside a word: a tag glued to its namespace
-    newlines = np.cumsum(b == _NEWLINE)
-    line = newlines[starts]
+    line = np.searchsorted(np.flatnonzero(b == _NEWLINE), starts)  # of each word
     is_label = np.empty(n, np.bool_)
     is_label[0] = True
     np.not_equal(line[1:], line[:-1], out=is_label[1:])

@@ -23,18 +23,13 @@ memory as before.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import shutil
 import zipfile
 
 import numpy as np
 
-from miniflow.serving.errors import ModelLoadError
-
 __all__ = ["configure", "cache_dir", "load_npz", "release"]
-
-log = logging.getLogger("miniflow.serving")
 
 _cache_dir: str | None = None
 
@@ -59,25 +54,23 @@ def load_npz(path: str) -> tuple[dict[str, np.ndarray], list[str]]:
     mapped too) and opened with ``mmap_mode="r"``.
 
     Raises:
-        ModelLoadError: not a readable ``.npz`` of plain (non-object) arrays, or the
-            file changed while it was read.
+        OSError: the file cannot be read.
+        ValueError: not a ``.npz`` of plain (non-object) arrays, or the file changed
+            while it was read (the loader reports it; the poller retries).
     """
     try:
         if _cache_dir is None:
             with np.load(path, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}, []
         files = _extract(path)
-        try:
-            return {k: np.load(f, mmap_mode="r", allow_pickle=False) for k, f in files.items()}, [
-                *files.values()
-            ]
-        except BaseException:
-            release(list(files.values()))
-            raise
-    except ModelLoadError:
+    except (zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"{path}: not a readable .npz of arrays: {e}") from e
+    try:
+        arrays = {k: np.load(f, mmap_mode="r", allow_pickle=False) for k, f in files.items()}
+    except BaseException:
+        release(list(files.values()))
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ModelLoadError(f"{path}: not a readable .npz of arrays: {e}") from e
+    return arrays, list(files.values())
 
 
 def release(copies: list[str]) -> None:
@@ -118,5 +111,5 @@ def _extract(path: str) -> dict[str, str]:
     after = os.stat(path)
     if (after.st_ino, after.st_size, after.st_mtime_ns) != (st.st_ino, st.st_size, st.st_mtime_ns):
         release(list(out.values()))
-        raise ModelLoadError(f"{path} changed while it was being loaded; will retry")
+        raise ValueError(f"{path} changed while it was being loaded; will retry")
     return out

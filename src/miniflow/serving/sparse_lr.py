@@ -177,16 +177,14 @@ def _checked(path: str, arrays: dict, dims_log2: int) -> tuple[np.ndarray, np.nd
     """The (keys, weights) pair of ``weights.npz``, checked (this reads every page once,
     so the first requests do not wait for the disk)."""
     if set(arrays) != {"keys", "values"}:
-        raise ModelLoadError(
-            f"{path}: weights.npz holds {sorted(arrays)}, expected ['keys', 'values']"
-        )
+        raise ValueError(f"{path}: weights.npz holds {sorted(arrays)}, expected ['keys', 'values']")
     keys, weights = np.asarray(arrays["keys"]), np.asarray(arrays["values"])
     if keys.ndim != 1 or weights.shape != keys.shape:
-        raise ModelLoadError(
+        raise ValueError(
             f"{path}: keys {keys.shape} and values {weights.shape} must be 1-D of equal length"
         )
     if keys.dtype != np.int64 or weights.dtype.kind != "f":
-        raise ModelLoadError(
+        raise ValueError(
             f"{path}: expected int64 keys and float values, got {keys.dtype} and {weights.dtype}"
         )
     if keys.size:
@@ -195,10 +193,10 @@ def _checked(path: str, arrays: dict, dims_log2: int) -> tuple[np.ndarray, np.nd
             order = np.argsort(keys, kind="stable")
             keys, weights = keys[order], weights[order]
             if not (keys[1:] > keys[:-1]).all():
-                raise ModelLoadError(f"{path}: a feature id appears twice in keys")
+                raise ValueError(f"{path}: a feature id appears twice in keys")
             log.warning("%s: keys are not sorted; sorted in memory (not shared)", path)
         if keys[0] < 0 or keys[-1] >= 1 << dims_log2:
-            raise ModelLoadError(f"{path}: keys outside [0, 2^{dims_log2})")
+            raise ValueError(f"{path}: keys outside [0, 2^{dims_log2})")
         if not np.isfinite(weights).all():
-            raise ModelLoadError(f"{path}: weights hold NaN or infinity")
+            raise ValueError(f"{path}: weights hold NaN or infinity")
     return keys, weights

@@ -18,7 +18,7 @@ from miniflow_platform.auth.schemas import NAME_PATTERN
 from miniflow_platform.deps import PlatformDep, SessionDep
 from miniflow_platform.jobs import service
 from miniflow_platform.jobs.dependencies import owned_job
-from miniflow_platform.jobs.logs import stream_file
+from miniflow_platform.jobs.logs import stream_log
 from miniflow_platform.jobs.models import TERMINAL, Job, JobKind, JobState
 from miniflow_platform.jobs.schemas import ArtifactsPublic, JobPublic, JobsPublic
 
@@ -134,7 +134,7 @@ def logs_response(
             return current is None or current.state in {s.value for s in TERMINAL}
 
     return StreamingResponse(
-        stream_file(
+        stream_log(
             lambda pos: p.executor.read_log(service.run_id(job_id), pos),
             offset,
             follow,

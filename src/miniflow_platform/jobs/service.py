@@ -91,7 +91,6 @@ def create_job(
 ) -> Job:
     res = body.resources
     memory_mb = res.memory_mb or p.settings.default_job_memory_mb
-    usage.check_possible(p.settings, res.cpu, memory_mb, res.gpu)
     check_limits(p, body)
     if body.python_env is not None:
         check_user_path(p, session, user, body.python_env, "python_env")
@@ -138,7 +137,11 @@ def create_job(
 
 
 def check_limits(p: Platform, body: JobBase) -> None:
-    """The server's limits on a job request (sizes and counts the schema cannot know)."""
+    """The server's limits on a job request: resources it could never give (whatever else
+    runs), and sizes and counts the schema cannot know."""
+    res = body.resources
+    memory_mb = res.memory_mb or p.settings.default_job_memory_mb
+    usage.check_possible(p.settings, res.cpu, memory_mb, res.gpu)
     limits = p.settings.limits
     command = getattr(body, "command", None)
     if command is not None and not command[0]:

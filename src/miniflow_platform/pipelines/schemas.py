@@ -68,15 +68,17 @@ class StepSpec(JobBase):
             "command": {"command"},
             "train": {"command"},
             "batch_predict": {"model_dir", "inputs"},
-            "evaluate": {"data"},
+            "evaluate": {"data"} | ({"model_dir"} if self.service is None else set()),
         }[self.kind]
         optional = {"command": {"working_dir"}, "train": {"working_dir"}}.get(self.kind, set())
         if self.kind == "batch_predict":
             optional = {"output", "format"}
         if self.kind == "evaluate":
-            optional = {"model_dir", "service", "format", "model", "thresholds"}
-            if (self.model_dir is None) == (self.service is None):
-                raise ValueError(f"step {self.name!r} of kind evaluate needs model_dir or service")
+            optional = {"service", "format", "model", "thresholds"}
+            if self.model_dir is not None and self.service is not None:
+                raise ValueError(
+                    f"step {self.name!r} of kind evaluate takes model_dir or service, not both"
+                )
             if self.format == "jsonl":
                 raise ValueError(f"step {self.name!r}: evaluate reads libsvm, csv or tfrecord")
         elif self.format == "tfrecord":

@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from miniflow_platform import usage
 from miniflow_platform.auth.models import User
 from miniflow_platform.context import Platform
 from miniflow_platform.db import utcnow
@@ -54,11 +53,7 @@ _BROKEN = {StepState.FAILED, StepState.UPSTREAM_FAILED, StepState.CANCELLED}
 
 def create_pipeline(p: Platform, session: Session, user: User, body: PipelineCreate) -> Pipeline:
     for step in body.steps:
-        res = step.resources
         try:
-            usage.check_possible(
-                p.settings, res.cpu, res.memory_mb or p.settings.default_job_memory_mb, res.gpu
-            )
             jobs.check_limits(p, step)
         except PlatformError as e:
             raise InvalidRequest(f"step {step.name!r}: {e}", e.details) from None
@@ -110,13 +105,7 @@ def create_run(
     body: RunCreate,
     trigger: str = "",
 ) -> PipelineRun:
-    defaults = pipeline.spec.get("params", {})
-    unknown = sorted(set(body.params) - set(defaults))
-    if unknown:
-        raise InvalidRequest(
-            f"unknown params: {', '.join(unknown)}; pipeline {pipeline.name!r} takes "
-            f"{sorted(defaults)}"
-        )
+    defaults = check_params(pipeline, body.params)
     with p.lock:
         run = PipelineRun(
             pipeline_id=pipeline.id,
@@ -131,6 +120,18 @@ def create_run(
         session.commit()
         advance_run(p, session, run)  # start the first steps now, not at the next tick
     return run
+
+
+def check_params(pipeline: Pipeline, params: dict[str, Any]) -> dict[str, Any]:
+    """The pipeline's params with their defaults; refuses names it does not declare."""
+    defaults = pipeline.spec.get("params", {})
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise InvalidRequest(
+            f"unknown params: {', '.join(unknown)}; pipeline {pipeline.name!r} takes "
+            f"{sorted(defaults)}"
+        )
+    return defaults
 
 
 def list_runs(session: Session, pipeline: Pipeline) -> list[PipelineRun]:

@@ -18,7 +18,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from miniflow_platform import usage
 from miniflow_platform.auth.models import User
 from miniflow_platform.context import Platform
 from miniflow_platform.errors import Conflict, InvalidRequest, PlatformError
@@ -79,13 +78,7 @@ def create_schedule(p: Platform, session: Session, user: User, body: ScheduleCre
         pipeline = pipelines.get_pipeline(session, user, body.pipeline)
         if pipeline is None:
             raise InvalidRequest(f"you have no pipeline named {body.pipeline!r}")
-        known = pipeline.spec.get("params", {})
-        unknown = sorted(set(body.params) - set(known))
-        if unknown:
-            raise InvalidRequest(
-                f"unknown params: {', '.join(unknown)}; pipeline {body.pipeline!r} takes "
-                f"{sorted(known)}"
-            )
+        pipelines.check_params(pipeline, body.params)
     if body.job is not None:
         check_job(p, session, user, body.job)
     if get_schedule(session, user, body.name) is not None:
@@ -123,10 +116,6 @@ def create_schedule(p: Platform, session: Session, user: User, body: ScheduleCre
 
 def check_job(p: Platform, session: Session, user: User, job: ScheduledJob) -> None:
     """What ``POST /v1/jobs`` would refuse is refused when the schedule is created."""
-    res = job.resources
-    usage.check_possible(
-        p.settings, res.cpu, res.memory_mb or p.settings.default_job_memory_mb, res.gpu
-    )
     jobs.check_limits(p, job)
     if job.python_env is not None:
         jobs.check_user_path(p, session, user, job.python_env, "job.python_env")
