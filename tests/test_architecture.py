@@ -281,7 +281,8 @@ DOMAIN_API = {
     "auth": "dependencies models schemas service",
     "jobs": "models schemas service logs routes",
     "notebooks": "models",
-    "serving": "models service",  # service: model_metrics asks a service for its version
+    # service: model_metrics asks a service for its version; schemas: deploy steps
+    "serving": "models schemas service",
     "predictions": "service schemas",
     "pipelines": "models schemas service",  # schedules start pipeline runs
     "model_metrics": "schemas service",  # the pipelines' evaluate step records metrics

@@ -199,7 +199,7 @@ def test_cancelling_a_run_cancels_its_running_steps(alice, tmp_path):
         ([step("a", ["x"], resources={"cpu": 64})], "cpu 64.0 > capacity 2.0"),
         ([step("a", ["x"], max_retries=11)], "step 'a': max_retries 11 is over"),
         ([{"name": "Bad-Name", "command": ["x"]}], "steps.0.name"),
-        ([{"name": "a", "kind": "deploy", "command": ["x"]}], "steps.0.kind"),
+        ([{"name": "a", "kind": "rollout", "command": ["x"]}], "steps.0.kind"),
         ([], "steps"),
     ],
 )

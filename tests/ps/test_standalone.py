@@ -190,7 +190,9 @@ def test_a_killed_shard_and_a_killed_worker_restarted_by_hand(ctr, reference, pr
     assert s0["lost_steps"] == [] and s0["rows"] == ctr.rows  # shard 0 lost nothing
     assert s1["restored_from"].endswith("shard-1.ckpt.npz")
     lost = sum(b - a for a, b in s1["lost_steps"])
-    assert 0 < lost <= 5  # at most a checkpoint interval plus the straddled steps
+    # at most a checkpoint interval plus the straddled steps; 0 when the kill came right
+    # after a checkpoint and the workers' replays brought back the step in flight
+    assert 0 <= lost <= 5
     assert s1["rows"] == ctr.rows - lost * ctr.batch_size
     assert abs(ctr.auc(model) - reference.auc) < 0.002
 

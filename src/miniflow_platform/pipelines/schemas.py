@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -12,6 +13,7 @@ from miniflow_platform.jobs.schemas import Arg, JobBase
 from miniflow_platform.model_metrics.schemas import Thresholds
 from miniflow_platform.pipelines import expressions as ex
 from miniflow_platform.pipelines.models import RunState, StepState
+from miniflow_platform.serving.schemas import SERVICE_NAME
 
 MAX_STEPS = 100
 STEP_NAME = r"^[a-z][a-z0-9_]{0,62}$"  # no '-': names appear in conditions
@@ -24,12 +26,14 @@ Path = Annotated[str, StringConstraints(max_length=4096, pattern=r"^[^\x00]*$")]
 class StepSpec(JobBase):
     """One step. ``command``/``train``: ``command`` runs as a training job; ``batch_predict``:
     ``miniflow predict`` of ``model_dir`` on ``inputs``; ``evaluate``: ``miniflow lr eval``
-    of ``model_dir`` on ``data``, whose metrics become the step's outputs. Strings may
+    of ``model_dir`` on ``data``, whose metrics become the step's outputs; ``deploy``:
+    create the model service ``service`` serving ``model_dir``, or update it to that
+    model (zero downtime), and succeed once it serves. Strings may
     hold ``{{steps.NAME.outputs.KEY}}``, ``{{steps.NAME.artifacts}}`` and ``{{params.NAME}}``
     of steps it depends on (directly or not)."""
 
     name: StepName  # type: ignore[assignment]
-    kind: Literal["command", "train", "batch_predict", "evaluate"] = "command"
+    kind: Literal["command", "train", "batch_predict", "evaluate", "deploy"] = "command"
     depends_on: list[StepName] = Field(default_factory=list, max_length=MAX_STEPS)
     when: str | None = Field(
         default=None,
@@ -48,7 +52,7 @@ class StepSpec(JobBase):
         default=None,
         pattern=NAME_PATTERN,
         description="evaluate: the model service whose current version to evaluate "
-        "(instead of model_dir)",
+        "(instead of model_dir); deploy: the model service to create or update",
     )
     model: str | None = Field(
         default=None,
@@ -69,6 +73,7 @@ class StepSpec(JobBase):
             "train": {"command"},
             "batch_predict": {"model_dir", "inputs"},
             "evaluate": {"data"} | ({"model_dir"} if self.service is None else set()),
+            "deploy": {"service", "model_dir"},
         }[self.kind]
         optional = {"command": {"working_dir"}, "train": {"working_dir"}}.get(self.kind, set())
         if self.kind == "batch_predict":
@@ -81,6 +86,10 @@ class StepSpec(JobBase):
                 )
             if self.format == "jsonl":
                 raise ValueError(f"step {self.name!r}: evaluate reads libsvm, csv or tfrecord")
+        elif self.kind == "deploy" and not re.match(SERVICE_NAME, self.service or "a"):
+            raise ValueError(
+                f"step {self.name!r}: {self.service!r} is not a service name ({SERVICE_NAME})"
+            )
         elif self.format == "tfrecord":
             raise ValueError(f"step {self.name!r}: format tfrecord is for evaluate steps")
         kind_fields = {"command", "working_dir", "model_dir", "inputs", "output", "format", "data"}

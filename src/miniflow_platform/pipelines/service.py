@@ -39,6 +39,9 @@ from miniflow_platform.pipelines.models import (
 from miniflow_platform.pipelines.schemas import PipelineCreate, RunCreate, StepSpec
 from miniflow_platform.predictions import service as predictions
 from miniflow_platform.predictions.schemas import PredictionCreate
+from miniflow_platform.serving import service as serving
+from miniflow_platform.serving.models import ACTIVE, ModelService, ServiceState
+from miniflow_platform.serving.schemas import ServiceCreate, ServiceUpdate
 
 MAX_OUTPUTS_BYTES = 64 * 1024
 _JOB_FIELDS = set(JobBase.model_fields)
@@ -215,7 +218,11 @@ def _end(step: StepRun, state: StepState, reason: str) -> None:
 
 def _sync_jobs(p: Platform, session: Session, run: PipelineRun) -> None:
     """Copy the state of each step's job into the step (and find jobs a crash orphaned)."""
+    kinds = {s["name"]: s.get("kind", "command") for s in run.spec["steps"]}
     for step in run.steps:
+        if kinds[step.name] == "deploy":
+            _sync_deploy(session, run, step)
+            continue
         if step.state == StepState.SUBMITTING.value and step.job_id is None:
             job = session.scalar(
                 select(Job)
@@ -328,6 +335,8 @@ def context(p: Platform, session: Session, run: PipelineRun) -> dict[str, Any]:
                 "artifacts": str(jobs.artifacts_dir(p, job)),
                 "job_id": job.id,
             }
+        elif step.state == StepState.SUCCEEDED.value:  # a deploy step: no job
+            steps[step.name] = {"outputs": step.outputs}
     return {"steps": steps, "params": run.params}
 
 
@@ -340,6 +349,9 @@ def _start(p: Platform, session: Session, run: PipelineRun, spec: StepSpec, step
     except ex.ExpressionError as e:
         _end(step, StepState.FAILED, str(e))
         return
+    if spec.kind == "deploy":
+        _start_deploy(p, session, run, spec, step, ctx)
+        return
     step.state = StepState.SUBMITTING.value
     session.commit()
     try:
@@ -351,6 +363,79 @@ def _start(p: Platform, session: Session, run: PipelineRun, spec: StepSpec, step
         return
     step.job_id, step.state = job.id, StepState.QUEUED.value
     session.commit()
+
+
+def _start_deploy(
+    p: Platform,
+    session: Session,
+    run: PipelineRun,
+    spec: StepSpec,
+    step: StepRun,
+    ctx: dict[str, Any],
+) -> None:
+    """Create the service or start its next generation, after recording in the step the
+    generation it had (``from_generation``): a restart that finds the step SUBMITTING
+    compares it with the service's and so neither repeats nor loses the deployment."""
+    name = spec.service or ""
+    svc = session.scalar(select(ModelService).where(ModelService.name == name))
+    if svc is not None and svc.owner_id != run.owner_id:
+        _end(step, StepState.FAILED, f"a model service named {name!r} belongs to another user")
+        return
+    step.outputs = {"service": name, "from_generation": svc.last_generation if svc else 0}
+    step.state, step.started_at = StepState.SUBMITTING.value, utcnow()
+    session.commit()
+    try:
+        source = {"model_dir": ex.render(spec.model_dir or "", ctx)}
+        if svc is None:
+            body = ServiceCreate.model_validate(
+                {**source, "name": name, "resources": spec.resources}
+            )
+            serving.create_service(p, session, run.owner, body)
+        else:
+            update = ServiceUpdate.model_validate(source)
+            serving.update_service(p, session, run.owner, svc, update)
+    except (PlatformError, ex.ExpressionError, ValidationError) as e:
+        session.rollback()
+        _end(step, StepState.FAILED, f"could not deploy: {_message(e)}")
+        session.commit()
+        return
+    step.state = StepState.RUNNING.value
+    session.commit()
+
+
+def _sync_deploy(session: Session, run: PipelineRun, step: StepRun) -> None:
+    """A deploy step succeeds once its generation takes the traffic, and fails if that
+    generation (or a new service) never becomes healthy; the old generation serves on."""
+    if step.state not in {StepState.SUBMITTING.value, StepState.RUNNING.value}:
+        return
+    name = step.outputs.get("service", "")
+    target = int(step.outputs.get("from_generation", 0)) + 1
+    svc = session.scalar(select(ModelService).where(ModelService.name == name))
+    if svc is not None and svc.owner_id != run.owner_id:
+        svc = None
+    if step.state == StepState.SUBMITTING.value:  # the server stopped while deploying
+        done = svc is not None and svc.last_generation >= target
+        step.state = (StepState.RUNNING if done else StepState.PENDING).value
+        if not done:
+            return
+    if svc is None:
+        _end(step, StepState.FAILED, f"model service {name!r} was deleted")
+    elif svc.generation >= target and svc.state == ServiceState.AVAILABLE.value:
+        step.outputs = {
+            "service": name,
+            "generation": target,
+            "url": f"/v1/services/{name}/v1/models/{name}",
+        }
+        _end(step, StepState.SUCCEEDED, "")
+    elif svc.state not in ACTIVE:
+        _end(step, StepState.FAILED, f"model service {name!r} is {svc.state}: {svc.reason}")
+    elif svc.generation < target and svc.pending_generation != target:
+        _end(
+            step,
+            StepState.FAILED,
+            f"generation {target} of model service {name!r} failed: {svc.update_reason}; "
+            f"generation {svc.generation} serves on",
+        )
 
 
 def _message(e: Exception) -> str:
