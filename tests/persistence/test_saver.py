@@ -136,7 +136,7 @@ def test_restore_of_nonexistent_prefix_and_empty_saver(tmp_path):
 
 def test_crash_before_index_commit_keeps_previous_checkpoint(tmp_path, monkeypatch):
     """A save interrupted after the data file is written leaves the old checkpoint."""
-    from miniflow.graph import file_io
+    from miniflow.core import atomic_file
 
     v = tf.Variable(1.0, name="v")
     saver = tf.train.Saver()
@@ -152,7 +152,7 @@ def test_crash_before_index_commit_keeps_previous_checkpoint(tmp_path, monkeypat
                 raise KeyboardInterrupt("simulated crash")
             real_replace(src, dst)
 
-        monkeypatch.setattr(file_io.os, "replace", crash_on_index)
+        monkeypatch.setattr(atomic_file.os, "replace", crash_on_index)
         with pytest.raises(KeyboardInterrupt):
             saver.save(sess, prefix)
         monkeypatch.undo()
