@@ -344,11 +344,10 @@ class Shard:
     def _wait_for(self, worker: int, step: int) -> None:
         cfg = self.config
         if cfg.sync:
-            # A worker pulling step t has pushed t-1; if that push is not here (lost
-            # with the crash), the restored shard joins the workers at t. If it is here,
-            # step t-1 is in progress: wait for it like any step (skipping it would
-            # drop this worker's push and lose one more step per round).
-            if self._recovering and step > self.version and self.clock[worker] < step:
+            # A restored shard joins the workers at the first step one of them asks for.
+            # (Waiting instead when this worker's push of t-1 is here hung a job after
+            # a restart with empty state: tests/ps/test_ps_hardening_loss.py.)
+            if self._recovering and step > self.version:
                 self._skip_to(step)
             ready = lambda: self.version >= step  # noqa: E731
             waiting_for = lambda: (  # noqa: E731
