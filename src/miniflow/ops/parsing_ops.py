@@ -319,23 +319,8 @@ def decode_json_example(json_examples, name=None):
 # ---------------------------------------------------------------------------------------
 # serialize_tensor / parse_tensor: TensorProto bytes, as TF writes them.
 
-_ENUM = {
-    "float32": 1,
-    "float64": 2,
-    "int32": 3,
-    "uint8": 4,
-    "int16": 5,
-    "int8": 6,
-    "string": 7,
-    "complex64": 8,
-    "int64": 9,
-    "bool": 10,
-    "uint16": 17,
-    "complex128": 18,
-    "float16": 19,
-    "uint32": 22,
-    "uint64": 23,
-}
+# TensorFlow's DataType numbers of the dtypes a NumPy array can hold
+_ENUM = {k: v for k, v in wire.DATA_TYPES.items() if k == "string" or hasattr(np, k)}
 _BY_ENUM = {v: k for k, v in _ENUM.items()}
 _MAX_FILL = 1 << 24  # a single repeated value may fill at most this many elements
 
