@@ -17,7 +17,7 @@ from miniflow.ml.fm_model import FMModel, load_fm_model
 from miniflow.ml.linear_model import sigmoid
 from miniflow.serving.errors import InvalidRequest, ModelLoadError
 from miniflow.serving.signature import Ragged
-from miniflow.serving.sparse_lr import _signatures
+from miniflow.serving.sparse_lr import _signatures, binary_outputs
 
 __all__ = ["SparseFMServable"]
 
@@ -83,16 +83,7 @@ class SparseFMServable:
         except ValueError as e:  # an FFM id with a field the model does not have
             raise InvalidRequest(str(e)) from None
         prob = sigmoid(logits).astype(np.float32)
-        if signature_name == "classification":
-            classes = np.empty((len(prob), 2), object)
-            classes[:] = (b"0", b"1")
-            return {"classes": classes, "scores": np.stack([1 - prob, prob], axis=1)}
-        if signature_name == "regression":
-            return {"outputs": prob}
-        out = {"probabilities": prob}
-        if "logits" in self.signature_defs[signature_name].outputs:
-            out["logits"] = logits.astype(np.float32)
-        return out
+        return binary_outputs(prob, logits, signature_name, self.signature_defs[signature_name])
 
     def close(self) -> None:
         pass

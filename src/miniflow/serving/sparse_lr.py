@@ -141,16 +141,7 @@ class SparseLRServable:
             )
         logits = self._margins(idx, vals.values, splits)
         prob = expit(logits).astype(np.float32)
-        if signature_name == "classification":
-            classes = np.empty((len(prob), 2), object)
-            classes[:] = (b"0", b"1")
-            return {"classes": classes, "scores": np.stack([1 - prob, prob], axis=1)}
-        if signature_name == "regression":
-            return {"outputs": prob}
-        out = {"probabilities": prob}
-        if "logits" in self.signature_defs[signature_name].outputs:
-            out["logits"] = logits.astype(np.float32)
-        return out
+        return binary_outputs(prob, logits, signature_name, self.signature_defs[signature_name])
 
     def _margins(self, idx: np.ndarray, vals: np.ndarray, splits: np.ndarray) -> np.ndarray:
         """``b + w.x`` per row: weights found by binary search in the sorted keys."""
@@ -200,3 +191,18 @@ def _checked(path: str, arrays: dict, dims_log2: int) -> tuple[np.ndarray, np.nd
         if not np.isfinite(weights).all():
             raise ValueError(f"{path}: weights hold NaN or infinity")
     return keys, weights
+
+
+def binary_outputs(prob, logits, signature_name: str, signature_def) -> dict:
+    """A binary model's outputs for one signature: classes and scores (classify), the
+    probability (regress), or probabilities and, where declared, logits (predict)."""
+    if signature_name == "classification":
+        classes = np.empty((len(prob), 2), object)
+        classes[:] = (b"0", b"1")
+        return {"classes": classes, "scores": np.stack([1 - prob, prob], axis=1)}
+    if signature_name == "regression":
+        return {"outputs": prob}
+    out = {"probabilities": prob}
+    if "logits" in signature_def.outputs:
+        out["logits"] = logits.astype(np.float32)
+    return out
