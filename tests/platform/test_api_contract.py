@@ -117,6 +117,28 @@ def test_openapi_declares_error_statuses_per_route(alice):
     assert "409" in doc["paths"]["/v1/users"]["post"]["responses"]
 
 
+def _bounds(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+                yield value
+            else:
+                yield from _bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _bounds(value)
+
+
+def test_openapi_integer_bounds_survive_the_float_they_are_written_as(alice):
+    """FastAPI writes bounds as JSON floats; a client reading 2**62 back gets
+    4611686018427388000, generates it, and the server refuses its own schema's value."""
+    doc = alice.get("/openapi.json").json()
+    bounds = list(_bounds(doc))
+    assert len(bounds) > 20
+    for bound in bounds:
+        assert abs(bound) <= 2**53, bound
+
+
 def test_old_databases_get_the_new_columns(tmp_path):
     """A database from before retries/queue reasons/pids: the server adds the columns and
     reads the old rows with defaults."""

@@ -25,7 +25,7 @@ from miniflow_platform.jobs.schemas import ArtifactsPublic, JobPublic, JobsPubli
 UserFilter = Annotated[
     str | None, Query(pattern=NAME_PATTERN, description="admin only: one user's jobs")
 ]
-Offset = Annotated[int, Query(ge=0, le=2**62, description="start at this byte of the log")]
+Offset = Annotated[int, Query(ge=0, le=2**53, description="start at this byte of the log")]
 
 
 def public(p: PlatformDep, job: Job) -> JobPublic:

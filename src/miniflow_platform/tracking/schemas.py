@@ -20,7 +20,9 @@ MAX_KEYS_PER_RUN = 1000  # distinct params (and tags, and metric names) per run
 MAX_POINTS_PER_RUN = 200_000
 MAX_RUNS_LISTED = 1000
 MAX_COMPARE = 20
-MAX_STEP = 2**62
+MAX_STEP = (
+    2**53
+)  # the served OpenAPI writes bounds as floats: 2**62 came back as 4611686018427388000
 
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
 ONLY_PATTERN_KEYS: dict[str, Any] = {"additionalProperties": False}  # keys match Key
