@@ -1,18 +1,40 @@
 """TF1's placement scopes, ``tf.device``, ``tf.colocate_with`` and ``tf.container``.
 
-miniflow has one device, the CPU, so every op runs there whatever the scope says, as TF
-does with soft placement when the requested device is missing. The scopes are accepted
-and ignored (``op.device`` stays ``""``).
+In graph mode the scopes set ``op.device`` as TF does (nested strings merge, the inner
+one winning field by field; functions such as ``tf.train.replica_device_setter`` are
+called with the op). In one process every op still runs on the CPU; a session whose
+target is a ``tf.train.Server`` runs the state of ``/job:ps`` variables on the ps tasks.
+In eager mode the scopes are accepted and ignored.
 """
 
 from __future__ import annotations
 
 import contextlib
 
+from miniflow.core.dispatch import current_frontend
+from miniflow.graph.graph import get_default_graph
+from miniflow.ops.device_spec import DeviceSpec
+
+
+def merge_device(spec: str):
+    """The device function of a device string: fields the op already has (from inner
+    scopes) win, the others come from ``spec``."""
+    parsed = DeviceSpec.from_string(spec)
+
+    def place(op):
+        return parsed.make_merged_spec(DeviceSpec.from_string(op.device)).to_string()
+
+    return place
+
 
 def device(device_name_or_function):
-    """A scope for ops placed on a device (a name like ``"/cpu:0"``, or a function of the
-    op): accepted, and ignored, since every op runs on the CPU."""
+    """A scope for ops placed on a device (a name like ``"/job:ps/task:0"``, or a
+    function of the op returning one, or None to ignore the enclosing scopes).
+
+    Raises:
+        TypeError: not a string, function or None.
+        ValueError: the string is not a device name.
+    """
     if not (
         device_name_or_function is None
         or callable(device_name_or_function)
@@ -22,12 +44,19 @@ def device(device_name_or_function):
             "tf.device expects a device name (a string), a function or None, "
             f"got {device_name_or_function!r}"
         )
-    return contextlib.nullcontext()
+    fn = device_name_or_function
+    if isinstance(fn, str):
+        fn = merge_device(fn)  # parses now: a bad name fails at the scope
+    if current_frontend().eager:
+        return contextlib.nullcontext()
+    return get_default_graph().device(fn)
 
 
 def colocate_with(op, ignore_existing=False):
-    """A scope for ops placed with ``op``: accepted, and ignored (one device)."""
-    return contextlib.nullcontext()
+    """A scope for ops placed on ``op``'s device (graph mode; ignored when eager)."""
+    if current_frontend().eager or op is None:
+        return contextlib.nullcontext()
+    return get_default_graph().colocate_with(op, ignore_existing)
 
 
 def container(container_name):

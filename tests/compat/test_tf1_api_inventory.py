@@ -183,20 +183,21 @@ def test_an_unsupported_function_raises_naming_symbol_and_reason():
 
 
 def test_an_unsupported_class_cannot_be_instantiated_subclassed_or_read():
-    server = tf.train.Server
-    _raises_unimplemented(lambda: server(None), "tf.train.Server", "distributed runtime")
+    filters = tf.config.experimental.ClusterDeviceFilters
+    name = "tf.config.experimental.ClusterDeviceFilters"
+    _raises_unimplemented(lambda: filters(), name, "distributed runtime")
     _raises_unimplemented(
-        lambda: server.create_local_server,
-        "tf.train.Server.create_local_server",
+        lambda: filters.set_device_filters,
+        f"{name}.set_device_filters",
         "distributed runtime",
     )
 
     def subclass():
-        class MyServer(tf.train.Server):
+        class MyFilters(tf.config.experimental.ClusterDeviceFilters):
             pass
 
-    _raises_unimplemented(subclass, "tf.train.Server")
-    assert not isinstance(object(), server)
+    _raises_unimplemented(subclass, name)
+    assert not isinstance(object(), filters)
 
 
 def test_a_whole_stubbed_namespace_returns_stubs_that_raise():
@@ -285,7 +286,10 @@ def test_install_fills_only_what_is_missing():
         )
         assert root.keras is real_keras and root.matmul == 1
         assert stubs.is_stub(root.load_op_library) and stubs.is_stub(root.tpu)
-        assert stubs.stub_info(root.train.Server).status == stubs.UNSUPPORTED_STATUS
+        assert (
+            stubs.stub_info(root.train.do_quantize_training_on_graphdef).status
+            == stubs.UNSUPPORTED_STATUS
+        )
         assert stubs.stub_info(root.train.fancy).status == stubs.PENDING_STATUS
         assert isinstance(root.lookup, types.ModuleType)
         assert sys.modules["fake_root.lookup"] is root.lookup

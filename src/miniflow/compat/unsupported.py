@@ -83,9 +83,6 @@ UNSUPPORTED = {
     "tf.resource_loader.load_resource": "locates files in TensorFlow's source tree",
     "tf.resource_loader.get_root_dir_with_all_resources": "locates files in TensorFlow's source tree (Bazel runfiles)",
     "tf.test.experimental.sync_devices": GPU,
-    "tf.train.Server": DISTRIBUTED,
-    "tf.train.SyncReplicasOptimizer": DISTRIBUTED,
-    "tf.train.replica_device_setter": DISTRIBUTED,
     "tf.errors.raise_exception_on_not_ok_status": "checks a TensorFlow C API status",
     "tf.image.decode_jxl": "JPEG XL decoding needs a codec miniflow does not ship",
     "tf.image.generate_bounding_box_proposals": GPU + " (TensorFlow itself has no CPU kernel "

@@ -54,6 +54,7 @@ class Graph:
         self._finalized = False
         self.seed = None
         self._lock = threading.RLock()
+        self._device_functions: list = []  # tf.device scopes, innermost last
 
     # -- building -------------------------------------------------------------------
     def _next_id(self) -> int:
@@ -68,6 +69,34 @@ class Graph:
         override = self._grad_override.get(op.type)
         if override is not None:
             op.grad_type = override
+
+    @contextlib.contextmanager
+    def device(self, device_function):
+        """Ops created inside are placed by ``device_function(op) -> device string``
+        (inner scopes first, each outer one sees ``op.device`` so far); ``None`` makes
+        ops inside ignore every enclosing scope. ``tf.device`` turns strings into such
+        functions."""
+        if not (device_function is None or callable(device_function)):
+            raise TypeError(f"Graph.device expects a function or None, got {device_function!r}")
+        self._device_functions.append(device_function)
+        try:
+            yield
+        finally:
+            self._device_functions.pop()
+
+    @contextlib.contextmanager
+    def colocate_with(self, op, ignore_existing=False):
+        """Ops created inside are placed on ``op``'s device, whatever the enclosing
+        device scopes say (TF's colocation; optimizer slots use it)."""
+        target = getattr(op, "op", op)  # a Variable or Tensor: its op
+        with self.device(None), self.device(lambda _: target.device):
+            yield
+
+    def _place(self, op) -> None:
+        for fn in reversed(self._device_functions):
+            if fn is None:
+                break
+            op._set_device(fn(op))
 
     def unique_name(self, name: str, mark_as_used: bool = True) -> str:
         """``scope/name``, with ``_1``, ``_2``... appended when already taken."""

@@ -29,6 +29,7 @@ class Operation:
         "traceback",
         "_id",
         "_consumers",
+        "_device",
     )
 
     def __init__(self, graph, name, opdef, inputs, attrs, control_inputs, out_specs):
@@ -43,11 +44,14 @@ class Operation:
         self.traceback = _creation_site()
         self._id = graph._next_id()
         self._consumers = []
+        self._device = ""
         self.outputs = tuple(
             Tensor(self, i, dt, TensorShape(dims)) for i, (dims, dt) in enumerate(out_specs)
         )
         for t in self.inputs:
             t.op._consumers.append(self)
+        if getattr(graph, "_device_functions", None):  # inside tf.device scopes
+            graph._place(self)
 
     @property
     def node_def(self):
@@ -55,7 +59,11 @@ class Operation:
 
     @property
     def device(self) -> str:
-        return ""
+        """Where the op was placed (``tf.device`` scopes); ``""`` when unplaced."""
+        return self._device
+
+    def _set_device(self, device) -> None:
+        self._device = str(device or "")
 
     def values(self):
         return self.outputs
@@ -116,7 +124,7 @@ class Tensor:
 
     @property
     def device(self) -> str:
-        return ""
+        return self.op._device
 
     def consumers(self):
         return [op for op in self.op._consumers if self in op.inputs]

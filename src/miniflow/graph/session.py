@@ -56,6 +56,16 @@ def register_feed_type(cls, expand) -> None:
     _FEED_TYPES[cls] = expand
 
 
+# Session targets served by a higher layer: prefix -> connect(session, target), which
+# returns the runtime whose ``bind(op)`` gives remote kernels (tf.train.Server's
+# "grpc://"); consulted when plans are compiled, never per step.
+_TARGETS: dict[str, object] = {}
+
+
+def register_target(prefix: str, connect) -> None:
+    _TARGETS[prefix] = connect
+
+
 def _expand_feeds(feed_dict) -> dict:
     out = {}
     for k, v in feed_dict.items():
@@ -86,11 +96,20 @@ class Session:
         self._default_ctx = None
         self._timeout_ms = getattr(config, "operation_timeout_in_ms", 0) or 0
         blas_threads.set_threads(getattr(config, "intra_op_parallelism_threads", 0), session=True)
+        self._remote = None
+        if target and _TARGETS:
+            name = target.decode() if isinstance(target, bytes) else target
+            for prefix, connect in _TARGETS.items():
+                if name.startswith(prefix):
+                    self._remote = connect(self, name)
 
     # -- lifecycle ------------------------------------------------------------------
     def close(self) -> None:
         self._closed = True
         self._plans.clear()
+        remote = getattr(self, "_remote", None)
+        if remote is not None:
+            remote.close()
         for state in list(self._states.values()):  # wakes ops blocked on a queue
             cancel = getattr(state, "session_closed", None)
             if cancel is not None:
@@ -158,6 +177,11 @@ class Session:
         return ["/device:CPU:0"]
 
     def _state_for(self, op):
+        remote = getattr(self, "_remote", None)
+        if remote is not None:  # another task's variable (Saver reads its Slot)
+            state = remote.state_for(op)
+            if state is not None:
+                return state
         opdef = op.opdef
         key = opdef.state_key(op.attrs) if opdef.state_key else op
         state = self._states.get(key)
@@ -527,6 +551,15 @@ def _fmt_dims(shape) -> str:
 
 
 def _bind_kernel(session, op):
+    remote = getattr(session, "_remote", None)
+    if remote is not None:  # a cluster session: ops on other tasks' state run there
+        kernel = remote.bind(op)
+        if kernel is not None:
+            return kernel
+    return _local_kernel(session, op)
+
+
+def _local_kernel(session, op):
     opdef = op.opdef
     attrs = dict(kernel_attrs(opdef, op.attrs))
     fn = opdef.forward

@@ -3,8 +3,9 @@ variable is cut into along one axis (`tf.fixed_size_partitioner`,
 `tf.min_max_variable_partitioner`, `tf.variable_axis_size_partitioner`), and
 `tf.create_partitioned_variables`, which makes the pieces as separate variables.
 
-``tf.get_variable(partitioner=...)`` does not partition in miniflow (the variable is
-created whole): one process and one NumPy buffer gain nothing from pieces.
+``tf.get_variable(partitioner=...)`` returns a `PartitionedVariable` of such pieces in
+graph mode (`ops/partitioned_variable.py`), so ``replica_device_setter`` can spread them
+over ps tasks; a ``variable_scope``'s partitioner is ignored.
 """
 
 from __future__ import annotations

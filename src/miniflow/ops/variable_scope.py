@@ -6,11 +6,14 @@ from __future__ import annotations
 import contextlib
 import enum
 
+import numpy as np
+
 from miniflow import dtypes
 from miniflow.core.dispatch import current_frontend
 from miniflow.core.shapes import as_shape
 from miniflow.graph.graph import GraphKeys, get_default_graph
 from miniflow.ops import init_ops
+from miniflow.ops.partitioned_variable import PartitionedVariable, piece_shapes
 from miniflow.ops.variables import Variable
 
 
@@ -204,6 +207,14 @@ def get_variable(
             "tf.get_variable(). Did you mean to set reuse=tf.AUTO_REUSE in "
             "VarScope?"
         )
+    if partitioner is not None and not current_frontend().eager and shape is not None:
+        slicing = list(partitioner(shape=as_shape(shape), dtype=dtype))
+        if max(slicing, default=1) > 1:  # the pieces name/part_i, each its own variable
+            pieces = _partitioned(
+                name, shape, dtype, slicing, initializer, regularizer, trainable, collections
+            )
+            store[full] = pieces
+            return pieces
     if initializer is None:  # not `or`: the initializer may be a tensor
         initializer = scope.initializer
     if initializer is None:
@@ -248,6 +259,36 @@ def get_variable(
         if loss is not None:
             graph.add_to_collection(GraphKeys.REGULARIZATION_LOSSES, loss)
     return var
+
+
+def _partitioned(name, shape, dtype, slicing, initializer, regularizer, trainable, collections):
+    full_shape = as_shape(shape).as_list()
+    axis, pieces, offsets = piece_shapes(full_shape, slicing)
+    whole = None
+    if initializer is not None and not callable(initializer):
+        whole = np.asarray(initializer)  # a value: each piece gets its slice
+    parts = []
+    with variable_scope(name):
+        for i, (piece, start) in enumerate(zip(pieces, offsets, strict=True)):
+            init = initializer
+            if whole is not None:
+                index = [slice(None)] * len(full_shape)
+                index[axis] = slice(start, start + piece[axis])
+                init = whole[tuple(index)]
+            parts.append(
+                get_variable(
+                    f"part_{i}",
+                    piece if whole is None else None,
+                    dtype=dtype,
+                    initializer=init,
+                    regularizer=regularizer,
+                    trainable=trainable,
+                    collections=collections,
+                )
+            )
+    scope_name = get_variable_scope().name
+    full = f"{scope_name}/{name}" if scope_name else name
+    return PartitionedVariable(full, full_shape, dtype, parts, slicing)
 
 
 _EAGER: dict = {}

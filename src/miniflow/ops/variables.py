@@ -176,7 +176,7 @@ class Variable(metaclass=_CreatorHook):
 
     @property
     def device(self) -> str:
-        return ""
+        return "" if self._eager or self.op is None else self.op.device
 
     def __repr__(self):
         if self._eager:

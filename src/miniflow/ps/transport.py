@@ -21,9 +21,10 @@ import socket
 import threading
 import time
 
+from miniflow.core import job_auth
 from miniflow.graph.file_io import atomic_write
-from miniflow.ps import auth, wire
-from miniflow.ps.auth import AuthError, JobIdentity
+from miniflow.ps import wire
+from miniflow.ps.auth import JobIdentity
 from miniflow.ps.client import Call
 from miniflow.ps.shard import Shard
 
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 HELLO_TIMEOUT = 10.0  # seconds a handshake may take, on either side
-_HANDSHAKE = {"max_body": 0, "max_header": 4096}
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -106,30 +106,7 @@ class SocketTransport:
         return self._socks[shard]
 
     def _handshake(self, sock: socket.socket, shard: int) -> None:
-        ident = self.identity
-        where = "{}:{}".format(*self.addresses[shard])
-        try:
-            hello, _ = wire.recv_frame(sock, **_HANDSHAKE)
-        except ValueError as e:  # not a miniflow.ps shard: maybe not up yet, retry
-            raise ConnectionError(f"{where} is not a miniflow.ps shard ({e})") from None
-        if hello.get("op") != "hello" or not isinstance(hello.get("nonce"), str):
-            raise ConnectionError(f"{where} is not a miniflow.ps shard")
-        if hello.get("job") != ident.job_id:
-            raise AuthError(
-                f"the shard at {where} belongs to job {hello.get('job')!r}, "
-                f"not to job {ident.job_id!r}"
-            )
-        cnonce = auth.nonce()
-        answer = {"op": "auth", "job": ident.job_id, "cnonce": cnonce}
-        wire.send_frame(sock, {**answer, "mac": ident.mac("client", hello["nonce"], cnonce)})
-        reply, _ = wire.recv_frame(sock, **_HANDSHAKE)
-        if not reply.get("ok"):
-            raise AuthError(f"the shard at {where} refused us: {reply.get('error')}")
-        if not auth.same(reply.get("mac"), ident.mac("shard", hello["nonce"], cnonce)):
-            raise AuthError(
-                f"the shard at {where} could not prove it belongs to job "
-                f"{ident.job_id!r} (wrong secret)"
-            )
+        job_auth.greet(sock, self.identity, "{}:{}".format(*self.addresses[shard]))
 
     def _stamp(self, header: dict) -> dict:
         return header if self.identity is None else {**header, "job": self.identity.job_id}
@@ -202,30 +179,12 @@ def listen(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return socket.create_server((host, port))
 
 
-def _refuse(conn: socket.socket, message: str) -> None:
-    try:
-        wire.send_frame(conn, {"ok": False, "error": message})
-    except OSError:
-        pass
+_refuse = job_auth.refuse
 
 
 def _admit(conn: socket.socket, identity: JobIdentity, index: int) -> bool:
     """The shard's side of the handshake: True if the peer proved it is of the job."""
-    nonce = auth.nonce()
-    wire.send_frame(conn, {"op": "hello", "job": identity.job_id, "nonce": nonce, "shard": index})
-    header, _ = wire.recv_frame(conn, **_HANDSHAKE)
-    job, cnonce = header.get("job"), header.get("cnonce")
-    if header.get("op") != "auth" or not isinstance(cnonce, str):
-        _refuse(conn, "refused: the first request must be the auth answer to the hello")
-        return False
-    if job != identity.job_id:
-        _refuse(conn, f"refused: this shard belongs to job {identity.job_id!r}, not {job!r}")
-        return False
-    if not auth.same(header.get("mac"), identity.mac("client", nonce, cnonce)):
-        _refuse(conn, f"refused: authentication for job {job!r} failed (wrong job secret)")
-        return False
-    wire.send_frame(conn, {"ok": True, "mac": identity.mac("shard", nonce, cnonce)})
-    return True
+    return job_auth.admit(conn, identity, index)
 
 
 def serve_shard(

@@ -112,6 +112,7 @@ __all__ += [
 ]
 
 # -- issue 13: misc train (proximal/dual-averaging optimizers) ----------------------------
+from miniflow.train import remote_session as _remote_session  # noqa: E402, F401  grpc:// targets
 from miniflow.train.adagrad_da import AdagradDAOptimizer as AdagradDAOptimizer  # noqa: E402
 from miniflow.train.checkpoint_management import (  # noqa: E402
     NewCheckpointReader as NewCheckpointReader,
@@ -147,8 +148,15 @@ from miniflow.train.proximal_adagrad import (  # noqa: E402
 from miniflow.train.proximal_gradient_descent import (  # noqa: E402
     ProximalGradientDescentOptimizer as ProximalGradientDescentOptimizer,
 )
+from miniflow.train.replica_device_setter import (  # noqa: E402
+    replica_device_setter as replica_device_setter,
+)
 from miniflow.train.saver_def import SaverDef as SaverDef  # noqa: E402
 from miniflow.train.sdca_shrink import sdca_shrink_l1 as sdca_shrink_l1  # noqa: E402
+from miniflow.train.server import Server as Server  # noqa: E402
+from miniflow.train.sync_replicas_optimizer import (  # noqa: E402
+    SyncReplicasOptimizer as SyncReplicasOptimizer,
+)
 from miniflow.train.warm_starting import (  # noqa: E402
     VocabInfo as VocabInfo,
     init_from_checkpoint as init_from_checkpoint,
@@ -172,6 +180,9 @@ __all__ += [
     "NewCheckpointReader",
     "SaverDef",
     "ServerDef",
+    "Server",
+    "SyncReplicasOptimizer",
+    "replica_device_setter",
     "VocabInfo",
     "assert_global_step",
     "checkpoints_iterator",

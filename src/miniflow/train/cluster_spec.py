@@ -1,6 +1,5 @@
 """``tf.train.ClusterSpec`` and the ClusterDef / JobDef / ServerDef messages: pure data
-describing a TF cluster. miniflow runs in one process (tf.train.Server is unsupported),
-so these only carry and check the description, as TF code builds and passes it around."""
+describing a TF cluster, which ``tf.train.Server`` (``train/server.py``) serves."""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@ dense or sparse (`IndexedSlices`) updates in place, bump the global step."""
 
 from __future__ import annotations
 
+import contextlib
+
 from miniflow.core.dispatch import current_frontend
 from miniflow.core.indexed_slices import IndexedSlices
 from miniflow.graph.gradients import gradients
@@ -170,9 +172,11 @@ class Optimizer:
     def _get_or_make_slot(self, var, initial, slot_name, op_name):
         named = self._slots.setdefault(slot_name, {})
         if var not in named:
-            named[var] = Variable(
-                initial, trainable=False, name=f"{var.op_name}/{op_name}", dtype=var.dtype
-            )
+            graph = getattr(var, "graph", None)  # slots live on their variable's device
+            with graph.colocate_with(var) if graph is not None else contextlib.nullcontext():
+                named[var] = Variable(
+                    initial, trainable=False, name=f"{var.op_name}/{op_name}", dtype=var.dtype
+                )
         return named[var]
 
     def get_slot(self, var, name):
