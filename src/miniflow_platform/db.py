@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from miniflow_platform.config import Settings
+from miniflow_platform.errors import Conflict
 
 
 class Base(DeclarativeBase):
@@ -60,6 +62,22 @@ def _private_sqlite_files(database: str | None) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def add_unique(session: Session, row: Base, conflict: str, *, commit: bool = True) -> None:
+    """Add ``row`` and commit (or only flush, to go on in the same transaction); a unique
+    key it breaks, e.g. a name a concurrent request took first, is rolled back and
+    raised as ``Conflict(conflict)`` (409). Checking for the name before adding is not
+    enough: two requests can both pass the check."""
+    session.add(row)
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(conflict) from None
 
 
 # Columns older servers had and this one no longer declares: (table, column) ->

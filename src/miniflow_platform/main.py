@@ -17,6 +17,7 @@ from miniflow_platform.auth import service as auth_service
 from miniflow_platform.auth.dependencies import CurrentUser
 from miniflow_platform.auth.router import router as users_router
 from miniflow_platform.body_limit import BodyLimit
+from miniflow_platform.capacity.router import router as capacity_router
 from miniflow_platform.config import Settings
 from miniflow_platform.context import Platform
 from miniflow_platform.db import Base, add_missing_columns, make_engine, make_session_factory
@@ -146,6 +147,7 @@ def create_app(
         schedules_router,
         model_metrics_router,
         tracking_router,
+        capacity_router,
         ui_router,
     ):
         app.include_router(router)

@@ -362,3 +362,199 @@ def test_only_the_signed_in_tenants_resources(signed_in, server, carol):
     d.find_element(By.ID, "signout").click()
     find(d, By.ID, "token-input")
     assert d.execute_script("return sessionStorage.length") == 0
+
+
+def test_edit_a_schedule_in_the_form(as_carol, server, carol, tmp_path_factory):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    job = {"command": [sys.executable, "-c", "pass"], "resources": SMALL}
+    body = {"name": "ui-sched", "cron": "0 3 * * *", "timezone": "UTC", "job": job}
+    assert carol.post("/v1/schedules", json=body).status_code == 201
+    try:
+        d = as_carol
+        go(d, server, "#/schedules")
+        find(d, By.ID, "edit-ui-sched").click()
+        cron = find(d, By.ID, "sched-cron")
+        assert cron.get_attribute("value") == "0 3 * * *"
+        cron.clear()
+        cron.send_keys("30 6 * * *")
+        zone = d.find_element(By.ID, "sched-timezone")
+        zone.clear()
+        zone.send_keys("Asia/Tokyo")
+        Select(d.find_element(By.ID, "sched-concurrency")).select_by_value("forbid")
+        shot(d, "schedule-edit", tmp_path_factory)
+        d.find_element(By.ID, "sched-save").click()
+        wait_for(lambda: not d.find_elements(By.ID, "schedule-form"), what="the form to close")
+        s = carol.get("/v1/schedules/ui-sched").json()
+        assert (s["cron"], s["timezone"], s["concurrency_policy"]) == ("30 6 * * *", "Asia/Tokyo", "forbid")  # fmt: skip
+        assert s["version"] == 2 and s["job"]["command"] == job["command"]  # untouched
+        # 06:30 in Tokyo (UTC+9, no DST) is 21:30 UTC
+        assert s["next_fire_at"].endswith("21:30:00Z") or "T21:30:00" in s["next_fire_at"]
+        wait_for(
+            lambda: (
+                d.execute_script(
+                    "return document.querySelector('.next-fire[data-name=\"ui-sched\"]').dataset.at"
+                )
+                == s["next_fire_at"]
+            ),
+            what="the new next time in the table",
+        )
+        # a bad cron is refused with the field named, nothing saved
+        find(d, By.ID, "edit-ui-sched").click()
+        cron = find(d, By.ID, "sched-cron")
+        cron.clear()
+        cron.send_keys("61 * * * *")
+        d.find_element(By.ID, "sched-save").click()
+        wait_for(lambda: "body.cron" in text(d, By.ID, "sched-error"), what="the cron error")
+        assert "invalid cron expression" in text(d, By.ID, "sched-error")
+        # someone else edits it while the form is open: the save is refused (409)
+        assert carol.patch("/v1/schedules/ui-sched", json={"description": "cli"}).status_code == 200
+        cron.clear()
+        cron.send_keys("0 5 * * *")
+        d.find_element(By.ID, "sched-save").click()
+        wait_for(lambda: "edited since you read it" in text(d, By.ID, "sched-error"), what="409")
+        assert carol.get("/v1/schedules/ui-sched").json()["cron"] == "30 6 * * *"
+        assert problems(d) == []
+    finally:
+        carol.delete("/v1/schedules/ui-sched")
+
+
+def test_capacity_page_shows_the_servers_numbers(as_carol, server, carol, admin, tmp_path_factory):
+    from selenium.webdriver.common.by import By
+
+    job = submit(carol, "import time; time.sleep(120)", name="holds-cpu", resources=SMALL)
+    try:
+        wait_job(carol, job["id"], {"RUNNING"})
+        d = as_carol
+        go(d, server, "#/queue")
+        find(d, By.ID, "server-capacity")
+
+        # the conftest server: 2 CPUs, 8192 MiB; carol's job holds 0.2 CPU and 512 MiB
+        def flat(element_id: str) -> str:
+            return " ".join(text(d, By.ID, element_id).split())
+
+        wait_for(lambda: "cpu 0.2 of ∞" in flat("usage"), what="carol's cpu (no quota)")
+        assert "memory 512 MiB of ∞ MiB" in flat("usage"), flat("usage")
+        used = admin.get("/v1/capacity").json()["used"]
+        server_text = flat("server-capacity")
+        assert f"cpu {used['cpu']:g} of 2 " in server_text, server_text
+        assert f"memory {used['memory_mb']} MiB of 8192 MiB" in server_text, server_text
+        width = d.execute_script("return document.querySelector('#server-cpu span').style.width")
+        assert float(width.rstrip("%")) == pytest.approx(100 * used["cpu"] / 2, abs=0.06)
+        assert not d.find_elements(By.ID, "users-table")  # other users are an admin's view
+        shot(d, "queue", tmp_path_factory)
+    finally:
+        carol.post(f"/v1/jobs/{job['id']}/cancel")
+        wait_job(carol, job["id"])
+
+
+def sign_in_as(driver, server, token: str, who: str) -> None:
+    """Put ``token`` in the tab's sessionStorage, as the sign-in form does."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(server.url + "/")
+    driver.execute_script("sessionStorage.setItem('miniflow.token', arguments[0])", token)
+    driver.refresh()  # a new load reads the token
+    wait_for(lambda: text(driver, By.ID, "who").startswith(who), what=f"signed in as {who}")
+
+
+@pytest.fixture
+def as_carol(browser, server, alice_token):
+    """The browser signed in as carol (an earlier test may have signed out)."""
+    sign_in_as(browser, server, alice_token, "carol")
+    return browser
+
+
+@pytest.fixture
+def as_admin(browser, server):
+    sign_in_as(browser, server, server.admin_token, "admin")
+    try:
+        yield browser
+    finally:
+        browser.execute_script("sessionStorage.clear()")
+
+
+def test_an_admin_sees_every_users_share(as_admin, server, carol, admin):
+    from selenium.webdriver.common.by import By
+
+    job = submit(carol, "import time; time.sleep(120)", name="carols", resources=SMALL)
+    try:
+        wait_job(carol, job["id"], {"RUNNING"})
+        d = as_admin
+        go(d, server, "#/queue")
+        table = find(d, By.ID, "users-table")
+        wait_for(lambda: "carol" in table.text, what="carol's row")
+        rows = d.execute_script(
+            "return [...document.querySelectorAll('#users-table tbody tr')]"
+            ".map(r => [...r.cells].map(c => c.textContent))"
+        )
+        carol_row = next(r for r in rows if r[0] == "carol")
+        assert carol_row[1] == "0.2 / ∞" and carol_row[4] == "1 / ∞"
+        assert {r[0] for r in rows} == {
+            u["user"] for u in admin.get("/v1/capacity").json()["users"]
+        }
+    finally:
+        carol.post(f"/v1/jobs/{job['id']}/cancel")
+        wait_job(carol, job["id"])
+
+
+def test_open_a_notebook_through_the_proxy_and_run_a_cell(
+    as_carol, server, carol, tmp_path_factory
+):
+    """JupyterLab in the browser, served through the platform's proxy: the Open button
+    hands the access token over once, the page loads, a new notebook's kernel connects
+    over the proxied websocket and runs a cell."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    for module in ("jupyter_server", "ipykernel", "jupyterlab"):
+        pytest.importorskip(module, reason="the [notebook] extra is needed")
+    r = carol.post(
+        "/v1/notebooks", json={"name": "ui-nb", "resources": {"cpu": 0.5, "memory_mb": 2048}}
+    )
+    assert r.status_code == 201, r.text
+    nb = r.json()
+    d = as_carol
+    home = d.current_window_handle
+    try:
+        wait_for(
+            lambda: carol.get(f"/v1/notebooks/{nb['id']}").json()["state"] == "RUNNING",
+            120,
+            what="the notebook to run",
+        )
+        go(d, server, "#/notebooks")
+        before = set(d.window_handles)
+        find(d, By.ID, f"open-notebook-{nb['id']}").click()
+        opened = wait_for(lambda: set(d.window_handles) - before, 30, what="the notebook's tab")
+        d.switch_to.window(opened.pop())
+        prefix = f"/v1/notebooks/{nb['id']}/proxy/lab"
+        wait_for(lambda: prefix in d.current_url, 60, what="JupyterLab's address")
+        assert "token=" not in d.current_url  # the access token moved into a cookie
+        card = find(d, By.CSS_SELECTOR, ".jp-LauncherCard[data-category='Notebook']", 180)
+        card.click()
+        find(d, By.CSS_SELECTOR, ".jp-NotebookPanel .jp-Cell .cm-content", 120)
+        # the status bar says "Python 3 (ipykernel) | Idle" once the kernel's websocket,
+        # relayed by the platform's proxy, is connected
+        wait_for(
+            lambda: d.execute_script(
+                "return [...document.querySelectorAll('.jp-StatusBar-TextItem')]"
+                ".some(e => /[|] Idle/.test(e.textContent))"
+            ),
+            180,
+            what="the kernel to connect over the websocket",
+        )
+        cell = find(d, By.CSS_SELECTOR, ".jp-NotebookPanel .jp-Cell .cm-content")
+        cell.click()
+        cell.send_keys("6 * 7")
+        cell.send_keys(Keys.SHIFT, Keys.ENTER)
+        out = find(d, By.CSS_SELECTOR, ".jp-NotebookPanel .jp-OutputArea-output", 120)
+        wait_for(lambda: out.text.strip() == "42", 60, what="the cell's output")
+        kernels = carol.get(f"/v1/notebooks/{nb['id']}/proxy/api/kernels").json()
+        assert len(kernels) == 1 and kernels[0]["connections"] >= 1  # the browser's websocket
+        shot(d, "notebook", tmp_path_factory)
+    finally:
+        if d.current_window_handle != home:
+            d.close()
+            d.switch_to.window(home)
+        carol.delete(f"/v1/notebooks/{nb['id']}")

@@ -7,11 +7,11 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from miniflow_platform.auth.models import ApiToken, User
-from miniflow_platform.errors import Conflict, NotFound
+from miniflow_platform.db import add_unique
+from miniflow_platform.errors import NotFound
 
 TOKEN_PREFIX = "mfp_"
 
@@ -40,12 +40,7 @@ def issue_token(session: Session, user: User) -> tuple[ApiToken, str]:
 
 def create_user(session: Session, name: str, is_admin: bool = False) -> tuple[User, str]:
     user = User(name=name, is_admin=is_admin)
-    session.add(user)
-    try:
-        session.flush()
-    except IntegrityError as e:
-        session.rollback()
-        raise Conflict(f"user {name!r} already exists") from e
+    add_unique(session, user, f"user {name!r} already exists", commit=False)
     _, token = issue_token(session, user)
     return user, token
 

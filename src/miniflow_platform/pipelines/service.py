@@ -16,12 +16,11 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from miniflow_platform.auth.models import User
 from miniflow_platform.context import Platform
-from miniflow_platform.db import utcnow
+from miniflow_platform.db import add_unique, utcnow
 from miniflow_platform.errors import Conflict, InvalidRequest, PlatformError
 from miniflow_platform.jobs import service as jobs
 from miniflow_platform.jobs.models import Job, JobKind, JobState
@@ -68,14 +67,8 @@ def create_pipeline(p: Platform, session: Session, user: User, body: PipelineCre
         description=body.description,
         spec=body.model_dump(mode="json"),
     )
-    session.add(pipeline)
-    try:
-        session.commit()
-    except IntegrityError:  # the same name created by a concurrent request
-        session.rollback()
-        raise Conflict(
-            f"you already have a pipeline named {body.name!r}; delete it first"
-        ) from None
+    taken = f"you already have a pipeline named {body.name!r}; delete it first"
+    add_unique(session, pipeline, taken)
     return pipeline
 
 

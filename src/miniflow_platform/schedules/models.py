@@ -56,6 +56,8 @@ class Schedule(Base):
 
     ``next_fire_at`` and ``last_scheduled_at`` (UTC) are committed together with the
     fires they decide, before any run is created: a restart never fires a time twice.
+    ``version`` counts the edits of the definition (the scheduler's own updates do not
+    change it): an edit that names the version it read is refused once it has moved.
     """
 
     __tablename__ = "schedules"
@@ -79,6 +81,8 @@ class Schedule(Base):
     next_fire_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
     last_scheduled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     owner: Mapped[User] = relationship(lazy="joined")
 
 

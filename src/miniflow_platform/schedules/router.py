@@ -1,4 +1,4 @@
-"""/v1/schedules: cron schedules of pipelines and jobs, pause/resume, and their history."""
+"""/v1/schedules: cron schedules of pipelines and jobs, edits, pause/resume, and history."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from miniflow_platform.schedules.schemas import (
     ScheduleCreate,
     SchedulePublic,
     SchedulesPublic,
+    ScheduleUpdate,
 )
 
 router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
@@ -54,6 +55,8 @@ def schedule_public(p: PlatformDep, session: Session, s: Schedule) -> SchedulePu
         max_catchup=s.max_catchup,
         starting_deadline_s=s.starting_deadline_s,
         paused=s.paused,
+        version=s.version,
+        updated_at=s.updated_at,
         next_fire_at=s.next_fire_at,
         last_scheduled_at=s.last_scheduled_at,
         upcoming=upcoming,
@@ -100,6 +103,20 @@ def read_schedules(p: PlatformDep, session: SessionDep, user: CurrentUser) -> Sc
 def read_schedule(schedule: OwnedSchedule, p: PlatformDep, session: SessionDep) -> SchedulePublic:
     """One schedule: its definition, next times and active runs."""
     return schedule_public(p, session, schedule)
+
+
+@router.patch("/{name}", response_model=SchedulePublic, responses=errors.responses(404, 409, 422))
+def update_schedule(
+    body: ScheduleUpdate,
+    schedule: OwnedSchedule,
+    p: PlatformDep,
+    session: SessionDep,
+    user: CurrentUser,
+) -> SchedulePublic:
+    """Edit a schedule in place: cron, zone, policies, paused, the pipeline and its params
+    or the job. A new cron or zone sets the next time from now; the history stays. Send
+    the ``version`` you read to have the edit refused (409) if someone edited it since."""
+    return schedule_public(p, session, service.update_schedule(p, session, user, schedule, body))
 
 
 @router.delete("/{name}", status_code=204, responses=errors.responses(404))

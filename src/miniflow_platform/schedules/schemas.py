@@ -1,10 +1,10 @@
-"""Schedule definitions (cron and zone checked when created) and their responses."""
+"""Schedule definitions (cron and zone checked when created or edited) and their responses."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from miniflow_platform.api_types import UTCDatetime
 from miniflow_platform.auth.schemas import NAME_PATTERN
@@ -12,10 +12,69 @@ from miniflow_platform.jobs.models import JobState
 from miniflow_platform.jobs.schemas import Arg, JobBase
 from miniflow_platform.pipelines.models import RunState
 from miniflow_platform.pipelines.schemas import ParamName, ParamValue
-from miniflow_platform.schedules.cron import MAX_EXPRESSION, Cron, CronError
+from miniflow_platform.schedules.cron import MAX_EXPRESSION, Cron, CronError, zone
 from miniflow_platform.schedules.models import CatchUp, Concurrency, FireState, Target
 
 MAX_CATCHUP = 100
+
+
+def _valid_cron(expr: str) -> str:
+    try:
+        return Cron.parse(expr).expr  # @daily and the like are expanded
+    except CronError as e:
+        raise ValueError(str(e)) from None
+
+
+def _valid_zone(name: str) -> str:
+    try:
+        zone(name)
+    except CronError as e:
+        raise ValueError(str(e)) from None
+    return name
+
+
+# Fields shared by the create and the edit bodies; a bad cron or zone is a 422 whose
+# ``loc`` names the field (``body.cron``, ``body.timezone``).
+CronExpr = Annotated[
+    str,
+    Field(
+        max_length=MAX_EXPRESSION,
+        description="5 fields (minute hour day month weekday), or 6 with seconds first; "
+        "or @hourly, @daily, @weekly, @monthly, @yearly",
+    ),
+    AfterValidator(_valid_cron),
+]
+TimeZone = Annotated[
+    str,
+    Field(max_length=64, description="IANA zone, e.g. Europe/Berlin"),
+    AfterValidator(_valid_zone),
+]
+Description = Annotated[str, Field(max_length=4096)]
+PipelineName = Annotated[str, Field(pattern=NAME_PATTERN, description="your pipeline")]
+Params = Annotated[
+    dict[ParamName, ParamValue],
+    Field(
+        description="with pipeline: overrides of its params for each run",
+        json_schema_extra={"additionalProperties": False},
+    ),
+]
+MaxCatchup = Annotated[int, Field(ge=1, le=MAX_CATCHUP)]
+StartingDeadline = Annotated[
+    float,
+    Field(
+        gt=0,
+        le=366 * 86400,
+        description="a time later than this is not run (catch_up none: default 60 s)",
+    ),
+]
+CONCURRENCY_HELP = (
+    "while an earlier run is active: allow another, forbid (skip this time) or replace "
+    "(cancel it, then start)"
+)
+CATCH_UP_HELP = (
+    "times missed (server down): none (run only a time within starting_deadline_s), "
+    "once (the latest), all (each, newest max_catchup)"
+)
 
 
 class ScheduledJob(JobBase):
@@ -39,37 +98,16 @@ class ScheduleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=NAME_PATTERN, description="unique among your schedules")
-    description: str = Field(default="", max_length=4096)
-    cron: str = Field(
-        max_length=MAX_EXPRESSION,
-        description="5 fields (minute hour day month weekday), or 6 with seconds first; "
-        "or @hourly, @daily, @weekly, @monthly, @yearly",
-    )
-    timezone: str = Field(default="UTC", max_length=64, description="IANA zone, e.g. Europe/Berlin")
-    pipeline: str | None = Field(default=None, pattern=NAME_PATTERN, description="your pipeline")
-    params: dict[ParamName, ParamValue] = Field(
-        default_factory=dict,
-        description="with pipeline: overrides of its params for each run",
-        json_schema_extra={"additionalProperties": False},
-    )
+    description: Description = ""
+    cron: CronExpr
+    timezone: TimeZone = "UTC"
+    pipeline: PipelineName | None = None
+    params: Params = Field(default_factory=dict)
     job: ScheduledJob | None = None
-    concurrency_policy: Concurrency = Field(
-        default=Concurrency.ALLOW,
-        description="while an earlier run is active: allow another, forbid (skip this "
-        "time) or replace (cancel it, then start)",
-    )
-    catch_up: CatchUp = Field(
-        default=CatchUp.ONCE,
-        description="times missed (server down): none (run only a time within "
-        "starting_deadline_s), once (the latest), all (each, newest max_catchup)",
-    )
-    max_catchup: int = Field(default=10, ge=1, le=MAX_CATCHUP)
-    starting_deadline_s: float | None = Field(
-        default=None,
-        gt=0,
-        le=366 * 86400,
-        description="a time later than this is not run (catch_up none: default 60 s)",
-    )
+    concurrency_policy: Concurrency = Field(default=Concurrency.ALLOW, description=CONCURRENCY_HELP)
+    catch_up: CatchUp = Field(default=CatchUp.ONCE, description=CATCH_UP_HELP)
+    max_catchup: MaxCatchup = 10
+    starting_deadline_s: StartingDeadline | None = None
     paused: bool = False
 
     @model_validator(mode="after")
@@ -78,15 +116,57 @@ class ScheduleCreate(BaseModel):
             raise ValueError("give exactly one of pipeline and job")
         if self.params and self.pipeline is None:
             raise ValueError("params are a pipeline's; a job schedule takes none")
-        try:
-            Cron.parse(self.cron, self.timezone)
-        except CronError as e:
-            raise ValueError(str(e)) from None
         return self
 
     @property
     def target(self) -> Target:
         return Target.PIPELINE if self.pipeline is not None else Target.JOB
+
+
+class ScheduleUpdate(BaseModel):
+    """``PATCH /v1/schedules/{name}``: the fields to change; the others keep their value.
+
+    ``params`` and ``job`` replace the old value as a whole. What a schedule runs (a
+    pipeline or a job) cannot change: delete it and create another. ``version`` is
+    the one you read: if the schedule was edited since, the edit is refused (409).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(
+        default=None, ge=1, le=2**53, description="apply only if the schedule is still at it"
+    )
+    description: Description | None = None
+    cron: CronExpr | None = None
+    timezone: TimeZone | None = None
+    pipeline: PipelineName | None = Field(default=None, description="another of your pipelines")
+    params: Params | None = None
+    job: ScheduledJob | None = None
+    concurrency_policy: Concurrency | None = Field(default=None, description=CONCURRENCY_HELP)
+    catch_up: CatchUp | None = Field(default=None, description=CATCH_UP_HELP)
+    max_catchup: MaxCatchup | None = None
+    starting_deadline_s: StartingDeadline | None = Field(
+        default=None, description="null: no deadline (catch_up none: 60 s)"
+    )
+    paused: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> ScheduleUpdate:
+        nulls = sorted(
+            name
+            for name in self.model_fields_set
+            if getattr(self, name) is None and name not in NULLABLE
+        )
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null (leave a field out to keep it)")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, by name (``version`` left out)."""
+        return {name: getattr(self, name) for name in self.model_fields_set - {"version"}}
+
+
+NULLABLE = {"version", "starting_deadline_s"}
 
 
 class SchedulePublic(BaseModel):
@@ -105,6 +185,8 @@ class SchedulePublic(BaseModel):
     max_catchup: int
     starting_deadline_s: float | None
     paused: bool
+    version: int = Field(description="counts the edits; send it with PATCH to edit safely")
+    updated_at: UTCDatetime | None = Field(description="the last edit")
     next_fire_at: UTCDatetime | None = Field(description="the next time it fires (not paused)")
     last_scheduled_at: UTCDatetime | None = Field(description="the last time it handled")
     upcoming: list[UTCDatetime] = Field(description="its next five times")

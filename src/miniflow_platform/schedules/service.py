@@ -1,4 +1,4 @@
-"""Schedule logic: definitions, pause/resume, history, and ``fire_due``, the scheduler step.
+"""Schedule logic: definitions, edits, pause/resume, history, and ``fire_due``, the scheduler step.
 
 ``fire_due`` reads the time from ``Platform.clock``. For each schedule whose
 ``next_fire_at`` has come it decides, by the catch-up policy, which of the due times
@@ -14,12 +14,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from miniflow_platform.auth.models import User
 from miniflow_platform.context import Platform
+from miniflow_platform.db import add_unique
 from miniflow_platform.errors import Conflict, InvalidRequest, PlatformError
 from miniflow_platform.jobs import service as jobs
 from miniflow_platform.jobs.models import Job, JobKind, JobState
@@ -35,7 +35,7 @@ from miniflow_platform.schedules.models import (
     ScheduleFire,
     Target,
 )
-from miniflow_platform.schedules.schemas import ScheduleCreate, ScheduledJob
+from miniflow_platform.schedules.schemas import ScheduleCreate, ScheduledJob, ScheduleUpdate
 
 MAX_SCHEDULES_PER_USER = 100
 MAX_ACTIVE_RUNS = 20  # per schedule: an "allow" schedule cannot pile up runs without end
@@ -103,15 +103,100 @@ def create_schedule(p: Platform, session: Session, user: User, body: ScheduleCre
     )
     if not body.paused:
         schedule.next_fire_at = _next(schedule, now)
-    session.add(schedule)
-    try:
-        session.commit()
-    except IntegrityError:  # the same name created by a concurrent request
-        session.rollback()
-        raise Conflict(
-            f"you already have a schedule named {body.name!r}; delete it first"
-        ) from None
+    taken = f"you already have a schedule named {body.name!r}; delete it first"
+    add_unique(session, schedule, taken)
     return schedule
+
+
+def update_schedule(
+    p: Platform, session: Session, user: User, schedule: Schedule, body: ScheduleUpdate
+) -> Schedule:
+    """Edit ``schedule`` in place; its history and the runs it started stay.
+
+    A new cron or zone, or a resume, sets the next time from now on (the times of the
+    old definition that have not fired are dropped, as when paused); other changes keep
+    it. Under the platform lock, so no tick fires half an edit; the version moves by a
+    compare-and-set, so of two edits that read the same version one gets 409.
+    """
+    with p.lock:
+        session.refresh(schedule)
+        read = body.version if body.version is not None else schedule.version
+        if read != schedule.version:
+            raise _edited(schedule, read)
+        changes = body.changes()
+        _check_update(p, session, user, schedule, changes)
+        diff = {
+            key: _stored(value)
+            for key, value in changes.items()
+            if getattr(schedule, _column(key)) != _stored(value)
+        }
+        if not diff:
+            return schedule  # nothing changes: the version stays
+        moved = session.execute(
+            update(Schedule)
+            .where(Schedule.id == schedule.id, Schedule.version == read)
+            .values(version=read + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:  # another process edited it after our read
+            session.rollback()
+            session.refresh(schedule)
+            raise _edited(schedule, read)
+        for key, value in diff.items():
+            setattr(schedule, _column(key), value)
+        now = p.clock()
+        if schedule.paused:
+            schedule.next_fire_at = None
+        elif diff.keys() & {"cron", "timezone", "paused"}:
+            schedule.next_fire_at = _next(schedule, now)
+        schedule.version, schedule.updated_at = read + 1, naive(now)
+        session.commit()
+    return schedule
+
+
+COLUMNS = {"concurrency_policy": "concurrency"}  # body field -> column, where they differ
+
+
+def _column(key: str) -> str:
+    return COLUMNS.get(key, key)
+
+
+def _stored(value: object) -> object:
+    """A body value as the column holds it (enums by value, a job as its JSON)."""
+    if isinstance(value, ScheduledJob):
+        return value.model_dump(mode="json")
+    return getattr(value, "value", value)
+
+
+def _edited(schedule: Schedule, read: int) -> Conflict:
+    return Conflict(
+        f"schedule {schedule.name!r} was edited since you read it (you sent version {read}, "
+        f"it is at {schedule.version}); read it again and repeat your change",
+        {"version": schedule.version},
+    )
+
+
+def _check_update(
+    p: Platform, session: Session, user: User, schedule: Schedule, changes: dict
+) -> None:
+    """What ``create_schedule`` would refuse, for the fields that change."""
+    is_pipeline = schedule.target == Target.PIPELINE.value
+    wrong = [k for k in ("pipeline", "params") if k in changes and not is_pipeline]
+    wrong += ["job"] if "job" in changes and is_pipeline else []
+    if wrong:
+        raise InvalidRequest(
+            f"schedule {schedule.name!r} runs a {schedule.target}: it takes no "
+            f"{', '.join(wrong)} (what a schedule runs cannot change: delete it and "
+            f"create another)"
+        )
+    if "pipeline" in changes or "params" in changes:
+        name = changes.get("pipeline", schedule.pipeline) or ""
+        pipeline = pipelines.get_pipeline(session, user, name)
+        if pipeline is None:
+            raise InvalidRequest(f"you have no pipeline named {name!r}")
+        pipelines.check_params(pipeline, changes.get("params", schedule.params or {}))
+    if "job" in changes:
+        check_job(p, session, user, changes["job"])
 
 
 def check_job(p: Platform, session: Session, user: User, job: ScheduledJob) -> None:
@@ -137,8 +222,10 @@ def pause(p: Platform, session: Session, schedule: Schedule) -> Schedule:
     """Stop firing; runs already started go on. Idempotent."""
     with p.lock:
         session.refresh(schedule)
-        schedule.paused, schedule.next_fire_at = True, None
-        session.commit()
+        if not schedule.paused:
+            schedule.paused, schedule.next_fire_at = True, None
+            schedule.version += 1
+            session.commit()
     return schedule
 
 
@@ -149,6 +236,7 @@ def resume(p: Platform, session: Session, schedule: Schedule) -> Schedule:
         if schedule.paused:
             schedule.paused = False
             schedule.next_fire_at = _next(schedule, p.clock())
+            schedule.version += 1
             session.commit()
     return schedule
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from miniflow_platform.auth.models import User
 from miniflow_platform.auth.service import hash_token
 from miniflow_platform.context import Platform
-from miniflow_platform.db import utcnow
+from miniflow_platform.db import add_unique, utcnow
 from miniflow_platform.errors import Conflict, InvalidRequest, NotFound
 from miniflow_platform.jobs import service as jobs
 from miniflow_platform.jobs.models import TERMINAL, Job, JobKind
@@ -70,12 +70,7 @@ def create_experiment(
     if not re.match(EXPERIMENT_PATTERN, name):
         raise InvalidRequest(f"experiment name {name!r} does not match {EXPERIMENT_PATTERN}")
     exp = Experiment(owner_id=owner_id, name=name, description=description)
-    session.add(exp)
-    try:
-        session.flush()
-    except IntegrityError as e:
-        session.rollback()
-        raise Conflict(f"experiment {name!r} already exists") from e
+    add_unique(session, exp, f"experiment {name!r} already exists", commit=False)
     return exp
 
 

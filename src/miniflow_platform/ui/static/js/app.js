@@ -5,7 +5,9 @@ import { jobsPage, jobPage } from "./jobs.js";
 import { pipelinesPage, pipelinePage, pipelineRunPage } from "./pipelines.js";
 import { experimentsPage, experimentPage, runPage, comparePage } from "./experiments.js";
 import { servicesPage, servicePage } from "./services.js";
-import { schedulesPage, notebooksPage, queuePage } from "./other.js";
+import { notebooksPage } from "./notebooks.js";
+import { schedulesPage } from "./schedules.js";
+import { queuePage } from "./capacity.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
