@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from miniflow.core import compiled_updates
+
 __all__ = [
     "sgd",
     "sgd_scatter",
@@ -116,6 +118,9 @@ def adam(w, m, v, g, lr, beta1, beta2, eps, beta1_power, beta2_power) -> None:
         v += (g * g - v) * (1 - beta2)
         w -= step * m / (np.sqrt(v) + eps)
         return
+    if np.ndim(step) == 0 and compiled_updates.usable(w, m, v, g):
+        compiled_updates.adam(w, m, v, g, beta1, beta2, eps, step)
+        return
     # the same formulas in the variable's dtype, with two temporaries
     cast = w.dtype.type
     t = np.subtract(g, m, dtype=w.dtype)
@@ -193,6 +198,9 @@ def rmsprop(g, ms, mom, mg, lr, rho, mu, eps):
 def rmsprop_in_place(w, ms, mom, g, lr, rho, mu, eps) -> None:
     """:func:`rmsprop` (not centered) on the buffers themselves, in their dtype, with two
     temporaries; then ``w -= mom``."""
+    if np.ndim(lr) == 0 and compiled_updates.usable(w, ms, mom, g):
+        compiled_updates.rmsprop(w, ms, mom, g, lr, rho, mu, eps)
+        return
     cast = w.dtype.type
     t = np.multiply(g, g, dtype=w.dtype)
     t -= ms

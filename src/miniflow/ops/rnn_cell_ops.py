@@ -20,7 +20,7 @@ import numpy as np
 from miniflow import errors
 from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_gradient, register_op
-from miniflow.ops import array_ops, math_ops
+from miniflow.ops import array_ops, lstm_compiled, math_ops
 from miniflow.ops.shape_rules import dims
 
 _OUTPUTS = ("i", "cs", "f", "o", "ci", "co", "h")
@@ -56,12 +56,29 @@ def _check(x, cs_prev, h_prev, w, b):
         )
 
 
+def _check_peepholes(units, wci, wcf, wco, use_peephole):
+    if use_peephole and not wci.shape == wcf.shape == wco.shape == (units,):
+        raise errors.InvalidArgumentError(
+            None,
+            None,
+            f"LSTMBlockCell: wci, wcf and wco must be [cell_size] = [{units}], got "
+            f"{list(wci.shape)}, {list(wcf.shape)} and {list(wco.shape)}",
+        )
+
+
 def _lstm_block_cell(
     x, cs_prev, h_prev, w, wci, wcf, wco, b, forget_bias=1.0, cell_clip=-1.0, use_peephole=False
 ):
     _check(x, cs_prev, h_prev, w, b)
+    _check_peepholes(cs_prev.shape[1], wci, wcf, wco, use_peephole)
     u = cs_prev.shape[1]
     gates = np.matmul(np.concatenate([x, h_prev], 1), w)
+    if lstm_compiled.enabled(gates.dtype):
+        out = lstm_compiled.cell_forward(
+            gates, b, cs_prev, wci, wcf, wco, forget_bias, cell_clip, use_peephole
+        )
+        if out is not None:
+            return out
     gates += b
     one = x.dtype.type
     pre_i, pre_ci, pre_f, pre_o = (gates[:, k * u : (k + 1) * u] for k in range(4))
@@ -99,6 +116,23 @@ def _lstm_block_cell_grad(
 ):
     """(cs_prev_grad, dicfo, wci_grad, wcf_grad, wco_grad), as TF's LSTMBlockCellGrad."""
     u = cs.shape[1]
+    _check_peepholes(u, wci, wcf, wco, use_peephole)
+    if any(a.shape != cs_prev.shape for a in (i, cs, f, o, ci, co, cs_grad, h_grad)):
+        raise errors.InvalidArgumentError(
+            None,
+            None,
+            "LSTMBlockCellGrad: the cell's outputs and gradients must be "
+            f"[batch, cell_size] = {list(cs_prev.shape)}",
+        )
+    if lstm_compiled.enabled(cs.dtype):
+        cs_prev_grad, dicfo = lstm_compiled.cell_backward(
+            cs_prev, i, f, o, ci, co, cs_grad, h_grad, wci, wcf, wco, use_peephole
+        )
+        return (
+            cs_prev_grad,
+            dicfo,
+            *_peephole_grads(dicfo, cs_prev, cs, wci, wcf, wco, use_peephole),
+        )
     one = cs.dtype.type(1)
     dicfo = np.empty((cs.shape[0], 4 * u), cs.dtype)
     di, dci, df, do = (dicfo[:, k * u : (k + 1) * u] for k in range(4))
@@ -123,10 +157,16 @@ def _lstm_block_cell_grad(
     if use_peephole:
         cs_prev_grad += di * wci
         cs_prev_grad += df * wcf
-        peep = ((di * cs_prev).sum(0), (df * cs_prev).sum(0), (do * cs).sum(0))
-    else:
-        peep = (np.zeros_like(wci), np.zeros_like(wcf), np.zeros_like(wco))
-    return (cs_prev_grad, dicfo, *peep)
+    return (cs_prev_grad, dicfo, *_peephole_grads(dicfo, cs_prev, cs, wci, wcf, wco, use_peephole))
+
+
+def _peephole_grads(dicfo, cs_prev, cs, wci, wcf, wco, use_peephole):
+    """(wci_grad, wcf_grad, wco_grad): zeros without peepholes, as in TF."""
+    if not use_peephole:
+        return np.zeros_like(wci), np.zeros_like(wcf), np.zeros_like(wco)
+    u = cs.shape[1]
+    di, df, do = dicfo[:, :u], dicfo[:, 2 * u : 3 * u], dicfo[:, 3 * u :]
+    return ((di * cs_prev).sum(0), (df * cs_prev).sum(0), (do * cs).sum(0))
 
 
 def _cell_infer(inputs, attrs):
