@@ -99,11 +99,20 @@ def _parser() -> argparse.ArgumentParser:
         "(default with --workers > 1: a temporary directory, removed at exit; with one "
         "process: none; 'none': read into memory)",
     )
+    p.add_argument(
+        "--worker-timeout-s",
+        type=float,
+        default=60.0,
+        help="with --workers > 1: a worker silent this long, or with a model call running "
+        "this long, is answered 503 for, killed and replaced (0 = never)",
+    )
     p.add_argument("--log-level", default="INFO")
     # set by the --workers supervisor for each worker
     p.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
     p.add_argument("--parent-fd", type=int, help=argparse.SUPPRESS)
     p.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--heartbeat-fd", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--supervisor-stats", help=argparse.SUPPRESS)
     return p
 
 
@@ -180,6 +189,12 @@ def main(argv: list[str]) -> int:
     if args.workers < 1:
         print(f"miniflow serve: --workers must be >= 1, got {args.workers}", file=sys.stderr)
         return 2
+    if not args.worker_timeout_s >= 0:
+        print(
+            f"miniflow serve: --worker-timeout-s must be >= 0, got {args.worker_timeout_s}",
+            file=sys.stderr,
+        )
+        return 2
     if args.workers > 1 and args.listen_fd is None:
         return _supervise(argv, args)
     cache, own_cache = _cache_dir(args)
@@ -213,7 +228,15 @@ def _supervise(argv, args) -> int:
 
     cache, own = _cache_dir(args)
     try:
-        sup = Supervisor(argv, args.host, args.port, args.workers, cache or "none", own)
+        sup = Supervisor(
+            argv,
+            args.host,
+            args.port,
+            args.workers,
+            cache or "none",
+            own,
+            hang_timeout_s=args.worker_timeout_s,
+        )
     except OSError as e:
         print(f"miniflow serve: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
         return 2
@@ -233,8 +256,12 @@ def _supervise(argv, args) -> int:
 
 
 def _serve(args, configs, batching, limits, token) -> int:
+    from miniflow.serving.liveness import Heartbeat
     from miniflow.serving.server import ModelServer
 
+    heartbeat = None
+    if args.heartbeat_fd is not None:
+        heartbeat = Heartbeat(args.heartbeat_fd, args.worker_timeout_s)
     try:
         server = ModelServer(
             configs,
@@ -248,6 +275,8 @@ def _serve(args, configs, batching, limits, token) -> int:
             config_poll_seconds=args.model_config_file_poll_wait_seconds,
             listen_fd=args.listen_fd,
             worker_index=args.worker_index,
+            heartbeat=heartbeat,
+            supervisor_stats=args.supervisor_stats,
         )
     except OSError as e:
         print(f"miniflow serve: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)

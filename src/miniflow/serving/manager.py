@@ -173,6 +173,7 @@ class ModelManager:
         self._on_load_attempt = on_load_attempt or (lambda path, ok: None)
         self._lock = threading.Lock()
         self._loaded: dict[int, LoadedVersion] = {}
+        self._newest = 0  # max(self._loaded), kept with it
         self._failed: dict[int, tuple[tuple, str]] = {}  # version -> (fingerprint, error)
         self._ended: set[int] = set()
         self._poll_lock = threading.Lock()  # one poll at a time
@@ -263,6 +264,7 @@ class ModelManager:
         with self._lock:
             old = self._loaded
             self._loaded = target
+            self._newest = max(target, default=0)
             retired = [lv for v, lv in old.items() if target.get(v) is not lv]
             idle = []
             for lv in retired:
@@ -302,30 +304,45 @@ class ModelManager:
         Raises:
             ServableNotFound: the model has no such version loaded.
         """
+        loaded = self.acquire(version)
+        try:
+            yield loaded
+        finally:
+            self.release(loaded)
+
+    def acquire(self, version: int | None = None) -> LoadedVersion:
+        """:meth:`use` without the generator (the request path's form): the version,
+        counted until :meth:`release`.
+
+        Raises:
+            ServableNotFound: the model has no such version loaded.
+        """
         with self._lock:
+            live = self._loaded
             if version is None:
-                if not self._loaded:
+                loaded = live.get(self._newest) if live else None
+                if loaded is None:
                     raise ServableNotFound(
                         f"Servable not found for request: Latest({self.name})"
                         f"; no version of model {self.name!r} is loaded"
                     )
-                loaded = self._loaded[max(self._loaded)]
             else:
-                loaded = self._loaded.get(version)
+                loaded = live.get(version)
                 if loaded is None:
                     raise ServableNotFound(
                         f"Servable not found for request: Specific({self.name}, {version}); "
                         f"serving versions: {self.versions}"
                     )
             loaded.refs += 1
-        try:
-            yield loaded
-        finally:
-            with self._lock:
-                loaded.refs -= 1
-                close = loaded.retired and loaded.refs == 0
-            if close:
-                loaded.close()
+        return loaded
+
+    def release(self, loaded: LoadedVersion) -> None:
+        """Ends one request's use of ``loaded`` (closing it if it was retired)."""
+        with self._lock:
+            loaded.refs -= 1
+            close = loaded.retired and loaded.refs == 0
+        if close:
+            loaded.close()
 
     def status(self, version: int | None = None) -> list[dict]:
         """TF Serving's ``model_version_status`` entries (newest first).

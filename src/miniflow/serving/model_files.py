@@ -16,6 +16,11 @@ the member inside the ``.npz`` directly gives misaligned arrays, on which NumPy'
 unlinked when a worker unloads the version; workers still mapping them keep their
 pages.
 
+SavedModel variables are restored into memory first (the checkpoint formats are not
+laid out for mapping); :func:`share_array` then writes each large one to the cache once
+and maps it copy-on-write, so the restored heap copy is freed and the workers share the
+pages (a signature that writes a variable gets private copies of the pages it writes).
+
 Without a cache directory (the Python API, ``miniflow predict``) arrays are read into
 memory as before.
 """
@@ -29,9 +34,10 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["configure", "cache_dir", "load_npz", "release"]
+__all__ = ["configure", "cache_dir", "load_npz", "release", "share_array", "files_key"]
 
 _cache_dir: str | None = None
+SHARE_MIN_BYTES = 1 << 20  # smaller arrays are not worth a file and a mapping each
 
 
 def configure(directory: str | None) -> None:
@@ -71,6 +77,53 @@ def load_npz(path: str) -> tuple[dict[str, np.ndarray], list[str]]:
         release(list(files.values()))
         raise
     return arrays, list(files.values())
+
+
+def files_key(path: str) -> str:
+    """Identifies the files under ``path`` as they are now (names, inodes, sizes, mtimes):
+    the key of arrays restored from them."""
+    items = [os.path.abspath(path)]
+    for root, _, files in sorted(os.walk(path)):
+        for name in sorted(files):
+            try:
+                st = os.stat(os.path.join(root, name))
+            except OSError:
+                continue
+            items.append(f"{name}:{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
+    return "\0".join(items)
+
+
+def share_array(key: str, name: str, array: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """``array`` as a copy-on-write mapping of a cache file that every worker restoring
+    the same ``key`` and ``name`` maps, and that file; ``(array, None)`` without a cache
+    directory, for arrays under 1 MiB, and for object arrays."""
+    if (
+        _cache_dir is None
+        or not isinstance(array, np.ndarray)
+        or array.nbytes < SHARE_MIN_BYTES
+        or array.dtype.hasobject
+    ):
+        return array, None
+    ident = f"{key}\0{name}\0{array.dtype.str}\0{array.shape}"
+    final = os.path.join(_cache_dir, hashlib.sha256(ident.encode()).hexdigest()[:24] + "-var.npy")
+    if not os.path.exists(final):
+        tmp = f"{final}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "wb") as f:
+                np.save(f, np.ascontiguousarray(array), allow_pickle=False)
+            try:
+                os.link(tmp, final)
+            except FileExistsError:  # another worker wrote it first
+                pass
+        finally:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+    mapped = np.load(final, mmap_mode="c", allow_pickle=False)
+    if mapped.shape != array.shape or mapped.dtype != array.dtype:
+        raise ValueError(f"{final}: cached copy of {name} does not match it; remove the file")
+    return mapped, final
 
 
 def release(copies: list[str]) -> None:

@@ -13,6 +13,7 @@ import threading
 import numpy as np
 
 import miniflow as tf
+from miniflow.serving import model_files
 from miniflow.serving.errors import InvalidRequest
 from miniflow.serving.signature import PREDICT_METHOD, SignatureDef, TensorSpec
 
@@ -67,6 +68,7 @@ class SavedModelServable:
             self._fetches[key] = [graph.get_tensor_by_name(s.name) for s in outputs.values()]
         self._warm: set[str] = set()
         self._lock = threading.Lock()
+        self._mapped_files: list[str] = []
 
     @classmethod
     def load(cls, path: str) -> SavedModelServable:
@@ -76,10 +78,33 @@ class SavedModelServable:
                 meta = tf.saved_model.loader.load(
                     session, [tf.saved_model.tag_constants.SERVING], path
                 )
-            return cls(session, meta.signature_def)
+            servable = cls(session, meta.signature_def)
         except BaseException:
             session.close()
             raise
+        try:
+            servable._share_variables(path)
+        except BaseException:
+            servable.close()
+            raise
+        return servable
+
+    def _share_variables(self, path: str) -> None:
+        """Under ``miniflow serve --workers``: each large restored variable is swapped
+        for a copy-on-write mapping of one cache file that every worker maps
+        (:func:`model_files.share_array`); the restored copy is freed."""
+        if model_files.cache_dir() is None:
+            return
+        key = model_files.files_key(path)
+        graph = self.session.graph
+        for var in graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES) + graph.get_collection(
+            tf.GraphKeys.LOCAL_VARIABLES
+        ):
+            slot = var._slot_in(self.session)  # the session's holder of its value
+            mapped, file = model_files.share_array(key, var.op_name, slot.value)
+            if file is not None:
+                slot.value = mapped
+                self._mapped_files.append(file)
 
     def predict(self, signature_name: str, inputs) -> dict[str, np.ndarray]:
         if signature_name not in self.signature_defs:
@@ -101,3 +126,5 @@ class SavedModelServable:
 
     def close(self) -> None:
         self.session.close()
+        model_files.release(self._mapped_files)
+        self._mapped_files = []

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 
 import numpy as np
 from scipy.special import expit
 
-from miniflow.ml.sparse_lr import FORMAT, FORMAT_VERSION, SparseLinearModel
+from miniflow.ml.sparse_lr import FORMAT, FORMAT_VERSION, SparseLinearModel, read_model_json
 from miniflow.serving import model_files
 from miniflow.serving.errors import InvalidRequest, ModelLoadError
 from miniflow.serving.signature import (
@@ -96,16 +95,12 @@ class SparseLRServable:
             ModelLoadError: a wrong format or version, or weights that are not sorted
                 unique integer keys with one finite weight each.
         """
-        with open(os.path.join(path, "model.json")) as f:
-            meta = json.load(f)
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            got = meta.get("format") if isinstance(meta, dict) else meta
-            raise ModelLoadError(f"{path}: model.json has format {got!r}, expected {FORMAT!r}")
-        if meta.get("version", 0) > FORMAT_VERSION:
+        try:
+            meta = read_model_json(path, FORMAT, FORMAT_VERSION)
+        except (ValueError, AttributeError) as e:  # AttributeError: JSON that is no object
             raise ModelLoadError(
-                f"{path}: model format version {meta['version']} is newer than this "
-                f"miniflow's ({FORMAT_VERSION}); upgrade miniflow"
-            )
+                f"{path}: model.json is not a {FORMAT!r} model description: {e}"
+            ) from e
         arrays, files = model_files.load_npz(os.path.join(path, "weights.npz"))
         try:
             keys, weights = _checked(path, arrays, int(meta["dims_log2"]))

@@ -13,6 +13,9 @@ socket (``--listen-fd``) and accepts from it. It loads no model and runs no requ
   so no worker outlives it.
 - Workers run in their own process group, so a Ctrl-C in the terminal reaches the
   supervisor only, which then stops them in order.
+- A worker that sends no heartbeat for ``hang_timeout_s``, or reports a model call
+  running longer, is hung: its client connections are answered 503 and it is killed
+  and started again (:mod:`miniflow.serving.liveness`).
 
 Why one inherited socket rather than ``SO_REUSEPORT`` (docs/serving.md): one bind
 serves ``--port 0`` and leaves no moment with the port unbound; the connections waiting
@@ -26,6 +29,7 @@ copied; they share the model through memory-mapped files instead of copy-on-writ
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import select
@@ -34,9 +38,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
+
+from miniflow.serving.liveness import answer_stranded, read_beats
 
 __all__ = ["Supervisor", "watch_parent"]
 
@@ -54,6 +61,9 @@ class _Worker:
     started: float
     delay: float = 0.0  # before the last restart; doubles while it keeps dying
     restart_at: float | None = None
+    beat_fd: int | None = None  # the supervisor's end of the heartbeat pipe
+    last_beat: float | None = None  # None until the first beat (the model is loading)
+    hung: bool = False
 
 
 class Supervisor:
@@ -67,8 +77,11 @@ class Supervisor:
         workers: how many worker processes.
         cache_dir: where workers put the model copies they map; removed at exit when
             ``own_cache_dir``.
-        start_timeout_s: longest wait for a worker's first "listening" line.
+        start_timeout_s: longest wait for a worker's first "listening" line (and, for
+            a restarted worker, its first heartbeat).
         stop_timeout_s: longest wait for workers to exit after SIGTERM (then SIGKILL).
+        hang_timeout_s: a worker silent this long, or with a model call running this
+            long, is killed and replaced (0: never).
     """
 
     def __init__(
@@ -81,9 +94,13 @@ class Supervisor:
         own_cache_dir: bool = True,
         start_timeout_s: float = 300.0,
         stop_timeout_s: float = 10.0,
+        hang_timeout_s: float = 0.0,
     ):
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
+        if hang_timeout_s < 0:
+            raise ValueError(f"hang_timeout_s must be >= 0, got {hang_timeout_s}")
+        self.hang_timeout_s = hang_timeout_s
         self.argv = list(argv)
         self.count = workers
         self.cache_dir = cache_dir
@@ -98,6 +115,10 @@ class Supervisor:
         os.set_inheritable(self._parent_r, True)
         self.workers: list[_Worker] = []
         self._stop = threading.Event()
+        self.restarts = {"exited": 0, "hung": 0}
+        fd, self.stats_path = tempfile.mkstemp(prefix="miniflow-serve-stats-", suffix=".json")
+        os.close(fd)
+        self._write_stats()
 
     def _spawn(self, index: int, wait_ready: bool) -> tuple[_Worker, str]:
         args = [
@@ -112,17 +133,34 @@ class Supervisor:
             str(index),
             "--model-cache-dir",
             self.cache_dir,
+            "--supervisor-stats",
+            self.stats_path,
         ]
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "miniflow.cli.main", "serve", *args],
-            stdout=subprocess.PIPE if wait_ready else subprocess.DEVNULL,
-            pass_fds=(self.sock.fileno(), self._parent_r),
-            process_group=0,
-        )
+        fds = [self.sock.fileno(), self._parent_r]
+        beat_r = beat_w = None
+        if self.hang_timeout_s > 0:
+            beat_r, beat_w = os.pipe()
+            os.set_blocking(beat_r, False)
+            args += ["--heartbeat-fd", str(beat_w), "--worker-timeout-s", str(self.hang_timeout_s)]
+            fds.append(beat_w)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "miniflow.cli.main", "serve", *args],
+                stdout=subprocess.PIPE if wait_ready else subprocess.DEVNULL,
+                pass_fds=fds,
+                process_group=0,
+            )
+        except BaseException:
+            for fd in (beat_r, beat_w):
+                if fd is not None:
+                    os.close(fd)
+            raise
+        if beat_w is not None:
+            os.close(beat_w)  # the worker holds the only write end: EOF when it dies
         line = ""
         if wait_ready:
             line = _first_line(proc, self.start_timeout_s, self._stop)
-        return _Worker(index, proc, time.monotonic()), line
+        return _Worker(index, proc, time.monotonic(), beat_fd=beat_r), line
 
     def start(self) -> str:
         """Starts every worker and waits until each listens; returns worker 0's line.
@@ -162,15 +200,20 @@ class Supervisor:
         return 0
 
     def check(self) -> None:
-        """Restarts every worker that exited (with a growing delay if it keeps dying)."""
+        """Replaces every worker that exited or hung (with a growing delay if it keeps
+        dying)."""
         now = time.monotonic()
         for k, w in enumerate(self.workers):
             if self._stop.is_set():
                 return
             code = w.proc.poll()
             if code is None:
+                self._check_alive(w, now)
                 continue
             if w.restart_at is None:  # just noticed
+                self._close_beats(w)
+                if not w.hung:
+                    self._count("exited")
                 lived = now - w.started
                 if lived >= _HEALTHY_AFTER_S:
                     w.delay = 0.0
@@ -191,6 +234,55 @@ class Supervisor:
                 self.workers[k] = fresh
                 log.info("worker %d restarted as pid %d", w.index, fresh.proc.pid)
 
+    def _check_alive(self, w: _Worker, now: float) -> None:
+        """Kills ``w`` when its heartbeat stopped or it reports a stuck model call."""
+        if w.beat_fd is None or w.hung:
+            return
+        try:
+            got, stuck = read_beats(w.beat_fd)
+        except EOFError:  # exiting: poll() sees it next round
+            self._close_beats(w)
+            return
+        if got:
+            w.last_beat = now
+        if stuck is not None:
+            self._kill_hung(w, f"a model call is still running after {stuck.split()[1]} s")
+            return
+        since = w.last_beat if w.last_beat is not None else w.started
+        limit = self.hang_timeout_s if w.last_beat is not None else self.start_timeout_s
+        if now - since > limit:
+            self._kill_hung(w, f"no heartbeat for {now - since:.1f} s")
+
+    def _kill_hung(self, w: _Worker, why: str) -> None:
+        w.hung = True
+        self._count("hung")
+        listen = os.fstat(self.sock.fileno()).st_ino
+        answered = answer_stranded(w.proc.pid, listen, why)
+        log.error(
+            "worker %d (pid %d) hung: %s; answered %d open connections 503; killing it",
+            w.index,
+            w.proc.pid,
+            why,
+            answered,
+        )
+        w.proc.kill()
+
+    def _close_beats(self, w: _Worker) -> None:
+        if w.beat_fd is not None:
+            os.close(w.beat_fd)
+            w.beat_fd = None
+
+    def _count(self, reason: str) -> None:
+        self.restarts[reason] += 1
+        self._write_stats()
+
+    def _write_stats(self) -> None:
+        """The restart counters, for every worker's metrics (``--supervisor-stats``)."""
+        tmp = f"{self.stats_path}.tmp"
+        with open(tmp, "w") as f:
+            json.dump({"restarts": self.restarts}, f)
+        os.replace(tmp, self.stats_path)
+
     def pids(self) -> list[int]:
         return [w.proc.pid for w in self.workers]
 
@@ -209,11 +301,17 @@ class Supervisor:
                 w.proc.kill()
                 w.proc.wait()
         self.sock.close()
+        for w in self.workers:
+            self._close_beats(w)
         for fd in (self._parent_r, self._parent_w):
             try:
                 os.close(fd)
             except OSError:
                 pass
+        try:
+            os.unlink(self.stats_path)
+        except FileNotFoundError:
+            pass
         if self.own_cache_dir:
             shutil.rmtree(self.cache_dir, ignore_errors=True)
 
