@@ -40,10 +40,16 @@ def _labels_and_auc(test_svm: str, p: np.ndarray) -> float:
 def run_miniflow(
     w: str, dims: int, epochs: int, cache: bool, suffix: str = "", ext: str = "svm"
 ) -> dict:
+    from miniflow.ml import compiled
     from miniflow.ml.data import read_libsvm
     from miniflow.ml.source import DataSource
     from miniflow.ml.sparse_lr import SparseLRTrainer
 
+    k0 = time.process_time()
+    numba = compiled.enabled()  # imports numba when it is there
+    if numba:
+        _warm_kernels()
+    warm_cpu = time.process_time() - k0  # one-off per process: reported apart
     cache_path = os.path.join(w, f"train{suffix}.mfcache") if cache else None
     if cache_path and os.path.exists(cache_path):
         os.remove(cache_path)
@@ -65,7 +71,27 @@ def run_miniflow(
         "wall_s": sum(h.seconds for h in hist),
         "epoch_cpu_s": [h.cpu_seconds for h in hist],
         "alloc_cpu_s": alloc,
+        "numba": numba,
+        "numba_start_cpu_s": warm_cpu,
+        "kernel_compile_s": compiled.compile_seconds(),  # wall, all in numba_start_cpu_s
     }
+
+
+def _warm_kernels() -> None:
+    """Imports numba and loads (or, with a cold cache, compiles) every kernel a training
+    run calls, on a few rows: the one-off start cost of the compiled path."""
+    from miniflow.ml.data import parse_libsvm, parse_vw
+    from miniflow.ml.sparse_lr import SparseLRTrainer
+
+    t = SparseLRTrainer(8, "ftrl")
+    t.step(parse_libsvm(b"1 3:0.5 4:1\n0 5:1\n", 8))
+    t.step(parse_libsvm(b"1 3:1 4:1\n0 5:1\n", 8))
+    parse_vw(b"1 |f a:0.5 b |g c\n", 8)
+
+
+def _numpy_path(w: str, dims: int, suffix: str) -> dict:
+    os.environ["MINIFLOW_NO_NUMBA"] = "1"
+    return run_miniflow(w, dims, 1, cache=False, suffix=suffix)
 
 
 def run_vw(w: str, dims: int, suffix: str = "") -> dict:
@@ -143,6 +169,9 @@ TOOLS = {
         w, d, 1, cache=False, suffix="_dec", ext="vw"
     ),
     "decimals: vw 1 pass": lambda w, d: run_vw(w, d, suffix="_dec"),
+    # The pure-NumPy path (MINIFLOW_NO_NUMBA=1) beside the compiled kernels.
+    "miniflow ftrl 1 pass, NumPy path": lambda w, d: _numpy_path(w, d, ""),
+    "decimals: miniflow ftrl 1 pass, NumPy path": lambda w, d: _numpy_path(w, d, "_dec"),
 }
 
 
@@ -175,28 +204,47 @@ def _crossed_data(w: str) -> float:
     return info["ground_truth_auc"]
 
 
-def run_crossed_miniflow(w: str, model: str, k: int = 4) -> dict:
+def run_crossed_miniflow(w: str, model: str, k: int = 4, numba: bool = True) -> dict:
+    """One pass of LR, FM or FFM; ``numba=False`` sets ``MINIFLOW_NO_NUMBA=1`` (the NumPy
+    path). Compiling (or loading from numba's cache) the kernels happens in a warm-up
+    fit on one chunk of the test file before the timed run: its CPU is reported as
+    ``warmup_cpu_s``, not in ``cpu_s``."""
+    import itertools
+
+    from miniflow.ml import compiled
     from miniflow.ml.fm import FMTrainer
     from miniflow.ml.fm_data import read_fm_file
     from miniflow.ml.sparse_lr import SparseLRTrainer
 
+    if not numba:
+        os.environ[compiled.ENV] = "1"
     truth, d = _crossed_data(w), CROSSED_DIMS
     ext, fields = ("ffm", CROSSED["fields"]) if model == "ffm" else ("svm", None)
-    if model == "lr":
-        trainer = SparseLRTrainer(d)
-    else:
-        trainer = FMTrainer(d, model=model, factors=k, fields=fields)
+
+    def make():
+        if model == "lr":
+            return SparseLRTrainer(d)
+        return FMTrainer(d, model=model, factors=k, fields=fields)
+
+    trainer = make()
     fb = getattr(trainer, "field_bits", 0)
+    test_file = os.path.join(w, f"test_x.{ext}")
+    c0 = time.process_time()
+    warm = make()
+    warm.fit(lambda: itertools.islice(read_fm_file(test_file, d, field_bits=fb), 1), progress=False)
+    warmup = time.process_time() - c0
     hist = trainer.fit(
         lambda: read_fm_file(os.path.join(w, f"train_x.{ext}"), d, field_bits=fb), progress=False
     )
-    test = read_fm_file(os.path.join(w, f"test_x.{ext}"), d, field_bits=fb)
     return {
-        "auc": trainer.evaluate(test)["auc"],
+        "auc": trainer.evaluate(read_fm_file(test_file, d, field_bits=fb))["auc"],
         "cpu_s": sum(h.cpu_seconds for h in hist),
         "wall_s": sum(h.seconds for h in hist),
         "examples": CROSSED_ROWS,
         "truth_auc": truth,
+        "compiled_kernels": compiled.enabled(),
+        "warmup_cpu_s": warmup,
+        "warmup_compile_s": compiled.compile_seconds(),
     }
 
 
@@ -262,6 +310,12 @@ FM_TOOLS = {
     "crossed: miniflow ftrl LR 1 pass": lambda w, _: run_crossed_miniflow(w, "lr"),
     "crossed: miniflow fm k=4 1 pass": lambda w, _: run_crossed_miniflow(w, "fm"),
     "crossed: miniflow ffm k=4 1 pass (libffm)": lambda w, _: run_crossed_miniflow(w, "ffm"),
+    "crossed: miniflow fm k=4 1 pass, NumPy": lambda w, _: run_crossed_miniflow(
+        w, "fm", numba=False
+    ),
+    "crossed: miniflow ffm k=4 1 pass (libffm), NumPy": lambda w, _: run_crossed_miniflow(
+        w, "ffm", numba=False
+    ),
     "crossed: vw --lrq ff4 1 pass": lambda w, _: run_crossed_vw_lrq(w),
 }
 if os.path.exists(os.path.join(os.environ.get("XLEARN_DIR", "/nonexistent"), "xlearn_train")):
@@ -446,6 +500,19 @@ def _table(results: dict, rows: int, truth_auc: float) -> str:
             notes.append(
                 f"{tool}: allocating the weight tables {r['alloc_cpu_s']:.2f} CPU s "
                 "(not in the training time)"
+            )
+        if "warmup_cpu_s" in r and r.get("compiled_kernels"):
+            notes.append(
+                f"{tool}: warm-up before the timed pass (compiling or loading the kernels) "
+                f"{r['warmup_cpu_s']:.2f} CPU s, of it {r['warmup_compile_s']:.2f} s in "
+                "first calls (not in the training time)"
+            )
+        if r.get("numba"):
+            start = r["numba_start_cpu_s"]
+            n = rows * len(r["epoch_cpu_s"])
+            notes.append(
+                f"{tool}: importing numba and loading the kernels {start:.2f} CPU s, not in "
+                f"the training time; counting it {n / (r['cpu_s'] + start):,.0f} examples / CPU-s"
             )
         if "load_cpu_s" in r:
             notes.append(

@@ -4,11 +4,13 @@ trainer on the same data, side by side. Prints a table; not part of pytest.
 
     python benchmarks/bench_ps.py [--rows 100000] [--ray-rows 40000] [--no-ray]
 
-Each job is timed from starting its workers (worker process start-up included; shard
-start-up and partitioning the input are not, as the single-process run is timed on
-already-parsed batches) to its last worker finishing. "pull/s" and "push/s" are the
-requests one shard served per second of the job. The "rpc" rows time a loop of
-pull+push of 4,096 keys against one shard: the transport's own round-trip rate.
+Each job is timed from starting its workers (worker process start-up and the workers'
+parsing of their input included; shard start-up is not) to its last worker finishing;
+the single-process rows include parsing too. "ex/s/worker" is the job's rate over its
+workers. "pull/s" and "push/s" are the requests one shard served per second of the job;
+"store B/key" the shards' key-store arrays over their keys. The "rpc" rows time a loop
+of pull+push of 4,096 keys against one shard: the transport's own round-trip rate. The
+Ray rows run on batches parsed by the driver (partitioned).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ import numpy as np
 from miniflow.ml import metrics
 from miniflow.ml.data import concat_batches, read_libsvm
 from miniflow.ml.datagen import write_ctr
+from miniflow.ml.fm import FMTrainer
+from miniflow.ml.fm_data import FMSource
+from miniflow.ml.source import DataSource
 from miniflow.ml.sparse_lr import SparseLRTrainer
 from miniflow.ps import PSConfig, PSJob
 from miniflow.ps.backends import make_backend
@@ -31,26 +36,32 @@ from miniflow.ps.partition import Partitions
 
 DIMS = 22
 BATCH = 1024
+FACTORS = 4
 
 
-def single_process(train, test) -> dict:
-    t = SparseLRTrainer(DIMS, "ftrl", batch_size=BATCH)
+def single_process(train, test, model="lr") -> dict:
+    if model == "lr":
+        t = SparseLRTrainer(DIMS, "ftrl", batch_size=BATCH)
+    else:
+        t = FMTrainer(DIMS, "ftrl", factors=FACTORS, batch_size=BATCH)
     t0 = time.perf_counter()
-    t.fit([train], progress=False)
+    t.fit(train, progress=False)
     seconds = time.perf_counter() - t0
     auc = metrics.roc_auc(test.labels, t.predict_proba(test))
     return {
         "backend": "single-process",
+        "model": model,
         "shape": "-",
         "mode": "-",
-        "rows": len(train),
+        "rows": t.rows_seen,
         "seconds": seconds,
-        "ex/s": len(train) / seconds,
+        "ex/s": t.rows_seen / seconds,
+        "ex/s/worker": t.rows_seen / seconds,
         "auc": auc,
     }
 
 
-def sharded(backend, n, train, test, sync=True, directory=None) -> dict:
+def sharded(backend, n, train, test, sync=True, directory=None, model="lr") -> dict:
     cfg = PSConfig(
         num_shards=n,
         num_workers=n,
@@ -59,19 +70,25 @@ def sharded(backend, n, train, test, sync=True, directory=None) -> dict:
         dims_log2=DIMS,
         batch_size=BATCH,
         job_dir=tempfile.mkdtemp(dir=directory),
+        model=model,
+        factors=FACTORS,
     )
-    r = PSJob(cfg).run([train], holdout=[test], progress=False)
+    r = PSJob(cfg).run(train, holdout=[test], progress=False)
     pulls = np.mean([s["pulls"] for s in r.shard_stats]) / r.seconds
     pushes = np.mean([s["pushes"] for s in r.shard_stats]) / r.seconds
+    keys = sum(s["keys"] for s in r.shard_stats)
     return {
         "backend": backend,
+        "model": model,
         "shape": f"{n}x{n}",
         "mode": "sync" if sync else "async",
         "rows": r.rows,
         "seconds": r.seconds,
         "ex/s": r.examples_per_second,
+        "ex/s/worker": r.examples_per_second / n,
         "pull/s": pulls,
         "push/s": pushes,
+        "store B/key": sum(s["store_bytes"] for s in r.shard_stats) / max(keys, 1),
         "auc": r.holdout["auc"],
     }
 
@@ -106,7 +123,8 @@ def rpc_loop(backend, directory, keys=4096, seconds=3.0) -> dict:
 
 
 def store_row(cls, n: int, batch: int = 4096) -> dict:
-    """Bytes per key (tracemalloc: everything the store allocated) and keys/s of FTRL's
+    """Bytes per key (tracemalloc: everything the store allocated; and the store's arrays,
+    median and worst over the growth path from 20k keys on) and keys/s of FTRL's
     read-then-write of ``batch`` existing keys, for ``n`` keys from a 2^34 space."""
     import tracemalloc
 
@@ -120,8 +138,11 @@ def store_row(cls, n: int, batch: int = 4096) -> dict:
     tracemalloc.start()
     store = cls(FTRL.slots, dtype=np.float32)
     t0 = time.perf_counter()
+    arrays = []  # the store's own accounting after each batch (from 20k keys on)
     for i in range(0, n, batch):
         store.put_many(("z", "n"), keys[i : i + batch], [np.float32(0.5), np.float32(1.0)])
+        if hasattr(store, "nbytes") and len(store) >= 20_000:
+            arrays.append(store.nbytes / len(store))
     insert = time.perf_counter() - t0
     size = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
@@ -140,13 +161,14 @@ def store_row(cls, n: int, batch: int = 4096) -> dict:
         "store": cls.__name__,
         "keys": n,
         "bytes/key": size / n,
+        "arrays typ/worst": f"{np.median(arrays):.1f}/{max(arrays):.1f}" if arrays else "-",
         "insert keys/s": n / insert,
         "lookup keys/s": lookup,
         "ftrl keys/s": update,
     }
 
 
-def store_table(sizes=(100_000, 1_000_000)) -> str:
+def store_table(sizes=(100_000, 1_000_000, 3_000_000)) -> str:
     """The shard's key store before (``HashStore``: a dict) and after (``ArrayKeyStore``)."""
     from miniflow.ml.optimizers import HashStore
     from miniflow.ps.keystore import ArrayKeyStore
@@ -155,7 +177,11 @@ def store_table(sizes=(100_000, 1_000_000)) -> str:
     cols = list(rows[0])
     cells = [
         [
-            f"{r[c]:,.1f}" if c == "bytes/key" else f"{r[c]:,.0f}" if c != "store" else r[c]
+            f"{r[c]:,.1f}"
+            if c == "bytes/key"
+            else r[c]
+            if isinstance(r[c], str)
+            else f"{r[c]:,.0f}"
             for c in cols
         ]
         for r in rows
@@ -191,10 +217,13 @@ def wire_table(n: int = 4096) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    cols = ["backend", "shape", "mode", "rows", "seconds", "ex/s", "pull/s", "push/s", "auc"]
+    cols = ["backend", "model", "shape", "mode", "rows", "seconds", "ex/s", "ex/s/worker",
+            "pull/s", "push/s", "store B/key", "auc"]  # fmt: skip
     fmt = {
         "seconds": "{:.2f}",
         "ex/s": "{:,.0f}",
+        "ex/s/worker": "{:,.0f}",
+        "store B/key": "{:.1f}",
         "pull/s": "{:,.1f}",
         "push/s": "{:,.1f}",
         "auc": "{:.5f}",
@@ -212,11 +241,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", type=int, default=100_000)
     p.add_argument("--ray-rows", type=int, default=40_000)
+    p.add_argument("--fm-rows", type=int, default=40_000)
+    p.add_argument("--store-sizes", default="100000,1000000,3000000", help="key counts")
     p.add_argument("--no-ray", action="store_true")
     p.add_argument("--shapes", default="1,2,4")
     p.add_argument("--store-only", action="store_true", help="only the key-store table")
     args = p.parse_args()
-    print(store_table(), "\n", flush=True)
+    print(store_table([int(n) for n in args.store_sizes.split(",")]), "\n", flush=True)
     print(wire_table(), "\n", flush=True)
     if args.store_only:
         return
@@ -226,10 +257,18 @@ def main() -> None:
         write_ctr(os.path.join(d, "test.svm"), 20_000, DIMS, seed=2)
         train = concat_batches(list(read_libsvm(os.path.join(d, "train.svm"), DIMS)))
         test = concat_batches(list(read_libsvm(os.path.join(d, "test.svm"), DIMS)))
-        rows = [single_process(train, test)]
-        rows += [sharded("process", n, train, test, directory=d) for n in shapes]
-        rows += [sharded("process", n, train, test, sync=False, directory=d) for n in shapes]
+        # workers read the file themselves (as `miniflow lr train --ps-shards` does)
+        source = DataSource(os.path.join(d, "train.svm"), DIMS)
+        rows = [single_process(source, test)]
+        rows += [sharded("process", n, source, test, directory=d) for n in shapes]
+        rows += [sharded("process", n, source, test, sync=False, directory=d) for n in shapes]
         rows.append(rpc_loop("process", d))
+        fm_rows = min(args.fm_rows, len(train))
+        with open(os.path.join(d, "train.svm")) as src, open(os.path.join(d, "fm.svm"), "w") as dst:
+            dst.writelines(line for _, line in zip(range(fm_rows), src))
+        fm_source = FMSource(os.path.join(d, "fm.svm"), DIMS)
+        rows.append(single_process(fm_source, test, model="fm"))
+        rows.append(sharded("process", 2, fm_source, test, directory=d, model="fm"))
         print(table(rows), flush=True)
         if not args.no_ray:
             import ray
@@ -239,8 +278,8 @@ def main() -> None:
             start_local_ray(num_cpus=8, log_to_driver=False)  # 4x4 reserves 8 CPUs
             try:
                 small = train.slice(0, min(args.ray_rows, len(train)))
-                rows.append(single_process(small, test))
-                rows += [sharded("ray", n, small, test, directory=d) for n in shapes]
+                rows.append(single_process([small], test))
+                rows += [sharded("ray", n, [small], test, directory=d) for n in shapes]
                 rows.append(rpc_loop("ray", d))
             finally:
                 ray.shutdown()

@@ -52,10 +52,11 @@ LIBRARY = [
         "core",
         1,
         """
-        core core.atomic_file core.autodiff core.blas_threads core.codegen core.dispatch
+        core core.atomic_file core.autodiff core.blas_threads core.codegen core.compiled
+        core.compiled_updates core.dispatch
         core.example_fast_parse core.example_proto core.indexed_slices core.nest
         core.protobuf_wire core.registry core.shapes core.sstable core.tfrecord
-        core.update_rules core.values
+        core.update_rules core.values core.wire core.job_auth
         """,
     ),
     (
@@ -93,7 +94,7 @@ LIBRARY = [
         ops.image_codec_ops ops.image_color_ops ops.image_filter_ops ops.image_ops
         ops.image_patch_ops ops.image_resize_ops ops.index_ops ops.init_ops
         ops.io_readers ops.linalg_ops ops.linear_operator ops.lookup_ops
-        ops.losses_impl ops.manip_ops ops.math_ops ops.matrix_function_ops
+        ops.losses_impl ops.lstm_compiled ops.manip_ops ops.math_ops ops.matrix_function_ops
         ops.metrics_at_k ops.metrics_impl ops.more_init_ops ops.morphology_ops
         ops.mutable_lookup_ops ops.nn_compose_ops ops.nn_ops ops.norm_ops
         ops.operators ops.orthogonal_init ops.parsing_ops ops.partitioned_variables
@@ -112,7 +113,7 @@ LIBRARY = [
         ops.string_ops ops.string_split_ops ops.summary_ops ops.summary_tensor_ops
         ops.tensor_array_ops ops.tensor_conversion ops.tf_graph_ops ops.trig_ops
         ops.type_spec ops.type_spec_values ops.unicode_ops ops.unicode_script_table
-        ops.variable_scope ops.variable_template ops.variables
+        ops.variable_scope ops.variable_template ops.variables ops.partitioned_variable
         """,
     ),
     (
@@ -151,6 +152,8 @@ LIBRARY = [
         train.tf_graph_proto train.tf_op_export train.tf_op_import
         train.tf_proto_values train.tf_saver_def train.tf_while_import train.training_util
         train.tf_function_import
+        train.replica_device_setter train.server train.variable_store train.remote_session
+        train.sync_replicas_optimizer
         train.warm_starting
         """,
     ),
@@ -186,8 +189,8 @@ LIBRARY = [
         """
         ml ml.base ml.batch ml.cache ml.data ml.datagen ml.linear_model ml.metrics
         ml.numeric_text ml.optimizers ml.report ml.solvers ml.source ml.sparse_lr ml.state_store ml.validation
-        ml.text_rows ml.vw_text ml.csv_text
-        ml.fm ml.fm_data ml.fm_estimator ml.fm_math ml.fm_model
+        ml.text_rows ml.vw_text ml.csv_text ml.kernels_text ml.kernels_lr
+        ml.fm ml.fm_data ml.fm_estimator ml.fm_math ml.fm_model ml.compiled ml.fm_kernels ml.fm_vw
         """,
     ),
     (
@@ -195,12 +198,13 @@ LIBRARY = [
         7,
         """
         ps ps.auth ps.backends ps.backends.base ps.backends.local ps.backends.process
-        ps.backends.ray ps.checkpoint ps.cli ps.client ps.commands ps.export ps.job ps.keystore ps.model_parts ps.partition ps.serving
+        ps.backends.ray ps.checkpoint ps.cli ps.client ps.commands ps.export ps.factors ps.job ps.keystore ps.model_parts ps.partition ps.serving
         ps.standalone
         ps.shard ps.sharding ps.transport ps.validation ps.wire ps.worker serving serving.batch_predict serving.batching
         serving.codec serving.config serving.errors serving.manager serving.metrics serving.model_files
         serving.saved_model serving.servable serving.server serving.signature
-        serving.sparse_lr serving.sparse_fm serving.limits serving.workers
+        serving.sparse_lr serving.sparse_fm serving.limits serving.workers serving.http_head
+        serving.http_handler serving.liveness
         """,
     ),
     (
@@ -208,6 +212,7 @@ LIBRARY = [
         8,
         """
         __main__ cli cli.data cli.demo cli.fm cli.lr cli.main cli.predict cli.serve
+        cli.train_options
         """,
     ),
 ]
@@ -227,7 +232,7 @@ PLATFORM = [
         """
         executors executors.base executors.cgroups executors.linux executors.local
         executors.modes executors.runner executors.sandbox executors.sandbox_plan
-        executors.kube_manifests executors.kubernetes
+        executors.kube_manifests executors.kubernetes executors.kube_watch
         """,
     ),
     (
@@ -257,6 +262,7 @@ PLATFORM = [
         schedules.service
         tracking tracking.ingest tracking.models tracking.query tracking.router
         tracking.schemas tracking.service tracking.tfevents ui ui.router
+        capacity capacity.router capacity.schemas capacity.service
         """,
     ),
     (

@@ -648,6 +648,7 @@ from miniflow.ops.higher_order_ops import vectorized_map as vectorized_map
 from miniflow.ops.linalg_ops import diag_part as matrix_diag_part
 from miniflow.ops.math_ops import floordiv as floor_div
 from miniflow.ops.orthogonal_init import orthogonal_initializer as orthogonal_initializer
+from miniflow.ops.partitioned_variable import PartitionedVariable as PartitionedVariable
 from miniflow.ops.partitioned_variables import (
     create_partitioned_variables as create_partitioned_variables,
     fixed_size_partitioner as fixed_size_partitioner,

@@ -103,7 +103,7 @@ def single_process(workers, steps=6, opt="adagrad"):
 
 
 # -- the acceptance program --------------------------------------------------------------
-@pytest.mark.parametrize("opt", ["adagrad", "momentum"])
+@pytest.mark.parametrize("opt", ["adagrad", "momentum", "adam"])
 def test_sync_two_ps_two_workers_equals_single_process_on_the_double_batch(opt):
     chief, other, workers = run_cluster("sync", opt=opt)
     single = single_process(workers, opt=opt)

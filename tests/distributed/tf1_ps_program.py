@@ -43,6 +43,7 @@ def build(opt_name, sync, replicas):
         "adagrad": lambda: tf.train.AdagradOptimizer(0.1),
         "sgd": lambda: tf.train.GradientDescentOptimizer(0.5),
         "momentum": lambda: tf.train.MomentumOptimizer(0.1, 0.9),
+        "adam": lambda: tf.train.AdamOptimizer(0.05),
     }[opt_name]()
     if sync:
         opt = tf.train.SyncReplicasOptimizer(

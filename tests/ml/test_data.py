@@ -12,6 +12,8 @@ from miniflow.ml import cache, data
 from miniflow.ml.data import hash_feature, parse_libsvm, parse_vw
 from miniflow.ml.source import DataSource
 
+pytestmark = pytest.mark.usefixtures("kernel_path")  # the NumPy and compiled paths
+
 
 def _random_libsvm(rng, rows, binary_share=0.3):
     lines = []

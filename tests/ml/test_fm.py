@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from miniflow.ml import metrics
 from miniflow.ml.batch import Batch, concat_batches
@@ -24,6 +24,12 @@ from miniflow.ml.fm_math import (
 )
 from miniflow.ml.fm_model import FMModel, load_fm_model
 from miniflow.ml.sparse_lr import SparseLinearModel, SparseLRTrainer
+
+
+@pytest.fixture(autouse=True)
+def _both_paths(kernel_path):
+    """Every test here runs on the NumPy step and on the compiled one (conftest)."""
+    return kernel_path
 
 
 # -- an independent, naive model: explicit loops over pairs ----------------------------------
@@ -71,7 +77,9 @@ def row_dict(inter, V, kind, fields):
 
 
 # -- gradients ------------------------------------------------------------------------------
-@settings(max_examples=10, deadline=None)
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     seed=st.integers(0, 2**31 - 1),
     kind=st.sampled_from(["fm", "ffm"]),
@@ -108,7 +116,9 @@ def _log_loss(batch, w, V, b, fields, shift):
     return float(np.sum(np.logaddexp(0.0, m) - y * m))
 
 
-@settings(max_examples=6, deadline=None)
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(seed=st.integers(0, 2**31 - 1), kind=st.sampled_from(["fm", "ffm"]))
 def test_trainer_step_applies_the_exact_log_loss_gradient(seed, kind):
     """SGD with lr=1: parameter change = -(d summed log loss / d parameter), checked by

@@ -109,3 +109,58 @@ def test_missing_input_and_model(tmp_path, capsys):
     for bad in (["--factors", "0"], ["--epochs", "0"]):
         with pytest.raises(SystemExit):
             main(["fm", "train", "--train", str(tmp_path / "d.svm"), *bad])
+
+
+def test_gen_ctr_cross_rank_writes_what_the_python_api_writes(tmp_path, capsys):
+    argv = ["data", "gen-ctr", "--rows", "3000", "--dims-log2", "16", "--fields", "6",
+            "--max-vocab", "300", "--seed", "4", "--format", "libffm"]  # fmt: skip
+    assert main([*argv, "--out", str(tmp_path / "plain.ffm")]) == 0
+    plain = json.loads(capsys.readouterr().err)
+    crossed_argv = [*argv, "--cross-rank", "3", "--cross-sigma", "0.35"]
+    assert main([*crossed_argv, "--out", str(tmp_path / "x.ffm")]) == 0
+    crossed = json.loads(capsys.readouterr().err)
+    want = write_ctr(tmp_path / "api.ffm", 3000, 16, "libffm", seed=4, **CROSSED)
+    assert (tmp_path / "x.ffm").read_bytes() == (tmp_path / "api.ffm").read_bytes()
+    assert crossed == want
+    assert crossed["ground_truth_auc"] != plain["ground_truth_auc"]  # the pairs changed it
+    with pytest.raises(SystemExit):
+        main([*argv, "--cross-rank", "-1"])
+    assert "expected an integer >= 0" in capsys.readouterr().err
+
+
+def test_ffm_on_vw_namespaces_through_the_command_line(tmp_path, capsys):
+    """XOR of two namespaces; the namespaces found in the training file are saved with
+    the model and number the fields of the evaluation file (written in another order)."""
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(2, size=3000), rng.integers(2, size=3000)
+    y = 2 * (a ^ b) - 1
+    rows = zip(y, a, b, strict=True)
+    (tmp_path / "t.vw").write_text("".join(f"{t} |x v{i} |y w{j}\n" for t, i, j in rows))
+    rows = zip(y, a, b, strict=True)
+    (tmp_path / "e.vw").write_text("".join(f"{t} |y w{j} |x v{i}\n" for t, i, j in rows))
+    model = tmp_path / "m"
+    argv = ["fm", "train", "--train", str(tmp_path / "t.vw"), "--model", "ffm", "--fields",
+            "2", "--dims-log2", "12", "--factors", "2", "--init-std", "0.3", "--epochs", "3",
+            "--batch-size", "32", "--model-out", str(model), "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert load_fm_model(model).meta["namespaces"] == ["x", "y"]
+    assert main(["fm", "eval", "--model", str(model), "--data", str(tmp_path / "e.vw")]) == 0
+    assert json.loads(capsys.readouterr().out)["auc"] > 0.99
+    assert main([*argv[:-3], "--namespaces", "x,z", "--no-progress"]) == 2
+    assert "namespace 'y' is not one of the model's fields ['x', 'z']" in capsys.readouterr().err
+
+
+def test_lr_and_fm_share_the_training_options(files, tmp_path, capsys):
+    """One definition of the common options: both commands take both spellings."""
+    for cmd, extra in (("lr", []), ("fm", ["--factors", "2"])):
+        out = tmp_path / cmd
+        argv = [cmd, "train", "--train", str(files / "test.svm"), "--dims-log2", "14",
+                "--batch-size", "64", "--output", str(out), "--report", str(out / "r.json"),
+                "--no-progress", *extra]  # fmt: skip
+        assert main(argv) == 0
+        assert json.loads((out / "r.json").read_text())["train_rows"] == 5000
+        assert (out / "model.json").exists()
+        with pytest.raises(SystemExit):
+            main([cmd, "train", "--train", "x", "--batch-size", "0"])
+        assert "expected a positive integer or 'auto'" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""libffm input for field-aware FMs: parsing, field packing, errors with file and line."""
+"""FM input: libffm and VW namespaces as fields, field packing, errors with file and
+line, the cached source (every test on the NumPy and the compiled parser)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import gzip
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
+from miniflow.ml.fm import FMTrainer
 from miniflow.ml.fm_data import (
     FMSource,
     detect_format,
@@ -15,6 +17,14 @@ from miniflow.ml.fm_data import (
     read_fm_file,
     read_libffm,
 )
+from miniflow.ml.fm_math import field_bits_for
+from miniflow.ml.fm_vw import vw_namespaces
+from miniflow.ml.vw_text import hash_feature
+
+
+@pytest.fixture(autouse=True)
+def _both_paths(kernel_path):
+    return kernel_path
 
 
 def _reference(text: str, dims_log2: int, field_bits: int):
@@ -35,7 +45,9 @@ def _reference(text: str, dims_log2: int, field_bits: int):
     return indptr, ids, values, labels
 
 
-@settings(max_examples=10, deadline=None)
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=10, deadline=None
+)
 @given(
     rows=st.lists(
         st.tuples(
@@ -117,12 +129,66 @@ def test_format_detection_and_gzip(tmp_path):
     assert batch.values.tolist() == [1.0, 0.5]
 
 
-def test_an_ffm_on_text_without_fields_is_refused(tmp_path):
+def test_an_ffm_on_libsvm_text_is_refused(tmp_path):
     (tmp_path / "a.svm").write_bytes(b"1 3:1 4:1\n")
     with pytest.raises(ValueError, match="needs each feature's field"):
         read_fm_file(tmp_path / "a.svm", 10, field_bits=2)
     (batch,) = read_fm_file(tmp_path / "a.svm", 10)  # a plain FM reads it
     assert batch.indices.tolist() == [3, 4]
+
+
+VW = b"1 |user u1 age:0.5 |ad a7\n-1 2.0 'tag|ad a7 a8 |user:2 u2\n\n0 |site s:1e-3\n"
+
+
+def test_vw_namespaces_are_fields(tmp_path):
+    (tmp_path / "a.vw").write_bytes(VW)
+    assert vw_namespaces(tmp_path / "a.vw") == ["user", "ad", "site"]
+    dims, fb = 12, field_bits_for(3)
+    (batch,) = read_fm_file(tmp_path / "a.vw", dims, field_bits=fb, fields=3)
+    low = dims - fb
+    want = [
+        (0, b"u1", b"user"), (0, b"age", b"user"), (1, b"a7", b"ad"),
+        (1, b"a7", b"ad"), (1, b"a8", b"ad"), (0, b"u2", b"user"), (2, b"s", b"site"),
+    ]  # fmt: skip
+    assert batch.indices.tolist() == [
+        f << low | (hash_feature(name, ns) & ((1 << low) - 1)) for f, name, ns in want
+    ]
+    assert batch.indptr.tolist() == [0, 3, 6, 7]
+    assert batch.labels.tolist() == [1, 0, 0]
+    np.testing.assert_array_equal(
+        batch.values, np.float32([1, 0.5, 1, 1, 1, 2, np.float32(1e-3)])
+    )  # |user:2 scales u2; the importance 2.0 and the tag are skipped
+    # A plain FM reads the same file with VW's own ids (the field dropped).
+    (plain,) = read_fm_file(tmp_path / "a.vw", dims)
+    assert plain.indices.tolist() == [hash_feature(n, ns) & 4095 for _, n, ns in want]
+
+
+def test_vw_fields_errors_name_the_file_and_line(tmp_path):
+    (tmp_path / "a.vw").write_bytes(VW)
+    with pytest.raises(ValueError, match=r"a.vw: vw: line 4: namespace 'site' is not one of"):
+        list(read_fm_file(tmp_path / "a.vw", 12, field_bits=1, fields=2, namespaces=["user", "ad"]))
+    with pytest.raises(ValueError, match="3 namespaces .* pass fields >= 3"):
+        read_fm_file(tmp_path / "a.vw", 12, field_bits=1, fields=2)
+    (tmp_path / "b.vw").write_bytes(b"1 |user u1:abc\n")
+    with pytest.raises(ValueError, match="b.vw: vw: line 1: value 'abc' is not a number"):
+        list(read_fm_file(tmp_path / "b.vw", 12, field_bits=1, fields=2))
+    (tmp_path / "c.vw").write_bytes(b"1 u1 u2\n")
+    with pytest.raises(ValueError, match="line 1: no '|namespace' section"):
+        list(read_fm_file(tmp_path / "c.vw", 12, "vw", field_bits=1, fields=2, namespaces=["a"]))
+
+
+def test_an_ffm_trains_on_vw_namespaces(tmp_path):
+    """XOR of two namespaces: only the pairwise term can learn it."""
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(2, size=4000), rng.integers(2, size=4000)
+    y = a ^ b
+    lines = [f"{2 * t - 1} |x v{i} |y v{j}" for t, i, j in zip(y, a, b, strict=True)]
+    (tmp_path / "t.vw").write_text("\n".join(lines) + "\n")
+    src = FMSource(tmp_path / "t.vw", 10, field_bits=1, fields=2)
+    assert src.namespaces == ["x", "y"]
+    t = FMTrainer(10, model="ffm", fields=2, factors=2, init_std=0.3, batch_size=32)
+    t.fit(src, epochs=3, progress=False)
+    assert t.evaluate(src)["auc"] > 0.99
 
 
 def test_source_writes_a_cache_on_the_first_pass_and_reads_it_after(tmp_path):

@@ -7,6 +7,8 @@ import pytest
 from miniflow.ml.data import parse_libsvm, read_libsvm
 from miniflow.ml.numeric_text import ParseError
 
+pytestmark = pytest.mark.usefixtures("kernel_path")  # the NumPy and compiled paths
+
 
 def _tokens(rng, n):
     forms = [

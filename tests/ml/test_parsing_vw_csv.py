@@ -17,6 +17,8 @@ from miniflow.ml.data import BadRows, concat_batches, read_file, read_libsvm
 from miniflow.ml.datagen import write_ctr
 from miniflow.ml.vw_text import parse_vw, read_vw
 
+pytestmark = pytest.mark.usefixtures("kernel_path")  # the NumPy and compiled paths
+
 DIMS = 20
 MASK = (1 << DIMS) - 1
 
@@ -200,15 +202,22 @@ BAD = [
     ("svm", "1 5:nan", "'nan' is not a finite number"),
     ("svm", "1 -3:1", "'-3' is not a non-negative integer"),
     ("svm", "1 x7:0.5", "'x7' is not a non-negative integer"),
+    ("svm", "inf 5:1", "'inf' is not a finite number"),
+    ("svm", "1 5:-1e39", "'-1e39' is beyond float32's range"),
+    ("svm", "1 123456789012345678:1", "at most 16 digits"),
     ("vw", "1 |f a:inf", "'inf' is not a finite number"),
     ("vw", "nan |f a", "'nan' is not a finite number"),
     ("vw", "|f a b", "no label before its first '|'"),
     ("vw", "1 |f a:1:2", "'1:2' is not a number"),
     ("vw", "1 |f :3", "':3' has no name"),
+    ("vw", "1 |f:nan a", "'nan' is not a finite number"),
+    ("vw", "1 |f a:2e40", "'2e40' is beyond float32's range"),
     ("csv", "1,NaN,0.5", "column 'a': 'NaN' is not a finite number"),
     ("csv", "1,2", "expected 3 fields, found 2"),
     ("csv", ",2,0.5", "the label is empty"),
     ("csv", "1,2,0x10", "column 'b': '0x10' is not a number"),
+    ("csv", "1,-Infinity,2", "column 'a': '-Infinity' is not a finite number"),
+    ("csv", "1,2,1e39", "column 'b': '1e39' is beyond float32's range"),
 ]
 
 

@@ -14,6 +14,8 @@ from sklearn.datasets import load_svmlight_file
 from miniflow.ml import data
 from miniflow.ml.source import DataSource
 
+pytestmark = pytest.mark.usefixtures("kernel_path")  # the NumPy and compiled paths
+
 LIBSVM = b"1 3:1 5:2.5\n0 2:1\n1 7:1 9:1 11:0.5\n0 4:2"  # last row: label 0, one feature
 VW = b"1 |u alice |i item7\n-1 |u bob\n1 |u carol |i item9 x:3"
 

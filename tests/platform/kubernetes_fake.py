@@ -10,15 +10,28 @@ RLIMIT_AS (a MemoryError ends the container ``OOMKilled``, exit 137, as the kern
 OOM killer would), ``activeDeadlineSeconds`` enforced, and the output served by the
 pod log endpoint, ``follow=true`` included.
 
+Watches: a list answers with the global ``resourceVersion`` (every change bumps it and
+stamps the object); ``?watch=true`` streams ``ADDED``/``MODIFIED``/``DELETED`` events
+(chunked, one JSON object a line, objects as the client's models serialize them) from
+the history after the given version, ``BOOKMARK`` events every ``bookmark_s`` with
+``allowWatchBookmarks``, and ends cleanly after ``timeoutSeconds``. ``compact()``
+forgets the history, so a watch from an older version gets a ``410 Expired`` ERROR
+event, as from a real API server.
+
 Faults for tests: ``fail_next(method, path_part, status)`` answers the next matching
-request with that status; ``drop_follow_after`` closes a log follow stream after that
-many bytes; ``vanish(plural, ns, name)`` deletes an object behind the executor's back.
+request with that status; ``fail_watches(n, status)`` the next ``n`` watch requests;
+``drop_follow_after`` closes a log follow stream after that many bytes;
+``drop_watch(plural, after)`` cuts the next watch stream of ``plural`` after ``after``
+more events (no terminating chunk, as a broken connection), ``drop_watches()`` every
+open one now; ``vanish(plural, ns, name)`` deletes an object behind the executor's back
+and ``modify(plural, ns, name, fn)`` changes one as a controller would.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import json
 import os
 import re
@@ -52,6 +65,7 @@ PATH = re.compile(
     r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[a-z]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>log))?$"
 )
 NS_PATH = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?$")
+WATCH_TIMEOUT_S = 1800.0  # when the request gives no timeoutSeconds
 
 
 def _now() -> str:
@@ -108,6 +122,15 @@ class FakeKube:
         self.procs: dict[tuple[str, str], Proc] = {}  # (ns, pod) -> container
         self.lock = threading.RLock()
         self.version = 0
+        self.changed = threading.Condition(self.lock)
+        # (resourceVersion, event type, plural, namespace, the object then)
+        self.history: list[tuple[int, str, str, str, dict[str, Any]]] = []
+        self.compacted = 0  # history at or below this version is forgotten
+        self.bookmark_s = 0.5
+        self.watch_faults: list[tuple[int, str | None]] = []
+        self.drop_after: dict[str, int] = {}  # plural -> events until the cut
+        self.streams: list[dict[str, Any]] = []  # open watch streams: {"plural", "drop"}
+        self.stopping = False
         self.faults: list[tuple[str, str, int]] = []
         self.drop_follow_after: int | None = None
         self.requests: list[tuple[str, str, dict[str, str]]] = []
@@ -126,6 +149,8 @@ class FakeKube:
     def stop(self) -> None:
         with self.lock:
             procs = list(self.procs.values())
+            self.stopping = True
+            self.changed.notify_all()
         for proc in procs:
             self._kill(proc)
         self.server.shutdown()
@@ -141,6 +166,38 @@ class FakeKube:
         with self.lock:
             self.faults.append((method, path_part, status))
 
+    def fail_watches(self, n: int, status: int = 500, plural: str | None = None) -> None:
+        """Answer the next ``n`` watch requests (of ``plural``, or any) with ``status``."""
+        with self.lock:
+            self.watch_faults.extend([(status, plural)] * n)
+
+    def drop_watch(self, plural: str, after: int = 0) -> None:
+        """Cut the next watch stream of ``plural`` after it has sent ``after`` more events."""
+        with self.lock:
+            self.drop_after[plural] = after
+            self.changed.notify_all()
+
+    def drop_watches(self) -> None:
+        """Cut every open watch stream now."""
+        with self.lock:
+            for stream in self.streams:
+                stream["drop"] = True
+            self.changed.notify_all()
+
+    def compact(self) -> None:
+        """Forget the event history (etcd compaction): older versions get 410."""
+        with self.lock:
+            self.compacted = self.version
+            self.history.clear()
+            self.changed.notify_all()
+
+    def modify(self, plural: str, ns: str, name: str, fn: Any) -> None:
+        """Change an object in place with ``fn(obj)``, as a controller would (an event)."""
+        with self.lock:
+            obj = self.objects[(plural, ns, name)]
+            fn(obj)
+            self._stamp(obj, plural)
+
     def get(self, plural: str, ns: str, name: str) -> dict[str, Any] | None:
         with self.lock:
             return self.objects.get((plural, ns, name))
@@ -152,7 +209,9 @@ class FakeKube:
     def vanish(self, plural: str, ns: str, name: str) -> None:
         """Delete an object (and a pod's process) as someone outside the platform would."""
         with self.lock:
-            self.objects.pop((plural, ns, name), None)
+            obj = self.objects.pop((plural, ns, name), None)
+            if obj is not None:
+                self._stamp(obj, plural, "DELETED")
             if plural == "pods":
                 proc = self.procs.pop((ns, name), None)
             else:
@@ -227,6 +286,8 @@ class FakeKube:
             plural, ns, name, sub = m["plural"], m["ns"] or "", m["name"], m["sub"]
         kind = MODELS[plural][0]
         key = (plural, ns, name or "")
+        if method == "GET" and name is None and query.get("watch") == "true":
+            return self._watch(plural, ns, query, handler)
         with self.lock:
             if sub == "log":
                 return self._log(ns, name, query, handler)
@@ -256,8 +317,8 @@ class FakeKube:
                 obj["metadata"].update(
                     {k: self.objects[key]["metadata"][k] for k in ("uid", "creationTimestamp")}
                 )
-                self._stamp(obj)
                 self.objects[key] = obj
+                self._stamp(obj, plural)
                 return 200, obj
             if method == "DELETE":
                 obj = self.objects[key]
@@ -277,9 +338,13 @@ class FakeKube:
             out["data"] = {**out.get("data", {}), **data}
         return out
 
-    def _stamp(self, obj: dict[str, Any]) -> None:
+    def _stamp(self, obj: dict[str, Any], plural: str, event: str = "MODIFIED") -> None:
+        """A change: the next resourceVersion, and an event for the watches."""
         self.version += 1
         obj["metadata"]["resourceVersion"] = str(self.version)
+        ns = obj["metadata"].get("namespace", "")
+        self.history.append((self.version, event, plural, ns, copy.deepcopy(obj)))
+        self.changed.notify_all()
 
     def _create(self, plural: str, ns: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         obj = self._model(plural, body)
@@ -294,19 +359,23 @@ class FakeKube:
         if (plural, ns, name) in self.objects:
             return 409, _status(409, "AlreadyExists", f'{plural} "{name}" already exists')
         meta.update({"uid": secrets.token_hex(8), "creationTimestamp": _now()})
-        self._stamp(obj)
         self.objects[(plural, ns, name)] = obj
         if plural == "jobs":
-            obj["status"] = {"active": 0, "failed": 0, "succeeded": 0, "startTime": _now()}
+            obj["status"] = {"active": 1, "failed": 0, "succeeded": 0, "startTime": _now()}
+            self._stamp(obj, plural, "ADDED")
             self._job_pod(obj)
             deadline = obj["spec"].get("activeDeadlineSeconds")
             if deadline:
                 threading.Timer(deadline, self._job_deadline, (ns, name)).start()
         elif plural == "deployments":
+            self._stamp(obj, plural, "ADDED")
             tmpl = obj["spec"]["template"]
             self._pod(ns, f"{name}-{secrets.token_hex(3)}", tmpl, owner=("deployments", name))
         elif plural == "pods":
             self._run(ns, name, obj)
+            self._stamp(obj, plural, "ADDED")
+        else:
+            self._stamp(obj, plural, "ADDED")
         return 201, obj
 
     # ---- kubelet and controllers -----------------------------------------------------
@@ -315,7 +384,6 @@ class FakeKube:
         ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
         labels = {**job["spec"]["template"]["metadata"]["labels"], "job-name": name}
         tmpl = {**job["spec"]["template"], "metadata": {"labels": labels}}
-        job["status"]["active"] = 1
         self._pod(ns, f"{name}-{secrets.token_hex(3)}", tmpl, owner=("jobs", name))
 
     def _pod(self, ns: str, name: str, tmpl: dict[str, Any], owner: tuple[str, str]) -> None:
@@ -334,9 +402,9 @@ class FakeKube:
             },
             "spec": tmpl["spec"],
         }
-        self._stamp(pod)
         self.objects[("pods", ns, name)] = pod
         self._run(ns, name, pod)
+        self._stamp(pod, "pods", "ADDED")
 
     def _run(self, ns: str, name: str, pod: dict[str, Any]) -> None:
         c = pod["spec"]["containers"][0]
@@ -425,7 +493,7 @@ class FakeKube:
             else:
                 cs["state"] = {"terminated": term}
                 pod["status"]["phase"] = "Succeeded" if code == 0 else "Failed"
-            self._stamp(pod)
+            self._stamp(pod, "pods")
             owner = pod["metadata"].get("ownerReferences", [{}])[0]
             if owner.get("kind") == "jobs":
                 self._job_pod_ended(ns, owner["name"], code == 0)
@@ -451,8 +519,11 @@ class FakeKube:
                     }
                 ]
             else:
+                st["active"] = 1
+                self._stamp(job, "jobs")
                 self._job_pod(job)
-        self._stamp(job)
+                return
+        self._stamp(job, "jobs")
 
     def _job_deadline(self, ns: str, name: str) -> None:
         with self.lock:
@@ -468,7 +539,7 @@ class FakeKube:
                     "message": "Job was active longer than specified deadline",
                 }
             ]
-            self._stamp(job)
+            self._stamp(job, "jobs")
             pods = [
                 k for k, o in self.objects.items() if k[0] == "pods" and _owned(o, "jobs", name)
             ]
@@ -487,6 +558,7 @@ class FakeKube:
             )
             cs = pod["status"]["containerStatuses"][0]
             cs["state"] = {"terminated": {"exitCode": 137, "reason": "Error"}}
+            self._stamp(pod, "pods")
         self._kill(proc)
 
     def _kill(self, proc: Proc) -> None:
@@ -498,6 +570,8 @@ class FakeKube:
     def _delete(self, plural: str, ns: str, name: str, query: dict[str, str]) -> None:
         with self.lock:
             obj = self.objects.pop((plural, ns, name), None)
+            if obj is not None:
+                self._stamp(obj, plural, "DELETED")
             dependents = [
                 k
                 for k, o in self.objects.items()
@@ -509,6 +583,99 @@ class FakeKube:
         if obj is not None and plural != "pods":
             for key in dependents:  # Foreground and Background both delete the pods
                 self._delete("pods", key[1], key[2], {})
+
+    def _watch(self, plural: str, ns: str, query: dict[str, str], handler: Any):
+        """A watch stream: events after ``resourceVersion`` (all objects as ADDED without
+        one), bookmarks, a 410 ERROR event for a compacted version."""
+        selector = query.get("labelSelector")
+        bookmarks = query.get("allowWatchBookmarks") == "true"
+        timeout = float(query.get("timeoutSeconds") or WATCH_TIMEOUT_S)
+        rv = query.get("resourceVersion") or "0"
+        if not rv.isdigit():
+            return 400, _status(400, "BadRequest", f"invalid resource version: {rv!r}")
+        with self.lock:
+            for i, (code, only) in enumerate(self.watch_faults):
+                if only in (None, plural):
+                    del self.watch_faults[i]
+                    return code, _status(code, "Injected", "injected watch fault")
+            pending: list[dict[str, Any]] = []
+            pos = int(rv)
+            if pos == 0:  # "any version": the current objects first
+                pending = [
+                    {"type": "ADDED", "object": copy.deepcopy(o)}
+                    for (p, n, _), o in sorted(self.objects.items())
+                    if p == plural and (not ns or n == ns) and _matches(o, selector)
+                ]
+                pos = self.version
+            stream = {"plural": plural, "drop": False}
+            self.streams.append(stream)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        end = time.monotonic() + timeout
+        next_bookmark = time.monotonic() + self.bookmark_s
+        try:
+            while True:
+                with self.changed:
+                    if pos < self.compacted:
+                        msg = f"too old resource version: {pos} ({self.compacted})"
+                        pending.append({"type": "ERROR", "object": _status(410, "Expired", msg)})
+                        end = 0.0
+                    else:
+                        pending += [
+                            {"type": t, "object": o}
+                            for v, t, p, n, o in self.history
+                            if v > pos
+                            and p == plural
+                            and (not ns or n == ns)
+                            and _matches(o, selector)
+                        ]
+                        pos = self.version
+                    now = time.monotonic()
+                    if bookmarks and now >= next_bookmark and not pending:
+                        meta = {"resourceVersion": str(pos)}
+                        bookmark = {"kind": MODELS[plural][0], "apiVersion": MODELS[plural][2]}
+                        pending.append(
+                            {"type": "BOOKMARK", "object": {**bookmark, "metadata": meta}}
+                        )
+                        next_bookmark = now + self.bookmark_s
+                    cut = stream["drop"] or self.stopping
+                    if cut:  # cut off now: what is pending is never sent
+                        pending = []
+                    if not cut and plural in self.drop_after:
+                        left = self.drop_after[plural]
+                        events = [e for e in pending if e["type"] != "BOOKMARK"]
+                        if len(events) >= left:  # send ``left`` of them, then cut
+                            if len(events) > left:
+                                pending = pending[: _index(pending, events[left])]
+                            del self.drop_after[plural]
+                            cut = True
+                        elif events:
+                            self.drop_after[plural] = left - len(events)
+                    if not pending and not cut and now < end:
+                        self.changed.wait(min(end, next_bookmark if bookmarks else end) - now)
+                        continue
+                out, pending = pending, []
+                for event in out:
+                    line = json.dumps(event).encode() + b"\n"
+                    handler.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                handler.wfile.flush()
+                if cut:  # as a broken connection: no terminating chunk
+                    handler.close_connection = True
+                    with contextlib.suppress(OSError):
+                        handler.connection.shutdown(2)
+                    return 200, None
+                if time.monotonic() >= end:
+                    handler.wfile.write(b"0\r\n\r\n")
+                    handler.wfile.flush()
+                    return 200, None
+        except OSError:  # the client went away
+            handler.close_connection = True
+            return 200, None
+        finally:
+            with self.lock:
+                self.streams.remove(stream)
 
     def _log(self, ns: str, name: str | None, query: dict[str, str], handler: Any):
         proc = self.procs.get((ns, name or ""))
@@ -563,6 +730,30 @@ class FakeKube:
                     time.sleep(0.05)
         handler.wfile.write(b"0\r\n\r\n")
         handler.wfile.flush()
+
+
+@contextlib.contextmanager
+def executors(fake: FakeKube) -> Any:
+    """``make(settings, **kw)`` -> a KubernetesExecutor on the fake; all closed (their
+    watch threads stopped) when the block ends."""
+    from miniflow_platform.executors.kubernetes import KubernetesExecutor
+
+    made: list[KubernetesExecutor] = []
+
+    def make(settings: Any, **kw: Any) -> KubernetesExecutor:
+        ex = KubernetesExecutor(settings, api_client=fake.client(), **kw)
+        made.append(ex)
+        return ex
+
+    try:
+        yield make
+    finally:
+        for ex in made:
+            ex.close()
+
+
+def _index(items: list[Any], item: Any) -> int:
+    return next(i for i, x in enumerate(items) if x is item)
 
 
 def _owned(obj: dict[str, Any], plural: str, name: str) -> bool:

@@ -7,10 +7,9 @@ import pytest
 pytest.importorskip("kubernetes", reason="needs the kubernetes extra")
 
 from executor_contract import ExecutorContract, Harness  # noqa: E402
-from kubernetes_fake import FakeKube  # noqa: E402
+from kubernetes_fake import FakeKube, executors  # noqa: E402
 
 from miniflow_platform.config import Settings  # noqa: E402
-from miniflow_platform.executors.kubernetes import KubernetesExecutor  # noqa: E402
 
 
 @pytest.fixture
@@ -28,13 +27,15 @@ def kube_settings(data_dir) -> Settings:
     return Settings(data_dir=data_dir, executor="kubernetes", kube_service_host="127.0.0.1")
 
 
-@pytest.fixture
-def harness(fake, tmp_path):
+@pytest.fixture(params=["watch", "poll"])
+def harness(request, fake, tmp_path):
+    """The executor reading status from its watch caches, and with watches off."""
     data = tmp_path / "data"
     data.mkdir()
     settings = kube_settings(data)
-    ex = KubernetesExecutor(settings, api_client=fake.client())
-    return Harness(ex, data, lambda: KubernetesExecutor(settings, api_client=fake.client()))
+    watch = request.param == "watch"
+    with executors(fake) as make:
+        yield Harness(make(settings, watch=watch), data, lambda: make(settings, watch=watch))
 
 
 class TestKubernetesExecutorOnTheFake(ExecutorContract):

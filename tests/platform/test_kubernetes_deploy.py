@@ -70,7 +70,7 @@ def _rbac_rules() -> set[tuple[str, str, str]]:
 
 def _used(fake: FakeKube) -> set[tuple[str, str, str]]:
     used = set()
-    for method, path, _query in fake.requests:
+    for method, path, query in fake.requests:
         m = PATH.match(path)
         plural = m["plural"] if m else "namespaces"
         named = m["name"] if m else path.rstrip("/") != "/api/v1/namespaces"
@@ -78,7 +78,7 @@ def _used(fake: FakeKube) -> set[tuple[str, str, str]]:
             used.add(("", "pods/log", "get"))
             continue
         verb = {"POST": "create", "PUT": "update", "DELETE": "delete"}.get(
-            method, "get" if named else "list"
+            method, "get" if named else "watch" if query.get("watch") == "true" else "list"
         )
         used.add((GROUPS.get(plural, ""), plural, verb))
     return used
@@ -88,9 +88,14 @@ def test_rbac_grants_exactly_what_the_executor_uses(tmp_path):
     (tmp_path / "kubelet").mkdir()
     (tmp_path / "data").mkdir()
     fake = FakeKube(tmp_path / "kubelet").start()
+    made: list[KubernetesExecutor] = []  # closed at the end: their watch threads stop
+
+    def new() -> KubernetesExecutor:
+        made.append(KubernetesExecutor(s, api_client=fake.client()))
+        return made[-1]
+
     try:
         s = Settings(data_dir=tmp_path / "data", kube_service_host="127.0.0.1", quota_cpu=2)
-        new = lambda: KubernetesExecutor(s, api_client=fake.client())  # noqa: E731
         h = Harness(new(), s.data_dir, new)
         ex = h.executor
         ex.start("jobs/job-1", h.spec("jobs/job-1", "print(1)"))
@@ -109,6 +114,8 @@ def test_rbac_grants_exactly_what_the_executor_uses(tmp_path):
         again.remove("jobs/job-2")
         used = _used(fake)
     finally:
+        for ex in made:
+            ex.close()
         fake.stop()
     granted = _rbac_rules()
     assert used <= granted, f"the executor needs more than rbac.yaml grants: {used - granted}"

@@ -13,15 +13,12 @@ import pytest
 pytest.importorskip("kubernetes", reason="needs the kubernetes extra")
 
 from executor_contract import Harness, free_port, wait_done  # noqa: E402
-from kubernetes_fake import FakeKube  # noqa: E402
+from kubernetes_fake import FakeKube, executors  # noqa: E402
 from test_storage_backends import s3_endpoint, s3_env  # noqa: E402, F401  fixtures
 
 from miniflow_platform.config import Settings  # noqa: E402
 from miniflow_platform.executors.base import RunState  # noqa: E402
-from miniflow_platform.executors.kubernetes import (  # noqa: E402
-    KubernetesError,
-    KubernetesExecutor,
-)
+from miniflow_platform.executors.kubernetes import KubernetesError  # noqa: E402
 
 
 @pytest.fixture
@@ -41,10 +38,16 @@ def settings(tmp_path, **kw) -> Settings:
 
 
 @pytest.fixture
-def h(fake, tmp_path):
+def make(fake):
+    """make(settings, **kw) -> an executor on the fake, closed after the test."""
+    with executors(fake) as make:
+        yield make
+
+
+@pytest.fixture
+def h(make, tmp_path):
     s = settings(tmp_path, quota_cpu=4, quota_memory_mb=4096)
-    ex = KubernetesExecutor(s, api_client=fake.client())
-    return Harness(ex, s.data_dir, lambda: KubernetesExecutor(s, api_client=fake.client()))
+    return Harness(make(s), s.data_dir, lambda: make(s))
 
 
 def requests(fake, method, part):
@@ -82,12 +85,15 @@ def test_a_deployment_pod_killed_for_memory_is_oom_killed(h, fake):
     h.executor.start(rid, h.spec(rid, code, port=port))
     assert h.executor.status(rid).state == RunState.RUNNING
     (pod,) = fake.all("pods")
-    with fake.lock:  # what the kubelet reports after the kernel's OOM killer
+
+    def oom_killed(pod):  # what the kubelet reports after the kernel's OOM killer
         cs = pod["status"]["containerStatuses"][0]
         cs["lastState"] = {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}
         cs["state"] = {"waiting": {"reason": "CrashLoopBackOff"}}
         cs["restartCount"] = 1
-    status = h.executor.status(rid)
+
+    fake.modify("pods", "miniflow-t1", pod["metadata"]["name"], oom_killed)
+    status = wait_done(h.executor, rid)  # the MODIFIED event reaches the cache
     assert (status.state, status.exit_code) == (RunState.OOM_KILLED, 137)
     h.executor.cancel(rid)
 
@@ -142,21 +148,23 @@ def test_an_api_error_on_create_is_an_os_error_naming_it(h, fake):
     assert isinstance(e.value, OSError)  # jobs.service marks the job FAILED "could not start"
 
 
-def test_forbidden_is_reported_with_the_servers_message(h, fake):
-    # a job still running, so that status lists its pods (a completed Job answers first)
-    h.executor.start("jobs/job-7", h.spec("jobs/job-7", "import time; time.sleep(60)"))
+def test_forbidden_is_reported_with_the_servers_message(h, fake, make):
+    # Polling (a watch cache answers without a request); a job still running, so that
+    # status lists its pods (a completed Job answers first).
+    ex = make(settings(h.data_dir.parent), watch=False)
+    ex.start("jobs/job-7", h.spec("jobs/job-7", "import time; time.sleep(60)"))
     fake.fail_next("GET", "/pods", 403)
     try:
         with pytest.raises(KubernetesError, match="403 injected fault"):
-            h.executor.status("jobs/job-7")
+            ex.status("jobs/job-7")
     finally:
-        h.executor.cancel("jobs/job-7")
+        ex.cancel("jobs/job-7")
 
 
 def test_a_vanished_job_is_lost(h, fake):
     h.executor.start("jobs/job-8", h.spec("jobs/job-8", "import time; time.sleep(60)"))
     fake.vanish("jobs", "miniflow-t1", "mf-jobs-job-8")
-    status = h.executor.status("jobs/job-8")
+    status = wait_done(h.executor, "jobs/job-8")  # once the DELETED event is in
     assert status.state == RunState.LOST and "gone" in status.reason
     for pod in fake.all("pods"):
         fake.vanish("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
@@ -173,12 +181,10 @@ def test_a_vanished_pod_gives_an_empty_log_not_an_error(h, fake):
     h.executor.cancel("jobs/job-9")
 
 
-def test_an_image_that_cannot_exist_fails_the_run(h, fake):
-    ex = KubernetesExecutor(
-        settings(h.data_dir.parent, kube_image="Registry/MiniFlow:1"), api_client=fake.client()
-    )
+def test_an_image_that_cannot_exist_fails_the_run(h, make):
+    ex = make(settings(h.data_dir.parent, kube_image="Registry/MiniFlow:1"))
     ex.start("jobs/job-10", h.spec("jobs/job-10", "pass"))
-    status = ex.status("jobs/job-10")
+    status = wait_done(ex, "jobs/job-10")  # once the pod's ADDED event is in
     assert (status.state, status.exit_code) == (RunState.EXITED, 127)
     assert "InvalidImageName" in status.reason
 
@@ -233,13 +239,13 @@ def test_the_deadline_of_a_notebook_pod_is_timed_out(h):
 
 
 @pytest.fixture
-def kube_platform(fake, tmp_path):
+def kube_platform(make, tmp_path):
     """(platform, session, user alice): jobs.service on the Kubernetes executor."""
     from miniflow_platform.auth.service import create_user
     from miniflow_platform.main import build_platform
 
     s = settings(tmp_path, capacity_cpu=4, capacity_memory_mb=4000)
-    p = build_platform(s, executor=KubernetesExecutor(s, api_client=fake.client()))
+    p = build_platform(s, executor=make(s))
     session = p.sessions()
     try:
         alice, _ = create_user(session, "alice")
@@ -285,14 +291,14 @@ def test_the_platform_runs_a_job_on_kubernetes(fake, kube_platform):
     assert fake.all("pods") == []
 
 
-def test_with_s3_storage_artifacts_and_logs_go_to_the_bucket(fake, tmp_path, request):
+def test_with_s3_storage_artifacts_and_logs_go_to_the_bucket(make, tmp_path, request):
     """A real S3 HTTP server (moto, a subprocess): release uploads, remove deletes."""
     boto3 = pytest.importorskip("boto3")
     endpoint = request.getfixturevalue("s3_endpoint")
     request.getfixturevalue("s3_env")
     boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="artifacts")
     s = settings(tmp_path, storage_url="s3://artifacts/platform", s3_endpoint_url=endpoint)
-    ex = KubernetesExecutor(s, api_client=fake.client())
+    ex = make(s)
     h = Harness(ex, s.data_dir, lambda: ex)
     code = (
         "import os, pathlib\n"

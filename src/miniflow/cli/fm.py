@@ -6,8 +6,9 @@
     miniflow fm eval --model model/ --data test.svm
     miniflow fm predict --model model/ --data test.svm --out preds.txt
 
-Inputs are libsvm, libffm (``label field:index:value ...``, needed by --model ffm), VW
-text (optionally gzip) or a miniflow cache file; ``--format auto`` tells them apart. The
+Inputs are libsvm, libffm (``label field:index:value ...``), VW text (optionally gzip)
+or a miniflow cache file; ``--format auto`` tells them apart. --model ffm reads libffm,
+or VW text with one namespace per field (--namespaces, saved with the model). The
 report (metrics per epoch, holdout metrics) is printed as JSON and written to
 --report (default OUTPUT/metrics.json). The model directory is served by `miniflow serve`.
 """
@@ -16,20 +17,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import zlib
 
 import numpy as np
 
-from miniflow.cli.lr import _batch_size
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+from miniflow.cli.train_options import add_training_arguments, positive
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,30 +35,21 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model")
-    t.add_argument("--train", required=True, help="training file")
-    t.add_argument("--test", help="holdout file, evaluated after every epoch")
     t.add_argument("--format", default="auto", choices=FORMATS)
-    t.add_argument("--dims-log2", type=int, default=20)
+    add_training_arguments(t, dims_log2=20, epochs_type=positive)  # shared with `miniflow lr`
     t.add_argument("--model", default="fm", choices=("fm", "ffm"))
-    t.add_argument("--factors", type=_positive, default=8, help="k, length of each factor vector")
-    t.add_argument("--fields", type=_positive, help="number of fields (--model ffm)")
-    t.add_argument("--optimizer", default="ftrl", choices=("ftrl", "adagrad", "sgd"))
-    t.add_argument("--alpha", type=float, default=0.2, help="FTRL alpha")
-    t.add_argument("--beta", type=float, default=1.0, help="FTRL beta")
-    t.add_argument("--lr", type=float, default=0.1, help="learning rate (adagrad, sgd)")
+    t.add_argument("--factors", type=positive, default=8, help="k, length of each factor vector")
+    t.add_argument("--fields", type=positive, help="number of fields (--model ffm)")
+    t.add_argument(
+        "--namespaces",
+        help="VW text with --model ffm: the namespaces that are fields 0, 1, ..., comma "
+        "separated (default: those of the file's first lines, in order)",
+    )
     t.add_argument("--factor-alpha", type=float, default=0.1, help="FTRL alpha of the factors")
     t.add_argument("--factor-lr", type=float, help="learning rate of the factors")
-    t.add_argument("--l1", type=float, default=0.0)
-    t.add_argument("--l2", type=float, default=0.0)
     t.add_argument("--factor-l2", type=float, default=1e-4, help="L2 on the factor vectors")
     t.add_argument("--init-std", type=float, default=0.03, help="std of the initial factors")
     t.add_argument("--seed", type=int, default=0, help="seed of the initial factors")
-    t.add_argument("--batch-size", type=_batch_size, default="auto")
-    t.add_argument("--epochs", type=_positive, default=1)
-    t.add_argument("--cache", help="binary cache of the training data (default with --epochs > 1)")
-    t.add_argument("--output", "--model-out", dest="output", help="model directory")
-    t.add_argument("--report", "--metrics-out", dest="report", help="JSON report file")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     for name, help_ in (
         ("eval", "metrics of a saved model on a labelled file"),
@@ -91,6 +74,14 @@ def _train(args) -> int:
     if args.model == "ffm" and args.fields is None:
         print("miniflow fm train: --model ffm needs --fields N", file=sys.stderr)
         return 2
+    if args.ps_shards is not None:  # factor rows and weights on parameter-server shards
+        from miniflow.ps.cli import train
+
+        if args.batch_size == "auto":
+            args.batch_size = 4096  # global steps split over the workers
+        if args.fields is None:
+            args.fields = 0
+        return train(args, model=args.model)
     try:
         trainer = FMTrainer(
             args.dims_log2, args.optimizer, model=args.model, factors=args.factors,
@@ -103,14 +94,18 @@ def _train(args) -> int:
         print(f"miniflow fm train: {e}", file=sys.stderr)
         return 2
     fb = trainer.field_bits
-    cache = args.cache
-    if cache is None and args.epochs > 1:
-        cache = args.train + (f".ffm{fb}.mfcache" if fb else ".mfcache")
     block = 4096 if args.batch_size == "auto" else args.batch_size
-    train = FMSource(args.train, args.dims_log2, args.format, fb, trainer.fields, cache, block)
+    names = None if args.namespaces is None else args.namespaces.split(",")
+    train = FMSource(
+        args.train, args.dims_log2, args.format, fb, trainer.fields, None, block, names
+    )
+    if args.cache is not None or args.epochs > 1:
+        train.cache = args.cache or _default_cache(args.train, fb, train.namespaces)
     test = None
     if args.test:
-        test = FMSource(args.test, args.dims_log2, args.format, fb, trainer.fields)
+        test = FMSource(
+            args.test, args.dims_log2, args.format, fb, trainer.fields, namespaces=train.namespaces
+        )
     history = trainer.fit(
         train,
         args.epochs,
@@ -125,9 +120,21 @@ def _train(args) -> int:
         "epochs": [s.__dict__ for s in history],
         "test": last.holdout if last else {},
     }
-    model = trainer.to_model() if args.output else None
-    finish_training(result, model, args.output, args.report)
+    meta = {} if train.namespaces is None else {"namespaces": train.namespaces}
+    model = trainer.to_model(meta) if args.model_out else None
+    finish_training(result, model, args.model_out, args.metrics_out)
     return 130 if last is not None and last.interrupted else 0
+
+
+def _default_cache(train: str, field_bits: int, namespaces) -> str:
+    """``TRAIN.mfcache``; FFM ids are packed, so ``TRAIN.ffm<bits>.mfcache``, and VW
+    namespaces as fields add a hash of their order (another order is another cache)."""
+    if not field_bits:
+        return train + ".mfcache"
+    tag = ""
+    if namespaces is not None:
+        tag = "-%08x" % zlib.crc32(",".join(namespaces).encode())  # noqa: UP031
+    return f"{train}.ffm{field_bits}{tag}.mfcache"
 
 
 def _predictions(args):
@@ -135,7 +142,14 @@ def _predictions(args):
     from miniflow.ml.fm_model import load_fm_model
 
     model = load_fm_model(args.model)
-    batches = read_fm_file(args.data, model.dims_log2, args.format, model.field_bits, model.fields)
+    batches = read_fm_file(
+        args.data,
+        model.dims_log2,
+        args.format,
+        model.field_bits,
+        model.fields,
+        model.meta.get("namespaces"),
+    )
     for batch in batches:
         yield batch, model.predict_proba(batch)
 

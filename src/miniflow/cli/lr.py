@@ -16,17 +16,7 @@ import sys
 
 import numpy as np
 
-
-def _batch_size(text: str):
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {text!r}")
-    return value
+from miniflow.cli.train_options import add_training_arguments
 
 
 def _input_arguments(p: argparse.ArgumentParser, skip: bool) -> None:
@@ -57,33 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model")
-    t.add_argument("--train", required=True, help="training file")
-    t.add_argument("--test", help="holdout file, evaluated after every epoch")
     _input_arguments(t, skip=True)
-    t.add_argument("--dims-log2", type=int, default=22)
-    t.add_argument("--optimizer", default="ftrl", choices=("ftrl", "adagrad", "sgd"))
-    t.add_argument("--alpha", type=float, default=0.2, help="FTRL alpha")
-    t.add_argument("--beta", type=float, default=1.0, help="FTRL beta")
-    t.add_argument("--lr", type=float, default=0.1, help="learning rate (adagrad, sgd)")
-    t.add_argument("--l1", type=float, default=0.0)
-    t.add_argument("--l2", type=float, default=0.0)
-    t.add_argument(
-        "--batch-size",
-        type=_batch_size,
-        default="auto",
-        help="rows per update, or 'auto' (default): grows from 32 to 4096 with the rows seen",
-    )
-    t.add_argument("--epochs", type=int, default=1)
-    t.add_argument(
-        "--cache",
-        help="binary cache of the training data (default with --epochs > 1: TRAIN.mfcache)",
-    )
-    t.add_argument("--model-out", help="directory for the trained model")
-    t.add_argument("--metrics-out", help="JSON metrics file (default MODEL_OUT/metrics.json)")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
-    from miniflow.ps.cli import add_arguments as add_ps_arguments  # --ps-shards, --workers...
-
-    add_ps_arguments(t)
+    add_training_arguments(t, dims_log2=22)  # shared with `miniflow fm train`
 
     e = sub.add_parser("eval", help="metrics of a saved model on a labelled file")
     e.add_argument("--model", required=True)

@@ -229,16 +229,21 @@ def graph_to_dict(graph, var_names: dict, skip=frozenset()) -> dict:
         }
         if op.grad_type != op.type:
             entry["grad_type"] = op.grad_type
+        if op.device:
+            entry["device"] = op.device
         ops.append(entry)
     return {"seed": graph.seed, "ops": ops}
 
 
-def import_graph(graph, data, resolve_var, scope: str = "", input_map=None) -> dict:
+def import_graph(
+    graph, data, resolve_var, scope: str = "", input_map=None, clear_devices=False
+) -> dict:
     """Rebuilds the ops of `graph_to_dict` data into ``graph``; returns name -> Operation.
 
     ``resolve_var(name, where)`` gives the variable object for a ``var`` attribute.
     Names get the prefix ``scope/`` when ``scope`` is given. ``input_map`` replaces
-    inputs named in the file ("x:0") by tensors of ``graph``.
+    inputs named in the file ("x:0") by tensors of ``graph``. An op keeps the device
+    it was saved with (as TF, over an enclosing ``tf.device``) unless ``clear_devices``.
 
     Raises:
         NotFoundError: an op type is not registered in this process.
@@ -259,6 +264,11 @@ def import_graph(graph, data, resolve_var, scope: str = "", input_map=None) -> d
             raise ValueError(f"input_map values must be tensors of the importing graph, got {t!r}")
     for i, entry in enumerate(data["ops"]):
         op = _import_op(graph, entry, f"graph_def.ops[{i}]", built, resolve_var, prefix, mapped)
+        device = entry.get("device", "")
+        if not isinstance(device, str):
+            raise malformed(f"op '{entry['name']}'", "'device' must be a string")
+        if device and not clear_devices:
+            op._set_device(device)
         built[op.name[len(prefix) :]] = op
     unused = set(mapped) - _used_inputs(data["ops"])
     if unused:

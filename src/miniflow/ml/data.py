@@ -16,6 +16,7 @@ per row or per feature on this path. Chunks of ~1 MB keep the temporaries in cac
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from miniflow.ml.batch import Batch, concat_batches
 from miniflow.ml.cache import is_cache, read_cache
 from miniflow.ml.csv_text import read_csv
-from miniflow.ml.numeric_text import ParseError, decimals, uints, words_at
+from miniflow.ml.numeric_text import ParseError, decimals, text_kernels, uints, words_at
 from miniflow.ml.text_rows import CHUNK_BYTES, BadRows, iter_chunks, read_rows
 from miniflow.ml.vw_text import hash_feature, parse_vw, read_vw
 
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 _COLON, _NEWLINE = 58, 10
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 # -- libsvm -------------------------------------------------------------------------------
@@ -175,8 +177,61 @@ def parse_libsvm(chunk: bytes, dims_log2: int | None = None) -> Batch:
         raise
 
 
+_scratch = threading.local()
+
+
+def _kernel_buffers(cap: int) -> tuple[np.ndarray, ...]:
+    """Per-thread output buffers of the libsvm kernel, reused from chunk to chunk (fresh
+    multi-MB arrays cost more in page faults than the parse itself)."""
+    bufs = getattr(_scratch, "libsvm", None)
+    if bufs is None or len(bufs[0]) < cap:
+        bufs = (
+            np.empty(cap),
+            np.empty(cap + 1, np.int64),
+            np.empty(cap, np.int64),
+            np.empty(cap, np.float32),
+            np.empty((cap, 3), np.int64),
+        )
+        _scratch.libsvm = bufs
+    return bufs
+
+
+def _parse_compiled(kernels, chunk: bytes, b: np.ndarray, dims_log2: int | None) -> Batch | None:
+    """The chunk by the one-pass compiled kernel; None where the NumPy parser must decide
+    (other layouts, errors)."""
+    mask = -1 if dims_log2 is None else (1 << dims_log2) - 1
+    labels, indptr, indices, values, slow = _kernel_buffers(len(b) // 2 + 2)
+    status, rows, nnz, all_one, n_slow = kernels.libsvm_chunk(
+        b, mask, labels, indptr, indices, values, slow
+    )
+    if status != kernels.OK:
+        return None
+    for start, end, slot in slow[:n_slow].tolist():  # the rare fields float() must read
+        try:
+            v = float(chunk[start:end])
+        except ValueError:
+            return None
+        if not abs(v) <= _FLOAT32_MAX:
+            return None
+        if slot < 0:
+            labels[-1 - slot] = v
+        else:
+            values[slot] = v
+    return Batch(
+        indptr[: rows + 1].copy(),
+        indices[:nnz].copy(),
+        None if all_one else values[:nnz].copy(),
+        (labels[:rows] > 0).astype(np.float32),
+    )
+
+
 def _parse_libsvm(chunk: bytes, dims_log2: int | None) -> Batch:
     b = np.frombuffer(chunk, dtype=np.uint8)
+    kernels = text_kernels()
+    if kernels is not None:
+        batch = _parse_compiled(kernels, chunk, b, dims_log2)
+        if batch is not None:
+            return batch
     fast = _parse_one_hot(chunk, b) if b":1" in chunk else None
     if fast is not None:
         if dims_log2 is not None:

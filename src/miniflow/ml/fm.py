@@ -17,19 +17,26 @@ and SGD change only those rows of the factor tables.
 The optimizer holds each factor's offset from its random start ``v0`` (seeded, see
 :func:`~miniflow.ml.fm_math.initial_factors`); ``factor_l2`` is the L2 penalty on the
 factors themselves, ``(factor_l2/2) |v|^2``, applied lazily to the rows a step touches.
+
+With numba (the ``[fast]`` extra, :mod:`miniflow.ml.compiled`) a step runs the
+compiled twins of :mod:`miniflow.ml.fm_kernels` instead: the same gradient and update
+rules, to float32 rounding of the state; ``MINIFLOW_NO_NUMBA=1`` forces NumPy.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from miniflow.ml import compiled, fm_kernels as kernels
 from miniflow.ml.batch import Batch
 from miniflow.ml.fm_math import (
     Interactions,
     batch_interactions,
+    checked_fields,
     factor_keys,
     field_bits_for,
     initial_factors,
+    seed_offset,
     segment_sum,
 )
 from miniflow.ml.fm_model import FMModel
@@ -40,6 +47,7 @@ from miniflow.ml.sparse_lr import SparseLinearModel, SparseLRTrainer, _as_batch
 __all__ = ["FMTrainer"]
 
 _BIAS = np.zeros(1, np.int64)
+_NO_VALUES = np.zeros(0)
 _MAX_FACTOR_KEYS = 1 << 36
 
 
@@ -125,6 +133,8 @@ class FMTrainer(SparseLRTrainer):
         self.factor_opt = make_optimizer(optimizer, rows * self.k, dtype=dtype, **hp)
         # Features that appeared in a training batch: export scans only their rows.
         self.seen = np.zeros(1 << dims_log2, np.bool_)
+        rules = (kernels.rule_of(self.opt), kernels.rule_of(self.factor_opt))
+        self._rules = None if None in rules else rules
 
     def prefault(self) -> None:
         super().prefault()
@@ -164,10 +174,20 @@ class FMTrainer(SparseLRTrainer):
         return fkeys, v
 
     # -- the hot path -------------------------------------------------------------------
+    def _dedup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._slot_bits < self.dims_log2 or not compiled.enabled():
+            return super()._dedup(ids)
+        local = np.empty(len(ids), np.int32)
+        is_rep = np.empty(len(ids), np.bool_)
+        kernels.dedup(ids, self._slots, local, is_rep)
+        return ids[is_rep], local
+
     def step(self, batch: Batch) -> float:
         """One update on ``batch``; returns the summed log loss *before* the update."""
         if batch.keys is None:
             batch.keys, batch.local = self._dedup(batch.indices)
+        if self._rules is not None and compiled.enabled():
+            return self._compiled_step(batch)
         keys, local = batch.keys, batch.local
         inter = self._interactions(batch, batch.indices, keys, local)
         fkeys, V = self._factors(inter.rows, training=True)
@@ -189,6 +209,41 @@ class FMTrainer(SparseLRTrainer):
         self.seen[keys] = True
         self.rows_seen += len(batch)
         return float(np.sum(np.logaddexp(0.0, margin) - y * margin))
+
+    def _compiled_step(self, batch: Batch) -> float:
+        """:meth:`step` through :mod:`miniflow.ml.fm_kernels`: one pass over the rows
+        for margins and gradients, one over the keys for each optimizer."""
+        keys, local, indptr, k = batch.keys, batch.local, batch.indptr, self.k
+        has_x = batch.values is not None
+        x = batch.values.astype(np.float64) if has_x else _NO_VALUES
+        if self.model == "ffm":
+            field = checked_fields(batch.indices, self.dims_log2, self.field_bits, self.fields)
+            position = np.full(len(keys) * self.fields, -1, np.int64)
+            rows = np.empty(len(position), np.int64)
+            used = kernels.ffm_positions(indptr, local, field, self.fields, keys, position, rows)
+            rows = rows[:used]
+        else:
+            rows = keys
+        lin, fac = self._rules
+        w = kernels.pull(self.opt, lin, keys, 1)
+        V = kernels.pull(
+            self.factor_opt, fac, rows, k, seed_offset(self.seed), self.init_std * 3.0**0.5
+        )
+        V = V.reshape(len(rows), k)
+        gV, gw = np.zeros_like(V), np.zeros(len(keys))
+        y = batch.labels.astype(np.float64)
+        if self.model == "fm":
+            loss, gbias = kernels.fm_step(indptr, local, x, has_x, V, w, self.bias, y, gV, gw)
+        else:
+            loss, gbias = kernels.ffm_step(
+                indptr, local, field, x, has_x, self.fields, position, V, w, self.bias, y, gV, gw
+            )
+        kernels.apply_update(self.opt, lin, keys, 1, gw)
+        kernels.apply_update(self.factor_opt, fac, rows, k, gV, V, self.factor_l2)
+        self.bias_opt.update(_BIAS, np.array([gbias]))
+        self.seen[keys] = True
+        self.rows_seen += len(batch)
+        return loss
 
     # -- prediction and export ----------------------------------------------------------
     def decision_function(self, X) -> np.ndarray:

@@ -10,7 +10,11 @@ libffm text) the field is dropped and ``id = idx mod 2^dims_log2``.
 The parser is vectorised per chunk like :func:`miniflow.ml.data.parse_libsvm`:
 whitespace-separated tokens, the first of each line the label, the two ``:`` of every
 feature located with ``searchsorted``, integers parsed SWAR-style and values with
-:func:`~miniflow.ml.numeric_text.decimals` (``:1`` needs no parsing).
+:func:`~miniflow.ml.numeric_text.decimals` (``:1`` needs no parsing). With compiled
+kernels (:mod:`miniflow.ml.compiled`) one loop over the bytes does the same and hands
+anything unusual, errors included, to it. VW text with namespaces as fields is
+:mod:`miniflow.ml.fm_vw`; :class:`FMSource` is the cached
+:class:`~miniflow.ml.source.DataSource` over all of these.
 """
 
 from __future__ import annotations
@@ -20,10 +24,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from miniflow.ml import compiled
 from miniflow.ml.batch import Batch
-from miniflow.ml.cache import CacheWriter, is_cache, is_complete_cache, read_cache
+from miniflow.ml.cache import is_cache
 from miniflow.ml.data import CHUNK_BYTES, iter_chunks, read_file
+from miniflow.ml.fm_vw import read_vw_fields, vw_namespaces
 from miniflow.ml.numeric_text import ParseError, decimals, uints, words_at
+from miniflow.ml.source import DataSource
 
 __all__ = ["parse_libffm", "read_libffm", "detect_format", "read_fm_file", "FMSource", "FORMATS"]
 
@@ -65,10 +72,41 @@ def parse_libffm(chunk: bytes, dims_log2: int, field_bits: int = 0, fields: int 
     if not chunk.endswith(b"\n"):
         chunk += b"\n"
     try:
+        if compiled.enabled():
+            batch = _parse_compiled(chunk, dims_log2, field_bits, fields)
+            if batch is not None:
+                return batch
         return _parse(chunk, dims_log2, field_bits, fields)
     except ParseError as e:
         e.line = chunk.count(b"\n", 0, e.offset) + 1
         raise
+
+
+def _parse_compiled(chunk: bytes, dims_log2: int, field_bits: int, fields: int) -> Batch | None:
+    """The chunk by :func:`~miniflow.ml.fm_kernels.libffm_chunk` (None: not in its
+    layout, the NumPy parser decides); numbers other than ``1`` by :func:`decimals`,
+    as there, so the two give the same batch."""
+    from miniflow.ml.fm_kernels import libffm_chunk
+
+    b = np.frombuffer(chunk, np.uint8)
+    size = len(b) // 2 + 2
+    label_spans, value_spans = np.empty((size, 2), np.int64), np.empty((size, 3), np.int64)
+    indptr, ids = np.empty(size + 1, np.int64), np.empty(size, np.int64)
+    low = dims_log2 - field_bits
+    ok, rows, nnz, n_values = libffm_chunk(
+        b, low, field_bits, fields, label_spans, indptr, ids, value_spans
+    )
+    if not ok:
+        return None
+    words = words_at(chunk)
+    values = None
+    if n_values:
+        spans = value_spans[:n_values]
+        values = np.ones(nnz, np.float32)
+        values[spans[:, 2]] = decimals(chunk, b, words, spans[:, 0], spans[:, 1])
+    spans = label_spans[:rows]
+    labels = (decimals(chunk, b, words, spans[:, 0], spans[:, 1]) > 0).astype(np.float32)
+    return Batch(indptr[: rows + 1].copy(), ids[:nnz].copy(), values, labels)
 
 
 def _parse(chunk: bytes, dims_log2: int, field_bits: int, fields: int) -> Batch:
@@ -154,32 +192,45 @@ def detect_format(path) -> str:
 
 
 def read_fm_file(
-    path, dims_log2: int, fmt: str = "auto", field_bits: int = 0, fields: int = 0
+    path,
+    dims_log2: int,
+    fmt: str = "auto",
+    field_bits: int = 0,
+    fields: int = 0,
+    namespaces: list[str] | None = None,
 ) -> Iterator[Batch]:
     """Streams ``path`` (libsvm, libffm, VW text or cache) for an FM/FFM.
 
+    An FFM (``field_bits > 0``) reads VW namespaces as fields (:mod:`miniflow.ml.fm_vw`;
+    ``namespaces`` in field order, default: those of the file's first chunk).
+
     Raises:
-        ValueError: an FFM (``field_bits > 0``) on text without fields (libsvm, VW).
+        ValueError: an FFM on libsvm text (it has no fields).
     """
     fmt = detect_format(path) if fmt == "auto" else fmt
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if fmt == "libffm":
         return read_libffm(path, dims_log2, field_bits, fields)
-    if field_bits and fmt in ("libsvm", "vw"):
+    if field_bits and fmt == "vw":
+        names = vw_namespaces(path) if namespaces is None else list(namespaces)
+        return read_vw_fields(path, dims_log2, field_bits, fields, names)
+    if field_bits and fmt == "libsvm":
         raise ValueError(
-            f"{os.fspath(path)}: a field-aware FM needs each feature's field; {fmt} text "
-            "has none. Write libffm lines (label field:index:value ...)"
+            f"{os.fspath(path)}: a field-aware FM needs each feature's field; libsvm text "
+            "has none. Write libffm lines (label field:index:value ...) or VW text with "
+            "one namespace per field"
         )
     return read_file(path, dims_log2, fmt)
 
 
-class FMSource:
-    """Re-iterable FM input: the text on the first pass, its binary cache afterwards.
+class FMSource(DataSource):
+    """Re-iterable FM input: :class:`~miniflow.ml.source.DataSource` (the text on the
+    first pass, its binary cache afterwards) reading with :func:`read_fm_file`, so
+    libffm and VW namespaces as fields work too.
 
-    The same contract as :class:`miniflow.ml.source.DataSource` (which knows no
-    libffm): the first complete pass writes ``cache`` in blocks of ``block_rows``
-    (after the trainer attached its de-duplication), a stopped pass drops it.
+    ``namespaces`` (VW text, FFM): the fields' namespaces in order; found in the file
+    when None and kept in :attr:`namespaces` for the holdout file and the saved model.
     """
 
     def __init__(
@@ -191,31 +242,19 @@ class FMSource:
         fields: int = 0,
         cache=None,
         block_rows: int | str = 4096,
+        namespaces: list[str] | None = None,
     ):
-        self.path = os.fspath(path)
-        self.dims_log2, self.fmt = dims_log2, fmt
+        super().__init__(path, dims_log2, fmt, cache=cache, block_rows=block_rows)
         self.field_bits, self.fields = field_bits, fields
-        self.cache = None if cache is None else os.fspath(cache)
-        self.block_rows = 4096 if block_rows == "auto" else int(block_rows)
+        if namespaces is None and field_bits and self.text_format() == "vw":
+            namespaces = vw_namespaces(self.path)
+        self.namespaces = None if namespaces is None else list(namespaces)
 
-    def __iter__(self) -> Iterator[Batch]:
-        if self.cache is not None and is_complete_cache(self.cache, self.dims_log2):
-            yield from read_cache(self.cache, self.dims_log2)
-            return
-        batches = read_fm_file(self.path, self.dims_log2, self.fmt, self.field_bits, self.fields)
-        if self.cache is None:
-            yield from batches
-            return
-        writer = CacheWriter(self.cache, self.dims_log2)
-        complete = False
-        try:
-            for chunk in batches:
-                for block in chunk.split(self.block_rows):
-                    yield block
-                    writer.write(block)
-            complete = True
-        finally:
-            if complete:
-                writer.close()
-            else:
-                writer.abort()
+    def text_format(self) -> str:
+        """The format of :attr:`path` (``auto`` resolved)."""
+        return detect_format(self.path) if self.fmt == "auto" else self.fmt
+
+    def _read_text(self) -> Iterator[Batch]:
+        return read_fm_file(
+            self.path, self.dims_log2, self.fmt, self.field_bits, self.fields, self.namespaces
+        )

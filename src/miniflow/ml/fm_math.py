@@ -34,6 +34,8 @@ __all__ = [
     "segment_sum",
     "field_of",
     "field_bits_for",
+    "checked_fields",
+    "seed_offset",
     "initial_factors",
     "factor_keys",
     "row_pairs",
@@ -73,6 +75,27 @@ def field_of(ids: np.ndarray, dims_log2: int, field_bits: int) -> np.ndarray:
     return np.asarray(ids, np.int64) >> (dims_log2 - field_bits)
 
 
+def checked_fields(ids: np.ndarray, dims_log2: int, field_bits: int, fields: int) -> np.ndarray:
+    """:func:`field_of` each id, checked to be ``< fields``.
+
+    Raises:
+        ValueError: an id whose field (its top ``field_bits`` bits) is not < ``fields``.
+    """
+    field = field_of(ids, dims_log2, field_bits)
+    if len(field) and field.max() >= fields:
+        bad = int(np.argmax(field >= fields))
+        raise ValueError(
+            f"feature id {int(ids[bad])} has field {int(field[bad])} >= fields={fields} "
+            f"(FFM ids carry the field in their top {field_bits} of {dims_log2} bits)"
+        )
+    return field
+
+
+def seed_offset(seed: int) -> np.uint64:
+    """What :func:`initial_factors` adds to every key before hashing: ``seed * golden``."""
+    return np.uint64((seed * _GOLDEN) & 0xFFFFFFFFFFFFFFFF)
+
+
 def initial_factors(coordinates: np.ndarray, seed: int, std: float) -> np.ndarray:
     """About ``std * N(0, 1)`` per factor coordinate key, reproducible from ``seed`` alone.
 
@@ -81,7 +104,7 @@ def initial_factors(coordinates: np.ndarray, seed: int, std: float) -> np.ndarra
     cheaper than Box-Muller, which matters because every step recomputes the rows it uses.
     """
     h = np.asarray(coordinates, np.int64).astype(np.uint64)
-    h += np.uint64((seed * _GOLDEN) & 0xFFFFFFFFFFFFFFFF)
+    h += seed_offset(seed)
     h ^= h >> np.uint64(31)
     h *= np.uint64(_M1)
     h ^= h >> np.uint64(29)
@@ -228,11 +251,5 @@ def batch_interactions(
     """
     if kind == "fm":
         return fm_interactions(indptr, keys, local, x)
-    field = field_of(ids, dims_log2, field_bits)
-    if len(field) and field.max() >= fields:
-        bad = int(np.argmax(field >= fields))
-        raise ValueError(
-            f"feature id {int(ids[bad])} has field {int(field[bad])} >= fields={fields} "
-            f"(FFM ids carry the field in their top {field_bits} of {dims_log2} bits)"
-        )
+    field = checked_fields(ids, dims_log2, field_bits, fields)
     return ffm_interactions(indptr, keys, local, x, field, fields)

@@ -8,14 +8,17 @@ rounded operation, Clinger's fast path) when the mantissa has at most 15 digits 
 ``|k| <= 22``, which covers the values people write (``1.79``, ``-0.5``, ``3e-4``);
 rounded to float32 it equals ``np.float32(float(text))``. Only the fields outside that
 range go through Python's ``float()``, one by one. NaN, infinity and values beyond
-float32 (the type the readers store) are rejected.
+float32 (the type the readers store) are rejected. With numba (:mod:`miniflow.ml.compiled`)
+the same fast path runs compiled (:mod:`miniflow.ml.kernels_text`), with equal results.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ParseError", "words_at", "uints", "decimals"]
+from miniflow.ml import compiled
+
+__all__ = ["ParseError", "words_at", "uints", "decimals", "checked", "text_kernels"]
 
 _MINUS, _PLUS, _DOT = 45, 43, 46
 _ZEROS = np.uint64(0x3030303030303030)
@@ -94,18 +97,41 @@ def _owner(starts: np.ndarray, ends: np.ndarray, positions: np.ndarray):
     return field[inside], positions[inside]
 
 
+def text_kernels():
+    """The compiled text kernels (:mod:`miniflow.ml.kernels_text`), or None when numba
+    is missing or switched off (:func:`miniflow.ml.compiled.enabled`)."""
+    if not compiled.enabled():
+        return None
+    from miniflow.ml import kernels_text
+
+    return kernels_text
+
+
 def decimals(
     chunk: bytes, b: np.ndarray, words: np.ndarray, starts: np.ndarray, ends: np.ndarray
 ) -> np.ndarray:
-    """Fields ``[+-]digits[.digits][(e|E)[+-]digits]`` -> float64, vectorised.
+    """Fields ``[+-]digits[.digits][(e|E)[+-]digits]`` -> float64, vectorised (compiled
+    when :func:`text_kernels` is there; the same values either way).
 
     Raises:
         ParseError: a field that is not a number, or not a finite float32 (NaN, inf,
             ``1e39``).
     """
-    n = len(starts)
-    if not n:
+    if not len(starts):
         return np.zeros(0)
+    kernels = text_kernels()
+    if kernels is not None:
+        values, slow = kernels.decimal_fields(
+            b, np.asarray(starts, np.int64), np.asarray(ends, np.int64)
+        )
+    else:
+        values, slow = _fast_path(b, words, starts, ends)
+    return checked(chunk, starts, ends, values, slow)
+
+
+def _fast_path(b, words, starts, ends) -> tuple[np.ndarray, np.ndarray]:
+    """(values, slow): the NumPy fast path of :func:`decimals`."""
+    n = len(starts)
     first = b[starts]
     negative = first == _MINUS
     s = starts + (negative | (first == _PLUS))
@@ -143,6 +169,16 @@ def decimals(
     )
     values = np.where(k >= 0, mantissa / _POW10[np.abs(k)], mantissa * _POW10[np.abs(k)])
     values[negative] *= -1.0
+    return values, slow
+
+
+def checked(chunk: bytes, starts, ends, values: np.ndarray, slow: np.ndarray) -> np.ndarray:
+    """``values`` with the ``slow`` fields parsed by Python's ``float()``, checked to be
+    finite float32 numbers.
+
+    Raises:
+        ParseError: a field that is not a number, or not a finite float32.
+    """
     for i in np.flatnonzero(slow).tolist():
         text = chunk[starts[i] : ends[i]]
         try:

@@ -71,9 +71,7 @@ class DataSource:
             return
         if self.skip_bad_rows:
             self.bad_rows = BadRows()  # this pass's count
-        batches = read_file(
-            self.path, self.dims_log2, self.fmt, self.chunk_bytes, self.bad_rows, self.label_col
-        )
+        batches = self._read_text()
         if self.cache is None:
             yield from batches
             return
@@ -90,3 +88,9 @@ class DataSource:
                 writer.close()
             else:
                 writer.abort()
+
+    def _read_text(self) -> Iterator[Batch]:
+        """The text pass's batches (a subclass reads other formats, e.g. ``FMSource``)."""
+        return read_file(
+            self.path, self.dims_log2, self.fmt, self.chunk_bytes, self.bad_rows, self.label_col
+        )

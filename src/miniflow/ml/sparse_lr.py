@@ -32,7 +32,7 @@ import numpy as np
 
 from miniflow.core import update_rules as rules
 from miniflow.core.update_rules import sigmoid
-from miniflow.ml import metrics
+from miniflow.ml import compiled, metrics
 from miniflow.ml.data import Batch
 from miniflow.ml.optimizers import CoordinateOptimizer, DenseStore, make_optimizer
 
@@ -48,6 +48,15 @@ __all__ = [
 FORMAT = "miniflow.sparse_lr"
 _BIAS_KEY = np.zeros(1, np.int64)  # one shared array, so FTRL reuses its pulled state
 FORMAT_VERSION = 1
+
+
+def _kernels():
+    """:mod:`miniflow.ml.kernels_lr` when compiled kernels are on, else None."""
+    if not compiled.enabled():
+        return None
+    from miniflow.ml import kernels_lr
+
+    return kernels_lr
 
 
 def _as_batch(X) -> Batch:
@@ -284,7 +293,16 @@ class SparseLRTrainer:
         representative holds another id collided; those few are de-duplicated by
         ``np.unique`` and numbered after the others (a colliding id can never be a
         representative, since its slot's representative is a different id).
+
+        With compiled kernels and a table as big as the model, one pass with one random
+        access per occurrence does it (:func:`miniflow.ml.kernels_lr.dedup`; keys in
+        first-occurrence order, which changes nothing downstream).
         """
+        kernels = _kernels()
+        if kernels is not None and self._slot_bits == self.dims_log2:
+            keys, local, ok = kernels.dedup(ids, self._slots)
+            if ok:
+                return keys, local
         pos = np.arange(len(ids), dtype=np.int32)
         small = self._slot_bits < self.dims_log2
         slot = ids & ((1 << self._slot_bits) - 1) if small else ids
@@ -313,7 +331,11 @@ class SparseLRTrainer:
         keys, local = batch.keys, batch.local
         margin = _margins(batch, self.opt.weights(keys)[local], self.bias)
         g, loss = rules.logistic_loss(margin, batch.labels)  # d logloss / d margin, per row
-        grads = rules.sparse_linear_gradient(g, batch.indptr, local, len(keys), batch.values)
+        kernels = _kernels()
+        if kernels is not None:  # the same sums, in one pass without temporaries
+            grads = kernels.linear_gradient(g, batch.indptr, local, len(keys), batch.values)
+        else:
+            grads = rules.sparse_linear_gradient(g, batch.indptr, local, len(keys), batch.values)
         self.opt.update(keys, grads)
         self.bias_opt.update(_BIAS_KEY, np.array([g.sum()]))
         self.rows_seen += len(batch)

@@ -21,12 +21,15 @@ from collections.abc import Iterator
 import numpy as np
 
 from miniflow.ml.batch import Batch
-from miniflow.ml.numeric_text import ParseError, decimals, uints, words_at
+from miniflow.ml.numeric_text import ParseError, decimals, text_kernels, uints, words_at
 from miniflow.ml.text_rows import CHUNK_BYTES, BadRows, read_rows
 
 __all__ = ["hash_feature", "parse_vw", "read_vw"]
 
 _COLON, _NEWLINE, _PIPE = 58, 10, 124
+# Bytes below '!' that _words takes for blanks but bytes.split() does not.
+_NOT_SPLIT = np.zeros(256, np.bool_)
+_NOT_SPLIT[[c for c in range(33) if not bytes([c]).isspace()]] = True
 
 
 def _murmur3_32(data: bytes, seed: int) -> int:
@@ -79,9 +82,17 @@ def _namespace_seeds(markers: list[bytes]) -> np.ndarray:
 
 
 def _hash_names(b, words, names, starts, ends, seeds) -> np.ndarray:
-    """32-bit ids of the feature names (hash_feature, vectorised but for the hash)."""
+    """32-bit ids of the feature names (hash_feature, vectorised but for the hash);
+    ``names()`` gives the names' bytes objects, needed by the NumPy path only."""
+    kernels = text_kernels()
+    if kernels is not None:  # MurmurHash3 and the digit shortcut compiled, no objects
+        ids, slow = kernels.vw_hash_fields(b, starts, ends, seeds)
+        for i in np.flatnonzero(slow).tolist():  # digit names of more than 18 digits
+            ids[i] = (int(b[starts[i] : ends[i]].tobytes()) + int(seeds[i])) & 0xFFFFFFFF
+        return ids
     import mmh3
 
+    names = names()
     n = len(names)
     seed_list = itertools.repeat(int(seeds[0])) if (seeds == seeds[0]).all() else seeds.tolist()
     ids = np.fromiter(map(mmh3.hash, names, seed_list, itertools.repeat(False)), np.int64, n)
@@ -110,9 +121,16 @@ def _parse_fast(chunk: bytes, mask: int) -> Batch | None:
     if found is None:
         return None
     starts, ends = found
-    words = chunk.replace(b":", b" ").split()
-    if len(words) != len(starts) or not len(starts):
-        return None  # control bytes that bytes.split does not take for blanks
+    if not len(starts):
+        return None
+    kernels = text_kernels()
+    words = None  # the words as objects: the NumPy path's hashing needs them
+    if kernels is None:
+        words = chunk.replace(b":", b" ").split()
+        if len(words) != len(starts):
+            return None  # control bytes that bytes.split does not take for blanks
+    elif _NOT_SPLIT[b].any():
+        return None  # the same, found without making the words
     n = len(starts)
     is_marker = b[starts] == _PIPE
     if np.count_nonzero(b == _PIPE) != np.count_nonzero(is_marker):
@@ -143,10 +161,19 @@ def _parse_fast(chunk: bytes, mask: int) -> Batch | None:
     labels = decimals(chunk, b, bw, starts[lab], ends[lab]) > 0
     markers = np.flatnonzero(is_marker)
     marker_seed = np.zeros(n, np.int64)
-    marker_seed[markers] = _namespace_seeds(_pick(words, markers))
+    if words is None:  # hashstring(ns, 0), 0 for the default namespace '|'
+        ns_seed, slow = kernels.vw_hash_fields(
+            b, starts[markers] + 1, ends[markers], np.zeros(len(markers), np.int64)
+        )
+        for i in np.flatnonzero(slow).tolist():  # a namespace of more than 18 digits
+            ns_seed[i] = _hashstring(b[starts[markers[i]] + 1 : ends[markers[i]]].tobytes(), 0)
+        marker_seed[markers] = np.where(ends[markers] - starts[markers] > 1, ns_seed, 0)
+    else:
+        marker_seed[markers] = _namespace_seeds(_pick(words, markers))
     owner = last_marker[feat]
-    names = _pick(words, feat)
-    indices = _hash_names(b, bw, names, starts[feat], ends[feat], marker_seed[owner])
+    indices = _hash_names(
+        b, bw, lambda: _pick(words, feat), starts[feat], ends[feat], marker_seed[owner]
+    )
     indices &= mask
 
     values = None

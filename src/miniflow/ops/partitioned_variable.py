@@ -15,7 +15,28 @@ import numpy as np
 from miniflow.core.shapes import TensorShape
 from miniflow.ops import array_ops
 
-__all__ = ["PartitionedVariable", "piece_shapes"]
+__all__ = ["PartitionedVariable", "SaveSliceInfo", "piece_shapes"]
+
+
+class SaveSliceInfo:
+    """Where a piece lies in its whole variable: the Saver writes the whole under
+    ``full_name`` (TF's checkpoint key for a partitioned variable) and restores each
+    piece from its slice."""
+
+    def __init__(self, full_name, full_shape, var_offset, var_shape):
+        self.full_name = full_name
+        self.full_shape = [int(d) for d in full_shape]
+        self.var_offset = [int(d) for d in var_offset]
+        self.var_shape = [int(d) for d in var_shape]
+
+    @property
+    def spec(self) -> str:
+        """TF's shape-and-slice string, e.g. ``"6 2 0,3:0,2"``."""
+        extents = ":".join(f"{o},{n}" for o, n in zip(self.var_offset, self.var_shape))
+        return " ".join(str(d) for d in self.full_shape) + " " + extents
+
+    def index(self) -> tuple:
+        return tuple(slice(o, o + n) for o, n in zip(self.var_offset, self.var_shape))
 
 
 def piece_shapes(shape: list, slicing: list) -> tuple[int, list, list]:

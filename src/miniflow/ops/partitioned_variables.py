@@ -3,9 +3,10 @@ variable is cut into along one axis (`tf.fixed_size_partitioner`,
 `tf.min_max_variable_partitioner`, `tf.variable_axis_size_partitioner`), and
 `tf.create_partitioned_variables`, which makes the pieces as separate variables.
 
-``tf.get_variable(partitioner=...)`` returns a `PartitionedVariable` of such pieces in
+``tf.get_variable(partitioner=...)``, or any ``get_variable`` in a
+``variable_scope(partitioner=...)``, returns a `PartitionedVariable` of such pieces in
 graph mode (`ops/partitioned_variable.py`), so ``replica_device_setter`` can spread them
-over ps tasks; a ``variable_scope``'s partitioner is ignored.
+over ps tasks; a Saver writes their whole under the variable's name, as TF.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from miniflow.core.dispatch import current_frontend
 from miniflow.core.shapes import as_shape
 from miniflow.graph.graph import GraphKeys, get_default_graph
 from miniflow.ops import init_ops
-from miniflow.ops.partitioned_variable import PartitionedVariable, piece_shapes
+from miniflow.ops.partitioned_variable import PartitionedVariable, SaveSliceInfo, piece_shapes
 from miniflow.ops.variables import Variable
 
 
@@ -28,7 +28,14 @@ class VariableScope:
     """The current variable scope: name prefix, reuse mode and defaults."""
 
     def __init__(
-        self, reuse, name="", initializer=None, regularizer=None, dtype=None, original_name_scope=""
+        self,
+        reuse,
+        name="",
+        initializer=None,
+        regularizer=None,
+        dtype=None,
+        original_name_scope="",
+        partitioner=None,
     ):
         self.name = name
         self.reuse = reuse
@@ -36,6 +43,10 @@ class VariableScope:
         self.regularizer = regularizer
         self.dtype = dtype
         self.original_name_scope = original_name_scope
+        self.partitioner = partitioner
+
+    def set_partitioner(self, partitioner):
+        self.partitioner = partitioner
 
     def reuse_variables(self):
         self.reuse = True
@@ -85,7 +96,8 @@ def variable_scope(
     """Opens a variable scope (and a name scope of the same name).
 
     ``reuse=True`` requires variables to exist; ``tf.AUTO_REUSE`` creates them if absent;
-    reuse is inherited by nested scopes.
+    reuse is inherited by nested scopes. So is ``partitioner`` (as in TF, passing None
+    keeps the enclosing one; ``scope.set_partitioner(None)`` clears it).
     """
     graph = get_default_graph()
     st = _store(graph)
@@ -114,6 +126,7 @@ def variable_scope(
         initializer or base.initializer,
         regularizer or base.regularizer,
         dtype or base.dtype,
+        partitioner=partitioner if partitioner is not None else base.partitioner,
     )
     ns = (
         graph.name_scope(
@@ -207,9 +220,21 @@ def get_variable(
             "tf.get_variable(). Did you mean to set reuse=tf.AUTO_REUSE in "
             "VarScope?"
         )
-    if partitioner is not None and not current_frontend().eager and shape is not None:
-        slicing = list(partitioner(shape=as_shape(shape), dtype=dtype))
-        if max(slicing, default=1) > 1:  # the pieces name/part_i, each its own variable
+    if partitioner is None:
+        partitioner = scope.partitioner
+    if partitioner is _NO_PARTITIONER:
+        partitioner = None
+    if partitioner is not None and not current_frontend().eager:
+        if shape is None and initializer is not None and not callable(initializer):
+            shape = getattr(initializer, "shape", None)
+            shape = np.shape(initializer) if shape is None else shape
+        if shape is None or not as_shape(shape).is_fully_defined():
+            raise ValueError(
+                "Shape of a new partitioned variable must be fully defined, but instead "
+                f"was {'<unknown>' if shape is None else as_shape(shape)}."
+            )
+        if as_shape(shape).ndims > 0:  # as TF: a scalar is never partitioned
+            slicing = list(partitioner(shape=as_shape(shape), dtype=dtype))
             pieces = _partitioned(
                 name, shape, dtype, slicing, initializer, regularizer, trainable, collections
             )
@@ -266,7 +291,10 @@ def _partitioned(name, shape, dtype, slicing, initializer, regularizer, trainabl
     axis, pieces, offsets = piece_shapes(full_shape, slicing)
     whole = None
     if initializer is not None and not callable(initializer):
-        whole = np.asarray(initializer)  # a value: each piece gets its slice
+        # A value or a tensor: each piece gets its slice.
+        whole = initializer if hasattr(initializer, "graph") else np.asarray(initializer)
+    scope_name = get_variable_scope().name
+    full = f"{scope_name}/{name}" if scope_name else name
     parts = []
     with variable_scope(name):
         for i, (piece, start) in enumerate(zip(pieces, offsets, strict=True)):
@@ -275,20 +303,24 @@ def _partitioned(name, shape, dtype, slicing, initializer, regularizer, trainabl
                 index = [slice(None)] * len(full_shape)
                 index[axis] = slice(start, start + piece[axis])
                 init = whole[tuple(index)]
-            parts.append(
-                get_variable(
-                    f"part_{i}",
-                    piece if whole is None else None,
-                    dtype=dtype,
-                    initializer=init,
-                    regularizer=regularizer,
-                    trainable=trainable,
-                    collections=collections,
-                )
+            part = get_variable(
+                f"part_{i}",
+                piece if whole is None else None,
+                dtype=dtype,
+                initializer=init,
+                regularizer=regularizer,
+                trainable=trainable,
+                collections=collections,
+                partitioner=_NO_PARTITIONER,
             )
-    scope_name = get_variable_scope().name
-    full = f"{scope_name}/{name}" if scope_name else name
+            offset = [start if d == axis else 0 for d in range(len(full_shape))]
+            part._save_slice_info = SaveSliceInfo(full, full_shape, offset, piece)
+            parts.append(part)
     return PartitionedVariable(full, full_shape, dtype, parts, slicing)
 
 
 _EAGER: dict = {}
+
+
+def _NO_PARTITIONER(shape, dtype):  # noqa: N802 (a piece is never cut again)
+    return None

@@ -145,9 +145,10 @@ class ShardClient:
             self._last_push[s] = calls[-1]
         self._call(calls)
 
-    def done(self) -> None:
-        """Tells every shard this worker has pushed its last step."""
-        self._broadcast({"op": "done", "worker": self.worker})
+    def done(self, rows: int | None = None, steps: int | None = None) -> None:
+        """Tells every shard this worker has pushed its last step (and how many rows
+        and steps its input had)."""
+        self._broadcast({"op": "done", "worker": self.worker, "rows": rows, "steps": steps})
 
     def resume_step(self) -> int:
         """The first step some shard has not received from this worker (a replacement
@@ -172,6 +173,12 @@ class ShardClient:
         keys = np.concatenate([a["keys"] for _, a in replies])
         weights = np.concatenate([a["weights"] for _, a in replies])
         return keys, weights, float(replies[0][0]["bias"])
+
+    def dump_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """An FM job's (factor row keys, vectors ``(n, k)``): every shard's trained rows."""
+        replies = self._call([Call(s, {"op": "dump_factors"}) for s in range(self.num_shards)])
+        rows = np.concatenate([a["rows"] for _, a in replies])
+        return rows, np.concatenate([a["factors"] for _, a in replies])
 
     def export(self, directory: str) -> list[dict]:
         """Each shard writes its part of the model into ``directory`` (see

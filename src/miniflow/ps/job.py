@@ -1,7 +1,9 @@
-"""A whole parameter-server training job: partition, start, watch, recover, merge.
+"""A whole parameter-server training job: start, watch, recover, merge.
 
-:class:`PSJob` is the coordinator. ``run`` cuts the training data into per-worker
-partitions (:mod:`miniflow.ps.partition`), starts the shards and the workers on the
+:class:`PSJob` is the coordinator. ``run`` lets the workers read a file input
+themselves (each keeps its slice of every global step), or cuts any other stream of
+batches into per-worker partition files (:mod:`miniflow.ps.partition`), starts the
+shards and the workers on the
 chosen backend, shows a tqdm bar (examples/s and the running progressive log loss,
 read from shard 0's counters), replaces workers that die (the replacement resumes at
 the first step some shard lacks), lets the backend restore shards that die, and at the
@@ -27,7 +29,8 @@ from miniflow.ml.sparse_lr import SparseLinearModel
 from miniflow.ps.backends import make_backend
 from miniflow.ps.backends.base import Backend, JobSpec
 from miniflow.ps.export import load_sharded_model, write_manifest
-from miniflow.ps.partition import Partitions, write_partitions
+from miniflow.ps.factors import FactorSpec
+from miniflow.ps.partition import Partitions, StreamedInput, write_partitions
 from miniflow.ps.shard import ShardConfig, optimizer_hyperparameters
 from miniflow.ps.validation import check_config
 
@@ -76,6 +79,11 @@ class PSConfig:
             ``SparseLinearModel``) or ``sharded`` (each shard writes its part into
             ``JOB_DIR/model``; the result's model is a memory-mapped
             :class:`~miniflow.ps.export.ShardedLinearModel`).
+        model: ``lr`` (logistic regression), or ``fm``/``ffm`` (factorization machines:
+            factor rows are keys on the shards, :mod:`miniflow.ps.factors`; the result's
+            model is an :class:`~miniflow.ml.fm_model.FMModel`).
+        factors, fields, factor_alpha, factor_lr, factor_l2, init_std, seed: FM/FFM
+            only, as :class:`~miniflow.ml.fm.FMTrainer`.
     """
 
     num_shards: int = 2
@@ -104,6 +112,28 @@ class PSConfig:
     export: str = "merged"
     ray_cpus: float = 1.0
     ray_placement: str = "SPREAD"
+    model: str = "lr"
+    factors: int = 8
+    fields: int = 0
+    factor_alpha: float = 0.1
+    factor_lr: float | None = None
+    factor_l2: float = 1e-4
+    init_std: float = 0.03
+    seed: int = 0
+
+    def factor_spec(self) -> FactorSpec | None:
+        """The pairwise part of an FM/FFM job (None for ``lr``), with the factor
+        optimizer's hyperparameters chosen as ``FMTrainer`` chooses them."""
+        if self.model == "lr":
+            return None
+        if self.optimizer == "ftrl":
+            hp = {"alpha": self.factor_alpha, "beta": self.beta}
+        else:
+            hp = {"lr": self.lr if self.factor_lr is None else self.factor_lr}
+        return FactorSpec(
+            self.model, self.factors, self.fields if self.model == "ffm" else 0,
+            self.dims_log2, hp, self.factor_l2, self.init_std, self.seed,
+        )  # fmt: skip
 
     @property
     def checkpoint_interval(self) -> int:
@@ -112,6 +142,8 @@ class PSConfig:
 
     def shard_configs(self, job_dir: str) -> list[ShardConfig]:
         hp = optimizer_hyperparameters(self.optimizer, self.alpha, self.beta, self.lr)
+        spec = self.factor_spec()
+        factors = asdict(spec) if spec is not None else None
         return [
             ShardConfig(
                 index=i,
@@ -128,6 +160,7 @@ class PSConfig:
                 checkpoint_every=self.checkpoint_interval,
                 timeout=self.timeout,
                 dims_log2=self.dims_log2,
+                factors=factors,
             )
             for i in range(self.num_shards)
         ]
@@ -137,7 +170,7 @@ class PSConfig:
 class PSResult:
     """What a job produced."""
 
-    model: SparseLinearModel
+    model: SparseLinearModel  # an FMModel for an FM/FFM job
     rows: int
     seconds: float  # from starting the workers to the last one finishing
     progressive_log_loss: float
@@ -145,7 +178,7 @@ class PSResult:
     holdout: dict = field(default_factory=dict)
     shard_stats: list[dict] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
-    partitions: Partitions | None = None
+    partitions: Partitions | StreamedInput | None = None
     lost: dict = field(default_factory=dict)
 
     @property
@@ -180,7 +213,12 @@ class PSJob:
         log: Callable[[str], None] | None = None,
         on_progress: Callable[[PSJob, dict], None] | None = None,
     ) -> PSResult:
-        """Trains on ``train`` (read once, then partitioned) and returns the merged model.
+        """Trains on ``train`` and returns the merged model.
+
+        A :class:`~miniflow.ps.partition.StreamedInput`, or a ``DataSource``/``FMSource``
+        of a text or cache file, is read by the workers themselves (nothing is written
+        or read centrally but its first block, checked up front). Any other iterable of
+        batches is read here once and partitioned into files.
 
         Args:
             holdout: evaluated with the merged model at the end.
@@ -190,6 +228,7 @@ class PSJob:
         """
         cfg = self.config
         job_dir = cfg.job_dir or tempfile.mkdtemp(prefix="miniflow-ps-")
+        os.makedirs(job_dir, exist_ok=True)
         try:
             return self._run(job_dir, train, holdout, progress, log, on_progress)
         finally:
@@ -198,13 +237,17 @@ class PSJob:
 
     def _run(self, job_dir, train, holdout, progress, log, on_progress) -> PSResult:
         cfg = self.config
-        parts = write_partitions(
-            train,
-            os.path.join(job_dir, "partitions"),
-            cfg.num_workers,
-            cfg.batch_size,
-            dims_log2=cfg.dims_log2,
-        )
+        parts = streamed_input(train, cfg)
+        if parts is not None:
+            parts.check()
+        else:
+            parts = write_partitions(
+                train,
+                os.path.join(job_dir, "partitions"),
+                cfg.num_workers,
+                cfg.batch_size,
+                dims_log2=cfg.dims_log2,
+            )
         spec = JobSpec(
             cfg.shard_configs(job_dir),
             parts,
@@ -229,7 +272,8 @@ class PSJob:
             # Progress polls must not hang on a shard that is being restarted.
             watcher = backend.client(timeout=1.0)
             clients.append(watcher)
-            self._watch(backend, watcher, parts.rows * cfg.epochs, progress, on_progress, log)
+            total = parts.rows * cfg.epochs if parts.rows is not None else None
+            self._watch(backend, watcher, total, progress, on_progress, log)
             seconds = time.perf_counter() - t0
             if cfg.checkpoint_interval or cfg.job_dir:
                 coordinator.checkpoint()
@@ -237,6 +281,8 @@ class PSJob:
                 exported = coordinator.export(os.path.abspath(os.path.join(job_dir, "model")))
             else:
                 keys, weights, bias = coordinator.dump()
+            if cfg.model != "lr":
+                factor_rows, factor_vectors = coordinator.dump_factors()
             shard_stats = coordinator.stats()
         finally:
             for client in clients:
@@ -260,6 +306,8 @@ class PSJob:
             model = load_sharded_model(directory)
         else:
             model = SparseLinearModel(keys, weights, bias, cfg.dims_log2, meta)
+        if cfg.model != "lr":
+            model = fm_model(cfg, model, factor_rows, factor_vectors, meta)
         result = PSResult(
             model,
             rows,
@@ -270,7 +318,7 @@ class PSJob:
             events=list(backend.events),
             partitions=parts,
         )
-        result.lost = lost_report(shard_stats, parts.rows * cfg.epochs, parts.steps * cfg.epochs)
+        result.lost = lost_report(shard_stats, *input_totals(parts, shard_stats, cfg.epochs))
         if holdout is not None:
             ys, ps = [], []
             for b in holdout:
@@ -308,6 +356,8 @@ class PSJob:
             while True:
                 states = backend.poll()
                 for i, st in enumerate(states):
+                    if st.status == "failed" and st.fatal:  # bad input: a retry fails too
+                        raise ValueError(st.reason)
                     if st.status == "failed":
                         self._replace(backend, i, st.reason)
                 for event in backend.events[seen_events:]:
@@ -323,7 +373,7 @@ class PSJob:
                 bar.set_postfix_str(
                     f"logloss={stats['loss'] / max(stats['rows'], 1):.4f}", refresh=False
                 )
-                bar.update(max(0, min(stats["rows"], total) - bar.n))
+                bar.update(max(0, min(stats["rows"], total or stats["rows"]) - bar.n))
                 self._check_liveness(backend, states, stats)
                 if on_progress is not None:
                     on_progress(self, stats)
@@ -372,9 +422,64 @@ class PSJob:
         self._progress.pop(index, None)
         backend.log(
             f"worker {index} failed ({reason}); starting replacement "
-            f"#{self.restarts[index]} on partition {backend.spec.partitions.path(index)}"
+            f"#{self.restarts[index]} on {_describe_input(backend.spec.partitions, index)}"
         )
         backend.start_worker(index)
+
+
+def streamed_input(train, cfg: PSConfig) -> StreamedInput | None:
+    """``train`` as input the workers read themselves, when it is one (a
+    :class:`StreamedInput`, or a plain ``DataSource``/``FMSource`` of this job's
+    ``dims_log2``); None for anything only this process can iterate."""
+    from miniflow.ml.fm_data import FMSource
+    from miniflow.ml.source import DataSource
+
+    if isinstance(train, StreamedInput):
+        return train
+    spec = cfg.factor_spec()
+    fb, fields = (spec.field_bits, spec.fields) if spec is not None else (0, 0)
+    common = (cfg.dims_log2, cfg.num_workers, cfg.batch_size, cfg.model, fb, fields)
+    if type(train) is DataSource and cfg.model == "lr":
+        plain = train.cache is None and not train.skip_bad_rows and train.fmt != "csv"
+        if plain and train.dims_log2 == cfg.dims_log2:
+            return StreamedInput([train.path], train.fmt, *common)
+    if type(train) is FMSource and cfg.model != "lr" and train.cache is None:
+        if (train.dims_log2, train.field_bits, train.fields) == (cfg.dims_log2, fb, fields):
+            return StreamedInput([train.path], train.fmt, *common)
+    return None
+
+
+def input_totals(parts, shard_stats: list[dict], epochs: int) -> tuple[int, int]:
+    """(rows, global steps) the job's input held over all epochs: from the partition
+    manifest, or (workers reading their own input) from what every worker's ``done``
+    told the shards (any shard that still knows: a shard restored empty forgot it)."""
+    if parts.rows is not None:
+        return parts.rows * epochs, parts.steps * epochs
+    told: dict[str, list[int]] = {}
+    for s in shard_stats:
+        told.update(s.get("inputs", {}))
+    return sum(r for r, _ in told.values()), max((n for _, n in told.values()), default=0)
+
+
+def _describe_input(parts, index: int) -> str:
+    if isinstance(parts, StreamedInput):
+        return f"its slice of {', '.join(parts.paths)}"
+    return f"partition {parts.path(index)}"
+
+
+def fm_model(cfg: PSConfig, linear: SparseLinearModel, rows, vectors, meta: dict):
+    """The servable FM/FFM of a finished job (the format ``FMTrainer.to_model`` writes)."""
+    from miniflow.ml.fm_model import FMModel
+
+    spec = cfg.factor_spec()
+    info = {
+        **meta,
+        "factor_optimizer": {"name": cfg.optimizer, **spec.hyperparameters},
+        "factor_l2": spec.factor_l2,
+        "init_std": spec.init_std,
+        "seed": spec.seed,
+    }
+    return FMModel(linear, rows, vectors, spec.kind, spec.fields, spec.field_bits, info)
 
 
 def describe(result: PSResult, cfg: PSConfig) -> str:
@@ -426,6 +531,8 @@ def lost_report(shard_stats: list[dict], total_rows: int, total_steps: int) -> d
     return {
         "fraction": worst / total_rows if total_rows else 0.0,
         "rows": sum(d["lost_rows"] for d in shards),
+        "of_rows": total_rows,
+        "of_steps": total_steps,
         "shards": shards,
         "messages": messages,
     }

@@ -8,18 +8,23 @@ dense table; a Python dict costs about 146 bytes per key. :class:`ArrayKeyStore`
   key's slots (FTRL: z and n) move with one random memory access;
 * ``index``: an open-addressing table of int32 row numbers (-1: empty) with linear
   probing, addressed by a 64-bit mix of the key. Its size is any integer (not a power
-  of two), so it grows by 1.5x when 80% full and stays between 53% and 80% full.
+  of two), so it grows by 1.4x when 85% full and stays between 61% and 85% full.
 
 Lookups and inserts are vectorised: each probing round handles every still-unresolved
 key of the batch with NumPy (gather the index, compare keys, advance the misses), so a
-batch of k keys costs O(k * mean probe length) array work and no Python per key. Rows
-never move: growth rebuilds the 4-byte index only (the rows grow in place by 1.25x),
-and :meth:`dirty_rows` can name the rows written since it was last asked, which is
-what incremental checkpoints write.
+batch of k keys costs O(k * mean probe length) array work and no Python per key.
 
-Bytes per stored key: 8 (key) + slots x itemsize (FTRL float32: 8) times the rows'
-spare capacity (at most 1.25), plus 4 x index size / keys (5 to 7.5); measured in
-``benchmarks/bench_ps.py`` and docs/ps.md.
+Growth never holds two copies of the state: rows never move to a new array, they grow
+in place (``ndarray.resize``: ``realloc``, which remaps large blocks without copying) by
+1/16; a rehash drops the old index before allocating the new one (the keys array is all
+it needs) and re-inserts the keys in chunks, so its temporaries stay small.
+:meth:`dirty_rows` can name the rows written since it was last asked, which is what
+incremental checkpoints write.
+
+Bytes per stored key (:attr:`ArrayKeyStore.nbytes`): 8 (key) + slots x itemsize (FTRL
+float32: 8), times the rows' spare capacity (at most 1.0625), plus 4 / index load (4.7
+to 6.6): at most 23.6 for FTRL in float32; measured in ``benchmarks/bench_ps.py`` and
+docs/ps.md.
 """
 
 from __future__ import annotations
@@ -31,10 +36,11 @@ import numpy as np
 __all__ = ["ArrayKeyStore", "mix64"]
 
 _EMPTY = -1
-_MAX_LOAD = 0.8
-_INDEX_GROWTH = 1.5
-_ROW_GROWTH = 1.25
+_MAX_LOAD = 0.85
+_INDEX_GROWTH = 1.4
+_ROW_GROWTH = 1.0625
 _MIN_CAPACITY = 1024
+_REHASH_CHUNK = 1 << 16  # keys re-inserted per round of a rehash (bounds its temporaries)
 _MAX_ROWS = (1 << 31) - 1  # row numbers are int32
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -167,19 +173,21 @@ class ArrayKeyStore:
             return
         if needed > _MAX_ROWS:
             raise MemoryError(f"ArrayKeyStore: more than {_MAX_ROWS} keys in one store")
-        cap = min(max(needed, int(cap * _ROW_GROWTH)), _MAX_ROWS)
-        self._keys = np.resize(self._keys, cap)
-        rows = np.empty((cap, len(self._names)), self._rows.dtype)
-        rows[: self._n] = self._rows[: self._n]
-        self._rows = rows
+        cap = min(max(needed, int(cap * _ROW_GROWTH), cap + _MIN_CAPACITY), _MAX_ROWS)
+        # in place: no view of these arrays ever leaves the store (every accessor copies)
+        self._keys.resize(cap, refcheck=False)
+        self._rows.resize((cap, len(self._names)), refcheck=False)
 
     def _rehash(self, needed: int) -> None:
         size = len(self._index)
         if needed <= size * _MAX_LOAD:
             return
         size = max(self._index_size_for(needed), int(size * _INDEX_GROWTH))
+        self._index = None  # freed before the new one exists: the keys rebuild it
         self._index = np.full(size, _EMPTY, np.int32)
-        self._place(self._keys[: self._n], np.arange(self._n, dtype=np.int32))
+        for start in range(0, self._n, _REHASH_CHUNK):
+            stop = min(start + _REHASH_CHUNK, self._n)
+            self._place(self._keys[start:stop], np.arange(start, stop, dtype=np.int32))
 
     def _lookup(self, keys: np.ndarray, create: bool) -> np.ndarray:
         keys = np.asarray(keys, np.int64).ravel()

@@ -45,6 +45,7 @@ import numpy as np
 
 from miniflow.ml.optimizers import OPTIMIZERS, CoordinateOptimizer, make_optimizer
 from miniflow.ps import checkpoint, model_parts
+from miniflow.ps.factors import FactorTable
 from miniflow.ps.keystore import ArrayKeyStore
 from miniflow.ps.sharding import BIAS_KEY, shard_of
 
@@ -74,6 +75,8 @@ class ShardConfig:
         checkpoint_every: checkpoint after every N updates (0: only on request).
         timeout: seconds a pull may wait for other workers before failing.
         dims_log2: pushed keys must lie in ``[0, 2**dims_log2)`` (or be the bias).
+        factors: an FM/FFM job's :class:`~miniflow.ps.factors.FactorSpec` as a dict
+            (None: logistic regression); its factor keys are then accepted too.
     """
 
     index: int = 0
@@ -90,6 +93,7 @@ class ShardConfig:
     checkpoint_every: int = 0
     timeout: float = 300.0
     dims_log2: int = 62
+    factors: dict | None = None
 
 
 def _is_int(x) -> bool:
@@ -138,6 +142,11 @@ class Shard:
         self.config = config
         self.incarnation = int.from_bytes(os.urandom(6), "little")
         self.opt = _build_optimizer(config)
+        self.factors = (
+            FactorTable(config.factors, config.optimizer, self.opt.store)
+            if config.factors
+            else None
+        )
         self.bias_opt = (
             make_optimizer(config.optimizer, 1, dtype=np.float64, **config.hyperparameters)
             if config.index == 0
@@ -160,6 +169,7 @@ class Shard:
             "restored_version": None,
             "restored_empty": False,
             "rejected": 0,
+            "inputs": {},  # worker -> [rows, steps] of its input, told by its ``done``
         }
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending_rows, self._pending_loss = 0, 0.0
@@ -214,7 +224,7 @@ class Shard:
                     header.get("loss", 0.0),
                 )
             elif op == "done":
-                self.finish(worker)
+                self.finish(worker, header.get("rows"), header.get("steps"))
             elif op == "clock":
                 reply["clock"] = int(self.clock[worker])
             elif op == "stats":
@@ -222,6 +232,8 @@ class Shard:
             elif op == "dump":
                 out["keys"], out["weights"] = self.nonzero_weights()
                 reply["bias"] = self.bias
+            elif op == "dump_factors":
+                out["rows"], out["factors"] = self.trained_factor_rows()
             elif op == "checkpoint":
                 reply["path"] = self.checkpoint()
             elif op == "export":
@@ -306,12 +318,17 @@ class Shard:
         keys, grads = keys.astype(np.int64, copy=False), grads.astype(np.float64, copy=False)
         if not np.isfinite(grads).all():
             raise ValueError(f"{who}: {int((~np.isfinite(grads)).sum())} NaN/Inf gradients")
-        bad = (keys != BIAS_KEY) & ((keys < 0) | (keys >= (1 << cfg.dims_log2)))
+        factor = keys < BIAS_KEY
+        bad = (keys >= (1 << cfg.dims_log2)) | (factor if self.factors is None else False)
         if bad.any():
             raise ValueError(
                 f"{who}: key {int(keys[bad][0])} outside [0, 2**{cfg.dims_log2}) "
                 f"({int(bad.sum())} such keys)"
             )
+        if self.factors is not None and factor.any():
+            problem = self.factors.check(keys[factor])
+            if problem:
+                raise ValueError(f"{who}: {problem}")
         foreign = shard_of(keys, cfg.num_shards) != cfg.index
         if foreign.any():
             raise ValueError(
@@ -320,10 +337,13 @@ class Shard:
             )
         return keys, grads
 
-    def finish(self, worker: int) -> None:
-        """Worker ``worker`` has pushed its last step (it no longer holds others back)."""
+    def finish(self, worker: int, rows: int | None = None, steps: int | None = None) -> None:
+        """Worker ``worker`` has pushed its last step (it no longer holds others back);
+        ``rows``/``steps``: what its input held (kept in ``stats["inputs"]``)."""
         with self._cond:
             self.finished[worker] = True
+            if _is_int(rows) and _is_int(steps) and rows >= 0 and steps >= 0:
+                self.stats["inputs"][str(worker)] = [rows, steps]
             if self.config.sync:
                 self._complete_step()
             self._cond.notify_all()
@@ -415,7 +435,11 @@ class Shard:
         is_bias = keys == BIAS_KEY
         if self.bias_opt is not None:
             self.bias_opt.update(_ZERO, np.array([grads[is_bias].sum()]))
-        self.opt.update(keys[~is_bias], grads[~is_bias])
+        linear = keys >= 0
+        self.opt.update(keys[linear], grads[linear])
+        if self.factors is not None:
+            factor = keys < BIAS_KEY
+            self.factors.update(keys[factor], grads[factor])
         self.stats["rows"] += int(rows)
         self.stats["loss"] += float(loss)
         self.stats["updates"] += 1
@@ -447,16 +471,29 @@ class Shard:
         out = np.empty(len(keys), np.float64)
         is_bias = keys == BIAS_KEY
         out[is_bias] = self.bias
-        out[~is_bias] = self.opt.weights(keys[~is_bias])
+        factor = keys < BIAS_KEY
+        linear = ~is_bias & ~factor
+        out[linear] = self.opt.weights(keys[linear])
+        out[factor] = 0.0 if self.factors is None else self.factors.weights(keys[factor])
         return out
 
     def nonzero_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """(keys, float32 weights) of every non-zero weight on this shard."""
         with self._cond:
             keys = self.opt.store.items(next(iter(self.opt.slots)))[0]
+            keys = keys[keys >= 0]  # not an FM job's factor keys
             w = self.opt.weights(keys)
         nz = w != 0
         return keys[nz], w[nz].astype(np.float32)
+
+    def trained_factor_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """An FM job's factor rows on this shard that training moved: (row keys,
+        vectors ``(n, k)``), as ``FMTrainer.trained_factor_rows``."""
+        if self.factors is None:
+            raise ValueError(f"shard {self.config.index}: not an FM job (no factors)")
+        with self._cond:
+            keys = self.opt.store.items(next(iter(self.opt.slots)))[0]
+            return self.factors.trained_rows(keys)
 
     def statistics(self) -> dict:
         """Counters, the key count and this process's peak RSS (bytes)."""
@@ -468,6 +505,8 @@ class Shard:
                 "keys": self.num_keys,
                 "version": int(self.version),
                 "clock": self.clock.tolist(),
+                "finished": self.finished.tolist(),
+                "store_bytes": self.opt.store.nbytes,
                 "incarnation": self.incarnation,
                 "peak_rss": peak_rss(),
                 "checkpoint_errors": list(self._writer.errors),
@@ -528,6 +567,7 @@ class Shard:
             "step": self.opt.step,
             "stats": json.loads(json.dumps(self.stats)),
             "bias_step": self.bias_opt.step if self.bias_opt is not None else 0,
+            "factor_step": self.factors.opt.step if self.factors is not None else 0,
             "config": asdict(self.config),
             "kind": "full" if full else "delta",
             "id": self._base,
@@ -553,7 +593,10 @@ class Shard:
         self.opt.step = meta["step"]
         if self.bias_opt is not None:
             self.bias_opt.step = meta["bias_step"]
+        if self.factors is not None:
+            self.factors.opt.step = meta.get("factor_step", 0)
         self.stats = {
+            "inputs": {},
             **meta["stats"],
             "restored_from": path,
             "restored_version": self.version,

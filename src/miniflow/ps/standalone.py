@@ -47,6 +47,7 @@ __all__ = [
     "rebatch",
     "WILDCARD_WARNING",
     "export_job",
+    "job_report",
 ]
 
 JOB_FILE = "job.json"
@@ -184,12 +185,21 @@ def run_shard(
     server = listen(host, port)
     cfg: ShardConfig = shards[index]
     restore = bool(cfg.checkpoint_path) and os.path.exists(cfg.checkpoint_path)
-    shard = Shard(cfg, restore=restore)
+    # registered before: a restart, even without a checkpoint (then it restarts EMPTY,
+    # joins the workers' step and reports what it lost, instead of refusing their pushes)
+    restarted = shard_addresses(job_dir, len(shards), job_id)[index] is not None
+    shard = Shard(cfg, restore=restore or restarted)
     if advertise is None:
         shown = socket.gethostname() if host in ("0.0.0.0", "::") else host
         advertise = f"{shown}:{server.getsockname()[1]}"
     write_address(job_dir, index, advertise, job_id)
-    state = f"restored from {cfg.checkpoint_path}" if restore else "empty"
+    state = (
+        f"restored from {cfg.checkpoint_path}"
+        if restore
+        else "restarted EMPTY: it had no checkpoint"
+        if restarted
+        else "empty"
+    )
     print(f"shard {index} of job {job_id} listening on {advertise} ({state})", flush=True)
     serve_shard(shard, server, identity)
     return 0
@@ -225,8 +235,8 @@ def run_worker_process(
     pace: float = 0.0,
 ):
     """Trains worker ``index`` on its own ``inputs`` against the job's shards."""
-    from miniflow.ml.source import DataSource
     from miniflow.ps.client import ShardClient
+    from miniflow.ps.partition import StreamedInput
     from miniflow.ps.transport import SocketTransport
     from miniflow.ps.validation import check_batch
     from miniflow.ps.worker import run_worker
@@ -240,14 +250,17 @@ def run_worker_process(
     identity = identity_for(job_dir, job_id, secret_file)
     addresses = wait_for_shards(job_dir, len(shards), job_id, config.timeout)
     rows = max(1, config.batch_size // config.num_workers)
+    spec = config.factor_spec()
+    fb, fields = (spec.field_bits, spec.fields) if spec is not None else (0, 0)
+    files = StreamedInput(list(inputs), fmt, config.dims_log2, config.num_workers,
+                          config.batch_size, config.model, fb, fields)  # fmt: skip
 
     def steps() -> Iterator[Batch]:
         seen = 0
-        for path in inputs:
-            for b in DataSource(path, config.dims_log2, fmt):
-                check_batch(b, config.dims_log2, seen)
-                seen += len(b)
-                yield b
+        for b in files.source():
+            check_batch(b, config.dims_log2, seen)
+            seen += len(b)
+            yield b
 
     def reload() -> list[str]:
         return [a or "" for a in shard_addresses(job_dir, len(shards), job_id)]
@@ -255,13 +268,57 @@ def run_worker_process(
     transport = SocketTransport(addresses, config.timeout, reload, identity)
     client = ShardClient(transport, index)
     try:
-        return run_worker(client, lambda: rebatch(steps(), rows), config.epochs, pace)
+        return run_worker(
+            client, lambda: rebatch(steps(), rows), config.epochs, pace, factors=shards[0].factors
+        )
     finally:
         client.close()
 
 
+def job_report(
+    job_dir: str, secret_file: str | None = None, max_lost_fraction: float | None = None
+) -> dict:
+    """What a standalone job did and lost, from its live shards: the coordinator's loss
+    report (:func:`~miniflow.ps.job.lost_report`) against the rows and steps every
+    worker's ``done`` told the shards it read. ``exceeded`` is true when the job is
+    complete and some shard lost more than ``max_lost_fraction`` (default: the job's)
+    of the rows; ``complete`` when every worker has finished."""
+    from miniflow.ps.client import ShardClient
+    from miniflow.ps.job import input_totals, lost_report
+    from miniflow.ps.partition import StreamedInput
+    from miniflow.ps.transport import SocketTransport
+    from miniflow.ps.validation import check_fraction
+
+    job_id, config, shards = load_job(job_dir)
+    bound = config.max_lost_fraction if max_lost_fraction is None else max_lost_fraction
+    check_fraction(bound)
+    identity = identity_for(job_dir, job_id, secret_file)
+    addresses = wait_for_shards(job_dir, len(shards), job_id, min(config.timeout, 30.0))
+    client = ShardClient(SocketTransport(addresses, config.timeout, identity=identity))
+    try:
+        stats = client.stats()
+    finally:
+        client.close()
+    unknown = StreamedInput([], "auto", config.dims_log2, config.num_workers, config.batch_size)
+    rows, steps = input_totals(unknown, stats, 1)
+    lost = lost_report(stats, rows, steps)
+    complete = all(stats[0]["finished"]) and len(stats[0]["inputs"]) == config.num_workers
+    return {
+        "job": job_id,
+        "complete": complete,
+        "workers_done": [i for i, f in enumerate(stats[0]["finished"]) if f],
+        "train_rows": stats[0]["rows"],
+        "shard_keys": [s["keys"] for s in stats],
+        "lost": lost,
+        "max_lost_fraction": bound,
+        "exceeded": complete and lost["fraction"] > bound,
+    }
+
+
 def export_job(job_dir: str, out: str, secret_file: str | None = None) -> dict:
-    """Asks every live shard of a standalone job to write its part into ``out``."""
+    """Asks every live shard of a standalone job to write its part into ``out``; an
+    FM/FFM job's model is gathered and saved as one ``FMModel`` (its format has no
+    sharded layout yet)."""
     from miniflow.ps.client import ShardClient
     from miniflow.ps.export import write_manifest
     from miniflow.ps.shard import optimizer_hyperparameters
@@ -271,15 +328,29 @@ def export_job(job_dir: str, out: str, secret_file: str | None = None) -> dict:
     identity = identity_for(job_dir, job_id, secret_file)
     addresses = wait_for_shards(job_dir, len(shards), job_id, min(config.timeout, 30.0))
     out = os.path.abspath(out)
-    client = ShardClient(SocketTransport(addresses, config.timeout, identity=identity))
-    try:
-        parts = client.export(out)
-    finally:
-        client.close()
     hp = optimizer_hyperparameters(config.optimizer, config.alpha, config.beta, config.lr)
     meta = {
         "optimizer": {"name": config.optimizer, "l1": config.l1, "l2": config.l2, **hp},
         "batch_size": config.batch_size,
         "parameter_server": {"job": job_id, "num_shards": len(shards)},
     }
+    client = ShardClient(SocketTransport(addresses, config.timeout, identity=identity))
+    try:
+        if config.model != "lr":
+            from miniflow.ml.sparse_lr import SparseLinearModel
+            from miniflow.ps.job import fm_model
+
+            keys, weights, bias = client.dump()
+            linear = SparseLinearModel(keys, weights, bias, config.dims_log2, meta)
+            model = fm_model(config, linear, *client.dump_factors(), meta)
+            model.save(out)
+            return {
+                "format": "miniflow.sparse_fm",
+                "kind": model.kind,
+                "nnz": model.nnz,
+                "dir": out,
+            }
+        parts = client.export(out)
+    finally:
+        client.close()
     return write_manifest(out, parts, config.dims_log2, meta)

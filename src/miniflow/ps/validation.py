@@ -14,7 +14,7 @@ import numpy as np
 
 from miniflow.ml.data import Batch
 
-__all__ = ["check_config", "check_batch", "MAX_DIMS_LOG2", "MAX_TASKS"]
+__all__ = ["check_config", "check_batch", "check_fraction", "MAX_DIMS_LOG2", "MAX_TASKS"]
 
 MAX_DIMS_LOG2 = 62  # keys are int64, and BIAS_KEY (-1) must stay outside the key space
 MAX_TASKS = 1024  # shards or workers: more is a typo, not a job
@@ -71,12 +71,22 @@ def check_config(cfg) -> None:
     _number("--ray-cpus", getattr(cfg, "ray_cpus", 1.0), 0)
     if getattr(cfg, "ray_placement", "SPREAD") not in PLACEMENTS:
         raise ValueError(f"--ray-placement must be one of {PLACEMENTS}, got {cfg.ray_placement!r}")
+    model = getattr(cfg, "model", "lr")
+    if model not in ("lr", "fm", "ffm"):
+        raise ValueError(f"model must be 'lr', 'fm' or 'ffm', got {model!r}")
+    if model != "lr":
+        cfg.factor_spec().check()
+        _number("--factor-alpha", cfg.factor_alpha, 0, low_open=True)
+        if cfg.factor_lr is not None:
+            _number("--factor-lr", cfg.factor_lr, 0, low_open=True)
+        if cfg.export == "sharded":
+            raise ValueError("--sharded-export writes linear models only; drop it for FM/FFM")
     _integer("--batch-size", cfg.batch_size, 1)
     _integer("--epochs", cfg.epochs, 1)
     if cfg.checkpoint_every is not None:
         _integer("--checkpoint-every", cfg.checkpoint_every, 0)
     _integer("max_restarts", cfg.max_restarts, 0)
-    _number("--max-lost-fraction", cfg.max_lost_fraction, 0, 1)
+    check_fraction(cfg.max_lost_fraction)
     _number("--pace", cfg.pace, 0)
     _number("--timeout", cfg.timeout, 0, low_open=True)
     _number("--worker-timeout", cfg.worker_timeout, 0)
@@ -85,6 +95,11 @@ def check_config(cfg) -> None:
             f"--worker-timeout ({cfg.worker_timeout:g}s) must be below --timeout "
             f"({cfg.timeout:g}s), or waiting workers give up before the hung one is replaced"
         )
+
+
+def check_fraction(value) -> None:
+    """``--max-lost-fraction`` is a number in [0, 1]."""
+    _number("--max-lost-fraction", value, 0, 1)
 
 
 def check_batch(batch: Batch, dims_log2: int, first_row: int) -> None:

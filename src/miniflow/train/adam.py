@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from miniflow.core import update_rules
 from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.ops import control_flow_ops
@@ -84,9 +86,13 @@ class AdamOptimizer(Optimizer):
 
     def _create_slots(self, var_list):
         if self._beta1_power is None:
-            # float32 whatever the variables' dtype, as TF (its kernels cast them)
-            self._beta1_power = Variable(self._beta1, trainable=False, name="beta1_power")
-            self._beta2_power = Variable(self._beta2, trainable=False, name="beta2_power")
+            # float32 whatever the variables' dtype, as TF (its kernels cast them); on the
+            # device of the first variable by name, as TF colocates them (one ps task)
+            first = min(var_list, key=lambda v: v.op_name)
+            graph = getattr(first, "graph", None)
+            with graph.colocate_with(first) if graph is not None else contextlib.nullcontext():
+                self._beta1_power = Variable(self._beta1, trainable=False, name="beta1_power")
+                self._beta2_power = Variable(self._beta2, trainable=False, name="beta2_power")
         for v in var_list:
             self._get_or_make_slot(v, fill_slot(v, 0.0), "m", self._name)
             self._get_or_make_slot(v, fill_slot(v, 0.0), "v", self._name)

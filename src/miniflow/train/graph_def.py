@@ -34,7 +34,7 @@ def _tf_input(tensor_name: str) -> str:
 
 class NodeDef:
     """One op of a `GraphDef`: ``name``, ``op`` (its type), ``input`` (TF's spelling),
-    ``attr`` (encoded values) and ``device`` (always ``""``)."""
+    ``attr`` (encoded values) and ``device`` (``""`` when unplaced)."""
 
     def __init__(self, entry: dict):
         self._entry = entry
@@ -42,7 +42,7 @@ class NodeDef:
     name = property(lambda self: self._entry["name"])
     op = property(lambda self: self._entry["type"])
     attr = property(lambda self: self._entry["attrs"])
-    device = ""
+    device = property(lambda self: self._entry.get("device", ""))
 
     @property
     def input(self) -> list:

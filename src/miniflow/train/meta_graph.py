@@ -172,22 +172,30 @@ def export_meta_graph(
     if format not in ("miniflow", "tf"):
         raise ValueError(f"export_meta_graph format must be 'miniflow' or 'tf', got {format!r}")
     if format == "tf":
-        return _export_tf(filename, saver, saver_def, collection_list, as_text, graph)
+        return _export_tf(
+            filename, saver, saver_def, collection_list, as_text, graph, clear_devices
+        )
     tags = (meta_info_def or {}).get("tags", ()) if isinstance(meta_info_def, dict) else ()
     meta = build_meta_graph(graph, saver_def, None, tags, collection_list)
+    if clear_devices:
+        for entry in meta._body["graph_def"]["ops"]:
+            entry.pop("device", None)
     if filename is not None:
         data = meta.to_json()
         atomic_write(os.fspath(filename), lambda fh: fh.write(data))
     return meta
 
 
-def _export_tf(filename, saver, saver_def, collection_list, as_text, graph):
+def _export_tf(filename, saver, saver_def, collection_list, as_text, graph, clear_devices=False):
     from miniflow.train import tf_graph_export
 
     graph = graph or get_default_graph()
     if saver is None and saver_def is not None:
         saver = _SaverView(graph, saver_def)
     meta = tf_graph_export.meta_graph_def_from_graph(graph, saver, collection_list)
+    if clear_devices:
+        for node in meta.graph_def.node:
+            node.device = ""
     if filename is not None:
         tf_graph_export.write_proto(meta, os.fspath(filename), as_text)
     return meta
@@ -206,16 +214,18 @@ class _SaverView:
         self._keep_every_s = saver_def.get("keep_checkpoint_every_n_hours", 10000.0) * 3600.0
 
 
-def import_into(graph, meta: MetaGraphDef, scope: str = "", input_map=None) -> dict:
+def import_into(
+    graph, meta: MetaGraphDef, scope: str = "", input_map=None, clear_devices=False
+) -> dict:
     """Rebuilds ``meta`` into ``graph``; returns the variables by their file names.
 
     Either everything is added or, on any error, nothing.
     """
     with ser.all_or_nothing(graph):
-        return _import_into(graph, meta._body, scope, input_map)
+        return _import_into(graph, meta._body, scope, input_map, clear_devices)
 
 
-def _import_into(graph, body, scope, input_map) -> dict:
+def _import_into(graph, body, scope, input_map, clear_devices=False) -> dict:
     variables = {}
     for i, spec in enumerate(body["variables"]):
         where = f"variables[{i}]"
@@ -236,7 +246,9 @@ def _import_into(graph, body, scope, input_map) -> dict:
         return variables[name]
 
     with graph.as_default():
-        built = ser.import_graph(graph, body["graph_def"], resolve_var, scope, input_map)
+        built = ser.import_graph(
+            graph, body["graph_def"], resolve_var, scope, input_map, clear_devices
+        )
     for spec in body["variables"]:
         var, where = variables[spec["name"]], f"variable '{spec['name']}'"
         read = _lookup(built, spec.get("read"), where, tensor=True)

@@ -340,7 +340,10 @@ class ClusterRuntime:
                 raise errors.UnimplementedError(
                     None, op, f"SyncReplicasOptimizer: variable {var.op_name} is not on a ps task"
                 )
-            grads, sparse = _grad_positions(apply_op.opdef)
+            # an Assign of optimizer state (Adam's beta powers) carries no gradient
+            grads, sparse = (
+                ([], False) if apply_op.type == "Assign" else _grad_positions(apply_op.opdef)
+            )
             attrs = dict(kernel_attrs(apply_op.opdef, apply_op.attrs))
             attrs.pop("var", None)
             slots = [s.op_name for s in attrs.pop("slot_vars", ())]
@@ -350,9 +353,13 @@ class ClusterRuntime:
             plan.append((client, spec, slice(start, start + k)))
             start += k
         clients = list(dict.fromkeys([gs_client] + [c for c, _, _ in plan]))
+        # TF's token: the step this worker's next gradients are for is the global step
+        # after its previous push (applied or dropped), not a read racing other workers'
+        # steps: a gradient computed before a step was applied is stale after it.
+        token: list = [None]
 
         def push(step, *inputs):
-            step = int(_local(step))
+            step = int(_local(step)) if token[0] is None else token[0]
             requests = {
                 c: ({"op": "sync", "step": step, "n": n, "updates": []}, {}) for c in clients
             }
@@ -372,11 +379,12 @@ class ClusterRuntime:
                     if deadline is not None:
                         header["timeout"] = max(0.0, deadline - time.monotonic())
                     c.send(header, arrays)
-                for c in clients:
-                    c.recv()
+                replies = {c: c.recv()[0] for c in clients}
             finally:
                 for c in clients:
                     c.lock.release()
+            reply = replies[gs_client]
+            token[0] = int(reply["step"]) + (0 if reply.get("stale") else 1)
             return np.int64(step)
 
         return push

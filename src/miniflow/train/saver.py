@@ -65,6 +65,12 @@ class Saver:
         if var_list is None:
             var_list = get_default_graph().get_collection(GraphKeys.GLOBAL_VARIABLES)
         self._vars = _named(var_list)
+        # The pieces of partitioned variables, saved as TF does: their whole under its name.
+        self._slices = {
+            name: var._save_slice_info
+            for name, var in self._vars.items()
+            if name == var.op_name and getattr(var, "_save_slice_info", None) is not None
+        }
         if not self._vars and not allow_empty:
             raise ValueError("No variables to save")
         self._max_to_keep = max_to_keep
@@ -137,6 +143,7 @@ class Saver:
                     f"saving checkpoint {prefix}. Run the variable initializers first.",
                 )
             values[name] = np.asarray(value)
+        values = _wholes(values, self._slices)
         ckpt.write_checkpoint(prefix, values, self._format)
         if write_meta_graph:
             self._write_meta_graph(sess.graph, f"{prefix}.{meta_graph_suffix}")
@@ -219,19 +226,29 @@ class Saver:
                 None, None, f"The passed save_path is not a valid checkpoint: {prefix}"
             )
         index = ckpt.read_index(prefix)["tensors"]
+        keys = {}  # variable name -> checkpoint key (a piece's whole, as TF saves it)
         for name, var in self._vars.items():
-            entry = index.get(name)
+            info = self._slices.get(name)
+            key = info.full_name if info is not None and info.full_name in index else name
+            entry = index.get(key)
             if entry is None:
                 raise errors.NotFoundError(
                     None,
                     None,
-                    f"Key {name} not found in checkpoint {prefix} (variable "
+                    f"Key {key} not found in checkpoint {prefix} (variable "
                     f"{var.op_name}). The checkpoint holds: {', '.join(sorted(index))}",
                 )
-            _check_compatible(var, name, entry, prefix)
-        values = ckpt.load_checkpoint_tensors(prefix, list(self._vars))
+            if key != name:
+                _check_whole(var, info, entry, prefix)
+            else:
+                _check_compatible(var, name, entry, prefix)
+            keys[name] = key
+        values = ckpt.load_checkpoint_tensors(prefix, sorted(set(keys.values())))
         for name, var in self._vars.items():
-            var._slot_in(sess).value = np.array(values[name], dtype=var.dtype.np, copy=True)
+            value = values[keys[name]]
+            if keys[name] != name:
+                value = value[self._slices[name].index()]
+            var._slot_in(sess).value = np.array(value, dtype=var.dtype.np, copy=True)
 
     def _check_session(self, sess):
         graph = getattr(sess, "graph", None)
@@ -288,6 +305,7 @@ class Saver:
             graph=graph or self._graph(),
             format="tf" if self._format == "tf" else None,
             saver=self,
+            clear_devices=clear_devices,
         )
 
     def _graph(self):
@@ -299,8 +317,8 @@ class Saver:
 def _named(var_list) -> dict:
     if isinstance(var_list, dict):
         items = list(var_list.items())
-    else:
-        items = [(v.op_name, v) for v in var_list]
+    else:  # a PartitionedVariable stands for its pieces
+        items = [(p.op_name, p) for v in var_list for p in (v if isinstance(v, list) else [v])]
     out = {}
     for name, var in items:
         if not hasattr(var, "_slot_in"):
@@ -312,6 +330,44 @@ def _named(var_list) -> dict:
             raise ValueError(f"At least two variables have the same name: {name}")
         out[name] = var
     return out
+
+
+def _wholes(values: dict, slices: dict) -> dict:
+    """``values`` with the pieces of each partitioned variable replaced by their whole.
+
+    Raises:
+        ValueError: the saver holds only some pieces of a partitioned variable.
+    """
+    groups: dict = {}
+    for name, info in slices.items():
+        groups.setdefault(info.full_name, []).append(name)
+    out = {k: v for k, v in values.items() if k not in slices}
+    for full, names in groups.items():
+        first = slices[names[0]]
+        whole = np.empty(first.full_shape, dtype=values[names[0]].dtype)
+        covered = 0
+        for name in names:
+            whole[slices[name].index()] = values[name]
+            covered += values[name].size
+        if covered != whole.size or full in out:
+            raise ValueError(
+                f"The Saver holds {len(names)} pieces of partitioned variable {full} that do "
+                f"not cover its shape {first.full_shape}; save all its pieces (pass the "
+                "PartitionedVariable) or name the pieces in a dict var_list."
+            )
+        out[full] = whole
+    return out
+
+
+def _check_whole(var, info, entry, prefix):
+    if entry["dtype"] != var.dtype.name or list(entry["shape"]) != info.full_shape:
+        raise errors.InvalidArgumentError(
+            None,
+            None,
+            f"Restoring variable {var.op_name} from checkpoint {prefix}: key "
+            f"{info.full_name} is {entry['dtype']}{list(entry['shape'])} in the checkpoint "
+            f"but the partitioned variable is {var.dtype.name}{info.full_shape}.",
+        )
 
 
 def _check_compatible(var, name, entry, prefix):
@@ -373,7 +429,9 @@ def import_meta_graph(
         )
     graph = get_default_graph()
     with ser.all_or_nothing(graph):
-        variables = meta_graph.import_into(graph, meta, import_scope or "", input_map)
+        variables = meta_graph.import_into(
+            graph, meta, import_scope or "", input_map, clear_devices
+        )
         return saver_for(meta, variables)
 
 

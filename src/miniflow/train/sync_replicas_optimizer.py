@@ -46,12 +46,45 @@ def _sync_push_local(state, *inputs, **attrs):
 not_differentiable("SyncReplicasPush")
 
 
-class _SyncReplicasHook(SessionRunHook):
-    """The hook of ``make_session_run_hook``: nothing to start (the ps tasks aggregate;
-    there is no chief queue runner or token queue)."""
+def _is_slot(opt, var) -> bool:
+    return any(var is s for named in opt._slots.values() for s in named.values())
 
-    def __init__(self, is_chief: bool):
-        self.is_chief = bool(is_chief)
+
+class _ChiefQueueRunner:
+    """What ``get_chief_queue_runner`` returns. TF's chief runs a thread that takes the
+    aggregated gradients, applies them and hands out tokens; here each ps task does that
+    when the step's gradients are in, so the runner has no threads to start (a program
+    that starts it, by hand or through ``tf.train.add_queue_runner``, still works)."""
+
+    name = "sync_replicas/chief_queue_runner"
+    queue = None
+    enqueue_ops: list = []
+    exceptions_raised: list = []
+
+    def create_threads(self, sess, coord=None, daemon=False, start=False) -> list:
+        return []
+
+
+class _SyncReplicasHook(SessionRunHook):
+    """The hook of ``make_session_run_hook``: checks, as TF's, that the train op was
+    built, and gets the chief's runner and init tokens (which have nothing to run)."""
+
+    def __init__(self, opt, is_chief: bool, num_tokens: int):
+        self._opt, self.is_chief, self._num_tokens = opt, bool(is_chief), num_tokens
+
+    def begin(self):
+        if not self._opt._gradients_applied:
+            raise ValueError(
+                "SyncReplicasOptimizer.apply_gradient should be called before using the hook."
+            )
+        if self.is_chief:
+            self._q_runner = self._opt.get_chief_queue_runner()
+            self._init_tokens_op = self._opt.get_init_tokens_op(self._num_tokens)
+
+    def after_create_session(self, session, coord):
+        if self.is_chief:
+            session.run(self._init_tokens_op)
+            self._q_runner.create_threads(session, coord=coord, daemon=True, start=True)
 
 
 class SyncReplicasOptimizer(Optimizer):
@@ -103,8 +136,8 @@ class SyncReplicasOptimizer(Optimizer):
 
         Raises:
             ValueError: no gradients, no ``global_step``, or called twice.
-            UnimplementedError: the wrapped optimizer updates state besides its
-                variables and slots (e.g. Adam's beta powers).
+            UnimplementedError: the wrapped optimizer updates state other than its
+                variables, slots and (by Assign) its own non-slot variables.
         """
         grads_and_vars = [(g, v) for g, v in grads_and_vars if g is not None]
         if not grads_and_vars:
@@ -121,21 +154,35 @@ class SyncReplicasOptimizer(Optimizer):
         if inner in train_ops:  # the templates are never run by themselves
             train_ops.remove(inner)
         variables = {v for _, v in grads_and_vars}
+        # State of the optimizer besides slots (Adam's beta powers): assigned once per
+        # aggregated step, from the value the pushing worker computed from the step's state.
+        non_slot = {v for v in self._opt.variables() if not _is_slot(self._opt, v)}
         initializers = {v.initializer for v in graph.get_collection(GraphKeys.GLOBAL_VARIABLES)}
         templates = []
         for op in graph.get_operations()[before:]:
             if not op.opdef.extra.get("writes") or op in initializers:
                 continue
-            if op.attrs.get("var") not in variables or not remote_op_allowed(op.type):
+            var = op.attrs.get("var")
+            if var in non_slot and op.type == "Assign":
+                templates.append(op)
+                continue
+            if var not in variables or not remote_op_allowed(op.type):
                 raise errors.UnimplementedError(
                     None,
                     op,
                     f"SyncReplicasOptimizer: {type(self._opt).__name__} also updates "
                     f"{op.type} op '{op.name}' outside its variables' Apply ops; "
-                    "use an optimizer without extra state (GradientDescent, Adagrad, "
-                    "Momentum, RMSProp, Ftrl, ProximalAdagrad, ...)",
+                    "use an optimizer whose state is its slots and Assigns of its own "
+                    "variables (GradientDescent, Adagrad, Momentum, RMSProp, Ftrl, Adam, ...)",
                 )
             templates.append(op)
+        # What the inner optimizer built after its updates (Adam's ``beta * beta_power``)
+        # waits for them by control dependencies; the templates never run in the worker,
+        # so those edges go (the ps applies a step's Assigns after its Apply ops).
+        names = {op.name for op in templates}
+        for op in graph.get_operations()[before:]:
+            if any(c.name in names for c in op.control_inputs):
+                op.control_inputs = tuple(c for c in op.control_inputs if c.name not in names)
         inputs = [global_step.value()] + [t for op in templates for t in op.inputs]
         with control_flow_ops.name_scope(name or self._name):
             step = apply_op(
@@ -152,16 +199,36 @@ class SyncReplicasOptimizer(Optimizer):
 
     # -- TF's other methods -----------------------------------------------------------
     def make_session_run_hook(self, is_chief, num_tokens=-1):
-        return _SyncReplicasHook(is_chief)
+        return _SyncReplicasHook(self, is_chief, num_tokens)
 
     def get_chief_queue_runner(self):
-        """None: there is no chief queue runner (the ps tasks aggregate)."""
-        return None
+        """The chief's runner, with no threads to start (the ps tasks aggregate).
+
+        Raises:
+            ValueError: called before ``apply_gradients`` (as TF).
+        """
+        if not self._gradients_applied:
+            raise ValueError("Should be called after apply_gradients().")
+        return _ChiefQueueRunner()
 
     def get_init_tokens_op(self, num_tokens=-1):
-        """A no-op (there is no token queue)."""
-        if num_tokens not in (-1,) and num_tokens < 0:
-            raise ValueError(f"num_tokens must be -1 or >= 0, got {num_tokens}")
+        """A no-op: there is no token queue. A worker's train op returns when its step
+        is applied (or its gradient dropped as stale), as a TF worker does once it gets
+        the token the chief enqueues after the step; TF's initial tokens, which let a
+        worker push again before the first step is applied, have no equivalent.
+
+        Raises:
+            ValueError: called before ``apply_gradients``, or fewer tokens than
+                ``replicas_to_aggregate - total_num_replicas`` (TF's checks).
+        """
+        if not self._gradients_applied:
+            raise ValueError("get_init_tokens_op() should be called after apply_gradients().")
+        needed = self._replicas_to_aggregate - self._total_num_replicas
+        if num_tokens != -1 and num_tokens < needed:
+            raise ValueError(
+                f"Too few tokens to finish the first step: {num_tokens} (given) vs "
+                f"{needed} (needed)"
+            )
         return control_flow_ops.no_op(name="sync_token_init")
 
     def get_slot(self, *args, **kwargs):

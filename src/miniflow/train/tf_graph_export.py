@@ -47,7 +47,10 @@ def graph_def_from_graph(graph=None):
         why = exp.unsupported_reason(op)
         if why is None:
             try:
+                first = len(gd.node)
                 exp.EXPORTERS.get(op.type, exp._generic)(exp.NodeEmitter(gd, op, names), op)
+                for node in gd.node[first:]:  # the op's nodes are placed where it is
+                    node.device = op.device
                 continue
             except (ValueError, TypeError, KeyError) as e:
                 why = f"{type(e).__name__}: {e}"
@@ -176,6 +179,13 @@ def _add_saver_nodes(gd, variables: dict, scope="save"):
 
     names = sorted(variables)
     string = dtypes.string
+    # A piece of a partitioned variable is saved as TF does: a slice of its whole.
+    infos = [
+        getattr(variables[n], "_save_slice_info", None) if n == variables[n].op_name else None
+        for n in names
+    ]
+    keys = [n if i is None else i.full_name for n, i in zip(names, infos)]
+    specs = ["" if i is None else i.spec for i in infos]
 
     def strings(vals):
         return np.array([v.encode() for v in vals], dtype=object)
@@ -186,12 +196,9 @@ def _add_saver_nodes(gd, variables: dict, scope="save"):
     prefix = node(
         "Const", "PlaceholderWithDefault", [filename], {"dtype": string, "shape": TensorShape([])}
     )
-    tnames = node("SaveV2/tensor_names", "Const", [], {"value": strings(names), "dtype": string})
+    tnames = node("SaveV2/tensor_names", "Const", [], {"value": strings(keys), "dtype": string})
     slices = node(
-        "SaveV2/shape_and_slices",
-        "Const",
-        [],
-        {"value": strings([""] * len(names)), "dtype": string},
+        "SaveV2/shape_and_slices", "Const", [], {"value": strings(specs), "dtype": string}
     )
     var_dtypes = [variables[n].dtype for n in names]
     save = node(
@@ -201,12 +208,9 @@ def _add_saver_nodes(gd, variables: dict, scope="save"):
         {"dtypes": var_dtypes},
     )
     control = node("control_dependency", "Identity", [prefix, f"^{save}"], {"T": string})
-    rnames = node("RestoreV2/tensor_names", "Const", [], {"value": strings(names), "dtype": string})
+    rnames = node("RestoreV2/tensor_names", "Const", [], {"value": strings(keys), "dtype": string})
     rslices = node(
-        "RestoreV2/shape_and_slices",
-        "Const",
-        [],
-        {"value": strings([""] * len(names)), "dtype": string},
+        "RestoreV2/shape_and_slices", "Const", [], {"value": strings(specs), "dtype": string}
     )
     restore = node("RestoreV2", "RestoreV2", [prefix, rnames, rslices], {"dtypes": var_dtypes})
     assigns = []

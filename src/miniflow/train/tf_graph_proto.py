@@ -174,6 +174,8 @@ def _dtype_of(value):
 
 # -- the importer ---------------------------------------------------------------------
 class _Importer:
+    clear_devices = False  # import_meta_graph(clear_devices=True) sets it
+
     def __init__(self, graph, graph_def, prefix, input_map, skip_scopes=(), trainable=()):
         self.graph, self.prefix = graph, prefix
         self.nodes = {}
@@ -318,6 +320,9 @@ class _Importer:
                 raise
             except KeyError as e:  # an attribute TensorFlow always writes is not there
                 raise b.error(f"the attribute {e} is missing") from None
+        if node.device and not self.clear_devices:  # as TF: over an enclosing tf.device
+            for op in [result] if isinstance(result, Operation) else {t.op for t in result}:
+                op._set_device(node.device)
         if isinstance(result, Operation):
             self.ops[name], self.built[name] = result, list(result.outputs)
         else:
@@ -439,6 +444,7 @@ def import_meta_graph_def(meta_graph_def, import_scope=None, input_map=None, cle
         saver_scope = (meta.saver_def.filename_tensor_name.split("/")[0] + "/",)
     with ser.all_or_nothing(graph), graph.as_default():
         imp_ = _Importer(graph, meta.graph_def, prefix, input_map, saver_scope, trainable)
+        imp_.clear_devices = bool(clear_devices)
         imp_.run()
         _attach_variables(imp_, var_defs)
         _import_collections(imp_, meta, var_defs)

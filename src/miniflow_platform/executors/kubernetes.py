@@ -9,7 +9,9 @@
 The run's environment goes into a Secret (``envFrom``), never into the pod spec. The
 state comes from the Job/Pod status: ``Complete`` -> exit 0, ``DeadlineExceeded`` ->
 TIMED_OUT, a container terminated with reason ``OOMKilled`` -> OOM_KILLED, a run
-whose objects are gone -> LOST. Objects are found by the label ``miniflow.io/run-id``,
+whose objects are gone -> LOST. ``status`` reads watch-fed caches (``kube_watch``),
+or the API where a cache cannot serve (``watch=False``, a failing watch, an object it
+has not seen). Objects are found by the label ``miniflow.io/run-id``,
 so a restarted server adopts what still runs. When a run ends, ``release`` copies its
 pod log into storage (``<run id>/output.log``) and deletes its objects, so logs outlive
 the pods as they do on one machine.
@@ -36,6 +38,7 @@ from miniflow_platform.executors.base import (
     RunStatus,
     check_run_id,
 )
+from miniflow_platform.executors.kube_watch import WatchCaches
 from miniflow_platform.storage import Storage, open_storage
 
 ISOLATION = "kubernetes"
@@ -91,7 +94,8 @@ class KubernetesExecutor(Executor):
     # Tenants are apart: own namespace, own non-root uid, restricted pods, NetworkPolicy.
     mode = "isolated"
 
-    def __init__(self, settings: Settings, api_client: Any = None):
+    def __init__(self, settings: Settings, api_client: Any = None, watch: bool = True):
+        """``watch=False``: read every status from the API (polling), no watch threads."""
         k = _kube()
         self.settings = settings
         self.cluster = km.Cluster(
@@ -121,6 +125,9 @@ class KubernetesExecutor(Executor):
         self._where: dict[str, str] = {}  # run id -> namespace
         self._cancelled: set[str] = set()
         self._log_cache: dict[str, tuple[float, bytes]] = {}
+        self._uids: dict[str, str | None] = {}  # run id -> uid of what this server made
+        # (plural, namespace) -> watch cache; None: poll the API (the one switch)
+        self.caches = WatchCaches.of(self, self._api_exception()) if watch else None
 
     @property
     def storage(self) -> Storage:
@@ -130,7 +137,35 @@ class KubernetesExecutor(Executor):
     def isolation(self) -> str:
         return ISOLATION
 
+    def close(self) -> None:
+        """Stop the watch threads; the runs keep going."""
+        if self.caches is not None:
+            self.caches.close()
+
     # ---- helpers -----------------------------------------------------------------------
+
+    def _read(self, plural: str, run_id: str, ns: str) -> Any:
+        """The run's object from the watch cache; from the API if the cache has not got
+        it (created a moment ago, or gone), has another incarnation than this server
+        made or deleted last, or cannot serve. None when it does not exist."""
+        name = km.object_name(run_id)
+        obj = self.caches.get(plural, ns, name) if self.caches is not None else None
+        with self._lock:
+            uid = self._uids.get(run_id, obj.metadata.uid if obj is not None else None)
+        if obj is not None and obj.metadata.uid == uid:
+            return obj
+        return self._missing(self._reader(plural), name, ns)
+
+    def _reader(self, plural: str) -> Callable[..., Any]:
+        return {
+            "jobs": self.batch.read_namespaced_job,
+            "deployments": self.apps.read_namespaced_deployment,
+            "pods": self.core.read_namespaced_pod,
+        }[plural]
+
+    def _forget_run(self, run_label: str, ns: str) -> None:
+        if self.caches is not None:
+            self.caches.forget_run(run_label, ns)
 
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         """Run one API call; an API error becomes KubernetesError naming ``what``."""
@@ -268,10 +303,12 @@ class KubernetesExecutor(Executor):
         kind = self.workload(run_id)
         if kind == "job":
             body = m.V1Job.from_dict(km.job(run_id, spec, self.cluster))
-            self._create_fresh("Job", self.batch.create_namespaced_job, self._delete_job, ns, body)
+            made = self._create_fresh(
+                "Job", self.batch.create_namespaced_job, self._delete_job, ns, body
+            )
         elif kind == "deployment":
             body = m.V1Deployment.from_dict(km.deployment(run_id, spec, self.cluster))
-            self._create(
+            made = self._create(
                 "a Deployment",
                 self.apps.create_namespaced_deployment,
                 self.apps.replace_namespaced_deployment,  # a rolling update
@@ -280,7 +317,11 @@ class KubernetesExecutor(Executor):
             )
         else:
             body = m.V1Pod.from_dict(km.pod(run_id, spec, self.cluster))
-            self._create_fresh("Pod", self.core.create_namespaced_pod, self._delete_pod, ns, body)
+            made = self._create_fresh(
+                "Pod", self.core.create_namespaced_pod, self._delete_pod, ns, body
+            )
+        with self._lock:  # a cached object of another uid is an earlier attempt's
+            self._uids[run_id] = made.metadata.uid
         if kind != "job":
             self._create(
                 "a Service",
@@ -293,18 +334,18 @@ class KubernetesExecutor(Executor):
 
     def _create_fresh(
         self, what: str, create: Callable[..., Any], delete: Callable[[str, str], None], ns, body
-    ) -> None:
+    ) -> Any:
         """Create; an object left by an earlier attempt of the run (409) is deleted first."""
         try:
-            create(ns, body)
-            return
+            return create(ns, body)
         except self._api_exception() as e:
             if _status_of(e) != 409:
                 raise KubernetesError(
                     f"Kubernetes refused to create the {what}: {_status_of(e)} {_message(e)}"
                 ) from e
         delete(body.metadata.name, ns)
-        self._call(f"create the {what}", create, ns, body)
+        self._forget_run(body.metadata.labels[km.RUN_LABEL], ns)
+        return self._call(f"create the {what}", create, ns, body)
 
     def _delete_job(self, name: str, ns: str) -> None:
         self._missing(self.batch.delete_namespaced_job, name, ns, propagation_policy="Foreground")
@@ -314,14 +355,19 @@ class KubernetesExecutor(Executor):
         self._missing(self.core.delete_namespaced_pod, name, ns, grace_period_seconds=5)
         self._wait_gone(self.core.read_namespaced_pod, name, ns)
 
-    def _pods(self, run_id: str, ns: str) -> list[Any]:
+    def _pods(self, run_id: str, ns: str, cached: bool = False) -> list[Any]:
+        """The run's pods, oldest first; ``cached``: from the watch cache if it can serve."""
+        if cached and self.caches is not None:
+            pods = self.caches.of_run("pods", ns, km.run_label(run_id))
+            if pods is not None:
+                return sorted(pods, key=_age)
         pods = self._call(
             "list the run's pods",
             self.core.list_namespaced_pod,
             ns,
             label_selector=self._selector(run_id),
         ).items
-        return sorted(pods, key=lambda p: (p.metadata.creation_timestamp or 0, p.metadata.name))
+        return sorted(pods, key=_age)
 
     def status(self, run_id: str) -> RunStatus:
         ns = self._namespace(run_id)
@@ -339,18 +385,17 @@ class KubernetesExecutor(Executor):
         )
 
     def _status_in(self, run_id: str, ns: str) -> RunStatus | None:
-        name = km.object_name(run_id)
         kind = self.workload(run_id)
         if kind == "job":
-            job = self._missing(self.batch.read_namespaced_job, name, ns)
+            job = self._read("jobs", run_id, ns)
             if job is None:
                 return None
             return self._job_status(run_id, ns, job)
         if kind == "deployment":
-            if self._missing(self.apps.read_namespaced_deployment, name, ns) is None:
+            if self._read("deployments", run_id, ns) is None:
                 return None
-            return self._pods_status(self._pods(run_id, ns))
-        pod = self._missing(self.core.read_namespaced_pod, name, ns)
+            return self._pods_status(self._pods(run_id, ns, cached=True))
+        pod = self._read("pods", run_id, ns)
         if pod is None:
             return None
         if pod.status is not None and pod.status.reason == "DeadlineExceeded":
@@ -364,7 +409,8 @@ class KubernetesExecutor(Executor):
         if "Complete" in conds:
             return RunStatus(RunState.EXITED, 0)
         failed = conds.get("Failed") or conds.get("FailureTarget")
-        pods = self._pods(run_id, ns)
+        # A failed Job's pods from the API: the pod cache may not have their end yet.
+        pods = self._pods(run_id, ns, cached=failed is None)
         if failed is None:
             waiting = _fatal_waiting(pods)
             if waiting:
@@ -421,6 +467,9 @@ class KubernetesExecutor(Executor):
             self._delete_pod(name, ns)
         self._missing(self.core.delete_namespaced_service, name, ns)
         self._missing(self.core.delete_namespaced_secret, name + "-env", ns)
+        self._forget_run(km.run_label(run_id), ns)
+        with self._lock:
+            self._uids[run_id] = None  # deleted: whatever a cache still has is stale
 
     def release(self, run_id: str) -> None:
         """The run ended: keep its log in storage, then delete its objects."""
@@ -576,6 +625,10 @@ class KubernetesExecutor(Executor):
                 if label and ns.startswith(self.cluster.namespace_prefix):
                     found.setdefault(label.replace(".", "/", 1), ns)
         return found
+
+
+def _age(obj: Any) -> tuple[Any, str]:
+    return (obj.metadata.creation_timestamp or 0, obj.metadata.name)
 
 
 def _open_to_pod(run_dir: Any) -> None:

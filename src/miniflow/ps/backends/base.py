@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from miniflow.ps.client import ShardClient
-from miniflow.ps.partition import Partitions
+from miniflow.ps.partition import Partitions, StreamedInput
 from miniflow.ps.shard import ShardConfig
 
 __all__ = ["Backend", "JobSpec", "WorkerState"]
@@ -18,7 +18,7 @@ class JobSpec:
     """What a backend needs to run a job (built by :class:`miniflow.ps.job.PSJob`)."""
 
     shards: list[ShardConfig]
-    partitions: Partitions
+    partitions: Partitions | StreamedInput  # what each worker reads: ``.path(index)``
     epochs: int
     job_dir: str
     pace: float = 0.0
@@ -34,10 +34,12 @@ class JobSpec:
 
 @dataclass
 class WorkerState:
-    """``running``, ``done`` or ``failed`` (with the reason)."""
+    """``running``, ``done`` or ``failed`` (with the reason; ``fatal``: the worker
+    refused its input or credentials, which a replacement would only repeat)."""
 
     status: str
     reason: str = ""
+    fatal: bool = False
 
 
 class Backend(ABC):

@@ -39,6 +39,7 @@ class LocalBackend(Backend):
         self.shards: list[Shard] = []
         self._threads: dict[int, threading.Thread] = {}
         self._errors: dict[int, str] = {}
+        self._fatal: dict[int, str] = {}
         self._stop = threading.Event()
 
     def start_shards(self, restore: bool = False) -> None:
@@ -56,11 +57,15 @@ class LocalBackend(Backend):
                     self.spec.epochs,
                     self.spec.pace,
                     stop=self._stop.is_set,
+                    factors=self.spec.shards[0].factors,
                 )
+            except (ValueError, FileNotFoundError) as e:  # its input: fatal, see poll()
+                self._fatal[index] = str(e)
             except Exception as e:  # noqa: BLE001  reported through poll()
                 self._errors[index] = f"{type(e).__name__}: {e}"
 
         self._errors.pop(index, None)
+        self._fatal.pop(index, None)
         t = threading.Thread(target=target, name=f"ps-worker-{index}", daemon=True)
         self._threads[index] = t
         t.start()
@@ -69,7 +74,9 @@ class LocalBackend(Backend):
         states = []
         for i in range(self.spec.num_workers):
             t = self._threads.get(i)
-            if i in self._errors:
+            if i in self._fatal:
+                states.append(WorkerState("failed", self._fatal[i], fatal=True))
+            elif i in self._errors:
                 states.append(WorkerState("failed", self._errors[i]))
             elif t is not None and t.is_alive():
                 states.append(WorkerState("running"))

@@ -135,7 +135,7 @@ class ProcessBackend(Backend):
             "--address-file",
             self.address_file,
             "--partition",
-            self.spec.partitions.path(index),
+            _as_arg(self.spec.partitions.path(index)),
             "--epochs",
             str(self.spec.epochs),
             "--pace",
@@ -143,6 +143,8 @@ class ProcessBackend(Backend):
             "--timeout",
             str(self.spec.timeout),
         ]
+        if self.spec.shards[0].factors:
+            args += ["--factors", json.dumps(self.spec.shards[0].factors)]
         self.worker_procs[index] = self._spawn(args, f"worker-{index}.log")
 
     def poll(self) -> list[WorkerState]:
@@ -167,6 +169,9 @@ class ProcessBackend(Backend):
                 states.append(WorkerState("running"))
             elif rc == 0:
                 states.append(WorkerState("done"))
+            elif rc == 2:  # it refused its input or credentials: its last line says why
+                log = os.path.join(self.spec.job_dir, f"worker-{i}.log")
+                states.append(WorkerState("failed", _last_line(log), fatal=True))
             else:
                 states.append(
                     WorkerState(
@@ -208,6 +213,20 @@ def _exit_reason(rc: int) -> str:
     return f"exit status {rc}"
 
 
+def _as_arg(descriptor) -> str:
+    """A worker's input on its command line: a partition path, or JSON input files."""
+    return descriptor if isinstance(descriptor, str) else json.dumps(descriptor)
+
+
+def _last_line(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        return "exit status 2"
+    return lines[-1].split(": error: ", 1)[-1] if lines else "exit status 2"
+
+
 def _log_tail(path: str, lines: int = 5) -> str:
     try:
         with open(path, "rb") as f:
@@ -231,10 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--job-id", required=True)
     w.add_argument("--shards", required=True, help="host:port,... in shard order")
     w.add_argument("--address-file", help="JSON file with the shards' current addresses")
-    w.add_argument("--partition", required=True)
+    w.add_argument("--partition", required=True, help="a partition file or a JSON input")
     w.add_argument("--epochs", type=int, default=1)
     w.add_argument("--pace", type=float, default=0.0)
     w.add_argument("--timeout", type=float, default=300.0)
+    w.add_argument("--factors", type=json.loads, help="an FM job's FactorSpec as JSON")
     args = p.parse_args(argv)
     _exit_with_parent()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
@@ -255,8 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     transport = SocketTransport(args.shards.split(","), args.timeout, args.address_file, identity)
     client = ShardClient(transport, args.index)
     try:
-        result = run_worker(client, args.partition, args.epochs, args.pace)
-    except AuthError as e:
+        partition = json.loads(args.partition) if args.partition.startswith("{") else args.partition
+        result = run_worker(client, partition, args.epochs, args.pace, factors=args.factors)
+    except (AuthError, ValueError, FileNotFoundError) as e:  # exit 2: not retried
         print(f"worker {args.index}: error: {e}", file=sys.stderr)
         return 2
     print(f"worker {args.index} finished: {json.dumps(result.__dict__)}", file=sys.stderr)

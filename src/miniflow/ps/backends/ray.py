@@ -98,9 +98,11 @@ class RayTransport:
         pass
 
 
-def _run_worker(actors: list, index: int, partition: str, epochs: int, pace: float) -> dict:
+def _run_worker(
+    actors: list, index: int, partition: str, epochs: int, pace: float, factors=None
+) -> dict:
     client = ShardClient(RayTransport(actors), index)
-    return run_worker(client, partition, epochs, pace).__dict__
+    return run_worker(client, partition, epochs, pace, factors=factors).__dict__
 
 
 class RayBackend(Backend):
@@ -173,7 +175,12 @@ class RayBackend(Backend):
         bundle = self._bundle(len(self.spec.shards) + index)
         task = ray.remote(_run_worker).options(max_retries=3, **bundle)
         self.refs[index] = task.remote(
-            self.actors, index, self.spec.partitions.path(index), self.spec.epochs, self.spec.pace
+            self.actors,
+            index,
+            self.spec.partitions.path(index),
+            self.spec.epochs,
+            self.spec.pace,
+            self.spec.shards[0].factors,
         )
 
     def poll(self) -> list[WorkerState]:
