@@ -15,43 +15,29 @@ paths in one process)::
         numpy_version(a, out)
 
 ``MINIFLOW_NO_NUMBA=1`` (any value but ``""``/``0``) forces the NumPy path; without
-numba installed it is the only path. numba is imported here only, on first use, never
-by the core library. Kernels are compiled with ``cache=True`` (machine code kept in
-``__pycache__`` beside the module), and :func:`compile_seconds` reports the time spent
+numba installed it is the only path. The switch and numba's lazy import are the
+core's (:mod:`miniflow.core.compiled`), so one variable governs both layers. Kernels
+are compiled with ``cache=True`` (machine code kept in ``__pycache__`` beside the
+module), and :func:`compile_seconds` reports the time spent
 compiling or loading them, so benchmarks can state it apart from the work.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from functools import lru_cache
+
+from miniflow.core.compiled import ENV, _numba, enabled
 
 __all__ = ["ENV", "enabled", "available", "kernel", "compile_seconds"]
 
-ENV = "MINIFLOW_NO_NUMBA"
 _compile_seconds = 0.0
 _lock = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def _numba():
-    try:
-        import numba
-    except ImportError:
-        return None
-    return numba
 
 
 def available() -> bool:
     """True if numba can be imported (whatever the switch says)."""
     return _numba() is not None
-
-
-def enabled() -> bool:
-    """True when compiled kernels should run: numba importable and the switch not set."""
-    return os.environ.get(ENV, "") in ("", "0") and available()
 
 
 def compile_seconds() -> float:
