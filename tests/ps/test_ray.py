@@ -132,7 +132,7 @@ def _cpus_back(ray, n: int, timeout: float = 30.0) -> bool:
 def test_ray_fm_sync_reading_its_own_input_equals_the_single_process_trainer(ctr, tmp_path):
     """FM (issue 20) on Ray actors and tasks; the tasks read the file themselves."""
     from miniflow.ml.fm import FMTrainer
-    from miniflow.ml.source import DataSource
+    from miniflow.ml.fm_data import FMSource
     from miniflow.ps.partition import StreamedInput
 
     ref = FMTrainer(ctr.dims_log2, "ftrl", factors=3, batch_size=ctr.batch_size)
@@ -140,7 +140,7 @@ def test_ray_fm_sync_reading_its_own_input_equals_the_single_process_trainer(ctr
     cfg = PSConfig(num_shards=2, num_workers=2, backend="ray", dims_log2=ctr.dims_log2,
                    batch_size=ctr.batch_size, model="fm", factors=3,
                    job_dir=str(tmp_path / "job"))  # fmt: skip
-    r = PSJob(cfg).run(DataSource(ctr.train_path, ctr.dims_log2), progress=False)
+    r = PSJob(cfg).run(FMSource(ctr.train_path, ctr.dims_log2), progress=False)
     assert isinstance(r.partitions, StreamedInput)
     assert abs(ctr.auc(r.model) - ctr.auc(ref)) < 1e-4
     assert r.lost["rows"] == 0 and r.lost["of_rows"] == ctr.rows
