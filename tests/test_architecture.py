@@ -397,8 +397,13 @@ def layer_map(package: str, table) -> dict[str, Layer]:
 LAYER_OF = layer_map("miniflow", LIBRARY) | layer_map("miniflow_platform", PLATFORM)
 NAMESPACE_RANK = next(rank for name, rank, _ in LIBRARY if name == "namespace")
 # NumPy-only core modules that miniflow.ml may import directly: the one definition of the
-# update rules and of atomic file replacement, shared with train/, ps/ and serving/.
-ML_MAY_IMPORT = {"miniflow.core.update_rules", "miniflow.core.atomic_file"}
+# update rules, of atomic file replacement and of the compiled-kernel switch, shared with
+# train/, ps/ and serving/.
+ML_MAY_IMPORT = {
+    "miniflow.core.update_rules",
+    "miniflow.core.atomic_file",
+    "miniflow.core.compiled",
+}
 WHERE = {
     "miniflow": "LIBRARY (ops: op definitions; library: packages built on ops such as "
     "train or data; namespace: tf.* namespace modules and what is built on them)",
