@@ -159,3 +159,32 @@ def test_saving_some_pieces_of_a_partitioned_variable_is_refused(tmp_path):
         # named one by one in a dict, pieces are ordinary variables
         path = tf.train.Saver({"p0": emb[0], "p2": emb[2]}).save(sess, str(tmp_path / "d.ckpt"))
     assert sorted(n for n, _ in tf.train.list_variables(path)) == ["p0", "p2"]
+
+
+def test_eager_get_variable_is_partitioned_as_in_tf():
+    """TF 2.21 in eager mode returns a PartitionedVariable too (printed for this program:
+    parts x/part_0:0 [3, 3] and x/part_1:0 [2, 3]; a lookup of ids 4, 0, 2 times 2 and
+    one SGD step at 0.5 zeroes rows 2, 0 and 1 of part_0: `embedding_lookup`'s default
+    "mod" strategy puts id i in piece i % 2, row i // 2)."""
+    with tf.eager_mode():
+        v = tf.get_variable(
+            "x", [5, 3], initializer=tf.ones_initializer(), partitioner=tf.fixed_size_partitioner(2)
+        )
+        assert isinstance(v, tf.PartitionedVariable)
+        assert _names(v) == ["x/part_0:0", "x/part_1:0"]
+        assert [p.shape.as_list() for p in v] == [[3, 3], [2, 3]]
+        np.testing.assert_array_equal(tf.convert_to_tensor(v).numpy(), np.ones((5, 3)))
+        with tf.GradientTape() as tape:
+            y = tf.reduce_sum(tf.nn.embedding_lookup(v, [4, 0, 2]) * 2.0)
+        grads = tape.gradient(y, list(v))
+        assert all(isinstance(g, tf.IndexedSlices) for g in grads)
+        tf.train.GradientDescentOptimizer(0.5).apply_gradients(zip(grads, list(v)))
+        want = np.ones((5, 3), np.float32)
+        want[[0, 1, 2]] = 0.0
+        np.testing.assert_array_equal(tf.convert_to_tensor(v).numpy(), want)
+        with tf.variable_scope("s", partitioner=tf.fixed_size_partitioner(3)):
+            assert _names(tf.get_variable("w", [6, 2])) == [
+                "s/w/part_0:0",
+                "s/w/part_1:0",
+                "s/w/part_2:0",
+            ]

@@ -224,7 +224,7 @@ def get_variable(
         partitioner = scope.partitioner
     if partitioner is _NO_PARTITIONER:
         partitioner = None
-    if partitioner is not None and not current_frontend().eager:
+    if partitioner is not None:
         if shape is None and initializer is not None and not callable(initializer):
             shape = getattr(initializer, "shape", None)
             shape = np.shape(initializer) if shape is None else shape
