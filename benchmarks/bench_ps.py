@@ -195,7 +195,7 @@ def store_table(sizes=(100_000, 1_000_000, 3_000_000)) -> str:
 def wire_table(n: int = 4096) -> str:
     """Bytes on the wire per touched key per worker step (pull request + reply + push),
     framing included, before (int64 keys, float64 values) and now."""
-    from miniflow.ps import wire
+    from miniflow.core import wire
     from miniflow.ps.client import wire_keys
 
     def step_bytes(keys, value_dtype):

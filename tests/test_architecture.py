@@ -84,7 +84,7 @@ LIBRARY = [
         ops.candidate_sampling_ops ops.check_ops ops.clip_average_norm ops.clip_ops
         ops.complex_ops ops.composite_math_ops ops.concat_split_ops
         ops.conjugate_gradient ops.constant_ops ops.control_flow_ops ops.conv3d_ops
-        ops.conv_compose_ops ops.conv_ops ops.counter_ops ops.critical_section_ops
+        ops.conv_compiled ops.conv_compose_ops ops.conv_ops ops.counter_ops ops.critical_section_ops
         ops.ctc_ops ops.custom_gradient ops.data_flow_ops ops.decomposition_ops
         ops.def_function ops.depthwise_ops ops.device_spec ops.dropout_ops
         ops.dtype_cast_ops ops.eager_py_func ops.einsum_ops ops.embedding_ops
@@ -189,7 +189,7 @@ LIBRARY = [
         """
         ml ml.base ml.batch ml.cache ml.data ml.datagen ml.linear_model ml.metrics
         ml.numeric_text ml.optimizers ml.report ml.solvers ml.source ml.sparse_lr ml.state_store ml.validation
-        ml.text_rows ml.vw_text ml.csv_text ml.kernels_text ml.kernels_lr
+        ml.text_rows ml.vw_text ml.csv_text ml.kernels_text ml.kernels_lr ml.kernels_scan
         ml.fm ml.fm_data ml.fm_estimator ml.fm_math ml.fm_model ml.compiled ml.fm_kernels ml.fm_vw
         """,
     ),
@@ -197,10 +197,10 @@ LIBRARY = [
         "servers",
         7,
         """
-        ps ps.auth ps.backends ps.backends.base ps.backends.local ps.backends.process
+        ps ps.backends ps.backends.base ps.backends.local ps.backends.process
         ps.backends.ray ps.checkpoint ps.cli ps.client ps.commands ps.export ps.factors ps.job ps.keystore ps.model_parts ps.partition ps.serving
         ps.standalone
-        ps.shard ps.sharding ps.transport ps.validation ps.wire ps.worker serving serving.batch_predict serving.batching
+        ps.shard ps.shard_requests ps.sharding ps.transport ps.validation ps.worker serving serving.batch_predict serving.batching
         serving.codec serving.config serving.errors serving.manager serving.metrics serving.model_files
         serving.saved_model serving.servable serving.server serving.signature
         serving.sparse_lr serving.sparse_fm serving.limits serving.workers serving.http_head
@@ -233,6 +233,7 @@ PLATFORM = [
         executors executors.base executors.cgroups executors.linux executors.local
         executors.modes executors.runner executors.sandbox executors.sandbox_plan
         executors.kube_manifests executors.kubernetes executors.kube_watch
+        executors.kube_api executors.kube_status
         """,
     ),
     (

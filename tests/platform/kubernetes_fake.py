@@ -4,11 +4,9 @@ paths the Kubernetes executor uses, with a small kubelet and Job controller behi
 Bodies are parsed into the official client's models (``V1Job.from_dict``: a manifest
 the client cannot model is refused with 422) and answered with
 ``ApiClient.sanitize_for_serialization``, so the executor talks to what it would talk
-to in a cluster. The "kubelet" runs each pod's command as a real local subprocess (the
-image is not pulled: the command must exist here), with the memory limit as
-RLIMIT_AS (a MemoryError ends the container ``OOMKilled``, exit 137, as the kernel's
-OOM killer would), ``activeDeadlineSeconds`` enforced, and the output served by the
-pod log endpoint, ``follow=true`` included.
+to in a cluster. The kubelet and controllers (``kubernetes_fake_kubelet.py``) run each
+pod's command as a real local subprocess; its output is served by the pod log endpoint,
+``follow=true`` included.
 
 Watches: a list answers with the global ``resourceVersion`` (every change bumps it and
 stamps the object); ``?watch=true`` streams ``ADDED``/``MODIFIED``/``DELETED`` events
@@ -33,21 +31,17 @@ import base64
 import contextlib
 import copy
 import json
-import os
 import re
-import resource
 import secrets
-import signal
-import subprocess
 import threading
 import time
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from kubernetes import client as k8s
+from kubernetes_fake_kubelet import Kubelet, Proc, now, owned
 
 MODELS = {
     "namespaces": ("Namespace", "V1Namespace", "v1"),
@@ -66,10 +60,6 @@ PATH = re.compile(
 )
 NS_PATH = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?$")
 WATCH_TIMEOUT_S = 1800.0  # when the request gives no timeoutSeconds
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
@@ -95,31 +85,12 @@ def _matches(obj: dict[str, Any], selector: str | None) -> bool:
     return True
 
 
-def _memory_bytes(q: str | None) -> int | None:
-    if not q:
-        return None
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
-    for suffix, mult in units.items():
-        if q.endswith(suffix):
-            return int(float(q[: -len(suffix)]) * mult)
-    return int(q)
-
-
-class Proc:
-    """One container: its process and log file."""
-
-    def __init__(self, popen: subprocess.Popen[bytes] | None, log: Path):
-        self.popen = popen
-        self.log = log
-        self.deadline_hit = False
-
-
 class FakeKube:
     def __init__(self, workdir: Path):
         self.workdir = workdir
         self.api = k8s.ApiClient()
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
-        self.procs: dict[tuple[str, str], Proc] = {}  # (ns, pod) -> container
+        self.kubelet = Kubelet(self)
         self.lock = threading.RLock()
         self.version = 0
         self.changed = threading.Condition(self.lock)
@@ -148,11 +119,11 @@ class FakeKube:
 
     def stop(self) -> None:
         with self.lock:
-            procs = list(self.procs.values())
+            procs = list(self.kubelet.procs.values())
             self.stopping = True
             self.changed.notify_all()
         for proc in procs:
-            self._kill(proc)
+            self.kubelet.kill(proc)
         self.server.shutdown()
         self.server.server_close()
 
@@ -213,11 +184,11 @@ class FakeKube:
             if obj is not None:
                 self._stamp(obj, plural, "DELETED")
             if plural == "pods":
-                proc = self.procs.pop((ns, name), None)
+                proc = self.kubelet.procs.pop((ns, name), None)
             else:
                 proc = None
         if proc is not None:
-            self._kill(proc)
+            self.kubelet.kill(proc)
 
     # ---- HTTP ------------------------------------------------------------------------
 
@@ -358,214 +329,27 @@ class FakeKube:
             meta["namespace"] = ns
         if (plural, ns, name) in self.objects:
             return 409, _status(409, "AlreadyExists", f'{plural} "{name}" already exists')
-        meta.update({"uid": secrets.token_hex(8), "creationTimestamp": _now()})
+        meta.update({"uid": secrets.token_hex(8), "creationTimestamp": now()})
         self.objects[(plural, ns, name)] = obj
         if plural == "jobs":
-            obj["status"] = {"active": 1, "failed": 0, "succeeded": 0, "startTime": _now()}
+            obj["status"] = {"active": 1, "failed": 0, "succeeded": 0, "startTime": now()}
             self._stamp(obj, plural, "ADDED")
-            self._job_pod(obj)
+            self.kubelet.job_pod(obj)
             deadline = obj["spec"].get("activeDeadlineSeconds")
             if deadline:
-                threading.Timer(deadline, self._job_deadline, (ns, name)).start()
+                threading.Timer(deadline, self.kubelet.job_deadline, (ns, name)).start()
         elif plural == "deployments":
             self._stamp(obj, plural, "ADDED")
             tmpl = obj["spec"]["template"]
-            self._pod(ns, f"{name}-{secrets.token_hex(3)}", tmpl, owner=("deployments", name))
+            self.kubelet.pod(
+                ns, f"{name}-{secrets.token_hex(3)}", tmpl, owner=("deployments", name)
+            )
         elif plural == "pods":
-            self._run(ns, name, obj)
+            self.kubelet.run(ns, name, obj)
             self._stamp(obj, plural, "ADDED")
         else:
             self._stamp(obj, plural, "ADDED")
         return 201, obj
-
-    # ---- kubelet and controllers -----------------------------------------------------
-
-    def _job_pod(self, job: dict[str, Any]) -> None:
-        ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
-        labels = {**job["spec"]["template"]["metadata"]["labels"], "job-name": name}
-        tmpl = {**job["spec"]["template"], "metadata": {"labels": labels}}
-        self._pod(ns, f"{name}-{secrets.token_hex(3)}", tmpl, owner=("jobs", name))
-
-    def _pod(self, ns: str, name: str, tmpl: dict[str, Any], owner: tuple[str, str]) -> None:
-        pod = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                "name": name,
-                "namespace": ns,
-                "labels": tmpl["metadata"]["labels"],
-                "uid": secrets.token_hex(8),
-                "creationTimestamp": _now(),
-                "ownerReferences": [
-                    {"apiVersion": "v1", "kind": owner[0], "name": owner[1], "uid": "x"}
-                ],
-            },
-            "spec": tmpl["spec"],
-        }
-        self.objects[("pods", ns, name)] = pod
-        self._run(ns, name, pod)
-        self._stamp(pod, "pods", "ADDED")
-
-    def _run(self, ns: str, name: str, pod: dict[str, Any]) -> None:
-        c = pod["spec"]["containers"][0]
-        pod["status"] = {"phase": "Pending", "containerStatuses": []}
-        image = c.get("image", "")
-        if image != image.lower() or " " in image:
-            pod["status"]["containerStatuses"] = [
-                self._cs(c, {"waiting": {"reason": "InvalidImageName", "message": image}})
-            ]
-            return
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        for src in c.get("envFrom", []):
-            secret = self.objects.get(("secrets", ns, src["secretRef"]["name"]))
-            if secret is None:
-                pod["status"]["containerStatuses"] = [
-                    self._cs(c, {"waiting": {"reason": "CreateContainerConfigError"}})
-                ]
-                return
-            env.update({k: base64.b64decode(v).decode() for k, v in secret.get("data", {}).items()})
-        for item in c.get("env", []):
-            env[item["name"]] = item.get("value", "")
-        log = self.workdir / f"{ns}-{name}.log"
-        limit = _memory_bytes((c.get("resources") or {}).get("limits", {}).get("memory"))
-        cwd = c.get("workingDir") or str(self.workdir)
-        Path(cwd).mkdir(parents=True, exist_ok=True)  # the runtime creates a missing workdir
-
-        def preexec() -> None:
-            os.setsid()
-            if limit:
-                # Python itself needs ~30 MB mapped; a limit below that kills it at start.
-                resource.setrlimit(resource.RLIMIT_AS, (limit + 64 * 2**20,) * 2)
-
-        with log.open("wb") as out:
-            popen = subprocess.Popen(  # noqa: S603  the pod's command, as a kubelet would
-                c["command"],
-                cwd=cwd,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                preexec_fn=preexec,
-            )
-        proc = Proc(popen, log)
-        self.procs[(ns, name)] = proc
-        pod["status"] = {
-            "phase": "Running",
-            "startTime": _now(),
-            "containerStatuses": [self._cs(c, {"running": {"startedAt": _now()}}, ready=True)],
-        }
-        deadline = pod["spec"].get("activeDeadlineSeconds")
-        if deadline:
-            threading.Timer(deadline, self._pod_deadline, (ns, name)).start()
-        threading.Thread(target=self._wait, args=(ns, name, proc), daemon=True).start()
-
-    @staticmethod
-    def _cs(c: dict[str, Any], state: dict[str, Any], ready: bool = False) -> dict[str, Any]:
-        return {
-            "name": c["name"],
-            "image": c.get("image", ""),
-            "imageID": "",
-            "ready": ready,
-            "restartCount": 0,
-            "state": state,
-        }
-
-    def _wait(self, ns: str, name: str, proc: Proc) -> None:
-        assert proc.popen is not None
-        code = proc.popen.wait()
-        with self.lock:
-            pod = self.objects.get(("pods", ns, name))
-            if pod is None or self.procs.get((ns, name)) is not proc or proc.deadline_hit:
-                return
-            tail = proc.log.read_bytes()[-8192:]
-            if code != 0 and b"MemoryError" in tail:
-                reason, code = "OOMKilled", 137
-            else:
-                reason = "Completed" if code == 0 else "Error"
-                code = code if code >= 0 else 128 - code
-            term = {"exitCode": code, "reason": reason, "finishedAt": _now()}
-            cs = pod["status"]["containerStatuses"][0]
-            cs["ready"] = False
-            if pod["spec"].get("restartPolicy") == "Always":  # a Deployment's pod restarts
-                cs["lastState"] = {"terminated": term}
-                cs["state"] = {"waiting": {"reason": "CrashLoopBackOff"}}
-                cs["restartCount"] = 1
-            else:
-                cs["state"] = {"terminated": term}
-                pod["status"]["phase"] = "Succeeded" if code == 0 else "Failed"
-            self._stamp(pod, "pods")
-            owner = pod["metadata"].get("ownerReferences", [{}])[0]
-            if owner.get("kind") == "jobs":
-                self._job_pod_ended(ns, owner["name"], code == 0)
-
-    def _job_pod_ended(self, ns: str, name: str, ok: bool) -> None:
-        job = self.objects.get(("jobs", ns, name))
-        if job is None or job["status"].get("conditions"):
-            return
-        st = job["status"]
-        st["active"] = 0
-        if ok:
-            st["succeeded"] = 1
-            st["conditions"] = [{"type": "Complete", "status": "True", "reason": "Completed"}]
-        else:
-            st["failed"] = st.get("failed", 0) + 1
-            if st["failed"] > job["spec"].get("backoffLimit", 6):
-                st["conditions"] = [
-                    {
-                        "type": "Failed",
-                        "status": "True",
-                        "reason": "BackoffLimitExceeded",
-                        "message": "Job has reached the specified backoff limit",
-                    }
-                ]
-            else:
-                st["active"] = 1
-                self._stamp(job, "jobs")
-                self._job_pod(job)
-                return
-        self._stamp(job, "jobs")
-
-    def _job_deadline(self, ns: str, name: str) -> None:
-        with self.lock:
-            job = self.objects.get(("jobs", ns, name))
-            if job is None or job["status"].get("conditions"):
-                return
-            job["status"]["active"] = 0
-            job["status"]["conditions"] = [
-                {
-                    "type": "Failed",
-                    "status": "True",
-                    "reason": "DeadlineExceeded",
-                    "message": "Job was active longer than specified deadline",
-                }
-            ]
-            self._stamp(job, "jobs")
-            pods = [
-                k for k, o in self.objects.items() if k[0] == "pods" and _owned(o, "jobs", name)
-            ]
-        for key in pods:  # the job controller deletes the active pods
-            self._delete("pods", key[1], key[2], {})
-
-    def _pod_deadline(self, ns: str, name: str) -> None:
-        with self.lock:
-            pod = self.objects.get(("pods", ns, name))
-            proc = self.procs.get((ns, name))
-            if pod is None or proc is None or pod["status"].get("phase") != "Running":
-                return
-            proc.deadline_hit = True
-            pod["status"].update(
-                {"phase": "Failed", "reason": "DeadlineExceeded", "message": "deadline"}
-            )
-            cs = pod["status"]["containerStatuses"][0]
-            cs["state"] = {"terminated": {"exitCode": 137, "reason": "Error"}}
-            self._stamp(pod, "pods")
-        self._kill(proc)
-
-    def _kill(self, proc: Proc) -> None:
-        if proc.popen is not None and proc.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.popen.pid, signal.SIGKILL)
-            proc.popen.wait()
 
     def _delete(self, plural: str, ns: str, name: str, query: dict[str, str]) -> None:
         with self.lock:
@@ -575,11 +359,11 @@ class FakeKube:
             dependents = [
                 k
                 for k, o in self.objects.items()
-                if k[0] == "pods" and k[1] == ns and _owned(o, plural, name)
+                if k[0] == "pods" and k[1] == ns and owned(o, plural, name)
             ]
-            proc = self.procs.pop((ns, name), None) if plural == "pods" else None
+            proc = self.kubelet.procs.pop((ns, name), None) if plural == "pods" else None
         if proc is not None:
-            self._kill(proc)
+            self.kubelet.kill(proc)
         if obj is not None and plural != "pods":
             for key in dependents:  # Foreground and Background both delete the pods
                 self._delete("pods", key[1], key[2], {})
@@ -678,7 +462,7 @@ class FakeKube:
                 self.streams.remove(stream)
 
     def _log(self, ns: str, name: str | None, query: dict[str, str], handler: Any):
-        proc = self.procs.get((ns, name or ""))
+        proc = self.kubelet.procs.get((ns, name or ""))
         if ("pods", ns, name) not in self.objects:
             return 404, _status(404, "NotFound", f'pods "{name}" not found')
         if proc is None:
@@ -754,8 +538,3 @@ def executors(fake: FakeKube) -> Any:
 
 def _index(items: list[Any], item: Any) -> int:
     return next(i for i, x in enumerate(items) if x is item)
-
-
-def _owned(obj: dict[str, Any], plural: str, name: str) -> bool:
-    refs = obj.get("metadata", {}).get("ownerReferences") or []
-    return any(r.get("kind") == plural and r.get("name") == name for r in refs)

@@ -211,7 +211,7 @@ def test_cli_reports_the_loss_in_json_and_on_stderr_and_exits_1_beyond_the_bound
     import sys
     import time
 
-    from miniflow.ps.auth import JobIdentity
+    from miniflow.core.job_auth import JobIdentity
     from miniflow.ps.client import ShardClient
     from miniflow.ps.transport import SocketTransport, read_addresses
 

@@ -11,8 +11,9 @@ import threading
 import numpy as np
 import pytest
 
-from miniflow.ps import PSConfig, wire
-from miniflow.ps.auth import SECRET_ENV, AuthError, new_identity
+from miniflow.core import wire
+from miniflow.core.job_auth import SECRET_ENV, AuthError, new_identity
+from miniflow.ps import PSConfig
 from miniflow.ps.backends.base import JobSpec, import_path
 from miniflow.ps.backends.process import ProcessBackend
 from miniflow.ps.client import ShardClient

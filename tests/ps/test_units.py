@@ -7,8 +7,8 @@ import threading
 import numpy as np
 import pytest
 
+from miniflow.core import wire
 from miniflow.ml.optimizers import CoordinateFTRL
-from miniflow.ps import wire
 from miniflow.ps.shard import Shard, ShardConfig
 from miniflow.ps.sharding import BIAS_KEY, shard_of, split_by_shard
 

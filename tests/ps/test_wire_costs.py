@@ -4,7 +4,7 @@ gradients), keys as int32 when they fit; float64 state keeps float64."""
 import numpy as np
 import pytest
 
-from miniflow.ps import wire
+from miniflow.core import wire
 from miniflow.ps.backends.local import LocalTransport
 from miniflow.ps.client import ShardClient, wire_keys
 from miniflow.ps.shard import Shard, ShardConfig, optimizer_hyperparameters

@@ -8,7 +8,7 @@ gradients through a :class:`ShardClient`. :class:`PSJob` runs a whole job on the
 See docs/ps.md.
 """
 
-from miniflow.ps.auth import AuthError, JobIdentity
+from miniflow.core.job_auth import AuthError, JobIdentity
 from miniflow.ps.client import ShardClient, ShardError
 from miniflow.ps.job import DataLossError, PSConfig, PSJob, PSResult
 from miniflow.ps.serving import ShardedModel

@@ -144,7 +144,7 @@ def _export(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from miniflow.ps.auth import AuthError
+    from miniflow.core.job_auth import AuthError
 
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

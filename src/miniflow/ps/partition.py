@@ -15,7 +15,7 @@ Two ways to get a worker its slices:
   one pass), which is what keeps sync training equal to single-process training.
 * :func:`write_partitions` (``PSJob.run`` of any other iterable of batches, which
   other processes cannot re-read): the coordinator reads the stream once and writes
-  one partition file per worker, a sequence of :mod:`miniflow.ps.wire` frames, one per
+  one partition file per worker, a sequence of :mod:`miniflow.core.wire` frames, one per
   step, with arrays ``indptr``, ``indices`` (int64, so any key space), ``labels`` and
   optionally ``values``; ``manifest.json`` records the rows of every step.
 """
@@ -29,9 +29,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from miniflow.core import wire
 from miniflow.core.atomic_file import AtomicFile, atomic_write
 from miniflow.ml.data import Batch
-from miniflow.ps import wire
 from miniflow.ps.validation import check_batch
 
 __all__ = [

@@ -91,7 +91,7 @@ class ShardedModel:
     ) -> ShardedModel:
         """Connects to the shards of a ``process``-backend job (``host:port`` each, in
         shard order) as a member of the job ``identity`` (a
-        :class:`~miniflow.ps.auth.JobIdentity`: ``job.backend.identity``, or
+        :class:`~miniflow.core.job_auth.JobIdentity`: ``job.backend.identity``, or
         ``JobIdentity.from_file(job_id, "JOB_DIR/secret")``)."""
         from miniflow.ps.transport import SocketTransport
 

@@ -44,10 +44,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from miniflow.ml.optimizers import OPTIMIZERS, CoordinateOptimizer, make_optimizer
-from miniflow.ps import checkpoint, model_parts
+from miniflow.ps import checkpoint, model_parts, shard_requests
 from miniflow.ps.factors import FactorTable
 from miniflow.ps.keystore import ArrayKeyStore
-from miniflow.ps.sharding import BIAS_KEY, shard_of
+from miniflow.ps.shard_requests import is_int
+from miniflow.ps.sharding import BIAS_KEY
 
 __all__ = ["Shard", "ShardConfig", "optimizer_hyperparameters"]
 
@@ -94,10 +95,6 @@ class ShardConfig:
     timeout: float = 300.0
     dims_log2: int = 62
     factors: dict | None = None
-
-
-def _is_int(x) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def peak_rss() -> int:
@@ -191,62 +188,7 @@ class Shard:
     # -- requests -----------------------------------------------------------------------
     def handle(self, header: dict, arrays: dict) -> tuple[dict, dict]:
         """Serves one request ``{"op": ...}``; every transport calls only this."""
-        known = header.get("incarnation")
-        if known is not None and known != self.incarnation:
-            return {"ok": False, "stale": True, "incarnation": self.incarnation}, {}
-        op = header.get("op")
-        worker, step = header.get("worker"), header.get("step")
-        reply: dict = {"ok": True, "incarnation": self.incarnation}
-        out: dict = {}
-        try:
-            if op in ("push", "done", "clock") and not (
-                isinstance(worker, int) and 0 <= worker < self.config.num_workers
-            ):
-                raise ValueError(
-                    f"shard {self.config.index}: {op} from worker {worker}; this job "
-                    f"has workers 0..{self.config.num_workers - 1}"
-                )
-            if op == "pull":
-                if not (step is None or _is_int(step)) or not (worker is None or _is_int(worker)):
-                    raise ValueError(f"shard {self.config.index}: pull with a non-integer step")
-                keys = arrays.get("keys")
-                if keys is None or keys.ndim != 1 or keys.dtype.kind not in "iu":
-                    raise ValueError(f"shard {self.config.index}: pull needs 1-D integer keys")
-                # float32 state travels as float32 (half the bytes of float64)
-                out["weights"] = self.pull(keys, worker, step).astype(self.wire_dtype)
-            elif op == "push":
-                reply["applied"] = self.push(
-                    worker,
-                    step,
-                    arrays["keys"],
-                    arrays["grads"],
-                    header.get("rows", 0),
-                    header.get("loss", 0.0),
-                )
-            elif op == "done":
-                self.finish(worker, header.get("rows"), header.get("steps"))
-            elif op == "clock":
-                reply["clock"] = int(self.clock[worker])
-            elif op == "stats":
-                reply["stats"] = self.statistics()
-            elif op == "dump":
-                out["keys"], out["weights"] = self.nonzero_weights()
-                reply["bias"] = self.bias
-            elif op == "dump_factors":
-                out["rows"], out["factors"] = self.trained_factor_rows()
-            elif op == "checkpoint":
-                reply["path"] = self.checkpoint()
-            elif op == "export":
-                reply.update(self.export(header.get("dir")))
-            else:
-                raise ValueError(f"shard {self.config.index}: unknown op {op!r}")
-        except Exception as e:  # noqa: BLE001  reported to the caller, who raises it
-            return {
-                "ok": False,
-                "error": f"{type(e).__name__}: {e}",
-                "incarnation": self.incarnation,
-            }, {}
-        return reply, out
+        return shard_requests.handle(self, header, arrays)
 
     def pull(
         self, keys: np.ndarray, worker: int | None = None, step: int | None = None
@@ -273,7 +215,7 @@ class Shard:
     ) -> bool:
         """Applies (async) or accumulates (sync) one worker's gradient; False if a duplicate."""
         try:
-            keys, grads = self._check_push(worker, step, keys, grads, rows, loss)
+            keys, grads = shard_requests.check_push(self, worker, step, keys, grads, rows, loss)
         except ValueError:
             with self._cond:
                 self.stats["rejected"] += 1
@@ -297,52 +239,12 @@ class Shard:
                 self._writer.errors.append(f"{self.config.checkpoint_path}: {e}")
         return True
 
-    def _check_push(self, worker, step, keys, grads, rows, loss):
-        """The push's arrays, or ValueError naming what is wrong; nothing is applied, so
-        a malformed push is refused alone and the step waits for a valid one."""
-        cfg, who = self.config, f"shard {self.config.index}: push of worker {worker}"
-        if not _is_int(step) or step < 0:
-            raise ValueError(f"{who}: step must be an integer >= 0, got {step!r}")
-        if not _is_int(rows) or rows < 0 or not isinstance(loss, (int, float)):
-            raise ValueError(f"{who}: rows must be an integer >= 0 and loss a number")
-        if not np.isfinite(loss):
-            raise ValueError(f"{who}: loss must be finite, got {loss}")
-        keys, grads = np.asarray(keys), np.asarray(grads)
-        if keys.ndim != 1 or keys.dtype.kind not in "iu":
-            raise ValueError(f"{who}: keys must be a 1-D integer array, got {keys.dtype}")
-        if grads.shape != keys.shape or grads.dtype.kind != "f":
-            raise ValueError(
-                f"{who}: grads must be floats of the keys' shape {keys.shape}, "
-                f"got {grads.dtype} {grads.shape}"
-            )
-        keys, grads = keys.astype(np.int64, copy=False), grads.astype(np.float64, copy=False)
-        if not np.isfinite(grads).all():
-            raise ValueError(f"{who}: {int((~np.isfinite(grads)).sum())} NaN/Inf gradients")
-        factor = keys < BIAS_KEY
-        bad = (keys >= (1 << cfg.dims_log2)) | (factor if self.factors is None else False)
-        if bad.any():
-            raise ValueError(
-                f"{who}: key {int(keys[bad][0])} outside [0, 2**{cfg.dims_log2}) "
-                f"({int(bad.sum())} such keys)"
-            )
-        if self.factors is not None and factor.any():
-            problem = self.factors.check(keys[factor])
-            if problem:
-                raise ValueError(f"{who}: {problem}")
-        foreign = shard_of(keys, cfg.num_shards) != cfg.index
-        if foreign.any():
-            raise ValueError(
-                f"{who}: key {int(keys[foreign][0])} belongs to shard "
-                f"{int(shard_of(keys[foreign][:1], cfg.num_shards)[0])}, not {cfg.index}"
-            )
-        return keys, grads
-
     def finish(self, worker: int, rows: int | None = None, steps: int | None = None) -> None:
         """Worker ``worker`` has pushed its last step (it no longer holds others back);
         ``rows``/``steps``: what its input held (kept in ``stats["inputs"]``)."""
         with self._cond:
             self.finished[worker] = True
-            if _is_int(rows) and _is_int(steps) and rows >= 0 and steps >= 0:
+            if is_int(rows) and is_int(steps) and rows >= 0 and steps >= 0:
                 self.stats["inputs"][str(worker)] = [rows, steps]
             if self.config.sync:
                 self._complete_step()

@@ -31,9 +31,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 
 from miniflow.core.atomic_file import atomic_write
+from miniflow.core.job_auth import SECRET_ENV, JobIdentity, new_identity
 from miniflow.ml.batch import concat_batches
 from miniflow.ml.data import Batch
-from miniflow.ps.auth import SECRET_ENV, JobIdentity, new_identity
 from miniflow.ps.shard import ShardConfig
 
 __all__ = [

@@ -7,9 +7,9 @@ socket before any reply is read. Where shards are is read from an *address file*
 (``JOB_DIR/shards.json``) when one is given, so a shard restarted on another port (its
 old one taken) is found again by every client.
 
-With a :class:`~miniflow.ps.auth.JobIdentity` every connection starts with the
-handshake of :mod:`miniflow.ps.auth`, every request carries the job id, and frames are
-capped: 4 KiB until the peer is authenticated, :data:`~miniflow.ps.wire.MAX_BODY`
+With a :class:`~miniflow.core.job_auth.JobIdentity` every connection starts with the
+handshake of :mod:`miniflow.core.job_auth`, every request carries the job id, and frames
+are capped: 4 KiB until the peer is authenticated, :data:`~miniflow.core.wire.MAX_BODY`
 after. A peer that is not a shard of the job (no hello within ``hello_timeout``, as
 with a squatter on a restarted shard's old port) is dropped and the address retried.
 """
@@ -21,10 +21,9 @@ import socket
 import threading
 import time
 
-from miniflow.core import job_auth
+from miniflow.core import job_auth, wire
+from miniflow.core.job_auth import JobIdentity
 from miniflow.graph.file_io import atomic_write
-from miniflow.ps import wire
-from miniflow.ps.auth import JobIdentity
 from miniflow.ps.client import Call
 from miniflow.ps.shard import Shard
 

@@ -88,6 +88,9 @@ class _TaskClient:
             raise errors.UnavailableError(
                 None, None, f"{self.task} at {self.address}: {e}"
             ) from None
+        except BaseException:  # interrupted mid-frame: the stream is unusable
+            self.close()
+            raise
 
     def recv(self) -> tuple[dict, dict]:
         try:
@@ -97,6 +100,9 @@ class _TaskClient:
             raise errors.UnavailableError(
                 None, None, f"{self.task} at {self.address}: {e}"
             ) from None
+        except BaseException:  # interrupted mid-reply: the stream position is unknown
+            self.close()
+            raise
         if not reply.get("ok"):
             kind = getattr(errors, str(reply.get("kind")), None)
             if not (isinstance(kind, type) and issubclass(kind, errors.OpError)):
@@ -374,12 +380,7 @@ class ClusterRuntime:
             for c in sorted(clients, key=lambda c: c.task):
                 c.lock.acquire()
             try:
-                for c in clients:
-                    header, arrays = requests[c]
-                    if deadline is not None:
-                        header["timeout"] = max(0.0, deadline - time.monotonic())
-                    c.send(header, arrays)
-                replies = {c: c.recv()[0] for c in clients}
+                replies = _exchange(clients, requests, deadline)
             finally:
                 for c in clients:
                     c.lock.release()
@@ -388,6 +389,36 @@ class ClusterRuntime:
             return np.int64(step)
 
         return push
+
+
+def _exchange(clients: list, requests: dict, deadline: float | None) -> dict:
+    """Sends each task its request, then reads every reply owed, even after an error:
+    an unread reply would answer that connection's next request (a variable read would
+    get a sync step's answer). The first error is raised after the others are read."""
+    sent, error = [], None
+    for c in clients:
+        header, arrays = requests[c]
+        if deadline is not None:
+            header["timeout"] = max(0.0, deadline - time.monotonic())
+        try:
+            c.send(header, arrays)
+        except errors.OpError as e:  # its connection is closed; the others were sent
+            error = e
+            break
+        sent.append(c)
+    replies = {}
+    for i, c in enumerate(sent):
+        try:
+            replies[c] = c.recv()[0]
+        except errors.OpError as e:  # an error reply was read whole, or the connection closed
+            error = error or e
+        except BaseException:  # interrupted: what the rest still owe is unknown
+            for rest in sent[i + 1 :]:
+                rest.close()
+            raise
+    if error is not None:
+        raise error
+    return replies
 
 
 def _gather_kernel(local):

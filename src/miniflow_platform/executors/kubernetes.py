@@ -6,10 +6,9 @@
 * ``services/...`` (a model service generation): a Deployment and a Service;
 * ``notebooks/...``: a Pod and a Service.
 
-The run's environment goes into a Secret (``envFrom``), never into the pod spec. The
-state comes from the Job/Pod status: ``Complete`` -> exit 0, ``DeadlineExceeded`` ->
-TIMED_OUT, a container terminated with reason ``OOMKilled`` -> OOM_KILLED, a run
-whose objects are gone -> LOST. ``status`` reads watch-fed caches (``kube_watch``),
+The run's environment goes into a Secret (``envFrom``), never into the pod spec.
+Manifests are built by ``kube_manifests``; the state is read from the Job/Pod status
+by ``kube_status`` (a run whose objects are gone is LOST). ``status`` reads watch-fed caches (``kube_watch``),
 or the API where a cache cannot serve (``watch=False``, a failing watch, an object it
 has not seen). Objects are found by the label ``miniflow.io/run-id``,
 so a restarted server adopts what still runs. When a run ends, ``release`` copies its
@@ -28,7 +27,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from miniflow_platform.config import Settings
-from miniflow_platform.executors import kube_manifests as km
+from miniflow_platform.executors import kube_manifests as km, kube_status
 from miniflow_platform.executors.base import (
     LOG_CHUNK,
     Endpoint,
@@ -38,6 +37,13 @@ from miniflow_platform.executors.base import (
     RunStatus,
     check_run_id,
 )
+from miniflow_platform.executors.kube_api import (
+    KubernetesError,
+    connect,
+    kube as _kube,
+    message as _message,
+    status_of as _status_of,
+)
 from miniflow_platform.executors.kube_watch import WatchCaches
 from miniflow_platform.storage import Storage, open_storage
 
@@ -46,47 +52,6 @@ FINAL_STATUS = "final-status.json"  # storage key under the run id, written by r
 DELETE_WAIT_S = 60.0
 LOG_CACHE_S = 1.0
 FOLLOW_RECONNECT_S = 0.5
-# Waiting reasons that never resolve on their own: the run failed to start.
-FATAL_WAITING = frozenset({"InvalidImageName", "ErrImageNeverPull", "CreateContainerError"})
-
-
-class KubernetesError(OSError):
-    """The API server refused a request; the message carries its status and reason."""
-
-
-def _kube() -> Any:
-    try:
-        import kubernetes
-    except ImportError as e:
-        raise RuntimeError(
-            "the Kubernetes executor needs the kubernetes client: "
-            "pip install 'miniflow[kubernetes]'"
-        ) from e
-    return kubernetes
-
-
-def connect(settings: Settings) -> Any:
-    """An ApiClient: in-cluster config inside a pod, else the kubeconfig's context."""
-    k = _kube()
-    try:
-        if settings.kube_context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-            k.config.load_incluster_config()
-            return k.client.ApiClient()
-        return k.config.new_client_from_config(context=settings.kube_context)
-    except (k.config.ConfigException, OSError, TypeError) as e:
-        where = f"context {settings.kube_context!r}" if settings.kube_context else "kubeconfig"
-        raise RuntimeError(f"cannot connect to Kubernetes ({where}): {e}") from e
-
-
-def _status_of(e: Exception) -> int | None:
-    return getattr(e, "status", None)
-
-
-def _message(e: Exception) -> str:
-    body = getattr(e, "body", None)
-    with contextlib.suppress(ValueError, TypeError):
-        return str(json.loads(body)["message"])
-    return f"{getattr(e, 'reason', '')} {body or ''}".strip() or str(e)
 
 
 class KubernetesExecutor(Executor):
@@ -390,63 +355,15 @@ class KubernetesExecutor(Executor):
             job = self._read("jobs", run_id, ns)
             if job is None:
                 return None
-            return self._job_status(run_id, ns, job)
+            return kube_status.job_status(job, lambda cached: self._pods(run_id, ns, cached))
         if kind == "deployment":
             if self._read("deployments", run_id, ns) is None:
                 return None
-            return self._pods_status(self._pods(run_id, ns, cached=True))
+            return kube_status.pods_status(self._pods(run_id, ns, cached=True))
         pod = self._read("pods", run_id, ns)
         if pod is None:
             return None
-        if pod.status is not None and pod.status.reason == "DeadlineExceeded":
-            return RunStatus(RunState.TIMED_OUT, None, "the pod ran past its deadline")
-        return self._pods_status([pod])
-
-    def _job_status(self, run_id: str, ns: str, job: Any) -> RunStatus:
-        conds = {
-            c.type: c for c in ((job.status and job.status.conditions) or []) if c.status == "True"
-        }
-        if "Complete" in conds:
-            return RunStatus(RunState.EXITED, 0)
-        failed = conds.get("Failed") or conds.get("FailureTarget")
-        # A failed Job's pods from the API: the pod cache may not have their end yet.
-        pods = self._pods(run_id, ns, cached=failed is None)
-        if failed is None:
-            waiting = _fatal_waiting(pods)
-            if waiting:
-                return RunStatus(RunState.EXITED, 127, waiting)
-            return RunStatus(RunState.RUNNING)
-        if failed.reason == "DeadlineExceeded":
-            limit = job.spec.active_deadline_seconds
-            return RunStatus(RunState.TIMED_OUT, None, f"the job ran past its {limit} s deadline")
-        end = self._pods_status(pods)
-        if end.state == RunState.RUNNING:  # the pods are gone already: the Job's word
-            return RunStatus(RunState.EXITED, 1, failed.message or failed.reason or "failed")
-        return end
-
-    def _pods_status(self, pods: list[Any]) -> RunStatus:
-        """The newest pod's container: terminated (now or before a restart) ends the run."""
-        for pod in reversed(pods):
-            for cs in (pod.status and pod.status.container_statuses) or []:
-                term = (cs.state and cs.state.terminated) or (
-                    cs.last_state and cs.last_state.terminated
-                )
-                if term is None:
-                    continue
-                if term.reason == "OOMKilled":
-                    return RunStatus(
-                        RunState.OOM_KILLED, term.exit_code, "the job exceeded its memory limit"
-                    )
-                reason = f"{term.reason}: {term.message}" if term.message else ""
-                return RunStatus(RunState.EXITED, term.exit_code, reason)
-            waiting = _fatal_waiting([pod])
-            if waiting:
-                return RunStatus(RunState.EXITED, 127, waiting)
-            if pod.status is not None and pod.status.phase in ("Succeeded", "Failed"):
-                code = 0 if pod.status.phase == "Succeeded" else 1
-                return RunStatus(RunState.EXITED, code, pod.status.message or "")
-            break
-        return RunStatus(RunState.RUNNING)
+        return kube_status.pod_status(pod)
 
     def cancel(self, run_id: str) -> None:
         ns = self._namespace(run_id)
@@ -643,12 +560,3 @@ def _open_to_pod(run_dir: Any) -> None:
         for d in [root, *(os.path.join(root, x) for x in dirs)]:
             with contextlib.suppress(OSError):
                 os.chmod(d, 0o777)  # noqa: S103  see the docstring
-
-
-def _fatal_waiting(pods: list[Any]) -> str:
-    for pod in pods:
-        for cs in (pod.status and pod.status.container_statuses) or []:
-            waiting = cs.state and cs.state.waiting
-            if waiting is not None and waiting.reason in FATAL_WAITING:
-                return f"the container cannot start: {waiting.reason}: {waiting.message or ''}"
-    return ""

@@ -1,6 +1,6 @@
 """The ``process`` backend: every shard and worker is an OS process on this machine.
 
-Shards serve the :mod:`miniflow.ps.wire` frames over TCP on 127.0.0.1 (one thread per
+Shards serve the :mod:`miniflow.core.wire` frames over TCP on 127.0.0.1 (one thread per
 connection, so a pull waiting at the sync barrier blocks only its own worker). Workers
 connect to every shard. The coordinator starts each process in its own process group
 (``python -m miniflow.ps.backends.process shard|worker ...``), restarts a dead shard from its checkpoint
@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 
-from miniflow.ps.auth import SECRET_ENV, AuthError, JobIdentity, new_identity
+from miniflow.core.job_auth import SECRET_ENV, AuthError, JobIdentity, new_identity
 from miniflow.ps.backends.base import Backend, WorkerState, import_path
 from miniflow.ps.client import ShardClient
 from miniflow.ps.shard import Shard, ShardConfig
