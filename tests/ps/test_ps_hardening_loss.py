@@ -79,7 +79,10 @@ def test_a_restarted_shard_takes_a_new_port_when_its_old_one_is_taken(ctr, refer
         s.listen()
         squatter.append((s, port))
 
-    job = process_job(ctr, tmp_path)
+    # what this test checks is the port; the steps lost while the shard restarts grow
+    # with the machine's load (20-23% of rows under a load of 5 on 2 CPUs), so the loss
+    # bound (tested above) is wider here
+    job = process_job(ctr, tmp_path, max_lost_fraction=0.5)
     on_progress, _ = at_fraction(0.4, ctr.rows, kill_and_squat)
     try:
         r = job.run(ctr.train(), holdout=[ctr.test], progress=False, on_progress=on_progress)
