@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -110,6 +111,16 @@ def test_pairwise_term_and_its_gradient_match_naive_loops_and_finite_differences
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
 
 
+def factor_offsets(t: FMTrainer, rows: np.ndarray) -> np.ndarray:
+    """The trainer's learned offsets ``v - v0`` of factor row keys, flat (zero for a row
+    whose feature has no storage slot yet)."""
+    slots = t.storage_rows(rows)
+    out = np.zeros((len(rows), t.k))
+    have = slots >= 0
+    out[have] = t.factor_opt.weights(factor_keys(slots[have], t.k)).reshape(-1, t.k)
+    return out.reshape(-1)
+
+
 def _log_loss(batch, w, V, b, fields, shift):
     m = naive_margins(batch, w, V, b, fields, shift)
     y = batch.labels.astype(np.float64)
@@ -135,10 +146,10 @@ def test_trainer_step_applies_the_exact_log_loss_gradient(seed, kind):
     keys = np.unique(batch.indices)
     inter = interactions(batch, kind, fields or 0, shift)
     fk = factor_keys(inter.rows, k)
-    V0 = (initial_factors(fk, t.seed, t.init_std) + t.factor_opt.weights(fk)).reshape(-1, k)
+    V0 = (initial_factors(fk, t.seed, t.init_std) + factor_offsets(t, inter.rows)).reshape(-1, k)
     w0, b0 = t.opt.weights(keys), t.bias
     t.step(batch)
-    V1 = (initial_factors(fk, t.seed, t.init_std) + t.factor_opt.weights(fk)).reshape(-1, k)
+    V1 = (initial_factors(fk, t.seed, t.init_std) + factor_offsets(t, inter.rows)).reshape(-1, k)
     grad_w, grad_V, grad_b = w0 - t.opt.weights(keys), V0 - V1, b0 - t.bias
 
     w = dict(zip(keys.tolist(), w0, strict=True))
@@ -187,7 +198,7 @@ def test_a_step_changes_only_the_active_rows_of_the_factor_tables(kind, optimize
     w_before = t.opt.weights(np.arange(1 << dims)).copy()
     t.step(batch)
     changed = np.flatnonzero(t.factor_opt.weights(all_factor_keys) != before)
-    changed_rows = set((changed // k).tolist())
+    changed_rows = set((changed // k).tolist())  # rows of the table (storage rows)
 
     # FM: the row of every feature in the batch. FFM: row (i, F(j)) of every pair i, j
     # of features in one batch row.
@@ -196,11 +207,61 @@ def test_a_step_changes_only_the_active_rows_of_the_factor_tables(kind, optimize
         ids = batch.indices[batch.indptr[r] : batch.indptr[r + 1]].tolist()
         for a, c in itertools.permutations(range(len(ids)), 2):
             expected.add(ids[a] * fields + (ids[c] >> shift))
+    expected = set(t.storage_rows(np.array(sorted(expected))).tolist())
+    assert -1 not in expected  # every feature trained on has a slot
     assert changed_rows == expected
     assert len(changed) == len(expected) * k  # every factor of an active row, nothing else
     assert len(expected) < n_rows / 5
     w_changed = set(np.flatnonzero(t.opt.weights(np.arange(1 << dims)) != w_before).tolist())
     assert w_changed == set(batch.indices.tolist())
+
+
+@pytest.mark.parametrize("kind", ["fm", "ffm"])
+def test_factor_rows_are_stored_together_in_order_of_first_use(kind):
+    """Features spread over the whole id space get table rows 0, 1, 2, ... in the
+    order training first meets them (so memory is touched only for those rows); the
+    mapping is invisible to prediction: an unseen feature's vector reads as zero."""
+    dims, k, fields = 12, 4, 4
+    t = FMTrainer(dims, model=kind, factors=k, fields=fields if kind == "ffm" else None)
+    shift = dims - field_bits_for(fields) if kind == "ffm" else 0
+    rng = np.random.default_rng(8)
+    first = random_batch(rng, 30, 1 << (shift or dims), 4, fields if kind == "ffm" else 0, shift)
+    t.step(first)
+    order = list(dict.fromkeys(first.indices.tolist()))  # unique, in order of appearance
+    n_seen = int(t.seen.sum())
+    assert n_seen == len(order)
+    assert sorted(t._factor_slot[order].tolist()) == list(range(1, n_seen + 1))
+    for _ in range(3):
+        t.step(
+            random_batch(rng, 30, 1 << (shift or dims), 4, fields if kind == "ffm" else 0, shift)
+        )
+    n_seen = int(t.seen.sum())
+    per_feature = (fields if kind == "ffm" else 1) * k
+    table = t.factor_opt.store._table
+    touched = np.flatnonzero(table.any(axis=1))
+    assert touched.max() < n_seen * per_feature  # all state in the first rows
+    unseen = np.flatnonzero(~t.seen)[:5]
+    rows = unseen * fields if kind == "ffm" else unseen
+    assert (t.storage_rows(rows) == -1).all()
+    _, V = t._factors(rows, training=False)
+    assert not V.any()
+
+
+def test_a_pickled_trainer_predicts_as_the_original():
+    """Pickling drops the compiled step's work arrays (not model state) and keeps the
+    storage slots: the copy predicts what the original predicts."""
+    fields = 4
+    shift = 10 - field_bits_for(fields)
+    rng = np.random.default_rng(4)
+    t = FMTrainer(10, model="ffm", factors=4, fields=fields, batch_size=1000)
+    for _ in range(2):
+        t.step(random_batch(rng, 30, 1 << shift, 5, fields, shift))
+    copy = pickle.loads(pickle.dumps(t))
+    assert not hasattr(copy, "_scratch")
+    test = random_batch(rng, 50, 1 << shift, 5, fields, shift)
+    want = t.predict_proba(test)
+    assert np.ptp(want) > 0  # factors and weights moved
+    np.testing.assert_array_equal(copy.predict_proba(test), want)
 
 
 # -- learning -------------------------------------------------------------------------------

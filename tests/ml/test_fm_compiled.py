@@ -51,9 +51,9 @@ def random_batch(rng, n_rows, dims, max_len, fields=0, valued=True):
     return Batch(indptr, ids, values, (rng.random(n_rows) < 0.4).astype(np.float32))
 
 
-def trainer(kind, optimizer, dims=9, fields=4):
+def trainer(kind, optimizer, dims=9, fields=4, factors=3):
     return FMTrainer(
-        dims, optimizer, model=kind, factors=3, fields=fields if kind == "ffm" else None,
+        dims, optimizer, model=kind, factors=factors, fields=fields if kind == "ffm" else None,
         lr=0.05, batch_size=10_000, seed=5, init_std=0.1,
     )  # fmt: skip
 
@@ -72,12 +72,15 @@ def test_the_switch_follows_the_environment():
 @pytest.mark.parametrize("kind", ["fm", "ffm"])
 @pytest.mark.parametrize("optimizer", ["ftrl", "adagrad", "sgd"])
 @pytest.mark.parametrize("valued", [False, True])
-def test_compiled_steps_equal_numpy_steps_to_float32_rounding(kind, optimizer, valued):
+@pytest.mark.parametrize("factors", [3, 4])  # FFM's row loop has its own loops for k = 4
+def test_compiled_steps_equal_numpy_steps_to_float32_rounding(kind, optimizer, valued, factors):
     rng = np.random.default_rng(11)
-    batches = [random_batch(rng, 40, 9, 6, 4 if kind == "ffm" else 0, valued) for _ in range(6)]
+    # batches of changing sizes: the compiled step reuses its work arrays
+    sizes = (40, 12, 40, 3, 25, 40)
+    batches = [random_batch(rng, n, 9, 6, 4 if kind == "ffm" else 0, valued) for n in sizes]
     runs = {}
     for on in (False, True):
-        t = trainer(kind, optimizer)
+        t = trainer(kind, optimizer, factors=factors)
         with numba_switch(on):
             assert (t._rules is not None and compiled.enabled()) == on
             losses = [t.step(Batch(b.indptr, b.indices, b.values, b.labels)) for b in batches]

@@ -8,15 +8,20 @@ full-array passes per factor for the pairwise term, the per-pair index arrays of
 (``nnz^2`` of them per batch), and the gathers and scatters of the factor optimizer's
 state. Here each is one loop:
 
-* :func:`gather` reads the weights of ``rows * k + f`` from the optimizer's state
-  (FTRL: computed from ``z, n``) and adds the initial factors (same hash as
-  :func:`~miniflow.ml.fm_math.initial_factors`, bit for bit);
-* :func:`fm_forward` / :func:`fm_backward` and :func:`ffm_mark` /
-  :func:`ffm_forward` / :func:`ffm_backward` are the pairwise term and its gradient,
-  FFM pairs enumerated inside the loop instead of materialised;
-* :func:`update` applies FTRL, Adagrad or SGD to exactly the keys given, in the
+* :func:`gather` copies the state of the table rows ``slots`` (the storage rows of
+  :meth:`~miniflow.ml.fm.FMTrainer.storage_rows`) into contiguous arrays, computes
+  the weights from them (FTRL: from ``z, n``) and adds the initial factors of the row
+  keys (same hash as :func:`~miniflow.ml.fm_math.initial_factors`, bit for bit);
+* :func:`fm_step` and :func:`ffm_positions` / :func:`ffm_step` are the pairwise term
+  and its gradient, FFM pairs enumerated inside the loop instead of materialised;
+* :func:`update` applies FTRL, Adagrad or SGD to :func:`gather`'s copies, in the
   state's dtype, with the operations of :mod:`miniflow.core.update_rules` in the same
-  order (so an update from the same gradient is bit-identical).
+  order (so an update from the same gradient is bit-identical), and writes them back.
+
+Profiling one FFM pass after that (docs/ml.md) moved the time again: the rule's square
+roots and divisions ran as scalar code between random reads (hence the contiguous
+copies, which LLVM vectorises), and fresh work arrays were faulted in on every step
+(hence :class:`Scratch`).
 
 Gradients are summed in float64 in a different order than NumPy's ``bincount`` /
 ``reduceat``, so a compiled step differs from the NumPy one by float64 rounding before
@@ -30,7 +35,7 @@ import numpy as np
 from miniflow.ml import compiled
 from miniflow.ml.fm_math import _M1, _M2
 
-__all__ = ["rule_of", "pull", "apply_update", "gather", "update", "dedup", "fm_step"]
+__all__ = ["Scratch", "rule_of", "pull", "apply_update", "gather", "update", "dedup", "fm_step"]
 __all__ += ["ffm_positions", "ffm_step", "FTRL", "ADAGRAD", "SGD"]
 
 FTRL, ADAGRAD, SGD = 0, 1, 2
@@ -67,100 +72,156 @@ def hyperparameters(opt, kind: int) -> np.ndarray:
     return np.array([t(opt.lr), t(0), t(0), t(0)], opt.dtype)
 
 
-def pull(opt, rule, rows: np.ndarray, k: int, seed=0, scale: float = 0.0) -> np.ndarray:
-    """The float64 values of keys ``rows*k + f``: the weights, plus the initial
-    factors when ``scale > 0`` (see :func:`gather`)."""
+class Scratch:
+    """Work arrays kept from step to step (grown when too small): a fresh array of a
+    step's size (hundreds of KB) is a fresh mapping, whose pages the OS faults in and
+    zeroes on every step; a reused one stays mapped and warm in cache."""
+
+    def __init__(self):
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def __call__(self, name: str, n: int, dtype=np.float64) -> np.ndarray:
+        a = self._arrays.get(name)
+        if a is None or len(a) < n or a.dtype != dtype:
+            a = np.empty(max(n, 2 * len(a) if a is not None else 1024), dtype)
+            self._arrays[name] = a
+        return a[:n]
+
+
+def _fresh(name: str, n: int, dtype=np.float64) -> np.ndarray:
+    return np.empty(n, dtype)
+
+
+def pull(opt, rule, rows, k: int, seed=0, scale: float = 0.0, slots=None, scratch=_fresh):
+    """``(values, state)``: the float64 values of keys ``slots*k + f`` (the weights,
+    plus the initial factors of keys ``rows*k + f`` when ``scale > 0``, see
+    :func:`gather`; ``slots`` defaults to ``rows``) and a contiguous copy of the rule's
+    two state arrays at those keys, for :func:`apply_update`. The arrays come from
+    ``scratch(name, n, dtype)`` (a :class:`Scratch`; default: new arrays)."""
     kind, s0, s1 = rule
-    v = np.empty(len(rows) * k)
-    gather(kind, s0, s1, rows, k, hyperparameters(opt, kind), seed, scale, v)
-    return v
+    m = len(rows) * k
+    v = scratch("values", m)
+    state = (scratch("state0", m, s0.dtype), scratch("state1", m, s0.dtype))
+    slots = rows if slots is None else slots
+    gather(kind, s0, s1, rows, slots, k, hyperparameters(opt, kind), seed, scale, v, *state)
+    return v, state
 
 
-def apply_update(opt, rule, rows, k, grads, values=None, l2: float = 0.0) -> None:
-    """``opt.update(rows*k + f, grads + l2 * values)`` through :func:`update` (one step
-    counted); ``grads`` and ``values`` float64 (the penalty is added and cast to the state's dtype per key,
-    as NumPy's ``(grads + l2 * values).astype(dtype)`` would, without temporaries)."""
+def apply_update(opt, rule, slots, k, grads, state, values=None, l2=0.0, scratch=_fresh):
+    """``opt.update(slots*k + f, grads + l2 * values)`` through :func:`update` (one step
+    counted); ``grads`` and ``values`` float64 (the penalty is added and cast to the
+    state's dtype per key, as NumPy's ``(grads + l2 * values).astype(dtype)`` would);
+    ``state`` is :func:`pull`'s copy of the keys' state, unchanged since."""
     kind, s0, s1 = rule
     opt.step += 1
     if hasattr(opt, "_pulled"):
         opt._pulled = None  # FTRL's cache of the last gather is not ours
     g = grads.reshape(-1)
     v = g if values is None or not l2 else values.reshape(-1)
-    update(kind, s0, s1, rows, k, g, v, float(l2), hyperparameters(opt, kind))
+    cast = scratch("grads", len(g), s0.dtype)
+    update(kind, s0, s1, slots, k, g, v, float(l2), hyperparameters(opt, kind), *state, cast)
 
 
-@compiled.kernel
-def gather(kind, s0, s1, rows, k, hp, seed, scale, out):
-    """``out[i*k + f]`` = weight of key ``rows[i]*k + f`` in float64, plus its
-    initial factor when ``scale`` > 0 (``scale = init_std *
-    sqrt(3)``; ``seed`` the key offset of :func:`~miniflow.ml.fm_math.seed_offset`)."""
+class _vector_kernel(compiled.kernel):
+    """:class:`~miniflow.ml.compiled.kernel` with NumPy's float error model: a division
+    by zero gives inf/nan as in NumPy, without the per-division check that stops LLVM
+    from vectorising a loop (the optimizers' divisors are never 0 where it matters)."""
+
+    def _compiled(self):
+        if self._dispatcher is None:
+            numba = compiled._numba()
+            if numba is None:
+                return super()._compiled()  # raises the kernel's error
+            self._dispatcher = numba.njit(cache=True, nogil=True, error_model="numpy")(self.py_func)
+        return self._dispatcher
+
+
+@_vector_kernel
+def gather(kind, s0, s1, rows, slots, k, hp, seed, scale, out, c0, c1):
+    """``out[i*k + f]`` = weight at state index ``slots[i]*k + f`` in float64, plus the
+    initial factor of key ``rows[i]*k + f`` when ``scale`` > 0 (``scale = init_std *
+    sqrt(3)``; ``seed`` the key offset of :func:`~miniflow.ml.fm_math.seed_offset`);
+    ``c0, c1`` get the two state arrays at those indices. One loop reads the table;
+    the weights are computed on the contiguous copies (SIMD square roots and
+    divisions)."""
     lr, l1, two_l2, zero = hp[0], hp[1], hp[2], hp[3]
+    m = len(rows) * k
     for i in range(len(rows)):
+        at = slots[i] * k
         for f in range(k):
-            key = rows[i] * k + f
-            if kind == FTRL:
-                z = s0[key]
-                w = zero
-                if abs(z) > l1:
-                    q = np.sqrt(s1[key]) / lr + two_l2
-                    w = ((l1 if z > zero else -l1) - z) / q
-            else:
-                w = s0[key]
-            v = np.float64(w)
-            if scale > 0.0:
-                h = np.uint64(key) + np.uint64(seed)
+            c0[i * k + f] = s0[at + f]
+            c1[i * k + f] = s1[at + f]
+    if kind == FTRL:
+        for j in range(m):
+            z = c0[j]
+            q = np.sqrt(c1[j]) / lr + two_l2
+            w = ((l1 if z > zero else -l1) - z) / q if abs(z) > l1 else zero
+            out[j] = np.float64(w)
+    else:
+        for j in range(m):
+            out[j] = np.float64(c0[j])
+    if scale > 0.0:
+        mask, offset = np.uint64(0xFFFF), np.uint64(seed)
+        step = scale / 65536.0
+        for i in range(len(rows)):
+            base = np.uint64(rows[i] * k) + offset
+            for f in range(k):
+                h = base + np.uint64(f)
                 h ^= h >> np.uint64(31)
                 h *= np.uint64(_M1)
                 h ^= h >> np.uint64(29)
                 h *= np.uint64(_M2)
                 h ^= h >> np.uint64(32)
-                m = np.uint64(0xFFFF)
                 quarters = (
-                    (h & m)
-                    + ((h >> np.uint64(16)) & m)
-                    + ((h >> np.uint64(32)) & m)
-                    + ((h >> np.uint64(48)) & m)
+                    (h & mask)
+                    + ((h >> np.uint64(16)) & mask)
+                    + ((h >> np.uint64(32)) & mask)
+                    + ((h >> np.uint64(48)) & mask)
                 )
-                v += np.float64(quarters) * (scale / 65536.0) - 2.0 * scale
-            out[i * k + f] = v
+                out[i * k + f] += np.float64(quarters) * step - 2.0 * scale
 
 
-@compiled.kernel
-def update(kind, s0, s1, rows, k, grads, values, l2, hp):
-    """One step of the rule at keys ``rows[i]*k + f``, in place, with gradient
-    ``grads[i*k + f] + l2 * values[i*k + f]`` (float64) cast to the state's dtype.
-    FTRL recomputes each key's weight from the ``z, n`` it reads anyway (bit for bit
-    :func:`gather`'s), which is cheaper than reading a stored copy."""
+@_vector_kernel
+def update(kind, s0, s1, slots, k, grads, values, l2, hp, c0, c1, g):
+    """One step of the rule at state indices ``slots[i]*k + f``, in place, with gradient
+    ``grads[i*k + f] + l2 * values[i*k + f]`` (float64) cast to the state's dtype;
+    ``c0, c1`` hold the keys' state as :func:`gather` copied it. The rule runs on
+    those contiguous copies (SIMD), then one loop writes them to the table. FTRL
+    recomputes each key's weight from ``z, n`` (bit for bit :func:`gather`'s)."""
     lr, eps, zero = hp[0], hp[1], hp[3]
     l1, two_l2 = hp[1], hp[2]  # FTRL's (hyperparameters() per rule)
-    cast = np.empty(1, hp.dtype)  # assigning to it rounds like NumPy's astype
-    for i in range(len(rows)):
+    m = len(slots) * k  # g (state's dtype, length m): assigning to it rounds as astype
+    if l2 != 0.0:
+        for j in range(m):
+            g[j] = grads[j] + l2 * values[j]
+    else:
+        for j in range(m):
+            g[j] = grads[j]
+    if kind == FTRL:
+        for j in range(m):
+            z, n, gj = c0[j], c1[j], g[j]
+            root = np.sqrt(n)
+            w = ((l1 if z > zero else -l1) - z) / (root / lr + two_l2) if abs(z) > l1 else zero
+            n_new = n + gj * gj
+            c0[j] = z + gj - (np.sqrt(n_new) - root) / lr * w
+            c1[j] = n_new
+    elif kind == ADAGRAD:
+        for j in range(m):
+            n_new = c1[j] + g[j] * g[j]
+            c1[j] = n_new
+            if eps != zero:
+                c0[j] = c0[j] - lr * g[j] / (np.sqrt(n_new) + eps)
+            else:
+                c0[j] = c0[j] - lr * g[j] / np.sqrt(n_new)
+    else:
+        for j in range(m):
+            c0[j] = c0[j] - lr * g[j]
+    for i in range(len(slots)):
+        at = slots[i] * k
         for f in range(k):
-            key = rows[i] * k + f
-            j = i * k + f
-            if l2 != 0.0:
-                cast[0] = grads[j] + l2 * values[j]
-            else:
-                cast[0] = grads[j]
-            g = cast[0]
-            if kind == FTRL:
-                z, n = s0[key], s1[key]
-                root = np.sqrt(n)
-                w = zero  # the weight, as gather computed it from the same z, n
-                if abs(z) > l1:
-                    w = ((l1 if z > zero else -l1) - z) / (root / lr + two_l2)
-                n_new = n + g * g
-                s0[key] = z + g - (np.sqrt(n_new) - root) / lr * w
-                s1[key] = n_new
-            elif kind == ADAGRAD:
-                n_new = s1[key] + g * g
-                s1[key] = n_new
-                if eps != zero:
-                    s0[key] = s0[key] - lr * g / (np.sqrt(n_new) + eps)
-                else:
-                    s0[key] = s0[key] - lr * g / np.sqrt(n_new)
-            else:
-                s0[key] = s0[key] - lr * g
+            s0[at + f] = c0[i * k + f]
+            if kind != SGD:
+                s1[at + f] = c1[i * k + f]
 
 
 @compiled.kernel
@@ -205,51 +266,60 @@ def fm_step(indptr, local, x, has_x, V, w, bias, y, gV, gw):
 
 
 @compiled.kernel
-def ffm_positions(indptr, local, field, fields, keys, position, rows):
+def ffm_positions(indptr, local, field, fields, keys, factor_slot, position, rows, slots):
     """Numbers the factor rows the batch's pairs use, in order of first use:
-    ``position[local*fields + field]`` (-1 beforehand) and their keys ``rows``
-    (``feature * fields + field``); returns how many."""
+    ``position[local*fields + field]`` (-1 beforehand), their keys ``rows`` (``feature
+    * fields + field``) and table rows ``slots`` (``(factor_slot[feature] - 1) * fields
+    + field``, see :meth:`~miniflow.ml.fm.FMTrainer.storage_rows`); returns how many."""
     count = 0
     for r in range(len(indptr) - 1):
         lo, hi = indptr[r], indptr[r + 1]
         for a in range(lo, hi):
+            feature = keys[local[a]]
             for b in range(lo, hi):
                 if a != b:
                     c = local[a] * fields + field[b]
                     if position[c] < 0:
                         position[c] = count
-                        rows[count] = keys[local[a]] * fields + field[b]
+                        rows[count] = feature * fields + field[b]
+                        slots[count] = (factor_slot[feature] - 1) * fields + field[b]
                         count += 1
     return count
 
 
-@compiled.kernel
+@_vector_kernel
 def ffm_step(indptr, local, field, x, has_x, fields, position, V, w, bias, y, gV, gw):
     """:func:`fm_step` for FFM: pairs a < b of a row multiply ``V[position[local_a *
-    fields + F(b)]]`` and ``V[position[local_b * fields + F(a)]]``."""
+    fields + F(b)]]`` and ``V[position[local_b * fields + F(a)]]``. A row's factor rows
+    are looked up once into a small matrix ``P[a, b]`` that both passes read; k = 4
+    (xLearn's default) has its own loops of constant length, which LLVM unrolls."""
     k = V.shape[1]
     loss, gbias = 0.0, 0.0
     longest = 0
     for r in range(len(indptr) - 1):
         longest = max(longest, indptr[r + 1] - indptr[r])
-    pair_a = np.empty(longest * longest, np.int64)  # a row's pairs, for the second loop
-    pair_b = np.empty(longest * longest, np.int64)
+    P = np.empty((longest, longest), np.int64)  # P[a, b]: a's factor row for b's field
     for r in range(len(indptr) - 1):
-        lo, hi = indptr[r], indptr[r + 1]
+        lo, n = indptr[r], indptr[r + 1] - indptr[r]
+        for a in range(n):
+            base = local[lo + a] * fields
+            for b in range(n):
+                P[a, b] = position[base + field[lo + b]]
         m = bias
-        p = 0
-        for a in range(lo, hi):
-            m += w[local[a]] * (x[a] if has_x else 1.0)
-            for b in range(a + 1, hi):
-                ra = position[local[a] * fields + field[b]]
-                rb = position[local[b] * fields + field[a]]
-                pair_a[p], pair_b[p] = ra, rb
-                p += 1
+        for a in range(n):
+            xa = x[lo + a] if has_x else 1.0
+            m += w[local[lo + a]] * xa
+            for b in range(a + 1, n):
+                ra, rb = P[a, b], P[b, a]
                 d = 0.0
-                for f in range(k):
-                    d += V[ra, f] * V[rb, f]
+                if k == 4:
+                    for f in range(4):
+                        d += V[ra, f] * V[rb, f]
+                else:
+                    for f in range(k):
+                        d += V[ra, f] * V[rb, f]
                 if has_x:
-                    d *= x[a] * x[b]
+                    d *= xa * x[lo + b]
                 m += d
         # log loss and its gradient, without overflow: logaddexp(0, m) - y m
         e = np.exp(-abs(m))
@@ -257,17 +327,20 @@ def ffm_step(indptr, local, field, x, has_x, fields, position, V, w, bias, y, gV
         loss += max(m, 0.0) + np.log1p(e) - y[r] * m
         p_minus_y = prob - y[r]
         gbias += p_minus_y
-        p = 0
-        for a in range(lo, hi):
-            xa = x[a] if has_x else 1.0
-            gw[local[a]] += p_minus_y * xa
-            for b in range(a + 1, hi):
-                ra, rb = pair_a[p], pair_b[p]
-                p += 1
-                gp = p_minus_y * xa * x[b] if has_x else p_minus_y
-                for f in range(k):
-                    gV[ra, f] += gp * V[rb, f]
-                    gV[rb, f] += gp * V[ra, f]
+        for a in range(n):
+            xa = x[lo + a] if has_x else 1.0
+            gw[local[lo + a]] += p_minus_y * xa
+            for b in range(a + 1, n):
+                ra, rb = P[a, b], P[b, a]
+                gp = p_minus_y * xa * x[lo + b] if has_x else p_minus_y
+                if k == 4:
+                    for f in range(4):
+                        gV[ra, f] += gp * V[rb, f]
+                        gV[rb, f] += gp * V[ra, f]
+                else:
+                    for f in range(k):
+                        gV[ra, f] += gp * V[rb, f]
+                        gV[rb, f] += gp * V[ra, f]
     return loss, gbias
 
 
