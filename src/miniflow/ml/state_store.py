@@ -73,9 +73,21 @@ class DenseStore:
         for j, init in enumerate(self._init.values()):
             if init != 0:
                 self._table[:, j] = init
+        self._views()
+
+    def _views(self) -> None:
+        # Columns and rows are views of the table: they are rebuilt after unpickling,
+        # where pickled views would come back as copies that writes never reach.
         self._column = {name: self._table[:, j] for j, name in enumerate(self._names)}
         row = _ROW_TYPES.get(self._table.itemsize * len(self._names))
         self._rows = self._table.view(row).reshape(-1) if row else None
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_column", "_rows")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._views()
 
     def get(self, slot: str, keys: np.ndarray) -> np.ndarray:
         return self._column[slot][keys]
