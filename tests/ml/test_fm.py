@@ -262,6 +262,12 @@ def test_a_pickled_trainer_predicts_as_the_original():
     want = t.predict_proba(test)
     assert np.ptp(want) > 0  # factors and weights moved
     np.testing.assert_array_equal(copy.predict_proba(test), want)
+    # and trains on as the original does (the store's views are rebuilt on unpickling)
+    more = random_batch(rng, 30, 1 << shift, 5, fields, shift)
+    t.step(more)
+    copy.step(more)
+    np.testing.assert_array_equal(copy.predict_proba(test), t.predict_proba(test))
+    assert not np.array_equal(t.predict_proba(test), want)
 
 
 # -- learning -------------------------------------------------------------------------------

@@ -142,13 +142,23 @@ class FMTrainer(SparseLRTrainer):
         # FFM, 41 MB instead of all 512 MB.
         self._factor_slot = np.zeros(1 << dims_log2, np.int32 if dims_log2 < 31 else np.int64)
         self._slots_used = 0
+        self._bind_rules()
+
+    def _bind_rules(self) -> None:
+        # (rule, state arrays) per optimizer: views of the stores' tables, so they are
+        # bound again after unpickling (pickled views would come back as copies).
         rules = (kernels.rule_of(self.opt), kernels.rule_of(self.factor_opt))
         self._rules = None if None in rules else rules
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("_scratch", None)  # the compiled step's work arrays: not model state
+        state.pop("_rules", None)
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._bind_rules()
 
     def prefault(self) -> None:
         super().prefault()
