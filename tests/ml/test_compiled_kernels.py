@@ -262,3 +262,180 @@ def test_switched_off_numba_is_never_imported(tmp_path):
     )
     env = {**os.environ, compiled.ENV: "1"}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
+# -- the fused step: margins, FTRL gather/update -------------------------------------------
+def _random_csr(rng, rows, n_keys, longest, empty_rows):
+    counts = rng.integers(0 if empty_rows else 1, longest + 1, rows)
+    indptr = np.zeros(rows + 1, np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    local = rng.integers(0, n_keys, indptr[-1]).astype(np.int32)  # repeats within rows too
+    return indptr, local
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("with_values", [True, False])
+def test_margins_kernel_equals_sparse_margins_to_the_bit(dtype, with_values):
+    """Both of NumPy's summation orders: pairwise (reduceat, rows up to 600 terms so the
+    128-term blocks split) and float64 in order (bincount, when a row is empty)."""
+    from miniflow.ml import kernels_lr
+
+    rng = np.random.default_rng(5)
+    for trial in range(40):
+        empty_rows = trial % 3 == 0
+        indptr, local = _random_csr(rng, 30, 50, [5, 40, 600][trial % 3], empty_rows)
+        w = (rng.normal(size=50) * 10 ** rng.uniform(-3, 3, 50)).astype(dtype)
+        values = rng.normal(size=indptr[-1]).astype(np.float32) if with_values else None
+        bias = float(rng.normal())
+        want = rules.sparse_margins(indptr, w[local], values, bias)
+        got = kernels_lr.margins(w, local, indptr, values, bias)
+        assert got.dtype == want.dtype == np.float64
+        np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
+    indptr = np.array([5, 7, 9])  # a slice's offsets need not start at 0
+    np.testing.assert_array_equal(
+        kernels_lr.margins(np.ones(2, dtype), np.zeros(4, np.int32), indptr, None, 0.5), [2.5, 2.5]
+    )
+
+
+def _ftrl(dtype, **kw):
+    from miniflow.ml.optimizers import make_optimizer
+
+    return make_optimizer("ftrl", 1 << 10, dtype=dtype, **kw)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("l1,l2", [(0.0, 0.0), (0.5, 0.0), (0.0, 2.0), (0.1, 0.3)])
+def test_ftrl_kernels_equal_the_optimizer_to_the_bit(dtype, l1, l2):
+    """ftrl_gather = CoordinateFTRL.weights, ftrl_update = update(keys, gradient sum),
+    on batches whose keys repeat within and across rows, for six steps."""
+    from miniflow.ml import kernels_lr
+
+    rng = np.random.default_rng(6)
+    ref, fused = (
+        _ftrl(dtype, alpha=0.3, beta=0.7, l1=l1, l2=l2),
+        _ftrl(dtype, alpha=0.3, beta=0.7, l1=l1, l2=l2),
+    )
+    for step in range(6):
+        keys = rng.choice(1 << 10, 60, replace=False).astype(np.int64)
+        indptr, local = _random_csr(rng, 40, 60, 12, step % 2 == 0)
+        values = rng.normal(size=indptr[-1]).astype(np.float32) * 3 if step % 3 else None
+        d_margin = rng.normal(size=40)
+        w_ref = ref.weights(keys)
+        z_col, n_col, alpha, l1_, two_l2 = fused.dense_state()
+        z, n, w = kernels_lr.ftrl_gather(keys, z_col, n_col, alpha, l1_, two_l2)
+        np.testing.assert_array_equal(w, w_ref)
+        assert w.dtype == w_ref.dtype
+        ref.update(keys, rules.sparse_linear_gradient(d_margin, indptr, local, 60, values))
+        kernels_lr.ftrl_update(keys, local, indptr, values, d_margin, z, n, w, z_col, n_col, alpha)
+        for slot in ("z", "n"):
+            a, b = np.ascontiguousarray(ref.store.array(slot)), fused.store.array(slot).copy()
+            np.testing.assert_array_equal(a.view(np.uint8), b.view(np.uint8), err_msg=slot)
+    assert (ref.store.array("n") > 0).sum() > 100  # the steps did touch the state
+    if l1:
+        assert (ref.weights(np.arange(1 << 10)) == 0).sum() > (1 << 10) - 300
+
+
+def test_ftrl_dense_state_only_where_the_fused_rule_is_the_same():
+    from miniflow.ml.optimizers import HashStore
+
+    assert _ftrl(np.float32).dense_state() is not None
+    assert _ftrl(np.float32, learning_rate_power=-0.3).dense_state() is None
+    assert _ftrl(np.float32, l2_shrinkage=0.1).dense_state() is None
+    assert _ftrl(np.float32, beta=0.0).dense_state() is None  # sqrt(n)/alpha may be 0
+    assert _ftrl(np.float32, beta=0.0, l2=0.1).dense_state() is not None
+    assert (
+        _ftrl(np.float32, store=HashStore({"z": 0.0, "n": 0.0}, np.float32)).dense_state() is None
+    )
+    z_col, _, alpha, _, two_l2 = _ftrl(np.float32, alpha=0.2, l2=0.5).dense_state()
+    assert alpha.dtype == two_l2.dtype == np.float32 and two_l2 == np.float32((0.5 + 5) / 2 * 2)
+    assert z_col.base is not None  # a view of the store: the kernel writes through it
+
+
+def _random_batches(rng, n, dims, valued):
+    from miniflow.ml.data import Batch
+
+    out = []
+    for _ in range(n):
+        rows = int(rng.integers(1, 300))
+        counts = rng.integers(0, 20, rows)
+        indptr = np.zeros(rows + 1, np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        ids = rng.zipf(1.3, indptr[-1]).astype(np.int64) % (1 << dims)  # many repeats
+        values = rng.normal(size=indptr[-1]).astype(np.float32) * 5 if valued else None
+        out.append(Batch(indptr, ids, values, (rng.random(rows) < 0.3).astype(np.float32)))
+    return out
+
+
+@pytest.mark.parametrize(
+    "optimizer,kw",
+    [
+        ("ftrl", {}),
+        ("ftrl", {"l1": 0.5, "l2": 1.0}),
+        ("ftrl", {"dtype": np.float64, "l1": 0.2}),
+        ("ftrl", {"learning_rate_power": -0.3}),  # compiled margins, NumPy FTRL
+        ("ftrl", {"store": "hash"}),  # a parameter server's store: NumPy FTRL too
+        ("adagrad", {"l1": 0.1, "l2": 0.5}),
+        ("adagrad", {}),
+        ("sgd", {"l2": 0.1}),
+        ("sgd", {}),
+    ],
+)
+def test_trainer_steps_are_bit_identical_on_both_paths(monkeypatch, optimizer, kw):
+    from miniflow.ml.optimizers import HashStore, make_optimizer
+    from miniflow.ml.sparse_lr import SparseLRTrainer
+
+    rng = np.random.default_rng(7)
+    batches = _random_batches(rng, 12, 12, valued=True) + _random_batches(rng, 4, 12, False)
+    results = []
+    for flag in ("1", ""):
+        monkeypatch.setenv(compiled.ENV, flag)
+        store = HashStore({"z": 0.0, "n": 0.0}, np.float32) if "store" in kw else None
+        t = SparseLRTrainer(12, optimizer, l1=kw.get("l1", 0.0), l2=kw.get("l2", 0.0), store=store)
+        if "dtype" in kw or "learning_rate_power" in kw:
+            t.opt = make_optimizer(optimizer, 1 << 12, alpha=0.2, beta=1.0, **kw)
+        losses = [t.step(b) for b in batches]
+        keys, w = t.nonzero_weights()
+        results.append((losses, keys, w, t.bias, t.opt.step))
+    (l0, k0, w0, b0, s0), (l1, k1, w1, b1, s1) = results
+    assert l0 == l1 and b0 == b1 and s0 == s1 == len(batches)
+    np.testing.assert_array_equal(k0, k1)
+    np.testing.assert_array_equal(w0.view(np.uint8), w1.view(np.uint8))
+    assert len(k0) > 50
+
+
+# -- the shared byte-scan helpers and line numbers across chunks ---------------------------
+def test_scan_helpers_against_python_on_random_tokens():
+    from miniflow.ml import kernels_scan as scan
+
+    rng = np.random.default_rng(8)
+    alphabet = b"0123456789:ab.-\t \r"
+    for _ in range(300):
+        picks = rng.choice(list(alphabet), int(rng.integers(0, 12)))
+        text = bytes(picks.astype(np.uint8).tolist()) + b"\n"
+        buf = np.frombuffer(text, np.uint8)
+        pos, c = scan.skip_blanks(buf, 0)
+        want = len(text) - len(text.lstrip(b" \t\r"))
+        assert (pos, c) == (want, text[want])
+        end, c, colon = scan.token_end(buf, pos)
+        token = text[pos:].split(None, 1)[0] if text[pos:].strip() else b""
+        assert (end, c, colon) == (pos + len(token), text[pos + len(token)], b":" in token)
+        value, stop, c, digits = scan.digits_to_colon(buf, pos)
+        run = token.split(b":", 1)[0]
+        assert (stop, c, digits) == (pos + len(run), text[pos + len(run)], run.isdigit() or not run)
+        if run.isdigit():
+            assert value == int(run)
+
+
+@pytest.mark.parametrize("flag", ["1", ""])
+def test_errors_name_the_file_line_across_many_chunks(tmp_path, monkeypatch, flag):
+    from miniflow.ml.data import read_libsvm
+
+    monkeypatch.setenv(compiled.ENV, flag)
+    lines = [f"{i % 2} {i}:0.{i} 7:1" for i in range(3000)]
+    lines[2345] = "1 5:abc"
+    lines[100:103] = ["", "# a comment", "  "]  # lines, though not rows
+    path = tmp_path / "t.svm"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=rf"{path}:2346: libsvm: .*abc"):
+        for _ in read_libsvm(path, chunk_bytes=1000):
+            pass

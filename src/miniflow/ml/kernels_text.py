@@ -25,6 +25,7 @@ import numba
 import numpy as np
 
 from miniflow.ml import compiled
+from miniflow.ml.kernels_scan import COLON, NEWLINE, digits_to_colon, skip_blanks, token_end
 
 __all__ = ["decimal_fields", "uint_fields", "vw_hash_fields", "libsvm_chunk"]
 
@@ -217,55 +218,35 @@ def libsvm_chunk(buf, mask, labels, indptr, indices, values, slow):
     indptr[0] = 0
     pos = 0
     while pos < n:
-        c = buf[pos]
-        while c <= 32 and c != 10:
-            pos += 1
-            c = buf[pos]
-        if c == 10:
+        pos, c = skip_blanks(buf, pos)
+        if c == NEWLINE:
             pos += 1
             continue
         s = pos
-        while c > 32:
-            if c == 58:
-                return FALLBACK, 0, 0, all_one, 0
-            pos += 1
-            c = buf[pos]
+        pos, c, colon = token_end(buf, pos)
+        if colon:
+            return FALLBACK, 0, 0, all_one, 0
         v, ok = _decimal(buf, s, pos)
         labels[rows] = v
         if not ok:
             slow[n_slow, 0], slow[n_slow, 1], slow[n_slow, 2] = s, pos, -1 - rows
             n_slow += 1
         while True:
-            while c <= 32 and c != 10:
-                pos += 1
-                c = buf[pos]
-            if c == 10:
+            pos, c = skip_blanks(buf, pos)
+            if c == NEWLINE:
                 pos += 1
                 break
             s = pos
-            idx = 0
-            digits = True
-            while c > 32 and c != 58:
-                d = np.int64(c) - 48
-                digits &= 0 <= d <= 9
-                idx = idx * 10 + d
-                pos += 1
-                c = buf[pos]
+            idx, pos, c, digits = digits_to_colon(buf, pos)
             length = pos - s
             if not digits or length > 16 or length == 0:
                 qid = length == 3 and buf[s] == 113 and buf[s + 1] == 105 and buf[s + 2] == 100
-                if not (qid and c == 58):
+                if not (qid and c == COLON):
                     return FALLBACK, 0, 0, all_one, 0
-            if c == 58:
-                pos += 1
-                vs = pos
-                c = buf[pos]
-                while c > 32:
-                    if c == 58:
-                        return FALLBACK, 0, 0, all_one, 0
-                    pos += 1
-                    c = buf[pos]
-                if pos == vs:
+            if c == COLON:
+                vs = pos + 1
+                pos, c, colon = token_end(buf, vs)
+                if colon or pos == vs:
                     return FALLBACK, 0, 0, all_one, 0
                 if not digits or length > 16 or length == 0:  # qid:N, skipped
                     continue

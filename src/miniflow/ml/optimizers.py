@@ -384,6 +384,21 @@ class CoordinateFTRL(CoordinateOptimizer):
                 return rules.ftrl_weights(z, n, *self._tf, self.learning_rate_power)
         return rules.ftrl_weights(z, n, *self._tf, self.learning_rate_power)
 
+    def dense_state(self):
+        """``(z column, n column, alpha, l1, 2 l2)`` (hyperparameters as the state's
+        dtype) for a caller that applies this rule itself (the LR trainer's compiled
+        step), or None where that does not apply: a non-dense store,
+        ``learning_rate_power`` other than -0.5, ``l2_shrinkage``, or a possibly zero
+        quadratic term. Forgets the state kept by the last :meth:`weights`, which such a
+        caller bypasses; it counts its updates in :attr:`step` itself."""
+        self._pulled = None
+        if not isinstance(self.store, DenseStore) or self._zero_quadratic:
+            return None
+        if self.learning_rate_power != -0.5 or self.l2_shrinkage:
+            return None
+        alpha, l1, l2 = self._tf
+        return self.store.array("z"), self.store.array("n"), alpha, l1, l2 + l2
+
     def weights(self, keys):
         z, n = self.store.get_many(("z", "n"), keys)
         w = self._w(z, n)

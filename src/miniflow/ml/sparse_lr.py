@@ -12,6 +12,9 @@ the k feature occurrences it touches:
    ``np.bincount`` over the local ids (:mod:`miniflow.core.update_rules`, shared with
    the parameter-server worker), and handed to ``optimizer.update(keys, grads)``.
 
+With compiled kernels (:mod:`miniflow.ml.kernels_lr`) steps 1-4 run in a few fused
+passes (FTRL's gather, weights and update included) with bit-identical results.
+
 The running (progressive) log loss is computed on each batch *before* its update, as
 VW reports it. :class:`SparseLinearModel` is the trained artifact: non-zero weights as
 sorted keys + values, saved as ``.npz`` + JSON and loaded by :func:`load_model`.
@@ -34,7 +37,12 @@ from miniflow.core import update_rules as rules
 from miniflow.core.update_rules import sigmoid
 from miniflow.ml import compiled, metrics
 from miniflow.ml.data import Batch
-from miniflow.ml.optimizers import CoordinateOptimizer, DenseStore, make_optimizer
+from miniflow.ml.optimizers import (
+    CoordinateFTRL,
+    CoordinateOptimizer,
+    DenseStore,
+    make_optimizer,
+)
 
 __all__ = [
     "SparseLRTrainer",
@@ -329,17 +337,37 @@ class SparseLRTrainer:
         if batch.keys is None:
             batch.keys, batch.local = self._dedup(batch.indices)
         keys, local = batch.keys, batch.local
-        margin = _margins(batch, self.opt.weights(keys)[local], self.bias)
-        g, loss = rules.logistic_loss(margin, batch.labels)  # d logloss / d margin, per row
         kernels = _kernels()
-        if kernels is not None:  # the same sums, in one pass without temporaries
-            grads = kernels.linear_gradient(g, batch.indptr, local, len(keys), batch.values)
+        if kernels is not None:
+            g, loss = self._linear_step_compiled(kernels, batch)
         else:
+            margin = _margins(batch, self.opt.weights(keys)[local], self.bias)
+            g, loss = rules.logistic_loss(margin, batch.labels)  # d logloss / d margin
             grads = rules.sparse_linear_gradient(g, batch.indptr, local, len(keys), batch.values)
-        self.opt.update(keys, grads)
+            self.opt.update(keys, grads)
         self.bias_opt.update(_BIAS_KEY, np.array([g.sum()]))
         self.rows_seen += len(batch)
         return loss
+
+    def _linear_step_compiled(self, kernels, batch: Batch) -> tuple[np.ndarray, float]:
+        """The step's sums by :mod:`miniflow.ml.kernels_lr`, bit-identical to the NumPy
+        path: margins in one pass (no per-occurrence temporaries) and, for FTRL on a
+        dense store, the state's gather, weights, gradient and update fused in two."""
+        keys, local, indptr, values = batch.keys, batch.local, batch.indptr, batch.values
+        fused = self.opt.dense_state() if isinstance(self.opt, CoordinateFTRL) else None
+        if fused is not None:
+            z_col, n_col, alpha, l1, two_l2 = fused
+            z, n, w = kernels.ftrl_gather(keys, z_col, n_col, alpha, l1, two_l2)
+        else:
+            w = self.opt.weights(keys)
+        margin = kernels.margins(w, local, indptr, values, self.bias)
+        g, loss = rules.logistic_loss(margin, batch.labels)  # d logloss / d margin, per row
+        if fused is not None:
+            kernels.ftrl_update(keys, local, indptr, values, g, z, n, w, z_col, n_col, alpha)
+            self.opt.step += 1
+        else:
+            self.opt.update(keys, kernels.linear_gradient(g, indptr, local, len(keys), values))
+        return g, loss
 
     def _minibatches(self, chunk: Batch) -> Iterable[Batch]:
         if self.batch_size != "auto":
