@@ -157,24 +157,30 @@ def report_nets(results, repeats, load):
         + (f", with {load} busy-looping background processes" if load else "")
         + ". `threads`: the framework's default, or pinned through its own API. "
         "`vs TF1` = TF1-graph time / this time in the same thread mode (higher is faster); "
-        "`CPU µs/step` = process CPU time (all threads) per step.",
+        "`CPU µs/step` = process CPU time (all threads) per step, median and best; "
+        "`CPU vs TF1` = TF1-graph CPU time / this CPU time (medians; on a shared machine "
+        "the one-thread rows' CPU time is the steadiest measure).",
         "",
-        "| workload | framework | threads | µs/step | vs TF1 | CPU µs/step | GFLOP/s "
-        "| final loss | peak RSS MB |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| workload | framework | threads | µs/step | vs TF1 | CPU µs/step (median / best) "
+        "| CPU vs TF1 | GFLOP/s | final loss | peak RSS MB |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (wl, fw, t), runs in sorted(results.items(), key=lambda kv: (kv[0][0], kv[0][2])):
         us = median_of(runs, "us_per_step")
         mode = str(t) if t else "default"
         if us is None:
             err = next((r["error"] for r in runs if "error" in r), "no result")
-            lines.append(f"| {wl} | {fw} | {mode} | n/a ({err}) | | | | | |")
+            lines.append(f"| {wl} | {fw} | {mode} | n/a ({err}) | | | | | | |")
             continue
-        tf1 = median_of(results.get((wl, "tf1-graph", t), []), "us_per_step")
+        tf1_runs = results.get((wl, "tf1-graph", t), [])
+        tf1 = median_of(tf1_runs, "us_per_step")
+        tf1_cpu = median_of(tf1_runs, "cpu_us_per_step")
         cpu = median_of(runs, "cpu_us_per_step")
+        best = min(r["cpu_us_per_step"] for r in runs if "cpu_us_per_step" in r)
         lines.append(
             f"| {wl} | {fw} | {mode} | {us:,.0f} | {f'{tf1 / us:.2f}x' if tf1 else ''} | "
-            f"{cpu:,.0f} | {median_of(runs, 'gflops'):.1f} | "
+            f"{cpu:,.0f} / {best:,.0f} | {f'{tf1_cpu / cpu:.2f}x' if tf1_cpu else ''} | "
+            f"{median_of(runs, 'gflops'):.1f} | "
             f"{median_of(runs, 'final_loss'):.5g} | {median_of(runs, 'peak_rss_mb'):.0f} |"
         )
     lines += [""] + [f"- {k}: {v}" for k, v in DESCRIPTION.items()]
