@@ -5,6 +5,10 @@ TensorFlow 2.21's numbers."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -294,6 +298,41 @@ def test_default_applies_when_nothing_is_pinned(restore_threads, monkeypatch):
     blas_threads._state["pinned"] = False
     tf.Session().close()
     assert blas_threads.current_threads() == 1
+
+
+def test_eager_mode_applies_the_default_and_keeps_a_pin(restore_threads, monkeypatch):
+    """Eager ops run outside any Session: entering eager mode makes the Session's
+    choice (the free cores by default), and an earlier pin stays."""
+    if blas_threads.current_threads() is None:
+        pytest.skip("no BLAS library visible to threadpoolctl")
+    for k in blas_threads._ENV:
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setattr(blas_threads, "default_threads", lambda: 1)
+    blas_threads.set_threads(2, session=False)
+    blas_threads._state["pinned"] = False
+    with tf.eager_mode():
+        assert blas_threads.current_threads() == 1
+    tf.config.threading.set_intra_op_parallelism_threads(2)  # a pin
+    with tf.eager_mode():
+        assert blas_threads.current_threads() == 2
+
+
+def test_enable_eager_execution_takes_the_configs_threads():
+    code = (
+        "import miniflow as tf\n"
+        "from miniflow.core import blas_threads\n"
+        "if blas_threads.current_threads() is None: print('skip'); raise SystemExit\n"
+        "tf.enable_eager_execution(config=tf.ConfigProto(intra_op_parallelism_threads=1))\n"
+        "print(blas_threads.current_threads(), blas_threads._state['pinned'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in blas_threads._ENV}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    if out.stdout.strip() == "skip":
+        pytest.skip("no BLAS library visible to threadpoolctl")
+    assert out.stdout.split() == ["1", "True"]
 
 
 def test_default_threads_follow_the_free_cores(restore_threads, monkeypatch):

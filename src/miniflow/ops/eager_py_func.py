@@ -33,7 +33,7 @@ def _eager_values(out, tout):
 
 @register_op("EagerPyFunc", infer=_infer, num_outputs=lambda a: len(a["Tout"]))
 def _eager_py_func(*args, func=None, Tout=()):  # noqa: N803  TF's attr name
-    with _context.eager_mode():
+    with _context.eager_ops():
         xs = [_arr.convert_to_tensor(np.asarray(a)) for a in args]
         return _eager_values(func(*xs), Tout)
 
