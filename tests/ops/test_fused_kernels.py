@@ -339,12 +339,23 @@ def test_default_threads_follow_the_free_cores(restore_threads, monkeypatch):
     for k in blas_threads._ENV:
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setattr(blas_threads, "cpu_count", lambda: 8)
+    monkeypatch.setattr(blas_threads, "running_now", lambda: None)  # a load average only
     monkeypatch.setattr(blas_threads.os, "getloadavg", lambda: (5.6, 0, 0))
     assert blas_threads.default_threads() == 2
     monkeypatch.setattr(blas_threads.os, "getloadavg", lambda: (0.2, 0, 0))
     assert blas_threads.default_threads() == 8
     monkeypatch.setattr(blas_threads.os, "getloadavg", lambda: (30.0, 0, 0))
     assert blas_threads.default_threads() == 1
+    # the smaller of the average and what other processes run now: a job that ended a
+    # moment ago still weighs in the average, not in the instant ...
+    monkeypatch.setattr(blas_threads, "running_now", lambda: 0)
+    assert blas_threads.default_threads() == 8
+    # ... and a passing blip of runnable threads does not outweigh a low average
+    monkeypatch.setattr(blas_threads, "running_now", lambda: 6)
+    monkeypatch.setattr(blas_threads.os, "getloadavg", lambda: (1.0, 0, 0))
+    assert blas_threads.default_threads() == 7
+    monkeypatch.setattr(blas_threads.os, "getloadavg", lambda: (9.0, 0, 0))
+    assert blas_threads.default_threads() == 2  # both say 6 others are busy
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     assert blas_threads.set_threads(0) is None  # the user's environment wins
 
@@ -353,3 +364,42 @@ def test_default_threads_follow_the_free_cores(restore_threads, monkeypatch):
 def test_bad_thread_counts_are_refused(bad):
     with pytest.raises((ValueError, TypeError), match="intra_op_parallelism_threads|int"):
         blas_threads.set_threads(bad)
+
+
+def test_running_now_leaves_out_this_processes_own_threads():
+    """Threads of this process busy on the CPU (as BLAS threads are) are not another
+    process's demand; a busy child process is."""
+    import hashlib
+    import threading
+    import time
+
+    if blas_threads.running_now() is None:
+        pytest.skip("no /proc/loadavg here")
+
+    def raw() -> int:
+        with open("/proc/loadavg") as f:
+            return int(f.read().split()[3].split("/")[0])
+
+    stop = threading.Event()
+    data = b"x" * (8 << 20)
+
+    def hash_without_the_gil():  # hashlib releases the GIL on large inputs
+        while not stop.is_set():
+            hashlib.sha256(data).digest()
+
+    workers = [threading.Thread(target=hash_without_the_gil) for _ in range(2)]
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        for t in workers:
+            t.start()
+        time.sleep(0.5)
+        samples = [(raw(), blas_threads.running_now()) for _ in range(20)]
+    finally:
+        stop.set()
+        child.kill()
+        child.wait()
+        for t in workers:
+            t.join()
+    assert all(now >= 1 for _, now in samples)  # the child is runnable throughout
+    # our two hashing threads (and this one) are in the machine's count, not in ours
+    assert max(total - now for total, now in samples) >= 2

@@ -5,8 +5,9 @@ is created and by `tf.config.threading.set_intra_op_parallelism_threads(N)`.
 BLAS thread pools partition each product statically and spin while they wait, so on a
 machine whose cores are busy with other processes one descheduled thread stalls the
 whole product (a 256x784 @ 784x256 matmul: 6 ms on one thread, 16-100 ms on two with a
-load of 9 on 2 cores). The default (0) therefore takes the cores that the 1-minute load
-average leaves free, at least one, decided when a Session is created; a positive value
+load of 9 on 2 cores). The default (0) therefore takes the cores that other processes
+leave free (`default_threads`), at least one, decided when a Session is created or eager
+mode starts; a positive value
 pins that many. Thread-count environment variables set by the user
 (`OMP_NUM_THREADS`, `OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS`) win over the default.
 Without `threadpoolctl` nothing is changed (the BLAS keeps its own default).
@@ -41,14 +42,40 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+def running_now() -> int | None:
+    """Runnable threads of other processes at this moment (Linux's /proc/loadavg less
+    this process's own runnable threads, such as BLAS threads still spinning after the
+    last product); None where the system does not say."""
+    try:
+        with open("/proc/loadavg") as f:
+            total = int(f.read().split()[3].split("/")[0])
+        own = 0
+        for task in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{task}/stat") as f:
+                    own += f.read().rsplit(")", 1)[1].split()[0] == "R"
+            except OSError:  # the thread ended meanwhile
+                pass
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, total - own)
+
+
 def default_threads() -> int:
-    """Cores left free by other processes (1-minute load average), at least 1."""
+    """Cores left free by other processes, at least 1.
+
+    Other processes' demand is the smaller of the 1-minute load average and their threads
+    runnable right now: the average alone still counts a job that has just ended (or
+    this process's own last minute), the instant alone a passing blip.
+    """
     cores = cpu_count()
     try:
         load = os.getloadavg()[0]
     except OSError:  # pragma: no cover - no load average on this platform
         return cores
-    return max(1, min(cores, int(cores - load + 0.5)))
+    now = running_now()
+    busy = load if now is None else min(load, now)
+    return max(1, min(cores, int(cores - busy + 0.5)))
 
 
 def set_threads(num_threads, session=False) -> int | None:
