@@ -16,7 +16,7 @@ from miniflow.core.job_auth import SECRET_ENV, AuthError, new_identity
 from miniflow.ps import PSConfig
 from miniflow.ps.backends.base import JobSpec, import_path
 from miniflow.ps.backends.process import ProcessBackend
-from miniflow.ps.client import ShardClient
+from miniflow.ps.client import Call, ShardClient
 from miniflow.ps.partition import Partitions, write_partitions
 from miniflow.ps.transport import SocketTransport
 
@@ -166,3 +166,32 @@ def test_the_secret_file_replaces_a_readable_file_and_stays_private(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o600
     assert bytes.fromhex(path.read_text()) == identity.secret
     assert [p.name for p in tmp_path.iterdir()] == ["secret"]  # no temporary left
+
+
+def test_a_retry_reads_the_new_address_without_waiting_out_a_squatters_silence(shards):
+    """A squatter on a restarted shard's old port accepts the connection and says
+    nothing. The retry's handshake wait starts short, so the shard's new address (the
+    address file changes 0.3 s later) is read long before the 30 s hello timeout runs
+    out: the call succeeds within the transport's 5 s, where one full handshake wait on
+    the squatter would have outlasted it."""
+    squatter = socket.create_server(("127.0.0.1", 0))
+    gone = socket.create_server(("127.0.0.1", 0))  # the killed shard's connection
+    dead = f"127.0.0.1:{gone.getsockname()[1]}"
+    gone.close()
+    addresses = [f"127.0.0.1:{squatter.getsockname()[1]}", shards.addresses[1]]
+    transport = SocketTransport(
+        [dead, shards.addresses[1]],
+        5,
+        address_file=lambda: addresses,
+        identity=shards.identity,
+        hello_timeout=30,
+    )
+    moved = threading.Timer(0.3, lambda: addresses.__setitem__(0, shards.addresses[0]))
+    moved.start()
+    try:
+        assert transport.call_many([Call(0, {"op": "stats"}, {})])[0][0]["ok"] is True
+        assert transport.reconnects >= 2  # the squatter was tried, then the new address
+    finally:
+        moved.cancel()
+        transport.close()
+        squatter.close()

@@ -90,9 +90,10 @@ class SocketTransport:
         self._socks: list[socket.socket | None] = [None] * self.num_shards
         self.reconnects = 0
 
-    def _connect(self, shard: int) -> socket.socket:
+    def _connect(self, shard: int, hello_timeout: float | None = None) -> socket.socket:
         if self._socks[shard] is None:
-            sock = socket.create_connection(self.addresses[shard], timeout=self.hello_timeout)
+            timeout = self.hello_timeout if hello_timeout is None else hello_timeout
+            sock = socket.create_connection(self.addresses[shard], timeout=timeout)
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if self.identity is not None:
@@ -148,15 +149,20 @@ class SocketTransport:
         return replies
 
     def _retry(self, call: Call) -> tuple[dict, dict]:
-        deadline, delay = time.monotonic() + self.timeout, 0.05
+        # The handshake's wait starts short and doubles up to ``hello_timeout``: a
+        # squatter on a restarted shard's old port answers no hello, and the shard's
+        # new address (in the address file) should be read again soon, not after the
+        # full timeout; a slow but real shard still gets the full wait on later tries.
+        deadline, delay, hello = time.monotonic() + self.timeout, 0.05, 0.25
         while True:
             try:
                 self.reconnects += 1
                 self._reload()
-                sock = self._connect(call.shard)
+                sock = self._connect(call.shard, min(hello, self.hello_timeout))
                 wire.send_frame(sock, self._stamp(call.header), call.arrays)
                 return wire.recv_frame(sock)
             except OSError as e:
+                hello *= 2
                 self._drop(call.shard)
                 if time.monotonic() > deadline:
                     host, port = self.addresses[call.shard]
