@@ -31,6 +31,7 @@ from miniflow.ml.data import CHUNK_BYTES, iter_chunks, read_file
 from miniflow.ml.fm_vw import read_vw_fields, vw_namespaces
 from miniflow.ml.numeric_text import ParseError, decimals, uints, words_at
 from miniflow.ml.source import DataSource
+from miniflow.ml.text_rows import read_rows
 
 __all__ = ["parse_libffm", "read_libffm", "detect_format", "read_fm_file", "FMSource", "FORMATS"]
 
@@ -165,18 +166,9 @@ def read_libffm(
     Raises:
         ValueError: ``PATH:LINE: libffm: ...`` for a malformed field; an empty file.
     """
-    line, rows = 0, 0
-    for chunk in iter_chunks(path, chunk_bytes):
-        try:
-            batch = parse_libffm(chunk, dims_log2, field_bits, fields)
-        except ParseError as e:
-            raise ValueError(f"{os.fspath(path)}:{line + e.line}: libffm: {e}") from None
-        line += chunk.count(b"\n")
-        rows += len(batch)
-        if len(batch):
-            yield batch
-    if not rows:
-        raise ValueError(f"{os.fspath(path)}: no data rows (empty file)")
+    yield from read_rows(
+        path, lambda c: parse_libffm(c, dims_log2, field_bits, fields), "libffm", chunk_bytes
+    )
 
 
 def detect_format(path) -> str:
