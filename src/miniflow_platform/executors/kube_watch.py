@@ -164,16 +164,18 @@ class WatchCache:
         return self.plural, self.namespace
 
     def _failed(self, e: Exception) -> None:
-        self.failures += 1
-        if self.failures == FAILURES_BEFORE_POLLING:
+        # Warn before the count turns ``usable`` false, so a reader never sees the fallback
+        # without its warning.
+        if self.failures + 1 == FAILURES_BEFORE_POLLING:
             log.warning(
                 "watch of %s in %s failed %d times in a row (%s: %s): "
                 "status falls back to polling the API until it recovers",
                 *self._where(),
-                self.failures,
+                self.failures + 1,
                 type(e).__name__,
                 e,
             )
+        self.failures += 1
 
     def _recovered(self) -> None:
         if self.failures >= FAILURES_BEFORE_POLLING:
