@@ -346,14 +346,19 @@ def test_default_threads_follow_the_free_cores(restore_threads, monkeypatch):
     assert blas_threads.default_threads() == 8
     monkeypatch.setattr(blas_threads.os, "getloadavg", lambda: (30.0, 0, 0))
     assert blas_threads.default_threads() == 1
-    # the smaller of the average and what other processes run now: a job that ended a
-    # moment ago still weighs in the average, not in the instant ...
+    # what other processes run now, not the average: a job that ended a moment ago still
+    # weighs in the average, not in the instant ...
     monkeypatch.setattr(blas_threads, "running_now", lambda: 0)
     assert blas_threads.default_threads() == 8
-    # ... and a passing blip of runnable threads does not outweigh a low average
+    # ... a load that has just started is in the instant, not yet in the average ...
     monkeypatch.setattr(blas_threads, "running_now", lambda: 6)
     monkeypatch.setattr(blas_threads.os, "getloadavg", lambda: (1.0, 0, 0))
-    assert blas_threads.default_threads() == 7
+    assert blas_threads.default_threads() == 2
+    # ... and a passing blip (one reading of three) does not decide
+    readings = iter([6, 0, 0])
+    monkeypatch.setattr(blas_threads, "running_now", lambda: next(readings))
+    assert blas_threads.default_threads() == 8
+    monkeypatch.setattr(blas_threads, "running_now", lambda: 6)
     monkeypatch.setattr(blas_threads.os, "getloadavg", lambda: (9.0, 0, 0))
     assert blas_threads.default_threads() == 2  # both say 6 others are busy
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")

@@ -6,19 +6,26 @@ BLAS thread pools partition each product statically and spin while they wait, so
 machine whose cores are busy with other processes one descheduled thread stalls the
 whole product (a 256x784 @ 784x256 matmul: 6 ms on one thread, 16-100 ms on two with a
 load of 9 on 2 cores). The default (0) therefore takes the cores that other processes
-leave free (`default_threads`), at least one, decided when a Session is created or eager
-mode starts; a positive value
-pins that many. Thread-count environment variables set by the user
-(`OMP_NUM_THREADS`, `OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS`) win over the default.
-Without `threadpoolctl` nothing is changed (the BLAS keeps its own default).
+leave free (`default_threads`), at least one: chosen when a Session is created or eager
+mode starts, and re-chosen at most once a second while Sessions run (`refresh`), since
+the load of a long training job's machine changes. A positive value pins that many.
+Thread-count environment variables set by the user (`OMP_NUM_THREADS`,
+`OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS`) win over the default. Without `threadpoolctl`
+nothing is changed (the BLAS keeps its own default).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import time
 
 _ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
-_state: dict = {"controller": None, "pinned": False}
+_state: dict = {"controller": None, "pinned": False, "busy": None, "applied": None}
+CHECK_EVERY_S = 1.0
+# monotonic time of the next `refresh`; inf while the count is pinned or left alone.
+# Session.run compares against it on every call, so it is a one-element list.
+next_check = [math.inf]
 
 
 def _controller():
@@ -61,21 +68,69 @@ def running_now() -> int | None:
     return max(0, total - own)
 
 
-def default_threads() -> int:
-    """Cores left free by other processes, at least 1.
-
-    Other processes' demand is the smaller of the 1-minute load average and their threads
-    runnable right now: the average alone still counts a job that has just ended (or
-    this process's own last minute), the instant alone a passing blip.
-    """
-    cores = cpu_count()
+def _sample_busy() -> float | None:
+    """Other processes' runnable threads now: the median of three readings 0.5 ms apart
+    when the first disagrees with the load average (a passing blip does not decide)."""
+    first = running_now()
+    if first is None:
+        return None
     try:
         load = os.getloadavg()[0]
     except OSError:  # pragma: no cover - no load average on this platform
-        return cores
-    now = running_now()
-    busy = load if now is None else min(load, now)
+        return first
+    if int(load + 0.5) == first:
+        return first
+    samples = [first]
+    for _ in range(2):
+        time.sleep(0.0005)
+        samples.append(running_now() or 0)
+    return sorted(samples)[1]
+
+
+def _free_cores(busy: float) -> int:
+    cores = cpu_count()
     return max(1, min(cores, int(cores - busy + 0.5)))
+
+
+def default_threads() -> int:
+    """Cores left free by other processes, at least 1.
+
+    Other processes' demand is their threads runnable now (`running_now`, less this
+    process's own), not the 1-minute load average: the average lags a load that has just
+    started by a minute (a Session created then took every core and its BLAS threads
+    stalled each other) and still counts a job that has just ended. A reading that
+    disagrees with the average is taken three times and the median kept.
+    """
+    busy = _sample_busy()
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except OSError:  # pragma: no cover - no load average on this platform
+            return cpu_count()
+    _state["busy"] = float(busy)
+    return _free_cores(busy)
+
+
+def refresh() -> None:
+    """Re-chooses the default count from a smoothed reading of other processes' demand
+    (half the last estimate, half a new reading: about two seconds to follow a change).
+    Session.run calls it at most once every `CHECK_EVERY_S`; only while the default
+    is in effect."""
+    ctl = _controller()
+    if not ctl or _state["pinned"] or _state["applied"] is None:
+        next_check[0] = math.inf
+        return
+    next_check[0] = time.monotonic() + CHECK_EVERY_S
+    now = running_now()
+    if now is None:
+        return
+    prev = _state["busy"]
+    busy = now if prev is None else 0.5 * prev + 0.5 * now
+    _state["busy"] = busy
+    threads = _free_cores(busy)
+    if threads != _state["applied"]:
+        ctl.limit(limits=threads)
+        _state["applied"] = threads
 
 
 def set_threads(num_threads, session=False) -> int | None:
@@ -96,6 +151,8 @@ def set_threads(num_threads, session=False) -> int | None:
     if isinstance(num_threads, bool) or int(num_threads) != num_threads or num_threads < 0:
         raise ValueError(f"intra_op_parallelism_threads must be an int >= 0, got {num_threads!r}")
     num_threads = int(num_threads)
+    _state["applied"] = None
+    next_check[0] = math.inf
     if num_threads == 0:
         if session and _state["pinned"]:
             return current_threads()
@@ -109,6 +166,9 @@ def set_threads(num_threads, session=False) -> int | None:
     if not ctl:
         return None
     ctl.limit(limits=num_threads)
+    if not _state["pinned"]:
+        _state["applied"] = num_threads
+        next_check[0] = time.monotonic() + CHECK_EVERY_S
     return num_threads
 
 

@@ -31,6 +31,9 @@ from miniflow.graph.default_session import (
 from miniflow.graph.graph import get_default_graph, remove_innermost
 from miniflow.graph.operation import Operation, Tensor
 
+_BLAS_CHECK = blas_threads.next_check  # re-choose the default BLAS threads when due
+_monotonic = time.monotonic
+
 # Composite fetch types (e.g. SparseTensor) registered by higher layers:
 # type -> (to_tensors(obj) -> list, build(values) -> value)
 _FETCH_TYPES: dict[type, tuple] = {
@@ -166,6 +169,8 @@ class Session:
             plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _Plan(self, fetches, feed_keys)
+        if _monotonic() >= _BLAS_CHECK[0]:
+            blas_threads.refresh()
         if options is not None or self._timeout_ms:
             return _run_with_deadline(plan, feed_vals, options, self._timeout_ms)
         return plan.run(feed_vals)
