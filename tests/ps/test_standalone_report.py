@@ -71,7 +71,9 @@ def test_a_shard_restarted_without_checkpoint_is_reported_and_export_refuses(ctr
     assert lost["of_rows"] == ctr.rows and lost["of_steps"] == -(-ctr.rows // ctr.batch_size)
     s0, s1 = lost["shards"]
     assert s0["lost_rows"] == 0 and s0["lost_steps"] == 0
-    assert s1["restored_from"] == "EMPTY state" and s1["lost_steps"] >= 15
+    # killed at version >= 15: steps 0-14 applied; the workers' re-sent pushes of the last
+    # step can bring that one back, so at least 14 are gone
+    assert s1["restored_from"] == "EMPTY state" and s1["lost_steps"] >= 14
     assert s1["lost_rows"] == s1["lost_steps"] * ctr.batch_size  # every lost step was full
     assert lost["fraction"] == pytest.approx(s1["lost_rows"] / ctr.rows) and lost["fraction"] > 0.05
     assert "LOST: shard 1 lost its updates of" in r.stderr

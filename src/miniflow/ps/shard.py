@@ -171,6 +171,8 @@ class Shard:
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending_rows, self._pending_loss = 0, 0.0
         self._recovering = False
+        # restored: the workers that have talked to this incarnation (see _can_wait)
+        self._rejoined = np.zeros(m, np.bool_)
         self._closed = False
         self._cond = threading.Condition()
         self._snapshots = 0
@@ -200,6 +202,7 @@ class Shard:
         keys = np.asarray(keys, np.int64)
         with self._cond:
             if worker is not None and step is not None and worker >= 0:
+                self._rejoined[worker] = True
                 self._wait_for(worker, step)
             self.stats["pulls"] += 1
             return self._weights(keys)
@@ -221,6 +224,7 @@ class Shard:
                 self.stats["rejected"] += 1
             raise
         with self._cond:
+            self._rejoined[worker] = True
             if step < self.clock[worker]:
                 self.stats["duplicates"] += 1
                 return False
@@ -266,10 +270,7 @@ class Shard:
     def _wait_for(self, worker: int, step: int) -> None:
         cfg = self.config
         if cfg.sync:
-            # A restored shard joins the workers at the first step one of them asks for.
-            # (Waiting instead when this worker's push of t-1 is here hung a job after
-            # a restart with empty state: tests/ps/test_ps_hardening_loss.py.)
-            if self._recovering and step > self.version:
+            if self._recovering and step > self.version and not self._can_wait(worker, step):
                 self._skip_to(step)
             ready = lambda: self.version >= step  # noqa: E731
             waiting_for = lambda: (  # noqa: E731
@@ -294,6 +295,24 @@ class Shard:
             )
         if self._closed and not ready():
             raise RuntimeError(f"shard {cfg.index} was closed while worker {worker} waited")
+
+    def _can_wait(self, worker: int, step: int) -> bool:
+        """Whether a restored sync shard may hold ``worker``'s pull of ``step`` until
+        step ``step - 1`` completes, rather than skip to ``step``.
+
+        The worker has pushed ``step - 1``, and its client replayed that push on seeing
+        the new incarnation. If the push is not here, the step cannot complete. If it
+        is, the step completes only if every other worker's push of it still comes;
+        that is known once each of them has talked to this incarnation (its pushes of
+        the step, replayed or not, come here, and it waits on nobody who waits here).
+        A worker that has not may be blocked on another shard's barrier for this
+        worker's next push, its replay queued behind that: waiting would hang both.
+        Skipping at every such pull (as before) could lose every later step: a worker
+        always a push ahead discarded the pending step each time.
+        """
+        rest = ~self.finished
+        rest[worker] = False
+        return bool(self.clock[worker] >= step and self._rejoined[rest].all())
 
     def _slowest(self) -> float:
         active = self.clock[~self.finished]
