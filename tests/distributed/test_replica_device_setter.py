@@ -123,3 +123,33 @@ def test_without_scopes_nothing_is_placed():
     with tf.Graph().as_default():
         v = tf.Variable(1.0)
         assert v.device == "" and (v + 1).op.device == ""
+
+
+def test_colocated_slots_and_averages_still_take_their_turn():
+    cluster = tf.train.ClusterSpec({"ps": [f"localhost:{p}" for p in range(2300, 2305)]})
+    with tf.Graph().as_default() as g:
+        with tf.device(tf.train.replica_device_setter(cluster=cluster)):
+            a = tf.Variable(1.0, name="a")
+            b = tf.Variable(2.0, name="b")
+            tf.train.MomentumOptimizer(0.1, 0.9).minimize(a * b)
+            c = tf.Variable(3.0, name="c")
+            with g.colocate_with(a):
+                tf.Variable(3.0, name="d")
+            e = tf.Variable(3.0, name="e")
+            tf.train.ExponentialMovingAverage(0.9).apply([c, e])
+            tf.Variable(3.0, name="f")
+        got = {v.op.name: v.device for v in tf.global_variables()}
+    # TF 2.21: a slot, an average or a colocated variable follows its variable, and the
+    # round robin counts it
+    assert got == {
+        "a": "/job:ps/task:0",
+        "b": "/job:ps/task:1",
+        "a/Momentum": "/job:ps/task:0",
+        "b/Momentum": "/job:ps/task:1",
+        "c": "/job:ps/task:4",
+        "d": "/job:ps/task:0",
+        "e": "/job:ps/task:1",
+        "c/ExponentialMovingAverage": "/job:ps/task:4",
+        "e/ExponentialMovingAverage": "/job:ps/task:1",
+        "f": "/job:ps/task:4",
+    }

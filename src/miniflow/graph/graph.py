@@ -87,9 +87,20 @@ class Graph:
     @contextlib.contextmanager
     def colocate_with(self, op, ignore_existing=False):
         """Ops created inside are placed on ``op``'s device, whatever the enclosing
-        device scopes say (TF's colocation; optimizer slots use it)."""
+        device scopes say (TF's colocation; optimizer slots use it). As in TF the
+        enclosing scopes still see each op first, so a ``replica_device_setter`` counts
+        a colocated variable in its round robin."""
         target = getattr(op, "op", op)  # a Variable or Tensor: its op
-        with self.device(None), self.device(lambda _: target.device):
+        enclosing = list(self._device_functions)
+
+        def colocated(new_op):
+            for fn in reversed(enclosing):
+                if fn is None:
+                    break
+                new_op._set_device(fn(new_op))
+            return target.device
+
+        with self.device(None), self.device(colocated):
             yield
 
     def _place(self, op) -> None:

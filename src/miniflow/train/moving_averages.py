@@ -1,12 +1,41 @@
-"""`ExponentialMovingAverage`: shadow variables that track ``decay``-weighted averages."""
+"""`ExponentialMovingAverage`: shadow variables that track ``decay``-weighted averages.
+
+Also the ``ApplyMovingAverage`` op: one shadow's update as a single stateful op, so a ps
+task can run it on its own state (``SyncReplicasOptimizer(variable_averages=...)``
+sends it as a template: the task averages the variable it just updated).
+"""
 
 from __future__ import annotations
 
+import numpy as np
+
 from miniflow import dtypes
-from miniflow.core.dispatch import current_frontend
+from miniflow.core.dispatch import apply_op, current_frontend
 from miniflow.graph.graph import GraphKeys, get_default_graph
 from miniflow.ops import array_ops, control_flow_ops, math_ops
+from miniflow.ops.state_ops import _uninitialized
 from miniflow.ops.variables import Variable, global_variables, trainable_variables
+from miniflow.train.slot_apply import update_op
+
+
+@update_op("ApplyMovingAverage")
+def _apply_moving_average(slot, decay, *num_updates, var=None, slot_vars=()):
+    """``shadow -= (shadow - value) * (1 - decay)`` in place; ``slot`` is the shadow,
+    ``slot_vars[0]`` the averaged variable. With ``num_updates`` the decay is
+    ``min(decay, (1 + n) / (10 + n))``, in float32 as `ExponentialMovingAverage.apply`
+    computes it, so both give the same numbers."""
+    (source,) = slot_vars
+    shadow, value = slot.value, source.value
+    if shadow is None:
+        raise _uninitialized(var)
+    if value is None:
+        raise _uninitialized(source)
+    d = np.float32(decay)
+    if num_updates:
+        n = np.float32(num_updates[0])
+        d = min(d, (np.float32(1) + n) / (np.float32(10) + n))
+    shadow -= (shadow - value) * (1 - np.asarray(d, shadow.dtype))
+    return shadow
 
 
 def assign_moving_average(variable, value, decay, zero_debias=True, name=None):
@@ -81,32 +110,7 @@ class ExponentialMovingAverage:
         if current_frontend().eager:
             raise NotImplementedError("ExponentialMovingAverage needs graph mode")
         var_list = trainable_variables() if var_list is None else list(var_list)
-        graph = get_default_graph()
-        debiased = set()
-        for var in var_list:
-            if var.dtype.base_dtype not in (dtypes.float16, dtypes.float32, dtypes.float64):
-                raise TypeError(f"The variables must be half, float, or double: {var.name}")
-            if var in self._averages:
-                raise ValueError(f"Moving average already computed for: {var.name}")
-            with graph.control_dependencies(None), control_flow_ops.name_scope(None):
-                if isinstance(var, Variable):
-                    avg = Variable(
-                        var.initialized_value,
-                        trainable=False,
-                        name=f"{var.op_name}/{self._name}",
-                        dtype=var.dtype,
-                    )
-                else:
-                    avg = Variable(
-                        array_ops.zeros(var.shape.as_list(), var.dtype),
-                        trainable=False,
-                        dtype=var.dtype,
-                        name=f"{var.op.name}/{self._name}",
-                    )
-                    if self._zero_debias:
-                        debiased.add(avg)
-            graph.add_to_collection(GraphKeys.MOVING_AVERAGE_VARIABLES, var)
-            self._averages[var] = avg
+        debiased = self._create_averages(var_list)
         with control_flow_ops.name_scope(self._name) as scope:
             decay = array_ops.convert_to_tensor(self._decay, name="decay")
             if self._num_updates is not None:
@@ -119,6 +123,58 @@ class ExponentialMovingAverage:
                 for v in var_list
             ]
             return control_flow_ops.group(*updates, name=scope or None)
+
+    def _create_averages(self, var_list) -> set:
+        """Creates the shadows of ``var_list``; returns those to debias. A variable's
+        shadow is colocated with it (as TF's slots: on its ps task under
+        ``replica_device_setter``) and starts at its initial value.
+
+        Raises:
+            TypeError: an entry is not of a floating dtype.
+            ValueError: an average was already computed for an entry.
+        """
+        graph = get_default_graph()
+        debiased = set()
+        for var in var_list:
+            if var.dtype.base_dtype not in (dtypes.float16, dtypes.float32, dtypes.float64):
+                raise TypeError(f"The variables must be half, float, or double: {var.name}")
+            if var in self._averages:
+                raise ValueError(f"Moving average already computed for: {var.name}")
+            with graph.control_dependencies(None), control_flow_ops.name_scope(None):
+                if isinstance(var, Variable):
+                    with graph.colocate_with(var):
+                        avg = Variable(
+                            var.initialized_value,
+                            trainable=False,
+                            name=f"{var.op_name}/{self._name}",
+                            dtype=var.dtype,
+                        )
+                else:
+                    avg = Variable(
+                        array_ops.zeros(var.shape.as_list(), var.dtype),
+                        trainable=False,
+                        dtype=var.dtype,
+                        name=f"{var.op.name}/{self._name}",
+                    )
+                    if self._zero_debias:
+                        debiased.add(avg)
+            graph.add_to_collection(GraphKeys.MOVING_AVERAGE_VARIABLES, var)
+            self._averages[var] = avg
+        return debiased
+
+    def _variable_updates(self, var_list) -> list:
+        """Creates the shadows of the Variables ``var_list`` and returns one
+        ``ApplyMovingAverage`` op per variable (inputs: the decay, then ``num_updates``
+        if set). `SyncReplicasOptimizer` sends them to the ps tasks as templates."""
+        self._create_averages(var_list)
+        with control_flow_ops.name_scope(self._name):
+            inputs = [array_ops.convert_to_tensor(self._decay, dtypes.float32, name="decay")]
+            if self._num_updates is not None:
+                inputs.append(array_ops.convert_to_tensor(self._num_updates, name="num_updates"))
+            return [
+                apply_op("ApplyMovingAverage", *inputs, var=self._averages[v], slot_vars=(v,)).op
+                for v in var_list
+            ]
 
     def average(self, var):
         """The shadow variable of ``var`` (None if ``apply`` did not cover it)."""

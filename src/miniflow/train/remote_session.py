@@ -11,7 +11,7 @@ another task of the cluster (its ``device``, e.g. ``/job:ps/task:1`` from
 - assigns, Apply* (dense or sparse: only the gradient's rows travel) and Scatter* ops
   are sent to the variable's task, which runs the registered kernel on its own state;
 - ``SyncReplicasOptimizer``'s step pushes the gradients to every task and waits until
-  the step is applied there.
+  the step is applied there (and the step's moving averages, with ``variable_averages``).
 
 Everything else runs in the worker, as before; plans of local sessions are unchanged.
 """
@@ -322,6 +322,9 @@ class ClusterRuntime:
         if op.type == "IsVariableInitialized":
             ask = {**spec, "want": True}
             return lambda: client.call(ask)[1]["value"][()]
+        if op.type == "InitializedValue":  # (a moving average's initial value)
+            ask = {**spec, "want": True, "ninputs": 1}
+            return lambda initial: client.call(ask, {"in0": _wire_array(initial)})[1]["value"]
 
         def run(*inputs):
             arrays = {f"in{i}": _wire_array(x) for i, x in enumerate(inputs)}
@@ -332,6 +335,7 @@ class ClusterRuntime:
 
     def _sync_kernel(self, op):
         updates, gs = op.attrs["updates"], op.attrs["global_step"]
+        averages = op.attrs.get("averages", ())
         n = int(op.attrs["replicas_to_aggregate"])
         gs_client = self.client_for(gs)
         if gs_client is None:
@@ -339,23 +343,35 @@ class ClusterRuntime:
                 None, op, "SyncReplicasOptimizer needs the global step on a ps task"
             )
         plan, start = [], 1  # (client, spec, input slice) per update
-        for apply_op in updates:
+        for apply_op in (*updates, *averages):
             var = apply_op.attrs["var"]
             client = self.client_for(var)
             if client is None:
                 raise errors.UnimplementedError(
                     None, op, f"SyncReplicasOptimizer: variable {var.op_name} is not on a ps task"
                 )
-            # an Assign of optimizer state (Adam's beta powers) carries no gradient
+            average = apply_op in averages
+            # an Assign of optimizer state (Adam's beta powers) or a moving average
+            # carries no gradient
             grads, sparse = (
-                ([], False) if apply_op.type == "Assign" else _grad_positions(apply_op.opdef)
+                ([], False)
+                if average or apply_op.type == "Assign"
+                else _grad_positions(apply_op.opdef)
             )
             attrs = dict(kernel_attrs(apply_op.opdef, apply_op.attrs))
             attrs.pop("var", None)
-            slots = [s.op_name for s in attrs.pop("slot_vars", ())]
+            slots = []
+            for s in attrs.pop("slot_vars", ()):
+                if self.client_for(s) is not client:
+                    raise errors.UnimplementedError(
+                        None, op, f"{s.op_name} is not on the ps task of {var.op_name}"
+                    )
+                slots.append(s.op_name)
             spec = self.spec(apply_op.type, var, attrs, slots)
             k = len(apply_op.inputs)
             spec.update(ninputs=k, grads=grads, sparse=sparse)
+            if average and op.attrs.get("averages_count_steps"):
+                spec["post_step"] = [1]  # num_updates: the global step after the step
             plan.append((client, spec, slice(start, start + k)))
             start += k
         clients = list(dict.fromkeys([gs_client] + [c for c, _, _ in plan]))
@@ -375,7 +391,9 @@ class ClusterRuntime:
                 k = len(header["updates"])
                 header["updates"].append(spec)
                 for j, x in enumerate(inputs[where.start - 1 : where.stop - 1]):
-                    arrays[f"u{k}_{j}"] = _wire_array(x)
+                    # (a post-step input is the task's to fill: no global step pull)
+                    post = j in spec.get("post_step", ())
+                    arrays[f"u{k}_{j}"] = np.zeros((), np.int64) if post else _wire_array(x)
             deadline = session_lib.run_deadline()
             for c in sorted(clients, key=lambda c: c.task):
                 c.lock.acquire()

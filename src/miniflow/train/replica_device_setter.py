@@ -3,9 +3,9 @@
 Variables (ops in ``ps_ops``) go to ``/job:ps/task:k``, ``k`` chosen by ``ps_strategy``
 (round robin by default, in creation order: the global step first, then each part of a
 partitioned variable); every other op goes to ``worker_device``. Fields an inner
-``tf.device`` scope already set win over both. Slot variables are created under
-``colocate_with(var)``, so they follow their variable and do not advance the round
-robin. The device strings are TF's (checked against TF 2.21 in
+``tf.device`` scope already set win over both. Slot variables (and moving averages)
+are created under ``colocate_with(var)``, so they follow their variable; as in TF they
+still take their turn of the round robin. The device strings are TF's (checked against TF 2.21 in
 ``tests/distributed/test_replica_device_setter.py``).
 """
 

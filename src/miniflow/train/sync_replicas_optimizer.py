@@ -10,6 +10,12 @@ numbers are the single-process optimizer's on the combined batch), bumps the glo
 step where it lives, and only then answers: the worker's ``sess.run(train_op)``
 returns when the step is applied. A push of an older step is dropped (stale), as TF's
 conditional accumulators drop it. It needs a session on a ``tf.train.Server`` target.
+
+With ``variable_averages`` (an `ExponentialMovingAverage`) each averaged variable's
+shadow is created colocated with it, and the shadow's update (one ``ApplyMovingAverage``
+op) is a template too: the variable's task runs it after the step's updates, so the
+shadow moves once per aggregated step towards the updated value, as TF's chief does
+after the step. A ``num_updates`` that is the global step counts the step just applied.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from miniflow.core.dispatch import apply_op
 from miniflow.core.registry import not_differentiable, register_op
 from miniflow.graph.graph import GraphKeys, get_default_graph
 from miniflow.ops import control_flow_ops
+from miniflow.ops.variables import Variable, trainable_variables
+from miniflow.train.moving_averages import ExponentialMovingAverage
 from miniflow.train.optimizer import Optimizer
 from miniflow.train.session_run_hook import SessionRunHook
 from miniflow.train.variable_store import remote_op_allowed
@@ -48,6 +56,14 @@ not_differentiable("SyncReplicasPush")
 
 def _is_slot(opt, var) -> bool:
     return any(var is s for named in opt._slots.values() for s in named.values())
+
+
+def _is_read_of(value, var) -> bool:
+    """Whether ``value`` is ``var`` or its value tensor."""
+    if value is var:
+        return True
+    op = getattr(value, "op", None)
+    return getattr(op, "type", None) == "VariableV2" and op.attrs.get("var") is var
 
 
 class _ChiefQueueRunner:
@@ -95,10 +111,14 @@ class SyncReplicasOptimizer(Optimizer):
         replicas_to_aggregate: gradients averaged per step.
         total_num_replicas: the workers (default: ``replicas_to_aggregate``); with more
             workers than gradients aggregated, the slowest ones' pushes are dropped.
-        variable_averages, variables_to_average: not supported (must be None).
+        variable_averages: an `ExponentialMovingAverage` of ``variables_to_average``
+            (default: the trainable variables), moved once per aggregated step after
+            the step's update, on the variables' ps tasks.
+        variables_to_average: the variables to average (only with ``variable_averages``).
 
     Raises:
         ValueError: ``replicas_to_aggregate`` or ``total_num_replicas`` below 1.
+        TypeError: ``variable_averages`` is not an `ExponentialMovingAverage`.
     """
 
     def __init__(
@@ -118,11 +138,16 @@ class SyncReplicasOptimizer(Optimizer):
                 f"replicas_to_aggregate ({replicas_to_aggregate}) and total_num_replicas "
                 f"({total_num_replicas}) must be at least 1"
             )
-        if variable_averages is not None:
-            raise errors.UnimplementedError(
-                None, None, "SyncReplicasOptimizer(variable_averages=...) is not supported"
+        if variable_averages is not None and not isinstance(
+            variable_averages, ExponentialMovingAverage
+        ):
+            raise TypeError(
+                "variable_averages must be a tf.train.ExponentialMovingAverage, got "
+                f"{type(variable_averages).__name__}"
             )
         super().__init__(use_locking, name)
+        self._variable_averages = variable_averages
+        self._variables_to_average = variables_to_average
         self._opt = opt
         self._replicas_to_aggregate = int(replicas_to_aggregate)
         self._total_num_replicas = int(total_num_replicas)
@@ -135,7 +160,9 @@ class SyncReplicasOptimizer(Optimizer):
         """The sync train op (returns once the step is applied on every ps task).
 
         Raises:
-            ValueError: no gradients, no ``global_step``, or called twice.
+            ValueError: no gradients, no ``global_step``, or called twice; a variable
+                to average already has an average.
+            TypeError: a variable to average is not a variable, or not of a float dtype.
             UnimplementedError: the wrapped optimizer updates state other than its
                 variables, slots and (by Assign) its own non-slot variables.
         """
@@ -183,12 +210,16 @@ class SyncReplicasOptimizer(Optimizer):
         for op in graph.get_operations()[before:]:
             if any(c.name in names for c in op.control_inputs):
                 op.control_inputs = tuple(c for c in op.control_inputs if c.name not in names)
-        inputs = [global_step.value()] + [t for op in templates for t in op.inputs]
+        averages, counts_steps = self._average_templates(global_step)
+        updates = templates + averages
+        inputs = [global_step.value()] + [t for op in updates for t in op.inputs]
         with control_flow_ops.name_scope(name or self._name):
             step = apply_op(
                 "SyncReplicasPush",
                 *inputs,
                 updates=tuple(templates),
+                averages=tuple(averages),
+                averages_count_steps=counts_steps,
                 global_step=global_step,
                 replicas_to_aggregate=self._replicas_to_aggregate,
                 name="push",
@@ -196,6 +227,28 @@ class SyncReplicasOptimizer(Optimizer):
         train_op = step.op
         train_ops.append(train_op)
         return train_op
+
+    def _average_templates(self, global_step) -> tuple[list, bool]:
+        """The ``ApplyMovingAverage`` templates of ``variable_averages`` (creating the
+        shadows), and whether their ``num_updates`` is the global step (then the ps
+        tasks give it the step's value after the step; any other ``num_updates`` is
+        evaluated by the pushing worker)."""
+        ema = self._variable_averages
+        if ema is None:
+            return [], False
+        var_list = self._variables_to_average
+        var_list = trainable_variables() if var_list is None else list(var_list)
+        for v in var_list:
+            if not isinstance(v, Variable):
+                raise TypeError(
+                    "SyncReplicasOptimizer averages variables on their ps tasks; "
+                    f"variables_to_average holds {v!r}, which is not a tf.Variable"
+                )
+        with get_default_graph().control_dependencies(None):
+            with control_flow_ops.name_scope(None):
+                averages = ema._variable_updates(var_list)
+        counts_steps = ema._num_updates is not None and _is_read_of(ema._num_updates, global_step)
+        return averages, counts_steps
 
     # -- TF's other methods -----------------------------------------------------------
     def make_session_run_hook(self, is_chief, num_tokens=-1):

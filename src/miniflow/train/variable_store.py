@@ -11,7 +11,9 @@ update here is bit for bit the update a single-process session makes. Requests:
 - ``sync``: one worker's gradients for step ``s`` (``SyncReplicasOptimizer``). When
   ``n`` pushes of the current step have arrived they are averaged and applied once,
   the global step (if it lives here) is bumped, and every pusher is answered; a push of
-  an older step is dropped as stale, as TF's conditional accumulators do;
+  an older step is dropped as stale, as TF's conditional accumulators do. An update
+  whose spec lists ``post_step`` inputs gets the step's number plus one there (the
+  global step after the step: a moving average's ``num_updates``);
 - ``stats``: counters (rows sent by gathers, rows received by sparse updates, steps).
 """
 
@@ -30,7 +32,7 @@ from miniflow.ops.state_ops import Slot
 __all__ = ["VariableStore", "VarInfo", "remote_op_allowed", "encode_attrs", "decode_attrs"]
 
 _VARIABLE_OPS = frozenset(
-    {"VariableV2", "IsVariableInitialized", "Assign", "AssignAdd", "AssignSub"}
+    {"VariableV2", "IsVariableInitialized", "InitializedValue", "Assign", "AssignAdd", "AssignSub"}
 )
 _UPDATE_PREFIXES = ("Apply", "SparseApply", "Scatter")
 
@@ -251,10 +253,13 @@ class VariableStore:
             return {"ok": True, "stale": False, "step": step}, {}
 
     def _apply_step(self, step: int, pushes: list, n: int) -> None:
-        """Averages ``n`` workers' gradients of ``step`` and applies each update once."""
+        """Averages ``n`` workers' gradients of ``step`` and applies each update once,
+        in order (a moving average comes after the updates of its variable)."""
         first, first_arrays = pushes[0]
         for k, spec in enumerate(first["updates"]):
             inputs = [first_arrays[f"u{k}_{j}"] for j in range(int(spec["ninputs"]))]
+            for j in spec.get("post_step", ()):
+                inputs[j] = np.asarray(step + 1, np.int64)
             grads = spec["grads"]  # input positions holding the gradient
             if spec.get("sparse"):
                 vi, ii = grads
