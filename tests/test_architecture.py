@@ -79,7 +79,8 @@ LIBRARY = [
         "ops",
         3,
         """
-        ops ops.accumulator_ops ops.arithmetic_ops ops.array_ops ops.audio_ops
+        ops ops.accumulator_ops ops.activation_compiled ops.arithmetic_ops ops.array_ops
+        ops.audio_ops
         ops.batch_ops ops.bessel_ops ops.bitwise_ops ops.broadcast_ops
         ops.candidate_sampling_ops ops.check_ops ops.clip_average_norm ops.clip_ops
         ops.complex_ops ops.composite_math_ops ops.concat_split_ops

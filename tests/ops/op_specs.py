@@ -461,6 +461,7 @@ SPECS: list[OpSpec] = [
         same_shapes(2, 2),
         per_input(real, away_from_zero),
     ),
+    OpSpec("SigmoidGrad", lambda y, dy: apply_op("SigmoidGrad", y, dy), same_shapes(2, 2)),
     OpSpec("Sin", tf.sin, unary()),
     OpSpec("Cos", tf.cos, unary()),
     OpSpec("Tan", tf.tan, unary(), small),

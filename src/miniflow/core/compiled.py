@@ -1,6 +1,7 @@
 """Optional compiled kernels for the library's hot element-wise loops (numba, the
-``[fast]`` extra): the fused LSTM cell (`ops/lstm_compiled.py`) and the in-place
-RMSProp/Adam updates (`core/update_rules.py`).
+``[fast]`` extra): the fused LSTM cell (`ops/lstm_compiled.py`), the in-place
+RMSProp/Adam updates (`core/update_rules.py`) and the Sigmoid/ReLU kernels and their
+gradients (`ops/activation_compiled.py`).
 
 Every compiled kernel has a NumPy twin that stays the reference and the fallback, and
 callers ask :func:`enabled` on each use, so tests run both paths in one process.

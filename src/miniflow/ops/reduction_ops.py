@@ -122,9 +122,13 @@ def _mean_grad(op, grad):
 
 @register_op("MeanGrad", infer=lambda i, a: [(dims(i[1]), i[0].dtype)])
 def _mean_grad_kernel(g, x, axis=None, keepdims=False):
-    """A mean's gradient: g spread over the reduced input's shape, divided by the count."""
+    """A mean's gradient: g spread over the reduced input's shape, divided by the count
+    (a float g before spreading: the same quotients, one pass over the output less)."""
+    size = int(np.prod(np.shape(x)))
+    n = size // max(np.size(g), 1) if size else 1
+    if np.result_type(g).kind in "fc":
+        return _reduce_broadcast(np.true_divide(g, n, dtype=np.result_type(g)), x, axis, keepdims)
     out = _reduce_broadcast(g, x, axis, keepdims)
-    n = out.size // max(np.size(g), 1) if out.size else 1
     out /= n
     return out
 
