@@ -60,6 +60,7 @@ def _wait_line(proc, want, timeout=60.0):
     t.start()
     t.join(timeout)
     if not box.get("ok"):
+        proc.kill()  # its stderr ends only when it does
         raise AssertionError(f"no {want!r} from {proc.args}: {proc.stderr.read()[-2000:]}")
 
 

@@ -4,6 +4,7 @@ line, the cached source (every test on the NumPy and the compiled parser)."""
 from __future__ import annotations
 
 import gzip
+import re
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from miniflow.ml.fm_data import (
     read_libffm,
 )
 from miniflow.ml.fm_math import field_bits_for
-from miniflow.ml.fm_vw import vw_namespaces
+from miniflow.ml.fm_vw import read_vw_fields, vw_namespaces
 from miniflow.ml.vw_text import hash_feature
 
 
@@ -165,16 +166,22 @@ def test_vw_namespaces_are_fields(tmp_path):
 
 def test_vw_fields_errors_name_the_file_and_line(tmp_path):
     (tmp_path / "a.vw").write_bytes(VW)
-    with pytest.raises(ValueError, match=r"a.vw: vw: line 4: namespace 'site' is not one of"):
+    with pytest.raises(ValueError, match=r"a\.vw:4: vw: namespace 'site' is not one of"):
         list(read_fm_file(tmp_path / "a.vw", 12, field_bits=1, fields=2, namespaces=["user", "ad"]))
     with pytest.raises(ValueError, match="3 namespaces .* pass fields >= 3"):
         read_fm_file(tmp_path / "a.vw", 12, field_bits=1, fields=2)
     (tmp_path / "b.vw").write_bytes(b"1 |user u1:abc\n")
-    with pytest.raises(ValueError, match="b.vw: vw: line 1: value 'abc' is not a number"):
+    with pytest.raises(ValueError, match=r"b\.vw:1: vw: value 'abc' is not a number"):
         list(read_fm_file(tmp_path / "b.vw", 12, field_bits=1, fields=2))
     (tmp_path / "c.vw").write_bytes(b"1 u1 u2\n")
-    with pytest.raises(ValueError, match="line 1: no '|namespace' section"):
+    with pytest.raises(ValueError, match=re.escape("c.vw:1: vw: no '|namespace' section")):
         list(read_fm_file(tmp_path / "c.vw", 12, "vw", field_bits=1, fields=2, namespaces=["a"]))
+    # a bad line deep in a file read in small chunks: its line in the file, not the chunk
+    good = b"1 |user u1 |ad a7\n"
+    (tmp_path / "d.vw").write_bytes(good * 40 + b"0 |user u2:1e99\n" + good * 5)
+    rows = read_vw_fields(tmp_path / "d.vw", 12, 1, 2, ["user", "ad"], chunk_bytes=64)
+    with pytest.raises(ValueError, match=r"d\.vw:41: vw: value '1e99' is not a number$"):
+        list(rows)
 
 
 def test_an_ffm_trains_on_vw_namespaces(tmp_path):

@@ -125,7 +125,9 @@ def test_cli_process_backend_reproduces_single_process_auc_and_serve_loads_it(da
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = proc.stdout.readline()
-        assert first.startswith("miniflow serve: listening on "), proc.stderr.read()
+        if not first.startswith("miniflow serve: listening on "):
+            proc.kill()  # its stderr ends only when it does
+            pytest.fail(f"no listening line ({first!r}): {proc.stderr.read()}")
         url = first.split()[4] + "/v1/models/fm"
         deadline = time.monotonic() + 60
         while True:

@@ -74,7 +74,9 @@ def test_miniflow_serve_answers_from_a_sharded_model(jobs, ctr, tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = proc.stdout.readline()
-        assert first.startswith("miniflow serve: listening on "), proc.stderr.read()
+        if not first.startswith("miniflow serve: listening on "):
+            proc.kill()  # its stderr ends only when it does
+            pytest.fail(f"no listening line ({first!r}): {proc.stderr.read()}")
         status_url = first.split()[4] + "/v1/models/ctr"
         deadline = time.monotonic() + 60
         while True:  # the server listens first, then loads the version

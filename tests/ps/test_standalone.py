@@ -89,7 +89,9 @@ class Processes:
     def shard(self, index: int) -> subprocess.Popen:
         p = self.start("shard", "--job-dir", self.job_dir, "--index", str(index))
         line = p.stdout.readline()
-        assert "listening on 127.0.0.1:" in line, p.stderr.read()
+        if "listening on 127.0.0.1:" not in line:
+            p.kill()  # its stderr ends only when it does
+            pytest.fail(f"shard {index} did not listen ({line!r}): {p.stderr.read()}")
         return p
 
     def worker(self, index: int, path: str, *extra) -> subprocess.Popen:

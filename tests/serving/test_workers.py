@@ -127,7 +127,11 @@ def test_a_killed_worker_is_restarted_and_the_others_keep_serving(tmp_path, work
     assert len(new) == 1
     server.seen.extend(new)
     _wait(lambda: _answering_pid(server.url) in new, "the new worker to answer", timeout=90)
-    assert any("worker 0 (pid" in ln and "SIGKILL" in ln for ln in server.stderr_lines)
+    # the supervisor's report reaches stderr_lines through the test's reader thread
+    server.wait_for(
+        lambda: any("worker 0 (pid" in ln and "SIGKILL" in ln for ln in server.stderr_lines),
+        "the supervisor to report the SIGKILL",
+    )
 
 
 def test_sigterm_to_the_supervisor_stops_every_worker(tmp_path, workers):

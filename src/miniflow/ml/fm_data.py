@@ -84,10 +84,10 @@ def parse_libffm(chunk: bytes, dims_log2: int, field_bits: int = 0, fields: int 
 
 
 def _parse_compiled(chunk: bytes, dims_log2: int, field_bits: int, fields: int) -> Batch | None:
-    """The chunk by :func:`~miniflow.ml.fm_kernels.libffm_chunk` (None: not in its
+    """The chunk by :func:`~miniflow.ml.kernels_text.libffm_chunk` (None: not in its
     layout, the NumPy parser decides); numbers other than ``1`` by :func:`decimals`,
     as there, so the two give the same batch."""
-    from miniflow.ml.fm_kernels import libffm_chunk
+    from miniflow.ml.kernels_text import libffm_chunk
 
     b = np.frombuffer(chunk, np.uint8)
     size = len(b) // 2 + 2

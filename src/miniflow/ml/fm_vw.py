@@ -23,10 +23,13 @@ from collections.abc import Iterator
 import numpy as np
 
 from miniflow.ml.batch import Batch
-from miniflow.ml.data import CHUNK_BYTES, iter_chunks
+from miniflow.ml.numeric_text import ParseError
+from miniflow.ml.text_rows import CHUNK_BYTES, iter_chunks, read_rows
 from miniflow.ml.vw_text import hash_feature
 
 __all__ = ["vw_namespaces", "parse_vw_fields", "read_vw_fields"]
+
+_F32_MAX = float(np.finfo(np.float32).max)  # a Python float: no float32 cast of the value
 
 
 def _sections(line: bytes) -> tuple[bytes, list[tuple[bytes, list[bytes]]]]:
@@ -54,34 +57,40 @@ def vw_namespaces(path, limit: int = 1 << 16) -> list[str]:
     return [ns.decode(errors="replace") for ns in seen]
 
 
+def _bad(message: str, line: int) -> ParseError:
+    """A :class:`ParseError` at 1-based ``line`` of the chunk (this parser counts lines,
+    so the offset is not needed to find it)."""
+    e = ParseError(message, 0)
+    e.line = line
+    return e
+
+
 def _number(word: bytes, what: str, line: int) -> float:
     try:
         value = float(word)
     except ValueError:
         value = float("nan")
-    if not np.isfinite(value) or abs(value) > np.finfo(np.float32).max:
-        raise ValueError(f"line {line}: {what} {word.decode(errors='replace')!r} is not a number")
+    if not np.isfinite(value) or abs(value) > _F32_MAX:
+        raise _bad(f"{what} {word.decode(errors='replace')!r} is not a number", line)
     return value
 
 
-def parse_vw_fields(
-    chunk: bytes, dims_log2: int, field_bits: int, namespaces: list[str], first_line: int = 1
-) -> Batch:
+def parse_vw_fields(chunk: bytes, dims_log2: int, field_bits: int, namespaces: list[str]) -> Batch:
     """Whole lines of VW text -> a :class:`Batch` of packed FFM ids.
 
     Raises:
-        ValueError: ``line N: ...`` for a namespace not in ``namespaces``, a label,
-            value or scale that is not a finite number.
+        ParseError: at its line of the chunk, for a namespace not in ``namespaces``, a
+            label, value or scale that is not a finite number.
     """
     field_of = {ns.encode(): i for i, ns in enumerate(namespaces)}
     low = dims_log2 - field_bits
     low_mask = (1 << low) - 1
     indptr, ids, values, labels = [0], [], [], []
-    for n, line in enumerate(chunk.split(b"\n"), first_line):
+    for n, line in enumerate(chunk.split(b"\n"), 1):
         if not line.strip():
             continue
         if b"|" not in line:
-            raise ValueError(f"line {n}: no '|namespace' section in a VW line")
+            raise _bad("no '|namespace' section in a VW line", n)
         label, sections = _sections(line)
         labels.append(_number(label, "label", n) > 0)
         for ns_word, words in sections:
@@ -89,9 +98,10 @@ def parse_vw_fields(
             scale = np.float32(_number(scale_text, "namespace scale", n)) if scale_text else None
             field = field_of.get(name)
             if field is None:
-                raise ValueError(
-                    f"line {n}: namespace {name.decode(errors='replace')!r} is not one of the "
-                    f"model's fields {namespaces}"
+                raise _bad(
+                    f"namespace {name.decode(errors='replace')!r} is not one of the "
+                    f"model's fields {namespaces}",
+                    n,
                 )
             for word in words:
                 feature, _, value_text = word.partition(b":")
@@ -121,27 +131,14 @@ def read_vw_fields(
     """Streams VW text (optionally gzip) as FFM :class:`Batch` chunks.
 
     Raises:
-        ValueError: ``PATH: vw: line N: ...``; more namespaces than ``fields``; an
-            empty file.
+        ValueError: ``PATH:LINE: vw: ...`` for a malformed line; more namespaces than
+            ``fields``; an empty file.
     """
     if not namespaces or len(namespaces) > fields:
         raise ValueError(
             f"{os.fspath(path)}: {len(namespaces)} namespaces {namespaces} as fields of an "
             f"FFM with {fields} fields; pass fields >= {max(len(namespaces), 1)}"
         )
-    return _read(path, dims_log2, field_bits, namespaces, chunk_bytes)
-
-
-def _read(path, dims_log2, field_bits, namespaces, chunk_bytes) -> Iterator[Batch]:
-    line, rows = 0, 0
-    for chunk in iter_chunks(path, chunk_bytes):
-        try:
-            batch = parse_vw_fields(chunk, dims_log2, field_bits, namespaces, line + 1)
-        except ValueError as e:
-            raise ValueError(f"{os.fspath(path)}: vw: {e}") from None
-        line += chunk.count(b"\n")
-        rows += len(batch)
-        if len(batch):
-            yield batch
-    if not rows:
-        raise ValueError(f"{os.fspath(path)}: no data rows (empty file)")
+    return read_rows(
+        path, lambda c: parse_vw_fields(c, dims_log2, field_bits, namespaces), "vw", chunk_bytes
+    )

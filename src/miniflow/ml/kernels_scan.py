@@ -1,7 +1,6 @@
 """Byte-scanning helpers shared by the compiled text parsers (numba, inlined into them).
 
-The libsvm and libffm chunk kernels (:mod:`miniflow.ml.kernels_text`,
-:mod:`miniflow.ml.fm_kernels`) walk a chunk's bytes with the same few loops: skip the
+The libsvm and libffm chunk kernels (:mod:`miniflow.ml.kernels_text`) walk a chunk's bytes with the same few loops: skip the
 blanks before a field, find a field's end, read the digits of an id up to its ``:``.
 They live here once. Every helper relies on the chunk ending with a newline (``10``):
 each loop stops at a byte ``<= 32`` or at the newline, so none checks the length.

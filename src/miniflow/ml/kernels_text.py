@@ -17,6 +17,8 @@ fields are byte ranges ``[starts, ends)``):
   other name to MurmurHash3-x86-32 with ``seed``), masked to 32 bits; ``slow`` marks
   longer digit names for Python.
 - ``libsvm_chunk(buf, mask)``: a whole libsvm chunk (see :func:`libsvm_chunk`).
+- ``libffm_chunk(buf, low, field_bits, fields)``: a whole libffm chunk with packed
+  field-aware ids (see :func:`libffm_chunk`; :mod:`~miniflow.ml.fm_data` runs it).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 from miniflow.ml import compiled
 from miniflow.ml.kernels_scan import COLON, NEWLINE, digits_to_colon, skip_blanks, token_end
 
-__all__ = ["decimal_fields", "uint_fields", "vw_hash_fields", "libsvm_chunk"]
+__all__ = ["decimal_fields", "uint_fields", "vw_hash_fields", "libsvm_chunk", "libffm_chunk"]
 
 _jit = numba.njit(cache=True, nogil=True)
 _inline = numba.njit(cache=True, nogil=True, inline="always")
@@ -266,3 +268,59 @@ def libsvm_chunk(buf, mask, labels, indptr, indices, values, slow):
         rows += 1
         indptr[rows] = nnz
     return OK, rows, nnz, all_one, n_slow
+
+
+@compiled.kernel
+def libffm_chunk(buf, low, field_bits, fields, label_spans, indptr, ids, value_spans):
+    """One pass over a libffm chunk (ending with a newline, comments removed): lines
+    ``label (field:index:value)*``. Fills ``indptr``, packed ``ids`` (see
+    :mod:`miniflow.ml.fm_data`), the byte spans of the labels and ``(start, end,
+    position)`` of every value not written ``1``. Returns ``(ok, rows, nnz, n_values)``;
+    not ok for anything else (no two ``:``, non-digits, over 16 digits, a field >=
+    ``fields`` when that is > 0): the NumPy parser then gives the result or the error."""
+    n = len(buf)
+    if n == 0 or buf[n - 1] != NEWLINE:
+        return False, 0, 0, 0
+    # Every scan stops at the final newline, so no loop checks the length.
+    low_mask = (np.int64(1) << low) - 1
+    field_mask = (np.int64(1) << field_bits) - 1
+    rows, nnz, n_values, pos = 0, 0, 0, 0
+    indptr[0] = 0
+    while pos < n:
+        pos, c = skip_blanks(buf, pos)
+        if c == NEWLINE:
+            pos += 1
+            continue
+        label_spans[rows, 0] = pos
+        pos, c, _ = token_end(buf, pos)
+        label_spans[rows, 1] = pos
+        while True:
+            pos, c = skip_blanks(buf, pos)
+            if c == NEWLINE:
+                pos += 1
+                break
+            s = pos
+            field, pos, c, digits = digits_to_colon(buf, pos)
+            if not digits or c != COLON or pos == s or pos - s > 16:
+                return False, 0, 0, 0
+            s = pos + 1
+            index, pos, c, digits = digits_to_colon(buf, s)
+            if not digits or c != COLON or pos == s or pos - s > 16:
+                return False, 0, 0, 0
+            s = pos + 1
+            pos, c, colon = token_end(buf, s)
+            if colon or pos == s or (fields > 0 and field >= fields):
+                return False, 0, 0, 0
+            if not (pos - s == 1 and buf[s] == 49):
+                value_spans[n_values, 0] = s
+                value_spans[n_values, 1] = pos
+                value_spans[n_values, 2] = nnz
+                n_values += 1
+            packed = index & low_mask
+            if field_bits > 0:
+                packed |= (field & field_mask) << low
+            ids[nnz] = packed
+            nnz += 1
+        rows += 1
+        indptr[rows] = nnz
+    return True, rows, nnz, n_values

@@ -104,14 +104,15 @@ class HTTPServer(ThreadingHTTPServer):
             except OSError:
                 pass
             limit = self.app.limits.max_connections
-            sock.sendall(
-                _raw_response(
-                    503,
-                    {
-                        "error": f"Server busy: {limit} connections open (--max-connections); retry later"
-                    },
-                )
+            reply = _raw_response(
+                503,
+                {
+                    "error": f"Server busy: {limit} connections open (--max-connections); retry later"
+                },
             )
+            # counted before the answer goes out, so a client that has it sees it counted
+            self.app.metrics.observe_request("", "other", 503, time.perf_counter() - start)
+            sock.sendall(reply)
             sock.shutdown(socket.SHUT_WR)
         except OSError:
             pass
@@ -119,7 +120,6 @@ class HTTPServer(ThreadingHTTPServer):
             sock.close()
             with self._conn_lock:
                 self._rejecters -= 1
-            self.app.metrics.observe_request("", "other", 503, time.perf_counter() - start)
 
 
 def _raw_response(code: int, payload: dict) -> bytes:
@@ -194,8 +194,9 @@ class Handler(BaseHTTPRequestHandler):
         text = message or HTTPStatus(code).phrase
         if code == 501 and self.command:
             code, text = 405, f"Method {self.command} is not allowed on {self.path}"
-        self._send(code, json.dumps({"error": text}).encode())
+        # counted before the answer goes out, so a client that has it sees it counted
         self.server.app.metrics.observe_request("", "other", code, 0.0)
+        self._send(code, json.dumps({"error": text}).encode())
 
     def do_GET(self):
         self._dispatch("GET")
@@ -257,8 +258,9 @@ class Handler(BaseHTTPRequestHandler):
                             code, payload = 503, None
             elif path == "/monitoring/prometheus/metrics" and get:
                 api = "metrics"
-                self._send(200, app.render_metrics(), "text/plain; version=0.0.4; charset=utf-8")
+                text = app.render_metrics()
                 app.metrics.observe_request(model, api, 200, time.perf_counter() - start)
+                self._send(200, text, "text/plain; version=0.0.4; charset=utf-8")
                 return
             elif path == "/healthz" and get:
                 api = "health"
@@ -283,9 +285,12 @@ class Handler(BaseHTTPRequestHandler):
                 app.release_body(reserved)
         if body is None and self.headers.get("Content-Length", "0").strip() != "0":
             self.close_connection = True  # its body was never read
-        if payload is not None:
-            self._send(code, json.dumps(payload).encode())
+        data = json.dumps(payload).encode() if payload is not None else None
+        # counted before the answer goes out: a client that has its answer (and then
+        # reads the metrics on another connection) always finds it counted
         app.metrics.observe_request(model, api, code, time.perf_counter() - start)
+        if data is not None:
+            self._send(code, data)
 
     def _model_call(self, app: ModelServer, method: str, m, version, body) -> dict:
         name = m["name"]

@@ -27,10 +27,13 @@ memory as before.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import zipfile
+from collections.abc import Callable
+from typing import BinaryIO
 
 import numpy as np
 
@@ -106,20 +109,7 @@ def share_array(key: str, name: str, array: np.ndarray) -> tuple[np.ndarray, str
         return array, None
     ident = f"{key}\0{name}\0{array.dtype.str}\0{array.shape}"
     final = os.path.join(_cache_dir, hashlib.sha256(ident.encode()).hexdigest()[:24] + "-var.npy")
-    if not os.path.exists(final):
-        tmp = f"{final}.{os.getpid()}.tmp"
-        try:
-            with open(tmp, "wb") as f:
-                np.save(f, np.ascontiguousarray(array), allow_pickle=False)
-            try:
-                os.link(tmp, final)
-            except FileExistsError:  # another worker wrote it first
-                pass
-        finally:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+    _write_once(final, lambda f: np.save(f, np.ascontiguousarray(array), allow_pickle=False))
     mapped = np.load(final, mmap_mode="c", allow_pickle=False)
     if mapped.shape != array.shape or mapped.dtype != array.dtype:
         raise ValueError(f"{final}: cached copy of {name} does not match it; remove the file")
@@ -146,23 +136,31 @@ def _extract(path: str) -> dict[str, str]:
             name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
             final = os.path.join(_cache_dir, f"{prefix}-{len(out)}.npy")
             out[name] = final
-            if os.path.exists(final):
-                continue
-            tmp = f"{final}.{os.getpid()}.tmp"
-            try:
-                with zf.open(info) as src, open(tmp, "wb") as dst:
+
+            def copy(dst: BinaryIO, info: zipfile.ZipInfo = info) -> None:
+                with zf.open(info) as src:
                     shutil.copyfileobj(src, dst, 1 << 20)
-                try:
-                    os.link(tmp, final)
-                except FileExistsError:  # another worker extracted it first
-                    pass
-            finally:
-                try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
+
+            _write_once(final, copy)
     after = os.stat(path)
     if (after.st_ino, after.st_size, after.st_mtime_ns) != (st.st_ino, st.st_size, st.st_mtime_ns):
         release(list(out.values()))
         raise ValueError(f"{path} changed while it was being loaded; will retry")
     return out
+
+
+def _write_once(final: str, write: Callable[[BinaryIO], object]) -> None:
+    """Creates cache file ``final`` unless it exists: ``write`` fills a temporary file of
+    this process, then an atomic ``link`` publishes it, so a reader never maps a partial
+    file and, when workers race, the first one's copy wins."""
+    if os.path.exists(final):
+        return
+    tmp = f"{final}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        with contextlib.suppress(FileExistsError):  # another worker wrote it first
+            os.link(tmp, final)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)

@@ -126,6 +126,7 @@ def run(run_dir: Path) -> int:
                 )
         except (OSError, psutil.Error) as e:
             out.write(f"\n[miniflow-platform] cannot start {spec['command'][0]!r}: {e}\n".encode())
+            out.flush()  # in the log before the status says the run ended
             write_json(
                 run_dir / "status.json",
                 {
