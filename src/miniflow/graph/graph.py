@@ -94,17 +94,16 @@ class Graph:
         enclosing = list(self._device_functions)
 
         def colocated(new_op):
-            for fn in reversed(enclosing):
-                if fn is None:
-                    break
-                new_op._set_device(fn(new_op))
+            self._place(new_op, enclosing)
             return target.device
 
         with self.device(None), self.device(colocated):
             yield
 
-    def _place(self, op) -> None:
-        for fn in reversed(self._device_functions):
+    def _place(self, op, device_functions=None) -> None:
+        """Runs the device scopes (these, or the open ones), innermost first, on ``op``."""
+        scopes = self._device_functions if device_functions is None else device_functions
+        for fn in reversed(scopes):
             if fn is None:
                 break
             op._set_device(fn(op))
